@@ -1,0 +1,50 @@
+// Backends in Node: wasm (default), cpu, or webgpu through the npm package `webgpu`
+// (Dawn), which needs a Vulkan driver. The WebGPU backend registers itself only if
+// `navigator.gpu` exists when it is imported, so it is imported after Dawn is set up.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import os from 'node:os';
+import { nodeCandidates, WASM_HEAP_BYTES, type BackendChoice, type BackendInfo } from './backend';
+import { activate } from './backend-activate';
+
+/** How to give Dawn a Vulkan driver on Debian without a GPU: Chromium's SwiftShader. */
+export const SWIFTSHADER_ENV = {
+  LD_LIBRARY_PATH: '/usr/lib/chromium',
+  VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json',
+};
+
+async function setUpDawn(): Promise<string> {
+  const g = globalThis as unknown as { navigator?: { gpu?: GPU } };
+  if (!g.navigator?.gpu) {
+    const { create, globals } = await import('webgpu');
+    Object.assign(globalThis, globals);
+    // Node 21+ has a read-only global navigator; Node 20 has none.
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
+  }
+  const adapter = await g.navigator!.gpu!.requestAdapter();
+  if (!adapter) {
+    throw new Error(
+      'Dawn found no Vulkan adapter. With an NVIDIA driver set VK_ICD_FILENAMES to its ICD json; ' +
+        `without a GPU run with LD_LIBRARY_PATH=${SWIFTSHADER_ENV.LD_LIBRARY_PATH} ` +
+        `VK_ICD_FILENAMES=${SWIFTSHADER_ENV.VK_ICD_FILENAMES} (needs: apt-get install -y chromium)`,
+    );
+  }
+  await import('@tensorflow/tfjs-backend-webgpu');
+  const info = adapter.info;
+  return [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'unknown adapter';
+}
+
+export async function initNodeBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+  // Silences tfjs's banner urging tfjs-node, which cannot install here (it downloads).
+  tf.enableProdMode();
+  if (choice === 'webgl') throw new Error('webgl is browser-only: use --backend wasm, cpu or webgpu in Node');
+  if (choice === 'webgpu') {
+    const description = await setUpDawn();
+    const info = await activate([{ name: 'webgpu', reason: `webgpu through Dawn on ${description}` }]);
+    return { ...info, adapter: { description, isFallback: /swiftshader/i.test(description) } };
+  }
+  const info = await activate(nodeCandidates(choice));
+  // cpu tensors live in ordinary memory; half of it is a fair ceiling
+  info.memoryBudgetBytes = info.name === 'wasm' ? WASM_HEAP_BYTES : os.totalmem() / 2;
+  return info;
+}

@@ -1,0 +1,75 @@
+// AdamW over an explicit variable list, with global-norm gradient clipping. Slots
+// (first and second moments) are created lazily per variable; `dispose` releases them,
+// which is how a phase change rebuilds the optimiser and frees frozen weights' slots.
+import * as tf from '@tensorflow/tfjs';
+import type { OptimConfig } from './config';
+import { adamwUpdate } from './ops/adamw';
+
+interface Slots {
+  m: tf.Variable;
+  v: tf.Variable;
+}
+
+export class AdamW {
+  private readonly slots = new Map<tf.Variable, Slots>();
+  private updates = 0;
+
+  /** @param decays which variables get weight decay (matrices, not biases or norms) */
+  constructor(
+    private readonly cfg: OptimConfig,
+    private readonly decays: (v: tf.Variable) => boolean,
+  ) {}
+
+  /** Number of updates applied so far (AdamW's t). */
+  get step(): number {
+    return this.updates;
+  }
+
+  apply(grads: tf.NamedTensorMap, variables: tf.Variable[], lr: number): void {
+    this.updates++;
+    for (const v of variables) {
+      const g = grads[v.name];
+      if (!g) continue;
+      let s = this.slots.get(v);
+      if (!s) {
+        s = { m: tf.variable(tf.zerosLike(v), false), v: tf.variable(tf.zerosLike(v), false) };
+        this.slots.set(v, s);
+      }
+      adamwUpdate(v, g, s.m, s.v, {
+        lr, beta1: this.cfg.beta1, beta2: this.cfg.beta2, epsilon: this.cfg.epsilon,
+        weightDecay: this.decays(v) ? this.cfg.weightDecay : 0, step: this.updates,
+      });
+    }
+  }
+
+  /** Bytes held by the moments. */
+  slotBytes(): number {
+    let n = 0;
+    for (const s of this.slots.values()) n += 4 * (s.m.size + s.v.size);
+    return n;
+  }
+
+  dispose(): void {
+    for (const s of this.slots.values()) {
+      s.m.dispose();
+      s.v.dispose();
+    }
+    this.slots.clear();
+  }
+}
+
+/**
+ * Scale all gradients by min(1, maxNorm / ||g||) where ||g|| is the global L2 norm,
+ * on the device (no read-back). Returns the new gradients and the norm before clipping.
+ */
+export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
+  const names = Object.keys(grads);
+  // stack + sum, not addN: tfjs-webgpu's AddN binds every input at once and fails
+  // silently (returns garbage) past the device's 8 storage buffers per shader stage
+  const norm = tf.sqrt(tf.sum(tf.stack(names.map((n) => tf.sum(tf.square(grads[n]!)))))) as tf.Scalar;
+  if (maxNorm <= 0) return { grads, norm };
+  const factor = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
+  const out: tf.NamedTensorMap = {};
+  for (const n of names) out[n] = tf.mul(grads[n]!, factor);
+  return { grads: out, norm };
+}

@@ -1,0 +1,13 @@
+// Learning rate: linear warm-up from 0, then cosine decay to lr * minLrRatio.
+import type { RunConfig } from './config';
+
+/** lr for the update with 0-based index `step`. */
+export function learningRate(step: number, cfg: Pick<RunConfig, 'optim' | 'schedule'>): number {
+  const { lr } = cfg.optim;
+  const { steps, warmupSteps, minLrRatio } = cfg.schedule;
+  if (step < warmupSteps) return (lr * (step + 1)) / warmupSteps;
+  const decaySteps = Math.max(1, steps - warmupSteps);
+  const progress = Math.min(1, (step - warmupSteps) / decaySteps);
+  const floor = lr * minLrRatio;
+  return floor + 0.5 * (lr - floor) * (1 + Math.cos(Math.PI * progress));
+}

@@ -1,0 +1,67 @@
+// Analytic size of a ViT: parameter count and a training-memory estimate, computed
+// from the config alone so a model too large to fit (ViT-L/16) is refused before
+// a single tensor is allocated.
+import type { RunConfig } from './config';
+
+export interface ModelDims {
+  /** tokens per image: patches + the class token */
+  tokens: number;
+  patches: number;
+  /** flattened patch length p*p*C */
+  patchDim: number;
+  width: number;
+  mlpWidth: number;
+  headDim: number;
+}
+
+export function modelDims(m: RunConfig['model']): ModelDims {
+  const grid = Math.floor(m.imageSize / m.patchSize);
+  const patches = grid * grid;
+  return {
+    tokens: patches + 1,
+    patches,
+    patchDim: m.patchSize * m.patchSize * m.channels,
+    width: m.width,
+    mlpWidth: Math.round(m.width * m.mlpRatio),
+    headDim: m.width / m.heads,
+  };
+}
+
+/** Parameter count, matching the variables `createViT` makes. */
+export function countParams(m: RunConfig['model']): number {
+  const { tokens, patchDim: P, width: D, mlpWidth: F } = modelDims(m);
+  const embed = P * D + D + D + tokens * D; // projection, class token, positions
+  const block = 4 * D + 4 * (D * D + D) + (D * F + F) + (F * D + D); // 2 LNs, q k v o, fc1, fc2
+  const head = 2 * D + D * m.numClasses + m.numClasses; // final LN, classifier
+  return embed + m.depth * block + head;
+}
+
+/**
+ * Floats per image per block at the peak of a training step (end of the forward pass,
+ * start of the backward one), where tfjs's tape still holds every intermediate and the
+ * first gradients exist. Fitted to the peak `tf.profile` reports for this engine on
+ * four shapes (test/unit/size.test.ts checks two of them): in token-by-width units
+ * it is ~155 with the MLP at 4x width, plus ~4 head-by-token-by-token tensors
+ * (scores, softmax and their gradients).
+ */
+const ACT_TD = 55;
+const ACT_TF = 25;
+const ACT_HTT = 4;
+
+export interface MemoryEstimate {
+  params: number;
+  /** weights, gradients and the two AdamW moments: 16 bytes a parameter */
+  parameterBytes: number;
+  activationBytes: number;
+  totalBytes: number;
+}
+
+export function estimateMemory(cfg: RunConfig): MemoryEstimate {
+  const m = cfg.model;
+  const { tokens: T, width: D, mlpWidth: F } = modelDims(m);
+  const params = countParams(m);
+  const perImage = m.depth * (ACT_TD * T * D + ACT_TF * T * F + ACT_HTT * m.heads * T * T);
+  const activationBytes = 4 * cfg.optim.batchSize * perImage;
+  const parameterBytes = 16 * params;
+  return { params, parameterBytes, activationBytes, totalBytes: parameterBytes + activationBytes };
+}

@@ -1,0 +1,59 @@
+// Backend choice: the order and the reasons (pure), and real activation in Node.
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { browserCandidates, nodeCandidates } from '../../src/engine/backend';
+import { activate } from '../../src/engine/backend-activate';
+import { initNodeBackend } from '../../src/engine/backend-node';
+
+const hardware = { description: 'nvidia ampere', isFallback: false };
+const software = { description: 'google swiftshader', isFallback: true };
+
+describe('browser candidates', () => {
+  it('auto takes WebGPU on a hardware adapter, then wasm, webgl, cpu', () => {
+    const c = browserCandidates('auto', hardware);
+    expect(c.map((x) => x.name)).toEqual(['webgpu', 'wasm', 'webgl', 'cpu']);
+    expect(c[0]!.reason).toBe('WebGPU on nvidia ampere');
+  });
+
+  it('auto prefers wasm over a software WebGPU adapter and says why', () => {
+    const c = browserCandidates('auto', software);
+    expect(c.map((x) => x.name)).toEqual(['wasm', 'webgl', 'cpu']);
+    expect(c[0]!.reason).toBe('WebGPU adapter is software (google swiftshader); using wasm');
+  });
+
+  it('auto without any adapter starts with wasm', () => {
+    expect(browserCandidates('auto', null)[0]).toEqual({ name: 'wasm', reason: 'no WebGPU adapter in this browser; using wasm' });
+  });
+
+  it('a manual choice goes first, even WebGPU on a software adapter, with a warning', () => {
+    const c = browserCandidates('webgpu', software);
+    expect(c.map((x) => x.name)).toEqual(['webgpu', 'wasm', 'webgl', 'cpu']);
+    expect(c[0]!.reason).toMatch(/as chosen \(software adapter google swiftshader: slow\)/);
+    expect(browserCandidates('cpu', hardware).map((x) => x.name)).toEqual(['cpu', 'webgpu', 'wasm', 'webgl']);
+  });
+
+  it('Node defaults to wasm, then cpu', () => {
+    expect(nodeCandidates('auto').map((x) => x.name)).toEqual(['wasm', 'cpu']);
+    expect(nodeCandidates('cpu').map((x) => x.name)).toEqual(['cpu', 'wasm']);
+  });
+});
+
+describe('activation in Node', () => {
+  it('auto starts wasm with its reason and the 4 GiB heap as the budget', async () => {
+    const info = await initNodeBackend('auto');
+    expect(info.name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(info.reason).toMatch(/wasm/);
+    expect(info.memoryBudgetBytes).toBe(4 * 1024 ** 3);
+  });
+
+  it('passes over a backend that is not registered and says so in the reason', async () => {
+    const info = await activate([{ name: 'webgl', reason: 'webgl first' }, { name: 'cpu', reason: 'then cpu' }]);
+    expect(info.name).toBe('cpu');
+    expect(info.reason).toMatch(/^then cpu \(webgl: .*\)$/);
+  });
+
+  it('refuses webgl in Node with a message naming the alternatives', async () => {
+    await expect(initNodeBackend('webgl')).rejects.toThrow('webgl is browser-only: use --backend wasm, cpu or webgpu in Node');
+  });
+});

@@ -1,0 +1,96 @@
+// Config: presets are valid, every bad field is named with a fix, nothing throws.
+import { describe, expect, it } from 'vitest';
+import {
+  makeConfig, PRESET_NAMES, PRESETS, validateConfig, type RunConfig,
+} from '../../src/engine/config';
+import { WASM_HEAP_BYTES } from '../../src/engine/backend';
+import { countParams, estimateMemory } from '../../src/engine/size';
+
+const paths = (cfg: RunConfig, budget?: number) => validateConfig(cfg, budget).map((e) => e.path);
+
+describe('presets', () => {
+  it.each(PRESET_NAMES)('%s validates clean', (name) => {
+    expect(validateConfig(PRESETS[name])).toEqual([]);
+  });
+
+  it('nano, tiny and small have the widths, depths and heads the design fixes', () => {
+    const shape = (n: keyof typeof PRESETS) => {
+      const m = PRESETS[n].model;
+      return [m.width, m.depth, m.heads, m.patchSize];
+    };
+    expect(shape('nano')).toEqual([64, 4, 4, 4]);
+    expect(shape('tiny')).toEqual([192, 6, 3, 4]);
+    expect(shape('small')).toEqual([384, 8, 6, 4]);
+    expect(shape('vit-l16')).toEqual([1024, 24, 16, 16]);
+  });
+
+  it('small presets start at the fan-in scale 1/sqrt(width); vit-l16 at HF\'s 0.02', () => {
+    expect(PRESETS.nano.model.initStd).toBe(0.125);
+    expect(PRESETS.tiny.model.initStd).toBeCloseTo(1 / Math.sqrt(192), 12);
+    expect(PRESETS['vit-l16'].model.initStd).toBe(0.02);
+  });
+
+  it('vit-l16 is the paper model: 304,326,632 parameters (HF google/vit-large-patch16-224)', () => {
+    expect(countParams(PRESETS['vit-l16'].model)).toBe(304_326_632);
+    const est = estimateMemory(PRESETS['vit-l16']);
+    // weights + grads + two moments alone are 16 bytes a parameter: ~4.9 GB
+    expect(est.parameterBytes).toBe(16 * 304_326_632);
+    expect(est.totalBytes).toBeGreaterThan(est.parameterBytes);
+  });
+
+  it('vit-l16 is refused on the wasm heap with a reason that says what to do', () => {
+    const errors = validateConfig(PRESETS['vit-l16'], WASM_HEAP_BYTES);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.path).toBe('model');
+    expect(errors[0]!.message).toMatch(/needs about .* GB .* only 4\.0 GB .* smaller preset/);
+    expect(validateConfig(PRESETS.nano, WASM_HEAP_BYTES)).toEqual([]);
+  });
+});
+
+describe('validation', () => {
+  it('names a patch that does not divide the image', () => {
+    const errors = validateConfig(makeConfig('nano', { model: { patchSize: 5 } }));
+    expect(errors).toEqual([{ path: 'model.patchSize', message: 'patch 5 does not divide image size 32: pick a divisor of 32' }]);
+  });
+
+  it.each<[string, Parameters<typeof makeConfig>[1], string]>([
+    ['heads not dividing width', { model: { heads: 5 } }, 'model.heads'],
+    ['zero depth', { model: { depth: 0 } }, 'model.depth'],
+    ['fractional width', { model: { width: 64.5 } }, 'model.width'],
+    ['one class', { model: { numClasses: 1 } }, 'model.numClasses'],
+    ['negative lr', { optim: { lr: -1 } }, 'optim.lr'],
+    ['beta1 of 1', { optim: { beta1: 1 } }, 'optim.beta1'],
+    ['label smoothing 1', { optim: { labelSmoothing: 1 } }, 'optim.labelSmoothing'],
+    ['batch above the training set', { optim: { batchSize: 5000 } }, 'optim.batchSize'],
+    ['warm-up longer than the run', { schedule: { warmupSteps: 400 } }, 'schedule.warmupSteps'],
+    ['difficulty above 1', { data: { difficulty: 2 } }, 'data.difficulty'],
+    ['unknown dataset', { data: { dataset: 'imagenet' as 'synthetic' } }, 'data.dataset'],
+    ['rank not a power of two', { prelora: { minRank: 3 } }, 'prelora.minRank'],
+    ['maxRank below minRank', { prelora: { minRank: 16, maxRank: 8 } }, 'prelora.maxRank'],
+    ['unknown mode', { prelora: { mode: 'half' as 'full' } }, 'prelora.mode'],
+    ['negative seed', { seed: -1 }, 'seed'],
+  ])('%s -> %s', (_, overrides, path) => {
+    expect(paths(makeConfig('nano', overrides))).toEqual([path]);
+  });
+
+  it('reports every problem at once, each message naming its field', () => {
+    const errors = validateConfig(makeConfig('nano', { model: { patchSize: 0, heads: 3 }, optim: { lr: 0 }, schedule: { steps: 0 } }));
+    expect(errors.map((e) => e.path)).toEqual(['model.patchSize', 'optim.lr', 'schedule.steps', 'model.heads']);
+    for (const e of errors) expect(e.message).toContain(e.path.split('.').pop()!);
+  });
+
+  it('never throws on garbage: strings, NaN, null, missing sections', () => {
+    const garbage = [
+      { ...PRESETS.nano, model: { ...PRESETS.nano.model, width: 'wide' } },
+      { ...PRESETS.nano, optim: { ...PRESETS.nano.optim, lr: Number.NaN } },
+      { ...PRESETS.nano, model: null },
+      { seed: 1 },
+      {},
+    ] as unknown as RunConfig[];
+    for (const cfg of garbage) {
+      const errors = validateConfig(cfg);
+      expect(errors.length).toBeGreaterThan(0);
+      for (const e of errors) expect(e.message.length).toBeGreaterThan(10);
+    }
+  });
+});
