@@ -1,0 +1,165 @@
+// The PreLoRA policy as pure functions over plain numbers (no tfjs, no clock, no
+// randomness): when modules switch from full training to LoRA, and at which rank.
+// Both rules look at the last `patience` windows, i.e. `patience - 1` consecutive
+// pairs of snapshots (the paper: 3 snapshots, 2 pairs).
+
+export type Metric = 'update%' | 'normChange%' | 'gradChange%';
+export type RankMetric = 'gradChange%' | 'update%';
+
+/** One module's statistics at the end of a window; changes are vs the previous window (null at the first). */
+export interface ModuleWindow {
+  norm: number;
+  'normChange%': number | null;
+  'update%': number | null;
+  gradNorm: number;
+  'gradChange%': number | null;
+}
+
+export interface WindowRecord {
+  /** optimiser steps completed at the snapshot */
+  step: number;
+  loss: number;
+  'lossChange%': number | null;
+  /** by module id `blocks.<l>.<family>` */
+  modules: Record<string, ModuleWindow>;
+}
+
+export interface PolicySettings {
+  rule: 'global' | 'module';
+  metric: Metric;
+  weightThreshold: number;
+  lossThreshold: number;
+  /** per-module rule only: also require the global loss test */
+  useLossTest: boolean;
+  patience: number;
+  /** per-module rule only: no switch before this many steps */
+  minFullSteps: number;
+  layerWeights: 'uniform' | 'deep';
+  rankMetric: RankMetric;
+  rankScope: 'family' | 'all';
+  minRank: number;
+  maxRank: number;
+}
+
+export interface ModuleRef {
+  id: string;
+  layer: number;
+  family: string;
+}
+
+export function parseModuleId(id: string): ModuleRef {
+  const m = /^blocks\.(\d+)\.(\w+)$/.exec(id);
+  if (!m) throw new Error(`not a module id: "${id}" (expected blocks.<layer>.<family>)`);
+  return { id, layer: Number(m[1]), family: m[2]! };
+}
+
+/** Powers of two from minRank to maxRank: 4..32 -> [4, 8, 16, 32]. */
+export function rankSet(minRank: number, maxRank: number): number[] {
+  const out: number[] = [];
+  for (let r = minRank; r <= maxRank; r *= 2) out.push(r);
+  return out;
+}
+
+/** Less settled (x near 1) -> higher rank: index = max(0, ceil(x |R|) - 1). */
+export function rankFor(x: number, ranks: number[]): number {
+  return ranks[Math.min(ranks.length - 1, Math.max(0, Math.ceil(x * ranks.length) - 1))]!;
+}
+
+/** Min-max to [0, 1]; all equal -> all 0. */
+export function minMaxNormalise(values: number[]): number[] {
+  const lo = Math.min(...values), hi = Math.max(...values);
+  return values.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 0));
+}
+
+/**
+ * Weights of layers 0..L-1 summing to 1. `deep` is the paper's variant: layer l (1-based)
+ * below the last gets l^10, those normalised to 0.55; the last layer gets 0.45.
+ */
+export function layerWeights(depth: number, kind: 'uniform' | 'deep'): number[] {
+  if (kind === 'uniform' || depth === 1) return Array.from({ length: depth }, () => 1 / depth);
+  const raw = Array.from({ length: depth - 1 }, (_, i) => (i + 1) ** 10);
+  const sum = raw.reduce((a, b) => a + b, 0);
+  return [...raw.map((w) => (0.55 * w) / sum), 0.45];
+}
+
+/** The kept windows' change values, or null while fewer than `patience` windows exist. */
+function keptChanges(history: WindowRecord[], patience: number, value: (w: WindowRecord) => number | null): number[] | null {
+  if (patience < 2 || history.length < patience) return null;
+  const values = history.slice(-(patience - 1)).map(value);
+  return values.every((v): v is number => v !== null && Number.isFinite(v)) ? values : null;
+}
+
+/** Every kept pair's loss change is within the threshold. */
+export function lossTestHolds(history: WindowRecord[], s: Pick<PolicySettings, 'patience' | 'lossThreshold'>): boolean {
+  const changes = keptChanges(history, s.patience, (w) => w['lossChange%']);
+  return changes !== null && changes.every((c) => c <= s.lossThreshold);
+}
+
+export interface Decision {
+  /** modules to switch now */
+  switching: string[];
+  /** what decided, per module switched: the metric's latest value */
+  statistic: Record<string, number>;
+}
+
+const none: Decision = { switching: [], statistic: {} };
+
+/** The paper's rule: the loss test and, per family, the layer-weighted metric below threshold; then all at once. */
+export function globalRule(history: WindowRecord[], active: string[], s: PolicySettings): Decision {
+  if (active.length === 0 || !lossTestHolds(history, s)) return none;
+  const refs = active.map(parseModuleId);
+  const depth = 1 + Math.max(...Object.keys(history.at(-1)!.modules).map((id) => parseModuleId(id).layer));
+  const weights = layerWeights(depth, s.layerWeights);
+  const families = [...new Set(refs.map((r) => r.family))];
+  for (const family of families) {
+    const members = Object.keys(history.at(-1)!.modules).map(parseModuleId).filter((r) => r.family === family);
+    const total = members.reduce((a, r) => a + weights[r.layer]!, 0);
+    const weighted = keptChanges(history, s.patience, (w) => {
+      let acc = 0;
+      for (const r of members) {
+        const v = w.modules[r.id]?.[s.metric];
+        if (v === null || v === undefined) return null;
+        acc += weights[r.layer]! * v;
+      }
+      return acc / total;
+    });
+    if (weighted === null || !weighted.every((v) => v < s.weightThreshold)) return none;
+  }
+  const last = history.at(-1)!;
+  return { switching: [...active], statistic: Object.fromEntries(active.map((id) => [id, last.modules[id]![s.metric] ?? 0])) };
+}
+
+/** Ours: each module on its own, after minFullSteps, optionally with the loss test. */
+export function moduleRule(history: WindowRecord[], active: string[], s: PolicySettings): Decision {
+  const last = history.at(-1);
+  if (!last || last.step < s.minFullSteps) return none;
+  if (s.useLossTest && !lossTestHolds(history, s)) return none;
+  const switching = active.filter((id) => {
+    const values = keptChanges(history, s.patience, (w) => w.modules[id]?.[s.metric] ?? null);
+    return values !== null && values.every((v) => v < s.weightThreshold);
+  });
+  return { switching, statistic: Object.fromEntries(switching.map((id) => [id, last.modules[id]![s.metric]!])) };
+}
+
+export function decide(history: WindowRecord[], active: string[], s: PolicySettings): Decision {
+  return s.rule === 'global' ? globalRule(history, active, s) : moduleRule(history, active, s);
+}
+
+/**
+ * Ranks for the modules switching now. x = the rank metric at the last window,
+ * min-max normalised over ALL modules of the family (switched or not), or over all
+ * modules with scope `all`; a missing value counts as fully settled (0).
+ */
+export function allocateRanks(last: WindowRecord, switching: string[], s: PolicySettings): Record<string, number> {
+  const ranks = rankSet(s.minRank, s.maxRank);
+  const all = Object.keys(last.modules).map(parseModuleId);
+  const out: Record<string, number> = {};
+  for (const id of switching) {
+    const { family } = parseModuleId(id);
+    const pool = s.rankScope === 'all' ? all : all.filter((r) => r.family === family);
+    const values = pool.map((r) => last.modules[r.id]![s.rankMetric] ?? 0);
+    const x = minMaxNormalise(values)[pool.findIndex((r) => r.id === id)]!;
+    out[id] = rankFor(x, ranks);
+  }
+  return out;
+}
