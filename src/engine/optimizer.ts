@@ -42,6 +42,17 @@ export class AdamW {
     }
   }
 
+  /** Drop the moments of variables that stopped training (frozen bases). */
+  release(variables: tf.Variable[]): void {
+    for (const v of variables) {
+      const s = this.slots.get(v);
+      if (!s) continue;
+      s.m.dispose();
+      s.v.dispose();
+      this.slots.delete(v);
+    }
+  }
+
   /** Bytes held by the moments. */
   slotBytes(): number {
     let n = 0;

@@ -1,41 +1,19 @@
-// The training loop: seeded batches, AdamW with warm-up + cosine, global-norm clipping,
-// label smoothing, held-out evaluation, throughput and memory readings. A step only
+// The training loop: seeded batches, AdamW with warm-up + cosine (re-warmed after a
+// freeze), global-norm clipping, label smoothing, held-out evaluation, throughput and
+// memory readings, and the PreLoRA controller at every step boundary. A step only
 // enqueues work on the device; losses are read back in one batch every `logEvery`
 // steps with `await data()`, never a synchronous read, so the GPU queue never stalls.
 import * as tf from '@tensorflow/tfjs';
 import type { RunConfig } from './config';
 import { Batcher, toBatch, type Batch, type Dataset } from './data/dataset';
+import type { EngineEvent, Evaluation, MemoryReading, RunPhase, StepRecord } from './events';
 import { crossEntropy } from './ops/cross-entropy';
 import { AdamW, clipByGlobalNorm } from './optimizer';
+import { PreLoRAController, type ControllerHost, type PolicyUpdate } from './prelora';
 import { learningRate } from './schedule';
 import { ViT } from './vit';
 
-export interface StepRecord {
-  /** 1-based count of completed steps */
-  step: number;
-  epoch: number;
-  loss: number;
-  lr: number;
-}
-
-export interface MemoryReading {
-  numTensors: number;
-  numBytes: number;
-  /** WebGPU/WebGL only: bytes the backend holds on the GPU, pooled buffers included */
-  numBytesInGPU?: number;
-}
-
-export interface Evaluation {
-  step: number;
-  loss: number;
-  accuracy: number;
-  count: number;
-}
-
-export type EngineEvent =
-  | { type: 'progress'; records: StepRecord[]; samplesPerSec: number }
-  | { type: 'evaluation'; evaluation: Evaluation }
-  | { type: 'memory'; step: number; memory: MemoryReading };
+export type { EngineEvent, Evaluation, MemoryReading, StepRecord } from './events';
 
 interface Pending {
   step: number;
@@ -48,12 +26,15 @@ const EVAL_BATCH = 250;
 
 export class Trainer {
   readonly model: ViT;
+  readonly controller: PreLoRAController;
   private optimizer: AdamW;
   private readonly batcher: Batcher;
   private readonly pixels: number;
+  private readonly probe: Batch;
   private pending: Pending[] = [];
   private completed = 0;
-  private lastFlush = { time: 0, step: 0 };
+  private lastFlush = { time: 0, step: 0, phase: 'full' as RunPhase };
+  private rewarmFrom: number | null = null;
 
   constructor(
     readonly config: RunConfig,
@@ -69,11 +50,38 @@ export class Trainer {
     this.model = new ViT(config.model, config.seed);
     this.optimizer = this.makeOptimizer();
     this.batcher = new Batcher(dataset.train, this.pixels, config.optim.batchSize, config.seed);
+    // a fixed batch on which each switch is checked to leave the loss unchanged
+    const probeSize = Math.min(config.optim.batchSize, dataset.train.count);
+    this.probe = toBatch(dataset.train, Array.from({ length: probeSize }, (_, i) => i), this.pixels);
+    this.controller = new PreLoRAController(config.prelora, config.schedule.steps, this.model.modules(), config.seed, this.host());
+    this.controller.startStatic();
+    this.emitParams();
   }
 
   /** Weight decay for 2-D weights only (linears, adapters); not biases, norms, class token or positions. */
   private makeOptimizer(): AdamW {
     return new AdamW(this.config.optim, (v) => v.rank === 2);
+  }
+
+  private host(): ControllerHost {
+    return {
+      currentStep: () => this.completed,
+      probeLoss: () => this.probeLoss(),
+      phaseChanged: (released, froze) => {
+        if (this.config.prelora.resetMoments) {
+          this.optimizer.dispose();
+          this.optimizer = this.makeOptimizer();
+        } else {
+          this.optimizer.release(released);
+        }
+        if (froze) this.rewarmFrom = this.completed;
+        this.restartClock(); // steps from here on belong to the new phase
+        this.emitParams();
+      },
+      flush: () => this.flush(),
+      onWindow: (record) => this.emit({ type: 'window', window: record }),
+      onPhaseChange: (change) => this.emit({ type: 'phase', change }),
+    };
   }
 
   get step(): number {
@@ -84,6 +92,14 @@ export class Trainer {
     return this.batcher.epoch;
   }
 
+  /** The learning rate of the next step: the schedule, times the re-warm-up ramp after a freeze. */
+  currentLr(): number {
+    const base = learningRate(this.completed, this.config);
+    const { rewarmSteps } = this.config.prelora;
+    if (this.rewarmFrom === null || rewarmSteps === 0) return base;
+    return base * Math.min(1, (this.completed - this.rewarmFrom + 1) / rewarmSteps);
+  }
+
   private tensors(batch: Batch): { x: tf.Tensor4D; y: tf.Tensor1D } {
     const { imageSize: S, channels: C } = this.config.model;
     return { x: tf.tensor4d(batch.images, [batch.size, S, S, C]), y: tf.tensor1d(batch.labels, 'int32') };
@@ -91,12 +107,13 @@ export class Trainer {
 
   /** One optimiser step, enqueued on the device; nothing is read back. */
   trainStep(): void {
-    const lr = learningRate(this.completed, this.config);
+    const lr = this.currentLr();
     const { x, y } = this.tensors(this.batcher.next());
     const variables = this.model.trainableVariables();
     const smoothing = this.config.optim.labelSmoothing;
     const loss = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => crossEntropy(this.model.forward(x), y, smoothing), variables);
+      this.controller.observe(grads, value);
       const clipped = clipByGlobalNorm(grads, this.config.optim.clipNorm);
       this.optimizer.apply(clipped.grads, variables, lr);
       return value;
@@ -120,10 +137,27 @@ export class Trainer {
     const now = performance.now();
     const steps = this.completed - this.lastFlush.step;
     const seconds = (now - this.lastFlush.time) / 1000;
-    const samplesPerSec = this.lastFlush.time > 0 && seconds > 0 ? (steps * this.config.optim.batchSize) / seconds : 0;
-    this.lastFlush = { time: now, step: this.completed };
-    this.emit({ type: 'progress', records, samplesPerSec });
+    const timed = this.lastFlush.time > 0 && seconds > 0;
+    this.emit({
+      type: 'progress', records, phase: this.lastFlush.phase,
+      samplesPerSec: timed ? (steps * this.config.optim.batchSize) / seconds : 0, seconds: timed ? seconds : 0,
+    });
+    this.emit({ type: 'memory', step: this.completed, phase: this.lastFlush.phase, memory: this.memory() });
+    this.lastFlush = { time: now, step: this.completed, phase: this.controller.runPhase() };
     return records;
+  }
+
+  private restartClock(): void {
+    this.lastFlush = { time: performance.now(), step: this.completed, phase: this.controller.runPhase() };
+  }
+
+  private async probeLoss(): Promise<number> {
+    const { x, y } = this.tensors(this.probe);
+    const loss = tf.tidy(() => crossEntropy(this.model.forward(x), y, this.config.optim.labelSmoothing));
+    const value = (await loss.data())[0]!;
+    tf.dispose([x, y, loss]);
+    this.restartClock(); // probing is not training time
+    return value;
   }
 
   /** Loss (no label smoothing) and accuracy on the held-out split, read back once. */
@@ -140,15 +174,13 @@ export class Trainer {
         const lossSum = tf.mul(crossEntropy(logits, y, 0), idx.length);
         return tf.add(totals, tf.stack([correct, lossSum]));
       });
-      totals.dispose();
-      x.dispose();
-      y.dispose();
+      tf.dispose([totals, x, y]);
       totals = next;
     }
     const [correct, lossSum] = await totals.data();
     totals.dispose();
     const evaluation = { step: this.completed, loss: lossSum! / split.count, accuracy: correct! / split.count, count: split.count };
-    this.lastFlush = { time: performance.now(), step: this.completed };
+    this.restartClock();
     this.emit({ type: 'evaluation', evaluation });
     return evaluation;
   }
@@ -160,24 +192,37 @@ export class Trainer {
     return reading;
   }
 
+  private emitParams(): void {
+    const all = this.model.namedVariables().reduce((n, [, v]) => n + v.size, 0);
+    const trainable = this.model.trainableVariables().reduce((n, v) => n + v.size, 0);
+    this.emit({ type: 'params', step: this.completed, total: all, trainable, optimizerBytes: this.optimizer.slotBytes(), memory: this.memory() });
+  }
+
+  setPolicy(update: PolicyUpdate): void {
+    this.controller.setPolicy(update);
+  }
+
+  forceSwitch(module: string): void {
+    this.controller.forceSwitch(module);
+  }
+
   /**
    * Train `steps` more steps (default: to the end of the schedule), reading back every
-   * `logEvery` steps and evaluating every `evalEvery` steps and at the end.
+   * `logEvery` steps and at the last of them, evaluating every `evalEvery` steps and at
+   * the end of the schedule.
    * `yieldBetween` lets a host (the worker) hear commands between steps; it returns
    * false to stop.
    */
   async run(steps = this.config.schedule.steps - this.completed, yieldBetween?: () => Promise<boolean>): Promise<void> {
     const { logEvery, evalEvery } = this.config.schedule;
     const end = this.completed + steps;
-    if (this.lastFlush.time === 0) this.lastFlush = { time: performance.now(), step: this.completed };
+    if (this.lastFlush.time === 0) this.restartClock();
     while (this.completed < end) {
       this.trainStep();
-      const last = this.completed === end;
-      if (this.completed % logEvery === 0 || last) {
-        await this.flush();
-        this.emit({ type: 'memory', step: this.completed, memory: this.memory() });
-      }
-      if (this.completed % evalEvery === 0 || last) await this.evaluate();
+      await this.controller.afterStep();
+      if (this.completed % logEvery === 0 || this.completed === end) await this.flush();
+      // evaluate on schedule and at the end of training, not at every pause or single step
+      if (this.completed % evalEvery === 0 || this.completed === this.config.schedule.steps) await this.evaluate();
       if (yieldBetween && !(await yieldBetween())) break;
     }
     await this.flush();
@@ -186,6 +231,7 @@ export class Trainer {
   dispose(): void {
     for (const p of this.pending) p.loss.dispose();
     this.pending = [];
+    this.controller.dispose();
     this.optimizer.dispose();
     this.model.dispose();
   }

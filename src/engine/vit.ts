@@ -14,9 +14,9 @@ import { layerNorm } from './ops/layernorm';
 import { deriveSeed, mulberry32, truncatedNormal } from './random';
 import { modelDims, type ModelDims } from './size';
 
-/** The six linear modules of a block, by their PreLoRA family name. */
-export const FAMILIES = ['query', 'key', 'value', 'output', 'fc1', 'fc2'] as const;
-export type Family = (typeof FAMILIES)[number];
+import { FAMILIES, type Family } from './vit-families';
+
+export { FAMILIES, type Family };
 
 const HF_PATH: Record<Family, string> = {
   query: 'attention.attention.query',

@@ -38,6 +38,8 @@ describe('AdamW', () => {
     expect(maxRelError(await decayed.data(), referenceAdamW([...start], grads, 0.01, 0.1))).toBeLessThan(1e-5);
     expect(maxRelError(await plain.data(), referenceAdamW([...start], grads, 0.01, 0))).toBeLessThan(1e-5);
     expect(opt.slotBytes()).toBe(2 * 2 * 4 * 4);
+    opt.release([decayed]);
+    expect(opt.slotBytes()).toBe(2 * 4 * 4);
     opt.dispose();
     expect(opt.slotBytes()).toBe(0);
   });

@@ -13,6 +13,8 @@ describe('nano on the synthetic set (wasm)', () => {
     const cfg = makeConfig('nano', {
       data: { trainSize: 2000, testSize: 500, difficulty: 0.3 },
       schedule: { steps: 200, warmupSteps: 20, evalEvery: 200, logEvery: 20 },
+      // steps 20 and 200 are window ends, where the monitor holds no accumulators
+      prelora: { mode: 'full', windowSteps: 20 },
     });
     expect(validateConfig(cfg)).toEqual([]);
     const data = syntheticDataset({

@@ -1,0 +1,60 @@
+// `npm run train`: the engine headless in Node. Progress goes to stderr (a bar on a
+// terminal); the summary to stdout, as JSON on the last line with --json.
+import { writeFileSync } from 'node:fs';
+import { initNodeBackend } from '../engine/backend-node';
+import { validateConfig } from '../engine/config';
+import { syntheticDataset } from '../engine/data/synthetic';
+import type { EngineEvent } from '../engine/events';
+import { summarize } from '../engine/summary';
+import { Trainer } from '../engine/trainer';
+import { parseTrainArgs, USAGE } from './args';
+import { progressLine } from './progress';
+
+async function main(): Promise<number> {
+  const { args, errors, help } = parseTrainArgs(process.argv.slice(2));
+  if (help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!args) {
+    for (const e of errors) console.error(`${e.path}: ${e.message}`);
+    return 2;
+  }
+  const { config } = args;
+  const backend = await initNodeBackend(args.backend);
+  const fit = validateConfig(config, backend.memoryBudgetBytes);
+  if (fit.length) {
+    for (const e of fit) console.error(`${e.path}: ${e.message}`);
+    return 2;
+  }
+  console.error(`backend ${backend.name}: ${backend.reason}`);
+  const { model, data, seed } = config;
+  const dataset = syntheticDataset({
+    trainSize: data.trainSize, testSize: data.testSize, imageSize: model.imageSize, channels: model.channels,
+    numClasses: model.numClasses, difficulty: data.difficulty, seed,
+  });
+  const events: EngineEvent[] = [];
+  const tty = process.stderr.isTTY === true;
+  const started = performance.now();
+  const trainer = new Trainer(config, dataset, (e) => {
+    events.push(e);
+    const line = progressLine(e, config.schedule.steps);
+    if (line) process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+  });
+  await trainer.run();
+  if (tty) process.stderr.write('\n');
+  const summary = summarize(events, {
+    backend: backend.name, mode: config.prelora.mode, rule: config.prelora.rule, seed,
+    batchSize: config.optim.batchSize, windowSteps: config.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
+  });
+  trainer.dispose();
+  if (args.out) writeFileSync(args.out, JSON.stringify({ config, backend, summary, events }, null, 1));
+  if (args.json) console.log(JSON.stringify(summary));
+  else console.log(JSON.stringify(summary, null, 2));
+  return 0;
+}
+
+main().then((code) => process.exit(code), (err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

@@ -1,0 +1,183 @@
+// The PreLoRA controller: per-module phases full -> joint -> lora, driven by the
+// policy at the end of every window (mode `prelora`), set once at the start (mode
+// `lora`: static LoRA from step 0) or never (mode `full`). It owns the monitor and the
+// window history; the trainer hosts it and rebuilds its optimiser when told to.
+import type * as tf from '@tensorflow/tfjs';
+import type { PreLoRAConfig } from './config';
+import type { Linear } from './linear';
+import { Monitor } from './monitor';
+import { allocateRanks, decide, parseModuleId, type WindowRecord } from './policy';
+import { deriveSeed } from './random';
+import type { Family } from './vit-families';
+
+export type Phase = 'full' | 'joint' | 'lora';
+
+export interface ModuleState {
+  id: string;
+  phase: Phase;
+  rank: number | null;
+  /** step at which the adapter was added */
+  switchedAt: number | null;
+  /** step at which the base froze */
+  frozenAt: number | null;
+}
+
+export interface PhaseChange {
+  module: string;
+  from: Phase;
+  to: Phase;
+  step: number;
+  rank: number | null;
+  /** the policy metric at the last window that decided it; `forced` by the user; `static` LoRA; `joint-done` */
+  decidedBy: { metric: string; value: number } | 'forced' | 'static' | 'joint-done';
+  /** loss on a fixed probe batch just before and just after the adapter was added */
+  lossBefore?: number;
+  lossAfter?: number;
+}
+
+/** What the controller needs from the trainer that hosts it. */
+export interface ControllerHost {
+  currentStep(): number;
+  /** training loss on a fixed probe batch, read back */
+  probeLoss(): Promise<number>;
+  /** a phase changed: reset or trim the optimiser; `froze` restarts the lr re-warm-up */
+  phaseChanged(released: tf.Variable[], froze: boolean): void;
+  /** read back pending steps, so timing and memory readings split cleanly at the change */
+  flush(): Promise<unknown>;
+  onWindow(record: WindowRecord): void;
+  onPhaseChange(change: PhaseChange): void;
+}
+
+export type PolicyUpdate = Partial<Pick<PreLoRAConfig,
+  'rule' | 'metric' | 'weightThreshold' | 'lossThreshold' | 'useLossTest' | 'patience' | 'minFullSteps'
+  | 'layerWeights' | 'rankMetric' | 'rankScope' | 'minRank' | 'maxRank' | 'jointSteps'>>;
+
+export class PreLoRAController {
+  readonly settings: PreLoRAConfig;
+  readonly states = new Map<string, ModuleState>();
+  readonly history: WindowRecord[] = [];
+  readonly monitor: Monitor;
+  private readonly forced = new Set<string>();
+
+  constructor(
+    config: PreLoRAConfig,
+    /** the run's length: no policy switch in its last window, where it could not pay off */
+    private readonly totalSteps: number,
+    private readonly modules: Map<string, Linear>,
+    private readonly seed: number,
+    private readonly host: ControllerHost,
+  ) {
+    this.settings = structuredClone(config);
+    for (const id of modules.keys()) this.states.set(id, { id, phase: 'full', rank: null, switchedAt: null, frozenAt: null });
+    this.monitor = new Monitor(modules);
+  }
+
+  /** Modules that may still switch: full, in a targeted family. */
+  active(): string[] {
+    const targets = new Set<string>(this.settings.targets);
+    return [...this.states.values()].filter((s) => s.phase === 'full' && targets.has(parseModuleId(s.id).family)).map((s) => s.id);
+  }
+
+  /** Mode `lora`: every targeted module gets an adapter of the static rank and a frozen base at step 0. */
+  startStatic(): void {
+    if (this.settings.mode !== 'lora') return;
+    const released: tf.Variable[] = [];
+    for (const id of this.active()) {
+      this.addAdapter(id, this.settings.rank);
+      this.states.get(id)!.rank = this.settings.rank;
+      released.push(...this.freezeBase(id, 0));
+      this.host.onPhaseChange({ module: id, from: 'full', to: 'lora', step: 0, rank: this.settings.rank, decidedBy: 'static' });
+    }
+    this.host.phaseChanged(released, false);
+  }
+
+  observe(grads: tf.NamedTensorMap, loss: tf.Scalar): void {
+    this.monitor.observe(grads, loss);
+  }
+
+  /** Live settings: they count from the next decision on; switches already made stay. */
+  setPolicy(update: PolicyUpdate): void {
+    Object.assign(this.settings, update);
+  }
+
+  /** Switch one module at the next step boundary, whatever the policy says. */
+  forceSwitch(id: string): void {
+    const s = this.states.get(id);
+    if (!s) throw new Error(`no module "${id}": use blocks.<layer>.<query|key|value|output|fc1|fc2>`);
+    if (s.phase === 'full') this.forced.add(id);
+  }
+
+  /** After each optimiser step: finish joint phases, apply forced switches, close a window. */
+  async afterStep(): Promise<void> {
+    const step = this.host.currentStep();
+    const { jointSteps, windowSteps, mode } = this.settings;
+    const due = [...this.states.values()].filter((s) => s.phase === 'joint' && step - s.switchedAt! >= jointSteps);
+    if (due.length) await this.freeze(due.map((s) => s.id));
+    if (this.forced.size) {
+      const ids = [...this.forced];
+      this.forced.clear();
+      const last = this.history.at(-1);
+      const ranks = last ? allocateRanks(last, ids, this.settings) : Object.fromEntries(ids.map((id) => [id, this.settings.minRank]));
+      await this.switchModules(ids, ranks, () => 'forced');
+    }
+    if (step % windowSteps !== 0 || this.monitor.stepsInWindow === 0) return;
+    const record = await this.monitor.endWindow(step);
+    this.history.push(record);
+    this.host.onWindow(record);
+    if (mode !== 'prelora' || step + windowSteps > this.totalSteps) return;
+    const decision = decide(this.history, this.active(), this.settings);
+    if (decision.switching.length === 0) return;
+    const ranks = allocateRanks(record, decision.switching, this.settings);
+    await this.switchModules(decision.switching, ranks, (id) => ({ metric: this.settings.metric, value: decision.statistic[id]! }));
+  }
+
+  private addAdapter(id: string, rank: number): void {
+    this.modules.get(id)!.addAdapter(rank, this.settings.alpha ?? rank, deriveSeed(this.seed, `lora:${id}`));
+  }
+
+  private async switchModules(ids: string[], ranks: Record<string, number>, why: (id: string) => PhaseChange['decidedBy']): Promise<void> {
+    await this.host.flush();
+    const step = this.host.currentStep();
+    const lossBefore = await this.host.probeLoss();
+    for (const id of ids) this.addAdapter(id, ranks[id]!);
+    const lossAfter = await this.host.probeLoss();
+    for (const id of ids) {
+      Object.assign(this.states.get(id)!, { phase: 'joint', rank: ranks[id]!, switchedAt: step });
+      this.host.onPhaseChange({ module: id, from: 'full', to: 'joint', step, rank: ranks[id]!, decidedBy: why(id), lossBefore, lossAfter });
+    }
+    this.host.phaseChanged([], false);
+    if (this.settings.jointSteps === 0) await this.freeze(ids);
+  }
+
+  private async freeze(ids: string[]): Promise<void> {
+    await this.host.flush();
+    const step = this.host.currentStep();
+    const released: tf.Variable[] = [];
+    for (const id of ids) {
+      released.push(...this.freezeBase(id, step));
+      this.host.onPhaseChange({ module: id, from: 'joint', to: 'lora', step, rank: this.states.get(id)!.rank, decidedBy: 'joint-done' });
+    }
+    this.host.phaseChanged(released, true);
+  }
+
+  /** Freeze one module's base: no weight gradient, no snapshot; returns what the optimiser may drop. */
+  private freezeBase(id: string, step: number): tf.Variable[] {
+    const lin = this.modules.get(id)!;
+    lin.freezeBase();
+    this.monitor.release(id);
+    Object.assign(this.states.get(id)!, { phase: 'lora', frozenAt: step });
+    return [lin.weight, lin.bias];
+  }
+
+  /** `full` until the first module leaves full training, `lora` once every targeted module is frozen. */
+  runPhase(): 'full' | 'mixed' | 'lora' {
+    const targets = new Set<Family>(this.settings.targets);
+    const targeted = [...this.states.values()].filter((s) => targets.has(parseModuleId(s.id).family as Family));
+    if (targeted.every((s) => s.phase === 'full')) return 'full';
+    return targeted.every((s) => s.phase === 'lora') ? 'lora' : 'mixed';
+  }
+
+  dispose(): void {
+    this.monitor.dispose();
+  }
+}

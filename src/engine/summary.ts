@@ -1,0 +1,95 @@
+// The summary of a run, computed from its event log alone (pure): what the CLI prints
+// with --json and what a run table shows. Throughput per phase leaves out the first
+// read-back interval of each phase, which carries shader compilation and new shapes.
+import type { EngineEvent, RunPhase, StepRecord } from './events';
+
+export interface PhaseFigures {
+  steps: number;
+  samplesPerSec: number | null;
+}
+
+export interface RunSummary {
+  backend: string;
+  mode: string;
+  rule: string;
+  seed: number;
+  steps: number;
+  params: { total: number; trainableStart: number; trainableEnd: number };
+  switches: { module: string; step: number; rank: number | null }[];
+  /** mean training loss of the first and of the last 10 steps */
+  loss: { first: number; last: number };
+  accuracy: { test: number | null };
+  /** `mixed` appears only when modules switched at different times */
+  phases: { full: PhaseFigures; lora: PhaseFigures; mixed?: PhaseFigures };
+  memory: { fullPhaseBytes: number | null; loraPhaseBytes: number | null };
+  /** tensors alive at the last window end minus at the first one of the final phase: 0 means no leak */
+  tensorsGrowth: number;
+  wallSeconds: number;
+}
+
+export interface RunMeta {
+  backend: string;
+  mode: string;
+  rule: string;
+  seed: number;
+  batchSize: number;
+  /** readings at window ends are comparable: the window's accumulators are gone then */
+  windowSteps: number;
+  wallSeconds: number;
+}
+
+const mean = (xs: StepRecord[]) => (xs.length ? xs.reduce((s, r) => s + r.loss, 0) / xs.length : Number.NaN);
+
+export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
+  const records: StepRecord[] = [];
+  const intervals: { phase: RunPhase; steps: number; seconds: number }[] = [];
+  const memory: { step: number; phase: RunPhase; numBytes: number; numTensors: number }[] = [];
+  const params = events.filter((e) => e.type === 'params');
+  const switches: RunSummary['switches'] = [];
+  let accuracy: number | null = null;
+  for (const e of events) {
+    if (e.type === 'progress') {
+      records.push(...e.records);
+      intervals.push({ phase: e.phase, steps: e.records.length, seconds: e.seconds });
+    } else if (e.type === 'memory') {
+      memory.push({ step: e.step, phase: e.phase, numBytes: e.memory.numBytes, numTensors: e.memory.numTensors });
+    } else if (e.type === 'evaluation') {
+      accuracy = e.evaluation.accuracy;
+    } else if (e.type === 'phase' && e.change.from === 'full') {
+      switches.push({ module: e.change.module, step: e.change.step, rank: e.change.rank });
+    }
+  }
+  const phases: RunSummary['phases'] = { full: { steps: 0, samplesPerSec: null }, lora: { steps: 0, samplesPerSec: null } };
+  for (const phase of ['full', 'mixed', 'lora'] as const) {
+    const mine = intervals.filter((i) => i.phase === phase);
+    if (mine.length === 0) continue;
+    const steady = (mine.length > 1 ? mine.slice(1) : mine).filter((i) => i.seconds > 0);
+    const seconds = steady.reduce((s, i) => s + i.seconds, 0);
+    const samples = steady.reduce((s, i) => s + i.steps, 0) * meta.batchSize;
+    phases[phase] = { steps: mine.reduce((s, i) => s + i.steps, 0), samplesPerSec: seconds > 0 ? samples / seconds : null };
+  }
+  const lastOf = (phase: RunPhase) => memory.filter((m) => m.phase === phase).at(-1)?.numBytes ?? null;
+  const finalPhase = memory.at(-1)?.phase;
+  const final = memory.filter((m) => m.phase === finalPhase);
+  const atWindowEnds = final.filter((m) => m.step % meta.windowSteps === 0);
+  const inFinal = atWindowEnds.length > 1 ? atWindowEnds : final;
+  return {
+    backend: meta.backend,
+    mode: meta.mode,
+    rule: meta.rule,
+    seed: meta.seed,
+    steps: records.length,
+    params: {
+      total: params[0]?.total ?? 0,
+      trainableStart: params[0]?.trainable ?? 0,
+      trainableEnd: params.at(-1)?.trainable ?? 0,
+    },
+    switches,
+    loss: { first: mean(records.slice(0, 10)), last: mean(records.slice(-10)) },
+    accuracy: { test: accuracy },
+    phases,
+    memory: { fullPhaseBytes: lastOf('full'), loraPhaseBytes: lastOf('lora') },
+    tensorsGrowth: inFinal.length ? inFinal.at(-1)!.numTensors - inFinal[0]!.numTensors : 0,
+    wallSeconds: meta.wallSeconds,
+  };
+}

@@ -1,0 +1,50 @@
+// `npm run train` as a user runs it: a real process, its JSON summary, its errors.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import type { RunSummary } from '../../src/engine/summary';
+
+const exec = promisify(execFile);
+const train = (args: string[]) => exec(process.execPath, ['--import', 'tsx', 'src/cli/train.ts', ...args], { timeout: 240_000 });
+
+describe('npm run train', () => {
+  it('trains headless and ends stdout with the JSON summary; --out writes the run log', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'prelora-')), 'run.json');
+    const { stdout, stderr } = await train([
+      '--preset', 'nano', '--mode', 'prelora', '--rule', 'module', '--steps', '40', '--seed', '3', '--json', '--out', out,
+      '--set', 'model.imageSize=16', '--set', 'prelora.windowSteps=10', '--set', 'prelora.jointSteps=0',
+      '--set', 'prelora.patience=2', '--set', 'prelora.weightThreshold=1000', '--set', 'prelora.lossThreshold=1000',
+      '--set', 'prelora.maxRank=8',
+    ]);
+    expect(stderr).toMatch(/^backend wasm: /);
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as RunSummary;
+    expect(summary).toMatchObject({ backend: 'wasm', mode: 'prelora', rule: 'module', seed: 3, steps: 40, tensorsGrowth: 0 });
+    expect(summary.switches).toHaveLength(24);
+    expect(summary.switches.every((s) => s.step === 20 && [4, 8].includes(s.rank!))).toBe(true);
+    expect(summary.params.trainableEnd).toBeLessThan(summary.params.trainableStart);
+    expect(summary.phases.full.steps).toBe(20);
+    expect(summary.phases.lora.steps).toBe(20);
+    expect(summary.phases.lora.samplesPerSec).toBeGreaterThan(0);
+    expect(summary.memory.loraPhaseBytes).toBeLessThan(summary.memory.fullPhaseBytes!);
+    expect(summary.accuracy.test).toBeGreaterThanOrEqual(0);
+    expect(Number.isFinite(summary.loss.first) && Number.isFinite(summary.loss.last)).toBe(true);
+    const log = JSON.parse(readFileSync(out, 'utf8'));
+    expect(log.summary).toEqual(summary);
+    expect(log.config.prelora.windowSteps).toBe(10);
+    expect(log.events.filter((e: { type: string }) => e.type === 'window')).toHaveLength(4);
+  }, 240_000);
+
+  it('refuses bad flags and fields with the field and the fix, exit code 2', async () => {
+    const err = await train(['--preset', 'nano', '--set', 'model.patchSize=5', '--set', 'optim.lrr=1', '--backend', 'gpu']).catch((e) => e);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain('model.patchSize: patch 5 does not divide image size 32: pick a divisor of 32');
+    expect(err.stderr).toContain('optim.lrr: unknown config field "optim.lrr": did you mean');
+    expect(err.stderr).toContain('--backend: unknown backend "gpu" for Node: use auto, cpu, wasm or webgpu');
+    const bad = await train(['--stepz', '3']).catch((e) => e);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/Unknown option '--stepz'[\s\S]*usage: npm run train/);
+  }, 60_000);
+});

@@ -1,0 +1,86 @@
+// The monitor's statistics against the same quantities computed by hand from the
+// variables' values, and exactly one read-back per window.
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it, vi } from 'vitest';
+import { Linear } from '../../src/engine/linear';
+import { Monitor } from '../../src/engine/monitor';
+import { seededNormal, useBackend } from '../helpers/tf';
+
+const norm = (a: ArrayLike<number>) => Math.sqrt(Array.from(a).reduce((s, v) => s + v * v, 0));
+const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+
+describe('Monitor (wasm)', () => {
+  it('computes norm, normChange%, update%, gradNorm, gradChange% and the window loss as by hand, reading back once a window', async () => {
+    await useBackend('wasm');
+    const mods = new Map([0, 1].map((i) => {
+      const init = seededNormal([6, 5], i + 1, 0.5).dataSync() as Float32Array;
+      return [`blocks.${i}.fc1`, new Linear(`l${i}`, 6, 5, init, `mon${i}/`)] as const;
+    }));
+    const monitor = new Monitor(mods);
+    const ids = [...mods.keys()];
+    const W = async () => Promise.all(ids.map(async (id) => Float32Array.from(await mods.get(id)!.weight.data())));
+    // one window: 3 steps, each with a known gradient and loss, then a weight change
+    const runWindow = async (seed: number) => {
+      const grads: Float32Array[][] = [];
+      const losses = [2.5, 2.25, 2.0].map((l) => l - seed * 0.1);
+      for (let s = 0; s < 3; s++) {
+        const g = ids.map((_, i) => seededNormal([6, 5], 100 * seed + 10 * s + i).dataSync() as Float32Array);
+        grads.push(g);
+        tf.tidy(() => monitor.observe(
+          Object.fromEntries(ids.map((id, i) => [mods.get(id)!.weight.name, tf.tensor2d(g[i]!, [6, 5])])),
+          tf.scalar(losses[s]!),
+        ));
+      }
+      for (const [i, id] of ids.entries()) {
+        const w = mods.get(id)!.weight;
+        w.assign(tf.tidy(() => tf.add(w, seededNormal([6, 5], 1000 * seed + i, 0.05))) as tf.Tensor2D);
+      }
+      return { grads, loss: losses.reduce((a, b) => a + b) / 3 };
+    };
+
+    const w0 = await W();
+    const first = await runWindow(1);
+    const spy = vi.spyOn(tf.Tensor.prototype, 'data');
+    const r1 = await monitor.endWindow(3);
+    expect(spy).toHaveBeenCalledTimes(1);
+    spy.mockRestore();
+    const w1 = await W();
+    const second = await runWindow(2);
+    const r2 = await monitor.endWindow(6);
+    const w2 = await W();
+
+    for (const [i, id] of ids.entries()) {
+      const m1 = r1.modules[id]!, m2 = r2.modules[id]!;
+      expect(rel(m1.norm, norm(w1[i]!))).toBeLessThan(1e-5);
+      expect(rel(m2.norm, norm(w2[i]!))).toBeLessThan(1e-5);
+      const diff = (a: Float32Array, b: Float32Array) => a.map((v, k) => v - b[k]!);
+      expect(rel(m2['update%']!, (100 * norm(diff(w2[i]!, w1[i]!))) / norm(w1[i]!))).toBeLessThan(1e-5);
+      expect(rel(m1['update%']!, (100 * norm(diff(w1[i]!, w0[i]!))) / norm(w0[i]!))).toBeLessThan(1e-5);
+      expect(rel(m2['normChange%']!, (100 * Math.abs(norm(w2[i]!) - norm(w1[i]!))) / norm(w1[i]!))).toBeLessThan(1e-4);
+      const gradMean = (w: typeof first) => w.grads.reduce((s, g) => s + norm(g[i]!), 0) / 3;
+      expect(rel(m1.gradNorm, gradMean(first))).toBeLessThan(1e-5);
+      expect(rel(m2.gradNorm, gradMean(second))).toBeLessThan(1e-5);
+      expect(m1['gradChange%']).toBeNull(); // no previous window
+      expect(rel(m2['gradChange%']!, (100 * Math.abs(gradMean(second) - gradMean(first))) / gradMean(first))).toBeLessThan(1e-4);
+    }
+    expect(rel(r1.loss, first.loss)).toBeLessThan(1e-6);
+    expect(r1['lossChange%']).toBeNull();
+    expect(rel(r2['lossChange%']!, (100 * Math.abs(second.loss - first.loss)) / first.loss)).toBeLessThan(1e-4);
+    monitor.dispose();
+    for (const l of mods.values()) l.dispose();
+  });
+
+  it('a released (frozen) module reports no movement and drops its snapshot', async () => {
+    await useBackend('wasm');
+    const lin = new Linear('l', 4, 4, new Float32Array(16).fill(0.5), 'rel/');
+    const monitor = new Monitor(new Map([['blocks.0.fc2', lin]]));
+    const before = tf.memory().numTensors;
+    monitor.release('blocks.0.fc2');
+    expect(tf.memory().numTensors).toBe(before - 1);
+    tf.tidy(() => monitor.observe({}, tf.scalar(1)));
+    const r = await monitor.endWindow(1);
+    expect(r.modules['blocks.0.fc2']).toMatchObject({ norm: 2, 'update%': 0, 'normChange%': 0, gradNorm: 0 });
+    monitor.dispose();
+    lin.dispose();
+  });
+});
