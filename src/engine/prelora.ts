@@ -50,7 +50,7 @@ export interface ControllerHost {
 
 export type PolicyUpdate = Partial<Pick<PreLoRAConfig,
   'rule' | 'metric' | 'weightThreshold' | 'lossThreshold' | 'useLossTest' | 'patience' | 'minFullSteps'
-  | 'layerWeights' | 'rankMetric' | 'rankScope' | 'minRank' | 'maxRank' | 'jointSteps'>>;
+  | 'layerWeights' | 'rankMetric' | 'rankScope' | 'minRank' | 'maxRank' | 'jointSteps' | 'windowSteps'>>;
 
 export class PreLoRAController {
   readonly settings: PreLoRAConfig;
@@ -113,13 +113,7 @@ export class PreLoRAController {
     const { jointSteps, windowSteps, mode } = this.settings;
     const due = [...this.states.values()].filter((s) => s.phase === 'joint' && step - s.switchedAt! >= jointSteps);
     if (due.length) await this.freeze(due.map((s) => s.id));
-    if (this.forced.size) {
-      const ids = [...this.forced];
-      this.forced.clear();
-      const last = this.history.at(-1);
-      const ranks = last ? allocateRanks(last, ids, this.settings) : Object.fromEntries(ids.map((id) => [id, this.settings.minRank]));
-      await this.switchModules(ids, ranks, () => 'forced');
-    }
+    await this.applyForced();
     if (step % windowSteps !== 0 || this.monitor.stepsInWindow === 0) return;
     const record = await this.monitor.endWindow(step);
     this.history.push(record);
@@ -129,6 +123,16 @@ export class PreLoRAController {
     if (decision.switching.length === 0) return;
     const ranks = allocateRanks(record, decision.switching, this.settings);
     await this.switchModules(decision.switching, ranks, (id) => ({ metric: this.settings.metric, value: decision.statistic[id]! }));
+  }
+
+  /** Switch the modules the user forced; safe at any step boundary (the worker calls it while paused). */
+  async applyForced(): Promise<void> {
+    if (this.forced.size === 0) return;
+    const ids = [...this.forced];
+    this.forced.clear();
+    const last = this.history.at(-1);
+    const ranks = last ? allocateRanks(last, ids, this.settings) : Object.fromEntries(ids.map((id) => [id, this.settings.minRank]));
+    await this.switchModules(ids, ranks, () => 'forced');
   }
 
   private addAdapter(id: string, rank: number): void {

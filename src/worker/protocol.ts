@@ -1,15 +1,27 @@
-// The typed messages between the page and the training worker.
+// The typed messages between the page and the training worker. Every run-scoped
+// message carries the run's id, so the page can drop what a reset run still sends.
 import type { BackendChoice, BackendInfo } from '../engine/backend';
 import type { RunConfig } from '../engine/config';
-import type { EngineEvent } from '../engine/trainer';
+import type { EngineEvent } from '../engine/events';
+import type { PolicyUpdate } from '../engine/prelora';
 
 export type Command =
-  | { type: 'start'; config: RunConfig; backend: BackendChoice }
-  | { type: 'stop' };
+  | { type: 'init'; backend: BackendChoice }
+  | { type: 'start'; runId: string; config: RunConfig }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'step' }
+  | { type: 'stop' }
+  | { type: 'reset' }
+  | { type: 'setPolicy'; update: PolicyUpdate }
+  | { type: 'forceSwitch'; module: string }
+  | { type: 'evaluate' };
+
+export type RunState = 'running' | 'paused' | 'done' | 'stopped';
 
 export type WorkerEvent =
   | { type: 'ready'; backend: BackendInfo }
-  | { type: 'started' }
-  | { type: 'engine'; event: EngineEvent }
-  | { type: 'done'; step: number }
-  | { type: 'error'; message: string; fatal: boolean };
+  | { type: 'engine'; runId: string; event: EngineEvent }
+  | { type: 'state'; runId: string; state: RunState; step: number }
+  | { type: 'policy'; runId: string; update: PolicyUpdate }
+  | { type: 'error'; runId: string | null; message: string; fatal: boolean };

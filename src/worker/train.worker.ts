@@ -1,56 +1,121 @@
-// A dedicated module worker that owns one engine: it starts the backend once, trains
-// on request, forwards engine events as they are, and yields between steps so a
-// `stop` is heard at once. User mistakes come back as `error` events, never a crash.
+// A dedicated module worker that owns one engine: it starts the backend once, runs
+// one training run at a time, forwards engine events as they are, and yields between
+// steps so pause, step, stop and live settings are heard at once. What a user can get
+// wrong comes back as an `error` event; the worker and the trained state stay.
 import { initBrowserBackend } from '../engine/backend-browser';
-import type { BackendInfo } from '../engine/backend';
-import { validateConfig } from '../engine/config';
+import type { BackendChoice, BackendInfo } from '../engine/backend';
+import { validateConfig, type RunConfig } from '../engine/config';
 import { syntheticDataset } from '../engine/data/synthetic';
 import { Trainer } from '../engine/trainer';
-import type { Command, WorkerEvent } from './protocol';
+import type { Command, RunState, WorkerEvent } from './protocol';
 
 const post = (e: WorkerEvent) => (self as unknown as Worker).postMessage(e);
 
 let backend: Promise<BackendInfo> | null = null;
 let trainer: Trainer | null = null;
-let stopRequested = false;
+let runId: string | null = null;
+/** what the loop should do next: keep going, or stop at the next step boundary */
+let want: 'run' | 'pause' | 'stop' = 'pause';
+let looping = false;
 
-// A macrotask, so queued messages (stop) are delivered between steps.
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+const fail = (message: string, fatal = false) => post({ type: 'error', runId, message, fatal });
 
-async function start(cmd: Extract<Command, { type: 'start' }>): Promise<void> {
-  backend ??= initBrowserBackend(cmd.backend).then((info) => {
+function ready(choice: BackendChoice): Promise<BackendInfo> {
+  backend ??= initBrowserBackend(choice).then((info) => {
     post({ type: 'ready', backend: info });
     return info;
   });
-  const info = await backend;
-  const problems = validateConfig(cmd.config, info.memoryBudgetBytes);
+  return backend;
+}
+
+function state(s: RunState): void {
+  if (trainer && runId) post({ type: 'state', runId, state: s, step: trainer.step });
+}
+
+/** Train until paused, stopped or done; one step at a time, yielding between steps. */
+async function loop(steps?: number): Promise<void> {
+  if (!trainer || looping) return;
+  looping = true;
+  const t = trainer;
+  try {
+    await t.run(steps ?? t.config.schedule.steps - t.step, async () => {
+      await nextTask();
+      return want === 'run' && trainer === t;
+    });
+  } finally {
+    looping = false;
+  }
+  if (trainer !== t) return;
+  if (t.step >= t.config.schedule.steps) state('done');
+  else state(want === 'stop' ? 'stopped' : 'paused');
+}
+
+async function start(id: string, config: RunConfig): Promise<void> {
+  const info = await ready('auto');
+  const problems = validateConfig(config, info.memoryBudgetBytes);
   if (problems.length) {
-    post({ type: 'error', message: problems.map((p) => `${p.path}: ${p.message}`).join('\n'), fatal: false });
+    post({ type: 'error', runId: id, message: problems.map((p) => `${p.path}: ${p.message}`).join('\n'), fatal: false });
     return;
   }
-  const { model, data, seed } = cmd.config;
+  want = 'stop';
+  while (looping) await nextTask(); // let a previous run reach its step boundary
+  trainer?.dispose();
+  const { model, data, seed } = config;
   const dataset = syntheticDataset({
     trainSize: data.trainSize, testSize: data.testSize, imageSize: model.imageSize, channels: model.channels,
     numClasses: model.numClasses, difficulty: data.difficulty, seed,
   });
-  trainer?.dispose();
-  trainer = new Trainer(cmd.config, dataset, (event) => post({ type: 'engine', event }));
-  stopRequested = false;
-  post({ type: 'started' });
-  await trainer.run(undefined, async () => {
-    await nextTask();
-    return !stopRequested;
-  });
-  post({ type: 'done', step: trainer.step });
+  runId = id;
+  trainer = new Trainer(config, dataset, (event) => post({ type: 'engine', runId: id, event }));
+  want = 'run';
+  state('running');
+  await loop();
+}
+
+function setPolicy(update: Extract<Command, { type: 'setPolicy' }>['update']): void {
+  if (!trainer || !runId) return fail('no run to change: start one first');
+  const next = { ...trainer.config, prelora: { ...trainer.controller.settings, ...update } };
+  const problems = validateConfig(next);
+  if (problems.length) return fail(problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  trainer.setPolicy(update);
+  post({ type: 'policy', runId, update });
+}
+
+async function handle(cmd: Command): Promise<void> {
+  switch (cmd.type) {
+    case 'init': await ready(cmd.backend); return;
+    case 'start': return start(cmd.runId, cmd.config);
+    case 'pause': want = 'pause'; return;
+    case 'stop': want = 'stop'; if (!looping) state('stopped'); return;
+    case 'resume':
+      if (!trainer || trainer.step >= trainer.config.schedule.steps) return;
+      want = 'run';
+      state('running');
+      return loop();
+    case 'step':
+      if (!trainer || looping || trainer.step >= trainer.config.schedule.steps) return;
+      want = 'pause';
+      return loop(1);
+    case 'reset':
+      want = 'stop';
+      while (looping) await nextTask();
+      trainer?.dispose();
+      trainer = null;
+      runId = null;
+      return;
+    case 'setPolicy': return setPolicy(cmd.update);
+    case 'forceSwitch':
+      if (!trainer) return fail('no run: start one first');
+      try { trainer.forceSwitch(cmd.module); } catch (err) { return fail((err as Error).message); }
+      if (!looping) await trainer.controller.applyForced(); // paused: at a step boundary already
+      return;
+    case 'evaluate':
+      if (trainer && !looping) await trainer.evaluate();
+      return;
+  }
 }
 
 self.onmessage = (msg: MessageEvent<Command>) => {
-  const cmd = msg.data;
-  if (cmd.type === 'stop') {
-    stopRequested = true;
-    return;
-  }
-  start(cmd).catch((err: unknown) => {
-    post({ type: 'error', message: err instanceof Error ? err.message : String(err), fatal: true });
-  });
+  handle(msg.data).catch((err: unknown) => fail(err instanceof Error ? err.message : String(err), true));
 };

@@ -1,11 +1,22 @@
-// The page in a real browser: it loads cleanly, explains its backend choice on
-// Chromium's software WebGPU adapter, and trains in the worker.
+// The playground in Debian's Chromium against the production build: a PreLoRA run in
+// the worker, its charts and layer panel, pause/resume, live thresholds, bad input,
+// responsiveness, two runs side by side, the backend badge, and WebGPU when forced.
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAndServe, launchChromium, type Served } from '../helpers/browser';
 
-describe('the page in Chromium', () => {
+const stepCount = (page: Page) => page.getByTestId('step-count').textContent().then(Number);
+const phases = (page: Page) => page.locator('[data-testid="module-cell"]').evaluateAll(
+  (cells) => cells.map((c) => ({ module: c.getAttribute('data-module'), phase: c.getAttribute('data-phase'), rank: c.getAttribute('data-rank') })));
+
+async function setField(page: Page, testid: string, value: string): Promise<void> {
+  const input = page.getByTestId(testid);
+  await input.fill(value);
+  await input.press('Enter');
+}
+
+describe('the playground in Chromium', () => {
   let served: Served;
   let browser: Browser;
   let page: Page;
@@ -17,6 +28,7 @@ describe('the page in Chromium', () => {
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
     page.on('pageerror', (e) => consoleErrors.push(e.message));
+    await page.goto(served.url);
   }, 180_000);
 
   afterAll(async () => {
@@ -25,27 +37,117 @@ describe('the page in Chromium', () => {
   });
 
   it('refuses vit-l16 with the reason and the fix, and stays usable', async () => {
-    await page.goto(served.url);
     await page.getByLabel('preset').selectOption('vit-l16');
     await page.getByTestId('start').click();
     await expect.poll(() => page.getByTestId('error').textContent(), { timeout: 60_000 })
       .toMatch(/^model: training this model needs about .* GB .* choose a smaller preset/);
     await expect.poll(() => page.getByTestId('start').isEnabled()).toBe(true);
+    expect(await page.getByTestId('run-table').count()).toBe(0); // a refused run leaves nothing behind
     await page.getByLabel('preset').selectOption('nano');
   }, 120_000);
 
-  it('trains nano on the synthetic set in the worker, choosing wasm over the software WebGPU adapter', async () => {
+  it('trains nano PreLoRA in the worker on wasm (the adapter is software), charts draw, modules switch to LoRA', async () => {
     expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true); // wasm threads are allowed
+    await setField(page, 'weight-threshold', '100');
+    await setField(page, 'patience', '2');
+    await page.getByLabel('window (steps)').fill('5');
+    await page.getByLabel('window (steps)').press('Enter');
     await page.getByTestId('start').click();
-    await expect.poll(() => page.getByTestId('error').count()).toBe(0); // a new run clears the old message
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="step-count"]')?.textContent) >= 20, null, { timeout: 120_000 });
-    const badge = await page.getByTestId('backend').textContent();
-    expect(badge).toMatch(/^wasm: WebGPU adapter is software \(.*swiftshader.*\); using wasm/);
+    await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThanOrEqual(10);
+    expect(await page.getByTestId('backend').textContent()).toMatch(/^wasm: WebGPU adapter is software \(.*swiftshader.*\); using wasm/);
+    await expect.poll(() => page.getByTestId('weight-change-chart').getAttribute('data-points').then(Number), { timeout: 30_000 }).toBeGreaterThan(0);
+    expect(await page.locator('[data-testid="weight-change-chart"] path.recharts-curve').count()).toBeGreaterThan(0);
+    expect(Number(await page.getByTestId('loss-chart').getAttribute('data-points'))).toBeGreaterThan(0);
     expect(await page.locator('[data-testid="loss-chart"] path.recharts-curve').count()).toBeGreaterThan(0);
-    mkdirSync('test/artifacts', { recursive: true });
-    await page.screenshot({ path: 'test/artifacts/page.png' });
-    await page.getByTestId('stop').click();
-    await expect.poll(() => page.getByTestId('start').isEnabled(), { timeout: 30_000 }).toBe(true);
-    expect(consoleErrors).toEqual([]);
+    await expect.poll(async () => (await phases(page)).filter((c) => c.phase === 'lora').length, { timeout: 60_000 }).toBeGreaterThan(0);
+    const cells = await phases(page);
+    expect(cells).toHaveLength(24);
+    for (const c of cells.filter((x) => x.phase !== 'full')) expect(['4', '8', '16']).toContain(c.rank);
   }, 180_000);
+
+  it('keeps the page responsive while training: frames keep coming and a click is handled within 200 ms', async () => {
+    const gaps = await page.evaluate(() => new Promise<number>((resolve) => {
+      let last = performance.now(), worst = 0;
+      const end = last + 2000;
+      const tick = (t: number) => {
+        worst = Math.max(worst, t - last);
+        last = t;
+        if (t < end) requestAnimationFrame(tick); else resolve(worst);
+      };
+      requestAnimationFrame(tick);
+    }));
+    expect(gaps).toBeLessThan(200);
+    const latency = await page.evaluate(() => new Promise<number>((resolve) => {
+      const select = document.querySelector<HTMLSelectElement>('select[aria-label="family"]')!;
+      const t0 = performance.now();
+      select.value = 'fc1';
+      select.dispatchEvent(new Event('change', { bubbles: true }));
+      requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - t0)));
+    }));
+    expect(latency).toBeLessThan(200);
+    expect(await page.locator('select[aria-label="family"]').inputValue()).toBe('fc1');
+  }, 60_000);
+
+  it('pause stops the step count and resume continues it', async () => {
+    await page.getByTestId('pause').click();
+    await expect.poll(() => page.getByTestId('resume').isEnabled(), { timeout: 30_000 }).toBe(true);
+    const paused = await stepCount(page);
+    await page.waitForTimeout(1500);
+    expect(await stepCount(page)).toBe(paused);
+    await page.getByTestId('step').click();
+    await expect.poll(() => stepCount(page), { timeout: 30_000 }).toBe(paused + 1);
+    await page.getByTestId('resume').click();
+    await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThan(paused + 1);
+  }, 120_000);
+
+  it('a bad value typed into a setting shows a message and the run keeps going', async () => {
+    const before = await stepCount(page);
+    await setField(page, 'patience', '-3');
+    await expect.poll(() => page.getByTestId('error').textContent()).toMatch(/patience: prelora.patience must be a whole number >= 2 \(got -3\)/);
+    await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThan(before);
+    await setField(page, 'patience', '2');
+    await expect.poll(() => page.getByTestId('error').count()).toBe(0);
+  }, 90_000);
+
+  it('a second run shares the charts; raising the weight threshold mid-run switches modules that had not settled', async () => {
+    await page.getByTestId('pause').click(); // run A (all switched) pauses; a new run may start
+    await expect.poll(() => page.getByTestId('start').isEnabled(), { timeout: 30_000 }).toBe(true);
+    await setField(page, 'weight-threshold', '0.0001');
+    await page.getByTestId('start').click(); // run B: nothing settles at 0.0001
+    await expect.poll(() => page.getByTestId('run-table').locator('tbody tr').count()).toBe(2);
+    await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThanOrEqual(20);
+    expect((await phases(page)).every((c) => c.phase === 'full')).toBe(true);
+    // a click on a cell forces that module alone
+    await page.locator('[data-module="blocks.3.fc2"]').click();
+    await expect.poll(async () => (await phases(page)).filter((c) => c.phase !== 'full').map((c) => c.module), { timeout: 30_000 })
+      .toEqual(['blocks.3.fc2']);
+    const raisedAt = await stepCount(page);
+    await setField(page, 'weight-threshold', '100');
+    await expect.poll(async () => (await phases(page)).filter((c) => c.phase !== 'full').length, { timeout: 60_000 }).toBe(24);
+    const switchedAt = await page.locator('[data-testid="module-cell"]').first().getAttribute('title');
+    expect(Number(/switched at step (\d+)/.exec(switchedAt!)![1])).toBeGreaterThan(raisedAt - 1);
+    expect(await page.locator('[data-testid="loss-chart"] path.recharts-curve').count()).toBe(2);
+  }, 180_000);
+
+  it('saves a screenshot of the running playground', async () => {
+    mkdirSync('test/artifacts', { recursive: true });
+    await page.screenshot({ path: 'test/artifacts/playground.png' });
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('runs the engine on WebGPU (SwiftShader) in the worker when forced, and says so', async () => {
+    await page.getByTestId('pause').click();
+    await expect.poll(() => page.getByTestId('start').isEnabled(), { timeout: 30_000 }).toBe(true);
+    await page.getByLabel('backend').selectOption('webgpu'); // a new worker with that backend
+    await page.getByLabel('preset').selectOption('micro'); // software WebGPU: ~1.3 s a micro step, ~35 s a nano one
+    await page.getByTestId('start').click();
+    await expect.poll(() => page.getByTestId('backend').textContent(), { timeout: 60_000 })
+      .toMatch(/^webgpu: webgpu, as chosen \(software adapter .*swiftshader.*: slow\)/);
+    // software WebGPU is slow: take a few steps, then pause, which reads them back
+    await page.waitForTimeout(10_000);
+    await page.getByTestId('pause').click();
+    await expect.poll(() => stepCount(page), { timeout: 120_000 }).toBeGreaterThan(0);
+    expect(Number(await page.getByTestId('loss-chart').getAttribute('data-points'))).toBeGreaterThan(0);
+    expect(consoleErrors).toEqual([]);
+  }, 240_000);
 });

@@ -8,7 +8,7 @@ import { FAMILIES, ViT } from '../../src/engine/vit';
 import { seededNormal, useBackend } from '../helpers/tf';
 
 describe('ViT', () => {
-  it.each<PresetName>(['nano', 'tiny', 'small'])('%s: logits are [batch, classes] and the parameter count is analytic', async (name) => {
+  it.each<PresetName>(['micro', 'nano', 'tiny', 'small'])('%s: logits are [batch, classes] and the parameter count is analytic', async (name) => {
     await useBackend('wasm');
     const m = PRESETS[name].model;
     const vit = new ViT(m, 1);

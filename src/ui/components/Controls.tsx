@@ -1,0 +1,45 @@
+// What the next run is, and the buttons that drive the current one.
+import { BACKEND_CHOICES, type BackendChoice } from '../../engine/backend';
+import { PRESET_NAMES, type PresetName } from '../../engine/config';
+import { useStore } from '../store';
+import { useActiveRun } from '../store/selectors';
+
+export function Controls() {
+  const preset = useStore((s) => s.preset);
+  const mode = useStore((s) => s.mode);
+  const rule = useStore((s) => s.rule);
+  const seed = useStore((s) => s.seed);
+  const steps = useStore((s) => s.steps);
+  const backendChoice = useStore((s) => s.backendChoice);
+  const setConfig = useStore((s) => s.setConfig);
+  const setBackend = useStore((s) => s.setBackend);
+  const { start, pause, resume, step, reset } = useStore.getState();
+  const run = useActiveRun();
+  const busy = run?.state === 'running' || run?.state === 'starting';
+  const whole = (raw: string, min: number) => (Number.isInteger(Number(raw)) && Number(raw) >= min ? Number(raw) : null);
+  return (
+    <section className="controls">
+      <label>preset <select value={preset} disabled={busy} onChange={(e) => setConfig({ preset: e.target.value as PresetName })}>
+        {PRESET_NAMES.map((p) => <option key={p}>{p}</option>)}</select></label>
+      <label>dataset <select disabled><option>synthetic</option></select></label>
+      <label>mode <select value={mode} disabled={busy} onChange={(e) => setConfig({ mode: e.target.value as typeof mode })}>
+        <option value="full">full</option><option value="lora">static LoRA</option><option value="prelora">PreLoRA</option></select></label>
+      <label>rule <select value={rule} disabled={busy || mode !== 'prelora'} onChange={(e) => setConfig({ rule: e.target.value as typeof rule })}>
+        <option value="module">per module</option><option value="global">global (paper)</option></select></label>
+      <label>seed <input type="number" value={seed} min={0} disabled={busy}
+        onChange={(e) => { const v = whole(e.target.value, 0); if (v !== null) setConfig({ seed: v }); }} /></label>
+      <label>steps <input type="number" value={steps} min={1} step={50} disabled={busy}
+        onChange={(e) => { const v = whole(e.target.value, 1); if (v !== null) setConfig({ steps: v }); }} /></label>
+      <label>backend <select value={backendChoice} disabled={busy} onChange={(e) => setBackend(e.target.value as BackendChoice)}>
+        {BACKEND_CHOICES.map((b) => <option key={b}>{b}</option>)}</select></label>
+      <span className="buttons">
+        <button data-testid="start" disabled={busy} onClick={start}>{run ? 'Start another run' : 'Start'}</button>
+        <button data-testid="pause" disabled={run?.state !== 'running'} onClick={pause}>Pause</button>
+        <button data-testid="resume" disabled={run?.state !== 'paused'} onClick={resume}>Resume</button>
+        <button data-testid="step" disabled={run?.state !== 'paused'} onClick={step}>Step</button>
+        <button data-testid="reset" disabled={!run} onClick={reset}>Reset</button>
+      </span>
+      <span className="status">step <b data-testid="step-count">{run?.step ?? 0}</b> / {run?.config.schedule.steps ?? steps} · {run?.state ?? 'idle'}</span>
+    </section>
+  );
+}

@@ -1,0 +1,38 @@
+// Throughput, trainable parameters and tensor memory of the current run over time,
+// with its phase changes marked: where PreLoRA's savings show (or do not).
+import { Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { formatBytes, formatCount } from '../../engine/config';
+import { useActiveRun } from '../store/selectors';
+
+function Spark({ title, data, dataKey, format, marks }: {
+  title: string; data: object[]; dataKey: string; format: (v: number) => string; marks: number[];
+}) {
+  return (
+    <div className="spark">
+      <h3>{title}</h3>
+      <ResponsiveContainer width="100%" height={90}>
+        <LineChart data={data} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
+          <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} hide />
+          <YAxis width={52} tickFormatter={format} domain={['auto', 'auto']} />
+          <Tooltip formatter={(v) => (typeof v === 'number' ? format(v) : v)} />
+          {marks.map((s) => <ReferenceLine key={s} x={s} stroke="#888" strokeDasharray="2 2" />)}
+          <Line dataKey={dataKey} type="stepAfter" dot={false} isAnimationActive={false} stroke="#3b6fd8" />
+        </LineChart>
+      </ResponsiveContainer>
+    </div>
+  );
+}
+
+export function EfficiencyStrip() {
+  const run = useActiveRun();
+  const marks = [...new Set((run?.changes ?? []).map((c) => c.step))];
+  const params = run?.params ?? [];
+  const last = params.at(-1);
+  return (
+    <section className="panel strip">
+      <Spark title="samples/s" data={run?.efficiency ?? []} dataKey="samplesPerSec" format={(v) => v.toFixed(0)} marks={marks} />
+      <Spark title={`trainable parameters${last ? ` (${((100 * last.trainable) / last.total).toFixed(1)}%)` : ''}`} data={params} dataKey="trainable" format={formatCount} marks={marks} />
+      <Spark title="tensor memory" data={params} dataKey="bytes" format={formatBytes} marks={marks} />
+    </section>
+  );
+}

@@ -1,0 +1,61 @@
+// Config slice: what the next run will be (preset, mode, rule, seed, steps, backend)
+// and the live PreLoRA settings, which also steer the running run.
+import type { StateCreator } from 'zustand';
+import type { BackendChoice } from '../../engine/backend';
+import { makeConfig, PRESETS, type PreLoRAConfig, type PresetName, type RunConfig } from '../../engine/config';
+import type { Family } from '../../engine/vit-families';
+import type { PlaygroundState } from './index';
+
+export type LivePolicy = Pick<PreLoRAConfig,
+  'weightThreshold' | 'lossThreshold' | 'patience' | 'metric' | 'windowSteps' | 'minRank' | 'maxRank'>;
+export type LivePolicyKey = keyof LivePolicy;
+
+export interface ConfigSlice {
+  preset: PresetName;
+  mode: PreLoRAConfig['mode'];
+  rule: PreLoRAConfig['rule'];
+  seed: number;
+  steps: number;
+  backendChoice: BackendChoice;
+  policy: LivePolicy;
+  /** the family the weight-change chart shows */
+  family: Family;
+  setConfig: (patch: Partial<Pick<ConfigSlice, 'preset' | 'mode' | 'rule' | 'seed' | 'steps' | 'family'>>) => void;
+}
+
+export function presetPolicy(preset: PresetName): LivePolicy {
+  const p = PRESETS[preset].prelora;
+  return {
+    weightThreshold: p.weightThreshold, lossThreshold: p.lossThreshold, patience: p.patience, metric: p.metric,
+    windowSteps: p.windowSteps, minRank: p.minRank, maxRank: p.maxRank,
+  };
+}
+
+/** The config of the next run: the preset, with the page's choices on top. */
+export function buildConfig(s: ConfigSlice): RunConfig {
+  const cfg = makeConfig(s.preset, {
+    seed: s.seed,
+    schedule: { steps: s.steps },
+    prelora: { ...s.policy, mode: s.mode, rule: s.rule, jointSteps: s.policy.windowSteps },
+  });
+  // keep the warm-up in proportion on short runs, as the CLI does
+  cfg.schedule.warmupSteps = Math.min(cfg.schedule.warmupSteps, Math.floor(s.steps / 5));
+  return cfg;
+}
+
+export const createConfigSlice: StateCreator<PlaygroundState, [], [], ConfigSlice> = (set) => ({
+  preset: 'nano',
+  mode: 'prelora',
+  rule: 'module',
+  seed: 1,
+  steps: PRESETS.nano.schedule.steps,
+  backendChoice: 'auto',
+  policy: presetPolicy('nano'),
+  family: 'query',
+  setConfig: (patch) => set((s) => ({
+    ...patch,
+    ...(patch.preset && patch.preset !== s.preset
+      ? { policy: presetPolicy(patch.preset), steps: PRESETS[patch.preset].schedule.steps }
+      : {}),
+  })),
+});

@@ -1,0 +1,103 @@
+// One zustand store of slices (config, runs, live status), with the actions that talk
+// to the worker. Views select atoms from it; the worker's events are its only input.
+import { create } from 'zustand';
+import type { BackendChoice, BackendInfo } from '../../engine/backend';
+import { validateConfig } from '../../engine/config';
+import { WorkerClient } from '../../worker/client';
+import type { WorkerEvent } from '../../worker/protocol';
+import { buildConfig, createConfigSlice, type ConfigSlice, type LivePolicy, type LivePolicyKey } from './config';
+import { createRunsSlice, type RunsSlice } from './runs';
+import { selectActive } from './selectors';
+
+export interface LiveSlice {
+  backend: BackendInfo | null;
+  error: string | null;
+  /** the message for a live setting typed wrong, by field */
+  fieldErrors: Partial<Record<LivePolicyKey, string>>;
+}
+
+export interface Actions {
+  start: () => void;
+  pause: () => void;
+  resume: () => void;
+  step: () => void;
+  reset: () => void;
+  forceSwitch: (module: string) => void;
+  setBackend: (b: BackendChoice) => void;
+  /** parse and check a live setting; a good one also goes to the running run */
+  setPolicyField: (key: LivePolicyKey, raw: string) => void;
+  onWorkerEvent: (e: WorkerEvent) => void;
+  dismissError: () => void;
+}
+
+export type PlaygroundState = ConfigSlice & RunsSlice & LiveSlice & Actions;
+
+let client: WorkerClient | null = null;
+const worker = () => (client ??= new WorkerClient((e) => useStore.getState().onWorkerEvent(e), useStore.getState().backendChoice));
+
+export const useStore = create<PlaygroundState>()((set, get, api) => ({
+  ...createConfigSlice(set, get, api),
+  ...createRunsSlice(set, get, api),
+  backend: null,
+  error: null,
+  fieldErrors: {},
+
+  start: () => {
+    const previous = selectActive(get());
+    if (previous && (previous.state === 'paused' || previous.state === 'running')) get().setRunState(previous.id, 'stopped');
+    const config = buildConfig(get());
+    const run = get().addRun(config);
+    set({ error: null });
+    worker().send({ type: 'start', runId: run.id, config });
+  },
+  pause: () => worker().send({ type: 'pause' }),
+  resume: () => worker().send({ type: 'resume' }),
+  step: () => worker().send({ type: 'step' }),
+  reset: () => {
+    const id = get().activeId;
+    worker().send({ type: 'reset' });
+    if (id) get().removeRun(id);
+  },
+  forceSwitch: (module) => worker().send({ type: 'forceSwitch', module }),
+  setBackend: (b) => {
+    set({ backendChoice: b, backend: null });
+    worker().setBackend(b);
+  },
+  setPolicyField: (key, raw) => {
+    const s = get();
+    const value = key === 'metric' ? raw : raw.trim() === '' ? Number.NaN : Number(raw);
+    const policy = { ...s.policy, [key]: value } as LivePolicy;
+    const problems = Number.isNaN(value)
+      ? [{ path: `prelora.${key}`, message: `prelora.${key} takes a number (got "${raw}")` }]
+      : validateConfig(buildConfig({ ...s, policy })).filter((p) => p.path.startsWith('prelora.'));
+    if (problems.length) {
+      const message = problems.map((p) => p.message).join('; ');
+      set({ fieldErrors: { ...s.fieldErrors, [key]: message }, error: `${key}: ${message}` });
+      return;
+    }
+    const rest = { ...s.fieldErrors };
+    delete rest[key];
+    set({ policy, fieldErrors: rest, error: Object.keys(rest).length ? s.error : null });
+    const active = s.runs.find((r) => r.id === s.activeId);
+    if (active && (active.state === 'running' || active.state === 'paused')) {
+      worker().send({ type: 'setPolicy', update: key === 'windowSteps' ? { windowSteps: value as number, jointSteps: value as number } : { [key]: value } });
+    }
+  },
+  dismissError: () => set({ error: null }),
+
+  onWorkerEvent: (e) => {
+    const s = get();
+    switch (e.type) {
+      case 'ready': set({ backend: e.backend }); return;
+      case 'engine': s.applyEngineEvent(e.runId, e.event); return;
+      case 'state': s.setRunState(e.runId, e.state, e.step); return;
+      case 'policy': return;
+      case 'error': {
+        const run = s.runs.find((r) => r.id === (e.runId ?? s.activeId));
+        if (run?.state === 'starting') s.removeRun(run.id); // refused before it began: nothing to keep
+        else if (run && e.fatal) s.setRunState(run.id, 'stopped');
+        set({ error: e.message });
+      }
+    }
+  },
+}));
