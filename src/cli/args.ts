@@ -5,8 +5,13 @@ import { BACKEND_CHOICES, type BackendChoice } from '../engine/backend';
 import { makeConfig, PRESET_NAMES, validateConfig, type ConfigError, type PresetName, type RunConfig } from '../engine/config';
 import { setField } from '../engine/overrides';
 
+/** the CLI's default step budget on the bundled MNIST */
+export const MNIST_STEPS = 1000;
+
 export interface TrainArgs {
   config: RunConfig;
+  /** a file or folder to load instead of a built-in set */
+  datasetPath: string | null;
   backend: BackendChoice;
   out: string | null;
   json: boolean;
@@ -14,7 +19,7 @@ export interface TrainArgs {
 
 export const USAGE = `usage: npm run train -- [flags]
   --preset nano|tiny|small|vit-l16   model and defaults (nano)
-  --dataset synthetic                training data (synthetic)
+  --dataset synthetic|mnist|PATH     training data: built in, or CIFAR-10 binary / MNIST IDX files (synthetic)
   --mode full|lora|prelora           full training, static LoRA, or PreLoRA (prelora)
   --rule global|module               PreLoRA switch rule (global)
   --steps N                          optimiser steps
@@ -53,8 +58,9 @@ export function parseTrainArgs(argv: string[]): { args: TrainArgs | null; errors
     return { args: null, errors: [{ path: '--preset', message: `unknown preset "${v.preset}": use ${PRESET_NAMES.join(', ')}` }], help: false };
   }
   const config = makeConfig(v.preset as PresetName);
+  const builtin = v.dataset === 'synthetic' || v.dataset === 'mnist';
   const flagSets: [string, string | undefined][] = [
-    ['data.dataset', v.dataset], ['prelora.mode', v.mode], ['prelora.rule', v.rule],
+    ['data.dataset', builtin ? v.dataset : 'upload'], ['prelora.mode', v.mode], ['prelora.rule', v.rule],
     ['schedule.steps', v.steps], ['seed', v.seed],
   ];
   for (const [path, raw] of flagSets) {
@@ -71,6 +77,11 @@ export function parseTrainArgs(argv: string[]): { args: TrainArgs | null; errors
     const err = setField(config, kv.slice(0, eq), kv.slice(eq + 1));
     if (err) errors.push(err);
   }
+  // MNIST needs more steps than the synthetic set: nano reaches 92.7% test accuracy
+  // in 1,000 (83.5% in 300), measured on wasm
+  if (v.dataset === 'mnist' && v.steps === undefined && !v.set.some((s) => s.startsWith('schedule.steps='))) {
+    config.schedule.steps = MNIST_STEPS;
+  }
   // a short run keeps the default warm-up in proportion unless the user set it
   if (v.steps !== undefined && !v.set.some((s) => s.startsWith('schedule.warmupSteps='))) {
     config.schedule.warmupSteps = Math.min(config.schedule.warmupSteps, Math.floor(config.schedule.steps / 5));
@@ -80,5 +91,6 @@ export function parseTrainArgs(argv: string[]): { args: TrainArgs | null; errors
   }
   errors.push(...validateConfig(config));
   if (errors.length) return { args: null, errors, help: false };
-  return { args: { config, backend: v.backend as BackendChoice, out: v.out ?? null, json: v.json }, errors, help: false };
+  const datasetPath = builtin ? null : v.dataset;
+  return { args: { config, datasetPath, backend: v.backend as BackendChoice, out: v.out ?? null, json: v.json }, errors, help: false };
 }

@@ -1,9 +1,13 @@
 // `npm run train`: the engine headless in Node. Progress goes to stderr (a bar on a
 // terminal); the summary to stdout, as JSON on the last line with --json.
 import { writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { initNodeBackend } from '../engine/backend-node';
 import { validateConfig } from '../engine/config';
-import { syntheticDataset } from '../engine/data/synthetic';
+import { fitModelToData, loadBuiltin } from '../engine/data/builtin';
+import { DatasetError } from '../engine/data/errors';
+import { loadPath } from './load-path';
 import type { EngineEvent } from '../engine/events';
 import { summarize } from '../engine/summary';
 import { Trainer } from '../engine/trainer';
@@ -20,19 +24,31 @@ async function main(): Promise<number> {
     for (const e of errors) console.error(`${e.path}: ${e.message}`);
     return 2;
   }
-  const { config } = args;
   const backend = await initNodeBackend(args.backend);
+  const early = validateConfig(args.config, backend.memoryBudgetBytes); // before any data is made
+  if (early.length) {
+    for (const e of early) console.error(`${e.path}: ${e.message}`);
+    return 2;
+  }
+  let dataset;
+  try {
+    dataset = args.datasetPath
+      ? await loadPath(args.datasetPath, args.config)
+      : await loadBuiltin(args.config, async (p) => new Uint8Array(await readFile(join('public', p))));
+  } catch (err) {
+    if (!(err instanceof DatasetError)) throw err;
+    console.error(`--dataset: ${err.message}`);
+    return 2;
+  }
+  const config = fitModelToData(args.config, dataset);
   const fit = validateConfig(config, backend.memoryBudgetBytes);
   if (fit.length) {
     for (const e of fit) console.error(`${e.path}: ${e.message}`);
     return 2;
   }
   console.error(`backend ${backend.name}: ${backend.reason}`);
-  const { model, data, seed } = config;
-  const dataset = syntheticDataset({
-    trainSize: data.trainSize, testSize: data.testSize, imageSize: model.imageSize, channels: model.channels,
-    numClasses: model.numClasses, difficulty: data.difficulty, seed,
-  });
+  console.error(`dataset ${dataset.name}: ${dataset.train.count} train / ${dataset.test.count} test images of ${dataset.shape.join('x')}`);
+  const { seed } = config;
   const events: EngineEvent[] = [];
   const tty = process.stderr.isTTY === true;
   const started = performance.now();

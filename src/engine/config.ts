@@ -22,10 +22,13 @@ export interface ModelConfig {
 }
 
 export interface DataConfig {
-  dataset: 'synthetic';
+  /** built-in sets, or `upload` for files the user gave (CLI: a path) */
+  dataset: 'synthetic' | 'mnist' | 'upload';
+  /** random crop / flip of training batches, as suits the dataset (off for digits) */
+  augment: boolean;
   trainSize: number;
   testSize: number;
-  /** 0 (easy) .. 1 (hard): noise, contrast and clutter of the synthetic images */
+  /** synthetic only: 0 (easy) .. 1 (hard): noise, contrast and clutter */
   difficulty: number;
 }
 
@@ -88,7 +91,7 @@ const base: RunConfig = {
     imageSize: 32, patchSize: 4, channels: 3, width: 64, depth: 4, heads: 4,
     mlpRatio: 4, numClasses: 10, layerNormEps: 1e-6, initStd: 0.02,
   },
-  data: { dataset: 'synthetic', trainSize: 4000, testSize: 1000, difficulty: 0.5 },
+  data: { dataset: 'synthetic', augment: true, trainSize: 4000, testSize: 1000, difficulty: 0.5 },
   optim: {
     batchSize: 32, lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7,
     weightDecay: 0.05, clipNorm: 1, labelSmoothing: 0.1,
@@ -272,8 +275,8 @@ export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number): Conf
   if (ok('model.width', 'model.mlpRatio') && !Number.isInteger(m.width * m.mlpRatio)) {
     e.push({ path: 'model.mlpRatio', message: `mlpRatio ${m.mlpRatio} x width ${m.width} must be a whole number` });
   }
-  if (!['synthetic'].includes(d.dataset)) {
-    e.push({ path: 'data.dataset', message: `unknown dataset "${String(d.dataset)}": use "synthetic"` });
+  if (!['synthetic', 'mnist', 'upload'].includes(d.dataset)) {
+    e.push({ path: 'data.dataset', message: `unknown dataset "${String(d.dataset)}": use synthetic or mnist, or give files to upload` });
   }
   if (ok('optim.batchSize', 'data.trainSize') && o.batchSize > d.trainSize) {
     e.push({ path: 'optim.batchSize', message: `batch ${o.batchSize} is larger than the ${d.trainSize} training images: lower it` });

@@ -49,7 +49,8 @@ export class Trainer {
     this.pixels = h * w * c;
     this.model = new ViT(config.model, config.seed);
     this.optimizer = this.makeOptimizer();
-    this.batcher = new Batcher(dataset.train, this.pixels, config.optim.batchSize, config.seed);
+    this.batcher = new Batcher(dataset.train, this.pixels, config.optim.batchSize, config.seed,
+      config.data.augment ? { shape: dataset.shape, aug: dataset.augment } : null);
     // a fixed batch on which each switch is checked to leave the loss unchanged
     const probeSize = Math.min(config.optim.batchSize, dataset.train.count);
     this.probe = toBatch(dataset.train, Array.from({ length: probeSize }, (_, i) => i), this.pixels);

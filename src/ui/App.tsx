@@ -2,6 +2,7 @@
 // change, layer panel), the training curves of every run, efficiency, and the run table.
 import { BackendBadge } from './components/BackendBadge';
 import { Controls } from './components/Controls';
+import { DatasetPicker } from './components/DatasetPicker';
 import { EfficiencyStrip } from './components/EfficiencyStrip';
 import { LayerPanel } from './components/LayerPanel';
 import { PolicyPanel } from './components/PolicyPanel';
@@ -25,6 +26,7 @@ export function App() {
         <BackendBadge />
       </header>
       <Controls />
+      <DatasetPicker />
       <PolicyPanel />
       <ErrorBar />
       <div className="grid">

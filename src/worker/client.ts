@@ -24,9 +24,9 @@ export class WorkerClient {
     return w;
   }
 
-  send(cmd: Command): void {
+  send(cmd: Command, transfer: Transferable[] = []): void {
     this.worker ??= this.spawn();
-    this.worker.postMessage(cmd);
+    this.worker.postMessage(cmd, transfer);
   }
 
   /** A backend is chosen once per worker: a new choice means a new worker. */

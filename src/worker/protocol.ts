@@ -4,6 +4,7 @@ import type { BackendChoice, BackendInfo } from '../engine/backend';
 import type { RunConfig } from '../engine/config';
 import type { EngineEvent } from '../engine/events';
 import type { PolicyUpdate } from '../engine/prelora';
+import type { DatasetInfo } from '../engine/data/preview';
 
 export type Command =
   | { type: 'init'; backend: BackendChoice }
@@ -15,7 +16,11 @@ export type Command =
   | { type: 'reset' }
   | { type: 'setPolicy'; update: PolicyUpdate }
   | { type: 'forceSwitch'; module: string }
-  | { type: 'evaluate' };
+  | { type: 'evaluate' }
+  /** parse the user's files into the `upload` dataset; a failure keeps the previous one */
+  | { type: 'loadDataset'; files: { name: string; path: string; bytes: ArrayBuffer }[]; imageSize: number; seed: number }
+  /** describe a built-in set (sizes, balance, samples) for the picker */
+  | { type: 'previewDataset'; config: RunConfig };
 
 export type RunState = 'running' | 'paused' | 'done' | 'stopped';
 
@@ -24,4 +29,5 @@ export type WorkerEvent =
   | { type: 'engine'; runId: string; event: EngineEvent }
   | { type: 'state'; runId: string; state: RunState; step: number }
   | { type: 'policy'; runId: string; update: PolicyUpdate }
+  | { type: 'dataset'; source: 'synthetic' | 'mnist' | 'upload'; info: DatasetInfo }
   | { type: 'error'; runId: string | null; message: string; fatal: boolean };

@@ -5,7 +5,12 @@
 import { initBrowserBackend } from '../engine/backend-browser';
 import type { BackendChoice, BackendInfo } from '../engine/backend';
 import { validateConfig, type RunConfig } from '../engine/config';
-import { syntheticDataset } from '../engine/data/synthetic';
+import { fitModelToData, loadBuiltin } from '../engine/data/builtin';
+import type { Dataset } from '../engine/data/dataset';
+import { DatasetError } from '../engine/data/errors';
+import { describeDataset } from '../engine/data/preview';
+import { datasetFromFiles } from '../engine/data/upload';
+import { decodeImage } from './decode-image';
 import { Trainer } from '../engine/trainer';
 import type { Command, RunState, WorkerEvent } from './protocol';
 
@@ -17,6 +22,23 @@ let runId: string | null = null;
 /** what the loop should do next: keep going, or stop at the next step boundary */
 let want: 'run' | 'pause' | 'stop' = 'pause';
 let looping = false;
+/** the user's uploaded dataset: replaced only by a successful upload */
+let uploaded: Dataset | null = null;
+
+// files under the served public/ folder (the bundled MNIST)
+const readPublic = async (path: string) => {
+  const res = await fetch(new URL(`/${path}`, self.location.origin));
+  if (!res.ok) throw new DatasetError(`could not load the bundled ${path} (HTTP ${res.status})`);
+  return new Uint8Array(await res.arrayBuffer());
+};
+
+async function datasetFor(config: RunConfig): Promise<Dataset> {
+  if (config.data.dataset === 'upload') {
+    if (!uploaded) throw new DatasetError('no dataset uploaded yet: upload one, or pick synthetic or mnist');
+    return uploaded;
+  }
+  return loadBuiltin(config, readPublic);
+}
 
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 const fail = (message: string, fatal = false) => post({ type: 'error', runId, message, fatal });
@@ -51,8 +73,23 @@ async function loop(steps?: number): Promise<void> {
   else state(want === 'stop' ? 'stopped' : 'paused');
 }
 
-async function start(id: string, config: RunConfig): Promise<void> {
+async function start(id: string, requested: RunConfig): Promise<void> {
   const info = await ready('auto');
+  // refuse a model that cannot fit before generating or loading any data
+  const early = validateConfig(requested, info.memoryBudgetBytes);
+  if (early.length) {
+    post({ type: 'error', runId: id, message: early.map((p) => `${p.path}: ${p.message}`).join('\n'), fatal: false });
+    return;
+  }
+  let dataset: Dataset;
+  try {
+    dataset = await datasetFor(requested);
+  } catch (err) {
+    post({ type: 'error', runId: id, message: (err as Error).message, fatal: false });
+    return;
+  }
+  // the model's input and head follow the data (MNIST: 28 px, 1 channel)
+  const config = fitModelToData(requested, dataset);
   const problems = validateConfig(config, info.memoryBudgetBytes);
   if (problems.length) {
     post({ type: 'error', runId: id, message: problems.map((p) => `${p.path}: ${p.message}`).join('\n'), fatal: false });
@@ -61,11 +98,6 @@ async function start(id: string, config: RunConfig): Promise<void> {
   want = 'stop';
   while (looping) await nextTask(); // let a previous run reach its step boundary
   trainer?.dispose();
-  const { model, data, seed } = config;
-  const dataset = syntheticDataset({
-    trainSize: data.trainSize, testSize: data.testSize, imageSize: model.imageSize, channels: model.channels,
-    numClasses: model.numClasses, difficulty: data.difficulty, seed,
-  });
   runId = id;
   trainer = new Trainer(config, dataset, (event) => post({ type: 'engine', runId: id, event }));
   want = 'run';
@@ -112,6 +144,23 @@ async function handle(cmd: Command): Promise<void> {
       return;
     case 'evaluate':
       if (trainer && !looping) await trainer.evaluate();
+      return;
+    case 'loadDataset':
+      try {
+        const files = cmd.files.map((f) => ({ name: f.name, path: f.path, bytes: new Uint8Array(f.bytes) }));
+        uploaded = await datasetFromFiles(files, { imageSize: cmd.imageSize, seed: cmd.seed, decode: decodeImage });
+        post({ type: 'dataset', source: 'upload', info: describeDataset(uploaded) });
+      } catch (err) {
+        fail(err instanceof DatasetError ? err.message : `could not read the upload: ${(err as Error).message}`);
+      }
+      return;
+    case 'previewDataset':
+      try {
+        const source = cmd.config.data.dataset;
+        post({ type: 'dataset', source, info: describeDataset(await datasetFor(cmd.config)) });
+      } catch (err) {
+        fail((err as Error).message);
+      }
       return;
   }
 }

@@ -1,7 +1,9 @@
 // The playground in Debian's Chromium against the production build: a PreLoRA run in
 // the worker, its charts and layer panel, pause/resume, live thresholds, bad input,
 // responsiveness, two runs side by side, the backend badge, and WebGPU when forced.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAndServe, launchChromium, type Served } from '../helpers/browser';
@@ -129,15 +131,49 @@ describe('the playground in Chromium', () => {
     expect(await page.locator('[data-testid="loss-chart"] path.recharts-curve').count()).toBe(2);
   }, 180_000);
 
+  it('trains on an uploaded CIFAR-10 batch; a corrupt upload shows why and the previous dataset still trains', async () => {
+    await page.getByTestId('pause').click();
+    await expect.poll(() => page.getByTestId('start').isEnabled(), { timeout: 30_000 }).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'cifar-'));
+    // 600 records: label i % 10, pixels a function of label, channel and position
+    const records = new Uint8Array(600 * 3073);
+    for (let i = 0; i < 600; i++) {
+      records[i * 3073] = i % 10;
+      for (let k = 1; k < 3073; k++) records[i * 3073 + k] = ((i % 10) * 25 + (k % 97)) % 256;
+    }
+    writeFileSync(join(dir, 'data_batch_1.bin'), records);
+    writeFileSync(join(dir, 'data_batch_2.bin'), records.subarray(0, 5000)); // truncated
+    await page.getByTestId('upload').setInputFiles(join(dir, 'data_batch_1.bin'));
+    await expect.poll(() => page.getByTestId('dataset-info').textContent(), { timeout: 60_000 })
+      .toMatch(/^CIFAR-10 \(test: a held-out sixth\): 500 train \/ 100 test, 32x32x3, 10 classes/);
+    expect(await page.getByTestId('dataset').inputValue()).toBe('upload');
+    await page.getByTestId('upload').setInputFiles(join(dir, 'data_batch_2.bin'));
+    await expect.poll(() => page.getByTestId('error').textContent(), { timeout: 30_000 })
+      .toMatch(/data_batch_2.bin: 5000 bytes is not a whole number of 3,073-byte CIFAR-10 records/);
+    expect(await page.getByTestId('dataset-info').textContent()).toMatch(/^CIFAR-10 \(test: a held-out sixth\): 500 train/);
+    const rows = await page.getByTestId('run-table').locator('tbody tr').count();
+    await page.getByTestId('start').click();
+    await expect.poll(() => page.getByTestId('run-table').locator('tbody tr').count()).toBe(rows + 1);
+    await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThanOrEqual(10);
+    await page.getByTestId('pause').click();
+  }, 180_000);
+
   it('saves a screenshot of the running playground', async () => {
     mkdirSync('test/artifacts', { recursive: true });
     await page.screenshot({ path: 'test/artifacts/playground.png' });
     expect(consoleErrors).toEqual([]);
   });
 
-  it('runs the engine on WebGPU (SwiftShader) in the worker when forced, and says so', async () => {
-    await page.getByTestId('pause').click();
+  it('loads the bundled MNIST in the browser', async () => {
     await expect.poll(() => page.getByTestId('start').isEnabled(), { timeout: 30_000 }).toBe(true);
+    await page.getByTestId('dataset').selectOption('mnist');
+    await expect.poll(() => page.getByTestId('dataset-info').textContent(), { timeout: 60_000 })
+      .toMatch(/^MNIST: 8000 train \/ 2000 test, 28x28x1, 10 classes/);
+  }, 90_000);
+
+  it('runs the engine on WebGPU (SwiftShader) in the worker when forced, and says so', async () => {
+    await expect.poll(() => page.getByTestId('start').isEnabled(), { timeout: 30_000 }).toBe(true);
+    await page.getByTestId('dataset').selectOption('synthetic');
     await page.getByLabel('backend').selectOption('webgpu'); // a new worker with that backend
     await page.getByLabel('preset').selectOption('micro'); // software WebGPU: ~1.3 s a micro step, ~35 s a nano one
     await page.getByTestId('start').click();

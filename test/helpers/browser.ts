@@ -23,6 +23,7 @@ export interface Served {
 }
 
 export async function buildAndServe(): Promise<Served> {
+  execFileSync(process.execPath, ['scripts/build-mnist.mjs'], { stdio: 'inherit' });
   execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath,

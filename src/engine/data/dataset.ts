@@ -9,6 +9,14 @@ export interface Split {
   count: number;
 }
 
+/** On-the-fly augmentation of training batches (never of the test split). */
+export interface Augment {
+  /** random crop after zero padding by this many pixels; 0 = off */
+  crop: number;
+  /** random horizontal flip (off for digits and text) */
+  flip: boolean;
+}
+
 export interface Dataset {
   name: string;
   classes: string[];
@@ -16,6 +24,15 @@ export interface Dataset {
   shape: [number, number, number];
   train: Split;
   test: Split;
+  /** what suits this data when augmentation is on */
+  augment: Augment;
+}
+
+/** Images per class in a split. */
+export function classBalance(split: Split, classes: number): number[] {
+  const counts = new Array<number>(classes).fill(0);
+  for (let i = 0; i < split.count; i++) counts[split.labels[i]!]!++;
+  return counts;
 }
 
 export interface Batch {
@@ -39,19 +56,49 @@ export function toBatch(split: Split, indices: ArrayLike<number>, pixelsPerImage
   return { images, labels, size: n };
 }
 
+/**
+ * Shift each image by up to `crop` pixels (zero padding, i.e. black, moves in) and
+ * flip it horizontally with probability 1/2, in place, from a seeded generator.
+ */
+export function augmentBatch(batch: Batch, shape: [number, number, number], aug: Augment, rand: () => number): void {
+  if (aug.crop === 0 && !aug.flip) return;
+  const [H, W, C] = shape;
+  const size = H * W * C;
+  const copy = new Float32Array(size);
+  for (let b = 0; b < batch.size; b++) {
+    const img = batch.images.subarray(b * size, (b + 1) * size);
+    copy.set(img);
+    const dy = aug.crop ? Math.floor(rand() * (2 * aug.crop + 1)) - aug.crop : 0;
+    const dx = aug.crop ? Math.floor(rand() * (2 * aug.crop + 1)) - aug.crop : 0;
+    const flip = aug.flip && rand() < 0.5;
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const sy = y + dy, sx0 = x + dx;
+        const sx = flip ? W - 1 - sx0 : sx0;
+        const inside = sy >= 0 && sy < H && sx0 >= 0 && sx0 < W;
+        for (let c = 0; c < C; c++) img[(y * W + x) * C + c] = inside ? copy[(sy * W + sx) * C + c]! : -1;
+      }
+    }
+  }
+}
+
 /** Seeded batches over a split: a new permutation per epoch, full batches only. */
 export class Batcher {
   private order: Int32Array;
   private cursor = 0;
   epoch = 0;
 
+  private readonly augRand: () => number;
+
   constructor(
     private readonly split: Split,
     private readonly pixelsPerImage: number,
     readonly batchSize: number,
     private readonly seed: number,
+    private readonly augment: { shape: [number, number, number]; aug: Augment } | null = null,
   ) {
     this.order = this.shuffle();
+    this.augRand = mulberry32(deriveSeed(seed, 'augment'));
   }
 
   private shuffle(): Int32Array {
@@ -66,6 +113,8 @@ export class Batcher {
     }
     const idx = this.order.subarray(this.cursor, this.cursor + this.batchSize);
     this.cursor += this.batchSize;
-    return toBatch(this.split, idx, this.pixelsPerImage);
+    const batch = toBatch(this.split, idx, this.pixelsPerImage);
+    if (this.augment) augmentBatch(batch, this.augment.shape, this.augment.aug, this.augRand);
+    return batch;
   }
 }

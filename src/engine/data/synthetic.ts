@@ -103,5 +103,7 @@ export function syntheticDataset(o: SyntheticOptions): Dataset {
     shape: [o.imageSize, o.imageSize, o.channels],
     train: makeSplit(o.trainSize, o, 'train'),
     test: makeSplit(o.testSize, o, 'test'),
+    // the generator already varies position, size and colour
+    augment: { crop: 0, flip: false },
   };
 }

@@ -21,7 +21,6 @@ export function Controls() {
     <section className="controls">
       <label>preset <select value={preset} disabled={busy} onChange={(e) => setConfig({ preset: e.target.value as PresetName })}>
         {PRESET_NAMES.map((p) => <option key={p}>{p}</option>)}</select></label>
-      <label>dataset <select disabled><option>synthetic</option></select></label>
       <label>mode <select value={mode} disabled={busy} onChange={(e) => setConfig({ mode: e.target.value as typeof mode })}>
         <option value="full">full</option><option value="lora">static LoRA</option><option value="prelora">PreLoRA</option></select></label>
       <label>rule <select value={rule} disabled={busy || mode !== 'prelora'} onChange={(e) => setConfig({ rule: e.target.value as typeof rule })}>

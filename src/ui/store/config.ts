@@ -2,7 +2,7 @@
 // and the live PreLoRA settings, which also steer the running run.
 import type { StateCreator } from 'zustand';
 import type { BackendChoice } from '../../engine/backend';
-import { makeConfig, PRESETS, type PreLoRAConfig, type PresetName, type RunConfig } from '../../engine/config';
+import { makeConfig, PRESETS, type DataConfig, type PreLoRAConfig, type PresetName, type RunConfig } from '../../engine/config';
 import type { Family } from '../../engine/vit-families';
 import type { PlaygroundState } from './index';
 
@@ -16,11 +16,12 @@ export interface ConfigSlice {
   rule: PreLoRAConfig['rule'];
   seed: number;
   steps: number;
+  dataset: DataConfig['dataset'];
   backendChoice: BackendChoice;
   policy: LivePolicy;
   /** the family the weight-change chart shows */
   family: Family;
-  setConfig: (patch: Partial<Pick<ConfigSlice, 'preset' | 'mode' | 'rule' | 'seed' | 'steps' | 'family'>>) => void;
+  setConfig: (patch: Partial<Pick<ConfigSlice, 'preset' | 'mode' | 'rule' | 'seed' | 'steps' | 'family' | 'dataset'>>) => void;
 }
 
 export function presetPolicy(preset: PresetName): LivePolicy {
@@ -35,6 +36,7 @@ export function presetPolicy(preset: PresetName): LivePolicy {
 export function buildConfig(s: ConfigSlice): RunConfig {
   const cfg = makeConfig(s.preset, {
     seed: s.seed,
+    data: { dataset: s.dataset },
     schedule: { steps: s.steps },
     prelora: { ...s.policy, mode: s.mode, rule: s.rule, jointSteps: s.policy.windowSteps },
   });
@@ -49,6 +51,7 @@ export const createConfigSlice: StateCreator<PlaygroundState, [], [], ConfigSlic
   rule: 'module',
   seed: 1,
   steps: PRESETS.nano.schedule.steps,
+  dataset: 'synthetic',
   backendChoice: 'auto',
   policy: presetPolicy('nano'),
   family: 'query',

@@ -2,7 +2,9 @@
 // to the worker. Views select atoms from it; the worker's events are its only input.
 import { create } from 'zustand';
 import type { BackendChoice, BackendInfo } from '../../engine/backend';
-import { validateConfig } from '../../engine/config';
+import { validateConfig, type DataConfig } from '../../engine/config';
+import type { DatasetInfo } from '../../engine/data/preview';
+import { MAX_UPLOAD_BYTES, tooLarge } from '../../engine/data/upload';
 import { WorkerClient } from '../../worker/client';
 import type { WorkerEvent } from '../../worker/protocol';
 import { buildConfig, createConfigSlice, type ConfigSlice, type LivePolicy, type LivePolicyKey } from './config';
@@ -11,6 +13,9 @@ import { selectActive } from './selectors';
 
 export interface LiveSlice {
   backend: BackendInfo | null;
+  /** what the worker said of each dataset: sizes, balance, samples */
+  datasets: Partial<Record<DataConfig['dataset'], DatasetInfo>>;
+  uploading: boolean;
   error: string | null;
   /** the message for a live setting typed wrong, by field */
   fieldErrors: Partial<Record<LivePolicyKey, string>>;
@@ -28,6 +33,9 @@ export interface Actions {
   setPolicyField: (key: LivePolicyKey, raw: string) => void;
   onWorkerEvent: (e: WorkerEvent) => void;
   dismissError: () => void;
+  chooseDataset: (d: DataConfig['dataset']) => void;
+  /** read the user's files (refusing ones too large first) and hand them to the worker */
+  uploadFiles: (files: { name: string; path: string; size: number; read: () => Promise<ArrayBuffer> }[]) => Promise<void>;
 }
 
 export type PlaygroundState = ConfigSlice & RunsSlice & LiveSlice & Actions;
@@ -41,6 +49,28 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
   backend: null,
   error: null,
   fieldErrors: {},
+  datasets: {},
+  uploading: false,
+
+  chooseDataset: (d) => {
+    set({ dataset: d });
+    if (d !== 'upload' && !get().datasets[d]) worker().send({ type: 'previewDataset', config: buildConfig({ ...get(), dataset: d }) });
+  },
+  uploadFiles: async (files) => {
+    const total = files.reduce((n, f) => n + f.size, 0);
+    if (total > MAX_UPLOAD_BYTES) {
+      set({ error: tooLarge(files.length === 1 ? files[0]!.name : `these ${files.length} files`, total) });
+      return;
+    }
+    set({ uploading: true, error: null });
+    try {
+      const read = await Promise.all(files.map(async (f) => ({ name: f.name, path: f.path, bytes: await f.read() })));
+      const cfg = buildConfig(get());
+      worker().send({ type: 'loadDataset', files: read, imageSize: cfg.model.imageSize, seed: cfg.seed }, read.map((f) => f.bytes));
+    } catch (err) {
+      set({ uploading: false, error: `could not read the files: ${(err as Error).message}` });
+    }
+  },
 
   start: () => {
     const previous = selectActive(get());
@@ -92,11 +122,14 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
       case 'engine': s.applyEngineEvent(e.runId, e.event); return;
       case 'state': s.setRunState(e.runId, e.state, e.step); return;
       case 'policy': return;
+      case 'dataset':
+        set({ datasets: { ...s.datasets, [e.source]: e.info }, uploading: false, ...(e.source === 'upload' ? { dataset: 'upload' as const, error: null } : {}) });
+        return;
       case 'error': {
         const run = s.runs.find((r) => r.id === (e.runId ?? s.activeId));
         if (run?.state === 'starting') s.removeRun(run.id); // refused before it began: nothing to keep
         else if (run && e.fatal) s.setRunState(run.id, 'stopped');
-        set({ error: e.message });
+        set({ error: e.message, uploading: false });
       }
     }
   },

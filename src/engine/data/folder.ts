@@ -1,0 +1,80 @@
+// A folder (or zip) of images with one subfolder per class, e.g. `cats/1.png`. Images
+// are decoded by the host (the browser's createImageBitmap in the worker), resized
+// to the model's input with bilinear sampling, and split 5:1 train/test, seeded.
+import { deriveSeed, mulberry32, permutation } from '../random';
+import type { Dataset } from './dataset';
+import { DatasetError } from './errors';
+
+export interface DecodedImage {
+  width: number;
+  height: number;
+  /** RGBA, row-major */
+  data: Uint8ClampedArray | Uint8Array;
+}
+
+export type ImageDecoder = (bytes: Uint8Array, name: string) => Promise<DecodedImage>;
+
+export const IMAGE_EXT = /\.(png|jpe?g|gif|bmp|webp)$/i;
+
+/** Bilinear resize of RGBA to size x size RGB. */
+export function resizeToRGB(img: DecodedImage, size: number): Uint8Array {
+  const out = new Uint8Array(size * size * 3);
+  const sx = img.width / size, sy = img.height / size;
+  for (let y = 0; y < size; y++) {
+    const fy = Math.max(0, (y + 0.5) * sy - 0.5), y0 = Math.floor(fy), y1 = Math.min(img.height - 1, y0 + 1), wy = fy - y0;
+    for (let x = 0; x < size; x++) {
+      const fx = Math.max(0, (x + 0.5) * sx - 0.5), x0 = Math.floor(fx), x1 = Math.min(img.width - 1, x0 + 1), wx = fx - x0;
+      for (let c = 0; c < 3; c++) {
+        const at = (yy: number, xx: number) => img.data[(yy * img.width + xx) * 4 + c]!;
+        const v = (1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x1)) + wy * ((1 - wx) * at(y1, x0) + wx * at(y1, x1));
+        out[(y * size + x) * 3 + c] = Math.round(v);
+      }
+    }
+  }
+  return out;
+}
+
+export async function folderDataset(
+  entries: { path: string; bytes: Uint8Array }[], size: number, seed: number, decode: ImageDecoder,
+): Promise<Dataset & { skipped: string[] }> {
+  const byClass = new Map<string, { path: string; bytes: Uint8Array }[]>();
+  for (const e of entries) {
+    const parts = e.path.split('/').filter(Boolean);
+    if (parts.length < 2) continue; // files at the top level belong to no class
+    const cls = parts[parts.length - 2]!;
+    if (!byClass.has(cls)) byClass.set(cls, []);
+    if (IMAGE_EXT.test(e.path)) byClass.get(cls)!.push(e);
+  }
+  const classes = [...byClass.keys()].sort();
+  if (classes.length < 2) {
+    throw new DatasetError(`found ${classes.length} class folder(s): put the images in one subfolder per class, at least two (e.g. cats/, dogs/)`);
+  }
+  const empty = classes.filter((c) => byClass.get(c)!.length === 0);
+  if (empty.length) throw new DatasetError(`class folder${empty.length > 1 ? 's' : ''} ${empty.join(', ')} ha${empty.length > 1 ? 've' : 's'} no images (png, jpg, gif, bmp or webp)`);
+  const pixels: Uint8Array[] = [];
+  const labels: number[] = [];
+  const skipped: string[] = [];
+  for (const [label, cls] of classes.entries()) {
+    for (const e of byClass.get(cls)!) {
+      try {
+        pixels.push(resizeToRGB(await decode(e.bytes, e.path), size));
+        labels.push(label);
+      } catch {
+        skipped.push(e.path); // unreadable: counted and reported, not fatal
+      }
+    }
+  }
+  if (pixels.length < 2) throw new DatasetError(`none of the ${skipped.length} images could be read`);
+  const order = permutation(pixels.length, mulberry32(deriveSeed(seed, 'folder-split')));
+  const held = Math.max(1, Math.floor(pixels.length / 6));
+  const pick = (idx: Int32Array) => {
+    const images = new Uint8Array(idx.length * size * size * 3);
+    idx.forEach((i, k) => images.set(pixels[i]!, k * size * size * 3));
+    return { images, labels: Uint8Array.from(idx, (i) => labels[i]!), count: idx.length };
+  };
+  return {
+    name: `image folder (${classes.length} classes${skipped.length ? `, ${skipped.length} unreadable skipped` : ''})`,
+    classes, shape: [size, size, 3], train: pick(order.subarray(held)), test: pick(order.subarray(0, held)),
+    augment: { crop: Math.round(size / 8), flip: true }, skipped,
+  };
+}

@@ -1,0 +1,75 @@
+// The data: the built-in sets, an upload area (file picker, folder picker, drag and
+// drop), a grid of sample images and the class balance of what is loaded.
+import { useEffect, useRef } from 'react';
+import type { DatasetInfo } from '../../engine/data/preview';
+import { useStore } from '../store';
+
+function SampleGrid({ info }: { info: DatasetInfo }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  const [h, w, c] = info.shape;
+  useEffect(() => {
+    const ctx = ref.current?.getContext('2d');
+    if (!ctx) return;
+    ctx.clearRect(0, 0, 8 * w, 2 * h);
+    info.samples.forEach((s, k) => {
+      const img = ctx.createImageData(w, h);
+      for (let p = 0; p < w * h; p++) {
+        for (let ch = 0; ch < 3; ch++) img.data[4 * p + ch] = s.pixels[p * c + (c === 1 ? 0 : ch)]!;
+        img.data[4 * p + 3] = 255;
+      }
+      ctx.putImageData(img, (k % 8) * w, Math.floor(k / 8) * h);
+    });
+  }, [info, h, w, c]);
+  return <canvas ref={ref} width={8 * w} height={2 * h} className="samples" data-testid="dataset-samples" />;
+}
+
+function Balance({ info }: { info: DatasetInfo }) {
+  const max = Math.max(...info.balance, 1);
+  return (
+    <div className="balance" title="training images per class">
+      {info.balance.map((n, i) => (
+        <div key={i} className="bar"><i style={{ height: `${(100 * n) / max}%` }} /><span>{info.classes[i]}</span><b>{n}</b></div>
+      ))}
+    </div>
+  );
+}
+
+type Picked = { name: string; path: string; size: number; read: () => Promise<ArrayBuffer> };
+const fromFile = (f: File): Picked => ({ name: f.name, path: f.webkitRelativePath || f.name, size: f.size, read: () => f.arrayBuffer() });
+
+export function DatasetPicker() {
+  const dataset = useStore((s) => s.dataset);
+  const info = useStore((s) => s.datasets[s.dataset]);
+  const uploadedName = useStore((s) => s.datasets.upload?.name);
+  const uploading = useStore((s) => s.uploading);
+  const { chooseDataset, uploadFiles } = useStore.getState();
+  useEffect(() => { chooseDataset(useStore.getState().dataset); }, [chooseDataset]);
+  const onFiles = (list: FileList | null) => { if (list?.length) void uploadFiles([...list].map(fromFile)); };
+  return (
+    <section className="panel dataset">
+      <div className="pick">
+        <h2>Data</h2>
+        <label>dataset <select data-testid="dataset" value={dataset} onChange={(e) => chooseDataset(e.target.value as typeof dataset)}>
+          <option value="synthetic">synthetic shapes (built in)</option>
+          <option value="mnist">MNIST digits (built in)</option>
+          <option value="upload" disabled={!uploadedName}>{uploadedName ? `uploaded: ${uploadedName}` : 'uploaded (none yet)'}</option>
+        </select></label>
+        <div className="drop" data-testid="drop-zone"
+          onDragOver={(e) => e.preventDefault()}
+          onDrop={(e) => { e.preventDefault(); onFiles(e.dataTransfer.files); }}>
+          Drop CIFAR-10 binary (.bin, .tar.gz), MNIST/Fashion-MNIST IDX (.gz or not) or a zip of class folders here, or
+          <label className="file">choose files<input type="file" multiple data-testid="upload" onChange={(e) => { onFiles(e.target.files); e.target.value = ''; }} /></label>
+          <label className="file">choose a folder<input type="file" {...{ webkitdirectory: '' }} onChange={(e) => { onFiles(e.target.files); e.target.value = ''; }} /></label>
+          {uploading && <span> · reading…</span>}
+        </div>
+      </div>
+      {info && (
+        <div className="about" data-testid="dataset-info">
+          <b>{info.name}</b>: {info.train} train / {info.test} test, {info.shape.join('x')}, {info.classes.length} classes
+          <SampleGrid info={info} />
+          <Balance info={info} />
+        </div>
+      )}
+    </section>
+  );
+}

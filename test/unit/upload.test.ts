@@ -1,0 +1,165 @@
+// Dataset files built here, in each format, valid and broken: the parsed pixels and
+// labels must be exact, and each broken case must say what is wrong.
+import { gzipSync, zipSync } from 'fflate';
+import { decode, encode } from 'fast-png';
+import { createTar } from 'nanotar';
+import { describe, expect, it } from 'vitest';
+import { cifarDataset, parseCifarBatch } from '../../src/engine/data/cifar10';
+import { augmentBatch, classBalance, toBatch } from '../../src/engine/data/dataset';
+import { folderDataset, type ImageDecoder } from '../../src/engine/data/folder';
+import { idxDataset, parseIdx } from '../../src/engine/data/idx';
+import { datasetFromFiles } from '../../src/engine/data/upload';
+import { mulberry32 } from '../../src/engine/random';
+
+function idxFile(magic: number, dims: number[], body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + 4 * dims.length + body.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, magic);
+  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d));
+  out.set(body, 4 + 4 * dims.length);
+  return out;
+}
+
+/** n images of 2x3 pixels with value (image*10 + pixel), labels image % 10 */
+function mnistLike(n: number, gz: boolean) {
+  const pix = Uint8Array.from({ length: n * 6 }, (_, k) => Math.floor(k / 6) * 10 + (k % 6));
+  const lab = Uint8Array.from({ length: n }, (_, i) => i % 10);
+  const z = (b: Uint8Array) => (gz ? gzipSync(b) : b);
+  return { pix, lab, images: z(idxFile(0x803, [n, 2, 3], pix)), labels: z(idxFile(0x801, [n], lab)) };
+}
+
+/** CIFAR records whose pixel (c, p) is (label*7 + c*3 + p) % 256 */
+function cifarRecords(labels: number[]): Uint8Array {
+  const out = new Uint8Array(labels.length * 3073);
+  labels.forEach((l, i) => {
+    out[i * 3073] = l;
+    for (let c = 0; c < 3; c++) for (let p = 0; p < 1024; p++) out[i * 3073 + 1 + c * 1024 + p] = (l * 7 + c * 3 + p) % 256;
+  });
+  return out;
+}
+
+const pngDecoder: ImageDecoder = async (bytes) => {
+  const img = decode(bytes);
+  if (img.channels !== 4) throw new Error('test decoder wants RGBA');
+  return { width: img.width, height: img.height, data: img.data as Uint8Array };
+};
+const png = (w: number, h: number, rgba: number[]) => encode({ width: w, height: h, channels: 4, data: Uint8Array.from({ length: w * h * 4 }, (_, k) => rgba[k % 4]!) });
+
+describe('MNIST IDX', () => {
+  it.each([false, true])('parses images and labels exactly (gzipped: %s)', async (gz) => {
+    const train = mnistLike(12, gz), test = mnistLike(4, gz);
+    const d = await idxDataset([
+      { name: 'train-images-idx3-ubyte' + (gz ? '.gz' : ''), bytes: train.images },
+      { name: 'train-labels-idx1-ubyte' + (gz ? '.gz' : ''), bytes: train.labels },
+      { name: 't10k-images-idx3-ubyte' + (gz ? '.gz' : ''), bytes: test.images },
+      { name: 't10k-labels-idx1-ubyte' + (gz ? '.gz' : ''), bytes: test.labels },
+    ]);
+    expect(d.shape).toEqual([2, 3, 1]);
+    expect(Array.from(d.train.images)).toEqual(Array.from(train.pix));
+    expect(Array.from(d.test.labels)).toEqual([0, 1, 2, 3]);
+    expect(d.augment).toEqual({ crop: 0, flip: false }); // digits: no flips
+  });
+
+  it.each([
+    ['a wrong magic number', idxFile(0x804, [1, 2, 3], new Uint8Array(6)), 'wrong magic number 0x00000804'],
+    ['a truncated body', idxFile(0x803, [5, 2, 3], new Uint8Array(20)), 'truncated: its header promises 5 images (30 bytes) but only 20 bytes follow'],
+    ['a cut header', new Uint8Array([0, 0, 8, 3, 0]), 'only 5 bytes, too short for an IDX header'],
+  ])('refuses %s', (_, bytes, message) => {
+    expect(() => parseIdx(bytes, 'x-images-idx3-ubyte')).toThrow(message);
+  });
+
+  it('refuses mismatched counts, labels out of range, a missing file and broken gzip', async () => {
+    const a = mnistLike(12, false), b = mnistLike(4, false);
+    const files = (trainLabels: Uint8Array) => [
+      { name: 'train-images-idx3-ubyte', bytes: a.images }, { name: 'train-labels-idx1-ubyte', bytes: trainLabels },
+      { name: 't10k-images-idx3-ubyte', bytes: b.images }, { name: 't10k-labels-idx1-ubyte', bytes: b.labels },
+    ];
+    await expect(idxDataset(files(b.labels))).rejects.toThrow('train: 12 images but 4 labels: upload the images and labels of the same split');
+    await expect(idxDataset(files(idxFile(0x801, [12], Uint8Array.from({ length: 12 }, (_, i) => (i === 7 ? 11 : 1))))))
+      .rejects.toThrow('train: label 11 at index 7 is out of range 0-9');
+    await expect(idxDataset(files(a.labels).slice(0, 3))).rejects.toThrow('missing test-labels: upload all four files');
+    await expect(idxDataset([{ name: 'train-images-idx3-ubyte.gz', bytes: Uint8Array.from([0x1f, 0x8b, 1, 2, 3]) }]))
+      .rejects.toThrow('train-images-idx3-ubyte.gz: not a valid gzip file');
+  });
+});
+
+describe('CIFAR-10 binary', () => {
+  it('turns planar records into interleaved RGB, exactly', () => {
+    const s = parseCifarBatch(cifarRecords([3, 9]), 'data_batch_1.bin');
+    expect(s.count).toBe(2);
+    expect(Array.from(s.labels)).toEqual([3, 9]);
+    // image 1, pixel 5: R = (9*7 + 0 + 5), G = (9*7 + 3 + 5), B = (9*7 + 6 + 5)
+    expect(Array.from(s.images.subarray(3072 + 15, 3072 + 18))).toEqual([68, 71, 74]);
+  });
+
+  it('refuses a truncated record and a label out of range, naming the file', () => {
+    expect(() => parseCifarBatch(cifarRecords([1, 2]).subarray(0, 5000), 'data_batch_2.bin'))
+      .toThrow('data_batch_2.bin: 5000 bytes is not a whole number of 3,073-byte CIFAR-10 records (1 records and 1927 bytes over)');
+    const bad = cifarRecords([1, 2]);
+    bad[3073] = 10;
+    expect(() => parseCifarBatch(bad, 'test_batch.bin')).toThrow('test_batch.bin: record 1 has label 10, out of range 0-9');
+  });
+
+  it('reads the published tar.gz, and holds out a seeded sixth when there is no test batch', async () => {
+    const tgz = gzipSync(createTar([
+      { name: 'cifar-10-batches-bin/data_batch_1.bin', data: cifarRecords([0, 1, 2, 3]) },
+      { name: 'cifar-10-batches-bin/test_batch.bin', data: cifarRecords([4, 5]) },
+      { name: 'cifar-10-batches-bin/batches.meta.txt', data: 'airplane\n' },
+    ]));
+    const d = await datasetFromFiles([{ name: 'cifar-10-binary.tar.gz', bytes: tgz }], { imageSize: 32, seed: 1 });
+    expect([d.train.count, d.test.count]).toEqual([4, 2]);
+    expect(Array.from(d.test.labels)).toEqual([4, 5]);
+    const one = cifarDataset([{ name: 'data_batch_1.bin', bytes: cifarRecords([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]) }], 1);
+    expect([one.train.count, one.test.count]).toEqual([10, 2]);
+    expect(one.name).toBe('CIFAR-10 (test: a held-out sixth)');
+    expect(classBalance(one.train, 10).reduce((a, b) => a + b)).toBe(10);
+  });
+});
+
+describe('image folders and zips', () => {
+  it('reads one subfolder per class, resizes, skips (and counts) an unreadable image', async () => {
+    const zip = zipSync({
+      'pets/cats/a.png': png(4, 4, [255, 0, 0, 255]),
+      'pets/cats/b.png': png(8, 2, [250, 10, 0, 255]),
+      'pets/dogs/c.png': png(2, 2, [0, 0, 255, 255]),
+      'pets/dogs/broken.png': Uint8Array.from([1, 2, 3]),
+      'pets/dogs/notes.txt': Uint8Array.from([65]),
+    });
+    const d = await datasetFromFiles([{ name: 'pets.zip', bytes: zip }], { imageSize: 4, seed: 1, decode: pngDecoder });
+    expect(d.classes).toEqual(['cats', 'dogs']);
+    expect(d.shape).toEqual([4, 4, 3]);
+    expect(d.train.count + d.test.count).toBe(3);
+    expect(d.name).toBe('image folder (2 classes, 1 unreadable skipped)');
+    const all = [...Array.from({ length: d.train.count }, (_, i) => [d.train.labels[i], Array.from(d.train.images.subarray(i * 48, i * 48 + 3))]),
+      ...Array.from({ length: d.test.count }, (_, i) => [d.test.labels[i], Array.from(d.test.images.subarray(i * 48, i * 48 + 3))])];
+    expect(all).toContainEqual([1, [0, 0, 255]]);
+    expect(all).toContainEqual([0, [255, 0, 0]]);
+  });
+
+  it('refuses an empty class folder, and a single class', async () => {
+    const entries = [{ path: 'cats/a.png', bytes: png(2, 2, [1, 2, 3, 255]) }, { path: 'dogs/readme.txt', bytes: new Uint8Array(1) }];
+    await expect(folderDataset(entries, 4, 1, pngDecoder)).rejects.toThrow('class folder dogs has no images (png, jpg, gif, bmp or webp)');
+    await expect(folderDataset(entries.slice(0, 1), 4, 1, pngDecoder)).rejects.toThrow('found 1 class folder(s)');
+  });
+
+  it('says which formats it reads when given something else', async () => {
+    await expect(datasetFromFiles([{ name: 'notes.csv', bytes: new Uint8Array(3) }], { imageSize: 32, seed: 1 }))
+      .rejects.toThrow(/notes.csv: not a dataset this page reads: use CIFAR-10 binary/);
+  });
+});
+
+describe('augmentation', () => {
+  it('shifts with zero padding and flips, the same for the same seed', () => {
+    const split = { images: Uint8Array.from({ length: 2 * 9 }, (_, k) => k * 10), labels: Uint8Array.from([0, 1]), count: 2 };
+    const run = (seed: number) => {
+      const b = toBatch(split, [0, 1], 9);
+      augmentBatch(b, [3, 3, 1], { crop: 1, flip: true }, mulberry32(seed));
+      return Array.from(b.images).map((v) => Math.round((v + 1) * 127.5));
+    };
+    expect(run(4)).toEqual(run(4));
+    expect(run(4)).not.toEqual(Array.from(split.images));
+    // every output pixel is either padding (0) or one of the image's own pixels
+    const first = run(4).slice(0, 9);
+    for (const v of first) expect([0, ...Array.from(split.images.subarray(0, 9))]).toContain(v);
+  });
+});
