@@ -65,7 +65,7 @@ export function DatasetPicker() {
       </div>
       {info && (
         <div className="about" data-testid="dataset-info">
-          <b>{info.name}</b>: {info.train} train / {info.test} test, {info.shape.join('x')}, {info.classes.length} classes
+          <div><b>{info.name}</b>: {info.train} train / {info.test} test, {info.shape.join('x')}, {info.classes.length} classes</div>
           <SampleGrid info={info} />
           <Balance info={info} />
         </div>

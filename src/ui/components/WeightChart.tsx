@@ -36,7 +36,7 @@ export function WeightChart() {
           <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 4, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" />
             <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} />
-            <YAxis scale="log" domain={['auto', 'auto']} allowDataOverflow width={56} tickFormatter={(v: number) => v.toPrecision(2)} />
+            <YAxis scale="log" domain={['auto', 'auto']} allowDataOverflow width={56} tickFormatter={(v: number) => (v >= 10 ? String(Math.round(v)) : v.toPrecision(2))} />
             <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(3) : v)} />
             <Legend />
             <ReferenceLine y={threshold} ifOverflow="extendDomain" stroke="#c00" strokeDasharray="6 3" label={{ value: 'threshold', fill: '#c00', fontSize: 11 }} />
