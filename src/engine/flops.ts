@@ -1,0 +1,41 @@
+// Analytic FLOPs of one training step (2 per multiply-add, matmuls only: they are
+// nearly all of a ViT's arithmetic). Forward, then backward: a trainable weight costs
+// two matmuls more (input and weight gradients), a frozen one only the input gradient;
+// a LoRA adapter adds x A and (x A) B forward and four thin matmuls backward. The
+// patch embedding needs no input gradient (the images are not trained).
+import type { ModelConfig } from './config';
+import { modelDims } from './size';
+import { FAMILIES, type Family } from './vit-families';
+
+export interface StepShape {
+  batchSize: number;
+  /** LoRA rank per module id (`blocks.<l>.<family>`); absent = no adapter */
+  ranks?: Record<string, number>;
+  /** modules whose base W is frozen */
+  frozen?: Set<string>;
+}
+
+export function flopsPerStep(m: ModelConfig, s: StepShape): number {
+  const { tokens: T, patches: P, patchDim, width: D, mlpWidth: F } = modelDims(m);
+  const B = s.batchSize;
+  const N = B * T;
+  const mm = (rows: number, inner: number, cols: number) => 2 * rows * inner * cols;
+  const io: Record<Family, [number, number]> = { query: [D, D], key: [D, D], value: [D, D], output: [D, D], fc1: [D, F], fc2: [F, D] };
+  let total = 0;
+  // patch embedding: forward and weight gradient only
+  total += 2 * mm(B * P, patchDim, D);
+  for (let l = 0; l < m.depth; l++) {
+    for (const f of FAMILIES) {
+      const id = `blocks.${l}.${f}`;
+      const [din, dout] = io[f];
+      const base = mm(N, din, dout);
+      total += base + base + (s.frozen?.has(id) ? 0 : base); // forward, input grad, weight grad
+      const r = s.ranks?.[id];
+      if (r) total += 3 * (mm(N, din, r) + mm(N, r, dout)); // forward + 2x backward
+    }
+    // attention: scores q k^T and mixing p v, forward and two gradients each
+    total += 3 * (mm(B * m.heads * T, D / m.heads, T) + mm(B * m.heads * T, T, D / m.heads));
+  }
+  total += 3 * mm(B, D, m.numClasses); // classifier on the class token
+  return total;
+}
