@@ -1,12 +1,12 @@
 // The playground in Debian's Chromium against the production build: a PreLoRA run in
 // the worker, its charts and layer panel, pause/resume, live thresholds, bad input,
 // responsiveness, two runs side by side, the backend badge, and WebGPU when forced.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAndServe, launchChromium, type Served } from '../helpers/browser';
+import { cifarBatch, writeFixtures } from '../helpers/cifar';
 
 const stepCount = (page: Page) => page.getByTestId('step-count').textContent().then(Number);
 const phases = (page: Page) => page.locator('[data-testid="module-cell"]').evaluateAll(
@@ -67,26 +67,35 @@ describe('the playground in Chromium', () => {
     for (const c of cells.filter((x) => x.phase !== 'full')) expect(['4', '8', '16']).toContain(c.rank);
   }, 180_000);
 
-  it('keeps the page responsive while training: frames keep coming and a click is handled within 200 ms', async () => {
-    const gaps = await page.evaluate(() => new Promise<number>((resolve) => {
-      let last = performance.now(), worst = 0;
-      const end = last + 2000;
+  it('keeps the page responsive while training: frames keep coming and clicks are handled within 200 ms', async () => {
+    // 90th percentile of frame gaps over 3 s: one GC pause must not fail the run
+    const gaps = await page.evaluate(() => new Promise<number[]>((resolve) => {
+      const seen: number[] = [];
+      let last = performance.now();
+      const end = last + 3000;
       const tick = (t: number) => {
-        worst = Math.max(worst, t - last);
+        seen.push(t - last);
         last = t;
-        if (t < end) requestAnimationFrame(tick); else resolve(worst);
+        if (t < end) requestAnimationFrame(tick); else resolve(seen);
       };
       requestAnimationFrame(tick);
     }));
-    expect(gaps).toBeLessThan(200);
-    const latency = await page.evaluate(() => new Promise<number>((resolve) => {
-      const select = document.querySelector<HTMLSelectElement>('select[aria-label="family"]')!;
-      const t0 = performance.now();
-      select.value = 'fc1';
-      select.dispatchEvent(new Event('change', { bubbles: true }));
-      requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - t0)));
-    }));
-    expect(latency).toBeLessThan(200);
+    gaps.sort((a, b) => a - b);
+    expect(gaps[Math.floor(0.9 * gaps.length)]).toBeLessThan(200);
+    // a click on the family selector, until the next frame shows it: median of five
+    const latencies: number[] = [];
+    for (const family of ['fc1', 'key', 'fc2', 'value', 'fc1']) {
+      latencies.push(await page.evaluate((f) => new Promise<number>((resolve) => {
+        const select = document.querySelector<HTMLSelectElement>('select[aria-label="family"]')!;
+        const t0 = performance.now();
+        select.value = f;
+        select.dispatchEvent(new Event('change', { bubbles: true }));
+        requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - t0)));
+      }), family));
+      await page.waitForTimeout(200);
+    }
+    latencies.sort((a, b) => a - b);
+    expect(latencies[2]).toBeLessThan(200);
     expect(await page.locator('select[aria-label="family"]').inputValue()).toBe('fc1');
   }, 60_000);
 
@@ -134,15 +143,8 @@ describe('the playground in Chromium', () => {
   it('trains on an uploaded CIFAR-10 batch; a corrupt upload shows why and the previous dataset still trains', async () => {
     await page.getByTestId('pause').click();
     await expect.poll(() => page.getByTestId('start').isEnabled(), { timeout: 30_000 }).toBe(true);
-    const dir = mkdtempSync(join(tmpdir(), 'cifar-'));
-    // 600 records: label i % 10, pixels a function of label, channel and position
-    const records = new Uint8Array(600 * 3073);
-    for (let i = 0; i < 600; i++) {
-      records[i * 3073] = i % 10;
-      for (let k = 1; k < 3073; k++) records[i * 3073 + k] = ((i % 10) * 25 + (k % 97)) % 256;
-    }
-    writeFileSync(join(dir, 'data_batch_1.bin'), records);
-    writeFileSync(join(dir, 'data_batch_2.bin'), records.subarray(0, 5000)); // truncated
+    const records = cifarBatch(600);
+    const dir = writeFixtures('cifar-', { 'data_batch_1.bin': records, 'data_batch_2.bin': records.subarray(0, 5000) }); // 2: truncated
     await page.getByTestId('upload').setInputFiles(join(dir, 'data_batch_1.bin'));
     await expect.poll(() => page.getByTestId('dataset-info').textContent(), { timeout: 60_000 })
       .toMatch(/^CIFAR-10 \(test: a held-out sixth\): 500 train \/ 100 test, 32x32x3, 10 classes/);

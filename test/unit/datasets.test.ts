@@ -1,9 +1,8 @@
 // The bundled MNIST in Node, a CIFAR-10 file through the CLI, and the same batches
 // (augmentation included) for the same seed whatever the backend.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { Batcher, classBalance } from '../../src/engine/data/dataset';
 import type { EngineEvent } from '../../src/engine/events';
 import type { RunSummary } from '../../src/engine/summary';
 import { Trainer } from '../../src/engine/trainer';
+import { cifarBatch, writeFixtures } from '../helpers/cifar';
 import { useBackend } from '../helpers/tf';
 
 const readPublic = async (p: string) => new Uint8Array(await readFile(join('public', p)));
@@ -57,13 +57,8 @@ describe('bundled MNIST', () => {
 
 describe('npm run train --dataset PATH', () => {
   it('trains on a CIFAR-10 batch file, and refuses a truncated one with the reason', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cifar-cli-'));
-    const records = new Uint8Array(120 * 3073);
-    for (let i = 0; i < 120; i++) {
-      records[i * 3073] = i % 10;
-      for (let k = 1; k < 3073; k++) records[i * 3073 + k] = ((i % 10) * 25 + (k % 89)) % 256;
-    }
-    writeFileSync(join(dir, 'data_batch_1.bin'), records);
+    const records = cifarBatch(120);
+    const dir = writeFixtures('cifar-cli-', { 'data_batch_1.bin': records });
     const train = (file: string) => exec(process.execPath, ['--import', 'tsx', 'src/cli/train.ts', '--dataset', join(dir, file),
       '--preset', 'micro', '--mode', 'full', '--steps', '4', '--json', '--set', 'optim.batchSize=8'], { timeout: 120_000 });
     const { stdout, stderr } = await train('data_batch_1.bin');
