@@ -74,12 +74,6 @@ export class Linear {
     this.bias.trainable = false;
   }
 
-  unfreezeBase(): void {
-    this.frozen = false;
-    this.weight.trainable = true;
-    this.bias.trainable = true;
-  }
-
   /** W' = W + (alpha / r) A B; the adapter is then gone and the output unchanged. */
   merge(): void {
     const a = this.adapter;

@@ -17,6 +17,8 @@ export class Monitor {
   /** W at the last snapshot, for modules whose base still trains */
   private readonly snapshots = new Map<string, tf.Tensor>();
   private previous: WindowRecord | null = null;
+  /** stands in for a frozen module's gradient norm, made once (not uploaded every step) */
+  private readonly zero = tf.keep(tf.scalar(0));
   /** read-backs so far: one per window */
   readbacks = 0;
 
@@ -29,7 +31,7 @@ export class Monitor {
   observe(grads: tf.NamedTensorMap, loss: tf.Scalar): void {
     const norms = tf.stack(this.ids.map((id) => {
       const g = grads[this.modules.get(id)!.weight.name];
-      return g ? tf.norm(g) : tf.scalar(0);
+      return g ? tf.norm(g) : this.zero;
     })) as tf.Tensor1D;
     const gradSum = tf.keep(this.gradSum ? tf.add(this.gradSum, norms) : norms);
     const lossSum = tf.keep(this.lossSum ? tf.add(this.lossSum, loss) : tf.clone(loss));
@@ -107,5 +109,6 @@ export class Monitor {
     this.snapshots.clear();
     this.gradSum?.dispose();
     this.lossSum?.dispose();
+    this.zero.dispose();
   }
 }

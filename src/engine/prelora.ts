@@ -18,8 +18,6 @@ export interface ModuleState {
   rank: number | null;
   /** step at which the adapter was added */
   switchedAt: number | null;
-  /** step at which the base froze */
-  frozenAt: number | null;
 }
 
 export interface PhaseChange {
@@ -68,7 +66,7 @@ export class PreLoRAController {
     private readonly host: ControllerHost,
   ) {
     this.settings = structuredClone(config);
-    for (const id of modules.keys()) this.states.set(id, { id, phase: 'full', rank: null, switchedAt: null, frozenAt: null });
+    for (const id of modules.keys()) this.states.set(id, { id, phase: 'full', rank: null, switchedAt: null });
     this.monitor = new Monitor(modules);
   }
 
@@ -85,7 +83,7 @@ export class PreLoRAController {
     for (const id of this.active()) {
       this.addAdapter(id, this.settings.rank);
       this.states.get(id)!.rank = this.settings.rank;
-      released.push(...this.freezeBase(id, 0));
+      released.push(...this.freezeBase(id));
       this.host.onPhaseChange({ module: id, from: 'full', to: 'lora', step: 0, rank: this.settings.rank, decidedBy: 'static' });
     }
     this.host.phaseChanged(released, false);
@@ -158,18 +156,18 @@ export class PreLoRAController {
     const step = this.host.currentStep();
     const released: tf.Variable[] = [];
     for (const id of ids) {
-      released.push(...this.freezeBase(id, step));
+      released.push(...this.freezeBase(id));
       this.host.onPhaseChange({ module: id, from: 'joint', to: 'lora', step, rank: this.states.get(id)!.rank, decidedBy: 'joint-done' });
     }
     this.host.phaseChanged(released, true);
   }
 
   /** Freeze one module's base: no weight gradient, no snapshot; returns what the optimiser may drop. */
-  private freezeBase(id: string, step: number): tf.Variable[] {
+  private freezeBase(id: string): tf.Variable[] {
     const lin = this.modules.get(id)!;
     lin.freezeBase();
     this.monitor.release(id);
-    Object.assign(this.states.get(id)!, { phase: 'lora', frozenAt: step });
+    this.states.get(id)!.phase = 'lora';
     return [lin.weight, lin.bias];
   }
 

@@ -89,10 +89,6 @@ export class Trainer {
     return this.completed;
   }
 
-  get epoch(): number {
-    return this.batcher.epoch;
-  }
-
   /** The learning rate of the next step: the schedule, times the re-warm-up ramp after a freeze. */
   currentLr(): number {
     const base = learningRate(this.completed, this.config);

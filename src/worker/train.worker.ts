@@ -32,12 +32,22 @@ const readPublic = async (path: string) => {
   return new Uint8Array(await res.arrayBuffer());
 };
 
+/** the last built-in set: the picker's preview and the next start share it, not build it twice */
+let builtin: { key: string; dataset: Promise<Dataset> } | null = null;
+
 async function datasetFor(config: RunConfig): Promise<Dataset> {
   if (config.data.dataset === 'upload') {
     if (!uploaded) throw new DatasetError('no dataset uploaded yet: upload one, or pick synthetic or mnist');
     return uploaded;
   }
-  return loadBuiltin(config, readPublic);
+  const { data, seed, model } = config;
+  const key = JSON.stringify([data, seed, model.imageSize, model.channels, model.numClasses]);
+  if (builtin?.key !== key) {
+    const dataset = loadBuiltin(config, readPublic);
+    dataset.catch(() => { if (builtin?.key === key) builtin = null; }); // a failure is not kept
+    builtin = { key, dataset };
+  }
+  return builtin.dataset;
 }
 
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));

@@ -40,7 +40,6 @@ export interface RunView {
   changes: PhaseChange[];
   efficiency: EfficiencyPoint[];
   params: { step: number; total: number; trainable: number; bytes: number }[];
-  startedAt: number;
   /** wall seconds spent running, pauses excluded */
   seconds: number;
 }
@@ -103,7 +102,7 @@ export const createRunsSlice: StateCreator<PlaygroundState, [], [], RunsSlice> =
     const label = `#${n + 1} ${p.mode === 'prelora' ? `PreLoRA (${p.rule})` : p.mode === 'lora' ? `LoRA r${p.rank}` : 'full'}`;
     const run: RunView = {
       id: `run-${Date.now()}-${n}`, label, color: COLORS[n % COLORS.length]!, config, state: 'starting', step: 0,
-      losses: [], evaluations: [], windows: [], modules: {}, changes: [], efficiency: [], params: [], startedAt: Date.now(), seconds: 0,
+      losses: [], evaluations: [], windows: [], modules: {}, changes: [], efficiency: [], params: [], seconds: 0,
     };
     set((s) => ({ runs: [...s.runs, run], activeId: run.id }));
     return run;
