@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'test/artifacts/'] },
+  { ignores: ['dist/', 'node_modules/', 'test/artifacts/', 'bench/gpu/carry/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -16,3 +16,23 @@ export async function countKernels(work: () => void | Promise<void>): Promise<Ke
   for (const k of info.kernels) byName[k.name] = (byName[k.name] ?? 0) + 1;
   return { total: info.kernels.length, byName, peakBytes: info.peakBytes };
 }
+
+/** Whether the active backend times kernels on the device itself (WebGPU with timestamp queries). */
+export function canTimeOnDevice(): boolean {
+  return tf.getBackend() === 'webgpu' && (tf.backend() as { supportTimestampQuery?: boolean }).supportTimestampQuery === true;
+}
+
+/**
+ * The device's own time for the kernels of `work`, in ms, or null where the backend
+ * cannot tell it apart from host time (cpu and wasm time kernels with the host clock).
+ * Timing splits every dispatch into its own pass, so the host time of this call is not
+ * representative: take host time from an untimed run.
+ */
+export async function deviceMs(work: () => void): Promise<number | null> {
+  if (!canTimeOnDevice()) {
+    work();
+    return null;
+  }
+  const info = await tf.time(work);
+  return typeof info.kernelMs === 'number' ? info.kernelMs : null;
+}

@@ -2,6 +2,7 @@
 // y = x W + b + (alpha / r) (x A) B. Every q/k/v/output/fc1/fc2 of the ViT is one.
 // W is stored [in, out] (x W); Hugging Face's nn.Linear stores [out, in]: export transposes.
 import * as tf from '@tensorflow/tfjs';
+import { variableFrom } from './variable';
 import { linear } from './ops/linear';
 import { mulberry32 } from './random';
 
@@ -29,8 +30,8 @@ export class Linear {
     init: Float32Array,
     private readonly varPrefix: string,
   ) {
-    this.weight = tf.variable(tf.tensor2d(init, [dIn, dOut]), true, `${varPrefix}${name}.weight`);
-    this.bias = tf.variable(tf.zeros([dOut]), true, `${varPrefix}${name}.bias`);
+    this.weight = variableFrom(tf.tensor2d(init, [dIn, dOut]), true, `${varPrefix}${name}.weight`);
+    this.bias = variableFrom(tf.zeros([dOut]), true, `${varPrefix}${name}.bias`);
   }
 
   get baseFrozen(): boolean {
@@ -59,8 +60,8 @@ export class Linear {
     const a = new Float32Array(this.dIn * rank);
     for (let i = 0; i < a.length; i++) a[i] = (2 * rand() - 1) * bound;
     this.adapter = {
-      A: tf.variable(tf.tensor2d(a, [this.dIn, rank]), true, `${this.varPrefix}${this.name}.lora_A`),
-      B: tf.variable(tf.zeros([rank, this.dOut]), true, `${this.varPrefix}${this.name}.lora_B`),
+      A: variableFrom(tf.tensor2d(a, [this.dIn, rank]), true, `${this.varPrefix}${this.name}.lora_A`),
+      B: variableFrom(tf.zeros([rank, this.dOut]), true, `${this.varPrefix}${this.name}.lora_B`),
       rank,
       alpha,
     };

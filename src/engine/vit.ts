@@ -6,6 +6,7 @@
 // - the patch projection is a Conv2d [D, C, p, p] there; here a linear over patches
 //   flattened in (row, column, channel) order: W[(py*p + px)*C + c, d] = conv[d, c, py, px].
 import * as tf from '@tensorflow/tfjs';
+import { variableFrom } from './variable';
 import type { ModelConfig } from './config';
 import { Linear } from './linear';
 import { attention } from './ops/attention';
@@ -62,14 +63,14 @@ export class ViT {
       new Linear(name, dIn, dOut, init(name, dIn * dOut), this.prefix);
     const norm = (name: string): Norm => ({
       name,
-      gamma: tf.variable(tf.ones([D]), true, `${this.prefix}${name}.weight`),
-      beta: tf.variable(tf.zeros([D]), true, `${this.prefix}${name}.bias`),
+      gamma: variableFrom(tf.ones([D]), true, `${this.prefix}${name}.weight`),
+      beta: variableFrom(tf.zeros([D]), true, `${this.prefix}${name}.bias`),
     });
 
     this.patchEmbed = lin('vit.embeddings.patch_embeddings.projection', d.patchDim, D);
-    this.clsToken = tf.variable(
+    this.clsToken = variableFrom(
       tf.tensor3d(init('vit.embeddings.cls_token', D), [1, 1, D]), true, `${this.prefix}vit.embeddings.cls_token`);
-    this.positions = tf.variable(
+    this.positions = variableFrom(
       tf.tensor3d(init('vit.embeddings.position_embeddings', d.tokens * D), [1, d.tokens, D]),
       true, `${this.prefix}vit.embeddings.position_embeddings`);
     for (let l = 0; l < config.depth; l++) {

@@ -2,7 +2,8 @@
 // kernel counter (against a computation whose kernels are known), plus seed combining.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { combineSeeds, type SeedResult } from '../../src/cli/bench-report';
+import { benchRows, benchTable, combineSeeds, type BenchReport, type BenchRun, type PerPhase, type SeedResult } from '../../src/engine/bench/report';
+import { benchOneRun } from '../../src/engine/bench/run';
 import { makeConfig } from '../../src/engine/config';
 import { flopsPerStep } from '../../src/engine/flops';
 import { countKernels } from '../../src/engine/kernels';
@@ -46,7 +47,8 @@ describe('seed combining', () => {
   it('averages per phase, keeps nulls for a phase never reached, and reports the spread of accuracy', () => {
     const r = (seed: number, accuracy: number, lora: number | null): SeedResult => ({
       mode: 'prelora', rule: 'module', seed, accuracy, wallSeconds: 10 * seed, trainableShare: 0.5, switchedAt: 100,
-      samplesPerSec: { full: 100, lora }, memoryBytes: { full: 10, lora: 5, peak: 20 * seed },
+      samplesPerSec: { full: 100, lora }, hostMsPerStep: { full: 320, lora: lora && 3200 / lora * 10 }, deviceMsPerStep: { full: null, lora: null },
+      memoryBytes: { full: 10, lora: 5, peak: 20 * seed },
       dispatchesPerStep: { full: 1000, lora: 800 }, flopsPerStep: { full: 2e9, lora: null },
     });
     const c = combineSeeds([r(1, 0.8, 150), r(2, 0.9, null), r(3, 0.85, 170)]);
@@ -56,5 +58,60 @@ describe('seed combining', () => {
     expect(c.flopsPerStep.lora).toBeNull();
     expect(c.memoryBytes.peak).toBe(60);
     expect(c.seeds).toBe(3);
+    expect(c.deviceMsPerStep).toEqual({ full: null, lora: null });
+  });
+});
+
+describe('one benchmark run, for real (cpu, micro, 14 steps)', () => {
+  it('measures each phase it reaches and nothing it does not', async () => {
+    await useBackend('cpu');
+    const base = makeConfig('micro', { data: { dataset: 'synthetic', trainSize: 64, testSize: 32 } });
+    base.schedule = { ...base.schedule, steps: 14, warmupSteps: 2, logEvery: 4, evalEvery: 100 };
+    const read = () => Promise.reject(new Error('the synthetic set reads no files'));
+    const before = tf.memory().numTensors;
+    const full = await benchOneRun(base, 'full', 'global', 1, { backend: 'cpu', read });
+    const lora = await benchOneRun(base, 'lora', 'global', 1, { backend: 'cpu', read });
+    expect(tf.memory().numTensors).toBe(before); // every run disposes what it made
+
+    expect(full.samplesPerSec.full).toBeGreaterThan(0);
+    expect(full.samplesPerSec.lora).toBeNull();
+    expect(full.hostMsPerStep.full).toBeCloseTo((1000 * 16) / full.samplesPerSec.full!, 6);
+    expect(full.deviceMsPerStep).toEqual({ full: null, lora: null }); // cpu cannot time kernels apart from the host
+    expect(full.trainableShare).toBe(1);
+    expect(full.flopsPerStep.full).toBe(flopsPerStep(base.model, { batchSize: 16 }));
+
+    expect(lora.samplesPerSec.full).toBeNull();
+    expect(lora.samplesPerSec.lora).toBeGreaterThan(0);
+    expect(lora.trainableShare).toBeLessThan(0.5);
+    // every block linear carries a rank-8 adapter (the static rank) on a frozen base
+    const ids = [0, 1].flatMap((l) => ['query', 'key', 'value', 'output', 'fc1', 'fc2'].map((f) => `blocks.${l}.${f}`));
+    expect(lora.flopsPerStep.lora).toBe(flopsPerStep(base.model, { batchSize: 16, frozen: new Set(ids), ranks: Object.fromEntries(ids.map((id) => [id, 8])) }));
+    // a frozen base drops its weight-gradient kernels, the adapters add theirs: another graph
+    expect(lora.dispatchesPerStep.full).toBeNull();
+    expect(lora.dispatchesPerStep.lora).toBeGreaterThan(1000);
+    expect(lora.dispatchesPerStep.lora).not.toBe(full.dispatchesPerStep.full);
+    expect(lora.memoryBytes.peak).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe('the table', () => {
+  it('prints one row per run with ratios against full, and a dash for what was not measured', () => {
+    const run = (mode: string, sps: PerPhase, wall: number): BenchRun => ({
+      mode, rule: 'global', seeds: 1, samplesPerSec: sps, hostMsPerStep: { full: sps.full && 3200 / sps.full, lora: sps.lora && 3200 / sps.lora },
+      deviceMsPerStep: { full: sps.full && 10, lora: null }, wallSeconds: wall, memoryBytes: { full: 2e6, lora: null, peak: 5e6 },
+      trainableShare: 1, accuracy: { mean: 0.5, spread: 0 }, dispatchesPerStep: { full: 100, lora: null }, flopsPerStep: { full: 2e9, lora: null }, switchedAt: null,
+    });
+    const report: BenchReport = {
+      date: '2026-11-29', preset: 'nano', dataset: 'synthetic', backend: 'webgpu', device: 'nvidia h200', steps: 100, batchSize: 32, seeds: 1,
+      runs: [run('full', { full: 100, lora: null }, 20), run('lora', { full: null, lora: 150 }, 15)],
+    };
+    const rows = benchRows(report);
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).toHaveLength(rows[1]!.length);
+    expect(rows[2]![4]).toBe('1.50x'); // static LoRA against the full run's full phase
+    expect(rows[2]![7]).toBe('15 (0.75x)');
+    expect(rows[1]![5]).toBe('32.0 / 10.0'); // host / device ms per step
+    expect(rows[1]![6]).toBe('–');
+    expect(benchTable(report).split('\n')[0]).toBe('nano on synthetic, 100 steps at batch 32, 1 seed(s), backend webgpu (nvidia h200)');
   });
 });

@@ -11,7 +11,10 @@ describe('ViT', () => {
   it.each<PresetName>(['micro', 'nano', 'tiny', 'small'])('%s: logits are [batch, classes] and the parameter count is analytic', async (name) => {
     await useBackend('wasm');
     const m = PRESETS[name].model;
+    const before = tf.memory();
     const vit = new ViT(m, 1);
+    // one tensor per parameter, no orphaned initial values beside them
+    expect(tf.memory().numTensors - before.numTensors).toBe(vit.namedVariables().length);
     const x = seededNormal([2, m.imageSize, m.imageSize, m.channels], 3) as tf.Tensor4D;
     const logits = tf.tidy(() => vit.forward(x));
     expect(logits.shape).toEqual([2, m.numClasses]);
@@ -20,7 +23,11 @@ describe('ViT', () => {
     expect(total).toBe(countParams(m));
     expect(vit.modules().size).toBe(6 * m.depth);
     tf.dispose([x, logits]);
+    const adapter = vit.modules().get('blocks.0.query')!.addAdapter(4);
+    expect(adapter.A.shape).toEqual([m.width, 4]);
     vit.dispose();
+    expect(tf.memory().numTensors).toBe(before.numTensors); // adapters included
+    expect(tf.memory().numBytes).toBe(before.numBytes);
   });
 
   it('names parameters as Hugging Face ViTForImageClassification does', () => {

@@ -1,0 +1,66 @@
+// Packs everything the benchmark needs on a GPU machine that has an NVIDIA driver but
+// no Node, no npm registry and no Vulkan loader, into bench/gpu/carry/ (git-ignored):
+//   node.xz            this Node binary (xz -9)
+//   bench.mjs          the engine + `npm run bench` in one ESM bundle (rolldown)
+//   *.wasm             tfjs's wasm backend, beside the bundle (it looks in __dirname)
+//   node_modules/webgpu  the package `webgpu` with only Dawn's linux-x64 dawn.node (xz)
+//   libvulkan1_*.deb   Debian's Vulkan loader (Dawn needs it; the driver ships only the ICD)
+//   torch_reference.py the PyTorch reference, run.sh the script that runs both there
+// Usage: node bench/gpu/build.mjs   (then copy bench/gpu/carry to the machine, run run.sh)
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'rolldown';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const carry = join(here, 'carry');
+rmSync(carry, { recursive: true, force: true });
+mkdirSync(carry, { recursive: true });
+
+await build({
+  input: join(root, 'src/cli/bench.ts'),
+  platform: 'node',
+  // Dawn is a native addon: it stays a package beside the bundle
+  external: ['webgpu'],
+  logLevel: 'warn',
+  output: {
+    file: join(carry, 'bench.mjs'),
+    format: 'esm',
+    codeSplitting: false,
+    // tfjs's wasm backend is CommonJS that reads __dirname and calls require
+    banner: [
+      "import { fileURLToPath as __ftp } from 'node:url';",
+      "import { dirname as __dn } from 'node:path';",
+      "import { createRequire as __cr } from 'node:module';",
+      'const __filename = __ftp(import.meta.url); const __dirname = __dn(__filename); const require = __cr(import.meta.url);',
+    ].join(' '),
+  },
+});
+
+const wasmDist = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
+for (const f of readdirSync(wasmDist).filter((f) => f.endsWith('.wasm'))) copyFileSync(join(wasmDist, f), join(carry, f));
+
+const webgpu = join(root, 'node_modules/webgpu');
+const dawnDir = join(carry, 'node_modules/webgpu/dist/linux-x64');
+mkdirSync(dawnDir, { recursive: true });
+for (const f of ['package.json', 'index.js']) copyFileSync(join(webgpu, f), join(carry, 'node_modules/webgpu', f));
+copyFileSync(join(webgpu, 'dist/linux-x64/dawn.node'), join(dawnDir, 'dawn.node'));
+execFileSync('xz', ['-9', '-T0', join(dawnDir, 'dawn.node')]);
+
+copyFileSync(process.execPath, join(carry, 'node'));
+execFileSync('xz', ['-9', '-T0', join(carry, 'node')]);
+
+try {
+  execFileSync('apt-get', ['download', 'libvulkan1'], { cwd: carry, stdio: 'inherit' });
+} catch {
+  console.error('apt-get download libvulkan1 failed: run it yourself in bench/gpu/carry (any Debian or Ubuntu machine), or skip it if the GPU machine has libvulkan.so.1');
+}
+if (!readdirSync(carry).some((f) => f.startsWith('libvulkan1'))) writeFileSync(join(carry, 'NO_LIBVULKAN_DEB'), '');
+
+for (const f of ['run.sh']) copyFileSync(join(here, f), join(carry, f));
+copyFileSync(join(root, 'bench/torch_reference.py'), join(carry, 'torch_reference.py'));
+const size = execFileSync('du', ['-sh', carry]).toString().split('\t')[0];
+console.log(`bench/gpu/carry: ${size} (${readdirSync(carry).join(', ')})`);
+if (!existsSync(join(carry, 'bench.mjs'))) process.exit(1);

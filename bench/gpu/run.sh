@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine, inside the folder bench/gpu/build.mjs made (carry/):
+#   bash run.sh OUTDIR PRESET STEPS [more `npm run bench` flags]
+# e.g. bash run.sh results tiny 100 --set prelora.windowSteps=10
+# Needs: an NVIDIA driver with its Vulkan ICD; python3 with torch for the reference
+# (TORCH=0 skips it). Writes OUTDIR/{gpu.txt, PRESET.config.json, torch-PRESET.json,
+# tfjs-PRESET.json, tfjs-PRESET.log}.
+set -euo pipefail
+cd "$(dirname "$0")"
+OUTDIR=${1:?usage: bash run.sh OUTDIR PRESET STEPS [bench flags]}
+PRESET=${2:?preset: tiny or small}
+STEPS=${3:?steps of every run}
+shift 3
+mkdir -p "$OUTDIR"
+
+# Node and Dawn travel compressed
+[ -x node ] || { xz -dk node.xz && chmod +x node; }
+dawn=node_modules/webgpu/dist/linux-x64/dawn.node
+[ -f "$dawn" ] || xz -dk "$dawn.xz"
+
+# Dawn needs the Vulkan loader; GPU containers often ship the driver's ICD without it
+if ! ldconfig -p | grep -q 'libvulkan.so.1 '; then
+  mkdir -p vulkan
+  for deb in libvulkan1_*.deb; do dpkg -x "$deb" vulkan; done
+  export LD_LIBRARY_PATH="$PWD/vulkan/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+if [ -z "${VK_ICD_FILENAMES:-}" ]; then
+  for icd in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json; do
+    if [ -f "$icd" ]; then export VK_ICD_FILENAMES=$icd; break; fi
+  done
+fi
+echo "VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-unset}"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv > "$OUTDIR/gpu.txt" 2>&1 || true
+
+FLAGS=(--preset "$PRESET" --steps "$STEPS" --set optim.batchSize=128 "$@")
+./node bench.mjs "${FLAGS[@]}" --print-config > "$OUTDIR/$PRESET.config.json"
+if [ "${TORCH:-1}" != 0 ]; then
+  python3 torch_reference.py "$OUTDIR/$PRESET.config.json" --out "$OUTDIR/torch-$PRESET.json" > /dev/null
+  echo "torch reference: $OUTDIR/torch-$PRESET.json"
+fi
+./node bench.mjs "${FLAGS[@]}" --backend webgpu --out "$OUTDIR/tfjs-$PRESET.json" 2>&1 | tee "$OUTDIR/tfjs-$PRESET.log"

@@ -1,0 +1,122 @@
+// Combining a benchmark's seeds and printing its table (pure: the CLI prints it, the
+// page shows the same rows).
+export interface PerPhase {
+  full: number | null;
+  lora: number | null;
+}
+
+export interface SeedResult {
+  mode: string;
+  rule: string;
+  seed: number;
+  samplesPerSec: PerPhase;
+  /** batch / samples per second: what a step costs the host, all waiting included */
+  hostMsPerStep: PerPhase;
+  /** the kernels' own time on the device (WebGPU timestamp queries); null where the backend cannot time them */
+  deviceMsPerStep: PerPhase;
+  wallSeconds: number;
+  memoryBytes: PerPhase & { peak: number };
+  trainableShare: number;
+  accuracy: number;
+  dispatchesPerStep: PerPhase;
+  flopsPerStep: PerPhase;
+  switchedAt: number | null;
+}
+
+export interface BenchRun extends Omit<SeedResult, 'seed' | 'accuracy'> {
+  /** test accuracy: mean and sample standard deviation over the seeds (0 for one seed) */
+  accuracy: { mean: number; spread: number };
+  seeds: number;
+}
+
+export interface BenchReport {
+  date: string;
+  preset: string;
+  dataset: string;
+  backend: string;
+  /** the adapter or device the backend ran on, where it says */
+  device: string;
+  steps: number;
+  batchSize: number;
+  seeds: number;
+  runs: BenchRun[];
+}
+
+/** The runs of a benchmark, in the order they are run for each seed. */
+export const BENCH_VARIANTS = [
+  { mode: 'full', rule: 'global' },
+  { mode: 'lora', rule: 'global' },
+  { mode: 'prelora', rule: 'global' },
+  { mode: 'prelora', rule: 'module' },
+] as const;
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const meanOrNull = (xs: (number | null)[]) => {
+  const ok = xs.filter((x): x is number => x !== null);
+  return ok.length ? mean(ok) : null;
+};
+
+export function combineSeeds(rs: SeedResult[]): BenchRun {
+  const acc = rs.map((r) => r.accuracy);
+  const m = mean(acc);
+  const spread = acc.length > 1 ? Math.sqrt(acc.reduce((s, a) => s + (a - m) ** 2, 0) / (acc.length - 1)) : 0;
+  const phase = (f: (r: SeedResult) => PerPhase): PerPhase => ({ full: meanOrNull(rs.map((r) => f(r).full)), lora: meanOrNull(rs.map((r) => f(r).lora)) });
+  return {
+    mode: rs[0]!.mode, rule: rs[0]!.rule, seeds: rs.length,
+    samplesPerSec: phase((r) => r.samplesPerSec),
+    hostMsPerStep: phase((r) => r.hostMsPerStep),
+    deviceMsPerStep: phase((r) => r.deviceMsPerStep),
+    wallSeconds: mean(rs.map((r) => r.wallSeconds)),
+    memoryBytes: { ...phase((r) => r.memoryBytes), peak: Math.max(...rs.map((r) => r.memoryBytes.peak)) },
+    trainableShare: mean(rs.map((r) => r.trainableShare)),
+    accuracy: { mean: m, spread },
+    dispatchesPerStep: phase((r) => r.dispatchesPerStep),
+    flopsPerStep: phase((r) => r.flopsPerStep),
+    switchedAt: meanOrNull(rs.map((r) => r.switchedAt)),
+  };
+}
+
+/** `a / b` as a ratio, or null when either is missing. */
+export function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
+  return a !== null && a !== undefined && b ? a / b : null;
+}
+
+export const runLabel = (x: { mode: string; rule: string }) => (x.mode === 'prelora' ? `prelora (${x.rule})` : x.mode);
+
+/** One row of formatted cells per run, the header first: the table the CLI prints and the page shows. */
+export function benchRows(r: BenchReport): string[][] {
+  const full = r.runs.find((x) => x.mode === 'full');
+  const n = (x: number | null, digits = 1) => (x === null ? '–' : x.toFixed(digits));
+  const mb = (x: number | null) => (x === null ? '–' : (x / 1e6).toFixed(2));
+  const gf = (x: number | null) => (x === null ? '–' : (x / 1e9).toFixed(2));
+  const times = (x: number | null) => (x === null ? '–' : `${x.toFixed(2)}x`);
+  const ms = (p: PerPhase, d: PerPhase, k: 'full' | 'lora') => (p[k] === null ? '–' : `${n(p[k])} / ${n(d[k])}`);
+  const header = [
+    'run', 'first switch', 'samples/s full', 'samples/s LoRA', 'LoRA / full', 'ms/step full host / device',
+    'ms/step LoRA host / device', 'wall s (vs full)', 'MB full / LoRA / peak', 'trainable', 'test acc %',
+    'kernels/step full / LoRA', 'GFLOP/step full / LoRA',
+  ];
+  const rows = r.runs.map((x) => [
+    runLabel(x), n(x.switchedAt, 0), n(x.samplesPerSec.full), n(x.samplesPerSec.lora),
+    times(ratio(x.samplesPerSec.lora, x.samplesPerSec.full ?? full?.samplesPerSec.full)),
+    ms(x.hostMsPerStep, x.deviceMsPerStep, 'full'), ms(x.hostMsPerStep, x.deviceMsPerStep, 'lora'),
+    `${x.wallSeconds.toFixed(0)} (${times(ratio(x.wallSeconds, full?.wallSeconds))})`,
+    `${mb(x.memoryBytes.full)} / ${mb(x.memoryBytes.lora)} / ${mb(x.memoryBytes.peak)}`,
+    `${(100 * x.trainableShare).toFixed(1)}%`,
+    `${(100 * x.accuracy.mean).toFixed(1)} ± ${(100 * x.accuracy.spread).toFixed(1)}`,
+    `${n(x.dispatchesPerStep.full, 0)} / ${n(x.dispatchesPerStep.lora, 0)}`,
+    `${gf(x.flopsPerStep.full)} / ${gf(x.flopsPerStep.lora)}`,
+  ]);
+  return [header, ...rows];
+}
+
+export function benchTitle(r: BenchReport): string {
+  return `${r.preset} on ${r.dataset}, ${r.steps} steps at batch ${r.batchSize}, ${r.seeds} seed(s), backend ${r.backend}` +
+    (r.device ? ` (${r.device})` : '');
+}
+
+export function benchTable(r: BenchReport): string {
+  const [header, ...rows] = benchRows(r);
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [benchTitle(r), '', line(header!), line(header!.map(() => '---')), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,136 @@
+// The benchmark itself, the same in Node (`npm run bench`) and in the page's worker:
+// full training, static LoRA and PreLoRA (global and per-module rule) on one config,
+// data and backend, with the same seeds, interleaved seed by seed in one process so
+// machine noise falls on all of them alike.
+import type { RunConfig } from '../config';
+import { fitModelToData, loadBuiltin, type PublicReader } from '../data/builtin';
+import type { EngineEvent } from '../events';
+import { flopsPerStep } from '../flops';
+import { countKernels, deviceMs } from '../kernels';
+import { summarize } from '../summary';
+import { Trainer } from '../trainer';
+import { BENCH_VARIANTS, combineSeeds, type BenchReport, type SeedResult } from './report';
+
+export interface BenchOptions {
+  /** the config every run starts from; its mode and rule are set per run */
+  base: RunConfig;
+  /** a label for the report (the preset's name) */
+  preset: string;
+  seeds: number;
+  backend: string;
+  device?: string;
+  read: PublicReader;
+  /** a short run first, so that JIT and kernel compilation do not fall on the first measured run */
+  warmUp?: boolean;
+  onProgress?: (p: BenchProgress) => void;
+  /** checked between runs: true ends the benchmark early (it throws BenchStopped) */
+  shouldStop?: () => boolean;
+}
+
+export interface BenchProgress {
+  done: number;
+  total: number;
+  /** what runs next, or what just finished */
+  label: string;
+  result?: SeedResult;
+}
+
+export class BenchStopped extends Error {
+  constructor() {
+    super('benchmark stopped');
+  }
+}
+
+type Mode = RunConfig['prelora']['mode'];
+type Rule = RunConfig['prelora']['rule'];
+
+/** The fewest steps a benchmark run takes: two measured steps, then at least one read-back interval. */
+export const BENCH_MIN_STEPS = 12;
+
+export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed: number, o: Pick<BenchOptions, 'backend' | 'read'>): Promise<SeedResult> {
+  const requested: RunConfig = { ...base, seed, prelora: { ...base.prelora, mode, rule } };
+  const data = await loadBuiltin(requested, o.read);
+  const cfg = fitModelToData(requested, data);
+  const events: EngineEvent[] = [];
+  const started = performance.now();
+  const t = new Trainer(cfg, data, (e) => events.push(e));
+  try {
+    // Steps 1 and 2 are measured (kernels and peak bytes, then device time); both fall
+    // in the first read-back interval, which the throughput figures leave out.
+    const first = await countKernels(() => t.trainStep());
+    await t.controller.afterStep();
+    const firstDeviceMs = await deviceMs(() => t.trainStep());
+    await t.controller.afterStep();
+    await t.run(cfg.schedule.steps - 2);
+    await t.evaluate();
+    const s = summarize(events, {
+      backend: o.backend, mode, rule, seed, batchSize: cfg.optim.batchSize,
+      windowSteps: cfg.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
+    });
+    // Two more steps after the run, outside its figures: the final phase's kernels and device time.
+    const last = await countKernels(() => t.trainStep());
+    const lastDeviceMs = await deviceMs(() => t.trainStep());
+    await t.flush();
+
+    const ranks: Record<string, number> = {};
+    const frozen = new Set<string>();
+    for (const [id, st] of t.controller.states) {
+      if (st.rank) ranks[id] = st.rank;
+      if (st.phase === 'lora') frozen.add(id);
+    }
+    const endsInLora = frozen.size > 0;
+    const startsFull = mode !== 'lora';
+    const batch = cfg.optim.batchSize;
+    const hostMs = (sps: number | null) => (sps ? (1000 * batch) / sps : null);
+    return {
+      mode, rule, seed,
+      samplesPerSec: { full: s.phases.full.samplesPerSec, lora: s.phases.lora.samplesPerSec },
+      hostMsPerStep: { full: hostMs(s.phases.full.samplesPerSec), lora: hostMs(s.phases.lora.samplesPerSec) },
+      deviceMsPerStep: { full: startsFull ? firstDeviceMs : null, lora: endsInLora ? lastDeviceMs : null },
+      wallSeconds: s.wallSeconds,
+      memoryBytes: { full: s.memory.fullPhaseBytes, lora: s.memory.loraPhaseBytes, peak: Math.max(first.peakBytes, last.peakBytes) },
+      trainableShare: s.params.trainableEnd / (s.params.total || 1),
+      accuracy: s.accuracy.test ?? 0,
+      dispatchesPerStep: { full: startsFull ? first.total : null, lora: endsInLora ? last.total : null },
+      flopsPerStep: {
+        full: startsFull ? flopsPerStep(cfg.model, { batchSize: batch }) : null,
+        lora: endsInLora ? flopsPerStep(cfg.model, { batchSize: batch, ranks, frozen }) : null,
+      },
+      switchedAt: s.switches.length ? Math.min(...s.switches.map((x) => x.step)) : null,
+    };
+  } finally {
+    t.dispose();
+  }
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchReport> {
+  const { base, seeds } = o;
+  if (base.schedule.steps < BENCH_MIN_STEPS) throw new Error(`a benchmark needs at least ${BENCH_MIN_STEPS} steps (got ${base.schedule.steps})`);
+  const total = seeds * BENCH_VARIANTS.length;
+  let done = 0;
+  const stopIfAsked = () => {
+    if (o.shouldStop?.()) throw new BenchStopped();
+  };
+  if (o.warmUp !== false) {
+    o.onProgress?.({ done, total, label: 'warm-up' });
+    const warm = { ...base, schedule: { ...base.schedule, steps: BENCH_MIN_STEPS, warmupSteps: 1 } };
+    await benchOneRun(warm, 'full', 'global', 0, o);
+  }
+  const results: SeedResult[] = [];
+  for (let seed = 1; seed <= seeds; seed++) {
+    for (const v of BENCH_VARIANTS) { // interleaved: every variant of a seed before the next seed
+      stopIfAsked();
+      o.onProgress?.({ done, total, label: `seed ${seed} ${v.mode}/${v.rule}` });
+      const r = await benchOneRun(base, v.mode, v.rule, seed, o);
+      results.push(r);
+      done++;
+      o.onProgress?.({ done, total, label: `seed ${seed} ${v.mode}/${v.rule}`, result: r });
+    }
+  }
+  return {
+    date: new Date().toISOString().slice(0, 10),
+    preset: o.preset, dataset: base.data.dataset, backend: o.backend, device: o.device ?? '',
+    steps: base.schedule.steps, batchSize: base.optim.batchSize, seeds,
+    runs: BENCH_VARIANTS.map((x) => combineSeeds(results.filter((r) => r.mode === x.mode && r.rule === x.rule))),
+  };
+}
