@@ -176,7 +176,7 @@ def measure(cfg, phase, dev, steps, warm):
     total = sum(p.numel() for p in model.parameters())
     return dict(samplesPerSec=B * 1000 / host_ms, hostMsPerStep=host_ms, deviceMsPerStep=device_ms,
                 peakBytes=torch.cuda.max_memory_allocated() if dev == 'cuda' else None,
-                trainableShare=sum(p.numel() for p in params) / total, lossLast=float(loss))
+                trainableShare=sum(p.numel() for p in params) / total, lossLast=loss.item())
 
 
 def main():

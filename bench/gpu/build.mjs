@@ -4,11 +4,13 @@
 //   bench.mjs          the engine + `npm run bench` in one ESM bundle (rolldown)
 //   *.wasm             tfjs's wasm backend, beside the bundle (it looks in __dirname)
 //   node_modules/webgpu  the package `webgpu` with only Dawn's linux-x64 dawn.node (xz)
-//   libvulkan1_*.deb   Debian's Vulkan loader (Dawn needs it; the driver ships only the ICD)
+//   debs/*.deb         Debian's Vulkan loader and GL dispatch libraries: Dawn needs the
+//                      loader, and NVIDIA's Vulkan ICD (libGLX_nvidia.so.0) needs libglvnd's
+//                      dispatch; GPU containers often ship the driver without either
 //   torch_reference.py the PyTorch reference, run.sh the script that runs both there
 // Usage: node bench/gpu/build.mjs   (then copy bench/gpu/carry to the machine, run run.sh)
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
@@ -52,14 +54,15 @@ execFileSync('xz', ['-9', '-T0', join(dawnDir, 'dawn.node')]);
 copyFileSync(process.execPath, join(carry, 'node'));
 execFileSync('xz', ['-9', '-T0', join(carry, 'node')]);
 
+const DEBS = ['libvulkan1', 'libglvnd0', 'libglx0', 'libgl1', 'libegl1', 'libopengl0', 'libgles2'];
+mkdirSync(join(carry, 'debs'));
 try {
-  execFileSync('apt-get', ['download', 'libvulkan1'], { cwd: carry, stdio: 'inherit' });
+  execFileSync('apt-get', ['download', ...DEBS], { cwd: join(carry, 'debs'), stdio: ['ignore', 'ignore', 'inherit'] });
 } catch {
-  console.error('apt-get download libvulkan1 failed: run it yourself in bench/gpu/carry (any Debian or Ubuntu machine), or skip it if the GPU machine has libvulkan.so.1');
+  console.error(`apt-get download failed: run \`apt-get download ${DEBS.join(' ')}\` in bench/gpu/carry/debs on any Debian or Ubuntu machine, or skip it if the GPU machine has them installed`);
 }
-if (!readdirSync(carry).some((f) => f.startsWith('libvulkan1'))) writeFileSync(join(carry, 'NO_LIBVULKAN_DEB'), '');
 
-for (const f of ['run.sh']) copyFileSync(join(here, f), join(carry, f));
+for (const f of ['run.sh', 'probe.mjs']) copyFileSync(join(here, f), join(carry, f));
 copyFileSync(join(root, 'bench/torch_reference.py'), join(carry, 'torch_reference.py'));
 const size = execFileSync('du', ['-sh', carry]).toString().split('\t')[0];
 console.log(`bench/gpu/carry: ${size} (${readdirSync(carry).join(', ')})`);

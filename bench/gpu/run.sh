@@ -18,21 +18,24 @@ mkdir -p "$OUTDIR"
 dawn=node_modules/webgpu/dist/linux-x64/dawn.node
 [ -f "$dawn" ] || xz -dk "$dawn.xz"
 
-# Dawn needs the Vulkan loader; GPU containers often ship the driver's ICD without it
-if ! ldconfig -p | grep -q 'libvulkan.so.1 '; then
-  mkdir -p vulkan
-  for deb in libvulkan1_*.deb; do dpkg -x "$deb" vulkan; done
-  export LD_LIBRARY_PATH="$PWD/vulkan/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# Dawn needs the Vulkan loader, and NVIDIA's ICD needs libglvnd's GL dispatch; GPU
+# containers often ship the driver without them: unpack Debian's into ./gl and use those
+if ! ldconfig -p | grep -q 'libvulkan.so.1 ' || ! ldconfig -p | grep -q 'libGLdispatch.so.0 '; then
+  mkdir -p gl
+  for deb in debs/*.deb; do dpkg -x "$deb" gl; done
+  export LD_LIBRARY_PATH="$PWD/gl/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 if [ -z "${VK_ICD_FILENAMES:-}" ]; then
-  for icd in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json; do
+  # the container toolkit's path first (where it exists it is the one that works), then the distribution's
+  for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
     if [ -f "$icd" ]; then export VK_ICD_FILENAMES=$icd; break; fi
   done
 fi
 echo "VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-unset}"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv > "$OUTDIR/gpu.txt" 2>&1 || true
 
-FLAGS=(--preset "$PRESET" --steps "$STEPS" --set optim.batchSize=128 "$@")
+# tiny and small are CIFAR-shaped (32 px, 3 channels): the synthetic set, which needs no files
+FLAGS=(--preset "$PRESET" --dataset synthetic --steps "$STEPS" --set optim.batchSize=128 "$@")
 ./node bench.mjs "${FLAGS[@]}" --print-config > "$OUTDIR/$PRESET.config.json"
 if [ "${TORCH:-1}" != 0 ]; then
   python3 torch_reference.py "$OUTDIR/$PRESET.config.json" --out "$OUTDIR/torch-$PRESET.json" > /dev/null

@@ -15,7 +15,7 @@ import { setField } from '../engine/overrides';
 
 export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --preset micro|nano|tiny|small   model and defaults (nano)
-  --dataset synthetic|mnist        built-in data (synthetic)
+  --dataset mnist|synthetic        built-in data (mnist, bundled)
   --backend auto|cpu|wasm|webgpu   tfjs backend (auto = wasm in Node)
   --steps N                        optimiser steps of every run (the preset's)
   --seeds N                        seeds; each runs all four variants (1)
@@ -29,7 +29,7 @@ async function main(): Promise<number> {
   try {
     v = parseArgs({
       options: {
-        preset: { type: 'string', default: 'nano' }, dataset: { type: 'string', default: 'synthetic' },
+        preset: { type: 'string', default: 'nano' }, dataset: { type: 'string', default: 'mnist' },
         backend: { type: 'string', default: 'auto' }, steps: { type: 'string' }, seeds: { type: 'string', default: '1' },
         set: { type: 'string', multiple: true, default: [] }, json: { type: 'boolean', default: false }, out: { type: 'string' },
         help: { type: 'boolean', default: false }, 'print-config': { type: 'boolean', default: false },

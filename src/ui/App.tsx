@@ -1,6 +1,8 @@
 // The playground: controls and live settings on top, then the PreLoRA views (weight
-// change, layer panel), the training curves of every run, efficiency, and the run table.
+// change, layer panel), the training curves of every run, efficiency, the run table,
+// and the benchmark of the three ways to train on this backend.
 import { BackendBadge } from './components/BackendBadge';
+import { BenchmarkPanel } from './components/BenchmarkPanel';
 import { Controls } from './components/Controls';
 import { DatasetPicker } from './components/DatasetPicker';
 import { EfficiencyStrip } from './components/EfficiencyStrip';
@@ -36,6 +38,7 @@ export function App() {
       <TrainingCharts />
       <EfficiencyStrip />
       <RunTable />
+      <BenchmarkPanel />
     </main>
   );
 }

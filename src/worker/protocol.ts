@@ -5,6 +5,7 @@ import type { RunConfig } from '../engine/config';
 import type { EngineEvent } from '../engine/events';
 import type { PolicyUpdate } from '../engine/prelora';
 import type { DatasetInfo } from '../engine/data/preview';
+import type { BenchReport } from '../engine/bench/report';
 
 export type Command =
   | { type: 'init'; backend: BackendChoice }
@@ -20,7 +21,16 @@ export type Command =
   /** parse the user's files into the `upload` dataset; a failure keeps the previous one */
   | { type: 'loadDataset'; files: { name: string; path: string; bytes: ArrayBuffer }[]; imageSize: number; seed: number }
   /** describe a built-in set (sizes, balance, samples) for the picker */
-  | { type: 'previewDataset'; config: RunConfig };
+  | { type: 'previewDataset'; config: RunConfig }
+  /** full, static LoRA and PreLoRA (both rules) on this config and backend, interleaved per seed */
+  | { type: 'bench'; config: RunConfig; preset: string; seeds: number }
+  | { type: 'stopBench' };
+
+export type BenchStatus =
+  | { state: 'running'; done: number; total: number; label: string }
+  | { state: 'done'; report: BenchReport }
+  | { state: 'stopped' }
+  | { state: 'failed'; message: string };
 
 export type RunState = 'running' | 'paused' | 'done' | 'stopped';
 
@@ -30,4 +40,5 @@ export type WorkerEvent =
   | { type: 'state'; runId: string; state: RunState; step: number }
   | { type: 'policy'; runId: string; update: PolicyUpdate }
   | { type: 'dataset'; source: 'synthetic' | 'mnist' | 'upload'; info: DatasetInfo }
+  | { type: 'bench'; status: BenchStatus }
   | { type: 'error'; runId: string | null; message: string; fatal: boolean };

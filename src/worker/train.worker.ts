@@ -12,6 +12,7 @@ import { describeDataset } from '../engine/data/preview';
 import { datasetFromFiles } from '../engine/data/upload';
 import { decodeImage } from './decode-image';
 import { Trainer } from '../engine/trainer';
+import { BenchStopped, runBench } from '../engine/bench/run';
 import type { Command, RunState, WorkerEvent } from './protocol';
 
 const post = (e: WorkerEvent) => (self as unknown as Worker).postMessage(e);
@@ -22,6 +23,9 @@ let runId: string | null = null;
 /** what the loop should do next: keep going, or stop at the next step boundary */
 let want: 'run' | 'pause' | 'stop' = 'pause';
 let looping = false;
+/** a benchmark is running (it owns the device until it ends) / has been asked to stop */
+let benching = false;
+let benchStop = false;
 /** the user's uploaded dataset: replaced only by a successful upload */
 let uploaded: Dataset | null = null;
 
@@ -84,6 +88,10 @@ async function loop(steps?: number): Promise<void> {
 }
 
 async function start(id: string, requested: RunConfig): Promise<void> {
+  if (benching) {
+    post({ type: 'error', runId: id, message: 'a benchmark is running: stop it (or let it finish) before starting a run', fatal: false });
+    return;
+  }
   const info = await ready('auto');
   // refuse a model that cannot fit before generating or loading any data
   const early = validateConfig(requested, info.memoryBudgetBytes);
@@ -124,6 +132,32 @@ function setPolicy(update: Extract<Command, { type: 'setPolicy' }>['update']): v
   post({ type: 'policy', runId, update });
 }
 
+/** The benchmark in this worker, on the page's backend. A paused run stays as it is. */
+async function bench(cmd: Extract<Command, { type: 'bench' }>): Promise<void> {
+  const failed = (message: string) => post({ type: 'bench', status: { state: 'failed', message } });
+  if (benching) return failed('a benchmark is running already');
+  if (cmd.config.data.dataset === 'upload') return failed('the benchmark runs on the built-in sets: pick synthetic or mnist');
+  if (looping) return failed('a run is training: pause or stop it first, the benchmark needs the device to itself');
+  const info = await ready('auto');
+  const problems = validateConfig(cmd.config, info.memoryBudgetBytes);
+  if (problems.length) return failed(problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  benching = true;
+  benchStop = false;
+  try {
+    const report = await runBench({
+      base: cmd.config, preset: cmd.preset, seeds: cmd.seeds, backend: info.name, device: info.adapter?.description ?? '',
+      read: readPublic, shouldStop: () => benchStop, yieldBetween: nextTask,
+      onProgress: (p) => post({ type: 'bench', status: { state: 'running', done: p.done, total: p.total, label: p.label } }),
+    });
+    post({ type: 'bench', status: { state: 'done', report } });
+  } catch (err) {
+    if (err instanceof BenchStopped) post({ type: 'bench', status: { state: 'stopped' } });
+    else failed(err instanceof Error ? err.message : String(err));
+  } finally {
+    benching = false;
+  }
+}
+
 async function handle(cmd: Command): Promise<void> {
   switch (cmd.type) {
     case 'init': await ready(cmd.backend); return;
@@ -131,11 +165,13 @@ async function handle(cmd: Command): Promise<void> {
     case 'pause': want = 'pause'; return;
     case 'stop': want = 'stop'; if (!looping) state('stopped'); return;
     case 'resume':
+      if (benching) return fail('a benchmark is running: stop it (or let it finish) first');
       if (!trainer || trainer.step >= trainer.config.schedule.steps) return;
       want = 'run';
       state('running');
       return loop();
     case 'step':
+      if (benching) return fail('a benchmark is running: stop it (or let it finish) first');
       if (!trainer || looping || trainer.step >= trainer.config.schedule.steps) return;
       want = 'pause';
       return loop(1);
@@ -164,6 +200,8 @@ async function handle(cmd: Command): Promise<void> {
         fail(err instanceof DatasetError ? err.message : `could not read the upload: ${(err as Error).message}`);
       }
       return;
+    case 'bench': return bench(cmd);
+    case 'stopBench': benchStop = true; return;
     case 'previewDataset':
       try {
         const source = cmd.config.data.dataset;

@@ -1,10 +1,12 @@
 // The playground in Debian's Chromium against the production build: a PreLoRA run in
 // the worker, its charts and layer panel, pause/resume, live thresholds, bad input,
-// responsiveness, two runs side by side, the backend badge, and WebGPU when forced.
-import { mkdirSync } from 'node:fs';
+// responsiveness, two runs side by side, the backend badge, the in-page benchmark, and
+// WebGPU when forced.
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BenchReport } from '../../src/engine/bench/report';
 import { buildAndServe, launchChromium, type Served } from '../helpers/browser';
 import { cifarBatch, writeFixtures } from '../helpers/cifar';
 
@@ -39,13 +41,13 @@ describe('the playground in Chromium', () => {
   });
 
   it('refuses vit-l16 with the reason and the fix, and stays usable', async () => {
-    await page.getByLabel('preset').selectOption('vit-l16');
+    await page.getByTestId('preset').selectOption('vit-l16');
     await page.getByTestId('start').click();
     await expect.poll(() => page.getByTestId('error').textContent(), { timeout: 60_000 })
       .toMatch(/^model: training this model needs about .* GB .* choose a smaller preset/);
     await expect.poll(() => page.getByTestId('start').isEnabled()).toBe(true);
     expect(await page.getByTestId('run-table').count()).toBe(0); // a refused run leaves nothing behind
-    await page.getByLabel('preset').selectOption('nano');
+    await page.getByTestId('preset').selectOption('nano');
   }, 120_000);
 
   it('trains nano PreLoRA in the worker on wasm (the adapter is software), charts draw, modules switch to LoRA', async () => {
@@ -173,11 +175,59 @@ describe('the playground in Chromium', () => {
       .toMatch(/^MNIST: 8000 train \/ 2000 test, 28x28x1, 10 classes/);
   }, 90_000);
 
+  it('benchmarks full, static LoRA and PreLoRA in the page and hands over the same numbers as JSON', async () => {
+    await expect.poll(() => page.getByTestId('start').isEnabled(), { timeout: 30_000 }).toBe(true);
+    await page.getByTestId('dataset').selectOption('synthetic');
+    // the page's live policy goes with the benchmark when the presets match: settle fast
+    await page.getByTestId('preset').selectOption('micro');
+    await setField(page, 'weight-threshold', '100');
+    await setField(page, 'patience', '2');
+    await page.getByLabel('window (steps)').fill('5');
+    await page.getByLabel('window (steps)').press('Enter');
+    const panel = page.getByTestId('bench-panel');
+    await page.getByTestId('bench-preset').selectOption('micro');
+    await page.getByTestId('bench-steps').fill('4');
+    expect(await panel.locator('label.invalid').getAttribute('title')).toBe('benchmark steps takes a whole number >= 12 (got "4")');
+    await page.getByTestId('bench-steps').fill('40');
+    expect(await panel.locator('label.invalid').count()).toBe(0);
+    await page.getByTestId('bench-run').click();
+    await expect.poll(() => page.getByTestId('bench-status').textContent(), { timeout: 30_000 }).toMatch(/^run \d of 4/);
+    expect(await page.getByTestId('start').isEnabled()).toBe(false); // one thing on the device at a time
+    await expect.poll(() => page.getByTestId('bench-row').count(), { timeout: 240_000 }).toBe(4);
+    expect(await page.getByTestId('bench-status').textContent()).toBe('');
+    expect(await page.getByTestId('bench-title').textContent()).toMatch(/^micro on synthetic, 40 steps at batch 16, 1 seed\(s\), backend wasm/);
+    const cells = await page.getByTestId('bench-row').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((c) => c.textContent ?? '')));
+    expect(cells.map((r) => r[0])).toEqual(['full', 'lora', 'prelora (global)', 'prelora (module)']);
+    expect(Number(cells[0]![2])).toBeGreaterThan(0); // full: samples/s in the full phase
+    expect(cells[0]![3]).toBe('–'); // and no LoRA phase
+    expect(cells[1]![4]).toMatch(/^\d+\.\d\dx$/); // static LoRA against full
+    expect(Number(cells[2]![1])).toBeGreaterThan(0); // PreLoRA switched
+    expect(Number(cells[2]![3])).toBeGreaterThan(0); // and trained in the LoRA phase
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('bench-download').click()]);
+    expect(download.suggestedFilename()).toMatch(/^prelora-bench-micro-wasm-\d{4}-\d\d-\d\d\.json$/);
+    const report = JSON.parse(readFileSync(await download.path(), 'utf8')) as BenchReport;
+    expect(report.runs.map((r) => r.mode)).toEqual(['full', 'lora', 'prelora', 'prelora']);
+    expect(report.runs[0]!.samplesPerSec.full!.toFixed(1)).toBe(cells[0]![2]);
+    expect(report.runs[2]!.switchedAt!.toFixed(0)).toBe(cells[2]![1]);
+
+    // a longer one, stopped midway: it ends at once and the finished table stays
+    await page.getByTestId('bench-steps').fill('400');
+    await page.getByTestId('bench-run').click();
+    await expect.poll(() => page.getByTestId('bench-status').textContent(), { timeout: 30_000 }).toMatch(/^run \d of 4/);
+    await page.getByTestId('bench-stop').click();
+    await expect.poll(() => page.getByTestId('bench-status').textContent(), { timeout: 30_000 }).toBe('stopped');
+    expect(await page.getByTestId('bench-row').count()).toBe(4);
+    expect(await page.getByTestId('bench-title').textContent()).toMatch(/^micro on synthetic, 40 steps/);
+    expect(await page.getByTestId('start').isEnabled()).toBe(true);
+    expect(consoleErrors).toEqual([]);
+  }, 300_000);
+
   it('runs the engine on WebGPU (SwiftShader) in the worker when forced, and says so', async () => {
     await expect.poll(() => page.getByTestId('start').isEnabled(), { timeout: 30_000 }).toBe(true);
     await page.getByTestId('dataset').selectOption('synthetic');
     await page.getByLabel('backend').selectOption('webgpu'); // a new worker with that backend
-    await page.getByLabel('preset').selectOption('micro'); // software WebGPU: ~1.3 s a micro step, ~35 s a nano one
+    await page.getByTestId('preset').selectOption('micro'); // software WebGPU: ~1.3 s a micro step, ~35 s a nano one
     await page.getByTestId('start').click();
     await expect.poll(() => page.getByTestId('backend').textContent(), { timeout: 60_000 })
       .toMatch(/^webgpu: webgpu, as chosen \(software adapter .*swiftshader.*: slow\)/);

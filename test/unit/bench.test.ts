@@ -1,9 +1,16 @@
-// The benchmark's instruments: the FLOP counter (against a count by hand) and the
-// kernel counter (against a computation whose kernels are known), plus seed combining.
+// The benchmark: the FLOP counter (against a count by hand), the kernel counter (against
+// a computation whose kernels are known), seed combining, one real run per phase kind,
+// the table, the CLI and its comparison with a PyTorch reference as processes.
 import * as tf from '@tensorflow/tfjs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { benchRows, benchTable, combineSeeds, type BenchReport, type BenchRun, type PerPhase, type SeedResult } from '../../src/engine/bench/report';
 import { benchOneRun } from '../../src/engine/bench/run';
+import { compareWithTorch } from '../../src/engine/bench/compare';
 import { makeConfig } from '../../src/engine/config';
 import { flopsPerStep } from '../../src/engine/flops';
 import { countKernels } from '../../src/engine/kernels';
@@ -113,5 +120,70 @@ describe('the table', () => {
     expect(rows[1]![5]).toBe('32.0 / 10.0'); // host / device ms per step
     expect(rows[1]![6]).toBe('–');
     expect(benchTable(report).split('\n')[0]).toBe('nano on synthetic, 100 steps at batch 32, 1 seed(s), backend webgpu (nvidia h200)');
+  });
+});
+
+describe('npm run bench and bench:compare, as processes', () => {
+  const exec = promisify(execFile);
+  const tsx = (script: string, args: string[]) => exec(process.execPath, ['--import', 'tsx', script, ...args], { timeout: 240_000 });
+
+  it('prints the table, ends stdout with the JSON report, and compares it with a PyTorch reference', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prelora-bench-'));
+    const out = join(dir, 'tfjs.json');
+    const { stdout } = await tsx('src/cli/bench.ts', [
+      '--preset', 'micro', '--dataset', 'synthetic', '--steps', '12', '--json', '--out', out, '--set', 'data.trainSize=64', '--set', 'data.testSize=32',
+    ]);
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^micro on synthetic, 12 steps at batch 16, 1 seed\(s\), backend wasm/);
+    expect(lines.filter((l) => /^\| (full|lora|prelora)/.test(l))).toHaveLength(4);
+    const report = JSON.parse(lines.at(-1)!) as BenchReport;
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(report);
+    for (const run of report.runs) {
+      expect(Object.keys(run)).toEqual(expect.arrayContaining([
+        'mode', 'rule', 'samplesPerSec', 'wallSeconds', 'memoryBytes', 'trainableShare', 'accuracy', 'dispatchesPerStep', 'flopsPerStep']));
+      expect(Object.keys(run.memoryBytes).sort()).toEqual(['full', 'lora', 'peak']);
+      expect(Object.keys(run.accuracy).sort()).toEqual(['mean', 'spread']);
+    }
+
+    // a reference as torch_reference.py writes it, at half tfjs's full-phase speed
+    const full = report.runs[0]!.samplesPerSec.full!;
+    const torchPath = join(dir, 'torch.json');
+    const phase = (sps: number) => ({ samplesPerSec: sps, hostMsPerStep: 16000 / sps, deviceMsPerStep: 1, peakBytes: 1e6, trainableShare: 1 });
+    writeFileSync(torchPath, JSON.stringify({ torch: '2.x', cuda: null, device: 'cpu', batchSize: 16, rank: 8, phases: { full: phase(2 * full), lora: phase(1000) } }));
+    const cmp = await tsx('src/cli/bench-compare.ts', [out, torchPath]);
+    const fullRow = cmp.stdout.split('\n').find((l) => l.startsWith('| micro | full |'))!;
+    expect(fullRow.split('|')[5]!.trim()).toBe('50.0%');
+
+    const bad = await tsx('src/cli/bench-compare.ts', [torchPath, out]).catch((e: { code: number; stderr: string }) => e);
+    expect(bad).toMatchObject({ code: 1 });
+    expect((bad as { stderr: string }).stderr).toMatch(/is not a bench report/);
+  }, 240_000);
+
+  it('refuses flags it cannot use, with the fix', async () => {
+    const err = await tsx('src/cli/bench.ts', ['--preset', 'huge', '--steps', '5']).catch((e: { code: number; stderr: string }) => e);
+    expect(err).toMatchObject({ code: 2 });
+    expect((err as { stderr: string }).stderr).toMatch(/--preset: use micro, nano, tiny or small \(got "huge"\)/);
+    const few = await tsx('src/cli/bench.ts', ['--steps', '5']).catch((e: { code: number; stderr: string }) => e);
+    expect((few as { stderr: string }).stderr).toMatch(/--steps: a benchmark needs at least 12 steps/);
+  }, 60_000);
+});
+
+describe('tfjs against PyTorch', () => {
+  it('compares the full run with full training and static LoRA with LoRA, and refuses different batches', () => {
+    const run = (mode: string, sps: PerPhase): BenchRun => ({
+      mode, rule: 'global', seeds: 1, samplesPerSec: sps, hostMsPerStep: { full: null, lora: null }, deviceMsPerStep: { full: null, lora: null },
+      wallSeconds: 1, memoryBytes: { full: null, lora: null, peak: 0 }, trainableShare: 1, accuracy: { mean: 0, spread: 0 },
+      dispatchesPerStep: { full: null, lora: null }, flopsPerStep: { full: null, lora: null }, switchedAt: null,
+    });
+    const report: BenchReport = {
+      date: '', preset: 'tiny', dataset: 'synthetic', backend: 'webgpu', device: '', steps: 80, batchSize: 128, seeds: 1,
+      runs: [run('full', { full: 200, lora: null }), run('lora', { full: null, lora: 100 }), run('prelora', { full: 190, lora: 400 })],
+    };
+    const phase = (sps: number) => ({ samplesPerSec: sps, hostMsPerStep: 1, deviceMsPerStep: null, peakBytes: null, trainableShare: 1 });
+    const torch = { torch: '2', cuda: '13', device: 'H200', batchSize: 128, rank: 8, phases: { full: phase(8000), lora: phase(4000) } };
+    const [full, lora] = compareWithTorch(report, torch);
+    expect(full!.fraction).toBeCloseTo(0.025, 12);
+    expect(lora!.fraction).toBeCloseTo(0.025, 12); // static LoRA's 100, not PreLoRA's 400
+    expect(() => compareWithTorch({ ...report, batchSize: 32 }, torch)).toThrow(/different batches \(tfjs 32, PyTorch 128\)/);
   });
 });

@@ -3,6 +3,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../src/engine/events';
 import { useStore } from '../../src/ui/store';
+import { checkBenchNumber } from '../../src/ui/store/bench';
 import { buildConfig } from '../../src/ui/store/config';
 
 const progress = (step: number): EngineEvent => ({
@@ -68,5 +69,42 @@ describe('playground store', () => {
     const losses = useStore.getState().runs[0]!.losses;
     expect(losses.length).toBeLessThanOrEqual(MAX_POINTS);
     expect(losses.at(-1)!.step).toBe(3 * MAX_POINTS); // the newest is always kept
+  });
+});
+
+describe('benchmark slice', () => {
+  beforeEach(() => useStore.setState({ benchStatus: { state: 'idle' }, benchReport: null, benchPreset: 'nano', benchSteps: 99, error: null }));
+
+  it('a preset brings its step budget; steps and seeds are checked with the fix in the message', () => {
+    const s = useStore.getState();
+    s.setBench({ benchPreset: 'micro' });
+    expect(useStore.getState().benchSteps).toBe(300);
+    s.setBench({ benchPreset: 'tiny', benchSteps: 40 });
+    expect(useStore.getState()).toMatchObject({ benchPreset: 'tiny', benchSteps: 40 });
+    expect(checkBenchNumber('steps', '40')).toBe(40);
+    expect(checkBenchNumber('steps', '11')).toBe('benchmark steps takes a whole number >= 12 (got "11")');
+    expect(checkBenchNumber('seeds', '1.5')).toBe('benchmark seeds takes a whole number >= 1 (got "1.5")');
+    expect(checkBenchNumber('seeds', ' ')).toMatch(/whole number >= 1/);
+  });
+
+  it('keeps the last report through a stopped, failed or crashed benchmark', () => {
+    const s = useStore.getState();
+    const report = { date: '2026-11-29', preset: 'micro', dataset: 'synthetic', backend: 'wasm', device: '', steps: 40, batchSize: 16, seeds: 1, runs: [] };
+    s.onWorkerEvent({ type: 'bench', status: { state: 'done', report } });
+    s.onWorkerEvent({ type: 'bench', status: { state: 'running', done: 1, total: 4, label: 'seed 1 lora/global' } });
+    s.onWorkerEvent({ type: 'bench', status: { state: 'stopped' } });
+    expect(useStore.getState().benchReport).toBe(report);
+    s.onWorkerEvent({ type: 'bench', status: { state: 'running', done: 0, total: 4, label: 'warm-up' } });
+    s.onWorkerEvent({ type: 'error', runId: null, message: 'the training worker crashed (x)', fatal: true });
+    expect(useStore.getState().benchStatus).toEqual({ state: 'failed', message: 'the training worker crashed (x)' });
+    expect(useStore.getState().benchReport).toBe(report);
+  });
+
+  it('refuses to benchmark an upload, before asking the worker', () => {
+    useStore.setState({ dataset: 'upload' });
+    useStore.getState().startBench();
+    expect(useStore.getState().error).toBe('the benchmark runs on the built-in sets: pick synthetic or mnist above');
+    expect(useStore.getState().benchStatus).toEqual({ state: 'idle' });
+    useStore.setState({ dataset: 'synthetic' });
   });
 });

@@ -23,8 +23,10 @@ export interface BenchOptions {
   /** a short run first, so that JIT and kernel compilation do not fall on the first measured run */
   warmUp?: boolean;
   onProgress?: (p: BenchProgress) => void;
-  /** checked between runs: true ends the benchmark early (it throws BenchStopped) */
+  /** checked between steps and runs: true ends the benchmark early (it throws BenchStopped) */
   shouldStop?: () => boolean;
+  /** awaited between steps: a worker yields here so that a stop request is heard */
+  yieldBetween?: () => Promise<void>;
 }
 
 export interface BenchProgress {
@@ -47,7 +49,9 @@ type Rule = RunConfig['prelora']['rule'];
 /** The fewest steps a benchmark run takes: two measured steps, then at least one read-back interval. */
 export const BENCH_MIN_STEPS = 12;
 
-export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed: number, o: Pick<BenchOptions, 'backend' | 'read'>): Promise<SeedResult> {
+type RunOptions = Pick<BenchOptions, 'backend' | 'read' | 'shouldStop' | 'yieldBetween'>;
+
+export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed: number, o: RunOptions): Promise<SeedResult> {
   const requested: RunConfig = { ...base, seed, prelora: { ...base.prelora, mode, rule } };
   const data = await loadBuiltin(requested, o.read);
   const cfg = fitModelToData(requested, data);
@@ -61,7 +65,9 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     await t.controller.afterStep();
     const firstDeviceMs = await deviceMs(() => t.trainStep());
     await t.controller.afterStep();
-    await t.run(cfg.schedule.steps - 2);
+    const between = o.yieldBetween;
+    await t.run(cfg.schedule.steps - 2, between && (async () => { await between(); return !o.shouldStop?.(); }));
+    if (o.shouldStop?.()) throw new BenchStopped();
     await t.evaluate();
     const s = summarize(events, {
       backend: o.backend, mode, rule, seed, batchSize: cfg.optim.batchSize,

@@ -15,11 +15,12 @@ export function Controls() {
   const setBackend = useStore((s) => s.setBackend);
   const { start, pause, resume, step, reset } = useStore.getState();
   const run = useActiveRun();
-  const busy = run?.state === 'running' || run?.state === 'starting';
+  const benching = useStore((s) => s.benchStatus.state === 'running');
+  const busy = run?.state === 'running' || run?.state === 'starting' || benching;
   const whole = (raw: string, min: number) => (Number.isInteger(Number(raw)) && Number(raw) >= min ? Number(raw) : null);
   return (
     <section className="controls">
-      <label>preset <select value={preset} disabled={busy} onChange={(e) => setConfig({ preset: e.target.value as PresetName })}>
+      <label>preset <select data-testid="preset" value={preset} disabled={busy} onChange={(e) => setConfig({ preset: e.target.value as PresetName })}>
         {PRESET_NAMES.map((p) => <option key={p}>{p}</option>)}</select></label>
       <label>mode <select value={mode} disabled={busy} onChange={(e) => setConfig({ mode: e.target.value as typeof mode })}>
         <option value="full">full</option><option value="lora">static LoRA</option><option value="prelora">PreLoRA</option></select></label>
@@ -34,8 +35,8 @@ export function Controls() {
       <span className="buttons">
         <button data-testid="start" disabled={busy} onClick={start}>{run ? 'Start another run' : 'Start'}</button>
         <button data-testid="pause" disabled={run?.state !== 'running'} onClick={pause}>Pause</button>
-        <button data-testid="resume" disabled={run?.state !== 'paused'} onClick={resume}>Resume</button>
-        <button data-testid="step" disabled={run?.state !== 'paused'} onClick={step}>Step</button>
+        <button data-testid="resume" disabled={run?.state !== 'paused' || benching} onClick={resume}>Resume</button>
+        <button data-testid="step" disabled={run?.state !== 'paused' || benching} onClick={step}>Step</button>
         <button data-testid="reset" disabled={!run} onClick={reset}>Reset</button>
       </span>
       <span className="status">step <b data-testid="step-count">{run?.step ?? 0}</b> / {run?.config.schedule.steps ?? steps} · {run?.state ?? 'idle'}</span>

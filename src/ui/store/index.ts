@@ -7,7 +7,8 @@ import type { DatasetInfo } from '../../engine/data/preview';
 import { MAX_UPLOAD_BYTES, tooLarge } from '../../engine/data/upload';
 import { WorkerClient } from '../../worker/client';
 import type { WorkerEvent } from '../../worker/protocol';
-import { buildConfig, createConfigSlice, type ConfigSlice, type LivePolicy, type LivePolicyKey } from './config';
+import { createBenchSlice, type BenchSlice } from './bench';
+import { buildConfig, createConfigSlice, presetPolicy, type ConfigSlice, type LivePolicy, type LivePolicyKey } from './config';
 import { createRunsSlice, type RunsSlice } from './runs';
 import { selectActive } from './selectors';
 
@@ -36,9 +37,12 @@ export interface Actions {
   chooseDataset: (d: DataConfig['dataset']) => void;
   /** read the user's files (refusing ones too large first) and hand them to the worker */
   uploadFiles: (files: { name: string; path: string; size: number; read: () => Promise<ArrayBuffer> }[]) => Promise<void>;
+  /** run the benchmark in the worker: the bench preset and steps, the page's dataset, seed and (same preset) live policy */
+  startBench: () => void;
+  stopBench: () => void;
 }
 
-export type PlaygroundState = ConfigSlice & RunsSlice & LiveSlice & Actions;
+export type PlaygroundState = ConfigSlice & RunsSlice & BenchSlice & LiveSlice & Actions;
 
 let client: WorkerClient | null = null;
 const worker = () => (client ??= new WorkerClient((e) => useStore.getState().onWorkerEvent(e), useStore.getState().backendChoice));
@@ -46,6 +50,7 @@ const worker = () => (client ??= new WorkerClient((e) => useStore.getState().onW
 export const useStore = create<PlaygroundState>()((set, get, api) => ({
   ...createConfigSlice(set, get, api),
   ...createRunsSlice(set, get, api),
+  ...createBenchSlice(set, get, api),
   backend: null,
   error: null,
   fieldErrors: {},
@@ -114,6 +119,23 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
     }
   },
   dismissError: () => set({ error: null }),
+  startBench: () => {
+    const s = get();
+    if (s.dataset === 'upload') {
+      set({ error: 'the benchmark runs on the built-in sets: pick synthetic or mnist above' });
+      return;
+    }
+    const preset = s.benchPreset;
+    const config = buildConfig({ ...s, preset, steps: s.benchSteps, policy: preset === s.preset ? s.policy : presetPolicy(preset) });
+    const problems = validateConfig(config);
+    if (problems.length) {
+      set({ error: problems.map((p) => `${p.path}: ${p.message}`).join('\n') });
+      return;
+    }
+    set({ error: null, benchStatus: { state: 'running', done: 0, total: 4 * s.benchSeeds, label: 'starting' } });
+    worker().send({ type: 'bench', config, preset, seeds: s.benchSeeds });
+  },
+  stopBench: () => worker().send({ type: 'stopBench' }),
 
   onWorkerEvent: (e) => {
     const s = get();
@@ -122,6 +144,7 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
       case 'engine': s.applyEngineEvent(e.runId, e.event); return;
       case 'state': s.setRunState(e.runId, e.state, e.step); return;
       case 'policy': return;
+      case 'bench': s.applyBenchStatus(e.status); return;
       case 'dataset':
         set({ datasets: { ...s.datasets, [e.source]: e.info }, uploading: false, ...(e.source === 'upload' ? { dataset: 'upload' as const, error: null } : {}) });
         return;
@@ -129,6 +152,8 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
         const run = s.runs.find((r) => r.id === (e.runId ?? s.activeId));
         if (run?.state === 'starting') s.removeRun(run.id); // refused before it began: nothing to keep
         else if (run && e.fatal) s.setRunState(run.id, 'stopped');
+        // a crashed worker takes a running benchmark with it (the last report stays)
+        if (e.fatal && s.benchStatus.state === 'running') s.applyBenchStatus({ state: 'failed', message: e.message });
         set({ error: e.message, uploading: false });
       }
     }

@@ -1,0 +1,21 @@
+// `npm run bench:compare -- TFJS.json TORCH.json`: the tfjs bench report (bench --out)
+// against the PyTorch reference (torch_reference.py --out), per phase, as markdown.
+import { readFileSync } from 'node:fs';
+import { comparisonTable, type TorchReference } from '../engine/bench/compare';
+import type { BenchReport } from '../engine/bench/report';
+
+const [tfjsPath, torchPath] = process.argv.slice(2);
+if (!tfjsPath || !torchPath) {
+  console.error('usage: npm run bench:compare -- TFJS_REPORT.json TORCH_REFERENCE.json');
+  process.exit(2);
+}
+try {
+  const report = JSON.parse(readFileSync(tfjsPath, 'utf8')) as BenchReport;
+  const torch = JSON.parse(readFileSync(torchPath, 'utf8')) as TorchReference;
+  if (!Array.isArray(report.runs)) throw new Error(`${tfjsPath} is not a bench report (npm run bench -- --out FILE)`);
+  if (!torch.phases?.full) throw new Error(`${torchPath} is not a PyTorch reference (torch_reference.py --out FILE)`);
+  console.log(comparisonTable(report, torch));
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(1);
+}

@@ -1,0 +1,95 @@
+// The benchmark in the page: full, static LoRA and PreLoRA (both rules) on the
+// person's own backend, one after another in the worker, and the same table as
+// `npm run bench`, to copy as markdown or download as JSON.
+import { useState } from 'react';
+import { benchRows, benchTable, benchTitle, type BenchReport } from '../../engine/bench/report';
+import { useStore } from '../store';
+import { BENCH_PRESETS, checkBenchNumber, type BenchPreset } from '../store/bench';
+
+function NumberField({ name, value, disabled }: { name: 'steps' | 'seeds'; value: number; disabled: boolean }) {
+  const setBench = useStore((s) => s.setBench);
+  const [raw, setRaw] = useState<string | null>(null);
+  const checked = raw === null ? value : checkBenchNumber(name, raw);
+  const commit = (text: string) => {
+    const v = checkBenchNumber(name, text);
+    if (typeof v === 'number') {
+      setBench(name === 'steps' ? { benchSteps: v } : { benchSeeds: v });
+      setRaw(null);
+    }
+  };
+  return (
+    <label className={typeof checked === 'string' ? 'invalid' : ''} title={typeof checked === 'string' ? checked : undefined}>
+      {name} <input data-testid={`bench-${name}`} value={raw ?? String(value)} disabled={disabled} inputMode="numeric"
+        onChange={(e) => { setRaw(e.target.value); commit(e.target.value); }} onBlur={() => setRaw(null)} />
+    </label>
+  );
+}
+
+function download(report: BenchReport): void {
+  const blob = new Blob([JSON.stringify(report, null, 1)], { type: 'application/json' });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = `prelora-bench-${report.preset}-${report.backend}-${report.date}.json`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+function Report({ report }: { report: BenchReport }) {
+  const [copied, setCopied] = useState<string | null>(null);
+  const [header, ...rows] = benchRows(report);
+  const copy = () => navigator.clipboard.writeText(benchTable(report)).then(
+    () => setCopied('copied'), (err: unknown) => setCopied(`could not copy: ${(err as Error).message}`));
+  return (
+    <>
+      <p className="bench-title" data-testid="bench-title">{benchTitle(report)} · {report.date}</p>
+      <div className="scroll">
+        <table className="runs bench" data-testid="bench-table">
+          <thead><tr>{header!.map((h) => <th key={h}>{h}</th>)}</tr></thead>
+          <tbody>{rows.map((r) => <tr key={r[0]} data-testid="bench-row">{r.map((c, i) => <td key={i}>{c}</td>)}</tr>)}</tbody>
+        </table>
+      </div>
+      <span className="buttons">
+        <button data-testid="bench-download" onClick={() => download(report)}>Download JSON</button>
+        <button data-testid="bench-copy" onClick={copy}>Copy as markdown</button>
+        {copied && <small>{copied}</small>}
+      </span>
+    </>
+  );
+}
+
+export function BenchmarkPanel() {
+  const preset = useStore((s) => s.benchPreset);
+  const steps = useStore((s) => s.benchSteps);
+  const seeds = useStore((s) => s.benchSeeds);
+  const status = useStore((s) => s.benchStatus);
+  const report = useStore((s) => s.benchReport);
+  const training = useStore((s) => s.runs.some((r) => r.state === 'running' || r.state === 'starting'));
+  const { setBench, startBench, stopBench } = useStore.getState();
+  const running = status.state === 'running';
+  return (
+    <section className="panel bench-panel" data-testid="bench-panel">
+      <h2>Benchmark <small>full vs static LoRA vs PreLoRA (global, per module) on this backend, same seeds, one after another</small></h2>
+      <div className="controls">
+        <label>preset <select data-testid="bench-preset" value={preset} disabled={running}
+          onChange={(e) => setBench({ benchPreset: e.target.value as BenchPreset })}>
+          {BENCH_PRESETS.map((p) => <option key={p}>{p}</option>)}</select></label>
+        <NumberField name="steps" value={steps} disabled={running} />
+        <NumberField name="seeds" value={seeds} disabled={running} />
+        <span className="buttons">
+          <button data-testid="bench-run" disabled={running || training} title={training ? 'pause or stop the run first' : undefined}
+            onClick={startBench}>Run benchmark</button>
+          <button data-testid="bench-stop" disabled={!running} onClick={stopBench}>Stop</button>
+        </span>
+        <span className="status" data-testid="bench-status">
+          {status.state === 'running' && <>run {Math.min(status.done + 1, status.total)} of {status.total} · {status.label}
+            <progress value={status.done} max={status.total} /></>}
+          {status.state === 'stopped' && 'stopped'}
+          {status.state === 'failed' && <span className="bad">{status.message}</span>}
+        </span>
+      </div>
+      <small>Uses the page&apos;s dataset and seed, and its live PreLoRA settings when the preset is the page&apos;s. Each
+        run is {steps} steps: {4 * seeds} runs in all, after a short warm-up run. On a software GPU pick micro.</small>
+      {report && <Report report={report} />}
+    </section>
+  );
+}

@@ -1,0 +1,46 @@
+// Bench slice: the in-page benchmark (full vs static LoRA vs PreLoRA on the person's
+// own backend): what to run, its progress, and the report the worker sends back.
+import type { StateCreator } from 'zustand';
+import type { BenchReport } from '../../engine/bench/report';
+import { BENCH_MIN_STEPS } from '../../engine/bench/run';
+import { PRESETS, type PresetName } from '../../engine/config';
+import type { BenchStatus } from '../../worker/protocol';
+import type { PlaygroundState } from './index';
+
+export const BENCH_PRESETS = ['micro', 'nano', 'tiny', 'small'] as const satisfies readonly PresetName[];
+export type BenchPreset = (typeof BENCH_PRESETS)[number];
+
+export interface BenchSlice {
+  benchPreset: BenchPreset;
+  benchSteps: number;
+  benchSeeds: number;
+  /** the latest status from the worker; `idle` before the first benchmark */
+  benchStatus: BenchStatus | { state: 'idle' };
+  /** the last finished report: kept while the next one runs, so nothing measured is lost */
+  benchReport: BenchReport | null;
+  setBench: (patch: Partial<Pick<BenchSlice, 'benchPreset' | 'benchSteps' | 'benchSeeds'>>) => void;
+  applyBenchStatus: (s: BenchStatus) => void;
+}
+
+/** A whole number within bounds, or the reason it is not one. */
+export function checkBenchNumber(name: 'steps' | 'seeds', raw: string): number | string {
+  const v = Number(raw);
+  const min = name === 'steps' ? BENCH_MIN_STEPS : 1;
+  if (raw.trim() === '' || !Number.isInteger(v) || v < min) return `benchmark ${name} takes a whole number >= ${min} (got "${raw}")`;
+  return v;
+}
+
+export const createBenchSlice: StateCreator<PlaygroundState, [], [], BenchSlice> = (set) => ({
+  benchPreset: 'nano',
+  benchSteps: PRESETS.nano.schedule.steps,
+  benchSeeds: 1,
+  benchStatus: { state: 'idle' },
+  benchReport: null,
+  setBench: (patch) => set((s) => ({
+    ...patch,
+    // a new preset brings its own step budget unless steps are set in the same patch
+    ...(patch.benchPreset && patch.benchPreset !== s.benchPreset && patch.benchSteps === undefined
+      ? { benchSteps: PRESETS[patch.benchPreset].schedule.steps } : {}),
+  })),
+  applyBenchStatus: (status) => set(status.state === 'done' ? { benchStatus: status, benchReport: status.report } : { benchStatus: status }),
+});
