@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BACKEND_CHOICES, type BackendChoice } from '../engine/backend';
 import { makeConfig, PRESET_NAMES, validateConfig, type ConfigError, type PresetName, type RunConfig } from '../engine/config';
 import { setField } from '../engine/overrides';
+import { proportionalWarmup } from '../engine/schedule';
 
 /** the CLI's default step budget on the bundled MNIST */
 export const MNIST_STEPS = 1000;
@@ -43,6 +44,19 @@ const options = {
   help: { type: 'boolean', default: false },
 } satisfies ParseArgsConfig['options'];
 
+/** `--set key=value` flags (train and bench): set each field, or say what to write instead. */
+export function applySetFlags(config: RunConfig, sets: string[]): ConfigError[] {
+  const errors: ConfigError[] = [];
+  for (const kv of sets) {
+    const eq = kv.indexOf('=');
+    const err = eq < 1
+      ? { path: '--set', message: `--set takes key=value, e.g. --set optim.lr=0.002 (got "${kv}")` }
+      : setField(config, kv.slice(0, eq), kv.slice(eq + 1));
+    if (err) errors.push(err);
+  }
+  return errors;
+}
+
 /** Parse argv; `errors` is empty when `args` can be used. */
 export function parseTrainArgs(argv: string[]): { args: TrainArgs | null; errors: ConfigError[]; help: boolean } {
   let parsed;
@@ -68,15 +82,7 @@ export function parseTrainArgs(argv: string[]): { args: TrainArgs | null; errors
     const err = setField(config, path, raw);
     if (err) errors.push(err);
   }
-  for (const kv of v.set) {
-    const eq = kv.indexOf('=');
-    if (eq < 1) {
-      errors.push({ path: '--set', message: `--set takes key=value, e.g. --set optim.lr=0.002 (got "${kv}")` });
-      continue;
-    }
-    const err = setField(config, kv.slice(0, eq), kv.slice(eq + 1));
-    if (err) errors.push(err);
-  }
+  errors.push(...applySetFlags(config, v.set));
   // MNIST needs more steps than the synthetic set: nano reaches 92.7% test accuracy
   // in 1,000 (83.5% in 300), measured on wasm
   if (v.dataset === 'mnist' && v.steps === undefined && !v.set.some((s) => s.startsWith('schedule.steps='))) {
@@ -84,7 +90,7 @@ export function parseTrainArgs(argv: string[]): { args: TrainArgs | null; errors
   }
   // a short run keeps the default warm-up in proportion unless the user set it
   if (v.steps !== undefined && !v.set.some((s) => s.startsWith('schedule.warmupSteps='))) {
-    config.schedule.warmupSteps = Math.min(config.schedule.warmupSteps, Math.floor(config.schedule.steps / 5));
+    config.schedule.warmupSteps = proportionalWarmup(config.schedule.warmupSteps, config.schedule.steps);
   }
   if (!BACKEND_CHOICES.includes(v.backend as BackendChoice) || v.backend === 'webgl') {
     errors.push({ path: '--backend', message: `unknown backend "${v.backend}" for Node: use auto, cpu, wasm or webgpu` });

@@ -3,8 +3,6 @@
 // process (src/engine/bench/run.ts). Prints a markdown table; --json puts one JSON
 // object on the last line; --out writes it to a file.
 import { writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKEND_CHOICES, type BackendChoice } from '../engine/backend';
 import { initNodeBackend } from '../engine/backend-node';
@@ -12,6 +10,9 @@ import { BENCH_MIN_STEPS, runBench } from '../engine/bench/run';
 import { benchTable } from '../engine/bench/report';
 import { makeConfig, PRESET_NAMES, validateConfig, type PresetName } from '../engine/config';
 import { setField } from '../engine/overrides';
+import { proportionalWarmup } from '../engine/schedule';
+import { applySetFlags } from './args';
+import { loadBuiltinFromDisk } from './load-path';
 
 export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --preset micro|nano|tiny|small   model and defaults (nano)
@@ -52,14 +53,9 @@ async function main(): Promise<number> {
   if (v.steps !== undefined) {
     const e = setField(base, 'schedule.steps', v.steps);
     if (e) errors.push(e.message);
-    // a short run keeps the warm-up in proportion
-    base.schedule.warmupSteps = Math.min(base.schedule.warmupSteps, Math.floor(base.schedule.steps / 5));
+    base.schedule.warmupSteps = proportionalWarmup(base.schedule.warmupSteps, base.schedule.steps);
   }
-  for (const kv of v.set) {
-    const eq = kv.indexOf('=');
-    const e = eq < 1 ? { message: `--set takes key=value, e.g. --set optim.batchSize=128 (got "${kv}")` } : setField(base, kv.slice(0, eq), kv.slice(eq + 1));
-    if (e) errors.push(e.message);
-  }
+  errors.push(...applySetFlags(base, v.set).map((e) => e.message));
   if (base.schedule.steps < BENCH_MIN_STEPS) errors.push(`--steps: a benchmark needs at least ${BENCH_MIN_STEPS} steps`);
   if (errors.length) { console.error(errors.join('\n')); return 2; }
   if (v['print-config']) { console.log(JSON.stringify(base)); return 0; }
@@ -72,7 +68,7 @@ async function main(): Promise<number> {
   const started = performance.now();
   const report = await runBench({
     base, preset: v.preset!, seeds, backend: backend.name, device,
-    read: async (p) => new Uint8Array(await readFile(join('public', p))),
+    load: loadBuiltinFromDisk,
     onProgress: (p) => {
       const secs = ((performance.now() - started) / 1000).toFixed(0);
       if (p.result) console.error(`  [${secs} s] ${p.label}: accuracy ${(100 * p.result.accuracy).toFixed(1)}%, ${p.result.wallSeconds.toFixed(0)} s`);

@@ -1,8 +1,10 @@
 // `--dataset PATH`: CIFAR-10 binary (batches, or the published tar.gz) or MNIST IDX
 // files, from a file or a folder. Files too large are refused before they are read.
+// A built-in set is read from the served public/ folder on disk.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { RunConfig } from '../engine/config';
+import { loadBuiltin } from '../engine/data/builtin';
 import type { Dataset } from '../engine/data/dataset';
 import { DatasetError } from '../engine/data/errors';
 import { datasetFromFiles, MAX_UPLOAD_BYTES, tooLarge } from '../engine/data/upload';
@@ -27,4 +29,9 @@ export async function loadPath(path: string, cfg: RunConfig): Promise<Dataset> {
   if (total > MAX_UPLOAD_BYTES) throw new DatasetError(tooLarge(path, total));
   const files = await Promise.all(paths.map(async (p) => ({ name: basename(p), path: p, bytes: new Uint8Array(await readFile(p)) })));
   return datasetFromFiles(files, { imageSize: cfg.model.imageSize, seed: cfg.seed });
+}
+
+/** The built-in set a config names (synthetic, or MNIST from public/data/mnist). */
+export function loadBuiltinFromDisk(config: RunConfig): Promise<Dataset> {
+  return loadBuiltin(config, async (p) => new Uint8Array(await readFile(join('public', p))));
 }

@@ -1,13 +1,11 @@
 // `npm run train`: the engine headless in Node. Progress goes to stderr (a bar on a
 // terminal); the summary to stdout, as JSON on the last line with --json.
 import { writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { initNodeBackend } from '../engine/backend-node';
 import { validateConfig } from '../engine/config';
-import { fitModelToData, loadBuiltin } from '../engine/data/builtin';
+import { fitModelToData } from '../engine/data/builtin';
 import { DatasetError } from '../engine/data/errors';
-import { loadPath } from './load-path';
+import { loadBuiltinFromDisk, loadPath } from './load-path';
 import type { EngineEvent } from '../engine/events';
 import { summarize } from '../engine/summary';
 import { Trainer } from '../engine/trainer';
@@ -34,7 +32,7 @@ async function main(): Promise<number> {
   try {
     dataset = args.datasetPath
       ? await loadPath(args.datasetPath, args.config)
-      : await loadBuiltin(args.config, async (p) => new Uint8Array(await readFile(join('public', p))));
+      : await loadBuiltinFromDisk(args.config);
   } catch (err) {
     if (!(err instanceof DatasetError)) throw err;
     console.error(`--dataset: ${err.message}`);

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OptimConfig } from './config';
 import { adamwUpdate } from './ops/adamw';
+import { variableFrom } from './variable';
 
 interface Slots {
   m: tf.Variable;
@@ -32,7 +33,7 @@ export class AdamW {
       if (!g) continue;
       let s = this.slots.get(v);
       if (!s) {
-        s = { m: tf.variable(tf.zerosLike(v), false), v: tf.variable(tf.zerosLike(v), false) };
+        s = { m: variableFrom(tf.zerosLike(v), false), v: variableFrom(tf.zerosLike(v), false) };
         this.slots.set(v, s);
       }
       adamwUpdate(v, g, s.m, s.v, {

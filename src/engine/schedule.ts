@@ -1,6 +1,11 @@
 // Learning rate: linear warm-up from 0, then cosine decay to lr * minLrRatio.
 import type { RunConfig } from './config';
 
+/** A short run keeps the warm-up in proportion: at most a fifth of its steps. */
+export function proportionalWarmup(warmupSteps: number, steps: number): number {
+  return Math.min(warmupSteps, Math.floor(steps / 5));
+}
+
 /** lr for the update with 0-based index `step`. */
 export function learningRate(step: number, cfg: Pick<RunConfig, 'optim' | 'schedule'>): number {
   const { lr } = cfg.optim;

@@ -4,7 +4,7 @@
 // variable, then let go of the tensor it came from.
 import * as tf from '@tensorflow/tfjs';
 
-export function variableFrom<R extends tf.Rank>(initial: tf.Tensor<R>, trainable: boolean, name: string): tf.Variable<R> {
+export function variableFrom<R extends tf.Rank>(initial: tf.Tensor<R>, trainable: boolean, name?: string): tf.Variable<R> {
   const v = tf.variable(initial, trainable, name);
   initial.dispose();
   return v;

@@ -26,6 +26,7 @@ let looping = false;
 /** a benchmark is running (it owns the device until it ends) / has been asked to stop */
 let benching = false;
 let benchStop = false;
+const BENCH_BUSY = 'a benchmark is running: stop it (or let it finish) first';
 /** the user's uploaded dataset: replaced only by a successful upload */
 let uploaded: Dataset | null = null;
 
@@ -89,7 +90,7 @@ async function loop(steps?: number): Promise<void> {
 
 async function start(id: string, requested: RunConfig): Promise<void> {
   if (benching) {
-    post({ type: 'error', runId: id, message: 'a benchmark is running: stop it (or let it finish) before starting a run', fatal: false });
+    post({ type: 'error', runId: id, message: BENCH_BUSY, fatal: false });
     return;
   }
   const info = await ready('auto');
@@ -146,7 +147,7 @@ async function bench(cmd: Extract<Command, { type: 'bench' }>): Promise<void> {
   try {
     const report = await runBench({
       base: cmd.config, preset: cmd.preset, seeds: cmd.seeds, backend: info.name, device: info.adapter?.description ?? '',
-      read: readPublic, shouldStop: () => benchStop, yieldBetween: nextTask,
+      load: datasetFor, shouldStop: () => benchStop, yieldBetween: nextTask,
       onProgress: (p) => post({ type: 'bench', status: { state: 'running', done: p.done, total: p.total, label: p.label } }),
     });
     post({ type: 'bench', status: { state: 'done', report } });
@@ -165,13 +166,13 @@ async function handle(cmd: Command): Promise<void> {
     case 'pause': want = 'pause'; return;
     case 'stop': want = 'stop'; if (!looping) state('stopped'); return;
     case 'resume':
-      if (benching) return fail('a benchmark is running: stop it (or let it finish) first');
+      if (benching) return fail(BENCH_BUSY);
       if (!trainer || trainer.step >= trainer.config.schedule.steps) return;
       want = 'run';
       state('running');
       return loop();
     case 'step':
-      if (benching) return fail('a benchmark is running: stop it (or let it finish) first');
+      if (benching) return fail(BENCH_BUSY);
       if (!trainer || looping || trainer.step >= trainer.config.schedule.steps) return;
       want = 'pause';
       return loop(1);

@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { benchRows, benchTable, combineSeeds, type BenchReport, type BenchRun, type PerPhase, type SeedResult } from '../../src/engine/bench/report';
 import { benchOneRun } from '../../src/engine/bench/run';
 import { compareWithTorch } from '../../src/engine/bench/compare';
-import { makeConfig } from '../../src/engine/config';
+import { makeConfig, type RunConfig } from '../../src/engine/config';
+import { loadBuiltin } from '../../src/engine/data/builtin';
 import { flopsPerStep } from '../../src/engine/flops';
 import { countKernels } from '../../src/engine/kernels';
 import { useBackend } from '../helpers/tf';
@@ -54,14 +55,15 @@ describe('seed combining', () => {
   it('averages per phase, keeps nulls for a phase never reached, and reports the spread of accuracy', () => {
     const r = (seed: number, accuracy: number, lora: number | null): SeedResult => ({
       mode: 'prelora', rule: 'module', seed, accuracy, wallSeconds: 10 * seed, trainableShare: 0.5, switchedAt: 100,
-      samplesPerSec: { full: 100, lora }, hostMsPerStep: { full: 320, lora: lora && 3200 / lora * 10 }, deviceMsPerStep: { full: null, lora: null },
+      samplesPerSec: { full: 100, lora }, deviceMsPerStep: { full: null, lora: null },
       memoryBytes: { full: 10, lora: 5, peak: 20 * seed },
       dispatchesPerStep: { full: 1000, lora: 800 }, flopsPerStep: { full: 2e9, lora: null },
     });
-    const c = combineSeeds([r(1, 0.8, 150), r(2, 0.9, null), r(3, 0.85, 170)]);
+    const c = combineSeeds([r(1, 0.8, 150), r(2, 0.9, null), r(3, 0.85, 170)], 32);
     expect(c.accuracy.mean).toBeCloseTo(0.85, 12);
     expect(c.accuracy.spread).toBeCloseTo(0.05, 12); // sample standard deviation
     expect(c.samplesPerSec).toEqual({ full: 100, lora: 160 });
+    expect(c.hostMsPerStep).toEqual({ full: 320, lora: 200 }); // batch 32 at the mean samples/s, not a mean of ms
     expect(c.flopsPerStep.lora).toBeNull();
     expect(c.memoryBytes.peak).toBe(60);
     expect(c.seeds).toBe(3);
@@ -74,15 +76,14 @@ describe('one benchmark run, for real (cpu, micro, 14 steps)', () => {
     await useBackend('cpu');
     const base = makeConfig('micro', { data: { dataset: 'synthetic', trainSize: 64, testSize: 32 } });
     base.schedule = { ...base.schedule, steps: 14, warmupSteps: 2, logEvery: 4, evalEvery: 100 };
-    const read = () => Promise.reject(new Error('the synthetic set reads no files'));
+    const load = (cfg: RunConfig) => loadBuiltin(cfg, () => Promise.reject(new Error('the synthetic set reads no files')));
     const before = tf.memory().numTensors;
-    const full = await benchOneRun(base, 'full', 'global', 1, { backend: 'cpu', read });
-    const lora = await benchOneRun(base, 'lora', 'global', 1, { backend: 'cpu', read });
+    const full = await benchOneRun(base, 'full', 'global', 1, { backend: 'cpu', load });
+    const lora = await benchOneRun(base, 'lora', 'global', 1, { backend: 'cpu', load });
     expect(tf.memory().numTensors).toBe(before); // every run disposes what it made
 
     expect(full.samplesPerSec.full).toBeGreaterThan(0);
     expect(full.samplesPerSec.lora).toBeNull();
-    expect(full.hostMsPerStep.full).toBeCloseTo((1000 * 16) / full.samplesPerSec.full!, 6);
     expect(full.deviceMsPerStep).toEqual({ full: null, lora: null }); // cpu cannot time kernels apart from the host
     expect(full.trainableShare).toBe(1);
     expect(full.flopsPerStep.full).toBe(flopsPerStep(base.model, { batchSize: 16 }));

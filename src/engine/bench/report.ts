@@ -10,8 +10,6 @@ export interface SeedResult {
   rule: string;
   seed: number;
   samplesPerSec: PerPhase;
-  /** batch / samples per second: what a step costs the host, all waiting included */
-  hostMsPerStep: PerPhase;
   /** the kernels' own time on the device (WebGPU timestamp queries); null where the backend cannot time them */
   deviceMsPerStep: PerPhase;
   wallSeconds: number;
@@ -24,6 +22,8 @@ export interface SeedResult {
 }
 
 export interface BenchRun extends Omit<SeedResult, 'seed' | 'accuracy'> {
+  /** batch / samples per second: what a step costs the host, all waiting included */
+  hostMsPerStep: PerPhase;
   /** test accuracy: mean and sample standard deviation over the seeds (0 for one seed) */
   accuracy: { mean: number; spread: number };
   seeds: number;
@@ -56,15 +56,17 @@ const meanOrNull = (xs: (number | null)[]) => {
   return ok.length ? mean(ok) : null;
 };
 
-export function combineSeeds(rs: SeedResult[]): BenchRun {
+export function combineSeeds(rs: SeedResult[], batchSize: number): BenchRun {
   const acc = rs.map((r) => r.accuracy);
   const m = mean(acc);
   const spread = acc.length > 1 ? Math.sqrt(acc.reduce((s, a) => s + (a - m) ** 2, 0) / (acc.length - 1)) : 0;
   const phase = (f: (r: SeedResult) => PerPhase): PerPhase => ({ full: meanOrNull(rs.map((r) => f(r).full)), lora: meanOrNull(rs.map((r) => f(r).lora)) });
+  const samplesPerSec = phase((r) => r.samplesPerSec);
+  const hostMs = (sps: number | null) => (sps ? (1000 * batchSize) / sps : null);
   return {
     mode: rs[0]!.mode, rule: rs[0]!.rule, seeds: rs.length,
-    samplesPerSec: phase((r) => r.samplesPerSec),
-    hostMsPerStep: phase((r) => r.hostMsPerStep),
+    samplesPerSec,
+    hostMsPerStep: { full: hostMs(samplesPerSec.full), lora: hostMs(samplesPerSec.lora) },
     deviceMsPerStep: phase((r) => r.deviceMsPerStep),
     wallSeconds: mean(rs.map((r) => r.wallSeconds)),
     memoryBytes: { ...phase((r) => r.memoryBytes), peak: Math.max(...rs.map((r) => r.memoryBytes.peak)) },
@@ -77,11 +79,11 @@ export function combineSeeds(rs: SeedResult[]): BenchRun {
 }
 
 /** `a / b` as a ratio, or null when either is missing. */
-export function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
+function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
   return a !== null && a !== undefined && b ? a / b : null;
 }
 
-export const runLabel = (x: { mode: string; rule: string }) => (x.mode === 'prelora' ? `prelora (${x.rule})` : x.mode);
+const runLabel = (x: { mode: string; rule: string }) => (x.mode === 'prelora' ? `prelora (${x.rule})` : x.mode);
 
 /** One row of formatted cells per run, the header first: the table the CLI prints and the page shows. */
 export function benchRows(r: BenchReport): string[][] {

@@ -3,7 +3,8 @@
 // data and backend, with the same seeds, interleaved seed by seed in one process so
 // machine noise falls on all of them alike.
 import type { RunConfig } from '../config';
-import { fitModelToData, loadBuiltin, type PublicReader } from '../data/builtin';
+import { fitModelToData } from '../data/builtin';
+import type { Dataset } from '../data/dataset';
 import type { EngineEvent } from '../events';
 import { flopsPerStep } from '../flops';
 import { countKernels, deviceMs } from '../kernels';
@@ -19,7 +20,8 @@ export interface BenchOptions {
   seeds: number;
   backend: string;
   device?: string;
-  read: PublicReader;
+  /** the data a config names (Node: loadBuiltin from disk; the page: its worker's cache); once per seed */
+  load: (cfg: RunConfig) => Promise<Dataset>;
   /** a short run first, so that JIT and kernel compilation do not fall on the first measured run */
   warmUp?: boolean;
   onProgress?: (p: BenchProgress) => void;
@@ -49,11 +51,11 @@ type Rule = RunConfig['prelora']['rule'];
 /** The fewest steps a benchmark run takes: two measured steps, then at least one read-back interval. */
 export const BENCH_MIN_STEPS = 12;
 
-type RunOptions = Pick<BenchOptions, 'backend' | 'read' | 'shouldStop' | 'yieldBetween'>;
+type RunOptions = Pick<BenchOptions, 'backend' | 'load' | 'shouldStop' | 'yieldBetween'>;
 
 export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed: number, o: RunOptions): Promise<SeedResult> {
   const requested: RunConfig = { ...base, seed, prelora: { ...base.prelora, mode, rule } };
-  const data = await loadBuiltin(requested, o.read);
+  const data = await o.load(requested);
   const cfg = fitModelToData(requested, data);
   const events: EngineEvent[] = [];
   const started = performance.now();
@@ -67,8 +69,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     await t.controller.afterStep();
     const between = o.yieldBetween;
     await t.run(cfg.schedule.steps - 2, between && (async () => { await between(); return !o.shouldStop?.(); }));
-    if (o.shouldStop?.()) throw new BenchStopped();
-    await t.evaluate();
+    if (o.shouldStop?.()) throw new BenchStopped(); // else the run has evaluated at its last step
     const s = summarize(events, {
       backend: o.backend, mode, rule, seed, batchSize: cfg.optim.batchSize,
       windowSteps: cfg.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
@@ -76,7 +77,6 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     // Two more steps after the run, outside its figures: the final phase's kernels and device time.
     const last = await countKernels(() => t.trainStep());
     const lastDeviceMs = await deviceMs(() => t.trainStep());
-    await t.flush();
 
     const ranks: Record<string, number> = {};
     const frozen = new Set<string>();
@@ -87,11 +87,9 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     const endsInLora = frozen.size > 0;
     const startsFull = mode !== 'lora';
     const batch = cfg.optim.batchSize;
-    const hostMs = (sps: number | null) => (sps ? (1000 * batch) / sps : null);
     return {
       mode, rule, seed,
       samplesPerSec: { full: s.phases.full.samplesPerSec, lora: s.phases.lora.samplesPerSec },
-      hostMsPerStep: { full: hostMs(s.phases.full.samplesPerSec), lora: hostMs(s.phases.lora.samplesPerSec) },
       deviceMsPerStep: { full: startsFull ? firstDeviceMs : null, lora: endsInLora ? lastDeviceMs : null },
       wallSeconds: s.wallSeconds,
       memoryBytes: { full: s.memory.fullPhaseBytes, lora: s.memory.loraPhaseBytes, peak: Math.max(first.peakBytes, last.peakBytes) },
@@ -114,29 +112,37 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   if (base.schedule.steps < BENCH_MIN_STEPS) throw new Error(`a benchmark needs at least ${BENCH_MIN_STEPS} steps (got ${base.schedule.steps})`);
   const total = seeds * BENCH_VARIANTS.length;
   let done = 0;
+  // the four runs of a seed train on the same data: load it once
+  const loaded = new Map<number, Promise<Dataset>>();
+  const load = (cfg: RunConfig) => {
+    if (!loaded.has(cfg.seed)) loaded.set(cfg.seed, o.load(cfg));
+    return loaded.get(cfg.seed)!;
+  };
+  const run = (cfg: RunConfig, mode: Mode, rule: Rule, seed: number) => benchOneRun(cfg, mode, rule, seed, { ...o, load });
   const stopIfAsked = () => {
     if (o.shouldStop?.()) throw new BenchStopped();
   };
   if (o.warmUp !== false) {
     o.onProgress?.({ done, total, label: 'warm-up' });
     const warm = { ...base, schedule: { ...base.schedule, steps: BENCH_MIN_STEPS, warmupSteps: 1 } };
-    await benchOneRun(warm, 'full', 'global', 0, o);
+    await run(warm, 'full', 'global', 0);
   }
   const results: SeedResult[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
     for (const v of BENCH_VARIANTS) { // interleaved: every variant of a seed before the next seed
       stopIfAsked();
       o.onProgress?.({ done, total, label: `seed ${seed} ${v.mode}/${v.rule}` });
-      const r = await benchOneRun(base, v.mode, v.rule, seed, o);
+      const r = await run(base, v.mode, v.rule, seed);
       results.push(r);
       done++;
       o.onProgress?.({ done, total, label: `seed ${seed} ${v.mode}/${v.rule}`, result: r });
     }
+    loaded.delete(seed);
   }
   return {
     date: new Date().toISOString().slice(0, 10),
     preset: o.preset, dataset: base.data.dataset, backend: o.backend, device: o.device ?? '',
     steps: base.schedule.steps, batchSize: base.optim.batchSize, seeds,
-    runs: BENCH_VARIANTS.map((x) => combineSeeds(results.filter((r) => r.mode === x.mode && r.rule === x.rule))),
+    runs: BENCH_VARIANTS.map((x) => combineSeeds(results.filter((r) => r.mode === x.mode && r.rule === x.rule), base.optim.batchSize)),
   };
 }

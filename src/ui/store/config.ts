@@ -3,6 +3,7 @@
 import type { StateCreator } from 'zustand';
 import type { BackendChoice } from '../../engine/backend';
 import { makeConfig, PRESETS, type DataConfig, type PreLoRAConfig, type PresetName, type RunConfig } from '../../engine/config';
+import { proportionalWarmup } from '../../engine/schedule';
 import type { Family } from '../../engine/vit-families';
 import type { PlaygroundState } from './index';
 
@@ -41,7 +42,7 @@ export function buildConfig(s: ConfigSlice): RunConfig {
     prelora: { ...s.policy, mode: s.mode, rule: s.rule, jointSteps: s.policy.windowSteps },
   });
   // keep the warm-up in proportion on short runs, as the CLI does
-  cfg.schedule.warmupSteps = Math.min(cfg.schedule.warmupSteps, Math.floor(s.steps / 5));
+  cfg.schedule.warmupSteps = proportionalWarmup(cfg.schedule.warmupSteps, s.steps);
   return cfg;
 }
 

@@ -7,6 +7,7 @@ import type { DatasetInfo } from '../../engine/data/preview';
 import { MAX_UPLOAD_BYTES, tooLarge } from '../../engine/data/upload';
 import { WorkerClient } from '../../worker/client';
 import type { WorkerEvent } from '../../worker/protocol';
+import { BENCH_VARIANTS } from '../../engine/bench/report';
 import { createBenchSlice, type BenchSlice } from './bench';
 import { buildConfig, createConfigSlice, presetPolicy, type ConfigSlice, type LivePolicy, type LivePolicyKey } from './config';
 import { createRunsSlice, type RunsSlice } from './runs';
@@ -132,7 +133,7 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
       set({ error: problems.map((p) => `${p.path}: ${p.message}`).join('\n') });
       return;
     }
-    set({ error: null, benchStatus: { state: 'running', done: 0, total: 4 * s.benchSeeds, label: 'starting' } });
+    set({ error: null, benchStatus: { state: 'running', done: 0, total: BENCH_VARIANTS.length * s.benchSeeds, label: 'starting' } });
     worker().send({ type: 'bench', config, preset, seeds: s.benchSeeds });
   },
   stopBench: () => worker().send({ type: 'stopBench' }),
