@@ -8,6 +8,7 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { browserCandidates, WASM_HEAP_BYTES, type AdapterProbe, type BackendChoice, type BackendInfo } from './backend';
 import { activate } from './backend-activate';
+import { registerWebGPU } from './ops/webgpu/device';
 
 setWasmPaths({
   'tfjs-backend-wasm.wasm': wasmPlain,
@@ -34,6 +35,7 @@ async function probeAdapter(): Promise<AdapterProbe | null> {
 
 export async function initBrowserBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
   const adapter = await probeAdapter();
+  if (adapter) registerWebGPU();
   const info = await activate(browserCandidates(choice, adapter));
   if (adapter && info.name === 'webgpu') info.adapter = adapter;
   // The wasm heap stops at 4 GiB; a tab that holds more than that on the GPU (or in

@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import os from 'node:os';
 import { nodeCandidates, WASM_HEAP_BYTES, type BackendChoice, type BackendInfo } from './backend';
 import { activate } from './backend-activate';
+import type { DeviceLimits } from './ops/webgpu/device';
 
 /** How to give Dawn a Vulkan driver on Debian without a GPU: Chromium's SwiftShader. */
 export const SWIFTSHADER_ENV = {
@@ -13,7 +14,7 @@ export const SWIFTSHADER_ENV = {
   VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json',
 };
 
-async function setUpDawn(): Promise<string> {
+async function setUpDawn(limits: DeviceLimits): Promise<string> {
   const g = globalThis as unknown as { navigator?: { gpu?: GPU } };
   if (!g.navigator?.gpu) {
     const { create, globals } = await import('webgpu');
@@ -30,17 +31,24 @@ async function setUpDawn(): Promise<string> {
     );
   }
   await import('@tensorflow/tfjs-backend-webgpu');
+  (await import('./ops/webgpu/device')).registerWebGPU(limits);
   const info = adapter.info;
   return [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'unknown adapter';
 }
 
-export async function initNodeBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+export interface NodeBackendOptions {
+  /** WebGPU: the adapter's limits (default), or the default device tfjs makes (8 storage buffers per stage) */
+  deviceLimits?: DeviceLimits;
+}
+
+export async function initNodeBackend(choice: BackendChoice = 'auto', opts: NodeBackendOptions = {}): Promise<BackendInfo> {
   // Silences tfjs's banner urging tfjs-node, which cannot install here (it downloads).
   tf.enableProdMode();
   if (choice === 'webgl') throw new Error('webgl is browser-only: use --backend wasm, cpu or webgpu in Node');
-  if (choice === 'webgpu') {
-    const description = await setUpDawn();
-    const info = await activate([{ name: 'webgpu', reason: `webgpu through Dawn on ${description}` }]);
+  if (choice === 'webgpu' || choice === 'webgpu-composite') {
+    const description = await setUpDawn(opts.deviceLimits ?? 'adapter');
+    const composite = choice === 'webgpu-composite' ? { kernels: 'composite' as const } : {};
+    const info = await activate([{ name: 'webgpu', reason: `${choice} through Dawn on ${description}`, ...composite }]);
     return { ...info, adapter: { description, isFallback: /swiftshader/i.test(description) } };
   }
   const info = await activate(nodeCandidates(choice));

@@ -2,12 +2,18 @@
 // each, as pure functions (no tfjs here, so the page can import it without the engine).
 
 export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
-export type BackendChoice = 'auto' | BackendName;
-export const BACKEND_CHOICES: BackendChoice[] = ['auto', 'webgpu', 'wasm', 'webgl', 'cpu'];
+/** `webgpu-composite`: WebGPU running tfjs's own kernels instead of the fused ones (the reference, for comparison). */
+export type BackendChoice = 'auto' | BackendName | 'webgpu-composite';
+export const BACKEND_CHOICES: BackendChoice[] = ['auto', 'webgpu', 'webgpu-composite', 'wasm', 'webgl', 'cpu'];
+
+/** The composite path is tfjs ops and autograd (every backend); the fused path is our WGSL kernels (WebGPU only). */
+export type KernelPath = 'fused' | 'composite';
 
 export interface Candidate {
   name: BackendName;
   reason: string;
+  /** set only to force the composite path on webgpu */
+  kernels?: 'composite';
 }
 
 /** What the page learnt from `navigator.gpu.requestAdapter()`. */
@@ -24,6 +30,8 @@ export interface BackendInfo {
   adapter?: AdapterProbe;
   /** memory a model may use here, when known (the wasm heap stops at 4 GiB) */
   memoryBudgetBytes?: number;
+  /** which kernels a step runs: fused WGSL on webgpu unless `webgpu-composite` was chosen, else composite */
+  kernels: KernelPath;
 }
 
 export const WASM_HEAP_BYTES = 4 * 1024 ** 3;
@@ -56,6 +64,9 @@ export function nodeCandidates(choice: BackendChoice): Candidate[] {
 
 function withChoiceFirst(choice: BackendChoice, chain: Candidate[], adapter: AdapterProbe | null): Candidate[] {
   if (choice === 'auto') return chain;
-  const soft = choice === 'webgpu' && adapter?.isFallback ? ` (software adapter ${adapter.description}: slow)` : '';
-  return [{ name: choice, reason: `${choice}, as chosen${soft}` }, ...chain.filter((c) => c.name !== choice)];
+  const name: BackendName = choice === 'webgpu-composite' ? 'webgpu' : choice;
+  const soft = name === 'webgpu' && adapter?.isFallback ? ` (software adapter ${adapter.description}: slow)` : '';
+  const first: Candidate = { name, reason: `${choice}, as chosen${soft}` };
+  if (choice === 'webgpu-composite') first.kernels = 'composite';
+  return [first, ...chain.filter((c) => c.name !== name)];
 }

@@ -32,6 +32,14 @@ describe('browser candidates', () => {
     expect(browserCandidates('cpu', hardware).map((x) => x.name)).toEqual(['cpu', 'webgpu', 'wasm', 'webgl']);
   });
 
+  it('webgpu-composite is WebGPU with tfjs\'s own kernels: the fused path stays off', () => {
+    const c = browserCandidates('webgpu-composite', hardware);
+    expect(c.map((x) => x.name)).toEqual(['webgpu', 'wasm', 'webgl', 'cpu']);
+    expect(c[0]).toEqual({ name: 'webgpu', reason: 'webgpu-composite, as chosen', kernels: 'composite' });
+    expect(browserCandidates('webgpu', hardware)[0]!.kernels).toBeUndefined();
+    expect(nodeCandidates('webgpu-composite')[0]).toMatchObject({ name: 'webgpu', kernels: 'composite' });
+  });
+
   it('Node defaults to wasm, then cpu', () => {
     expect(nodeCandidates('auto').map((x) => x.name)).toEqual(['wasm', 'cpu']);
     expect(nodeCandidates('cpu').map((x) => x.name)).toEqual(['cpu', 'wasm']);
@@ -45,6 +53,7 @@ describe('activation in Node', () => {
     expect(tf.getBackend()).toBe('wasm');
     expect(info.reason).toMatch(/wasm/);
     expect(info.memoryBudgetBytes).toBe(4 * 1024 ** 3);
+    expect(info.kernels).toBe('composite'); // fused kernels are WebGPU's alone
   });
 
   it('passes over a backend that is not registered and says so in the reason', async () => {

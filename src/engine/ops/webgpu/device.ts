@@ -1,0 +1,36 @@
+// The WebGPU backend on a device that asks for what the fused kernels can use. tfjs's own
+// factory leaves `maxStorageBuffersPerShaderStage` at the WebGPU default of 8, while the
+// H200's adapter offers 16 (SwiftShader 12): kernels that bind many tensors at once
+// (AdamW over several parameters, the gradient norms) then need fewer launches.
+import * as tf from '@tensorflow/tfjs';
+import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+
+/** `adapter`: every storage buffer the adapter offers; `default`: the device tfjs makes itself (8). */
+export type DeviceLimits = 'adapter' | 'default';
+
+async function makeBackend(limits: DeviceLimits): Promise<WebGPUBackend> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) throw new Error('no navigator.gpu');
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error('no WebGPU adapter');
+  const l = adapter.limits;
+  // the limits tfjs's own factory asks for, so its kernels behave as they do there
+  const requiredLimits: Record<string, number> = {
+    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    maxBufferSize: l.maxBufferSize,
+    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+  };
+  if (limits === 'adapter') requiredLimits.maxStorageBuffersPerShaderStage = l.maxStorageBuffersPerShaderStage;
+  const requiredFeatures = (['timestamp-query', 'bgra8unorm-storage'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  return new WebGPUBackend(device, adapter.info);
+}
+
+/** Registers `webgpu` (replacing the stock registration) so that its device gets the adapter's limits. */
+export function registerWebGPU(limits: DeviceLimits = 'adapter'): void {
+  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+  tf.registerBackend('webgpu', () => makeBackend(limits), 3);
+}
