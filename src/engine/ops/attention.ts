@@ -1,6 +1,9 @@
 // Multi-head scaled dot-product attention from matMul + softmax (tfjs's einsum has
-// no gradient). Tokens travel as [batch * tokens, width] between ops.
+// no gradient). Tokens travel as [batch * tokens, width] between ops. On the fused path
+// one kernel forward and two backward (ops/webgpu/attention.ts).
 import * as tf from '@tensorflow/tfjs';
+import { kernelPath } from '../kernel-path';
+import { attentionFused } from './webgpu/attention';
 
 export interface AttentionShape {
   batch: number;
@@ -10,6 +13,7 @@ export interface AttentionShape {
 
 /** q, k, v: [B*T, D]; returns softmax(q k^T / sqrt(dh)) v as [B*T, D]. */
 export function attention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, s: AttentionShape): tf.Tensor2D {
+  if (kernelPath() === 'fused') return attentionFused(q, k, v, s);
   const width = q.shape[1];
   const headDim = width / s.heads;
   const split = (m: tf.Tensor2D) =>

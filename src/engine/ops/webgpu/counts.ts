@@ -1,0 +1,12 @@
+// How many of our own kernels ran, by name: tf.profile sees only tfjs's kernels, so the
+// kernel counter adds these. Plain numbers, no tfjs, so anything may read them.
+const counts: Record<string, number> = {};
+
+export function countDispatch(name: string): void {
+  counts[name] = (counts[name] ?? 0) + 1;
+}
+
+/** A copy of the counts so far; subtract two of them to count a piece of work. */
+export function dispatchCounts(): Record<string, number> {
+  return { ...counts };
+}

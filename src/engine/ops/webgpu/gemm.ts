@@ -1,0 +1,156 @@
+// The tiled matrix product every linear kernel is built on, as WGSL text: a workgroup
+// computes a TM x TN tile of C = A B, stepping through K in slices of TK staged in
+// workgroup memory, each thread holding RM x RN outputs in registers. Optionally it
+// also computes a thin side product S = A L (L: [K, r]) from the same staged A tiles,
+// which is how a LoRA adapter's x A (forward) or dy B^T (backward) costs no extra
+// launch. The caller defines `loadA(m, k)`, `loadB(k, n)` (and `loadL(k, j)`), and
+// writes the epilogue from `acc` (and `Ss`, the side product of the tile's rows).
+import { WID } from './kernel';
+
+/**
+ * Tile shape, the same for every linear kernel. Chosen by structure, not yet by H200
+ * timings (none here): 64x64 tiles of 256 threads with 4x4 outputs each, the shape of
+ * tfjs-webgpu's own packed matmul. Tune here from measurements.
+ */
+export const GEMM_TILE = { TM: 64, TN: 64, TK: 16, RM: 4, RN: 4 };
+
+/**
+ * Split-K for the weight gradients x^T dy, whose K is batch x tokens (8,320 rows at
+ * tiny batch 128) and whose output is small (192 x 192: 9 tiles): the rows are split
+ * until about `targetWorkgroups` workgroups run (the H200 has 132 SMs), each split
+ * keeping at least `minRows` rows, and a second kernel sums the splits in order.
+ */
+export const SPLIT_K = { targetWorkgroups: 264, minRows: 64 };
+
+export const GEMM_THREADS = (GEMM_TILE.TM / GEMM_TILE.RM) * (GEMM_TILE.TN / GEMM_TILE.RN);
+
+export interface GemmLayout {
+  /** A is stored contiguous along k (row-major [M, K]); else along m ([K, M], i.e. A^T stored) */
+  aAlongK: boolean;
+  /** B is stored contiguous along n (row-major [K, N]); else along k */
+  bAlongN: boolean;
+  /** the side product S = A L with L [K, rank], and whether L is stored contiguous along j */
+  side?: { rank: number; lAlongJ: boolean };
+}
+
+/** Workgroup memory the GEMM needs, in bytes (checked against the device's limit). */
+export function gemmSharedBytes(l: GemmLayout): number {
+  const { TM, TN, TK } = GEMM_TILE;
+  const r = l.side?.rank ?? 0;
+  return 4 * (TK * (TM + TN) + TK * r + TM * r);
+}
+
+/** Constants, workgroup arrays and `fn gemm(t, m0, n0, kBegin, kEnd, M, N)`, which fills `acc` (and `Ss`). */
+export function gemmWgsl(l: GemmLayout): string {
+  const { TM, TN, TK, RM, RN } = GEMM_TILE;
+  const TX = TN / RN, TY = TM / RM;
+  const R = l.side?.rank ?? 0;
+  const SPT = Math.ceil((TM * R) / GEMM_THREADS);
+  const aIdx = l.aAlongK ? 'let m = e / TK; let k = e % TK;' : 'let k = e / TM; let m = e % TM;';
+  const bIdx = l.bAlongN ? 'let k = e / TN; let n = e % TN;' : 'let n = e / TK; let k = e % TK;';
+  const lIdx = l.side?.lAlongJ ? 'let k = e / R; let j = e % R;' : 'let j = e / TK; let k = e % TK;';
+  const side = (code: string) => (R ? code : '');
+  return `
+const TM = ${TM}u; const TN = ${TN}u; const TK = ${TK}u; const RM = ${RM}u; const RN = ${RN}u;
+const TX = ${TX}u; const TY = ${TY}u; const NT = ${GEMM_THREADS}u;
+var<workgroup> As: array<f32, ${TK * TM}>;
+var<workgroup> Bs: array<f32, ${TK * TN}>;
+var<private> acc: array<f32, ${RM * RN}>;
+${side(`const R = ${R}u;
+var<workgroup> Ls: array<f32, ${TK * R}>;
+var<workgroup> Ss: array<f32, ${TM * R}>;
+var<private> sacc: array<f32, ${SPT}>;`)}
+fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
+  for (var i = 0u; i < RM * RN; i++) { acc[i] = 0.0; }
+  ${side(`for (var q = 0u; q < ${SPT}u; q++) { sacc[q] = 0.0; }`)}
+  let tx = t % TX;
+  let ty = t / TX;
+  for (var k0 = kBegin; k0 < kEnd; k0 += TK) {
+    for (var e = t; e < TM * TK; e += NT) {
+      ${aIdx}
+      var v = 0.0;
+      if (m0 + m < M && k0 + k < kEnd) { v = loadA(m0 + m, k0 + k); }
+      As[k * TM + m] = v;
+    }
+    for (var e = t; e < TN * TK; e += NT) {
+      ${bIdx}
+      var v = 0.0;
+      if (n0 + n < N && k0 + k < kEnd) { v = loadB(k0 + k, n0 + n); }
+      Bs[k * TN + n] = v;
+    }
+    ${side(`for (var e = t; e < R * TK; e += NT) {
+      ${lIdx}
+      var v = 0.0;
+      if (k0 + k < kEnd) { v = loadL(k0 + k, j); }
+      Ls[k * R + j] = v;
+    }`)}
+    workgroupBarrier();
+    for (var k = 0u; k < TK; k++) {
+      var a: array<f32, ${RM}>;
+      var b: array<f32, ${RN}>;
+      for (var i = 0u; i < RM; i++) { a[i] = As[k * TM + ty + i * TY]; }
+      for (var j = 0u; j < RN; j++) { b[j] = Bs[k * TN + tx + j * TX]; }
+      for (var i = 0u; i < RM; i++) {
+        for (var j = 0u; j < RN; j++) { acc[i * RN + j] = fma(a[i], b[j], acc[i * RN + j]); }
+      }
+    }
+    ${side(`for (var q = 0u; q < ${SPT}u; q++) {
+      let e = t + q * NT;
+      if (e < TM * R) {
+        let m = e / R;
+        let j = e % R;
+        var s = sacc[q];
+        for (var k = 0u; k < TK; k++) { s = fma(As[k * TM + m], Ls[k * R + j], s); }
+        sacc[q] = s;
+      }
+    }`)}
+    workgroupBarrier();
+  }
+  ${side(`for (var q = 0u; q < ${SPT}u; q++) {
+    let e = t + q * NT;
+    if (e < TM * R) { Ss[e] = sacc[q]; }
+  }
+  workgroupBarrier();`)}
+}
+`;
+}
+
+/** `main`'s start for a plain C = A B over params M, N, K: the workgroup's tile, then its sums. */
+export const TILE_MAIN = `${WID}
+  let M = P.M; let N = P.N;
+  let tilesN = (N + TN - 1u) / TN;
+  if (wid >= ((M + TM - 1u) / TM) * tilesN) { return; }
+  let m0 = (wid / tilesN) * TM;
+  let n0 = (wid % tilesN) * TN;
+  gemm(t, m0, n0, 0u, P.K, M, N);`;
+
+/** In an epilogue: o += s * (side product row of output m) . R(:, n), `right` reading R(r, n). */
+export const SIDE_TERM = (right: string) => `var l = 0.0;
+      for (var r = 0u; r < R; r++) { l = fma(Ss[(ty + i * TY) * R + r], ${right}, l); }
+      o = o + P.s * l;`;
+
+/** The loop over a thread's outputs of the tile: `body` sees m, n (global), i (row slot) and v (the sum). */
+export function forEachOutput(body: string): string {
+  return `
+  let tx = t % TX;
+  let ty = t / TX;
+  for (var i = 0u; i < RM; i++) {
+    let m = m0 + ty + i * TY;
+    if (m >= M) { continue; }
+    for (var j = 0u; j < RN; j++) {
+      let n = n0 + tx + j * TX;
+      if (n >= N) { continue; }
+      let v = acc[i * RN + j];
+      ${body}
+    }
+  }`;
+}
+
+/** Splits of the K rows of a weight gradient whose output has `tiles` tiles. */
+export function splitK(rows: number, tiles: number): { splits: number; rowsPerSplit: number } {
+  const want = Math.ceil(SPLIT_K.targetWorkgroups / Math.max(1, tiles));
+  const most = Math.max(1, Math.floor(rows / SPLIT_K.minRows));
+  const s = Math.max(1, Math.min(want, most));
+  const rowsPerSplit = Math.ceil(rows / s);
+  return { splits: Math.ceil(rows / rowsPerSplit), rowsPerSplit };
+}

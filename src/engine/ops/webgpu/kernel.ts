@@ -1,0 +1,101 @@
+// Kernels as plain data: WGSL source, its binding layout and its uniform layout, and a
+// dispatch as data too (which kernel, which buffers, which uniform values, how many
+// workgroups). The eager executor (dispatch.ts) runs dispatches over tfjs tensors' GPU
+// buffers; a recorded step plan can run the very same dispatches over buffers it owns.
+
+/** How a shader sees a binding: a read-only or writable storage array, or a uniform struct. */
+export type Access = 'read' | 'rw' | 'uniform';
+
+export interface BindingSpec {
+  name: string;
+  access: Access;
+  /** WGSL element type of a storage array (`f32` unless said), or the struct type of a uniform */
+  type?: string;
+}
+
+export type ParamType = 'u32' | 'i32' | 'f32';
+
+export interface ParamSpec {
+  name: string;
+  type: ParamType;
+}
+
+export interface Kernel {
+  /** the op kind it belongs to, as counted per step (e.g. `linear.forward`) */
+  name: string;
+  /** unique per WGSL text: pipelines are cached by it */
+  key: string;
+  /** storage and uniform bindings, in binding order; the params struct `P` comes after them */
+  bindings: BindingSpec[];
+  /** scalar uniforms, packed 4 bytes each in this order into the struct `P` */
+  params: ParamSpec[];
+  wgsl: string;
+}
+
+export interface KernelSource {
+  name: string;
+  key: string;
+  bindings: BindingSpec[];
+  params: ParamSpec[];
+  /** the shader's body: constants, workgroup arrays, functions and `main`; the header is made here */
+  body: string;
+}
+
+const made = new Map<string, Kernel>();
+
+/** The kernel of this key, made on first use: kernels that depend on shapes come in a few variants. */
+export function memoKernel(key: string, make: () => Kernel): Kernel {
+  let k = made.get(key);
+  if (!k) {
+    k = make();
+    made.set(key, k);
+  }
+  return k;
+}
+
+/** The binding declarations and the params struct, generated from the layout so the two never disagree. */
+export function makeKernel(src: KernelSource): Kernel {
+  const lines = src.bindings.map((b, i) => {
+    if (b.access === 'uniform') return `@group(0) @binding(${i}) var<uniform> ${b.name}: ${b.type};`;
+    const access = b.access === 'rw' ? 'read_write' : 'read';
+    return `@group(0) @binding(${i}) var<storage, ${access}> ${b.name}: array<${b.type ?? 'f32'}>;`;
+  });
+  if (src.params.length) {
+    lines.unshift(`struct Params { ${src.params.map((p) => `${p.name}: ${p.type},`).join(' ')} }`);
+    lines.push(`@group(0) @binding(${src.bindings.length}) var<uniform> P: Params;`);
+  }
+  return { name: src.name, key: src.key, bindings: src.bindings, params: src.params, wgsl: `${lines.join('\n')}\n${src.body}` };
+}
+
+/** The uniform bytes of a dispatch's params, padded to 16 bytes (a uniform binding's granularity). */
+export function packParams(kernel: Kernel, values: number[]): ArrayBuffer {
+  if (values.length !== kernel.params.length) {
+    throw new Error(`${kernel.key}: ${values.length} param values for ${kernel.params.length} params`);
+  }
+  const bytes = new ArrayBuffer(Math.max(16, Math.ceil((4 * values.length) / 16) * 16));
+  const view = new DataView(bytes);
+  kernel.params.forEach((p, i) => {
+    const v = values[i]!;
+    if (p.type === 'f32') view.setFloat32(4 * i, v, true);
+    else if (p.type === 'i32') view.setInt32(4 * i, v, true);
+    else view.setUint32(4 * i, v, true);
+  });
+  return bytes;
+}
+
+/**
+ * One launch: the kernel, one buffer per binding (in the kernel's order; `B` is a tfjs
+ * tensor in the eager path, a GPUBuffer in a recorded plan), the params' values and the
+ * number of workgroups (a flat count; the executor folds it into 2-D past 65,535).
+ */
+export interface Dispatch<B> {
+  kernel: Kernel;
+  buffers: B[];
+  params: number[];
+  workgroups: number;
+}
+
+/** The linear workgroup index of a flat dispatch folded into x and y (every kernel's `main` uses it). */
+export const MAIN_ARGS =
+  '@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32';
+export const WID = 'let wid = wg.x + wg.y * nwg.x;';

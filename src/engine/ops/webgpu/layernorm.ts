@@ -1,0 +1,178 @@
+// Fused LayerNorm over the last axis of [rows, D]: forward in one launch (one row per
+// workgroup, saving mean and 1/std per row), backward in two: dx per row (recomputing
+// x-hat from the saved statistics) with each workgroup's partial sums of dgamma and
+// dbeta over its rows, then the sum of those partials in order.
+import * as tf from '@tensorflow/tfjs';
+import { alloc, run, saveForBackward, type Ref } from './dispatch';
+import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel } from './kernel';
+import { reduceSumWgsl } from './wgsl';
+
+/** Threads per row, and rows' worth of workgroups the backward aims for (tunable). */
+export const LAYERNORM = { threads: 64, backwardWorkgroups: 256 };
+
+function columnsPerThread(D: number): number {
+  return Math.ceil(D / LAYERNORM.threads);
+}
+
+function forwardKernel(D: number): Kernel {
+  const cpt = columnsPerThread(D);
+  const key = `layernorm.forward/c${cpt}`;
+  return memoKernel(key, () => makeKernel({
+    name: 'layernorm.forward', key,
+    bindings: [{ name: 'X', access: 'read' }, { name: 'G', access: 'read' }, { name: 'BT', access: 'read' },
+      { name: 'Y', access: 'rw' }, { name: 'S', access: 'rw' }],
+    params: [{ name: 'rows', type: 'u32' }, { name: 'D', type: 'u32' }, { name: 'eps', type: 'f32' }],
+    body: `
+const WG = ${LAYERNORM.threads}u; const CPT = ${cpt}u;
+${reduceSumWgsl(LAYERNORM.threads)}
+@compute @workgroup_size(${LAYERNORM.threads})
+fn main(${MAIN_ARGS}) {
+  ${WID}
+  if (wid >= P.rows) { return; }
+  let base = wid * P.D;
+  var xs: array<f32, CPT>;
+  var s = 0.0;
+  for (var i = 0u; i < CPT; i++) {
+    let c = t + i * WG;
+    if (c < P.D) { xs[i] = X[base + c]; s += xs[i]; }
+  }
+  let mean = reduceSum(t, s) / f32(P.D);
+  var q = 0.0;
+  for (var i = 0u; i < CPT; i++) {
+    if (t + i * WG < P.D) { let d = xs[i] - mean; q += d * d; }
+  }
+  let rstd = inverseSqrt(reduceSum(t, q) / f32(P.D) + P.eps);
+  for (var i = 0u; i < CPT; i++) {
+    let c = t + i * WG;
+    if (c < P.D) { Y[base + c] = (xs[i] - mean) * rstd * G[c] + BT[c]; }
+  }
+  if (t == 0u) { S[2u * wid] = mean; S[2u * wid + 1u] = rstd; }
+}`,
+  }));
+}
+
+function backwardKernel(D: number): Kernel {
+  const cpt = columnsPerThread(D);
+  const key = `layernorm.backward/c${cpt}`;
+  return memoKernel(key, () => makeKernel({
+    name: 'layernorm.backward', key,
+    bindings: [{ name: 'DY', access: 'read' }, { name: 'X', access: 'read' }, { name: 'G', access: 'read' },
+      { name: 'S', access: 'read' }, { name: 'DX', access: 'rw' }, { name: 'PART', access: 'rw' }],
+    params: [{ name: 'rows', type: 'u32' }, { name: 'D', type: 'u32' }, { name: 'rowsPerGroup', type: 'u32' }],
+    body: `
+const WG = ${LAYERNORM.threads}u; const CPT = ${cpt}u;
+${reduceSumWgsl(LAYERNORM.threads, 'reduceSum2', 'vec2<f32>')}
+@compute @workgroup_size(${LAYERNORM.threads})
+fn main(${MAIN_ARGS}) {
+  ${WID}
+  let D = P.D;
+  if (wid * P.rowsPerGroup >= P.rows) { return; }
+  let r0 = wid * P.rowsPerGroup;
+  let r1 = min(P.rows, r0 + P.rowsPerGroup);
+  var pg: array<f32, CPT>;
+  var pb: array<f32, CPT>;
+  for (var r = r0; r < r1; r++) {
+    let mean = S[2u * r];
+    let rstd = S[2u * r + 1u];
+    var xh: array<f32, CPT>;
+    var gd: array<f32, CPT>;
+    var ab = vec2<f32>(0.0, 0.0);
+    for (var i = 0u; i < CPT; i++) {
+      let c = t + i * WG;
+      if (c < D) {
+        let dy = DY[r * D + c];
+        xh[i] = (X[r * D + c] - mean) * rstd;
+        gd[i] = dy * G[c];
+        ab += vec2<f32>(gd[i], gd[i] * xh[i]);
+        pg[i] += dy * xh[i];
+        pb[i] += dy;
+      }
+    }
+    let m = reduceSum2(t, ab) / f32(D);
+    for (var i = 0u; i < CPT; i++) {
+      let c = t + i * WG;
+      if (c < D) { DX[r * D + c] = rstd * (gd[i] - m.x - xh[i] * m.y); }
+    }
+  }
+  for (var i = 0u; i < CPT; i++) {
+    let c = t + i * WG;
+    if (c < D) { PART[wid * 2u * D + c] = pg[i]; PART[wid * 2u * D + D + c] = pb[i]; }
+  }
+}`,
+  }));
+}
+
+const sumKernel = makeKernel({
+  name: 'layernorm.param-grad-sum', key: 'layernorm.param-grad-sum',
+  bindings: [{ name: 'PART', access: 'read' }, { name: 'DG', access: 'rw' }, { name: 'DB', access: 'rw' }],
+  params: [{ name: 'parts', type: 'u32' }, { name: 'D', type: 'u32' }],
+  body: `
+@compute @workgroup_size(64)
+fn main(${MAIN_ARGS}) {
+  ${WID}
+  let e = wid * 64u + t;
+  if (e >= 2u * P.D) { return; }
+  var s = 0.0;
+  for (var p = 0u; p < P.parts; p++) { s += PART[p * 2u * P.D + e]; }
+  if (e < P.D) { DG[e] = s; } else { DB[e - P.D] = s; }
+}`,
+});
+
+export interface LayerNormSpec {
+  rows: number;
+  D: number;
+  eps: number;
+}
+
+export function forwardDispatches<B>(s: LayerNormSpec, b: { x: B; gamma: B; beta: B; y: B; stats: B }): Dispatch<B>[] {
+  return [{ kernel: forwardKernel(s.D), buffers: [b.x, b.gamma, b.beta, b.y, b.stats], params: [s.rows, s.D, s.eps], workgroups: s.rows }];
+}
+
+/** Rows per workgroup of the backward, and how many partial rows of (dgamma, dbeta) it leaves. */
+export function backwardSplit(rows: number): { rowsPerGroup: number; parts: number } {
+  const rowsPerGroup = Math.max(1, Math.ceil(rows / LAYERNORM.backwardWorkgroups));
+  return { rowsPerGroup, parts: Math.ceil(rows / rowsPerGroup) };
+}
+
+export function backwardDispatches<B>(
+  s: LayerNormSpec, b: { dy: B; x: B; gamma: B; stats: B; dx: B; part: B; dgamma: B; dbeta: B },
+): Dispatch<B>[] {
+  const { rowsPerGroup, parts } = backwardSplit(s.rows);
+  return [
+    { kernel: backwardKernel(s.D), buffers: [b.dy, b.x, b.gamma, b.stats, b.dx, b.part], params: [s.rows, s.D, rowsPerGroup], workgroups: parts },
+    { kernel: sumKernel, buffers: [b.part, b.dgamma, b.dbeta], params: [parts, s.D], workgroups: Math.ceil((2 * s.D) / 64) },
+  ];
+}
+
+type LayerNormFn = (x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor2D;
+const byEpsilon = new Map<number, LayerNormFn>();
+
+export function layerNormFused(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
+  let f = byEpsilon.get(eps);
+  if (!f) {
+    f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [xx, g, bt, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+      const [rows, D] = xx.shape;
+      const spec = { rows, D, eps };
+      const y = alloc([rows, D]);
+      const stats = alloc([rows, 2]);
+      forwardDispatches<Ref>(spec, { x: xx, gamma: g, beta: bt, y, stats }).forEach(run);
+      const restore = saveForBackward(save, [xx, g, stats]);
+      return {
+        value: y as tf.Tensor2D,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sx, sg, ss] = restore(saved) as [tf.Tensor, tf.Tensor, tf.Tensor];
+          const dx = alloc([rows, D]);
+          const part = alloc([backwardSplit(rows).parts * 2 * D]);
+          const dgamma = alloc([D]);
+          const dbeta = alloc([D]);
+          backwardDispatches<Ref>(spec, { dy, x: sx, gamma: sg, stats: ss, dx, part, dgamma, dbeta }).forEach(run);
+          part.dispose();
+          return [dx, dgamma, dbeta];
+        },
+      };
+    }) as unknown as LayerNormFn;
+    byEpsilon.set(eps, f);
+  }
+  return f(x, gamma, beta);
+}

@@ -1,0 +1,219 @@
+// The linear layer's kernels: y = x W + b (+ s (x A) B) (+ a residual) (GELU'd), its
+// input gradient dy W^T (+ s (dy B^T) A^T), the weight gradients x^T dy, sum(dy),
+// x^T dxa and s (x A)^T dy as split-K partial sums in one launch (x A recomputed there,
+// so the forward keeps nothing but x), and the in-order sum of those partials. With GELU, the kernels that read dy read dg * gelu'(u) instead, so
+// the pre-activation gradient is never written out.
+import { GEMM_THREADS, GEMM_TILE, forEachOutput, gemmWgsl, SIDE_TERM, TILE_MAIN } from './gemm';
+import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel } from './kernel';
+import { GELU_WGSL } from './wgsl';
+
+export interface LinearVariant {
+  /** LoRA rank, 0 without an adapter */
+  rank: number;
+  /** GELU after the bias (fc1): forward writes u and gelu(u); backward reads dg and u */
+  gelu: boolean;
+}
+
+const read = (name: string): BindingSpec => ({ name, access: 'read' });
+const rw = (name: string): BindingSpec => ({ name, access: 'rw' });
+
+/** dy as the backward kernels read it: the incoming gradient, or dg * gelu'(u) behind a GELU. */
+function dyBindings(gelu: boolean): BindingSpec[] {
+  return gelu ? [read('DG'), read('U')] : [read('DY')];
+}
+const dyLoad = (gelu: boolean, idx: string) => (gelu ? `DG[${idx}] * geluGrad(U[${idx}])` : `DY[${idx}]`);
+
+/** Bindings: X, W, Bias, [RES], [LA, LB], then Y or (U, G). Params M (rows), N (out), K (in), s. */
+export function forwardKernel(v: LinearVariant & { residual: boolean }): Kernel {
+  const key = `linear.forward/r${v.rank}/${v.gelu ? 'gelu' : 'id'}/${v.residual ? 'res' : 'nores'}`;
+  return memoKernel(key, () => {
+    const R = v.rank;
+    const bindings = [read('X'), read('W'), read('Bias')];
+    if (v.residual) bindings.push(read('RES'));
+    if (R) bindings.push(read('LA'), read('LB'));
+    bindings.push(...(v.gelu ? [rw('U'), rw('G')] : [rw('Y')]));
+    const store = v.gelu ? 'U[m * N + n] = o; G[m * N + n] = gelu(o);' : 'Y[m * N + n] = o;';
+    const body = `${v.gelu ? GELU_WGSL : ''}
+${gemmWgsl({ aAlongK: true, bAlongN: true, side: R ? { rank: R, lAlongJ: true } : undefined })}
+fn loadA(m: u32, k: u32) -> f32 { return X[m * P.K + k]; }
+fn loadB(k: u32, n: u32) -> f32 { return W[k * P.N + n]; }
+${R ? 'fn loadL(k: u32, j: u32) -> f32 { return LA[k * R + j]; }' : ''}
+@compute @workgroup_size(${GEMM_THREADS})
+fn main(${MAIN_ARGS}) {
+  ${TILE_MAIN}
+  ${forEachOutput(`var o = v + Bias[n];
+      ${R ? SIDE_TERM('LB[r * N + n]') : ''}
+      ${v.residual ? 'o = o + RES[m * N + n];' : ''}
+      ${store}`)}
+}`;
+    return makeKernel({
+      name: 'linear.forward', key, bindings, body,
+      params: [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }, { name: 's', type: 'f32' }],
+    });
+  });
+}
+
+/** dx = dy W^T (+ s (dy B^T) A^T, writing dxa = s dy B^T). Bindings: DY | (DG, U), W, [LA, LB], DX, [DXA]. Params M (rows), N (in), K (out), s. */
+export function inputGradKernel(v: LinearVariant): Kernel {
+  const key = `linear.input-grad/r${v.rank}/${v.gelu ? 'gelu' : 'id'}`;
+  return memoKernel(key, () => {
+    const R = v.rank;
+    const bindings = [...dyBindings(v.gelu), read('W')];
+    if (R) bindings.push(read('LA'), read('LB'));
+    bindings.push(rw('DX'));
+    if (R) bindings.push(rw('DXA'));
+    const body = `${v.gelu ? GELU_WGSL : ''}
+${gemmWgsl({ aAlongK: true, bAlongN: false, side: R ? { rank: R, lAlongJ: false } : undefined })}
+fn loadA(m: u32, k: u32) -> f32 { return ${dyLoad(v.gelu, 'm * P.K + k')}; }
+fn loadB(k: u32, n: u32) -> f32 { return W[n * P.K + k]; }
+${R ? 'fn loadL(k: u32, j: u32) -> f32 { return LB[j * P.K + k]; }' : ''}
+@compute @workgroup_size(${GEMM_THREADS})
+fn main(${MAIN_ARGS}) {
+  ${TILE_MAIN}
+  ${R ? `if (n0 == 0u) {
+    for (var e = t; e < TM * R; e += NT) {
+      let m = m0 + e / R;
+      if (m < M) { DXA[m * R + e % R] = P.s * Ss[e]; }
+    }
+  }` : ''}
+  ${forEachOutput(`var o = v;
+      ${R ? SIDE_TERM('LA[n * R + r]') : ''}
+      DX[m * N + n] = o;`)}
+}`;
+    return makeKernel({
+      name: 'linear.input-grad', key, bindings, body,
+      params: [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }, { name: 's', type: 'f32' }],
+    });
+  });
+}
+
+/** The sub-problems of a weight gradient, in the order of the partial sums' layout. */
+export function weightGradParts(v: LinearVariant & { base: boolean }, dIn: number, dOut: number): { name: 'dW' | 'db' | 'dA' | 'dB'; m: number; n: number }[] {
+  const out: { name: 'dW' | 'db' | 'dA' | 'dB'; m: number; n: number }[] = [];
+  if (v.base) out.push({ name: 'dW', m: dIn, n: dOut }, { name: 'db', m: 1, n: dOut });
+  if (v.rank) out.push({ name: 'dA', m: dIn, n: v.rank }, { name: 'dB', m: v.rank, n: dOut });
+  return out;
+}
+
+/**
+ * Split-K partial sums of every weight gradient of one linear in one launch.
+ * Bindings: X, DY | (DG, U), [LA, DXA], PART. Params rows, din, dout, splits, rowsPerSplit, total.
+ * Workgroup w: split w / perSplit, then sub-problem tiles in layout order; the bias is a
+ * column sum over the split's rows, not a 1-row tile of the product.
+ */
+export function weightGradKernel(v: LinearVariant & { base: boolean }): Kernel {
+  const key = `linear.weight-grad/r${v.rank}/${v.gelu ? 'gelu' : 'id'}/${v.base ? 'base' : 'frozen'}`;
+  return memoKernel(key, () => {
+    const R = v.rank;
+    const bindings = [read('X'), ...dyBindings(v.gelu)];
+    if (R) bindings.push(read('LA'), read('DXA'));
+    bindings.push(rw('PART'));
+    const { TN } = GEMM_TILE;
+    const lanes = GEMM_THREADS / TN;
+    // sub-problem ids: 0 dW, 1 db, 2 dA, 3 dB; `sub` is set per workgroup before gemm() runs
+    const dy = dyLoad(v.gelu, 'k * P.dout + n');
+    const body = `${v.gelu ? GELU_WGSL : ''}
+${gemmWgsl({ aAlongK: false, bAlongN: true })}
+${R ? `const R = ${R}u;` : ''}
+var<private> sub: u32;
+fn loadA(m: u32, k: u32) -> f32 {
+  switch sub {
+    // (x A)[k, m], recomputed: r x din per row is cheaper than keeping x A from the forward
+    case 3u: { ${R ? `var s = 0.0;
+      for (var i = 0u; i < P.din; i++) { s = fma(X[k * P.din + i], LA[i * R + m], s); }
+      return s;` : 'return 0.0;'} }
+    default: { return X[k * P.din + m]; }
+  }
+}
+fn loadB(k: u32, n: u32) -> f32 {
+  switch sub {
+    case 2u: { ${R ? 'return DXA[k * R + n];' : 'return 0.0;'} }
+    default: { return ${dy}; }
+  }
+}
+fn tiles(m: u32, n: u32) -> u32 { return ((m + TM - 1u) / TM) * ((n + TN - 1u) / TN); }
+@compute @workgroup_size(${GEMM_THREADS})
+fn main(${MAIN_ARGS}) {
+  ${WID}
+  // sizes and offsets of the sub-problems present (0 where absent)
+  var ms = array<u32, 4>(${v.base ? 'P.din, 1u' : '0u, 0u'}, ${R ? 'P.din, R' : '0u, 0u'});
+  var ns = array<u32, 4>(${v.base ? 'P.dout, P.dout' : '0u, 0u'}, ${R ? 'R, P.dout' : '0u, 0u'});
+  var counts = array<u32, 4>(tiles(ms[0], ns[0]), (ns[1] + TN - 1u) / TN, tiles(ms[2], ns[2]), tiles(ms[3], ns[3]));
+  var offs = array<u32, 4>(0u, ms[0] * ns[0], ms[0] * ns[0] + ns[1], ms[0] * ns[0] + ns[1] + ms[2] * ns[2]);
+  let perSplit = counts[0] + counts[1] + counts[2] + counts[3];
+  if (wid >= perSplit * P.splits) { return; }
+  let split = wid / perSplit;
+  var w = wid % perSplit;
+  var q = 0u;
+  loop {
+    if (q >= 3u || w < counts[q]) { break; }
+    w -= counts[q];
+    q++;
+  }
+  sub = q;
+  let kBegin = split * P.rowsPerSplit;
+  let kEnd = min(P.rows, kBegin + P.rowsPerSplit);
+  let M = ms[q]; let N = ns[q];
+  let tilesN = (N + TN - 1u) / TN;
+  let m0 = (w / tilesN) * TM;
+  let n0 = (w % tilesN) * TN;
+  let base = split * P.total + offs[q];
+  if (q == 1u) {
+    // the bias: column sums of dy over the split's rows, ${lanes} lanes per column
+    let c = t % TN;
+    let lane = t / TN;
+    var s = 0.0;
+    if (n0 + c < N) {
+      for (var k = kBegin + lane; k < kEnd; k += ${lanes}u) { s += loadB(k, n0 + c); }
+    }
+    As[t] = s;
+    workgroupBarrier();
+    if (lane == 0u && n0 + c < N) {
+      var total = 0.0;
+      for (var l = 0u; l < ${lanes}u; l++) { total += As[l * TN + c]; }
+      PART[base + n0 + c] = total;
+    }
+    return;
+  }
+  gemm(t, m0, n0, kBegin, kEnd, M, N);
+  ${forEachOutput('PART[base + m * N + n] = v;')}
+}`;
+    return makeKernel({
+      name: 'linear.weight-grad', key, bindings, body,
+      params: ['rows', 'din', 'dout', 'splits', 'rowsPerSplit', 'total'].map((name) => ({ name, type: 'u32' as const })),
+    });
+  });
+}
+
+/**
+ * Sums the split-K partials in split order into the gradients. Bindings: PART, then
+ * [DW, DBIAS], [DA, DB]. Params total, splits, s (dB = s (x A)^T dy), then the offsets.
+ */
+export function weightGradReduceKernel(v: { rank: number; base: boolean }): Kernel {
+  const key = `linear.weight-grad-sum/${v.rank ? 'lora' : 'plain'}/${v.base ? 'base' : 'frozen'}`;
+  return memoKernel(key, () => {
+    const outs = [...(v.base ? ['DW', 'DBIAS'] : []), ...(v.rank ? ['DA', 'DB'] : [])];
+    const scale = (name: string) => (name === 'DB' ? 'P.s * ' : '');
+    const branches = outs.map((name, i) => {
+      const lo = `P.o${i}`;
+      const hi = i + 1 < outs.length ? `P.o${i + 1}` : 'P.total';
+      return `if (e >= ${lo} && e < ${hi}) { ${name}[e - ${lo}] = ${scale(name)}s; }`;
+    }).join('\n  ');
+    const body = `
+@compute @workgroup_size(256)
+fn main(${MAIN_ARGS}) {
+  ${WID}
+  let e = wid * 256u + t;
+  if (e >= P.total) { return; }
+  var s = 0.0;
+  for (var k = 0u; k < P.splits; k++) { s += PART[k * P.total + e]; }
+  ${branches}
+}`;
+    return makeKernel({
+      name: 'linear.weight-grad-sum', key, body,
+      bindings: [read('PART'), ...outs.map(rw)],
+      params: [{ name: 'total', type: 'u32' }, { name: 'splits', type: 'u32' }, { name: 's', type: 'f32' },
+        ...outs.map((_, i) => ({ name: `o${i}`, type: 'u32' as const }))],
+    });
+  });
+}

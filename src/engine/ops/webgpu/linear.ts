@@ -1,0 +1,185 @@
+// The fused linear op: its forward and backward as explicit kernel sequences over
+// named buffers (a step plan can record the same sequences), and the tf.customGrad
+// wrapper that runs them eagerly over tfjs tensors. Forward: one launch (bias, LoRA,
+// residual and GELU in the epilogue). Backward: the input gradient (one launch, the
+// adapter's dxa as its side product), then every weight gradient as split-K partials
+// (one launch) and their sum (one launch). A frozen base gets no weight gradient.
+import * as tf from '@tensorflow/tfjs';
+import { gemmSharedBytes, GEMM_TILE, splitK } from './gemm';
+import type { AdapterTensors } from '../linear';
+import type { Dispatch } from './kernel';
+import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
+import { forwardKernel, inputGradKernel, weightGradKernel, weightGradParts, weightGradReduceKernel } from './linear-kernels';
+
+export interface LinearSpec {
+  rows: number;
+  dIn: number;
+  dOut: number;
+  /** LoRA rank, 0 without an adapter */
+  rank: number;
+  /** alpha / rank */
+  scale: number;
+  gelu: boolean;
+  residual: boolean;
+}
+
+const tiles = (m: number, n: number) => Math.ceil(m / GEMM_TILE.TM) * Math.ceil(n / GEMM_TILE.TN);
+
+export interface ForwardBuffers<B> {
+  x: B; w: B; b: B; res?: B; loraA?: B; loraB?: B;
+  /** the output, or with GELU the pre-activation u and the output g */
+  y?: B; u?: B; g?: B;
+}
+
+export function forwardDispatches<B>(s: LinearSpec, f: ForwardBuffers<B>): Dispatch<B>[] {
+  const kernel = forwardKernel({ rank: s.rank, gelu: s.gelu, residual: s.residual });
+  const buffers = [f.x, f.w, f.b];
+  if (s.residual) buffers.push(f.res!);
+  if (s.rank) buffers.push(f.loraA!, f.loraB!);
+  buffers.push(...(s.gelu ? [f.u!, f.g!] : [f.y!]));
+  return [{ kernel, buffers, params: [s.rows, s.dOut, s.dIn, s.scale], workgroups: tiles(s.rows, s.dOut) }];
+}
+
+export interface BackwardBuffers<B> {
+  /** the output's gradient, or with GELU the gradient of g and the saved u */
+  dy?: B; dg?: B; u?: B;
+  x: B; w: B; loraA?: B; loraB?: B;
+  /** outputs: dx (also computed, and may be scratch, when only the adapter needs it) and dxa = s dy B^T */
+  dx?: B; dxa?: B;
+  /** scratch for the split-K partial sums: `weightGradScratch` floats */
+  part?: B;
+  dw?: B; db?: B; da?: B; dB?: B;
+}
+
+export interface BackwardSpec extends LinearSpec {
+  /** dx is wanted (false for the patch embedding: images are not trained) */
+  inputGrad: boolean;
+  /** W and b train (false once the base is frozen) */
+  base: boolean;
+}
+
+/** Floats of the split-K scratch, and the split, for a backward pass. */
+export function weightGradScratch(s: BackwardSpec): { floats: number; splits: number; rowsPerSplit: number; total: number } {
+  const parts = weightGradParts({ rank: s.rank, gelu: s.gelu, base: s.base }, s.dIn, s.dOut);
+  const total = parts.reduce((n, p) => n + p.m * p.n, 0);
+  const t = parts.reduce((n, p) => n + (p.name === 'db' ? Math.ceil(p.n / GEMM_TILE.TN) : tiles(p.m, p.n)), 0);
+  const { splits, rowsPerSplit } = splitK(s.rows, t);
+  return { floats: splits * total, splits, rowsPerSplit, total };
+}
+
+export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>): Dispatch<B>[] {
+  const out: Dispatch<B>[] = [];
+  const dyBufs = s.gelu ? [g.dg!, g.u!] : [g.dy!];
+  if (s.inputGrad || s.rank) {
+    const buffers = [...dyBufs, g.w];
+    if (s.rank) buffers.push(g.loraA!, g.loraB!);
+    buffers.push(g.dx!);
+    if (s.rank) buffers.push(g.dxa!);
+    out.push({ kernel: inputGradKernel({ rank: s.rank, gelu: s.gelu }), buffers, params: [s.rows, s.dIn, s.dOut, s.scale], workgroups: tiles(s.rows, s.dIn) });
+  }
+  if (!s.base && !s.rank) return out;
+  const v = { rank: s.rank, gelu: s.gelu, base: s.base };
+  const sc = weightGradScratch(s);
+  const parts = weightGradParts(v, s.dIn, s.dOut);
+  const perSplit = parts.reduce((n, p) => n + (p.name === 'db' ? Math.ceil(p.n / GEMM_TILE.TN) : tiles(p.m, p.n)), 0);
+  const wg = [g.x, ...dyBufs];
+  if (s.rank) wg.push(g.loraA!, g.dxa!);
+  wg.push(g.part!);
+  out.push({ kernel: weightGradKernel(v), buffers: wg, params: [s.rows, s.dIn, s.dOut, sc.splits, sc.rowsPerSplit, sc.total], workgroups: perSplit * sc.splits });
+  const offsets: number[] = [];
+  let o = 0;
+  for (const p of parts) {
+    offsets.push(o);
+    o += p.m * p.n;
+  }
+  const outs = [...(s.base ? [g.dw!, g.db!] : []), ...(s.rank ? [g.da!, g.dB!] : [])];
+  out.push({
+    kernel: weightGradReduceKernel({ rank: s.rank, base: s.base }), buffers: [g.part!, ...outs],
+    params: [sc.total, sc.splits, s.scale, ...offsets], workgroups: Math.ceil(sc.total / 256),
+  });
+  return out;
+}
+
+export interface FusedLinearOptions {
+  gelu?: boolean;
+  residual?: tf.Tensor2D;
+  inputGrad?: boolean;
+}
+
+function checkShared(rank: number): void {
+  const need = gemmSharedBytes({ aAlongK: true, bAlongN: true, side: { rank, lAlongJ: true } });
+  const have = webgpu().device.limits.maxComputeWorkgroupStorageSize;
+  if (need > have) throw new Error(`LoRA rank ${rank} needs ${need} bytes of workgroup memory, the device has ${have}: use a rank of at most 32`);
+}
+
+/** y = x W + b (+ s (x A) B) (GELU'd) (+ residual), with the hand-written backward above. */
+export function linearFused(
+  x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D, adapter: AdapterTensors | undefined, frozen: boolean, o: FusedLinearOptions,
+): tf.Tensor2D {
+  const [rows, dIn] = x.shape;
+  const dOut = weight.shape[1];
+  const rank = adapter ? adapter.A.shape[1] : 0;
+  if (rank) checkShared(rank);
+  if (o.gelu && o.residual) throw new Error('linear: GELU and a residual together are not supported');
+  const spec: BackwardSpec = {
+    rows, dIn, dOut, rank, scale: adapter?.scale ?? 0, gelu: !!o.gelu, residual: !!o.residual,
+    inputGrad: o.inputGrad !== false, base: !frozen,
+  };
+  // the op's differentiable inputs, in order; the rest are constants of the closure
+  const inputs: tf.Tensor[] = [];
+  if (spec.inputGrad) inputs.push(x);
+  if (spec.base) inputs.push(weight, bias);
+  if (adapter) inputs.push(adapter.A, adapter.B);
+  if (o.residual) inputs.push(o.residual);
+
+  const forward = () => {
+    const y = alloc([rows, dOut]);
+    const u = spec.gelu ? alloc([rows, dOut]) : null;
+    const f: ForwardBuffers<Ref> = { x, w: weight, b: bias, res: o.residual, loraA: adapter?.A, loraB: adapter?.B };
+    if (u) Object.assign(f, { u, g: y });
+    else f.y = y;
+    forwardDispatches(spec, f).forEach(run);
+    return { y: y as tf.Tensor2D, u };
+  };
+  if (inputs.length === 0) {
+    const { y, u } = forward();
+    u?.dispose();
+    return y;
+  }
+  let restore: (saved: tf.Tensor[]) => tf.Tensor[];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const { y, u } = forward();
+    restore = saveForBackward(args[args.length - 1] as tf.GradSaveFunc,
+      [x, weight, ...(adapter ? [adapter.A, adapter.B] : []), ...(u ? [u] : [])]);
+    return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => backward(dy, restore(saved)) };
+  });
+  const backward = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
+    const [sx, sw, ...rest] = saved as [tf.Tensor, tf.Tensor, ...tf.Tensor[]];
+    const [sa, sb] = rank ? [rest.shift(), rest.shift()] : [undefined, undefined];
+    const u = spec.gelu ? rest.shift() : undefined;
+    const dx = spec.inputGrad || rank ? alloc([rows, dIn]) : null;
+    const dxa = rank ? alloc([rows, rank]) : null;
+    const grads = {
+      dw: spec.base ? alloc([dIn, dOut]) : undefined, db: spec.base ? alloc([dOut]) : undefined,
+      da: rank ? alloc([dIn, rank]) : undefined, dB: rank ? alloc([rank, dOut]) : undefined,
+    };
+    const part = spec.base || rank ? alloc([weightGradScratch(spec).floats]) : null;
+    const b: BackwardBuffers<Ref> = {
+      x: sx, w: sw, loraA: sa, loraB: sb, dx: dx ?? undefined, dxa: dxa ?? undefined,
+      part: part ?? undefined, ...grads,
+    };
+    if (spec.gelu) Object.assign(b, { dg: dy, u });
+    else b.dy = dy;
+    backwardDispatches(spec, b).forEach(run);
+    tf.dispose([part, dxa] as tf.Tensor[]);
+    const out: tf.Tensor[] = [];
+    if (spec.inputGrad) out.push(dx!);
+    else dx?.dispose();
+    if (spec.base) out.push(grads.dw!, grads.db!);
+    if (rank) out.push(grads.da!, grads.dB!);
+    // the residual's gradient is dy itself (the tape only reads it or adds to it)
+    if (o.residual) out.push(dy);
+    return out;
+  };
+  return (op as (...t: tf.Tensor[]) => tf.Tensor2D)(...inputs);
+}
