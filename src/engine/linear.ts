@@ -3,7 +3,7 @@
 // W is stored [in, out] (x W); Hugging Face's nn.Linear stores [out, in]: export transposes.
 import * as tf from '@tensorflow/tfjs';
 import { variableFrom } from './variable';
-import { linear } from './ops/linear';
+import { linear, type LinearOptions } from './ops/linear';
 import { mulberry32 } from './random';
 
 export interface LoRAAdapter {
@@ -43,9 +43,10 @@ export class Linear {
     return this.adapter ? this.adapter.alpha / this.adapter.rank : 0;
   }
 
-  apply(x: tf.Tensor2D): tf.Tensor2D {
+  /** `opts`: GELU after the bias, a residual to add, or no input gradient (see ops/linear.ts). */
+  apply(x: tf.Tensor2D, opts?: LinearOptions): tf.Tensor2D {
     const a = this.adapter;
-    return linear(x, this.weight, this.bias, a ? { A: a.A, B: a.B, scale: a.alpha / a.rank } : undefined, this.frozen);
+    return linear(x, this.weight, this.bias, a ? { A: a.A, B: a.B, scale: a.alpha / a.rank } : undefined, this.frozen, opts);
   }
 
   /**

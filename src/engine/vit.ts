@@ -10,7 +10,6 @@ import { variableFrom } from './variable';
 import type { ModelConfig } from './config';
 import { Linear } from './linear';
 import { attention } from './ops/attention';
-import { gelu } from './ops/gelu';
 import { layerNorm } from './ops/layernorm';
 import { deriveSeed, mulberry32, truncatedNormal } from './random';
 import { modelDims, type ModelDims } from './size';
@@ -128,16 +127,17 @@ export class ViT {
     // patchify with one rank-4 transpose: [B*G, p, G, p*C] -> [B*G, G, p, p*C]
     const patches = tf.reshape(
       tf.transpose(tf.reshape(images, [B * G, p, G, p * C]), [0, 2, 1, 3]), [B * P, patchDim]) as tf.Tensor2D;
-    const tokens = tf.reshape(this.patchEmbed.apply(patches), [B, P, D]);
+    const tokens = tf.reshape(this.patchEmbed.apply(patches, { inputGrad: false }), [B, P, D]);
     // Class token by padding, not tf.tile: tile's backward costs a slice+add per batch
     // row. Row 0 of the padded tokens is zero; cls + positions fill it by broadcasting.
     const clsAndPositions = tf.add(this.positions, tf.pad(this.clsToken, [[0, 0], [0, P], [0, 0]]));
     let h = tf.reshape(tf.add(tf.pad(tokens, [[0, 0], [1, 0], [0, 0]]), clsAndPositions), [B * T, D]) as tf.Tensor2D;
     const shape = { batch: B, tokens: T, heads };
     for (const { layernormBefore: n1, layernormAfter: n2, linears: m } of this.blocks) {
+      // the residual adds and fc1's GELU ride in the linears' epilogues (fused path)
       const a = layerNorm(h, n1.gamma, n1.beta, eps);
-      h = tf.add(h, m.output.apply(attention(m.query.apply(a), m.key.apply(a), m.value.apply(a), shape)));
-      h = tf.add(h, m.fc2.apply(gelu(m.fc1.apply(layerNorm(h, n2.gamma, n2.beta, eps)))));
+      h = m.output.apply(attention(m.query.apply(a), m.key.apply(a), m.value.apply(a), shape), { residual: h });
+      h = m.fc2.apply(m.fc1.apply(layerNorm(h, n2.gamma, n2.beta, eps), { activation: 'gelu' }), { residual: h });
     }
     // LayerNorm is per token, so normalising only the class token gives HF's logits.
     const cls = tf.reshape(tf.slice(tf.reshape(h, [B, T, D]), [0, 0, 0], [B, 1, D]), [B, D]) as tf.Tensor2D;
