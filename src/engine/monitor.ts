@@ -3,7 +3,9 @@
 // snapshot copy of W, window-mean gradient norm, and the window-mean training loss.
 // The changes between windows (normChange%, gradChange%, lossChange%) are then plain JS.
 import * as tf from '@tensorflow/tfjs';
+import { kernelPath } from './kernel-path';
 import type { Linear } from './linear';
+import { namedGradNorms } from './ops/webgpu/grad-norms';
 import type { ModuleWindow, WindowRecord } from './policy';
 
 const pct = (now: number, before: number | undefined) =>
@@ -29,10 +31,12 @@ export class Monitor {
 
   /** Add one step: the loss and the norm of each module's raw weight gradient (0 when frozen). Call inside a tidy. */
   observe(grads: tf.NamedTensorMap, loss: tf.Scalar): void {
-    const norms = tf.stack(this.ids.map((id) => {
-      const g = grads[this.modules.get(id)!.weight.name];
-      return g ? tf.norm(g) : this.zero;
-    })) as tf.Tensor1D;
+    const norms = kernelPath() === 'fused'
+      ? namedGradNorms(grads, this.ids.map((id) => this.modules.get(id)!.weight.name)) // one launch, from clipping's reduction
+      : tf.stack(this.ids.map((id) => {
+        const g = grads[this.modules.get(id)!.weight.name];
+        return g ? tf.norm(g) : this.zero;
+      })) as tf.Tensor1D;
     const gradSum = tf.keep(this.gradSum ? tf.add(this.gradSum, norms) : norms);
     const lossSum = tf.keep(this.lossSum ? tf.add(this.lossSum, loss) : tf.clone(loss));
     this.gradSum?.dispose();

@@ -112,7 +112,7 @@ export class Trainer {
       const { value, grads } = tf.variableGrads(() => crossEntropy(this.model.forward(x), y, smoothing), variables);
       this.controller.observe(grads, value);
       const clipped = clipByGlobalNorm(grads, this.config.optim.clipNorm);
-      this.optimizer.apply(clipped.grads, variables, lr);
+      this.optimizer.apply(clipped.grads, variables, lr, clipped.scale);
       return value;
     });
     x.dispose();
