@@ -17,7 +17,8 @@ import { loadBuiltinFromDisk } from './load-path';
 export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --preset micro|nano|tiny|small   model and defaults (nano)
   --dataset mnist|synthetic        built-in data (mnist, bundled)
-  --backend auto|cpu|wasm|webgpu   tfjs backend (auto = wasm in Node)
+  --backend auto|cpu|wasm|webgpu   tfjs backend (auto = wasm in Node); webgpu-composite: WebGPU
+                                   with tfjs's own kernels instead of the fused ones
   --steps N                        optimiser steps of every run (the preset's)
   --seeds N                        seeds; each runs all four variants (1)
   --set key=value                  any config field, e.g. --set optim.batchSize=128 (repeatable)
@@ -44,7 +45,7 @@ async function main(): Promise<number> {
   const errors: string[] = [];
   if (!PRESET_NAMES.includes(v.preset as PresetName) || v.preset === 'vit-l16') errors.push(`--preset: use micro, nano, tiny or small (got "${v.preset}")`);
   if (v.dataset !== 'synthetic' && v.dataset !== 'mnist') errors.push(`--dataset: use synthetic or mnist (got "${v.dataset}")`);
-  if (!BACKEND_CHOICES.includes(v.backend as BackendChoice) || v.backend === 'webgl') errors.push(`--backend: use auto, cpu, wasm or webgpu (got "${v.backend}")`);
+  if (!BACKEND_CHOICES.includes(v.backend as BackendChoice) || v.backend === 'webgl') errors.push(`--backend: use auto, cpu, wasm, webgpu or webgpu-composite (got "${v.backend}")`);
   const seeds = Number(v.seeds);
   if (!Number.isInteger(seeds) || seeds < 1) errors.push(`--seeds takes a whole number >= 1 (got "${v.seeds}")`);
   if (errors.length) { console.error(errors.join('\n')); return 2; }
@@ -64,10 +65,10 @@ async function main(): Promise<number> {
   const problems = validateConfig(base, backend.memoryBudgetBytes);
   if (problems.length) { for (const p of problems) console.error(`${p.path}: ${p.message}`); return 2; }
   const device = backend.adapter?.description ?? '';
-  console.error(`bench: ${v.preset} on ${v.dataset}, ${base.schedule.steps} steps at batch ${base.optim.batchSize}, ${seeds} seed(s), backend ${backend.name} (${backend.reason})`);
+  console.error(`bench: ${v.preset} on ${v.dataset}, ${base.schedule.steps} steps at batch ${base.optim.batchSize}, ${seeds} seed(s), backend ${backend.name}, ${backend.kernels} kernels (${backend.reason})`);
   const started = performance.now();
   const report = await runBench({
-    base, preset: v.preset!, seeds, backend: backend.name, device,
+    base, preset: v.preset!, seeds, backend: backend.name, kernels: backend.kernels, device,
     load: loadBuiltinFromDisk,
     onProgress: (p) => {
       const secs = ((performance.now() - started) / 1000).toFixed(0);

@@ -44,7 +44,7 @@ async function main(): Promise<number> {
     for (const e of fit) console.error(`${e.path}: ${e.message}`);
     return 2;
   }
-  console.error(`backend ${backend.name}: ${backend.reason}`);
+  console.error(`backend ${backend.name} (${backend.kernels} kernels): ${backend.reason}`);
   console.error(`dataset ${dataset.name}: ${dataset.train.count} train / ${dataset.test.count} test images of ${dataset.shape.join('x')}`);
   const { seed } = config;
   const events: EngineEvent[] = [];
@@ -58,7 +58,7 @@ async function main(): Promise<number> {
   await trainer.run();
   if (tty) process.stderr.write('\n');
   const summary = summarize(events, {
-    backend: backend.name, mode: config.prelora.mode, rule: config.prelora.rule, seed,
+    backend: backend.name, kernels: backend.kernels, mode: config.prelora.mode, rule: config.prelora.rule, seed,
     batchSize: config.optim.batchSize, windowSteps: config.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
   });
   trainer.dispose();

@@ -1,6 +1,7 @@
 // The summary of a run, computed from its event log alone (pure): what the CLI prints
 // with --json and what a run table shows. Throughput per phase leaves out the first
 // read-back interval of each phase, which carries shader compilation and new shapes.
+import type { KernelPath } from './backend';
 import type { EngineEvent, RunPhase, StepRecord } from './events';
 
 export interface PhaseFigures {
@@ -10,6 +11,8 @@ export interface PhaseFigures {
 
 export interface RunSummary {
   backend: string;
+  /** fused WGSL kernels (WebGPU) or tfjs's own */
+  kernels: KernelPath;
   mode: string;
   rule: string;
   seed: number;
@@ -29,6 +32,7 @@ export interface RunSummary {
 
 export interface RunMeta {
   backend: string;
+  kernels: KernelPath;
   mode: string;
   rule: string;
   seed: number;
@@ -75,6 +79,7 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
   const inFinal = atWindowEnds.length > 1 ? atWindowEnds : final;
   return {
     backend: meta.backend,
+    kernels: meta.kernels,
     mode: meta.mode,
     rule: meta.rule,
     seed: meta.seed,

@@ -146,7 +146,7 @@ async function bench(cmd: Extract<Command, { type: 'bench' }>): Promise<void> {
   benchStop = false;
   try {
     const report = await runBench({
-      base: cmd.config, preset: cmd.preset, seeds: cmd.seeds, backend: info.name, device: info.adapter?.description ?? '',
+      base: cmd.config, preset: cmd.preset, seeds: cmd.seeds, backend: info.name, kernels: info.kernels, device: info.adapter?.description ?? '',
       load: datasetFor, shouldStop: () => benchStop, yieldBetween: nextTask,
       onProgress: (p) => post({ type: 'bench', status: { state: 'running', done: p.done, total: p.total, label: p.label } }),
     });

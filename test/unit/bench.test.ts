@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { benchRows, benchTable, combineSeeds, type BenchReport, type BenchRun, type PerPhase, type SeedResult } from '../../src/engine/bench/report';
+import { benchRows, benchTable, combineSeeds, kernelRows, type BenchReport, type BenchRun, type PerPhase, type SeedResult } from '../../src/engine/bench/report';
 import { benchOneRun } from '../../src/engine/bench/run';
 import { compareWithTorch } from '../../src/engine/bench/compare';
 import { makeConfig, type RunConfig } from '../../src/engine/config';
@@ -58,6 +58,7 @@ describe('seed combining', () => {
       samplesPerSec: { full: 100, lora }, deviceMsPerStep: { full: null, lora: null },
       memoryBytes: { full: 10, lora: 5, peak: 20 * seed },
       dispatchesPerStep: { full: 1000, lora: 800 }, flopsPerStep: { full: 2e9, lora: null },
+      kernelsByKind: { full: { MatMul: 600, Add: 400 }, lora: { MatMul: 500, Add: 300 } },
     });
     const c = combineSeeds([r(1, 0.8, 150), r(2, 0.9, null), r(3, 0.85, 170)], 32);
     expect(c.accuracy.mean).toBeCloseTo(0.85, 12);
@@ -78,8 +79,8 @@ describe('one benchmark run, for real (cpu, micro, 14 steps)', () => {
     base.schedule = { ...base.schedule, steps: 14, warmupSteps: 2, logEvery: 4, evalEvery: 100 };
     const load = (cfg: RunConfig) => loadBuiltin(cfg, () => Promise.reject(new Error('the synthetic set reads no files')));
     const before = tf.memory().numTensors;
-    const full = await benchOneRun(base, 'full', 'global', 1, { backend: 'cpu', load });
-    const lora = await benchOneRun(base, 'lora', 'global', 1, { backend: 'cpu', load });
+    const full = await benchOneRun(base, 'full', 'global', 1, { backend: 'cpu', kernels: 'composite', load });
+    const lora = await benchOneRun(base, 'lora', 'global', 1, { backend: 'cpu', kernels: 'composite', load });
     expect(tf.memory().numTensors).toBe(before); // every run disposes what it made
 
     expect(full.samplesPerSec.full).toBeGreaterThan(0);
@@ -95,6 +96,11 @@ describe('one benchmark run, for real (cpu, micro, 14 steps)', () => {
     const ids = [0, 1].flatMap((l) => ['query', 'key', 'value', 'output', 'fc1', 'fc2'].map((f) => `blocks.${l}.${f}`));
     expect(lora.flopsPerStep.lora).toBe(flopsPerStep(base.model, { batchSize: 16, frozen: new Set(ids), ranks: Object.fromEntries(ids.map((id) => [id, 8])) }));
     // a frozen base drops its weight-gradient kernels, the adapters add theirs: another graph
+    // the kernels by kind add up to the count, and say which kernels a phase runs
+    const sum = (m: Record<string, number> | null) => Object.values(m ?? {}).reduce((a, b) => a + b, 0);
+    expect(sum(full.kernelsByKind.full)).toBe(full.dispatchesPerStep.full);
+    expect(full.kernelsByKind.full!['_FusedMatMul']).toBeGreaterThan(0);
+    expect(lora.kernelsByKind).toMatchObject({ full: null });
     expect(lora.dispatchesPerStep.full).toBeNull();
     expect(lora.dispatchesPerStep.lora).toBeGreaterThan(1000);
     expect(lora.dispatchesPerStep.lora).not.toBe(full.dispatchesPerStep.full);
@@ -108,9 +114,10 @@ describe('the table', () => {
       mode, rule: 'global', seeds: 1, samplesPerSec: sps, hostMsPerStep: { full: sps.full && 3200 / sps.full, lora: sps.lora && 3200 / sps.lora },
       deviceMsPerStep: { full: sps.full && 10, lora: null }, wallSeconds: wall, memoryBytes: { full: 2e6, lora: null, peak: 5e6 },
       trainableShare: 1, accuracy: { mean: 0.5, spread: 0 }, dispatchesPerStep: { full: 100, lora: null }, flopsPerStep: { full: 2e9, lora: null }, switchedAt: null,
+      kernelsByKind: mode === 'full' ? { full: { 'linear.forward': 38, Add: 28, Reshape: 14 }, lora: null } : { full: null, lora: { 'linear.forward': 38, Add: 30 } },
     });
     const report: BenchReport = {
-      date: '2026-11-29', preset: 'nano', dataset: 'synthetic', backend: 'webgpu', device: 'nvidia h200', steps: 100, batchSize: 32, seeds: 1,
+      date: '2026-11-29', preset: 'nano', dataset: 'synthetic', backend: 'webgpu', kernels: 'fused', device: 'nvidia h200', steps: 100, batchSize: 32, seeds: 1,
       runs: [run('full', { full: 100, lora: null }, 20), run('lora', { full: null, lora: 150 }, 15)],
     };
     const rows = benchRows(report);
@@ -120,7 +127,12 @@ describe('the table', () => {
     expect(rows[2]![7]).toBe('15 (0.75x)');
     expect(rows[1]![5]).toBe('32.0 / 10.0'); // host / device ms per step
     expect(rows[1]![6]).toBe('–');
-    expect(benchTable(report).split('\n')[0]).toBe('nano on synthetic, 100 steps at batch 32, 1 seed(s), backend webgpu (nvidia h200)');
+    expect(benchTable(report).split('\n')[0]).toBe('nano on synthetic, 100 steps at batch 32, 1 seed(s), backend webgpu, fused kernels (nvidia h200)');
+    // which kernels remain, full phase beside LoRA phase, most frequent first, then the total
+    expect(kernelRows(report)).toEqual([
+      ['kernel', 'full', 'LoRA'], ['linear.forward', '38', '38'], ['Add', '28', '30'], ['Reshape', '14', '0'], ['total', '80', '68'],
+    ]);
+    expect(benchTable(report)).toContain('| Add | 28 | 30 |');
   });
 });
 
@@ -135,7 +147,7 @@ describe('npm run bench and bench:compare, as processes', () => {
       '--preset', 'micro', '--dataset', 'synthetic', '--steps', '12', '--json', '--out', out, '--set', 'data.trainSize=64', '--set', 'data.testSize=32',
     ]);
     const lines = stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^micro on synthetic, 12 steps at batch 16, 1 seed\(s\), backend wasm/);
+    expect(lines[0]).toMatch(/^micro on synthetic, 12 steps at batch 16, 1 seed\(s\), backend wasm, composite kernels/);
     expect(lines.filter((l) => /^\| (full|lora|prelora)/.test(l))).toHaveLength(4);
     const report = JSON.parse(lines.at(-1)!) as BenchReport;
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(report);
@@ -175,9 +187,10 @@ describe('tfjs against PyTorch', () => {
       mode, rule: 'global', seeds: 1, samplesPerSec: sps, hostMsPerStep: { full: null, lora: null }, deviceMsPerStep: { full: null, lora: null },
       wallSeconds: 1, memoryBytes: { full: null, lora: null, peak: 0 }, trainableShare: 1, accuracy: { mean: 0, spread: 0 },
       dispatchesPerStep: { full: null, lora: null }, flopsPerStep: { full: null, lora: null }, switchedAt: null,
+      kernelsByKind: { full: null, lora: null },
     });
     const report: BenchReport = {
-      date: '', preset: 'tiny', dataset: 'synthetic', backend: 'webgpu', device: '', steps: 80, batchSize: 128, seeds: 1,
+      date: '', preset: 'tiny', dataset: 'synthetic', backend: 'webgpu', kernels: 'fused', device: '', steps: 80, batchSize: 128, seeds: 1,
       runs: [run('full', { full: 200, lora: null }), run('lora', { full: null, lora: 100 }), run('prelora', { full: 190, lora: 400 })],
     };
     const phase = (sps: number) => ({ samplesPerSec: sps, hostMsPerStep: 1, deviceMsPerStep: null, peakBytes: null, trainableShare: 1 });

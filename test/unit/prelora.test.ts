@@ -71,7 +71,7 @@ describe('PreLoRA on nano (wasm)', () => {
     expect(lrOf(35)).toBeCloseTo((learningRate(34, cfg) * 5) / 10, 12);
     expect(lrOf(41)).toBeCloseTo(learningRate(40, cfg), 12);
 
-    const summary = summarize(events, { backend: 'wasm', mode: 'prelora', rule: 'module', seed: cfg.seed, batchSize: 16, windowSteps: 10, wallSeconds: 1 });
+    const summary = summarize(events, { backend: 'wasm', kernels: 'composite', mode: 'prelora', rule: 'module', seed: cfg.seed, batchSize: 16, windowSteps: 10, wallSeconds: 1 });
     expect(summary.memory.loraPhaseBytes!).toBeLessThan(summary.memory.fullPhaseBytes!);
     expect(summary.phases.full!.steps).toBe(20);
     expect(summary.phases.lora!.steps).toBe(70);

@@ -1,5 +1,7 @@
-// Combining a benchmark's seeds and printing its table (pure: the CLI prints it, the
+// Combining a benchmark's seeds and printing its tables (pure: the CLI prints them, the
 // page shows the same rows).
+import type { KernelPath } from '../backend';
+
 export interface PerPhase {
   full: number | null;
   lora: number | null;
@@ -17,6 +19,8 @@ export interface SeedResult {
   trainableShare: number;
   accuracy: number;
   dispatchesPerStep: PerPhase;
+  /** the kernels of one step by kind: tfjs's by kernel name, the fused path's by op (`linear.forward`, ...) */
+  kernelsByKind: { full: Record<string, number> | null; lora: Record<string, number> | null };
   flopsPerStep: PerPhase;
   switchedAt: number | null;
 }
@@ -34,6 +38,8 @@ export interface BenchReport {
   preset: string;
   dataset: string;
   backend: string;
+  /** fused WGSL kernels (WebGPU) or tfjs's own (composite) */
+  kernels: KernelPath;
   /** the adapter or device the backend ran on, where it says */
   device: string;
   steps: number;
@@ -73,6 +79,7 @@ export function combineSeeds(rs: SeedResult[], batchSize: number): BenchRun {
     trainableShare: mean(rs.map((r) => r.trainableShare)),
     accuracy: { mean: m, spread },
     dispatchesPerStep: phase((r) => r.dispatchesPerStep),
+    kernelsByKind: rs[0]!.kernelsByKind, // the same for every seed: the graph does not depend on it
     flopsPerStep: phase((r) => r.flopsPerStep),
     switchedAt: meanOrNull(rs.map((r) => r.switchedAt)),
   };
@@ -113,12 +120,26 @@ export function benchRows(r: BenchReport): string[][] {
 }
 
 export function benchTitle(r: BenchReport): string {
-  return `${r.preset} on ${r.dataset}, ${r.steps} steps at batch ${r.batchSize}, ${r.seeds} seed(s), backend ${r.backend}` +
-    (r.device ? ` (${r.device})` : '');
+  return `${r.preset} on ${r.dataset}, ${r.steps} steps at batch ${r.batchSize}, ${r.seeds} seed(s), backend ${r.backend}, ` +
+    `${r.kernels} kernels` + (r.device ? ` (${r.device})` : '');
+}
+
+/**
+ * Kernels of one step by kind, the full phase (of the `full` run) beside the LoRA phase
+ * (of the static `lora` run), most frequent first, the total last: which ops remain.
+ */
+export function kernelRows(r: BenchReport): string[][] {
+  const full = r.runs.find((x) => x.mode === 'full')?.kernelsByKind.full ?? {};
+  const lora = r.runs.find((x) => x.mode === 'lora')?.kernelsByKind.lora ?? {};
+  const kinds = [...new Set([...Object.keys(full), ...Object.keys(lora)])]
+    .sort((a, b) => (full[b] ?? 0) - (full[a] ?? 0) || (lora[b] ?? 0) - (lora[a] ?? 0) || a.localeCompare(b));
+  const cell = (m: Record<string, number>, k: string) => String(m[k] ?? 0);
+  const total = (m: Record<string, number>) => String(Object.values(m).reduce((a, b) => a + b, 0));
+  return [['kernel', 'full', 'LoRA'], ...kinds.map((k) => [k, cell(full, k), cell(lora, k)]), ['total', total(full), total(lora)]];
 }
 
 export function benchTable(r: BenchReport): string {
-  const [header, ...rows] = benchRows(r);
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [benchTitle(r), '', line(header!), line(header!.map(() => '---')), ...rows.map(line)].join('\n');
+  const table = ([header, ...rows]: string[][]) => [line(header!), line(header!.map(() => '---')), ...rows.map(line)];
+  return [benchTitle(r), '', ...table(benchRows(r)), '', 'Kernels per step by kind', '', ...table(kernelRows(r))].join('\n');
 }

@@ -2,6 +2,7 @@
 // full training, static LoRA and PreLoRA (global and per-module rule) on one config,
 // data and backend, with the same seeds, interleaved seed by seed in one process so
 // machine noise falls on all of them alike.
+import type { KernelPath } from '../backend';
 import type { RunConfig } from '../config';
 import { fitModelToData } from '../data/builtin';
 import type { Dataset } from '../data/dataset';
@@ -19,6 +20,7 @@ export interface BenchOptions {
   preset: string;
   seeds: number;
   backend: string;
+  kernels: KernelPath;
   device?: string;
   /** the data a config names (Node: loadBuiltin from disk; the page: its worker's cache); once per seed */
   load: (cfg: RunConfig) => Promise<Dataset>;
@@ -48,10 +50,10 @@ export class BenchStopped extends Error {
 type Mode = RunConfig['prelora']['mode'];
 type Rule = RunConfig['prelora']['rule'];
 
-/** The fewest steps a benchmark run takes: two measured steps, then at least one read-back interval. */
+/** The fewest steps a benchmark run takes: a warm-up step and two measured steps, then steps that are timed. */
 export const BENCH_MIN_STEPS = 12;
 
-type RunOptions = Pick<BenchOptions, 'backend' | 'load' | 'shouldStop' | 'yieldBetween'>;
+type RunOptions = Pick<BenchOptions, 'backend' | 'kernels' | 'load' | 'shouldStop' | 'yieldBetween'>;
 
 export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed: number, o: RunOptions): Promise<SeedResult> {
   const requested: RunConfig = { ...base, seed, prelora: { ...base.prelora, mode, rule } };
@@ -61,17 +63,20 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
   const started = performance.now();
   const t = new Trainer(cfg, data, (e) => events.push(e));
   try {
-    // Steps 1 and 2 are measured (kernels and peak bytes, then device time); both fall
-    // in the first read-back interval, which the throughput figures leave out.
+    // Step 1 makes the optimiser's moments and compiles the kernels; steps 2 and 3 are
+    // measured (kernels and peak bytes, then device time). All three fall in the first
+    // read-back interval, which the throughput figures leave out.
+    t.trainStep();
+    await t.controller.afterStep();
     const first = await countKernels(() => t.trainStep());
     await t.controller.afterStep();
     const firstDeviceMs = await deviceMs(() => t.trainStep());
     await t.controller.afterStep();
     const between = o.yieldBetween;
-    await t.run(cfg.schedule.steps - 2, between && (async () => { await between(); return !o.shouldStop?.(); }));
+    await t.run(cfg.schedule.steps - 3, between && (async () => { await between(); return !o.shouldStop?.(); }));
     if (o.shouldStop?.()) throw new BenchStopped(); // else the run has evaluated at its last step
     const s = summarize(events, {
-      backend: o.backend, mode, rule, seed, batchSize: cfg.optim.batchSize,
+      backend: o.backend, kernels: o.kernels, mode, rule, seed, batchSize: cfg.optim.batchSize,
       windowSteps: cfg.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
     });
     // Two more steps after the run, outside its figures: the final phase's kernels and device time.
@@ -96,6 +101,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
       trainableShare: s.params.trainableEnd / (s.params.total || 1),
       accuracy: s.accuracy.test ?? 0,
       dispatchesPerStep: { full: startsFull ? first.total : null, lora: endsInLora ? last.total : null },
+      kernelsByKind: { full: startsFull ? first.byName : null, lora: endsInLora ? last.byName : null },
       flopsPerStep: {
         full: startsFull ? flopsPerStep(cfg.model, { batchSize: batch }) : null,
         lora: endsInLora ? flopsPerStep(cfg.model, { batchSize: batch, ranks, frozen }) : null,
@@ -141,7 +147,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   }
   return {
     date: new Date().toISOString().slice(0, 10),
-    preset: o.preset, dataset: base.data.dataset, backend: o.backend, device: o.device ?? '',
+    preset: o.preset, dataset: base.data.dataset, backend: o.backend, kernels: o.kernels, device: o.device ?? '',
     steps: base.schedule.steps, batchSize: base.optim.batchSize, seeds,
     runs: BENCH_VARIANTS.map((x) => combineSeeds(results.filter((r) => r.mode === x.mode && r.rule === x.rule), base.optim.batchSize)),
   };

@@ -2,7 +2,7 @@
 // person's own backend, one after another in the worker, and the same table as
 // `npm run bench`, to copy as markdown or download as JSON.
 import { useState } from 'react';
-import { benchRows, benchTable, benchTitle, type BenchReport } from '../../engine/bench/report';
+import { benchRows, benchTable, benchTitle, kernelRows, type BenchReport } from '../../engine/bench/report';
 import { useStore } from '../store';
 import { BENCH_PRESETS, checkBenchNumber, type BenchPreset } from '../store/bench';
 
@@ -34,20 +34,29 @@ function download(report: BenchReport): void {
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
+function Table({ rows: [header, ...rows], testId, rowId }: { rows: string[][]; testId: string; rowId: string }) {
+  return (
+    <div className="scroll">
+      <table className="runs bench" data-testid={testId}>
+        <thead><tr>{header!.map((h) => <th key={h}>{h}</th>)}</tr></thead>
+        <tbody>{rows.map((r) => <tr key={r[0]} data-testid={rowId}>{r.map((c, i) => <td key={i}>{c}</td>)}</tr>)}</tbody>
+      </table>
+    </div>
+  );
+}
+
 function Report({ report }: { report: BenchReport }) {
   const [copied, setCopied] = useState<string | null>(null);
-  const [header, ...rows] = benchRows(report);
   const copy = () => navigator.clipboard.writeText(benchTable(report)).then(
     () => setCopied('copied'), (err: unknown) => setCopied(`could not copy: ${(err as Error).message}`));
   return (
     <>
       <p className="bench-title" data-testid="bench-title">{benchTitle(report)} · {report.date}</p>
-      <div className="scroll">
-        <table className="runs bench" data-testid="bench-table">
-          <thead><tr>{header!.map((h) => <th key={h}>{h}</th>)}</tr></thead>
-          <tbody>{rows.map((r) => <tr key={r[0]} data-testid="bench-row">{r.map((c, i) => <td key={i}>{c}</td>)}</tr>)}</tbody>
-        </table>
-      </div>
+      <Table rows={benchRows(report)} testId="bench-table" rowId="bench-row" />
+      <details>
+        <summary>kernels per step by kind ({report.kernels} kernels)</summary>
+        <Table rows={kernelRows(report)} testId="bench-kernels" rowId="bench-kernel-row" />
+      </details>
       <span className="buttons">
         <button data-testid="bench-download" onClick={() => download(report)}>Download JSON</button>
         <button data-testid="bench-copy" onClick={copy}>Copy as markdown</button>
