@@ -98,10 +98,11 @@ function compile(device: GPUDevice, kernel: Kernel): Compiled {
 }
 
 /** A buffer holding `bytes` for good, shared by every dispatch that needs the same bytes. */
-function constantBuffer(b: Backend, key: string, bytes: ArrayBuffer, usage: number): GPUBuffer {
+function constantBuffer(b: Backend, key: string, makeBytes: () => ArrayBuffer, usage: number): GPUBuffer {
   const cache = cacheOf(b.device).constants;
   let buf = cache.get(key);
   if (!buf) {
+    const bytes = makeBytes();
     buf = b.device.createBuffer({ size: bytes.byteLength, usage, mappedAtCreation: true });
     new Uint8Array(buf.getMappedRange()).set(new Uint8Array(bytes));
     buf.unmap();
@@ -114,7 +115,7 @@ function constantBuffer(b: Backend, key: string, bytes: ArrayBuffer, usage: numb
 export function constantStorage(data: Int32Array | Float32Array): GPUBuffer {
   const b = webgpu();
   const key = `${data instanceof Int32Array ? 'i' : 'f'}:${Array.prototype.join.call(data, ',')}`;
-  return constantBuffer(b, key, data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer,
+  return constantBuffer(b, key, () => data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer,
     GPUBufferUsage.STORAGE);
 }
 
@@ -163,9 +164,9 @@ export function run(d: Dispatch<Ref>): void {
   if (error) throw new Error(`kernel ${kernel.key} does not compile: ${error}`);
   const entries: GPUBindGroupEntry[] = d.buffers.map((r, i) => ({ binding: i, resource: { buffer: bufferOf(b, r) } }));
   if (kernel.params.length) {
-    const bytes = packParams(kernel, d.params);
     const key = `${kernel.key}|${d.params.join(',')}`;
-    entries.push({ binding: entries.length, resource: { buffer: constantBuffer(b, key, bytes, GPUBufferUsage.UNIFORM) } });
+    const uniforms = constantBuffer(b, key, () => packParams(kernel, d.params), GPUBufferUsage.UNIFORM);
+    entries.push({ binding: entries.length, resource: { buffer: uniforms } });
   }
   const bindGroup = b.device.createBindGroup({ layout, entries });
   const [x, y] = fold(b.device, d.workgroups);

@@ -1,7 +1,7 @@
 // One reduction over all of a step's gradients, shared by global-norm clipping and the
-// PreLoRA monitor: the sum of squares of every gradient into one [G] tensor (a launch
+// PreLoRA monitor: partial sums of squares of every gradient into one tensor (a launch
 // per group of gradients that fit the device's storage-buffer limit, a workgroup per
-// gradient), then the norm and the clip factor in one launch, and the per-module
+// CHUNK elements), then the norm and the clip factor in one launch, and the per-module
 // gradient norms in one launch. AdamW reads the clip factor on the device: the
 // gradients are never rescaled in memory.
 import * as tf from '@tensorflow/tfjs';
@@ -10,13 +10,21 @@ import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel } fr
 import { reduceSumWgsl } from './wgsl';
 
 const THREADS = 256;
-/** Sum of squares of `count` gradients, one workgroup each, into SS[base + i]. */
+/**
+ * Elements of a gradient one workgroup sums (16 per thread): a 147k-element fc1 weight
+ * gradient of tiny is 36 workgroups, not one looping over all of it. Tunable.
+ */
+export const CHUNK = 16 * THREADS;
+
+/** Partial sums of squares of `count` gradients, a workgroup per CHUNK elements, into SS[base + w]. */
 function sumSquaresKernel(count: number): Kernel {
   const ids = Array.from({ length: count }, (_, i) => i);
   return memoKernel(`grad-norms.sum-squares/${count}`, () => makeKernel({
     name: 'grad-norms.sum-squares', key: `grad-norms.sum-squares/${count}`,
     bindings: [{ name: 'SS', access: 'rw' }, ...ids.map((i) => ({ name: `G${i}`, access: 'read' as const }))],
-    params: [{ name: 'base', type: 'u32' }, ...ids.map((i) => ({ name: `n${i}`, type: 'u32' as const }))],
+    // gradient i: n_i elements, its chunks start at workgroup first_i of this launch
+    params: [{ name: 'base', type: 'u32' }, { name: 'groups', type: 'u32' },
+      ...ids.flatMap((i) => [{ name: `n${i}`, type: 'u32' as const }, { name: `first${i}`, type: 'u32' as const }])],
     body: `
 ${reduceSumWgsl(THREADS)}
 fn sq(g: u32, i: u32) -> f32 {
@@ -28,11 +36,15 @@ fn sq(g: u32, i: u32) -> f32 {
 @compute @workgroup_size(${THREADS})
 fn main(${MAIN_ARGS}) {
   ${WID}
-  if (wid >= ${count}u) { return; }
+  if (wid >= P.groups) { return; }
+  var firsts = array<u32, ${count}>(${ids.map((i) => `P.first${i}`).join(', ')});
   var sizes = array<u32, ${count}>(${ids.map((i) => `P.n${i}`).join(', ')});
-  let n = sizes[wid];
+  var g = 0u;
+  for (var i = 1u; i < ${count}u; i++) { if (wid >= firsts[i]) { g = i; } }
+  let lo = (wid - firsts[g]) * ${CHUNK}u;
+  let hi = min(sizes[g], lo + ${CHUNK}u);
   var s = 0.0;
-  for (var i = t; i < n; i += ${THREADS}u) { s += sq(wid, i); }
+  for (var i = lo + t; i < hi; i += ${THREADS}u) { s += sq(g, i); }
   let total = reduceSum(t, s);
   if (t == 0u) { SS[P.base + wid] = total; }
 }`,
@@ -60,7 +72,8 @@ fn main(${MAIN_ARGS}) {
 
 const moduleNormsKernel = makeKernel({
   name: 'grad-norms.modules', key: 'grad-norms.modules',
-  bindings: [{ name: 'SS', access: 'read' }, { name: 'IDX', access: 'read', type: 'i32' }, { name: 'OUT', access: 'rw' }],
+  // IDX: per output, the first partial sum of its gradient and how many (0: no gradient)
+  bindings: [{ name: 'SS', access: 'read' }, { name: 'IDX', access: 'read', type: 'vec2<u32>' }, { name: 'OUT', access: 'rw' }],
   params: [{ name: 'count', type: 'u32' }],
   body: `
 @compute @workgroup_size(64)
@@ -68,31 +81,46 @@ fn main(${MAIN_ARGS}) {
   ${WID}
   let i = wid * 64u + t;
   if (i >= P.count) { return; }
-  let at = IDX[i];
-  OUT[i] = select(0.0, sqrt(SS[max(at, 0)]), at >= 0);
+  let r = IDX[i];
+  var s = 0.0;
+  for (var k = 0u; k < r.y; k++) { s += SS[r.x + k]; }
+  OUT[i] = sqrt(s);
 }`,
 });
 
-/** Launches for the sums of squares of `sizes.length` gradients, `perLaunch` at a time. */
+/** Workgroups (partial sums) of a gradient of `size` elements. */
+export const chunksOf = (size: number) => Math.max(1, Math.ceil(size / CHUNK));
+
+/** Launches for the partial sums of squares of the gradients, `perLaunch` gradients at a time; SS holds Σ chunksOf. */
 export function sumSquaresDispatches<B>(sizes: number[], grads: B[], ss: B, perLaunch: number): Dispatch<B>[] {
   const out: Dispatch<B>[] = [];
-  for (let base = 0; base < sizes.length; base += perLaunch) {
-    const n = Math.min(perLaunch, sizes.length - base);
-    out.push({ kernel: sumSquaresKernel(n), buffers: [ss, ...grads.slice(base, base + n)], params: [base, ...sizes.slice(base, base + n)], workgroups: n });
+  let base = 0;
+  for (let at = 0; at < sizes.length; at += perLaunch) {
+    const n = Math.min(perLaunch, sizes.length - at);
+    const values: number[] = [];
+    let groups = 0;
+    for (const size of sizes.slice(at, at + n)) {
+      values.push(size, groups);
+      groups += chunksOf(size);
+    }
+    out.push({ kernel: sumSquaresKernel(n), buffers: [ss, ...grads.slice(at, at + n)], params: [base, groups, ...values], workgroups: groups });
+    base += groups;
   }
   return out;
 }
 
-export function clipDispatches<B>(count: number, maxNorm: number, b: { ss: B; norm: B; factor: B }): Dispatch<B>[] {
-  return [{ kernel: clipKernel, buffers: [b.ss, b.norm, b.factor], params: [count, maxNorm], workgroups: 1 }];
+export function clipDispatches<B>(partials: number, maxNorm: number, b: { ss: B; norm: B; factor: B }): Dispatch<B>[] {
+  return [{ kernel: clipKernel, buffers: [b.ss, b.norm, b.factor], params: [partials, maxNorm], workgroups: 1 }];
 }
 
+/** `index` holds (first partial, partial count) per output as u32 pairs. */
 export function moduleNormDispatches<B>(count: number, b: { ss: B; index: B; out: B }): Dispatch<B>[] {
   return [{ kernel: moduleNormsKernel, buffers: [b.ss, b.index, b.out], params: [count], workgroups: Math.ceil(count / 64) }];
 }
 
 interface Squares {
-  names: string[];
+  /** per gradient name: its first partial sum in `ss` and how many */
+  ranges: Map<string, [number, number]>;
   ss: tf.Tensor1D;
 }
 
@@ -104,27 +132,33 @@ export function gradSquares(grads: tf.NamedTensorMap): Squares {
   let s = squaresOf.get(grads);
   if (s && !s.ss.isDisposed) return s;
   const names = Object.keys(grads);
-  const ss = alloc([names.length]) as tf.Tensor1D;
   const tensors = names.map((n) => grads[n]!);
+  const ranges = new Map<string, [number, number]>();
+  let at = 0;
+  for (const [i, n] of names.entries()) {
+    ranges.set(n, [at, chunksOf(tensors[i]!.size)]);
+    at += chunksOf(tensors[i]!.size);
+  }
+  const ss = alloc([at]) as tf.Tensor1D;
   sumSquaresDispatches<Ref>(tensors.map((t) => t.size), tensors, ss, storageBufferLimit() - 1).forEach(run);
-  s = { names, ss };
+  s = { ranges, ss };
   squaresOf.set(grads, s);
   return s;
 }
 
 /** The global norm and the clip factor still to apply (AdamW applies it); the gradients are returned as they are. */
 export function clipFused(grads: tf.NamedTensorMap, maxNorm: number): { grads: tf.NamedTensorMap; norm: tf.Scalar; scale: tf.Scalar } {
-  const { names, ss } = gradSquares(grads);
+  const { ss } = gradSquares(grads);
   const norm = alloc([]) as tf.Scalar;
   const scale = alloc([]) as tf.Scalar;
-  clipDispatches<Ref>(names.length, maxNorm, { ss, norm, factor: scale }).forEach(run);
+  clipDispatches<Ref>(ss.size, maxNorm, { ss, norm, factor: scale }).forEach(run);
   return { grads, norm, scale };
 }
 
 /** The L2 norm of the gradient of each named variable (0 where a name is null or has no gradient). */
 export function namedGradNorms(grads: tf.NamedTensorMap, names: (string | null)[]): tf.Tensor1D {
   const sq = gradSquares(grads);
-  const index = new Int32Array(names.map((n) => (n === null ? -1 : sq.names.indexOf(n))));
+  const index = new Int32Array(names.flatMap((n) => (n !== null && sq.ranges.get(n)) || [0, 0]));
   const out = alloc([names.length]) as tf.Tensor1D;
   moduleNormDispatches<Ref>(names.length, { ss: sq.ss, index: constantStorage(index), out }).forEach(run);
   return out;
