@@ -29,8 +29,16 @@ async function makeBackend(limits: DeviceLimits): Promise<WebGPUBackend> {
   return new WebGPUBackend(device, adapter.info);
 }
 
-/** Registers `webgpu` (replacing the stock registration) so that its device gets the adapter's limits. */
+let registered: DeviceLimits | null = null;
+
+/**
+ * Registers `webgpu` (replacing the stock registration) so that its device gets the
+ * adapter's limits. Registering again with other limits replaces the backend (and
+ * its tensors); with the same limits it keeps the one there is.
+ */
 export function registerWebGPU(limits: DeviceLimits = 'adapter'): void {
+  if (registered === limits && tf.findBackendFactory('webgpu')) return;
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => makeBackend(limits), 3);
+  registered = limits;
 }
