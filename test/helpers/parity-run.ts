@@ -11,6 +11,7 @@ import { Trainer } from '../../src/engine/trainer';
 
 export interface ParityResult {
   backend: string;
+  kernels: string;
   losses: number[];
   weightSum: number;
 }
@@ -32,7 +33,7 @@ export async function parityRun(backend: BackendName, steps = 20): Promise<Parit
   await trainer.run(steps);
   const weightSum = (await tf.sum(tf.stack(trainer.model.namedVariables().map(([, v]) => tf.sum(tf.abs(v))))).data())[0]!;
   trainer.dispose();
-  return { backend: info.name, losses, weightSum };
+  return { backend: info.name, kernels: info.kernels, losses, weightSum };
 }
 
 if (process.argv[1]?.endsWith('parity-run.ts')) {

@@ -1,14 +1,10 @@
 // The same seeded run on cpu, wasm and WebGPU (Dawn on Chromium's SwiftShader Vulkan,
-// in a child process because the driver is chosen by environment at start-up).
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { promisify } from 'node:util';
+// in a child process because the driver is chosen by environment at start-up; WebGPU
+// runs the fused kernels).
 import { describe, expect, it } from 'vitest';
-import { SWIFTSHADER_ENV } from '../../src/engine/backend-node';
+import { runOnDawn } from '../helpers/dawn';
 import { maxRelError } from '../helpers/tf';
 import { parityRun, type ParityResult } from '../helpers/parity-run';
-
-const run = promisify(execFile);
 
 describe('cross-backend parity', () => {
   let cpu: ParityResult;
@@ -25,16 +21,10 @@ describe('cross-backend parity', () => {
     expect(new Set(cpu.losses).size).toBe(20);
   });
 
-  it('WebGPU through Dawn matches cpu too', async () => {
-    if (!existsSync(SWIFTSHADER_ENV.VK_ICD_FILENAMES)) {
-      throw new Error(`no Vulkan driver for Dawn: install Chromium's SwiftShader with: apt-get install -y chromium`);
-    }
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/helpers/parity-run.ts', 'webgpu'], {
-      env: { ...process.env, ...SWIFTSHADER_ENV },
-      timeout: 240_000,
-    });
-    const webgpu = JSON.parse(stdout.trim().split('\n').pop()!) as ParityResult;
+  it('WebGPU through Dawn (fused kernels) matches cpu too', async () => {
+    const webgpu = await runOnDawn<ParityResult>('test/helpers/parity-run.ts', ['webgpu'], 240_000);
     expect(webgpu.backend).toBe('webgpu');
+    expect(webgpu.kernels).toBe('fused');
     expect(maxRelError(webgpu.losses, cpu.losses)).toBeLessThan(1e-4);
     expect(Math.abs(webgpu.weightSum - cpu.weightSum) / cpu.weightSum).toBeLessThan(1e-4);
   }, 300_000);

@@ -1,0 +1,21 @@
+// Running a test script on WebGPU through Dawn: in a child process, because Dawn's
+// Vulkan driver (Chromium's SwiftShader here) is chosen by environment at start-up.
+// The script prints its result as JSON on its last line of stdout.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { SWIFTSHADER_ENV } from '../../src/engine/backend-node';
+
+const run = promisify(execFile);
+
+export async function runOnDawn<T>(script: string, args: string[], timeoutMs: number): Promise<T> {
+  if (!existsSync(SWIFTSHADER_ENV.VK_ICD_FILENAMES)) {
+    throw new Error(`no Vulkan driver for Dawn: install Chromium's SwiftShader with: apt-get install -y chromium`);
+  }
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', script, ...args], {
+    env: { ...process.env, ...SWIFTSHADER_ENV },
+    timeout: timeoutMs,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as T;
+}

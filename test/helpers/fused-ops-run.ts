@@ -1,0 +1,185 @@
+// Every fused op against its composite reference on the same WebGPU device: forward
+// values and every input's gradient, at odd sizes (partial tiles everywhere) and at
+// sizes that span several tiles and K splits. Run as a script in a child process
+// (`node --import tsx fused-ops-run.ts`, Dawn's driver is chosen by environment); it
+// prints one JSON line: per case, the worst error relative to the reference's scale.
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend } from '../../src/engine/backend-node';
+import { setFusedKernels } from '../../src/engine/kernel-path';
+import { dispatchCounts } from '../../src/engine/ops/webgpu/counts';
+import { makeConfig } from '../../src/engine/config';
+import { Monitor } from '../../src/engine/monitor';
+import { attention } from '../../src/engine/ops/attention';
+import { crossEntropy } from '../../src/engine/ops/cross-entropy';
+import { AdamW, clipByGlobalNorm } from '../../src/engine/optimizer';
+import { Linear } from '../../src/engine/linear';
+import { layerNorm } from '../../src/engine/ops/layernorm';
+import { linear } from '../../src/engine/ops/linear';
+import { seededNormal } from './tf';
+
+export interface CaseResult {
+  name: string;
+  /** max |fused - composite| / max |composite|, for the output and each gradient */
+  errors: number[];
+  /** our own kernels that ran for the fused side (0 would mean it never left the composite path) */
+  fusedKernels: number;
+}
+
+const ranSoFar = () => Object.values(dispatchCounts()).reduce((a, b) => a + b, 0);
+
+/** max |a - b| / max |b| */
+function scaledError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0, scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+/** The output and the gradient of sum(f(inputs) * dy) for every input, read back. */
+async function outputAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], fused: boolean) {
+  setFusedKernels(fused);
+  const y = f(...inputs);
+  const dy = seededNormal(y.shape, 99);
+  const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(f(...xs), dy)))(inputs);
+  const out = [await y.data(), ...(await Promise.all(grads.map((g) => g.data())))];
+  tf.dispose([y, dy, ...grads]);
+  return out;
+}
+
+async function compare(name: string, f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[]): Promise<CaseResult> {
+  const start = ranSoFar();
+  const fused = await outputAndGrads(f, inputs, true);
+  const fusedKernels = ranSoFar() - start;
+  const plain = await outputAndGrads(f, inputs, false);
+  return { name, errors: fused.map((v, i) => scaledError(v, plain[i]!)), fusedKernels };
+}
+
+function linearCases(rows: number, dIn: number, dOut: number, rank: number, seed: number) {
+  const x = seededNormal([rows, dIn], seed) as tf.Tensor2D;
+  const w = seededNormal([dIn, dOut], seed + 1, 0.3) as tf.Tensor2D;
+  const b = seededNormal([dOut], seed + 2) as tf.Tensor1D;
+  const A = seededNormal([dIn, rank], seed + 3, 0.3) as tf.Tensor2D;
+  const B = seededNormal([rank, dOut], seed + 4, 0.3) as tf.Tensor2D;
+  const res = seededNormal([rows, dOut], seed + 5) as tf.Tensor2D;
+  const scale = 0.7;
+  const at = `${rows}x${dIn}->${dOut}`;
+  const ad = (a: tf.Tensor, bb: tf.Tensor) => ({ A: a as tf.Tensor2D, B: bb as tf.Tensor2D, scale });
+  return [
+    () => compare(`linear ${at}`, (xx, ww, bb) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D), [x, w, b]),
+    () => compare(`linear+gelu ${at}`, (xx, ww, bb) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, undefined, false, { activation: 'gelu' }), [x, w, b]),
+    () => compare(`linear+residual ${at}`, (xx, ww, bb, rr) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, undefined, false, { residual: rr as tf.Tensor2D }), [x, w, b, res]),
+    () => compare(`linear, no input gradient ${at}`, (ww, bb) => linear(x, ww as tf.Tensor2D, bb as tf.Tensor1D, undefined, false, { inputGrad: false }), [w, b]),
+    () => compare(`linear+lora r${rank} ${at}`, (xx, ww, bb, aa, bm) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, ad(aa!, bm!)), [x, w, b, A, B]),
+    () => compare(`linear+lora r${rank}, frozen base ${at}`, (xx, aa, bm) => linear(xx as tf.Tensor2D, w, b, ad(aa!, bm!), true), [x, A, B]),
+    () => compare(`linear+lora r${rank}+gelu ${at}`, (xx, ww, bb, aa, bm) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, ad(aa!, bm!), false, { activation: 'gelu' }), [x, w, b, A, B]),
+    () => compare(`linear+lora r${rank}+residual, frozen base ${at}`, (xx, aa, bm, rr) => linear(xx as tf.Tensor2D, w, b, ad(aa!, bm!), true, { residual: rr as tf.Tensor2D }), [x, A, B, res]),
+  ];
+}
+
+function layerNormCase(rows: number, D: number, seed: number) {
+  const x = seededNormal([rows, D], seed, 2);
+  const g = seededNormal([D], seed + 1);
+  const b = seededNormal([D], seed + 2);
+  return () => compare(`layerNorm ${rows}x${D}`, (xx, gg, bb) => layerNorm(xx as tf.Tensor2D, gg as tf.Tensor1D, bb as tf.Tensor1D, 1e-6), [x, g, b]);
+}
+
+function attentionCase(batch: number, tokens: number, heads: number, width: number, seed: number) {
+  const [q, k, v] = [0, 1, 2].map((i) => seededNormal([batch * tokens, width], seed + i) as tf.Tensor2D);
+  const shape = { batch, tokens, heads };
+  return () => compare(`attention b${batch} t${tokens} h${heads} d${width}`,
+    (qq, kk, vv) => attention(qq as tf.Tensor2D, kk as tf.Tensor2D, vv as tf.Tensor2D, shape), [q!, k!, v!]);
+}
+
+function crossEntropyCase(batch: number, classes: number, smoothing: number, seed: number) {
+  const logits = seededNormal([batch, classes], seed, 3);
+  const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 7) % classes), 'int32');
+  return () => compare(`crossEntropy ${batch}x${classes} smoothing ${smoothing}`,
+    (l) => crossEntropy(l as tf.Tensor2D, labels, smoothing), [logits]);
+}
+
+/** Values read back after `work` on each path: the same computation two ways. */
+async function compareValues(name: string, work: () => Promise<Float32Array[]>): Promise<CaseResult> {
+  setFusedKernels(true);
+  const start = ranSoFar();
+  const fused = await work();
+  const fusedKernels = ranSoFar() - start;
+  setFusedKernels(false);
+  const plain = await work();
+  return { name, errors: fused.map((v, i) => scaledError(v, plain[i]!)), fusedKernels };
+}
+
+/**
+ * Three optimiser steps over odd-sized variables (more of them than one launch takes),
+ * clipped (the norm is well above maxNorm) and not, with the monitor's per-module
+ * gradient norms: the variables, the norms and the clip's global norm.
+ */
+function optimizerCase(clipNorm: number) {
+  // more than one launch takes, and one of several CHUNKs (the sum of squares is split)
+  const sizes = [[7, 5], [13], [3, 3], [1], [29, 11], [4], [70, 130], [2, 17], [5]];
+  return () => compareValues(`clip ${clipNorm} + AdamW, ${sizes.length} variables`, async () => {
+    const vars = sizes.map((sh, i) => tf.variable(seededNormal(sh, 50 + i), true, `opt${clipNorm}/${Math.random()}/${i}`));
+    const cfg = { ...makeConfig('micro').optim, clipNorm };
+    const opt = new AdamW(cfg, (v) => v.rank === 2);
+    const out: Float32Array[] = [];
+    for (let step = 0; step < 3; step++) {
+      const grads: tf.NamedTensorMap = {};
+      vars.forEach((v, i) => { grads[v.name] = seededNormal(v.shape, 100 * step + i, 3); });
+      const clipped = clipByGlobalNorm(grads, cfg.clipNorm);
+      opt.apply(clipped.grads, vars, 0.01 * (step + 1), clipped.scale);
+      out.push(await clipped.norm.data() as Float32Array);
+      tf.dispose([...Object.values(grads), ...Object.values(clipped.grads), clipped.norm, clipped.scale ?? []]);
+    }
+    for (const v of vars) out.push(await v.data() as Float32Array);
+    opt.dispose();
+    tf.dispose(vars);
+    return out;
+  });
+}
+
+/** The monitor's window statistics over two steps (gradient norms from the shared reduction on the fused path; module 1 has no gradient, as a frozen one). */
+function monitorCase() {
+  return () => compareValues('monitor window (gradient norms, loss)', async () => {
+    const outs = [5, 6, 700]; // the last one's gradient spans two CHUNKs
+    const mods = new Map([0, 1, 2].map((i) => [`blocks.0.m${i}`, new Linear(`m${i}`, 6, outs[i]!, seededNormal([6 * outs[i]!], 70 + i).dataSync() as Float32Array, `mon${Math.random()}/`)]));
+    const monitor = new Monitor(mods);
+    for (let step = 0; step < 2; step++) {
+      const grads: tf.NamedTensorMap = {};
+      [...mods.values()].forEach((m, i) => { if (i !== 1) grads[m.weight.name] = seededNormal(m.weight.shape, 80 + 10 * step + i); });
+      grads['other'] = seededNormal([9], 90 + step);
+      tf.tidy(() => monitor.observe(grads, tf.scalar(1.5 + step)));
+      tf.dispose(Object.values(grads));
+    }
+    const w = await monitor.endWindow(2);
+    const values = Float32Array.from([...mods.keys()].flatMap((id) => [w.modules[id]!.gradNorm, w.modules[id]!.norm]).concat([w.loss]));
+    monitor.dispose();
+    for (const m of mods.values()) m.dispose();
+    return [values];
+  });
+}
+
+export const CASES = {
+  crossEntropy: () => [crossEntropyCase(37, 11, 0.1, 41), crossEntropyCase(300, 10, 0, 42)],
+  optimizer: () => [optimizerCase(1), optimizerCase(0), monitorCase()],
+  linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11)],
+  layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24)],
+  attention: () => [attentionCase(2, 17, 2, 32, 31), attentionCase(3, 65, 3, 24, 34), attentionCase(1, 33, 1, 64, 37)],
+};
+
+export async function fusedOpCases(only?: string): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  // one after another: each flips the kernel path
+  for (const [family, cases] of Object.entries(CASES)) {
+    if (only && family !== only) continue;
+    for (const run of cases()) results.push(await run());
+  }
+  return results;
+}
+
+if (process.argv[1]?.endsWith('fused-ops-run.ts')) {
+  const info = await initNodeBackend('webgpu');
+  if (info.name !== 'webgpu') throw new Error(`wanted webgpu, got ${info.name}`);
+  console.log(JSON.stringify(await fusedOpCases(process.argv[2])));
+  process.exit(0);
+}

@@ -1,0 +1,77 @@
+// Kernels per training step of tiny's structure (depth 6, 3 heads, MLP 4x, 65 tokens)
+// at a small width and batch, in the full phase and in the static-LoRA phase, on
+// WebGPU through Dawn. Run as a script in a child process:
+//   node --import tsx kernel-count-run.ts 24x2,48x3,24x2@default [composite]
+// prints one JSON line. A step's count is taken at step 2 (step 1 makes the
+// optimiser's moments and compiles the pipelines). On the default device (`@default`,
+// to check the fallback to 8 storage buffers) only the full phase is counted.
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend } from '../../src/engine/backend-node';
+import { makeConfig, type RunConfig } from '../../src/engine/config';
+import { syntheticDataset } from '../../src/engine/data/synthetic';
+import { countKernels, type KernelCount } from '../../src/engine/kernels';
+import type { DeviceLimits } from '../../src/engine/ops/webgpu/device';
+import { Trainer } from '../../src/engine/trainer';
+
+export interface PhaseCount extends KernelCount {
+  /** tensors alive after step 3 minus after step 2: 0 when a step leaves nothing behind */
+  tensorGrowth: number;
+}
+
+export interface CountResult {
+  width: number;
+  batch: number;
+  kernels: string;
+  storageBuffers: number;
+  full: PhaseCount;
+  lora: PhaseCount | null;
+}
+
+function tinyShaped(width: number, batch: number, mode: 'full' | 'lora'): RunConfig {
+  const cfg = makeConfig('tiny', {
+    model: { width },
+    optim: { batchSize: batch },
+    data: { trainSize: 4 * batch, testSize: batch },
+    schedule: { steps: 10, warmupSteps: 2, evalEvery: 1000, logEvery: 1000 },
+  });
+  cfg.prelora.mode = mode;
+  return cfg;
+}
+
+async function countPhase(width: number, batch: number, mode: 'full' | 'lora'): Promise<PhaseCount> {
+  const cfg = tinyShaped(width, batch, mode);
+  const data = syntheticDataset({ trainSize: 4 * batch, testSize: batch, imageSize: 32, channels: 3, numClasses: 10, difficulty: 0.3, seed: 1 });
+  const t = new Trainer(cfg, data);
+  t.trainStep();
+  const count = await countKernels(() => t.trainStep());
+  await t.flush();
+  const before = tf.memory().numTensors;
+  t.trainStep();
+  await t.flush();
+  const tensorGrowth = tf.memory().numTensors - before;
+  t.dispose();
+  return { ...count, tensorGrowth };
+}
+
+/** `WIDTHxBATCH[@default]`, comma-separated: each size on a device with the adapter's limits or the default ones. */
+export async function countSizes(list: string, choice: 'webgpu' | 'webgpu-composite' = 'webgpu'): Promise<CountResult[]> {
+  const out: CountResult[] = [];
+  for (const spec of list.split(',')) {
+    const m = /^(\d+)x(\d+)(?:@(adapter|default))?$/.exec(spec);
+    if (!m) throw new Error(`size "${spec}": write WIDTHxBATCH or WIDTHxBATCH@default`);
+    const [width, batch, limits] = [Number(m[1]), Number(m[2]), (m[3] ?? 'adapter') as DeviceLimits];
+    // a new device each time (the backend is registered again with these limits)
+    const info = await initNodeBackend(choice, { deviceLimits: limits });
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    out.push({
+      width, batch, kernels: info.kernels, storageBuffers: device.limits.maxStorageBuffersPerShaderStage,
+      full: await countPhase(width, batch, 'full'), lora: limits === 'adapter' ? await countPhase(width, batch, 'lora') : null,
+    });
+  }
+  return out;
+}
+
+if (process.argv[1]?.endsWith('kernel-count-run.ts')) {
+  console.log(JSON.stringify(await countSizes(process.argv[2] ?? '24x2', process.argv[3] === 'composite' ? 'webgpu-composite' : 'webgpu')));
+  process.exit(0);
+}

@@ -1,0 +1,58 @@
+// The same seeded 50-step PreLoRA run of a micro ViT on WebGPU twice: fused kernels,
+// then tfjs's own (composite). Four modules are switched by hand at step 12 (so the
+// run has a full phase, a joint phase and a frozen LoRA phase; the policy itself never
+// switches: its threshold is 0). Run as a script in a child process (Dawn's driver is
+// chosen by environment): prints one JSON line with each path's losses and weights.
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend } from '../../src/engine/backend-node';
+import { makeConfig } from '../../src/engine/config';
+import { syntheticDataset } from '../../src/engine/data/synthetic';
+import { dispatchCounts } from '../../src/engine/ops/webgpu/counts';
+import { setFusedKernels } from '../../src/engine/kernel-path';
+import { Trainer } from '../../src/engine/trainer';
+
+export const SWITCHED = ['blocks.0.query', 'blocks.0.fc1', 'blocks.1.value', 'blocks.1.fc2'];
+
+export interface PathRun {
+  losses: number[];
+  /** every parameter's values at the end, by name (adapters included) */
+  weights: Record<string, number[]>;
+  /** kernels of our own that ran */
+  fusedKernels: number;
+  /** modules in the LoRA phase at the end */
+  frozen: string[];
+}
+
+async function run(fused: boolean, steps: number): Promise<PathRun> {
+  setFusedKernels(fused);
+  const before = Object.values(dispatchCounts()).reduce((a, b) => a + b, 0);
+  const cfg = makeConfig('micro', {
+    optim: { batchSize: 8 },
+    data: { trainSize: 128, testSize: 16 },
+    schedule: { steps, warmupSteps: 5, evalEvery: 1000, logEvery: 10 },
+    seed: 5,
+  });
+  cfg.prelora = { ...cfg.prelora, mode: 'prelora', weightThreshold: 0, windowSteps: 10, jointSteps: 10, rewarmSteps: 5, minRank: 2, maxRank: 4 };
+  const data = syntheticDataset({ trainSize: 128, testSize: 16, imageSize: 16, channels: 3, numClasses: 10, difficulty: 0.3, seed: 5 });
+  const losses: number[] = [];
+  const t = new Trainer(cfg, data, (e) => { if (e.type === 'progress') losses.push(...e.records.map((r) => r.loss)); });
+  await t.run(12);
+  for (const m of SWITCHED) t.forceSwitch(m);
+  await t.run(steps - 12);
+  const weights: Record<string, number[]> = {};
+  for (const [name, v] of t.model.namedVariables()) weights[name] = Array.from(await v.data());
+  const frozen = [...t.controller.states].filter(([, s]) => s.phase === 'lora').map(([id]) => id);
+  t.dispose();
+  const after = Object.values(dispatchCounts()).reduce((a, b) => a + b, 0);
+  return { losses, weights, fusedKernels: after - before, frozen };
+}
+
+if (process.argv[1]?.endsWith('path-parity-run.ts')) {
+  const info = await initNodeBackend('webgpu');
+  if (info.name !== 'webgpu') throw new Error(`wanted webgpu, got ${info.name}`);
+  const steps = Number(process.argv[2] ?? 50);
+  const fused = await run(true, steps);
+  const composite = await run(false, steps);
+  console.log(JSON.stringify({ fused, composite, tensors: tf.memory().numTensors }));
+  process.exit(0);
+}

@@ -1,0 +1,29 @@
+// Every fused WebGPU kernel against its composite reference (tfjs's own ops and
+// gradients) on the same device, Dawn on SwiftShader: forward values and the gradient
+// of every input, at odd sizes (partial tiles) and at sizes spanning several tiles and
+// K splits; the optimiser (clipping, AdamW) and the monitor's statistics over steps.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runOnDawn } from '../helpers/dawn';
+import type { CaseResult } from '../helpers/fused-ops-run';
+
+describe('fused WebGPU kernels match their composite references within 1e-4 of scale', () => {
+  let results: CaseResult[] = [];
+  beforeAll(async () => {
+    results = await runOnDawn<CaseResult[]>('test/helpers/fused-ops-run.ts', [], 900_000);
+  }, 900_000);
+
+  it.each([
+    ['linear (bias, GELU, residual, LoRA, frozen base, no input gradient)', 'linear', 16],
+    ['layerNorm', 'layerNorm', 2],
+    ['attention', 'attention', 3],
+    ['crossEntropy with label smoothing', 'crossEntropy', 2],
+    ['clipping, AdamW and the monitor', 'clip', 2],
+  ])('%s', (_, prefix, cases) => {
+    const mine = results.filter((r) => r.name.startsWith(prefix) || (prefix === 'clip' && r.name.startsWith('monitor')));
+    expect(mine.length).toBeGreaterThanOrEqual(cases);
+    for (const r of mine) {
+      expect(r.fusedKernels, `${r.name}: no fused kernel ran`).toBeGreaterThan(0);
+      r.errors.forEach((e, i) => expect(e, `${r.name}, value ${i}`).toBeLessThan(1e-4));
+    }
+  });
+});
