@@ -4,7 +4,8 @@
 // also computes a thin side product S = A L (L: [K, r]) from the same staged A tiles,
 // which is how a LoRA adapter's x A (forward) or dy B^T (backward) costs no extra
 // launch. The caller defines `loadA(m, k)`, `loadB(k, n)` (and `loadL(k, j)`), and
-// writes the epilogue from `acc` (and `Ss`, the side product of the tile's rows).
+// writes the epilogue from `acc` (and the side product of the tile's rows, kept in
+// the workgroup memory the A and B tiles used: rank 32 fits in 10 KiB).
 import { WID } from './kernel';
 
 /**
@@ -33,11 +34,16 @@ export interface GemmLayout {
   side?: { rank: number; lAlongJ: boolean };
 }
 
+/** Floats of the staged A and B tiles, which the side product reuses once the K loop is done. */
+function stagedFloats(rank: number): number {
+  const { TM, TN, TK } = GEMM_TILE;
+  return Math.max(TK * (TM + TN), TM * rank);
+}
+
 /** Workgroup memory the GEMM needs, in bytes (checked against the device's limit). */
 export function gemmSharedBytes(l: GemmLayout): number {
-  const { TM, TN, TK } = GEMM_TILE;
   const r = l.side?.rank ?? 0;
-  return 4 * (TK * (TM + TN) + TK * r + TM * r);
+  return 4 * (stagedFloats(r) + GEMM_TILE.TK * r);
 }
 
 /** Constants, workgroup arrays and `fn gemm(t, m0, n0, kBegin, kEnd, M, N)`, which fills `acc` (and `Ss`). */
@@ -53,12 +59,13 @@ export function gemmWgsl(l: GemmLayout): string {
   return `
 const TM = ${TM}u; const TN = ${TN}u; const TK = ${TK}u; const RM = ${RM}u; const RN = ${RN}u;
 const TX = ${TX}u; const TY = ${TY}u; const NT = ${GEMM_THREADS}u;
-var<workgroup> As: array<f32, ${TK * TM}>;
-var<workgroup> Bs: array<f32, ${TK * TN}>;
+// the A tile at AB[k * TM + m], the B tile at AB[BS + k * TN + n]; after the K loop
+// the side product of the tile's rows at AB[m * R + j] (Ss in the docs above)
+const BS = ${TK * TM}u;
+var<workgroup> AB: array<f32, ${stagedFloats(R)}>;
 var<private> acc: array<f32, ${RM * RN}>;
 ${side(`const R = ${R}u;
 var<workgroup> Ls: array<f32, ${TK * R}>;
-var<workgroup> Ss: array<f32, ${TM * R}>;
 var<private> sacc: array<f32, ${SPT}>;`)}
 fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
   for (var i = 0u; i < RM * RN; i++) { acc[i] = 0.0; }
@@ -70,13 +77,13 @@ fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
       ${aIdx}
       var v = 0.0;
       if (m0 + m < M && k0 + k < kEnd) { v = loadA(m0 + m, k0 + k); }
-      As[k * TM + m] = v;
+      AB[k * TM + m] = v;
     }
     for (var e = t; e < TN * TK; e += NT) {
       ${bIdx}
       var v = 0.0;
       if (n0 + n < N && k0 + k < kEnd) { v = loadB(k0 + k, n0 + n); }
-      Bs[k * TN + n] = v;
+      AB[BS + k * TN + n] = v;
     }
     ${side(`for (var e = t; e < R * TK; e += NT) {
       ${lIdx}
@@ -88,8 +95,8 @@ fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
     for (var k = 0u; k < TK; k++) {
       var a: array<f32, ${RM}>;
       var b: array<f32, ${RN}>;
-      for (var i = 0u; i < RM; i++) { a[i] = As[k * TM + ty + i * TY]; }
-      for (var j = 0u; j < RN; j++) { b[j] = Bs[k * TN + tx + j * TX]; }
+      for (var i = 0u; i < RM; i++) { a[i] = AB[k * TM + ty + i * TY]; }
+      for (var j = 0u; j < RN; j++) { b[j] = AB[BS + k * TN + tx + j * TX]; }
       for (var i = 0u; i < RM; i++) {
         for (var j = 0u; j < RN; j++) { acc[i * RN + j] = fma(a[i], b[j], acc[i * RN + j]); }
       }
@@ -100,7 +107,7 @@ fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
         let m = e / R;
         let j = e % R;
         var s = sacc[q];
-        for (var k = 0u; k < TK; k++) { s = fma(As[k * TM + m], Ls[k * R + j], s); }
+        for (var k = 0u; k < TK; k++) { s = fma(AB[k * TM + m], Ls[k * R + j], s); }
         sacc[q] = s;
       }
     }`)}
@@ -108,7 +115,7 @@ fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
   }
   ${side(`for (var q = 0u; q < ${SPT}u; q++) {
     let e = t + q * NT;
-    if (e < TM * R) { Ss[e] = sacc[q]; }
+    if (e < TM * R) { AB[e] = sacc[q]; }
   }
   workgroupBarrier();`)}
 }
@@ -126,7 +133,7 @@ export const TILE_MAIN = `${WID}
 
 /** In an epilogue: o += s * (side product row of output m) . R(:, n), `right` reading R(r, n). */
 export const SIDE_TERM = (right: string) => `var l = 0.0;
-      for (var r = 0u; r < R; r++) { l = fma(Ss[(ty + i * TY) * R + r], ${right}, l); }
+      for (var r = 0u; r < R; r++) { l = fma(AB[(ty + i * TY) * R + r], ${right}, l); }
       o = o + P.s * l;`;
 
 /** The loop over a thread's outputs of the tile: `body` sees m, n (global), i (row slot) and v (the sum). */

@@ -73,7 +73,7 @@ fn main(${MAIN_ARGS}) {
   ${R ? `if (n0 == 0u) {
     for (var e = t; e < TM * R; e += NT) {
       let m = m0 + e / R;
-      if (m < M) { DXA[m * R + e % R] = P.s * Ss[e]; }
+      if (m < M) { DXA[m * R + e % R] = P.s * AB[e]; }
     }
   }` : ''}
   ${forEachOutput(`var o = v;
@@ -166,11 +166,11 @@ fn main(${MAIN_ARGS}) {
     if (n0 + c < N) {
       for (var k = kBegin + lane; k < kEnd; k += ${lanes}u) { s += loadB(k, n0 + c); }
     }
-    As[t] = s;
+    AB[t] = s;
     workgroupBarrier();
     if (lane == 0u && n0 + c < N) {
       var total = 0.0;
-      for (var l = 0u; l < ${lanes}u; l++) { total += As[l * TN + c]; }
+      for (var l = 0u; l < ${lanes}u; l++) { total += AB[l * TN + c]; }
       PART[base + n0 + c] = total;
     }
     return;
