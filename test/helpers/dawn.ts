@@ -19,3 +19,8 @@ export async function runOnDawn<T>(script: string, args: string[], timeoutMs: nu
   });
   return JSON.parse(stdout.trim().split('\n').pop()!) as T;
 }
+
+/** The child's side: its result as the last line of stdout, written out in full before it exits. */
+export function reply(result: unknown): void {
+  process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
+}

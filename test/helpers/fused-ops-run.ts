@@ -16,6 +16,7 @@ import { Linear } from '../../src/engine/linear';
 import { layerNorm } from '../../src/engine/ops/layernorm';
 import { linear } from '../../src/engine/ops/linear';
 import { seededNormal } from './tf';
+import { reply } from './dawn';
 
 export interface CaseResult {
   name: string;
@@ -180,6 +181,5 @@ export async function fusedOpCases(only?: string): Promise<CaseResult[]> {
 if (process.argv[1]?.endsWith('fused-ops-run.ts')) {
   const info = await initNodeBackend('webgpu');
   if (info.name !== 'webgpu') throw new Error(`wanted webgpu, got ${info.name}`);
-  console.log(JSON.stringify(await fusedOpCases(process.argv[2])));
-  process.exit(0);
+  reply(await fusedOpCases(process.argv[2]));
 }

@@ -12,6 +12,7 @@ import { syntheticDataset } from '../../src/engine/data/synthetic';
 import { countKernels, type KernelCount } from '../../src/engine/kernels';
 import type { DeviceLimits } from '../../src/engine/ops/webgpu/device';
 import { Trainer } from '../../src/engine/trainer';
+import { reply } from './dawn';
 
 export interface PhaseCount extends KernelCount {
   /** tensors alive after step 3 minus after step 2: 0 when a step leaves nothing behind */
@@ -72,6 +73,5 @@ export async function countSizes(list: string, choice: 'webgpu' | 'webgpu-compos
 }
 
 if (process.argv[1]?.endsWith('kernel-count-run.ts')) {
-  console.log(JSON.stringify(await countSizes(process.argv[2] ?? '24x2', process.argv[3] === 'composite' ? 'webgpu-composite' : 'webgpu')));
-  process.exit(0);
+  reply(await countSizes(process.argv[2] ?? '24x2', process.argv[3] === 'composite' ? 'webgpu-composite' : 'webgpu'));
 }

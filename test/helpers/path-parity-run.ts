@@ -10,6 +10,7 @@ import { syntheticDataset } from '../../src/engine/data/synthetic';
 import { dispatchCounts } from '../../src/engine/ops/webgpu/counts';
 import { setFusedKernels } from '../../src/engine/kernel-path';
 import { Trainer } from '../../src/engine/trainer';
+import { reply } from './dawn';
 
 export const SWITCHED = ['blocks.0.query', 'blocks.0.fc1', 'blocks.1.value', 'blocks.1.fc2'];
 
@@ -53,6 +54,5 @@ if (process.argv[1]?.endsWith('path-parity-run.ts')) {
   const steps = Number(process.argv[2] ?? 50);
   const fused = await run(true, steps);
   const composite = await run(false, steps);
-  console.log(JSON.stringify({ fused, composite, tensors: tf.memory().numTensors }));
-  process.exit(0);
+  reply({ fused, composite, tensors: tf.memory().numTensors });
 }

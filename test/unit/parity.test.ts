@@ -22,10 +22,10 @@ describe('cross-backend parity', () => {
   });
 
   it('WebGPU through Dawn (fused kernels) matches cpu too', async () => {
-    const webgpu = await runOnDawn<ParityResult>('test/helpers/parity-run.ts', ['webgpu'], 240_000);
+    const webgpu = await runOnDawn<ParityResult>('test/helpers/parity-run.ts', ['webgpu'], 540_000);
     expect(webgpu.backend).toBe('webgpu');
     expect(webgpu.kernels).toBe('fused');
     expect(maxRelError(webgpu.losses, cpu.losses)).toBeLessThan(1e-4);
     expect(Math.abs(webgpu.weightSum - cpu.weightSum) / cpu.weightSum).toBeLessThan(1e-4);
-  }, 300_000);
+  }, 600_000);
 });
