@@ -19,9 +19,9 @@ describe('npm run train', () => {
       '--set', 'prelora.patience=2', '--set', 'prelora.weightThreshold=1000', '--set', 'prelora.lossThreshold=1000',
       '--set', 'prelora.maxRank=8',
     ]);
-    expect(stderr).toMatch(/^backend wasm: /);
+    expect(stderr).toMatch(/^backend wasm \(composite kernels\): /);
     const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as RunSummary;
-    expect(summary).toMatchObject({ backend: 'wasm', mode: 'prelora', rule: 'module', seed: 3, steps: 40, tensorsGrowth: 0 });
+    expect(summary).toMatchObject({ backend: 'wasm', kernels: 'composite', mode: 'prelora', rule: 'module', seed: 3, steps: 40, tensorsGrowth: 0 });
     expect(summary.switches).toHaveLength(24);
     expect(summary.switches.every((s) => s.step === 20 && [4, 8].includes(s.rank!))).toBe(true);
     expect(summary.params.trainableEnd).toBeLessThan(summary.params.trainableStart);
@@ -42,7 +42,7 @@ describe('npm run train', () => {
     expect(err.code).toBe(2);
     expect(err.stderr).toContain('model.patchSize: patch 5 does not divide image size 32: pick a divisor of 32');
     expect(err.stderr).toContain('optim.lrr: unknown config field "optim.lrr": did you mean');
-    expect(err.stderr).toContain('--backend: unknown backend "gpu" for Node: use auto, cpu, wasm or webgpu');
+    expect(err.stderr).toContain('--backend: unknown backend "gpu" for Node: use auto, cpu, wasm, webgpu or webgpu-composite');
     const bad = await train(['--stepz', '3']).catch((e) => e);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Unknown option '--stepz'[\s\S]*usage: npm run train/);

@@ -10,6 +10,7 @@ import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel } fr
 /** Rows per workgroup (one thread each) and the most keys staged at once (tunable). */
 export const ATTENTION = { rowsPerGroup: 32, stagedFloats: 1024 };
 
+const tuning = () => `q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}`;
 const keysPerTile = (hd: number) => Math.max(1, Math.min(32, Math.floor(ATTENTION.stagedFloats / hd)));
 
 const PARAMS = ['T', 'H', 'D', 'BH'].map((name) => ({ name, type: 'u32' as const }));
@@ -48,8 +49,8 @@ const stage = (a: string, b: string, scaleA = '') => `
     workgroupBarrier();`;
 
 function forwardKernel(hd: number): Kernel {
-  return memoKernel(`attention.forward/h${hd}`, () => makeKernel({
-    name: 'attention.forward', key: `attention.forward/h${hd}`, params,
+  return memoKernel(`attention.forward/h${hd}/${tuning()}`, () => makeKernel({
+    name: 'attention.forward', key: `attention.forward/h${hd}/${tuning()}`, params,
     bindings: [{ name: 'Q', access: 'read' }, { name: 'K', access: 'read' }, { name: 'V', access: 'read' },
       { name: 'O', access: 'rw' }, { name: 'LSE', access: 'rw' }],
     body: `${header(hd)}
@@ -95,8 +96,8 @@ fn main(${MAIN_ARGS}) {
 }
 
 function queryGradKernel(hd: number): Kernel {
-  return memoKernel(`attention.backward-q/h${hd}`, () => makeKernel({
-    name: 'attention.backward-q', key: `attention.backward-q/h${hd}`, params,
+  return memoKernel(`attention.backward-q/h${hd}/${tuning()}`, () => makeKernel({
+    name: 'attention.backward-q', key: `attention.backward-q/h${hd}/${tuning()}`, params,
     bindings: [{ name: 'Q', access: 'read' }, { name: 'K', access: 'read' }, { name: 'V', access: 'read' },
       { name: 'O', access: 'read' }, { name: 'DO', access: 'read' }, { name: 'LSE', access: 'read' },
       { name: 'DQ', access: 'rw' }, { name: 'DV', access: 'rw' }],
@@ -135,8 +136,8 @@ fn main(${MAIN_ARGS}) {
 
 function keyValueGradKernel(hd: number): Kernel {
   const kb = keysPerTile(hd);
-  return memoKernel(`attention.backward-kv/h${hd}`, () => makeKernel({
-    name: 'attention.backward-kv', key: `attention.backward-kv/h${hd}`, params,
+  return memoKernel(`attention.backward-kv/h${hd}/${tuning()}`, () => makeKernel({
+    name: 'attention.backward-kv', key: `attention.backward-kv/h${hd}/${tuning()}`, params,
     bindings: [{ name: 'Q', access: 'read' }, { name: 'K', access: 'read' }, { name: 'V', access: 'read' },
       { name: 'DO', access: 'read' }, { name: 'LSE', access: 'read' }, { name: 'DV', access: 'read' },
       { name: 'DK', access: 'rw' }, { name: 'DVAL', access: 'rw' }],

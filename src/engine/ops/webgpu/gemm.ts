@@ -23,7 +23,11 @@ export const GEMM_TILE = { TM: 64, TN: 64, TK: 16, RM: 4, RN: 4 };
  */
 export const SPLIT_K = { targetWorkgroups: 264, minRows: 64 };
 
-export const GEMM_THREADS = (GEMM_TILE.TM / GEMM_TILE.RM) * (GEMM_TILE.TN / GEMM_TILE.RN);
+/** Threads per workgroup of the tile shape (read when a kernel is made, so a tuning run may change GEMM_TILE). */
+export const gemmThreads = () => (GEMM_TILE.TM / GEMM_TILE.RM) * (GEMM_TILE.TN / GEMM_TILE.RN);
+
+/** The tile shape in a kernel's key: kernels made with another shape are other kernels. */
+export const tileKey = () => `${GEMM_TILE.TM}x${GEMM_TILE.TN}x${GEMM_TILE.TK}/${GEMM_TILE.RM}x${GEMM_TILE.RN}`;
 
 export interface GemmLayout {
   /** A is stored contiguous along k (row-major [M, K]); else along m ([K, M], i.e. A^T stored) */
@@ -51,14 +55,14 @@ export function gemmWgsl(l: GemmLayout): string {
   const { TM, TN, TK, RM, RN } = GEMM_TILE;
   const TX = TN / RN, TY = TM / RM;
   const R = l.side?.rank ?? 0;
-  const SPT = Math.ceil((TM * R) / GEMM_THREADS);
+  const SPT = Math.ceil((TM * R) / gemmThreads());
   const aIdx = l.aAlongK ? 'let m = e / TK; let k = e % TK;' : 'let k = e / TM; let m = e % TM;';
   const bIdx = l.bAlongN ? 'let k = e / TN; let n = e % TN;' : 'let n = e / TK; let k = e % TK;';
   const lIdx = l.side?.lAlongJ ? 'let k = e / R; let j = e % R;' : 'let j = e / TK; let k = e % TK;';
   const side = (code: string) => (R ? code : '');
   return `
 const TM = ${TM}u; const TN = ${TN}u; const TK = ${TK}u; const RM = ${RM}u; const RN = ${RN}u;
-const TX = ${TX}u; const TY = ${TY}u; const NT = ${GEMM_THREADS}u;
+const TX = ${TX}u; const TY = ${TY}u; const NT = ${gemmThreads()}u;
 // the A tile at AB[k * TM + m], the B tile at AB[BS + k * TN + n]; after the K loop
 // the side product of the tile's rows at AB[m * R + j] (Ss in the docs above)
 const BS = ${TK * TM}u;

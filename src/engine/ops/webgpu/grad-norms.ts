@@ -19,8 +19,8 @@ export const CHUNK = 16 * THREADS;
 /** Partial sums of squares of `count` gradients, a workgroup per CHUNK elements, into SS[base + w]. */
 function sumSquaresKernel(count: number): Kernel {
   const ids = Array.from({ length: count }, (_, i) => i);
-  return memoKernel(`grad-norms.sum-squares/${count}`, () => makeKernel({
-    name: 'grad-norms.sum-squares', key: `grad-norms.sum-squares/${count}`,
+  return memoKernel(`grad-norms.sum-squares/${count}/${CHUNK}`, () => makeKernel({
+    name: 'grad-norms.sum-squares', key: `grad-norms.sum-squares/${count}/${CHUNK}`,
     bindings: [{ name: 'SS', access: 'rw' }, ...ids.map((i) => ({ name: `G${i}`, access: 'read' as const }))],
     // gradient i: n_i elements, its chunks start at workgroup first_i of this launch
     params: [{ name: 'base', type: 'u32' }, { name: 'groups', type: 'u32' },

@@ -16,7 +16,7 @@ function columnsPerThread(D: number): number {
 
 function forwardKernel(D: number): Kernel {
   const cpt = columnsPerThread(D);
-  const key = `layernorm.forward/c${cpt}`;
+  const key = `layernorm.forward/c${cpt}/t${LAYERNORM.threads}`;
   return memoKernel(key, () => makeKernel({
     name: 'layernorm.forward', key,
     bindings: [{ name: 'X', access: 'read' }, { name: 'G', access: 'read' }, { name: 'BT', access: 'read' },
@@ -53,7 +53,7 @@ fn main(${MAIN_ARGS}) {
 
 function backwardKernel(D: number): Kernel {
   const cpt = columnsPerThread(D);
-  const key = `layernorm.backward/c${cpt}`;
+  const key = `layernorm.backward/c${cpt}/t${LAYERNORM.threads}`;
   return memoKernel(key, () => makeKernel({
     name: 'layernorm.backward', key,
     bindings: [{ name: 'DY', access: 'read' }, { name: 'X', access: 'read' }, { name: 'G', access: 'read' },

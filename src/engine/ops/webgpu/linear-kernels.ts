@@ -1,9 +1,10 @@
 // The linear layer's kernels: y = x W + b (+ s (x A) B) (+ a residual) (GELU'd), its
 // input gradient dy W^T (+ s (dy B^T) A^T), the weight gradients x^T dy, sum(dy),
 // x^T dxa and s (x A)^T dy as split-K partial sums in one launch (x A recomputed there,
-// so the forward keeps nothing but x), and the in-order sum of those partials. With GELU, the kernels that read dy read dg * gelu'(u) instead, so
-// the pre-activation gradient is never written out.
-import { GEMM_THREADS, GEMM_TILE, forEachOutput, gemmWgsl, SIDE_TERM, TILE_MAIN } from './gemm';
+// so the forward keeps nothing but x), and the in-order sum of those partials. With
+// GELU, the kernels that read dy read dg * gelu'(u) instead, so the pre-activation
+// gradient is never written out.
+import { gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, SIDE_TERM, tileKey, TILE_MAIN } from './gemm';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel } from './kernel';
 import { GELU_WGSL } from './wgsl';
 
@@ -25,7 +26,7 @@ const dyLoad = (gelu: boolean, idx: string) => (gelu ? `DG[${idx}] * geluGrad(U[
 
 /** Bindings: X, W, Bias, [RES], [LA, LB], then Y or (U, G). Params M (rows), N (out), K (in), s. */
 export function forwardKernel(v: LinearVariant & { residual: boolean }): Kernel {
-  const key = `linear.forward/r${v.rank}/${v.gelu ? 'gelu' : 'id'}/${v.residual ? 'res' : 'nores'}`;
+  const key = `linear.forward/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}/${v.residual ? 'res' : 'nores'}`;
   return memoKernel(key, () => {
     const R = v.rank;
     const bindings = [read('X'), read('W'), read('Bias')];
@@ -38,7 +39,7 @@ ${gemmWgsl({ aAlongK: true, bAlongN: true, side: R ? { rank: R, lAlongJ: true } 
 fn loadA(m: u32, k: u32) -> f32 { return X[m * P.K + k]; }
 fn loadB(k: u32, n: u32) -> f32 { return W[k * P.N + n]; }
 ${R ? 'fn loadL(k: u32, j: u32) -> f32 { return LA[k * R + j]; }' : ''}
-@compute @workgroup_size(${GEMM_THREADS})
+@compute @workgroup_size(${gemmThreads()})
 fn main(${MAIN_ARGS}) {
   ${TILE_MAIN}
   ${forEachOutput(`var o = v + Bias[n];
@@ -55,7 +56,7 @@ fn main(${MAIN_ARGS}) {
 
 /** dx = dy W^T (+ s (dy B^T) A^T, writing dxa = s dy B^T). Bindings: DY | (DG, U), W, [LA, LB], DX, [DXA]. Params M (rows), N (in), K (out), s. */
 export function inputGradKernel(v: LinearVariant): Kernel {
-  const key = `linear.input-grad/r${v.rank}/${v.gelu ? 'gelu' : 'id'}`;
+  const key = `linear.input-grad/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}`;
   return memoKernel(key, () => {
     const R = v.rank;
     const bindings = [...dyBindings(v.gelu), read('W')];
@@ -67,7 +68,7 @@ ${gemmWgsl({ aAlongK: true, bAlongN: false, side: R ? { rank: R, lAlongJ: false 
 fn loadA(m: u32, k: u32) -> f32 { return ${dyLoad(v.gelu, 'm * P.K + k')}; }
 fn loadB(k: u32, n: u32) -> f32 { return W[n * P.K + k]; }
 ${R ? 'fn loadL(k: u32, j: u32) -> f32 { return LB[j * P.K + k]; }' : ''}
-@compute @workgroup_size(${GEMM_THREADS})
+@compute @workgroup_size(${gemmThreads()})
 fn main(${MAIN_ARGS}) {
   ${TILE_MAIN}
   ${R ? `if (n0 == 0u) {
@@ -102,14 +103,14 @@ export function weightGradParts(v: LinearVariant & { base: boolean }, dIn: numbe
  * column sum over the split's rows, not a 1-row tile of the product.
  */
 export function weightGradKernel(v: LinearVariant & { base: boolean }): Kernel {
-  const key = `linear.weight-grad/r${v.rank}/${v.gelu ? 'gelu' : 'id'}/${v.base ? 'base' : 'frozen'}`;
+  const key = `linear.weight-grad/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}/${v.base ? 'base' : 'frozen'}`;
   return memoKernel(key, () => {
     const R = v.rank;
     const bindings = [read('X'), ...dyBindings(v.gelu)];
     if (R) bindings.push(read('LA'), read('DXA'));
     bindings.push(rw('PART'));
     const { TN } = GEMM_TILE;
-    const lanes = GEMM_THREADS / TN;
+    const lanes = gemmThreads() / TN;
     // sub-problem ids: 0 dW, 1 db, 2 dA, 3 dB; `sub` is set per workgroup before gemm() runs
     const dy = dyLoad(v.gelu, 'k * P.dout + n');
     const body = `${v.gelu ? GELU_WGSL : ''}
@@ -132,7 +133,7 @@ fn loadB(k: u32, n: u32) -> f32 {
   }
 }
 fn tiles(m: u32, n: u32) -> u32 { return ((m + TM - 1u) / TM) * ((n + TN - 1u) / TN); }
-@compute @workgroup_size(${GEMM_THREADS})
+@compute @workgroup_size(${gemmThreads()})
 fn main(${MAIN_ARGS}) {
   ${WID}
   // sizes and offsets of the sub-problems present (0 where absent)
