@@ -1,10 +1,14 @@
 // Command-line flags of `npm run train` -> a validated config, or the errors that say
 // which flag or field to change.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BACKEND_CHOICES, type BackendChoice } from '../engine/backend';
-import { makeConfig, PRESET_NAMES, validateConfig, type ConfigError, type PresetName, type RunConfig } from '../engine/config';
+import { NODE_BACKEND_CHOICES, type BackendChoice } from '../engine/backend';
+import {
+  BUILTIN_DATASETS, makeConfig, MODES, orList, PRESET_NAMES, validateConfig, type ConfigError, type PresetName, type RunConfig,
+} from '../engine/config';
 import { setField } from '../engine/overrides';
+import { RULES } from '../engine/policy';
 import { proportionalWarmup } from '../engine/schedule';
+import { choices, usageText } from './usage';
 
 /** the CLI's default step budget on the bundled MNIST */
 export const MNIST_STEPS = 1000;
@@ -18,17 +22,18 @@ export interface TrainArgs {
   json: boolean;
 }
 
-export const USAGE = `usage: npm run train -- [flags]
-  --preset nano|tiny|small|vit-l16   model and defaults (nano)
-  --dataset synthetic|mnist|PATH     training data: built in, or CIFAR-10 binary / MNIST IDX files (synthetic)
-  --mode full|lora|prelora           full training, static LoRA, or PreLoRA (prelora)
-  --rule global|module               PreLoRA switch rule (global)
-  --steps N                          optimiser steps
-  --backend auto|cpu|wasm|webgpu     tfjs backend (auto = wasm in Node)
-  --seed N                           seed of data, order and initial weights
-  --set key=value                    any config field, e.g. --set optim.lr=0.002 (repeatable)
-  --out FILE                         write the whole run log as JSON
-  --json                             the last line of stdout is the run summary as JSON`;
+export const USAGE = usageText('npm run train', [
+  [`--preset ${choices(PRESET_NAMES)}`, 'model and defaults (nano)'],
+  [`--dataset ${choices(BUILTIN_DATASETS)}|PATH`, 'training data: built in, or CIFAR-10 binary / MNIST IDX files (synthetic)'],
+  [`--mode ${choices(MODES)}`, 'full training, static LoRA, or PreLoRA (prelora)'],
+  [`--rule ${choices(RULES)}`, 'PreLoRA switch rule (global)'],
+  ['--steps N', `optimiser steps (the preset's; ${MNIST_STEPS} on mnist)`],
+  [`--backend ${choices(NODE_BACKEND_CHOICES)}`, 'tfjs backend (auto = wasm in Node)'],
+  ['--seed N', 'seed of data, order and initial weights (1)'],
+  ['--set key=value', 'any config field, e.g. --set optim.lr=0.002 (repeatable)'],
+  ['--out FILE', 'write the whole run log as JSON'],
+  ['--json', 'the last line of stdout is the run summary as JSON'],
+]);
 
 const options = {
   preset: { type: 'string', default: 'nano' },
@@ -69,10 +74,10 @@ export function parseTrainArgs(argv: string[]): { args: TrainArgs | null; errors
   if (v.help) return { args: null, errors: [], help: true };
   const errors: ConfigError[] = [];
   if (!PRESET_NAMES.includes(v.preset as PresetName)) {
-    return { args: null, errors: [{ path: '--preset', message: `unknown preset "${v.preset}": use ${PRESET_NAMES.join(', ')}` }], help: false };
+    return { args: null, errors: [{ path: '--preset', message: `unknown preset "${v.preset}": use ${orList(PRESET_NAMES)}` }], help: false };
   }
   const config = makeConfig(v.preset as PresetName);
-  const builtin = v.dataset === 'synthetic' || v.dataset === 'mnist';
+  const builtin = (BUILTIN_DATASETS as readonly string[]).includes(v.dataset);
   const flagSets: [string, string | undefined][] = [
     ['data.dataset', builtin ? v.dataset : 'upload'], ['prelora.mode', v.mode], ['prelora.rule', v.rule],
     ['schedule.steps', v.steps], ['seed', v.seed],
@@ -92,8 +97,8 @@ export function parseTrainArgs(argv: string[]): { args: TrainArgs | null; errors
   if (v.steps !== undefined && !v.set.some((s) => s.startsWith('schedule.warmupSteps='))) {
     config.schedule.warmupSteps = proportionalWarmup(config.schedule.warmupSteps, config.schedule.steps);
   }
-  if (!BACKEND_CHOICES.includes(v.backend as BackendChoice) || v.backend === 'webgl') {
-    errors.push({ path: '--backend', message: `unknown backend "${v.backend}" for Node: use auto, cpu, wasm or webgpu` });
+  if (!(NODE_BACKEND_CHOICES as readonly string[]).includes(v.backend)) {
+    errors.push({ path: '--backend', message: `unknown backend "${v.backend}" for Node: use ${orList(NODE_BACKEND_CHOICES)}` });
   }
   errors.push(...validateConfig(config));
   if (errors.length) return { args: null, errors, help: false };

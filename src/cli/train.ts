@@ -2,14 +2,13 @@
 // terminal); the summary to stdout, as JSON on the last line with --json.
 import { writeFileSync } from 'node:fs';
 import { initNodeBackend } from '../engine/backend-node';
-import { validateConfig } from '../engine/config';
-import { fitModelToData } from '../engine/data/builtin';
-import { DatasetError } from '../engine/data/errors';
-import { loadBuiltinFromDisk, loadPath } from './load-path';
+import { formatErrors } from '../engine/config';
 import type { EngineEvent } from '../engine/events';
+import { prepareRun } from '../engine/prepare';
 import { summarize } from '../engine/summary';
 import { Trainer } from '../engine/trainer';
 import { parseTrainArgs, USAGE } from './args';
+import { loadBuiltinFromDisk, loadPath } from './load-path';
 import { progressLine } from './progress';
 
 async function main(): Promise<number> {
@@ -19,29 +18,18 @@ async function main(): Promise<number> {
     return 0;
   }
   if (!args) {
-    for (const e of errors) console.error(`${e.path}: ${e.message}`);
+    console.error(formatErrors(errors));
     return 2;
   }
   const backend = await initNodeBackend(args.backend);
-  const early = validateConfig(args.config, backend.memoryBudgetBytes); // before any data is made
-  if (early.length) {
-    for (const e of early) console.error(`${e.path}: ${e.message}`);
-    return 2;
-  }
-  let dataset;
-  try {
-    dataset = args.datasetPath
-      ? await loadPath(args.datasetPath, args.config)
-      : await loadBuiltinFromDisk(args.config);
-  } catch (err) {
-    if (!(err instanceof DatasetError)) throw err;
-    console.error(`--dataset: ${err.message}`);
-    return 2;
-  }
-  const config = fitModelToData(args.config, dataset);
-  const fit = validateConfig(config, backend.memoryBudgetBytes);
-  if (fit.length) {
-    for (const e of fit) console.error(`${e.path}: ${e.message}`);
+  const { datasetPath } = args;
+  const { config, dataset, errors: problems } = await prepareRun(args.config, {
+    load: datasetPath ? (cfg) => loadPath(datasetPath, cfg) : loadBuiltinFromDisk,
+    memoryBudgetBytes: backend.memoryBudgetBytes,
+    dataField: '--dataset',
+  });
+  if (!config) {
+    console.error(formatErrors(problems));
     return 2;
   }
   console.error(`backend ${backend.name}: ${backend.reason}`);

@@ -1,7 +1,23 @@
 // What the engine reports, as plain data: the worker forwards these as they are, the
-// CLI writes them to the run log, the page's store turns them into charts.
-import type { PhaseChange } from './prelora';
+// CLI writes them to the run log, the page's store turns them into charts. No tfjs:
+// the page imports this vocabulary.
 import type { WindowRecord } from './policy';
+
+/** A module's phase: full training, base and adapter together, adapter only (base frozen). */
+export type Phase = 'full' | 'joint' | 'lora';
+
+export interface PhaseChange {
+  module: string;
+  from: Phase;
+  to: Phase;
+  step: number;
+  rank: number | null;
+  /** the policy metric at the last window that decided it; `forced` by the user; `static` LoRA; `joint-done` */
+  decidedBy: { metric: string; value: number } | 'forced' | 'static' | 'joint-done';
+  /** loss on a fixed probe batch just before and just after the adapter was added */
+  lossBefore?: number;
+  lossAfter?: number;
+}
 
 export interface StepRecord {
   /** 1-based count of completed steps */

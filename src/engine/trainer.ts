@@ -3,13 +3,15 @@
 // memory readings, and the PreLoRA controller at every step boundary. A step only
 // enqueues work on the device; losses are read back in one batch every `logEvery`
 // steps with `await data()`, never a synchronous read, so the GPU queue never stalls.
+// Hosts (the CLI, the worker, the benchmark) drive it through `step()` or `run()`.
 import * as tf from '@tensorflow/tfjs';
-import type { RunConfig } from './config';
+import { validateConfig, type ConfigError, type PreLoRAConfig, type RunConfig } from './config';
 import { Batcher, toBatch, type Batch, type Dataset } from './data/dataset';
 import type { EngineEvent, Evaluation, MemoryReading, RunPhase, StepRecord } from './events';
+import { resolveUpdate, type PolicyUpdate } from './live';
 import { crossEntropy } from './ops/cross-entropy';
 import { AdamW, clipByGlobalNorm } from './optimizer';
-import { PreLoRAController, type ControllerHost, type PolicyUpdate } from './prelora';
+import { PreLoRAController, type ControllerHost, type ModuleState } from './prelora';
 import { learningRate } from './schedule';
 import { ViT } from './vit';
 
@@ -85,8 +87,19 @@ export class Trainer {
     };
   }
 
-  get step(): number {
+  /** Optimiser steps completed so far. */
+  get stepsDone(): number {
     return this.completed;
+  }
+
+  /** The PreLoRA settings in force now: the config's, with the live changes made since. */
+  get settings(): Readonly<PreLoRAConfig> {
+    return this.controller.settings;
+  }
+
+  /** Each module's phase, rank and switch step. */
+  get modules(): ReadonlyMap<string, Readonly<ModuleState>> {
+    return this.controller.states;
   }
 
   /** The learning rate of the next step: the schedule, times the re-warm-up ramp after a freeze. */
@@ -100,6 +113,24 @@ export class Trainer {
   private tensors(batch: Batch): { x: tf.Tensor4D; y: tf.Tensor1D } {
     const { imageSize: S, channels: C } = this.config.model;
     return { x: tf.tensor4d(batch.images, [batch.size, S, S, C]), y: tf.tensor1d(batch.labels, 'int32') };
+  }
+
+  /**
+   * One step, as every host takes it: enqueue it, then the step-boundary work (the
+   * PreLoRA controller: joint phases, forced switches, the window's statistics and
+   * decision), the read-back every `logEvery` steps and the evaluation when due.
+   * `measure`, when given, wraps just the enqueueing (a benchmark counts or times it)
+   * and its result is returned.
+   */
+  async step<T>(measure?: (enqueue: () => void) => Promise<T>): Promise<T | undefined> {
+    let measured: T | undefined;
+    if (measure) measured = await measure(() => this.trainStep());
+    else this.trainStep();
+    await this.controller.afterStep();
+    if (this.completed % this.config.schedule.logEvery === 0) await this.flush();
+    // evaluate on schedule and at the end of training, not at every pause or single step
+    if (this.completed % this.config.schedule.evalEvery === 0 || this.completed === this.config.schedule.steps) await this.evaluate();
+    return measured;
   }
 
   /** One optimiser step, enqueued on the device; nothing is read back. */
@@ -195,12 +226,27 @@ export class Trainer {
     this.emit({ type: 'params', step: this.completed, total: all, trainable, optimizerBytes: this.optimizer.slotBytes(), memory: this.memory() });
   }
 
-  setPolicy(update: PolicyUpdate): void {
-    this.controller.setPolicy(update);
+  /**
+   * Change live PreLoRA settings: checked against the whole config, they count from
+   * the next decision on. Returns the update as it applied (a new window length
+   * brings `jointSteps` along), or the problems, in which case nothing changed.
+   */
+  setPolicy(update: PolicyUpdate): { applied: PolicyUpdate; errors: [] } | { applied: null; errors: ConfigError[] } {
+    const applied = resolveUpdate(update);
+    const errors = validateConfig({ ...this.config, prelora: { ...this.controller.settings, ...applied } });
+    if (errors.length) return { applied: null, errors };
+    this.controller.setPolicy(applied);
+    return { applied, errors: [] };
   }
 
+  /** Switch one module at the next step boundary (or at `applyForced`), whatever the policy says. */
   forceSwitch(module: string): void {
     this.controller.forceSwitch(module);
+  }
+
+  /** Apply forced switches now; only between steps (a paused run). */
+  applyForced(): Promise<void> {
+    return this.controller.applyForced();
   }
 
   /**
@@ -211,15 +257,10 @@ export class Trainer {
    * false to stop.
    */
   async run(steps = this.config.schedule.steps - this.completed, yieldBetween?: () => Promise<boolean>): Promise<void> {
-    const { logEvery, evalEvery } = this.config.schedule;
     const end = this.completed + steps;
     if (this.lastFlush.time === 0) this.restartClock();
     while (this.completed < end) {
-      this.trainStep();
-      await this.controller.afterStep();
-      if (this.completed % logEvery === 0 || this.completed === end) await this.flush();
-      // evaluate on schedule and at the end of training, not at every pause or single step
-      if (this.completed % evalEvery === 0 || this.completed === this.config.schedule.steps) await this.evaluate();
+      await this.step();
       if (yieldBetween && !(await yieldBetween())) break;
     }
     await this.flush();
