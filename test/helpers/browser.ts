@@ -22,9 +22,19 @@ export interface Served {
   stop: () => void;
 }
 
-export async function buildAndServe(): Promise<Served> {
+/**
+ * The production build into dist/ (with its chunk report, dist/.vite/chunks.json).
+ * NODE_ENV is set: vitest's `test` would otherwise give React's development build
+ * (970 KB against 730 KB for the main chunk, measured).
+ */
+export function buildPage(): void {
   execFileSync(process.execPath, ['scripts/build-mnist.mjs'], { stdio: 'inherit' });
-  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'],
+    { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
+}
+
+export async function buildAndServe(): Promise<Served> {
+  buildPage();
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath,
     ['node_modules/vite/bin/vite.js', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
