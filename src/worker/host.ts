@@ -188,11 +188,16 @@ export class TrainingHost {
 
   private async loop(run: Run, steps?: number): Promise<void> {
     const t = run.trainer;
+    const total = t.config.schedule.steps;
     try {
-      await t.run(steps ?? t.config.schedule.steps - t.stepsDone, async () => {
-        await this.nextTask();
-        return this.want === 'run' && this.run === run;
-      });
+      for (let bound = steps; ; bound = undefined) {
+        await t.run(bound ?? total - t.stepsDone, async () => {
+          await this.nextTask();
+          return this.want === 'run' && this.run === run;
+        });
+        // a resume that came during a single step carries on from here
+        if (bound === undefined || this.want !== 'run' || this.run !== run || t.stepsDone >= total) break;
+      }
     } catch (err) {
       // the engine threw mid-step: this run cannot go on, its state is unknown
       this.looping = false;
@@ -203,7 +208,7 @@ export class TrainingHost {
     }
     this.looping = false;
     if (this.run !== run || this.want === 'stop') return; // whoever stopped it lets go of it
-    if (t.stepsDone >= t.config.schedule.steps) this.release('done');
+    if (t.stepsDone >= total) this.release('done');
     else this.state(run, 'paused');
   }
 

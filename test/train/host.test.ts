@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/engine/backend-node';
 import { makeConfig, type DeepPartial, type RunConfig } from '../../src/engine/config';
+import { loadBuiltin } from '../../src/engine/data/builtin';
+import type { EngineEvent } from '../../src/engine/events';
+import { prepareRun } from '../../src/engine/prepare';
 import { Trainer } from '../../src/engine/trainer';
 import { TrainingHost, type HostDeps } from '../../src/worker/host';
 import type { RunState, WorkerEvent } from '../../src/worker/protocol';
@@ -72,6 +75,33 @@ describe('the worker host (Node, wasm)', () => {
     // a finished run is gone from the worker: a late change is refused and names the run
     await host.receive({ type: 'setPolicy', runId: 'a', update: { weightThreshold: 2 } });
     expect(events.at(-1)).toEqual({ type: 'error', runId: null, message: 'no run "a" in the worker (it ended or was replaced): the change applies to the next run' });
+  }, 60_000);
+
+  it('trains exactly what the CLI trains: the same losses and windows, pauses or not', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    const config = micro(24, { seed: 4, prelora: { weightThreshold: 50, lossThreshold: 50 } });
+    const { host, events, waitFor, stateOf } = harness();
+    await host.receive({ type: 'start', runId: 'w', config });
+    await waitFor(stateOf('w', 'running'));
+    await host.receive({ type: 'pause', runId: 'w' }); // a pause and a single step change nothing
+    await waitFor(stateOf('w', 'paused'));
+    await host.receive({ type: 'step', runId: 'w' });
+    await host.receive({ type: 'resume', runId: 'w' }); // before the step is over: it carries on
+    await waitFor(stateOf('w', 'done'));
+    expect(events.filter((e) => e.type === 'state').map((e) => (e as { state: string }).state)).toEqual(['running', 'paused', 'running', 'done']);
+    const engine = events.flatMap((e) => (e.type === 'engine' ? [e.event] : []));
+    // the CLI's way: prepareRun, then Trainer.run to the end
+    const { config: ran, dataset } = await prepareRun(config, { load: (c) => loadBuiltin(c, readPublic) });
+    const direct: EngineEvent[] = [];
+    const t = new Trainer(ran!, dataset!, (e) => direct.push(e));
+    await t.run();
+    t.dispose();
+    const losses = (es: EngineEvent[]) => es.flatMap((e) => (e.type === 'progress' ? e.records.map((r) => r.loss) : []));
+    const plain = (es: EngineEvent[]) => es.filter((e) => e.type === 'window' || e.type === 'phase' || e.type === 'evaluation');
+    expect(losses(engine)).toHaveLength(24);
+    expect(losses(engine)).toEqual(losses(direct));
+    expect(plain(engine)).toEqual(plain(direct));
+    expect(engine.some((e) => e.type === 'phase')).toBe(true); // modules switched along the way
   }, 60_000);
 
   it('pauses at a step boundary, steps once, resumes, and resets', async () => {
