@@ -62,6 +62,20 @@ describe('playground store', () => {
       'Your uploaded dataset (CIFAR-10) went with it: upload the files again (synthetic until then).');
   });
 
+  it('a new backend means a new worker: the paused run stops and the upload must be loaded again', () => {
+    const s = useStore.getState();
+    const upload = { name: 'MNIST', classes: [], shape: [28, 28, 1], train: 10, test: 2, balance: [], samples: [] } as DatasetInfo;
+    useStore.setState({ datasets: { upload }, dataset: 'upload', backendChoice: 'auto' });
+    const a = s.addRun(buildConfig(s));
+    s.onWorkerEvent({ type: 'state', runId: a.id, state: 'paused', step: 20 });
+    s.setBackend('cpu');
+    expect(useStore.getState().runs[0]!.state).toBe('stopped');
+    expect(useStore.getState().dataset).toBe('synthetic');
+    expect(useStore.getState().error).toBe('the backend is now cpu: a new worker starts with the next command. ' +
+      'Your uploaded dataset (MNIST) went with it: upload the files again (synthetic until then).');
+    useStore.getState().setBackend('auto');
+  });
+
   it('an error that names no run (a malformed message, a late change) touches no run', () => {
     const s = useStore.getState();
     const done = s.addRun(buildConfig(s));

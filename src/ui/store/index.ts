@@ -57,6 +57,23 @@ const liveRun = (s: PlaygroundState) => {
   return run && (run.state === 'running' || run.state === 'paused') ? run : undefined;
 };
 
+/**
+ * The worker went away (a crash, or a new backend) and its run, its benchmark and the
+ * uploaded dataset with it. The page keeps what it drew and says what to do again.
+ */
+function workerGone(s: PlaygroundState, runEnds: 'failed' | 'stopped', message: string): Partial<PlaygroundState> {
+  const live = selectLive(s);
+  if (live) s.setRunState(live.id, runEnds);
+  if (s.benchStatus.state === 'running') s.applyBenchStatus({ state: 'failed', message });
+  const { upload: lost, ...datasets } = s.datasets;
+  if (!lost && !live && runEnds === 'stopped') return { backend: null }; // nothing was lost
+  return {
+    backend: null, datasets, uploading: false,
+    dataset: s.dataset === 'upload' ? 'synthetic' : s.dataset,
+    error: lost ? `${message}. Your uploaded dataset (${lost.name}) went with it: upload the files again (synthetic until then).` : message,
+  };
+}
+
 export const useStore = create<PlaygroundState>()((set, get, api) => ({
   ...createConfigSlice(set, get, api),
   ...createRunsSlice(set, get, api),
@@ -105,8 +122,9 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
   },
   forceSwitch: (module) => { const run = liveRun(get()); if (run) worker().send({ type: 'forceSwitch', runId: run.id, module }); },
   setBackend: (b) => {
-    set({ backendChoice: b, backend: null });
+    if (b === get().backendChoice) return;
     worker().setBackend(b);
+    set({ backendChoice: b, ...workerGone(get(), 'stopped', `the backend is now ${b}: a new worker starts with the next command`) });
   },
   setPolicyField: (key, raw) => {
     const s = get();
@@ -163,19 +181,9 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
         set({ error: e.message, uploading: false });
         return;
       }
-      case 'crashed': {
-        // the worker's run, its benchmark and its uploaded dataset went with it
-        const live = selectLive(s);
-        if (live) s.setRunState(live.id, 'failed');
-        const message = `the training worker crashed (${e.message}); a new one starts with the next command`;
-        if (s.benchStatus.state === 'running') s.applyBenchStatus({ state: 'failed', message });
-        const { upload: lost, ...datasets } = s.datasets;
-        set({
-          backend: null, datasets, uploading: false,
-          dataset: s.dataset === 'upload' ? 'synthetic' : s.dataset,
-          error: lost ? `${message}. Your uploaded dataset (${lost.name}) went with it: upload the files again (synthetic until then).` : message,
-        });
-      }
+      case 'crashed':
+        set(workerGone(s, 'failed', `the training worker crashed (${e.message}); a new one starts with the next command`));
+        return;
     }
   },
 }));
