@@ -4,7 +4,7 @@
 // window history; the trainer hosts it and rebuilds its optimiser when told to.
 import type * as tf from '@tensorflow/tfjs';
 import type { PreLoRAConfig } from './config';
-import type { Phase, PhaseChange } from './events';
+import type { Phase, PhaseChange, RunPhase } from './events';
 import type { Linear } from './linear';
 import { applyLive, type PolicyUpdate } from './live';
 import { Monitor } from './monitor';
@@ -155,7 +155,7 @@ export class PreLoRAController {
   }
 
   /** `full` until the first module leaves full training, `lora` once every targeted module is frozen. */
-  runPhase(): 'full' | 'mixed' | 'lora' {
+  runPhase(): RunPhase {
     const targets = new Set<Family>(this.settings.targets);
     const targeted = [...this.states.values()].filter((s) => targets.has(parseModuleId(s.id).family as Family));
     if (targeted.every((s) => s.phase === 'full')) return 'full';

@@ -28,7 +28,7 @@ const EVAL_BATCH = 250;
 
 export class Trainer {
   readonly model: ViT;
-  readonly controller: PreLoRAController;
+  private readonly controller: PreLoRAController;
   private optimizer: AdamW;
   private readonly batcher: Batcher;
   private readonly pixels: number;

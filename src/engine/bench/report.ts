@@ -1,6 +1,7 @@
 // What a benchmark runs (variants, presets, the fewest steps), combining its seeds and
 // printing its table (pure, no tfjs: the CLI prints it, the page shows the same rows).
-import { PRESET_NAMES } from '../config';
+import { PRESET_NAMES, type Mode } from '../config';
+import type { Rule } from '../policy';
 export interface PerPhase {
   full: number | null;
   lora: number | null;
@@ -56,7 +57,7 @@ export const BENCH_VARIANTS = [
   { mode: 'lora', rule: 'global' },
   { mode: 'prelora', rule: 'global' },
   { mode: 'prelora', rule: 'module' },
-] as const;
+] as const satisfies readonly { mode: Mode; rule: Rule }[];
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const meanOrNull = (xs: (number | null)[]) => {
