@@ -1,6 +1,6 @@
 // The training worker's logic in Node, with real tfjs (wasm) and real files: every
 // command, a run from start to done, pause/step/resume, live settings, forced
-// switches, uploads, the benchmark, a throw mid-step, and messages that are unknown,
+// switches, uploads, the benchmark and its stop, a throw mid-step, and messages that are unknown,
 // malformed or hostile: each gets a named error and no run's state changes.
 import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
@@ -262,6 +262,14 @@ describe('the worker host (Node, wasm)', () => {
     if (done?.type !== 'bench' || done.status.state !== 'done') throw new Error(`expected a finished benchmark, got ${JSON.stringify(done)}`);
     expect(done.status.report.runs.map((r) => `${r.mode}/${r.rule}`)).toEqual(['full/global', 'lora/global', 'prelora/global', 'prelora/module']);
     expect(done.status.report).toMatchObject({ preset: 'micro', backend: 'wasm', steps: 12, seeds: 1 });
+    // a long one, stopped: it ends between two steps, and the device is free again
+    const long = host.receive({ type: 'bench', config: micro(400), preset: 'micro', seeds: 2 });
+    await waitFor((e): e is WorkerEvent => e.type === 'bench' && e.status.state === 'running' && e.status.label.startsWith('seed 1'));
+    await host.receive({ type: 'stopBench' });
+    await long;
+    expect(events.at(-1)).toEqual({ type: 'bench', status: { state: 'stopped' } });
+    await host.receive({ type: 'resume', runId: 'r' });
+    expect(events.at(-1)).toMatchObject({ type: 'state', runId: 'r', state: 'running' });
     await host.receive({ type: 'reset', runId: 'r' });
   }, 120_000);
 });
