@@ -34,7 +34,7 @@ export function PolicyPanel() {
   const preset = useStore((s) => s.preset); // new defaults per preset: remount the fields
   return (
     <section className="policy" key={preset}>
-      <h2>PreLoRA settings <small>(live: the next window uses them)</small></h2>
+      <h2>PreLoRA settings <small>(the next run&apos;s; a change also reaches the running run at its next window)</small></h2>
       {LIVE_FIELDS.map((f) => ('choices' in f
         ? <Choice key={f.key} k={f.key} label={f.label} testid={f.testid} hint={f.hint} choices={f.choices} />
         : <Field key={f.key} k={f.key} label={f.label} testid={'testid' in f ? f.testid : undefined} hint={f.hint} />))}
