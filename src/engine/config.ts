@@ -30,6 +30,8 @@ export interface DataConfig {
   testSize: number;
   /** synthetic only: 0 (easy) .. 1 (hard): noise, contrast and clutter */
   difficulty: number;
+  /** most MB a dataset may take once unpacked (files read, archives inflated, images generated) */
+  maxDataMB: number;
 }
 
 export interface OptimConfig {
@@ -84,6 +86,27 @@ export interface RunConfig {
   seed: number;
 }
 
+/**
+ * How large a run may be, one owner for each bound: past them a value is a typo or a
+ * hostile input, not a plan, and would fail late (a typed array too long) or silently.
+ */
+export const RUN_LIMITS = {
+  /** 5 days of `tiny` on an H200 (2.2 steps/s); the CLI keeps one record per step */
+  steps: 1_000_000,
+  /** images in a synthetic split (data.trainSize, data.testSize) */
+  splitImages: 1_000_000,
+  /** seeds feed 32-bit generators, so 2^32 would repeat seed 0 */
+  seed: 2 ** 32 - 1,
+  /** data.maxDataMB: a Uint8Array holds at most 4 GiB in V8 */
+  dataMB: 4096,
+} as const;
+
+/**
+ * data.maxDataMB's default: 5x the full CIFAR-10 (184 MB unpacked), and loading peaks
+ * at about 2x the data's size (measured), so it fits a machine with 4 GB to spare.
+ */
+export const DEFAULT_DATA_MB = 1024;
+
 export type PresetName = 'micro' | 'nano' | 'tiny' | 'small' | 'vit-l16';
 
 const base: RunConfig = {
@@ -91,7 +114,7 @@ const base: RunConfig = {
     imageSize: 32, patchSize: 4, channels: 3, width: 64, depth: 4, heads: 4,
     mlpRatio: 4, numClasses: 10, layerNormEps: 1e-6, initStd: 0.02,
   },
-  data: { dataset: 'synthetic', augment: true, trainSize: 4000, testSize: 1000, difficulty: 0.5 },
+  data: { dataset: 'synthetic', augment: true, trainSize: 4000, testSize: 1000, difficulty: 0.5, maxDataMB: DEFAULT_DATA_MB },
   optim: {
     batchSize: 32, lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7,
     weightDecay: 0.05, clipNorm: 1, labelSmoothing: 0.1,
@@ -180,6 +203,12 @@ function intAtLeast(path: string, v: unknown, min: number): Check {
   };
 }
 
+function intIn(path: string, v: unknown, min: number, max: number, why = ''): Check {
+  return (e) => {
+    if (!isInt(v) || v < min || v > max) e.push({ path, message: `${path} must be a whole number in [${min}, ${max}] (got ${String(v)})${why}` });
+  };
+}
+
 function numIn(path: string, v: unknown, lo: number, hi: number, loOpen = false, hiOpen = false): Check {
   return (e) => {
     const ok = isNum(v) && (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
@@ -221,8 +250,9 @@ export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number): Conf
     intAtLeast('model.numClasses', m.numClasses, 2),
     numIn('model.layerNormEps', m.layerNormEps, 0, 1e-2, true),
     numIn('model.initStd', m.initStd, 0, 1, true),
-    intAtLeast('data.trainSize', d.trainSize, 1),
-    intAtLeast('data.testSize', d.testSize, 1),
+    intIn('data.trainSize', d.trainSize, 1, RUN_LIMITS.splitImages),
+    intIn('data.testSize', d.testSize, 1, RUN_LIMITS.splitImages),
+    intIn('data.maxDataMB', d.maxDataMB, 1, RUN_LIMITS.dataMB),
     numIn('data.difficulty', d.difficulty, 0, 1),
     intAtLeast('optim.batchSize', o.batchSize, 1),
     numIn('optim.lr', o.lr, 0, 10, true),
@@ -232,7 +262,7 @@ export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number): Conf
     numIn('optim.weightDecay', o.weightDecay, 0, 1),
     numIn('optim.clipNorm', o.clipNorm, 0, 1e6),
     numIn('optim.labelSmoothing', o.labelSmoothing, 0, 1, false, true),
-    intAtLeast('schedule.steps', s.steps, 1),
+    intIn('schedule.steps', s.steps, 1, RUN_LIMITS.steps),
     intAtLeast('schedule.warmupSteps', s.warmupSteps, 0),
     numIn('schedule.minLrRatio', s.minLrRatio, 0, 1),
     intAtLeast('schedule.evalEvery', s.evalEvery, 1),
@@ -254,7 +284,7 @@ export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number): Conf
     intAtLeast('prelora.jointSteps', p.jointSteps, 0),
     oneOf('prelora.resetMoments', p.resetMoments, [true, false]),
     intAtLeast('prelora.rewarmSteps', p.rewarmSteps, 0),
-    intAtLeast('seed', cfg.seed, 0),
+    intIn('seed', cfg.seed, 0, RUN_LIMITS.seed, ': seeds are 32-bit'),
   ];
   for (const check of checks) check(e);
   const bad = new Set(e.map((x) => x.path));
@@ -280,6 +310,16 @@ export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number): Conf
   }
   if (ok('optim.batchSize', 'data.trainSize') && o.batchSize > d.trainSize) {
     e.push({ path: 'optim.batchSize', message: `batch ${o.batchSize} is larger than the ${d.trainSize} training images: lower it` });
+  }
+  if (d.dataset === 'synthetic' && ok('data.trainSize', 'data.testSize', 'data.maxDataMB', 'model.imageSize', 'model.channels')) {
+    const bytes = (d.trainSize + d.testSize) * m.imageSize ** 2 * m.channels;
+    if (bytes > d.maxDataMB * 2 ** 20) {
+      e.push({
+        path: 'data.trainSize',
+        message: `${d.trainSize} + ${d.testSize} synthetic images of ${m.imageSize}x${m.imageSize}x${m.channels} take ${formatBytes(bytes)}, ` +
+          `more than data.maxDataMB (${d.maxDataMB} MB): lower data.trainSize or data.testSize, or raise data.maxDataMB`,
+      });
+    }
   }
   if (ok('schedule.warmupSteps', 'schedule.steps') && s.warmupSteps > s.steps) {
     e.push({ path: 'schedule.warmupSteps', message: `warm-up of ${s.warmupSteps} steps is longer than the run (${s.steps}): lower it` });

@@ -9,6 +9,7 @@ import { fitModelToData, loadBuiltin } from '../engine/data/builtin';
 import type { Dataset } from '../engine/data/dataset';
 import { DatasetError } from '../engine/data/errors';
 import { describeDataset } from '../engine/data/preview';
+import { pageDataLimit } from '../engine/data/limits';
 import { datasetFromFiles } from '../engine/data/upload';
 import { decodeImage } from './decode-image';
 import { Trainer } from '../engine/trainer';
@@ -195,7 +196,8 @@ async function handle(cmd: Command): Promise<void> {
     case 'loadDataset':
       try {
         const files = cmd.files.map((f) => ({ name: f.name, path: f.path, bytes: new Uint8Array(f.bytes) }));
-        uploaded = await datasetFromFiles(files, { imageSize: cmd.imageSize, seed: cmd.seed, decode: decodeImage });
+        const limit = pageDataLimit((navigator as Navigator & { deviceMemory?: number }).deviceMemory);
+        uploaded = await datasetFromFiles(files, { imageSize: cmd.imageSize, seed: cmd.seed, limit, decode: decodeImage });
         post({ type: 'dataset', source: 'upload', info: describeDataset(uploaded) });
       } catch (err) {
         fail(err instanceof DatasetError ? err.message : `could not read the upload: ${(err as Error).message}`);

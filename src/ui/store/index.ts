@@ -4,7 +4,7 @@ import { create } from 'zustand';
 import type { BackendChoice, BackendInfo } from '../../engine/backend';
 import { validateConfig, type DataConfig } from '../../engine/config';
 import type { DatasetInfo } from '../../engine/data/preview';
-import { MAX_UPLOAD_BYTES, tooLarge } from '../../engine/data/upload';
+import { uploadProblem } from '../../engine/data/limits';
 import { WorkerClient } from '../../worker/client';
 import type { WorkerEvent } from '../../worker/protocol';
 import { BENCH_VARIANTS } from '../../engine/bench/report';
@@ -63,9 +63,9 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
     if (d !== 'upload' && !get().datasets[d]) worker().send({ type: 'previewDataset', config: buildConfig({ ...get(), dataset: d }) });
   },
   uploadFiles: async (files) => {
-    const total = files.reduce((n, f) => n + f.size, 0);
-    if (total > MAX_UPLOAD_BYTES) {
-      set({ error: tooLarge(files.length === 1 ? files[0]!.name : `these ${files.length} files`, total) });
+    const problem = uploadProblem(files);
+    if (problem) {
+      set({ error: problem });
       return;
     }
     set({ uploading: true, error: null });
