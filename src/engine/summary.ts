@@ -1,7 +1,7 @@
 // The summary of a run, computed from its event log alone (pure): what the CLI prints
 // with --json and what a run table shows. Throughput per phase leaves out the first
 // read-back interval of each phase, which carries shader compilation and new shapes.
-import type { EngineEvent, RunPhase, StepRecord } from './events';
+import type { Divergence, EngineEvent, RunPhase, StepRecord } from './events';
 
 export interface PhaseFigures {
   steps: number;
@@ -25,6 +25,8 @@ export interface RunSummary {
   /** tensors alive at the last window end minus at the first one of the final phase: 0 means no leak */
   tensorsGrowth: number;
   wallSeconds: number;
+  /** the step whose loss or gradients were not finite (the run stopped there), or null */
+  diverged: Divergence | null;
 }
 
 export interface RunMeta {
@@ -47,6 +49,7 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
   const params = events.filter((e) => e.type === 'params');
   const switches: RunSummary['switches'] = [];
   let accuracy: number | null = null;
+  let diverged: Divergence | null = null;
   for (const e of events) {
     if (e.type === 'progress') {
       records.push(...e.records);
@@ -55,6 +58,8 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
       memory.push({ step: e.step, phase: e.phase, numBytes: e.memory.numBytes, numTensors: e.memory.numTensors });
     } else if (e.type === 'evaluation') {
       accuracy = e.evaluation.accuracy;
+    } else if (e.type === 'diverged') {
+      diverged = e.divergence;
     } else if (e.type === 'phase' && e.change.from === 'full') {
       switches.push({ module: e.change.module, step: e.change.step, rank: e.change.rank });
     }
@@ -91,5 +96,6 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
     memory: { fullPhaseBytes: lastOf('full'), loraPhaseBytes: lastOf('lora') },
     tensorsGrowth: inFinal.length ? inFinal.at(-1)!.numTensors - inFinal[0]!.numTensors : 0,
     wallSeconds: meta.wallSeconds,
+    diverged,
   };
 }

@@ -85,7 +85,8 @@ async function loop(steps?: number): Promise<void> {
     looping = false;
   }
   if (trainer !== t) return;
-  if (t.step >= t.config.schedule.steps) state('done');
+  if (t.divergence) state('stopped'); // the engine's `diverged` event, forwarded, says why
+  else if (t.step >= t.config.schedule.steps) state('done');
   else state(want === 'stop' ? 'stopped' : 'paused');
 }
 
@@ -168,12 +169,14 @@ async function handle(cmd: Command): Promise<void> {
     case 'stop': want = 'stop'; if (!looping) state('stopped'); return;
     case 'resume':
       if (benching) return fail(BENCH_BUSY);
+      if (trainer?.divergence) return fail(trainer.divergence.message);
       if (!trainer || trainer.step >= trainer.config.schedule.steps) return;
       want = 'run';
       state('running');
       return loop();
     case 'step':
       if (benching) return fail(BENCH_BUSY);
+      if (trainer?.divergence) return fail(trainer.divergence.message);
       if (!trainer || looping || trainer.step >= trainer.config.schedule.steps) return;
       want = 'pause';
       return loop(1);
@@ -187,6 +190,7 @@ async function handle(cmd: Command): Promise<void> {
     case 'setPolicy': return setPolicy(cmd.update);
     case 'forceSwitch':
       if (!trainer) return fail('no run: start one first');
+      if (trainer.divergence) return fail(trainer.divergence.message);
       try { trainer.forceSwitch(cmd.module); } catch (err) { return fail((err as Error).message); }
       if (!looping) await trainer.controller.applyForced(); // paused: at a step boundary already
       return;

@@ -25,7 +25,11 @@ export function RunTable() {
             return (
               <tr key={r.id} className={r.id === activeId ? 'active' : ''} onClick={() => useStore.setState({ activeId: r.id })}>
                 <td><i className="swatch" style={{ background: r.color }} /></td>
-                <td>{r.label}</td><td>{r.state}</td><td>{r.step}</td>
+                <td>{r.label}</td>
+                <td>{r.diverged
+                  ? <span className="diverged" data-testid="diverged" title={r.diverged.message}>diverged at step {r.diverged.step}</span>
+                  : r.state}</td>
+                <td>{r.step}</td>
                 <td>{acc ? `${(100 * acc.accuracy).toFixed(1)}% @${acc.step}` : '–'}</td>
                 <td>{r.seconds.toFixed(0)} s</td>
                 <td>{phaseRate(r, 'full')}</td><td>{phaseRate(r, 'lora')}</td>

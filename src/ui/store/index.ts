@@ -142,7 +142,10 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
     const s = get();
     switch (e.type) {
       case 'ready': set({ backend: e.backend }); return;
-      case 'engine': s.applyEngineEvent(e.runId, e.event); return;
+      case 'engine':
+        s.applyEngineEvent(e.runId, e.event);
+        if (e.event.type === 'diverged' && s.runs.some((r) => r.id === e.runId)) set({ error: e.event.divergence.message });
+        return;
       case 'state': s.setRunState(e.runId, e.state, e.step); return;
       case 'policy': return;
       case 'bench': s.applyBenchStatus(e.status); return;

@@ -2,7 +2,7 @@
 // worker's events. Events of a run that was reset are dropped.
 import type { StateCreator } from 'zustand';
 import type { RunConfig } from '../../engine/config';
-import type { EngineEvent, Evaluation, RunPhase } from '../../engine/events';
+import type { Divergence, EngineEvent, Evaluation, RunPhase } from '../../engine/events';
 import type { PhaseChange, Phase } from '../../engine/prelora';
 import type { WindowRecord } from '../../engine/policy';
 import type { RunState } from '../../worker/protocol';
@@ -42,6 +42,8 @@ export interface RunView {
   params: { step: number; total: number; trainable: number; bytes: number }[];
   /** wall seconds spent running, pauses excluded */
   seconds: number;
+  /** the run stopped on a non-finite loss or gradient */
+  diverged: Divergence | null;
 }
 
 export interface RunsSlice {
@@ -90,6 +92,7 @@ function reduce(run: RunView, e: EngineEvent): RunView {
     case 'params':
       return { ...run, params: [...run.params, { step: e.step, total: e.total, trainable: e.trainable, bytes: e.memory.numBytes }] };
     case 'memory': return run;
+    case 'diverged': return { ...run, diverged: e.divergence };
   }
 }
 
@@ -102,7 +105,7 @@ export const createRunsSlice: StateCreator<PlaygroundState, [], [], RunsSlice> =
     const label = `#${n + 1} ${p.mode === 'prelora' ? `PreLoRA (${p.rule})` : p.mode === 'lora' ? `LoRA r${p.rank}` : 'full'}`;
     const run: RunView = {
       id: `run-${Date.now()}-${n}`, label, color: COLORS[n % COLORS.length]!, config, state: 'starting', step: 0,
-      losses: [], evaluations: [], windows: [], modules: {}, changes: [], efficiency: [], params: [], seconds: 0,
+      losses: [], evaluations: [], windows: [], modules: {}, changes: [], efficiency: [], params: [], seconds: 0, diverged: null,
     };
     set((s) => ({ runs: [...s.runs, run], activeId: run.id }));
     return run;
