@@ -12,6 +12,7 @@ import { makeConfig, PRESET_NAMES, validateConfig, type PresetName } from '../en
 import { setField } from '../engine/overrides';
 import { proportionalWarmup } from '../engine/schedule';
 import { applySetFlags } from './args';
+import { outProblem } from './output';
 import { loadBuiltinFromDisk } from './load-path';
 
 export const BENCH_USAGE = `usage: npm run bench -- [flags]
@@ -59,6 +60,8 @@ async function main(): Promise<number> {
   if (base.schedule.steps < BENCH_MIN_STEPS) errors.push(`--steps: a benchmark needs at least ${BENCH_MIN_STEPS} steps`);
   if (errors.length) { console.error(errors.join('\n')); return 2; }
   if (v['print-config']) { console.log(JSON.stringify(base)); return 0; }
+  const badOut = v.out ? await outProblem(v.out) : null;
+  if (badOut) { console.error(badOut); return 2; }
 
   const backend = await initNodeBackend(v.backend as BackendChoice);
   const problems = validateConfig(base, backend.memoryBudgetBytes);

@@ -1,15 +1,15 @@
 // `npm run train`: the engine headless in Node. Progress goes to stderr (a bar on a
 // terminal); the summary to stdout, as JSON on the last line with --json.
-import { writeFileSync } from 'node:fs';
-import { initNodeBackend } from '../engine/backend-node';
+import { writeFile } from 'node:fs/promises';
 import { validateConfig } from '../engine/config';
 import { fitModelToData } from '../engine/data/builtin';
+import type { Dataset } from '../engine/data/dataset';
 import { DatasetError } from '../engine/data/errors';
 import { loadBuiltinFromDisk, loadPath } from './load-path';
 import type { EngineEvent } from '../engine/events';
 import { summarize } from '../engine/summary';
-import { Trainer } from '../engine/trainer';
 import { parseTrainArgs, USAGE } from './args';
+import { EXIT, outProblem, say } from './output';
 import { progressLine } from './progress';
 
 async function main(): Promise<number> {
@@ -19,30 +19,37 @@ async function main(): Promise<number> {
     return 0;
   }
   if (!args) {
-    for (const e of errors) console.error(`${e.path}: ${e.message}`);
-    return 2;
+    for (const e of errors) say(`${e.path}: ${e.message}`);
+    return EXIT.user;
   }
-  const backend = await initNodeBackend(args.backend);
-  const early = validateConfig(args.config, backend.memoryBudgetBytes); // before any data is made
-  if (early.length) {
-    for (const e of early) console.error(`${e.path}: ${e.message}`);
-    return 2;
+  const badOut = args.out ? await outProblem(args.out) : null;
+  if (badOut) {
+    say(badOut);
+    return EXIT.user;
   }
-  let dataset;
-  try {
-    dataset = args.datasetPath
-      ? await loadPath(args.datasetPath, args.config)
-      : await loadBuiltinFromDisk(args.config);
-  } catch (err) {
+  const load = async (from: () => Promise<Dataset>) => from().catch((err: unknown) => {
     if (!(err instanceof DatasetError)) throw err;
-    console.error(`--dataset: ${err.message}`);
-    return 2;
+    say(`--dataset: ${err.message}`);
+    return null;
+  });
+  // a user's files are read (within bounds, no tfjs needed) before tfjs loads: a bad one is named at once
+  const path = args.datasetPath;
+  const fromPath = path ? await load(() => loadPath(path, args.config)) : null;
+  if (path && !fromPath) return EXIT.user;
+  const { initNodeBackend } = await import('../engine/backend-node');
+  const backend = await initNodeBackend(args.backend);
+  const early = validateConfig(args.config, backend.memoryBudgetBytes); // before a built-in set is made
+  if (early.length) {
+    for (const e of early) say(`${e.path}: ${e.message}`);
+    return EXIT.user;
   }
+  const dataset = fromPath ?? await load(() => loadBuiltinFromDisk(args.config));
+  if (!dataset) return EXIT.user;
   const config = fitModelToData(args.config, dataset);
   const fit = validateConfig(config, backend.memoryBudgetBytes);
   if (fit.length) {
-    for (const e of fit) console.error(`${e.path}: ${e.message}`);
-    return 2;
+    for (const e of fit) say(`${e.path}: ${e.message}`);
+    return EXIT.user;
   }
   console.error(`backend ${backend.name}: ${backend.reason}`);
   console.error(`dataset ${dataset.name}: ${dataset.train.count} train / ${dataset.test.count} test images of ${dataset.shape.join('x')}`);
@@ -50,6 +57,7 @@ async function main(): Promise<number> {
   const events: EngineEvent[] = [];
   const tty = process.stderr.isTTY === true;
   const started = performance.now();
+  const { Trainer } = await import('../engine/trainer');
   const trainer = new Trainer(config, dataset, (e) => {
     events.push(e);
     const line = progressLine(e, config.schedule.steps);
@@ -61,14 +69,23 @@ async function main(): Promise<number> {
     backend: backend.name, mode: config.prelora.mode, rule: config.prelora.rule, seed,
     batchSize: config.optim.batchSize, windowSteps: config.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
   });
+  const diverged = trainer.divergence;
   trainer.dispose();
-  if (args.out) writeFileSync(args.out, JSON.stringify({ config, backend, summary, events }, null, 1));
   if (args.json) console.log(JSON.stringify(summary));
   else console.log(JSON.stringify(summary, null, 2));
-  return 0;
+  if (diverged) say(diverged.message);
+  if (args.out) {
+    try {
+      await writeFile(args.out, JSON.stringify({ config, backend, summary, events }, null, 1));
+    } catch (err) {
+      say(`--out: could not write ${args.out} (${(err as Error).message}): the summary is above`);
+      return EXIT.user;
+    }
+  }
+  return diverged ? EXIT.diverged : EXIT.ok;
 }
 
 main().then((code) => process.exit(code), (err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exit(1);
+  say(err instanceof Error ? err.message : String(err));
+  process.exit(EXIT.crash);
 });
