@@ -12,15 +12,7 @@ import { DataBudget } from '../../src/engine/data/inflate';
 import { configDataLimit } from '../../src/engine/data/limits';
 import { datasetFromFiles } from '../../src/engine/data/upload';
 import { mulberry32 } from '../../src/engine/random';
-
-function idxFile(magic: number, dims: number[], body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + 4 * dims.length + body.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, magic);
-  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d));
-  out.set(body, 4 + 4 * dims.length);
-  return out;
-}
+import { idxFile } from '../helpers/bad-inputs';
 
 /** n images of 4x4 pixels with value (image*16 + pixel) % 256, labels image % 10 */
 function mnistLike(n: number, gz: boolean) {
