@@ -51,14 +51,17 @@ async function walk(root: string): Promise<Found[]> {
   let entries = 0;
   while (folders.length) {
     const folder = folders.pop()!;
-    const dir = await opendir(folder).catch((err) => { throw named(folder, err); });
-    for await (const d of dir) {
-      const p = join(folder, d.name);
-      if (++entries > MAX_FILES) throw new DatasetError(`${root}: more than ${MAX_FILES} files and folders: point --dataset at the folder of one dataset`);
-      if (d.isDirectory()) folders.push(p);
-      else if (d.isFile()) found.push({ shown: p, real: p, size: -1 });
-      else if (d.isSymbolicLink()) found.push(await followLink(p, root, realRoot));
-      else throw new DatasetError(`${p}: ${kind(d)}: only regular files are read: move it out of the folder`);
+    try {
+      for await (const d of await opendir(folder)) {
+        const p = join(folder, d.name);
+        if (++entries > MAX_FILES) throw new DatasetError(`${root}: more than ${MAX_FILES} files and folders: point --dataset at the folder of one dataset`);
+        if (d.isDirectory()) folders.push(p);
+        else if (d.isFile()) found.push({ shown: p, real: p, size: -1 });
+        else if (d.isSymbolicLink()) found.push(await followLink(p, root, realRoot));
+        else throw new DatasetError(`${p}: ${kind(d)}: only regular files are read: move it out of the folder`);
+      }
+    } catch (err) {
+      throw named(folder, err); // a DatasetError passes as it is
     }
   }
   return found;
