@@ -33,7 +33,7 @@ export const USAGE = usageText('npm run train', [
   ['--set key=value', 'any config field, e.g. --set optim.lr=0.002 (repeatable)'],
   ['--out FILE', 'write the whole run log as JSON'],
   ['--json', 'the last line of stdout is the run summary as JSON'],
-]);
+]) + '\nexit codes: 0 trained, 2 a bad flag, field, file or --out path (named), 3 the run diverged (the step is named)';
 
 const options = {
   preset: { type: 'string', default: 'nano' },

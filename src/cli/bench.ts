@@ -14,6 +14,7 @@ import {
 import { setField } from '../engine/overrides';
 import { proportionalWarmup } from '../engine/schedule';
 import { applySetFlags } from './args';
+import { outProblem } from './output';
 import { loadBuiltinFromDisk } from './load-path';
 import { choices, usageText } from './usage';
 
@@ -67,6 +68,8 @@ async function main(): Promise<number> {
   if (base.schedule.steps < BENCH_MIN_STEPS) errors.push({ path: '--steps', message: `a benchmark needs at least ${BENCH_MIN_STEPS} steps` });
   if (errors.length) { console.error(formatErrors(errors)); return 2; }
   if (v['print-config']) { console.log(JSON.stringify(base)); return 0; }
+  const badOut = v.out ? await outProblem(v.out) : null;
+  if (badOut) { console.error(badOut); return 2; }
 
   const backend = await initNodeBackend(v.backend as BackendChoice);
   const problems = validateConfig(base, backend.memoryBudgetBytes);

@@ -1,14 +1,14 @@
 // `npm run train`: the engine headless in Node. Progress goes to stderr (a bar on a
 // terminal); the summary to stdout, as JSON on the last line with --json.
-import { writeFileSync } from 'node:fs';
-import { initNodeBackend } from '../engine/backend-node';
+import { writeFile } from 'node:fs/promises';
 import { formatErrors } from '../engine/config';
+import type { Dataset } from '../engine/data/dataset';
+import { DatasetError } from '../engine/data/errors';
 import type { EngineEvent } from '../engine/events';
-import { prepareRun } from '../engine/prepare';
 import { summarize } from '../engine/summary';
-import { Trainer } from '../engine/trainer';
 import { parseTrainArgs, USAGE } from './args';
 import { loadBuiltinFromDisk, loadPath } from './load-path';
+import { EXIT, outProblem, say } from './output';
 import { progressLine } from './progress';
 
 async function main(): Promise<number> {
@@ -18,19 +18,37 @@ async function main(): Promise<number> {
     return 0;
   }
   if (!args) {
-    console.error(formatErrors(errors));
-    return 2;
+    say(formatErrors(errors));
+    return EXIT.user;
   }
+  const badOut = args.out ? await outProblem(args.out) : null;
+  if (badOut) {
+    say(badOut);
+    return EXIT.user;
+  }
+  // a user's files are read (within bounds, no tfjs needed) before tfjs loads: a bad one is named at once
+  const path = args.datasetPath;
+  let fromPath: Dataset | null = null;
+  if (path) {
+    try {
+      fromPath = await loadPath(path, args.config);
+    } catch (err) {
+      if (!(err instanceof DatasetError)) throw err;
+      say(`--dataset: ${err.message}`);
+      return EXIT.user;
+    }
+  }
+  const { initNodeBackend } = await import('../engine/backend-node');
+  const { prepareRun } = await import('../engine/prepare');
   const backend = await initNodeBackend(args.backend);
-  const { datasetPath } = args;
   const { config, dataset, errors: problems } = await prepareRun(args.config, {
-    load: datasetPath ? (cfg) => loadPath(datasetPath, cfg) : loadBuiltinFromDisk,
+    load: fromPath ? async () => fromPath : loadBuiltinFromDisk,
     memoryBudgetBytes: backend.memoryBudgetBytes,
     dataField: '--dataset',
   });
   if (!config) {
-    console.error(formatErrors(problems));
-    return 2;
+    say(formatErrors(problems));
+    return EXIT.user;
   }
   console.error(`backend ${backend.name}: ${backend.reason}`);
   console.error(`dataset ${dataset.name}: ${dataset.train.count} train / ${dataset.test.count} test images of ${dataset.shape.join('x')}`);
@@ -38,6 +56,7 @@ async function main(): Promise<number> {
   const events: EngineEvent[] = [];
   const tty = process.stderr.isTTY === true;
   const started = performance.now();
+  const { Trainer } = await import('../engine/trainer');
   const trainer = new Trainer(config, dataset, (e) => {
     events.push(e);
     const line = progressLine(e, config.schedule.steps);
@@ -49,14 +68,23 @@ async function main(): Promise<number> {
     backend: backend.name, mode: config.prelora.mode, rule: config.prelora.rule, seed,
     batchSize: config.optim.batchSize, windowSteps: config.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
   });
+  const diverged = trainer.divergence;
   trainer.dispose();
-  if (args.out) writeFileSync(args.out, JSON.stringify({ config, backend, summary, events }, null, 1));
   if (args.json) console.log(JSON.stringify(summary));
   else console.log(JSON.stringify(summary, null, 2));
-  return 0;
+  if (diverged) say(diverged.message);
+  if (args.out) {
+    try {
+      await writeFile(args.out, JSON.stringify({ config, backend, summary, events }, null, 1));
+    } catch (err) {
+      say(`--out: could not write ${args.out} (${(err as Error).message}): the summary is above`);
+      return EXIT.user;
+    }
+  }
+  return diverged ? EXIT.diverged : EXIT.ok;
 }
 
 main().then((code) => process.exit(code), (err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exit(1);
+  say(err instanceof Error ? err.message : String(err));
+  process.exit(EXIT.crash);
 });

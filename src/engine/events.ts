@@ -41,6 +41,15 @@ export interface Evaluation {
   count: number;
 }
 
+/** The first step whose loss or gradient norm was not finite; the run stops there. */
+export interface Divergence {
+  step: number;
+  loss: number;
+  gradNorm: number;
+  /** names the step and the settings to change */
+  message: string;
+}
+
 /** The run as a whole: `full` until a module leaves full training, `lora` once all targeted modules froze. */
 export type RunPhase = 'full' | 'mixed' | 'lora';
 
@@ -51,5 +60,7 @@ export type EngineEvent =
   | { type: 'evaluation'; evaluation: Evaluation }
   | { type: 'window'; window: WindowRecord }
   | { type: 'phase'; change: PhaseChange }
+  /** the run stopped: a step's loss or gradients were not finite (records after it are dropped) */
+  | { type: 'diverged'; divergence: Divergence }
   /** parameter counts (adapters included in total) after every change */
   | { type: 'params'; step: number; total: number; trainable: number; optimizerBytes: number; memory: MemoryReading };

@@ -1,7 +1,7 @@
 // The summary of a run, computed from its event log alone (pure): what the CLI prints
 // with --json and the benchmark reports. Throughput per phase follows throughput.ts,
 // the rule the page's run table uses too.
-import type { EngineEvent, RunPhase, StepRecord } from './events';
+import type { Divergence, EngineEvent, RunPhase, StepRecord } from './events';
 import { samplesPerSec, tally, type Tallies } from './throughput';
 
 export interface PhaseFigures {
@@ -26,6 +26,8 @@ export interface RunSummary {
   /** tensors alive at the last window end minus at the first one of the final phase: 0 means no leak */
   tensorsGrowth: number;
   wallSeconds: number;
+  /** the step whose loss or gradients were not finite (the run stopped there), or null */
+  diverged: Divergence | null;
 }
 
 export interface RunMeta {
@@ -48,6 +50,7 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
   const params = events.filter((e) => e.type === 'params');
   const switches: RunSummary['switches'] = [];
   let accuracy: number | null = null;
+  let diverged: Divergence | null = null;
   for (const e of events) {
     if (e.type === 'progress') {
       records.push(...e.records);
@@ -56,6 +59,8 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
       memory.push({ step: e.step, phase: e.phase, numBytes: e.memory.numBytes, numTensors: e.memory.numTensors });
     } else if (e.type === 'evaluation') {
       accuracy = e.evaluation.accuracy;
+    } else if (e.type === 'diverged') {
+      diverged = e.divergence;
     } else if (e.type === 'phase' && e.change.from === 'full') {
       switches.push({ module: e.change.module, step: e.change.step, rank: e.change.rank });
     }
@@ -88,5 +93,6 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
     memory: { fullPhaseBytes: lastOf('full'), loraPhaseBytes: lastOf('lora') },
     tensorsGrowth: inFinal.length ? inFinal.at(-1)!.numTensors - inFinal[0]!.numTensors : 0,
     wallSeconds: meta.wallSeconds,
+    diverged,
   };
 }

@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { validateConfig, type ConfigError, type PreLoRAConfig, type RunConfig } from './config';
 import { Batcher, toBatch, type Batch, type Dataset } from './data/dataset';
-import type { EngineEvent, Evaluation, MemoryReading, RunPhase, StepRecord } from './events';
+import { describeDivergence, finiteWindow, firstNonFinite } from './divergence';
+import type { Divergence, EngineEvent, Evaluation, MemoryReading, RunPhase, StepRecord } from './events';
 import { resolveUpdate, type PolicyUpdate } from './live';
 import { crossEntropy } from './ops/cross-entropy';
 import { AdamW, clipByGlobalNorm } from './optimizer';
@@ -22,7 +23,12 @@ interface Pending {
   epoch: number;
   lr: number;
   loss: tf.Scalar;
+  /** global gradient norm before clipping: read back with the loss, to catch divergence */
+  gradNorm: tf.Scalar;
 }
+
+/** Thrown through the controller when a read-back it asked for finds the run diverged. */
+class RunDiverged extends Error {}
 
 const EVAL_BATCH = 250;
 
@@ -37,6 +43,10 @@ export class Trainer {
   private completed = 0;
   private lastFlush = { time: 0, step: 0, phase: 'full' as RunPhase };
   private rewarmFrom: number | null = null;
+  /** set by the read-back that finds a non-finite loss or gradient; the run stops */
+  private diverged: Divergence | null = null;
+  /** a window's statistics were not finite: read back now to find the step */
+  private suspect = false;
 
   constructor(
     readonly config: RunConfig,
@@ -81,8 +91,15 @@ export class Trainer {
         this.restartClock(); // steps from here on belong to the new phase
         this.emitParams();
       },
-      flush: () => this.flush(),
-      onWindow: (record) => this.emit({ type: 'window', window: record }),
+      flush: async () => {
+        const records = await this.flush();
+        if (this.diverged) throw new RunDiverged(); // no switch or freeze on a diverged run
+        return records;
+      },
+      onWindow: (record) => {
+        if (finiteWindow(record)) this.emit({ type: 'window', window: record });
+        else this.suspect = true;
+      },
       onPhaseChange: (change) => this.emit({ type: 'phase', change }),
     };
   }
@@ -100,6 +117,11 @@ export class Trainer {
   /** Each module's phase, rank and switch step. */
   get modules(): ReadonlyMap<string, Readonly<ModuleState>> {
     return this.controller.states;
+  }
+
+  /** Why the run stopped, if a step's loss or gradients were not finite. */
+  get divergence(): Divergence | null {
+    return this.diverged;
   }
 
   /** The learning rate of the next step: the schedule, times the re-warm-up ramp after a freeze. */
@@ -124,10 +146,17 @@ export class Trainer {
    */
   async step<T>(measure?: (enqueue: () => void) => Promise<T>): Promise<T | undefined> {
     let measured: T | undefined;
+    if (this.diverged) return measured; // a diverged run takes no more steps
     if (measure) measured = await measure(() => this.trainStep());
     else this.trainStep();
-    await this.controller.afterStep();
-    if (this.completed % this.config.schedule.logEvery === 0) await this.flush();
+    try {
+      await this.controller.afterStep();
+    } catch (err) {
+      if (err instanceof RunDiverged) return measured; // the read-back it asked for found non-finite numbers
+      throw err;
+    }
+    if (this.suspect || this.completed % this.config.schedule.logEvery === 0) await this.flush();
+    if (this.diverged) return measured;
     // evaluate on schedule and at the end of training, not at every pause or single step
     if (this.completed % this.config.schedule.evalEvery === 0 || this.completed === this.config.schedule.steps) await this.evaluate();
     return measured;
@@ -139,39 +168,51 @@ export class Trainer {
     const { x, y } = this.tensors(this.batcher.next());
     const variables = this.model.trainableVariables();
     const smoothing = this.config.optim.labelSmoothing;
-    const loss = tf.tidy(() => {
+    const [loss, gradNorm] = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => crossEntropy(this.model.forward(x), y, smoothing), variables);
       this.controller.observe(grads, value);
       const clipped = clipByGlobalNorm(grads, this.config.optim.clipNorm);
       this.optimizer.apply(clipped.grads, variables, lr);
-      return value;
-    });
+      return [value, clipped.norm];
+    }) as [tf.Scalar, tf.Scalar];
     x.dispose();
     y.dispose();
     this.completed++;
-    this.pending.push({ step: this.completed, epoch: this.batcher.epoch, lr, loss });
+    this.pending.push({ step: this.completed, epoch: this.batcher.epoch, lr, loss, gradNorm });
   }
 
-  /** Read back the losses of the steps since the last flush: one stacked `await data()`. */
+  /**
+   * Read back the losses and gradient norms of the steps since the last flush: one
+   * stacked `await data()`. The first non-finite step marks the run diverged; the
+   * records stop before it.
+   */
   async flush(): Promise<StepRecord[]> {
+    this.suspect = false;
     if (this.pending.length === 0) return [];
     const batch = this.pending;
     this.pending = [];
-    const stacked = tf.stack(batch.map((p) => p.loss));
+    const n = batch.length;
+    const stacked = tf.stack([...batch.map((p) => p.loss), ...batch.map((p) => p.gradNorm)]);
     const values = await stacked.data();
     stacked.dispose();
-    for (const p of batch) p.loss.dispose();
-    const records = batch.map((p, i) => ({ step: p.step, epoch: p.epoch, lr: p.lr, loss: values[i]! }));
+    for (const p of batch) tf.dispose([p.loss, p.gradNorm]);
+    const bad = this.diverged ? -1 : firstNonFinite(values.subarray(0, n), values.subarray(n));
+    const kept = this.diverged ? 0 : bad < 0 ? n : bad;
+    const records = batch.slice(0, kept).map((p, i) => ({ step: p.step, epoch: p.epoch, lr: p.lr, loss: values[i]! }));
+    if (bad >= 0) this.diverged = describeDivergence(batch[bad]!.step, values[bad]!, values[n + bad]!, this.config);
     const now = performance.now();
     const steps = this.completed - this.lastFlush.step;
     const seconds = (now - this.lastFlush.time) / 1000;
     const timed = this.lastFlush.time > 0 && seconds > 0;
-    this.emit({
-      type: 'progress', records, phase: this.lastFlush.phase,
-      samplesPerSec: timed ? (steps * this.config.optim.batchSize) / seconds : 0, seconds: timed ? seconds : 0,
-    });
+    if (records.length) {
+      this.emit({
+        type: 'progress', records, phase: this.lastFlush.phase,
+        samplesPerSec: timed ? (steps * this.config.optim.batchSize) / seconds : 0, seconds: timed ? seconds : 0,
+      });
+    }
     this.emit({ type: 'memory', step: this.completed, phase: this.lastFlush.phase, memory: this.memory() });
     this.lastFlush = { time: now, step: this.completed, phase: this.controller.runPhase() };
+    if (bad >= 0) this.emit({ type: 'diverged', divergence: this.diverged! });
     return records;
   }
 
@@ -188,9 +229,10 @@ export class Trainer {
     return value;
   }
 
-  /** Loss (no label smoothing) and accuracy on the held-out split, read back once. */
-  async evaluate(): Promise<Evaluation> {
+  /** Loss (no label smoothing) and accuracy on the held-out split, read back once; null once diverged. */
+  async evaluate(): Promise<Evaluation | null> {
     await this.flush(); // so the evaluation's time never counts as training time
+    if (this.diverged) return null; // its weights are not finite: the last evaluation stands
     const split = this.dataset.test;
     let totals = tf.zeros([2]); // [correct, summed loss]
     for (let start = 0; start < split.count; start += EVAL_BATCH) {
@@ -259,7 +301,7 @@ export class Trainer {
   async run(steps = this.config.schedule.steps - this.completed, yieldBetween?: () => Promise<boolean>): Promise<void> {
     const end = this.completed + steps;
     if (this.lastFlush.time === 0) this.restartClock();
-    while (this.completed < end) {
+    while (this.completed < end && !this.diverged) {
       await this.step();
       if (yieldBetween && !(await yieldBetween())) break;
     }
@@ -267,7 +309,7 @@ export class Trainer {
   }
 
   dispose(): void {
-    for (const p of this.pending) p.loss.dispose();
+    for (const p of this.pending) tf.dispose([p.loss, p.gradNorm]);
     this.pending = [];
     this.controller.dispose();
     this.optimizer.dispose();

@@ -11,6 +11,7 @@ import { loadBuiltin, type PublicReader } from '../engine/data/builtin';
 import type { Dataset } from '../engine/data/dataset';
 import { DatasetError } from '../engine/data/errors';
 import type { ImageDecoder } from '../engine/data/folder';
+import { pageDataLimit } from '../engine/data/limits';
 import { describeDataset } from '../engine/data/preview';
 import type { EngineEvent } from '../engine/events';
 import { datasetFromFiles } from '../engine/data/upload';
@@ -208,7 +209,8 @@ export class TrainingHost {
     }
     this.looping = false;
     if (this.run !== run || this.want === 'stop') return; // whoever stopped it lets go of it
-    if (t.stepsDone >= total) this.release('done');
+    if (t.divergence) this.release('stopped'); // the engine's `diverged` event, forwarded, says why
+    else if (t.stepsDone >= total) this.release('done');
     else this.state(run, 'paused');
   }
 
@@ -260,7 +262,10 @@ export class TrainingHost {
   private async loadDataset(cmd: CommandOf<'loadDataset'>): Promise<void> {
     try {
       const files = cmd.files.map((f) => ({ name: f.name, path: f.path, bytes: new Uint8Array(f.bytes) }));
-      this.uploaded = await datasetFromFiles(files, { imageSize: cmd.imageSize, seed: cmd.seed, decode: this.deps.decode });
+      // a quarter of the device's memory at most (navigator.deviceMemory, where the browser tells it)
+      const deviceMemory = (globalThis.navigator as { deviceMemory?: number } | undefined)?.deviceMemory;
+      const limit = pageDataLimit(deviceMemory);
+      this.uploaded = await datasetFromFiles(files, { imageSize: cmd.imageSize, seed: cmd.seed, limit, decode: this.deps.decode });
       this.post({ type: 'dataset', source: 'upload', info: describeDataset(this.uploaded) });
     } catch (err) {
       this.error(null, err instanceof DatasetError ? err.message : `could not read the upload: ${messageOf(err)}`);

@@ -5,10 +5,10 @@
 import { decode } from 'fast-png';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../src/engine/bench/report';
-import { buildAndServe, launchChromium, type Served } from '../helpers/browser';
+import { openPlayground, type Playground } from '../helpers/browser';
 import { cifarBatch, writeFixtures } from '../helpers/cifar';
 
 const stepCount = (page: Page) => page.getByTestId('step-count').textContent().then(Number);
@@ -22,24 +22,16 @@ async function setField(page: Page, testid: string, value: string): Promise<void
 }
 
 describe('the playground in Chromium', () => {
-  let served: Served;
-  let browser: Browser;
+  let playground: Playground;
   let page: Page;
-  const consoleErrors: string[] = [];
+  let consoleErrors: string[];
 
   beforeAll(async () => {
-    served = await buildAndServe();
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
-    await page.goto(served.url);
+    playground = await openPlayground();
+    ({ page, consoleErrors } = playground);
   }, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    served?.stop();
-  });
+  afterAll(() => playground?.close());
 
   it('refuses vit-l16 with the reason and the fix, and stays usable', async () => {
     await page.getByTestId('preset').selectOption('vit-l16');

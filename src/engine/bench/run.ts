@@ -65,6 +65,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     const between = o.yieldBetween;
     await t.run(cfg.schedule.steps - 2, between && (async () => { await between(); return !o.shouldStop?.(); }));
     if (o.shouldStop?.()) throw new BenchStopped(); // else the run has evaluated at its last step
+    if (t.divergence) throw new Error(`${mode} (${rule}), seed ${seed}: ${t.divergence.message}`);
     const s = summarize(events, {
       backend: o.backend, mode, rule, seed, batchSize: cfg.optim.batchSize,
       windowSteps: cfg.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,

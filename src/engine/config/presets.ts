@@ -2,7 +2,7 @@
 // smoke tests and software GPUs) to the paper's ViT-L/16 (sized, refused where it
 // cannot fit).
 import { FAMILIES } from '../vit-families';
-import type { ModelConfig, PreLoRAConfig, RunConfig } from './types';
+import { DEFAULT_DATA_MB, type ModelConfig, type PreLoRAConfig, type RunConfig } from './types';
 
 export const PRESET_NAMES = ['micro', 'nano', 'tiny', 'small', 'vit-l16'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
@@ -12,7 +12,7 @@ const base: RunConfig = {
     imageSize: 32, patchSize: 4, channels: 3, width: 64, depth: 4, heads: 4,
     mlpRatio: 4, numClasses: 10, layerNormEps: 1e-6, initStd: 0.02,
   },
-  data: { dataset: 'synthetic', augment: true, trainSize: 4000, testSize: 1000, difficulty: 0.5 },
+  data: { dataset: 'synthetic', augment: true, trainSize: 4000, testSize: 1000, difficulty: 0.5, maxDataMB: DEFAULT_DATA_MB },
   optim: {
     batchSize: 32, lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7,
     weightDecay: 0.05, clipNorm: 1, labelSmoothing: 0.1,

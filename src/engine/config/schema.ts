@@ -22,7 +22,7 @@ export const RUN_CONFIG_SCHEMA = v.strictObject({
     imageSize: num, patchSize: num, channels: num, width: num, depth: num, heads: num,
     mlpRatio: num, numClasses: num, layerNormEps: num, initStd: num,
   }),
-  data: v.strictObject({ dataset: v.picklist(DATASETS), augment: v.boolean(), trainSize: num, testSize: num, difficulty: num }),
+  data: v.strictObject({ dataset: v.picklist(DATASETS), augment: v.boolean(), trainSize: num, testSize: num, difficulty: num, maxDataMB: num }),
   optim: v.strictObject({
     batchSize: num, lr: num, beta1: num, beta2: num, epsilon: num, weightDecay: num, clipNorm: num, labelSmoothing: num,
   }),

@@ -40,6 +40,8 @@ export interface DataConfig {
   testSize: number;
   /** synthetic only: 0 (easy) .. 1 (hard): noise, contrast and clutter */
   difficulty: number;
+  /** most MB a dataset may take once unpacked (files read, archives inflated, images generated) */
+  maxDataMB: number;
 }
 
 export interface OptimConfig {
@@ -84,6 +86,28 @@ export interface PreLoRAConfig extends PolicySettings {
   /** module families that may switch */
   targets: Family[];
 }
+
+/**
+ * How large a run may be, one owner for each bound: past them a value is a typo or a
+ * hostile input, not a plan, and would fail late (a typed array too long) or silently.
+ */
+export const RUN_LIMITS = {
+  /** 5 days of `tiny` on an H200 (2.2 steps/s); the CLI keeps one record per step */
+  steps: 1_000_000,
+  /** images in a synthetic split (data.trainSize, data.testSize) */
+  splitImages: 1_000_000,
+  /** seeds feed 32-bit generators, so 2^32 would repeat seed 0 */
+  seed: 2 ** 32 - 1,
+  /** data.maxDataMB: a Uint8Array holds at most 4 GiB in V8 */
+  dataMB: 4096,
+} as const;
+
+/**
+ * data.maxDataMB's default: 5x the full CIFAR-10 (184 MB unpacked). Loading peaks at
+ * 1.9x the data (loose batches) to 3.2x (the .tar.gz): 357 and 581 MB over Node's own
+ * for CIFAR-10 (measured), so the default fits a machine with 4 GB free.
+ */
+export const DEFAULT_DATA_MB = 1024;
 
 export interface RunConfig {
   model: ModelConfig;

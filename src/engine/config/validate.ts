@@ -5,7 +5,7 @@ import { estimateMemory } from '../size';
 import { FAMILIES } from '../vit-families';
 import { formatBytes, formatCount, orList } from './format';
 import {
-  BUILTIN_DATASETS, DATASETS, MODES,
+  BUILTIN_DATASETS, DATASETS, MODES, RUN_LIMITS,
   type DataConfig, type ModelConfig, type OptimConfig, type PreLoRAConfig, type RunConfig, type ScheduleConfig,
 } from './types';
 
@@ -28,6 +28,12 @@ const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFin
 function intAtLeast(path: string, v: unknown, min: number): Check {
   return (e) => {
     if (!isInt(v) || v < min) e.push({ path, message: `${path} must be a whole number >= ${min} (got ${String(v)})` });
+  };
+}
+
+function intIn(path: string, v: unknown, min: number, max: number, why = ''): Check {
+  return (e) => {
+    if (!isInt(v) || v < min || v > max) e.push({ path, message: `${path} must be a whole number in [${min}, ${max}] (got ${String(v)})${why}` });
   };
 }
 
@@ -72,8 +78,9 @@ export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number): Conf
     intAtLeast('model.numClasses', m.numClasses, 2),
     numIn('model.layerNormEps', m.layerNormEps, 0, 1e-2, true),
     numIn('model.initStd', m.initStd, 0, 1, true),
-    intAtLeast('data.trainSize', d.trainSize, 1),
-    intAtLeast('data.testSize', d.testSize, 1),
+    intIn('data.trainSize', d.trainSize, 1, RUN_LIMITS.splitImages),
+    intIn('data.testSize', d.testSize, 1, RUN_LIMITS.splitImages),
+    intIn('data.maxDataMB', d.maxDataMB, 1, RUN_LIMITS.dataMB),
     numIn('data.difficulty', d.difficulty, 0, 1),
     intAtLeast('optim.batchSize', o.batchSize, 1),
     numIn('optim.lr', o.lr, 0, 10, true),
@@ -83,7 +90,7 @@ export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number): Conf
     numIn('optim.weightDecay', o.weightDecay, 0, 1),
     numIn('optim.clipNorm', o.clipNorm, 0, 1e6),
     numIn('optim.labelSmoothing', o.labelSmoothing, 0, 1, false, true),
-    intAtLeast('schedule.steps', s.steps, 1),
+    intIn('schedule.steps', s.steps, 1, RUN_LIMITS.steps),
     intAtLeast('schedule.warmupSteps', s.warmupSteps, 0),
     numIn('schedule.minLrRatio', s.minLrRatio, 0, 1),
     intAtLeast('schedule.evalEvery', s.evalEvery, 1),
@@ -105,7 +112,7 @@ export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number): Conf
     intAtLeast('prelora.jointSteps', p.jointSteps, 0),
     oneOf('prelora.resetMoments', p.resetMoments, [true, false]),
     intAtLeast('prelora.rewarmSteps', p.rewarmSteps, 0),
-    intAtLeast('seed', cfg.seed, 0),
+    intIn('seed', cfg.seed, 0, RUN_LIMITS.seed, ': seeds are 32-bit'),
   ];
   for (const check of checks) check(e);
   const bad = new Set(e.map((x) => x.path));
@@ -131,6 +138,16 @@ export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number): Conf
   }
   if (ok('optim.batchSize', 'data.trainSize') && o.batchSize > d.trainSize) {
     e.push({ path: 'optim.batchSize', message: `batch ${o.batchSize} is larger than the ${d.trainSize} training images: lower it` });
+  }
+  if (d.dataset === 'synthetic' && ok('data.trainSize', 'data.testSize', 'data.maxDataMB', 'model.imageSize', 'model.channels')) {
+    const bytes = (d.trainSize + d.testSize) * m.imageSize ** 2 * m.channels;
+    if (bytes > d.maxDataMB * 2 ** 20) {
+      e.push({
+        path: 'data.trainSize',
+        message: `${d.trainSize} + ${d.testSize} synthetic images of ${m.imageSize}x${m.imageSize}x${m.channels} take ${formatBytes(bytes)}, ` +
+          `more than data.maxDataMB (${d.maxDataMB} MB): lower data.trainSize or data.testSize, or raise data.maxDataMB`,
+      });
+    }
   }
   if (ok('schedule.warmupSteps', 'schedule.steps') && s.warmupSteps > s.steps) {
     e.push({ path: 'schedule.warmupSteps', message: `warm-up of ${s.warmupSteps} steps is longer than the run (${s.steps}): lower it` });

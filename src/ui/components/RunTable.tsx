@@ -31,7 +31,11 @@ export function RunTable() {
             return (
               <tr key={r.id} data-testid="run-row" data-run={r.id} className={r.id === activeId ? 'active' : ''} onClick={() => selectRun(r.id)}>
                 <td><i className="swatch" style={{ background: r.color }} /></td>
-                <td>{r.label}</td><td>{r.state}</td><td>{r.step}</td>
+                <td>{r.label}</td>
+                <td>{r.diverged
+                  ? <span className="diverged" data-testid="diverged" title={r.diverged.message}>diverged at step {r.diverged.step}</span>
+                  : r.state}</td>
+                <td>{r.step}</td>
                 <td>{acc ? `${(100 * acc.accuracy).toFixed(1)}% @${acc.step}` : '–'}</td>
                 <td>{r.seconds.toFixed(0)} s</td>
                 {PHASES.map(([phase]) => <td key={phase}>{rate(r, phase)}</td>)}

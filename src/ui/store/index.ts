@@ -6,7 +6,7 @@ import type { BackendChoice, BackendInfo } from '../../engine/backend';
 import { BENCH_VARIANTS } from '../../engine/bench/report';
 import { formatErrors, validateConfig, type DatasetSource } from '../../engine/config';
 import type { DatasetInfo } from '../../engine/data/preview';
-import { MAX_UPLOAD_BYTES, tooLarge } from '../../engine/data/upload';
+import { uploadProblem } from '../../engine/data/limits';
 import { WorkerClient } from '../../worker/client';
 import type { ClientEvent } from '../../worker/protocol';
 import { createBenchSlice, type BenchSlice } from './bench';
@@ -89,9 +89,9 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
     if (d !== 'upload' && !get().datasets[d]) worker().send({ type: 'previewDataset', config: buildConfig({ ...get(), dataset: d }) });
   },
   uploadFiles: async (files) => {
-    const total = files.reduce((n, f) => n + f.size, 0);
-    if (total > MAX_UPLOAD_BYTES) {
-      set({ error: tooLarge(files.length === 1 ? files[0]!.name : `these ${files.length} files`, total) });
+    const problem = uploadProblem(files);
+    if (problem) {
+      set({ error: problem });
       return;
     }
     set({ uploading: true, error: null });
@@ -168,7 +168,10 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
     switch (e.type) {
       case 'ready': set({ backend: e.backend }); return;
       case 'started': s.applyStarted(e.runId, e.config); return;
-      case 'engine': s.applyEngineEvent(e.runId, e.event); return;
+      case 'engine':
+        s.applyEngineEvent(e.runId, e.event);
+        if (e.event.type === 'diverged' && s.runs.some((r) => r.id === e.runId)) set({ error: e.event.divergence.message });
+        return;
       case 'state': s.setRunState(e.runId, e.state, e.step); return;
       case 'policy': s.applyPolicy(e.runId, e.step, e.update); return;
       case 'bench': s.applyBenchStatus(e.status); return;

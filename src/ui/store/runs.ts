@@ -3,7 +3,7 @@
 // `started` and each live change it confirms. Events of a run that was reset are dropped.
 import type { StateCreator } from 'zustand';
 import type { RunConfig } from '../../engine/config';
-import type { EngineEvent, Evaluation, Phase, PhaseChange, RunPhase } from '../../engine/events';
+import type { Divergence, EngineEvent, Evaluation, Phase, PhaseChange, RunPhase } from '../../engine/events';
 import { applyLive, type PolicyUpdate } from '../../engine/live';
 import type { WindowRecord } from '../../engine/policy';
 import { tally, type Tallies } from '../../engine/throughput';
@@ -47,6 +47,8 @@ export interface RunView {
   params: { step: number; total: number; trainable: number; bytes: number }[];
   /** wall seconds spent running, pauses excluded */
   seconds: number;
+  /** the run stopped on a non-finite loss or gradient */
+  diverged: Divergence | null;
 }
 
 export interface RunsSlice {
@@ -91,6 +93,7 @@ function reduce(run: RunView, e: EngineEvent): RunView {
     case 'params':
       return { ...run, params: [...run.params, { step: e.step, total: e.total, trainable: e.trainable, bytes: e.memory.numBytes }] };
     case 'memory': return run;
+    case 'diverged': return { ...run, diverged: e.divergence };
   }
 }
 
@@ -116,7 +119,7 @@ export const createRunsSlice: StateCreator<PlaygroundState, [], [], RunsSlice> =
       const run: RunView = {
         id: `run-${Date.now()}-${n}`, label, color: COLORS[n % COLORS.length]!, config, state: 'starting', step: 0,
         losses: [], evaluations: [], windows: [], modules: {}, changes: [], efficiency: [], throughput: {},
-        thresholds: [{ step: 0, value: p.weightThreshold }], params: [], seconds: 0,
+        thresholds: [{ step: 0, value: p.weightThreshold }], params: [], seconds: 0, diverged: null,
       };
       set((s) => ({ runs: [...s.runs, run], activeId: run.id }));
       return run;
