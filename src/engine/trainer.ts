@@ -40,6 +40,8 @@ export class Trainer {
     readonly config: RunConfig,
     readonly dataset: Dataset,
     private readonly emit: (e: EngineEvent) => void = () => {},
+    /** runs on the fresh model before anything reads it, e.g. to load imported weights */
+    prepareModel?: (model: ViT) => void,
   ) {
     const [h, w, c] = dataset.shape;
     const m = config.model;
@@ -48,6 +50,12 @@ export class Trainer {
     }
     this.pixels = h * w * c;
     this.model = new ViT(config.model, config.seed);
+    try {
+      prepareModel?.(this.model);
+    } catch (err) {
+      this.model.dispose();
+      throw err;
+    }
     this.optimizer = this.makeOptimizer();
     this.batcher = new Batcher(dataset.train, this.pixels, config.optim.batchSize, config.seed,
       config.data.augment ? { shape: dataset.shape, aug: dataset.augment } : null);
