@@ -7,9 +7,13 @@ import { fitModelToData } from '../engine/data/builtin';
 import { DatasetError } from '../engine/data/errors';
 import { loadBuiltinFromDisk, loadPath } from './load-path';
 import type { EngineEvent } from '../engine/events';
+import { ModelFileError } from '../engine/io/errors';
+import { exportRun } from '../engine/io/export';
 import { summarize } from '../engine/summary';
 import { Trainer } from '../engine/trainer';
 import { parseTrainArgs, USAGE } from './args';
+import { checkWritableDir, writeExport } from './export-dir';
+import { readInitModel } from './init-model';
 import { progressLine } from './progress';
 
 async function main(): Promise<number> {
@@ -20,6 +24,11 @@ async function main(): Promise<number> {
   }
   if (!args) {
     for (const e of errors) console.error(`${e.path}: ${e.message}`);
+    return 2;
+  }
+  const unwritable = args.exportDir === null ? null : await checkWritableDir(args.exportDir);
+  if (unwritable) {
+    console.error(`--export: ${unwritable}`);
     return 2;
   }
   const backend = await initNodeBackend(args.backend);
@@ -44,7 +53,16 @@ async function main(): Promise<number> {
     for (const e of fit) console.error(`${e.path}: ${e.message}`);
     return 2;
   }
+  const init = args.init === null ? null : await readInitModel(args.init, config.model).catch((err: unknown) => {
+    if (err instanceof ModelFileError) return err;
+    throw err;
+  });
+  if (init instanceof ModelFileError) {
+    console.error(`--init: ${init.message}`);
+    return 2;
+  }
   console.error(`backend ${backend.name}: ${backend.reason}`);
+  if (init) console.error(`init: ${init.file}${init.ignored.length ? ` (ignored: ${init.ignored.join(', ')})` : ''}`);
   console.error(`dataset ${dataset.name}: ${dataset.train.count} train / ${dataset.test.count} test images of ${dataset.shape.join('x')}`);
   const { seed } = config;
   const events: EngineEvent[] = [];
@@ -54,13 +72,19 @@ async function main(): Promise<number> {
     events.push(e);
     const line = progressLine(e, config.schedule.steps);
     if (line) process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
-  });
+  }, init?.prepare);
   await trainer.run();
   if (tty) process.stderr.write('\n');
   const summary = summarize(events, {
     backend: backend.name, mode: config.prelora.mode, rule: config.prelora.rule, seed,
     batchSize: config.optim.batchSize, windowSteps: config.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
   });
+  if (args.exportDir !== null) {
+    const changes = events.flatMap((e) => (e.type === 'phase' ? [e.change] : []));
+    const files = await exportRun(trainer, changes, { naming: args.peftNaming, backend: backend.name });
+    await writeExport(args.exportDir, files);
+    console.error(`export: ${files.length} files in ${args.exportDir}`);
+  }
   trainer.dispose();
   if (args.out) writeFileSync(args.out, JSON.stringify({ config, backend, summary, events }, null, 1));
   if (args.json) console.log(JSON.stringify(summary));
