@@ -1,7 +1,11 @@
 // Import: a model.safetensors exported before loads into a fresh model bit for bit and
 // trains on exactly as the model it came from; a file for another config is refused
 // naming the first mismatching tensor (name, expected shape, got), before anything is
-// assigned; the config.json beside it is compared field by field.
+// assigned; the config.json beside it is compared field by field; checkpoints that
+// transformers itself wrote load and give PyTorch's logits.
+import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PRESETS } from '../../src/engine/config';
 import { ModelFileError } from '../../src/engine/io/errors';
@@ -11,10 +15,10 @@ import { compareVitConfig, vitConfigJson } from '../../src/engine/io/hf-config';
 import { hubParameters, hubShape } from '../../src/engine/io/hf-layout';
 import { checkModelFile, loadIntoModel } from '../../src/engine/io/import';
 import { snapshotModel } from '../../src/engine/io/snapshot';
-import { readSafetensors, writeSafetensors } from '../../src/engine/io/safetensors';
+import { readSafetensors, toFloat32, writeSafetensors } from '../../src/engine/io/safetensors';
 import { ViT } from '../../src/engine/vit';
 import { microConfig, microTrainer } from '../helpers/export-run';
-import { useBackend } from '../helpers/tf';
+import { maxAbsError, useBackend } from '../helpers/tf';
 
 const FILE = 'model.safetensors';
 
@@ -93,6 +97,30 @@ describe('import', () => {
     expect(checkModelFile([...entries, { name: 'vit.pooler.dense.weight', dtype: 'F16', shape: [32, 32] }], micro.config, FILE).ignored)
       .toEqual(['vit.pooler.dense.weight']);
     [nano, micro, three].forEach((v) => v.dispose());
+  });
+
+  it('imports checkpoints that transformers 5.17 wrote (float32 and bfloat16): our forward gives PyTorch\'s logits', async () => {
+    const dir = 'test/fixtures/hf-vit-micro'; // made by test/interop/make_fixture.py
+    const m = PRESETS.micro.model;
+    expect(compareVitConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), m)).toEqual([]);
+    const ref = readSafetensors(new Uint8Array(readFileSync(join(dir, 'logits.safetensors'))), 'logits.safetensors').tensors;
+    const floats = (name: string) => toFloat32(ref.get(name)!, name, 'logits.safetensors');
+    const [N, C, H, W] = ref.get('pixel_values')!.shape as [number, number, number, number];
+    const nchw = floats('pixel_values');
+    const nhwc = new Float32Array(nchw.length);
+    for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+      nhwc[((n * H + y) * W + x) * C + c] = nchw[((n * C + c) * H + y) * W + x]!;
+    }
+    const images = tf.tensor4d(nhwc, [N, H, W, C]);
+    for (const [file, expected] of [['model-f32.safetensors', 'logits'], ['model-bf16.safetensors', 'logits_bf16_weights']] as const) {
+      const vit = new ViT(m, 1);
+      loadIntoModel(readSafetensors(new Uint8Array(readFileSync(join(dir, file))), file).tensors, vit, file);
+      const logits = tf.tidy(() => vit.forward(images));
+      expect(maxAbsError(await logits.data(), floats(expected))).toBeLessThan(1e-4);
+      logits.dispose();
+      vit.dispose();
+    }
+    images.dispose();
   });
 
   it('compares a config.json with the run\'s model: heads and epsilon do not show in shapes', () => {
