@@ -2,6 +2,7 @@
 // the merged model and the base + PEFT adapter (transformers 5 and 4 names) give our
 // engine's logits through an independent forward written from the HF layout; frozen
 // bases are exported as they were when they froze; the plan and the interop bundle.
+import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,9 @@ describe('export', () => {
     frozenBase = (await run.trainer.model.modules().get('blocks.0.query')!.weight.data()) as Float32Array;
     late.forEach((id) => run.trainer.forceSwitch(id)); // switch at step 23: still joint at step 30
     await run.trainer.run(8);
+    const tensors = tf.memory().numTensors;
     files = await exportRun(run.trainer, run.changes, { naming: 'transformers5', backend: 'wasm' });
+    expect(tf.memory().numTensors).toBe(tensors); // the read-back leaves nothing behind
     dir = mkdtempSync(join(tmpdir(), 'prelora-export-'));
     await writeExport(dir, files);
   });

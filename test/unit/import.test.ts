@@ -114,7 +114,9 @@ describe('import', () => {
     const images = tf.tensor4d(nhwc, [N, H, W, C]);
     for (const [file, expected] of [['model-f32.safetensors', 'logits'], ['model-bf16.safetensors', 'logits_bf16_weights']] as const) {
       const vit = new ViT(m, 1);
+      const tensors = tf.memory().numTensors;
       loadIntoModel(readSafetensors(new Uint8Array(readFileSync(join(dir, file))), file).tensors, vit, file);
+      expect(tf.memory().numTensors).toBe(tensors); // assigned in place, nothing left behind
       const logits = tf.tidy(() => vit.forward(images));
       expect(maxAbsError(await logits.data(), floats(expected))).toBeLessThan(1e-4);
       logits.dispose();

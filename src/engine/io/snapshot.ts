@@ -41,7 +41,6 @@ export async function snapshotModel(model: ViT, images?: tf.Tensor4D): Promise<M
   const flat = tf.tidy(() => tf.concat(tensors.map((t) => tf.reshape(t, [-1]))));
   const values = (await flat.data()) as Float32Array;
   flat.dispose();
-  logits?.dispose();
   let at = 0;
   const host = (t: tf.Tensor): HostTensor => {
     const data = values.slice(at, at + t.size);
@@ -57,6 +56,9 @@ export async function snapshotModel(model: ViT, images?: tf.Tensor4D): Promise<M
     }),
     logits: null,
   };
-  if (logits) snapshot.logits = host(logits);
+  if (logits) {
+    snapshot.logits = host(logits);
+    logits.dispose();
+  }
   return snapshot;
 }
