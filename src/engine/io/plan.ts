@@ -24,23 +24,30 @@ export const PLAN_VERSION = 1;
 
 type Why = 'policy' | 'forced' | 'static';
 
+/** The step a module got its adapter: static LoRA's modules have no `switchedAt`, only their step-0 change. */
+function switchStep(s: ModuleState, changes: PhaseChange[]): number | null {
+  if (s.rank === null) return null;
+  return s.switchedAt ?? changes.find((c) => c.module === s.id && c.from === 'full')?.step ?? null;
+}
+
 function moduleEntry(s: ModuleState, input: PlanInput) {
   const { settings, changes, history, totalSteps } = input;
   const peft = Object.fromEntries(PEFT_NAMINGS.map((n) => [n, patternKey(s.id, n)]));
   const base = { module: s.id, hub: hubModule(s.id), peft, phase: s.phase };
   const switched = changes.find((c) => c.module === s.id && c.from === 'full');
-  if (!switched || s.switchedAt === null) return { ...base, switchStep: null };
+  const step = switchStep(s, changes);
+  if (!switched || step === null) return { ...base, switchStep: null };
   const frozen = changes.find((c) => c.module === s.id && c.to === 'lora');
   const d = switched.decidedBy;
   const why: Why = d === 'forced' || d === 'static' ? d : 'policy';
   const metric = (typeof d === 'object' ? d.metric : settings.metric) as Metric;
   // the windows the rule looked at: the last `patience` up to the switch
-  const seen = history.filter((w) => w.step <= s.switchedAt!).slice(-settings.patience);
+  const seen = history.filter((w) => w.step <= step).slice(-settings.patience);
   const last = seen.at(-1);
   return {
     ...base,
-    switchStep: s.switchedAt,
-    switchFraction: s.switchedAt / totalSteps,
+    switchStep: step,
+    switchFraction: step / totalSteps,
     frozenStep: frozen?.step ?? null,
     rank: s.rank,
     alpha: settings.alpha ?? s.rank,
@@ -56,10 +63,13 @@ export function buildPlan(input: PlanInput): Record<string, unknown> {
   const { settings: p } = input;
   const modules = input.states.map((s) => moduleEntry(s, input));
   const adapters: AdapterSpec[] = input.states
-    .filter((s) => s.rank !== null && s.switchedAt !== null)
+    .filter((s) => switchStep(s, input.changes) !== null)
     .map((s) => ({ id: s.id, rank: s.rank!, alpha: p.alpha ?? s.rank! }));
   const bySwitch = new Map<number, string[]>();
-  for (const s of input.states) if (s.switchedAt !== null) bySwitch.set(s.switchedAt, [...(bySwitch.get(s.switchedAt) ?? []), s.id]);
+  for (const s of input.states) {
+    const step = switchStep(s, input.changes);
+    if (step !== null) bySwitch.set(step, [...(bySwitch.get(step) ?? []), s.id]);
+  }
   return {
     format: PLAN_FORMAT,
     version: PLAN_VERSION,
