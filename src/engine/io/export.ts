@@ -3,6 +3,7 @@
 // plan and the interop bundle. The model is read back once (`snapshotModel`); all the
 // rest is pure.
 import * as tf from '@tensorflow/tfjs';
+import type { Batch, Split } from '../data/dataset';
 import type { PhaseChange } from '../prelora';
 import type { Trainer } from '../trainer';
 import { asJson, adapterFiles, modelFiles, type ExportFile } from './export-model';
@@ -10,7 +11,6 @@ import { NAMING_LABEL, type PeftNaming } from './hf-names';
 import { interopBatch, interopBundle } from './interop';
 import { buildPlan, type PlanInput } from './plan';
 import { snapshotModel, type ModelSnapshot } from './snapshot';
-import type { Batch, Split } from '../data/dataset';
 
 export type { ExportFile } from './export-model';
 
