@@ -5,6 +5,7 @@ import { NODE_BACKEND_CHOICES, type BackendChoice } from '../engine/backend';
 import {
   BUILTIN_DATASETS, makeConfig, MODES, orList, PRESET_NAMES, validateConfig, type ConfigError, type PresetName, type RunConfig,
 } from '../engine/config';
+import type { PeftNaming } from '../engine/io/hf-names';
 import { setField } from '../engine/overrides';
 import { RULES } from '../engine/policy';
 import { proportionalWarmup } from '../engine/schedule';
@@ -20,6 +21,11 @@ export interface TrainArgs {
   backend: BackendChoice;
   out: string | null;
   json: boolean;
+  /** write the model, adapter, plan and interop bundle here at the end */
+  exportDir: string | null;
+  /** start from this model.safetensors (or the folder holding it) */
+  init: string | null;
+  peftNaming: PeftNaming;
 }
 
 export const USAGE = usageText('npm run train', [
@@ -33,6 +39,9 @@ export const USAGE = usageText('npm run train', [
   ['--set key=value', 'any config field, e.g. --set optim.lr=0.002 (repeatable)'],
   ['--out FILE', 'write the whole run log as JSON'],
   ['--json', 'the last line of stdout is the run summary as JSON'],
+  ['--export DIR', 'at the end, write the model (Hugging Face), base + PEFT adapter, plan, interop bundle'],
+  ['--peft-names 5|4', "the adapter's module names: transformers 5 (default) or 4"],
+  ['--init FILE|DIR', "start from a model.safetensors (an export's model/ folder, or a Hub ViT of this config)"],
 ]) + '\nexit codes: 0 trained, 2 a bad flag, field, file or --out path (named), 3 the run diverged (the step is named)';
 
 const options = {
@@ -46,6 +55,9 @@ const options = {
   set: { type: 'string', multiple: true, default: [] as string[] },
   out: { type: 'string' },
   json: { type: 'boolean', default: false },
+  export: { type: 'string' },
+  'peft-names': { type: 'string', default: '5' },
+  init: { type: 'string' },
   help: { type: 'boolean', default: false },
 } satisfies ParseArgsConfig['options'];
 
@@ -100,8 +112,11 @@ export function parseTrainArgs(argv: string[]): { args: TrainArgs | null; errors
   if (!(NODE_BACKEND_CHOICES as readonly string[]).includes(v.backend)) {
     errors.push({ path: '--backend', message: `unknown backend "${v.backend}" for Node: use ${orList(NODE_BACKEND_CHOICES)}` });
   }
+  const naming = ({ 5: 'transformers5', 4: 'transformers4' } as Record<string, PeftNaming>)[v['peft-names']];
+  if (!naming) errors.push({ path: '--peft-names', message: `--peft-names takes 5 (transformers 5.x) or 4 (4.x), not "${v['peft-names']}"` });
   errors.push(...validateConfig(config));
   if (errors.length) return { args: null, errors, help: false };
   const datasetPath = builtin ? null : v.dataset;
-  return { args: { config, datasetPath, backend: v.backend as BackendChoice, out: v.out ?? null, json: v.json }, errors, help: false };
+  const io = { exportDir: v.export ?? null, init: v.init ?? null, peftNaming: naming! };
+  return { args: { config, datasetPath, backend: v.backend as BackendChoice, out: v.out ?? null, json: v.json, ...io }, errors, help: false };
 }

@@ -5,8 +5,10 @@ import { formatErrors } from '../engine/config';
 import type { Dataset } from '../engine/data/dataset';
 import { DatasetError } from '../engine/data/errors';
 import type { EngineEvent } from '../engine/events';
+import { ModelFileError } from '../engine/io/errors';
 import { summarize } from '../engine/summary';
 import { parseTrainArgs, USAGE } from './args';
+import { checkWritableDir, writeExport } from './export-dir';
 import { loadBuiltinFromDisk, loadPath } from './load-path';
 import { EXIT, outProblem, say } from './output';
 import { progressLine } from './progress';
@@ -26,6 +28,11 @@ async function main(): Promise<number> {
     say(badOut);
     return EXIT.user;
   }
+  const unwritable = args.exportDir === null ? null : await checkWritableDir(args.exportDir);
+  if (unwritable) {
+    say(`--export: ${unwritable}`);
+    return EXIT.user;
+  }
   // a user's files are read (within bounds, no tfjs needed) before tfjs loads: a bad one is named at once
   const path = args.datasetPath;
   let fromPath: Dataset | null = null;
@@ -40,6 +47,7 @@ async function main(): Promise<number> {
   }
   const { initNodeBackend } = await import('../engine/backend-node');
   const { prepareRun } = await import('../engine/prepare');
+  const { readInitModel } = await import('./init-model');
   const backend = await initNodeBackend(args.backend);
   const { config, dataset, errors: problems } = await prepareRun(args.config, {
     load: fromPath ? async () => fromPath : loadBuiltinFromDisk,
@@ -50,7 +58,16 @@ async function main(): Promise<number> {
     say(formatErrors(problems));
     return EXIT.user;
   }
+  const init = args.init === null ? null : await readInitModel(args.init, config.model).catch((err: unknown) => {
+    if (err instanceof ModelFileError) return err;
+    throw err;
+  });
+  if (init instanceof ModelFileError) {
+    say(`--init: ${init.message}`);
+    return EXIT.user;
+  }
   console.error(`backend ${backend.name}: ${backend.reason}`);
+  if (init) console.error(`init: ${init.file}${init.ignored.length ? ` (ignored: ${init.ignored.join(', ')})` : ''}`);
   console.error(`dataset ${dataset.name}: ${dataset.train.count} train / ${dataset.test.count} test images of ${dataset.shape.join('x')}`);
   const { seed } = config;
   const events: EngineEvent[] = [];
@@ -61,7 +78,7 @@ async function main(): Promise<number> {
     events.push(e);
     const line = progressLine(e, config.schedule.steps);
     if (line) process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
-  });
+  }, init?.prepare);
   await trainer.run();
   if (tty) process.stderr.write('\n');
   const summary = summarize(events, {
@@ -69,10 +86,17 @@ async function main(): Promise<number> {
     batchSize: config.optim.batchSize, windowSteps: config.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
   });
   const diverged = trainer.divergence;
+  if (args.exportDir !== null && !diverged) {
+    const changes = events.flatMap((e) => (e.type === 'phase' ? [e.change] : []));
+    const { exportRun } = await import('../engine/io/export');
+    const files = await exportRun(trainer, changes, { naming: args.peftNaming, backend: backend.name });
+    await writeExport(args.exportDir, files);
+    console.error(`export: ${files.length} files in ${args.exportDir}`);
+  }
   trainer.dispose();
   if (args.json) console.log(JSON.stringify(summary));
   else console.log(JSON.stringify(summary, null, 2));
-  if (diverged) say(diverged.message);
+  if (diverged) say(`${diverged.message}${args.exportDir !== null ? ' (nothing exported: its weights are not finite)' : ''}`);
   if (args.out) {
     try {
       await writeFile(args.out, JSON.stringify({ config, backend, summary, events }, null, 1));

@@ -13,6 +13,7 @@ import { resolveUpdate, type PolicyUpdate } from './live';
 import { crossEntropy } from './ops/cross-entropy';
 import { AdamW, clipByGlobalNorm } from './optimizer';
 import { PreLoRAController, type ControllerHost, type ModuleState } from './prelora';
+import type { WindowRecord } from './policy';
 import { learningRate } from './schedule';
 import { ViT } from './vit';
 
@@ -52,6 +53,8 @@ export class Trainer {
     readonly config: RunConfig,
     readonly dataset: Dataset,
     private readonly emit: (e: EngineEvent) => void = () => {},
+    /** runs on the fresh model before anything reads it, e.g. to load imported weights */
+    prepareModel?: (model: ViT) => void,
   ) {
     const [h, w, c] = dataset.shape;
     const m = config.model;
@@ -60,6 +63,12 @@ export class Trainer {
     }
     this.pixels = h * w * c;
     this.model = new ViT(config.model, config.seed);
+    try {
+      prepareModel?.(this.model);
+    } catch (err) {
+      this.model.dispose();
+      throw err;
+    }
     this.optimizer = this.makeOptimizer();
     this.batcher = new Batcher(dataset.train, this.pixels, config.optim.batchSize, config.seed,
       config.data.augment ? { shape: dataset.shape, aug: dataset.augment } : null);
@@ -117,6 +126,11 @@ export class Trainer {
   /** Each module's phase, rank and switch step. */
   get modules(): ReadonlyMap<string, Readonly<ModuleState>> {
     return this.controller.states;
+  }
+
+  /** Every window's statistics so far, oldest first. */
+  get history(): readonly WindowRecord[] {
+    return this.controller.history;
   }
 
   /** Why the run stopped, if a step's loss or gradients were not finite. */

@@ -16,18 +16,9 @@ import { moduleId } from './policy';
 import { deriveSeed, mulberry32, truncatedNormal } from './random';
 import { modelDims, type ModelDims } from './size';
 
-import { FAMILIES, type Family } from './vit-families';
+import { FAMILIES, HUB_PATH, type Family } from './vit-families';
 
 export { FAMILIES, type Family };
-
-const HF_PATH: Record<Family, string> = {
-  query: 'attention.attention.query',
-  key: 'attention.attention.key',
-  value: 'attention.attention.value',
-  output: 'attention.output.dense',
-  fc1: 'intermediate.dense',
-  fc2: 'output.dense',
-};
 
 export interface Norm {
   name: string;
@@ -80,7 +71,7 @@ export class ViT {
         query: [D, D], key: [D, D], value: [D, D], output: [D, D], fc1: [D, d.mlpWidth], fc2: [d.mlpWidth, D],
       };
       const linears = {} as Record<Family, Linear>;
-      for (const f of FAMILIES) linears[f] = lin(`${at}.${HF_PATH[f]}`, ...dimsOf[f]);
+      for (const f of FAMILIES) linears[f] = lin(`${at}.${HUB_PATH[f]}`, ...dimsOf[f]);
       this.blocks.push({ layernormBefore: norm(`${at}.layernorm_before`), layernormAfter: norm(`${at}.layernorm_after`), linears });
     }
     this.finalNorm = norm('vit.layernorm');
