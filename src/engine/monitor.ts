@@ -21,8 +21,6 @@ export class Monitor {
   private previous: WindowRecord | null = null;
   /** stands in for a frozen module's gradient norm, made once (not uploaded every step) */
   private readonly zero = tf.keep(tf.scalar(0));
-  /** read-backs so far: one per window */
-  readbacks = 0;
 
   constructor(private readonly modules: Map<string, Linear>) {
     this.ids = [...modules.keys()];
@@ -65,7 +63,6 @@ export class Monitor {
       return tf.concat([norms, updates, snapNorms, tf.div(gradSum, steps), tf.reshape(tf.div(lossSum, steps), [1])]);
     });
     const values = await stacked.data();
-    this.readbacks++;
     stacked.dispose();
     gradSum.dispose();
     lossSum.dispose();

@@ -42,7 +42,7 @@ async function run(fused: boolean, steps: number): Promise<PathRun> {
   await t.run(steps - 12);
   const weights: Record<string, number[]> = {};
   for (const [name, v] of t.model.namedVariables()) weights[name] = Array.from(await v.data());
-  const frozen = [...t.controller.states].filter(([, s]) => s.phase === 'lora').map(([id]) => id);
+  const frozen = [...t.modules].filter(([, s]) => s.phase === 'lora').map(([id]) => id);
   t.dispose();
   const after = Object.values(dispatchCounts()).reduce((a, b) => a + b, 0);
   return { losses, weights, fusedKernels: after - before, frozen };

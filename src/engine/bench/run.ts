@@ -3,15 +3,16 @@
 // data and backend, with the same seeds, interleaved seed by seed in one process so
 // machine noise falls on all of them alike.
 import type { KernelPath } from '../backend';
-import type { RunConfig } from '../config';
-import { fitModelToData } from '../data/builtin';
+import { formatErrors, type Mode, type RunConfig } from '../config';
 import type { Dataset } from '../data/dataset';
 import type { EngineEvent } from '../events';
 import { flopsPerStep } from '../flops';
 import { countKernels, deviceMs } from '../kernels';
+import type { Rule } from '../policy';
+import { prepareRun } from '../prepare';
 import { summarize } from '../summary';
 import { Trainer } from '../trainer';
-import { BENCH_VARIANTS, combineSeeds, type BenchReport, type SeedResult } from './report';
+import { BENCH_MIN_STEPS, BENCH_VARIANTS, combineSeeds, type BenchReport, type SeedResult } from './report';
 
 export interface BenchOptions {
   /** the config every run starts from; its mode and rule are set per run */
@@ -24,6 +25,8 @@ export interface BenchOptions {
   device?: string;
   /** the data a config names (Node: loadBuiltin from disk; the page: its worker's cache); once per seed */
   load: (cfg: RunConfig) => Promise<Dataset>;
+  /** memory a model may use on this backend, when known */
+  memoryBudgetBytes?: number;
   /** a short run first, so that JIT and kernel compilation do not fall on the first measured run */
   warmUp?: boolean;
   onProgress?: (p: BenchProgress) => void;
@@ -47,18 +50,12 @@ export class BenchStopped extends Error {
   }
 }
 
-type Mode = RunConfig['prelora']['mode'];
-type Rule = RunConfig['prelora']['rule'];
-
-/** The fewest steps a benchmark run takes: a warm-up step and two measured steps, then steps that are timed. */
-export const BENCH_MIN_STEPS = 12;
-
-type RunOptions = Pick<BenchOptions, 'backend' | 'kernels' | 'load' | 'shouldStop' | 'yieldBetween'>;
+type RunOptions = Pick<BenchOptions, 'backend' | 'kernels' | 'load' | 'memoryBudgetBytes' | 'shouldStop' | 'yieldBetween'>;
 
 export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed: number, o: RunOptions): Promise<SeedResult> {
   const requested: RunConfig = { ...base, seed, prelora: { ...base.prelora, mode, rule } };
-  const data = await o.load(requested);
-  const cfg = fitModelToData(requested, data);
+  const { config: cfg, dataset: data, errors } = await prepareRun(requested, o);
+  if (!cfg) throw new Error(formatErrors(errors));
   const events: EngineEvent[] = [];
   const started = performance.now();
   const t = new Trainer(cfg, data, (e) => events.push(e));
@@ -66,15 +63,13 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     // Step 1 makes the optimiser's moments and compiles the kernels; steps 2 and 3 are
     // measured (kernels and peak bytes, then device time). All three fall in the first
     // read-back interval, which the throughput figures leave out.
-    t.trainStep();
-    await t.controller.afterStep();
-    const first = await countKernels(() => t.trainStep());
-    await t.controller.afterStep();
-    const firstDeviceMs = await deviceMs(() => t.trainStep());
-    await t.controller.afterStep();
+    await t.step();
+    const first = (await t.step(countKernels))!;
+    const firstDeviceMs = (await t.step(deviceMs)) ?? null;
     const between = o.yieldBetween;
     await t.run(cfg.schedule.steps - 3, between && (async () => { await between(); return !o.shouldStop?.(); }));
     if (o.shouldStop?.()) throw new BenchStopped(); // else the run has evaluated at its last step
+    if (t.divergence) throw new Error(`${mode} (${rule}), seed ${seed}: ${t.divergence.message}`);
     const s = summarize(events, {
       backend: o.backend, kernels: o.kernels, mode, rule, seed, batchSize: cfg.optim.batchSize,
       windowSteps: cfg.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
@@ -85,7 +80,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
 
     const ranks: Record<string, number> = {};
     const frozen = new Set<string>();
-    for (const [id, st] of t.controller.states) {
+    for (const [id, st] of t.modules) {
       if (st.rank) ranks[id] = st.rank;
       if (st.phase === 'lora') frozen.add(id);
     }
