@@ -63,13 +63,30 @@ describe('rank buckets', () => {
 });
 
 describe('layer weights', () => {
-  it('uniform sums to 1; deep gives the last layer 0.45 and the rest 0.55 by l^10', () => {
+  it('uniform sums to 1; deep (depth >= 8) gives the last layer 0.45 and the rest 0.55 by l^10, as the paper', () => {
     expect(layerWeights(4, 'uniform')).toEqual([0.25, 0.25, 0.25, 0.25]);
-    const deep = layerWeights(4, 'deep');
-    expect(deep[3]).toBe(0.45);
-    expect(deep.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
-    expect(deep[1]! / deep[0]!).toBeCloseTo(2 ** 10, 6);
+    for (const depth of [8, 12, 24]) {
+      const deep = layerWeights(depth, 'deep');
+      expect(deep[depth - 1]).toBe(0.45);
+      expect(deep.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+      expect(deep[1]! / deep[0]!).toBeCloseTo(2 ** 10, 6);
+    }
     expect(layerWeights(1, 'deep')).toEqual([1]);
+  });
+
+  // The paper's split puts the second-last layer above the last for depth <= 7 (depth 4:
+  // 0.541 vs 0.45), which the authors' code rejects. Deep weights must rise with depth.
+  it.each(Array.from({ length: 24 }, (_, i) => i + 1))('deep weights rise strictly with depth and sum to 1 (depth %i)', (depth) => {
+    const deep = layerWeights(depth, 'deep');
+    expect(deep).toHaveLength(depth);
+    expect(deep.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    for (let l = 1; l < depth; l++) expect(deep[l]!, `layer ${l}`).toBeGreaterThan(deep[l - 1]!);
+  });
+
+  it('deep weights of shallow models (depth <= 7) are l^10 over all layers', () => {
+    const raw = [1, 2, 3, 4].map((l) => l ** 10);
+    const sum = raw.reduce((a, b) => a + b, 0);
+    layerWeights(4, 'deep').forEach((w, i) => expect(w).toBeCloseTo(raw[i]! / sum, 12));
   });
 });
 
@@ -96,8 +113,8 @@ describe('global rule (paper)', () => {
   it('the loss test needs patience windows, and the layer weighting can change the verdict', () => {
     expect(lossTestHolds(history([null, 1], {}), settings)).toBe(false); // 2 windows < patience 3
     expect(lossTestHolds(history([null, 1, 1], {}), settings)).toBe(true);
-    // layer 0 moves a lot, layer 1 (last) barely: uniform mean 3.05 vs deep 0.55*6 + 0.45*0.1 = 3.345
-    const h = history([null, 1, 1], two([6, 6], [0.1, 0.1]));
+    // layer 0 barely moves, layer 1 (last) a lot: uniform mean 3.05 vs deep (1 * 0.1 + 1024 * 6) / 1025 = 5.99
+    const h = history([null, 1, 1], two([0.1, 0.1], [6, 6]));
     expect(decide(h, ['blocks.0.value', 'blocks.1.value'], { ...settings, weightThreshold: 3.2 }).switching).toHaveLength(2);
     expect(decide(h, ['blocks.0.value', 'blocks.1.value'], { ...settings, weightThreshold: 3.2, layerWeights: 'deep' }).switching).toHaveLength(0);
   });
