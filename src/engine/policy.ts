@@ -153,12 +153,15 @@ export function decide(history: WindowRecord[], active: string[], s: PolicySetti
 
 /**
  * Ranks for the modules switching now. x = the rank metric at the last window,
- * min-max normalised over ALL modules of the family (switched or not), or over all
- * modules with scope `all`; a missing value counts as fully settled (0).
+ * min-max normalised over the family's modules still in full training (`full`, which
+ * includes the switching ones), or over all of those with scope `all`; a missing value
+ * counts as fully settled (0). A module already switched takes no part: its base
+ * gradient is gone (a frozen module's gradChange% is 100, then null), so counting it
+ * would set a module's rank by when its siblings froze.
  */
-export function allocateRanks(last: WindowRecord, switching: string[], s: PolicySettings): Record<string, number> {
+export function allocateRanks(last: WindowRecord, switching: string[], full: string[], s: PolicySettings): Record<string, number> {
   const ranks = rankSet(s.minRank, s.maxRank);
-  const all = Object.keys(last.modules).map(parseModuleId);
+  const all = [...new Set([...full, ...switching])].map(parseModuleId);
   const out: Record<string, number> = {};
   for (const id of switching) {
     const { family } = parseModuleId(id);

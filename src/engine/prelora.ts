@@ -76,6 +76,11 @@ export class PreLoRAController {
     return [...this.states.values()].filter((s) => s.phase === 'full' && targets.has(parseModuleId(s.id).family)).map((s) => s.id);
   }
 
+  /** Modules whose base still trains alone (any family): the pool ranks are normalised over. */
+  private inFull(): string[] {
+    return [...this.states.values()].filter((s) => s.phase === 'full').map((s) => s.id);
+  }
+
   /** Mode `lora`: every targeted module gets an adapter of the static rank and a frozen base at step 0. */
   startStatic(): void {
     if (this.settings.mode !== 'lora') return;
@@ -119,7 +124,7 @@ export class PreLoRAController {
     if (mode !== 'prelora' || step + windowSteps > this.totalSteps) return;
     const decision = decide(this.history, this.active(), this.settings);
     if (decision.switching.length === 0) return;
-    const ranks = allocateRanks(record, decision.switching, this.settings);
+    const ranks = allocateRanks(record, decision.switching, this.inFull(), this.settings);
     await this.switchModules(decision.switching, ranks, (id) => ({ metric: this.settings.metric, value: decision.statistic[id]! }));
   }
 
@@ -129,7 +134,7 @@ export class PreLoRAController {
     const ids = [...this.forced];
     this.forced.clear();
     const last = this.history.at(-1);
-    const ranks = last ? allocateRanks(last, ids, this.settings) : Object.fromEntries(ids.map((id) => [id, this.settings.minRank]));
+    const ranks = last ? allocateRanks(last, ids, this.inFull(), this.settings) : Object.fromEntries(ids.map((id) => [id, this.settings.minRank]));
     await this.switchModules(ids, ranks, () => 'forced');
   }
 

@@ -47,18 +47,45 @@ describe('rank buckets', () => {
 
   it('gives minRank to every module of an all-equal family', () => {
     const last = history([null], { 'blocks.0.value': [2], 'blocks.1.value': [2], 'blocks.2.value': [2] })[0]!;
-    expect(allocateRanks(last, ['blocks.0.value', 'blocks.1.value'], settings)).toEqual({ 'blocks.0.value': 4, 'blocks.1.value': 4 });
+    expect(allocateRanks(last, ['blocks.0.value', 'blocks.1.value'], Object.keys(last.modules), settings)).toEqual({ 'blocks.0.value': 4, 'blocks.1.value': 4 });
   });
 
-  it('normalises within the family over all its modules, switched or not (or across all with scope all)', () => {
+  it('normalises within the family (or across all modules with scope all)', () => {
     const metric = { 'blocks.0.query': [1], 'blocks.1.query': [1], 'blocks.0.fc1': [1], 'blocks.1.fc1': [1] };
     const grads = { 'blocks.0.query': 10, 'blocks.1.query': 20, 'blocks.0.fc1': 0, 'blocks.1.fc1': 100 };
     const last = history([null], metric, grads)[0]!;
+    const full = Object.keys(metric);
     // within query: 10 -> 0 (rank 4), 20 -> 1 (rank 32)
-    expect(allocateRanks(last, ['blocks.0.query', 'blocks.1.query'], settings)).toEqual({ 'blocks.0.query': 4, 'blocks.1.query': 32 });
+    expect(allocateRanks(last, ['blocks.0.query', 'blocks.1.query'], full, settings)).toEqual({ 'blocks.0.query': 4, 'blocks.1.query': 32 });
     // across all: 10 -> 0.1 (4), 20 -> 0.2 (4)
-    expect(allocateRanks(last, ['blocks.0.query', 'blocks.1.query'], { ...settings, rankScope: 'all' }))
+    expect(allocateRanks(last, ['blocks.0.query', 'blocks.1.query'], full, { ...settings, rankScope: 'all' }))
       .toEqual({ 'blocks.0.query': 4, 'blocks.1.query': 4 });
+  });
+
+  // A frozen module's gradient norm is 0: its gradChange% is 100 in the window after the
+  // freeze and null after that. Counted in, it moved the same module from rank 4 to 16
+  // depending only on when its siblings froze (issue 11, item 1). Only modules still in
+  // full training, the switching ones included, take part.
+  const family = (changes: (number | null)[]): WindowRecord => ({
+    step: 150, loss: 1, 'lossChange%': 1,
+    modules: Object.fromEntries(changes.map((g, l): [string, ModuleWindow] => [`blocks.${l}.value`, {
+      norm: 10, 'normChange%': 0, 'update%': 0, gradNorm: g === null ? 0 : 1, 'gradChange%': g,
+    }])),
+  });
+  it.each([
+    { name: 'three siblings frozen long ago (null): the switching module is alone', changes: [1.7, null, null, null], full: [0], want: { 0: 4 } },
+    { name: 'a sibling frozen in the last window (100) and two long ago', changes: [1.7, 100, null, null], full: [0], want: { 0: 4 } },
+    { name: 'a still-full sibling counts; frozen ones do not', changes: [1.7, null, 0.2, 100], full: [0, 2], want: { 0: 16 } },
+    { name: 'two switch together, a frozen one in between is left out', changes: [3, 100, 1, null], full: [0, 2], want: { 0: 16, 2: 4 } },
+  ])('ranks only against modules still in full training: $name', ({ changes, full, want }) => {
+    const last = family(changes);
+    const ids = (ls: number[]) => ls.map((l) => `blocks.${l}.value`);
+    const switching = ids(Object.keys(want).map(Number));
+    const s = { ...settings, maxRank: 16 };
+    const expected = Object.fromEntries(Object.entries(want).map(([l, r]) => [`blocks.${l}.value`, r]));
+    expect(allocateRanks(last, switching, ids(full), s)).toEqual(expected);
+    // the same with scope all: the frozen modules of every family stay out
+    expect(allocateRanks(last, switching, ids(full), { ...s, rankScope: 'all' })).toEqual(expected);
   });
 });
 
