@@ -14,8 +14,10 @@ export class Monitor {
   private gradSum: tf.Tensor | null = null;
   private lossSum: tf.Tensor | null = null;
   private steps = 0;
-  /** W at the last snapshot, for modules whose base still trains */
+  /** W at the last snapshot, for modules whose base trained in this window */
   private readonly snapshots = new Map<string, tf.Tensor>();
+  /** modules frozen during this window: their snapshots go when it closes */
+  private readonly releasing = new Set<string>();
   private previous: WindowRecord | null = null;
   /** stands in for a frozen module's gradient norm, made once (not uploaded every step) */
   private readonly zero = tf.keep(tf.scalar(0));
@@ -94,19 +96,25 @@ export class Monitor {
   private refreshSnapshots(): void {
     for (const [id, snap] of this.snapshots) {
       snap.dispose();
-      this.snapshots.set(id, tf.keep(tf.clone(this.modules.get(id)!.weight)));
+      if (this.releasing.has(id)) this.snapshots.delete(id);
+      else this.snapshots.set(id, tf.keep(tf.clone(this.modules.get(id)!.weight)));
     }
+    this.releasing.clear();
   }
 
-  /** A frozen module no longer moves: drop its snapshot copy (and its memory). */
+  /**
+   * A frozen module no longer moves: its snapshot copy (and its memory) goes when this
+   * window closes, not now, since its base trained up to the freeze and the window
+   * must report that movement; from the next window on it reports 0.
+   */
   release(id: string): void {
-    this.snapshots.get(id)?.dispose();
-    this.snapshots.delete(id);
+    if (this.snapshots.has(id)) this.releasing.add(id);
   }
 
   dispose(): void {
     for (const s of this.snapshots.values()) s.dispose();
     this.snapshots.clear();
+    this.releasing.clear();
     this.gradSum?.dispose();
     this.lossSum?.dispose();
     this.zero.dispose();
