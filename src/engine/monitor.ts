@@ -55,12 +55,17 @@ export class Monitor {
     const stacked = tf.tidy(() => {
       const weights = this.ids.map((id) => this.modules.get(id)!.weight);
       const norms = tf.stack(weights.map((w) => tf.norm(w)));
-      // ||W_b - W_a|| and ||W_a|| against the snapshot; 0 for frozen modules (no snapshot)
+      // against the snapshot W_a (0 for frozen modules, which have none): ||W_b - W_a||,
+      // ||W_a||, and <W_b - W_a, W_b + W_a> = ||W_b||^2 - ||W_a||^2 without the cancellation
+      // of subtracting two float32 norms (which is only good to ~1e-4 in %)
       const snaps = this.ids.map((id) => this.snapshots.get(id));
-      const updates = tf.stack(snaps.map((snap, i) => (snap ? tf.norm(tf.sub(weights[i]!, snap)) : tf.scalar(0))));
-      const snapNorms = tf.stack(snaps.map((snap) => (snap ? tf.norm(snap) : tf.scalar(0))));
+      const zero = tf.scalar(0);
+      const diffs = snaps.map((snap, i) => (snap ? tf.sub(weights[i]!, snap) : null));
+      const updates = tf.stack(diffs.map((d) => (d ? tf.norm(d) : zero)));
+      const snapNorms = tf.stack(snaps.map((snap) => (snap ? tf.norm(snap) : zero)));
+      const squares = tf.stack(diffs.map((d, i) => (d ? tf.sum(tf.mul(d, tf.add(weights[i]!, snaps[i]!))) : zero)));
       const steps = this.steps;
-      return tf.concat([norms, updates, snapNorms, tf.div(gradSum, steps), tf.reshape(tf.div(lossSum, steps), [1])]);
+      return tf.concat([norms, updates, snapNorms, squares, tf.div(gradSum, steps), tf.reshape(tf.div(lossSum, steps), [1])]);
     });
     const values = await stacked.data();
     this.readbacks++;
@@ -75,18 +80,20 @@ export class Monitor {
     const prev = this.previous;
     const modules: Record<string, ModuleWindow> = {};
     this.ids.forEach((id, i) => {
-      const norm = values[i]!, update = values[M + i]!, snapNorm = values[2 * M + i]!, gradNorm = values[3 * M + i]!;
+      const at = (k: number) => values[k * M + i]!;
+      const norm = at(0), update = at(1), snapNorm = at(2), squares = at(3), gradNorm = at(4);
       const tracked = this.snapshots.has(id);
       modules[id] = {
         norm,
-        // both relative to ||W_a||, the norm at the previous snapshot; a frozen W moves 0
-        'normChange%': tracked ? pct(norm, snapNorm) : 0,
+        // both relative to ||W_a||, the norm at the previous snapshot; a frozen W moves 0.
+        // | ||W_b|| - ||W_a|| | = |<W_b - W_a, W_b + W_a>| / (||W_b|| + ||W_a||)
+        'normChange%': tracked ? (snapNorm > 0 ? (100 * Math.abs(squares)) / ((norm + snapNorm) * snapNorm) : null) : 0,
         'update%': tracked ? (snapNorm > 0 ? (100 * update) / snapNorm : null) : 0,
         gradNorm,
         'gradChange%': pct(gradNorm, prev?.modules[id]?.gradNorm),
       };
     });
-    const loss = values[4 * M]!;
+    const loss = values[5 * M]!;
     const record: WindowRecord = { step, loss, 'lossChange%': pct(loss, prev?.loss), modules };
     this.previous = record;
     this.refreshSnapshots();

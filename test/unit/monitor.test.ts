@@ -70,6 +70,28 @@ describe('Monitor (wasm)', () => {
     for (const l of mods.values()) l.dispose();
   });
 
+  // Issue 11, item 7: normChange% subtracted two float32 norms, accurate to ~1e-4 (in %)
+  // absolute, so a threshold of 0.01% could not be told from noise.
+  it.each([
+    { change: 1e-4, rotate: 1e-3 }, { change: 1e-5, rotate: 1e-3 }, { change: -2e-5, rotate: 1e-2 }, { change: 0, rotate: 1e-3 },
+  ])('normChange% is accurate to 1% of itself down to 0.001% (scale by 1 + $change, then move by $rotate of W)', async ({ change, rotate }) => {
+    await useBackend('wasm');
+    const init = seededNormal([64, 256], 3, 0.125).dataSync() as Float32Array;
+    const lin = new Linear('l', 64, 256, init, `nc${change}_${rotate}/`);
+    const monitor = new Monitor(new Map([['blocks.0.fc1', lin]]));
+    const moved = tf.tidy(() => tf.add(tf.mul(lin.weight, 1 + change), seededNormal([64, 256], 4, 0.125 * rotate))) as tf.Tensor2D;
+    lin.weight.assign(moved);
+    moved.dispose();
+    tf.tidy(() => monitor.observe({}, tf.scalar(1)));
+    const got = (await monitor.endWindow(1)).modules['blocks.0.fc1']!['normChange%']!;
+    const after = Float32Array.from(await lin.weight.data());
+    const want = (100 * Math.abs(norm(after) - norm(init))) / norm(init); // float64 from the float32 values
+    if (change === 0) expect(Math.abs(got - want)).toBeLessThan(1e-5); // only the rotation's second-order growth
+    else expect(rel(got, want)).toBeLessThan(1e-2);
+    monitor.dispose();
+    lin.dispose();
+  });
+
   // Issue 11, item 2: the snapshot was released at the freeze, before the window closed,
   // so a module that trained all window reported update% = normChange% = 0 (a false drop).
   it('a module frozen in a window reports that window\'s movement, then none; its snapshot goes when the window closes', async () => {
