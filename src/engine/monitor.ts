@@ -14,6 +14,8 @@ export class Monitor {
   private gradSum: tf.Tensor | null = null;
   private lossSum: tf.Tensor | null = null;
   private steps = 0;
+  /** per module: steps of this window in which its base had a gradient (a freeze stops the count) */
+  private gradSteps: number[];
   /** W at the last snapshot, for modules whose base trained in this window */
   private readonly snapshots = new Map<string, tf.Tensor>();
   /** modules frozen during this window: their snapshots go when it closes */
@@ -26,13 +28,15 @@ export class Monitor {
 
   constructor(private readonly modules: Map<string, Linear>) {
     this.ids = [...modules.keys()];
+    this.gradSteps = this.ids.map(() => 0);
     for (const [id, lin] of modules) this.snapshots.set(id, tf.keep(tf.clone(lin.weight)));
   }
 
   /** Add one step: the loss and the norm of each module's raw weight gradient (0 when frozen). Call inside a tidy. */
   observe(grads: tf.NamedTensorMap, loss: tf.Scalar): void {
-    const norms = tf.stack(this.ids.map((id) => {
+    const norms = tf.stack(this.ids.map((id, i) => {
       const g = grads[this.modules.get(id)!.weight.name];
+      if (g) this.gradSteps[i]!++;
       return g ? tf.norm(g) : this.zero;
     })) as tf.Tensor1D;
     const gradSum = tf.keep(this.gradSum ? tf.add(this.gradSum, norms) : norms);
@@ -64,8 +68,7 @@ export class Monitor {
       const updates = tf.stack(diffs.map((d) => (d ? tf.norm(d) : zero)));
       const snapNorms = tf.stack(snaps.map((snap) => (snap ? tf.norm(snap) : zero)));
       const squares = tf.stack(diffs.map((d, i) => (d ? tf.sum(tf.mul(d, tf.add(weights[i]!, snaps[i]!))) : zero)));
-      const steps = this.steps;
-      return tf.concat([norms, updates, snapNorms, squares, tf.div(gradSum, steps), tf.reshape(tf.div(lossSum, steps), [1])]);
+      return tf.concat([norms, updates, snapNorms, squares, gradSum, tf.reshape(tf.div(lossSum, this.steps), [1])]);
     });
     const values = await stacked.data();
     this.readbacks++;
@@ -75,14 +78,19 @@ export class Monitor {
     this.gradSum = null;
     this.lossSum = null;
     this.steps = 0;
+    const gradSteps = this.gradSteps;
+    this.gradSteps = this.ids.map(() => 0);
 
     const M = this.ids.length;
     const prev = this.previous;
     const modules: Record<string, ModuleWindow> = {};
     this.ids.forEach((id, i) => {
       const at = (k: number) => values[k * M + i]!;
-      const norm = at(0), update = at(1), snapNorm = at(2), squares = at(3), gradNorm = at(4);
+      const norm = at(0), update = at(1), snapNorm = at(2), squares = at(3), gradTotal = at(4);
       const tracked = this.snapshots.has(id);
+      const trained = gradSteps[i]! > 0;
+      // the mean over the steps with a gradient; a module frozen all window has none
+      const gradNorm = trained ? gradTotal / gradSteps[i]! : 0;
       modules[id] = {
         norm,
         // both relative to ||W_a||, the norm at the previous snapshot; a frozen W moves 0.
@@ -90,7 +98,7 @@ export class Monitor {
         'normChange%': tracked ? (snapNorm > 0 ? (100 * Math.abs(squares)) / ((norm + snapNorm) * snapNorm) : null) : 0,
         'update%': tracked ? (snapNorm > 0 ? (100 * update) / snapNorm : null) : 0,
         gradNorm,
-        'gradChange%': pct(gradNorm, prev?.modules[id]?.gradNorm),
+        'gradChange%': trained ? pct(gradNorm, prev?.modules[id]?.gradNorm) : null,
       };
     });
     const loss = values[5 * M]!;

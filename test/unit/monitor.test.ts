@@ -118,4 +118,23 @@ describe('Monitor (wasm)', () => {
     monitor.dispose();
     lin.dispose();
   });
+
+  it('gradNorm is the mean over the steps a module had a gradient; with none, gradChange% is null (not 100)', async () => {
+    await useBackend('wasm');
+    const lin = new Linear('l', 3, 2, new Float32Array(6).fill(0.5), 'gs/');
+    const monitor = new Monitor(new Map([['blocks.1.fc1', lin]]));
+    const observe = (g: number[] | null) => tf.tidy(() => monitor.observe(g ? { [lin.weight.name]: tf.tensor2d(g, [3, 2]) } : {}, tf.scalar(1)));
+    observe([3, 4, 0, 0, 0, 0]); // ||g|| = 5
+    const r1 = (await monitor.endWindow(1)).modules['blocks.1.fc1']!;
+    observe([0, 0, 0, 0, 6, 8]); // 10
+    observe([0, 0, 0, 0, 0, 2]); // 2
+    observe(null); // frozen after the window's second step (a forced switch)
+    const r2 = (await monitor.endWindow(4)).modules['blocks.1.fc1']!;
+    observe(null);
+    const r3 = (await monitor.endWindow(5)).modules['blocks.1.fc1']!;
+    expect([r1.gradNorm, r2.gradNorm, r3.gradNorm]).toEqual([5, 6, 0]);
+    expect([r1['gradChange%'], r2['gradChange%'], r3['gradChange%']]).toEqual([null, expect.closeTo(20, 5), null]);
+    monitor.dispose();
+    lin.dispose();
+  });
 });
