@@ -38,8 +38,13 @@ export interface ControllerHost {
   currentStep(): number;
   /** training loss on a fixed probe batch, read back */
   probeLoss(): Promise<number>;
-  /** a phase changed: reset or trim the optimiser; `froze` restarts the lr re-warm-up */
-  phaseChanged(released: tf.Variable[], froze: boolean): void;
+  /**
+   * A phase changed: drop the released variables' optimiser state, reset the moments of
+   * those `changed` (when `resetMoments`) and, after a freeze, re-warm their learning rate.
+   * `changed` is `all` under the global rule (the paper rebuilds AdamW), else the
+   * adapters of the modules that changed, so no other module's training is touched.
+   */
+  phaseChanged(change: { released: tf.Variable[]; changed: tf.Variable[] | 'all'; froze: boolean }): void;
   /** read back pending steps, so timing and memory readings split cleanly at the change */
   flush(): Promise<unknown>;
   onWindow(record: WindowRecord): void;
@@ -91,7 +96,7 @@ export class PreLoRAController {
       released.push(...this.freezeBase(id));
       this.host.onPhaseChange({ module: id, from: 'full', to: 'lora', step: 0, rank: this.settings.rank, decidedBy: 'static' });
     }
-    this.host.phaseChanged(released, false);
+    this.host.phaseChanged({ released, changed: 'all', froze: false });
   }
 
   observe(grads: tf.NamedTensorMap, loss: tf.Scalar): void {
@@ -152,7 +157,7 @@ export class PreLoRAController {
       Object.assign(this.states.get(id)!, { phase: 'joint', rank: ranks[id]!, switchedAt: step });
       this.host.onPhaseChange({ module: id, from: 'full', to: 'joint', step, rank: ranks[id]!, decidedBy: why(id), lossBefore, lossAfter });
     }
-    this.host.phaseChanged([], false);
+    this.host.phaseChanged({ released: [], changed: this.scope(ids), froze: false });
     if (this.settings.jointSteps === 0) await this.freeze(ids);
   }
 
@@ -164,7 +169,20 @@ export class PreLoRAController {
       released.push(...this.freezeBase(id));
       this.host.onPhaseChange({ module: id, from: 'joint', to: 'lora', step, rank: this.states.get(id)!.rank, decidedBy: 'joint-done' });
     }
-    this.host.phaseChanged(released, true);
+    this.host.phaseChanged({ released, changed: this.scope(ids), froze: true });
+  }
+
+  /**
+   * What a phase change of these modules resets and re-warms: the whole model under the
+   * global rule (the paper; all modules switch at once there), else only their adapters,
+   * so that one module's switch or freeze cannot move another module's statistics.
+   */
+  private scope(ids: string[]): tf.Variable[] | 'all' {
+    if (this.settings.rule === 'global') return 'all';
+    return ids.flatMap((id) => {
+      const a = this.modules.get(id)!.adapter;
+      return a ? [a.A, a.B] : [];
+    });
   }
 
   /** Freeze one module's base: no weight gradient, no snapshot; returns what the optimiser may drop. */
