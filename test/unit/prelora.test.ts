@@ -69,7 +69,7 @@ describe('PreLoRA on nano (wasm)', () => {
     const lrOf = (step: number) => events.flatMap((e) => (e.type === 'progress' ? e.records : [])).find((r) => r.step === step)!.lr;
     for (const step of [31, 35, 41]) expect(lrOf(step)).toBe(learningRate(step - 1, cfg));
 
-    const summary = summarize(events, { backend: 'wasm', mode: 'prelora', rule: 'module', seed: cfg.seed, batchSize: 16, windowSteps: 10, wallSeconds: 1 });
+    const summary = summarize(events, { backend: 'wasm', mode: 'prelora', rule: 'module', seed: cfg.seed, batchSize: 16, model: cfg.model, windowSteps: 10, wallSeconds: 1 });
     expect(summary.memory.loraPhaseBytes!).toBeLessThan(summary.memory.fullPhaseBytes!);
     expect(summary.phases.full!.steps).toBe(20);
     expect(summary.phases.lora!.steps).toBe(70);

@@ -71,7 +71,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     await t.run(cfg.schedule.steps - 2, between && (async () => { await between(); return !o.shouldStop?.(); }));
     if (o.shouldStop?.()) throw new BenchStopped(); // else the run has evaluated at its last step
     const s = summarize(events, {
-      backend: o.backend, mode, rule, seed, batchSize: cfg.optim.batchSize,
+      backend: o.backend, mode, rule, seed, batchSize: cfg.optim.batchSize, model: cfg.model,
       windowSteps: cfg.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
     });
     // Two more steps after the run, outside its figures: the final phase's kernels and device time.
@@ -101,6 +101,9 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
         lora: endsInLora ? flopsPerStep(cfg.model, { batchSize: batch, ranks, frozen }) : null,
       },
       switchedAt: s.switches.length ? Math.min(...s.switches.map((x) => x.step)) : null,
+      phaseShare: { full: s.phases.full.share, mixed: s.phases.mixed?.share ?? 0, lora: s.phases.lora.share },
+      flopsSaved: s.flops.saved,
+      familySwitchSteps: Object.fromEntries(s.switchOrder.map((f) => [f.family, f.mean])),
     };
   } finally {
     t.dispose();
