@@ -20,6 +20,7 @@ export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --backend auto|cpu|wasm|webgpu   tfjs backend (auto = wasm in Node)
   --steps N                        optimiser steps of every run (the preset's)
   --seeds N                        seeds; each runs all four variants (1)
+  --first-seed N                   the first seed (1): split a long benchmark over processes, then bench:merge
   --set key=value                  any config field, e.g. --set optim.batchSize=128 (repeatable)
   --json                           the last line of stdout is the report as JSON
   --out FILE                       write the report as JSON
@@ -32,6 +33,7 @@ async function main(): Promise<number> {
       options: {
         preset: { type: 'string', default: 'nano' }, dataset: { type: 'string', default: 'mnist' },
         backend: { type: 'string', default: 'auto' }, steps: { type: 'string' }, seeds: { type: 'string', default: '1' },
+        'first-seed': { type: 'string', default: '1' },
         set: { type: 'string', multiple: true, default: [] }, json: { type: 'boolean', default: false }, out: { type: 'string' },
         help: { type: 'boolean', default: false }, 'print-config': { type: 'boolean', default: false },
       },
@@ -47,6 +49,8 @@ async function main(): Promise<number> {
   if (!BACKEND_CHOICES.includes(v.backend as BackendChoice) || v.backend === 'webgl') errors.push(`--backend: use auto, cpu, wasm or webgpu (got "${v.backend}")`);
   const seeds = Number(v.seeds);
   if (!Number.isInteger(seeds) || seeds < 1) errors.push(`--seeds takes a whole number >= 1 (got "${v.seeds}")`);
+  const firstSeed = Number(v['first-seed']);
+  if (!Number.isInteger(firstSeed) || firstSeed < 0) errors.push(`--first-seed takes a whole number >= 0 (got "${v['first-seed']}")`);
   if (errors.length) { console.error(errors.join('\n')); return 2; }
 
   const base = makeConfig(v.preset as PresetName, { data: { dataset: v.dataset as 'synthetic' | 'mnist' } });
@@ -67,7 +71,7 @@ async function main(): Promise<number> {
   console.error(`bench: ${v.preset} on ${v.dataset}, ${base.schedule.steps} steps at batch ${base.optim.batchSize}, ${seeds} seed(s), backend ${backend.name} (${backend.reason})`);
   const started = performance.now();
   const report = await runBench({
-    base, preset: v.preset!, seeds, backend: backend.name, device,
+    base, preset: v.preset!, seeds, firstSeed, backend: backend.name, device,
     load: loadBuiltinFromDisk,
     onProgress: (p) => {
       const secs = ((performance.now() - started) / 1000).toFixed(0);

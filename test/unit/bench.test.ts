@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { benchRows, benchTable, combineSeeds, type BenchReport, type BenchRun, type PerPhase, type SeedResult } from '../../src/engine/bench/report';
+import {
+  BENCH_VARIANTS, benchRows, benchTable, combineSeeds, combineVariants, mergeReports,
+  type BenchReport, type BenchRun, type PerPhase, type SeedResult,
+} from '../../src/engine/bench/report';
 import { benchOneRun } from '../../src/engine/bench/run';
 import { compareWithTorch } from '../../src/engine/bench/compare';
 import { makeConfig, type RunConfig } from '../../src/engine/config';
@@ -70,15 +73,16 @@ describe('kernel counter', () => {
 });
 
 describe('seed combining', () => {
+  const r = (seed: number, accuracy: number, lora: number | null, mode = 'prelora', rule = 'module'): SeedResult => ({
+    mode, rule, seed, accuracy, wallSeconds: 10 * seed, trainableShare: 0.5, switchedAt: 100,
+    samplesPerSec: { full: 100, lora }, deviceMsPerStep: { full: null, lora: null },
+    memoryBytes: { full: 10, lora: 5, peak: 20 * seed },
+    dispatchesPerStep: { full: 1000, lora: 800 }, flopsPerStep: { full: 2e9, lora: null },
+    phaseShare: { full: 0.1 * seed, mixed: 0.1, lora: 0.9 - 0.1 * seed }, flopsSaved: 0.1 * seed,
+    familySwitchSteps: seed === 2 ? { fc2: 100 } : { fc2: 50 * seed, value: 200 },
+  });
+
   it('averages per phase, keeps nulls for a phase never reached, and reports the spread of accuracy', () => {
-    const r = (seed: number, accuracy: number, lora: number | null): SeedResult => ({
-      mode: 'prelora', rule: 'module', seed, accuracy, wallSeconds: 10 * seed, trainableShare: 0.5, switchedAt: 100,
-      samplesPerSec: { full: 100, lora }, deviceMsPerStep: { full: null, lora: null },
-      memoryBytes: { full: 10, lora: 5, peak: 20 * seed },
-      dispatchesPerStep: { full: 1000, lora: 800 }, flopsPerStep: { full: 2e9, lora: null },
-      phaseShare: { full: 0.1 * seed, mixed: 0.1, lora: 0.9 - 0.1 * seed }, flopsSaved: 0.1 * seed,
-      familySwitchSteps: seed === 2 ? { fc2: 100 } : { fc2: 50 * seed, value: 200 },
-    });
     const c = combineSeeds([r(1, 0.8, 150), r(2, 0.9, null), r(3, 0.85, 170)], 32);
     expect(c.phaseShare.full).toBeCloseTo(0.2, 12);
     expect(c.phaseShare.lora).toBeCloseTo(0.7, 12);
@@ -92,6 +96,21 @@ describe('seed combining', () => {
     expect(c.memoryBytes.peak).toBe(60);
     expect(c.seeds).toBe(3);
     expect(c.deviceMsPerStep).toEqual({ full: null, lora: null });
+  });
+
+  it('merges reports of one benchmark split over seeds into the report of all of them', () => {
+    const variants = (seed: number, acc: number) => BENCH_VARIANTS.map((v) => r(seed, acc, 150, v.mode, v.rule));
+    const report = (seeds: number[], acc: number, device = 'cpu'): BenchReport => ({
+      date: '2026-11-29', preset: 'nano', dataset: 'mnist', backend: 'wasm', device, steps: 1000, batchSize: 32, seeds: seeds.length,
+      runs: combineVariants(seeds.flatMap((sd) => variants(sd, acc)), 32), perSeed: seeds.flatMap((sd) => variants(sd, acc)),
+    });
+    const whole = report([1, 2, 3], 0.9);
+    const merged = mergeReports([report([3], 0.9), report([1, 2], 0.9)]);
+    expect(merged).toEqual(whole);
+    expect(merged.perSeed.map((x) => x.seed)).toEqual([1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]);
+    expect(() => mergeReports([report([1], 0.9), report([1], 0.8)])).toThrow(/a seed appears in more than one report/);
+    expect(() => mergeReports([report([1], 0.9), { ...report([2], 0.9), steps: 300 }])).toThrow(/differ in steps \(1000 vs 300\)/);
+    expect(mergeReports([report([1], 0.9), report([2], 0.9, 'h200')]).device).toBe('cpu / h200');
   });
 });
 
@@ -138,6 +157,7 @@ describe('the table', () => {
     const report: BenchReport = {
       date: '2026-11-29', preset: 'nano', dataset: 'synthetic', backend: 'webgpu', device: 'nvidia h200', steps: 100, batchSize: 32, seeds: 1,
       runs: [run('full', { full: 100, lora: null }, 20), run('lora', { full: null, lora: 150 }, 15), run('prelora', { full: 100, lora: 120 }, 18)],
+      perSeed: [],
     };
     const rows = benchRows(report);
     expect(rows[0]!.slice(-2)).toEqual(['steps full / mixed / LoRA %', 'FLOPs saved']);
@@ -188,6 +208,14 @@ describe('npm run bench and bench:compare, as processes', () => {
     const bad = await tsx('src/cli/bench-compare.ts', [torchPath, out]).catch((e: { code: number; stderr: string }) => e);
     expect(bad).toMatchObject({ code: 1 });
     expect((bad as { stderr: string }).stderr).toMatch(/is not a bench report/);
+
+    // bench:merge: one report alone merges to itself; the same seed twice is refused
+    const merged = join(dir, 'merged.json');
+    await tsx('src/cli/bench-merge.ts', [out, '--out', merged]);
+    expect(JSON.parse(readFileSync(merged, 'utf8'))).toEqual(report);
+    const twice = await tsx('src/cli/bench-merge.ts', [out, out]).catch((e: { code: number; stderr: string }) => e);
+    expect(twice).toMatchObject({ code: 1 });
+    expect((twice as { stderr: string }).stderr).toMatch(/a seed appears in more than one report/);
   }, 240_000);
 
   it('refuses flags it cannot use, with the fix', async () => {
@@ -196,6 +224,8 @@ describe('npm run bench and bench:compare, as processes', () => {
     expect((err as { stderr: string }).stderr).toMatch(/--preset: use micro, nano, tiny or small \(got "huge"\)/);
     const few = await tsx('src/cli/bench.ts', ['--steps', '5']).catch((e: { code: number; stderr: string }) => e);
     expect((few as { stderr: string }).stderr).toMatch(/--steps: a benchmark needs at least 12 steps/);
+    const seed = await tsx('src/cli/bench.ts', ['--first-seed', 'two']).catch((e: { code: number; stderr: string }) => e);
+    expect((seed as { stderr: string }).stderr).toMatch(/--first-seed takes a whole number >= 0 \(got "two"\)/);
   }, 60_000);
 });
 
@@ -210,6 +240,7 @@ describe('tfjs against PyTorch', () => {
     const report: BenchReport = {
       date: '', preset: 'tiny', dataset: 'synthetic', backend: 'webgpu', device: '', steps: 80, batchSize: 128, seeds: 1,
       runs: [run('full', { full: 200, lora: null }), run('lora', { full: null, lora: 100 }), run('prelora', { full: 190, lora: 400 })],
+      perSeed: [],
     };
     const phase = (sps: number) => ({ samplesPerSec: sps, hostMsPerStep: 1, deviceMsPerStep: null, peakBytes: null, trainableShare: 1 });
     const torch = { torch: '2', cuda: '13', device: 'H200', batchSize: 128, rank: 8, phases: { full: phase(8000), lora: phase(4000) } };

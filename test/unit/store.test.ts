@@ -89,7 +89,7 @@ describe('benchmark slice', () => {
 
   it('keeps the last report through a stopped, failed or crashed benchmark', () => {
     const s = useStore.getState();
-    const report = { date: '2026-11-29', preset: 'micro', dataset: 'synthetic', backend: 'wasm', device: '', steps: 40, batchSize: 16, seeds: 1, runs: [] };
+    const report = { date: '2026-11-29', preset: 'micro', dataset: 'synthetic', backend: 'wasm', device: '', steps: 40, batchSize: 16, seeds: 1, runs: [], perSeed: [] };
     s.onWorkerEvent({ type: 'bench', status: { state: 'done', report } });
     s.onWorkerEvent({ type: 'bench', status: { state: 'running', done: 1, total: 4, label: 'seed 1 lora/global' } });
     s.onWorkerEvent({ type: 'bench', status: { state: 'stopped' } });

@@ -46,6 +46,8 @@ export interface BenchReport {
   batchSize: number;
   seeds: number;
   runs: BenchRun[];
+  /** every run of every seed, as measured: what `runs` combines, and what merging reports needs */
+  perSeed: SeedResult[];
 }
 
 /** The runs of a benchmark, in the order they are run for each seed. */
@@ -86,6 +88,30 @@ export function combineSeeds(rs: SeedResult[], batchSize: number): BenchRun {
     familySwitchSteps: Object.fromEntries([...new Set(rs.flatMap((r) => Object.keys(r.familySwitchSteps)))]
       .map((f) => [f, meanOrNull(rs.map((r) => r.familySwitchSteps[f] ?? null))!])),
   };
+}
+
+/** One combined run per variant, in the benchmark's order. */
+export function combineVariants(results: SeedResult[], batchSize: number): BenchRun[] {
+  return BENCH_VARIANTS.map((x) => combineSeeds(results.filter((r) => r.mode === x.mode && r.rule === x.rule), batchSize));
+}
+
+/**
+ * One report from reports of the same benchmark run on different seeds (e.g. split
+ * over processes with --first-seed): their seeds combined anew. Throws, naming the
+ * field, when they are not the same benchmark or share a seed.
+ */
+export function mergeReports(reports: BenchReport[]): BenchReport {
+  const [first, ...rest] = reports;
+  if (!first) throw new Error('no reports to merge');
+  for (const r of reports) if (!Array.isArray(r.perSeed)) throw new Error(`the report of ${r.date} has no per-seed results (made before they were kept): run it again`);
+  for (const key of ['preset', 'dataset', 'backend', 'steps', 'batchSize'] as const) {
+    const other = rest.find((r) => r[key] !== first[key]);
+    if (other) throw new Error(`the reports differ in ${key} (${first[key]} vs ${other[key]}): merge runs of one benchmark only`);
+  }
+  const perSeed = reports.flatMap((r) => r.perSeed).sort((a, b) => a.seed - b.seed);
+  const seeds = [...new Set(perSeed.map((r) => r.seed))];
+  if (seeds.length * BENCH_VARIANTS.length !== perSeed.length) throw new Error(`a seed appears in more than one report (seeds ${perSeed.map((r) => r.seed).join(', ')})`);
+  return { ...first, device: [...new Set(reports.map((r) => r.device))].join(' / '), seeds: seeds.length, runs: combineVariants(perSeed, first.batchSize), perSeed };
 }
 
 /** `a / b` as a ratio, or null when either is missing. */

@@ -10,7 +10,7 @@ import { flopsPerStep } from '../flops';
 import { countKernels, deviceMs } from '../kernels';
 import { summarize } from '../summary';
 import { Trainer } from '../trainer';
-import { BENCH_VARIANTS, combineSeeds, type BenchReport, type SeedResult } from './report';
+import { BENCH_VARIANTS, combineVariants, type BenchReport, type SeedResult } from './report';
 
 export interface BenchOptions {
   /** the config every run starts from; its mode and rule are set per run */
@@ -18,6 +18,8 @@ export interface BenchOptions {
   /** a label for the report (the preset's name) */
   preset: string;
   seeds: number;
+  /** the first seed (default 1): seeds firstSeed .. firstSeed + seeds - 1, so a long benchmark can be split over processes and merged */
+  firstSeed?: number;
   backend: string;
   device?: string;
   /** the data a config names (Node: loadBuiltin from disk; the page: its worker's cache); once per seed */
@@ -112,6 +114,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const { base, seeds } = o;
+  const firstSeed = o.firstSeed ?? 1;
   if (base.schedule.steps < BENCH_MIN_STEPS) throw new Error(`a benchmark needs at least ${BENCH_MIN_STEPS} steps (got ${base.schedule.steps})`);
   const total = seeds * BENCH_VARIANTS.length;
   let done = 0;
@@ -131,7 +134,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     await run(warm, 'full', 'global', 0);
   }
   const results: SeedResult[] = [];
-  for (let seed = 1; seed <= seeds; seed++) {
+  for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     for (const v of BENCH_VARIANTS) { // interleaved: every variant of a seed before the next seed
       stopIfAsked();
       o.onProgress?.({ done, total, label: `seed ${seed} ${v.mode}/${v.rule}` });
@@ -146,6 +149,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     date: new Date().toISOString().slice(0, 10),
     preset: o.preset, dataset: base.data.dataset, backend: o.backend, device: o.device ?? '',
     steps: base.schedule.steps, batchSize: base.optim.batchSize, seeds,
-    runs: BENCH_VARIANTS.map((x) => combineSeeds(results.filter((r) => r.mode === x.mode && r.rule === x.rule), base.optim.batchSize)),
+    runs: combineVariants(results, base.optim.batchSize),
+    perSeed: results,
   };
 }
