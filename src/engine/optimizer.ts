@@ -6,7 +6,8 @@
 // not touch the others; `apply` is the one place that works out each variable's
 // (lr, t, weight decay) and runs the update: tfjs ops one variable at a time on the
 // composite path, the fused kernel (ops/webgpu/adamw.ts) on WebGPU, which takes the same
-// numbers as one table row per variable.
+// numbers as one table row per variable. The whole state can be exported and imported
+// (a checkpoint): a restored run continues bit for bit on the same backend.
 import * as tf from '@tensorflow/tfjs';
 import type { OptimConfig } from './config';
 import { kernelPath } from './kernel-path';
@@ -16,7 +17,7 @@ import { clipFused } from './ops/webgpu/grad-norms';
 import { variableFrom } from './variable';
 
 /** A linear learning-rate ramp that started after update `from` and lasts `steps` updates. */
-interface Ramp {
+export interface Ramp {
   from: number;
   steps: number;
 }
@@ -32,8 +33,26 @@ interface ParamState {
   rewarm: Ramp | null;
 }
 
+/** One variable's state as exported: m and v shaped as the variable (null before its first update), owned by the caller. */
+export interface ParamSnapshot {
+  t: number;
+  rewarm: Ramp | null;
+  m: tf.Tensor | null;
+  v: tf.Tensor | null;
+}
+
+/** The optimiser's whole state, by variable name. */
+export interface AdamWState {
+  /** `apply` calls so far: the clock of the re-warm ramps */
+  updates: number;
+  /** a re-warm of the whole model, if one was asked for */
+  modelRewarm: Ramp | null;
+  params: Record<string, ParamSnapshot>;
+}
+
 /** The ramp's factor at update `u` (1-based): 1/steps at the first update after it began, 1 from `steps` on. */
 const rampFactor = (r: Ramp | null, u: number) => (r ? Math.min(1, (u - r.from) / r.steps) : 1);
+const copyRamp = (r: Ramp | null): Ramp | null => (r ? { from: r.from, steps: r.steps } : null);
 
 /** m and v side by side, element by element (a copy, exact). */
 function interleave(m: tf.Tensor, v: tf.Tensor): tf.Tensor {
@@ -162,6 +181,48 @@ export class AdamW {
       if (moments) n += 4 * (moments.mv ? moments.mv.size : moments.m.size + moments.v.size);
     }
     return n;
+  }
+
+  /**
+   * The whole state, by variable name, for a checkpoint: each variable's t, re-warm ramp
+   * and moments (copies shaped as the variable, whatever the path's layout; the caller
+   * disposes them), the update count and the model-wide ramp.
+   */
+  exportState(): AdamWState {
+    const params: Record<string, ParamSnapshot> = {};
+    for (const [v, p] of this.params) {
+      const mo = p.moments;
+      const [m, vv] = !mo ? [null, null] : mo.mv ? deinterleave(mo.mv, v.shape) : [tf.clone(mo.m), tf.clone(mo.v)];
+      params[v.name] = { t: p.t, rewarm: copyRamp(p.rewarm), m, v: vv };
+    }
+    return { updates: this.updates, modelRewarm: copyRamp(this.modelRewarm), params };
+  }
+
+  /**
+   * Replace the whole state with an exported one; `variables` are the model's, matched by
+   * name. The tensors are copied (the caller keeps and disposes its own). Throws, changing
+   * nothing, when a name is not among the variables or moments do not fit their variable.
+   */
+  importState(state: AdamWState, variables: Iterable<tf.Variable>): void {
+    const byName = new Map([...variables].map((v) => [v.name, v]));
+    for (const [name, s] of Object.entries(state.params)) {
+      const v = byName.get(name);
+      if (!v) throw new Error(`optimiser state for "${name}": the model has no such variable`);
+      if ((s.m === null) !== (s.v === null)) throw new Error(`optimiser state for "${name}": m and v are both tensors or both null`);
+      for (const t of [s.m, s.v]) {
+        if (t && !tf.util.arraysEqual(t.shape, v.shape)) {
+          throw new Error(`optimiser state for "${name}": moments of shape [${t.shape.join(', ')}], the variable is [${v.shape.join(', ')}]`);
+        }
+      }
+      if (!Number.isInteger(s.t) || s.t < 0) throw new Error(`optimiser state for "${name}": t is a whole number >= 0 (got ${s.t})`);
+    }
+    this.clear();
+    this.updates = state.updates;
+    this.modelRewarm = copyRamp(state.modelRewarm);
+    for (const [name, s] of Object.entries(state.params)) {
+      const moments = s.m && s.v ? { m: variableFrom(tf.clone(s.m), false), v: variableFrom(tf.clone(s.v), false) } : null;
+      this.params.set(byName.get(name)!, { t: s.t, rewarm: copyRamp(s.rewarm), moments });
+    }
   }
 
   private clear(): void {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { PRESETS } from '../../src/engine/config';
 import { AdamW, clipByGlobalNorm } from '../../src/engine/optimizer';
 import { learningRate } from '../../src/engine/schedule';
+import { adamwScenario, SHAPES } from '../helpers/adamw-scenario';
 import { maxRelError, useBackend } from '../helpers/tf';
 
 /** PyTorch's AdamW, one scalar at a time; `lr` per step or one for all. */
@@ -101,6 +102,43 @@ describe('AdamW state per parameter: its own step count, reset and learning-rate
     expect([opt.lrFactor(warm), opt.lrFactor(calm), opt.lrFactor()]).toEqual([0.5, 0.5, 0.5]);
     opt.dispose();
     tf.dispose([calm, warm]);
+  });
+});
+
+describe('AdamW state export and import (a checkpoint)', () => {
+  it.each([['cpu'], ['wasm']] as const)('a fresh optimiser given the exported state continues bit for bit (%s)', async (backend) => {
+    await useBackend(backend);
+    const r = await adamwScenario();
+    expect(r.restoredDiff).toBe(0);
+    expect(r.leaked).toBe(0); // exported tensors are the caller's, and the scenario disposes them
+    // each variable's own t: 8 updates; reset after 2 (6 more, 5 for the one without a
+    // gradient at step 3); joined at step 4 (5); released (no state)
+    expect(r.params.map((p) => p?.t ?? null)).toEqual([null, 8, 6, 5, 8, 8, 5]);
+    expect(r.params[1]!.rewarm).toEqual({ from: 1, steps: 3 });
+    expect(r.params[2]!.rewarm).toBeNull();
+    expect([r.updates, r.modelRewarm]).toEqual([8, { from: 2, steps: 2 }]);
+    r.params.forEach((p, i) => {
+      if (!p) return;
+      const size = SHAPES[i]!.reduce((a, b) => a * b, 1);
+      expect([p.m!.length, p.v!.length]).toEqual([size, size]); // m and v shaped as the variable, whatever the layout
+      expect(p.v!.every((x) => x >= 0)).toBe(true);
+    });
+  });
+
+  it('refuses a state that does not fit the model, naming the variable, and keeps its own', async () => {
+    await useBackend('cpu');
+    const w = tf.variable(tf.zeros([2, 2]), true, 'ckpt-fit/w');
+    const opt = new AdamW(PRESETS.nano.optim, () => true);
+    tf.tidy(() => opt.apply({ [w.name]: tf.ones([2, 2]) }, [w], 0.01));
+    const m = tf.zeros([4]);
+    const bad = (params: Parameters<AdamW['importState']>[0]['params']) => () => opt.importState({ updates: 3, modelRewarm: null, params }, [w]);
+    expect(bad({ 'ckpt-fit/x': { t: 1, rewarm: null, m: null, v: null } })).toThrow(/"ckpt-fit\/x": the model has no such variable/);
+    expect(bad({ 'ckpt-fit/w': { t: 1, rewarm: null, m, v: m } })).toThrow(/moments of shape \[4\], the variable is \[2, 2\]/);
+    expect(bad({ 'ckpt-fit/w': { t: 1, rewarm: null, m: null, v: m } })).toThrow(/m and v are both tensors or both null/);
+    expect(opt.step).toBe(1);
+    expect(opt.slotBytes()).toBe(2 * 4 * 4);
+    tf.dispose([w, m]);
+    opt.dispose();
   });
 });
 
