@@ -7,6 +7,7 @@ import { Controls } from './components/Controls';
 import { DatasetPicker } from './components/DatasetPicker';
 import { EfficiencyStrip } from './components/EfficiencyStrip';
 import { LayerPanel } from './components/LayerPanel';
+import { LinkPanel } from './components/LinkPanel';
 import { PolicyPanel } from './components/PolicyPanel';
 import { RunTable } from './components/RunTable';
 import { TrainingCharts } from './components/TrainingCharts';
@@ -28,6 +29,7 @@ export function App() {
         <BackendBadge />
       </header>
       <Controls />
+      <LinkPanel />
       <DatasetPicker />
       <PolicyPanel />
       <ErrorBar />

@@ -11,6 +11,7 @@ import { WorkerClient } from '../../worker/client';
 import type { ClientEvent } from '../../worker/protocol';
 import { createBenchSlice, type BenchSlice } from './bench';
 import { buildConfig, createConfigSlice, presetPolicy, type ConfigSlice } from './config';
+import { createLinkSlice, type LinkSlice } from './link';
 import { parseField, type PageLiveKey } from './live-fields';
 import { createRunsSlice, type RunsSlice } from './runs';
 import { selectActive, selectLive } from './selectors';
@@ -46,7 +47,7 @@ export interface Actions {
   stopBench: () => void;
 }
 
-export type PlaygroundState = ConfigSlice & RunsSlice & BenchSlice & LiveSlice & Actions;
+export type PlaygroundState = ConfigSlice & RunsSlice & BenchSlice & LinkSlice & LiveSlice & Actions;
 
 let client: WorkerClient | null = null;
 const worker = () => (client ??= new WorkerClient((e) => useStore.getState().onWorkerEvent(e), useStore.getState().backendChoice));
@@ -78,6 +79,7 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
   ...createConfigSlice(set, get, api),
   ...createRunsSlice(set, get, api),
   ...createBenchSlice(set, get, api),
+  ...createLinkSlice(set, get, api),
   backend: null,
   error: null,
   fieldErrors: {},
