@@ -38,7 +38,7 @@ function candidates(path: string): string[] {
 describe('the link codec', () => {
   it('writes nothing for the page\'s defaults, and only what differs otherwise', () => {
     expect(encodeLink(defaults())).toBe('');
-    const s = { ...defaults(), preset: 'tiny' as const, ...pageDefaults('tiny'), backendChoice: 'wasm' as const };
+    const s: LinkState = { ...pageDefaults('tiny'), backendChoice: 'wasm' };
     expect(encodeLink(s)).toBe('v=1&preset=tiny&backend=wasm');
     expect(encodeLink({ ...s, policy: { ...s.policy, weightThreshold: 2 } })).toBe('v=1&preset=tiny&backend=wasm&prelora.weightThreshold=2');
   });
