@@ -5,10 +5,12 @@ import { useState } from 'react';
 import { PEFT_NAMINGS, type PeftNaming } from '../../engine/io/hf-names';
 import { JSON_TYPE, saveFile } from '../export/download';
 import { runStem } from '../export/names';
-import { runCsvZip, runJson, runPlan } from '../export/run-files';
 import { useStore } from '../store';
 import { useActiveRun } from '../store/hooks';
 import type { RunView } from '../store/runs';
+
+// on demand: the tables, the plan and the zip writer stay out of the page's first download
+const runFiles = () => import('../export/run-files');
 
 const NAMING_LABELS: Record<PeftNaming, string> = { transformers5: 'transformers 5', transformers4: 'transformers 4' };
 
@@ -38,10 +40,11 @@ export function ExportPanel() {
       <h2>Take away <small>{run.label}{run.preset ? `, ${run.preset}` : ''}{run.init ? `, started from ${run.init}` : ''}</small></h2>
       <div className="controls">
         <span>metrics and events
-          <button data-testid="export-json" onClick={() => json('run', runJson(run))}>JSON</button>
-          <button data-testid="export-csv" onClick={() => saveFile(`${stem}-tables.zip`, runCsvZip(run), 'application/zip')}>CSV tables (.zip)</button>
+          <button data-testid="export-json" onClick={() => void runFiles().then((f) => json('run', f.runJson(run)))}>JSON</button>
+          <button data-testid="export-csv" onClick={() => void runFiles().then((f) => saveFile(`${stem}-tables.zip`, f.runCsvZip(run), 'application/zip'))}>
+            CSV tables (.zip)</button>
         </span>
-        <span>PreLoRA plan <button data-testid="export-plan" onClick={() => json('plan', runPlan(run))}>plan.json</button></span>
+        <span>PreLoRA plan <button data-testid="export-plan" onClick={() => void runFiles().then((f) => json('plan', f.runPlan(run)))}>plan.json</button></span>
         <span>model
           <select aria-label="adapter names" data-testid="export-naming" value={naming} onChange={(e) => setNaming(e.target.value as PeftNaming)}>
             {PEFT_NAMINGS.map((n) => <option key={n} value={n}>{`adapter for ${NAMING_LABELS[n]}`}</option>)}
