@@ -7,8 +7,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ModelConfig } from '../engine/config';
 import { ModelFileError } from '../engine/io/errors';
-import { compareVitConfig } from '../engine/io/hf-config';
-import { checkModelFile, loadIntoModel } from '../engine/io/import';
+import { checkConfigJson, checkModelFile, loadIntoModel } from '../engine/io/import';
 import { headerLength, parseHeader, readSafetensors } from '../engine/io/safetensors';
 import type { ViT } from '../engine/vit';
 
@@ -52,10 +51,7 @@ export async function readInitModel(path: string, model: ModelConfig): Promise<I
     } catch (err) {
       throw new ModelFileError(`${configPath}: not valid JSON (${(err as Error).message})`);
     }
-    const problems = compareVitConfig(json, model);
-    if (problems.length) {
-      throw new ModelFileError(`${configPath} does not match this run's model: ${problems.join('; ')}: train with the config the file was made with`);
-    }
+    checkConfigJson(json, model, configPath);
   }
   if (size > MAX_INIT_BYTES) throw new ModelFileError(`${file}: ${size} bytes is more than this reader takes (${MAX_INIT_BYTES}); no model trained here is that large`);
   const header = parseHeader(await readHead(file, size), size, file);

@@ -26,8 +26,8 @@ export interface FamilySwitch {
 
 export interface RunSummary {
   backend: string;
-  /** fused WGSL kernels (WebGPU) or tfjs's own */
-  kernels: KernelPath;
+  /** fused WGSL kernels (WebGPU) or tfjs's own; null where not known (a page run whose backend never reported) */
+  kernels: KernelPath | null;
   mode: string;
   rule: string;
   seed: number;
@@ -53,7 +53,7 @@ export interface RunSummary {
 
 export interface RunMeta {
   backend: string;
-  kernels: KernelPath;
+  kernels: KernelPath | null;
   mode: string;
   rule: string;
   seed: number;

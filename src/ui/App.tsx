@@ -6,11 +6,14 @@ import { BenchmarkPanel } from './components/BenchmarkPanel';
 import { Controls } from './components/Controls';
 import { DatasetPicker } from './components/DatasetPicker';
 import { EfficiencyStrip } from './components/EfficiencyStrip';
+import { ExportPanel } from './components/ExportPanel';
 import { LayerPanel } from './components/LayerPanel';
+import { LinkPanel } from './components/LinkPanel';
 import { PolicyPanel } from './components/PolicyPanel';
 import { RunTable } from './components/RunTable';
 import { TrainingCharts } from './components/TrainingCharts';
 import { WeightChart } from './components/WeightChart';
+import { WeightsPicker } from './components/WeightsPicker';
 import { useStore } from './store';
 
 function ErrorBar() {
@@ -28,7 +31,9 @@ export function App() {
         <BackendBadge />
       </header>
       <Controls />
+      <LinkPanel />
       <DatasetPicker />
+      <WeightsPicker />
       <PolicyPanel />
       <ErrorBar />
       <div className="grid">
@@ -38,6 +43,7 @@ export function App() {
       <TrainingCharts />
       <EfficiencyStrip />
       <RunTable />
+      <ExportPanel />
       <BenchmarkPanel />
     </main>
   );

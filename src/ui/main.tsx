@@ -3,6 +3,9 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import './app.css';
+import { syncLink } from './link/sync';
+
+syncLink(); // the link sets the next run before the first render
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -1,5 +1,6 @@
 // The training worker's logic, apart from the Worker global so that Node tests drive
-// it: one engine, one run at a time, the benchmark, the user's dataset. Each message is
+// it: one engine, one run at a time (a finished run stays until the next starts, so its
+// model can be exported), the benchmark, the user's dataset and weights. Each message is
 // checked at the boundary first; what a user (or a stray message) gets wrong comes back
 // as an `error` event that names it, and no other run's state changes. The backend's
 // start, the bundled files and image decoding are injected.
@@ -13,15 +14,20 @@ import { DatasetError } from '../engine/data/errors';
 import type { ImageDecoder } from '../engine/data/folder';
 import { pageDataLimit } from '../engine/data/limits';
 import { describeDataset } from '../engine/data/preview';
-import type { EngineEvent } from '../engine/events';
+import type { EngineEvent, PhaseChange } from '../engine/events';
+import { ModelFileError } from '../engine/io/errors';
+import { exportRun } from '../engine/io/export';
+import { checkInitWeights, initModel, readInitWeights, type InitWeights } from '../engine/io/init-weights';
 import { datasetFromFiles } from '../engine/data/upload';
 import { prepareRun } from '../engine/prepare';
 import { Trainer } from '../engine/trainer';
 import { checkCommand } from './boundary';
+import { zipExport } from './export-zip';
 import type { Command, CommandOf, RunState, WorkerEvent } from './protocol';
 
 export interface HostDeps {
-  post: (e: WorkerEvent) => void;
+  /** `transfer`: buffers the event hands over (a model export's zip) */
+  post: (e: WorkerEvent, transfer?: Transferable[]) => void;
   initBackend: (choice: BackendChoice) => Promise<BackendInfo>;
   /** files of the served public/ folder (the bundled MNIST) */
   readPublic: PublicReader;
@@ -36,6 +42,8 @@ export interface HostDeps {
 interface Run {
   id: string;
   trainer: Trainer;
+  /** its phase changes so far: the export's plan needs them */
+  changes: PhaseChange[];
 }
 
 const BENCH_BUSY = 'a benchmark is running: stop it (or let it finish) first';
@@ -43,7 +51,12 @@ const messageOf = (err: unknown) => (err instanceof Error ? err.message : String
 
 export class TrainingHost {
   private backend: Promise<BackendInfo> | null = null;
+  /** the run training or paused */
   private run: Run | null = null;
+  /** the last run, finished: kept (tensors and all) until another starts or it is reset, for its export */
+  private kept: Run | null = null;
+  /** the held run the page was last told of */
+  private heldId: string | null = null;
   /** what the loop does at the next step boundary */
   private want: 'run' | 'pause' | 'stop' = 'pause';
   private looping = false;
@@ -53,6 +66,8 @@ export class TrainingHost {
   private bench: { stop: boolean } | null = null;
   /** the user's dataset: replaced only by a successful upload */
   private uploaded: Dataset | null = null;
+  /** the weights the next runs start from: replaced only by a successful load */
+  private weights: InitWeights | null = null;
   /** the last built-in set: the picker's preview and the next start share it */
   private builtin: { key: string; dataset: Promise<Dataset> } | null = null;
   private readonly nextTask: () => Promise<void>;
@@ -73,8 +88,16 @@ export class TrainingHost {
     }
   }
 
-  private post(e: WorkerEvent): void {
-    this.deps.post(e);
+  private post(e: WorkerEvent, transfer?: Transferable[]): void {
+    this.deps.post(e, transfer);
+  }
+
+  /** Tell the page which run's model the worker holds, when that changes. */
+  private held(): void {
+    const id = this.run?.id ?? this.kept?.id ?? null;
+    if (id === this.heldId) return;
+    this.heldId = id;
+    this.post({ type: 'held', run: id });
   }
 
   private error(runId: string | null, message: string): void {
@@ -103,6 +126,12 @@ export class TrainingHost {
       }
       case 'bench': return this.runBench(cmd);
       case 'stopBench': if (this.bench) this.bench.stop = true; return;
+      case 'exportModel': return this.exportModel(cmd);
+      case 'loadWeights': return this.loadWeights(cmd);
+      case 'clearWeights':
+        this.weights = null;
+        this.post({ type: 'weights', weights: null });
+        return;
     }
   }
 
@@ -137,6 +166,14 @@ export class TrainingHost {
     this.run = null;
     if (final) this.state(run, final);
     run.trainer.dispose();
+    this.held();
+  }
+
+  /** Let go of the finished run kept for its export. */
+  private dropKept(): void {
+    this.kept?.trainer.dispose();
+    this.kept = null;
+    this.held();
   }
 
   private datasetFor(config: RunConfig): Promise<Dataset> {
@@ -159,22 +196,38 @@ export class TrainingHost {
     const info = await this.ready('auto');
     const { config, dataset, errors } = await prepareRun(cmd.config, { load: (c) => this.datasetFor(c), memoryBudgetBytes: info.memoryBudgetBytes });
     if (!config) return this.error(cmd.runId, formatErrors(errors));
+    const weights = this.weights;
+    if (weights) {
+      try {
+        checkInitWeights(weights, config.model);
+      } catch (err) {
+        if (!(err instanceof ModelFileError)) throw err;
+        return this.error(cmd.runId, `the loaded weights do not fit this run: ${err.message}; or clear the weights to start from a fresh model`);
+      }
+    }
     this.want = 'stop'; // a run still training stops at its next step boundary
     const run = await this.exclusive(async (): Promise<Run | null> => {
       this.release('stopped');
-      this.post({ type: 'started', runId: cmd.runId, config });
+      this.dropKept();
+      this.post({ type: 'started', runId: cmd.runId, config, init: weights?.file ?? null });
       let trainer: Trainer;
+      const changes: PhaseChange[] = [];
       try {
-        const emit = (event: EngineEvent) => this.post({ type: 'engine', runId: cmd.runId, event });
-        trainer = this.deps.createTrainer ? this.deps.createTrainer(config, dataset, emit) : new Trainer(config, dataset, emit);
+        const emit = (event: EngineEvent) => {
+          if (event.type === 'phase') changes.push(event.change);
+          this.post({ type: 'engine', runId: cmd.runId, event });
+        };
+        const prepare = weights ? initModel(weights) : undefined;
+        trainer = this.deps.createTrainer ? this.deps.createTrainer(config, dataset, emit, prepare) : new Trainer(config, dataset, emit, prepare);
       } catch (err) {
         this.error(cmd.runId, `the run could not start: ${messageOf(err)}`);
         this.post({ type: 'state', runId: cmd.runId, state: 'failed', step: 0 });
         return null;
       }
-      this.run = { id: cmd.runId, trainer };
+      this.run = { id: cmd.runId, trainer, changes };
       this.want = 'run';
       this.state(this.run, 'running');
+      this.held();
       return this.run;
     });
     if (run) this.train(run);
@@ -210,8 +263,11 @@ export class TrainingHost {
     this.looping = false;
     if (this.run !== run || this.want === 'stop') return; // whoever stopped it lets go of it
     if (t.divergence) this.release('stopped'); // the engine's `diverged` event, forwarded, says why
-    else if (t.stepsDone >= total) this.release('done');
-    else this.state(run, 'paused');
+    else if (t.stepsDone >= total) {
+      this.run = null;
+      this.kept = run; // the held run still: its model can be exported
+      this.state(run, 'done');
+    } else this.state(run, 'paused');
   }
 
   private resume(runId: string): void {
@@ -232,6 +288,7 @@ export class TrainingHost {
   }
 
   private async reset(runId: string): Promise<void> {
+    if (this.kept?.id === runId) return this.dropKept();
     if (!this.current(runId)) return;
     this.want = 'stop';
     await this.exclusive(async () => {
@@ -269,6 +326,36 @@ export class TrainingHost {
       this.post({ type: 'dataset', source: 'upload', info: describeDataset(this.uploaded) });
     } catch (err) {
       this.error(null, err instanceof DatasetError ? err.message : `could not read the upload: ${messageOf(err)}`);
+    }
+  }
+
+  /** The held run's model as the engine exports it (the CLI's --export), zipped; at a step boundary, never mid-step. */
+  private async exportModel(cmd: CommandOf<'exportModel'>): Promise<void> {
+    const run = this.run?.id === cmd.runId ? this.run : this.kept?.id === cmd.runId ? this.kept : null;
+    if (!run) {
+      return this.error(null, 'the worker holds only the latest run\'s model (and none after a crash, a reset or a divergence): ' +
+        'this run\'s metrics and plan still export from the page');
+    }
+    if (this.bench) return this.error(run.id, BENCH_BUSY);
+    if (this.looping) return this.error(run.id, 'the run is training: pause it to export its model (the export reads it between two steps)');
+    const info = await this.ready('auto');
+    const files = await this.exclusive(() => exportRun(run.trainer, run.changes, { naming: cmd.naming, backend: info.name }));
+    const zip = zipExport(files);
+    this.post({ type: 'model', runId: run.id, zip: zip.buffer as ArrayBuffer, files: files.map((f) => f.path) }, [zip.buffer as ArrayBuffer]);
+  }
+
+  /** Weights for the next runs: read and checked whole, and against the next run's model when it can be prepared; a bad file keeps the previous weights. */
+  private async loadWeights(cmd: CommandOf<'loadWeights'>): Promise<void> {
+    try {
+      const weights = readInitWeights(cmd.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })));
+      // the model follows the data: check against the config as it would run, if it can be prepared now
+      const prepared = await prepareRun(cmd.config, { load: (c) => this.datasetFor(c) }).catch(() => null);
+      const { ignored } = prepared?.config ? checkInitWeights(weights, prepared.config.model) : { ignored: [] };
+      this.weights = weights;
+      const { file, bytes, tensors, config } = weights;
+      this.post({ type: 'weights', weights: { file, bytes, tensors: tensors.size, config: config?.file ?? null, ignored } });
+    } catch (err) {
+      this.error(null, err instanceof ModelFileError ? err.message : `could not read the weights: ${messageOf(err)}`);
     }
   }
 

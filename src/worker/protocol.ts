@@ -9,6 +9,7 @@ import type { DatasetSource, RunConfig } from '../engine/config';
 import { PRELORA_SCHEMA, RUN_CONFIG_SCHEMA } from '../engine/config/schema';
 import type { DatasetInfo } from '../engine/data/preview';
 import type { EngineEvent } from '../engine/events';
+import { PEFT_NAMINGS } from '../engine/io/hf-names';
 import { LIVE_KEYS, type PolicyUpdate } from '../engine/live';
 
 const runId = v.pipe(v.string(), v.minLength(1));
@@ -40,6 +41,16 @@ export const COMMAND_SCHEMAS = {
   /** full, static LoRA and PreLoRA (both rules) on this config and backend, interleaved per seed */
   bench: v.strictObject({ type: v.literal('bench'), config: RUN_CONFIG_SCHEMA, preset: v.picklist(BENCH_PRESETS), seeds: count }),
   stopBench: v.strictObject({ type: v.literal('stopBench') }),
+  /** the held run's model as a zip of the engine's export (HF model, base + PEFT adapter, plan, interop bundle) */
+  exportModel: v.strictObject({ type: v.literal('exportModel'), runId, naming: v.picklist(PEFT_NAMINGS) }),
+  /** weights for the next runs to start from (a model.safetensors, and its config.json if given), checked against `config` */
+  loadWeights: v.strictObject({
+    type: v.literal('loadWeights'),
+    files: v.array(v.strictObject({ name: v.string(), bytes: v.instance(ArrayBuffer) })),
+    config: RUN_CONFIG_SCHEMA,
+  }),
+  /** start the next runs from a fresh model again */
+  clearWeights: v.strictObject({ type: v.literal('clearWeights') }),
 };
 
 export type CommandType = keyof typeof COMMAND_SCHEMAS;
@@ -53,19 +64,36 @@ export type BenchStatus =
   | { state: 'stopped' }
   | { state: 'failed'; message: string };
 
+/** Weights the next runs start from, as the page shows them. */
+export interface WeightsInfo {
+  file: string;
+  bytes: number;
+  tensors: number;
+  /** the config.json that came with it, if one did */
+  config: string | null;
+  /** tensors the next run's model has no use for (e.g. a pooler) */
+  ignored: string[];
+}
+
 /** `failed`: the engine threw mid-run; the run is gone from the worker. */
 export type RunState = 'running' | 'paused' | 'done' | 'stopped' | 'failed';
 
 export type WorkerEvent =
   | { type: 'ready'; backend: BackendInfo }
-  /** the config that really runs (the model follows the data), before the run's first event */
-  | { type: 'started'; runId: string; config: RunConfig }
+  /** the config that really runs (the model follows the data), and the weights it starts from, before the run's first event */
+  | { type: 'started'; runId: string; config: RunConfig; init: string | null }
   | { type: 'engine'; runId: string; event: EngineEvent }
   | { type: 'state'; runId: string; state: RunState; step: number }
   /** a live change, as it applied to the run (from the decision after `step`) */
   | { type: 'policy'; runId: string; step: number; update: PolicyUpdate }
   | { type: 'dataset'; source: DatasetSource; info: DatasetInfo }
   | { type: 'bench'; status: BenchStatus }
+  /** the run whose model the worker holds (training, paused or finished: the latest), or null */
+  | { type: 'held'; run: string | null }
+  /** a run's model export, zipped; `files` as in the zip */
+  | { type: 'model'; runId: string; zip: ArrayBuffer; files: string[] }
+  /** the weights the next runs start from, or null for a fresh model */
+  | { type: 'weights'; weights: WeightsInfo | null }
   /** `runId`: the run it concerns (a refused start, a run that failed), else null */
   | { type: 'error'; runId: string | null; message: string };
 

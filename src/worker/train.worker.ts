@@ -14,7 +14,7 @@ async function readPublic(path: string): Promise<Uint8Array> {
 }
 
 const host = new TrainingHost({
-  post: (e: WorkerEvent) => (self as unknown as Worker).postMessage(e),
+  post: (e: WorkerEvent, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(e, transfer),
   initBackend: initBrowserBackend,
   readPublic,
   decode: decodeImage,

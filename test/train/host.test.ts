@@ -1,8 +1,10 @@
 // The training worker's logic in Node, with real tfjs (wasm) and real files: every
 // command, a run from start to done, pause/step/resume, live settings, forced
-// switches, uploads, the benchmark and its stop, a throw mid-step, and messages that are unknown,
+// switches, uploads, the benchmark and its stop, a model's export and weights to start
+// from, a throw mid-step, and messages that are unknown,
 // malformed or hostile: each gets a named error and no run's state changes.
 import * as tf from '@tensorflow/tfjs';
+import { unzipSync } from 'fflate';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +12,7 @@ import { initNodeBackend } from '../../src/engine/backend-node';
 import { makeConfig, type DeepPartial, type RunConfig } from '../../src/engine/config';
 import { loadBuiltin } from '../../src/engine/data/builtin';
 import type { EngineEvent } from '../../src/engine/events';
+import { readSafetensors } from '../../src/engine/io/safetensors';
 import { prepareRun } from '../../src/engine/prepare';
 import { Trainer } from '../../src/engine/trainer';
 import { TrainingHost, type HostDeps } from '../../src/worker/host';
@@ -75,6 +78,10 @@ describe('the worker host (Node, wasm)', () => {
     // a finished run is gone from the worker: a late change is refused and names the run
     await host.receive({ type: 'setPolicy', runId: 'a', update: { weightThreshold: 2 } });
     expect(events.at(-1)).toEqual({ type: 'error', runId: null, message: 'no run "a" in the worker (it ended or was replaced): the change applies to the next run' });
+    // but its model stays (for an export) until a reset lets it go
+    expect(events.filter(isType('held'))).toEqual([{ type: 'held', run: 'a' }]);
+    await host.receive({ type: 'reset', runId: 'a' });
+    expect(events.at(-1)).toEqual({ type: 'held', run: null });
   }, 60_000);
 
   it('trains exactly what the CLI trains: the same losses and windows, pauses or not', async () => {
@@ -102,6 +109,7 @@ describe('the worker host (Node, wasm)', () => {
     expect(losses(engine)).toEqual(losses(direct));
     expect(plain(engine)).toEqual(plain(direct));
     expect(engine.some((e) => e.type === 'phase')).toBe(true); // modules switched along the way
+    await host.receive({ type: 'reset', runId: 'w' });
   }, 60_000);
 
   it('pauses at a step boundary, steps once, resumes, and resets', async () => {
@@ -162,8 +170,8 @@ describe('the worker host (Node, wasm)', () => {
     const mark = events.length;
     const bad: [unknown, string][] = [
       [null, 'a message to the worker is an object with a "type" (got null)'],
-      [{ type: 'frobnicate' }, 'unknown command "frobnicate": the worker takes init, start, pause, resume, step, reset, setPolicy, forceSwitch, loadDataset, previewDataset, bench, stopBench'],
-      [{ runId: 'p' }, 'a message to the worker needs a "type": one of init, start, pause, resume, step, reset, setPolicy, forceSwitch, loadDataset, previewDataset, bench, stopBench'],
+      [{ type: 'frobnicate' }, 'unknown command "frobnicate": the worker takes init, start, pause, resume, step, reset, setPolicy, forceSwitch, loadDataset, previewDataset, bench, stopBench, exportModel, loadWeights, clearWeights'],
+      [{ runId: 'p' }, 'a message to the worker needs a "type": one of init, start, pause, resume, step, reset, setPolicy, forceSwitch, loadDataset, previewDataset, bench, stopBench, exportModel, loadWeights, clearWeights'],
       [{ type: 'start', runId: 'x' }, 'start: config: missing'],
       [{ type: 'start', runId: 'x', config: { ...micro(4), seed: 'one' } }, 'start: config.seed: expected number (got "one")'],
       [{ type: 'setPolicy', runId: 'p', update: { mode: 'lora' } }, 'setPolicy: update.mode: not a field of this command'],
@@ -209,6 +217,7 @@ describe('the worker host (Node, wasm)', () => {
     expect(events).toContainEqual({ type: 'error', runId: 'f', message: 'the run failed at step 5: device lost' });
     await host.receive({ type: 'start', runId: 'g', config: micro(8) });
     expect((await waitFor(stateOf('g', 'done'))).step).toBe(8);
+    await host.receive({ type: 'reset', runId: 'g' });
   }, 60_000);
 
   it('refuses a start it cannot run, naming the field, and keeps the paused run', async () => {
@@ -227,6 +236,7 @@ describe('the worker host (Node, wasm)', () => {
     await host.receive({ type: 'start', runId: 'k', config: micro(4) });
     await waitFor(stateOf('h', 'stopped'));
     await waitFor(stateOf('k', 'done'));
+    await host.receive({ type: 'reset', runId: 'k' });
   }, 60_000);
 
   it('loads an upload (a bad one keeps the previous), trains on it, and describes a built-in set', async () => {
@@ -240,6 +250,7 @@ describe('the worker host (Node, wasm)', () => {
     await host.receive({ type: 'start', runId: 'u', config: micro(4, { data: { dataset: 'upload' }, optim: { batchSize: 8 } }) });
     expect((await waitFor(isType('started'))).config.model.imageSize).toBe(32);
     await waitFor(stateOf('u', 'done'));
+    await host.receive({ type: 'reset', runId: 'u' });
     await host.receive({ type: 'previewDataset', config: micro(4, { data: { dataset: 'mnist' } }) });
     expect(events.at(-1)).toMatchObject({ type: 'dataset', source: 'mnist', info: { name: 'MNIST', train: 8000, test: 2000 } });
   }, 60_000);
@@ -272,4 +283,76 @@ describe('the worker host (Node, wasm)', () => {
     expect(events.at(-1)).toMatchObject({ type: 'state', runId: 'r', state: 'running' });
     await host.receive({ type: 'reset', runId: 'r' });
   }, 120_000);
+  it('exports the held run\'s model as a zip of the engine\'s export, between steps only, and only while it holds the run', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    const { host, events, waitFor, stateOf, errors } = harness();
+    await host.receive({ type: 'start', runId: 'e', config: micro(400, { prelora: { weightThreshold: 1e3, lossThreshold: 1e3 } }) });
+    await waitFor((e): e is WorkerEvent => e.type === 'engine' && e.event.type === 'phase'); // adapters exist
+    await host.receive({ type: 'exportModel', runId: 'e', naming: 'transformers5' });
+    expect(errors().at(-1)).toEqual({ type: 'error', runId: 'e', message: 'the run is training: pause it to export its model (the export reads it between two steps)' });
+    await host.receive({ type: 'pause', runId: 'e' });
+    const paused = await waitFor(stateOf('e', 'paused'));
+    await host.receive({ type: 'exportModel', runId: 'e', naming: 'transformers4' });
+    const exported = events.at(-1);
+    if (exported?.type !== 'model') throw new Error(`expected a model export, got ${JSON.stringify(exported)}`);
+    const zip = unzipSync(new Uint8Array(exported.zip));
+    expect(Object.keys(zip).sort()).toEqual([...exported.files].sort());
+    expect(exported.files).toEqual(expect.arrayContaining(['model/model.safetensors', 'model/config.json', 'base/model.safetensors',
+      'adapter/adapter_model.safetensors', 'adapter/adapter_config.json', 'plan.json', 'interop.safetensors', 'README.md']));
+    const { tensors } = readSafetensors(zip['model/model.safetensors']!, 'model.safetensors');
+    expect(tensors.get('vit.embeddings.cls_token')!.shape).toEqual([1, 1, 32]);
+    const adapterKeys = [...readSafetensors(zip['adapter/adapter_model.safetensors']!, 'adapter').tensors.keys()];
+    expect(adapterKeys[0]).toMatch(/^base_model\.model\.vit\.encoder\.layer\.\d\./); // transformers 4's names, as asked
+    const plan = JSON.parse(new TextDecoder().decode(zip['plan.json']!)) as { format: string; run: { completed: number } };
+    expect(plan).toMatchObject({ format: 'prelora-plan', run: { completed: paused.step } });
+    // the run goes on after its export; a run the worker no longer holds cannot export its model
+    await host.receive({ type: 'step', runId: 'e' });
+    await waitFor(stateOf('e', 'paused'), 30_000, events.indexOf(exported));
+    await host.receive({ type: 'reset', runId: 'e' });
+    await host.receive({ type: 'exportModel', runId: 'e', naming: 'transformers5' });
+    expect(errors().at(-1)!.message).toMatch(/^the worker holds only the latest run's model .*: this run's metrics and plan still export from the page$/);
+  }, 60_000);
+
+  it('starts runs from loaded weights (checked, a bad file keeps the previous ones) where the exported run ended', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    const { host, events, waitFor, stateOf, errors } = harness();
+    const switching = { weightThreshold: 1e3, lossThreshold: 1e3 };
+    await host.receive({ type: 'start', runId: 'a', config: micro(12, { prelora: switching }) });
+    await waitFor(stateOf('a', 'done'));
+    const evaluation = (runId: string) => events.flatMap((e) => (e.type === 'engine' && e.runId === runId && e.event.type === 'evaluation' ? [e.event.evaluation] : [])).at(-1)!;
+    await host.receive({ type: 'exportModel', runId: 'a', naming: 'transformers5' });
+    const exported = events.at(-1) as Extract<WorkerEvent, { type: 'model' }>;
+    const zip = unzipSync(new Uint8Array(exported.zip));
+    const file = (name: string, path: string) => ({ name, bytes: zip[path]!.slice().buffer });
+    const model = file('model.safetensors', 'model/model.safetensors');
+    const next = micro(4, { prelora: { mode: 'full' }, optim: { lr: 1e-9 } }); // all but frozen: it starts where A ended
+    await host.receive({ type: 'loadWeights', files: [model, file('config.json', 'model/config.json')], config: next });
+    const tensorCount = readSafetensors(zip['model/model.safetensors']!, 'm').tensors.size;
+    expect(events.at(-1)).toEqual({ type: 'weights', weights: { file: 'model.safetensors', bytes: model.bytes.byteLength, tensors: tensorCount, config: 'config.json', ignored: [] } });
+    // refused, each by its first bad entry; the weights loaded before stay
+    await host.receive({ type: 'loadWeights', files: [{ name: 'cut.safetensors', bytes: model.bytes.slice(0, 5000) }], config: next });
+    expect(errors().at(-1)!.message).toMatch(/^cut\.safetensors: .*(truncated|past the end)/);
+    await host.receive({ type: 'loadWeights', files: [model], config: makeConfig('nano') });
+    expect(errors().at(-1)!.message).toBe('model.safetensors: tensor "vit.embeddings.cls_token": expected shape [1, 1, 64] for this run\'s model, got [1, 1, 32]: ' +
+      'train with the model config the file was made with (see its config.json), or give a file made for this one');
+    await host.receive({ type: 'loadWeights', files: [model, file('notes.txt', 'README.md')], config: next });
+    expect(errors().at(-1)!.message).toBe('model.safetensors, notes.txt: give one model.safetensors, and the config.json beside it if you have it');
+    // a run of another model is refused before anything else changes: A is still held
+    await host.receive({ type: 'start', runId: 'x', config: micro(4, { model: { width: 64 } }) });
+    expect(errors().at(-1)).toEqual({ type: 'error', runId: 'x', message: expect.stringMatching(/^the loaded weights do not fit this run: config\.json does not match this run's model: hidden_size is 32 but this run has 64/) });
+    expect(events.filter(isType('held')).at(-1)).toEqual({ type: 'held', run: 'a' });
+    await host.receive({ type: 'start', runId: 'b', config: next });
+    expect(events.find((e) => e.type === 'started' && e.runId === 'b')).toMatchObject({ init: 'model.safetensors' });
+    await waitFor(stateOf('b', 'done'));
+    expect(evaluation('b').loss).toBeCloseTo(evaluation('a').loss, 4);
+    expect(events.filter(isType('held')).slice(-2)).toEqual([{ type: 'held', run: null }, { type: 'held', run: 'b' }]);
+    // cleared: the next run starts from a fresh model (and learns nothing at this learning rate)
+    await host.receive({ type: 'clearWeights' });
+    expect(events.at(-1)).toEqual({ type: 'weights', weights: null });
+    await host.receive({ type: 'start', runId: 'c', config: next });
+    await waitFor(stateOf('c', 'done'));
+    expect(events.find((e) => e.type === 'started' && e.runId === 'c')).toMatchObject({ init: null });
+    expect(Math.abs(evaluation('c').loss - evaluation('a').loss)).toBeGreaterThan(0.05);
+    await host.receive({ type: 'reset', runId: 'c' });
+  }, 90_000);
 });

@@ -24,7 +24,7 @@ describe('live settings', () => {
   it('the page shows live keys only, and its next run takes them as a live change would', () => {
     for (const f of LIVE_FIELDS) expect(LIVE_KEYS).toContain(f.key);
     const policy = { ...presetPolicy('micro'), windowSteps: 5, metric: 'normChange%' as const };
-    const cfg = buildConfig({ preset: 'micro', mode: 'prelora', rule: 'module', seed: 2, steps: 60, dataset: 'synthetic', policy });
+    const cfg = buildConfig({ preset: 'micro', mode: 'prelora', rule: 'module', seed: 2, steps: 60, dataset: 'synthetic', policy, extra: {} });
     expect(cfg.prelora).toMatchObject({ windowSteps: 5, jointSteps: 5, metric: 'normChange%', mode: 'prelora', rule: 'module' });
     expect(cfg.schedule.warmupSteps).toBe(12); // a fifth of a short run
   });

@@ -92,11 +92,11 @@ describe('playground store', () => {
     const s = useStore.getState();
     const a = s.addRun(buildConfig(s));
     const ran = { ...a.config, model: { ...a.config.model, imageSize: 28, channels: 1 }, prelora: { ...a.config.prelora, weightThreshold: 7 } };
-    s.onWorkerEvent({ type: 'started', runId: a.id, config: ran });
+    s.onWorkerEvent({ type: 'started', runId: a.id, config: ran, init: null });
     expect(useStore.getState().runs[0]!.config.model.imageSize).toBe(28); // the fitted config, not the requested one
     s.onWorkerEvent({ type: 'policy', runId: a.id, step: 40, update: { weightThreshold: 50, metric: 'gradChange%' } });
     const b = useStore.getState().addRun(buildConfig(useStore.getState()));
-    s.onWorkerEvent({ type: 'started', runId: b.id, config: b.config });
+    s.onWorkerEvent({ type: 'started', runId: b.id, config: b.config, init: null });
     const [runA, runB] = useStore.getState().runs;
     expect(runA!.config.prelora).toMatchObject({ weightThreshold: 50, metric: 'gradChange%' });
     expect(runA!.thresholds).toEqual([{ step: 0, value: 7 }, { step: 40, value: 50 }]);

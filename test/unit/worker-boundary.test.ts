@@ -16,7 +16,7 @@ describe('the worker boundary', () => {
     expect(checkCommand(start)).toEqual({ command: start, error: null });
     const files = [{ name: 'x.bin', path: 'x.bin', bytes: new ArrayBuffer(8) }];
     expect(checkCommand({ type: 'loadDataset', files, imageSize: 32, seed: 1 }).error).toBeNull();
-    expect(COMMAND_TYPES).toHaveLength(12);
+    expect(COMMAND_TYPES).toHaveLength(15);
   });
 
   it('takes every live key in setPolicy, and nothing else', () => {

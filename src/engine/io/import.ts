@@ -7,11 +7,18 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config';
 import type { ViT } from '../vit';
 import { ModelFileError } from './errors';
+import { compareVitConfig } from './hf-config';
 import { fromHub, hubParameters } from './hf-layout';
 import { toFloat32, type StoredTensor, type TensorEntry } from './safetensors';
 
 const FLOAT = new Set(['F32', 'F16', 'BF16', 'F64']);
 const fmt = (shape: number[]) => `[${shape.join(', ')}]`;
+
+/** A config.json that came with a file to import, against the run's model: heads and epsilon do not show in shapes. */
+export function checkConfigJson(json: unknown, m: ModelConfig, file: string): void {
+  const problems = compareVitConfig(json, m);
+  if (problems.length) throw new ModelFileError(`${file} does not match this run's model: ${problems.join('; ')}: train with the config the file was made with`);
+}
 
 /**
  * Check a file's tensors (from its header) against a model config. Throws a

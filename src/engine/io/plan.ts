@@ -1,13 +1,21 @@
-// The PreLoRA plan of a run as JSON (pure): per module when it switched, what decided
-// it (the policy's statistic at that window, the windows the rule looked at, the
-// rank metric), its rank and alpha; the switches grouped by step; and the PEFT
+// The PreLoRA plan of a run as JSON (pure, no tfjs: the page builds it from a run's
+// events, the export from the trainer): per module when it switched, what decided it
+// (the policy's statistic at that window, the windows the rule looked at, the rank
+// metric), its rank and alpha; the switches grouped by step; and the PEFT
 // `LoraConfig` keyword arguments that apply the same adapters with `get_peft_model`.
 import type { PreLoRAConfig } from '../config';
 import type { Metric, WindowRecord } from '../policy';
-import type { PhaseChange } from '../events';
-import type { ModuleState } from '../prelora';
+import type { Phase, PhaseChange } from '../events';
 import { hubModule, PEFT_NAMINGS, patternKey } from './hf-names';
 import { loraKwargs, type AdapterSpec } from './peft';
+
+/** A module as the plan reads it (the controller's ModuleState has this shape). */
+export interface PlanModule {
+  id: string;
+  phase: Phase;
+  rank: number | null;
+  switchedAt: number | null;
+}
 
 export interface PlanInput {
   /** the policy settings as the run ended (live changes included) */
@@ -15,7 +23,7 @@ export interface PlanInput {
   /** the run's planned length and the steps completed */
   totalSteps: number;
   step: number;
-  states: ModuleState[];
+  states: PlanModule[];
   changes: PhaseChange[];
   history: readonly WindowRecord[];
 }
@@ -26,12 +34,12 @@ export const PLAN_VERSION = 1;
 type Why = 'policy' | 'forced' | 'static';
 
 /** The step a module got its adapter: static LoRA's modules have no `switchedAt`, only their step-0 change. */
-function switchStep(s: ModuleState, changes: PhaseChange[]): number | null {
+function switchStep(s: PlanModule, changes: PhaseChange[]): number | null {
   if (s.rank === null) return null;
   return s.switchedAt ?? changes.find((c) => c.module === s.id && c.from === 'full')?.step ?? null;
 }
 
-function moduleEntry(s: ModuleState, input: PlanInput) {
+function moduleEntry(s: PlanModule, input: PlanInput) {
   const { settings, changes, history, totalSteps } = input;
   const peft = Object.fromEntries(PEFT_NAMINGS.map((n) => [n, patternKey(s.id, n)]));
   const base = { module: s.id, hub: hubModule(s.id), peft, phase: s.phase };

@@ -3,6 +3,7 @@
 // `npm run bench`, to copy as markdown or download as JSON.
 import { useState } from 'react';
 import { BENCH_PRESETS, BENCH_VARIANTS, benchRows, benchSwitchOrder, benchTable, benchTitle, kernelRows, type BenchPreset, type BenchReport } from '../../engine/bench/report';
+import { JSON_TYPE, saveFile } from '../export/download';
 import { useStore } from '../store';
 import { checkBenchNumber } from '../store/bench';
 
@@ -26,12 +27,7 @@ function NumberField({ name, value, disabled }: { name: 'steps' | 'seeds'; value
 }
 
 function download(report: BenchReport): void {
-  const blob = new Blob([JSON.stringify(report, null, 1)], { type: 'application/json' });
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(blob);
-  a.download = `prelora-bench-${report.preset}-${report.backend}-${report.date}.json`;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  saveFile(`prelora-bench-${report.preset}-${report.backend}-${report.date}.json`, JSON.stringify(report, null, 1), JSON_TYPE);
 }
 
 function Table({ rows: [header, ...rows], testId, rowId }: { rows: string[][]; testId: string; rowId: string }) {

@@ -3,13 +3,14 @@
 import { Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatBytes, formatCount } from '../../engine/config';
 import { useActiveRun } from '../store/hooks';
+import { ChartDownloads } from './ChartDownloads';
 
-function Spark({ title, data, dataKey, format, marks }: {
-  title: string; data: object[]; dataKey: string; format: (v: number) => string; marks: number[];
+function Spark({ name, title, data, dataKey, format, marks }: {
+  name: string; title: string; data: object[]; dataKey: string; format: (v: number) => string; marks: number[];
 }) {
   return (
-    <div className="spark">
-      <h3>{title}</h3>
+    <div className="spark" data-chart={name}>
+      <h3>{title}<ChartDownloads name={name} title={title} scope="run" /></h3>
       <ResponsiveContainer width="100%" height={90}>
         <LineChart data={data} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
           <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} hide />
@@ -30,9 +31,9 @@ export function EfficiencyStrip() {
   const last = params.at(-1);
   return (
     <section className="panel strip">
-      <Spark title="samples/s" data={run?.efficiency ?? []} dataKey="samplesPerSec" format={(v) => v.toFixed(0)} marks={marks} />
-      <Spark title={`trainable parameters${last ? ` (${((100 * last.trainable) / last.total).toFixed(1)}%)` : ''}`} data={params} dataKey="trainable" format={formatCount} marks={marks} />
-      <Spark title="tensor memory" data={params} dataKey="bytes" format={formatBytes} marks={marks} />
+      <Spark name="samples-per-sec" title="samples/s" data={run?.efficiency ?? []} dataKey="samplesPerSec" format={(v) => v.toFixed(0)} marks={marks} />
+      <Spark name="trainable" title={`trainable parameters${last ? ` (${((100 * last.trainable) / last.total).toFixed(1)}%)` : ''}`} data={params} dataKey="trainable" format={formatCount} marks={marks} />
+      <Spark name="tensor-memory" title="tensor memory" data={params} dataKey="bytes" format={formatBytes} marks={marks} />
     </section>
   );
 }

@@ -31,9 +31,10 @@ function Choice({ k, label, testid, hint, choices }: { k: PageLiveKey; label: st
 }
 
 export function PolicyPanel() {
-  const preset = useStore((s) => s.preset); // new defaults per preset: remount the fields
+  // new defaults per preset, or from a link: remount the fields
+  const revision = useStore((s) => `${s.preset}:${s.linkRevision}`);
   return (
-    <section className="policy" key={preset}>
+    <section className="policy" key={revision}>
       <h2>PreLoRA settings <small>(the next run&apos;s; a change also reaches the running run at its next window)</small></h2>
       {LIVE_FIELDS.map((f) => ('choices' in f
         ? <Choice key={f.key} k={f.key} label={f.label} testid={f.testid} hint={f.hint} choices={f.choices} />

@@ -1,13 +1,14 @@
 // Loss and test accuracy of every run on the same axes, each run in its colour.
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useStore } from '../store';
+import { ChartDownloads } from './ChartDownloads';
 
 export function TrainingCharts() {
   const runs = useStore((s) => s.runs);
   return (
     <section className="panel two">
-      <div>
-        <h2>Training loss</h2>
+      <div data-chart="loss">
+        <h2>Training loss<ChartDownloads name="loss" title="Training loss" scope="all" /></h2>
         <div data-testid="loss-chart" data-points={runs.reduce((n, r) => n + r.losses.length, 0)}>
           <ResponsiveContainer width="100%" height={200}>
             <LineChart margin={{ top: 8, right: 16, bottom: 4, left: 0 }}>
@@ -20,8 +21,8 @@ export function TrainingCharts() {
           </ResponsiveContainer>
         </div>
       </div>
-      <div>
-        <h2>Test accuracy</h2>
+      <div data-chart="accuracy">
+        <h2>Test accuracy<ChartDownloads name="accuracy" title="Test accuracy" scope="all" /></h2>
         <div data-testid="accuracy-chart">
           <ResponsiveContainer width="100%" height={200}>
             <LineChart margin={{ top: 8, right: 16, bottom: 4, left: 0 }}>

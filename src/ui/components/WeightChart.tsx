@@ -6,6 +6,7 @@ import { moduleId, parseModuleId } from '../../engine/policy';
 import { FAMILIES, type Family } from '../../engine/vit-families';
 import { useStore } from '../store';
 import { useActiveRun } from '../store/hooks';
+import { ChartDownloads } from './ChartDownloads';
 
 const LAYER_COLORS = ['#1f4e9c', '#2f7fd1', '#41a6c9', '#3fb58a', '#8bbf3f', '#d1b03a', '#e07b39', '#c94444', '#9b4fc4', '#6b6b6b'];
 
@@ -34,11 +35,12 @@ export function WeightChart() {
   const segments = thresholds.map((t, i) => ({ value: t.value, from: Math.max(first, t.step), to: Math.max(first, thresholds[i + 1]?.step ?? last) }));
   const current = thresholds.at(-1)!.value;
   return (
-    <section className="panel">
+    <section className="panel" data-chart="weight-change">
       <h2>Weight change ({metric}) per window
         <select aria-label="family" value={family} onChange={(e) => setConfig({ family: e.target.value as Family })}>
           {FAMILIES.map((f) => <option key={f}>{f}</option>)}
         </select>
+        <ChartDownloads name={`weight-change-${family}`} title={`Weight change (${metric}) per window, ${family}`} scope="run" />
       </h2>
       <div data-testid="weight-change-chart" data-points={rows.length} data-metric={metric} data-threshold={current}
         data-last={JSON.stringify(rows.at(-1) ?? {})}>

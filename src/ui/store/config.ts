@@ -1,10 +1,12 @@
 // Config slice: the next run's defaults (preset, mode, rule, seed, steps, dataset,
-// backend, the live PreLoRA settings) and the chart's family. A run, once started,
-// owns its own settings (RunView.config); these only shape the next one.
+// backend, the live PreLoRA settings, and fields a link set that have no control) and
+// the chart's family. A run, once started, owns its own settings (RunView.config);
+// these only shape the next one.
 import type { StateCreator } from 'zustand';
 import type { BackendChoice } from '../../engine/backend';
 import { makeConfig, PRESETS, type DatasetSource, type Mode, type PresetName, type RunConfig } from '../../engine/config';
 import { applyLive, resolveUpdate } from '../../engine/live';
+import { assignField, setField } from '../../engine/overrides';
 import type { Rule } from '../../engine/policy';
 import { proportionalWarmup } from '../../engine/schedule';
 import type { Family } from '../../engine/vit-families';
@@ -20,36 +22,53 @@ export interface ConfigSlice {
   dataset: DatasetSource;
   backendChoice: BackendChoice;
   policy: PagePolicy;
+  /** config fields without a control here (a link set them), as `--set` takes them: path -> text */
+  extra: Readonly<Record<string, string>>;
   /** the family the weight-change chart shows */
   family: Family;
   setConfig: (patch: Partial<Pick<ConfigSlice, 'preset' | 'mode' | 'rule' | 'seed' | 'steps' | 'family' | 'dataset'>>) => void;
 }
 
+/** What the next run is made of. */
+export type NextRun = Pick<ConfigSlice, 'preset' | 'mode' | 'rule' | 'seed' | 'steps' | 'dataset' | 'policy' | 'extra'>;
+
+/** The config field each of the page's run controls sets (the live settings set `prelora.<key>`). */
+export const CONTROL_FIELDS = {
+  mode: 'prelora.mode',
+  rule: 'prelora.rule',
+  seed: 'seed',
+  steps: 'schedule.steps',
+  dataset: 'data.dataset',
+} as const satisfies Partial<Record<keyof NextRun, string>>;
+export type ControlKey = keyof typeof CONTROL_FIELDS;
+
+/** The preset and backend the page opens with. */
+export const DEFAULT_PRESET: PresetName = 'nano';
+export const DEFAULT_BACKEND: BackendChoice = 'auto';
+
 export const presetPolicy = (preset: PresetName): PagePolicy => pagePolicy(PRESETS[preset].prelora);
 
-/** The config of the next run: the preset, with the page's choices on top. */
-export function buildConfig(s: Pick<ConfigSlice, 'preset' | 'mode' | 'rule' | 'seed' | 'steps' | 'dataset' | 'policy'>): RunConfig {
-  const cfg = makeConfig(s.preset, {
-    seed: s.seed,
-    data: { dataset: s.dataset },
-    schedule: { steps: s.steps },
-    prelora: { mode: s.mode, rule: s.rule },
-  });
+/** The page's next run for a preset, before anyone changes it (PreLoRA with the per-module rule). */
+export function pageDefaults(preset: PresetName): NextRun {
+  const p = PRESETS[preset];
+  return { preset, mode: 'prelora', rule: 'module', seed: p.seed, steps: p.schedule.steps, dataset: 'synthetic', policy: presetPolicy(preset), extra: {} };
+}
+
+/** The config of the next run: the preset, with the page's choices on top, then the link's fields. */
+export function buildConfig(s: NextRun): RunConfig {
+  const cfg = makeConfig(s.preset);
+  for (const [key, path] of Object.entries(CONTROL_FIELDS)) assignField(cfg, path, s[key as ControlKey]);
   applyLive(cfg.prelora, resolveUpdate(s.policy)); // as a live change would apply
   // keep the warm-up in proportion on short runs, as the CLI does
   cfg.schedule.warmupSteps = proportionalWarmup(cfg.schedule.warmupSteps, s.steps);
+  // a field set by name is set last, as the CLI's --set: it wins over what the page derives
+  for (const [path, raw] of Object.entries(s.extra)) setField(cfg, path, raw);
   return cfg;
 }
 
 export const createConfigSlice: StateCreator<PlaygroundState, [], [], ConfigSlice> = (set) => ({
-  preset: 'nano',
-  mode: 'prelora',
-  rule: 'module',
-  seed: 1,
-  steps: PRESETS.nano.schedule.steps,
-  dataset: 'synthetic',
-  backendChoice: 'auto',
-  policy: presetPolicy('nano'),
+  ...pageDefaults(DEFAULT_PRESET),
+  backendChoice: DEFAULT_BACKEND,
   family: 'query',
   setConfig: (patch) => set((s) => ({
     ...patch,

@@ -8,9 +8,11 @@ import { formatErrors, validateConfig, type DatasetSource } from '../../engine/c
 import type { DatasetInfo } from '../../engine/data/preview';
 import { uploadProblem } from '../../engine/data/limits';
 import { WorkerClient } from '../../worker/client';
-import type { ClientEvent } from '../../worker/protocol';
+import type { ClientEvent, Command } from '../../worker/protocol';
 import { createBenchSlice, type BenchSlice } from './bench';
 import { buildConfig, createConfigSlice, presetPolicy, type ConfigSlice } from './config';
+import { createKeepSlice, type KeepSlice } from './keep';
+import { createLinkSlice, type LinkSlice } from './link';
 import { parseField, type PageLiveKey } from './live-fields';
 import { createRunsSlice, type RunsSlice } from './runs';
 import { selectActive, selectLive } from './selectors';
@@ -44,9 +46,11 @@ export interface Actions {
   /** run the benchmark in the worker: the bench preset and steps, the page's dataset, seed and (same preset) live policy */
   startBench: () => void;
   stopBench: () => void;
+  /** a command to the worker (spawned with the first one) */
+  send: (cmd: Command, transfer?: Transferable[]) => void;
 }
 
-export type PlaygroundState = ConfigSlice & RunsSlice & BenchSlice & LiveSlice & Actions;
+export type PlaygroundState = ConfigSlice & RunsSlice & BenchSlice & LinkSlice & KeepSlice & LiveSlice & Actions;
 
 let client: WorkerClient | null = null;
 const worker = () => (client ??= new WorkerClient((e) => useStore.getState().onWorkerEvent(e), useStore.getState().backendChoice));
@@ -66,11 +70,16 @@ function workerGone(s: PlaygroundState, runEnds: 'failed' | 'stopped', message: 
   if (live) s.setRunState(live.id, runEnds);
   if (s.benchStatus.state === 'running') s.applyBenchStatus({ state: 'failed', message });
   const { upload: lost, ...datasets } = s.datasets;
-  if (!lost && !live && runEnds === 'stopped') return { backend: null }; // nothing was lost
+  const held = { backend: null, heldRunId: null, exporting: null, weights: null, loadingWeights: false };
+  if (!lost && !live && !s.weights && runEnds === 'stopped') return held; // nothing was lost
+  const gone = [
+    lost && `Your uploaded dataset (${lost.name}) went with it: upload the files again (synthetic until then).`,
+    s.weights && `The loaded weights (${s.weights.file}) went with it: load them again, or the next run starts from a fresh model.`,
+  ].filter(Boolean);
   return {
-    backend: null, datasets, uploading: false,
+    ...held, datasets, uploading: false,
     dataset: s.dataset === 'upload' ? 'synthetic' : s.dataset,
-    error: lost ? `${message}. Your uploaded dataset (${lost.name}) went with it: upload the files again (synthetic until then).` : message,
+    error: gone.length ? `${message}. ${gone.join(' ')}` : message,
   };
 }
 
@@ -78,6 +87,8 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
   ...createConfigSlice(set, get, api),
   ...createRunsSlice(set, get, api),
   ...createBenchSlice(set, get, api),
+  ...createLinkSlice(set, get, api),
+  ...createKeepSlice(set, get, api),
   backend: null,
   error: null,
   fieldErrors: {},
@@ -106,7 +117,7 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
 
   start: () => {
     const config = buildConfig(get());
-    const run = get().addRun(config);
+    const run = get().addRun(config, get().preset);
     set({ error: null });
     worker().send({ type: 'start', runId: run.id, config });
   },
@@ -117,7 +128,7 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
     const s = get();
     const run = selectLive(s) ?? selectActive(s);
     if (!run) return;
-    if (run === selectLive(s)) worker().send({ type: 'reset', runId: run.id });
+    if (run === selectLive(s) || run.id === s.heldRunId) worker().send({ type: 'reset', runId: run.id });
     s.removeRun(run.id);
   },
   forceSwitch: (module) => { const run = liveRun(get()); if (run) worker().send({ type: 'forceSwitch', runId: run.id, module }); },
@@ -162,12 +173,13 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
     worker().send({ type: 'bench', config, preset, seeds: s.benchSeeds });
   },
   stopBench: () => worker().send({ type: 'stopBench' }),
+  send: (cmd, transfer) => worker().send(cmd, transfer),
 
   onWorkerEvent: (e) => {
     const s = get();
     switch (e.type) {
       case 'ready': set({ backend: e.backend }); return;
-      case 'started': s.applyStarted(e.runId, e.config); return;
+      case 'started': s.applyStarted(e.runId, e.config, { backend: s.backend?.name ?? null, kernels: s.backend?.kernels ?? null, init: e.init }); return;
       case 'engine':
         s.applyEngineEvent(e.runId, e.event);
         if (e.event.type === 'diverged' && s.runs.some((r) => r.id === e.runId)) set({ error: e.event.divergence.message });
@@ -175,13 +187,14 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
       case 'state': s.setRunState(e.runId, e.state, e.step); return;
       case 'policy': s.applyPolicy(e.runId, e.step, e.update); return;
       case 'bench': s.applyBenchStatus(e.status); return;
+      case 'held': case 'model': case 'weights': s.applyKeepEvent(e); return;
       case 'dataset':
         set({ datasets: { ...s.datasets, [e.source]: e.info }, uploading: false, ...(e.source === 'upload' ? { dataset: 'upload' as const, error: null } : {}) });
         return;
       case 'error': {
         const run = e.runId === null ? undefined : s.runs.find((r) => r.id === e.runId);
         if (run?.state === 'starting') s.removeRun(run.id); // refused before it began: nothing to keep
-        set({ error: e.message, uploading: false });
+        set({ error: e.message, uploading: false, loadingWeights: false, exporting: null });
         return;
       }
       case 'crashed':

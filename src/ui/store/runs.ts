@@ -2,13 +2,15 @@
 // worker's events alone. A run's settings are the worker's: the config it reports at
 // `started` and each live change it confirms. Events of a run that was reset are dropped.
 import type { StateCreator } from 'zustand';
-import type { RunConfig } from '../../engine/config';
+import type { KernelPath } from '../../engine/backend';
+import type { PresetName, RunConfig } from '../../engine/config';
 import type { Divergence, EngineEvent, Evaluation, Phase, PhaseChange, RunPhase } from '../../engine/events';
 import { applyLive, type PolicyUpdate } from '../../engine/live';
 import type { WindowRecord } from '../../engine/policy';
 import { tally, type Tallies } from '../../engine/throughput';
 import type { RunState } from '../../worker/protocol';
 import type { PlaygroundState } from './index';
+import { runLog } from './run-log';
 
 /** Loss points kept per run; older ones are thinned so long runs stay smooth. */
 export const MAX_POINTS = 400;
@@ -30,6 +32,14 @@ export interface RunView {
   id: string;
   label: string;
   color: string;
+  /** the preset the page started it from (null when not known) */
+  preset: PresetName | null;
+  /** when the page started it (ms since the epoch) */
+  startedAt: number;
+  /** the backend the worker ran it on, and the weights it started from: as the worker reported at `started` */
+  backend: string | null;
+  kernels: KernelPath | null;
+  init: string | null;
   /** the config asked for until the worker's `started`; then the one that runs, with its confirmed live changes */
   config: RunConfig;
   state: RunState | 'starting';
@@ -54,9 +64,9 @@ export interface RunView {
 export interface RunsSlice {
   runs: RunView[];
   activeId: string | null;
-  addRun: (config: RunConfig) => RunView;
+  addRun: (config: RunConfig, preset?: PresetName) => RunView;
   selectRun: (runId: string) => void;
-  applyStarted: (runId: string, config: RunConfig) => void;
+  applyStarted: (runId: string, config: RunConfig, about?: Pick<RunView, 'backend' | 'kernels' | 'init'>) => void;
   applyPolicy: (runId: string, step: number, update: PolicyUpdate) => void;
   applyEngineEvent: (runId: string, e: EngineEvent) => void;
   setRunState: (runId: string, state: RunState | 'starting', step?: number) => void;
@@ -112,12 +122,14 @@ export const createRunsSlice: StateCreator<PlaygroundState, [], [], RunsSlice> =
   return {
     runs: [],
     activeId: null,
-    addRun: (config) => {
+    addRun: (config, preset) => {
       const n = counter++;
       const p = config.prelora;
       const label = `#${n + 1} ${p.mode === 'prelora' ? `PreLoRA (${p.rule})` : p.mode === 'lora' ? `LoRA r${p.rank}` : 'full'}`;
+      const startedAt = Date.now();
       const run: RunView = {
-        id: `run-${Date.now()}-${n}`, label, color: COLORS[n % COLORS.length]!, config, state: 'starting', step: 0,
+        id: `run-${startedAt}-${n}`, label, color: COLORS[n % COLORS.length]!, preset: preset ?? null, startedAt, backend: null, kernels: null, init: null,
+        config, state: 'starting', step: 0,
         losses: [], evaluations: [], windows: [], modules: {}, changes: [], efficiency: [], throughput: {},
         thresholds: [{ step: 0, value: p.weightThreshold }], params: [], seconds: 0, diverged: null,
       };
@@ -125,13 +137,22 @@ export const createRunsSlice: StateCreator<PlaygroundState, [], [], RunsSlice> =
       return run;
     },
     selectRun: (runId) => set((s) => (s.runs.some((r) => r.id === runId) ? { activeId: runId } : {})),
-    applyStarted: (runId, config) => update(runId, (r) => ({ ...r, config, thresholds: [{ step: 0, value: config.prelora.weightThreshold }] })),
-    applyPolicy: (runId, step, change) => update(runId, (r) => withPolicy(r, step, change)),
-    applyEngineEvent: (runId, e) => update(runId, (r) => reduce(r, e)),
+    applyStarted: (runId, config, about) => update(runId, (r) => ({ ...r, ...about, config, thresholds: [{ step: 0, value: config.prelora.weightThreshold }] })),
+    applyPolicy: (runId, step, change) => update(runId, (r) => {
+      runLog.policy(runId, { step, update: change });
+      return withPolicy(r, step, change);
+    }),
+    applyEngineEvent: (runId, e) => update(runId, (r) => {
+      runLog.event(runId, e);
+      return reduce(r, e);
+    }),
     setRunState: (runId, state, step) => update(runId, (r) => ({ ...r, state, step: step ?? r.step })),
-    removeRun: (runId) => set((s) => ({
-      runs: s.runs.filter((r) => r.id !== runId),
-      activeId: s.activeId === runId ? (s.runs.filter((r) => r.id !== runId).at(-1)?.id ?? null) : s.activeId,
-    })),
+    removeRun: (runId) => set((s) => {
+      runLog.drop(runId);
+      return {
+        runs: s.runs.filter((r) => r.id !== runId),
+        activeId: s.activeId === runId ? (s.runs.filter((r) => r.id !== runId).at(-1)?.id ?? null) : s.activeId,
+      };
+    }),
   };
 };

@@ -1,0 +1,104 @@
+// A run as data to take away (pure, no tfjs: the page builds it from the worker's
+// events): the JSON record (what ran, its live changes, the summary the CLI prints,
+// every event) and tidy CSV tables, one observation per row: a step, an evaluation, a
+// window, a module in a window, a phase change, a reading, a live change.
+import type { KernelPath } from './backend';
+import type { RunConfig } from './config';
+import type { EngineEvent } from './events';
+import type { PolicyUpdate } from './live';
+import { parseModuleId } from './policy';
+import { summarize, type RunSummary } from './summary';
+
+export const RUN_RECORD_FORMAT = 'prelora-run';
+export const RUN_RECORD_VERSION = 1;
+
+/** A live change as the worker confirmed it: it counts from the decision after `step`. */
+export interface PolicyChange {
+  step: number;
+  update: PolicyUpdate;
+}
+
+/** What the page knows of a run beyond its events. */
+export interface RunAbout {
+  label: string;
+  /** the preset it started from, when known */
+  preset: string | null;
+  /** ISO time the run was started */
+  startedAt: string;
+  /** the backend that ran it, and its kernel path (fused or composite), when known */
+  backend: string | null;
+  kernels: KernelPath | null;
+  state: string;
+  /** the weights it started from (a model.safetensors), or null for a fresh model */
+  init: string | null;
+  /** wall seconds spent training, pauses excluded */
+  wallSeconds: number;
+}
+
+export interface RunRecord {
+  format: typeof RUN_RECORD_FORMAT;
+  version: typeof RUN_RECORD_VERSION;
+  run: RunAbout;
+  /** the config that ran, with its live changes applied */
+  config: RunConfig;
+  policyChanges: PolicyChange[];
+  summary: RunSummary;
+  events: EngineEvent[];
+}
+
+export function runRecord(about: RunAbout, config: RunConfig, events: EngineEvent[], policyChanges: PolicyChange[]): RunRecord {
+  const summary = summarize(events, {
+    backend: about.backend ?? 'unknown', kernels: about.kernels, mode: config.prelora.mode, rule: config.prelora.rule, seed: config.seed,
+    batchSize: config.optim.batchSize, model: config.model, windowSteps: config.prelora.windowSteps, wallSeconds: about.wallSeconds,
+  });
+  return { format: RUN_RECORD_FORMAT, version: RUN_RECORD_VERSION, run: about, config, policyChanges, summary, events };
+}
+
+type Cell = string | number | boolean | null | undefined;
+
+/** One CSV field (RFC 4180): empty for a missing value, quoted when it holds a comma, quote or line break. */
+function field(c: Cell): string {
+  if (c === null || c === undefined) return '';
+  const s = String(c);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function toCsv(header: readonly string[], rows: readonly Cell[][]): string {
+  return [header, ...rows].map((r) => r.map(field).join(',')).join('\r\n') + '\r\n';
+}
+
+const moduleCells = (id: string): Cell[] => {
+  const { layer, family } = parseModuleId(id);
+  return [id, layer, family];
+};
+
+/** The run's tidy tables as CSV text, by file name. */
+export function runTables(events: readonly EngineEvent[], policyChanges: readonly PolicyChange[] = []): Record<string, string> {
+  const of = <K extends EngineEvent['type']>(type: K) => events.filter((e): e is Extract<EngineEvent, { type: K }> => e.type === type);
+  const windows = of('window').map((e) => e.window);
+  // the statistics a module window has, in the order the engine writes them
+  const stats = [...new Set(windows.flatMap((w) => Object.values(w.modules).flatMap((m) => Object.keys(m))))];
+  return {
+    'losses.csv': toCsv(['step', 'epoch', 'loss', 'lr'],
+      of('progress').flatMap((e) => e.records.map((r) => [r.step, r.epoch, r.loss, r.lr]))),
+    'throughput.csv': toCsv(['step', 'steps', 'seconds', 'samplesPerSec', 'phase'],
+      of('progress').map((e) => [e.records.at(-1)?.step, e.records.length, e.seconds, e.samplesPerSec, e.phase])),
+    'evaluations.csv': toCsv(['step', 'loss', 'accuracy', 'count'],
+      of('evaluation').map(({ evaluation: v }) => [v.step, v.loss, v.accuracy, v.count])),
+    'windows.csv': toCsv(['step', 'loss', 'lossChange%'], windows.map((w) => [w.step, w.loss, w['lossChange%']])),
+    'module-windows.csv': toCsv(['step', 'module', 'layer', 'family', ...stats],
+      windows.flatMap((w) => Object.entries(w.modules).map(([id, m]) => [w.step, ...moduleCells(id), ...stats.map((k) => m[k as keyof typeof m])]))),
+    'phases.csv': toCsv(['step', 'module', 'layer', 'family', 'from', 'to', 'rank', 'decidedBy', 'metric', 'value', 'lossBefore', 'lossAfter'],
+      of('phase').map(({ change: c }) => {
+        const d = c.decidedBy;
+        return [c.step, ...moduleCells(c.module), c.from, c.to, c.rank, typeof d === 'object' ? 'policy' : d,
+          typeof d === 'object' ? d.metric : null, typeof d === 'object' ? d.value : null, c.lossBefore, c.lossAfter];
+      })),
+    'params.csv': toCsv(['step', 'total', 'trainable', 'optimizerBytes', 'tensorBytes', 'tensors'],
+      of('params').map((e) => [e.step, e.total, e.trainable, e.optimizerBytes, e.memory.numBytes, e.memory.numTensors])),
+    'memory.csv': toCsv(['step', 'phase', 'tensors', 'bytes', 'bytesInGPU'],
+      of('memory').map((e) => [e.step, e.phase, e.memory.numTensors, e.memory.numBytes, e.memory.numBytesInGPU])),
+    'settings.csv': toCsv(['step', 'setting', 'value'],
+      policyChanges.flatMap((c) => Object.entries(c.update).map(([k, v]) => [c.step, `prelora.${k}`, Array.isArray(v) ? v.join(' ') : v]))),
+  };
+}
