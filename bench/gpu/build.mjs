@@ -8,9 +8,11 @@
 //                      loader, and NVIDIA's Vulkan ICD (libGLX_nvidia.so.0) needs libglvnd's
 //                      dispatch; GPU containers often ship the driver without either
 //   torch_reference.py the PyTorch reference, run.sh the script that runs both there
+//   quality.sh         the quality benchmark (nano, MNIST, one process per seed); setup.sh
+//                      the set-up both share; public/data/mnist the bundled MNIST
 // Usage: node bench/gpu/build.mjs   (then copy bench/gpu/carry to the machine, run run.sh)
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
@@ -62,7 +64,11 @@ try {
   console.error(`apt-get download failed: run \`apt-get download ${DEBS.join(' ')}\` in bench/gpu/carry/debs on any Debian or Ubuntu machine, or skip it if the GPU machine has them installed`);
 }
 
-for (const f of ['run.sh', 'probe.mjs']) copyFileSync(join(here, f), join(carry, f));
+for (const f of ['run.sh', 'setup.sh', 'quality.sh', 'probe.mjs']) copyFileSync(join(here, f), join(carry, f));
+// the bundled MNIST, where the bench looks for it (public/data/mnist, from the working folder), for quality.sh
+const mnist = join(root, 'public/data/mnist');
+if (existsSync(mnist)) cpSync(mnist, join(carry, 'public/data/mnist'), { recursive: true });
+else console.error('no public/data/mnist: run `node scripts/build-mnist.mjs` first, or quality.sh will find no MNIST');
 copyFileSync(join(root, 'bench/torch_reference.py'), join(carry, 'torch_reference.py'));
 const size = execFileSync('du', ['-sh', carry]).toString().split('\t')[0];
 console.log(`bench/gpu/carry: ${size} (${readdirSync(carry).join(', ')})`);
