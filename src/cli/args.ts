@@ -24,8 +24,9 @@ export const USAGE = `usage: npm run train -- [flags]
   --mode full|lora|prelora           full training, static LoRA, or PreLoRA (prelora)
   --rule global|module               PreLoRA switch rule (global)
   --steps N                          optimiser steps
-  --backend auto|cpu|wasm|webgpu     tfjs backend (auto = wasm in Node); webgpu-composite: WebGPU with
-                                     tfjs's own kernels instead of the fused ones (for comparison)
+  --backend auto|cpu|wasm|webgpu     tfjs backend (auto = wasm in Node); webgpu replays a recorded step of
+                                     fused kernels; webgpu-fused runs them op by op, webgpu-composite runs
+                                     tfjs's own kernels instead (for comparison)
   --seed N                           seed of data, order and initial weights
   --set key=value                    any config field, e.g. --set optim.lr=0.002 (repeatable)
   --out FILE                         write the whole run log as JSON
@@ -94,7 +95,7 @@ export function parseTrainArgs(argv: string[]): { args: TrainArgs | null; errors
     config.schedule.warmupSteps = proportionalWarmup(config.schedule.warmupSteps, config.schedule.steps);
   }
   if (!BACKEND_CHOICES.includes(v.backend as BackendChoice) || v.backend === 'webgl') {
-    errors.push({ path: '--backend', message: `unknown backend "${v.backend}" for Node: use auto, cpu, wasm, webgpu or webgpu-composite` });
+    errors.push({ path: '--backend', message: `unknown backend "${v.backend}" for Node: use auto, cpu, wasm, webgpu, webgpu-fused or webgpu-composite` });
   }
   errors.push(...validateConfig(config));
   if (errors.length) return { args: null, errors, help: false };

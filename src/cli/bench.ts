@@ -17,8 +17,9 @@ import { loadBuiltinFromDisk } from './load-path';
 export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --preset micro|nano|tiny|small   model and defaults (nano)
   --dataset mnist|synthetic        built-in data (mnist, bundled)
-  --backend auto|cpu|wasm|webgpu   tfjs backend (auto = wasm in Node); webgpu-composite: WebGPU
-                                   with tfjs's own kernels instead of the fused ones
+  --backend auto|cpu|wasm|webgpu   tfjs backend (auto = wasm in Node); webgpu replays a recorded
+                                   step of fused kernels; webgpu-fused runs them op by op,
+                                   webgpu-composite runs tfjs's own kernels instead
   --steps N                        optimiser steps of every run (the preset's)
   --seeds N                        seeds; each runs all four variants (1)
   --set key=value                  any config field, e.g. --set optim.batchSize=128 (repeatable)
@@ -45,7 +46,7 @@ async function main(): Promise<number> {
   const errors: string[] = [];
   if (!PRESET_NAMES.includes(v.preset as PresetName) || v.preset === 'vit-l16') errors.push(`--preset: use micro, nano, tiny or small (got "${v.preset}")`);
   if (v.dataset !== 'synthetic' && v.dataset !== 'mnist') errors.push(`--dataset: use synthetic or mnist (got "${v.dataset}")`);
-  if (!BACKEND_CHOICES.includes(v.backend as BackendChoice) || v.backend === 'webgl') errors.push(`--backend: use auto, cpu, wasm, webgpu or webgpu-composite (got "${v.backend}")`);
+  if (!BACKEND_CHOICES.includes(v.backend as BackendChoice) || v.backend === 'webgl') errors.push(`--backend: use auto, cpu, wasm, webgpu, webgpu-fused or webgpu-composite (got "${v.backend}")`);
   const seeds = Number(v.seeds);
   if (!Number.isInteger(seeds) || seeds < 1) errors.push(`--seeds takes a whole number >= 1 (got "${v.seeds}")`);
   if (errors.length) { console.error(errors.join('\n')); return 2; }

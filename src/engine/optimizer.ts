@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { OptimConfig } from './config';
 import { kernelPath } from './kernel-path';
 import { adamwRow, adamwUpdate, type AdamWHyper } from './ops/adamw';
-import { adamwFused } from './ops/webgpu/adamw';
+import { adamwFused, type AdamWRow } from './ops/webgpu/adamw';
 import { clipFused } from './ops/webgpu/grad-norms';
 import { variableFrom } from './variable';
 
@@ -42,15 +42,30 @@ export class AdamW {
     for (const v of variables) {
       const g = grads[v.name];
       if (!g) continue;
-      const h: AdamWHyper = {
-        lr, beta1: this.cfg.beta1, beta2: this.cfg.beta2, epsilon: this.cfg.epsilon,
-        weightDecay: this.decays(v) ? this.cfg.weightDecay : 0, step: this.updates,
-      };
+      const h = this.hyper(v, lr);
       const moments = this.slotsOf(v, fused).moments;
       if (fused) todo.push({ variable: v, moments: moments[0]!, grad: g, row: adamwRow(h) });
       else tf.tidy(() => adamwUpdate(v, gradScale ? tf.mul(g, gradScale) : g, moments[0]!, moments[1]!, h));
     }
     if (fused) adamwFused(todo, this.cfg, gradScale, this.one ??= tf.keep(tf.fill([1], 1)));
+  }
+
+  private hyper(v: tf.Variable, lr: number): AdamWHyper {
+    return {
+      lr, beta1: this.cfg.beta1, beta2: this.cfg.beta2, epsilon: this.cfg.epsilon,
+      weightDecay: this.decays(v) ? this.cfg.weightDecay : 0, step: this.updates,
+    };
+  }
+
+  /** The fused kernel's moments of a variable (m and v interleaved), made on first use: a recorded step binds them. */
+  fusedMoments(v: tf.Variable): tf.Variable {
+    return this.slotsOf(v, true).moments[0]!;
+  }
+
+  /** Counts one update and gives each variable's row of the fused kernel's table (a recorded step writes it to the device). */
+  nextRows(variables: tf.Variable[], lr: number): AdamWRow[] {
+    this.updates++;
+    return variables.map((v) => adamwRow(this.hyper(v, lr)));
   }
 
   private slotsOf(v: tf.Variable, fused: boolean): Slots {

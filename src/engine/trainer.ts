@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { RunConfig } from './config';
 import { Batcher, toBatch, type Batch, type Dataset } from './data/dataset';
 import type { EngineEvent, Evaluation, MemoryReading, RunPhase, StepRecord } from './events';
+import { CompiledStep } from './compiled/step';
+import { stepPath } from './kernel-path';
 import { crossEntropy } from './ops/cross-entropy';
 import { AdamW, clipByGlobalNorm } from './optimizer';
 import { PreLoRAController, type ControllerHost, type PolicyUpdate } from './prelora';
@@ -19,7 +21,8 @@ interface Pending {
   step: number;
   epoch: number;
   lr: number;
-  loss: tf.Scalar;
+  /** the loss on the device, or its slot in a compiled step's ring */
+  loss: tf.Scalar | number;
 }
 
 const EVAL_BATCH = 250;
@@ -35,6 +38,8 @@ export class Trainer {
   private completed = 0;
   private lastFlush = { time: 0, step: 0, phase: 'full' as RunPhase };
   private rewarmFrom: number | null = null;
+  /** the recorded step, on the compiled path (made at the first step) */
+  private compiled: CompiledStep | null = null;
 
   constructor(
     readonly config: RunConfig,
@@ -76,6 +81,7 @@ export class Trainer {
           this.optimizer.release(released);
         }
         if (froze) this.rewarmFrom = this.completed;
+        this.compiled?.invalidate(); // the next step records the new phase
         this.restartClock(); // steps from here on belong to the new phase
         this.emitParams();
       },
@@ -105,6 +111,10 @@ export class Trainer {
   /** One optimiser step, enqueued on the device; nothing is read back. */
   trainStep(): void {
     const lr = this.currentLr();
+    if (stepPath() === 'compiled') {
+      this.compiledStep(lr);
+      return;
+    }
     const { x, y } = this.tensors(this.batcher.next());
     const variables = this.model.trainableVariables();
     const smoothing = this.config.optim.labelSmoothing;
@@ -121,15 +131,44 @@ export class Trainer {
     this.pending.push({ step: this.completed, epoch: this.batcher.epoch, lr, loss });
   }
 
-  /** Read back the losses of the steps since the last flush: one stacked `await data()`. */
+  /** The same step replayed from a recording of this phase's kernels (compiled/). */
+  private compiledStep(lr: number): void {
+    if (this.pending.length >= CompiledStep.capacity) {
+      throw new Error(`${this.pending.length} steps since the last read-back: set schedule.logEvery below ${CompiledStep.capacity}`);
+    }
+    const monitor = this.controller.monitor;
+    this.compiled ??= new CompiledStep({
+      model: this.model, config: this.config, split: this.dataset.train, optimizer: () => this.optimizer,
+      watched: [...this.model.modules().values()].map((l) => l.weight),
+    });
+    const slot = this.compiled.step({ lr, selection: this.batcher.nextSelection(), windowStart: monitor.stepsInWindow === 0 });
+    const compiled = this.compiled;
+    monitor.observeOnDevice(() => compiled.windowSums());
+    this.completed++;
+    this.pending.push({ step: this.completed, epoch: this.batcher.epoch, lr, loss: slot });
+  }
+
+  /** Kernels one compiled step launches, by name (null off the compiled path or before its first step). */
+  compiledKernels(): Record<string, number> | null {
+    return this.compiled ? this.compiled.kernelsPerStep : null;
+  }
+
+  /** Read back the losses of the steps since the last flush: one stacked `await data()`, or one copy of the loss ring. */
   async flush(): Promise<StepRecord[]> {
     if (this.pending.length === 0) return [];
     const batch = this.pending;
     this.pending = [];
-    const stacked = tf.stack(batch.map((p) => p.loss));
-    const values = await stacked.data();
-    stacked.dispose();
-    for (const p of batch) p.loss.dispose();
+    const tensors = batch.flatMap((p) => (typeof p.loss === 'number' ? [] : [p.loss]));
+    const slots = batch.flatMap((p) => (typeof p.loss === 'number' ? [p.loss] : []));
+    let values: ArrayLike<number>;
+    if (tensors.length) {
+      const stacked = tf.stack(tensors);
+      values = await stacked.data();
+      stacked.dispose();
+      for (const t of tensors) t.dispose();
+    } else {
+      values = await this.compiled!.readLosses(slots);
+    }
     const records = batch.map((p, i) => ({ step: p.step, epoch: p.epoch, lr: p.lr, loss: values[i]! }));
     const now = performance.now();
     const steps = this.completed - this.lastFlush.step;
@@ -185,7 +224,8 @@ export class Trainer {
   memory(): MemoryReading {
     const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
     const reading: MemoryReading = { numTensors: m.numTensors, numBytes: m.numBytes };
-    if (m.numBytesInGPU !== undefined) reading.numBytesInGPU = m.numBytesInGPU;
+    // a compiled step's own buffers (activations, gradients, the training set) are not tfjs's
+    if (m.numBytesInGPU !== undefined) reading.numBytesInGPU = m.numBytesInGPU + (this.compiled?.bytes ?? 0);
     return reading;
   }
 
@@ -226,8 +266,10 @@ export class Trainer {
   }
 
   dispose(): void {
-    for (const p of this.pending) p.loss.dispose();
+    for (const p of this.pending) if (typeof p.loss !== 'number') p.loss.dispose();
     this.pending = [];
+    this.compiled?.dispose();
+    this.compiled = null;
     this.controller.dispose();
     this.optimizer.dispose();
     this.model.dispose();

@@ -1,0 +1,182 @@
+// A compiled training step: the step recorded once per phase (record.ts) and replayed
+// each step in one command encoder and one submit, with pipelines and bind groups made
+// at recording. Per step the host writes the optimiser's table (learning rate and bias
+// corrections), the batch's selection and the window flag, then encodes ~260
+// setPipeline/setBindGroup/dispatch triples. Losses land in a GPU ring and are read back
+// once per log interval; the monitor's window sums stay on the device until its window
+// ends. A plan is recorded again whenever what it binds changed: a phase change (an
+// adapter added, a base frozen, moments reset) or a variable given new data.
+import type * as tf from '@tensorflow/tfjs';
+import type { RunConfig } from '../config';
+import type { Selection, Split } from '../data/dataset';
+import type { AdamW } from '../optimizer';
+import { adamwTable } from '../ops/webgpu/adamw';
+import { countDispatches } from '../ops/webgpu/counts';
+import {
+  compileError, copyOf, isExclusive, prepare, storageBufferLimit, submitPending, tensorFromBuffer, webgpu, type Prepared,
+} from '../ops/webgpu/dispatch';
+import type { ViT } from '../vit';
+import { Arena, writeArray } from './arena';
+import { DeviceData } from './device-data';
+import { recordStep, type RecordedStep } from './record';
+
+export interface CompiledHost {
+  model: ViT;
+  config: RunConfig;
+  split: Split;
+  /** the optimiser of the current phase (a phase change may make a new one) */
+  optimizer(): AdamW;
+  /** the weights whose gradient norms the monitor sums, in its order */
+  watched: tf.Variable[];
+}
+
+export interface StepArgs {
+  lr: number;
+  selection: Selection;
+  /** the monitor's window starts at this step: its sums restart */
+  windowStart: boolean;
+}
+
+/** Losses kept on the device between read-backs: far more than a log interval. */
+const RING = 4096;
+
+export class CompiledStep {
+  private recorded: RecordedStep | null = null;
+  private prepared: Prepared[] = [];
+  private tally: Record<string, number> = {};
+  private trainable: tf.Variable[] = [];
+  private data: DeviceData | null = null;
+  private readonly persistent: Arena;
+  private readonly ring: GPUBuffer;
+  private readonly stepWord = new Uint32Array(4);
+  private readonly buffers: { step: GPUBuffer; gradSum: GPUBuffer; lossSum: GPUBuffer };
+  private written = 0;
+  /** how many times the step was recorded (once per phase) */
+  recordings = 0;
+
+  constructor(private readonly host: CompiledHost) {
+    const device = webgpu().device;
+    this.persistent = new Arena(device);
+    const M = host.watched.length;
+    this.buffers = {
+      step: this.persistent.floats(4, 'step'),
+      gradSum: this.persistent.floats(M, 'window gradient norms'),
+      lossSum: this.persistent.floats(1, 'window loss'),
+    };
+    this.ring = this.persistent.floats(RING, 'loss ring');
+  }
+
+  /** Losses a ring holds before they must be read back. */
+  static readonly capacity = RING;
+
+  /** Bytes on the device that tfjs does not see: the plan's activations, gradients and scratch, the training set. */
+  get bytes(): number {
+    return (this.recorded?.arena.bytes ?? 0) + (this.data?.bytes ?? 0) + this.persistent.bytes;
+  }
+
+  /** Kernels one replay launches, by name. */
+  get kernelsPerStep(): Record<string, number> {
+    return { ...this.tally };
+  }
+
+  /** Forget the recording: the next step records again (a phase changed). */
+  invalidate(): void {
+    this.recorded?.arena.destroy();
+    this.recorded = null;
+    this.prepared = [];
+  }
+
+  private stale(trainable: tf.Variable[]): boolean {
+    const r = this.recorded;
+    if (!r) return true;
+    if (trainable.length !== this.trainable.length || trainable.some((v, i) => v !== this.trainable[i])) return true;
+    return r.bound.some(([t, id]) => t.isDisposed || t.dataId !== id);
+  }
+
+  private record(trainable: tf.Variable[]): void {
+    this.invalidate();
+    const { model, config } = this.host;
+    const optimizer = this.host.optimizer();
+    const device = webgpu().device;
+    this.data ??= new DeviceData(device, this.host.split, model.dims.patchDim * model.dims.patches, config.optim.batchSize);
+    this.recorded = recordStep(device, {
+      model, batch: config.optim.batchSize, smoothing: config.optim.labelSmoothing, clipNorm: config.optim.clipNorm,
+      adam: config.optim, trainable, moments: (v) => optimizer.fusedMoments(v), watched: this.host.watched,
+      data: this.data, persistent: this.buffers, storageBuffers: storageBufferLimit(),
+    });
+    this.prepared = this.recorded.dispatches.map(prepare);
+    for (const d of this.recorded.dispatches) {
+      const error = compileError(d.kernel);
+      if (error) throw new Error(`kernel ${d.kernel.key} does not compile: ${error}`);
+    }
+    this.tally = {};
+    for (const p of this.prepared) this.tally[p.name] = (this.tally[p.name] ?? 0) + 1;
+    this.trainable = trainable;
+    this.recordings++;
+  }
+
+  /** One training step: returns the ring slot its loss lands in. */
+  step(a: StepArgs): number {
+    const b = webgpu();
+    const trainable = this.host.model.trainableVariables();
+    for (const v of trainable) {
+      // a weight sharing its data (tf.clone) gets its own copy first: only it may change
+      if (!isExclusive(v)) {
+        const copy = copyOf(v);
+        v.assign(copy);
+        copy.dispose();
+      }
+    }
+    if (this.stale(trainable)) this.record(trainable);
+    const r = this.recorded!;
+    // tfjs's pending work (new moments, copies, the probe) runs first
+    submitPending();
+    const rows = this.host.optimizer().nextRows(trainable, a.lr);
+    writeArray(b.queue, r.table, adamwTable(rows));
+    this.stepWord[0] = a.windowStart ? 1 : 0;
+    writeArray(b.queue, this.buffers.step, this.stepWord);
+    this.data!.write(b.queue, a.selection);
+    const encoder = b.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    for (const p of this.prepared) {
+      pass.setPipeline(p.pipeline);
+      pass.setBindGroup(0, p.bindGroup);
+      pass.dispatchWorkgroups(p.x, p.y, 1);
+    }
+    pass.end();
+    const slot = this.written % RING;
+    encoder.copyBufferToBuffer(r.loss, 0, this.ring, 4 * slot, 4);
+    b.queue.submit([encoder.finish()]);
+    countDispatches(this.tally);
+    this.written++;
+    return slot;
+  }
+
+  /** The losses in these ring slots, read back in one copy (asynchronously: the queue is not stalled). */
+  async readLosses(slots: number[]): Promise<number[]> {
+    if (slots.length === 0) return [];
+    if (slots.length > RING) throw new Error(`${slots.length} losses pending: read them back at least every ${RING} steps (schedule.logEvery)`);
+    const b = webgpu();
+    const staging = b.device.createBuffer({ size: 4 * RING, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const encoder = b.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(this.ring, 0, staging, 0, 4 * RING);
+    b.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const all = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    return slots.map((s) => all[s]!);
+  }
+
+  /** The monitor's window sums as new tensors (copies): the gradient norms [modules] and the loss (a scalar). */
+  windowSums(): [tf.Tensor, tf.Tensor] {
+    return [tensorFromBuffer(this.buffers.gradSum, [this.host.watched.length]), tensorFromBuffer(this.buffers.lossSum, [])];
+  }
+
+  dispose(): void {
+    this.invalidate();
+    this.data?.destroy();
+    this.data = null;
+    this.persistent.destroy();
+  }
+}
