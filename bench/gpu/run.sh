@@ -3,8 +3,10 @@
 #   bash run.sh OUTDIR PRESET STEPS [more `npm run bench` flags]
 # e.g. bash run.sh results tiny 100 --set prelora.windowSteps=10
 # Needs: an NVIDIA driver with its Vulkan ICD; python3 with torch for the reference
-# (TORCH=0 skips it). Writes OUTDIR/{gpu.txt, PRESET.config.json, torch-PRESET.json,
-# tfjs-PRESET.json, tfjs-PRESET.log}.
+# (TORCH=0 skips it). BACKENDS (default webgpu: the compiled step) lists the tfjs
+# backends to run one after the other, e.g. BACKENDS="webgpu webgpu-fused". Writes
+# OUTDIR/{gpu.txt, PRESET.config.json, torch-PRESET.json, tfjs-PRESET.json,
+# tfjs-PRESET.log} (other backends than webgpu: tfjs-PRESET-BACKEND.{json,log}).
 set -euo pipefail
 cd "$(dirname "$0")"
 OUTDIR=${1:?usage: bash run.sh OUTDIR PRESET STEPS [bench flags]}
@@ -41,4 +43,8 @@ if [ "${TORCH:-1}" != 0 ]; then
   python3 torch_reference.py "$OUTDIR/$PRESET.config.json" --out "$OUTDIR/torch-$PRESET.json" > /dev/null
   echo "torch reference: $OUTDIR/torch-$PRESET.json"
 fi
-./node bench.mjs "${FLAGS[@]}" --backend webgpu --out "$OUTDIR/tfjs-$PRESET.json" 2>&1 | tee "$OUTDIR/tfjs-$PRESET.log"
+for backend in ${BACKENDS:-webgpu}; do
+  name="tfjs-$PRESET"
+  [ "$backend" = webgpu ] || name="$name-$backend"
+  ./node bench.mjs "${FLAGS[@]}" --backend "$backend" --out "$OUTDIR/$name.json" 2>&1 | tee "$OUTDIR/$name.log"
+done

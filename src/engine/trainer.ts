@@ -148,6 +148,14 @@ export class Trainer {
     this.pending.push({ step: this.completed, epoch: this.batcher.epoch, lr, loss: slot });
   }
 
+  /**
+   * On the compiled path after its first step: the device ms of the next step's pass
+   * (null without timestamp queries) and the queue submits of the last step; else null.
+   */
+  compiledTiming(): { deviceMs: Promise<number | null>; submits: number } | null {
+    return this.compiled ? { deviceMs: this.compiled.timeNext(), submits: this.compiled.submitsLastStep } : null;
+  }
+
   /** Kernels one compiled step launches, by name (null off the compiled path or before its first step). */
   compiledKernels(): Record<string, number> | null {
     return this.compiled ? this.compiled.kernelsPerStep : null;
@@ -167,7 +175,7 @@ export class Trainer {
       stacked.dispose();
       for (const t of tensors) t.dispose();
     } else {
-      values = await this.compiled!.readLosses(slots);
+      values = (await this.compiled!.readSteps(slots)).map((v) => v.loss);
     }
     const records = batch.map((p, i) => ({ step: p.step, epoch: p.epoch, lr: p.lr, loss: values[i]! }));
     const now = performance.now();

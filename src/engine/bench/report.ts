@@ -23,6 +23,10 @@ export interface SeedResult {
   kernelsByKind: { full: Record<string, number> | null; lora: Record<string, number> | null };
   flopsPerStep: PerPhase;
   switchedAt: number | null;
+  /** the host's own time to enqueue a step (median of three, nothing waited for): what the JavaScript costs */
+  enqueueMsPerStep?: PerPhase;
+  /** queue submits of a step, where counted (the compiled step) */
+  submitsPerStep?: PerPhase;
 }
 
 export interface BenchRun extends Omit<SeedResult, 'seed' | 'accuracy'> {
@@ -56,6 +60,7 @@ export const BENCH_VARIANTS = [
   { mode: 'prelora', rule: 'module' },
 ] as const;
 
+const NONE: PerPhase = { full: null, lora: null };
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const meanOrNull = (xs: (number | null)[]) => {
   const ok = xs.filter((x): x is number => x !== null);
@@ -82,6 +87,8 @@ export function combineSeeds(rs: SeedResult[], batchSize: number): BenchRun {
     kernelsByKind: rs[0]!.kernelsByKind, // the same for every seed: the graph does not depend on it
     flopsPerStep: phase((r) => r.flopsPerStep),
     switchedAt: meanOrNull(rs.map((r) => r.switchedAt)),
+    enqueueMsPerStep: phase((r) => r.enqueueMsPerStep ?? NONE),
+    submitsPerStep: phase((r) => r.submitsPerStep ?? NONE),
   };
 }
 
@@ -103,7 +110,7 @@ export function benchRows(r: BenchReport): string[][] {
   const header = [
     'run', 'first switch', 'samples/s full', 'samples/s LoRA', 'LoRA / full', 'ms/step full host / device',
     'ms/step LoRA host / device', 'wall s (vs full)', 'MB full / LoRA / peak', 'trainable', 'test acc %',
-    'kernels/step full / LoRA', 'GFLOP/step full / LoRA',
+    'kernels/step full / LoRA', 'GFLOP/step full / LoRA', 'enqueue ms/step full / LoRA', 'submits/step full / LoRA',
   ];
   const rows = r.runs.map((x) => [
     runLabel(x), n(x.switchedAt, 0), n(x.samplesPerSec.full), n(x.samplesPerSec.lora),
@@ -115,6 +122,8 @@ export function benchRows(r: BenchReport): string[][] {
     `${(100 * x.accuracy.mean).toFixed(1)} ± ${(100 * x.accuracy.spread).toFixed(1)}`,
     `${n(x.dispatchesPerStep.full, 0)} / ${n(x.dispatchesPerStep.lora, 0)}`,
     `${gf(x.flopsPerStep.full)} / ${gf(x.flopsPerStep.lora)}`,
+    `${n(x.enqueueMsPerStep?.full ?? null, 2)} / ${n(x.enqueueMsPerStep?.lora ?? null, 2)}`,
+    `${n(x.submitsPerStep?.full ?? null, 0)} / ${n(x.submitsPerStep?.lora ?? null, 0)}`,
   ]);
   return [header, ...rows];
 }

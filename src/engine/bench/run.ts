@@ -50,10 +50,34 @@ export class BenchStopped extends Error {
 type Mode = RunConfig['prelora']['mode'];
 type Rule = RunConfig['prelora']['rule'];
 
-/** The fewest steps a benchmark run takes: a warm-up step and two measured steps, then steps that are timed. */
+/** The fewest steps a benchmark run takes: a warm-up step, two measured steps and three enqueue-timed steps, then steps that are timed. */
 export const BENCH_MIN_STEPS = 12;
 
 type RunOptions = Pick<BenchOptions, 'backend' | 'kernels' | 'load' | 'shouldStop' | 'yieldBetween'>;
+
+/** Steps whose enqueueing is timed, at the start and after the run: their median is reported. */
+const ENQUEUE_STEPS = 3;
+
+/** One step's device time: the compiled step's own timestamps, or tfjs's kernel timer; and, compiled, its submits. */
+async function timeStep(t: Trainer): Promise<{ ms: number | null; submits: number | null }> {
+  const compiled = t.compiledTiming();
+  if (!compiled) return { ms: await deviceMs(() => t.trainStep()), submits: null };
+  t.trainStep();
+  const ms = await compiled.deviceMs;
+  return { ms, submits: t.compiledTiming()!.submits };
+}
+
+/** The median host time of enqueueing a step: the synchronous part only, nothing read back. */
+async function enqueueMs(t: Trainer): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < ENQUEUE_STEPS; i++) {
+    const start = performance.now();
+    t.trainStep();
+    times.push(performance.now() - start);
+    await t.controller.afterStep();
+  }
+  return times.sort((a, b) => a - b)[Math.floor(ENQUEUE_STEPS / 2)]!;
+}
 
 export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed: number, o: RunOptions): Promise<SeedResult> {
   const requested: RunConfig = { ...base, seed, prelora: { ...base.prelora, mode, rule } };
@@ -63,25 +87,28 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
   const started = performance.now();
   const t = new Trainer(cfg, data, (e) => events.push(e));
   try {
-    // Step 1 makes the optimiser's moments and compiles the kernels; steps 2 and 3 are
-    // measured (kernels and peak bytes, then device time). All three fall in the first
-    // read-back interval, which the throughput figures leave out.
+    // Step 1 makes the optimiser's moments and compiles the kernels (records the step);
+    // steps 2 and 3 are measured (kernels and peak bytes, then device time), steps 4-6
+    // time the host's enqueueing. All fall in the first read-back interval, which the
+    // throughput figures leave out.
     t.trainStep();
     await t.controller.afterStep();
     const first = await countKernels(() => t.trainStep());
     await t.controller.afterStep();
-    const firstDeviceMs = await deviceMs(() => t.trainStep());
+    const firstDevice = await timeStep(t);
     await t.controller.afterStep();
+    const firstEnqueue = await enqueueMs(t);
     const between = o.yieldBetween;
-    await t.run(cfg.schedule.steps - 3, between && (async () => { await between(); return !o.shouldStop?.(); }));
+    await t.run(cfg.schedule.steps - 3 - ENQUEUE_STEPS, between && (async () => { await between(); return !o.shouldStop?.(); }));
     if (o.shouldStop?.()) throw new BenchStopped(); // else the run has evaluated at its last step
     const s = summarize(events, {
       backend: o.backend, kernels: o.kernels, mode, rule, seed, batchSize: cfg.optim.batchSize,
       windowSteps: cfg.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
     });
-    // Two more steps after the run, outside its figures: the final phase's kernels and device time.
+    // More steps after the run, outside its figures: the final phase's kernels, device and host time.
     const last = await countKernels(() => t.trainStep());
-    const lastDeviceMs = await deviceMs(() => t.trainStep());
+    const lastDevice = await timeStep(t);
+    const lastEnqueue = await enqueueMs(t);
 
     const ranks: Record<string, number> = {};
     const frozen = new Set<string>();
@@ -95,7 +122,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     return {
       mode, rule, seed,
       samplesPerSec: { full: s.phases.full.samplesPerSec, lora: s.phases.lora.samplesPerSec },
-      deviceMsPerStep: { full: startsFull ? firstDeviceMs : null, lora: endsInLora ? lastDeviceMs : null },
+      deviceMsPerStep: { full: startsFull ? firstDevice.ms : null, lora: endsInLora ? lastDevice.ms : null },
       wallSeconds: s.wallSeconds,
       memoryBytes: { full: s.memory.fullPhaseBytes, lora: s.memory.loraPhaseBytes, peak: Math.max(first.peakBytes, last.peakBytes) },
       trainableShare: s.params.trainableEnd / (s.params.total || 1),
@@ -107,6 +134,8 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
         lora: endsInLora ? flopsPerStep(cfg.model, { batchSize: batch, ranks, frozen }) : null,
       },
       switchedAt: s.switches.length ? Math.min(...s.switches.map((x) => x.step)) : null,
+      enqueueMsPerStep: { full: startsFull ? firstEnqueue : null, lora: endsInLora ? lastEnqueue : null },
+      submitsPerStep: { full: startsFull ? firstDevice.submits : null, lora: endsInLora ? lastDevice.submits : null },
     };
   } finally {
     t.dispose();

@@ -37,7 +37,7 @@ export interface StepArgs {
   windowStart: boolean;
 }
 
-/** Losses kept on the device between read-backs: far more than a log interval. */
+/** Steps whose loss and gradient norm are kept on the device between read-backs: far more than a log interval. */
 const RING = 4096;
 
 export class CompiledStep {
@@ -51,11 +51,18 @@ export class CompiledStep {
   private readonly stepWord = new Uint32Array(4);
   private readonly buffers: { step: GPUBuffer; gradSum: GPUBuffer; lossSum: GPUBuffer };
   private written = 0;
+  /** set by timeNext: the next replay writes timestamps at both ends of its pass */
+  private timing: ((ms: number | null) => void) | null = null;
   /** how many times the step was recorded (once per phase) */
   recordings = 0;
+  /** queue submits of the last step: its own, plus one when tfjs had work pending */
+  submitsLastStep = 0;
+  /** why the device was lost, once it was */
+  private lost: string | null = null;
 
   constructor(private readonly host: CompiledHost) {
     const device = webgpu().device;
+    void device.lost.then((info) => { this.lost = `${info.reason}: ${info.message}`; });
     this.persistent = new Arena(device);
     const M = host.watched.length;
     this.buffers = {
@@ -63,10 +70,10 @@ export class CompiledStep {
       gradSum: this.persistent.floats(M, 'window gradient norms'),
       lossSum: this.persistent.floats(1, 'window loss'),
     };
-    this.ring = this.persistent.floats(RING, 'loss ring');
+    this.ring = this.persistent.floats(2 * RING, 'loss and gradient norm ring');
   }
 
-  /** Losses a ring holds before they must be read back. */
+  /** Steps a ring holds before they must be read back. */
   static readonly capacity = RING;
 
   /** Bytes on the device that tfjs does not see: the plan's activations, gradients and scratch, the training set. */
@@ -115,8 +122,11 @@ export class CompiledStep {
     this.recordings++;
   }
 
-  /** One training step: returns the ring slot its loss lands in. */
+  /** One training step: returns the ring slot its loss and gradient norm land in. */
   step(a: StepArgs): number {
+    if (this.lost) {
+      throw new Error(`the GPU device was lost (${this.lost}); the run stops at its last read-back: reload the page or start the run again`);
+    }
     const b = webgpu();
     const trainable = this.host.model.trainableVariables();
     for (const v of trainable) {
@@ -130,14 +140,15 @@ export class CompiledStep {
     if (this.stale(trainable)) this.record(trainable);
     const r = this.recorded!;
     // tfjs's pending work (new moments, copies, the probe) runs first
-    submitPending();
+    this.submitsLastStep = submitPending() ? 2 : 1;
     const rows = this.host.optimizer().nextRows(trainable, a.lr);
     writeArray(b.queue, r.table, adamwTable(rows));
     this.stepWord[0] = a.windowStart ? 1 : 0;
     writeArray(b.queue, this.buffers.step, this.stepWord);
     this.data!.write(b.queue, a.selection);
     const encoder = b.device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
+    const timer = this.timing ? this.startTimer(b.device) : null;
+    const pass = encoder.beginComputePass(timer ? { timestampWrites: { querySet: timer.set, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
     for (const p of this.prepared) {
       pass.setPipeline(p.pipeline);
       pass.setBindGroup(0, p.bindGroup);
@@ -145,27 +156,66 @@ export class CompiledStep {
     }
     pass.end();
     const slot = this.written % RING;
-    encoder.copyBufferToBuffer(r.loss, 0, this.ring, 4 * slot, 4);
+    encoder.copyBufferToBuffer(r.loss, 0, this.ring, 8 * slot, 4);
+    encoder.copyBufferToBuffer(r.norm, 0, this.ring, 8 * slot + 4, 4);
+    if (timer) {
+      encoder.resolveQuerySet(timer.set, 0, 2, timer.resolved, 0);
+      encoder.copyBufferToBuffer(timer.resolved, 0, timer.read, 0, 16);
+    }
     b.queue.submit([encoder.finish()]);
+    if (timer) this.finishTimer(timer);
     countDispatches(this.tally);
     this.written++;
     return slot;
   }
 
-  /** The losses in these ring slots, read back in one copy (asynchronously: the queue is not stalled). */
-  async readLosses(slots: number[]): Promise<number[]> {
+  /**
+   * The device time of the next step's pass in ms (timestamp queries), or null where the
+   * device has none: call before the step.
+   */
+  timeNext(): Promise<number | null> {
+    if (!webgpu().device.features.has('timestamp-query')) return Promise.resolve(null);
+    return new Promise((resolve) => { this.timing = resolve; });
+  }
+
+  private startTimer(device: GPUDevice) {
+    return {
+      set: device.createQuerySet({ type: 'timestamp', count: 2 }),
+      resolved: device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+      read: device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+    };
+  }
+
+  private finishTimer(t: ReturnType<CompiledStep['startTimer']>): void {
+    const resolve = this.timing!;
+    this.timing = null;
+    void t.read.mapAsync(GPUMapMode.READ).then(() => {
+      const [begin, end] = new BigUint64Array(t.read.getMappedRange());
+      resolve(Number(end! - begin!) / 1e6);
+      t.read.unmap();
+      for (const b of [t.read, t.resolved]) b.destroy();
+      t.set.destroy();
+    }, () => resolve(null));
+  }
+
+  /**
+   * The loss and the global gradient norm (before clipping) of the steps in these ring
+   * slots, read back in one copy, asynchronously (the queue is not stalled).
+   */
+  async readSteps(slots: number[]): Promise<{ loss: number; gradNorm: number }[]> {
     if (slots.length === 0) return [];
-    if (slots.length > RING) throw new Error(`${slots.length} losses pending: read them back at least every ${RING} steps (schedule.logEvery)`);
+    if (slots.length > RING) throw new Error(`${slots.length} steps pending: read them back at least every ${RING} steps (schedule.logEvery)`);
     const b = webgpu();
-    const staging = b.device.createBuffer({ size: 4 * RING, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const bytes = 8 * RING;
+    const staging = b.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const encoder = b.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(this.ring, 0, staging, 0, 4 * RING);
+    encoder.copyBufferToBuffer(this.ring, 0, staging, 0, bytes);
     b.queue.submit([encoder.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
     const all = new Float32Array(staging.getMappedRange().slice(0));
     staging.unmap();
     staging.destroy();
-    return slots.map((s) => all[s]!);
+    return slots.map((s) => ({ loss: all[2 * s]!, gradNorm: all[2 * s + 1]! }));
   }
 
   /** The monitor's window sums as new tensors (copies): the gradient norms [modules] and the loss (a scalar). */

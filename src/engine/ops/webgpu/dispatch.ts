@@ -195,12 +195,13 @@ export function tensorBuffer(t: tf.TensorInfo): GPUBuffer {
   return bufferOf(webgpu(), t);
 }
 
-/** Submits what tfjs has encoded so far, so that work submitted next runs after it. */
-export function submitPending(): void {
+/** Submits what tfjs has encoded so far, so that work submitted next runs after it; whether there was any. */
+export function submitPending(): boolean {
   const b = webgpu();
-  if (!b.commandEncoder) return;
+  if (!b.commandEncoder) return false;
   b.endComputePassEncoder();
   b.submitQueue();
+  return true;
 }
 
 /** A new tensor holding a copy of `floats` floats of a buffer tfjs does not own (encoded on tfjs's queue). */
