@@ -148,14 +148,6 @@ export class Trainer {
     this.pending.push({ step: this.completed, epoch: this.batcher.epoch, lr, loss: slot });
   }
 
-  /**
-   * On the compiled path after its first step: the device ms of the next step's pass
-   * (null without timestamp queries) and the queue submits of the last step; else null.
-   */
-  compiledTiming(): { deviceMs: Promise<number | null>; submits: number } | null {
-    return this.compiled ? { deviceMs: this.compiled.timeNext(), submits: this.compiled.submitsLastStep } : null;
-  }
-
   /** Kernels one compiled step launches, by name (null off the compiled path or before its first step). */
   compiledKernels(): Record<string, number> | null {
     return this.compiled ? this.compiled.kernelsPerStep : null;

@@ -8,6 +8,8 @@ import { fitModelToData } from '../data/builtin';
 import type { Dataset } from '../data/dataset';
 import type { EngineEvent } from '../events';
 import { flopsPerStep } from '../flops';
+import { lastCompiledSubmits } from '../compiled/step';
+import { stepPath } from '../kernel-path';
 import { countKernels, deviceMs } from '../kernels';
 import { summarize } from '../summary';
 import { Trainer } from '../trainer';
@@ -58,13 +60,10 @@ type RunOptions = Pick<BenchOptions, 'backend' | 'kernels' | 'load' | 'shouldSto
 /** Steps whose enqueueing is timed, at the start and after the run: their median is reported. */
 const ENQUEUE_STEPS = 3;
 
-/** One step's device time: the compiled step's own timestamps, or tfjs's kernel timer; and, compiled, its submits. */
+/** One step's device time, and on the compiled path its queue submits. */
 async function timeStep(t: Trainer): Promise<{ ms: number | null; submits: number | null }> {
-  const compiled = t.compiledTiming();
-  if (!compiled) return { ms: await deviceMs(() => t.trainStep()), submits: null };
-  t.trainStep();
-  const ms = await compiled.deviceMs;
-  return { ms, submits: t.compiledTiming()!.submits };
+  const ms = await deviceMs(() => t.trainStep());
+  return { ms, submits: stepPath() === 'compiled' ? lastCompiledSubmits() : null };
 }
 
 /** The median host time of enqueueing a step: the synchronous part only, nothing read back. */

@@ -37,6 +37,28 @@ export interface StepArgs {
   windowStart: boolean;
 }
 
+/** Set by timeNextCompiledStep: the next replay writes timestamps at both ends of its pass. */
+let timing: ((ms: number | null) => void) | null = null;
+/** Queue submits of the last compiled step: its own, plus one when tfjs had work pending. */
+let submitsLastStep = 0;
+
+/**
+ * The device time in ms of the next compiled step's pass (timestamp queries; null on a
+ * device without them). `cancel` after the work: if it took no compiled step, null.
+ */
+export function timeNextCompiledStep(): { ms: Promise<number | null>; cancel: () => void } {
+  if (!webgpu().device.features.has('timestamp-query')) return { ms: Promise.resolve(null), cancel: () => {} };
+  let resolve: (ms: number | null) => void = () => {};
+  const ms = new Promise<number | null>((r) => { resolve = r; });
+  timing = resolve;
+  return { ms, cancel: () => { if (timing === resolve) { timing = null; resolve(null); } } };
+}
+
+/** Queue submits the last compiled step made. */
+export function lastCompiledSubmits(): number {
+  return submitsLastStep;
+}
+
 /** Steps whose loss and gradient norm are kept on the device between read-backs: far more than a log interval. */
 const RING = 4096;
 
@@ -51,12 +73,8 @@ export class CompiledStep {
   private readonly stepWord = new Uint32Array(4);
   private readonly buffers: { step: GPUBuffer; gradSum: GPUBuffer; lossSum: GPUBuffer };
   private written = 0;
-  /** set by timeNext: the next replay writes timestamps at both ends of its pass */
-  private timing: ((ms: number | null) => void) | null = null;
   /** how many times the step was recorded (once per phase) */
   recordings = 0;
-  /** queue submits of the last step: its own, plus one when tfjs had work pending */
-  submitsLastStep = 0;
   /** why the device was lost, once it was */
   private lost: string | null = null;
 
@@ -140,14 +158,14 @@ export class CompiledStep {
     if (this.stale(trainable)) this.record(trainable);
     const r = this.recorded!;
     // tfjs's pending work (new moments, copies, the probe) runs first
-    this.submitsLastStep = submitPending() ? 2 : 1;
+    submitsLastStep = submitPending() ? 2 : 1;
     const rows = this.host.optimizer().nextRows(trainable, a.lr);
     writeArray(b.queue, r.table, adamwTable(rows));
     this.stepWord[0] = a.windowStart ? 1 : 0;
     writeArray(b.queue, this.buffers.step, this.stepWord);
     this.data!.write(b.queue, a.selection);
     const encoder = b.device.createCommandEncoder();
-    const timer = this.timing ? this.startTimer(b.device) : null;
+    const timer = timing ? this.startTimer(b.device) : null;
     const pass = encoder.beginComputePass(timer ? { timestampWrites: { querySet: timer.set, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
     for (const p of this.prepared) {
       pass.setPipeline(p.pipeline);
@@ -169,15 +187,6 @@ export class CompiledStep {
     return slot;
   }
 
-  /**
-   * The device time of the next step's pass in ms (timestamp queries), or null where the
-   * device has none: call before the step.
-   */
-  timeNext(): Promise<number | null> {
-    if (!webgpu().device.features.has('timestamp-query')) return Promise.resolve(null);
-    return new Promise((resolve) => { this.timing = resolve; });
-  }
-
   private startTimer(device: GPUDevice) {
     return {
       set: device.createQuerySet({ type: 'timestamp', count: 2 }),
@@ -187,8 +196,8 @@ export class CompiledStep {
   }
 
   private finishTimer(t: ReturnType<CompiledStep['startTimer']>): void {
-    const resolve = this.timing!;
-    this.timing = null;
+    const resolve = timing!;
+    timing = null;
     void t.read.mapAsync(GPUMapMode.READ).then(() => {
       const [begin, end] = new BigUint64Array(t.read.getMappedRange());
       resolve(Number(end! - begin!) / 1e6);
