@@ -3,16 +3,19 @@
 #   bash run.sh OUTDIR PRESET STEPS [more `npm run bench` flags]
 # e.g. bash run.sh results tiny 100 --set prelora.windowSteps=10
 # Needs: an NVIDIA driver with its Vulkan ICD; python3 with torch for the reference
-# (TORCH=0 skips it). BACKENDS (default webgpu: the compiled step) lists the tfjs
-# backends to run one after the other, e.g. BACKENDS="webgpu webgpu-fused". Writes
-# OUTDIR/{gpu.txt, PRESET.config.json, torch-PRESET.json, tfjs-PRESET.json,
-# tfjs-PRESET.log} (other backends than webgpu: tfjs-PRESET-BACKEND.{json,log}).
+# (TORCH=0 skips it). BACKEND=webgpu-fused runs the fused kernels op by op instead of
+# the compiled step, BACKEND=webgpu-composite tfjs's own kernels instead of the
+# fused ones (the comparison; default webgpu). Writes OUTDIR/{gpu.txt,
+# PRESET.config.json, torch-PRESET.json, tfjs-PRESET.json, tfjs-PRESET.log}, the tfjs
+# files as tfjs-PRESET-fused.* and tfjs-PRESET-composite.* for those.
 set -euo pipefail
 cd "$(dirname "$0")"
 OUTDIR=${1:?usage: bash run.sh OUTDIR PRESET STEPS [bench flags]}
 PRESET=${2:?preset: tiny or small}
 STEPS=${3:?steps of every run}
 shift 3
+BACKEND=${BACKEND:-webgpu}
+case "$BACKEND" in webgpu) TAG=$PRESET ;; webgpu-fused) TAG=$PRESET-fused ;; webgpu-composite) TAG=$PRESET-composite ;; *) echo "BACKEND: webgpu, webgpu-fused or webgpu-composite (got $BACKEND)" >&2; exit 2 ;; esac
 mkdir -p "$OUTDIR"
 
 # Node and Dawn travel compressed
@@ -43,8 +46,4 @@ if [ "${TORCH:-1}" != 0 ]; then
   python3 torch_reference.py "$OUTDIR/$PRESET.config.json" --out "$OUTDIR/torch-$PRESET.json" > /dev/null
   echo "torch reference: $OUTDIR/torch-$PRESET.json"
 fi
-for backend in ${BACKENDS:-webgpu}; do
-  name="tfjs-$PRESET"
-  [ "$backend" = webgpu ] || name="$name-$backend"
-  ./node bench.mjs "${FLAGS[@]}" --backend "$backend" --out "$OUTDIR/$name.json" 2>&1 | tee "$OUTDIR/$name.log"
-done
+./node bench.mjs "${FLAGS[@]}" --backend "$BACKEND" --out "$OUTDIR/tfjs-$TAG.json" 2>&1 | tee "$OUTDIR/tfjs-$TAG.log"

@@ -1,19 +1,23 @@
 // Choosing a tfjs backend: the names, and the candidate order with the reason for
 // each, as pure functions (no tfjs here, so the page can import it without the engine).
 
-export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
+export const BACKEND_NAMES = ['webgpu', 'wasm', 'webgl', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
 /**
  * `webgpu-fused`: WebGPU running the fused kernels op by op through tfjs's tape instead of
  * a recorded step; `webgpu-composite`: WebGPU running tfjs's own kernels (the reference).
  */
-export type BackendChoice = 'auto' | BackendName | 'webgpu-fused' | 'webgpu-composite';
-export const BACKEND_CHOICES: BackendChoice[] = ['auto', 'webgpu', 'webgpu-fused', 'webgpu-composite', 'wasm', 'webgl', 'cpu'];
+export const BACKEND_CHOICES = ['auto', 'webgpu', 'webgpu-fused', 'webgpu-composite', 'wasm', 'webgl', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+/** webgl is browser-only */
+export const NODE_BACKEND_CHOICES = BACKEND_CHOICES.filter((b): b is Exclude<BackendChoice, 'webgl'> => b !== 'webgl');
 
 /**
  * The composite path is tfjs ops and autograd (every backend); the fused path is our WGSL
  * kernels op by op (WebGPU only); the compiled path replays them as a recorded step.
  */
-export type KernelPath = 'compiled' | 'fused' | 'composite';
+export const KERNEL_PATHS = ['compiled', 'fused', 'composite'] as const;
+export type KernelPath = (typeof KERNEL_PATHS)[number];
 
 export interface Candidate {
   name: BackendName;

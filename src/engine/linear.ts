@@ -1,6 +1,6 @@
 // A linear layer that can carry a LoRA adapter, freeze its base and merge:
 // y = x W + b + (alpha / r) (x A) B. Every q/k/v/output/fc1/fc2 of the ViT is one.
-// W is stored [in, out] (x W); Hugging Face's nn.Linear stores [out, in]: export transposes.
+// W is stored [in, out] (x W); Hugging Face's nn.Linear stores [out, in]: an export transposes.
 import * as tf from '@tensorflow/tfjs';
 import { variableFrom } from './variable';
 import { linear, type LinearOptions } from './ops/linear';

@@ -32,8 +32,6 @@ export class Monitor {
   private readonly zero = tf.keep(tf.scalar(0));
   /** a compiled step sums on the device: copies of its sums, taken when the window ends */
   private deviceSums: (() => [tf.Tensor, tf.Tensor]) | null = null;
-  /** read-backs so far: one per window */
-  readbacks = 0;
 
   constructor(private readonly modules: Map<string, Linear>) {
     this.ids = [...modules.keys()];
@@ -88,7 +86,6 @@ export class Monitor {
       return tf.concat([norms, updates, snapNorms, tf.div(gradSum, steps), tf.reshape(tf.div(lossSum, steps), [1])]);
     });
     const values = await stacked.data();
-    this.readbacks++;
     stacked.dispose();
     gradSum.dispose();
     lossSum.dispose();

@@ -45,7 +45,7 @@ export async function trainWithSwitch(t: Trainer, steps: number): Promise<{ weig
   await t.run(steps - 12);
   const weights: Record<string, number[]> = {};
   for (const [name, v] of t.model.namedVariables()) weights[name] = Array.from(await v.data());
-  const frozen = [...t.controller.states].filter(([, s]) => s.phase === 'lora').map(([id]) => id);
+  const frozen = [...t.modules].filter(([, s]) => s.phase === 'lora').map(([id]) => id);
   return { weights, frozen };
 }
 

@@ -3,17 +3,18 @@
 // data and backend, with the same seeds, interleaved seed by seed in one process so
 // machine noise falls on all of them alike.
 import type { KernelPath } from '../backend';
-import type { RunConfig } from '../config';
-import { fitModelToData } from '../data/builtin';
+import { formatErrors, type Mode, type RunConfig } from '../config';
 import type { Dataset } from '../data/dataset';
 import type { EngineEvent } from '../events';
 import { flopsPerStep } from '../flops';
+import { countKernels, deviceMs } from '../kernels';
 import { lastCompiledSubmits } from '../compiled/step';
 import { stepPath } from '../kernel-path';
-import { countKernels, deviceMs } from '../kernels';
+import type { Rule } from '../policy';
+import { prepareRun } from '../prepare';
 import { summarize } from '../summary';
 import { Trainer } from '../trainer';
-import { BENCH_VARIANTS, combineSeeds, type BenchReport, type SeedResult } from './report';
+import { BENCH_MIN_STEPS, BENCH_VARIANTS, combineSeeds, type BenchReport, type SeedResult } from './report';
 
 export interface BenchOptions {
   /** the config every run starts from; its mode and rule are set per run */
@@ -26,6 +27,8 @@ export interface BenchOptions {
   device?: string;
   /** the data a config names (Node: loadBuiltin from disk; the page: its worker's cache); once per seed */
   load: (cfg: RunConfig) => Promise<Dataset>;
+  /** memory a model may use on this backend, when known */
+  memoryBudgetBytes?: number;
   /** a short run first, so that JIT and kernel compilation do not fall on the first measured run */
   warmUp?: boolean;
   onProgress?: (p: BenchProgress) => void;
@@ -49,39 +52,36 @@ export class BenchStopped extends Error {
   }
 }
 
-type Mode = RunConfig['prelora']['mode'];
-type Rule = RunConfig['prelora']['rule'];
-
-/** The fewest steps a benchmark run takes: a warm-up step, two measured steps and three enqueue-timed steps, then steps that are timed. */
-export const BENCH_MIN_STEPS = 12;
-
-type RunOptions = Pick<BenchOptions, 'backend' | 'kernels' | 'load' | 'shouldStop' | 'yieldBetween'>;
+type RunOptions = Pick<BenchOptions, 'backend' | 'kernels' | 'load' | 'memoryBudgetBytes' | 'shouldStop' | 'yieldBetween'>;
 
 /** Steps whose enqueueing is timed, at the start and after the run: their median is reported. */
 const ENQUEUE_STEPS = 3;
 
-/** One step's device time, and on the compiled path its queue submits. */
-async function timeStep(t: Trainer): Promise<{ ms: number | null; submits: number | null }> {
-  const ms = await deviceMs(() => t.trainStep());
+/** One step's device time (to be given the step's enqueueing), and on the compiled path its queue submits. */
+async function timeStep(enqueue: () => void): Promise<{ ms: number | null; submits: number | null }> {
+  const ms = await deviceMs(enqueue);
   return { ms, submits: stepPath() === 'compiled' ? lastCompiledSubmits() : null };
 }
 
-/** The median host time of enqueueing a step: the synchronous part only, nothing read back. */
-async function enqueueMs(t: Trainer): Promise<number> {
+type Measure<T> = (enqueue: () => void) => Promise<T>;
+
+/** The median host time of enqueueing a step (the synchronous part only, nothing read back), over steps `take` takes. */
+async function enqueueMs(take: (measure: Measure<number>) => Promise<number | undefined>): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < ENQUEUE_STEPS; i++) {
-    const start = performance.now();
-    t.trainStep();
-    times.push(performance.now() - start);
-    await t.controller.afterStep();
+    times.push((await take(async (enqueue) => {
+      const start = performance.now();
+      enqueue();
+      return performance.now() - start;
+    })) ?? 0);
   }
   return times.sort((a, b) => a - b)[Math.floor(ENQUEUE_STEPS / 2)]!;
 }
 
 export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed: number, o: RunOptions): Promise<SeedResult> {
   const requested: RunConfig = { ...base, seed, prelora: { ...base.prelora, mode, rule } };
-  const data = await o.load(requested);
-  const cfg = fitModelToData(requested, data);
+  const { config: cfg, dataset: data, errors } = await prepareRun(requested, o);
+  if (!cfg) throw new Error(formatErrors(errors));
   const events: EngineEvent[] = [];
   const started = performance.now();
   const t = new Trainer(cfg, data, (e) => events.push(e));
@@ -90,28 +90,26 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     // steps 2 and 3 are measured (kernels and peak bytes, then device time), steps 4-6
     // time the host's enqueueing. All fall in the first read-back interval, which the
     // throughput figures leave out.
-    t.trainStep();
-    await t.controller.afterStep();
-    const first = await countKernels(() => t.trainStep());
-    await t.controller.afterStep();
-    const firstDevice = await timeStep(t);
-    await t.controller.afterStep();
-    const firstEnqueue = await enqueueMs(t);
+    await t.step();
+    const first = (await t.step(countKernels))!;
+    const firstDevice = (await t.step(timeStep))!;
+    const firstEnqueue = await enqueueMs((m) => t.step(m));
     const between = o.yieldBetween;
     await t.run(cfg.schedule.steps - 3 - ENQUEUE_STEPS, between && (async () => { await between(); return !o.shouldStop?.(); }));
     if (o.shouldStop?.()) throw new BenchStopped(); // else the run has evaluated at its last step
+    if (t.divergence) throw new Error(`${mode} (${rule}), seed ${seed}: ${t.divergence.message}`);
     const s = summarize(events, {
       backend: o.backend, kernels: o.kernels, mode, rule, seed, batchSize: cfg.optim.batchSize,
       windowSteps: cfg.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
     });
     // More steps after the run, outside its figures: the final phase's kernels, device and host time.
     const last = await countKernels(() => t.trainStep());
-    const lastDevice = await timeStep(t);
-    const lastEnqueue = await enqueueMs(t);
+    const lastDevice = await timeStep(() => t.trainStep());
+    const lastEnqueue = await enqueueMs((m) => m(() => t.trainStep()));
 
     const ranks: Record<string, number> = {};
     const frozen = new Set<string>();
-    for (const [id, st] of t.controller.states) {
+    for (const [id, st] of t.modules) {
       if (st.rank) ranks[id] = st.rank;
       if (st.phase === 'lora') frozen.add(id);
     }
