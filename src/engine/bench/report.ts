@@ -25,7 +25,7 @@ export interface SeedResult {
   kernelsByKind: { full: Record<string, number> | null; lora: Record<string, number> | null };
   flopsPerStep: PerPhase;
   switchedAt: number | null;
-  /** the host's own time to enqueue a step (median of three, nothing waited for): what the JavaScript costs */
+  /** the host's own time to enqueue a step (full: median of three; LoRA: one step; nothing waited for): what the JavaScript costs */
   enqueueMsPerStep?: PerPhase;
   /** queue submits of a step, where counted (the compiled step) */
   submitsPerStep?: PerPhase;

@@ -54,7 +54,7 @@ export class BenchStopped extends Error {
 
 type RunOptions = Pick<BenchOptions, 'backend' | 'kernels' | 'load' | 'memoryBudgetBytes' | 'shouldStop' | 'yieldBetween'>;
 
-/** Steps whose enqueueing is timed, at the start and after the run: their median is reported. */
+/** Steps whose enqueueing is timed before the run (their median is reported); after it, one. */
 const ENQUEUE_STEPS = 3;
 
 /** One step's device time (to be given the step's enqueueing), and on the compiled path its queue submits. */
@@ -66,16 +66,16 @@ async function timeStep(enqueue: () => void): Promise<{ ms: number | null; submi
 type Measure<T> = (enqueue: () => void) => Promise<T>;
 
 /** The median host time of enqueueing a step (the synchronous part only, nothing read back), over steps `take` takes. */
-async function enqueueMs(take: (measure: Measure<number>) => Promise<number | undefined>): Promise<number> {
+async function enqueueMs(take: (measure: Measure<number>) => Promise<number | undefined>, steps: number): Promise<number> {
   const times: number[] = [];
-  for (let i = 0; i < ENQUEUE_STEPS; i++) {
+  for (let i = 0; i < steps; i++) {
     times.push((await take(async (enqueue) => {
       const start = performance.now();
       enqueue();
       return performance.now() - start;
     })) ?? 0);
   }
-  return times.sort((a, b) => a - b)[Math.floor(ENQUEUE_STEPS / 2)]!;
+  return times.sort((a, b) => a - b)[Math.floor(steps / 2)]!;
 }
 
 export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed: number, o: RunOptions): Promise<SeedResult> {
@@ -93,7 +93,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     await t.step();
     const first = (await t.step(countKernels))!;
     const firstDevice = (await t.step(timeStep))!;
-    const firstEnqueue = await enqueueMs((m) => t.step(m));
+    const firstEnqueue = await enqueueMs((m) => t.step(m), ENQUEUE_STEPS);
     const between = o.yieldBetween;
     await t.run(cfg.schedule.steps - 3 - ENQUEUE_STEPS, between && (async () => { await between(); return !o.shouldStop?.(); }));
     if (o.shouldStop?.()) throw new BenchStopped(); // else the run has evaluated at its last step
@@ -105,7 +105,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     // More steps after the run, outside its figures: the final phase's kernels, device and host time.
     const last = await countKernels(() => t.trainStep());
     const lastDevice = await timeStep(() => t.trainStep());
-    const lastEnqueue = await enqueueMs((m) => m(() => t.trainStep()));
+    const lastEnqueue = await enqueueMs((m) => m(() => t.trainStep()), 1);
 
     const ranks: Record<string, number> = {};
     const frozen = new Set<string>();
