@@ -222,6 +222,11 @@ export class Trainer {
     this.pending.push({ step: this.completed, epoch: this.batcher.epoch, lr, loss: slot, gradNorm: null });
   }
 
+  /** Bytes of the compiled step's own device buffers, the training set aside (0 off the compiled path). */
+  compiledBytes(): number {
+    return this.compiled?.bytes ?? 0;
+  }
+
   /** Kernels one compiled step launches, by name (null off the compiled path or before its first step). */
   compiledKernels(): Record<string, number> | null {
     return this.compiled ? this.compiled.kernelsPerStep : null;
@@ -316,9 +321,12 @@ export class Trainer {
 
   memory(): MemoryReading {
     const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
-    const reading: MemoryReading = { numTensors: m.numTensors, numBytes: m.numBytes };
-    // a compiled step's own buffers (activations, gradients, the training set) are not tfjs's
-    if (m.numBytesInGPU !== undefined) reading.numBytesInGPU = m.numBytesInGPU + (this.compiled?.bytes ?? 0);
+    // a compiled step's own buffers (its activations, gradients and scratch, held for
+    // the phase) are not tfjs's: counted here as tensors would be; the GPU total also
+    // holds the training set uploaded for it
+    const own = this.compiledBytes();
+    const reading: MemoryReading = { numTensors: m.numTensors, numBytes: m.numBytes + own };
+    if (m.numBytesInGPU !== undefined) reading.numBytesInGPU = m.numBytesInGPU + own + (this.compiled?.dataBytes ?? 0);
     return reading;
   }
 

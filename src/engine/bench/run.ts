@@ -92,6 +92,8 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     // throughput figures leave out.
     await t.step();
     const first = (await t.step(countKernels))!;
+    // a compiled step's buffers live through the phase, outside tfjs's count: its peak adds them
+    const firstOwn = t.compiledBytes();
     const firstDevice = (await t.step(timeStep))!;
     const firstEnqueue = await enqueueMs((m) => t.step(m), ENQUEUE_STEPS);
     const between = o.yieldBetween;
@@ -104,6 +106,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     });
     // More steps after the run, outside its figures: the final phase's kernels, device and host time.
     const last = await countKernels(() => t.trainStep());
+    const lastOwn = t.compiledBytes();
     const lastDevice = await timeStep(() => t.trainStep());
     const lastEnqueue = await enqueueMs((m) => m(() => t.trainStep()), 1);
 
@@ -121,7 +124,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
       samplesPerSec: { full: s.phases.full.samplesPerSec, lora: s.phases.lora.samplesPerSec },
       deviceMsPerStep: { full: startsFull ? firstDevice.ms : null, lora: endsInLora ? lastDevice.ms : null },
       wallSeconds: s.wallSeconds,
-      memoryBytes: { full: s.memory.fullPhaseBytes, lora: s.memory.loraPhaseBytes, peak: Math.max(first.peakBytes, last.peakBytes) },
+      memoryBytes: { full: s.memory.fullPhaseBytes, lora: s.memory.loraPhaseBytes, peak: Math.max(first.peakBytes + firstOwn, last.peakBytes + lastOwn) },
       trainableShare: s.params.trainableEnd / (s.params.total || 1),
       accuracy: s.accuracy.test ?? 0,
       dispatchesPerStep: { full: startsFull ? first.total : null, lora: endsInLora ? last.total : null },

@@ -94,9 +94,14 @@ export class CompiledStep {
   /** Steps a ring holds before they must be read back. */
   static readonly capacity = RING;
 
-  /** Bytes on the device that tfjs does not see: the plan's activations, gradients and scratch, the training set. */
+  /** Bytes of the step's own device buffers that tfjs does not see: the recording's activations, gradients and scratch. */
   get bytes(): number {
-    return (this.recorded?.arena.bytes ?? 0) + (this.data?.bytes ?? 0) + this.persistent.bytes;
+    return (this.recorded?.arena.bytes ?? 0) + this.persistent.bytes;
+  }
+
+  /** Bytes of the training split (or batch) on the device. */
+  get dataBytes(): number {
+    return this.data?.bytes ?? 0;
   }
 
   /** Kernels one replay launches, by name. */
