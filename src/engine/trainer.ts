@@ -39,14 +39,13 @@ const EVAL_BATCH = 250;
 export class Trainer {
   readonly model: ViT;
   private readonly controller: PreLoRAController;
-  private optimizer: AdamW;
+  private readonly optimizer: AdamW;
   private readonly batcher: Batcher;
   private readonly pixels: number;
   private readonly probe: Batch;
   private pending: Pending[] = [];
   private completed = 0;
   private lastFlush = { time: 0, step: 0, phase: 'full' as RunPhase };
-  private rewarmFrom: number | null = null;
   /** the recorded step, on the compiled path (made at the first step) */
   private compiled: CompiledStep | null = null;
   /** set by the read-back that finds a non-finite loss or gradient; the run stops */
@@ -74,7 +73,7 @@ export class Trainer {
       this.model.dispose();
       throw err;
     }
-    this.optimizer = this.makeOptimizer();
+    this.optimizer = new AdamW(config.optim, (v) => v.rank === 2); // decay for 2-D weights only (linears, adapters)
     this.batcher = new Batcher(dataset.train, this.pixels, config.optim.batchSize, config.seed,
       config.data.augment ? { shape: dataset.shape, aug: dataset.augment } : null);
     // a fixed batch on which each switch is checked to leave the loss unchanged
@@ -85,23 +84,15 @@ export class Trainer {
     this.emitParams();
   }
 
-  /** Weight decay for 2-D weights only (linears, adapters); not biases, norms, class token or positions. */
-  private makeOptimizer(): AdamW {
-    return new AdamW(this.config.optim, (v) => v.rank === 2);
-  }
-
   private host(): ControllerHost {
     return {
       currentStep: () => this.completed,
       probeLoss: () => this.probeLoss(),
-      phaseChanged: (released, froze) => {
-        if (this.config.prelora.resetMoments) {
-          this.optimizer.dispose();
-          this.optimizer = this.makeOptimizer();
-        } else {
-          this.optimizer.release(released);
-        }
-        if (froze) this.rewarmFrom = this.completed;
+      phaseChanged: ({ released, changed, froze }) => {
+        const { resetMoments, rewarmSteps } = this.config.prelora;
+        this.optimizer.release(released);
+        if (resetMoments) this.optimizer.reset(changed);
+        if (froze) this.optimizer.rewarm(changed, rewarmSteps);
         this.compiled?.invalidate(); // the next step records the new phase
         this.restartClock(); // steps from here on belong to the new phase
         this.emitParams();
@@ -144,12 +135,13 @@ export class Trainer {
     return this.diverged;
   }
 
-  /** The learning rate of the next step: the schedule, times the re-warm-up ramp after a freeze. */
+  /**
+   * The learning rate of the next step for parameters not re-warmed on their own: the
+   * schedule's, times the whole-model re-warm after a freeze under the global rule. A
+   * module re-warmed alone (per-module rule) trains its adapter at a fraction of it.
+   */
   currentLr(): number {
-    const base = learningRate(this.completed, this.config);
-    const { rewarmSteps } = this.config.prelora;
-    if (this.rewarmFrom === null || rewarmSteps === 0) return base;
-    return base * Math.min(1, (this.completed - this.rewarmFrom + 1) / rewarmSteps);
+    return learningRate(this.completed, this.config) * this.optimizer.lrFactor();
   }
 
   private tensors(batch: Batch): { x: tf.Tensor4D; y: tf.Tensor1D } {
@@ -185,8 +177,9 @@ export class Trainer {
   /** One optimiser step, enqueued on the device; nothing is read back. */
   trainStep(): void {
     const lr = this.currentLr();
+    const scheduled = learningRate(this.completed, this.config); // AdamW applies each variable's re-warm factor
     if (stepPath() === 'compiled') {
-      this.compiledStep(lr);
+      this.compiledStep(lr, scheduled);
       return;
     }
     const { x, y } = this.tensors(this.batcher.next());
@@ -196,7 +189,7 @@ export class Trainer {
       const { value, grads } = tf.variableGrads(() => crossEntropy(this.model.forward(x), y, smoothing), variables);
       this.controller.observe(grads, value);
       const clipped = clipByGlobalNorm(grads, this.config.optim.clipNorm);
-      this.optimizer.apply(clipped.grads, variables, lr, clipped.scale);
+      this.optimizer.apply(clipped.grads, variables, scheduled, clipped.scale);
       return [value, clipped.norm];
     }) as [tf.Scalar, tf.Scalar];
     x.dispose();
@@ -206,7 +199,7 @@ export class Trainer {
   }
 
   /** The same step replayed from a recording of this phase's kernels (compiled/). */
-  private compiledStep(lr: number): void {
+  private compiledStep(lr: number, scheduled: number): void {
     if (this.pending.length >= CompiledStep.capacity) {
       throw new Error(`${this.pending.length} steps since the last read-back: set schedule.logEvery below ${CompiledStep.capacity}`);
     }
@@ -215,7 +208,7 @@ export class Trainer {
       model: this.model, config: this.config, split: this.dataset.train, optimizer: () => this.optimizer,
       watched: [...this.model.modules().values()].map((l) => l.weight),
     });
-    const slot = this.compiled.step({ lr, selection: this.batcher.nextSelection(), windowStart: monitor.stepsInWindow === 0 });
+    const slot = this.compiled.step({ lr: scheduled, selection: this.batcher.nextSelection(), windowStart: monitor.stepsInWindow === 0 });
     const compiled = this.compiled;
     monitor.observeOnDevice(() => compiled.windowSums());
     this.completed++;

@@ -15,6 +15,7 @@ import { AdamW, clipByGlobalNorm } from '../../src/engine/optimizer';
 import { Linear } from '../../src/engine/linear';
 import { layerNorm } from '../../src/engine/ops/layernorm';
 import { linear } from '../../src/engine/ops/linear';
+import { adamwScenario, SHAPES, type ScenarioResult } from './adamw-scenario';
 import { seededNormal } from './tf';
 import { reply } from './dawn';
 
@@ -24,6 +25,8 @@ export interface CaseResult {
   errors: number[];
   /** our own kernels that ran for the fused side (0 would mean it never left the composite path) */
   fusedKernels: number;
+  /** figures that must be exactly 0 (bit-for-bit restores, tensors left behind, state that differs) */
+  exact?: Record<string, number>;
 }
 
 const ranSoFar = () => Object.values(dispatchCounts()).reduce((a, b) => a + b, 0);
@@ -100,14 +103,19 @@ function crossEntropyCase(batch: number, classes: number, smoothing: number, see
     (l) => crossEntropy(l as tf.Tensor2D, labels, smoothing), [logits]);
 }
 
-/** Values read back after `work` on each path: the same computation two ways. */
-async function compareValues(name: string, work: () => Promise<Float32Array[]>): Promise<CaseResult> {
+/** `work` on the fused path, then on the composite one: the same computation two ways. */
+async function onBothPaths<T>(work: () => Promise<T>): Promise<{ fused: T; plain: T; fusedKernels: number }> {
   setFusedKernels(true);
   const start = ranSoFar();
   const fused = await work();
   const fusedKernels = ranSoFar() - start;
   setFusedKernels(false);
-  const plain = await work();
+  return { fused, plain: await work(), fusedKernels };
+}
+
+/** Values read back after `work` on each path. */
+async function compareValues(name: string, work: () => Promise<Float32Array[]>): Promise<CaseResult> {
+  const { fused, plain, fusedKernels } = await onBothPaths(work);
   return { name, errors: fused.map((v, i) => scaledError(v, plain[i]!)), fusedKernels };
 }
 
@@ -160,9 +168,34 @@ function monitorCase() {
   });
 }
 
+/**
+ * AdamW through the state changes of a PreLoRA run and a checkpoint restore (see
+ * adamw-scenario.ts): the fused kernel against the composite update (weights and
+ * moments), the same per-variable t and ramps, and on each path a restored run equal
+ * bit for bit to the uninterrupted one.
+ */
+function adamwStateCase() {
+  return async (): Promise<CaseResult> => {
+    const { fused, plain, fusedKernels } = await onBothPaths(adamwScenario);
+    const moments = (r: ScenarioResult) => r.params.flatMap((p) => (p ? [p.m ?? [], p.v ?? []] : []));
+    const [fm, pm] = [moments(fused), moments(plain)];
+    const state = (r: ScenarioResult) => JSON.stringify([r.params.map((p) => p && [p.t, p.rewarm]), r.updates, r.modelRewarm]);
+    return {
+      name: `AdamW state: re-warm, reset, late joiner, release, restore; ${SHAPES.length} variables`,
+      errors: [...fused.weights.map((w, i) => scaledError(w, plain.weights[i]!)), ...fm.map((m, i) => scaledError(m, pm[i]!))],
+      fusedKernels,
+      exact: {
+        'fused restore': fused.restoredDiff, 'composite restore': plain.restoredDiff,
+        'fused tensors left': fused.leaked, 'composite tensors left': plain.leaked,
+        'state differs': state(fused) === state(plain) && fm.length === pm.length ? 0 : 1,
+      },
+    };
+  };
+}
+
 export const CASES = {
   crossEntropy: () => [crossEntropyCase(37, 11, 0.1, 41), crossEntropyCase(300, 10, 0, 42)],
-  optimizer: () => [optimizerCase(1), optimizerCase(0), monitorCase()],
+  optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
   linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11)],
   layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24)],
   attention: () => [attentionCase(2, 17, 2, 32, 31), attentionCase(3, 65, 3, 24, 34), attentionCase(1, 33, 1, 64, 37)],

@@ -1,7 +1,8 @@
 // Every fused WebGPU kernel against its composite reference (tfjs's own ops and
 // gradients) on the same device, Dawn on SwiftShader: forward values and the gradient
 // of every input, at odd sizes (partial tiles) and at sizes spanning several tiles and
-// K splits; the optimiser (clipping, AdamW) and the monitor's statistics over steps.
+// K splits; the optimiser (clipping, AdamW and its per-variable state, a checkpoint
+// restored bit for bit) and the monitor's statistics over steps.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runOnDawn } from '../helpers/dawn';
 import type { CaseResult } from '../helpers/fused-ops-run';
@@ -18,12 +19,14 @@ describe('fused WebGPU kernels match their composite references within 1e-4 of s
     ['attention', 'attention', 3],
     ['crossEntropy with label smoothing', 'crossEntropy', 2],
     ['clipping, AdamW and the monitor', 'clip', 2],
+    ['AdamW state per variable (t, re-warm, reset) and a checkpoint restored', 'AdamW state', 1],
   ])('%s', (_, prefix, cases) => {
     const mine = results.filter((r) => r.name.startsWith(prefix) || (prefix === 'clip' && r.name.startsWith('monitor')));
     expect(mine.length).toBeGreaterThanOrEqual(cases);
     for (const r of mine) {
       expect(r.fusedKernels, `${r.name}: no fused kernel ran`).toBeGreaterThan(0);
       r.errors.forEach((e, i) => expect(e, `${r.name}, value ${i}`).toBeLessThan(1e-4));
+      for (const [what, x] of Object.entries(r.exact ?? {})) expect(x, `${r.name}: ${what}`).toBe(0);
     }
   });
 });

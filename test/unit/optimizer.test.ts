@@ -4,14 +4,16 @@ import { describe, expect, it } from 'vitest';
 import { PRESETS } from '../../src/engine/config';
 import { AdamW, clipByGlobalNorm } from '../../src/engine/optimizer';
 import { learningRate } from '../../src/engine/schedule';
+import { adamwScenario, SHAPES } from '../helpers/adamw-scenario';
 import { maxRelError, useBackend } from '../helpers/tf';
 
-/** PyTorch's AdamW, one scalar at a time. */
-function referenceAdamW(w: number[], gradsPerStep: number[][], lr: number, wd: number) {
+/** PyTorch's AdamW, one scalar at a time; `lr` per step or one for all. */
+function referenceAdamW(w: number[], gradsPerStep: number[][], lrs: number | number[], wd: number) {
   const [b1, b2, eps] = [0.9, 0.999, 1e-7];
   const m = w.map(() => 0), v = w.map(() => 0);
   gradsPerStep.forEach((g, s) => {
     const t = s + 1;
+    const lr = typeof lrs === 'number' ? lrs : lrs[s]!;
     for (let i = 0; i < w.length; i++) {
       w[i] = w[i]! * (1 - lr * wd);
       m[i] = b1 * m[i]! + (1 - b1) * g[i]!;
@@ -42,6 +44,101 @@ describe('AdamW', () => {
     expect(opt.slotBytes()).toBe(2 * 4 * 4);
     opt.dispose();
     expect(opt.slotBytes()).toBe(0);
+  });
+});
+
+describe('AdamW state per parameter: its own step count, reset and learning-rate re-warm', () => {
+  const start = [0.5, -1.5, 2, 0.01];
+  const grad = (k: number) => [0.1 * k, -0.2, 0.3 / k, 0.5];
+  const gradsFor = (from: number, n: number) => Array.from({ length: n }, (_, i) => grad(from + i));
+
+  // Issue 11, item 3: with one global step counter a new adapter's first update was
+  // 0.48x (10 earlier steps), 1.27x (175) or 2.52x (1000) the correct one.
+  it.each([10, 175])('a variable that joins after %i updates is bias-corrected by its own steps (as PyTorch)', async (earlier) => {
+    await useBackend('cpu');
+    const old = tf.variable(tf.tensor1d(start));
+    const fresh = tf.variable(tf.tensor1d(start));
+    const opt = new AdamW(PRESETS.nano.optim, () => false);
+    for (const g of gradsFor(1, earlier)) tf.tidy(() => opt.apply({ [old.name]: tf.tensor1d(g) }, [old], 0.01));
+    const joint = gradsFor(earlier + 1, 3);
+    for (const g of joint) tf.tidy(() => opt.apply({ [old.name]: tf.tensor1d(g), [fresh.name]: tf.tensor1d(g) }, [old, fresh], 0.01));
+    expect(maxRelError(await fresh.data(), referenceAdamW([...start], joint, 0.01, 0))).toBeLessThan(1e-5);
+    expect(maxRelError(await old.data(), referenceAdamW([...start], [...gradsFor(1, earlier), ...joint], 0.01, 0))).toBeLessThan(1e-4);
+    opt.dispose();
+    tf.dispose([old, fresh]);
+  });
+
+  it('reset restarts the moments and step count of the variables named, and only theirs', async () => {
+    await useBackend('cpu');
+    const kept = tf.variable(tf.tensor1d(start));
+    const reset = tf.variable(tf.tensor1d(start));
+    const opt = new AdamW(PRESETS.nano.optim, () => false);
+    const step = (g: number[]) => tf.tidy(() => opt.apply({ [kept.name]: tf.tensor1d(g), [reset.name]: tf.tensor1d(g) }, [kept, reset], 0.01));
+    gradsFor(1, 5).forEach(step);
+    const atReset = Array.from(await reset.data());
+    opt.reset([reset]);
+    expect(opt.slotBytes()).toBe(2 * 4 * 4); // the reset variable's moments are gone until its next update
+    gradsFor(6, 4).forEach(step);
+    expect(maxRelError(await kept.data(), referenceAdamW([...start], gradsFor(1, 9), 0.01, 0))).toBeLessThan(1e-5);
+    expect(maxRelError(await reset.data(), referenceAdamW(atReset, gradsFor(6, 4), 0.01, 0))).toBeLessThan(1e-5);
+    opt.dispose();
+    tf.dispose([kept, reset]);
+  });
+
+  it('re-warm ramps the learning rate of the variables named linearly over the steps, or of all of them', async () => {
+    await useBackend('cpu');
+    const calm = tf.variable(tf.tensor1d(start));
+    const warm = tf.variable(tf.tensor1d(start));
+    const opt = new AdamW(PRESETS.nano.optim, () => false);
+    const step = (g: number[]) => tf.tidy(() => opt.apply({ [calm.name]: tf.tensor1d(g), [warm.name]: tf.tensor1d(g) }, [calm, warm], 0.01));
+    gradsFor(1, 3).forEach(step);
+    opt.rewarm([warm], 4);
+    expect([opt.lrFactor(warm), opt.lrFactor(calm), opt.lrFactor()]).toEqual([0.25, 1, 1]); // of the next update
+    gradsFor(4, 6).forEach(step);
+    const lrs = [0.01, 0.01, 0.01, 0.0025, 0.005, 0.0075, 0.01, 0.01, 0.01];
+    expect(maxRelError(await warm.data(), referenceAdamW([...start], gradsFor(1, 9), lrs, 0))).toBeLessThan(1e-5);
+    expect(maxRelError(await calm.data(), referenceAdamW([...start], gradsFor(1, 9), 0.01, 0))).toBeLessThan(1e-5);
+    opt.rewarm('all', 2);
+    expect([opt.lrFactor(warm), opt.lrFactor(calm), opt.lrFactor()]).toEqual([0.5, 0.5, 0.5]);
+    opt.dispose();
+    tf.dispose([calm, warm]);
+  });
+});
+
+describe('AdamW state export and import (a checkpoint)', () => {
+  it.each([['cpu'], ['wasm']] as const)('a fresh optimiser given the exported state continues bit for bit (%s)', async (backend) => {
+    await useBackend(backend);
+    const r = await adamwScenario();
+    expect(r.restoredDiff).toBe(0);
+    expect(r.leaked).toBe(0); // exported tensors are the caller's, and the scenario disposes them
+    // each variable's own t: 8 updates; reset after 2 (6 more, 5 for the one without a
+    // gradient at step 3); joined at step 4 (5); released (no state)
+    expect(r.params.map((p) => p?.t ?? null)).toEqual([null, 8, 6, 5, 8, 8, 5]);
+    expect(r.params[1]!.rewarm).toEqual({ from: 1, steps: 3 });
+    expect(r.params[2]!.rewarm).toBeNull();
+    expect([r.updates, r.modelRewarm]).toEqual([8, { from: 2, steps: 2 }]);
+    r.params.forEach((p, i) => {
+      if (!p) return;
+      const size = SHAPES[i]!.reduce((a, b) => a * b, 1);
+      expect([p.m!.length, p.v!.length]).toEqual([size, size]); // m and v shaped as the variable, whatever the layout
+      expect(p.v!.every((x) => x >= 0)).toBe(true);
+    });
+  });
+
+  it('refuses a state that does not fit the model, naming the variable, and keeps its own', async () => {
+    await useBackend('cpu');
+    const w = tf.variable(tf.zeros([2, 2]), true, 'ckpt-fit/w');
+    const opt = new AdamW(PRESETS.nano.optim, () => true);
+    tf.tidy(() => opt.apply({ [w.name]: tf.ones([2, 2]) }, [w], 0.01));
+    const m = tf.zeros([4]);
+    const bad = (params: Parameters<AdamW['importState']>[0]['params']) => () => opt.importState({ updates: 3, modelRewarm: null, params }, [w]);
+    expect(bad({ 'ckpt-fit/x': { t: 1, rewarm: null, m: null, v: null } })).toThrow(/"ckpt-fit\/x": the model has no such variable/);
+    expect(bad({ 'ckpt-fit/w': { t: 1, rewarm: null, m, v: m } })).toThrow(/moments of shape \[4\], the variable is \[2, 2\]/);
+    expect(bad({ 'ckpt-fit/w': { t: 1, rewarm: null, m: null, v: m } })).toThrow(/m and v are both tensors or both null/);
+    expect(opt.step).toBe(1);
+    expect(opt.slotBytes()).toBe(2 * 4 * 4);
+    tf.dispose([w, m]);
+    opt.dispose();
   });
 });
 

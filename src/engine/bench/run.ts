@@ -14,7 +14,7 @@ import type { Rule } from '../policy';
 import { prepareRun } from '../prepare';
 import { summarize } from '../summary';
 import { Trainer } from '../trainer';
-import { BENCH_MIN_STEPS, BENCH_VARIANTS, combineSeeds, type BenchReport, type SeedResult } from './report';
+import { BENCH_MIN_STEPS, BENCH_VARIANTS, combineVariants, type BenchReport, type SeedResult } from './report';
 
 export interface BenchOptions {
   /** the config every run starts from; its mode and rule are set per run */
@@ -22,6 +22,8 @@ export interface BenchOptions {
   /** a label for the report (the preset's name) */
   preset: string;
   seeds: number;
+  /** the first seed (default 1): seeds firstSeed .. firstSeed + seeds - 1, so a long benchmark can be split over processes and merged */
+  firstSeed?: number;
   backend: string;
   kernels: KernelPath;
   device?: string;
@@ -101,7 +103,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     if (o.shouldStop?.()) throw new BenchStopped(); // else the run has evaluated at its last step
     if (t.divergence) throw new Error(`${mode} (${rule}), seed ${seed}: ${t.divergence.message}`);
     const s = summarize(events, {
-      backend: o.backend, kernels: o.kernels, mode, rule, seed, batchSize: cfg.optim.batchSize,
+      backend: o.backend, kernels: o.kernels, mode, rule, seed, batchSize: cfg.optim.batchSize, model: cfg.model,
       windowSteps: cfg.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
     });
     // More steps after the run, outside its figures: the final phase's kernels, device and host time.
@@ -134,6 +136,9 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
         lora: endsInLora ? flopsPerStep(cfg.model, { batchSize: batch, ranks, frozen }) : null,
       },
       switchedAt: s.switches.length ? Math.min(...s.switches.map((x) => x.step)) : null,
+      phaseShare: { full: s.phases.full.share, mixed: s.phases.mixed?.share ?? 0, lora: s.phases.lora.share },
+      flopsSaved: s.flops.saved,
+      familySwitchSteps: Object.fromEntries(s.switchOrder.map((f) => [f.family, f.mean])),
       enqueueMsPerStep: { full: startsFull ? firstEnqueue : null, lora: endsInLora ? lastEnqueue : null },
       submitsPerStep: { full: startsFull ? firstDevice.submits : null, lora: endsInLora ? lastDevice.submits : null },
     };
@@ -144,6 +149,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const { base, seeds } = o;
+  const firstSeed = o.firstSeed ?? 1;
   if (base.schedule.steps < BENCH_MIN_STEPS) throw new Error(`a benchmark needs at least ${BENCH_MIN_STEPS} steps (got ${base.schedule.steps})`);
   const total = seeds * BENCH_VARIANTS.length;
   let done = 0;
@@ -163,7 +169,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     await run(warm, 'full', 'global', 0);
   }
   const results: SeedResult[] = [];
-  for (let seed = 1; seed <= seeds; seed++) {
+  for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     for (const v of BENCH_VARIANTS) { // interleaved: every variant of a seed before the next seed
       stopIfAsked();
       o.onProgress?.({ done, total, label: `seed ${seed} ${v.mode}/${v.rule}` });
@@ -178,6 +184,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     date: new Date().toISOString().slice(0, 10),
     preset: o.preset, dataset: base.data.dataset, backend: o.backend, kernels: o.kernels, device: o.device ?? '',
     steps: base.schedule.steps, batchSize: base.optim.batchSize, seeds,
-    runs: BENCH_VARIANTS.map((x) => combineSeeds(results.filter((r) => r.mode === x.mode && r.rule === x.rule), base.optim.batchSize)),
+    runs: combineVariants(results, base.optim.batchSize),
+    perSeed: results,
   };
 }

@@ -31,6 +31,7 @@ export interface CompiledHost {
 }
 
 export interface StepArgs {
+  /** the schedule's learning rate (AdamW applies each variable's re-warm factor) */
   lr: number;
   selection: Selection;
   /** the monitor's window starts at this step: its sums restart */

@@ -2,7 +2,7 @@
 // person's own backend, one after another in the worker, and the same table as
 // `npm run bench`, to copy as markdown or download as JSON.
 import { useState } from 'react';
-import { BENCH_PRESETS, BENCH_VARIANTS, benchRows, benchTable, benchTitle, kernelRows, type BenchPreset, type BenchReport } from '../../engine/bench/report';
+import { BENCH_PRESETS, BENCH_VARIANTS, benchRows, benchSwitchOrder, benchTable, benchTitle, kernelRows, type BenchPreset, type BenchReport } from '../../engine/bench/report';
 import { useStore } from '../store';
 import { checkBenchNumber } from '../store/bench';
 
@@ -53,6 +53,7 @@ function Report({ report }: { report: BenchReport }) {
     <>
       <p className="bench-title" data-testid="bench-title">{benchTitle(report)} · {report.date}</p>
       <Table rows={benchRows(report)} testId="bench-table" rowId="bench-row" />
+      {benchSwitchOrder(report).map((line) => <p key={line} className="bench-note" data-testid="bench-switch-order">{line}</p>)}
       <details>
         <summary>kernels per step by kind ({report.kernels} kernels)</summary>
         <Table rows={kernelRows(report)} testId="bench-kernels" rowId="bench-kernel-row" />

@@ -37,14 +37,16 @@ function adamwKernel(count: number, rows: number): Kernel {
     ],
     params: [
       ...ids.flatMap((i) => [{ name: `n${i}`, type: 'u32' as const }, { name: `row${i}`, type: 'u32' as const }, { name: `first${i}`, type: 'u32' as const }]),
-      { name: 'beta1', type: 'f32' }, { name: 'beta2', type: 'f32' }, { name: 'eps', type: 'f32' },
+      // 1 - beta as the composite path has it (rounded from double): 1 - f32(0.999) is 1.3e-5 off
+      { name: 'beta1', type: 'f32' }, { name: 'beta2', type: 'f32' }, { name: 'oneMinusBeta1', type: 'f32' }, { name: 'oneMinusBeta2', type: 'f32' },
+      { name: 'eps', type: 'f32' },
     ],
     body: `
 struct Table { rows: array<vec4<f32>, ${rows}> }
 fn update(w: f32, mv: vec2<f32>, graw: f32, row: u32) -> vec3<f32> {
   let g = graw * FACTOR[0];
-  let m = mv.x * P.beta1 + g * (1.0 - P.beta1);
-  let v = mv.y * P.beta2 + g * g * (1.0 - P.beta2);
+  let m = mv.x * P.beta1 + g * P.oneMinusBeta1;
+  let v = mv.y * P.beta2 + g * g * P.oneMinusBeta2;
   let h = TABLE.rows[row];
   let denom = sqrt(v) / h.z + P.eps;
   return vec3<f32>(w * h.y - (m / denom) * h.x, m, v);
@@ -110,7 +112,7 @@ export function adamwDispatches<B>(params: AdamWParam<B>[], c: AdamWConstants, p
     out.push({
       kernel: adamwKernel(group.length, rows),
       buffers: [b.factor, b.table, ...group.flatMap((p) => [p.weights, p.moments, p.grad])],
-      params: [...values, c.beta1, c.beta2, c.epsilon],
+      params: [...values, c.beta1, c.beta2, 1 - c.beta1, 1 - c.beta2, c.epsilon],
       workgroups: first,
     });
   }
