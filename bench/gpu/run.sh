@@ -3,10 +3,11 @@
 #   bash run.sh OUTDIR PRESET STEPS [more `npm run bench` flags]
 # e.g. bash run.sh results tiny 100 --set prelora.windowSteps=10
 # Needs: an NVIDIA driver with its Vulkan ICD; python3 with torch for the reference
-# (TORCH=0 skips it). BACKEND=webgpu-composite runs tfjs's own kernels instead of the
+# (TORCH=0 skips it). BACKEND=webgpu-fused runs the fused kernels op by op instead of
+# the compiled step, BACKEND=webgpu-composite tfjs's own kernels instead of the
 # fused ones (the comparison; default webgpu). Writes OUTDIR/{gpu.txt,
 # PRESET.config.json, torch-PRESET.json, tfjs-PRESET.json, tfjs-PRESET.log}, the tfjs
-# files as tfjs-PRESET-composite.* for webgpu-composite.
+# files as tfjs-PRESET-fused.* and tfjs-PRESET-composite.* for those.
 set -euo pipefail
 cd "$(dirname "$0")"
 OUTDIR=${1:?usage: bash run.sh OUTDIR PRESET STEPS [bench flags]}
@@ -14,7 +15,7 @@ PRESET=${2:?preset: tiny or small}
 STEPS=${3:?steps of every run}
 shift 3
 BACKEND=${BACKEND:-webgpu}
-case "$BACKEND" in webgpu) TAG=$PRESET ;; webgpu-composite) TAG=$PRESET-composite ;; *) echo "BACKEND: webgpu or webgpu-composite (got $BACKEND)" >&2; exit 2 ;; esac
+case "$BACKEND" in webgpu) TAG=$PRESET ;; webgpu-fused) TAG=$PRESET-fused ;; webgpu-composite) TAG=$PRESET-composite ;; *) echo "BACKEND: webgpu, webgpu-fused or webgpu-composite (got $BACKEND)" >&2; exit 2 ;; esac
 mkdir -p "$OUTDIR"
 
 source ./setup.sh

@@ -34,7 +34,7 @@ export const USAGE = usageText('npm run train', [
   [`--mode ${choices(MODES)}`, 'full training, static LoRA, or PreLoRA (prelora)'],
   [`--rule ${choices(RULES)}`, 'PreLoRA switch rule (global)'],
   ['--steps N', `optimiser steps (the preset's; ${MNIST_STEPS} on mnist)`],
-  [`--backend ${choices(NODE_BACKEND_CHOICES)}`, "tfjs backend (auto = wasm in Node); webgpu-composite: WebGPU with tfjs's own kernels, not the fused ones"],
+  [`--backend ${choices(NODE_BACKEND_CHOICES)}`, "tfjs backend (auto = wasm in Node); webgpu replays a recorded step of fused kernels, webgpu-fused runs them op by op, webgpu-composite runs tfjs's own"],
   ['--seed N', 'seed of data, order and initial weights (1)'],
   ['--set key=value', 'any config field, e.g. --set optim.lr=0.002 (repeatable)'],
   ['--out FILE', 'write the whole run log as JSON'],

@@ -21,7 +21,7 @@ import { choices, usageText } from './usage';
 export const BENCH_USAGE = usageText('npm run bench', [
   [`--preset ${choices(BENCH_PRESETS)}`, 'model and defaults (nano)'],
   [`--dataset ${choices(BUILTIN_DATASETS)}`, 'built-in data (mnist, bundled)'],
-  [`--backend ${choices(NODE_BACKEND_CHOICES)}`, "tfjs backend (auto = wasm in Node); webgpu-composite: WebGPU with tfjs's own kernels, not the fused ones"],
+  [`--backend ${choices(NODE_BACKEND_CHOICES)}`, "tfjs backend (auto = wasm in Node); webgpu replays a recorded step of fused kernels, webgpu-fused runs them op by op, webgpu-composite runs tfjs's own"],
   ['--steps N', "optimiser steps of every run (the preset's)"],
   ['--seeds N', 'seeds; each runs all four variants (1)'],
   ['--first-seed N', 'the first seed (1): split a long benchmark over processes, then bench:merge'],

@@ -1,7 +1,7 @@
 // Activating a backend: try each candidate in turn and say why one was passed over.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo, Candidate } from './backend';
-import { kernelPath, setFusedKernels } from './kernel-path';
+import { setKernels, stepPath } from './kernel-path';
 
 /**
  * Activate the first candidate that starts. `tf.setBackend` throws for a name that
@@ -20,9 +20,9 @@ export async function activate(candidates: Candidate[]): Promise<BackendInfo> {
     }
     if (ok) {
       await tf.ready();
-      setFusedKernels(c.kernels !== 'composite');
+      setKernels(c.kernels ?? 'compiled');
       const before = failures.length ? ` (${failures.join('; ')})` : '';
-      return { name: c.name, reason: c.reason + before, kernels: kernelPath() };
+      return { name: c.name, reason: c.reason + before, kernels: stepPath() };
     }
     failures.push(`${c.name} failed to initialise`);
   }

@@ -45,9 +45,9 @@ export async function initNodeBackend(choice: BackendChoice = 'auto', opts: Node
   // Silences tfjs's banner urging tfjs-node, which cannot install here (it downloads).
   tf.enableProdMode();
   if (choice === 'webgl') throw new Error('webgl is browser-only: use --backend wasm, cpu or webgpu in Node');
-  if (choice === 'webgpu' || choice === 'webgpu-composite') {
+  if (choice === 'webgpu' || choice === 'webgpu-fused' || choice === 'webgpu-composite') {
     const description = await setUpDawn(opts.deviceLimits ?? 'adapter');
-    const composite = choice === 'webgpu-composite' ? { kernels: 'composite' as const } : {};
+    const composite = choice === 'webgpu' ? {} : { kernels: choice === 'webgpu-fused' ? 'fused' as const : 'composite' as const };
     const info = await activate([{ name: 'webgpu', reason: `${choice} through Dawn on ${description}`, ...composite }]);
     return { ...info, adapter: { description, isFallback: /swiftshader/i.test(description) } };
   }

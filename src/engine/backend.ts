@@ -3,21 +3,27 @@
 
 export const BACKEND_NAMES = ['webgpu', 'wasm', 'webgl', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
-/** `webgpu-composite`: WebGPU running tfjs's own kernels instead of the fused ones (the reference, for comparison). */
-export const BACKEND_CHOICES = ['auto', 'webgpu', 'webgpu-composite', 'wasm', 'webgl', 'cpu'] as const;
+/**
+ * `webgpu-fused`: WebGPU running the fused kernels op by op through tfjs's tape instead of
+ * a recorded step; `webgpu-composite`: WebGPU running tfjs's own kernels (the reference).
+ */
+export const BACKEND_CHOICES = ['auto', 'webgpu', 'webgpu-fused', 'webgpu-composite', 'wasm', 'webgl', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 /** webgl is browser-only */
 export const NODE_BACKEND_CHOICES = BACKEND_CHOICES.filter((b): b is Exclude<BackendChoice, 'webgl'> => b !== 'webgl');
 
-/** The composite path is tfjs ops and autograd (every backend); the fused path is our WGSL kernels (WebGPU only). */
-export const KERNEL_PATHS = ['fused', 'composite'] as const;
+/**
+ * The composite path is tfjs ops and autograd (every backend); the fused path is our WGSL
+ * kernels op by op (WebGPU only); the compiled path replays them as a recorded step.
+ */
+export const KERNEL_PATHS = ['compiled', 'fused', 'composite'] as const;
 export type KernelPath = (typeof KERNEL_PATHS)[number];
 
 export interface Candidate {
   name: BackendName;
   reason: string;
-  /** set only to force the composite path on webgpu */
-  kernels?: 'composite';
+  /** set only to choose the eager fused or the composite path on webgpu (else: compiled) */
+  kernels?: 'fused' | 'composite';
 }
 
 /** What the page learnt from `navigator.gpu.requestAdapter()`. */
@@ -34,7 +40,7 @@ export interface BackendInfo {
   adapter?: AdapterProbe;
   /** memory a model may use here, when known (the wasm heap stops at 4 GiB) */
   memoryBudgetBytes?: number;
-  /** which kernels a step runs: fused WGSL on webgpu unless `webgpu-composite` was chosen, else composite */
+  /** which kernels a step runs: compiled on webgpu unless `webgpu-fused` or `webgpu-composite` was chosen, else composite */
   kernels: KernelPath;
 }
 
@@ -68,9 +74,10 @@ export function nodeCandidates(choice: BackendChoice): Candidate[] {
 
 function withChoiceFirst(choice: BackendChoice, chain: Candidate[], adapter: AdapterProbe | null): Candidate[] {
   if (choice === 'auto') return chain;
-  const name: BackendName = choice === 'webgpu-composite' ? 'webgpu' : choice;
+  const name: BackendName = choice === 'webgpu-composite' || choice === 'webgpu-fused' ? 'webgpu' : choice;
   const soft = name === 'webgpu' && adapter?.isFallback ? ` (software adapter ${adapter.description}: slow)` : '';
   const first: Candidate = { name, reason: `${choice}, as chosen${soft}` };
   if (choice === 'webgpu-composite') first.kernels = 'composite';
+  if (choice === 'webgpu-fused') first.kernels = 'fused';
   return [first, ...chain.filter((c) => c.name !== name)];
 }

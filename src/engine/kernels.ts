@@ -3,6 +3,8 @@
 // counts its own kernels (which tfjs never sees). The count is the figure to drive
 // down on a GPU, where each tfjs launch costs ~76-128 us of host time.
 import * as tf from '@tensorflow/tfjs';
+import { timeNextCompiledStep } from './compiled/step';
+import { stepPath } from './kernel-path';
 import { dispatchCounts } from './ops/webgpu/counts';
 
 export interface KernelCount {
@@ -40,6 +42,13 @@ export function canTimeOnDevice(): boolean {
  * representative: take host time from an untimed run.
  */
 export async function deviceMs(work: () => void): Promise<number | null> {
+  if (stepPath() === 'compiled') {
+    // the compiled step times its own pass: tfjs's timer does not see it
+    const timer = timeNextCompiledStep();
+    work();
+    timer.cancel();
+    return timer.ms;
+  }
   if (!canTimeOnDevice()) {
     work();
     return null;

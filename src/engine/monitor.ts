@@ -5,11 +5,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { kernelPath } from './kernel-path';
 import type { Linear } from './linear';
+import { copyOf } from './ops/webgpu/dispatch';
 import { namedGradNorms } from './ops/webgpu/grad-norms';
 import type { ModuleWindow, WindowRecord } from './policy';
 
 const pct = (now: number, before: number | undefined) =>
   before === undefined || before === 0 ? null : (100 * Math.abs(now - before)) / Math.abs(before);
+
+/**
+ * W as it is now. On WebGPU a real copy: a fused or compiled step updates W in place,
+ * and a clone (which shares W's data) would have made the update copy W every window.
+ */
+function snapshot(w: tf.Tensor): tf.Tensor {
+  return tf.keep(kernelPath() === 'fused' ? copyOf(w) : tf.clone(w));
+}
 
 export class Monitor {
   private readonly ids: string[];
@@ -25,11 +34,21 @@ export class Monitor {
   private previous: WindowRecord | null = null;
   /** stands in for a frozen module's gradient norm, made once (not uploaded every step) */
   private readonly zero = tf.keep(tf.scalar(0));
+  /** a compiled step sums on the device: copies of its sums, taken when the window ends */
+  private deviceSums: (() => [tf.Tensor, tf.Tensor]) | null = null;
 
   constructor(private readonly modules: Map<string, Linear>) {
     this.ids = [...modules.keys()];
     this.gradSteps = this.ids.map(() => 0);
-    for (const [id, lin] of modules) this.snapshots.set(id, tf.keep(tf.clone(lin.weight)));
+    for (const [id, lin] of modules) this.snapshots.set(id, snapshot(lin.weight));
+  }
+
+  /** Add one step whose sums a compiled step kept on the device (it restarts them at a window's first step). */
+  observeOnDevice(sums: () => [tf.Tensor, tf.Tensor]): void {
+    // a module's base has a gradient unless it is frozen
+    this.ids.forEach((id, i) => { if (!this.modules.get(id)!.baseFrozen) this.gradSteps[i]!++; });
+    this.deviceSums = sums;
+    this.steps++;
   }
 
   /** Add one step: the loss and the norm of each module's raw weight gradient (0 when frozen). Call inside a tidy. */
@@ -57,6 +76,12 @@ export class Monitor {
 
   /** Close the window: one read-back, fresh snapshots, statistics vs the previous window. */
   async endWindow(step: number): Promise<WindowRecord> {
+    if (this.deviceSums) {
+      this.gradSum?.dispose();
+      this.lossSum?.dispose();
+      [this.gradSum, this.lossSum] = this.deviceSums();
+      this.deviceSums = null;
+    }
     if (this.steps === 0 || !this.gradSum || !this.lossSum) throw new Error('endWindow before any observed step');
     const gradSum = this.gradSum, lossSum = this.lossSum;
     const stacked = tf.tidy(() => {
@@ -114,7 +139,7 @@ export class Monitor {
     for (const [id, snap] of this.snapshots) {
       snap.dispose();
       if (this.releasing.has(id)) this.snapshots.delete(id);
-      else this.snapshots.set(id, tf.keep(tf.clone(this.modules.get(id)!.weight)));
+      else this.snapshots.set(id, snapshot(this.modules.get(id)!.weight));
     }
     this.releasing.clear();
   }

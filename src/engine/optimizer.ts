@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { OptimConfig } from './config';
 import { kernelPath } from './kernel-path';
 import { adamwRow, adamwUpdate, type AdamWHyper } from './ops/adamw';
-import { adamwFused } from './ops/webgpu/adamw';
+import { adamwFused, type AdamWRow } from './ops/webgpu/adamw';
 import { clipFused } from './ops/webgpu/grad-norms';
 import { variableFrom } from './variable';
 
@@ -103,16 +103,40 @@ export class AdamW {
       if (!g) continue;
       const p = this.state(v);
       const moments = this.momentsOf(v, p, fused);
-      p.t++;
-      const h: AdamWHyper = {
-        lr: lr * Math.min(modelFactor, rampFactor(p.rewarm, this.updates)),
-        beta1: this.cfg.beta1, beta2: this.cfg.beta2, epsilon: this.cfg.epsilon,
-        weightDecay: this.decays(v) ? this.cfg.weightDecay : 0, step: p.t,
-      };
+      const h = this.nextHyper(v, p, lr, modelFactor);
       if (moments.mv) todo.push({ variable: v, moments: moments.mv, grad: g, row: adamwRow(h) });
       else tf.tidy(() => adamwUpdate(v, gradScale ? tf.mul(g, gradScale) : g, moments.m, moments.v, h));
     }
     if (todo.length) adamwFused(todo, this.cfg, gradScale, this.one ??= tf.keep(tf.fill([1], 1)));
+  }
+
+  /** Counts one update of `v` (its t) and gives its numbers for it. */
+  private nextHyper(v: tf.Variable, p: ParamState, lr: number, modelFactor: number): AdamWHyper {
+    p.t++;
+    return {
+      lr: lr * Math.min(modelFactor, rampFactor(p.rewarm, this.updates)),
+      beta1: this.cfg.beta1, beta2: this.cfg.beta2, epsilon: this.cfg.epsilon,
+      weightDecay: this.decays(v) ? this.cfg.weightDecay : 0, step: p.t,
+    };
+  }
+
+  /** The fused kernel's moments of a variable (m and v interleaved), made on first use: a recorded step binds them. */
+  fusedMoments(v: tf.Variable): tf.Variable {
+    return this.momentsOf(v, this.state(v), true).mv!;
+  }
+
+  /**
+   * One update of every variable, as `apply` counts it, without running it: each
+   * variable's row of the fused kernel's table (a recorded step writes it to the device).
+   */
+  nextRows(variables: tf.Variable[], lr: number): AdamWRow[] {
+    this.updates++;
+    const modelFactor = rampFactor(this.modelRewarm, this.updates);
+    return variables.map((v) => {
+      const p = this.state(v);
+      this.momentsOf(v, p, true);
+      return adamwRow(this.nextHyper(v, p, lr, modelFactor));
+    });
   }
 
   private state(v: tf.Variable): ParamState {

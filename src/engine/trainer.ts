@@ -7,9 +7,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { validateConfig, type ConfigError, type PreLoRAConfig, type RunConfig } from './config';
 import { Batcher, toBatch, type Batch, type Dataset } from './data/dataset';
+import { CompiledStep } from './compiled/step';
 import { describeDivergence, finiteWindow, firstNonFinite } from './divergence';
 import type { Divergence, EngineEvent, Evaluation, MemoryReading, RunPhase, StepRecord } from './events';
 import { resolveUpdate, type PolicyUpdate } from './live';
+import { stepPath } from './kernel-path';
 import { crossEntropy } from './ops/cross-entropy';
 import { AdamW, clipByGlobalNorm } from './optimizer';
 import { PreLoRAController, type ControllerHost, type ModuleState } from './prelora';
@@ -23,9 +25,10 @@ interface Pending {
   step: number;
   epoch: number;
   lr: number;
-  loss: tf.Scalar;
-  /** global gradient norm before clipping: read back with the loss, to catch divergence */
-  gradNorm: tf.Scalar;
+  /** the loss and gradient norm on the device, or (a number) the step's slot in a compiled step's ring */
+  loss: tf.Scalar | number;
+  /** global gradient norm before clipping: read back with the loss, to catch divergence (null: in the ring) */
+  gradNorm: tf.Scalar | null;
 }
 
 /** Thrown through the controller when a read-back it asked for finds the run diverged. */
@@ -43,6 +46,8 @@ export class Trainer {
   private pending: Pending[] = [];
   private completed = 0;
   private lastFlush = { time: 0, step: 0, phase: 'full' as RunPhase };
+  /** the recorded step, on the compiled path (made at the first step) */
+  private compiled: CompiledStep | null = null;
   /** set by the read-back that finds a non-finite loss or gradient; the run stops */
   private diverged: Divergence | null = null;
   /** a window's statistics were not finite: read back now to find the step */
@@ -88,6 +93,7 @@ export class Trainer {
         this.optimizer.release(released);
         if (resetMoments) this.optimizer.reset(changed);
         if (froze) this.optimizer.rewarm(changed, rewarmSteps);
+        this.compiled?.invalidate(); // the next step records the new phase
         this.restartClock(); // steps from here on belong to the new phase
         this.emitParams();
       },
@@ -172,6 +178,10 @@ export class Trainer {
   trainStep(): void {
     const lr = this.currentLr();
     const scheduled = learningRate(this.completed, this.config); // AdamW applies each variable's re-warm factor
+    if (stepPath() === 'compiled') {
+      this.compiledStep(lr, scheduled);
+      return;
+    }
     const { x, y } = this.tensors(this.batcher.next());
     const variables = this.model.trainableVariables();
     const smoothing = this.config.optim.labelSmoothing;
@@ -188,21 +198,61 @@ export class Trainer {
     this.pending.push({ step: this.completed, epoch: this.batcher.epoch, lr, loss, gradNorm });
   }
 
+  /** The same step replayed from a recording of this phase's kernels (compiled/). */
+  private compiledStep(lr: number, scheduled: number): void {
+    if (this.pending.length >= CompiledStep.capacity) {
+      throw new Error(`${this.pending.length} steps since the last read-back: set schedule.logEvery below ${CompiledStep.capacity}`);
+    }
+    const monitor = this.controller.monitor;
+    this.compiled ??= new CompiledStep({
+      model: this.model, config: this.config, split: this.dataset.train, optimizer: () => this.optimizer,
+      watched: [...this.model.modules().values()].map((l) => l.weight),
+    });
+    const slot = this.compiled.step({ lr: scheduled, selection: this.batcher.nextSelection(), windowStart: monitor.stepsInWindow === 0 });
+    const compiled = this.compiled;
+    monitor.observeOnDevice(() => compiled.windowSums());
+    this.completed++;
+    this.pending.push({ step: this.completed, epoch: this.batcher.epoch, lr, loss: slot, gradNorm: null });
+  }
+
+  /** Bytes of the compiled step's own device buffers, the training set aside (0 off the compiled path). */
+  compiledBytes(): number {
+    return this.compiled?.bytes ?? 0;
+  }
+
+  /** Kernels one compiled step launches, by name (null off the compiled path or before its first step). */
+  compiledKernels(): Record<string, number> | null {
+    return this.compiled ? this.compiled.kernelsPerStep : null;
+  }
+
   /**
    * Read back the losses and gradient norms of the steps since the last flush: one
-   * stacked `await data()`. The first non-finite step marks the run diverged; the
-   * records stop before it.
+   * stacked `await data()`, or one copy of a compiled step's ring. The first
+   * non-finite step marks the run diverged; the records stop before it.
    */
+  /** The pending steps' losses, then their gradient norms, in one read-back. */
+  private async readPending(batch: Pending[]): Promise<Float32Array> {
+    const slots = batch.flatMap((p) => (typeof p.loss === 'number' ? [p.loss] : []));
+    if (slots.length === batch.length) {
+      const read = await this.compiled!.readSteps(slots);
+      return Float32Array.from([...read.map((r) => r.loss), ...read.map((r) => r.gradNorm)]);
+    }
+    if (slots.length) throw new Error('steps of two kernel paths pending at once');
+    const tensors = batch.map((p) => p.loss as tf.Scalar);
+    const stacked = tf.stack([...tensors, ...batch.map((p) => p.gradNorm!)]);
+    const values = await stacked.data() as Float32Array;
+    stacked.dispose();
+    for (const p of batch) tf.dispose([p.loss as tf.Scalar, p.gradNorm!]);
+    return values;
+  }
+
   async flush(): Promise<StepRecord[]> {
     this.suspect = false;
     if (this.pending.length === 0) return [];
     const batch = this.pending;
     this.pending = [];
     const n = batch.length;
-    const stacked = tf.stack([...batch.map((p) => p.loss), ...batch.map((p) => p.gradNorm)]);
-    const values = await stacked.data();
-    stacked.dispose();
-    for (const p of batch) tf.dispose([p.loss, p.gradNorm]);
+    const values = await this.readPending(batch);
     const bad = this.diverged ? -1 : firstNonFinite(values.subarray(0, n), values.subarray(n));
     const kept = this.diverged ? 0 : bad < 0 ? n : bad;
     const records = batch.slice(0, kept).map((p, i) => ({ step: p.step, epoch: p.epoch, lr: p.lr, loss: values[i]! }));
@@ -264,8 +314,12 @@ export class Trainer {
 
   memory(): MemoryReading {
     const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
-    const reading: MemoryReading = { numTensors: m.numTensors, numBytes: m.numBytes };
-    if (m.numBytesInGPU !== undefined) reading.numBytesInGPU = m.numBytesInGPU;
+    // a compiled step's own buffers (its activations, gradients and scratch, held for
+    // the phase) are not tfjs's: counted here as tensors would be; the GPU total also
+    // holds the training set uploaded for it
+    const own = this.compiledBytes();
+    const reading: MemoryReading = { numTensors: m.numTensors, numBytes: m.numBytes + own };
+    if (m.numBytesInGPU !== undefined) reading.numBytesInGPU = m.numBytesInGPU + own + (this.compiled?.dataBytes ?? 0);
     return reading;
   }
 
@@ -316,8 +370,10 @@ export class Trainer {
   }
 
   dispose(): void {
-    for (const p of this.pending) tf.dispose([p.loss, p.gradNorm]);
+    for (const p of this.pending) if (typeof p.loss !== 'number') tf.dispose([p.loss, p.gradNorm!]);
     this.pending = [];
+    this.compiled?.dispose();
+    this.compiled = null;
     this.controller.dispose();
     this.optimizer.dispose();
     this.model.dispose();

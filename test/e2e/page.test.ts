@@ -254,14 +254,14 @@ describe('the playground in Chromium', () => {
     expect(consoleErrors).toEqual([]);
   }, 300_000);
 
-  it('runs the engine on WebGPU (SwiftShader, fused kernels) in the worker when forced, and says so', async () => {
+  it('runs the engine on WebGPU (SwiftShader, the compiled step) in the worker when forced, and says so', async () => {
     await expect.poll(() => page.getByTestId('start').isEnabled(), { timeout: 30_000 }).toBe(true);
     await page.getByTestId('dataset').selectOption('synthetic');
     await page.getByLabel('backend').selectOption('webgpu'); // a new worker with that backend
     await page.getByTestId('preset').selectOption('micro'); // software WebGPU: ~1.3 s a micro step, ~35 s a nano one
     await page.getByTestId('start').click();
     await expect.poll(() => page.getByTestId('backend').textContent(), { timeout: 60_000 })
-      .toMatch(/^webgpu: webgpu, as chosen \(software adapter .*swiftshader.*: slow\) · fused kernels$/);
+      .toMatch(/^webgpu: webgpu, as chosen \(software adapter .*swiftshader.*: slow\) · compiled kernels$/);
     // software WebGPU is slow: take a few steps, then pause, which reads them back
     await page.waitForTimeout(10_000);
     await page.getByTestId('pause').click();

@@ -1,7 +1,7 @@
 // Kernels per training step of tiny's structure (depth 6, 3 heads, MLP 4x, 65 tokens)
 // at a small width and batch, in the full phase and in the static-LoRA phase, on
 // WebGPU through Dawn. Run as a script in a child process:
-//   node --import tsx kernel-count-run.ts 24x2,48x3,24x2@default [composite]
+//   node --import tsx kernel-count-run.ts 24x2,48x3,24x2@default [compiled|fused|composite]
 // prints one JSON line. A step's count is taken at step 2 (step 1 makes the
 // optimiser's moments and compiles the pipelines). On the default device (`@default`,
 // to check the fallback to 8 storage buffers) only the full phase is counted.
@@ -55,7 +55,7 @@ async function countPhase(width: number, batch: number, mode: 'full' | 'lora'): 
 }
 
 /** `WIDTHxBATCH[@default]`, comma-separated: each size on a device with the adapter's limits or the default ones. */
-export async function countSizes(list: string, choice: 'webgpu' | 'webgpu-composite' = 'webgpu'): Promise<CountResult[]> {
+export async function countSizes(list: string, choice: 'webgpu' | 'webgpu-fused' | 'webgpu-composite' = 'webgpu'): Promise<CountResult[]> {
   const out: CountResult[] = [];
   for (const spec of list.split(',')) {
     const m = /^(\d+)x(\d+)(?:@(adapter|default))?$/.exec(spec);
@@ -73,5 +73,6 @@ export async function countSizes(list: string, choice: 'webgpu' | 'webgpu-compos
 }
 
 if (process.argv[1]?.endsWith('kernel-count-run.ts')) {
-  reply(await countSizes(process.argv[2] ?? '24x2', process.argv[3] === 'composite' ? 'webgpu-composite' : 'webgpu'));
+  const path = process.argv[3] ?? 'compiled';
+  reply(await countSizes(process.argv[2] ?? '24x2', path === 'compiled' ? 'webgpu' : path === 'fused' ? 'webgpu-fused' : 'webgpu-composite'));
 }

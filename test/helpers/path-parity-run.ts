@@ -5,7 +5,8 @@
 // chosen by environment): prints one JSON line with each path's losses and weights.
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../../src/engine/backend-node';
-import { makeConfig } from '../../src/engine/config';
+import { makeConfig, type RunConfig } from '../../src/engine/config';
+import type { Dataset } from '../../src/engine/data/dataset';
 import { syntheticDataset } from '../../src/engine/data/synthetic';
 import { dispatchCounts } from '../../src/engine/ops/webgpu/counts';
 import { setFusedKernels } from '../../src/engine/kernel-path';
@@ -24,25 +25,37 @@ export interface PathRun {
   frozen: string[];
 }
 
-async function run(fused: boolean, steps: number): Promise<PathRun> {
-  setFusedKernels(fused);
-  const before = Object.values(dispatchCounts()).reduce((a, b) => a + b, 0);
+/** The micro run both parity scripts train: PreLoRA whose policy never switches by itself (threshold 0). */
+export function microRun(steps: number, augment?: boolean): { cfg: RunConfig; data: Dataset } {
   const cfg = makeConfig('micro', {
     optim: { batchSize: 8 },
-    data: { trainSize: 128, testSize: 16 },
+    data: { trainSize: 128, testSize: 16, ...(augment === undefined ? {} : { augment }) },
     schedule: { steps, warmupSteps: 5, evalEvery: 1000, logEvery: 10 },
     seed: 5,
   });
   cfg.prelora = { ...cfg.prelora, mode: 'prelora', weightThreshold: 0, windowSteps: 10, jointSteps: 10, rewarmSteps: 5, minRank: 2, maxRank: 4 };
   const data = syntheticDataset({ trainSize: 128, testSize: 16, imageSize: 16, channels: 3, numClasses: 10, difficulty: 0.3, seed: 5 });
-  const losses: number[] = [];
-  const t = new Trainer(cfg, data, (e) => { if (e.type === 'progress') losses.push(...e.records.map((r) => r.loss)); });
+  return { cfg, data };
+}
+
+/** 12 steps, the hand switch of SWITCHED, the rest; then every weight and the frozen modules. */
+export async function trainWithSwitch(t: Trainer, steps: number): Promise<{ weights: Record<string, number[]>; frozen: string[] }> {
   await t.run(12);
   for (const m of SWITCHED) t.forceSwitch(m);
   await t.run(steps - 12);
   const weights: Record<string, number[]> = {};
   for (const [name, v] of t.model.namedVariables()) weights[name] = Array.from(await v.data());
   const frozen = [...t.modules].filter(([, s]) => s.phase === 'lora').map(([id]) => id);
+  return { weights, frozen };
+}
+
+async function run(fused: boolean, steps: number): Promise<PathRun> {
+  setFusedKernels(fused);
+  const before = Object.values(dispatchCounts()).reduce((a, b) => a + b, 0);
+  const { cfg, data } = microRun(steps);
+  const losses: number[] = [];
+  const t = new Trainer(cfg, data, (e) => { if (e.type === 'progress') losses.push(...e.records.map((r) => r.loss)); });
+  const { weights, frozen } = await trainWithSwitch(t, steps);
   t.dispose();
   const after = Object.values(dispatchCounts()).reduce((a, b) => a + b, 0);
   return { losses, weights, fusedKernels: after - before, frozen };

@@ -47,7 +47,7 @@ describe('npm run train', () => {
     expect(err.code).toBe(2);
     expect(err.stderr).toContain('model.patchSize: patch 5 does not divide image size 32: pick a divisor of 32');
     expect(err.stderr).toContain('optim.lrr: unknown config field "optim.lrr": did you mean');
-    expect(err.stderr).toContain('--backend: unknown backend "gpu" for Node: use auto, webgpu, webgpu-composite, wasm or cpu');
+    expect(err.stderr).toContain('--backend: unknown backend "gpu" for Node: use auto, webgpu, webgpu-fused, webgpu-composite, wasm or cpu');
     const bad = await train(['--stepz', '3']).catch((e) => e);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Unknown option '--stepz'[\s\S]*usage: npm run train/);

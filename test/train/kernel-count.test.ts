@@ -11,7 +11,7 @@ const total = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a
 describe('kernels per step of tiny\'s structure, fused', () => {
   let counts: CountResult[] = [];
   beforeAll(async () => {
-    counts = await runOnDawn<CountResult[]>('test/helpers/kernel-count-run.ts', ['24x2,48x3,24x2@default'], 1_200_000);
+    counts = await runOnDawn<CountResult[]>('test/helpers/kernel-count-run.ts', ['24x2,48x3,24x2@default', 'fused'], 1_200_000);
   }, 1_200_000);
 
   it('is at most 600 in the full phase, and no more in the LoRA phase', () => {

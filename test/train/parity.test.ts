@@ -1,6 +1,6 @@
 // The same seeded run on cpu, wasm and WebGPU (Dawn on Chromium's SwiftShader Vulkan,
 // in a child process because the driver is chosen by environment at start-up; WebGPU
-// runs the fused kernels).
+// replays its recorded step of fused kernels).
 import { describe, expect, it } from 'vitest';
 import { runOnDawn } from '../helpers/dawn';
 import { maxRelError } from '../helpers/tf';
@@ -21,10 +21,10 @@ describe('cross-backend parity', () => {
     expect(new Set(cpu.losses).size).toBe(20);
   });
 
-  it('WebGPU through Dawn (fused kernels) matches cpu too', async () => {
+  it('WebGPU through Dawn (the compiled step) matches cpu too', async () => {
     const webgpu = await runOnDawn<ParityResult>('test/helpers/parity-run.ts', ['webgpu'], 540_000);
     expect(webgpu.backend).toBe('webgpu');
-    expect(webgpu.kernels).toBe('fused');
+    expect(webgpu.kernels).toBe('compiled');
     expect(maxRelError(webgpu.losses, cpu.losses)).toBeLessThan(1e-4);
     expect(Math.abs(webgpu.weightSum - cpu.weightSum) / cpu.weightSum).toBeLessThan(1e-4);
   }, 600_000);

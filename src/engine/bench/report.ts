@@ -31,6 +31,10 @@ export interface SeedResult {
   flopsSaved: number;
   /** the mean step at which each family's modules switched (families that did) */
   familySwitchSteps: Record<string, number>;
+  /** the host's own time to enqueue a step (full: median of three; LoRA: one step; nothing waited for): what the JavaScript costs */
+  enqueueMsPerStep?: PerPhase;
+  /** queue submits of a step, where counted (the compiled step) */
+  submitsPerStep?: PerPhase;
 }
 
 export interface BenchRun extends Omit<SeedResult, 'seed' | 'accuracy'> {
@@ -73,6 +77,7 @@ export const BENCH_VARIANTS = [
   { mode: 'prelora', rule: 'module' },
 ] as const satisfies readonly { mode: Mode; rule: Rule }[];
 
+const NONE: PerPhase = { full: null, lora: null };
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const meanOrNull = (xs: (number | null)[]) => {
   const ok = xs.filter((x): x is number => x !== null);
@@ -103,6 +108,8 @@ export function combineSeeds(rs: SeedResult[], batchSize: number): BenchRun {
     flopsSaved: mean(rs.map((r) => r.flopsSaved)),
     familySwitchSteps: Object.fromEntries([...new Set(rs.flatMap((r) => Object.keys(r.familySwitchSteps)))]
       .map((f) => [f, meanOrNull(rs.map((r) => r.familySwitchSteps[f] ?? null))!])),
+    enqueueMsPerStep: phase((r) => r.enqueueMsPerStep ?? NONE),
+    submitsPerStep: phase((r) => r.submitsPerStep ?? NONE),
   };
 }
 
@@ -148,7 +155,8 @@ export function benchRows(r: BenchReport): string[][] {
   const header = [
     'run', 'first switch', 'samples/s full', 'samples/s LoRA', 'LoRA / full', 'ms/step full host / device',
     'ms/step LoRA host / device', 'wall s (vs full)', 'MB full / LoRA / peak', 'trainable', 'test acc %',
-    'kernels/step full / LoRA', 'GFLOP/step full / LoRA', 'steps full / mixed / LoRA %', 'FLOPs saved',
+    'kernels/step full / LoRA', 'GFLOP/step full / LoRA', 'enqueue ms/step full / LoRA', 'submits/step full / LoRA',
+    'steps full / mixed / LoRA %', 'FLOPs saved',
   ];
   const rows = r.runs.map((x) => [
     runLabel(x), n(x.switchedAt, 0), n(x.samplesPerSec.full), n(x.samplesPerSec.lora),
@@ -160,6 +168,8 @@ export function benchRows(r: BenchReport): string[][] {
     `${(100 * x.accuracy.mean).toFixed(1)} ± ${(100 * x.accuracy.spread).toFixed(1)}`,
     `${n(x.dispatchesPerStep.full, 0)} / ${n(x.dispatchesPerStep.lora, 0)}`,
     `${gf(x.flopsPerStep.full)} / ${gf(x.flopsPerStep.lora)}`,
+    `${n(x.enqueueMsPerStep?.full ?? null, 2)} / ${n(x.enqueueMsPerStep?.lora ?? null, 2)}`,
+    `${n(x.submitsPerStep?.full ?? null, 0)} / ${n(x.submitsPerStep?.lora ?? null, 0)}`,
     [x.phaseShare.full, x.phaseShare.mixed, x.phaseShare.lora].map((f) => (100 * f).toFixed(0)).join(' / '),
     `${(100 * x.flopsSaved).toFixed(1)}%`,
   ]);

@@ -8,6 +8,8 @@ import type { Dataset } from '../data/dataset';
 import type { EngineEvent } from '../events';
 import { flopsPerStep } from '../flops';
 import { countKernels, deviceMs } from '../kernels';
+import { lastCompiledSubmits } from '../compiled/step';
+import { stepPath } from '../kernel-path';
 import type { Rule } from '../policy';
 import { prepareRun } from '../prepare';
 import { summarize } from '../summary';
@@ -54,6 +56,30 @@ export class BenchStopped extends Error {
 
 type RunOptions = Pick<BenchOptions, 'backend' | 'kernels' | 'load' | 'memoryBudgetBytes' | 'shouldStop' | 'yieldBetween'>;
 
+/** Steps whose enqueueing is timed before the run (their median is reported); after it, one. */
+const ENQUEUE_STEPS = 3;
+
+/** One step's device time (to be given the step's enqueueing), and on the compiled path its queue submits. */
+async function timeStep(enqueue: () => void): Promise<{ ms: number | null; submits: number | null }> {
+  const ms = await deviceMs(enqueue);
+  return { ms, submits: stepPath() === 'compiled' ? lastCompiledSubmits() : null };
+}
+
+type Measure<T> = (enqueue: () => void) => Promise<T>;
+
+/** The median host time of enqueueing a step (the synchronous part only, nothing read back), over steps `take` takes. */
+async function enqueueMs(take: (measure: Measure<number>) => Promise<number | undefined>, steps: number): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    times.push((await take(async (enqueue) => {
+      const start = performance.now();
+      enqueue();
+      return performance.now() - start;
+    })) ?? 0);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(steps / 2)]!;
+}
+
 export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed: number, o: RunOptions): Promise<SeedResult> {
   const requested: RunConfig = { ...base, seed, prelora: { ...base.prelora, mode, rule } };
   const { config: cfg, dataset: data, errors } = await prepareRun(requested, o);
@@ -62,23 +88,29 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
   const started = performance.now();
   const t = new Trainer(cfg, data, (e) => events.push(e));
   try {
-    // Step 1 makes the optimiser's moments and compiles the kernels; steps 2 and 3 are
-    // measured (kernels and peak bytes, then device time). All three fall in the first
-    // read-back interval, which the throughput figures leave out.
+    // Step 1 makes the optimiser's moments and compiles the kernels (records the step);
+    // steps 2 and 3 are measured (kernels and peak bytes, then device time), steps 4-6
+    // time the host's enqueueing. All fall in the first read-back interval, which the
+    // throughput figures leave out.
     await t.step();
     const first = (await t.step(countKernels))!;
-    const firstDeviceMs = (await t.step(deviceMs)) ?? null;
+    // a compiled step's buffers live through the phase, outside tfjs's count: its peak adds them
+    const firstOwn = t.compiledBytes();
+    const firstDevice = (await t.step(timeStep))!;
+    const firstEnqueue = await enqueueMs((m) => t.step(m), ENQUEUE_STEPS);
     const between = o.yieldBetween;
-    await t.run(cfg.schedule.steps - 3, between && (async () => { await between(); return !o.shouldStop?.(); }));
+    await t.run(cfg.schedule.steps - 3 - ENQUEUE_STEPS, between && (async () => { await between(); return !o.shouldStop?.(); }));
     if (o.shouldStop?.()) throw new BenchStopped(); // else the run has evaluated at its last step
     if (t.divergence) throw new Error(`${mode} (${rule}), seed ${seed}: ${t.divergence.message}`);
     const s = summarize(events, {
       backend: o.backend, kernels: o.kernels, mode, rule, seed, batchSize: cfg.optim.batchSize, model: cfg.model,
       windowSteps: cfg.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
     });
-    // Two more steps after the run, outside its figures: the final phase's kernels and device time.
+    // More steps after the run, outside its figures: the final phase's kernels, device and host time.
     const last = await countKernels(() => t.trainStep());
-    const lastDeviceMs = await deviceMs(() => t.trainStep());
+    const lastOwn = t.compiledBytes();
+    const lastDevice = await timeStep(() => t.trainStep());
+    const lastEnqueue = await enqueueMs((m) => m(() => t.trainStep()), 1);
 
     const ranks: Record<string, number> = {};
     const frozen = new Set<string>();
@@ -92,9 +124,9 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     return {
       mode, rule, seed,
       samplesPerSec: { full: s.phases.full.samplesPerSec, lora: s.phases.lora.samplesPerSec },
-      deviceMsPerStep: { full: startsFull ? firstDeviceMs : null, lora: endsInLora ? lastDeviceMs : null },
+      deviceMsPerStep: { full: startsFull ? firstDevice.ms : null, lora: endsInLora ? lastDevice.ms : null },
       wallSeconds: s.wallSeconds,
-      memoryBytes: { full: s.memory.fullPhaseBytes, lora: s.memory.loraPhaseBytes, peak: Math.max(first.peakBytes, last.peakBytes) },
+      memoryBytes: { full: s.memory.fullPhaseBytes, lora: s.memory.loraPhaseBytes, peak: Math.max(first.peakBytes + firstOwn, last.peakBytes + lastOwn) },
       trainableShare: s.params.trainableEnd / (s.params.total || 1),
       accuracy: s.accuracy.test ?? 0,
       dispatchesPerStep: { full: startsFull ? first.total : null, lora: endsInLora ? last.total : null },
@@ -107,6 +139,8 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
       phaseShare: { full: s.phases.full.share, mixed: s.phases.mixed?.share ?? 0, lora: s.phases.lora.share },
       flopsSaved: s.flops.saved,
       familySwitchSteps: Object.fromEntries(s.switchOrder.map((f) => [f.family, f.mean])),
+      enqueueMsPerStep: { full: startsFull ? firstEnqueue : null, lora: endsInLora ? lastEnqueue : null },
+      submitsPerStep: { full: startsFull ? firstDevice.submits : null, lora: endsInLora ? lastDevice.submits : null },
     };
   } finally {
     t.dispose();

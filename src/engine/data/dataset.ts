@@ -72,20 +72,31 @@ export function toBatch(split: Split, indices: ArrayLike<number>, pixelsPerImage
 }
 
 /**
- * Shift each image by up to `crop` pixels (zero padding, i.e. black, moves in) and
- * flip it horizontally with probability 1/2, in place, from a seeded generator.
+ * Per image of a batch: its vertical shift, horizontal shift and flip (0 or 1), drawn
+ * from a seeded generator in the order augmentation has always drawn them; null when
+ * augmentation is off (nothing is drawn).
  */
-export function augmentBatch(batch: Batch, shape: [number, number, number], aug: Augment, rand: () => number): void {
-  if (aug.crop === 0 && !aug.flip) return;
+export function drawShifts(count: number, aug: Augment, rand: () => number): Int32Array | null {
+  if (aug.crop === 0 && !aug.flip) return null;
+  const out = new Int32Array(3 * count);
+  for (let b = 0; b < count; b++) {
+    const dy = aug.crop ? Math.floor(rand() * (2 * aug.crop + 1)) - aug.crop : 0;
+    const dx = aug.crop ? Math.floor(rand() * (2 * aug.crop + 1)) - aug.crop : 0;
+    const flip = aug.flip && rand() < 0.5;
+    out.set([dy, dx, flip ? 1 : 0], 3 * b);
+  }
+  return out;
+}
+
+/** Shift each image (zero padding, i.e. black, moves in) and flip it, in place, as `shifts` says. */
+export function applyShifts(batch: Batch, shape: [number, number, number], shifts: Int32Array): void {
   const [H, W, C] = shape;
   const size = H * W * C;
   const copy = new Float32Array(size);
   for (let b = 0; b < batch.size; b++) {
     const img = batch.images.subarray(b * size, (b + 1) * size);
     copy.set(img);
-    const dy = aug.crop ? Math.floor(rand() * (2 * aug.crop + 1)) - aug.crop : 0;
-    const dx = aug.crop ? Math.floor(rand() * (2 * aug.crop + 1)) - aug.crop : 0;
-    const flip = aug.flip && rand() < 0.5;
+    const dy = shifts[3 * b]!, dx = shifts[3 * b + 1]!, flip = shifts[3 * b + 2] === 1;
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
         const sy = y + dy, sx0 = x + dx;
@@ -95,6 +106,21 @@ export function augmentBatch(batch: Batch, shape: [number, number, number], aug:
       }
     }
   }
+}
+
+/**
+ * Shift each image by up to `crop` pixels (zero padding, i.e. black, moves in) and
+ * flip it horizontally with probability 1/2, in place, from a seeded generator.
+ */
+export function augmentBatch(batch: Batch, shape: [number, number, number], aug: Augment, rand: () => number): void {
+  const shifts = drawShifts(batch.size, aug, rand);
+  if (shifts) applyShifts(batch, shape, shifts);
+}
+
+/** Which images a batch takes, and how each is shifted and flipped (null: as they are). */
+export interface Selection {
+  indices: Int32Array;
+  shifts: Int32Array | null;
 }
 
 /** Seeded batches over a split: a new permutation per epoch, full batches only. */
@@ -120,16 +146,22 @@ export class Batcher {
     return permutation(this.split.count, mulberry32(deriveSeed(this.seed, `epoch${this.epoch}`)));
   }
 
-  next(): Batch {
+  /** The next batch's images and augmentation, without making the batch (a device gathers it). */
+  nextSelection(): Selection {
     if (this.cursor + this.batchSize > this.split.count) {
       this.epoch++;
       this.order = this.shuffle();
       this.cursor = 0;
     }
-    const idx = this.order.subarray(this.cursor, this.cursor + this.batchSize);
+    const indices = this.order.slice(this.cursor, this.cursor + this.batchSize);
     this.cursor += this.batchSize;
-    const batch = toBatch(this.split, idx, this.pixelsPerImage);
-    if (this.augment) augmentBatch(batch, this.augment.shape, this.augment.aug, this.augRand);
+    return { indices, shifts: this.augment ? drawShifts(this.batchSize, this.augment.aug, this.augRand) : null };
+  }
+
+  next(): Batch {
+    const { indices, shifts } = this.nextSelection();
+    const batch = toBatch(this.split, indices, this.pixelsPerImage);
+    if (shifts) applyShifts(batch, this.augment!.shape, shifts);
     return batch;
   }
 }

@@ -1,5 +1,6 @@
 // What runs the engine, and why: "wasm: WebGPU adapter is software (...); using wasm",
-// and on WebGPU which kernels (fused, or tfjs's own when webgpu-composite was chosen).
+// and on WebGPU which kernels (compiled: a recorded step of fused kernels; fused op by op
+// when webgpu-fused was chosen; tfjs's own when webgpu-composite was).
 import { useStore } from '../store';
 
 export function BackendBadge() {

@@ -10,3 +10,8 @@ export function countDispatch(name: string): void {
 export function dispatchCounts(): Record<string, number> {
   return { ...counts };
 }
+
+/** Adds a whole tally at once (a replayed step plan: its dispatches by name). */
+export function countDispatches(tally: Record<string, number>): void {
+  for (const [name, n] of Object.entries(tally)) counts[name] = (counts[name] ?? 0) + n;
+}

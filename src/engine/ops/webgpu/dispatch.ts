@@ -98,7 +98,7 @@ function compile(device: GPUDevice, kernel: Kernel): Compiled {
 }
 
 /** A buffer holding `bytes` for good, shared by every dispatch that needs the same bytes. */
-function constantBuffer(b: Backend, key: string, makeBytes: () => ArrayBuffer, usage: number): GPUBuffer {
+function constantBuffer(b: Pick<Backend, 'device'>, key: string, makeBytes: () => ArrayBuffer, usage: number): GPUBuffer {
   const cache = cacheOf(b.device).constants;
   let buf = cache.get(key);
   if (!buf) {
@@ -153,21 +153,74 @@ function fold(device: GPUDevice, n: number): [number, number] {
   return [Math.ceil(n / y), y];
 }
 
-export function run(d: Dispatch<Ref>): void {
+/** A dispatch made ready to replay: its pipeline, its bind group over fixed buffers, its workgroups. */
+export interface Prepared {
+  name: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  x: number;
+  y: number;
+}
+
+/** Pipeline, params uniform and bind group of a dispatch over buffers that outlive it (a recorded step plan). */
+export function prepare(d: Dispatch<GPUBuffer>): Prepared {
   const b = webgpu();
+  const { pipeline, layout, entries } = bind(b, d);
+  const [x, y] = fold(b.device, d.workgroups);
+  return { name: d.kernel.name, pipeline, bindGroup: b.device.createBindGroup({ layout, entries, label: d.kernel.key }), x, y };
+}
+
+/** The pipeline of a dispatch's kernel and its bind group's entries: the buffers, then the params' uniform. */
+function bind(b: Backend, d: Dispatch<Ref>): Compiled & { entries: GPUBindGroupEntry[] } {
   const { kernel } = d;
   if (d.buffers.length !== kernel.bindings.length) {
     throw new Error(`${kernel.key}: ${d.buffers.length} buffers for ${kernel.bindings.length} bindings`);
   }
-  const { pipeline, layout } = compile(b.device, kernel);
-  const error = failed.get(kernel.key);
-  if (error) throw new Error(`kernel ${kernel.key} does not compile: ${error}`);
+  const compiled = compile(b.device, kernel);
   const entries: GPUBindGroupEntry[] = d.buffers.map((r, i) => ({ binding: i, resource: { buffer: bufferOf(b, r) } }));
   if (kernel.params.length) {
     const key = `${kernel.key}|${d.params.join(',')}`;
-    const uniforms = constantBuffer(b, key, () => packParams(kernel, d.params), GPUBufferUsage.UNIFORM);
-    entries.push({ binding: entries.length, resource: { buffer: uniforms } });
+    entries.push({ binding: entries.length, resource: { buffer: constantBuffer(b, key, () => packParams(kernel, d.params), GPUBufferUsage.UNIFORM) } });
   }
+  return { ...compiled, entries };
+}
+
+/** The compiler's complaint about a kernel that did not compile, once the device has said (null if none). */
+export function compileError(kernel: Kernel): string | null {
+  return failed.get(kernel.key) ?? null;
+}
+
+/** The GPU buffer of a tensor (a variable: its weights), uploaded first if it still lives on the CPU. */
+export function tensorBuffer(t: tf.TensorInfo): GPUBuffer {
+  return bufferOf(webgpu(), t);
+}
+
+/** Submits what tfjs has encoded so far, so that work submitted next runs after it; whether there was any. */
+export function submitPending(): boolean {
+  const b = webgpu();
+  if (!b.commandEncoder) return false;
+  b.endComputePassEncoder();
+  b.submitQueue();
+  return true;
+}
+
+/** A new tensor holding a copy of `floats` floats of a buffer tfjs does not own (encoded on tfjs's queue). */
+export function tensorFromBuffer(src: GPUBuffer, shape: number[]): tf.Tensor {
+  const b = webgpu();
+  const out = alloc(shape);
+  const dst = bufferOf(b, out);
+  b.ensureCommandEncoderReady();
+  b.endComputePassEncoder();
+  b.commandEncoder!.copyBufferToBuffer(src, 0, dst, 0, 4 * out.size);
+  return out;
+}
+
+export function run(d: Dispatch<Ref>): void {
+  const b = webgpu();
+  const { kernel } = d;
+  const { pipeline, layout, entries } = bind(b, d);
+  const error = failed.get(kernel.key);
+  if (error) throw new Error(`kernel ${kernel.key} does not compile: ${error}`);
   const bindGroup = b.device.createBindGroup({ layout, entries });
   const [x, y] = fold(b.device, d.workgroups);
   const timed = b.activeTimers != null && b.supportTimestampQuery;

@@ -1,0 +1,241 @@
+// Recording one training step of the ViT as a fixed list of fused-kernel dispatches over
+// buffers made once: the batch gathered on the device, the forward, the backward (in the
+// order of tfjs's tape, with its gradient sums), the gradient norms, clipping, the
+// monitor's window sums and AdamW. The kernels are the fused ops' own (ops/webgpu),
+// with the same launch parameters as the eager fused step, so a replay gives its
+// numbers. Weights, adapters and moments are the tfjs variables' own buffers, updated
+// in place; activations, gradients and scratch belong to the recording.
+import type * as tf from '@tensorflow/tfjs';
+import type { Linear } from '../linear';
+import { adamwDispatches, paramsPerLaunch, tableRows, type AdamWConstants, type AdamWParam } from '../ops/webgpu/adamw';
+import * as attention from '../ops/webgpu/attention';
+import * as crossEntropy from '../ops/webgpu/cross-entropy';
+import { tensorBuffer } from '../ops/webgpu/dispatch';
+import { chunksOf, clipDispatches, moduleNormDispatches, sumSquaresDispatches } from '../ops/webgpu/grad-norms';
+import type { Dispatch } from '../ops/webgpu/kernel';
+import * as layerNorm from '../ops/webgpu/layernorm';
+import * as linear from '../ops/webgpu/linear';
+import type { Norm, ViT } from '../vit';
+import { Arena } from './arena';
+import type { DeviceData } from './device-data';
+import {
+  accumulateDispatch, clsRowsBackwardDispatch, clsRowsDispatch, embedBackwardDispatch, embedDispatch, gatherDispatch,
+  sum3Dispatch, windowSumsDispatch,
+} from './kernels';
+
+export interface StepInputs {
+  model: ViT;
+  batch: number;
+  smoothing: number;
+  clipNorm: number;
+  adam: AdamWConstants;
+  /** what the optimiser updates, in its order (the gradient norms' and AdamW's order) */
+  trainable: tf.Variable[];
+  /** each trainable variable's moments (m and v interleaved) */
+  moments: (v: tf.Variable) => tf.Variable;
+  /** the weight of each module the monitor watches, in its order */
+  watched: tf.Variable[];
+  data: DeviceData;
+  /** buffers that outlive a recording: the step word and the monitor's window sums (a window spans phases) */
+  persistent: { step: GPUBuffer; gradSum: GPUBuffer; lossSum: GPUBuffer };
+  storageBuffers: number;
+}
+
+export interface RecordedStep {
+  dispatches: Dispatch<GPUBuffer>[];
+  arena: Arena;
+  /** written before each replay: the optimiser's table */
+  table: GPUBuffer;
+  /** read after a replay: the loss and the global gradient norm */
+  loss: GPUBuffer;
+  norm: GPUBuffer;
+  /** the tensors whose buffers are bound, with the data they had: a change means recording again */
+  bound: [tf.Tensor, object][];
+}
+
+interface LinearRecord {
+  lin: Linear;
+  spec: linear.BackwardSpec;
+  x: GPUBuffer;
+  y: GPUBuffer;
+  u?: GPUBuffer;
+}
+
+interface LinearOptions {
+  gelu?: boolean;
+  residual?: GPUBuffer;
+  inputGrad?: boolean;
+}
+
+function specOf(l: Linear, rows: number, o: LinearOptions): linear.BackwardSpec {
+  const a = l.adapter;
+  return {
+    rows, dIn: l.dIn, dOut: l.dOut, rank: a?.rank ?? 0, scale: a ? a.alpha / a.rank : 0,
+    gelu: !!o.gelu, residual: !!o.residual, inputGrad: o.inputGrad !== false, base: !l.baseFrozen,
+  };
+}
+
+export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
+  const arena = new Arena(device);
+  const out: Dispatch<GPUBuffer>[] = [];
+  const bound: [tf.Tensor, object][] = [];
+  const T = (t: tf.Tensor): GPUBuffer => {
+    bound.push([t, t.dataId]);
+    return tensorBuffer(t);
+  };
+  const m = s.model;
+  const cfg = m.config;
+  const { tokens, patches, patchDim, width: D, mlpWidth: F } = m.dims;
+  const B = s.batch;
+  const rows = B * tokens;
+  const eps = cfg.layerNormEps;
+  const shape = { batch: B, tokens, width: D };
+  const attn: attention.AttentionSpec = { batch: B, tokens, heads: cfg.heads, width: D };
+
+  const grads = new Map<tf.Variable, GPUBuffer>();
+  for (const v of s.trainable) grads.set(v, arena.floats(v.size, `grad ${v.name}`));
+  const discard = new Map<number, GPUBuffer>();
+  /** the gradient buffer of a variable, or scratch where it does not train */
+  const gradOf = (v: tf.Variable): GPUBuffer => grads.get(v) ?? discard.get(v.size) ?? (discard.set(v.size, arena.floats(v.size, 'no gradient')), discard.get(v.size)!);
+
+  // scratch shared by every linear's and LayerNorm's backward: the largest each needs
+  const linears: [Linear, number, LinearOptions][] = [[m.patchEmbed, B * patches, { inputGrad: false }]];
+  for (const b of m.blocks) {
+    const l = b.linears;
+    linears.push([l.query, rows, {}], [l.key, rows, {}], [l.value, rows, {}], [l.output, rows, {}], [l.fc1, rows, { gelu: true }], [l.fc2, rows, {}]);
+  }
+  linears.push([m.classifier, B, {}]);
+  const specs = linears.map(([l, n, o]) => specOf(l, n, o));
+  const part = arena.floats(Math.max(...specs.map((sp) => (sp.base || sp.rank ? linear.weightGradScratch(sp).floats : 0))), 'split-K partials');
+  const maxRank = Math.max(0, ...specs.map((sp) => sp.rank));
+  const dxa = arena.floats(rows * maxRank, 'adapter input gradient');
+  const lnPart = arena.floats(Math.max(layerNorm.backwardSplit(rows).parts, layerNorm.backwardSplit(B).parts) * 2 * D, 'layernorm partials');
+
+  const linForward = (l: Linear, x: GPUBuffer, n: number, o: LinearOptions): LinearRecord => {
+    const spec = specOf(l, n, o);
+    const a = l.adapter;
+    const y = arena.floats(n * l.dOut, `${l.name} out`);
+    const u = o.gelu ? arena.floats(n * l.dOut, `${l.name} pre-activation`) : undefined;
+    const f: linear.ForwardBuffers<GPUBuffer> = { x, w: T(l.weight), b: T(l.bias), res: o.residual };
+    if (a) Object.assign(f, { loraA: T(a.A), loraB: T(a.B) });
+    if (u) Object.assign(f, { u, g: y });
+    else f.y = y;
+    out.push(...linear.forwardDispatches(spec, f));
+    return { lin: l, spec, x, y, u };
+  };
+  const linBackward = (r: LinearRecord, dy: GPUBuffer, dx: GPUBuffer | undefined): void => {
+    const { lin: l, spec } = r;
+    const a = l.adapter;
+    const b: linear.BackwardBuffers<GPUBuffer> = { x: r.x, w: T(l.weight), dx, part };
+    if (spec.base) Object.assign(b, { dw: gradOf(l.weight), db: gradOf(l.bias) });
+    if (a) Object.assign(b, { loraA: T(a.A), loraB: T(a.B), dxa, da: gradOf(a.A), dB: gradOf(a.B) });
+    if (spec.rank && !dx) b.dx = arena.floats(spec.rows * spec.dIn, 'unused input gradient');
+    if (spec.gelu) Object.assign(b, { dg: dy, u: r.u });
+    else b.dy = dy;
+    out.push(...linear.backwardDispatches(spec, b));
+  };
+  const lnForward = (n: Norm, x: GPUBuffer, count: number) => {
+    const y = arena.floats(count * D, `${n.name} out`);
+    const stats = arena.floats(count * 2, `${n.name} stats`);
+    out.push(...layerNorm.forwardDispatches({ rows: count, D, eps }, { x, gamma: T(n.gamma), beta: T(n.beta), y, stats }));
+    return { n, x, y, stats, count };
+  };
+  const lnBackward = (r: ReturnType<typeof lnForward>, dy: GPUBuffer, dx: GPUBuffer) => {
+    out.push(...layerNorm.backwardDispatches({ rows: r.count, D, eps }, {
+      dy, x: r.x, gamma: T(r.n.gamma), stats: r.stats, dx, part: lnPart, dgamma: gradOf(r.n.gamma), dbeta: gradOf(r.n.beta),
+    }));
+  };
+
+  // forward: the batch, the embedding, the blocks, the class token's head, the loss
+  const x = arena.floats(B * patches * patchDim, 'patches');
+  const labels = arena.floats(B, 'labels');
+  out.push(gatherDispatch({ batch: B, imageSize: cfg.imageSize, channels: cfg.channels, patchSize: cfg.patchSize },
+    { data: s.data.data, lut: s.data.lut, labels: s.data.labels, select: s.data.select, x, y: labels }));
+  const embed = linForward(m.patchEmbed, x, B * patches, { inputGrad: false });
+  let h = arena.floats(rows * D, 'embedded');
+  out.push(embedDispatch(shape, { tokens: embed.y, positions: T(m.positions), cls: T(m.clsToken), h }));
+  const saved = m.blocks.map((blk) => {
+    const l = blk.linears;
+    const hIn = h;
+    const ln1 = lnForward(blk.layernormBefore, hIn, rows);
+    const q = linForward(l.query, ln1.y, rows, {});
+    const k = linForward(l.key, ln1.y, rows, {});
+    const v = linForward(l.value, ln1.y, rows, {});
+    const o = arena.floats(rows * D, 'attention out');
+    const lse = arena.floats(B * cfg.heads * tokens, 'attention lse');
+    out.push(...attention.forwardDispatches(attn, { q: q.y, k: k.y, v: v.y, o, lse }));
+    const proj = linForward(l.output, o, rows, { residual: hIn });
+    const ln2 = lnForward(blk.layernormAfter, proj.y, rows);
+    const fc1 = linForward(l.fc1, ln2.y, rows, { gelu: true });
+    const fc2 = linForward(l.fc2, fc1.y, rows, { residual: proj.y });
+    h = fc2.y;
+    return { ln1, q, k, v, o, lse, proj, ln2, fc1, fc2 };
+  });
+  const cls = arena.floats(B * D, 'class tokens');
+  out.push(clsRowsDispatch(shape, { h, out: cls }));
+  const lnF = lnForward(m.finalNorm, cls, B);
+  const head = linForward(m.classifier, lnF.y, B, {});
+  const ce = { batch: B, classes: cfg.numClasses, smoothing: s.smoothing };
+  const loss = arena.floats(1, 'loss');
+  out.push(...crossEntropy.lossDispatches(ce, { logits: head.y, labels, loss }));
+
+  // backward, in the tape's order: the loss's seed gradient is 1
+  const one = arena.constant(Float32Array.of(1), 'one');
+  const dlogits = arena.floats(B * cfg.numClasses, 'logits gradient');
+  out.push(...crossEntropy.gradDispatches(ce, { logits: head.y, labels, dy: one, dlogits }));
+  const dnorm = arena.floats(B * D, 'final norm gradient');
+  linBackward(head, dlogits, dnorm);
+  const dcls = arena.floats(B * D, 'class tokens gradient');
+  lnBackward(lnF, dnorm, dcls);
+  const dh = arena.floats(rows * D, 'residual gradient');
+  out.push(clsRowsBackwardDispatch(shape, { dcls, dh }));
+  const dmlp = arena.floats(rows * F, 'mlp gradient');
+  const blockGrad = (name: string) => arena.floats(rows * D, name);
+  const [dtmp, dln, dattn, dq, dk, dv, daq, dak, dav, da] = ['ln dx', 'ln2 dy', 'attention dout', 'dq', 'dk', 'dv', 'query dx', 'key dx', 'value dx', 'ln1 dy'].map(blockGrad) as
+    [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer];
+  const dvec = arena.floats(B * cfg.heads * tokens, 'attention D');
+  for (let i = m.blocks.length - 1; i >= 0; i--) {
+    const r = saved[i]!;
+    // dh holds the gradient of the block's output; the residual passes it on unchanged
+    linBackward(r.fc2, dh, dmlp);
+    linBackward(r.fc1, dmlp, dln);
+    lnBackward(r.ln2, dln, dtmp);
+    out.push(accumulateDispatch(rows * D, { x: dtmp, acc: dh }));
+    linBackward(r.proj, dh, dattn);
+    out.push(...attention.backwardDispatches(attn, { q: r.q.y, k: r.k.y, v: r.v.y, o: r.o, lse: r.lse, dout: dattn, dq: dq, dk: dk, dv: dv, dvec }));
+    linBackward(r.v, dv, dav);
+    linBackward(r.k, dk, dak);
+    linBackward(r.q, dq, daq);
+    out.push(sum3Dispatch(rows * D, { a: dav, b: dak, c: daq, out: da }));
+    lnBackward(r.ln1, da, dtmp);
+    out.push(accumulateDispatch(rows * D, { x: dtmp, acc: dh }));
+  }
+  const dtokens = arena.floats(B * patches * D, 'patch tokens gradient');
+  out.push(embedBackwardDispatch(shape, { dh, dpos: gradOf(m.positions), dcls: gradOf(m.clsToken), dtokens }));
+  linBackward(embed, dtokens, undefined);
+
+  // the gradient norms (one reduction for clipping and the monitor), the window sums, AdamW
+  const gradBuffers = s.trainable.map((v) => grads.get(v)!);
+  const ranges = new Map<tf.Variable, [number, number]>();
+  let partials = 0;
+  for (const v of s.trainable) {
+    ranges.set(v, [partials, chunksOf(v.size)]);
+    partials += chunksOf(v.size);
+  }
+  const ss = arena.floats(partials, 'sums of squares');
+  out.push(...sumSquaresDispatches(s.trainable.map((v) => v.size), gradBuffers, ss, s.storageBuffers - 1));
+  const norm = arena.floats(1, 'global norm');
+  const factor = arena.floats(1, 'clip factor');
+  out.push(...clipDispatches(partials, s.clipNorm, { ss, norm, factor }));
+  const M = s.watched.length;
+  const index = Uint32Array.from(s.watched.flatMap((w) => ranges.get(w) ?? [0, 0]));
+  const norms = arena.floats(M, 'module gradient norms');
+  out.push(...moduleNormDispatches(M, { ss, index: arena.constant(index, 'module ranges'), out: norms }));
+  out.push(windowSumsDispatch(M, { norms, loss, ...s.persistent }));
+  const table = arena.uniform(16 * tableRows(s.trainable.length), 'adamw table');
+  const params: AdamWParam<GPUBuffer>[] = s.trainable.map((v, i) => ({
+    weights: T(v), moments: T(s.moments(v)), grad: grads.get(v)!, size: v.size, row: i,
+  }));
+  out.push(...adamwDispatches(params, s.adam, paramsPerLaunch(s.storageBuffers), { factor, table }));
+  return { dispatches: out, arena, table, loss, norm, bound };
+}

@@ -1,0 +1,247 @@
+// A compiled training step: the step recorded once per phase (record.ts) and replayed
+// each step in one command encoder and one submit, with pipelines and bind groups made
+// at recording. Per step the host writes the optimiser's table (learning rate and bias
+// corrections), the batch's selection and the window flag, then encodes ~260
+// setPipeline/setBindGroup/dispatch triples. Losses land in a GPU ring and are read back
+// once per log interval; the monitor's window sums stay on the device until its window
+// ends. A plan is recorded again whenever what it binds changed: a phase change (an
+// adapter added, a base frozen, moments reset) or a variable given new data.
+import type * as tf from '@tensorflow/tfjs';
+import type { RunConfig } from '../config';
+import type { Selection, Split } from '../data/dataset';
+import type { AdamW } from '../optimizer';
+import { adamwTable } from '../ops/webgpu/adamw';
+import { countDispatches } from '../ops/webgpu/counts';
+import {
+  compileError, copyOf, isExclusive, prepare, storageBufferLimit, submitPending, tensorFromBuffer, webgpu, type Prepared,
+} from '../ops/webgpu/dispatch';
+import type { ViT } from '../vit';
+import { Arena, writeArray } from './arena';
+import { DeviceData } from './device-data';
+import { recordStep, type RecordedStep } from './record';
+
+export interface CompiledHost {
+  model: ViT;
+  config: RunConfig;
+  split: Split;
+  /** the optimiser of the current phase (a phase change may make a new one) */
+  optimizer(): AdamW;
+  /** the weights whose gradient norms the monitor sums, in its order */
+  watched: tf.Variable[];
+}
+
+export interface StepArgs {
+  /** the schedule's learning rate (AdamW applies each variable's re-warm factor) */
+  lr: number;
+  selection: Selection;
+  /** the monitor's window starts at this step: its sums restart */
+  windowStart: boolean;
+}
+
+/** Set by timeNextCompiledStep: the next replay writes timestamps at both ends of its pass. */
+let timing: ((ms: number | null) => void) | null = null;
+/** Queue submits of the last compiled step: its own, plus one when tfjs had work pending. */
+let submitsLastStep = 0;
+
+/**
+ * The device time in ms of the next compiled step's pass (timestamp queries; null on a
+ * device without them). `cancel` after the work: if it took no compiled step, null.
+ */
+export function timeNextCompiledStep(): { ms: Promise<number | null>; cancel: () => void } {
+  if (!webgpu().device.features.has('timestamp-query')) return { ms: Promise.resolve(null), cancel: () => {} };
+  let resolve: (ms: number | null) => void = () => {};
+  const ms = new Promise<number | null>((r) => { resolve = r; });
+  timing = resolve;
+  return { ms, cancel: () => { if (timing === resolve) { timing = null; resolve(null); } } };
+}
+
+/** Queue submits the last compiled step made. */
+export function lastCompiledSubmits(): number {
+  return submitsLastStep;
+}
+
+/** Steps whose loss and gradient norm are kept on the device between read-backs: far more than a log interval. */
+const RING = 4096;
+
+export class CompiledStep {
+  private recorded: RecordedStep | null = null;
+  private prepared: Prepared[] = [];
+  private tally: Record<string, number> = {};
+  private trainable: tf.Variable[] = [];
+  private data: DeviceData | null = null;
+  private readonly persistent: Arena;
+  private readonly ring: GPUBuffer;
+  private readonly stepWord = new Uint32Array(4);
+  private readonly buffers: { step: GPUBuffer; gradSum: GPUBuffer; lossSum: GPUBuffer };
+  private written = 0;
+  /** how many times the step was recorded (once per phase) */
+  recordings = 0;
+  /** why the device was lost, once it was */
+  private lost: string | null = null;
+
+  constructor(private readonly host: CompiledHost) {
+    const device = webgpu().device;
+    void device.lost.then((info) => { this.lost = `${info.reason}: ${info.message}`; });
+    this.persistent = new Arena(device);
+    const M = host.watched.length;
+    this.buffers = {
+      step: this.persistent.floats(4, 'step'),
+      gradSum: this.persistent.floats(M, 'window gradient norms'),
+      lossSum: this.persistent.floats(1, 'window loss'),
+    };
+    this.ring = this.persistent.floats(2 * RING, 'loss and gradient norm ring');
+  }
+
+  /** Steps a ring holds before they must be read back. */
+  static readonly capacity = RING;
+
+  /** Bytes of the step's own device buffers that tfjs does not see: the recording's activations, gradients and scratch. */
+  get bytes(): number {
+    return (this.recorded?.arena.bytes ?? 0) + this.persistent.bytes;
+  }
+
+  /** Bytes of the training split (or batch) on the device. */
+  get dataBytes(): number {
+    return this.data?.bytes ?? 0;
+  }
+
+  /** Kernels one replay launches, by name. */
+  get kernelsPerStep(): Record<string, number> {
+    return { ...this.tally };
+  }
+
+  /** Forget the recording: the next step records again (a phase changed). */
+  invalidate(): void {
+    this.recorded?.arena.destroy();
+    this.recorded = null;
+    this.prepared = [];
+  }
+
+  private stale(trainable: tf.Variable[]): boolean {
+    const r = this.recorded;
+    if (!r) return true;
+    if (trainable.length !== this.trainable.length || trainable.some((v, i) => v !== this.trainable[i])) return true;
+    return r.bound.some(([t, id]) => t.isDisposed || t.dataId !== id);
+  }
+
+  private record(trainable: tf.Variable[]): void {
+    this.invalidate();
+    const { model, config } = this.host;
+    const optimizer = this.host.optimizer();
+    const device = webgpu().device;
+    this.data ??= new DeviceData(device, this.host.split, model.dims.patchDim * model.dims.patches, config.optim.batchSize);
+    this.recorded = recordStep(device, {
+      model, batch: config.optim.batchSize, smoothing: config.optim.labelSmoothing, clipNorm: config.optim.clipNorm,
+      adam: config.optim, trainable, moments: (v) => optimizer.fusedMoments(v), watched: this.host.watched,
+      data: this.data, persistent: this.buffers, storageBuffers: storageBufferLimit(),
+    });
+    this.prepared = this.recorded.dispatches.map(prepare);
+    for (const d of this.recorded.dispatches) {
+      const error = compileError(d.kernel);
+      if (error) throw new Error(`kernel ${d.kernel.key} does not compile: ${error}`);
+    }
+    this.tally = {};
+    for (const p of this.prepared) this.tally[p.name] = (this.tally[p.name] ?? 0) + 1;
+    this.trainable = trainable;
+    this.recordings++;
+  }
+
+  /** One training step: returns the ring slot its loss and gradient norm land in. */
+  step(a: StepArgs): number {
+    if (this.lost) {
+      throw new Error(`the GPU device was lost (${this.lost}); the run stops at its last read-back: reload the page or start the run again`);
+    }
+    const b = webgpu();
+    const trainable = this.host.model.trainableVariables();
+    for (const v of trainable) {
+      // a weight sharing its data (tf.clone) gets its own copy first: only it may change
+      if (!isExclusive(v)) {
+        const copy = copyOf(v);
+        v.assign(copy);
+        copy.dispose();
+      }
+    }
+    if (this.stale(trainable)) this.record(trainable);
+    const r = this.recorded!;
+    // tfjs's pending work (new moments, copies, the probe) runs first
+    submitsLastStep = submitPending() ? 2 : 1;
+    const rows = this.host.optimizer().nextRows(trainable, a.lr);
+    writeArray(b.queue, r.table, adamwTable(rows));
+    this.stepWord[0] = a.windowStart ? 1 : 0;
+    writeArray(b.queue, this.buffers.step, this.stepWord);
+    this.data!.write(b.queue, a.selection);
+    const encoder = b.device.createCommandEncoder();
+    const timer = timing ? this.startTimer(b.device) : null;
+    const pass = encoder.beginComputePass(timer ? { timestampWrites: { querySet: timer.set, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
+    for (const p of this.prepared) {
+      pass.setPipeline(p.pipeline);
+      pass.setBindGroup(0, p.bindGroup);
+      pass.dispatchWorkgroups(p.x, p.y, 1);
+    }
+    pass.end();
+    const slot = this.written % RING;
+    encoder.copyBufferToBuffer(r.loss, 0, this.ring, 8 * slot, 4);
+    encoder.copyBufferToBuffer(r.norm, 0, this.ring, 8 * slot + 4, 4);
+    if (timer) {
+      encoder.resolveQuerySet(timer.set, 0, 2, timer.resolved, 0);
+      encoder.copyBufferToBuffer(timer.resolved, 0, timer.read, 0, 16);
+    }
+    b.queue.submit([encoder.finish()]);
+    if (timer) this.finishTimer(timer);
+    countDispatches(this.tally);
+    this.written++;
+    return slot;
+  }
+
+  private startTimer(device: GPUDevice) {
+    return {
+      set: device.createQuerySet({ type: 'timestamp', count: 2 }),
+      resolved: device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+      read: device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+    };
+  }
+
+  private finishTimer(t: ReturnType<CompiledStep['startTimer']>): void {
+    const resolve = timing!;
+    timing = null;
+    void t.read.mapAsync(GPUMapMode.READ).then(() => {
+      const [begin, end] = new BigUint64Array(t.read.getMappedRange());
+      resolve(Number(end! - begin!) / 1e6);
+      t.read.unmap();
+      for (const b of [t.read, t.resolved]) b.destroy();
+      t.set.destroy();
+    }, () => resolve(null));
+  }
+
+  /**
+   * The loss and the global gradient norm (before clipping) of the steps in these ring
+   * slots, read back in one copy, asynchronously (the queue is not stalled).
+   */
+  async readSteps(slots: number[]): Promise<{ loss: number; gradNorm: number }[]> {
+    if (slots.length === 0) return [];
+    if (slots.length > RING) throw new Error(`${slots.length} steps pending: read them back at least every ${RING} steps (schedule.logEvery)`);
+    const b = webgpu();
+    const bytes = 8 * RING;
+    const staging = b.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const encoder = b.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(this.ring, 0, staging, 0, bytes);
+    b.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const all = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    return slots.map((s) => ({ loss: all[2 * s]!, gradNorm: all[2 * s + 1]! }));
+  }
+
+  /** The monitor's window sums as new tensors (copies): the gradient norms [modules] and the loss (a scalar). */
+  windowSums(): [tf.Tensor, tf.Tensor] {
+    return [tensorFromBuffer(this.buffers.gradSum, [this.host.watched.length]), tensorFromBuffer(this.buffers.lossSum, [])];
+  }
+
+  dispose(): void {
+    this.invalidate();
+    this.data?.destroy();
+    this.data = null;
+    this.persistent.destroy();
+  }
+}

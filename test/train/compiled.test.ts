@@ -1,0 +1,84 @@
+// The compiled step (a recording of the fused kernels replayed each step) against the
+// fused ops run op by op through tfjs's tape, on the same WebGPU device (Dawn on
+// SwiftShader): a seeded PreLoRA run through a full phase, a hand switch (joint phase)
+// and a freeze (LoRA phase), with augmentation (shifts and flips gathered on the
+// device), gives the same losses, weights and monitor windows; and its kernels per
+// step of tiny's structure are few and fixed.
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CompiledRun } from '../helpers/compiled-parity-run';
+import { runOnDawn } from '../helpers/dawn';
+import type { CountResult } from '../helpers/kernel-count-run';
+import { SWITCHED } from '../helpers/path-parity-run';
+import { maxRelError } from '../helpers/tf';
+
+const STEPS = 30;
+
+describe('compiled step against the fused ops, whole run', () => {
+  let compiled: CompiledRun;
+  let fused: CompiledRun;
+  beforeAll(async () => {
+    ({ compiled, fused } = await runOnDawn<{ compiled: CompiledRun; fused: CompiledRun }>('test/helpers/compiled-parity-run.ts', [String(STEPS)], 1_200_000));
+  }, 1_200_000);
+
+  it('records once per phase: full, joint, LoRA', () => {
+    expect(compiled.recordings).toBe(3);
+    expect(fused.recordings).toBe(0);
+    expect(compiled.frozen.sort()).toEqual([...SWITCHED].sort());
+    expect(fused.frozen.sort()).toEqual([...SWITCHED].sort());
+  });
+
+  it('gives the same losses and weights (1e-6 relative)', () => {
+    expect(compiled.losses).toHaveLength(STEPS);
+    expect(maxRelError(compiled.losses, fused.losses)).toBeLessThan(1e-6);
+    expect(Object.keys(compiled.weights).sort()).toEqual(Object.keys(fused.weights).sort());
+    for (const [name, w] of Object.entries(fused.weights)) {
+      const scale = Math.max(...w.map(Math.abs), 1e-6);
+      const diff = Math.max(...w.map((x, i) => Math.abs(x - compiled.weights[name]![i]!)));
+      expect(diff / scale, name).toBeLessThan(1e-6);
+    }
+  });
+
+  it('sums the monitor\'s windows on the device as the eager monitor does', () => {
+    expect(compiled.windows).toHaveLength(STEPS / 10);
+    compiled.windows.forEach((w, i) => {
+      expect(maxRelError([w.loss], [fused.windows[i]!.loss])).toBeLessThan(1e-6);
+      expect(maxRelError(w.gradNorms, fused.windows[i]!.gradNorms)).toBeLessThan(1e-6);
+    });
+  });
+});
+
+const total = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
+
+describe('kernels per compiled step of tiny\'s structure', () => {
+  let counts: CountResult[] = [];
+  beforeAll(async () => {
+    counts = await runOnDawn<CountResult[]>('test/helpers/kernel-count-run.ts', ['24x2,48x3', 'compiled'], 1_200_000);
+  }, 1_200_000);
+
+  it('is at most 300, only our own kernels, the LoRA phase no more than the full phase', () => {
+    for (const c of counts) {
+      expect(c.kernels).toBe('compiled');
+      for (const phase of [c.full, c.lora!]) {
+        expect(phase.total).toBeLessThanOrEqual(300);
+        // no tfjs kernel runs inside a compiled step: every name is one of ours (`op.part`)
+        expect(Object.keys(phase.byName).filter((n) => !n.includes('.'))).toEqual([]);
+      }
+      expect(c.lora!.total).toBeLessThanOrEqual(c.full.total);
+    }
+  });
+
+  it('is fixed by the structure: 236 plus the gradient norms\' and AdamW\'s launches for 104 parameters', () => {
+    const [small, wider] = counts;
+    expect(wider!.full.byName).toEqual(small!.full.byName);
+    expect(wider!.lora!.byName).toEqual(small!.lora!.byName);
+    const per = (n: number) => Math.ceil(104 / n);
+    const s = small!.storageBuffers;
+    // forward 61, backward 172, clip + module norms + window sums 3
+    expect(small!.full.total).toBe(236 + per(s - 1) + per(Math.floor((s - 1) / 3)));
+    expect(total(small!.full.byName)).toBe(small!.full.total);
+  });
+
+  it('leaves no tensor behind from step to step', () => {
+    for (const c of counts) expect([c.full.tensorGrowth, c.lora?.tensorGrowth ?? 0]).toEqual([0, 0]);
+  });
+});
