@@ -112,7 +112,7 @@ describe('the link codec', () => {
     ['__proto__ deeper', '__proto__.polluted=1', [{ path: '__proto__.polluted', message: 'unknown setting "__proto__.polluted"' }]],
     ['constructor.prototype', 'constructor.prototype.polluted=1', [{ path: 'constructor.prototype.polluted', message: 'unknown setting "constructor.prototype.polluted"' }]],
     ['a preset named __proto__', 'preset=__proto__', [{ path: 'preset', message: 'preset must be one of micro, nano, tiny, small or vit-l16 (got "__proto__"): nano applies' }]],
-    ['an unknown backend', 'backend=gpu', [{ path: 'backend', message: 'backend must be one of auto, webgpu, webgpu-composite, wasm, webgl or cpu (got "gpu"): auto applies' }]],
+    ['an unknown backend', 'backend=gpu', [{ path: 'backend', message: 'backend must be one of auto, webgpu, webgpu-fused, webgpu-composite, wasm, webgl or cpu (got "gpu"): auto applies' }]],
     ['an upload', 'data.dataset=upload', [{ path: 'data.dataset', message: /^data.dataset=upload cannot come from a link/ }]],
     ['a very long value', `optim.lr=${long}`, [{ path: 'optim.lr', message: 'the value of optim.lr is 300 characters, more than the 200 a field takes: not read' }]],
     ['a field given twice', 'seed=3&seed=4', [{ path: 'seed', message: 'seed is given twice: the first value (3) applies' }]],
