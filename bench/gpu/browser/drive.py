@@ -169,7 +169,8 @@ async def run_case(tab, preset, batch, backend, steps, seeds, limit):
         if await tab.js(f'!!{q("bench-download")}') and not status:
             report = await tab.js(DOWNLOAD)
             break
-        if status and ('fail' in status.lower() or 'stopped' in status.lower() or 'could not' in status.lower()):
+        # while it runs the status reads `run i of n · ...`; anything else is the reason it ended without a table
+        if status and not status.startswith('run '):
             log(name, 'status:', status)
             break
     log(name, f'{round(time.time() - t0)} s', 'report' if report else 'no report', await tab.js(text('bench-status')))

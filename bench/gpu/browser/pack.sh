@@ -36,7 +36,7 @@ echo "$ver" > "$out/part1/version"
 # one config per PRESET:BATCH of $CASES, printed by the bench itself so both sides run one config
 rm -rf "$out/part1/torch"; mkdir -p "$out/part1/torch"
 cp "$here/../../torch_reference.py" "$here/torch.sh" "$out/part1/torch/"
-for c in $(echo "${CASES:-tiny:32:webgpu-composite,tiny:32:webgpu}" | tr ',' ' ' | cut -d: -f1,2 | sort -u); do
+for c in $(echo "${CASES:-tiny:32:webgpu-composite,tiny:32:webgpu}" | tr ',' '\n' | cut -d: -f1,2 | sort -u); do
   npx tsx src/cli/bench.ts --preset "${c%%:*}" --dataset synthetic --steps "${STEPS:-60}" \
     --set "optim.batchSize=${c##*:}" --print-config > "$out/part1/torch/${c%%:*}-b${c##*:}.config.json"
 done
