@@ -11,6 +11,27 @@ interface Slots {
   v: tf.Variable;
 }
 
+/** A linear learning-rate ramp that started after update `from` and lasts `steps` updates. */
+export interface Ramp {
+  from: number;
+  steps: number;
+}
+
+/** One variable's state as a checkpoint keeps it: its t, its re-warm ramp, its moments (null before its first update). */
+export interface ParamExport {
+  t: number;
+  rewarm: Ramp | null;
+  m: tf.Tensor | null;
+  v: tf.Tensor | null;
+}
+
+/** The whole optimiser's state, per variable name; the tensors are its own (read them before the next update). */
+export interface AdamWState {
+  updates: number;
+  modelRewarm: Ramp | null;
+  params: Record<string, ParamExport>;
+}
+
 export class AdamW {
   private readonly slots = new Map<tf.Variable, Slots>();
   private updates = 0;
@@ -59,6 +80,26 @@ export class AdamW {
     let n = 0;
     for (const s of this.slots.values()) n += 4 * (s.m.size + s.v.size);
     return n;
+  }
+
+  /** Its state, each variable under `name(v)` (default: the tfjs name). */
+  exportState(name: (v: tf.Variable) => string = (v) => v.name): AdamWState {
+    const params: Record<string, ParamExport> = {};
+    for (const [v, s] of this.slots) params[name(v)] = { t: this.updates, rewarm: null, m: s.m, v: s.v };
+    return { updates: this.updates, modelRewarm: null, params };
+  }
+
+  /** Take a saved state (copies of its tensors), replacing its own; `lookup` finds each named variable. */
+  importState(state: AdamWState, lookup: (name: string) => tf.Variable | undefined): void {
+    const slots: [tf.Variable, Slots][] = Object.entries(state.params).map(([name, p]) => {
+      const v = lookup(name);
+      if (!v) throw new Error(`the optimiser state names "${name}", which this model does not have`);
+      const moment = (t: tf.Tensor | null) => variableFrom(tf.tidy(() => (t ? tf.reshape(t, v.shape) : tf.zerosLike(v))), false);
+      return [v, { m: moment(p.m), v: moment(p.v) }];
+    });
+    this.dispose();
+    for (const [v, s] of slots) this.slots.set(v, s);
+    this.updates = state.updates;
   }
 
   dispose(): void {
