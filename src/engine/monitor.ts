@@ -9,6 +9,16 @@ import type { ModuleWindow, WindowRecord } from './policy';
 const pct = (now: number, before: number | undefined) =>
   before === undefined || before === 0 ? null : (100 * Math.abs(now - before)) / Math.abs(before);
 
+/** What a window in progress holds, as a checkpoint keeps it; the tensors are the monitor's own. */
+export interface MonitorState {
+  steps: number;
+  previous: WindowRecord | null;
+  gradSum: tf.Tensor | null;
+  lossSum: tf.Tensor | null;
+  /** W at the last snapshot, for the modules that have one */
+  snapshots: Record<string, tf.Tensor>;
+}
+
 export class Monitor {
   private readonly ids: string[];
   private gradSum: tf.Tensor | null = null;
@@ -99,6 +109,28 @@ export class Monitor {
   release(id: string): void {
     this.snapshots.get(id)?.dispose();
     this.snapshots.delete(id);
+  }
+
+  exportState(): MonitorState {
+    return {
+      steps: this.steps, previous: this.previous, gradSum: this.gradSum, lossSum: this.lossSum,
+      snapshots: Object.fromEntries(this.snapshots),
+    };
+  }
+
+  /** Take a saved window in progress (copies of its tensors), replacing its own. */
+  importState(s: MonitorState): void {
+    for (const id of Object.keys(s.snapshots)) if (!this.modules.has(id)) throw new Error(`the monitor's state names module "${id}", which this model does not have`);
+    const copy = (t: tf.Tensor | null) => (t ? tf.keep(tf.clone(t)) : null);
+    this.gradSum?.dispose();
+    this.lossSum?.dispose();
+    this.gradSum = copy(s.gradSum);
+    this.lossSum = copy(s.lossSum);
+    for (const snap of this.snapshots.values()) snap.dispose();
+    this.snapshots.clear();
+    for (const [id, t] of Object.entries(s.snapshots)) this.snapshots.set(id, tf.keep(tf.reshape(t, this.modules.get(id)!.weight.shape)));
+    this.steps = s.steps;
+    this.previous = structuredClone(s.previous);
   }
 
   dispose(): void {

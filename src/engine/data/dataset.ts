@@ -1,6 +1,6 @@
 // The dataset contract: uint8 pixels and labels in compact typed arrays, and a seeded
 // batcher that reshuffles every epoch. Pixels become normalised floats only per batch.
-import { deriveSeed, mulberry32, permutation } from '../random';
+import { deriveSeed, mulberry32, permutation, type Rand } from '../random';
 import { DatasetError } from './errors';
 
 export interface Split {
@@ -97,13 +97,19 @@ export function augmentBatch(batch: Batch, shape: [number, number, number], aug:
   }
 }
 
+export interface BatcherState {
+  epoch: number;
+  cursor: number;
+  augment: number;
+}
+
 /** Seeded batches over a split: a new permutation per epoch, full batches only. */
 export class Batcher {
   private order: Int32Array;
   private cursor = 0;
   epoch = 0;
 
-  private readonly augRand: () => number;
+  private readonly augRand: Rand;
 
   constructor(
     private readonly split: Split,
@@ -118,6 +124,18 @@ export class Batcher {
 
   private shuffle(): Int32Array {
     return permutation(this.split.count, mulberry32(deriveSeed(this.seed, `epoch${this.epoch}`)));
+  }
+
+  /** Where it is in the data: the epoch (its order follows from the seed), the position in it, the augmentation's generator. */
+  exportState(): BatcherState {
+    return { epoch: this.epoch, cursor: this.cursor, augment: this.augRand.state };
+  }
+
+  importState(s: BatcherState): void {
+    this.epoch = s.epoch;
+    this.order = this.shuffle();
+    this.cursor = s.cursor;
+    this.augRand.state = s.augment;
   }
 
   next(): Batch {
