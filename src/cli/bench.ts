@@ -24,6 +24,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   [`--backend ${choices(NODE_BACKEND_CHOICES)}`, 'tfjs backend (auto = wasm in Node)'],
   ['--steps N', "optimiser steps of every run (the preset's)"],
   ['--seeds N', 'seeds; each runs all four variants (1)'],
+  ['--first-seed N', 'the first seed (1): split a long benchmark over processes, then bench:merge'],
   ['--set key=value', 'any config field, e.g. --set optim.batchSize=128 (repeatable)'],
   ['--json', 'the last line of stdout is the report as JSON'],
   ['--out FILE', 'write the report as JSON'],
@@ -39,6 +40,7 @@ async function main(): Promise<number> {
       options: {
         preset: { type: 'string', default: 'nano' }, dataset: { type: 'string', default: 'mnist' },
         backend: { type: 'string', default: 'auto' }, steps: { type: 'string' }, seeds: { type: 'string', default: '1' },
+        'first-seed': { type: 'string', default: '1' },
         set: { type: 'string', multiple: true, default: [] }, json: { type: 'boolean', default: false }, out: { type: 'string' },
         help: { type: 'boolean', default: false }, 'print-config': { type: 'boolean', default: false },
       },
@@ -54,6 +56,8 @@ async function main(): Promise<number> {
   if (!isOneOf(NODE_BACKEND_CHOICES, v.backend)) errors.push({ path: '--backend', message: `use ${orList(NODE_BACKEND_CHOICES)} (got "${v.backend}")` });
   const seeds = Number(v.seeds);
   if (!Number.isInteger(seeds) || seeds < 1) errors.push({ path: '--seeds', message: `--seeds takes a whole number >= 1 (got "${v.seeds}")` });
+  const firstSeed = Number(v['first-seed']);
+  if (!Number.isInteger(firstSeed) || firstSeed < 0) errors.push({ path: '--first-seed', message: `--first-seed takes a whole number >= 0 (got "${v['first-seed']}")` });
   if (errors.length) { console.error(formatErrors(errors)); return 2; }
   const preset = v.preset as BenchPreset;
   const dataset = v.dataset as BuiltinDataset;
@@ -78,7 +82,7 @@ async function main(): Promise<number> {
   console.error(`bench: ${preset} on ${dataset}, ${base.schedule.steps} steps at batch ${base.optim.batchSize}, ${seeds} seed(s), backend ${backend.name} (${backend.reason})`);
   const started = performance.now();
   const report = await runBench({
-    base, preset, seeds, backend: backend.name, device, memoryBudgetBytes: backend.memoryBudgetBytes,
+    base, preset, seeds, firstSeed, backend: backend.name, device, memoryBudgetBytes: backend.memoryBudgetBytes,
     load: loadBuiltinFromDisk,
     onProgress: (p) => {
       const secs = ((performance.now() - started) / 1000).toFixed(0);

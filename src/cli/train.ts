@@ -82,7 +82,7 @@ async function main(): Promise<number> {
   await trainer.run();
   if (tty) process.stderr.write('\n');
   const summary = summarize(events, {
-    backend: backend.name, mode: config.prelora.mode, rule: config.prelora.rule, seed,
+    backend: backend.name, mode: config.prelora.mode, rule: config.prelora.rule, seed, model: config.model,
     batchSize: config.optim.batchSize, windowSteps: config.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
   });
   const diverged = trainer.divergence;

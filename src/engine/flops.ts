@@ -40,3 +40,29 @@ export function flopsPerStep(m: ModelConfig, s: StepShape): number {
   total += 3 * mm(B, D, m.numClasses); // classifier on the class token
   return total;
 }
+
+/** A module's phase change as the run's events report it (`step`: steps completed when it happened). */
+export interface ShapeChange {
+  module: string;
+  to: 'full' | 'joint' | 'lora';
+  step: number;
+  rank: number | null;
+}
+
+/**
+ * Matmul FLOPs of a whole run of `steps` steps: each step at the shape its modules had
+ * then. A change at step k (after k steps) shapes steps k+1 on; static LoRA's are at 0.
+ */
+export function runFlops(m: ModelConfig, batchSize: number, steps: number, changes: ShapeChange[]): number {
+  const shape: Required<StepShape> = { batchSize, ranks: {}, frozen: new Set() };
+  const ordered = [...changes].sort((a, b) => a.step - b.step);
+  let total = 0, done = 0;
+  for (const c of ordered) {
+    const at = Math.min(c.step, steps);
+    total += (at - done) * flopsPerStep(m, shape);
+    done = at;
+    if (c.rank) shape.ranks[c.module] = c.rank;
+    if (c.to === 'lora') shape.frozen.add(c.module);
+  }
+  return total + (steps - done) * flopsPerStep(m, shape);
+}

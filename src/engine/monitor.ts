@@ -13,6 +13,10 @@ const pct = (now: number, before: number | undefined) =>
 export interface MonitorState {
   steps: number;
   previous: WindowRecord | null;
+  /** per module (the model's order): steps of this window in which its base had a gradient */
+  gradSteps: number[];
+  /** modules frozen in this window: their snapshots go when it closes */
+  releasing: string[];
   gradSum: tf.Tensor | null;
   lossSum: tf.Tensor | null;
   /** W at the last snapshot, for the modules that have one */
@@ -24,21 +28,27 @@ export class Monitor {
   private gradSum: tf.Tensor | null = null;
   private lossSum: tf.Tensor | null = null;
   private steps = 0;
-  /** W at the last snapshot, for modules whose base still trains */
+  /** per module: steps of this window in which its base had a gradient (a freeze stops the count) */
+  private gradSteps: number[];
+  /** W at the last snapshot, for modules whose base trained in this window */
   private readonly snapshots = new Map<string, tf.Tensor>();
+  /** modules frozen during this window: their snapshots go when it closes */
+  private readonly releasing = new Set<string>();
   private previous: WindowRecord | null = null;
   /** stands in for a frozen module's gradient norm, made once (not uploaded every step) */
   private readonly zero = tf.keep(tf.scalar(0));
 
   constructor(private readonly modules: Map<string, Linear>) {
     this.ids = [...modules.keys()];
+    this.gradSteps = this.ids.map(() => 0);
     for (const [id, lin] of modules) this.snapshots.set(id, tf.keep(tf.clone(lin.weight)));
   }
 
   /** Add one step: the loss and the norm of each module's raw weight gradient (0 when frozen). Call inside a tidy. */
   observe(grads: tf.NamedTensorMap, loss: tf.Scalar): void {
-    const norms = tf.stack(this.ids.map((id) => {
+    const norms = tf.stack(this.ids.map((id, i) => {
       const g = grads[this.modules.get(id)!.weight.name];
+      if (g) this.gradSteps[i]!++;
       return g ? tf.norm(g) : this.zero;
     })) as tf.Tensor1D;
     const gradSum = tf.keep(this.gradSum ? tf.add(this.gradSum, norms) : norms);
@@ -61,12 +71,16 @@ export class Monitor {
     const stacked = tf.tidy(() => {
       const weights = this.ids.map((id) => this.modules.get(id)!.weight);
       const norms = tf.stack(weights.map((w) => tf.norm(w)));
-      // ||W_b - W_a|| and ||W_a|| against the snapshot; 0 for frozen modules (no snapshot)
+      // against the snapshot W_a (0 for frozen modules, which have none): ||W_b - W_a||,
+      // ||W_a||, and <W_b - W_a, W_b + W_a> = ||W_b||^2 - ||W_a||^2 without the cancellation
+      // of subtracting two float32 norms (which is only good to ~1e-4 in %)
       const snaps = this.ids.map((id) => this.snapshots.get(id));
-      const updates = tf.stack(snaps.map((snap, i) => (snap ? tf.norm(tf.sub(weights[i]!, snap)) : tf.scalar(0))));
-      const snapNorms = tf.stack(snaps.map((snap) => (snap ? tf.norm(snap) : tf.scalar(0))));
-      const steps = this.steps;
-      return tf.concat([norms, updates, snapNorms, tf.div(gradSum, steps), tf.reshape(tf.div(lossSum, steps), [1])]);
+      const zero = tf.scalar(0);
+      const diffs = snaps.map((snap, i) => (snap ? tf.sub(weights[i]!, snap) : null));
+      const updates = tf.stack(diffs.map((d) => (d ? tf.norm(d) : zero)));
+      const snapNorms = tf.stack(snaps.map((snap) => (snap ? tf.norm(snap) : zero)));
+      const squares = tf.stack(diffs.map((d, i) => (d ? tf.sum(tf.mul(d, tf.add(weights[i]!, snaps[i]!))) : zero)));
+      return tf.concat([norms, updates, snapNorms, squares, gradSum, tf.reshape(tf.div(lossSum, this.steps), [1])]);
     });
     const values = await stacked.data();
     stacked.dispose();
@@ -75,23 +89,30 @@ export class Monitor {
     this.gradSum = null;
     this.lossSum = null;
     this.steps = 0;
+    const gradSteps = this.gradSteps;
+    this.gradSteps = this.ids.map(() => 0);
 
     const M = this.ids.length;
     const prev = this.previous;
     const modules: Record<string, ModuleWindow> = {};
     this.ids.forEach((id, i) => {
-      const norm = values[i]!, update = values[M + i]!, snapNorm = values[2 * M + i]!, gradNorm = values[3 * M + i]!;
+      const at = (k: number) => values[k * M + i]!;
+      const norm = at(0), update = at(1), snapNorm = at(2), squares = at(3), gradTotal = at(4);
       const tracked = this.snapshots.has(id);
+      const trained = gradSteps[i]! > 0;
+      // the mean over the steps with a gradient; a module frozen all window has none
+      const gradNorm = trained ? gradTotal / gradSteps[i]! : 0;
       modules[id] = {
         norm,
-        // both relative to ||W_a||, the norm at the previous snapshot; a frozen W moves 0
-        'normChange%': tracked ? pct(norm, snapNorm) : 0,
+        // both relative to ||W_a||, the norm at the previous snapshot; a frozen W moves 0.
+        // | ||W_b|| - ||W_a|| | = |<W_b - W_a, W_b + W_a>| / (||W_b|| + ||W_a||)
+        'normChange%': tracked ? (snapNorm > 0 ? (100 * Math.abs(squares)) / ((norm + snapNorm) * snapNorm) : null) : 0,
         'update%': tracked ? (snapNorm > 0 ? (100 * update) / snapNorm : null) : 0,
         gradNorm,
-        'gradChange%': pct(gradNorm, prev?.modules[id]?.gradNorm),
+        'gradChange%': trained ? pct(gradNorm, prev?.modules[id]?.gradNorm) : null,
       };
     });
-    const loss = values[4 * M]!;
+    const loss = values[5 * M]!;
     const record: WindowRecord = { step, loss, 'lossChange%': pct(loss, prev?.loss), modules };
     this.previous = record;
     this.refreshSnapshots();
@@ -101,26 +122,32 @@ export class Monitor {
   private refreshSnapshots(): void {
     for (const [id, snap] of this.snapshots) {
       snap.dispose();
-      this.snapshots.set(id, tf.keep(tf.clone(this.modules.get(id)!.weight)));
+      if (this.releasing.has(id)) this.snapshots.delete(id);
+      else this.snapshots.set(id, tf.keep(tf.clone(this.modules.get(id)!.weight)));
     }
+    this.releasing.clear();
   }
 
-  /** A frozen module no longer moves: drop its snapshot copy (and its memory). */
+  /**
+   * A frozen module no longer moves: its snapshot copy (and its memory) goes when this
+   * window closes, not now, since its base trained up to the freeze and the window
+   * must report that movement; from the next window on it reports 0.
+   */
   release(id: string): void {
-    this.snapshots.get(id)?.dispose();
-    this.snapshots.delete(id);
+    if (this.snapshots.has(id)) this.releasing.add(id);
   }
 
   exportState(): MonitorState {
     return {
-      steps: this.steps, previous: this.previous, gradSum: this.gradSum, lossSum: this.lossSum,
+      steps: this.steps, previous: this.previous, gradSteps: [...this.gradSteps], releasing: [...this.releasing], gradSum: this.gradSum, lossSum: this.lossSum,
       snapshots: Object.fromEntries(this.snapshots),
     };
   }
 
   /** Take a saved window in progress (copies of its tensors), replacing its own. */
   importState(s: MonitorState): void {
-    for (const id of Object.keys(s.snapshots)) if (!this.modules.has(id)) throw new Error(`the monitor's state names module "${id}", which this model does not have`);
+    for (const id of [...Object.keys(s.snapshots), ...s.releasing]) if (!this.modules.has(id)) throw new Error(`the monitor's state names module "${id}", which this model does not have`);
+    if (s.gradSteps.length !== this.ids.length) throw new Error(`the monitor's state counts ${s.gradSteps.length} modules, this model has ${this.ids.length}`);
     const copy = (t: tf.Tensor | null) => (t ? tf.keep(tf.clone(t)) : null);
     this.gradSum?.dispose();
     this.lossSum?.dispose();
@@ -130,12 +157,16 @@ export class Monitor {
     this.snapshots.clear();
     for (const [id, t] of Object.entries(s.snapshots)) this.snapshots.set(id, tf.keep(tf.reshape(t, this.modules.get(id)!.weight.shape)));
     this.steps = s.steps;
+    this.gradSteps = [...s.gradSteps];
+    this.releasing.clear();
+    for (const id of s.releasing) this.releasing.add(id);
     this.previous = structuredClone(s.previous);
   }
 
   dispose(): void {
     for (const s of this.snapshots.values()) s.dispose();
     this.snapshots.clear();
+    this.releasing.clear();
     this.gradSum?.dispose();
     this.lossSum?.dispose();
     this.zero.dispose();

@@ -88,13 +88,19 @@ export function minMaxNormalise(values: number[]): number[] {
 
 /**
  * Weights of layers 0..L-1 summing to 1. `deep` is the paper's variant: layer l (1-based)
- * below the last gets l^10, those normalised to 0.55; the last layer gets 0.45.
+ * below the last gets l^10, those normalised to 0.55; the last layer gets 0.45. That
+ * split rises with depth only from depth 8 on (depth 7: 0.466 vs 0.45; depth 4: 0.541
+ * vs 0.45; the authors' code asserts it and stops); shallower models weight every layer
+ * by l^10 alone, which rises at every depth and keeps the paper's emphasis on the deep end.
  */
 export function layerWeights(depth: number, kind: LayerWeighting): number[] {
   if (kind === 'uniform' || depth === 1) return Array.from({ length: depth }, () => 1 / depth);
-  const raw = Array.from({ length: depth - 1 }, (_, i) => (i + 1) ** 10);
-  const sum = raw.reduce((a, b) => a + b, 0);
-  return [...raw.map((w) => (0.55 * w) / sum), 0.45];
+  const raw = Array.from({ length: depth }, (_, i) => (i + 1) ** 10);
+  const below = raw.slice(0, -1).reduce((a, b) => a + b, 0);
+  const split = [...raw.slice(0, -1).map((w) => (0.55 * w) / below), 0.45];
+  if (split[depth - 2]! < split[depth - 1]!) return split;
+  const sum = below + raw[depth - 1]!;
+  return raw.map((w) => w / sum);
 }
 
 /** The kept windows' change values, or null while fewer than `patience` windows exist. */
@@ -162,12 +168,15 @@ export function decide(history: WindowRecord[], active: string[], s: PolicySetti
 
 /**
  * Ranks for the modules switching now. x = the rank metric at the last window,
- * min-max normalised over ALL modules of the family (switched or not), or over all
- * modules with scope `all`; a missing value counts as fully settled (0).
+ * min-max normalised over the family's modules still in full training (`full`, which
+ * includes the switching ones), or over all of those with scope `all`; a missing value
+ * counts as fully settled (0). A module already switched takes no part: its base
+ * gradient is gone (a frozen module's gradChange% is 100, then null), so counting it
+ * would set a module's rank by when its siblings froze.
  */
-export function allocateRanks(last: WindowRecord, switching: string[], s: PolicySettings): Record<string, number> {
+export function allocateRanks(last: WindowRecord, switching: string[], full: string[], s: PolicySettings): Record<string, number> {
   const ranks = rankSet(s.minRank, s.maxRank);
-  const all = Object.keys(last.modules).map(parseModuleId);
+  const all = [...new Set([...full, ...switching])].map(parseModuleId);
   const out: Record<string, number> = {};
   for (const id of switching) {
     const { family } = parseModuleId(id);

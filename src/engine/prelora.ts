@@ -25,8 +25,13 @@ export interface ControllerHost {
   currentStep(): number;
   /** training loss on a fixed probe batch, read back */
   probeLoss(): Promise<number>;
-  /** a phase changed: reset or trim the optimiser; `froze` restarts the lr re-warm-up */
-  phaseChanged(released: tf.Variable[], froze: boolean): void;
+  /**
+   * A phase changed: drop the released variables' optimiser state, reset the moments of
+   * those `changed` (when `resetMoments`) and, after a freeze, re-warm their learning rate.
+   * `changed` is `all` under the global rule (the paper rebuilds AdamW), else the
+   * adapters of the modules that changed, so no other module's training is touched.
+   */
+  phaseChanged(change: { released: tf.Variable[]; changed: tf.Variable[] | 'all'; froze: boolean }): void;
   /** read back pending steps, so timing and memory readings split cleanly at the change */
   flush(): Promise<unknown>;
   onWindow(record: WindowRecord): void;
@@ -68,6 +73,11 @@ export class PreLoRAController {
     return [...this.states.values()].filter((s) => s.phase === 'full' && targets.has(parseModuleId(s.id).family)).map((s) => s.id);
   }
 
+  /** Modules whose base still trains alone (any family): the pool ranks are normalised over. */
+  private inFull(): string[] {
+    return [...this.states.values()].filter((s) => s.phase === 'full').map((s) => s.id);
+  }
+
   /** Mode `lora`: every targeted module gets an adapter of the static rank and a frozen base at step 0. */
   startStatic(): void {
     if (this.settings.mode !== 'lora') return;
@@ -78,7 +88,7 @@ export class PreLoRAController {
       released.push(...this.freezeBase(id));
       this.host.onPhaseChange({ module: id, from: 'full', to: 'lora', step: 0, rank: this.settings.rank, decidedBy: 'static' });
     }
-    this.host.phaseChanged(released, false);
+    this.host.phaseChanged({ released, changed: 'all', froze: false });
   }
 
   observe(grads: tf.NamedTensorMap, loss: tf.Scalar): void {
@@ -111,7 +121,7 @@ export class PreLoRAController {
     if (mode !== 'prelora' || step + windowSteps > this.totalSteps) return;
     const decision = decide(this.history, this.active(), this.settings);
     if (decision.switching.length === 0) return;
-    const ranks = allocateRanks(record, decision.switching, this.settings);
+    const ranks = allocateRanks(record, decision.switching, this.inFull(), this.settings);
     await this.switchModules(decision.switching, ranks, (id) => ({ metric: this.settings.metric, value: decision.statistic[id]! }));
   }
 
@@ -121,7 +131,7 @@ export class PreLoRAController {
     const ids = [...this.forced];
     this.forced.clear();
     const last = this.history.at(-1);
-    const ranks = last ? allocateRanks(last, ids, this.settings) : Object.fromEntries(ids.map((id) => [id, this.settings.minRank]));
+    const ranks = last ? allocateRanks(last, ids, this.inFull(), this.settings) : Object.fromEntries(ids.map((id) => [id, this.settings.minRank]));
     await this.switchModules(ids, ranks, () => 'forced');
   }
 
@@ -139,7 +149,7 @@ export class PreLoRAController {
       Object.assign(this.states.get(id)!, { phase: 'joint', rank: ranks[id]!, switchedAt: step });
       this.host.onPhaseChange({ module: id, from: 'full', to: 'joint', step, rank: ranks[id]!, decidedBy: why(id), lossBefore, lossAfter });
     }
-    this.host.phaseChanged([], false);
+    this.host.phaseChanged({ released: [], changed: this.scope(ids), froze: false });
     if (this.settings.jointSteps === 0) await this.freeze(ids);
   }
 
@@ -151,7 +161,20 @@ export class PreLoRAController {
       released.push(...this.freezeBase(id));
       this.host.onPhaseChange({ module: id, from: 'joint', to: 'lora', step, rank: this.states.get(id)!.rank, decidedBy: 'joint-done' });
     }
-    this.host.phaseChanged(released, true);
+    this.host.phaseChanged({ released, changed: this.scope(ids), froze: true });
+  }
+
+  /**
+   * What a phase change of these modules resets and re-warms: the whole model under the
+   * global rule (the paper; all modules switch at once there), else only their adapters,
+   * so that one module's switch or freeze cannot move another module's statistics.
+   */
+  private scope(ids: string[]): tf.Variable[] | 'all' {
+    if (this.settings.rule === 'global') return 'all';
+    return ids.flatMap((id) => {
+      const a = this.modules.get(id)!.adapter;
+      return a ? [a.A, a.B] : [];
+    });
   }
 
   /** Freeze one module's base: no weight gradient, no snapshot; returns what the optimiser may drop. */

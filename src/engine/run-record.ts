@@ -47,7 +47,7 @@ export interface RunRecord {
 export function runRecord(about: RunAbout, config: RunConfig, events: EngineEvent[], policyChanges: PolicyChange[]): RunRecord {
   const summary = summarize(events, {
     backend: about.backend ?? 'unknown', mode: config.prelora.mode, rule: config.prelora.rule, seed: config.seed,
-    batchSize: config.optim.batchSize, windowSteps: config.prelora.windowSteps, wallSeconds: about.wallSeconds,
+    batchSize: config.optim.batchSize, model: config.model, windowSteps: config.prelora.windowSteps, wallSeconds: about.wallSeconds,
   });
   return { format: RUN_RECORD_FORMAT, version: RUN_RECORD_VERSION, run: about, config, policyChanges, summary, events };
 }

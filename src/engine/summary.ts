@@ -1,12 +1,26 @@
 // The summary of a run, computed from its event log alone (pure): what the CLI prints
 // with --json and the benchmark reports. Throughput per phase follows throughput.ts,
 // the rule the page's run table uses too.
+import type { ModelConfig } from './config';
 import type { Divergence, EngineEvent, RunPhase, StepRecord } from './events';
+import { flopsPerStep, runFlops, type ShapeChange } from './flops';
+import { parseModuleId } from './policy';
 import { samplesPerSec, tally, type Tallies } from './throughput';
 
 export interface PhaseFigures {
   steps: number;
+  /** of the run's steps */
+  share: number;
   samplesPerSec: number | null;
+}
+
+/** When a family's modules left full training (steps); families listed in the order they did. */
+export interface FamilySwitch {
+  family: string;
+  modules: number;
+  first: number;
+  mean: number;
+  last: number;
 }
 
 export interface RunSummary {
@@ -17,12 +31,16 @@ export interface RunSummary {
   steps: number;
   params: { total: number; trainableStart: number; trainableEnd: number };
   switches: { module: string; step: number; rank: number | null }[];
+  /** the families by the mean step at which their modules switched: which settle first */
+  switchOrder: FamilySwitch[];
   /** mean training loss of the first and of the last 10 steps */
   loss: { first: number; last: number };
   accuracy: { test: number | null };
   /** `mixed` appears only when modules switched at different times */
   phases: { full: PhaseFigures; lora: PhaseFigures; mixed?: PhaseFigures };
   memory: { fullPhaseBytes: number | null; loraPhaseBytes: number | null };
+  /** matmul FLOPs of the run's training steps (analytic, src/engine/flops.ts), and the share saved against full training */
+  flops: { total: number; fullTraining: number; saved: number };
   /** tensors alive at the last window end minus at the first one of the final phase: 0 means no leak */
   tensorsGrowth: number;
   wallSeconds: number;
@@ -36,6 +54,8 @@ export interface RunMeta {
   rule: string;
   seed: number;
   batchSize: number;
+  /** for the FLOP count */
+  model: ModelConfig;
   /** readings at window ends are comparable: the window's accumulators are gone then */
   windowSteps: number;
   wallSeconds: number;
@@ -49,6 +69,7 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
   const memory: { step: number; phase: RunPhase; numBytes: number; numTensors: number }[] = [];
   const params = events.filter((e) => e.type === 'params');
   const switches: RunSummary['switches'] = [];
+  const changes: ShapeChange[] = [];
   let accuracy: number | null = null;
   let diverged: Divergence | null = null;
   for (const e of events) {
@@ -61,20 +82,23 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
       accuracy = e.evaluation.accuracy;
     } else if (e.type === 'diverged') {
       diverged = e.divergence;
-    } else if (e.type === 'phase' && e.change.from === 'full') {
-      switches.push({ module: e.change.module, step: e.change.step, rank: e.change.rank });
+    } else if (e.type === 'phase') {
+      changes.push(e.change);
+      if (e.change.from === 'full') switches.push({ module: e.change.module, step: e.change.step, rank: e.change.rank });
     }
   }
-  const phases: RunSummary['phases'] = { full: { steps: 0, samplesPerSec: null }, lora: { steps: 0, samplesPerSec: null } };
+  const phases: RunSummary['phases'] = { full: { steps: 0, share: 0, samplesPerSec: null }, lora: { steps: 0, share: 0, samplesPerSec: null } };
   for (const phase of ['full', 'mixed', 'lora'] as const) {
     const t = tallies[phase];
-    if (t) phases[phase] = { steps: t.steps, samplesPerSec: samplesPerSec(t, meta.batchSize) };
+    if (t) phases[phase] = { steps: t.steps, share: records.length ? t.steps / records.length : 0, samplesPerSec: samplesPerSec(t, meta.batchSize) };
   }
   const lastOf = (phase: RunPhase) => memory.filter((m) => m.phase === phase).at(-1)?.numBytes ?? null;
   const finalPhase = memory.at(-1)?.phase;
   const final = memory.filter((m) => m.phase === finalPhase);
   const atWindowEnds = final.filter((m) => m.step % meta.windowSteps === 0);
   const inFinal = atWindowEnds.length > 1 ? atWindowEnds : final;
+  const fullTraining = records.length * flopsPerStep(meta.model, { batchSize: meta.batchSize });
+  const total = runFlops(meta.model, meta.batchSize, records.length, changes);
   return {
     backend: meta.backend,
     mode: meta.mode,
@@ -87,12 +111,26 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
       trainableEnd: params.at(-1)?.trainable ?? 0,
     },
     switches,
+    switchOrder: switchOrder(switches),
     loss: { first: mean(records.slice(0, 10)), last: mean(records.slice(-10)) },
     accuracy: { test: accuracy },
     phases,
     memory: { fullPhaseBytes: lastOf('full'), loraPhaseBytes: lastOf('lora') },
+    flops: { total, fullTraining, saved: fullTraining > 0 ? 1 - total / fullTraining : 0 },
     tensorsGrowth: inFinal.length ? inFinal.at(-1)!.numTensors - inFinal[0]!.numTensors : 0,
     wallSeconds: meta.wallSeconds,
     diverged,
   };
+}
+
+/** Families ordered by the mean step of their modules' switches (then by the first). */
+export function switchOrder(switches: RunSummary['switches']): FamilySwitch[] {
+  const steps = new Map<string, number[]>();
+  for (const sw of switches) {
+    const { family } = parseModuleId(sw.module);
+    steps.set(family, [...(steps.get(family) ?? []), sw.step]);
+  }
+  return [...steps].map(([family, xs]) => ({
+    family, modules: xs.length, first: Math.min(...xs), mean: xs.reduce((a, b) => a + b, 0) / xs.length, last: Math.max(...xs),
+  })).sort((a, b) => a.mean - b.mean || a.first - b.first);
 }

@@ -38,14 +38,13 @@ const EVAL_BATCH = 250;
 export class Trainer {
   readonly model: ViT;
   private readonly controller: PreLoRAController;
-  private optimizer: AdamW;
+  private readonly optimizer: AdamW;
   private readonly batcher: Batcher;
   private readonly pixels: number;
   private readonly probe: Batch;
   private pending: Pending[] = [];
   private completed = 0;
   private lastFlush = { time: 0, step: 0, phase: 'full' as RunPhase };
-  private rewarmFrom: number | null = null;
   /** set by the read-back that finds a non-finite loss or gradient; the run stops */
   private diverged: Divergence | null = null;
   /** a window's statistics were not finite: read back now to find the step */
@@ -71,7 +70,7 @@ export class Trainer {
       this.model.dispose();
       throw err;
     }
-    this.optimizer = this.makeOptimizer();
+    this.optimizer = new AdamW(config.optim, (v) => v.rank === 2); // decay for 2-D weights only (linears, adapters)
     this.batcher = new Batcher(dataset.train, this.pixels, config.optim.batchSize, config.seed,
       config.data.augment ? { shape: dataset.shape, aug: dataset.augment } : null);
     // a fixed batch on which each switch is checked to leave the loss unchanged
@@ -82,23 +81,15 @@ export class Trainer {
     this.emitParams();
   }
 
-  /** Weight decay for 2-D weights only (linears, adapters); not biases, norms, class token or positions. */
-  private makeOptimizer(): AdamW {
-    return new AdamW(this.config.optim, (v) => v.rank === 2);
-  }
-
   private host(): ControllerHost {
     return {
       currentStep: () => this.completed,
       probeLoss: () => this.probeLoss(),
-      phaseChanged: (released, froze) => {
-        if (this.config.prelora.resetMoments) {
-          this.optimizer.dispose();
-          this.optimizer = this.makeOptimizer();
-        } else {
-          this.optimizer.release(released);
-        }
-        if (froze) this.rewarmFrom = this.completed;
+      phaseChanged: ({ released, changed, froze }) => {
+        const { resetMoments, rewarmSteps } = this.config.prelora;
+        this.optimizer.release(released);
+        if (resetMoments) this.optimizer.reset(changed);
+        if (froze) this.optimizer.rewarm(changed, rewarmSteps);
         this.restartClock(); // steps from here on belong to the new phase
         this.emitParams();
       },
@@ -140,12 +131,13 @@ export class Trainer {
     return this.diverged;
   }
 
-  /** The learning rate of the next step: the schedule, times the re-warm-up ramp after a freeze. */
+  /**
+   * The learning rate of the next step for parameters not re-warmed on their own: the
+   * schedule's, times the whole-model re-warm after a freeze under the global rule. A
+   * module re-warmed alone (per-module rule) trains its adapter at a fraction of it.
+   */
   currentLr(): number {
-    const base = learningRate(this.completed, this.config);
-    const { rewarmSteps } = this.config.prelora;
-    if (this.rewarmFrom === null || rewarmSteps === 0) return base;
-    return base * Math.min(1, (this.completed - this.rewarmFrom + 1) / rewarmSteps);
+    return learningRate(this.completed, this.config) * this.optimizer.lrFactor();
   }
 
   private tensors(batch: Batch): { x: tf.Tensor4D; y: tf.Tensor1D } {
@@ -181,6 +173,7 @@ export class Trainer {
   /** One optimiser step, enqueued on the device; nothing is read back. */
   trainStep(): void {
     const lr = this.currentLr();
+    const scheduled = learningRate(this.completed, this.config); // AdamW applies each variable's re-warm factor
     const { x, y } = this.tensors(this.batcher.next());
     const variables = this.model.trainableVariables();
     const smoothing = this.config.optim.labelSmoothing;
@@ -188,7 +181,7 @@ export class Trainer {
       const { value, grads } = tf.variableGrads(() => crossEntropy(this.model.forward(x), y, smoothing), variables);
       this.controller.observe(grads, value);
       const clipped = clipByGlobalNorm(grads, this.config.optim.clipNorm);
-      this.optimizer.apply(clipped.grads, variables, lr);
+      this.optimizer.apply(clipped.grads, variables, scheduled);
       return [value, clipped.norm];
     }) as [tf.Scalar, tf.Scalar];
     x.dispose();
@@ -344,9 +337,9 @@ export class Trainer {
     const tensors = await readTensors(named);
     const params = Object.fromEntries(Object.entries(optim.params).map(([n, p]) => [n, { t: p.t, rewarm: p.rewarm, moments: p.m !== null }]));
     const state: TrainingState = {
-      step: this.completed, batcher: this.batcher.exportState(), phase: this.lastFlush.phase, rewarmFrom: this.rewarmFrom,
+      step: this.completed, batcher: this.batcher.exportState(), phase: this.lastFlush.phase,
       controller: this.controller.exportState(),
-      monitor: { steps: monitor.steps, previous: structuredClone(monitor.previous) },
+      monitor: { steps: monitor.steps, previous: structuredClone(monitor.previous), gradSteps: [...monitor.gradSteps], releasing: [...monitor.releasing] },
       optimizer: { updates: optim.updates, modelRewarm: optim.modelRewarm, params },
     };
     return { config: structuredClone(this.config), state, tensors };
@@ -388,7 +381,7 @@ export class Trainer {
       }));
       const sum = (name: string, shape: number[]) => (tensors.has(name) ? take(name, shape) : null);
       const monitor = {
-        steps: state.monitor.steps, previous: state.monitor.previous, snapshots,
+        steps: state.monitor.steps, previous: state.monitor.previous, gradSteps: state.monitor.gradSteps, releasing: state.monitor.releasing, snapshots,
         gradSum: sum(TENSOR.gradSum, [this.model.modules().size]), lossSum: sum(TENSOR.lossSum, []),
       };
       for (const [v, t] of values) v.assign(t);
@@ -399,7 +392,6 @@ export class Trainer {
       tf.dispose(temps);
     }
     this.completed = state.step;
-    this.rewarmFrom = state.rewarmFrom;
     this.lastFlush = { time: 0, step: this.completed, phase: state.phase };
     this.emitParams();
   }

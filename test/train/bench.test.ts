@@ -79,6 +79,14 @@ describe('npm run bench and bench:compare, as processes', () => {
     const bad = await tsx('src/cli/bench-compare.ts', [torchPath, out]).catch((e: { code: number; stderr: string }) => e);
     expect(bad).toMatchObject({ code: 1 });
     expect((bad as { stderr: string }).stderr).toMatch(/is not a bench report/);
+
+    // bench:merge: one report alone merges to itself; the same seed twice is refused
+    const merged = join(dir, 'merged.json');
+    await tsx('src/cli/bench-merge.ts', [out, '--out', merged]);
+    expect(JSON.parse(readFileSync(merged, 'utf8'))).toEqual(report);
+    const twice = await tsx('src/cli/bench-merge.ts', [out, out]).catch((e: { code: number; stderr: string }) => e);
+    expect(twice).toMatchObject({ code: 1 });
+    expect((twice as { stderr: string }).stderr).toMatch(/a seed appears in more than one report/);
   }, 240_000);
 
   it('refuses flags it cannot use, with the fix', async () => {
@@ -87,5 +95,7 @@ describe('npm run bench and bench:compare, as processes', () => {
     expect((err as { stderr: string }).stderr).toMatch(/--preset: use micro, nano, tiny or small \(got "huge"\)/);
     const few = await tsx('src/cli/bench.ts', ['--steps', '5']).catch((e: { code: number; stderr: string }) => e);
     expect((few as { stderr: string }).stderr).toMatch(/--steps: a benchmark needs at least 12 steps/);
+    const seed = await tsx('src/cli/bench.ts', ['--first-seed', 'two']).catch((e: { code: number; stderr: string }) => e);
+    expect((seed as { stderr: string }).stderr).toMatch(/--first-seed takes a whole number >= 0 \(got "two"\)/);
   }, 60_000);
 });

@@ -3,10 +3,13 @@
 // comparison with PyTorch. Real runs and the CLI: test/train/bench.test.ts.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { benchRows, benchTable, combineSeeds, type BenchReport, type BenchRun, type PerPhase, type SeedResult } from '../../src/engine/bench/report';
+import {
+  BENCH_VARIANTS, benchRows, benchTable, combineSeeds, combineVariants, mergeReports,
+  type BenchReport, type BenchRun, type PerPhase, type SeedResult,
+} from '../../src/engine/bench/report';
 import { compareWithTorch } from '../../src/engine/bench/compare';
 import { makeConfig } from '../../src/engine/config';
-import { flopsPerStep } from '../../src/engine/flops';
+import { flopsPerStep, runFlops } from '../../src/engine/flops';
 import { countKernels } from '../../src/engine/kernels';
 import { useBackend } from '../helpers/tf';
 
@@ -32,6 +35,24 @@ describe('FLOPs per step', () => {
   });
 });
 
+describe('FLOPs of a whole run', () => {
+  const model = makeConfig('nano', { model: { imageSize: 8, width: 4, depth: 1, heads: 2, mlpRatio: 2, numClasses: 3 } }).model;
+  const full = flopsPerStep(model, { batchSize: 2 });
+
+  it('sums each step at its shape: full until a switch, joint (adapter on a training base), then LoRA', () => {
+    const changes = [
+      { module: 'blocks.0.query', to: 'joint' as const, step: 3, rank: 2 },
+      { module: 'blocks.0.query', to: 'lora' as const, step: 5, rank: 2 },
+    ];
+    const joint = flopsPerStep(model, { batchSize: 2, ranks: { 'blocks.0.query': 2 } });
+    const lora = flopsPerStep(model, { batchSize: 2, ranks: { 'blocks.0.query': 2 }, frozen: new Set(['blocks.0.query']) });
+    expect(runFlops(model, 2, 10, changes)).toBe(3 * full + 2 * joint + 5 * lora);
+    expect(runFlops(model, 2, 10, [...changes].reverse())).toBe(3 * full + 2 * joint + 5 * lora); // in any order
+    expect(runFlops(model, 2, 10, [])).toBe(10 * full);
+    expect(runFlops(model, 2, 4, changes)).toBe(3 * full + joint); // changes after the run's end count nothing
+  });
+});
+
 describe('kernel counter', () => {
   it('counts each kernel a computation launches, by name', async () => {
     await useBackend('cpu');
@@ -45,14 +66,21 @@ describe('kernel counter', () => {
 });
 
 describe('seed combining', () => {
+  const r = (seed: number, accuracy: number, lora: number | null, mode = 'prelora', rule = 'module'): SeedResult => ({
+    mode, rule, seed, accuracy, wallSeconds: 10 * seed, trainableShare: 0.5, switchedAt: 100,
+    samplesPerSec: { full: 100, lora }, deviceMsPerStep: { full: null, lora: null },
+    memoryBytes: { full: 10, lora: 5, peak: 20 * seed },
+    dispatchesPerStep: { full: 1000, lora: 800 }, flopsPerStep: { full: 2e9, lora: null },
+    phaseShare: { full: 0.1 * seed, mixed: 0.1, lora: 0.9 - 0.1 * seed }, flopsSaved: 0.1 * seed,
+    familySwitchSteps: seed === 2 ? { fc2: 100 } : { fc2: 50 * seed, value: 200 },
+  });
+
   it('averages per phase, keeps nulls for a phase never reached, and reports the spread of accuracy', () => {
-    const r = (seed: number, accuracy: number, lora: number | null): SeedResult => ({
-      mode: 'prelora', rule: 'module', seed, accuracy, wallSeconds: 10 * seed, trainableShare: 0.5, switchedAt: 100,
-      samplesPerSec: { full: 100, lora }, deviceMsPerStep: { full: null, lora: null },
-      memoryBytes: { full: 10, lora: 5, peak: 20 * seed },
-      dispatchesPerStep: { full: 1000, lora: 800 }, flopsPerStep: { full: 2e9, lora: null },
-    });
     const c = combineSeeds([r(1, 0.8, 150), r(2, 0.9, null), r(3, 0.85, 170)], 32);
+    expect(c.phaseShare.full).toBeCloseTo(0.2, 12);
+    expect(c.phaseShare.lora).toBeCloseTo(0.7, 12);
+    expect(c.flopsSaved).toBeCloseTo(0.2, 12);
+    expect(c.familySwitchSteps).toEqual({ fc2: 100, value: 200 }); // a family's mean over the seeds in which it switched
     expect(c.accuracy.mean).toBeCloseTo(0.85, 12);
     expect(c.accuracy.spread).toBeCloseTo(0.05, 12); // sample standard deviation
     expect(c.samplesPerSec).toEqual({ full: 100, lora: 160 });
@@ -62,6 +90,21 @@ describe('seed combining', () => {
     expect(c.seeds).toBe(3);
     expect(c.deviceMsPerStep).toEqual({ full: null, lora: null });
   });
+
+  it('merges reports of one benchmark split over seeds into the report of all of them', () => {
+    const variants = (seed: number, acc: number) => BENCH_VARIANTS.map((v) => r(seed, acc, 150, v.mode, v.rule));
+    const report = (seeds: number[], acc: number, device = 'cpu'): BenchReport => ({
+      date: '2026-11-29', preset: 'nano', dataset: 'mnist', backend: 'wasm', device, steps: 1000, batchSize: 32, seeds: seeds.length,
+      runs: combineVariants(seeds.flatMap((sd) => variants(sd, acc)), 32), perSeed: seeds.flatMap((sd) => variants(sd, acc)),
+    });
+    const whole = report([1, 2, 3], 0.9);
+    const merged = mergeReports([report([3], 0.9), report([1, 2], 0.9)]);
+    expect(merged).toEqual(whole);
+    expect(merged.perSeed.map((x) => x.seed)).toEqual([1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]);
+    expect(() => mergeReports([report([1], 0.9), report([1], 0.8)])).toThrow(/a seed appears in more than one report/);
+    expect(() => mergeReports([report([1], 0.9), { ...report([2], 0.9), steps: 300 }])).toThrow(/differ in steps \(1000 vs 300\)/);
+    expect(mergeReports([report([1], 0.9), report([2], 0.9, 'h200')]).device).toBe('cpu / h200');
+  });
 });
 
 describe('the table', () => {
@@ -70,13 +113,20 @@ describe('the table', () => {
       mode, rule: 'global', seeds: 1, samplesPerSec: sps, hostMsPerStep: { full: sps.full && 3200 / sps.full, lora: sps.lora && 3200 / sps.lora },
       deviceMsPerStep: { full: sps.full && 10, lora: null }, wallSeconds: wall, memoryBytes: { full: 2e6, lora: null, peak: 5e6 },
       trainableShare: 1, accuracy: { mean: 0.5, spread: 0 }, dispatchesPerStep: { full: 100, lora: null }, flopsPerStep: { full: 2e9, lora: null }, switchedAt: null,
+      phaseShare: mode === 'lora' ? { full: 0, mixed: 0, lora: 1 } : { full: 0.4, mixed: 0.15, lora: 0.45 }, flopsSaved: mode === 'lora' ? 0.25 : 0.125,
+      familySwitchSteps: mode === 'lora' ? { fc1: 0 } : { fc2: 300, query: 250, value: 275.4 },
     });
     const report: BenchReport = {
       date: '2026-11-29', preset: 'nano', dataset: 'synthetic', backend: 'webgpu', device: 'nvidia h200', steps: 100, batchSize: 32, seeds: 1,
-      runs: [run('full', { full: 100, lora: null }, 20), run('lora', { full: null, lora: 150 }, 15)],
+      runs: [run('full', { full: 100, lora: null }, 20), run('lora', { full: null, lora: 150 }, 15), run('prelora', { full: 100, lora: 120 }, 18)],
+      perSeed: [],
     };
     const rows = benchRows(report);
-    expect(rows).toHaveLength(3);
+    expect(rows[0]!.slice(-2)).toEqual(['steps full / mixed / LoRA %', 'FLOPs saved']);
+    expect(rows[3]!.slice(-2)).toEqual(['40 / 15 / 45', '12.5%']);
+    expect(benchTable(report).split('\n').at(-1)).toBe('prelora (global) switch order (mean step per family): query 250 < value 275 < fc2 300');
+    report.runs.pop();
+    expect(rows).toHaveLength(4);
     expect(rows[0]).toHaveLength(rows[1]!.length);
     expect(rows[2]![4]).toBe('1.50x'); // static LoRA against the full run's full phase
     expect(rows[2]![7]).toBe('15 (0.75x)');
@@ -92,10 +142,12 @@ describe('tfjs against PyTorch', () => {
       mode, rule: 'global', seeds: 1, samplesPerSec: sps, hostMsPerStep: { full: null, lora: null }, deviceMsPerStep: { full: null, lora: null },
       wallSeconds: 1, memoryBytes: { full: null, lora: null, peak: 0 }, trainableShare: 1, accuracy: { mean: 0, spread: 0 },
       dispatchesPerStep: { full: null, lora: null }, flopsPerStep: { full: null, lora: null }, switchedAt: null,
+      phaseShare: { full: 1, mixed: 0, lora: 0 }, flopsSaved: 0, familySwitchSteps: {},
     });
     const report: BenchReport = {
       date: '', preset: 'tiny', dataset: 'synthetic', backend: 'webgpu', device: '', steps: 80, batchSize: 128, seeds: 1,
       runs: [run('full', { full: 200, lora: null }), run('lora', { full: null, lora: 100 }), run('prelora', { full: 190, lora: 400 })],
+      perSeed: [],
     };
     const phase = (sps: number) => ({ samplesPerSec: sps, hostMsPerStep: 1, deviceMsPerStep: null, peakBytes: null, trainableShare: 1 });
     const torch = { torch: '2', cuda: '13', device: 'H200', batchSize: 128, rank: 8, phases: { full: phase(8000), lora: phase(4000) } };

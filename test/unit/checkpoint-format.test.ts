@@ -10,15 +10,15 @@ import { readSafetensors, writeSafetensors, type WritableTensor } from '../../sr
 
 const config = makeConfig('micro', {});
 const state: TrainingState = {
-  step: 12, batcher: { epoch: 1, cursor: 32, augment: 123456789 }, phase: 'mixed', rewarmFrom: 10,
+  step: 12, batcher: { epoch: 1, cursor: 32, augment: 123456789 }, phase: 'mixed',
   controller: {
     settings: config.prelora,
     modules: [{ id: 'blocks.0.query', phase: 'lora', rank: 4, switchedAt: 5, alpha: 4 }],
     history: [{ step: 10, loss: 2.1, 'lossChange%': null, modules: {} }],
     forced: [],
   },
-  monitor: { steps: 2, previous: null },
-  optimizer: { updates: 12, modelRewarm: null, params: { 'vit.embeddings.cls_token': { t: 12, rewarm: null, moments: true } } },
+  monitor: { steps: 2, previous: null, gradSteps: [2, 0], releasing: ['blocks.0.query'] },
+  optimizer: { updates: 12, modelRewarm: { from: 10, steps: 5 }, params: { 'vit.embeddings.cls_token': { t: 7, rewarm: { from: 9, steps: 4 }, moments: true } } },
 };
 const checkpoint: Checkpoint = {
   config, state,

@@ -6,12 +6,13 @@ import { AdamW, clipByGlobalNorm } from '../../src/engine/optimizer';
 import { learningRate } from '../../src/engine/schedule';
 import { maxRelError, useBackend } from '../helpers/tf';
 
-/** PyTorch's AdamW, one scalar at a time. */
-function referenceAdamW(w: number[], gradsPerStep: number[][], lr: number, wd: number) {
+/** PyTorch's AdamW, one scalar at a time; `lr` per step or one for all. */
+function referenceAdamW(w: number[], gradsPerStep: number[][], lrs: number | number[], wd: number) {
   const [b1, b2, eps] = [0.9, 0.999, 1e-7];
   const m = w.map(() => 0), v = w.map(() => 0);
   gradsPerStep.forEach((g, s) => {
     const t = s + 1;
+    const lr = typeof lrs === 'number' ? lrs : lrs[s]!;
     for (let i = 0; i < w.length; i++) {
       w[i] = w[i]! * (1 - lr * wd);
       m[i] = b1 * m[i]! + (1 - b1) * g[i]!;
@@ -42,6 +43,64 @@ describe('AdamW', () => {
     expect(opt.slotBytes()).toBe(2 * 4 * 4);
     opt.dispose();
     expect(opt.slotBytes()).toBe(0);
+  });
+});
+
+describe('AdamW state per parameter: its own step count, reset and learning-rate re-warm', () => {
+  const start = [0.5, -1.5, 2, 0.01];
+  const grad = (k: number) => [0.1 * k, -0.2, 0.3 / k, 0.5];
+  const gradsFor = (from: number, n: number) => Array.from({ length: n }, (_, i) => grad(from + i));
+
+  // Issue 11, item 3: with one global step counter a new adapter's first update was
+  // 0.48x (10 earlier steps), 1.27x (175) or 2.52x (1000) the correct one.
+  it.each([10, 175])('a variable that joins after %i updates is bias-corrected by its own steps (as PyTorch)', async (earlier) => {
+    await useBackend('cpu');
+    const old = tf.variable(tf.tensor1d(start));
+    const fresh = tf.variable(tf.tensor1d(start));
+    const opt = new AdamW(PRESETS.nano.optim, () => false);
+    for (const g of gradsFor(1, earlier)) tf.tidy(() => opt.apply({ [old.name]: tf.tensor1d(g) }, [old], 0.01));
+    const joint = gradsFor(earlier + 1, 3);
+    for (const g of joint) tf.tidy(() => opt.apply({ [old.name]: tf.tensor1d(g), [fresh.name]: tf.tensor1d(g) }, [old, fresh], 0.01));
+    expect(maxRelError(await fresh.data(), referenceAdamW([...start], joint, 0.01, 0))).toBeLessThan(1e-5);
+    expect(maxRelError(await old.data(), referenceAdamW([...start], [...gradsFor(1, earlier), ...joint], 0.01, 0))).toBeLessThan(1e-4);
+    opt.dispose();
+    tf.dispose([old, fresh]);
+  });
+
+  it('reset restarts the moments and step count of the variables named, and only theirs', async () => {
+    await useBackend('cpu');
+    const kept = tf.variable(tf.tensor1d(start));
+    const reset = tf.variable(tf.tensor1d(start));
+    const opt = new AdamW(PRESETS.nano.optim, () => false);
+    const step = (g: number[]) => tf.tidy(() => opt.apply({ [kept.name]: tf.tensor1d(g), [reset.name]: tf.tensor1d(g) }, [kept, reset], 0.01));
+    gradsFor(1, 5).forEach(step);
+    const atReset = Array.from(await reset.data());
+    opt.reset([reset]);
+    expect(opt.slotBytes()).toBe(2 * 4 * 4); // the reset variable's moments are gone until its next update
+    gradsFor(6, 4).forEach(step);
+    expect(maxRelError(await kept.data(), referenceAdamW([...start], gradsFor(1, 9), 0.01, 0))).toBeLessThan(1e-5);
+    expect(maxRelError(await reset.data(), referenceAdamW(atReset, gradsFor(6, 4), 0.01, 0))).toBeLessThan(1e-5);
+    opt.dispose();
+    tf.dispose([kept, reset]);
+  });
+
+  it('re-warm ramps the learning rate of the variables named linearly over the steps, or of all of them', async () => {
+    await useBackend('cpu');
+    const calm = tf.variable(tf.tensor1d(start));
+    const warm = tf.variable(tf.tensor1d(start));
+    const opt = new AdamW(PRESETS.nano.optim, () => false);
+    const step = (g: number[]) => tf.tidy(() => opt.apply({ [calm.name]: tf.tensor1d(g), [warm.name]: tf.tensor1d(g) }, [calm, warm], 0.01));
+    gradsFor(1, 3).forEach(step);
+    opt.rewarm([warm], 4);
+    expect([opt.lrFactor(warm), opt.lrFactor(calm), opt.lrFactor()]).toEqual([0.25, 1, 1]); // of the next update
+    gradsFor(4, 6).forEach(step);
+    const lrs = [0.01, 0.01, 0.01, 0.0025, 0.005, 0.0075, 0.01, 0.01, 0.01];
+    expect(maxRelError(await warm.data(), referenceAdamW([...start], gradsFor(1, 9), lrs, 0))).toBeLessThan(1e-5);
+    expect(maxRelError(await calm.data(), referenceAdamW([...start], gradsFor(1, 9), 0.01, 0))).toBeLessThan(1e-5);
+    opt.rewarm('all', 2);
+    expect([opt.lrFactor(warm), opt.lrFactor(calm), opt.lrFactor()]).toEqual([0.5, 0.5, 0.5]);
+    opt.dispose();
+    tf.dispose([calm, warm]);
   });
 });
 

@@ -47,29 +47,73 @@ describe('rank buckets', () => {
 
   it('gives minRank to every module of an all-equal family', () => {
     const last = history([null], { 'blocks.0.value': [2], 'blocks.1.value': [2], 'blocks.2.value': [2] })[0]!;
-    expect(allocateRanks(last, ['blocks.0.value', 'blocks.1.value'], settings)).toEqual({ 'blocks.0.value': 4, 'blocks.1.value': 4 });
+    expect(allocateRanks(last, ['blocks.0.value', 'blocks.1.value'], Object.keys(last.modules), settings)).toEqual({ 'blocks.0.value': 4, 'blocks.1.value': 4 });
   });
 
-  it('normalises within the family over all its modules, switched or not (or across all with scope all)', () => {
+  it('normalises within the family (or across all modules with scope all)', () => {
     const metric = { 'blocks.0.query': [1], 'blocks.1.query': [1], 'blocks.0.fc1': [1], 'blocks.1.fc1': [1] };
     const grads = { 'blocks.0.query': 10, 'blocks.1.query': 20, 'blocks.0.fc1': 0, 'blocks.1.fc1': 100 };
     const last = history([null], metric, grads)[0]!;
+    const full = Object.keys(metric);
     // within query: 10 -> 0 (rank 4), 20 -> 1 (rank 32)
-    expect(allocateRanks(last, ['blocks.0.query', 'blocks.1.query'], settings)).toEqual({ 'blocks.0.query': 4, 'blocks.1.query': 32 });
+    expect(allocateRanks(last, ['blocks.0.query', 'blocks.1.query'], full, settings)).toEqual({ 'blocks.0.query': 4, 'blocks.1.query': 32 });
     // across all: 10 -> 0.1 (4), 20 -> 0.2 (4)
-    expect(allocateRanks(last, ['blocks.0.query', 'blocks.1.query'], { ...settings, rankScope: 'all' }))
+    expect(allocateRanks(last, ['blocks.0.query', 'blocks.1.query'], full, { ...settings, rankScope: 'all' }))
       .toEqual({ 'blocks.0.query': 4, 'blocks.1.query': 4 });
+  });
+
+  // A frozen module's gradient norm is 0: its gradChange% is 100 in the window after the
+  // freeze and null after that. Counted in, it moved the same module from rank 4 to 16
+  // depending only on when its siblings froze (issue 11, item 1). Only modules still in
+  // full training, the switching ones included, take part.
+  const family = (changes: (number | null)[]): WindowRecord => ({
+    step: 150, loss: 1, 'lossChange%': 1,
+    modules: Object.fromEntries(changes.map((g, l): [string, ModuleWindow] => [`blocks.${l}.value`, {
+      norm: 10, 'normChange%': 0, 'update%': 0, gradNorm: g === null ? 0 : 1, 'gradChange%': g,
+    }])),
+  });
+  it.each([
+    { name: 'three siblings frozen long ago (null): the switching module is alone', changes: [1.7, null, null, null], full: [0], want: { 0: 4 } },
+    { name: 'a sibling frozen in the last window (100) and two long ago', changes: [1.7, 100, null, null], full: [0], want: { 0: 4 } },
+    { name: 'a still-full sibling counts; frozen ones do not', changes: [1.7, null, 0.2, 100], full: [0, 2], want: { 0: 16 } },
+    { name: 'two switch together, a frozen one in between is left out', changes: [3, 100, 1, null], full: [0, 2], want: { 0: 16, 2: 4 } },
+  ])('ranks only against modules still in full training: $name', ({ changes, full, want }) => {
+    const last = family(changes);
+    const ids = (ls: number[]) => ls.map((l) => `blocks.${l}.value`);
+    const switching = ids(Object.keys(want).map(Number));
+    const s = { ...settings, maxRank: 16 };
+    const expected = Object.fromEntries(Object.entries(want).map(([l, r]) => [`blocks.${l}.value`, r]));
+    expect(allocateRanks(last, switching, ids(full), s)).toEqual(expected);
+    // the same with scope all: the frozen modules of every family stay out
+    expect(allocateRanks(last, switching, ids(full), { ...s, rankScope: 'all' })).toEqual(expected);
   });
 });
 
 describe('layer weights', () => {
-  it('uniform sums to 1; deep gives the last layer 0.45 and the rest 0.55 by l^10', () => {
+  it('uniform sums to 1; deep (depth >= 8) gives the last layer 0.45 and the rest 0.55 by l^10, as the paper', () => {
     expect(layerWeights(4, 'uniform')).toEqual([0.25, 0.25, 0.25, 0.25]);
-    const deep = layerWeights(4, 'deep');
-    expect(deep[3]).toBe(0.45);
-    expect(deep.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
-    expect(deep[1]! / deep[0]!).toBeCloseTo(2 ** 10, 6);
+    for (const depth of [8, 12, 24]) {
+      const deep = layerWeights(depth, 'deep');
+      expect(deep[depth - 1]).toBe(0.45);
+      expect(deep.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+      expect(deep[1]! / deep[0]!).toBeCloseTo(2 ** 10, 6);
+    }
     expect(layerWeights(1, 'deep')).toEqual([1]);
+  });
+
+  // The paper's split puts the second-last layer above the last for depth <= 7 (depth 4:
+  // 0.541 vs 0.45), which the authors' code rejects. Deep weights must rise with depth.
+  it.each(Array.from({ length: 24 }, (_, i) => i + 1))('deep weights rise strictly with depth and sum to 1 (depth %i)', (depth) => {
+    const deep = layerWeights(depth, 'deep');
+    expect(deep).toHaveLength(depth);
+    expect(deep.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    for (let l = 1; l < depth; l++) expect(deep[l]!, `layer ${l}`).toBeGreaterThan(deep[l - 1]!);
+  });
+
+  it('deep weights of shallow models (depth <= 7) are l^10 over all layers', () => {
+    const raw = [1, 2, 3, 4].map((l) => l ** 10);
+    const sum = raw.reduce((a, b) => a + b, 0);
+    layerWeights(4, 'deep').forEach((w, i) => expect(w).toBeCloseTo(raw[i]! / sum, 12));
   });
 });
 
@@ -96,8 +140,8 @@ describe('global rule (paper)', () => {
   it('the loss test needs patience windows, and the layer weighting can change the verdict', () => {
     expect(lossTestHolds(history([null, 1], {}), settings)).toBe(false); // 2 windows < patience 3
     expect(lossTestHolds(history([null, 1, 1], {}), settings)).toBe(true);
-    // layer 0 moves a lot, layer 1 (last) barely: uniform mean 3.05 vs deep 0.55*6 + 0.45*0.1 = 3.345
-    const h = history([null, 1, 1], two([6, 6], [0.1, 0.1]));
+    // layer 0 barely moves, layer 1 (last) a lot: uniform mean 3.05 vs deep (1 * 0.1 + 1024 * 6) / 1025 = 5.99
+    const h = history([null, 1, 1], two([0.1, 0.1], [6, 6]));
     expect(decide(h, ['blocks.0.value', 'blocks.1.value'], { ...settings, weightThreshold: 3.2 }).switching).toHaveLength(2);
     expect(decide(h, ['blocks.0.value', 'blocks.1.value'], { ...settings, weightThreshold: 3.2, layerWeights: 'deep' }).switching).toHaveLength(0);
   });

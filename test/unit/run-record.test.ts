@@ -111,7 +111,7 @@ describe('a run\'s record', () => {
     expect(record.run).toMatchObject({ label: view.label, preset: 'nano', backend: 'wasm', init: 'model.safetensors', state: 'starting' });
     expect(record.summary).toEqual(summarize([...sent, ...extra], {
       backend: 'wasm', mode: config.prelora.mode, rule: config.prelora.rule, seed: config.seed, batchSize: config.optim.batchSize,
-      windowSteps: config.prelora.windowSteps, wallSeconds: view.seconds,
+      model: config.model, windowSteps: config.prelora.windowSteps, wallSeconds: view.seconds,
     }));
     expect(record.summary.steps).toBe(4 + MAX_POINTS);
     expect(JSON.parse(JSON.stringify(runRecord(record.run, record.config, record.events, record.policyChanges)))).toEqual(JSON.parse(JSON.stringify(record)));

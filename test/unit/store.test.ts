@@ -120,7 +120,7 @@ describe('playground store', () => {
     }));
     for (const e of events) s.onWorkerEvent({ type: 'engine', runId: a.id, event: e });
     const batchSize = a.config.optim.batchSize;
-    const summary = summarize(events, { backend: 'wasm', mode: 'prelora', rule: 'module', seed: 1, batchSize, windowSteps: 25, wallSeconds: 1 });
+    const summary = summarize(events, { backend: 'wasm', mode: 'prelora', rule: 'module', seed: 1, batchSize, model: a.config.model, windowSteps: 25, wallSeconds: 1 });
     const run = useStore.getState().runs[0]!;
     for (const phase of ['full', 'mixed', 'lora'] as const) {
       expect(samplesPerSec(run.throughput[phase], batchSize)).toBe(summary.phases[phase]!.samplesPerSec);
@@ -170,7 +170,7 @@ describe('benchmark slice', () => {
 
   it('keeps the last report through a stopped, failed or crashed benchmark', () => {
     const s = useStore.getState();
-    const report = { date: '2026-11-29', preset: 'micro', dataset: 'synthetic', backend: 'wasm', device: '', steps: 40, batchSize: 16, seeds: 1, runs: [] };
+    const report = { date: '2026-11-29', preset: 'micro', dataset: 'synthetic', backend: 'wasm', device: '', steps: 40, batchSize: 16, seeds: 1, runs: [], perSeed: [] };
     s.onWorkerEvent({ type: 'bench', status: { state: 'done', report } });
     s.onWorkerEvent({ type: 'bench', status: { state: 'running', done: 1, total: 4, label: 'seed 1 lora/global' } });
     s.onWorkerEvent({ type: 'bench', status: { state: 'stopped' } });

@@ -21,6 +21,12 @@ export interface SeedResult {
   dispatchesPerStep: PerPhase;
   flopsPerStep: PerPhase;
   switchedAt: number | null;
+  /** fraction of the run's steps before any switch (full), with every targeted module frozen (lora), and between */
+  phaseShare: { full: number; mixed: number; lora: number };
+  /** share of full training's matmul FLOPs the run saved (analytic) */
+  flopsSaved: number;
+  /** the mean step at which each family's modules switched (families that did) */
+  familySwitchSteps: Record<string, number>;
 }
 
 export interface BenchRun extends Omit<SeedResult, 'seed' | 'accuracy'> {
@@ -42,6 +48,8 @@ export interface BenchReport {
   batchSize: number;
   seeds: number;
   runs: BenchRun[];
+  /** every run of every seed, as measured: what `runs` combines, and what merging reports needs */
+  perSeed: SeedResult[];
 }
 
 /** The presets a benchmark takes: all but vit-l16, which does not fit a tab or the wasm heap. */
@@ -84,7 +92,35 @@ export function combineSeeds(rs: SeedResult[], batchSize: number): BenchRun {
     dispatchesPerStep: phase((r) => r.dispatchesPerStep),
     flopsPerStep: phase((r) => r.flopsPerStep),
     switchedAt: meanOrNull(rs.map((r) => r.switchedAt)),
+    phaseShare: { full: mean(rs.map((r) => r.phaseShare.full)), mixed: mean(rs.map((r) => r.phaseShare.mixed)), lora: mean(rs.map((r) => r.phaseShare.lora)) },
+    flopsSaved: mean(rs.map((r) => r.flopsSaved)),
+    familySwitchSteps: Object.fromEntries([...new Set(rs.flatMap((r) => Object.keys(r.familySwitchSteps)))]
+      .map((f) => [f, meanOrNull(rs.map((r) => r.familySwitchSteps[f] ?? null))!])),
   };
+}
+
+/** One combined run per variant, in the benchmark's order. */
+export function combineVariants(results: SeedResult[], batchSize: number): BenchRun[] {
+  return BENCH_VARIANTS.map((x) => combineSeeds(results.filter((r) => r.mode === x.mode && r.rule === x.rule), batchSize));
+}
+
+/**
+ * One report from reports of the same benchmark run on different seeds (e.g. split
+ * over processes with --first-seed): their seeds combined anew. Throws, naming the
+ * field, when they are not the same benchmark or share a seed.
+ */
+export function mergeReports(reports: BenchReport[]): BenchReport {
+  const [first, ...rest] = reports;
+  if (!first) throw new Error('no reports to merge');
+  for (const r of reports) if (!Array.isArray(r.perSeed)) throw new Error(`the report of ${r.date} has no per-seed results (made before they were kept): run it again`);
+  for (const key of ['preset', 'dataset', 'backend', 'steps', 'batchSize'] as const) {
+    const other = rest.find((r) => r[key] !== first[key]);
+    if (other) throw new Error(`the reports differ in ${key} (${first[key]} vs ${other[key]}): merge runs of one benchmark only`);
+  }
+  const perSeed = reports.flatMap((r) => r.perSeed).sort((a, b) => a.seed - b.seed);
+  const seeds = [...new Set(perSeed.map((r) => r.seed))];
+  if (seeds.length * BENCH_VARIANTS.length !== perSeed.length) throw new Error(`a seed appears in more than one report (seeds ${perSeed.map((r) => r.seed).join(', ')})`);
+  return { ...first, device: [...new Set(reports.map((r) => r.device))].join(' / '), seeds: seeds.length, runs: combineVariants(perSeed, first.batchSize), perSeed };
 }
 
 /** `a / b` as a ratio, or null when either is missing. */
@@ -105,7 +141,7 @@ export function benchRows(r: BenchReport): string[][] {
   const header = [
     'run', 'first switch', 'samples/s full', 'samples/s LoRA', 'LoRA / full', 'ms/step full host / device',
     'ms/step LoRA host / device', 'wall s (vs full)', 'MB full / LoRA / peak', 'trainable', 'test acc %',
-    'kernels/step full / LoRA', 'GFLOP/step full / LoRA',
+    'kernels/step full / LoRA', 'GFLOP/step full / LoRA', 'steps full / mixed / LoRA %', 'FLOPs saved',
   ];
   const rows = r.runs.map((x) => [
     runLabel(x), n(x.switchedAt, 0), n(x.samplesPerSec.full), n(x.samplesPerSec.lora),
@@ -117,6 +153,8 @@ export function benchRows(r: BenchReport): string[][] {
     `${(100 * x.accuracy.mean).toFixed(1)} ± ${(100 * x.accuracy.spread).toFixed(1)}`,
     `${n(x.dispatchesPerStep.full, 0)} / ${n(x.dispatchesPerStep.lora, 0)}`,
     `${gf(x.flopsPerStep.full)} / ${gf(x.flopsPerStep.lora)}`,
+    [x.phaseShare.full, x.phaseShare.mixed, x.phaseShare.lora].map((f) => (100 * f).toFixed(0)).join(' / '),
+    `${(100 * x.flopsSaved).toFixed(1)}%`,
   ]);
   return [header, ...rows];
 }
@@ -126,8 +164,16 @@ export function benchTitle(r: BenchReport): string {
     (r.device ? ` (${r.device})` : '');
 }
 
+/** Per PreLoRA run: the families in the order their modules left full training (mean step over modules and seeds). */
+export function benchSwitchOrder(r: BenchReport): string[] {
+  return r.runs.filter((x) => x.mode === 'prelora').map((x) => {
+    const order = Object.entries(x.familySwitchSteps).sort((a, b) => a[1] - b[1]);
+    return `${runLabel(x)} switch order (mean step per family): ${order.length ? order.map(([f, st]) => `${f} ${st.toFixed(0)}`).join(' < ') : 'no switch'}`;
+  });
+}
+
 export function benchTable(r: BenchReport): string {
   const [header, ...rows] = benchRows(r);
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [benchTitle(r), '', line(header!), line(header!.map(() => '---')), ...rows.map(line)].join('\n');
+  return [benchTitle(r), '', line(header!), line(header!.map(() => '---')), ...rows.map(line), '', ...benchSwitchOrder(r)].join('\n');
 }

@@ -11,7 +11,7 @@ import type { Rule } from '../policy';
 import { prepareRun } from '../prepare';
 import { summarize } from '../summary';
 import { Trainer } from '../trainer';
-import { BENCH_MIN_STEPS, BENCH_VARIANTS, combineSeeds, type BenchReport, type SeedResult } from './report';
+import { BENCH_MIN_STEPS, BENCH_VARIANTS, combineVariants, type BenchReport, type SeedResult } from './report';
 
 export interface BenchOptions {
   /** the config every run starts from; its mode and rule are set per run */
@@ -19,6 +19,8 @@ export interface BenchOptions {
   /** a label for the report (the preset's name) */
   preset: string;
   seeds: number;
+  /** the first seed (default 1): seeds firstSeed .. firstSeed + seeds - 1, so a long benchmark can be split over processes and merged */
+  firstSeed?: number;
   backend: string;
   device?: string;
   /** the data a config names (Node: loadBuiltin from disk; the page: its worker's cache); once per seed */
@@ -67,7 +69,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     if (o.shouldStop?.()) throw new BenchStopped(); // else the run has evaluated at its last step
     if (t.divergence) throw new Error(`${mode} (${rule}), seed ${seed}: ${t.divergence.message}`);
     const s = summarize(events, {
-      backend: o.backend, mode, rule, seed, batchSize: cfg.optim.batchSize,
+      backend: o.backend, mode, rule, seed, batchSize: cfg.optim.batchSize, model: cfg.model,
       windowSteps: cfg.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
     });
     // Two more steps after the run, outside its figures: the final phase's kernels and device time.
@@ -97,6 +99,9 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
         lora: endsInLora ? flopsPerStep(cfg.model, { batchSize: batch, ranks, frozen }) : null,
       },
       switchedAt: s.switches.length ? Math.min(...s.switches.map((x) => x.step)) : null,
+      phaseShare: { full: s.phases.full.share, mixed: s.phases.mixed?.share ?? 0, lora: s.phases.lora.share },
+      flopsSaved: s.flops.saved,
+      familySwitchSteps: Object.fromEntries(s.switchOrder.map((f) => [f.family, f.mean])),
     };
   } finally {
     t.dispose();
@@ -105,6 +110,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const { base, seeds } = o;
+  const firstSeed = o.firstSeed ?? 1;
   if (base.schedule.steps < BENCH_MIN_STEPS) throw new Error(`a benchmark needs at least ${BENCH_MIN_STEPS} steps (got ${base.schedule.steps})`);
   const total = seeds * BENCH_VARIANTS.length;
   let done = 0;
@@ -124,7 +130,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     await run(warm, 'full', 'global', 0);
   }
   const results: SeedResult[] = [];
-  for (let seed = 1; seed <= seeds; seed++) {
+  for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     for (const v of BENCH_VARIANTS) { // interleaved: every variant of a seed before the next seed
       stopIfAsked();
       o.onProgress?.({ done, total, label: `seed ${seed} ${v.mode}/${v.rule}` });
@@ -139,6 +145,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     date: new Date().toISOString().slice(0, 10),
     preset: o.preset, dataset: base.data.dataset, backend: o.backend, device: o.device ?? '',
     steps: base.schedule.steps, batchSize: base.optim.batchSize, seeds,
-    runs: BENCH_VARIANTS.map((x) => combineSeeds(results.filter((r) => r.mode === x.mode && r.rule === x.rule), base.optim.batchSize)),
+    runs: combineVariants(results, base.optim.batchSize),
+    perSeed: results,
   };
 }

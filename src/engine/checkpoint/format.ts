@@ -36,15 +36,15 @@ export interface TrainingState {
   batcher: BatcherState;
   /** the run's phase at the last read-back (the next progress event's) */
   phase: RunPhase;
-  /** the step of the last freeze, for the learning rate's re-warm-up (null: none yet) */
-  rewarmFrom: number | null;
   controller: {
     settings: PreLoRAConfig;
     modules: { id: string; phase: Phase; rank: number | null; switchedAt: number | null; alpha: number | null }[];
     history: WindowRecord[];
     forced: string[];
   };
-  monitor: { steps: number; previous: WindowRecord | null };
+  /** the window in progress: steps, per module the steps its base had a gradient, modules frozen in it */
+  monitor: { steps: number; previous: WindowRecord | null; gradSteps: number[]; releasing: string[] };
+  /** AdamW: its update count and whole-model re-warm, per variable its t, re-warm and whether it has moments */
   optimizer: { updates: number; modelRewarm: RampState | null; params: Record<string, { t: number; rewarm: RampState | null; moments: boolean }> };
 }
 

@@ -81,9 +81,9 @@ export interface PreLoRAConfig extends PolicySettings {
   windowSteps: number;
   /** steps a switched module trains base and adapter together before the base freezes */
   jointSteps: number;
-  /** rebuild AdamW (moments reset) at each phase change, as the paper; else keep it and only drop frozen slots */
+  /** reset AdamW's moments at each phase change, as the paper (global rule: all; per-module rule: the changed modules' adapters); else only drop frozen slots */
   resetMoments: boolean;
-  /** linear re-warm-up of the learning rate after a freeze (paper: 100 steps) */
+  /** linear re-warm-up of the learning rate after a freeze (paper: 100 steps after 1000-step windows); the presets use one window */
   rewarmSteps: number;
   /** module families that may switch */
   targets: Family[];

@@ -2,7 +2,7 @@
 // person's own backend, one after another in the worker, and the same table as
 // `npm run bench`, to copy as markdown or download as JSON.
 import { useState } from 'react';
-import { BENCH_PRESETS, BENCH_VARIANTS, benchRows, benchTable, benchTitle, type BenchPreset, type BenchReport } from '../../engine/bench/report';
+import { BENCH_PRESETS, BENCH_VARIANTS, benchRows, benchSwitchOrder, benchTable, benchTitle, type BenchPreset, type BenchReport } from '../../engine/bench/report';
 import { JSON_TYPE, saveFile } from '../export/download';
 import { useStore } from '../store';
 import { checkBenchNumber } from '../store/bench';
@@ -44,6 +44,7 @@ function Report({ report }: { report: BenchReport }) {
           <tbody>{rows.map((r) => <tr key={r[0]} data-testid="bench-row">{r.map((c, i) => <td key={i}>{c}</td>)}</tr>)}</tbody>
         </table>
       </div>
+      {benchSwitchOrder(report).map((line) => <p key={line} className="bench-note" data-testid="bench-switch-order">{line}</p>)}
       <span className="buttons">
         <button data-testid="bench-download" onClick={() => download(report)}>Download JSON</button>
         <button data-testid="bench-copy" onClick={copy}>Copy as markdown</button>

@@ -1,0 +1,68 @@
+// A run's summary from its events alone: the share of steps in each phase, the matmul
+// FLOPs against full training, and the order in which families left full training.
+import { describe, expect, it } from 'vitest';
+import { makeConfig } from '../../src/engine/config';
+import type { EngineEvent, PhaseChange, RunPhase } from '../../src/engine/events';
+import { flopsPerStep } from '../../src/engine/flops';
+import { summarize, switchOrder } from '../../src/engine/summary';
+
+const model = makeConfig('nano').model;
+const meta = { backend: 'cpu', mode: 'prelora', rule: 'module', seed: 1, batchSize: 4, model, windowSteps: 10, wallSeconds: 1 };
+
+/** `n` steps from `from` in one read-back interval of the given phase. */
+function progress(from: number, n: number, phase: RunPhase): EngineEvent {
+  const records = Array.from({ length: n }, (_, i) => ({ step: from + i, epoch: 0, loss: 1, lr: 1e-3 }));
+  return { type: 'progress', records, phase, samplesPerSec: 10, seconds: n / 10 };
+}
+
+const change = (module: string, from: PhaseChange['from'], to: PhaseChange['to'], step: number, rank = 4): EngineEvent =>
+  ({ type: 'phase', change: { module, from, to, step, rank, decidedBy: { metric: 'update%', value: 1 } } });
+
+describe('run summary', () => {
+  it('reports the share of steps in each phase, FLOPs saved against full training, and the switch order', () => {
+    // blocks.0.fc2 switches at 10 and freezes at 20; blocks.1.value switches at 20 and freezes at 30; 40 steps
+    const events: EngineEvent[] = [
+      progress(1, 10, 'full'),
+      change('blocks.0.fc2', 'full', 'joint', 10, 8),
+      progress(11, 10, 'mixed'),
+      change('blocks.0.fc2', 'joint', 'lora', 20, 8),
+      change('blocks.1.value', 'full', 'joint', 20),
+      progress(21, 10, 'mixed'),
+      change('blocks.1.value', 'joint', 'lora', 30),
+      progress(31, 10, 'mixed'),
+    ];
+    const s = summarize(events, meta);
+    expect(s.steps).toBe(40);
+    expect([s.phases.full.share, s.phases.mixed?.share, s.phases.lora.share]).toEqual([0.25, 0.75, 0]);
+    const B = 4;
+    const full = flopsPerStep(model, { batchSize: B });
+    const fc2 = { ranks: { 'blocks.0.fc2': 8 } }, both = { ranks: { 'blocks.0.fc2': 8, 'blocks.1.value': 4 } };
+    const want = 10 * full + 10 * flopsPerStep(model, { batchSize: B, ...fc2 })
+      + 10 * flopsPerStep(model, { batchSize: B, ...both, frozen: new Set(['blocks.0.fc2']) })
+      + 10 * flopsPerStep(model, { batchSize: B, ...both, frozen: new Set(['blocks.0.fc2', 'blocks.1.value']) });
+    expect(s.flops.total).toBe(want);
+    expect(s.flops.fullTraining).toBe(40 * full);
+    expect(s.flops.saved).toBeCloseTo(1 - want / (40 * full), 12);
+    expect(s.switchOrder.map((f) => f.family)).toEqual(['fc2', 'value']);
+  });
+
+  it('orders families by the mean step of their switches, then the first', () => {
+    const sw = (module: string, step: number) => ({ module, step, rank: 4 });
+    const order = switchOrder([sw('blocks.0.fc1', 50), sw('blocks.1.fc1', 150), sw('blocks.0.key', 75), sw('blocks.1.key', 100), sw('blocks.2.query', 60), sw('blocks.3.query', 140)]);
+    expect(order).toEqual([
+      { family: 'key', modules: 2, first: 75, mean: 87.5, last: 100 },
+      { family: 'fc1', modules: 2, first: 50, mean: 100, last: 150 },
+      { family: 'query', modules: 2, first: 60, mean: 100, last: 140 },
+    ]);
+  });
+
+  it('a full run saves nothing and has no switch order; static LoRA is in LoRA from step 0', () => {
+    const f = summarize([progress(1, 20, 'full')], meta);
+    expect(f.flops.saved).toBe(0);
+    expect(f.switchOrder).toEqual([]);
+    const ids = ['blocks.0.query', 'blocks.0.value'];
+    const l = summarize([...ids.map((id) => change(id, 'full', 'lora', 0)), progress(1, 20, 'lora')], meta);
+    expect(l.phases.lora.share).toBe(1);
+    expect(l.flops.total).toBe(20 * flopsPerStep(model, { batchSize: 4, ranks: { [ids[0]!]: 4, [ids[1]!]: 4 }, frozen: new Set(ids) }));
+  });
+});
