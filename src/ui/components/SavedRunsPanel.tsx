@@ -24,13 +24,12 @@ export function SavedRunsPanel() {
   const saved = useStore((s) => s.savedRuns);
   const problem = useStore((s) => s.savedProblem);
   const interrupted = useStore((s) => s.interrupted);
-  const heldRunId = useStore((s) => s.heldRunId);
-  const runs = useStore((s) => s.runs);
+  // the run the worker holds now is the one being saved: resuming it would replace it with its own past
+  // (a string, not the runs: this panel does not re-render at every step)
+  const held = useStore((s) => s.runs.find((r) => r.id === s.heldRunId)?.savedAs ?? null);
   const { resumeSaved, deleteSaved } = useStore.getState();
   if (!saved.length && !problem) return null;
   const total = saved.reduce((n, r) => n + r.bytes, 0);
-  // the run the worker holds now is the one being saved: resuming it would replace it with its own past
-  const live = new Set(runs.filter((r) => r.id === heldRunId).map((r) => r.savedAs));
   const unfinished = saved.filter((r) => interrupted.includes(r.id));
   return (
     <section className="panel saved" data-testid="saved-panel">
@@ -53,7 +52,7 @@ export function SavedRunsPanel() {
               <td>{r.backend}</td>
               <td data-testid="saved-size">{formatBytes(r.bytes)}</td>
               <td>
-                <button data-testid="saved-resume" disabled={live.has(r.id)} title={live.has(r.id) ? 'this is the run training now' : undefined}
+                <button data-testid="saved-resume" disabled={held === r.id} title={held === r.id ? 'this is the run training now' : undefined}
                   onClick={() => resumeSaved(r.id)}>{r.reason === 'done' ? 'Open' : 'Resume'}</button>
                 <button data-testid="saved-delete" onClick={() => void deleteSaved(r.id)}>Delete</button>
               </td>
