@@ -20,6 +20,20 @@ function snapshot(w: tf.Tensor): tf.Tensor {
   return tf.keep(kernelPath() === 'fused' ? copyOf(w) : tf.clone(w));
 }
 
+/** What a window in progress holds, as a checkpoint keeps it; the tensors are the monitor's own. */
+export interface MonitorState {
+  steps: number;
+  previous: WindowRecord | null;
+  /** per module (the model's order): steps of this window in which its base had a gradient */
+  gradSteps: number[];
+  /** modules frozen in this window: their snapshots go when it closes */
+  releasing: string[];
+  gradSum: tf.Tensor | null;
+  lossSum: tf.Tensor | null;
+  /** W at the last snapshot, for the modules that have one */
+  snapshots: Record<string, tf.Tensor>;
+}
+
 export class Monitor {
   private readonly ids: string[];
   private gradSum: tf.Tensor | null = null;
@@ -151,6 +165,32 @@ export class Monitor {
    */
   release(id: string): void {
     if (this.snapshots.has(id)) this.releasing.add(id);
+  }
+
+  exportState(): MonitorState {
+    return {
+      steps: this.steps, previous: this.previous, gradSteps: [...this.gradSteps], releasing: [...this.releasing], gradSum: this.gradSum, lossSum: this.lossSum,
+      snapshots: Object.fromEntries(this.snapshots),
+    };
+  }
+
+  /** Take a saved window in progress (copies of its tensors), replacing its own. */
+  importState(s: MonitorState): void {
+    for (const id of [...Object.keys(s.snapshots), ...s.releasing]) if (!this.modules.has(id)) throw new Error(`the monitor's state names module "${id}", which this model does not have`);
+    if (s.gradSteps.length !== this.ids.length) throw new Error(`the monitor's state counts ${s.gradSteps.length} modules, this model has ${this.ids.length}`);
+    const copy = (t: tf.Tensor | null) => (t ? tf.keep(tf.clone(t)) : null);
+    this.gradSum?.dispose();
+    this.lossSum?.dispose();
+    this.gradSum = copy(s.gradSum);
+    this.lossSum = copy(s.lossSum);
+    for (const snap of this.snapshots.values()) snap.dispose();
+    this.snapshots.clear();
+    for (const [id, t] of Object.entries(s.snapshots)) this.snapshots.set(id, tf.keep(tf.reshape(t, this.modules.get(id)!.weight.shape)));
+    this.steps = s.steps;
+    this.gradSteps = [...s.gradSteps];
+    this.releasing.clear();
+    for (const id of s.releasing) this.releasing.add(id);
+    this.previous = structuredClone(s.previous);
   }
 
   dispose(): void {

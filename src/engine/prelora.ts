@@ -38,6 +38,15 @@ export interface ControllerHost {
   onPhaseChange(change: PhaseChange): void;
 }
 
+/** The controller's state as a checkpoint keeps it (plain data; the monitor's is apart). */
+export interface ControllerState {
+  settings: PreLoRAConfig;
+  /** each module's state, and its adapter's alpha when it has one */
+  modules: (ModuleState & { alpha: number | null })[];
+  history: WindowRecord[];
+  forced: string[];
+}
+
 export class PreLoRAController {
   readonly settings: PreLoRAConfig;
   readonly states = new Map<string, ModuleState>();
@@ -175,6 +184,38 @@ export class PreLoRAController {
     this.monitor.release(id);
     this.states.get(id)!.phase = 'lora';
     return [lin.weight, lin.bias];
+  }
+
+  exportState(): ControllerState {
+    return structuredClone({
+      settings: this.settings,
+      modules: [...this.states.values()].map((st) => ({ ...st, alpha: this.modules.get(st.id)!.adapter?.alpha ?? null })),
+      history: this.history,
+      forced: [...this.forced],
+    });
+  }
+
+  /**
+   * Take a saved state: the settings as they were changed live, each module's phase
+   * (adapters added, bases frozen as saved: the values come after, from the checkpoint's
+   * tensors), the window history and the pending forced switches.
+   */
+  importState(s: ControllerState): void {
+    for (const m of s.modules) {
+      const lin = this.modules.get(m.id);
+      if (!lin || !this.states.has(m.id)) throw new Error(`the checkpoint names module "${m.id}", which this model does not have`);
+      if (m.phase === 'full') continue;
+      if (m.rank === null || m.alpha === null) throw new Error(`module "${m.id}" is ${m.phase} in the checkpoint but has no rank`);
+      if (lin.adapter && lin.adapter.rank !== m.rank) lin.removeAdapter();
+      if (!lin.adapter) lin.addAdapter(m.rank, m.alpha, deriveSeed(this.seed, `lora:${m.id}`));
+      lin.adapter!.alpha = m.alpha;
+      if (m.phase === 'lora' && !lin.baseFrozen) lin.freezeBase();
+    }
+    Object.assign(this.settings, structuredClone(s.settings));
+    for (const m of s.modules) this.states.set(m.id, { id: m.id, phase: m.phase, rank: m.rank, switchedAt: m.switchedAt });
+    this.history.splice(0, this.history.length, ...structuredClone(s.history));
+    this.forced.clear();
+    for (const id of s.forced) this.forced.add(id);
   }
 
   /** `full` until the first module leaves full training, `lora` once every targeted module is frozen. */

@@ -1,16 +1,23 @@
 // Seeded randomness in plain JS, so data order and synthetic images are the same on
 // every backend (tfjs's own random ops may differ between backends).
 
+/** A generator of floats in [0, 1) whose whole state is one 32-bit number, to save and set again. */
+export interface Rand {
+  (): number;
+  state: number;
+}
+
 /** mulberry32: a small, fast 32-bit generator; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): Rand {
   let a = seed >>> 0;
-  return () => {
+  const next = () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+  return Object.defineProperty(next, 'state', { get: () => a, set: (s: number) => { a = s >>> 0; } }) as Rand;
 }
 
 /** A seed derived from a base seed and a label, so streams do not overlap. */

@@ -5,6 +5,8 @@
 // steps with `await data()`, never a synchronous read, so the GPU queue never stalls.
 // Hosts (the CLI, the worker, the benchmark) drive it through `step()` or `run()`.
 import * as tf from '@tensorflow/tfjs';
+import { TENSOR, type HostArray, type TrainingState } from './checkpoint/format';
+import { readTensors, takeTensor } from './checkpoint/tensors';
 import { validateConfig, type ConfigError, type PreLoRAConfig, type RunConfig } from './config';
 import { Batcher, toBatch, type Batch, type Dataset } from './data/dataset';
 import { CompiledStep } from './compiled/step';
@@ -367,6 +369,92 @@ export class Trainer {
       if (yieldBetween && !(await yieldBetween())) break;
     }
     await this.flush();
+  }
+
+  /**
+   * The whole training state, between two steps: the pending steps are read back first
+   * (their progress event as usual), then every tensor (weights, adapters, moments, the
+   * monitor's window in progress) in one stacked read-back. A diverged run has none.
+   */
+  async exportState(): Promise<{ config: RunConfig; state: TrainingState; tensors: Map<string, HostArray> }> {
+    if (this.diverged) throw new Error(`the run diverged at step ${this.diverged.step}: its weights are not finite, so it has no checkpoint`);
+    await this.flush();
+    const variables = this.model.namedVariables();
+    // the optimiser keys its state by tfjs's variable names; a checkpoint by the model's
+    const modelName = new Map(variables.map(([n, v]) => [v.name, n]));
+    const exported = this.optimizer.exportState();
+    const optim = {
+      ...exported,
+      params: Object.fromEntries(Object.entries(exported.params).map(([n, p]) => [modelName.get(n) ?? n, p])),
+    };
+    const monitor = this.controller.monitor.exportState();
+    const named: [string, tf.Tensor][] = variables.map(([n, v]) => [TENSOR.weight(n), v]);
+    for (const [n, p] of Object.entries(optim.params)) if (p.m && p.v) named.push([TENSOR.moment(n, 'm'), p.m], [TENSOR.moment(n, 'v'), p.v]);
+    for (const [id, t] of Object.entries(monitor.snapshots)) named.push([TENSOR.snapshot(id), t]);
+    if (monitor.gradSum) named.push([TENSOR.gradSum, monitor.gradSum]);
+    if (monitor.lossSum) named.push([TENSOR.lossSum, monitor.lossSum]);
+    const tensors = await readTensors(named).finally(() => {
+      for (const p of Object.values(optim.params)) tf.dispose([p.m, p.v].filter((t): t is tf.Tensor => t !== null));
+    });
+    const params = Object.fromEntries(Object.entries(optim.params).map(([n, p]) => [n, { t: p.t, rewarm: p.rewarm, moments: p.m !== null }]));
+    const state: TrainingState = {
+      step: this.completed, batcher: this.batcher.exportState(), phase: this.lastFlush.phase,
+      controller: this.controller.exportState(),
+      monitor: { steps: monitor.steps, previous: structuredClone(monitor.previous), gradSteps: [...monitor.gradSteps], releasing: [...monitor.releasing] },
+      optimizer: { updates: optim.updates, modelRewarm: optim.modelRewarm, params },
+    };
+    return { config: structuredClone(this.config), state, tensors };
+  }
+
+  /**
+   * Continue from a saved state: this trainer must be fresh and made from the same
+   * config. Phases and adapters first, then every tensor's values; a tensor missing or
+   * of another shape is named. The next step is the one after the checkpoint's, with the
+   * same batch, learning rate and moments as the run that saved it.
+   */
+  importState(c: { state: TrainingState; tensors: ReadonlyMap<string, HostArray> }): void {
+    if (this.completed !== 0 || this.pending.length) throw new Error('a checkpoint restores into a fresh trainer only');
+    const { state, tensors } = c;
+    const temps: tf.Tensor[] = [];
+    const take = (name: string, shape: readonly number[]) => {
+      const t = takeTensor(tensors, name, shape);
+      temps.push(t);
+      return t;
+    };
+    try {
+      this.controller.importState(state.controller);
+      const variables = this.model.namedVariables();
+      const byName = new Map(variables);
+      const values = variables.map(([n, v]) => [v, take(TENSOR.weight(n), v.shape)] as const);
+      const extra = [...tensors.keys()].filter((k) => k.startsWith('model/') && !byName.has(k.slice('model/'.length)));
+      if (extra.length) throw new Error(`the checkpoint has weights this run's model does not: ${extra.slice(0, 3).join(', ')}`);
+      const params = Object.fromEntries(Object.entries(state.optimizer.params).map(([n, p]) => {
+        const v = byName.get(n);
+        if (!v) throw new Error(`the checkpoint's optimiser state names "${n}", which this run's model does not have`);
+        const moment = (which: 'm' | 'v') => (p.moments ? take(TENSOR.moment(n, which), v.shape) : null);
+        return [v.name, { t: p.t, rewarm: p.rewarm, m: moment('m'), v: moment('v') }];
+      }));
+      const snapshots = Object.fromEntries([...tensors.keys()].filter((k) => k.startsWith(TENSOR.snapshot(''))).map((k) => {
+        const id = k.slice(TENSOR.snapshot('').length);
+        const lin = this.model.modules().get(id);
+        if (!lin) throw new Error(`the checkpoint has a snapshot of module "${id}", which this run's model does not have`);
+        return [id, take(k, lin.weight.shape)];
+      }));
+      const sum = (name: string, shape: number[]) => (tensors.has(name) ? take(name, shape) : null);
+      const monitor = {
+        steps: state.monitor.steps, previous: state.monitor.previous, gradSteps: state.monitor.gradSteps, releasing: state.monitor.releasing, snapshots,
+        gradSum: sum(TENSOR.gradSum, [this.model.modules().size]), lossSum: sum(TENSOR.lossSum, []),
+      };
+      for (const [v, t] of values) v.assign(t);
+      this.optimizer.importState({ updates: state.optimizer.updates, modelRewarm: state.optimizer.modelRewarm, params }, byName.values());
+      this.controller.monitor.importState(monitor);
+      this.batcher.importState(state.batcher);
+    } finally {
+      tf.dispose(temps);
+    }
+    this.completed = state.step;
+    this.lastFlush = { time: 0, step: this.completed, phase: state.phase };
+    this.emitParams();
   }
 
   dispose(): void {

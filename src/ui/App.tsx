@@ -11,6 +11,7 @@ import { LayerPanel } from './components/LayerPanel';
 import { LinkPanel } from './components/LinkPanel';
 import { PolicyPanel } from './components/PolicyPanel';
 import { RunTable } from './components/RunTable';
+import { SavedRunsPanel } from './components/SavedRunsPanel';
 import { TrainingCharts } from './components/TrainingCharts';
 import { WeightChart } from './components/WeightChart';
 import { WeightsPicker } from './components/WeightsPicker';
@@ -36,6 +37,7 @@ export function App() {
       <WeightsPicker />
       <PolicyPanel />
       <ErrorBar />
+      <SavedRunsPanel />
       <div className="grid">
         <WeightChart />
         <LayerPanel />

@@ -4,8 +4,10 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import './app.css';
 import { syncLink } from './link/sync';
+import { useStore } from './store';
 
 syncLink(); // the link sets the next run before the first render
+void useStore.getState().refreshSaved(true); // what this browser kept, and what was interrupted
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

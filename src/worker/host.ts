@@ -1,6 +1,8 @@
 // The training worker's logic, apart from the Worker global so that Node tests drive
 // it: one engine, one run at a time (a finished run stays until the next starts, so its
-// model can be exported), the benchmark, the user's dataset and weights. Each message is
+// model can be exported), its checkpoints (every schedule.checkpointEvery steps, at a
+// pause and at the end) and the saved runs it brings back, the benchmark, the user's
+// dataset and weights. Each message is
 // checked at the boundary first; what a user (or a stray message) gets wrong comes back
 // as an `error` event that names it, and no other run's state changes. The backend's
 // start, the bundled files and image decoding are injected.
@@ -18,12 +20,14 @@ import type { EngineEvent, PhaseChange } from '../engine/events';
 import { ModelFileError } from '../engine/io/errors';
 import { exportRun } from '../engine/io/export';
 import { checkInitWeights, initModel, readInitWeights, type InitWeights } from '../engine/io/init-weights';
+import { decodeCheckpoint, encodeCheckpoint, type RunLog } from '../engine/checkpoint/format';
 import { datasetFromFiles } from '../engine/data/upload';
 import { prepareRun } from '../engine/prepare';
 import { Trainer } from '../engine/trainer';
 import { checkCommand } from './boundary';
 import { zipExport } from './export-zip';
 import type { Command, CommandOf, RunState, WorkerEvent } from './protocol';
+import { StorageFullError, type SavedRunInfo, type SavedRuns } from './saved-runs';
 
 export interface HostDeps {
   /** `transfer`: buffers the event hands over (a model export's zip) */
@@ -37,6 +41,8 @@ export interface HostDeps {
   nextTask?: () => Promise<void>;
   /** builds a run's trainer (default: the engine's); tests inject faults here */
   createTrainer?: (...args: ConstructorParameters<typeof Trainer>) => Trainer;
+  /** where runs are saved (IndexedDB); without it nothing is saved */
+  openSaved?: () => Promise<SavedRuns>;
 }
 
 interface Run {
@@ -44,6 +50,10 @@ interface Run {
   trainer: Trainer;
   /** its phase changes so far: the export's plan needs them */
   changes: PhaseChange[];
+  /** everything it reported, and its live changes: a checkpoint keeps them for the charts */
+  log: RunLog;
+  /** what its checkpoints are saved and listed under */
+  saved: { id: string; name: string; preset: string | null };
 }
 
 const BENCH_BUSY = 'a benchmark is running: stop it (or let it finish) first';
@@ -71,6 +81,7 @@ export class TrainingHost {
   /** the last built-in set: the picker's preview and the next start share it */
   private builtin: { key: string; dataset: Promise<Dataset> } | null = null;
   private readonly nextTask: () => Promise<void>;
+  private savedRuns: Promise<SavedRuns> | null = null;
 
   constructor(private readonly deps: HostDeps) {
     this.nextTask = deps.nextTask ?? (() => new Promise((resolve) => setTimeout(resolve, 0)));
@@ -108,6 +119,7 @@ export class TrainingHost {
     switch (cmd.type) {
       case 'init': await this.ready(cmd.backend); return;
       case 'start': return this.start(cmd);
+      case 'restore': return this.restore(cmd);
       case 'pause': if (this.current(cmd.runId)) this.want = 'pause'; return;
       case 'resume': return this.resume(cmd.runId);
       case 'step': return this.step(cmd.runId);
@@ -212,11 +224,9 @@ export class TrainingHost {
       this.post({ type: 'started', runId: cmd.runId, config, init: weights?.file ?? null });
       let trainer: Trainer;
       const changes: PhaseChange[] = [];
+      const log: RunLog = { events: [], policyChanges: [] };
       try {
-        const emit = (event: EngineEvent) => {
-          if (event.type === 'phase') changes.push(event.change);
-          this.post({ type: 'engine', runId: cmd.runId, event });
-        };
+        const emit = this.emitter(cmd.runId, changes, log);
         const prepare = weights ? initModel(weights) : undefined;
         trainer = this.deps.createTrainer ? this.deps.createTrainer(config, dataset, emit, prepare) : new Trainer(config, dataset, emit, prepare);
       } catch (err) {
@@ -224,7 +234,8 @@ export class TrainingHost {
         this.post({ type: 'state', runId: cmd.runId, state: 'failed', step: 0 });
         return null;
       }
-      this.run = { id: cmd.runId, trainer, changes };
+      const startedAt = Date.now();
+      this.run = { id: cmd.runId, trainer, changes, log, saved: { id: `${startedAt}-${cmd.runId}`, name: cmd.name ?? `run of ${new Date(startedAt).toISOString()}`, preset: cmd.preset ?? null } };
       this.want = 'run';
       this.state(this.run, 'running');
       this.held();
@@ -247,6 +258,8 @@ export class TrainingHost {
       for (let bound = steps; ; bound = undefined) {
         await t.run(bound ?? total - t.stepsDone, async () => {
           await this.nextTask();
+          const every = t.config.schedule.checkpointEvery;
+          if (every > 0 && t.stepsDone % every === 0 && t.stepsDone < total && this.run === run) await this.save(run, 'interval');
           return this.want === 'run' && this.run === run;
         });
         // a resume that came during a single step carries on from here
@@ -267,7 +280,108 @@ export class TrainingHost {
       this.run = null;
       this.kept = run; // the held run still: its model can be exported
       this.state(run, 'done');
-    } else this.state(run, 'paused');
+      await this.save(run, 'done');
+    } else {
+      this.state(run, 'paused');
+      await this.save(run, 'pause');
+    }
+  }
+
+  /** Each event of a run: to the page, into its log (and its phase changes). */
+  private emitter(runId: string, changes: PhaseChange[], log: RunLog): (event: EngineEvent) => void {
+    return (event) => {
+      if (event.type === 'phase') changes.push(event.change);
+      log.events.push(event);
+      this.post({ type: 'engine', runId, event });
+    };
+  }
+
+  private saved(): Promise<SavedRuns> | null {
+    if (!this.deps.openSaved) return null;
+    this.savedRuns ??= this.deps.openSaved();
+    this.savedRuns.catch(() => { this.savedRuns = null; }); // the next save tries again
+    return this.savedRuns;
+  }
+
+  /**
+   * Save the run's whole training state (between two steps) under its saved id. A failure
+   * (a full quota: the message says what to delete) is reported, and the run goes on.
+   */
+  private async save(run: Run, reason: SavedRunInfo['reason']): Promise<void> {
+    const opening = this.saved();
+    if (!opening || run.trainer.divergence) return;
+    try {
+      const store = await opening;
+      const { config, state, tensors } = await run.trainer.exportState();
+      const bytes = encodeCheckpoint({ config, state, tensors, log: run.log });
+      const backend = (await this.ready('auto')).name;
+      const info = await store.save({ ...run.saved, step: state.step, reason, savedAt: Date.now(), backend, config }, bytes);
+      run.saved.name = info.name; // renamed on the page: keep its name
+      this.post({ type: 'saved', runId: run.id, info });
+    } catch (err) {
+      this.error(run.id, err instanceof StorageFullError ? err.message : `could not save the run at step ${run.trainer.stepsDone}: ${messageOf(err)}`);
+    }
+  }
+
+  /**
+   * Bring back a saved run as `runId`, paused at the step it was saved (done, if it had
+   * finished): its checkpoint read and checked whole, its data loaded again, a fresh
+   * trainer restored from it. A checkpoint that cannot be restored is refused with the
+   * reason; the worker's current run is left as it was.
+   */
+  private async restore(cmd: CommandOf<'restore'>): Promise<void> {
+    if (this.bench) return this.error(cmd.runId, BENCH_BUSY);
+    const opening = this.saved();
+    if (!opening) return this.error(cmd.runId, 'this worker cannot read saved runs (no IndexedDB)');
+    const store = await opening;
+    const info = (await store.list()).find((r) => r.id === cmd.savedId);
+    const bytes = info ? await store.read(cmd.savedId) : null;
+    if (!info || !bytes) return this.error(cmd.runId, `saved run "${cmd.savedId}" is gone (deleted in another tab?)`);
+    let checkpoint: ReturnType<typeof decodeCheckpoint>;
+    try {
+      checkpoint = decodeCheckpoint(bytes, `saved run "${info.name}"`);
+    } catch (err) {
+      return this.error(cmd.runId, `${messageOf(err)}; the other saved runs are not affected`);
+    }
+    if (checkpoint.config.data.dataset === 'upload' && !this.uploaded) {
+      return this.error(cmd.runId, `saved run "${info.name}" trained on uploaded files: upload them again, then resume it`);
+    }
+    const hw = await this.ready('auto');
+    const { config, dataset, errors } = await prepareRun(checkpoint.config, { load: (c) => this.datasetFor(c), memoryBudgetBytes: hw.memoryBudgetBytes });
+    if (!config) return this.error(cmd.runId, `saved run "${info.name}" cannot run here: ${formatErrors(errors)}`);
+    this.want = 'stop';
+    await this.exclusive(async () => {
+      this.release('stopped');
+      this.dropKept();
+      const changes = checkpoint.log.events.flatMap((e) => (e.type === 'phase' ? [e.change] : []));
+      const log: RunLog = { events: [...checkpoint.log.events], policyChanges: [...checkpoint.log.policyChanges] };
+      const emit = this.emitter(cmd.runId, changes, log);
+      let restoring = true;
+      let trainer: Trainer | null = null;
+      try {
+        // what a fresh trainer reports before the checkpoint's state is in (its step-0 params) is not this run's
+        trainer = new Trainer(config, dataset, (e) => { if (!restoring) emit(e); });
+        trainer.importState(checkpoint);
+      } catch (err) {
+        trainer?.dispose();
+        this.error(cmd.runId, `saved run "${info.name}" could not be restored: ${messageOf(err)}; the other saved runs are not affected`);
+        this.post({ type: 'state', runId: cmd.runId, state: 'failed', step: 0 });
+        return;
+      }
+      restoring = false;
+      const run: Run = { id: cmd.runId, trainer, changes, log, saved: { id: info.id, name: info.name, preset: info.preset } };
+      this.post({ type: 'started', runId: run.id, config: checkpoint.config, init: null });
+      this.post({ type: 'restored', runId: run.id, events: checkpoint.log.events, policyChanges: checkpoint.log.policyChanges });
+      if (trainer.stepsDone >= config.schedule.steps) {
+        this.kept = run;
+        this.state(run, 'done');
+      } else {
+        this.run = run;
+        this.want = 'pause';
+        this.state(run, 'paused');
+      }
+      this.held();
+    });
   }
 
   private resume(runId: string): void {
@@ -301,6 +415,7 @@ export class TrainingHost {
     if (!run) return this.error(null, `no run "${cmd.runId}" in the worker (it ended or was replaced): the change applies to the next run`);
     const { applied, errors } = run.trainer.setPolicy(cmd.update);
     if (!applied) return this.error(run.id, formatErrors(errors));
+    run.log.policyChanges.push({ step: run.trainer.stepsDone, update: applied });
     this.post({ type: 'policy', runId: run.id, step: run.trainer.stepsDone, update: applied });
   }
 

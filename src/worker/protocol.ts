@@ -9,17 +9,22 @@ import type { DatasetSource, RunConfig } from '../engine/config';
 import { PRELORA_SCHEMA, RUN_CONFIG_SCHEMA } from '../engine/config/schema';
 import type { DatasetInfo } from '../engine/data/preview';
 import type { EngineEvent } from '../engine/events';
+import type { PolicyChange } from '../engine/run-record';
 import { PEFT_NAMINGS } from '../engine/io/hf-names';
 import { LIVE_KEYS, type PolicyUpdate } from '../engine/live';
+import type { SavedRunInfo } from './saved-runs';
 
 const runId = v.pipe(v.string(), v.minLength(1));
 const count = v.pipe(v.number(), v.integer(), v.minValue(1));
+const name = v.pipe(v.string(), v.maxLength(200));
 
 export const COMMAND_SCHEMAS = {
   /** start the backend (the first choice stands: a new choice is a new worker) */
   init: v.strictObject({ type: v.literal('init'), backend: v.picklist(BACKEND_CHOICES) }),
-  /** stop the current run (if any) and start this one */
-  start: v.strictObject({ type: v.literal('start'), runId, config: RUN_CONFIG_SCHEMA }),
+  /** stop the current run (if any) and start this one; `name`: what its saved checkpoints are listed by */
+  start: v.strictObject({ type: v.literal('start'), runId, config: RUN_CONFIG_SCHEMA, name: v.optional(name), preset: v.optional(v.nullable(name)) }),
+  /** stop the current run (if any) and bring back a saved one, paused where it was saved, as run `runId` */
+  restore: v.strictObject({ type: v.literal('restore'), runId, savedId: runId }),
   pause: v.strictObject({ type: v.literal('pause'), runId }),
   resume: v.strictObject({ type: v.literal('resume'), runId }),
   /** one step while paused */
@@ -94,6 +99,10 @@ export type WorkerEvent =
   | { type: 'model'; runId: string; zip: ArrayBuffer; files: string[] }
   /** the weights the next runs start from, or null for a fresh model */
   | { type: 'weights'; weights: WeightsInfo | null }
+  /** a run's checkpoint saved (IndexedDB), as the saved-runs list shows it */
+  | { type: 'saved'; runId: string; info: SavedRunInfo }
+  /** a saved run brought back (after its `started`): everything it reported before, for the charts to go on from */
+  | { type: 'restored'; runId: string; events: EngineEvent[]; policyChanges: PolicyChange[] }
   /** `runId`: the run it concerns (a refused start, a run that failed), else null */
   | { type: 'error'; runId: string | null; message: string };
 

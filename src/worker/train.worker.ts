@@ -1,10 +1,11 @@
 // The training worker: wiring only. The logic lives in host.ts (tested in Node); here
-// it gets the browser's backend, the served files and image decoding.
+// it gets the browser's backend, the served files, image decoding and IndexedDB.
 import { initBrowserBackend } from '../engine/backend-browser';
 import { DatasetError } from '../engine/data/errors';
 import { decodeImage } from './decode-image';
 import { TrainingHost } from './host';
 import type { WorkerEvent } from './protocol';
+import { SavedRuns } from './saved-runs';
 
 // files under the served public/ folder (the bundled MNIST)
 async function readPublic(path: string): Promise<Uint8Array> {
@@ -18,6 +19,7 @@ const host = new TrainingHost({
   initBackend: initBrowserBackend,
   readPublic,
   decode: decodeImage,
+  openSaved: () => SavedRuns.open(),
 });
 
 self.onmessage = (msg: MessageEvent<unknown>) => void host.receive(msg.data);

@@ -16,7 +16,12 @@ describe('the worker boundary', () => {
     expect(checkCommand(start)).toEqual({ command: start, error: null });
     const files = [{ name: 'x.bin', path: 'x.bin', bytes: new ArrayBuffer(8) }];
     expect(checkCommand({ type: 'loadDataset', files, imageSize: 32, seed: 1 }).error).toBeNull();
-    expect(COMMAND_TYPES).toHaveLength(15);
+    const named = { type: 'start', runId: 'a', config, name: '#1 PreLoRA, micro', preset: 'micro' };
+    expect(checkCommand(named)).toEqual({ command: named, error: null });
+    expect(checkCommand({ type: 'restore', runId: 'b', savedId: '1764432000000-a' }).error).toBeNull();
+    expect(error({ type: 'restore', runId: 'b', savedId: '' })).toMatch(/^restore: savedId: /);
+    expect(error({ ...named, name: 'x'.repeat(201) })).toMatch(/^start: name: /);
+    expect(COMMAND_TYPES).toHaveLength(16);
   });
 
   it('takes every live key in setPolicy, and nothing else', () => {

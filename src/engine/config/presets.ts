@@ -17,7 +17,7 @@ const base: RunConfig = {
     batchSize: 32, lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7,
     weightDecay: 0.05, clipNorm: 1, labelSmoothing: 0.1,
   },
-  schedule: { steps: 300, warmupSteps: 20, minLrRatio: 0.1, evalEvery: 100, logEvery: 10 },
+  schedule: { steps: 300, warmupSteps: 20, minLrRatio: 0.1, evalEvery: 100, logEvery: 10, checkpointEvery: 100 },
   prelora: {
     mode: 'full', rank: 8, alpha: null, minRank: 4, maxRank: 32,
     rule: 'global', metric: 'update%', weightThreshold: 5, lossThreshold: 10, useLossTest: true,

@@ -26,7 +26,7 @@ export const RUN_CONFIG_SCHEMA = v.strictObject({
   optim: v.strictObject({
     batchSize: num, lr: num, beta1: num, beta2: num, epsilon: num, weightDecay: num, clipNorm: num, labelSmoothing: num,
   }),
-  schedule: v.strictObject({ steps: num, warmupSteps: num, minLrRatio: num, evalEvery: num, logEvery: num }),
+  schedule: v.strictObject({ steps: num, warmupSteps: num, minLrRatio: num, evalEvery: num, logEvery: num, checkpointEvery: num }),
   prelora: PRELORA_SCHEMA,
   seed: num,
 });

@@ -66,6 +66,8 @@ export interface ScheduleConfig {
   evalEvery: number;
   /** losses are read back from the device in one batch every logEvery steps */
   logEvery: number;
+  /** the page saves the whole training state (IndexedDB) every this many steps, and at each pause; 0: only at pauses */
+  checkpointEvery: number;
 }
 
 /** PreLoRA: the mode, the switch policy (live-editable) and what happens at a switch. */

@@ -95,6 +95,7 @@ export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number): Conf
     numIn('schedule.minLrRatio', s.minLrRatio, 0, 1),
     intAtLeast('schedule.evalEvery', s.evalEvery, 1),
     intAtLeast('schedule.logEvery', s.logEvery, 1),
+    intIn('schedule.checkpointEvery', s.checkpointEvery, 0, RUN_LIMITS.steps),
     intAtLeast('prelora.rank', p.rank, 1),
     intAtLeast('prelora.minRank', p.minRank, 1),
     intAtLeast('prelora.maxRank', p.maxRank, 1),

@@ -1,6 +1,6 @@
 // The dataset contract: uint8 pixels and labels in compact typed arrays, and a seeded
 // batcher that reshuffles every epoch. Pixels become normalised floats only per batch.
-import { deriveSeed, mulberry32, permutation } from '../random';
+import { deriveSeed, mulberry32, permutation, type Rand } from '../random';
 import { DatasetError } from './errors';
 
 export interface Split {
@@ -123,13 +123,19 @@ export interface Selection {
   shifts: Int32Array | null;
 }
 
+export interface BatcherState {
+  epoch: number;
+  cursor: number;
+  augment: number;
+}
+
 /** Seeded batches over a split: a new permutation per epoch, full batches only. */
 export class Batcher {
   private order: Int32Array;
   private cursor = 0;
   epoch = 0;
 
-  private readonly augRand: () => number;
+  private readonly augRand: Rand;
 
   constructor(
     private readonly split: Split,
@@ -144,6 +150,18 @@ export class Batcher {
 
   private shuffle(): Int32Array {
     return permutation(this.split.count, mulberry32(deriveSeed(this.seed, `epoch${this.epoch}`)));
+  }
+
+  /** Where it is in the data: the epoch (its order follows from the seed), the position in it, the augmentation's generator. */
+  exportState(): BatcherState {
+    return { epoch: this.epoch, cursor: this.cursor, augment: this.augRand.state };
+  }
+
+  importState(s: BatcherState): void {
+    this.epoch = s.epoch;
+    this.order = this.shuffle();
+    this.cursor = s.cursor;
+    this.augRand.state = s.augment;
   }
 
   /** The next batch's images and augmentation, without making the batch (a device gathers it). */

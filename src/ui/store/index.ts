@@ -15,6 +15,7 @@ import { createKeepSlice, type KeepSlice } from './keep';
 import { createLinkSlice, type LinkSlice } from './link';
 import { parseField, type PageLiveKey } from './live-fields';
 import { createRunsSlice, type RunsSlice } from './runs';
+import { createSavedSlice, type SavedSlice } from './saved';
 import { selectActive, selectLive } from './selectors';
 
 export interface LiveSlice {
@@ -50,7 +51,7 @@ export interface Actions {
   send: (cmd: Command, transfer?: Transferable[]) => void;
 }
 
-export type PlaygroundState = ConfigSlice & RunsSlice & BenchSlice & LinkSlice & KeepSlice & LiveSlice & Actions;
+export type PlaygroundState = ConfigSlice & RunsSlice & BenchSlice & LinkSlice & KeepSlice & SavedSlice & LiveSlice & Actions;
 
 let client: WorkerClient | null = null;
 const worker = () => (client ??= new WorkerClient((e) => useStore.getState().onWorkerEvent(e), useStore.getState().backendChoice));
@@ -89,6 +90,7 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
   ...createBenchSlice(set, get, api),
   ...createLinkSlice(set, get, api),
   ...createKeepSlice(set, get, api),
+  ...createSavedSlice(set, get, api),
   backend: null,
   error: null,
   fieldErrors: {},
@@ -119,7 +121,7 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
     const config = buildConfig(get());
     const run = get().addRun(config, get().preset);
     set({ error: null });
-    worker().send({ type: 'start', runId: run.id, config });
+    worker().send({ type: 'start', runId: run.id, config, name: `${run.label}, ${run.preset ?? 'custom'}, ${new Date(run.startedAt).toLocaleString()}`, preset: run.preset });
   },
   pause: () => { const run = liveRun(get()); if (run) worker().send({ type: 'pause', runId: run.id }); },
   resume: () => { const run = liveRun(get()); if (run) worker().send({ type: 'resume', runId: run.id }); },
@@ -184,10 +186,15 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
         s.applyEngineEvent(e.runId, e.event);
         if (e.event.type === 'diverged' && s.runs.some((r) => r.id === e.runId)) set({ error: e.event.divergence.message });
         return;
-      case 'state': s.setRunState(e.runId, e.state, e.step); return;
+      case 'state':
+        s.setRunState(e.runId, e.state, e.step);
+        if (e.state === 'failed') s.markInterrupted(e.runId); // its last checkpoint is offered
+        return;
       case 'policy': s.applyPolicy(e.runId, e.step, e.update); return;
       case 'bench': s.applyBenchStatus(e.status); return;
       case 'held': case 'model': case 'weights': s.applyKeepEvent(e); return;
+      case 'saved': s.applySaved(e.runId, e.info); return;
+      case 'restored': s.applyRestored(e.runId, e.events, e.policyChanges); return;
       case 'dataset':
         set({ datasets: { ...s.datasets, [e.source]: e.info }, uploading: false, ...(e.source === 'upload' ? { dataset: 'upload' as const, error: null } : {}) });
         return;
@@ -197,9 +204,12 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
         set({ error: e.message, uploading: false, loadingWeights: false, exporting: null });
         return;
       }
-      case 'crashed':
+      case 'crashed': {
+        const live = selectLive(s);
         set(workerGone(s, 'failed', `the training worker crashed (${e.message}); a new one starts with the next command`));
+        if (live) s.markInterrupted(live.id);
         return;
+      }
     }
   },
 }));

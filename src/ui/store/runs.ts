@@ -59,12 +59,14 @@ export interface RunView {
   seconds: number;
   /** the run stopped on a non-finite loss or gradient */
   diverged: Divergence | null;
+  /** the saved run (IndexedDB) its checkpoints go to, once the worker saved one or it was resumed from one */
+  savedAs: string | null;
 }
 
 export interface RunsSlice {
   runs: RunView[];
   activeId: string | null;
-  addRun: (config: RunConfig, preset?: PresetName) => RunView;
+  addRun: (config: RunConfig, preset?: PresetName, label?: string) => RunView;
   selectRun: (runId: string) => void;
   applyStarted: (runId: string, config: RunConfig, about?: Pick<RunView, 'backend' | 'kernels' | 'init'>) => void;
   applyPolicy: (runId: string, step: number, update: PolicyUpdate) => void;
@@ -122,16 +124,16 @@ export const createRunsSlice: StateCreator<PlaygroundState, [], [], RunsSlice> =
   return {
     runs: [],
     activeId: null,
-    addRun: (config, preset) => {
+    addRun: (config, preset, named) => {
       const n = counter++;
       const p = config.prelora;
-      const label = `#${n + 1} ${p.mode === 'prelora' ? `PreLoRA (${p.rule})` : p.mode === 'lora' ? `LoRA r${p.rank}` : 'full'}`;
+      const label = named ?? `#${n + 1} ${p.mode === 'prelora' ? `PreLoRA (${p.rule})` : p.mode === 'lora' ? `LoRA r${p.rank}` : 'full'}`;
       const startedAt = Date.now();
       const run: RunView = {
         id: `run-${startedAt}-${n}`, label, color: COLORS[n % COLORS.length]!, preset: preset ?? null, startedAt, backend: null, kernels: null, init: null,
         config, state: 'starting', step: 0,
         losses: [], evaluations: [], windows: [], modules: {}, changes: [], efficiency: [], throughput: {},
-        thresholds: [{ step: 0, value: p.weightThreshold }], params: [], seconds: 0, diverged: null,
+        thresholds: [{ step: 0, value: p.weightThreshold }], params: [], seconds: 0, diverged: null, savedAs: null,
       };
       set((s) => ({ runs: [...s.runs, run], activeId: run.id }));
       return run;

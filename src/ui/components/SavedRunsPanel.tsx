@@ -1,0 +1,65 @@
+// The runs this browser keeps: each with its step, why and when it was last saved, its
+// backend and size; Resume brings it back paused where it was (after a reload, a crash
+// or a lost GPU the page says which were interrupted); names can be changed; Delete
+// frees the space. Problems reading them are shown, never swallowed.
+import { useState } from 'react';
+import { formatBytes } from '../../engine/config';
+import { useStore } from '../store';
+import type { SavedRunInfo } from '../../worker/saved-runs';
+
+const REASONS: Record<SavedRunInfo['reason'], string> = { interval: 'while training', pause: 'paused', done: 'finished' };
+
+function Name({ info }: { info: SavedRunInfo }) {
+  const rename = useStore((s) => s.renameSaved);
+  const [text, setText] = useState<string | null>(null);
+  if (text === null) return <span data-testid="saved-name" onDoubleClick={() => setText(info.name)} title="double-click to rename">{info.name}</span>;
+  const done = () => { void rename(info.id, text); setText(null); };
+  return (
+    <input aria-label="saved run name" data-testid="saved-rename" value={text} autoFocus maxLength={200}
+      onChange={(e) => setText(e.target.value)} onBlur={done} onKeyDown={(e) => { if (e.key === 'Enter') done(); if (e.key === 'Escape') setText(null); }} />
+  );
+}
+
+export function SavedRunsPanel() {
+  const saved = useStore((s) => s.savedRuns);
+  const problem = useStore((s) => s.savedProblem);
+  const interrupted = useStore((s) => s.interrupted);
+  // the run the worker holds now is the one being saved: resuming it would replace it with its own past
+  // (a string, not the runs: this panel does not re-render at every step)
+  const held = useStore((s) => s.runs.find((r) => r.id === s.heldRunId)?.savedAs ?? null);
+  const { resumeSaved, deleteSaved } = useStore.getState();
+  if (!saved.length && !problem) return null;
+  const total = saved.reduce((n, r) => n + r.bytes, 0);
+  const unfinished = saved.filter((r) => interrupted.includes(r.id));
+  return (
+    <section className="panel saved" data-testid="saved-panel">
+      <h2>Saved runs <small>in this browser, {formatBytes(total)}</small></h2>
+      {unfinished.length > 0 && (
+        <p className="offer" data-testid="resume-offer">
+          {unfinished.length === 1 ? `"${unfinished[0]!.name}" was` : `${unfinished.length} runs were`} interrupted (a reload, a crash or a lost GPU):
+          resume {unfinished.length === 1 ? 'it' : 'one'} below, where it was last saved.
+        </p>
+      )}
+      {problem && <pre className="error" data-testid="saved-problem">{problem}</pre>}
+      <table className="runs">
+        <thead><tr><th>name</th><th>step</th><th>saved</th><th>backend</th><th>size</th><th /></tr></thead>
+        <tbody>
+          {saved.map((r) => (
+            <tr key={r.id} data-testid="saved-row" data-saved={r.id}>
+              <td><Name info={r} /></td>
+              <td>{r.step} / {r.config.schedule.steps}</td>
+              <td>{REASONS[r.reason]}, {new Date(r.savedAt).toLocaleString()}</td>
+              <td>{r.backend}</td>
+              <td data-testid="saved-size">{formatBytes(r.bytes)}</td>
+              <td>
+                <button data-testid="saved-resume" disabled={held === r.id} title={held === r.id ? 'this is the run training now' : undefined}
+                  onClick={() => resumeSaved(r.id)}>{r.reason === 'done' ? 'Open' : 'Resume'}</button>
+                <button data-testid="saved-delete" onClick={() => void deleteSaved(r.id)}>Delete</button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}

@@ -1,0 +1,82 @@
+// Saved-runs slice: the runs this browser keeps (IndexedDB), listed with their size,
+// renamed and deleted here; the worker saves them and brings one back on Resume, paused
+// where it was saved, its charts filled from its saved events.
+import type { StateCreator } from 'zustand';
+import type { EngineEvent } from '../../engine/events';
+import type { PresetName } from '../../engine/config';
+import type { PolicyChange } from '../../engine/run-record';
+import { SavedRuns, type SavedRunInfo } from '../../worker/saved-runs';
+import type { PlaygroundState } from './index';
+
+export interface SavedSlice {
+  savedRuns: SavedRunInfo[];
+  /** what went wrong reading or changing the saved runs (not a run's own error) */
+  savedProblem: string | null;
+  /** saved runs the worker was training when the page went (unfinished), as the page found them on opening */
+  interrupted: string[];
+  refreshSaved: (opening?: boolean) => Promise<void>;
+  renameSaved: (id: string, name: string) => Promise<void>;
+  deleteSaved: (id: string) => Promise<void>;
+  /** bring a saved run back as a new run of this page, paused where it was saved */
+  resumeSaved: (id: string) => void;
+  /** run `runId` stopped where it cannot go on (a crash, a failed step): offer its last checkpoint */
+  markInterrupted: (runId: string) => void;
+  /** the worker saved run `runId` */
+  applySaved: (runId: string, info: SavedRunInfo) => void;
+  /** a restored run's earlier events and live changes, into its charts */
+  applyRestored: (runId: string, events: EngineEvent[], policyChanges: PolicyChange[]) => void;
+}
+
+let store: Promise<SavedRuns> | null = null;
+const savedRuns = () => {
+  store ??= SavedRuns.open();
+  store.catch(() => { store = null; });
+  return store;
+};
+
+export const createSavedSlice: StateCreator<PlaygroundState, [], [], SavedSlice> = (set, get) => {
+  const act = async (what: string, f: (s: SavedRuns) => Promise<unknown>) => {
+    try {
+      await f(await savedRuns());
+      set({ savedRuns: await (await savedRuns()).list(), savedProblem: null });
+    } catch (err) {
+      set({ savedProblem: `could not ${what}: ${(err as Error).message}` });
+    }
+  };
+  return {
+    savedRuns: [],
+    savedProblem: null,
+    interrupted: [],
+    refreshSaved: (opening = false) => act('read the saved runs', async (s) => {
+      if (opening) set({ interrupted: (await s.list()).filter((r) => r.reason !== 'done').map((r) => r.id) });
+    }),
+    renameSaved: (id, name) => act('rename the saved run', (s) => s.rename(id, name.trim() || 'unnamed run')),
+    deleteSaved: (id) => act('delete the saved run', async (s) => {
+      await s.remove(id);
+      set((st) => ({ interrupted: st.interrupted.filter((i) => i !== id) }));
+    }),
+    resumeSaved: (id) => {
+      const info = get().savedRuns.find((r) => r.id === id);
+      if (!info) return;
+      const run = get().addRun(info.config, (info.preset as PresetName | null) ?? undefined, info.name);
+      set((st) => ({
+        error: null, interrupted: st.interrupted.filter((i) => i !== id),
+        runs: st.runs.map((r) => (r.id === run.id ? { ...r, savedAs: id } : r)),
+      }));
+      get().send({ type: 'restore', runId: run.id, savedId: id });
+    },
+    markInterrupted: (runId) => set((st) => {
+      const id = st.runs.find((r) => r.id === runId)?.savedAs;
+      return id && !st.interrupted.includes(id) ? { interrupted: [...st.interrupted, id] } : {};
+    }),
+    applySaved: (runId, info) => set((st) => ({
+      savedRuns: [info, ...st.savedRuns.filter((r) => r.id !== info.id)],
+      runs: st.runs.map((r) => (r.id === runId ? { ...r, savedAs: info.id } : r)),
+    })),
+    applyRestored: (runId, events, policyChanges) => {
+      const s = get();
+      for (const e of events) s.applyEngineEvent(runId, e);
+      for (const c of policyChanges) s.applyPolicy(runId, c.step, c.update);
+    },
+  };
+};

@@ -1,0 +1,123 @@
+// Saved runs in Chromium against the production build (micro, wasm): a run saves every
+// N steps; the page is reloaded mid-run; the page offers to resume it; it comes back
+// paused at its last checkpoint with its charts, and runs to the end with the losses of
+// a run that never stopped. Saved runs are renamed and deleted; a corrupted one is
+// refused with its message and the others stay; a full quota is shown with what to delete.
+import type { Download, Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunRecord } from '../../src/engine/run-record';
+import { openPlayground, type Playground } from '../helpers/browser';
+
+const LINK = 'v=1&preset=micro&backend=wasm&schedule.steps=300&schedule.checkpointEvery=10&prelora.weightThreshold=100&prelora.patience=2&prelora.windowSteps=5';
+
+const runState = (page: Page, row: number) => page.getByTestId('run-row').nth(row).locator('td').nth(2).textContent();
+const lastState = (page: Page) => page.getByTestId('run-row').last().locator('td').nth(2).textContent();
+const savedRows = (page: Page) => page.getByTestId('saved-row');
+
+async function runJson(page: Page): Promise<RunRecord> {
+  const [d] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId('export-json').click()]) as [Download, unknown];
+  return JSON.parse(readFileSync(await d.path(), 'utf8')) as RunRecord;
+}
+
+const losses = (r: RunRecord) => r.events.flatMap((e) => (e.type === 'progress' ? e.records.map((x) => [x.step, x.loss] as const) : []));
+
+describe('saved runs in the page', () => {
+  let playground: Playground;
+  let page: Page;
+  let base: string;
+
+  beforeAll(async () => {
+    playground = await openPlayground();
+    ({ page } = playground);
+    base = page.url().replace(/#.*$/, '');
+  }, 180_000);
+
+  afterAll(() => playground?.close());
+
+  it('reloads mid-run, offers the run, resumes it at its checkpoint with its charts, and ends with the losses of a run that never stopped', async () => {
+    await page.goto(`${base}#${LINK}`);
+    await expect.poll(() => page.getByTestId('preset').inputValue()).toBe('micro');
+    await page.getByTestId('start').click();
+    // past two checkpoints (of 30): reload mid-run
+    await expect.poll(async () => Number(await page.getByTestId('step-count').textContent()), { timeout: 120_000, interval: 50 }).toBeGreaterThanOrEqual(22);
+    await page.reload();
+    await expect.poll(() => page.getByTestId('resume-offer').count(), { timeout: 30_000 }).toBe(1);
+    expect(await page.getByTestId('resume-offer').textContent()).toMatch(/^"#1 PreLoRA \(module\), micro, .*" was interrupted \(a reload, a crash or a lost GPU\)/);
+    expect(await savedRows(page).count()).toBe(1);
+    const row = savedRows(page).first();
+    const saved = Number((await row.locator('td').nth(1).textContent())!.split(' / ')[0]);
+    expect(saved % 10).toBe(0);
+    expect(saved).toBeGreaterThanOrEqual(20);
+    expect(await row.getByTestId('saved-size').textContent()).toMatch(/ (KB|MB)$/);
+    await row.getByTestId('saved-resume').click();
+    await expect.poll(() => runState(page, 0), { timeout: 60_000 }).toBe('paused');
+    expect(await page.getByTestId('resume-offer').count()).toBe(0);
+    expect(await page.getByTestId('step-count').textContent()).toBe(String(saved));
+    // its charts are back: the loss curve has its points up to the checkpoint
+    expect(await page.getByTestId('loss-chart').locator('.recharts-line-curve, .recharts-curve').count()).toBeGreaterThan(0);
+    const restored = await runJson(page);
+    await page.getByTestId('resume').click();
+    await expect.poll(() => runState(page, 0), { timeout: 120_000 }).toBe('done');
+    const resumed = await runJson(page);
+    expect(losses(resumed).map(([s]) => s)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    // the restored charts held every step to the checkpoint
+    expect(losses(restored)).toEqual(losses(resumed).filter(([s]) => s <= saved));
+    // and the whole run is the run that never stopped
+    await page.getByTestId('start').click();
+    await expect.poll(() => runState(page, 1), { timeout: 120_000 }).toBe('done');
+    expect(losses(await runJson(page))).toEqual(losses(resumed));
+    expect(playground.consoleErrors).toEqual([]);
+  }, 420_000);
+
+  it('renames and deletes saved runs; refuses a corrupted one with its message, the others stay', async () => {
+    // newest first: the run that never stopped (the worker holds it: it is open), the resumed one
+    await expect.poll(() => savedRows(page).count(), { timeout: 30_000 }).toBe(2);
+    expect(await savedRows(page).nth(0).getByTestId('saved-resume').isDisabled()).toBe(true);
+    const fresh = savedRows(page).nth(0);
+    await fresh.getByTestId('saved-name').dblclick();
+    await fresh.getByTestId('saved-rename').fill('kept <b>for later</b>');
+    await fresh.getByTestId('saved-rename').press('Enter');
+    await expect.poll(() => page.getByTestId('saved-name').allTextContents()).toContain('kept <b>for later</b>'); // text, not HTML
+    // flip one byte of the other's file, as a failing disk would
+    const id = await savedRows(page).nth(1).getAttribute('data-saved');
+    await page.evaluate(async (savedId) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open('prelora-playground');
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      const tx = db.transaction('files', 'readwrite');
+      const files = tx.objectStore('files');
+      const rec = await new Promise<{ id: string; bytes: Uint8Array }>((resolve) => { files.get(savedId!).onsuccess = (e) => resolve((e.target as IDBRequest).result); });
+      rec.bytes[rec.bytes.length - 50]! ^= 1;
+      files.put(rec);
+      await new Promise((resolve) => { tx.oncomplete = resolve; });
+      db.close();
+    }, id);
+    const runs = await page.getByTestId('run-row').count();
+    await savedRows(page).nth(1).getByTestId('saved-resume').click();
+    await expect.poll(() => page.getByTestId('error').textContent(), { timeout: 30_000 })
+      .toMatch(/^saved run "#1 PreLoRA \(module\), micro, .*": it is corrupted \(CRC-32 [0-9a-f]{8}, saved as [0-9a-f]{8}\): delete it; the other saved runs are not affected$/);
+    expect(await page.getByTestId('run-row').count()).toBe(runs); // nothing of it stays
+    // the other still opens, once the worker lets go of it
+    await page.getByTestId('reset').click();
+    await expect.poll(() => savedRows(page).nth(0).getByTestId('saved-resume').isDisabled()).toBe(false);
+    await savedRows(page).nth(0).getByTestId('saved-resume').click();
+    await expect.poll(() => page.getByTestId('run-row').last().locator('td').nth(1).textContent(), { timeout: 60_000 }).toBe('kept <b>for later</b>');
+    await expect.poll(() => lastState(page), { timeout: 60_000 }).toBe('done');
+    expect(await page.getByTestId('export-model').isDisabled()).toBe(false); // its model is back to export
+    await savedRows(page).nth(1).getByTestId('saved-delete').click();
+    await expect.poll(() => savedRows(page).count()).toBe(1);
+  }, 240_000);
+
+  it('shows a full quota with what to delete, and the run goes on', async () => {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(base).origin, quotaSize: 1 });
+    await page.getByTestId('start').click();
+    await expect.poll(() => page.getByTestId('error').textContent(), { timeout: 120_000 })
+      .toMatch(/^could not save "#\d+ PreLoRA \(module\), micro, .*" at step \d+ \(.* MB\): the browser's storage for this page is full; delete saved runs to make room: "kept <b>for later<\/b>" \(.* MB\)$/);
+    await expect.poll(() => lastState(page), { timeout: 120_000 }).toBe('done');
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(base).origin });
+  }, 240_000);
+});

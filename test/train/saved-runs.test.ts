@@ -1,0 +1,141 @@
+// Saved runs through the worker's logic in Node (real tfjs on wasm, IndexedDB from
+// fake-indexeddb): checkpoints every N steps and at a pause; a new worker (as after a
+// reload or a crash) brings a run back paused where it was saved, with everything it
+// reported, and finishes it with the losses of the run that never stopped; a corrupted
+// or old checkpoint is refused with its message while the others still resume.
+import 'fake-indexeddb/auto';
+import * as tf from '@tensorflow/tfjs';
+import { openDB } from 'idb';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from '../../src/engine/backend-node';
+import { makeConfig, type RunConfig } from '../../src/engine/config';
+import { loadBuiltin } from '../../src/engine/data/builtin';
+import type { EngineEvent } from '../../src/engine/events';
+import { prepareRun } from '../../src/engine/prepare';
+import { Trainer } from '../../src/engine/trainer';
+import { TrainingHost } from '../../src/worker/host';
+import type { RunState, WorkerEvent } from '../../src/worker/protocol';
+import { SAVED_RUNS_DB, SavedRuns } from '../../src/worker/saved-runs';
+
+const readPublic = async (p: string) => new Uint8Array(await readFile(join('public', p)));
+
+/** A worker as the page has it: a host that saves to this process's IndexedDB. */
+function worker() {
+  const events: WorkerEvent[] = [];
+  const host = new TrainingHost({ post: (e) => events.push(e), initBackend: (c) => initNodeBackend(c), readPublic, openSaved: () => SavedRuns.open() });
+  const waitFor = async <T extends WorkerEvent>(pred: (e: WorkerEvent) => e is T, from = 0): Promise<T> => {
+    const end = Date.now() + 90_000;
+    for (;;) {
+      const hit = events.slice(from).find(pred);
+      if (hit) return hit;
+      if (Date.now() > end) throw new Error(`no such event; got ${events.map((e) => e.type).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  const stateOf = (runId: string, state: RunState) => (e: WorkerEvent): e is Extract<WorkerEvent, { type: 'state' }> =>
+    e.type === 'state' && e.runId === runId && e.state === state;
+  const saved = (runId: string, step: number) => (e: WorkerEvent): e is Extract<WorkerEvent, { type: 'saved' }> =>
+    e.type === 'saved' && e.runId === runId && e.info.step === step;
+  const engine = (runId: string) => events.flatMap((e) => (e.type === 'engine' && e.runId === runId ? [e.event] : []));
+  return { host, events, waitFor, stateOf, saved, engine };
+}
+
+const config: RunConfig = makeConfig('micro', {
+  data: { trainSize: 200, testSize: 40 },
+  schedule: { steps: 30, warmupSteps: 2, evalEvery: 10, logEvery: 4, checkpointEvery: 8 },
+  prelora: { mode: 'prelora', rule: 'module', windowSteps: 4, jointSteps: 4, patience: 2, weightThreshold: 1e3, lossThreshold: 1e3, minFullSteps: 8 },
+});
+
+const losses = (es: EngineEvent[]) => es.flatMap((e) => (e.type === 'progress' ? e.records.map((r) => [r.step, r.loss]) : []));
+const plain = (es: EngineEvent[]) => es.filter((e) => e.type === 'window' || e.type === 'phase' || e.type === 'evaluation');
+
+describe('saved runs (Node, wasm, fake-indexeddb)', () => {
+  const straight: EngineEvent[] = [];
+  beforeAll(async () => {
+    await initNodeBackend('wasm');
+    const { config: ran, dataset } = await prepareRun(config, { load: (c) => loadBuiltin(c, readPublic) });
+    const t = new Trainer(ran!, dataset!, (e) => straight.push(e));
+    await t.run();
+    t.dispose();
+  }, 120_000);
+
+  it('saves every N steps and at a pause; a new worker resumes it where it was saved, and it ends as the run that never stopped', async () => {
+    const tensorsBefore = tf.memory().numTensors;
+    const a = worker();
+    await a.host.receive({ type: 'start', runId: 'a', config, name: 'first', preset: 'micro' });
+    const interval = await a.waitFor(a.saved('a', 8));
+    expect(interval.info).toMatchObject({ name: 'first', reason: 'interval', preset: 'micro', backend: 'wasm', config });
+    await a.waitFor(a.saved('a', 16));
+    await a.host.receive({ type: 'pause', runId: 'a' });
+    const paused = await a.waitFor(a.stateOf('a', 'paused'));
+    const atPause = await a.waitFor(a.saved('a', paused.step));
+    expect(atPause.info.reason).toBe('pause');
+    expect(atPause.info.id).toBe(interval.info.id); // one saved run, its latest checkpoint
+    const store = await SavedRuns.open();
+    const listed = await store.list();
+    expect(listed.map((r) => [r.id, r.step, r.bytes])).toEqual([[atPause.info.id, paused.step, (await store.read(atPause.info.id))!.byteLength]]);
+    await store.rename(atPause.info.id, 'renamed');
+    const before = a.engine('a');
+    // the page goes away: this worker's run with it
+    await a.host.receive({ type: 'reset', runId: 'a' });
+
+    const b = worker();
+    await b.host.receive({ type: 'restore', runId: 'b', savedId: atPause.info.id });
+    const restored = await b.waitFor((e): e is Extract<WorkerEvent, { type: 'restored' }> => e.type === 'restored');
+    expect(restored.events).toEqual(before); // everything it reported, for the charts
+    await b.waitFor(b.stateOf('b', 'paused'));
+    expect(b.events.map((e) => e.type).slice(0, 5)).toEqual(['ready', 'started', 'restored', 'state', 'held']);
+    expect(b.events[3]).toMatchObject({ type: 'state', runId: 'b', state: 'paused', step: paused.step });
+    await b.host.receive({ type: 'resume', runId: 'b' });
+    const done = await b.waitFor(b.stateOf('b', 'done'));
+    expect(done.step).toBe(30);
+    const all = [...restored.events, ...b.engine('b')];
+    expect(losses(all)).toEqual(losses(straight));
+    expect(plain(all)).toEqual(plain(straight));
+    // the resumed run saves on under the same entry, with its new name kept
+    const last = await b.waitFor(b.saved('b', 30));
+    expect(last.info).toMatchObject({ id: atPause.info.id, name: 'renamed', reason: 'done' });
+    await b.host.receive({ type: 'reset', runId: 'b' });
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    await store.remove(atPause.info.id);
+    expect(await store.list()).toEqual([]);
+    store.close();
+  }, 240_000);
+
+  it('refuses a corrupted checkpoint and an old version with their messages, and still resumes the others', async () => {
+    const a = worker();
+    for (const [runId, name] of [['x', 'good'], ['y', 'bitrot'], ['z', 'old']] as const) {
+      await a.host.receive({ type: 'start', runId, config: { ...config, schedule: { ...config.schedule, steps: 3 } }, name });
+      await a.waitFor(a.saved(runId, 3));
+    }
+    await a.host.receive({ type: 'reset', runId: 'z' });
+    const store = await SavedRuns.open();
+    const byName = Object.fromEntries((await store.list()).map((r) => [r.name, r.id])) as Record<'good' | 'bitrot' | 'old', string>;
+    const db = await openDB(SAVED_RUNS_DB);
+    const bitrot = (await store.read(byName.bitrot))!.slice();
+    bitrot[bitrot.length - 100]! ^= 1;
+    await db.put('files', { id: byName.bitrot, bytes: bitrot });
+    const old = (await store.read(byName.old))!.slice();
+    const header = new TextDecoder().decode(old.subarray(0, 8 + Number(new DataView(old.buffer).getBigUint64(0, true))));
+    old[header.indexOf('"version":"1"') + '"version":"'.length] = '0'.charCodeAt(0); // the header is ASCII: same offsets
+    await db.put('files', { id: byName.old, bytes: old });
+    db.close();
+
+    const b = worker();
+    await b.host.receive({ type: 'restore', runId: 'r1', savedId: byName.bitrot });
+    expect(b.events.at(-1)).toMatchObject({ type: 'error', runId: 'r1' });
+    expect((b.events.at(-1) as { message: string }).message).toMatch(/^saved run "bitrot": it is corrupted \(CRC-32 .*\): delete it; the other saved runs are not affected$/);
+    await b.host.receive({ type: 'restore', runId: 'r2', savedId: byName.old });
+    expect((b.events.at(-1) as { message: string }).message).toMatch(/^saved run "old": a checkpoint of version "0": this page resumes version 1 only/);
+    await b.host.receive({ type: 'restore', runId: 'r3', savedId: byName.good });
+    await b.waitFor(b.stateOf('r3', 'done')); // it had finished: it comes back done, its model held for export
+    expect(b.events.filter((e) => e.type === 'held').at(-1)).toEqual({ type: 'held', run: 'r3' });
+    await b.host.receive({ type: 'restore', runId: 'r4', savedId: 'no-such-run' });
+    expect(b.events.at(-1)).toEqual({ type: 'error', runId: 'r4', message: 'saved run "no-such-run" is gone (deleted in another tab?)' });
+    await b.host.receive({ type: 'reset', runId: 'r3' });
+    for (const id of Object.values(byName)) await store.remove(id);
+    store.close();
+  }, 240_000);
+});
