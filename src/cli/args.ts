@@ -1,10 +1,15 @@
 // Command-line flags of `npm run train` -> a validated config, or the errors that say
 // which flag or field to change.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BACKEND_CHOICES, type BackendChoice } from '../engine/backend';
-import { makeConfig, PRESET_NAMES, validateConfig, type ConfigError, type PresetName, type RunConfig } from '../engine/config';
+import { NODE_BACKEND_CHOICES, type BackendChoice } from '../engine/backend';
+import {
+  BUILTIN_DATASETS, makeConfig, MODES, orList, PRESET_NAMES, validateConfig, type ConfigError, type PresetName, type RunConfig,
+} from '../engine/config';
+import type { PeftNaming } from '../engine/io/hf-names';
 import { setField } from '../engine/overrides';
+import { RULES } from '../engine/policy';
 import { proportionalWarmup } from '../engine/schedule';
+import { choices, usageText } from './usage';
 
 /** the CLI's default step budget on the bundled MNIST */
 export const MNIST_STEPS = 1000;
@@ -16,19 +21,28 @@ export interface TrainArgs {
   backend: BackendChoice;
   out: string | null;
   json: boolean;
+  /** write the model, adapter, plan and interop bundle here at the end */
+  exportDir: string | null;
+  /** start from this model.safetensors (or the folder holding it) */
+  init: string | null;
+  peftNaming: PeftNaming;
 }
 
-export const USAGE = `usage: npm run train -- [flags]
-  --preset nano|tiny|small|vit-l16   model and defaults (nano)
-  --dataset synthetic|mnist|PATH     training data: built in, or CIFAR-10 binary / MNIST IDX files (synthetic)
-  --mode full|lora|prelora           full training, static LoRA, or PreLoRA (prelora)
-  --rule global|module               PreLoRA switch rule (global)
-  --steps N                          optimiser steps
-  --backend auto|cpu|wasm|webgpu     tfjs backend (auto = wasm in Node)
-  --seed N                           seed of data, order and initial weights
-  --set key=value                    any config field, e.g. --set optim.lr=0.002 (repeatable)
-  --out FILE                         write the whole run log as JSON
-  --json                             the last line of stdout is the run summary as JSON`;
+export const USAGE = usageText('npm run train', [
+  [`--preset ${choices(PRESET_NAMES)}`, 'model and defaults (nano)'],
+  [`--dataset ${choices(BUILTIN_DATASETS)}|PATH`, 'training data: built in, or CIFAR-10 binary / MNIST IDX files (synthetic)'],
+  [`--mode ${choices(MODES)}`, 'full training, static LoRA, or PreLoRA (prelora)'],
+  [`--rule ${choices(RULES)}`, 'PreLoRA switch rule (global)'],
+  ['--steps N', `optimiser steps (the preset's; ${MNIST_STEPS} on mnist)`],
+  [`--backend ${choices(NODE_BACKEND_CHOICES)}`, 'tfjs backend (auto = wasm in Node)'],
+  ['--seed N', 'seed of data, order and initial weights (1)'],
+  ['--set key=value', 'any config field, e.g. --set optim.lr=0.002 (repeatable)'],
+  ['--out FILE', 'write the whole run log as JSON'],
+  ['--json', 'the last line of stdout is the run summary as JSON'],
+  ['--export DIR', 'at the end, write the model (Hugging Face), base + PEFT adapter, plan, interop bundle'],
+  ['--peft-names 5|4', "the adapter's module names: transformers 5 (default) or 4"],
+  ['--init FILE|DIR', "start from a model.safetensors (an export's model/ folder, or a Hub ViT of this config)"],
+]) + '\nexit codes: 0 trained, 2 a bad flag, field, file or --out path (named), 3 the run diverged (the step is named)';
 
 const options = {
   preset: { type: 'string', default: 'nano' },
@@ -41,6 +55,9 @@ const options = {
   set: { type: 'string', multiple: true, default: [] as string[] },
   out: { type: 'string' },
   json: { type: 'boolean', default: false },
+  export: { type: 'string' },
+  'peft-names': { type: 'string', default: '5' },
+  init: { type: 'string' },
   help: { type: 'boolean', default: false },
 } satisfies ParseArgsConfig['options'];
 
@@ -69,10 +86,10 @@ export function parseTrainArgs(argv: string[]): { args: TrainArgs | null; errors
   if (v.help) return { args: null, errors: [], help: true };
   const errors: ConfigError[] = [];
   if (!PRESET_NAMES.includes(v.preset as PresetName)) {
-    return { args: null, errors: [{ path: '--preset', message: `unknown preset "${v.preset}": use ${PRESET_NAMES.join(', ')}` }], help: false };
+    return { args: null, errors: [{ path: '--preset', message: `unknown preset "${v.preset}": use ${orList(PRESET_NAMES)}` }], help: false };
   }
   const config = makeConfig(v.preset as PresetName);
-  const builtin = v.dataset === 'synthetic' || v.dataset === 'mnist';
+  const builtin = (BUILTIN_DATASETS as readonly string[]).includes(v.dataset);
   const flagSets: [string, string | undefined][] = [
     ['data.dataset', builtin ? v.dataset : 'upload'], ['prelora.mode', v.mode], ['prelora.rule', v.rule],
     ['schedule.steps', v.steps], ['seed', v.seed],
@@ -92,11 +109,14 @@ export function parseTrainArgs(argv: string[]): { args: TrainArgs | null; errors
   if (v.steps !== undefined && !v.set.some((s) => s.startsWith('schedule.warmupSteps='))) {
     config.schedule.warmupSteps = proportionalWarmup(config.schedule.warmupSteps, config.schedule.steps);
   }
-  if (!BACKEND_CHOICES.includes(v.backend as BackendChoice) || v.backend === 'webgl') {
-    errors.push({ path: '--backend', message: `unknown backend "${v.backend}" for Node: use auto, cpu, wasm or webgpu` });
+  if (!(NODE_BACKEND_CHOICES as readonly string[]).includes(v.backend)) {
+    errors.push({ path: '--backend', message: `unknown backend "${v.backend}" for Node: use ${orList(NODE_BACKEND_CHOICES)}` });
   }
+  const naming = ({ 5: 'transformers5', 4: 'transformers4' } as Record<string, PeftNaming>)[v['peft-names']];
+  if (!naming) errors.push({ path: '--peft-names', message: `--peft-names takes 5 (transformers 5.x) or 4 (4.x), not "${v['peft-names']}"` });
   errors.push(...validateConfig(config));
   if (errors.length) return { args: null, errors, help: false };
   const datasetPath = builtin ? null : v.dataset;
-  return { args: { config, datasetPath, backend: v.backend as BackendChoice, out: v.out ?? null, json: v.json }, errors, help: false };
+  const io = { exportDir: v.export ?? null, init: v.init ?? null, peftNaming: naming! };
+  return { args: { config, datasetPath, backend: v.backend as BackendChoice, out: v.out ?? null, json: v.json, ...io }, errors, help: false };
 }

@@ -4,27 +4,34 @@
 // object on the last line; --out writes it to a file.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { BACKEND_CHOICES, type BackendChoice } from '../engine/backend';
+import { NODE_BACKEND_CHOICES, type BackendChoice } from '../engine/backend';
 import { initNodeBackend } from '../engine/backend-node';
-import { BENCH_MIN_STEPS, runBench } from '../engine/bench/run';
-import { benchTable } from '../engine/bench/report';
-import { makeConfig, PRESET_NAMES, validateConfig, type PresetName } from '../engine/config';
+import { BENCH_MIN_STEPS, BENCH_PRESETS, benchTable, type BenchPreset } from '../engine/bench/report';
+import { runBench } from '../engine/bench/run';
+import {
+  BUILTIN_DATASETS, formatErrors, makeConfig, orList, validateConfig, type BuiltinDataset, type ConfigError,
+} from '../engine/config';
 import { setField } from '../engine/overrides';
 import { proportionalWarmup } from '../engine/schedule';
 import { applySetFlags } from './args';
+import { outProblem } from './output';
 import { loadBuiltinFromDisk } from './load-path';
+import { choices, usageText } from './usage';
 
-export const BENCH_USAGE = `usage: npm run bench -- [flags]
-  --preset micro|nano|tiny|small   model and defaults (nano)
-  --dataset mnist|synthetic        built-in data (mnist, bundled)
-  --backend auto|cpu|wasm|webgpu   tfjs backend (auto = wasm in Node)
-  --steps N                        optimiser steps of every run (the preset's)
-  --seeds N                        seeds; each runs all four variants (1)
-  --first-seed N                   the first seed (1): split a long benchmark over processes, then bench:merge
-  --set key=value                  any config field, e.g. --set optim.batchSize=128 (repeatable)
-  --json                           the last line of stdout is the report as JSON
-  --out FILE                       write the report as JSON
-  --print-config                   print the resolved config as JSON and stop (for the PyTorch reference)`;
+export const BENCH_USAGE = usageText('npm run bench', [
+  [`--preset ${choices(BENCH_PRESETS)}`, 'model and defaults (nano)'],
+  [`--dataset ${choices(BUILTIN_DATASETS)}`, 'built-in data (mnist, bundled)'],
+  [`--backend ${choices(NODE_BACKEND_CHOICES)}`, 'tfjs backend (auto = wasm in Node)'],
+  ['--steps N', "optimiser steps of every run (the preset's)"],
+  ['--seeds N', 'seeds; each runs all four variants (1)'],
+  ['--first-seed N', 'the first seed (1): split a long benchmark over processes, then bench:merge'],
+  ['--set key=value', 'any config field, e.g. --set optim.batchSize=128 (repeatable)'],
+  ['--json', 'the last line of stdout is the report as JSON'],
+  ['--out FILE', 'write the report as JSON'],
+  ['--print-config', 'print the resolved config as JSON and stop (for the PyTorch reference)'],
+]);
+
+const isOneOf = (xs: readonly string[], v: string | undefined) => xs.includes(v ?? '');
 
 async function main(): Promise<number> {
   let v;
@@ -43,35 +50,39 @@ async function main(): Promise<number> {
     return 2;
   }
   if (v.help) { console.log(BENCH_USAGE); return 0; }
-  const errors: string[] = [];
-  if (!PRESET_NAMES.includes(v.preset as PresetName) || v.preset === 'vit-l16') errors.push(`--preset: use micro, nano, tiny or small (got "${v.preset}")`);
-  if (v.dataset !== 'synthetic' && v.dataset !== 'mnist') errors.push(`--dataset: use synthetic or mnist (got "${v.dataset}")`);
-  if (!BACKEND_CHOICES.includes(v.backend as BackendChoice) || v.backend === 'webgl') errors.push(`--backend: use auto, cpu, wasm or webgpu (got "${v.backend}")`);
+  const errors: ConfigError[] = [];
+  if (!isOneOf(BENCH_PRESETS, v.preset)) errors.push({ path: '--preset', message: `use ${orList(BENCH_PRESETS)} (got "${v.preset}")` });
+  if (!isOneOf(BUILTIN_DATASETS, v.dataset)) errors.push({ path: '--dataset', message: `use ${orList(BUILTIN_DATASETS)} (got "${v.dataset}")` });
+  if (!isOneOf(NODE_BACKEND_CHOICES, v.backend)) errors.push({ path: '--backend', message: `use ${orList(NODE_BACKEND_CHOICES)} (got "${v.backend}")` });
   const seeds = Number(v.seeds);
-  if (!Number.isInteger(seeds) || seeds < 1) errors.push(`--seeds takes a whole number >= 1 (got "${v.seeds}")`);
+  if (!Number.isInteger(seeds) || seeds < 1) errors.push({ path: '--seeds', message: `--seeds takes a whole number >= 1 (got "${v.seeds}")` });
   const firstSeed = Number(v['first-seed']);
-  if (!Number.isInteger(firstSeed) || firstSeed < 0) errors.push(`--first-seed takes a whole number >= 0 (got "${v['first-seed']}")`);
-  if (errors.length) { console.error(errors.join('\n')); return 2; }
+  if (!Number.isInteger(firstSeed) || firstSeed < 0) errors.push({ path: '--first-seed', message: `--first-seed takes a whole number >= 0 (got "${v['first-seed']}")` });
+  if (errors.length) { console.error(formatErrors(errors)); return 2; }
+  const preset = v.preset as BenchPreset;
+  const dataset = v.dataset as BuiltinDataset;
 
-  const base = makeConfig(v.preset as PresetName, { data: { dataset: v.dataset as 'synthetic' | 'mnist' } });
+  const base = makeConfig(preset, { data: { dataset } });
   if (v.steps !== undefined) {
     const e = setField(base, 'schedule.steps', v.steps);
-    if (e) errors.push(e.message);
+    if (e) errors.push(e);
     base.schedule.warmupSteps = proportionalWarmup(base.schedule.warmupSteps, base.schedule.steps);
   }
-  errors.push(...applySetFlags(base, v.set).map((e) => e.message));
-  if (base.schedule.steps < BENCH_MIN_STEPS) errors.push(`--steps: a benchmark needs at least ${BENCH_MIN_STEPS} steps`);
-  if (errors.length) { console.error(errors.join('\n')); return 2; }
+  errors.push(...applySetFlags(base, v.set));
+  if (base.schedule.steps < BENCH_MIN_STEPS) errors.push({ path: '--steps', message: `a benchmark needs at least ${BENCH_MIN_STEPS} steps` });
+  if (errors.length) { console.error(formatErrors(errors)); return 2; }
   if (v['print-config']) { console.log(JSON.stringify(base)); return 0; }
+  const badOut = v.out ? await outProblem(v.out) : null;
+  if (badOut) { console.error(badOut); return 2; }
 
   const backend = await initNodeBackend(v.backend as BackendChoice);
   const problems = validateConfig(base, backend.memoryBudgetBytes);
-  if (problems.length) { for (const p of problems) console.error(`${p.path}: ${p.message}`); return 2; }
+  if (problems.length) { console.error(formatErrors(problems)); return 2; }
   const device = backend.adapter?.description ?? '';
-  console.error(`bench: ${v.preset} on ${v.dataset}, ${base.schedule.steps} steps at batch ${base.optim.batchSize}, ${seeds} seed(s), backend ${backend.name} (${backend.reason})`);
+  console.error(`bench: ${preset} on ${dataset}, ${base.schedule.steps} steps at batch ${base.optim.batchSize}, ${seeds} seed(s), backend ${backend.name} (${backend.reason})`);
   const started = performance.now();
   const report = await runBench({
-    base, preset: v.preset!, seeds, firstSeed, backend: backend.name, device,
+    base, preset, seeds, firstSeed, backend: backend.name, device, memoryBudgetBytes: backend.memoryBudgetBytes,
     load: loadBuiltinFromDisk,
     onProgress: (p) => {
       const secs = ((performance.now() - started) / 1000).toFixed(0);

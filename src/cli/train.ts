@@ -1,15 +1,16 @@
 // `npm run train`: the engine headless in Node. Progress goes to stderr (a bar on a
 // terminal); the summary to stdout, as JSON on the last line with --json.
-import { writeFileSync } from 'node:fs';
-import { initNodeBackend } from '../engine/backend-node';
-import { validateConfig } from '../engine/config';
-import { fitModelToData } from '../engine/data/builtin';
+import { writeFile } from 'node:fs/promises';
+import { formatErrors } from '../engine/config';
+import type { Dataset } from '../engine/data/dataset';
 import { DatasetError } from '../engine/data/errors';
-import { loadBuiltinFromDisk, loadPath } from './load-path';
 import type { EngineEvent } from '../engine/events';
+import { ModelFileError } from '../engine/io/errors';
 import { summarize } from '../engine/summary';
-import { Trainer } from '../engine/trainer';
 import { parseTrainArgs, USAGE } from './args';
+import { checkWritableDir, writeExport } from './export-dir';
+import { loadBuiltinFromDisk, loadPath } from './load-path';
+import { EXIT, outProblem, say } from './output';
 import { progressLine } from './progress';
 
 async function main(): Promise<number> {
@@ -19,56 +20,95 @@ async function main(): Promise<number> {
     return 0;
   }
   if (!args) {
-    for (const e of errors) console.error(`${e.path}: ${e.message}`);
-    return 2;
+    say(formatErrors(errors));
+    return EXIT.user;
   }
+  const badOut = args.out ? await outProblem(args.out) : null;
+  if (badOut) {
+    say(badOut);
+    return EXIT.user;
+  }
+  const unwritable = args.exportDir === null ? null : await checkWritableDir(args.exportDir);
+  if (unwritable) {
+    say(`--export: ${unwritable}`);
+    return EXIT.user;
+  }
+  // a user's files are read (within bounds, no tfjs needed) before tfjs loads: a bad one is named at once
+  const path = args.datasetPath;
+  let fromPath: Dataset | null = null;
+  if (path) {
+    try {
+      fromPath = await loadPath(path, args.config);
+    } catch (err) {
+      if (!(err instanceof DatasetError)) throw err;
+      say(`--dataset: ${err.message}`);
+      return EXIT.user;
+    }
+  }
+  const { initNodeBackend } = await import('../engine/backend-node');
+  const { prepareRun } = await import('../engine/prepare');
+  const { readInitModel } = await import('./init-model');
   const backend = await initNodeBackend(args.backend);
-  const early = validateConfig(args.config, backend.memoryBudgetBytes); // before any data is made
-  if (early.length) {
-    for (const e of early) console.error(`${e.path}: ${e.message}`);
-    return 2;
+  const { config, dataset, errors: problems } = await prepareRun(args.config, {
+    load: fromPath ? async () => fromPath : loadBuiltinFromDisk,
+    memoryBudgetBytes: backend.memoryBudgetBytes,
+    dataField: '--dataset',
+  });
+  if (!config) {
+    say(formatErrors(problems));
+    return EXIT.user;
   }
-  let dataset;
-  try {
-    dataset = args.datasetPath
-      ? await loadPath(args.datasetPath, args.config)
-      : await loadBuiltinFromDisk(args.config);
-  } catch (err) {
-    if (!(err instanceof DatasetError)) throw err;
-    console.error(`--dataset: ${err.message}`);
-    return 2;
-  }
-  const config = fitModelToData(args.config, dataset);
-  const fit = validateConfig(config, backend.memoryBudgetBytes);
-  if (fit.length) {
-    for (const e of fit) console.error(`${e.path}: ${e.message}`);
-    return 2;
+  const init = args.init === null ? null : await readInitModel(args.init, config.model).catch((err: unknown) => {
+    if (err instanceof ModelFileError) return err;
+    throw err;
+  });
+  if (init instanceof ModelFileError) {
+    say(`--init: ${init.message}`);
+    return EXIT.user;
   }
   console.error(`backend ${backend.name}: ${backend.reason}`);
+  if (init) console.error(`init: ${init.file}${init.ignored.length ? ` (ignored: ${init.ignored.join(', ')})` : ''}`);
   console.error(`dataset ${dataset.name}: ${dataset.train.count} train / ${dataset.test.count} test images of ${dataset.shape.join('x')}`);
   const { seed } = config;
   const events: EngineEvent[] = [];
   const tty = process.stderr.isTTY === true;
   const started = performance.now();
+  const { Trainer } = await import('../engine/trainer');
   const trainer = new Trainer(config, dataset, (e) => {
     events.push(e);
     const line = progressLine(e, config.schedule.steps);
     if (line) process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
-  });
+  }, init?.prepare);
   await trainer.run();
   if (tty) process.stderr.write('\n');
   const summary = summarize(events, {
     backend: backend.name, mode: config.prelora.mode, rule: config.prelora.rule, seed, model: config.model,
     batchSize: config.optim.batchSize, windowSteps: config.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
   });
+  const diverged = trainer.divergence;
+  if (args.exportDir !== null && !diverged) {
+    const changes = events.flatMap((e) => (e.type === 'phase' ? [e.change] : []));
+    const { exportRun } = await import('../engine/io/export');
+    const files = await exportRun(trainer, changes, { naming: args.peftNaming, backend: backend.name });
+    await writeExport(args.exportDir, files);
+    console.error(`export: ${files.length} files in ${args.exportDir}`);
+  }
   trainer.dispose();
-  if (args.out) writeFileSync(args.out, JSON.stringify({ config, backend, summary, events }, null, 1));
   if (args.json) console.log(JSON.stringify(summary));
   else console.log(JSON.stringify(summary, null, 2));
-  return 0;
+  if (diverged) say(`${diverged.message}${args.exportDir !== null ? ' (nothing exported: its weights are not finite)' : ''}`);
+  if (args.out) {
+    try {
+      await writeFile(args.out, JSON.stringify({ config, backend, summary, events }, null, 1));
+    } catch (err) {
+      say(`--out: could not write ${args.out} (${(err as Error).message}): the summary is above`);
+      return EXIT.user;
+    }
+  }
+  return diverged ? EXIT.diverged : EXIT.ok;
 }
 
 main().then((code) => process.exit(code), (err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exit(1);
+  say(err instanceof Error ? err.message : String(err));
+  process.exit(EXIT.crash);
 });

@@ -1,9 +1,12 @@
 // Choosing a tfjs backend: the names, and the candidate order with the reason for
 // each, as pure functions (no tfjs here, so the page can import it without the engine).
 
-export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
-export type BackendChoice = 'auto' | BackendName;
-export const BACKEND_CHOICES: BackendChoice[] = ['auto', 'webgpu', 'wasm', 'webgl', 'cpu'];
+export const BACKEND_NAMES = ['webgpu', 'wasm', 'webgl', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+/** webgl is browser-only */
+export const NODE_BACKEND_CHOICES = BACKEND_CHOICES.filter((b): b is Exclude<BackendChoice, 'webgl'> => b !== 'webgl');
 
 export interface Candidate {
   name: BackendName;

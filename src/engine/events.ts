@@ -1,7 +1,23 @@
 // What the engine reports, as plain data: the worker forwards these as they are, the
-// CLI writes them to the run log, the page's store turns them into charts.
-import type { PhaseChange } from './prelora';
+// CLI writes them to the run log, the page's store turns them into charts. No tfjs:
+// the page imports this vocabulary.
 import type { WindowRecord } from './policy';
+
+/** A module's phase: full training, base and adapter together, adapter only (base frozen). */
+export type Phase = 'full' | 'joint' | 'lora';
+
+export interface PhaseChange {
+  module: string;
+  from: Phase;
+  to: Phase;
+  step: number;
+  rank: number | null;
+  /** the policy metric at the last window that decided it; `forced` by the user; `static` LoRA; `joint-done` */
+  decidedBy: { metric: string; value: number } | 'forced' | 'static' | 'joint-done';
+  /** loss on a fixed probe batch just before and just after the adapter was added */
+  lossBefore?: number;
+  lossAfter?: number;
+}
 
 export interface StepRecord {
   /** 1-based count of completed steps */
@@ -25,6 +41,15 @@ export interface Evaluation {
   count: number;
 }
 
+/** The first step whose loss or gradient norm was not finite; the run stops there. */
+export interface Divergence {
+  step: number;
+  loss: number;
+  gradNorm: number;
+  /** names the step and the settings to change */
+  message: string;
+}
+
 /** The run as a whole: `full` until a module leaves full training, `lora` once all targeted modules froze. */
 export type RunPhase = 'full' | 'mixed' | 'lora';
 
@@ -35,5 +60,7 @@ export type EngineEvent =
   | { type: 'evaluation'; evaluation: Evaluation }
   | { type: 'window'; window: WindowRecord }
   | { type: 'phase'; change: PhaseChange }
+  /** the run stopped: a step's loss or gradients were not finite (records after it are dropped) */
+  | { type: 'diverged'; divergence: Divergence }
   /** parameter counts (adapters included in total) after every change */
   | { type: 'params'; step: number; total: number; trainable: number; optimizerBytes: number; memory: MemoryReading };

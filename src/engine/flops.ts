@@ -4,6 +4,7 @@
 // a LoRA adapter adds x A and (x A) B forward and four thin matmuls backward. The
 // patch embedding needs no input gradient (the images are not trained).
 import type { ModelConfig } from './config';
+import { moduleId } from './policy';
 import { modelDims } from './size';
 import { FAMILIES, type Family } from './vit-families';
 
@@ -31,7 +32,7 @@ export function flopsPerStep(m: ModelConfig, s: StepShape): number {
   total += 2 * mm(B * P, patchDim, D);
   for (let l = 0; l < m.depth; l++) {
     for (const f of FAMILIES) {
-      const id = `blocks.${l}.${f}`;
+      const id = moduleId(l, f);
       const [din, dout] = moduleShape(m, f);
       const base = mm(N, din, dout);
       total += base + base + (s.frozen?.has(id) ? 0 : base); // forward, input grad, weight grad

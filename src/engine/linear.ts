@@ -1,6 +1,6 @@
 // A linear layer that can carry a LoRA adapter, freeze its base and merge:
 // y = x W + b + (alpha / r) (x A) B. Every q/k/v/output/fc1/fc2 of the ViT is one.
-// W is stored [in, out] (x W); Hugging Face's nn.Linear stores [out, in]: export transposes.
+// W is stored [in, out] (x W); Hugging Face's nn.Linear stores [out, in]: an export transposes.
 import * as tf from '@tensorflow/tfjs';
 import { variableFrom } from './variable';
 import { linear } from './ops/linear';
@@ -36,11 +36,6 @@ export class Linear {
 
   get baseFrozen(): boolean {
     return this.frozen;
-  }
-
-  /** alpha / r, the factor on the adapter path */
-  get scale(): number {
-    return this.adapter ? this.adapter.alpha / this.adapter.rank : 0;
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {

@@ -23,8 +23,6 @@ export class Monitor {
   private previous: WindowRecord | null = null;
   /** stands in for a frozen module's gradient norm, made once (not uploaded every step) */
   private readonly zero = tf.keep(tf.scalar(0));
-  /** read-backs so far: one per window */
-  readbacks = 0;
 
   constructor(private readonly modules: Map<string, Linear>) {
     this.ids = [...modules.keys()];
@@ -71,7 +69,6 @@ export class Monitor {
       return tf.concat([norms, updates, snapNorms, squares, gradSum, tf.reshape(tf.div(lossSum, this.steps), [1])]);
     });
     const values = await stacked.data();
-    this.readbacks++;
     stacked.dispose();
     gradSum.dispose();
     lossSum.dispose();

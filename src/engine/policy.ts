@@ -3,8 +3,18 @@
 // Both rules look at the last `patience` windows, i.e. `patience - 1` consecutive
 // pairs of snapshots (the paper: 3 snapshots, 2 pairs).
 
-export type Metric = 'update%' | 'normChange%' | 'gradChange%';
-export type RankMetric = 'gradChange%' | 'update%';
+/** What counts as a module's weight change: the true relative update, the norm's change (the paper), or the gradient norm's. */
+export const METRICS = ['update%', 'normChange%', 'gradChange%'] as const;
+export type Metric = (typeof METRICS)[number];
+export const RANK_METRICS = ['gradChange%', 'update%'] as const;
+export type RankMetric = (typeof RANK_METRICS)[number];
+/** `global`: the paper's rule, every targeted module at once; `module`: each module on its own. */
+export const RULES = ['global', 'module'] as const;
+export type Rule = (typeof RULES)[number];
+export const LAYER_WEIGHTINGS = ['uniform', 'deep'] as const;
+export type LayerWeighting = (typeof LAYER_WEIGHTINGS)[number];
+export const RANK_SCOPES = ['family', 'all'] as const;
+export type RankScope = (typeof RANK_SCOPES)[number];
 
 /** One module's statistics at the end of a window; changes are vs the previous window (null at the first). */
 export interface ModuleWindow {
@@ -25,7 +35,7 @@ export interface WindowRecord {
 }
 
 export interface PolicySettings {
-  rule: 'global' | 'module';
+  rule: Rule;
   metric: Metric;
   weightThreshold: number;
   lossThreshold: number;
@@ -34,9 +44,9 @@ export interface PolicySettings {
   patience: number;
   /** per-module rule only: no switch before this many steps */
   minFullSteps: number;
-  layerWeights: 'uniform' | 'deep';
+  layerWeights: LayerWeighting;
   rankMetric: RankMetric;
-  rankScope: 'family' | 'all';
+  rankScope: RankScope;
   minRank: number;
   maxRank: number;
 }
@@ -45,6 +55,11 @@ export interface ModuleRef {
   id: string;
   layer: number;
   family: string;
+}
+
+/** The id of a block's linear module, as the monitor, the events and the views name it. */
+export function moduleId(layer: number, family: string): string {
+  return `blocks.${layer}.${family}`;
 }
 
 export function parseModuleId(id: string): ModuleRef {
@@ -78,7 +93,7 @@ export function minMaxNormalise(values: number[]): number[] {
  * vs 0.45; the authors' code asserts it and stops); shallower models weight every layer
  * by l^10 alone, which rises at every depth and keeps the paper's emphasis on the deep end.
  */
-export function layerWeights(depth: number, kind: 'uniform' | 'deep'): number[] {
+export function layerWeights(depth: number, kind: LayerWeighting): number[] {
   if (kind === 'uniform' || depth === 1) return Array.from({ length: depth }, () => 1 / depth);
   const raw = Array.from({ length: depth }, (_, i) => (i + 1) ** 10);
   const below = raw.slice(0, -1).reduce((a, b) => a + b, 0);

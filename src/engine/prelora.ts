@@ -4,14 +4,14 @@
 // window history; the trainer hosts it and rebuilds its optimiser when told to.
 import type * as tf from '@tensorflow/tfjs';
 import type { PreLoRAConfig } from './config';
+import type { Phase, PhaseChange, RunPhase } from './events';
 import type { Linear } from './linear';
+import { applyLive, type PolicyUpdate } from './live';
 import { Monitor } from './monitor';
 import { parseModuleId, type WindowRecord } from './policy';
 import { deriveSeed } from './random';
 import { activeModules, stepForced, stepWindow, type StepperState, type Switch } from './stepper';
 import type { Family } from './vit-families';
-
-export type Phase = 'full' | 'joint' | 'lora';
 
 export interface ModuleState {
   id: string;
@@ -19,19 +19,6 @@ export interface ModuleState {
   rank: number | null;
   /** step at which the adapter was added */
   switchedAt: number | null;
-}
-
-export interface PhaseChange {
-  module: string;
-  from: Phase;
-  to: Phase;
-  step: number;
-  rank: number | null;
-  /** the policy metric at the last window that decided it; `forced` by the user; `static` LoRA; `joint-done` */
-  decidedBy: { metric: string; value: number } | 'forced' | 'static' | 'joint-done';
-  /** loss on a fixed probe batch just before and just after the adapter was added */
-  lossBefore?: number;
-  lossAfter?: number;
 }
 
 /** What the controller needs from the trainer that hosts it. */
@@ -51,10 +38,6 @@ export interface ControllerHost {
   onWindow(record: WindowRecord): void;
   onPhaseChange(change: PhaseChange): void;
 }
-
-export type PolicyUpdate = Partial<Pick<PreLoRAConfig,
-  'rule' | 'metric' | 'weightThreshold' | 'lossThreshold' | 'useLossTest' | 'patience' | 'minFullSteps'
-  | 'layerWeights' | 'rankMetric' | 'rankScope' | 'minRank' | 'maxRank' | 'jointSteps' | 'windowSteps'>>;
 
 export class PreLoRAController {
   readonly settings: PreLoRAConfig;
@@ -105,7 +88,7 @@ export class PreLoRAController {
 
   /** Live settings: they count from the next decision on; switches already made stay. */
   setPolicy(update: PolicyUpdate): void {
-    Object.assign(this.settings, update);
+    applyLive(this.settings, update);
   }
 
   /** Switch one module at the next step boundary, whatever the policy says. */
@@ -194,7 +177,7 @@ export class PreLoRAController {
   }
 
   /** `full` until the first module leaves full training, `lora` once every targeted module is frozen. */
-  runPhase(): 'full' | 'mixed' | 'lora' {
+  runPhase(): RunPhase {
     const targets = new Set<Family>(this.settings.targets);
     const targeted = [...this.states.values()].filter((s) => targets.has(parseModuleId(s.id).family as Family));
     if (targeted.every((s) => s.phase === 'full')) return 'full';

@@ -1,10 +1,11 @@
 // The summary of a run, computed from its event log alone (pure): what the CLI prints
-// with --json and what a run table shows. Throughput per phase leaves out the first
-// read-back interval of each phase, which carries shader compilation and new shapes.
+// with --json and the benchmark reports. Throughput per phase follows throughput.ts,
+// the rule the page's run table uses too.
 import type { ModelConfig } from './config';
-import type { EngineEvent, RunPhase, StepRecord } from './events';
+import type { Divergence, EngineEvent, RunPhase, StepRecord } from './events';
 import { flopsPerStep, runFlops, type ShapeChange } from './flops';
 import { parseModuleId } from './policy';
+import { samplesPerSec, tally, type Tallies } from './throughput';
 
 export interface PhaseFigures {
   steps: number;
@@ -43,6 +44,8 @@ export interface RunSummary {
   /** tensors alive at the last window end minus at the first one of the final phase: 0 means no leak */
   tensorsGrowth: number;
   wallSeconds: number;
+  /** the step whose loss or gradients were not finite (the run stopped there), or null */
+  diverged: Divergence | null;
 }
 
 export interface RunMeta {
@@ -62,20 +65,23 @@ const mean = (xs: StepRecord[]) => (xs.length ? xs.reduce((s, r) => s + r.loss, 
 
 export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
   const records: StepRecord[] = [];
-  const intervals: { phase: RunPhase; steps: number; seconds: number }[] = [];
+  let tallies: Tallies = {};
   const memory: { step: number; phase: RunPhase; numBytes: number; numTensors: number }[] = [];
   const params = events.filter((e) => e.type === 'params');
   const switches: RunSummary['switches'] = [];
   const changes: ShapeChange[] = [];
   let accuracy: number | null = null;
+  let diverged: Divergence | null = null;
   for (const e of events) {
     if (e.type === 'progress') {
       records.push(...e.records);
-      intervals.push({ phase: e.phase, steps: e.records.length, seconds: e.seconds });
+      tallies = tally(tallies, e.phase, e.records.length, e.seconds);
     } else if (e.type === 'memory') {
       memory.push({ step: e.step, phase: e.phase, numBytes: e.memory.numBytes, numTensors: e.memory.numTensors });
     } else if (e.type === 'evaluation') {
       accuracy = e.evaluation.accuracy;
+    } else if (e.type === 'diverged') {
+      diverged = e.divergence;
     } else if (e.type === 'phase') {
       changes.push(e.change);
       if (e.change.from === 'full') switches.push({ module: e.change.module, step: e.change.step, rank: e.change.rank });
@@ -83,13 +89,8 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
   }
   const phases: RunSummary['phases'] = { full: { steps: 0, share: 0, samplesPerSec: null }, lora: { steps: 0, share: 0, samplesPerSec: null } };
   for (const phase of ['full', 'mixed', 'lora'] as const) {
-    const mine = intervals.filter((i) => i.phase === phase);
-    if (mine.length === 0) continue;
-    const steady = (mine.length > 1 ? mine.slice(1) : mine).filter((i) => i.seconds > 0);
-    const seconds = steady.reduce((s, i) => s + i.seconds, 0);
-    const samples = steady.reduce((s, i) => s + i.steps, 0) * meta.batchSize;
-    const steps = mine.reduce((s, i) => s + i.steps, 0);
-    phases[phase] = { steps, share: records.length ? steps / records.length : 0, samplesPerSec: seconds > 0 ? samples / seconds : null };
+    const t = tallies[phase];
+    if (t) phases[phase] = { steps: t.steps, share: records.length ? t.steps / records.length : 0, samplesPerSec: samplesPerSec(t, meta.batchSize) };
   }
   const lastOf = (phase: RunPhase) => memory.filter((m) => m.phase === phase).at(-1)?.numBytes ?? null;
   const finalPhase = memory.at(-1)?.phase;
@@ -118,6 +119,7 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
     flops: { total, fullTraining, saved: fullTraining > 0 ? 1 - total / fullTraining : 0 },
     tensorsGrowth: inFinal.length ? inFinal.at(-1)!.numTensors - inFinal[0]!.numTensors : 0,
     wallSeconds: meta.wallSeconds,
+    diverged,
   };
 }
 

@@ -3,13 +3,17 @@
 // memory readings, and the PreLoRA controller at every step boundary. A step only
 // enqueues work on the device; losses are read back in one batch every `logEvery`
 // steps with `await data()`, never a synchronous read, so the GPU queue never stalls.
+// Hosts (the CLI, the worker, the benchmark) drive it through `step()` or `run()`.
 import * as tf from '@tensorflow/tfjs';
-import type { RunConfig } from './config';
+import { validateConfig, type ConfigError, type PreLoRAConfig, type RunConfig } from './config';
 import { Batcher, toBatch, type Batch, type Dataset } from './data/dataset';
-import type { EngineEvent, Evaluation, MemoryReading, RunPhase, StepRecord } from './events';
+import { describeDivergence, finiteWindow, firstNonFinite } from './divergence';
+import type { Divergence, EngineEvent, Evaluation, MemoryReading, RunPhase, StepRecord } from './events';
+import { resolveUpdate, type PolicyUpdate } from './live';
 import { crossEntropy } from './ops/cross-entropy';
 import { AdamW, clipByGlobalNorm } from './optimizer';
-import { PreLoRAController, type ControllerHost, type PolicyUpdate } from './prelora';
+import { PreLoRAController, type ControllerHost, type ModuleState } from './prelora';
+import type { WindowRecord } from './policy';
 import { learningRate } from './schedule';
 import { ViT } from './vit';
 
@@ -20,13 +24,18 @@ interface Pending {
   epoch: number;
   lr: number;
   loss: tf.Scalar;
+  /** global gradient norm before clipping: read back with the loss, to catch divergence */
+  gradNorm: tf.Scalar;
 }
+
+/** Thrown through the controller when a read-back it asked for finds the run diverged. */
+class RunDiverged extends Error {}
 
 const EVAL_BATCH = 250;
 
 export class Trainer {
   readonly model: ViT;
-  readonly controller: PreLoRAController;
+  private readonly controller: PreLoRAController;
   private readonly optimizer: AdamW;
   private readonly batcher: Batcher;
   private readonly pixels: number;
@@ -34,11 +43,17 @@ export class Trainer {
   private pending: Pending[] = [];
   private completed = 0;
   private lastFlush = { time: 0, step: 0, phase: 'full' as RunPhase };
+  /** set by the read-back that finds a non-finite loss or gradient; the run stops */
+  private diverged: Divergence | null = null;
+  /** a window's statistics were not finite: read back now to find the step */
+  private suspect = false;
 
   constructor(
     readonly config: RunConfig,
     readonly dataset: Dataset,
     private readonly emit: (e: EngineEvent) => void = () => {},
+    /** runs on the fresh model before anything reads it, e.g. to load imported weights */
+    prepareModel?: (model: ViT) => void,
   ) {
     const [h, w, c] = dataset.shape;
     const m = config.model;
@@ -47,6 +62,12 @@ export class Trainer {
     }
     this.pixels = h * w * c;
     this.model = new ViT(config.model, config.seed);
+    try {
+      prepareModel?.(this.model);
+    } catch (err) {
+      this.model.dispose();
+      throw err;
+    }
     this.optimizer = new AdamW(config.optim, (v) => v.rank === 2); // decay for 2-D weights only (linears, adapters)
     this.batcher = new Batcher(dataset.train, this.pixels, config.optim.batchSize, config.seed,
       config.data.augment ? { shape: dataset.shape, aug: dataset.augment } : null);
@@ -70,14 +91,42 @@ export class Trainer {
         this.restartClock(); // steps from here on belong to the new phase
         this.emitParams();
       },
-      flush: () => this.flush(),
-      onWindow: (record) => this.emit({ type: 'window', window: record }),
+      flush: async () => {
+        const records = await this.flush();
+        if (this.diverged) throw new RunDiverged(); // no switch or freeze on a diverged run
+        return records;
+      },
+      onWindow: (record) => {
+        if (finiteWindow(record)) this.emit({ type: 'window', window: record });
+        else this.suspect = true;
+      },
       onPhaseChange: (change) => this.emit({ type: 'phase', change }),
     };
   }
 
-  get step(): number {
+  /** Optimiser steps completed so far. */
+  get stepsDone(): number {
     return this.completed;
+  }
+
+  /** The PreLoRA settings in force now: the config's, with the live changes made since. */
+  get settings(): Readonly<PreLoRAConfig> {
+    return this.controller.settings;
+  }
+
+  /** Each module's phase, rank and switch step. */
+  get modules(): ReadonlyMap<string, Readonly<ModuleState>> {
+    return this.controller.states;
+  }
+
+  /** Every window's statistics so far, oldest first. */
+  get history(): readonly WindowRecord[] {
+    return this.controller.history;
+  }
+
+  /** Why the run stopped, if a step's loss or gradients were not finite. */
+  get divergence(): Divergence | null {
+    return this.diverged;
   }
 
   /**
@@ -94,6 +143,31 @@ export class Trainer {
     return { x: tf.tensor4d(batch.images, [batch.size, S, S, C]), y: tf.tensor1d(batch.labels, 'int32') };
   }
 
+  /**
+   * One step, as every host takes it: enqueue it, then the step-boundary work (the
+   * PreLoRA controller: joint phases, forced switches, the window's statistics and
+   * decision), the read-back every `logEvery` steps and the evaluation when due.
+   * `measure`, when given, wraps just the enqueueing (a benchmark counts or times it)
+   * and its result is returned.
+   */
+  async step<T>(measure?: (enqueue: () => void) => Promise<T>): Promise<T | undefined> {
+    let measured: T | undefined;
+    if (this.diverged) return measured; // a diverged run takes no more steps
+    if (measure) measured = await measure(() => this.trainStep());
+    else this.trainStep();
+    try {
+      await this.controller.afterStep();
+    } catch (err) {
+      if (err instanceof RunDiverged) return measured; // the read-back it asked for found non-finite numbers
+      throw err;
+    }
+    if (this.suspect || this.completed % this.config.schedule.logEvery === 0) await this.flush();
+    if (this.diverged) return measured;
+    // evaluate on schedule and at the end of training, not at every pause or single step
+    if (this.completed % this.config.schedule.evalEvery === 0 || this.completed === this.config.schedule.steps) await this.evaluate();
+    return measured;
+  }
+
   /** One optimiser step, enqueued on the device; nothing is read back. */
   trainStep(): void {
     const lr = this.currentLr();
@@ -101,39 +175,51 @@ export class Trainer {
     const { x, y } = this.tensors(this.batcher.next());
     const variables = this.model.trainableVariables();
     const smoothing = this.config.optim.labelSmoothing;
-    const loss = tf.tidy(() => {
+    const [loss, gradNorm] = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => crossEntropy(this.model.forward(x), y, smoothing), variables);
       this.controller.observe(grads, value);
       const clipped = clipByGlobalNorm(grads, this.config.optim.clipNorm);
       this.optimizer.apply(clipped.grads, variables, scheduled);
-      return value;
-    });
+      return [value, clipped.norm];
+    }) as [tf.Scalar, tf.Scalar];
     x.dispose();
     y.dispose();
     this.completed++;
-    this.pending.push({ step: this.completed, epoch: this.batcher.epoch, lr, loss });
+    this.pending.push({ step: this.completed, epoch: this.batcher.epoch, lr, loss, gradNorm });
   }
 
-  /** Read back the losses of the steps since the last flush: one stacked `await data()`. */
+  /**
+   * Read back the losses and gradient norms of the steps since the last flush: one
+   * stacked `await data()`. The first non-finite step marks the run diverged; the
+   * records stop before it.
+   */
   async flush(): Promise<StepRecord[]> {
+    this.suspect = false;
     if (this.pending.length === 0) return [];
     const batch = this.pending;
     this.pending = [];
-    const stacked = tf.stack(batch.map((p) => p.loss));
+    const n = batch.length;
+    const stacked = tf.stack([...batch.map((p) => p.loss), ...batch.map((p) => p.gradNorm)]);
     const values = await stacked.data();
     stacked.dispose();
-    for (const p of batch) p.loss.dispose();
-    const records = batch.map((p, i) => ({ step: p.step, epoch: p.epoch, lr: p.lr, loss: values[i]! }));
+    for (const p of batch) tf.dispose([p.loss, p.gradNorm]);
+    const bad = this.diverged ? -1 : firstNonFinite(values.subarray(0, n), values.subarray(n));
+    const kept = this.diverged ? 0 : bad < 0 ? n : bad;
+    const records = batch.slice(0, kept).map((p, i) => ({ step: p.step, epoch: p.epoch, lr: p.lr, loss: values[i]! }));
+    if (bad >= 0) this.diverged = describeDivergence(batch[bad]!.step, values[bad]!, values[n + bad]!, this.config);
     const now = performance.now();
     const steps = this.completed - this.lastFlush.step;
     const seconds = (now - this.lastFlush.time) / 1000;
     const timed = this.lastFlush.time > 0 && seconds > 0;
-    this.emit({
-      type: 'progress', records, phase: this.lastFlush.phase,
-      samplesPerSec: timed ? (steps * this.config.optim.batchSize) / seconds : 0, seconds: timed ? seconds : 0,
-    });
+    if (records.length) {
+      this.emit({
+        type: 'progress', records, phase: this.lastFlush.phase,
+        samplesPerSec: timed ? (steps * this.config.optim.batchSize) / seconds : 0, seconds: timed ? seconds : 0,
+      });
+    }
     this.emit({ type: 'memory', step: this.completed, phase: this.lastFlush.phase, memory: this.memory() });
     this.lastFlush = { time: now, step: this.completed, phase: this.controller.runPhase() };
+    if (bad >= 0) this.emit({ type: 'diverged', divergence: this.diverged! });
     return records;
   }
 
@@ -150,9 +236,10 @@ export class Trainer {
     return value;
   }
 
-  /** Loss (no label smoothing) and accuracy on the held-out split, read back once. */
-  async evaluate(): Promise<Evaluation> {
+  /** Loss (no label smoothing) and accuracy on the held-out split, read back once; null once diverged. */
+  async evaluate(): Promise<Evaluation | null> {
     await this.flush(); // so the evaluation's time never counts as training time
+    if (this.diverged) return null; // its weights are not finite: the last evaluation stands
     const split = this.dataset.test;
     let totals = tf.zeros([2]); // [correct, summed loss]
     for (let start = 0; start < split.count; start += EVAL_BATCH) {
@@ -188,12 +275,27 @@ export class Trainer {
     this.emit({ type: 'params', step: this.completed, total: all, trainable, optimizerBytes: this.optimizer.slotBytes(), memory: this.memory() });
   }
 
-  setPolicy(update: PolicyUpdate): void {
-    this.controller.setPolicy(update);
+  /**
+   * Change live PreLoRA settings: checked against the whole config, they count from
+   * the next decision on. Returns the update as it applied (a new window length
+   * brings `jointSteps` along), or the problems, in which case nothing changed.
+   */
+  setPolicy(update: PolicyUpdate): { applied: PolicyUpdate; errors: [] } | { applied: null; errors: ConfigError[] } {
+    const applied = resolveUpdate(update);
+    const errors = validateConfig({ ...this.config, prelora: { ...this.controller.settings, ...applied } });
+    if (errors.length) return { applied: null, errors };
+    this.controller.setPolicy(applied);
+    return { applied, errors: [] };
   }
 
+  /** Switch one module at the next step boundary (or at `applyForced`), whatever the policy says. */
   forceSwitch(module: string): void {
     this.controller.forceSwitch(module);
+  }
+
+  /** Apply forced switches now; only between steps (a paused run). */
+  applyForced(): Promise<void> {
+    return this.controller.applyForced();
   }
 
   /**
@@ -204,22 +306,17 @@ export class Trainer {
    * false to stop.
    */
   async run(steps = this.config.schedule.steps - this.completed, yieldBetween?: () => Promise<boolean>): Promise<void> {
-    const { logEvery, evalEvery } = this.config.schedule;
     const end = this.completed + steps;
     if (this.lastFlush.time === 0) this.restartClock();
-    while (this.completed < end) {
-      this.trainStep();
-      await this.controller.afterStep();
-      if (this.completed % logEvery === 0 || this.completed === end) await this.flush();
-      // evaluate on schedule and at the end of training, not at every pause or single step
-      if (this.completed % evalEvery === 0 || this.completed === this.config.schedule.steps) await this.evaluate();
+    while (this.completed < end && !this.diverged) {
+      await this.step();
       if (yieldBetween && !(await yieldBetween())) break;
     }
     await this.flush();
   }
 
   dispose(): void {
-    for (const p of this.pending) p.loss.dispose();
+    for (const p of this.pending) tf.dispose([p.loss, p.gradNorm]);
     this.pending = [];
     this.controller.dispose();
     this.optimizer.dispose();

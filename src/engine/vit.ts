@@ -1,7 +1,7 @@
 // The Vision Transformer in tfjs core ops: patch embedding, class token, learned
 // positions, pre-LayerNorm blocks (separate query/key/value/output, MLP fc1 -> GELU ->
 // fc2), final LayerNorm on the class token, classifier. Parameter names are those of
-// Hugging Face `ViTForImageClassification`, so export is a mapping, not a rewrite:
+// Hugging Face `ViTForImageClassification`, so an export would be a mapping, not a rewrite:
 // - linear weights are [in, out] here and [out, in] there (transpose);
 // - the patch projection is a Conv2d [D, C, p, p] there; here a linear over patches
 //   flattened in (row, column, channel) order: W[(py*p + px)*C + c, d] = conv[d, c, py, px].
@@ -12,21 +12,13 @@ import { Linear } from './linear';
 import { attention } from './ops/attention';
 import { gelu } from './ops/gelu';
 import { layerNorm } from './ops/layernorm';
+import { moduleId } from './policy';
 import { deriveSeed, mulberry32, truncatedNormal } from './random';
 import { modelDims, type ModelDims } from './size';
 
-import { FAMILIES, type Family } from './vit-families';
+import { FAMILIES, HUB_PATH, type Family } from './vit-families';
 
 export { FAMILIES, type Family };
-
-const HF_PATH: Record<Family, string> = {
-  query: 'attention.attention.query',
-  key: 'attention.attention.key',
-  value: 'attention.attention.value',
-  output: 'attention.output.dense',
-  fc1: 'intermediate.dense',
-  fc2: 'output.dense',
-};
 
 export interface Norm {
   name: string;
@@ -79,7 +71,7 @@ export class ViT {
         query: [D, D], key: [D, D], value: [D, D], output: [D, D], fc1: [D, d.mlpWidth], fc2: [d.mlpWidth, D],
       };
       const linears = {} as Record<Family, Linear>;
-      for (const f of FAMILIES) linears[f] = lin(`${at}.${HF_PATH[f]}`, ...dimsOf[f]);
+      for (const f of FAMILIES) linears[f] = lin(`${at}.${HUB_PATH[f]}`, ...dimsOf[f]);
       this.blocks.push({ layernormBefore: norm(`${at}.layernorm_before`), layernormAfter: norm(`${at}.layernorm_after`), linears });
     }
     this.finalNorm = norm('vit.layernorm');
@@ -89,7 +81,7 @@ export class ViT {
   /** The PreLoRA modules by id `blocks.<l>.<family>`, in layer then family order. */
   modules(): Map<string, Linear> {
     const out = new Map<string, Linear>();
-    this.blocks.forEach((b, l) => FAMILIES.forEach((f) => out.set(`blocks.${l}.${f}`, b.linears[f])));
+    this.blocks.forEach((b, l) => FAMILIES.forEach((f) => out.set(moduleId(l, f), b.linears[f])));
     return out;
   }
 

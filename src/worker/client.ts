@@ -1,24 +1,25 @@
 // The page's handle on the training worker: spawn it, send typed commands, pass its
-// events on, and respawn it after a crash (the page keeps what it has drawn).
+// events on, and after a crash say so (`crashed`) and spawn a fresh worker with the
+// next command (the page keeps what it has drawn).
 import type { BackendChoice } from '../engine/backend';
-import type { Command, WorkerEvent } from './protocol';
+import type { ClientEvent, Command } from './protocol';
 
 export class WorkerClient {
   private worker: Worker | null = null;
 
   constructor(
-    private readonly onEvent: (e: WorkerEvent) => void,
+    private readonly onEvent: (e: ClientEvent) => void,
     private backend: BackendChoice = 'auto',
   ) {}
 
   private spawn(): Worker {
     const w = new Worker(new URL('./train.worker.ts', import.meta.url), { type: 'module' });
-    w.onmessage = (msg: MessageEvent<WorkerEvent>) => this.onEvent(msg.data);
+    w.onmessage = (msg: MessageEvent<ClientEvent>) => this.onEvent(msg.data);
     w.onerror = (e) => {
       e.preventDefault();
-      this.worker?.terminate();
-      this.worker = null; // the next command spawns a fresh one
-      this.onEvent({ type: 'error', runId: null, message: `the training worker crashed (${e.message || 'no message'}); it restarts with the next run`, fatal: true });
+      w.terminate();
+      if (this.worker === w) this.worker = null; // the next command spawns a fresh one
+      this.onEvent({ type: 'crashed', message: e.message || 'no message' });
     };
     w.postMessage({ type: 'init', backend: this.backend } satisfies Command);
     return w;

@@ -1,13 +1,14 @@
 // The playground in Debian's Chromium against the production build: a PreLoRA run in
-// the worker, its charts and layer panel, pause/resume, live thresholds, bad input,
-// responsiveness, two runs side by side, the backend badge, the in-page benchmark, and
-// WebGPU when forced.
+// the worker, its charts and layer panel, pause/resume, live thresholds (each run keeps
+// its own), bad input, responsiveness, two runs side by side, the backend badge, the
+// in-page benchmark, WebGPU when forced, and a worker crash.
+import { decode } from 'fast-png';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../src/engine/bench/report';
-import { buildAndServe, launchChromium, type Served } from '../helpers/browser';
+import { openPlayground, type Playground } from '../helpers/browser';
 import { cifarBatch, writeFixtures } from '../helpers/cifar';
 
 const stepCount = (page: Page) => page.getByTestId('step-count').textContent().then(Number);
@@ -21,24 +22,16 @@ async function setField(page: Page, testid: string, value: string): Promise<void
 }
 
 describe('the playground in Chromium', () => {
-  let served: Served;
-  let browser: Browser;
+  let playground: Playground;
   let page: Page;
-  const consoleErrors: string[] = [];
+  let consoleErrors: string[];
 
   beforeAll(async () => {
-    served = await buildAndServe();
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
-    await page.goto(served.url);
+    playground = await openPlayground();
+    ({ page, consoleErrors } = playground);
   }, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    served?.stop();
-  });
+  afterAll(() => playground?.close());
 
   it('refuses vit-l16 with the reason and the fix, and stays usable', async () => {
     await page.getByTestId('preset').selectOption('vit-l16');
@@ -116,7 +109,7 @@ describe('the playground in Chromium', () => {
   it('a bad value typed into a setting shows a message and the run keeps going', async () => {
     const before = await stepCount(page);
     await setField(page, 'patience', '-3');
-    await expect.poll(() => page.getByTestId('error').textContent()).toMatch(/patience: prelora.patience must be a whole number >= 2 \(got -3\)/);
+    await expect.poll(() => page.getByTestId('error').textContent()).toBe('prelora.patience must be a whole number >= 2 (got -3)');
     await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThan(before);
     await setField(page, 'patience', '2');
     await expect.poll(() => page.getByTestId('error').count()).toBe(0);
@@ -130,16 +123,46 @@ describe('the playground in Chromium', () => {
     await expect.poll(() => page.getByTestId('run-table').locator('tbody tr').count()).toBe(2);
     await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThanOrEqual(20);
     expect((await phases(page)).every((c) => c.phase === 'full')).toBe(true);
+    // a metric changed mid-run: the chart and the layer panel show the run's new metric, the same values
+    const chart = page.getByTestId('weight-change-chart');
+    // the worker confirms a change between two steps: allow for a slow step
+    const confirmed = { timeout: 30_000 };
+    await page.getByTestId('metric').selectOption('normChange%');
+    await expect.poll(() => chart.getAttribute('data-metric'), confirmed).toBe('normChange%');
+    expect(await page.getByTestId('layer-panel').getAttribute('data-metric')).toBe('normChange%');
+    const family = await page.locator('select[aria-label="family"]').inputValue();
+    // both read in one task, so no window arrives between them
+    const shown = await page.evaluate((f) => ({
+      last: document.querySelector('[data-testid="weight-change-chart"]')!.getAttribute('data-last')!,
+      cells: [...document.querySelectorAll(`[data-module$=".${f}"]`)].map((c) => Number(c.getAttribute('data-latest'))),
+    }), family);
+    const last = JSON.parse(shown.last) as Record<string, number>;
+    const layers = shown.cells.map((_, l) => last[`layer ${l}`]);
+    expect(layers.filter((v) => v !== undefined).length).toBeGreaterThan(0);
+    layers.forEach((v, l) => { if (v !== undefined) expect(shown.cells[l]).toBe(v); });
+    await page.getByTestId('metric').selectOption('update%');
+    await expect.poll(() => chart.getAttribute('data-metric'), confirmed).toBe('update%');
     // a click on a cell forces that module alone
     await page.locator('[data-module="blocks.3.fc2"]').click();
     await expect.poll(async () => (await phases(page)).filter((c) => c.phase !== 'full').map((c) => c.module), { timeout: 30_000 })
       .toEqual(['blocks.3.fc2']);
     const raisedAt = await stepCount(page);
-    await setField(page, 'weight-threshold', '100');
+    await setField(page, 'weight-threshold', '99');
+    // the run's chart and its row show the change once the worker has made it
+    await expect.poll(() => chart.getAttribute('data-threshold'), confirmed).toBe('99');
+    const rows = page.getByTestId('run-row');
+    expect(await rows.nth(1).getByTestId('run-threshold').textContent()).toBe('99');
     await expect.poll(async () => (await phases(page)).filter((c) => c.phase !== 'full').length, { timeout: 60_000 }).toBe(24);
     const switchedAt = await page.locator('[data-testid="module-cell"]').first().getAttribute('title');
     expect(Number(/switched at step (\d+)/.exec(switchedAt!)![1])).toBeGreaterThan(raisedAt - 1);
     expect(await page.locator('[data-testid="loss-chart"] path.recharts-curve').count()).toBe(2);
+    // run A, selected again, shows its own threshold (it took 0.0001 while paused), then B its own
+    await rows.nth(0).click();
+    await expect.poll(() => chart.getAttribute('data-threshold')).toBe('0.0001');
+    expect(await rows.nth(0).getByTestId('run-threshold').textContent()).toBe('0.0001');
+    expect(await rows.nth(0).locator('td').nth(2).textContent()).toBe('stopped'); // B replaced it in the worker
+    await rows.nth(1).click();
+    await expect.poll(() => chart.getAttribute('data-threshold')).toBe('99');
   }, 180_000);
 
   it('trains on an uploaded CIFAR-10 batch; a corrupt upload shows why and the previous dataset still trains', async () => {
@@ -162,9 +185,17 @@ describe('the playground in Chromium', () => {
     await page.getByTestId('pause').click();
   }, 180_000);
 
-  it('saves a screenshot of the running playground', async () => {
+  it('saves a screenshot of the playground, showing its runs and charts', async () => {
     mkdirSync('test/artifacts', { recursive: true });
-    await page.screenshot({ path: 'test/artifacts/playground.png' });
+    expect(await page.getByRole('heading', { name: 'PreLoRA Playground' }).isVisible()).toBe(true);
+    expect(await page.getByTestId('run-row').count()).toBe(3);
+    expect(await page.getByTestId('error').count()).toBe(0);
+    const png = decode(await page.screenshot({ path: 'test/artifacts/playground.png' }));
+    expect([png.width, png.height]).toEqual([1280, 800]);
+    // a drawn page, not a blank one: many colours (curves, swatches, layer cells)
+    const colours = new Set<number>();
+    for (let i = 0; i < png.data.length; i += png.channels * 7) colours.add((png.data[i]! << 16) | (png.data[i + 1]! << 8) | png.data[i + 2]!);
+    expect(colours.size).toBeGreaterThan(100);
     expect(consoleErrors).toEqual([]);
   });
 
@@ -238,4 +269,26 @@ describe('the playground in Chromium', () => {
     expect(Number(await page.getByTestId('loss-chart').getAttribute('data-points'))).toBeGreaterThan(0);
     expect(consoleErrors).toEqual([]);
   }, 240_000);
+
+  it('after a worker crash the page says what went with it, and the next run gets a fresh worker', async () => {
+    await page.getByLabel('backend').selectOption('wasm'); // a new worker, a fast one
+    const dir = writeFixtures('cifar-crash-', { 'data_batch_1.bin': cifarBatch(120) });
+    await page.getByTestId('upload').setInputFiles(join(dir, 'data_batch_1.bin'));
+    await expect.poll(() => page.getByTestId('dataset').inputValue(), { timeout: 60_000 }).toBe('upload');
+    await page.getByTestId('start').click();
+    await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThan(0);
+    const worker = page.workers().find((w) => w.url().includes('train.worker'))!;
+    await worker.evaluate(() => { setTimeout(() => { throw new Error('test crash'); }); });
+    await expect.poll(() => page.getByTestId('error').textContent(), { timeout: 30_000 }).toMatch(
+      /^the training worker crashed \(.*test crash\); a new one starts with the next command\. Your uploaded dataset \(CIFAR-10.*\) went with it: upload the files again \(synthetic until then\)\.$/);
+    const rows = page.getByTestId('run-row');
+    expect(await rows.last().locator('td').nth(2).textContent()).toBe('failed');
+    expect(await page.getByTestId('dataset').inputValue()).toBe('synthetic');
+    expect(await page.locator('[data-testid="dataset"] option[value="upload"]').isDisabled()).toBe(true);
+    const runs = await rows.count();
+    await page.getByTestId('start').click(); // spawns a fresh worker
+    await expect.poll(() => rows.count()).toBe(runs + 1);
+    await expect.poll(() => page.getByTestId('backend').textContent(), { timeout: 60_000 }).toMatch(/^wasm: wasm, as chosen/);
+    await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThan(0);
+  }, 180_000);
 });

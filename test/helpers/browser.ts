@@ -3,7 +3,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -22,9 +22,19 @@ export interface Served {
   stop: () => void;
 }
 
-export async function buildAndServe(): Promise<Served> {
+/**
+ * The production build into dist/ (with its chunk report, dist/.vite/chunks.json).
+ * NODE_ENV is set: vitest's `test` would otherwise give React's development build
+ * (970 KB against 730 KB for the main chunk, measured).
+ */
+export function buildPage(): void {
   execFileSync(process.execPath, ['scripts/build-mnist.mjs'], { stdio: 'inherit' });
-  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'],
+    { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
+}
+
+export async function buildAndServe(): Promise<Served> {
+  buildPage();
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath,
     ['node_modules/vite/bin/vite.js', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
@@ -51,4 +61,24 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ],
   });
+}
+
+export interface Playground {
+  page: Page;
+  /** console errors and uncaught exceptions of the page, as they come */
+  consoleErrors: string[];
+  close: () => Promise<void>;
+}
+
+/** The production build served, Chromium launched, the page opened (after `beforeGoto`, e.g. an init script). */
+export async function openPlayground(beforeGoto?: (page: Page) => Promise<unknown>): Promise<Playground> {
+  const served = await buildAndServe();
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const consoleErrors: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  await beforeGoto?.(page);
+  await page.goto(served.url);
+  return { page, consoleErrors, close: async () => { await browser.close(); served.stop(); } };
 }

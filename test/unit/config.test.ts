@@ -1,7 +1,7 @@
 // Config: presets are valid, every bad field is named with a fix, nothing throws.
 import { describe, expect, it } from 'vitest';
 import {
-  makeConfig, PRESET_NAMES, PRESETS, validateConfig, type RunConfig,
+  formatErrors, makeConfig, PRESET_NAMES, PRESETS, validateConfig, type RunConfig,
 } from '../../src/engine/config';
 import { WASM_HEAP_BYTES } from '../../src/engine/backend';
 import { countParams, estimateMemory } from '../../src/engine/size';
@@ -99,5 +99,37 @@ describe('validation', () => {
       expect(errors.length).toBeGreaterThan(0);
       for (const e of errors) expect(e.message.length).toBeGreaterThan(10);
     }
+  });
+});
+
+describe('merging overrides', () => {
+  it('copies only the fields a config has: __proto__ in the input reaches no prototype', () => {
+    const input = JSON.parse('{"__proto__": {"polluted": 1}, "optim": {"__proto__": {"polluted": 2}, "lr": 0.5}, "model": {"bogus": 3}, "extra": 4}');
+    const cfg = makeConfig('nano', input);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined(); // Object.prototype untouched
+    expect(Object.getPrototypeOf(cfg.optim)).toBe(Object.prototype);
+    expect((cfg.optim as unknown as Record<string, unknown>).polluted).toBeUndefined();
+    expect(cfg.optim.lr).toBe(0.5); // the known field beside it still merges
+    expect(Object.keys(cfg.model)).toEqual(Object.keys(PRESETS.nano.model));
+    expect('extra' in cfg).toBe(false);
+  });
+
+  it('merges section by section, leaves the preset alone, and copies arrays', () => {
+    const targets: RunConfig['prelora']['targets'] = ['query', 'fc1'];
+    const cfg = makeConfig('nano', { seed: 9, prelora: { weightThreshold: 1, targets } });
+    expect(cfg.seed).toBe(9);
+    expect(cfg.prelora).toMatchObject({ weightThreshold: 1, patience: PRESETS.nano.prelora.patience, targets: ['query', 'fc1'] });
+    targets.push('fc2');
+    expect(cfg.prelora.targets).toEqual(['query', 'fc1']);
+    expect(PRESETS.nano.prelora.weightThreshold).toBe(2.5);
+  });
+});
+
+describe('one error formatter', () => {
+  it('writes one line per problem, without repeating a path the message starts with', () => {
+    expect(formatErrors([
+      { path: 'model.patchSize', message: 'patch 5 does not divide image size 32: pick a divisor of 32' },
+      { path: 'prelora.patience', message: 'prelora.patience must be a whole number >= 2 (got -3)' },
+    ])).toBe('model.patchSize: patch 5 does not divide image size 32: pick a divisor of 32\nprelora.patience must be a whole number >= 2 (got -3)');
   });
 });

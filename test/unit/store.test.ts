@@ -1,17 +1,22 @@
 // The page's store, driven by worker events as the worker sends them: a reset run's
-// late events are dropped, a refused start leaves nothing, a crash keeps the charts.
+// late events are dropped, a refused start leaves nothing, a crash keeps the charts,
+// each run's settings come from the worker (started, confirmed live changes).
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { EngineEvent } from '../../src/engine/events';
+import type { EngineEvent, RunPhase } from '../../src/engine/events';
+import { summarize } from '../../src/engine/summary';
+import { samplesPerSec } from '../../src/engine/throughput';
 import { useStore } from '../../src/ui/store';
 import { checkBenchNumber } from '../../src/ui/store/bench';
 import { buildConfig } from '../../src/ui/store/config';
+import { latestMetric, selectLive } from '../../src/ui/store/selectors';
+import type { DatasetInfo } from '../../src/engine/data/preview';
 
 const progress = (step: number): EngineEvent => ({
   type: 'progress', phase: 'full', samplesPerSec: 50, seconds: 1, records: [{ step, epoch: 0, loss: 2, lr: 1e-3 }],
 });
 
 describe('playground store', () => {
-  beforeEach(() => useStore.setState({ runs: [], activeId: null, error: null, fieldErrors: {} }));
+  beforeEach(() => useStore.setState({ runs: [], activeId: null, error: null, fieldErrors: {}, datasets: {}, dataset: 'synthetic' }));
 
   it('fills a run from its events and drops the events of a run that was reset', () => {
     const s = useStore.getState();
@@ -32,20 +37,96 @@ describe('playground store', () => {
   it('a refused start leaves no run, only the message', () => {
     const s = useStore.getState();
     const a = s.addRun(buildConfig(s));
-    s.onWorkerEvent({ type: 'error', runId: a.id, message: 'model: too large', fatal: false });
+    s.onWorkerEvent({ type: 'error', runId: a.id, message: 'model: too large' });
     expect(useStore.getState().runs).toEqual([]);
     expect(useStore.getState().error).toBe('model: too large');
   });
 
-  it('a worker crash stops the run but keeps what it drew', () => {
+  it('a worker crash fails the worker\'s run but keeps what it drew, and says an upload must be loaded again', () => {
     const s = useStore.getState();
-    const a = s.addRun(buildConfig(s));
+    const upload = { name: 'CIFAR-10', classes: [], shape: [32, 32, 3], train: 10, test: 2, balance: [], samples: [] } as DatasetInfo;
+    useStore.setState({ datasets: { upload }, dataset: 'upload' });
+    const done = s.addRun(buildConfig(s));
+    s.onWorkerEvent({ type: 'state', runId: done.id, state: 'done', step: 300 });
+    const a = useStore.getState().addRun(buildConfig(s));
     s.onWorkerEvent({ type: 'state', runId: a.id, state: 'running', step: 0 });
     s.onWorkerEvent({ type: 'engine', runId: a.id, event: progress(10) });
-    s.onWorkerEvent({ type: 'error', runId: null, message: 'the training worker crashed', fatal: true });
+    s.onWorkerEvent({ type: 'crashed', message: 'out of memory' });
+    const [first, run] = useStore.getState().runs;
+    expect(first!.state).toBe('done'); // a finished run stays finished
+    expect(run!.state).toBe('failed');
+    expect(run!.losses).toHaveLength(1);
+    expect(useStore.getState().datasets.upload).toBeUndefined();
+    expect(useStore.getState().dataset).toBe('synthetic');
+    expect(useStore.getState().error).toBe('the training worker crashed (out of memory); a new one starts with the next command. ' +
+      'Your uploaded dataset (CIFAR-10) went with it: upload the files again (synthetic until then).');
+  });
+
+  it('a new backend means a new worker: the paused run stops and the upload must be loaded again', () => {
+    const s = useStore.getState();
+    const upload = { name: 'MNIST', classes: [], shape: [28, 28, 1], train: 10, test: 2, balance: [], samples: [] } as DatasetInfo;
+    useStore.setState({ datasets: { upload }, dataset: 'upload', backendChoice: 'auto' });
+    const a = s.addRun(buildConfig(s));
+    s.onWorkerEvent({ type: 'state', runId: a.id, state: 'paused', step: 20 });
+    s.setBackend('cpu');
+    expect(useStore.getState().runs[0]!.state).toBe('stopped');
+    expect(useStore.getState().dataset).toBe('synthetic');
+    expect(useStore.getState().error).toBe('the backend is now cpu: a new worker starts with the next command. ' +
+      'Your uploaded dataset (MNIST) went with it: upload the files again (synthetic until then).');
+    useStore.getState().setBackend('auto');
+  });
+
+  it('an error that names no run (a malformed message, a late change) touches no run', () => {
+    const s = useStore.getState();
+    const done = s.addRun(buildConfig(s));
+    s.onWorkerEvent({ type: 'state', runId: done.id, state: 'done', step: 300 });
+    const paused = useStore.getState().addRun(buildConfig(s));
+    s.onWorkerEvent({ type: 'state', runId: paused.id, state: 'paused', step: 20 });
+    s.onWorkerEvent({ type: 'error', runId: null, message: 'unknown command "foo": the worker takes init, start' });
+    expect(useStore.getState().runs.map((r) => r.state)).toEqual(['done', 'paused']);
+    expect(selectLive(useStore.getState())?.id).toBe(paused.id);
+    expect(useStore.getState().error).toMatch(/^unknown command "foo"/);
+  });
+
+  it('a run\'s settings are the worker\'s: the config it started with, then each confirmed change; another run keeps its own', () => {
+    const s = useStore.getState();
+    const a = s.addRun(buildConfig(s));
+    const ran = { ...a.config, model: { ...a.config.model, imageSize: 28, channels: 1 }, prelora: { ...a.config.prelora, weightThreshold: 7 } };
+    s.onWorkerEvent({ type: 'started', runId: a.id, config: ran });
+    expect(useStore.getState().runs[0]!.config.model.imageSize).toBe(28); // the fitted config, not the requested one
+    s.onWorkerEvent({ type: 'policy', runId: a.id, step: 40, update: { weightThreshold: 50, metric: 'gradChange%' } });
+    const b = useStore.getState().addRun(buildConfig(useStore.getState()));
+    s.onWorkerEvent({ type: 'started', runId: b.id, config: b.config });
+    const [runA, runB] = useStore.getState().runs;
+    expect(runA!.config.prelora).toMatchObject({ weightThreshold: 50, metric: 'gradChange%' });
+    expect(runA!.thresholds).toEqual([{ step: 0, value: 7 }, { step: 40, value: 50 }]);
+    expect(runB!.config.prelora.weightThreshold).toBe(b.config.prelora.weightThreshold);
+    expect(runB!.thresholds).toEqual([{ step: 0, value: b.config.prelora.weightThreshold }]);
+    // the layer panel's latest value follows the run's metric now, as the chart does
+    const window = { step: 50, loss: 2, 'lossChange%': 1, modules: { 'blocks.0.fc1': { norm: 1, 'normChange%': 0.5, 'update%': 0.25, gradNorm: 2, 'gradChange%': 12 } } };
+    s.onWorkerEvent({ type: 'engine', runId: a.id, event: { type: 'window', window } });
+    expect(latestMetric(useStore.getState().runs[0]!, 'blocks.0.fc1')).toBe(12);
+    expect(latestMetric(useStore.getState().runs[1]!, 'blocks.0.fc1')).toBeNull();
+  });
+
+  it('the run table\'s samples/s per phase are the summary\'s, from the same events', () => {
+    const s = useStore.getState();
+    const a = s.addRun(buildConfig(s));
+    const events: EngineEvent[] = [];
+    const intervals: RunPhase[] = ['full', 'full', 'full', 'mixed', 'mixed', 'lora', 'lora', 'lora'];
+    intervals.forEach((phase, i) => events.push({
+      type: 'progress', phase, samplesPerSec: 0, seconds: i === 0 ? 0 : 0.5 + 0.1 * i,
+      records: Array.from({ length: 10 }, (_, k) => ({ step: 10 * i + k + 1, epoch: 0, loss: 2, lr: 1e-3 })),
+    }));
+    for (const e of events) s.onWorkerEvent({ type: 'engine', runId: a.id, event: e });
+    const batchSize = a.config.optim.batchSize;
+    const summary = summarize(events, { backend: 'wasm', mode: 'prelora', rule: 'module', seed: 1, batchSize, model: a.config.model, windowSteps: 25, wallSeconds: 1 });
     const run = useStore.getState().runs[0]!;
-    expect(run.state).toBe('stopped');
-    expect(run.losses).toHaveLength(1);
+    for (const phase of ['full', 'mixed', 'lora'] as const) {
+      expect(samplesPerSec(run.throughput[phase], batchSize)).toBe(summary.phases[phase]!.samplesPerSec);
+    }
+    // the first interval of each phase is left out: full is 20 steps over 0.6 + 0.7 s
+    expect(summary.phases.full.samplesPerSec).toBeCloseTo((20 * batchSize) / 1.3, 9);
   });
 
   it('refuses a bad live setting with a message naming the fix, and keeps the last good value', () => {
@@ -95,8 +176,8 @@ describe('benchmark slice', () => {
     s.onWorkerEvent({ type: 'bench', status: { state: 'stopped' } });
     expect(useStore.getState().benchReport).toBe(report);
     s.onWorkerEvent({ type: 'bench', status: { state: 'running', done: 0, total: 4, label: 'warm-up' } });
-    s.onWorkerEvent({ type: 'error', runId: null, message: 'the training worker crashed (x)', fatal: true });
-    expect(useStore.getState().benchStatus).toEqual({ state: 'failed', message: 'the training worker crashed (x)' });
+    s.onWorkerEvent({ type: 'crashed', message: 'x' });
+    expect(useStore.getState().benchStatus).toEqual({ state: 'failed', message: 'the training worker crashed (x); a new one starts with the next command' });
     expect(useStore.getState().benchReport).toBe(report);
   });
 

@@ -2,9 +2,8 @@
 // FLOPs against full training, and the order in which families left full training.
 import { describe, expect, it } from 'vitest';
 import { makeConfig } from '../../src/engine/config';
-import type { EngineEvent, RunPhase } from '../../src/engine/events';
+import type { EngineEvent, PhaseChange, RunPhase } from '../../src/engine/events';
 import { flopsPerStep } from '../../src/engine/flops';
-import type { PhaseChange } from '../../src/engine/prelora';
 import { summarize, switchOrder } from '../../src/engine/summary';
 
 const model = makeConfig('nano').model;

@@ -8,25 +8,22 @@ import { cifarDataset, parseCifarBatch } from '../../src/engine/data/cifar10';
 import { augmentBatch, classBalance, toBatch } from '../../src/engine/data/dataset';
 import { folderDataset, type ImageDecoder } from '../../src/engine/data/folder';
 import { idxDataset, parseIdx } from '../../src/engine/data/idx';
+import { DataBudget } from '../../src/engine/data/inflate';
+import { configDataLimit } from '../../src/engine/data/limits';
 import { datasetFromFiles } from '../../src/engine/data/upload';
 import { mulberry32 } from '../../src/engine/random';
+import { idxFile } from '../helpers/bad-inputs';
 
-function idxFile(magic: number, dims: number[], body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + 4 * dims.length + body.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, magic);
-  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d));
-  out.set(body, 4 + 4 * dims.length);
-  return out;
-}
-
-/** n images of 2x3 pixels with value (image*10 + pixel), labels image % 10 */
+/** n images of 4x4 pixels with value (image*16 + pixel) % 256, labels image % 10 */
 function mnistLike(n: number, gz: boolean) {
-  const pix = Uint8Array.from({ length: n * 6 }, (_, k) => Math.floor(k / 6) * 10 + (k % 6));
+  const pix = Uint8Array.from({ length: n * 16 }, (_, k) => k % 256);
   const lab = Uint8Array.from({ length: n }, (_, i) => i % 10);
   const z = (b: Uint8Array) => (gz ? gzipSync(b) : b);
-  return { pix, lab, images: z(idxFile(0x803, [n, 2, 3], pix)), labels: z(idxFile(0x801, [n], lab)) };
+  return { pix, lab, images: z(idxFile(0x803, [n, 4, 4], pix)), labels: z(idxFile(0x801, [n], lab)) };
 }
+
+const limit = configDataLimit(1024);
+const budget = () => new DataBudget(limit);
 
 /** CIFAR records whose pixel (c, p) is (label*7 + c*3 + p) % 256 */
 function cifarRecords(labels: number[]): Uint8Array {
@@ -53,8 +50,8 @@ describe('MNIST IDX', () => {
       { name: 'train-labels-idx1-ubyte' + (gz ? '.gz' : ''), bytes: train.labels },
       { name: 't10k-images-idx3-ubyte' + (gz ? '.gz' : ''), bytes: test.images },
       { name: 't10k-labels-idx1-ubyte' + (gz ? '.gz' : ''), bytes: test.labels },
-    ]);
-    expect(d.shape).toEqual([2, 3, 1]);
+    ], 'MNIST', budget());
+    expect(d.shape).toEqual([4, 4, 1]);
     expect(Array.from(d.train.images)).toEqual(Array.from(train.pix));
     expect(Array.from(d.test.labels)).toEqual([0, 1, 2, 3]);
     expect(d.augment).toEqual({ crop: 0, flip: false }); // digits: no flips
@@ -74,11 +71,11 @@ describe('MNIST IDX', () => {
       { name: 'train-images-idx3-ubyte', bytes: a.images }, { name: 'train-labels-idx1-ubyte', bytes: trainLabels },
       { name: 't10k-images-idx3-ubyte', bytes: b.images }, { name: 't10k-labels-idx1-ubyte', bytes: b.labels },
     ];
-    await expect(idxDataset(files(b.labels))).rejects.toThrow('train: 12 images but 4 labels: upload the images and labels of the same split');
-    await expect(idxDataset(files(idxFile(0x801, [12], Uint8Array.from({ length: 12 }, (_, i) => (i === 7 ? 11 : 1))))))
+    await expect(idxDataset(files(b.labels), 'MNIST', budget())).rejects.toThrow('train: 12 images but 4 labels: upload the images and labels of the same split');
+    await expect(idxDataset(files(idxFile(0x801, [12], Uint8Array.from({ length: 12 }, (_, i) => (i === 7 ? 11 : 1)))), 'MNIST', budget()))
       .rejects.toThrow('train: label 11 at index 7 is out of range 0-9');
-    await expect(idxDataset(files(a.labels).slice(0, 3))).rejects.toThrow('missing test-labels: upload all four files');
-    await expect(idxDataset([{ name: 'train-images-idx3-ubyte.gz', bytes: Uint8Array.from([0x1f, 0x8b, 1, 2, 3]) }]))
+    await expect(idxDataset(files(a.labels).slice(0, 3), 'MNIST', budget())).rejects.toThrow('missing test-labels: upload all four files');
+    await expect(idxDataset([{ name: 'train-images-idx3-ubyte.gz', bytes: Uint8Array.from([0x1f, 0x8b, 1, 2, 3]) }], 'MNIST', budget()))
       .rejects.toThrow('train-images-idx3-ubyte.gz: not a valid gzip file');
   });
 });
@@ -106,7 +103,7 @@ describe('CIFAR-10 binary', () => {
       { name: 'cifar-10-batches-bin/test_batch.bin', data: cifarRecords([4, 5]) },
       { name: 'cifar-10-batches-bin/batches.meta.txt', data: 'airplane\n' },
     ]));
-    const d = await datasetFromFiles([{ name: 'cifar-10-binary.tar.gz', bytes: tgz }], { imageSize: 32, seed: 1 });
+    const d = await datasetFromFiles([{ name: 'cifar-10-binary.tar.gz', bytes: tgz }], { imageSize: 32, seed: 1, limit });
     expect([d.train.count, d.test.count]).toEqual([4, 2]);
     expect(Array.from(d.test.labels)).toEqual([4, 5]);
     const one = cifarDataset([{ name: 'data_batch_1.bin', bytes: cifarRecords([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]) }], 1);
@@ -125,7 +122,7 @@ describe('image folders and zips', () => {
       'pets/dogs/broken.png': Uint8Array.from([1, 2, 3]),
       'pets/dogs/notes.txt': Uint8Array.from([65]),
     });
-    const d = await datasetFromFiles([{ name: 'pets.zip', bytes: zip }], { imageSize: 4, seed: 1, decode: pngDecoder });
+    const d = await datasetFromFiles([{ name: 'pets.zip', bytes: zip }], { imageSize: 4, seed: 1, limit, decode: pngDecoder });
     expect(d.classes).toEqual(['cats', 'dogs']);
     expect(d.shape).toEqual([4, 4, 3]);
     expect(d.train.count + d.test.count).toBe(3);
@@ -143,7 +140,7 @@ describe('image folders and zips', () => {
   });
 
   it('says which formats it reads when given something else', async () => {
-    await expect(datasetFromFiles([{ name: 'notes.csv', bytes: new Uint8Array(3) }], { imageSize: 32, seed: 1 }))
+    await expect(datasetFromFiles([{ name: 'notes.csv', bytes: new Uint8Array(3) }], { imageSize: 32, seed: 1, limit }))
       .rejects.toThrow(/notes.csv: not a dataset this page reads: use CIFAR-10 binary/);
   });
 });

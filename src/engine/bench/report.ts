@@ -1,5 +1,7 @@
-// Combining a benchmark's seeds and printing its table (pure: the CLI prints it, the
-// page shows the same rows).
+// What a benchmark runs (variants, presets, the fewest steps), combining its seeds and
+// printing its table (pure, no tfjs: the CLI prints it, the page shows the same rows).
+import { PRESET_NAMES, type Mode } from '../config';
+import type { Rule } from '../policy';
 export interface PerPhase {
   full: number | null;
   lora: number | null;
@@ -50,13 +52,20 @@ export interface BenchReport {
   perSeed: SeedResult[];
 }
 
+/** The presets a benchmark takes: all but vit-l16, which does not fit a tab or the wasm heap. */
+export const BENCH_PRESETS = PRESET_NAMES.filter((p): p is Exclude<typeof p, 'vit-l16'> => p !== 'vit-l16');
+export type BenchPreset = (typeof BENCH_PRESETS)[number];
+
+/** The fewest steps a benchmark run takes: two measured steps, then at least one read-back interval. */
+export const BENCH_MIN_STEPS = 12;
+
 /** The runs of a benchmark, in the order they are run for each seed. */
 export const BENCH_VARIANTS = [
   { mode: 'full', rule: 'global' },
   { mode: 'lora', rule: 'global' },
   { mode: 'prelora', rule: 'global' },
   { mode: 'prelora', rule: 'module' },
-] as const;
+] as const satisfies readonly { mode: Mode; rule: Rule }[];
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const meanOrNull = (xs: (number | null)[]) => {

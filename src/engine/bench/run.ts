@@ -2,15 +2,16 @@
 // full training, static LoRA and PreLoRA (global and per-module rule) on one config,
 // data and backend, with the same seeds, interleaved seed by seed in one process so
 // machine noise falls on all of them alike.
-import type { RunConfig } from '../config';
-import { fitModelToData } from '../data/builtin';
+import { formatErrors, type Mode, type RunConfig } from '../config';
 import type { Dataset } from '../data/dataset';
 import type { EngineEvent } from '../events';
 import { flopsPerStep } from '../flops';
 import { countKernels, deviceMs } from '../kernels';
+import type { Rule } from '../policy';
+import { prepareRun } from '../prepare';
 import { summarize } from '../summary';
 import { Trainer } from '../trainer';
-import { BENCH_VARIANTS, combineVariants, type BenchReport, type SeedResult } from './report';
+import { BENCH_MIN_STEPS, BENCH_VARIANTS, combineVariants, type BenchReport, type SeedResult } from './report';
 
 export interface BenchOptions {
   /** the config every run starts from; its mode and rule are set per run */
@@ -24,6 +25,8 @@ export interface BenchOptions {
   device?: string;
   /** the data a config names (Node: loadBuiltin from disk; the page: its worker's cache); once per seed */
   load: (cfg: RunConfig) => Promise<Dataset>;
+  /** memory a model may use on this backend, when known */
+  memoryBudgetBytes?: number;
   /** a short run first, so that JIT and kernel compilation do not fall on the first measured run */
   warmUp?: boolean;
   onProgress?: (p: BenchProgress) => void;
@@ -47,31 +50,24 @@ export class BenchStopped extends Error {
   }
 }
 
-type Mode = RunConfig['prelora']['mode'];
-type Rule = RunConfig['prelora']['rule'];
-
-/** The fewest steps a benchmark run takes: two measured steps, then at least one read-back interval. */
-export const BENCH_MIN_STEPS = 12;
-
-type RunOptions = Pick<BenchOptions, 'backend' | 'load' | 'shouldStop' | 'yieldBetween'>;
+type RunOptions = Pick<BenchOptions, 'backend' | 'load' | 'memoryBudgetBytes' | 'shouldStop' | 'yieldBetween'>;
 
 export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed: number, o: RunOptions): Promise<SeedResult> {
   const requested: RunConfig = { ...base, seed, prelora: { ...base.prelora, mode, rule } };
-  const data = await o.load(requested);
-  const cfg = fitModelToData(requested, data);
+  const { config: cfg, dataset: data, errors } = await prepareRun(requested, o);
+  if (!cfg) throw new Error(formatErrors(errors));
   const events: EngineEvent[] = [];
   const started = performance.now();
   const t = new Trainer(cfg, data, (e) => events.push(e));
   try {
     // Steps 1 and 2 are measured (kernels and peak bytes, then device time); both fall
     // in the first read-back interval, which the throughput figures leave out.
-    const first = await countKernels(() => t.trainStep());
-    await t.controller.afterStep();
-    const firstDeviceMs = await deviceMs(() => t.trainStep());
-    await t.controller.afterStep();
+    const first = (await t.step(countKernels))!;
+    const firstDeviceMs = (await t.step(deviceMs)) ?? null;
     const between = o.yieldBetween;
     await t.run(cfg.schedule.steps - 2, between && (async () => { await between(); return !o.shouldStop?.(); }));
     if (o.shouldStop?.()) throw new BenchStopped(); // else the run has evaluated at its last step
+    if (t.divergence) throw new Error(`${mode} (${rule}), seed ${seed}: ${t.divergence.message}`);
     const s = summarize(events, {
       backend: o.backend, mode, rule, seed, batchSize: cfg.optim.batchSize, model: cfg.model,
       windowSteps: cfg.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
@@ -82,7 +78,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
 
     const ranks: Record<string, number> = {};
     const frozen = new Set<string>();
-    for (const [id, st] of t.controller.states) {
+    for (const [id, st] of t.modules) {
       if (st.rank) ranks[id] = st.rank;
       if (st.phase === 'lora') frozen.add(id);
     }

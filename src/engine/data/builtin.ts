@@ -4,6 +4,8 @@ import type { RunConfig } from '../config';
 import type { Dataset } from './dataset';
 import { DatasetError } from './errors';
 import { idxDataset } from './idx';
+import { DataBudget } from './inflate';
+import { configDataLimit } from './limits';
 import { SYNTHETIC_CLASSES, syntheticDataset } from './synthetic';
 
 export const MNIST_FILES = [
@@ -23,7 +25,7 @@ export async function loadBuiltin(cfg: RunConfig, read: PublicReader): Promise<D
   }
   if (data.dataset === 'mnist') {
     const files = await Promise.all(MNIST_FILES.map(async (name) => ({ name, bytes: await read(`data/mnist/${name}`) })));
-    return idxDataset(files, 'MNIST');
+    return idxDataset(files, 'MNIST', new DataBudget(configDataLimit(data.maxDataMB)));
   }
   throw new DatasetError('no dataset uploaded yet: upload one, or pick synthetic or mnist');
 }

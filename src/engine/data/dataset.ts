@@ -1,6 +1,7 @@
 // The dataset contract: uint8 pixels and labels in compact typed arrays, and a seeded
 // batcher that reshuffles every epoch. Pixels become normalised floats only per batch.
 import { deriveSeed, mulberry32, permutation } from '../random';
+import { DatasetError } from './errors';
 
 export interface Split {
   /** count * height * width * channels, row-major, channel last */
@@ -26,6 +27,20 @@ export interface Dataset {
   test: Split;
   /** what suits this data when augmentation is on */
   augment: Augment;
+}
+
+/**
+ * Refuse a split that cannot train or test: no images (a step would divide by zero,
+ * an evaluation give NaN), or only blank ones (a zero-filled file parses as records).
+ * `file` names where the split came from.
+ */
+export function checkSplit(split: Split, file: string, role: 'train' | 'test'): void {
+  if (split.count === 0) {
+    throw new DatasetError(`${file}: holds 0 images: the ${role === 'train' ? 'training' : 'test'} split needs at least one`);
+  }
+  if (split.images.every((b) => b === 0)) {
+    throw new DatasetError(`${file}: every image is blank (all pixels 0): not image data (a zero-filled file?)`);
+  }
 }
 
 /** Images per class in a split. */

@@ -4,6 +4,7 @@
 import { deriveSeed, mulberry32, permutation } from '../random';
 import type { Dataset } from './dataset';
 import { DatasetError } from './errors';
+import { printable } from './names';
 
 export interface DecodedImage {
   width: number;
@@ -41,7 +42,7 @@ export async function folderDataset(
   for (const e of entries) {
     const parts = e.path.split('/').filter(Boolean);
     if (parts.length < 2) continue; // files at the top level belong to no class
-    const cls = parts[parts.length - 2]!;
+    const cls = printable(parts[parts.length - 2]!); // shown on the page
     if (!byClass.has(cls)) byClass.set(cls, []);
     if (IMAGE_EXT.test(e.path)) byClass.get(cls)!.push(e);
   }

@@ -1,8 +1,10 @@
 // MNIST / Fashion-MNIST IDX files (`*-images-idx3-ubyte`, `*-labels-idx1-ubyte`,
 // gzipped or not). The bundled MNIST is stored in this format too, so one parser
 // reads both.
-import type { Dataset, Split } from './dataset';
-import { DatasetError, maybeGunzip } from './errors';
+import { formatCount } from '../config';
+import { checkSplit, type Dataset, type Split } from './dataset';
+import { DatasetError } from './errors';
+import { DataBudget, gunzipExpecting, isGzip } from './inflate';
 
 export interface IdxFile {
   kind: 'images' | 'labels';
@@ -14,6 +16,32 @@ export interface IdxFile {
 
 const IMAGES = 0x00000803;
 const LABELS = 0x00000801;
+/** the model needs at least 4x4 pixels (model.imageSize) */
+const MIN_SIDE = 4;
+
+/**
+ * The bytes an IDX file says it holds (header and body), from its first 16 bytes,
+ * checked against the budget before a gzipped body is inflated. An unknown magic
+ * promises only its header: the parser then says what is wrong.
+ */
+function promised(head: Uint8Array, file: string, budget: DataBudget): number {
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const magic = view.getUint32(0);
+  if (magic !== IMAGES && magic !== LABELS) return head.length;
+  const count = view.getUint32(4);
+  const [rows, cols] = magic === IMAGES ? [view.getUint32(8), view.getUint32(12)] : [1, 1];
+  const header = magic === IMAGES ? 16 : 8;
+  const what = magic === IMAGES ? `${formatCount(count)} images of ${rows}x${cols}` : `${formatCount(count)} labels`;
+  budget.take(header + count * rows * cols, `${file}: its header promises ${what}, that is`);
+  return header + count * rows * cols;
+}
+
+/** An IDX file's bytes: a gzipped one inflates only as far as its header promises. */
+function idxBytes(bytes: Uint8Array, file: string, budget: DataBudget): Uint8Array {
+  if (isGzip(bytes)) return gunzipExpecting(bytes, file, budget, 16, (head) => promised(head, file, budget));
+  budget.take(bytes.length, `${file} takes`);
+  return bytes;
+}
 
 export function parseIdx(bytes: Uint8Array, file: string): IdxFile {
   if (bytes.length < 8) throw new DatasetError(`${file}: only ${bytes.length} bytes, too short for an IDX header`);
@@ -46,30 +74,39 @@ function role(name: string): 'train-images' | 'train-labels' | 'test-images' | '
 
 const FASHION = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
-function pair(images: IdxFile, labels: IdxFile, what: string): Split {
+function pair(images: IdxFile & { file: string }, labels: IdxFile, what: 'train' | 'test'): Split {
   if (images.kind !== 'images' || labels.kind !== 'labels') throw new DatasetError(`${what}: expected an images file and a labels file`);
   if (images.count !== labels.count) {
     throw new DatasetError(`${what}: ${images.count} images but ${labels.count} labels: upload the images and labels of the same split`);
   }
   const bad = labels.data.findIndex((l) => l > 9);
   if (bad >= 0) throw new DatasetError(`${what}: label ${labels.data[bad]} at index ${bad} is out of range 0-9`);
-  return { images: images.data, labels: labels.data, count: images.count };
+  const split = { images: images.data, labels: labels.data, count: images.count };
+  checkSplit(split, images.file, what);
+  return split;
 }
 
-/** Four IDX files (train/test images/labels, names as published) -> a Dataset. */
-export async function idxDataset(files: { name: string; bytes: Uint8Array }[], name = 'MNIST'): Promise<Dataset> {
-  const found: Record<string, IdxFile> = {};
+/** Four IDX files (train/test images/labels, names as published) -> a Dataset, within `budget`. */
+export async function idxDataset(files: { name: string; bytes: Uint8Array }[], name: string, budget: DataBudget): Promise<Dataset> {
+  const found: Record<string, IdxFile & { file: string }> = {};
   for (const f of files) {
     const r = role(f.name);
     if (!r) throw new DatasetError(`${f.name}: not an MNIST file name (expected train-/t10k- and images-idx3 / labels-idx1)`);
-    found[r] = parseIdx(await maybeGunzip(f.bytes, f.name), f.name);
+    const parsed = parseIdx(idxBytes(f.bytes, f.name, budget), f.name);
+    if (parsed.kind === 'images' && (parsed.rows !== parsed.cols || parsed.rows < MIN_SIDE)) {
+      throw new DatasetError(`${f.name}: images of ${parsed.rows}x${parsed.cols}: the model takes square images of at least ${MIN_SIDE}x${MIN_SIDE}`);
+    }
+    found[r] = { ...parsed, file: f.name };
   }
   const missing = ['train-images', 'train-labels', 'test-images', 'test-labels'].filter((r) => !found[r]);
   if (missing.length) throw new DatasetError(`missing ${missing.join(', ')}: upload all four files (train-images, train-labels, t10k-images, t10k-labels)`);
   const train = pair(found['train-images']!, found['train-labels']!, 'train');
   const test = pair(found['test-images']!, found['test-labels']!, 'test');
   const { rows, cols } = found['train-images']!;
-  if (found['test-images']!.rows !== rows || found['test-images']!.cols !== cols) throw new DatasetError('train and test images differ in size');
+  const test0 = found['test-images']!;
+  if (test0.rows !== rows || test0.cols !== cols) {
+    throw new DatasetError(`${test0.file}: images of ${test0.rows}x${test0.cols}, but the training images are ${rows}x${cols}: upload the two splits of one dataset`);
+  }
   const fashion = /fashion/i.test(name) || files.some((f) => /fashion/i.test(f.name));
   return {
     name: fashion ? 'Fashion-MNIST' : name,

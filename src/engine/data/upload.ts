@@ -1,19 +1,15 @@
 // What a user uploads, recognised by name and content: CIFAR-10 binary (loose
 // batches or the published tar.gz), MNIST / Fashion-MNIST IDX (gzipped or not), or a
-// zip / folder of images, one subfolder per class.
+// zip / folder of images, one subfolder per class. Archives unpack within the data
+// limit (inflate.ts, tar.ts); every name in a message is printable (errors.ts).
 import { cifarDataset } from './cifar10';
 import type { Dataset } from './dataset';
-import { DatasetError, maybeGunzip } from './errors';
+import { DatasetError } from './errors';
 import { folderDataset, IMAGE_EXT, type ImageDecoder } from './folder';
 import { idxDataset } from './idx';
-import { formatBytes } from '../config';
-
-/** Larger uploads are refused before they are read: a tab holds them in memory twice. */
-export const MAX_UPLOAD_BYTES = 512 * 1024 ** 2;
-
-export function tooLarge(name: string, bytes: number): string {
-  return `${name} is ${formatBytes(bytes)}, more than the ${formatBytes(MAX_UPLOAD_BYTES)} a dataset may take here: upload fewer batches or a smaller set`;
-}
+import { DataBudget, isGzip, unzipBounded } from './inflate';
+import { MAX_FILES, type DataLimit } from './limits';
+import { untar } from './tar';
 
 export interface UploadFile {
   name: string;
@@ -25,35 +21,35 @@ export interface UploadFile {
 export interface UploadOptions {
   imageSize: number;
   seed: number;
+  /** the most the files may take once unpacked (CLI: data.maxDataMB; page: the device's) */
+  limit: DataLimit;
   decode?: ImageDecoder;
 }
 
-async function unpack(files: UploadFile[]): Promise<UploadFile[]> {
+/** Archives opened, other files as they are; all of it counted against `budget`. */
+function unpack(files: UploadFile[], budget: DataBudget): UploadFile[] {
   const out: UploadFile[] = [];
   for (const f of files) {
-    if (/\.(tar\.gz|tgz|tar)$/i.test(f.name)) {
-      const { parseTar } = await import('nanotar');
-      const tar = await maybeGunzip(f.bytes, f.name);
-      let entries;
-      try { entries = parseTar(tar); } catch (err) { throw new DatasetError(`${f.name}: not a readable tar archive (${(err as Error).message})`); }
-      for (const e of entries) if (e.data && e.type !== 'directory') out.push({ name: e.name.split('/').pop()!, path: e.name, bytes: e.data });
-    } else if (/\.zip$/i.test(f.name)) {
-      const { unzipSync } = await import('fflate');
-      let entries;
-      try { entries = unzipSync(f.bytes); } catch (err) { throw new DatasetError(`${f.name}: not a readable zip file (${(err as Error).message})`); }
-      for (const [path, bytes] of Object.entries(entries)) if (!path.endsWith('/')) out.push({ name: path.split('/').pop()!, path, bytes });
-    } else out.push(f);
+    if (/\.(tar\.gz|tgz|tar)$/i.test(f.name)) out.push(...untar(f.bytes, f.name, budget));
+    else if (/\.zip$/i.test(f.name)) out.push(...unzipBounded(f.bytes, f.name, budget));
+    else {
+      if (!isGzip(f.bytes)) budget.take(f.bytes.length, `${f.name} takes`); // a gzipped IDX counts as it inflates
+      out.push(f);
+    }
+    if (out.length > MAX_FILES) throw new DatasetError(`more than ${MAX_FILES} files once unpacked: a dataset has fewer`);
   }
   return out;
 }
 
 export async function datasetFromFiles(files: UploadFile[], o: UploadOptions): Promise<Dataset> {
   if (files.length === 0) throw new DatasetError('no files given');
-  const all = await unpack(files);
+  if (files.length > MAX_FILES) throw new DatasetError(`${files.length} files are more than the ${MAX_FILES} a dataset may have: pick the folder of one dataset`);
+  const budget = new DataBudget(o.limit);
+  const all = unpack(files, budget);
   const cifar = all.filter((f) => /(data|test)_batch.*\.bin$/i.test(f.name));
   if (cifar.length) return cifarDataset(cifar, o.seed);
   const idx = all.filter((f) => /idx[13]-ubyte/i.test(f.name));
-  if (idx.length) return idxDataset(idx, idx.some((f) => /fashion/i.test(f.path ?? '')) ? 'Fashion-MNIST' : 'MNIST');
+  if (idx.length) return idxDataset(idx, idx.some((f) => /fashion/i.test(f.path ?? '')) ? 'Fashion-MNIST' : 'MNIST', budget);
   const images = all.filter((f) => IMAGE_EXT.test(f.name));
   if (images.length) {
     if (!o.decode) throw new DatasetError('image folders are decoded in the browser: upload them in the page, or use CIFAR-10 or IDX files here');
@@ -61,6 +57,7 @@ export async function datasetFromFiles(files: UploadFile[], o: UploadOptions): P
   }
   const bin = all.find((f) => /\.bin$/i.test(f.name));
   if (bin) return cifarDataset([bin], o.seed); // a CIFAR-style batch under another name: the parser says if it is not
-  throw new DatasetError(`${all.map((f) => f.name).slice(0, 3).join(', ')}: not a dataset this page reads: ` +
+  const names = (all.length ? all : files).map((f) => f.name).slice(0, 3).join(', ');
+  throw new DatasetError(`${names}: not a dataset this page reads: ` +
     'use CIFAR-10 binary (data_batch_*.bin, test_batch.bin or cifar-10-binary.tar.gz), MNIST IDX (*-idx3-ubyte, *-idx1-ubyte, .gz or not), or a zip/folder of images with one subfolder per class');
 }

@@ -3,7 +3,7 @@
 // switches in the order they came among the windows. Pure, no tfjs.
 import type { ModelConfig, PreLoRAConfig } from '../config';
 import type { EngineEvent } from '../events';
-import type { PhaseChange } from '../prelora';
+import type { PhaseChange } from '../events';
 import type { WindowRecord } from '../policy';
 
 /** A module leaving full training in the real run: by the policy, forced by the user, or static LoRA. */

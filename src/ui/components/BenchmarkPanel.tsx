@@ -2,9 +2,9 @@
 // person's own backend, one after another in the worker, and the same table as
 // `npm run bench`, to copy as markdown or download as JSON.
 import { useState } from 'react';
-import { benchRows, benchSwitchOrder, benchTable, benchTitle, type BenchReport } from '../../engine/bench/report';
+import { BENCH_PRESETS, BENCH_VARIANTS, benchRows, benchSwitchOrder, benchTable, benchTitle, type BenchPreset, type BenchReport } from '../../engine/bench/report';
 import { useStore } from '../store';
-import { BENCH_PRESETS, checkBenchNumber, type BenchPreset } from '../store/bench';
+import { checkBenchNumber } from '../store/bench';
 
 function NumberField({ name, value, disabled }: { name: 'steps' | 'seeds'; value: number; disabled: boolean }) {
   const setBench = useStore((s) => s.setBench);
@@ -89,7 +89,7 @@ export function BenchmarkPanel() {
         </span>
       </div>
       <small>Uses the page&apos;s dataset and seed, and its live PreLoRA settings when the preset is the page&apos;s. Each
-        run is {steps} steps: {4 * seeds} runs in all, after a short warm-up run. On a software GPU pick micro.</small>
+        run is {steps} steps: {BENCH_VARIANTS.length * seeds} runs in all, after a short warm-up run. On a software GPU pick micro.</small>
       {report && <Report report={report} />}
     </section>
   );

@@ -1,8 +1,10 @@
-// What the next run is, and the buttons that drive the current one.
+// What the next run is, and the buttons that drive the worker's run.
 import { BACKEND_CHOICES, type BackendChoice } from '../../engine/backend';
-import { PRESET_NAMES, type PresetName } from '../../engine/config';
+import { PRESET_NAMES, type Mode, type PresetName } from '../../engine/config';
+import type { Rule } from '../../engine/policy';
+import { keysOf, MODE_LABELS, RULE_LABELS } from '../labels';
 import { useStore } from '../store';
-import { useActiveRun } from '../store/selectors';
+import { useActiveRun, useLiveRun } from '../store/hooks';
 
 export function Controls() {
   const preset = useStore((s) => s.preset);
@@ -14,7 +16,9 @@ export function Controls() {
   const setConfig = useStore((s) => s.setConfig);
   const setBackend = useStore((s) => s.setBackend);
   const { start, pause, resume, step, reset } = useStore.getState();
-  const run = useActiveRun();
+  const live = useLiveRun();
+  const active = useActiveRun();
+  const run = live ?? active; // the buttons drive the worker's run; without one, show the selected run
   const benching = useStore((s) => s.benchStatus.state === 'running');
   const busy = run?.state === 'running' || run?.state === 'starting' || benching;
   const whole = (raw: string, min: number) => (Number.isInteger(Number(raw)) && Number(raw) >= min ? Number(raw) : null);
@@ -22,10 +26,10 @@ export function Controls() {
     <section className="controls">
       <label>preset <select data-testid="preset" value={preset} disabled={busy} onChange={(e) => setConfig({ preset: e.target.value as PresetName })}>
         {PRESET_NAMES.map((p) => <option key={p}>{p}</option>)}</select></label>
-      <label>mode <select value={mode} disabled={busy} onChange={(e) => setConfig({ mode: e.target.value as typeof mode })}>
-        <option value="full">full</option><option value="lora">static LoRA</option><option value="prelora">PreLoRA</option></select></label>
-      <label>rule <select value={rule} disabled={busy || mode !== 'prelora'} onChange={(e) => setConfig({ rule: e.target.value as typeof rule })}>
-        <option value="module">per module</option><option value="global">global (paper)</option></select></label>
+      <label>mode <select value={mode} disabled={busy} onChange={(e) => setConfig({ mode: e.target.value as Mode })}>
+        {keysOf(MODE_LABELS).map((m) => <option key={m} value={m}>{MODE_LABELS[m]}</option>)}</select></label>
+      <label>rule <select value={rule} disabled={busy || mode !== 'prelora'} onChange={(e) => setConfig({ rule: e.target.value as Rule })}>
+        {keysOf(RULE_LABELS).map((r) => <option key={r} value={r}>{RULE_LABELS[r]}</option>)}</select></label>
       <label>seed <input type="number" value={seed} min={0} disabled={busy}
         onChange={(e) => { const v = whole(e.target.value, 0); if (v !== null) setConfig({ seed: v }); }} /></label>
       <label>steps <input type="number" value={steps} min={1} step={50} disabled={busy}
@@ -34,9 +38,9 @@ export function Controls() {
         {BACKEND_CHOICES.map((b) => <option key={b}>{b}</option>)}</select></label>
       <span className="buttons">
         <button data-testid="start" disabled={busy} onClick={start}>{run ? 'Start another run' : 'Start'}</button>
-        <button data-testid="pause" disabled={run?.state !== 'running'} onClick={pause}>Pause</button>
-        <button data-testid="resume" disabled={run?.state !== 'paused' || benching} onClick={resume}>Resume</button>
-        <button data-testid="step" disabled={run?.state !== 'paused' || benching} onClick={step}>Step</button>
+        <button data-testid="pause" disabled={live?.state !== 'running'} onClick={pause}>Pause</button>
+        <button data-testid="resume" disabled={live?.state !== 'paused' || benching} onClick={resume}>Resume</button>
+        <button data-testid="step" disabled={live?.state !== 'paused' || benching} onClick={step}>Step</button>
         <button data-testid="reset" disabled={!run} onClick={reset}>Reset</button>
       </span>
       <span className="status">step <b data-testid="step-count">{run?.step ?? 0}</b> / {run?.config.schedule.steps ?? steps} · {run?.state ?? 'idle'}</span>

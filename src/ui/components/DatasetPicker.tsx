@@ -1,7 +1,9 @@
 // The data: the built-in sets, an upload area (file picker, folder picker, drag and
 // drop), a grid of sample images and the class balance of what is loaded.
 import { useEffect, useRef } from 'react';
+import type { DatasetSource } from '../../engine/config';
 import type { DatasetInfo } from '../../engine/data/preview';
+import { DATASET_LABELS, keysOf } from '../labels';
 import { useStore } from '../store';
 
 function SampleGrid({ info }: { info: DatasetInfo }) {
@@ -49,9 +51,8 @@ export function DatasetPicker() {
     <section className="panel dataset">
       <div className="pick">
         <h2>Data</h2>
-        <label>dataset <select data-testid="dataset" value={dataset} onChange={(e) => chooseDataset(e.target.value as typeof dataset)}>
-          <option value="synthetic">synthetic shapes (built in)</option>
-          <option value="mnist">MNIST digits (built in)</option>
+        <label>dataset <select data-testid="dataset" value={dataset} onChange={(e) => chooseDataset(e.target.value as DatasetSource)}>
+          {keysOf(DATASET_LABELS).map((d) => <option key={d} value={d}>{DATASET_LABELS[d]}</option>)}
           <option value="upload" disabled={!uploadedName}>{uploadedName ? `uploaded: ${uploadedName}` : 'uploaded (none yet)'}</option>
         </select></label>
         <div className="drop" data-testid="drop-zone"

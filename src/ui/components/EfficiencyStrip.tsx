@@ -2,7 +2,7 @@
 // with its phase changes marked: where PreLoRA's savings show (or do not).
 import { Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatBytes, formatCount } from '../../engine/config';
-import { useActiveRun } from '../store/selectors';
+import { useActiveRun } from '../store/hooks';
 
 function Spark({ title, data, dataKey, format, marks }: {
   title: string; data: object[]; dataKey: string; format: (v: number) => string; marks: number[];

@@ -1,18 +1,10 @@
-// The live PreLoRA settings: they apply to the running run at its next window.
+// The live PreLoRA settings: the next run's defaults, and a change goes to the running
+// run too (it applies from its next window; its views change when the worker confirms).
 import { useState } from 'react';
 import { useStore } from '../store';
-import type { LivePolicyKey } from '../store/config';
+import { LIVE_FIELDS, type PageLiveKey } from '../store/live-fields';
 
-const FIELDS: { key: LivePolicyKey; label: string; testid?: string; hint: string }[] = [
-  { key: 'weightThreshold', label: 'weight threshold %', testid: 'weight-threshold', hint: 'a module settles when its metric stays below this' },
-  { key: 'lossThreshold', label: 'loss threshold %', testid: 'loss-threshold', hint: 'the loss must change by at most this between windows' },
-  { key: 'patience', label: 'patience (windows)', testid: 'patience', hint: 'how many windows are compared' },
-  { key: 'windowSteps', label: 'window (steps)', hint: 'steps between statistics' },
-  { key: 'minRank', label: 'min rank', hint: 'a power of two' },
-  { key: 'maxRank', label: 'max rank', hint: 'a power of two' },
-];
-
-function Field({ k, label, testid, hint }: { k: LivePolicyKey; label: string; testid?: string; hint: string }) {
+function Field({ k, label, testid, hint }: { k: PageLiveKey; label: string; testid?: string; hint: string }) {
   const value = useStore((s) => s.policy[k]);
   const error = useStore((s) => s.fieldErrors[k]);
   const setPolicyField = useStore((s) => s.setPolicyField);
@@ -28,19 +20,24 @@ function Field({ k, label, testid, hint }: { k: LivePolicyKey; label: string; te
   );
 }
 
-export function PolicyPanel() {
-  const metric = useStore((s) => s.policy.metric);
+function Choice({ k, label, testid, hint, choices }: { k: PageLiveKey; label: string; testid?: string; hint: string; choices: Readonly<Record<string, string>> }) {
+  const value = useStore((s) => s.policy[k]);
   const setPolicyField = useStore((s) => s.setPolicyField);
+  return (
+    <label title={hint}>{label} <select data-testid={testid} value={String(value)} onChange={(e) => setPolicyField(k, e.target.value)}>
+      {Object.entries(choices).map(([c, name]) => <option key={c} value={c}>{name}</option>)}
+    </select></label>
+  );
+}
+
+export function PolicyPanel() {
   const preset = useStore((s) => s.preset); // new defaults per preset: remount the fields
   return (
     <section className="policy" key={preset}>
-      <h2>PreLoRA settings <small>(live: the next window uses them)</small></h2>
-      {FIELDS.map((f) => <Field key={f.key} k={f.key} label={f.label} testid={f.testid} hint={f.hint} />)}
-      <label>metric <select value={metric} onChange={(e) => setPolicyField('metric', e.target.value)}>
-        <option value="update%">update% (true change)</option>
-        <option value="normChange%">normChange% (paper)</option>
-        <option value="gradChange%">gradChange%</option>
-      </select></label>
+      <h2>PreLoRA settings <small>(the next run&apos;s; a change also reaches the running run at its next window)</small></h2>
+      {LIVE_FIELDS.map((f) => ('choices' in f
+        ? <Choice key={f.key} k={f.key} label={f.label} testid={f.testid} hint={f.hint} choices={f.choices} />
+        : <Field key={f.key} k={f.key} label={f.label} testid={'testid' in f ? f.testid : undefined} hint={f.hint} />))}
     </section>
   );
 }

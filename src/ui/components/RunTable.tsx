@@ -1,34 +1,45 @@
-// Every run side by side: final accuracy, time, samples/s by phase, trainable share.
+// Every run side by side: state, final accuracy, time, samples/s by phase (the same
+// rule as the CLI's summary), its weight threshold now, trainable share. A row selects
+// the run the charts and the layer panel show.
+import type { RunPhase } from '../../engine/events';
+import { samplesPerSec } from '../../engine/throughput';
 import { useStore } from '../store';
 import type { RunView } from '../store/runs';
 
-function phaseRate(r: RunView, phase: 'full' | 'lora'): string {
-  const pts = r.efficiency.filter((p) => p.phase === phase);
-  const steady = pts.length > 1 ? pts.slice(1) : pts; // the first interval carries compilation
-  if (!steady.length) return '–';
-  return (steady.reduce((s, p) => s + p.samplesPerSec, 0) / steady.length).toFixed(0);
+const PHASES: [RunPhase, string][] = [['full', 'full'], ['mixed', 'mixed'], ['lora', 'LoRA']];
+
+function rate(r: RunView, phase: RunPhase): string {
+  const v = samplesPerSec(r.throughput[phase], r.config.optim.batchSize);
+  return v === null ? '–' : v.toFixed(0);
 }
 
 export function RunTable() {
   const runs = useStore((s) => s.runs);
   const activeId = useStore((s) => s.activeId);
+  const selectRun = useStore((s) => s.selectRun);
   if (!runs.length) return null;
   return (
     <section className="panel">
-      <h2>Runs</h2>
+      <h2>Runs <small>click a row to show that run</small></h2>
       <table className="runs" data-testid="run-table">
-        <thead><tr><th /><th>run</th><th>state</th><th>step</th><th>test accuracy</th><th>time</th><th>samples/s full</th><th>samples/s LoRA</th><th>trainable</th></tr></thead>
+        <thead><tr><th /><th>run</th><th>state</th><th>step</th><th>test accuracy</th><th>time</th>
+          {PHASES.map(([p, name]) => <th key={p}>samples/s {name}</th>)}<th>weight threshold</th><th>trainable</th></tr></thead>
         <tbody>
           {runs.map((r) => {
             const acc = r.evaluations.at(-1);
             const p = r.params.at(-1);
             return (
-              <tr key={r.id} className={r.id === activeId ? 'active' : ''} onClick={() => useStore.setState({ activeId: r.id })}>
+              <tr key={r.id} data-testid="run-row" data-run={r.id} className={r.id === activeId ? 'active' : ''} onClick={() => selectRun(r.id)}>
                 <td><i className="swatch" style={{ background: r.color }} /></td>
-                <td>{r.label}</td><td>{r.state}</td><td>{r.step}</td>
+                <td>{r.label}</td>
+                <td>{r.diverged
+                  ? <span className="diverged" data-testid="diverged" title={r.diverged.message}>diverged at step {r.diverged.step}</span>
+                  : r.state}</td>
+                <td>{r.step}</td>
                 <td>{acc ? `${(100 * acc.accuracy).toFixed(1)}% @${acc.step}` : '–'}</td>
                 <td>{r.seconds.toFixed(0)} s</td>
-                <td>{phaseRate(r, 'full')}</td><td>{phaseRate(r, 'lora')}</td>
+                {PHASES.map(([phase]) => <td key={phase}>{rate(r, phase)}</td>)}
+                <td data-testid="run-threshold">{r.config.prelora.weightThreshold}</td>
                 <td>{p ? `${((100 * p.trainable) / p.total).toFixed(1)}%` : '–'}</td>
               </tr>
             );

@@ -1,14 +1,10 @@
 // Bench slice: the in-page benchmark (full vs static LoRA vs PreLoRA on the person's
 // own backend): what to run, its progress, and the report the worker sends back.
 import type { StateCreator } from 'zustand';
-import type { BenchReport } from '../../engine/bench/report';
-import { BENCH_MIN_STEPS } from '../../engine/bench/run';
-import { PRESETS, type PresetName } from '../../engine/config';
+import { BENCH_MIN_STEPS, type BenchPreset, type BenchReport } from '../../engine/bench/report';
+import { PRESETS } from '../../engine/config';
 import type { BenchStatus } from '../../worker/protocol';
 import type { PlaygroundState } from './index';
-
-export const BENCH_PRESETS = ['micro', 'nano', 'tiny', 'small'] as const satisfies readonly PresetName[];
-export type BenchPreset = (typeof BENCH_PRESETS)[number];
 
 export interface BenchSlice {
   benchPreset: BenchPreset;

@@ -1,26 +1,28 @@
-// One zustand store of slices (config, runs, live status), with the actions that talk
-// to the worker. Views select atoms from it; the worker's events are its only input.
+// One zustand store of slices (the next run's config, the runs, the benchmark, live
+// status) with the actions that talk to the worker. Views select atoms from it; the
+// worker's events are its only input about runs.
 import { create } from 'zustand';
 import type { BackendChoice, BackendInfo } from '../../engine/backend';
-import { validateConfig, type DataConfig } from '../../engine/config';
-import type { DatasetInfo } from '../../engine/data/preview';
-import { MAX_UPLOAD_BYTES, tooLarge } from '../../engine/data/upload';
-import { WorkerClient } from '../../worker/client';
-import type { WorkerEvent } from '../../worker/protocol';
 import { BENCH_VARIANTS } from '../../engine/bench/report';
+import { formatErrors, validateConfig, type DatasetSource } from '../../engine/config';
+import type { DatasetInfo } from '../../engine/data/preview';
+import { uploadProblem } from '../../engine/data/limits';
+import { WorkerClient } from '../../worker/client';
+import type { ClientEvent } from '../../worker/protocol';
 import { createBenchSlice, type BenchSlice } from './bench';
-import { buildConfig, createConfigSlice, presetPolicy, type ConfigSlice, type LivePolicy, type LivePolicyKey } from './config';
+import { buildConfig, createConfigSlice, presetPolicy, type ConfigSlice } from './config';
+import { parseField, type PageLiveKey } from './live-fields';
 import { createRunsSlice, type RunsSlice } from './runs';
-import { selectActive } from './selectors';
+import { selectActive, selectLive } from './selectors';
 
 export interface LiveSlice {
   backend: BackendInfo | null;
   /** what the worker said of each dataset: sizes, balance, samples */
-  datasets: Partial<Record<DataConfig['dataset'], DatasetInfo>>;
+  datasets: Partial<Record<DatasetSource, DatasetInfo>>;
   uploading: boolean;
   error: string | null;
   /** the message for a live setting typed wrong, by field */
-  fieldErrors: Partial<Record<LivePolicyKey, string>>;
+  fieldErrors: Partial<Record<PageLiveKey, string>>;
 }
 
 export interface Actions {
@@ -28,14 +30,15 @@ export interface Actions {
   pause: () => void;
   resume: () => void;
   step: () => void;
+  /** stop the worker's run if it is the one shown, and drop it from the page */
   reset: () => void;
   forceSwitch: (module: string) => void;
   setBackend: (b: BackendChoice) => void;
-  /** parse and check a live setting; a good one also goes to the running run */
-  setPolicyField: (key: LivePolicyKey, raw: string) => void;
-  onWorkerEvent: (e: WorkerEvent) => void;
+  /** parse and check a live setting for the next run; a good one also goes to the worker's run */
+  setPolicyField: (key: PageLiveKey, raw: string) => void;
+  onWorkerEvent: (e: ClientEvent) => void;
   dismissError: () => void;
-  chooseDataset: (d: DataConfig['dataset']) => void;
+  chooseDataset: (d: DatasetSource) => void;
   /** read the user's files (refusing ones too large first) and hand them to the worker */
   uploadFiles: (files: { name: string; path: string; size: number; read: () => Promise<ArrayBuffer> }[]) => Promise<void>;
   /** run the benchmark in the worker: the bench preset and steps, the page's dataset, seed and (same preset) live policy */
@@ -47,6 +50,29 @@ export type PlaygroundState = ConfigSlice & RunsSlice & BenchSlice & LiveSlice &
 
 let client: WorkerClient | null = null;
 const worker = () => (client ??= new WorkerClient((e) => useStore.getState().onWorkerEvent(e), useStore.getState().backendChoice));
+
+/** The run the worker holds, when it is running or paused (not while it starts). */
+const liveRun = (s: PlaygroundState) => {
+  const run = selectLive(s);
+  return run && (run.state === 'running' || run.state === 'paused') ? run : undefined;
+};
+
+/**
+ * The worker went away (a crash, or a new backend) and its run, its benchmark and the
+ * uploaded dataset with it. The page keeps what it drew and says what to do again.
+ */
+function workerGone(s: PlaygroundState, runEnds: 'failed' | 'stopped', message: string): Partial<PlaygroundState> {
+  const live = selectLive(s);
+  if (live) s.setRunState(live.id, runEnds);
+  if (s.benchStatus.state === 'running') s.applyBenchStatus({ state: 'failed', message });
+  const { upload: lost, ...datasets } = s.datasets;
+  if (!lost && !live && runEnds === 'stopped') return { backend: null }; // nothing was lost
+  return {
+    backend: null, datasets, uploading: false,
+    dataset: s.dataset === 'upload' ? 'synthetic' : s.dataset,
+    error: lost ? `${message}. Your uploaded dataset (${lost.name}) went with it: upload the files again (synthetic until then).` : message,
+  };
+}
 
 export const useStore = create<PlaygroundState>()((set, get, api) => ({
   ...createConfigSlice(set, get, api),
@@ -63,9 +89,9 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
     if (d !== 'upload' && !get().datasets[d]) worker().send({ type: 'previewDataset', config: buildConfig({ ...get(), dataset: d }) });
   },
   uploadFiles: async (files) => {
-    const total = files.reduce((n, f) => n + f.size, 0);
-    if (total > MAX_UPLOAD_BYTES) {
-      set({ error: tooLarge(files.length === 1 ? files[0]!.name : `these ${files.length} files`, total) });
+    const problem = uploadProblem(files);
+    if (problem) {
+      set({ error: problem });
       return;
     }
     set({ uploading: true, error: null });
@@ -79,45 +105,44 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
   },
 
   start: () => {
-    const previous = selectActive(get());
-    if (previous && (previous.state === 'paused' || previous.state === 'running')) get().setRunState(previous.id, 'stopped');
     const config = buildConfig(get());
     const run = get().addRun(config);
     set({ error: null });
     worker().send({ type: 'start', runId: run.id, config });
   },
-  pause: () => worker().send({ type: 'pause' }),
-  resume: () => worker().send({ type: 'resume' }),
-  step: () => worker().send({ type: 'step' }),
+  pause: () => { const run = liveRun(get()); if (run) worker().send({ type: 'pause', runId: run.id }); },
+  resume: () => { const run = liveRun(get()); if (run) worker().send({ type: 'resume', runId: run.id }); },
+  step: () => { const run = liveRun(get()); if (run) worker().send({ type: 'step', runId: run.id }); },
   reset: () => {
-    const id = get().activeId;
-    worker().send({ type: 'reset' });
-    if (id) get().removeRun(id);
+    const s = get();
+    const run = selectLive(s) ?? selectActive(s);
+    if (!run) return;
+    if (run === selectLive(s)) worker().send({ type: 'reset', runId: run.id });
+    s.removeRun(run.id);
   },
-  forceSwitch: (module) => worker().send({ type: 'forceSwitch', module }),
+  forceSwitch: (module) => { const run = liveRun(get()); if (run) worker().send({ type: 'forceSwitch', runId: run.id, module }); },
   setBackend: (b) => {
-    set({ backendChoice: b, backend: null });
+    if (b === get().backendChoice) return;
     worker().setBackend(b);
+    set({ backendChoice: b, ...workerGone(get(), 'stopped', `the backend is now ${b}: a new worker starts with the next command`) });
   },
   setPolicyField: (key, raw) => {
     const s = get();
-    const value = key === 'metric' ? raw : raw.trim() === '' ? Number.NaN : Number(raw);
-    const policy = { ...s.policy, [key]: value } as LivePolicy;
-    const problems = Number.isNaN(value)
-      ? [{ path: `prelora.${key}`, message: `prelora.${key} takes a number (got "${raw}")` }]
+    const parsed = parseField(key, raw);
+    const policy = parsed.error === null ? { ...s.policy, [key]: parsed.value } : s.policy;
+    const problems = parsed.error !== null
+      ? [{ path: `prelora.${key}`, message: parsed.error }]
       : validateConfig(buildConfig({ ...s, policy })).filter((p) => p.path.startsWith('prelora.'));
     if (problems.length) {
-      const message = problems.map((p) => p.message).join('; ');
-      set({ fieldErrors: { ...s.fieldErrors, [key]: message }, error: `${key}: ${message}` });
+      set({ fieldErrors: { ...s.fieldErrors, [key]: problems.map((p) => p.message).join('; ') }, error: formatErrors(problems) });
       return;
     }
     const rest = { ...s.fieldErrors };
     delete rest[key];
     set({ policy, fieldErrors: rest, error: Object.keys(rest).length ? s.error : null });
-    const active = s.runs.find((r) => r.id === s.activeId);
-    if (active && (active.state === 'running' || active.state === 'paused')) {
-      worker().send({ type: 'setPolicy', update: key === 'windowSteps' ? { windowSteps: value as number, jointSteps: value as number } : { [key]: value } });
-    }
+    // the worker's run takes it too, and its views change when the worker confirms
+    const run = liveRun(s);
+    if (run) worker().send({ type: 'setPolicy', runId: run.id, update: { [key]: parsed.value } });
   },
   dismissError: () => set({ error: null }),
   startBench: () => {
@@ -130,7 +155,7 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
     const config = buildConfig({ ...s, preset, steps: s.benchSteps, policy: preset === s.preset ? s.policy : presetPolicy(preset) });
     const problems = validateConfig(config);
     if (problems.length) {
-      set({ error: problems.map((p) => `${p.path}: ${p.message}`).join('\n') });
+      set({ error: formatErrors(problems) });
       return;
     }
     set({ error: null, benchStatus: { state: 'running', done: 0, total: BENCH_VARIANTS.length * s.benchSeeds, label: 'starting' } });
@@ -142,21 +167,26 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
     const s = get();
     switch (e.type) {
       case 'ready': set({ backend: e.backend }); return;
-      case 'engine': s.applyEngineEvent(e.runId, e.event); return;
+      case 'started': s.applyStarted(e.runId, e.config); return;
+      case 'engine':
+        s.applyEngineEvent(e.runId, e.event);
+        if (e.event.type === 'diverged' && s.runs.some((r) => r.id === e.runId)) set({ error: e.event.divergence.message });
+        return;
       case 'state': s.setRunState(e.runId, e.state, e.step); return;
-      case 'policy': return;
+      case 'policy': s.applyPolicy(e.runId, e.step, e.update); return;
       case 'bench': s.applyBenchStatus(e.status); return;
       case 'dataset':
         set({ datasets: { ...s.datasets, [e.source]: e.info }, uploading: false, ...(e.source === 'upload' ? { dataset: 'upload' as const, error: null } : {}) });
         return;
       case 'error': {
-        const run = s.runs.find((r) => r.id === (e.runId ?? s.activeId));
+        const run = e.runId === null ? undefined : s.runs.find((r) => r.id === e.runId);
         if (run?.state === 'starting') s.removeRun(run.id); // refused before it began: nothing to keep
-        else if (run && e.fatal) s.setRunState(run.id, 'stopped');
-        // a crashed worker takes a running benchmark with it (the last report stays)
-        if (e.fatal && s.benchStatus.state === 'running') s.applyBenchStatus({ state: 'failed', message: e.message });
         set({ error: e.message, uploading: false });
+        return;
       }
+      case 'crashed':
+        set(workerGone(s, 'failed', `the training worker crashed (${e.message}); a new one starts with the next command`));
+        return;
     }
   },
 }));

@@ -1,10 +1,12 @@
 // Runs slice: every run the page started, as the charts need it, filled from the
-// worker's events. Events of a run that was reset are dropped.
+// worker's events alone. A run's settings are the worker's: the config it reports at
+// `started` and each live change it confirms. Events of a run that was reset are dropped.
 import type { StateCreator } from 'zustand';
 import type { RunConfig } from '../../engine/config';
-import type { EngineEvent, Evaluation, RunPhase } from '../../engine/events';
-import type { PhaseChange, Phase } from '../../engine/prelora';
+import type { Divergence, EngineEvent, Evaluation, Phase, PhaseChange, RunPhase } from '../../engine/events';
+import { applyLive, type PolicyUpdate } from '../../engine/live';
 import type { WindowRecord } from '../../engine/policy';
+import { tally, type Tallies } from '../../engine/throughput';
 import type { RunState } from '../../worker/protocol';
 import type { PlaygroundState } from './index';
 
@@ -16,8 +18,6 @@ export interface ModuleCell {
   phase: Phase;
   rank: number | null;
   switchedAt: number | null;
-  /** the metric at the last window */
-  latest: number | null;
 }
 
 export interface EfficiencyPoint {
@@ -30,6 +30,7 @@ export interface RunView {
   id: string;
   label: string;
   color: string;
+  /** the config asked for until the worker's `started`; then the one that runs, with its confirmed live changes */
   config: RunConfig;
   state: RunState | 'starting';
   step: number;
@@ -39,15 +40,24 @@ export interface RunView {
   modules: Record<string, ModuleCell>;
   changes: PhaseChange[];
   efficiency: EfficiencyPoint[];
+  /** read-back intervals by run phase, for samples/s by the engine's one rule */
+  throughput: Tallies;
+  /** the weight threshold over the run: each value and the step from which it counted */
+  thresholds: { step: number; value: number }[];
   params: { step: number; total: number; trainable: number; bytes: number }[];
   /** wall seconds spent running, pauses excluded */
   seconds: number;
+  /** the run stopped on a non-finite loss or gradient */
+  diverged: Divergence | null;
 }
 
 export interface RunsSlice {
   runs: RunView[];
   activeId: string | null;
   addRun: (config: RunConfig) => RunView;
+  selectRun: (runId: string) => void;
+  applyStarted: (runId: string, config: RunConfig) => void;
+  applyPolicy: (runId: string, step: number, update: PolicyUpdate) => void;
   applyEngineEvent: (runId: string, e: EngineEvent) => void;
   setRunState: (runId: string, state: RunState | 'starting', step?: number) => void;
   removeRun: (runId: string) => void;
@@ -69,53 +79,59 @@ function reduce(run: RunView, e: EngineEvent): RunView {
         seconds: run.seconds + e.seconds,
         losses: thin([...run.losses, ...e.records.map((r) => ({ step: r.step, loss: r.loss }))]),
         efficiency: e.samplesPerSec > 0 && last ? thin([...run.efficiency, { step: last.step, samplesPerSec: e.samplesPerSec, phase: e.phase }]) : run.efficiency,
+        throughput: tally(run.throughput, e.phase, e.records.length, e.seconds),
       };
     }
     case 'evaluation': return { ...run, evaluations: [...run.evaluations, e.evaluation] };
-    case 'window': {
-      const metric = run.config.prelora.metric;
-      const modules = { ...run.modules };
-      for (const [id, m] of Object.entries(e.window.modules)) {
-        const cell = modules[id] ?? { phase: 'full', rank: null, switchedAt: null, latest: null };
-        modules[id] = { ...cell, latest: cell.phase === 'lora' ? cell.latest : m[metric] };
-      }
-      return { ...run, windows: [...run.windows, e.window], modules };
-    }
+    case 'window': return { ...run, windows: [...run.windows, e.window] };
     case 'phase': {
       const c = e.change;
-      const cell = run.modules[c.module] ?? { phase: 'full', rank: null, switchedAt: null, latest: null };
+      const cell = run.modules[c.module] ?? { phase: 'full', rank: null, switchedAt: null };
       const switchedAt = c.from === 'full' ? c.step : cell.switchedAt;
-      return { ...run, changes: [...run.changes, c], modules: { ...run.modules, [c.module]: { ...cell, phase: c.to, rank: c.rank, switchedAt } } };
+      return { ...run, changes: [...run.changes, c], modules: { ...run.modules, [c.module]: { phase: c.to, rank: c.rank, switchedAt } } };
     }
     case 'params':
       return { ...run, params: [...run.params, { step: e.step, total: e.total, trainable: e.trainable, bytes: e.memory.numBytes }] };
     case 'memory': return run;
+    case 'diverged': return { ...run, diverged: e.divergence };
   }
 }
 
-export const createRunsSlice: StateCreator<PlaygroundState, [], [], RunsSlice> = (set) => ({
-  runs: [],
-  activeId: null,
-  addRun: (config) => {
-    const n = counter++;
-    const p = config.prelora;
-    const label = `#${n + 1} ${p.mode === 'prelora' ? `PreLoRA (${p.rule})` : p.mode === 'lora' ? `LoRA r${p.rank}` : 'full'}`;
-    const run: RunView = {
-      id: `run-${Date.now()}-${n}`, label, color: COLORS[n % COLORS.length]!, config, state: 'starting', step: 0,
-      losses: [], evaluations: [], windows: [], modules: {}, changes: [], efficiency: [], params: [], seconds: 0,
-    };
-    set((s) => ({ runs: [...s.runs, run], activeId: run.id }));
-    return run;
-  },
-  applyEngineEvent: (runId, e) => set((s) => {
+function withPolicy(run: RunView, step: number, update: PolicyUpdate): RunView {
+  const prelora = { ...run.config.prelora };
+  applyLive(prelora, update);
+  const thresholds = update.weightThreshold === undefined ? run.thresholds : [...run.thresholds, { step, value: update.weightThreshold }];
+  return { ...run, config: { ...run.config, prelora }, thresholds };
+}
+
+export const createRunsSlice: StateCreator<PlaygroundState, [], [], RunsSlice> = (set) => {
+  const update = (runId: string, f: (r: RunView) => RunView) => set((s) => {
     if (!s.runs.some((r) => r.id === runId)) return {}; // a reset run: drop what it still sends
-    return { runs: s.runs.map((r) => (r.id === runId ? reduce(r, e) : r)) };
-  }),
-  setRunState: (runId, state, step) => set((s) => ({
-    runs: s.runs.map((r) => (r.id === runId ? { ...r, state, step: step ?? r.step } : r)),
-  })),
-  removeRun: (runId) => set((s) => ({
-    runs: s.runs.filter((r) => r.id !== runId),
-    activeId: s.activeId === runId ? (s.runs.filter((r) => r.id !== runId).at(-1)?.id ?? null) : s.activeId,
-  })),
-});
+    return { runs: s.runs.map((r) => (r.id === runId ? f(r) : r)) };
+  });
+  return {
+    runs: [],
+    activeId: null,
+    addRun: (config) => {
+      const n = counter++;
+      const p = config.prelora;
+      const label = `#${n + 1} ${p.mode === 'prelora' ? `PreLoRA (${p.rule})` : p.mode === 'lora' ? `LoRA r${p.rank}` : 'full'}`;
+      const run: RunView = {
+        id: `run-${Date.now()}-${n}`, label, color: COLORS[n % COLORS.length]!, config, state: 'starting', step: 0,
+        losses: [], evaluations: [], windows: [], modules: {}, changes: [], efficiency: [], throughput: {},
+        thresholds: [{ step: 0, value: p.weightThreshold }], params: [], seconds: 0, diverged: null,
+      };
+      set((s) => ({ runs: [...s.runs, run], activeId: run.id }));
+      return run;
+    },
+    selectRun: (runId) => set((s) => (s.runs.some((r) => r.id === runId) ? { activeId: runId } : {})),
+    applyStarted: (runId, config) => update(runId, (r) => ({ ...r, config, thresholds: [{ step: 0, value: config.prelora.weightThreshold }] })),
+    applyPolicy: (runId, step, change) => update(runId, (r) => withPolicy(r, step, change)),
+    applyEngineEvent: (runId, e) => update(runId, (r) => reduce(r, e)),
+    setRunState: (runId, state, step) => update(runId, (r) => ({ ...r, state, step: step ?? r.step })),
+    removeRun: (runId) => set((s) => ({
+      runs: s.runs.filter((r) => r.id !== runId),
+      activeId: s.activeId === runId ? (s.runs.filter((r) => r.id !== runId).at(-1)?.id ?? null) : s.activeId,
+    })),
+  };
+};

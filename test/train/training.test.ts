@@ -26,7 +26,7 @@ describe('nano on the synthetic set (wasm)', () => {
       if (e.type === 'progress') records.push(...e.records);
       if (e.type === 'evaluation') evaluations.push(e.evaluation);
     });
-    const before = await trainer.evaluate();
+    const before = (await trainer.evaluate())!;
     await trainer.run(20);
     const tensorsAt20 = tf.memory().numTensors;
     await trainer.run(180);

@@ -29,10 +29,15 @@ describe('npm run train', () => {
     expect(summary.phases.lora.steps).toBe(20);
     expect(summary.phases.lora.samplesPerSec).toBeGreaterThan(0);
     expect(summary.memory.loraPhaseBytes).toBeLessThan(summary.memory.fullPhaseBytes!);
-    expect(summary.accuracy.test).toBeGreaterThanOrEqual(0);
     expect(Number.isFinite(summary.loss.first) && Number.isFinite(summary.loss.last)).toBe(true);
     const log = JSON.parse(readFileSync(out, 'utf8'));
     expect(log.summary).toEqual(summary);
+    // the accuracy is that of the evaluation at the last step, over the whole test split
+    const evaluations = log.events.filter((e: { type: string }) => e.type === 'evaluation').map((e: { evaluation: object }) => e.evaluation);
+    expect(evaluations).toHaveLength(1);
+    expect(evaluations[0]).toMatchObject({ step: 40, count: 1000, accuracy: summary.accuracy.test });
+    expect(summary.accuracy.test! * 1000).toBeCloseTo(Math.round(summary.accuracy.test! * 1000), 6); // correct / 1000 images
+    expect(summary.accuracy.test).toBeGreaterThan(0);
     expect(log.config.prelora.windowSteps).toBe(10);
     expect(log.events.filter((e: { type: string }) => e.type === 'window')).toHaveLength(4);
   }, 240_000);
@@ -42,7 +47,7 @@ describe('npm run train', () => {
     expect(err.code).toBe(2);
     expect(err.stderr).toContain('model.patchSize: patch 5 does not divide image size 32: pick a divisor of 32');
     expect(err.stderr).toContain('optim.lrr: unknown config field "optim.lrr": did you mean');
-    expect(err.stderr).toContain('--backend: unknown backend "gpu" for Node: use auto, cpu, wasm or webgpu');
+    expect(err.stderr).toContain('--backend: unknown backend "gpu" for Node: use auto, webgpu, wasm or cpu');
     const bad = await train(['--stepz', '3']).catch((e) => e);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Unknown option '--stepz'[\s\S]*usage: npm run train/);

@@ -21,7 +21,7 @@ describe('Linear with a LoRA adapter (wasm)', () => {
     const before = await lin.apply(x).data();
     lin.addAdapter(8, 16, 3);
     expect(lin.adapter!.rank).toBe(8);
-    expect(lin.scale).toBe(2);
+    expect(lin.adapter!.alpha).toBe(16);
     expect(maxAbsError(await lin.apply(x).data(), before)).toBeLessThan(1e-6);
     lin.dispose();
   });

@@ -1,0 +1,65 @@
+// `--init FILE|DIR`: start a run from a model.safetensors (an export's model/ folder, or
+// a Hub ViTForImageClassification of the same config). Checked before training: the
+// config.json beside it (heads and epsilon do not show in shapes), then the header
+// against the run's model, all before the tensors are read; a large or broken file is
+// refused with a message that names it.
+import { open, readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { ModelConfig } from '../engine/config';
+import { ModelFileError } from '../engine/io/errors';
+import { compareVitConfig } from '../engine/io/hf-config';
+import { checkModelFile, loadIntoModel } from '../engine/io/import';
+import { headerLength, parseHeader, readSafetensors } from '../engine/io/safetensors';
+import type { ViT } from '../engine/vit';
+
+/** Node reads a file into one buffer: far more than any model this engine can train. */
+export const MAX_INIT_BYTES = 2 ** 31 - 1;
+
+export interface InitModel {
+  file: string;
+  /** tensors of the file the model has no use for (e.g. a pooler) */
+  ignored: string[];
+  /** loads the weights into a fresh model: the Trainer's `prepareModel` */
+  prepare: (model: ViT) => void;
+}
+
+async function readHead(file: string, size: number): Promise<Uint8Array> {
+  const handle = await open(file, 'r');
+  try {
+    const first = new Uint8Array(Math.min(8, size));
+    await handle.read(first, 0, first.length, 0);
+    const n = headerLength(first, size, file);
+    const head = new Uint8Array(8 + n);
+    await handle.read(head, 0, head.length, 0);
+    return head;
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function readInitModel(path: string, model: ModelConfig): Promise<InitModel> {
+  const s = await stat(path).catch(() => null);
+  if (!s) throw new ModelFileError(`${path}: no such file or folder`);
+  const file = s.isDirectory() ? join(path, 'model.safetensors') : path;
+  const size = (await stat(file).catch(() => null))?.size;
+  if (size === undefined) throw new ModelFileError(`${file}: no such file: give a model.safetensors or the folder that holds it`);
+  const configPath = join(dirname(file), 'config.json');
+  const configText = await readFile(configPath, 'utf8').catch(() => null);
+  if (configText !== null) {
+    let json: unknown;
+    try {
+      json = JSON.parse(configText);
+    } catch (err) {
+      throw new ModelFileError(`${configPath}: not valid JSON (${(err as Error).message})`);
+    }
+    const problems = compareVitConfig(json, model);
+    if (problems.length) {
+      throw new ModelFileError(`${configPath} does not match this run's model: ${problems.join('; ')}: train with the config the file was made with`);
+    }
+  }
+  if (size > MAX_INIT_BYTES) throw new ModelFileError(`${file}: ${size} bytes is more than this reader takes (${MAX_INIT_BYTES}); no model trained here is that large`);
+  const header = parseHeader(await readHead(file, size), size, file);
+  const { ignored } = checkModelFile(header.entries, model, file);
+  const { tensors } = readSafetensors(new Uint8Array(await readFile(file)), file);
+  return { file, ignored, prepare: (vit) => loadIntoModel(tensors, vit, file) };
+}

@@ -1,0 +1,185 @@
+// Validation of a run's config: every problem by its field path, with what to change,
+// and the one way such problems become text for a person (CLI, page, worker, bench).
+import { LAYER_WEIGHTINGS, METRICS, RANK_METRICS, RANK_SCOPES, RULES } from '../policy';
+import { estimateMemory } from '../size';
+import { FAMILIES } from '../vit-families';
+import { formatBytes, formatCount, orList } from './format';
+import {
+  BUILTIN_DATASETS, DATASETS, MODES, RUN_LIMITS,
+  type DataConfig, type ModelConfig, type OptimConfig, type PreLoRAConfig, type RunConfig, type ScheduleConfig,
+} from './types';
+
+export interface ConfigError {
+  /** dotted field path, e.g. `model.patchSize`, or what the user named it by (`--dataset`) */
+  path: string;
+  message: string;
+}
+
+/** One line per problem: `path: message`, unless the message already starts with its path. */
+export function formatErrors(errors: readonly ConfigError[]): string {
+  return errors.map((e) => (e.message.startsWith(e.path) ? e.message : `${e.path}: ${e.message}`)).join('\n');
+}
+
+type Check = (errors: ConfigError[]) => void;
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+function intAtLeast(path: string, v: unknown, min: number): Check {
+  return (e) => {
+    if (!isInt(v) || v < min) e.push({ path, message: `${path} must be a whole number >= ${min} (got ${String(v)})` });
+  };
+}
+
+function intIn(path: string, v: unknown, min: number, max: number, why = ''): Check {
+  return (e) => {
+    if (!isInt(v) || v < min || v > max) e.push({ path, message: `${path} must be a whole number in [${min}, ${max}] (got ${String(v)})${why}` });
+  };
+}
+
+function numIn(path: string, v: unknown, lo: number, hi: number, loOpen = false, hiOpen = false): Check {
+  return (e) => {
+    const ok = isNum(v) && (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
+    if (!ok) {
+      const range = `${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'}`;
+      e.push({ path, message: `${path} must be a number in ${range} (got ${String(v)})` });
+    }
+  };
+}
+
+function oneOf(path: string, v: unknown, options: readonly unknown[]): Check {
+  return (e) => {
+    if (!options.includes(v)) e.push({ path, message: `${path} must be one of ${options.join(', ')} (got ${String(v)})` });
+  };
+}
+
+const isPow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
+
+/**
+ * Every problem of a config, each with its field path and what to change. Never
+ * throws, whatever the input: a config comes from a URL, a form or a CLI flag.
+ * `memoryBudgetBytes`, when given, refuses a model whose training would not fit.
+ */
+export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number): ConfigError[] {
+  const e: ConfigError[] = [];
+  const m = cfg.model ?? ({} as ModelConfig);
+  const d = cfg.data ?? ({} as DataConfig);
+  const o = cfg.optim ?? ({} as OptimConfig);
+  const s = cfg.schedule ?? ({} as ScheduleConfig);
+  const p = cfg.prelora ?? ({} as PreLoRAConfig);
+  const checks: Check[] = [
+    intAtLeast('model.imageSize', m.imageSize, 4),
+    intAtLeast('model.patchSize', m.patchSize, 1),
+    intAtLeast('model.channels', m.channels, 1),
+    intAtLeast('model.width', m.width, 1),
+    intAtLeast('model.depth', m.depth, 1),
+    intAtLeast('model.heads', m.heads, 1),
+    numIn('model.mlpRatio', m.mlpRatio, 0, 16, true),
+    intAtLeast('model.numClasses', m.numClasses, 2),
+    numIn('model.layerNormEps', m.layerNormEps, 0, 1e-2, true),
+    numIn('model.initStd', m.initStd, 0, 1, true),
+    intIn('data.trainSize', d.trainSize, 1, RUN_LIMITS.splitImages),
+    intIn('data.testSize', d.testSize, 1, RUN_LIMITS.splitImages),
+    intIn('data.maxDataMB', d.maxDataMB, 1, RUN_LIMITS.dataMB),
+    numIn('data.difficulty', d.difficulty, 0, 1),
+    intAtLeast('optim.batchSize', o.batchSize, 1),
+    numIn('optim.lr', o.lr, 0, 10, true),
+    numIn('optim.beta1', o.beta1, 0, 1, false, true),
+    numIn('optim.beta2', o.beta2, 0, 1, false, true),
+    numIn('optim.epsilon', o.epsilon, 0, 1, true),
+    numIn('optim.weightDecay', o.weightDecay, 0, 1),
+    numIn('optim.clipNorm', o.clipNorm, 0, 1e6),
+    numIn('optim.labelSmoothing', o.labelSmoothing, 0, 1, false, true),
+    intIn('schedule.steps', s.steps, 1, RUN_LIMITS.steps),
+    intAtLeast('schedule.warmupSteps', s.warmupSteps, 0),
+    numIn('schedule.minLrRatio', s.minLrRatio, 0, 1),
+    intAtLeast('schedule.evalEvery', s.evalEvery, 1),
+    intAtLeast('schedule.logEvery', s.logEvery, 1),
+    intAtLeast('prelora.rank', p.rank, 1),
+    intAtLeast('prelora.minRank', p.minRank, 1),
+    intAtLeast('prelora.maxRank', p.maxRank, 1),
+    oneOf('prelora.rule', p.rule, RULES),
+    oneOf('prelora.metric', p.metric, METRICS),
+    numIn('prelora.weightThreshold', p.weightThreshold, 0, 1e6, true),
+    numIn('prelora.lossThreshold', p.lossThreshold, 0, 1e6, true),
+    oneOf('prelora.useLossTest', p.useLossTest, [true, false]),
+    intAtLeast('prelora.patience', p.patience, 2),
+    intAtLeast('prelora.minFullSteps', p.minFullSteps, 0),
+    oneOf('prelora.layerWeights', p.layerWeights, LAYER_WEIGHTINGS),
+    oneOf('prelora.rankMetric', p.rankMetric, RANK_METRICS),
+    oneOf('prelora.rankScope', p.rankScope, RANK_SCOPES),
+    intAtLeast('prelora.windowSteps', p.windowSteps, 1),
+    intAtLeast('prelora.jointSteps', p.jointSteps, 0),
+    oneOf('prelora.resetMoments', p.resetMoments, [true, false]),
+    intAtLeast('prelora.rewarmSteps', p.rewarmSteps, 0),
+    intIn('seed', cfg.seed, 0, RUN_LIMITS.seed, ': seeds are 32-bit'),
+  ];
+  for (const check of checks) check(e);
+  const bad = new Set(e.map((x) => x.path));
+  const ok = (...paths: string[]) => paths.every((q) => !bad.has(q));
+
+  if (ok('model.imageSize', 'model.patchSize') && m.imageSize % m.patchSize !== 0) {
+    e.push({
+      path: 'model.patchSize',
+      message: `patch ${m.patchSize} does not divide image size ${m.imageSize}: pick a divisor of ${m.imageSize}`,
+    });
+  }
+  if (ok('model.width', 'model.heads') && m.width % m.heads !== 0) {
+    e.push({
+      path: 'model.heads',
+      message: `${m.heads} heads do not divide width ${m.width}: pick a divisor of ${m.width}`,
+    });
+  }
+  if (ok('model.width', 'model.mlpRatio') && !Number.isInteger(m.width * m.mlpRatio)) {
+    e.push({ path: 'model.mlpRatio', message: `mlpRatio ${m.mlpRatio} x width ${m.width} must be a whole number` });
+  }
+  if (!DATASETS.includes(d.dataset)) {
+    e.push({ path: 'data.dataset', message: `unknown dataset "${String(d.dataset)}": use ${orList(BUILTIN_DATASETS)}, or give files to upload` });
+  }
+  if (ok('optim.batchSize', 'data.trainSize') && o.batchSize > d.trainSize) {
+    e.push({ path: 'optim.batchSize', message: `batch ${o.batchSize} is larger than the ${d.trainSize} training images: lower it` });
+  }
+  if (d.dataset === 'synthetic' && ok('data.trainSize', 'data.testSize', 'data.maxDataMB', 'model.imageSize', 'model.channels')) {
+    const bytes = (d.trainSize + d.testSize) * m.imageSize ** 2 * m.channels;
+    if (bytes > d.maxDataMB * 2 ** 20) {
+      e.push({
+        path: 'data.trainSize',
+        message: `${d.trainSize} + ${d.testSize} synthetic images of ${m.imageSize}x${m.imageSize}x${m.channels} take ${formatBytes(bytes)}, ` +
+          `more than data.maxDataMB (${d.maxDataMB} MB): lower data.trainSize or data.testSize, or raise data.maxDataMB`,
+      });
+    }
+  }
+  if (ok('schedule.warmupSteps', 'schedule.steps') && s.warmupSteps > s.steps) {
+    e.push({ path: 'schedule.warmupSteps', message: `warm-up of ${s.warmupSteps} steps is longer than the run (${s.steps}): lower it` });
+  }
+  if (!MODES.includes(p.mode)) {
+    e.push({ path: 'prelora.mode', message: `unknown mode "${String(p.mode)}": use ${orList(MODES)}` });
+  }
+  if (!Array.isArray(p.targets) || p.targets.length === 0 || !p.targets.every((t) => FAMILIES.includes(t))) {
+    e.push({ path: 'prelora.targets', message: `prelora.targets must list one or more of ${FAMILIES.join(', ')} (got ${String(p.targets)})` });
+  }
+  if (p.alpha !== null && !(isNum(p.alpha) && p.alpha > 0)) {
+    e.push({ path: 'prelora.alpha', message: `prelora.alpha must be a positive number, or null for alpha = rank (got ${String(p.alpha)})` });
+  }
+  for (const key of ['minRank', 'maxRank'] as const) {
+    if (ok(`prelora.${key}`) && !isPow2(p[key])) {
+      e.push({ path: `prelora.${key}`, message: `prelora.${key} must be a power of two, e.g. 4, 8, 16 (got ${p[key]})` });
+    }
+  }
+  if (ok('prelora.minRank', 'prelora.maxRank') && p.minRank > p.maxRank) {
+    e.push({ path: 'prelora.maxRank', message: `maxRank ${p.maxRank} is below minRank ${p.minRank}: raise maxRank or lower minRank` });
+  }
+  if (e.length === 0 && memoryBudgetBytes !== undefined) {
+    const est = estimateMemory(cfg);
+    if (est.totalBytes > memoryBudgetBytes) {
+      e.push({
+        path: 'model',
+        message:
+          `training this model needs about ${formatBytes(est.totalBytes)} (${formatCount(est.params)} parameters, ` +
+          `batch ${o.batchSize}) but only ${formatBytes(memoryBudgetBytes)} is available here: ` +
+          'choose a smaller preset or lower optim.batchSize',
+      });
+    }
+  }
+  return e;
+}

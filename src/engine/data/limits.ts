@@ -1,0 +1,59 @@
+// What a dataset may take, one owner for each number: bytes a page upload may have,
+// bytes once unpacked (files read, archives inflated), files per folder or archive,
+// and how many files are open at once. Each refusal says the limit and how to raise it.
+import { DEFAULT_DATA_MB, formatBytes, RUN_LIMITS } from '../config';
+import { printable } from './names';
+
+/** Larger page uploads are refused before they are read: a tab holds them twice (page and worker). */
+export const MAX_UPLOAD_BYTES = 512 * 1024 ** 2;
+
+/**
+ * Files in a folder (sub-folders included) or entries in an archive. The largest sets
+ * this reads have 60,000 images; far more is a wrong folder, and each entry costs objects.
+ */
+export const MAX_FILES = 100_000;
+
+/** Files read at once from a folder: 25,000 opened together ran out of descriptors (EMFILE). */
+export const READ_CONCURRENCY = 16;
+
+/** The bytes a dataset may take once unpacked, and what to tell a user who needs more. */
+export interface DataLimit {
+  bytes: number;
+  /** how to raise it, said where it is hit */
+  raise: string;
+}
+
+/** The config's limit, `data.maxDataMB` (the CLI raises it with `--set`). */
+export function configDataLimit(maxDataMB: number): DataLimit {
+  const more = Math.min(RUN_LIMITS.dataMB, 2 * maxDataMB);
+  return {
+    bytes: maxDataMB * 2 ** 20,
+    raise: maxDataMB >= RUN_LIMITS.dataMB
+      ? 'this is the most a dataset may take: use fewer or smaller files'
+      : `raise it with --set data.maxDataMB=${more} (at most ${RUN_LIMITS.dataMB}), or use fewer or smaller files`,
+  };
+}
+
+/**
+ * The page's limit fits the device: a quarter of its memory (`navigator.deviceMemory`,
+ * in GB; Chrome reports at most 8), and never more than the CLI's default.
+ */
+export function pageDataLimit(deviceMemoryGB?: number): DataLimit {
+  const cap = DEFAULT_DATA_MB * 2 ** 20;
+  const device = deviceMemoryGB && deviceMemoryGB > 0 ? (deviceMemoryGB * 2 ** 30) / 4 : cap;
+  return {
+    bytes: Math.min(cap, device),
+    raise: 'the page takes at most a quarter of this device\'s memory: upload fewer files, or train on larger sets with the CLI (--set data.maxDataMB)',
+  };
+}
+
+/** A page upload over MAX_UPLOAD_BYTES or MAX_FILES: the reason, or null when it may be read. */
+export function uploadProblem(files: { name: string; size: number }[]): string | null {
+  const what = files.length === 1 ? printable(files[0]!.name) : `these ${files.length} files`;
+  if (files.length > MAX_FILES) return `${files.length} files are more than the ${MAX_FILES} a dataset may have: pick the folder of one dataset`;
+  const total = files.reduce((n, f) => n + f.size, 0);
+  if (total > MAX_UPLOAD_BYTES) {
+    return `${what}: ${formatBytes(total)} is more than the ${formatBytes(MAX_UPLOAD_BYTES)} an upload may have: upload fewer batches or a smaller set`;
+  }
+  return null;
+}

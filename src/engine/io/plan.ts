@@ -1,0 +1,90 @@
+// The PreLoRA plan of a run as JSON (pure): per module when it switched, what decided
+// it (the policy's statistic at that window, the windows the rule looked at, the
+// rank metric), its rank and alpha; the switches grouped by step; and the PEFT
+// `LoraConfig` keyword arguments that apply the same adapters with `get_peft_model`.
+import type { PreLoRAConfig } from '../config';
+import type { Metric, WindowRecord } from '../policy';
+import type { PhaseChange } from '../events';
+import type { ModuleState } from '../prelora';
+import { hubModule, PEFT_NAMINGS, patternKey } from './hf-names';
+import { loraKwargs, type AdapterSpec } from './peft';
+
+export interface PlanInput {
+  /** the policy settings as the run ended (live changes included) */
+  settings: PreLoRAConfig;
+  /** the run's planned length and the steps completed */
+  totalSteps: number;
+  step: number;
+  states: ModuleState[];
+  changes: PhaseChange[];
+  history: readonly WindowRecord[];
+}
+
+export const PLAN_FORMAT = 'prelora-plan';
+export const PLAN_VERSION = 1;
+
+type Why = 'policy' | 'forced' | 'static';
+
+/** The step a module got its adapter: static LoRA's modules have no `switchedAt`, only their step-0 change. */
+function switchStep(s: ModuleState, changes: PhaseChange[]): number | null {
+  if (s.rank === null) return null;
+  return s.switchedAt ?? changes.find((c) => c.module === s.id && c.from === 'full')?.step ?? null;
+}
+
+function moduleEntry(s: ModuleState, input: PlanInput) {
+  const { settings, changes, history, totalSteps } = input;
+  const peft = Object.fromEntries(PEFT_NAMINGS.map((n) => [n, patternKey(s.id, n)]));
+  const base = { module: s.id, hub: hubModule(s.id), peft, phase: s.phase };
+  const switched = changes.find((c) => c.module === s.id && c.from === 'full');
+  const step = switchStep(s, changes);
+  if (!switched || step === null) return { ...base, switchStep: null };
+  const frozen = changes.find((c) => c.module === s.id && c.to === 'lora');
+  const d = switched.decidedBy;
+  const why: Why = d === 'forced' || d === 'static' ? d : 'policy';
+  const metric = (typeof d === 'object' ? d.metric : settings.metric) as Metric;
+  // the windows the rule looked at: the last `patience` up to the switch
+  const seen = history.filter((w) => w.step <= step).slice(-settings.patience);
+  const last = seen.at(-1);
+  return {
+    ...base,
+    switchStep: step,
+    switchFraction: step / totalSteps,
+    frozenStep: frozen?.step ?? null,
+    rank: s.rank,
+    alpha: settings.alpha ?? s.rank,
+    decidedBy: why,
+    statistic: typeof d === 'object' ? { metric: d.metric, value: d.value, threshold: settings.weightThreshold } : null,
+    windows: seen.map((w) => ({ step: w.step, [metric]: w.modules[s.id]?.[metric] ?? null, 'lossChange%': w['lossChange%'] })),
+    rankFrom: last ? { metric: settings.rankMetric, value: last.modules[s.id]?.[settings.rankMetric] ?? null, scope: settings.rankScope } : null,
+    probeLoss: switched.lossBefore !== undefined ? { before: switched.lossBefore, after: switched.lossAfter ?? null } : null,
+  };
+}
+
+export function buildPlan(input: PlanInput): Record<string, unknown> {
+  const { settings: p } = input;
+  const modules = input.states.map((s) => moduleEntry(s, input));
+  const adapters: AdapterSpec[] = input.states
+    .filter((s) => switchStep(s, input.changes) !== null)
+    .map((s) => ({ id: s.id, rank: s.rank!, alpha: p.alpha ?? s.rank! }));
+  const bySwitch = new Map<number, string[]>();
+  for (const s of input.states) {
+    const step = switchStep(s, input.changes);
+    if (step !== null) bySwitch.set(step, [...(bySwitch.get(step) ?? []), s.id]);
+  }
+  return {
+    format: PLAN_FORMAT,
+    version: PLAN_VERSION,
+    run: {
+      steps: input.totalSteps, completed: input.step, mode: p.mode, rule: p.rule, metric: p.metric,
+      weightThreshold: p.weightThreshold, lossThreshold: p.lossThreshold, useLossTest: p.useLossTest, patience: p.patience,
+      minFullSteps: p.minFullSteps, layerWeights: p.layerWeights, windowSteps: p.windowSteps, jointSteps: p.jointSteps,
+      rankMetric: p.rankMetric, rankScope: p.rankScope, minRank: p.minRank, maxRank: p.maxRank, alpha: p.alpha,
+      resetMoments: p.resetMoments, rewarmSteps: p.rewarmSteps, targets: p.targets,
+    },
+    modules,
+    schedule: [...bySwitch].sort((a, b) => a[0] - b[0]).map(([step, ids]) => ({ step, fraction: step / input.totalSteps, modules: ids })),
+    // Train fully to each schedule step, then wrap the model with these (the modules of
+    // that step and those before it); after jointSteps, freeze the base weights.
+    peft: adapters.length === 0 ? null : Object.fromEntries(PEFT_NAMINGS.map((n) => [n, loraKwargs(adapters, n)])),
+  };
+}

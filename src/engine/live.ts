@@ -1,0 +1,31 @@
+// The PreLoRA settings a run takes while it trains, declared once: which keys, the
+// update's type, and how an update applies (the engine owns the windowSteps ->
+// jointSteps coupling). No tfjs: the page and the worker's boundary use it too.
+import type { PreLoRAConfig } from './config';
+
+export const LIVE_KEYS = [
+  'rule', 'metric', 'weightThreshold', 'lossThreshold', 'useLossTest', 'patience', 'minFullSteps',
+  'layerWeights', 'rankMetric', 'rankScope', 'minRank', 'maxRank', 'windowSteps', 'jointSteps',
+] as const satisfies readonly (keyof PreLoRAConfig)[];
+export type LiveKey = (typeof LIVE_KEYS)[number];
+export type LiveSettings = Pick<PreLoRAConfig, LiveKey>;
+export type PolicyUpdate = Partial<LiveSettings>;
+
+/** Set the live keys `update` has on `settings`, and nothing else (not `mode`, not `__proto__`). */
+export function applyLive(settings: PolicyUpdate, update: PolicyUpdate): void {
+  for (const key of LIVE_KEYS) {
+    if (Object.hasOwn(update, key)) (settings as Record<string, unknown>)[key] = update[key];
+  }
+}
+
+/**
+ * An update as it applies: its live keys only, and a new window length brings the
+ * joint phase along (a switched module trains base and adapter together for one
+ * window, as the presets have it) unless the update sets `jointSteps` itself.
+ */
+export function resolveUpdate(update: PolicyUpdate): PolicyUpdate {
+  const out: PolicyUpdate = {};
+  applyLive(out, update);
+  if (out.windowSteps !== undefined && out.jointSteps === undefined) out.jointSteps = out.windowSteps;
+  return out;
+}

@@ -1,0 +1,39 @@
+// Preparing a run, the one way the CLI, the worker and the benchmark do it: check the
+// config before any data is made (a model too large is refused at once), load the
+// data, fit the model's input and head to it, check again. A problem a user can cause
+// comes back as ConfigErrors (see formatErrors), never as a throw.
+import { validateConfig, type ConfigError, type RunConfig } from './config';
+import { fitModelToData } from './data/builtin';
+import type { Dataset } from './data/dataset';
+import { DatasetError } from './data/errors';
+
+export interface PrepareOptions {
+  /** the data a config names: a built-in set, or the user's files */
+  load: (config: RunConfig) => Promise<Dataset>;
+  /** memory a model may use on this backend, when known */
+  memoryBudgetBytes?: number;
+  /** the name a data problem goes by: `--dataset` in the CLI, `data.dataset` by default */
+  dataField?: string;
+}
+
+export type Prepared =
+  | { config: RunConfig; dataset: Dataset; errors: [] }
+  | { config: null; dataset: null; errors: ConfigError[] };
+
+const refused = (errors: ConfigError[]): Prepared => ({ config: null, dataset: null, errors });
+
+/** The config that will really run (the model follows the data) and its data, or every problem. */
+export async function prepareRun(requested: RunConfig, o: PrepareOptions): Promise<Prepared> {
+  const early = validateConfig(requested, o.memoryBudgetBytes);
+  if (early.length) return refused(early);
+  let dataset: Dataset;
+  try {
+    dataset = await o.load(requested);
+  } catch (err) {
+    if (!(err instanceof DatasetError)) throw err;
+    return refused([{ path: o.dataField ?? 'data.dataset', message: err.message }]);
+  }
+  const config = fitModelToData(requested, dataset);
+  const fitted = validateConfig(config, o.memoryBudgetBytes);
+  return fitted.length ? refused(fitted) : { config, dataset, errors: [] };
+}

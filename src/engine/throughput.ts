@@ -1,0 +1,41 @@
+// The one throughput rule, for the run summary (CLI, bench) and the page's run table:
+// per run phase, samples over seconds of the timed read-back intervals, leaving out
+// the phase's first interval (shader compilation, new shapes) when it has others.
+import type { RunPhase } from './events';
+
+/** Seconds and steps of timed intervals (an interval with 0 seconds was not timed). */
+interface Timed {
+  steps: number;
+  seconds: number;
+}
+
+export interface PhaseTally {
+  intervals: number;
+  steps: number;
+  first: Timed;
+  rest: Timed;
+}
+
+export type Tallies = Partial<Record<RunPhase, PhaseTally>>;
+
+const timed = (t: Timed, steps: number, seconds: number): Timed =>
+  (seconds > 0 ? { steps: t.steps + steps, seconds: t.seconds + seconds } : t);
+
+/** Add one read-back interval (a `progress` event's steps and seconds) to its phase. */
+export function tally(tallies: Tallies, phase: RunPhase, steps: number, seconds: number): Tallies {
+  const t = tallies[phase] ?? { intervals: 0, steps: 0, first: { steps: 0, seconds: 0 }, rest: { steps: 0, seconds: 0 } };
+  const next: PhaseTally = {
+    intervals: t.intervals + 1,
+    steps: t.steps + steps,
+    first: t.intervals === 0 ? timed(t.first, steps, seconds) : t.first,
+    rest: t.intervals === 0 ? t.rest : timed(t.rest, steps, seconds),
+  };
+  return { ...tallies, [phase]: next };
+}
+
+/** Samples per second of a phase, or null when none of its steps were timed. */
+export function samplesPerSec(t: PhaseTally | undefined, batchSize: number): number | null {
+  if (!t) return null;
+  const steady = t.intervals > 1 ? t.rest : t.first;
+  return steady.seconds > 0 ? (steady.steps * batchSize) / steady.seconds : null;
+}

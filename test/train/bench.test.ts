@@ -1,0 +1,101 @@
+// The benchmark for real: one run per phase kind (cpu, micro), and the CLI and its
+// comparison with a PyTorch reference as processes.
+import * as tf from '@tensorflow/tfjs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import type { BenchReport } from '../../src/engine/bench/report';
+import { benchOneRun } from '../../src/engine/bench/run';
+import { makeConfig, type RunConfig } from '../../src/engine/config';
+import { loadBuiltin } from '../../src/engine/data/builtin';
+import { flopsPerStep } from '../../src/engine/flops';
+import { useBackend } from '../helpers/tf';
+
+describe('one benchmark run, for real (cpu, micro, 14 steps)', () => {
+  it('measures each phase it reaches and nothing it does not', async () => {
+    await useBackend('cpu');
+    const base = makeConfig('micro', { data: { dataset: 'synthetic', trainSize: 64, testSize: 32 } });
+    base.schedule = { ...base.schedule, steps: 14, warmupSteps: 2, logEvery: 4, evalEvery: 100 };
+    const load = (cfg: RunConfig) => loadBuiltin(cfg, () => Promise.reject(new Error('the synthetic set reads no files')));
+    const before = tf.memory().numTensors;
+    const full = await benchOneRun(base, 'full', 'global', 1, { backend: 'cpu', load });
+    const lora = await benchOneRun(base, 'lora', 'global', 1, { backend: 'cpu', load });
+    expect(tf.memory().numTensors).toBe(before); // every run disposes what it made
+
+    expect(full.samplesPerSec.full).toBeGreaterThan(0);
+    expect(full.samplesPerSec.lora).toBeNull();
+    expect(full.deviceMsPerStep).toEqual({ full: null, lora: null }); // cpu cannot time kernels apart from the host
+    expect(full.trainableShare).toBe(1);
+    expect(full.flopsPerStep.full).toBe(flopsPerStep(base.model, { batchSize: 16 }));
+
+    expect(lora.samplesPerSec.full).toBeNull();
+    expect(lora.samplesPerSec.lora).toBeGreaterThan(0);
+    expect(lora.trainableShare).toBeLessThan(0.5);
+    // every block linear carries a rank-8 adapter (the static rank) on a frozen base
+    const ids = [0, 1].flatMap((l) => ['query', 'key', 'value', 'output', 'fc1', 'fc2'].map((f) => `blocks.${l}.${f}`));
+    expect(lora.flopsPerStep.lora).toBe(flopsPerStep(base.model, { batchSize: 16, frozen: new Set(ids), ranks: Object.fromEntries(ids.map((id) => [id, 8])) }));
+    // a frozen base drops its weight-gradient kernels, the adapters add theirs: another graph
+    expect(lora.dispatchesPerStep.full).toBeNull();
+    expect(lora.dispatchesPerStep.lora).toBeGreaterThan(1000);
+    expect(lora.dispatchesPerStep.lora).not.toBe(full.dispatchesPerStep.full);
+    expect(lora.memoryBytes.peak).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe('npm run bench and bench:compare, as processes', () => {
+  const exec = promisify(execFile);
+  const tsx = (script: string, args: string[]) => exec(process.execPath, ['--import', 'tsx', script, ...args], { timeout: 240_000 });
+
+  it('prints the table, ends stdout with the JSON report, and compares it with a PyTorch reference', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prelora-bench-'));
+    const out = join(dir, 'tfjs.json');
+    const { stdout } = await tsx('src/cli/bench.ts', [
+      '--preset', 'micro', '--dataset', 'synthetic', '--steps', '12', '--json', '--out', out, '--set', 'data.trainSize=64', '--set', 'data.testSize=32',
+    ]);
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^micro on synthetic, 12 steps at batch 16, 1 seed\(s\), backend wasm/);
+    expect(lines.filter((l) => /^\| (full|lora|prelora)/.test(l))).toHaveLength(4);
+    const report = JSON.parse(lines.at(-1)!) as BenchReport;
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(report);
+    for (const run of report.runs) {
+      expect(Object.keys(run)).toEqual(expect.arrayContaining([
+        'mode', 'rule', 'samplesPerSec', 'wallSeconds', 'memoryBytes', 'trainableShare', 'accuracy', 'dispatchesPerStep', 'flopsPerStep']));
+      expect(Object.keys(run.memoryBytes).sort()).toEqual(['full', 'lora', 'peak']);
+      expect(Object.keys(run.accuracy).sort()).toEqual(['mean', 'spread']);
+    }
+
+    // a reference as torch_reference.py writes it, at half tfjs's full-phase speed
+    const full = report.runs[0]!.samplesPerSec.full!;
+    const torchPath = join(dir, 'torch.json');
+    const phase = (sps: number) => ({ samplesPerSec: sps, hostMsPerStep: 16000 / sps, deviceMsPerStep: 1, peakBytes: 1e6, trainableShare: 1 });
+    writeFileSync(torchPath, JSON.stringify({ torch: '2.x', cuda: null, device: 'cpu', batchSize: 16, rank: 8, phases: { full: phase(2 * full), lora: phase(1000) } }));
+    const cmp = await tsx('src/cli/bench-compare.ts', [out, torchPath]);
+    const fullRow = cmp.stdout.split('\n').find((l) => l.startsWith('| micro | full |'))!;
+    expect(fullRow.split('|')[5]!.trim()).toBe('50.0%');
+
+    const bad = await tsx('src/cli/bench-compare.ts', [torchPath, out]).catch((e: { code: number; stderr: string }) => e);
+    expect(bad).toMatchObject({ code: 1 });
+    expect((bad as { stderr: string }).stderr).toMatch(/is not a bench report/);
+
+    // bench:merge: one report alone merges to itself; the same seed twice is refused
+    const merged = join(dir, 'merged.json');
+    await tsx('src/cli/bench-merge.ts', [out, '--out', merged]);
+    expect(JSON.parse(readFileSync(merged, 'utf8'))).toEqual(report);
+    const twice = await tsx('src/cli/bench-merge.ts', [out, out]).catch((e: { code: number; stderr: string }) => e);
+    expect(twice).toMatchObject({ code: 1 });
+    expect((twice as { stderr: string }).stderr).toMatch(/a seed appears in more than one report/);
+  }, 240_000);
+
+  it('refuses flags it cannot use, with the fix', async () => {
+    const err = await tsx('src/cli/bench.ts', ['--preset', 'huge', '--steps', '5']).catch((e: { code: number; stderr: string }) => e);
+    expect(err).toMatchObject({ code: 2 });
+    expect((err as { stderr: string }).stderr).toMatch(/--preset: use micro, nano, tiny or small \(got "huge"\)/);
+    const few = await tsx('src/cli/bench.ts', ['--steps', '5']).catch((e: { code: number; stderr: string }) => e);
+    expect((few as { stderr: string }).stderr).toMatch(/--steps: a benchmark needs at least 12 steps/);
+    const seed = await tsx('src/cli/bench.ts', ['--first-seed', 'two']).catch((e: { code: number; stderr: string }) => e);
+    expect((seed as { stderr: string }).stderr).toMatch(/--first-seed takes a whole number >= 0 \(got "two"\)/);
+  }, 60_000);
+});

@@ -1,0 +1,275 @@
+// The training worker's logic in Node, with real tfjs (wasm) and real files: every
+// command, a run from start to done, pause/step/resume, live settings, forced
+// switches, uploads, the benchmark and its stop, a throw mid-step, and messages that are unknown,
+// malformed or hostile: each gets a named error and no run's state changes.
+import * as tf from '@tensorflow/tfjs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from '../../src/engine/backend-node';
+import { makeConfig, type DeepPartial, type RunConfig } from '../../src/engine/config';
+import { loadBuiltin } from '../../src/engine/data/builtin';
+import type { EngineEvent } from '../../src/engine/events';
+import { prepareRun } from '../../src/engine/prepare';
+import { Trainer } from '../../src/engine/trainer';
+import { TrainingHost, type HostDeps } from '../../src/worker/host';
+import type { RunState, WorkerEvent } from '../../src/worker/protocol';
+import { cifarBatch } from '../helpers/cifar';
+
+const readPublic = async (p: string) => new Uint8Array(await readFile(join('public', p)));
+
+function harness(more: Partial<HostDeps> = {}) {
+  const events: WorkerEvent[] = [];
+  const host = new TrainingHost({ post: (e) => events.push(e), initBackend: (c) => initNodeBackend(c), readPublic, ...more });
+  const waitFor = async <T extends WorkerEvent>(pred: (e: WorkerEvent) => e is T, timeout = 60_000, from = 0): Promise<T> => {
+    const end = Date.now() + timeout;
+    for (;;) {
+      const hit = events.slice(from).find(pred);
+      if (hit) return hit;
+      if (Date.now() > end) throw new Error(`no such event in ${timeout} ms; got ${events.map((e) => e.type).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  const stateOf = (runId: string, state: RunState) => (e: WorkerEvent): e is Extract<WorkerEvent, { type: 'state' }> =>
+    e.type === 'state' && e.runId === runId && e.state === state;
+  const errors = () => events.filter((e): e is Extract<WorkerEvent, { type: 'error' }> => e.type === 'error');
+  const steps = (runId: string) => events.flatMap((e) => (e.type === 'engine' && e.runId === runId && e.event.type === 'progress' ? e.event.records.map((r) => r.step) : []));
+  return { host, events, waitFor, stateOf, errors, steps };
+}
+
+const micro = (steps: number, more: DeepPartial<RunConfig> = {}): RunConfig => makeConfig('micro', {
+  ...more,
+  data: { trainSize: 200, testSize: 40, ...more.data },
+  schedule: { steps, warmupSteps: 2, evalEvery: 1000, logEvery: 4, ...more.schedule },
+  prelora: { mode: 'prelora', rule: 'module', windowSteps: 4, jointSteps: 4, patience: 2, ...more.prelora },
+});
+
+const isType = <K extends WorkerEvent['type']>(type: K) => (e: WorkerEvent): e is Extract<WorkerEvent, { type: K }> => e.type === type;
+
+describe('the worker host (Node, wasm)', () => {
+  let tensorsBefore = 0;
+  beforeAll(async () => {
+    await initNodeBackend('wasm');
+  });
+  afterEach(() => {
+    // whatever a test started is gone: no tensor outlives its run
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+
+  it('starts a run with the config that really runs, trains it to the end, and lets it go', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    const { host, events, waitFor, stateOf } = harness();
+    await host.receive({ type: 'init', backend: 'auto' });
+    expect(events[0]).toMatchObject({ type: 'ready', backend: { name: 'wasm' } });
+    await host.receive({ type: 'start', runId: 'a', config: micro(12, { data: { dataset: 'mnist' } }) });
+    const started = await waitFor(isType('started'));
+    // the model follows the data: MNIST is 28 px, one channel; micro asked for 16 px, three
+    expect([started.config.model.imageSize, started.config.model.channels]).toEqual([28, 1]);
+    const firstOfRun = events.findIndex((e) => 'runId' in e && e.runId === 'a');
+    expect(events[firstOfRun]!.type).toBe('started');
+    const done = await waitFor(stateOf('a', 'done'));
+    expect(done.step).toBe(12);
+    const order = events.filter((e) => e.type === 'state').map((e) => (e as { state: string }).state);
+    expect(order).toEqual(['running', 'done']);
+    expect(events.filter((e) => e.type === 'engine' && e.event.type === 'evaluation')).toHaveLength(1); // at the end
+    // a finished run is gone from the worker: a late change is refused and names the run
+    await host.receive({ type: 'setPolicy', runId: 'a', update: { weightThreshold: 2 } });
+    expect(events.at(-1)).toEqual({ type: 'error', runId: null, message: 'no run "a" in the worker (it ended or was replaced): the change applies to the next run' });
+  }, 60_000);
+
+  it('trains exactly what the CLI trains: the same losses and windows, pauses or not', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    const config = micro(24, { seed: 4, prelora: { weightThreshold: 50, lossThreshold: 50 } });
+    const { host, events, waitFor, stateOf } = harness();
+    await host.receive({ type: 'start', runId: 'w', config });
+    await waitFor(stateOf('w', 'running'));
+    await host.receive({ type: 'pause', runId: 'w' }); // a pause and a single step change nothing
+    await waitFor(stateOf('w', 'paused'));
+    await host.receive({ type: 'step', runId: 'w' });
+    await host.receive({ type: 'resume', runId: 'w' }); // before the step is over: it carries on
+    await waitFor(stateOf('w', 'done'));
+    expect(events.filter((e) => e.type === 'state').map((e) => (e as { state: string }).state)).toEqual(['running', 'paused', 'running', 'done']);
+    const engine = events.flatMap((e) => (e.type === 'engine' ? [e.event] : []));
+    // the CLI's way: prepareRun, then Trainer.run to the end
+    const { config: ran, dataset } = await prepareRun(config, { load: (c) => loadBuiltin(c, readPublic) });
+    const direct: EngineEvent[] = [];
+    const t = new Trainer(ran!, dataset!, (e) => direct.push(e));
+    await t.run();
+    t.dispose();
+    const losses = (es: EngineEvent[]) => es.flatMap((e) => (e.type === 'progress' ? e.records.map((r) => r.loss) : []));
+    const plain = (es: EngineEvent[]) => es.filter((e) => e.type === 'window' || e.type === 'phase' || e.type === 'evaluation');
+    expect(losses(engine)).toHaveLength(24);
+    expect(losses(engine)).toEqual(losses(direct));
+    expect(plain(engine)).toEqual(plain(direct));
+    expect(engine.some((e) => e.type === 'phase')).toBe(true); // modules switched along the way
+  }, 60_000);
+
+  it('pauses at a step boundary, steps once, resumes, and resets', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    const { host, events, waitFor, stateOf, steps } = harness();
+    await host.receive({ type: 'start', runId: 'b', config: micro(400) });
+    await waitFor((e): e is WorkerEvent => e.type === 'engine' && e.event.type === 'progress');
+    await host.receive({ type: 'pause', runId: 'b' });
+    const paused = await waitFor(stateOf('b', 'paused'));
+    expect(steps('b').at(-1)).toBe(paused.step); // pausing reads back what it trained
+    await new Promise((r) => setTimeout(r, 200));
+    expect(steps('b').at(-1)).toBe(paused.step);
+    const mark = events.length;
+    await host.receive({ type: 'step', runId: 'b' });
+    expect((await waitFor(stateOf('b', 'paused'), 30_000, mark)).step).toBe(paused.step + 1);
+    await host.receive({ type: 'resume', runId: 'b' });
+    await waitFor((e): e is WorkerEvent => e.type === 'engine' && e.event.type === 'progress' && e.event.records.at(-1)!.step > paused.step + 4);
+    await host.receive({ type: 'reset', runId: 'b' });
+    const after = events.length;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(events.slice(after)).toEqual([]); // nothing more from a reset run
+    expect(events.some(stateOf('b', 'stopped'))).toBe(false); // the page dropped it: no state to report
+  }, 60_000);
+
+  it('takes live settings as the engine applies them, refuses bad ones by field, and keeps training', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    const { host, events, waitFor, stateOf } = harness();
+    await host.receive({ type: 'start', runId: 'c', config: micro(400, { prelora: { weightThreshold: 1e-9, lossThreshold: 1e-9 } }) });
+    await waitFor(stateOf('c', 'running'));
+    await host.receive({ type: 'pause', runId: 'c' });
+    const paused = await waitFor(stateOf('c', 'paused'));
+    await host.receive({ type: 'setPolicy', runId: 'c', update: { windowSteps: 8, metric: 'gradChange%' } });
+    // a new window length brings the joint phase along: the engine's rule
+    expect(events.at(-1)).toEqual({ type: 'policy', runId: 'c', step: paused.step, update: { metric: 'gradChange%', windowSteps: 8, jointSteps: 8 } });
+    await host.receive({ type: 'setPolicy', runId: 'c', update: { patience: -3 } });
+    expect(events.at(-1)).toEqual({ type: 'error', runId: 'c', message: 'prelora.patience must be a whole number >= 2 (got -3)' });
+    // a forced switch while paused happens at once, at this step boundary
+    await host.receive({ type: 'forceSwitch', runId: 'c', module: 'blocks.1.fc2' });
+    const phase = events.at(-2);
+    expect(phase).toMatchObject({ type: 'engine', runId: 'c', event: { type: 'phase', change: { module: 'blocks.1.fc2', to: 'joint', decidedBy: 'forced', step: paused.step } } });
+    await host.receive({ type: 'forceSwitch', runId: 'c', module: 'blocks.7.fc2' });
+    expect(events.at(-1)).toMatchObject({ type: 'error', runId: 'c', message: expect.stringMatching(/^no module "blocks.7.fc2": use blocks/) });
+    await host.receive({ type: 'resume', runId: 'c' });
+    const mark = events.length;
+    await waitFor((e): e is WorkerEvent => e.type === 'engine' && e.event.type === 'window', 30_000, mark);
+    await host.receive({ type: 'reset', runId: 'c' });
+  }, 60_000);
+
+  it('answers unknown, malformed and hostile messages with a named error, and no run changes', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    const { host, events, waitFor, stateOf, errors } = harness();
+    await host.receive({ type: 'start', runId: 'done', config: micro(4) });
+    await waitFor(stateOf('done', 'done'));
+    await host.receive({ type: 'start', runId: 'p', config: micro(400) });
+    await waitFor(stateOf('p', 'running'));
+    await host.receive({ type: 'pause', runId: 'p' });
+    const paused = await waitFor(stateOf('p', 'paused'));
+    const mark = events.length;
+    const bad: [unknown, string][] = [
+      [null, 'a message to the worker is an object with a "type" (got null)'],
+      [{ type: 'frobnicate' }, 'unknown command "frobnicate": the worker takes init, start, pause, resume, step, reset, setPolicy, forceSwitch, loadDataset, previewDataset, bench, stopBench'],
+      [{ runId: 'p' }, 'a message to the worker needs a "type": one of init, start, pause, resume, step, reset, setPolicy, forceSwitch, loadDataset, previewDataset, bench, stopBench'],
+      [{ type: 'start', runId: 'x' }, 'start: config: missing'],
+      [{ type: 'start', runId: 'x', config: { ...micro(4), seed: 'one' } }, 'start: config.seed: expected number (got "one")'],
+      [{ type: 'setPolicy', runId: 'p', update: { mode: 'lora' } }, 'setPolicy: update.mode: not a field of this command'],
+      [{ type: 'setPolicy', runId: 'p', update: JSON.parse('{"__proto__": {"weightThreshold": 1e9, "polluted": 1}}') },
+        'setPolicy: "update.__proto__" is refused: no message has it, and it could reach an object\'s prototype'],
+      [{ type: 'pause' }, 'pause: runId: missing'],
+      [{ type: 'bench', config: micro(12), preset: 'vit-l16', seeds: 1 }, 'bench: preset: expected ("micro" | "nano" | "tiny" | "small") (got "vit-l16")'],
+    ];
+    for (const [message] of bad) await host.receive(message);
+    expect(errors().slice(-bad.length).map((e) => e.message)).toEqual(bad.map(([, m]) => m));
+    expect(errors().slice(-bad.length).every((e) => e.runId === null)).toBe(true);
+    expect(events.slice(mark).every((e) => e.type === 'error')).toBe(true); // no state of any run changed
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // the paused run is intact: it steps from where it was
+    await host.receive({ type: 'step', runId: 'p' });
+    expect((await waitFor(stateOf('p', 'paused'), 30_000, mark)).step).toBe(paused.step + 1);
+    // commands for another run do not reach this one
+    await host.receive({ type: 'resume', runId: 'done' });
+    await host.receive({ type: 'reset', runId: 'someone-else' });
+    await new Promise((r) => setTimeout(r, 50));
+    const again = events.length;
+    await host.receive({ type: 'step', runId: 'p' });
+    expect((await waitFor(stateOf('p', 'paused'), 30_000, again)).step).toBe(paused.step + 2);
+    await host.receive({ type: 'reset', runId: 'p' });
+  }, 60_000);
+
+  it('a throw mid-step fails that run with the step and the reason; the worker takes the next run', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    // a real trainer with a fault injected at step 6, as a lost device would throw
+    const createTrainer: HostDeps['createTrainer'] = (...args) => {
+      const t = new Trainer(...args);
+      const enqueue = t.trainStep.bind(t);
+      t.trainStep = () => {
+        if (t.stepsDone === 5 && t.config.seed === 66) throw new Error('device lost');
+        enqueue();
+      };
+      return t;
+    };
+    const { host, events, waitFor, stateOf } = harness({ createTrainer });
+    await host.receive({ type: 'start', runId: 'f', config: micro(40, { seed: 66 }) });
+    const failed = await waitFor(stateOf('f', 'failed'));
+    expect(failed.step).toBe(5);
+    expect(events).toContainEqual({ type: 'error', runId: 'f', message: 'the run failed at step 5: device lost' });
+    await host.receive({ type: 'start', runId: 'g', config: micro(8) });
+    expect((await waitFor(stateOf('g', 'done'))).step).toBe(8);
+  }, 60_000);
+
+  it('refuses a start it cannot run, naming the field, and keeps the paused run', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    const { host, events, waitFor, stateOf } = harness();
+    await host.receive({ type: 'start', runId: 'h', config: micro(400) });
+    await waitFor(stateOf('h', 'running'));
+    await host.receive({ type: 'pause', runId: 'h' });
+    await waitFor(stateOf('h', 'paused'));
+    await host.receive({ type: 'start', runId: 'i', config: micro(10, { model: { patchSize: 5 } }) });
+    expect(events.at(-1)).toEqual({ type: 'error', runId: 'i', message: 'model.patchSize: patch 5 does not divide image size 16: pick a divisor of 16' });
+    await host.receive({ type: 'start', runId: 'j', config: micro(10, { data: { dataset: 'upload' } }) });
+    expect(events.at(-1)).toEqual({ type: 'error', runId: 'j', message: 'data.dataset: no dataset uploaded yet: upload one, or pick synthetic or mnist' });
+    expect(events.some((e) => e.type === 'state' && e.runId === 'h' && e.state !== 'running' && e.state !== 'paused')).toBe(false);
+    // a start that runs replaces the paused run, which is reported stopped
+    await host.receive({ type: 'start', runId: 'k', config: micro(4) });
+    await waitFor(stateOf('h', 'stopped'));
+    await waitFor(stateOf('k', 'done'));
+  }, 60_000);
+
+  it('loads an upload (a bad one keeps the previous), trains on it, and describes a built-in set', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    const { host, events, waitFor, stateOf } = harness();
+    const file = (name: string, bytes: Uint8Array) => ({ name, path: name, bytes: bytes.slice().buffer });
+    await host.receive({ type: 'loadDataset', files: [file('data_batch_1.bin', cifarBatch(120))], imageSize: 16, seed: 1 });
+    expect(events.at(-1)).toMatchObject({ type: 'dataset', source: 'upload', info: { train: 100, test: 20, shape: [32, 32, 3] } });
+    await host.receive({ type: 'loadDataset', files: [file('data_batch_2.bin', cifarBatch(3).subarray(0, 5000))], imageSize: 16, seed: 1 });
+    expect(events.at(-1)).toMatchObject({ type: 'error', runId: null, message: expect.stringMatching(/^data_batch_2.bin: 5000 bytes is not a whole number of 3,073-byte CIFAR-10 records/) });
+    await host.receive({ type: 'start', runId: 'u', config: micro(4, { data: { dataset: 'upload' }, optim: { batchSize: 8 } }) });
+    expect((await waitFor(isType('started'))).config.model.imageSize).toBe(32);
+    await waitFor(stateOf('u', 'done'));
+    await host.receive({ type: 'previewDataset', config: micro(4, { data: { dataset: 'mnist' } }) });
+    expect(events.at(-1)).toMatchObject({ type: 'dataset', source: 'mnist', info: { name: 'MNIST', train: 8000, test: 2000 } });
+  }, 60_000);
+
+  it('runs the benchmark on its backend, one thing on the device at a time', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    const { host, events, waitFor, stateOf } = harness();
+    await host.receive({ type: 'start', runId: 'r', config: micro(400) });
+    await waitFor(stateOf('r', 'running'));
+    await host.receive({ type: 'bench', config: micro(12), preset: 'micro', seeds: 1 });
+    expect(events.at(-1)).toEqual({ type: 'bench', status: { state: 'failed', message: 'a run is training: pause it first, the benchmark needs the device to itself' } });
+    await host.receive({ type: 'pause', runId: 'r' });
+    await waitFor(stateOf('r', 'paused'));
+    const benching = host.receive({ type: 'bench', config: micro(12, { prelora: { weightThreshold: 1e3, lossThreshold: 1e3 } }), preset: 'micro', seeds: 1 });
+    await waitFor((e): e is WorkerEvent => e.type === 'bench' && e.status.state === 'running');
+    await host.receive({ type: 'resume', runId: 'r' });
+    expect(events.at(-1)).toEqual({ type: 'error', runId: 'r', message: 'a benchmark is running: stop it (or let it finish) first' });
+    await benching;
+    const done = events.at(-1);
+    if (done?.type !== 'bench' || done.status.state !== 'done') throw new Error(`expected a finished benchmark, got ${JSON.stringify(done)}`);
+    expect(done.status.report.runs.map((r) => `${r.mode}/${r.rule}`)).toEqual(['full/global', 'lora/global', 'prelora/global', 'prelora/module']);
+    expect(done.status.report).toMatchObject({ preset: 'micro', backend: 'wasm', steps: 12, seeds: 1 });
+    // a long one, stopped: it ends between two steps, and the device is free again
+    const long = host.receive({ type: 'bench', config: micro(400), preset: 'micro', seeds: 2 });
+    await waitFor((e): e is WorkerEvent => e.type === 'bench' && e.status.state === 'running' && e.status.label.startsWith('seed 1'));
+    await host.receive({ type: 'stopBench' });
+    await long;
+    expect(events.at(-1)).toEqual({ type: 'bench', status: { state: 'stopped' } });
+    await host.receive({ type: 'resume', runId: 'r' });
+    expect(events.at(-1)).toMatchObject({ type: 'state', runId: 'r', state: 'running' });
+    await host.receive({ type: 'reset', runId: 'r' });
+  }, 120_000);
+});

@@ -1,0 +1,64 @@
+// The layers' boundaries are lint rules: each one, given a deliberate violation, must
+// fail with its message, and the allowed imports must pass. ESLint's own API on snippets
+// placed where the rules apply (the files need not exist).
+import { ESLint } from 'eslint';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+let eslint: ESLint;
+
+async function problems(filePath: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath });
+  return result!.messages.map((m) => `${m.ruleId}: ${m.message}`);
+}
+
+describe('layer boundaries (ESLint)', () => {
+  beforeAll(() => {
+    eslint = new ESLint();
+  });
+
+  it('the page may not import tfjs', async () => {
+    expect(await problems('src/ui/components/Bad.tsx', "import * as tf from '@tensorflow/tfjs';\nexport const n = tf.version;\n"))
+      .toEqual(['boundaries/no-tfjs-reach: this module may not import tfjs ("@tensorflow/tfjs"): it runs in the page; the engine runs in the worker']);
+  });
+
+  it('nor an engine module that reaches tfjs, however far, and says through what', async () => {
+    // the constant that once pulled the trainer into the page's main chunk
+    const [message] = await problems('src/ui/store/bad.ts', "import { benchOneRun } from '../../engine/bench/run';\nexport const f = benchOneRun;\n");
+    expect(message).toMatch(/^boundaries\/no-tfjs-reach: "..\/..\/engine\/bench\/run" reaches tfjs \(src\/engine\/bench\/run.ts -> src\/engine\/kernels.ts -> @tensorflow\/tfjs\)/);
+  });
+
+  it('type imports count: vocabulary comes from tfjs-free modules', async () => {
+    const [message] = await problems('src/ui/store/bad.ts', "import type { ModuleState } from '../../engine/prelora';\nexport type M = ModuleState;\n");
+    expect(message).toMatch(/^boundaries\/no-tfjs-reach: "..\/..\/engine\/prelora" reaches tfjs \(src\/engine\/prelora.ts -> @tensorflow\/tfjs\)/);
+    // the worker's internals are no vocabulary either
+    expect((await problems('src/ui/bad.ts', "export { TrainingHost } from '../worker/host';\n"))[0]).toMatch(/"..\/worker\/host" reaches tfjs/);
+  });
+
+  it('lets the page import the tfjs-free modules', async () => {
+    const code = [
+      "import type { PhaseChange } from '../../engine/events';",
+      "import { METRICS } from '../../engine/policy';",
+      "import { LIVE_KEYS } from '../../engine/live';",
+      "import { makeConfig } from '../../engine/config';",
+      "import { BENCH_MIN_STEPS } from '../../engine/bench/report';",
+      "import type { Command } from '../../worker/protocol';",
+      'export const x: unknown[] = [METRICS, LIVE_KEYS, makeConfig, BENCH_MIN_STEPS];',
+      'export type Y = PhaseChange | Command;',
+    ].join('\n');
+    expect(await problems('src/ui/store/fine.ts', code)).toEqual([]);
+  });
+
+  it('the engine may not import the worker, the page or React', async () => {
+    expect(await problems('src/engine/bad.ts', "import { useStore } from '../ui/store';\nexport const s = useStore;\n"))
+      .toEqual(['no-restricted-imports: \'../ui/store\' import is restricted from being used by a pattern. the engine knows nothing of the worker or the page: they import it, not the other way']);
+    expect(await problems('src/engine/data/bad.ts', "import type { Command } from '../../worker/protocol';\nexport type C = Command;\n")).toHaveLength(1);
+    expect(await problems('src/engine/bad.ts', "import { useState } from 'react';\nexport const u = useState;\n"))
+      .toEqual(["no-restricted-imports: 'react' import is restricted from being used. the engine knows nothing of React or the page"]);
+  });
+
+  it('policy.ts imports nothing, not even a type', async () => {
+    const messages = await problems('src/engine/policy.ts', "import type { RunConfig } from './config';\nexport type R = RunConfig;\n");
+    expect(messages).toEqual(['no-restricted-syntax: policy.ts imports nothing: it is pure functions over plain numbers (declare its value sets here)']);
+    expect(await problems('src/engine/policy.ts', 'export const RULES = [\'global\', \'module\'] as const;\n')).toEqual([]);
+  });
+});

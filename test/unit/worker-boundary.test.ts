@@ -1,0 +1,49 @@
+// The worker's boundary, message by message (the host's handling of them, with real
+// training, is test/train/host.test.ts): what passes, and the line a bad one gets.
+import { describe, expect, it } from 'vitest';
+import { makeConfig } from '../../src/engine/config';
+import { LIVE_KEYS } from '../../src/engine/live';
+import { METRICS } from '../../src/engine/policy';
+import { checkCommand } from '../../src/worker/boundary';
+import { COMMAND_TYPES } from '../../src/worker/protocol';
+
+const config = makeConfig('micro');
+const error = (raw: unknown) => checkCommand(raw).error;
+
+describe('the worker boundary', () => {
+  it('passes well-formed commands through as they are', () => {
+    const start = { type: 'start', runId: 'a', config };
+    expect(checkCommand(start)).toEqual({ command: start, error: null });
+    const files = [{ name: 'x.bin', path: 'x.bin', bytes: new ArrayBuffer(8) }];
+    expect(checkCommand({ type: 'loadDataset', files, imageSize: 32, seed: 1 }).error).toBeNull();
+    expect(COMMAND_TYPES).toHaveLength(12);
+  });
+
+  it('takes every live key in setPolicy, and nothing else', () => {
+    for (const key of LIVE_KEYS) {
+      const value = config.prelora[key];
+      expect(error({ type: 'setPolicy', runId: 'a', update: { [key]: value } }), key).toBeNull();
+    }
+    expect(error({ type: 'setPolicy', runId: 'a', update: { rank: 4 } })).toBe('setPolicy: update.rank: not a field of this command');
+  });
+
+  it('names the value set a choice must come from, as declared', () => {
+    const bad = { ...config, prelora: { ...config.prelora, metric: 'loss%' } };
+    expect(error({ type: 'start', runId: 'a', config: bad }))
+      .toBe(`start: config.prelora.metric: expected (${METRICS.map((m) => `"${m}"`).join(' | ')}) (got "loss%")`);
+  });
+
+  it('refuses keys that could reach a prototype, at any depth, before anything reads them', () => {
+    const nested = JSON.parse('{"type": "start", "runId": "a", "config": {"model": {"constructor": {"prototype": {"x": 1}}}}}');
+    expect(error(nested)).toBe('start: "config.model.constructor" is refused: no message has it, and it could reach an object\'s prototype');
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
+  it('says what a message that is no command is', () => {
+    expect(error(undefined)).toBe('a message to the worker is an object with a "type" (got undefined)');
+    expect(error([1])).toBe('a message to the worker is an object with a "type" (got an array)');
+    expect(error({ type: 7 })).toMatch(/^unknown command number: the worker takes init, start, /);
+    expect(error({ type: 'loadDataset', files: [{ name: 'x', path: 'x', bytes: 'not bytes' }], imageSize: 32, seed: 1 }))
+      .toBe('loadDataset: files.0.bytes: expected ArrayBuffer (got "not bytes")');
+  });
+});
