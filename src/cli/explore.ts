@@ -4,12 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ConfigError } from '../engine/config';
-import { recordedSteps, replay, REPLAY_KEYS, type ReplaySettings } from '../engine/explore/replay';
+import { realShares, replay, REPLAY_KEYS, type ReplaySettings } from '../engine/explore/replay';
 import { parseRunLog } from '../engine/explore/run-log';
-import { predictShares } from '../engine/explore/shares';
 import { checkSettings, parseSweep, sweep } from '../engine/explore/sweep';
 import { setField } from '../engine/overrides';
-import { parseModuleId } from '../engine/policy';
 import { boundaryNote, replayTable, sweepTable } from './explore-table';
 
 export const USAGE = `usage: npm run explore -- RUN.json [flags]
@@ -103,12 +101,7 @@ function main(): number {
   }
   const r = replay(run, settings);
   const ms = performance.now() - t0;
-  // the real run's shares, counted the same way (static LoRA has no joint phase: left out)
-  const targets = new Set<string>(config.prelora.targets);
-  const targeted = run.moduleIds.filter((id) => targets.has(parseModuleId(id).family)).length;
-  const realShares = config.prelora.mode === 'lora' ? null
-    : predictShares(run.model, run.batchSize, recordedSteps(run), targeted, run.real.map((s) => ({ ...s, rank: s.rank ?? 0 })), config.prelora.jointSteps);
-  console.log(replayTable(run, r, realShares));
+  console.log(replayTable(run, r, realShares(run)));
   console.log(`\n${boundaryNote(run)}`);
   console.error(`replayed ${run.moduleIds.length} modules x ${run.windows.length} windows in ${ms.toFixed(2)} ms`);
   if (repeats) console.error(`replay ${timing(ms, repeats, () => replay(run, { ...settings, weightThreshold: settings.weightThreshold * 1.01 }))}`);

@@ -29,7 +29,7 @@ export interface Replay {
 }
 
 /** The run's own settings as a replay takes them. */
-export function runSettings(run: RecordedRun): ReplaySettings {
+export function runSettings(run: Pick<RecordedRun, 'prelora'>): ReplaySettings {
   return Object.fromEntries(REPLAY_KEYS.map((k) => [k, structuredClone(run.prelora[k])])) as ReplaySettings;
 }
 
@@ -63,12 +63,23 @@ export function replay(run: RecordedRun, settings: ReplaySettings): Replay {
   }
   applyForcedBefore(Infinity);
   const switches = out.map((sw) => ({ ...sw, exact: boundary === null || sw.step <= boundary }));
-  const targets = new Set<string>(settings.targets);
-  const targeted = run.moduleIds.filter((id) => targets.has(parseModuleId(id).family)).length;
+  const targeted = targetedCount(run, settings.targets);
   return {
     switches,
     byModule: Object.fromEntries(switches.map((sw) => [sw.module, sw])),
     exactUntil: boundary,
     shares: predictShares(run.model, run.batchSize, recordedSteps(run), targeted, switches, settings.jointSteps),
   };
+}
+
+/** What the run's real switches gave, counted as a replay counts (null for static LoRA, which has no joint phase). */
+export function realShares(run: RecordedRun): PredictedShares | null {
+  if (run.prelora.mode === 'lora') return null;
+  const switches = run.real.map((s) => ({ module: s.module, step: s.step, rank: s.rank ?? 0 }));
+  return predictShares(run.model, run.batchSize, recordedSteps(run), targetedCount(run, run.prelora.targets), switches, run.prelora.jointSteps);
+}
+
+function targetedCount(run: RecordedRun, targets: readonly string[]): number {
+  const t = new Set(targets);
+  return run.moduleIds.filter((id) => t.has(parseModuleId(id).family)).length;
 }
