@@ -11,6 +11,8 @@ import { PolicyPanel } from './components/PolicyPanel';
 import { RunTable } from './components/RunTable';
 import { TrainingCharts } from './components/TrainingCharts';
 import { WeightChart } from './components/WeightChart';
+import { SweepHeatmap } from './what-if/SweepHeatmap';
+import { WhatIfPanel } from './what-if/WhatIfPanel';
 import { useStore } from './store';
 
 function ErrorBar() {
@@ -34,6 +36,10 @@ export function App() {
       <div className="grid">
         <WeightChart />
         <LayerPanel />
+      </div>
+      <div className="grid even">
+        <WhatIfPanel />
+        <SweepHeatmap />
       </div>
       <TrainingCharts />
       <EfficiencyStrip />

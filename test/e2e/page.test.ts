@@ -8,18 +8,12 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../src/engine/bench/report';
-import { openPlayground, type Playground } from '../helpers/browser';
+import { openPlayground, setField, type Playground } from '../helpers/browser';
 import { cifarBatch, writeFixtures } from '../helpers/cifar';
 
 const stepCount = (page: Page) => page.getByTestId('step-count').textContent().then(Number);
 const phases = (page: Page) => page.locator('[data-testid="module-cell"]').evaluateAll(
   (cells) => cells.map((c) => ({ module: c.getAttribute('data-module'), phase: c.getAttribute('data-phase'), rank: c.getAttribute('data-rank') })));
-
-async function setField(page: Page, testid: string, value: string): Promise<void> {
-  const input = page.getByTestId(testid);
-  await input.fill(value);
-  await input.press('Enter');
-}
 
 describe('the playground in Chromium', () => {
   let playground: Playground;

@@ -14,6 +14,7 @@ import { buildConfig, createConfigSlice, presetPolicy, type ConfigSlice } from '
 import { parseField, type PageLiveKey } from './live-fields';
 import { createRunsSlice, type RunsSlice } from './runs';
 import { selectActive, selectLive } from './selectors';
+import { createWhatIfSlice, whatIfSettings, type WhatIfSlice } from './what-if';
 
 export interface LiveSlice {
   backend: BackendInfo | null;
@@ -27,6 +28,8 @@ export interface LiveSlice {
 
 export interface Actions {
   start: () => void;
+  /** start the selected run again as PreLoRA with the what-if settings (same data, seed, steps); they become the next run's */
+  applyWhatIf: () => void;
   pause: () => void;
   resume: () => void;
   step: () => void;
@@ -46,7 +49,7 @@ export interface Actions {
   stopBench: () => void;
 }
 
-export type PlaygroundState = ConfigSlice & RunsSlice & BenchSlice & LiveSlice & Actions;
+export type PlaygroundState = ConfigSlice & RunsSlice & BenchSlice & WhatIfSlice & LiveSlice & Actions;
 
 let client: WorkerClient | null = null;
 const worker = () => (client ??= new WorkerClient((e) => useStore.getState().onWorkerEvent(e), useStore.getState().backendChoice));
@@ -78,6 +81,7 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
   ...createConfigSlice(set, get, api),
   ...createRunsSlice(set, get, api),
   ...createBenchSlice(set, get, api),
+  ...createWhatIfSlice(set, get, api),
   backend: null,
   error: null,
   fieldErrors: {},
@@ -108,6 +112,18 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
     const config = buildConfig(get());
     const run = get().addRun(config);
     set({ error: null });
+    worker().send({ type: 'start', runId: run.id, config });
+  },
+  applyWhatIf: () => {
+    const s = get();
+    const from = selectActive(s);
+    if (!from) return;
+    const settings = whatIfSettings(from, s.whatIf);
+    const config = structuredClone(from.config);
+    Object.assign(config.prelora, settings, { mode: 'prelora' });
+    const pick = Object.fromEntries(Object.keys(s.policy).map((k) => [k, config.prelora[k as keyof typeof s.policy]]));
+    set({ policy: { ...s.policy, ...pick }, rule: settings.rule, mode: 'prelora', whatIf: {}, whatIfErrors: {}, error: null });
+    const run = get().addRun(config);
     worker().send({ type: 'start', runId: run.id, config });
   },
   pause: () => { const run = liveRun(get()); if (run) worker().send({ type: 'pause', runId: run.id }); },
