@@ -28,14 +28,22 @@ export function SweepHeatmap() {
   const axisKey = useStore((s) => s.sweepAxis);
   const setAxis = useStore((s) => s.setSweepAxis);
   const setWhatIf = useStore((s) => s.setWhatIf);
+  // 13 replays and 13 x modules cells: not on every window of a training run, where the
+  // page must stay responsive; the map fills in when the run pauses or finishes
+  const running = useStore((s) => s.runs.some((r) => r.id === s.activeId && (r.state === 'running' || r.state === 'starting')));
   const result = useMemo(() => {
-    if (!w) return null;
+    if (!w || running) return null;
     // around the run's own value, so the columns stay put while the what-if value moves
     const axis: SweepAxis = { key: axisKey, values: axisValues(w.run.config.prelora[axisKey]) };
     return sweep(w.run.config, w.recorded, w.settings, axis).result;
-  }, [w, axisKey]);
+  }, [w, axisKey, running]);
   if (!w || !result) {
-    return <section className="panel sweep" data-testid="sweep"><h2>Sweep</h2><p className="hint">The switch step of every module against a threshold, once a run has windows.</p></section>;
+    return (
+      <section className="panel sweep" data-testid="sweep"><h2>Sweep</h2>
+        <p className="hint">{running ? 'The heat map of every module\'s switch step against a threshold fills in when the run pauses or finishes.'
+          : 'The switch step of every module against a threshold, once a run has windows.'}</p>
+      </section>
+    );
   }
   const total = w.recorded.totalSteps;
   const current = w.settings[axisKey];

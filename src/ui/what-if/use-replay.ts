@@ -22,10 +22,14 @@ export interface WhatIf {
 
 let last: { run: RunView; whatIf: WhatIfSettings; out: WhatIf | null } | null = null;
 
+/** The parts of a run a replay reads: a progress event (every logEvery steps) changes none of them. */
+const sameInputs = (a: RunView, b: RunView) => a.id === b.id && a.windows === b.windows && a.changes === b.changes && a.config === b.config;
+
 /** Null without a selected run, before its first window, or for static LoRA (nothing to decide). */
 export function computeWhatIf(run: RunView | undefined, whatIf: WhatIfSettings): WhatIf | null {
   if (!run || run.windows.length === 0 || run.config.prelora.mode === 'lora') return null;
-  if (last && last.run === run && last.whatIf === whatIf) return last.out;
+  // the same object while the inputs stay, so the views (and the heat map's sweep) do not recompute
+  if (last && sameInputs(last.run, run) && last.whatIf === whatIf) return last.out;
   const recorded = recordedFromParts(run.config, run.windows, run.changes);
   const settings = whatIfSettings(run, whatIf);
   const own = whatIfSettings(run, {});
