@@ -149,7 +149,7 @@ describe('the playground in Chromium', () => {
     await expect.poll(async () => (await phases(page)).filter((c) => c.phase !== 'full').length, { timeout: 60_000 }).toBe(24);
     const switchedAt = await page.locator('[data-testid="module-cell"]').first().getAttribute('title');
     expect(Number(/switched at step (\d+)/.exec(switchedAt!)![1])).toBeGreaterThan(raisedAt - 1);
-    expect(await page.locator('[data-testid="loss-chart"] path.recharts-curve').count()).toBe(2);
+    expect(await page.locator('[data-testid="loss-chart"] path.recharts-curve').count()).toBe(4); // per run: smoothed, and raw faint behind
     // run A, selected again, shows its own threshold (it took 0.0001 while paused), then B its own
     await rows.nth(0).click();
     await expect.poll(() => chart.getAttribute('data-threshold')).toBe('0.0001');
