@@ -16,19 +16,24 @@ export interface StepShape {
   frozen?: Set<string>;
 }
 
+/** A module's weight shape [in, out] by family. */
+export function moduleShape(m: ModelConfig, family: Family): [number, number] {
+  const { width: D, mlpWidth: F } = modelDims(m);
+  return family === 'fc1' ? [D, F] : family === 'fc2' ? [F, D] : [D, D];
+}
+
 export function flopsPerStep(m: ModelConfig, s: StepShape): number {
-  const { tokens: T, patches: P, patchDim, width: D, mlpWidth: F } = modelDims(m);
+  const { tokens: T, patches: P, patchDim, width: D } = modelDims(m);
   const B = s.batchSize;
   const N = B * T;
   const mm = (rows: number, inner: number, cols: number) => 2 * rows * inner * cols;
-  const io: Record<Family, [number, number]> = { query: [D, D], key: [D, D], value: [D, D], output: [D, D], fc1: [D, F], fc2: [F, D] };
   let total = 0;
   // patch embedding: forward and weight gradient only
   total += 2 * mm(B * P, patchDim, D);
   for (let l = 0; l < m.depth; l++) {
     for (const f of FAMILIES) {
       const id = moduleId(l, f);
-      const [din, dout] = io[f];
+      const [din, dout] = moduleShape(m, f);
       const base = mm(N, din, dout);
       total += base + base + (s.frozen?.has(id) ? 0 : base); // forward, input grad, weight grad
       const r = s.ranks?.[id];

@@ -8,8 +8,9 @@ import type { Phase, PhaseChange, RunPhase } from './events';
 import type { Linear } from './linear';
 import { applyLive, type PolicyUpdate } from './live';
 import { Monitor } from './monitor';
-import { allocateRanks, decide, parseModuleId, type WindowRecord } from './policy';
+import { parseModuleId, type WindowRecord } from './policy';
 import { deriveSeed } from './random';
+import { activeModules, stepForced, stepWindow, type StepperState, type Switch } from './stepper';
 import type { Family } from './vit-families';
 
 export interface ModuleState {
@@ -69,13 +70,12 @@ export class PreLoRAController {
 
   /** Modules that may still switch: full, in a targeted family. */
   active(): string[] {
-    const targets = new Set<string>(this.settings.targets);
-    return [...this.states.values()].filter((s) => s.phase === 'full' && targets.has(parseModuleId(s.id).family)).map((s) => s.id);
+    return activeModules(this.stepperState(), this.settings.targets);
   }
 
-  /** Modules whose base still trains alone (any family): the pool ranks are normalised over. */
-  private inFull(): string[] {
-    return [...this.states.values()].filter((s) => s.phase === 'full').map((s) => s.id);
+  /** The pure stepper's state, read off the phases: the modules whose base still trains alone. */
+  private stepperState(): StepperState {
+    return { full: [...this.states.values()].filter((s) => s.phase === 'full').map((s) => s.id) };
   }
 
   /** Mode `lora`: every targeted module gets an adapter of the static rank and a frozen base at step 0. */
@@ -118,11 +118,10 @@ export class PreLoRAController {
     const record = await this.monitor.endWindow(step);
     this.history.push(record);
     this.host.onWindow(record);
-    if (mode !== 'prelora' || step + windowSteps > this.totalSteps) return;
-    const decision = decide(this.history, this.active(), this.settings);
-    if (decision.switching.length === 0) return;
-    const ranks = allocateRanks(record, decision.switching, this.inFull(), this.settings);
-    await this.switchModules(decision.switching, ranks, (id) => ({ metric: this.settings.metric, value: decision.statistic[id]! }));
+    if (mode !== 'prelora') return;
+    const { switches } = stepWindow(this.stepperState(), this.history, this.settings, this.totalSteps);
+    const metric = this.settings.metric;
+    if (switches.length) await this.switchModules(switches, (sw) => ({ metric, value: sw.statistic! }));
   }
 
   /** Switch the modules the user forced; safe at any step boundary (the worker calls it while paused). */
@@ -130,24 +129,24 @@ export class PreLoRAController {
     if (this.forced.size === 0) return;
     const ids = [...this.forced];
     this.forced.clear();
-    const last = this.history.at(-1);
-    const ranks = last ? allocateRanks(last, ids, this.inFull(), this.settings) : Object.fromEntries(ids.map((id) => [id, this.settings.minRank]));
-    await this.switchModules(ids, ranks, () => 'forced');
+    const { switches } = stepForced(this.stepperState(), ids, this.history.at(-1), this.settings, this.host.currentStep());
+    if (switches.length) await this.switchModules(switches, () => 'forced');
   }
 
   private addAdapter(id: string, rank: number): void {
     this.modules.get(id)!.addAdapter(rank, this.settings.alpha ?? rank, deriveSeed(this.seed, `lora:${id}`));
   }
 
-  private async switchModules(ids: string[], ranks: Record<string, number>, why: (id: string) => PhaseChange['decidedBy']): Promise<void> {
+  private async switchModules(switches: Switch[], why: (sw: Switch) => PhaseChange['decidedBy']): Promise<void> {
     await this.host.flush();
     const step = this.host.currentStep();
+    const ids = switches.map((sw) => sw.module);
     const lossBefore = await this.host.probeLoss();
-    for (const id of ids) this.addAdapter(id, ranks[id]!);
+    for (const sw of switches) this.addAdapter(sw.module, sw.rank);
     const lossAfter = await this.host.probeLoss();
-    for (const id of ids) {
-      Object.assign(this.states.get(id)!, { phase: 'joint', rank: ranks[id]!, switchedAt: step });
-      this.host.onPhaseChange({ module: id, from: 'full', to: 'joint', step, rank: ranks[id]!, decidedBy: why(id), lossBefore, lossAfter });
+    for (const sw of switches) {
+      Object.assign(this.states.get(sw.module)!, { phase: 'joint', rank: sw.rank, switchedAt: step });
+      this.host.onPhaseChange({ module: sw.module, from: 'full', to: 'joint', step, rank: sw.rank, decidedBy: why(sw), lossBefore, lossAfter });
     }
     this.host.phaseChanged({ released: [], changed: this.scope(ids), froze: false });
     if (this.settings.jointSteps === 0) await this.freeze(ids);

@@ -15,6 +15,8 @@ import { SavedRunsPanel } from './components/SavedRunsPanel';
 import { TrainingCharts } from './components/TrainingCharts';
 import { WeightChart } from './components/WeightChart';
 import { WeightsPicker } from './components/WeightsPicker';
+import { SweepHeatmap } from './what-if/SweepHeatmap';
+import { WhatIfPanel } from './what-if/WhatIfPanel';
 import { useStore } from './store';
 
 function ErrorBar() {
@@ -41,6 +43,10 @@ export function App() {
       <div className="grid">
         <WeightChart />
         <LayerPanel />
+      </div>
+      <div className="grid even">
+        <WhatIfPanel />
+        <SweepHeatmap />
       </div>
       <TrainingCharts />
       <EfficiencyStrip />

@@ -1,7 +1,7 @@
 // How the page names the engine's value sets. One Record per set: a value added to a
 // set without a label here fails the typecheck.
 import type { BuiltinDataset, Mode } from '../engine/config';
-import type { Metric, Rule } from '../engine/policy';
+import type { LayerWeighting, Metric, Rule } from '../engine/policy';
 
 export const MODE_LABELS: Record<Mode, string> = { full: 'full', lora: 'static LoRA', prelora: 'PreLoRA' };
 
@@ -12,6 +12,8 @@ export const METRIC_LABELS: Record<Metric, string> = {
   'normChange%': 'normChange% (paper)',
   'gradChange%': 'gradChange%',
 };
+
+export const LAYER_WEIGHTING_LABELS: Record<LayerWeighting, string> = { uniform: 'uniform', deep: 'deep (paper: l^10)' };
 
 export const DATASET_LABELS: Record<BuiltinDataset, string> = {
   synthetic: 'synthetic shapes (built in)',

@@ -8,18 +8,12 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../src/engine/bench/report';
-import { openPlayground, type Playground } from '../helpers/browser';
+import { openPlayground, setField, type Playground } from '../helpers/browser';
 import { cifarBatch, writeFixtures } from '../helpers/cifar';
 
 const stepCount = (page: Page) => page.getByTestId('step-count').textContent().then(Number);
 const phases = (page: Page) => page.locator('[data-testid="module-cell"]').evaluateAll(
   (cells) => cells.map((c) => ({ module: c.getAttribute('data-module'), phase: c.getAttribute('data-phase'), rank: c.getAttribute('data-rank') })));
-
-async function setField(page: Page, testid: string, value: string): Promise<void> {
-  const input = page.getByTestId(testid);
-  await input.fill(value);
-  await input.press('Enter');
-}
 
 describe('the playground in Chromium', () => {
   let playground: Playground;
@@ -155,7 +149,7 @@ describe('the playground in Chromium', () => {
     await expect.poll(async () => (await phases(page)).filter((c) => c.phase !== 'full').length, { timeout: 60_000 }).toBe(24);
     const switchedAt = await page.locator('[data-testid="module-cell"]').first().getAttribute('title');
     expect(Number(/switched at step (\d+)/.exec(switchedAt!)![1])).toBeGreaterThan(raisedAt - 1);
-    expect(await page.locator('[data-testid="loss-chart"] path.recharts-curve').count()).toBe(2);
+    expect(await page.locator('[data-testid="loss-chart"] path.recharts-curve').count()).toBe(4); // per run: smoothed, and raw faint behind
     // run A, selected again, shows its own threshold (it took 0.0001 while paused), then B its own
     await rows.nth(0).click();
     await expect.poll(() => chart.getAttribute('data-threshold')).toBe('0.0001');

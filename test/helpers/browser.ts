@@ -82,3 +82,10 @@ export async function openPlayground(beforeGoto?: (page: Page) => Promise<unknow
   await page.goto(served.url);
   return { page, consoleErrors, close: async () => { await browser.close(); served.stop(); } };
 }
+
+/** Type into a field found by its test id and press Enter, as a user commits a setting. */
+export async function setField(page: Page, testid: string, value: string): Promise<void> {
+  const input = page.getByTestId(testid);
+  await input.fill(value);
+  await input.press('Enter');
+}

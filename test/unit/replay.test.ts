@@ -1,7 +1,8 @@
 // Replay: the per-window statistics of real runs (the engine's `window` events, kept in
-// test/fixtures/replay-nano.json), fed through the pure policy, give exactly the switch
-// steps and ranks the engine made in those runs, for the global and the per-module rule.
-// The engine has no hidden input to its decisions: the windows it reports are all of it.
+// test/fixtures/replay-nano.json), fed through the replay (the pure stepper the
+// controller runs), give exactly the switch steps and ranks the engine made in those
+// runs, for the global and the per-module rule. The engine has no hidden input to its
+// decisions: the windows it reports are all of it.
 //
 // Recorded on wasm with (RULE global, then module; the thresholds nano had then):
 //   npm run train -- --preset nano --dataset synthetic --mode prelora --rule RULE --steps 300 --seed 1
@@ -10,8 +11,10 @@
 // and its switches (`phase` events from full to joint).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { PreLoRAConfig } from '../../src/engine/config';
-import { allocateRanks, decide, parseModuleId, type WindowRecord } from '../../src/engine/policy';
+import { makeConfig, type PreLoRAConfig } from '../../src/engine/config';
+import type { RecordedRun } from '../../src/engine/explore/recorded';
+import { replay as replayRun, runSettings } from '../../src/engine/explore/replay';
+import type { WindowRecord } from '../../src/engine/policy';
 
 interface Recorded {
   command: string;
@@ -23,25 +26,14 @@ interface Recorded {
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/replay-nano.json', import.meta.url), 'utf8')) as Record<'global' | 'module', Recorded>;
 
-/** The controller's loop over windows, with the policy's pure functions and nothing else. */
-function replay({ prelora: s, steps, windows }: Recorded): Recorded['switches'] {
-  const ids = Object.keys(windows[0]!.modules);
-  const full = new Set(ids);
-  const targets = new Set<string>(s.targets);
-  const out: Recorded['switches'] = [];
-  for (let i = 0; i < windows.length; i++) {
-    const w = windows[i]!;
-    if (w.step + s.windowSteps > steps) continue; // no switch in the run's last window
-    const active = ids.filter((id) => full.has(id) && targets.has(parseModuleId(id).family));
-    const { switching } = decide(windows.slice(0, i + 1), active, s);
-    if (switching.length === 0) continue;
-    const ranks = allocateRanks(w, switching, [...full], s);
-    for (const id of switching) {
-      full.delete(id);
-      out.push({ module: id, step: w.step, rank: ranks[id]! });
-    }
-  }
-  return out;
+/** The recorded run as the replay takes it (nano at 32 px, batch 32, as recorded). */
+function replay(rec: Recorded): Recorded['switches'] {
+  const { model, optim } = makeConfig('nano');
+  const run: RecordedRun = {
+    moduleIds: Object.keys(rec.windows[0]!.modules), windows: rec.windows, totalSteps: rec.steps,
+    prelora: rec.prelora, model, batchSize: optim.batchSize, real: [],
+  };
+  return replayRun(run, runSettings(run)).switches.map(({ module, step, rank }) => ({ module, step, rank }));
 }
 
 const order = (xs: Recorded['switches']) => [...xs].sort((a, b) => a.step - b.step || a.module.localeCompare(b.module));

@@ -84,6 +84,7 @@ export function BenchmarkPanel() {
         <span className="buttons">
           <button data-testid="bench-run" disabled={running || training} title={training ? 'pause or stop the run first' : undefined}
             onClick={startBench}>Run benchmark</button>
+          {training && !running ? <small className="bench-wait" data-testid="bench-wait">a run is training: pause it or let it finish, then run the benchmark</small> : null}
           <button data-testid="bench-stop" disabled={!running} onClick={stopBench}>Stop</button>
         </span>
         <span className="status" data-testid="bench-status">

@@ -6,16 +6,19 @@ import { FAMILIES } from '../../engine/vit-families';
 import { useStore } from '../store';
 import { useActiveRun, useLiveRun } from '../store/hooks';
 import { latestMetric } from '../store/selectors';
+import { useWhatIf } from '../what-if/use-replay';
 
 export function LayerPanel() {
   const run = useActiveRun();
   const live = useLiveRun();
   const forceSwitch = useStore((s) => s.forceSwitch);
   const depth = run?.config.model.depth ?? 0;
+  const whatIf = useWhatIf(); // the replay's prediction under each cell
   const clickable = run !== undefined && run === live && (run.state === 'running' || run.state === 'paused');
   return (
     <section className="panel">
-      <h2>Layers <small><i className="swatch full" /> full <i className="swatch joint" /> joint <i className="swatch lora" /> LoRA · rank, @switch step or latest {run?.config.prelora.metric ?? 'change'} · click a full cell to switch it now</small></h2>
+      <h2>Layers <small><i className="swatch full" /> full <i className="swatch joint" /> joint <i className="swatch lora" /> LoRA · rank, @switch step or latest {run?.config.prelora.metric ?? 'change'} · click a full cell to switch it now{whatIf ? ' · if: the what-if replay' : ''}</small></h2>
+      {run ? null : <p className="hint" data-testid="layers-hint">Press Start: every linear layer of every block appears here, blue while it trains fully, then yellow (joint) and green (LoRA) as it switches, with its rank.</p>}
       <table className="layers" data-testid="layer-panel" data-metric={run?.config.prelora.metric}>
         <thead><tr><th>layer</th>{FAMILIES.map((f) => <th key={f}>{f}</th>)}</tr></thead>
         <tbody>
@@ -27,12 +30,14 @@ export function LayerPanel() {
                 const cell = run?.modules[id];
                 const phase = cell?.phase ?? 'full';
                 const latest = run ? latestMetric(run, id) : null;
+                const p = whatIf?.replay.byModule[id];
                 return (
-                  <td key={f} data-testid="module-cell" data-module={id} data-phase={phase} data-rank={cell?.rank ?? ''} data-latest={latest ?? ''}
+                  <td key={f} data-testid="module-cell" data-module={id} data-phase={phase} data-rank={cell?.rank ?? ''} data-latest={latest ?? ''} data-predicted={p?.step ?? ''}
                     className={`cell ${phase}`} onClick={() => clickable && phase === 'full' && forceSwitch(id)}
                     title={`${id}: ${phase}${cell?.switchedAt != null ? `, switched at step ${cell.switchedAt}` : ''}`}>
                     <b>{cell?.rank ? `r${cell.rank}` : phase === 'full' ? '' : '–'}</b>
                     <span>{cell?.switchedAt != null ? `@${cell.switchedAt}` : latest != null ? latest.toFixed(2) : ''}</span>
+                    {whatIf ? <i className={`if${p && !p.exact ? ' estimate' : ''}`} data-testid="predicted">{p ? `if ${p.exact ? '' : '~'}@${p.step} r${p.rank}` : 'if –'}</i> : null}
                   </td>
                 );
               })}

@@ -1,14 +1,15 @@
 // Weight change per window of the selected run, one line per layer of the chosen
 // family, on a log scale, in the run's own metric, with the run's threshold over time
 // and each module's switch marked.
-import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { CartesianGrid, Legend, Line, LineChart, ReferenceArea, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { moduleId, parseModuleId } from '../../engine/policy';
 import { FAMILIES, type Family } from '../../engine/vit-families';
 import { useStore } from '../store';
 import { useActiveRun } from '../store/hooks';
 import { ChartDownloads } from './ChartDownloads';
+import { useWhatIf } from '../what-if/use-replay';
+import { LAYER_PALETTE, niceTicks } from '../charts/ticks';
 
-const LAYER_COLORS = ['#1f4e9c', '#2f7fd1', '#41a6c9', '#3fb58a', '#8bbf3f', '#d1b03a', '#e07b39', '#c94444', '#9b4fc4', '#6b6b6b'];
 
 export function WeightChart() {
   const run = useActiveRun();
@@ -34,6 +35,11 @@ export function WeightChart() {
   const first = rows[0]?.step ?? 0, last = rows.at(-1)?.step ?? 0;
   const segments = thresholds.map((t, i) => ({ value: t.value, from: Math.max(first, t.step), to: Math.max(first, thresholds[i + 1]?.step ?? last) }));
   const current = thresholds.at(-1)!.value;
+  // the what-if replay: its switches of this family, its threshold, and where it stops being exact
+  const whatIf = useWhatIf();
+  const predicted = (whatIf?.replay.switches ?? []).filter((s) => parseModuleId(s.module).family === family);
+  const predictedSteps = [...new Set(predicted.map((s) => s.step))];
+  const exactUntil = whatIf?.replay.exactUntil ?? null;
   return (
     <section className="panel" data-chart="weight-change">
       <h2>Weight change ({metric}) per window
@@ -42,23 +48,30 @@ export function WeightChart() {
         </select>
         <ChartDownloads name={`weight-change-${family}`} title={`Weight change (${metric}) per window, ${family}`} scope="run" />
       </h2>
-      <div data-testid="weight-change-chart" data-points={rows.length} data-metric={metric} data-threshold={current}
+      <div data-testid="weight-change-chart" data-points={rows.length} data-predicted={predictedSteps.join(',')} data-metric={metric} data-threshold={current}
         data-last={JSON.stringify(rows.at(-1) ?? {})}>
         <ResponsiveContainer width="100%" height={240}>
           <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 4, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" />
-            <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} />
+            <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} ticks={niceTicks(last).filter((t) => t >= first)} />
             <YAxis scale="log" domain={['auto', 'auto']} allowDataOverflow width={56} tickFormatter={(v: number) => (v >= 10 ? String(Math.round(v)) : v.toPrecision(2))} />
             <Tooltip formatter={(v) => (typeof v === 'number' ? v.toFixed(3) : v)} />
             <Legend />
             {rows.length > 1
               ? segments.map((s, i) => (
                 <ReferenceLine key={`t${i}`} segment={[{ x: s.from, y: s.value }, { x: s.to, y: s.value }]} ifOverflow="extendDomain"
-                  stroke="#c00" strokeDasharray="6 3" label={i === segments.length - 1 ? { value: `threshold ${s.value}`, fill: '#c00', fontSize: 11 } : undefined} />))
-              : <ReferenceLine y={current} ifOverflow="extendDomain" stroke="#c00" strokeDasharray="6 3" label={{ value: `threshold ${current}`, fill: '#c00', fontSize: 11 }} />}
+                  stroke="#c00" strokeDasharray="6 3" label={i === segments.length - 1 ? { value: `threshold ${s.value}`, fill: '#c00', fontSize: 11, position: 'insideTopRight' } : undefined} />))
+              : <ReferenceLine y={current} ifOverflow="extendDomain" stroke="#c00" strokeDasharray="6 3" label={{ value: `threshold ${current}`, fill: '#c00', fontSize: 11, position: 'insideTopRight' }} />}
             {switches.map((c) => <ReferenceLine key={c.module} x={c.step} stroke="#888" strokeDasharray="2 2" />)}
+            {exactUntil !== null && exactUntil < last
+              ? <ReferenceArea x1={exactUntil} x2={last} fill="#6a2bb5" fillOpacity={0.05} ifOverflow="hidden"
+                label={{ value: 'what-if: estimates', position: 'insideTopRight', fill: '#6a2bb5', fontSize: 10 }} /> : null}
+            {whatIf?.changed && whatIf.settings.weightThreshold !== current
+              ? <ReferenceLine y={whatIf.settings.weightThreshold} ifOverflow="extendDomain" stroke="#6a2bb5" strokeDasharray="4 4"
+                label={{ value: `what-if ${whatIf.settings.weightThreshold}`, fill: '#6a2bb5', fontSize: 10, position: 'insideBottomLeft' }} /> : null}
+            {whatIf?.changed ? predictedSteps.map((step) => <ReferenceLine key={`if${step}`} x={step} stroke="#6a2bb5" strokeWidth={2} strokeOpacity={0.6} />) : null}
             {Array.from({ length: depth }, (_, l) => (
-              <Line key={l} dataKey={`layer ${l}`} stroke={LAYER_COLORS[l % LAYER_COLORS.length]} dot={{ r: 2 }} isAnimationActive={false} connectNulls={false} />
+              <Line key={l} dataKey={`layer ${l}`} stroke={LAYER_PALETTE[l % LAYER_PALETTE.length]} dot={{ r: 2 }} isAnimationActive={false} connectNulls={false} />
             ))}
           </LineChart>
         </ResponsiveContainer>

@@ -17,6 +17,7 @@ import { parseField, type PageLiveKey } from './live-fields';
 import { createRunsSlice, type RunsSlice } from './runs';
 import { createSavedSlice, type SavedSlice } from './saved';
 import { selectActive, selectLive } from './selectors';
+import { createWhatIfSlice, whatIfSettings, type WhatIfSlice } from './what-if';
 
 export interface LiveSlice {
   backend: BackendInfo | null;
@@ -30,6 +31,8 @@ export interface LiveSlice {
 
 export interface Actions {
   start: () => void;
+  /** start the selected run again as PreLoRA with the what-if settings (same data, seed, steps); they become the next run's */
+  applyWhatIf: () => void;
   pause: () => void;
   resume: () => void;
   step: () => void;
@@ -51,7 +54,7 @@ export interface Actions {
   send: (cmd: Command, transfer?: Transferable[]) => void;
 }
 
-export type PlaygroundState = ConfigSlice & RunsSlice & BenchSlice & LinkSlice & KeepSlice & SavedSlice & LiveSlice & Actions;
+export type PlaygroundState = ConfigSlice & RunsSlice & BenchSlice & LinkSlice & KeepSlice & SavedSlice & WhatIfSlice & LiveSlice & Actions;
 
 let client: WorkerClient | null = null;
 const worker = () => (client ??= new WorkerClient((e) => useStore.getState().onWorkerEvent(e), useStore.getState().backendChoice));
@@ -91,6 +94,7 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
   ...createLinkSlice(set, get, api),
   ...createKeepSlice(set, get, api),
   ...createSavedSlice(set, get, api),
+  ...createWhatIfSlice(set, get, api),
   backend: null,
   error: null,
   fieldErrors: {},
@@ -122,6 +126,18 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
     const run = get().addRun(config, get().preset);
     set({ error: null });
     worker().send({ type: 'start', runId: run.id, config, name: `${run.label}, ${run.preset ?? 'custom'}, ${new Date(run.startedAt).toLocaleString()}`, preset: run.preset });
+  },
+  applyWhatIf: () => {
+    const s = get();
+    const from = selectActive(s);
+    if (!from) return;
+    const settings = whatIfSettings(from, s.whatIf);
+    const config = structuredClone(from.config);
+    Object.assign(config.prelora, settings, { mode: 'prelora' });
+    const pick = Object.fromEntries(Object.keys(s.policy).map((k) => [k, config.prelora[k as keyof typeof s.policy]]));
+    set({ policy: { ...s.policy, ...pick }, rule: settings.rule, mode: 'prelora', whatIf: {}, whatIfErrors: {}, error: null });
+    const run = get().addRun(config);
+    worker().send({ type: 'start', runId: run.id, config });
   },
   pause: () => { const run = liveRun(get()); if (run) worker().send({ type: 'pause', runId: run.id }); },
   resume: () => { const run = liveRun(get()); if (run) worker().send({ type: 'resume', runId: run.id }); },

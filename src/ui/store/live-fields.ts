@@ -2,7 +2,7 @@
 // for the next run, how typed text becomes a value, and the settings panel all derive
 // from this list. (Which settings a run takes live is the engine's: live.ts.)
 import type { LiveKey, LiveSettings } from '../../engine/live';
-import { METRIC_LABELS } from '../labels';
+import { LAYER_WEIGHTING_LABELS, METRIC_LABELS } from '../labels';
 
 interface FieldSpec {
   key: LiveKey;
@@ -21,6 +21,7 @@ export const LIVE_FIELDS = [
   { key: 'minRank', label: 'min rank', hint: 'a power of two' },
   { key: 'maxRank', label: 'max rank', hint: 'a power of two' },
   { key: 'metric', label: 'metric', testid: 'metric', hint: 'what counts as a module\'s weight change', choices: METRIC_LABELS },
+  { key: 'layerWeights', label: 'layer weighting', testid: 'layer-weights', hint: 'global rule: how the layers weigh in a family\'s mean', choices: LAYER_WEIGHTING_LABELS },
 ] as const satisfies readonly FieldSpec[];
 
 export type PageLiveKey = (typeof LIVE_FIELDS)[number]['key'];

@@ -1,0 +1,89 @@
+// What a replay needs from a run, read off its event log (the CLI's `--out` file, the
+// page's store): the windows' statistics, the run's settings and length, and its real
+// switches in the order they came among the windows. Pure, no tfjs.
+import type { ModelConfig, PreLoRAConfig } from '../config';
+import type { EngineEvent } from '../events';
+import type { PhaseChange } from '../events';
+import type { WindowRecord } from '../policy';
+
+/** A module leaving full training in the real run: by the policy, forced by the user, or static LoRA. */
+export interface RealSwitch {
+  module: string;
+  step: number;
+  rank: number | null;
+  cause: 'policy' | 'forced' | 'static';
+  /** windows closed before it came: a forced switch applies between two windows */
+  afterWindows: number;
+}
+
+export interface RecordedRun {
+  /** every linear module, in the model's order */
+  moduleIds: string[];
+  windows: WindowRecord[];
+  /** the schedule's length: no policy switch in its last window */
+  totalSteps: number;
+  /** the run's PreLoRA settings at its start (windows were cut at its windowSteps) */
+  prelora: PreLoRAConfig;
+  model: ModelConfig;
+  batchSize: number;
+  real: RealSwitch[];
+}
+
+/** The parts of a run's config a replay reads. */
+export interface RecordedConfig {
+  model: ModelConfig;
+  optim: { batchSize: number };
+  schedule: { steps: number };
+  prelora: PreLoRAConfig;
+}
+
+const realSwitch = (c: PhaseChange, afterWindows: number): RealSwitch => {
+  const cause = c.decidedBy === 'forced' ? 'forced' : c.decidedBy === 'static' ? 'static' : 'policy';
+  return { module: c.module, step: c.step, rank: c.rank, cause, afterWindows };
+};
+
+/** From a run's event log, in order (the CLI's `--out` file). */
+export function recordedRun(config: RecordedConfig, events: readonly EngineEvent[]): RecordedRun {
+  const windows: WindowRecord[] = [];
+  const real: RealSwitch[] = [];
+  for (const e of events) {
+    if (e.type === 'window') windows.push(e.window);
+    else if (e.type === 'phase' && e.change.from === 'full') real.push(realSwitch(e.change, windows.length));
+  }
+  return build(config, windows, real);
+}
+
+/**
+ * From the windows and phase changes a view keeps apart (the page's store). A forced
+ * switch at a window's step is taken to come before that window closed, as it does
+ * while the run trains (one forced while paused right after a window is the exception).
+ */
+export function recordedFromParts(config: RecordedConfig, windows: readonly WindowRecord[], changes: readonly PhaseChange[]): RecordedRun {
+  const real = changes.filter((c) => c.from === 'full').map((c) => {
+    const policy = typeof c.decidedBy === 'object';
+    return realSwitch(c, windows.filter((w) => (policy ? w.step <= c.step : w.step < c.step)).length);
+  });
+  return build(config, [...windows], real);
+}
+
+function build(config: RecordedConfig, windows: WindowRecord[], real: RealSwitch[]): RecordedRun {
+  return {
+    moduleIds: windows[0] ? Object.keys(windows[0].modules) : [],
+    windows,
+    totalSteps: config.schedule.steps,
+    prelora: config.prelora,
+    model: config.model,
+    batchSize: config.optim.batchSize,
+    real,
+  };
+}
+
+/**
+ * The last step up to which a replay is exact: the run's first real switch. The windows
+ * up to it were measured before any module left full training; after it, every
+ * module's statistics depend on that switch (its re-warm, its frozen base). Null when
+ * nothing switched: a full-training run replays exactly for its whole length.
+ */
+export function exactUntil(run: Pick<RecordedRun, 'real'>): number | null {
+  return run.real.length ? Math.min(...run.real.map((r) => r.step)) : null;
+}

@@ -1,0 +1,85 @@
+// Replay: the pure stepper run over a recorded run's windows with any settings, to see
+// where every module would have switched and at what rank, and what that would give.
+// Exact up to the run's first real switch (`exactUntil`); an estimate after it.
+import type { PreLoRAConfig } from '../config';
+import { parseModuleId } from '../policy';
+import { initialState, stepForced, stepWindow, type StepperSettings, type Switch } from '../stepper';
+import { exactUntil, type RecordedRun } from './recorded';
+import { predictShares, type PredictedShares } from './shares';
+
+/** The settings a replay can change: the policy, the targets and the joint phase (windows are the run's). */
+export const REPLAY_KEYS = [
+  'rule', 'metric', 'weightThreshold', 'lossThreshold', 'useLossTest', 'patience', 'minFullSteps',
+  'layerWeights', 'rankMetric', 'rankScope', 'minRank', 'maxRank', 'targets', 'jointSteps',
+] as const satisfies readonly (keyof PreLoRAConfig)[];
+export type ReplaySettings = Pick<PreLoRAConfig, (typeof REPLAY_KEYS)[number]>;
+
+export interface Predicted extends Switch {
+  /** at or before the run's first real switch: what a fresh run with these settings does */
+  exact: boolean;
+}
+
+export interface Replay {
+  switches: Predicted[];
+  /** by module: the predicted switch, or undefined when it stays in full training */
+  byModule: Record<string, Predicted | undefined>;
+  /** the last step a prediction is exact at; null: the run had no switch, all of it is exact */
+  exactUntil: number | null;
+  shares: PredictedShares;
+}
+
+/** The run's own settings as a replay takes them. */
+export function runSettings(run: Pick<RecordedRun, 'prelora'>): ReplaySettings {
+  return Object.fromEntries(REPLAY_KEYS.map((k) => [k, structuredClone(run.prelora[k])])) as ReplaySettings;
+}
+
+/** Steps the recorded run covers: its last window's end. */
+export function recordedSteps(run: RecordedRun): number {
+  return run.windows.at(-1)?.step ?? 0;
+}
+
+export function replay(run: RecordedRun, settings: ReplaySettings): Replay {
+  const s: StepperSettings = { ...settings, windowSteps: run.prelora.windowSteps };
+  const forced = run.real.filter((r) => r.cause === 'forced');
+  const boundary = exactUntil(run);
+  let state = initialState(run.moduleIds);
+  const out: Switch[] = [];
+  let f = 0;
+  const applyForcedBefore = (windowsClosed: number) => {
+    while (f < forced.length && forced[f]!.afterWindows <= windowsClosed) {
+      const { step, afterWindows } = forced[f]!;
+      const ids: string[] = [];
+      for (; f < forced.length && forced[f]!.step === step && forced[f]!.afterWindows === afterWindows; f++) ids.push(forced[f]!.module);
+      const r = stepForced(state, ids, run.windows[afterWindows - 1], s, step);
+      state = r.state;
+      out.push(...r.switches);
+    }
+  };
+  for (let i = 0; i < run.windows.length; i++) {
+    applyForcedBefore(i);
+    const r = stepWindow(state, run.windows.slice(0, i + 1), s, run.totalSteps);
+    state = r.state;
+    out.push(...r.switches);
+  }
+  applyForcedBefore(Infinity);
+  const switches = out.map((sw) => ({ ...sw, exact: boundary === null || sw.step <= boundary }));
+  const targeted = targetedCount(run, settings.targets);
+  return {
+    switches,
+    byModule: Object.fromEntries(switches.map((sw) => [sw.module, sw])),
+    exactUntil: boundary,
+    shares: predictShares(run.model, run.batchSize, recordedSteps(run), targeted, switches, settings.jointSteps),
+  };
+}
+
+/** What the run's real switches gave, counted as a replay counts (null for static LoRA, which has no joint phase). */
+export function realShares(run: RecordedRun): PredictedShares | null {
+  if (run.prelora.mode === 'lora') return null;
+  const switches = run.real.map((s) => ({ module: s.module, step: s.step, rank: s.rank ?? 0 }));
+  return predictShares(run.model, run.batchSize, recordedSteps(run), targetedCount(run, run.prelora.targets), switches, run.prelora.jointSteps);
+}
+
+function targetedCount(run: RecordedRun, targets: readonly string[]): number {
+  const t = new Set(targets);
+  return run.moduleIds.filter((id) => t.has(parseModuleId(id).family)).length;
+}

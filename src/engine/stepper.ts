@@ -1,0 +1,73 @@
+// The controller's decision at the end of a window as one pure step, with no tfjs:
+// the modules still in full training (state) and the windows so far (statistics) in,
+// the switches with their ranks and the new state out. The engine's controller runs
+// it, and so do the replay (what-if view, sweeps, `npm run explore`) and the tests, so
+// what a replay predicts and what the engine does cannot drift apart.
+import { allocateRanks, decide, parseModuleId, type PolicySettings, type WindowRecord } from './policy';
+
+/** What a decision reads: the policy, the families that may switch, the window length. */
+export interface StepperSettings extends PolicySettings {
+  targets: readonly string[];
+  windowSteps: number;
+}
+
+export interface StepperState {
+  /** modules whose base still trains alone (any family), in the model's order: the rank pool */
+  readonly full: readonly string[];
+}
+
+export interface Switch {
+  module: string;
+  /** steps completed when it switched (the window's end) */
+  step: number;
+  rank: number;
+  /** the policy metric's value at the deciding window; null for a forced switch */
+  statistic: number | null;
+}
+
+export interface StepResult {
+  state: StepperState;
+  switches: Switch[];
+}
+
+export function initialState(moduleIds: Iterable<string>): StepperState {
+  return { full: [...moduleIds] };
+}
+
+/** Modules that may still switch: in full training, in a targeted family. */
+export function activeModules(state: StepperState, targets: readonly string[]): string[] {
+  const t = new Set(targets);
+  return state.full.filter((id) => t.has(parseModuleId(id).family));
+}
+
+const without = (state: StepperState, ids: string[]): StepperState => {
+  const gone = new Set(ids);
+  return { full: state.full.filter((id) => !gone.has(id)) };
+};
+
+/**
+ * The decision at the window that ends `history` (the windows so far, oldest first).
+ * No policy switch in the run's last window (`step + windowSteps > totalSteps`), where
+ * it could not pay off.
+ */
+export function stepWindow(state: StepperState, history: readonly WindowRecord[], s: StepperSettings, totalSteps: number): StepResult {
+  const last = history.at(-1);
+  if (!last || last.step + s.windowSteps > totalSteps) return { state, switches: [] };
+  const decision = decide(history as WindowRecord[], activeModules(state, s.targets), s);
+  if (decision.switching.length === 0) return { state, switches: [] };
+  const ranks = allocateRanks(last, decision.switching, [...state.full], s);
+  const switches = decision.switching.map((id) => ({ module: id, step: last.step, rank: ranks[id]!, statistic: decision.statistic[id] ?? null }));
+  return { state: without(state, decision.switching), switches };
+}
+
+/**
+ * Switches the user forced at `step`, ranked like a policy switch at the last window
+ * (or at minRank before any window); modules no longer in full training are ignored.
+ */
+export function stepForced(state: StepperState, ids: string[], last: WindowRecord | undefined, s: StepperSettings, step: number): StepResult {
+  const inFull = new Set(state.full);
+  const mine = ids.filter((id) => inFull.has(id));
+  if (mine.length === 0) return { state, switches: [] };
+  const ranks = last ? allocateRanks(last, mine, [...state.full], s) : Object.fromEntries(mine.map((id) => [id, s.minRank]));
+  return { state: without(state, mine), switches: mine.map((id) => ({ module: id, step, rank: ranks[id]!, statistic: null })) };
+}

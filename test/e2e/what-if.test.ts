@@ -1,0 +1,90 @@
+// The what-if view in Debian's Chromium against the production build: a finished
+// full-training micro run replayed with other settings. Moving the threshold slider
+// changes the predicted switch steps in the layer panel within one frame; the sweep
+// heat map renders; a bad value gets the live settings' message; a heat-map cell
+// taken and applied starts a run with that setting.
+import { mkdirSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPlayground, setField, type Playground } from '../helpers/browser';
+
+const predicted = (page: Page) => page.locator('[data-testid="module-cell"]').evaluateAll(
+  (cells) => cells.map((c) => c.getAttribute('data-predicted')));
+
+describe('the what-if view in Chromium', () => {
+  let playground: Playground;
+  let page: Page;
+
+  beforeAll(async () => {
+    playground = await openPlayground();
+    page = playground.page;
+  }, 180_000);
+
+  afterAll(() => playground?.close());
+
+  it('replays a finished full run: exact for its whole length, and says so', async () => {
+    await page.getByTestId('preset').selectOption('micro');
+    await page.getByRole('combobox', { name: 'mode', exact: true }).selectOption('full');
+    await page.getByRole('spinbutton', { name: 'steps', exact: true }).fill('100');
+    await page.getByLabel('window (steps)').fill('10');
+    await page.getByLabel('window (steps)').press('Enter');
+    await page.getByTestId('start').click();
+    await expect.poll(() => page.getByTestId('run-row').first().textContent(), { timeout: 240_000, interval: 1000 }).toMatch(/done/);
+    expect(await page.getByTestId('exact-note').getAttribute('data-exact-until')).toBe('');
+    expect(await page.getByTestId('exact-note').textContent()).toMatch(/^Exact for the whole run: a full-training run made no switch/);
+    expect(await page.locator('[data-testid="module-cell"]').count()).toBe(12);
+  }, 300_000);
+
+  it('moving the weight-threshold slider changes the predicted switch steps in the layer panel within one frame', async () => {
+    const slider = page.getByTestId('what-if-weightThreshold');
+    await slider.fill('0.05'); // nothing moves that little: no switch
+    expect((await predicted(page)).every((p) => p === '')).toBe(true);
+    // move it as a hand would (an input event), and read the panel at the next animation frame
+    const after = await slider.evaluate((el: HTMLInputElement) => new Promise<(string | null)[]>((resolve) => {
+      const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
+      set.call(el, '10');
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+      requestAnimationFrame(() => resolve([...document.querySelectorAll('[data-testid="module-cell"]')].map((c) => c.getAttribute('data-predicted'))));
+    }));
+    expect(after.filter((p) => p !== '').length).toBeGreaterThan(0);
+    expect(Number(await page.getByTestId('what-if-summary').getAttribute('data-switches'))).toBe(after.filter((p) => p !== '').length);
+    // and the weight chart marks them
+    expect(await page.getByTestId('weight-change-chart').getAttribute('data-predicted')).not.toBe('');
+  });
+
+  it('renders the sweep heat map: every module against the threshold, with the shares under it', async () => {
+    const cells = page.getByTestId('sweep-cell');
+    expect(await cells.count()).toBe(12 * 13);
+    const steps = await cells.evaluateAll((cs) => cs.map((c) => c.getAttribute('data-step')));
+    expect(steps.some((s) => s !== '')).toBe(true);
+    expect(await page.getByTestId('sweep-heatmap').locator('tfoot tr').count()).toBe(3);
+    mkdirSync('test/artifacts', { recursive: true });
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await page.screenshot({ path: 'test/artifacts/what-if.png', fullPage: true });
+  });
+
+  it('a bad value in the what-if view gets the message the live setting gets', async () => {
+    await setField(page, 'what-if-patience-text', '1');
+    const whatIfMessage = await page.getByTestId('what-if-error').textContent();
+    expect(whatIfMessage).toBe('prelora.patience must be a whole number >= 2 (got 1)');
+    await setField(page, 'patience', '1'); // the live settings panel
+    await expect.poll(() => page.getByTestId('error').textContent()).toContain(whatIfMessage);
+    await page.getByTestId('error').click();
+    await setField(page, 'what-if-patience-text', '3');
+    expect(await page.getByTestId('what-if-error').count()).toBe(0);
+  });
+
+  it('a heat-map cell taken and applied starts a PreLoRA run with that setting', async () => {
+    const cell = page.locator('[data-testid="sweep-cell"][data-module="blocks.0.fc1"]').nth(9);
+    const value = await cell.getAttribute('data-value');
+    await cell.click();
+    expect(await page.getByTestId('what-if-weightThreshold-text').inputValue()).toBe(value);
+    const runs = await page.getByTestId('run-row').count();
+    await page.getByTestId('apply-what-if').click();
+    await expect.poll(() => page.getByTestId('run-row').count()).toBe(runs + 1);
+    await expect.poll(() => page.getByTestId('step-count').textContent().then(Number), { timeout: 120_000 }).toBeGreaterThan(0);
+    // the new run is selected; its own settings are the applied ones
+    await expect.poll(() => page.getByTestId('what-if-weightThreshold-text').inputValue(), { timeout: 60_000 }).toBe(value);
+    expect(await page.getByTestId('weight-change-chart').getAttribute('data-threshold')).toBe(value);
+  }, 180_000);
+});

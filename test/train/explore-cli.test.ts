@@ -1,0 +1,85 @@
+// `npm run explore` as a user runs it: a real process on a run log in the `--out`
+// format (built from the recorded nano runs of test/fixtures/replay-nano.json), its
+// tables, its exactness note and its errors.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeConfig, type PreLoRAConfig } from '../../src/engine/config';
+import type { EngineEvent } from '../../src/engine/events';
+import type { WindowRecord } from '../../src/engine/policy';
+
+const exec = promisify(execFile);
+const explore = (args: string[]) => exec(process.execPath, ['--import', 'tsx', 'src/cli/explore.ts', ...args], { timeout: 60_000 });
+
+interface Recorded { steps: number; prelora: PreLoRAConfig; windows: WindowRecord[]; switches: { module: string; step: number; rank: number }[] }
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/replay-nano.json', import.meta.url), 'utf8')) as Record<'global' | 'module', Recorded>;
+
+/** The run log `npm run train -- --out` writes, with the events a replay reads: windows and switches, in order. */
+function runLog(rec: Recorded) {
+  const config = makeConfig('nano', { prelora: rec.prelora, schedule: { steps: rec.steps } });
+  const events: EngineEvent[] = rec.windows.flatMap((w): EngineEvent[] => [
+    { type: 'window', window: w },
+    ...rec.switches.filter((s) => s.step === w.step).map((s): EngineEvent => ({
+      type: 'phase', change: { module: s.module, from: 'full', to: 'joint', step: s.step, rank: s.rank, decidedBy: { metric: 'update%', value: 0 } },
+    })),
+  ]);
+  return { config, backend: { name: 'wasm' }, summary: null, events };
+}
+
+let dir: string;
+const file = (name: string) => join(dir, name);
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'explore-'));
+  writeFileSync(file('global.json'), JSON.stringify(runLog(fixture.global)));
+  writeFileSync(file('module.json'), JSON.stringify(runLog(fixture.module)));
+  writeFileSync(file('broken.json'), '{"config": ');
+  writeFileSync(file('short.json'), JSON.stringify({ ...runLog(fixture.global), events: [] }));
+});
+
+describe('npm run explore', () => {
+  it('with the run\'s own settings predicts every real switch, and says up to where it is exact', async () => {
+    const { stdout } = await explore([file('module.json')]);
+    const rows = stdout.split('\n').filter((l) => l.startsWith('blocks.'));
+    expect(rows).toHaveLength(24);
+    for (const row of rows) {
+      const [, real, rank, predicted, prank] = /^\S+\s+(\d+) r(\d+)\s+~?(\d+) r(\d+)$/.exec(row)!;
+      expect([predicted, prank]).toEqual([real, rank]);
+    }
+    const first = Math.min(...fixture.module.switches.map((s) => s.step));
+    expect(stdout).toContain(`exact up to step ${first}, the run's first real switch`);
+    expect(stdout).toMatch(/matmul FLOPs saved\s+[\d.]+%\s+[\d.]+%/);
+  });
+
+  it('sweeps the weight threshold: modules by value, the switch steps, the shares; --json has every cell', async () => {
+    const { stdout, stderr } = await explore([file('global.json'), '--sweep', 'prelora.weightThreshold=1:10:0.5', '--json']);
+    const lines = stdout.split('\n');
+    expect(lines[0]).toMatch(/^weightThreshold\s+1\s+1\.5\s+2\s+.*\s+10$/);
+    const result = JSON.parse(lines.at(-2)!) as { axis: { values: number[] }; cells: { switches: { step: number }[] }[] };
+    expect(result.axis.values).toHaveLength(19);
+    // the global rule: all 24 at once or none; a higher threshold never later
+    const firstSteps = result.cells.map((c) => (c.switches.length ? Math.min(...c.switches.map((s) => s.step)) : Infinity));
+    for (const c of result.cells) expect([0, 24]).toContain(c.switches.length);
+    for (let i = 1; i < firstSteps.length; i++) expect(firstSteps[i]).toBeLessThanOrEqual(firstSteps[i - 1]!);
+    expect(new Set(firstSteps).size).toBeGreaterThan(1);
+    expect(lines.find((l) => l.startsWith('blocks.3.fc2'))!.trim().split(/\s+/)).toHaveLength(20);
+    expect(stderr).toMatch(/swept 19 values x 24 modules x 12 windows in [\d.]+ ms/);
+  });
+
+  it.each([
+    [['missing.json'], /missing\.json: cannot read it \(ENOENT\): write one with npm run train -- --out/],
+    [['broken.json'], /broken\.json: not JSON/],
+    [['short.json'], /short\.json: the run has no window statistics/],
+    [['global.json', '--sweep', 'prelora.optimLr=1:2:1'], /--sweep: cannot sweep "prelora.optimLr": use one of prelora.weightThreshold/],
+    [['global.json', '--set', 'prelora.patience=1'], /prelora.patience: prelora.patience must be a whole number >= 2 \(got 1\)/],
+    [['global.json', '--set', 'prelora.windowSteps=10'], /prelora.windowSteps: a replay can change prelora.rule/],
+    [['global.json', '--sweep', 'prelora.maxRank=4:12:4'], /prelora.maxRank must be a power of two, e.g. 4, 8, 16 \(got 12\)/],
+  ])('%s is refused with exit code 2, naming the file or field', async (args, message) => {
+    const err = await explore(args.map((a) => (a.endsWith('.json') ? file(a) : a))).catch((e) => e);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toMatch(message);
+  });
+});

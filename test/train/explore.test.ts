@@ -1,0 +1,121 @@
+// The what-if replay against real training on micro (wasm): replaying a full-training
+// run with other settings gives exactly what a fresh run with those settings does up to
+// its first switch; replaying a PreLoRA run with its own settings gives all of its
+// switches, and the predicted shares are the ones its summary and parameter counts
+// report. Then the sweep: its ranges, its errors, and a threshold that orders switches.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeConfig, type PreLoRAConfig, type RunConfig } from '../../src/engine/config';
+import { syntheticDataset } from '../../src/engine/data/synthetic';
+import type { EngineEvent } from '../../src/engine/events';
+import { exactUntil, recordedRun, type RecordedRun } from '../../src/engine/explore/recorded';
+import { replay, runSettings } from '../../src/engine/explore/replay';
+import { parseSweep, sweep } from '../../src/engine/explore/sweep';
+import { summarize } from '../../src/engine/summary';
+import { Trainer } from '../../src/engine/trainer';
+import { useBackend } from '../helpers/tf';
+
+const STEPS = 200;
+
+async function train(prelora: Partial<PreLoRAConfig>): Promise<{ config: RunConfig; events: EngineEvent[]; run: RecordedRun }> {
+  const config = makeConfig('micro', { prelora, schedule: { steps: STEPS, warmupSteps: 10 } });
+  const d = config.data;
+  const data = syntheticDataset({ trainSize: d.trainSize, testSize: d.testSize, imageSize: 16, channels: 3, numClasses: 10, difficulty: d.difficulty, seed: config.seed });
+  const events: EngineEvent[] = [];
+  const trainer = new Trainer(config, data, (e) => events.push(e));
+  await trainer.run();
+  trainer.dispose();
+  return { config, events, run: recordedRun(config, events) };
+}
+
+const realSwitches = (run: RecordedRun) => run.real.map(({ module, step, rank }) => ({ module, step, rank })).sort(byStep);
+const byStep = (a: { step: number; module: string }, b: { step: number; module: string }) => a.step - b.step || a.module.localeCompare(b.module);
+const plain = (xs: { module: string; step: number; rank: number }[]) => xs.map(({ module, step, rank }) => ({ module, step, rank })).sort(byStep);
+
+describe('replay against fresh runs on micro (wasm)', () => {
+  let full: Awaited<ReturnType<typeof train>>;
+  beforeAll(async () => {
+    await useBackend('wasm');
+    full = await train({ mode: 'full' });
+  }, 120_000);
+
+  it('a full-training run has no switch: all of it is exact', () => {
+    expect(full.run.real).toEqual([]);
+    expect(exactUntil(full.run)).toBeNull();
+    expect(full.run.windows.map((w) => w.step)).toEqual([25, 50, 75, 100, 125, 150, 175, 200]);
+  });
+
+  it.each([
+    ['module', { rule: 'module', weightThreshold: 1.3, patience: 2 }],
+    ['global', { rule: 'global', weightThreshold: 1.4, patience: 3 }],
+  ] as const)('%s rule: other settings on the full run give what a fresh run with them does, up to its first switch', async (_, settings) => {
+    const fresh = await train({ mode: 'prelora', ...settings });
+    const real = realSwitches(fresh.run);
+    expect(real.length).toBeGreaterThan(0);
+    const first = real[0]!.step;
+    const predicted = replay(full.run, { ...runSettings(full.run), ...settings });
+    const upTo = <T extends { step: number }>(xs: T[]) => xs.filter((x) => x.step <= first);
+    expect(plain(upTo(predicted.switches))).toEqual(upTo(real));
+    expect(predicted.switches.every((s) => s.exact)).toBe(true);
+
+    // the fresh run replayed with its own settings: every switch, and the shares its summary reports
+    const own = replay(fresh.run, runSettings(fresh.run));
+    expect(plain(own.switches)).toEqual(real);
+    expect(own.exactUntil).toBe(first);
+    expect(own.switches.map((s) => s.exact)).toEqual(own.switches.map((s) => s.step <= first));
+    const summary = summarize(fresh.events, {
+      backend: 'wasm', kernels: 'composite', mode: 'prelora', rule: settings.rule, seed: 1, model: fresh.config.model,
+      batchSize: fresh.config.optim.batchSize, windowSteps: 25, wallSeconds: 1,
+    });
+    expect(own.shares.flopsSaved).toBeCloseTo(summary.flops.saved, 12);
+    expect(own.shares.trainableEnd * summary.params.trainableStart).toBeCloseTo(summary.params.trainableEnd, 6);
+    expect(own.shares.loraSteps).toBeCloseTo(summary.phases.lora.share, 12);
+  }, 120_000);
+
+  it('a sweep of the weight threshold: a higher threshold never switches a module later', () => {
+    const { axis } = parseSweep('prelora.weightThreshold=0.5:3:0.5');
+    expect(axis!.values).toEqual([0.5, 1, 1.5, 2, 2.5, 3]);
+    const base = { ...runSettings(full.run), rule: 'module' as const, patience: 2 };
+    const { result, errors } = sweep(full.config, full.run, base, axis!);
+    expect(errors).toEqual([]);
+    const stepOf = (i: number, id: string) => result!.cells[i]!.byModule[id]?.step ?? Infinity;
+    for (const id of full.run.moduleIds) {
+      for (let i = 1; i < axis!.values.length; i++) expect(stepOf(i, id)).toBeLessThanOrEqual(stepOf(i - 1, id));
+    }
+    const switched = result!.cells.map((c) => c.switches.length);
+    expect(switched[0]).toBeLessThan(switched.at(-1)!);
+    // micro's adapters (ranks to 16 on 32-wide weights) cost more matmul FLOPs than the frozen bases save
+    expect(result!.cells.at(-1)!.shares.flopsSaved).toBeLessThan(result!.cells[0]!.shares.flopsSaved);
+  });
+});
+
+describe('sweep ranges and their errors', () => {
+  it.each([
+    ['prelora.patience=2,3,5', { key: 'patience', values: [2, 3, 5] }],
+    ['lossThreshold=1:2:0.25', { key: 'lossThreshold', values: [1, 1.25, 1.5, 1.75, 2] }],
+    ['prelora.weightThreshold=0.1:0.3:0.1', { key: 'weightThreshold', values: [0.1, 0.2, 0.3] }],
+  ])('%s', (spec, axis) => {
+    expect(parseSweep(spec)).toEqual({ axis, error: null });
+  });
+
+  it.each([
+    ['weightThreshold', /key=from:to:step/],
+    ['prelora.rank=1:4:1', /cannot sweep "prelora.rank": use one of prelora.weightThreshold/],
+    ['prelora.weightThreshold=1:10', /not from:to:step/],
+    ['prelora.weightThreshold=10:1:1', /from <= to and a step > 0/],
+    ['prelora.weightThreshold=1:1000:0.001', /at most 200/],
+    ['prelora.patience=2,x', /not a list of numbers/],
+  ])('%s is refused, saying what to write', (spec, message) => {
+    const { axis, error } = parseSweep(spec);
+    expect(axis).toBeNull();
+    expect(error!.path).toBe('--sweep');
+    expect(error!.message).toMatch(message);
+  });
+
+  it('a value the live settings would refuse gets their message', () => {
+    const config = makeConfig('micro');
+    const run = recordedRun(config, []);
+    const { result, errors } = sweep(config, run, runSettings(run), { key: 'patience', values: [1, 2] });
+    expect(result).toBeNull();
+    expect(errors).toEqual([{ path: 'prelora.patience', message: 'prelora.patience must be a whole number >= 2 (got 1)' }]);
+  });
+});
