@@ -126,7 +126,7 @@ describe('keep and take away in the page', () => {
       expect(doc).toContain('class="recharts-layer recharts-line"');
       if (chart === 'loss') {
         expect(doc).toContain('recharts-curve');
-        expect(doc).toContain('#1 PreLoRA (module)</text>'); // the legend drawn in
+        expect(doc).toContain('#1 prelora, module</text>'); // the legend drawn in
       }
       const png = await download(page, `${chart}-png`);
       const image = decode(png.bytes);
