@@ -17,6 +17,7 @@ export interface KernelCount {
 
 export async function countKernels(work: () => void | Promise<void>): Promise<KernelCount> {
   const before = dispatchCounts();
+  const held = tf.memory().numBytes;
   const info = await tf.profile(async () => { await work(); });
   const byName: Record<string, number> = {};
   const backend = tf.getBackend();
@@ -27,7 +28,9 @@ export async function countKernels(work: () => void | Promise<void>): Promise<Ke
     if (ran) byName[name] = (byName[name] ?? 0) + ran;
   }
   const total = Object.values(byName).reduce((a, b) => a + b, 0);
-  return { total, byName, peakBytes: info.peakBytes };
+  // tf.profile's peak is -Infinity when no tfjs kernel ran (a compiled step runs none of
+  // them): the tensors held throughout are then the peak tfjs sees
+  return { total, byName, peakBytes: Math.max(held, info.peakBytes) };
 }
 
 /** Whether the active backend times kernels on the device itself (WebGPU with timestamp queries). */

@@ -47,8 +47,6 @@ describe('compiled step against the fused ops, whole run', () => {
   });
 });
 
-const total = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
-
 describe('kernels per compiled step of tiny\'s structure', () => {
   let counts: CountResult[] = [];
   beforeAll(async () => {
@@ -75,7 +73,6 @@ describe('kernels per compiled step of tiny\'s structure', () => {
     const s = small!.storageBuffers;
     // forward 61, backward 172, clip + module norms + window sums 3
     expect(small!.full.total).toBe(236 + per(s - 1) + per(Math.floor((s - 1) / 3)));
-    expect(total(small!.full.byName)).toBe(small!.full.total);
   });
 
   it('leaves no tensor behind from step to step', () => {

@@ -6,8 +6,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runOnDawn } from '../helpers/dawn';
 import type { CountResult } from '../helpers/kernel-count-run';
 
-const total = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
-
 describe('kernels per step of tiny\'s structure, fused', () => {
   let counts: CountResult[] = [];
   beforeAll(async () => {
@@ -17,7 +15,6 @@ describe('kernels per step of tiny\'s structure, fused', () => {
   it('is at most 600 in the full phase, and no more in the LoRA phase', () => {
     for (const c of counts) {
       expect(c.kernels).toBe('fused');
-      expect(c.full.total).toBe(total(c.full.byName));
       expect(c.full.total).toBeLessThanOrEqual(600);
       if (c.lora) expect(c.lora.total).toBeLessThanOrEqual(c.full.total);
       // what is left of tfjs's own kernels: reshapes, the embedding, the tape's gradient sums

@@ -63,6 +63,16 @@ describe('kernel counter', () => {
     expect(count.peakBytes).toBeGreaterThan(0);
     tf.dispose([a, b]);
   });
+
+  it('reports the tensors held as the peak when the work runs no tfjs kernel (a compiled step)', async () => {
+    await useBackend('cpu');
+    const a = tf.tensor([1, 2, 3]);
+    const count = await countKernels(() => undefined);
+    expect(count.total).toBe(0);
+    expect(count.peakBytes).toBe(tf.memory().numBytes);
+    expect(count.peakBytes).toBeGreaterThanOrEqual(12);
+    a.dispose();
+  });
 });
 
 describe('seed combining', () => {
