@@ -59,6 +59,7 @@ interface LinearRecord {
   x: GPUBuffer;
   y: GPUBuffer;
   u?: GPUBuffer;
+  xa?: GPUBuffer;
 }
 
 interface LinearOptions {
@@ -116,19 +117,20 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     const a = l.adapter;
     const y = arena.floats(n * l.dOut, `${l.name} out`);
     const u = o.gelu ? arena.floats(n * l.dOut, `${l.name} pre-activation`) : undefined;
-    const f: linear.ForwardBuffers<GPUBuffer> = { x, w: T(l.weight), b: T(l.bias), res: o.residual };
+    const xa = a ? arena.floats(n * a.rank, `${l.name} x A`) : undefined;
+    const f: linear.ForwardBuffers<GPUBuffer> = { x, w: T(l.weight), b: T(l.bias), res: o.residual, xa };
     if (a) Object.assign(f, { loraA: T(a.A), loraB: T(a.B) });
     if (u) Object.assign(f, { u, g: y });
     else f.y = y;
     out.push(...linear.forwardDispatches(spec, f));
-    return { lin: l, spec, x, y, u };
+    return { lin: l, spec, x, y, u, xa };
   };
   const linBackward = (r: LinearRecord, dy: GPUBuffer, dx: GPUBuffer | undefined): void => {
     const { lin: l, spec } = r;
     const a = l.adapter;
     const b: linear.BackwardBuffers<GPUBuffer> = { x: r.x, w: T(l.weight), dx, part };
     if (spec.base) Object.assign(b, { dw: gradOf(l.weight), db: gradOf(l.bias) });
-    if (a) Object.assign(b, { loraA: T(a.A), loraB: T(a.B), dxa, da: gradOf(a.A), dB: gradOf(a.B) });
+    if (a) Object.assign(b, { loraA: T(a.A), loraB: T(a.B), xa: r.xa, dxa, da: gradOf(a.A), dB: gradOf(a.B) });
     if (spec.rank && !dx) b.dx = arena.floats(spec.rows * spec.dIn, 'unused input gradient');
     if (spec.gelu) Object.assign(b, { dg: dy, u: r.u });
     else b.dy = dy;

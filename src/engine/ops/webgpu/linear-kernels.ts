@@ -1,7 +1,8 @@
 // The linear layer's kernels: y = x W + b (+ s (x A) B) (+ a residual) (GELU'd), its
 // input gradient dy W^T (+ s (dy B^T) A^T), the weight gradients x^T dy, sum(dy),
-// x^T dxa and s (x A)^T dy as split-K partial sums in one launch (x A recomputed there,
-// so the forward keeps nothing but x), and the in-order sum of those partials. With
+// x^T dxa and s (x A)^T dy as split-K partial sums in one launch (x A as the forward
+// wrote it: recomputing it there, din FMAs per loaded element, made the LoRA phase's
+// device time 4x the full phase's on the H200), and the in-order sum of those partials. With
 // GELU, the kernels that read dy read dg * gelu'(u) instead, so the pre-activation
 // gradient is never written out.
 import { gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, SIDE_TERM, tileKey, TILE_MAIN } from './gemm';
@@ -24,7 +25,11 @@ function dyBindings(gelu: boolean): BindingSpec[] {
 }
 const dyLoad = (gelu: boolean, idx: string) => (gelu ? `DG[${idx}] * geluGrad(U[${idx}])` : `DY[${idx}]`);
 
-/** Bindings: X, W, Bias, [RES], [LA, LB], then Y or (U, G). Params M (rows), N (out), K (in), s. */
+/**
+ * Bindings: X, W, Bias, [RES], [LA, LB], then Y or (U, G), [XA]. Params M (rows), N (out), K (in), s.
+ * With an adapter the first column of tiles also writes x A (the side product, unscaled),
+ * which the weight gradient of B reads back.
+ */
 export function forwardKernel(v: LinearVariant & { residual: boolean }): Kernel {
   const key = `linear.forward/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}/${v.residual ? 'res' : 'nores'}`;
   return memoKernel(key, () => {
@@ -33,6 +38,7 @@ export function forwardKernel(v: LinearVariant & { residual: boolean }): Kernel 
     if (v.residual) bindings.push(read('RES'));
     if (R) bindings.push(read('LA'), read('LB'));
     bindings.push(...(v.gelu ? [rw('U'), rw('G')] : [rw('Y')]));
+    if (R) bindings.push(rw('XA'));
     const store = v.gelu ? 'U[m * N + n] = o; G[m * N + n] = gelu(o);' : 'Y[m * N + n] = o;';
     const body = `${v.gelu ? GELU_WGSL : ''}
 ${gemmWgsl({ aAlongK: true, bAlongN: true, side: R ? { rank: R, lAlongJ: true } : undefined })}
@@ -42,6 +48,12 @@ ${R ? 'fn loadL(k: u32, j: u32) -> f32 { return LA[k * R + j]; }' : ''}
 @compute @workgroup_size(${gemmThreads()})
 fn main(${MAIN_ARGS}) {
   ${TILE_MAIN}
+  ${R ? `if (n0 == 0u) {
+    for (var e = t; e < TM * R; e += NT) {
+      let m = m0 + e / R;
+      if (m < M) { XA[m * R + e % R] = AB[e]; }
+    }
+  }` : ''}
   ${forEachOutput(`var o = v + Bias[n];
       ${R ? SIDE_TERM('LB[r * N + n]') : ''}
       ${v.residual ? 'o = o + RES[m * N + n];' : ''}
@@ -98,7 +110,7 @@ export function weightGradParts(v: LinearVariant & { base: boolean }, dIn: numbe
 
 /**
  * Split-K partial sums of every weight gradient of one linear in one launch.
- * Bindings: X, DY | (DG, U), [LA, DXA], PART. Params rows, din, dout, splits, rowsPerSplit, total.
+ * Bindings: X, DY | (DG, U), [XA, DXA], PART. Params rows, din, dout, splits, rowsPerSplit, total.
  * Workgroup w: split w / perSplit, then sub-problem tiles in layout order; the bias is a
  * column sum over the split's rows, not a 1-row tile of the product.
  */
@@ -107,7 +119,7 @@ export function weightGradKernel(v: LinearVariant & { base: boolean }): Kernel {
   return memoKernel(key, () => {
     const R = v.rank;
     const bindings = [read('X'), ...dyBindings(v.gelu)];
-    if (R) bindings.push(read('LA'), read('DXA'));
+    if (R) bindings.push(read('XA'), read('DXA'));
     bindings.push(rw('PART'));
     const { TN } = GEMM_TILE;
     const lanes = gemmThreads() / TN;
@@ -119,10 +131,8 @@ ${R ? `const R = ${R}u;` : ''}
 var<private> sub: u32;
 fn loadA(m: u32, k: u32) -> f32 {
   switch sub {
-    // (x A)[k, m], recomputed: r x din per row is cheaper than keeping x A from the forward
-    case 3u: { ${R ? `var s = 0.0;
-      for (var i = 0u; i < P.din; i++) { s = fma(X[k * P.din + i], LA[i * R + m], s); }
-      return s;` : 'return 0.0;'} }
+    // (x A)[k, m], as the forward kept it
+    case 3u: { ${R ? 'return XA[k * R + m];' : 'return 0.0;'} }
     default: { return X[k * P.din + m]; }
   }
 }

@@ -1,7 +1,8 @@
 // The fused linear op: its forward and backward as explicit kernel sequences over
 // named buffers (a step plan can record the same sequences), and the tf.customGrad
 // wrapper that runs them eagerly over tfjs tensors. Forward: one launch (bias, LoRA,
-// residual and GELU in the epilogue). Backward: the input gradient (one launch, the
+// residual and GELU in the epilogue; with an adapter it keeps x A for the backward).
+// Backward: the input gradient (one launch, the
 // adapter's dxa as its side product), then every weight gradient as split-K partials
 // (one launch) and their sum (one launch). A frozen base gets no weight gradient.
 import * as tf from '@tensorflow/tfjs';
@@ -29,6 +30,8 @@ export interface ForwardBuffers<B> {
   x: B; w: B; b: B; res?: B; loraA?: B; loraB?: B;
   /** the output, or with GELU the pre-activation u and the output g */
   y?: B; u?: B; g?: B;
+  /** with an adapter: x A [rows, rank], written for the backward */
+  xa?: B;
 }
 
 export function forwardDispatches<B>(s: LinearSpec, f: ForwardBuffers<B>): Dispatch<B>[] {
@@ -37,6 +40,7 @@ export function forwardDispatches<B>(s: LinearSpec, f: ForwardBuffers<B>): Dispa
   if (s.residual) buffers.push(f.res!);
   if (s.rank) buffers.push(f.loraA!, f.loraB!);
   buffers.push(...(s.gelu ? [f.u!, f.g!] : [f.y!]));
+  if (s.rank) buffers.push(f.xa!);
   return [{ kernel, buffers, params: [s.rows, s.dOut, s.dIn, s.scale], workgroups: tiles(s.rows, s.dOut) }];
 }
 
@@ -44,6 +48,8 @@ export interface BackwardBuffers<B> {
   /** the output's gradient, or with GELU the gradient of g and the saved u */
   dy?: B; dg?: B; u?: B;
   x: B; w: B; loraA?: B; loraB?: B;
+  /** with an adapter: x A as the forward wrote it */
+  xa?: B;
   /** outputs: dx (also computed, and may be scratch, when only the adapter needs it) and dxa = s dy B^T */
   dx?: B; dxa?: B;
   /** scratch for the split-K partial sums: `weightGradScratch` floats */
@@ -83,7 +89,7 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>): D
   const parts = weightGradParts(v, s.dIn, s.dOut);
   const perSplit = parts.reduce((n, p) => n + (p.name === 'db' ? Math.ceil(p.n / GEMM_TILE.TN) : tiles(p.m, p.n)), 0);
   const wg = [g.x, ...dyBufs];
-  if (s.rank) wg.push(g.loraA!, g.dxa!);
+  if (s.rank) wg.push(g.xa!, g.dxa!);
   wg.push(g.part!);
   out.push({ kernel: weightGradKernel(v), buffers: wg, params: [s.rows, s.dIn, s.dOut, sc.splits, sc.rowsPerSplit, sc.total], workgroups: perSplit * sc.splits });
   const offsets: number[] = [];
@@ -135,27 +141,28 @@ export function linearFused(
   const forward = () => {
     const y = alloc([rows, dOut]);
     const u = spec.gelu ? alloc([rows, dOut]) : null;
-    const f: ForwardBuffers<Ref> = { x, w: weight, b: bias, res: o.residual, loraA: adapter?.A, loraB: adapter?.B };
+    const xa = rank ? alloc([rows, rank]) : null;
+    const f: ForwardBuffers<Ref> = { x, w: weight, b: bias, res: o.residual, loraA: adapter?.A, loraB: adapter?.B, xa: xa ?? undefined };
     if (u) Object.assign(f, { u, g: y });
     else f.y = y;
     forwardDispatches(spec, f).forEach(run);
-    return { y: y as tf.Tensor2D, u };
+    return { y: y as tf.Tensor2D, u, xa };
   };
   if (inputs.length === 0) {
-    const { y, u } = forward();
-    u?.dispose();
+    const { y, u, xa } = forward();
+    tf.dispose([u, xa] as tf.Tensor[]);
     return y;
   }
   let restore: (saved: tf.Tensor[]) => tf.Tensor[];
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const { y, u } = forward();
+    const { y, u, xa } = forward();
     restore = saveForBackward(args[args.length - 1] as tf.GradSaveFunc,
-      [x, weight, ...(adapter ? [adapter.A, adapter.B] : []), ...(u ? [u] : [])]);
+      [x, weight, ...(adapter ? [adapter.A, adapter.B, xa!] : []), ...(u ? [u] : [])]);
     return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => backward(dy, restore(saved)) };
   });
   const backward = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
     const [sx, sw, ...rest] = saved as [tf.Tensor, tf.Tensor, ...tf.Tensor[]];
-    const [sa, sb] = rank ? [rest.shift(), rest.shift()] : [undefined, undefined];
+    const [sa, sb, sxa] = rank ? [rest.shift(), rest.shift(), rest.shift()] : [undefined, undefined, undefined];
     const u = spec.gelu ? rest.shift() : undefined;
     const dx = spec.inputGrad || rank ? alloc([rows, dIn]) : null;
     const dxa = rank ? alloc([rows, rank]) : null;
@@ -165,7 +172,7 @@ export function linearFused(
     };
     const part = spec.base || rank ? alloc([weightGradScratch(spec).floats]) : null;
     const b: BackwardBuffers<Ref> = {
-      x: sx, w: sw, loraA: sa, loraB: sb, dx: dx ?? undefined, dxa: dxa ?? undefined,
+      x: sx, w: sw, loraA: sa, loraB: sb, xa: sxa, dx: dx ?? undefined, dxa: dxa ?? undefined,
       part: part ?? undefined, ...grads,
     };
     if (spec.gelu) Object.assign(b, { dg: dy, u });
