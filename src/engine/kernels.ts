@@ -3,7 +3,7 @@
 // counts its own kernels (which tfjs never sees). The count is the figure to drive
 // down on a GPU, where each tfjs launch costs ~76-128 us of host time.
 import * as tf from '@tensorflow/tfjs';
-import { timeNextCompiledStep } from './compiled/step';
+import { timeNextCompiledKernels, timeNextCompiledStep } from './compiled/step';
 import { stepPath } from './kernel-path';
 import { dispatchCounts } from './ops/webgpu/counts';
 
@@ -58,4 +58,19 @@ export async function deviceMs(work: () => void): Promise<number | null> {
   }
   const info = await tf.time(work);
   return typeof info.kernelMs === 'number' ? info.kernelMs : null;
+}
+
+/**
+ * The device time in ms of each kind of kernel in `work`, summed over its launches:
+ * on the compiled step only (its dispatches are ours to time one by one); null elsewhere.
+ */
+export async function deviceMsByKernel(work: () => void): Promise<Record<string, number> | null> {
+  if (stepPath() !== 'compiled') {
+    work();
+    return null;
+  }
+  const timer = timeNextCompiledKernels();
+  work();
+  timer.cancel();
+  return timer.ms;
 }

@@ -150,6 +150,13 @@ describe('the table', () => {
       ['kernel', 'full', 'LoRA'], ['linear.forward', '38', '38'], ['Add', '28', '30'], ['Reshape', '14', '0'], ['total', '80', '68'],
     ]);
     expect(benchTable(report)).toContain('| Add | 28 | 30 |');
+    // where the compiled step timed its kernels one by one, their device ms per kind beside the counts
+    report.runs[0]!.deviceMsByKind = { full: { 'linear.forward': 3.744, Add: 0.5 }, lora: null };
+    report.runs[1]!.deviceMsByKind = { full: null, lora: { 'linear.forward': 4.25 } };
+    expect(kernelRows(report)).toEqual([
+      ['kernel', 'full', 'LoRA', 'device ms full', 'device ms LoRA'], ['linear.forward', '38', '38', '3.74', '4.25'],
+      ['Add', '28', '30', '0.50', '0.00'], ['Reshape', '14', '0', '0.00', '0.00'], ['total', '80', '68', '4.24', '4.25'],
+    ]);
   });
 });
 

@@ -23,6 +23,8 @@ export interface SeedResult {
   dispatchesPerStep: PerPhase;
   /** the kernels of one step by kind: tfjs's by kernel name, the fused path's by op (`linear.forward`, ...) */
   kernelsByKind: { full: Record<string, number> | null; lora: Record<string, number> | null };
+  /** the device time of one step by kernel kind, ms (the compiled step times each dispatch; absent or null elsewhere) */
+  deviceMsByKind?: { full: Record<string, number> | null; lora: Record<string, number> | null };
   flopsPerStep: PerPhase;
   switchedAt: number | null;
   /** fraction of the run's steps before any switch (full), with every targeted module frozen (lora), and between */
@@ -102,6 +104,7 @@ export function combineSeeds(rs: SeedResult[], batchSize: number): BenchRun {
     accuracy: { mean: m, spread },
     dispatchesPerStep: phase((r) => r.dispatchesPerStep),
     kernelsByKind: rs[0]!.kernelsByKind, // the same for every seed: the graph does not depend on it
+    deviceMsByKind: rs[0]!.deviceMsByKind, // one seed's: a profile, not a figure to average
     flopsPerStep: phase((r) => r.flopsPerStep),
     switchedAt: meanOrNull(rs.map((r) => r.switchedAt)),
     phaseShare: { full: mean(rs.map((r) => r.phaseShare.full)), mixed: mean(rs.map((r) => r.phaseShare.mixed)), lora: mean(rs.map((r) => r.phaseShare.lora)) },
@@ -183,16 +186,25 @@ export function benchTitle(r: BenchReport): string {
 
 /**
  * Kernels of one step by kind, the full phase (of the `full` run) beside the LoRA phase
- * (of the static `lora` run), most frequent first, the total last: which ops remain.
+ * (of the static `lora` run), most frequent first, the total last: which ops remain;
+ * where the step was timed kernel by kernel (the compiled step), their device ms too.
  */
 export function kernelRows(r: BenchReport): string[][] {
-  const full = r.runs.find((x) => x.mode === 'full')?.kernelsByKind.full ?? {};
-  const lora = r.runs.find((x) => x.mode === 'lora')?.kernelsByKind.lora ?? {};
+  const fullRun = r.runs.find((x) => x.mode === 'full');
+  const loraRun = r.runs.find((x) => x.mode === 'lora');
+  const full = fullRun?.kernelsByKind.full ?? {};
+  const lora = loraRun?.kernelsByKind.lora ?? {};
+  const msFull = fullRun?.deviceMsByKind?.full ?? null;
+  const msLora = loraRun?.deviceMsByKind?.lora ?? null;
   const kinds = [...new Set([...Object.keys(full), ...Object.keys(lora)])]
     .sort((a, b) => (full[b] ?? 0) - (full[a] ?? 0) || (lora[b] ?? 0) - (lora[a] ?? 0) || a.localeCompare(b));
   const cell = (m: Record<string, number>, k: string) => String(m[k] ?? 0);
-  const total = (m: Record<string, number>) => String(Object.values(m).reduce((a, b) => a + b, 0));
-  return [['kernel', 'full', 'LoRA'], ...kinds.map((k) => [k, cell(full, k), cell(lora, k)]), ['total', total(full), total(lora)]];
+  const total = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
+  const timed = msFull !== null || msLora !== null;
+  const ms = (m: Record<string, number> | null, k?: string) => (m === null ? '–' : (k === undefined ? total(m) : m[k] ?? 0).toFixed(2));
+  const header = ['kernel', 'full', 'LoRA', ...(timed ? ['device ms full', 'device ms LoRA'] : [])];
+  const row = (k: string) => [k, cell(full, k), cell(lora, k), ...(timed ? [ms(msFull, k), ms(msLora, k)] : [])];
+  return [header, ...kinds.map(row), ['total', String(total(full)), String(total(lora)), ...(timed ? [ms(msFull), ms(msLora)] : [])]];
 }
 
 /** Per PreLoRA run: the families in the order their modules left full training (mean step over modules and seeds). */

@@ -7,7 +7,7 @@ import { formatErrors, type Mode, type RunConfig } from '../config';
 import type { Dataset } from '../data/dataset';
 import type { EngineEvent } from '../events';
 import { flopsPerStep } from '../flops';
-import { countKernels, deviceMs } from '../kernels';
+import { countKernels, deviceMs, deviceMsByKernel } from '../kernels';
 import { lastCompiledSubmits } from '../compiled/step';
 import { stepPath } from '../kernel-path';
 import type { Rule } from '../policy';
@@ -97,9 +97,10 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     // a compiled step's buffers live through the phase, outside tfjs's count: its peak adds them
     const firstOwn = t.compiledBytes();
     const firstDevice = (await t.step(timeStep))!;
+    const firstByKind = (await t.step(deviceMsByKernel))!;
     const firstEnqueue = await enqueueMs((m) => t.step(m), ENQUEUE_STEPS);
     const between = o.yieldBetween;
-    await t.run(cfg.schedule.steps - 3 - ENQUEUE_STEPS, between && (async () => { await between(); return !o.shouldStop?.(); }));
+    await t.run(cfg.schedule.steps - 4 - ENQUEUE_STEPS, between && (async () => { await between(); return !o.shouldStop?.(); }));
     if (o.shouldStop?.()) throw new BenchStopped(); // else the run has evaluated at its last step
     if (t.divergence) throw new Error(`${mode} (${rule}), seed ${seed}: ${t.divergence.message}`);
     const s = summarize(events, {
@@ -110,6 +111,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     const last = await countKernels(() => t.trainStep());
     const lastOwn = t.compiledBytes();
     const lastDevice = await timeStep(() => t.trainStep());
+    const lastByKind = await deviceMsByKernel(() => t.trainStep());
     const lastEnqueue = await enqueueMs((m) => m(() => t.trainStep()), 1);
 
     const ranks: Record<string, number> = {};
@@ -131,6 +133,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
       accuracy: s.accuracy.test ?? 0,
       dispatchesPerStep: { full: startsFull ? first.total : null, lora: endsInLora ? last.total : null },
       kernelsByKind: { full: startsFull ? first.byName : null, lora: endsInLora ? last.byName : null },
+      deviceMsByKind: { full: startsFull ? firstByKind : null, lora: endsInLora ? lastByKind : null },
       flopsPerStep: {
         full: startsFull ? flopsPerStep(cfg.model, { batchSize: batch }) : null,
         lora: endsInLora ? flopsPerStep(cfg.model, { batchSize: batch, ranks, frozen }) : null,

@@ -40,6 +40,8 @@ export interface StepArgs {
 
 /** Set by timeNextCompiledStep: the next replay writes timestamps at both ends of its pass. */
 let timing: ((ms: number | null) => void) | null = null;
+/** Set by timeNextCompiledKernels: the next replay runs each dispatch in its own timed pass. */
+let kernelTiming: ((ms: Record<string, number> | null) => void) | null = null;
 /** Queue submits of the last compiled step: its own, plus one when tfjs had work pending. */
 let submitsLastStep = 0;
 
@@ -53,6 +55,20 @@ export function timeNextCompiledStep(): { ms: Promise<number | null>; cancel: ()
   const ms = new Promise<number | null>((r) => { resolve = r; });
   timing = resolve;
   return { ms, cancel: () => { if (timing === resolve) { timing = null; resolve(null); } } };
+}
+
+/**
+ * The device time in ms of each kind of kernel in the next compiled step, summed over its
+ * launches (timestamps around every dispatch, each in its own pass; null on a device
+ * without timestamp queries). The step itself is a real one; only its encoding differs,
+ * and pass boundaries add a little time, so the sum exceeds an untimed step's.
+ */
+export function timeNextCompiledKernels(): { ms: Promise<Record<string, number> | null>; cancel: () => void } {
+  if (!webgpu().device.features.has('timestamp-query')) return { ms: Promise.resolve(null), cancel: () => {} };
+  let resolve: (ms: Record<string, number> | null) => void = () => {};
+  const ms = new Promise<Record<string, number> | null>((r) => { resolve = r; });
+  kernelTiming = resolve;
+  return { ms, cancel: () => { if (kernelTiming === resolve) { kernelTiming = null; resolve(null); } } };
 }
 
 /** Queue submits the last compiled step made. */
@@ -171,46 +187,70 @@ export class CompiledStep {
     writeArray(b.queue, this.buffers.step, this.stepWord);
     this.data!.write(b.queue, a.selection);
     const encoder = b.device.createCommandEncoder();
-    const timer = timing ? this.startTimer(b.device) : null;
-    const pass = encoder.beginComputePass(timer ? { timestampWrites: { querySet: timer.set, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
-    for (const p of this.prepared) {
-      pass.setPipeline(p.pipeline);
-      pass.setBindGroup(0, p.bindGroup);
-      pass.dispatchWorkgroups(p.x, p.y, 1);
+    if (kernelTiming) {
+      this.replayTimed(b.device, encoder);
+    } else {
+      const timer = timing ? new Timer(b.device, 2) : null;
+      const pass = encoder.beginComputePass(timer ? { timestampWrites: { querySet: timer.set, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
+      for (const p of this.prepared) {
+        pass.setPipeline(p.pipeline);
+        pass.setBindGroup(0, p.bindGroup);
+        pass.dispatchWorkgroups(p.x, p.y, 1);
+      }
+      pass.end();
+      if (timer) {
+        timer.resolveInto(encoder);
+        this.pendingTimer = timer;
+      }
     }
-    pass.end();
     const slot = this.written % RING;
     encoder.copyBufferToBuffer(r.loss, 0, this.ring, 8 * slot, 4);
     encoder.copyBufferToBuffer(r.norm, 0, this.ring, 8 * slot + 4, 4);
-    if (timer) {
-      encoder.resolveQuerySet(timer.set, 0, 2, timer.resolved, 0);
-      encoder.copyBufferToBuffer(timer.resolved, 0, timer.read, 0, 16);
-    }
     b.queue.submit([encoder.finish()]);
-    if (timer) this.finishTimer(timer);
+    this.finishTimers();
     countDispatches(this.tally);
     this.written++;
     return slot;
   }
 
-  private startTimer(device: GPUDevice) {
-    return {
-      set: device.createQuerySet({ type: 'timestamp', count: 2 }),
-      resolved: device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
-      read: device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
-    };
+  private pendingTimer: Timer | null = null;
+  private pendingKernelTimer: Timer | null = null;
+
+  /** Every dispatch in its own pass, with timestamps at both ends. */
+  private replayTimed(device: GPUDevice, encoder: GPUCommandEncoder): void {
+    const timer = new Timer(device, 2 * this.prepared.length);
+    this.prepared.forEach((p, i) => {
+      const pass = encoder.beginComputePass({ timestampWrites: { querySet: timer.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+      pass.setPipeline(p.pipeline);
+      pass.setBindGroup(0, p.bindGroup);
+      pass.dispatchWorkgroups(p.x, p.y, 1);
+      pass.end();
+    });
+    timer.resolveInto(encoder);
+    this.pendingKernelTimer = timer;
   }
 
-  private finishTimer(t: ReturnType<CompiledStep['startTimer']>): void {
-    const resolve = timing!;
-    timing = null;
-    void t.read.mapAsync(GPUMapMode.READ).then(() => {
-      const [begin, end] = new BigUint64Array(t.read.getMappedRange());
-      resolve(Number(end! - begin!) / 1e6);
-      t.read.unmap();
-      for (const b of [t.read, t.resolved]) b.destroy();
-      t.set.destroy();
-    }, () => resolve(null));
+  private finishTimers(): void {
+    const t = this.pendingTimer;
+    if (t) {
+      const resolve = timing!;
+      timing = null;
+      this.pendingTimer = null;
+      void t.read().then((ns) => resolve(ns ? Number(ns[1]! - ns[0]!) / 1e6 : null));
+    }
+    const k = this.pendingKernelTimer;
+    if (k) {
+      const resolve = kernelTiming!;
+      kernelTiming = null;
+      this.pendingKernelTimer = null;
+      const names = this.prepared.map((p) => p.name);
+      void k.read().then((ns) => {
+        if (!ns) return resolve(null);
+        const byName: Record<string, number> = {};
+        names.forEach((name, i) => { byName[name] = (byName[name] ?? 0) + Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6; });
+        resolve(byName);
+      });
+    }
   }
 
   /**
@@ -243,5 +283,38 @@ export class CompiledStep {
     this.data?.destroy();
     this.data = null;
     this.persistent.destroy();
+  }
+}
+
+/** Timestamp queries and the buffers that bring them back. */
+class Timer {
+  readonly set: GPUQuerySet;
+  private readonly resolved: GPUBuffer;
+  private readonly staging: GPUBuffer;
+
+  constructor(device: GPUDevice, private readonly count: number) {
+    this.set = device.createQuerySet({ type: 'timestamp', count });
+    this.resolved = device.createBuffer({ size: 8 * count, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    this.staging = device.createBuffer({ size: 8 * count, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  }
+
+  resolveInto(encoder: GPUCommandEncoder): void {
+    encoder.resolveQuerySet(this.set, 0, this.count, this.resolved, 0);
+    encoder.copyBufferToBuffer(this.resolved, 0, this.staging, 0, 8 * this.count);
+  }
+
+  /** The timestamps in ns once the queue reached them (null if mapping failed); frees everything. */
+  async read(): Promise<BigUint64Array | null> {
+    try {
+      await this.staging.mapAsync(GPUMapMode.READ);
+      const ns = new BigUint64Array(this.staging.getMappedRange().slice(0));
+      this.staging.unmap();
+      return ns;
+    } catch {
+      return null;
+    } finally {
+      for (const b of [this.staging, this.resolved]) b.destroy();
+      this.set.destroy();
+    }
   }
 }
