@@ -52,6 +52,7 @@ async function main(): Promise<number> {
   const { config, dataset, errors: problems } = await prepareRun(args.config, {
     load: fromPath ? async () => fromPath : loadBuiltinFromDisk,
     memoryBudgetBytes: backend.memoryBudgetBytes,
+    kernels: backend.kernels,
     dataField: '--dataset',
   });
   if (!config) {

@@ -2,6 +2,7 @@
 // config before any data is made (a model too large is refused at once), load the
 // data, fit the model's input and head to it, check again. A problem a user can cause
 // comes back as ConfigErrors (see formatErrors), never as a throw.
+import type { KernelPath } from './backend';
 import { validateConfig, type ConfigError, type RunConfig } from './config';
 import { fitModelToData } from './data/builtin';
 import type { Dataset } from './data/dataset';
@@ -12,6 +13,8 @@ export interface PrepareOptions {
   load: (config: RunConfig) => Promise<Dataset>;
   /** memory a model may use on this backend, when known */
   memoryBudgetBytes?: number;
+  /** the kernels that will train it (what a step keeps in memory differs): tfjs's composite when not given */
+  kernels?: KernelPath;
   /** the name a data problem goes by: `--dataset` in the CLI, `data.dataset` by default */
   dataField?: string;
 }
@@ -24,7 +27,7 @@ const refused = (errors: ConfigError[]): Prepared => ({ config: null, dataset: n
 
 /** The config that will really run (the model follows the data) and its data, or every problem. */
 export async function prepareRun(requested: RunConfig, o: PrepareOptions): Promise<Prepared> {
-  const early = validateConfig(requested, o.memoryBudgetBytes);
+  const early = validateConfig(requested, o.memoryBudgetBytes, o.kernels);
   if (early.length) return refused(early);
   let dataset: Dataset;
   try {
@@ -34,6 +37,6 @@ export async function prepareRun(requested: RunConfig, o: PrepareOptions): Promi
     return refused([{ path: o.dataField ?? 'data.dataset', message: err.message }]);
   }
   const config = fitModelToData(requested, dataset);
-  const fitted = validateConfig(config, o.memoryBudgetBytes);
+  const fitted = validateConfig(config, o.memoryBudgetBytes, o.kernels);
   return fitted.length ? refused(fitted) : { config, dataset, errors: [] };
 }

@@ -206,7 +206,7 @@ export class TrainingHost {
   private async start(cmd: CommandOf<'start'>): Promise<void> {
     if (this.bench) return this.error(cmd.runId, BENCH_BUSY);
     const info = await this.ready('auto');
-    const { config, dataset, errors } = await prepareRun(cmd.config, { load: (c) => this.datasetFor(c), memoryBudgetBytes: info.memoryBudgetBytes });
+    const { config, dataset, errors } = await prepareRun(cmd.config, { load: (c) => this.datasetFor(c), memoryBudgetBytes: info.memoryBudgetBytes, kernels: info.kernels });
     if (!config) return this.error(cmd.runId, formatErrors(errors));
     const weights = this.weights;
     if (weights) {
@@ -347,7 +347,7 @@ export class TrainingHost {
       return this.error(cmd.runId, `saved run "${info.name}" trained on uploaded files: upload them again, then resume it`);
     }
     const hw = await this.ready('auto');
-    const { config, dataset, errors } = await prepareRun(checkpoint.config, { load: (c) => this.datasetFor(c), memoryBudgetBytes: hw.memoryBudgetBytes });
+    const { config, dataset, errors } = await prepareRun(checkpoint.config, { load: (c) => this.datasetFor(c), memoryBudgetBytes: hw.memoryBudgetBytes, kernels: hw.kernels });
     if (!config) return this.error(cmd.runId, `saved run "${info.name}" cannot run here: ${formatErrors(errors)}`);
     this.want = 'stop';
     await this.exclusive(async () => {

@@ -9,7 +9,9 @@ import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../../src/engine/backend-node';
 import { makeConfig, type RunConfig } from '../../src/engine/config';
 import { syntheticDataset } from '../../src/engine/data/synthetic';
+import type { KernelPath } from '../../src/engine/backend';
 import { countKernels, type KernelCount } from '../../src/engine/kernels';
+import { estimateMemory } from '../../src/engine/size';
 import type { DeviceLimits } from '../../src/engine/ops/webgpu/device';
 import { Trainer } from '../../src/engine/trainer';
 import { reply } from './dawn';
@@ -17,6 +19,10 @@ import { reply } from './dawn';
 export interface PhaseCount extends KernelCount {
   /** tensors alive after step 3 minus after step 2: 0 when a step leaves nothing behind */
   tensorGrowth: number;
+  /** the step's peak: tfjs's bytes and the compiled step's own buffers */
+  measuredBytes: number;
+  /** what the config check expects on this kernel path (size.ts) */
+  estimatedBytes: number;
 }
 
 export interface CountResult {
@@ -39,19 +45,25 @@ function tinyShaped(width: number, batch: number, mode: 'full' | 'lora'): RunCon
   return cfg;
 }
 
-async function countPhase(width: number, batch: number, mode: 'full' | 'lora'): Promise<PhaseCount> {
+async function countPhase(width: number, batch: number, mode: 'full' | 'lora', kernels: KernelPath): Promise<PhaseCount> {
   const cfg = tinyShaped(width, batch, mode);
   const data = syntheticDataset({ trainSize: 4 * batch, testSize: batch, imageSize: 32, channels: 3, numClasses: 10, difficulty: 0.3, seed: 1 });
   const t = new Trainer(cfg, data);
   t.trainStep();
   const count = await countKernels(() => t.trainStep());
+  const measuredBytes = count.peakBytes + t.compiledBytes();
   await t.flush();
   const before = tf.memory().numTensors;
   t.trainStep();
   await t.flush();
   const tensorGrowth = tf.memory().numTensors - before;
   t.dispose();
-  return { ...count, tensorGrowth };
+  return { ...count, tensorGrowth, measuredBytes, estimatedBytes: estimateMemory(cfg, kernels).totalBytes };
+}
+
+/** The config check's memory estimate over the measured peak, for every phase counted. */
+export function estimateRatios(counts: CountResult[]): number[] {
+  return counts.flatMap((c) => [c.full, c.lora].filter((p): p is PhaseCount => p !== null)).map((p) => p.estimatedBytes / p.measuredBytes);
 }
 
 /** `WIDTHxBATCH[@default]`, comma-separated: each size on a device with the adapter's limits or the default ones. */
@@ -66,7 +78,8 @@ export async function countSizes(list: string, choice: 'webgpu' | 'webgpu-fused'
     const device = (tf.backend() as unknown as { device: GPUDevice }).device;
     out.push({
       width, batch, kernels: info.kernels, storageBuffers: device.limits.maxStorageBuffersPerShaderStage,
-      full: await countPhase(width, batch, 'full'), lora: limits === 'adapter' ? await countPhase(width, batch, 'lora') : null,
+      full: await countPhase(width, batch, 'full', info.kernels),
+      lora: limits === 'adapter' ? await countPhase(width, batch, 'lora', info.kernels) : null,
     });
   }
   return out;

@@ -1,5 +1,6 @@
 // Validation of a run's config: every problem by its field path, with what to change,
 // and the one way such problems become text for a person (CLI, page, worker, bench).
+import type { KernelPath } from '../backend';
 import { LAYER_WEIGHTINGS, METRICS, RANK_METRICS, RANK_SCOPES, RULES } from '../policy';
 import { estimateMemory } from '../size';
 import { FAMILIES } from '../vit-families';
@@ -58,9 +59,10 @@ const isPow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
 /**
  * Every problem of a config, each with its field path and what to change. Never
  * throws, whatever the input: a config comes from a URL, a form or a CLI flag.
- * `memoryBudgetBytes`, when given, refuses a model whose training would not fit.
+ * `memoryBudgetBytes`, when given, refuses a model whose training would not fit on the
+ * kernel path that will run it (`kernels`: tfjs's composite tape when not given).
  */
-export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number): ConfigError[] {
+export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number, kernels?: KernelPath): ConfigError[] {
   const e: ConfigError[] = [];
   const m = cfg.model ?? ({} as ModelConfig);
   const d = cfg.data ?? ({} as DataConfig);
@@ -171,7 +173,7 @@ export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number): Conf
     e.push({ path: 'prelora.maxRank', message: `maxRank ${p.maxRank} is below minRank ${p.minRank}: raise maxRank or lower minRank` });
   }
   if (e.length === 0 && memoryBudgetBytes !== undefined) {
-    const est = estimateMemory(cfg);
+    const est = estimateMemory(cfg, kernels);
     if (est.totalBytes > memoryBudgetBytes) {
       e.push({
         path: 'model',
