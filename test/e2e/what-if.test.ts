@@ -11,16 +11,35 @@ import { openPlayground, setField, type Playground } from '../helpers/browser';
 const predicted = (page: Page) => page.locator('[data-testid="module-cell"]').evaluateAll(
   (cells) => cells.map((c) => c.getAttribute('data-predicted')));
 
-describe('the what-if view in Chromium', () => {
-  let playground: Playground;
-  let page: Page;
-
+/** The production build in a new Chromium for one describe block's tests, closed after them. */
+function freshPlayground(): { page: Page } {
+  const held = {} as { page: Page; playground?: Playground };
   beforeAll(async () => {
-    playground = await openPlayground();
-    page = playground.page;
+    held.playground = await openPlayground();
+    held.page = held.playground.page;
   }, 180_000);
+  afterAll(() => held.playground?.close());
+  return held;
+}
 
-  afterAll(() => playground?.close());
+describe('the what-if view in Chromium', () => {
+  const held = freshPlayground();
+  let page: Page;
+  beforeAll(() => { page = held.page; });
+
+  it('shows the data preview\'s class names whole and apart at 1400x900', async () => {
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await expect.poll(() => page.getByTestId('class-name').count(), { timeout: 60_000 }).toBe(10);
+    const names = await page.getByTestId('class-name').evaluateAll((els) => els.map((e) => {
+      const r = e.getBoundingClientRect();
+      return { text: e.textContent, cut: e.scrollWidth > e.clientWidth, top: r.top, bottom: r.bottom, left: r.left, right: r.right };
+    }));
+    expect(names.map((n) => n.text)).toContain('diagonal-stripes');
+    expect(names.filter((n) => n.cut)).toEqual([]);
+    for (let i = 1; i < names.length; i++) expect(names[i]!.top).toBeGreaterThanOrEqual(names[i - 1]!.bottom - 0.5); // one row each, none over another
+    mkdirSync('test/artifacts', { recursive: true });
+    await page.getByTestId('dataset-info').screenshot({ path: 'test/artifacts/data-preview.png' });
+  }, 120_000);
 
   it('replays a finished full run: exact for its whole length, and says so', async () => {
     await page.getByTestId('preset').selectOption('micro');
@@ -34,6 +53,27 @@ describe('the what-if view in Chromium', () => {
     expect(await page.getByTestId('exact-note').textContent()).toMatch(/^Exact for the whole run: a full-training run made no switch/);
     expect(await page.locator('[data-testid="module-cell"]').count()).toBe(12);
   }, 300_000);
+
+  it('draws the weight-change chart by the charts\' conventions: layers labelled at their ends, log or linear, smoothing, a read-out of every layer', async () => {
+    const chart = page.getByTestId('weight-change-chart');
+    expect(await chart.getByTestId('layer-end-label').allTextContents()).toEqual(['L0', 'L1']);
+    expect(await chart.getAttribute('data-scale')).toBe('log');
+    await page.getByTestId('weight-change-log').uncheck();
+    expect(await chart.getAttribute('data-scale')).toBe('linear');
+    await page.getByTestId('weight-change-smoothing').fill('0.5');
+    // smoothing draws each layer's raw line faint behind it: two curves per layer
+    await expect.poll(() => chart.locator('path.recharts-curve').count()).toBe(4);
+    const box = (await chart.locator('.recharts-wrapper').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 3);
+    const readOut = chart.getByTestId('read-out');
+    await expect.poll(() => readOut.textContent({ timeout: 5_000 })).toMatch(/^step \d+layer \d: [\d.]+ \(raw [\d.]+\)layer \d: [\d.]+ \(raw [\d.]+\)$/);
+    await page.getByTestId('weight-change-smoothing').fill('0');
+    await page.getByTestId('weight-change-log').check();
+    // the efficiency strip's samples/s is smoothed too, its hover reads the run
+    const speed = page.locator('[data-chart="samples-per-sec"]');
+    expect(await speed.getByTestId('samples-per-sec-smoothing').inputValue()).toBe('0.6');
+    await expect.poll(() => speed.locator('path.recharts-curve').count()).toBe(2);
+  }, 60_000);
 
   it('moving the weight-threshold slider changes the predicted switch steps in the layer panel within one frame', async () => {
     const slider = page.getByTestId('what-if-weightThreshold');
