@@ -2,7 +2,10 @@
 // full-training micro run replayed with other settings. Moving the threshold slider
 // changes the predicted switch steps in the layer panel within one frame; the sweep
 // heat map renders; a bad value gets the live settings' message; a heat-map cell
-// taken and applied starts a run with that setting.
+// taken and applied starts a run with that setting. A PreLoRA run with checkpoints,
+// branched with another threshold from its checkpoint before the first decision that
+// differs: the branch trains beside it, named by what differs, and switches where the
+// replay said.
 import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,4 +130,54 @@ describe('the what-if view in Chromium', () => {
     await expect.poll(() => page.getByTestId('what-if-weightThreshold-text').inputValue(), { timeout: 60_000 }).toBe(value);
     expect(await page.getByTestId('weight-change-chart').getAttribute('data-threshold')).toBe(value);
   }, 180_000);
+});
+
+describe('a what-if branch in Chromium', () => {
+  const held = freshPlayground();
+  let page: Page;
+  beforeAll(() => { page = held.page; });
+
+  it('branches a finished run from its checkpoint before the first differing decision; the branch shows beside it, named by what differs, and switches where the replay said', async () => {
+    // nothing meets the run's own threshold: it never switches, so its replay is exact throughout
+    const link = 'v=1&preset=micro&backend=wasm&schedule.steps=60&schedule.checkpointEvery=10&prelora.weightThreshold=0.0001' +
+      '&prelora.lossThreshold=1000&prelora.minFullSteps=25&prelora.patience=2&prelora.windowSteps=5';
+    await page.goto(`${page.url().replace(/#.*$/, '')}#${link}`);
+    await expect.poll(() => page.getByTestId('preset').inputValue()).toBe('micro');
+    await page.getByTestId('start').click();
+    await expect.poll(() => page.getByTestId('run-row').first().textContent(), { timeout: 240_000, interval: 1000 }).toMatch(/done/);
+    expect(await page.getByTestId('exact-note').getAttribute('data-exact-until')).toBe('');
+    await setField(page, 'what-if-weightThreshold-text', '100');
+    const offer = page.getByTestId('branch-offer');
+    await expect.poll(() => offer.count()).toBe(1);
+    const from = Number(await offer.getAttribute('data-from'));
+    const differs = Number(await offer.getAttribute('data-differs'));
+    expect(differs).toBeGreaterThanOrEqual(25);
+    expect(from % 10).toBe(0);
+    expect(from).toBeLessThan(differs);
+    expect(from).toBeGreaterThanOrEqual(differs - 10);
+    const cells = page.locator('[data-testid="module-cell"]');
+    const predictedFirst = (await cells.evaluateAll((cs) => cs.map((c) => [c.getAttribute('data-module'), c.getAttribute('data-predicted')])))
+      .filter(([, p]) => p === String(differs)).map(([m]) => m).sort();
+    expect(predictedFirst.length).toBeGreaterThan(0);
+
+    await page.getByTestId('branch').click();
+    const rows = page.getByTestId('run-row');
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await rows.nth(1).locator('td').nth(1).textContent()).toBe(`#2 branch of #1 @${from}`);
+    await expect.poll(() => rows.nth(1).locator('td').nth(2).textContent(), { timeout: 240_000, interval: 1000 }).toBe('done');
+    expect(await rows.nth(1).getByTestId('run-threshold').textContent()).toBe('100');
+    // on the same charts, each named by what differs
+    const legend = await page.getByTestId('loss-chart').locator('.recharts-legend-item-text').allTextContents();
+    expect(legend).toEqual(['#1 prelora, module, w=0.0001', '#2 prelora, module, w=100']);
+    // the branch (selected) switched where the replay predicted: the replay was exact
+    const switchedFirst = (await cells.evaluateAll((cs) => cs.map((c) => [c.getAttribute('data-module'), c.getAttribute('title')])))
+      .filter(([, t]) => t?.includes(`switched at step ${differs}`)).map(([m]) => m).sort();
+    expect(switchedFirst).toEqual(predictedFirst);
+    expect(await page.getByTestId('weight-change-chart').getAttribute('data-threshold')).toBe('100');
+    // its saved run is listed beside the parent's, with branch points of its own
+    expect(await page.getByTestId('saved-row').count()).toBe(2);
+    mkdirSync('test/artifacts', { recursive: true });
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await page.screenshot({ path: 'test/artifacts/what-if-branch.png', fullPage: true });
+  }, 420_000);
 });
