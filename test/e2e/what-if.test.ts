@@ -40,6 +40,9 @@ describe('the what-if view in Chromium', () => {
     expect(names.map((n) => n.text)).toContain('diagonal-stripes');
     expect(names.filter((n) => n.cut)).toEqual([]);
     for (let i = 1; i < names.length; i++) expect(names[i]!.top).toBeGreaterThanOrEqual(names[i - 1]!.bottom - 0.5); // one row each, none over another
+    // ten classes all in view, none behind the list's scroll
+    const list = (await page.getByTestId('dataset-balance').boundingBox())!;
+    expect(names.at(-1)!.bottom).toBeLessThanOrEqual(list.y + list.height + 0.5);
     mkdirSync('test/artifacts', { recursive: true });
     await page.getByTestId('dataset-info').screenshot({ path: 'test/artifacts/data-preview.png' });
   }, 120_000);
