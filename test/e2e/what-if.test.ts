@@ -146,6 +146,8 @@ describe('a what-if branch in Chromium', () => {
       '&prelora.lossThreshold=1000&prelora.minFullSteps=25&prelora.patience=2&prelora.windowSteps=5';
     await page.goto(`${page.url().replace(/#.*$/, '')}#${link}`);
     await expect.poll(() => page.getByTestId('preset').inputValue()).toBe('micro');
+    // the link's backend is a new worker: the data preview the first one had not sent yet still comes
+    await expect.poll(() => page.getByTestId('dataset-info').count(), { timeout: 60_000 }).toBe(1);
     await page.getByTestId('start').click();
     await expect.poll(() => page.getByTestId('run-row').first().textContent(), { timeout: 240_000, interval: 1000 }).toMatch(/done/);
     expect(await page.getByTestId('exact-note').getAttribute('data-exact-until')).toBe('');
