@@ -52,7 +52,9 @@ export function DatasetPicker() {
   const uploadedName = useStore((s) => s.datasets.upload?.name);
   const uploading = useStore((s) => s.uploading);
   const { chooseDataset, uploadFiles } = useStore.getState();
-  useEffect(() => { chooseDataset(useStore.getState().dataset); }, [chooseDataset]);
+  // again with each new backend (a new worker): a preview the old one had not sent yet went with it (a link with a backend)
+  const backend = useStore((s) => s.backendChoice);
+  useEffect(() => { chooseDataset(useStore.getState().dataset); }, [chooseDataset, backend]);
   const onFiles = (list: FileList | null) => { if (list?.length) void uploadFiles([...list].map(fromFile)); };
   return (
     <section className="panel dataset">

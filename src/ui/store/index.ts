@@ -154,9 +154,6 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
     if (b === get().backendChoice) return;
     worker().setBackend(b);
     set({ backendChoice: b, ...workerGone(get(), 'stopped', `the backend is now ${b}: a new worker starts with the next command`) });
-    // a preview the old worker had not sent yet went with it (a link with a backend, opened fresh): ask the new one
-    const d = get().dataset;
-    if (d !== 'upload' && !get().datasets[d]) get().chooseDataset(d);
   },
   setPolicyField: (key, raw) => {
     const s = get();
