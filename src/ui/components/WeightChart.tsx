@@ -2,7 +2,7 @@
 // family (told apart by colour and dash, labelled at their ends), log or linear, with
 // optional smoothing, the run's threshold over time and each module's switch marked.
 import { useMemo } from 'react';
-import { CartesianGrid, Legend, LineChart, ReferenceArea, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { CartesianGrid, Legend, LineChart, ReferenceArea, ReferenceDot, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { moduleId, parseModuleId } from '../../engine/policy';
 import { FAMILIES, type Family } from '../../engine/vit-families';
 import { useStore } from '../store';
@@ -12,15 +12,15 @@ import { useWhatIf } from '../what-if/use-replay';
 import { niceTicks } from '../charts/ticks';
 import { layerLabel, layerStyle } from '../charts/layers';
 import { ChartControls, ReadOut, seriesLines, useChartScale } from '../charts/conventions';
-import { mergeSeries, smoothed, type Point } from '../charts/smooth';
+import { mergeSeries, smoothed, type Point, type Row } from '../charts/smooth';
 
 const formatChange = (v: number) => (v >= 10 ? String(Math.round(v)) : v.toPrecision(2));
 
-/** The label at a line's last point (recharts calls it for every point; it draws at the one given). */
-function endLabel(text: string, color: string, at: number) {
-  return function EndLabel(p: { x?: number | string; y?: number | string; index?: number }) {
-    if (p.index !== at || p.x === undefined || p.y === undefined) return <g />;
-    return <text x={Number(p.x) + 4} y={Number(p.y)} dy={3} fontSize={10} fill={color} data-testid="layer-end-label">{text}</text>;
+/** The label at a line's last point: one dot's shape, not a label on every point (a render per window must stay cheap). */
+function endLabel(text: string, color: string) {
+  return function EndLabel(p: { cx?: number; cy?: number }) {
+    if (p.cx === undefined || p.cy === undefined) return <g />;
+    return <text x={p.cx + 4} y={p.cy} dy={3} fontSize={10} fill={color} data-testid="layer-end-label">{text}</text>;
   };
 }
 
@@ -46,9 +46,14 @@ export function WeightChart() {
     const merged = mergeSeries(layers.flatMap((points, l) => smoothed(`layer ${l}`, points, scale.smoothing)));
     // every window a row (one where no layer has a value too), so the switches and the threshold line up
     const steps = new Set(merged.map((r) => r.step));
-    return [...merged, ...(windows ?? []).filter((w) => !steps.has(w.step)).map((w) => ({ step: w.step }))].sort((a, b) => a.step - b.step);
+    return [...merged, ...(windows ?? []).filter((w) => !steps.has(w.step)).map((w): Row => ({ step: w.step }))].sort((a, b) => a.step - b.step);
   }, [layers, windows, scale.smoothing]);
-  const lastIndex = layers.map((points) => (points.length ? rows.findIndex((r) => r.step === points.at(-1)!.step) : -1));
+  // each layer's line ends at its last value (smoothed, where it is)
+  const ends = layers.map((points, l) => {
+    const step = points.at(-1)?.step;
+    const value = rows.find((r) => r.step === step)?.[`layer ${l}`];
+    return step === undefined || value === undefined ? null : { step, value };
+  });
   const switches = (run?.changes ?? []).filter((c) => c.from === 'full' && parseModuleId(c.module).family === family);
   // each threshold from the window it first judged to the next one's; the last to the chart's end
   const first = windows?.[0]?.step ?? 0, last = windows?.at(-1)?.step ?? 0;
@@ -94,8 +99,9 @@ export function WeightChart() {
             {whatIf?.changed ? predictedSteps.map((step) => <ReferenceLine key={`if${step}`} x={step} stroke="#6a2bb5" strokeWidth={2} strokeOpacity={0.6} />) : null}
             {layers.flatMap((_, l) => {
               const { color, dash } = layerStyle(l);
-              return seriesLines({ key: `layer ${l}`, name: `layer ${l}`, color, dash, dot: true, label: endLabel(layerLabel(l), color, lastIndex[l]!) }, scale.smoothing, false);
+              return seriesLines({ key: `layer ${l}`, name: `layer ${l}`, color, dash, dot: true }, scale.smoothing, false);
             })}
+            {ends.map((e, l) => (e ? <ReferenceDot key={`end${l}`} x={e.step} y={e.value} ifOverflow="hidden" shape={endLabel(layerLabel(l), layerStyle(l).color)} /> : null))}
           </LineChart>
         </ResponsiveContainer>
       </div>
