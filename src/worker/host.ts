@@ -21,6 +21,7 @@ import { ModelFileError } from '../engine/io/errors';
 import { exportRun } from '../engine/io/export';
 import { checkInitWeights, initModel, readInitWeights, type InitWeights } from '../engine/io/init-weights';
 import { decodeCheckpoint, encodeCheckpoint, type RunLog } from '../engine/checkpoint/format';
+import { branchSettings } from '../engine/checkpoint/branch';
 import { datasetFromFiles } from '../engine/data/upload';
 import { prepareRun } from '../engine/prepare';
 import { Trainer } from '../engine/trainer';
@@ -119,7 +120,7 @@ export class TrainingHost {
     switch (cmd.type) {
       case 'init': await this.ready(cmd.backend); return;
       case 'start': return this.start(cmd);
-      case 'restore': return this.restore(cmd);
+      case 'restore': case 'branch': return this.restore(cmd);
       case 'pause': if (this.current(cmd.runId)) this.want = 'pause'; return;
       case 'resume': return this.resume(cmd.runId);
       case 'step': return this.step(cmd.runId);
@@ -315,7 +316,8 @@ export class TrainingHost {
       const { config, state, tensors } = await run.trainer.exportState();
       const bytes = encodeCheckpoint({ config, state, tensors, log: run.log });
       const backend = (await this.ready('auto')).name;
-      const info = await store.save({ ...run.saved, step: state.step, reason, savedAt: Date.now(), backend, config }, bytes);
+      // every checkpoint but the last is also a branch point (a what-if branch starts from one)
+      const info = await store.save({ ...run.saved, step: state.step, reason, savedAt: Date.now(), backend, config }, bytes, reason !== 'done');
       run.saved.name = info.name; // renamed on the page: keep its name
       this.post({ type: 'saved', runId: run.id, info });
     } catch (err) {
@@ -327,16 +329,21 @@ export class TrainingHost {
    * Bring back a saved run as `runId`, paused at the step it was saved (done, if it had
    * finished): its checkpoint read and checked whole, its data loaded again, a fresh
    * trainer restored from it. A checkpoint that cannot be restored is refused with the
-   * reason; the worker's current run is left as it was.
+   * reason; the worker's current run is left as it was. A branch is the same from one
+   * of its branch points, then its settings applied as a live change at that step (so
+   * it goes on as the run would have with that change made there), saved as a new run,
+   * and training at once.
    */
-  private async restore(cmd: CommandOf<'restore'>): Promise<void> {
+  private async restore(cmd: CommandOf<'restore'> | CommandOf<'branch'>): Promise<void> {
+    const branch = cmd.type === 'branch' ? cmd : null;
     if (this.bench) return this.error(cmd.runId, BENCH_BUSY);
     const opening = this.saved();
     if (!opening) return this.error(cmd.runId, 'this worker cannot read saved runs (no IndexedDB)');
     const store = await opening;
     const info = (await store.list()).find((r) => r.id === cmd.savedId);
-    const bytes = info ? await store.read(cmd.savedId) : null;
-    if (!info || !bytes) return this.error(cmd.runId, `saved run "${cmd.savedId}" is gone (deleted in another tab?)`);
+    const bytes = info ? await (branch ? store.readPoint(cmd.savedId, branch.step) : store.read(cmd.savedId)) : null;
+    if (!info) return this.error(cmd.runId, `saved run "${cmd.savedId}" is gone (deleted in another tab?)`);
+    if (!bytes) return this.error(cmd.runId, `saved run "${info.name}" has no checkpoint at step ${branch?.step ?? info.step} (deleted in another tab?)`);
     let checkpoint: ReturnType<typeof decodeCheckpoint>;
     try {
       checkpoint = decodeCheckpoint(bytes, `saved run "${info.name}"`);
@@ -362,6 +369,7 @@ export class TrainingHost {
         // what a fresh trainer reports before the checkpoint's state is in (its step-0 params) is not this run's
         trainer = new Trainer(config, dataset, (e) => { if (!restoring) emit(e); });
         trainer.importState(checkpoint);
+        if (branch) log.policyChanges.push(branchSettings(trainer, branch.update));
       } catch (err) {
         trainer?.dispose();
         this.error(cmd.runId, `saved run "${info.name}" could not be restored: ${messageOf(err)}; the other saved runs are not affected`);
@@ -369,10 +377,16 @@ export class TrainingHost {
         return;
       }
       restoring = false;
-      const run: Run = { id: cmd.runId, trainer, changes, log, saved: { id: info.id, name: info.name, preset: info.preset } };
+      const saved = branch ? { id: `${Date.now()}-${cmd.runId}`, name: branch.name, preset: info.preset } : { id: info.id, name: info.name, preset: info.preset };
+      const run: Run = { id: cmd.runId, trainer, changes, log, saved };
       this.post({ type: 'started', runId: run.id, config: checkpoint.config, init: null });
       this.post({ type: 'restored', runId: run.id, events: checkpoint.log.events, policyChanges: checkpoint.log.policyChanges });
-      if (trainer.stepsDone >= config.schedule.steps) {
+      if (branch) {
+        this.post({ type: 'policy', runId: run.id, ...log.policyChanges.at(-1)! });
+        this.run = run;
+        this.want = 'run';
+        this.state(run, 'running');
+      } else if (trainer.stepsDone >= config.schedule.steps) {
         this.kept = run;
         this.state(run, 'done');
       } else {
@@ -382,6 +396,7 @@ export class TrainingHost {
       }
       this.held();
     });
+    if (branch && this.run?.id === cmd.runId) this.train(this.run);
   }
 
   private resume(runId: string): void {

@@ -25,6 +25,14 @@ export const COMMAND_SCHEMAS = {
   start: v.strictObject({ type: v.literal('start'), runId, config: RUN_CONFIG_SCHEMA, name: v.optional(name), preset: v.optional(v.nullable(name)) }),
   /** stop the current run (if any) and bring back a saved one, paused where it was saved, as run `runId` */
   restore: v.strictObject({ type: v.literal('restore'), runId, savedId: runId }),
+  /**
+   * stop the current run (if any) and start run `runId` from saved run `savedId`'s branch
+   * point at `step` with the live settings `update` (a what-if branch), training
+   */
+  branch: v.strictObject({
+    type: v.literal('branch'), runId, savedId: runId, step: v.pipe(v.number(), v.integer(), v.minValue(0)), name,
+    update: v.partial(v.pick(PRELORA_SCHEMA, LIVE_KEYS)),
+  }),
   pause: v.strictObject({ type: v.literal('pause'), runId }),
   resume: v.strictObject({ type: v.literal('resume'), runId }),
   /** one step while paused */

@@ -1,12 +1,15 @@
 // Saved runs in the browser's IndexedDB (through idb): per run its latest checkpoint
 // file and a small record to list it by (name, step, size, when), in two stores so a
-// listing never reads the files. The worker writes (it holds the tensors); the page
+// listing never reads the files; and its branch points (earlier checkpoints a what-if
+// branch starts from) in a third, at most MAX_POINTS per run. The worker writes (it holds the tensors); the page
 // lists, renames and deletes. A full quota is an error that says what to delete.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { RunConfig } from '../engine/config';
 
 export const SAVED_RUNS_DB = 'prelora-playground';
-const DB_VERSION = 1;
+const DB_VERSION = 2;
+/** Branch points kept per run: past it the one whose loss widens the gaps least goes (the first and last stay). */
+export const MAX_POINTS = 12;
 
 /** What a saved run is listed by; `bytes` is its checkpoint file's size. */
 export interface SavedRunInfo {
@@ -24,11 +27,33 @@ export interface SavedRunInfo {
   backend: string;
   config: RunConfig;
   bytes: number;
+  /** its branch points (checkpoints kept from while it trained), by step, with each file's size */
+  points: { step: number; bytes: number }[];
 }
+
+/** The bytes a saved run takes: its latest checkpoint and its branch points. */
+export const savedBytes = (r: Pick<SavedRunInfo, 'bytes' | 'points'>) => r.points.reduce((n, p) => n + p.bytes, r.bytes);
 
 interface Schema extends DBSchema {
   runs: { key: string; value: SavedRunInfo };
   files: { key: string; value: { id: string; bytes: Uint8Array } };
+  /** keyed `id@step` */
+  points: { key: string; value: { key: string; bytes: Uint8Array } };
+}
+
+const pointKey = (id: string, step: number) => `${id}@${step}`;
+const pointsOf = (id: string) => IDBKeyRange.bound(`${id}@`, `${id}@\uffff`);
+
+/** Points (by step) thinned to MAX_POINTS: drop the inner point whose neighbours are closest. */
+export function thinPoints<P extends { step: number }>(points: P[]): P[] {
+  const out = [...points].sort((a, b) => a.step - b.step);
+  const gap = (i: number) => out[i + 1]!.step - out[i - 1]!.step;
+  while (out.length > MAX_POINTS) {
+    let drop = 1;
+    for (let i = 2; i < out.length - 1; i++) if (gap(i) < gap(drop)) drop = i;
+    out.splice(drop, 1);
+  }
+  return out;
 }
 
 /** The storage is full: the message names the saved runs to delete, largest first. */
@@ -48,9 +73,12 @@ export class SavedRuns {
 
   static async open(): Promise<SavedRuns> {
     const db = await openDB<Schema>(SAVED_RUNS_DB, DB_VERSION, {
-      upgrade(d) {
-        d.createObjectStore('runs', { keyPath: 'id' });
-        d.createObjectStore('files', { keyPath: 'id' });
+      upgrade(d, old) {
+        if (old < 1) {
+          d.createObjectStore('runs', { keyPath: 'id' });
+          d.createObjectStore('files', { keyPath: 'id' });
+        }
+        if (old < 2) d.createObjectStore('points', { keyPath: 'key' });
       },
     });
     return new SavedRuns(db);
@@ -58,21 +86,34 @@ export class SavedRuns {
 
   /** Every saved run, the latest saved first. */
   async list(): Promise<SavedRunInfo[]> {
-    return (await this.db.getAll('runs')).sort((a, b) => b.savedAt - a.savedAt);
+    // a run saved before branch points were kept has none
+    return (await this.db.getAll('runs')).map((r) => ({ ...r, points: r.points ?? [] })).sort((a, b) => b.savedAt - a.savedAt);
   }
 
-  /** Save (or replace) a run's checkpoint; on a full quota nothing is kept of this save and the error says what to delete. */
-  async save(info: Omit<SavedRunInfo, 'bytes' | 'createdAt'>, bytes: Uint8Array): Promise<SavedRunInfo> {
-    const tx = this.db.transaction(['runs', 'files'], 'readwrite');
+  /**
+   * Save (or replace) a run's checkpoint, and keep it as a branch point too when `point`;
+   * on a full quota nothing is kept of this save and the error says what to delete.
+   */
+  async save(info: Omit<SavedRunInfo, 'bytes' | 'createdAt' | 'points'>, bytes: Uint8Array, point = false): Promise<SavedRunInfo> {
+    const tx = this.db.transaction(['runs', 'files', 'points'], 'readwrite');
     const before = await tx.objectStore('runs').get(info.id);
-    const record: SavedRunInfo = { ...info, name: before?.name ?? info.name, createdAt: before?.createdAt ?? info.savedAt, bytes: bytes.byteLength };
+    const had = (before?.points ?? []).filter((p) => p.step !== info.step);
+    const points = point ? thinPoints([...had, { step: info.step, bytes: bytes.byteLength }]) : had;
+    const gone = had.filter((p) => !points.includes(p));
+    const record: SavedRunInfo = { ...info, name: before?.name ?? info.name, createdAt: before?.createdAt ?? info.savedAt, bytes: bytes.byteLength, points };
+    const pointStore = tx.objectStore('points');
     try {
-      await Promise.all([tx.objectStore('runs').put(record), tx.objectStore('files').put({ id: info.id, bytes }), tx.done]);
+      await Promise.all([
+        tx.objectStore('runs').put(record), tx.objectStore('files').put({ id: info.id, bytes }),
+        ...(point ? [pointStore.put({ key: pointKey(info.id, info.step), bytes })] : []),
+        ...gone.map((p) => pointStore.delete(pointKey(info.id, p.step))),
+        tx.done,
+      ]);
     } catch (err) {
       if (!isQuota(err)) throw err;
-      const others = (await this.list()).filter((r) => r.id !== info.id).sort((a, b) => b.bytes - a.bytes);
+      const others = (await this.list()).filter((r) => r.id !== info.id).sort((a, b) => savedBytes(b) - savedBytes(a));
       const what = others.length
-        ? `delete saved runs to make room: ${others.map((r) => `"${r.name}" (${MB(r.bytes)})`).join(', ')}`
+        ? `delete saved runs to make room: ${others.map((r) => `"${r.name}" (${MB(savedBytes(r))})`).join(', ')}`
         : 'no other saved runs to delete: free space for this site in the browser, or save less often (schedule.checkpointEvery)';
       throw new StorageFullError(`could not save "${record.name}" at step ${info.step} (${MB(bytes.byteLength)}): the browser's storage for this page is full; ${what}`);
     }
@@ -84,6 +125,11 @@ export class SavedRuns {
     return (await this.db.get('files', id))?.bytes ?? null;
   }
 
+  /** A run's branch point at `step`, or null when it is gone (thinned out, or the run deleted). */
+  async readPoint(id: string, step: number): Promise<Uint8Array | null> {
+    return (await this.db.get('points', pointKey(id, step)))?.bytes ?? null;
+  }
+
   async rename(id: string, name: string): Promise<void> {
     const tx = this.db.transaction('runs', 'readwrite');
     const info = await tx.store.get(id);
@@ -92,8 +138,8 @@ export class SavedRuns {
   }
 
   async remove(id: string): Promise<void> {
-    const tx = this.db.transaction(['runs', 'files'], 'readwrite');
-    await Promise.all([tx.objectStore('runs').delete(id), tx.objectStore('files').delete(id), tx.done]);
+    const tx = this.db.transaction(['runs', 'files', 'points'], 'readwrite');
+    await Promise.all([tx.objectStore('runs').delete(id), tx.objectStore('files').delete(id), tx.objectStore('points').delete(pointsOf(id)), tx.done]);
   }
 
   close(): void {

@@ -2,7 +2,10 @@
 // full-training micro run replayed with other settings. Moving the threshold slider
 // changes the predicted switch steps in the layer panel within one frame; the sweep
 // heat map renders; a bad value gets the live settings' message; a heat-map cell
-// taken and applied starts a run with that setting.
+// taken and applied starts a run with that setting. A PreLoRA run with checkpoints,
+// branched with another threshold from its checkpoint before the first decision that
+// differs: the branch trains beside it, named by what differs, and switches where the
+// replay said.
 import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,16 +14,38 @@ import { openPlayground, setField, type Playground } from '../helpers/browser';
 const predicted = (page: Page) => page.locator('[data-testid="module-cell"]').evaluateAll(
   (cells) => cells.map((c) => c.getAttribute('data-predicted')));
 
-describe('the what-if view in Chromium', () => {
-  let playground: Playground;
-  let page: Page;
-
+/** The production build in a new Chromium for one describe block's tests, closed after them. */
+function freshPlayground(): { page: Page } {
+  const held = {} as { page: Page; playground?: Playground };
   beforeAll(async () => {
-    playground = await openPlayground();
-    page = playground.page;
+    held.playground = await openPlayground();
+    held.page = held.playground.page;
   }, 180_000);
+  afterAll(() => held.playground?.close());
+  return held;
+}
 
-  afterAll(() => playground?.close());
+describe('the what-if view in Chromium', () => {
+  const held = freshPlayground();
+  let page: Page;
+  beforeAll(() => { page = held.page; });
+
+  it('shows the data preview\'s class names whole and apart at 1400x900', async () => {
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await expect.poll(() => page.getByTestId('class-name').count(), { timeout: 60_000 }).toBe(10);
+    const names = await page.getByTestId('class-name').evaluateAll((els) => els.map((e) => {
+      const r = e.getBoundingClientRect();
+      return { text: e.textContent, cut: e.scrollWidth > e.clientWidth, top: r.top, bottom: r.bottom, left: r.left, right: r.right };
+    }));
+    expect(names.map((n) => n.text)).toContain('diagonal-stripes');
+    expect(names.filter((n) => n.cut)).toEqual([]);
+    for (let i = 1; i < names.length; i++) expect(names[i]!.top).toBeGreaterThanOrEqual(names[i - 1]!.bottom - 0.5); // one row each, none over another
+    // ten classes all in view, none behind the list's scroll
+    const list = (await page.getByTestId('dataset-balance').boundingBox())!;
+    expect(names.at(-1)!.bottom).toBeLessThanOrEqual(list.y + list.height + 0.5);
+    mkdirSync('test/artifacts', { recursive: true });
+    await page.getByTestId('dataset-info').screenshot({ path: 'test/artifacts/data-preview.png' });
+  }, 120_000);
 
   it('replays a finished full run: exact for its whole length, and says so', async () => {
     await page.getByTestId('preset').selectOption('micro');
@@ -34,6 +59,27 @@ describe('the what-if view in Chromium', () => {
     expect(await page.getByTestId('exact-note').textContent()).toMatch(/^Exact for the whole run: a full-training run made no switch/);
     expect(await page.locator('[data-testid="module-cell"]').count()).toBe(12);
   }, 300_000);
+
+  it('draws the weight-change chart by the charts\' conventions: layers labelled at their ends, log or linear, smoothing, a read-out of every layer', async () => {
+    const chart = page.getByTestId('weight-change-chart');
+    expect(await chart.getByTestId('layer-end-label').allTextContents()).toEqual(['L0', 'L1']);
+    expect(await chart.getAttribute('data-scale')).toBe('log');
+    await page.getByTestId('weight-change-log').uncheck();
+    expect(await chart.getAttribute('data-scale')).toBe('linear');
+    await page.getByTestId('weight-change-smoothing').fill('0.5');
+    // smoothing draws each layer's raw line faint behind it: two curves per layer
+    await expect.poll(() => chart.locator('path.recharts-curve').count()).toBe(4);
+    const box = (await chart.locator('.recharts-wrapper').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 3);
+    const readOut = chart.getByTestId('read-out');
+    await expect.poll(() => readOut.textContent({ timeout: 5_000 })).toMatch(/^step \d+layer \d: [\d.]+ \(raw [\d.]+\)layer \d: [\d.]+ \(raw [\d.]+\)$/);
+    await page.getByTestId('weight-change-smoothing').fill('0');
+    await page.getByTestId('weight-change-log').check();
+    // the efficiency strip's samples/s is smoothed too, its hover reads the run
+    const speed = page.locator('[data-chart="samples-per-sec"]');
+    expect(await speed.getByTestId('samples-per-sec-smoothing').inputValue()).toBe('0.6');
+    await expect.poll(() => speed.locator('path.recharts-curve').count()).toBe(2);
+  }, 60_000);
 
   it('moving the weight-threshold slider changes the predicted switch steps in the layer panel within one frame', async () => {
     const slider = page.getByTestId('what-if-weightThreshold');
@@ -87,4 +133,56 @@ describe('the what-if view in Chromium', () => {
     await expect.poll(() => page.getByTestId('what-if-weightThreshold-text').inputValue(), { timeout: 60_000 }).toBe(value);
     expect(await page.getByTestId('weight-change-chart').getAttribute('data-threshold')).toBe(value);
   }, 180_000);
+});
+
+describe('a what-if branch in Chromium', () => {
+  const held = freshPlayground();
+  let page: Page;
+  beforeAll(() => { page = held.page; });
+
+  it('branches a finished run from its checkpoint before the first differing decision; the branch shows beside it, named by what differs, and switches where the replay said', async () => {
+    // nothing meets the run's own threshold: it never switches, so its replay is exact throughout
+    const link = 'v=1&preset=micro&backend=wasm&schedule.steps=60&schedule.checkpointEvery=10&prelora.weightThreshold=0.0001' +
+      '&prelora.lossThreshold=1000&prelora.minFullSteps=25&prelora.patience=2&prelora.windowSteps=5';
+    await page.goto(`${page.url().replace(/#.*$/, '')}#${link}`);
+    await expect.poll(() => page.getByTestId('preset').inputValue()).toBe('micro');
+    // the link's backend is a new worker: the data preview the first one had not sent yet still comes
+    await expect.poll(() => page.getByTestId('dataset-info').count(), { timeout: 60_000 }).toBe(1);
+    await page.getByTestId('start').click();
+    await expect.poll(() => page.getByTestId('run-row').first().textContent(), { timeout: 240_000, interval: 1000 }).toMatch(/done/);
+    expect(await page.getByTestId('exact-note').getAttribute('data-exact-until')).toBe('');
+    await setField(page, 'what-if-weightThreshold-text', '100');
+    const offer = page.getByTestId('branch-offer');
+    await expect.poll(() => offer.count()).toBe(1);
+    const from = Number(await offer.getAttribute('data-from'));
+    const differs = Number(await offer.getAttribute('data-differs'));
+    expect(differs).toBeGreaterThanOrEqual(25);
+    expect(from % 10).toBe(0);
+    expect(from).toBeLessThan(differs);
+    expect(from).toBeGreaterThanOrEqual(differs - 10);
+    const cells = page.locator('[data-testid="module-cell"]');
+    const predictedFirst = (await cells.evaluateAll((cs) => cs.map((c) => [c.getAttribute('data-module'), c.getAttribute('data-predicted')])))
+      .filter(([, p]) => p === String(differs)).map(([m]) => m).sort();
+    expect(predictedFirst.length).toBeGreaterThan(0);
+
+    await page.getByTestId('branch').click();
+    const rows = page.getByTestId('run-row');
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await rows.nth(1).locator('td').nth(1).textContent()).toBe(`#2 branch of #1 @${from}`);
+    await expect.poll(() => rows.nth(1).locator('td').nth(2).textContent(), { timeout: 240_000, interval: 1000 }).toBe('done');
+    expect(await rows.nth(1).getByTestId('run-threshold').textContent()).toBe('100');
+    // on the same charts, each named by what differs
+    const legend = await page.getByTestId('loss-chart').locator('.recharts-legend-item-text').allTextContents();
+    expect(legend).toEqual(['#1 prelora, module, w=0.0001', '#2 prelora, module, w=100']);
+    // the branch (selected) switched where the replay predicted: the replay was exact
+    const switchedFirst = (await cells.evaluateAll((cs) => cs.map((c) => [c.getAttribute('data-module'), c.getAttribute('title')])))
+      .filter(([, t]) => t?.includes(`switched at step ${differs}`)).map(([m]) => m).sort();
+    expect(switchedFirst).toEqual(predictedFirst);
+    expect(await page.getByTestId('weight-change-chart').getAttribute('data-threshold')).toBe('100');
+    // its saved run is listed beside the parent's, with branch points of its own
+    expect(await page.getByTestId('saved-row').count()).toBe(2);
+    mkdirSync('test/artifacts', { recursive: true });
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await page.screenshot({ path: 'test/artifacts/what-if-branch.png', fullPage: true });
+  }, 420_000);
 });

@@ -170,8 +170,8 @@ describe('the worker host (Node, wasm)', () => {
     const mark = events.length;
     const bad: [unknown, string][] = [
       [null, 'a message to the worker is an object with a "type" (got null)'],
-      [{ type: 'frobnicate' }, 'unknown command "frobnicate": the worker takes init, start, restore, pause, resume, step, reset, setPolicy, forceSwitch, loadDataset, previewDataset, bench, stopBench, exportModel, loadWeights, clearWeights'],
-      [{ runId: 'p' }, 'a message to the worker needs a "type": one of init, start, restore, pause, resume, step, reset, setPolicy, forceSwitch, loadDataset, previewDataset, bench, stopBench, exportModel, loadWeights, clearWeights'],
+      [{ type: 'frobnicate' }, 'unknown command "frobnicate": the worker takes init, start, restore, branch, pause, resume, step, reset, setPolicy, forceSwitch, loadDataset, previewDataset, bench, stopBench, exportModel, loadWeights, clearWeights'],
+      [{ runId: 'p' }, 'a message to the worker needs a "type": one of init, start, restore, branch, pause, resume, step, reset, setPolicy, forceSwitch, loadDataset, previewDataset, bench, stopBench, exportModel, loadWeights, clearWeights'],
       [{ type: 'start', runId: 'x' }, 'start: config: missing'],
       [{ type: 'start', runId: 'x', config: { ...micro(4), seed: 'one' } }, 'start: config.seed: expected number (got "one")'],
       [{ type: 'setPolicy', runId: 'p', update: { mode: 'lora' } }, 'setPolicy: update.mode: not a field of this command'],

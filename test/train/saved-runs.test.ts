@@ -18,6 +18,9 @@ import { Trainer } from '../../src/engine/trainer';
 import { TrainingHost } from '../../src/worker/host';
 import type { RunState, WorkerEvent } from '../../src/worker/protocol';
 import { SAVED_RUNS_DB, SavedRuns } from '../../src/worker/saved-runs';
+import { branchPoint, firstDifference } from '../../src/engine/explore/branch';
+import { recordedRun } from '../../src/engine/explore/recorded';
+import { replay, runSettings } from '../../src/engine/explore/replay';
 
 const readPublic = async (p: string) => new Uint8Array(await readFile(join('public', p)));
 
@@ -136,6 +139,70 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
     expect(b.events.at(-1)).toEqual({ type: 'error', runId: 'r4', message: 'saved run "no-such-run" is gone (deleted in another tab?)' });
     await b.host.receive({ type: 'reset', runId: 'r3' });
     for (const id of Object.values(byName)) await store.remove(id);
+    store.close();
+  }, 240_000);
+
+  it('branches a finished run from a branch point with other settings: its history up to there is the parent\'s, and it goes on as a run changed live there (1e-6)', async () => {
+    // a PreLoRA run whose threshold nothing meets: no switch, so the replay is exact for all of it
+    const parent: RunConfig = { ...config, schedule: { ...config.schedule, steps: 40, checkpointEvery: 10, logEvery: 5 }, prelora: { ...config.prelora, weightThreshold: 1e-4, minFullSteps: 15 } };
+    const X = { weightThreshold: 1e3 };
+    const a = worker();
+    await a.host.receive({ type: 'start', runId: 'p', config: parent, name: 'parent' });
+    await a.waitFor(a.stateOf('p', 'done'));
+    const done = await a.waitFor(a.saved('p', 40));
+    // every checkpoint but the last is kept as a branch point
+    expect(done.info.points.map((p) => p.step)).toEqual([10, 20, 30]);
+    const parentEvents = a.engine('p');
+    expect(parentEvents.some((e) => e.type === 'phase')).toBe(false);
+    // where the what-if view branches: before the first decision that differs
+    const recorded = recordedRun(parent, parentEvents);
+    const predicted = replay(recorded, { ...runSettings(recorded), ...X });
+    const differs = firstDifference(recorded.real, predicted.switches)!;
+    const at = branchPoint(done.info.points.map((p) => p.step), differs)!;
+    expect(differs).toBeGreaterThan(at);
+    expect(at).toBeGreaterThan(0);
+
+    await a.host.receive({ type: 'branch', runId: 'b', savedId: done.info.id, step: at, update: X, name: 'branch' });
+    const restored = await a.waitFor((e): e is Extract<WorkerEvent, { type: 'restored' }> => e.type === 'restored' && e.runId === 'b');
+    expect(a.events.find((e) => e.type === 'policy' && e.runId === 'b')).toEqual({ type: 'policy', runId: 'b', step: at, update: X });
+    await a.waitFor(a.stateOf('b', 'done'));
+    // its history up to the branch point: the parent's own events
+    expect(restored.events).toEqual(parentEvents.slice(0, restored.events.length));
+    expect(losses(restored.events).at(-1)![0]).toBe(at);
+    const branch = [...restored.events, ...a.engine('b')];
+
+    // the reference: one trainer, the change made live at the same step
+    const { config: ran, dataset } = await prepareRun(parent, { load: (c) => loadBuiltin(c, readPublic) });
+    const live: EngineEvent[] = [];
+    const t = new Trainer(ran!, dataset!, (e) => live.push(e));
+    await t.run(at);
+    expect(t.setPolicy(X).applied).toEqual(X);
+    await t.run(40 - at);
+    t.dispose();
+    const got = losses(branch), want = losses(live);
+    expect(got.map(([s]) => s)).toEqual(want.map(([s]) => s));
+    got.forEach(([, l], i) => expect(Math.abs(l! - want[i]![1]!)).toBeLessThanOrEqual(1e-6 * Math.abs(want[i]![1]!)));
+    const switches = (es: EngineEvent[]) => es.flatMap((e) => (e.type === 'phase' ? [e.change] : []));
+    expect(switches(branch)).toEqual(switches(live));
+    // and the branch switched where the replay said, exactly: the first decision that differs
+    const firstReal = switches(branch).filter((c) => c.from === 'full' && c.step === differs).map((c) => [c.module, c.rank]).sort();
+    expect(firstReal.length).toBeGreaterThan(0);
+    expect(firstReal).toEqual(predicted.switches.filter((s) => s.step === differs).map((s) => [s.module, s.rank]).sort());
+
+    // a saved run of its own, with branch points of its own; the parent's stay
+    const store = await SavedRuns.open();
+    const listed = await store.list();
+    const own = listed.find((r) => r.name === 'branch')!;
+    expect(own.id).not.toBe(done.info.id);
+    // its own, every 10 steps after the branch point
+    expect(own.points.map((p) => p.step)).toEqual([20, 30].filter((s) => s > at));
+    expect(await store.readPoint(done.info.id, at)).not.toBeNull();
+    // a branch point that is gone is refused with its name and step
+    await a.host.receive({ type: 'branch', runId: 'c', savedId: done.info.id, step: 15, update: X, name: 'no' });
+    expect(a.events.at(-1)).toEqual({ type: 'error', runId: 'c', message: 'saved run "parent" has no checkpoint at step 15 (deleted in another tab?)' });
+    await a.host.receive({ type: 'reset', runId: 'b' });
+    for (const r of listed) await store.remove(r.id);
+    expect(await store.readPoint(done.info.id, at)).toBeNull(); // a run's points go with it
     store.close();
   }, 240_000);
 });

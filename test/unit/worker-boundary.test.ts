@@ -21,7 +21,11 @@ describe('the worker boundary', () => {
     expect(checkCommand({ type: 'restore', runId: 'b', savedId: '1764432000000-a' }).error).toBeNull();
     expect(error({ type: 'restore', runId: 'b', savedId: '' })).toMatch(/^restore: savedId: /);
     expect(error({ ...named, name: 'x'.repeat(201) })).toMatch(/^start: name: /);
-    expect(COMMAND_TYPES).toHaveLength(16);
+    const branch = { type: 'branch', runId: 'c', savedId: '1764432000000-a', step: 20, update: { weightThreshold: 3 }, name: '#3 branch of #1 @20' };
+    expect(checkCommand(branch)).toEqual({ command: branch, error: null });
+    expect(error({ ...branch, step: 2.5 })).toMatch(/^branch: step: /);
+    expect(error({ ...branch, update: { mode: 'full' } })).toMatch(/^branch: update.mode: /); // the mode is not a live setting
+    expect(COMMAND_TYPES).toHaveLength(17);
   });
 
   it('takes every live key in setPolicy, and nothing else', () => {

@@ -26,3 +26,17 @@ export function mergeSeries(series: { key: string; points: { step: number; value
   }
   return [...byStep.values()].sort((a, b) => a.step - b.step);
 }
+
+export type Point = { step: number; value: number };
+
+/** The key a series' raw values are merged under (drawn faint behind its smoothed line). */
+export const rawKey = (key: string) => `raw:${key}`;
+
+/**
+ * A noisy series as the charts draw it: its raw points under `raw:key` and their EMA
+ * under `key`, for mergeSeries. Points missing from the series (a gap) are not smoothed over.
+ */
+export function smoothed(key: string, points: Point[], alpha: number): { key: string; points: Point[] }[] {
+  const smooth = ema(points.map((p) => p.value), alpha);
+  return [{ key: rawKey(key), points }, { key, points: points.map((p, i) => ({ step: p.step, value: smooth[i]! })) }];
+}

@@ -25,12 +25,19 @@ function SampleGrid({ info }: { info: DatasetInfo }) {
   return <canvas ref={ref} width={8 * w} height={2 * h} className="samples" data-testid="dataset-samples" />;
 }
 
+/**
+ * Training images per class, one row per class: its whole name (long ones end in an
+ * ellipsis, the full name on hover), a bar and the count. Rows, not columns under
+ * 26 px bars: names like `diagonal-stripes` or `automobile` overlapped and were cut.
+ */
 function Balance({ info }: { info: DatasetInfo }) {
   const max = Math.max(...info.balance, 1);
   return (
-    <div className="balance" title="training images per class">
+    <div className="balance" data-testid="dataset-balance" title="training images per class">
       {info.balance.map((n, i) => (
-        <div key={i} className="bar"><i style={{ height: `${(100 * n) / max}%` }} /><span>{info.classes[i]}</span><b>{n}</b></div>
+        <div key={i} className="bar" title={`${info.classes[i]}: ${n} training images`}>
+          <span data-testid="class-name">{info.classes[i]}</span><i style={{ width: `${(100 * n) / max}%` }} /><b>{n}</b>
+        </div>
       ))}
     </div>
   );
@@ -45,7 +52,9 @@ export function DatasetPicker() {
   const uploadedName = useStore((s) => s.datasets.upload?.name);
   const uploading = useStore((s) => s.uploading);
   const { chooseDataset, uploadFiles } = useStore.getState();
-  useEffect(() => { chooseDataset(useStore.getState().dataset); }, [chooseDataset]);
+  // again with each new backend (a new worker): a preview the old one had not sent yet went with it (a link with a backend)
+  const backend = useStore((s) => s.backendChoice);
+  useEffect(() => { chooseDataset(useStore.getState().dataset); }, [chooseDataset, backend]);
   const onFiles = (list: FileList | null) => { if (list?.length) void uploadFiles([...list].map(fromFile)); };
   return (
     <section className="panel dataset">
@@ -67,8 +76,7 @@ export function DatasetPicker() {
       {info && (
         <div className="about" data-testid="dataset-info">
           <div><b>{info.name}</b>: {info.train} train / {info.test} test, {info.shape.join('x')}, {info.classes.length} classes</div>
-          <SampleGrid info={info} />
-          <Balance info={info} />
+          <div className="preview"><SampleGrid info={info} /><Balance info={info} /></div>
         </div>
       )}
     </section>

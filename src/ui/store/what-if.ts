@@ -8,6 +8,7 @@ import { checkSettings } from '../../engine/explore/sweep';
 import { LAYER_WEIGHTING_LABELS, METRIC_LABELS, RULE_LABELS } from '../labels';
 import type { PlaygroundState } from './index';
 import type { RunView } from './runs';
+import { selectActive } from './selectors';
 
 const RANKS = { 1: '1', 2: '2', 4: '4', 8: '8', 16: '16', 32: '32', 64: '64' } as const;
 
@@ -35,6 +36,11 @@ export interface WhatIfSlice {
   /** parse and check a what-if value against the selected run's config; a bad one is refused with its message */
   setWhatIf: (key: WhatIfKey, raw: string) => void;
   resetWhatIf: () => void;
+  /**
+   * Branch the selected run: a new run from its branch point at `step` with the what-if
+   * settings (applied there as a live change), training at once, beside it on the charts
+   */
+  branchWhatIf: (step: number) => void;
   setSweepAxis: (axis: SweepAxisKey) => void;
 }
 
@@ -73,5 +79,18 @@ export const createWhatIfSlice: StateCreator<PlaygroundState, [], [], WhatIfSlic
     else set({ whatIf: { ...s.whatIf, [key]: checked.value }, whatIfErrors: errors });
   },
   resetWhatIf: () => set({ whatIf: {}, whatIfErrors: {} }),
+  branchWhatIf: (step) => {
+    const s = get();
+    const from = selectActive(s);
+    if (!from?.savedAs) return;
+    const update = { ...s.whatIf }; // every what-if key is a live one
+    // until the worker's `started`, the parent's config with the change (its legend names what differs)
+    const config = structuredClone(from.config);
+    Object.assign(config.prelora, update);
+    const run = s.addRun(config, from.preset ?? undefined);
+    const label = `${run.label.split(' ')[0]} branch of ${from.label.split(' ')[0]} @${step}`;
+    set((st) => ({ runs: st.runs.map((r) => (r.id === run.id ? { ...r, label } : r)), whatIf: {}, whatIfErrors: {}, error: null }));
+    s.send({ type: 'branch', runId: run.id, savedId: from.savedAs, step, update, name: `${label}, ${from.preset ?? 'custom'}, ${new Date(run.startedAt).toLocaleString()}` });
+  },
   setSweepAxis: (axis) => set({ sweepAxis: axis }),
 });

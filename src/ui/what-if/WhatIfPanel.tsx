@@ -1,10 +1,11 @@
 // What if? The selected run replayed with other settings: sliders and choices, at
 // once the predicted switches (in the layer panel and the weight chart too), the
-// predicted shares beside the real ones, where the replay is exact, and a button that
-// trains a run with these settings.
+// predicted shares beside the real ones, where the replay is exact, a branch of the run
+// from a checkpoint with them, and a button that trains a run with these settings.
 import type { PredictedShares } from '../../engine/explore/shares';
 import { useStore } from '../store';
 import { WHAT_IF_FIELDS, type WhatIfKey } from '../store/what-if';
+import { BranchOffer } from './BranchOffer';
 import { ExactNote } from './ExactNote';
 import { useWhatIf, type WhatIf } from './use-replay';
 
@@ -72,6 +73,7 @@ export function WhatIfPanel() {
         <tbody>{SHARES.map(([k, label]) => <tr key={k}><th>{label}</th><td>{w.real ? pct(w.real[k]) : '–'}</td><td>{pct(r.shares[k])}</td></tr>)}</tbody>
       </table>
       <ExactNote exactUntil={r.exactUntil} mode={run.config.prelora.mode} />
+      <BranchOffer w={w} busy={busy} />
       <div className="buttons">
         <button onClick={reset} disabled={!w.changed}>Back to the run&apos;s settings</button>
         <button data-testid="apply-what-if" onClick={apply} disabled={busy}
