@@ -88,14 +88,23 @@ export class Monitor {
     return this.steps;
   }
 
+  /** The window's sums so far (gradient norms, loss) as tensors, or null when a compiled step holds them or none was observed. */
+  get windowSums(): [tf.Tensor, tf.Tensor] | null {
+    return !this.deviceSums && this.gradSum && this.lossSum ? [this.gradSum, this.lossSum] : null;
+  }
+
+  /** Copy the sums a compiled step keeps on the device into tensors of our own (it goes on adding to its copy). */
+  private takeDeviceSums(): void {
+    if (!this.deviceSums) return;
+    this.gradSum?.dispose();
+    this.lossSum?.dispose();
+    [this.gradSum, this.lossSum] = this.deviceSums();
+    this.deviceSums = null;
+  }
+
   /** Close the window: one read-back, fresh snapshots, statistics vs the previous window. */
   async endWindow(step: number): Promise<WindowRecord> {
-    if (this.deviceSums) {
-      this.gradSum?.dispose();
-      this.lossSum?.dispose();
-      [this.gradSum, this.lossSum] = this.deviceSums();
-      this.deviceSums = null;
-    }
+    this.takeDeviceSums();
     if (this.steps === 0 || !this.gradSum || !this.lossSum) throw new Error('endWindow before any observed step');
     const gradSum = this.gradSum, lossSum = this.lossSum;
     const stacked = tf.tidy(() => {
@@ -168,6 +177,7 @@ export class Monitor {
   }
 
   exportState(): MonitorState {
+    this.takeDeviceSums(); // a window in progress on a compiled step: its sums so far
     return {
       steps: this.steps, previous: this.previous, gradSteps: [...this.gradSteps], releasing: [...this.releasing], gradSum: this.gradSum, lossSum: this.lossSum,
       snapshots: Object.fromEntries(this.snapshots),

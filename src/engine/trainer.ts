@@ -206,10 +206,15 @@ export class Trainer {
       throw new Error(`${this.pending.length} steps since the last read-back: set schedule.logEvery below ${CompiledStep.capacity}`);
     }
     const monitor = this.controller.monitor;
-    this.compiled ??= new CompiledStep({
-      model: this.model, config: this.config, split: this.dataset.train, optimizer: () => this.optimizer,
-      watched: [...this.model.modules().values()].map((l) => l.weight),
-    });
+    if (!this.compiled) {
+      this.compiled = new CompiledStep({
+        model: this.model, config: this.config, split: this.dataset.train, optimizer: () => this.optimizer,
+        watched: [...this.model.modules().values()].map((l) => l.weight),
+      });
+      // a run restored mid-window: the window's sums so far go on adding up on the device
+      const sums = monitor.windowSums;
+      if (sums && monitor.stepsInWindow > 0) this.compiled.continueWindow(sums);
+    }
     const slot = this.compiled.step({ lr: scheduled, selection: this.batcher.nextSelection(), windowStart: monitor.stepsInWindow === 0 });
     const compiled = this.compiled;
     monitor.observeOnDevice(() => compiled.windowSums());
