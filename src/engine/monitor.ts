@@ -121,8 +121,7 @@ export class Monitor {
       const squares = tf.stack(diffs.map((d, i) => (d ? tf.sum(tf.mul(d, tf.add(weights[i]!, snaps[i]!))) : zero)));
       return tf.concat([norms, updates, snapNorms, squares, gradSum, tf.reshape(tf.div(lossSum, this.steps), [1])]);
     });
-    const values = await stacked.data();
-    stacked.dispose();
+    const values = await stacked.data().finally(() => stacked.dispose()); // disposed even when the read fails (a lost device)
     gradSum.dispose();
     lossSum.dispose();
     this.gradSum = null;

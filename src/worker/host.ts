@@ -16,7 +16,8 @@ import { DatasetError } from '../engine/data/errors';
 import type { ImageDecoder } from '../engine/data/folder';
 import { pageDataLimit } from '../engine/data/limits';
 import { describeDataset } from '../engine/data/preview';
-import type { EngineEvent, PhaseChange } from '../engine/events';
+import { forgetLostDevice } from '../engine/device-loss';
+import type { DeviceLoss, EngineEvent, PhaseChange } from '../engine/events';
 import { ModelFileError } from '../engine/io/errors';
 import { exportRun } from '../engine/io/export';
 import { checkInitWeights, initModel, readInitWeights, type InitWeights } from '../engine/io/init-weights';
@@ -61,6 +62,8 @@ const messageOf = (err: unknown) => (err instanceof Error ? err.message : String
 
 export class TrainingHost {
   private backend: Promise<BackendInfo> | null = null;
+  /** the backend asked for first: a new device after a lost one is made the same way */
+  private backendChoice: BackendChoice = 'auto';
   /** the run training or paused */
   private run: Run | null = null;
   /** the last run, finished: kept (tensors and all) until another starts or it is reset, for its export */
@@ -148,6 +151,7 @@ export class TrainingHost {
   }
 
   private ready(choice: BackendChoice): Promise<BackendInfo> {
+    if (!this.backend) this.backendChoice = choice;
     this.backend ??= this.deps.initBackend(choice).then(
       (info) => { this.post({ type: 'ready', backend: info }); return info; },
       (err: unknown) => { this.backend = null; throw err; }, // the next command tries again
@@ -275,7 +279,8 @@ export class TrainingHost {
     }
     this.looping = false;
     if (this.run !== run || this.want === 'stop') return; // whoever stopped it lets go of it
-    if (t.divergence) this.release('stopped'); // the engine's `diverged` event, forwarded, says why
+    if (t.deviceLoss) await this.afterDeviceLoss(run, t.deviceLoss);
+    else if (t.divergence) this.release('stopped'); // the engine's `diverged` event, forwarded, says why
     else if (t.stepsDone >= total) {
       this.run = null;
       this.kept = run; // the held run still: its model can be exported
@@ -285,6 +290,32 @@ export class TrainingHost {
       this.state(run, 'paused');
       await this.save(run, 'pause');
     }
+  }
+
+  /**
+   * The GPU device was lost under the run: the run is let go (its tensors went with the
+   * device), a new device is made as the first one was (the backend registered again;
+   * wasm if no WebGPU adapter is left), and the page is told what happened and which
+   * step its last checkpoint resumes from; the page offers that checkpoint (a failed
+   * run's), and a `restore` brings it back on the new device.
+   */
+  private async afterDeviceLoss(run: Run, loss: DeviceLoss): Promise<void> {
+    const opening = this.saved();
+    const saved = opening ? (await (await opening).list()).find((r) => r.id === run.saved.id) : undefined;
+    this.release('failed');
+    forgetLostDevice();
+    this.backend = null;
+    let now: string;
+    try {
+      const info = await this.ready(this.backendChoice);
+      now = `a new ${info.name} device is ready`;
+    } catch (err) {
+      now = `no new device could be made (${messageOf(err)}): reload the page`;
+    }
+    const back = saved
+      ? `resume it from its checkpoint at step ${saved.step} (saved runs: "${saved.name}"); the steps after it are trained again`
+      : 'it had no checkpoint yet: start it again';
+    this.error(run.id, `${loss.message} after step ${loss.step}; ${now}: ${back}`);
   }
 
   /** Each event of a run: to the page, into its log (and its phase changes). */
@@ -309,7 +340,7 @@ export class TrainingHost {
    */
   private async save(run: Run, reason: SavedRunInfo['reason']): Promise<void> {
     const opening = this.saved();
-    if (!opening || run.trainer.divergence) return;
+    if (!opening || run.trainer.divergence || run.trainer.deviceLoss) return;
     try {
       const store = await opening;
       const { config, state, tensors } = await run.trainer.exportState();
