@@ -5,7 +5,7 @@
 import { useState } from 'react';
 import { formatBytes } from '../../engine/config';
 import { useStore } from '../store';
-import type { SavedRunInfo } from '../../worker/saved-runs';
+import { savedBytes, type SavedRunInfo } from '../../worker/saved-runs';
 
 const REASONS: Record<SavedRunInfo['reason'], string> = { interval: 'while training', pause: 'paused', done: 'finished' };
 
@@ -29,7 +29,7 @@ export function SavedRunsPanel() {
   const held = useStore((s) => s.runs.find((r) => r.id === s.heldRunId)?.savedAs ?? null);
   const { resumeSaved, deleteSaved } = useStore.getState();
   if (!saved.length && !problem) return null;
-  const total = saved.reduce((n, r) => n + r.bytes, 0);
+  const total = saved.reduce((n, r) => n + savedBytes(r), 0);
   const unfinished = saved.filter((r) => interrupted.includes(r.id));
   return (
     <section className="panel saved" data-testid="saved-panel">
@@ -50,7 +50,9 @@ export function SavedRunsPanel() {
               <td>{r.step} / {r.config.schedule.steps}</td>
               <td>{REASONS[r.reason]}, {new Date(r.savedAt).toLocaleString()}</td>
               <td>{r.backend}</td>
-              <td data-testid="saved-size">{formatBytes(r.bytes)}</td>
+              <td data-testid="saved-size" title={r.data ? (r.data.kept ? `with its uploaded data (${r.data.name}, ${r.data.images} images)` : `its uploaded data (${r.data.name}) was too large to keep: upload it again to resume`) : undefined}>
+                {formatBytes(savedBytes(r))}{r.data ? (r.data.kept ? ' with data' : ' (data not kept)') : ''}
+              </td>
               <td>
                 <button data-testid="saved-resume" disabled={held === r.id} title={held === r.id ? 'this is the run training now' : undefined}
                   onClick={() => resumeSaved(r.id)}>{r.reason === 'done' ? 'Open' : 'Resume'}</button>
