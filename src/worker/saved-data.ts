@@ -9,7 +9,7 @@ import type { Dataset, Split } from '../engine/data/dataset';
 
 /**
  * The largest decoded dataset kept with a saved run: all of CIFAR-10 is 184 MB decoded,
- * MNIST 47 MB; a larger set, kept once per saved run, would fill a browser's quota fast.
+ * MNIST 55 MB; a larger set, kept once per saved run, would fill a browser's quota fast.
  */
 export const MAX_KEPT_DATA_BYTES = 256 * 2 ** 20;
 
