@@ -21,6 +21,7 @@ export function progressLine(e: EngineEvent, totalSteps: number): string | null 
     const v = e.evaluation;
     return `step ${v.step}: test loss ${v.loss.toFixed(4)}, accuracy ${(100 * v.accuracy).toFixed(1)}%`;
   }
+  if (e.type === 'deviceLost') return `step ${e.loss.step}: ${e.loss.message}`;
   if (e.type === 'diverged') return `step ${e.divergence.step}: diverged (loss ${e.divergence.loss}, gradient norm ${e.divergence.gradNorm})`;
   return null;
 }

@@ -82,6 +82,11 @@ async function main(): Promise<number> {
   }, init?.prepare);
   await trainer.run();
   if (tty) process.stderr.write('\n');
+  const lost = trainer.deviceLoss;
+  if (lost) {
+    trainer.dispose();
+    throw new Error(`${lost.message} after step ${lost.step}: the command line keeps no checkpoints, so run it again`);
+  }
   const summary = summarize(events, {
     backend: backend.name, kernels: backend.kernels, mode: config.prelora.mode, rule: config.prelora.rule, seed, model: config.model,
     batchSize: config.optim.batchSize, windowSteps: config.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,

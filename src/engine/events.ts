@@ -50,6 +50,12 @@ export interface Divergence {
   message: string;
 }
 
+/** The WebGPU device was lost: the last step whose numbers were read back, and why. */
+export interface DeviceLoss {
+  step: number;
+  message: string;
+}
+
 /** The run as a whole: `full` until a module leaves full training, `lora` once all targeted modules froze. */
 export type RunPhase = 'full' | 'mixed' | 'lora';
 
@@ -62,5 +68,7 @@ export type EngineEvent =
   | { type: 'phase'; change: PhaseChange }
   /** the run stopped: a step's loss or gradients were not finite (records after it are dropped) */
   | { type: 'diverged'; divergence: Divergence }
+  /** the run stopped: the WebGPU device was lost (steps after `step`, the last read back, are gone with it) */
+  | { type: 'deviceLost'; loss: DeviceLoss }
   /** parameter counts (adapters included in total) after every change */
   | { type: 'params'; step: number; total: number; trainable: number; optimizerBytes: number; memory: MemoryReading };

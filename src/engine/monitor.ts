@@ -88,14 +88,23 @@ export class Monitor {
     return this.steps;
   }
 
+  /** The window's sums so far (gradient norms, loss) as tensors, or null when a compiled step holds them or none was observed. */
+  get windowSums(): [tf.Tensor, tf.Tensor] | null {
+    return !this.deviceSums && this.gradSum && this.lossSum ? [this.gradSum, this.lossSum] : null;
+  }
+
+  /** Copy the sums a compiled step keeps on the device into tensors of our own (it goes on adding to its copy). */
+  private takeDeviceSums(): void {
+    if (!this.deviceSums) return;
+    this.gradSum?.dispose();
+    this.lossSum?.dispose();
+    [this.gradSum, this.lossSum] = this.deviceSums();
+    this.deviceSums = null;
+  }
+
   /** Close the window: one read-back, fresh snapshots, statistics vs the previous window. */
   async endWindow(step: number): Promise<WindowRecord> {
-    if (this.deviceSums) {
-      this.gradSum?.dispose();
-      this.lossSum?.dispose();
-      [this.gradSum, this.lossSum] = this.deviceSums();
-      this.deviceSums = null;
-    }
+    this.takeDeviceSums();
     if (this.steps === 0 || !this.gradSum || !this.lossSum) throw new Error('endWindow before any observed step');
     const gradSum = this.gradSum, lossSum = this.lossSum;
     const stacked = tf.tidy(() => {
@@ -112,8 +121,7 @@ export class Monitor {
       const squares = tf.stack(diffs.map((d, i) => (d ? tf.sum(tf.mul(d, tf.add(weights[i]!, snaps[i]!))) : zero)));
       return tf.concat([norms, updates, snapNorms, squares, gradSum, tf.reshape(tf.div(lossSum, this.steps), [1])]);
     });
-    const values = await stacked.data();
-    stacked.dispose();
+    const values = await stacked.data().finally(() => stacked.dispose()); // disposed even when the read fails (a lost device)
     gradSum.dispose();
     lossSum.dispose();
     this.gradSum = null;
@@ -168,6 +176,7 @@ export class Monitor {
   }
 
   exportState(): MonitorState {
+    this.takeDeviceSums(); // a window in progress on a compiled step: its sums so far
     return {
       steps: this.steps, previous: this.previous, gradSteps: [...this.gradSteps], releasing: [...this.releasing], gradSum: this.gradSum, lossSum: this.lossSum,
       snapshots: Object.fromEntries(this.snapshots),

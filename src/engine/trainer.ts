@@ -10,8 +10,9 @@ import { readTensors, takeTensor } from './checkpoint/tensors';
 import { validateConfig, type ConfigError, type PreLoRAConfig, type RunConfig } from './config';
 import { Batcher, toBatch, type Batch, type Dataset } from './data/dataset';
 import { CompiledStep } from './compiled/step';
+import { settleLoss, watchDevice } from './device-loss';
 import { describeDivergence, finiteWindow, firstNonFinite } from './divergence';
-import type { Divergence, EngineEvent, Evaluation, MemoryReading, RunPhase, StepRecord } from './events';
+import type { DeviceLoss, Divergence, EngineEvent, Evaluation, MemoryReading, RunPhase, StepRecord } from './events';
 import { resolveUpdate, type PolicyUpdate } from './live';
 import { stepPath } from './kernel-path';
 import { crossEntropy } from './ops/cross-entropy';
@@ -54,6 +55,10 @@ export class Trainer {
   private diverged: Divergence | null = null;
   /** a window's statistics were not finite: read back now to find the step */
   private suspect = false;
+  /** why the WebGPU device was lost, once it was (never off WebGPU) */
+  private readonly deviceLost = watchDevice();
+  /** set when a step finds the device lost; the run stops */
+  private lost: DeviceLoss | null = null;
 
   constructor(
     readonly config: RunConfig,
@@ -132,6 +137,19 @@ export class Trainer {
     return this.controller.history;
   }
 
+  /** Why the run stopped, if the WebGPU device was lost under it. */
+  get deviceLoss(): DeviceLoss | null {
+    return this.lost;
+  }
+
+  /** The run stops: its device is gone. Reported once, as an event; what was not read back is dropped with the device. */
+  private stopLost(message: string): void {
+    this.lost = { step: this.lastFlush.step, message };
+    for (const p of this.pending) if (typeof p.loss !== 'number') tf.dispose([p.loss, p.gradNorm!]);
+    this.pending = [];
+    this.emit({ type: 'deviceLost', loss: this.lost });
+  }
+
   /** Why the run stopped, if a step's loss or gradients were not finite. */
   get divergence(): Divergence | null {
     return this.diverged;
@@ -159,8 +177,29 @@ export class Trainer {
    * and its result is returned.
    */
   async step<T>(measure?: (enqueue: () => void) => Promise<T>): Promise<T | undefined> {
+    if (this.diverged || this.lost) return undefined; // a diverged run, or one whose device is gone, takes no more steps
+    const lost = this.deviceLost();
+    if (lost) {
+      this.stopLost(lost);
+      return undefined;
+    }
+    return this.onDevice(() => this.stepOnDevice(measure));
+  }
+
+  /** Device work whose failure, when the device went, is a loss (the event) and not an error. */
+  private async onDevice<T>(work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (err) {
+      const why = await settleLoss(this.deviceLost);
+      if (!why) throw err;
+      this.stopLost(why);
+      return undefined;
+    }
+  }
+
+  private async stepOnDevice<T>(measure?: (enqueue: () => void) => Promise<T>): Promise<T | undefined> {
     let measured: T | undefined;
-    if (this.diverged) return measured; // a diverged run takes no more steps
     if (measure) measured = await measure(() => this.trainStep());
     else this.trainStep();
     try {
@@ -206,10 +245,15 @@ export class Trainer {
       throw new Error(`${this.pending.length} steps since the last read-back: set schedule.logEvery below ${CompiledStep.capacity}`);
     }
     const monitor = this.controller.monitor;
-    this.compiled ??= new CompiledStep({
-      model: this.model, config: this.config, split: this.dataset.train, optimizer: () => this.optimizer,
-      watched: [...this.model.modules().values()].map((l) => l.weight),
-    });
+    if (!this.compiled) {
+      this.compiled = new CompiledStep({
+        model: this.model, config: this.config, split: this.dataset.train, optimizer: () => this.optimizer,
+        watched: [...this.model.modules().values()].map((l) => l.weight),
+      });
+      // a run restored mid-window: the window's sums so far go on adding up on the device
+      const sums = monitor.windowSums;
+      if (sums && monitor.stepsInWindow > 0) this.compiled.continueWindow(sums);
+    }
     const slot = this.compiled.step({ lr: scheduled, selection: this.batcher.nextSelection(), windowStart: monitor.stepsInWindow === 0 });
     const compiled = this.compiled;
     monitor.observeOnDevice(() => compiled.windowSums());
@@ -242,9 +286,11 @@ export class Trainer {
     if (slots.length) throw new Error('steps of two kernel paths pending at once');
     const tensors = batch.map((p) => p.loss as tf.Scalar);
     const stacked = tf.stack([...tensors, ...batch.map((p) => p.gradNorm!)]);
-    const values = await stacked.data() as Float32Array;
-    stacked.dispose();
-    for (const p of batch) tf.dispose([p.loss as tf.Scalar, p.gradNorm!]);
+    // disposed even when the read fails (a lost device)
+    const values = await stacked.data().finally(() => {
+      stacked.dispose();
+      for (const p of batch) tf.dispose([p.loss as tf.Scalar, p.gradNorm!]);
+    }) as Float32Array;
     return values;
   }
 
@@ -282,8 +328,7 @@ export class Trainer {
   private async probeLoss(): Promise<number> {
     const { x, y } = this.tensors(this.probe);
     const loss = tf.tidy(() => crossEntropy(this.model.forward(x), y, this.config.optim.labelSmoothing));
-    const value = (await loss.data())[0]!;
-    tf.dispose([x, y, loss]);
+    const value = (await loss.data().finally(() => tf.dispose([x, y, loss])))[0]!;
     this.restartClock(); // probing is not training time
     return value;
   }
@@ -306,8 +351,7 @@ export class Trainer {
       tf.dispose([totals, x, y]);
       totals = next;
     }
-    const [correct, lossSum] = await totals.data();
-    totals.dispose();
+    const [correct, lossSum] = await totals.data().finally(() => totals.dispose());
     const evaluation = { step: this.completed, loss: lossSum! / split.count, accuracy: correct! / split.count, count: split.count };
     this.restartClock();
     this.emit({ type: 'evaluation', evaluation });
@@ -364,11 +408,11 @@ export class Trainer {
   async run(steps = this.config.schedule.steps - this.completed, yieldBetween?: () => Promise<boolean>): Promise<void> {
     const end = this.completed + steps;
     if (this.lastFlush.time === 0) this.restartClock();
-    while (this.completed < end && !this.diverged) {
+    while (this.completed < end && !this.diverged && !this.lost) {
       await this.step();
-      if (yieldBetween && !(await yieldBetween())) break;
+      if (this.lost || (yieldBetween && !(await yieldBetween()))) break;
     }
-    await this.flush();
+    if (!this.lost) await this.onDevice(() => this.flush());
   }
 
   /**
@@ -378,6 +422,7 @@ export class Trainer {
    */
   async exportState(): Promise<{ config: RunConfig; state: TrainingState; tensors: Map<string, HostArray> }> {
     if (this.diverged) throw new Error(`the run diverged at step ${this.diverged.step}: its weights are not finite, so it has no checkpoint`);
+    if (this.lost) throw new Error(`${this.lost.message} after step ${this.lost.step}: its weights went with it, so it has no newer checkpoint`);
     await this.flush();
     const variables = this.model.namedVariables();
     // the optimiser keys its state by tfjs's variable names; a checkpoint by the model's

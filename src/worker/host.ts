@@ -16,7 +16,8 @@ import { DatasetError } from '../engine/data/errors';
 import type { ImageDecoder } from '../engine/data/folder';
 import { pageDataLimit } from '../engine/data/limits';
 import { describeDataset } from '../engine/data/preview';
-import type { EngineEvent, PhaseChange } from '../engine/events';
+import { forgetLostDevice } from '../engine/device-loss';
+import type { DeviceLoss, EngineEvent, PhaseChange } from '../engine/events';
 import { ModelFileError } from '../engine/io/errors';
 import { exportRun } from '../engine/io/export';
 import { checkInitWeights, initModel, readInitWeights, type InitWeights } from '../engine/io/init-weights';
@@ -28,6 +29,7 @@ import { Trainer } from '../engine/trainer';
 import { checkCommand } from './boundary';
 import { zipExport } from './export-zip';
 import type { Command, CommandOf, RunState, WorkerEvent } from './protocol';
+import { decodeDataset, describeFiles, encodeDataset, identify, keptBytes, MAX_KEPT_DATA_BYTES } from './saved-data';
 import { StorageFullError, type SavedRunInfo, type SavedRuns } from './saved-runs';
 
 export interface HostDeps {
@@ -44,6 +46,8 @@ export interface HostDeps {
   createTrainer?: (...args: ConstructorParameters<typeof Trainer>) => Trainer;
   /** where runs are saved (IndexedDB); without it nothing is saved */
   openSaved?: () => Promise<SavedRuns>;
+  /** the largest uploaded dataset (decoded bytes) kept with a saved run; default MAX_KEPT_DATA_BYTES */
+  keepDataUpTo?: number;
 }
 
 interface Run {
@@ -55,6 +59,8 @@ interface Run {
   log: RunLog;
   /** what its checkpoints are saved and listed under */
   saved: { id: string; name: string; preset: string | null };
+  /** the uploaded data it trains on, once kept with its saved run (or found too large to keep) */
+  data?: SavedRunInfo['data'];
 }
 
 const BENCH_BUSY = 'a benchmark is running: stop it (or let it finish) first';
@@ -62,6 +68,8 @@ const messageOf = (err: unknown) => (err instanceof Error ? err.message : String
 
 export class TrainingHost {
   private backend: Promise<BackendInfo> | null = null;
+  /** the backend asked for first: a new device after a lost one is made the same way */
+  private backendChoice: BackendChoice = 'auto';
   /** the run training or paused */
   private run: Run | null = null;
   /** the last run, finished: kept (tensors and all) until another starts or it is reset, for its export */
@@ -75,8 +83,9 @@ export class TrainingHost {
   private chain: Promise<void> = Promise.resolve();
   /** a benchmark is running (it owns the device until it ends) */
   private bench: { stop: boolean } | null = null;
-  /** the user's dataset: replaced only by a successful upload */
+  /** the user's dataset: replaced only by a successful upload; `uploadedFrom` names its files */
   private uploaded: Dataset | null = null;
+  private uploadedFrom = '';
   /** the weights the next runs start from: replaced only by a successful load */
   private weights: InitWeights | null = null;
   /** the last built-in set: the picker's preview and the next start share it */
@@ -149,6 +158,7 @@ export class TrainingHost {
   }
 
   private ready(choice: BackendChoice): Promise<BackendInfo> {
+    if (!this.backend) this.backendChoice = choice;
     this.backend ??= this.deps.initBackend(choice).then(
       (info) => { this.post({ type: 'ready', backend: info }); return info; },
       (err: unknown) => { this.backend = null; throw err; }, // the next command tries again
@@ -276,7 +286,8 @@ export class TrainingHost {
     }
     this.looping = false;
     if (this.run !== run || this.want === 'stop') return; // whoever stopped it lets go of it
-    if (t.divergence) this.release('stopped'); // the engine's `diverged` event, forwarded, says why
+    if (t.deviceLoss) await this.afterDeviceLoss(run, t.deviceLoss);
+    else if (t.divergence) this.release('stopped'); // the engine's `diverged` event, forwarded, says why
     else if (t.stepsDone >= total) {
       this.run = null;
       this.kept = run; // the held run still: its model can be exported
@@ -286,6 +297,32 @@ export class TrainingHost {
       this.state(run, 'paused');
       await this.save(run, 'pause');
     }
+  }
+
+  /**
+   * The GPU device was lost under the run: the run is let go (its tensors went with the
+   * device), a new device is made as the first one was (the backend registered again;
+   * wasm if no WebGPU adapter is left), and the page is told what happened and which
+   * step its last checkpoint resumes from; the page offers that checkpoint (a failed
+   * run's), and a `restore` brings it back on the new device.
+   */
+  private async afterDeviceLoss(run: Run, loss: DeviceLoss): Promise<void> {
+    const opening = this.saved();
+    const saved = opening ? (await (await opening).list()).find((r) => r.id === run.saved.id) : undefined;
+    this.release('failed');
+    forgetLostDevice();
+    this.backend = null;
+    let now: string;
+    try {
+      const info = await this.ready(this.backendChoice);
+      now = `a new ${info.name} device is ready`;
+    } catch (err) {
+      now = `no new device could be made (${messageOf(err)}): reload the page`;
+    }
+    const back = saved
+      ? `resume it from its checkpoint at step ${saved.step} (saved runs: "${saved.name}"); the steps after it are trained again`
+      : 'it had no checkpoint yet: start it again';
+    this.error(run.id, `${loss.message} after step ${loss.step}; ${now}: ${back}`);
   }
 
   /** Each event of a run: to the page, into its log (and its phase changes). */
@@ -310,19 +347,58 @@ export class TrainingHost {
    */
   private async save(run: Run, reason: SavedRunInfo['reason']): Promise<void> {
     const opening = this.saved();
-    if (!opening || run.trainer.divergence) return;
+    if (!opening || run.trainer.divergence || run.trainer.deviceLoss) return;
     try {
       const store = await opening;
       const { config, state, tensors } = await run.trainer.exportState();
       const bytes = encodeCheckpoint({ config, state, tensors, log: run.log });
       const backend = (await this.ready('auto')).name;
       // every checkpoint but the last is also a branch point (a what-if branch starts from one)
-      const info = await store.save({ ...run.saved, step: state.step, reason, savedAt: Date.now(), backend, config }, bytes, reason !== 'done');
+      const data = await this.keepData(store, run);
+      const info = await store.save({ ...run.saved, step: state.step, reason, savedAt: Date.now(), backend, config, data }, bytes, reason !== 'done');
       run.saved.name = info.name; // renamed on the page: keep its name
       this.post({ type: 'saved', runId: run.id, info });
     } catch (err) {
       this.error(run.id, err instanceof StorageFullError ? err.message : `could not save the run at step ${run.trainer.stepsDone}: ${messageOf(err)}`);
     }
+  }
+
+  /**
+   * A run on uploaded data keeps that data with its saved run, once (it does not change),
+   * so that it resumes without an upload; data larger than MAX_KEPT_DATA_BYTES is only
+   * identified (name, images, CRC-32), and its resume asks for the same files again.
+   */
+  private async keepData(store: SavedRuns, run: Run): Promise<SavedRunInfo['data']> {
+    const dataset = run.trainer.dataset;
+    if (run.trainer.config.data.dataset !== 'upload') return null;
+    if (run.data) return run.data;
+    const size = keptBytes(dataset);
+    const kept = size <= (this.deps.keepDataUpTo ?? MAX_KEPT_DATA_BYTES);
+    if (kept) await store.saveData(run.saved.id, run.saved.name, encodeDataset(dataset));
+    run.data = { ...identify(dataset, this.uploadedFrom), kept, bytes: kept ? size : 0 };
+    return run.data;
+  }
+
+  /**
+   * The uploaded data a saved run trained on: kept with it, or the upload there is now
+   * if it is the same data (its CRC-32); else an error that says what to upload. Null
+   * for a run on a built-in set.
+   */
+  private async dataFor(store: SavedRuns, info: SavedRunInfo, config: RunConfig): Promise<Dataset | null> {
+    if (config.data.dataset !== 'upload') return null;
+    const what = `saved run "${info.name}"`;
+    const data = info.data;
+    if (data?.kept) {
+      const bytes = await store.readData(info.id);
+      if (bytes) return decodeDataset(bytes, what);
+    }
+    const again = data ? `upload ${data.name} again (${data.images} images)` : 'upload them again';
+    if (!this.uploaded) throw new DatasetError(`${what} trained on uploaded files${data ? ' too large to keep with it' : ''}: ${again}, then resume it`);
+    const now = identify(this.uploaded, this.uploadedFrom);
+    if (data && now.crc32 !== data.crc32) {
+      throw new DatasetError(`${what} trained on other data than the upload there is now (${now.name}, ${now.images} images, CRC-32 ${now.crc32}; it trained on CRC-32 ${data.crc32}): ${again}, then resume it`);
+    }
+    return this.uploaded;
   }
 
   /**
@@ -350,11 +426,15 @@ export class TrainingHost {
     } catch (err) {
       return this.error(cmd.runId, `${messageOf(err)}; the other saved runs are not affected`);
     }
-    if (checkpoint.config.data.dataset === 'upload' && !this.uploaded) {
-      return this.error(cmd.runId, `saved run "${info.name}" trained on uploaded files: upload them again, then resume it`);
+    let uploaded: Dataset | null;
+    try {
+      uploaded = await this.dataFor(store, info, checkpoint.config);
+    } catch (err) {
+      return this.error(cmd.runId, messageOf(err));
     }
     const hw = await this.ready('auto');
-    const { config, dataset, errors } = await prepareRun(checkpoint.config, { load: (c) => this.datasetFor(c), memoryBudgetBytes: hw.memoryBudgetBytes, kernels: hw.kernels });
+    const load = (c: RunConfig) => (uploaded ? Promise.resolve(uploaded) : this.datasetFor(c));
+    const { config, dataset, errors } = await prepareRun(checkpoint.config, { load, memoryBudgetBytes: hw.memoryBudgetBytes, kernels: hw.kernels });
     if (!config) return this.error(cmd.runId, `saved run "${info.name}" cannot run here: ${formatErrors(errors)}`);
     this.want = 'stop';
     await this.exclusive(async () => {
@@ -378,7 +458,7 @@ export class TrainingHost {
       }
       restoring = false;
       const saved = branch ? { id: `${Date.now()}-${cmd.runId}`, name: branch.name, preset: info.preset } : { id: info.id, name: info.name, preset: info.preset };
-      const run: Run = { id: cmd.runId, trainer, changes, log, saved };
+      const run: Run = { id: cmd.runId, trainer, changes, log, saved, data: info.data };
       this.post({ type: 'started', runId: run.id, config: checkpoint.config, init: null });
       this.post({ type: 'restored', runId: run.id, events: checkpoint.log.events, policyChanges: checkpoint.log.policyChanges });
       if (branch) {
@@ -453,6 +533,7 @@ export class TrainingHost {
       const deviceMemory = (globalThis.navigator as { deviceMemory?: number } | undefined)?.deviceMemory;
       const limit = pageDataLimit(deviceMemory);
       this.uploaded = await datasetFromFiles(files, { imageSize: cmd.imageSize, seed: cmd.seed, limit, decode: this.deps.decode });
+      this.uploadedFrom = describeFiles(files);
       this.post({ type: 'dataset', source: 'upload', info: describeDataset(this.uploaded) });
     } catch (err) {
       this.error(null, err instanceof DatasetError ? err.message : `could not read the upload: ${messageOf(err)}`);

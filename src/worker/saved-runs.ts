@@ -5,6 +5,7 @@
 // lists, renames and deletes. A full quota is an error that says what to delete.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { RunConfig } from '../engine/config';
+import type { DataIdentity } from './saved-data';
 
 export const SAVED_RUNS_DB = 'prelora-playground';
 const DB_VERSION = 2;
@@ -26,13 +27,19 @@ export interface SavedRunInfo {
   /** the backend it trained on: a resume on another one continues, but not bit for bit */
   backend: string;
   config: RunConfig;
+  /** its checkpoint file's size */
   bytes: number;
   /** its branch points (checkpoints kept from while it trained), by step, with each file's size */
   points: { step: number; bytes: number }[];
+  /** the uploaded data it trained on, and the bytes it takes when kept with it (absent: saved before data was kept, or none uploaded) */
+  data?: (DataIdentity & { bytes: number }) | null;
 }
 
-/** The bytes a saved run takes: its latest checkpoint and its branch points. */
-export const savedBytes = (r: Pick<SavedRunInfo, 'bytes' | 'points'>) => r.points.reduce((n, p) => n + p.bytes, r.bytes);
+/** The bytes a saved run takes: its latest checkpoint, its branch points and the data kept with it. */
+export const savedBytes = (r: Pick<SavedRunInfo, 'bytes' | 'points' | 'data'>) => r.points.reduce((n, p) => n + p.bytes, r.bytes + (r.data?.bytes ?? 0));
+
+/** Where a saved run's kept data lies in the files store, beside its checkpoint. */
+const dataKey = (id: string) => `${id}/data`;
 
 interface Schema extends DBSchema {
   runs: { key: string; value: SavedRunInfo };
@@ -110,14 +117,33 @@ export class SavedRuns {
         tx.done,
       ]);
     } catch (err) {
-      if (!isQuota(err)) throw err;
-      const others = (await this.list()).filter((r) => r.id !== info.id).sort((a, b) => savedBytes(b) - savedBytes(a));
-      const what = others.length
-        ? `delete saved runs to make room: ${others.map((r) => `"${r.name}" (${MB(savedBytes(r))})`).join(', ')}`
-        : 'no other saved runs to delete: free space for this site in the browser, or save less often (schedule.checkpointEvery)';
-      throw new StorageFullError(`could not save "${record.name}" at step ${info.step} (${MB(bytes.byteLength)}): the browser's storage for this page is full; ${what}`);
+      throw await this.full(err, info.id, `"${record.name}" at step ${info.step} (${MB(bytes.byteLength)})`);
     }
     return record;
+  }
+
+  /** Keep a run's uploaded data beside its checkpoint (once: it does not change); a full quota is refused as a save is. */
+  async saveData(id: string, name: string, bytes: Uint8Array): Promise<void> {
+    try {
+      await this.db.put('files', { id: dataKey(id), bytes });
+    } catch (err) {
+      throw await this.full(err, id, `the uploaded data of "${name}" (${MB(bytes.byteLength)})`);
+    }
+  }
+
+  /** A saved run's kept data, or null when none is kept. */
+  async readData(id: string): Promise<Uint8Array | null> {
+    return (await this.db.get('files', dataKey(id)))?.bytes ?? null;
+  }
+
+  /** The error for a failed write: on a full quota, what to delete (the other saved runs, largest first). */
+  private async full(err: unknown, id: string, what: string): Promise<unknown> {
+    if (!isQuota(err)) return err;
+    const others = (await this.list()).filter((r) => r.id !== id).sort((a, b) => savedBytes(b) - savedBytes(a));
+    const fix = others.length
+      ? `delete saved runs to make room: ${others.map((r) => `"${r.name}" (${MB(savedBytes(r))})`).join(', ')}`
+      : 'no other saved runs to delete: free space for this site in the browser, or save less often (schedule.checkpointEvery)';
+    return new StorageFullError(`could not save ${what}: the browser's storage for this page is full; ${fix}`);
   }
 
   /** A saved run's checkpoint file, or null when it is gone. */
@@ -139,7 +165,10 @@ export class SavedRuns {
 
   async remove(id: string): Promise<void> {
     const tx = this.db.transaction(['runs', 'files', 'points'], 'readwrite');
-    await Promise.all([tx.objectStore('runs').delete(id), tx.objectStore('files').delete(id), tx.objectStore('points').delete(pointsOf(id)), tx.done]);
+    await Promise.all([
+      tx.objectStore('runs').delete(id), tx.objectStore('files').delete(id), tx.objectStore('files').delete(dataKey(id)),
+      tx.objectStore('points').delete(pointsOf(id)), tx.done,
+    ]);
   }
 
   close(): void {

@@ -8,15 +8,27 @@ import { SWIFTSHADER_ENV } from '../../src/engine/backend-node';
 
 const run = promisify(execFile);
 
-export async function runOnDawn<T>(script: string, args: string[], timeoutMs: number): Promise<T> {
+/**
+ * `crashAtExit`: a child that destroyed a device may die in Dawn's teardown after its
+ * reply is out (seen: SIGSEGV, exit 139, once the reply was written); its reply counts.
+ */
+export async function runOnDawn<T>(script: string, args: string[], timeoutMs: number, opts: { crashAtExit?: boolean } = {}): Promise<T> {
   if (!existsSync(SWIFTSHADER_ENV.VK_ICD_FILENAMES)) {
     throw new Error(`no Vulkan driver for Dawn: install Chromium's SwiftShader with: apt-get install -y chromium`);
   }
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', script, ...args], {
-    env: { ...process.env, ...SWIFTSHADER_ENV },
-    timeout: timeoutMs,
-    maxBuffer: 256 * 1024 * 1024,
-  });
+  let stdout: string;
+  try {
+    ({ stdout } = await run(process.execPath, ['--import', 'tsx', script, ...args], {
+      env: { ...process.env, ...SWIFTSHADER_ENV },
+      timeout: timeoutMs,
+      maxBuffer: 256 * 1024 * 1024,
+    }));
+  } catch (err) {
+    const e = err as { code?: number | string; signal?: string | null; stdout?: string };
+    const crashed = e.code === 139 || e.signal === 'SIGSEGV';
+    if (!opts.crashAtExit || !crashed || !e.stdout?.trim()) throw err;
+    stdout = e.stdout;
+  }
   return JSON.parse(stdout.trim().split('\n').pop()!) as T;
 }
 

@@ -2,7 +2,9 @@
 // fake-indexeddb): checkpoints every N steps and at a pause; a new worker (as after a
 // reload or a crash) brings a run back paused where it was saved, with everything it
 // reported, and finishes it with the losses of the run that never stopped; a corrupted
-// or old checkpoint is refused with its message while the others still resume.
+// or old checkpoint is refused with its message while the others still resume; a run
+// on uploaded data resumes without an upload (the data kept with it), and data too large
+// to keep is asked for by name and checked to be the same before the run goes on.
 import 'fake-indexeddb/auto';
 import * as tf from '@tensorflow/tfjs';
 import { openDB } from 'idb';
@@ -17,17 +19,18 @@ import { prepareRun } from '../../src/engine/prepare';
 import { Trainer } from '../../src/engine/trainer';
 import { TrainingHost } from '../../src/worker/host';
 import type { RunState, WorkerEvent } from '../../src/worker/protocol';
-import { SAVED_RUNS_DB, SavedRuns } from '../../src/worker/saved-runs';
+import { SAVED_RUNS_DB, SavedRuns, type SavedRunInfo } from '../../src/worker/saved-runs';
 import { branchPoint, firstDifference } from '../../src/engine/explore/branch';
 import { recordedRun } from '../../src/engine/explore/recorded';
 import { replay, runSettings } from '../../src/engine/explore/replay';
+import { cifarBatch } from '../helpers/cifar';
 
 const readPublic = async (p: string) => new Uint8Array(await readFile(join('public', p)));
 
 /** A worker as the page has it: a host that saves to this process's IndexedDB. */
-function worker() {
+function worker(keepDataUpTo?: number) {
   const events: WorkerEvent[] = [];
-  const host = new TrainingHost({ post: (e) => events.push(e), initBackend: (c) => initNodeBackend(c), readPublic, openSaved: () => SavedRuns.open() });
+  const host = new TrainingHost({ post: (e) => events.push(e), initBackend: (c) => initNodeBackend(c), readPublic, openSaved: () => SavedRuns.open(), keepDataUpTo });
   const waitFor = async <T extends WorkerEvent>(pred: (e: WorkerEvent) => e is T, from = 0): Promise<T> => {
     const end = Date.now() + 90_000;
     for (;;) {
@@ -203,6 +206,47 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
     await a.host.receive({ type: 'reset', runId: 'b' });
     for (const r of listed) await store.remove(r.id);
     expect(await store.readPoint(done.info.id, at)).toBeNull(); // a run's points go with it
+    store.close();
+  }, 240_000);
+
+  it('resumes a run on uploaded data without an upload; data too large to keep is asked for and must be the same', async () => {
+    const upload = (count: number) => ({ type: 'loadDataset', files: [{ name: 'data_batch_1.bin', path: 'data_batch_1.bin', bytes: cifarBatch(count).slice().buffer }], imageSize: 16, seed: 1 });
+    const onUpload = { ...config, data: { ...config.data, dataset: 'upload' as const }, schedule: { ...config.schedule, steps: 12 } };
+    const store = await SavedRuns.open();
+    for (const [name, limit] of [['kept', undefined], ['too large', 0]] as const) {
+      const a = worker(limit);
+      await a.host.receive(upload(120));
+      await a.host.receive({ type: 'start', runId: 'u', config: onUpload, name });
+      const first = await a.waitFor(a.saved('u', 8));
+      await a.host.receive({ type: 'reset', runId: 'u' });
+      expect(first.info.data).toMatchObject({ name: 'data_batch_1.bin', images: 120, kept: limit === undefined });
+      expect(first.info.data!.bytes).toBe(limit === undefined ? 120 * (32 * 32 * 3 + 1) : 0); // the decoded images and labels
+    }
+    const byName = Object.fromEntries((await store.list()).map((r) => [r.name, r])) as Record<'kept' | 'too large', SavedRunInfo>;
+
+    // a new worker, nothing uploaded: the kept data comes back with the run, which finishes
+    const b = worker();
+    await b.host.receive({ type: 'restore', runId: 'k', savedId: byName.kept.id });
+    await b.waitFor(b.stateOf('k', 'paused'));
+    await b.host.receive({ type: 'resume', runId: 'k' });
+    expect((await b.waitFor(b.stateOf('k', 'done'))).step).toBe(12);
+    await b.host.receive({ type: 'reset', runId: 'k' });
+    expect(b.events.filter((e) => e.type === 'error')).toEqual([]);
+
+    // too large to keep: named, and a different upload is refused before anything runs
+    const c = worker();
+    await c.host.receive({ type: 'restore', runId: 'x', savedId: byName['too large'].id });
+    expect(c.events.at(-1)).toEqual({ type: 'error', runId: 'x', message: 'saved run "too large" trained on uploaded files too large to keep with it: upload data_batch_1.bin again (120 images), then resume it' });
+    await c.host.receive(upload(60));
+    await c.host.receive({ type: 'restore', runId: 'y', savedId: byName['too large'].id });
+    expect((c.events.at(-1) as { message: string }).message).toMatch(
+      new RegExp(`^saved run "too large" trained on other data than the upload there is now \\(data_batch_1.bin, 60 images, CRC-32 [0-9a-f]{8}; it trained on CRC-32 ${byName['too large'].data!.crc32}\\): upload data_batch_1.bin again`));
+    await c.host.receive(upload(120));
+    await c.host.receive({ type: 'restore', runId: 'z', savedId: byName['too large'].id });
+    await c.waitFor(c.stateOf('z', 'paused'));
+    await c.host.receive({ type: 'reset', runId: 'z' });
+    for (const r of Object.values(byName)) await store.remove(r.id);
+    expect(await store.readData(byName.kept.id)).toBeNull(); // deleting a saved run frees its data too
     store.close();
   }, 240_000);
 });

@@ -76,10 +76,30 @@ const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
   return c >>> 0;
 });
 
-/** CRC-32 (the zip and PNG one) of the parts one after another. */
+/** Slicing-by-8 tables: T[k][n] is the CRC of byte n followed by k zero bytes. */
+const SLICES = (() => {
+  const t = [CRC_TABLE];
+  for (let k = 1; k < 8; k++) t.push(Uint32Array.from(t[k - 1]!, (c) => (c >>> 8) ^ CRC_TABLE[c & 0xff]!));
+  return t as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+})();
+
+/**
+ * CRC-32 (the zip and PNG one) of the parts one after another, eight bytes a round
+ * (slicing-by-8): a tiny checkpoint's 41 MB took 1.13 s a byte at a time and 0.54 s
+ * so (measured on a busy 2-core VM).
+ */
 export function crc32(...parts: Uint8Array[]): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = SLICES;
   let c = 0xffffffff;
-  for (const bytes of parts) for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  for (const b of parts) {
+    let i = 0;
+    for (const end = b.length - 7; i < end; i += 8) {
+      const lo = (c ^ (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24))) >>> 0;
+      c = t7[lo & 0xff]! ^ t6[(lo >>> 8) & 0xff]! ^ t5[(lo >>> 16) & 0xff]! ^ t4[lo >>> 24]!
+        ^ t3[b[i + 4]!]! ^ t2[b[i + 5]!]! ^ t1[b[i + 6]!]! ^ t0[b[i + 7]!]!;
+    }
+    for (; i < b.length; i++) c = t0[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
+  }
   return (c ^ 0xffffffff) >>> 0;
 }
 

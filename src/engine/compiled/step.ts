@@ -13,7 +13,7 @@ import type { AdamW } from '../optimizer';
 import { adamwTable } from '../ops/webgpu/adamw';
 import { countDispatches } from '../ops/webgpu/counts';
 import {
-  compileError, copyOf, isExclusive, prepare, storageBufferLimit, submitPending, tensorFromBuffer, webgpu, type Prepared,
+  compileError, copyOf, isExclusive, prepare, storageBufferLimit, submitPending, tensorBuffer, tensorFromBuffer, webgpu, type Prepared,
 } from '../ops/webgpu/dispatch';
 import type { ViT } from '../vit';
 import { Arena, writeArray } from './arena';
@@ -90,6 +90,8 @@ export class CompiledStep {
   private readonly stepWord = new Uint32Array(4);
   private readonly buffers: { step: GPUBuffer; gradSum: GPUBuffer; lossSum: GPUBuffer };
   private written = 0;
+  /** sums of a window begun before this step existed (a resumed run), added at the next replay */
+  private carried: [tf.Tensor, tf.Tensor] | null = null;
   /** how many times the step was recorded (once per phase) */
   recordings = 0;
   /** why the device was lost, once it was */
@@ -124,6 +126,15 @@ export class CompiledStep {
   /** Kernels one replay launches, by name. */
   get kernelsPerStep(): Record<string, number> {
     return { ...this.tally };
+  }
+
+  /**
+   * Go on with a window begun without this step (a run resumed from a checkpoint mid-window):
+   * its sums so far seed the device's, copied in at the next replay. The tensors must live
+   * until then (the monitor holds them until the window closes).
+   */
+  continueWindow(sums: [tf.Tensor, tf.Tensor]): void {
+    this.carried = sums;
   }
 
   /** Forget the recording: the next step records again (a phase changed). */
@@ -179,7 +190,10 @@ export class CompiledStep {
     }
     if (this.stale(trainable)) this.record(trainable);
     const r = this.recorded!;
-    // tfjs's pending work (new moments, copies, the probe) runs first
+    // a carried window's sums, uploaded by tfjs if they are still on the host
+    const carried = this.carried && !a.windowStart ? [tensorBuffer(this.carried[0]), tensorBuffer(this.carried[1])] as const : null;
+    this.carried = null;
+    // tfjs's pending work (new moments, copies, the probe, those uploads) runs first
     submitsLastStep = submitPending() ? 2 : 1;
     const rows = this.host.optimizer().nextRows(trainable, a.lr);
     writeArray(b.queue, r.table, adamwTable(rows));
@@ -187,6 +201,10 @@ export class CompiledStep {
     writeArray(b.queue, this.buffers.step, this.stepWord);
     this.data!.write(b.queue, a.selection);
     const encoder = b.device.createCommandEncoder();
+    if (carried) {
+      encoder.copyBufferToBuffer(carried[0], 0, this.buffers.gradSum, 0, 4 * this.host.watched.length);
+      encoder.copyBufferToBuffer(carried[1], 0, this.buffers.lossSum, 0, 4);
+    }
     if (kernelTiming) {
       this.replayTimed(b.device, encoder);
     } else {

@@ -51,8 +51,12 @@ export function SavedRunsPanel() {
               <td>{REASONS[r.reason]}, {new Date(r.savedAt).toLocaleString()}</td>
               <td>{r.backend}</td>
               <td data-testid="saved-size" data-points={r.points.map((p) => p.step).join(',')}
-                title={`latest checkpoint ${formatBytes(r.bytes)}; ${r.points.length} branch points (steps ${r.points.map((p) => p.step).join(', ') || 'none'}) for what-if branches`}>
-                {formatBytes(savedBytes(r))}</td>
+                title={[
+                  `latest checkpoint ${formatBytes(r.bytes)}; ${r.points.length} branch points (steps ${r.points.map((p) => p.step).join(', ') || 'none'}) for what-if branches`,
+                  ...(r.data ? [r.data.kept ? `with its uploaded data (${r.data.name}, ${r.data.images} images)` : `its uploaded data (${r.data.name}) was too large to keep: upload it again to resume`] : []),
+                ].join('; ')}>
+                {formatBytes(savedBytes(r))}{r.data ? (r.data.kept ? ' with data' : ' (data not kept)') : ''}
+              </td>
               <td>
                 <button data-testid="saved-resume" disabled={held === r.id} title={held === r.id ? 'this is the run training now' : undefined}
                   onClick={() => resumeSaved(r.id)}>{r.reason === 'done' ? 'Open' : 'Resume'}</button>

@@ -106,6 +106,7 @@ function reduce(run: RunView, e: EngineEvent): RunView {
       return { ...run, params: [...run.params, { step: e.step, total: e.total, trainable: e.trainable, bytes: e.memory.numBytes }] };
     case 'memory': return run;
     case 'diverged': return { ...run, diverged: e.divergence };
+    case 'deviceLost': return run; // the worker's message says what happened and which checkpoint resumes it
   }
 }
 

@@ -1,0 +1,104 @@
+// A GPU device lost mid-run, for real (Dawn: `device.destroy()`), under the worker's
+// logic with saved runs (fake-indexeddb): a micro run on the compiled step saves every
+// 10 steps; at step 15 its device is destroyed. The engine reports the loss, the worker
+// makes a new device and names the checkpoint to resume from; the run is restored from
+// it on the new device and trained to the end.
+// Run as a script in a child process (Dawn's driver is chosen by environment):
+//   node --import tsx device-loss-run.ts
+// prints one JSON line with what the worker said and both lives' losses by step.
+import 'fake-indexeddb/auto';
+import * as tf from '@tensorflow/tfjs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { initNodeBackend } from '../../src/engine/backend-node';
+import { makeConfig } from '../../src/engine/config';
+import type { DeviceLoss } from '../../src/engine/events';
+import { TrainingHost } from '../../src/worker/host';
+import type { WorkerEvent } from '../../src/worker/protocol';
+import { SavedRuns } from '../../src/worker/saved-runs';
+import { reply } from './dawn';
+
+export interface DeviceLossRun {
+  loss: DeviceLoss | null;
+  /** the worker's message to the page, and the run's state after the loss */
+  message: string;
+  failed: boolean;
+  /** the backend's name after the loss, and whether its device is a new one */
+  backend: string;
+  newDevice: boolean;
+  /** the step of the checkpoint the restored run went on from, and where it ended */
+  resumedAt: number;
+  endedAt: number;
+  /** losses by step: before the loss (run a), after the restore (run b) */
+  before: [number, number][];
+  after: [number, number][];
+  tensorsLeft: number;
+  /** tensors the lost run left behind once the worker let it go */
+  tensorsAfterLoss: number;
+}
+
+const STEPS = 30;
+const LOSE_AT = 15;
+
+const device = () => (tf.backend() as unknown as { device: GPUDevice }).device;
+
+if (process.argv[1]?.endsWith('device-loss-run.ts')) {
+  const config = makeConfig('micro', {
+    optim: { batchSize: 8 },
+    data: { trainSize: 128, testSize: 16 },
+    schedule: { steps: STEPS, warmupSteps: 5, evalEvery: 1000, logEvery: 5, checkpointEvery: 10 },
+    prelora: { mode: 'prelora', rule: 'module', windowSteps: 5, jointSteps: 5, patience: 2, minFullSteps: 5, weightThreshold: 1e3, lossThreshold: 1e3, minRank: 2, maxRank: 4 },
+    seed: 5,
+  });
+  const events: WorkerEvent[] = [];
+  let lost = false;
+  let first: GPUDevice | null = null;
+  const host = new TrainingHost({
+    post: (e) => {
+      events.push(e);
+      if (process.env.DEBUG_RUN) process.stderr.write(`${JSON.stringify(e).slice(0, 200)}\n`);
+      // destroyed from inside the read-back that reports step LOSE_AT: steps after it are in flight
+      if (!lost && e.type === 'engine' && e.runId === 'a' && e.event.type === 'progress' && e.event.records.some((r) => r.step >= LOSE_AT)) {
+        lost = true;
+        first = device();
+        first.destroy();
+      }
+    },
+    initBackend: (c) => initNodeBackend(c),
+    readPublic: async (p) => new Uint8Array(await readFile(join('public', p))),
+    openSaved: () => SavedRuns.open(),
+  });
+  const waitFor = async <T extends WorkerEvent>(pred: (e: WorkerEvent) => e is T): Promise<T> => {
+    for (let waited = 0; ; waited += 20) {
+      if (waited > 1_000_000) throw new Error(`no such event; got ${events.map((e) => e.type).join(', ')}`);
+      const hit = events.find(pred);
+      if (hit) return hit;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const state = (runId: string, s: string) => (e: WorkerEvent): e is Extract<WorkerEvent, { type: 'state' }> => e.type === 'state' && e.runId === runId && e.state === s;
+  const losses = (runId: string) => events.flatMap((e) => (e.type === 'engine' && e.runId === runId && e.event.type === 'progress' ? e.event.records.map((r): [number, number] => [r.step, r.loss]) : []));
+
+  await host.receive({ type: 'init', backend: 'webgpu' });
+  const before = tf.memory().numTensors;
+  await host.receive({ type: 'start', runId: 'a', config, name: 'lost' });
+  const failed = await waitFor(state('a', 'failed'));
+  const error = await waitFor((e): e is Extract<WorkerEvent, { type: 'error' }> => e.type === 'error' && e.runId === 'a');
+  const afterLoss = tf.memory().numTensors - before;
+  const lossEvent = events.flatMap((e) => (e.type === 'engine' && e.event.type === 'deviceLost' ? [e.event.loss] : []))[0] ?? null;
+  const saved = (await (await SavedRuns.open()).list())[0]!;
+  await host.receive({ type: 'restore', runId: 'b', savedId: saved.id });
+  await waitFor(state('b', 'paused'));
+  await host.receive({ type: 'resume', runId: 'b' });
+  const done = await waitFor(state('b', 'done'));
+  await waitFor((e): e is Extract<WorkerEvent, { type: 'saved' }> => e.type === 'saved' && e.runId === 'b' && e.info.step === STEPS);
+  await host.receive({ type: 'reset', runId: 'b' });
+  reply({
+    loss: lossEvent, message: error.message, failed: failed.state === 'failed',
+    backend: tf.getBackend(), newDevice: first !== null && device() !== first,
+    resumedAt: saved.step, endedAt: done.step,
+    before: losses('a'), after: losses('b'),
+    tensorsLeft: tf.memory().numTensors - before,
+    tensorsAfterLoss: afterLoss,
+  } satisfies DeviceLossRun);
+}

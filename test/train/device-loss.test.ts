@@ -1,0 +1,35 @@
+// A GPU device lost mid-run, for real (Dawn on SwiftShader, `device.destroy()`, in a child
+// process), under the worker's logic with saved runs: the engine reports the loss as an
+// event and stops, the worker makes a new device and says which checkpoint the run goes
+// back to; restored from it on the new device, the run retrains the lost steps with the
+// same losses and finishes.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runOnDawn } from '../helpers/dawn';
+import type { DeviceLossRun } from '../helpers/device-loss-run';
+import { maxRelError } from '../helpers/tf';
+
+describe('a lost GPU device', () => {
+  let r: DeviceLossRun;
+  beforeAll(async () => {
+    r = await runOnDawn<DeviceLossRun>('test/helpers/device-loss-run.ts', [], 1_200_000, { crashAtExit: true });
+  }, 1_200_000);
+
+  it('is reported as an event; the worker makes a new device and names the checkpoint to go back to', () => {
+    expect(r.loss).toEqual({ step: 15, message: 'the GPU device was lost (destroyed: device was destroyed)' });
+    expect(r.failed).toBe(true);
+    expect(r.backend).toBe('webgpu');
+    expect(r.newDevice).toBe(true);
+    expect(r.resumedAt).toBe(10);
+    expect(r.message).toBe('the GPU device was lost (destroyed: device was destroyed) after step 15; a new webgpu device is ready: ' +
+      'resume it from its checkpoint at step 10 (saved runs: "lost"); the steps after it are trained again');
+  });
+
+  it('goes on from the checkpoint on the new device: the steps trained again have the same losses, and it finishes', () => {
+    expect(r.before.map(([s]) => s)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    expect(r.after.map(([s]) => s)).toEqual(Array.from({ length: 20 }, (_, i) => i + 11));
+    const again = r.after.filter(([s]) => s <= 15).map(([, l]) => l);
+    expect(maxRelError(again, r.before.slice(10).map(([, l]) => l))).toBeLessThan(1e-6);
+    expect(r.endedAt).toBe(30);
+    expect([r.tensorsAfterLoss, r.tensorsLeft]).toEqual([0, 0]);
+  });
+});
