@@ -33,7 +33,7 @@ export default defineConfig({
       // of the unit tests 24.4 s -> 7.6 s, measured)
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false } },
       { extends: true, test: { name: 'train', include: ['test/train/**/*.test.ts'] } },
-      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], fileParallelism: false } },
+      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], fileParallelism: false, globalSetup: ['test/helpers/e2e-setup.ts'] } },
     ],
   },
 });
