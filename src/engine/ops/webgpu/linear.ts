@@ -154,15 +154,24 @@ export function linearFused(
     return y;
   }
   let restore: (saved: tf.Tensor[]) => tf.Tensor[];
+  // x A waits for the backward in this closure, not on the tape: tfjs clones every tensor
+  // it saves (an Identity kernel each: 36 more a tiny LoRA step than a full one)
+  let xaKept: tf.Tensor | null = null;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const { y, u, xa } = forward();
+    const before = tf.memory().numTensors;
     restore = saveForBackward(args[args.length - 1] as tf.GradSaveFunc,
-      [x, weight, ...(adapter ? [adapter.A, adapter.B, xa!] : []), ...(u ? [u] : [])]);
+      [x, weight, ...(adapter ? [adapter.A, adapter.B] : []), ...(u ? [u] : [])]);
+    // tfjs saves (clones x) only while it records a tape, whose backward then runs: keep
+    // x A for it; otherwise the forward's scope frees it
+    if (xa && tf.memory().numTensors > before) xaKept = tf.keep(xa);
     return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => backward(dy, restore(saved)) };
   });
   const backward = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
     const [sx, sw, ...rest] = saved as [tf.Tensor, tf.Tensor, ...tf.Tensor[]];
-    const [sa, sb, sxa] = rank ? [rest.shift(), rest.shift(), rest.shift()] : [undefined, undefined, undefined];
+    const [sa, sb] = rank ? [rest.shift(), rest.shift()] : [undefined, undefined];
+    const sxa = xaKept ?? undefined;
+    if (rank && !sxa) throw new Error('linear: the backward of a LoRA linear ran without its forward on a tape');
     const u = spec.gelu ? rest.shift() : undefined;
     const dx = spec.inputGrad || rank ? alloc([rows, dIn]) : null;
     const dxa = rank ? alloc([rows, rank]) : null;
@@ -178,7 +187,8 @@ export function linearFused(
     if (spec.gelu) Object.assign(b, { dg: dy, u });
     else b.dy = dy;
     backwardDispatches(spec, b).forEach(run);
-    tf.dispose([part, dxa] as tf.Tensor[]);
+    tf.dispose([part, dxa, xaKept] as tf.Tensor[]);
+    xaKept = null;
     const out: tf.Tensor[] = [];
     if (spec.inputGrad) out.push(dx!);
     else dx?.dispose();
