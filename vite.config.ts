@@ -23,6 +23,9 @@ export default defineConfig({
   test: {
     environment: 'node',
     pool: 'forks',
+    // two files at a time: vitest runs one on two cores by default (cores - 1), while
+    // most train files wait on one core (wasm) or on a Dawn child process
+    maxWorkers: 2,
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // unit: no training, seconds (`npm run test:fast`); train: training steps, CLI
@@ -32,9 +35,7 @@ export default defineConfig({
       // one module cache per worker, not per file: tfjs and ESLint load once (user CPU
       // of the unit tests 24.4 s -> 7.6 s, measured)
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false } },
-      // two files at a time: vitest runs one on two cores by default (cores - 1), while
-      // most of these wait on one core (wasm) or a Dawn child process
-      { extends: true, test: { name: 'train', include: ['test/train/**/*.test.ts'], maxWorkers: 2 } },
+      { extends: true, test: { name: 'train', include: ['test/train/**/*.test.ts'] } },
       { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], fileParallelism: false, globalSetup: ['test/helpers/e2e-setup.ts'] } },
     ],
   },
