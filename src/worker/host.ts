@@ -458,7 +458,8 @@ export class TrainingHost {
       }
       restoring = false;
       const saved = branch ? { id: `${Date.now()}-${cmd.runId}`, name: branch.name, preset: info.preset } : { id: info.id, name: info.name, preset: info.preset };
-      const run: Run = { id: cmd.runId, trainer, changes, log, saved, data: info.data };
+      // a branch is a saved run of its own: its data is written again under its id at its first save
+      const run: Run = { id: cmd.runId, trainer, changes, log, saved, data: branch ? undefined : info.data };
       this.post({ type: 'started', runId: run.id, config: checkpoint.config, init: null });
       this.post({ type: 'restored', runId: run.id, events: checkpoint.log.events, policyChanges: checkpoint.log.policyChanges });
       if (branch) {
