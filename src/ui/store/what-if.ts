@@ -4,6 +4,7 @@
 import type { StateCreator } from 'zustand';
 import type { RunConfig } from '../../engine/config';
 import { runSettings, type ReplaySettings } from '../../engine/explore/replay';
+import { applyLive } from '../../engine/live';
 import { checkSettings } from '../../engine/explore/sweep';
 import { LAYER_WEIGHTING_LABELS, METRIC_LABELS, RULE_LABELS } from '../labels';
 import type { PlaygroundState } from './index';
@@ -86,7 +87,7 @@ export const createWhatIfSlice: StateCreator<PlaygroundState, [], [], WhatIfSlic
     const update = { ...s.whatIf }; // every what-if key is a live one
     // until the worker's `started`, the parent's config with the change (its legend names what differs)
     const config = structuredClone(from.config);
-    Object.assign(config.prelora, update);
+    applyLive(config.prelora, update);
     const run = s.addRun(config, from.preset ?? undefined);
     const label = `${run.label.split(' ')[0]} branch of ${from.label.split(' ')[0]} @${step}`;
     set((st) => ({ runs: st.runs.map((r) => (r.id === run.id ? { ...r, label } : r)), whatIf: {}, whatIfErrors: {}, error: null }));
