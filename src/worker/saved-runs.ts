@@ -9,7 +9,7 @@ import type { DataIdentity } from './saved-data';
 
 export const SAVED_RUNS_DB = 'prelora-playground';
 const DB_VERSION = 2;
-/** Branch points kept per run: past it the one whose loss widens the gaps least goes (the first and last stay). */
+/** Branch points kept per run: past it the inner point whose neighbours are closest goes (the first and last stay). */
 export const MAX_POINTS = 12;
 
 /** What a saved run is listed by; `bytes` is its checkpoint file's size. */
