@@ -45,13 +45,8 @@ export function canTimeOnDevice(): boolean {
  * representative: take host time from an untimed run.
  */
 export async function deviceMs(work: () => void): Promise<number | null> {
-  if (stepPath() === 'compiled') {
-    // the compiled step times its own pass: tfjs's timer does not see it
-    const timer = timeNextCompiledStep();
-    work();
-    timer.cancel();
-    return timer.ms;
-  }
+  // the compiled step times its own pass: tfjs's timer does not see it
+  if (stepPath() === 'compiled') return timeCompiled(timeNextCompiledStep(), work);
   if (!canTimeOnDevice()) {
     work();
     return null;
@@ -65,11 +60,13 @@ export async function deviceMs(work: () => void): Promise<number | null> {
  * on the compiled step only (its dispatches are ours to time one by one); null elsewhere.
  */
 export async function deviceMsByKernel(work: () => void): Promise<Record<string, number> | null> {
-  if (stepPath() !== 'compiled') {
-    work();
-    return null;
-  }
-  const timer = timeNextCompiledKernels();
+  if (stepPath() === 'compiled') return timeCompiled(timeNextCompiledKernels(), work);
+  work();
+  return null;
+}
+
+/** Runs `work` with the compiled step's timer armed; if the work took no compiled step, null. */
+function timeCompiled<T>(timer: { ms: Promise<T | null>; cancel: () => void }, work: () => void): Promise<T | null> {
   work();
   timer.cancel();
   return timer.ms;
