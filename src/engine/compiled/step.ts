@@ -38,38 +38,35 @@ export interface StepArgs {
   windowStart: boolean;
 }
 
-/** Set by timeNextCompiledStep: the next replay writes timestamps at both ends of its pass. */
-let timing: ((ms: number | null) => void) | null = null;
-/** Set by timeNextCompiledKernels: the next replay runs each dispatch in its own timed pass. */
-let kernelTiming: ((ms: Record<string, number> | null) => void) | null = null;
+/** Set by timeNextCompiledStep / timeNextCompiledKernels: the next replay writes timestamps, read back to `done`. */
+let timing: { perKernel: boolean; done: (ns: BigUint64Array | null, names: string[]) => void } | null = null;
 /** Queue submits of the last compiled step: its own, plus one when tfjs had work pending. */
 let submitsLastStep = 0;
 
-/**
- * The device time in ms of the next compiled step's pass (timestamp queries; null on a
- * device without them). `cancel` after the work: if it took no compiled step, null.
- */
-export function timeNextCompiledStep(): { ms: Promise<number | null>; cancel: () => void } {
+/** Arms the next replay's timestamps; `cancel` after the work: if it took no compiled step, null. */
+function armTimer<T>(perKernel: boolean, convert: (ns: BigUint64Array, names: string[]) => T): { ms: Promise<T | null>; cancel: () => void } {
   if (!webgpu().device.features.has('timestamp-query')) return { ms: Promise.resolve(null), cancel: () => {} };
-  let resolve: (ms: number | null) => void = () => {};
-  const ms = new Promise<number | null>((r) => { resolve = r; });
-  timing = resolve;
-  return { ms, cancel: () => { if (timing === resolve) { timing = null; resolve(null); } } };
+  let resolve: (v: T | null) => void = () => {};
+  const ms = new Promise<T | null>((r) => { resolve = r; });
+  const request = { perKernel, done: (ns: BigUint64Array | null, names: string[]) => resolve(ns ? convert(ns, names) : null) };
+  timing = request;
+  return { ms, cancel: () => { if (timing === request) { timing = null; resolve(null); } } };
 }
+
+/** The device time in ms of the next compiled step's pass (timestamp queries; null on a device without them). */
+export const timeNextCompiledStep = () => armTimer(false, (ns) => Number(ns[1]! - ns[0]!) / 1e6);
 
 /**
  * The device time in ms of each kind of kernel in the next compiled step, summed over its
- * launches (timestamps around every dispatch, each in its own pass; null on a device
- * without timestamp queries). The step itself is a real one; only its encoding differs,
- * and pass boundaries add a little time, so the sum exceeds an untimed step's.
+ * launches (timestamps around every dispatch, each in its own pass). The step itself is a
+ * real one; only its encoding differs, and pass boundaries add a little time, so the sum
+ * exceeds an untimed step's.
  */
-export function timeNextCompiledKernels(): { ms: Promise<Record<string, number> | null>; cancel: () => void } {
-  if (!webgpu().device.features.has('timestamp-query')) return { ms: Promise.resolve(null), cancel: () => {} };
-  let resolve: (ms: Record<string, number> | null) => void = () => {};
-  const ms = new Promise<Record<string, number> | null>((r) => { resolve = r; });
-  kernelTiming = resolve;
-  return { ms, cancel: () => { if (kernelTiming === resolve) { kernelTiming = null; resolve(null); } } };
-}
+export const timeNextCompiledKernels = () => armTimer(true, (ns, names) => {
+  const byName: Record<string, number> = {};
+  names.forEach((name, i) => { byName[name] = (byName[name] ?? 0) + Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6; });
+  return byName;
+});
 
 /** Queue submits the last compiled step made. */
 export function lastCompiledSubmits(): number {
@@ -205,10 +202,20 @@ export class CompiledStep {
       encoder.copyBufferToBuffer(carried[0], 0, this.buffers.gradSum, 0, 4 * this.host.watched.length);
       encoder.copyBufferToBuffer(carried[1], 0, this.buffers.lossSum, 0, 4);
     }
-    if (kernelTiming) {
-      this.replayTimed(b.device, encoder);
+    const request = timing;
+    timing = null;
+    const n = this.prepared.length;
+    const timer = request ? new Timer(b.device, request.perKernel ? 2 * n : 2) : null;
+    if (timer && request!.perKernel) {
+      // every dispatch in its own pass, with timestamps at both ends
+      this.prepared.forEach((p, i) => {
+        const pass = encoder.beginComputePass({ timestampWrites: { querySet: timer.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+        pass.setPipeline(p.pipeline);
+        pass.setBindGroup(0, p.bindGroup);
+        pass.dispatchWorkgroups(p.x, p.y, 1);
+        pass.end();
+      });
     } else {
-      const timer = timing ? new Timer(b.device, 2) : null;
       const pass = encoder.beginComputePass(timer ? { timestampWrites: { querySet: timer.set, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
       for (const p of this.prepared) {
         pass.setPipeline(p.pipeline);
@@ -216,59 +223,19 @@ export class CompiledStep {
         pass.dispatchWorkgroups(p.x, p.y, 1);
       }
       pass.end();
-      if (timer) {
-        timer.resolveInto(encoder);
-        this.pendingTimer = timer;
-      }
     }
+    timer?.resolveInto(encoder);
     const slot = this.written % RING;
     encoder.copyBufferToBuffer(r.loss, 0, this.ring, 8 * slot, 4);
     encoder.copyBufferToBuffer(r.norm, 0, this.ring, 8 * slot + 4, 4);
     b.queue.submit([encoder.finish()]);
-    this.finishTimers();
+    if (timer) {
+      const names = this.prepared.map((p) => p.name);
+      void timer.read().then((ns) => request!.done(ns, names));
+    }
     countDispatches(this.tally);
     this.written++;
     return slot;
-  }
-
-  private pendingTimer: Timer | null = null;
-  private pendingKernelTimer: Timer | null = null;
-
-  /** Every dispatch in its own pass, with timestamps at both ends. */
-  private replayTimed(device: GPUDevice, encoder: GPUCommandEncoder): void {
-    const timer = new Timer(device, 2 * this.prepared.length);
-    this.prepared.forEach((p, i) => {
-      const pass = encoder.beginComputePass({ timestampWrites: { querySet: timer.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-      pass.setPipeline(p.pipeline);
-      pass.setBindGroup(0, p.bindGroup);
-      pass.dispatchWorkgroups(p.x, p.y, 1);
-      pass.end();
-    });
-    timer.resolveInto(encoder);
-    this.pendingKernelTimer = timer;
-  }
-
-  private finishTimers(): void {
-    const t = this.pendingTimer;
-    if (t) {
-      const resolve = timing!;
-      timing = null;
-      this.pendingTimer = null;
-      void t.read().then((ns) => resolve(ns ? Number(ns[1]! - ns[0]!) / 1e6 : null));
-    }
-    const k = this.pendingKernelTimer;
-    if (k) {
-      const resolve = kernelTiming!;
-      kernelTiming = null;
-      this.pendingKernelTimer = null;
-      const names = this.prepared.map((p) => p.name);
-      void k.read().then((ns) => {
-        if (!ns) return resolve(null);
-        const byName: Record<string, number> = {};
-        names.forEach((name, i) => { byName[name] = (byName[name] ?? 0) + Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6; });
-        resolve(byName);
-      });
-    }
   }
 
   /**
