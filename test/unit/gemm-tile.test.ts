@@ -16,6 +16,7 @@ describe('the GEMM tile flag', () => {
     ['64x64x16/8x16', /multiple of TN/],
     ['128x128x32/8x8', /16 KiB/],
     ['64x64x0/4x4', /16 KiB/],
+    ['32x64x16/2x4', /multiples of 4/],
     ['<script>', /got "<script>"/],
   ])('refuses %s', (text, message) => {
     const r = parseGemmTile(text);

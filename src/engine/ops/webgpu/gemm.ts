@@ -11,10 +11,10 @@ import { WID } from './kernel';
 /**
  * Tile shape, the same for every linear kernel: 64x64 tiles of 256 threads with 4x4
  * outputs each, the shape of tfjs-webgpu's own packed matmul. Measured against eight
- * others on the H200 (tiny, batch 128, compiled step, `--gemm-tile`): it gave the least
- * linear-kernel time (14.8 ms a full step); 32x64/2x4 and 128x64/8x4 came within 10-20%,
- * and 8x8 outputs per thread (64x64, 128x128) took 2-3x as long (their accumulators
- * spill out of registers in the code Dawn generates).
+ * others on the H200 (tiny, batch 128, compiled step, `--gemm-tile`, with scalar shared
+ * reads): it gave the least linear-kernel time (14.8 ms a full step); 32x64/2x4 and
+ * 128x64/8x4 came within 10-20%, and 8x8 outputs per thread (64x64, 128x128) took 2-3x as
+ * long (their accumulators spill out of registers in the code Dawn generates).
  */
 export const GEMM_TILE = { TM: 64, TN: 64, TK: 16, RM: 4, RN: 4 };
 
@@ -39,7 +39,8 @@ export function parseGemmTile(text: string): typeof GEMM_TILE | string {
   const threads = (TM / RM) * (TN / RN);
   // the bias column sums use threads / TN lanes per column
   if (threads > 256 || threads < TN || threads % TN) return `--gemm-tile: (TM/RM)(TN/RN) threads must be a multiple of TN and at most 256 (got ${threads})`;
-  if (!TK || 4 * TK * (TM + TN) > 16384) return `--gemm-tile: the staged tiles TK (TM + TN) floats must fit 16 KiB of workgroup memory`;
+  if (!TK || 4 * TK * (TM + TN + 8) > 16384) return `--gemm-tile: the staged tiles TK (TM + TN + 8) floats must fit 16 KiB of workgroup memory`;
+  if (RM % 4 || RN % 4) return `--gemm-tile: RM and RN must be multiples of 4, a thread's rows and columns are read as vec4s (got ${text})`;
   return { TM, TN, TK, RM, RN };
 }
 
@@ -58,30 +59,46 @@ export interface GemmLayout {
   side?: { rank: number; lAlongJ: boolean };
 }
 
-/** Floats of the staged A and B tiles, which the side product reuses once the K loop is done. */
-function stagedFloats(rank: number): number {
-  const { TM, TN, TK } = GEMM_TILE;
-  return Math.max(TK * (TM + TN), TM * rank);
+/**
+ * Row strides of the staged tiles. A tile staged from memory contiguous along k is
+ * written across its rows (k * TM + m for consecutive k): with a stride of 64 floats
+ * 16 threads hit one bank. Four floats of padding spread them over eight banks and
+ * keep every row 16-byte aligned for the vec4 reads.
+ */
+function strides(l: GemmLayout): { SA: number; SB: number } {
+  const { TM, TN } = GEMM_TILE;
+  return { SA: TM + (l.aAlongK ? 4 : 0), SB: TN + (l.bAlongN ? 0 : 4) };
+}
+
+/** Floats of the staged A and B tiles, which the side product (and the thin weight gradients) reuse. */
+export function stagedFloats(l: GemmLayout): number {
+  const { SA, SB } = strides(l);
+  return Math.max(GEMM_TILE.TK * (SA + SB), GEMM_TILE.TM * (l.side?.rank ?? 0));
 }
 
 /** Workgroup memory the GEMM needs, in bytes (checked against the device's limit). */
 export function gemmSharedBytes(l: GemmLayout): number {
-  const r = l.side?.rank ?? 0;
-  return 4 * (stagedFloats(r) + GEMM_TILE.TK * r);
+  return 4 * (stagedFloats(l) + GEMM_TILE.TK * (l.side?.rank ?? 0));
 }
 
-/** Constants, workgroup arrays and `fn gemm(t, m0, n0, kBegin, kEnd, M, N)`, which fills `acc` (and `Ss`). */
+/**
+ * Constants, workgroup arrays and `fn gemm(t, m0, n0, kBegin, kEnd, M, N)`, which fills
+ * `acc` (and the side product). Thread (tx, ty) holds rows ty RM .. ty RM + RM - 1 and
+ * columns tx RN .. tx RN + RN - 1 of the tile, so it reads its A and B values from the
+ * staged tiles as vec4s: 2 shared loads per 16 FMAs instead of 8 (with one load per
+ * float the kernel was bound by shared-memory issue, not by FMAs). `sget` / `sset` read
+ * and write the staged floats one at a time.
+ */
 export function gemmWgsl(l: GemmLayout): string {
   const { TM, TN, TK, RM, RN } = GEMM_TILE;
   const TX = TN / RN, TY = TM / RM;
+  const { SA, SB } = strides(l);
   const R = l.side?.rank ?? 0;
   // the side product rides on the main loop: a thread already holds its RM rows of A at
-  // each k, so it also sums them against columns tx, tx + TX, ... of L (JPT of them),
-  // in the same k order as before (the same sums, bit for bit). A separate loop over the
-  // staged tiles read two shared floats per FMA; moving it here cut the LoRA forward and
-  // input gradient of small (batch 128, H200) from 21.6 / 24.4 to 21.0 / 22.8 ms a step.
-  // They still cost 25-35% more than the plain GEMM's 15.9 / 18.2: the epilogue's rank-long
-  // sum per output is the next suspect.
+  // each k, so it also sums them against columns tx, tx + TX, ... of L (JPT of them).
+  // A separate loop over the staged tiles read two shared floats per FMA; moving it here
+  // cut the LoRA forward and input gradient of small (batch 128, H200) from 21.6 / 24.4
+  // to 21.0 / 22.8 ms a step.
   const JPT = Math.ceil(R / TX);
   const aIdx = l.aAlongK ? 'let m = e / TK; let k = e % TK;' : 'let k = e / TM; let m = e % TM;';
   const bIdx = l.bAlongN ? 'let k = e / TN; let n = e % TN;' : 'let n = e / TK; let k = e % TK;';
@@ -90,17 +107,20 @@ export function gemmWgsl(l: GemmLayout): string {
   return `
 const TM = ${TM}u; const TN = ${TN}u; const TK = ${TK}u; const RM = ${RM}u; const RN = ${RN}u;
 const TX = ${TX}u; const TY = ${TY}u; const NT = ${gemmThreads()}u;
-// the A tile at AB[k * TM + m], the B tile at AB[BS + k * TN + n]; after the K loop
-// the side product of the tile's rows at AB[m * R + j] (Ss in the docs above)
-const BS = ${TK * TM}u;
-var<workgroup> AB: array<f32, ${stagedFloats(R)}>;
-var<private> acc: array<f32, ${RM * RN}>;
+const VM = ${RM / 4}u; const VN = ${RN / 4}u; const SA = ${SA}u; const SB = ${SB}u;
+// the A tile at k * SA + m, the B tile at BS + k * SB + n (floats); after the K loop
+// the side product of the tile's rows at m * R + j
+const BS = ${TK * SA}u;
+var<workgroup> AB: array<vec4<f32>, ${stagedFloats(l) / 4}>;
+fn sget(p: u32) -> f32 { return AB[p / 4u][p % 4u]; }
+fn sset(p: u32, v: f32) { AB[p / 4u][p % 4u] = v; }
+var<private> acc: array<vec4<f32>, ${RM * (RN / 4)}>;
 ${side(`const R = ${R}u;
 const JPT = ${JPT}u;
 var<workgroup> Ls: array<f32, ${TK * R}>;
 var<private> sacc: array<f32, ${RM * JPT}>;`)}
 fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
-  for (var i = 0u; i < RM * RN; i++) { acc[i] = 0.0; }
+  for (var i = 0u; i < RM * VN; i++) { acc[i] = vec4<f32>(0.0); }
   ${side('for (var q = 0u; q < RM * JPT; q++) { sacc[q] = 0.0; }')}
   let tx = t % TX;
   let ty = t / TX;
@@ -109,13 +129,13 @@ fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
       ${aIdx}
       var v = 0.0;
       if (m0 + m < M && k0 + k < kEnd) { v = loadA(m0 + m, k0 + k); }
-      AB[k * TM + m] = v;
+      sset(k * SA + m, v);
     }
     for (var e = t; e < TN * TK; e += NT) {
       ${bIdx}
       var v = 0.0;
       if (n0 + n < N && k0 + k < kEnd) { v = loadB(k0 + k, n0 + n); }
-      AB[BS + k * TN + n] = v;
+      sset(BS + k * SB + n, v);
     }
     ${side(`for (var e = t; e < R * TK; e += NT) {
       ${lIdx}
@@ -125,18 +145,19 @@ fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
     }`)}
     workgroupBarrier();
     for (var k = 0u; k < TK; k++) {
-      var a: array<f32, ${RM}>;
-      var b: array<f32, ${RN}>;
-      for (var i = 0u; i < RM; i++) { a[i] = AB[k * TM + ty + i * TY]; }
-      for (var j = 0u; j < RN; j++) { b[j] = AB[BS + k * TN + tx + j * TX]; }
+      var a: array<vec4<f32>, VM>;
+      var b: array<vec4<f32>, VN>;
+      for (var i = 0u; i < VM; i++) { a[i] = AB[(k * SA + ty * RM) / 4u + i]; }
+      for (var j = 0u; j < VN; j++) { b[j] = AB[(BS + k * SB + tx * RN) / 4u + j]; }
       for (var i = 0u; i < RM; i++) {
-        for (var j = 0u; j < RN; j++) { acc[i * RN + j] = fma(a[i], b[j], acc[i * RN + j]); }
+        let ai = vec4<f32>(a[i / 4u][i % 4u]);
+        for (var j = 0u; j < VN; j++) { acc[i * VN + j] = fma(ai, b[j], acc[i * VN + j]); }
       }
       ${side(`for (var jj = 0u; jj < JPT; jj++) {
         let j = tx + jj * TX;
         if (j < R) {
           let lv = Ls[k * R + j];
-          for (var i = 0u; i < RM; i++) { sacc[jj * RM + i] = fma(a[i], lv, sacc[jj * RM + i]); }
+          for (var i = 0u; i < RM; i++) { sacc[jj * RM + i] = fma(a[i / 4u][i % 4u], lv, sacc[jj * RM + i]); }
         }
       }`)}
     }
@@ -145,7 +166,7 @@ fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
   ${side(`for (var jj = 0u; jj < JPT; jj++) {
     let j = tx + jj * TX;
     if (j < R) {
-      for (var i = 0u; i < RM; i++) { AB[(ty + i * TY) * R + j] = sacc[jj * RM + i]; }
+      for (var i = 0u; i < RM; i++) { sset((ty * RM + i) * R + j, sacc[jj * RM + i]); }
     }
   }
   workgroupBarrier();`)}
@@ -162,10 +183,25 @@ export const TILE_MAIN = `${WID}
   let n0 = (wid % tilesN) * TN;
   gemm(t, m0, n0, 0u, P.K, M, N);`;
 
-/** In an epilogue: o += s * (side product row of output m) . R(:, n), `right` reading R(r, n). */
-export const SIDE_TERM = (right: string) => `var l = 0.0;
-      for (var r = 0u; r < R; r++) { l = fma(AB[(ty + i * TY) * R + r], ${right}, l); }
-      o = o + P.s * l;`;
+/**
+ * After gemm(): acc += s (side product of the thread's rows) . R(:, its columns), `right`
+ * reading R(r, n). Per r, RM shared and RN global loads feed RM x RN FMAs (summing per
+ * output instead loaded both for every FMA).
+ */
+export const SIDE_INTO_ACC = (right: string) => `{
+  let tx = t % TX;
+  let ty = t / TX;
+  for (var r = 0u; r < R; r++) {
+    var sv: array<f32, RM>;
+    for (var i = 0u; i < RM; i++) { sv[i] = P.s * sget((ty * RM + i) * R + r); }
+    for (var j = 0u; j < RN; j++) {
+      let n = n0 + tx * RN + j;
+      var lv = 0.0;
+      if (n < N) { lv = ${right}; }
+      for (var i = 0u; i < RM; i++) { acc[i * VN + j / 4u][j % 4u] = fma(sv[i], lv, acc[i * VN + j / 4u][j % 4u]); }
+    }
+  }
+  }`;
 
 /** The loop over a thread's outputs of the tile: `body` sees m, n (global), i (row slot) and v (the sum). */
 export function forEachOutput(body: string): string {
@@ -173,12 +209,12 @@ export function forEachOutput(body: string): string {
   let tx = t % TX;
   let ty = t / TX;
   for (var i = 0u; i < RM; i++) {
-    let m = m0 + ty + i * TY;
+    let m = m0 + ty * RM + i;
     if (m >= M) { continue; }
     for (var j = 0u; j < RN; j++) {
-      let n = n0 + tx + j * TX;
+      let n = n0 + tx * RN + j;
       if (n >= N) { continue; }
-      let v = acc[i * RN + j];
+      let v = acc[i * VN + j / 4u][j % 4u];
       ${body}
     }
   }`;

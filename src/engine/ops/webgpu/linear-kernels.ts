@@ -5,7 +5,7 @@
 // device time 4x the full phase's on the H200), and the in-order sum of those partials. With
 // GELU, the kernels that read dy read dg * gelu'(u) instead, so the pre-activation
 // gradient is never written out.
-import { gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, SIDE_TERM, tileKey, TILE_MAIN } from './gemm';
+import { gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, SIDE_INTO_ACC, tileKey, TILE_MAIN } from './gemm';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel } from './kernel';
 import { GELU_WGSL } from './wgsl';
 
@@ -51,11 +51,11 @@ fn main(${MAIN_ARGS}) {
   ${R ? `if (n0 == 0u) {
     for (var e = t; e < TM * R; e += NT) {
       let m = m0 + e / R;
-      if (m < M) { XA[m * R + e % R] = AB[e]; }
+      if (m < M) { XA[m * R + e % R] = sget(e); }
     }
   }` : ''}
+  ${R ? SIDE_INTO_ACC('LB[r * N + n]') : ''}
   ${forEachOutput(`var o = v + Bias[n];
-      ${R ? SIDE_TERM('LB[r * N + n]') : ''}
       ${v.residual ? 'o = o + RES[m * N + n];' : ''}
       ${store}`)}
 }`;
@@ -86,12 +86,11 @@ fn main(${MAIN_ARGS}) {
   ${R ? `if (n0 == 0u) {
     for (var e = t; e < TM * R; e += NT) {
       let m = m0 + e / R;
-      if (m < M) { DXA[m * R + e % R] = P.s * AB[e]; }
+      if (m < M) { DXA[m * R + e % R] = P.s * sget(e); }
     }
   }` : ''}
-  ${forEachOutput(`var o = v;
-      ${R ? SIDE_TERM('LA[n * R + r]') : ''}
-      DX[m * N + n] = o;`)}
+  ${R ? SIDE_INTO_ACC('LA[n * R + r]') : ''}
+  ${forEachOutput('DX[m * N + n] = v;')}
 }`;
     return makeKernel({
       name: 'linear.input-grad', key, bindings, body,
@@ -177,11 +176,11 @@ fn main(${MAIN_ARGS}) {
     if (n0 + c < N) {
       for (var k = kBegin + lane; k < kEnd; k += ${lanes}u) { s += loadB(k, n0 + c); }
     }
-    AB[t] = s;
+    sset(t, s);
     workgroupBarrier();
     if (lane == 0u && n0 + c < N) {
       var total = 0.0;
-      for (var l = 0u; l < ${lanes}u; l++) { total += AB[l * TN + c]; }
+      for (var l = 0u; l < ${lanes}u; l++) { total += sget(l * TN + c); }
       PART[base + n0 + c] = total;
     }
     return;
