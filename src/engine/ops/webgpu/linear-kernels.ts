@@ -5,7 +5,7 @@
 // device time 4x the full phase's on the H200), and the in-order sum of those partials. With
 // GELU, the kernels that read dy read dg * gelu'(u) instead, so the pre-activation
 // gradient is never written out.
-import { gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, SIDE_INTO_ACC, tileKey, TILE_MAIN } from './gemm';
+import { gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, SIDE_INTO_ACC, stagedFloats, tileKey, TILE_MAIN } from './gemm';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel } from './kernel';
 import { GELU_WGSL } from './wgsl';
 
@@ -108,6 +108,20 @@ export function weightGradParts(v: LinearVariant & { base: boolean }, dIn: numbe
 }
 
 /**
+ * Workgroups of one split of the weight-gradient launch: 64x64 tiles for dW, a row of
+ * column tiles for the bias, and for the adapter's thin dA [din, rank] and dB [rank, dout]
+ * a workgroup per gemmThreads() columns of x or dy (a thread per column; 64x64 tiles
+ * there left 7 of 8 columns or rows empty at rank 8, and that was 3.3 of a tiny LoRA
+ * step's 20.7 ms on the H200, for 1/8 of the FMAs).
+ */
+export function weightGradWorkgroups(parts: { name: 'dW' | 'db' | 'dA' | 'dB'; m: number; n: number }[]): number {
+  const { TM, TN } = GEMM_TILE;
+  const per = { dW: (m: number, n: number) => Math.ceil(m / TM) * Math.ceil(n / TN), db: (_m: number, n: number) => Math.ceil(n / TN),
+    dA: (m: number) => Math.ceil(m / gemmThreads()), dB: (_m: number, n: number) => Math.ceil(n / gemmThreads()) };
+  return parts.reduce((sum, p) => sum + per[p.name](p.m, p.n), 0);
+}
+
+/**
  * Split-K partial sums of every weight gradient of one linear in one launch.
  * Bindings: X, DY | (DG, U), [XA, DXA], PART. Params rows, din, dout, splits, rowsPerSplit, total.
  * Workgroup w: split w / perSplit, then sub-problem tiles in layout order; the bias is a
@@ -122,25 +136,15 @@ export function weightGradKernel(v: LinearVariant & { base: boolean }): Kernel {
     bindings.push(rw('PART'));
     const { TN } = GEMM_TILE;
     const lanes = gemmThreads() / TN;
-    // sub-problem ids: 0 dW, 1 db, 2 dA, 3 dB; `sub` is set per workgroup before gemm() runs
+    // rows of the thin factor (dxa or x A) staged at a time for dA and dB
+    const CH = R ? Math.min(64, Math.floor(stagedFloats({ aAlongK: false, bAlongN: true }) / R)) : 0;
+    // sub-problem ids: 0 dW, 1 db, 2 dA, 3 dB
     const dy = dyLoad(v.gelu, 'k * P.dout + n');
     const body = `${v.gelu ? GELU_WGSL : ''}
 ${gemmWgsl({ aAlongK: false, bAlongN: true })}
 ${R ? `const R = ${R}u;` : ''}
-var<private> sub: u32;
-fn loadA(m: u32, k: u32) -> f32 {
-  switch sub {
-    // (x A)[k, m], as the forward kept it
-    case 3u: { ${R ? 'return XA[k * R + m];' : 'return 0.0;'} }
-    default: { return X[k * P.din + m]; }
-  }
-}
-fn loadB(k: u32, n: u32) -> f32 {
-  switch sub {
-    case 2u: { ${R ? 'return DXA[k * R + n];' : 'return 0.0;'} }
-    default: { return ${dy}; }
-  }
-}
+fn loadA(m: u32, k: u32) -> f32 { return X[k * P.din + m]; }
+fn loadB(k: u32, n: u32) -> f32 { return ${dy}; }
 fn tiles(m: u32, n: u32) -> u32 { return ((m + TM - 1u) / TM) * ((n + TN - 1u) / TN); }
 @compute @workgroup_size(${gemmThreads()})
 fn main(${MAIN_ARGS}) {
@@ -148,7 +152,7 @@ fn main(${MAIN_ARGS}) {
   // sizes and offsets of the sub-problems present (0 where absent)
   var ms = array<u32, 4>(${v.base ? 'P.din, 1u' : '0u, 0u'}, ${R ? 'P.din, R' : '0u, 0u'});
   var ns = array<u32, 4>(${v.base ? 'P.dout, P.dout' : '0u, 0u'}, ${R ? 'R, P.dout' : '0u, 0u'});
-  var counts = array<u32, 4>(tiles(ms[0], ns[0]), (ns[1] + TN - 1u) / TN, tiles(ms[2], ns[2]), tiles(ms[3], ns[3]));
+  var counts = array<u32, 4>(tiles(ms[0], ns[0]), (ns[1] + TN - 1u) / TN, (ms[2] + NT - 1u) / NT, (ns[3] + NT - 1u) / NT);
   var offs = array<u32, 4>(0u, ms[0] * ns[0], ms[0] * ns[0] + ns[1], ms[0] * ns[0] + ns[1] + ms[2] * ns[2]);
   let perSplit = counts[0] + counts[1] + counts[2] + counts[3];
   if (wid >= perSplit * P.splits) { return; }
@@ -160,7 +164,6 @@ fn main(${MAIN_ARGS}) {
     w -= counts[q];
     q++;
   }
-  sub = q;
   let kBegin = split * P.rowsPerSplit;
   let kEnd = min(P.rows, kBegin + P.rowsPerSplit);
   let M = ms[q]; let N = ns[q];
@@ -185,6 +188,37 @@ fn main(${MAIN_ARGS}) {
     }
     return;
   }
+  ${R ? `if (q >= 2u) {
+    // dA[c, j] = sum_k x[k, c] dxa[k, j], or dB[j, c] = sum_k (x A)[k, j] dy[k, c]: thread
+    // t sums column c of x (or dy) against the thin factor's rows, staged ${CH} at a time
+    let C = select(P.dout, P.din, q == 2u);
+    let c = w * NT + t;
+    var tacc: array<f32, R>;
+    for (var j = 0u; j < R; j++) { tacc[j] = 0.0; }
+    for (var k0 = kBegin; k0 < kEnd; k0 += ${CH}u) {
+      let kn = min(${CH}u, kEnd - k0);
+      for (var e = t; e < kn * R; e += NT) {
+        let k = k0 + e / R;
+        if (q == 2u) { sset(e, DXA[k * R + e % R]); } else { sset(e, XA[k * R + e % R]); }
+      }
+      workgroupBarrier();
+      if (c < C) {
+        for (var kk = 0u; kk < kn; kk++) {
+          let k = k0 + kk;
+          var y = 0.0;
+          if (q == 2u) { y = X[k * P.din + c]; } else { let n = c; y = ${dy}; }
+          for (var j = 0u; j < R; j++) { tacc[j] = fma(y, sget(kk * R + j), tacc[j]); }
+        }
+      }
+      workgroupBarrier();
+    }
+    if (c < C) {
+      for (var j = 0u; j < R; j++) {
+        if (q == 2u) { PART[base + c * R + j] = tacc[j]; } else { PART[base + j * C + c] = tacc[j]; }
+      }
+    }
+    return;
+  }` : ''}
   gemm(t, m0, n0, kBegin, kEnd, M, N);
   ${forEachOutput('PART[base + m * N + n] = v;')}
 }`;

@@ -10,7 +10,7 @@ import { gemmSharedBytes, GEMM_TILE, splitK } from './gemm';
 import type { AdapterTensors } from '../linear';
 import type { Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
-import { forwardKernel, inputGradKernel, weightGradKernel, weightGradParts, weightGradReduceKernel } from './linear-kernels';
+import { forwardKernel, inputGradKernel, weightGradKernel, weightGradParts, weightGradReduceKernel, weightGradWorkgroups } from './linear-kernels';
 
 export interface LinearSpec {
   rows: number;
@@ -68,8 +68,7 @@ export interface BackwardSpec extends LinearSpec {
 export function weightGradScratch(s: BackwardSpec): { floats: number; splits: number; rowsPerSplit: number; total: number } {
   const parts = weightGradParts({ rank: s.rank, gelu: s.gelu, base: s.base }, s.dIn, s.dOut);
   const total = parts.reduce((n, p) => n + p.m * p.n, 0);
-  const t = parts.reduce((n, p) => n + (p.name === 'db' ? Math.ceil(p.n / GEMM_TILE.TN) : tiles(p.m, p.n)), 0);
-  const { splits, rowsPerSplit } = splitK(s.rows, t);
+  const { splits, rowsPerSplit } = splitK(s.rows, weightGradWorkgroups(parts));
   return { floats: splits * total, splits, rowsPerSplit, total };
 }
 
@@ -87,7 +86,7 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>): D
   const v = { rank: s.rank, gelu: s.gelu, base: s.base };
   const sc = weightGradScratch(s);
   const parts = weightGradParts(v, s.dIn, s.dOut);
-  const perSplit = parts.reduce((n, p) => n + (p.name === 'db' ? Math.ceil(p.n / GEMM_TILE.TN) : tiles(p.m, p.n)), 0);
+  const perSplit = weightGradWorkgroups(parts);
   const wg = [g.x, ...dyBufs];
   if (s.rank) wg.push(g.xa!, g.dxa!);
   wg.push(g.part!);
