@@ -112,7 +112,11 @@ export interface FusedLinearOptions {
 }
 
 function checkShared(rank: number): void {
-  const need = gemmSharedBytes({ aAlongK: true, bAlongN: true, side: { rank, lAlongJ: true } });
+  // the forward's and the input gradient's layouts (the latter pads both staged tiles)
+  const need = Math.max(
+    gemmSharedBytes({ aAlongK: true, bAlongN: true, side: { rank, lAlongJ: true } }),
+    gemmSharedBytes({ aAlongK: true, bAlongN: false, side: { rank, lAlongJ: false } }),
+  );
   const have = webgpu().device.limits.maxComputeWorkgroupStorageSize;
   if (need > have) throw new Error(`LoRA rank ${rank} needs ${need} bytes of workgroup memory, the device has ${have}: use a rank of at most 32`);
 }
