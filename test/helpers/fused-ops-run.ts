@@ -82,6 +82,25 @@ function linearCases(rows: number, dIn: number, dOut: number, rank: number, seed
   ];
 }
 
+/**
+ * Weight gradients split into more than 128 K slices (8,300 rows): their in-order sum runs
+ * on 32 lanes per output (sumLanes), the full layer's and a frozen base's thin factors.
+ */
+function manySplitCases(seed: number) {
+  const [rows, dIn, dOut, rank] = [8300, 12, 10, 4];
+  const x = seededNormal([rows, dIn], seed) as tf.Tensor2D;
+  const w = seededNormal([dIn, dOut], seed + 1, 0.3) as tf.Tensor2D;
+  const b = seededNormal([dOut], seed + 2) as tf.Tensor1D;
+  const A = seededNormal([dIn, rank], seed + 3, 0.3) as tf.Tensor2D;
+  const B = seededNormal([rank, dOut], seed + 4, 0.3) as tf.Tensor2D;
+  const at = `${rows}x${dIn}->${dOut}`;
+  return [
+    () => compare(`linear, many K splits ${at}`, (xx, ww, bb) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D), [x, w, b]),
+    () => compare(`linear+lora r${rank}, frozen base, many K splits ${at}`,
+      (xx, aa, bm) => linear(xx as tf.Tensor2D, w, b, { A: aa as tf.Tensor2D, B: bm as tf.Tensor2D, scale: 0.7 }, true), [x, A, B]),
+  ];
+}
+
 function layerNormCase(rows: number, D: number, seed: number) {
   const x = seededNormal([rows, D], seed, 2);
   const g = seededNormal([D], seed + 1);
@@ -196,7 +215,7 @@ function adamwStateCase() {
 export const CASES = {
   crossEntropy: () => [crossEntropyCase(37, 11, 0.1, 41), crossEntropyCase(300, 10, 0, 42)],
   optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
-  linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11)],
+  linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...manySplitCases(15)],
   layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24)],
   attention: () => [attentionCase(2, 17, 2, 32, 31), attentionCase(3, 65, 3, 24, 34), attentionCase(1, 33, 1, 64, 37)],
 };

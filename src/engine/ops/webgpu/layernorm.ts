@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { alloc, run, saveForBackward, type Ref } from './dispatch';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel } from './kernel';
-import { reduceSumWgsl } from './wgsl';
+import { reduceSumWgsl, splitSumWgsl, sumLanes, sumOutputsPerGroup } from './wgsl';
 
 /** Threads per row, and rows' worth of workgroups the backward aims for (tunable). */
 export const LAYERNORM = { threads: 64, backwardWorkgroups: 256 };
@@ -102,21 +102,25 @@ fn main(${MAIN_ARGS}) {
   }));
 }
 
-const sumKernel = makeKernel({
-  name: 'layernorm.param-grad-sum', key: 'layernorm.param-grad-sum',
-  bindings: [{ name: 'PART', access: 'read' }, { name: 'DG', access: 'rw' }, { name: 'DB', access: 'rw' }],
-  params: [{ name: 'parts', type: 'u32' }, { name: 'D', type: 'u32' }],
-  body: `
-@compute @workgroup_size(64)
+/** Sums the backward's partial rows of (dgamma, dbeta) in order, `lanes` lanes per column. */
+function sumKernel(lanes: number): Kernel {
+  const key = `layernorm.param-grad-sum/l${lanes}`;
+  return memoKernel(key, () => makeKernel({
+    name: 'layernorm.param-grad-sum', key,
+    bindings: [{ name: 'PART', access: 'read' }, { name: 'DG', access: 'rw' }, { name: 'DB', access: 'rw' }],
+    params: [{ name: 'parts', type: 'u32' }, { name: 'D', type: 'u32' }],
+    body: `${splitSumWgsl(lanes)}
+@compute @workgroup_size(256)
 fn main(${MAIN_ARGS}) {
   ${WID}
-  let e = wid * 64u + t;
-  if (e >= 2u * P.D) { return; }
-  var s = 0.0;
-  for (var p = 0u; p < P.parts; p++) { s += PART[p * 2u * P.D + e]; }
-  if (e < P.D) { DG[e] = s; } else { DB[e - P.D] = s; }
+  let s = splitSum(t, wid * SC + t % SC, 2u * P.D, P.parts, 2u * P.D);
+  let e = wid * SC + t;
+  if (t < SC && e < 2u * P.D) {
+    if (e < P.D) { DG[e] = s; } else { DB[e - P.D] = s; }
+  }
 }`,
-});
+  }));
+}
 
 export interface LayerNormSpec {
   rows: number;
@@ -138,9 +142,10 @@ export function backwardDispatches<B>(
   s: LayerNormSpec, b: { dy: B; x: B; gamma: B; stats: B; dx: B; part: B; dgamma: B; dbeta: B },
 ): Dispatch<B>[] {
   const { rowsPerGroup, parts } = backwardSplit(s.rows);
+  const lanes = sumLanes(parts);
   return [
     { kernel: backwardKernel(s.D), buffers: [b.dy, b.x, b.gamma, b.stats, b.dx, b.part], params: [s.rows, s.D, rowsPerGroup], workgroups: parts },
-    { kernel: sumKernel, buffers: [b.part, b.dgamma, b.dbeta], params: [parts, s.D], workgroups: Math.ceil((2 * s.D) / 64) },
+    { kernel: sumKernel(lanes), buffers: [b.part, b.dgamma, b.dbeta], params: [parts, s.D], workgroups: Math.ceil((2 * s.D) / sumOutputsPerGroup(lanes)) },
   ];
 }
 

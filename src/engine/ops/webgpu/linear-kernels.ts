@@ -7,7 +7,7 @@
 // gradient is never written out.
 import { gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, SIDE_INTO_ACC, stagedFloats, tileKey, TILE_MAIN } from './gemm';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel } from './kernel';
-import { GELU_WGSL } from './wgsl';
+import { GELU_WGSL, splitSumWgsl } from './wgsl';
 
 export interface LinearVariant {
   /** LoRA rank, 0 without an adapter */
@@ -230,11 +230,12 @@ fn main(${MAIN_ARGS}) {
 }
 
 /**
- * Sums the split-K partials in split order into the gradients. Bindings: PART, then
- * [DW, DBIAS], [DA, DB]. Params total, splits, s (dB = s (x A)^T dy), then the offsets.
+ * Sums the split-K partials in split order into the gradients, `lanes` lanes per output
+ * (`sumLanes(splits)`). Bindings: PART, then [DW, DBIAS], [DA, DB]. Params total, splits,
+ * s (dB = s (x A)^T dy), then the offsets.
  */
-export function weightGradReduceKernel(v: { rank: number; base: boolean }): Kernel {
-  const key = `linear.weight-grad-sum/${v.rank ? 'lora' : 'plain'}/${v.base ? 'base' : 'frozen'}`;
+export function weightGradReduceKernel(v: { rank: number; base: boolean }, lanes: number): Kernel {
+  const key = `linear.weight-grad-sum/${v.rank ? 'lora' : 'plain'}/${v.base ? 'base' : 'frozen'}/l${lanes}`;
   return memoKernel(key, () => {
     const outs = [...(v.base ? ['DW', 'DBIAS'] : []), ...(v.rank ? ['DA', 'DB'] : [])];
     const scale = (name: string) => (name === 'DB' ? 'P.s * ' : '');
@@ -242,16 +243,16 @@ export function weightGradReduceKernel(v: { rank: number; base: boolean }): Kern
       const lo = `P.o${i}`;
       const hi = i + 1 < outs.length ? `P.o${i + 1}` : 'P.total';
       return `if (e >= ${lo} && e < ${hi}) { ${name}[e - ${lo}] = ${scale(name)}s; }`;
-    }).join('\n  ');
-    const body = `
+    }).join('\n    ');
+    const body = `${splitSumWgsl(lanes)}
 @compute @workgroup_size(256)
 fn main(${MAIN_ARGS}) {
   ${WID}
-  let e = wid * 256u + t;
-  if (e >= P.total) { return; }
-  var s = 0.0;
-  for (var k = 0u; k < P.splits; k++) { s += PART[k * P.total + e]; }
-  ${branches}
+  let s = splitSum(t, wid * SC + t % SC, P.total, P.splits, P.total);
+  let e = wid * SC + t;
+  if (t < SC && e < P.total) {
+    ${branches}
+  }
 }`;
     return makeKernel({
       name: 'linear.weight-grad-sum', key, body,

@@ -10,6 +10,7 @@ import { gemmSharedBytes, GEMM_TILE, splitK } from './gemm';
 import type { AdapterTensors } from '../linear';
 import type { Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
+import { sumLanes, sumOutputsPerGroup } from './wgsl';
 import { forwardKernel, inputGradKernel, weightGradKernel, weightGradParts, weightGradReduceKernel, weightGradWorkgroups } from './linear-kernels';
 
 export interface LinearSpec {
@@ -98,9 +99,10 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>): D
     o += p.m * p.n;
   }
   const outs = [...(s.base ? [g.dw!, g.db!] : []), ...(s.rank ? [g.da!, g.dB!] : [])];
+  const lanes = sumLanes(sc.splits);
   out.push({
-    kernel: weightGradReduceKernel({ rank: s.rank, base: s.base }), buffers: [g.part!, ...outs],
-    params: [sc.total, sc.splits, s.scale, ...offsets], workgroups: Math.ceil(sc.total / 256),
+    kernel: weightGradReduceKernel({ rank: s.rank, base: s.base }, lanes), buffers: [g.part!, ...outs],
+    params: [sc.total, sc.splits, s.scale, ...offsets], workgroups: Math.ceil(sc.total / sumOutputsPerGroup(lanes)),
   });
   return out;
 }

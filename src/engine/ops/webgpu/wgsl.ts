@@ -40,3 +40,46 @@ fn ${name}(t: u32, v: ${type}) -> ${type} {
 }
 `;
 }
+
+/**
+ * Lanes per output for an in-order sum of `parts` partials: each lane reads about eight.
+ * One thread per output summing 130 partials (a LoRA weight gradient split 130 ways at
+ * tiny batch 128) waits on 130 loads in a row; several lanes each summing every L-th
+ * partial, then adding their sums in lane order, keep the order fixed and the loads in
+ * flight.
+ */
+export function sumLanes(parts: number): number {
+  let lanes = 1;
+  while (lanes < 32 && lanes * 8 < parts) lanes *= 2;
+  return lanes;
+}
+
+/** Outputs per 256-thread workgroup of a `splitSumWgsl(lanes)` kernel. */
+export const sumOutputsPerGroup = (lanes: number) => 256 / lanes;
+
+/**
+ * `fn splitSum(t, e, E, S, stride)`: the sum over p < S of `PART[p * stride + e]`, for
+ * output e = wid * SC + t % SC, returned to the threads t < SC (lane 0 of each output).
+ * Lane l = t / SC sums partials l, l + SL, ...; lane 0 then adds the lanes' sums in
+ * order, so results repeat bit for bit. Call it from uniform control flow.
+ */
+export function splitSumWgsl(lanes: number): string {
+  if (lanes & (lanes - 1) || lanes > 256) throw new Error(`split sum over ${lanes} lanes: needs a power of two up to 256`);
+  return `
+const SL = ${lanes}u; const SC = ${256 / lanes}u;
+var<workgroup> sumScratch: array<f32, 256>;
+fn splitSum(t: u32, e: u32, E: u32, S: u32, stride: u32) -> f32 {
+  var s = 0.0;
+  if (e < E) {
+    for (var p = t / SC; p < S; p += SL) { s += PART[p * stride + e]; }
+  }
+  sumScratch[t] = s;
+  workgroupBarrier();
+  var total = 0.0;
+  if (t < SC) {
+    for (var l = 0u; l < SL; l++) { total += sumScratch[l * SC + t]; }
+  }
+  return total;
+}
+`;
+}
