@@ -16,6 +16,29 @@ const keysPerTile = (hd: number) => Math.max(1, Math.min(32, Math.floor(ATTENTIO
 const PARAMS = ['T', 'H', 'D', 'BH'].map((name) => ({ name, type: 'u32' as const }));
 const params = [...PARAMS, { name: 'scale', type: 'f32' as const }];
 
+/**
+ * A thread's row of a head as HV values of type VT: vec4s where the head width is a
+ * multiple of 4, else floats. With one float per step every dot product was a chain of
+ * HD dependent FMAs and a shared load per FMA; four lanes of a vec4 are four chains and
+ * a load per four FMAs.
+ */
+function vectors(hd: number): { W: number; HV: number; VT: string } {
+  const W = hd % 4 === 0 ? 4 : 1;
+  return { W, HV: hd / W, VT: W === 4 ? 'vec4<f32>' : 'f32' };
+}
+
+/** The VT at float index `i` of storage array `a` (a WGSL expression; `i` is evaluated once per float). */
+function vload(hd: number, a: string, i: string): string {
+  return vectors(hd).W === 4 ? `vec4<f32>(${a}[${i}], ${a}[${i} + 1u], ${a}[${i} + 2u], ${a}[${i} + 3u])` : `${a}[${i}]`;
+}
+
+/** Statements storing VT `v` at float index `i` of storage array `a`. */
+function vstore(hd: number, a: string, i: string, v: string): string {
+  return vectors(hd).W === 4
+    ? `${a}[${i}] = ${v}.x; ${a}[${i} + 1u] = ${v}.y; ${a}[${i} + 2u] = ${v}.z; ${a}[${i} + 3u] = ${v}.w;`
+    : `${a}[${i}] = ${v};`;
+}
+
 /** Constants and the row this thread owns (query or key row `i` of head `bh`). */
 function prologue(): string {
   return `
@@ -30,19 +53,24 @@ function prologue(): string {
   let at = (row0 + i) * P.D + col;`;
 }
 
-const header = (hd: number) => `
-const HD = ${hd}u; const QB = ${ATTENTION.rowsPerGroup}u; const KB = ${keysPerTile(hd)}u;
-var<workgroup> S1: array<f32, ${keysPerTile(hd) * hd}>;
-var<workgroup> S2: array<f32, ${keysPerTile(hd) * hd}>;`;
+const header = (hd: number) => {
+  const { W, HV, VT } = vectors(hd);
+  return `
+const HD = ${hd}u; const HV = ${HV}u; const W = ${W}u; const QB = ${ATTENTION.rowsPerGroup}u; const KB = ${keysPerTile(hd)}u;
+alias VT = ${VT};
+fn hsum(v: VT) -> f32 { return ${W === 4 ? 'dot(v, vec4<f32>(1.0))' : 'v'}; }
+var<workgroup> S1: array<VT, ${keysPerTile(hd) * HV}>;
+var<workgroup> S2: array<VT, ${keysPerTile(hd) * HV}>;`;
+};
 
 /** Stage rows j0.. of two [B*T, D] tensors' head columns into S1, S2 (zeros past T). */
-const stage = (a: string, b: string, scaleA = '') => `
-    for (var e = t; e < KB * HD; e += QB) {
-      let jj = e / HD;
-      var va = 0.0; var vb = 0.0;
+const stage = (hd: number, a: string, b: string, scaleA = '') => `
+    for (var e = t; e < KB * HV; e += QB) {
+      let jj = e / HV;
+      var va = VT(0.0); var vb = VT(0.0);
       if (j0 + jj < P.T) {
-        let src = (row0 + j0 + jj) * P.D + col + e % HD;
-        va = ${a}[src]${scaleA}; vb = ${b}[src];
+        let src = (row0 + j0 + jj) * P.D + col + (e % HV) * W;
+        va = ${vload(hd, a, 'src')}${scaleA}; vb = ${vload(hd, b, 'src')};
       }
       S1[e] = va; S2[e] = vb;
     }
@@ -57,30 +85,30 @@ function forwardKernel(hd: number): Kernel {
 @compute @workgroup_size(${ATTENTION.rowsPerGroup})
 fn main(${MAIN_ARGS}) {
   ${prologue()}
-  var q: array<f32, HD>;
-  var o: array<f32, HD>;
-  if (valid) { for (var c = 0u; c < HD; c++) { q[c] = Q[at + c] * P.scale; } }
+  var q: array<VT, HV>;
+  var o: array<VT, HV>;
+  if (valid) { for (var c = 0u; c < HV; c++) { q[c] = ${vload(hd, 'Q', 'at + c * W')} * P.scale; } }
   var mx = -3.0e38;
   var l = 0.0;
   for (var j0 = 0u; j0 < P.T; j0 += KB) {
-    ${stage('K', 'V')}
+    ${stage(hd, 'K', 'V')}
     if (valid) {
       let jn = min(KB, P.T - j0);
       var s: array<f32, KB>;
       var top = mx;
       for (var jj = 0u; jj < jn; jj++) {
-        var d = 0.0;
-        for (var c = 0u; c < HD; c++) { d = fma(q[c], S1[jj * HD + c], d); }
-        s[jj] = d;
-        top = max(top, d);
+        var d = VT(0.0);
+        for (var c = 0u; c < HV; c++) { d = fma(q[c], S1[jj * HV + c], d); }
+        s[jj] = hsum(d);
+        top = max(top, s[jj]);
       }
       let corr = exp(mx - top);
       l *= corr;
-      for (var c = 0u; c < HD; c++) { o[c] *= corr; }
+      for (var c = 0u; c < HV; c++) { o[c] *= corr; }
       for (var jj = 0u; jj < jn; jj++) {
         let p = exp(s[jj] - top);
         l += p;
-        for (var c = 0u; c < HD; c++) { o[c] = fma(p, S2[jj * HD + c], o[c]); }
+        for (var c = 0u; c < HV; c++) { o[c] = fma(VT(p), S2[jj * HV + c], o[c]); }
       }
       mx = top;
     }
@@ -88,7 +116,7 @@ fn main(${MAIN_ARGS}) {
   }
   if (valid) {
     let inv = 1.0 / l;
-    for (var c = 0u; c < HD; c++) { O[at + c] = o[c] * inv; }
+    for (var c = 0u; c < HV; c++) { let r = o[c] * inv; ${vstore(hd, 'O', 'at + c * W', 'r')} }
     LSE[bh * P.T + i] = mx + log(l);
   }
 }`,
@@ -105,31 +133,37 @@ function queryGradKernel(hd: number): Kernel {
 @compute @workgroup_size(${ATTENTION.rowsPerGroup})
 fn main(${MAIN_ARGS}) {
   ${prologue()}
-  var q: array<f32, HD>;
-  var g: array<f32, HD>;
-  var dq: array<f32, HD>;
+  var q: array<VT, HV>;
+  var g: array<VT, HV>;
+  var dq: array<VT, HV>;
   var di = 0.0;
   var lse = 0.0;
   if (valid) {
-    for (var c = 0u; c < HD; c++) { q[c] = Q[at + c] * P.scale; g[c] = DO[at + c]; di = fma(g[c], O[at + c], di); }
+    var d4 = VT(0.0);
+    for (var c = 0u; c < HV; c++) {
+      q[c] = ${vload(hd, 'Q', 'at + c * W')} * P.scale;
+      g[c] = ${vload(hd, 'DO', 'at + c * W')};
+      d4 = fma(g[c], ${vload(hd, 'O', 'at + c * W')}, d4);
+    }
+    di = hsum(d4);
     lse = LSE[bh * P.T + i];
     DV[bh * P.T + i] = di;
   }
   for (var j0 = 0u; j0 < P.T; j0 += KB) {
-    ${stage('K', 'V')}
+    ${stage(hd, 'K', 'V')}
     if (valid) {
       let jn = min(KB, P.T - j0);
       for (var jj = 0u; jj < jn; jj++) {
-        var s = 0.0;
-        var dp = 0.0;
-        for (var c = 0u; c < HD; c++) { s = fma(q[c], S1[jj * HD + c], s); dp = fma(g[c], S2[jj * HD + c], dp); }
-        let ds = exp(s - lse) * (dp - di);
-        for (var c = 0u; c < HD; c++) { dq[c] = fma(ds, S1[jj * HD + c], dq[c]); }
+        var s = VT(0.0);
+        var dp = VT(0.0);
+        for (var c = 0u; c < HV; c++) { s = fma(q[c], S1[jj * HV + c], s); dp = fma(g[c], S2[jj * HV + c], dp); }
+        let ds = exp(hsum(s) - lse) * (hsum(dp) - di);
+        for (var c = 0u; c < HV; c++) { dq[c] = fma(VT(ds), S1[jj * HV + c], dq[c]); }
       }
     }
     workgroupBarrier();
   }
-  if (valid) { for (var c = 0u; c < HD; c++) { DQ[at + c] = dq[c] * P.scale; } }
+  if (valid) { for (var c = 0u; c < HV; c++) { let r = dq[c] * P.scale; ${vstore(hd, 'DQ', 'at + c * W', 'r')} } }
 }`,
   }));
 }
@@ -147,11 +181,11 @@ var<workgroup> SD: array<f32, ${kb}>;
 @compute @workgroup_size(${ATTENTION.rowsPerGroup})
 fn main(${MAIN_ARGS}) {
   ${prologue()}
-  var k: array<f32, HD>;
-  var v: array<f32, HD>;
-  var dk: array<f32, HD>;
-  var dv: array<f32, HD>;
-  if (valid) { for (var c = 0u; c < HD; c++) { k[c] = K[at + c]; v[c] = V[at + c]; } }
+  var k: array<VT, HV>;
+  var v: array<VT, HV>;
+  var dk: array<VT, HV>;
+  var dv: array<VT, HV>;
+  if (valid) { for (var c = 0u; c < HV; c++) { k[c] = ${vload(hd, 'K', 'at + c * W')}; v[c] = ${vload(hd, 'V', 'at + c * W')}; } }
   for (var j0 = 0u; j0 < P.T; j0 += KB) {
     // query rows j0.. (scaled q in S1, dO in S2), their log-sum-exp and D
     for (var e = t; e < KB; e += QB) {
@@ -159,24 +193,30 @@ fn main(${MAIN_ARGS}) {
       if (j0 + e < P.T) { l = LSE[bh * P.T + j0 + e]; d = DV[bh * P.T + j0 + e]; }
       SL[e] = l; SD[e] = d;
     }
-    ${stage('Q', 'DO', ' * P.scale')}
+    ${stage(hd, 'Q', 'DO', ' * P.scale')}
     if (valid) {
       let jn = min(KB, P.T - j0);
       for (var jj = 0u; jj < jn; jj++) {
-        var s = 0.0;
-        var dp = 0.0;
-        for (var c = 0u; c < HD; c++) { s = fma(S1[jj * HD + c], k[c], s); dp = fma(S2[jj * HD + c], v[c], dp); }
-        let p = exp(s - SL[jj]);
-        let ds = p * (dp - SD[jj]);
-        for (var c = 0u; c < HD; c++) {
-          dv[c] = fma(p, S2[jj * HD + c], dv[c]);
-          dk[c] = fma(ds, S1[jj * HD + c], dk[c]);
+        var s = VT(0.0);
+        var dp = VT(0.0);
+        for (var c = 0u; c < HV; c++) { s = fma(S1[jj * HV + c], k[c], s); dp = fma(S2[jj * HV + c], v[c], dp); }
+        let p = exp(hsum(s) - SL[jj]);
+        let ds = p * (hsum(dp) - SD[jj]);
+        for (var c = 0u; c < HV; c++) {
+          dv[c] = fma(VT(p), S2[jj * HV + c], dv[c]);
+          dk[c] = fma(VT(ds), S1[jj * HV + c], dk[c]);
         }
       }
     }
     workgroupBarrier();
   }
-  if (valid) { for (var c = 0u; c < HD; c++) { DK[at + c] = dk[c]; DVAL[at + c] = dv[c]; } }
+  if (valid) {
+    for (var c = 0u; c < HV; c++) {
+      let rk = dk[c]; let rv = dv[c];
+      ${vstore(hd, 'DK', 'at + c * W', 'rk')}
+      ${vstore(hd, 'DVAL', 'at + c * W', 'rv')}
+    }
+  }
 }`,
   }));
 }
