@@ -101,6 +101,18 @@ function manySplitCases(seed: number) {
   ];
 }
 
+/** Rank 20: the right factor is staged for the epilogue in two chunks, 16 ranks and 4. */
+function highRankCase(seed: number) {
+  const [rows, dIn, dOut, rank] = [150, 40, 70, 20];
+  const x = seededNormal([rows, dIn], seed) as tf.Tensor2D;
+  const w = seededNormal([dIn, dOut], seed + 1, 0.3) as tf.Tensor2D;
+  const b = seededNormal([dOut], seed + 2) as tf.Tensor1D;
+  const A = seededNormal([dIn, rank], seed + 3, 0.3) as tf.Tensor2D;
+  const B = seededNormal([rank, dOut], seed + 4, 0.3) as tf.Tensor2D;
+  return () => compare(`linear+lora r${rank}+gelu ${rows}x${dIn}->${dOut}`,
+    (xx, ww, bb, aa, bm) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, { A: aa as tf.Tensor2D, B: bm as tf.Tensor2D, scale: 0.4 }, false, { activation: 'gelu' }), [x, w, b, A, B]);
+}
+
 function layerNormCase(rows: number, D: number, seed: number) {
   const x = seededNormal([rows, D], seed, 2);
   const g = seededNormal([D], seed + 1);
@@ -215,7 +227,7 @@ function adamwStateCase() {
 export const CASES = {
   crossEntropy: () => [crossEntropyCase(37, 11, 0.1, 41), crossEntropyCase(300, 10, 0, 42)],
   optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
-  linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...manySplitCases(15)],
+  linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...manySplitCases(15), highRankCase(17)],
   layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24)],
   // head widths 16, 8 and 64 run on vec4s; 9 on floats
   attention: () => [attentionCase(2, 17, 2, 32, 31), attentionCase(3, 65, 3, 24, 34), attentionCase(1, 33, 1, 64, 37), attentionCase(2, 19, 2, 18, 39)],
