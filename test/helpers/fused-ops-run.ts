@@ -60,12 +60,19 @@ async function compare(name: string, f: (...xs: tf.Tensor[]) => tf.Tensor, input
   return { name, errors: fused.map((v, i) => scaledError(v, plain[i]!)), fusedKernels };
 }
 
+/** A linear layer's input, weights and adapter factors, seeded. */
+function linearInputs(rows: number, dIn: number, dOut: number, rank: number, seed: number) {
+  return {
+    x: seededNormal([rows, dIn], seed) as tf.Tensor2D,
+    w: seededNormal([dIn, dOut], seed + 1, 0.3) as tf.Tensor2D,
+    b: seededNormal([dOut], seed + 2) as tf.Tensor1D,
+    A: seededNormal([dIn, rank], seed + 3, 0.3) as tf.Tensor2D,
+    B: seededNormal([rank, dOut], seed + 4, 0.3) as tf.Tensor2D,
+  };
+}
+
 function linearCases(rows: number, dIn: number, dOut: number, rank: number, seed: number) {
-  const x = seededNormal([rows, dIn], seed) as tf.Tensor2D;
-  const w = seededNormal([dIn, dOut], seed + 1, 0.3) as tf.Tensor2D;
-  const b = seededNormal([dOut], seed + 2) as tf.Tensor1D;
-  const A = seededNormal([dIn, rank], seed + 3, 0.3) as tf.Tensor2D;
-  const B = seededNormal([rank, dOut], seed + 4, 0.3) as tf.Tensor2D;
+  const { x, w, b, A, B } = linearInputs(rows, dIn, dOut, rank, seed);
   const res = seededNormal([rows, dOut], seed + 5) as tf.Tensor2D;
   const scale = 0.7;
   const at = `${rows}x${dIn}->${dOut}`;
@@ -88,11 +95,7 @@ function linearCases(rows: number, dIn: number, dOut: number, rank: number, seed
  */
 function manySplitCases(seed: number) {
   const [rows, dIn, dOut, rank] = [8300, 12, 10, 4];
-  const x = seededNormal([rows, dIn], seed) as tf.Tensor2D;
-  const w = seededNormal([dIn, dOut], seed + 1, 0.3) as tf.Tensor2D;
-  const b = seededNormal([dOut], seed + 2) as tf.Tensor1D;
-  const A = seededNormal([dIn, rank], seed + 3, 0.3) as tf.Tensor2D;
-  const B = seededNormal([rank, dOut], seed + 4, 0.3) as tf.Tensor2D;
+  const { x, w, b, A, B } = linearInputs(rows, dIn, dOut, rank, seed);
   const at = `${rows}x${dIn}->${dOut}`;
   return [
     () => compare(`linear, many K splits ${at}`, (xx, ww, bb) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D), [x, w, b]),
@@ -104,11 +107,7 @@ function manySplitCases(seed: number) {
 /** Rank 20: the right factor is staged for the epilogue in two chunks, 16 ranks and 4. */
 function highRankCase(seed: number) {
   const [rows, dIn, dOut, rank] = [150, 40, 70, 20];
-  const x = seededNormal([rows, dIn], seed) as tf.Tensor2D;
-  const w = seededNormal([dIn, dOut], seed + 1, 0.3) as tf.Tensor2D;
-  const b = seededNormal([dOut], seed + 2) as tf.Tensor1D;
-  const A = seededNormal([dIn, rank], seed + 3, 0.3) as tf.Tensor2D;
-  const B = seededNormal([rank, dOut], seed + 4, 0.3) as tf.Tensor2D;
+  const { x, w, b, A, B } = linearInputs(rows, dIn, dOut, rank, seed);
   return () => compare(`linear+lora r${rank}+gelu ${rows}x${dIn}->${dOut}`,
     (xx, ww, bb, aa, bm) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, { A: aa as tf.Tensor2D, B: bm as tf.Tensor2D, scale: 0.4 }, false, { activation: 'gelu' }), [x, w, b, A, B]);
 }
