@@ -11,6 +11,7 @@ import { runBench } from '../engine/bench/run';
 import {
   BUILTIN_DATASETS, formatErrors, makeConfig, orList, validateConfig, type BuiltinDataset, type ConfigError,
 } from '../engine/config';
+import { ATTENTION, parseAttentionTile } from '../engine/ops/webgpu/attention';
 import { GEMM_TILE, parseGemmTile, tileKey } from '../engine/ops/webgpu/gemm';
 import { setField } from '../engine/overrides';
 import { proportionalWarmup } from '../engine/schedule';
@@ -31,6 +32,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--out FILE', 'write the report as JSON'],
   ['--print-config', 'print the resolved config as JSON and stop (for the PyTorch reference)'],
   ['--gemm-tile TMxTNxTK/RMxRN', 'tuning: the fused kernels\' matmul tile (64x64x16/4x4)'],
+  ['--attention-tile qROWS/sFLOATS', 'tuning: query rows per workgroup and keys\' floats staged at once in the attention kernels (q32/s1024)'],
 ]);
 
 const isOneOf = (xs: readonly string[], v: string | undefined) => xs.includes(v ?? '');
@@ -45,7 +47,7 @@ async function main(): Promise<number> {
         'first-seed': { type: 'string', default: '1' },
         set: { type: 'string', multiple: true, default: [] }, json: { type: 'boolean', default: false }, out: { type: 'string' },
         help: { type: 'boolean', default: false }, 'print-config': { type: 'boolean', default: false },
-        'gemm-tile': { type: 'string' },
+        'gemm-tile': { type: 'string' }, 'attention-tile': { type: 'string' },
       },
     }).values;
   } catch (err) {
@@ -67,6 +69,14 @@ async function main(): Promise<number> {
     else {
       Object.assign(GEMM_TILE, tile);
       console.error(`GEMM tile ${tileKey()}`);
+    }
+  }
+  if (v['attention-tile'] !== undefined) {
+    const tile = parseAttentionTile(v['attention-tile']);
+    if (typeof tile === 'string') errors.push({ path: '--attention-tile', message: tile });
+    else {
+      Object.assign(ATTENTION, tile);
+      console.error(`attention tile q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}`);
     }
   }
   if (errors.length) { console.error(formatErrors(errors)); return 2; }

@@ -10,6 +10,21 @@ import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel } fr
 /** Rows per workgroup (one thread each) and the most keys staged at once (tunable). */
 export const ATTENTION = { rowsPerGroup: 32, stagedFloats: 1024 };
 
+/**
+ * Attention tuning written `qROWS/sFLOATS` (the key's form), checked: a tuning run sets
+ * it before any kernel is made (`npm run bench -- --attention-tile q64/s2048`). An error
+ * names what to change.
+ */
+export function parseAttentionTile(text: string): typeof ATTENTION | string {
+  const m = /^q(\d{1,3})\/s(\d{1,4})$/.exec(text);
+  if (!m) return `--attention-tile: write qROWS/sFLOATS, e.g. q32/s1024 (got "${text.slice(0, 40)}")`;
+  const [rowsPerGroup, stagedFloats] = [Number(m[1]), Number(m[2])];
+  if (rowsPerGroup < 32 || rowsPerGroup > 256 || rowsPerGroup % 32) return `--attention-tile: rows per workgroup must be a multiple of 32 from 32 to 256 (got ${rowsPerGroup})`;
+  // two staged arrays of that many floats in 16 KiB of workgroup memory
+  if (stagedFloats < 64 || stagedFloats > 2048) return `--attention-tile: staged floats must be from 64 to 2048 (got ${stagedFloats})`;
+  return { rowsPerGroup, stagedFloats };
+}
+
 const tuning = () => `q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}`;
 const keysPerTile = (hd: number) => Math.max(1, Math.min(32, Math.floor(ATTENTION.stagedFloats / hd)));
 
