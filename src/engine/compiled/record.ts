@@ -125,10 +125,11 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     out.push(...linear.forwardDispatches(spec, f));
     return { lin: l, spec, x, y, u, xa };
   };
-  const linBackward = (r: LinearRecord, dy: GPUBuffer, dx: GPUBuffer | undefined): void => {
+  /** `geluOf`: the pre-activation of the GELU that made this layer's input (dx is taken through it) */
+  const linBackward = (r: LinearRecord, dy: GPUBuffer, dx: GPUBuffer | undefined, geluOf?: GPUBuffer): void => {
     const { lin: l, spec } = r;
     const a = l.adapter;
-    const b: linear.BackwardBuffers<GPUBuffer> = { x: r.x, w: T(l.weight), dx, part };
+    const b: linear.BackwardBuffers<GPUBuffer> = { x: r.x, w: T(l.weight), dx, part, dxGeluOf: geluOf };
     if (spec.base) Object.assign(b, { dw: gradOf(l.weight), db: gradOf(l.bias) });
     if (a) Object.assign(b, { loraA: T(a.A), loraB: T(a.B), xa: r.xa, dxa, da: gradOf(a.A), dB: gradOf(a.B) });
     if (spec.rank && !dx) b.dx = arena.floats(spec.rows * spec.dIn, 'unused input gradient');
@@ -199,8 +200,10 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   for (let i = m.blocks.length - 1; i >= 0; i--) {
     const r = saved[i]!;
     // dh holds the gradient of the block's output; the residual passes it on unchanged
-    linBackward(r.fc2, dh, dmlp);
-    linBackward(r.fc1, dmlp, dln);
+    // fc2's input gradient is taken through fc1's GELU as it is written, so fc1's own
+    // kernels read a plain output gradient
+    linBackward(r.fc2, dh, dmlp, r.fc1.u);
+    linBackward({ ...r.fc1, spec: { ...r.fc1.spec, gelu: false } }, dmlp, dln);
     lnBackward(r.ln2, dln, dtmp);
     out.push(accumulateDispatch(rows * D, { x: dtmp, acc: dh }));
     linBackward(r.proj, dh, dattn);

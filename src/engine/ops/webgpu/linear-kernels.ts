@@ -66,16 +66,24 @@ fn main(${MAIN_ARGS}) {
   });
 }
 
-/** dx = dy W^T (+ s (dy B^T) A^T, writing dxa = s dy B^T). Bindings: DY | (DG, U), W, [LA, LB], DX, [DXA]. Params M (rows), N (in), K (out), s. */
-export function inputGradKernel(v: LinearVariant): Kernel {
-  const key = `linear.input-grad/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}`;
+/**
+ * dx = dy W^T (+ s (dy B^T) A^T, writing dxa = s dy B^T). Bindings: DY | (DG, U), W, [LA, LB],
+ * [GU], DX, [DXA]. Params M (rows), N (in), K (out), s.
+ * `geluOut`: the input is the GELU of GU (fc2's input is fc1's output): DX is the
+ * gradient before that GELU, dx * gelu'(GU), made once here. Read by fc1's kernels as dg
+ * times gelu'(u), it was made again for every tile that loads it (6 times per element for
+ * fc1's input gradient and 6 for its weight gradient at small's width).
+ */
+export function inputGradKernel(v: LinearVariant & { geluOut?: boolean }): Kernel {
+  const key = `linear.input-grad/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}${v.geluOut ? '/gelu-out' : ''}`;
   return memoKernel(key, () => {
     const R = v.rank;
     const bindings = [...dyBindings(v.gelu), read('W')];
     if (R) bindings.push(read('LA'), read('LB'));
+    if (v.geluOut) bindings.push(read('GU'));
     bindings.push(rw('DX'));
     if (R) bindings.push(rw('DXA'));
-    const body = `${v.gelu ? GELU_WGSL : ''}
+    const body = `${v.gelu || v.geluOut ? GELU_WGSL : ''}
 ${gemmWgsl({ aAlongK: true, bAlongN: false, side: R ? { rank: R, lAlongJ: false } : undefined })}
 fn loadA(m: u32, k: u32) -> f32 { return ${dyLoad(v.gelu, 'm * P.K + k')}; }
 fn loadB(k: u32, n: u32) -> f32 { return W[n * P.K + k]; }
@@ -90,7 +98,7 @@ fn main(${MAIN_ARGS}) {
     }
   }` : ''}
   ${R ? SIDE_INTO_ACC('LA[n * R + r]') : ''}
-  ${forEachOutput('DX[m * N + n] = v;')}
+  ${forEachOutput(v.geluOut ? 'DX[m * N + n] = v * geluGrad(GU[m * N + n]);' : 'DX[m * N + n] = v;')}
 }`;
     return makeKernel({
       name: 'linear.input-grad', key, bindings, body,

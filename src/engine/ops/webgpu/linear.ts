@@ -53,6 +53,8 @@ export interface BackwardBuffers<B> {
   xa?: B;
   /** outputs: dx (also computed, and may be scratch, when only the adapter needs it) and dxa = s dy B^T */
   dx?: B; dxa?: B;
+  /** the pre-activation u of a GELU whose output is this layer's input: dx is then taken through it */
+  dxGeluOf?: B;
   /** scratch for the split-K partial sums: `weightGradScratch` floats */
   part?: B;
   dw?: B; db?: B; da?: B; dB?: B;
@@ -79,9 +81,10 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>): D
   if (s.inputGrad || s.rank) {
     const buffers = [...dyBufs, g.w];
     if (s.rank) buffers.push(g.loraA!, g.loraB!);
+    if (g.dxGeluOf) buffers.push(g.dxGeluOf);
     buffers.push(g.dx!);
     if (s.rank) buffers.push(g.dxa!);
-    out.push({ kernel: inputGradKernel({ rank: s.rank, gelu: s.gelu }), buffers, params: [s.rows, s.dIn, s.dOut, s.scale], workgroups: tiles(s.rows, s.dIn) });
+    out.push({ kernel: inputGradKernel({ rank: s.rank, gelu: s.gelu, geluOut: !!g.dxGeluOf }), buffers, params: [s.rows, s.dIn, s.dOut, s.scale], workgroups: tiles(s.rows, s.dIn) });
   }
   if (!s.base && !s.rank) return out;
   const v = { rank: s.rank, gelu: s.gelu, base: s.base };
