@@ -12,7 +12,7 @@ import {
   BUILTIN_DATASETS, formatErrors, makeConfig, orList, validateConfig, type BuiltinDataset, type ConfigError,
 } from '../engine/config';
 import { ATTENTION, parseAttentionTile } from '../engine/ops/webgpu/attention';
-import { GEMM_TILE, parseGemmTile, tileKey } from '../engine/ops/webgpu/gemm';
+import { GEMM_TILE, parseGemmTile, parseSplitK, SPLIT_K, tileKey } from '../engine/ops/webgpu/gemm';
 import { setField } from '../engine/overrides';
 import { proportionalWarmup } from '../engine/schedule';
 import { applySetFlags } from './args';
@@ -32,6 +32,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--out FILE', 'write the report as JSON'],
   ['--print-config', 'print the resolved config as JSON and stop (for the PyTorch reference)'],
   ['--gemm-tile TMxTNxTK/RMxRN', 'tuning: the fused kernels\' matmul tile (64x64x16/4x4)'],
+  ['--split-k WORKGROUPS', 'tuning: workgroups a weight gradient\'s K splits aim for (264)'],
   ['--attention-tile qROWS/sFLOATS', 'tuning: query rows per workgroup and keys\' floats staged at once in the attention kernels (q32/s1024)'],
 ]);
 
@@ -47,7 +48,7 @@ async function main(): Promise<number> {
         'first-seed': { type: 'string', default: '1' },
         set: { type: 'string', multiple: true, default: [] }, json: { type: 'boolean', default: false }, out: { type: 'string' },
         help: { type: 'boolean', default: false }, 'print-config': { type: 'boolean', default: false },
-        'gemm-tile': { type: 'string' }, 'attention-tile': { type: 'string' },
+        'gemm-tile': { type: 'string' }, 'attention-tile': { type: 'string' }, 'split-k': { type: 'string' },
       },
     }).values;
   } catch (err) {
@@ -77,6 +78,14 @@ async function main(): Promise<number> {
     else {
       Object.assign(ATTENTION, tile);
       console.error(`attention tile q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}`);
+    }
+  }
+  if (v['split-k'] !== undefined) {
+    const n = parseSplitK(v['split-k']);
+    if (typeof n === 'string') errors.push({ path: '--split-k', message: n });
+    else {
+      SPLIT_K.targetWorkgroups = n;
+      console.error(`split-K target ${n} workgroups`);
     }
   }
   if (errors.length) { console.error(formatErrors(errors)); return 2; }

@@ -1,7 +1,7 @@
-// The matmul tile a tuning run may set (`npm run bench -- --gemm-tile`): shapes the
-// kernels can run are taken, the rest refused with what to change.
+// The matmul tile and split-K target a tuning run may set (`npm run bench -- --gemm-tile`,
+// `--split-k`): settings the kernels can run are taken, the rest refused with what to change.
 import { describe, expect, it } from 'vitest';
-import { parseGemmTile } from '../../src/engine/ops/webgpu/gemm';
+import { parseGemmTile, parseSplitK } from '../../src/engine/ops/webgpu/gemm';
 
 describe('the GEMM tile flag', () => {
   it('takes shapes the kernels can run', () => {
@@ -22,5 +22,16 @@ describe('the GEMM tile flag', () => {
     const r = parseGemmTile(text);
     expect(typeof r).toBe('string');
     expect(r).toMatch(message);
+  });
+});
+
+describe('the split-K flag', () => {
+  it('takes a workgroup target', () => {
+    expect(parseSplitK('264')).toBe(264);
+    expect(parseSplitK('528')).toBe(528);
+  });
+
+  it.each(['0', '-5', '2.5', '9000', 'many', ''])('refuses "%s"', (text) => {
+    expect(parseSplitK(text)).toMatch(/--split-k: workgroups to aim for/);
   });
 });

@@ -26,6 +26,13 @@ export const GEMM_TILE = { TM: 64, TN: 64, TK: 16, RM: 4, RN: 4 };
  */
 export const SPLIT_K = { targetWorkgroups: 264, minRows: 64 };
 
+/** The split-K target a tuning run may set (`npm run bench -- --split-k 528`), checked; an error names what to change. */
+export function parseSplitK(text: string): number | string {
+  const n = Number(text);
+  if (!/^\d{1,5}$/.test(text) || n < 1 || n > 8192) return `--split-k: workgroups to aim for, a whole number from 1 to 8192 (got "${text.slice(0, 40)}")`;
+  return n;
+}
+
 /**
  * A tile shape written `TMxTNxTK/RMxRN` (the key's form), checked: a tuning run sets it
  * before any kernel is made (`npm run bench -- --gemm-tile 128x64x16/8x4`). An error names
