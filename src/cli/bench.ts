@@ -32,7 +32,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--out FILE', 'write the report as JSON'],
   ['--print-config', 'print the resolved config as JSON and stop (for the PyTorch reference)'],
   ['--gemm-tile TMxTNxTK/RMxRN', 'tuning: the fused kernels\' matmul tile (64x64x16/4x4)'],
-  ['--split-k WORKGROUPS', 'tuning: workgroups a weight gradient\'s K splits aim for (264)'],
+  ['--split-k WORKGROUPS', 'tuning: workgroups a weight gradient\'s K splits aim for (528)'],
   ['--attention-tile qROWS/sFLOATS', 'tuning: query rows per workgroup and keys\' floats staged at once in the attention kernels (q32/s1024)'],
 ]);
 
