@@ -5,7 +5,8 @@
 // which is how a LoRA adapter's x A (forward) or dy B^T (backward) costs no extra
 // launch. The caller defines `loadA(m, k)`, `loadB(k, n)` (and `loadL(k, j)`), and
 // writes the epilogue from `acc` (and the side product of the tile's rows, kept in
-// the workgroup memory the A and B tiles used: rank 32 needs 10.5 KiB in all).
+// the workgroup memory the A and B tiles used, with the adapter's other factor staged
+// beside it for SIDE_INTO_ACC: rank 32 needs 14 KiB in all).
 import { WID } from './kernel';
 
 /**

@@ -1,6 +1,7 @@
 // WGSL pieces several kernels share: erf and GELU (the formula tfjs-webgpu's own Erf
 // uses, Abramowitz and Stegun 7.1.26, so fused and composite GELU agree to float
-// rounding), and a workgroup tree reduction.
+// rounding), a workgroup tree reduction, and the in-order sum of split partials on
+// several lanes per output.
 
 export const GELU_WGSL = `
 fn erf_(a: f32) -> f32 {
