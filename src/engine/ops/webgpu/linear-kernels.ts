@@ -108,30 +108,52 @@ fn main(${MAIN_ARGS}) {
 }
 
 /** The sub-problems of a weight gradient, in the order of the partial sums' layout. */
-export function weightGradParts(v: LinearVariant & { base: boolean }, dIn: number, dOut: number): { name: 'dW' | 'db' | 'dA' | 'dB'; m: number; n: number }[] {
-  const out: { name: 'dW' | 'db' | 'dA' | 'dB'; m: number; n: number }[] = [];
+export function weightGradParts(v: LinearVariant & { base: boolean }, dIn: number, dOut: number): WeightGradPart[] {
+  const out: WeightGradPart[] = [];
   if (v.base) out.push({ name: 'dW', m: dIn, n: dOut }, { name: 'db', m: 1, n: dOut });
   if (v.rank) out.push({ name: 'dA', m: dIn, n: v.rank }, { name: 'dB', m: v.rank, n: dOut });
   return out;
 }
 
+/** The sub-problems of the weight-gradient launch, in workgroup order. */
+const WEIGHT_GRAD_PARTS = ['dW', 'db', 'dA', 'dB'] as const;
+type WeightGradPart = { name: (typeof WEIGHT_GRAD_PARTS)[number]; m: number; n: number };
+
 /**
- * Workgroups of one split of the weight-gradient launch: 64x64 tiles for dW, a row of
- * column tiles for the bias, and for the adapter's thin dA [din, rank] and dB [rank, dout]
- * a workgroup per gemmThreads() columns of x or dy (a thread per column; 64x64 tiles
- * there left 7 of 8 columns or rows empty at rank 8, and that was 3.3 of a tiny LoRA
- * step's 20.7 ms on the H200, for 1/8 of the FMAs).
+ * Workgroups of one sub-problem in one split: 64x64 tiles for dW, a row of column tiles
+ * for the bias, and for the adapter's thin dA [din, rank] and dB [rank, dout] a
+ * workgroup per gemmThreads() columns of x or dy (a thread per column; 64x64 tiles there
+ * left 7 of 8 columns or rows empty at rank 8, and that was 3.3 of a tiny LoRA step's
+ * 20.7 ms on the H200, for 1/8 of the FMAs). The launch is sized from these and the
+ * kernel maps a workgroup to its sub-problem with the same counts (params c0..c3).
  */
-export function weightGradWorkgroups(parts: { name: 'dW' | 'db' | 'dA' | 'dB'; m: number; n: number }[]): number {
+function partWorkgroups(p: WeightGradPart): number {
   const { TM, TN } = GEMM_TILE;
-  const per = { dW: (m: number, n: number) => Math.ceil(m / TM) * Math.ceil(n / TN), db: (_m: number, n: number) => Math.ceil(n / TN),
-    dA: (m: number) => Math.ceil(m / gemmThreads()), dB: (_m: number, n: number) => Math.ceil(n / gemmThreads()) };
-  return parts.reduce((sum, p) => sum + per[p.name](p.m, p.n), 0);
+  switch (p.name) {
+    case 'dW': return Math.ceil(p.m / TM) * Math.ceil(p.n / TN);
+    case 'db': return Math.ceil(p.n / TN);
+    case 'dA': return Math.ceil(p.m / gemmThreads());
+    case 'dB': return Math.ceil(p.n / gemmThreads());
+  }
+}
+
+/** Workgroups of each sub-problem per split, in WEIGHT_GRAD_PARTS order (0 where absent). */
+export function weightGradCounts(parts: WeightGradPart[]): number[] {
+  return WEIGHT_GRAD_PARTS.map((name) => {
+    const p = parts.find((q) => q.name === name);
+    return p ? partWorkgroups(p) : 0;
+  });
+}
+
+/** Workgroups of one split of the weight-gradient launch. */
+export function weightGradWorkgroups(parts: WeightGradPart[]): number {
+  return weightGradCounts(parts).reduce((a, b) => a + b, 0);
 }
 
 /**
  * Split-K partial sums of every weight gradient of one linear in one launch.
- * Bindings: X, DY | (DG, U), [XA, DXA], PART. Params rows, din, dout, splits, rowsPerSplit, total.
+ * Bindings: X, DY | (DG, U), [XA, DXA], PART. Params rows, din, dout, splits, rowsPerSplit,
+ * total, then c0..c3 (weightGradCounts).
  * Workgroup w: split w / perSplit, then sub-problem tiles in layout order; the bias is a
  * column sum over the split's rows, not a 1-row tile of the product.
  */
@@ -153,14 +175,13 @@ ${gemmWgsl({ aAlongK: false, bAlongN: true })}
 ${R ? `const R = ${R}u;` : ''}
 fn loadA(m: u32, k: u32) -> f32 { return X[k * P.din + m]; }
 fn loadB(k: u32, n: u32) -> f32 { return ${dy}; }
-fn tiles(m: u32, n: u32) -> u32 { return ((m + TM - 1u) / TM) * ((n + TN - 1u) / TN); }
 @compute @workgroup_size(${gemmThreads()})
 fn main(${MAIN_ARGS}) {
   ${WID}
   // sizes and offsets of the sub-problems present (0 where absent)
   var ms = array<u32, 4>(${v.base ? 'P.din, 1u' : '0u, 0u'}, ${R ? 'P.din, R' : '0u, 0u'});
   var ns = array<u32, 4>(${v.base ? 'P.dout, P.dout' : '0u, 0u'}, ${R ? 'R, P.dout' : '0u, 0u'});
-  var counts = array<u32, 4>(tiles(ms[0], ns[0]), (ns[1] + TN - 1u) / TN, (ms[2] + NT - 1u) / NT, (ns[3] + NT - 1u) / NT);
+  var counts = array<u32, 4>(P.c0, P.c1, P.c2, P.c3);
   var offs = array<u32, 4>(0u, ms[0] * ns[0], ms[0] * ns[0] + ns[1], ms[0] * ns[0] + ns[1] + ms[2] * ns[2]);
   let perSplit = counts[0] + counts[1] + counts[2] + counts[3];
   if (wid >= perSplit * P.splits) { return; }
@@ -232,7 +253,7 @@ fn main(${MAIN_ARGS}) {
 }`;
     return makeKernel({
       name: 'linear.weight-grad', key, bindings, body,
-      params: ['rows', 'din', 'dout', 'splits', 'rowsPerSplit', 'total'].map((name) => ({ name, type: 'u32' as const })),
+      params: ['rows', 'din', 'dout', 'splits', 'rowsPerSplit', 'total', 'c0', 'c1', 'c2', 'c3'].map((name) => ({ name, type: 'u32' as const })),
     });
   });
 }

@@ -11,7 +11,7 @@ import type { AdapterTensors } from '../linear';
 import type { Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
 import { sumLanes, sumOutputsPerGroup } from './wgsl';
-import { forwardKernel, inputGradKernel, weightGradKernel, weightGradParts, weightGradReduceKernel, weightGradWorkgroups } from './linear-kernels';
+import { forwardKernel, inputGradKernel, weightGradCounts, weightGradKernel, weightGradParts, weightGradReduceKernel, weightGradWorkgroups } from './linear-kernels';
 
 export interface LinearSpec {
   rows: number;
@@ -90,11 +90,12 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>): D
   const v = { rank: s.rank, gelu: s.gelu, base: s.base };
   const sc = weightGradScratch(s);
   const parts = weightGradParts(v, s.dIn, s.dOut);
+  const counts = weightGradCounts(parts);
   const perSplit = weightGradWorkgroups(parts);
   const wg = [g.x, ...dyBufs];
   if (s.rank) wg.push(g.xa!, g.dxa!);
   wg.push(g.part!);
-  out.push({ kernel: weightGradKernel(v), buffers: wg, params: [s.rows, s.dIn, s.dOut, sc.splits, sc.rowsPerSplit, sc.total], workgroups: perSplit * sc.splits });
+  out.push({ kernel: weightGradKernel(v), buffers: wg, params: [s.rows, s.dIn, s.dOut, sc.splits, sc.rowsPerSplit, sc.total, ...counts], workgroups: perSplit * sc.splits });
   const offsets: number[] = [];
   let o = 0;
   for (const p of parts) {
