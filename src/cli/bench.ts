@@ -64,30 +64,17 @@ async function main(): Promise<number> {
   if (!Number.isInteger(seeds) || seeds < 1) errors.push({ path: '--seeds', message: `--seeds takes a whole number >= 1 (got "${v.seeds}")` });
   const firstSeed = Number(v['first-seed']);
   if (!Number.isInteger(firstSeed) || firstSeed < 0) errors.push({ path: '--first-seed', message: `--first-seed takes a whole number >= 0 (got "${v['first-seed']}")` });
-  if (v['gemm-tile'] !== undefined) {
-    const tile = parseGemmTile(v['gemm-tile']);
-    if (typeof tile === 'string') errors.push({ path: '--gemm-tile', message: tile });
-    else {
-      Object.assign(GEMM_TILE, tile);
-      console.error(`GEMM tile ${tileKey()}`);
-    }
-  }
-  if (v['attention-tile'] !== undefined) {
-    const tile = parseAttentionTile(v['attention-tile']);
-    if (typeof tile === 'string') errors.push({ path: '--attention-tile', message: tile });
-    else {
-      Object.assign(ATTENTION, tile);
-      console.error(`attention tile q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}`);
-    }
-  }
-  if (v['split-k'] !== undefined) {
-    const n = parseSplitK(v['split-k']);
-    if (typeof n === 'string') errors.push({ path: '--split-k', message: n });
-    else {
-      SPLIT_K.targetWorkgroups = n;
-      console.error(`split-K target ${n} workgroups`);
-    }
-  }
+  // tuning flags: each checked, then set before any kernel is made
+  const tune = <T>(flag: string, text: string | undefined, parse: (t: string) => T | string, apply: (value: T) => string) => {
+    if (text === undefined) return;
+    const value = parse(text);
+    if (typeof value === 'string') errors.push({ path: `--${flag}`, message: value });
+    else console.error(apply(value));
+  };
+  tune('gemm-tile', v['gemm-tile'], parseGemmTile, (tile) => (Object.assign(GEMM_TILE, tile), `GEMM tile ${tileKey()}`));
+  tune('attention-tile', v['attention-tile'], parseAttentionTile,
+    (tile) => (Object.assign(ATTENTION, tile), `attention tile q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}`));
+  tune('split-k', v['split-k'], parseSplitK, (n) => ((SPLIT_K.targetWorkgroups = n), `split-K target ${n} workgroups`));
   if (errors.length) { console.error(formatErrors(errors)); return 2; }
   const preset = v.preset as BenchPreset;
   const dataset = v.dataset as BuiltinDataset;
