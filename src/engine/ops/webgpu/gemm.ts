@@ -26,7 +26,7 @@ export const GEMM_TILE = { TM: 64, TN: 64, TK: 16, RM: 4, RN: 4 };
  * rows, and a second kernel sums the splits in order. Four workgroups per SM of the
  * H200's 132 (`--split-k`, one call): against two, the full step 40.2 -> 37.7 ms on
  * small and 10.8 -> 10.3 ms on tiny at batch 128 (the weight gradients 13.1-13.3 ->
- * 10.6-10.8 and 2.9-3.3 -> 2.5); six gained no more; one lost 9%.
+ * 10.6-10.8 and 2.9-3.3 -> 2.5); six gained no more; one made small 9% slower.
  */
 export const SPLIT_K = { targetWorkgroups: 528, minRows: 64 };
 
