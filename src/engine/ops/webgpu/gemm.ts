@@ -15,7 +15,11 @@ import { WID } from './kernel';
  * others on the H200 (tiny, batch 128, compiled step, `--gemm-tile`, with scalar shared
  * reads): it gave the least linear-kernel time (14.8 ms a full step); 32x64/2x4 and
  * 128x64/8x4 came within 10-20%, and 8x8 outputs per thread (64x64, 128x128) took 2-3x as
- * long (their accumulators spill out of registers in the code Dawn generates).
+ * long (their accumulators spill out of registers in the code Dawn generates). Written
+ * out with no register array indexed by a variable, and with a thread's rows and columns
+ * four at a time, strided as classic 8x8 SGEMMs do, 8x8 no longer spilled but still lost
+ * 4-5% on small and 25% on tiny; 128x64/8x4 lost 11% on the LoRA phases (the 2026-11-30
+ * gemm-tiles results).
  */
 export const GEMM_TILE = { TM: 64, TN: 64, TK: 16, RM: 4, RN: 4 };
 
