@@ -14,6 +14,7 @@ import {
 import { ATTENTION, parseAttentionTile } from '../engine/ops/webgpu/attention';
 import { GEMM_TILE, parseGemmTile, parseSplitK, SPLIT_K, tileKey } from '../engine/ops/webgpu/gemm';
 import { setField } from '../engine/overrides';
+import { loraRankLimit } from '../engine/rank-limit';
 import { proportionalWarmup } from '../engine/schedule';
 import { applySetFlags } from './args';
 import { outProblem } from './output';
@@ -93,7 +94,7 @@ async function main(): Promise<number> {
   if (badOut) { console.error(badOut); return 2; }
 
   const backend = await initNodeBackend(v.backend as BackendChoice);
-  const problems = validateConfig(base, backend.memoryBudgetBytes, backend.kernels);
+  const problems = validateConfig(base, backend.memoryBudgetBytes, backend.kernels, loraRankLimit());
   if (problems.length) { console.error(formatErrors(problems)); return 2; }
   const device = backend.adapter?.description ?? '';
   console.error(`bench: ${preset} on ${dataset}, ${base.schedule.steps} steps at batch ${base.optim.batchSize}, ${seeds} seed(s), backend ${backend.name}, ${backend.kernels} kernels (${backend.reason})`);

@@ -5,6 +5,7 @@
 import type { KernelPath } from './backend';
 import { validateConfig, type ConfigError, type RunConfig } from './config';
 import { fitModelToData } from './data/builtin';
+import { loraRankLimit } from './rank-limit';
 import type { Dataset } from './data/dataset';
 import { DatasetError } from './data/errors';
 
@@ -27,7 +28,9 @@ const refused = (errors: ConfigError[]): Prepared => ({ config: null, dataset: n
 
 /** The config that will really run (the model follows the data) and its data, or every problem. */
 export async function prepareRun(requested: RunConfig, o: PrepareOptions): Promise<Prepared> {
-  const early = validateConfig(requested, o.memoryBudgetBytes, o.kernels);
+  // the largest adapter rank the device's kernels take, read from the live backend
+  const maxRank = loraRankLimit();
+  const early = validateConfig(requested, o.memoryBudgetBytes, o.kernels, maxRank);
   if (early.length) return refused(early);
   let dataset: Dataset;
   try {
@@ -37,6 +40,6 @@ export async function prepareRun(requested: RunConfig, o: PrepareOptions): Promi
     return refused([{ path: o.dataField ?? 'data.dataset', message: err.message }]);
   }
   const config = fitModelToData(requested, dataset);
-  const fitted = validateConfig(config, o.memoryBudgetBytes, o.kernels);
+  const fitted = validateConfig(config, o.memoryBudgetBytes, o.kernels, maxRank);
   return fitted.length ? refused(fitted) : { config, dataset, errors: [] };
 }

@@ -21,6 +21,7 @@ import { PreLoRAController, type ControllerHost, type ModuleState } from './prel
 import type { WindowRecord } from './policy';
 import { learningRate } from './schedule';
 import { ViT } from './vit';
+import { loraRankLimit } from './rank-limit';
 
 export type { EngineEvent, Evaluation, MemoryReading, StepRecord } from './events';
 
@@ -382,7 +383,7 @@ export class Trainer {
    */
   setPolicy(update: PolicyUpdate): { applied: PolicyUpdate; errors: [] } | { applied: null; errors: ConfigError[] } {
     const applied = resolveUpdate(update);
-    const errors = validateConfig({ ...this.config, prelora: { ...this.controller.settings, ...applied } });
+    const errors = validateConfig({ ...this.config, prelora: { ...this.controller.settings, ...applied } }, undefined, undefined, loraRankLimit());
     if (errors.length) return { applied: null, errors };
     this.controller.setPolicy(applied);
     return { applied, errors: [] };

@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { SWIFTSHADER_ENV } from '../../src/engine/backend-node';
 import type { RunSummary } from '../../src/engine/summary';
 
 const exec = promisify(execFile);
-const train = (args: string[]) => exec(process.execPath, ['--import', 'tsx', 'src/cli/train.ts', ...args], { timeout: 240_000 });
+const train = (args: string[], env?: Record<string, string>) =>
+  exec(process.execPath, ['--import', 'tsx', 'src/cli/train.ts', ...args], { timeout: 240_000, env: { ...process.env, ...env } });
 
 describe('npm run train', () => {
   it('trains headless and ends stdout with the JSON summary; --out writes the run log', async () => {
@@ -52,4 +54,21 @@ describe('npm run train', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Unknown option '--stepz'[\s\S]*usage: npm run train/);
   }, 60_000);
+
+  it('refuses a LoRA rank that the device\'s WebGPU kernels cannot hold, before training, naming the largest that fits', async () => {
+    // our kernels stage an adapter's factor tiles in workgroup memory, which the device
+    // sets (WebGPU guarantees 16 KiB: rank 38); without this check the run failed at its
+    // first switch
+    const err = await train(['--preset', 'nano', '--mode', 'prelora', '--backend', 'webgpu', '--steps', '20', '--set', 'prelora.maxRank=256'], SWIFTSHADER_ENV)
+      .catch((e) => e);
+    expect(err.code).toBe(2);
+    const m = /prelora\.maxRank 256 is more than this device's WebGPU kernels take \(LoRA ranks up to (\d+), set by its workgroup memory\): use (\d+) or lower/.exec(err.stderr);
+    expect(m, err.stderr).not.toBeNull();
+    const [limit, fits] = [Number(m![1]), Number(m![2])];
+    expect(limit).toBeGreaterThanOrEqual(38);
+    expect(limit).toBeLessThan(256);
+    expect(fits & (fits - 1)).toBe(0); // maxRank is a power of two: the largest one within the limit
+    expect(fits <= limit && fits * 2 > limit).toBe(true);
+    expect(err.stderr).not.toMatch(/step \d+/); // nothing trained
+  }, 120_000);
 });

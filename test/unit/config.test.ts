@@ -80,6 +80,25 @@ describe('validation', () => {
     expect(paths(makeConfig('nano', overrides))).toEqual([path]);
   });
 
+  it.each<[string, Parameters<typeof makeConfig>[1], number | undefined, string[]]>([
+    // the limit is what our WebGPU kernels take on the device (38 in 16 KiB); undefined on tfjs's kernels
+    ['PreLoRA maxRank 64 over a limit of 38', { prelora: { mode: 'prelora', maxRank: 64 } }, 38, ['prelora.maxRank']],
+    ['PreLoRA maxRank 32 within 38', { prelora: { mode: 'prelora', maxRank: 32 } }, 38, []],
+    ['static LoRA rank 40 over 38', { prelora: { mode: 'lora', rank: 40 } }, 38, ['prelora.rank']],
+    ['static LoRA rank 38 within 38', { prelora: { mode: 'lora', rank: 38 } }, 38, []],
+    ['full training: no adapter, no limit', { prelora: { mode: 'full', maxRank: 64, rank: 64 } }, 38, []],
+    ['tfjs\'s kernels: no limit', { prelora: { mode: 'prelora', maxRank: 256 } }, undefined, []],
+  ])('adapter rank: %s', (_, overrides, limit, expected) => {
+    expect(validateConfig(makeConfig('nano', overrides), undefined, undefined, limit).map((e) => e.path)).toEqual(expected);
+  });
+
+  it('names the largest rank that fits: a power of two for maxRank, the limit itself for a static rank', () => {
+    const [prelora] = validateConfig(makeConfig('nano', { prelora: { mode: 'prelora', maxRank: 128 } }), undefined, undefined, 89);
+    expect(prelora!.message).toBe('prelora.maxRank 128 is more than this device\'s WebGPU kernels take (LoRA ranks up to 89, set by its workgroup memory): use 64 or lower');
+    const [lora] = validateConfig(makeConfig('nano', { prelora: { mode: 'lora', rank: 90 } }), undefined, undefined, 89);
+    expect(lora!.message).toMatch(/use 89 or lower$/);
+  });
+
   it('reports every problem at once, each message naming its field', () => {
     const errors = validateConfig(makeConfig('nano', { model: { patchSize: 0, heads: 3 }, optim: { lr: 0 }, schedule: { steps: 0 } }));
     expect(errors.map((e) => e.path)).toEqual(['model.patchSize', 'optim.lr', 'schedule.steps', 'model.heads']);

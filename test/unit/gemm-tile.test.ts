@@ -1,7 +1,8 @@
 // The matmul tile and split-K target a tuning run may set (`npm run bench -- --gemm-tile`,
 // `--split-k`): settings the kernels can run are taken, the rest refused with what to change.
 import { describe, expect, it } from 'vitest';
-import { parseGemmTile, parseSplitK } from '../../src/engine/ops/webgpu/gemm';
+import { gemmSharedBytes, parseGemmTile, parseSplitK } from '../../src/engine/ops/webgpu/gemm';
+import { largestLoraRank } from '../../src/engine/ops/webgpu/linear';
 
 describe('the GEMM tile flag', () => {
   it('takes shapes the kernels can run', () => {
@@ -35,3 +36,21 @@ describe('the split-K flag', () => {
     expect(parseSplitK(text)).toMatch(/--split-k: workgroups to aim for/);
   });
 });
+
+describe('the largest LoRA rank a device takes', () => {
+  // both layouts that carry an adapter: the forward's, and the input gradient's (padded)
+  const need = (rank: number) => Math.max(
+    gemmSharedBytes({ aAlongK: true, bAlongN: true, side: { rank, lAlongJ: true } }),
+    gemmSharedBytes({ aAlongK: true, bAlongN: false, side: { rank, lAlongJ: false } }),
+  );
+  it.each([16384, 32768, 49152, 65536])('in %i bytes of workgroup memory: it fits, one more does not', (bytes) => {
+    const r = largestLoraRank(bytes);
+    expect(need(r)).toBeLessThanOrEqual(bytes);
+    expect(need(r + 1)).toBeGreaterThan(bytes);
+  });
+
+  it('takes the presets\' largest rank (32) in the 16 KiB every WebGPU device has', () => {
+    expect(largestLoraRank(16384)).toBeGreaterThanOrEqual(32);
+  });
+});
+

@@ -61,8 +61,10 @@ const isPow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
  * throws, whatever the input: a config comes from a URL, a form or a CLI flag.
  * `memoryBudgetBytes`, when given, refuses a model whose training would not fit on the
  * kernel path that will run it (`kernels`: tfjs's composite tape when not given).
+ * `maxLoraRank`, when given (our WebGPU kernels: the device's workgroup memory sets it),
+ * refuses an adapter rank above it.
  */
-export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number, kernels?: KernelPath): ConfigError[] {
+export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number, kernels?: KernelPath, maxLoraRank?: number): ConfigError[] {
   const e: ConfigError[] = [];
   const m = cfg.model ?? ({} as ModelConfig);
   const d = cfg.data ?? ({} as DataConfig);
@@ -171,6 +173,16 @@ export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number, kerne
   }
   if (ok('prelora.minRank', 'prelora.maxRank') && p.minRank > p.maxRank) {
     e.push({ path: 'prelora.maxRank', message: `maxRank ${p.maxRank} is below minRank ${p.minRank}: raise maxRank or lower minRank` });
+  }
+  const rankField = p.mode === 'lora' ? 'rank' : p.mode === 'prelora' ? 'maxRank' : null;
+  if (maxLoraRank !== undefined && rankField && ok(`prelora.${rankField}`) && p[rankField] > maxLoraRank) {
+    // maxRank is a power of two: name the largest one that fits
+    const fits = rankField === 'maxRank' ? 2 ** Math.floor(Math.log2(Math.max(1, maxLoraRank))) : maxLoraRank;
+    e.push({
+      path: `prelora.${rankField}`,
+      message: `prelora.${rankField} ${p[rankField]} is more than this device's WebGPU kernels take (LoRA ranks up to ${maxLoraRank}, ` +
+        `set by its workgroup memory): use ${fits} or lower`,
+    });
   }
   if (e.length === 0 && memoryBudgetBytes !== undefined) {
     const est = estimateMemory(cfg, kernels);
