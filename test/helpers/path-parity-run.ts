@@ -25,10 +25,15 @@ export interface PathRun {
   frozen: string[];
 }
 
-/** The micro run both parity scripts train: PreLoRA whose policy never switches by itself (threshold 0). */
+/**
+ * The micro run both parity scripts train: PreLoRA whose policy never switches by itself
+ * (threshold 0). Batch 4 (68 rows: a full and a partial row tile): SwiftShader's time
+ * grows with the workgroups a step launches, and at batch 8 a compiled step took 3.0 s
+ * here against 2.0 s at 4 (the fused eager one 2.9 / 2.0, tfjs's composite 4.2 / 3.3).
+ */
 export function microRun(steps: number, augment?: boolean): { cfg: RunConfig; data: Dataset } {
   const cfg = makeConfig('micro', {
-    optim: { batchSize: 8 },
+    optim: { batchSize: 4 },
     data: { trainSize: 128, testSize: 16, ...(augment === undefined ? {} : { augment }) },
     schedule: { steps, warmupSteps: 5, evalEvery: 1000, logEvery: 10 },
     seed: 5,
