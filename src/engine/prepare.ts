@@ -5,9 +5,9 @@
 import type { KernelPath } from './backend';
 import { validateConfig, type ConfigError, type RunConfig } from './config';
 import { fitModelToData } from './data/builtin';
-import { loraRankLimit } from './rank-limit';
 import type { Dataset } from './data/dataset';
 import { DatasetError } from './data/errors';
+import { loraRankLimit } from './rank-limit';
 
 export interface PrepareOptions {
   /** the data a config names: a built-in set, or the user's files */

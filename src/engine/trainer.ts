@@ -19,9 +19,9 @@ import { crossEntropy } from './ops/cross-entropy';
 import { AdamW, clipByGlobalNorm } from './optimizer';
 import { PreLoRAController, type ControllerHost, type ModuleState } from './prelora';
 import type { WindowRecord } from './policy';
+import { loraRankLimit } from './rank-limit';
 import { learningRate } from './schedule';
 import { ViT } from './vit';
-import { loraRankLimit } from './rank-limit';
 
 export type { EngineEvent, Evaluation, MemoryReading, StepRecord } from './events';
 
