@@ -186,7 +186,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     // on the first seed's data, so that the first measured run does not wait for its data
     // with the device idle: on seed 0's, the seed-1 data made between them let the H200's
     // clocks fall, and the first run's early steps took up to 3x their device time (its
-    // samples/s at tiny batch 32: 1,716 against 3,565-4,968 for the other runs)
+    // full phase at tiny batch 32: 1,716 samples/s against 3,565-3,588 in the other runs)
     const warm = { ...base, schedule: { ...base.schedule, steps: BENCH_MIN_STEPS, warmupSteps: 1 } };
     await run(warm, 'full', 'global', firstSeed);
   }
