@@ -5,7 +5,7 @@
 // prints one JSON line: per case, the worst error relative to the reference's scale.
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../../src/engine/backend-node';
-import { setFusedKernels } from '../../src/engine/kernel-path';
+import { kernelPath, setFusedKernels } from '../../src/engine/kernel-path';
 import { dispatchCounts } from '../../src/engine/ops/webgpu/counts';
 import { makeConfig } from '../../src/engine/config';
 import { Monitor } from '../../src/engine/monitor';
@@ -14,7 +14,10 @@ import { crossEntropy } from '../../src/engine/ops/cross-entropy';
 import { AdamW, clipByGlobalNorm } from '../../src/engine/optimizer';
 import { Linear } from '../../src/engine/linear';
 import { layerNorm } from '../../src/engine/ops/layernorm';
+import { gelu } from '../../src/engine/ops/gelu';
 import { linear } from '../../src/engine/ops/linear';
+import { alloc, run } from '../../src/engine/ops/webgpu/dispatch';
+import { backwardDispatches } from '../../src/engine/ops/webgpu/linear';
 import { adamwScenario, SHAPES, type ScenarioResult } from './adamw-scenario';
 import { seededNormal } from './tf';
 import { reply } from './dawn';
@@ -103,6 +106,31 @@ function manySplitCases(seed: number) {
     () => compare(`linear+lora r${rank}, frozen base, many K splits ${at}`,
       (xx, aa, bm) => linear(xx as tf.Tensor2D, w, b, { A: aa as tf.Tensor2D, B: bm as tf.Tensor2D, scale: 0.7 }, true), [x, A, B]),
   ];
+}
+
+/**
+ * The compiled step's fc2 input gradient taken through fc1's GELU in its epilogue
+ * (`dxGeluOf`): dx = (dy W^T) gelu'(u), against tfjs's gradient of sum(dy (gelu(u) W)).
+ * The eager op cannot run it (its GELU sits in fc1's op), so the launch is made here.
+ */
+function geluOutCase(rows: number, dIn: number, dOut: number, seed: number) {
+  const u = seededNormal([rows, dIn], seed, 2) as tf.Tensor2D;
+  const w = seededNormal([dIn, dOut], seed + 1, 0.3) as tf.Tensor2D;
+  const dy = seededNormal([rows, dOut], seed + 2) as tf.Tensor2D;
+  return () => compareValues(`linear input gradient through GELU ${rows}x${dIn}->${dOut}`, async () => {
+    let dx: tf.Tensor;
+    if (kernelPath() === 'fused') {
+      dx = alloc([rows, dIn]);
+      const spec = { rows, dIn, dOut, rank: 0, scale: 0, gelu: false, residual: false, inputGrad: true, base: false };
+      // x is read by the weight gradients only, which a frozen base without an adapter skips
+      backwardDispatches(spec, { x: u, dy, w, dx, dxGeluOf: u }).forEach(run);
+    } else {
+      dx = tf.grad((uu: tf.Tensor) => tf.sum(tf.mul(tf.matMul(gelu(uu as tf.Tensor2D), w), dy)))(u);
+    }
+    const out = [await dx.data() as Float32Array];
+    dx.dispose();
+    return out;
+  });
 }
 
 /** Rank 20: the right factor is staged for the epilogue in two chunks, 16 ranks and 4. */
@@ -227,7 +255,7 @@ function adamwStateCase() {
 export const CASES = {
   crossEntropy: () => [crossEntropyCase(37, 11, 0.1, 41), crossEntropyCase(300, 10, 0, 42)],
   optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
-  linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...manySplitCases(15), highRankCase(17)],
+  linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...manySplitCases(15), highRankCase(17), geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21)],
   layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24)],
   // head widths 16, 8 and 64 run on vec4s; 9 on floats
   attention: () => [attentionCase(2, 17, 2, 32, 31), attentionCase(3, 65, 3, 24, 34), attentionCase(1, 33, 1, 64, 37), attentionCase(2, 19, 2, 18, 39)],
