@@ -118,7 +118,7 @@ export interface FusedLinearOptions {
 }
 
 /** Workgroup memory the linear kernels need at LoRA rank r: the forward's and the input gradient's layouts (the latter pads both staged tiles). */
-function sharedBytesAtRank(rank: number): number {
+export function loraSharedBytes(rank: number): number {
   return Math.max(
     gemmSharedBytes({ aAlongK: true, bAlongN: true, side: { rank, lAlongJ: true } }),
     gemmSharedBytes({ aAlongK: true, bAlongN: false, side: { rank, lAlongJ: false } }),
@@ -131,7 +131,7 @@ function sharedBytesAtRank(rank: number): number {
  */
 export function largestLoraRank(bytes: number): number {
   let r = 0;
-  while (r < 4096 && sharedBytesAtRank(r + 1) <= bytes) r++;
+  while (r < 4096 && loraSharedBytes(r + 1) <= bytes) r++;
   return r;
 }
 
@@ -141,7 +141,7 @@ export function deviceLoraRankLimit(): number {
 }
 
 function checkShared(rank: number): void {
-  const need = sharedBytesAtRank(rank);
+  const need = loraSharedBytes(rank);
   const have = webgpu().device.limits.maxComputeWorkgroupStorageSize;
   if (need > have) throw new Error(`LoRA rank ${rank} needs ${need} bytes of workgroup memory, the device has ${have}: use a rank of at most ${largestLoraRank(have)}`);
 }
