@@ -106,11 +106,10 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     const firstByKind = (await t.step(deviceMsByKernel))!;
     const firstEnqueue = await enqueueMs((m) => t.step(m), ENQUEUE_STEPS);
     // The full phase's device time is the least of its timed steps (step 3, step 8, and
-    // the step after the run when the run ends in it). The first run after the warm-up
-    // (after the longest idle gap: the data made, the step recorded) runs its first steps
-    // slowly on the device; on the H200 (compiled, one call) steps 3 / 8 read 33.4 / 15.9
-    // ms at tiny batch 128 and 11.5 / 11.5 at batch 32, where every later run read 10.4
-    // and 4.4, and so did its own steps later on; the page's first run read 2-5x high.
+    // the step after the run when the run ends in it): a run's first steps can run slowly
+    // on the device after the host kept it idle. When the warm-up still ran on other data
+    // (runBench), the first run's steps 3 / 8 read 33.4 / 15.9 ms at tiny batch 128 and
+    // 11.5 / 11.5 at batch 32 on the H200, where every later run read 10.4 and 4.4.
     const deviceLater = (await t.step(timeStep))!;
     const between = o.yieldBetween;
     await t.run(cfg.schedule.steps - 5 - ENQUEUE_STEPS, between && (async () => { await between(); return !o.shouldStop?.(); }));
