@@ -94,7 +94,7 @@ async function main(): Promise<number> {
   if (badOut) { console.error(badOut); return 2; }
 
   const backend = await initNodeBackend(v.backend as BackendChoice);
-  const problems = validateConfig(base, backend.memoryBudgetBytes, backend.kernels, loraRankLimit());
+  const problems = validateConfig(base, { memoryBudgetBytes: backend.memoryBudgetBytes, kernels: backend.kernels, maxLoraRank: loraRankLimit() });
   if (problems.length) { console.error(formatErrors(problems)); return 2; }
   const device = backend.adapter?.description ?? '';
   console.error(`bench: ${preset} on ${dataset}, ${base.schedule.steps} steps at batch ${base.optim.batchSize}, ${seeds} seed(s), backend ${backend.name}, ${backend.kernels} kernels (${backend.reason})`);

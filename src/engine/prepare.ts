@@ -29,8 +29,8 @@ const refused = (errors: ConfigError[]): Prepared => ({ config: null, dataset: n
 /** The config that will really run (the model follows the data) and its data, or every problem. */
 export async function prepareRun(requested: RunConfig, o: PrepareOptions): Promise<Prepared> {
   // the largest adapter rank the device's kernels take, read from the live backend
-  const maxRank = loraRankLimit();
-  const early = validateConfig(requested, o.memoryBudgetBytes, o.kernels, maxRank);
+  const here = { memoryBudgetBytes: o.memoryBudgetBytes, kernels: o.kernels, maxLoraRank: loraRankLimit() };
+  const early = validateConfig(requested, here);
   if (early.length) return refused(early);
   let dataset: Dataset;
   try {
@@ -40,6 +40,6 @@ export async function prepareRun(requested: RunConfig, o: PrepareOptions): Promi
     return refused([{ path: o.dataField ?? 'data.dataset', message: err.message }]);
   }
   const config = fitModelToData(requested, dataset);
-  const fitted = validateConfig(config, o.memoryBudgetBytes, o.kernels, maxRank);
+  const fitted = validateConfig(config, here);
   return fitted.length ? refused(fitted) : { config, dataset, errors: [] };
 }

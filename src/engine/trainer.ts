@@ -383,7 +383,7 @@ export class Trainer {
    */
   setPolicy(update: PolicyUpdate): { applied: PolicyUpdate; errors: [] } | { applied: null; errors: ConfigError[] } {
     const applied = resolveUpdate(update);
-    const errors = validateConfig({ ...this.config, prelora: { ...this.controller.settings, ...applied } }, undefined, undefined, loraRankLimit());
+    const errors = validateConfig({ ...this.config, prelora: { ...this.controller.settings, ...applied } }, { maxLoraRank: loraRankLimit() });
     if (errors.length) return { applied: null, errors };
     this.controller.setPolicy(applied);
     return { applied, errors: [] };

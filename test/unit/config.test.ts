@@ -6,7 +6,7 @@ import {
 import { WASM_HEAP_BYTES } from '../../src/engine/backend';
 import { countParams, estimateMemory } from '../../src/engine/size';
 
-const paths = (cfg: RunConfig, budget?: number) => validateConfig(cfg, budget).map((e) => e.path);
+const paths = (cfg: RunConfig, budget?: number) => validateConfig(cfg, { memoryBudgetBytes: budget }).map((e) => e.path);
 
 describe('presets', () => {
   it.each(PRESET_NAMES)('%s validates clean', (name) => {
@@ -46,11 +46,11 @@ describe('presets', () => {
   });
 
   it('vit-l16 is refused on the wasm heap with a reason that says what to do', () => {
-    const errors = validateConfig(PRESETS['vit-l16'], WASM_HEAP_BYTES);
+    const errors = validateConfig(PRESETS['vit-l16'], { memoryBudgetBytes: WASM_HEAP_BYTES });
     expect(errors).toHaveLength(1);
     expect(errors[0]!.path).toBe('model');
     expect(errors[0]!.message).toMatch(/needs about .* GB .* only 4\.0 GB .* smaller preset/);
-    expect(validateConfig(PRESETS.nano, WASM_HEAP_BYTES)).toEqual([]);
+    expect(validateConfig(PRESETS.nano, { memoryBudgetBytes: WASM_HEAP_BYTES })).toEqual([]);
   });
 });
 
@@ -89,13 +89,13 @@ describe('validation', () => {
     ['full training: no adapter, no limit', { prelora: { mode: 'full', maxRank: 64, rank: 64 } }, 38, []],
     ['tfjs\'s kernels: no limit', { prelora: { mode: 'prelora', maxRank: 256 } }, undefined, []],
   ])('adapter rank: %s', (_, overrides, limit, expected) => {
-    expect(validateConfig(makeConfig('nano', overrides), undefined, undefined, limit).map((e) => e.path)).toEqual(expected);
+    expect(validateConfig(makeConfig('nano', overrides), { maxLoraRank: limit }).map((e) => e.path)).toEqual(expected);
   });
 
   it('names the largest rank that fits: a power of two for maxRank, the limit itself for a static rank', () => {
-    const [prelora] = validateConfig(makeConfig('nano', { prelora: { mode: 'prelora', maxRank: 128 } }), undefined, undefined, 89);
+    const [prelora] = validateConfig(makeConfig('nano', { prelora: { mode: 'prelora', maxRank: 128 } }), { maxLoraRank: 89 });
     expect(prelora!.message).toBe('prelora.maxRank 128 is more than this device\'s WebGPU kernels take (LoRA ranks up to 89, set by its workgroup memory): use 64 or lower');
-    const [lora] = validateConfig(makeConfig('nano', { prelora: { mode: 'lora', rank: 90 } }), undefined, undefined, 89);
+    const [lora] = validateConfig(makeConfig('nano', { prelora: { mode: 'lora', rank: 90 } }), { maxLoraRank: 89 });
     expect(lora!.message).toMatch(/use 89 or lower$/);
   });
 

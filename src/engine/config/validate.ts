@@ -56,15 +56,23 @@ function oneOf(path: string, v: unknown, options: readonly unknown[]): Check {
 
 const isPow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
 
+/** What a config is checked against beyond itself: the machine and kernels that will run it (each unchecked when absent). */
+export interface RunContext {
+  /** memory a model may use here: refuses a model whose training would not fit */
+  memoryBudgetBytes?: number;
+  /** the kernel path that will run it (what a step keeps in memory differs): tfjs's composite tape when absent */
+  kernels?: KernelPath;
+  /** the largest LoRA rank our WebGPU kernels take on this device (its workgroup memory sets it) */
+  maxLoraRank?: number;
+}
+
 /**
  * Every problem of a config, each with its field path and what to change. Never
  * throws, whatever the input: a config comes from a URL, a form or a CLI flag.
- * `memoryBudgetBytes`, when given, refuses a model whose training would not fit on the
- * kernel path that will run it (`kernels`: tfjs's composite tape when not given).
- * `maxLoraRank`, when given (our WebGPU kernels: the device's workgroup memory sets it),
- * refuses an adapter rank above it.
+ * `here`, when given, also refuses what this machine cannot run (RunContext).
  */
-export function validateConfig(cfg: RunConfig, memoryBudgetBytes?: number, kernels?: KernelPath, maxLoraRank?: number): ConfigError[] {
+export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigError[] {
+  const { memoryBudgetBytes, kernels, maxLoraRank } = here;
   const e: ConfigError[] = [];
   const m = cfg.model ?? ({} as ModelConfig);
   const d = cfg.data ?? ({} as DataConfig);
