@@ -13,6 +13,7 @@ import {
 } from '../engine/config';
 import { ATTENTION, parseAttentionTile } from '../engine/ops/webgpu/attention';
 import { GEMM_TILE, parseGemmTile, parseSplitK, SPLIT_K, tileKey } from '../engine/ops/webgpu/gemm';
+import { LAYERNORM, parseLayerNormGroups } from '../engine/ops/webgpu/layernorm';
 import { setField } from '../engine/overrides';
 import { loraRankLimit } from '../engine/rank-limit';
 import { proportionalWarmup } from '../engine/schedule';
@@ -33,7 +34,8 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--out FILE', 'write the report as JSON'],
   ['--print-config', 'print the resolved config as JSON and stop (for the PyTorch reference)'],
   ['--gemm-tile TMxTNxTK/RMxRN', 'tuning: the fused kernels\' matmul tile (64x64x16/4x4)'],
-  ['--split-k WORKGROUPS', 'tuning: workgroups a weight gradient\'s K splits aim for (528)'],
+  ['--split-k WORKGROUPS[/MINROWS]', 'tuning: workgroups a weight gradient\'s K splits aim for, and the rows a split keeps at least (528/64)'],
+  ['--layernorm-groups N', 'tuning: workgroups the LayerNorm backward spreads its rows over (256)'],
   ['--attention-tile qROWS/sFLOATS', 'tuning: query rows per workgroup and keys\' floats staged at once in the attention kernels (q32/s1024)'],
 ]);
 
@@ -49,7 +51,7 @@ async function main(): Promise<number> {
         'first-seed': { type: 'string', default: '1' },
         set: { type: 'string', multiple: true, default: [] }, json: { type: 'boolean', default: false }, out: { type: 'string' },
         help: { type: 'boolean', default: false }, 'print-config': { type: 'boolean', default: false },
-        'gemm-tile': { type: 'string' }, 'attention-tile': { type: 'string' }, 'split-k': { type: 'string' },
+        'gemm-tile': { type: 'string' }, 'attention-tile': { type: 'string' }, 'split-k': { type: 'string' }, 'layernorm-groups': { type: 'string' },
       },
     }).values;
   } catch (err) {
@@ -75,7 +77,8 @@ async function main(): Promise<number> {
   tune('gemm-tile', v['gemm-tile'], parseGemmTile, (tile) => (Object.assign(GEMM_TILE, tile), `GEMM tile ${tileKey()}`));
   tune('attention-tile', v['attention-tile'], parseAttentionTile,
     (tile) => (Object.assign(ATTENTION, tile), `attention tile q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}`));
-  tune('split-k', v['split-k'], parseSplitK, (n) => ((SPLIT_K.targetWorkgroups = n), `split-K target ${n} workgroups`));
+  tune('split-k', v['split-k'], parseSplitK, (k) => (Object.assign(SPLIT_K, k), `split-K target ${k.targetWorkgroups} workgroups, at least ${k.minRows} rows`));
+  tune('layernorm-groups', v['layernorm-groups'], parseLayerNormGroups, (n) => ((LAYERNORM.backwardWorkgroups = n), `LayerNorm backward over ${n} workgroups`));
   if (errors.length) { console.error(formatErrors(errors)); return 2; }
   const preset = v.preset as BenchPreset;
   const dataset = v.dataset as BuiltinDataset;

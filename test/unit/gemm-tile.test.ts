@@ -1,7 +1,8 @@
-// The matmul tile and split-K target a tuning run may set (`npm run bench -- --gemm-tile`,
-// `--split-k`): settings the kernels can run are taken, the rest refused with what to change.
+// The tuning flags a run may set (`npm run bench -- --gemm-tile`, `--split-k`,
+// `--layernorm-groups`): settings the kernels can run are taken, the rest refused with what to change.
 import { describe, expect, it } from 'vitest';
 import { parseGemmTile, parseSplitK } from '../../src/engine/ops/webgpu/gemm';
+import { parseLayerNormGroups } from '../../src/engine/ops/webgpu/layernorm';
 import { largestLoraRank, loraSharedBytes } from '../../src/engine/ops/webgpu/linear';
 
 describe('the GEMM tile flag', () => {
@@ -28,12 +29,26 @@ describe('the GEMM tile flag', () => {
 
 describe('the split-K flag', () => {
   it('takes a workgroup target', () => {
-    expect(parseSplitK('264')).toBe(264);
-    expect(parseSplitK('528')).toBe(528);
+    expect(parseSplitK('264')).toEqual({ targetWorkgroups: 264, minRows: 64 });
+    expect(parseSplitK('528/16')).toEqual({ targetWorkgroups: 528, minRows: 16 });
   });
 
-  it.each(['0', '-5', '2.5', '9000', 'many', ''])('refuses "%s"', (text) => {
+  it.each(['0', '-5', '2.5', '9000', 'many', '', '528/', '/16'])('refuses "%s"', (text) => {
     expect(parseSplitK(text)).toMatch(/--split-k: workgroups to aim for/);
+  });
+
+  it('refuses a split of no rows', () => {
+    expect(parseSplitK('528/0')).toMatch(/--split-k: rows a split keeps at least/);
+  });
+});
+
+describe('the LayerNorm backward workgroups flag', () => {
+  it('takes a workgroup count', () => {
+    expect(parseLayerNormGroups('1024')).toBe(1024);
+  });
+
+  it.each(['0', '2.5', '70000', 'all', ''])('refuses "%s"', (text) => {
+    expect(parseLayerNormGroups(text)).toMatch(/--layernorm-groups: workgroups, a whole number/);
   });
 });
 

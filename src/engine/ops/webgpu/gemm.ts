@@ -34,11 +34,17 @@ export const GEMM_TILE = { TM: 64, TN: 64, TK: 16, RM: 4, RN: 4 };
  */
 export const SPLIT_K = { targetWorkgroups: 528, minRows: 64 };
 
-/** The split-K target a tuning run may set (`npm run bench -- --split-k 528`), checked; an error names what to change. */
-export function parseSplitK(text: string): number | string {
-  const n = Number(text);
-  if (!/^\d{1,5}$/.test(text) || n < 1 || n > 8192) return `--split-k: workgroups to aim for, a whole number from 1 to 8192 (got "${text.slice(0, 40)}")`;
-  return n;
+/**
+ * The split-K setting a tuning run may set, written `WORKGROUPS` or `WORKGROUPS/MINROWS`
+ * (`npm run bench -- --split-k 528/16`), checked; an error names what to change.
+ */
+export function parseSplitK(text: string): typeof SPLIT_K | string {
+  const m = /^(\d{1,5})(?:\/(\d{1,4}))?$/.exec(text);
+  const targetWorkgroups = m ? Number(m[1]) : NaN;
+  const minRows = m?.[2] === undefined ? SPLIT_K.minRows : Number(m[2]);
+  if (!m || targetWorkgroups < 1 || targetWorkgroups > 8192) return `--split-k: workgroups to aim for, a whole number from 1 to 8192, then optionally /MINROWS (got "${text.slice(0, 40)}")`;
+  if (minRows < 1 || minRows > 4096) return `--split-k: rows a split keeps at least, from 1 to 4096 (got ${minRows})`;
+  return { targetWorkgroups, minRows };
 }
 
 /**

@@ -10,6 +10,13 @@ import { reduceSumWgsl, splitSumWgsl, sumLanes, sumOutputsPerGroup } from './wgs
 /** Threads per row, and rows' worth of workgroups the backward aims for (tunable). */
 export const LAYERNORM = { threads: 64, backwardWorkgroups: 256 };
 
+/** The backward's workgroups a tuning run may set (`npm run bench -- --layernorm-groups 1024`), checked; an error names what to change. */
+export function parseLayerNormGroups(text: string): number | string {
+  const n = Number(text);
+  if (!/^\d{1,5}$/.test(text) || n < 1 || n > 65535) return `--layernorm-groups: workgroups, a whole number from 1 to 65535 (got "${text.slice(0, 40)}")`;
+  return n;
+}
+
 function columnsPerThread(D: number): number {
   return Math.ceil(D / LAYERNORM.threads);
 }
