@@ -35,7 +35,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--print-config', 'print the resolved config as JSON and stop (for the PyTorch reference)'],
   ['--gemm-tile TMxTNxTK/RMxRN', 'tuning: the fused kernels\' matmul tile (64x64x16/4x4)'],
   ['--split-k WORKGROUPS[/MINROWS]', 'tuning: workgroups a weight gradient\'s K splits aim for, and the rows a split keeps at least (528/64)'],
-  ['--layernorm-groups N', 'tuning: workgroups the LayerNorm backward spreads its rows over (256)'],
+  ['--layernorm-groups N', 'tuning: workgroups the LayerNorm backward spreads its rows over (2048)'],
   ['--attention-tile qROWS/sFLOATS', 'tuning: query rows per workgroup and keys\' floats staged at once in the attention kernels (q32/s1024)'],
 ]);
 

@@ -95,7 +95,7 @@ function linearCases(rows: number, dIn: number, dOut: number, rank: number, seed
 /**
  * Weight gradients split 128 ways (8,300 rows, at most 65 a split): their in-order sum
  * runs on 16 lanes per output (sumLanes), for the full layer and for a frozen base's thin
- * factors. (LayerNorm's 130 row groups below take the 32-lane path.)
+ * factors. (LayerNorm's 1,500 row groups below take the 32-lane path.)
  */
 function manySplitCases(seed: number) {
   const [rows, dIn, dOut, rank] = [8300, 12, 10, 4];
@@ -256,7 +256,8 @@ export const CASES = {
   crossEntropy: () => [crossEntropyCase(37, 11, 0.1, 41), crossEntropyCase(300, 10, 0, 42)],
   optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
   linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...manySplitCases(15), highRankCase(17), geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21)],
-  layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24)],
+  // 4,500 rows: more than the backward's 2,048 workgroups, so each sums several rows
+  layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26)],
   // head widths 16, 8 and 64 run on vec4s; 9 on floats
   attention: () => [attentionCase(2, 17, 2, 32, 31), attentionCase(3, 65, 3, 24, 34), attentionCase(1, 33, 1, 64, 37), attentionCase(2, 19, 2, 18, 39)],
 };
