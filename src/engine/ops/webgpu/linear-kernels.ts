@@ -232,7 +232,21 @@ fn main(${MAIN_ARGS}) {
       }
       workgroupBarrier();
       if (c < C) {
-        for (var kk = 0u; kk < kn; kk++) {
+        // four rows' loads issued before their FMAs, in the same order of sums: with one
+        // load in flight at a time the thread waited on memory (a LoRA step's weight
+        // gradients, rank 8, batch 128 on the H200: tiny 1.51 -> 0.79 ms, small 3.0 -> 2.4)
+        var kk = 0u;
+        for (; kk + 4u <= kn; kk += 4u) {
+          var y: array<f32, 4>;
+          for (var u = 0u; u < 4u; u++) {
+            let k = k0 + kk + u;
+            if (q == 2u) { y[u] = X[k * P.din + c]; } else { let n = c; y[u] = ${dy}; }
+          }
+          for (var u = 0u; u < 4u; u++) {
+            for (var j = 0u; j < R; j++) { tacc[j] = fma(y[u], sget((kk + u) * R + j), tacc[j]); }
+          }
+        }
+        for (; kk < kn; kk++) {
           let k = k0 + kk;
           var y = 0.0;
           if (q == 2u) { y = X[k * P.din + c]; } else { let n = c; y = ${dy}; }
