@@ -57,7 +57,7 @@ describe('npm run train', () => {
 
   it('refuses a LoRA rank that the device\'s WebGPU kernels cannot hold, before training, naming the largest that fits', async () => {
     // our kernels stage an adapter's factor tiles in workgroup memory, which the device
-    // sets (WebGPU guarantees 16 KiB: rank 38); without this check the run failed at its
+    // sets (WebGPU guarantees 16 KiB: rank 51); without this check the run failed at its
     // first switch
     const err = await train(['--preset', 'nano', '--mode', 'prelora', '--backend', 'webgpu', '--steps', '20', '--set', 'prelora.maxRank=256'], SWIFTSHADER_ENV)
       .catch((e) => e);

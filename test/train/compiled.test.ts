@@ -55,15 +55,19 @@ describe('kernels per compiled step of tiny\'s structure', () => {
     counts = await runOnDawn<CountResult[]>('test/helpers/kernel-count-run.ts', ['24x2,48x3', 'compiled'], 1_200_000);
   }, 1_200_000);
 
-  it('is at most 300, only our own kernels, the LoRA phase no more than the full phase', () => {
+  it('is at most 300 in the full phase, only our own kernels, the LoRA phase adding only a merged weight per adapter', () => {
     for (const c of counts) {
       expect(c.kernels).toBe('compiled');
+      expect(c.full.total).toBeLessThanOrEqual(300);
       for (const phase of [c.full, c.lora!]) {
-        expect(phase.total).toBeLessThanOrEqual(300);
         // no tfjs kernel runs inside a compiled step: every name is one of ours (`op.part`)
         expect(Object.keys(phase.byName).filter((n) => !n.includes('.'))).toEqual([]);
       }
-      expect(c.lora!.total).toBeLessThanOrEqual(c.full.total);
+      // 36 adapters, W + s A B each: the LoRA phase is 300 launches on the H200's 16
+      // storage buffers, 317 on SwiftShader's 12 (AdamW and the norms bind fewer tensors
+      // a launch: the full phase 281)
+      expect(c.lora!.byName['linear.lora-merge']).toBe(36);
+      expect(c.lora!.total - 36).toBeLessThanOrEqual(c.full.total);
     }
   });
 

@@ -81,7 +81,7 @@ describe('validation', () => {
   });
 
   it.each<[string, Parameters<typeof makeConfig>[1], number | undefined, string[]]>([
-    // the limit is what our WebGPU kernels take on the device (38 in 16 KiB); undefined on tfjs's kernels
+    // the limit is what our WebGPU kernels take on the device (say 38); undefined on tfjs's kernels
     ['PreLoRA maxRank 64 over a limit of 38', { prelora: { mode: 'prelora', maxRank: 64 } }, 38, ['prelora.maxRank']],
     ['PreLoRA maxRank 32 within 38', { prelora: { mode: 'prelora', maxRank: 32 } }, 38, []],
     ['static LoRA rank 40 over 38', { prelora: { mode: 'lora', rank: 40 } }, 38, ['prelora.rank']],

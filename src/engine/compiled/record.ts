@@ -60,6 +60,7 @@ interface LinearRecord {
   y: GPUBuffer;
   u?: GPUBuffer;
   xa?: GPUBuffer;
+  wm?: GPUBuffer;
 }
 
 interface LinearOptions {
@@ -118,12 +119,13 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     const y = arena.floats(n * l.dOut, `${l.name} out`);
     const u = o.gelu ? arena.floats(n * l.dOut, `${l.name} pre-activation`) : undefined;
     const xa = a ? arena.floats(n * a.rank, `${l.name} x A`) : undefined;
-    const f: linear.ForwardBuffers<GPUBuffer> = { x, w: T(l.weight), b: T(l.bias), res: o.residual, xa };
+    const wm = a ? arena.floats(l.dIn * l.dOut, `${l.name} merged weight`) : undefined;
+    const f: linear.ForwardBuffers<GPUBuffer> = { x, w: T(l.weight), b: T(l.bias), res: o.residual, xa, wm };
     if (a) Object.assign(f, { loraA: T(a.A), loraB: T(a.B) });
     if (u) Object.assign(f, { u, g: y });
     else f.y = y;
     out.push(...linear.forwardDispatches(spec, f));
-    return { lin: l, spec, x, y, u, xa };
+    return { lin: l, spec, x, y, u, xa, wm };
   };
   /** `geluOf`: the pre-activation of the GELU that made this layer's input (dx is taken through it) */
   const linBackward = (r: LinearRecord, dy: GPUBuffer, dx: GPUBuffer | undefined, geluOf?: GPUBuffer): void => {
@@ -131,7 +133,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     const a = l.adapter;
     const b: linear.BackwardBuffers<GPUBuffer> = { x: r.x, w: T(l.weight), dx, part, dxGeluOf: geluOf };
     if (spec.base) Object.assign(b, { dw: gradOf(l.weight), db: gradOf(l.bias) });
-    if (a) Object.assign(b, { loraA: T(a.A), loraB: T(a.B), xa: r.xa, dxa, da: gradOf(a.A), dB: gradOf(a.B) });
+    if (a) Object.assign(b, { wm: r.wm, loraB: T(a.B), xa: r.xa, dxa, da: gradOf(a.A), dB: gradOf(a.B) });
     if (spec.rank && !dx) b.dx = arena.floats(spec.rows * spec.dIn, 'unused input gradient');
     if (spec.gelu) Object.assign(b, { dg: dy, u: r.u });
     else b.dy = dy;

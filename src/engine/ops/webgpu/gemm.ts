@@ -1,12 +1,11 @@
 // The tiled matrix product every linear kernel is built on, as WGSL text: a workgroup
 // computes a TM x TN tile of C = A B, stepping through K in slices of TK staged in
-// workgroup memory, each thread holding RM x RN outputs in registers. Optionally it
-// also computes a thin side product S = A L (L: [K, r]) from the same staged A tiles,
-// which is how a LoRA adapter's x A (forward) or dy B^T (backward) costs no extra
-// launch. The caller defines `loadA(m, k)`, `loadB(k, n)` (and `loadL(k, j)`), and
-// writes the epilogue from `acc` (and the side product of the tile's rows, kept in
-// the workgroup memory the A and B tiles used, with the adapter's other factor staged
-// beside it for SIDE_INTO_ACC: rank 32 needs 14 KiB in all).
+// workgroup memory, each thread holding RM x RN outputs in registers. Optionally the
+// first column of tiles (n0 = 0) also computes a thin side product S = A L (L: [K, r])
+// from the same staged A tiles, which is how a LoRA adapter's x A (forward) or dy B^T
+// (backward) costs no extra launch. The caller defines `loadA(m, k)`, `loadB(k, n)`
+// (and `loadL(k, j)`), and writes the epilogue from `acc` (and the side product of the
+// tile's rows, kept in the workgroup memory the A and B tiles used).
 import { WID } from './kernel';
 
 /**
@@ -91,17 +90,13 @@ function strides(l: GemmLayout): { SA: number; SB: number } {
   return { SA: TM + (l.aAlongK ? 4 : 0), SB: TN + (l.bAlongN ? 0 : 4) };
 }
 
-/** Ranks of the adapter's right factor staged at a time by SIDE_INTO_ACC. */
-const SIDE_CHUNK = 16;
-
 /**
- * Floats of the staged A and B tiles, which the side product with the right factor's
- * staged rows (and the thin weight gradients) reuse.
+ * Floats of the staged A and B tiles, which the side product's sums (TM x rank, written
+ * out after the K loop) and the thin weight gradients reuse.
  */
 export function stagedFloats(l: GemmLayout): number {
   const { SA, SB } = strides(l);
-  const R = l.side?.rank ?? 0;
-  return Math.max(GEMM_TILE.TK * (SA + SB), GEMM_TILE.TM * R + Math.min(R, SIDE_CHUNK) * GEMM_TILE.TN);
+  return Math.max(GEMM_TILE.TK * (SA + SB), GEMM_TILE.TM * (l.side?.rank ?? 0));
 }
 
 /** Workgroup memory the GEMM needs, in bytes (checked against the device's limit). */
@@ -126,6 +121,8 @@ export function gemmWgsl(l: GemmLayout): string {
   const R = l.side?.rank ?? 0;
   // the side product rides on the main loop: a thread already holds its RM rows of A at
   // each k, so it also sums them against columns tx, tx + TX, ... of L (JPT of them).
+  // Only the first column of tiles sums it: the product's own columns come from the
+  // merged weight (linear-kernels.ts), so the other tiles need no x A of their rows.
   // A separate loop over the staged tiles read two shared floats per FMA; moving it here
   // cut the LoRA forward and input gradient of small (batch 128, H200) from 21.6 / 24.4
   // to 21.0 / 22.8 ms a step.
@@ -174,17 +171,19 @@ fn fetchTiles(t: u32, m0: u32, n0: u32, k0: u32, kEnd: u32, M: u32, N: u32) {
     }
     pb[u] = v;
   }
-  ${side(`for (var u = 0u; u < EL; u++) {
-    let e = t + u * NT;
-    var v = 0.0;
-    if (e < R * TK) {
-      ${lIdx}
-      if (k0 + k < kEnd) { v = loadL(k0 + k, j); }
+  ${side(`if (n0 == 0u) {
+    for (var u = 0u; u < EL; u++) {
+      let e = t + u * NT;
+      var v = 0.0;
+      if (e < R * TK) {
+        ${lIdx}
+        if (k0 + k < kEnd) { v = loadL(k0 + k, j); }
+      }
+      pl[u] = v;
     }
-    pl[u] = v;
   }`)}
 }
-fn stageTiles(t: u32) {
+fn stageTiles(t: u32, sideOn: bool) {
   for (var u = 0u; u < EA; u++) {
     let e = t + u * NT;
     if (e < TM * TK) { ${aIdx} sset(k * SA + m, pa[u]); }
@@ -193,9 +192,11 @@ fn stageTiles(t: u32) {
     let e = t + u * NT;
     if (e < TN * TK) { ${bIdx} sset(BS + k * SB + n, pb[u]); }
   }
-  ${side(`for (var u = 0u; u < EL; u++) {
-    let e = t + u * NT;
-    if (e < R * TK) { ${lIdx} Ls[k * R + j] = pl[u]; }
+  ${side(`if (sideOn) {
+    for (var u = 0u; u < EL; u++) {
+      let e = t + u * NT;
+      if (e < R * TK) { ${lIdx} Ls[k * R + j] = pl[u]; }
+    }
   }`)}
 }
 fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
@@ -205,7 +206,7 @@ fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
   let ty = t / TX;
   fetchTiles(t, m0, n0, kBegin, kEnd, M, N);
   for (var k0 = kBegin; k0 < kEnd; k0 += TK) {
-    stageTiles(t);
+    stageTiles(t, n0 == 0u);
     workgroupBarrier();
     if (k0 + TK < kEnd) { fetchTiles(t, m0, n0, k0 + TK, kEnd, M, N); }
     for (var k = 0u; k < TK; k++) {
@@ -219,7 +220,7 @@ fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
       }
       ${side(`for (var jj = 0u; jj < JPT; jj++) {
         let j = tx + jj * TX;
-        if (j < R) {
+        if (n0 == 0u && j < R) {
           let lv = Ls[k * R + j];
           for (var i = 0u; i < RM; i++) { sacc[jj * RM + i] = fma(a[i / 4u][i % 4u], lv, sacc[jj * RM + i]); }
         }
@@ -229,7 +230,7 @@ fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
   }
   ${side(`for (var jj = 0u; jj < JPT; jj++) {
     let j = tx + jj * TX;
-    if (j < R) {
+    if (n0 == 0u && j < R) {
       for (var i = 0u; i < RM; i++) { sset((ty * RM + i) * R + j, sacc[jj * RM + i]); }
     }
   }
@@ -246,43 +247,6 @@ export const TILE_MAIN = `${WID}
   let m0 = (wid / tilesN) * TM;
   let n0 = (wid % tilesN) * TN;
   gemm(t, m0, n0, 0u, P.K, M, N);`;
-
-/**
- * After gemm(): acc += s (side product of the thread's rows) . R(:, its columns), `right`
- * reading R(r, n) from global memory. The tile's columns of R are staged in workgroup
- * memory after the side product, SIDE_CHUNK ranks at a time (one coalesced round of
- * loads): reading them per r from global memory, a round of load latency per r at one
- * warp of work per scheduler, cost the small LoRA step's forward GEMMs about 1.3 ms on
- * the H200. Per r, RM and RN / 4 shared loads feed RM x RN FMAs, in the same order as
- * before, so the sums are the same floats.
- */
-export const SIDE_INTO_ACC = (right: string) => `{
-  let tx = t % TX;
-  let ty = t / TX;
-  let RC = min(R, ${SIDE_CHUNK}u);
-  let RS = TM * R;
-  for (var r0 = 0u; r0 < R; r0 += RC) {
-    let rn = min(RC, R - r0);
-    for (var e = t; e < RC * TN; e += NT) {
-      let rr = e / TN;
-      let r = r0 + rr;
-      let n = n0 + e % TN;
-      var v = 0.0;
-      if (rr < rn && n < N) { v = ${right}; }
-      sset(RS + e, v);
-    }
-    workgroupBarrier();
-    for (var rr = 0u; rr < rn; rr++) {
-      var sv: array<f32, RM>;
-      for (var i = 0u; i < RM; i++) { sv[i] = P.s * sget((ty * RM + i) * R + r0 + rr); }
-      for (var j = 0u; j < VN; j++) {
-        let lv = AB[(RS + rr * TN + tx * RN) / 4u + j];
-        for (var i = 0u; i < RM; i++) { acc[i * VN + j] = fma(vec4<f32>(sv[i]), lv, acc[i * VN + j]); }
-      }
-    }
-    workgroupBarrier();
-  }
-  }`;
 
 /** The loop over a thread's outputs of the tile: `body` sees m, n (global), i (row slot) and v (the sum). */
 export function forEachOutput(body: string): string {

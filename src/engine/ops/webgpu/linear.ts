@@ -1,17 +1,18 @@
 // The fused linear op: its forward and backward as explicit kernel sequences over
 // named buffers (a step plan can record the same sequences), and the tf.customGrad
-// wrapper that runs them eagerly over tfjs tensors. Forward: one launch (bias, LoRA,
-// residual and GELU in the epilogue; with an adapter it keeps x A for the backward).
-// Backward: the input gradient (one launch, the
-// adapter's dxa as its side product), then every weight gradient as split-K partials
-// (one launch) and their sum (one launch). A frozen base gets no weight gradient.
+// wrapper that runs them eagerly over tfjs tensors. Forward: one launch (bias, residual
+// and GELU in the epilogue); with an adapter, first the merged weight W + s A B (one
+// launch), and the forward keeps x A for the backward. Backward: the input gradient
+// through the merged weight (one launch, the adapter's dxa as its side product), then
+// every weight gradient as split-K partials (one launch) and their sum (one launch). A
+// frozen base gets no weight gradient.
 import * as tf from '@tensorflow/tfjs';
 import { gemmSharedBytes, GEMM_TILE, splitK } from './gemm';
 import type { AdapterTensors } from '../linear';
 import type { Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
 import { sumLanes, sumOutputsPerGroup } from './wgsl';
-import { forwardKernel, inputGradKernel, weightGradCounts, weightGradKernel, weightGradParts, weightGradReduceKernel, weightGradWorkgroups } from './linear-kernels';
+import { forwardKernel, inputGradKernel, mergeKernel, weightGradCounts, weightGradKernel, weightGradParts, weightGradReduceKernel, weightGradWorkgroups } from './linear-kernels';
 
 export interface LinearSpec {
   rows: number;
@@ -29,6 +30,8 @@ const tiles = (m: number, n: number) => Math.ceil(m / GEMM_TILE.TM) * Math.ceil(
 
 export interface ForwardBuffers<B> {
   x: B; w: B; b: B; res?: B; loraA?: B; loraB?: B;
+  /** with an adapter: the merged weight W + s A B [din, dout], written here, read by the input gradient */
+  wm?: B;
   /** the output, or with GELU the pre-activation u and the output g */
   y?: B; u?: B; g?: B;
   /** with an adapter: x A [rows, rank], written for the backward */
@@ -36,19 +39,25 @@ export interface ForwardBuffers<B> {
 }
 
 export function forwardDispatches<B>(s: LinearSpec, f: ForwardBuffers<B>): Dispatch<B>[] {
+  const out: Dispatch<B>[] = [];
+  if (s.rank) {
+    out.push({ kernel: mergeKernel(s.rank), buffers: [f.w, f.loraA!, f.loraB!, f.wm!], params: [s.dIn, s.dOut, s.scale], workgroups: Math.ceil((s.dIn * s.dOut) / 256) });
+  }
   const kernel = forwardKernel({ rank: s.rank, gelu: s.gelu, residual: s.residual });
-  const buffers = [f.x, f.w, f.b];
+  const buffers = [f.x, s.rank ? f.wm! : f.w, f.b];
   if (s.residual) buffers.push(f.res!);
-  if (s.rank) buffers.push(f.loraA!, f.loraB!);
+  if (s.rank) buffers.push(f.loraA!);
   buffers.push(...(s.gelu ? [f.u!, f.g!] : [f.y!]));
   if (s.rank) buffers.push(f.xa!);
-  return [{ kernel, buffers, params: [s.rows, s.dOut, s.dIn, s.scale], workgroups: tiles(s.rows, s.dOut) }];
+  out.push({ kernel, buffers, params: [s.rows, s.dOut, s.dIn, s.scale], workgroups: tiles(s.rows, s.dOut) });
+  return out;
 }
 
 export interface BackwardBuffers<B> {
   /** the output's gradient, or with GELU the gradient of g and the saved u */
   dy?: B; dg?: B; u?: B;
-  x: B; w: B; loraA?: B; loraB?: B;
+  /** the weight, or with an adapter the merged weight the forward made (wm) and the right factor */
+  x: B; w?: B; wm?: B; loraB?: B;
   /** with an adapter: x A as the forward wrote it */
   xa?: B;
   /** outputs: dx (also computed, and may be scratch, when only the adapter needs it) and dxa = s dy B^T */
@@ -79,8 +88,8 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>): D
   const out: Dispatch<B>[] = [];
   const dyBufs = s.gelu ? [g.dg!, g.u!] : [g.dy!];
   if (s.inputGrad || s.rank) {
-    const buffers = [...dyBufs, g.w];
-    if (s.rank) buffers.push(g.loraA!, g.loraB!);
+    const buffers = [...dyBufs, s.rank ? g.wm! : g.w!];
+    if (s.rank) buffers.push(g.loraB!);
     if (g.dxGeluOf) buffers.push(g.dxGeluOf);
     buffers.push(g.dx!);
     if (s.rank) buffers.push(g.dxa!);
@@ -127,7 +136,7 @@ export function loraSharedBytes(rank: number): number {
 
 /**
  * The largest LoRA rank whose kernels fit `bytes` of workgroup memory (the device's
- * limit): 38 in WebGPU's default 16 KiB, 89 in 32 KiB, 140 in the 48 KiB an H200 offers.
+ * limit): 51 in WebGPU's default 16 KiB, 102 in 32 KiB, 153 in the 48 KiB an H200 offers.
  */
 export function largestLoraRank(bytes: number): number {
   let r = 0;
@@ -170,36 +179,39 @@ export function linearFused(
     const y = alloc([rows, dOut]);
     const u = spec.gelu ? alloc([rows, dOut]) : null;
     const xa = rank ? alloc([rows, rank]) : null;
-    const f: ForwardBuffers<Ref> = { x, w: weight, b: bias, res: o.residual, loraA: adapter?.A, loraB: adapter?.B, xa: xa ?? undefined };
+    const wm = rank ? alloc([dIn, dOut]) : null;
+    const f: ForwardBuffers<Ref> = {
+      x, w: weight, b: bias, res: o.residual, loraA: adapter?.A, loraB: adapter?.B, xa: xa ?? undefined, wm: wm ?? undefined,
+    };
     if (u) Object.assign(f, { u, g: y });
     else f.y = y;
     forwardDispatches(spec, f).forEach(run);
-    return { y: y as tf.Tensor2D, u, xa };
+    return { y: y as tf.Tensor2D, u, xa, wm };
   };
   if (inputs.length === 0) {
-    const { y, u, xa } = forward();
-    tf.dispose([u, xa] as tf.Tensor[]);
+    const { y, u, xa, wm } = forward();
+    tf.dispose([u, xa, wm] as tf.Tensor[]);
     return y;
   }
   let restore: (saved: tf.Tensor[]) => tf.Tensor[];
-  // x A waits for the backward in this closure, not on the tape: tfjs clones every tensor
-  // it saves (an Identity kernel each: 36 more a tiny LoRA step than a full one)
-  let xaKept: tf.Tensor | null = null;
+  // x A and the merged weight wait for the backward in this closure, not on the tape:
+  // tfjs clones every tensor it saves (an Identity kernel each: 36 more a tiny LoRA step
+  // than a full one for x A alone)
+  let kept: { xa: tf.Tensor; wm: tf.Tensor } | null = null;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const { y, u, xa } = forward();
+    const { y, u, xa, wm } = forward();
     const before = tf.memory().numTensors;
+    // the backward reads the weight, or with an adapter the merged weight and B
     restore = saveForBackward(args[args.length - 1] as tf.GradSaveFunc,
-      [x, weight, ...(adapter ? [adapter.A, adapter.B] : []), ...(u ? [u] : [])]);
+      [x, ...(adapter ? [adapter.B] : [weight]), ...(u ? [u] : [])]);
     // tfjs saves (clones x) only while it records a tape, whose backward then runs: keep
-    // x A for it; otherwise the forward's scope frees it
-    if (xa && tf.memory().numTensors > before) xaKept = tf.keep(xa);
+    // x A and W' for it; otherwise the forward's scope frees them
+    if (xa && wm && tf.memory().numTensors > before) kept = { xa: tf.keep(xa), wm: tf.keep(wm) };
     return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => backward(dy, restore(saved)) };
   });
   const backward = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
     const [sx, sw, ...rest] = saved as [tf.Tensor, tf.Tensor, ...tf.Tensor[]];
-    const [sa, sb] = rank ? [rest.shift(), rest.shift()] : [undefined, undefined];
-    const sxa = xaKept ?? undefined;
-    if (rank && !sxa) throw new Error('linear: the backward of a LoRA linear ran without its forward on a tape');
+    if (rank && !kept) throw new Error('linear: the backward of a LoRA linear ran without its forward on a tape');
     const u = spec.gelu ? rest.shift() : undefined;
     const dx = spec.inputGrad || rank ? alloc([rows, dIn]) : null;
     const dxa = rank ? alloc([rows, rank]) : null;
@@ -209,14 +221,14 @@ export function linearFused(
     };
     const part = spec.base || rank ? alloc([weightGradScratch(spec).floats]) : null;
     const b: BackwardBuffers<Ref> = {
-      x: sx, w: sw, loraA: sa, loraB: sb, xa: sxa, dx: dx ?? undefined, dxa: dxa ?? undefined,
-      part: part ?? undefined, ...grads,
+      x: sx, dx: dx ?? undefined, dxa: dxa ?? undefined, part: part ?? undefined, ...grads,
+      ...(rank ? { wm: kept!.wm, loraB: sw, xa: kept!.xa } : { w: sw }),
     };
     if (spec.gelu) Object.assign(b, { dg: dy, u });
     else b.dy = dy;
     backwardDispatches(spec, b).forEach(run);
-    tf.dispose([part, dxa, xaKept] as tf.Tensor[]);
-    xaKept = null;
+    tf.dispose([part, dxa, kept?.xa, kept?.wm] as tf.Tensor[]);
+    kept = null;
     const out: tf.Tensor[] = [];
     if (spec.inputGrad) out.push(dx!);
     else dx?.dispose();
