@@ -152,7 +152,7 @@ const EL = ${Math.ceil((R * TK) / gemmThreads())}u;
 var<workgroup> Ls: array<f32, ${TK * R}>;
 var<private> sacc: array<f32, ${RM * JPT}>;
 var<private> pl: array<f32, EL>;`)}
-fn fetchTiles(t: u32, m0: u32, n0: u32, k0: u32, kEnd: u32, M: u32, N: u32) {
+fn fetchTiles(t: u32, m0: u32, n0: u32, k0: u32, kEnd: u32, M: u32, N: u32, sideOn: bool) {
   for (var u = 0u; u < EA; u++) {
     let e = t + u * NT;
     var v = 0.0;
@@ -171,7 +171,7 @@ fn fetchTiles(t: u32, m0: u32, n0: u32, k0: u32, kEnd: u32, M: u32, N: u32) {
     }
     pb[u] = v;
   }
-  ${side(`if (n0 == 0u) {
+  ${side(`if (sideOn) {
     for (var u = 0u; u < EL; u++) {
       let e = t + u * NT;
       var v = 0.0;
@@ -204,11 +204,13 @@ fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
   ${side('for (var q = 0u; q < RM * JPT; q++) { sacc[q] = 0.0; }')}
   let tx = t % TX;
   let ty = t / TX;
-  fetchTiles(t, m0, n0, kBegin, kEnd, M, N);
+  // the side product, where the caller has one: the first column of tiles only
+  let sideOn = n0 == 0u;
+  fetchTiles(t, m0, n0, kBegin, kEnd, M, N, sideOn);
   for (var k0 = kBegin; k0 < kEnd; k0 += TK) {
-    stageTiles(t, n0 == 0u);
+    stageTiles(t, sideOn);
     workgroupBarrier();
-    if (k0 + TK < kEnd) { fetchTiles(t, m0, n0, k0 + TK, kEnd, M, N); }
+    if (k0 + TK < kEnd) { fetchTiles(t, m0, n0, k0 + TK, kEnd, M, N, sideOn); }
     for (var k = 0u; k < TK; k++) {
       var a: array<vec4<f32>, VM>;
       var b: array<vec4<f32>, VN>;
@@ -220,7 +222,7 @@ fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
       }
       ${side(`for (var jj = 0u; jj < JPT; jj++) {
         let j = tx + jj * TX;
-        if (n0 == 0u && j < R) {
+        if (sideOn && j < R) {
           let lv = Ls[k * R + j];
           for (var i = 0u; i < RM; i++) { sacc[jj * RM + i] = fma(a[i / 4u][i % 4u], lv, sacc[jj * RM + i]); }
         }
@@ -230,7 +232,7 @@ fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
   }
   ${side(`for (var jj = 0u; jj < JPT; jj++) {
     let j = tx + jj * TX;
-    if (n0 == 0u && j < R) {
+    if (sideOn && j < R) {
       for (var i = 0u; i < RM; i++) { sset((ty * RM + i) * R + j, sacc[jj * RM + i]); }
     }
   }
