@@ -210,7 +210,8 @@ export function linearFused(
     return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => backward(dy, restore(saved)) };
   });
   const backward = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
-    const [sx, sw, ...rest] = saved as [tf.Tensor, tf.Tensor, ...tf.Tensor[]];
+    // x, then the weight, or with an adapter its right factor B (the merged weight is kept above)
+    const [sx, wOrB, ...rest] = saved as [tf.Tensor, tf.Tensor, ...tf.Tensor[]];
     if (rank && !kept) throw new Error('linear: the backward of a LoRA linear ran without its forward on a tape');
     const u = spec.gelu ? rest.shift() : undefined;
     const dx = spec.inputGrad || rank ? alloc([rows, dIn]) : null;
@@ -222,7 +223,7 @@ export function linearFused(
     const part = spec.base || rank ? alloc([weightGradScratch(spec).floats]) : null;
     const b: BackwardBuffers<Ref> = {
       x: sx, dx: dx ?? undefined, dxa: dxa ?? undefined, part: part ?? undefined, ...grads,
-      ...(rank ? { wm: kept!.wm, loraB: sw, xa: kept!.xa } : { w: sw }),
+      ...(rank ? { wm: kept!.wm, loraB: wOrB, xa: kept!.xa } : { w: wOrB }),
     };
     if (spec.gelu) Object.assign(b, { dg: dy, u });
     else b.dy = dy;
