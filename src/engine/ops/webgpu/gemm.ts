@@ -1,11 +1,11 @@
 // The tiled matrix product every linear kernel is built on, as WGSL text: a workgroup
 // computes a TM x TN tile of C = A B, stepping through K in slices of TK staged in
 // workgroup memory, each thread holding RM x RN outputs in registers. Optionally the
-// first column of tiles (n0 = 0) also computes a thin side product S = A L (L: [K, r])
-// from the same staged A tiles, which is how a LoRA adapter's x A (forward) or dy B^T
-// (backward) costs no extra launch. The caller defines `loadA(m, k)`, `loadB(k, n)`
-// (and `loadL(k, j)`), and writes the epilogue from `acc` (and the side product of the
-// tile's rows, kept in the workgroup memory the A and B tiles used).
+// launch also computes a thin side product S = A L (L: [K, r]) in workgroups of its own
+// ahead of C's tiles, TM rows of S each, which is how a LoRA adapter's x A (forward) or
+// dy B^T (backward) costs no extra launch. The caller defines `loadA(m, k)`, `loadB(k,
+// n)` (and `loadL(k, j)`), and writes the epilogue from `acc` (and stores S with
+// forEachSide).
 import { WID } from './kernel';
 
 /**
@@ -90,127 +90,64 @@ function strides(l: GemmLayout): { SA: number; SB: number } {
   return { SA: TM + (l.aAlongK ? 4 : 0), SB: TN + (l.bAlongN ? 0 : 4) };
 }
 
+/** The side product's columns as the side workgroups hold them: the rank rounded up to vec4s. */
+const sideCols = (rank: number) => 4 * Math.ceil(rank / 4);
+
 /**
- * Floats of the staged A and B tiles, which the side product's sums (TM x rank, written
- * out after the K loop) and the thin weight gradients reuse.
+ * Floats of the staged A and B tiles, which the side workgroups reuse (their A tile,
+ * then TK rows of L) and the thin weight gradients too.
  */
 export function stagedFloats(l: GemmLayout): number {
   const { SA, SB } = strides(l);
-  return Math.max(GEMM_TILE.TK * (SA + SB), GEMM_TILE.TM * (l.side?.rank ?? 0));
+  const { TK } = GEMM_TILE;
+  return Math.max(TK * (SA + SB), l.side ? TK * SA + TK * sideCols(l.side.rank) : 0);
 }
 
 /** Workgroup memory the GEMM needs, in bytes (checked against the device's limit). */
 export function gemmSharedBytes(l: GemmLayout): number {
-  return 4 * (stagedFloats(l) + GEMM_TILE.TK * (l.side?.rank ?? 0));
+  return 4 * stagedFloats(l);
 }
 
 /**
  * Constants, workgroup arrays and `fn gemm(t, m0, n0, kBegin, kEnd, M, N)`, which fills
- * `acc` (and the side product). Thread (tx, ty) holds rows ty RM .. ty RM + RM - 1 and
- * columns tx RN .. tx RN + RN - 1 of the tile, so it reads its A and B values from the
- * staged tiles as vec4s: 2 shared loads per 16 FMAs instead of 8 (with one load per
- * float the step's full-phase device time was 7% longer: the loads were not the bound).
- * Each thread loads the next K slice's elements into registers before it sums the
- * current one, so global latency overlaps the FMAs. `sget` / `sset` read and write the
- * staged floats one at a time.
+ * `acc`. Thread (tx, ty) holds rows ty RM .. ty RM + RM - 1 and columns tx RN .. tx RN +
+ * RN - 1 of the tile, so it reads its A and B values from the staged tiles as vec4s: 2
+ * shared loads per 16 FMAs instead of 8 (with one load per float the step's full-phase
+ * device time was 7% longer: the loads were not the bound). Each thread loads the next
+ * K slice's elements into registers before it sums the current one, so global latency
+ * overlaps the FMAs. `sget` / `sset` read and write the staged floats one at a time.
+ * With a side product, also `fn sideGemm(t, m0, kBegin, kEnd, M)` (sideWgsl).
  */
 export function gemmWgsl(l: GemmLayout): string {
   const { TM, TN, TK, RM, RN } = GEMM_TILE;
   const TX = TN / RN, TY = TM / RM;
   const { SA, SB } = strides(l);
-  const R = l.side?.rank ?? 0;
-  // the side product rides on the main loop: a thread already holds its RM rows of A at
-  // each k, so it also sums them against columns tx, tx + TX, ... of L (JPT of them).
-  // Only the first column of tiles sums it: the product's own columns come from the
-  // merged weight (linear-kernels.ts), so the other tiles need no x A of their rows.
-  // A separate loop over the staged tiles read two shared floats per FMA; moving it here
-  // cut the LoRA forward and input gradient of small (batch 128, H200) from 21.6 / 24.4
-  // to 21.0 / 22.8 ms a step.
-  const JPT = Math.ceil(R / TX);
   const aIdx = l.aAlongK ? 'let m = e / TK; let k = e % TK;' : 'let k = e / TM; let m = e % TM;';
   const bIdx = l.bAlongN ? 'let k = e / TN; let n = e % TN;' : 'let n = e / TK; let k = e % TK;';
-  const lIdx = l.side?.lAlongJ ? 'let k = e / R; let j = e % R;' : 'let j = e / TK; let k = e % TK;';
-  const side = (code: string) => (R ? code : '');
   return `
 const TM = ${TM}u; const TN = ${TN}u; const TK = ${TK}u; const RM = ${RM}u; const RN = ${RN}u;
 const TX = ${TX}u; const TY = ${TY}u; const NT = ${gemmThreads()}u;
 const VM = ${RM / 4}u; const VN = ${RN / 4}u; const SA = ${SA}u; const SB = ${SB}u;
-// the A tile at k * SA + m, the B tile at BS + k * SB + n (floats); after the K loop
-// the side product of the tile's rows at m * R + j
+// the A tile at k * SA + m, the B tile at BS + k * SB + n (floats)
 const BS = ${TK * SA}u;
 var<workgroup> AB: array<vec4<f32>, ${stagedFloats(l) / 4}>;
 fn sget(p: u32) -> f32 { return AB[p / 4u][p % 4u]; }
 fn sset(p: u32, v: f32) { AB[p / 4u][p % 4u] = v; }
 var<private> acc: array<vec4<f32>, ${RM * (RN / 4)}>;
 // the next K slice's tile elements of this thread, loaded while the current one is summed
-const EA = ${Math.ceil((TM * TK) / gemmThreads())}u; const EB = ${Math.ceil((TN * TK) / gemmThreads())}u;
-var<private> pa: array<f32, EA>;
-var<private> pb: array<f32, EB>;
-${side(`const R = ${R}u;
-const JPT = ${JPT}u;
-const EL = ${Math.ceil((R * TK) / gemmThreads())}u;
-var<workgroup> Ls: array<f32, ${TK * R}>;
-var<private> sacc: array<f32, ${RM * JPT}>;
-var<private> pl: array<f32, EL>;`)}
-fn fetchTiles(t: u32, m0: u32, n0: u32, k0: u32, kEnd: u32, M: u32, N: u32, sideOn: bool) {
-  for (var u = 0u; u < EA; u++) {
-    let e = t + u * NT;
-    var v = 0.0;
-    if (e < TM * TK) {
-      ${aIdx}
-      if (m0 + m < M && k0 + k < kEnd) { v = loadA(m0 + m, k0 + k); }
-    }
-    pa[u] = v;
-  }
-  for (var u = 0u; u < EB; u++) {
-    let e = t + u * NT;
-    var v = 0.0;
-    if (e < TN * TK) {
-      ${bIdx}
-      if (n0 + n < N && k0 + k < kEnd) { v = loadB(k0 + k, n0 + n); }
-    }
-    pb[u] = v;
-  }
-  ${side(`if (sideOn) {
-    for (var u = 0u; u < EL; u++) {
-      let e = t + u * NT;
-      var v = 0.0;
-      if (e < R * TK) {
-        ${lIdx}
-        if (k0 + k < kEnd) { v = loadL(k0 + k, j); }
-      }
-      pl[u] = v;
-    }
-  }`)}
-}
-fn stageTiles(t: u32, sideOn: bool) {
-  for (var u = 0u; u < EA; u++) {
-    let e = t + u * NT;
-    if (e < TM * TK) { ${aIdx} sset(k * SA + m, pa[u]); }
-  }
-  for (var u = 0u; u < EB; u++) {
-    let e = t + u * NT;
-    if (e < TN * TK) { ${bIdx} sset(BS + k * SB + n, pb[u]); }
-  }
-  ${side(`if (sideOn) {
-    for (var u = 0u; u < EL; u++) {
-      let e = t + u * NT;
-      if (e < R * TK) { ${lIdx} Ls[k * R + j] = pl[u]; }
-    }
-  }`)}
-}
+${prefetchWgsl('Tiles', 'n0: u32, N: u32', [
+    { reg: 'pa', count: 'TM * TK', idx: aIdx, when: 'm0 + m < M', load: 'loadA(m0 + m, k0 + k)', at: 'k * SA + m' },
+    { reg: 'pb', count: 'TN * TK', idx: bIdx, when: 'n0 + n < N', load: 'loadB(k0 + k, n0 + n)', at: 'BS + k * SB + n' },
+  ])}
 fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
   for (var i = 0u; i < RM * VN; i++) { acc[i] = vec4<f32>(0.0); }
-  ${side('for (var q = 0u; q < RM * JPT; q++) { sacc[q] = 0.0; }')}
   let tx = t % TX;
   let ty = t / TX;
-  // the side product, where the caller has one: the first column of tiles only
-  let sideOn = n0 == 0u;
-  fetchTiles(t, m0, n0, kBegin, kEnd, M, N, sideOn);
+  fetchTiles(t, m0, kBegin, kEnd, M, n0, N);
   for (var k0 = kBegin; k0 < kEnd; k0 += TK) {
-    stageTiles(t, sideOn);
+    stageTiles(t);
     workgroupBarrier();
-    if (k0 + TK < kEnd) { fetchTiles(t, m0, n0, k0 + TK, kEnd, M, N, sideOn); }
+    if (k0 + TK < kEnd) { fetchTiles(t, m0, k0 + TK, kEnd, M, n0, N); }
     for (var k = 0u; k < TK; k++) {
       var a: array<vec4<f32>, VM>;
       var b: array<vec4<f32>, VN>;
@@ -220,35 +157,138 @@ fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
         let ai = vec4<f32>(a[i / 4u][i % 4u]);
         for (var j = 0u; j < VN; j++) { acc[i * VN + j] = fma(ai, b[j], acc[i * VN + j]); }
       }
-      ${side(`for (var jj = 0u; jj < JPT; jj++) {
-        let j = tx + jj * TX;
-        if (sideOn && j < R) {
-          let lv = Ls[k * R + j];
-          for (var i = 0u; i < RM; i++) { sacc[jj * RM + i] = fma(a[i / 4u][i % 4u], lv, sacc[jj * RM + i]); }
-        }
-      }`)}
     }
     workgroupBarrier();
   }
-  ${side(`for (var jj = 0u; jj < JPT; jj++) {
-    let j = tx + jj * TX;
-    if (sideOn && j < R) {
-      for (var i = 0u; i < RM; i++) { sset((ty * RM + i) * R + j, sacc[jj * RM + i]); }
+}
+${l.side ? sideWgsl(l, l.side) : ''}`;
+}
+
+/** One slice of a staged operand: `count` elements, element e's m/n and k from `idx`, stored at `at`. */
+interface StagedPart { reg: string; count: string; idx: string; when: string; load: string; at: string }
+
+/**
+ * `fn fetch<name>(t, m0, k0, kEnd, M, <extra>)`, which loads this thread's elements of
+ * the next K slice into registers (0 past the edges), and `fn stage<name>(t)`, which
+ * writes them to the staged tiles: split so the loads overlap the current slice's sums.
+ */
+function prefetchWgsl(name: string, extra: string, parts: StagedPart[]): string {
+  const per = (p: StagedPart) => `${p.reg.toUpperCase()}N`;
+  return `${parts.map((p) => `const ${per(p)} = (${p.count} + NT - 1u) / NT;
+var<private> ${p.reg}: array<f32, ${per(p)}>;`).join('\n')}
+fn fetch${name}(t: u32, m0: u32, k0: u32, kEnd: u32, M: u32${extra ? `, ${extra}` : ''}) {
+${parts.map((p) => `  for (var u = 0u; u < ${per(p)}; u++) {
+    let e = t + u * NT;
+    var v = 0.0;
+    if (e < ${p.count}) {
+      ${p.idx}
+      if (${p.when} && k0 + k < kEnd) { v = ${p.load}; }
     }
+    ${p.reg}[u] = v;
+  }`).join('\n')}
+}
+fn stage${name}(t: u32) {
+${parts.map((p) => `  for (var u = 0u; u < ${per(p)}; u++) {
+    let e = t + u * NT;
+    if (e < ${p.count}) { ${p.idx} sset(${p.at}, ${p.reg}[u]); }
+  }`).join('\n')}
+}`;
+}
+
+/**
+ * The thin side product S = A L ([M, R], R the rank) of TM rows a workgroup: thread t
+ * holds row t % TM and every (NT / TM)-th group of four columns from t / TM, summing k
+ * in order from the staged A tile (laid out as C's) and TK rows of L after it, the next
+ * slice loaded while one is summed. Its workgroups are their own, ahead of C's tiles in
+ * the launch. Summed in C's first column of tiles instead, as the main loop's passenger,
+ * its registers slowed every tile of the launch; in 64-column tiles of its own it took
+ * 8x the FMAs it needs at rank 8. A LoRA step's device ms, H200, against the passenger
+ * (one call): small b128 30.9 -> 28.3, tiny b128 8.85 -> 8.78, tiny b32 4.39 -> 4.13;
+ * rank 32 36.7 -> 32.6, 10.9 -> 10.4, 5.11 -> 4.65. Without the prefetch the chain of
+ * K slices waited on memory: tiny b32 5.24, slower than the passenger.
+ */
+function sideWgsl(l: GemmLayout, side: { rank: number; lAlongJ: boolean }): string {
+  const { TM, TK } = GEMM_TILE;
+  const NT = gemmThreads();
+  if (NT % TM) throw new Error(`the side product needs the tile's threads (${NT}) to be a multiple of its rows (${TM})`);
+  const RP = sideCols(side.rank);
+  const groupsPerPass = NT / TM;
+  const UPT = Math.ceil(RP / 4 / groupsPerPass);
+  const aIdx = l.aAlongK ? 'let m = e / TK; let k = e % TK;' : 'let k = e / TM; let m = e % TM;';
+  const lIdx = side.lAlongJ ? 'let k = e / RP; let j = e % RP;' : 'let j = e / TK; let k = e % TK;';
+  return `
+const R = ${side.rank}u; const RP = ${RP}u; const GP = ${groupsPerPass}u; const UPT = ${UPT}u;
+// L's staged rows, after the A tile: k * RP + j
+const LS = ${TK * strides(l).SA}u;
+var<private> sacc: array<vec4<f32>, UPT>;
+${prefetchWgsl('Side', '', [
+    { reg: 'spa', count: 'TM * TK', idx: aIdx, when: 'm0 + m < M', load: 'loadA(m0 + m, k0 + k)', at: 'k * SA + m' },
+    { reg: 'spl', count: 'TK * RP', idx: lIdx, when: 'j < R', load: 'loadL(k0 + k, j)', at: 'LS + k * RP + j' },
+  ])}
+fn sideGemm(t: u32, m0: u32, kBegin: u32, kEnd: u32, M: u32) {
+  for (var i = 0u; i < UPT; i++) { sacc[i] = vec4<f32>(0.0); }
+  let mi = t % TM;
+  let g0 = t / TM;
+  fetchSide(t, m0, kBegin, kEnd, M);
+  for (var k0 = kBegin; k0 < kEnd; k0 += TK) {
+    stageSide(t);
+    workgroupBarrier();
+    if (k0 + TK < kEnd) { fetchSide(t, m0, k0 + TK, kEnd, M); }
+    for (var k = 0u; k < TK; k++) {
+      let a = vec4<f32>(sget(k * SA + mi));
+      for (var i = 0u; i < UPT; i++) {
+        let g = g0 + i * GP;
+        if (g * 4u < RP) { sacc[i] = fma(a, AB[(LS + k * RP) / 4u + g], sacc[i]); }
+      }
+    }
+    workgroupBarrier();
   }
-  workgroupBarrier();`)}
+}`;
 }
-`;
-}
+
+/** Workgroups of the side product S = A L ([rows, rank]) that a launch runs ahead of C's tiles. */
+export const sideWorkgroups = (rows: number) => Math.ceil(rows / GEMM_TILE.TM);
 
 /** `main`'s start for a plain C = A B over params M, N, K: the workgroup's tile, then its sums. */
 export const TILE_MAIN = `${WID}
-  let M = P.M; let N = P.N;
+  ${tileMain('wid')}`;
+
+/** C's tile of workgroup `w` (counted from C's first tile), then its sums. */
+function tileMain(w: string): string {
+  return `let M = P.M; let N = P.N;
   let tilesN = (N + TN - 1u) / TN;
-  if (wid >= ((M + TM - 1u) / TM) * tilesN) { return; }
-  let m0 = (wid / tilesN) * TM;
-  let n0 = (wid % tilesN) * TN;
+  if (${w} >= ((M + TM - 1u) / TM) * tilesN) { return; }
+  let m0 = (${w} / tilesN) * TM;
+  let n0 = (${w} % tilesN) * TN;
   gemm(t, m0, n0, 0u, P.K, M, N);`;
+}
+
+/**
+ * `main`'s start for C = A B with the side product S = A L in the same launch: the first
+ * sideWorkgroups(M) workgroups sum TM rows of S each and store them with `store` (sees
+ * m, j and v), then return; the rest are C's tiles, as in TILE_MAIN.
+ */
+export function sideThenTileMain(store: string): string {
+  return `${WID}
+  let sideCount = (P.M + TM - 1u) / TM;
+  if (wid < sideCount) {
+    let m0 = wid * TM;
+    sideGemm(t, m0, 0u, P.K, P.M);
+    let m = m0 + t % TM;
+    for (var i = 0u; i < UPT; i++) {
+      for (var c = 0u; c < 4u; c++) {
+        let j = (t / TM + i * GP) * 4u + c;
+        if (m < P.M && j < R) {
+          let v = sacc[i][c];
+          ${store}
+        }
+      }
+    }
+    return;
+  }
+  let tw = wid - sideCount;
+  ${tileMain('tw')}`;
+}
 
 /** The loop over a thread's outputs of the tile: `body` sees m, n (global), i (row slot) and v (the sum). */
 export function forEachOutput(body: string): string {

@@ -4,10 +4,10 @@
 // FMAs per loaded element, made the LoRA phase's device time 4x the full phase's on the
 // H200), and the in-order sum of those partials. With an adapter, W is the merged weight
 // W + s A B, made by its own launch each step: the forward and the input gradient are
-// then plain products, and only their first column of tiles sums the thin side product
-// (x A, or s dy B^T) that the adapter's gradients need. With GELU, the kernels that read
+// then plain products, and workgroups of their own in the same launches sum the thin
+// side product (x A, or s dy B^T) that the adapter's gradients need. With GELU, the kernels that read
 // dy read dg * gelu'(u) instead, so the pre-activation gradient is never written out.
-import { gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, stagedFloats, tileKey, TILE_MAIN } from './gemm';
+import { gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, sideThenTileMain, stagedFloats, tileKey, TILE_MAIN } from './gemm';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel } from './kernel';
 import { GELU_WGSL, splitSumWgsl } from './wgsl';
 
@@ -34,9 +34,7 @@ const dyLoad = (gelu: boolean, idx: string) => (gelu ? `DG[${idx}] * geluGrad(U[
  * every column of tiles, a LoRA step's forward and input gradient took 1.4x the full
  * step's (rank 8, tiny batch 128 on the H200: 3.0 vs 2.2 and 3.0 vs 2.0 ms), 1.6x at
  * rank 32. Merged (one call against that): 2.62 and 2.42 ms; the LoRA step 9.37 -> 9.04
- * ms on tiny, 33.4 -> 31.5 on small, at rank 32 12.0 -> 10.8 and 41.2 -> 36.8. The
- * first column's side product still slows every tile a little (its registers count for
- * the whole kernel): the forward 2.62 ms against the full phase's 1.97-2.29.
+ * ms on tiny, 33.4 -> 31.5 on small, at rank 32 12.0 -> 10.8 and 41.2 -> 36.8.
  */
 export function mergeKernel(rank: number): Kernel {
   const key = `linear.lora-merge/r${rank}`;
@@ -62,8 +60,9 @@ fn main(${MAIN_ARGS}) {
 
 /**
  * Bindings: X, W (with an adapter the merged W + s A B), Bias, [RES], [LA], then Y or
- * (U, G), [XA]. Params M (rows), N (out), K (in), s. With an adapter the first column of
- * tiles also writes x A (the side product, unscaled), which the weight gradient of B reads.
+ * (U, G), [XA]. Params M (rows), N (out), K (in), s. With an adapter, workgroups ahead of
+ * the product's tiles write x A (the side product, unscaled), which the weight gradient
+ * of B reads.
  */
 export function forwardKernel(v: LinearVariant & { residual: boolean }): Kernel {
   const key = `linear.forward/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}/${v.residual ? 'res' : 'nores'}`;
@@ -82,13 +81,7 @@ fn loadB(k: u32, n: u32) -> f32 { return W[k * P.N + n]; }
 ${R ? 'fn loadL(k: u32, j: u32) -> f32 { return LA[k * R + j]; }' : ''}
 @compute @workgroup_size(${gemmThreads()})
 fn main(${MAIN_ARGS}) {
-  ${TILE_MAIN}
-  ${R ? `if (n0 == 0u) {
-    for (var e = t; e < TM * R; e += NT) {
-      let m = m0 + e / R;
-      if (m < M) { XA[m * R + e % R] = sget(e); }
-    }
-  }` : ''}
+  ${R ? sideThenTileMain('XA[m * R + j] = v;') : TILE_MAIN}
   ${forEachOutput(`var o = v + Bias[n];
       ${v.residual ? 'o = o + RES[m * N + n];' : ''}
       ${store}`)}
@@ -101,8 +94,8 @@ fn main(${MAIN_ARGS}) {
 }
 
 /**
- * dx = dy W^T (W the merged weight with an adapter, whose first column of tiles also
- * writes dxa = s dy B^T). Bindings: DY | (DG, U), W, [LB], [GU], DX, [DXA]. Params M
+ * dx = dy W^T (W the merged weight with an adapter, whose launch also writes dxa = s dy
+ * B^T in workgroups ahead of the product's tiles). Bindings: DY | (DG, U), W, [LB], [GU], DX, [DXA]. Params M
  * (rows), N (in), K (out), s.
  * `geluOut`: the input is the GELU of GU (fc2's input is fc1's output): DX is the
  * gradient before that GELU, dx * gelu'(GU), made once here. Read by fc1's kernels as dg
@@ -125,13 +118,7 @@ fn loadB(k: u32, n: u32) -> f32 { return W[n * P.K + k]; }
 ${R ? 'fn loadL(k: u32, j: u32) -> f32 { return LB[j * P.K + k]; }' : ''}
 @compute @workgroup_size(${gemmThreads()})
 fn main(${MAIN_ARGS}) {
-  ${TILE_MAIN}
-  ${R ? `if (n0 == 0u) {
-    for (var e = t; e < TM * R; e += NT) {
-      let m = m0 + e / R;
-      if (m < M) { DXA[m * R + e % R] = P.s * sget(e); }
-    }
-  }` : ''}
+  ${R ? sideThenTileMain('DXA[m * R + j] = P.s * v;') : TILE_MAIN}
   ${forEachOutput(v.geluOut ? 'DX[m * N + n] = v * geluGrad(GU[m * N + n]);' : 'DX[m * N + n] = v;')}
 }`;
     return makeKernel({

@@ -7,7 +7,7 @@
 // every weight gradient as split-K partials (one launch) and their sum (one launch). A
 // frozen base gets no weight gradient.
 import * as tf from '@tensorflow/tfjs';
-import { gemmSharedBytes, GEMM_TILE, splitK } from './gemm';
+import { gemmSharedBytes, GEMM_TILE, sideWorkgroups, splitK } from './gemm';
 import type { AdapterTensors } from '../linear';
 import type { Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
@@ -49,7 +49,7 @@ export function forwardDispatches<B>(s: LinearSpec, f: ForwardBuffers<B>): Dispa
   if (s.rank) buffers.push(f.loraA!);
   buffers.push(...(s.gelu ? [f.u!, f.g!] : [f.y!]));
   if (s.rank) buffers.push(f.xa!);
-  out.push({ kernel, buffers, params: [s.rows, s.dOut, s.dIn, s.scale], workgroups: tiles(s.rows, s.dOut) });
+  out.push({ kernel, buffers, params: [s.rows, s.dOut, s.dIn, s.scale], workgroups: tiles(s.rows, s.dOut) + (s.rank ? sideWorkgroups(s.rows) : 0) });
   return out;
 }
 
@@ -93,7 +93,7 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>): D
     if (g.dxGeluOf) buffers.push(g.dxGeluOf);
     buffers.push(g.dx!);
     if (s.rank) buffers.push(g.dxa!);
-    out.push({ kernel: inputGradKernel({ rank: s.rank, gelu: s.gelu, geluOut: !!g.dxGeluOf }), buffers, params: [s.rows, s.dIn, s.dOut, s.scale], workgroups: tiles(s.rows, s.dIn) });
+    out.push({ kernel: inputGradKernel({ rank: s.rank, gelu: s.gelu, geluOut: !!g.dxGeluOf }), buffers, params: [s.rows, s.dIn, s.dOut, s.scale], workgroups: tiles(s.rows, s.dIn) + (s.rank ? sideWorkgroups(s.rows) : 0) });
   }
   if (!s.base && !s.rank) return out;
   const v = { rank: s.rank, gelu: s.gelu, base: s.base };
@@ -126,7 +126,10 @@ export interface FusedLinearOptions {
   inputGrad?: boolean;
 }
 
-/** Workgroup memory the linear kernels need at LoRA rank r: the forward's and the input gradient's layouts (the latter pads both staged tiles). */
+/**
+ * Workgroup memory the linear kernels need at LoRA rank r: the forward's and the input
+ * gradient's layouts (their side workgroups stage an A tile and TK rows of the factor).
+ */
 export function loraSharedBytes(rank: number): number {
   return Math.max(
     gemmSharedBytes({ aAlongK: true, bAlongN: true, side: { rank, lAlongJ: true } }),
@@ -136,7 +139,7 @@ export function loraSharedBytes(rank: number): number {
 
 /**
  * The largest LoRA rank whose kernels fit `bytes` of workgroup memory (the device's
- * limit): 51 in WebGPU's default 16 KiB, 102 in 32 KiB, 153 in the 48 KiB an H200 offers.
+ * limit): 188 in WebGPU's default 16 KiB, 444 in 32 KiB, 700 in the 48 KiB an H200 offers.
  */
 export function largestLoraRank(bytes: number): number {
   let r = 0;
