@@ -77,6 +77,8 @@ export interface GemmLayout {
   bAlongN: boolean;
   /** the side product S = A L with L [K, rank], and whether L is stored contiguous along j */
   side?: { rank: number; lAlongJ: boolean };
+  /** floats the caller reuses the staged area for, where more than the tiles need (the thin weight gradients) */
+  staged?: number;
 }
 
 /**
@@ -95,12 +97,12 @@ const sideCols = (rank: number) => 4 * Math.ceil(rank / 4);
 
 /**
  * Floats of the staged A and B tiles, which the side workgroups reuse (their A tile,
- * then TK rows of L) and the thin weight gradients too.
+ * then TK rows of L), or more where the caller asks (`staged`).
  */
 export function stagedFloats(l: GemmLayout): number {
   const { SA, SB } = strides(l);
   const { TK } = GEMM_TILE;
-  return Math.max(TK * (SA + SB), l.side ? TK * SA + TK * sideCols(l.side.rank) : 0);
+  return Math.max(TK * (SA + SB), l.side ? TK * SA + TK * sideCols(l.side.rank) : 0, l.staged ?? 0);
 }
 
 /** Workgroup memory the GEMM needs, in bytes (checked against the device's limit). */

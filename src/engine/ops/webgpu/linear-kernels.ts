@@ -7,7 +7,7 @@
 // then plain products, and workgroups of their own in the same launches sum the thin
 // side product (x A, or s dy B^T) that the adapter's gradients need. With GELU, the kernels that read
 // dy read dg * gelu'(u) instead, so the pre-activation gradient is never written out.
-import { gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, sideThenTileMain, stagedFloats, tileKey, TILE_MAIN } from './gemm';
+import { gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, sideThenTileMain, stagedFloats, tileKey, TILE_MAIN, type GemmLayout } from './gemm';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel } from './kernel';
 import { GELU_WGSL, splitSumWgsl } from './wgsl';
 
@@ -196,6 +196,12 @@ function thinSums(R: number): { decl: string; fma: (y: string, row: string) => s
 }
 
 /**
+ * The weight-gradient kernel's staged area: the dW tiles, and at least 16 rows of the
+ * adapter's thin factor for dA and dB (a row per barrier would be all barriers).
+ */
+export const weightGradLayout = (rank: number): GemmLayout => ({ aAlongK: false, bAlongN: true, staged: 16 * rank });
+
+/**
  * Split-K partial sums of every weight gradient of one linear in one launch.
  * Bindings: X, DY | (DG, U), [XA, DXA], PART. Params rows, din, dout, splits, rowsPerSplit,
  * total, then c0..c3 (weightGradCounts).
@@ -212,12 +218,13 @@ export function weightGradKernel(v: LinearVariant & { base: boolean }): Kernel {
     const { TN } = GEMM_TILE;
     const lanes = gemmThreads() / TN;
     // rows of the thin factor (dxa or x A) staged at a time for dA and dB
-    const CH = R ? Math.min(64, Math.floor(stagedFloats({ aAlongK: false, bAlongN: true }) / R)) : 0;
+    const layout = weightGradLayout(R);
+    const CH = R ? Math.min(64, Math.floor(stagedFloats(layout) / R)) : 0;
     // sub-problem ids: 0 dW, 1 db, 2 dA, 3 dB
     const dy = dyLoad(v.gelu, 'k * P.dout + n');
     const thin = thinSums(R);
     const body = `${v.gelu ? GELU_WGSL : ''}
-${gemmWgsl({ aAlongK: false, bAlongN: true })}
+${gemmWgsl(layout)}
 ${R ? `const R = ${R}u;` : ''}
 fn loadA(m: u32, k: u32) -> f32 { return X[k * P.din + m]; }
 fn loadB(k: u32, n: u32) -> f32 { return ${dy}; }

@@ -12,7 +12,7 @@ import type { AdapterTensors } from '../linear';
 import type { Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
 import { sumLanes, sumOutputsPerGroup } from './wgsl';
-import { forwardKernel, inputGradKernel, mergeKernel, weightGradCounts, weightGradKernel, weightGradParts, weightGradReduceKernel, weightGradWorkgroups } from './linear-kernels';
+import { forwardKernel, inputGradKernel, mergeKernel, weightGradCounts, weightGradKernel, weightGradLayout, weightGradParts, weightGradReduceKernel, weightGradWorkgroups } from './linear-kernels';
 
 export interface LinearSpec {
   rows: number;
@@ -128,12 +128,14 @@ export interface FusedLinearOptions {
 
 /**
  * Workgroup memory the linear kernels need at LoRA rank r: the forward's and the input
- * gradient's layouts (their side workgroups stage an A tile and TK rows of the factor).
+ * gradient's layouts (their side workgroups stage an A tile and TK rows of the factor),
+ * and the weight gradient's (16 rows of the factor).
  */
 export function loraSharedBytes(rank: number): number {
   return Math.max(
     gemmSharedBytes({ aAlongK: true, bAlongN: true, side: { rank, lAlongJ: true } }),
     gemmSharedBytes({ aAlongK: true, bAlongN: false, side: { rank, lAlongJ: false } }),
+    gemmSharedBytes(weightGradLayout(rank)),
   );
 }
 
