@@ -19,6 +19,7 @@ describe('the GEMM tile flag', () => {
     ['128x128x32/8x8', /16 KiB/],
     ['64x64x0/4x4', /16 KiB/],
     ['32x64x16/2x4', /multiples of 4/],
+    ['192x64x4/12x4', /multiple of TM \(got 256 threads for 192 rows\)/],
     ['<script>', /got "<script>"/],
   ])('refuses %s', (text, message) => {
     const r = parseGemmTile(text);

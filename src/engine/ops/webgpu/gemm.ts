@@ -61,6 +61,8 @@ export function parseGemmTile(text: string): typeof GEMM_TILE | string {
   if (threads > 256 || threads < TN || threads % TN) return `--gemm-tile: (TM/RM)(TN/RN) threads must be a multiple of TN and at most 256 (got ${threads})`;
   if (!TK || 4 * TK * (TM + TN + 8) > 16384) return `--gemm-tile: the staged tiles TK (TM + TN + 8) floats must fit 16 KiB of workgroup memory`;
   if (RM % 4 || RN % 4) return `--gemm-tile: RM and RN must be multiples of 4, a thread's rows and columns are read as vec4s (got ${text})`;
+  // a LoRA side workgroup gives each of its TM rows the same number of threads
+  if (threads % TM) return `--gemm-tile: (TM/RM)(TN/RN) threads must be a multiple of TM (got ${threads} threads for ${TM} rows)`;
   return { TM, TN, TK, RM, RN };
 }
 
