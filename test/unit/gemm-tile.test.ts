@@ -55,7 +55,7 @@ describe('the LayerNorm backward workgroups flag', () => {
 
 describe('the largest LoRA rank a device takes', () => {
   const need = loraSharedBytes;
-  it('needs the product tiles\' 8.5 KiB up to rank 64, then the side workgroups\' A tile and 16 rows of the factor (the figures gemm.ts gives)', () => {
+  it('needs the product tiles\' 8.5 KiB up to rank 64, then the side workgroups\' A tile and 16 rows of the factor (the staged layouts in gemm.ts)', () => {
     expect(need(32)).toBe(8704);
     expect(need(64)).toBe(8704);
     expect(need(128)).toBe(4 * (16 * 68 + 16 * 128));

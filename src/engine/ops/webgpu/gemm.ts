@@ -4,8 +4,8 @@
 // launch also computes a thin side product S = A L (L: [K, r]) in workgroups of its own
 // ahead of C's tiles, TM rows of S each, which is how a LoRA adapter's x A (forward) or
 // dy B^T (backward) costs no extra launch. The caller defines `loadA(m, k)`, `loadB(k,
-// n)` (and `loadL(k, j)`), and writes the epilogue from `acc` (and stores S with
-// forEachSide).
+// n)` (and `loadL(k, j)`), and writes the epilogue from `acc` (and S's with
+// sideThenTileMain's `store`).
 import { WID } from './kernel';
 
 /**

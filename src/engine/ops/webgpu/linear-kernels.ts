@@ -5,8 +5,9 @@
 // H200), and the in-order sum of those partials. With an adapter, W is the merged weight
 // W + s A B, made by its own launch each step: the forward and the input gradient are
 // then plain products, and workgroups of their own in the same launches sum the thin
-// side product (x A, or s dy B^T) that the adapter's gradients need. With GELU, the kernels that read
-// dy read dg * gelu'(u) instead, so the pre-activation gradient is never written out.
+// side product (x A, or s dy B^T) that the adapter's gradients need. With GELU, the
+// kernels that read dy read dg * gelu'(u) instead, so the pre-activation gradient is
+// never written out.
 import { gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, sideThenTileMain, stagedFloats, tileKey, TILE_MAIN, type GemmLayout } from './gemm';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel } from './kernel';
 import { GELU_WGSL, splitSumWgsl } from './wgsl';
@@ -95,8 +96,8 @@ fn main(${MAIN_ARGS}) {
 
 /**
  * dx = dy W^T (W the merged weight with an adapter, whose launch also writes dxa = s dy
- * B^T in workgroups ahead of the product's tiles). Bindings: DY | (DG, U), W, [LB], [GU], DX, [DXA]. Params M
- * (rows), N (in), K (out), s.
+ * B^T in workgroups ahead of the product's tiles). Bindings: DY | (DG, U), W, [LB],
+ * [GU], DX, [DXA]. Params M (rows), N (in), K (out), s.
  * `geluOut`: the input is the GELU of GU (fc2's input is fc1's output): DX is the
  * gradient before that GELU, dx * gelu'(GU), made once here. Read by fc1's kernels as dg
  * times gelu'(u), it was made again for every tile that loads it (6 times per element for
