@@ -59,6 +59,12 @@ fn main(${MAIN_ARGS}) {
   }));
 }
 
+/** The forward's staged layout: x along k, W along n, x A as the side product (A along its columns). */
+export const forwardLayout = (rank: number): GemmLayout => ({ aAlongK: true, bAlongN: true, side: rank ? { rank, lAlongJ: true } : undefined });
+
+/** The input gradient's staged layout: dy along k, W read transposed, s dy B^T as the side product. */
+export const inputGradLayout = (rank: number): GemmLayout => ({ aAlongK: true, bAlongN: false, side: rank ? { rank, lAlongJ: false } : undefined });
+
 /**
  * Bindings: X, W (with an adapter the merged W + s A B), Bias, [RES], [LA], then Y or
  * (U, G), [XA]. Params M (rows), N (out), K (in), s. With an adapter, workgroups ahead of
@@ -76,7 +82,7 @@ export function forwardKernel(v: LinearVariant & { residual: boolean }): Kernel 
     if (R) bindings.push(rw('XA'));
     const store = v.gelu ? 'U[m * N + n] = o; G[m * N + n] = gelu(o);' : 'Y[m * N + n] = o;';
     const body = `${v.gelu ? GELU_WGSL : ''}
-${gemmWgsl({ aAlongK: true, bAlongN: true, side: R ? { rank: R, lAlongJ: true } : undefined })}
+${gemmWgsl(forwardLayout(R))}
 fn loadA(m: u32, k: u32) -> f32 { return X[m * P.K + k]; }
 fn loadB(k: u32, n: u32) -> f32 { return W[k * P.N + n]; }
 ${R ? 'fn loadL(k: u32, j: u32) -> f32 { return LA[k * R + j]; }' : ''}
@@ -113,7 +119,7 @@ export function inputGradKernel(v: LinearVariant & { geluOut?: boolean }): Kerne
     bindings.push(rw('DX'));
     if (R) bindings.push(rw('DXA'));
     const body = `${v.gelu || v.geluOut ? GELU_WGSL : ''}
-${gemmWgsl({ aAlongK: true, bAlongN: false, side: R ? { rank: R, lAlongJ: false } : undefined })}
+${gemmWgsl(inputGradLayout(R))}
 fn loadA(m: u32, k: u32) -> f32 { return ${dyLoad(v.gelu, 'm * P.K + k')}; }
 fn loadB(k: u32, n: u32) -> f32 { return W[n * P.K + k]; }
 ${R ? 'fn loadL(k: u32, j: u32) -> f32 { return LB[j * P.K + k]; }' : ''}

@@ -12,7 +12,7 @@ import type { AdapterTensors } from '../linear';
 import type { Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
 import { sumLanes, sumOutputsPerGroup } from './wgsl';
-import { forwardKernel, inputGradKernel, mergeKernel, weightGradCounts, weightGradKernel, weightGradLayout, weightGradParts, weightGradReduceKernel, weightGradWorkgroups } from './linear-kernels';
+import { forwardKernel, forwardLayout, inputGradKernel, inputGradLayout, mergeKernel, weightGradCounts, weightGradKernel, weightGradLayout, weightGradParts, weightGradReduceKernel, weightGradWorkgroups } from './linear-kernels';
 
 export interface LinearSpec {
   rows: number;
@@ -132,11 +132,7 @@ export interface FusedLinearOptions {
  * and the weight gradient's (16 rows of the factor).
  */
 export function loraSharedBytes(rank: number): number {
-  return Math.max(
-    gemmSharedBytes({ aAlongK: true, bAlongN: true, side: { rank, lAlongJ: true } }),
-    gemmSharedBytes({ aAlongK: true, bAlongN: false, side: { rank, lAlongJ: false } }),
-    gemmSharedBytes(weightGradLayout(rank)),
-  );
+  return Math.max(...[forwardLayout, inputGradLayout, weightGradLayout].map((layout) => gemmSharedBytes(layout(rank))));
 }
 
 /**
