@@ -94,6 +94,9 @@ function strides(l: GemmLayout): { SA: number; SB: number } {
   return { SA: TM + (l.aAlongK ? 4 : 0), SB: TN + (l.bAlongN ? 0 : 4) };
 }
 
+/** Element e of a staged A tile (TM x TK) as its row m and k, in the order A is stored: the loads of consecutive threads are adjacent. */
+const aIndex = (l: GemmLayout) => (l.aAlongK ? 'let m = e / TK; let k = e % TK;' : 'let k = e / TM; let m = e % TM;');
+
 /** The side product's columns as the side workgroups hold them: the rank rounded up to vec4s. */
 const sideCols = (rank: number) => 4 * Math.ceil(rank / 4);
 
@@ -126,7 +129,7 @@ export function gemmWgsl(l: GemmLayout): string {
   const { TM, TN, TK, RM, RN } = GEMM_TILE;
   const TX = TN / RN, TY = TM / RM;
   const { SA, SB } = strides(l);
-  const aIdx = l.aAlongK ? 'let m = e / TK; let k = e % TK;' : 'let k = e / TM; let m = e % TM;';
+  const aIdx = aIndex(l);
   const bIdx = l.bAlongN ? 'let k = e / TN; let n = e % TN;' : 'let n = e / TK; let k = e % TK;';
   return `
 const TM = ${TM}u; const TN = ${TN}u; const TK = ${TK}u; const RM = ${RM}u; const RN = ${RN}u;
@@ -218,7 +221,7 @@ function sideWgsl(l: GemmLayout, side: { rank: number; lAlongJ: boolean }): stri
   const RP = sideCols(side.rank);
   const groupsPerPass = NT / TM;
   const UPT = Math.ceil(RP / 4 / groupsPerPass);
-  const aIdx = l.aAlongK ? 'let m = e / TK; let k = e % TK;' : 'let k = e / TM; let m = e % TM;';
+  const aIdx = aIndex(l);
   const lIdx = side.lAlongJ ? 'let k = e / RP; let j = e % RP;' : 'let j = e / TK; let k = e % TK;';
   return `
 const R = ${side.rank}u; const RP = ${RP}u; const GP = ${groupsPerPass}u; const UPT = ${UPT}u;
