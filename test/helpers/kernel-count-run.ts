@@ -10,7 +10,7 @@ import { initNodeBackend } from '../../src/engine/backend-node';
 import { makeConfig, type RunConfig } from '../../src/engine/config';
 import { syntheticDataset } from '../../src/engine/data/synthetic';
 import type { KernelPath } from '../../src/engine/backend';
-import { countKernels, type KernelCount } from '../../src/engine/kernels';
+import { countKernels, deviceMsByKernel, type KernelCount } from '../../src/engine/kernels';
 import { estimateMemory } from '../../src/engine/size';
 import type { DeviceLimits } from '../../src/engine/ops/webgpu/device';
 import { Trainer } from '../../src/engine/trainer';
@@ -23,6 +23,8 @@ export interface PhaseCount extends KernelCount {
   measuredBytes: number;
   /** what the config check expects on this kernel path (size.ts) */
   estimatedBytes: number;
+  /** device ms of each kind of kernel in one more step (compiled step only, else null) */
+  deviceMsByKind: Record<string, number> | null;
 }
 
 export interface CountResult {
@@ -57,8 +59,10 @@ async function countPhase(width: number, batch: number, mode: 'full' | 'lora', k
   t.trainStep();
   await t.flush();
   const tensorGrowth = tf.memory().numTensors - before;
+  const deviceMsByKind = await deviceMsByKernel(() => t.trainStep());
+  await t.flush();
   t.dispose();
-  return { ...count, tensorGrowth, measuredBytes, estimatedBytes: estimateMemory(cfg, kernels).totalBytes };
+  return { ...count, tensorGrowth, measuredBytes, estimatedBytes: estimateMemory(cfg, kernels).totalBytes, deviceMsByKind };
 }
 
 /** The config check's memory estimate over the measured peak, for every phase counted. */

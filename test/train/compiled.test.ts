@@ -85,6 +85,20 @@ describe('kernels per compiled step of tiny\'s structure', () => {
     for (const c of counts) expect([c.full.tensorGrowth, c.lora?.tensorGrowth ?? 0]).toEqual([0, 0]);
   });
 
+  it('times every kind of kernel to the nanosecond, not in Dawn\'s default steps of 65,536 ns', () => {
+    for (const c of counts) {
+      for (const phase of [c.full, c.lora!]) {
+        const byKind = phase.deviceMsByKind!;
+        // every kind of the step is timed, and none took negative time
+        expect(Object.keys(byKind).sort()).toEqual(Object.keys(phase.byName).sort());
+        const ns = Object.values(byKind).map((ms) => Math.round(ms * 1e6));
+        expect(Math.min(...ns)).toBeGreaterThanOrEqual(0);
+        // rounded timestamps make every sum a multiple of 65,536 ns
+        expect(ns.filter((n) => n % 65536 !== 0).length).toBeGreaterThan(ns.length / 2);
+      }
+    }
+  });
+
   it('needs the memory the config check expects on this path, within 25 percent', () => {
     // the check refuses a model before it runs: an estimate for tfjs's composite tape
     // refused tiny at batch 128 in the page (6.1 GB expected, 0.79 GB held)
