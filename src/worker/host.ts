@@ -374,8 +374,9 @@ export class TrainingHost {
     if (run.data) return run.data;
     const size = keptBytes(dataset);
     const kept = size <= (this.deps.keepDataUpTo ?? MAX_KEPT_DATA_BYTES);
-    if (kept) await store.saveData(run.saved.id, run.saved.name, encodeDataset(dataset));
-    run.data = { ...identify(dataset, this.uploadedFrom), kept, bytes: kept ? size : 0 };
+    const id = identify(dataset, this.uploadedFrom);
+    if (kept) await store.saveData(run.saved.id, run.saved.name, encodeDataset(dataset, id.crc32));
+    run.data = { ...id, kept, bytes: kept ? size : 0 };
     return run.data;
   }
 

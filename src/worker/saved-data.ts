@@ -55,10 +55,11 @@ export function keptBytes(d: Dataset): number {
   return parts(d).reduce((n, p) => n + p.byteLength, 0);
 }
 
-export function encodeDataset(d: Dataset): Uint8Array {
+/** The kept file; `crc32` is the data's identity where the caller has it already (a CRC of every image is not free). */
+export function encodeDataset(d: Dataset, crc32 = identify(d, '').crc32): Uint8Array {
   const header: Header = {
     format: 'prelora-dataset', version: 1, name: d.name, classes: d.classes, shape: d.shape, augment: d.augment,
-    train: d.train.count, test: d.test.count, crc32: identify(d, '').crc32,
+    train: d.train.count, test: d.test.count, crc32,
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const out = new Uint8Array(4 + json.length + keptBytes(d));
