@@ -47,6 +47,19 @@ describe('one benchmark run, for real (cpu, micro, 14 steps)', () => {
     expect(lora.dispatchesPerStep.lora).toBeGreaterThan(1000);
     expect(lora.dispatchesPerStep.lora).not.toBe(full.dispatchesPerStep.full);
     expect(lora.memoryBytes.peak).toBeGreaterThan(0);
+
+    // every read-back interval of the run, in order: they cover its 14 steps, each in its
+    // phase, and a timed one's samples per second is its steps over its seconds
+    for (const [r, phase] of [[full, 'full'], [lora, 'lora']] as const) {
+      const iv = r.intervals!;
+      expect(iv.length).toBeGreaterThan(1);
+      expect(iv.reduce((n, x) => n + x.steps, 0)).toBe(14);
+      expect(iv.map((x) => x.step)).toEqual(iv.map((_, i) => iv.slice(0, i + 1).reduce((n, x) => n + x.steps, 0)));
+      expect(new Set(iv.map((x) => x.phase))).toEqual(new Set([phase]));
+      const timed = iv.filter((x) => x.seconds > 0);
+      expect(timed.length).toBeGreaterThan(0);
+      for (const x of timed) expect(x.samplesPerSec).toBeCloseTo((x.steps * 16) / x.seconds, 6);
+    }
   }, 60_000);
 });
 

@@ -2,6 +2,7 @@
 // printing its tables (pure, no tfjs: the CLI prints them, the page shows the same rows).
 import type { KernelPath } from '../backend';
 import { PRESET_NAMES, type Mode } from '../config';
+import type { RunPhase } from '../events';
 import type { Rule } from '../policy';
 
 export interface PerPhase {
@@ -37,9 +38,23 @@ export interface SeedResult {
   enqueueMsPerStep?: PerPhase;
   /** queue submits of a step, where counted (the compiled step) */
   submitsPerStep?: PerPhase;
+  /**
+   * every read-back interval of the run in order, as the page's charts get them: where a
+   * run's throughput is not steady (a stall, a slow start) shows here, not in the means
+   */
+  intervals?: BenchInterval[];
 }
 
-export interface BenchRun extends Omit<SeedResult, 'seed' | 'accuracy'> {
+/** One read-back interval: its last step, phase, steps, seconds (0: not timed) and samples per second. */
+export interface BenchInterval {
+  step: number;
+  phase: RunPhase;
+  steps: number;
+  seconds: number;
+  samplesPerSec: number;
+}
+
+export interface BenchRun extends Omit<SeedResult, 'seed' | 'accuracy' | 'intervals'> {
   /** batch / samples per second: what a step costs the host, all waiting included */
   hostMsPerStep: PerPhase;
   /** test accuracy: mean and sample standard deviation over the seeds (0 for one seed) */

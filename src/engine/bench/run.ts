@@ -119,6 +119,9 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
       backend: o.backend, kernels: o.kernels, mode, rule, seed, batchSize: cfg.optim.batchSize, model: cfg.model,
       windowSteps: cfg.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
     });
+    const intervals = events.flatMap((e) => (e.type === 'progress'
+      ? [{ step: e.records.at(-1)!.step, phase: e.phase, steps: e.records.length, seconds: e.seconds, samplesPerSec: e.samplesPerSec }]
+      : []));
     // More steps after the run, outside its figures: the final phase's kernels, device and host time.
     const last = await countKernels(() => t.trainStep());
     const lastOwn = t.compiledBytes();
@@ -158,6 +161,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
       familySwitchSteps: Object.fromEntries(s.switchOrder.map((f) => [f.family, f.mean])),
       enqueueMsPerStep: { full: startsFull ? firstEnqueue : null, lora: endsInLora ? lastEnqueue : null },
       submitsPerStep: { full: startsFull ? deviceEarly.submits : null, lora: endsInLora ? lastDevice.submits : null },
+      intervals,
     };
   } finally {
     t.dispose();
