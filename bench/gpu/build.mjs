@@ -49,7 +49,7 @@ await build({
 });
 
 const scripts = () => {
-  for (const f of ['run.sh', 'setup.sh', 'quality.sh', 'probe.mjs']) copyFileSync(join(here, f), join(carry, f));
+  for (const f of ['run.sh', 'ab.sh', 'setup.sh', 'quality.sh', 'probe.mjs']) copyFileSync(join(here, f), join(carry, f));
   copyFileSync(join(root, 'bench/torch_reference.py'), join(carry, 'torch_reference.py'));
 };
 if (bundleOnly) {
