@@ -7,7 +7,8 @@
 //   debs/*.deb         Debian's Vulkan loader and GL dispatch libraries: Dawn needs the
 //                      loader, and NVIDIA's Vulkan ICD (libGLX_nvidia.so.0) needs libglvnd's
 //                      dispatch; GPU containers often ship the driver without either
-//   torch_reference.py the PyTorch reference, run.sh the script that runs both there
+//   torch_reference.py the PyTorch reference, run.sh the script that runs both there, ab.sh
+//                      an A/B of kernel variants (bundles, tuning flags) in one call
 //   quality.sh         the quality benchmark (nano, MNIST, one process per seed); setup.sh
 //                      the set-up both share; public/data/mnist the bundled MNIST
 // Usage: node bench/gpu/build.mjs   (then copy bench/gpu/carry to the machine, run run.sh)
