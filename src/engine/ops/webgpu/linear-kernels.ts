@@ -67,7 +67,7 @@ export const inputGradLayout = (rank: number): GemmLayout => ({ aAlongK: true, b
 
 /**
  * Bindings: X, W (with an adapter the merged W + s A B), Bias, [RES], [LA], then Y or
- * (U, G), [XA]. Params M (rows), N (out), K (in), s. With an adapter, workgroups ahead of
+ * (U, G), [XA]. Params M (rows), N (out), K (in). With an adapter, workgroups ahead of
  * the product's tiles write x A (the side product, unscaled), which the weight gradient
  * of B reads.
  */
@@ -95,7 +95,7 @@ fn main(${MAIN_ARGS}) {
 }`;
     return makeKernel({
       name: 'linear.forward', key, bindings, body,
-      params: [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }, { name: 's', type: 'f32' }],
+      params: [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }],
     });
   });
 }

@@ -49,7 +49,7 @@ export function forwardDispatches<B>(s: LinearSpec, f: ForwardBuffers<B>): Dispa
   if (s.rank) buffers.push(f.loraA!);
   buffers.push(...(s.gelu ? [f.u!, f.g!] : [f.y!]));
   if (s.rank) buffers.push(f.xa!);
-  out.push({ kernel, buffers, params: [s.rows, s.dOut, s.dIn, s.scale], workgroups: tiles(s.rows, s.dOut) + (s.rank ? sideWorkgroups(s.rows) : 0) });
+  out.push({ kernel, buffers, params: [s.rows, s.dOut, s.dIn], workgroups: tiles(s.rows, s.dOut) + (s.rank ? sideWorkgroups(s.rows) : 0) });
   return out;
 }
 
