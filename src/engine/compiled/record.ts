@@ -131,9 +131,11 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const linBackward = (r: LinearRecord, dy: GPUBuffer, dx: GPUBuffer | undefined, geluOf?: GPUBuffer): void => {
     const { lin: l, spec } = r;
     const a = l.adapter;
-    const b: linear.BackwardBuffers<GPUBuffer> = { x: r.x, w: T(l.weight), dx, part, dxGeluOf: geluOf };
+    const b: linear.BackwardBuffers<GPUBuffer> = { x: r.x, dx, part, dxGeluOf: geluOf };
     if (spec.base) Object.assign(b, { dw: gradOf(l.weight), db: gradOf(l.bias) });
+    // the input gradient reads the weight, or with an adapter the merged weight the forward made
     if (a) Object.assign(b, { wm: r.wm, loraB: T(a.B), xa: r.xa, dxa, da: gradOf(a.A), dB: gradOf(a.B) });
+    else b.w = T(l.weight);
     if (spec.rank && !dx) b.dx = arena.floats(spec.rows * spec.dIn, 'unused input gradient');
     if (spec.gelu) Object.assign(b, { dg: dy, u: r.u });
     else b.dy = dy;
