@@ -351,8 +351,10 @@ export function weightGradReduceKernel(v: { rank: number; base: boolean }, lanes
       const lo = `P.o${i}`;
       const hi = i + 1 < outs.length ? `P.o${i + 1}` : 'P.total';
       // dA's partials are [rank, din] (see the weight-gradient kernel), dA is [din, rank]
-      const at = name === 'DA' ? `(e - ${lo}) % ((${hi} - ${lo}) / ${v.rank}u) * ${v.rank}u + (e - ${lo}) / ((${hi} - ${lo}) / ${v.rank}u)` : `e - ${lo}`;
-      return `if (e >= ${lo} && e < ${hi}) { ${name}[${at}] = ${scale(name)}s; }`;
+      const store = name === 'DA'
+        ? `let i = e - ${lo}; let din = (${hi} - ${lo}) / ${v.rank}u; DA[(i % din) * ${v.rank}u + i / din] = s;`
+        : `${name}[e - ${lo}] = ${scale(name)}s;`;
+      return `if (e >= ${lo} && e < ${hi}) { ${store} }`;
     }).join('\n    ');
     const body = `${splitSumWgsl(lanes)}
 @compute @workgroup_size(256)
