@@ -59,7 +59,8 @@ async function countPhase(width: number, batch: number, mode: 'full' | 'lora', k
   t.trainStep();
   await t.flush();
   const tensorGrowth = tf.memory().numTensors - before;
-  const deviceMsByKind = await deviceMsByKernel(() => t.trainStep());
+  // the compiled step alone times its launches one by one: no extra step elsewhere
+  const deviceMsByKind = kernels === 'compiled' ? await deviceMsByKernel(() => t.trainStep()) : null;
   await t.flush();
   t.dispose();
   return { ...count, tensorGrowth, measuredBytes, estimatedBytes: estimateMemory(cfg, kernels).totalBytes, deviceMsByKind };
