@@ -1,9 +1,12 @@
 // The WebGPU backend on a device that asks for what the fused kernels can use. tfjs's own
 // factory leaves `maxStorageBuffersPerShaderStage` at the WebGPU default of 8, while the
 // H200's adapter offers 16 (SwiftShader 12): kernels that bind many tensors at once
-// (AdamW over several parameters, the gradient norms) then need fewer launches.
+// (AdamW over several parameters, the gradient norms) then need fewer launches. It also
+// asks for subgroups where the adapter has them (the attention kernels share a head's
+// row among a few threads that add their partial dot products by shuffles).
 import * as tf from '@tensorflow/tfjs';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { probeSubgroupLanes } from './subgroups';
 
 /** `adapter`: every storage buffer the adapter offers; `default`: the device tfjs makes itself (8). */
 export type DeviceLimits = 'adapter' | 'default';
@@ -24,8 +27,9 @@ async function makeBackend(limits: DeviceLimits): Promise<WebGPUBackend> {
     maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
   };
   if (limits === 'adapter') requiredLimits.maxStorageBuffersPerShaderStage = l.maxStorageBuffersPerShaderStage;
-  const requiredFeatures = (['timestamp-query', 'bgra8unorm-storage'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+  const requiredFeatures = (['timestamp-query', 'bgra8unorm-storage', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  await probeSubgroupLanes(device, adapter.info);
   return new WebGPUBackend(device, adapter.info);
 }
 

@@ -39,6 +39,8 @@ export interface KernelSource {
   params: ParamSpec[];
   /** the shader's body: constants, workgroup arrays, functions and `main`; the header is made here */
   body: string;
+  /** directives that must open the module (`enable subgroups;`) */
+  directives?: string[];
 }
 
 const made = new Map<string, Kernel>();
@@ -64,6 +66,7 @@ export function makeKernel(src: KernelSource): Kernel {
     lines.unshift(`struct Params { ${src.params.map((p) => `${p.name}: ${p.type},`).join(' ')} }`);
     lines.push(`@group(0) @binding(${src.bindings.length}) var<uniform> P: Params;`);
   }
+  lines.unshift(...(src.directives ?? []));
   return { name: src.name, key: src.key, bindings: src.bindings, params: src.params, wgsl: `${lines.join('\n')}\n${src.body}` };
 }
 

@@ -1,0 +1,94 @@
+// How many neighbouring threads of a workgroup may add partial sums with subgroup
+// shuffles on this device: checked once when the device is made, so a kernel that
+// shares a row among `lanes` threads (attention.ts) is only chosen where it is right.
+// WGSL leaves open which invocations form a subgroup; the kernels assume that threads
+// t .. t + lanes - 1 (t a multiple of lanes) are neighbours in one, which the probe
+// verifies at every workgroup size they use, and the adapter's smallest subgroup must
+// hold them (a compiler may pick any size from its range per pipeline).
+
+/** The most threads a row may be shared by. */
+export const MAX_LANES = 8;
+
+/** The workgroup sizes the probe checks: the attention kernels' rows x lanes, 32 x 2 up to 256. */
+const PROBED_SIZES = [64, 128, 256];
+
+const lanesByDevice = new WeakMap<GPUDevice, number>();
+
+/** Lanes a row may have on this device: 1 where subgroups are missing or not laid out as the kernels need. */
+export function subgroupLanes(device: GPUDevice): number {
+  return lanesByDevice.get(device) ?? 1;
+}
+
+const probeWgsl = (size: number) => `
+enable subgroups;
+@group(0) @binding(0) var<storage, read_write> OK: array<u32>;
+@compute @workgroup_size(${size})
+fn main(@builtin(local_invocation_index) t: u32) {
+  // bit b set: the thread b's shuffle partner (xor 1, 2, 4) is the neighbour the kernels mean
+  var bits = 0u;
+  for (var b = 0u; b < 3u; b++) {
+    let m = 1u << b;
+    if (subgroupShuffleXor(t, m) == (t ^ m)) { bits |= m; }
+  }
+  OK[t] = bits;
+}`;
+
+/**
+ * Runs a shuffle at each probed workgroup size (one submit, one read-back) and records
+ * the lanes every thread saw right, at most the adapter's smallest subgroup. Any failure
+ * leaves 1 lane: the kernels then keep a row to one thread, as without subgroups.
+ */
+export async function probeSubgroupLanes(device: GPUDevice, info: GPUAdapterInfo): Promise<number> {
+  const smallest = (info as GPUAdapterInfo & { subgroupMinSize?: number }).subgroupMinSize ?? 0;
+  let lanes = 1;
+  if (device.features.has('subgroups') && smallest >= 2) {
+    try {
+      lanes = Math.min(MAX_LANES, smallest, lanesFromBits(await probeBits(device)));
+    } catch {
+      lanes = 1;
+    }
+  }
+  lanesByDevice.set(device, lanes);
+  return lanes;
+}
+
+/** The bits that every thread at every probed size set (see probeWgsl). */
+async function probeBits(device: GPUDevice): Promise<number> {
+  const floats = PROBED_SIZES.reduce((a, b) => a + b, 0);
+  const out = device.createBuffer({ size: 4 * floats, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const read = device.createBuffer({ size: 4 * floats, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  try {
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    let offset = 0;
+    for (const size of PROBED_SIZES) {
+      const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: probeWgsl(size) }), entryPoint: 'main' } });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out, offset: 4 * offset, size: 4 * size } }],
+      }));
+      pass.dispatchWorkgroups(1);
+      offset += size;
+    }
+    pass.end();
+    encoder.copyBufferToBuffer(out, 0, read, 0, 4 * floats);
+    device.queue.submit([encoder.finish()]);
+    const error = await device.popErrorScope();
+    if (error) throw new Error(error.message);
+    await read.mapAsync(GPUMapMode.READ);
+    const bits = new Uint32Array(read.getMappedRange()).reduce((a, b) => a & b, 7);
+    read.unmap();
+    return bits;
+  } finally {
+    out.destroy();
+    read.destroy();
+  }
+}
+
+/** L lanes need the partners xor 1 .. L / 2 right. */
+function lanesFromBits(bits: number): number {
+  let lanes = 1;
+  while (lanes < MAX_LANES && (bits & lanes) !== 0) lanes *= 2;
+  return lanes;
+}
