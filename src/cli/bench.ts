@@ -36,7 +36,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--gemm-tile TMxTNxTK/RMxRN', 'tuning: the fused kernels\' matmul tile (64x64x16/4x4)'],
   ['--split-k WORKGROUPS[/MINROWS]', 'tuning: workgroups a weight gradient\'s K splits aim for, and the rows a split keeps at least (528/64)'],
   ['--layernorm-groups N', 'tuning: workgroups the LayerNorm backward spreads its rows over (2048)'],
-  ['--attention-tile qROWS/sFLOATS', 'tuning: query rows per workgroup and keys\' floats staged at once in the attention kernels (q32/s1024)'],
+  ['--attention-tile qROWS/sFLOATS[/lLANES]', 'tuning: query rows per workgroup, keys\' floats staged at once and threads sharing a row where the device has subgroups, in the attention kernels (q32/s1024/l4)'],
 ]);
 
 const isOneOf = (xs: readonly string[], v: string | undefined) => xs.includes(v ?? '');
@@ -76,7 +76,7 @@ async function main(): Promise<number> {
   };
   tune('gemm-tile', v['gemm-tile'], parseGemmTile, (tile) => (Object.assign(GEMM_TILE, tile), `GEMM tile ${tileKey()}`));
   tune('attention-tile', v['attention-tile'], parseAttentionTile,
-    (tile) => (Object.assign(ATTENTION, tile), `attention tile q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}`));
+    (tile) => (Object.assign(ATTENTION, tile), `attention tile q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}/l${ATTENTION.lanes}`));
   tune('split-k', v['split-k'], parseSplitK, (k) => (Object.assign(SPLIT_K, k), `split-K target ${k.targetWorkgroups} workgroups, at least ${k.minRows} rows`));
   tune('layernorm-groups', v['layernorm-groups'], parseLayerNormGroups, (n) => ((LAYERNORM.backwardWorkgroups = n), `LayerNorm backward over ${n} workgroups`));
   if (errors.length) { console.error(formatErrors(errors)); return 2; }

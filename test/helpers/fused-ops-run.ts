@@ -10,13 +10,15 @@ import { dispatchCounts } from '../../src/engine/ops/webgpu/counts';
 import { makeConfig } from '../../src/engine/config';
 import { Monitor } from '../../src/engine/monitor';
 import { attention } from '../../src/engine/ops/attention';
+import { ATTENTION, lanesFor } from '../../src/engine/ops/webgpu/attention';
 import { crossEntropy } from '../../src/engine/ops/cross-entropy';
 import { AdamW, clipByGlobalNorm } from '../../src/engine/optimizer';
 import { Linear } from '../../src/engine/linear';
 import { layerNorm } from '../../src/engine/ops/layernorm';
 import { gelu } from '../../src/engine/ops/gelu';
 import { linear } from '../../src/engine/ops/linear';
-import { alloc, run } from '../../src/engine/ops/webgpu/dispatch';
+import { alloc, run, webgpu } from '../../src/engine/ops/webgpu/dispatch';
+import { MAX_LANES, probeSubgroupLanes, subgroupLanes } from '../../src/engine/ops/webgpu/subgroups';
 import { backwardDispatches } from '../../src/engine/ops/webgpu/linear';
 import { adamwScenario, SHAPES, type ScenarioResult } from './adamw-scenario';
 import { seededNormal } from './tf';
@@ -148,11 +150,48 @@ function layerNormCase(rows: number, D: number, seed: number) {
   return () => compare(`layerNorm ${rows}x${D}`, (xx, gg, bb) => layerNorm(xx as tf.Tensor2D, gg as tf.Tensor1D, bb as tf.Tensor1D, 1e-6), [x, g, b]);
 }
 
-function attentionCase(batch: number, tokens: number, heads: number, width: number, seed: number) {
+/** `lanes`: the threads a row may be shared by (ATTENTION.lanes for this case); the name says how many it got. */
+function attentionCase(batch: number, tokens: number, heads: number, width: number, seed: number, lanes = ATTENTION.lanes) {
   const [q, k, v] = [0, 1, 2].map((i) => seededNormal([batch * tokens, width], seed + i) as tf.Tensor2D);
   const shape = { batch, tokens, heads };
-  return () => compare(`attention b${batch} t${tokens} h${heads} d${width}`,
-    (qq, kk, vv) => attention(qq as tf.Tensor2D, kk as tf.Tensor2D, vv as tf.Tensor2D, shape), [q!, k!, v!]);
+  return async () => {
+    const before = ATTENTION.lanes;
+    ATTENTION.lanes = lanes;
+    try {
+      return await compare(`attention b${batch} t${tokens} h${heads} d${width} (lanes: ${lanesFor(width / heads)})`,
+        (qq, kk, vv) => attention(qq as tf.Tensor2D, kk as tf.Tensor2D, vv as tf.Tensor2D, shape), [q!, k!, v!]);
+    } finally {
+      ATTENTION.lanes = before;
+    }
+  };
+}
+
+/**
+ * The lanes probe on two fresh devices of the adapter tfjs uses: one without subgroups
+ * must get 1 lane (the kernels keep a row to a thread), one with them as many as the
+ * adapter's smallest subgroup allows (8 at most); and tfjs's own device has those.
+ */
+function subgroupProbeCase() {
+  return async (): Promise<CaseResult> => {
+    // an adapter makes one device
+    const adapter = async () => (await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' }))!;
+    const { info, features } = await adapter();
+    const smallest = (info as GPUAdapterInfo & { subgroupMinSize?: number }).subgroupMinSize ?? 0;
+    const plain = await (await adapter()).requestDevice();
+    const withSubgroups = features.has('subgroups') ? await (await adapter()).requestDevice({ requiredFeatures: ['subgroups' as GPUFeatureName] }) : null;
+    const [none, some] = [await probeSubgroupLanes(plain, info), withSubgroups ? await probeSubgroupLanes(withSubgroups, info) : 1];
+    const expected = withSubgroups ? Math.max(1, Math.min(MAX_LANES, smallest)) : 1;
+    plain.destroy();
+    withSubgroups?.destroy();
+    return {
+      name: `subgroup probe (smallest subgroup ${smallest}: ${some} lanes)`, errors: [], fusedKernels: 0,
+      exact: {
+        'lanes without subgroups - 1': none - 1,
+        'lanes with subgroups - min(8, smallest subgroup)': some - expected,
+        "tfjs's device - the same": subgroupLanes(webgpu().device) - expected,
+      },
+    };
+  };
 }
 
 function crossEntropyCase(batch: number, classes: number, smoothing: number, seed: number) {
@@ -258,8 +297,12 @@ export const CASES = {
   linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...manySplitCases(15), highRankCase(17), geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21)],
   // 4,500 rows: more than the backward's 2,048 workgroups, so each sums several rows
   layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26)],
-  // head widths 16, 8 and 64 run on vec4s; 9 on floats
-  attention: () => [attentionCase(2, 17, 2, 32, 31), attentionCase(3, 65, 3, 24, 34), attentionCase(1, 33, 1, 64, 37), attentionCase(2, 19, 2, 18, 39)],
+  // head widths 16, 8 and 64 run on vec4s (rows shared by as many lanes as the device
+  // and the row's vec4s allow: 4, 2, 4 on SwiftShader), 9 on floats; the last as on a
+  // device without subgroups (a row to a thread)
+  attention: () => [attentionCase(2, 17, 2, 32, 31), attentionCase(3, 65, 3, 24, 34), attentionCase(1, 33, 1, 64, 37), attentionCase(2, 19, 2, 18, 39),
+    attentionCase(3, 65, 3, 48, 41, 1)],
+  subgroups: () => [subgroupProbeCase()],
 };
 
 export async function fusedOpCases(only?: string): Promise<CaseResult[]> {

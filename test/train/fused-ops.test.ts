@@ -16,7 +16,7 @@ describe('fused WebGPU kernels match their composite references within 1e-4 of s
   it.each([
     ['linear (bias, GELU, residual, LoRA ranks 3 to 20, frozen base, no input gradient, many K splits, the input gradient through GELU)', 'linear', 21],
     ['layerNorm (rows of one and of several per workgroup)', 'layerNorm', 3],
-    ['attention (head widths on vec4s and on floats)', 'attention', 4],
+    ['attention (head widths on vec4s shared by 4, 2 or 1 lanes, and on floats)', 'attention', 5],
     ['crossEntropy with label smoothing', 'crossEntropy', 2],
     ['clipping, AdamW and the monitor', 'clip', 2],
     ['AdamW state per variable (t, re-warm, reset) and a checkpoint restored', 'AdamW state', 1],
@@ -28,5 +28,14 @@ describe('fused WebGPU kernels match their composite references within 1e-4 of s
       r.errors.forEach((e, i) => expect(e, `${r.name}, value ${i}`).toBeLessThan(1e-4));
       for (const [what, x] of Object.entries(r.exact ?? {})) expect(x, `${r.name}: ${what}`).toBe(0);
     }
+  });
+
+  it('shares attention rows among subgroup lanes where the device has subgroups, and only there', () => {
+    const probe = results.find((r) => r.name.startsWith('subgroup probe'));
+    expect(probe, 'the probe case ran').toBeDefined();
+    for (const [what, x] of Object.entries(probe!.exact ?? {})) expect(x, `${probe!.name}: ${what}`).toBe(0);
+    // SwiftShader has subgroups of 4: every lane count ran against the composite reference
+    const lanes = results.filter((r) => r.name.startsWith('attention')).map((r) => /lanes: (\d)/.exec(r.name)?.[1]);
+    expect(new Set(lanes)).toEqual(new Set(['4', '2', '1']));
   });
 });

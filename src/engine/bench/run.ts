@@ -10,6 +10,7 @@ import { flopsPerStep } from '../flops';
 import { countKernels, deviceMs, deviceMsByKernel } from '../kernels';
 import { lastCompiledSubmits } from '../compiled/step';
 import { stepPath } from '../kernel-path';
+import { lanesFor } from '../ops/webgpu/attention';
 import type { Rule } from '../policy';
 import { prepareRun } from '../prepare';
 import { summarize } from '../summary';
@@ -207,9 +208,20 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   }
   return {
     date: new Date().toISOString().slice(0, 10),
-    preset: o.preset, dataset: base.data.dataset, backend: o.backend, kernels: o.kernels, device: o.device ?? '',
+    preset: o.preset, dataset: base.data.dataset, backend: o.backend, kernels: o.kernels, device: deviceNote(o.device ?? '', base),
     steps: base.schedule.steps, batchSize: base.optim.batchSize, seeds,
     runs: combineVariants(results, base.optim.batchSize),
     perSeed: results,
   };
+}
+
+/**
+ * The device, and where our kernels ran, the threads sharing an attention row: more
+ * than one only where the device has subgroups (a device without them runs attention
+ * ~1.6x slower on the H200), so a report says which it measured.
+ */
+function deviceNote(device: string, base: RunConfig): string {
+  if (stepPath() === 'composite') return device;
+  const lanes = lanesFor(base.model.width / base.model.heads);
+  return `${device}${device ? '; ' : ''}attention rows on ${lanes} lane${lanes === 1 ? '' : 's'}`;
 }

@@ -2,30 +2,42 @@
 // place: no head transposes). Forward, one launch: per query row, scores, an online
 // softmax and the weighted sum of values, keeping the log-sum-exp per row. Backward,
 // two launches: dq per query row (also writing D_i = dO_i . O_i), then dk and dv per
-// key row; both recompute the probabilities from the saved log-sum-exp.
+// key row; both recompute the probabilities from the saved log-sum-exp. A row is shared
+// by a few threads (lanes) where the device has subgroups: each holds every lanes-th
+// vec4 of it and their partial dot products are added by shuffles.
 import * as tf from '@tensorflow/tfjs';
-import { alloc, run, type Ref } from './dispatch';
+import { alloc, run, webgpu, type Ref } from './dispatch';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel } from './kernel';
-
-/** Rows per workgroup (one thread each) and the most keys staged at once (tunable). */
-export const ATTENTION = { rowsPerGroup: 32, stagedFloats: 1024 };
+import { MAX_LANES, subgroupLanes } from './subgroups';
 
 /**
- * Attention tuning written `qROWS/sFLOATS` (the key's form), checked: a tuning run sets
- * it before any kernel is made (`npm run bench -- --attention-tile q64/s2048`). An error
- * names what to change.
+ * Rows per workgroup, the most keys staged at once, and the threads a row is shared by
+ * where subgroups allow (tunable). Lanes against one thread a row, attention's device ms
+ * a full step (H200, one call): tiny b128 2.52 -> 1.74 (2 lanes), 1.62 (4), 2.02 (8);
+ * small b128 5.79 -> 3.76, 3.57, 4.54; tiny b32 1.16 -> 0.76, 0.80, 0.84. With 4 lanes
+ * the row's registers fall from 64-128 floats a thread to 16-32 (the key/value gradient
+ * 1.13 -> 0.62 ms at tiny b128). Then 64 rows a workgroup or 32 keys staged were slower
+ * (1.91 and 1.96 ms).
+ */
+export const ATTENTION = { rowsPerGroup: 32, stagedFloats: 1024, lanes: 4 };
+
+/**
+ * Attention tuning written `qROWS/sFLOATS[/lLANES]` (the key's form), checked: a tuning
+ * run sets it before any kernel is made (`npm run bench -- --attention-tile q32/s1024/l8`).
+ * An error names what to change.
  */
 export function parseAttentionTile(text: string): typeof ATTENTION | string {
-  const m = /^q(\d{1,3})\/s(\d{1,4})$/.exec(text);
-  if (!m) return `--attention-tile: write qROWS/sFLOATS, e.g. q32/s1024 (got "${text.slice(0, 40)}")`;
-  const [rowsPerGroup, stagedFloats] = [Number(m[1]), Number(m[2])];
+  const m = /^q(\d{1,3})\/s(\d{1,4})(?:\/l(\d{1,2}))?$/.exec(text);
+  if (!m) return `--attention-tile: write qROWS/sFLOATS[/lLANES], e.g. q32/s1024/l4 (got "${text.slice(0, 40)}")`;
+  const [rowsPerGroup, stagedFloats, lanes] = [Number(m[1]), Number(m[2]), Number(m[3] ?? ATTENTION.lanes)];
   if (rowsPerGroup < 32 || rowsPerGroup > 256 || rowsPerGroup % 32) return `--attention-tile: rows per workgroup must be a multiple of 32 from 32 to 256 (got ${rowsPerGroup})`;
   // two staged arrays of that many floats in 16 KiB of workgroup memory
   if (stagedFloats < 64 || stagedFloats > 2048) return `--attention-tile: staged floats must be from 64 to 2048 (got ${stagedFloats})`;
-  return { rowsPerGroup, stagedFloats };
+  if (![1, 2, 4, 8].includes(lanes) || lanes > MAX_LANES) return `--attention-tile: lanes per row must be 1, 2, 4 or 8 (got ${lanes})`;
+  if (rowsPerGroup * lanes > 256) return `--attention-tile: rows x lanes must be at most 256 threads (got ${rowsPerGroup} x ${lanes})`;
+  return { rowsPerGroup, stagedFloats, lanes };
 }
 
-const tuning = () => `q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}`;
 const keysPerTile = (hd: number) => Math.max(1, Math.min(32, Math.floor(ATTENTION.stagedFloats / hd)));
 
 const PARAMS = ['T', 'H', 'D', 'BH'].map((name) => ({ name, type: 'u32' as const }));
@@ -42,6 +54,22 @@ function vectors(hd: number): { W: number; HV: number; VT: string } {
   return { W, HV: hd / W, VT: W === 4 ? 'vec4<f32>' : 'f32' };
 }
 
+/**
+ * Threads sharing a row at head width `hd` on this device: ATTENTION.lanes, or fewer
+ * where the device's subgroups allow fewer or the row's vec4s do not divide among them
+ * (a row of floats stays with one thread).
+ */
+export function lanesFor(hd: number): number {
+  const { W, HV } = vectors(hd);
+  let lanes = W === 4 ? Math.min(ATTENTION.lanes, subgroupLanes(webgpu().device)) : 1;
+  while (lanes > 1 && HV % lanes) lanes /= 2;
+  return lanes;
+}
+
+/** The kernels' key: head width, tuning and lanes (the WGSL differs by each). */
+const keyOf = (name: string, hd: number) =>
+  `attention.${name}/h${hd}/q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}/l${lanesFor(hd)}`;
+
 /** The VT at float index `i` of storage array `a` (a WGSL expression; `i` is evaluated once per float). */
 function vload(hd: number, a: string, i: string): string {
   return vectors(hd).W === 4 ? `vec4<f32>(${a}[${i}], ${a}[${i} + 1u], ${a}[${i} + 2u], ${a}[${i} + 3u])` : `${a}[${i}]`;
@@ -54,7 +82,11 @@ function vstore(hd: number, a: string, i: string, v: string): string {
     : `${a}[${i}] = ${v};`;
 }
 
-/** Constants and the row this thread owns (query or key row `i` of head `bh`). */
+/**
+ * Constants and the row this thread shares: query or key row `i` of head `bh`, as lane
+ * `lane` of L; its u-th value is the row's vec4 `u L + lane` (float `c(u)` of the row),
+ * so the lanes of a row load neighbouring memory and read neighbouring staged values.
+ */
 function prologue(): string {
   return `
   ${WID}
@@ -63,24 +95,47 @@ function prologue(): string {
   let bh = wid / blocks;
   let row0 = (bh / P.H) * P.T;
   let col = (bh % P.H) * HD;
-  let i = (wid % blocks) * QB + t;
+  let lane = t % L;
+  let i = (wid % blocks) * QB + t / L;
   let valid = i < P.T;
   let at = (row0 + i) * P.D + col;`;
 }
 
+/**
+ * Module directives: subgroups where a row has lanes. The lanes of a row share its
+ * validity, so their shuffles run together even under \`if (valid)\`, which the
+ * uniformity analysis cannot see: its subgroup diagnostic is turned off.
+ */
+const directives = (hd: number) => (lanesFor(hd) > 1 ? ['enable subgroups;', 'diagnostic(off, subgroup_uniformity);'] : []);
+
+/** `lanesum(x)` and `lanesum2(x)`: a float (or two) summed over the row's lanes, the sum in every lane. */
+function laneSums(lanes: number): string {
+  const steps = (v: string) => [1, 2, 4].filter((m) => m < lanes).map((m) => `${v} += subgroupShuffleXor(${v}, ${m}u);`).join(' ');
+  return `
+fn lanesum(x: f32) -> f32 { var s = x; ${steps('s')} return s; }
+fn lanesum2(x: vec2<f32>) -> vec2<f32> { var s = x; ${steps('s')} return s; }`;
+}
+
 const header = (hd: number) => {
   const { W, HV, VT } = vectors(hd);
+  const L = lanesFor(hd);
   return `
 const HD = ${hd}u; const HV = ${HV}u; const W = ${W}u; const QB = ${ATTENTION.rowsPerGroup}u; const KB = ${keysPerTile(hd)}u;
+const L = ${L}u; const HL = ${HV / L}u; const NTH = ${ATTENTION.rowsPerGroup * L}u;
 alias VT = ${VT};
 fn hsum(v: VT) -> f32 { return ${W === 4 ? 'dot(v, vec4<f32>(1.0))' : 'v'}; }
+fn c(u: u32, lane: u32) -> u32 { return (u * L + lane) * W; }
+${laneSums(L)}
 var<workgroup> S1: array<VT, ${keysPerTile(hd) * HV}>;
 var<workgroup> S2: array<VT, ${keysPerTile(hd) * HV}>;`;
 };
 
+/** Threads in a workgroup of the attention kernels at head width `hd`. */
+const groupSize = (hd: number) => ATTENTION.rowsPerGroup * lanesFor(hd);
+
 /** Stage rows j0.. of two [B*T, D] tensors' head columns into S1, S2 (zeros past T). */
 const stage = (hd: number, a: string, b: string, scaleA = '') => `
-    for (var e = t; e < KB * HV; e += QB) {
+    for (var e = t; e < KB * HV; e += NTH) {
       let jj = e / HV;
       var va = VT(0.0); var vb = VT(0.0);
       if (j0 + jj < P.T) {
@@ -92,77 +147,76 @@ const stage = (hd: number, a: string, b: string, scaleA = '') => `
     workgroupBarrier();`;
 
 function forwardKernel(hd: number): Kernel {
-  return memoKernel(`attention.forward/h${hd}/${tuning()}`, () => makeKernel({
-    name: 'attention.forward', key: `attention.forward/h${hd}/${tuning()}`, params,
+  const key = keyOf('forward', hd);
+  return memoKernel(key, () => makeKernel({
+    name: 'attention.forward', key, params, directives: directives(hd),
     bindings: [{ name: 'Q', access: 'read' }, { name: 'K', access: 'read' }, { name: 'V', access: 'read' },
       { name: 'O', access: 'rw' }, { name: 'LSE', access: 'rw' }],
     body: `${header(hd)}
-@compute @workgroup_size(${ATTENTION.rowsPerGroup})
+@compute @workgroup_size(${groupSize(hd)})
 fn main(${MAIN_ARGS}) {
   ${prologue()}
-  var q: array<VT, HV>;
-  var o: array<VT, HV>;
-  if (valid) { for (var c = 0u; c < HV; c++) { q[c] = ${vload(hd, 'Q', 'at + c * W')} * P.scale; } }
+  var q: array<VT, HL>;
+  var o: array<VT, HL>;
+  if (valid) { for (var u = 0u; u < HL; u++) { q[u] = ${vload(hd, 'Q', 'at + c(u, lane)')} * P.scale; } }
   var mx = -3.0e38;
   var l = 0.0;
   for (var j0 = 0u; j0 < P.T; j0 += KB) {
     ${stage(hd, 'K', 'V')}
     if (valid) {
+      // the online softmax key by key: with a staged tile's scores summed first into an
+      // array and their exps after, the forward took 0.50 ms a tiny b128 step and 1.04 at
+      // small (H200, 4 lanes, one call); key by key 0.48 and 0.98
       let jn = min(KB, P.T - j0);
-      var s: array<f32, KB>;
-      var top = mx;
       for (var jj = 0u; jj < jn; jj++) {
         var d = VT(0.0);
-        for (var c = 0u; c < HV; c++) { d = fma(q[c], S1[jj * HV + c], d); }
-        s[jj] = hsum(d);
-        top = max(top, s[jj]);
+        for (var u = 0u; u < HL; u++) { d = fma(q[u], S1[jj * HV + u * L + lane], d); }
+        let x = lanesum(hsum(d));
+        let top = max(mx, x);
+        let corr = exp(mx - top);
+        let p = exp(x - top);
+        l = l * corr + p;
+        for (var u = 0u; u < HL; u++) { o[u] = fma(VT(p), S2[jj * HV + u * L + lane], o[u] * corr); }
+        mx = top;
       }
-      let corr = exp(mx - top);
-      l *= corr;
-      for (var c = 0u; c < HV; c++) { o[c] *= corr; }
-      for (var jj = 0u; jj < jn; jj++) {
-        let p = exp(s[jj] - top);
-        l += p;
-        for (var c = 0u; c < HV; c++) { o[c] = fma(VT(p), S2[jj * HV + c], o[c]); }
-      }
-      mx = top;
     }
     workgroupBarrier();
   }
   if (valid) {
     let inv = 1.0 / l;
-    for (var c = 0u; c < HV; c++) { let r = o[c] * inv; ${vstore(hd, 'O', 'at + c * W', 'r')} }
-    LSE[bh * P.T + i] = mx + log(l);
+    for (var u = 0u; u < HL; u++) { let r = o[u] * inv; ${vstore(hd, 'O', 'at + c(u, lane)', 'r')} }
+    if (lane == 0u) { LSE[bh * P.T + i] = mx + log(l); }
   }
 }`,
   }));
 }
 
 function queryGradKernel(hd: number): Kernel {
-  return memoKernel(`attention.backward-q/h${hd}/${tuning()}`, () => makeKernel({
-    name: 'attention.backward-q', key: `attention.backward-q/h${hd}/${tuning()}`, params,
+  const key = keyOf('backward-q', hd);
+  return memoKernel(key, () => makeKernel({
+    name: 'attention.backward-q', key, params, directives: directives(hd),
     bindings: [{ name: 'Q', access: 'read' }, { name: 'K', access: 'read' }, { name: 'V', access: 'read' },
       { name: 'O', access: 'read' }, { name: 'DO', access: 'read' }, { name: 'LSE', access: 'read' },
       { name: 'DQ', access: 'rw' }, { name: 'DV', access: 'rw' }],
     body: `${header(hd)}
-@compute @workgroup_size(${ATTENTION.rowsPerGroup})
+@compute @workgroup_size(${groupSize(hd)})
 fn main(${MAIN_ARGS}) {
   ${prologue()}
-  var q: array<VT, HV>;
-  var g: array<VT, HV>;
-  var dq: array<VT, HV>;
+  var q: array<VT, HL>;
+  var g: array<VT, HL>;
+  var dq: array<VT, HL>;
   var di = 0.0;
   var lse = 0.0;
   if (valid) {
     var d4 = VT(0.0);
-    for (var c = 0u; c < HV; c++) {
-      q[c] = ${vload(hd, 'Q', 'at + c * W')} * P.scale;
-      g[c] = ${vload(hd, 'DO', 'at + c * W')};
-      d4 = fma(g[c], ${vload(hd, 'O', 'at + c * W')}, d4);
+    for (var u = 0u; u < HL; u++) {
+      q[u] = ${vload(hd, 'Q', 'at + c(u, lane)')} * P.scale;
+      g[u] = ${vload(hd, 'DO', 'at + c(u, lane)')};
+      d4 = fma(g[u], ${vload(hd, 'O', 'at + c(u, lane)')}, d4);
     }
-    di = hsum(d4);
+    di = lanesum(hsum(d4));
     lse = LSE[bh * P.T + i];
-    DV[bh * P.T + i] = di;
+    if (lane == 0u) { DV[bh * P.T + i] = di; }
   }
   for (var j0 = 0u; j0 < P.T; j0 += KB) {
     ${stage(hd, 'K', 'V')}
@@ -171,39 +225,41 @@ fn main(${MAIN_ARGS}) {
       for (var jj = 0u; jj < jn; jj++) {
         var s = VT(0.0);
         var dp = VT(0.0);
-        for (var c = 0u; c < HV; c++) { s = fma(q[c], S1[jj * HV + c], s); dp = fma(g[c], S2[jj * HV + c], dp); }
-        let ds = exp(hsum(s) - lse) * (hsum(dp) - di);
-        for (var c = 0u; c < HV; c++) { dq[c] = fma(VT(ds), S1[jj * HV + c], dq[c]); }
+        for (var u = 0u; u < HL; u++) { s = fma(q[u], S1[jj * HV + u * L + lane], s); dp = fma(g[u], S2[jj * HV + u * L + lane], dp); }
+        let x = lanesum2(vec2<f32>(hsum(s), hsum(dp)));
+        let ds = exp(x.x - lse) * (x.y - di);
+        for (var u = 0u; u < HL; u++) { dq[u] = fma(VT(ds), S1[jj * HV + u * L + lane], dq[u]); }
       }
     }
     workgroupBarrier();
   }
-  if (valid) { for (var c = 0u; c < HV; c++) { let r = dq[c] * P.scale; ${vstore(hd, 'DQ', 'at + c * W', 'r')} } }
+  if (valid) { for (var u = 0u; u < HL; u++) { let r = dq[u] * P.scale; ${vstore(hd, 'DQ', 'at + c(u, lane)', 'r')} } }
 }`,
   }));
 }
 
 function keyValueGradKernel(hd: number): Kernel {
   const kb = keysPerTile(hd);
-  return memoKernel(`attention.backward-kv/h${hd}/${tuning()}`, () => makeKernel({
-    name: 'attention.backward-kv', key: `attention.backward-kv/h${hd}/${tuning()}`, params,
+  const key = keyOf('backward-kv', hd);
+  return memoKernel(key, () => makeKernel({
+    name: 'attention.backward-kv', key, params, directives: directives(hd),
     bindings: [{ name: 'Q', access: 'read' }, { name: 'K', access: 'read' }, { name: 'V', access: 'read' },
       { name: 'DO', access: 'read' }, { name: 'LSE', access: 'read' }, { name: 'DV', access: 'read' },
       { name: 'DK', access: 'rw' }, { name: 'DVAL', access: 'rw' }],
     body: `${header(hd)}
 var<workgroup> SL: array<f32, ${kb}>;
 var<workgroup> SD: array<f32, ${kb}>;
-@compute @workgroup_size(${ATTENTION.rowsPerGroup})
+@compute @workgroup_size(${groupSize(hd)})
 fn main(${MAIN_ARGS}) {
   ${prologue()}
-  var k: array<VT, HV>;
-  var v: array<VT, HV>;
-  var dk: array<VT, HV>;
-  var dv: array<VT, HV>;
-  if (valid) { for (var c = 0u; c < HV; c++) { k[c] = ${vload(hd, 'K', 'at + c * W')}; v[c] = ${vload(hd, 'V', 'at + c * W')}; } }
+  var k: array<VT, HL>;
+  var v: array<VT, HL>;
+  var dk: array<VT, HL>;
+  var dv: array<VT, HL>;
+  if (valid) { for (var u = 0u; u < HL; u++) { k[u] = ${vload(hd, 'K', 'at + c(u, lane)')}; v[u] = ${vload(hd, 'V', 'at + c(u, lane)')}; } }
   for (var j0 = 0u; j0 < P.T; j0 += KB) {
     // query rows j0.. (scaled q in S1, dO in S2), their log-sum-exp and D
-    for (var e = t; e < KB; e += QB) {
+    for (var e = t; e < KB; e += NTH) {
       var l = 0.0; var d = 0.0;
       if (j0 + e < P.T) { l = LSE[bh * P.T + j0 + e]; d = DV[bh * P.T + j0 + e]; }
       SL[e] = l; SD[e] = d;
@@ -214,22 +270,23 @@ fn main(${MAIN_ARGS}) {
       for (var jj = 0u; jj < jn; jj++) {
         var s = VT(0.0);
         var dp = VT(0.0);
-        for (var c = 0u; c < HV; c++) { s = fma(S1[jj * HV + c], k[c], s); dp = fma(S2[jj * HV + c], v[c], dp); }
-        let p = exp(hsum(s) - SL[jj]);
-        let ds = p * (hsum(dp) - SD[jj]);
-        for (var c = 0u; c < HV; c++) {
-          dv[c] = fma(VT(p), S2[jj * HV + c], dv[c]);
-          dk[c] = fma(VT(ds), S1[jj * HV + c], dk[c]);
+        for (var u = 0u; u < HL; u++) { s = fma(S1[jj * HV + u * L + lane], k[u], s); dp = fma(S2[jj * HV + u * L + lane], v[u], dp); }
+        let x = lanesum2(vec2<f32>(hsum(s), hsum(dp)));
+        let p = exp(x.x - SL[jj]);
+        let ds = p * (x.y - SD[jj]);
+        for (var u = 0u; u < HL; u++) {
+          dv[u] = fma(VT(p), S2[jj * HV + u * L + lane], dv[u]);
+          dk[u] = fma(VT(ds), S1[jj * HV + u * L + lane], dk[u]);
         }
       }
     }
     workgroupBarrier();
   }
   if (valid) {
-    for (var c = 0u; c < HV; c++) {
-      let rk = dk[c]; let rv = dv[c];
-      ${vstore(hd, 'DK', 'at + c * W', 'rk')}
-      ${vstore(hd, 'DVAL', 'at + c * W', 'rv')}
+    for (var u = 0u; u < HL; u++) {
+      let rk = dk[u]; let rv = dv[u];
+      ${vstore(hd, 'DK', 'at + c(u, lane)', 'rk')}
+      ${vstore(hd, 'DVAL', 'at + c(u, lane)', 'rv')}
     }
   }
 }`,
