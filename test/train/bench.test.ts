@@ -8,11 +8,36 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../src/engine/bench/report';
-import { benchOneRun } from '../../src/engine/bench/run';
+import { benchOneRun, warmUpConfig } from '../../src/engine/bench/run';
+import type { EngineEvent } from '../../src/engine/events';
+import { prepareRun } from '../../src/engine/prepare';
+import { Trainer } from '../../src/engine/trainer';
 import { makeConfig, type RunConfig } from '../../src/engine/config';
 import { loadBuiltin } from '../../src/engine/data/builtin';
 import { flopsPerStep } from '../../src/engine/flops';
 import { useBackend } from '../helpers/tf';
+
+describe('the warm-up run before a benchmark', () => {
+  it('ends a monitor window and evaluates, so the measured runs meet no first-time work', async () => {
+    await useBackend('cpu');
+    const base = makeConfig('micro', { data: { dataset: 'synthetic', trainSize: 64, testSize: 32 } });
+    base.prelora = { ...base.prelora, windowSteps: 50 }; // the tiny preset's window: no end in 12 steps as it was
+    const load = (cfg: RunConfig) => loadBuiltin(cfg, () => Promise.reject(new Error('the synthetic set reads no files')));
+    const { config, dataset } = await prepareRun({ ...warmUpConfig(base), prelora: { ...warmUpConfig(base).prelora, mode: 'full' } }, { load, kernels: 'composite' });
+    const events: EngineEvent[] = [];
+    const t = new Trainer(config!, dataset!, (e) => events.push(e));
+    try {
+      await t.run();
+    } finally {
+      t.dispose();
+    }
+    expect(t.stepsDone).toBe(config!.schedule.steps);
+    expect(events.filter((e) => e.type === 'window').length).toBeGreaterThanOrEqual(1);
+    expect(events.some((e) => e.type === 'evaluation')).toBe(true);
+    // and the window it ends on is no longer than the run's own
+    expect(warmUpConfig({ ...base, prelora: { ...base.prelora, windowSteps: 2 } }).prelora.windowSteps).toBe(2);
+  });
+});
 
 describe('one benchmark run, for real (cpu, micro, 14 steps)', () => {
   it('measures each phase it reaches and nothing it does not', async () => {
