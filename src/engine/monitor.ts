@@ -7,6 +7,7 @@ import { kernelPath } from './kernel-path';
 import type { Linear } from './linear';
 import { copyOf } from './ops/webgpu/dispatch';
 import { namedGradNorms } from './ops/webgpu/grad-norms';
+import { windowStatsFused } from './ops/webgpu/window-stats';
 import type { ModuleWindow, WindowRecord } from './policy';
 
 const pct = (now: number, before: number | undefined) =>
@@ -18,6 +19,23 @@ const pct = (now: number, before: number | undefined) =>
  */
 function snapshot(w: tf.Tensor): tf.Tensor {
   return tf.keep(kernelPath() === 'fused' ? copyOf(w) : tf.clone(w));
+}
+
+/**
+ * Per module, against its snapshot W_a (0 for frozen modules, which have none): ||W_b||,
+ * ||W_b - W_a||, ||W_a||, and <W_b - W_a, W_b + W_a> = ||W_b||^2 - ||W_a||^2 without the
+ * cancellation of subtracting two float32 norms (which is only good to ~1e-4 in %), as
+ * four rows of one tensor. tfjs's ops: the reference, and the path off WebGPU.
+ */
+function windowStatsComposite(weights: tf.Tensor[], snaps: (tf.Tensor | null)[]): tf.Tensor {
+  const zero = tf.scalar(0);
+  const diffs = snaps.map((snap, i) => (snap ? tf.sub(weights[i]!, snap) : null));
+  return tf.concat([
+    tf.stack(weights.map((w) => tf.norm(w))),
+    tf.stack(diffs.map((d) => (d ? tf.norm(d) : zero))),
+    tf.stack(snaps.map((snap) => (snap ? tf.norm(snap) : zero))),
+    tf.stack(diffs.map((d, i) => (d ? tf.sum(tf.mul(d, tf.add(weights[i]!, snaps[i]!))) : zero))),
+  ]);
 }
 
 /** What a window in progress holds, as a checkpoint keeps it; the tensors are the monitor's own. */
@@ -109,17 +127,9 @@ export class Monitor {
     const gradSum = this.gradSum, lossSum = this.lossSum;
     const stacked = tf.tidy(() => {
       const weights = this.ids.map((id) => this.modules.get(id)!.weight);
-      const norms = tf.stack(weights.map((w) => tf.norm(w)));
-      // against the snapshot W_a (0 for frozen modules, which have none): ||W_b - W_a||,
-      // ||W_a||, and <W_b - W_a, W_b + W_a> = ||W_b||^2 - ||W_a||^2 without the cancellation
-      // of subtracting two float32 norms (which is only good to ~1e-4 in %)
-      const snaps = this.ids.map((id) => this.snapshots.get(id));
-      const zero = tf.scalar(0);
-      const diffs = snaps.map((snap, i) => (snap ? tf.sub(weights[i]!, snap) : null));
-      const updates = tf.stack(diffs.map((d) => (d ? tf.norm(d) : zero)));
-      const snapNorms = tf.stack(snaps.map((snap) => (snap ? tf.norm(snap) : zero)));
-      const squares = tf.stack(diffs.map((d, i) => (d ? tf.sum(tf.mul(d, tf.add(weights[i]!, snaps[i]!))) : zero)));
-      return tf.concat([norms, updates, snapNorms, squares, gradSum, tf.reshape(tf.div(lossSum, this.steps), [1])]);
+      const snaps = this.ids.map((id) => this.snapshots.get(id) ?? null);
+      const stats = kernelPath() === 'fused' ? windowStatsFused(weights, snaps) : windowStatsComposite(weights, snaps);
+      return tf.concat([stats, gradSum, tf.reshape(tf.div(lossSum, this.steps), [1])]);
     });
     const values = await stacked.data().finally(() => stacked.dispose()); // disposed even when the read fails (a lost device)
     gradSum.dispose();

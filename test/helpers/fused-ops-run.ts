@@ -246,23 +246,46 @@ function optimizerCase(clipNorm: number) {
 }
 
 /** The monitor's window statistics over two steps (gradient norms from the shared reduction on the fused path; module 1 has no gradient, as a frozen one). */
+/**
+ * Three monitor windows over seven modules (more than one launch of the window
+ * statistics takes; one module of 4,200 elements): the gradient norms, the loss, and
+ * the weights' norm, update% and normChange% against the snapshots, with weights moved
+ * between windows and a module released (frozen) in the second, so that in the third it
+ * has no snapshot. Each statistic is compared on its own scale.
+ */
 function monitorCase() {
-  return () => compareValues('monitor window (gradient norms, loss)', async () => {
-    const outs = [5, 6, 700]; // the last one's gradient spans two CHUNKs
-    const mods = new Map([0, 1, 2].map((i) => [`blocks.0.m${i}`, new Linear(`m${i}`, 6, outs[i]!, seededNormal([6 * outs[i]!], 70 + i).dataSync() as Float32Array, `mon${Math.random()}/`)]));
+  return () => compareValues('monitor windows (gradient norms, loss, weight norms, update% and normChange% against snapshots)', async () => {
+    const outs = [5, 6, 700, 3, 9, 1, 4];
+    const mods = new Map(outs.map((o, i) => [`blocks.0.m${i}`, new Linear(`m${i}`, 6, o, seededNormal([6 * o], 70 + i).dataSync() as Float32Array, `mon${Math.random()}/`)]));
     const monitor = new Monitor(mods);
-    for (let step = 0; step < 2; step++) {
-      const grads: tf.NamedTensorMap = {};
-      [...mods.values()].forEach((m, i) => { if (i !== 1) grads[m.weight.name] = seededNormal(m.weight.shape, 80 + 10 * step + i); });
-      grads['other'] = seededNormal([9], 90 + step);
-      tf.tidy(() => monitor.observe(grads, tf.scalar(1.5 + step)));
-      tf.dispose(Object.values(grads));
+    const stats: number[][] = [[], [], [], [], []];
+    for (let win = 0; win < 3; win++) {
+      for (let step = 0; step < 2; step++) {
+        const grads: tf.NamedTensorMap = {};
+        [...mods.values()].forEach((m, i) => { if (i !== 1 || win === 0) grads[m.weight.name] = seededNormal(m.weight.shape, 80 + 10 * step + i + 100 * win); });
+        grads['other'] = seededNormal([9], 90 + step);
+        tf.tidy(() => monitor.observe(grads, tf.scalar(1.5 + step + win)));
+        tf.dispose(Object.values(grads));
+        // the weights move (all but the released one after its window)
+        [...mods.values()].forEach((m, i) => {
+          if (i === 1 && win > 0) return;
+          tf.tidy(() => m.weight.assign(tf.add(m.weight, tf.mul(seededNormal(m.weight.shape, 300 + 10 * step + i + 100 * win), 0.01 * (i + 1)))));
+        });
+      }
+      if (win === 1) monitor.release('blocks.0.m1');
+      const w = await monitor.endWindow(2 * (win + 1));
+      for (const id of mods.keys()) {
+        const m = w.modules[id]!;
+        stats[0]!.push(m.gradNorm);
+        stats[1]!.push(m.norm);
+        stats[2]!.push(m['update%'] ?? -1);
+        stats[3]!.push(m['normChange%'] ?? -1);
+      }
+      stats[4]!.push(w.loss);
     }
-    const w = await monitor.endWindow(2);
-    const values = Float32Array.from([...mods.keys()].flatMap((id) => [w.modules[id]!.gradNorm, w.modules[id]!.norm]).concat([w.loss]));
     monitor.dispose();
     for (const m of mods.values()) m.dispose();
-    return [values];
+    return stats.map((v) => Float32Array.from(v));
   });
 }
 
