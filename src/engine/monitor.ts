@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { kernelPath } from './kernel-path';
 import type { Linear } from './linear';
-import { copyOf } from './ops/webgpu/dispatch';
+import { copyInto, copyOf, isExclusive } from './ops/webgpu/dispatch';
 import { namedGradNorms } from './ops/webgpu/grad-norms';
 import { windowStatsFused } from './ops/webgpu/window-stats';
 import type { ModuleWindow, WindowRecord } from './policy';
@@ -169,9 +169,16 @@ export class Monitor {
 
   private refreshSnapshots(): void {
     for (const [id, snap] of this.snapshots) {
-      snap.dispose();
-      if (this.releasing.has(id)) this.snapshots.delete(id);
-      else this.snapshots.set(id, snapshot(this.modules.get(id)!.weight));
+      const w = this.modules.get(id)!.weight;
+      if (this.releasing.has(id)) {
+        snap.dispose();
+        this.snapshots.delete(id);
+      } else if (kernelPath() === 'fused' && isExclusive(snap)) {
+        copyInto(snap, w); // the copy it holds, overwritten: no tensor made or freed
+      } else {
+        snap.dispose();
+        this.snapshots.set(id, snapshot(w));
+      }
     }
     this.releasing.clear();
   }

@@ -270,6 +270,17 @@ export function copyOf(t: tf.Tensor): tf.Tensor {
   return out;
 }
 
+/** Copies `src` into `dst` (the same size) on the device, ordered with tfjs's work; `dst` must share its data with no other tensor (isExclusive). */
+export function copyInto(dst: tf.Tensor, src: tf.Tensor): void {
+  if (dst.size !== src.size) throw new Error(`copyInto: ${src.size} elements into ${dst.size}`);
+  const b = webgpu();
+  const from = bufferOf(b, src);
+  const to = bufferOf(b, dst);
+  b.ensureCommandEncoderReady();
+  b.endComputePassEncoder();
+  b.commandEncoder!.copyBufferToBuffer(from, 0, to, 0, 4 * src.size);
+}
+
 /** Whether a kernel may write `t` in place: no other tensor shares its data. */
 export function isExclusive(t: tf.Tensor): boolean {
   return webgpu().refCount(t.dataId) === 1;
