@@ -14,7 +14,7 @@ import { MAX_LANES, subgroupLanes } from './subgroups';
  * Rows per workgroup, the most keys staged at once, and the threads a row is shared by
  * where subgroups allow (tunable). Lanes against one thread a row, attention's device ms
  * a full step (H200, one call): tiny b128 2.52 -> 1.74 (2 lanes), 1.62 (4), 2.02 (8);
- * small b128 5.79 -> 3.76, 3.57, 4.54; tiny b32 1.16 -> 0.76, 0.80, 0.84. With 4 lanes
+ * small b128 5.79 -> 3.76, 3.57, 4.54; tiny b32 1.16 -> 0.76, 0.71, 0.84. With 4 lanes
  * the row's registers fall from 64-128 floats a thread to 16-32 (the key/value gradient
  * 1.13 -> 0.62 ms at tiny b128). Then 64 rows a workgroup or 32 keys staged were slower
  * (1.91 and 1.96 ms).
