@@ -59,19 +59,19 @@ fn main(${MAIN_ARGS}) {
  */
 export function windowStatsDispatches<B>(mods: { w: B; s: B; size: number }[], out: B, storageBuffers: number): Dispatch<B>[] {
   const per = modulesPerLaunch(storageBuffers);
-  const out_: Dispatch<B>[] = [];
+  const launches: Dispatch<B>[] = [];
   for (let first = 0; first < mods.length; first += per) {
     const group = mods.slice(first, first + per);
     const kernel = statsKernel(per);
     // a last, smaller group repeats its last module in the unused bindings (never read: no workgroup for them)
     const padded = [...group, ...Array.from({ length: per - group.length }, () => group.at(-1)!)];
-    out_.push({
+    launches.push({
       kernel, buffers: [out, ...padded.flatMap((m) => [m.w, m.s])],
       params: [mods.length, first, ...padded.map((m, i) => (i < group.length ? m.size : 0))],
       workgroups: group.length,
     });
   }
-  return out_;
+  return launches;
 }
 
 /** The four rows for these modules as one [4M] tensor (fused path; `snaps[i]` null: no snapshot). */
