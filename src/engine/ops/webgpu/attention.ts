@@ -86,8 +86,13 @@ function vstore(hd: number, a: string, i: string, v: string): string {
  * Constants and the row this thread shares: query or key row `i` of head `bh`, as lane
  * `lane` of L; its u-th value is the row's vec4 `u L + lane` (float `c(u)` of the row),
  * so the lanes of a row load neighbouring memory and read neighbouring staged values.
+ * `busy`: whether this thread computes. With lanes, every thread of a subgroup computes
+ * when any of its rows is valid, so that its shuffles run in subgroup-uniform control
+ * flow (WGSL leaves shuffles among a subgroup's diverged threads undefined); a row past
+ * T reads row T - 1 (`ic`) and stores nothing. A subgroup with no valid row skips, as a
+ * thread of a row past T does without lanes.
  */
-function prologue(): string {
+function prologue(lanes: number): string {
   return `
   ${WID}
   let blocks = (P.T + QB - 1u) / QB;
@@ -98,13 +103,15 @@ function prologue(): string {
   let lane = t % L;
   let i = (wid % blocks) * QB + t / L;
   let valid = i < P.T;
-  let at = (row0 + i) * P.D + col;`;
+  let ic = min(i, P.T - 1u);
+  let at = (row0 + ic) * P.D + col;
+  let busy = ${lanes > 1 ? 'subgroupAny(valid)' : 'valid'};`;
 }
 
 /**
- * Module directives: subgroups where a row has lanes. The lanes of a row share its
- * validity, so their shuffles run together even under \`if (valid)\`, which the
- * uniformity analysis cannot see: its subgroup diagnostic is turned off.
+ * Module directives: subgroups where a row has lanes. The shuffles run under \`if (busy)\`,
+ * uniform across each subgroup by construction (subgroupAny), which WGSL's uniformity
+ * analysis, by workgroup, cannot see: its subgroup diagnostic is turned off.
  */
 const directives = (hd: number) => (lanesFor(hd) > 1 ? ['enable subgroups;', 'diagnostic(off, subgroup_uniformity);'] : []);
 
@@ -155,15 +162,15 @@ function forwardKernel(hd: number): Kernel {
     body: `${header(hd)}
 @compute @workgroup_size(${groupSize(hd)})
 fn main(${MAIN_ARGS}) {
-  ${prologue()}
+  ${prologue(lanesFor(hd))}
   var q: array<VT, HL>;
   var o: array<VT, HL>;
-  if (valid) { for (var u = 0u; u < HL; u++) { q[u] = ${vload(hd, 'Q', 'at + c(u, lane)')} * P.scale; } }
+  if (busy) { for (var u = 0u; u < HL; u++) { q[u] = ${vload(hd, 'Q', 'at + c(u, lane)')} * P.scale; } }
   var mx = -3.0e38;
   var l = 0.0;
   for (var j0 = 0u; j0 < P.T; j0 += KB) {
     ${stage(hd, 'K', 'V')}
-    if (valid) {
+    if (busy) {
       // the online softmax key by key: with a staged tile's scores summed first into an
       // array and their exps after, the forward took 0.50 ms a tiny b128 step and 1.04 at
       // small (H200, 4 lanes, one call); key by key 0.48 and 0.98
@@ -201,13 +208,13 @@ function queryGradKernel(hd: number): Kernel {
     body: `${header(hd)}
 @compute @workgroup_size(${groupSize(hd)})
 fn main(${MAIN_ARGS}) {
-  ${prologue()}
+  ${prologue(lanesFor(hd))}
   var q: array<VT, HL>;
   var g: array<VT, HL>;
   var dq: array<VT, HL>;
   var di = 0.0;
   var lse = 0.0;
-  if (valid) {
+  if (busy) {
     var d4 = VT(0.0);
     for (var u = 0u; u < HL; u++) {
       q[u] = ${vload(hd, 'Q', 'at + c(u, lane)')} * P.scale;
@@ -215,12 +222,12 @@ fn main(${MAIN_ARGS}) {
       d4 = fma(g[u], ${vload(hd, 'O', 'at + c(u, lane)')}, d4);
     }
     di = lanesum(hsum(d4));
-    lse = LSE[bh * P.T + i];
-    if (lane == 0u) { DV[bh * P.T + i] = di; }
+    lse = LSE[bh * P.T + ic];
+    if (valid && lane == 0u) { DV[bh * P.T + i] = di; }
   }
   for (var j0 = 0u; j0 < P.T; j0 += KB) {
     ${stage(hd, 'K', 'V')}
-    if (valid) {
+    if (busy) {
       let jn = min(KB, P.T - j0);
       for (var jj = 0u; jj < jn; jj++) {
         var s = VT(0.0);
@@ -251,12 +258,12 @@ var<workgroup> SL: array<f32, ${kb}>;
 var<workgroup> SD: array<f32, ${kb}>;
 @compute @workgroup_size(${groupSize(hd)})
 fn main(${MAIN_ARGS}) {
-  ${prologue()}
+  ${prologue(lanesFor(hd))}
   var k: array<VT, HL>;
   var v: array<VT, HL>;
   var dk: array<VT, HL>;
   var dv: array<VT, HL>;
-  if (valid) { for (var u = 0u; u < HL; u++) { k[u] = ${vload(hd, 'K', 'at + c(u, lane)')}; v[u] = ${vload(hd, 'V', 'at + c(u, lane)')}; } }
+  if (busy) { for (var u = 0u; u < HL; u++) { k[u] = ${vload(hd, 'K', 'at + c(u, lane)')}; v[u] = ${vload(hd, 'V', 'at + c(u, lane)')}; } }
   for (var j0 = 0u; j0 < P.T; j0 += KB) {
     // query rows j0.. (scaled q in S1, dO in S2), their log-sum-exp and D
     for (var e = t; e < KB; e += NTH) {
@@ -265,7 +272,7 @@ fn main(${MAIN_ARGS}) {
       SL[e] = l; SD[e] = d;
     }
     ${stage(hd, 'Q', 'DO', ' * P.scale')}
-    if (valid) {
+    if (busy) {
       let jn = min(KB, P.T - j0);
       for (var jj = 0u; jj < jn; jj++) {
         var s = VT(0.0);
