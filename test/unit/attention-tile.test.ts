@@ -1,12 +1,17 @@
 // The attention tuning a bench run may set (`npm run bench -- --attention-tile`):
-// settings the kernels can run are taken, the rest refused with what to change.
+// settings the kernels can run are taken, the rest refused with what to change; and the
+// subgroup probe's reading of its bits and its coverage of those settings.
 import { describe, expect, it } from 'vitest';
 import { parseAttentionTile } from '../../src/engine/ops/webgpu/attention';
+import { lanesFromBits, MAX_LANES, PROBED_WORKGROUP_SIZES } from '../../src/engine/ops/webgpu/subgroups';
 
 describe('the attention tile flag', () => {
   it('takes settings the kernels can run', () => {
     expect(parseAttentionTile('q32/s1024')).toEqual({ rowsPerGroup: 32, stagedFloats: 1024, lanes: 4 });
     expect(parseAttentionTile('q96/s2048/l2')).toEqual({ rowsPerGroup: 96, stagedFloats: 2048, lanes: 2 });
+    // unsaid, the default lanes halved until the workgroup fits 256 threads: older settings still run
+    expect(parseAttentionTile('q96/s2048')).toEqual({ rowsPerGroup: 96, stagedFloats: 2048, lanes: 2 });
+    expect(parseAttentionTile('q256/s1024')).toEqual({ rowsPerGroup: 256, stagedFloats: 1024, lanes: 1 });
     expect(parseAttentionTile('q32/s1024/l8')).toEqual({ rowsPerGroup: 32, stagedFloats: 1024, lanes: 8 });
     expect(parseAttentionTile('q256/s64/l1')).toEqual({ rowsPerGroup: 256, stagedFloats: 64, lanes: 1 });
   });
@@ -14,6 +19,7 @@ describe('the attention tile flag', () => {
   it.each([
     ['32/1024', /write qROWS\/sFLOATS\[\/lLANES\]/],
     ['q32/s1024/l3', /1, 2, 4 or 8 \(got 3\)/],
+    ['q32/s1024/l0', /got 0\)/],
     ['q32/s1024/l16', /got 16\)/],
     ['q64/s1024/l8', /at most 256 threads \(got 64 x 8\)/],
     ['q48/s1024', /multiple of 32 from 32 to 256 \(got 48\)/],
@@ -25,5 +31,28 @@ describe('the attention tile flag', () => {
     const r = parseAttentionTile(text);
     expect(typeof r).toBe('string');
     expect(r).toMatch(message);
+  });
+});
+
+describe('the subgroup probe', () => {
+  it('probes every workgroup size a tuning with lanes can make', () => {
+    let accepted = 0;
+    for (let rows = 32; rows <= 256; rows += 32) {
+      for (const lanes of [2, 4, MAX_LANES]) {
+        const tile = parseAttentionTile(`q${rows}/s1024/l${lanes}`);
+        if (typeof tile === 'string') continue; // refused: more than 256 threads
+        accepted++;
+        expect(PROBED_WORKGROUP_SIZES, `q${rows}/l${lanes}`).toContain(rows * lanes);
+      }
+    }
+    expect(accepted).toBe(7); // q32 with 2, 4, 8 lanes; q64 with 2, 4; q96 and q128 with 2
+  });
+
+  it.each([
+    [0b000, 1], [0b001, 2], [0b011, 4], [0b111, 8],
+    // a wrong partner at xor 2 stops at 2 lanes whatever xor 4 says
+    [0b101, 2], [0b110, 1], [0b010, 1],
+  ])('reads bits %i as %i lanes', (bits, lanes) => {
+    expect(lanesFromBits(bits)).toBe(lanes);
   });
 });

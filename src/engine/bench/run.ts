@@ -10,7 +10,7 @@ import { flopsPerStep } from '../flops';
 import { countKernels, deviceMs, deviceMsByKernel } from '../kernels';
 import { lastCompiledSubmits } from '../compiled/step';
 import { stepPath } from '../kernel-path';
-import { lanesFor } from '../ops/webgpu/attention';
+import { lanesNote } from '../ops/webgpu/attention';
 import type { Rule } from '../policy';
 import { prepareRun } from '../prepare';
 import { summarize } from '../summary';
@@ -239,6 +239,5 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
  */
 function deviceNote(device: string, base: RunConfig): string {
   if (stepPath() === 'composite') return device;
-  const lanes = lanesFor(base.model.width / base.model.heads);
-  return `${device}${device ? '; ' : ''}attention rows on ${lanes} lane${lanes === 1 ? '' : 's'}`;
+  return `${device}${device ? '; ' : ''}attention rows on ${lanesNote(base.model.width / base.model.heads)}`;
 }

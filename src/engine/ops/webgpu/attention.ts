@@ -8,14 +8,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { alloc, run, webgpu, type Ref } from './dispatch';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel } from './kernel';
-import { MAX_LANES, subgroupLanes } from './subgroups';
+import { MAX_LANES, subgroupLanes, subgroupLanesWhy } from './subgroups';
 
 /**
  * Rows per workgroup, the most keys staged at once, and the threads a row is shared by
  * where subgroups allow (tunable). Lanes against one thread a row, attention's device ms
  * a full step (H200, one call): tiny b128 2.52 -> 1.74 (2 lanes), 1.62 (4), 2.02 (8);
  * small b128 5.79 -> 3.76, 3.57, 4.54; tiny b32 1.16 -> 0.76, 0.71, 0.84. With 4 lanes
- * the row's registers fall from 64-128 floats a thread to 16-32 (the key/value gradient
+ * a thread's share of its row falls from 128-256 floats (head width 64: q and o in the
+ * forward, k, v, dk and dv in the key/value gradient) to 32-64 (the key/value gradient
  * 1.13 -> 0.62 ms at tiny b128). Then 64 rows a workgroup or 32 keys staged were slower
  * (1.91 and 1.96 ms).
  */
@@ -29,11 +30,14 @@ export const ATTENTION = { rowsPerGroup: 32, stagedFloats: 1024, lanes: 4 };
 export function parseAttentionTile(text: string): typeof ATTENTION | string {
   const m = /^q(\d{1,3})\/s(\d{1,4})(?:\/l(\d{1,2}))?$/.exec(text);
   if (!m) return `--attention-tile: write qROWS/sFLOATS[/lLANES], e.g. q32/s1024/l4 (got "${text.slice(0, 40)}")`;
-  const [rowsPerGroup, stagedFloats, lanes] = [Number(m[1]), Number(m[2]), Number(m[3] ?? ATTENTION.lanes)];
+  const [rowsPerGroup, stagedFloats] = [Number(m[1]), Number(m[2])];
   if (rowsPerGroup < 32 || rowsPerGroup > 256 || rowsPerGroup % 32) return `--attention-tile: rows per workgroup must be a multiple of 32 from 32 to 256 (got ${rowsPerGroup})`;
   // two staged arrays of that many floats in 16 KiB of workgroup memory
   if (stagedFloats < 64 || stagedFloats > 2048) return `--attention-tile: staged floats must be from 64 to 2048 (got ${stagedFloats})`;
-  if (![1, 2, 4, 8].includes(lanes) || lanes > MAX_LANES) return `--attention-tile: lanes per row must be 1, 2, 4 or 8 (got ${lanes})`;
+  // unsaid, the default lanes, halved until the workgroup fits 256 threads (q96/s1024 gets 2)
+  let lanes = m[3] === undefined ? ATTENTION.lanes : Number(m[3]);
+  if (m[3] === undefined) while (lanes > 1 && rowsPerGroup * lanes > 256) lanes /= 2;
+  if (![1, 2, 4, MAX_LANES].includes(lanes)) return `--attention-tile: lanes per row must be 1, 2, 4 or ${MAX_LANES} (got ${lanes})`;
   if (rowsPerGroup * lanes > 256) return `--attention-tile: rows x lanes must be at most 256 threads (got ${rowsPerGroup} x ${lanes})`;
   return { rowsPerGroup, stagedFloats, lanes };
 }
@@ -64,6 +68,17 @@ export function lanesFor(hd: number): number {
   let lanes = W === 4 ? Math.min(ATTENTION.lanes, subgroupLanes(webgpu().device)) : 1;
   while (lanes > 1 && HV % lanes) lanes /= 2;
   return lanes;
+}
+
+/** How attention rows run at head width `hd` on this device, for reports: `4 lanes`, `1 lane (no subgroups)`. */
+export function lanesNote(hd: number): string {
+  const lanes = lanesFor(hd);
+  if (lanes > 1) return `${lanes} lanes`;
+  const device = webgpu().device;
+  const why = vectors(hd).W !== 4 ? `head width ${hd}, not a multiple of 4`
+    : ATTENTION.lanes === 1 ? 'lanes set to 1'
+    : subgroupLanes(device) === 1 ? subgroupLanesWhy(device) : `head width ${hd}`;
+  return `1 lane (${why})`;
 }
 
 /** The kernels' key: head width, tuning and lanes (the WGSL differs by each). */

@@ -3,20 +3,30 @@
 // shares a row among `lanes` threads (attention.ts) is only chosen where it is right.
 // WGSL leaves open which invocations form a subgroup; the kernels assume that threads
 // t .. t + lanes - 1 (t a multiple of lanes) are neighbours in one, which the probe
-// verifies at every workgroup size they use, and the adapter's smallest subgroup must
-// hold them (a compiler may pick any size from its range per pipeline).
+// checks at every workgroup size the attention tuning allows (with a pipeline of its
+// own: the kernels' pipelines are assumed to lay threads out alike), and the adapter's
+// smallest subgroup must hold them (a compiler may pick any size from its range).
 
 /** The most threads a row may be shared by. */
 export const MAX_LANES = 8;
 
-/** The workgroup sizes the probe checks: the attention kernels' rows x lanes, 32 x 2 up to 256. */
-const PROBED_SIZES = [64, 128, 256];
+/**
+ * The workgroup sizes the probe checks: every rows x lanes (lanes >= 2) the attention
+ * tuning accepts (rows a multiple of 32, at most 256 threads; a unit test holds the two
+ * together).
+ */
+export const PROBED_WORKGROUP_SIZES = [64, 128, 192, 256];
 
-const lanesByDevice = new WeakMap<GPUDevice, number>();
+const lanesByDevice = new WeakMap<GPUDevice, { lanes: number; why: string }>();
 
 /** Lanes a row may have on this device: 1 where subgroups are missing or not laid out as the kernels need. */
 export function subgroupLanes(device: GPUDevice): number {
-  return lanesByDevice.get(device) ?? 1;
+  return lanesByDevice.get(device)?.lanes ?? 1;
+}
+
+/** Why this device has the lanes it has (for reports: "no subgroups", the probe's failure). */
+export function subgroupLanesWhy(device: GPUDevice): string {
+  return lanesByDevice.get(device)?.why ?? 'not probed';
 }
 
 const probeWgsl = (size: number) => `
@@ -39,42 +49,49 @@ fn main(@builtin(local_invocation_index) t: u32) {
  * leaves 1 lane: the kernels then keep a row to one thread, as without subgroups.
  */
 export async function probeSubgroupLanes(device: GPUDevice, info: GPUAdapterInfo): Promise<number> {
-  const smallest = (info as GPUAdapterInfo & { subgroupMinSize?: number }).subgroupMinSize ?? 0;
-  let lanes = 1;
-  if (device.features.has('subgroups') && smallest >= 2) {
+  const smallest = info.subgroupMinSize ?? 0;
+  let found = { lanes: 1, why: 'no subgroups' };
+  if (device.features.has('subgroups') && smallest < 2) found = { lanes: 1, why: `subgroups of ${smallest || 'unknown size'}` };
+  else if (device.features.has('subgroups')) {
     try {
-      lanes = Math.min(MAX_LANES, smallest, lanesFromBits(await probeBits(device)));
-    } catch {
-      lanes = 1;
+      const lanes = Math.min(MAX_LANES, smallest, lanesFromBits(await probeBits(device)));
+      found = { lanes, why: lanes > 1 ? 'subgroups' : 'subgroups not laid out as the kernels need' };
+    } catch (e) {
+      found = { lanes: 1, why: `the subgroup probe failed: ${(e as Error).message.slice(0, 120)}` };
     }
   }
-  lanesByDevice.set(device, lanes);
-  return lanes;
+  lanesByDevice.set(device, found);
+  return found.lanes;
 }
 
 /** The bits that every thread at every probed size set (see probeWgsl). */
 async function probeBits(device: GPUDevice): Promise<number> {
-  const floats = PROBED_SIZES.reduce((a, b) => a + b, 0);
+  const floats = PROBED_WORKGROUP_SIZES.reduce((a, b) => a + b, 0);
   const out = device.createBuffer({ size: 4 * floats, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
   const read = device.createBuffer({ size: 4 * floats, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   try {
     device.pushErrorScope('validation');
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    let offset = 0;
-    for (const size of PROBED_SIZES) {
-      const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: probeWgsl(size) }), entryPoint: 'main' } });
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out, offset: 4 * offset, size: 4 * size } }],
-      }));
-      pass.dispatchWorkgroups(1);
-      offset += size;
+    let error: GPUError | null = null;
+    try {
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      let offset = 0;
+      for (const size of PROBED_WORKGROUP_SIZES) {
+        const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: probeWgsl(size) }), entryPoint: 'main' } });
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, device.createBindGroup({
+          layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out, offset: 4 * offset, size: 4 * size } }],
+        }));
+        pass.dispatchWorkgroups(1);
+        offset += size;
+      }
+      pass.end();
+      encoder.copyBufferToBuffer(out, 0, read, 0, 4 * floats);
+      device.queue.submit([encoder.finish()]);
+    } finally {
+      // popped whatever happened: a scope left open would swallow tfjs's own errors later
+      error = await device.popErrorScope();
     }
-    pass.end();
-    encoder.copyBufferToBuffer(out, 0, read, 0, 4 * floats);
-    device.queue.submit([encoder.finish()]);
-    const error = await device.popErrorScope();
     if (error) throw new Error(error.message);
     await read.mapAsync(GPUMapMode.READ);
     const bits = new Uint32Array(read.getMappedRange()).reduce((a, b) => a & b, 7);
@@ -86,8 +103,8 @@ async function probeBits(device: GPUDevice): Promise<number> {
   }
 }
 
-/** L lanes need the partners xor 1 .. L / 2 right. */
-function lanesFromBits(bits: number): number {
+/** The lanes the probe's bits allow: L lanes need the partners xor 1 .. L / 2 right. */
+export function lanesFromBits(bits: number): number {
   let lanes = 1;
   while (lanes < MAX_LANES && (bits & lanes) !== 0) lanes *= 2;
   return lanes;
