@@ -48,7 +48,7 @@ export interface MonitorState {
   releasing: string[];
   gradSum: tf.Tensor | null;
   lossSum: tf.Tensor | null;
-  /** W at the last snapshot, for the modules that have one */
+  /** W at the last snapshot, for the modules that have one: the monitor's own tensors, read them before the window closes (on WebGPU it then overwrites them) */
   snapshots: Record<string, tf.Tensor>;
 }
 

@@ -14,6 +14,8 @@ import { packParams, type Dispatch, type Kernel } from './kernel';
 
 interface TensorData {
   resource?: unknown;
+  /** the values on the CPU, where tfjs keeps them (before an upload, after a read) */
+  values?: unknown;
   refCount: number;
 }
 
@@ -270,12 +272,19 @@ export function copyOf(t: tf.Tensor): tf.Tensor {
   return out;
 }
 
-/** Copies `src` into `dst` (the same size) on the device, ordered with tfjs's work; `dst` must share its data with no other tensor (isExclusive). */
+/**
+ * Copies `src` into `dst` (the same size) on the device, ordered with tfjs's work. `dst`
+ * must share its data with no other tensor; a copy of its values tfjs kept on the CPU
+ * (from a read) is dropped, so the next read sees the new ones.
+ */
 export function copyInto(dst: tf.Tensor, src: tf.Tensor): void {
   if (dst.size !== src.size) throw new Error(`copyInto: ${src.size} elements into ${dst.size}`);
+  if (!isExclusive(dst)) throw new Error('copyInto: the destination shares its data with another tensor: copy into a tensor of its own (copyOf)');
   const b = webgpu();
   const from = bufferOf(b, src);
   const to = bufferOf(b, dst);
+  const cached = b.tensorMap.get(dst.dataId);
+  if (cached) cached.values = null;
   b.ensureCommandEncoderReady();
   b.endComputePassEncoder();
   b.commandEncoder!.copyBufferToBuffer(from, 0, to, 0, 4 * src.size);
