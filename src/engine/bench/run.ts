@@ -183,7 +183,7 @@ export function warmUpConfig(base: RunConfig): RunConfig {
   return {
     ...base,
     schedule: { ...base.schedule, steps, warmupSteps: 1 },
-    prelora: { ...base.prelora, windowSteps: Math.min(base.prelora.windowSteps, steps / 3) },
+    prelora: { ...base.prelora, windowSteps: Math.min(base.prelora.windowSteps, Math.max(1, Math.floor(steps / 3))) },
   };
 }
 
