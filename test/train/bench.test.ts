@@ -18,7 +18,7 @@ import { flopsPerStep } from '../../src/engine/flops';
 import { useBackend } from '../helpers/tf';
 
 describe('the warm-up run before a benchmark', () => {
-  it('ends a monitor window and evaluates, so the measured runs meet no first-time work', async () => {
+  it('ends a monitor window, so the measured runs meet no first-time work there', async () => {
     await useBackend('cpu');
     const base = makeConfig('micro', { data: { dataset: 'synthetic', trainSize: 64, testSize: 32 } });
     base.prelora = { ...base.prelora, windowSteps: 50 }; // the tiny preset's window: no end in 12 steps as it was
@@ -33,7 +33,6 @@ describe('the warm-up run before a benchmark', () => {
     }
     expect(t.stepsDone).toBe(config!.schedule.steps);
     expect(events.filter((e) => e.type === 'window').length).toBeGreaterThanOrEqual(1);
-    expect(events.some((e) => e.type === 'evaluation')).toBe(true);
     // and the window it ends on is no longer than the run's own
     expect(warmUpConfig({ ...base, prelora: { ...base.prelora, windowSteps: 2 } }).prelora.windowSteps).toBe(2);
   });
