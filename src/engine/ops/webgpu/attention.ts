@@ -7,7 +7,7 @@
 // vec4 of it and their partial dot products are added by shuffles.
 import * as tf from '@tensorflow/tfjs';
 import { alloc, run, webgpu, type Ref } from './dispatch';
-import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel } from './kernel';
+import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Dispatch, type Kernel } from './kernel';
 import { MAX_LANES, subgroupLanes, subgroupLanesWhy } from './subgroups';
 
 /**
@@ -18,7 +18,8 @@ import { MAX_LANES, subgroupLanes, subgroupLanesWhy } from './subgroups';
  * a thread's share of its row falls from 128-256 floats (head width 64: q and o in the
  * forward, k, v, dk and dv in the key/value gradient) to 32-64 (the key/value gradient
  * 1.13 -> 0.62 ms at tiny b128). Then 64 rows a workgroup or 32 keys staged were slower
- * (1.91 and 1.96 ms).
+ * (1.91 and 1.96 ms). Computing in subgroup-uniform control flow (see prologue) took 4
+ * lanes to 1.47, 3.11 and 0.62 ms.
  */
 export const ATTENTION = { rowsPerGroup: 32, stagedFloats: 1024, lanes: 4 };
 
@@ -77,13 +78,9 @@ export function lanesNote(hd: number): string {
   const device = webgpu().device;
   const why = vectors(hd).W !== 4 ? `head width ${hd}, not a multiple of 4`
     : ATTENTION.lanes === 1 ? 'lanes set to 1'
-    : subgroupLanes(device) === 1 ? subgroupLanesWhy(device) : `head width ${hd}`;
+    : subgroupLanes(device) === 1 ? subgroupLanesWhy(device) : `head width ${hd}: its vec4s do not divide among lanes`;
   return `1 lane (${why})`;
 }
-
-/** The kernels' key: head width, tuning and lanes (the WGSL differs by each). */
-const keyOf = (name: string, hd: number) =>
-  `attention.${name}/h${hd}/q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}/l${lanesFor(hd)}`;
 
 /** The VT at float index `i` of storage array `a` (a WGSL expression; `i` is evaluated once per float). */
 function vload(hd: number, a: string, i: string): string {
@@ -123,13 +120,6 @@ function prologue(lanes: number): string {
   let busy = ${lanes > 1 ? 'subgroupAny(valid)' : 'valid'};`;
 }
 
-/**
- * Module directives: subgroups where a row has lanes. The shuffles run under \`if (busy)\`,
- * uniform across each subgroup by construction (subgroupAny), which WGSL's uniformity
- * analysis, by workgroup, cannot see: its subgroup diagnostic is turned off.
- */
-const directives = (hd: number) => (lanesFor(hd) > 1 ? ['enable subgroups;', 'diagnostic(off, subgroup_uniformity);'] : []);
-
 /** `lanesum(x)` and `lanesum2(x)`: a float (or two) summed over the row's lanes, the sum in every lane. */
 function laneSums(lanes: number): string {
   const steps = (v: string) => [1, 2, 4].filter((m) => m < lanes).map((m) => `${v} += subgroupShuffleXor(${v}, ${m}u);`).join(' ');
@@ -138,9 +128,8 @@ fn lanesum(x: f32) -> f32 { var s = x; ${steps('s')} return s; }
 fn lanesum2(x: vec2<f32>) -> vec2<f32> { var s = x; ${steps('s')} return s; }`;
 }
 
-const header = (hd: number) => {
+const header = (hd: number, L: number) => {
   const { W, HV, VT } = vectors(hd);
-  const L = lanesFor(hd);
   return `
 const HD = ${hd}u; const HV = ${HV}u; const W = ${W}u; const QB = ${ATTENTION.rowsPerGroup}u; const KB = ${keysPerTile(hd)}u;
 const L = ${L}u; const HL = ${HV / L}u; const NTH = ${ATTENTION.rowsPerGroup * L}u;
@@ -151,9 +140,6 @@ ${laneSums(L)}
 var<workgroup> S1: array<VT, ${keysPerTile(hd) * HV}>;
 var<workgroup> S2: array<VT, ${keysPerTile(hd) * HV}>;`;
 };
-
-/** Threads in a workgroup of the attention kernels at head width `hd`. */
-const groupSize = (hd: number) => ATTENTION.rowsPerGroup * lanesFor(hd);
 
 /** Stage rows j0.. of two [B*T, D] tensors' head columns into S1, S2 (zeros past T). */
 const stage = (hd: number, a: string, b: string, scaleA = '') => `
@@ -168,16 +154,34 @@ const stage = (hd: number, a: string, b: string, scaleA = '') => `
     }
     workgroupBarrier();`;
 
-function forwardKernel(hd: number): Kernel {
-  const key = keyOf('forward', hd);
+/**
+ * One of the attention kernels at head width `hd`, with this device's lanes a row: its
+ * key (head width, tuning, lanes: the WGSL differs by each), the shared header, the
+ * workgroup of rows x lanes threads and `main`'s prologue around `main`. With lanes the
+ * module enables subgroups; the shuffles run under \`if (busy)\`, uniform across each
+ * subgroup by construction (subgroupAny), which WGSL's uniformity analysis, by
+ * workgroup, cannot see: its subgroup diagnostic is turned off.
+ */
+function attentionKernel(part: string, hd: number, bindings: BindingSpec[], main: string, decls = ''): Kernel {
+  const L = lanesFor(hd);
+  const key = `attention.${part}/h${hd}/q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}/l${L}`;
   return memoKernel(key, () => makeKernel({
-    name: 'attention.forward', key, params, directives: directives(hd),
-    bindings: [{ name: 'Q', access: 'read' }, { name: 'K', access: 'read' }, { name: 'V', access: 'read' },
-      { name: 'O', access: 'rw' }, { name: 'LSE', access: 'rw' }],
-    body: `${header(hd)}
-@compute @workgroup_size(${groupSize(hd)})
+    name: `attention.${part}`, key, params, bindings,
+    directives: L > 1 ? ['enable subgroups;', 'diagnostic(off, subgroup_uniformity);'] : [],
+    body: `${header(hd, L)}${decls}
+@compute @workgroup_size(${ATTENTION.rowsPerGroup * L})
 fn main(${MAIN_ARGS}) {
-  ${prologue(lanesFor(hd))}
+  ${prologue(L)}
+${main}
+}`,
+  }));
+}
+
+const read = (name: string): BindingSpec => ({ name, access: 'read' });
+const rw = (name: string): BindingSpec => ({ name, access: 'rw' });
+
+function forwardKernel(hd: number): Kernel {
+  return attentionKernel('forward', hd, [read('Q'), read('K'), read('V'), rw('O'), rw('LSE')], `
   var q: array<VT, HL>;
   var o: array<VT, HL>;
   if (busy) { for (var u = 0u; u < HL; u++) { q[u] = ${vload(hd, 'Q', 'at + c(u, lane)')} * P.scale; } }
@@ -208,22 +212,11 @@ fn main(${MAIN_ARGS}) {
     let inv = 1.0 / l;
     for (var u = 0u; u < HL; u++) { let r = o[u] * inv; ${vstore(hd, 'O', 'at + c(u, lane)', 'r')} }
     if (lane == 0u) { LSE[bh * P.T + i] = mx + log(l); }
-  }
-}`,
-  }));
+  }`);
 }
 
 function queryGradKernel(hd: number): Kernel {
-  const key = keyOf('backward-q', hd);
-  return memoKernel(key, () => makeKernel({
-    name: 'attention.backward-q', key, params, directives: directives(hd),
-    bindings: [{ name: 'Q', access: 'read' }, { name: 'K', access: 'read' }, { name: 'V', access: 'read' },
-      { name: 'O', access: 'read' }, { name: 'DO', access: 'read' }, { name: 'LSE', access: 'read' },
-      { name: 'DQ', access: 'rw' }, { name: 'DV', access: 'rw' }],
-    body: `${header(hd)}
-@compute @workgroup_size(${groupSize(hd)})
-fn main(${MAIN_ARGS}) {
-  ${prologue(lanesFor(hd))}
+  return attentionKernel('backward-q', hd, [read('Q'), read('K'), read('V'), read('O'), read('DO'), read('LSE'), rw('DQ'), rw('DV')], `
   var q: array<VT, HL>;
   var g: array<VT, HL>;
   var dq: array<VT, HL>;
@@ -255,25 +248,13 @@ fn main(${MAIN_ARGS}) {
     }
     workgroupBarrier();
   }
-  if (valid) { for (var u = 0u; u < HL; u++) { let r = dq[u] * P.scale; ${vstore(hd, 'DQ', 'at + c(u, lane)', 'r')} } }
-}`,
-  }));
+  if (valid) { for (var u = 0u; u < HL; u++) { let r = dq[u] * P.scale; ${vstore(hd, 'DQ', 'at + c(u, lane)', 'r')} } }`);
 }
 
 function keyValueGradKernel(hd: number): Kernel {
   const kb = keysPerTile(hd);
-  const key = keyOf('backward-kv', hd);
-  return memoKernel(key, () => makeKernel({
-    name: 'attention.backward-kv', key, params, directives: directives(hd),
-    bindings: [{ name: 'Q', access: 'read' }, { name: 'K', access: 'read' }, { name: 'V', access: 'read' },
-      { name: 'DO', access: 'read' }, { name: 'LSE', access: 'read' }, { name: 'DV', access: 'read' },
-      { name: 'DK', access: 'rw' }, { name: 'DVAL', access: 'rw' }],
-    body: `${header(hd)}
-var<workgroup> SL: array<f32, ${kb}>;
-var<workgroup> SD: array<f32, ${kb}>;
-@compute @workgroup_size(${groupSize(hd)})
-fn main(${MAIN_ARGS}) {
-  ${prologue(lanesFor(hd))}
+  const bindings = [read('Q'), read('K'), read('V'), read('DO'), read('LSE'), read('DV'), rw('DK'), rw('DVAL')];
+  return attentionKernel('backward-kv', hd, bindings, `
   var k: array<VT, HL>;
   var v: array<VT, HL>;
   var dk: array<VT, HL>;
@@ -310,9 +291,9 @@ fn main(${MAIN_ARGS}) {
       ${vstore(hd, 'DK', 'at + c(u, lane)', 'rk')}
       ${vstore(hd, 'DVAL', 'at + c(u, lane)', 'rv')}
     }
-  }
-}`,
-  }));
+  }`, `
+var<workgroup> SL: array<f32, ${kb}>;
+var<workgroup> SD: array<f32, ${kb}>;`);
 }
 
 export interface AttentionSpec {
