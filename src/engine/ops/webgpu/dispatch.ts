@@ -206,14 +206,10 @@ export function submitPending(): boolean {
   return true;
 }
 
-/** A new tensor holding a copy of `floats` floats of a buffer tfjs does not own (encoded on tfjs's queue). */
+/** A new tensor holding a copy of the shape's floats from the start of a buffer tfjs does not own (encoded on tfjs's queue). */
 export function tensorFromBuffer(src: GPUBuffer, shape: number[]): tf.Tensor {
-  const b = webgpu();
   const out = alloc(shape);
-  const dst = bufferOf(b, out);
-  b.ensureCommandEncoderReady();
-  b.endComputePassEncoder();
-  b.commandEncoder!.copyBufferToBuffer(src, 0, dst, 0, 4 * out.size);
+  copyInto(out, src);
   return out;
 }
 
@@ -262,23 +258,19 @@ export function alloc(shape: number[], dtype: 'float32' | 'int32' = 'float32'): 
 
 /** A real copy on the device (tf.clone shares the data, which an in-place kernel would then change too). */
 export function copyOf(t: tf.Tensor): tf.Tensor {
-  const b = webgpu();
   const out = alloc(t.shape, t.dtype as 'float32' | 'int32');
-  const src = bufferOf(b, t);
-  const dst = bufferOf(b, out);
-  b.ensureCommandEncoderReady();
-  b.endComputePassEncoder();
-  b.commandEncoder!.copyBufferToBuffer(src, 0, dst, 0, 4 * t.size);
+  copyInto(out, t);
   return out;
 }
 
 /**
- * Copies `src` into `dst` (the same size) on the device, ordered with tfjs's work. `dst`
- * must share its data with no other tensor; a copy of its values tfjs kept on the CPU
- * (from a read) is dropped, so the next read sees the new ones.
+ * Copies `dst.size` elements of `src` (a tensor of that size, or the start of a buffer
+ * tfjs does not own) into `dst` on the device, ordered with tfjs's work. `dst` must share
+ * its data with no other tensor; a copy of its values tfjs kept on the CPU (from a read)
+ * is dropped, so the next read sees the new ones.
  */
-export function copyInto(dst: tf.Tensor, src: tf.Tensor): void {
-  if (dst.size !== src.size) throw new Error(`copyInto: ${src.size} elements into ${dst.size}`);
+export function copyInto(dst: tf.Tensor, src: tf.Tensor | GPUBuffer): void {
+  if (src instanceof tf.Tensor && dst.size !== src.size) throw new Error(`copyInto: ${src.size} elements into ${dst.size}`);
   if (!isExclusive(dst)) throw new Error('copyInto: the destination shares its data with another tensor: copy into a tensor of its own (copyOf)');
   const b = webgpu();
   const from = bufferOf(b, src);
@@ -287,7 +279,7 @@ export function copyInto(dst: tf.Tensor, src: tf.Tensor): void {
   if (cached) cached.values = null;
   b.ensureCommandEncoderReady();
   b.endComputePassEncoder();
-  b.commandEncoder!.copyBufferToBuffer(from, 0, to, 0, 4 * src.size);
+  b.commandEncoder!.copyBufferToBuffer(from, 0, to, 0, 4 * dst.size);
 }
 
 /** Whether a kernel may write `t` in place: no other tensor shares its data. */
