@@ -18,7 +18,7 @@ describe('the attention tile flag', () => {
 
   it.each([
     ['32/1024', /write qROWS\/sFLOATS\[\/lLANES\]/],
-    ['q32/s1024/l3', /1, 2, 4 or 8 \(got 3\)/],
+    ['q32/s1024/l3', /must be 1, 2, 4, 8 \(got 3\)/],
     ['q32/s1024/l0', /got 0\)/],
     ['q32/s1024/l16', /got 16\)/],
     ['q64/s1024/l8', /at most 256 threads \(got 64 x 8\)/],

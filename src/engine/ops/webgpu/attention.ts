@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { alloc, run, webgpu, type Ref } from './dispatch';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Dispatch, type Kernel } from './kernel';
-import { MAX_LANES, subgroupLanes, subgroupLanesWhy } from './subgroups';
+import { LANE_COUNTS, subgroupLanes, subgroupLanesWhy } from './subgroups';
 
 /**
  * Rows per workgroup, the most keys staged at once, and the threads a row is shared by
@@ -38,7 +38,7 @@ export function parseAttentionTile(text: string): typeof ATTENTION | string {
   // unsaid, the default lanes, halved until the workgroup fits 256 threads (q96/s1024 gets 2)
   let lanes = m[3] === undefined ? ATTENTION.lanes : Number(m[3]);
   if (m[3] === undefined) while (lanes > 1 && rowsPerGroup * lanes > 256) lanes /= 2;
-  if (![1, 2, 4, MAX_LANES].includes(lanes)) return `--attention-tile: lanes per row must be 1, 2, 4 or ${MAX_LANES} (got ${lanes})`;
+  if (!(LANE_COUNTS as readonly number[]).includes(lanes)) return `--attention-tile: lanes per row must be ${LANE_COUNTS.join(', ')} (got ${lanes})`;
   if (rowsPerGroup * lanes > 256) return `--attention-tile: rows x lanes must be at most 256 threads (got ${rowsPerGroup} x ${lanes})`;
   return { rowsPerGroup, stagedFloats, lanes };
 }
@@ -122,7 +122,7 @@ function prologue(lanes: number): string {
 
 /** `lanesum(x)` and `lanesum2(x)`: a float (or two) summed over the row's lanes, the sum in every lane. */
 function laneSums(lanes: number): string {
-  const steps = (v: string) => [1, 2, 4].filter((m) => m < lanes).map((m) => `${v} += subgroupShuffleXor(${v}, ${m}u);`).join(' ');
+  const steps = (v: string) => LANE_COUNTS.filter((m) => m < lanes).map((m) => `${v} += subgroupShuffleXor(${v}, ${m}u);`).join(' ');
   return `
 fn lanesum(x: f32) -> f32 { var s = x; ${steps('s')} return s; }
 fn lanesum2(x: vec2<f32>) -> vec2<f32> { var s = x; ${steps('s')} return s; }`;

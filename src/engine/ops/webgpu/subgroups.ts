@@ -7,8 +7,9 @@
 // own: the kernels' pipelines are assumed to lay threads out alike), and the adapter's
 // smallest subgroup must hold them (a compiler may pick any size from its range).
 
-/** The most threads a row may be shared by. */
-export const MAX_LANES = 8;
+/** The threads a row may be shared by (a row's lanes add their sums by xor shuffles 1, 2, 4: every count below its own). */
+export const LANE_COUNTS = [1, 2, 4, 8] as const;
+export const MAX_LANES: number = LANE_COUNTS[LANE_COUNTS.length - 1]!;
 
 /**
  * The workgroup sizes the probe checks: every rows x lanes (lanes >= 2) the attention
@@ -34,9 +35,9 @@ enable subgroups;
 @group(0) @binding(0) var<storage, read_write> OK: array<u32>;
 @compute @workgroup_size(${size})
 fn main(@builtin(local_invocation_index) t: u32) {
-  // bit b set: the thread b's shuffle partner (xor 1, 2, 4) is the neighbour the kernels mean
+  // bit 2^b set: the thread's shuffle partner at xor 2^b is the neighbour the kernels mean
   var bits = 0u;
-  for (var b = 0u; b < 3u; b++) {
+  for (var b = 0u; b < ${Math.log2(MAX_LANES)}u; b++) {
     let m = 1u << b;
     if (subgroupShuffleXor(t, m) == (t ^ m)) { bits |= m; }
   }

@@ -1,8 +1,9 @@
 // The PreLoRA monitor's per-module statistics at a window's end, fused: for each module
 // ||W||, ||W - S||, ||S|| and <W - S, W + S> (S: W's snapshot at the last window), a
 // workgroup per module and a launch per group of modules that fit the device's storage
-// buffers. The composite path (monitor.ts) spends ~8 tfjs kernels a module on it: ~300
-// at tiny, which made every window end take 13-17 ms of host time in the page.
+// buffers. The composite path (monitor.ts) spends 28 tfjs kernels a module on it (1,013
+// at tiny, counted with tf.profile): every window end took 12-28 ms more than a window's
+// other steps in the page on the H200 (tiny, batch 128 and 32); fused, 1-5 ms.
 import * as tf from '@tensorflow/tfjs';
 import { alloc, run, storageBufferLimit, type Ref } from './dispatch';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel } from './kernel';
@@ -10,8 +11,8 @@ import { reduceSumWgsl } from './wgsl';
 
 const THREADS = 256;
 
-/** Modules a launch takes: two bindings each beside the output, at most 8. */
-export const modulesPerLaunch = (storageBuffers: number) => Math.max(1, Math.min(8, Math.floor((storageBuffers - 1) / 2)));
+/** Modules a launch takes: two bindings each beside the output, at most 8 (each is a case of the kernel's switch). */
+const modulesPerLaunch = (storageBuffers: number) => Math.max(1, Math.min(8, Math.floor((storageBuffers - 1) / 2)));
 
 function statsKernel(count: number): Kernel {
   const ids = Array.from({ length: count }, (_, i) => i);
