@@ -235,7 +235,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 /**
  * The device, and where our kernels ran, the threads sharing an attention row: more
  * than one only where the device has subgroups (a device without them runs attention
- * ~1.6x slower on the H200), so a report says which it measured.
+ * ~1.7x slower on the H200), so a report says which it measured.
  */
 function deviceNote(device: string, base: RunConfig): string {
   if (stepPath() === 'composite') return device;
