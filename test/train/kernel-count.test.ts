@@ -12,16 +12,16 @@ describe('kernels per step of tiny\'s structure, fused', () => {
     counts = await runOnDawn<CountResult[]>('test/helpers/kernel-count-run.ts', ['24x2,48x3,24x2@default', 'fused'], 1_200_000);
   }, 1_200_000);
 
-  it('is at most 600 in the full phase; the LoRA phase adds only a merged weight per adapter', () => {
+  it('is at most 600 in the full phase, and no more in the LoRA phase', () => {
     for (const c of counts) {
       expect(c.kernels).toBe('fused');
       expect(c.full.total).toBeLessThanOrEqual(600);
       if (c.lora) {
-        // 36 adapters (query, key, value, output, fc1, fc2 of 6 blocks): W + s A B each, so
-        // that the forward and input gradient are plain products (device time, not launches)
-        expect(c.lora.byName['linear.lora-merge']).toBe(36);
-        expect(c.lora.total - 36).toBeLessThanOrEqual(c.full.total);
-        expect(c.lora.total).toBeLessThanOrEqual(600);
+        // 36 adapters (query, key, value, output, fc1, fc2 of 6 blocks): their merged
+        // weights W + s A B are made in the products' loads, not by launches of their own
+        expect(c.lora.byName['linear.lora-merge'] ?? 0).toBe(0);
+        expect(c.lora.byName['linear.forward']).toBe(c.full.byName['linear.forward']);
+        expect(c.lora.total).toBeLessThanOrEqual(c.full.total);
       }
       // what is left of tfjs's own kernels: reshapes, the embedding, the tape's gradient sums
       expect(c.full.byName['MatMul'] ?? 0).toBe(0);

@@ -81,6 +81,12 @@ export interface GemmLayout {
   side?: { rank: number; lAlongJ: boolean };
   /** floats the caller reuses the staged area for, where more than the tiles need (the thin weight gradients) */
   staged?: number;
+  /**
+   * B is a merged weight W + s A B made as it is loaded: the factor that is constant along
+   * the tile's columns (`rank` floats a column) is staged once per workgroup, and the
+   * caller's loadB reads it with `factorAt(j, n)` (mergeWgsl).
+   */
+  merged?: { rank: number };
 }
 
 /**
@@ -112,7 +118,7 @@ export function stagedFloats(l: GemmLayout): number {
 
 /** Workgroup memory the GEMM needs, in bytes (checked against the device's limit). */
 export function gemmSharedBytes(l: GemmLayout): number {
-  return 4 * stagedFloats(l);
+  return 4 * (stagedFloats(l) + (l.merged ? l.merged.rank * GEMM_TILE.TN : 0));
 }
 
 /**
@@ -146,10 +152,12 @@ ${prefetchWgsl('Tiles', 'n0: u32, N: u32', [
     { reg: 'pa', count: 'TM * TK', idx: aIdx, when: 'm0 + m < M', load: 'loadA(m0 + m, k0 + k)', at: 'k * SA + m' },
     { reg: 'pb', count: 'TN * TK', idx: bIdx, when: 'n0 + n < N', load: 'loadB(k0 + k, n0 + n)', at: 'BS + k * SB + n' },
   ])}
+${l.merged ? mergeWgsl(l.merged.rank) : ''}
 fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
   for (var i = 0u; i < RM * VN; i++) { acc[i] = vec4<f32>(0.0); }
   let tx = t % TX;
   let ty = t / TX;
+  ${l.merged ? 'stageFactor(t, n0, N);' : ''}
   fetchTiles(t, m0, kBegin, kEnd, M, n0, N);
   for (var k0 = kBegin; k0 < kEnd; k0 += TK) {
     stageTiles(t);
@@ -169,6 +177,29 @@ fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
   }
 }
 ${l.side ? sideWgsl(l, l.side) : ''}`;
+}
+
+/**
+ * The staged factor of a merged weight: `fn stageFactor(t, n0, N)` stores the caller's
+ * `loadF(j, n)` for the tile's TN columns (0 past N) and waits for the workgroup, and
+ * `fn factorAt(j, n)` reads it back for a column n of the tile. The other factor varies
+ * with k and is read by the caller's loadB from memory, where the threads loading one
+ * k share it.
+ */
+function mergeWgsl(rank: number): string {
+  return `
+const FR = ${rank}u;
+var<workgroup> LF: array<f32, ${rank * GEMM_TILE.TN}>;
+fn stageFactor(t: u32, n0: u32, N: u32) {
+  for (var e = t; e < FR * TN; e += NT) {
+    let c = e % TN;
+    var v = 0.0;
+    if (n0 + c < N) { v = loadF(e / TN, n0 + c); }
+    LF[e] = v;
+  }
+  workgroupBarrier();
+}
+fn factorAt(j: u32, n: u32) -> f32 { return LF[j * TN + n % TN]; }`;
 }
 
 /** One slice of a staged operand: `count` elements, element e's m/n and k from `idx`, stored at `at`. */

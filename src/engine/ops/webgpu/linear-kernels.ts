@@ -3,8 +3,8 @@
 // partial sums in one launch (x A as the forward wrote it: recomputing it there, din
 // FMAs per loaded element, made the LoRA phase's device time 4x the full phase's on the
 // H200), and the in-order sum of those partials. With an adapter, W is the merged weight
-// W + s A B, made by its own launch each step: the forward and the input gradient are
-// then plain products, and workgroups of their own in the same launches sum the thin
+// W + s A B, made by its own launch each step (or as the products load it, op by op):
+// the forward and the input gradient are then plain products, and workgroups of their own in the same launches sum the thin
 // side product (x A, or s dy B^T) that the adapter's gradients need. With GELU, the
 // kernels that read dy read dg * gelu'(u) instead, so the pre-activation gradient is
 // never written out.
@@ -27,6 +27,15 @@ function dyBindings(gelu: boolean): BindingSpec[] {
   return gelu ? [read('DG'), read('U')] : [read('DY')];
 }
 const dyLoad = (gelu: boolean, idx: string) => (gelu ? `DG[${idx}] * geluGrad(U[${idx}])` : `DY[${idx}]`);
+
+/**
+ * W' = W + s A B's element for W's row i and column j as mergeKernel sums it (the rank's
+ * FMAs in order, then W + s acc), so the two ways of merging give the same floats: `a(r)`
+ * and `b(r)` are A's [i, r] and B's [r, j] as WGSL expressions.
+ */
+const mergedElement = (w: string, a: (r: string) => string, b: (r: string) => string) => `var acc = 0.0;
+  for (var r = 0u; r < R; r++) { acc = fma(${a('r')}, ${b('r')}, acc); }
+  return ${w} + P.s * acc;`;
 
 /**
  * W' = W + s A B, the merged weight the forward and the input gradient read. Bindings W,
@@ -52,39 +61,56 @@ fn main(${MAIN_ARGS}) {
   if (e >= P.din * P.dout) { return; }
   let i = e / P.dout;
   let j = e % P.dout;
-  var acc = 0.0;
-  for (var r = 0u; r < R; r++) { acc = fma(LA[i * R + r], LB[r * P.dout + j], acc); }
-  WM[e] = W[e] + P.s * acc;
+  WM[e] = merged(e, i, j);
+}
+fn merged(e: u32, i: u32, j: u32) -> f32 {
+  ${mergedElement('W[e]', (r) => `LA[i * R + ${r}]`, (r) => `LB[${r} * P.dout + j]`)}
 }`,
   }));
 }
 
 /** The forward's staged layout: x along k, W along n, x A as the side product (A along its columns). */
-export const forwardLayout = (rank: number): GemmLayout => ({ aAlongK: true, bAlongN: true, side: rank ? { rank, lAlongJ: true } : undefined });
+export const forwardLayout = (rank: number, merged = false): GemmLayout => ({
+  aAlongK: true, bAlongN: true, side: rank ? { rank, lAlongJ: true } : undefined, merged: merged && rank ? { rank } : undefined,
+});
 
 /** The input gradient's staged layout: dy along k, W read transposed, s dy B^T as the side product. */
-export const inputGradLayout = (rank: number): GemmLayout => ({ aAlongK: true, bAlongN: false, side: rank ? { rank, lAlongJ: false } : undefined });
+export const inputGradLayout = (rank: number, merged = false): GemmLayout => ({
+  aAlongK: true, bAlongN: false, side: rank ? { rank, lAlongJ: false } : undefined, merged: merged && rank ? { rank } : undefined,
+});
+
 
 /**
- * Bindings: X, W (with an adapter the merged W + s A B), Bias, [RES], [LA], then Y or
- * (U, G), [XA]. Params M (rows), N (out), K (in). With an adapter, workgroups ahead of
- * the product's tiles write x A (the side product, unscaled), which the weight gradient
- * of B reads.
+ * Bindings: X, W (with an adapter the merged W + s A B, or with `merged` the base W),
+ * Bias, [RES], [LA], [LB with `merged`], then Y or (U, G), [XA]. Params M (rows), N
+ * (out), K (in), [s with `merged`]. With an adapter, workgroups ahead of the product's
+ * tiles write x A (the side product, unscaled), which the weight gradient of B reads.
+ * `merged`: W + s A B is made as the tiles load it (B's columns of the tile staged once):
+ * no merge launch, at the cost of making each element again for every row of tiles.
  */
-export function forwardKernel(v: LinearVariant & { residual: boolean }): Kernel {
-  const key = `linear.forward/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}/${v.residual ? 'res' : 'nores'}`;
+export function forwardKernel(v: LinearVariant & { residual: boolean; merged?: boolean }): Kernel {
+  const merged = !!v.merged && v.rank > 0;
+  const key = `linear.forward/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}/${v.residual ? 'res' : 'nores'}${merged ? '/merged' : ''}`;
   return memoKernel(key, () => {
     const R = v.rank;
     const bindings = [read('X'), read('W'), read('Bias')];
     if (v.residual) bindings.push(read('RES'));
     if (R) bindings.push(read('LA'));
+    if (merged) bindings.push(read('LB'));
     bindings.push(...(v.gelu ? [rw('U'), rw('G')] : [rw('Y')]));
     if (R) bindings.push(rw('XA'));
     const store = v.gelu ? 'U[m * N + n] = o; G[m * N + n] = gelu(o);' : 'Y[m * N + n] = o;';
+    const loadB = merged
+      ? `fn loadF(j: u32, n: u32) -> f32 { return LB[j * P.N + n]; }
+fn loadB(k: u32, n: u32) -> f32 {
+  ${mergedElement('W[k * P.N + n]', (r) => `LA[k * R + ${r}]`, (r) => `factorAt(${r}, n)`)}
+}`
+      : 'fn loadB(k: u32, n: u32) -> f32 { return W[k * P.N + n]; }';
+    const params = [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }] as const;
     const body = `${v.gelu ? GELU_WGSL : ''}
-${gemmWgsl(forwardLayout(R))}
+${gemmWgsl(forwardLayout(R, merged))}
 fn loadA(m: u32, k: u32) -> f32 { return X[m * P.K + k]; }
-fn loadB(k: u32, n: u32) -> f32 { return W[k * P.N + n]; }
+${loadB}
 ${R ? 'fn loadL(k: u32, j: u32) -> f32 { return LA[k * R + j]; }' : ''}
 @compute @workgroup_size(${gemmThreads()})
 fn main(${MAIN_ARGS}) {
@@ -95,33 +121,41 @@ fn main(${MAIN_ARGS}) {
 }`;
     return makeKernel({
       name: 'linear.forward', key, bindings, body,
-      params: [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }],
+      params: merged ? [...params, { name: 's', type: 'f32' }] : [...params],
     });
   });
 }
 
 /**
  * dx = dy W^T (W the merged weight with an adapter, whose launch also writes dxa = s dy
- * B^T in workgroups ahead of the product's tiles). Bindings: DY | (DG, U), W, [LB],
- * [GU], DX, [DXA]. Params M (rows), N (in), K (out), s.
+ * B^T in workgroups ahead of the product's tiles; with `merged` the base W, the merged
+ * weight made as it is loaded, A's rows of the tile staged). Bindings: DY | (DG, U), W,
+ * [LA with `merged`], [LB], [GU], DX, [DXA]. Params M (rows), N (in), K (out), s.
  * `geluOut`: the input is the GELU of GU (fc2's input is fc1's output): DX is the
  * gradient before that GELU, dx * gelu'(GU), made once here. Read by fc1's kernels as dg
  * times gelu'(u), it was made again for every tile that loads it (6 times per element for
  * fc1's input gradient and 6 for its weight gradient at small's width).
  */
-export function inputGradKernel(v: LinearVariant & { geluOut?: boolean }): Kernel {
-  const key = `linear.input-grad/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}${v.geluOut ? '/gelu-out' : ''}`;
+export function inputGradKernel(v: LinearVariant & { geluOut?: boolean; merged?: boolean }): Kernel {
+  const merged = !!v.merged && v.rank > 0;
+  const key = `linear.input-grad/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}${v.geluOut ? '/gelu-out' : ''}${merged ? '/merged' : ''}`;
   return memoKernel(key, () => {
     const R = v.rank;
     const bindings = [...dyBindings(v.gelu), read('W')];
+    if (merged) bindings.push(read('LA'));
     if (R) bindings.push(read('LB'));
     if (v.geluOut) bindings.push(read('GU'));
     bindings.push(rw('DX'));
     if (R) bindings.push(rw('DXA'));
     const body = `${v.gelu || v.geluOut ? GELU_WGSL : ''}
-${gemmWgsl(inputGradLayout(R))}
+${gemmWgsl(inputGradLayout(R, merged))}
 fn loadA(m: u32, k: u32) -> f32 { return ${dyLoad(v.gelu, 'm * P.K + k')}; }
-fn loadB(k: u32, n: u32) -> f32 { return W[n * P.K + k]; }
+${merged
+    ? `fn loadF(j: u32, n: u32) -> f32 { return LA[n * R + j]; }
+fn loadB(k: u32, n: u32) -> f32 {
+  ${mergedElement('W[n * P.K + k]', (r) => `factorAt(${r}, n)`, (r) => `LB[${r} * P.K + k]`)}
+}`
+    : 'fn loadB(k: u32, n: u32) -> f32 { return W[n * P.K + k]; }'}
 ${R ? 'fn loadL(k: u32, j: u32) -> f32 { return LB[j * P.K + k]; }' : ''}
 @compute @workgroup_size(${gemmThreads()})
 fn main(${MAIN_ARGS}) {

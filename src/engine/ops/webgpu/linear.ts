@@ -2,7 +2,8 @@
 // named buffers (a step plan can record the same sequences), and the tf.customGrad
 // wrapper that runs them eagerly over tfjs tensors. Forward: one launch (bias, residual
 // and GELU in the epilogue); with an adapter, first the merged weight W + s A B (one
-// launch), and the forward keeps x A for the backward. Backward: the input gradient
+// launch; run eagerly, made in the products' loads instead), and the forward keeps x A
+// for the backward. Backward: the input gradient
 // through the merged weight (one launch, the adapter's dxa as its side product), then
 // every weight gradient as split-K partials (one launch) and their sum (one launch). A
 // frozen base gets no weight gradient.
@@ -24,13 +25,19 @@ export interface LinearSpec {
   scale: number;
   gelu: boolean;
   residual: boolean;
+  /**
+   * With an adapter: the merged weight W + s A B is made as the products load it, not by
+   * a launch of its own (the op-by-op path, bound by each launch's host cost; see
+   * mergeInLoads).
+   */
+  mergeInLoads?: boolean;
 }
 
 const tiles = (m: number, n: number) => Math.ceil(m / GEMM_TILE.TM) * Math.ceil(n / GEMM_TILE.TN);
 
 export interface ForwardBuffers<B> {
   x: B; w: B; b: B; res?: B; loraA?: B; loraB?: B;
-  /** with an adapter: the merged weight W + s A B [din, dout], written here, read by the input gradient */
+  /** with an adapter merged by a launch: the merged weight W + s A B [din, dout], written here, read by the input gradient */
   wm?: B;
   /** the output, or with GELU the pre-activation u and the output g */
   y?: B; u?: B; g?: B;
@@ -40,24 +47,27 @@ export interface ForwardBuffers<B> {
 
 export function forwardDispatches<B>(s: LinearSpec, f: ForwardBuffers<B>): Dispatch<B>[] {
   const out: Dispatch<B>[] = [];
-  if (s.rank) {
+  const merged = !!s.rank && !!s.mergeInLoads;
+  if (s.rank && !merged) {
     out.push({ kernel: mergeKernel(s.rank), buffers: [f.w, f.loraA!, f.loraB!, f.wm!], params: [s.dIn, s.dOut, s.scale], workgroups: Math.ceil((s.dIn * s.dOut) / 256) });
   }
-  const kernel = forwardKernel({ rank: s.rank, gelu: s.gelu, residual: s.residual });
-  const buffers = [f.x, s.rank ? f.wm! : f.w, f.b];
+  const kernel = forwardKernel({ rank: s.rank, gelu: s.gelu, residual: s.residual, merged });
+  const buffers = [f.x, s.rank && !merged ? f.wm! : f.w, f.b];
   if (s.residual) buffers.push(f.res!);
   if (s.rank) buffers.push(f.loraA!);
+  if (merged) buffers.push(f.loraB!);
   buffers.push(...(s.gelu ? [f.u!, f.g!] : [f.y!]));
   if (s.rank) buffers.push(f.xa!);
-  out.push({ kernel, buffers, params: [s.rows, s.dOut, s.dIn], workgroups: tiles(s.rows, s.dOut) + (s.rank ? sideWorkgroups(s.rows) : 0) });
+  const params = [s.rows, s.dOut, s.dIn, ...(merged ? [s.scale] : [])];
+  out.push({ kernel, buffers, params, workgroups: tiles(s.rows, s.dOut) + (s.rank ? sideWorkgroups(s.rows) : 0) });
   return out;
 }
 
 export interface BackwardBuffers<B> {
   /** the output's gradient, or with GELU the gradient of g and the saved u */
   dy?: B; dg?: B; u?: B;
-  /** the weight, or with an adapter the merged weight the forward made (wm) and the right factor */
-  x: B; w?: B; wm?: B; loraB?: B;
+  /** the weight, or with an adapter the merged weight the forward made (wm) and the right factor, or merged in the loads the weight and both factors */
+  x: B; w?: B; wm?: B; loraA?: B; loraB?: B;
   /** with an adapter: x A as the forward wrote it */
   xa?: B;
   /** outputs: dx (also computed, and may be scratch, when only the adapter needs it) and dxa = s dy B^T */
@@ -88,12 +98,14 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>): D
   const out: Dispatch<B>[] = [];
   const dyBufs = s.gelu ? [g.dg!, g.u!] : [g.dy!];
   if (s.inputGrad || s.rank) {
-    const buffers = [...dyBufs, s.rank ? g.wm! : g.w!];
+    const merged = !!s.rank && !!s.mergeInLoads;
+    const buffers = [...dyBufs, s.rank && !merged ? g.wm! : g.w!];
+    if (merged) buffers.push(g.loraA!);
     if (s.rank) buffers.push(g.loraB!);
     if (g.dxGeluOf) buffers.push(g.dxGeluOf);
     buffers.push(g.dx!);
     if (s.rank) buffers.push(g.dxa!);
-    out.push({ kernel: inputGradKernel({ rank: s.rank, gelu: s.gelu, geluOut: !!g.dxGeluOf }), buffers, params: [s.rows, s.dIn, s.dOut, s.scale], workgroups: tiles(s.rows, s.dIn) + (s.rank ? sideWorkgroups(s.rows) : 0) });
+    out.push({ kernel: inputGradKernel({ rank: s.rank, gelu: s.gelu, geluOut: !!g.dxGeluOf, merged }), buffers, params: [s.rows, s.dIn, s.dOut, s.scale], workgroups: tiles(s.rows, s.dIn) + (s.rank ? sideWorkgroups(s.rows) : 0) });
   }
   if (!s.base && !s.rank) return out;
   const v = { rank: s.rank, gelu: s.gelu, base: s.base };
@@ -150,6 +162,18 @@ export function deviceLoraRankLimit(): number {
   return largestLoraRank(webgpu().device.limits.maxComputeWorkgroupStorageSize);
 }
 
+/**
+ * Whether the op-by-op path makes a LoRA linear's merged weight in its products' loads:
+ * where the staged factor (rank x 64 floats) fits beside the tiles, else by a launch of
+ * its own (the rank limit stays the launch's). That path is bound by each launch's host
+ * cost, and a merge launch per adapter made the LoRA phase launch more kernels than the
+ * full phase (36 at tiny); the compiled step keeps the launch, cheaper on the device.
+ */
+function mergesInLoads(rank: number): boolean {
+  const need = Math.max(gemmSharedBytes(forwardLayout(rank, true)), gemmSharedBytes(inputGradLayout(rank, true)));
+  return need <= webgpu().device.limits.maxComputeWorkgroupStorageSize;
+}
+
 function checkShared(rank: number): void {
   const need = loraSharedBytes(rank);
   const have = webgpu().device.limits.maxComputeWorkgroupStorageSize;
@@ -167,7 +191,7 @@ export function linearFused(
   if (o.gelu && o.residual) throw new Error('linear: GELU and a residual together are not supported');
   const spec: BackwardSpec = {
     rows, dIn, dOut, rank, scale: adapter?.scale ?? 0, gelu: !!o.gelu, residual: !!o.residual,
-    inputGrad: o.inputGrad !== false, base: !frozen,
+    inputGrad: o.inputGrad !== false, base: !frozen, mergeInLoads: rank > 0 && mergesInLoads(rank),
   };
   // the op's differentiable inputs, in order; the rest are constants of the closure
   const inputs: tf.Tensor[] = [];
@@ -180,7 +204,7 @@ export function linearFused(
     const y = alloc([rows, dOut]);
     const u = spec.gelu ? alloc([rows, dOut]) : null;
     const xa = rank ? alloc([rows, rank]) : null;
-    const wm = rank ? alloc([dIn, dOut]) : null;
+    const wm = rank && !spec.mergeInLoads ? alloc([dIn, dOut]) : null;
     const f: ForwardBuffers<Ref> = {
       x, w: weight, b: bias, res: o.residual, loraA: adapter?.A, loraB: adapter?.B, xa: xa ?? undefined, wm: wm ?? undefined,
     };
@@ -198,21 +222,23 @@ export function linearFused(
   // x A and the merged weight wait for the backward in this closure, not on the tape:
   // tfjs clones every tensor it saves (an Identity kernel each: 36 more a tiny LoRA step
   // than a full one for x A alone)
-  let kept: { xa: tf.Tensor; wm: tf.Tensor } | null = null;
+  let kept: { xa: tf.Tensor; wm: tf.Tensor | null } | null = null;
+  // what the input gradient reads besides x (and u): the weight; with an adapter the
+  // merged weight (kept) and B, or merged in the loads the weight, A and B
+  const weights = adapter ? (spec.mergeInLoads ? [weight, adapter.A, adapter.B] : [adapter.B]) : [weight];
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const { y, u, xa, wm } = forward();
     const before = tf.memory().numTensors;
-    // the backward reads the weight, or with an adapter the merged weight and B
-    restore = saveForBackward(args[args.length - 1] as tf.GradSaveFunc,
-      [x, ...(adapter ? [adapter.B] : [weight]), ...(u ? [u] : [])]);
+    restore = saveForBackward(args[args.length - 1] as tf.GradSaveFunc, [x, ...weights, ...(u ? [u] : [])]);
     // tfjs saves (clones x) only while it records a tape, whose backward then runs: keep
     // x A and W' for it; otherwise the forward's scope frees them
-    if (xa && wm && tf.memory().numTensors > before) kept = { xa: tf.keep(xa), wm: tf.keep(wm) };
+    if (xa && tf.memory().numTensors > before) kept = { xa: tf.keep(xa), wm: wm && tf.keep(wm) };
     return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => backward(dy, restore(saved)) };
   });
   const backward = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
-    // x, then the weight, or with an adapter its right factor B (the merged weight is kept above)
-    const [sx, wOrB, ...rest] = saved as [tf.Tensor, tf.Tensor, ...tf.Tensor[]];
+    // x, then `weights` (the merged weight is kept above), then u
+    const [sx, ...rest] = saved as [tf.Tensor, ...tf.Tensor[]];
+    const ws = rest.splice(0, weights.length);
     if (rank && !kept) throw new Error('linear: the backward of a LoRA linear ran without its forward on a tape');
     const u = spec.gelu ? rest.shift() : undefined;
     const dx = spec.inputGrad || rank ? alloc([rows, dIn]) : null;
@@ -224,7 +250,7 @@ export function linearFused(
     const part = spec.base || rank ? alloc([weightGradScratch(spec).floats]) : null;
     const b: BackwardBuffers<Ref> = {
       x: sx, dx: dx ?? undefined, dxa: dxa ?? undefined, part: part ?? undefined, ...grads,
-      ...(rank ? { wm: kept!.wm, loraB: wOrB, xa: kept!.xa } : { w: wOrB }),
+      ...(!rank ? { w: ws[0] } : spec.mergeInLoads ? { w: ws[0], loraA: ws[1], loraB: ws[2], xa: kept!.xa } : { wm: kept!.wm!, loraB: ws[0], xa: kept!.xa }),
     };
     if (spec.gelu) Object.assign(b, { dg: dy, u });
     else b.dy = dy;
