@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseGemmTile, parseSplitK } from '../../src/engine/ops/webgpu/gemm';
 import { parseLayerNormGroups } from '../../src/engine/ops/webgpu/layernorm';
-import { largestLoraRank, loraSharedBytes } from '../../src/engine/ops/webgpu/linear';
+import { largestLoraRank, LORA_MERGE_PLACES, loraSharedBytes, parseLoraMerge } from '../../src/engine/ops/webgpu/linear';
 
 describe('the GEMM tile flag', () => {
   it('takes shapes the kernels can run', () => {
@@ -50,6 +50,16 @@ describe('the LayerNorm backward workgroups flag', () => {
 
   it.each(['0', '2.5', '70000', 'all', ''])('refuses "%s"', (text) => {
     expect(parseLayerNormGroups(text)).toMatch(/--layernorm-groups: workgroups, a whole number/);
+  });
+});
+
+describe('the LoRA merge flag', () => {
+  it.each(LORA_MERGE_PLACES)('takes "%s"', (place) => {
+    expect(parseLoraMerge(place)).toEqual({ compiled: place });
+  });
+
+  it.each(['', 'Loads', 'inline'])('refuses "%s"', (text) => {
+    expect(parseLoraMerge(text)).toMatch(/--lora-merge: use launch or loads/);
   });
 });
 

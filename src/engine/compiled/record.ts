@@ -74,6 +74,7 @@ function specOf(l: Linear, rows: number, o: LinearOptions): linear.BackwardSpec 
   return {
     rows, dIn: l.dIn, dOut: l.dOut, rank: a?.rank ?? 0, scale: a ? a.alpha / a.rank : 0,
     gelu: !!o.gelu, residual: !!o.residual, inputGrad: o.inputGrad !== false, base: !l.baseFrozen,
+    mergeInLoads: !!a && linear.LORA_MERGE.compiled === 'loads' && linear.mergesInLoads(a.rank),
   };
 }
 
@@ -119,7 +120,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     const y = arena.floats(n * l.dOut, `${l.name} out`);
     const u = o.gelu ? arena.floats(n * l.dOut, `${l.name} pre-activation`) : undefined;
     const xa = a ? arena.floats(n * a.rank, `${l.name} x A`) : undefined;
-    const wm = a ? arena.floats(l.dIn * l.dOut, `${l.name} merged weight`) : undefined;
+    const wm = a && !spec.mergeInLoads ? arena.floats(l.dIn * l.dOut, `${l.name} merged weight`) : undefined;
     const f: linear.ForwardBuffers<GPUBuffer> = { x, w: T(l.weight), b: T(l.bias), res: o.residual, xa, wm };
     if (a) Object.assign(f, { loraA: T(a.A), loraB: T(a.B) });
     if (u) Object.assign(f, { u, g: y });
@@ -133,9 +134,12 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     const a = l.adapter;
     const b: linear.BackwardBuffers<GPUBuffer> = { x: r.x, dx, part, dxGeluOf: geluOf };
     if (spec.base) Object.assign(b, { dw: gradOf(l.weight), db: gradOf(l.bias) });
-    // the input gradient reads the weight, or with an adapter the merged weight the forward made
-    if (a) Object.assign(b, { wm: r.wm, loraB: T(a.B), xa: r.xa, dxa, da: gradOf(a.A), dB: gradOf(a.B) });
+    if (a) Object.assign(b, { loraB: T(a.B), xa: r.xa, dxa, da: gradOf(a.A), dB: gradOf(a.B) });
+    // the input gradient reads the weight, or with an adapter merged by a launch the
+    // merged weight the forward made, or merged in its loads the weight and A too
+    if (a && !spec.mergeInLoads) b.wm = r.wm;
     else b.w = T(l.weight);
+    if (a && spec.mergeInLoads) b.loraA = T(a.A);
     if (spec.rank && !dx) b.dx = arena.floats(spec.rows * spec.dIn, 'unused input gradient');
     if (spec.gelu) Object.assign(b, { dg: dy, u: r.u });
     else b.dy = dy;

@@ -162,14 +162,30 @@ export function deviceLoraRankLimit(): number {
   return largestLoraRank(webgpu().device.limits.maxComputeWorkgroupStorageSize);
 }
 
+/** Where a LoRA linear's merged weight W + s A B is made: a launch of its own, or in its products' loads. */
+export const LORA_MERGE_PLACES = ['launch', 'loads'] as const;
+export type LoraMergePlace = (typeof LORA_MERGE_PLACES)[number];
+
 /**
- * Whether the op-by-op path makes a LoRA linear's merged weight in its products' loads:
- * where the staged factor (rank x 64 floats) fits beside the tiles, else by a launch of
- * its own (the rank limit stays the launch's). That path is bound by each launch's host
- * cost, and a merge launch per adapter made the LoRA phase launch more kernels than the
- * full phase (36 at tiny); the compiled step keeps the launch, cheaper on the device.
+ * The compiled step's place (tunable: `npm run bench -- --lora-merge loads`). The
+ * op-by-op path makes it in the loads wherever that fits (mergesInLoads).
  */
-function mergesInLoads(rank: number): boolean {
+export const LORA_MERGE: { compiled: LoraMergePlace } = { compiled: 'launch' };
+
+/** The setting `--lora-merge` gives, checked; an error names what to change. */
+export function parseLoraMerge(text: string): typeof LORA_MERGE | string {
+  const place = LORA_MERGE_PLACES.find((p) => p === text);
+  return place ? { compiled: place } : `--lora-merge: use ${LORA_MERGE_PLACES.join(' or ')} (got "${text.slice(0, 40)}")`;
+}
+
+/**
+ * Whether a LoRA linear's merged weight can be made in its products' loads: where the
+ * staged factor (rank x 64 floats) fits beside the tiles, else it takes a launch of its
+ * own (the rank limit stays the launch's). The op-by-op path is bound by each launch's
+ * host cost, and a merge launch per adapter made its LoRA phase launch more kernels
+ * than the full phase (36 at tiny); the compiled step keeps the launch unless tuned.
+ */
+export function mergesInLoads(rank: number): boolean {
   const need = Math.max(gemmSharedBytes(forwardLayout(rank, true)), gemmSharedBytes(inputGradLayout(rank, true)));
   return need <= webgpu().device.limits.maxComputeWorkgroupStorageSize;
 }
