@@ -1,7 +1,8 @@
 // The few kernels a recorded step needs besides the fused ops' own: the batch gathered
 // from the training set on the device (normalised, augmented and cut into patches in one
-// launch), the embedding's add and its backward, the class-token rows in and out, the
-// gradient sums where a tensor feeds several ops, and the monitor's window sums. Each
+// launch), the embedding's add and its backward, the class-token rows in and out, and
+// the monitor's window sums (the gradient sums where a tensor feeds several ops are
+// made by the kernels that make the gradients: linear and LayerNorm backward). Each
 // computes exactly what the tfjs ops of the eager step compute, in the same order of
 // float additions, so a replayed step gives the eager step's numbers.
 import { MAIN_ARGS, WID, makeKernel, type BindingSpec, type Dispatch, type Kernel, type ParamType } from '../ops/webgpu/kernel';
@@ -133,12 +134,6 @@ const clsRowsBackwardKernel = perElement('rows.cls-backward', [read('DCLS'), rw(
   if ((e / P.D) % P.T == 0u) { v = DCLS[(e / (P.T * P.D)) * P.D + e % P.D]; }
   DH[e] = v;`);
 
-/** acc += x: a gradient that reaches a tensor by a second path (the residual stream). */
-const accumulateKernel = perElement('grad.add', [read('X'), rw('ACC')], ['n'], 'P.n', 'ACC[e] = ACC[e] + X[e];');
-
-/** (a + b) + c: the tape's sum of the query, key and value inputs' gradients, in its order. */
-const sum3Kernel = perElement('grad.add3', [read('A'), read('B'), read('C'), rw('OUT')], ['n'], 'P.n', 'OUT[e] = (A[e] + B[e]) + C[e];');
-
 /** The monitor's window sums: overwritten at a window's first step (STEP[0] != 0), else added to. */
 const windowSumsKernel = makeKernel({
   name: 'monitor.window-sums', key: 'monitor.window-sums',
@@ -195,14 +190,6 @@ export function clsRowsDispatch<B>(s: TokenShape, b: { h: B; out: B }): Dispatch
 
 export function clsRowsBackwardDispatch<B>(s: TokenShape, b: { dcls: B; dh: B }): Dispatch<B> {
   return { kernel: clsRowsBackwardKernel, buffers: [b.dcls, b.dh], params: shapeParams(s), workgroups: flat(s.batch * s.tokens * s.width) };
-}
-
-export function accumulateDispatch<B>(n: number, b: { x: B; acc: B }): Dispatch<B> {
-  return { kernel: accumulateKernel, buffers: [b.x, b.acc], params: [n], workgroups: flat(n) };
-}
-
-export function sum3Dispatch<B>(n: number, b: { a: B; b: B; c: B; out: B }): Dispatch<B> {
-  return { kernel: sum3Kernel, buffers: [b.a, b.b, b.c, b.out], params: [n], workgroups: flat(n) };
 }
 
 export function windowSumsDispatch<B>(n: number, b: { norms: B; loss: B; step: B; gradSum: B; lossSum: B }): Dispatch<B> {

@@ -66,9 +66,14 @@ fn main(${MAIN_ARGS}) {
   }));
 }
 
-function backwardKernel(D: number): Kernel {
+/**
+ * `accumulate`: DX is added to (DX + dx), not written: the residual stream's gradient
+ * takes the LayerNorm's input gradient in the same launch (the compiled step: a launch
+ * of its own for each of a block's two sums before).
+ */
+function backwardKernel(D: number, accumulate: boolean): Kernel {
   const cpt = columnsPerThread(D);
-  const key = `layernorm.backward/c${cpt}/t${LAYERNORM.threads}`;
+  const key = `layernorm.backward/c${cpt}/t${LAYERNORM.threads}${accumulate ? '/acc' : ''}`;
   return memoKernel(key, () => makeKernel({
     name: 'layernorm.backward', key,
     bindings: [{ name: 'DY', access: 'read' }, { name: 'X', access: 'read' }, { name: 'G', access: 'read' },
@@ -106,7 +111,10 @@ fn main(${MAIN_ARGS}) {
     let m = reduceSum2(t, ab) / f32(D);
     for (var i = 0u; i < CPT; i++) {
       let c = t + i * WG;
-      if (c < D) { DX[r * D + c] = rstd * (gd[i] - m.x - xh[i] * m.y); }
+      if (c < D) {
+        let dx = rstd * (gd[i] - m.x - xh[i] * m.y);
+        ${accumulate ? 'DX[r * D + c] = DX[r * D + c] + dx;' : 'DX[r * D + c] = dx;'}
+      }
     }
   }
   for (var i = 0u; i < CPT; i++) {
@@ -153,13 +161,14 @@ export function backwardSplit(rows: number): { rowsPerGroup: number; parts: numb
   return { rowsPerGroup, parts: Math.ceil(rows / rowsPerGroup) };
 }
 
+/** `b.accumulate`: dx is added to what `b.dx` holds (a residual stream's gradient). */
 export function backwardDispatches<B>(
-  s: LayerNormSpec, b: { dy: B; x: B; gamma: B; stats: B; dx: B; part: B; dgamma: B; dbeta: B },
+  s: LayerNormSpec, b: { dy: B; x: B; gamma: B; stats: B; dx: B; part: B; dgamma: B; dbeta: B; accumulate?: boolean },
 ): Dispatch<B>[] {
   const { rowsPerGroup, parts } = backwardSplit(s.rows);
   const lanes = sumLanes(parts);
   return [
-    { kernel: backwardKernel(s.D), buffers: [b.dy, b.x, b.gamma, b.stats, b.dx, b.part], params: [s.rows, s.D, rowsPerGroup], workgroups: parts },
+    { kernel: backwardKernel(s.D, !!b.accumulate), buffers: [b.dy, b.x, b.gamma, b.stats, b.dx, b.part], params: [s.rows, s.D, rowsPerGroup], workgroups: parts },
     { kernel: sumKernel(lanes), buffers: [b.part, b.dgamma, b.dbeta], params: [parts, s.D], workgroups: Math.ceil((2 * s.D) / sumOutputsPerGroup(lanes)) },
   ];
 }

@@ -131,14 +131,16 @@ fn main(${MAIN_ARGS}) {
  * B^T in workgroups ahead of the product's tiles; with `merged` the base W, the merged
  * weight made as it is loaded, A's rows of the tile staged). Bindings: DY | (DG, U), W,
  * [LA with `merged`], [LB], [GU], DX, [DXA]. Params M (rows), N (in), K (out), s.
+ * `accumulate`: DX is added to, not written (the compiled step sums the query's, key's
+ * and value's input gradients so, in the order the tape adds them).
  * `geluOut`: the input is the GELU of GU (fc2's input is fc1's output): DX is the
  * gradient before that GELU, dx * gelu'(GU), made once here. Read by fc1's kernels as dg
  * times gelu'(u), it was made again for every tile that loads it (6 times per element for
  * fc1's input gradient and 6 for its weight gradient at small's width).
  */
-export function inputGradKernel(v: LinearVariant & { geluOut?: boolean; merged?: boolean }): Kernel {
+export function inputGradKernel(v: LinearVariant & { geluOut?: boolean; merged?: boolean; accumulate?: boolean }): Kernel {
   const merged = !!v.merged && v.rank > 0;
-  const key = `linear.input-grad/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}${v.geluOut ? '/gelu-out' : ''}${merged ? '/merged' : ''}`;
+  const key = `linear.input-grad/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}${v.geluOut ? '/gelu-out' : ''}${merged ? '/merged' : ''}${v.accumulate ? '/acc' : ''}`;
   return memoKernel(key, () => {
     const R = v.rank;
     const bindings = [...dyBindings(v.gelu), read('W')];
@@ -160,7 +162,7 @@ ${R ? 'fn loadL(k: u32, j: u32) -> f32 { return LB[j * P.K + k]; }' : ''}
 @compute @workgroup_size(${gemmThreads()})
 fn main(${MAIN_ARGS}) {
   ${R ? sideThenTileMain('DXA[m * R + j] = P.s * v;') : TILE_MAIN}
-  ${forEachOutput(v.geluOut ? 'DX[m * N + n] = v * geluGrad(GU[m * N + n]);' : 'DX[m * N + n] = v;')}
+  ${forEachOutput(v.geluOut ? 'DX[m * N + n] = v * geluGrad(GU[m * N + n]);' : v.accumulate ? 'DX[m * N + n] = DX[m * N + n] + v;' : 'DX[m * N + n] = v;')}
 }`;
     return makeKernel({
       name: 'linear.input-grad', key, bindings, body,

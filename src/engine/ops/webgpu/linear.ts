@@ -74,6 +74,8 @@ export interface BackwardBuffers<B> {
   dx?: B; dxa?: B;
   /** the pre-activation u of a GELU whose output is this layer's input: dx is then taken through it */
   dxGeluOf?: B;
+  /** dx is added to what `dx` holds (not with dxGeluOf) */
+  accumulateDx?: boolean;
   /** scratch for the split-K partial sums: `weightGradScratch` floats */
   part?: B;
   dw?: B; db?: B; da?: B; dB?: B;
@@ -97,6 +99,7 @@ export function weightGradScratch(s: BackwardSpec): { floats: number; splits: nu
 export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>): Dispatch<B>[] {
   const out: Dispatch<B>[] = [];
   const dyBufs = s.gelu ? [g.dg!, g.u!] : [g.dy!];
+  if (g.accumulateDx && g.dxGeluOf) throw new Error('linear: an input gradient taken through a GELU is written, not added to');
   if (s.inputGrad || s.rank) {
     const merged = !!s.rank && !!s.mergeInLoads;
     const buffers = [...dyBufs, s.rank && !merged ? g.wm! : g.w!];
@@ -105,7 +108,7 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>): D
     if (g.dxGeluOf) buffers.push(g.dxGeluOf);
     buffers.push(g.dx!);
     if (s.rank) buffers.push(g.dxa!);
-    out.push({ kernel: inputGradKernel({ rank: s.rank, gelu: s.gelu, geluOut: !!g.dxGeluOf, merged }), buffers, params: [s.rows, s.dIn, s.dOut, s.scale], workgroups: tiles(s.rows, s.dIn) + (s.rank ? sideWorkgroups(s.rows) : 0) });
+    out.push({ kernel: inputGradKernel({ rank: s.rank, gelu: s.gelu, geluOut: !!g.dxGeluOf, merged, accumulate: !!g.accumulateDx }), buffers, params: [s.rows, s.dIn, s.dOut, s.scale], workgroups: tiles(s.rows, s.dIn) + (s.rank ? sideWorkgroups(s.rows) : 0) });
   }
   if (!s.base && !s.rank) return out;
   const v = { rank: s.rank, gelu: s.gelu, base: s.base };
