@@ -198,12 +198,15 @@ function forwardKernel(hd: number): Kernel {
         var d = VT(0.0);
         for (var u = 0u; u < HL; u++) { d = fma(q[u], S1[jj * HV + u * L + lane], d); }
         let x = lanesum(hsum(d));
-        let top = max(mx, x);
-        let corr = exp(mx - top);
-        let p = exp(x - top);
+        // one exp a key: of exp(mx - top) and exp(x - top) one is exp(0) = 1, so the
+        // same floats as taking both
+        let e = exp(-abs(x - mx));
+        let up = x > mx;
+        let corr = select(1.0, e, up);
+        let p = select(e, 1.0, up);
         l = l * corr + p;
         for (var u = 0u; u < HL; u++) { o[u] = fma(VT(p), S2[jj * HV + u * L + lane], o[u] * corr); }
-        mx = top;
+        mx = max(mx, x);
       }
     }
     workgroupBarrier();
