@@ -19,7 +19,7 @@ import { gelu } from '../../src/engine/ops/gelu';
 import { linear } from '../../src/engine/ops/linear';
 import { alloc, run, webgpu } from '../../src/engine/ops/webgpu/dispatch';
 import { MAX_LANES, probeSubgroupLanes, subgroupLanes } from '../../src/engine/ops/webgpu/subgroups';
-import { backwardDispatches } from '../../src/engine/ops/webgpu/linear';
+import { backwardDispatches, mergeDispatches } from '../../src/engine/ops/webgpu/linear';
 import { adamwScenario, SHAPES, type ScenarioResult } from './adamw-scenario';
 import { seededNormal } from './tf';
 import { reply } from './dawn';
@@ -131,6 +131,30 @@ function geluOutCase(rows: number, dIn: number, dOut: number, seed: number) {
     }
     const out = [await dx.data() as Float32Array];
     dx.dispose();
+    return out;
+  });
+}
+
+/**
+ * The compiled step's merged weights W + s A B, several adapters a launch (two of rank 3
+ * share one, then one of rank 5 in its own), against tfjs's W + s (A B).
+ */
+function mergeCase(seed: number) {
+  const shapes = [[29, 23, 3], [40, 70, 3], [33, 17, 5]] as const;
+  const adapters = shapes.map(([dIn, dOut, rank], i) => ({ ...linearInputs(1, dIn, dOut, rank, seed + 10 * i), dIn, dOut, rank, scale: 0.3 + i }));
+  return () => compareValues('linear: LoRA merged weights, 2 adapters a launch, ranks 3 and 5', async () => {
+    let merged: tf.Tensor[];
+    if (kernelPath() === 'fused') {
+      merged = adapters.map((a) => alloc([a.dIn, a.dOut]));
+      const jobs = adapters.map((a, i) => ({ w: a.w, loraA: a.A, loraB: a.B, wm: merged[i]!, dIn: a.dIn, dOut: a.dOut, rank: a.rank, scale: a.scale }));
+      const launches = mergeDispatches(jobs, 2);
+      if (launches.length !== 2) throw new Error(`2 merge launches expected, ${launches.length} made`);
+      launches.forEach(run);
+    } else {
+      merged = adapters.map((a) => tf.add(a.w, tf.mul(a.scale, tf.matMul(a.A, a.B))));
+    }
+    const out = await Promise.all(merged.map(async (t) => (await t.data()) as Float32Array));
+    tf.dispose(merged);
     return out;
   });
 }
@@ -318,7 +342,7 @@ function adamwStateCase() {
 export const CASES = {
   crossEntropy: () => [crossEntropyCase(37, 11, 0.1, 41), crossEntropyCase(300, 10, 0, 42)],
   optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
-  linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...manySplitCases(15), highRankCase(17), geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21)],
+  linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...manySplitCases(15), highRankCase(17), geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23)],
   // 4,500 rows: more than the backward's 2,048 workgroups, so each sums several rows
   layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26)],
   // head widths 16, 8 and 64 run on vec4s (rows shared by as many lanes as the device

@@ -74,8 +74,14 @@ function specOf(l: Linear, rows: number, o: LinearOptions): linear.BackwardSpec 
   return {
     rows, dIn: l.dIn, dOut: l.dOut, rank: a?.rank ?? 0, scale: a ? a.alpha / a.rank : 0,
     gelu: !!o.gelu, residual: !!o.residual, inputGrad: o.inputGrad !== false, base: !l.baseFrozen,
-    mergeInLoads: !!a && linear.LORA_MERGE.compiled === 'loads' && linear.mergesInLoads(a.rank),
+    merge: a ? mergePlace(a.rank) : undefined,
   };
+}
+
+/** The compiled step's place for an adapter's merged weight: the tuned one, a launch of its own where the loads cannot take it. */
+function mergePlace(rank: number): linear.LoraMergePlace {
+  const place = linear.LORA_MERGE.compiled;
+  return place === 'loads' && !linear.mergesInLoads(rank) ? 'launch' : place;
 }
 
 export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
@@ -114,13 +120,26 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const dxa = arena.floats(rows * maxRank, 'adapter input gradient');
   const lnPart = arena.floats(Math.max(layerNorm.backwardSplit(rows).parts, layerNorm.backwardSplit(B).parts) * 2 * D, 'layernorm partials');
 
+  // the adapters' merged weights made ahead of the forward, several adapters a launch
+  // ('batch'): they read only parameters
+  const merged = new Map<Linear, GPUBuffer>();
+  const jobs: linear.MergeJob<GPUBuffer>[] = [];
+  linears.forEach(([l], i) => {
+    const a = l.adapter;
+    if (!a || specs[i]!.merge !== 'batch') return;
+    const wm = arena.floats(l.dIn * l.dOut, `${l.name} merged weight`);
+    merged.set(l, wm);
+    jobs.push({ w: T(l.weight), loraA: T(a.A), loraB: T(a.B), wm, dIn: l.dIn, dOut: l.dOut, rank: a.rank, scale: specs[i]!.scale });
+  });
+  out.push(...linear.mergeDispatches(jobs, linear.mergesPerLaunch(s.storageBuffers)));
+
   const linForward = (l: Linear, x: GPUBuffer, n: number, o: LinearOptions): LinearRecord => {
     const spec = specOf(l, n, o);
     const a = l.adapter;
     const y = arena.floats(n * l.dOut, `${l.name} out`);
     const u = o.gelu ? arena.floats(n * l.dOut, `${l.name} pre-activation`) : undefined;
     const xa = a ? arena.floats(n * a.rank, `${l.name} x A`) : undefined;
-    const wm = a && !spec.mergeInLoads ? arena.floats(l.dIn * l.dOut, `${l.name} merged weight`) : undefined;
+    const wm = a && spec.merge !== 'loads' ? (merged.get(l) ?? arena.floats(l.dIn * l.dOut, `${l.name} merged weight`)) : undefined;
     const f: linear.ForwardBuffers<GPUBuffer> = { x, w: T(l.weight), b: T(l.bias), res: o.residual, xa, wm };
     if (a) Object.assign(f, { loraA: T(a.A), loraB: T(a.B) });
     if (u) Object.assign(f, { u, g: y });
@@ -140,9 +159,9 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     if (a) Object.assign(b, { loraB: T(a.B), xa: r.xa, dxa, da: gradOf(a.A), dB: gradOf(a.B) });
     // the input gradient reads the weight, or with an adapter merged by a launch the
     // merged weight the forward made, or merged in its loads the weight and A too
-    if (a && !spec.mergeInLoads) b.wm = r.wm;
+    if (a && spec.merge !== 'loads') b.wm = r.wm;
     else b.w = T(l.weight);
-    if (a && spec.mergeInLoads) b.loraA = T(a.A);
+    if (a && spec.merge === 'loads') b.loraA = T(a.A);
     if (spec.rank && !dx) b.dx = arena.floats(spec.rows * spec.dIn, 'unused input gradient');
     if (spec.gelu) Object.assign(b, { dg: dy, u: r.u });
     else b.dy = dy;

@@ -33,39 +33,49 @@ const dyLoad = (gelu: boolean, idx: string) => (gelu ? `DG[${idx}] * geluGrad(U[
  * FMAs in order, then W + s acc), so the two ways of merging give the same floats: `a(r)`
  * and `b(r)` are A's [i, r] and B's [r, j] as WGSL expressions.
  */
-const mergedElement = (w: string, a: (r: string) => string, b: (r: string) => string) => `var acc = 0.0;
+const mergedElement = (w: string, a: (r: string) => string, b: (r: string) => string, scale = 'P.s') => `var acc = 0.0;
   for (var r = 0u; r < R; r++) { acc = fma(${a('r')}, ${b('r')}, acc); }
-  return ${w} + P.s * acc;`;
+  return ${w} + ${scale} * acc;`;
 
 /**
- * W' = W + s A B, the merged weight the forward and the input gradient read. Bindings W,
- * LA, LB, WM; params din, dout, s. One thread per element; the rank's sum in order.
+ * W' = W + s A B, the merged weight the forward and the input gradient read, for
+ * `count` adapters of one rank in one launch. Bindings W, LA, LB, WM for each adapter
+ * (suffixed 0, 1, ...); params first (its first workgroup), din, dout, s for each. One
+ * thread per element; the rank's sum in order.
  * With the adapter's product in every tile's epilogue instead, and x A summed again by
  * every column of tiles, a LoRA step's forward and input gradient took 1.4x the full
  * step's (rank 8, tiny batch 128 on the H200: 3.0 vs 2.2 and 3.0 vs 2.0 ms), 1.6x at
  * rank 32. Merged (one call against that): 2.62 and 2.42 ms; the LoRA step 9.37 -> 9.04
  * ms on tiny, 33.4 -> 31.5 on small, at rank 32 12.0 -> 10.8 and 41.2 -> 36.8.
+ * A launch per adapter took 0.30 ms of a tiny LoRA step at batch 128 and at batch 32
+ * alike (36 launches of 144 workgroups: the launches, not the FMAs).
  */
-export function mergeKernel(rank: number): Kernel {
-  const key = `linear.lora-merge/r${rank}`;
+export function mergeKernel(rank: number, count = 1): Kernel {
+  const key = `linear.lora-merge/r${rank}/x${count}`;
+  const each = Array.from({ length: count }, (_, i) => i);
   return memoKernel(key, () => makeKernel({
     name: 'linear.lora-merge', key,
-    bindings: [read('W'), read('LA'), read('LB'), rw('WM')],
-    params: [{ name: 'din', type: 'u32' }, { name: 'dout', type: 'u32' }, { name: 's', type: 'f32' }],
+    bindings: each.flatMap((i) => [read(`W${i}`), read(`LA${i}`), read(`LB${i}`), rw(`WM${i}`)]),
+    params: each.flatMap((i) => [
+      { name: `first${i}`, type: 'u32' as const }, { name: `din${i}`, type: 'u32' as const },
+      { name: `dout${i}`, type: 'u32' as const }, { name: `s${i}`, type: 'f32' as const },
+    ]),
     body: `
 const R = ${rank}u;
 @compute @workgroup_size(256)
 fn main(${MAIN_ARGS}) {
   ${WID}
-  let e = wid * 256u + t;
-  if (e >= P.din * P.dout) { return; }
-  let i = e / P.dout;
-  let j = e % P.dout;
-  WM[e] = merged(e, i, j);
+  ${[...each].reverse().map((i) => `if (wid >= P.first${i}) { merge${i}((wid - P.first${i}) * 256u + t); return; }`).join('\n  ')}
 }
-fn merged(e: u32, i: u32, j: u32) -> f32 {
-  ${mergedElement('W[e]', (r) => `LA[i * R + ${r}]`, (r) => `LB[${r} * P.dout + j]`)}
-}`,
+${each.map((i) => `fn merge${i}(e: u32) {
+  if (e >= P.din${i} * P.dout${i}) { return; }
+  let i = e / P.dout${i};
+  let j = e % P.dout${i};
+  WM${i}[e] = merged${i}(e, i, j);
+}
+fn merged${i}(e: u32, i: u32, j: u32) -> f32 {
+  ${mergedElement(`W${i}[e]`, (r) => `LA${i}[i * R + ${r}]`, (r) => `LB${i}[${r} * P.dout${i} + j]`, `P.s${i}`)}
+}`).join('\n')}`,
   }));
 }
 
