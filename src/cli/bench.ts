@@ -14,7 +14,7 @@ import {
 import { ATTENTION, parseAttentionTile } from '../engine/ops/webgpu/attention';
 import { GEMM_TILE, parseGemmTile, parseSplitK, SPLIT_K, tileKey } from '../engine/ops/webgpu/gemm';
 import { LAYERNORM, parseLayerNormGroups } from '../engine/ops/webgpu/layernorm';
-import { LORA_MERGE, parseLoraMerge } from '../engine/ops/webgpu/linear';
+import { LORA_MERGE, MERGE_PLACE_WORDS, parseLoraMerge } from '../engine/ops/webgpu/linear';
 import { setField } from '../engine/overrides';
 import { loraRankLimit } from '../engine/rank-limit';
 import { proportionalWarmup } from '../engine/schedule';
@@ -37,7 +37,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--gemm-tile TMxTNxTK/RMxRN', 'tuning: the fused kernels\' matmul tile (64x64x16/4x4)'],
   ['--split-k WORKGROUPS[/MINROWS]', 'tuning: workgroups a weight gradient\'s K splits aim for, and the rows a split keeps at least (528/64)'],
   ['--layernorm-groups N', 'tuning: workgroups the LayerNorm backward spreads its rows over (2048)'],
-  ['--lora-merge launch|loads', 'tuning: where the compiled step makes a LoRA linear\'s merged weight (launch)'],
+  ['--lora-merge launch|batch|loads', 'tuning: where the compiled step makes the LoRA linears\' merged weights: a launch each, shared launches ahead of the forward, or in the products\' loads (batch)'],
   ['--attention-tile qROWS/sFLOATS[/lLANES]', 'tuning: query rows per workgroup, keys\' floats staged at once and threads sharing a row where the device has subgroups, in the attention kernels (q32/s1024/l4)'],
 ]);
 
@@ -81,7 +81,7 @@ async function main(): Promise<number> {
     (tile) => (Object.assign(ATTENTION, tile), `attention tile q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}/l${ATTENTION.lanes}`));
   tune('split-k', v['split-k'], parseSplitK, (k) => (Object.assign(SPLIT_K, k), `split-K target ${k.targetWorkgroups} workgroups, at least ${k.minRows} rows`));
   tune('layernorm-groups', v['layernorm-groups'], parseLayerNormGroups, (n) => ((LAYERNORM.backwardWorkgroups = n), `LayerNorm backward over ${n} workgroups`));
-  tune('lora-merge', v['lora-merge'], parseLoraMerge, (m) => (Object.assign(LORA_MERGE, m), `the compiled step's LoRA merged weights made in ${m.compiled === 'loads' ? 'the products\' loads' : 'launches of their own'}`));
+  tune('lora-merge', v['lora-merge'], parseLoraMerge, (m) => (Object.assign(LORA_MERGE, m), `the compiled step's LoRA merged weights made ${MERGE_PLACE_WORDS[m.compiled]}`));
   if (errors.length) { console.error(formatErrors(errors)); return 2; }
   const preset = v.preset as BenchPreset;
   const dataset = v.dataset as BuiltinDataset;

@@ -59,7 +59,7 @@ describe('the LoRA merge flag', () => {
   });
 
   it.each(['', 'Loads', 'inline'])('refuses "%s"', (text) => {
-    expect(parseLoraMerge(text)).toMatch(/--lora-merge: use launch or loads/);
+    expect(parseLoraMerge(text)).toBe(`--lora-merge: use launch or batch or loads (got "${text}")`);
   });
 });
 

@@ -2,8 +2,8 @@
 // named buffers (a step plan can record the same sequences), and the tf.customGrad
 // wrapper that runs them eagerly over tfjs tensors. Forward: one launch (bias, residual
 // and GELU in the epilogue); with an adapter, first the merged weight W + s A B (one
-// launch; run eagerly, made in the products' loads instead), and the forward keeps x A
-// for the backward. Backward: the input gradient
+// launch, or several adapters' ahead of the forward in the compiled step; run eagerly,
+// made in the products' loads instead), and the forward keeps x A for the backward. Backward: the input gradient
 // through the merged weight (one launch, the adapter's dxa as its side product), then
 // every weight gradient as split-K partials (one launch) and their sum (one launch). A
 // frozen base gets no weight gradient.
@@ -33,7 +33,7 @@ const tiles = (m: number, n: number) => Math.ceil(m / GEMM_TILE.TM) * Math.ceil(
 
 export interface ForwardBuffers<B> {
   x: B; w: B; b: B; res?: B; loraA?: B; loraB?: B;
-  /** with an adapter merged by a launch: the merged weight W + s A B [din, dout], written here, read by the input gradient */
+  /** with an adapter not merged in the loads: the merged weight W + s A B [din, dout], written here (or ahead, by the caller, with 'batch'), read by the input gradient */
   wm?: B;
   /** the output, or with GELU the pre-activation u and the output g */
   y?: B; u?: B; g?: B;
@@ -199,6 +199,11 @@ export function deviceLoraRankLimit(): number {
 export const LORA_MERGE_PLACES = ['launch', 'batch', 'loads'] as const;
 export type LoraMergePlace = (typeof LORA_MERGE_PLACES)[number];
 
+/** Each place in words, for a tuning run's log. */
+export const MERGE_PLACE_WORDS: Record<LoraMergePlace, string> = {
+  launch: 'by a launch each', batch: 'ahead of the forward, several a launch', loads: "in the products' loads",
+};
+
 /**
  * The compiled step's place (tunable: `npm run bench -- --lora-merge loads`). The
  * op-by-op path makes it in the loads wherever that fits (mergesInLoads).
@@ -216,7 +221,8 @@ export function parseLoraMerge(text: string): typeof LORA_MERGE | string {
  * staged factor (rank x 64 floats) fits beside the tiles, else it takes a launch of its
  * own (the rank limit stays the launch's). The op-by-op path is bound by each launch's
  * host cost, and a merge launch per adapter made its LoRA phase launch more kernels
- * than the full phase (36 at tiny); the compiled step keeps the launch unless tuned.
+ * than the full phase (36 at tiny); the compiled step shares launches among adapters
+ * ahead of its forward (LORA_MERGE) unless tuned.
  */
 export function mergesInLoads(rank: number): boolean {
   const need = Math.max(gemmSharedBytes(forwardLayout(rank, true)), gemmSharedBytes(inputGradLayout(rank, true)));
