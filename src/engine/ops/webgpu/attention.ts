@@ -199,11 +199,12 @@ function forwardKernel(hd: number): Kernel {
         for (var u = 0u; u < HL; u++) { d = fma(q[u], S1[jj * HV + u * L + lane], d); }
         let x = lanesum(hsum(d));
         // one exp a key: of exp(mx - top) and exp(x - top) one is exp(0) = 1, so the
-        // same floats as taking both
+        // same floats as taking both; 1 + (v - v) is that 1, or NaN where v is infinite,
+        // as exp(inf - inf) was (a blown-up score still makes the output NaN)
         let e = exp(-abs(x - mx));
         let up = x > mx;
-        let corr = select(1.0, e, up);
-        let p = select(e, 1.0, up);
+        let corr = select(1.0 + (mx - mx), e, up);
+        let p = select(e, 1.0 + (x - x), up);
         l = l * corr + p;
         for (var u = 0u; u < HL; u++) { o[u] = fma(VT(p), S2[jj * HV + u * L + lane], o[u] * corr); }
         mx = max(mx, x);
