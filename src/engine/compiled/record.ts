@@ -139,6 +139,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     const y = arena.floats(n * l.dOut, `${l.name} out`);
     const u = o.gelu ? arena.floats(n * l.dOut, `${l.name} pre-activation`) : undefined;
     const xa = a ? arena.floats(n * a.rank, `${l.name} x A`) : undefined;
+    if (spec.merge === 'batch' && !merged.has(l)) throw new Error(`${l.name}: its merged weight was not made ahead of the forward`);
     const wm = a && spec.merge !== 'loads' ? (merged.get(l) ?? arena.floats(l.dIn * l.dOut, `${l.name} merged weight`)) : undefined;
     const f: linear.ForwardBuffers<GPUBuffer> = { x, w: T(l.weight), b: T(l.bias), res: o.residual, xa, wm };
     if (a) Object.assign(f, { loraA: T(a.A), loraB: T(a.B) });
@@ -237,7 +238,8 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     linBackward({ ...r.fc1, spec: { ...r.fc1.spec, gelu: false } }, dmlp, dln);
     // the residual stream's gradient takes each LayerNorm's input gradient in its launch,
     // and the query's and key's input gradients add to the value's, in the tape's order
-    // ((v + k) + q): 18 launches fewer at tiny than sums of their own
+    // ((v + k) + q): 18 launches fewer at tiny than sums of their own (the LayerNorm's
+    // add may be fused with its last multiply by a GPU's compiler: layernorm.ts)
     lnBackward(r.ln2, dln, dh, true);
     linBackward(r.proj, dh, dattn);
     out.push(...attention.backwardDispatches(attn, { q: r.q.y, k: r.k.y, v: r.v.y, o: r.o, lse: r.lse, dout: dattn, dq: dq, dk: dk, dv: dv, dvec }));

@@ -3,8 +3,9 @@
 // partial sums in one launch (x A as the forward wrote it: recomputing it there, din
 // FMAs per loaded element, made the LoRA phase's device time 4x the full phase's on the
 // H200), and the in-order sum of those partials. With an adapter, W is the merged weight
-// W + s A B, made by its own launch each step (or as the products load it, op by op):
-// the forward and the input gradient are then plain products, and workgroups of their own in the same launches sum the thin
+// W + s A B, made each step by launches of its own (several adapters a launch in the
+// compiled step) or, op by op, as the products load it: the forward and the input
+// gradient are then plain products, and workgroups of their own in the same launches sum the thin
 // side product (x A, or s dy B^T) that the adapter's gradients need. With GELU, the
 // kernels that read dy read dg * gelu'(u) instead, so the pre-activation gradient is
 // never written out.
@@ -33,9 +34,9 @@ const dyLoad = (gelu: boolean, idx: string) => (gelu ? `DG[${idx}] * geluGrad(U[
  * FMAs in order, then W + s acc), so the two ways of merging give the same floats: `a(r)`
  * and `b(r)` are A's [i, r] and B's [r, j] as WGSL expressions.
  */
-const mergedElement = (w: string, a: (r: string) => string, b: (r: string) => string, scale = 'P.s') => `var acc = 0.0;
-  for (var r = 0u; r < R; r++) { acc = fma(${a('r')}, ${b('r')}, acc); }
-  return ${w} + ${scale} * acc;`;
+const mergedElement = (w: string, a: (r: string) => string, b: (r: string) => string, scale = 'P.s') => `var macc = 0.0;
+  for (var r = 0u; r < R; r++) { macc = fma(${a('r')}, ${b('r')}, macc); }
+  return ${w} + ${scale} * macc;`;
 
 /**
  * W' = W + s A B, the merged weight the forward and the input gradient read, for
@@ -48,7 +49,8 @@ const mergedElement = (w: string, a: (r: string) => string, b: (r: string) => st
  * rank 32. Merged (one call against that): 2.62 and 2.42 ms; the LoRA step 9.37 -> 9.04
  * ms on tiny, 33.4 -> 31.5 on small, at rank 32 12.0 -> 10.8 and 41.2 -> 36.8.
  * A launch per adapter took 0.30 ms of a tiny LoRA step at batch 128 and at batch 32
- * alike (36 launches of 144 workgroups: the launches, not the FMAs).
+ * alike (36 launches, 24 of 144 workgroups and 12 of 576: the launches, not the FMAs);
+ * four a launch, 0.09 ms.
  */
 export function mergeKernel(rank: number, count = 1): Kernel {
   const key = `linear.lora-merge/r${rank}/x${count}`;
