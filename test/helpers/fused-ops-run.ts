@@ -19,7 +19,7 @@ import { gelu } from '../../src/engine/ops/gelu';
 import { linear } from '../../src/engine/ops/linear';
 import { alloc, run, webgpu } from '../../src/engine/ops/webgpu/dispatch';
 import { MAX_LANES, probeSubgroupLanes, subgroupLanes } from '../../src/engine/ops/webgpu/subgroups';
-import { backwardDispatches, mergeDispatches } from '../../src/engine/ops/webgpu/linear';
+import { backwardDispatches, forwardDispatches, mergeDispatches, weightGradScratch, type LoraMergePlace } from '../../src/engine/ops/webgpu/linear';
 import { adamwScenario, SHAPES, type ScenarioResult } from './adamw-scenario';
 import { seededNormal } from './tf';
 import { reply } from './dawn';
@@ -157,6 +157,37 @@ function mergeCase(seed: number) {
     tf.dispose(merged);
     return out;
   });
+}
+
+/**
+ * A LoRA linear's forward and backward with its merged weight made in the products'
+ * loads and by a launch of its own (the op-by-op path takes the launch where a rank's
+ * staged factor does not fit): the same floats, bit for bit.
+ */
+function mergePlacesCase(seed: number) {
+  const [rows, dIn, dOut, rank] = [70, 45, 37, 5];
+  const { x, w, b, A, B } = linearInputs(rows, dIn, dOut, rank, seed);
+  const dy = seededNormal([rows, dOut], seed + 9) as tf.Tensor2D;
+  const both = async (merge: LoraMergePlace) => {
+    const spec = { rows, dIn, dOut, rank, scale: 0.6, gelu: false, residual: false, inputGrad: true, base: false, merge };
+    const [y, xa, dx, dxa, da, dB] = [[rows, dOut], [rows, rank], [rows, dIn], [rows, rank], [dIn, rank], [rank, dOut]].map((sh) => alloc(sh));
+    const wm = merge === 'launch' ? alloc([dIn, dOut]) : undefined;
+    const part = alloc([weightGradScratch(spec).floats]);
+    forwardDispatches(spec, { x, w, b, loraA: A, loraB: B, y, xa, wm }).forEach(run);
+    backwardDispatches(spec, { x, dy, w, wm, loraA: A, loraB: B, xa, dx, dxa, da, dB, part }).forEach(run);
+    const out = await Promise.all([y, dx, xa, dxa, da, dB].map(async (t) => (await t!.data()) as Float32Array));
+    tf.dispose([y, xa, dx, dxa, da, dB, part, ...(wm ? [wm] : [])] as tf.Tensor[]);
+    return out;
+  };
+  return async (): Promise<CaseResult> => {
+    const start = ranSoFar();
+    const loads = await both('loads');
+    const launch = await both('launch');
+    const fusedKernels = ranSoFar() - start;
+    const names = ['y', 'dx', 'x A', 's dy B^T', 'dA', 'dB'];
+    const most = (i: number) => loads[i]!.reduce((m, v, j) => Math.max(m, Math.abs(v - launch[i]![j]!)), 0);
+    return { name: 'linear: LoRA merged in the loads and by a launch', errors: [], fusedKernels, exact: Object.fromEntries(names.map((n, i) => [`${n}, loads - launch`, most(i)])) };
+  };
 }
 
 /** Rank 20: the right factor is staged for the epilogue in two chunks, 16 ranks and 4. */
@@ -342,7 +373,7 @@ function adamwStateCase() {
 export const CASES = {
   crossEntropy: () => [crossEntropyCase(37, 11, 0.1, 41), crossEntropyCase(300, 10, 0, 42)],
   optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
-  linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...manySplitCases(15), highRankCase(17), geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23)],
+  linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...manySplitCases(15), highRankCase(17), geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29)],
   // 4,500 rows: more than the backward's 2,048 workgroups, so each sums several rows
   layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26)],
   // head widths 16, 8 and 64 run on vec4s (rows shared by as many lanes as the device

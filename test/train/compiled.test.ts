@@ -83,8 +83,6 @@ describe('kernels per compiled step of tiny\'s structure', () => {
     // forward 61, backward 154 (no launch of its own sums the residual stream's or q, k
     // and v's input gradients), clip + module norms + window sums 3
     expect(small!.full.total).toBe(218 + per(s - 1) + per(Math.floor((s - 1) / 3)));
-    expect(small!.full.byName['grad.add'] ?? 0).toBe(0);
-    expect(small!.full.byName['grad.add3'] ?? 0).toBe(0);
   });
 
   it('leaves no tensor behind from step to step', () => {
