@@ -97,7 +97,7 @@ function linearCases(rows: number, dIn: number, dOut: number, rank: number, seed
 /**
  * Weight gradients split 128 ways (8,300 rows, at most 65 a split): their in-order sum
  * runs on 16 lanes per output (sumLanes), for the full layer and for a frozen base's thin
- * factors. (LayerNorm's 1,500 row groups below take the 32-lane path.)
+ * factors. (LayerNorm's 1,500 row groups below take the 64-lane path.)
  */
 function manySplitCases(seed: number) {
   const [rows, dIn, dOut, rank] = [8300, 12, 10, 4];
