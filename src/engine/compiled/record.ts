@@ -74,14 +74,8 @@ function specOf(l: Linear, rows: number, o: LinearOptions): linear.BackwardSpec 
   return {
     rows, dIn: l.dIn, dOut: l.dOut, rank: a?.rank ?? 0, scale: a ? a.alpha / a.rank : 0,
     gelu: !!o.gelu, residual: !!o.residual, inputGrad: o.inputGrad !== false, base: !l.baseFrozen,
-    merge: a ? mergePlace(a.rank) : undefined,
+    merge: a ? linear.mergePlaceFor(a.rank, linear.LORA_MERGE.compiled) : undefined,
   };
-}
-
-/** The compiled step's place for an adapter's merged weight: the tuned one, a launch of its own where the loads cannot take it. */
-function mergePlace(rank: number): linear.LoraMergePlace {
-  const place = linear.LORA_MERGE.compiled;
-  return place === 'loads' && !linear.mergesInLoads(rank) ? 'launch' : place;
 }
 
 export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {

@@ -3,8 +3,9 @@
 // wrapper that runs them eagerly over tfjs tensors. Forward: one launch (bias, residual
 // and GELU in the epilogue); with an adapter, first the merged weight W + s A B (one
 // launch, or several adapters' ahead of the forward in the compiled step; run eagerly,
-// made in the products' loads instead), and the forward keeps x A for the backward. Backward: the input gradient
-// through the merged weight (one launch, the adapter's dxa as its side product), then
+// made in the products' loads instead), and the forward keeps x A for the backward.
+// Backward: the input gradient through the merged weight (one launch, the adapter's dxa
+// as its side product), then
 // every weight gradient as split-K partials (one launch) and their sum (one launch). A
 // frozen base gets no weight gradient.
 import * as tf from '@tensorflow/tfjs';
@@ -29,6 +30,9 @@ export interface LinearSpec {
   merge?: LoraMergePlace;
 }
 
+/** Where a spec's merged weight is made: null without an adapter. */
+const placeOf = (s: LinearSpec): LoraMergePlace | null => (s.rank ? s.merge ?? 'launch' : null);
+
 const tiles = (m: number, n: number) => Math.ceil(m / GEMM_TILE.TM) * Math.ceil(n / GEMM_TILE.TN);
 
 export interface ForwardBuffers<B> {
@@ -43,8 +47,8 @@ export interface ForwardBuffers<B> {
 
 export function forwardDispatches<B>(s: LinearSpec, f: ForwardBuffers<B>): Dispatch<B>[] {
   const out: Dispatch<B>[] = [];
-  const merged = !!s.rank && s.merge === 'loads';
-  if (s.rank && (s.merge ?? 'launch') === 'launch') {
+  const merged = placeOf(s) === 'loads';
+  if (placeOf(s) === 'launch') {
     out.push(...mergeDispatches([{ w: f.w, loraA: f.loraA!, loraB: f.loraB!, wm: f.wm!, dIn: s.dIn, dOut: s.dOut, rank: s.rank, scale: s.scale }], 1));
   }
   const kernel = forwardKernel({ rank: s.rank, gelu: s.gelu, residual: s.residual, merged });
@@ -127,7 +131,7 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>): D
   const dyBufs = s.gelu ? [g.dg!, g.u!] : [g.dy!];
   if (g.accumulateDx && g.dxGeluOf) throw new Error('linear: an input gradient taken through a GELU is written, not added to');
   if (s.inputGrad || s.rank) {
-    const merged = !!s.rank && s.merge === 'loads';
+    const merged = placeOf(s) === 'loads';
     const buffers = [...dyBufs, s.rank && !merged ? g.wm! : g.w!];
     if (merged) buffers.push(g.loraA!);
     if (s.rank) buffers.push(g.loraB!);
@@ -224,9 +228,14 @@ export function parseLoraMerge(text: string): typeof LORA_MERGE | string {
  * than the full phase (36 at tiny); the compiled step shares launches among adapters
  * ahead of its forward (LORA_MERGE) unless tuned.
  */
-export function mergesInLoads(rank: number): boolean {
+function mergesInLoads(rank: number): boolean {
   const need = Math.max(gemmSharedBytes(forwardLayout(rank, true)), gemmSharedBytes(inputGradLayout(rank, true)));
   return need <= webgpu().device.limits.maxComputeWorkgroupStorageSize;
+}
+
+/** The place `wanted` for an adapter of this rank, or a launch of its own where the loads cannot take it. */
+export function mergePlaceFor(rank: number, wanted: LoraMergePlace): LoraMergePlace {
+  return wanted === 'loads' && !mergesInLoads(rank) ? 'launch' : wanted;
 }
 
 function checkShared(rank: number): void {
@@ -246,7 +255,7 @@ export function linearFused(
   if (o.gelu && o.residual) throw new Error('linear: GELU and a residual together are not supported');
   const spec: BackwardSpec = {
     rows, dIn, dOut, rank, scale: adapter?.scale ?? 0, gelu: !!o.gelu, residual: !!o.residual,
-    inputGrad: o.inputGrad !== false, base: !frozen, merge: rank > 0 && mergesInLoads(rank) ? 'loads' : 'launch',
+    inputGrad: o.inputGrad !== false, base: !frozen, merge: rank > 0 ? mergePlaceFor(rank, 'loads') : undefined,
   };
   // the op's differentiable inputs, in order; the rest are constants of the closure
   const inputs: tf.Tensor[] = [];
