@@ -5,9 +5,8 @@
 // launch, or several adapters' ahead of the forward in the compiled step; run eagerly,
 // made in the products' loads instead), and the forward keeps x A for the backward.
 // Backward: the input gradient through the merged weight (one launch, the adapter's dxa
-// as its side product), then
-// every weight gradient as split-K partials (one launch) and their sum (one launch). A
-// frozen base gets no weight gradient.
+// as its side product), then every weight gradient as split-K partials (one launch) and
+// their sum (one launch). A frozen base gets no weight gradient.
 import * as tf from '@tensorflow/tfjs';
 import { gemmSharedBytes, GEMM_TILE, sideWorkgroups, splitK } from './gemm';
 import type { AdapterTensors } from '../linear';

@@ -95,7 +95,7 @@ async function probeBits(device: GPUDevice): Promise<number> {
     }
     if (error) throw new Error(error.message);
     await read.mapAsync(GPUMapMode.READ);
-    const bits = new Uint32Array(read.getMappedRange()).reduce((a, b) => a & b, 7);
+    const bits = new Uint32Array(read.getMappedRange()).reduce((a, b) => a & b, MAX_LANES - 1);
     read.unmap();
     return bits;
   } finally {
