@@ -15,6 +15,7 @@ import { ATTENTION, parseAttentionTile } from '../engine/ops/webgpu/attention';
 import { GEMM_TILE, parseGemmTile, parseSplitK, SPLIT_K, tileKey } from '../engine/ops/webgpu/gemm';
 import { LAYERNORM, parseLayerNormGroups } from '../engine/ops/webgpu/layernorm';
 import { LORA_MERGE, MERGE_PLACE_WORDS, parseLoraMerge } from '../engine/ops/webgpu/linear';
+import { parseThinGrad, THIN_GRAD } from '../engine/ops/webgpu/linear-kernels';
 import { setField } from '../engine/overrides';
 import { loraRankLimit } from '../engine/rank-limit';
 import { proportionalWarmup } from '../engine/schedule';
@@ -36,6 +37,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--print-config', 'print the resolved config as JSON and stop (for the PyTorch reference)'],
   ['--gemm-tile TMxTNxTK/RMxRN', 'tuning: the fused kernels\' matmul tile (64x64x16/4x4)'],
   ['--split-k WORKGROUPS[/MINROWS]', 'tuning: workgroups a weight gradient\'s K splits aim for, and the rows a split keeps at least (528/64)'],
+  ['--thin-grad LANES/UNROLL', 'tuning: threads a column of a LoRA adapter\'s thin gradients, and rows whose loads a thread issues at once (1/4)'],
   ['--layernorm-groups N', 'tuning: workgroups the LayerNorm backward spreads its rows over (2048)'],
   ['--lora-merge launch|batch|loads', 'tuning: where the compiled step makes the LoRA linears\' merged weights: a launch each, shared launches ahead of the forward, or in the products\' loads (batch)'],
   ['--attention-tile qROWS/sFLOATS[/lLANES]', 'tuning: query rows per workgroup, keys\' floats staged at once and threads sharing a row where the device has subgroups, in the attention kernels (q32/s1024/l4)'],
@@ -53,7 +55,7 @@ async function main(): Promise<number> {
         'first-seed': { type: 'string', default: '1' },
         set: { type: 'string', multiple: true, default: [] }, json: { type: 'boolean', default: false }, out: { type: 'string' },
         help: { type: 'boolean', default: false }, 'print-config': { type: 'boolean', default: false },
-        'gemm-tile': { type: 'string' }, 'attention-tile': { type: 'string' }, 'split-k': { type: 'string' }, 'layernorm-groups': { type: 'string' }, 'lora-merge': { type: 'string' },
+        'gemm-tile': { type: 'string' }, 'attention-tile': { type: 'string' }, 'split-k': { type: 'string' }, 'thin-grad': { type: 'string' }, 'layernorm-groups': { type: 'string' }, 'lora-merge': { type: 'string' },
       },
     }).values;
   } catch (err) {
@@ -80,6 +82,7 @@ async function main(): Promise<number> {
   tune('attention-tile', v['attention-tile'], parseAttentionTile,
     (tile) => (Object.assign(ATTENTION, tile), `attention tile q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}/l${ATTENTION.lanes}`));
   tune('split-k', v['split-k'], parseSplitK, (k) => (Object.assign(SPLIT_K, k), `split-K target ${k.targetWorkgroups} workgroups, at least ${k.minRows} rows`));
+  tune('thin-grad', v['thin-grad'], parseThinGrad, (g) => (Object.assign(THIN_GRAD, g), `thin gradients: ${g.lanes} lanes a column, ${g.unroll} loads at once`));
   tune('layernorm-groups', v['layernorm-groups'], parseLayerNormGroups, (n) => ((LAYERNORM.backwardWorkgroups = n), `LayerNorm backward over ${n} workgroups`));
   tune('lora-merge', v['lora-merge'], parseLoraMerge, (m) => (Object.assign(LORA_MERGE, m), `the compiled step's LoRA merged weights made ${MERGE_PLACE_WORDS[m.compiled]}`));
   if (errors.length) { console.error(formatErrors(errors)); return 2; }

@@ -1,9 +1,10 @@
-// The tuning flags a run may set (`npm run bench -- --gemm-tile`, `--split-k`,
+// The tuning flags a run may set (`npm run bench -- --gemm-tile`, `--split-k`, `--thin-grad`,
 // `--layernorm-groups`): settings the kernels can run are taken, the rest refused with what to change.
 import { describe, expect, it } from 'vitest';
 import { parseGemmTile, parseSplitK } from '../../src/engine/ops/webgpu/gemm';
 import { parseLayerNormGroups } from '../../src/engine/ops/webgpu/layernorm';
 import { largestLoraRank, LORA_MERGE_PLACES, loraSharedBytes, parseLoraMerge } from '../../src/engine/ops/webgpu/linear';
+import { parseThinGrad } from '../../src/engine/ops/webgpu/linear-kernels';
 
 describe('the GEMM tile flag', () => {
   it('takes shapes the kernels can run', () => {
@@ -40,6 +41,24 @@ describe('the split-K flag', () => {
 
   it('refuses a split of no rows', () => {
     expect(parseSplitK('528/0')).toMatch(/--split-k: rows a split keeps at least/);
+  });
+});
+
+describe('the thin-gradient flag', () => {
+  it('takes lanes and loads at once', () => {
+    expect(parseThinGrad('1/4')).toEqual({ lanes: 1, unroll: 4 });
+    expect(parseThinGrad('8/16')).toEqual({ lanes: 8, unroll: 16 });
+  });
+
+  it.each([
+    ['4', /write LANES\/UNROLL/],
+    ['3/8', /lanes a power of two from 1 to 8 \(got 3\)/],
+    ['16/8', /got 16/],
+    ['0/8', /got 0\)/],
+    ['2/0', /unroll from 1 to 16 \(got 0\)/],
+    ['2/17', /got 17/],
+  ])('refuses "%s"', (text, message) => {
+    expect(parseThinGrad(text)).toMatch(message);
   });
 });
 

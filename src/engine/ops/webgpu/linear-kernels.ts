@@ -191,6 +191,34 @@ export function weightGradParts(v: LinearVariant & { base: boolean }, dIn: numbe
   return out;
 }
 
+/**
+ * How the adapter's thin gradients dA = x^T dxa and dB = (x A)^T dy share a workgroup's
+ * threads: `lanes` threads a column, each summing every lanes-th row of the split, their
+ * sums then added in lane order; `unroll` rows' loads issued before their FMAs
+ * (`npm run bench -- --thin-grad LANES/UNROLL`). At tiny batch 32 a thread a column left
+ * 64 workgroups for 132 SMs: two lanes and eight loads, the thin gradients 0.666 -> 0.538
+ * ms a LoRA step (the step 3.45 -> 3.29 ms); at batch 128, where 260 workgroups already
+ * ran, 0.764 -> 0.780 on tiny and 1.403 -> 1.386 on small, within the noise; 4/8, 4/4,
+ * 8/8 and 4/16 no better anywhere (H200, one call: the twelfth session's thin-grad results).
+ */
+export const THIN_GRAD = { lanes: 2, unroll: 8 };
+
+/**
+ * The thin-gradient setting a tuning run may set, written `LANES/UNROLL`, checked: lanes
+ * a power of two that leaves a workgroup at least 32 columns, unroll 1 to 16.
+ */
+export function parseThinGrad(text: string): typeof THIN_GRAD | string {
+  const m = /^(\d{1,3})\/(\d{1,2})$/.exec(text);
+  if (!m) return `--thin-grad: write LANES/UNROLL, e.g. 4/8 (got "${text.slice(0, 40)}")`;
+  const [lanes, unroll] = [Number(m[1]), Number(m[2])];
+  if (lanes < 1 || lanes & (lanes - 1) || gemmThreads() / lanes < 32) return `--thin-grad: lanes a power of two from 1 to ${gemmThreads() / 32} (got ${lanes})`;
+  if (unroll < 1 || unroll > 16) return `--thin-grad: unroll from 1 to 16 (got ${unroll})`;
+  return { lanes, unroll };
+}
+
+/** Columns of x or dy a thin-gradient workgroup covers. */
+const thinColumns = () => gemmThreads() / THIN_GRAD.lanes;
+
 /** The sub-problems of the weight-gradient launch, in workgroup order. */
 const WEIGHT_GRAD_PARTS = ['dW', 'db', 'dA', 'dB'] as const;
 type WeightGradPart = { name: (typeof WEIGHT_GRAD_PARTS)[number]; m: number; n: number };
@@ -198,7 +226,7 @@ type WeightGradPart = { name: (typeof WEIGHT_GRAD_PARTS)[number]; m: number; n: 
 /**
  * Workgroups of one sub-problem in one split: 64x64 tiles for dW, a row of column tiles
  * for the bias, and for the adapter's thin dA [din, rank] and dB [rank, dout] a
- * workgroup per gemmThreads() columns of x or dy (a thread per column; 64x64 tiles there
+ * workgroup per thinColumns() columns of x or dy (a column per THIN_GRAD.lanes threads; 64x64 tiles there
  * left 7 of 8 columns or rows empty at rank 8, and that was 3.3 of a tiny LoRA step's
  * 20.7 ms on the H200, for 1/8 of the FMAs). The launch is sized from these and the
  * kernel maps a workgroup to its sub-problem with the same counts (params c0..c3).
@@ -208,8 +236,8 @@ function partWorkgroups(p: WeightGradPart): number {
   switch (p.name) {
     case 'dW': return Math.ceil(p.m / TM) * Math.ceil(p.n / TN);
     case 'db': return Math.ceil(p.n / TN);
-    case 'dA': return Math.ceil(p.m / gemmThreads());
-    case 'dB': return Math.ceil(p.n / gemmThreads());
+    case 'dA': return Math.ceil(p.m / thinColumns());
+    case 'dB': return Math.ceil(p.n / thinColumns());
   }
 }
 
@@ -264,7 +292,7 @@ export const weightGradLayout = (rank: number): GemmLayout => ({ aAlongK: false,
  * column sum over the split's rows, not a 1-row tile of the product.
  */
 export function weightGradKernel(v: LinearVariant & { base: boolean }): Kernel {
-  const key = `linear.weight-grad/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}/${v.base ? 'base' : 'frozen'}`;
+  const key = `linear.weight-grad/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}/${v.base ? 'base' : 'frozen'}/t${THIN_GRAD.lanes}x${THIN_GRAD.unroll}`;
   return memoKernel(key, () => {
     const R = v.rank;
     const bindings = [read('X'), ...dyBindings(v.gelu)];
@@ -275,6 +303,9 @@ export function weightGradKernel(v: LinearVariant & { base: boolean }): Kernel {
     // rows of the thin factor (dxa or x A) staged at a time for dA and dB
     const layout = weightGradLayout(R);
     const CH = R ? Math.min(64, Math.floor(stagedFloats(layout) / R)) : 0;
+    const { lanes: TL, unroll: TU } = THIN_GRAD;
+    // rank entries of every thread's sums the staged area holds at once, for the lane sums
+    const JC = Math.max(1, Math.floor(stagedFloats(layout) / gemmThreads()));
     // sub-problem ids: 0 dW, 1 db, 2 dA, 3 dB
     const dy = dyLoad(v.gelu, 'k * P.dout + n');
     const thin = thinSums(R);
@@ -326,10 +357,12 @@ fn main(${MAIN_ARGS}) {
     return;
   }
   ${R ? `if (q >= 2u) {
-    // dA[c, j] = sum_k x[k, c] dxa[k, j], or dB[j, c] = sum_k (x A)[k, j] dy[k, c]: thread
-    // t sums column c of x (or dy) against the thin factor's rows, staged ${CH} at a time
+    // dA[c, j] = sum_k x[k, c] dxa[k, j], or dB[j, c] = sum_k (x A)[k, j] dy[k, c]: the
+    // ${TL} threads of column c (lanes) sum every ${TL}-th row against the thin factor's
+    // rows, staged ${CH} at a time, then their sums are added in lane order
     let C = select(P.dout, P.din, q == 2u);
-    let c = w * NT + t;
+    let c = w * ${gemmThreads() / TL}u + t % ${gemmThreads() / TL}u;
+    let lane = t / ${gemmThreads() / TL}u;
     ${thin.decl}
     for (var k0 = kBegin; k0 < kEnd; k0 += ${CH}u) {
       let kn = min(${CH}u, kEnd - k0);
@@ -339,21 +372,21 @@ fn main(${MAIN_ARGS}) {
       }
       workgroupBarrier();
       if (c < C) {
-        // four rows' loads issued before their FMAs, in the same order of sums: with one
+        // ${TU} rows' loads issued before their FMAs, in the same order of sums: with one
         // load in flight at a time the thread waited on memory (a LoRA step's weight
-        // gradients, rank 8, batch 128 on the H200: tiny 1.51 -> 0.79 ms, small 3.0 -> 2.4)
-        var kk = 0u;
-        for (; kk + 4u <= kn; kk += 4u) {
-          var y: array<f32, 4>;
-          for (var u = 0u; u < 4u; u++) {
-            let k = k0 + kk + u;
+        // gradients, rank 8, batch 128 on the H200: tiny 1.51 -> 0.79 ms with four, small 3.0 -> 2.4)
+        var kk = lane;
+        for (; kk + ${(TU - 1) * TL}u < kn; kk += ${TU * TL}u) {
+          var y: array<f32, ${TU}>;
+          for (var u = 0u; u < ${TU}u; u++) {
+            let k = k0 + kk + u * ${TL}u;
             if (q == 2u) { y[u] = X[k * P.din + c]; } else { let n = c; y[u] = ${dy}; }
           }
-          for (var u = 0u; u < 4u; u++) {
-            ${thin.fma('y[u]', 'kk + u')}
+          for (var u = 0u; u < ${TU}u; u++) {
+            ${thin.fma('y[u]', `kk + u * ${TL}u`)}
           }
         }
-        for (; kk < kn; kk++) {
+        for (; kk < kn; kk += ${TL}u) {
           let k = k0 + kk;
           var y = 0.0;
           if (q == 2u) { y = X[k * P.din + c]; } else { let n = c; y = ${dy}; }
@@ -362,16 +395,28 @@ fn main(${MAIN_ARGS}) {
       }
       workgroupBarrier();
     }
-    if (c < C) {
-      // both thin partials as [rank, columns], so a warp's stores are adjacent (the sum
-      // transposes dA). With dA's as [din, rank], a warp's stores rank floats apart, a
-      // LoRA step's weight gradients took 1.95 ms instead of 1.41 at tiny batch 128, rank
-      // 32, and 4.34 instead of 3.35 on small (the step 10.38 vs 9.90 and 32.68 vs 31.70;
-      // H200, one call, exact timestamps)
+    // both thin partials as [rank, columns], so a warp's stores are adjacent (the sum
+    // transposes dA). With dA's as [din, rank], a warp's stores rank floats apart, a
+    // LoRA step's weight gradients took 1.95 ms instead of 1.41 at tiny batch 128, rank
+    // 32, and 4.34 instead of 3.35 on small (the step 10.38 vs 9.90 and 32.68 vs 31.70;
+    // H200, one call, exact timestamps)
+    ${TL === 1 ? `if (c < C) {
       for (var j = 0u; j < R; j++) {
         PART[base + j * C + c] = ${thin.get};
       }
-    }
+    }` : `for (var j0 = 0u; j0 < R; j0 += ${JC}u) {
+      let jn = min(R, j0 + ${JC}u);
+      for (var j = j0; j < jn; j++) { sset((j - j0) * NT + t, ${thin.get}); }
+      workgroupBarrier();
+      if (lane == 0u && c < C) {
+        for (var j = j0; j < jn; j++) {
+          var total = 0.0;
+          for (var l = 0u; l < ${TL}u; l++) { total += sget((j - j0) * NT + l * ${gemmThreads() / TL}u + t); }
+          PART[base + j * C + c] = total;
+        }
+      }
+      workgroupBarrier();
+    }`}
     return;
   }` : ''}
   gemm(t, m0, n0, kBegin, kEnd, M, N);
