@@ -19,7 +19,8 @@ import { gelu } from '../../src/engine/ops/gelu';
 import { linear } from '../../src/engine/ops/linear';
 import { alloc, run, webgpu } from '../../src/engine/ops/webgpu/dispatch';
 import { MAX_LANES, probeSubgroupLanes, subgroupLanes } from '../../src/engine/ops/webgpu/subgroups';
-import { backwardDispatches, forwardDispatches, mergeDispatches, weightGradScratch, type LoraMergePlace } from '../../src/engine/ops/webgpu/linear';
+import { adapterSumDispatches, backwardDispatches, forwardDispatches, mergeDispatches, weightGradScratch, type LoraMergePlace } from '../../src/engine/ops/webgpu/linear';
+import { sumLanes } from '../../src/engine/ops/webgpu/wgsl';
 import { adamwScenario, SHAPES, type ScenarioResult } from './adamw-scenario';
 import { seededNormal } from './tf';
 import { reply } from './dawn';
@@ -187,6 +188,46 @@ function mergePlacesCase(seed: number) {
     const names = ['y', 'dx', 'x A', 's dy B^T', 'dA', 'dB'];
     const most = (i: number) => loads[i]!.reduce((m, v, j) => Math.max(m, Math.abs(v - launch[i]![j]!)), 0);
     return { name: 'linear: LoRA merged in the loads and by a launch', errors: [], fusedKernels, exact: Object.fromEntries(names.map((n, i) => [`${n}, loads - launch`, most(i)])) };
+  };
+}
+
+/**
+ * Three frozen-base adapters' gradient sums in one shared launch (the compiled step's
+ * way) and by a sum launch each (op by op): the same floats, bit for bit. Their ranks,
+ * shapes and splits differ, so each keeps lanes of its own.
+ */
+function adapterSumCase(seed: number) {
+  const shapes = [[8300, 12, 10, 4], [300, 70, 130, 8], [150, 40, 70, 3]] as const;
+  const layers = shapes.map(([rows, dIn, dOut, rank], i) => {
+    const { x, w, b, A, B } = linearInputs(rows, dIn, dOut, rank, seed + 10 * i);
+    const spec = { rows, dIn, dOut, rank, scale: 0.5 + i / 4, gelu: false, residual: false, inputGrad: false, base: false, merge: 'launch' as const };
+    const [y, xa, wm] = [alloc([rows, dOut]), alloc([rows, rank]), alloc([dIn, dOut])];
+    forwardDispatches(spec, { x, w, b, loraA: A, loraB: B, y, xa, wm }).forEach(run);
+    return { spec, x, B, xa, wm, dy: seededNormal([rows, dOut], seed + 10 * i + 9) as tf.Tensor2D };
+  });
+  const grads = async (shared: boolean) => {
+    const outs = layers.map(({ spec }) => ({ da: alloc([spec.dIn, spec.rank]), dB: alloc([spec.rank, spec.dOut]), part: alloc([weightGradScratch(spec).floats]) }));
+    const scratch = layers.map(({ spec }) => [alloc([spec.rows, spec.dIn]), alloc([spec.rows, spec.rank])] as const);
+    layers.forEach(({ spec, x, B, xa, wm, dy }, i) => {
+      const [dx, dxa] = scratch[i]!;
+      backwardDispatches(spec, { x, dy, wm, loraB: B, xa, dx, dxa, ...outs[i]!, deferSum: shared }).forEach(run);
+    });
+    if (shared) adapterSumDispatches(layers.map(({ spec }, i) => ({ spec, ...outs[i]! }))).forEach(run);
+    const values = await Promise.all(outs.flatMap((o) => [o.da, o.dB]).map(async (t) => (await t.data()) as Float32Array));
+    tf.dispose([...outs.flatMap((o) => [o.da, o.dB, o.part]), ...scratch.flat()]);
+    return values;
+  };
+  return async (): Promise<CaseResult> => {
+    const lanes = layers.map(({ spec }) => sumLanes(weightGradScratch(spec).splits));
+    if (new Set(lanes).size < 2) throw new Error(`the adapters' sums should take different lanes, got ${lanes.join(', ')}`);
+    const start = ranSoFar();
+    const own = await grads(false);
+    const shared = await grads(true);
+    const fusedKernels = ranSoFar() - start;
+    if (own.some((g) => g.every((v) => v === 0))) throw new Error('a gradient came out all zeros: the comparison would prove nothing');
+    const most = (i: number) => own[i]!.reduce((m, v, j) => Math.max(m, Math.abs(v - shared[i]![j]!)), 0);
+    const names = layers.flatMap((_, i) => [`dA ${i}`, `dB ${i}`]);
+    return { name: 'linear: frozen-base adapters\' gradient sums, three a launch and one each', errors: [], fusedKernels, exact: Object.fromEntries(names.map((n, i) => [`${n}, shared - own`, most(i)])) };
   };
 }
 
@@ -373,7 +414,7 @@ function adamwStateCase() {
 export const CASES = {
   crossEntropy: () => [crossEntropyCase(37, 11, 0.1, 41), crossEntropyCase(300, 10, 0, 42)],
   optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
-  linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...manySplitCases(15), highRankCase(17), geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29)],
+  linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...manySplitCases(15), highRankCase(17), geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29), adapterSumCase(31)],
   // 4,500 rows: more than the backward's 2,048 workgroups, so each sums several rows
   layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26)],
   // head widths 16, 8 and 64 run on vec4s (rows shared by as many lanes as the device

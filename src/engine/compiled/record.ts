@@ -109,7 +109,26 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   }
   linears.push([m.classifier, B, {}]);
   const specs = linears.map(([l, n, o]) => specOf(l, n, o));
-  const part = arena.floats(Math.max(...specs.map((sp) => (sp.base || sp.rank ? linear.weightGradScratch(sp).floats : 0))), 'split-K partials');
+  // a frozen base's adapter whose factors both train leaves its gradient sums to shared
+  // launches (adapterSumDispatches), its partials in a ring of that many buffers: as
+  // many as a launch binds, and as the split-K scratch of this model's full step holds
+  // (tiny at batch 128: four at rank 8, one at rank 32), so the LoRA phase's scratch
+  // stays within the full phase's
+  const deferred = (l: Linear, sp: linear.BackwardSpec) => !sp.base && !!l.adapter && grads.has(l.adapter.A) && grads.has(l.adapter.B);
+  const scratch = (keep: (i: number) => boolean) =>
+    Math.max(1, ...specs.map((sp, i) => (keep(i) && (sp.base || sp.rank) ? linear.weightGradScratch(sp).floats : 0)));
+  const part = arena.floats(scratch((i) => !deferred(linears[i]![0], specs[i]!)), 'split-K partials');
+  const thin = scratch((i) => deferred(linears[i]![0], specs[i]!));
+  const fullScratch = Math.max(...specs.map((sp) => linear.weightGradScratch({ ...sp, rank: 0, base: true }).floats));
+  const perSum = Math.max(1, Math.min(linear.adapterSumsPerLaunch(s.storageBuffers), Math.floor(fullScratch / thin)));
+  const ring = specs.some((sp, i) => deferred(linears[i]![0], sp))
+    ? Array.from({ length: perSum }, (_, i) => arena.floats(thin, `adapter partials ${i}`))
+    : [];
+  let pending: linear.AdapterSumJob<GPUBuffer>[] = [];
+  const sumPending = () => {
+    out.push(...linear.adapterSumDispatches(pending));
+    pending = [];
+  };
   const maxRank = Math.max(0, ...specs.map((sp) => sp.rank));
   const dxa = arena.floats(rows * maxRank, 'adapter input gradient');
   const lnPart = arena.floats(Math.max(layerNorm.backwardSplit(rows).parts, layerNorm.backwardSplit(B).parts) * 2 * D, 'layernorm partials');
@@ -149,7 +168,8 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const linBackward = (r: LinearRecord, dy: GPUBuffer, dx: GPUBuffer | undefined, geluOf?: GPUBuffer, accumulate = false): void => {
     const { lin: l, spec } = r;
     const a = l.adapter;
-    const b: linear.BackwardBuffers<GPUBuffer> = { x: r.x, dx, part, dxGeluOf: geluOf, accumulateDx: accumulate };
+    const defer = deferred(l, spec);
+    const b: linear.BackwardBuffers<GPUBuffer> = { x: r.x, dx, part: defer ? ring[pending.length]! : part, dxGeluOf: geluOf, accumulateDx: accumulate, deferSum: defer };
     if (spec.base) Object.assign(b, { dw: gradOf(l.weight), db: gradOf(l.bias) });
     if (a) Object.assign(b, { loraB: T(a.B), xa: r.xa, dxa, da: gradOf(a.A), dB: gradOf(a.B) });
     // the input gradient reads the weight, or with an adapter merged by a launch the
@@ -161,6 +181,10 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     if (spec.gelu) Object.assign(b, { dg: dy, u: r.u });
     else b.dy = dy;
     out.push(...linear.backwardDispatches(spec, b));
+    if (defer) {
+      pending.push({ part: b.part!, da: b.da!, dB: b.dB!, spec });
+      if (pending.length === perSum) sumPending();
+    }
   };
   const lnForward = (n: Norm, x: GPUBuffer, count: number) => {
     const y = arena.floats(count * D, `${n.name} out`);
@@ -245,6 +269,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const dtokens = arena.floats(B * patches * D, 'patch tokens gradient');
   out.push(embedBackwardDispatch(shape, { dh, dpos: gradOf(m.positions), dcls: gradOf(m.clsToken), dtokens }));
   linBackward(embed, dtokens, undefined);
+  sumPending();
 
   // the gradient norms (one reduction for clipping and the monitor), the window sums, AdamW
   const gradBuffers = s.trainable.map((v) => grads.get(v)!);
