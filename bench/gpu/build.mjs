@@ -2,6 +2,8 @@
 // no Node, no npm registry and no Vulkan loader, into bench/gpu/carry/ (git-ignored):
 //   node.xz            this Node binary (xz -9)
 //   bench.mjs          the engine + `npm run bench` in one ESM bundle (rolldown)
+//   parity.mjs         the fused kernels' and the compiled step's parity checks, on the
+//                      GPU's own device (`./node parity.mjs`, after `source setup.sh`)
 //   *.wasm             tfjs's wasm backend, beside the bundle (it looks in __dirname)
 //   node_modules/webgpu  the package `webgpu` with only Dawn's linux-x64 dawn.node (xz)
 //   debs/*.deb         Debian's Vulkan loader and GL dispatch libraries: Dawn needs the
@@ -29,25 +31,28 @@ if (!bundleOnly) {
   mkdirSync(carry, { recursive: true });
 }
 
-await build({
-  input: join(root, 'src/cli/bench.ts'),
-  platform: 'node',
-  // Dawn is a native addon: it stays a package beside the bundle
-  external: ['webgpu'],
-  logLevel: 'warn',
-  output: {
-    file: join(carry, 'bench.mjs'),
-    format: 'esm',
-    codeSplitting: false,
-    // tfjs's wasm backend is CommonJS that reads __dirname and calls require
-    banner: [
-      "import { fileURLToPath as __ftp } from 'node:url';",
-      "import { dirname as __dn } from 'node:path';",
-      "import { createRequire as __cr } from 'node:module';",
-      'const __filename = __ftp(import.meta.url); const __dirname = __dn(__filename); const require = __cr(import.meta.url);',
-    ].join(' '),
-  },
-});
+// the benchmark, and the parity checks CI runs on a software Vulkan (parity-entry.mjs)
+for (const [input, file] of [['src/cli/bench.ts', 'bench.mjs'], ['bench/gpu/parity-entry.mjs', 'parity.mjs']]) {
+  await build({
+    input: join(root, input),
+    platform: 'node',
+    // Dawn is a native addon: it stays a package beside the bundle
+    external: ['webgpu'],
+    logLevel: 'warn',
+    output: {
+      file: join(carry, file),
+      format: 'esm',
+      codeSplitting: false,
+      // tfjs's wasm backend is CommonJS that reads __dirname and calls require
+      banner: [
+        "import { fileURLToPath as __ftp } from 'node:url';",
+        "import { dirname as __dn } from 'node:path';",
+        "import { createRequire as __cr } from 'node:module';",
+        'const __filename = __ftp(import.meta.url); const __dirname = __dn(__filename); const require = __cr(import.meta.url);',
+      ].join(' '),
+    },
+  });
+}
 
 const scripts = () => {
   for (const f of ['run.sh', 'ab.sh', 'setup.sh', 'quality.sh', 'probe.mjs']) copyFileSync(join(here, f), join(carry, f));
@@ -55,7 +60,7 @@ const scripts = () => {
 };
 if (bundleOnly) {
   scripts();
-  console.log('bench/gpu/carry: bench.mjs and the scripts renewed');
+  console.log('bench/gpu/carry: bench.mjs, parity.mjs and the scripts renewed');
   process.exit(0);
 }
 

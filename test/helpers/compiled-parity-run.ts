@@ -23,7 +23,7 @@ export interface CompiledRun {
   tensors: number;
 }
 
-async function run(kernels: 'compiled' | 'fused', steps: number, augment: boolean | undefined): Promise<CompiledRun> {
+export async function parityRun(kernels: 'compiled' | 'fused', steps: number, augment: boolean | undefined): Promise<CompiledRun> {
   setKernels(kernels);
   const { cfg, data } = microRun(steps, augment);
   const losses: number[] = [];
@@ -44,7 +44,7 @@ if (process.argv[1]?.endsWith('compiled-parity-run.ts')) {
   if (info.name !== 'webgpu') throw new Error(`wanted webgpu, got ${info.name}`);
   const steps = Number(process.argv[2] ?? 40);
   const augment = process.argv[3] === 'plain' ? false : undefined;
-  const compiled = await run('compiled', steps, augment);
-  const fused = await run('fused', steps, augment);
+  const compiled = await parityRun('compiled', steps, augment);
+  const fused = await parityRun('fused', steps, augment);
   reply({ compiled, fused });
 }
