@@ -21,6 +21,7 @@ import { alloc, run, webgpu } from '../../src/engine/ops/webgpu/dispatch';
 import { MAX_LANES, probeSubgroupLanes, subgroupLanes } from '../../src/engine/ops/webgpu/subgroups';
 import { adapterSumDispatches, backwardDispatches, forwardDispatches, mergeDispatches, weightGradScratch, type LoraMergePlace } from '../../src/engine/ops/webgpu/linear';
 import { sumLanes } from '../../src/engine/ops/webgpu/wgsl';
+import * as ln from '../../src/engine/ops/webgpu/layernorm';
 import { adamwScenario, SHAPES, type ScenarioResult } from './adamw-scenario';
 import { seededNormal } from './tf';
 import { reply } from './dawn';
@@ -254,6 +255,46 @@ function highRankCase(seed: number) {
     (xx, ww, bb, aa, bm) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, { A: aa as tf.Tensor2D, B: bm as tf.Tensor2D, scale: 0.4 }, false, { activation: 'gelu' }), [x, w, b, A, B]);
 }
 
+/**
+ * Three LayerNorms' (dgamma, dbeta) sums in one shared launch (the compiled step's way)
+ * and by a sum launch each (op by op): the same floats, bit for bit. Their rows differ,
+ * so their partial rows, and the lanes summing them, do too.
+ */
+function layerNormSumCase(seed: number) {
+  const shapes = [[37, 29], [130, 200], [4500, 20]] as const;
+  const norms = shapes.map(([rows, D], i) => {
+    const spec = { rows, D, eps: 1e-6 };
+    const x = seededNormal([rows, D], seed + 10 * i, 2);
+    const gamma = seededNormal([D], seed + 10 * i + 1);
+    const beta = seededNormal([D], seed + 10 * i + 2);
+    const [y, stats] = [alloc([rows, D]), alloc([rows, 2])];
+    ln.forwardDispatches(spec, { x, gamma, beta, y, stats }).forEach(run);
+    return { spec, x, gamma, stats, dy: seededNormal([rows, D], seed + 10 * i + 3) };
+  });
+  const grads = async (shared: boolean) => {
+    const outs = norms.map(({ spec }) => ({ dgamma: alloc([spec.D]), dbeta: alloc([spec.D]), part: alloc([ln.backwardSplit(spec.rows).parts * 2 * spec.D]), dx: alloc([spec.rows, spec.D]) }));
+    norms.forEach(({ spec, x, gamma, stats, dy }, i) => {
+      ln.backwardDispatches(spec, { dy, x, gamma, stats, ...outs[i]!, deferSum: shared }).forEach(run);
+    });
+    if (shared) ln.paramSumDispatches(norms.map(({ spec }, i) => ({ spec, ...outs[i]! }))).forEach(run);
+    const values = await Promise.all(outs.flatMap((o) => [o.dgamma, o.dbeta]).map(async (t) => (await t.data()) as Float32Array));
+    tf.dispose(outs.flatMap((o) => [o.dgamma, o.dbeta, o.part, o.dx]));
+    return values;
+  };
+  return async (): Promise<CaseResult> => {
+    const lanes = norms.map(({ spec }) => sumLanes(ln.backwardSplit(spec.rows).parts));
+    if (new Set(lanes).size < 2) throw new Error(`the LayerNorms' sums should take different lanes, got ${lanes.join(', ')}`);
+    const start = ranSoFar();
+    const own = await grads(false);
+    const shared = await grads(true);
+    const fusedKernels = ranSoFar() - start;
+    if (own.some((g) => g.every((v) => v === 0))) throw new Error('a gradient came out all zeros: the comparison would prove nothing');
+    const most = (i: number) => own[i]!.reduce((m, v, j) => Math.max(m, Math.abs(v - shared[i]![j]!)), 0);
+    const names = norms.flatMap((_, i) => [`dgamma ${i}`, `dbeta ${i}`]);
+    return { name: 'layerNorm: parameter-gradient sums, three a launch and one each', errors: [], fusedKernels, exact: Object.fromEntries(names.map((n, i) => [`${n}, shared - own`, most(i)])) };
+  };
+}
+
 function layerNormCase(rows: number, D: number, seed: number) {
   const x = seededNormal([rows, D], seed, 2);
   const g = seededNormal([D], seed + 1);
@@ -431,7 +472,7 @@ export const CASES = {
   optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
   linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...manySplitCases(15), highRankCase(17), geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29), adapterSumCase(31)],
   // 4,500 rows: more than the backward's 2,048 workgroups, so each sums several rows
-  layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26)],
+  layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26), layerNormSumCase(27)],
   // head widths 16, 8 and 64 run on vec4s (rows shared by as many lanes as the device
   // and the row's vec4s allow: 4, 2, 4 on SwiftShader), 9 on floats; the last as on a
   // device without subgroups (a row to a thread)

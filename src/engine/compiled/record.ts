@@ -131,7 +131,15 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   };
   const maxRank = Math.max(0, ...specs.map((sp) => sp.rank));
   const dxa = arena.floats(rows * maxRank, 'adapter input gradient');
-  const lnPart = arena.floats(Math.max(layerNorm.backwardSplit(rows).parts, layerNorm.backwardSplit(B).parts) * 2 * D, 'layernorm partials');
+  // LayerNorms' (dgamma, dbeta) partial rows, in a ring: their sums share launches
+  // (paramSumDispatches), as many as a launch binds
+  const lnPartFloats = Math.max(layerNorm.backwardSplit(rows).parts, layerNorm.backwardSplit(B).parts) * 2 * D;
+  const lnRing = Array.from({ length: layerNorm.paramSumsPerLaunch(s.storageBuffers) }, (_, i) => arena.floats(lnPartFloats, `layernorm partials ${i}`));
+  let lnPending: layerNorm.ParamSumJob<GPUBuffer>[] = [];
+  const sumLnPending = () => {
+    out.push(...layerNorm.paramSumDispatches(lnPending));
+    lnPending = [];
+  };
 
   // the adapters' merged weights made ahead of the forward, several adapters a launch
   // ('batch'): they read only parameters
@@ -194,9 +202,14 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   };
   /** `accumulate`: dx is added to what the buffer holds (the residual stream's gradient) */
   const lnBackward = (r: ReturnType<typeof lnForward>, dy: GPUBuffer, dx: GPUBuffer, accumulate = false) => {
-    out.push(...layerNorm.backwardDispatches({ rows: r.count, D, eps }, {
-      dy, x: r.x, gamma: T(r.n.gamma), stats: r.stats, dx, part: lnPart, dgamma: gradOf(r.n.gamma), dbeta: gradOf(r.n.beta), accumulate,
-    }));
+    // a LayerNorm whose parameters do not train writes scratch a launch must not bind twice: its sum runs alone
+    const defer = grads.has(r.n.gamma) && grads.has(r.n.beta);
+    const spec = { rows: r.count, D, eps };
+    const b = { dy, x: r.x, gamma: T(r.n.gamma), stats: r.stats, dx, part: lnRing[lnPending.length]!, dgamma: gradOf(r.n.gamma), dbeta: gradOf(r.n.beta), accumulate, deferSum: defer };
+    out.push(...layerNorm.backwardDispatches(spec, b));
+    if (!defer) return;
+    lnPending.push({ part: b.part, dgamma: b.dgamma, dbeta: b.dbeta, spec });
+    if (lnPending.length === lnRing.length) sumLnPending();
   };
 
   // forward: the batch, the embedding, the blocks, the class token's head, the loss
@@ -270,6 +283,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   out.push(embedBackwardDispatch(shape, { dh, dpos: gradOf(m.positions), dcls: gradOf(m.clsToken), dtokens }));
   linBackward(embed, dtokens, undefined);
   sumPending();
+  sumLnPending();
 
   // the gradient norms (one reduction for clipping and the monitor), the window sums, AdamW
   const gradBuffers = s.trainable.map((v) => grads.get(v)!);
