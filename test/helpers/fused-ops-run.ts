@@ -208,6 +208,16 @@ function mergePlacesCase(seed: number) {
 }
 
 /**
+ * A case of gradients made two ways that must agree bit for bit: `own` and `shared` in
+ * the same order, `names` naming them. All-zero gradients would prove nothing.
+ */
+function bitForBit(name: string, names: string[], own: Float32Array[], shared: Float32Array[], fusedKernels: number): CaseResult {
+  if (own.some((g) => g.every((v) => v === 0))) throw new Error(`${name}: a gradient came out all zeros: the comparison would prove nothing`);
+  const most = (i: number) => own[i]!.reduce((m, v, j) => Math.max(m, Math.abs(v - shared[i]![j]!)), 0);
+  return { name, errors: [], fusedKernels, exact: Object.fromEntries(names.map((n, i) => [`${n}, shared - own`, most(i)])) };
+}
+
+/**
  * Three frozen-base adapters' gradient sums in one shared launch (the compiled step's
  * way) and by a sum launch each (op by op): the same floats, bit for bit. Their ranks,
  * shapes and splits differ, so each keeps lanes of its own.
@@ -239,11 +249,7 @@ function adapterSumCase(seed: number) {
     const start = ranSoFar();
     const own = await grads(false);
     const shared = await grads(true);
-    const fusedKernels = ranSoFar() - start;
-    if (own.some((g) => g.every((v) => v === 0))) throw new Error('a gradient came out all zeros: the comparison would prove nothing');
-    const most = (i: number) => own[i]!.reduce((m, v, j) => Math.max(m, Math.abs(v - shared[i]![j]!)), 0);
-    const names = layers.flatMap((_, i) => [`dA ${i}`, `dB ${i}`]);
-    return { name: 'linear: frozen-base adapters\' gradient sums, three a launch and one each', errors: [], fusedKernels, exact: Object.fromEntries(names.map((n, i) => [`${n}, shared - own`, most(i)])) };
+    return bitForBit('linear: frozen-base adapters\' gradient sums, three a launch and one each', layers.flatMap((_, i) => [`dA ${i}`, `dB ${i}`]), own, shared, ranSoFar() - start);
   };
 }
 
@@ -287,11 +293,7 @@ function layerNormSumCase(seed: number) {
     const start = ranSoFar();
     const own = await grads(false);
     const shared = await grads(true);
-    const fusedKernels = ranSoFar() - start;
-    if (own.some((g) => g.every((v) => v === 0))) throw new Error('a gradient came out all zeros: the comparison would prove nothing');
-    const most = (i: number) => own[i]!.reduce((m, v, j) => Math.max(m, Math.abs(v - shared[i]![j]!)), 0);
-    const names = norms.flatMap((_, i) => [`dgamma ${i}`, `dbeta ${i}`]);
-    return { name: 'layerNorm: parameter-gradient sums, three a launch and one each', errors: [], fusedKernels, exact: Object.fromEntries(names.map((n, i) => [`${n}, shared - own`, most(i)])) };
+    return bitForBit('layerNorm: parameter-gradient sums, three a launch and one each', norms.flatMap((_, i) => [`dgamma ${i}`, `dbeta ${i}`]), own, shared, ranSoFar() - start);
   };
 }
 

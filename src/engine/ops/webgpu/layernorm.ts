@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { alloc, run, saveForBackward, type Ref } from './dispatch';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel } from './kernel';
+import { sharedSumDispatches, sharedSumsPerLaunch, type SharedSum } from './shared-sums';
 import { reduceSumWgsl, splitSumWgsl, sumLanes, sumOutputsPerGroup } from './wgsl';
 
 /**
@@ -182,8 +183,16 @@ export function backwardDispatches<B>(
 /** One LayerNorm's (dgamma, dbeta) sum: its backward's partial rows (deferSum) and the two gradients. */
 export interface ParamSumJob<B> { part: B; dgamma: B; dbeta: B; spec: LayerNormSpec }
 
+/** The LayerNorms' (dgamma, dbeta) sums, several a launch (shared-sums.ts): bindings PART, DG, DB and param D for each. */
+const PARAM_SUMS: SharedSum = {
+  name: 'layernorm.param-grad-sum',
+  outputs: ['DG', 'DB'],
+  extra: [{ name: 'D', type: 'u32' }],
+  store: (i) => `if (e < P.D${i}) { DG${i}[e] = total; } else { DB${i}[e - P.D${i}] = total; }`,
+};
+
 /** LayerNorms a parameter-sum launch takes on a device with `storageBuffers` storage buffers a stage (three buffers each). */
-export const paramSumsPerLaunch = (storageBuffers: number) => Math.max(1, Math.floor(storageBuffers / 3));
+export const paramSumsPerLaunch = (storageBuffers: number) => sharedSumsPerLaunch(PARAM_SUMS, storageBuffers);
 
 /**
  * The (dgamma, dbeta) sums of `jobs` in one launch (the caller keeps it to
@@ -195,55 +204,9 @@ export const paramSumsPerLaunch = (storageBuffers: number) => Math.max(1, Math.f
  * small's (H200, two runs each in one call).
  */
 export function paramSumDispatches<B>(jobs: ParamSumJob<B>[]): Dispatch<B>[] {
-  if (!jobs.length) return [];
-  const params: number[] = [];
-  let first = 0;
-  for (const j of jobs) {
-    const { parts } = backwardSplit(j.spec.rows);
-    const lanes = sumLanes(parts);
-    params.push(first, parts, j.spec.D, lanes);
-    first += Math.ceil((2 * j.spec.D) / sumOutputsPerGroup(lanes));
-  }
-  return [{ kernel: sharedSumKernel(jobs.length), buffers: jobs.flatMap((j) => [j.part, j.dgamma, j.dbeta]), params, workgroups: first }];
-}
-
-/**
- * sumKernel for `count` LayerNorms in one launch: bindings PART, DG, DB for each
- * (suffixed 0, 1, ...), params first (its first workgroup), parts, D and lanes for each;
- * each one's sum in splitSum's order with its own lanes.
- */
-function sharedSumKernel(count: number): Kernel {
-  const key = `layernorm.param-grad-sums/x${count}`;
-  const each = Array.from({ length: count }, (_, i) => i);
-  return memoKernel(key, () => makeKernel({
-    name: 'layernorm.param-grad-sum', key,
-    bindings: each.flatMap((i) => [{ name: `PART${i}`, access: 'read' as const }, { name: `DG${i}`, access: 'rw' as const }, { name: `DB${i}`, access: 'rw' as const }]),
-    params: each.flatMap((i) => ['first', 'parts', 'D', 'lanes'].map((p) => ({ name: `${p}${i}`, type: 'u32' as const }))),
-    body: `
-var<workgroup> sumScratch: array<f32, 256>;
-@compute @workgroup_size(256)
-fn main(${MAIN_ARGS}) {
-  ${WID}
-  ${[...each].reverse().map((i) => `if (wid >= P.first${i}) { sum${i}(wid - P.first${i}, t); return; }`).join('\n  ')}
-}
-${each.map((i) => `fn sum${i}(w: u32, t: u32) {
-  let SL = P.lanes${i};
-  let SC = 256u / SL;
-  let E = 2u * P.D${i};
-  let e = w * SC + t % SC;
-  var s = 0.0;
-  if (e < E) {
-    for (var p = t / SC; p < P.parts${i}; p += SL) { s += PART${i}[p * E + e]; }
-  }
-  sumScratch[t] = s;
-  workgroupBarrier();
-  if (t < SC && e < E) {
-    var total = 0.0;
-    for (var l = 0u; l < SL; l++) { total += sumScratch[l * SC + t]; }
-    if (e < P.D${i}) { DG${i}[e] = total; } else { DB${i}[e - P.D${i}] = total; }
-  }
-}`).join('\n')}`,
-  }));
+  return sharedSumDispatches(PARAM_SUMS, jobs.map((j) => ({
+    buffers: [j.part, j.dgamma, j.dbeta], outputs: 2 * j.spec.D, parts: backwardSplit(j.spec.rows).parts, extra: [j.spec.D],
+  })));
 }
 
 type LayerNormFn = (x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor2D;

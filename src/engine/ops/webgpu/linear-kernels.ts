@@ -11,6 +11,7 @@
 // never written out.
 import { gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, sideThenTileMain, stagedFloats, tileKey, TILE_MAIN, type GemmLayout } from './gemm';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel } from './kernel';
+import type { SharedSum } from './shared-sums';
 import { GELU_WGSL, splitSumWgsl } from './wgsl';
 
 export interface LinearVariant {
@@ -469,48 +470,15 @@ fn main(${MAIN_ARGS}) {
 }
 
 /**
- * The frozen-base adapters' gradient sums of `count` linears in one launch: for each,
- * dA (transposed from its [rank, din] partials) and dB = s (x A)^T dy from the split
- * partials, the lanes of an output summing every lanes-th split and then added in lane
- * order: the floats of weightGradReduceKernel with the same lanes, each adapter keeping
- * its own (`sumLanes(splits)`). Bindings PART, DA, DB for each adapter (suffixed 0, 1,
- * ...); params first (its first workgroup), total, splits, din, rank, lanes and s for
- * each.
+ * The frozen-base adapters' gradient sums, several linears a launch (shared-sums.ts):
+ * dA transposed from its [rank, din] partials, dB = s (x A)^T dy, as
+ * weightGradReduceKernel stores them. Bindings PART, DA, DB and params din, rank, s for
+ * each adapter.
  */
-export function adapterSumKernel(count: number): Kernel {
-  const key = `linear.adapter-grad-sum/x${count}`;
-  const each = Array.from({ length: count }, (_, i) => i);
-  return memoKernel(key, () => makeKernel({
-    name: 'linear.adapter-grad-sum', key,
-    bindings: each.flatMap((i) => [read(`PART${i}`), rw(`DA${i}`), rw(`DB${i}`)]),
-    params: each.flatMap((i) => [
-      ...['first', 'total', 'splits', 'din', 'rank', 'lanes'].map((p) => ({ name: `${p}${i}`, type: 'u32' as const })),
-      { name: `s${i}`, type: 'f32' as const },
-    ]),
-    body: `
-var<workgroup> sumScratch: array<f32, 256>;
-@compute @workgroup_size(256)
-fn main(${MAIN_ARGS}) {
-  ${WID}
-  ${[...each].reverse().map((i) => `if (wid >= P.first${i}) { sum${i}(wid - P.first${i}, t); return; }`).join('\n  ')}
-}
-${each.map((i) => `fn sum${i}(w: u32, t: u32) {
-  let SL = P.lanes${i};
-  let SC = 256u / SL;
-  let E = P.total${i};
-  let e = w * SC + t % SC;
-  var s = 0.0;
-  if (e < E) {
-    for (var p = t / SC; p < P.splits${i}; p += SL) { s += PART${i}[p * E + e]; }
-  }
-  sumScratch[t] = s;
-  workgroupBarrier();
-  if (t < SC && e < E) {
-    var total = 0.0;
-    for (var l = 0u; l < SL; l++) { total += sumScratch[l * SC + t]; }
-    let dA = P.din${i} * P.rank${i};
-    if (e < dA) { DA${i}[(e % P.din${i}) * P.rank${i} + e / P.din${i}] = total; } else { DB${i}[e - dA] = P.s${i} * total; }
-  }
-}`).join('\n')}`,
-  }));
-}
+export const ADAPTER_SUMS: SharedSum = {
+  name: 'linear.adapter-grad-sum',
+  outputs: ['DA', 'DB'],
+  extra: [{ name: 'din', type: 'u32' }, { name: 'rank', type: 'u32' }, { name: 's', type: 'f32' }],
+  store: (i) => `let dA = P.din${i} * P.rank${i};
+    if (e < dA) { DA${i}[(e % P.din${i}) * P.rank${i} + e / P.din${i}] = total; } else { DB${i}[e - dA] = P.s${i} * total; }`,
+};

@@ -12,8 +12,9 @@ import { gemmSharedBytes, GEMM_TILE, sideWorkgroups, splitK } from './gemm';
 import type { AdapterTensors } from '../linear';
 import type { Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
+import { sharedSumDispatches, sharedSumsPerLaunch } from './shared-sums';
 import { sumLanes, sumOutputsPerGroup } from './wgsl';
-import { adapterSumKernel, forwardKernel, forwardLayout, inputGradKernel, inputGradLayout, mergeKernel, weightGradCounts, weightGradKernel, weightGradLayout, weightGradParts, weightGradReduceKernel, weightGradWorkgroups } from './linear-kernels';
+import { ADAPTER_SUMS, forwardKernel, forwardLayout, inputGradKernel, inputGradLayout, mergeKernel, weightGradCounts, weightGradKernel, weightGradLayout, weightGradParts, weightGradReduceKernel, weightGradWorkgroups } from './linear-kernels';
 
 export interface LinearSpec {
   rows: number;
@@ -177,7 +178,7 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>): D
 export interface AdapterSumJob<B> { part: B; da: B; dB: B; spec: BackwardSpec }
 
 /** Adapters an adapter-sum launch takes on a device with `storageBuffers` storage buffers a stage (three buffers each). */
-export const adapterSumsPerLaunch = (storageBuffers: number) => Math.max(1, Math.floor(storageBuffers / 3));
+export const adapterSumsPerLaunch = (storageBuffers: number) => sharedSumsPerLaunch(ADAPTER_SUMS, storageBuffers);
 
 /**
  * The gradient sums of frozen-base adapters whose backward left them (deferSum), all of
@@ -188,16 +189,10 @@ export const adapterSumsPerLaunch = (storageBuffers: number) => Math.max(1, Math
  * 3.18, 25.13 -> 25.07 (H200, two runs each in one call).
  */
 export function adapterSumDispatches<B>(jobs: AdapterSumJob<B>[]): Dispatch<B>[] {
-  if (!jobs.length) return [];
-  const params: number[] = [];
-  let first = 0;
-  for (const j of jobs) {
+  return sharedSumDispatches(ADAPTER_SUMS, jobs.map((j) => {
     const sc = weightGradScratch(j.spec);
-    const lanes = sumLanes(sc.splits);
-    params.push(first, sc.total, sc.splits, j.spec.dIn, j.spec.rank, lanes, j.spec.scale);
-    first += Math.ceil(sc.total / sumOutputsPerGroup(lanes));
-  }
-  return [{ kernel: adapterSumKernel(jobs.length), buffers: jobs.flatMap((j) => [j.part, j.da, j.dB]), params, workgroups: first }];
+    return { buffers: [j.part, j.da, j.dB], outputs: sc.total, parts: sc.splits, extra: [j.spec.dIn, j.spec.rank, j.spec.scale] };
+  }));
 }
 
 export interface FusedLinearOptions {
