@@ -263,8 +263,9 @@ function highRankCase(seed: number) {
 
 /**
  * Three LayerNorms' (dgamma, dbeta) sums in one shared launch (the compiled step's way)
- * and by a sum launch each (op by op): the same floats, bit for bit. Their rows differ,
- * so their partial rows, and the lanes summing them, do too.
+ * and one a launch (op by op): the same floats, bit for bit. Their rows differ, so their
+ * partial rows, and the lanes summing them, do too: each keeps its own, whatever shares
+ * its launch.
  */
 function layerNormSumCase(seed: number) {
   const shapes = [[37, 29], [130, 200], [4500, 20]] as const;

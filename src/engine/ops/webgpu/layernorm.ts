@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { alloc, run, saveForBackward, type Ref } from './dispatch';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel } from './kernel';
 import { sharedSumDispatches, sharedSumsPerLaunch, type SharedSum } from './shared-sums';
-import { reduceSumWgsl, splitSumWgsl, sumLanes, sumOutputsPerGroup } from './wgsl';
+import { reduceSumWgsl } from './wgsl';
 
 /**
  * Threads per row, and the workgroups the backward spreads its rows over (tunable). A
@@ -129,26 +129,6 @@ fn main(${MAIN_ARGS}) {
   }));
 }
 
-/** Sums the backward's partial rows of (dgamma, dbeta) in order, `lanes` lanes per column. */
-function sumKernel(lanes: number): Kernel {
-  const key = `layernorm.param-grad-sum/l${lanes}`;
-  return memoKernel(key, () => makeKernel({
-    name: 'layernorm.param-grad-sum', key,
-    bindings: [{ name: 'PART', access: 'read' }, { name: 'DG', access: 'rw' }, { name: 'DB', access: 'rw' }],
-    params: [{ name: 'parts', type: 'u32' }, { name: 'D', type: 'u32' }],
-    body: `${splitSumWgsl(lanes)}
-@compute @workgroup_size(256)
-fn main(${MAIN_ARGS}) {
-  ${WID}
-  let s = splitSum(t, wid * SC + t % SC, 2u * P.D, P.parts, 2u * P.D);
-  let e = wid * SC + t;
-  if (t < SC && e < 2u * P.D) {
-    if (e < P.D) { DG[e] = s; } else { DB[e - P.D] = s; }
-  }
-}`,
-  }));
-}
-
 export interface LayerNormSpec {
   rows: number;
   D: number;
@@ -166,18 +146,17 @@ export function backwardSplit(rows: number): { rowsPerGroup: number; parts: numb
 }
 
 /**
- * `b.accumulate`: dx is added to what `b.dx` holds (a residual stream's gradient).
- * `b.deferSum`: the partial rows of (dgamma, dbeta) are left in `b.part` for the caller
- * to sum with other LayerNorms' (paramSumDispatches), not by a launch of their own.
+ * The backward, then the in-order sum of its partial rows of (dgamma, dbeta)
+ * (paramSumDispatches, this LayerNorm alone). `b.accumulate`: dx is added to what `b.dx`
+ * holds (a residual stream's gradient). `b.deferSum`: the partial rows are left in
+ * `b.part` for the caller to sum with other LayerNorms' in one launch.
  */
 export function backwardDispatches<B>(
   s: LayerNormSpec, b: { dy: B; x: B; gamma: B; stats: B; dx: B; part: B; dgamma: B; dbeta: B; accumulate?: boolean; deferSum?: boolean },
 ): Dispatch<B>[] {
   const { rowsPerGroup, parts } = backwardSplit(s.rows);
-  const lanes = sumLanes(parts);
   const backward = { kernel: backwardKernel(s.D, !!b.accumulate), buffers: [b.dy, b.x, b.gamma, b.stats, b.dx, b.part], params: [s.rows, s.D, rowsPerGroup], workgroups: parts };
-  if (b.deferSum) return [backward];
-  return [backward, { kernel: sumKernel(lanes), buffers: [b.part, b.dgamma, b.dbeta], params: [parts, s.D], workgroups: Math.ceil((2 * s.D) / sumOutputsPerGroup(lanes)) }];
+  return [backward, ...(b.deferSum ? [] : paramSumDispatches([{ part: b.part, dgamma: b.dgamma, dbeta: b.dbeta, spec: s }]))];
 }
 
 /** One LayerNorm's (dgamma, dbeta) sum: its backward's partial rows (deferSum) and the two gradients. */
@@ -196,8 +175,8 @@ export const paramSumsPerLaunch = (storageBuffers: number) => sharedSumsPerLaunc
 
 /**
  * The (dgamma, dbeta) sums of `jobs` in one launch (the caller keeps it to
- * paramSumsPerLaunch), each LayerNorm with its own lanes: the floats of a sum launch
- * each, which cost a tiny step 13 launches (0.19 ms at batch 128, 0.155 at 32 on the
+ * paramSumsPerLaunch), each LayerNorm with its own lanes, so the floats do not depend
+ * on which LayerNorms share a launch. A launch each cost a tiny step 13 launches (0.19 ms at batch 128, 0.155 at 32 on the
  * H200, mostly launches). Five a launch: 0.08 and 0.06 ms (small 0.25 -> 0.11), the full
  * step 8.63 -> 8.60 ms, 3.67 -> 3.64, 33.64 -> 33.57, the LoRA step 0.05-0.08 ms less;
  * the ring's four more buffers of partial rows add 10 MB to tiny b128's peak, 20 to
