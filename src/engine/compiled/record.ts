@@ -78,6 +78,28 @@ function specOf(l: Linear, rows: number, o: LinearOptions): linear.BackwardSpec 
   };
 }
 
+/**
+ * A ring of `size` partial buffers whose sums share launches: `next()` is the buffer a
+ * backward writes its partials to, `add(job)` queues its sum (a full ring is summed in
+ * one launch, freeing the buffers for the next backwards), `flush()` sums the rest.
+ */
+function sumRing<J>(size: number, make: (i: number) => GPUBuffer, sums: (jobs: J[]) => Dispatch<GPUBuffer>[], out: Dispatch<GPUBuffer>[]) {
+  const buffers = Array.from({ length: size }, (_, i) => make(i));
+  let pending: J[] = [];
+  const flush = () => {
+    out.push(...sums(pending));
+    pending = [];
+  };
+  return {
+    next: () => buffers[pending.length]!,
+    add(job: J) {
+      pending.push(job);
+      if (pending.length === buffers.length) flush();
+    },
+    flush,
+  };
+}
+
 export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const arena = new Arena(device);
   const out: Dispatch<GPUBuffer>[] = [];
@@ -114,32 +136,20 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   // many as a launch binds, and as the split-K scratch of this model's full step holds
   // (tiny at batch 128: four at rank 8, one at rank 32), so the LoRA phase's scratch
   // stays within the full phase's
-  const deferred = (l: Linear, sp: linear.BackwardSpec) => !sp.base && !!l.adapter && grads.has(l.adapter.A) && grads.has(l.adapter.B);
-  const scratch = (keep: (i: number) => boolean) =>
-    Math.max(1, ...specs.map((sp, i) => (keep(i) && (sp.base || sp.rank) ? linear.weightGradScratch(sp).floats : 0)));
-  const part = arena.floats(scratch((i) => !deferred(linears[i]![0], specs[i]!)), 'split-K partials');
-  const thin = scratch((i) => deferred(linears[i]![0], specs[i]!));
+  const deferred = new Set(linears.flatMap(([l], i) => (!specs[i]!.base && l.adapter && grads.has(l.adapter.A) && grads.has(l.adapter.B) ? [l] : [])));
+  const scratch = (ofDeferred: boolean) =>
+    Math.max(1, ...specs.map((sp, i) => (deferred.has(linears[i]![0]) === ofDeferred && (sp.base || sp.rank) ? linear.weightGradScratch(sp).floats : 0)));
+  const part = arena.floats(scratch(false), 'split-K partials');
   const fullScratch = Math.max(...specs.map((sp) => linear.weightGradScratch({ ...sp, rank: 0, base: true }).floats));
-  const perSum = Math.max(1, Math.min(linear.adapterSumsPerLaunch(s.storageBuffers), Math.floor(fullScratch / thin)));
-  const ring = specs.some((sp, i) => deferred(linears[i]![0], sp))
-    ? Array.from({ length: perSum }, (_, i) => arena.floats(thin, `adapter partials ${i}`))
-    : [];
-  let pending: linear.AdapterSumJob<GPUBuffer>[] = [];
-  const sumPending = () => {
-    out.push(...linear.adapterSumDispatches(pending));
-    pending = [];
-  };
+  const thin = scratch(true);
+  const adapterSums = sumRing<linear.AdapterSumJob<GPUBuffer>>(deferred.size ? Math.max(1, Math.min(linear.adapterSumsPerLaunch(s.storageBuffers), Math.floor(fullScratch / thin))) : 0,
+    (i) => arena.floats(thin, `adapter partials ${i}`), linear.adapterSumDispatches, out);
   const maxRank = Math.max(0, ...specs.map((sp) => sp.rank));
   const dxa = arena.floats(rows * maxRank, 'adapter input gradient');
   // LayerNorms' (dgamma, dbeta) partial rows, in a ring: their sums share launches
   // (paramSumDispatches), as many as a launch binds
   const lnPartFloats = Math.max(layerNorm.backwardSplit(rows).parts, layerNorm.backwardSplit(B).parts) * 2 * D;
-  const lnRing = Array.from({ length: layerNorm.paramSumsPerLaunch(s.storageBuffers) }, (_, i) => arena.floats(lnPartFloats, `layernorm partials ${i}`));
-  let lnPending: layerNorm.ParamSumJob<GPUBuffer>[] = [];
-  const sumLnPending = () => {
-    out.push(...layerNorm.paramSumDispatches(lnPending));
-    lnPending = [];
-  };
+  const lnSums = sumRing<layerNorm.ParamSumJob<GPUBuffer>>(layerNorm.paramSumsPerLaunch(s.storageBuffers), (i) => arena.floats(lnPartFloats, `layernorm partials ${i}`), layerNorm.paramSumDispatches, out);
 
   // the adapters' merged weights made ahead of the forward, several adapters a launch
   // ('batch'): they read only parameters
@@ -176,8 +186,8 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const linBackward = (r: LinearRecord, dy: GPUBuffer, dx: GPUBuffer | undefined, geluOf?: GPUBuffer, accumulate = false): void => {
     const { lin: l, spec } = r;
     const a = l.adapter;
-    const defer = deferred(l, spec);
-    const b: linear.BackwardBuffers<GPUBuffer> = { x: r.x, dx, part: defer ? ring[pending.length]! : part, dxGeluOf: geluOf, accumulateDx: accumulate, deferSum: defer };
+    const defer = deferred.has(l);
+    const b: linear.BackwardBuffers<GPUBuffer> = { x: r.x, dx, part: defer ? adapterSums.next() : part, dxGeluOf: geluOf, accumulateDx: accumulate, deferSum: defer };
     if (spec.base) Object.assign(b, { dw: gradOf(l.weight), db: gradOf(l.bias) });
     if (a) Object.assign(b, { loraB: T(a.B), xa: r.xa, dxa, da: gradOf(a.A), dB: gradOf(a.B) });
     // the input gradient reads the weight, or with an adapter merged by a launch the
@@ -189,10 +199,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     if (spec.gelu) Object.assign(b, { dg: dy, u: r.u });
     else b.dy = dy;
     out.push(...linear.backwardDispatches(spec, b));
-    if (defer) {
-      pending.push({ part: b.part!, da: b.da!, dB: b.dB!, spec });
-      if (pending.length === perSum) sumPending();
-    }
+    if (defer) adapterSums.add({ part: b.part!, da: b.da!, dB: b.dB!, spec });
   };
   const lnForward = (n: Norm, x: GPUBuffer, count: number) => {
     const y = arena.floats(count * D, `${n.name} out`);
@@ -205,11 +212,9 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     // a LayerNorm whose parameters do not train writes scratch a launch must not bind twice: its sum runs alone
     const defer = grads.has(r.n.gamma) && grads.has(r.n.beta);
     const spec = { rows: r.count, D, eps };
-    const b = { dy, x: r.x, gamma: T(r.n.gamma), stats: r.stats, dx, part: lnRing[lnPending.length]!, dgamma: gradOf(r.n.gamma), dbeta: gradOf(r.n.beta), accumulate, deferSum: defer };
+    const b = { dy, x: r.x, gamma: T(r.n.gamma), stats: r.stats, dx, part: lnSums.next(), dgamma: gradOf(r.n.gamma), dbeta: gradOf(r.n.beta), accumulate, deferSum: defer };
     out.push(...layerNorm.backwardDispatches(spec, b));
-    if (!defer) return;
-    lnPending.push({ part: b.part, dgamma: b.dgamma, dbeta: b.dbeta, spec });
-    if (lnPending.length === lnRing.length) sumLnPending();
+    if (defer) lnSums.add({ part: b.part, dgamma: b.dgamma, dbeta: b.dbeta, spec });
   };
 
   // forward: the batch, the embedding, the blocks, the class token's head, the loss
@@ -282,8 +287,8 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const dtokens = arena.floats(B * patches * D, 'patch tokens gradient');
   out.push(embedBackwardDispatch(shape, { dh, dpos: gradOf(m.positions), dcls: gradOf(m.clsToken), dtokens }));
   linBackward(embed, dtokens, undefined);
-  sumPending();
-  sumLnPending();
+  adapterSums.flush();
+  lnSums.flush();
 
   // the gradient norms (one reduction for clipping and the monitor), the window sums, AdamW
   const gradBuffers = s.trainable.map((v) => grads.get(v)!);
