@@ -401,11 +401,7 @@ fn main(${MAIN_ARGS}) {
     // LoRA step's weight gradients took 1.95 ms instead of 1.41 at tiny batch 128, rank
     // 32, and 4.34 instead of 3.35 on small (the step 10.38 vs 9.90 and 32.68 vs 31.70;
     // H200, one call, exact timestamps)
-    ${TL === 1 ? `if (c < C) {
-      for (var j = 0u; j < R; j++) {
-        PART[base + j * C + c] = ${thin.get};
-      }
-    }` : `for (var j0 = 0u; j0 < R; j0 += ${JC}u) {
+    for (var j0 = 0u; j0 < R; j0 += ${JC}u) {
       let jn = min(R, j0 + ${JC}u);
       for (var j = j0; j < jn; j++) { sset((j - j0) * NT + t, ${thin.get}); }
       workgroupBarrier();
@@ -417,7 +413,7 @@ fn main(${MAIN_ARGS}) {
         }
       }
       workgroupBarrier();
-    }`}
+    }
     return;
   }` : ''}
   gemm(t, m0, n0, kBegin, kEnd, M, N);
