@@ -6,7 +6,7 @@
 // (test/helpers/compiled-parity-run.ts). Prints one JSON line: each check's worst figure,
 // its bound, and whether it held.
 import { initNodeBackend } from '../../src/engine/backend-node';
-import { parityRun } from '../../test/helpers/compiled-parity-run';
+import { parityRun, weightErrors } from '../../test/helpers/compiled-parity-run';
 import { fusedOpCases } from '../../test/helpers/fused-ops-run';
 import { maxRelError } from '../../test/helpers/tf';
 
@@ -23,8 +23,5 @@ for (const c of await fusedOpCases()) {
 const compiled = await parityRun('compiled', 100, undefined);
 const fused = await parityRun('fused', 100, undefined);
 check(`replay: recordings ${compiled.recordings}, losses over ${compiled.losses.length} steps`, maxRelError(compiled.losses, fused.losses), 1e-6);
-for (const [name, w] of Object.entries(fused.weights)) {
-  const scale = Math.max(...w.map(Math.abs), 1e-6);
-  check(`replay: ${name}`, Math.max(...w.map((x, i) => Math.abs(x - compiled.weights[name][i]))) / scale, 1e-6);
-}
+for (const [name, e] of Object.entries(weightErrors(fused, compiled))) check(`replay: ${name}`, e, 1e-6);
 process.stdout.write(`${JSON.stringify({ device: info.adapter ?? info.reason, held: checks.every((c) => c.held), checks })}\n`, () => process.exit(0));

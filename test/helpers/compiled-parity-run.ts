@@ -23,6 +23,14 @@ export interface CompiledRun {
   tensors: number;
 }
 
+/** Each weight's largest difference between two runs, relative to its largest magnitude in `ref` (at least 1e-6). */
+export function weightErrors(ref: CompiledRun, other: CompiledRun): Record<string, number> {
+  return Object.fromEntries(Object.entries(ref.weights).map(([name, w]) => {
+    const scale = Math.max(...w.map(Math.abs), 1e-6);
+    return [name, Math.max(...w.map((x, i) => Math.abs(x - other.weights[name]![i]!))) / scale];
+  }));
+}
+
 export async function parityRun(kernels: 'compiled' | 'fused', steps: number, augment: boolean | undefined): Promise<CompiledRun> {
   setKernels(kernels);
   const { cfg, data } = microRun(steps, augment);

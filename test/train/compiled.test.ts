@@ -5,7 +5,7 @@
 // device), gives the same losses, weights and monitor windows; and its kernels per
 // step of tiny's structure are few and fixed.
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { CompiledRun } from '../helpers/compiled-parity-run';
+import { weightErrors, type CompiledRun } from '../helpers/compiled-parity-run';
 import { runOnDawn } from '../helpers/dawn';
 import { estimateRatios, type CountResult } from '../helpers/kernel-count-run';
 import { SWITCHED } from '../helpers/path-parity-run';
@@ -35,11 +35,7 @@ describe('compiled step against the fused ops, whole run', () => {
     expect(compiled.losses).toHaveLength(STEPS);
     expect(maxRelError(compiled.losses, fused.losses)).toBeLessThan(1e-6);
     expect(Object.keys(compiled.weights).sort()).toEqual(Object.keys(fused.weights).sort());
-    for (const [name, w] of Object.entries(fused.weights)) {
-      const scale = Math.max(...w.map(Math.abs), 1e-6);
-      const diff = Math.max(...w.map((x, i) => Math.abs(x - compiled.weights[name]![i]!)));
-      expect(diff / scale, name).toBeLessThan(1e-6);
-    }
+    for (const [name, e] of Object.entries(weightErrors(fused, compiled))) expect(e, name).toBeLessThan(1e-6);
   });
 
   it('sums the monitor\'s windows on the device as the eager monitor does', () => {
