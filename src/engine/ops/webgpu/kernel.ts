@@ -102,3 +102,16 @@ export interface Dispatch<B> {
 export const MAIN_ARGS =
   '@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32';
 export const WID = 'let wid = wg.x + wg.y * nwg.x;';
+
+/** The buffers a dispatch writes (its read-write bindings). */
+const written = <B>(d: Dispatch<B>): B[] => d.buffers.filter((_, i) => d.kernel.bindings[i]?.access === 'rw');
+
+/**
+ * Whether two dispatches touch a buffer that one of them writes: then neither may move
+ * past the other, nor may the two share a launch.
+ */
+export function conflicts<B>(a: Dispatch<B>, b: Dispatch<B>): boolean {
+  const wa = new Set(written(a));
+  const wb = new Set(written(b));
+  return a.buffers.some((x) => wb.has(x)) || b.buffers.some((x) => wa.has(x));
+}

@@ -10,7 +10,7 @@
 // kernels that read dy read dg * gelu'(u) instead, so the pre-activation gradient is
 // never written out.
 import { gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, sideThenTileMain, stagedFloats, tileKey, TILE_MAIN, type GemmLayout } from './gemm';
-import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel } from './kernel';
+import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel, type ParamSpec } from './kernel';
 import type { SharedSum } from './shared-sums';
 import { GELU_WGSL, splitSumWgsl } from './wgsl';
 
@@ -87,10 +87,17 @@ export const forwardLayout = (rank: number, merged = false): GemmLayout => ({
   aAlongK: true, bAlongN: true, side: rank ? { rank, lAlongJ: true } : undefined, merged: merged && rank ? { rank } : undefined,
 });
 
-/** The input gradient's staged layout: dy along k, W read transposed, s dy B^T as the side product. */
-export const inputGradLayout = (rank: number, merged = false): GemmLayout => ({
+/**
+ * The input gradient's staged layout: dy along k, W read transposed, s dy B^T as the side
+ * product; with a rider of rank `riderRank`, at least the staged area its thin gradients use.
+ */
+export const inputGradLayout = (rank: number, merged = false, riderRank = 0): GemmLayout => ({
   aAlongK: true, bAlongN: false, side: rank ? { rank, lAlongJ: false } : undefined, merged: merged && rank ? { rank } : undefined,
+  staged: riderRank ? stagedFloats(weightGradLayout(riderRank)) : undefined,
 });
+
+/** A frozen-base adapter's thin gradients riding in another launch: its rank, and whether its dy is taken through a GELU. */
+export interface ThinRider { rank: number; gelu: boolean }
 
 
 /**
@@ -150,10 +157,14 @@ fn main(${MAIN_ARGS}) {
  * gradient before that GELU, dx * gelu'(GU), made once here. Read by fc1's kernels as dg
  * times gelu'(u), it was made again for every tile that loads it (6 times per element for
  * fc1's input gradient and 6 for its weight gradient at small's width).
+ * `rider`: another linear's frozen-base thin gradients (weightGradKernel's dA and dB
+ * partials, the same function) in workgroups after this launch's own, from `ride_first`;
+ * its bindings and params follow these, prefixed `ride_` (ridingBindings).
  */
-export function inputGradKernel(v: LinearVariant & { geluOut?: boolean; merged?: boolean; accumulate?: boolean }): Kernel {
+export function inputGradKernel(v: LinearVariant & { geluOut?: boolean; merged?: boolean; accumulate?: boolean; rider?: ThinRider }): Kernel {
   const merged = !!v.merged && v.rank > 0;
-  const key = `linear.input-grad/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}${v.geluOut ? '/gelu-out' : ''}${merged ? '/merged' : ''}${v.accumulate ? '/acc' : ''}`;
+  const ride = v.rider;
+  const key = `linear.input-grad/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}${v.geluOut ? '/gelu-out' : ''}${merged ? '/merged' : ''}${v.accumulate ? '/acc' : ''}${ride ? `/ride-r${ride.rank}-${ride.gelu ? 'gelu' : 'id'}-t${THIN_GRAD.lanes}x${THIN_GRAD.unroll}` : ''}`;
   return memoKernel(key, () => {
     const R = v.rank;
     const bindings = [...dyBindings(v.gelu), read('W')];
@@ -162,8 +173,10 @@ export function inputGradKernel(v: LinearVariant & { geluOut?: boolean; merged?:
     if (v.geluOut) bindings.push(read('GU'));
     bindings.push(rw('DX'));
     if (R) bindings.push(rw('DXA'));
-    const body = `${v.gelu || v.geluOut ? GELU_WGSL : ''}
-${gemmWgsl(inputGradLayout(R, merged))}
+    if (ride) bindings.push(...weightGradBindings({ ...ride }, RIDE));
+    const body = `${v.gelu || v.geluOut || ride?.gelu ? GELU_WGSL : ''}
+${gemmWgsl(inputGradLayout(R, merged, ride?.rank))}
+${ride ? thinGradWgsl(ride.rank, ride.gelu, RIDE) : ''}
 fn loadA(m: u32, k: u32) -> f32 { return ${dyLoad(v.gelu, 'm * P.K + k')}; }
 ${merged
     ? `fn loadF(j: u32, n: u32) -> f32 { return LA[n * R + j]; }
@@ -174,13 +187,22 @@ fn loadB(k: u32, n: u32) -> f32 {
 ${R ? 'fn loadL(k: u32, j: u32) -> f32 { return LB[j * P.K + k]; }' : ''}
 @compute @workgroup_size(${gemmThreads()})
 fn main(${MAIN_ARGS}) {
+  ${ride ? `{
+    // the rider's workgroups come after this launch's own
+    let rid = wg.x + wg.y * nwg.x;
+    if (rid >= P.${RIDE}first) {
+      let rw = rid - P.${RIDE}first;
+      ${partMappingWgsl(ride.rank, false, RIDE, 'rw')}
+      if (q >= 2u) { ${RIDE}thin(t, q, w, kBegin, kEnd, base); }
+      return;
+    }
+  }` : ''}
   ${R ? sideThenTileMain('DXA[m * R + j] = P.s * v;') : TILE_MAIN}
   ${forEachOutput(v.geluOut ? 'DX[m * N + n] = v * geluGrad(GU[m * N + n]);' : v.accumulate ? 'DX[m * N + n] = DX[m * N + n] + v;' : 'DX[m * N + n] = v;')}
 }`;
-    return makeKernel({
-      name: 'linear.input-grad', key, bindings, body,
-      params: [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }, { name: 's', type: 'f32' }],
-    });
+    const params: ParamSpec[] = [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }, { name: 's', type: 'f32' }];
+    if (ride) params.push({ name: `${RIDE}first`, type: 'u32' }, ...WEIGHT_GRAD_PARAMS.map((name) => ({ name: `${RIDE}${name}`, type: 'u32' as const })));
+    return makeKernel({ name: 'linear.input-grad', key, bindings, body, params });
   });
 }
 
@@ -266,8 +288,8 @@ export function weightGradWorkgroups(parts: WeightGradPart[]): number {
 function thinSums(R: number): { decl: string; fma: (y: string, row: string) => string; get: string } {
   if (R % 4) {
     return {
-      decl: `var tacc: array<f32, R>;\n    for (var j = 0u; j < R; j++) { tacc[j] = 0.0; }`,
-      fma: (y, row) => `for (var j = 0u; j < R; j++) { tacc[j] = fma(${y}, sget((${row}) * R + j), tacc[j]); }`,
+      decl: `var tacc: array<f32, ${R}u>;\n    for (var j = 0u; j < ${R}u; j++) { tacc[j] = 0.0; }`,
+      fma: (y, row) => `for (var j = 0u; j < ${R}u; j++) { tacc[j] = fma(${y}, sget((${row}) * ${R}u + j), tacc[j]); }`,
       get: 'tacc[j]',
     };
   }
@@ -285,6 +307,132 @@ function thinSums(R: number): { decl: string; fma: (y: string, row: string) => s
  */
 export const weightGradLayout = (rank: number): GemmLayout => ({ aAlongK: false, bAlongN: true, staged: 16 * rank });
 
+/** The prefix of a rider's bindings and params in its host's launch. */
+const RIDE = 'ride_';
+
+/** The weight gradient's parameters, in order (a rider's carry a prefix). */
+const WEIGHT_GRAD_PARAMS = ['rows', 'din', 'dout', 'splits', 'rowsPerSplit', 'total', 'c0', 'c1', 'c2', 'c3'] as const;
+
+/**
+ * A linear's weight-gradient bindings under a prefix: X, DY | (DG, U), [XA, DXA], PART
+ * (a rider's are `ride_X` ..., beside its host's own).
+ */
+function weightGradBindings(v: LinearVariant, pre = ''): BindingSpec[] {
+  const bindings = [read(`${pre}X`), ...(v.gelu ? [read(`${pre}DG`), read(`${pre}U`)] : [read(`${pre}DY`)])];
+  if (v.rank) bindings.push(read(`${pre}XA`), read(`${pre}DXA`));
+  bindings.push(rw(`${pre}PART`));
+  return bindings;
+}
+
+/**
+ * Statements that map workgroup `wid` of a weight-gradient launch to its sub-problem `q`
+ * (0 dW, 1 db, 2 dA, 3 dB), its workgroup `w` within it, its split's rows `kBegin` ..
+ * `kEnd`, the sub-problem's `M` x `N` and where its partials go (`base`), returning past
+ * the launch's workgroups. Inline in \`main\` (as a function returning a struct it made the
+ * full step's weight gradients 1-2% slower on the H200).
+ */
+function partMappingWgsl(R: number, base: boolean, pre: string, wid: string): string {
+  const p = (name: string) => `P.${pre}${name}`;
+  return `// sizes and offsets of the sub-problems present (0 where absent)
+  var ms = array<u32, 4>(${base ? `${p('din')}, 1u` : '0u, 0u'}, ${R ? `${p('din')}, ${R}u` : '0u, 0u'});
+  var ns = array<u32, 4>(${base ? `${p('dout')}, ${p('dout')}` : '0u, 0u'}, ${R ? `${R}u, ${p('dout')}` : '0u, 0u'});
+  var counts = array<u32, 4>(${p('c0')}, ${p('c1')}, ${p('c2')}, ${p('c3')});
+  var offs = array<u32, 4>(0u, ms[0] * ns[0], ms[0] * ns[0] + ns[1], ms[0] * ns[0] + ns[1] + ms[2] * ns[2]);
+  let perSplit = counts[0] + counts[1] + counts[2] + counts[3];
+  if (${wid} >= perSplit * ${p('splits')}) { return; }
+  let split = ${wid} / perSplit;
+  var w = ${wid} % perSplit;
+  var q = 0u;
+  loop {
+    if (q >= 3u || w < counts[q]) { break; }
+    w -= counts[q];
+    q++;
+  }
+  let kBegin = split * ${p('rowsPerSplit')};
+  let kEnd = min(${p('rows')}, kBegin + ${p('rowsPerSplit')});
+  let M = ms[q]; let N = ns[q];
+  let base = split * ${p('total')} + offs[q];`;
+}
+
+/**
+ * \`fn <pre>thin(t, q, w, kBegin, kEnd, base)\`: workgroup w's columns of the adapter's thin
+ * gradients (q 2: dA, 3: dB) over rows kBegin..kEnd, their partials stored at PART[base
+ * ..] as [rank, columns]. Bindings and params are read under the prefix, so the same
+ * function runs in the weight-gradient launch and riding in another launch. Its staged
+ * area is the weight-gradient kernel's (a host kernel must stage at least as much).
+ */
+function thinGradWgsl(R: number, gelu: boolean, pre: string): string {
+  const p = (name: string) => `P.${pre}${name}`;
+  const staged = stagedFloats(weightGradLayout(R));
+  // rows of the thin factor (dxa or x A) staged at a time for dA and dB
+  const CH = Math.min(64, Math.floor(staged / R));
+  const { lanes: TL, unroll: TU } = THIN_GRAD;
+  // rank entries of every thread's sums the staged area holds at once, for the lane sums
+  const JC = Math.max(1, Math.floor(staged / gemmThreads()));
+  const CW = gemmThreads() / TL;
+  const dy = gelu ? `${pre}DG[k * ${p('dout')} + n] * geluGrad(${pre}U[k * ${p('dout')} + n])` : `${pre}DY[k * ${p('dout')} + n]`;
+  const thin = thinSums(R);
+  return `
+fn ${pre}thin(t: u32, q: u32, w: u32, kBegin: u32, kEnd: u32, base: u32) {
+  // dA[c, j] = sum_k x[k, c] dxa[k, j], or dB[j, c] = sum_k (x A)[k, j] dy[k, c]: the
+  // ${TL} threads of column c (lanes) sum every ${TL}-th row against the thin factor's
+  // rows, staged ${CH} at a time, then their sums are added in lane order
+  let C = select(${p('dout')}, ${p('din')}, q == 2u);
+  let c = w * ${CW}u + t % ${CW}u;
+  let lane = t / ${CW}u;
+  ${thin.decl}
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${CH}u) {
+    let kn = min(${CH}u, kEnd - k0);
+    for (var e = t; e < kn * ${R}u; e += NT) {
+      let k = k0 + e / ${R}u;
+      if (q == 2u) { sset(e, ${pre}DXA[k * ${R}u + e % ${R}u]); } else { sset(e, ${pre}XA[k * ${R}u + e % ${R}u]); }
+    }
+    workgroupBarrier();
+    if (c < C) {
+      // ${TU} rows' loads issued before their FMAs, in the same order of sums: with one
+      // load in flight at a time the thread waited on memory (a LoRA step's weight
+      // gradients, rank 8, batch 128 on the H200: tiny 1.51 -> 0.79 ms with four, small 3.0 -> 2.4)
+      var kk = lane;
+      for (; kk + ${(TU - 1) * TL}u < kn; kk += ${TU * TL}u) {
+        var y: array<f32, ${TU}>;
+        for (var u = 0u; u < ${TU}u; u++) {
+          let k = k0 + kk + u * ${TL}u;
+          if (q == 2u) { y[u] = ${pre}X[k * ${p('din')} + c]; } else { let n = c; y[u] = ${dy}; }
+        }
+        for (var u = 0u; u < ${TU}u; u++) {
+          ${thin.fma('y[u]', `kk + u * ${TL}u`)}
+        }
+      }
+      for (; kk < kn; kk += ${TL}u) {
+        let k = k0 + kk;
+        var y = 0.0;
+        if (q == 2u) { y = ${pre}X[k * ${p('din')} + c]; } else { let n = c; y = ${dy}; }
+        ${thin.fma('y', 'kk')}
+      }
+    }
+    workgroupBarrier();
+  }
+  // both thin partials as [rank, columns], so a warp's stores are adjacent (the sum
+  // transposes dA). With dA's as [din, rank], a warp's stores rank floats apart, a
+  // LoRA step's weight gradients took 1.95 ms instead of 1.41 at tiny batch 128, rank
+  // 32, and 4.34 instead of 3.35 on small (the step 10.38 vs 9.90 and 32.68 vs 31.70;
+  // H200, one call, exact timestamps)
+  for (var j0 = 0u; j0 < ${R}u; j0 += ${JC}u) {
+    let jn = min(${R}u, j0 + ${JC}u);
+    for (var j = j0; j < jn; j++) { sset((j - j0) * NT + t, ${thin.get}); }
+    workgroupBarrier();
+    if (lane == 0u && c < C) {
+      for (var j = j0; j < jn; j++) {
+        var total = 0.0;
+        for (var l = 0u; l < ${TL}u; l++) { total += sget((j - j0) * NT + l * ${CW}u + t); }
+        ${pre}PART[base + j * C + c] = total;
+      }
+    }
+    workgroupBarrier();
+  }
+}`;
+}
+
 /**
  * Split-K partial sums of every weight gradient of one linear in one launch.
  * Bindings: X, DY | (DG, U), [XA, DXA], PART. Params rows, din, dout, splits, rowsPerSplit,
@@ -296,50 +444,21 @@ export function weightGradKernel(v: LinearVariant & { base: boolean }): Kernel {
   const key = `linear.weight-grad/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}/${v.base ? 'base' : 'frozen'}/t${THIN_GRAD.lanes}x${THIN_GRAD.unroll}`;
   return memoKernel(key, () => {
     const R = v.rank;
-    const bindings = [read('X'), ...dyBindings(v.gelu)];
-    if (R) bindings.push(read('XA'), read('DXA'));
-    bindings.push(rw('PART'));
     const { TN } = GEMM_TILE;
     const lanes = gemmThreads() / TN;
-    // rows of the thin factor (dxa or x A) staged at a time for dA and dB
-    const layout = weightGradLayout(R);
-    const CH = R ? Math.min(64, Math.floor(stagedFloats(layout) / R)) : 0;
-    const { lanes: TL, unroll: TU } = THIN_GRAD;
-    // rank entries of every thread's sums the staged area holds at once, for the lane sums
-    const JC = Math.max(1, Math.floor(stagedFloats(layout) / gemmThreads()));
-    // sub-problem ids: 0 dW, 1 db, 2 dA, 3 dB
     const dy = dyLoad(v.gelu, 'k * P.dout + n');
-    const thin = thinSums(R);
     const body = `${v.gelu ? GELU_WGSL : ''}
-${gemmWgsl(layout)}
-${R ? `const R = ${R}u;` : ''}
+${gemmWgsl(weightGradLayout(R))}
 fn loadA(m: u32, k: u32) -> f32 { return X[k * P.din + m]; }
 fn loadB(k: u32, n: u32) -> f32 { return ${dy}; }
+${R ? thinGradWgsl(R, v.gelu, '') : ''}
 @compute @workgroup_size(${gemmThreads()})
 fn main(${MAIN_ARGS}) {
   ${WID}
-  // sizes and offsets of the sub-problems present (0 where absent)
-  var ms = array<u32, 4>(${v.base ? 'P.din, 1u' : '0u, 0u'}, ${R ? 'P.din, R' : '0u, 0u'});
-  var ns = array<u32, 4>(${v.base ? 'P.dout, P.dout' : '0u, 0u'}, ${R ? 'R, P.dout' : '0u, 0u'});
-  var counts = array<u32, 4>(P.c0, P.c1, P.c2, P.c3);
-  var offs = array<u32, 4>(0u, ms[0] * ns[0], ms[0] * ns[0] + ns[1], ms[0] * ns[0] + ns[1] + ms[2] * ns[2]);
-  let perSplit = counts[0] + counts[1] + counts[2] + counts[3];
-  if (wid >= perSplit * P.splits) { return; }
-  let split = wid / perSplit;
-  var w = wid % perSplit;
-  var q = 0u;
-  loop {
-    if (q >= 3u || w < counts[q]) { break; }
-    w -= counts[q];
-    q++;
-  }
-  let kBegin = split * P.rowsPerSplit;
-  let kEnd = min(P.rows, kBegin + P.rowsPerSplit);
-  let M = ms[q]; let N = ns[q];
+  ${partMappingWgsl(R, v.base, '', 'wid')}
   let tilesN = (N + TN - 1u) / TN;
   let m0 = (w / tilesN) * TM;
   let n0 = (w % tilesN) * TN;
-  let base = split * P.total + offs[q];
   if (q == 1u) {
     // the bias: column sums of dy over the split's rows, ${lanes} lanes per column
     let c = t % TN;
@@ -357,71 +476,13 @@ fn main(${MAIN_ARGS}) {
     }
     return;
   }
-  ${R ? `if (q >= 2u) {
-    // dA[c, j] = sum_k x[k, c] dxa[k, j], or dB[j, c] = sum_k (x A)[k, j] dy[k, c]: the
-    // ${TL} threads of column c (lanes) sum every ${TL}-th row against the thin factor's
-    // rows, staged ${CH} at a time, then their sums are added in lane order
-    let C = select(P.dout, P.din, q == 2u);
-    let c = w * ${gemmThreads() / TL}u + t % ${gemmThreads() / TL}u;
-    let lane = t / ${gemmThreads() / TL}u;
-    ${thin.decl}
-    for (var k0 = kBegin; k0 < kEnd; k0 += ${CH}u) {
-      let kn = min(${CH}u, kEnd - k0);
-      for (var e = t; e < kn * R; e += NT) {
-        let k = k0 + e / R;
-        if (q == 2u) { sset(e, DXA[k * R + e % R]); } else { sset(e, XA[k * R + e % R]); }
-      }
-      workgroupBarrier();
-      if (c < C) {
-        // ${TU} rows' loads issued before their FMAs, in the same order of sums: with one
-        // load in flight at a time the thread waited on memory (a LoRA step's weight
-        // gradients, rank 8, batch 128 on the H200: tiny 1.51 -> 0.79 ms with four, small 3.0 -> 2.4)
-        var kk = lane;
-        for (; kk + ${(TU - 1) * TL}u < kn; kk += ${TU * TL}u) {
-          var y: array<f32, ${TU}>;
-          for (var u = 0u; u < ${TU}u; u++) {
-            let k = k0 + kk + u * ${TL}u;
-            if (q == 2u) { y[u] = X[k * P.din + c]; } else { let n = c; y[u] = ${dy}; }
-          }
-          for (var u = 0u; u < ${TU}u; u++) {
-            ${thin.fma('y[u]', `kk + u * ${TL}u`)}
-          }
-        }
-        for (; kk < kn; kk += ${TL}u) {
-          let k = k0 + kk;
-          var y = 0.0;
-          if (q == 2u) { y = X[k * P.din + c]; } else { let n = c; y = ${dy}; }
-          ${thin.fma('y', 'kk')}
-        }
-      }
-      workgroupBarrier();
-    }
-    // both thin partials as [rank, columns], so a warp's stores are adjacent (the sum
-    // transposes dA). With dA's as [din, rank], a warp's stores rank floats apart, a
-    // LoRA step's weight gradients took 1.95 ms instead of 1.41 at tiny batch 128, rank
-    // 32, and 4.34 instead of 3.35 on small (the step 10.38 vs 9.90 and 32.68 vs 31.70;
-    // H200, one call, exact timestamps)
-    for (var j0 = 0u; j0 < R; j0 += ${JC}u) {
-      let jn = min(R, j0 + ${JC}u);
-      for (var j = j0; j < jn; j++) { sset((j - j0) * NT + t, ${thin.get}); }
-      workgroupBarrier();
-      if (lane == 0u && c < C) {
-        for (var j = j0; j < jn; j++) {
-          var total = 0.0;
-          for (var l = 0u; l < ${TL}u; l++) { total += sget((j - j0) * NT + l * ${gemmThreads() / TL}u + t); }
-          PART[base + j * C + c] = total;
-        }
-      }
-      workgroupBarrier();
-    }
-    return;
-  }` : ''}
+  ${R ? 'if (q >= 2u) { thin(t, q, w, kBegin, kEnd, base); return; }' : ''}
   gemm(t, m0, n0, kBegin, kEnd, M, N);
   ${forEachOutput('PART[base + m * N + n] = v;')}
 }`;
     return makeKernel({
-      name: 'linear.weight-grad', key, bindings, body,
-      params: ['rows', 'din', 'dout', 'splits', 'rowsPerSplit', 'total', 'c0', 'c1', 'c2', 'c3'].map((name) => ({ name, type: 'u32' as const })),
+      name: 'linear.weight-grad', key, bindings: weightGradBindings(v), body,
+      params: WEIGHT_GRAD_PARAMS.map((name) => ({ name, type: 'u32' as const })),
     });
   });
 }
