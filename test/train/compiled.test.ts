@@ -62,9 +62,9 @@ describe('kernels per compiled step of tiny\'s structure', () => {
         expect(Object.keys(phase.byName).filter((n) => !n.includes('.'))).toEqual([]);
       }
       // 36 adapters, W + s A B each, made ahead of the forward four a launch on the
-      // H200's 16 storage buffers (9 launches: the LoRA phase 218 at tiny b128, the full
-      // phase 236), three on SwiftShader's 12 (12 launches: 239-248 and 254, AdamW, the
-      // norms and the shared sums binding fewer tensors a launch too)
+      // H200's 16 storage buffers (9 launches: the LoRA phase 186 at tiny b128, the full
+      // phase 236), three on SwiftShader's 12 (12 launches: the LoRA phase 231 here and
+      // the full 254, AdamW, the norms and the shared sums binding fewer tensors a launch too)
       const merges = Math.ceil(36 / mergesPerLaunch(c.storageBuffers));
       expect(c.lora!.byName['linear.lora-merge']).toBe(merges);
       expect(c.lora!.total - merges).toBeLessThanOrEqual(c.full.total);
@@ -91,6 +91,19 @@ describe('kernels per compiled step of tiny\'s structure', () => {
     // clip + module norms + window sums 3
     expect(small!.full.byName['layernorm.param-grad-sum']).toBe(Math.ceil(13 / paramSumsPerLaunch(s)));
     expect(small!.full.total).toBe(205 + Math.ceil(13 / paramSumsPerLaunch(s)) + per(s - 1) + per(Math.floor((s - 1) / 3)));
+  });
+
+  it('runs a frozen base\'s thin gradients in the next input gradient\'s launch', () => {
+    for (const c of counts) {
+      const lora = c.lora!.byName;
+      // the head and the patch embedding train their base: a weight-gradient launch and
+      // its sum each; the 36 frozen bases' adapters launch none of their own but the
+      // last in the backward's order (block 0's query: the patch embedding takes no
+      // input gradient to ride in)
+      expect(lora['linear.weight-grad-sum']).toBe(2);
+      expect(lora['linear.weight-grad']).toBe(3);
+      expect(lora['linear.input-grad']).toBe(c.full.byName['linear.input-grad']);
+    }
   });
 
   it('leaves no tensor behind from step to step', () => {

@@ -12,7 +12,7 @@ import * as attention from '../ops/webgpu/attention';
 import * as crossEntropy from '../ops/webgpu/cross-entropy';
 import { tensorBuffer } from '../ops/webgpu/dispatch';
 import { chunksOf, clipDispatches, moduleNormDispatches, sumSquaresDispatches } from '../ops/webgpu/grad-norms';
-import type { Dispatch } from '../ops/webgpu/kernel';
+import { conflicts, type Dispatch } from '../ops/webgpu/kernel';
 import * as layerNorm from '../ops/webgpu/layernorm';
 import * as linear from '../ops/webgpu/linear';
 import type { Norm, ViT } from '../vit';
@@ -82,27 +82,46 @@ function specOf(l: Linear, rows: number, o: LinearOptions): linear.BackwardSpec 
  * A ring of `size` partial buffers whose sums share launches: `next()` is the buffer a
  * backward writes its partials to, `add(job)` queues its sum (a full ring is summed in
  * one launch, freeing the buffers for the next backwards), `flush()` sums the rest.
+ * `keepLast`: a full ring sums all but its newest job, whose partials may not be written
+ * yet (its launch rides in a later one); the buffers are then used round the ring.
  */
-function sumRing<J>(size: number, make: (i: number) => GPUBuffer, sums: (jobs: J[]) => Dispatch<GPUBuffer>[], out: Dispatch<GPUBuffer>[]) {
+function sumRing<J>(size: number, make: (i: number) => GPUBuffer, sums: (jobs: J[]) => Dispatch<GPUBuffer>[], emit: (...ds: Dispatch<GPUBuffer>[]) => void, keepLast = false) {
   const buffers = Array.from({ length: size }, (_, i) => make(i));
+  let head = 0;
   let pending: J[] = [];
-  const flush = () => {
-    out.push(...sums(pending));
-    pending = [];
+  const sumFirst = (n: number) => {
+    if (!n) return;
+    emit(...sums(pending.slice(0, n)));
+    pending = pending.slice(n);
+    head = (head + n) % size;
   };
   return {
-    next: () => buffers[pending.length]!,
+    next: () => buffers[(head + pending.length) % size]!,
     add(job: J) {
       pending.push(job);
-      if (pending.length === buffers.length) flush();
+      if (pending.length === size) sumFirst(keepLast && size > 1 ? size - 1 : size);
     },
-    flush,
+    flush: () => sumFirst(pending.length),
   };
 }
 
 export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const arena = new Arena(device);
   const out: Dispatch<GPUBuffer>[] = [];
+  // a frozen-base adapter's thin-gradient launch waits here to ride in the next linear's
+  // input-gradient launch; a launch that touches what it reads or writes sends it first
+  let held: linear.Rider<GPUBuffer> | null = null;
+  const release = () => {
+    if (held) out.push(held.dispatch);
+    held = null;
+  };
+  const emit = (...ds: Dispatch<GPUBuffer>[]) => {
+    for (const d of ds) {
+      if (held && conflicts(held.dispatch, d)) release();
+      out.push(d);
+    }
+  };
+  const rideLimits = { storageBuffers: s.storageBuffers, sharedBytes: device.limits.maxComputeWorkgroupStorageSize };
   const bound: [tf.Tensor, object][] = [];
   const T = (t: tf.Tensor): GPUBuffer => {
     bound.push([t, t.dataId]);
@@ -142,14 +161,17 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const part = arena.floats(scratch(false), 'split-K partials');
   const fullScratch = Math.max(...specs.map((sp) => linear.weightGradScratch({ ...sp, rank: 0, base: true }).floats));
   const thin = scratch(true);
+  // (the newest one's launch may still be held to ride: keepLast)
   const adapterSums = sumRing<linear.AdapterSumJob<GPUBuffer>>(deferred.size ? Math.max(1, Math.min(linear.adapterSumsPerLaunch(s.storageBuffers), Math.floor(fullScratch / thin))) : 0,
-    (i) => arena.floats(thin, `adapter partials ${i}`), linear.adapterSumDispatches, out);
+    (i) => arena.floats(thin, `adapter partials ${i}`), linear.adapterSumDispatches, emit, true);
   const maxRank = Math.max(0, ...specs.map((sp) => sp.rank));
-  const dxa = arena.floats(rows * maxRank, 'adapter input gradient');
+  // two, in turn: a held thin-gradient launch reads its linear's while the next writes its own
+  const dxas = [0, 1].map((i) => arena.floats(rows * maxRank, `adapter input gradient ${i}`));
+  let dxaTurn = 0;
   // LayerNorms' (dgamma, dbeta) partial rows, in a ring: their sums share launches
   // (paramSumDispatches), as many as a launch binds
   const lnPartFloats = Math.max(layerNorm.backwardSplit(rows).parts, layerNorm.backwardSplit(B).parts) * 2 * D;
-  const lnSums = sumRing<layerNorm.ParamSumJob<GPUBuffer>>(layerNorm.paramSumsPerLaunch(s.storageBuffers), (i) => arena.floats(lnPartFloats, `layernorm partials ${i}`), layerNorm.paramSumDispatches, out);
+  const lnSums = sumRing<layerNorm.ParamSumJob<GPUBuffer>>(layerNorm.paramSumsPerLaunch(s.storageBuffers), (i) => arena.floats(lnPartFloats, `layernorm partials ${i}`), layerNorm.paramSumDispatches, emit);
 
   // the adapters' merged weights made ahead of the forward, several adapters a launch
   // ('batch'): they read only parameters
@@ -162,7 +184,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     merged.set(l, wm);
     jobs.push({ w: T(l.weight), loraA: T(a.A), loraB: T(a.B), wm, dIn: l.dIn, dOut: l.dOut, rank: a.rank, scale: specs[i]!.scale });
   });
-  out.push(...linear.mergeDispatches(jobs, linear.mergesPerLaunch(s.storageBuffers)));
+  emit(...linear.mergeDispatches(jobs, linear.mergesPerLaunch(s.storageBuffers)));
 
   const linForward = (l: Linear, x: GPUBuffer, n: number, o: LinearOptions): LinearRecord => {
     const spec = specOf(l, n, o);
@@ -176,7 +198,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     if (a) Object.assign(f, { loraA: T(a.A), loraB: T(a.B) });
     if (u) Object.assign(f, { u, g: y });
     else f.y = y;
-    out.push(...linear.forwardDispatches(spec, f));
+    emit(...linear.forwardDispatches(spec, f));
     return { lin: l, spec, x, y, u, xa, wm };
   };
   /**
@@ -189,7 +211,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     const defer = deferred.has(l);
     const b: linear.BackwardBuffers<GPUBuffer> = { x: r.x, dx, part: defer ? adapterSums.next() : part, dxGeluOf: geluOf, accumulateDx: accumulate, deferSum: defer };
     if (spec.base) Object.assign(b, { dw: gradOf(l.weight), db: gradOf(l.bias) });
-    if (a) Object.assign(b, { loraB: T(a.B), xa: r.xa, dxa, da: gradOf(a.A), dB: gradOf(a.B) });
+    if (a) Object.assign(b, { loraB: T(a.B), xa: r.xa, dxa: dxas[dxaTurn++ % 2], da: gradOf(a.A), dB: gradOf(a.B) });
     // the input gradient reads the weight, or with an adapter merged by a launch the
     // merged weight the forward made, or merged in its loads the weight and A too
     if (a && spec.merge !== 'loads') b.wm = r.wm;
@@ -198,13 +220,24 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     if (spec.rank && !dx) b.dx = arena.floats(spec.rows * spec.dIn, 'unused input gradient');
     if (spec.gelu) Object.assign(b, { dg: dy, u: r.u });
     else b.dy = dy;
-    out.push(...linear.backwardDispatches(spec, b));
-    if (defer) adapterSums.add({ part: b.part!, da: b.da!, dB: b.dB!, spec });
+    // the held thin gradients ride in this backward's input-gradient launch where they fit
+    let ds = linear.backwardDispatches(spec, b);
+    if (held && ds[0] && linear.canRide(spec, ds[0], held, rideLimits)) {
+      ds = linear.backwardDispatches(spec, b, held);
+      held = null;
+    }
+    if (defer) {
+      // its own thin gradients (the last launch) wait for the next input gradient
+      emit(...ds.slice(0, -1));
+      release();
+      held = { spec, dispatch: ds[ds.length - 1]! };
+      adapterSums.add({ part: b.part!, da: b.da!, dB: b.dB!, spec });
+    } else emit(...ds);
   };
   const lnForward = (n: Norm, x: GPUBuffer, count: number) => {
     const y = arena.floats(count * D, `${n.name} out`);
     const stats = arena.floats(count * 2, `${n.name} stats`);
-    out.push(...layerNorm.forwardDispatches({ rows: count, D, eps }, { x, gamma: T(n.gamma), beta: T(n.beta), y, stats }));
+    emit(...layerNorm.forwardDispatches({ rows: count, D, eps }, { x, gamma: T(n.gamma), beta: T(n.beta), y, stats }));
     return { n, x, y, stats, count };
   };
   /** `accumulate`: dx is added to what the buffer holds (the residual stream's gradient) */
@@ -213,18 +246,18 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     const defer = grads.has(r.n.gamma) && grads.has(r.n.beta);
     const spec = { rows: r.count, D, eps };
     const b = { dy, x: r.x, gamma: T(r.n.gamma), stats: r.stats, dx, part: lnSums.next(), dgamma: gradOf(r.n.gamma), dbeta: gradOf(r.n.beta), accumulate, deferSum: defer };
-    out.push(...layerNorm.backwardDispatches(spec, b));
+    emit(...layerNorm.backwardDispatches(spec, b));
     if (defer) lnSums.add({ part: b.part, dgamma: b.dgamma, dbeta: b.dbeta, spec });
   };
 
   // forward: the batch, the embedding, the blocks, the class token's head, the loss
   const x = arena.floats(B * patches * patchDim, 'patches');
   const labels = arena.floats(B, 'labels');
-  out.push(gatherDispatch({ batch: B, imageSize: cfg.imageSize, channels: cfg.channels, patchSize: cfg.patchSize },
+  emit(gatherDispatch({ batch: B, imageSize: cfg.imageSize, channels: cfg.channels, patchSize: cfg.patchSize },
     { data: s.data.data, lut: s.data.lut, labels: s.data.labels, select: s.data.select, x, y: labels }));
   const embed = linForward(m.patchEmbed, x, B * patches, { inputGrad: false });
   let h = arena.floats(rows * D, 'embedded');
-  out.push(embedDispatch(shape, { tokens: embed.y, positions: T(m.positions), cls: T(m.clsToken), h }));
+  emit(embedDispatch(shape, { tokens: embed.y, positions: T(m.positions), cls: T(m.clsToken), h }));
   const saved = m.blocks.map((blk) => {
     const l = blk.linears;
     const hIn = h;
@@ -234,7 +267,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     const v = linForward(l.value, ln1.y, rows, {});
     const o = arena.floats(rows * D, 'attention out');
     const lse = arena.floats(B * cfg.heads * tokens, 'attention lse');
-    out.push(...attention.forwardDispatches(attn, { q: q.y, k: k.y, v: v.y, o, lse }));
+    emit(...attention.forwardDispatches(attn, { q: q.y, k: k.y, v: v.y, o, lse }));
     const proj = linForward(l.output, o, rows, { residual: hIn });
     const ln2 = lnForward(blk.layernormAfter, proj.y, rows);
     const fc1 = linForward(l.fc1, ln2.y, rows, { gelu: true });
@@ -243,23 +276,23 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     return { ln1, q, k, v, o, lse, proj, ln2, fc1, fc2 };
   });
   const cls = arena.floats(B * D, 'class tokens');
-  out.push(clsRowsDispatch(shape, { h, out: cls }));
+  emit(clsRowsDispatch(shape, { h, out: cls }));
   const lnF = lnForward(m.finalNorm, cls, B);
   const head = linForward(m.classifier, lnF.y, B, {});
   const ce = { batch: B, classes: cfg.numClasses, smoothing: s.smoothing };
   const loss = arena.floats(1, 'loss');
-  out.push(...crossEntropy.lossDispatches(ce, { logits: head.y, labels, loss }));
+  emit(...crossEntropy.lossDispatches(ce, { logits: head.y, labels, loss }));
 
   // backward, in the tape's order: the loss's seed gradient is 1
   const one = arena.constant(Float32Array.of(1), 'one');
   const dlogits = arena.floats(B * cfg.numClasses, 'logits gradient');
-  out.push(...crossEntropy.gradDispatches(ce, { logits: head.y, labels, dy: one, dlogits }));
+  emit(...crossEntropy.gradDispatches(ce, { logits: head.y, labels, dy: one, dlogits }));
   const dnorm = arena.floats(B * D, 'final norm gradient');
   linBackward(head, dlogits, dnorm);
   const dcls = arena.floats(B * D, 'class tokens gradient');
   lnBackward(lnF, dnorm, dcls);
   const dh = arena.floats(rows * D, 'residual gradient');
-  out.push(clsRowsBackwardDispatch(shape, { dcls, dh }));
+  emit(clsRowsBackwardDispatch(shape, { dcls, dh }));
   const dmlp = arena.floats(rows * F, 'mlp gradient');
   const blockGrad = (name: string) => arena.floats(rows * D, name);
   const [dln, dattn, dq, dk, dv, da] = ['ln2 dy', 'attention dout', 'dq', 'dk', 'dv', 'ln1 dy'].map(blockGrad) as
@@ -278,15 +311,16 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     // add may be fused with its last multiply by a GPU's compiler: layernorm.ts)
     lnBackward(r.ln2, dln, dh, true);
     linBackward(r.proj, dh, dattn);
-    out.push(...attention.backwardDispatches(attn, { q: r.q.y, k: r.k.y, v: r.v.y, o: r.o, lse: r.lse, dout: dattn, dq: dq, dk: dk, dv: dv, dvec }));
+    emit(...attention.backwardDispatches(attn, { q: r.q.y, k: r.k.y, v: r.v.y, o: r.o, lse: r.lse, dout: dattn, dq: dq, dk: dk, dv: dv, dvec }));
     linBackward(r.v, dv, da);
     linBackward(r.k, dk, da, undefined, true);
     linBackward(r.q, dq, da, undefined, true);
     lnBackward(r.ln1, da, dh, true);
   }
   const dtokens = arena.floats(B * patches * D, 'patch tokens gradient');
-  out.push(embedBackwardDispatch(shape, { dh, dpos: gradOf(m.positions), dcls: gradOf(m.clsToken), dtokens }));
+  emit(embedBackwardDispatch(shape, { dh, dpos: gradOf(m.positions), dcls: gradOf(m.clsToken), dtokens }));
   linBackward(embed, dtokens, undefined);
+  release();
   adapterSums.flush();
   lnSums.flush();
 
@@ -299,19 +333,19 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     partials += chunksOf(v.size);
   }
   const ss = arena.floats(partials, 'sums of squares');
-  out.push(...sumSquaresDispatches(s.trainable.map((v) => v.size), gradBuffers, ss, s.storageBuffers - 1));
+  emit(...sumSquaresDispatches(s.trainable.map((v) => v.size), gradBuffers, ss, s.storageBuffers - 1));
   const norm = arena.floats(1, 'global norm');
   const factor = arena.floats(1, 'clip factor');
-  out.push(...clipDispatches(partials, s.clipNorm, { ss, norm, factor }));
+  emit(...clipDispatches(partials, s.clipNorm, { ss, norm, factor }));
   const M = s.watched.length;
   const index = Uint32Array.from(s.watched.flatMap((w) => ranges.get(w) ?? [0, 0]));
   const norms = arena.floats(M, 'module gradient norms');
-  out.push(...moduleNormDispatches(M, { ss, index: arena.constant(index, 'module ranges'), out: norms }));
-  out.push(windowSumsDispatch(M, { norms, loss, ...s.persistent }));
+  emit(...moduleNormDispatches(M, { ss, index: arena.constant(index, 'module ranges'), out: norms }));
+  emit(windowSumsDispatch(M, { norms, loss, ...s.persistent }));
   const table = arena.uniform(16 * tableRows(s.trainable.length), 'adamw table');
   const params: AdamWParam<GPUBuffer>[] = s.trainable.map((v, i) => ({
     weights: T(v), moments: T(s.moments(v)), grad: grads.get(v)!, size: v.size, row: i,
   }));
-  out.push(...adamwDispatches(params, s.adam, paramsPerLaunch(s.storageBuffers), { factor, table }));
+  emit(...adamwDispatches(params, s.adam, paramsPerLaunch(s.storageBuffers), { factor, table }));
   return { dispatches: out, arena, table, loss, norm, bound };
 }
