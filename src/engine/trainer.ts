@@ -2,7 +2,8 @@
 // freeze), global-norm clipping, label smoothing, held-out evaluation, throughput and
 // memory readings, and the PreLoRA controller at every step boundary. A step only
 // enqueues work on the device; losses are read back in one batch every `logEvery`
-// steps with `await data()`, never a synchronous read, so the GPU queue never stalls.
+// steps with `await data()`, never a synchronous read, and awaited a step later, so the
+// GPU queue never stalls.
 // Hosts (the CLI, the worker, the benchmark) drive it through `step()` or `run()`.
 import * as tf from '@tensorflow/tfjs';
 import { TENSOR, type HostArray, type TrainingState } from './checkpoint/format';
@@ -35,6 +36,9 @@ interface Pending {
   gradNorm: tf.Scalar | null;
 }
 
+/** A read-back under way: its steps, their numbers to come, and the step, phase and memory of the boundary that started it. */
+interface Reading { batch: Pending[]; values: Promise<Float32Array>; step: number; phase: RunPhase; memory: MemoryReading }
+
 /** Thrown through the controller when a read-back it asked for finds the run diverged. */
 class RunDiverged extends Error {}
 
@@ -56,6 +60,8 @@ export class Trainer {
   private diverged: Divergence | null = null;
   /** a window's statistics were not finite: read back now to find the step */
   private suspect = false;
+  /** a read-back started at a log boundary and not yet ended (startReading) */
+  private reading: Promise<StepRecord[]> | null = null;
   /** why the WebGPU device was lost, once it was (never off WebGPU) */
   private readonly deviceLost = watchDevice();
   /** set when a step finds the device lost; the run stops */
@@ -203,13 +209,17 @@ export class Trainer {
     let measured: T | undefined;
     if (measure) measured = await measure(() => this.trainStep());
     else this.trainStep();
+    // the read-back started at the last log boundary ends here, a step behind it: the
+    // device runs this step while the host waits for that one's numbers
+    await this.endReading();
     try {
       await this.controller.afterStep();
     } catch (err) {
       if (err instanceof RunDiverged) return measured; // the read-back it asked for found non-finite numbers
       throw err;
     }
-    if (this.suspect || this.completed % this.config.schedule.logEvery === 0) await this.flush();
+    if (this.suspect) await this.flush();
+    else if (this.completed % this.config.schedule.logEvery === 0) this.startReading();
     if (this.diverged) return measured;
     // evaluate on schedule and at the end of training, not at every pause or single step
     if (this.completed % this.config.schedule.evalEvery === 0 || this.completed === this.config.schedule.steps) await this.evaluate();
@@ -296,18 +306,59 @@ export class Trainer {
   }
 
   async flush(): Promise<StepRecord[]> {
+    const earlier = await this.endReading();
+    return [...earlier, ...(await this.readBack(this.beginRead()))];
+  }
+
+  /**
+   * Starts reading back the pending steps (their copy is queued now) and leaves it
+   * running: the next step or flush ends it. Awaited at the boundary, the device stood
+   * idle while the host waited for the map and came back to queue the next step.
+   */
+  private startReading(): void {
+    const reading = this.readBack(this.beginRead());
+    reading.catch(() => undefined); // its failure is the awaiting step's
+    this.reading = reading;
+  }
+
+  /** The read-back startReading left running, ended (its events out): its records. */
+  private async endReading(): Promise<StepRecord[]> {
+    const reading = this.reading;
+    this.reading = null;
+    return reading ? reading : [];
+  }
+
+  /**
+   * The pending steps and their read-back, started, with what the boundary saw: the step,
+   * the phase and the memory (null when none is pending).
+   */
+  private beginRead(): Reading | null {
     this.suspect = false;
-    if (this.pending.length === 0) return [];
+    if (this.pending.length === 0) return null;
     const batch = this.pending;
     this.pending = [];
+    // the memory as the read-back leaves it: without the steps' losses and norms (two
+    // scalars a step off the compiled path), which it frees
+    const memory = this.memory();
+    const freed = 2 * batch.filter((p) => typeof p.loss !== 'number').length;
+    memory.numTensors -= freed;
+    memory.numBytes -= 4 * freed;
+    if (memory.numBytesInGPU !== undefined) memory.numBytesInGPU -= 4 * freed;
+    return { batch, values: this.readPending(batch), step: this.completed, phase: this.controller.runPhase(), memory };
+  }
+
+  /** A started read-back ended: its records and events; the interval's time runs to when its numbers came back. */
+  private async readBack(read: Reading | null): Promise<StepRecord[]> {
+    if (!read) return [];
+    const { batch } = read;
     const n = batch.length;
-    const values = await this.readPending(batch);
+    const values = await read.values;
     const bad = this.diverged ? -1 : firstNonFinite(values.subarray(0, n), values.subarray(n));
     const kept = this.diverged ? 0 : bad < 0 ? n : bad;
     const records = batch.slice(0, kept).map((p, i) => ({ step: p.step, epoch: p.epoch, lr: p.lr, loss: values[i]! }));
     if (bad >= 0) this.diverged = describeDivergence(batch[bad]!.step, values[bad]!, values[n + bad]!, this.config);
     const now = performance.now();
-    const steps = this.completed - this.lastFlush.step;
+    const steps = read.step - this.lastFlush.step;
     const seconds = (now - this.lastFlush.time) / 1000;
     const timed = this.lastFlush.time > 0 && seconds > 0;
     if (records.length) {
@@ -316,8 +367,8 @@ export class Trainer {
         samplesPerSec: timed ? (steps * this.config.optim.batchSize) / seconds : 0, seconds: timed ? seconds : 0,
       });
     }
-    this.emit({ type: 'memory', step: this.completed, phase: this.lastFlush.phase, memory: this.memory() });
-    this.lastFlush = { time: now, step: this.completed, phase: this.controller.runPhase() };
+    this.emit({ type: 'memory', step: read.step, phase: this.lastFlush.phase, memory: read.memory });
+    this.lastFlush = { time: now, step: read.step, phase: read.phase };
     if (bad >= 0) this.emit({ type: 'diverged', divergence: this.diverged! });
     return records;
   }
