@@ -62,6 +62,7 @@ export class Trainer {
   private suspect = false;
   /** a read-back started at a log boundary and not yet ended (startReading) */
   private reading: Promise<StepRecord[]> | null = null;
+  private disposed = false;
   /** why the WebGPU device was lost, once it was (never off WebGPU) */
   private readonly deviceLost = watchDevice();
   /** set when a step finds the device lost; the run stops */
@@ -151,6 +152,7 @@ export class Trainer {
 
   /** The run stops: its device is gone. Reported once, as an event; what was not read back is dropped with the device. */
   private stopLost(message: string): void {
+    this.reading = null; // dropped with the device (its numbers, if they come, are not reported)
     this.lost = { step: this.lastFlush.step, message };
     for (const p of this.pending) if (typeof p.loss !== 'number') tf.dispose([p.loss, p.gradNorm!]);
     this.pending = [];
@@ -212,6 +214,7 @@ export class Trainer {
     // the read-back started at the last log boundary ends here, a step behind it: the
     // device runs this step while the host waits for that one's numbers
     await this.endReading();
+    if (this.diverged) return measured;
     try {
       await this.controller.afterStep();
     } catch (err) {
@@ -338,12 +341,12 @@ export class Trainer {
     const batch = this.pending;
     this.pending = [];
     // the memory as the read-back leaves it: without the steps' losses and norms (two
-    // scalars a step off the compiled path), which it frees
+    // float32 scalars a step off the compiled path), which it frees (the GPU's byte count
+    // keeps their few hundred bytes, padded as the backend pads them)
     const memory = this.memory();
     const freed = 2 * batch.filter((p) => typeof p.loss !== 'number').length;
     memory.numTensors -= freed;
     memory.numBytes -= 4 * freed;
-    if (memory.numBytesInGPU !== undefined) memory.numBytesInGPU -= 4 * freed;
     return { batch, values: this.readPending(batch), step: this.completed, phase: this.controller.runPhase(), memory };
   }
 
@@ -353,6 +356,8 @@ export class Trainer {
     const { batch } = read;
     const n = batch.length;
     const values = await read.values;
+    // a run that lost its device or was let go meanwhile reports nothing more
+    if (this.lost || this.disposed) return [];
     const bad = this.diverged ? -1 : firstNonFinite(values.subarray(0, n), values.subarray(n));
     const kept = this.diverged ? 0 : bad < 0 ? n : bad;
     const records = batch.slice(0, kept).map((p, i) => ({ step: p.step, epoch: p.epoch, lr: p.lr, loss: values[i]! }));
@@ -473,9 +478,14 @@ export class Trainer {
    * monitor's window in progress) in one stacked read-back. A diverged run has none.
    */
   async exportState(): Promise<{ config: RunConfig; state: TrainingState; tensors: Map<string, HostArray> }> {
-    if (this.diverged) throw new Error(`the run diverged at step ${this.diverged.step}: its weights are not finite, so it has no checkpoint`);
-    if (this.lost) throw new Error(`${this.lost.message} after step ${this.lost.step}: its weights went with it, so it has no newer checkpoint`);
+    const refuse = () => {
+      if (this.diverged) throw new Error(`the run diverged at step ${this.diverged.step}: its weights are not finite, so it has no checkpoint`);
+      if (this.lost) throw new Error(`${this.lost.message} after step ${this.lost.step}: its weights went with it, so it has no newer checkpoint`);
+    };
+    refuse();
     await this.flush();
+    // the read-back that flush ended (a step behind) may have found the run diverged
+    refuse();
     const variables = this.model.namedVariables();
     // the optimiser keys its state by tfjs's variable names; a checkpoint by the model's
     const modelName = new Map(variables.map(([n, v]) => [v.name, n]));
@@ -555,6 +565,8 @@ export class Trainer {
   }
 
   dispose(): void {
+    this.disposed = true;
+    this.reading = null;
     for (const p of this.pending) if (typeof p.loss !== 'number') tf.dispose([p.loss, p.gradNorm!]);
     this.pending = [];
     this.compiled?.dispose();

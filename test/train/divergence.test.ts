@@ -76,6 +76,23 @@ describe('a diverging run (wasm)', () => {
     expect(tf.memory().numTensors).toBe(before);
   }, 120_000);
 
+  it('finds it a step after the read-back interval it is in, and a checkpoint taken then is refused', async () => {
+    await useBackend('wasm');
+    const before = tf.memory().numTensors;
+    // no evaluation before the end: the read-back of steps 11-20, started at step 20, ends at step 21
+    const { events, trainer } = divergingRun({ logEvery: 10, evalEvery: 1000 }, { mode: 'full', windowSteps: 25 });
+    for (let i = 0; i < 20; i++) await trainer.step();
+    expect(trainer.divergence).toBeNull(); // its numbers are still on their way
+    await expect(trainer.exportState()).rejects.toThrow(/^the run diverged at step 11: its weights are not finite, so it has no checkpoint/);
+    await trainer.run();
+    expect(trainer.stepsDone).toBe(20); // nothing after the read-back that found it
+    const records = events.flatMap((e) => (e.type === 'progress' ? e.records : []));
+    expect(records.map((r) => r.step)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(events.filter((e) => e.type === 'diverged')).toHaveLength(1);
+    trainer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  }, 120_000);
+
   it('a non-finite window is read back at once, not charted, and no module switches on it', async () => {
     await useBackend('wasm');
     const { events, trainer } = divergingRun({ logEvery: 1000, evalEvery: 1000 }, { mode: 'prelora', windowSteps: 5, weightThreshold: 1e6, lossThreshold: 1e6, patience: 2 });
