@@ -99,7 +99,7 @@ describe('kernels per compiled step of tiny\'s structure', () => {
       // the head and the patch embedding train their base: a weight-gradient launch and
       // its sum each; the 36 frozen bases' adapters launch none of their own but the
       // last in the backward's order (block 0's query: the patch embedding takes no
-      // input gradient to ride in)
+      // input gradient to ride in), their partials' ring holding two or more at these sizes
       expect(lora['linear.weight-grad-sum']).toBe(2);
       expect(lora['linear.weight-grad']).toBe(3);
       expect(lora['linear.input-grad']).toBe(c.full.byName['linear.input-grad']);

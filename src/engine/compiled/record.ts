@@ -151,10 +151,12 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   linears.push([m.classifier, B, {}]);
   const specs = linears.map(([l, n, o]) => specOf(l, n, o));
   // a frozen base's adapter whose factors both train leaves its gradient sums to shared
-  // launches (adapterSumDispatches), its partials in a ring of that many buffers: as
-  // many as a launch binds, and as the split-K scratch of this model's full step holds
-  // (tiny at batch 128: four at rank 8, one at rank 32), so the LoRA phase's scratch
-  // stays within the full phase's
+  // launches (adapterSumDispatches), its partials in a ring of buffers: as many as a
+  // launch binds, and as the split-K scratch of this model's full step holds (tiny at
+  // batch 128: four at rank 8, one at rank 32), so the LoRA phase's scratch stays within
+  // the full phase's. Its newest partials may wait for their launch to ride (keepLast):
+  // a launch sums one adapter fewer than the ring holds, and a ring of one lets no
+  // adapter's thin gradients ride (each runs alone, then its sum)
   const deferred = new Set(linears.flatMap(([l], i) => (!specs[i]!.base && l.adapter && grads.has(l.adapter.A) && grads.has(l.adapter.B) ? [l] : [])));
   const scratch = (ofDeferred: boolean) =>
     Math.max(1, ...specs.map((sp, i) => (deferred.has(linears[i]![0]) === ofDeferred && (sp.base || sp.rank) ? linear.weightGradScratch(sp).floats : 0)));

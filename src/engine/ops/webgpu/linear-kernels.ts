@@ -159,7 +159,7 @@ fn main(${MAIN_ARGS}) {
  * fc1's input gradient and 6 for its weight gradient at small's width).
  * `rider`: another linear's frozen-base thin gradients (weightGradKernel's dA and dB
  * partials, the same function) in workgroups after this launch's own, from `ride_first`;
- * its bindings and params follow these, prefixed `ride_` (ridingBindings).
+ * its bindings and params follow these, prefixed `ride_` (weightGradBindings).
  */
 export function inputGradKernel(v: LinearVariant & { geluOut?: boolean; merged?: boolean; accumulate?: boolean; rider?: ThinRider }): Kernel {
   const merged = !!v.merged && v.rank > 0;
