@@ -219,8 +219,9 @@ function bitForBit(name: string, names: string[], own: Float32Array[], shared: F
 
 /**
  * Three frozen-base adapters' gradient sums in one shared launch (the compiled step's
- * way) and by a sum launch each (op by op): the same floats, bit for bit. Their ranks,
- * shapes and splits differ, so each keeps lanes of its own.
+ * way) and by a sum launch each (op by op; the same kernel with one adapter): the same
+ * floats, bit for bit. Their ranks, shapes and splits differ, so each keeps lanes and
+ * offsets of its own.
  */
 function adapterSumCase(seed: number) {
   const shapes = [[8300, 12, 10, 4], [300, 70, 130, 8], [150, 40, 70, 3]] as const;

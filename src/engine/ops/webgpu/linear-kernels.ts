@@ -12,7 +12,7 @@
 import { gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, sideThenTileMain, stagedFloats, tileKey, TILE_MAIN, type GemmLayout } from './gemm';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel, type ParamSpec } from './kernel';
 import type { SharedSum } from './shared-sums';
-import { GELU_WGSL, splitSumWgsl } from './wgsl';
+import { GELU_WGSL } from './wgsl';
 
 export interface LinearVariant {
   /** LoRA rank, 0 without an adapter */
@@ -488,54 +488,38 @@ fn main(${MAIN_ARGS}) {
 }
 
 /**
- * Sums the split-K partials in split order into the gradients, `lanes` lanes per output
- * (`sumLanes(splits)`). Bindings: PART, then [DW, DBIAS], [DA, DB]. Params total, splits,
- * s (dB = s (x A)^T dy), then the offsets.
+ * How a linear's weight gradients are stored from their split partials (shared-sums.ts,
+ * which sums them in split order on lanes of their own): a trained base's dW then db,
+ * an adapter's dA transposed from its [rank, din] partials (see the weight-gradient
+ * kernel) and dB = s (x A)^T dy. Params din, dout, rank, s of each linear.
  */
-export function weightGradReduceKernel(v: { rank: number; base: boolean }, lanes: number): Kernel {
-  // the rank is in the key: dA's transpose depends on it
-  const key = `linear.weight-grad-sum/${v.rank ? `lora-r${v.rank}` : 'plain'}/${v.base ? 'base' : 'frozen'}/l${lanes}`;
-  return memoKernel(key, () => {
-    const outs = [...(v.base ? ['DW', 'DBIAS'] : []), ...(v.rank ? ['DA', 'DB'] : [])];
-    const scale = (name: string) => (name === 'DB' ? 'P.s * ' : '');
-    const branches = outs.map((name, i) => {
-      const lo = `P.o${i}`;
-      const hi = i + 1 < outs.length ? `P.o${i + 1}` : 'P.total';
-      // dA's partials are [rank, din] (see the weight-gradient kernel), dA is [din, rank]
-      const store = name === 'DA'
-        ? `let i = e - ${lo}; let din = (${hi} - ${lo}) / ${v.rank}u; DA[(i % din) * ${v.rank}u + i / din] = s;`
-        : `${name}[e - ${lo}] = ${scale(name)}s;`;
-      return `if (e >= ${lo} && e < ${hi}) { ${store} }`;
-    }).join('\n    ');
-    const body = `${splitSumWgsl(lanes)}
-@compute @workgroup_size(256)
-fn main(${MAIN_ARGS}) {
-  ${WID}
-  let s = splitSum(t, wid * SC + t % SC, P.total, P.splits, P.total);
-  let e = wid * SC + t;
-  if (t < SC && e < P.total) {
-    ${branches}
-  }
-}`;
-    return makeKernel({
-      name: 'linear.weight-grad-sum', key, body,
-      bindings: [read('PART'), ...outs.map(rw)],
-      params: [{ name: 'total', type: 'u32' }, { name: 'splits', type: 'u32' }, { name: 's', type: 'f32' },
-        ...outs.map((_, i) => ({ name: `o${i}`, type: 'u32' as const }))],
-    });
-  });
+function linearSums(name: string, base: boolean, adapter: boolean): SharedSum {
+  const dA = (i: number, j: string) => `DA${i}[(${j} % P.din${i}) * P.rank${i} + ${j} / P.din${i}]`;
+  const stores = (i: number) => {
+    const out: string[] = [];
+    if (base) out.push(`let dw = P.din${i} * P.dout${i};`, `if (e < dw) { DW${i}[e] = total; return; }`, `if (e < dw + P.dout${i}) { DBIAS${i}[e - dw] = total; return; }`);
+    const lo = base ? `(P.din${i} + 1u) * P.dout${i}` : '0u';
+    if (adapter) out.push(`let j = e - ${lo};`, `let dA = P.din${i} * P.rank${i};`, `if (j < dA) { ${dA(i, 'j')} = total; } else { DB${i}[j - dA] = P.s${i} * total; }`);
+    return out.join('\n    ');
+  };
+  return {
+    name, variant: `${base ? 'base' : 'frozen'}${adapter ? '-lora' : ''}`,
+    outputs: [...(base ? ['DW', 'DBIAS'] : []), ...(adapter ? ['DA', 'DB'] : [])],
+    extra: [{ name: 'din', type: 'u32' }, { name: 'dout', type: 'u32' }, { name: 'rank', type: 'u32' }, { name: 's', type: 'f32' }],
+    store: stores,
+  };
 }
 
-/**
- * The frozen-base adapters' gradient sums, several linears a launch (shared-sums.ts):
- * dA transposed from its [rank, din] partials, dB = s (x A)^T dy, as
- * weightGradReduceKernel stores them. Bindings PART, DA, DB and params din, rank, s for
- * each adapter.
- */
-export const ADAPTER_SUMS: SharedSum = {
-  name: 'linear.adapter-grad-sum',
-  outputs: ['DA', 'DB'],
-  extra: [{ name: 'din', type: 'u32' }, { name: 'rank', type: 'u32' }, { name: 's', type: 'f32' }],
-  store: (i) => `let dA = P.din${i} * P.rank${i};
-    if (e < dA) { DA${i}[(e % P.din${i}) * P.rank${i} + e / P.din${i}] = total; } else { DB${i}[e - dA] = P.s${i} * total; }`,
+/** The sums of one linear's weight gradients, a launch of its own: a trained base, with its adapter or not, or a frozen base's adapter. */
+export const weightGradSums = (v: { base: boolean; rank: number }): SharedSum => WEIGHT_GRAD_SUMS[`${v.base}/${v.rank > 0}`]!;
+const WEIGHT_GRAD_SUMS: Record<string, SharedSum> = {
+  'true/false': linearSums('linear.weight-grad-sum', true, false),
+  'true/true': linearSums('linear.weight-grad-sum', true, true),
+  'false/true': linearSums('linear.weight-grad-sum', false, true),
 };
+
+/**
+ * The frozen-base adapters' gradient sums, several linears a launch (the compiled step
+ * leaves them to shared launches): the same stores as a frozen base's own sum launch.
+ */
+export const ADAPTER_SUMS: SharedSum = linearSums('linear.adapter-grad-sum', false, true);

@@ -13,8 +13,7 @@ import type { AdapterTensors } from '../linear';
 import { conflicts, type Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
 import { sharedSumDispatches, sharedSumsPerLaunch } from './shared-sums';
-import { sumLanes, sumOutputsPerGroup } from './wgsl';
-import { ADAPTER_SUMS, forwardKernel, forwardLayout, inputGradKernel, inputGradLayout, mergeKernel, weightGradCounts, weightGradKernel, weightGradLayout, weightGradParts, weightGradReduceKernel, weightGradWorkgroups } from './linear-kernels';
+import { ADAPTER_SUMS, forwardKernel, forwardLayout, inputGradKernel, inputGradLayout, mergeKernel, weightGradCounts, weightGradKernel, weightGradLayout, weightGradParts, weightGradSums, weightGradWorkgroups } from './linear-kernels';
 
 export interface LinearSpec {
   rows: number;
@@ -178,18 +177,8 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>, ri
     if (s.base || !s.rank) throw new Error('linear: only a frozen base\'s adapter leaves its gradient sums to the caller');
     return out;
   }
-  const offsets: number[] = [];
-  let o = 0;
-  for (const p of parts) {
-    offsets.push(o);
-    o += p.m * p.n;
-  }
   const outs = [...(s.base ? [g.dw!, g.db!] : []), ...(s.rank ? [g.da!, g.dB!] : [])];
-  const lanes = sumLanes(sc.splits);
-  out.push({
-    kernel: weightGradReduceKernel({ rank: s.rank, base: s.base }, lanes), buffers: [g.part!, ...outs],
-    params: [sc.total, sc.splits, s.scale, ...offsets], workgroups: Math.ceil(sc.total / sumOutputsPerGroup(lanes)),
-  });
+  out.push(...sharedSumDispatches(weightGradSums(s), [{ buffers: [g.part!, ...outs], outputs: sc.total, parts: sc.splits, extra: [s.dIn, s.dOut, s.rank, s.scale] }]));
   return out;
 }
 
@@ -234,7 +223,7 @@ export const adapterSumsPerLaunch = (storageBuffers: number) => sharedSumsPerLau
 export function adapterSumDispatches<B>(jobs: AdapterSumJob<B>[]): Dispatch<B>[] {
   return sharedSumDispatches(ADAPTER_SUMS, jobs.map((j) => {
     const sc = weightGradScratch(j.spec);
-    return { buffers: [j.part, j.da, j.dB], outputs: sc.total, parts: sc.splits, extra: [j.spec.dIn, j.spec.rank, j.spec.scale] };
+    return { buffers: [j.part, j.da, j.dB], outputs: sc.total, parts: sc.splits, extra: [j.spec.dIn, j.spec.dOut, j.spec.rank, j.spec.scale] };
   }));
 }
 

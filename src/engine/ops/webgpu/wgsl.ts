@@ -1,7 +1,7 @@
 // WGSL pieces several kernels share: erf and GELU (the formula tfjs-webgpu's own Erf
 // uses, Abramowitz and Stegun 7.1.26, so fused and composite GELU agree to float
-// rounding), a workgroup tree reduction, and the in-order sum of split partials on
-// several lanes per output.
+// rounding), a workgroup tree reduction, and how many lanes an in-order sum of split
+// partials takes per output (the sums themselves: shared-sums.ts).
 
 export const GELU_WGSL = `
 fn erf_(a: f32) -> f32 {
@@ -64,32 +64,5 @@ export function sumLanes(parts: number): number {
  */
 const MOST_SUM_LANES = 64;
 
-/** Outputs per 256-thread workgroup of a `splitSumWgsl(lanes)` kernel. */
+/** Outputs per 256-thread workgroup of an in-order split sum on `lanes` lanes (shared-sums.ts). */
 export const sumOutputsPerGroup = (lanes: number) => 256 / lanes;
-
-/**
- * `fn splitSum(t, e, E, S, stride)`: the sum over p < S of `PART[p * stride + e]`, for
- * output e = wid * SC + t % SC, returned to the threads t < SC (lane 0 of each output).
- * Lane l = t / SC sums partials l, l + SL, ...; lane 0 then adds the lanes' sums in
- * order, so results repeat bit for bit. Call it from uniform control flow.
- */
-export function splitSumWgsl(lanes: number): string {
-  if (lanes & (lanes - 1) || lanes > 256) throw new Error(`split sum over ${lanes} lanes: needs a power of two up to 256`);
-  return `
-const SL = ${lanes}u; const SC = ${256 / lanes}u;
-var<workgroup> sumScratch: array<f32, 256>;
-fn splitSum(t: u32, e: u32, E: u32, S: u32, stride: u32) -> f32 {
-  var s = 0.0;
-  if (e < E) {
-    for (var p = t / SC; p < S; p += SL) { s += PART[p * stride + e]; }
-  }
-  sumScratch[t] = s;
-  workgroupBarrier();
-  var total = 0.0;
-  if (t < SC) {
-    for (var l = 0u; l < SL; l++) { total += sumScratch[l * SC + t]; }
-  }
-  return total;
-}
-`;
-}
