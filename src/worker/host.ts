@@ -359,6 +359,8 @@ export class TrainingHost {
       run.saved.name = info.name; // renamed on the page: keep its name
       this.post({ type: 'saved', runId: run.id, info });
     } catch (err) {
+      // the read-back the save ended may have found the run diverged: its `diverged` event says so, no save was due
+      if (run.trainer.divergence) return;
       this.error(run.id, err instanceof StorageFullError ? err.message : `could not save the run at step ${run.trainer.stepsDone}: ${messageOf(err)}`);
     }
   }
