@@ -173,7 +173,7 @@ export function inputGradKernel(v: LinearVariant & { geluOut?: boolean; merged?:
     if (v.geluOut) bindings.push(read('GU'));
     bindings.push(rw('DX'));
     if (R) bindings.push(rw('DXA'));
-    if (ride) bindings.push(...weightGradBindings({ ...ride }, RIDE));
+    if (ride) bindings.push(...weightGradBindings(ride, RIDE));
     const body = `${v.gelu || v.geluOut || ride?.gelu ? GELU_WGSL : ''}
 ${gemmWgsl(inputGradLayout(R, merged, ride?.rank))}
 ${ride ? thinGradWgsl(ride.rank, ride.gelu, RIDE) : ''}
@@ -510,13 +510,12 @@ function linearSums(name: string, base: boolean, adapter: boolean): SharedSum {
   };
 }
 
+const BASE_SUMS = linearSums('linear.weight-grad-sum', true, false);
+const JOINT_SUMS = linearSums('linear.weight-grad-sum', true, true);
+const FROZEN_SUMS = linearSums('linear.weight-grad-sum', false, true);
+
 /** The sums of one linear's weight gradients, a launch of its own: a trained base, with its adapter or not, or a frozen base's adapter. */
-export const weightGradSums = (v: { base: boolean; rank: number }): SharedSum => WEIGHT_GRAD_SUMS[`${v.base}/${v.rank > 0}`]!;
-const WEIGHT_GRAD_SUMS: Record<string, SharedSum> = {
-  'true/false': linearSums('linear.weight-grad-sum', true, false),
-  'true/true': linearSums('linear.weight-grad-sum', true, true),
-  'false/true': linearSums('linear.weight-grad-sum', false, true),
-};
+export const weightGradSums = (v: { base: boolean; rank: number }): SharedSum => (v.base ? (v.rank ? JOINT_SUMS : BASE_SUMS) : FROZEN_SUMS);
 
 /**
  * The frozen-base adapters' gradient sums, several linears a launch (the compiled step
