@@ -1,6 +1,6 @@
 // Entry of carry/parity.mjs (bench/gpu/build.mjs): the parity checks CI runs on a software
 // Vulkan (subgroups 4 wide, 12 storage buffers a stage), here on the GPU machine's own
-// device (an NVIDIA GPU's subgroups are 32 wide: attention rows on 8 lanes): every fused
+// device (an NVIDIA GPU's subgroups are 32 wide, 16 storage buffers): every fused
 // kernel against its composite reference (test/helpers/fused-ops-run.ts), and the
 // compiled step against the fused ops op by op over 100 steps with a switch and a freeze
 // (test/helpers/compiled-parity-run.ts). Prints one JSON line: each check's worst figure,

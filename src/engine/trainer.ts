@@ -3,7 +3,7 @@
 // memory readings, and the PreLoRA controller at every step boundary. A step only
 // enqueues work on the device; losses are read back in one batch every `logEvery`
 // steps with `await data()`, never a synchronous read, and awaited a step later, so the
-// GPU queue never stalls.
+// GPU does not wait for it (the monitor's read-back at a window's end still does).
 // Hosts (the CLI, the worker, the benchmark) drive it through `step()` or `run()`.
 import * as tf from '@tensorflow/tfjs';
 import { TENSOR, type HostArray, type TrainingState } from './checkpoint/format';

@@ -163,7 +163,6 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const part = arena.floats(scratch(false), 'split-K partials');
   const fullScratch = Math.max(...specs.map((sp) => linear.weightGradScratch({ ...sp, rank: 0, base: true }).floats));
   const thin = scratch(true);
-  // (the newest one's launch may still be held to ride: keepLast)
   const adapterSums = sumRing<linear.AdapterSumJob<GPUBuffer>>(deferred.size ? Math.max(1, Math.min(linear.adapterSumsPerLaunch(s.storageBuffers), Math.floor(fullScratch / thin))) : 0,
     (i) => arena.floats(thin, `adapter partials ${i}`), linear.adapterSumDispatches, emit, true);
   const maxRank = Math.max(0, ...specs.map((sp) => sp.rank));

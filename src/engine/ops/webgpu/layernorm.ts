@@ -176,8 +176,9 @@ export const paramSumsPerLaunch = (storageBuffers: number) => sharedSumsPerLaunc
 /**
  * The (dgamma, dbeta) sums of `jobs` in one launch (the caller keeps it to
  * paramSumsPerLaunch), each LayerNorm with its own lanes, so the floats do not depend
- * on which LayerNorms share a launch. A launch each cost a tiny step 13 launches (0.19 ms at batch 128, 0.155 at 32 on the
- * H200, mostly launches). Five a launch: 0.08 and 0.06 ms (small 0.25 -> 0.11), the full
+ * on which LayerNorms share a launch. A launch each cost a tiny step 13 launches (0.19
+ * ms at batch 128, 0.155 at 32 on the H200, mostly launches). Five a launch: 0.08 and
+ * 0.06 ms (small 0.25 -> 0.11), the full
  * step 8.63 -> 8.60 ms, 3.67 -> 3.64, 33.64 -> 33.57, the LoRA step 0.05-0.08 ms less;
  * the ring's four more buffers of partial rows add 10 MB to tiny b128's peak, 20 to
  * small's (H200, two runs each in one call).
