@@ -93,6 +93,23 @@ describe('a diverging run (wasm)', () => {
     expect(tf.memory().numTensors).toBe(before);
   }, 120_000);
 
+  it('stops at the step whose read-back finds it: no read-back started there, no event after it', async () => {
+    await useBackend('wasm');
+    const before = tf.memory().numTensors;
+    // every step starts its read-back and the next one ends it: step 12 ends step 11's
+    const { events, trainer } = divergingRun({ logEvery: 1, evalEvery: 1000 }, { mode: 'full', windowSteps: 25 });
+    for (let i = 0; i < 60 && !trainer.divergence; i++) await trainer.step();
+    expect(trainer.divergence).toMatchObject({ step: 11 });
+    expect(trainer.stepsDone).toBe(12);
+    await new Promise((r) => setTimeout(r, 0)); // a read-back started anyway would land here
+    const at = events.findIndex((e) => e.type === 'diverged');
+    expect(events.slice(at + 1).map((e) => e.type)).toEqual([]);
+    expect(await trainer.step()).toBeUndefined(); // and it takes no more steps
+    expect(trainer.stepsDone).toBe(12);
+    trainer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  }, 120_000);
+
   it('a non-finite window is read back at once, not charted, and no module switches on it', async () => {
     await useBackend('wasm');
     const { events, trainer } = divergingRun({ logEvery: 1000, evalEvery: 1000 }, { mode: 'prelora', windowSteps: 5, weightThreshold: 1e6, lossThreshold: 1e6, patience: 2 });
