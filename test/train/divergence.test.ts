@@ -7,6 +7,7 @@ import { makeConfig, type DeepPartial, type RunConfig } from '../../src/engine/c
 import { syntheticDataset } from '../../src/engine/data/synthetic';
 import { divergenceFixes, finiteWindow, firstNonFinite } from '../../src/engine/divergence';
 import type { EngineEvent } from '../../src/engine/events';
+import { exportRun } from '../../src/engine/io/export';
 import type { WindowRecord } from '../../src/engine/policy';
 import { summarize } from '../../src/engine/summary';
 import { Trainer } from '../../src/engine/trainer';
@@ -89,6 +90,18 @@ describe('a diverging run (wasm)', () => {
     const records = events.flatMap((e) => (e.type === 'progress' ? e.records : []));
     expect(records.map((r) => r.step)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
     expect(events.filter((e) => e.type === 'diverged')).toHaveLength(1);
+    trainer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  }, 120_000);
+
+  it('an export taken before the read-back that finds it is refused too', async () => {
+    await useBackend('wasm');
+    const before = tf.memory().numTensors;
+    const { trainer } = divergingRun({ logEvery: 10, evalEvery: 1000 }, { mode: 'full', windowSteps: 25 });
+    for (let i = 0; i < 20; i++) await trainer.step();
+    expect(trainer.divergence).toBeNull(); // its numbers are still on their way
+    await expect(exportRun(trainer, [], { naming: 'transformers5', backend: 'wasm' }))
+      .rejects.toThrow(/^the run diverged at step 11: its weights are not finite, so it has no export/);
     trainer.dispose();
     expect(tf.memory().numTensors).toBe(before);
   }, 120_000);
