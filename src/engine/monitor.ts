@@ -120,7 +120,12 @@ export class Monitor {
     this.deviceSums = null;
   }
 
-  /** Close the window: one read-back, fresh snapshots, statistics vs the previous window. */
+  /**
+   * Close the window: its statistics queued and their one read-back started, then fresh
+   * sums and snapshots, all before this returns, so the next window may start on the
+   * device while the numbers are on their way; the record (against the previous
+   * window's) when they are back. Await each window's record before closing the next.
+   */
   async endWindow(step: number): Promise<WindowRecord> {
     this.takeDeviceSums();
     if (this.steps === 0 || !this.gradSum || !this.lossSum) throw new Error('endWindow before any observed step');
@@ -131,7 +136,7 @@ export class Monitor {
       const stats = kernelPath() === 'fused' ? windowStatsFused(weights, snaps) : windowStatsComposite(weights, snaps);
       return tf.concat([stats, gradSum, tf.reshape(tf.div(lossSum, this.steps), [1])]);
     });
-    const values = await stacked.data().finally(() => stacked.dispose()); // disposed even when the read fails (a lost device)
+    const read = stacked.data().finally(() => stacked.dispose()); // disposed even when the read fails (a lost device)
     gradSum.dispose();
     lossSum.dispose();
     this.gradSum = null;
@@ -139,6 +144,9 @@ export class Monitor {
     this.steps = 0;
     const gradSteps = this.gradSteps;
     this.gradSteps = this.ids.map(() => 0);
+    const tracked = this.ids.map((id) => this.snapshots.has(id));
+    this.refreshSnapshots(); // queued after the statistics that read the old ones
+    const values = await read;
 
     const M = this.ids.length;
     const prev = this.previous;
@@ -146,7 +154,6 @@ export class Monitor {
     this.ids.forEach((id, i) => {
       const at = (k: number) => values[k * M + i]!;
       const norm = at(0), update = at(1), snapNorm = at(2), squares = at(3), gradTotal = at(4);
-      const tracked = this.snapshots.has(id);
       const trained = gradSteps[i]! > 0;
       // the mean over the steps with a gradient; a module frozen all window has none
       const gradNorm = trained ? gradTotal / gradSteps[i]! : 0;
@@ -154,8 +161,8 @@ export class Monitor {
         norm,
         // both relative to ||W_a||, the norm at the previous snapshot; a frozen W moves 0.
         // | ||W_b|| - ||W_a|| | = |<W_b - W_a, W_b + W_a>| / (||W_b|| + ||W_a||)
-        'normChange%': tracked ? (snapNorm > 0 ? (100 * Math.abs(squares)) / ((norm + snapNorm) * snapNorm) : null) : 0,
-        'update%': tracked ? (snapNorm > 0 ? (100 * update) / snapNorm : null) : 0,
+        'normChange%': tracked[i] ? (snapNorm > 0 ? (100 * Math.abs(squares)) / ((norm + snapNorm) * snapNorm) : null) : 0,
+        'update%': tracked[i] ? (snapNorm > 0 ? (100 * update) / snapNorm : null) : 0,
         gradNorm,
         'gradChange%': trained ? pct(gradNorm, prev?.modules[id]?.gradNorm) : null,
       };
@@ -163,7 +170,6 @@ export class Monitor {
     const loss = values[5 * M]!;
     const record: WindowRecord = { step, loss, 'lossChange%': pct(loss, prev?.loss), modules };
     this.previous = record;
-    this.refreshSnapshots();
     return record;
   }
 
