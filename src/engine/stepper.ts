@@ -61,6 +61,21 @@ export function stepWindow(state: StepperState, history: readonly WindowRecord[]
 }
 
 /**
+ * Whether the window closing at `step` could switch any module, whatever its statistics
+ * turn out to be: the decision on a window that passes every test (every change as low as
+ * a finite number goes). Each test passes a value below (or at) its threshold, so a
+ * window that cannot switch then cannot switch at all, and no decision waits for its
+ * numbers. `ids`: every module the model watches.
+ */
+export function windowCouldSwitch(state: StepperState, history: readonly WindowRecord[], s: StepperSettings, totalSteps: number, step: number, ids: string[]): boolean {
+  if (step + s.windowSteps > totalSteps) return false;
+  const low = -Number.MAX_VALUE / 4;
+  const modules = Object.fromEntries(ids.map((id) => [id, { norm: 0, 'normChange%': low, 'update%': low, gradNorm: 0, 'gradChange%': low }]));
+  const best: WindowRecord = { step, loss: 0, 'lossChange%': low, modules };
+  return decide([...history, best], activeModules(state, s.targets), s).switching.length > 0;
+}
+
+/**
  * Switches the user forced at `step`, ranked like a policy switch at the last window
  * (or at minRank before any window); modules no longer in full training are ignored.
  */

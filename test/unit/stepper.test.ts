@@ -1,9 +1,10 @@
 // The controller's per-window step as a pure function, table-driven: when it switches,
 // which modules, at which rank, and the state it hands on (the rank pool shrinks as
-// modules switch); forced switches; the run's last window; the targets.
+// modules switch); forced switches; the run's last window; the targets; which windows
+// could switch anything before their statistics are known.
 import { describe, expect, it } from 'vitest';
 import type { ModuleWindow, WindowRecord } from '../../src/engine/policy';
-import { activeModules, initialState, stepForced, stepWindow, type StepperSettings } from '../../src/engine/stepper';
+import { activeModules, initialState, stepForced, stepWindow, windowCouldSwitch, type StepperSettings } from '../../src/engine/stepper';
 
 const base: StepperSettings = {
   rule: 'module', metric: 'update%', weightThreshold: 1, lossThreshold: 10, useLossTest: true,
@@ -76,5 +77,47 @@ describe('stepForced', () => {
     const late = stepForced(early.state, ['blocks.1.fc1', 'blocks.1.query'], settled.at(-1), base, 31);
     expect(late.switches).toEqual([{ module: 'blocks.1.query', step: 31, rank: 16, statistic: null }]);
     expect(late.state.full).toEqual(['blocks.0.query', 'blocks.0.fc1']);
+  });
+});
+
+describe('windowCouldSwitch', () => {
+  const all = ['blocks.0.query', 'blocks.1.query', 'blocks.0.fc1', 'blocks.1.fc1'];
+  const moved = windows({ 'blocks.0.query': [5, 5], 'blocks.1.query': [5, 5], 'blocks.0.fc1': [5, 5], 'blocks.1.fc1': [5, 5] });
+  it.each([
+    ['the first window, patience 3', [], base, 100, false],
+    ['the second window, patience 3: two changes are one short', settled.slice(0, 1), base, 100, false],
+    ['the third window after a settled second: it might', settled.slice(0, 2), base, 100, true],
+    ['the third window after a second where everything moved: no pair can pass', moved, base, 100, false],
+    ['the run\'s last window', settled.slice(0, 2), base, 35, false],
+    ['before minFullSteps', settled.slice(0, 2), { ...base, minFullSteps: 40 }, 100, false],
+    ['the loss test failed in the window before', windows({ 'blocks.0.query': [5, 0.5] }, {}, 50), base, 100, false],
+    ['patience 2: any window after the first might', moved.slice(0, 1), { ...base, patience: 2 }, 100, true],
+    ['global: a family above the threshold in the window before holds everything', settled.slice(0, 2).map((w, i) => (i ? { ...w, modules: { ...w.modules, 'blocks.0.fc1': { ...w.modules['blocks.0.fc1']!, 'update%': 9 } } } : w)), { ...base, rule: 'global' }, 100, false],
+    ['global: both families below it', settled.slice(0, 2), { ...base, rule: 'global' }, 100, true],
+    ['no family targeted', settled.slice(0, 2), { ...base, targets: [] }, 100, false],
+  ] as [string, WindowRecord[], StepperSettings, number, boolean][])('%s', (_, history, s, total, could) => {
+    const step = 10 * (history.length + 1);
+    expect(windowCouldSwitch(initialState(all), history, s, total, step, all)).toBe(could);
+  });
+
+  it('never says no where the decision then switches: every window of the tables, every setting', () => {
+    const cases: [WindowRecord[], StepperSettings][] = [];
+    const settings = [base, { ...base, weightThreshold: 3 }, { ...base, rule: 'global' as const, weightThreshold: 1.2 }, { ...base, useLossTest: false }, { ...base, patience: 2 }];
+    for (const s of settings) {
+      for (const h of [settled, moved, windows({ 'blocks.0.query': [5, 0.5, 0.5] }, {}, 50)]) cases.push([h, s]);
+    }
+    let switched = 0;
+    for (const [h, s] of cases) {
+      for (let n = 1; n <= h.length; n++) {
+        const modules = Object.keys(h[0]!.modules);
+        const { switches } = stepWindow(initialState(modules), h.slice(0, n), s, 100);
+        const could = windowCouldSwitch(initialState(modules), h.slice(0, n - 1), s, 100, h[n - 1]!.step, modules);
+        if (switches.length) {
+          switched++;
+          expect(could).toBe(true);
+        }
+      }
+    }
+    expect(switched).toBeGreaterThan(5); // the check met windows that switch
   });
 });
