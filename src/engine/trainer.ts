@@ -309,6 +309,7 @@ export class Trainer {
   }
 
   async flush(): Promise<StepRecord[]> {
+    await this.controller.settleWindow(); // a window closed a step ago: its record first, as at a boundary
     const earlier = await this.endReading();
     return [...earlier, ...(await this.readBack(this.beginRead()))];
   }

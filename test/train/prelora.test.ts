@@ -1,7 +1,8 @@
 // PreLoRA end to end on real tfjs (wasm): modules switch with ranks from the rank set,
 // the loss is unchanged by a switch, frozen bases stay bit-identical, trainable
 // parameters and memory fall; full never switches; static LoRA trains only adapters
-// and the always-trainable parts; forced switches and live thresholds work.
+// and the always-trainable parts; forced switches and live thresholds work; a window
+// that cannot switch anything is recorded a step later.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { makeConfig, type DeepPartial, type RunConfig } from '../../src/engine/config';
@@ -84,6 +85,21 @@ describe('PreLoRA on nano (wasm)', () => {
     expect(phases(events)).toEqual([]);
     expect(events.filter((e) => e.type === 'window')).toHaveLength(4);
     expect(new Set(params(events).map((e) => e.trainable)).size).toBe(1);
+    trainer.dispose();
+  }, 60_000);
+
+  it('a window that cannot switch anything is recorded a step later, while the next step runs; one that can is decided at its own step', async () => {
+    await useBackend('wasm');
+    // patience 2: the first window has no pair of changes yet; the second has, and passes thresholds this high
+    const { trainer, events } = setup({ prelora: { mode: 'prelora', rule: 'module', windowSteps: 5, jointSteps: 5, patience: 2, minFullSteps: 0, weightThreshold: 1e6, lossThreshold: 1e6 } });
+    const windowsAt = () => events.flatMap((e) => (e.type === 'window' ? [e.window.step] : []));
+    for (let i = 0; i < 5; i++) await trainer.step();
+    expect(windowsAt()).toEqual([]); // closed at step 5: its numbers on their way
+    await trainer.step();
+    expect(windowsAt()).toEqual([5]); // recorded at step 6's boundary
+    for (let i = 6; i < 10; i++) await trainer.step();
+    expect(windowsAt()).toEqual([5, 10]); // this one could switch: read back and decided at step 10
+    expect(new Set(phases(events).map((c) => `${c.to}@${c.step}`))).toEqual(new Set(['joint@10']));
     trainer.dispose();
   }, 60_000);
 
