@@ -68,6 +68,8 @@ export class Monitor {
   private readonly zero = tf.keep(tf.scalar(0));
   /** a compiled step sums on the device: copies of its sums, taken when the window ends */
   private deviceSums: (() => [tf.Tensor, tf.Tensor]) | null = null;
+  /** a closed window's statistics while their read-back is on its way (endWindow) */
+  private inFlight: tf.Tensor | null = null;
 
   constructor(private readonly modules: Map<string, Linear>) {
     this.ids = [...modules.keys()];
@@ -100,6 +102,11 @@ export class Monitor {
     this.gradSum = gradSum;
     this.lossSum = lossSum;
     this.steps++;
+  }
+
+  /** The tensor a closed window's read-back holds until its numbers land (not the run's: a memory reading leaves it out), or null. */
+  get readInFlight(): tf.Tensor | null {
+    return this.inFlight;
   }
 
   get stepsInWindow(): number {
@@ -136,7 +143,12 @@ export class Monitor {
       const stats = kernelPath() === 'fused' ? windowStatsFused(weights, snaps) : windowStatsComposite(weights, snaps);
       return tf.concat([stats, gradSum, tf.reshape(tf.div(lossSum, this.steps), [1])]);
     });
-    const read = stacked.data().finally(() => stacked.dispose()); // disposed even when the read fails (a lost device)
+    this.inFlight = stacked;
+    const read = stacked.data().finally(() => { // disposed even when the read fails (a lost device)
+      stacked.dispose();
+      if (this.inFlight === stacked) this.inFlight = null;
+    });
+    read.catch(() => undefined); // a failure is the awaiting step's, never unhandled
     gradSum.dispose();
     lossSum.dispose();
     this.gradSum = null;

@@ -348,6 +348,12 @@ export class Trainer {
     const freed = 2 * batch.filter((p) => typeof p.loss !== 'number').length;
     memory.numTensors -= freed;
     memory.numBytes -= 4 * freed;
+    // nor the statistics of a window closed at this boundary, whose read-back holds them
+    const window = this.controller.monitor.readInFlight;
+    if (window) {
+      memory.numTensors -= 1;
+      memory.numBytes -= 4 * window.size;
+    }
     return { batch, values: this.readPending(batch), step: this.completed, phase: this.controller.runPhase(), memory };
   }
 

@@ -1,7 +1,8 @@
-// A run let go while its log interval's read-back is on its way, for real on WebGPU
-// (Dawn), on the op-by-op fused path, whose read is a stacked tensor's copy mapped
-// asynchronously and so outlives the run: disposed, the run reports nothing more and
-// leaves no tensor behind once the read lands.
+// Read-backs on their way, for real on WebGPU (Dawn), on the op-by-op fused path, whose
+// reads are stacked tensors' copies mapped asynchronously: a run let go while its log
+// interval's read-back is on its way reports nothing more and leaves no tensor behind
+// once the read lands; a window's statistics on their way at a log boundary are not
+// counted in its memory reading (the run holds the same tensors as at one without).
 // Run as a script in a child process (Dawn's driver is chosen by environment):
 //   node --import tsx let-go-run.ts
 // prints one JSON line.
@@ -21,6 +22,9 @@ export interface LetGoRun {
   after: string[];
   /** tensors alive then, over those before the run */
   tensorsLeft: number;
+  /** a run's memory reading (tensors) at step 10, a window end whose read-back was on its way, and the tensors alive once the run ended there (everything read) */
+  windowEnd: { step: number; tensors: number }[];
+  settled: number;
 }
 
 if (process.argv[1]?.endsWith('let-go-run.ts')) {
@@ -38,5 +42,13 @@ if (process.argv[1]?.endsWith('let-go-run.ts')) {
   // a turn of the event loop lets the read's handlers run
   await (tf.backend() as unknown as { device: GPUDevice }).device.queue.onSubmittedWorkDone();
   await new Promise((r) => setTimeout(r, 100));
-  reply({ kernels: info.kernels, inFlight, after: events.slice(seen).map((e) => e.type), tensorsLeft: tf.memory().numTensors - before } satisfies LetGoRun);
+  const tensorsLeft = tf.memory().numTensors - before;
+
+  const second: EngineEvent[] = [];
+  const run = new Trainer({ ...cfg, prelora: { ...cfg.prelora, mode: 'full', windowSteps: 10 } }, data, (e) => second.push(e));
+  await run.run(10);
+  const windowEnd = second.flatMap((e) => (e.type === 'memory' && e.step === 10 ? [{ step: e.step, tensors: e.memory.numTensors }] : []));
+  const settled = tf.memory().numTensors;
+  run.dispose();
+  reply({ kernels: info.kernels, inFlight, after: events.slice(seen).map((e) => e.type), tensorsLeft, windowEnd, settled } satisfies LetGoRun);
 }
