@@ -3,7 +3,9 @@
 // memory readings, and the PreLoRA controller at every step boundary. A step only
 // enqueues work on the device; losses are read back in one batch every `logEvery`
 // steps with `await data()`, never a synchronous read, and awaited a step later, so the
-// GPU does not wait for it (the monitor's read-back at a window's end still does).
+// GPU does not wait for it; so are a window's statistics where they cannot switch a
+// module (the controller's settleWindow), else read at the window's end, where the
+// decision needs them.
 // Hosts (the CLI, the worker, the benchmark) drive it through `step()` or `run()`.
 import * as tf from '@tensorflow/tfjs';
 import { TENSOR, type HostArray, type TrainingState } from './checkpoint/format';
@@ -211,8 +213,10 @@ export class Trainer {
     let measured: T | undefined;
     if (measure) measured = await measure(() => this.trainStep());
     else this.trainStep();
-    // the read-back started at the last log boundary ends here, a step behind it: the
-    // device runs this step while the host waits for that one's numbers
+    // the read-backs started at the last boundary end here, a step behind it: the device
+    // runs this step while the host waits for their numbers; the window's first, as at
+    // its boundary (its event before the interval's, none after a divergence found here)
+    await this.controller.settleWindow();
     await this.endReading();
     if (this.diverged) return measured;
     try {
