@@ -123,7 +123,7 @@ describe('a diverging run (wasm)', () => {
     expect(tf.memory().numTensors).toBe(before);
   }, 120_000);
 
-  it('a non-finite window is read back at once, not charted, and no module switches on it', async () => {
+  it('a non-finite window that could switch a module is read back at once, not charted, and no module switches on it', async () => {
     await useBackend('wasm');
     const { events, trainer } = divergingRun({ logEvery: 1000, evalEvery: 1000 }, { mode: 'prelora', windowSteps: 5, weightThreshold: 1e6, lossThreshold: 1e6, patience: 2 });
     await trainer.run();
@@ -137,6 +137,18 @@ describe('a diverging run (wasm)', () => {
     expect(windows.every(finiteWindow)).toBe(true);
     const switches = events.flatMap((e) => (e.type === 'phase' ? [e.change.step] : []));
     expect(switches).toEqual([]); // NaN statistics pass no threshold
+    trainer.dispose();
+  }, 120_000);
+
+  it('a non-finite window that cannot switch anything is found a step later, when it is recorded', async () => {
+    await useBackend('wasm');
+    // mode full decides nothing: every window is recorded at the next step boundary
+    const { events, trainer } = divergingRun({ logEvery: 1000, evalEvery: 1000 }, { mode: 'full', windowSteps: 5 });
+    await trainer.run();
+    expect(trainer.divergence).toMatchObject({ step: 11 });
+    // the window at 10 (broken norms) is recorded at step 11's boundary, and the read-back it triggers finds step 11
+    expect(trainer.stepsDone).toBe(11);
+    expect(events.flatMap((e) => (e.type === 'window' ? [e.window.step] : []))).toEqual([5]);
     trainer.dispose();
   }, 120_000);
 });
