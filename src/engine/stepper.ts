@@ -65,7 +65,8 @@ export function stepWindow(state: StepperState, history: readonly WindowRecord[]
  * turn out to be: the decision on a window that passes every test (every change as low as
  * a finite number goes). Each test passes a value below (or at) its threshold, so a
  * window that cannot switch then cannot switch at all, and no decision waits for its
- * numbers. `ids`: every module the model watches.
+ * numbers. This rests on that: a test that passed on a larger value would need a best
+ * case of its own here. `ids`: every module the model watches.
  */
 export function windowCouldSwitch(state: StepperState, history: readonly WindowRecord[], s: StepperSettings, totalSteps: number, step: number, ids: string[]): boolean {
   if (step + s.windowSteps > totalSteps) return false;
