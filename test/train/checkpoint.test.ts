@@ -1,7 +1,8 @@
 // Exact resume (real tfjs, wasm): N steps straight against k steps, a checkpoint
 // written to bytes and read back, a fresh trainer restored from it, and N - k steps
 // more. Saved mid-LoRA (bases frozen, the learning rate re-warming) or mid-joint, a
-// window half done, an epoch half read, augmentation on: the resumed run's losses, windows,
+// window half done (or one closed whose record is still on its way), an epoch half read,
+// augmentation on: the resumed run's losses, windows,
 // evaluations and final weights are the uninterrupted run's, bit for bit.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
@@ -80,6 +81,34 @@ describe('a checkpoint resumes a run exactly (wasm)', () => {
       expect(tf.memory().numTensors).toBe(tensorsBefore); // nothing of the restore stays behind
     }, 240_000);
   }
+
+  it('saved right at a window end whose record is still on its way (it cannot switch: the first window): the same losses, windows and weights', async () => {
+    await useBackend('wasm');
+    const { config, data } = setup({ rule: 'module' });
+    const straightEvents: EngineEvent[] = [];
+    const straight = new Trainer(config, data, (e) => straightEvents.push(e));
+    await straight.run(N);
+    const firstEvents: EngineEvent[] = [];
+    const first = new Trainer(config, data, (e) => firstEvents.push(e));
+    for (let i = 0; i < 10; i++) await first.step(); // step by step: no run's end to settle the window
+    expect(windows(firstEvents)).toEqual([]); // closed at step 10, its numbers on their way
+    const saved = await first.exportState();
+    expect(saved.state.controller.history.map((w) => w.step)).toEqual([10]);
+    expect(saved.state.monitor.steps).toBe(0);
+    const bytes = encodeCheckpoint({ ...saved, log: { events: firstEvents, policyChanges: [] } });
+    first.dispose();
+    const restEvents: EngineEvent[] = [];
+    const resumed = new Trainer(config, data, (e) => restEvents.push(e));
+    resumed.importState(decodeCheckpoint(bytes, 'run.ckpt'));
+    await resumed.run(N - 10);
+    const all = [...firstEvents, ...restEvents];
+    expect(losses(all)).toEqual(losses(straightEvents));
+    expect(windows(all)).toEqual(windows(straightEvents));
+    expect(phases(all)).toEqual(phases(straightEvents));
+    expect(await weights(resumed)).toEqual(await weights(straight));
+    straight.dispose();
+    resumed.dispose();
+  }, 240_000);
 
   it('refuses a checkpoint of another model, naming the tensor, and a restore into a trainer that has trained', async () => {
     await useBackend('wasm');
