@@ -484,19 +484,27 @@ export class Trainer {
   }
 
   /**
+   * Everything still on its way read back (`flush`), for a `what` taken from the weights
+   * (a checkpoint, an export): refused, naming the step, for a run that diverged, or was
+   * found so by that read-back, and for one whose device was lost.
+   */
+  async settledFor(what: string): Promise<void> {
+    const refuse = () => {
+      if (this.diverged) throw new Error(`the run diverged at step ${this.diverged.step}: its weights are not finite, so it has no ${what}`);
+      if (this.lost) throw new Error(`${this.lost.message} after step ${this.lost.step}: its weights went with it, so it has no newer ${what}`);
+    };
+    refuse();
+    await this.flush();
+    refuse();
+  }
+
+  /**
    * The whole training state, between two steps: the pending steps are read back first
    * (their progress event as usual), then every tensor (weights, adapters, moments, the
    * monitor's window in progress) in one stacked read-back. A diverged run has none.
    */
   async exportState(): Promise<{ config: RunConfig; state: TrainingState; tensors: Map<string, HostArray> }> {
-    const refuse = () => {
-      if (this.diverged) throw new Error(`the run diverged at step ${this.diverged.step}: its weights are not finite, so it has no checkpoint`);
-      if (this.lost) throw new Error(`${this.lost.message} after step ${this.lost.step}: its weights went with it, so it has no newer checkpoint`);
-    };
-    refuse();
-    await this.flush();
-    // the read-back that flush ended (a step behind) may have found the run diverged
-    refuse();
+    await this.settledFor('checkpoint');
     const variables = this.model.namedVariables();
     // the optimiser keys its state by tfjs's variable names; a checkpoint by the model's
     const modelName = new Map(variables.map(([n, v]) => [v.name, n]));

@@ -81,11 +81,7 @@ export function buildExport(input: ExportInput, opts: ExportOptions): ExportFile
 
 /** Read the trainer's model back once (with its logits on the interop images) and build the export; a diverged run has none. */
 export async function exportRun(trainer: Trainer, changes: PhaseChange[], opts: ExportOptions): Promise<ExportFile[]> {
-  // as a checkpoint is (Trainer.exportState): the steps whose numbers are still on their
-  // way are read back first, and a run they show diverged has nothing to export
-  await trainer.flush();
-  const diverged = trainer.divergence;
-  if (diverged) throw new Error(`the run diverged at step ${diverged.step}: its weights are not finite, so it has no export`);
+  await trainer.settledFor('export'); // as a checkpoint: what is on its way read back first
   const { dataset } = trainer;
   const batch = interopBatch(dataset.test, dataset.shape);
   const x = tf.tensor4d(batch.images, [batch.size, ...dataset.shape]);
