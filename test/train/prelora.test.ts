@@ -88,7 +88,7 @@ describe('PreLoRA on nano (wasm)', () => {
     trainer.dispose();
   }, 60_000);
 
-  it('a window that cannot switch anything is recorded a step later, while the next step runs; one that can is decided at its own step', async () => {
+  it('a window that cannot switch anything is recorded at the next step boundary; one that can is decided at its own step', async () => {
     await useBackend('wasm');
     // patience 2: the first window has no pair of changes yet; the second has, and passes thresholds this high
     const { trainer, events } = setup({ prelora: { mode: 'prelora', rule: 'module', windowSteps: 5, jointSteps: 5, patience: 2, minFullSteps: 0, weightThreshold: 1e6, lossThreshold: 1e6 } });
