@@ -20,7 +20,7 @@ import { linear } from '../../src/engine/ops/linear';
 import { alloc, run, webgpu } from '../../src/engine/ops/webgpu/dispatch';
 import { MAX_LANES, probeSubgroupLanes, subgroupLanes } from '../../src/engine/ops/webgpu/subgroups';
 import { adapterSumDispatches, backwardDispatches, forwardDispatches, mergeDispatches, weightGradScratch, type LoraMergePlace } from '../../src/engine/ops/webgpu/linear';
-import { sumLanes } from '../../src/engine/ops/webgpu/wgsl';
+import { sumLanes } from '../../src/engine/ops/webgpu/shared-sums';
 import * as ln from '../../src/engine/ops/webgpu/layernorm';
 import { adamwScenario, SHAPES, type ScenarioResult } from './adamw-scenario';
 import { seededNormal } from './tf';

@@ -4,7 +4,31 @@
 // linears and LayerNorms is this kernel; the compiled step gathers the LoRA adapters'
 // and the LayerNorms' so: their cost was the launches (~8 us each on the H200), not the adds.
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel, type ParamSpec } from './kernel';
-import { sumLanes, sumOutputsPerGroup } from './wgsl';
+
+/**
+ * Lanes per output for an in-order sum of `parts` partials: each lane reads about eight.
+ * One thread per output summing 130 partials (a LoRA weight gradient split 130 ways at
+ * tiny batch 128) waits on 130 loads in a row; several lanes each summing every L-th
+ * partial, then adding their sums in lane order, keep the order fixed and the loads in
+ * flight.
+ */
+export function sumLanes(parts: number): number {
+  let lanes = 1;
+  while (lanes < MOST_SUM_LANES && lanes * 8 < parts) lanes *= 2;
+  return lanes;
+}
+
+/**
+ * The most lanes an output's sum takes. LayerNorm's (dgamma, dbeta) sums over 1,664
+ * partial rows (tiny and small at batch 128) had 32, each lane waiting on 52 loads in
+ * a row; with 64 the 13 (17) sums of a step took 0.189 ms instead of 0.246 at tiny b128,
+ * 0.250 instead of 0.334 at small, 0.155 instead of 0.190 at tiny b32 (H200, one call);
+ * with 256, 0.179, 0.281 and 0.154.
+ */
+const MOST_SUM_LANES = 64;
+
+/** Outputs per 256-thread workgroup of an in-order split sum on `lanes` lanes. */
+export const sumOutputsPerGroup = (lanes: number) => 256 / lanes;
 
 /** One family of sums: what a tensor binds after its partials, its own params, and how an output is stored. */
 export interface SharedSum {

@@ -1,7 +1,6 @@
 // WGSL pieces several kernels share: erf and GELU (the formula tfjs-webgpu's own Erf
 // uses, Abramowitz and Stegun 7.1.26, so fused and composite GELU agree to float
-// rounding), a workgroup tree reduction, and how many lanes an in-order sum of split
-// partials takes per output (the sums themselves: shared-sums.ts).
+// rounding) and a workgroup tree reduction.
 
 export const GELU_WGSL = `
 fn erf_(a: f32) -> f32 {
@@ -41,28 +40,3 @@ fn ${name}(t: u32, v: ${type}) -> ${type} {
 }
 `;
 }
-
-/**
- * Lanes per output for an in-order sum of `parts` partials: each lane reads about eight.
- * One thread per output summing 130 partials (a LoRA weight gradient split 130 ways at
- * tiny batch 128) waits on 130 loads in a row; several lanes each summing every L-th
- * partial, then adding their sums in lane order, keep the order fixed and the loads in
- * flight.
- */
-export function sumLanes(parts: number): number {
-  let lanes = 1;
-  while (lanes < MOST_SUM_LANES && lanes * 8 < parts) lanes *= 2;
-  return lanes;
-}
-
-/**
- * The most lanes an output's sum takes. LayerNorm's (dgamma, dbeta) sums over 1,664
- * partial rows (tiny and small at batch 128) had 32, each lane waiting on 52 loads in
- * a row; with 64 the 13 (17) sums of a step took 0.189 ms instead of 0.246 at tiny b128,
- * 0.250 instead of 0.334 at small, 0.155 instead of 0.190 at tiny b32 (H200, one call);
- * with 256, 0.179, 0.281 and 0.154.
- */
-const MOST_SUM_LANES = 64;
-
-/** Outputs per 256-thread workgroup of an in-order split sum on `lanes` lanes (shared-sums.ts). */
-export const sumOutputsPerGroup = (lanes: number) => 256 / lanes;
