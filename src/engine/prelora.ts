@@ -113,8 +113,9 @@ export class PreLoRAController {
    * After each optimiser step: record the window that closed a step ago, finish joint
    * phases, apply forced switches, close a window. A window whose statistics cannot
    * switch anything, whatever they are (windowCouldSwitch), is recorded at the next step
-   * boundary: the device runs that step while its numbers come back. Waiting for them at
-   * the boundary left the GPU idle about 3 ms a window end (tiny, batch 128, H200).
+   * boundary: the device runs that step while its numbers come back. Waited for at the
+   * boundary, a window end cost about 2.8 ms (tiny, batch 128, H200: 0.28 ms a step with
+   * windows of 10 steps, the same device time).
    */
   async afterStep(): Promise<void> {
     await this.settleWindow();
