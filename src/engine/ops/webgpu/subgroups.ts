@@ -12,11 +12,11 @@ export const LANE_COUNTS = [1, 2, 4, 8] as const;
 export const MAX_LANES: number = LANE_COUNTS[LANE_COUNTS.length - 1]!;
 
 /**
- * The workgroup sizes the probe checks: every rows x lanes (lanes >= 2) the attention
- * tuning accepts (rows a multiple of 32, at most 256 threads; a unit test holds the two
- * together).
+ * The workgroup sizes the probe checks: every size an attention kernel with lanes can
+ * have (rows x lanes rounded up to 32, at most 256 threads: attentionThreads; a unit
+ * test holds the two together).
  */
-export const PROBED_WORKGROUP_SIZES = [64, 128, 192, 256];
+export const PROBED_WORKGROUP_SIZES = [32, 64, 96, 128, 160, 192, 224, 256];
 
 const lanesByDevice = new WeakMap<GPUDevice, { lanes: number; why: string }>();
 
@@ -67,7 +67,10 @@ export async function probeSubgroupLanes(device: GPUDevice, info: GPUAdapterInfo
 
 /** The bits that every thread at every probed size set (see probeWgsl). */
 async function probeBits(device: GPUDevice): Promise<number> {
-  const floats = PROBED_WORKGROUP_SIZES.reduce((a, b) => a + b, 0);
+  // each size's results at an offset the device can bind (256 bytes on most)
+  const align = device.limits.minStorageBufferOffsetAlignment / 4;
+  const slots = PROBED_WORKGROUP_SIZES.map((size) => align * Math.ceil(size / align));
+  const floats = slots.reduce((a, b) => a + b, 0);
   const out = device.createBuffer({ size: 4 * floats, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
   const read = device.createBuffer({ size: 4 * floats, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   try {
@@ -77,14 +80,14 @@ async function probeBits(device: GPUDevice): Promise<number> {
       const encoder = device.createCommandEncoder();
       const pass = encoder.beginComputePass();
       let offset = 0;
-      for (const size of PROBED_WORKGROUP_SIZES) {
+      for (const [i, size] of PROBED_WORKGROUP_SIZES.entries()) {
         const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: probeWgsl(size) }), entryPoint: 'main' } });
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, device.createBindGroup({
           layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out, offset: 4 * offset, size: 4 * size } }],
         }));
         pass.dispatchWorkgroups(1);
-        offset += size;
+        offset += slots[i]!;
       }
       pass.end();
       encoder.copyBufferToBuffer(out, 0, read, 0, 4 * floats);
@@ -95,7 +98,13 @@ async function probeBits(device: GPUDevice): Promise<number> {
     }
     if (error) throw new Error(error.message);
     await read.mapAsync(GPUMapMode.READ);
-    const bits = new Uint32Array(read.getMappedRange()).reduce((a, b) => a & b, MAX_LANES - 1);
+    const all = new Uint32Array(read.getMappedRange());
+    let bits = MAX_LANES - 1;
+    let at = 0;
+    PROBED_WORKGROUP_SIZES.forEach((size, i) => {
+      for (let t = 0; t < size; t++) bits &= all[at + t]!;
+      at += slots[i]!;
+    });
     read.unmap();
     return bits;
   } finally {
