@@ -2,7 +2,7 @@
 // settings the kernels can run are taken, the rest refused with what to change; and the
 // subgroup probe's reading of its bits and its coverage of those settings.
 import { describe, expect, it } from 'vitest';
-import { parseAttentionTile } from '../../src/engine/ops/webgpu/attention';
+import { attentionRows, attentionThreads, parseAttentionTile } from '../../src/engine/ops/webgpu/attention';
 import { lanesFromBits, MAX_LANES, PROBED_WORKGROUP_SIZES } from '../../src/engine/ops/webgpu/subgroups';
 
 describe('the attention tile flag', () => {
@@ -14,6 +14,10 @@ describe('the attention tile flag', () => {
     expect(parseAttentionTile('q256/s1024')).toEqual({ rowsPerGroup: 256, stagedFloats: 1024, lanes: 1 });
     expect(parseAttentionTile('q32/s1024/l8')).toEqual({ rowsPerGroup: 32, stagedFloats: 1024, lanes: 8 });
     expect(parseAttentionTile('q256/s64/l1')).toEqual({ rowsPerGroup: 256, stagedFloats: 64, lanes: 1 });
+    // rows fitted to the tokens (the default), and any count that fits 256 threads
+    expect(parseAttentionTile('qfit/s1024')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4 });
+    expect(parseAttentionTile('qfit/s1024/l2')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 2 });
+    expect(parseAttentionTile('q33/s1024')).toEqual({ rowsPerGroup: 33, stagedFloats: 1024, lanes: 4 });
   });
 
   it.each([
@@ -22,8 +26,10 @@ describe('the attention tile flag', () => {
     ['q32/s1024/l0', /got 0\)/],
     ['q32/s1024/l16', /got 16\)/],
     ['q64/s1024/l8', /at most 256 threads \(got 64 x 8\)/],
-    ['q48/s1024', /multiple of 32 from 32 to 256 \(got 48\)/],
+    ['q0/s1024', /from 1 to 256, or fit \(got 0\)/],
     ['q512/s1024', /got 512/],
+    ['qfit/s1024/l8', /at most 256 threads \(got fit, up to 63 x 8\)/],
+    ['qall/s1024', /ROWS a number or fit/],
     ['q32/s4096', /from 64 to 2048 \(got 4096\)/],
     ['q32/s8', /got 8\)/],
     ['<script>', /got "<script>"/],
@@ -37,15 +43,29 @@ describe('the attention tile flag', () => {
 describe('the subgroup probe', () => {
   it('probes every workgroup size a tuning with lanes can make', () => {
     let accepted = 0;
-    for (let rows = 32; rows <= 256; rows += 32) {
+    for (let rows = 1; rows <= 256; rows++) {
       for (const lanes of [2, 4, MAX_LANES]) {
         const tile = parseAttentionTile(`q${rows}/s1024/l${lanes}`);
         if (typeof tile === 'string') continue; // refused: more than 256 threads
         accepted++;
-        expect(PROBED_WORKGROUP_SIZES, `q${rows}/l${lanes}`).toContain(rows * lanes);
+        expect(PROBED_WORKGROUP_SIZES, `q${rows}/l${lanes}`).toContain(attentionThreads(rows, lanes));
       }
     }
-    expect(accepted).toBe(7); // q32 with 2, 4, 8 lanes; q64 with 2, 4; q96 and q128 with 2
+    expect(accepted).toBe(128 + 64 + 32); // rows up to 128 with 2 lanes, 64 with 4, 32 with 8
+  });
+
+  it('fits rows to the tokens within the threads the probe checks', () => {
+    // 65 tokens (32 x 32 images, 4 x 4 patches, and the class token) in two blocks of 33
+    expect([65, 197, 17, 64, 50, 1].map(attentionRows)).toEqual([33, 33, 17, 32, 50, 1]);
+    for (let tokens = 1; tokens <= 1025; tokens++) {
+      const rows = attentionRows(tokens);
+      const blocks = Math.ceil(tokens / rows);
+      // at most one idle row a block (32 rows a block left 31 of 96 idle at 65 tokens),
+      // and blocks of at least 32 rows where the head has that many
+      expect(blocks * rows - tokens, `${tokens} tokens`).toBeLessThan(blocks);
+      if (tokens >= 32) expect(rows, `${tokens} tokens`).toBeGreaterThanOrEqual(32);
+      expect(PROBED_WORKGROUP_SIZES).toContain(attentionThreads(rows, 4));
+    }
   });
 
   it.each([

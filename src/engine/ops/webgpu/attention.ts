@@ -11,8 +11,8 @@ import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Dispatch
 import { LANE_COUNTS, subgroupLanes, subgroupLanesWhy } from './subgroups';
 
 /**
- * Rows per workgroup, the most keys staged at once, and the threads a row is shared by
- * where subgroups allow (tunable). Lanes against one thread a row, attention's device ms
+ * Rows per workgroup ('fit': fitRows), the most keys staged at once, and the threads a
+ * row is shared by where subgroups allow (tunable). Lanes against one thread a row, attention's device ms
  * a full step (H200, one call): tiny b128 2.52 -> 1.74 (2 lanes), 1.62 (4), 2.02 (8);
  * small b128 5.79 -> 3.76, 3.57, 4.54; tiny b32 1.16 -> 0.76, 0.71, 0.84. With 4 lanes
  * a thread's share of its row falls from 128-256 floats (head width 64: q and o in the
@@ -20,26 +20,53 @@ import { LANE_COUNTS, subgroupLanes, subgroupLanesWhy } from './subgroups';
  * 1.13 -> 0.62 ms at tiny b128). Then 64 rows a workgroup or 32 keys staged were slower
  * (1.91 and 1.96 ms). Computing in subgroup-uniform control flow (see prologue) took 4
  * lanes to 1.47, 3.11 and 0.62 ms.
+ * Rows fitted to the tokens: at 65 tokens, 32 rows a workgroup left its third block of
+ * every head one row (a third of the workgroups, each a whole pass over the keys); two
+ * blocks of 33 took attention 1.45 -> 1.22 ms a tiny b128 step, 0.61 -> 0.57 at b32 and
+ * 3.11 -> 2.84 at small (the step 8.58 -> 8.32, 3.62 -> 3.57, 33.56 -> 33.30 ms; H200,
+ * one call, the same losses). Three of 22 were as fast; one of 65 (2 lanes) had the
+ * fastest forward and a slower backward.
  */
-export const ATTENTION = { rowsPerGroup: 32, stagedFloats: 1024, lanes: 4 };
+export const ATTENTION: { rowsPerGroup: number | 'fit'; stagedFloats: number; lanes: number } = { rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4 };
+
+/**
+ * Query rows a workgroup at `tokens` rows a head: as ATTENTION says, or fitted, the
+ * fewest blocks of at most 63 rows (32 up) with no block of under 32 rows where the head
+ * has 32 or more: 65 tokens in two blocks of 33, 197 in six of 33, 17 in one of 17.
+ */
+export function attentionRows(tokens: number): number {
+  if (ATTENTION.rowsPerGroup !== 'fit') return ATTENTION.rowsPerGroup;
+  return tokens <= 32 ? Math.max(1, tokens) : Math.ceil(tokens / Math.floor(tokens / 32));
+}
+
+/**
+ * Threads of a workgroup of `rows` rows of `lanes` threads: rounded up to 32, so every
+ * size is one the subgroup probe checks (a GPU runs whole warps of 32 or more anyway;
+ * the extra threads stage keys and store nothing).
+ */
+export const attentionThreads = (rows: number, lanes: number) => 32 * Math.ceil((rows * lanes) / 32);
 
 /**
  * Attention tuning written `qROWS/sFLOATS[/lLANES]` (the key's form), checked: a tuning
- * run sets it before any kernel is made (`npm run bench -- --attention-tile q32/s1024/l8`).
+ * run sets it before any kernel is made (`npm run bench -- --attention-tile q32/s1024/l8`, or `qfit/...`).
  * An error names what to change.
  */
 export function parseAttentionTile(text: string): typeof ATTENTION | string {
-  const m = /^q(\d{1,3})\/s(\d{1,4})(?:\/l(\d{1,2}))?$/.exec(text);
-  if (!m) return `--attention-tile: write qROWS/sFLOATS[/lLANES], e.g. q32/s1024/l4 (got "${text.slice(0, 40)}")`;
-  const [rowsPerGroup, stagedFloats] = [Number(m[1]), Number(m[2])];
-  if (rowsPerGroup < 32 || rowsPerGroup > 256 || rowsPerGroup % 32) return `--attention-tile: rows per workgroup must be a multiple of 32 from 32 to 256 (got ${rowsPerGroup})`;
+  const m = /^q(fit|\d{1,3})\/s(\d{1,4})(?:\/l(\d{1,2}))?$/.exec(text);
+  if (!m) return `--attention-tile: write qROWS/sFLOATS[/lLANES], ROWS a number or fit, e.g. qfit/s1024/l4 (got "${text.slice(0, 40)}")`;
+  const fit = m[1] === 'fit';
+  // fitted rows are at most 63 (attentionRows): the threads are checked against that
+  const rowsPerGroup = fit ? 'fit' as const : Number(m[1]);
+  const rows = fit ? 63 : Number(m[1]);
+  const stagedFloats = Number(m[2]);
+  if (rows < 1 || rows > 256) return `--attention-tile: rows per workgroup must be from 1 to 256, or fit (got ${rows})`;
   // two staged arrays of that many floats in 16 KiB of workgroup memory
   if (stagedFloats < 64 || stagedFloats > 2048) return `--attention-tile: staged floats must be from 64 to 2048 (got ${stagedFloats})`;
   // unsaid, the default lanes, halved until the workgroup fits 256 threads (q96/s1024 gets 2)
   let lanes = m[3] === undefined ? ATTENTION.lanes : Number(m[3]);
-  if (m[3] === undefined) while (lanes > 1 && rowsPerGroup * lanes > 256) lanes /= 2;
+  if (m[3] === undefined) while (lanes > 1 && rows * lanes > 256) lanes /= 2;
   if (!(LANE_COUNTS as readonly number[]).includes(lanes)) return `--attention-tile: lanes per row must be ${LANE_COUNTS.join(', ')} (got ${lanes})`;
-  if (rowsPerGroup * lanes > 256) return `--attention-tile: rows x lanes must be at most 256 threads (got ${rowsPerGroup} x ${lanes})`;
+  if (rows * lanes > 256) return `--attention-tile: rows x lanes must be at most 256 threads (got ${fit ? 'fit, up to 63' : rows} x ${lanes})`;
   return { rowsPerGroup, stagedFloats, lanes };
 }
 
@@ -114,7 +141,8 @@ function prologue(lanes: number): string {
   let col = (bh % P.H) * HD;
   let lane = t % L;
   let i = (wid % blocks) * QB + t / L;
-  let valid = i < P.T;
+  // threads past the block's rows (the workgroup rounded up to 32) store nothing
+  let valid = t / L < QB && i < P.T;
   let ic = min(i, P.T - 1u);
   let at = (row0 + ic) * P.D + col;
   let busy = ${lanes > 1 ? 'subgroupAny(valid)' : 'valid'};`;
@@ -128,11 +156,11 @@ fn lanesum(x: f32) -> f32 { var s = x; ${steps('s')} return s; }
 fn lanesum2(x: vec2<f32>) -> vec2<f32> { var s = x; ${steps('s')} return s; }`;
 }
 
-const header = (hd: number, L: number) => {
+const header = (hd: number, L: number, rows: number) => {
   const { W, HV, VT } = vectors(hd);
   return `
-const HD = ${hd}u; const HV = ${HV}u; const W = ${W}u; const QB = ${ATTENTION.rowsPerGroup}u; const KB = ${keysPerTile(hd)}u;
-const L = ${L}u; const HL = ${HV / L}u; const NTH = ${ATTENTION.rowsPerGroup * L}u;
+const HD = ${hd}u; const HV = ${HV}u; const W = ${W}u; const QB = ${rows}u; const KB = ${keysPerTile(hd)}u;
+const L = ${L}u; const HL = ${HV / L}u; const NTH = ${attentionThreads(rows, L)}u;
 alias VT = ${VT};
 fn hsum(v: VT) -> f32 { return ${W === 4 ? 'dot(v, vec4<f32>(1.0))' : 'v'}; }
 fn c(u: u32, lane: u32) -> u32 { return (u * L + lane) * W; }
@@ -162,14 +190,14 @@ const stage = (hd: number, a: string, b: string, scaleA = '') => `
  * subgroup by construction (subgroupAny), which WGSL's uniformity analysis, by
  * workgroup, cannot see: its subgroup diagnostic is turned off.
  */
-function attentionKernel(part: string, hd: number, bindings: BindingSpec[], main: string, decls = ''): Kernel {
+function attentionKernel(part: string, hd: number, rows: number, bindings: BindingSpec[], main: string, decls = ''): Kernel {
   const L = lanesFor(hd);
-  const key = `attention.${part}/h${hd}/q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}/l${L}`;
+  const key = `attention.${part}/h${hd}/q${rows}/s${ATTENTION.stagedFloats}/l${L}`;
   return memoKernel(key, () => makeKernel({
     name: `attention.${part}`, key, params, bindings,
     directives: L > 1 ? ['enable subgroups;', 'diagnostic(off, subgroup_uniformity);'] : [],
-    body: `${header(hd, L)}${decls}
-@compute @workgroup_size(${ATTENTION.rowsPerGroup * L})
+    body: `${header(hd, L, rows)}${decls}
+@compute @workgroup_size(${attentionThreads(rows, L)})
 fn main(${MAIN_ARGS}) {
   ${prologue(L)}
 ${main}
@@ -180,8 +208,8 @@ ${main}
 const read = (name: string): BindingSpec => ({ name, access: 'read' });
 const rw = (name: string): BindingSpec => ({ name, access: 'rw' });
 
-function forwardKernel(hd: number): Kernel {
-  return attentionKernel('forward', hd, [read('Q'), read('K'), read('V'), rw('O'), rw('LSE')], `
+function forwardKernel(hd: number, rows: number): Kernel {
+  return attentionKernel('forward', hd, rows, [read('Q'), read('K'), read('V'), rw('O'), rw('LSE')], `
   var q: array<VT, HL>;
   var o: array<VT, HL>;
   if (busy) { for (var u = 0u; u < HL; u++) { q[u] = ${vload(hd, 'Q', 'at + c(u, lane)')} * P.scale; } }
@@ -219,8 +247,8 @@ function forwardKernel(hd: number): Kernel {
   }`);
 }
 
-function queryGradKernel(hd: number): Kernel {
-  return attentionKernel('backward-q', hd, [read('Q'), read('K'), read('V'), read('O'), read('DO'), read('LSE'), rw('DQ'), rw('DV')], `
+function queryGradKernel(hd: number, rows: number): Kernel {
+  return attentionKernel('backward-q', hd, rows, [read('Q'), read('K'), read('V'), read('O'), read('DO'), read('LSE'), rw('DQ'), rw('DV')], `
   var q: array<VT, HL>;
   var g: array<VT, HL>;
   var dq: array<VT, HL>;
@@ -255,10 +283,10 @@ function queryGradKernel(hd: number): Kernel {
   if (valid) { for (var u = 0u; u < HL; u++) { let r = dq[u] * P.scale; ${vstore(hd, 'DQ', 'at + c(u, lane)', 'r')} } }`);
 }
 
-function keyValueGradKernel(hd: number): Kernel {
+function keyValueGradKernel(hd: number, rows: number): Kernel {
   const kb = keysPerTile(hd);
   const bindings = [read('Q'), read('K'), read('V'), read('DO'), read('LSE'), read('DV'), rw('DK'), rw('DVAL')];
-  return attentionKernel('backward-kv', hd, bindings, `
+  return attentionKernel('backward-kv', hd, rows, bindings, `
   var k: array<VT, HL>;
   var v: array<VT, HL>;
   var dk: array<VT, HL>;
@@ -310,11 +338,11 @@ export interface AttentionSpec {
 function launch(s: AttentionSpec): { params: number[]; workgroups: number } {
   const hd = s.width / s.heads;
   const bh = s.batch * s.heads;
-  return { params: [s.tokens, s.heads, s.width, bh, 1 / Math.sqrt(hd)], workgroups: Math.ceil(s.tokens / ATTENTION.rowsPerGroup) * bh };
+  return { params: [s.tokens, s.heads, s.width, bh, 1 / Math.sqrt(hd)], workgroups: Math.ceil(s.tokens / attentionRows(s.tokens)) * bh };
 }
 
 export function forwardDispatches<B>(s: AttentionSpec, b: { q: B; k: B; v: B; o: B; lse: B }): Dispatch<B>[] {
-  return [{ kernel: forwardKernel(s.width / s.heads), buffers: [b.q, b.k, b.v, b.o, b.lse], ...launch(s) }];
+  return [{ kernel: forwardKernel(s.width / s.heads, attentionRows(s.tokens)), buffers: [b.q, b.k, b.v, b.o, b.lse], ...launch(s) }];
 }
 
 /** `dvec` is scratch of batch x heads x tokens floats (D_i = dO_i . O_i). */
@@ -322,9 +350,10 @@ export function backwardDispatches<B>(
   s: AttentionSpec, b: { q: B; k: B; v: B; o: B; lse: B; dout: B; dq: B; dk: B; dv: B; dvec: B },
 ): Dispatch<B>[] {
   const hd = s.width / s.heads;
+  const rows = attentionRows(s.tokens);
   return [
-    { kernel: queryGradKernel(hd), buffers: [b.q, b.k, b.v, b.o, b.dout, b.lse, b.dq, b.dvec], ...launch(s) },
-    { kernel: keyValueGradKernel(hd), buffers: [b.q, b.k, b.v, b.dout, b.lse, b.dvec, b.dk, b.dv], ...launch(s) },
+    { kernel: queryGradKernel(hd, rows), buffers: [b.q, b.k, b.v, b.o, b.dout, b.lse, b.dq, b.dvec], ...launch(s) },
+    { kernel: keyValueGradKernel(hd, rows), buffers: [b.q, b.k, b.v, b.dout, b.lse, b.dvec, b.dk, b.dv], ...launch(s) },
   ];
 }
 
