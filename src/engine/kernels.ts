@@ -3,9 +3,9 @@
 // counts its own kernels (which tfjs never sees). The count is the figure to drive
 // down on a GPU, where each tfjs launch costs ~76-128 us of host time.
 import * as tf from '@tensorflow/tfjs';
-import { timeNextCompiledKernels, timeNextCompiledStep } from './compiled/step';
+import { timeNextCompiledLaunches, timeNextCompiledStep } from './compiled/step';
 import { stepPath } from './kernel-path';
-import { dispatchCounts } from './ops/webgpu/counts';
+import { dispatchCounts, type LaunchTime } from './ops/webgpu/counts';
 
 export interface KernelCount {
   total: number;
@@ -56,13 +56,27 @@ export async function deviceMs(work: () => void): Promise<number | null> {
 }
 
 /**
- * The device time in ms of each kind of kernel in `work`, summed over its launches:
- * on the compiled step only (its dispatches are ours to time one by one); null elsewhere.
+ * The device time in ms of each launch of `work`, in order, with its kernel's kind and
+ * the module it works on: on the compiled step only (its dispatches are ours to time one
+ * by one); null elsewhere.
  */
-export async function deviceMsByKernel(work: () => void): Promise<Record<string, number> | null> {
-  if (stepPath() === 'compiled') return timeCompiled(timeNextCompiledKernels(), work);
+export async function deviceMsByLaunch(work: () => void): Promise<LaunchTime[] | null> {
+  if (stepPath() === 'compiled') return timeCompiled(timeNextCompiledLaunches(), work);
   work();
   return null;
+}
+
+/** Launches' device ms summed by kernel kind. */
+export function msByKind(launches: LaunchTime[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of launches) out[l.kind] = (out[l.kind] ?? 0) + l.ms;
+  return out;
+}
+
+/** The device time in ms of each kind of kernel in `work`, summed over its launches (deviceMsByLaunch). */
+export async function deviceMsByKernel(work: () => void): Promise<Record<string, number> | null> {
+  const launches = await deviceMsByLaunch(work);
+  return launches && msByKind(launches);
 }
 
 /** Runs `work` with the compiled step's timer armed; if the work took no compiled step, null. */

@@ -10,10 +10,12 @@ import { initNodeBackend } from '../../src/engine/backend-node';
 import { makeConfig, type RunConfig } from '../../src/engine/config';
 import { syntheticDataset } from '../../src/engine/data/synthetic';
 import type { KernelPath } from '../../src/engine/backend';
-import { countKernels, deviceMsByKernel, type KernelCount } from '../../src/engine/kernels';
+import { countKernels, deviceMsByLaunch, type KernelCount } from '../../src/engine/kernels';
+import type { LaunchTime } from '../../src/engine/ops/webgpu/counts';
 import { estimateMemory } from '../../src/engine/size';
 import type { DeviceLimits } from '../../src/engine/ops/webgpu/device';
 import { Trainer } from '../../src/engine/trainer';
+import { FAMILIES } from '../../src/engine/vit';
 import { reply } from './dawn';
 
 export interface PhaseCount extends KernelCount {
@@ -23,8 +25,10 @@ export interface PhaseCount extends KernelCount {
   measuredBytes: number;
   /** what the config check expects on this kernel path (size.ts) */
   estimatedBytes: number;
-  /** device ms of each kind of kernel in one more step (compiled step only, else null) */
-  deviceMsByKind: Record<string, number> | null;
+  /** device ms of each launch of one more step, in order (compiled step only, else null) */
+  deviceMsByLaunch: LaunchTime[] | null;
+  /** the model's linears, in the forward's order (patch embedding, each block's, the classifier) */
+  linears: string[];
 }
 
 export interface CountResult {
@@ -60,10 +64,12 @@ async function countPhase(width: number, batch: number, mode: 'full' | 'lora', k
   await t.flush();
   const tensorGrowth = tf.memory().numTensors - before;
   // the compiled step alone times its launches one by one: no extra step elsewhere
-  const deviceMsByKind = kernels === 'compiled' ? await deviceMsByKernel(() => t.trainStep()) : null;
+  const launches = kernels === 'compiled' ? await deviceMsByLaunch(() => t.trainStep()) : null;
   await t.flush();
+  const m = t.model;
+  const linears = [m.patchEmbed, ...m.blocks.flatMap((b) => FAMILIES.map((f) => b.linears[f])), m.classifier].map((l) => l.name);
   t.dispose();
-  return { ...count, tensorGrowth, measuredBytes, estimatedBytes: estimateMemory(cfg, kernels).totalBytes, deviceMsByKind };
+  return { ...count, tensorGrowth, measuredBytes, estimatedBytes: estimateMemory(cfg, kernels).totalBytes, deviceMsByLaunch: launches, linears };
 }
 
 /** The config check's memory estimate over the measured peak, for every phase counted. */

@@ -12,6 +12,7 @@ import { SWITCHED } from '../helpers/path-parity-run';
 import { maxRelError } from '../helpers/tf';
 import { paramSumsPerLaunch } from '../../src/engine/ops/webgpu/layernorm';
 import { adapterSumsPerLaunch, mergesPerLaunch } from '../../src/engine/ops/webgpu/linear';
+import { msByKind } from '../../src/engine/kernels';
 
 // the issue's 100 steps: a switch at 12 and a freeze at 22 leave 78 steps of the LoRA
 // phase, so a drift that grows with steps has room to show
@@ -113,13 +114,35 @@ describe('kernels per compiled step of tiny\'s structure', () => {
   it('times every kind of kernel to the nanosecond, not in Dawn\'s default steps of 65,536 ns', () => {
     for (const c of counts) {
       for (const phase of [c.full, c.lora!]) {
-        const byKind = phase.deviceMsByKind!;
+        const byKind = msByKind(phase.deviceMsByLaunch!);
         // every kind of the step is timed, and none took negative time
         expect(Object.keys(byKind).sort()).toEqual(Object.keys(phase.byName).sort());
         const ns = Object.values(byKind).map((ms) => Math.round(ms * 1e6));
         expect(Math.min(...ns)).toBeGreaterThanOrEqual(0);
         // rounded timestamps make every sum a multiple of 65,536 ns
         expect(ns.filter((n) => n % 65536 !== 0).length).toBeGreaterThan(ns.length / 2);
+      }
+    }
+  });
+
+  it('times every launch of a step, each linear\'s under its module\'s name', () => {
+    for (const c of counts) {
+      for (const [phase, lora] of [[c.full, false], [c.lora!, true]] as const) {
+        const launches = phase.deviceMsByLaunch!;
+        // as many launches as the step's count (another step, counted another way)
+        expect(launches).toHaveLength(phase.total);
+        // the forward launches one product a linear, in the forward's order
+        expect(launches.filter((l) => l.kind === 'linear.forward').map((l) => l.module)).toEqual(phase.linears);
+        // attention's three launches a block, under the block's attention module
+        const attention = launches.filter((l) => l.kind.startsWith('attention.')).map((l) => l.module);
+        expect(attention).toHaveLength(3 * 6);
+        for (const name of attention) expect(name).toMatch(/^vit\.encoder\.layer\.\d+\.attention\.attention$/);
+        // in the LoRA phase a frozen base's thin gradients ride in another linear's input
+        // gradient: that launch names both
+        const riding = launches.filter((l) => l.kind === 'linear.input-grad' && l.module?.includes(' + '));
+        if (lora) expect(riding.length).toBeGreaterThan(0);
+        else expect(riding).toEqual([]);
+        for (const l of riding) for (const part of l.module!.split(' + ')) expect(phase.linears).toContain(part);
       }
     }
   });

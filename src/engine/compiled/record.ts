@@ -69,6 +69,9 @@ interface LinearOptions {
   inputGrad?: boolean;
 }
 
+/** The attention module's name, its query's without the last part (`...attention.attention`). */
+const attentionName = (query: Linear) => query.name.slice(0, query.name.lastIndexOf('.'));
+
 function specOf(l: Linear, rows: number, o: LinearOptions): linear.BackwardSpec {
   const a = l.adapter;
   return {
@@ -85,6 +88,9 @@ function specOf(l: Linear, rows: number, o: LinearOptions): linear.BackwardSpec 
  * `keepLast`: a full ring sums all but its newest job, whose partials may not be written
  * yet (its launch rides in a later one); the buffers are then used round the ring.
  */
+/** `ds` labelled with what they work on (the per-launch timing's module). */
+const labelled = (label: string, ds: Dispatch<GPUBuffer>[]) => ds.map((d) => ({ ...d, label }));
+
 function sumRing<J>(size: number, make: (i: number) => GPUBuffer, sums: (jobs: J[]) => Dispatch<GPUBuffer>[], emit: (...ds: Dispatch<GPUBuffer>[]) => void, keepLast = false) {
   const buffers = Array.from({ length: size }, (_, i) => make(i));
   let head = 0;
@@ -199,7 +205,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     if (a) Object.assign(f, { loraA: T(a.A), loraB: T(a.B) });
     if (u) Object.assign(f, { u, g: y });
     else f.y = y;
-    emit(...linear.forwardDispatches(spec, f));
+    emit(...labelled(l.name, linear.forwardDispatches(spec, f)));
     return { lin: l, spec, x, y, u, xa, wm };
   };
   /**
@@ -222,9 +228,12 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     if (spec.gelu) Object.assign(b, { dg: dy, u: r.u });
     else b.dy = dy;
     // the held thin gradients ride in this backward's input-gradient launch where they fit
-    let ds = linear.backwardDispatches(spec, b);
+    let ds = labelled(l.name, linear.backwardDispatches(spec, b));
     if (held && ds[0] && linear.canRide(spec, ds[0], held, rideLimits)) {
-      ds = linear.backwardDispatches(spec, b, held);
+      // the launch is this linear's input gradient and the rider's adapter gradients
+      const rider = held.dispatch.label;
+      ds = labelled(l.name, linear.backwardDispatches(spec, b, held));
+      ds[0]!.label = `${l.name} + ${rider}`;
       held = null;
     }
     if (defer) {
@@ -238,7 +247,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const lnForward = (n: Norm, x: GPUBuffer, count: number) => {
     const y = arena.floats(count * D, `${n.name} out`);
     const stats = arena.floats(count * 2, `${n.name} stats`);
-    emit(...layerNorm.forwardDispatches({ rows: count, D, eps }, { x, gamma: T(n.gamma), beta: T(n.beta), y, stats }));
+    emit(...labelled(n.name, layerNorm.forwardDispatches({ rows: count, D, eps }, { x, gamma: T(n.gamma), beta: T(n.beta), y, stats })));
     return { n, x, y, stats, count };
   };
   /** `accumulate`: dx is added to what the buffer holds (the residual stream's gradient) */
@@ -247,7 +256,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     const defer = grads.has(r.n.gamma) && grads.has(r.n.beta);
     const spec = { rows: r.count, D, eps };
     const b = { dy, x: r.x, gamma: T(r.n.gamma), stats: r.stats, dx, part: lnSums.next(), dgamma: gradOf(r.n.gamma), dbeta: gradOf(r.n.beta), accumulate, deferSum: defer };
-    emit(...layerNorm.backwardDispatches(spec, b));
+    emit(...labelled(r.n.name, layerNorm.backwardDispatches(spec, b)));
     if (defer) lnSums.add({ part: b.part, dgamma: b.dgamma, dbeta: b.dbeta, spec });
   };
 
@@ -268,7 +277,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     const v = linForward(l.value, ln1.y, rows, {});
     const o = arena.floats(rows * D, 'attention out');
     const lse = arena.floats(B * cfg.heads * tokens, 'attention lse');
-    emit(...attention.forwardDispatches(attn, { q: q.y, k: k.y, v: v.y, o, lse }));
+    emit(...labelled(attentionName(l.query), attention.forwardDispatches(attn, { q: q.y, k: k.y, v: v.y, o, lse })));
     const proj = linForward(l.output, o, rows, { residual: hIn });
     const ln2 = lnForward(blk.layernormAfter, proj.y, rows);
     const fc1 = linForward(l.fc1, ln2.y, rows, { gelu: true });
@@ -312,7 +321,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     // add may be fused with its last multiply by a GPU's compiler: layernorm.ts)
     lnBackward(r.ln2, dln, dh, true);
     linBackward(r.proj, dh, dattn);
-    emit(...attention.backwardDispatches(attn, { q: r.q.y, k: r.k.y, v: r.v.y, o: r.o, lse: r.lse, dout: dattn, dq: dq, dk: dk, dv: dv, dvec }));
+    emit(...labelled(attentionName(r.q.lin), attention.backwardDispatches(attn, { q: r.q.y, k: r.k.y, v: r.v.y, o: r.o, lse: r.lse, dout: dattn, dq: dq, dk: dk, dv: dv, dvec })));
     linBackward(r.v, dv, da);
     linBackward(r.k, dk, da, undefined, true);
     linBackward(r.q, dq, da, undefined, true);

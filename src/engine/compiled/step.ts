@@ -11,7 +11,7 @@ import type { RunConfig } from '../config';
 import type { Selection, Split } from '../data/dataset';
 import type { AdamW } from '../optimizer';
 import { adamwTable } from '../ops/webgpu/adamw';
-import { countDispatches } from '../ops/webgpu/counts';
+import { countDispatches, type LaunchTime } from '../ops/webgpu/counts';
 import {
   compileError, copyOf, isExclusive, prepare, storageBufferLimit, submitPending, tensorBuffer, tensorFromBuffer, webgpu, type Prepared,
 } from '../ops/webgpu/dispatch';
@@ -38,17 +38,17 @@ export interface StepArgs {
   windowStart: boolean;
 }
 
-/** Set by timeNextCompiledStep / timeNextCompiledKernels: the next replay writes timestamps, read back to `done`. */
-let timing: { perKernel: boolean; done: (ns: BigUint64Array | null, names: string[]) => void } | null = null;
+/** Set by timeNextCompiledStep / timeNextCompiledLaunches: the next replay writes timestamps, read back to `done`. */
+let timing: { perKernel: boolean; done: (ns: BigUint64Array | null, names: string[], labels: (string | null)[]) => void } | null = null;
 /** Queue submits of the last compiled step: its own, plus one when tfjs had work pending. */
 let submitsLastStep = 0;
 
 /** Arms the next replay's timestamps; `cancel` after the work: if it took no compiled step, null. */
-function armTimer<T>(perKernel: boolean, convert: (ns: BigUint64Array, names: string[]) => T): { ms: Promise<T | null>; cancel: () => void } {
+function armTimer<T>(perKernel: boolean, convert: (ns: BigUint64Array, names: string[], labels: (string | null)[]) => T): { ms: Promise<T | null>; cancel: () => void } {
   if (!webgpu().device.features.has('timestamp-query')) return { ms: Promise.resolve(null), cancel: () => {} };
   let resolve: (v: T | null) => void = () => {};
   const ms = new Promise<T | null>((r) => { resolve = r; });
-  const request = { perKernel, done: (ns: BigUint64Array | null, names: string[]) => resolve(ns ? convert(ns, names) : null) };
+  const request = { perKernel, done: (ns: BigUint64Array | null, names: string[], labels: (string | null)[]) => resolve(ns ? convert(ns, names, labels) : null) };
   timing = request;
   return { ms, cancel: () => { if (timing === request) { timing = null; resolve(null); } } };
 }
@@ -57,16 +57,13 @@ function armTimer<T>(perKernel: boolean, convert: (ns: BigUint64Array, names: st
 export const timeNextCompiledStep = () => armTimer(false, (ns) => Number(ns[1]! - ns[0]!) / 1e6);
 
 /**
- * The device time in ms of each kind of kernel in the next compiled step, summed over its
- * launches (timestamps around every dispatch, each in its own pass). The step itself is a
- * real one; only its encoding differs, and pass boundaries add a little time, so the sum
- * exceeds an untimed step's.
+ * The device time in ms of each launch of the next compiled step, in order (timestamps
+ * around every dispatch, each in its own pass). The step itself is a real one; only its
+ * encoding differs, and pass boundaries add a little time, so the sum exceeds an untimed
+ * step's.
  */
-export const timeNextCompiledKernels = () => armTimer(true, (ns, names) => {
-  const byName: Record<string, number> = {};
-  names.forEach((name, i) => { byName[name] = (byName[name] ?? 0) + Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6; });
-  return byName;
-});
+export const timeNextCompiledLaunches = () => armTimer(true, (ns, names, labels): LaunchTime[] =>
+  names.map((kind, i) => ({ kind, module: labels[i] ?? null, ms: Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6 })));
 
 /** Queue submits the last compiled step made. */
 export function lastCompiledSubmits(): number {
@@ -231,7 +228,8 @@ export class CompiledStep {
     b.queue.submit([encoder.finish()]);
     if (timer) {
       const names = this.prepared.map((p) => p.name);
-      void timer.read().then((ns) => request!.done(ns, names));
+      const labels = r.dispatches.map((d) => d.label ?? null);
+      void timer.read().then((ns) => request!.done(ns, names, labels));
     }
     countDispatches(this.tally);
     this.written++;

@@ -1,5 +1,10 @@
 // How many of our own kernels ran, by name: tf.profile sees only tfjs's kernels, so the
-// kernel counter adds these. Plain numbers, no tfjs, so anything may read them.
+// kernel counter adds these; and the shape of a launch's timing. Plain numbers, no tfjs,
+// so anything may read them.
+
+/** One launch of a compiled step as timed: its kernel's kind, what it works on (null where it serves several) and its device ms. */
+export interface LaunchTime { kind: string; module: string | null; ms: number }
+
 const counts: Record<string, number> = {};
 
 export function countDispatch(name: string): void {

@@ -96,6 +96,8 @@ export interface Dispatch<B> {
   buffers: B[];
   params: number[];
   workgroups: number;
+  /** what the launch works on (a module's name), for the per-launch timing; none where it serves several */
+  label?: string;
 }
 
 /** The linear workgroup index of a flat dispatch folded into x and y (every kernel's `main` uses it). */
