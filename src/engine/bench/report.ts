@@ -3,6 +3,7 @@
 import type { KernelPath } from '../backend';
 import { PRESET_NAMES, type Mode } from '../config';
 import type { RunPhase } from '../events';
+import type { LaunchTime } from '../ops/webgpu/counts';
 import type { Rule } from '../policy';
 
 export interface PerPhase {
@@ -26,6 +27,8 @@ export interface SeedResult {
   kernelsByKind: { full: Record<string, number> | null; lora: Record<string, number> | null };
   /** the device time of one step by kernel kind, ms (the compiled step times each dispatch; absent or null elsewhere) */
   deviceMsByKind?: { full: Record<string, number> | null; lora: Record<string, number> | null };
+  /** the same step launch by launch, in order: kind, the module it works on (null where several), ms */
+  deviceMsByLaunch?: { full: LaunchTime[] | null; lora: LaunchTime[] | null };
   flopsPerStep: PerPhase;
   switchedAt: number | null;
   /** fraction of the run's steps before any switch (full), with every targeted module frozen (lora), and between */
@@ -120,6 +123,7 @@ export function combineSeeds(rs: SeedResult[], batchSize: number): BenchRun {
     dispatchesPerStep: phase((r) => r.dispatchesPerStep),
     kernelsByKind: rs[0]!.kernelsByKind, // the same for every seed: the graph does not depend on it
     deviceMsByKind: rs[0]!.deviceMsByKind, // one seed's: a profile, not a figure to average
+    deviceMsByLaunch: rs[0]!.deviceMsByLaunch,
     flopsPerStep: phase((r) => r.flopsPerStep),
     switchedAt: meanOrNull(rs.map((r) => r.switchedAt)),
     phaseShare: { full: mean(rs.map((r) => r.phaseShare.full)), mixed: mean(rs.map((r) => r.phaseShare.mixed)), lora: mean(rs.map((r) => r.phaseShare.lora)) },

@@ -7,10 +7,11 @@ import { formatErrors, type Mode, type RunConfig } from '../config';
 import type { Dataset } from '../data/dataset';
 import type { EngineEvent } from '../events';
 import { flopsPerStep } from '../flops';
-import { countKernels, deviceMs, deviceMsByKernel } from '../kernels';
+import { countKernels, deviceMs, deviceMsByLaunch, msByKind } from '../kernels';
 import { lastCompiledSubmits } from '../compiled/step';
 import { stepPath } from '../kernel-path';
 import { lanesNote } from '../ops/webgpu/attention';
+import type { LaunchTime } from '../ops/webgpu/counts';
 import type { Rule } from '../policy';
 import { prepareRun } from '../prepare';
 import { summarize } from '../summary';
@@ -87,6 +88,8 @@ async function enqueueMs(take: (measure: Measure<number>) => Promise<number | un
   return times.sort((a, b) => a - b)[Math.floor(steps / 2)]!;
 }
 
+const byKindOf = (launches: LaunchTime[] | null | undefined) => (launches ? msByKind(launches) : null);
+
 export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed: number, o: RunOptions): Promise<SeedResult> {
   const requested: RunConfig = { ...base, seed, prelora: { ...base.prelora, mode, rule } };
   const { config: cfg, dataset: data, errors } = await prepareRun(requested, o);
@@ -104,7 +107,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     // a compiled step's buffers live through the phase, outside tfjs's count: its peak adds them
     const firstOwn = t.compiledBytes();
     const deviceEarly = (await t.step(timeStep))!;
-    const firstByKind = (await t.step(deviceMsByKernel))!;
+    const firstLaunches = await t.step(deviceMsByLaunch);
     const firstEnqueue = await enqueueMs((m) => t.step(m), ENQUEUE_STEPS);
     // The full phase's device time is the least of its timed steps (step 3, step 8, and
     // the step after the run when the run ends in it): a run's first steps can run slowly
@@ -127,7 +130,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     const last = await countKernels(() => t.trainStep());
     const lastOwn = t.compiledBytes();
     const lastDevice = await timeStep(() => t.trainStep());
-    const lastByKind = await deviceMsByKernel(() => t.trainStep());
+    const lastLaunches = await deviceMsByLaunch(() => t.trainStep());
     const lastEnqueue = await enqueueMs((m) => m(() => t.trainStep()), 1);
 
     const ranks: Record<string, number> = {};
@@ -150,8 +153,12 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
       accuracy: s.accuracy.test ?? 0,
       dispatchesPerStep: { full: startsFull ? first.total : null, lora: endsInLora ? last.total : null },
       kernelsByKind: { full: startsFull ? first.byName : null, lora: endsInLora ? last.byName : null },
-      // by kind, the step after the run where it is a full-phase step (see fullDeviceMs)
-      deviceMsByKind: { full: startsFull ? (endsInLora ? firstByKind : lastByKind) : null, lora: endsInLora ? lastByKind : null },
+      // by launch and by kind, the step after the run where it is a full-phase step (see fullDeviceMs)
+      deviceMsByLaunch: { full: startsFull ? (endsInLora ? firstLaunches : lastLaunches) ?? null : null, lora: endsInLora ? lastLaunches : null },
+      deviceMsByKind: {
+        full: startsFull ? byKindOf(endsInLora ? firstLaunches : lastLaunches) : null,
+        lora: endsInLora ? byKindOf(lastLaunches) : null,
+      },
       flopsPerStep: {
         full: startsFull ? flopsPerStep(cfg.model, { batchSize: batch }) : null,
         lora: endsInLora ? flopsPerStep(cfg.model, { batchSize: batch, ranks, frozen }) : null,
