@@ -10,7 +10,7 @@ import { dispatchCounts } from '../../src/engine/ops/webgpu/counts';
 import { makeConfig } from '../../src/engine/config';
 import { Monitor } from '../../src/engine/monitor';
 import { attention } from '../../src/engine/ops/attention';
-import { ATTENTION, lanesFor } from '../../src/engine/ops/webgpu/attention';
+import { ATTENTION, attentionRows, lanesFor } from '../../src/engine/ops/webgpu/attention';
 import { crossEntropy } from '../../src/engine/ops/cross-entropy';
 import { AdamW, clipByGlobalNorm } from '../../src/engine/optimizer';
 import { Linear } from '../../src/engine/linear';
@@ -306,18 +306,22 @@ function layerNormCase(rows: number, D: number, seed: number) {
   return () => compare(`layerNorm ${rows}x${D}`, (xx, gg, bb) => layerNorm(xx as tf.Tensor2D, gg as tf.Tensor1D, bb as tf.Tensor1D, 1e-6), [x, g, b]);
 }
 
-/** `lanes`: the threads a row may be shared by (ATTENTION.lanes for this case); the name says how many it got. */
-function attentionCase(batch: number, tokens: number, heads: number, width: number, seed: number, lanes = ATTENTION.lanes) {
+/**
+ * `lanes`: the threads a row may be shared by (ATTENTION.lanes for this case); `rows`:
+ * query rows a workgroup (ATTENTION.rowsPerGroup: fitted unless given); the name says
+ * what it got.
+ */
+function attentionCase(batch: number, tokens: number, heads: number, width: number, seed: number, lanes = ATTENTION.lanes, rows: number | 'fit' = 'fit') {
   const [q, k, v] = [0, 1, 2].map((i) => seededNormal([batch * tokens, width], seed + i) as tf.Tensor2D);
   const shape = { batch, tokens, heads };
   return async () => {
-    const before = ATTENTION.lanes;
-    ATTENTION.lanes = lanes;
+    const before = { ...ATTENTION };
+    Object.assign(ATTENTION, { lanes, rowsPerGroup: rows });
     try {
-      return await compare(`attention b${batch} t${tokens} h${heads} d${width} (lanes: ${lanesFor(width / heads)})`,
+      return await compare(`attention b${batch} t${tokens} h${heads} d${width} (lanes: ${lanesFor(width / heads)}, rows: ${attentionRows(tokens)})`,
         (qq, kk, vv) => attention(qq as tf.Tensor2D, kk as tf.Tensor2D, vv as tf.Tensor2D, shape), [q!, k!, v!]);
     } finally {
-      ATTENTION.lanes = before;
+      Object.assign(ATTENTION, before);
     }
   };
 }
@@ -481,7 +485,10 @@ export const CASES = {
   // and the row's vec4s allow: 4, 2, 4 on SwiftShader), 9 on floats; the last as on a
   // device without subgroups (a row to a thread)
   attention: () => [attentionCase(2, 17, 2, 32, 31), attentionCase(3, 65, 3, 24, 34), attentionCase(1, 33, 1, 64, 37), attentionCase(2, 19, 2, 18, 39),
-    attentionCase(3, 65, 3, 48, 41, 1)],
+    attentionCase(3, 65, 3, 48, 41, 1),
+    // rows set, not fitted: 65 tokens in three blocks of 32 (the last one row), and in
+    // 13 of 5 (20 threads a workgroup rounded up to 32)
+    attentionCase(2, 65, 2, 32, 43, ATTENTION.lanes, 32), attentionCase(2, 65, 2, 32, 47, ATTENTION.lanes, 5)],
   subgroups: () => [subgroupProbeCase()],
 };
 

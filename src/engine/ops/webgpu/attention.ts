@@ -11,9 +11,10 @@ import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Dispatch
 import { LANE_COUNTS, subgroupLanes, subgroupLanesWhy } from './subgroups';
 
 /**
- * Rows per workgroup ('fit': fitRows), the most keys staged at once, and the threads a
- * row is shared by where subgroups allow (tunable). Lanes against one thread a row, attention's device ms
- * a full step (H200, one call): tiny b128 2.52 -> 1.74 (2 lanes), 1.62 (4), 2.02 (8);
+ * Rows per workgroup ('fit': attentionRows), the most keys staged at once, and the
+ * threads a row is shared by where subgroups allow (tunable). Lanes against one thread a
+ * row, attention's device ms a full step (H200, one call): tiny b128 2.52 -> 1.74 (2
+ * lanes), 1.62 (4), 2.02 (8);
  * small b128 5.79 -> 3.76, 3.57, 4.54; tiny b32 1.16 -> 0.76, 0.71, 0.84. With 4 lanes
  * a thread's share of its row falls from 128-256 floats (head width 64: q and o in the
  * forward, k, v, dk and dv in the key/value gradient) to 32-64 (the key/value gradient
@@ -27,12 +28,15 @@ import { LANE_COUNTS, subgroupLanes, subgroupLanesWhy } from './subgroups';
  * one call, the same losses). Three of 22 were as fast; one of 65 (2 lanes) had the
  * fastest forward and a slower backward.
  */
-export const ATTENTION: { rowsPerGroup: number | 'fit'; stagedFloats: number; lanes: number } = { rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4 };
+export const ATTENTION: { rowsPerGroup: number | 'fit'; stagedFloats: number; lanes: number } =
+  { rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4 };
 
 /**
- * Query rows a workgroup at `tokens` rows a head: as ATTENTION says, or fitted, the
- * fewest blocks of at most 63 rows (32 up) with no block of under 32 rows where the head
- * has 32 or more: 65 tokens in two blocks of 33, 197 in six of 33, 17 in one of 17.
+ * Query rows a workgroup at `tokens` rows a head: as ATTENTION says, or fitted: a block
+ * for every whole 32 tokens, the rows spread evenly over them (ceil(T / floor(T / 32)),
+ * 32 to 63 rows), so the last block is short by fewer rows than there are blocks; a head
+ * of under 32 tokens in one block. 65 tokens in two blocks of 33, 197 in six of 33, 97
+ * in 33 + 33 + 31, 17 in one of 17.
  */
 export function attentionRows(tokens: number): number {
   if (ATTENTION.rowsPerGroup !== 'fit') return ATTENTION.rowsPerGroup;
@@ -183,15 +187,18 @@ const stage = (hd: number, a: string, b: string, scaleA = '') => `
     workgroupBarrier();`;
 
 /**
- * One of the attention kernels at head width `hd`, with this device's lanes a row: its
- * key (head width, tuning, lanes: the WGSL differs by each), the shared header, the
- * workgroup of rows x lanes threads and `main`'s prologue around `main`. With lanes the
+ * One of the attention kernels at head width `hd`, `rows` query rows a workgroup, with
+ * this device's lanes a row: its key (head width, tuning, lanes: the WGSL differs by
+ * each), the shared header, the workgroup of rows x lanes threads rounded up to 32
+ * (attentionThreads) and `main`'s prologue around `main`. With lanes the
  * module enables subgroups; the shuffles run under \`if (busy)\`, uniform across each
  * subgroup by construction (subgroupAny), which WGSL's uniformity analysis, by
  * workgroup, cannot see: its subgroup diagnostic is turned off.
  */
 function attentionKernel(part: string, hd: number, rows: number, bindings: BindingSpec[], main: string, decls = ''): Kernel {
   const L = lanesFor(hd);
+  // the flag's parser refuses such settings; ATTENTION set in code is checked here
+  if (attentionThreads(rows, L) > 256) throw new Error(`attention: ${rows} rows of ${L} lanes a workgroup is over 256 threads: set fewer rows or lanes (ATTENTION)`);
   const key = `attention.${part}/h${hd}/q${rows}/s${ATTENTION.stagedFloats}/l${L}`;
   return memoKernel(key, () => makeKernel({
     name: `attention.${part}`, key, params, bindings,
