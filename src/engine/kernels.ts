@@ -73,12 +73,6 @@ export function msByKind(launches: LaunchTime[]): Record<string, number> {
   return out;
 }
 
-/** The device time in ms of each kind of kernel in `work`, summed over its launches (deviceMsByLaunch). */
-export async function deviceMsByKernel(work: () => void): Promise<Record<string, number> | null> {
-  const launches = await deviceMsByLaunch(work);
-  return launches && msByKind(launches);
-}
-
 /** Runs `work` with the compiled step's timer armed; if the work took no compiled step, null. */
 function timeCompiled<T>(timer: { ms: Promise<T | null>; cancel: () => void }, work: () => void): Promise<T | null> {
   work();

@@ -27,7 +27,7 @@ export interface SeedResult {
   kernelsByKind: { full: Record<string, number> | null; lora: Record<string, number> | null };
   /** the device time of one step by kernel kind, ms (the compiled step times each dispatch; absent or null elsewhere) */
   deviceMsByKind?: { full: Record<string, number> | null; lora: Record<string, number> | null };
-  /** the same step launch by launch, in order: kind, the module it works on (null where several), ms */
+  /** the same step launch by launch, in order: kind, the module it works on (null where several or none), ms */
   deviceMsByLaunch?: { full: LaunchTime[] | null; lora: LaunchTime[] | null };
   flopsPerStep: PerPhase;
   switchedAt: number | null;

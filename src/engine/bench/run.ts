@@ -99,8 +99,8 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
   const t = new Trainer(cfg, data, (e) => events.push(e));
   try {
     // Step 1 makes the optimiser's moments and compiles the kernels (records the step);
-    // steps 2-4 are measured (kernels and peak bytes, device time, device time by kernel
-    // kind); steps 5-7 time the host's enqueueing, step 8 the device again. All fall in
+    // steps 2-4 are measured (kernels and peak bytes, device time, device time launch by
+    // launch); steps 5-7 time the host's enqueueing, step 8 the device again. All fall in
     // the first read-back interval, which the throughput figures leave out.
     await t.step();
     const first = (await t.step(countKernels))!;

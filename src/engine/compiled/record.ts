@@ -69,6 +69,9 @@ interface LinearOptions {
   inputGrad?: boolean;
 }
 
+/** `ds` labelled with what they work on (the per-launch timing's module). */
+const labelled = (label: string, ds: Dispatch<GPUBuffer>[]) => ds.map((d) => ({ ...d, label }));
+
 /** The attention module's name, its query's without the last part (`...attention.attention`). */
 const attentionName = (query: Linear) => query.name.slice(0, query.name.lastIndexOf('.'));
 
@@ -88,9 +91,6 @@ function specOf(l: Linear, rows: number, o: LinearOptions): linear.BackwardSpec 
  * `keepLast`: a full ring sums all but its newest job, whose partials may not be written
  * yet (its launch rides in a later one); the buffers are then used round the ring.
  */
-/** `ds` labelled with what they work on (the per-launch timing's module). */
-const labelled = (label: string, ds: Dispatch<GPUBuffer>[]) => ds.map((d) => ({ ...d, label }));
-
 function sumRing<J>(size: number, make: (i: number) => GPUBuffer, sums: (jobs: J[]) => Dispatch<GPUBuffer>[], emit: (...ds: Dispatch<GPUBuffer>[]) => void, keepLast = false) {
   const buffers = Array.from({ length: size }, (_, i) => make(i));
   let head = 0;

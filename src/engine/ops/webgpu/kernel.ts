@@ -96,7 +96,7 @@ export interface Dispatch<B> {
   buffers: B[];
   params: number[];
   workgroups: number;
-  /** what the launch works on (a module's name), for the per-launch timing; none where it serves several */
+  /** what the launch works on (a module's name), for the per-launch timing; none where it serves several modules or none */
   label?: string;
 }
 
