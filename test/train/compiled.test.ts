@@ -13,6 +13,7 @@ import { maxRelError } from '../helpers/tf';
 import { paramSumsPerLaunch } from '../../src/engine/ops/webgpu/layernorm';
 import { adapterSumsPerLaunch, mergesPerLaunch } from '../../src/engine/ops/webgpu/linear';
 import { msByKind } from '../../src/engine/kernels';
+import { launchGroup } from '../../src/engine/bench/report';
 
 // the issue's 100 steps: a switch at 12 and a freeze at 22 leave 78 steps of the LoRA
 // phase, so a drift that grows with steps has room to show
@@ -150,6 +151,8 @@ describe('kernels per compiled step of tiny\'s structure', () => {
           expect(phase.linears).toContain(rider);
           expect(rider).not.toBe(host);
         }
+        // the bench's breakdown has a group for every label the step gives
+        for (const l of launches) if (l.module !== null) expect(launchGroup(l.module), l.module).not.toBe('shared');
       }
     }
   });

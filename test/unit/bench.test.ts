@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import {
-  BENCH_VARIANTS, benchRows, benchTable, combineSeeds, combineVariants, kernelRows, mergeReports,
+  BENCH_VARIANTS, benchRows, benchTable, combineSeeds, combineVariants, kernelRows, launchGroupRows, mergeReports,
   type BenchReport, type BenchRun, type PerPhase, type SeedResult,
 } from '../../src/engine/bench/report';
 import { compareWithTorch } from '../../src/engine/bench/compare';
@@ -157,6 +157,30 @@ describe('the table', () => {
       ['kernel', 'full', 'LoRA', 'device ms full', 'device ms LoRA'], ['linear.forward', '38', '38', '3.74', '4.25'],
       ['Add', '28', '30', '0.50', '0.00'], ['Reshape', '14', '0', '0.00', '0.00'], ['total', '80', '68', '4.24', '4.25'],
     ]);
+    // untimed launch by launch: no such table
+    expect(launchGroupRows(report)).toBeNull();
+    expect(benchTable(report)).not.toContain('by what the launches work on');
+    // timed so, each launch's ms counts for its module's family or part: a projection's
+    // `attention.output.dense` is `output`, fc2's `output.dense` is fc2, a launch that
+    // carries a rider counts for its host, an unlabelled one is shared
+    const L = (kind: string, module: string | null, ms: number) => ({ kind, module, ms });
+    const at = (i: number, path: string) => `vit.encoder.layer.${i}.${path}`;
+    report.runs[0]!.deviceMsByLaunch = { full: [
+      L('linear.forward', at(0, 'attention.output.dense'), 1), L('linear.forward', at(1, 'output.dense'), 2),
+      L('attention.forward', at(0, 'attention.attention'), 0.5), L('layernorm.forward', at(1, 'layernorm_after'), 0.25),
+      L('layernorm.forward', 'vit.layernorm', 0.25), L('linear.forward', 'classifier', 0.125), L('adamw.step', null, 0.75),
+    ], lora: null };
+    report.runs[1]!.deviceMsByLaunch = { full: null, lora: [
+      L('linear.forward', at(0, 'attention.output.dense'), 1.5), L('linear.input-grad', `${at(1, 'output.dense')} + ${at(0, 'intermediate.dense')}`, 1),
+      L('linear.forward', 'vit.embeddings.patch_embeddings.projection', 0.25), L('adamw.step', null, 0.25),
+    ] };
+    expect(launchGroupRows(report)).toEqual([
+      ['launches of', 'device ms full', 'device ms LoRA', 'LoRA - full'],
+      ['output', '1.00', '1.50', '+0.50'], ['fc2', '2.00', '1.00', '-1.00'], ['attention', '0.50', '0.00', '-0.50'],
+      ['layernorm', '0.50', '0.00', '-0.50'], ['patch embedding', '0.00', '0.25', '+0.25'], ['classifier', '0.13', '0.00', '-0.13'],
+      ['shared', '0.75', '0.25', '-0.50'], ['total', '4.88', '3.00', '-1.88'],
+    ]);
+    expect(benchTable(report)).toContain('| fc2 | 2.00 | 1.00 | -1.00 |');
   });
 });
 

@@ -5,6 +5,7 @@ import { PRESET_NAMES, type Mode } from '../config';
 import type { RunPhase } from '../events';
 import type { LaunchTime } from '../ops/webgpu/counts';
 import type { Rule } from '../policy';
+import { FAMILIES, HUB_PATH } from '../vit-families';
 
 export interface PerPhase {
   full: number | null;
@@ -226,6 +227,54 @@ export function kernelRows(r: BenchReport): string[][] {
   return [header, ...kinds.map(row), ['total', String(total(full)), String(total(lora)), ...(timed ? [ms(msFull), ms(msLora)] : [])]];
 }
 
+/** What a launch's time counts for in launchGroups: a linear's family, or the part of the model it works on. */
+export const LAUNCH_GROUPS = [...FAMILIES, 'attention', 'layernorm', 'patch embedding', 'classifier', 'shared'] as const;
+export type LaunchGroup = (typeof LAUNCH_GROUPS)[number];
+
+/**
+ * The group of a launch labelled `module` (a Hugging Face module name, `A + B` where B's
+ * adapter gradients ride in A's input gradient: it counts for A), `shared` where it
+ * serves several modules or none (sums, the gradient norms, AdamW, the loss, the batch,
+ * the embedding's adds).
+ */
+export function launchGroup(module: string | null): LaunchGroup {
+  if (module === null) return 'shared';
+  const host = module.split(' + ')[0]!;
+  if (host === 'vit.embeddings.patch_embeddings.projection') return 'patch embedding';
+  if (host === 'classifier') return 'classifier';
+  if (host === 'vit.layernorm') return 'layernorm';
+  const inBlock = /^vit\.encoder\.layer\.\d+\.(.+)$/.exec(host)?.[1];
+  if (inBlock === 'attention.attention') return 'attention';
+  if (inBlock === 'layernorm_before' || inBlock === 'layernorm_after') return 'layernorm';
+  // a name of no group (none the engine gives: its test checks) counts as shared
+  return FAMILIES.find((f) => HUB_PATH[f] === inBlock) ?? 'shared';
+}
+
+/**
+ * Device ms of one step by group (launchGroup), the full phase (of the `full` run) beside
+ * the LoRA phase (of the static `lora` run) and what the LoRA phase adds or saves, in
+ * LAUNCH_GROUPS' order, the total last: where the LoRA phase's time goes. Null where no
+ * run was timed launch by launch (only the compiled step is).
+ */
+export function launchGroupRows(r: BenchReport): string[][] | null {
+  const full = r.runs.find((x) => x.mode === 'full')?.deviceMsByLaunch?.full ?? null;
+  const lora = r.runs.find((x) => x.mode === 'lora')?.deviceMsByLaunch?.lora ?? null;
+  if (!full && !lora) return null;
+  const sums = (launches: LaunchTime[] | null) => {
+    if (!launches) return null;
+    const out = new Map<LaunchGroup, number>(LAUNCH_GROUPS.map((g) => [g, 0]));
+    for (const l of launches) out.set(launchGroup(l.module), out.get(launchGroup(l.module))! + l.ms);
+    return out;
+  };
+  const [f, l] = [sums(full), sums(lora)];
+  const ms = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(2));
+  const delta = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '–' : `${b - a >= 0 ? '+' : ''}${(b - a).toFixed(2)}`);
+  const total = (m: Map<LaunchGroup, number> | null) => (m ? [...m.values()].reduce((a, b) => a + b, 0) : undefined);
+  const rows = LAUNCH_GROUPS.filter((g) => (f?.get(g) ?? 0) + (l?.get(g) ?? 0) > 0)
+    .map((g) => [g, ms(f?.get(g)), ms(l?.get(g)), delta(f?.get(g), l?.get(g))]);
+  return [['launches of', 'device ms full', 'device ms LoRA', 'LoRA - full'], ...rows, ['total', ms(total(f)), ms(total(l)), delta(total(f), total(l))]];
+}
+
 /** Per PreLoRA run: the families in the order their modules left full training (mean step over modules and seeds). */
 export function benchSwitchOrder(r: BenchReport): string[] {
   return r.runs.filter((x) => x.mode === 'prelora').map((x) => {
@@ -237,5 +286,7 @@ export function benchSwitchOrder(r: BenchReport): string[] {
 export function benchTable(r: BenchReport): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const table = ([header, ...rows]: string[][]) => [line(header!), line(header!.map(() => '---')), ...rows.map(line)];
-  return [benchTitle(r), '', ...table(benchRows(r)), '', 'Kernels per step by kind', '', ...table(kernelRows(r)), '', ...benchSwitchOrder(r)].join('\n');
+  const groups = launchGroupRows(r);
+  return [benchTitle(r), '', ...table(benchRows(r)), '', 'Kernels per step by kind', '', ...table(kernelRows(r)), '',
+    ...(groups ? ['Device ms per step by what the launches work on', '', ...table(groups), ''] : []), ...benchSwitchOrder(r)].join('\n');
 }

@@ -2,7 +2,7 @@
 // person's own backend, one after another in the worker, and the same table as
 // `npm run bench`, to copy as markdown or download as JSON.
 import { useState } from 'react';
-import { BENCH_PRESETS, BENCH_VARIANTS, benchRows, benchSwitchOrder, benchTable, benchTitle, kernelRows, type BenchPreset, type BenchReport } from '../../engine/bench/report';
+import { BENCH_PRESETS, BENCH_VARIANTS, benchRows, benchSwitchOrder, benchTable, benchTitle, kernelRows, launchGroupRows, type BenchPreset, type BenchReport } from '../../engine/bench/report';
 import { JSON_TYPE, saveFile } from '../export/download';
 import { useStore } from '../store';
 import { checkBenchNumber } from '../store/bench';
@@ -43,6 +43,7 @@ function Table({ rows: [header, ...rows], testId, rowId }: { rows: string[][]; t
 
 function Report({ report }: { report: BenchReport }) {
   const [copied, setCopied] = useState<string | null>(null);
+  const groups = launchGroupRows(report);
   const copy = () => navigator.clipboard.writeText(benchTable(report)).then(
     () => setCopied('copied'), (err: unknown) => setCopied(`could not copy: ${(err as Error).message}`));
   return (
@@ -54,6 +55,12 @@ function Report({ report }: { report: BenchReport }) {
         <summary>kernels per step by kind ({report.kernels} kernels)</summary>
         <Table rows={kernelRows(report)} testId="bench-kernels" rowId="bench-kernel-row" />
       </details>
+      {groups && (
+        <details>
+          <summary>device ms per step by what the launches work on (the compiled step, timed launch by launch)</summary>
+          <Table rows={groups} testId="bench-launch-groups" rowId="bench-launch-group-row" />
+        </details>
+      )}
       <span className="buttons">
         <button data-testid="bench-download" onClick={() => download(report)}>Download JSON</button>
         <button data-testid="bench-copy" onClick={copy}>Copy as markdown</button>
