@@ -14,6 +14,7 @@ import { paramSumsPerLaunch } from '../../src/engine/ops/webgpu/layernorm';
 import { adapterSumsPerLaunch, mergesPerLaunch } from '../../src/engine/ops/webgpu/linear';
 import { msByKind } from '../../src/engine/kernels';
 import { launchGroup } from '../../src/engine/bench/report';
+import { FAMILIES } from '../../src/engine/vit-families';
 
 // the issue's 100 steps: a switch at 12 and a freeze at 22 leave 78 steps of the LoRA
 // phase, so a drift that grows with steps has room to show
@@ -151,8 +152,11 @@ describe('kernels per compiled step of tiny\'s structure', () => {
           expect(phase.linears).toContain(rider);
           expect(rider).not.toBe(host);
         }
-        // the bench's breakdown has a group for every label the step gives
+        // the bench's breakdown has a group for every label the step gives, and each
+        // linear's forward counts for its own family (fc2's output.dense is not output's)
         for (const l of launches) if (l.module !== null) expect(launchGroup(l.module), l.module).not.toBe('shared');
+        expect(launches.filter((l) => l.kind === 'linear.forward').map((l) => launchGroup(l.module)))
+          .toEqual(['patch embedding', ...Array.from({ length: depth }, () => FAMILIES).flat(), 'classifier']);
       }
     }
   });

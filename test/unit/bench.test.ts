@@ -181,6 +181,12 @@ describe('the table', () => {
       ['shared', '0.75', '0.25', '-0.50'], ['total', '4.88', '3.00', '-1.88'],
     ]);
     expect(benchTable(report)).toContain('| fc2 | 2.00 | 1.00 | -1.00 |');
+    // the difference is the cells' own (0.125 shows as 0.13, so 0.13 -> 0.00 is -0.13), and
+    // a phase that was not timed launch by launch shows none
+    report.runs[1]!.deviceMsByLaunch = undefined;
+    expect(launchGroupRows(report)!.slice(-3)).toEqual([['classifier', '0.13', '–', '–'], ['shared', '0.75', '–', '–'], ['total', '4.88', '–', '–']]);
+    report.runs[1]!.deviceMsByLaunch = { full: null, lora: [L('linear.forward', 'classifier', 0.1249), L('adamw.step', null, 0.754)] };
+    expect(launchGroupRows(report)!.slice(-3)).toEqual([['classifier', '0.13', '0.12', '-0.01'], ['shared', '0.75', '0.75', '0.00'], ['total', '4.88', '0.88', '-4.00']]);
   });
 });
 

@@ -227,7 +227,7 @@ export function kernelRows(r: BenchReport): string[][] {
   return [header, ...kinds.map(row), ['total', String(total(full)), String(total(lora)), ...(timed ? [ms(msFull), ms(msLora)] : [])]];
 }
 
-/** What a launch's time counts for in launchGroups: a linear's family, or the part of the model it works on. */
+/** What a launch's time counts for in launchGroupRows: a linear's family, or the part of the model it works on. */
 export const LAUNCH_GROUPS = [...FAMILIES, 'attention', 'layernorm', 'patch embedding', 'classifier', 'shared'] as const;
 export type LaunchGroup = (typeof LAUNCH_GROUPS)[number];
 
@@ -250,6 +250,10 @@ export function launchGroup(module: string | null): LaunchGroup {
   return FAMILIES.find((f) => HUB_PATH[f] === inBlock) ?? 'shared';
 }
 
+/** How the by-group table's figures were taken, for its caption. */
+export const LAUNCH_GROUPS_NOTE = 'one seed\'s step, each launch timed in its own pass: the totals run above the step\'s device ms; '
+  + 'a launch carrying another linear\'s adapter gradients counts for its host, the adapters\' and LayerNorms\' sums and merges for shared';
+
 /**
  * Device ms of one step by group (launchGroup), the full phase (of the `full` run) beside
  * the LoRA phase (of the static `lora` run) and what the LoRA phase adds or saves, in
@@ -268,7 +272,12 @@ export function launchGroupRows(r: BenchReport): string[][] | null {
   };
   const [f, l] = [sums(full), sums(lora)];
   const ms = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(2));
-  const delta = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '–' : `${b - a >= 0 ? '+' : ''}${(b - a).toFixed(2)}`);
+  // the difference of the cells as shown (hundredths), so a row reads as its own subtraction
+  const delta = (a: number | undefined, b: number | undefined) => {
+    if (a === undefined || b === undefined) return '–';
+    const d = Math.round(b * 100) - Math.round(a * 100);
+    return `${d > 0 ? '+' : d < 0 ? '-' : ''}${(Math.abs(d) / 100).toFixed(2)}`;
+  };
   const total = (m: Map<LaunchGroup, number> | null) => (m ? [...m.values()].reduce((a, b) => a + b, 0) : undefined);
   const rows = LAUNCH_GROUPS.filter((g) => (f?.get(g) ?? 0) + (l?.get(g) ?? 0) > 0)
     .map((g) => [g, ms(f?.get(g)), ms(l?.get(g)), delta(f?.get(g), l?.get(g))]);
@@ -288,5 +297,5 @@ export function benchTable(r: BenchReport): string {
   const table = ([header, ...rows]: string[][]) => [line(header!), line(header!.map(() => '---')), ...rows.map(line)];
   const groups = launchGroupRows(r);
   return [benchTitle(r), '', ...table(benchRows(r)), '', 'Kernels per step by kind', '', ...table(kernelRows(r)), '',
-    ...(groups ? ['Device ms per step by what the launches work on', '', ...table(groups), ''] : []), ...benchSwitchOrder(r)].join('\n');
+    ...(groups ? [`Device ms per step by what the launches work on (${LAUNCH_GROUPS_NOTE})`, '', ...table(groups), ''] : []), ...benchSwitchOrder(r)].join('\n');
 }

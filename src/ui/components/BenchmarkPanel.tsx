@@ -2,7 +2,7 @@
 // person's own backend, one after another in the worker, and the same table as
 // `npm run bench`, to copy as markdown or download as JSON.
 import { useState } from 'react';
-import { BENCH_PRESETS, BENCH_VARIANTS, benchRows, benchSwitchOrder, benchTable, benchTitle, kernelRows, launchGroupRows, type BenchPreset, type BenchReport } from '../../engine/bench/report';
+import { BENCH_PRESETS, BENCH_VARIANTS, benchRows, benchSwitchOrder, benchTable, benchTitle, kernelRows, LAUNCH_GROUPS_NOTE, launchGroupRows, type BenchPreset, type BenchReport } from '../../engine/bench/report';
 import { JSON_TYPE, saveFile } from '../export/download';
 import { useStore } from '../store';
 import { checkBenchNumber } from '../store/bench';
@@ -58,6 +58,7 @@ function Report({ report }: { report: BenchReport }) {
       {groups && (
         <details>
           <summary>device ms per step by what the launches work on (the compiled step, timed launch by launch)</summary>
+          <p className="bench-note">{LAUNCH_GROUPS_NOTE}</p>
           <Table rows={groups} testId="bench-launch-groups" rowId="bench-launch-group-row" />
         </details>
       )}
