@@ -12,3 +12,24 @@ export const HUB_PATH: Record<Family, string> = {
   fc1: 'intermediate.dense',
   fc2: 'output.dense',
 };
+
+/**
+ * The model's other modules, as the Hub's ViT checkpoints name them: the patch
+ * embedding, each block (its LayerNorms and its attention inside it), the final
+ * LayerNorm and the classifier. Declared once: the model names its variables by them,
+ * the Hub layout lists them, the bench groups launches by them.
+ */
+export const MODULE_PATH = {
+  patchEmbed: 'vit.embeddings.patch_embeddings.projection',
+  block: (layer: number) => `vit.encoder.layer.${layer}`,
+  layernormBefore: 'layernorm_before',
+  layernormAfter: 'layernorm_after',
+  attention: 'attention.attention',
+  finalNorm: 'vit.layernorm',
+  classifier: 'classifier',
+} as const;
+
+/** A module's path inside its block (`attention.attention.query`), or null for one outside the blocks. */
+export function pathInBlock(name: string): string | null {
+  return /^vit\.encoder\.layer\.\d+\.(.+)$/.exec(name)?.[1] ?? null;
+}

@@ -15,7 +15,7 @@ import { moduleId } from './policy';
 import { deriveSeed, mulberry32, truncatedNormal } from './random';
 import { modelDims, type ModelDims } from './size';
 
-import { FAMILIES, HUB_PATH, type Family } from './vit-families';
+import { FAMILIES, HUB_PATH, MODULE_PATH, type Family } from './vit-families';
 
 export { FAMILIES, type Family };
 
@@ -58,23 +58,23 @@ export class ViT {
       beta: variableFrom(tf.zeros([D]), true, `${this.prefix}${name}.bias`),
     });
 
-    this.patchEmbed = lin('vit.embeddings.patch_embeddings.projection', d.patchDim, D);
+    this.patchEmbed = lin(MODULE_PATH.patchEmbed, d.patchDim, D);
     this.clsToken = variableFrom(
       tf.tensor3d(init('vit.embeddings.cls_token', D), [1, 1, D]), true, `${this.prefix}vit.embeddings.cls_token`);
     this.positions = variableFrom(
       tf.tensor3d(init('vit.embeddings.position_embeddings', d.tokens * D), [1, d.tokens, D]),
       true, `${this.prefix}vit.embeddings.position_embeddings`);
     for (let l = 0; l < config.depth; l++) {
-      const at = `vit.encoder.layer.${l}`;
+      const at = MODULE_PATH.block(l);
       const dimsOf: Record<Family, [number, number]> = {
         query: [D, D], key: [D, D], value: [D, D], output: [D, D], fc1: [D, d.mlpWidth], fc2: [d.mlpWidth, D],
       };
       const linears = {} as Record<Family, Linear>;
       for (const f of FAMILIES) linears[f] = lin(`${at}.${HUB_PATH[f]}`, ...dimsOf[f]);
-      this.blocks.push({ layernormBefore: norm(`${at}.layernorm_before`), layernormAfter: norm(`${at}.layernorm_after`), linears });
+      this.blocks.push({ layernormBefore: norm(`${at}.${MODULE_PATH.layernormBefore}`), layernormAfter: norm(`${at}.${MODULE_PATH.layernormAfter}`), linears });
     }
-    this.finalNorm = norm('vit.layernorm');
-    this.classifier = lin('classifier', D, config.numClasses);
+    this.finalNorm = norm(MODULE_PATH.finalNorm);
+    this.classifier = lin(MODULE_PATH.classifier, D, config.numClasses);
   }
 
   /** The PreLoRA modules by id `blocks.<l>.<family>`, in layer then family order. */

@@ -16,6 +16,7 @@ import { conflicts, type Dispatch } from '../ops/webgpu/kernel';
 import * as layerNorm from '../ops/webgpu/layernorm';
 import * as linear from '../ops/webgpu/linear';
 import type { Norm, ViT } from '../vit';
+import { MODULE_PATH } from '../vit-families';
 import { Arena } from './arena';
 import type { DeviceData } from './device-data';
 import {
@@ -71,9 +72,6 @@ interface LinearOptions {
 
 /** `ds` labelled with what they work on (the per-launch timing's module). */
 const labelled = (label: string, ds: Dispatch<GPUBuffer>[]) => ds.map((d) => ({ ...d, label }));
-
-/** The attention module's name, its query's without the last part (`...attention.attention`). */
-const attentionName = (query: Linear) => query.name.slice(0, query.name.lastIndexOf('.'));
 
 function specOf(l: Linear, rows: number, o: LinearOptions): linear.BackwardSpec {
   const a = l.adapter;
@@ -268,7 +266,8 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const embed = linForward(m.patchEmbed, x, B * patches, { inputGrad: false });
   let h = arena.floats(rows * D, 'embedded');
   emit(embedDispatch(shape, { tokens: embed.y, positions: T(m.positions), cls: T(m.clsToken), h }));
-  const saved = m.blocks.map((blk) => {
+  const attentionName = (layer: number) => `${MODULE_PATH.block(layer)}.${MODULE_PATH.attention}`;
+  const saved = m.blocks.map((blk, layer) => {
     const l = blk.linears;
     const hIn = h;
     const ln1 = lnForward(blk.layernormBefore, hIn, rows);
@@ -277,7 +276,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     const v = linForward(l.value, ln1.y, rows, {});
     const o = arena.floats(rows * D, 'attention out');
     const lse = arena.floats(B * cfg.heads * tokens, 'attention lse');
-    emit(...labelled(attentionName(l.query), attention.forwardDispatches(attn, { q: q.y, k: k.y, v: v.y, o, lse })));
+    emit(...labelled(attentionName(layer), attention.forwardDispatches(attn, { q: q.y, k: k.y, v: v.y, o, lse })));
     const proj = linForward(l.output, o, rows, { residual: hIn });
     const ln2 = lnForward(blk.layernormAfter, proj.y, rows);
     const fc1 = linForward(l.fc1, ln2.y, rows, { gelu: true });
@@ -321,7 +320,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     // add may be fused with its last multiply by a GPU's compiler: layernorm.ts)
     lnBackward(r.ln2, dln, dh, true);
     linBackward(r.proj, dh, dattn);
-    emit(...labelled(attentionName(r.q.lin), attention.backwardDispatches(attn, { q: r.q.y, k: r.k.y, v: r.v.y, o: r.o, lse: r.lse, dout: dattn, dq: dq, dk: dk, dv: dv, dvec })));
+    emit(...labelled(attentionName(i), attention.backwardDispatches(attn, { q: r.q.y, k: r.k.y, v: r.v.y, o: r.o, lse: r.lse, dout: dattn, dq: dq, dk: dk, dv: dv, dvec })));
     linBackward(r.v, dv, da);
     linBackward(r.k, dk, da, undefined, true);
     linBackward(r.q, dq, da, undefined, true);

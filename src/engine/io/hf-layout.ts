@@ -6,7 +6,7 @@
 // merges on the host in float64: W' = W + (alpha / r) A B.
 import type { ModelConfig } from '../config';
 import { modelDims } from '../size';
-import { FAMILIES, HUB_PATH } from '../vit-families';
+import { FAMILIES, HUB_PATH, MODULE_PATH } from '../vit-families';
 
 /** A tensor read back to the host, row-major. */
 export interface HostTensor {
@@ -14,7 +14,7 @@ export interface HostTensor {
   data: Float32Array;
 }
 
-export const PATCH_WEIGHT = 'vit.embeddings.patch_embeddings.projection.weight';
+export const PATCH_WEIGHT = `${MODULE_PATH.patchEmbed}.weight`;
 
 const isLinearWeight = (name: string, shape: number[]) => name.endsWith('.weight') && shape.length === 2;
 
@@ -38,17 +38,18 @@ export function hubParameters(m: ModelConfig): [string, number[]][] {
     ['vit.embeddings.cls_token', [1, 1, D]],
     ['vit.embeddings.position_embeddings', [1, T, D]],
     [PATCH_WEIGHT, [patchDim, D]],
-    ['vit.embeddings.patch_embeddings.projection.bias', [D]],
+    [`${MODULE_PATH.patchEmbed}.bias`, [D]],
   ];
   const dims = { query: [D, D], key: [D, D], value: [D, D], output: [D, D], fc1: [D, mlpWidth], fc2: [mlpWidth, D] };
   const norm = (n: string): [string, number[]][] => [[`${n}.weight`, [D]], [`${n}.bias`, [D]]];
   for (let l = 0; l < m.depth; l++) {
-    const at = `vit.encoder.layer.${l}`;
-    ours.push(...norm(`${at}.layernorm_before`));
+    const at = MODULE_PATH.block(l);
+    ours.push(...norm(`${at}.${MODULE_PATH.layernormBefore}`));
     for (const f of FAMILIES) ours.push([`${at}.${HUB_PATH[f]}.weight`, dims[f]], [`${at}.${HUB_PATH[f]}.bias`, [dims[f][1]!]]);
-    ours.push(...norm(`${at}.layernorm_after`));
+    ours.push(...norm(`${at}.${MODULE_PATH.layernormAfter}`));
   }
-  ours.push(...norm('vit.layernorm'), ['classifier.weight', [D, m.numClasses]], ['classifier.bias', [m.numClasses]]);
+  const head = MODULE_PATH.classifier;
+  ours.push(...norm(MODULE_PATH.finalNorm), [`${head}.weight`, [D, m.numClasses]], [`${head}.bias`, [m.numClasses]]);
   return ours.map(([name, shape]) => [name, hubShape(name, shape, m)]);
 }
 

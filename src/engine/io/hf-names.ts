@@ -5,7 +5,7 @@
 // renamed (`vit.layers.N.attention.q_proj`, `vit.layers.N.mlp.fc1`); transformers 4
 // runs under the Hub's names.
 import { parseModuleId } from '../policy';
-import { HUB_PATH, type Family } from '../vit-families';
+import { HUB_PATH, MODULE_PATH, type Family } from '../vit-families';
 
 export const PEFT_NAMINGS = ['transformers5', 'transformers4'] as const;
 export type PeftNaming = (typeof PEFT_NAMINGS)[number];
@@ -23,7 +23,7 @@ const V5_PATH: Record<Family, string> = {
 /** The module's name in a checkpoint: `vit.encoder.layer.0.attention.attention.query`. */
 export function hubModule(id: string): string {
   const { layer, family } = parseModuleId(id);
-  return `vit.encoder.layer.${layer}.${HUB_PATH[family as Family]}`;
+  return `${MODULE_PATH.block(layer)}.${HUB_PATH[family as Family]}`;
 }
 
 /** The module's name at run time, as PEFT sees it: `vit.layers.0.attention.q_proj` (transformers 5). */
