@@ -5,7 +5,7 @@ import { PRESET_NAMES, type Mode } from '../config';
 import type { RunPhase } from '../events';
 import type { LaunchTime } from '../ops/webgpu/counts';
 import type { Rule } from '../policy';
-import { FAMILIES, HUB_PATH } from '../vit-families';
+import { FAMILIES, HUB_PATH, MODULE_PATH, pathInBlock } from '../vit-families';
 
 export interface PerPhase {
   full: number | null;
@@ -240,12 +240,12 @@ export type LaunchGroup = (typeof LAUNCH_GROUPS)[number];
 export function launchGroup(module: string | null): LaunchGroup {
   if (module === null) return 'shared';
   const host = module.split(' + ')[0]!;
-  if (host === 'vit.embeddings.patch_embeddings.projection') return 'patch embedding';
-  if (host === 'classifier') return 'classifier';
-  if (host === 'vit.layernorm') return 'layernorm';
-  const inBlock = /^vit\.encoder\.layer\.\d+\.(.+)$/.exec(host)?.[1];
-  if (inBlock === 'attention.attention') return 'attention';
-  if (inBlock === 'layernorm_before' || inBlock === 'layernorm_after') return 'layernorm';
+  if (host === MODULE_PATH.patchEmbed) return 'patch embedding';
+  if (host === MODULE_PATH.classifier) return 'classifier';
+  if (host === MODULE_PATH.finalNorm) return 'layernorm';
+  const inBlock = pathInBlock(host);
+  if (inBlock === MODULE_PATH.attention) return 'attention';
+  if (inBlock === MODULE_PATH.layernormBefore || inBlock === MODULE_PATH.layernormAfter) return 'layernorm';
   // a name of no group (none the engine gives: its test checks) counts as shared
   return FAMILIES.find((f) => HUB_PATH[f] === inBlock) ?? 'shared';
 }
@@ -267,7 +267,10 @@ export function launchGroupRows(r: BenchReport): string[][] | null {
   const sums = (launches: LaunchTime[] | null) => {
     if (!launches) return null;
     const out = new Map<LaunchGroup, number>(LAUNCH_GROUPS.map((g) => [g, 0]));
-    for (const l of launches) out.set(launchGroup(l.module), out.get(launchGroup(l.module))! + l.ms);
+    for (const l of launches) {
+      const g = launchGroup(l.module);
+      out.set(g, out.get(g)! + l.ms);
+    }
     return out;
   };
   const [f, l] = [sums(full), sums(lora)];
