@@ -11,7 +11,6 @@ import { countKernels, deviceMs, deviceMsByLaunch, msByKind } from '../kernels';
 import { lastCompiledSubmits } from '../compiled/step';
 import { stepPath } from '../kernel-path';
 import { lanesNote } from '../ops/webgpu/attention';
-import type { LaunchTime } from '../ops/webgpu/counts';
 import type { Rule } from '../policy';
 import { prepareRun } from '../prepare';
 import { summarize } from '../summary';
@@ -88,8 +87,6 @@ async function enqueueMs(take: (measure: Measure<number>) => Promise<number | un
   return times.sort((a, b) => a - b)[Math.floor(steps / 2)]!;
 }
 
-const byKindOf = (launches: LaunchTime[] | null | undefined) => (launches ? msByKind(launches) : null);
-
 export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed: number, o: RunOptions): Promise<SeedResult> {
   const requested: RunConfig = { ...base, seed, prelora: { ...base.prelora, mode, rule } };
   const { config: cfg, dataset: data, errors } = await prepareRun(requested, o);
@@ -142,6 +139,11 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     const endsInLora = frozen.size > 0;
     const startsFull = mode !== 'lora';
     const fullDeviceMs = [deviceEarly.ms, deviceLater.ms, endsInLora ? null : lastDevice.ms].reduce(minOf, null);
+    // the launches of the step after the run where it is a full-phase step (see fullDeviceMs)
+    const launches = {
+      full: startsFull ? ((endsInLora ? firstLaunches : lastLaunches) ?? null) : null,
+      lora: endsInLora ? lastLaunches : null,
+    };
     const batch = cfg.optim.batchSize;
     return {
       mode, rule, seed,
@@ -153,12 +155,8 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
       accuracy: s.accuracy.test ?? 0,
       dispatchesPerStep: { full: startsFull ? first.total : null, lora: endsInLora ? last.total : null },
       kernelsByKind: { full: startsFull ? first.byName : null, lora: endsInLora ? last.byName : null },
-      // by launch and by kind, the step after the run where it is a full-phase step (see fullDeviceMs)
-      deviceMsByLaunch: { full: startsFull ? (endsInLora ? firstLaunches : lastLaunches) ?? null : null, lora: endsInLora ? lastLaunches : null },
-      deviceMsByKind: {
-        full: startsFull ? byKindOf(endsInLora ? firstLaunches : lastLaunches) : null,
-        lora: endsInLora ? byKindOf(lastLaunches) : null,
-      },
+      deviceMsByLaunch: launches,
+      deviceMsByKind: { full: launches.full && msByKind(launches.full), lora: launches.lora && msByKind(launches.lora) },
       flopsPerStep: {
         full: startsFull ? flopsPerStep(cfg.model, { batchSize: batch }) : null,
         lora: endsInLora ? flopsPerStep(cfg.model, { batchSize: batch, ranks, frozen }) : null,
