@@ -69,8 +69,12 @@ export async function probeSubgroupLanes(device: GPUDevice, info: GPUAdapterInfo
 async function probeBits(device: GPUDevice): Promise<number> {
   // each size's results at an offset the device can bind (256 bytes on most)
   const align = device.limits.minStorageBufferOffsetAlignment / 4;
-  const slots = PROBED_WORKGROUP_SIZES.map((size) => align * Math.ceil(size / align));
-  const floats = slots.reduce((a, b) => a + b, 0);
+  const starts: number[] = [];
+  let floats = 0;
+  for (const size of PROBED_WORKGROUP_SIZES) {
+    starts.push(floats);
+    floats += align * Math.ceil(size / align);
+  }
   const out = device.createBuffer({ size: 4 * floats, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
   const read = device.createBuffer({ size: 4 * floats, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   try {
@@ -79,15 +83,13 @@ async function probeBits(device: GPUDevice): Promise<number> {
     try {
       const encoder = device.createCommandEncoder();
       const pass = encoder.beginComputePass();
-      let offset = 0;
       for (const [i, size] of PROBED_WORKGROUP_SIZES.entries()) {
         const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: probeWgsl(size) }), entryPoint: 'main' } });
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, device.createBindGroup({
-          layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out, offset: 4 * offset, size: 4 * size } }],
+          layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out, offset: 4 * starts[i]!, size: 4 * size } }],
         }));
         pass.dispatchWorkgroups(1);
-        offset += slots[i]!;
       }
       pass.end();
       encoder.copyBufferToBuffer(out, 0, read, 0, 4 * floats);
@@ -100,10 +102,8 @@ async function probeBits(device: GPUDevice): Promise<number> {
     await read.mapAsync(GPUMapMode.READ);
     const all = new Uint32Array(read.getMappedRange());
     let bits = MAX_LANES - 1;
-    let at = 0;
     PROBED_WORKGROUP_SIZES.forEach((size, i) => {
-      for (let t = 0; t < size; t++) bits &= all[at + t]!;
-      at += slots[i]!;
+      for (const b of all.subarray(starts[i]!, starts[i]! + size)) bits &= b;
     });
     read.unmap();
     return bits;
