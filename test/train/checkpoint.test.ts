@@ -40,6 +40,18 @@ async function weights(trainer: Trainer): Promise<Record<string, number[]>> {
   return out;
 }
 
+/** The interrupted run (its events before and after the break, the resumed trainer) is the straight one, bit for bit; both let go. */
+async function expectSameRun(all: EngineEvent[], resumed: Trainer, straightEvents: EngineEvent[], straight: Trainer): Promise<void> {
+  expect(losses(all)).toEqual(losses(straightEvents));
+  expect(losses(straightEvents)).toHaveLength(N);
+  expect(windows(all)).toEqual(windows(straightEvents));
+  expect(evaluations(all)).toEqual(evaluations(straightEvents));
+  expect(phases(all)).toEqual(phases(straightEvents));
+  expect(await weights(resumed)).toEqual(await weights(straight));
+  straight.dispose();
+  resumed.dispose();
+}
+
 describe('a checkpoint resumes a run exactly (wasm)', () => {
   for (const [rule, k, phase] of [['module', 35, 'lora'], ['global', 27, 'joint']] as const) {
     it(`${rule} rule, saved at step ${k} of ${N} (${phase}): the same losses, windows, evaluations and weights as without the break`, async () => {
@@ -69,20 +81,12 @@ describe('a checkpoint resumes a run exactly (wasm)', () => {
       expect(resumed.stepsDone).toBe(k);
       await resumed.run(N - k);
 
-      const all = [...firstEvents, ...restEvents];
-      expect(losses(all)).toEqual(losses(straightEvents));
-      expect(losses(straightEvents)).toHaveLength(N);
-      expect(windows(all)).toEqual(windows(straightEvents));
-      expect(evaluations(all)).toEqual(evaluations(straightEvents));
-      expect(phases(all)).toEqual(phases(straightEvents));
-      expect(await weights(resumed)).toEqual(await weights(straight));
-      straight.dispose();
-      resumed.dispose();
+      await expectSameRun([...firstEvents, ...restEvents], resumed, straightEvents, straight);
       expect(tf.memory().numTensors).toBe(tensorsBefore); // nothing of the restore stays behind
     }, 240_000);
   }
 
-  it('saved right at a window end whose record is still on its way (it cannot switch: the first window): the same losses, windows and weights', async () => {
+  it('saved right at a window end whose record is still on its way (it cannot switch: the first window): the same losses, windows, evaluations and weights', async () => {
     await useBackend('wasm');
     const { config, data } = setup({ rule: 'module' });
     const straightEvents: EngineEvent[] = [];
@@ -101,13 +105,7 @@ describe('a checkpoint resumes a run exactly (wasm)', () => {
     const resumed = new Trainer(config, data, (e) => restEvents.push(e));
     resumed.importState(decodeCheckpoint(bytes, 'run.ckpt'));
     await resumed.run(N - 10);
-    const all = [...firstEvents, ...restEvents];
-    expect(losses(all)).toEqual(losses(straightEvents));
-    expect(windows(all)).toEqual(windows(straightEvents));
-    expect(phases(all)).toEqual(phases(straightEvents));
-    expect(await weights(resumed)).toEqual(await weights(straight));
-    straight.dispose();
-    resumed.dispose();
+    await expectSameRun([...firstEvents, ...restEvents], resumed, straightEvents, straight);
   }, 240_000);
 
   it('refuses a checkpoint of another model, naming the tensor, and a restore into a trainer that has trained', async () => {
