@@ -1,7 +1,8 @@
 // The playground in Debian's Chromium against the production build: a PreLoRA run in
 // the worker, its charts and layer panel, pause/resume, live thresholds (each run keeps
 // its own), bad input, responsiveness, two runs side by side, the backend badge, the
-// in-page benchmark, WebGPU when forced, and a worker crash.
+// in-page benchmark, WebGPU when forced (training, and the benchmark of the compiled
+// step with its launch-by-launch fold), and a worker crash.
 import { decode } from 'fast-png';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -263,6 +264,55 @@ describe('the playground in Chromium', () => {
     expect(Number(await page.getByTestId('loss-chart').getAttribute('data-points'))).toBeGreaterThan(0);
     expect(consoleErrors).toEqual([]);
   }, 240_000);
+
+  it('benchmarks the compiled step on WebGPU in the page and shows where each phase\'s device time goes, launch by launch', async () => {
+    // on the WebGPU worker of the test before (selected again so this test stands alone)
+    await page.getByTestId('dataset').selectOption('synthetic');
+    await page.getByLabel('backend').selectOption('webgpu');
+    await page.getByTestId('preset').selectOption('micro');
+    await page.getByTestId('bench-preset').selectOption('micro');
+    await page.getByTestId('bench-steps').fill('12');
+    await expect.poll(() => page.getByTestId('bench-run').isEnabled(), { timeout: 60_000 }).toBe(true);
+    await page.getByTestId('bench-run').click();
+    await expect.poll(() => page.getByTestId('bench-status').textContent(), { timeout: 60_000 }).toMatch(/^run \d of 4/);
+    await expect.poll(() => page.getByTestId('bench-status').textContent(), { timeout: 480_000 }).toBe('');
+    expect(await page.getByTestId('bench-title').textContent()).toMatch(/^micro on synthetic, 12 steps at batch 16, 1 seed\(s\), backend webgpu/);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('bench-download').click()]);
+    const report = JSON.parse(readFileSync(await download.path(), 'utf8')) as BenchReport;
+    const full = report.runs[0]!.deviceMsByLaunch!.full!;
+    const lora = report.runs[1]!.deviceMsByLaunch!.lora!;
+    // every launch of the timed step, each with its time: as many as the step's kernels
+    expect(full).toHaveLength(report.runs[0]!.dispatchesPerStep.full!);
+    expect(lora).toHaveLength(report.runs[1]!.dispatchesPerStep.lora!);
+    for (const l of [...full, ...lora]) expect(l.ms).toBeGreaterThan(0);
+
+    // the fold opens on a table of groups: every linear family, attention, LayerNorm,
+    // the embedding, the classifier, shared, then the total; each cell is the report's
+    // launches summed here by the module names' own endings
+    await page.getByText('device ms per step by what the launches work on').click();
+    await expect.poll(() => page.getByTestId('bench-launch-groups').isVisible()).toBe(true);
+    const groups = await page.getByTestId('bench-launch-group-row').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((c) => c.textContent ?? '')));
+    const names = ['query', 'key', 'value', 'output', 'fc1', 'fc2', 'attention', 'layernorm', 'patch embedding', 'classifier', 'shared'];
+    expect(groups.map((g) => g[0])).toEqual([...names, 'total']);
+    const endings: [RegExp, string][] = [
+      [/attention\.attention\.query$/, 'query'], [/attention\.attention\.key$/, 'key'], [/attention\.attention\.value$/, 'value'],
+      [/attention\.output\.dense$/, 'output'], [/intermediate\.dense$/, 'fc1'], [/\d\.output\.dense$/, 'fc2'],
+      [/attention\.attention$/, 'attention'], [/layernorm(_before|_after)?$/, 'layernorm'],
+      [/patch_embeddings\.projection$/, 'patch embedding'], [/^classifier$/, 'classifier'],
+    ];
+    const groupOf = (module: string | null) => (module === null ? 'shared' : endings.find(([re]) => re.test(module.split(' + ')[0]!))?.[1] ?? 'none');
+    const sums = (ls: { module: string | null; ms: number }[]) => {
+      const by = new Map<string, number>(names.map((n) => [n, 0]));
+      for (const l of ls) by.set(groupOf(l.module), (by.get(groupOf(l.module)) ?? 0) + l.ms);
+      return by;
+    };
+    const [f, l] = [sums(full), sums(lora)];
+    expect(f.has('none') || l.has('none')).toBe(false);
+    names.forEach((n, i) => expect(groups[i]!.slice(1, 3), n).toEqual([f.get(n)!.toFixed(2), l.get(n)!.toFixed(2)]));
+    const total = (by: Map<string, number>) => [...by.values()].reduce((a, b) => a + b, 0).toFixed(2);
+    expect(groups.at(-1)!.slice(1, 3)).toEqual([total(f), total(l)]);
+    expect(consoleErrors).toEqual([]);
+  }, 600_000);
 
   it('after a worker crash the page says what went with it, and the next run gets a fresh worker', async () => {
     await page.getByLabel('backend').selectOption('wasm'); // a new worker, a fast one
