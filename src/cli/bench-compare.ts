@@ -2,7 +2,7 @@
 // against the PyTorch reference (torch_reference.py --out), per phase, as markdown.
 import { readFileSync } from 'node:fs';
 import { comparisonTable, type TorchReference } from '../engine/bench/compare';
-import type { BenchReport } from '../engine/bench/report';
+import { readReport } from './read-report';
 
 const [tfjsPath, torchPath] = process.argv.slice(2);
 if (!tfjsPath || !torchPath) {
@@ -10,9 +10,8 @@ if (!tfjsPath || !torchPath) {
   process.exit(2);
 }
 try {
-  const report = JSON.parse(readFileSync(tfjsPath, 'utf8')) as BenchReport;
+  const report = readReport(tfjsPath);
   const torch = JSON.parse(readFileSync(torchPath, 'utf8')) as TorchReference;
-  if (!Array.isArray(report.runs)) throw new Error(`${tfjsPath} is not a bench report (npm run bench -- --out FILE)`);
   if (!torch.phases?.full) throw new Error(`${torchPath} is not a PyTorch reference (torch_reference.py --out FILE)`);
   console.log(comparisonTable(report, torch));
 } catch (err) {

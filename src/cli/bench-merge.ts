@@ -1,8 +1,9 @@
 // `npm run bench:merge -- A.json B.json ... [--out FILE]`: bench reports of one
 // benchmark run on different seeds (bench --first-seed, e.g. in parallel processes)
 // as one report: the table, and the merged JSON with --out.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { benchTable, mergeReports, type BenchReport } from '../engine/bench/report';
+import { writeFileSync } from 'node:fs';
+import { benchTable, mergeReports } from '../engine/bench/report';
+import { readReport } from './read-report';
 
 const args = process.argv.slice(2);
 const outAt = args.indexOf('--out');
@@ -13,12 +14,7 @@ if (files.length === 0 || (outAt >= 0 && !out)) {
   process.exit(2);
 }
 try {
-  const reports = files.map((f) => {
-    const r = JSON.parse(readFileSync(f, 'utf8')) as BenchReport;
-    if (!Array.isArray(r.runs)) throw new Error(`${f} is not a bench report (npm run bench -- --out FILE)`);
-    return r;
-  });
-  const merged = mergeReports(reports);
+  const merged = mergeReports(files.map(readReport));
   console.log(benchTable(merged));
   if (out) writeFileSync(out, JSON.stringify(merged, null, 1));
 } catch (err) {
