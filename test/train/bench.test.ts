@@ -87,7 +87,7 @@ describe('one benchmark run, for real (cpu, micro, 14 steps)', () => {
   }, 60_000);
 });
 
-describe('npm run bench and bench:compare, as processes', () => {
+describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes', () => {
   const exec = promisify(execFile);
   const tsx = (script: string, args: string[]) => exec(process.execPath, ['--import', 'tsx', script, ...args], { timeout: 240_000 });
 
@@ -121,6 +121,21 @@ describe('npm run bench and bench:compare, as processes', () => {
     const bad = await tsx('src/cli/bench-compare.ts', [torchPath, out]).catch((e: { code: number; stderr: string }) => e);
     expect(bad).toMatchObject({ code: 1 });
     expect((bad as { stderr: string }).stderr).toMatch(/is not a bench report/);
+
+    // bench:ab: reports side by side under the names given (the file's by default); a
+    // file that is not a report, not JSON or not there is named, with what to give
+    const ab = await tsx('src/cli/bench-ab.ts', [`main=${out}`, out]);
+    const abLines = ab.stdout.split('\n');
+    expect(abLines.find((l) => l.startsWith('| main |'))).toMatch(/^\| main \| – \| – \| – \| \d+ \/ \d+ \| \d+ \/ \d+ \| \d+ \/ \d+ \|$/);
+    expect(abLines.filter((l) => l.startsWith('| tfjs |'))).toHaveLength(1);
+    const notJson = join(dir, 'notes.json');
+    writeFileSync(notJson, 'device ms: 8.3');
+    for (const [arg, message] of [[torchPath, /torch\.json is not a bench report/], [notJson, /notes\.json is not JSON \(.*\): give a report that npm run bench -- --out FILE wrote/],
+      [join(dir, 'none.json'), /none\.json: cannot read it \(ENOENT\)/]] as const) {
+      const e = await tsx('src/cli/bench-ab.ts', [out, arg]).catch((x: { code: number; stderr: string }) => x);
+      expect(e).toMatchObject({ code: 1 });
+      expect((e as { stderr: string }).stderr).toMatch(message);
+    }
 
     // bench:merge: one report alone merges to itself; the same seed twice is refused
     const merged = join(dir, 'merged.json');

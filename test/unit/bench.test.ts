@@ -8,6 +8,7 @@ import {
   type BenchReport, type BenchRun, type PerPhase, type SeedResult,
 } from '../../src/engine/bench/report';
 import { compareWithTorch } from '../../src/engine/bench/compare';
+import { abGroupRows, abRows, abTable } from '../../src/engine/bench/ab';
 import { makeConfig } from '../../src/engine/config';
 import { flopsPerStep, runFlops } from '../../src/engine/flops';
 import { countKernels } from '../../src/engine/kernels';
@@ -187,6 +188,50 @@ describe('the table', () => {
     expect(launchGroupRows(report)!.slice(-3)).toEqual([['classifier', '0.13', '–', '–'], ['shared', '0.75', '–', '–'], ['total', '4.88', '–', '–']]);
     report.runs[1]!.deviceMsByLaunch = { full: null, lora: [L('linear.forward', 'classifier', 0.1249), L('adamw.step', null, 0.754)] };
     expect(launchGroupRows(report)!.slice(-3)).toEqual([['classifier', '0.13', '0.12', '-0.01'], ['shared', '0.75', '0.75', '0.00'], ['total', '4.88', '0.88', '-4.00']]);
+  });
+});
+
+describe('an A/B of reports', () => {
+  const L = (module: string | null, ms: number) => ({ kind: 'linear.forward', module, ms });
+  const q = 'vit.encoder.layer.0.attention.attention.query';
+  const fc2 = 'vit.encoder.layer.0.output.dense';
+  const run = (mode: 'full' | 'lora' | 'prelora', device: number, launches: { module: string | null; ms: number }[] | null): BenchRun => ({
+    mode, rule: 'global', seeds: 1, samplesPerSec: mode === 'lora' ? { full: null, lora: 3200 / device } : { full: 3200 / device, lora: null },
+    hostMsPerStep: { full: null, lora: null }, wallSeconds: 1, trainableShare: 1, accuracy: { mean: 0, spread: 0 },
+    deviceMsPerStep: mode === 'lora' ? { full: null, lora: device } : { full: device, lora: null },
+    memoryBytes: { full: null, lora: null, peak: mode === 'lora' ? 7.6e8 : 7.81e8 },
+    dispatchesPerStep: mode === 'lora' ? { full: null, lora: 186 } : { full: 236, lora: null },
+    flopsPerStep: { full: null, lora: null }, switchedAt: null, kernelsByKind: { full: null, lora: null },
+    phaseShare: { full: 1, mixed: 0, lora: 0 }, flopsSaved: 0, familySwitchSteps: {},
+    deviceMsByLaunch: !launches ? undefined : mode === 'lora' ? { full: null, lora: launches.map((l) => L(l.module, l.ms)) } : { full: launches.map((l) => L(l.module, l.ms)), lora: null },
+  });
+  const report = (full: number, lora: number, prelora: number, launches: boolean): BenchReport => ({
+    date: '2026-12-01', preset: 'tiny', dataset: 'synthetic', backend: 'webgpu', kernels: 'fused', device: 'h200', steps: 80, batchSize: 128, seeds: 1,
+    // a PreLoRA run ahead of them, as a merged report may order them: not what the A/B reads
+    runs: [run('prelora', prelora, null), run('full', full, launches ? [{ module: q, ms: 1 }, { module: fc2, ms: 2 }, { module: null, ms: 0.5 }] : null),
+      run('lora', lora, launches ? [{ module: q, ms: 0.75 }, { module: `${fc2} + ${q}`, ms: 1.5 }, { module: null, ms: 0.625 }] : null)],
+    perSeed: [],
+  });
+
+  it('puts each report\'s full run\'s full phase beside its static LoRA run\'s LoRA phase, with their ratio', () => {
+    expect(abRows([{ name: 'main', report: report(8, 6.4, 1, false) }, { name: 'x', report: report(8.5, 6.8, 1, false) }])).toEqual([
+      ['variant', 'device ms full', 'device ms LoRA', 'full / LoRA', 'launches full / LoRA', 'peak MB full / LoRA', 'samples/s full / LoRA'],
+      ['main', '8.000', '6.400', '1.250x', '236 / 186', '781 / 760', '400 / 500'],
+      ['x', '8.500', '6.800', '1.250x', '236 / 186', '781 / 760', '376 / 471'],
+    ]);
+    // not timed launch by launch: no second table
+    expect(abGroupRows([{ name: 'main', report: report(8, 6.4, 1, false) }])).toBeNull();
+    expect(abTable([{ name: 'main', report: report(8, 6.4, 1, false) }])).not.toContain('by what the launches work on');
+  });
+
+  it('sums each report\'s launches by what they work on, the groups any report has, a rider counting for its host', () => {
+    const rows = abGroupRows([{ name: 'main', report: report(8, 6.4, 1, true) }, { name: 'x', report: report(8, 6.4, 1, false) }]);
+    expect(rows).toEqual([
+      ['launches of', 'main full', 'main LoRA', 'x full', 'x LoRA'],
+      ['query', '1.00', '0.75', '–', '–'], ['fc2', '2.00', '1.50', '–', '–'], ['shared', '0.50', '0.63', '–', '–'],
+      ['total', '3.50', '2.88', '–', '–'],
+    ]);
+    expect(abTable([{ name: 'main', report: report(8, 6.4, 1, true) }])).toContain('| fc2 | 2.00 | 1.50 |');
   });
 });
 

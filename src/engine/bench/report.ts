@@ -250,6 +250,20 @@ export function launchGroup(module: string | null): LaunchGroup {
   return FAMILIES.find((f) => HUB_PATH[f] === inBlock) ?? 'shared';
 }
 
+/** Device ms of a step's launches summed by group, in LAUNCH_GROUPS' order (0 where none); null without launches. */
+export function launchGroupSums(launches: LaunchTime[] | null | undefined): Map<LaunchGroup, number> | null {
+  if (!launches) return null;
+  const out = new Map<LaunchGroup, number>(LAUNCH_GROUPS.map((g) => [g, 0]));
+  for (const l of launches) {
+    const g = launchGroup(l.module);
+    out.set(g, out.get(g)! + l.ms);
+  }
+  return out;
+}
+
+/** A report's run of a mode without a rule (`full` or the static `lora`): the two a phase comparison reads. */
+export const runOf = (r: BenchReport, mode: 'full' | 'lora'): BenchRun | undefined => r.runs.find((x) => x.mode === mode);
+
 /** How the by-group table's figures were taken, for its caption. */
 export const LAUNCH_GROUPS_NOTE = 'one seed\'s step, each launch timed in its own pass: the totals run above the step\'s device ms; '
   + 'a launch carrying another linear\'s adapter gradients counts for its host, the adapters\' and LayerNorms\' sums and merges for shared';
@@ -261,19 +275,8 @@ export const LAUNCH_GROUPS_NOTE = 'one seed\'s step, each launch timed in its ow
  * run was timed launch by launch (only the compiled step is).
  */
 export function launchGroupRows(r: BenchReport): string[][] | null {
-  const full = r.runs.find((x) => x.mode === 'full')?.deviceMsByLaunch?.full ?? null;
-  const lora = r.runs.find((x) => x.mode === 'lora')?.deviceMsByLaunch?.lora ?? null;
-  if (!full && !lora) return null;
-  const sums = (launches: LaunchTime[] | null) => {
-    if (!launches) return null;
-    const out = new Map<LaunchGroup, number>(LAUNCH_GROUPS.map((g) => [g, 0]));
-    for (const l of launches) {
-      const g = launchGroup(l.module);
-      out.set(g, out.get(g)! + l.ms);
-    }
-    return out;
-  };
-  const [f, l] = [sums(full), sums(lora)];
+  const [f, l] = [launchGroupSums(runOf(r, 'full')?.deviceMsByLaunch?.full), launchGroupSums(runOf(r, 'lora')?.deviceMsByLaunch?.lora)];
+  if (!f && !l) return null;
   const ms = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(2));
   // the difference of the cells as shown (hundredths), so a row reads as its own subtraction
   const delta = (a: number | undefined, b: number | undefined) => {

@@ -1,0 +1,59 @@
+// Bench reports side by side, each one variant of an A/B (a bundle, a tuning flag): the
+// device ms a step of the full phase (the `full` run's) and the LoRA phase (the static
+// `lora` run's), their ratio, launches, peak memory and samples/s; then, where the
+// reports were timed launch by launch, the device ms by what the launches work on. Pure
+// (the CLI prints it): the reading every kernel A/B needs, taken the same way each time.
+import { LAUNCH_GROUPS, launchGroupSums, runOf, type BenchReport, type LaunchGroup } from './report';
+
+/** A report under the name an A/B gives its variant. */
+export interface Variant { name: string; report: BenchReport }
+
+const fixed = (v: number | null | undefined, digits: number) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
+
+/** A row a variant: device ms full and LoRA, full / LoRA, launches, peak MB and samples/s of the two phases. */
+export function abRows(vs: Variant[]): string[][] {
+  const header = ['variant', 'device ms full', 'device ms LoRA', 'full / LoRA', 'launches full / LoRA', 'peak MB full / LoRA', 'samples/s full / LoRA'];
+  return [header, ...vs.map(({ name, report }) => {
+    const f = runOf(report, 'full');
+    const l = runOf(report, 'lora');
+    const df = f?.deviceMsPerStep.full;
+    const dl = l?.deviceMsPerStep.lora;
+    return [
+      name, fixed(df, 3), fixed(dl, 3), df && dl ? `${(df / dl).toFixed(3)}x` : '–',
+      `${fixed(f?.dispatchesPerStep.full, 0)} / ${fixed(l?.dispatchesPerStep.lora, 0)}`,
+      `${fixed(f && f.memoryBytes.peak / 1e6, 0)} / ${fixed(l && l.memoryBytes.peak / 1e6, 0)}`,
+      `${fixed(f?.samplesPerSec.full, 0)} / ${fixed(l?.samplesPerSec.lora, 0)}`,
+    ];
+  })];
+}
+
+/**
+ * Device ms by what the launches work on (launchGroup), each variant's full and LoRA
+ * phase side by side, the groups any variant has, the total last; null where no variant
+ * was timed launch by launch.
+ */
+export function abGroupRows(vs: Variant[]): string[][] | null {
+  const sums = vs.map(({ report }) => ({
+    full: launchGroupSums(runOf(report, 'full')?.deviceMsByLaunch?.full),
+    lora: launchGroupSums(runOf(report, 'lora')?.deviceMsByLaunch?.lora),
+  }));
+  if (sums.every((s) => !s.full && !s.lora)) return null;
+  const cells = (g: (m: Map<LaunchGroup, number>) => number) => sums.flatMap((s) => [s.full, s.lora].map((m) => (m ? g(m).toFixed(2) : '–')));
+  const present = LAUNCH_GROUPS.filter((g) => sums.some((s) => (s.full?.get(g) ?? 0) + (s.lora?.get(g) ?? 0) > 0));
+  return [
+    ['launches of', ...vs.flatMap((v) => [`${v.name} full`, `${v.name} LoRA`])],
+    ...present.map((g) => [g, ...cells((m) => m.get(g)!)]),
+    ['total', ...cells((m) => [...m.values()].reduce((a, b) => a + b, 0))],
+  ];
+}
+
+/** Both tables as markdown, each under a line saying what it is. */
+export function abTable(vs: Variant[]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const table = ([header, ...rows]: string[][]) => [line(header!), line(header!.map(() => '---')), ...rows.map(line)];
+  const groups = abGroupRows(vs);
+  return [
+    'Device ms per step: the full run\'s full phase and the static LoRA run\'s LoRA phase', '', ...table(abRows(vs)),
+    ...(groups ? ['', 'Device ms per step by what the launches work on (one step, each launch timed in its own pass)', '', ...table(groups)] : []),
+  ].join('\n');
+}
