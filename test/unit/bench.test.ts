@@ -1,6 +1,6 @@
 // The benchmark's parts: the FLOP counter (against a count by hand), the kernel counter
-// (against a computation whose kernels are known), seed combining, the table and the
-// comparison with PyTorch. Real runs and the CLI: test/train/bench.test.ts.
+// (against a computation whose kernels are known), seed combining, the table, the
+// comparison with PyTorch and an A/B's tables. Real runs and the CLI: test/train/bench.test.ts.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -232,6 +232,18 @@ describe('an A/B of reports', () => {
       ['total', '3.50', '2.88', '–', '–'],
     ]);
     expect(abTable([{ name: 'main', report: report(8, 6.4, 1, true) }])).toContain('| fc2 | 2.00 | 1.50 |');
+  });
+
+  it('shows a dash for what a report did not measure: no device time (wasm), no static LoRA run', () => {
+    const wasm = report(8, 6.4, 1, false);
+    for (const x of wasm.runs) x.deviceMsPerStep = { full: null, lora: null };
+    const noLora = report(8, 6.4, 1, true);
+    noLora.runs = noLora.runs.filter((x) => x.mode !== 'lora');
+    expect(abRows([{ name: 'wasm', report: wasm }, { name: 'no-lora', report: noLora }]).slice(1)).toEqual([
+      ['wasm', '–', '–', '–', '236 / 186', '781 / 760', '400 / 500'],
+      ['no-lora', '8.000', '–', '–', '236 / –', '781 / –', '400 / –'],
+    ]);
+    expect(abGroupRows([{ name: 'no-lora', report: noLora }])!.at(-1)).toEqual(['total', '3.50', '–']);
   });
 });
 

@@ -1,9 +1,10 @@
 // Bench reports side by side, each one variant of an A/B (a bundle, a tuning flag): the
-// device ms a step of the full phase (the `full` run's) and the LoRA phase (the static
-// `lora` run's), their ratio, launches, peak memory and samples/s; then, where the
-// reports were timed launch by launch, the device ms by what the launches work on. Pure
-// (the CLI prints it): the reading every kernel A/B needs, taken the same way each time.
-import { LAUNCH_GROUPS, launchGroupSums, runOf, type BenchReport, type LaunchGroup } from './report';
+// device ms a step of the full phase (the `full` run's, as the bench table's full row)
+// and the LoRA phase (the static `lora` run's), their ratio, launches, peak memory and
+// samples/s; then, where the reports were timed launch by launch, the device ms by what
+// the launches work on. Pure (the CLI prints it): the reading every kernel A/B needs,
+// taken the same way each time.
+import { LAUNCH_GROUPS, LAUNCH_GROUPS_NOTE, launchGroupSums, launchGroupTotal, markdownTable, ratio, runOf, type BenchReport, type LaunchGroup } from './report';
 
 /** A report under the name an A/B gives its variant. */
 export interface Variant { name: string; report: BenchReport }
@@ -16,10 +17,9 @@ export function abRows(vs: Variant[]): string[][] {
   return [header, ...vs.map(({ name, report }) => {
     const f = runOf(report, 'full');
     const l = runOf(report, 'lora');
-    const df = f?.deviceMsPerStep.full;
-    const dl = l?.deviceMsPerStep.lora;
+    const r = ratio(f?.deviceMsPerStep.full, l?.deviceMsPerStep.lora);
     return [
-      name, fixed(df, 3), fixed(dl, 3), df && dl ? `${(df / dl).toFixed(3)}x` : '–',
+      name, fixed(f?.deviceMsPerStep.full, 3), fixed(l?.deviceMsPerStep.lora, 3), r === null ? '–' : `${r.toFixed(3)}x`,
       `${fixed(f?.dispatchesPerStep.full, 0)} / ${fixed(l?.dispatchesPerStep.lora, 0)}`,
       `${fixed(f && f.memoryBytes.peak / 1e6, 0)} / ${fixed(l && l.memoryBytes.peak / 1e6, 0)}`,
       `${fixed(f?.samplesPerSec.full, 0)} / ${fixed(l?.samplesPerSec.lora, 0)}`,
@@ -33,27 +33,24 @@ export function abRows(vs: Variant[]): string[][] {
  * was timed launch by launch.
  */
 export function abGroupRows(vs: Variant[]): string[][] | null {
-  const sums = vs.map(({ report }) => ({
-    full: launchGroupSums(runOf(report, 'full')?.deviceMsByLaunch?.full),
-    lora: launchGroupSums(runOf(report, 'lora')?.deviceMsByLaunch?.lora),
-  }));
-  if (sums.every((s) => !s.full && !s.lora)) return null;
-  const cells = (g: (m: Map<LaunchGroup, number>) => number) => sums.flatMap((s) => [s.full, s.lora].map((m) => (m ? g(m).toFixed(2) : '–')));
-  const present = LAUNCH_GROUPS.filter((g) => sums.some((s) => (s.full?.get(g) ?? 0) + (s.lora?.get(g) ?? 0) > 0));
+  const sums = vs.map(({ report }) => [
+    launchGroupSums(runOf(report, 'full')?.deviceMsByLaunch?.full), launchGroupSums(runOf(report, 'lora')?.deviceMsByLaunch?.lora),
+  ]);
+  if (sums.every((s) => s.every((m) => !m))) return null;
+  const cells = (g: (m: Map<LaunchGroup, number>) => number) => sums.flatMap((s) => s.map((m) => (m ? g(m).toFixed(2) : '–')));
+  const present = LAUNCH_GROUPS.filter((g) => sums.some((s) => s.some((m) => (m?.get(g) ?? 0) > 0)));
   return [
     ['launches of', ...vs.flatMap((v) => [`${v.name} full`, `${v.name} LoRA`])],
     ...present.map((g) => [g, ...cells((m) => m.get(g)!)]),
-    ['total', ...cells((m) => [...m.values()].reduce((a, b) => a + b, 0))],
+    ['total', ...cells(launchGroupTotal)],
   ];
 }
 
 /** Both tables as markdown, each under a line saying what it is. */
 export function abTable(vs: Variant[]): string {
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  const table = ([header, ...rows]: string[][]) => [line(header!), line(header!.map(() => '---')), ...rows.map(line)];
   const groups = abGroupRows(vs);
   return [
-    'Device ms per step: the full run\'s full phase and the static LoRA run\'s LoRA phase', '', ...table(abRows(vs)),
-    ...(groups ? ['', 'Device ms per step by what the launches work on (one step, each launch timed in its own pass)', '', ...table(groups)] : []),
+    'Device ms per step: the full run\'s full phase and the static LoRA run\'s LoRA phase', '', ...markdownTable(abRows(vs)),
+    ...(groups ? ['', `Device ms per step by what the launches work on (${LAUNCH_GROUPS_NOTE})`, '', ...markdownTable(groups)] : []),
   ].join('\n');
 }

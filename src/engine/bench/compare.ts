@@ -1,7 +1,7 @@
 // tfjs against the PyTorch reference (bench/torch_reference.py), phase by phase: the
 // full phase of the `full` run against PyTorch's full training, and the LoRA phase of
 // the static `lora` run (the same rank on every block linear) against PyTorch's LoRA.
-import { type BenchReport } from './report';
+import { runOf, type BenchReport } from './report';
 
 export interface TorchPhase {
   samplesPerSec: number;
@@ -34,8 +34,8 @@ export function compareWithTorch(report: BenchReport, torch: TorchReference): Ph
   if (report.batchSize !== torch.batchSize) {
     throw new Error(`the two ran different batches (tfjs ${report.batchSize}, PyTorch ${torch.batchSize}): run both from one --print-config`);
   }
-  const full = report.runs.find((r) => r.mode === 'full');
-  const lora = report.runs.find((r) => r.mode === 'lora');
+  const full = runOf(report, 'full');
+  const lora = runOf(report, 'lora');
   const side = (run: typeof full, phase: 'full' | 'lora') => ({
     samplesPerSec: run?.samplesPerSec[phase] ?? null,
     hostMsPerStep: run?.hostMsPerStep[phase] ?? null,

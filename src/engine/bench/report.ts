@@ -161,15 +161,21 @@ export function mergeReports(reports: BenchReport[]): BenchReport {
 }
 
 /** `a / b` as a ratio, or null when either is missing. */
-function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
+export function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
   return a !== null && a !== undefined && b ? a / b : null;
 }
+
+/** The groups' sum: the step's launches all told. */
+export const launchGroupTotal = (m: Map<LaunchGroup, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
+
+/** A report's run of a mode without a rule (`full` or the static `lora`): the two a phase comparison reads. */
+export const runOf = (r: BenchReport, mode: 'full' | 'lora'): BenchRun | undefined => r.runs.find((x) => x.mode === mode);
 
 const runLabel = (x: { mode: string; rule: string }) => (x.mode === 'prelora' ? `prelora (${x.rule})` : x.mode);
 
 /** One row of formatted cells per run, the header first: the table the CLI prints and the page shows. */
 export function benchRows(r: BenchReport): string[][] {
-  const full = r.runs.find((x) => x.mode === 'full');
+  const full = runOf(r, 'full');
   const n = (x: number | null, digits = 1) => (x === null ? '–' : x.toFixed(digits));
   const mb = (x: number | null) => (x === null ? '–' : (x / 1e6).toFixed(2));
   const gf = (x: number | null) => (x === null ? '–' : (x / 1e9).toFixed(2));
@@ -210,8 +216,8 @@ export function benchTitle(r: BenchReport): string {
  * where the step was timed kernel by kernel (the compiled step), their device ms too.
  */
 export function kernelRows(r: BenchReport): string[][] {
-  const fullRun = r.runs.find((x) => x.mode === 'full');
-  const loraRun = r.runs.find((x) => x.mode === 'lora');
+  const fullRun = runOf(r, 'full');
+  const loraRun = runOf(r, 'lora');
   const full = fullRun?.kernelsByKind.full ?? {};
   const lora = loraRun?.kernelsByKind.lora ?? {};
   const msFull = fullRun?.deviceMsByKind?.full ?? null;
@@ -261,9 +267,6 @@ export function launchGroupSums(launches: LaunchTime[] | null | undefined): Map<
   return out;
 }
 
-/** A report's run of a mode without a rule (`full` or the static `lora`): the two a phase comparison reads. */
-export const runOf = (r: BenchReport, mode: 'full' | 'lora'): BenchRun | undefined => r.runs.find((x) => x.mode === mode);
-
 /** How the by-group table's figures were taken, for its caption. */
 export const LAUNCH_GROUPS_NOTE = 'one seed\'s step, each launch timed in its own pass: the totals run above the step\'s device ms; '
   + 'a launch carrying another linear\'s adapter gradients counts for its host, the adapters\' and LayerNorms\' sums and merges for shared';
@@ -284,7 +287,7 @@ export function launchGroupRows(r: BenchReport): string[][] | null {
     const d = Math.round(b * 100) - Math.round(a * 100);
     return `${d > 0 ? '+' : d < 0 ? '-' : ''}${(Math.abs(d) / 100).toFixed(2)}`;
   };
-  const total = (m: Map<LaunchGroup, number> | null) => (m ? [...m.values()].reduce((a, b) => a + b, 0) : undefined);
+  const total = (m: Map<LaunchGroup, number> | null) => (m ? launchGroupTotal(m) : undefined);
   const rows = LAUNCH_GROUPS.filter((g) => (f?.get(g) ?? 0) + (l?.get(g) ?? 0) > 0)
     .map((g) => [g, ms(f?.get(g)), ms(l?.get(g)), delta(f?.get(g), l?.get(g))]);
   return [['launches of', 'device ms full', 'device ms LoRA', 'LoRA - full'], ...rows, ['total', ms(total(f)), ms(total(l)), delta(total(f), total(l))]];
@@ -298,10 +301,14 @@ export function benchSwitchOrder(r: BenchReport): string[] {
   });
 }
 
-export function benchTable(r: BenchReport): string {
+/** Rows (the header first) as the lines of a markdown table. */
+export function markdownTable([header, ...rows]: string[][]): string[] {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  const table = ([header, ...rows]: string[][]) => [line(header!), line(header!.map(() => '---')), ...rows.map(line)];
+  return [line(header!), line(header!.map(() => '---')), ...rows.map(line)];
+}
+
+export function benchTable(r: BenchReport): string {
   const groups = launchGroupRows(r);
-  return [benchTitle(r), '', ...table(benchRows(r)), '', 'Kernels per step by kind', '', ...table(kernelRows(r)), '',
-    ...(groups ? [`Device ms per step by what the launches work on (${LAUNCH_GROUPS_NOTE})`, '', ...table(groups), ''] : []), ...benchSwitchOrder(r)].join('\n');
+  return [benchTitle(r), '', ...markdownTable(benchRows(r)), '', 'Kernels per step by kind', '', ...markdownTable(kernelRows(r)), '',
+    ...(groups ? [`Device ms per step by what the launches work on (${LAUNCH_GROUPS_NOTE})`, '', ...markdownTable(groups), ''] : []), ...benchSwitchOrder(r)].join('\n');
 }
