@@ -11,12 +11,23 @@ if (args.length === 0) {
   console.error('usage: npm run bench:ab -- [NAME=]REPORT.json [NAME=]REPORT.json ...  (NAME: the variant\'s name, the file\'s by default)');
   process.exit(2);
 }
+/**
+ * A variant from `NAME=FILE`, or `FILE` named after the file: an `=` names only where
+ * what comes before it is no path (a path may hold an `=`).
+ */
+function variant(arg: string): { name: string; path: string } {
+  const eq = arg.indexOf('=');
+  const name = arg.slice(0, eq);
+  if (eq <= 0 || /[/\\]/.test(name)) return { name: basename(arg, '.json'), path: arg };
+  if (eq === arg.length - 1) throw new Error(`${arg}: give a report file after ${name}=`);
+  return { name, path: arg.slice(eq + 1) };
+}
+
 try {
-  console.log(abTable(args.map((arg) => {
-    const eq = arg.indexOf('=');
-    const [name, path] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [basename(arg, '.json'), arg];
-    return { name, report: readReport(path) };
-  })));
+  const named = args.map(variant);
+  const twice = named.find((v, i) => named.findIndex((w) => w.name === v.name) !== i);
+  if (twice) throw new Error(`two reports are named ${twice.name}: name each, NAME=FILE`);
+  console.log(abTable(named.map(({ name, path }) => ({ name, report: readReport(path) }))));
 } catch (err) {
   console.error((err as Error).message);
   process.exit(1);

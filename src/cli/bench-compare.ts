@@ -1,8 +1,7 @@
 // `npm run bench:compare -- TFJS.json TORCH.json`: the tfjs bench report (bench --out)
 // against the PyTorch reference (torch_reference.py --out), per phase, as markdown.
-import { readFileSync } from 'node:fs';
 import { comparisonTable, type TorchReference } from '../engine/bench/compare';
-import { readReport } from './read-report';
+import { readJsonFile, readReport } from './read-report';
 
 const [tfjsPath, torchPath] = process.argv.slice(2);
 if (!tfjsPath || !torchPath) {
@@ -11,8 +10,8 @@ if (!tfjsPath || !torchPath) {
 }
 try {
   const report = readReport(tfjsPath);
-  const torch = JSON.parse(readFileSync(torchPath, 'utf8')) as TorchReference;
-  if (!torch.phases?.full) throw new Error(`${torchPath} is not a PyTorch reference (torch_reference.py --out FILE)`);
+  const torch = readJsonFile(torchPath, 'give a reference that torch_reference.py --out FILE wrote') as TorchReference | null;
+  if (!torch?.phases?.full) throw new Error(`${torchPath} is not a PyTorch reference (torch_reference.py --out FILE)`);
   console.log(comparisonTable(report, torch));
 } catch (err) {
   console.error((err as Error).message);

@@ -1,5 +1,5 @@
-// The benchmark for real: one run per phase kind (cpu, micro), and the CLI and its
-// comparison with a PyTorch reference as processes.
+// The benchmark for real: one run per phase kind (cpu, micro), and the CLI, its
+// comparison with a PyTorch reference, an A/B of reports and a merge, as processes.
 import * as tf from '@tensorflow/tfjs';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -131,7 +131,8 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     const notJson = join(dir, 'notes.json');
     writeFileSync(notJson, 'device ms: 8.3');
     for (const [arg, message] of [[torchPath, /torch\.json is not a bench report/], [notJson, /notes\.json is not JSON \(.*\): give a report that npm run bench -- --out FILE wrote/],
-      [join(dir, 'none.json'), /none\.json: cannot read it \(ENOENT\)/]] as const) {
+      [join(dir, 'none.json'), /none\.json: cannot read it \(ENOENT\)/], [dir, /is not a file: give a report/],
+      [out, /two reports are named tfjs: name each, NAME=FILE/]] as const) {
       const e = await tsx('src/cli/bench-ab.ts', [out, arg]).catch((x: { code: number; stderr: string }) => x);
       expect(e).toMatchObject({ code: 1 });
       expect((e as { stderr: string }).stderr).toMatch(message);
