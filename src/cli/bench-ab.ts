@@ -8,7 +8,7 @@ import { readReport } from './read-report';
 
 const args = process.argv.slice(2);
 if (args.length === 0) {
-  console.error('usage: npm run bench:ab -- [NAME=]REPORT.json [NAME=]REPORT.json ...  (NAME: the variant\'s name, the file\'s by default)');
+  console.error('usage: npm run bench:ab -- [NAME=]REPORT.json [NAME=]REPORT.json ...  (NAME: the variant\'s name, the file\'s by default; write ./a=b.json for a file whose name holds an =)');
   process.exit(2);
 }
 /**
@@ -17,10 +17,12 @@ if (args.length === 0) {
  */
 function variant(arg: string): { name: string; path: string } {
   const eq = arg.indexOf('=');
-  const name = arg.slice(0, eq);
-  if (eq <= 0 || /[/\\]/.test(name)) return { name: basename(arg, '.json'), path: arg };
-  if (eq === arg.length - 1) throw new Error(`${arg}: give a report file after ${name}=`);
-  return { name, path: arg.slice(eq + 1) };
+  const named = eq > 0 && !/[/\\]/.test(arg.slice(0, eq));
+  if (named && eq === arg.length - 1) throw new Error(`${arg}: give a report file after ${arg} (or write ./${arg} for a file of that name)`);
+  const v = named ? { name: arg.slice(0, eq), path: arg.slice(eq + 1) } : { name: basename(arg, '.json'), path: arg };
+  // a name is a table cell
+  if (v.name.includes('|')) throw new Error(`${arg}: a variant's name cannot hold |: name it, NAME=FILE, without one`);
+  return v;
 }
 
 try {

@@ -11,7 +11,7 @@ if (!tfjsPath || !torchPath) {
 try {
   const report = readReport(tfjsPath);
   const torch = readJsonFile(torchPath, 'give a reference that torch_reference.py --out FILE wrote') as TorchReference | null;
-  if (!torch?.phases?.full) throw new Error(`${torchPath} is not a PyTorch reference (torch_reference.py --out FILE)`);
+  if (!torch?.phases?.full || !torch.phases.lora) throw new Error(`${torchPath} is not a PyTorch reference with both phases (torch_reference.py --out FILE)`);
   console.log(comparisonTable(report, torch));
 } catch (err) {
   console.error((err as Error).message);

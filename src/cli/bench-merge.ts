@@ -14,12 +14,7 @@ if (files.length === 0 || (outAt >= 0 && !out)) {
   process.exit(2);
 }
 try {
-  const merged = mergeReports(files.map((f) => {
-    const r = readReport(f);
-    // the early reports kept only the combined runs
-    if (!Array.isArray(r.perSeed)) throw new Error(`${f} has no per-seed results to merge: merge reports that npm run bench -- --out FILE writes now`);
-    return r;
-  }));
+  const merged = mergeReports(files.map((f) => readReport(f, { perSeed: true })));
   console.log(benchTable(merged));
   if (out) writeFileSync(out, JSON.stringify(merged, null, 1));
 } catch (err) {

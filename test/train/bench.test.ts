@@ -123,16 +123,20 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     expect((bad as { stderr: string }).stderr).toMatch(/is not a bench report/);
 
     // bench:ab: reports side by side under the names given (the file's by default); a
-    // file that is not a report, not JSON or not there is named, with what to give
+    // file that is not a report, not JSON, not there or not a file, a run that is not
+    // one, a name given twice or no file after a name is refused, named, with the fix
     const ab = await tsx('src/cli/bench-ab.ts', [`main=${out}`, out]);
     const abLines = ab.stdout.split('\n');
     expect(abLines.find((l) => l.startsWith('| main |'))).toMatch(/^\| main \| – \| – \| – \| \d+ \/ \d+ \| \d+ \/ \d+ \| \d+ \/ \d+ \|$/);
     expect(abLines.filter((l) => l.startsWith('| tfjs |'))).toHaveLength(1);
     const notJson = join(dir, 'notes.json');
     writeFileSync(notJson, 'device ms: 8.3');
+    const nullRun = join(dir, 'null-run.json');
+    writeFileSync(nullRun, JSON.stringify({ ...report, runs: [null] }));
     for (const [arg, message] of [[torchPath, /torch\.json is not a bench report/], [notJson, /notes\.json is not JSON \(.*\): give a report that npm run bench -- --out FILE wrote/],
       [join(dir, 'none.json'), /none\.json: cannot read it \(ENOENT\)/], [dir, /is not a file: give a report/],
-      [out, /two reports are named tfjs: name each, NAME=FILE/]] as const) {
+      [out, /two reports are named tfjs: name each, NAME=FILE/], [nullRun, /null-run\.json: run 1 is not a bench run/],
+      ['x=', /^x=: give a report file after x=/]] as const) {
       const e = await tsx('src/cli/bench-ab.ts', [out, arg]).catch((x: { code: number; stderr: string }) => x);
       expect(e).toMatchObject({ code: 1 });
       expect((e as { stderr: string }).stderr).toMatch(message);
@@ -145,6 +149,12 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     const twice = await tsx('src/cli/bench-merge.ts', [out, out]).catch((e: { code: number; stderr: string }) => e);
     expect(twice).toMatchObject({ code: 1 });
     expect((twice as { stderr: string }).stderr).toMatch(/a seed appears in more than one report/);
+    // an early report (its runs but no per-seed results) is refused by name
+    const early = join(dir, 'early.json');
+    writeFileSync(early, JSON.stringify({ ...report, perSeed: undefined }));
+    const old = await tsx('src/cli/bench-merge.ts', [out, early]).catch((e: { code: number; stderr: string }) => e);
+    expect(old).toMatchObject({ code: 1 });
+    expect((old as { stderr: string }).stderr).toMatch(/early\.json has no per-seed results to merge/);
   }, 240_000);
 
   it('refuses flags it cannot use, with the fix', async () => {

@@ -1,7 +1,7 @@
 // tfjs against the PyTorch reference (bench/torch_reference.py), phase by phase: the
 // full phase of the `full` run against PyTorch's full training, and the LoRA phase of
 // the static `lora` run (the same rank on every block linear) against PyTorch's LoRA.
-import { runOf, type BenchReport } from './report';
+import { ratio, runOf, type BenchReport } from './report';
 
 export interface TorchPhase {
   samplesPerSec: number;
@@ -44,7 +44,7 @@ export function compareWithTorch(report: BenchReport, torch: TorchReference): Ph
   return (['full', 'lora'] as const).map((phase) => {
     const tfjs = side(phase === 'full' ? full : lora, phase);
     const t = torch.phases[phase];
-    return { phase, tfjs, torch: t, fraction: tfjs.samplesPerSec !== null ? tfjs.samplesPerSec / t.samplesPerSec : null };
+    return { phase, tfjs, torch: t, fraction: ratio(tfjs.samplesPerSec, t.samplesPerSec) };
   });
 }
 

@@ -144,12 +144,12 @@ export function combineVariants(results: SeedResult[], batchSize: number): Bench
 /**
  * One report from reports of the same benchmark run on different seeds (e.g. split
  * over processes with --first-seed): their seeds combined anew. Throws, naming the
- * field, when they are not the same benchmark or share a seed.
+ * field, when they are not the same benchmark or share a seed. Each must have its
+ * per-seed results (the CLI checks them as it reads each file, naming it).
  */
 export function mergeReports(reports: BenchReport[]): BenchReport {
   const [first, ...rest] = reports;
   if (!first) throw new Error('no reports to merge');
-  for (const r of reports) if (!Array.isArray(r.perSeed)) throw new Error(`the report of ${r.date} has no per-seed results (made before they were kept): run it again`);
   for (const key of ['preset', 'dataset', 'backend', 'kernels', 'steps', 'batchSize'] as const) {
     const other = rest.find((r) => r[key] !== first[key]);
     if (other) throw new Error(`the reports differ in ${key} (${first[key]} vs ${other[key]}): merge runs of one benchmark only`);
@@ -160,7 +160,7 @@ export function mergeReports(reports: BenchReport[]): BenchReport {
   return { ...first, device: [...new Set(reports.map((r) => r.device))].join(' / '), seeds: seeds.length, runs: combineVariants(perSeed, first.batchSize), perSeed };
 }
 
-/** `a / b` as a ratio, or null when either is missing. */
+/** `a / b` as a ratio, or null when either is missing or b is 0. */
 export function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
   return a !== null && a !== undefined && b ? a / b : null;
 }
@@ -168,7 +168,7 @@ export function ratio(a: number | null | undefined, b: number | null | undefined
 /** The groups' sum: the step's launches all told. */
 export const launchGroupTotal = (m: Map<LaunchGroup, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
 
-/** A report's run of a mode without a rule (`full` or the static `lora`): the two a phase comparison reads. */
+/** A report's `full` or static `lora` run (not a PreLoRA one): the two a phase comparison reads. */
 export const runOf = (r: BenchReport, mode: 'full' | 'lora'): BenchRun | undefined => r.runs.find((x) => x.mode === mode);
 
 const runLabel = (x: { mode: string; rule: string }) => (x.mode === 'prelora' ? `prelora (${x.rule})` : x.mode);
