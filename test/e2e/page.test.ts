@@ -314,7 +314,7 @@ describe('the playground in Chromium', () => {
     const total = (by: Map<string, number>) => [...by.values()].reduce((a, b) => a + b, 0).toFixed(2);
     expect(groups.at(-1)!.slice(1, 3)).toEqual([total(f), total(l)]);
     expect(consoleErrors).toEqual([]);
-  }, 420_000);
+  }, 540_000);
 
   it('after a worker crash the page says what went with it, and the next run gets a fresh worker', async () => {
     await page.getByLabel('backend').selectOption('wasm'); // a new worker, a fast one
