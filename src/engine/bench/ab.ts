@@ -4,7 +4,7 @@
 // samples/s; then, where the reports were timed launch by launch, the device ms by what
 // the launches work on. Pure (the CLI prints it): the reading every kernel A/B needs,
 // taken the same way each time.
-import { LAUNCH_GROUPS, LAUNCH_GROUPS_NOTE, launchGroupSums, launchGroupTotal, markdownTable, ratio, runOf, type BenchReport, type LaunchGroup } from './report';
+import { LAUNCH_GROUPS, LAUNCH_GROUPS_TITLE, launchGroupSums, launchGroupTotal, markdownTable, ratio, runOf, type BenchReport, type LaunchGroup } from './report';
 
 /** A report under the name an A/B gives its variant. */
 export interface Variant { name: string; report: BenchReport }
@@ -51,6 +51,6 @@ export function abTable(vs: Variant[]): string {
   const groups = abGroupRows(vs);
   return [
     'Device ms per step: the full run\'s full phase and the static LoRA run\'s LoRA phase', '', ...markdownTable(abRows(vs)),
-    ...(groups ? ['', `Device ms per step by what the launches work on (${LAUNCH_GROUPS_NOTE})`, '', ...markdownTable(groups)] : []),
+    ...(groups ? ['', LAUNCH_GROUPS_TITLE, '', ...markdownTable(groups)] : []),
   ].join('\n');
 }

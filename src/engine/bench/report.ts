@@ -271,6 +271,9 @@ export function launchGroupSums(launches: LaunchTime[] | null | undefined): Map<
 export const LAUNCH_GROUPS_NOTE = 'one seed\'s step, each launch timed in its own pass: the totals run above the step\'s device ms; '
   + 'a launch carrying another linear\'s adapter gradients counts for its host, the adapters\' and LayerNorms\' sums and merges for shared';
 
+/** The by-group table's title line in markdown (the bench table's and an A/B's). */
+export const LAUNCH_GROUPS_TITLE = `Device ms per step by what the launches work on (${LAUNCH_GROUPS_NOTE})`;
+
 /**
  * Device ms of one step by group (launchGroup), the full phase (of the `full` run) beside
  * the LoRA phase (of the static `lora` run) and what the LoRA phase adds or saves, in
@@ -310,5 +313,5 @@ export function markdownTable([header, ...rows]: string[][]): string[] {
 export function benchTable(r: BenchReport): string {
   const groups = launchGroupRows(r);
   return [benchTitle(r), '', ...markdownTable(benchRows(r)), '', 'Kernels per step by kind', '', ...markdownTable(kernelRows(r)), '',
-    ...(groups ? [`Device ms per step by what the launches work on (${LAUNCH_GROUPS_NOTE})`, '', ...markdownTable(groups), ''] : []), ...benchSwitchOrder(r)].join('\n');
+    ...(groups ? [LAUNCH_GROUPS_TITLE, '', ...markdownTable(groups), ''] : []), ...benchSwitchOrder(r)].join('\n');
 }
