@@ -12,7 +12,7 @@ import * as attention from '../ops/webgpu/attention';
 import * as crossEntropy from '../ops/webgpu/cross-entropy';
 import { tensorBuffer } from '../ops/webgpu/dispatch';
 import { chunksOf, clipDispatches, moduleNormDispatches, sumSquaresDispatches } from '../ops/webgpu/grad-norms';
-import { conflicts, type Dispatch } from '../ops/webgpu/kernel';
+import { conflicts, written, type Dispatch } from '../ops/webgpu/kernel';
 import * as layerNorm from '../ops/webgpu/layernorm';
 import * as linear from '../ops/webgpu/linear';
 import type { Norm, ViT } from '../vit';
@@ -47,6 +47,15 @@ export interface RecordedStep {
   arena: Arena;
   /** written before each replay: the optimiser's table */
   table: GPUBuffer;
+  /**
+   * Where a step queued ahead of a decision stops until the decision (CompiledStep.begin):
+   * after the forward and the loss. The launches before it write only this recording's
+   * scratch (checked at recording), so a step withdrawn there leaves the run as it was.
+   * The forward, not the whole step up to the window sums and AdamW: it is long enough
+   * to cover the read-back it waits on (a window end cost 2.8 ms at tiny batch 128 on
+   * the H200, whose forward takes about 2.9), and a withdrawn step wastes only it.
+   */
+  commitAt: number;
   /** read after a replay: the loss and the global gradient norm */
   loss: GPUBuffer;
   norm: GPUBuffer;
@@ -291,6 +300,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const ce = { batch: B, classes: cfg.numClasses, smoothing: s.smoothing };
   const loss = arena.floats(1, 'loss');
   emit(...crossEntropy.lossDispatches(ce, { logits: head.y, labels, loss }));
+  const commitAt = out.length;
 
   // backward, in the tape's order: the loss's seed gradient is 1
   const one = arena.constant(Float32Array.of(1), 'one');
@@ -356,5 +366,11 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     weights: T(v), moments: T(s.moments(v)), grad: grads.get(v)!, size: v.size, row: i,
   }));
   emit(...adamwDispatches(params, s.adam, paramsPerLaunch(s.storageBuffers), { factor, table }));
-  return { dispatches: out, arena, table, loss, norm, bound };
+  // a step begun ahead of a decision and withdrawn must leave nothing changed: checked
+  // here, so a launch moved before the commit point cannot break that unseen
+  const lasting = new Set<GPUBuffer>([s.persistent.gradSum, s.persistent.lossSum, ...params.flatMap((p) => [p.weights, p.moments])]);
+  for (const d of out.slice(0, commitAt)) {
+    if (written(d).some((b) => lasting.has(b))) throw new Error(`${d.kernel.key} writes a buffer that outlives the step before the commit point`);
+  }
+  return { dispatches: out, commitAt, arena, table, loss, norm, bound };
 }

@@ -40,6 +40,9 @@ export interface StepArgs {
 
 /** Set by timeNextCompiledStep / timeNextCompiledLaunches: the next replay writes timestamps, read back to `done`. */
 let timing: { perKernel: boolean; done: (ns: BigUint64Array | null, names: string[], labels: (string | null)[]) => void } | null = null;
+/** Whether the next replay is to be timed (a timed step is taken whole, never begun ahead of a decision). */
+export const compiledTimingArmed = (): boolean => timing !== null;
+
 /** Queue submits of the last compiled step: its own, plus one when tfjs had work pending. */
 let submitsLastStep = 0;
 
@@ -86,6 +89,8 @@ export class CompiledStep {
   private written = 0;
   /** sums of a window begun before this step existed (a resumed run), added at the next replay */
   private carried: [tf.Tensor, tf.Tensor] | null = null;
+  /** the step begun ahead of a decision (begin), until it is committed or withdrawn */
+  private begun: { args: StepArgs; carried: readonly [GPUBuffer, GPUBuffer] | null } | null = null;
   /** how many times the step was recorded (once per phase) */
   recordings = 0;
   /** why the device was lost, once it was */
@@ -133,6 +138,7 @@ export class CompiledStep {
 
   /** Forget the recording: the next step records again (a phase changed). */
   invalidate(): void {
+    this.begun = null; // a step begun on the old recording cannot be committed
     this.recorded?.arena.destroy();
     this.recorded = null;
     this.prepared = [];
@@ -169,36 +175,12 @@ export class CompiledStep {
 
   /** One training step: returns the ring slot its loss and gradient norm land in. */
   step(a: StepArgs): number {
-    if (this.lost) {
-      throw new Error(`the GPU device was lost (${this.lost}); the run stops at its last read-back: reload the page or start the run again`);
-    }
+    if (this.begun) throw new Error('a step begun ahead of a decision is neither committed nor withdrawn');
     const b = webgpu();
-    const trainable = this.host.model.trainableVariables();
-    for (const v of trainable) {
-      // a weight sharing its data (tf.clone) gets its own copy first: only it may change
-      if (!isExclusive(v)) {
-        const copy = copyOf(v);
-        v.assign(copy);
-        copy.dispose();
-      }
-    }
-    if (this.stale(trainable)) this.record(trainable);
-    const r = this.recorded!;
-    // a carried window's sums, uploaded by tfjs if they are still on the host
-    const carried = this.carried && !a.windowStart ? [tensorBuffer(this.carried[0]), tensorBuffer(this.carried[1])] as const : null;
-    this.carried = null;
-    // tfjs's pending work (new moments, copies, the probe, those uploads) runs first
-    submitsLastStep = submitPending() ? 2 : 1;
-    const rows = this.host.optimizer().nextRows(trainable, a.lr);
-    writeArray(b.queue, r.table, adamwTable(rows));
-    this.stepWord[0] = a.windowStart ? 1 : 0;
-    writeArray(b.queue, this.buffers.step, this.stepWord);
-    this.data!.write(b.queue, a.selection);
+    const { r, carried } = this.prepareStep(a);
+    this.writeTable(a.lr);
     const encoder = b.device.createCommandEncoder();
-    if (carried) {
-      encoder.copyBufferToBuffer(carried[0], 0, this.buffers.gradSum, 0, 4 * this.host.watched.length);
-      encoder.copyBufferToBuffer(carried[1], 0, this.buffers.lossSum, 0, 4);
-    }
+    if (carried) this.copyCarried(encoder, carried);
     const request = timing;
     timing = null;
     const n = this.prepared.length;
@@ -213,24 +195,125 @@ export class CompiledStep {
         pass.end();
       });
     } else {
-      const pass = encoder.beginComputePass(timer ? { timestampWrites: { querySet: timer.set, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
-      for (const p of this.prepared) {
-        pass.setPipeline(p.pipeline);
-        pass.setBindGroup(0, p.bindGroup);
-        pass.dispatchWorkgroups(p.x, p.y, 1);
-      }
-      pass.end();
+      this.encodePass(encoder, 0, n, timer ? { timestampWrites: { querySet: timer.set, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
     }
     timer?.resolveInto(encoder);
-    const slot = this.written % RING;
-    encoder.copyBufferToBuffer(r.loss, 0, this.ring, 8 * slot, 4);
-    encoder.copyBufferToBuffer(r.norm, 0, this.ring, 8 * slot + 4, 4);
-    b.queue.submit([encoder.finish()]);
+    const slot = this.finish(encoder, r);
     if (timer) {
       const names = this.prepared.map((p) => p.name);
       const labels = r.dispatches.map((d) => d.label ?? null);
       void timer.read().then((ns) => request!.done(ns, names, labels));
     }
+    return slot;
+  }
+
+  /**
+   * The step queued ahead of a decision still to come (a window's statistics on their way
+   * back): its launches up to the commit point (the forward and the loss), which write
+   * only the recording's scratch, submitted now so the device works while the host
+   * waits. `commit` queues the rest (the backward, the window sums and AdamW) once the
+   * decision keeps the phase; `withdraw` drops it when the decision switches a module,
+   * and the run is as it was before it. Not timed: a timed step is never begun ahead.
+   */
+  begin(a: StepArgs): void {
+    if (this.begun) throw new Error('a step begun ahead of a decision is neither committed nor withdrawn');
+    if (timing) throw new Error('a timed step is taken whole, never begun ahead of a decision');
+    const b = webgpu();
+    const { r, carried } = this.prepareStep(a);
+    const encoder = b.device.createCommandEncoder();
+    this.encodePass(encoder, 0, r.commitAt, {});
+    b.queue.submit([encoder.finish()]);
+    this.begun = { args: a, carried };
+  }
+
+  /** The begun step's remaining launches queued (one more submit): returns its ring slot. */
+  commit(): number {
+    if (!this.begun) throw new Error('no step begun ahead to commit');
+    const { args: a, carried } = this.begun;
+    this.begun = null;
+    const b = webgpu();
+    const r = this.recorded!;
+    this.writeTable(a.lr);
+    const encoder = b.device.createCommandEncoder();
+    if (carried) this.copyCarried(encoder, carried);
+    this.encodePass(encoder, r.commitAt, this.prepared.length, {});
+    submitsLastStep++;
+    return this.finish(encoder, r);
+  }
+
+  /** Drop the begun step: nothing it ran outlives it (record.ts checks that of every recording). */
+  withdraw(): void {
+    if (!this.begun) throw new Error('no step begun ahead to withdraw');
+    this.begun = null;
+  }
+
+  /** Whether a step is begun ahead and waiting for its commit or withdrawal. */
+  get pendingCommit(): boolean {
+    return this.begun !== null;
+  }
+
+  /**
+   * Checks the device, records the phase when stale, takes a carried window's sums, flushes
+   * tfjs's queue and writes the step word and the batch.
+   */
+  private prepareStep(a: StepArgs): { r: RecordedStep; carried: readonly [GPUBuffer, GPUBuffer] | null } {
+    if (this.lost) {
+      throw new Error(`the GPU device was lost (${this.lost}); the run stops at its last read-back: reload the page or start the run again`);
+    }
+    const b = webgpu();
+    const trainable = this.host.model.trainableVariables();
+    for (const v of trainable) {
+      // a weight sharing its data (tf.clone) gets its own copy first: only it may change
+      if (!isExclusive(v)) {
+        const copy = copyOf(v);
+        v.assign(copy);
+        copy.dispose();
+      }
+    }
+    if (this.stale(trainable)) this.record(trainable);
+    const carried = this.takeCarried(a);
+    // tfjs's pending work (new moments, copies, the probe, those uploads) runs first
+    submitsLastStep = submitPending() ? 2 : 1;
+    this.stepWord[0] = a.windowStart ? 1 : 0;
+    writeArray(b.queue, this.buffers.step, this.stepWord);
+    this.data!.write(b.queue, a.selection);
+    return { r: this.recorded!, carried };
+  }
+
+  /** A carried window's sums (tfjs uploads them if they are still on the host), taken once. */
+  private takeCarried(a: StepArgs): readonly [GPUBuffer, GPUBuffer] | null {
+    const carried = this.carried && !a.windowStart ? [tensorBuffer(this.carried[0]), tensorBuffer(this.carried[1])] as const : null;
+    this.carried = null;
+    return carried;
+  }
+
+  private copyCarried(encoder: GPUCommandEncoder, carried: readonly [GPUBuffer, GPUBuffer]): void {
+    encoder.copyBufferToBuffer(carried[0], 0, this.buffers.gradSum, 0, 4 * this.host.watched.length);
+    encoder.copyBufferToBuffer(carried[1], 0, this.buffers.lossSum, 0, 4);
+  }
+
+  /** The optimiser's table for this step (its update count advances here, once a step commits). */
+  private writeTable(lr: number): void {
+    const rows = this.host.optimizer().nextRows(this.trainable, lr);
+    writeArray(webgpu().queue, this.recorded!.table, adamwTable(rows));
+  }
+
+  private encodePass(encoder: GPUCommandEncoder, from: number, to: number, desc: GPUComputePassDescriptor): void {
+    const pass = encoder.beginComputePass(desc);
+    for (const p of this.prepared.slice(from, to)) {
+      pass.setPipeline(p.pipeline);
+      pass.setBindGroup(0, p.bindGroup);
+      pass.dispatchWorkgroups(p.x, p.y, 1);
+    }
+    pass.end();
+  }
+
+  /** The step's loss and norm copied to its ring slot, the encoder submitted: returns the slot. */
+  private finish(encoder: GPUCommandEncoder, r: RecordedStep): number {
+    const slot = this.written % RING;
+    encoder.copyBufferToBuffer(r.loss, 0, this.ring, 8 * slot, 4);
+    encoder.copyBufferToBuffer(r.norm, 0, this.ring, 8 * slot + 4, 4);
+    webgpu().queue.submit([encoder.finish()]);
     countDispatches(this.tally);
     this.written++;
     return slot;
