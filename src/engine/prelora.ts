@@ -35,6 +35,14 @@ export interface ControllerHost {
   phaseChanged(change: { released: tf.Variable[]; changed: tf.Variable[] | 'all'; froze: boolean }): void;
   /** read back pending steps, so timing and memory readings split cleanly at the change */
   flush(): Promise<unknown>;
+  /**
+   * Whether the host queues the next step ahead of a window's decision (and takes it back
+   * when the decision switches a module), so that the device never waits for the
+   * window's statistics; else the decision is made at the window's end.
+   */
+  decidesLate(): boolean;
+  /** The decision on the window that closed before the last queued step switches modules: take that step back (if it was queued ahead of the decision). */
+  withdrawAhead(): void;
   onWindow(record: WindowRecord): void;
   onPhaseChange(change: PhaseChange): void;
 }
@@ -56,6 +64,8 @@ export class PreLoRAController {
   private readonly forced = new Set<string>();
   /** a closed window whose record is still on its way (afterStep) */
   private closing: Promise<WindowRecord> | null = null;
+  /** and whose decision is still to be made, once its record is back (settleWindow) */
+  private deciding = false;
 
   constructor(
     config: PreLoRAConfig,
@@ -115,7 +125,10 @@ export class PreLoRAController {
    * switch anything, whatever they are (windowCouldSwitch), is recorded at the next step
    * boundary: the device runs that step while its numbers come back. Waited for at the
    * boundary, a window end cost about 2.8 ms (tiny, batch 128, H200: 0.28 ms a step with
-   * windows of 10 steps, the same device time).
+   * windows of 10 steps, the same device time). A window that could switch one is
+   * decided there too where the host queues the next step ahead of the decision
+   * (decidesLate): a decision that switches takes that step back first, so the switch
+   * falls at the window's end as if the host had waited; else it is decided here.
    */
   async afterStep(): Promise<void> {
     await this.settleWindow();
@@ -126,22 +139,43 @@ export class PreLoRAController {
     await this.applyForced();
     if (step % windowSteps !== 0 || this.monitor.stepsInWindow === 0) return;
     const closing = this.monitor.endWindow(step);
-    if (mode !== 'prelora' || !windowCouldSwitch(this.stepperState(), this.history, this.settings, this.totalSteps, step, [...this.states.keys()])) {
+    const decides = mode === 'prelora' && windowCouldSwitch(this.stepperState(), this.history, this.settings, this.totalSteps, step, [...this.states.keys()]);
+    if (!decides || this.host.decidesLate()) {
       closing.catch(() => undefined); // its failure (a lost device) is the settling step's
       this.closing = closing;
+      this.deciding = decides;
       return;
     }
     this.record(await closing);
-    const { switches } = stepWindow(this.stepperState(), this.history, this.settings, this.totalSteps);
-    const metric = this.settings.metric;
-    if (switches.length) await this.switchModules(switches, (sw) => ({ metric, value: sw.statistic! }));
+    await this.decide(false);
   }
 
-  /** The window closed a step or more ago, recorded (its event out) once its numbers are back; nothing when none is on its way. */
+  /** Whether a closed window's decision is still to be made (its statistics on their way). */
+  get decisionPending(): boolean {
+    return this.deciding;
+  }
+
+  /**
+   * The window closed a step or more ago, recorded (its event out) once its numbers are
+   * back, and decided where its decision waited for them; nothing when none is on its way.
+   */
   async settleWindow(): Promise<void> {
     const closing = this.closing;
+    const deciding = this.deciding;
     this.closing = null;
-    if (closing) this.record(await closing);
+    this.deciding = false;
+    if (!closing) return;
+    this.record(await closing);
+    if (deciding) await this.decide(true);
+  }
+
+  /** The policy's decision on the last window; `late`: made after the host may have queued a step ahead of it, which a switch takes back. */
+  private async decide(late: boolean): Promise<void> {
+    const { switches } = stepWindow(this.stepperState(), this.history, this.settings, this.totalSteps);
+    if (switches.length === 0) return;
+    if (late) this.host.withdrawAhead();
+    const metric = this.settings.metric;
+    await this.switchModules(switches, (sw) => ({ metric, value: sw.statistic! }));
   }
 
   private record(window: WindowRecord): void {
@@ -253,6 +287,7 @@ export class PreLoRAController {
 
   dispose(): void {
     this.closing = null; // a window on its way when the run is let go is not recorded
+    this.deciding = false;
     this.monitor.dispose();
   }
 }

@@ -3,16 +3,17 @@
 // memory readings, and the PreLoRA controller at every step boundary. A step only
 // enqueues work on the device; losses are read back in one batch every `logEvery`
 // steps with `await data()`, never a synchronous read, and awaited a step later, so the
-// GPU does not wait for it; so are a window's statistics where they cannot switch a
-// module (the controller's settleWindow), else read at the window's end, where the
-// decision needs them.
+// GPU does not wait for it; so are a window's statistics (the controller's
+// settleWindow). Where they could switch a module, the compiled path queues the next
+// step's forward ahead of the decision and takes it back if the decision switches; the
+// other paths read them at the window's end, where the decision needs them.
 // Hosts (the CLI, the worker, the benchmark) drive it through `step()` or `run()`.
 import * as tf from '@tensorflow/tfjs';
 import { TENSOR, type HostArray, type TrainingState } from './checkpoint/format';
 import { readTensors, takeTensor } from './checkpoint/tensors';
 import { validateConfig, type ConfigError, type PreLoRAConfig, type RunConfig } from './config';
-import { Batcher, toBatch, type Batch, type Dataset } from './data/dataset';
-import { CompiledStep } from './compiled/step';
+import { Batcher, toBatch, type Batch, type Dataset, type Selection } from './data/dataset';
+import { CompiledStep, compiledTimingArmed } from './compiled/step';
 import { settleLoss, watchDevice } from './device-loss';
 import { describeDivergence, finiteWindow, firstNonFinite } from './divergence';
 import type { DeviceLoss, Divergence, EngineEvent, Evaluation, MemoryReading, RunPhase, StepRecord } from './events';
@@ -64,6 +65,12 @@ export class Trainer {
   private suspect = false;
   /** a read-back started at a log boundary and not yet ended (startReading) */
   private reading: Promise<StepRecord[]> | null = null;
+  /** a compiled step queued ahead of a window's decision, not yet committed (stepAhead) */
+  private ahead: { selection: Selection; lr: number; epoch: number } | null = null;
+  /** the batch of a step taken back by a decision that switched: the step is taken again with it */
+  private redo: Selection | null = null;
+  /** steps queued ahead of a decision: committed, and taken back by a switch */
+  readonly aheadSteps = { committed: 0, withdrawn: 0 };
   private disposed = false;
   /** why the WebGPU device was lost, once it was (never off WebGPU) */
   private readonly deviceLost = watchDevice();
@@ -119,6 +126,13 @@ export class Trainer {
         if (this.diverged) throw new RunDiverged(); // no switch or freeze on a diverged run
         return records;
       },
+      decidesLate: () => stepPath() === 'compiled',
+      withdrawAhead: () => {
+        if (!this.ahead) return;
+        this.compiled!.withdraw();
+        this.redo = this.ahead.selection;
+        this.ahead = null;
+      },
       onWindow: (record) => {
         if (finiteWindow(record)) this.emit({ type: 'window', window: record });
         else this.suspect = true;
@@ -155,6 +169,8 @@ export class Trainer {
   /** The run stops: its device is gone. Reported once, as an event; what was not read back is dropped with the device. */
   private stopLost(message: string): void {
     this.reading = null; // dropped with the device (its numbers, if they come, are not reported)
+    this.ahead = null;
+    this.redo = null;
     this.lost = { step: this.lastFlush.step, message };
     for (const p of this.pending) if (typeof p.loss !== 'number') tf.dispose([p.loss, p.gradNorm!]);
     this.pending = [];
@@ -211,7 +227,19 @@ export class Trainer {
 
   private async stepOnDevice<T>(measure?: (enqueue: () => void) => Promise<T>): Promise<T | undefined> {
     let measured: T | undefined;
-    if (measure) measured = await measure(() => this.trainStep());
+    // a timed or measured step is taken whole: a decision still to be made is made first,
+    // at the window's end, as on the other paths
+    if (this.controller.decisionPending && (measure || compiledTimingArmed())) {
+      if (!(await this.settleDecisions())) return undefined;
+    }
+    if (this.controller.decisionPending) {
+      // the device runs this step while the window's statistics come back; a decision
+      // that switches takes it back (withdrawAhead) and it is taken again in the new phase
+      this.stepAhead();
+      if (!(await this.settleDecisions())) return undefined;
+      if (this.ahead) this.commitAhead();
+      else this.trainStep();
+    } else if (measure) measured = await measure(() => this.trainStep());
     else this.trainStep();
     // the read-backs started at the last boundary end here, a step behind it: the device
     // runs this step while the host waits for their numbers; the window's first, as at
@@ -231,6 +259,54 @@ export class Trainer {
     // evaluate on schedule and at the end of training, not at every pause or single step
     if (this.completed % this.config.schedule.evalEvery === 0 || this.completed === this.config.schedule.steps) await this.evaluate();
     return measured;
+  }
+
+  /**
+   * The window on its way settled, its decision made (a switch takes back the step queued
+   * ahead of it): false when that found the run diverged, and it stops.
+   */
+  private async settleDecisions(): Promise<boolean> {
+    try {
+      await this.controller.settleWindow();
+      return !this.diverged;
+    } catch (err) {
+      if (err instanceof RunDiverged) {
+        this.dropAhead();
+        return false;
+      }
+      throw err;
+    }
+  }
+
+  /** A step queued ahead of a decision and not committed, dropped (the run stops, or a read-back failed). */
+  private dropAhead(): void {
+    if (this.ahead) this.compiled?.withdraw();
+    this.ahead = null;
+    this.redo = null;
+  }
+
+  /**
+   * The next compiled step's launches up to its commit point (compiled/step.ts: they
+   * change nothing that outlives the step), queued ahead of the decision on the window
+   * that just closed. Nothing of the trainer's advances until commitAhead.
+   */
+  private stepAhead(): void {
+    const compiled = this.compiledFor();
+    const selection = this.batcher.nextSelection();
+    compiled.begin({ lr: learningRate(this.completed, this.config), selection, windowStart: this.controller.monitor.stepsInWindow === 0 });
+    this.ahead = { selection, lr: this.currentLr(), epoch: this.batcher.epoch };
+  }
+
+  /** The step queued ahead, kept by the decision: its AdamW and window sums queued, and counted as any step. */
+  private commitAhead(): void {
+    const { lr, epoch } = this.ahead!;
+    this.ahead = null;
+    const compiled = this.compiled!;
+    const slot = compiled.commit();
+    this.controller.monitor.observeOnDevice(() => compiled.windowSums());
+    this.completed++;
+    this.pending.push({ step: this.completed, epoch, lr, loss: slot, gradNorm: null });
+    this.aheadSteps.committed++;
   }
 
   /** One optimiser step, enqueued on the device; nothing is read back. */
@@ -259,11 +335,25 @@ export class Trainer {
 
   /** The same step replayed from a recording of this phase's kernels (compiled/). */
   private compiledStep(lr: number, scheduled: number): void {
+    const monitor = this.controller.monitor;
+    const compiled = this.compiledFor();
+    // a step taken back by a switch is taken again on the same batch
+    const selection = this.redo ?? this.batcher.nextSelection();
+    if (this.redo) this.aheadSteps.withdrawn++;
+    this.redo = null;
+    const slot = compiled.step({ lr: scheduled, selection, windowStart: monitor.stepsInWindow === 0 });
+    monitor.observeOnDevice(() => compiled.windowSums());
+    this.completed++;
+    this.pending.push({ step: this.completed, epoch: this.batcher.epoch, lr, loss: slot, gradNorm: null });
+  }
+
+  /** The compiled step, made at the first step; refuses a step the ring could not hold until the next read-back. */
+  private compiledFor(): CompiledStep {
     if (this.pending.length >= CompiledStep.capacity) {
       throw new Error(`${this.pending.length} steps since the last read-back: set schedule.logEvery below ${CompiledStep.capacity}`);
     }
-    const monitor = this.controller.monitor;
     if (!this.compiled) {
+      const monitor = this.controller.monitor;
       this.compiled = new CompiledStep({
         model: this.model, config: this.config, split: this.dataset.train, optimizer: () => this.optimizer,
         watched: [...this.model.modules().values()].map((l) => l.weight),
@@ -272,11 +362,7 @@ export class Trainer {
       const sums = monitor.windowSums;
       if (sums && monitor.stepsInWindow > 0) this.compiled.continueWindow(sums);
     }
-    const slot = this.compiled.step({ lr: scheduled, selection: this.batcher.nextSelection(), windowStart: monitor.stepsInWindow === 0 });
-    const compiled = this.compiled;
-    monitor.observeOnDevice(() => compiled.windowSums());
-    this.completed++;
-    this.pending.push({ step: this.completed, epoch: this.batcher.epoch, lr, loss: slot, gradNorm: null });
+    return this.compiled;
   }
 
   /** Bytes of the compiled step's own device buffers, the training set aside (0 off the compiled path). */
@@ -313,7 +399,13 @@ export class Trainer {
   }
 
   async flush(): Promise<StepRecord[]> {
-    await this.controller.settleWindow(); // a window closed a step ago: its record first, as at a boundary
+    // a window closed a step ago: its record first, as at a boundary, and its decision
+    // (at its end: no step was queued since), which a diverged run refuses
+    try {
+      await this.controller.settleWindow();
+    } catch (err) {
+      if (!(err instanceof RunDiverged)) throw err;
+    }
     const earlier = await this.endReading();
     return [...earlier, ...(await this.readBack(this.beginRead()))];
   }
@@ -586,6 +678,8 @@ export class Trainer {
   dispose(): void {
     this.disposed = true;
     this.reading = null;
+    this.ahead = null;
+    this.redo = null;
     for (const p of this.pending) if (typeof p.loss !== 'number') tf.dispose([p.loss, p.gradNorm!]);
     this.pending = [];
     this.compiled?.dispose();

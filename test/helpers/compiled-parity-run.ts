@@ -1,8 +1,11 @@
 // The same seeded PreLoRA run of a micro ViT on WebGPU twice: the recorded step replayed
 // (compiled), then the fused ops run op by op through tfjs's tape (fused). Four modules
-// are switched by hand at step 12 (a full phase, a joint phase, a frozen LoRA phase).
+// are switched by hand at step 12 (a full phase, a joint phase, a frozen LoRA phase);
+// or (`policy`) the policy switches every module itself at a window's end, which the
+// compiled path decides after queueing the next step ahead of the decision (and once
+// more, compiled, paused at that window's end).
 // Run as a script in a child process (Dawn's driver is chosen by environment):
-//   node --import tsx compiled-parity-run.ts STEPS [plain]   (plain: no augmentation)
+//   node --import tsx compiled-parity-run.ts STEPS [plain|policy]   (plain: no augmentation)
 // prints one JSON line with each path's losses, weights, recordings and kernels per step.
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../../src/engine/backend-node';
@@ -17,6 +20,10 @@ export interface CompiledRun {
   frozen: string[];
   /** the monitor's window records' losses and gradient norms: the device-side sums */
   windows: { loss: number; gradNorms: number[] }[];
+  /** the steps at which modules switched (joint) and froze (LoRA), in event order */
+  phases: { module: string; to: string; step: number }[];
+  /** steps queued ahead of a window's decision: committed, and taken back by a switch */
+  ahead: { committed: number; withdrawn: number };
   /** compiled only: recordings made, and kernels per step by name in the last phase */
   recordings: number;
   kernels: Record<string, number> | null;
@@ -31,20 +38,41 @@ export function weightErrors(ref: CompiledRun, other: CompiledRun): Record<strin
   }));
 }
 
-export async function parityRun(kernels: 'compiled' | 'fused', steps: number, augment: boolean | undefined): Promise<CompiledRun> {
+/**
+ * `policy`: no hand switch, the policy switches; `pauseAt`: the run stops there and goes
+ * on (a pause at a window's end: its decision is made by the stop's read-back, not a step later).
+ */
+export async function parityRun(kernels: 'compiled' | 'fused', steps: number, augment: boolean | undefined, policy = false, pauseAt = 0): Promise<CompiledRun> {
   setKernels(kernels);
   const { cfg, data } = microRun(steps, augment);
+  // patience 2: from the second window on every window could switch (only its own
+  // statistics are still unknown at its end), so the compiled path queues the next step
+  // ahead of each decision; with thresholds every window passes, the global rule then
+  // switches every module at the second window, taking that step back
+  cfg.prelora = { ...cfg.prelora, patience: 2, ...(policy ? { weightThreshold: 1e6, lossThreshold: 1e6 } : {}) };
   const losses: number[] = [];
   const windows: CompiledRun['windows'] = [];
+  const phases: CompiledRun['phases'] = [];
   const t = new Trainer(cfg, data, (e) => {
     if (e.type === 'progress') losses.push(...e.records.map((r) => r.loss));
     if (e.type === 'window') windows.push({ loss: e.window.loss, gradNorms: Object.values(e.window.modules).map((m) => m.gradNorm) });
+    if (e.type === 'phase') phases.push({ module: e.change.module, to: e.change.to, step: e.change.step });
   });
-  const { weights, frozen } = await trainWithSwitch(t, steps);
+  const { weights, frozen } = policy ? await trainAlone(t, steps, pauseAt) : await trainWithSwitch(t, steps);
   const recordings = (t as unknown as { compiled: { recordings: number } | null }).compiled?.recordings ?? 0;
   const kernelsByName = t.compiledKernels();
   t.dispose();
-  return { losses, weights, frozen, windows, recordings, kernels: kernelsByName, tensors: tf.memory().numTensors };
+  return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, recordings, kernels: kernelsByName, tensors: tf.memory().numTensors };
+}
+
+/** `steps` steps as the policy decides (stopping once at `pauseAt`); then every weight and the frozen modules. */
+async function trainAlone(t: Trainer, steps: number, pauseAt: number): Promise<{ weights: Record<string, number[]>; frozen: string[] }> {
+  if (pauseAt) await t.run(pauseAt);
+  await t.run(steps - pauseAt);
+  const weights: Record<string, number[]> = {};
+  for (const [name, v] of t.model.namedVariables()) weights[name] = Array.from(await v.data());
+  const frozen = [...t.modules].filter(([, s]) => s.phase === 'lora').map(([id]) => id);
+  return { weights, frozen };
 }
 
 if (process.argv[1]?.endsWith('compiled-parity-run.ts')) {
@@ -52,7 +80,10 @@ if (process.argv[1]?.endsWith('compiled-parity-run.ts')) {
   if (info.name !== 'webgpu') throw new Error(`wanted webgpu, got ${info.name}`);
   const steps = Number(process.argv[2] ?? 40);
   const augment = process.argv[3] === 'plain' ? false : undefined;
-  const compiled = await parityRun('compiled', steps, augment);
-  const fused = await parityRun('fused', steps, augment);
-  reply({ compiled, fused });
+  const policy = process.argv[3] === 'policy';
+  const compiled = await parityRun('compiled', steps, augment, policy);
+  const fused = await parityRun('fused', steps, augment, policy);
+  // the compiled run paused at the switching window's end (policy only)
+  const paused = policy ? await parityRun('compiled', steps, augment, true, 20) : null;
+  reply({ compiled, fused, paused });
 }

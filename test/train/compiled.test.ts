@@ -2,8 +2,9 @@
 // fused ops run op by op through tfjs's tape, on the same WebGPU device (Dawn on
 // SwiftShader): a seeded PreLoRA run through a full phase, a hand switch (joint phase)
 // and a freeze (LoRA phase), with augmentation (shifts and flips gathered on the
-// device), gives the same losses, weights and monitor windows; and its kernels per
-// step of tiny's structure are few and fixed.
+// device), gives the same losses, weights and monitor windows, and so does one whose
+// policy switches at a window's end (the compiled path decides a step ahead); and its
+// kernels per step of tiny's structure are few and fixed.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { weightErrors, type CompiledRun } from '../helpers/compiled-parity-run';
 import { runOnDawn } from '../helpers/dawn';
@@ -41,12 +42,51 @@ describe('compiled step against the fused ops, whole run', () => {
     for (const [name, e] of Object.entries(weightErrors(fused, compiled))) expect(e, name).toBeLessThan(1e-6);
   });
 
+  it('queues the step after each window that could switch ahead of its decision, and keeps it', () => {
+    // patience 2: windows 20 to 90 could switch (the last, at 100, cannot pay off); none does
+    expect(compiled.ahead).toEqual({ committed: 8, withdrawn: 0 });
+    expect(fused.ahead).toEqual({ committed: 0, withdrawn: 0 });
+  });
+
   it('sums the monitor\'s windows on the device as the eager monitor does', () => {
     expect(compiled.windows).toHaveLength(STEPS / 10);
     compiled.windows.forEach((w, i) => {
       expect(maxRelError([w.loss], [fused.windows[i]!.loss])).toBeLessThan(1e-6);
       expect(maxRelError(w.gradNorms, fused.windows[i]!.gradNorms)).toBeLessThan(1e-6);
     });
+  });
+});
+
+describe('compiled step against the fused ops, the policy switching at a window\'s end', () => {
+  // the compiled path queues step 21 before window 20's numbers are back; the decision
+  // switches every module, so that step is taken back and taken again in the joint phase
+  const POLICY_STEPS = 40;
+  let compiled: CompiledRun;
+  let fused: CompiledRun;
+  let paused: CompiledRun;
+  beforeAll(async () => {
+    ({ compiled, fused, paused } = await runOnDawn<{ compiled: CompiledRun; fused: CompiledRun; paused: CompiledRun }>('test/helpers/compiled-parity-run.ts', [String(POLICY_STEPS), 'policy'], 600_000));
+  }, 600_000);
+
+  it('switches and freezes at the same steps, the step queued ahead taken back', () => {
+    expect(compiled.phases.length).toBeGreaterThan(0);
+    expect(compiled.phases).toEqual(fused.phases);
+    expect(new Set(compiled.phases.filter((p) => p.to === 'joint').map((p) => p.step))).toEqual(new Set([20]));
+    expect(compiled.ahead).toEqual({ committed: 0, withdrawn: 1 });
+    expect(compiled.recordings).toBe(3);
+  });
+
+  it('gives the same losses and weights (1e-6 relative)', () => {
+    expect(compiled.losses).toHaveLength(POLICY_STEPS);
+    expect(maxRelError(compiled.losses, fused.losses)).toBeLessThan(1e-6);
+    for (const [name, e] of Object.entries(weightErrors(fused, compiled))) expect(e, name).toBeLessThan(1e-6);
+  });
+
+  it('decides at the window\'s end when the run stops there, with no step queued ahead: the same run', () => {
+    expect(paused.ahead).toEqual({ committed: 0, withdrawn: 0 });
+    expect(paused.phases).toEqual(compiled.phases);
+    expect(paused.losses).toEqual(compiled.losses);
+    expect(paused.weights).toEqual(compiled.weights);
   });
 });
 
