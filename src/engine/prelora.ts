@@ -64,8 +64,12 @@ export class PreLoRAController {
   private readonly forced = new Set<string>();
   /** a closed window whose record is still on its way (afterStep) */
   private closing: Promise<WindowRecord> | null = null;
-  /** and whose decision is still to be made, once its record is back (settleWindow) */
-  private deciding = false;
+  /**
+   * and, while its decision waits for that record (settleWindow), the settings it takes:
+   * those of the window's end, so a live change made meanwhile counts from the next
+   * decision on, as where the decision is made at the window's end
+   */
+  private deciding: PreLoRAConfig | null = null;
 
   constructor(
     config: PreLoRAConfig,
@@ -143,16 +147,16 @@ export class PreLoRAController {
     if (!decides || this.host.decidesLate()) {
       closing.catch(() => undefined); // its failure (a lost device) is the settling step's
       this.closing = closing;
-      this.deciding = decides;
+      this.deciding = decides ? structuredClone(this.settings) : null;
       return;
     }
     this.record(await closing);
-    await this.decide(false);
+    await this.switchModules(this.policySwitches(this.settings), this.settings);
   }
 
   /** Whether a closed window's decision is still to be made (its statistics on their way). */
   get decisionPending(): boolean {
-    return this.deciding;
+    return this.deciding !== null;
   }
 
   /**
@@ -161,21 +165,21 @@ export class PreLoRAController {
    */
   async settleWindow(): Promise<void> {
     const closing = this.closing;
-    const deciding = this.deciding;
+    const settings = this.deciding;
     this.closing = null;
-    this.deciding = false;
+    this.deciding = null;
     if (!closing) return;
     this.record(await closing);
-    if (deciding) await this.decide(true);
+    if (!settings) return;
+    const switches = this.policySwitches(settings);
+    // a step the host queued ahead of this decision belongs to the phase it ends
+    if (switches.length) this.host.withdrawAhead();
+    await this.switchModules(switches, settings);
   }
 
-  /** The policy's decision on the last window; `late`: made after the host may have queued a step ahead of it, which a switch takes back. */
-  private async decide(late: boolean): Promise<void> {
-    const { switches } = stepWindow(this.stepperState(), this.history, this.settings, this.totalSteps);
-    if (switches.length === 0) return;
-    if (late) this.host.withdrawAhead();
-    const metric = this.settings.metric;
-    await this.switchModules(switches, (sw) => ({ metric, value: sw.statistic! }));
+  /** The policy's switches on the last window, under `settings`. */
+  private policySwitches(settings: PreLoRAConfig): Switch[] {
+    return stepWindow(this.stepperState(), this.history, settings, this.totalSteps).switches;
   }
 
   private record(window: WindowRecord): void {
@@ -190,14 +194,22 @@ export class PreLoRAController {
     const ids = [...this.forced];
     this.forced.clear();
     const { switches } = stepForced(this.stepperState(), ids, this.history.at(-1), this.settings, this.host.currentStep());
-    if (switches.length) await this.switchModules(switches, () => 'forced');
+    await this.switchModules(switches, this.settings, () => 'forced');
   }
 
   private addAdapter(id: string, rank: number): void {
     this.modules.get(id)!.addAdapter(rank, this.settings.alpha ?? rank, deriveSeed(this.seed, `lora:${id}`));
   }
 
-  private async switchModules(switches: Switch[], why: (sw: Switch) => PhaseChange['decidedBy']): Promise<void> {
+  /**
+   * Add the switching modules' adapters (joint phase, or straight to LoRA without one);
+   * nothing when none switches. `settings`: the decision's; `why` defaults to the policy's metric.
+   */
+  private async switchModules(
+    switches: Switch[], settings: PreLoRAConfig,
+    why: (sw: Switch) => PhaseChange['decidedBy'] = (sw) => ({ metric: settings.metric, value: sw.statistic! }),
+  ): Promise<void> {
+    if (switches.length === 0) return;
     await this.host.flush();
     const step = this.host.currentStep();
     const ids = switches.map((sw) => sw.module);
@@ -208,8 +220,8 @@ export class PreLoRAController {
       Object.assign(this.states.get(sw.module)!, { phase: 'joint', rank: sw.rank, switchedAt: step });
       this.host.onPhaseChange({ module: sw.module, from: 'full', to: 'joint', step, rank: sw.rank, decidedBy: why(sw), lossBefore, lossAfter });
     }
-    this.host.phaseChanged({ released: [], changed: this.scope(ids), froze: false });
-    if (this.settings.jointSteps === 0) await this.freeze(ids);
+    this.host.phaseChanged({ released: [], changed: this.scope(ids, settings), froze: false });
+    if (settings.jointSteps === 0) await this.freeze(ids);
   }
 
   private async freeze(ids: string[]): Promise<void> {
@@ -228,8 +240,8 @@ export class PreLoRAController {
    * global rule (the paper; all modules switch at once there), else only their adapters,
    * so that one module's switch or freeze cannot move another module's statistics.
    */
-  private scope(ids: string[]): tf.Variable[] | 'all' {
-    if (this.settings.rule === 'global') return 'all';
+  private scope(ids: string[], settings: PreLoRAConfig = this.settings): tf.Variable[] | 'all' {
+    if (settings.rule === 'global') return 'all';
     return ids.flatMap((id) => {
       const a = this.modules.get(id)!.adapter;
       return a ? [a.A, a.B] : [];
@@ -287,7 +299,7 @@ export class PreLoRAController {
 
   dispose(): void {
     this.closing = null; // a window on its way when the run is let go is not recorded
-    this.deciding = false;
+    this.deciding = null;
     this.monitor.dispose();
   }
 }

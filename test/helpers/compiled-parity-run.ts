@@ -2,8 +2,9 @@
 // (compiled), then the fused ops run op by op through tfjs's tape (fused). Four modules
 // are switched by hand at step 12 (a full phase, a joint phase, a frozen LoRA phase);
 // or (`policy`) the policy switches every module itself at a window's end, which the
-// compiled path decides after queueing the next step ahead of the decision (and once
-// more, compiled, paused at that window's end).
+// compiled path decides after queueing the next step ahead of the decision (and twice
+// more, compiled: paused at that window's end, and stepped to it with a live change
+// made while its decision waits).
 // Run as a script in a child process (Dawn's driver is chosen by environment):
 //   node --import tsx compiled-parity-run.ts STEPS [plain|policy]   (plain: no augmentation)
 // prints one JSON line with each path's losses, weights, recordings and kernels per step.
@@ -38,11 +39,17 @@ export function weightErrors(ref: CompiledRun, other: CompiledRun): Record<strin
   }));
 }
 
+/** How a policy run is driven: in one go, stopped once (`pause`), or a step at a time with a live change between. */
+export type Drive = { pauseAt: number; live: boolean };
+
 /**
- * `policy`: no hand switch, the policy switches; `pauseAt`: the run stops there and goes
- * on (a pause at a window's end: its decision is made by the stop's read-back, not a step later).
+ * `policy`: no hand switch, the policy switches; `drive.pauseAt`: the run stops there and
+ * goes on (a pause at a window's end: its decision is made by the stop's read-back, not a
+ * step later); with `drive.live`, it steps there one step at a time (no stop's read-back)
+ * and then takes a live change that no window passes, which must not reach the decision
+ * on that window's statistics.
  */
-export async function parityRun(kernels: 'compiled' | 'fused', steps: number, augment: boolean | undefined, policy = false, pauseAt = 0): Promise<CompiledRun> {
+export async function parityRun(kernels: 'compiled' | 'fused', steps: number, augment: boolean | undefined, policy = false, drive: Drive = { pauseAt: 0, live: false }): Promise<CompiledRun> {
   setKernels(kernels);
   const { cfg, data } = microRun(steps, augment);
   // patience 2: from the second window on every window could switch (only its own
@@ -58,16 +65,21 @@ export async function parityRun(kernels: 'compiled' | 'fused', steps: number, au
     if (e.type === 'window') windows.push({ loss: e.window.loss, gradNorms: Object.values(e.window.modules).map((m) => m.gradNorm) });
     if (e.type === 'phase') phases.push({ module: e.change.module, to: e.change.to, step: e.change.step });
   });
-  const { weights, frozen } = policy ? await trainAlone(t, steps, pauseAt) : await trainWithSwitch(t, steps);
+  const { weights, frozen } = policy ? await trainAlone(t, steps, drive) : await trainWithSwitch(t, steps);
   const recordings = (t as unknown as { compiled: { recordings: number } | null }).compiled?.recordings ?? 0;
   const kernelsByName = t.compiledKernels();
   t.dispose();
   return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, recordings, kernels: kernelsByName, tensors: tf.memory().numTensors };
 }
 
-/** `steps` steps as the policy decides (stopping once at `pauseAt`); then every weight and the frozen modules. */
-async function trainAlone(t: Trainer, steps: number, pauseAt: number): Promise<{ weights: Record<string, number[]>; frozen: string[] }> {
-  if (pauseAt) await t.run(pauseAt);
+/** `steps` steps as the policy decides, driven as `drive` says; then every weight and the frozen modules. */
+async function trainAlone(t: Trainer, steps: number, drive: Drive): Promise<{ weights: Record<string, number[]>; frozen: string[] }> {
+  const { pauseAt, live } = drive;
+  if (live) {
+    while (t.stepsDone < pauseAt) await t.step();
+    const { errors } = t.setPolicy({ weightThreshold: 1e-9, lossThreshold: 1e-9 });
+    if (errors.length) throw new Error(JSON.stringify(errors));
+  } else if (pauseAt) await t.run(pauseAt);
   await t.run(steps - pauseAt);
   const weights: Record<string, number[]> = {};
   for (const [name, v] of t.model.namedVariables()) weights[name] = Array.from(await v.data());
@@ -83,7 +95,9 @@ if (process.argv[1]?.endsWith('compiled-parity-run.ts')) {
   const policy = process.argv[3] === 'policy';
   const compiled = await parityRun('compiled', steps, augment, policy);
   const fused = await parityRun('fused', steps, augment, policy);
-  // the compiled run paused at the switching window's end (policy only)
-  const paused = policy ? await parityRun('compiled', steps, augment, true, 20) : null;
-  reply({ compiled, fused, paused });
+  // the compiled run paused at the switching window's end, and stepped to it with a live
+  // change after it (policy only)
+  const paused = policy ? await parityRun('compiled', steps, augment, true, { pauseAt: 20, live: false }) : null;
+  const live = policy ? await parityRun('compiled', steps, augment, true, { pauseAt: 20, live: true }) : null;
+  reply({ compiled, fused, paused, live });
 }

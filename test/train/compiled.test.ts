@@ -64,8 +64,10 @@ describe('compiled step against the fused ops, the policy switching at a window\
   let compiled: CompiledRun;
   let fused: CompiledRun;
   let paused: CompiledRun;
+  let live: CompiledRun;
   beforeAll(async () => {
-    ({ compiled, fused, paused } = await runOnDawn<{ compiled: CompiledRun; fused: CompiledRun; paused: CompiledRun }>('test/helpers/compiled-parity-run.ts', [String(POLICY_STEPS), 'policy'], 600_000));
+    ({ compiled, fused, paused, live } = await runOnDawn<{ compiled: CompiledRun; fused: CompiledRun; paused: CompiledRun; live: CompiledRun }>(
+      'test/helpers/compiled-parity-run.ts', [String(POLICY_STEPS), 'policy'], 600_000));
   }, 600_000);
 
   it('switches and freezes at the same steps, the step queued ahead taken back', () => {
@@ -87,6 +89,14 @@ describe('compiled step against the fused ops, the policy switching at a window\
     expect(paused.phases).toEqual(compiled.phases);
     expect(paused.losses).toEqual(compiled.losses);
     expect(paused.weights).toEqual(compiled.weights);
+  });
+
+  it('decides on the settings of the window\'s end: a live change made while the decision waits counts from the next', () => {
+    // stepped to the window's end, the decision still waits there; the change (no window
+    // passes it) must not undo the switch the window's own settings make
+    expect(live.ahead).toEqual({ committed: 0, withdrawn: 1 });
+    expect(live.phases).toEqual(compiled.phases);
+    expect(live.losses).toEqual(compiled.losses);
   });
 });
 
