@@ -132,6 +132,7 @@ export class Trainer {
         this.compiled!.withdraw();
         this.redo = this.ahead.selection;
         this.ahead = null;
+        this.aheadSteps.withdrawn++;
       },
       onWindow: (record) => {
         if (finiteWindow(record)) this.emit({ type: 'window', window: record });
@@ -268,14 +269,12 @@ export class Trainer {
   private async settleDecisions(): Promise<boolean> {
     try {
       await this.controller.settleWindow();
-      return !this.diverged;
     } catch (err) {
-      if (err instanceof RunDiverged) {
-        this.dropAhead();
-        return false;
-      }
-      throw err;
+      if (!(err instanceof RunDiverged)) throw err;
     }
+    if (!this.diverged) return true;
+    this.dropAhead(); // the read-back that ended meanwhile found the run diverged
+    return false;
   }
 
   /** A step queued ahead of a decision and not committed, dropped (the run stops, or a read-back failed). */
@@ -288,7 +287,8 @@ export class Trainer {
   /**
    * The next compiled step's launches up to its commit point (compiled/step.ts: they
    * change nothing that outlives the step), queued ahead of the decision on the window
-   * that just closed. Nothing of the trainer's advances until commitAhead.
+   * that just closed. Its batch is taken now (a step taken back is taken again on it);
+   * nothing else of the trainer's advances until commitAhead.
    */
   private stepAhead(): void {
     const compiled = this.compiledFor();
@@ -339,7 +339,6 @@ export class Trainer {
     const compiled = this.compiledFor();
     // a step taken back by a switch is taken again on the same batch
     const selection = this.redo ?? this.batcher.nextSelection();
-    if (this.redo) this.aheadSteps.withdrawn++;
     this.redo = null;
     const slot = compiled.step({ lr: scheduled, selection, windowStart: monitor.stepsInWindow === 0 });
     monitor.observeOnDevice(() => compiled.windowSums());
