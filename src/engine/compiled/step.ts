@@ -218,6 +218,9 @@ export class CompiledStep {
   begin(a: StepArgs): void {
     if (this.begun) throw new Error('a step begun ahead of a decision is neither committed nor withdrawn');
     if (timing) throw new Error('a timed step is taken whole, never begun ahead of a decision');
+    // it follows a window's end: a window carried from a checkpoint has no sums to give it,
+    // which a withdrawal would otherwise have to put back
+    if (!a.windowStart) throw new Error('a step is begun ahead of a decision only at the start of a window');
     const b = webgpu();
     const { r, carried } = this.prepareStep(a);
     const encoder = b.device.createCommandEncoder();
@@ -229,6 +232,7 @@ export class CompiledStep {
   /** The begun step's remaining launches queued (one more submit): returns its ring slot. */
   commit(): number {
     if (!this.begun) throw new Error('no step begun ahead to commit');
+    this.checkDevice(); // the decision was awaited since it began
     const { args: a, carried } = this.begun;
     this.begun = null;
     const b = webgpu();
@@ -257,9 +261,7 @@ export class CompiledStep {
    * tfjs's queue and writes the step word and the batch.
    */
   private prepareStep(a: StepArgs): { r: RecordedStep; carried: readonly [GPUBuffer, GPUBuffer] | null } {
-    if (this.lost) {
-      throw new Error(`the GPU device was lost (${this.lost}); the run stops at its last read-back: reload the page or start the run again`);
-    }
+    this.checkDevice();
     const b = webgpu();
     const trainable = this.host.model.trainableVariables();
     for (const v of trainable) {
@@ -280,6 +282,12 @@ export class CompiledStep {
     return { r: this.recorded!, carried };
   }
 
+  private checkDevice(): void {
+    if (this.lost) {
+      throw new Error(`the GPU device was lost (${this.lost}); the run stops at its last read-back: reload the page or start the run again`);
+    }
+  }
+
   /** A carried window's sums (tfjs uploads them if they are still on the host), taken once. */
   private takeCarried(a: StepArgs): readonly [GPUBuffer, GPUBuffer] | null {
     const carried = this.carried && !a.windowStart ? [tensorBuffer(this.carried[0]), tensorBuffer(this.carried[1])] as const : null;
@@ -287,6 +295,7 @@ export class CompiledStep {
     return carried;
   }
 
+  /** The carried sums copied in, ahead of the launches that add to them. */
   private copyCarried(encoder: GPUCommandEncoder, carried: readonly [GPUBuffer, GPUBuffer]): void {
     encoder.copyBufferToBuffer(carried[0], 0, this.buffers.gradSum, 0, 4 * this.host.watched.length);
     encoder.copyBufferToBuffer(carried[1], 0, this.buffers.lossSum, 0, 4);
@@ -298,6 +307,7 @@ export class CompiledStep {
     writeArray(webgpu().queue, this.recorded!.table, adamwTable(rows));
   }
 
+  /** Launches `from` .. `to` - 1 of the recording in one compute pass. */
   private encodePass(encoder: GPUCommandEncoder, from: number, to: number, desc: GPUComputePassDescriptor): void {
     const pass = encoder.beginComputePass(desc);
     for (const p of this.prepared.slice(from, to)) {
