@@ -11,13 +11,22 @@ export function writeArray(queue: GPUQueue, buf: GPUBuffer, data: Float32Array |
 
 export class Arena {
   private readonly owned: GPUBuffer[] = [];
+  /** the buffers made with `floats`: what a step writes afresh (not the constants, not the table) */
+  private readonly scratch = new Set<GPUBuffer>();
   bytes = 0;
 
   constructor(readonly device: GPUDevice) {}
 
   /** A buffer of `n` 32-bit values (at least one: WebGPU has no empty bindings). */
   floats(n: number, label: string, usage = storageUsage()): GPUBuffer {
-    return this.make(4 * Math.max(1, n), label, usage);
+    const buf = this.make(4 * Math.max(1, n), label, usage);
+    this.scratch.add(buf);
+    return buf;
+  }
+
+  /** Whether `buf` is one of this arena's `floats` buffers. */
+  isScratch(buf: GPUBuffer): boolean {
+    return this.scratch.has(buf);
   }
 
   /** A uniform buffer written every step (the optimiser's table). */
@@ -46,6 +55,7 @@ export class Arena {
   destroy(): void {
     for (const b of this.owned) b.destroy();
     this.owned.length = 0;
+    this.scratch.clear();
     this.bytes = 0;
   }
 }

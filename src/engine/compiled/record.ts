@@ -12,7 +12,7 @@ import * as attention from '../ops/webgpu/attention';
 import * as crossEntropy from '../ops/webgpu/cross-entropy';
 import { tensorBuffer } from '../ops/webgpu/dispatch';
 import { chunksOf, clipDispatches, moduleNormDispatches, sumSquaresDispatches } from '../ops/webgpu/grad-norms';
-import { conflicts, written, type Dispatch } from '../ops/webgpu/kernel';
+import { conflicts, type Dispatch } from '../ops/webgpu/kernel';
 import * as layerNorm from '../ops/webgpu/layernorm';
 import * as linear from '../ops/webgpu/linear';
 import type { Norm, ViT } from '../vit';
@@ -77,6 +77,20 @@ interface LinearOptions {
   gelu?: boolean;
   residual?: GPUBuffer;
   inputGrad?: boolean;
+}
+
+/**
+ * A step begun ahead of a decision and withdrawn must leave nothing changed: every
+ * buffer a launch before the commit point writes must be the recording's scratch
+ * (`scratch`: made afresh by each step), not a weight, a moment, the window sums, the
+ * step word or a constant. Checked at every recording, so a launch moved before the
+ * commit point, or a weight written in place there, cannot break a withdrawal unseen.
+ */
+export function checkAhead<B>(ds: Dispatch<B>[], commitAt: number, scratch: (b: B) => boolean): void {
+  for (const d of ds.slice(0, commitAt)) {
+    const i = d.buffers.findIndex((b, k) => d.kernel.bindings[k]?.access === 'rw' && !scratch(b));
+    if (i >= 0) throw new Error(`${d.kernel.key} writes ${d.kernel.bindings[i]!.name}, which outlives the step, before the commit point`);
+  }
 }
 
 /** `ds` labelled with what they work on (the per-launch timing's module). */
@@ -366,11 +380,6 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     weights: T(v), moments: T(s.moments(v)), grad: grads.get(v)!, size: v.size, row: i,
   }));
   emit(...adamwDispatches(params, s.adam, paramsPerLaunch(s.storageBuffers), { factor, table }));
-  // a step begun ahead of a decision and withdrawn must leave nothing changed: checked
-  // here, so a launch moved before the commit point cannot break that unseen
-  const lasting = new Set<GPUBuffer>([s.persistent.gradSum, s.persistent.lossSum, ...params.flatMap((p) => [p.weights, p.moments])]);
-  for (const d of out.slice(0, commitAt)) {
-    if (written(d).some((b) => lasting.has(b))) throw new Error(`${d.kernel.key} writes a buffer that outlives the step before the commit point`);
-  }
+  checkAhead(out, commitAt, (b) => arena.isScratch(b));
   return { dispatches: out, commitAt, arena, table, loss, norm, bound };
 }

@@ -106,7 +106,7 @@ export const MAIN_ARGS =
 export const WID = 'let wid = wg.x + wg.y * nwg.x;';
 
 /** The buffers a dispatch writes (its read-write bindings). */
-export const written = <B>(d: Dispatch<B>): B[] => d.buffers.filter((_, i) => d.kernel.bindings[i]?.access === 'rw');
+const written = <B>(d: Dispatch<B>): B[] => d.buffers.filter((_, i) => d.kernel.bindings[i]?.access === 'rw');
 
 /**
  * Whether two dispatches touch a buffer that one of them writes: then neither may move
