@@ -144,14 +144,16 @@ export class PreLoRAController {
     if (step % windowSteps !== 0 || this.monitor.stepsInWindow === 0) return;
     const closing = this.monitor.endWindow(step);
     const decides = mode === 'prelora' && windowCouldSwitch(this.stepperState(), this.history, this.settings, this.totalSteps, step, [...this.states.keys()]);
-    if (!decides || this.host.decidesLate()) {
+    // the settings the decision takes: the window end's, whatever a live change does while it waits
+    const settings = decides ? structuredClone(this.settings) : null;
+    if (!settings || this.host.decidesLate()) {
       closing.catch(() => undefined); // its failure (a lost device) is the settling step's
       this.closing = closing;
-      this.deciding = decides ? structuredClone(this.settings) : null;
+      this.deciding = settings;
       return;
     }
     this.record(await closing);
-    await this.switchModules(this.policySwitches(this.settings), this.settings);
+    await this.switchModules(this.policySwitches(settings), settings);
   }
 
   /** Whether a closed window's decision is still to be made (its statistics on their way). */
@@ -221,10 +223,11 @@ export class PreLoRAController {
       this.host.onPhaseChange({ module: sw.module, from: 'full', to: 'joint', step, rank: sw.rank, decidedBy: why(sw), lossBefore, lossAfter });
     }
     this.host.phaseChanged({ released: [], changed: this.scope(ids, settings), froze: false });
-    if (settings.jointSteps === 0) await this.freeze(ids);
+    if (settings.jointSteps === 0) await this.freeze(ids, settings);
   }
 
-  private async freeze(ids: string[]): Promise<void> {
+  /** Freeze the bases of modules whose joint phase ended; `settings` gives the rule of what re-warms (the live ones, or a decision's). */
+  private async freeze(ids: string[], settings: PreLoRAConfig = this.settings): Promise<void> {
     await this.host.flush();
     const step = this.host.currentStep();
     const released: tf.Variable[] = [];
@@ -232,7 +235,7 @@ export class PreLoRAController {
       released.push(...this.freezeBase(id));
       this.host.onPhaseChange({ module: id, from: 'joint', to: 'lora', step, rank: this.states.get(id)!.rank, decidedBy: 'joint-done' });
     }
-    this.host.phaseChanged({ released, changed: this.scope(ids), froze: true });
+    this.host.phaseChanged({ released, changed: this.scope(ids, settings), froze: true });
   }
 
   /**
