@@ -270,6 +270,7 @@ export class Trainer {
     try {
       await this.controller.settleWindow();
     } catch (err) {
+      this.dropAhead(); // whatever failed, the step queued ahead is not taken
       if (!(err instanceof RunDiverged)) throw err;
     }
     if (!this.diverged) return true;
