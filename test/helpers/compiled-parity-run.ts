@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../../src/engine/backend-node';
 import { setKernels } from '../../src/engine/kernel-path';
+import type { RecordedStep } from '../../src/engine/compiled/record';
 import { Trainer } from '../../src/engine/trainer';
 import { reply } from './dawn';
 import { microRun, trainWithSwitch } from './path-parity-run';
@@ -25,6 +26,12 @@ export interface CompiledRun {
   phases: { module: string; to: string; step: number }[];
   /** steps queued ahead of a window's decision: committed, and taken back by a switch */
   ahead: { committed: number; withdrawn: number };
+  /**
+   * compiled only, the last recording's commit point: the launch before it, its index and
+   * the launches in all, and whether the arena counts the optimiser's table (a uniform)
+   * and the loss (a step's own) as scratch
+   */
+  commit: { before: string | null; at: number; of: number; scratch: { table: boolean; loss: boolean } } | null;
   /** compiled only: recordings made, and kernels per step by name in the last phase */
   recordings: number;
   kernels: Record<string, number> | null;
@@ -66,10 +73,16 @@ export async function parityRun(kernels: 'compiled' | 'fused', steps: number, au
     if (e.type === 'phase') phases.push({ module: e.change.module, to: e.change.to, step: e.change.step });
   });
   const { weights, frozen } = policy ? await trainAlone(t, steps, drive) : await trainWithSwitch(t, steps);
-  const recordings = (t as unknown as { compiled: { recordings: number } | null }).compiled?.recordings ?? 0;
+  const step = (t as unknown as { compiled: { recordings: number; recorded: RecordedStep | null } | null }).compiled;
+  const recordings = step?.recordings ?? 0;
+  const r = step?.recorded ?? null;
+  const commit = r && {
+    before: r.dispatches[r.commitAt - 1]?.kernel.name ?? null, at: r.commitAt, of: r.dispatches.length,
+    scratch: { table: r.arena.isScratch(r.table), loss: r.arena.isScratch(r.loss) },
+  };
   const kernelsByName = t.compiledKernels();
   t.dispose();
-  return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, recordings, kernels: kernelsByName, tensors: tf.memory().numTensors };
+  return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, commit, recordings, kernels: kernelsByName, tensors: tf.memory().numTensors };
 }
 
 /** `steps` steps as the policy decides, driven as `drive` says; then every weight and the frozen modules. */

@@ -48,6 +48,14 @@ describe('compiled step against the fused ops, whole run', () => {
     expect(fused.ahead).toEqual({ committed: 0, withdrawn: 0 });
   });
 
+  it('queues a step ahead up to its loss: the forward, written only to the recording\'s scratch', () => {
+    const c = compiled.commit!;
+    expect(c.before).toBe('cross-entropy.loss');
+    expect(c.at).toBeGreaterThan(c.of / 4);
+    expect(c.at).toBeLessThan(c.of / 2);
+    expect(c.scratch).toEqual({ table: false, loss: true });
+  });
+
   it('sums the monitor\'s windows on the device as the eager monitor does', () => {
     expect(compiled.windows).toHaveLength(STEPS / 10);
     compiled.windows.forEach((w, i) => {
