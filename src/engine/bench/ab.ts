@@ -4,12 +4,12 @@
 // samples/s; then, where the reports were timed launch by launch, the device ms by what
 // the launches work on. Pure (the CLI prints it): the reading every kernel A/B needs,
 // taken the same way each time.
-import { LAUNCH_GROUPS, LAUNCH_GROUPS_TITLE, launchGroupSums, launchGroupTotal, markdownTable, ratio, runOf, type BenchReport, type LaunchGroup } from './report';
+import {
+  figure, LAUNCH_GROUPS, LAUNCH_GROUPS_TITLE, launchGroupSums, launchGroupTotal, markdownTable, ratio, runOf, type BenchReport, type LaunchGroup,
+} from './report';
 
 /** A report under the name an A/B gives its variant. */
 export interface Variant { name: string; report: BenchReport }
-
-const fixed = (v: number | null | undefined, digits: number) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
 
 /** A row a variant: device ms full and LoRA, full / LoRA, launches, peak MB and samples/s of the two phases. */
 export function abRows(vs: Variant[]): string[][] {
@@ -17,12 +17,11 @@ export function abRows(vs: Variant[]): string[][] {
   return [header, ...vs.map(({ name, report }) => {
     const f = runOf(report, 'full');
     const l = runOf(report, 'lora');
-    const r = ratio(f?.deviceMsPerStep.full, l?.deviceMsPerStep.lora);
     return [
-      name, fixed(f?.deviceMsPerStep.full, 3), fixed(l?.deviceMsPerStep.lora, 3), r === null ? '–' : `${r.toFixed(3)}x`,
-      `${fixed(f?.dispatchesPerStep.full, 0)} / ${fixed(l?.dispatchesPerStep.lora, 0)}`,
-      `${fixed(f && f.memoryBytes.peak / 1e6, 0)} / ${fixed(l && l.memoryBytes.peak / 1e6, 0)}`,
-      `${fixed(f?.samplesPerSec.full, 0)} / ${fixed(l?.samplesPerSec.lora, 0)}`,
+      name, figure(f?.deviceMsPerStep.full, 3), figure(l?.deviceMsPerStep.lora, 3), figure(ratio(f?.deviceMsPerStep.full, l?.deviceMsPerStep.lora), 3, 'x'),
+      `${figure(f?.dispatchesPerStep.full, 0)} / ${figure(l?.dispatchesPerStep.lora, 0)}`,
+      `${figure(f && f.memoryBytes.peak / 1e6, 0)} / ${figure(l && l.memoryBytes.peak / 1e6, 0)}`,
+      `${figure(f?.samplesPerSec.full, 0)} / ${figure(l?.samplesPerSec.lora, 0)}`,
     ];
   })];
 }
@@ -37,7 +36,7 @@ export function abGroupRows(vs: Variant[]): string[][] | null {
     launchGroupSums(runOf(report, 'full')?.deviceMsByLaunch?.full), launchGroupSums(runOf(report, 'lora')?.deviceMsByLaunch?.lora),
   ]);
   if (sums.every((s) => s.every((m) => !m))) return null;
-  const cells = (g: (m: Map<LaunchGroup, number>) => number) => sums.flatMap((s) => s.map((m) => (m ? g(m).toFixed(2) : '–')));
+  const cells = (g: (m: Map<LaunchGroup, number>) => number) => sums.flatMap((s) => s.map((m) => figure(m && g(m), 2)));
   const present = LAUNCH_GROUPS.filter((g) => sums.some((s) => s.some((m) => (m?.get(g) ?? 0) > 0)));
   return [
     ['launches of', ...vs.flatMap((v) => [`${v.name} full`, `${v.name} LoRA`])],

@@ -1,7 +1,7 @@
 // tfjs against the PyTorch reference (bench/torch_reference.py), phase by phase: the
 // full phase of the `full` run against PyTorch's full training, and the LoRA phase of
 // the static `lora` run (the same rank on every block linear) against PyTorch's LoRA.
-import { ratio, runOf, type BenchReport } from './report';
+import { figure, ratio, runOf, type BenchReport } from './report';
 
 export interface TorchPhase {
   samplesPerSec: number;
@@ -49,10 +49,10 @@ export function compareWithTorch(report: BenchReport, torch: TorchReference): Ph
 }
 
 export function comparisonTable(report: BenchReport, torch: TorchReference): string {
-  const n = (x: number | null, d = 1) => (x === null ? '–' : x.toFixed(d));
+  const n = (x: number | null, d = 1) => figure(x, d);
   const rows = compareWithTorch(report, torch).map((c) =>
     `| ${report.preset} | ${c.phase === 'full' ? 'full' : `LoRA (rank ${torch.rank})`} | ${n(c.tfjs.samplesPerSec, 0)} | ${n(c.torch.samplesPerSec, 0)} | ` +
-    `${c.fraction === null ? '–' : `${(100 * c.fraction).toFixed(1)}%`} | ${n(c.tfjs.hostMsPerStep)} / ${n(c.tfjs.deviceMsPerStep)} | ` +
+    `${figure(c.fraction && 100 * c.fraction, 1, '%')} | ${n(c.tfjs.hostMsPerStep)} / ${n(c.tfjs.deviceMsPerStep)} | ` +
     `${n(c.torch.hostMsPerStep)} / ${n(c.torch.deviceMsPerStep)} |`);
   return [
     `tfjs (${report.backend}, ${report.device || 'unknown device'}) against PyTorch ${torch.torch} eager fp32 (${torch.device}), batch ${report.batchSize}`,

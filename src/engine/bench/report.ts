@@ -171,15 +171,19 @@ export const launchGroupTotal = (m: Map<LaunchGroup, number>): number => [...m.v
 /** A report's `full` or static `lora` run (not a PreLoRA one): the two a phase comparison reads. */
 export const runOf = (r: BenchReport, mode: 'full' | 'lora'): BenchRun | undefined => r.runs.find((x) => x.mode === mode);
 
+/** A figure as a table cell: `digits` decimals and a suffix, or a dash where it was not measured (null, missing, not finite). */
+export const figure = (x: number | null | undefined, digits: number, suffix = ''): string =>
+  (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${x.toFixed(digits)}${suffix}`);
+
 const runLabel = (x: { mode: string; rule: string }) => (x.mode === 'prelora' ? `prelora (${x.rule})` : x.mode);
 
 /** One row of formatted cells per run, the header first: the table the CLI prints and the page shows. */
 export function benchRows(r: BenchReport): string[][] {
   const full = runOf(r, 'full');
-  const n = (x: number | null, digits = 1) => (x === null ? '–' : x.toFixed(digits));
-  const mb = (x: number | null) => (x === null ? '–' : (x / 1e6).toFixed(2));
-  const gf = (x: number | null) => (x === null ? '–' : (x / 1e9).toFixed(2));
-  const times = (x: number | null) => (x === null ? '–' : `${x.toFixed(2)}x`);
+  const n = (x: number | null, digits = 1) => figure(x, digits);
+  const mb = (x: number | null) => figure(x && x / 1e6, 2);
+  const gf = (x: number | null) => figure(x && x / 1e9, 2);
+  const times = (x: number | null) => figure(x, 2, 'x');
   const ms = (p: PerPhase, d: PerPhase, k: 'full' | 'lora') => (p[k] === null ? '–' : `${n(p[k])} / ${n(d[k])}`);
   const header = [
     'run', 'first switch', 'samples/s full', 'samples/s LoRA', 'LoRA / full', 'ms/step full host / device',
@@ -283,7 +287,7 @@ export const LAUNCH_GROUPS_TITLE = `Device ms per step by what the launches work
 export function launchGroupRows(r: BenchReport): string[][] | null {
   const [f, l] = [launchGroupSums(runOf(r, 'full')?.deviceMsByLaunch?.full), launchGroupSums(runOf(r, 'lora')?.deviceMsByLaunch?.lora)];
   if (!f && !l) return null;
-  const ms = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(2));
+  const ms = (v: number | undefined) => figure(v, 2);
   // the difference of the cells as shown (hundredths), so a row reads as its own subtraction
   const delta = (a: number | undefined, b: number | undefined) => {
     if (a === undefined || b === undefined) return '–';
