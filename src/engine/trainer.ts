@@ -13,7 +13,7 @@ import { TENSOR, type HostArray, type TrainingState } from './checkpoint/format'
 import { readTensors, takeTensor } from './checkpoint/tensors';
 import { validateConfig, type ConfigError, type PreLoRAConfig, type RunConfig } from './config';
 import { Batcher, toBatch, type Batch, type Dataset, type Selection } from './data/dataset';
-import { CompiledStep, compiledTimingArmed } from './compiled/step';
+import { CompiledStep, compiledTimingArmed, type StepArgs } from './compiled/step';
 import { settleLoss, watchDevice } from './device-loss';
 import { describeDivergence, finiteWindow, firstNonFinite } from './divergence';
 import type { DeviceLoss, Divergence, EngineEvent, Evaluation, MemoryReading, RunPhase, StepRecord } from './events';
@@ -294,7 +294,7 @@ export class Trainer {
   private stepAhead(): void {
     const compiled = this.compiledFor();
     const selection = this.batcher.nextSelection();
-    compiled.begin({ lr: learningRate(this.completed, this.config), selection, windowStart: this.controller.monitor.stepsInWindow === 0 });
+    compiled.begin(this.compiledArgs(selection));
     this.ahead = { selection, lr: this.currentLr(), epoch: this.batcher.epoch };
   }
 
@@ -302,12 +302,21 @@ export class Trainer {
   private commitAhead(): void {
     const { lr, epoch } = this.ahead!;
     this.ahead = null;
+    this.countCompiled(this.compiled!.commit(), lr, epoch);
+    this.aheadSteps.committed++;
+  }
+
+  /** A compiled step's inputs on `selection`: the schedule's learning rate (AdamW applies each variable's re-warm factor), and whether a window starts. */
+  private compiledArgs(selection: Selection): StepArgs {
+    return { lr: learningRate(this.completed, this.config), selection, windowStart: this.controller.monitor.stepsInWindow === 0 };
+  }
+
+  /** A compiled step queued in full, counted: the monitor's step (its sums stay on the device), the step, its ring slot to read back. */
+  private countCompiled(slot: number, lr: number, epoch: number): void {
     const compiled = this.compiled!;
-    const slot = compiled.commit();
     this.controller.monitor.observeOnDevice(() => compiled.windowSums());
     this.completed++;
     this.pending.push({ step: this.completed, epoch, lr, loss: slot, gradNorm: null });
-    this.aheadSteps.committed++;
   }
 
   /** One optimiser step, enqueued on the device; nothing is read back. */
@@ -315,7 +324,7 @@ export class Trainer {
     const lr = this.currentLr();
     const scheduled = learningRate(this.completed, this.config); // AdamW applies each variable's re-warm factor
     if (stepPath() === 'compiled') {
-      this.compiledStep(lr, scheduled);
+      this.compiledStep(lr);
       return;
     }
     const { x, y } = this.tensors(this.batcher.next());
@@ -335,16 +344,12 @@ export class Trainer {
   }
 
   /** The same step replayed from a recording of this phase's kernels (compiled/). */
-  private compiledStep(lr: number, scheduled: number): void {
-    const monitor = this.controller.monitor;
+  private compiledStep(lr: number): void {
     const compiled = this.compiledFor();
     // a step taken back by a switch is taken again on the same batch
     const selection = this.redo ?? this.batcher.nextSelection();
     this.redo = null;
-    const slot = compiled.step({ lr: scheduled, selection, windowStart: monitor.stepsInWindow === 0 });
-    monitor.observeOnDevice(() => compiled.windowSums());
-    this.completed++;
-    this.pending.push({ step: this.completed, epoch: this.batcher.epoch, lr, loss: slot, gradNorm: null });
+    this.countCompiled(compiled.step(this.compiledArgs(selection)), lr, this.batcher.epoch);
   }
 
   /** The compiled step, made at the first step; refuses a step the ring could not hold until the next read-back. */
