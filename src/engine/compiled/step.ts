@@ -40,9 +40,6 @@ export interface StepArgs {
 
 /** Set by timeNextCompiledStep / timeNextCompiledLaunches: the next replay writes timestamps, read back to `done`. */
 let timing: { perKernel: boolean; done: (ns: BigUint64Array | null, names: string[], labels: (string | null)[]) => void } | null = null;
-/** Whether the next replay is to be timed (a timed step is taken whole, never begun ahead of a decision). */
-export const compiledTimingArmed = (): boolean => timing !== null;
-
 /** Queue submits of the last compiled step: its own, plus one when tfjs had work pending. */
 let submitsLastStep = 0;
 
