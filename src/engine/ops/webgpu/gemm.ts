@@ -4,8 +4,8 @@
 // launch also computes a thin side product S = A L (L: [K, r]) in workgroups of its own
 // ahead of C's tiles, TM rows of S each, which is how a LoRA adapter's x A (forward) or
 // dy B^T (backward) costs no extra launch. The caller defines `loadA(m, k)`, `loadB(k,
-// n)` (and `loadL(k, j)`), and writes the epilogue from `acc` (and S's with
-// sideThenTileMain's `store`).
+// n)` (and `loadL(k, j)`), writes C's K loop into its `main` (gemmLoop) and the
+// epilogue from `acc` (and S's with sideThenTileMain's `store`).
 import { WID } from './kernel';
 
 /**
@@ -122,8 +122,8 @@ export function gemmSharedBytes(l: GemmLayout): number {
 }
 
 /**
- * Constants, workgroup arrays and `fn gemm(t, m0, n0, kBegin, kEnd, M, N)`, which fills
- * `acc`. Thread (tx, ty) holds rows ty RM .. ty RM + RM - 1 and columns tx RN .. tx RN +
+ * Constants, workgroup arrays and the staging functions of C's K loop (gemmLoop), which
+ * fills `acc`. Thread (tx, ty) holds rows ty RM .. ty RM + RM - 1 and columns tx RN .. tx RN +
  * RN - 1 of the tile, so it reads its A and B values from the staged tiles as vec4s: 2
  * shared loads per 16 FMAs instead of 8 (with one load per float the step's full-phase
  * device time was 7% longer: the loads were not the bound). Each thread loads the next
@@ -153,23 +153,38 @@ ${prefetchWgsl('Tiles', 'n0: u32, N: u32', [
     { reg: 'pb', count: 'TN * TK', idx: bIdx, when: 'n0 + n < N', load: 'loadB(k0 + k, n0 + n)', at: 'BS + k * SB + n' },
   ])}
 ${l.merged ? mergeWgsl(l.merged.rank) : ''}
-fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, N: u32) {
-  for (var i = 0u; i < RM * VN; i++) { acc[i] = vec4<f32>(0.0); }
-  let tx = t % TX;
-  let ty = t / TX;
-  ${l.merged ? 'stageFactor(t, n0, N);' : ''}
-  fetchTiles(t, m0, kBegin, kEnd, M, n0, N);
-  for (var k0 = kBegin; k0 < kEnd; k0 += TK) {
-    stageTiles(t);
-    workgroupBarrier();
-    if (k0 + TK < kEnd) { fetchTiles(t, m0, k0 + TK, kEnd, M, n0, N); }
-    for (var k = 0u; k < TK; k++) {
-      ${sliceSums(RM, RN)}
-    }
-    workgroupBarrier();
-  }
-}
 ${l.side ? sideWgsl(l, l.side) : ''}`;
+}
+
+/**
+ * C's K loop for the tile at (m0, n0) over K's rows kBegin .. kEnd, written into the
+ * caller's `main` (its t, m0, n0, M and N), filling `acc`. As a function given kBegin
+ * and kEnd it was what made our products slower than the same tile written for a
+ * microbenchmark: written into `main`, a plain product ran 1.06-1.14x faster at every K
+ * and N of tiny and small (M 8,320, H200, one call). The step, same floats (another
+ * call, two runs each): tiny b128 8.41-8.47 -> 8.01-8.02 ms full, 6.81-6.82 -> 6.69-6.72
+ * LoRA; small 33.32-33.36 -> 31.19-31.20 full, LoRA unchanged (24.1-24.3).
+ */
+export function gemmLoop(l: GemmLayout, kBegin: string, kEnd: string): string {
+  const { RM, RN } = GEMM_TILE;
+  return `{
+    for (var i = 0u; i < RM * VN; i++) { acc[i] = vec4<f32>(0.0); }
+    let tx = t % TX;
+    let ty = t / TX;
+    ${l.merged ? 'stageFactor(t, n0, N);' : ''}
+    let kFirst = ${kBegin};
+    let kLast = ${kEnd};
+    fetchTiles(t, m0, kFirst, kLast, M, n0, N);
+    for (var k0 = kFirst; k0 < kLast; k0 += TK) {
+      stageTiles(t);
+      workgroupBarrier();
+      if (k0 + TK < kLast) { fetchTiles(t, m0, k0 + TK, kLast, M, n0, N); }
+      for (var k = 0u; k < TK; k++) {
+        ${sliceSums(RM, RN)}
+      }
+      workgroupBarrier();
+    }
+  }`;
 }
 
 /**
@@ -304,25 +319,25 @@ fn sideGemm(t: u32, m0: u32, kBegin: u32, kEnd: u32, M: u32) {
 export const sideWorkgroups = (rows: number) => Math.ceil(rows / GEMM_TILE.TM);
 
 /** `main`'s start for a plain C = A B over params M, N, K: the workgroup's tile, then its sums. */
-export const TILE_MAIN = `${WID}
-  ${tileMain('wid')}`;
+export const tileMainOf = (l: GemmLayout) => `${WID}
+  ${tileMain('wid', l)}`;
 
 /** C's tile of workgroup `w` (counted from C's first tile), then its sums. */
-function tileMain(w: string): string {
+function tileMain(w: string, l: GemmLayout): string {
   return `let M = P.M; let N = P.N;
   let tilesN = (N + TN - 1u) / TN;
   if (${w} >= ((M + TM - 1u) / TM) * tilesN) { return; }
   let m0 = (${w} / tilesN) * TM;
   let n0 = (${w} % tilesN) * TN;
-  gemm(t, m0, n0, 0u, P.K, M, N);`;
+  ${gemmLoop(l, '0u', 'P.K')}`;
 }
 
 /**
  * `main`'s start for C = A B with the side product S = A L in the same launch: the first
  * sideWorkgroups(M) workgroups sum TM rows of S each and store them with `store` (sees
- * m, j and v), then return; the rest are C's tiles, as in TILE_MAIN.
+ * m, j and v), then return; the rest are C's tiles, as in tileMainOf.
  */
-export function sideThenTileMain(store: string): string {
+export function sideThenTileMain(store: string, l: GemmLayout): string {
   return `${WID}
   let sideCount = (P.M + TM - 1u) / TM;
   if (wid < sideCount) {
@@ -341,7 +356,7 @@ export function sideThenTileMain(store: string): string {
     return;
   }
   let tw = wid - sideCount;
-  ${tileMain('tw')}`;
+  ${tileMain('tw', l)}`;
 }
 
 /** The loop over a thread's outputs of the tile: `body` sees m, n (global), i (row slot) and v (the sum). */

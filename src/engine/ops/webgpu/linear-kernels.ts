@@ -9,7 +9,7 @@
 // side product (x A, or s dy B^T) that the adapter's gradients need. With GELU, the
 // kernels that read dy read dg * gelu'(u) instead, so the pre-activation gradient is
 // never written out.
-import { gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, sideThenTileMain, stagedFloats, tileKey, TILE_MAIN, type GemmLayout } from './gemm';
+import { gemmLoop, gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, sideThenTileMain, stagedFloats, tileKey, tileMainOf, type GemmLayout } from './gemm';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel, type ParamSpec } from './kernel';
 import type { SharedSum } from './shared-sums';
 import { GELU_WGSL } from './wgsl';
@@ -127,14 +127,15 @@ fn loadB(k: u32, n: u32) -> f32 {
 }`
       : 'fn loadB(k: u32, n: u32) -> f32 { return W[k * P.N + n]; }';
     const params = [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }] as const;
+    const layout = forwardLayout(R, merged);
     const body = `${v.gelu ? GELU_WGSL : ''}
-${gemmWgsl(forwardLayout(R, merged))}
+${gemmWgsl(layout)}
 fn loadA(m: u32, k: u32) -> f32 { return X[m * P.K + k]; }
 ${loadB}
 ${R ? 'fn loadL(k: u32, j: u32) -> f32 { return LA[k * R + j]; }' : ''}
 @compute @workgroup_size(${gemmThreads()})
 fn main(${MAIN_ARGS}) {
-  ${R ? sideThenTileMain('XA[m * R + j] = v;') : TILE_MAIN}
+  ${R ? sideThenTileMain('XA[m * R + j] = v;', layout) : tileMainOf(layout)}
   ${forEachOutput(`var o = v + Bias[n];
       ${v.residual ? 'o = o + RES[m * N + n];' : ''}
       ${store}`)}
@@ -174,8 +175,9 @@ export function inputGradKernel(v: LinearVariant & { geluOut?: boolean; merged?:
     bindings.push(rw('DX'));
     if (R) bindings.push(rw('DXA'));
     if (ride) bindings.push(...weightGradBindings(ride, RIDE));
+    const layout = inputGradLayout(R, merged, ride?.rank);
     const body = `${v.gelu || v.geluOut || ride?.gelu ? GELU_WGSL : ''}
-${gemmWgsl(inputGradLayout(R, merged, ride?.rank))}
+${gemmWgsl(layout)}
 ${ride ? thinGradWgsl(ride.rank, ride.gelu, RIDE) : ''}
 fn loadA(m: u32, k: u32) -> f32 { return ${dyLoad(v.gelu, 'm * P.K + k')}; }
 ${merged
@@ -197,7 +199,7 @@ fn main(${MAIN_ARGS}) {
       return;
     }
   }` : ''}
-  ${R ? sideThenTileMain('DXA[m * R + j] = P.s * v;') : TILE_MAIN}
+  ${R ? sideThenTileMain('DXA[m * R + j] = P.s * v;', layout) : tileMainOf(layout)}
   ${forEachOutput(v.geluOut ? 'DX[m * N + n] = v * geluGrad(GU[m * N + n]);' : v.accumulate ? 'DX[m * N + n] = DX[m * N + n] + v;' : 'DX[m * N + n] = v;')}
 }`;
     const params: ParamSpec[] = [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }, { name: 's', type: 'f32' }];
@@ -477,7 +479,7 @@ fn main(${MAIN_ARGS}) {
     return;
   }
   ${R ? 'if (q >= 2u) { thin(t, q, w, kBegin, kEnd, base); return; }' : ''}
-  gemm(t, m0, n0, kBegin, kEnd, M, N);
+  ${gemmLoop(weightGradLayout(R), 'kBegin', 'kEnd')}
   ${forEachOutput('PART[base + m * N + n] = v;')}
 }`;
     return makeKernel({
