@@ -129,7 +129,8 @@ export function gemmSharedBytes(l: GemmLayout): number {
  * device time was 7% longer: the loads were not the bound). Each thread loads the next
  * K slice's elements into registers before it sums the current one, so global latency
  * overlaps the FMAs. `sget` / `sset` read and write the staged floats one at a time.
- * With a side product, also `fn sideGemm(t, m0, kBegin, kEnd, M)` (sideWgsl).
+ * With a side product, also its staging functions (sideWgsl; its loop is written into
+ * `main` by sideThenTileMain).
  */
 export function gemmWgsl(l: GemmLayout): string {
   const { TM, TN, TK, RM, RN } = GEMM_TILE;
@@ -294,26 +295,34 @@ ${prefetchWgsl('Side', '', [
     { reg: 'spa', count: 'TM * TK', idx: aIdx, when: 'm0 + m < M', load: 'loadA(m0 + m, k0 + k)', at: 'k * SA + m' },
     { reg: 'spl', count: 'TK * RP', idx: lIdx, when: 'j < R', load: 'loadL(k0 + k, j)', at: 'LS + k * RP + j' },
   ])}
-fn sideGemm(t: u32, m0: u32, kBegin: u32, kEnd: u32, M: u32) {
-  for (var i = 0u; i < UPT; i++) { sacc[i] = vec4<f32>(0.0); }
-  let mi = t % TM;
-  let g0 = t / TM;
-  fetchSide(t, m0, kBegin, kEnd, M);
-  for (var k0 = kBegin; k0 < kEnd; k0 += TK) {
-    stageSide(t);
-    workgroupBarrier();
-    if (k0 + TK < kEnd) { fetchSide(t, m0, k0 + TK, kEnd, M); }
-    for (var k = 0u; k < TK; k++) {
-      let a = vec4<f32>(sget(k * SA + mi));
-      for (var i = 0u; i < UPT; i++) {
-        let g = g0 + i * GP;
-        if (g * 4u < RP) { sacc[i] = fma(a, AB[(LS + k * RP) / 4u + g], sacc[i]); }
-      }
-    }
-    workgroupBarrier();
-  }
-}`;
+`;
 }
+
+/**
+ * The side product's K loop for the TM rows from m0, over all of K, written into `main`
+ * (the caller's t and m0), filling `sacc`: as C's (gemmLoop), not a function.
+ */
+const SIDE_LOOP = `{
+    for (var i = 0u; i < UPT; i++) { sacc[i] = vec4<f32>(0.0); }
+    let mi = t % TM;
+    let g0 = t / TM;
+    let M = P.M;
+    let kLast = P.K;
+    fetchSide(t, m0, 0u, kLast, M);
+    for (var k0 = 0u; k0 < kLast; k0 += TK) {
+      stageSide(t);
+      workgroupBarrier();
+      if (k0 + TK < kLast) { fetchSide(t, m0, k0 + TK, kLast, M); }
+      for (var k = 0u; k < TK; k++) {
+        let a = vec4<f32>(sget(k * SA + mi));
+        for (var i = 0u; i < UPT; i++) {
+          let g = g0 + i * GP;
+          if (g * 4u < RP) { sacc[i] = fma(a, AB[(LS + k * RP) / 4u + g], sacc[i]); }
+        }
+      }
+      workgroupBarrier();
+    }
+  }`;
 
 /** Workgroups of the side product S = A L ([rows, rank]) that a launch runs ahead of C's tiles. */
 export const sideWorkgroups = (rows: number) => Math.ceil(rows / GEMM_TILE.TM);
@@ -342,7 +351,7 @@ export function sideThenTileMain(store: string, l: GemmLayout): string {
   let sideCount = (P.M + TM - 1u) / TM;
   if (wid < sideCount) {
     let m0 = wid * TM;
-    sideGemm(t, m0, 0u, P.K, P.M);
+    ${SIDE_LOOP}
     let m = m0 + t % TM;
     for (var i = 0u; i < UPT; i++) {
       for (var c = 0u; c < 4u; c++) {

@@ -178,7 +178,6 @@ export function inputGradKernel(v: LinearVariant & { geluOut?: boolean; merged?:
     const layout = inputGradLayout(R, merged, ride?.rank);
     const body = `${v.gelu || v.geluOut || ride?.gelu ? GELU_WGSL : ''}
 ${gemmWgsl(layout)}
-${ride ? thinGradWgsl(ride.rank, ride.gelu, RIDE) : ''}
 fn loadA(m: u32, k: u32) -> f32 { return ${dyLoad(v.gelu, 'm * P.K + k')}; }
 ${merged
     ? `fn loadF(j: u32, n: u32) -> f32 { return LA[n * R + j]; }
@@ -195,7 +194,7 @@ fn main(${MAIN_ARGS}) {
     if (rid >= P.${RIDE}first) {
       let rw = rid - P.${RIDE}first;
       ${partMappingWgsl(ride.rank, false, RIDE, 'rw')}
-      if (q >= 2u) { ${RIDE}thin(t, q, w, kBegin, kEnd, base); }
+      if (q >= 2u) ${thinGradBlock(ride.rank, ride.gelu, RIDE)}
       return;
     }
   }` : ''}
@@ -357,13 +356,14 @@ function partMappingWgsl(R: number, base: boolean, pre: string, wid: string): st
 }
 
 /**
- * \`fn <pre>thin(t, q, w, kBegin, kEnd, base)\`: workgroup w's columns of the adapter's thin
- * gradients (q 2: dA, 3: dB) over rows kBegin..kEnd, their partials stored at PART[base
- * ..] as [rank, columns]. Bindings and params are read under the prefix, so the same
- * function runs in the weight-gradient launch and riding in another launch. Its staged
- * area is the weight-gradient kernel's (a host kernel must stage at least as much).
+ * A block for \`main\` (its t, q, w, kBegin, kEnd and base): workgroup w's columns of the
+ * adapter's thin gradients (q 2: dA, 3: dB) over rows kBegin..kEnd, their partials stored
+ * at PART[base ..] as [rank, columns]. Bindings and params are read under the prefix, so
+ * the same block runs in the weight-gradient launch and riding in another launch. Its
+ * staged area is the weight-gradient kernel's (a host kernel must stage at least as
+ * much). Written into \`main\`, as C's K loop is (gemmLoop), not called as a function.
  */
-function thinGradWgsl(R: number, gelu: boolean, pre: string): string {
+function thinGradBlock(R: number, gelu: boolean, pre: string): string {
   const p = (name: string) => `P.${pre}${name}`;
   const staged = stagedFloats(weightGradLayout(R));
   // rows of the thin factor (dxa or x A) staged at a time for dA and dB
@@ -375,7 +375,7 @@ function thinGradWgsl(R: number, gelu: boolean, pre: string): string {
   const dy = gelu ? `${pre}DG[k * ${p('dout')} + n] * geluGrad(${pre}U[k * ${p('dout')} + n])` : `${pre}DY[k * ${p('dout')} + n]`;
   const thin = thinSums(R);
   return `
-fn ${pre}thin(t: u32, q: u32, w: u32, kBegin: u32, kEnd: u32, base: u32) {
+{
   // dA[c, j] = sum_k x[k, c] dxa[k, j], or dB[j, c] = sum_k (x A)[k, j] dy[k, c]: the
   // ${TL} threads of column c (lanes) sum every ${TL}-th row against the thin factor's
   // rows, staged ${CH} at a time, then their sums are added in lane order
@@ -453,7 +453,6 @@ export function weightGradKernel(v: LinearVariant & { base: boolean }): Kernel {
 ${gemmWgsl(weightGradLayout(R))}
 fn loadA(m: u32, k: u32) -> f32 { return X[k * P.din + m]; }
 fn loadB(k: u32, n: u32) -> f32 { return ${dy}; }
-${R ? thinGradWgsl(R, v.gelu, '') : ''}
 @compute @workgroup_size(${gemmThreads()})
 fn main(${MAIN_ARGS}) {
   ${WID}
@@ -478,7 +477,10 @@ fn main(${MAIN_ARGS}) {
     }
     return;
   }
-  ${R ? 'if (q >= 2u) { thin(t, q, w, kBegin, kEnd, base); return; }' : ''}
+  ${R ? `if (q >= 2u) {
+    ${thinGradBlock(R, v.gelu, '')}
+    return;
+  }` : ''}
   ${gemmLoop(weightGradLayout(R), 'kBegin', 'kEnd')}
   ${forEachOutput('PART[base + m * N + n] = v;')}
 }`;
