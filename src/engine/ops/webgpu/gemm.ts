@@ -192,8 +192,8 @@ export function gemmLoop(l: GemmLayout, kBegin: string, kEnd: string): string {
  * One k of the staged slice summed into a thread's RM x RN outputs, written out so that
  * every register is named by a constant, and the staged vec4s indexed directly (the
  * tiles' strides are whole vec4s). The same FMAs in the same order as the loops it
- * replaces. The H200's driver made the same of both: a plain product's launch within
- * -2% .. +3% at every K and N of tiny and small (M 8,320), the step's device ms 8.38-8.39
+ * replaces. The H200's driver made the same of both: a plain product 0.99-1.02x as fast
+ * at every K and N of tiny and small (M 8,320), the step's device ms 8.38-8.39
  * -> 8.35-8.43 on tiny and 33.30-33.33 -> 33.05-33.09 on small at batch 128 (one call,
  * two runs each), the same floats. On SwiftShader, where CI runs, a product took 1.8-3.5x
  * less time: the loops indexed registers by their counters, which a software compiler

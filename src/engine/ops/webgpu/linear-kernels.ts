@@ -159,7 +159,7 @@ fn main(${MAIN_ARGS}) {
  * times gelu'(u), it was made again for every tile that loads it (6 times per element for
  * fc1's input gradient and 6 for its weight gradient at small's width).
  * `rider`: another linear's frozen-base thin gradients (weightGradKernel's dA and dB
- * partials, the same function) in workgroups after this launch's own, from `ride_first`;
+ * partials, the same block: thinGradBlock) in workgroups after this launch's own, from `ride_first`;
  * its bindings and params follow these, prefixed `ride_` (weightGradBindings).
  */
 export function inputGradKernel(v: LinearVariant & { geluOut?: boolean; merged?: boolean; accumulate?: boolean; rider?: ThinRider }): Kernel {
