@@ -26,7 +26,8 @@ const base = JSON.parse(readFileSync(new URL('./base.json', import.meta.url)));
 const REPS = Number(process.env.REPS ?? 20); const ROUNDS = Number(process.env.ROUNDS ?? 4);
 const SHAPES = JSON.parse(process.env.SHAPES ?? '[[8320,192,192],[8320,192,768],[8320,768,192],[8320,384,384],[8320,384,1536],[8320,1536,384]]');
 const EXTRAS = (process.env.EXTRA ?? '').split(',').filter(Boolean).map((f) => JSON.parse(readFileSync(new URL(f, import.meta.url))));
-const VARIANTS = JSON.parse(readFileSync(new URL(process.env.VFILE ?? './variants.json', import.meta.url)));
+// without VFILE, src's kernels alone
+const VARIANTS = process.env.VFILE ? JSON.parse(readFileSync(new URL(process.env.VFILE, import.meta.url))) : [];
 
 function rand(n, seed) { const a = new Float32Array(n); let s = seed >>> 0; for (let i = 0; i < n; i++) { s = (s * 1664525 + 1013904223) >>> 0; a[i] = (s / 2 ** 32 - 0.5); } return a; }
 function buf(data, usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST) {
@@ -74,11 +75,11 @@ for (const [M, K, N] of SHAPES) {
       if (v.name === 'base') { code = fwd ? base.forward : base.inputGrad; groups = Math.ceil(M / 64) * Math.ceil(N / 64); }
       else if (v.raw) { code = fwd ? v.raw.forward : v.raw.inputGrad; groups = Math.ceil(M / 64) * Math.ceil(N / 64); }
       else {
-        if (sharedOf(o) > l.maxComputeWorkgroupStorageSize) { continue; }
+        if (sharedOf(o) > l.maxComputeWorkgroupStorageSize) { rows.push({ name: v.name, skipped: 'needs more workgroup memory than the device has' }); continue; }
         code = gen(o); groups = workgroupsOf(o, M, N);
       }
       let p;
-      try { p = await pipeline(code); } catch (e) { console.log(v.name, 'FAILED', e.message.slice(0, 400)); continue; }
+      try { p = await pipeline(code); } catch (e) { rows.push({ name: v.name, skipped: `does not compile: ${e.message.slice(0, 400)}` }); continue; }
       const entries = (fwd ? [A, B, Bias, C] : [A, B, C]).map((b, i) => ({ binding: i, resource: { buffer: b } }));
       entries.push({ binding: entries.length, resource: { buffer: Pm } });
       const bg = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries });
@@ -95,8 +96,8 @@ for (const [M, K, N] of SHAPES) {
       const us = Math.min(...x.ts);
       rows.push({ name: x.v.name, us, ts: x.ts, tflops: (2 * M * N * K) / (us * 1e-6) / 1e12, err: x.err, groups: x.groups, threads: x.v.name === 'base' || x.v.raw ? 256 : threadsOf(x.o) });
     }
-    const b = rows[0].us;
-    for (const r of rows) console.log(`${fwd ? 'fwd' : 'ig '} M${M} K${K} N${N} ${r.name.padEnd(16)} ${r.us ? `${r.us.toFixed(1).padStart(7)} us (max ${Math.max(...r.ts).toFixed(1)}) ${r.tflops.toFixed(1).padStart(5)} TF x${(b / r.us).toFixed(2)} err ${r.err.toExponential(1)}` : r.skip ?? r.error}`);
+    const b = rows.find((r) => r.us)?.us;
+    for (const r of rows) console.log(`${fwd ? 'fwd' : 'ig '} M${M} K${K} N${N} ${r.name.padEnd(16)} ${r.us ? `${r.us.toFixed(1).padStart(7)} us (max ${Math.max(...r.ts).toFixed(1)}) ${r.tflops.toFixed(1).padStart(5)} TF x${(b / r.us).toFixed(2)} err ${r.err.toExponential(1)}` : r.skipped}`);
     results.push({ M, K, N, fwd, rows });
     keep.push(A, B, Bias, C, Pm);
   }

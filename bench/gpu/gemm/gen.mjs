@@ -8,7 +8,9 @@
 // time, four loads under one check), div (staged indices as (r 4 AW + 4 c) / 4); and, to
 // find what src's kernel does differently: oneArray (both tiles in one staged array),
 // gemmFn (the K loop in a function given kBegin and kEnd, the loads' stride read from the
-// params), prodEpi (src's epilogue: a float at a time, loops over the row and column).
+// params), prodEpi (src's epilogue: a float at a time, loops over the row and column);
+// apad / bpad: vec4s of padding a staged row (1). K and N must be multiples of 4 (the
+// vec4 loads, stores and bias; a shape that is not shows as err).
 export function gen(o) {
   const { TM, TN, TK, RM, RN, strided = false, dbuf = false, fwd = true, unroll = false, bpad = 1, apad = 1, sload = false, idx1d = false, cscalar = false } = o;
   const TX = TN / RN, TY = TM / RM, NT = TX * TY, VM = RM / 4, VN = RN / 4;
