@@ -168,20 +168,29 @@ ${l.side ? sideWgsl(l, l.side) : ''}`;
  */
 export function gemmLoop(l: GemmLayout, kBegin: string, kEnd: string): string {
   const { RM, RN } = GEMM_TILE;
-  return `{
-    for (var i = 0u; i < RM * VN; i++) { acc[i] = vec4<f32>(0.0); }
+  return stagedLoop('Tiles', `for (var i = 0u; i < RM * VN; i++) { acc[i] = vec4<f32>(0.0); }
     let tx = t % TX;
     let ty = t / TX;
-    ${l.merged ? 'stageFactor(t, n0, N);' : ''}
-    let kFirst = ${kBegin};
-    let kLast = ${kEnd};
-    fetchTiles(t, m0, kFirst, kLast, M, n0, N);
+    ${l.merged ? 'stageFactor(t, n0, N);' : ''}`, kBegin, kEnd, ', n0, N', sliceSums(RM, RN));
+}
+
+/**
+ * A K loop over slices staged by `fetch<name>` / `stage<name>` (prefetchWgsl): the next
+ * slice loaded while the current one is summed by `sums` (which sees k), as a block for
+ * `main` after `setup`, over K's rows kFirst .. kLast.
+ */
+function stagedLoop(name: string, setup: string, kFirst: string, kLast: string, fetchExtra: string, sums: string): string {
+  return `{
+    ${setup}
+    let kFirst = ${kFirst};
+    let kLast = ${kLast};
+    fetch${name}(t, m0, kFirst, kLast, M${fetchExtra});
     for (var k0 = kFirst; k0 < kLast; k0 += TK) {
-      stageTiles(t);
+      stage${name}(t);
       workgroupBarrier();
-      if (k0 + TK < kLast) { fetchTiles(t, m0, k0 + TK, kLast, M, n0, N); }
+      if (k0 + TK < kLast) { fetch${name}(t, m0, k0 + TK, kLast, M${fetchExtra}); }
       for (var k = 0u; k < TK; k++) {
-        ${sliceSums(RM, RN)}
+        ${sums}
       }
       workgroupBarrier();
     }
@@ -300,29 +309,16 @@ ${prefetchWgsl('Side', '', [
 
 /**
  * The side product's K loop for the TM rows from m0, over all of K, written into `main`
- * (the caller's t and m0), filling `sacc`: as C's (gemmLoop), not a function.
+ * (the caller's t and m0), filling `sacc`: the same staged loop as C's (gemmLoop).
  */
-const SIDE_LOOP = `{
-    for (var i = 0u; i < UPT; i++) { sacc[i] = vec4<f32>(0.0); }
+const SIDE_LOOP = stagedLoop('Side', `for (var i = 0u; i < UPT; i++) { sacc[i] = vec4<f32>(0.0); }
     let mi = t % TM;
     let g0 = t / TM;
-    let M = P.M;
-    let kLast = P.K;
-    fetchSide(t, m0, 0u, kLast, M);
-    for (var k0 = 0u; k0 < kLast; k0 += TK) {
-      stageSide(t);
-      workgroupBarrier();
-      if (k0 + TK < kLast) { fetchSide(t, m0, k0 + TK, kLast, M); }
-      for (var k = 0u; k < TK; k++) {
-        let a = vec4<f32>(sget(k * SA + mi));
+    let M = P.M;`, '0u', 'P.K', '', `let a = vec4<f32>(sget(k * SA + mi));
         for (var i = 0u; i < UPT; i++) {
           let g = g0 + i * GP;
           if (g * 4u < RP) { sacc[i] = fma(a, AB[(LS + k * RP) / 4u + g], sacc[i]); }
-        }
-      }
-      workgroupBarrier();
-    }
-  }`;
+        }`);
 
 /** Workgroups of the side product S = A L ([rows, rank]) that a launch runs ahead of C's tiles. */
 export const sideWorkgroups = (rows: number) => Math.ceil(rows / GEMM_TILE.TM);
