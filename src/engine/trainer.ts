@@ -322,11 +322,11 @@ export class Trainer {
   /** One optimiser step, enqueued on the device; nothing is read back. */
   trainStep(): void {
     const lr = this.currentLr();
-    const scheduled = learningRate(this.completed, this.config); // AdamW applies each variable's re-warm factor
     if (stepPath() === 'compiled') {
       this.compiledStep(lr);
       return;
     }
+    const scheduled = learningRate(this.completed, this.config); // AdamW applies each variable's re-warm factor
     const { x, y } = this.tensors(this.batcher.next());
     const variables = this.model.trainableVariables();
     const smoothing = this.config.optim.labelSmoothing;
