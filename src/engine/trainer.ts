@@ -170,8 +170,7 @@ export class Trainer {
   /** The run stops: its device is gone. Reported once, as an event; what was not read back is dropped with the device. */
   private stopLost(message: string): void {
     this.reading = null; // dropped with the device (its numbers, if they come, are not reported)
-    this.ahead = null;
-    this.redo = null;
+    this.dropAhead();
     this.lost = { step: this.lastFlush.step, message };
     for (const p of this.pending) if (typeof p.loss !== 'number') tf.dispose([p.loss, p.gradNorm!]);
     this.pending = [];
@@ -278,7 +277,7 @@ export class Trainer {
     return false;
   }
 
-  /** A step queued ahead of a decision and not committed, dropped (the run stops, or a read-back failed). */
+  /** A step queued ahead of a decision and not committed, dropped (the run stops, its device is lost, it is let go, or a read-back failed). */
   private dropAhead(): void {
     if (this.ahead) this.compiled?.withdraw();
     this.ahead = null;
@@ -683,8 +682,7 @@ export class Trainer {
   dispose(): void {
     this.disposed = true;
     this.reading = null;
-    this.ahead = null;
-    this.redo = null;
+    this.dropAhead();
     for (const p of this.pending) if (typeof p.loss !== 'number') tf.dispose([p.loss, p.gradNorm!]);
     this.pending = [];
     this.compiled?.dispose();
