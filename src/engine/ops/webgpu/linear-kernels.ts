@@ -449,8 +449,9 @@ export function weightGradKernel(v: LinearVariant & { base: boolean }): Kernel {
     const { TN } = GEMM_TILE;
     const lanes = gemmThreads() / TN;
     const dy = dyLoad(v.gelu, 'k * P.dout + n');
+    const layout = weightGradLayout(R);
     const body = `${v.gelu ? GELU_WGSL : ''}
-${gemmWgsl(weightGradLayout(R))}
+${gemmWgsl(layout)}
 fn loadA(m: u32, k: u32) -> f32 { return X[k * P.din + m]; }
 fn loadB(k: u32, n: u32) -> f32 { return ${dy}; }
 @compute @workgroup_size(${gemmThreads()})
@@ -481,7 +482,7 @@ fn main(${MAIN_ARGS}) {
     ${thinGradBlock(R, v.gelu, '')}
     return;
   }` : ''}
-  ${gemmLoop(weightGradLayout(R), 'kBegin', 'kEnd')}
+  ${gemmLoop(layout, 'kBegin', 'kEnd')}
   ${forEachOutput('PART[base + m * N + n] = v;')}
 }`;
     return makeKernel({
