@@ -12,7 +12,7 @@ import {
   BUILTIN_DATASETS, formatErrors, makeConfig, orList, validateConfig, type BuiltinDataset, type ConfigError,
 } from '../engine/config';
 import { ATTENTION, parseAttentionTile } from '../engine/ops/webgpu/attention';
-import { GEMM_TILE, parseGemmTile, parseSplitK, SPLIT_K, tileKey } from '../engine/ops/webgpu/gemm';
+import { GEMM_TILE, GEMM_WIDE, parseGemmTile, parseGemmWide, parseSplitK, SPLIT_K, tileKey } from '../engine/ops/webgpu/gemm';
 import { LAYERNORM, parseLayerNormGroups } from '../engine/ops/webgpu/layernorm';
 import { LORA_MERGE, MERGE_PLACE_WORDS, parseLoraMerge } from '../engine/ops/webgpu/linear';
 import { parseThinGrad, THIN_GRAD } from '../engine/ops/webgpu/linear-kernels';
@@ -36,6 +36,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--out FILE', 'write the report as JSON'],
   ['--print-config', 'print the resolved config as JSON and stop (for the PyTorch reference)'],
   ['--gemm-tile TMxTNxTK/RMxRN', 'tuning: the fused kernels\' matmul tile (64x64x16/4x4)'],
+  ['--gemm-wide MINK/MINTILES|off', 'tuning: when a forward or input gradient takes the tile of twice the rows (384/256)'],
   ['--split-k WORKGROUPS[/MINROWS]', 'tuning: workgroups a weight gradient\'s K splits aim for, and the rows a split keeps at least (528/64)'],
   ['--thin-grad LANES/UNROLL', `tuning: threads a column of a LoRA adapter's thin gradients, and rows whose loads a thread issues at once (${THIN_GRAD.lanes}/${THIN_GRAD.unroll})`],
   ['--layernorm-groups N', 'tuning: workgroups the LayerNorm backward spreads its rows over (2048)'],
@@ -55,7 +56,7 @@ async function main(): Promise<number> {
         'first-seed': { type: 'string', default: '1' },
         set: { type: 'string', multiple: true, default: [] }, json: { type: 'boolean', default: false }, out: { type: 'string' },
         help: { type: 'boolean', default: false }, 'print-config': { type: 'boolean', default: false },
-        'gemm-tile': { type: 'string' }, 'attention-tile': { type: 'string' }, 'split-k': { type: 'string' }, 'thin-grad': { type: 'string' }, 'layernorm-groups': { type: 'string' }, 'lora-merge': { type: 'string' },
+        'gemm-tile': { type: 'string' }, 'gemm-wide': { type: 'string' }, 'attention-tile': { type: 'string' }, 'split-k': { type: 'string' }, 'thin-grad': { type: 'string' }, 'layernorm-groups': { type: 'string' }, 'lora-merge': { type: 'string' },
       },
     }).values;
   } catch (err) {
@@ -79,6 +80,7 @@ async function main(): Promise<number> {
     else console.error(apply(value));
   };
   tune('gemm-tile', v['gemm-tile'], parseGemmTile, (tile) => (Object.assign(GEMM_TILE, tile), `GEMM tile ${tileKey()}`));
+  tune('gemm-wide', v['gemm-wide'], parseGemmWide, (w) => (Object.assign(GEMM_WIDE, w), `wide tile from K ${w.minK} and ${w.minTiles} tiles`));
   tune('attention-tile', v['attention-tile'], parseAttentionTile,
     (tile) => (Object.assign(ATTENTION, tile), `attention tile q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}/l${ATTENTION.lanes}`));
   tune('split-k', v['split-k'], parseSplitK, (k) => (Object.assign(SPLIT_K, k), `split-K target ${k.targetWorkgroups} workgroups, at least ${k.minRows} rows`));

@@ -20,6 +20,7 @@ import { linear } from '../../src/engine/ops/linear';
 import { alloc, run, webgpu } from '../../src/engine/ops/webgpu/dispatch';
 import { MAX_LANES, probeSubgroupLanes, subgroupLanes } from '../../src/engine/ops/webgpu/subgroups';
 import { adapterSumDispatches, backwardDispatches, forwardDispatches, mergeDispatches, weightGradScratch, type LoraMergePlace } from '../../src/engine/ops/webgpu/linear';
+import { GEMM_WIDE, tileKey, wideTile } from '../../src/engine/ops/webgpu/gemm';
 import { sumLanes } from '../../src/engine/ops/webgpu/shared-sums';
 import * as ln from '../../src/engine/ops/webgpu/layernorm';
 import { adamwScenario, SHAPES, type ScenarioResult } from './adamw-scenario';
@@ -207,14 +208,86 @@ function mergePlacesCase(seed: number) {
   };
 }
 
+/** A buffer of each shape. */
+const allocEach = <S extends number[][]>(...shapes: S) => shapes.map((sh) => alloc(sh)) as { [K in keyof S]: tf.Tensor };
+
+/** `work` run with every forward and input gradient on the wide tile (or none on it), GEMM_WIDE put back after. */
+async function onWideTile<T>(wide: boolean, work: () => Promise<T>): Promise<T> {
+  const saved = { ...GEMM_WIDE };
+  Object.assign(GEMM_WIDE, wide ? { minK: 1, minTiles: 1 } : { minK: Infinity, minTiles: Infinity });
+  try {
+    return await work();
+  } finally {
+    Object.assign(GEMM_WIDE, saved);
+  }
+}
+
+/** Cases run with every forward and input gradient on the wide tile, named so. */
+const wideCases = (cases: (() => Promise<CaseResult>)[]) => cases.map((c) => () => onWideTile(true, async () => {
+  const r = await c();
+  return { ...r, name: `${r.name} (wide tile)` };
+}));
+
+/**
+ * A LoRA linear's forward and backward on the wide tile and on GEMM_TILE, with another
+ * frozen base's thin gradients riding in its input gradient: the same floats, bit for
+ * bit (each output sums its k in the same order on either tile), and the launches were
+ * made on the tile asked for.
+ */
+function wideTileCase(seed: number) {
+  const [rows, dIn, dOut, rank] = [300, 70, 130, 8];
+  const { x, w, b, A, B } = linearInputs(rows, dIn, dOut, rank, seed);
+  const dy = seededNormal([rows, dOut], seed + 9) as tf.Tensor2D;
+  // the rider: a frozen base's adapter over the same rows (its own input and gradient)
+  const r = { ...linearInputs(rows, 40, 50, 4, seed + 20), dy: seededNormal([rows, 50], seed + 29) as tf.Tensor2D };
+  const rSpec = { rows, dIn: 40, dOut: 50, rank: 4, scale: 0.4, gelu: false, residual: false, inputGrad: false, base: false, merge: 'launch' as const };
+  const run2 = async (wide: boolean) => onWideTile(wide, async () => {
+    const spec = { rows, dIn, dOut, rank, scale: 0.6, gelu: true, residual: false, inputGrad: true, base: false, merge: 'launch' as const };
+    const [u, g, xa, dx, dxa, da, dB, wm] = allocEach([rows, dOut], [rows, dOut], [rows, rank], [rows, dIn], [rows, rank], [dIn, rank], [rank, dOut], [dIn, dOut]);
+    const part = alloc([weightGradScratch(spec).floats]);
+    const [rxa, rwm, rdx, rdxa, rda, rdB, ry] = allocEach([rows, 4], [40, 50], [rows, 40], [rows, 4], [40, 4], [4, 50], [rows, 50]);
+    const rpart = alloc([weightGradScratch(rSpec).floats]);
+    forwardDispatches(rSpec, { x: r.x, w: r.w, b: r.b, loraA: r.A, loraB: r.B, y: ry, xa: rxa, wm: rwm }).forEach(run);
+    const riderLaunches = backwardDispatches(rSpec, { x: r.x, dy: r.dy, wm: rwm, loraB: r.B, xa: rxa, dx: rdx, dxa: rdxa, da: rda, dB: rdB, part: rpart, deferSum: true });
+    riderLaunches.slice(0, -1).forEach(run);
+    const fwd = forwardDispatches(spec, { x, w, b, loraA: A, loraB: B, u, g, xa, wm });
+    fwd.forEach(run);
+    const bwd = backwardDispatches(spec, { x, dg: dy, u, w, wm, loraB: B, xa, dx, dxa, da, dB, part }, { spec: rSpec, dispatch: riderLaunches.at(-1)! });
+    bwd.forEach(run);
+    adapterSumDispatches([{ part: rpart, da: rda, dB: rdB, spec: rSpec }]).forEach(run);
+    const keys = [...fwd, bwd[0]!].filter((d) => d.kernel.name !== 'linear.lora-merge').map((d) => d.kernel.key);
+    const out = await Promise.all([g, u, xa, dx, dxa, da, dB, rda, rdB].map(async (t) => (await t.data()) as Float32Array));
+    tf.dispose([u, g, xa, dx, dxa, da, dB, wm, part, rxa, rwm, rdx, rdxa, rda, rdB, ry, rpart]);
+    return { out, keys };
+  });
+  return async (): Promise<CaseResult> => {
+    const start = ranSoFar();
+    const wide = await run2(true);
+    const plain = await run2(false);
+    const fusedKernels = ranSoFar() - start;
+    const want = tileKey(wideTile()!);
+    const onTile = (keys: string[], tile: string) => (keys.length === 2 && keys.every((k) => k.includes(`/${tile}/`)) ? 0 : 1);
+    const names = ['gelu(y)', 'y', 'x A', 'dx', 's dy B^T', 'dA', 'dB', 'rider dA', 'rider dB'];
+    const same = bitForBit('linear: the wide tile and GEMM_TILE, a rider in the input gradient', names, plain.out, wide.out, fusedKernels, 'wide - GEMM_TILE');
+    return {
+      ...same,
+      exact: {
+        ...same.exact,
+        'forward and input gradient not on the wide tile': onTile(wide.keys, want),
+        'forward and input gradient not on GEMM_TILE': onTile(plain.keys, tileKey()),
+      },
+    };
+  };
+}
+
 /**
  * A case of gradients made two ways that must agree bit for bit: `own` and `shared` in
  * the same order, `names` naming them. All-zero gradients would prove nothing.
  */
-function bitForBit(name: string, names: string[], own: Float32Array[], shared: Float32Array[], fusedKernels: number): CaseResult {
+function bitForBit(name: string, names: string[], own: Float32Array[], shared: Float32Array[], fusedKernels: number, label = 'shared - own'): CaseResult {
   if (own.some((g) => g.every((v) => v === 0))) throw new Error(`${name}: a gradient came out all zeros: the comparison would prove nothing`);
   const most = (i: number) => own[i]!.reduce((m, v, j) => Math.max(m, Math.abs(v - shared[i]![j]!)), 0);
-  return { name, errors: [], fusedKernels, exact: Object.fromEntries(names.map((n, i) => [`${n}, shared - own`, most(i)])) };
+  return { name, errors: [], fusedKernels, exact: Object.fromEntries(names.map((n, i) => [`${n}, ${label}`, most(i)])) };
 }
 
 /**
@@ -478,7 +551,8 @@ function adamwStateCase() {
 export const CASES = {
   crossEntropy: () => [crossEntropyCase(37, 11, 0.1, 41), crossEntropyCase(300, 10, 0, 42)],
   optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
-  linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...manySplitCases(15), highRankCase(17), geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29), adapterSumCase(31)],
+  linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...wideCases(linearCases(300, 70, 130, 8, 13)), ...manySplitCases(15), highRankCase(17),
+    geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29), adapterSumCase(31), wideTileCase(33)],
   // 4,500 rows: more than the backward's 2,048 workgroups, so each sums several rows
   layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26), layerNormSumCase(27)],
   // head widths 16, 8 and 64 run on vec4s (rows shared by as many lanes as the device

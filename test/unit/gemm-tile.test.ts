@@ -1,10 +1,10 @@
 // The tuning flags a run may set (`npm run bench -- --gemm-tile`, `--split-k`, `--thin-grad`,
 // `--layernorm-groups`): settings the kernels can run are taken, the rest refused with what to change.
 import { describe, expect, it } from 'vitest';
-import { parseGemmTile, parseSplitK } from '../../src/engine/ops/webgpu/gemm';
+import { GEMM_TILE, GEMM_WIDE, parseGemmTile, parseGemmWide, parseSplitK, tileFor, wideTile } from '../../src/engine/ops/webgpu/gemm';
 import { parseLayerNormGroups } from '../../src/engine/ops/webgpu/layernorm';
 import { largestLoraRank, LORA_MERGE_PLACES, loraSharedBytes, parseLoraMerge } from '../../src/engine/ops/webgpu/linear';
-import { parseThinGrad } from '../../src/engine/ops/webgpu/linear-kernels';
+import { forwardLayout, inputGradLayout, parseThinGrad } from '../../src/engine/ops/webgpu/linear-kernels';
 
 describe('the GEMM tile flag', () => {
   it('takes shapes the kernels can run', () => {
@@ -26,6 +26,44 @@ describe('the GEMM tile flag', () => {
     const r = parseGemmTile(text);
     expect(typeof r).toBe('string');
     expect(r).toMatch(message);
+  });
+});
+
+describe('the wide tile of a forward or input gradient', () => {
+  const WIDE = { TM: 128, TN: 64, TK: 16, RM: 8, RN: 4 };
+  const tiny = 8320, small = 8320, smallB32 = 2080; // rows: batch (128, 128, 32) x 65 tokens
+  it('doubles the tile\'s rows and a thread\'s, keeping its threads', () => {
+    expect(wideTile()).toEqual(WIDE);
+  });
+
+  // rows, K, N: small's products at batch 128 take it; tiny's (K 192, or 195 tiles) and batch 32's (102 tiles) do not
+  it.each([
+    ['tiny query forward', tiny, 192, 192, GEMM_TILE],
+    ['tiny fc1 forward (K 192, 780 wide tiles)', tiny, 192, 768, GEMM_TILE],
+    ['tiny fc2 forward (K 768, 195 wide tiles)', tiny, 768, 192, GEMM_TILE],
+    ['small query forward (390 wide tiles)', small, 384, 384, WIDE],
+    ['small fc1 forward', small, 384, 1536, WIDE],
+    ['small fc2 forward', small, 1536, 384, WIDE],
+    ['small query forward at batch 32', smallB32, 384, 384, GEMM_TILE],
+  ])('%s', (_, rows, k, n, tile) => {
+    expect(tileFor(rows, k, n, (t) => forwardLayout(8, false, t))).toEqual(tile);
+    expect(tileFor(rows, k, n, (t) => inputGradLayout(8, false, 8, t))).toEqual(tile);
+  });
+
+  it('stays on GEMM_TILE where the wide tile would need more than 16 KiB of workgroup memory (a merged weight of rank 32)', () => {
+    expect(tileFor(small, 384, 384, (t) => forwardLayout(32, true, t))).toEqual(GEMM_TILE);
+  });
+
+  it('is off with `off`, and its flag refuses what it cannot read', () => {
+    const saved = { ...GEMM_WIDE };
+    try {
+      Object.assign(GEMM_WIDE, parseGemmWide('off'));
+      expect(tileFor(small, 1536, 384, (t) => forwardLayout(0, false, t))).toEqual(GEMM_TILE);
+    } finally {
+      Object.assign(GEMM_WIDE, saved);
+    }
+    expect(parseGemmWide('512/300')).toEqual({ minK: 512, minTiles: 300 });
+    expect(parseGemmWide('wide')).toMatch(/--gemm-wide: write MINK\/MINTILES \(e.g. 384\/256\) or off \(got "wide"\)/);
   });
 });
 

@@ -22,6 +22,9 @@ import { WID } from './kernel';
  */
 export const GEMM_TILE = { TM: 64, TN: 64, TK: 16, RM: 4, RN: 4 };
 
+/** A tile shape: TM x TN outputs a workgroup, stepping K by TK, RM x RN outputs a thread. */
+export type GemmTile = typeof GEMM_TILE;
+
 /**
  * Split-K for the weight gradients x^T dy, whose K is batch x tokens (8,320 rows at
  * tiny batch 128) and whose output is small (192 x 192: 9 tiles): the rows are split
@@ -51,7 +54,7 @@ export function parseSplitK(text: string): typeof SPLIT_K | string {
  * before any kernel is made (`npm run bench -- --gemm-tile 128x64x16/8x4`). An error names
  * what to change.
  */
-export function parseGemmTile(text: string): typeof GEMM_TILE | string {
+export function parseGemmTile(text: string): GemmTile | string {
   const m = /^(\d{1,3})x(\d{1,3})x(\d{1,2})\/(\d{1,2})x(\d{1,2})$/.exec(text);
   if (!m) return `--gemm-tile: write TMxTNxTK/RMxRN, e.g. 64x64x16/4x4 (got "${text.slice(0, 40)}")`;
   const [TM, TN, TK, RM, RN] = m.slice(1).map(Number) as [number, number, number, number, number];
@@ -66,11 +69,59 @@ export function parseGemmTile(text: string): typeof GEMM_TILE | string {
   return { TM, TN, TK, RM, RN };
 }
 
-/** Threads per workgroup of the tile shape (read when a kernel is made, so a tuning run may change GEMM_TILE). */
-export const gemmThreads = () => (GEMM_TILE.TM / GEMM_TILE.RM) * (GEMM_TILE.TN / GEMM_TILE.RN);
+/** Threads per workgroup of a tile shape (GEMM_TILE's read when a kernel is made, so a tuning run may change it). */
+export const gemmThreads = (t: GemmTile = GEMM_TILE) => (t.TM / t.RM) * (t.TN / t.RN);
 
-/** The tile shape in a kernel's key: kernels made with another shape are other kernels. */
-export const tileKey = () => `${GEMM_TILE.TM}x${GEMM_TILE.TN}x${GEMM_TILE.TK}/${GEMM_TILE.RM}x${GEMM_TILE.RN}`;
+/** A tile shape in a kernel's key: kernels made with another shape are other kernels. */
+export const tileKey = (t: GemmTile = GEMM_TILE) => `${t.TM}x${t.TN}x${t.TK}/${t.RM}x${t.RN}`;
+
+/**
+ * When a forward or input-gradient product runs on the wide tile (wideTile: GEMM_TILE's
+ * rows and a thread's rows doubled, the same threads): its K at least `minK` and at least
+ * `minTiles` wide tiles (`npm run bench -- --gemm-wide 384/256`, or `off`). Measured on
+ * the H200 (M 8,320, one call, every launch timed): on small (K and N 384 or 1,536: 390
+ * to 1,560 wide tiles) the 128-row tile ran every forward and input gradient 2-20%
+ * faster (fc2's forward 337 -> 292 us, fc1's input gradient with its side product and
+ * rider 450 -> 361); on tiny it lost where K is 192 (fc1's forward 115 -> 120 us, 780
+ * tiles) and where 195 tiles leave the 132 SMs unevenly loaded (fc2's forward 97 ->
+ * 108). The weight gradients keep GEMM_TILE (split-K makes their workgroups; the wide
+ * tile lost on four of six).
+ */
+export const GEMM_WIDE = { minK: 384, minTiles: 256 };
+
+/**
+ * The wide-tile setting a tuning run may set, written `MINK/MINTILES` or `off`, checked.
+ */
+export function parseGemmWide(text: string): typeof GEMM_WIDE | string {
+  if (text === 'off') return { minK: Infinity, minTiles: Infinity };
+  const m = /^(\d{1,5})\/(\d{1,6})$/.exec(text);
+  if (!m) return `--gemm-wide: write MINK/MINTILES (e.g. 384/256) or off (got "${text.slice(0, 40)}")`;
+  return { minK: Number(m[1]), minTiles: Number(m[2]) };
+}
+
+/** GEMM_TILE with its rows and a thread's rows doubled (the same threads), or null where that tile cannot run. */
+export function wideTile(): GemmTile | null {
+  const t = parseGemmTile(tileKey({ ...GEMM_TILE, TM: 2 * GEMM_TILE.TM, RM: 2 * GEMM_TILE.RM }));
+  return typeof t === 'string' ? null : t;
+}
+
+/** Output tiles of an M x N product on `tile`. */
+export const tilesOf = (m: number, n: number, tile: GemmTile = GEMM_TILE) => Math.ceil(m / tile.TM) * Math.ceil(n / tile.TN);
+
+/** WebGPU's least workgroup memory, which every device offers (the wide tile stays within it). */
+const SHARED_FLOOR = 16384;
+
+/**
+ * The tile of a product over `rows` rows with K `k` and N `n` whose staged layout
+ * `layout(tile)` gives: the wide tile where GEMM_WIDE says and its workgroup memory is
+ * within every device's, else GEMM_TILE. The output's floats are the same on either
+ * (each sums its k in the same order).
+ */
+export function tileFor(rows: number, k: number, n: number, layout: (tile: GemmTile) => GemmLayout): GemmTile {
+  const wide = wideTile();
+  if (!wide || k < GEMM_WIDE.minK || tilesOf(rows, n, wide) < GEMM_WIDE.minTiles) return GEMM_TILE;
+  return gemmSharedBytes(layout(wide)) <= SHARED_FLOOR ? wide : GEMM_TILE;
+}
 
 export interface GemmLayout {
   /** A is stored contiguous along k (row-major [M, K]); else along m ([K, M], i.e. A^T stored) */
@@ -87,7 +138,12 @@ export interface GemmLayout {
    * caller's loadB reads it with `factorAt(j, n)` (mergeWgsl).
    */
   merged?: { rank: number };
+  /** the tile shape (GEMM_TILE where absent) */
+  tile?: GemmTile;
 }
+
+/** A layout's tile shape. */
+const tileOf = (l: GemmLayout): GemmTile => l.tile ?? GEMM_TILE;
 
 /**
  * Row strides of the staged tiles. A tile staged from memory contiguous along k is
@@ -96,7 +152,7 @@ export interface GemmLayout {
  * keep every row 16-byte aligned for the vec4 reads.
  */
 function strides(l: GemmLayout): { SA: number; SB: number } {
-  const { TM, TN } = GEMM_TILE;
+  const { TM, TN } = tileOf(l);
   return { SA: TM + (l.aAlongK ? 4 : 0), SB: TN + (l.bAlongN ? 0 : 4) };
 }
 
@@ -112,13 +168,13 @@ const sideCols = (rank: number) => 4 * Math.ceil(rank / 4);
  */
 export function stagedFloats(l: GemmLayout): number {
   const { SA, SB } = strides(l);
-  const { TK } = GEMM_TILE;
+  const { TK } = tileOf(l);
   return Math.max(TK * (SA + SB), l.side ? TK * SA + TK * sideCols(l.side.rank) : 0, l.staged ?? 0);
 }
 
 /** Workgroup memory the GEMM needs, in bytes (checked against the device's limit). */
 export function gemmSharedBytes(l: GemmLayout): number {
-  return 4 * (stagedFloats(l) + (l.merged ? l.merged.rank * GEMM_TILE.TN : 0));
+  return 4 * (stagedFloats(l) + (l.merged ? l.merged.rank * tileOf(l).TN : 0));
 }
 
 /**
@@ -133,14 +189,15 @@ export function gemmSharedBytes(l: GemmLayout): number {
  * `main` by sideThenTileMain).
  */
 export function gemmWgsl(l: GemmLayout): string {
-  const { TM, TN, TK, RM, RN } = GEMM_TILE;
+  const tile = tileOf(l);
+  const { TM, TN, TK, RM, RN } = tile;
   const TX = TN / RN, TY = TM / RM;
   const { SA, SB } = strides(l);
   const aIdx = aIndex(l);
   const bIdx = l.bAlongN ? 'let k = e / TN; let n = e % TN;' : 'let n = e / TK; let k = e % TK;';
   return `
 const TM = ${TM}u; const TN = ${TN}u; const TK = ${TK}u; const RM = ${RM}u; const RN = ${RN}u;
-const TX = ${TX}u; const TY = ${TY}u; const NT = ${gemmThreads()}u;
+const TX = ${TX}u; const TY = ${TY}u; const NT = ${gemmThreads(tile)}u;
 const VM = ${RM / 4}u; const VN = ${RN / 4}u; const SA = ${SA}u; const SB = ${SB}u;
 // the A tile at k * SA + m, the B tile at BS + k * SB + n (floats)
 const BS = ${TK * SA}u;
@@ -153,7 +210,7 @@ ${prefetchWgsl('Tiles', 'n0: u32, N: u32', [
     { reg: 'pa', count: 'TM * TK', idx: aIdx, when: 'm0 + m < M', load: 'loadA(m0 + m, k0 + k)', at: 'k * SA + m' },
     { reg: 'pb', count: 'TN * TK', idx: bIdx, when: 'n0 + n < N', load: 'loadB(k0 + k, n0 + n)', at: 'BS + k * SB + n' },
   ])}
-${l.merged ? mergeWgsl(l.merged.rank) : ''}
+${l.merged ? mergeWgsl(l.merged.rank, TN) : ''}
 ${l.side ? sideWgsl(l, l.side) : ''}`;
 }
 
@@ -167,7 +224,7 @@ ${l.side ? sideWgsl(l, l.side) : ''}`;
  * LoRA; small 33.32-33.36 -> 31.19-31.20 full, LoRA unchanged (24.1-24.3).
  */
 export function gemmLoop(l: GemmLayout, kBegin: string, kEnd: string): string {
-  const { RM, RN } = GEMM_TILE;
+  const { RM, RN } = tileOf(l);
   return stagedLoop('Tiles', `for (var i = 0u; i < RM * VN; i++) { acc[i] = vec4<f32>(0.0); }
     let tx = t % TX;
     let ty = t / TX;
@@ -227,10 +284,10 @@ function sliceSums(RM: number, RN: number): string {
  * with k and is read by the caller's loadB from memory, where the threads loading one
  * k share it.
  */
-function mergeWgsl(rank: number): string {
+function mergeWgsl(rank: number, TN: number): string {
   return `
 const FR = ${rank}u;
-var<workgroup> LF: array<f32, ${rank * GEMM_TILE.TN}>;
+var<workgroup> LF: array<f32, ${rank * TN}>;
 fn stageFactor(t: u32, n0: u32, N: u32) {
   for (var e = t; e < FR * TN; e += NT) {
     let c = e % TN;
@@ -287,8 +344,9 @@ ${parts.map((p) => `  for (var u = 0u; u < ${per(p)}; u++) {
  * K slices waited on memory: tiny b32 5.24, slower than the passenger.
  */
 function sideWgsl(l: GemmLayout, side: { rank: number; lAlongJ: boolean }): string {
-  const { TM, TK } = GEMM_TILE;
-  const NT = gemmThreads();
+  const tile = tileOf(l);
+  const { TM, TK } = tile;
+  const NT = gemmThreads(tile);
   if (NT % TM) throw new Error(`the side product needs the tile's threads (${NT}) to be a multiple of its rows (${TM})`);
   const RP = sideCols(side.rank);
   const groupsPerPass = NT / TM;
@@ -321,7 +379,7 @@ const SIDE_LOOP = stagedLoop('Side', `for (var i = 0u; i < UPT; i++) { sacc[i] =
         }`);
 
 /** Workgroups of the side product S = A L ([rows, rank]) that a launch runs ahead of C's tiles. */
-export const sideWorkgroups = (rows: number) => Math.ceil(rows / GEMM_TILE.TM);
+export const sideWorkgroups = (rows: number, tile: GemmTile = GEMM_TILE) => Math.ceil(rows / tile.TM);
 
 /** `main`'s start for a plain C = A B over params M, N, K: the workgroup's tile, then its sums. */
 export const tileMainOf = (l: GemmLayout) => `${WID}

@@ -9,7 +9,7 @@
 // side product (x A, or s dy B^T) that the adapter's gradients need. With GELU, the
 // kernels that read dy read dg * gelu'(u) instead, so the pre-activation gradient is
 // never written out.
-import { gemmLoop, gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, sideThenTileMain, stagedFloats, tileKey, tileMainOf, type GemmLayout } from './gemm';
+import { gemmLoop, gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, sideThenTileMain, stagedFloats, tileKey, tileMainOf, type GemmLayout, type GemmTile } from './gemm';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel, type ParamSpec } from './kernel';
 import type { SharedSum } from './shared-sums';
 import { GELU_WGSL } from './wgsl';
@@ -82,18 +82,18 @@ fn merged${i}(e: u32, i: u32, j: u32) -> f32 {
   }));
 }
 
-/** The forward's staged layout: x along k, W along n, x A as the side product (A along its columns). */
-export const forwardLayout = (rank: number, merged = false): GemmLayout => ({
-  aAlongK: true, bAlongN: true, side: rank ? { rank, lAlongJ: true } : undefined, merged: merged && rank ? { rank } : undefined,
+/** The forward's staged layout: x along k, W along n, x A as the side product (A along its columns); on `tile` (GEMM_TILE where absent). */
+export const forwardLayout = (rank: number, merged = false, tile?: GemmTile): GemmLayout => ({
+  aAlongK: true, bAlongN: true, side: rank ? { rank, lAlongJ: true } : undefined, merged: merged && rank ? { rank } : undefined, tile,
 });
 
 /**
  * The input gradient's staged layout: dy along k, W read transposed, s dy B^T as the side
  * product; with a rider of rank `riderRank`, at least the staged area its thin gradients use.
  */
-export const inputGradLayout = (rank: number, merged = false, riderRank = 0): GemmLayout => ({
+export const inputGradLayout = (rank: number, merged = false, riderRank = 0, tile?: GemmTile): GemmLayout => ({
   aAlongK: true, bAlongN: false, side: rank ? { rank, lAlongJ: false } : undefined, merged: merged && rank ? { rank } : undefined,
-  staged: riderRank ? stagedFloats(weightGradLayout(riderRank)) : undefined,
+  staged: riderRank ? stagedFloats(weightGradLayout(riderRank)) : undefined, tile,
 });
 
 /** A frozen-base adapter's thin gradients riding in another launch: its rank, and whether its dy is taken through a GELU. */
@@ -108,9 +108,10 @@ export interface ThinRider { rank: number; gelu: boolean }
  * `merged`: W + s A B is made as the tiles load it (B's columns of the tile staged once):
  * no merge launch, at the cost of making each element again for every row of tiles.
  */
-export function forwardKernel(v: LinearVariant & { residual: boolean; merged?: boolean }): Kernel {
+export function forwardKernel(v: LinearVariant & { residual: boolean; merged?: boolean; tile?: GemmTile }): Kernel {
   const merged = !!v.merged && v.rank > 0;
-  const key = `linear.forward/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}/${v.residual ? 'res' : 'nores'}${merged ? '/merged' : ''}`;
+  const tile = v.tile ?? GEMM_TILE;
+  const key = `linear.forward/${tileKey(tile)}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}/${v.residual ? 'res' : 'nores'}${merged ? '/merged' : ''}`;
   return memoKernel(key, () => {
     const R = v.rank;
     const bindings = [read('X'), read('W'), read('Bias')];
@@ -127,13 +128,13 @@ fn loadB(k: u32, n: u32) -> f32 {
 }`
       : 'fn loadB(k: u32, n: u32) -> f32 { return W[k * P.N + n]; }';
     const params = [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }] as const;
-    const layout = forwardLayout(R, merged);
+    const layout = forwardLayout(R, merged, tile);
     const body = `${v.gelu ? GELU_WGSL : ''}
 ${gemmWgsl(layout)}
 fn loadA(m: u32, k: u32) -> f32 { return X[m * P.K + k]; }
 ${loadB}
 ${R ? 'fn loadL(k: u32, j: u32) -> f32 { return LA[k * R + j]; }' : ''}
-@compute @workgroup_size(${gemmThreads()})
+@compute @workgroup_size(${gemmThreads(tile)})
 fn main(${MAIN_ARGS}) {
   ${R ? sideThenTileMain('XA[m * R + j] = v;', layout) : tileMainOf(layout)}
   ${forEachOutput(`var o = v + Bias[n];
@@ -162,10 +163,12 @@ fn main(${MAIN_ARGS}) {
  * partials, the same block: thinGradBlock) in workgroups after this launch's own, from `ride_first`;
  * its bindings and params follow these, prefixed `ride_` (weightGradBindings).
  */
-export function inputGradKernel(v: LinearVariant & { geluOut?: boolean; merged?: boolean; accumulate?: boolean; rider?: ThinRider }): Kernel {
+export function inputGradKernel(v: LinearVariant & { geluOut?: boolean; merged?: boolean; accumulate?: boolean; rider?: ThinRider; tile?: GemmTile }): Kernel {
   const merged = !!v.merged && v.rank > 0;
   const ride = v.rider;
-  const key = `linear.input-grad/${tileKey()}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}${v.geluOut ? '/gelu-out' : ''}${merged ? '/merged' : ''}${v.accumulate ? '/acc' : ''}${ride ? `/ride-r${ride.rank}-${ride.gelu ? 'gelu' : 'id'}-t${THIN_GRAD.lanes}x${THIN_GRAD.unroll}` : ''}`;
+  const tile = v.tile ?? GEMM_TILE;
+  if (ride && gemmThreads(tile) !== gemmThreads()) throw new Error('linear: a rider\'s thin gradients need a host of GEMM_TILE\'s threads');
+  const key = `linear.input-grad/${tileKey(tile)}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}${v.geluOut ? '/gelu-out' : ''}${merged ? '/merged' : ''}${v.accumulate ? '/acc' : ''}${ride ? `/ride-r${ride.rank}-${ride.gelu ? 'gelu' : 'id'}-t${THIN_GRAD.lanes}x${THIN_GRAD.unroll}` : ''}`;
   return memoKernel(key, () => {
     const R = v.rank;
     const bindings = [...dyBindings(v.gelu), read('W')];
@@ -175,7 +178,7 @@ export function inputGradKernel(v: LinearVariant & { geluOut?: boolean; merged?:
     bindings.push(rw('DX'));
     if (R) bindings.push(rw('DXA'));
     if (ride) bindings.push(...weightGradBindings(ride, RIDE));
-    const layout = inputGradLayout(R, merged, ride?.rank);
+    const layout = inputGradLayout(R, merged, ride?.rank, tile);
     const body = `${v.gelu || v.geluOut || ride?.gelu ? GELU_WGSL : ''}
 ${gemmWgsl(layout)}
 fn loadA(m: u32, k: u32) -> f32 { return ${dyLoad(v.gelu, 'm * P.K + k')}; }
@@ -186,7 +189,7 @@ fn loadB(k: u32, n: u32) -> f32 {
 }`
     : 'fn loadB(k: u32, n: u32) -> f32 { return W[n * P.K + k]; }'}
 ${R ? 'fn loadL(k: u32, j: u32) -> f32 { return LB[j * P.K + k]; }' : ''}
-@compute @workgroup_size(${gemmThreads()})
+@compute @workgroup_size(${gemmThreads(tile)})
 fn main(${MAIN_ARGS}) {
   ${ride ? `{
     // the rider's workgroups come after this launch's own

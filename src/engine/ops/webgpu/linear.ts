@@ -8,7 +8,7 @@
 // as its side product), then every weight gradient as split-K partials (one launch) and
 // their sum (one launch). A frozen base gets no weight gradient.
 import * as tf from '@tensorflow/tfjs';
-import { gemmSharedBytes, GEMM_TILE, sideWorkgroups, splitK } from './gemm';
+import { gemmSharedBytes, sideWorkgroups, splitK, tileFor, tilesOf } from './gemm';
 import type { AdapterTensors } from '../linear';
 import { conflicts, type Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
@@ -32,7 +32,11 @@ export interface LinearSpec {
 /** Where a spec's merged weight is made: null without an adapter. */
 const placeOf = (s: LinearSpec): LoraMergePlace | null => (s.rank ? s.merge ?? 'launch' : null);
 
-const tiles = (m: number, n: number) => Math.ceil(m / GEMM_TILE.TM) * Math.ceil(n / GEMM_TILE.TN);
+/** The tile of a spec's forward, whose K is dIn and N dOut (gemm.ts's tileFor). */
+const forwardTile = (s: LinearSpec) => tileFor(s.rows, s.dIn, s.dOut, (t) => forwardLayout(s.rank, placeOf(s) === 'loads', t));
+
+/** The tile of a spec's input gradient, whose K is dOut and N dIn (a rider keeps its host's). */
+const inputGradTile = (s: LinearSpec) => tileFor(s.rows, s.dOut, s.dIn, (t) => inputGradLayout(s.rank, placeOf(s) === 'loads', 0, t));
 
 export interface ForwardBuffers<B> {
   x: B; w: B; b: B; res?: B; loraA?: B; loraB?: B;
@@ -50,7 +54,8 @@ export function forwardDispatches<B>(s: LinearSpec, f: ForwardBuffers<B>): Dispa
   if (placeOf(s) === 'launch') {
     out.push(...mergeDispatches([{ w: f.w, loraA: f.loraA!, loraB: f.loraB!, wm: f.wm!, dIn: s.dIn, dOut: s.dOut, rank: s.rank, scale: s.scale }], 1));
   }
-  const kernel = forwardKernel({ rank: s.rank, gelu: s.gelu, residual: s.residual, merged });
+  const tile = forwardTile(s);
+  const kernel = forwardKernel({ rank: s.rank, gelu: s.gelu, residual: s.residual, merged, tile });
   const buffers = [f.x, s.rank && !merged ? f.wm! : f.w, f.b];
   if (s.residual) buffers.push(f.res!);
   if (s.rank) buffers.push(f.loraA!);
@@ -58,7 +63,7 @@ export function forwardDispatches<B>(s: LinearSpec, f: ForwardBuffers<B>): Dispa
   buffers.push(...(s.gelu ? [f.u!, f.g!] : [f.y!]));
   if (s.rank) buffers.push(f.xa!);
   const params = [s.rows, s.dOut, s.dIn, ...(merged ? [s.scale] : [])];
-  out.push({ kernel, buffers, params, workgroups: tiles(s.rows, s.dOut) + (s.rank ? sideWorkgroups(s.rows) : 0) });
+  out.push({ kernel, buffers, params, workgroups: tilesOf(s.rows, s.dOut, tile) + (s.rank ? sideWorkgroups(s.rows, tile) : 0) });
   return out;
 }
 
@@ -158,8 +163,9 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>, ri
     if (g.dxGeluOf) buffers.push(g.dxGeluOf);
     buffers.push(g.dx!);
     if (s.rank) buffers.push(g.dxa!);
-    const v = { rank: s.rank, gelu: s.gelu, geluOut: !!g.dxGeluOf, merged, accumulate: !!g.accumulateDx };
-    const own = tiles(s.rows, s.dIn) + (s.rank ? sideWorkgroups(s.rows) : 0);
+    const tile = inputGradTile(s);
+    const v = { rank: s.rank, gelu: s.gelu, geluOut: !!g.dxGeluOf, merged, accumulate: !!g.accumulateDx, tile };
+    const own = tilesOf(s.rows, s.dIn, tile) + (s.rank ? sideWorkgroups(s.rows, tile) : 0);
     const d: Dispatch<B> = { kernel: inputGradKernel(v), buffers, params: [s.rows, s.dIn, s.dOut, s.scale], workgroups: own };
     out.push(rider ? rideAlong(d, v, rider) : d);
   }
@@ -202,7 +208,7 @@ function rideAlong<B>(host: Dispatch<B>, v: Parameters<typeof inputGradKernel>[0
 export function canRide<B>(hostSpec: BackwardSpec, host: Dispatch<B>, rider: Rider<B>, limits: { storageBuffers: number; sharedBytes: number }): boolean {
   if (host.kernel.name !== 'linear.input-grad' || conflicts(host, rider.dispatch)) return false;
   const storage = host.kernel.bindings.length + rider.dispatch.kernel.bindings.length;
-  const shared = gemmSharedBytes(inputGradLayout(hostSpec.rank, placeOf(hostSpec) === 'loads', rider.spec.rank));
+  const shared = gemmSharedBytes(inputGradLayout(hostSpec.rank, placeOf(hostSpec) === 'loads', rider.spec.rank, inputGradTile(hostSpec)));
   return storage <= limits.storageBuffers && shared <= limits.sharedBytes;
 }
 
