@@ -9,8 +9,9 @@
 import { WID } from './kernel';
 
 /**
- * Tile shape, the same for every linear kernel: 64x64 tiles of 256 threads with 4x4
- * outputs each, the shape of tfjs-webgpu's own packed matmul. Measured against eight
+ * Tile shape of every linear kernel but the large forwards and input gradients (which
+ * take wideTile, GEMM_WIDE): 64x64 tiles of 256 threads with 4x4 outputs each, the shape
+ * of tfjs-webgpu's own packed matmul. Measured against eight
  * others on the H200 (tiny, batch 128, compiled step, `--gemm-tile`, with scalar shared
  * reads): it gave the least linear-kernel time (14.8 ms a full step); 32x64/2x4 and
  * 128x64/8x4 came within 10-20%, and 8x8 outputs per thread (64x64, 128x128) took 2-3x as
@@ -18,7 +19,9 @@ import { WID } from './kernel';
  * out with no register array indexed by a variable, and with a thread's rows and columns
  * four at a time, strided as classic 8x8 SGEMMs do, 8x8 no longer spilled but still lost
  * 4-5% on small and 25% on tiny; 128x64/8x4 lost 11% on the LoRA phases (the 2026-11-30
- * gemm-tiles results).
+ * gemm-tiles results). Since the K loop is written into main, 128x64/8x4 wins small's
+ * forwards and input gradients (GEMM_WIDE); 8x8 a thread still spills (128x128x8/8x8:
+ * small's step 3.2x as long).
  */
 export const GEMM_TILE = { TM: 64, TN: 64, TK: 16, RM: 4, RN: 4 };
 
