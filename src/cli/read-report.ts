@@ -2,6 +2,7 @@
 // the CLIs that take them (compare, merge, ab): a regular file within a bound, parsed,
 // and checked to be what it should; an error names the file and what to give instead.
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import * as v from 'valibot';
 import type { BenchReport } from '../engine/bench/report';
 
 /** The largest file read: a report with every launch of a step timed is a few hundred KB a seed. */
@@ -43,18 +44,39 @@ export function readJsonFile(path: string, wanted: string): unknown {
   }
 }
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-
-/** The per-phase figures of a run (or a seed's result) that the tables read. */
-const PHASE_FIGURES = ['samplesPerSec', 'hostMsPerStep', 'deviceMsPerStep', 'dispatchesPerStep', 'memoryBytes'];
+/** The per-phase figures of a run (or a seed's result) that the tables read: each an object of the phases' values. */
+const PHASE_FIGURES = ['samplesPerSec', 'hostMsPerStep', 'deviceMsPerStep', 'dispatchesPerStep', 'memoryBytes'] as const;
 
 /** A launch list as the compiled step's timing writes it: absent, null, or launches with a module (or null) and ms. */
-const launchesOk = (x: unknown) => x === undefined || x === null
-  || (Array.isArray(x) && x.every((l) => isObject(l) && (l.module === null || typeof l.module === 'string') && typeof l.ms === 'number'));
+const LAUNCHES = v.nullish(v.array(v.looseObject({ module: v.nullable(v.string()), ms: v.number() })));
 
-const runOk = (x: unknown, figures: string[]) => isObject(x) && typeof x.mode === 'string' && figures.every((k) => isObject(x[k]))
-  && (x.deviceMsByLaunch === undefined || x.deviceMsByLaunch === null
-    || (isObject(x.deviceMsByLaunch) && launchesOk(x.deviceMsByLaunch.full) && launchesOk(x.deviceMsByLaunch.lora)));
+/** A run (or a seed's result) with `figures`: a mode, each figure, and (where timed so) its launches. */
+const runSchema = (figures: readonly string[], extra: v.ObjectEntries = {}) => v.looseObject({
+  mode: v.string(),
+  ...Object.fromEntries(figures.map((k) => [k, v.looseObject({})])),
+  deviceMsByLaunch: v.nullish(v.looseObject({ full: LAUNCHES, lora: LAUNCHES })),
+  ...extra,
+});
+const RUN = runSchema(PHASE_FIGURES);
+// a seed's result keeps no host ms (the merge makes it anew from the intervals)
+const SEED_RESULT = runSchema(PHASE_FIGURES.filter((k) => k !== 'hostMsPerStep'), { seed: v.number() });
+
+/** The first problem valibot found, as `path: expected X (got Y)`. */
+function firstIssue(issues: readonly v.BaseIssue<unknown>[]): string {
+  const i = issues[0]!;
+  const what = i.received === 'undefined' ? 'missing' : `expected ${i.expected} (got ${i.received})`;
+  const path = v.getDotPath(i);
+  return path ? `${path}: ${what}` : what;
+}
+
+/** Why each item of `items` fails `schema`, the first that does, or null. */
+function firstBad(items: unknown[], schema: typeof RUN | typeof SEED_RESULT): { index: number; why: string } | null {
+  for (let i = 0; i < items.length; i++) {
+    const r = v.safeParse(schema, items[i]);
+    if (!r.success) return { index: i, why: firstIssue(r.issues) };
+  }
+  return null;
+}
 
 /**
  * A bench report: its runs, each with a mode, the per-phase figures the tables read and
@@ -63,13 +85,14 @@ const runOk = (x: unknown, figures: string[]) => isObject(x) && typeof x.mode ==
  */
 export function readReport(path: string, need: { perSeed?: boolean } = {}): BenchReport {
   const r = readJsonFile(path, REPORT);
-  if (!isObject(r) || !Array.isArray(r.runs)) throw new Error(`${path} is not a bench report: ${REPORT}`);
-  const bad = r.runs.findIndex((x) => !runOk(x, PHASE_FIGURES));
-  if (bad >= 0) throw new Error(`${path}: run ${bad + 1} is not a bench run (a mode, its per-phase figures, its launches): ${REPORT}`);
+  if (typeof r !== 'object' || r === null || Array.isArray(r) || !Array.isArray((r as { runs?: unknown }).runs)) throw new Error(`${path} is not a bench report: ${REPORT}`);
+  const { runs, perSeed } = r as { runs: unknown[]; perSeed?: unknown };
+  const bad = firstBad(runs, RUN);
+  if (bad) throw new Error(`${path}: run ${bad.index + 1} is not a bench run (a mode, its per-phase figures, its launches; ${bad.why}): ${REPORT}`);
   if (need.perSeed) {
-    if (!Array.isArray(r.perSeed) || r.perSeed.length === 0) throw new Error(`${path} has no per-seed results to merge: merge reports that npm run bench -- --out FILE writes now`);
-    const seed = r.perSeed.findIndex((x) => !runOk(x, PHASE_FIGURES.filter((k) => k !== 'hostMsPerStep')) || typeof (x as { seed?: unknown }).seed !== 'number');
-    if (seed >= 0) throw new Error(`${path}: per-seed result ${seed + 1} is not one (a mode, a seed, its per-phase figures): ${REPORT}`);
+    if (!Array.isArray(perSeed) || perSeed.length === 0) throw new Error(`${path} has no per-seed results to merge: merge reports that npm run bench -- --out FILE writes now`);
+    const seed = firstBad(perSeed, SEED_RESULT);
+    if (seed) throw new Error(`${path}: per-seed result ${seed.index + 1} is not one (a mode, a seed, its per-phase figures; ${seed.why}): ${REPORT}`);
   }
-  return r as unknown as BenchReport;
+  return r as BenchReport;
 }

@@ -133,9 +133,12 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     writeFileSync(notJson, 'device ms: 8.3');
     const nullRun = join(dir, 'null-run.json');
     writeFileSync(nullRun, JSON.stringify({ ...report, runs: [null] }));
+    const badLaunch = join(dir, 'bad-launch.json');
+    writeFileSync(badLaunch, JSON.stringify({ ...report, runs: [{ ...report.runs[0], deviceMsByLaunch: { full: [{ module: 3, ms: 1 }], lora: null } }] }));
     for (const [arg, message] of [[torchPath, /torch\.json is not a bench report/], [notJson, /notes\.json is not JSON \(.*\): give a report that npm run bench -- --out FILE wrote/],
       [join(dir, 'none.json'), /none\.json: cannot read it \(ENOENT\)/], [dir, /is not a file: give a report/],
-      [out, /two reports are named tfjs: name each, NAME=FILE/], [nullRun, /null-run\.json: run 1 is not a bench run/],
+      [out, /two reports are named tfjs: name each, NAME=FILE/], [nullRun, /null-run\.json: run 1 is not a bench run \(.*; expected Object \(got null\)\)/],
+      [badLaunch, /bad-launch\.json: run 1 is not a bench run \(.*; deviceMsByLaunch\.full\.0\.module: expected string \(got 3\)\)/],
       ['x=', /^x=: give a report file after x=/]] as const) {
       const e = await tsx('src/cli/bench-ab.ts', [out, arg]).catch((x: { code: number; stderr: string }) => x);
       expect(e).toMatchObject({ code: 1 });
