@@ -20,7 +20,8 @@ import { linear } from '../../src/engine/ops/linear';
 import { alloc, run, webgpu } from '../../src/engine/ops/webgpu/dispatch';
 import { MAX_LANES, probeSubgroupLanes, subgroupLanes } from '../../src/engine/ops/webgpu/subgroups';
 import { adapterSumDispatches, backwardDispatches, forwardDispatches, mergeDispatches, weightGradScratch, type LoraMergePlace } from '../../src/engine/ops/webgpu/linear';
-import { GEMM_WIDE, tileKey, wideTile } from '../../src/engine/ops/webgpu/gemm';
+import { GEMM_WIDE, tileFor, tileKey, wideTile } from '../../src/engine/ops/webgpu/gemm';
+import { forwardLayout, inputGradLayout } from '../../src/engine/ops/webgpu/linear-kernels';
 import { sumLanes } from '../../src/engine/ops/webgpu/shared-sums';
 import * as ln from '../../src/engine/ops/webgpu/layernorm';
 import { adamwScenario, SHAPES, type ScenarioResult } from './adamw-scenario';
@@ -222,10 +223,17 @@ async function onWideTile<T>(wide: boolean, work: () => Promise<T>): Promise<T> 
   }
 }
 
-/** Cases run with every forward and input gradient on the wide tile, named so. */
-const wideCases = (cases: (() => Promise<CaseResult>)[]) => cases.map((c) => () => onWideTile(true, async () => {
+/**
+ * linearCases on the wide tile, named so, each checking that its forward and input
+ * gradient take it (without and with an adapter, merged in the loads or not: the op by
+ * op path merges in the loads where the factor fits).
+ */
+const wideCases = (rows: number, dIn: number, dOut: number, rank: number, seed: number) => linearCases(rows, dIn, dOut, rank, seed).map((c) => () => onWideTile(true, async () => {
+  const wide = tileKey(wideTile()!);
+  const layouts = [0, rank].flatMap((r) => [false, true].flatMap((merged) => [
+    tileFor(rows, dIn, dOut, (t) => forwardLayout(r, merged, t)), tileFor(rows, dOut, dIn, (t) => inputGradLayout(r, merged, 0, t))]));
   const r = await c();
-  return { ...r, name: `${r.name} (wide tile)` };
+  return { ...r, name: `${r.name} (wide tile)`, exact: { ...r.exact, 'a forward or input gradient not on the wide tile': layouts.filter((t) => tileKey(t) !== wide).length } };
 }));
 
 /**
@@ -551,7 +559,7 @@ function adamwStateCase() {
 export const CASES = {
   crossEntropy: () => [crossEntropyCase(37, 11, 0.1, 41), crossEntropyCase(300, 10, 0, 42)],
   optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
-  linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...wideCases(linearCases(300, 70, 130, 8, 13)), ...manySplitCases(15), highRankCase(17),
+  linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...wideCases(300, 70, 130, 8, 13), ...manySplitCases(15), highRankCase(17),
     geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29), adapterSumCase(31), wideTileCase(33)],
   // 4,500 rows: more than the backward's 2,048 workgroups, so each sums several rows
   layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26), layerNormSumCase(27)],

@@ -1,5 +1,6 @@
-// The tuning flags a run may set (`npm run bench -- --gemm-tile`, `--split-k`, `--thin-grad`,
-// `--layernorm-groups`): settings the kernels can run are taken, the rest refused with what to change.
+// The tuning flags a run may set (`npm run bench -- --gemm-tile`, `--gemm-wide`, `--split-k`,
+// `--thin-grad`, `--layernorm-groups`): settings the kernels can run are taken, the rest refused
+// with what to change; and which products take the wide tile.
 import { describe, expect, it } from 'vitest';
 import { GEMM_TILE, GEMM_WIDE, parseGemmTile, parseGemmWide, parseSplitK, tileFor, wideTile } from '../../src/engine/ops/webgpu/gemm';
 import { parseLayerNormGroups } from '../../src/engine/ops/webgpu/layernorm';
@@ -36,7 +37,8 @@ describe('the wide tile of a forward or input gradient', () => {
     expect(wideTile()).toEqual(WIDE);
   });
 
-  // rows, K, N: small's products at batch 128 take it; tiny's (K 192, or 195 tiles) and batch 32's (102 tiles) do not
+  // rows, K, N: small's products at batch 128 take it, and at batch 32 those with N 1,536
+  // (408 tiles); tiny's (K 192, or 195 tiles) and small's at batch 32 with N 384 (102) do not
   it.each([
     ['tiny query forward', tiny, 192, 192, GEMM_TILE],
     ['tiny fc1 forward (K 192, 780 wide tiles)', tiny, 192, 768, GEMM_TILE],
@@ -45,13 +47,15 @@ describe('the wide tile of a forward or input gradient', () => {
     ['small fc1 forward', small, 384, 1536, WIDE],
     ['small fc2 forward', small, 1536, 384, WIDE],
     ['small query forward at batch 32', smallB32, 384, 384, GEMM_TILE],
+    ['small fc1 forward at batch 32 (408 wide tiles)', smallB32, 384, 1536, WIDE],
   ])('%s', (_, rows, k, n, tile) => {
     expect(tileFor(rows, k, n, (t) => forwardLayout(8, false, t))).toEqual(tile);
     expect(tileFor(rows, k, n, (t) => inputGradLayout(8, false, 8, t))).toEqual(tile);
   });
 
-  it('stays on GEMM_TILE where the wide tile would need more than 16 KiB of workgroup memory (a merged weight of rank 32)', () => {
-    expect(tileFor(small, 384, 384, (t) => forwardLayout(32, true, t))).toEqual(GEMM_TILE);
+  it('stays on GEMM_TILE where the wide tile would need more than 16 KiB of workgroup memory (a merged weight of rank 16)', () => {
+    expect(tileFor(small, 384, 384, (t) => forwardLayout(14, true, t))).toEqual(WIDE);
+    expect(tileFor(small, 384, 384, (t) => forwardLayout(16, true, t))).toEqual(GEMM_TILE);
   });
 
   it('is off with `off`, and its flag refuses what it cannot read', () => {
