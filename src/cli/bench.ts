@@ -36,7 +36,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--out FILE', 'write the report as JSON'],
   ['--print-config', 'print the resolved config as JSON and stop (for the PyTorch reference)'],
   ['--gemm-tile TMxTNxTK/RMxRN', 'tuning: the fused kernels\' matmul tile (64x64x16/4x4)'],
-  ['--gemm-wide MINK/MINTILES|off', 'tuning: when a forward or input gradient takes the tile of twice the rows (384/256)'],
+  ['--gemm-wide MINK/MINROWS/MINTILES|off', 'tuning: when a forward or input gradient takes the tile of twice the rows (384/4096/256)'],
   ['--split-k WORKGROUPS[/MINROWS]', 'tuning: workgroups a weight gradient\'s K splits aim for, and the rows a split keeps at least (528/64)'],
   ['--thin-grad LANES/UNROLL', `tuning: threads a column of a LoRA adapter's thin gradients, and rows whose loads a thread issues at once (${THIN_GRAD.lanes}/${THIN_GRAD.unroll})`],
   ['--layernorm-groups N', 'tuning: workgroups the LayerNorm backward spreads its rows over (2048)'],
@@ -80,7 +80,7 @@ async function main(): Promise<number> {
     else console.error(apply(value));
   };
   tune('gemm-tile', v['gemm-tile'], parseGemmTile, (tile) => (Object.assign(GEMM_TILE, tile), `GEMM tile ${tileKey()}`));
-  tune('gemm-wide', v['gemm-wide'], parseGemmWide, (w) => (Object.assign(GEMM_WIDE, w), (w.minK === Infinity ? 'wide tile off' : `wide tile from K ${w.minK} and ${w.minTiles} tiles`)));
+  tune('gemm-wide', v['gemm-wide'], parseGemmWide, (w) => (Object.assign(GEMM_WIDE, w), (w.minK === Infinity ? 'wide tile off' : `wide tile from K ${w.minK}, ${w.minRows} rows and ${w.minTiles} tiles`)));
   tune('attention-tile', v['attention-tile'], parseAttentionTile,
     (tile) => (Object.assign(ATTENTION, tile), `attention tile q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}/l${ATTENTION.lanes}`));
   tune('split-k', v['split-k'], parseSplitK, (k) => (Object.assign(SPLIT_K, k), `split-K target ${k.targetWorkgroups} workgroups, at least ${k.minRows} rows`));

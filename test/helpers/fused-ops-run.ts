@@ -215,7 +215,7 @@ const allocEach = <S extends number[][]>(...shapes: S) => shapes.map((sh) => all
 /** `work` run with every forward and input gradient on the wide tile (or none on it), GEMM_WIDE put back after. */
 async function onWideTile<T>(wide: boolean, work: () => Promise<T>): Promise<T> {
   const saved = { ...GEMM_WIDE };
-  Object.assign(GEMM_WIDE, wide ? { minK: 1, minTiles: 1 } : { minK: Infinity, minTiles: Infinity });
+  Object.assign(GEMM_WIDE, wide ? { minK: 1, minRows: 1, minTiles: 1 } : { minK: Infinity, minRows: Infinity, minTiles: Infinity });
   try {
     return await work();
   } finally {

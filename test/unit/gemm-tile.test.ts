@@ -37,8 +37,8 @@ describe('the wide tile of a forward or input gradient', () => {
     expect(wideTile()).toEqual(WIDE);
   });
 
-  // rows, K, N: small's products at batch 128 take it, and at batch 32 those with N 1,536
-  // (408 tiles); tiny's (K 192, or 195 tiles) and small's at batch 32 with N 384 (102) do not
+  // rows, K, N: small's products at batch 128 take it; tiny's (K 192, or 195 tiles) and
+  // small's at batch 32 (2,080 rows: it lost there with 408 tiles) do not
   it.each([
     ['tiny query forward', tiny, 192, 192, GEMM_TILE],
     ['tiny fc1 forward (K 192, 780 wide tiles)', tiny, 192, 768, GEMM_TILE],
@@ -47,7 +47,7 @@ describe('the wide tile of a forward or input gradient', () => {
     ['small fc1 forward', small, 384, 1536, WIDE],
     ['small fc2 forward', small, 1536, 384, WIDE],
     ['small query forward at batch 32', smallB32, 384, 384, GEMM_TILE],
-    ['small fc1 forward at batch 32 (408 wide tiles)', smallB32, 384, 1536, WIDE],
+    ['small fc1 forward at batch 32 (408 wide tiles, 2,080 rows)', smallB32, 384, 1536, GEMM_TILE],
   ])('%s', (_, rows, k, n, tile) => {
     expect(tileFor(rows, k, n, (t) => forwardLayout(8, false, t))).toEqual(tile);
     expect(tileFor(rows, k, n, (t) => inputGradLayout(8, false, 8, t))).toEqual(tile);
@@ -66,8 +66,8 @@ describe('the wide tile of a forward or input gradient', () => {
     } finally {
       Object.assign(GEMM_WIDE, saved);
     }
-    expect(parseGemmWide('512/300')).toEqual({ minK: 512, minTiles: 300 });
-    expect(parseGemmWide('wide')).toMatch(/--gemm-wide: write MINK\/MINTILES \(e.g. 384\/256\) or off \(got "wide"\)/);
+    expect(parseGemmWide('512/2048/300')).toEqual({ minK: 512, minRows: 2048, minTiles: 300 });
+    expect(parseGemmWide('512/300')).toMatch(/--gemm-wide: write MINK\/MINROWS\/MINTILES \(e.g. 384\/4096\/256\) or off \(got "512\/300"\)/);
   });
 });
 

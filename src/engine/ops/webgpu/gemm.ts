@@ -80,26 +80,30 @@ export const tileKey = (t: GemmTile = GEMM_TILE) => `${t.TM}x${t.TN}x${t.TK}/${t
 
 /**
  * When a forward or input-gradient product runs on the wide tile (wideTile: GEMM_TILE's
- * rows and a thread's rows doubled, the same threads): its K at least `minK` and at least
- * `minTiles` wide tiles (`npm run bench -- --gemm-wide 384/256`, or `off`). Measured on
- * the H200 (M 8,320, one call, every launch timed): on small (K and N 384 or 1,536: 390
+ * rows and a thread's rows doubled, the same threads): its K at least `minK`, its rows at
+ * least `minRows` and at least `minTiles` wide tiles (`npm run bench -- --gemm-wide
+ * 384/4096/256`, or `off`). Measured on the H200 (every launch timed, one call a batch
+ * size): at M 8,320 (batch 128) on small (K and N 384 or 1,536: 390
  * to 1,560 wide tiles) the 128-row tile ran every forward and input gradient 2-20%
  * faster (fc2's forward 337 -> 292 us, fc1's input gradient with its side product and
  * rider 450 -> 361); on tiny it lost where K is 192 (fc1's forward 115 -> 120 us, 780
  * tiles) and where 195 tiles leave the 132 SMs unevenly loaded (fc2's forward 97 ->
  * 108). The weight gradients keep GEMM_TILE (split-K makes their workgroups; the wide
- * tile lost five of small's six, all but fc2's, 404 -> 345 us, and tiny's six).
+ * tile lost five of small's six, all but fc2's, 404 -> 345 us, and tiny's six). At M
+ * 2,080 (small, batch 32) it lost the two products with N 1,536 and 408 wide tiles
+ * (fc1's forward 107 -> 127 us, fc2's input gradient 105 -> 125; the step 10.37 -> 10.69
+ * ms): hence the rows.
  */
-export const GEMM_WIDE = { minK: 384, minTiles: 256 };
+export const GEMM_WIDE = { minK: 384, minRows: 4096, minTiles: 256 };
 
 /**
- * The wide-tile setting a tuning run may set, written `MINK/MINTILES` or `off`, checked.
+ * The wide-tile setting a tuning run may set, written `MINK/MINROWS/MINTILES` or `off`, checked.
  */
 export function parseGemmWide(text: string): typeof GEMM_WIDE | string {
-  if (text === 'off') return { minK: Infinity, minTiles: Infinity };
-  const m = /^(\d{1,5})\/(\d{1,6})$/.exec(text);
-  if (!m) return `--gemm-wide: write MINK/MINTILES (e.g. 384/256) or off (got "${text.slice(0, 40)}")`;
-  return { minK: Number(m[1]), minTiles: Number(m[2]) };
+  if (text === 'off') return { minK: Infinity, minRows: Infinity, minTiles: Infinity };
+  const m = /^(\d{1,5})\/(\d{1,7})\/(\d{1,6})$/.exec(text);
+  if (!m) return `--gemm-wide: write MINK/MINROWS/MINTILES (e.g. 384/4096/256) or off (got "${text.slice(0, 40)}")`;
+  return { minK: Number(m[1]), minRows: Number(m[2]), minTiles: Number(m[3]) };
 }
 
 /** GEMM_TILE with its rows and a thread's rows doubled (the same threads), or null where that tile cannot run. */
@@ -122,7 +126,7 @@ const SHARED_FLOOR = 16384;
  */
 export function tileFor(rows: number, k: number, n: number, layout: (tile: GemmTile) => GemmLayout): GemmTile {
   const wide = wideTile();
-  if (!wide || k < GEMM_WIDE.minK || tilesOf(rows, n, wide) < GEMM_WIDE.minTiles) return GEMM_TILE;
+  if (!wide || k < GEMM_WIDE.minK || rows < GEMM_WIDE.minRows || tilesOf(rows, n, wide) < GEMM_WIDE.minTiles) return GEMM_TILE;
   return gemmSharedBytes(layout(wide)) <= SHARED_FLOOR ? wide : GEMM_TILE;
 }
 
