@@ -64,7 +64,9 @@ const SEED_RESULT = runSchema(PHASE_FIGURES.filter((k) => k !== 'hostMsPerStep')
 /** The first problem valibot found, as `path: expected X (got Y)`. */
 function firstIssue(issues: readonly v.BaseIssue<unknown>[]): string {
   const i = issues[0]!;
-  const what = i.received === 'undefined' ? 'missing' : `expected ${i.expected} (got ${i.received})`;
+  // what was received is shown cut short: a report's string field may be megabytes long
+  const got = i.received.length > 40 ? `${i.received.slice(0, 40)}...` : i.received;
+  const what = i.received === 'undefined' ? 'missing' : `expected ${i.expected} (got ${got})`;
   const path = v.getDotPath(i);
   return path ? `${path}: ${what}` : what;
 }

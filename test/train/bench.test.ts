@@ -135,10 +135,14 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     writeFileSync(nullRun, JSON.stringify({ ...report, runs: [null] }));
     const badLaunch = join(dir, 'bad-launch.json');
     writeFileSync(badLaunch, JSON.stringify({ ...report, runs: [{ ...report.runs[0], deviceMsByLaunch: { full: [{ module: 3, ms: 1 }], lora: null } }] }));
+    // a field of a megabyte is named, and shown cut short
+    const longField = join(dir, 'long-field.json');
+    writeFileSync(longField, JSON.stringify({ ...report, runs: [{ ...report.runs[0], samplesPerSec: 'x'.repeat(2 ** 20) }] }));
     for (const [arg, message] of [[torchPath, /torch\.json is not a bench report/], [notJson, /notes\.json is not JSON \(.*\): give a report that npm run bench -- --out FILE wrote/],
       [join(dir, 'none.json'), /none\.json: cannot read it \(ENOENT\)/], [dir, /is not a file: give a report/],
       [out, /two reports are named tfjs: name each, NAME=FILE/], [nullRun, /null-run\.json: run 1 is not a bench run \(.*; expected Object \(got null\)\)/],
       [badLaunch, /bad-launch\.json: run 1 is not a bench run \(.*; deviceMsByLaunch\.full\.0\.module: expected string \(got 3\)\)/],
+      [longField, /long-field\.json: run 1 is not a bench run \(.*; samplesPerSec: expected Object \(got "x{39}\.\.\.\)\): give a report/],
       ['x=', /^x=: give a report file after x=/]] as const) {
       const e = await tsx('src/cli/bench-ab.ts', [out, arg]).catch((x: { code: number; stderr: string }) => x);
       expect(e).toMatchObject({ code: 1 });
