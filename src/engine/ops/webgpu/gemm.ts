@@ -61,15 +61,24 @@ export function parseGemmTile(text: string): GemmTile | string {
   const m = /^(\d{1,3})x(\d{1,3})x(\d{1,2})\/(\d{1,2})x(\d{1,2})$/.exec(text);
   if (!m) return `--gemm-tile: write TMxTNxTK/RMxRN, e.g. 64x64x16/4x4 (got "${text.slice(0, 40)}")`;
   const [TM, TN, TK, RM, RN] = m.slice(1).map(Number) as [number, number, number, number, number];
-  if (!RM || !RN || TM % RM || TN % RN) return `--gemm-tile: TM must be a multiple of RM and TN of RN (got ${text})`;
+  const tile = { TM, TN, TK, RM, RN };
+  const problem = tileProblem(tile);
+  return problem ? `--gemm-tile: ${problem}` : tile;
+}
+
+/** Why the kernels cannot run on `tile`, or null where they can. */
+function tileProblem(tile: GemmTile): string | null {
+  const { TM, TN, TK, RM, RN } = tile;
+  const text = tileKey(tile);
+  if (!RM || !RN || TM % RM || TN % RN) return `TM must be a multiple of RM and TN of RN (got ${text})`;
   const threads = (TM / RM) * (TN / RN);
   // the bias column sums use threads / TN lanes per column
-  if (threads > 256 || threads < TN || threads % TN) return `--gemm-tile: (TM/RM)(TN/RN) threads must be a multiple of TN and at most 256 (got ${threads})`;
-  if (!TK || 4 * TK * (TM + TN + 8) > 16384) return `--gemm-tile: the staged tiles TK (TM + TN + 8) floats must fit 16 KiB of workgroup memory`;
-  if (RM % 4 || RN % 4) return `--gemm-tile: RM and RN must be multiples of 4, a thread's rows and columns are read as vec4s (got ${text})`;
+  if (threads > 256 || threads < TN || threads % TN) return `(TM/RM)(TN/RN) threads must be a multiple of TN and at most 256 (got ${threads})`;
+  if (!TK || 4 * TK * (TM + TN + 8) > 16384) return 'the staged tiles TK (TM + TN + 8) floats must fit 16 KiB of workgroup memory';
+  if (RM % 4 || RN % 4) return `RM and RN must be multiples of 4, a thread's rows and columns are read as vec4s (got ${text})`;
   // a LoRA side workgroup gives each of its TM rows the same number of threads
-  if (threads % TM) return `--gemm-tile: (TM/RM)(TN/RN) threads must be a multiple of TM (got ${threads} threads for ${TM} rows)`;
-  return { TM, TN, TK, RM, RN };
+  if (threads % TM) return `(TM/RM)(TN/RN) threads must be a multiple of TM (got ${threads} threads for ${TM} rows)`;
+  return null;
 }
 
 /** Threads per workgroup of a tile shape (GEMM_TILE's read when a kernel is made, so a tuning run may change it). */
@@ -108,12 +117,12 @@ export function parseGemmWide(text: string): typeof GEMM_WIDE | string {
 
 /** GEMM_TILE with its rows and a thread's rows doubled (the same threads), or null where that tile cannot run. */
 export function wideTile(): GemmTile | null {
-  const t = parseGemmTile(tileKey({ ...GEMM_TILE, TM: 2 * GEMM_TILE.TM, RM: 2 * GEMM_TILE.RM }));
-  return typeof t === 'string' ? null : t;
+  const t = { ...GEMM_TILE, TM: 2 * GEMM_TILE.TM, RM: 2 * GEMM_TILE.RM };
+  return tileProblem(t) ? null : t;
 }
 
 /** Output tiles of an M x N product on `tile`. */
-export const tilesOf = (m: number, n: number, tile: GemmTile = GEMM_TILE) => Math.ceil(m / tile.TM) * Math.ceil(n / tile.TN);
+export const tilesOf = (m: number, n: number, tile: GemmTile) => Math.ceil(m / tile.TM) * Math.ceil(n / tile.TN);
 
 /** WebGPU's least workgroup memory, which every device offers (the wide tile stays within it). */
 const SHARED_FLOOR = 16384;
@@ -386,7 +395,7 @@ const SIDE_LOOP = stagedLoop('Side', `for (var i = 0u; i < UPT; i++) { sacc[i] =
         }`);
 
 /** Workgroups of the side product S = A L ([rows, rank]) that a launch runs ahead of C's tiles. */
-export const sideWorkgroups = (rows: number, tile: GemmTile = GEMM_TILE) => Math.ceil(rows / tile.TM);
+export const sideWorkgroups = (rows: number, tile: GemmTile) => Math.ceil(rows / tile.TM);
 
 /** `main`'s start for a plain C = A B over params M, N, K: the workgroup's tile, then its sums. */
 export const tileMainOf = (l: GemmLayout) => `${WID}
