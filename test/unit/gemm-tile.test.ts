@@ -32,7 +32,7 @@ describe('the GEMM tile flag', () => {
 
 describe('the wide tile of a forward or input gradient', () => {
   const WIDE = { TM: 128, TN: 64, TK: 16, RM: 8, RN: 4 };
-  const tiny = 8320, small = 8320, smallB32 = 2080; // rows: batch (128, 128, 32) x 65 tokens
+  const b128 = 8320, b32 = 2080; // rows: batch x 65 tokens
   it('doubles the tile\'s rows and a thread\'s, keeping its threads', () => {
     expect(wideTile()).toEqual(WIDE);
   });
@@ -40,29 +40,29 @@ describe('the wide tile of a forward or input gradient', () => {
   // rows, K, N: small's products at batch 128 take it; tiny's (K 192, or 195 tiles) and
   // small's at batch 32 (2,080 rows: it lost there with 408 tiles) do not
   it.each([
-    ['tiny query forward', tiny, 192, 192, GEMM_TILE],
-    ['tiny fc1 forward (K 192, 780 wide tiles)', tiny, 192, 768, GEMM_TILE],
-    ['tiny fc2 forward (K 768, 195 wide tiles)', tiny, 768, 192, GEMM_TILE],
-    ['small query forward (390 wide tiles)', small, 384, 384, WIDE],
-    ['small fc1 forward', small, 384, 1536, WIDE],
-    ['small fc2 forward', small, 1536, 384, WIDE],
-    ['small query forward at batch 32', smallB32, 384, 384, GEMM_TILE],
-    ['small fc1 forward at batch 32 (408 wide tiles, 2,080 rows)', smallB32, 384, 1536, GEMM_TILE],
+    ['tiny query forward', b128, 192, 192, GEMM_TILE],
+    ['tiny fc1 forward (K 192, 780 wide tiles)', b128, 192, 768, GEMM_TILE],
+    ['tiny fc2 forward (K 768, 195 wide tiles)', b128, 768, 192, GEMM_TILE],
+    ['small query forward (390 wide tiles)', b128, 384, 384, WIDE],
+    ['small fc1 forward', b128, 384, 1536, WIDE],
+    ['small fc2 forward', b128, 1536, 384, WIDE],
+    ['small query forward at batch 32', b32, 384, 384, GEMM_TILE],
+    ['small fc1 forward at batch 32 (408 wide tiles, 2,080 rows)', b32, 384, 1536, GEMM_TILE],
   ])('%s', (_, rows, k, n, tile) => {
     expect(tileFor(rows, k, n, (t) => forwardLayout(8, false, t))).toEqual(tile);
     expect(tileFor(rows, k, n, (t) => inputGradLayout(8, false, 8, t))).toEqual(tile);
   });
 
   it('stays on GEMM_TILE where the wide tile would need more than 16 KiB of workgroup memory (a merged weight of rank 16)', () => {
-    expect(tileFor(small, 384, 384, (t) => forwardLayout(14, true, t))).toEqual(WIDE);
-    expect(tileFor(small, 384, 384, (t) => forwardLayout(16, true, t))).toEqual(GEMM_TILE);
+    expect(tileFor(b128, 384, 384, (t) => forwardLayout(14, true, t))).toEqual(WIDE);
+    expect(tileFor(b128, 384, 384, (t) => forwardLayout(16, true, t))).toEqual(GEMM_TILE);
   });
 
   it('is off with `off`, and its flag refuses what it cannot read', () => {
     const saved = { ...GEMM_WIDE };
     try {
       Object.assign(GEMM_WIDE, parseGemmWide('off'));
-      expect(tileFor(small, 1536, 384, (t) => forwardLayout(0, false, t))).toEqual(GEMM_TILE);
+      expect(tileFor(b128, 1536, 384, (t) => forwardLayout(0, false, t))).toEqual(GEMM_TILE);
     } finally {
       Object.assign(GEMM_WIDE, saved);
     }
