@@ -4,14 +4,17 @@
 // or (`policy`) the policy switches every module itself at a window's end, which the
 // compiled path decides after queueing the next step ahead of the decision (and twice
 // more, compiled: paused at that window's end, and stepped to it with a live change
-// made while its decision waits).
+// made while its decision waits); or (`wide`) the hand switch with every forward and input
+// gradient on the wide tile (GEMM_WIDE's thresholds at 1), which the micro model's small
+// products otherwise never take.
 // Run as a script in a child process (Dawn's driver is chosen by environment):
-//   node --import tsx compiled-parity-run.ts STEPS [plain|policy]   (plain: no augmentation)
+//   node --import tsx compiled-parity-run.ts STEPS [plain|policy|wide]   (plain: no augmentation)
 // prints one JSON line with each path's losses, weights, recordings and kernels per step.
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../../src/engine/backend-node';
 import { setKernels } from '../../src/engine/kernel-path';
 import type { RecordedStep } from '../../src/engine/compiled/record';
+import { GEMM_WIDE } from '../../src/engine/ops/webgpu/gemm';
 import { Trainer } from '../../src/engine/trainer';
 import { reply } from './dawn';
 import { microRun, trainWithSwitch } from './path-parity-run';
@@ -34,6 +37,8 @@ export interface CompiledRun {
   commit: { before: string | null; at: number; of: number; scratch: { table: boolean; loss: boolean } } | null;
   /** compiled only: recordings made, and kernels per step by name in the last phase */
   recordings: number;
+  /** compiled only: the last recording's forward and input-gradient launches by tile (the key's TMxTNxTK/RMxRN) */
+  productTiles: Record<string, number> | null;
   kernels: Record<string, number> | null;
   tensors: number;
 }
@@ -80,9 +85,22 @@ export async function parityRun(kernels: 'compiled' | 'fused', steps: number, au
     before: r.dispatches[r.commitAt - 1]?.kernel.name ?? null, at: r.commitAt, of: r.dispatches.length,
     scratch: { table: r.arena.isScratch(r.table), loss: r.arena.isScratch(r.loss) },
   };
+  const productTiles = r && tilesOf(r);
   const kernelsByName = t.compiledKernels();
   t.dispose();
-  return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, commit, recordings, kernels: kernelsByName, tensors: tf.memory().numTensors };
+  return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, commit, recordings, productTiles, kernels: kernelsByName, tensors: tf.memory().numTensors };
+}
+
+/** A recording's forward and input-gradient launches counted by the tile in their kernels' keys. */
+function tilesOf(r: RecordedStep): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const d of r.dispatches) {
+    // the key: name/TMxTNxTK/RMxRN/...
+    const [name, shape, thread] = d.kernel.key.split('/');
+    const tile = `${shape}/${thread}`;
+    if (name === 'linear.forward' || name === 'linear.input-grad') out[tile] = (out[tile] ?? 0) + 1;
+  }
+  return out;
 }
 
 /** `steps` steps as the policy decides, driven as `drive` says; then every weight and the frozen modules. */
@@ -106,6 +124,7 @@ if (process.argv[1]?.endsWith('compiled-parity-run.ts')) {
   const steps = Number(process.argv[2] ?? 40);
   const augment = process.argv[3] === 'plain' ? false : undefined;
   const policy = process.argv[3] === 'policy';
+  if (process.argv[3] === 'wide') Object.assign(GEMM_WIDE, { minK: 1, minRows: 1, minTiles: 1 });
   const compiled = await parityRun('compiled', steps, augment, policy);
   const fused = await parityRun('fused', steps, augment, policy);
   // the compiled run paused at the switching window's end, and stepped to it with a live

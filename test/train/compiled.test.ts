@@ -3,7 +3,8 @@
 // SwiftShader): a seeded PreLoRA run through a full phase, a hand switch (joint phase)
 // and a freeze (LoRA phase), with augmentation (shifts and flips gathered on the
 // device), gives the same losses, weights and monitor windows, and so does one whose
-// policy switches at a window's end (the compiled path decides a step ahead); and its
+// policy switches at a window's end (the compiled path decides a step ahead), and one
+// whose products all run on the wide tile; and its
 // kernels per step of tiny's structure are few and fixed.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { weightErrors, type CompiledRun } from '../helpers/compiled-parity-run';
@@ -16,6 +17,7 @@ import { adapterSumsPerLaunch, mergesPerLaunch } from '../../src/engine/ops/webg
 import { msByKind } from '../../src/engine/kernels';
 import { launchGroup } from '../../src/engine/bench/report';
 import { FAMILIES } from '../../src/engine/vit-families';
+import { tileKey, wideTile } from '../../src/engine/ops/webgpu/gemm';
 
 // the issue's 100 steps: a switch at 12 and a freeze at 22 leave 78 steps of the LoRA
 // phase, so a drift that grows with steps has room to show
@@ -105,6 +107,30 @@ describe('compiled step against the fused ops, the policy switching at a window\
     expect(live.ahead).toEqual({ committed: 0, withdrawn: 1 });
     expect(live.phases).toEqual(compiled.phases);
     expect(live.losses).toEqual(compiled.losses);
+  });
+});
+
+describe('compiled step against the fused ops, every product on the wide tile', () => {
+  // small's forwards and input gradients at batch 128 run on the tile of twice the rows;
+  // the micro model's never would, so the run lowers the rule's thresholds to 1: the
+  // replay, its riders and its merged weights on that tile against the op-by-op path
+  const WIDE_STEPS = 40;
+  let compiled: CompiledRun;
+  let fused: CompiledRun;
+  beforeAll(async () => {
+    ({ compiled, fused } = await runOnDawn<{ compiled: CompiledRun; fused: CompiledRun }>('test/helpers/compiled-parity-run.ts', [String(WIDE_STEPS), 'wide'], 600_000));
+  }, 600_000);
+
+  it('runs every forward and input gradient of the LoRA phase on the wide tile', () => {
+    expect(compiled.recordings).toBe(3);
+    expect(Object.keys(compiled.productTiles!)).toEqual([tileKey(wideTile()!)]);
+    expect(Object.values(compiled.productTiles!)[0]).toBeGreaterThan(10);
+  });
+
+  it('gives the same losses and weights (1e-6 relative)', () => {
+    expect(compiled.losses).toHaveLength(WIDE_STEPS);
+    expect(maxRelError(compiled.losses, fused.losses)).toBeLessThan(1e-6);
+    for (const [name, e] of Object.entries(weightErrors(fused, compiled))) expect(e, name).toBeLessThan(1e-6);
   });
 });
 
