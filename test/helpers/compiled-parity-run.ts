@@ -4,9 +4,10 @@
 // or (`policy`) the policy switches every module itself at a window's end, which the
 // compiled path decides after queueing the next step ahead of the decision (and twice
 // more, compiled: paused at that window's end, and stepped to it with a live change
-// made while its decision waits); or (`wide`) the hand switch with every forward and input
-// gradient on the wide tile (GEMM_WIDE's thresholds at 1), which the micro model's small
-// products otherwise never take.
+// made while its decision waits); or (`wide`) the hand switch at batch 8 (136 rows: two
+// rows of wide tiles) with every forward and input gradient on the wide tile (GEMM_WIDE's
+// thresholds at 1), which the micro model's small products otherwise never take; the
+// fused path runs first there, so the kernels it makes are its own.
 // Run as a script in a child process (Dawn's driver is chosen by environment):
 //   node --import tsx compiled-parity-run.ts STEPS [plain|policy|wide]   (plain: no augmentation)
 // prints one JSON line with each path's losses, weights, recordings and kernels per step.
@@ -15,6 +16,7 @@ import { initNodeBackend } from '../../src/engine/backend-node';
 import { setKernels } from '../../src/engine/kernel-path';
 import type { RecordedStep } from '../../src/engine/compiled/record';
 import { GEMM_WIDE } from '../../src/engine/ops/webgpu/gemm';
+import { kernelKeys } from '../../src/engine/ops/webgpu/kernel';
 import { Trainer } from '../../src/engine/trainer';
 import { reply } from './dawn';
 import { microRun, trainWithSwitch } from './path-parity-run';
@@ -37,8 +39,13 @@ export interface CompiledRun {
   commit: { before: string | null; at: number; of: number; scratch: { table: boolean; loss: boolean } } | null;
   /** compiled only: recordings made, and kernels per step by name in the last phase */
   recordings: number;
-  /** compiled only: the last recording's forward and input-gradient launches by tile (the key's TMxTNxTK/RMxRN) */
-  productTiles: Record<string, number> | null;
+  /**
+   * The forward and input-gradient kernels by tile (the key's TMxTNxTK/RMxRN): compiled,
+   * the last recording's launches; fused, the kernels first made during its run (each once)
+   */
+  productTiles: Record<string, number>;
+  /** compiled only: whether a frozen base's thin gradients rode in an input-gradient launch of the last recording */
+  rode: boolean;
   kernels: Record<string, number> | null;
   tensors: number;
 }
@@ -61,9 +68,11 @@ export type Drive = { pauseAt: number; live: boolean };
  * and then takes a live change that no window passes, which must not reach the decision
  * on that window's statistics.
  */
-export async function parityRun(kernels: 'compiled' | 'fused', steps: number, augment: boolean | undefined, policy = false, drive: Drive = { pauseAt: 0, live: false }): Promise<CompiledRun> {
+export async function parityRun(kernels: 'compiled' | 'fused', steps: number, augment: boolean | undefined, policy = false, drive: Drive = { pauseAt: 0, live: false }, batch?: number): Promise<CompiledRun> {
   setKernels(kernels);
+  const before = new Set(kernelKeys());
   const { cfg, data } = microRun(steps, augment);
+  if (batch) cfg.optim.batchSize = batch;
   // patience 2: from the second window on every window could switch (only its own
   // statistics are still unknown at its end), so the compiled path queues the next step
   // ahead of each decision; with thresholds every window passes, the global rule then
@@ -85,18 +94,20 @@ export async function parityRun(kernels: 'compiled' | 'fused', steps: number, au
     before: r.dispatches[r.commitAt - 1]?.kernel.name ?? null, at: r.commitAt, of: r.dispatches.length,
     scratch: { table: r.arena.isScratch(r.table), loss: r.arena.isScratch(r.loss) },
   };
-  const productTiles = r && tilesOf(r);
+  const keys = r ? r.dispatches.map((d) => d.kernel.key) : kernelKeys().filter((k) => !before.has(k));
+  const productTiles = productTilesOf(keys);
+  const rode = keys.some((k) => k.startsWith('linear.input-grad/') && k.includes('/ride-'));
   const kernelsByName = t.compiledKernels();
   t.dispose();
-  return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, commit, recordings, productTiles, kernels: kernelsByName, tensors: tf.memory().numTensors };
+  return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, commit, recordings, productTiles, rode, kernels: kernelsByName, tensors: tf.memory().numTensors };
 }
 
-/** A recording's forward and input-gradient launches counted by the tile in their kernels' keys. */
-function tilesOf(r: RecordedStep): Record<string, number> {
+/** Forward and input-gradient kernel keys counted by the tile in them. */
+function productTilesOf(keys: string[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const d of r.dispatches) {
+  for (const key of keys) {
     // the key: name/TMxTNxTK/RMxRN/...
-    const [name, shape, thread] = d.kernel.key.split('/');
+    const [name, shape, thread] = key.split('/');
     const tile = `${shape}/${thread}`;
     if (name === 'linear.forward' || name === 'linear.input-grad') out[tile] = (out[tile] ?? 0) + 1;
   }
@@ -124,9 +135,12 @@ if (process.argv[1]?.endsWith('compiled-parity-run.ts')) {
   const steps = Number(process.argv[2] ?? 40);
   const augment = process.argv[3] === 'plain' ? false : undefined;
   const policy = process.argv[3] === 'policy';
-  if (process.argv[3] === 'wide') Object.assign(GEMM_WIDE, { minK: 1, minRows: 1, minTiles: 1 });
-  const compiled = await parityRun('compiled', steps, augment, policy);
-  const fused = await parityRun('fused', steps, augment, policy);
+  const wide = process.argv[3] === 'wide';
+  if (wide) Object.assign(GEMM_WIDE, { minK: 1, minRows: 1, minTiles: 1 });
+  const batch = wide ? 8 : undefined;
+  const fusedFirst = wide ? await parityRun('fused', steps, augment, false, undefined, batch) : null;
+  const compiled = await parityRun('compiled', steps, augment, policy, undefined, batch);
+  const fused = fusedFirst ?? await parityRun('fused', steps, augment, policy);
   // the compiled run paused at the switching window's end, and stepped to it with a live
   // change after it (policy only)
   const paused = policy ? await parityRun('compiled', steps, augment, true, { pauseAt: 20, live: false }) : null;

@@ -45,6 +45,11 @@ export interface KernelSource {
 
 const made = new Map<string, Kernel>();
 
+/** The keys of the kernels made so far, in the order they were first used. */
+export function kernelKeys(): string[] {
+  return [...made.keys()];
+}
+
 /** The kernel of this key, made on first use: kernels that depend on shapes come in a few variants. */
 export function memoKernel(key: string, make: () => Kernel): Kernel {
   let k = made.get(key);
