@@ -58,6 +58,8 @@ const runSchema = (figures: readonly string[], extra: v.ObjectEntries = {}) => v
   ...extra,
 });
 const RUN = runSchema(PHASE_FIGURES);
+/** A report as far as it is read before its runs are checked one by one: its runs, and its per-seed results if any. */
+const REPORT_SHAPE = v.looseObject({ runs: v.array(v.unknown()), perSeed: v.optional(v.unknown()) });
 // a seed's result keeps no host ms (the merge makes it anew from the intervals)
 const SEED_RESULT = runSchema(PHASE_FIGURES.filter((k) => k !== 'hostMsPerStep'), { seed: v.number() });
 
@@ -87,8 +89,9 @@ function firstBad(items: unknown[], schema: typeof RUN | typeof SEED_RESULT): { 
  */
 export function readReport(path: string, need: { perSeed?: boolean } = {}): BenchReport {
   const r = readJsonFile(path, REPORT);
-  if (typeof r !== 'object' || r === null || Array.isArray(r) || !Array.isArray((r as { runs?: unknown }).runs)) throw new Error(`${path} is not a bench report: ${REPORT}`);
-  const { runs, perSeed } = r as { runs: unknown[]; perSeed?: unknown };
+  const shape = v.safeParse(REPORT_SHAPE, r);
+  if (!shape.success) throw new Error(`${path} is not a bench report: ${REPORT}`);
+  const { runs, perSeed } = shape.output;
   const bad = firstBad(runs, RUN);
   if (bad) throw new Error(`${path}: run ${bad.index + 1} is not a bench run (a mode, its per-phase figures, its launches; ${bad.why}): ${REPORT}`);
   if (need.perSeed) {
