@@ -69,13 +69,14 @@ export function parseGemmTile(text: string): GemmTile | string {
 /** Why the kernels cannot run on `tile`, or null where they can. */
 function tileProblem(tile: GemmTile): string | null {
   const { TM, TN, TK, RM, RN } = tile;
-  const text = tileKey(tile);
-  if (!RM || !RN || TM % RM || TN % RN) return `TM must be a multiple of RM and TN of RN (got ${text})`;
+  // written only for a refusal: tileFor asks on every forward and input gradient the op-by-op path dispatches
+  const text = () => tileKey(tile);
+  if (!RM || !RN || TM % RM || TN % RN) return `TM must be a multiple of RM and TN of RN (got ${text()})`;
   const threads = (TM / RM) * (TN / RN);
   // the bias column sums use threads / TN lanes per column
   if (threads > 256 || threads < TN || threads % TN) return `(TM/RM)(TN/RN) threads must be a multiple of TN and at most 256 (got ${threads})`;
   if (!TK || 4 * TK * (TM + TN + 8) > 16384) return 'the staged tiles TK (TM + TN + 8) floats must fit 16 KiB of workgroup memory';
-  if (RM % 4 || RN % 4) return `RM and RN must be multiples of 4, a thread's rows and columns are read as vec4s (got ${text})`;
+  if (RM % 4 || RN % 4) return `RM and RN must be multiples of 4, a thread's rows and columns are read as vec4s (got ${text()})`;
   // a LoRA side workgroup gives each of its TM rows the same number of threads
   if (threads % TM) return `(TM/RM)(TN/RN) threads must be a multiple of TM (got ${threads} threads for ${TM} rows)`;
   return null;
