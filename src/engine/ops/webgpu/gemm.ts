@@ -157,6 +157,12 @@ export interface GemmLayout {
   merged?: { rank: number };
   /** the tile shape (GEMM_TILE where absent) */
   tile?: GemmTile;
+  /**
+   * A stored along m and B along n (the weight gradients' x^T dy), loaded and staged as
+   * vec4s of four m or n: the caller defines `loadA4(m, k)` and `loadB4(k, n)`, and M and
+   * N are multiples of 4.
+   */
+  vec4?: boolean;
 }
 
 /** A layout's tile shape. */
@@ -212,6 +218,16 @@ export function gemmWgsl(l: GemmLayout): string {
   const { SA, SB } = strides(l);
   const aIdx = aIndex(l);
   const bIdx = l.bAlongN ? 'let k = e / TN; let n = e % TN;' : 'let n = e / TK; let k = e % TK;';
+  if (l.vec4 && (l.aAlongK || !l.bAlongN)) throw new Error('gemm: vec4 staging needs A stored along m and B along n');
+  const parts: StagedPart[] = l.vec4
+    ? [
+      { reg: 'pa', count: 'TM * TK / 4u', idx: 'let k = e / (TM / 4u); let m = 4u * (e % (TM / 4u));', when: 'm0 + m < M', load: 'loadA4(m0 + m, k0 + k)', at: 'k * SA + m', vec4: true },
+      { reg: 'pb', count: 'TN * TK / 4u', idx: 'let k = e / (TN / 4u); let n = 4u * (e % (TN / 4u));', when: 'n0 + n < N', load: 'loadB4(k0 + k, n0 + n)', at: 'BS + k * SB + n', vec4: true },
+    ]
+    : [
+      { reg: 'pa', count: 'TM * TK', idx: aIdx, when: 'm0 + m < M', load: 'loadA(m0 + m, k0 + k)', at: 'k * SA + m' },
+      { reg: 'pb', count: 'TN * TK', idx: bIdx, when: 'n0 + n < N', load: 'loadB(k0 + k, n0 + n)', at: 'BS + k * SB + n' },
+    ];
   return `
 const TM = ${TM}u; const TN = ${TN}u; const TK = ${TK}u; const RM = ${RM}u; const RN = ${RN}u;
 const TX = ${TX}u; const TY = ${TY}u; const NT = ${gemmThreads(tile)}u;
@@ -223,10 +239,7 @@ fn sget(p: u32) -> f32 { return AB[p / 4u][p % 4u]; }
 fn sset(p: u32, v: f32) { AB[p / 4u][p % 4u] = v; }
 var<private> acc: array<vec4<f32>, ${RM * (RN / 4)}>;
 // the next K slice's tile elements of this thread, loaded while the current one is summed
-${prefetchWgsl('Tiles', 'n0: u32, N: u32', [
-    { reg: 'pa', count: 'TM * TK', idx: aIdx, when: 'm0 + m < M', load: 'loadA(m0 + m, k0 + k)', at: 'k * SA + m' },
-    { reg: 'pb', count: 'TN * TK', idx: bIdx, when: 'n0 + n < N', load: 'loadB(k0 + k, n0 + n)', at: 'BS + k * SB + n' },
-  ])}
+${prefetchWgsl('Tiles', 'n0: u32, N: u32', parts)}
 ${l.merged ? mergeWgsl(l.merged.rank, TN) : ''}
 ${l.side ? sideWgsl(l, l.side) : ''}`;
 }
@@ -317,8 +330,11 @@ fn stageFactor(t: u32, n0: u32, N: u32) {
 fn factorAt(j: u32, n: u32) -> f32 { return LF[j * TN + n % TN]; }`;
 }
 
-/** One slice of a staged operand: `count` elements, element e's m/n and k from `idx`, stored at `at`. */
-interface StagedPart { reg: string; count: string; idx: string; when: string; load: string; at: string }
+/**
+ * One slice of a staged operand: `count` elements, element e's m/n and k from `idx`,
+ * stored at `at` (with `vec4`, elements of four floats, `at` a multiple of 4).
+ */
+interface StagedPart { reg: string; count: string; idx: string; when: string; load: string; at: string; vec4?: boolean }
 
 /**
  * `fn fetch<name>(t, m0, k0, kEnd, M, <extra>)`, which loads this thread's elements of
@@ -327,12 +343,13 @@ interface StagedPart { reg: string; count: string; idx: string; when: string; lo
  */
 function prefetchWgsl(name: string, extra: string, parts: StagedPart[]): string {
   const per = (p: StagedPart) => `${p.reg.toUpperCase()}N`;
+  const type = (p: StagedPart) => (p.vec4 ? 'vec4<f32>' : 'f32');
   return `${parts.map((p) => `const ${per(p)} = (${p.count} + NT - 1u) / NT;
-var<private> ${p.reg}: array<f32, ${per(p)}>;`).join('\n')}
+var<private> ${p.reg}: array<${type(p)}, ${per(p)}>;`).join('\n')}
 fn fetch${name}(t: u32, m0: u32, k0: u32, kEnd: u32, M: u32${extra ? `, ${extra}` : ''}) {
 ${parts.map((p) => `  for (var u = 0u; u < ${per(p)}; u++) {
     let e = t + u * NT;
-    var v = 0.0;
+    var v = ${type(p)}(0.0);
     if (e < ${p.count}) {
       ${p.idx}
       if (${p.when} && k0 + k < kEnd) { v = ${p.load}; }
@@ -343,7 +360,7 @@ ${parts.map((p) => `  for (var u = 0u; u < ${per(p)}; u++) {
 fn stage${name}(t: u32) {
 ${parts.map((p) => `  for (var u = 0u; u < ${per(p)}; u++) {
     let e = t + u * NT;
-    if (e < ${p.count}) { ${p.idx} sset(${p.at}, ${p.reg}[u]); }
+    if (e < ${p.count}) { ${p.idx} ${p.vec4 ? `AB[(${p.at}) / 4u] = ${p.reg}[u];` : `sset(${p.at}, ${p.reg}[u]);`} }
   }`).join('\n')}
 }`;
 }
