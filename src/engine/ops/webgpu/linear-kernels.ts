@@ -439,6 +439,15 @@ function thinGradBlock(R: number, gelu: boolean, pre: string): string {
 }
 
 /**
+ * Rows of dy a bias lane loads before it sums them, the sums in the same order. One at a
+ * time, each waited on memory: a split of 640 rows (small's attention linears) was a
+ * chain of 160 loads for each of a column's 4 lanes. H200, the step (the same call as
+ * WGRAD_VEC4's rule), us a launch on the float loads: small's attention linears 112 ->
+ * 109, tiny's fc2 111 -> 106.
+ */
+const BIAS_UNROLL = 8;
+
+/**
  * Split-K partial sums of every weight gradient of one linear in one launch.
  * Bindings: X, DY | (DG, U), [XA, DXA], PART. Params rows, din, dout, splits, rowsPerSplit,
  * total, then c0..c3 (weightGradCounts).
@@ -470,7 +479,14 @@ fn main(${MAIN_ARGS}) {
     let lane = t / TN;
     var s = 0.0;
     if (n0 + c < N) {
-      for (var k = kBegin + lane; k < kEnd; k += ${lanes}u) { s += loadB(k, n0 + c); }
+      // ${BIAS_UNROLL} rows' loads issued before their sums, in the same order of sums
+      var k = kBegin + lane;
+      for (; k + ${(BIAS_UNROLL - 1) * lanes}u < kEnd; k += ${BIAS_UNROLL * lanes}u) {
+        var y: array<f32, ${BIAS_UNROLL}>;
+        for (var u = 0u; u < ${BIAS_UNROLL}u; u++) { y[u] = loadB(k + u * ${lanes}u, n0 + c); }
+        for (var u = 0u; u < ${BIAS_UNROLL}u; u++) { s += y[u]; }
+      }
+      for (; k < kEnd; k += ${lanes}u) { s += loadB(k, n0 + c); }
     }
     sset(t, s);
     workgroupBarrier();
