@@ -21,7 +21,8 @@ import { alloc, run, webgpu } from '../../src/engine/ops/webgpu/dispatch';
 import { MAX_LANES, probeSubgroupLanes, subgroupLanes } from '../../src/engine/ops/webgpu/subgroups';
 import { adapterSumDispatches, backwardDispatches, forwardDispatches, mergeDispatches, weightGradScratch, type LoraMergePlace } from '../../src/engine/ops/webgpu/linear';
 import { GEMM_WIDE, tileFor, tileKey, wideTile } from '../../src/engine/ops/webgpu/gemm';
-import { forwardLayout, inputGradLayout } from '../../src/engine/ops/webgpu/linear-kernels';
+import { forwardLayout, inputGradLayout, WGRAD_VEC4 } from '../../src/engine/ops/webgpu/linear-kernels';
+import { kernelKeys } from '../../src/engine/ops/webgpu/kernel';
 import { sumLanes } from '../../src/engine/ops/webgpu/shared-sums';
 import * as ln from '../../src/engine/ops/webgpu/layernorm';
 import { adamwScenario, SHAPES, type ScenarioResult } from './adamw-scenario';
@@ -234,6 +235,55 @@ const wideCases = (rows: number, dIn: number, dOut: number, rank: number, seed: 
     tileFor(rows, dIn, dOut, (t) => forwardLayout(r, merged, t)), tileFor(rows, dOut, dIn, (t) => inputGradLayout(r, merged, 0, t))]));
   const r = await c();
   return { ...r, name: `${r.name} (wide tile)`, exact: { ...r.exact, 'a forward or input gradient not on the wide tile': layouts.filter((t) => tileKey(t) !== wide).length } };
+}));
+
+/** `work` run with every trained base's weight gradient (din and dout multiples of 4) loading vec4s, or only behind a GELU, WGRAD_VEC4 put back after. */
+async function onVec4<T>(all: boolean, work: () => Promise<T>): Promise<T> {
+  const saved = { ...WGRAD_VEC4 };
+  WGRAD_VEC4.minTiles = all ? 1 : Infinity;
+  try {
+    return await work();
+  } finally {
+    Object.assign(WGRAD_VEC4, saved);
+  }
+}
+
+/** Whether a weight-gradient kernel that loads vec4s was first made by `work`. */
+async function madeVec4(work: () => Promise<CaseResult>): Promise<CaseResult> {
+  const before = new Set(kernelKeys());
+  const r = await work();
+  const made = kernelKeys().filter((k) => !before.has(k) && k.startsWith('linear.weight-grad/') && k.endsWith('/v4'));
+  return { ...r, exact: { ...r.exact, 'no weight gradient loaded as vec4s': made.length ? 0 : 1 } };
+}
+
+/**
+ * A trained base's weight gradient loaded as vec4s and a float at a time: the same floats
+ * bit for bit (each dW and db sums its rows in the same order), and the vec4 kernel made.
+ */
+function vec4Case(seed: number) {
+  const [rows, dIn, dOut] = [300, 68, 132];
+  const { x, w, b } = linearInputs(rows, dIn, dOut, 4, seed);
+  const dy = seededNormal([rows, dOut], seed + 9);
+  const grads = (all: boolean) => onVec4(all, async () => {
+    const g = tf.grads((ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(linear(x, ww as tf.Tensor2D, bb as tf.Tensor1D), dy)))([w, b]);
+    const out = await Promise.all(g.map(async (t) => (await t.data()) as Float32Array));
+    tf.dispose(g);
+    return out;
+  });
+  return () => madeVec4(async () => {
+    setFusedKernels(true);
+    const start = ranSoFar();
+    const v4 = await grads(true);
+    const fusedKernels = ranSoFar() - start;
+    const floats = await grads(false);
+    return bitForBit('linear: a weight gradient loaded as vec4s and a float at a time', ['dW', 'db'], floats, v4, fusedKernels, 'vec4 - floats');
+  });
+}
+
+/** linearCases without an adapter, every trained base's weight gradient loading vec4s (din and dout multiples of 4), named so. */
+const vec4Cases = (rows: number, dIn: number, dOut: number, seed: number) => linearCases(rows, dIn, dOut, 4, seed).slice(0, 4).map((c) => () => onVec4(true, async () => {
+  const r = await c();
+  return { ...r, name: `${r.name} (vec4 weight gradient)` };
 }));
 
 /**
@@ -560,7 +610,7 @@ export const CASES = {
   crossEntropy: () => [crossEntropyCase(37, 11, 0.1, 41), crossEntropyCase(300, 10, 0, 42)],
   optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
   linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...wideCases(300, 70, 130, 8, 13), ...manySplitCases(15), highRankCase(17),
-    geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29), adapterSumCase(31), wideTileCase(33)],
+    geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29), adapterSumCase(31), wideTileCase(33), vec4Case(35), ...vec4Cases(300, 68, 132, 37)],
   // 4,500 rows: more than the backward's 2,048 workgroups, so each sums several rows
   layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26), layerNormSumCase(27)],
   // head widths 16, 8 and 64 run on vec4s (rows shared by as many lanes as the device

@@ -1,11 +1,11 @@
 // The tuning flags a run may set (`npm run bench -- --gemm-tile`, `--gemm-wide`, `--split-k`,
 // `--thin-grad`, `--layernorm-groups`): settings the kernels can run are taken, the rest refused
-// with what to change; and which products take the wide tile.
+// with what to change; which products take the wide tile, and which weight gradients load vec4s.
 import { describe, expect, it } from 'vitest';
 import { GEMM_TILE, GEMM_WIDE, parseGemmTile, parseGemmWide, parseSplitK, tileFor, wideTile } from '../../src/engine/ops/webgpu/gemm';
 import { parseLayerNormGroups } from '../../src/engine/ops/webgpu/layernorm';
 import { largestLoraRank, LORA_MERGE_PLACES, loraSharedBytes, parseLoraMerge } from '../../src/engine/ops/webgpu/linear';
-import { forwardLayout, inputGradLayout, parseThinGrad } from '../../src/engine/ops/webgpu/linear-kernels';
+import { forwardLayout, inputGradLayout, weightGradVec4, parseThinGrad } from '../../src/engine/ops/webgpu/linear-kernels';
 
 describe('the GEMM tile flag', () => {
   it('takes shapes the kernels can run', () => {
@@ -68,6 +68,23 @@ describe('the wide tile of a forward or input gradient', () => {
     }
     expect(parseGemmWide('512/2048/300')).toEqual({ minK: 512, minRows: 2048, minTiles: 300 });
     expect(parseGemmWide('512/300')).toMatch(/--gemm-wide: write MINK\/MINROWS\/MINTILES \(e.g. 384\/4096\/256\) or off \(got "512\/300"\)/);
+  });
+});
+
+describe('which weight gradients load vec4s', () => {
+  const base = { rank: 0, base: true };
+  it.each([
+    ['tiny fc1, behind a GELU', { ...base, gelu: true }, 192, 768, true],
+    ['small fc1, behind a GELU', { ...base, gelu: true }, 384, 1536, true],
+    ['small fc2, 144 tiles', { ...base, gelu: false }, 1536, 384, true],
+    ['small attention linears, 36 tiles', { ...base, gelu: false }, 384, 384, false],
+    ['tiny fc2, 36 tiles', { ...base, gelu: false }, 768, 192, false],
+    ['a GELU linear with an adapter (the thin gradients read floats)', { rank: 8, base: true, gelu: true }, 192, 768, false],
+    ['a frozen base', { rank: 8, base: false, gelu: true }, 192, 768, false],
+    ['din not a multiple of 4', { ...base, gelu: true }, 70, 768, false],
+    ['dout not a multiple of 4', { ...base, gelu: true }, 192, 130, false],
+  ])('%s', (_, v, dIn, dOut, want) => {
+    expect(weightGradVec4(v, dIn, dOut)).toBe(want);
   });
 });
 

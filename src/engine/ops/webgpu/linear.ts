@@ -13,7 +13,7 @@ import type { AdapterTensors } from '../linear';
 import { conflicts, type Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
 import { sharedSumDispatches, sharedSumsPerLaunch } from './shared-sums';
-import { ADAPTER_SUMS, forwardKernel, forwardLayout, inputGradKernel, inputGradLayout, mergeKernel, weightGradCounts, weightGradKernel, weightGradLayout, weightGradParts, weightGradSums, weightGradWorkgroups } from './linear-kernels';
+import { ADAPTER_SUMS, forwardKernel, forwardLayout, inputGradKernel, inputGradLayout, mergeKernel, weightGradCounts, weightGradKernel, weightGradLayout, weightGradParts, weightGradSums, weightGradVec4, weightGradWorkgroups } from './linear-kernels';
 
 export interface LinearSpec {
   rows: number;
@@ -170,7 +170,7 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>, ri
     out.push(rider ? rideAlong(d, v, rider) : d);
   }
   if (!s.base && !s.rank) return out;
-  const v = { rank: s.rank, gelu: s.gelu, base: s.base };
+  const v = { rank: s.rank, gelu: s.gelu, base: s.base, vec4: weightGradVec4(s, s.dIn, s.dOut) };
   const sc = weightGradScratch(s);
   const parts = weightGradParts(v, s.dIn, s.dOut);
   const counts = weightGradCounts(parts);
