@@ -7,21 +7,10 @@
 // the largest difference relative to the largest output). Run beside the carried
 // node_modules: copy this folder into bench/gpu/carry/, `source setup.sh`, then
 // `../node gemm-bench.mjs` inside it; torch_gemm.py times cuBLAS on the same shapes.
-import { create, globals } from 'webgpu';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gen, workgroupsOf, threadsOf, sharedOf } from './gen.mjs';
+import { buf, device, limits as l, pipeline, rand, readBack, timeIt } from './gpu.mjs';
 
-Object.assign(globalThis, globals);
-const gpu = create(['disable-dawn-features=timestamp_quantization']);
-const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-const l = adapter.limits;
-const device = await adapter.requestDevice({
-  requiredFeatures: ['timestamp-query'],
-  requiredLimits: { maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize, maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize, maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX },
-});
-// Dawn's GPU object must stay reachable: collected, it took the device down mid-run
-globalThis.keepDawn = { gpu, adapter, device };
-console.log('adapter', adapter.info.vendor, adapter.info.architecture, adapter.info.device, 'shared', l.maxComputeWorkgroupStorageSize);
 const base = JSON.parse(readFileSync(new URL('./base.json', import.meta.url)));
 const REPS = Number(process.env.REPS ?? 20); const ROUNDS = Number(process.env.ROUNDS ?? 4);
 const SHAPES = JSON.parse(process.env.SHAPES ?? '[[8320,192,192],[8320,192,768],[8320,768,192],[8320,384,384],[8320,384,1536],[8320,1536,384]]');
@@ -29,37 +18,6 @@ const EXTRAS = (process.env.EXTRA ?? '').split(',').filter(Boolean).map((f) => J
 // without VFILE, src's kernels alone
 const VARIANTS = process.env.VFILE ? JSON.parse(readFileSync(new URL(process.env.VFILE, import.meta.url))) : [];
 
-function rand(n, seed) { const a = new Float32Array(n); let s = seed >>> 0; for (let i = 0; i < n; i++) { s = (s * 1664525 + 1013904223) >>> 0; a[i] = (s / 2 ** 32 - 0.5); } return a; }
-function buf(data, usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST) {
-  const b = device.createBuffer({ size: Math.max(16, data.byteLength), usage }); device.queue.writeBuffer(b, 0, data); return b;
-}
-async function readBack(b, bytes) {
-  const r = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const e = device.createCommandEncoder(); e.copyBufferToBuffer(b, 0, r, 0, bytes); device.queue.submit([e.finish()]);
-  await r.mapAsync(GPUMapMode.READ); const out = new Float32Array(r.getMappedRange().slice(0)); r.unmap(); keep.push(r); return out;
-}
-const pipes = new Map(); const keep = [];
-async function pipeline(code) {
-  if (pipes.has(code)) return pipes.get(code);
-  const module = device.createShaderModule({ code });
-  const p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const info = await module.getCompilationInfo(); const bad = info.messages.filter((m) => m.type === 'error'); if (bad.length) throw new Error(bad.map((m) => m.message).join('; '));
-  pipes.set(code, p); return p;
-}
-const qs = device.createQuerySet({ type: 'timestamp', count: 2 });
-const qb = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-const qr = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-async function timeIt(p, bg, groups, reps) {
-  const e = device.createCommandEncoder();
-  const pass = e.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
-  pass.setPipeline(p); pass.setBindGroup(0, bg);
-  const x = Math.min(groups, 65535), y = Math.ceil(groups / x);
-  for (let i = 0; i < reps; i++) pass.dispatchWorkgroups(x, y);
-  pass.end(); e.resolveQuerySet(qs, 0, 2, qb, 0); e.copyBufferToBuffer(qb, 0, qr, 0, 16);
-  device.queue.submit([e.finish()]);
-  await qr.mapAsync(GPUMapMode.READ); const t = new BigUint64Array(qr.getMappedRange().slice(0)); qr.unmap();
-  return Number(t[1] - t[0]) / 1e3 / reps; // us per dispatch
-}
 const results = [];
 for (const [M, K, N] of SHAPES) {
   for (const fwd of [true, false]) {
@@ -99,7 +57,6 @@ for (const [M, K, N] of SHAPES) {
     const b = rows.find((r) => r.us)?.us;
     for (const r of rows) console.log(`${fwd ? 'fwd' : 'ig '} M${M} K${K} N${N} ${r.name.padEnd(16)} ${r.us ? `${r.us.toFixed(1).padStart(7)} us (max ${Math.max(...r.ts).toFixed(1)}) ${r.tflops.toFixed(1).padStart(5)} TF x${(b / r.us).toFixed(2)} err ${r.err.toExponential(1)}` : r.skipped}`);
     results.push({ M, K, N, fwd, rows });
-    keep.push(A, B, Bias, C, Pm);
   }
 }
 writeFileSync(process.env.OUTFILE ?? 'gemm-results.json', JSON.stringify(results, null, 1));
