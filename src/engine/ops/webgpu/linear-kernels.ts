@@ -316,12 +316,13 @@ export const weightGradLayout = (rank: number, vec4 = false): GemmLayout => ({ a
  * dg gelu'(u), two arrays read for each float) and where dW has at least `minTiles`
  * 64x64 tiles. Both are stored along the dW tile's own axes, so four floats load and
  * stage as one, the same floats summed in the same order. Measured on the H200 in the
- * step (Node + Dawn, 80 steps, every launch timed, one call, two runs each), us a launch:
- * with this rule small's fc1 406 -> 356 and fc2 405 -> 363, small's step 29.44 -> 28.72-28.76
- * ms; with every such dW on vec4s (the call before) small's attention linears (36 tiles)
- * went 113 -> 118, tiny's fc2 (36) 111 -> 114 and its projection and value (9) 41 -> 43.
- * Timed alone, x and dy left in the L2 cache by the launch before, those shapes ran up
- * to 1.15x faster: in the step they come from memory.
+ * step (Node + Dawn, 80 steps, every launch timed, one call, two runs each), us a launch,
+ * with BIAS_UNROLL: with this rule small's fc1 406 -> 356 and fc2 405 -> 363, small's
+ * step 29.44 -> 28.72-28.76 ms; with every such dW on vec4s (the call before) small's
+ * attention linears (36 tiles) went 113 -> 118, tiny's fc2 (36) 111 -> 114 and its
+ * projection and value (9) 41 -> 43. Timed alone, most of those shapes ran 1.06-1.15x
+ * faster on vec4s (384 x 384 0.94x): x and dy left in the L2 cache by the launch
+ * before, we think, where in the step they come from memory.
  */
 export const WGRAD_VEC4 = { minTiles: 144 };
 
