@@ -216,18 +216,6 @@ export function gemmWgsl(l: GemmLayout): string {
   const { TM, TN, TK, RM, RN } = tile;
   const TX = TN / RN, TY = TM / RM;
   const { SA, SB } = strides(l);
-  const aIdx = aIndex(l);
-  const bIdx = l.bAlongN ? 'let k = e / TN; let n = e % TN;' : 'let n = e / TK; let k = e % TK;';
-  if (l.vec4 && (l.aAlongK || !l.bAlongN)) throw new Error('gemm: vec4 staging needs A stored along m and B along n');
-  const parts: StagedPart[] = l.vec4
-    ? [
-      { reg: 'pa', count: 'TM * TK / 4u', idx: 'let k = e / (TM / 4u); let m = 4u * (e % (TM / 4u));', when: 'm0 + m < M', load: 'loadA4(m0 + m, k0 + k)', at: 'k * SA + m', vec4: true },
-      { reg: 'pb', count: 'TN * TK / 4u', idx: 'let k = e / (TN / 4u); let n = 4u * (e % (TN / 4u));', when: 'n0 + n < N', load: 'loadB4(k0 + k, n0 + n)', at: 'BS + k * SB + n', vec4: true },
-    ]
-    : [
-      { reg: 'pa', count: 'TM * TK', idx: aIdx, when: 'm0 + m < M', load: 'loadA(m0 + m, k0 + k)', at: 'k * SA + m' },
-      { reg: 'pb', count: 'TN * TK', idx: bIdx, when: 'n0 + n < N', load: 'loadB(k0 + k, n0 + n)', at: 'BS + k * SB + n' },
-    ];
   return `
 const TM = ${TM}u; const TN = ${TN}u; const TK = ${TK}u; const RM = ${RM}u; const RN = ${RN}u;
 const TX = ${TX}u; const TY = ${TY}u; const NT = ${gemmThreads(tile)}u;
@@ -239,9 +227,25 @@ fn sget(p: u32) -> f32 { return AB[p / 4u][p % 4u]; }
 fn sset(p: u32, v: f32) { AB[p / 4u][p % 4u] = v; }
 var<private> acc: array<vec4<f32>, ${RM * (RN / 4)}>;
 // the next K slice's tile elements of this thread, loaded while the current one is summed
-${prefetchWgsl('Tiles', 'n0: u32, N: u32', parts)}
+${prefetchWgsl('Tiles', 'n0: u32, N: u32', tileParts(l))}
 ${l.merged ? mergeWgsl(l.merged.rank, TN) : ''}
 ${l.side ? sideWgsl(l, l.side) : ''}`;
+}
+
+/** The A and B tiles' staged parts: a float an element, or with `vec4` four m or n an element. */
+function tileParts(l: GemmLayout): StagedPart[] {
+  if (l.vec4) {
+    if (l.aAlongK || !l.bAlongN) throw new Error('gemm: vec4 staging needs A stored along m and B along n');
+    return [
+      { reg: 'pa', count: 'TM * TK / 4u', idx: 'let k = e / (TM / 4u); let m = 4u * (e % (TM / 4u));', when: 'm0 + m < M', load: 'loadA4(m0 + m, k0 + k)', at: 'k * SA + m', vec4: true },
+      { reg: 'pb', count: 'TN * TK / 4u', idx: 'let k = e / (TN / 4u); let n = 4u * (e % (TN / 4u));', when: 'n0 + n < N', load: 'loadB4(k0 + k, n0 + n)', at: 'BS + k * SB + n', vec4: true },
+    ];
+  }
+  const bIdx = l.bAlongN ? 'let k = e / TN; let n = e % TN;' : 'let n = e / TK; let k = e % TK;';
+  return [
+    { reg: 'pa', count: 'TM * TK', idx: aIndex(l), when: 'm0 + m < M', load: 'loadA(m0 + m, k0 + k)', at: 'k * SA + m' },
+    { reg: 'pb', count: 'TN * TK', idx: bIdx, when: 'n0 + n < N', load: 'loadB(k0 + k, n0 + n)', at: 'BS + k * SB + n' },
+  ];
 }
 
 /**
