@@ -22,7 +22,6 @@ import { MAX_LANES, probeSubgroupLanes, subgroupLanes } from '../../src/engine/o
 import { adapterSumDispatches, backwardDispatches, forwardDispatches, mergeDispatches, weightGradScratch, type LoraMergePlace } from '../../src/engine/ops/webgpu/linear';
 import { GEMM_WIDE, tileFor, tileKey, wideTile } from '../../src/engine/ops/webgpu/gemm';
 import { forwardLayout, inputGradLayout, WGRAD_VEC4 } from '../../src/engine/ops/webgpu/linear-kernels';
-import { kernelKeys } from '../../src/engine/ops/webgpu/kernel';
 import { sumLanes } from '../../src/engine/ops/webgpu/shared-sums';
 import * as ln from '../../src/engine/ops/webgpu/layernorm';
 import { adamwScenario, SHAPES, type ScenarioResult } from './adamw-scenario';
@@ -237,10 +236,10 @@ const wideCases = (rows: number, dIn: number, dOut: number, rank: number, seed: 
   return { ...r, name: `${r.name} (wide tile)`, exact: { ...r.exact, 'a forward or input gradient not on the wide tile': layouts.filter((t) => tileKey(t) !== wide).length } };
 }));
 
-/** `work` run with every trained base's weight gradient (din and dout multiples of 4) loading vec4s, or only behind a GELU, WGRAD_VEC4 put back after. */
-async function onVec4<T>(all: boolean, work: () => Promise<T>): Promise<T> {
+/** `work` run with every trained base's weight gradient (din and dout multiples of 4) loading vec4s, or none, WGRAD_VEC4 put back after. */
+async function onVec4<T>(vec4: boolean, work: () => Promise<T>): Promise<T> {
   const saved = { ...WGRAD_VEC4 };
-  WGRAD_VEC4.minTiles = all ? 1 : Infinity;
+  Object.assign(WGRAD_VEC4, vec4 ? { gelu: true, minTiles: 1 } : { gelu: false, minTiles: Infinity });
   try {
     return await work();
   } finally {
@@ -248,36 +247,41 @@ async function onVec4<T>(all: boolean, work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Whether a weight-gradient kernel that loads vec4s was first made by `work`. */
-async function madeVec4(work: () => Promise<CaseResult>): Promise<CaseResult> {
-  const before = new Set(kernelKeys());
-  const r = await work();
-  const made = kernelKeys().filter((k) => !before.has(k) && k.startsWith('linear.weight-grad/') && k.endsWith('/v4'));
-  return { ...r, exact: { ...r.exact, 'no weight gradient loaded as vec4s': made.length ? 0 : 1 } };
-}
-
 /**
- * A trained base's weight gradient loaded as vec4s and a float at a time: the same floats
- * bit for bit (each dW and db sums its rows in the same order), and the vec4 kernel made.
+ * A trained base's weight gradients, plain and behind a GELU, loaded as vec4s and a
+ * float at a time: the same floats bit for bit (each dW and db sums its rows in the same
+ * order), and each launch made on the loads asked for.
  */
 function vec4Case(seed: number) {
   const [rows, dIn, dOut] = [300, 68, 132];
-  const { x, w, b } = linearInputs(rows, dIn, dOut, 4, seed);
-  const dy = seededNormal([rows, dOut], seed + 9);
-  const grads = (all: boolean) => onVec4(all, async () => {
-    const g = tf.grads((ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(linear(x, ww as tf.Tensor2D, bb as tf.Tensor1D), dy)))([w, b]);
-    const out = await Promise.all(g.map(async (t) => (await t.data()) as Float32Array));
-    tf.dispose(g);
-    return out;
+  const { x, w } = linearInputs(rows, dIn, dOut, 4, seed);
+  const dy = seededNormal([rows, dOut], seed + 9) as tf.Tensor2D;
+  const u = seededNormal([rows, dOut], seed + 10) as tf.Tensor2D;
+  const run2 = (vec4: boolean) => onVec4(vec4, async () => {
+    const out: Float32Array[] = [];
+    const keys: string[] = [];
+    for (const gelu of [false, true]) {
+      const spec = { rows, dIn, dOut, rank: 0, scale: 0, gelu, residual: false, inputGrad: true, base: true };
+      const [dx, dw, db] = allocEach([rows, dIn], [dIn, dOut], [dOut]);
+      const part = alloc([weightGradScratch(spec).floats]);
+      const launches = backwardDispatches(spec, { x, w, dx, dw, db, part, ...(gelu ? { dg: dy, u } : { dy }) });
+      launches.forEach(run);
+      keys.push(...launches.filter((d) => d.kernel.name === 'linear.weight-grad').map((d) => d.kernel.key));
+      out.push(...(await Promise.all([dw, db].map(async (t) => (await t.data()) as Float32Array))));
+      tf.dispose([dx, dw, db, part]);
+    }
+    return { out, keys };
   });
-  return () => madeVec4(async () => {
-    setFusedKernels(true);
+  return async (): Promise<CaseResult> => {
     const start = ranSoFar();
-    const v4 = await grads(true);
+    const v4 = await run2(true);
+    const floats = await run2(false);
     const fusedKernels = ranSoFar() - start;
-    const floats = await grads(false);
-    return bitForBit('linear: a weight gradient loaded as vec4s and a float at a time', ['dW', 'db'], floats, v4, fusedKernels, 'vec4 - floats');
-  });
+    const names = ['dW', 'db', 'dW behind a GELU', 'db behind a GELU'];
+    const same = bitForBit('linear: weight gradients loaded as vec4s and a float at a time', names, floats.out, v4.out, fusedKernels, 'vec4 - floats');
+    const on = (keys: string[], vec4: boolean) => (keys.length === 2 && keys.every((k) => k.endsWith('/v4') === vec4) ? 0 : 1);
+    return { ...same, exact: { ...same.exact, 'a weight gradient not on vec4s': on(v4.keys, true), 'a weight gradient not on floats': on(floats.keys, false) } };
+  };
 }
 
 /** linearCases without an adapter, every trained base's weight gradient loading vec4s (din and dout multiples of 4), named so. */

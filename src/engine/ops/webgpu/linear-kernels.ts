@@ -312,9 +312,9 @@ function thinSums(R: number): { decl: string; fma: (y: string, row: string) => s
 export const weightGradLayout = (rank: number, vec4 = false): GemmLayout => ({ aAlongK: false, bAlongN: true, staged: 16 * rank, vec4 });
 
 /**
- * Where a trained base's weight gradient loads x and dy as vec4s: behind a GELU (dy =
- * dg gelu'(u), two arrays read for each float) and where dW has at least `minTiles`
- * 64x64 tiles. Both are stored along the dW tile's own axes, so four floats load and
+ * Where a trained base's weight gradient loads x and dy as vec4s: behind a GELU (`gelu`;
+ * dy = dg gelu'(u), two arrays read for each float) and where dW has at least `minTiles`
+ * GEMM_TILE tiles (64x64). Both are stored along the dW tile's own axes, so four floats load and
  * stage as one, the same floats summed in the same order. Measured on the H200 in the
  * step (Node + Dawn, 80 steps, every launch timed, one call, two runs each), us a launch,
  * with BIAS_UNROLL: with this rule small's fc1 406 -> 356 and fc2 405 -> 363, small's
@@ -324,11 +324,11 @@ export const weightGradLayout = (rank: number, vec4 = false): GemmLayout => ({ a
  * faster on vec4s (384 x 384 0.94x): x and dy left in the L2 cache by the launch
  * before, we think, where in the step they come from memory.
  */
-export const WGRAD_VEC4 = { minTiles: 144 };
+export const WGRAD_VEC4 = { gelu: true, minTiles: 144 };
 
 /** Whether a linear's weight-gradient launch loads as vec4s (WGRAD_VEC4; a trained base without an adapter, din and dout multiples of 4). */
 export const weightGradVec4 = (v: { rank: number; base: boolean; gelu: boolean }, dIn: number, dOut: number) =>
-  v.base && !v.rank && dIn % 4 === 0 && dOut % 4 === 0 && (v.gelu || tilesOf(dIn, dOut, GEMM_TILE) >= WGRAD_VEC4.minTiles);
+  v.base && !v.rank && dIn % 4 === 0 && dOut % 4 === 0 && ((WGRAD_VEC4.gelu && v.gelu) || tilesOf(dIn, dOut, GEMM_TILE) >= WGRAD_VEC4.minTiles);
 
 /** The prefix of a rider's bindings and params in its host's launch. */
 const RIDE = 'ride_';
