@@ -1,7 +1,7 @@
 // Writes the linear layer's forward, input-gradient and weight-gradient kernels (rank 0,
 // no GELU, no residual) as the src of this checkout makes them, for the GEMM
 // microbenchmarks: `npx tsx bench/gpu/gemm/kernels.ts NAME OUT.json` (base.json is the
-// one they compare to; wgrad-bench.mjs reads `weightGrad`).
+// one they compare to; wgrad-bench.mjs reads `weightGrad` and `weightGradVec4`).
 import { writeFileSync } from 'node:fs';
 import { forwardKernel, inputGradKernel, weightGradKernel, weightGradVec4 } from '../../../src/engine/ops/webgpu/linear-kernels';
 import { GEMM_TILE, SPLIT_K } from '../../../src/engine/ops/webgpu/gemm';
@@ -10,7 +10,9 @@ const [name, out] = process.argv.slice(2);
 if (!name || !out) throw new Error('usage: npx tsx bench/gpu/gemm/kernels.ts NAME OUT.json');
 const forward = forwardKernel({ rank: 0, gelu: false, residual: false }).wgsl;
 const inputGrad = inputGradKernel({ rank: 0, gelu: false }).wgsl;
-// the full phase's dW as the engine makes it for small's fc2 (vec4 loads: weightGradVec4)
-const wg = weightGradKernel({ rank: 0, gelu: false, base: true, vec4: weightGradVec4({ rank: 0, base: true, gelu: false }, 1536, 384) });
-const weightGrad = { wgsl: wg.wgsl, params: wg.params.map((p) => p.name), tile: GEMM_TILE, splitK: SPLIT_K };
-writeFileSync(out, JSON.stringify({ name, forward, inputGrad, weightGrad }));
+// the full phase's dW on float loads, and on vec4 loads (where weightGradVec4 says: small's fc2)
+const dW = (vec4: boolean) => {
+  const k = weightGradKernel({ rank: 0, gelu: false, base: true, vec4 });
+  return { wgsl: k.wgsl, params: k.params.map((p) => p.name), tile: GEMM_TILE, splitK: SPLIT_K };
+};
+writeFileSync(out, JSON.stringify({ name, forward, inputGrad, weightGrad: dW(false), weightGradVec4: weightGradVec4({ rank: 0, base: true, gelu: false }, 1536, 384) ? dW(true) : undefined }));
