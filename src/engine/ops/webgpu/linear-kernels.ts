@@ -28,7 +28,8 @@ const rw = (name: string): BindingSpec => ({ name, access: 'rw' });
 function dyBindings(gelu: boolean): BindingSpec[] {
   return gelu ? [read('DG'), read('U')] : [read('DY')];
 }
-const dyLoad = (gelu: boolean, idx: string) => (gelu ? `DG[${idx}] * geluGrad(U[${idx}])` : `DY[${idx}]`);
+/** dy's float at `idx`, the arrays read by `at` (a float array's element, or a float of a vec4 array's). */
+const dyLoad = (gelu: boolean, idx: string, at = (a: string, i: string) => `${a}[${i}]`) => (gelu ? `${at('DG', idx)} * geluGrad(${at('U', idx)})` : at('DY', idx));
 
 /**
  * W' = W + s A B's element for W's row i and column j as mergeKernel sums it (the rank's
@@ -341,9 +342,9 @@ const WEIGHT_GRAD_PARAMS = ['rows', 'din', 'dout', 'splits', 'rowsPerSplit', 'to
  * (a rider's are `ride_X` ..., beside its host's own).
  */
 function weightGradBindings(v: LinearVariant & { vec4?: boolean }, pre = ''): BindingSpec[] {
-  const bindings: BindingSpec[] = [read(`${pre}X`), ...(v.gelu ? [read(`${pre}DG`), read(`${pre}U`)] : [read(`${pre}DY`)])];
   // x and dy as vec4s for weightGradVec4's loads
-  if (v.vec4) bindings.forEach((b) => { b.type = 'vec4<f32>'; });
+  const input = (name: string): BindingSpec => ({ ...read(`${pre}${name}`), ...(v.vec4 ? { type: 'vec4<f32>' } : {}) });
+  const bindings = [input('X'), ...(v.gelu ? [input('DG'), input('U')] : [input('DY')])];
   if (v.rank) bindings.push(read(`${pre}XA`), read(`${pre}DXA`));
   bindings.push(rw(`${pre}PART`));
   return bindings;
@@ -491,7 +492,7 @@ fn loadB4(k: u32, n: u32) -> vec4<f32> {
 }
 fn loadB(k: u32, n: u32) -> f32 {
   let i = k * P.dout + n;
-  ${v.gelu ? 'return DG[i / 4u][i % 4u] * geluGrad(U[i / 4u][i % 4u]);' : 'return DY[i / 4u][i % 4u];'}
+  return ${dyLoad(v.gelu, 'i', (a, i) => `${a}[${i} / 4u][${i} % 4u]`)};
 }`
       : `fn loadA(m: u32, k: u32) -> f32 { return X[k * P.din + m]; }
 fn loadB(k: u32, n: u32) -> f32 { return ${dyLoad(v.gelu, 'k * P.dout + n')}; }`;
