@@ -95,17 +95,22 @@ function linearInputs(rows: number, dIn: number, dOut: number, rank: number, see
   };
 }
 
-function linearCases(rows: number, dIn: number, dOut: number, rank: number, seed: number) {
+/** A linear's cases: bias, GELU, residual, no input gradient, then (with `adapters`) LoRA at `rank`, its base trained and frozen. */
+function linearCases(rows: number, dIn: number, dOut: number, rank: number, seed: number, adapters = true) {
   const { x, w, b, A, B } = linearInputs(rows, dIn, dOut, rank, seed);
   const res = seededNormal([rows, dOut], seed + 5) as tf.Tensor2D;
   const scale = 0.7;
   const at = `${rows}x${dIn}->${dOut}`;
   const ad = (a: tf.Tensor, bb: tf.Tensor) => ({ A: a as tf.Tensor2D, B: bb as tf.Tensor2D, scale });
-  return [
+  const plain = [
     () => compare(`linear ${at}`, (xx, ww, bb) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D), [x, w, b]),
     () => compare(`linear+gelu ${at}`, (xx, ww, bb) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, undefined, false, { activation: 'gelu' }), [x, w, b]),
     () => compare(`linear+residual ${at}`, (xx, ww, bb, rr) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, undefined, false, { residual: rr as tf.Tensor2D }), [x, w, b, res]),
     () => compare(`linear, no input gradient ${at}`, (ww, bb) => linear(x, ww as tf.Tensor2D, bb as tf.Tensor1D, undefined, false, { inputGrad: false }), [w, b]),
+  ];
+  if (!adapters) return plain;
+  return [
+    ...plain,
     () => compare(`linear+lora r${rank} ${at}`, (xx, ww, bb, aa, bm) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, ad(aa!, bm!)), [x, w, b, A, B]),
     () => compare(`linear+lora r${rank}, frozen base ${at}`, (xx, aa, bm) => linear(xx as tf.Tensor2D, w, b, ad(aa!, bm!), true), [x, A, B]),
     () => compare(`linear+lora r${rank}+gelu ${at}`, (xx, ww, bb, aa, bm) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D, ad(aa!, bm!), false, { activation: 'gelu' }), [x, w, b, A, B]),
@@ -272,20 +277,14 @@ function vec4Case(seed: number) {
     }
     return { out, keys };
   });
-  return async (): Promise<CaseResult> => {
-    const start = ranSoFar();
-    const v4 = await run2(true);
-    const floats = await run2(false);
-    const fusedKernels = ranSoFar() - start;
-    const names = ['dW', 'db', 'dW behind a GELU', 'db behind a GELU'];
-    const same = bitForBit('linear: weight gradients loaded as vec4s and a float at a time', names, floats.out, v4.out, fusedKernels, 'vec4 - floats');
-    const on = (keys: string[], vec4: boolean) => (keys.length === 2 && keys.every((k) => k.endsWith('/v4') === vec4) ? 0 : 1);
-    return { ...same, exact: { ...same.exact, 'a weight gradient not on vec4s': on(v4.keys, true), 'a weight gradient not on floats': on(floats.keys, false) } };
-  };
+  const names = ['dW', 'db', 'dW behind a GELU', 'db behind a GELU'];
+  return () => onAndOff('linear: weight gradients loaded as vec4s and a float at a time', names, 'vec4 - floats', run2, (keys, vec4) => ({
+    [`a weight gradient not on ${vec4 ? 'vec4s' : 'floats'}`]: keys.length === 2 && keys.every((k) => k.endsWith('/v4') === vec4) ? 0 : 1,
+  }));
 }
 
 /** linearCases without an adapter, every trained base's weight gradient loading vec4s (din and dout multiples of 4), named so. */
-const vec4Cases = (rows: number, dIn: number, dOut: number, seed: number) => linearCases(rows, dIn, dOut, 4, seed).slice(0, 4).map((c) => () => onVec4(true, async () => {
+const vec4Cases = (rows: number, dIn: number, dOut: number, seed: number) => linearCases(rows, dIn, dOut, 4, seed, false).map((c) => () => onVec4(true, async () => {
   const r = await c();
   return { ...r, name: `${r.name} (vec4 weight gradient)` };
 }));
@@ -322,24 +321,26 @@ function wideTileCase(seed: number) {
     tf.dispose([u, g, xa, dx, dxa, da, dB, wm, part, rxa, rwm, rdx, rdxa, rda, rdB, ry, rpart]);
     return { out, keys };
   });
-  return async (): Promise<CaseResult> => {
-    const start = ranSoFar();
-    const wide = await run2(true);
-    const plain = await run2(false);
-    const fusedKernels = ranSoFar() - start;
-    const want = tileKey(wideTile()!);
-    const onTile = (keys: string[], tile: string) => (keys.length === 2 && keys.every((k) => k.includes(`/${tile}/`)) ? 0 : 1);
-    const names = ['gelu(y)', 'y', 'x A', 'dx', 's dy B^T', 'dA', 'dB', 'rider dA', 'rider dB'];
-    const same = bitForBit('linear: the wide tile and GEMM_TILE, a rider in the input gradient', names, plain.out, wide.out, fusedKernels, 'wide - GEMM_TILE');
-    return {
-      ...same,
-      exact: {
-        ...same.exact,
-        'forward and input gradient not on the wide tile': onTile(wide.keys, want),
-        'forward and input gradient not on GEMM_TILE': onTile(plain.keys, tileKey()),
-      },
-    };
-  };
+  const names = ['gelu(y)', 'y', 'x A', 'dx', 's dy B^T', 'dA', 'dB', 'rider dA', 'rider dB'];
+  const onTile = (keys: string[], tile: string) => (keys.length === 2 && keys.every((k) => k.includes(`/${tile}/`)) ? 0 : 1);
+  return () => onAndOff('linear: the wide tile and GEMM_TILE, a rider in the input gradient', names, 'wide - GEMM_TILE', run2, (keys, wide) => ({
+    [`forward and input gradient not on ${wide ? 'the wide tile' : 'GEMM_TILE'}`]: onTile(keys, wide ? tileKey(wideTile()!) : tileKey()),
+  }));
+}
+
+/** A run's outputs and the keys of the kernels it was checked on. */
+interface Ran { out: Float32Array[]; keys: string[] }
+
+/**
+ * `run` with a setting on, then off: its outputs bit for bit (`label`: on - off), and per
+ * run `wrong(keys, on)`, naming what its kernels got wrong (0 where right).
+ */
+async function onAndOff(name: string, names: string[], label: string, run: (on: boolean) => Promise<Ran>, wrong: (keys: string[], on: boolean) => Record<string, number>): Promise<CaseResult> {
+  const start = ranSoFar();
+  const on = await run(true);
+  const off = await run(false);
+  const same = bitForBit(name, names, off.out, on.out, ranSoFar() - start, label);
+  return { ...same, exact: { ...same.exact, ...wrong(on.keys, true), ...wrong(off.keys, false) } };
 }
 
 /**
