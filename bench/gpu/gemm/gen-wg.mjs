@@ -5,6 +5,7 @@
 // TMxTNxTK and RMxRN outputs a thread; strided (a thread's rows and columns four at a
 // time, TY and TX apart, as classic 8x8 SGEMMs hold them); dbuf (two staged slices, one
 // barrier a slice). M and N must be multiples of 4.
+import { kLoop } from './gen.mjs';
 export function genWg(o) {
   const { TM, TN, TK, RM, RN, strided = false, dbuf = false } = o;
   const TX = TN / RN, TY = TM / RM, NT = TX * TY, VM = RM / 4, VN = RN / 4;
@@ -20,27 +21,7 @@ export function genWg(o) {
     return s.join(' ');
   };
   const compute = `for (var k = 0u; k < TK; k++) { ${kstep('k')} }`;
-  const loop = dbuf
-    ? `stage(t, 0u);
-  workgroupBarrier();
-  var cur = 0u;
-  for (var k0 = kBegin; k0 < kEnd; k0 += TK) {
-    let more = k0 + TK < kEnd;
-    if (more) { fetch(t, m0, n0, k0 + TK, kEnd, M, N); }
-    let base = cur * TK;
-    ${compute}
-    if (more) { stage(t, (1u - cur) * TK); }
-    workgroupBarrier();
-    cur = 1u - cur;
-  }`
-    : `for (var k0 = kBegin; k0 < kEnd; k0 += TK) {
-    stage(t, 0u);
-    workgroupBarrier();
-    if (k0 + TK < kEnd) { fetch(t, m0, n0, k0 + TK, kEnd, M, N); }
-    let base = 0u;
-    ${compute}
-    workgroupBarrier();
-  }`;
+  const loop = kLoop(dbuf, compute, 'kBegin', 'kEnd', (k) => `fetch(t, m0, n0, ${k}, kEnd, M, N)`);
   // the epilogue, every register named by a constant
   const epi = [];
   for (let i = 0; i < RM; i++) {

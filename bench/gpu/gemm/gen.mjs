@@ -50,27 +50,7 @@ export function gen(o) {
   const compute = unroll
     ? Array.from({ length: TK }, (_, k) => `{ ${kstep(`${k}u`)} }`).join('\n    ')
     : `for (var k = 0u; k < TK; k++) { ${kstep('k')} }`;
-  const loopText = dbuf
-    ? `stage(t, 0u);
-  workgroupBarrier();
-  var cur = 0u;
-  for (var k0 = 0u; k0 < K; k0 += TK) {
-    let more = k0 + TK < K;
-    if (more) { fetch(t, m0, n0, k0 + TK, M, N, K); }
-    let base = cur * TK;
-    ${compute}
-    if (more) { stage(t, (1u - cur) * TK); }
-    workgroupBarrier();
-    cur = 1u - cur;
-  }`
-    : `for (var k0 = 0u; k0 < K; k0 += TK) {
-    stage(t, 0u);
-    workgroupBarrier();
-    if (k0 + TK < K) { fetch(t, m0, n0, k0 + TK, M, N, K); }
-    let base = 0u;
-    ${compute}
-    workgroupBarrier();
-  }`;
+  const loopText = kLoop(dbuf, compute, '0u', 'K', (k) => `fetch(t, m0, n0, ${k}, M, N, K)`);
   return `struct Params { M: u32, N: u32, K: u32, s: f32, }
 ${bindings}
 const TM = ${TM}u; const TN = ${TN}u; const TK = ${TK}u; const TX = ${TX}u; const TY = ${TY}u; const NT = ${NT}u;
@@ -167,6 +147,34 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   }
 }
 `;
+}
+/**
+ * The K loop over slices from kBegin to kEnd: each slice staged by `stage(t, base)` (the
+ * next one fetched by `fetchNext(k0)` while this one is summed by `compute`, which reads
+ * from `base`), with two staged slices and one barrier a slice where `dbuf`.
+ */
+export function kLoop(dbuf, compute, kBegin, kEnd, fetchNext) {
+  return dbuf
+    ? `stage(t, 0u);
+  workgroupBarrier();
+  var cur = 0u;
+  for (var k0 = ${kBegin}; k0 < ${kEnd}; k0 += TK) {
+    let more = k0 + TK < ${kEnd};
+    if (more) { ${fetchNext('k0 + TK')}; }
+    let base = cur * TK;
+    ${compute}
+    if (more) { stage(t, (1u - cur) * TK); }
+    workgroupBarrier();
+    cur = 1u - cur;
+  }`
+    : `for (var k0 = ${kBegin}; k0 < ${kEnd}; k0 += TK) {
+    stage(t, 0u);
+    workgroupBarrier();
+    if (k0 + TK < ${kEnd}) { ${fetchNext('k0 + TK')}; }
+    let base = 0u;
+    ${compute}
+    workgroupBarrier();
+  }`;
 }
 export const workgroupsOf = (o, M, N) => Math.ceil(M / o.TM) * Math.ceil(N / o.TN);
 export const threadsOf = (o) => (o.TM / o.RM) * (o.TN / o.RN);
