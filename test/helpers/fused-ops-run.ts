@@ -435,6 +435,44 @@ function layerNormSumCase(seed: number) {
   };
 }
 
+/**
+ * The split sums' order, against float32 sums written out here: output e's lane l
+ * (of sumLanes) adds partials l, l + lanes, ... in turn, then the lanes' sums are added
+ * in lane order. Bit for bit, at 37 partials (8 lanes, a lane's loads short of a
+ * batch) and 1,500 (64 lanes, several batches, the last short).
+ */
+function sumOrderCase(seed: number) {
+  const shapes = [[37, 29], [4500, 20]] as const;
+  return async (): Promise<CaseResult> => {
+    const start = ranSoFar();
+    const got: Float32Array[] = [];
+    const want: Float32Array[] = [];
+    for (const [i, [rows, D]] of shapes.entries()) {
+      const spec = { rows, D, eps: 1e-6 };
+      const parts = ln.backwardSplit(rows).parts;
+      const part = seededNormal([parts * 2 * D], seed + i);
+      const [dgamma, dbeta] = [alloc([D]), alloc([D])];
+      ln.paramSumDispatches([{ part, dgamma, dbeta, spec }]).forEach(run);
+      const values = (await part.data()) as Float32Array;
+      got.push(...(await Promise.all([dgamma, dbeta].map(async (t) => (await t.data()) as Float32Array))));
+      const lanes = sumLanes(parts);
+      const sums = new Float32Array(2 * D);
+      for (let e = 0; e < 2 * D; e++) {
+        let total = 0;
+        for (let l = 0; l < lanes; l++) {
+          let s = 0;
+          for (let p = l; p < parts; p += lanes) s = Math.fround(s + values[p * 2 * D + e]!);
+          total = Math.fround(total + s);
+        }
+        sums[e] = total;
+      }
+      want.push(sums.slice(0, D), sums.slice(D));
+      tf.dispose([part, dgamma, dbeta]);
+    }
+    return bitForBit('layerNorm: split sums in lane order, as written out in float32', ['dgamma 37 rows', 'dbeta 37 rows', 'dgamma 4,500 rows', 'dbeta 4,500 rows'], want, got, ranSoFar() - start, 'GPU - float32 by hand');
+  };
+}
+
 function layerNormCase(rows: number, D: number, seed: number) {
   const x = seededNormal([rows, D], seed, 2);
   const g = seededNormal([D], seed + 1);
@@ -617,7 +655,7 @@ export const CASES = {
   linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...wideCases(300, 70, 130, 8, 13), ...manySplitCases(15), highRankCase(17),
     geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29), adapterSumCase(31), wideTileCase(33), vec4Case(35), ...vec4Cases(300, 68, 132, 37)],
   // 4,500 rows: more than the backward's 2,048 workgroups, so each sums several rows
-  layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26), layerNormSumCase(27)],
+  layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26), layerNormSumCase(27), sumOrderCase(29)],
   // head widths 16, 8 and 64 run on vec4s (rows shared by as many lanes as the device
   // and the row's vec4s allow: 4, 2, 4 on SwiftShader), 9 on floats; the last as on a
   // device without subgroups (a row to a thread)
