@@ -13,7 +13,7 @@ import {
 } from '../engine/config';
 import { ATTENTION, parseAttentionTile } from '../engine/ops/webgpu/attention';
 import { GEMM_TILE, GEMM_WIDE, parseGemmTile, parseGemmWide, parseSplitK, SPLIT_K, tileKey } from '../engine/ops/webgpu/gemm';
-import { LAYERNORM, parseLayerNormGroups } from '../engine/ops/webgpu/layernorm';
+import { LAYERNORM, parseLayerNormGroups, parseLayerNormRows } from '../engine/ops/webgpu/layernorm';
 import { LORA_MERGE, MERGE_PLACE_WORDS, parseLoraMerge } from '../engine/ops/webgpu/linear';
 import { parseThinGrad, THIN_GRAD } from '../engine/ops/webgpu/linear-kernels';
 import { setField } from '../engine/overrides';
@@ -40,6 +40,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--split-k WORKGROUPS[/MINROWS]', 'tuning: workgroups a weight gradient\'s K splits aim for, and the rows a split keeps at least (528/64)'],
   ['--thin-grad LANES/UNROLL', `tuning: threads a column of a LoRA adapter's thin gradients, and rows whose loads a thread issues at once (${THIN_GRAD.lanes}/${THIN_GRAD.unroll})`],
   ['--layernorm-groups N', 'tuning: workgroups the LayerNorm backward spreads its rows over (2048)'],
+  ['--layernorm-rows F/B', 'tuning: rows the LayerNorm forward / backward take at once (LAYERNORM)'],
   ['--lora-merge launch|batch|loads', 'tuning: where the compiled step makes the LoRA linears\' merged weights: a launch each, shared launches ahead of the forward, or in the products\' loads (batch)'],
   ['--attention-tile qROWS/sFLOATS[/lLANES]', 'tuning: query rows per workgroup (fit: fitted to the tokens), keys\' floats staged at once and threads sharing a row where the device has subgroups, in the attention kernels (qfit/s1024/l4)'],
 ]);
@@ -56,7 +57,7 @@ async function main(): Promise<number> {
         'first-seed': { type: 'string', default: '1' },
         set: { type: 'string', multiple: true, default: [] }, json: { type: 'boolean', default: false }, out: { type: 'string' },
         help: { type: 'boolean', default: false }, 'print-config': { type: 'boolean', default: false },
-        'gemm-tile': { type: 'string' }, 'gemm-wide': { type: 'string' }, 'attention-tile': { type: 'string' }, 'split-k': { type: 'string' }, 'thin-grad': { type: 'string' }, 'layernorm-groups': { type: 'string' }, 'lora-merge': { type: 'string' },
+        'gemm-tile': { type: 'string' }, 'gemm-wide': { type: 'string' }, 'attention-tile': { type: 'string' }, 'split-k': { type: 'string' }, 'thin-grad': { type: 'string' }, 'layernorm-groups': { type: 'string' }, 'layernorm-rows': { type: 'string' }, 'lora-merge': { type: 'string' },
       },
     }).values;
   } catch (err) {
@@ -86,6 +87,7 @@ async function main(): Promise<number> {
   tune('split-k', v['split-k'], parseSplitK, (k) => (Object.assign(SPLIT_K, k), `split-K target ${k.targetWorkgroups} workgroups, at least ${k.minRows} rows`));
   tune('thin-grad', v['thin-grad'], parseThinGrad, (g) => (Object.assign(THIN_GRAD, g), `thin gradients: ${g.lanes} lanes a column, ${g.unroll} loads at once`));
   tune('layernorm-groups', v['layernorm-groups'], parseLayerNormGroups, (n) => ((LAYERNORM.backwardWorkgroups = n), `LayerNorm backward over ${n} workgroups`));
+  tune('layernorm-rows', v['layernorm-rows'], parseLayerNormRows, (r) => (Object.assign(LAYERNORM, r), `LayerNorm rows at once: ${r.forwardRows} forward, ${r.backwardRows} backward`));
   tune('lora-merge', v['lora-merge'], parseLoraMerge, (m) => (Object.assign(LORA_MERGE, m), `the compiled step's LoRA merged weights made ${MERGE_PLACE_WORDS[m.compiled]}`));
   if (errors.length) { console.error(formatErrors(errors)); return 2; }
   const preset = v.preset as BenchPreset;

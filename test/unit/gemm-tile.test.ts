@@ -1,9 +1,9 @@
 // The tuning flags a run may set (`npm run bench -- --gemm-tile`, `--gemm-wide`, `--split-k`,
-// `--thin-grad`, `--layernorm-groups`): settings the kernels can run are taken, the rest refused
+// `--thin-grad`, `--layernorm-groups`, `--layernorm-rows`): settings the kernels can run are taken, the rest refused
 // with what to change; which products take the wide tile, and which weight gradients load vec4s.
 import { describe, expect, it } from 'vitest';
 import { GEMM_TILE, GEMM_WIDE, parseGemmTile, parseGemmWide, parseSplitK, tileFor, wideTile } from '../../src/engine/ops/webgpu/gemm';
-import { parseLayerNormGroups } from '../../src/engine/ops/webgpu/layernorm';
+import { parseLayerNormGroups, parseLayerNormRows } from '../../src/engine/ops/webgpu/layernorm';
 import { largestLoraRank, LORA_MERGE_PLACES, loraSharedBytes, parseLoraMerge } from '../../src/engine/ops/webgpu/linear';
 import { forwardLayout, inputGradLayout, weightGradVec4, parseThinGrad } from '../../src/engine/ops/webgpu/linear-kernels';
 
@@ -128,6 +128,16 @@ describe('the LayerNorm backward workgroups flag', () => {
 
   it.each(['0', '2.5', '70000', 'all', ''])('refuses "%s"', (text) => {
     expect(parseLayerNormGroups(text)).toMatch(/--layernorm-groups: workgroups, a whole number/);
+  });
+});
+
+describe('the LayerNorm rows-at-once flag', () => {
+  it.each([['1/1', 1, 1], ['4/2', 4, 2], ['2/1', 2, 1]])('takes "%s"', (text, forwardRows, backwardRows) => {
+    expect(parseLayerNormRows(text)).toEqual({ forwardRows, backwardRows });
+  });
+
+  it.each(['3/1', '4/4', '8/2', '4', '4/2/1', ''])('refuses "%s"', (text) => {
+    expect(parseLayerNormRows(text)).toBe(`--layernorm-rows: write F/B, the forward's rows at once 1, 2, 4 and the backward's 1 or 2, e.g. 4/2 (got "${text}")`);
   });
 });
 

@@ -1,7 +1,7 @@
-// Fused LayerNorm over the last axis of [rows, D]: forward in one launch (one row per
+// Fused LayerNorm over the last axis of [rows, D]: forward in one launch (a few rows a
 // workgroup, saving mean and 1/std per row), backward in two: dx per row (recomputing
-// x-hat from the saved statistics) with each workgroup's partial sums of dgamma and
-// dbeta over its rows, then the sum of those partials in order.
+// x-hat from the saved statistics, a few rows at once) with each workgroup's partial
+// sums of dgamma and dbeta over its rows, then the sum of those partials in order.
 import * as tf from '@tensorflow/tfjs';
 import { alloc, run, saveForBackward, type Ref } from './dispatch';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel } from './kernel';
@@ -16,8 +16,22 @@ import { reduceSumWgsl } from './wgsl';
  * 2,080 in one call) a full step at batch 128 took 9.76-9.83 ms of device time on tiny
  * (was 10.29-10.35) and 36.4-36.5 on small (was 37.8-37.9); 1,024 and 2,080 were within
  * 0.7% of it.
+ * `forwardRows` / `backwardRows`: rows a workgroup (the forward) or a pass of the
+ * backward's loop takes at once, their loads issued together and their sums reduced
+ * in one tree of vectors (a row's floats are the same at any setting: each row is
+ * summed in the same order). One row at a time, a workgroup's two warps waited on a
+ * row's loads, then on a reduction's eight barriers. 4 / 2 against 1 / 1 (H200, one
+ * call, launches timed one by one): the forwards of a tiny b128 step 0.204 -> 0.177
+ * ms, small's 0.305 -> 0.284; the backwards 0.320 -> 0.286 and 0.682 -> 0.612; the
+ * step 7.89 -> 7.82-7.83 ms (tiny) and 28.54 -> 28.49 (small). Two rows in the
+ * forward gained nothing (0.205 ms); at tiny b32 (520 workgroups of four rows) the
+ * forward was unchanged and the backward 0.176 -> 0.162.
  */
-export const LAYERNORM = { threads: 64, backwardWorkgroups: 2048 };
+export const LAYERNORM = { threads: 64, backwardWorkgroups: 2048, forwardRows: 4, backwardRows: 2 };
+
+/** Rows at once the kernels can take: the forward's sums of a row are a vector's component (up to vec4), the backward's two of a row a pair. */
+export const LAYERNORM_FORWARD_ROWS = [1, 2, 4] as const;
+export const LAYERNORM_BACKWARD_ROWS = [1, 2] as const;
 
 /** The backward's workgroups a tuning run may set (`npm run bench -- --layernorm-groups 1024`), checked; an error names what to change. */
 export function parseLayerNormGroups(text: string): number | string {
@@ -26,13 +40,31 @@ export function parseLayerNormGroups(text: string): number | string {
   return n;
 }
 
+/** Rows at once a tuning run may set, written `F/B` (forward / backward), checked; an error names what to change. */
+export function parseLayerNormRows(text: string): { forwardRows: number; backwardRows: number } | string {
+  const m = /^(\d)\/(\d)$/.exec(text);
+  const [f, b] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!(LAYERNORM_FORWARD_ROWS as readonly number[]).includes(f) || !(LAYERNORM_BACKWARD_ROWS as readonly number[]).includes(b)) {
+    return `--layernorm-rows: write F/B, the forward's rows at once ${LAYERNORM_FORWARD_ROWS.join(', ')} and the backward's ${LAYERNORM_BACKWARD_ROWS.join(' or ')}, e.g. 4/2 (got "${text.slice(0, 40)}")`;
+  }
+  return { forwardRows: f, backwardRows: b };
+}
+
 function columnsPerThread(D: number): number {
   return Math.ceil(D / LAYERNORM.threads);
 }
 
+/** The WGSL type of `n` sums at once, and how its j-th is named. */
+const sumsType = (n: number) => (n === 1 ? 'f32' : `vec${n}<f32>`);
+const part = (n: number, j: number) => (n === 1 ? '' : `.${'xyzw'[j]}`);
+const each = (n: number, f: (j: number) => string, indent = '    ') => Array.from({ length: n }, (_, j) => f(j)).join(`\n${indent}`);
+
 function forwardKernel(D: number): Kernel {
   const cpt = columnsPerThread(D);
-  const key = `layernorm.forward/c${cpt}/t${LAYERNORM.threads}`;
+  const R = LAYERNORM.forwardRows;
+  const T = sumsType(R);
+  const key = `layernorm.forward/c${cpt}/t${LAYERNORM.threads}${R > 1 ? `/r${R}` : ''}`;
+  // rows past the last (the last workgroup's) recompute the last row and store nothing
   return memoKernel(key, () => makeKernel({
     name: 'layernorm.forward', key,
     bindings: [{ name: 'X', access: 'read' }, { name: 'G', access: 'read' }, { name: 'BT', access: 'read' },
@@ -40,29 +72,39 @@ function forwardKernel(D: number): Kernel {
     params: [{ name: 'rows', type: 'u32' }, { name: 'D', type: 'u32' }, { name: 'eps', type: 'f32' }],
     body: `
 const WG = ${LAYERNORM.threads}u; const CPT = ${cpt}u;
-${reduceSumWgsl(LAYERNORM.threads)}
+${reduceSumWgsl(LAYERNORM.threads, 'reduceSum', T)}
 @compute @workgroup_size(${LAYERNORM.threads})
 fn main(${MAIN_ARGS}) {
   ${WID}
-  if (wid >= P.rows) { return; }
-  let base = wid * P.D;
-  var xs: array<f32, CPT>;
-  var s = 0.0;
+  if (wid * ${R}u >= P.rows) { return; }
+  ${each(R, (j) => `let row${j} = min(wid * ${R}u + ${j}u, P.rows - 1u);
+    let ok${j} = wid * ${R}u + ${j}u < P.rows;
+    var xs${j}: array<f32, CPT>;`)}
+  var s = ${T}(0.0);
   for (var i = 0u; i < CPT; i++) {
     let c = t + i * WG;
-    if (c < P.D) { xs[i] = X[base + c]; s += xs[i]; }
+    if (c < P.D) {
+    ${each(R, (j) => `xs${j}[i] = X[row${j} * P.D + c];`)}
+    ${each(R, (j) => `s${part(R, j)} += xs${j}[i];`)}
+    }
   }
   let mean = reduceSum(t, s) / f32(P.D);
-  var q = 0.0;
+  var q = ${T}(0.0);
   for (var i = 0u; i < CPT; i++) {
-    if (t + i * WG < P.D) { let d = xs[i] - mean; q += d * d; }
+    if (t + i * WG < P.D) {
+    ${each(R, (j) => `let d${j} = xs${j}[i] - mean${part(R, j)}; q${part(R, j)} += d${j} * d${j};`)}
+    }
   }
   let rstd = inverseSqrt(reduceSum(t, q) / f32(P.D) + P.eps);
   for (var i = 0u; i < CPT; i++) {
     let c = t + i * WG;
-    if (c < P.D) { Y[base + c] = (xs[i] - mean) * rstd * G[c] + BT[c]; }
+    if (c < P.D) {
+    ${each(R, (j) => `if (ok${j}) { Y[row${j} * P.D + c] = (xs${j}[i] - mean${part(R, j)}) * rstd${part(R, j)} * G[c] + BT[c]; }`)}
+    }
   }
-  if (t == 0u) { S[2u * wid] = mean; S[2u * wid + 1u] = rstd; }
+  if (t == 0u) {
+    ${each(R, (j) => `if (ok${j}) { S[2u * row${j}] = mean${part(R, j)}; S[2u * row${j} + 1u] = rstd${part(R, j)}; }`)}
+  }
 }`,
   }));
 }
@@ -77,7 +119,11 @@ fn main(${MAIN_ARGS}) {
  */
 function backwardKernel(D: number, accumulate: boolean): Kernel {
   const cpt = columnsPerThread(D);
-  const key = `layernorm.backward/c${cpt}/t${LAYERNORM.threads}${accumulate ? '/acc' : ''}`;
+  const R = LAYERNORM.backwardRows;
+  const T = sumsType(2 * R);
+  const key = `layernorm.backward/c${cpt}/t${LAYERNORM.threads}${accumulate ? '/acc' : ''}${R > 1 ? `/r${R}` : ''}`;
+  const ab = (j: number) => (R === 1 ? '' : `.${j ? 'zw' : 'xy'}`);
+  // a pass's rows past the group's last recompute its last row, and store and add nothing
   return memoKernel(key, () => makeKernel({
     name: 'layernorm.backward', key,
     bindings: [{ name: 'DY', access: 'read' }, { name: 'X', access: 'read' }, { name: 'G', access: 'read' },
@@ -85,7 +131,7 @@ function backwardKernel(D: number, accumulate: boolean): Kernel {
     params: [{ name: 'rows', type: 'u32' }, { name: 'D', type: 'u32' }, { name: 'rowsPerGroup', type: 'u32' }],
     body: `
 const WG = ${LAYERNORM.threads}u; const CPT = ${cpt}u;
-${reduceSumWgsl(LAYERNORM.threads, 'reduceSum2', 'vec2<f32>')}
+${reduceSumWgsl(LAYERNORM.threads, 'reduceSum2', T)}
 @compute @workgroup_size(${LAYERNORM.threads})
 fn main(${MAIN_ARGS}) {
   ${WID}
@@ -95,29 +141,31 @@ fn main(${MAIN_ARGS}) {
   let r1 = min(P.rows, r0 + P.rowsPerGroup);
   var pg: array<f32, CPT>;
   var pb: array<f32, CPT>;
-  for (var r = r0; r < r1; r++) {
-    let mean = S[2u * r];
-    let rstd = S[2u * r + 1u];
-    var xh: array<f32, CPT>;
-    var gd: array<f32, CPT>;
-    var ab = vec2<f32>(0.0, 0.0);
+  for (var r = r0; r < r1; r += ${R}u) {
+    ${each(R, (j) => `let row${j} = min(r + ${j}u, r1 - 1u);
+    let ok${j} = r + ${j}u < r1;
+    let mean${j} = S[2u * row${j}];
+    let rstd${j} = S[2u * row${j} + 1u];
+    var xh${j}: array<f32, CPT>;
+    var gd${j}: array<f32, CPT>;`)}
+    var ab = ${T}(0.0);
     for (var i = 0u; i < CPT; i++) {
       let c = t + i * WG;
       if (c < D) {
-        let dy = DY[r * D + c];
-        xh[i] = (X[r * D + c] - mean) * rstd;
-        gd[i] = dy * G[c];
-        ab += vec2<f32>(gd[i], gd[i] * xh[i]);
-        pg[i] += dy * xh[i];
-        pb[i] += dy;
+        ${each(R, (j) => `let dy${j} = DY[row${j} * D + c];
+        xh${j}[i] = (X[row${j} * D + c] - mean${j}) * rstd${j};
+        gd${j}[i] = dy${j} * G[c];`, '        ')}
+        ab += ${T}(${Array.from({ length: R }, (_, j) => `gd${j}[i], gd${j}[i] * xh${j}[i]`).join(', ')});
+        ${each(R, (j) => `${j ? `if (ok${j}) { ` : ''}pg[i] += dy${j} * xh${j}[i];
+        pb[i] += dy${j};${j ? ' }' : ''}`, '        ')}
       }
     }
     let m = reduceSum2(t, ab) / f32(D);
     for (var i = 0u; i < CPT; i++) {
       let c = t + i * WG;
       if (c < D) {
-        let dx = rstd * (gd[i] - m.x - xh[i] * m.y);
-        ${accumulate ? 'DX[r * D + c] = DX[r * D + c] + dx;' : 'DX[r * D + c] = dx;'}
+        ${each(R, (j) => `${j ? `if (ok${j}) { ` : '{ '}let dx = rstd${j} * (gd${j}[i] - m${ab(j)}.x - xh${j}[i] * m${ab(j)}.y);
+        ${accumulate ? `DX[row${j} * D + c] = DX[row${j} * D + c] + dx;` : `DX[row${j} * D + c] = dx;`} }`, '        ')}
       }
     }
   }
