@@ -40,7 +40,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--split-k WORKGROUPS[/MINROWS]', 'tuning: workgroups a weight gradient\'s K splits aim for, and the rows a split keeps at least (528/64)'],
   ['--thin-grad LANES/UNROLL', `tuning: threads a column of a LoRA adapter's thin gradients, and rows whose loads a thread issues at once (${THIN_GRAD.lanes}/${THIN_GRAD.unroll})`],
   ['--layernorm-groups N', 'tuning: workgroups the LayerNorm backward spreads its rows over (2048)'],
-  ['--layernorm-rows F/B', 'tuning: rows the LayerNorm forward / backward take at once (LAYERNORM)'],
+  ['--layernorm-rows F/B', `tuning: rows the LayerNorm forward / backward take at once (${LAYERNORM.forwardRows}/${LAYERNORM.backwardRows})`],
   ['--lora-merge launch|batch|loads', 'tuning: where the compiled step makes the LoRA linears\' merged weights: a launch each, shared launches ahead of the forward, or in the products\' loads (batch)'],
   ['--attention-tile qROWS/sFLOATS[/lLANES]', 'tuning: query rows per workgroup (fit: fitted to the tokens), keys\' floats staged at once and threads sharing a row where the device has subgroups, in the attention kernels (qfit/s1024/l4)'],
 ]);

@@ -437,40 +437,54 @@ function layerNormSumCase(seed: number) {
 
 /**
  * LayerNorm's forward and backward (dx added to a residual gradient, partial rows of
- * dgamma and dbeta) taking several rows at once and one: the same floats, bit for bit
- * (each row sums in the same order), and the launches were made as asked. 4,501 rows:
- * the forward's last workgroup and the backward's last pass of each group are short.
+ * dgamma and dbeta) taking `f` and `b` rows at once and one: the same floats, bit for bit
+ * (each row sums in the same order), and the launches were made as asked: the forward
+ * over rows / f workgroups; the backward on b rows where its groups hold more than one
+ * (4,501 rows: three a group, the last pass of each short; 1,000: one a group, so one
+ * at a time whatever b). The forward's last workgroup is short at 4,501 rows.
  */
-function layerNormRowsCase(seed: number) {
-  const [rows, D] = [4501, 200];
-  const spec = { rows, D, eps: 1e-6 };
-  const x = seededNormal([rows, D], seed, 2);
-  const gamma = seededNormal([D], seed + 1);
-  const beta = seededNormal([D], seed + 2);
-  const dy = seededNormal([rows, D], seed + 3);
-  const residual = seededNormal([rows, D], seed + 4);
+function layerNormRowsCase(seed: number, f: 2 | 4, b: 1 | 2) {
+  const shapes = [[4501, 200], [1000, 72]] as const;
+  const norms = shapes.map(([rows, D], i) => ({
+    spec: { rows, D, eps: 1e-6 },
+    x: seededNormal([rows, D], seed + 10 * i, 2), gamma: seededNormal([D], seed + 10 * i + 1), beta: seededNormal([D], seed + 10 * i + 2),
+    dy: seededNormal([rows, D], seed + 10 * i + 3), residual: seededNormal([rows, D], seed + 10 * i + 4),
+  }));
   const run2 = async (on: boolean): Promise<Ran> => {
     const saved = { ...ln.LAYERNORM };
-    Object.assign(ln.LAYERNORM, on ? { forwardRows: 4, backwardRows: 2 } : { forwardRows: 1, backwardRows: 1 });
+    Object.assign(ln.LAYERNORM, on ? { forwardRows: f, backwardRows: b } : { forwardRows: 1, backwardRows: 1 });
     try {
-      const [y, stats, dgamma, dbeta] = [alloc([rows, D]), alloc([rows, 2]), alloc([D]), alloc([D])];
-      const dx = residual.clone();
-      const part = alloc([ln.backwardSplit(rows).parts * 2 * D]);
-      const launches = [
-        ...ln.forwardDispatches(spec, { x, gamma, beta, y, stats }),
-        ...ln.backwardDispatches(spec, { dy, x, gamma, stats, dx, part, dgamma, dbeta, accumulate: true, deferSum: true }),
-      ];
-      launches.forEach(run);
-      const out = await Promise.all([y, stats, dx, part].map(async (t) => (await t.data()) as Float32Array));
-      tf.dispose([y, stats, dgamma, dbeta, dx, part]);
-      return { out, keys: launches.map((d) => d.kernel.key) };
+      const out: Float32Array[] = [];
+      const keys: string[] = [];
+      for (const { spec, x, gamma, beta, dy, residual } of norms) {
+        const { rows, D } = spec;
+        const [y, stats, dgamma, dbeta] = [alloc([rows, D]), alloc([rows, 2]), alloc([D]), alloc([D])];
+        const dx = residual.clone();
+        const part = alloc([ln.backwardSplit(rows).parts * 2 * D]);
+        const launches = [
+          ...ln.forwardDispatches(spec, { x, gamma, beta, y, stats }),
+          ...ln.backwardDispatches(spec, { dy, x, gamma, stats, dx, part, dgamma, dbeta, accumulate: true, deferSum: true }),
+        ];
+        launches.forEach(run);
+        out.push(...(await Promise.all([y, stats, dx, part].map(async (t) => (await t.data()) as Float32Array))));
+        keys.push(...launches.map((d) => `${d.kernel.key} x${d.workgroups}`));
+        tf.dispose([y, stats, dgamma, dbeta, dx, part]);
+      }
+      return { out, keys };
     } finally {
       Object.assign(ln.LAYERNORM, saved);
     }
   };
-  return () => onAndOff('layerNorm: rows at once and one at a time', ['y', 'mean and 1/std', 'residual + dx', 'dgamma and dbeta partial rows'], 'rows at once - one', run2, (keys, on) => ({
-    [`the forward and backward not taking ${on ? '4 and 2 rows' : 'a row'} at once`]:
-      keys.length === 2 && keys[0]!.endsWith('/r4') === on && keys[1]!.endsWith('/r2') === on ? 0 : 1,
+  const names = shapes.flatMap(([rows]) => ['y', 'mean and 1/std', 'residual + dx', 'dgamma and dbeta partial rows'].map((n) => `${n}, ${rows} rows`));
+  // what each launch's key should end with: its rows at once (none for one) and its workgroups
+  const expected = (on: boolean) => shapes.flatMap(([rows]) => {
+    const fr = on ? f : 1;
+    const { rowsPerGroup, parts } = ln.backwardSplit(rows);
+    const br = on && rowsPerGroup > 1 ? b : 1;
+    return [`${fr > 1 ? `/r${fr}` : ''} x${Math.ceil(rows / fr)}`, `${br > 1 ? `/r${br}` : ''} x${parts}`];
+  });
+  return () => onAndOff(`layerNorm: ${f} and ${b} rows at once and one at a time`, names, 'rows at once - one', run2, (keys, on) => ({
+    [`the launches not made for ${on ? `${f} and ${b} rows` : 'a row'} at once`]: keys.length === 4 && keys.every((k, i) => k.endsWith(expected(on)[i]!)) ? 0 : 1,
   }));
 }
 
@@ -694,7 +708,7 @@ export const CASES = {
   linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...wideCases(300, 70, 130, 8, 13), ...manySplitCases(15), highRankCase(17),
     geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29), adapterSumCase(31), wideTileCase(33), vec4Case(35), ...vec4Cases(300, 68, 132, 37)],
   // 4,500 rows: more than the backward's 2,048 workgroups, so each sums several rows
-  layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26), layerNormSumCase(27), layerNormRowsCase(28), sumOrderCase(29)],
+  layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26), layerNormSumCase(27), layerNormRowsCase(28, 4, 2), layerNormRowsCase(38, 2, 1), sumOrderCase(29)],
   // head widths 16, 8 and 64 run on vec4s (rows shared by as many lanes as the device
   // and the row's vec4s allow: 4, 2, 4 on SwiftShader), 9 on floats; the last as on a
   // device without subgroups (a row to a thread)

@@ -20,18 +20,20 @@ import { reduceSumWgsl } from './wgsl';
  * backward's loop takes at once, their loads issued together and their sums reduced
  * in one tree of vectors (a row's floats are the same at any setting: each row is
  * summed in the same order). One row at a time, a workgroup's two warps waited on a
- * row's loads, then on a reduction's eight barriers. 4 / 2 against 1 / 1 (H200, one
- * call, launches timed one by one): the forwards of a tiny b128 step 0.204 -> 0.177
- * ms, small's 0.305 -> 0.284; the backwards 0.320 -> 0.286 and 0.682 -> 0.612; the
- * step 7.89 -> 7.82-7.83 ms (tiny) and 28.54 -> 28.49 (small). Two rows in the
- * forward gained nothing (0.205 ms); at tiny b32 (520 workgroups of four rows) the
- * forward was unchanged and the backward 0.176 -> 0.162.
+ * row's loads, then on a reduction's eight barriers. H200, launches timed one by one,
+ * ms a step: the backward on two rows, against one, 0.320 -> 0.286 at tiny b128,
+ * 0.682 -> 0.612 on small, 0.176 -> 0.162 at tiny b32 (one call); the forward on one,
+ * two and four rows 0.204 / 0.173 / 0.179 at tiny b128, 0.305 / 0.265 / 0.287 on small,
+ * 0.140 / 0.133 / 0.138 at tiny b32 (one row in one call, two and four in a later one).
  */
-export const LAYERNORM = { threads: 64, backwardWorkgroups: 2048, forwardRows: 4, backwardRows: 2 };
+export const LAYERNORM: { threads: number; backwardWorkgroups: number; forwardRows: ForwardRows; backwardRows: BackwardRows } =
+  { threads: 64, backwardWorkgroups: 2048, forwardRows: 2, backwardRows: 2 };
 
 /** Rows at once the kernels can take: the forward's sums of a row are a vector's component (up to vec4), the backward's two of a row a pair. */
 export const LAYERNORM_FORWARD_ROWS = [1, 2, 4] as const;
 export const LAYERNORM_BACKWARD_ROWS = [1, 2] as const;
+type ForwardRows = (typeof LAYERNORM_FORWARD_ROWS)[number];
+type BackwardRows = (typeof LAYERNORM_BACKWARD_ROWS)[number];
 
 /** The backward's workgroups a tuning run may set (`npm run bench -- --layernorm-groups 1024`), checked; an error names what to change. */
 export function parseLayerNormGroups(text: string): number | string {
@@ -41,10 +43,11 @@ export function parseLayerNormGroups(text: string): number | string {
 }
 
 /** Rows at once a tuning run may set, written `F/B` (forward / backward), checked; an error names what to change. */
-export function parseLayerNormRows(text: string): { forwardRows: number; backwardRows: number } | string {
+export function parseLayerNormRows(text: string): { forwardRows: ForwardRows; backwardRows: BackwardRows } | string {
   const m = /^(\d)\/(\d)$/.exec(text);
-  const [f, b] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
-  if (!(LAYERNORM_FORWARD_ROWS as readonly number[]).includes(f) || !(LAYERNORM_BACKWARD_ROWS as readonly number[]).includes(b)) {
+  const f = LAYERNORM_FORWARD_ROWS.find((r) => m && r === Number(m[1]));
+  const b = LAYERNORM_BACKWARD_ROWS.find((r) => m && r === Number(m[2]));
+  if (f === undefined || b === undefined) {
     return `--layernorm-rows: write F/B, the forward's rows at once ${LAYERNORM_FORWARD_ROWS.join(', ')} and the backward's ${LAYERNORM_BACKWARD_ROWS.join(' or ')}, e.g. 4/2 (got "${text.slice(0, 40)}")`;
   }
   return { forwardRows: f, backwardRows: b };
@@ -56,12 +59,11 @@ function columnsPerThread(D: number): number {
 
 /** The WGSL type of `n` sums at once, and how its j-th is named. */
 const sumsType = (n: number) => (n === 1 ? 'f32' : `vec${n}<f32>`);
-const part = (n: number, j: number) => (n === 1 ? '' : `.${'xyzw'[j]}`);
+const component = (n: number, j: number) => (n === 1 ? '' : `.${'xyzw'[j]}`);
 const each = (n: number, f: (j: number) => string, indent = '    ') => Array.from({ length: n }, (_, j) => f(j)).join(`\n${indent}`);
 
-function forwardKernel(D: number): Kernel {
+function forwardKernel(D: number, R: ForwardRows): Kernel {
   const cpt = columnsPerThread(D);
-  const R = LAYERNORM.forwardRows;
   const T = sumsType(R);
   const key = `layernorm.forward/c${cpt}/t${LAYERNORM.threads}${R > 1 ? `/r${R}` : ''}`;
   // rows past the last (the last workgroup's) recompute the last row and store nothing
@@ -85,25 +87,25 @@ fn main(${MAIN_ARGS}) {
     let c = t + i * WG;
     if (c < P.D) {
     ${each(R, (j) => `xs${j}[i] = X[row${j} * P.D + c];`)}
-    ${each(R, (j) => `s${part(R, j)} += xs${j}[i];`)}
+    ${each(R, (j) => `s${component(R, j)} += xs${j}[i];`)}
     }
   }
   let mean = reduceSum(t, s) / f32(P.D);
   var q = ${T}(0.0);
   for (var i = 0u; i < CPT; i++) {
     if (t + i * WG < P.D) {
-    ${each(R, (j) => `let d${j} = xs${j}[i] - mean${part(R, j)}; q${part(R, j)} += d${j} * d${j};`)}
+    ${each(R, (j) => `let d${j} = xs${j}[i] - mean${component(R, j)}; q${component(R, j)} += d${j} * d${j};`)}
     }
   }
   let rstd = inverseSqrt(reduceSum(t, q) / f32(P.D) + P.eps);
   for (var i = 0u; i < CPT; i++) {
     let c = t + i * WG;
     if (c < P.D) {
-    ${each(R, (j) => `if (ok${j}) { Y[row${j} * P.D + c] = (xs${j}[i] - mean${part(R, j)}) * rstd${part(R, j)} * G[c] + BT[c]; }`)}
+    ${each(R, (j) => `if (ok${j}) { Y[row${j} * P.D + c] = (xs${j}[i] - mean${component(R, j)}) * rstd${component(R, j)} * G[c] + BT[c]; }`)}
     }
   }
   if (t == 0u) {
-    ${each(R, (j) => `if (ok${j}) { S[2u * row${j}] = mean${part(R, j)}; S[2u * row${j} + 1u] = rstd${part(R, j)}; }`)}
+    ${each(R, (j) => `if (ok${j}) { S[2u * row${j}] = mean${component(R, j)}; S[2u * row${j} + 1u] = rstd${component(R, j)}; }`)}
   }
 }`,
   }));
@@ -117,12 +119,12 @@ fn main(${MAIN_ARGS}) {
  * add): the replay matches that path to 1e-6 on SwiftShader (tested), not bit for bit
  * everywhere.
  */
-function backwardKernel(D: number, accumulate: boolean): Kernel {
+function backwardKernel(D: number, accumulate: boolean, R: BackwardRows): Kernel {
   const cpt = columnsPerThread(D);
-  const R = LAYERNORM.backwardRows;
   const T = sumsType(2 * R);
   const key = `layernorm.backward/c${cpt}/t${LAYERNORM.threads}${accumulate ? '/acc' : ''}${R > 1 ? `/r${R}` : ''}`;
-  const ab = (j: number) => (R === 1 ? '' : `.${j ? 'zw' : 'xy'}`);
+  // row j's two means in m: of g dy, and of g dy x-hat
+  const mean = (j: number, k: number) => `m.${'xyzw'[2 * j + k]}`;
   // a pass's rows past the group's last recompute its last row, and store and add nothing
   return memoKernel(key, () => makeKernel({
     name: 'layernorm.backward', key,
@@ -142,8 +144,8 @@ fn main(${MAIN_ARGS}) {
   var pg: array<f32, CPT>;
   var pb: array<f32, CPT>;
   for (var r = r0; r < r1; r += ${R}u) {
-    ${each(R, (j) => `let row${j} = min(r + ${j}u, r1 - 1u);
-    let ok${j} = r + ${j}u < r1;
+    ${each(R, (j) => `${j ? `let row${j} = min(r + ${j}u, r1 - 1u);
+    let ok${j} = r + ${j}u < r1;` : 'let row0 = r;'}
     let mean${j} = S[2u * row${j}];
     let rstd${j} = S[2u * row${j} + 1u];
     var xh${j}: array<f32, CPT>;
@@ -164,7 +166,7 @@ fn main(${MAIN_ARGS}) {
     for (var i = 0u; i < CPT; i++) {
       let c = t + i * WG;
       if (c < D) {
-        ${each(R, (j) => `${j ? `if (ok${j}) { ` : '{ '}let dx = rstd${j} * (gd${j}[i] - m${ab(j)}.x - xh${j}[i] * m${ab(j)}.y);
+        ${each(R, (j) => `${j ? `if (ok${j}) { ` : '{ '}let dx = rstd${j} * (gd${j}[i] - ${mean(j, 0)} - xh${j}[i] * ${mean(j, 1)});
         ${accumulate ? `DX[row${j} * D + c] = DX[row${j} * D + c] + dx;` : `DX[row${j} * D + c] = dx;`} }`, '        ')}
       }
     }
@@ -184,7 +186,8 @@ export interface LayerNormSpec {
 }
 
 export function forwardDispatches<B>(s: LayerNormSpec, b: { x: B; gamma: B; beta: B; y: B; stats: B }): Dispatch<B>[] {
-  return [{ kernel: forwardKernel(s.D), buffers: [b.x, b.gamma, b.beta, b.y, b.stats], params: [s.rows, s.D, s.eps], workgroups: s.rows }];
+  const R = LAYERNORM.forwardRows;
+  return [{ kernel: forwardKernel(s.D, R), buffers: [b.x, b.gamma, b.beta, b.y, b.stats], params: [s.rows, s.D, s.eps], workgroups: Math.ceil(s.rows / R) }];
 }
 
 /** Rows per workgroup of the backward, and how many partial rows of (dgamma, dbeta) it leaves. */
@@ -203,7 +206,9 @@ export function backwardDispatches<B>(
   s: LayerNormSpec, b: { dy: B; x: B; gamma: B; stats: B; dx: B; part: B; dgamma: B; dbeta: B; accumulate?: boolean; deferSum?: boolean },
 ): Dispatch<B>[] {
   const { rowsPerGroup, parts } = backwardSplit(s.rows);
-  const backward = { kernel: backwardKernel(s.D, !!b.accumulate), buffers: [b.dy, b.x, b.gamma, b.stats, b.dx, b.part], params: [s.rows, s.D, rowsPerGroup], workgroups: parts };
+  // a group of one row (2,048 rows or fewer) takes one at a time: the same floats, no row loaded twice
+  const R = rowsPerGroup > 1 ? LAYERNORM.backwardRows : 1;
+  const backward = { kernel: backwardKernel(s.D, !!b.accumulate, R), buffers: [b.dy, b.x, b.gamma, b.stats, b.dx, b.part], params: [s.rows, s.D, rowsPerGroup], workgroups: parts };
   return [backward, ...(b.deferSum ? [] : paramSumDispatches([{ part: b.part, dgamma: b.dgamma, dbeta: b.dbeta, spec: s }]))];
 }
 
