@@ -12,7 +12,7 @@
 import { gemmLoop, gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, sideThenTileMain, stagedFloats, tileKey, tileMainOf, tilesOf, type GemmLayout, type GemmTile } from './gemm';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel, type ParamSpec } from './kernel';
 import type { SharedSum } from './shared-sums';
-import { GELU_WGSL } from './wgsl';
+import { GELU_WGSL, inOrderSumWgsl } from './wgsl';
 
 export interface LinearVariant {
   /** LoRA rank, 0 without an adapter */
@@ -512,14 +512,7 @@ fn main(${MAIN_ARGS}) {
     let lane = t / TN;
     var s = 0.0;
     if (n0 + c < N) {
-      // ${BIAS_UNROLL} rows' loads issued before their sums, in the same order of sums
-      var k = kBegin + lane;
-      for (; k + ${(BIAS_UNROLL - 1) * lanes}u < kEnd; k += ${BIAS_UNROLL * lanes}u) {
-        var y: array<f32, ${BIAS_UNROLL}>;
-        for (var u = 0u; u < ${BIAS_UNROLL}u; u++) { y[u] = loadB(k + u * ${lanes}u, n0 + c); }
-        for (var u = 0u; u < ${BIAS_UNROLL}u; u++) { s += y[u]; }
-      }
-      for (; k < kEnd; k += ${lanes}u) { s += loadB(k, n0 + c); }
+      ${inOrderSumWgsl('s', 'kBegin + lane', `${lanes}u`, 'kEnd', BIAS_UNROLL, (k) => `loadB(${k}, n0 + c)`)}
     }
     sset(t, s);
     workgroupBarrier();

@@ -4,6 +4,7 @@
 // linears and LayerNorms is this kernel; the compiled step gathers the LoRA adapters'
 // and the LayerNorms' so: their cost was the launches (~8 us each on the H200), not the adds.
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel, type ParamSpec } from './kernel';
+import { inOrderSumWgsl } from './wgsl';
 
 /**
  * Lanes per output for an in-order sum of `parts` partials: each lane reads about eight.
@@ -83,12 +84,7 @@ ${each.map((i) => `fn sum${i}(w: u32, t: u32) {
   let e = w * SC + t % SC;
   var s = 0.0;
   if (e < E) {
-    // ${SUM_LOADS} partials' loads issued before their sums, in the same order of sums
-    for (var p = t / SC; p < P.parts${i}; p += ${SUM_LOADS}u * SL) {
-      var y: array<f32, ${SUM_LOADS}>;
-      for (var u = 0u; u < ${SUM_LOADS}u; u++) { if (p + u * SL < P.parts${i}) { y[u] = PART${i}[(p + u * SL) * E + e]; } }
-      for (var u = 0u; u < ${SUM_LOADS}u; u++) { if (p + u * SL < P.parts${i}) { s += y[u]; } }
-    }
+    ${inOrderSumWgsl('s', 't / SC', 'SL', `P.parts${i}`, SUM_LOADS, (p) => `PART${i}[(${p}) * E + e]`)}
   }
   sumScratch[t] = s;
   workgroupBarrier();

@@ -1,6 +1,6 @@
 // WGSL pieces several kernels share: erf and GELU (the formula tfjs-webgpu's own Erf
 // uses, Abramowitz and Stegun 7.1.26, so fused and composite GELU agree to float
-// rounding) and a workgroup tree reduction.
+// rounding), a workgroup tree reduction and a thread's in-order sum of strided loads.
 
 export const GELU_WGSL = `
 fn erf_(a: f32) -> f32 {
@@ -39,4 +39,19 @@ fn ${name}(t: u32, v: ${type}) -> ${type} {
   return r;
 }
 `;
+}
+
+/**
+ * Statements adding `load(i)` to the f32 `acc` for i = first, first + step, ... below
+ * `end`, in that order, `batch` loads issued before their adds: one load then one add at
+ * a time, a thread's sum is a chain of waits on memory as long as its loads. `step` and
+ * `end` are WGSL expressions evaluated each pass; the loop's names start with `ios`.
+ */
+export function inOrderSumWgsl(acc: string, first: string, step: string, end: string, batch: number, load: (i: string) => string): string {
+  const at = `iosAt + iosU * (${step})`;
+  return `for (var iosAt = ${first}; iosAt < ${end}; iosAt += ${batch}u * (${step})) {
+      var iosY: array<f32, ${batch}>;
+      for (var iosU = 0u; iosU < ${batch}u; iosU++) { if (${at} < ${end}) { iosY[iosU] = ${load(at)}; } }
+      for (var iosU = 0u; iosU < ${batch}u; iosU++) { if (${at} < ${end}) { ${acc} += iosY[iosU]; } }
+    }`;
 }
