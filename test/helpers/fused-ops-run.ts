@@ -217,16 +217,20 @@ function mergePlacesCase(seed: number) {
 /** A buffer of each shape. */
 const allocEach = <S extends number[][]>(...shapes: S) => shapes.map((sh) => alloc(sh)) as { [K in keyof S]: tf.Tensor };
 
-/** `work` run with every forward and input gradient on the wide tile (or none on it), GEMM_WIDE put back after. */
-async function onWideTile<T>(wide: boolean, work: () => Promise<T>): Promise<T> {
-  const saved = { ...GEMM_WIDE };
-  Object.assign(GEMM_WIDE, wide ? { minK: 1, minRows: 1, minTiles: 1 } : { minK: Infinity, minRows: Infinity, minTiles: Infinity });
+/** `work` run with `settings` set on a tuning object, the object put back after (the kernels read it when made). */
+async function withSettings<O extends object, T>(target: O, settings: Partial<O>, work: () => Promise<T>): Promise<T> {
+  const saved = { ...target };
+  Object.assign(target, settings);
   try {
     return await work();
   } finally {
-    Object.assign(GEMM_WIDE, saved);
+    Object.assign(target, saved);
   }
 }
+
+/** `work` run with every forward and input gradient on the wide tile (or none on it). */
+const onWideTile = <T>(wide: boolean, work: () => Promise<T>) =>
+  withSettings(GEMM_WIDE, wide ? { minK: 1, minRows: 1, minTiles: 1 } : { minK: Infinity, minRows: Infinity, minTiles: Infinity }, work);
 
 /**
  * linearCases on the wide tile, named so, each checking that its forward and input
@@ -241,16 +245,9 @@ const wideCases = (rows: number, dIn: number, dOut: number, rank: number, seed: 
   return { ...r, name: `${r.name} (wide tile)`, exact: { ...r.exact, 'a forward or input gradient not on the wide tile': layouts.filter((t) => tileKey(t) !== wide).length } };
 }));
 
-/** `work` run with every trained base's weight gradient (din and dout multiples of 4) loading vec4s, or none, WGRAD_VEC4 put back after. */
-async function onVec4<T>(vec4: boolean, work: () => Promise<T>): Promise<T> {
-  const saved = { ...WGRAD_VEC4 };
-  Object.assign(WGRAD_VEC4, vec4 ? { gelu: true, minTiles: 1 } : { gelu: false, minTiles: Infinity });
-  try {
-    return await work();
-  } finally {
-    Object.assign(WGRAD_VEC4, saved);
-  }
-}
+/** `work` run with every trained base's weight gradient (din and dout multiples of 4) loading vec4s, or none. */
+const onVec4 = <T>(vec4: boolean, work: () => Promise<T>) =>
+  withSettings(WGRAD_VEC4, vec4 ? { gelu: true, minTiles: 1 } : { gelu: false, minTiles: Infinity }, work);
 
 /**
  * A trained base's weight gradients, plain and behind a GELU, loaded as vec4s and a
@@ -450,31 +447,25 @@ function layerNormRowsCase(seed: number, f: 2 | 4, b: 1 | 2) {
     x: seededNormal([rows, D], seed + 10 * i, 2), gamma: seededNormal([D], seed + 10 * i + 1), beta: seededNormal([D], seed + 10 * i + 2),
     dy: seededNormal([rows, D], seed + 10 * i + 3), residual: seededNormal([rows, D], seed + 10 * i + 4),
   }));
-  const run2 = async (on: boolean): Promise<Ran> => {
-    const saved = { ...ln.LAYERNORM };
-    Object.assign(ln.LAYERNORM, on ? { forwardRows: f, backwardRows: b } : { forwardRows: 1, backwardRows: 1 });
-    try {
-      const out: Float32Array[] = [];
-      const keys: string[] = [];
-      for (const { spec, x, gamma, beta, dy, residual } of norms) {
-        const { rows, D } = spec;
-        const [y, stats, dgamma, dbeta] = [alloc([rows, D]), alloc([rows, 2]), alloc([D]), alloc([D])];
-        const dx = residual.clone();
-        const part = alloc([ln.backwardSplit(rows).parts * 2 * D]);
-        const launches = [
-          ...ln.forwardDispatches(spec, { x, gamma, beta, y, stats }),
-          ...ln.backwardDispatches(spec, { dy, x, gamma, stats, dx, part, dgamma, dbeta, accumulate: true, deferSum: true }),
-        ];
-        launches.forEach(run);
-        out.push(...(await Promise.all([y, stats, dx, part].map(async (t) => (await t.data()) as Float32Array))));
-        keys.push(...launches.map((d) => `${d.kernel.key} x${d.workgroups}`));
-        tf.dispose([y, stats, dgamma, dbeta, dx, part]);
-      }
-      return { out, keys };
-    } finally {
-      Object.assign(ln.LAYERNORM, saved);
+  const run2 = (on: boolean) => withSettings(ln.LAYERNORM, on ? { forwardRows: f, backwardRows: b } : { forwardRows: 1, backwardRows: 1 }, async (): Promise<Ran> => {
+    const out: Float32Array[] = [];
+    const keys: string[] = [];
+    for (const { spec, x, gamma, beta, dy, residual } of norms) {
+      const { rows, D } = spec;
+      const [y, stats, dgamma, dbeta] = [alloc([rows, D]), alloc([rows, 2]), alloc([D]), alloc([D])];
+      const dx = residual.clone();
+      const part = alloc([ln.backwardSplit(rows).parts * 2 * D]);
+      const launches = [
+        ...ln.forwardDispatches(spec, { x, gamma, beta, y, stats }),
+        ...ln.backwardDispatches(spec, { dy, x, gamma, stats, dx, part, dgamma, dbeta, accumulate: true, deferSum: true }),
+      ];
+      launches.forEach(run);
+      out.push(...(await Promise.all([y, stats, dx, part].map(async (t) => (await t.data()) as Float32Array))));
+      keys.push(...launches.map((d) => `${d.kernel.key} x${d.workgroups}`));
+      tf.dispose([y, stats, dgamma, dbeta, dx, part]);
     }
-  };
+    return { out, keys };
+  });
   const names = shapes.flatMap(([rows]) => ['y', 'mean and 1/std', 'residual + dx', 'dgamma and dbeta partial rows'].map((n) => `${n}, ${rows} rows`));
   // what each launch's key should end with: its rows at once (none for one) and its workgroups
   const expected = (on: boolean) => shapes.flatMap(([rows]) => {
@@ -541,16 +532,9 @@ function layerNormCase(rows: number, D: number, seed: number) {
 function attentionCase(batch: number, tokens: number, heads: number, width: number, seed: number, lanes = ATTENTION.lanes, rows: number | 'fit' = 'fit') {
   const [q, k, v] = [0, 1, 2].map((i) => seededNormal([batch * tokens, width], seed + i) as tf.Tensor2D);
   const shape = { batch, tokens, heads };
-  return async () => {
-    const before = { ...ATTENTION };
-    Object.assign(ATTENTION, { lanes, rowsPerGroup: rows });
-    try {
-      return await compare(`attention b${batch} t${tokens} h${heads} d${width} (lanes: ${lanesFor(width / heads)}, rows: ${attentionRows(tokens)})`,
-        (qq, kk, vv) => attention(qq as tf.Tensor2D, kk as tf.Tensor2D, vv as tf.Tensor2D, shape), [q!, k!, v!]);
-    } finally {
-      Object.assign(ATTENTION, before);
-    }
-  };
+  return () => withSettings(ATTENTION, { lanes, rowsPerGroup: rows }, () =>
+    compare(`attention b${batch} t${tokens} h${heads} d${width} (lanes: ${lanesFor(width / heads)}, rows: ${attentionRows(tokens)})`,
+      (qq, kk, vv) => attention(qq as tf.Tensor2D, kk as tf.Tensor2D, vv as tf.Tensor2D, shape), [q!, k!, v!]));
 }
 
 /**
