@@ -30,8 +30,8 @@ export const LAYERNORM: { threads: number; backwardWorkgroups: number; forwardRo
   { threads: 64, backwardWorkgroups: 2048, forwardRows: 2, backwardRows: 2 };
 
 /** Rows at once the kernels can take: the forward's sums of a row are a vector's component (up to vec4), the backward's two of a row a pair. */
-export const LAYERNORM_FORWARD_ROWS = [1, 2, 4] as const;
-export const LAYERNORM_BACKWARD_ROWS = [1, 2] as const;
+const LAYERNORM_FORWARD_ROWS = [1, 2, 4] as const;
+const LAYERNORM_BACKWARD_ROWS = [1, 2] as const;
 type ForwardRows = (typeof LAYERNORM_FORWARD_ROWS)[number];
 type BackwardRows = (typeof LAYERNORM_BACKWARD_ROWS)[number];
 
