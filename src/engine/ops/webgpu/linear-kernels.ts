@@ -397,7 +397,7 @@ function thinGradBlock(R: number, gelu: boolean, pre: string): string {
   // rank entries of every thread's sums the staged area holds at once, for the lane sums
   const JC = Math.max(1, Math.floor(staged / gemmThreads()));
   const CW = gemmThreads() / TL;
-  const dy = gelu ? `${pre}DG[k * ${p('dout')} + n] * geluGrad(${pre}U[k * ${p('dout')} + n])` : `${pre}DY[k * ${p('dout')} + n]`;
+  const dy = dyLoad(gelu, `k * ${p('dout')} + n`, (a, i) => `${pre}${a}[${i}]`);
   const thin = thinSums(R);
   return `
 {
