@@ -10,7 +10,7 @@ import { dispatchCounts } from '../../src/engine/ops/webgpu/counts';
 import { makeConfig } from '../../src/engine/config';
 import { Monitor } from '../../src/engine/monitor';
 import { attention } from '../../src/engine/ops/attention';
-import { ATTENTION, attentionRows, lanesFor } from '../../src/engine/ops/webgpu/attention';
+import { ATTENTION, lanesFor } from '../../src/engine/ops/webgpu/attention';
 import { crossEntropy } from '../../src/engine/ops/cross-entropy';
 import { AdamW, clipByGlobalNorm } from '../../src/engine/optimizer';
 import { Linear } from '../../src/engine/linear';
@@ -24,6 +24,7 @@ import { GEMM_WIDE, tileFor, tileKey, wideTile } from '../../src/engine/ops/webg
 import { forwardLayout, inputGradLayout, WGRAD_VEC4 } from '../../src/engine/ops/webgpu/linear-kernels';
 import { sumLanes } from '../../src/engine/ops/webgpu/shared-sums';
 import * as ln from '../../src/engine/ops/webgpu/layernorm';
+import * as att from '../../src/engine/ops/webgpu/attention';
 import { adamwScenario, SHAPES, type ScenarioResult } from './adamw-scenario';
 import { seededNormal } from './tf';
 import { reply } from './dawn';
@@ -526,15 +527,70 @@ function layerNormCase(rows: number, D: number, seed: number) {
 
 /**
  * `lanes`: the threads a row may be shared by (ATTENTION.lanes for this case); `rows`:
- * query rows a workgroup (ATTENTION.rowsPerGroup: fitted unless given); the name says
- * what it got.
+ * query rows a workgroup (ATTENTION.rowsPerGroup: fitted unless given); `more`: other
+ * settings; the name says what it got.
  */
-function attentionCase(batch: number, tokens: number, heads: number, width: number, seed: number, lanes = ATTENTION.lanes, rows: number | 'fit' = 'fit') {
+function attentionCase(batch: number, tokens: number, heads: number, width: number, seed: number, lanes = ATTENTION.lanes, rows: number | 'fit' = 'fit', more: Partial<typeof ATTENTION> = {}) {
   const [q, k, v] = [0, 1, 2].map((i) => seededNormal([batch * tokens, width], seed + i) as tf.Tensor2D);
   const shape = { batch, tokens, heads };
-  return () => withSettings(ATTENTION, { lanes, rowsPerGroup: rows }, () =>
-    compare(`attention b${batch} t${tokens} h${heads} d${width} (lanes: ${lanesFor(width / heads)}, rows: ${attentionRows(tokens)})`,
+  return () => withSettings(ATTENTION, { lanes, rowsPerGroup: rows, ...more }, () =>
+    compare(`attention b${batch} t${tokens} h${heads} d${width} (lanes: ${lanesFor(width / heads)}, ${perKernel({ batch, tokens, heads, width })})`,
       (qq, kk, vv) => attention(qq as tf.Tensor2D, kk as tf.Tensor2D, vv as tf.Tensor2D, shape), [q!, k!, v!]));
+}
+
+/** Each attention kernel's rows a workgroup and a thread on `spec`, for a case's name: `rows 65/65/33, 2/2/1 a thread`. */
+function perKernel(spec: att.AttentionSpec): string {
+  const parts = (['forward', 'query', 'keyValue'] as const).map((p) => att.rowsOf(p, spec));
+  return `rows ${parts.map((p) => p.rows).join('/')}, ${parts.map((p) => p.perThread).join('/')} a thread`;
+}
+
+/**
+ * Attention with `rowsPerThread` rows a thread (two wherever asked: no workgroup floor)
+ * against one row a thread everywhere, bit for bit: every output of the forward and both
+ * backward launches (each row sums in the same order either way), with rows fitted to
+ * the tokens (65 tokens: one block of 65 at two rows a thread, two of 33 at one) and a
+ * set odd count (5 rows: the last thread's second row idle); head widths 64 and 24 on
+ * lanes where the device has subgroups, 18 on floats. Each launch's key must say its rows
+ * a thread, and its workgroup count and threads must be those rows'.
+ */
+function attentionRowsCase(seed: number, rowsPerThread: typeof ATTENTION.rowsPerThread) {
+  const shapes = [[2, 65, 3, 192, 'fit'], [3, 17, 2, 48, 5], [2, 19, 2, 36, 'fit']] as const;
+  const heads = shapes.map(([batch, tokens, h, width, rows], i) => {
+    const [q, k, v, dout] = [0, 1, 2, 3].map((j) => seededNormal([batch * tokens, width], seed + 10 * i + j, 2));
+    return { spec: { batch, tokens, heads: h, width }, rows, q: q!, k: k!, v: v!, dout: dout! };
+  });
+  const one = { forward: 1, query: 1, keyValue: 1 } as const;
+  const run2 = (on: boolean) => withSettings(ATTENTION, { rowsPerThread: on ? rowsPerThread : one, twoRowsFrom: 1 }, async (): Promise<Ran> => {
+    const out: Float32Array[] = [];
+    const keys: string[] = [];
+    for (const { spec, rows, q, k, v, dout } of heads) {
+      await withSettings(ATTENTION, { rowsPerGroup: rows }, async () => {
+        const n = spec.batch * spec.heads * spec.tokens;
+        const [o, dq, dk, dv] = [0, 1, 2, 3].map(() => alloc(q.shape)) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const [lse, dvec] = [alloc([n]), alloc([n])];
+        const launches = [
+          ...att.forwardDispatches(spec, { q, k, v, o, lse }),
+          ...att.backwardDispatches(spec, { q, k, v, o, lse, dout, dq, dk, dv, dvec }),
+        ];
+        launches.forEach(run);
+        out.push(...(await Promise.all([o, lse, dq, dk, dv, dvec].map(async (t) => (await t.data()) as Float32Array))));
+        keys.push(...launches.map((d) => `${d.kernel.key} x${d.workgroups} t${/@workgroup_size\((\d+)\)/.exec(d.kernel.wgsl)?.[1]}`));
+        tf.dispose([o, dq, dk, dv, lse, dvec]);
+      });
+    }
+    return { out, keys };
+  });
+  const names = shapes.flatMap(([b, t, h, w]) => ['o', 'log-sum-exp', 'dq', 'dk', 'dv', 'dO . O'].map((x) => `${x}, b${b} t${t} h${h} d${w}`));
+  // each launch's kernel, workgroups and threads: blocks of the fitted or set rows a head, rows / 2 (or 1) x lanes threads rounded up to 32
+  const expected = (on: boolean) => shapes.flatMap(([b, t, h, w, rows]) => (['forward', 'query', 'keyValue'] as const).map((part, i) => {
+    const per = on ? rowsPerThread[part] : 1;
+    const qb = rows === 'fit' ? (t <= 32 * per ? t : Math.ceil(t / Math.floor(t / (32 * per)))) : rows;
+    return [`attention.${['forward', 'backward-q', 'backward-kv'][i]}/`, `${per > 1 ? '/r2' : ''} x${Math.ceil(t / qb) * b * h} t${32 * Math.ceil((Math.ceil(qb / per) * lanesFor(w / h)) / 32)}`];
+  }));
+  const label = `${Object.values(rowsPerThread).join('/')} rows a thread`;
+  return () => onAndOff(`attention: ${label} and one`, names, 'two rows - one', run2, (keys, on) => ({
+    [`the launches not made for ${on ? label : 'a row a thread'}`]: keys.length === 9 && keys.every((k, i) => k.startsWith(expected(on)[i]![0]!) && k.endsWith(expected(on)[i]![1]!)) ? 0 : 1,
+  }));
 }
 
 /**
@@ -700,7 +756,10 @@ export const CASES = {
     attentionCase(3, 65, 3, 48, 41, 1),
     // rows set, not fitted: 65 tokens in three blocks of 32 (the last one row), and in
     // 13 of 5 (20 threads a workgroup rounded up to 32)
-    attentionCase(2, 65, 2, 32, 43, ATTENTION.lanes, 32), attentionCase(2, 65, 2, 32, 47, ATTENTION.lanes, 5)],
+    attentionCase(2, 65, 2, 32, 43, ATTENTION.lanes, 32), attentionCase(2, 65, 2, 32, 47, ATTENTION.lanes, 5),
+    // the op-by-op path at two rows a thread everywhere, and the default's rows (two but in the key/value gradient) and one, bit for bit
+    attentionCase(2, 65, 3, 192, 49, ATTENTION.lanes, 'fit', { rowsPerThread: { forward: 2, query: 2, keyValue: 2 }, twoRowsFrom: 1 }),
+    attentionRowsCase(51, { forward: 2, query: 2, keyValue: 1 }), attentionRowsCase(53, { forward: 2, query: 2, keyValue: 2 })],
   subgroups: () => [subgroupProbeCase()],
 };
 

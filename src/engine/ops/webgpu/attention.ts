@@ -4,7 +4,8 @@
 // two launches: dq per query row (also writing D_i = dO_i . O_i), then dk and dv per
 // key row; both recompute the probabilities from the saved log-sum-exp. A row is shared
 // by a few threads (lanes) where the device has subgroups: each holds every lanes-th
-// vec4 of it and their partial dot products are added by shuffles.
+// vec4 of it and their partial dot products are added by shuffles; a thread may carry
+// two rows, which share its reads of the staged keys and its shuffles.
 import * as tf from '@tensorflow/tfjs';
 import { alloc, run, webgpu, type Ref } from './dispatch';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Dispatch, type Kernel } from './kernel';
@@ -28,38 +29,79 @@ import { LANE_COUNTS, subgroupLanes, subgroupLanesWhy } from './subgroups';
  * one call, the same losses). Three of 22 were as fast; one of 65 (2 lanes) had the
  * fastest forward and a slower backward.
  */
-export const ATTENTION: { rowsPerGroup: number | 'fit'; stagedFloats: number; lanes: number } =
-  { rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4 };
+export const ATTENTION: { rowsPerGroup: number | 'fit'; stagedFloats: number; lanes: number; rowsPerThread: PartRows; twoRowsFrom: number } =
+  { rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 1 }, twoRowsFrom: 256 };
 
 /**
- * Query rows a workgroup at `tokens` rows a head: as ATTENTION says, or fitted: a block
- * for every whole 32 tokens, the rows spread evenly over them (ceil(T / floor(T / 32)),
- * 32 to 63 rows), so the last block is short by fewer rows than there are blocks; a head
- * of under 32 tokens in one block. 65 tokens in two blocks of 33, 197 in six of 33, 97
- * in 33 + 33 + 31, 17 in one of 17.
+ * Rows a thread (with its lanes) carries, per kernel: with two, each staged key (or
+ * query) vector read from workgroup memory feeds both rows' products, and one round of
+ * shuffles adds both rows' partial sums. A row's floats are the same either way (each
+ * row sums in the same order). Measured on the H200 (Node + Dawn, every launch timed,
+ * two calls alike within 1%), one row a thread -> two: at tiny b128 the forwards of a
+ * step 0.324 -> 0.246-0.248 ms, the query gradients 0.468 -> 0.417-0.419, the key/value
+ * gradients 0.450 -> 0.505 (each of its rows holds k, v, dk and dv: twice the registers);
+ * on small b128 0.782 -> 0.622-0.625, 0.940 -> 0.899-0.907, 1.122 -> 1.147-1.151. At
+ * tiny b32 (96 workgroups of 65 rows) every kernel lost (the forwards 0.166 -> 0.178),
+ * and with blocks of 33 rows (192 workgroups of 96 threads) still (0.181): hence a kernel
+ * takes two rows a thread only where that launch still makes `twoRowsFrom` workgroups.
  */
-export function attentionRows(tokens: number): number {
+const ROWS_PER_THREAD = [1, 2] as const;
+export type RowsPerThread = (typeof ROWS_PER_THREAD)[number];
+const PARTS = ['forward', 'query', 'keyValue'] as const;
+type Part = (typeof PARTS)[number];
+type PartRows = Record<Part, RowsPerThread>;
+
+/**
+ * Query rows a workgroup at `tokens` rows a head, `perThread` rows a thread: as ATTENTION
+ * says, or fitted: a block for every whole 32 threads' rows (32 x perThread tokens), the
+ * rows spread evenly over them (ceil(T / floor(T / unit))), so the last block is short by
+ * fewer rows than there are blocks; a head of under one unit in one block. At a row a
+ * thread: 65 tokens in two blocks of 33, 197 in six of 33, 97 in 33 + 33 + 31, 17 in one
+ * of 17; at two, 65 in one block.
+ */
+export function attentionRows(tokens: number, perThread: RowsPerThread = 1): number {
   if (ATTENTION.rowsPerGroup !== 'fit') return ATTENTION.rowsPerGroup;
-  return tokens <= 32 ? Math.max(1, tokens) : Math.ceil(tokens / Math.floor(tokens / 32));
+  const unit = 32 * perThread;
+  return tokens <= unit ? Math.max(1, tokens) : Math.ceil(tokens / Math.floor(tokens / unit));
+}
+
+/** Workgroups of an attention launch: a block of rows of each head of each example. */
+const workgroupsOf = (s: AttentionSpec, rows: number) => Math.ceil(s.tokens / rows) * s.batch * s.heads;
+
+/**
+ * Rows a thread and rows a workgroup of one attention kernel (`part`) on `s`: its
+ * ATTENTION.rowsPerThread, but one where two would leave the launch fewer than
+ * ATTENTION.twoRowsFrom workgroups.
+ */
+export function rowsOf(part: Part, s: AttentionSpec): { perThread: RowsPerThread; rows: number } {
+  const two = ATTENTION.rowsPerThread[part] === 2 && workgroupsOf(s, attentionRows(s.tokens, 2)) >= ATTENTION.twoRowsFrom;
+  const perThread = two ? 2 : 1;
+  return { perThread, rows: attentionRows(s.tokens, perThread) };
 }
 
 /**
- * Threads of a workgroup of `rows` rows of `lanes` threads: rounded up to 32, so every
- * size is one the subgroup probe checks (a GPU runs whole warps of 32 or more anyway;
- * the extra threads stage keys and store nothing).
+ * Threads of a workgroup of `rows` rows of `lanes` threads, `perThread` rows a thread:
+ * rounded up to 32, so every size is one the subgroup probe checks (a GPU runs whole
+ * warps of 32 or more anyway; the extra threads stage keys and store nothing).
  */
-export const attentionThreads = (rows: number, lanes: number) => 32 * Math.ceil((rows * lanes) / 32);
+export const attentionThreads = (rows: number, lanes: number, perThread = 1) => 32 * Math.ceil((Math.ceil(rows / perThread) * lanes) / 32);
 
 /**
- * Attention tuning written `qROWS/sFLOATS[/lLANES]` (the key's form), checked: a tuning
- * run sets it before any kernel is made (`npm run bench -- --attention-tile q32/s1024/l8`, or `qfit/...`).
- * An error names what to change.
+ * Attention tuning written `qROWS/sFLOATS[/lLANES][/rF.Q.K]` (the key's form; F, Q, K the
+ * rows a thread of the forward, query and key/value gradients, or one figure for all),
+ * checked: a tuning run sets it before any kernel is made (`npm run bench --
+ * --attention-tile q32/s1024/l8`, `qfit/s1024/l4/r2.2.1`). An error names what to change.
  */
-export function parseAttentionTile(text: string): typeof ATTENTION | string {
-  const m = /^q(fit|\d{1,3})\/s(\d{1,4})(?:\/l(\d{1,2}))?$/.exec(text);
-  if (!m) return `--attention-tile: write qROWS/sFLOATS[/lLANES], ROWS a number or fit, e.g. qfit/s1024/l4 (got "${text.slice(0, 40)}")`;
+export function parseAttentionTile(text: string): Omit<typeof ATTENTION, 'twoRowsFrom'> | string {
+  const m = /^q(fit|\d{1,3})\/s(\d{1,4})(?:\/l(\d{1,2}))?(?:\/r(\d)(?:\.(\d)\.(\d))?)?$/.exec(text);
+  if (!m) return `--attention-tile: write qROWS/sFLOATS[/lLANES][/rF.Q.K], ROWS a number or fit, e.g. qfit/s1024/l4/r2.2.1 (got "${text.slice(0, 40)}")`;
   const fit = m[1] === 'fit';
-  // fitted rows are at most 63 (attentionRows): the threads are checked against that
+  const given = m[4] === undefined ? null : (m[5] === undefined ? [m[4], m[4], m[4]] : [m[4], m[5], m[6]]).map(Number);
+  const bad = given?.find((r) => !(ROWS_PER_THREAD as readonly number[]).includes(r));
+  if (bad !== undefined) return `--attention-tile: rows a thread must be ${ROWS_PER_THREAD.join(' or ')} (got ${bad})`;
+  const rowsPerThread = given ? Object.fromEntries(PARTS.map((p, i) => [p, given[i]])) as PartRows : { ...ATTENTION.rowsPerThread };
+  // fitted rows are at most 63 at a row a thread, and at two 127 in 64 threads' rows
+  // (attentionRows); a kernel may take one row a thread (rowsOf): 63 is the check for both
   const rowsPerGroup = fit ? 'fit' as const : Number(m[1]);
   const rows = fit ? 63 : Number(m[1]);
   const stagedFloats = Number(m[2]);
@@ -71,7 +113,7 @@ export function parseAttentionTile(text: string): typeof ATTENTION | string {
   if (m[3] === undefined) while (lanes > 1 && rows * lanes > 256) lanes /= 2;
   if (!(LANE_COUNTS as readonly number[]).includes(lanes)) return `--attention-tile: lanes per row must be ${LANE_COUNTS.join(', ')} (got ${lanes})`;
   if (rows * lanes > 256) return `--attention-tile: rows x lanes must be at most 256 threads (got ${fit ? 'fit, up to 63' : rows} x ${lanes})`;
-  return { rowsPerGroup, stagedFloats, lanes };
+  return { rowsPerGroup, stagedFloats, lanes, rowsPerThread };
 }
 
 const keysPerTile = (hd: number) => Math.max(1, Math.min(32, Math.floor(ATTENTION.stagedFloats / hd)));
@@ -126,16 +168,18 @@ function vstore(hd: number, a: string, i: string, v: string): string {
 }
 
 /**
- * Constants and the row this thread shares: query or key row `i` of head `bh`, as lane
- * `lane` of L; its u-th value is the row's vec4 `u L + lane` (float `c(u)` of the row),
- * so the lanes of a row load neighbouring memory and read neighbouring staged values.
+ * Constants and the rows this thread shares: query or key rows `i0` (.. `i{R-1}`, the
+ * R rows of its row group `g`, next to one another) of head `bh`, as lane `lane` of L;
+ * a row's u-th value is its vec4 `u L + lane` (float `c(u)` of the row), so the lanes of
+ * a row load neighbouring memory and read neighbouring staged values.
  * `busy`: whether this thread computes. With lanes, every thread of a subgroup computes
  * when any of its rows is valid, so that its shuffles run in subgroup-uniform control
  * flow (WGSL leaves shuffles among a subgroup's diverged threads undefined); a row past
- * T reads row T - 1 (`ic`) and stores nothing. A subgroup with no valid row skips, as a
- * thread of a row past T does without lanes.
+ * the block or T reads row min(i, T - 1) (`ic0`..) and stores nothing. A subgroup with
+ * no valid row skips, as a thread with no valid row does without lanes.
  */
-function prologue(lanes: number): string {
+function prologue(lanes: number, R: number): string {
+  const row = (r: number) => (R > 1 ? `g * R + ${r}u` : 'g');
   return `
   ${WID}
   let blocks = (P.T + QB - 1u) / QB;
@@ -144,27 +188,48 @@ function prologue(lanes: number): string {
   let row0 = (bh / P.H) * P.T;
   let col = (bh % P.H) * HD;
   let lane = t % L;
-  let i = (wid % blocks) * QB + t / L;
-  // threads past the block's rows (the workgroup rounded up to 32) store nothing
-  let valid = t / L < QB && i < P.T;
-  let ic = min(i, P.T - 1u);
-  let at = (row0 + ic) * P.D + col;
-  let busy = ${lanes > 1 ? 'subgroupAny(valid)' : 'valid'};`;
+  let g = t / L;
+  // threads past the block's rows (the workgroup rounded up to 32) store nothing${each(R, (r) => `
+  let i${r} = (wid % blocks) * QB + ${row(r)};
+  let valid${r} = ${row(r)} < QB && i${r} < P.T;
+  let ic${r} = min(i${r}, P.T - 1u);
+  let at${r} = (row0 + ic${r}) * P.D + col;`, '')}
+  let busy = ${lanes > 1 ? `subgroupAny(${each(R, (r) => `valid${r}`, ' || ')})` : each(R, (r) => `valid${r}`, ' || ')};`;
 }
 
-/** `lanesum(x)` and `lanesum2(x)`: a float (or two) summed over the row's lanes, the sum in every lane. */
+/** 0 .. n - 1. */
+const range = (n: number) => [...Array(n).keys()];
+
+/** `f(r)` for each of a thread's R rows, joined by `sep`: per-row WGSL. */
+const each = (R: number, f: (r: number) => string, sep = ' ') => range(R).map(f).join(sep);
+
+/**
+ * `lanesum(x)`, `lanesum2(x)`, `lanesum4(x)`: a float (or two, or four) summed over the
+ * row's lanes, the sum in every lane; the components are summed apart, each as alone.
+ */
 function laneSums(lanes: number): string {
   const steps = (v: string) => LANE_COUNTS.filter((m) => m < lanes).map((m) => `${v} += subgroupShuffleXor(${v}, ${m}u);`).join(' ');
   return `
 fn lanesum(x: f32) -> f32 { var s = x; ${steps('s')} return s; }
-fn lanesum2(x: vec2<f32>) -> vec2<f32> { var s = x; ${steps('s')} return s; }`;
+fn lanesum2(x: vec2<f32>) -> vec2<f32> { var s = x; ${steps('s')} return s; }
+fn lanesum4(x: vec4<f32>) -> vec4<f32> { var s = x; ${steps('s')} return s; }`;
 }
 
-const header = (hd: number, L: number, rows: number) => {
+/**
+ * The sums over the row's lanes of the floats `xs` (one, two or four), in one round of
+ * shuffles, as a WGSL expression, and each sum's component of it.
+ */
+function shuffleSums(xs: string[]): { sum: string; at: (i: number) => string } {
+  if (xs.length === 1) return { sum: `lanesum(${xs[0]})`, at: () => '' };
+  if (xs.length !== 2 && xs.length !== 4) throw new Error(`attention: ${xs.length} sums at once (2 or 4 are written)`);
+  return { sum: `lanesum${xs.length}(vec${xs.length}<f32>(${xs.join(', ')}))`, at: (i) => `.${'xyzw'[i]}` };
+}
+
+const header = (hd: number, L: number, rows: number, R: number) => {
   const { W, HV, VT } = vectors(hd);
   return `
 const HD = ${hd}u; const HV = ${HV}u; const W = ${W}u; const QB = ${rows}u; const KB = ${keysPerTile(hd)}u;
-const L = ${L}u; const HL = ${HV / L}u; const NTH = ${attentionThreads(rows, L)}u;
+const L = ${L}u; const HL = ${HV / L}u; const NTH = ${attentionThreads(rows, L, R)}u; const R = ${R}u;
 alias VT = ${VT};
 fn hsum(v: VT) -> f32 { return ${W === 4 ? 'dot(v, vec4<f32>(1.0))' : 'v'}; }
 fn c(u: u32, lane: u32) -> u32 { return (u * L + lane) * W; }
@@ -188,26 +253,27 @@ const stage = (hd: number, a: string, b: string, scaleA = '') => `
 
 /**
  * One of the attention kernels at head width `hd`, `rows` query rows a workgroup, with
- * this device's lanes a row: its key (head width, tuning, lanes: the WGSL differs by
- * each), the shared header, the workgroup of rows x lanes threads rounded up to 32
- * (attentionThreads) and `main`'s prologue around `main`. With lanes the
- * module enables subgroups; the shuffles run under \`if (busy)\`, uniform across each
- * subgroup by construction (subgroupAny), which WGSL's uniformity analysis, by
- * workgroup, cannot see: its subgroup diagnostic is turned off.
+ * this device's lanes a row and `R` rows a thread: its key (head width, tuning, lanes,
+ * rows a thread: the WGSL differs by each), the shared header, the workgroup of rows /
+ * R x lanes threads rounded up to 32 (attentionThreads) and `main`'s
+ * prologue around `main(R)`. With lanes the module enables subgroups; the shuffles run
+ * under \`if (busy)\`, uniform across each subgroup by construction (subgroupAny), which
+ * WGSL's uniformity analysis, by workgroup, cannot see: its subgroup diagnostic is
+ * turned off.
  */
-function attentionKernel(part: string, hd: number, rows: number, bindings: BindingSpec[], main: string, decls = ''): Kernel {
+function attentionKernel(part: string, hd: number, rows: number, R: RowsPerThread, bindings: BindingSpec[], main: (R: number) => string, decls = ''): Kernel {
   const L = lanesFor(hd);
   // the flag's parser refuses such settings; ATTENTION set in code is checked here
-  if (attentionThreads(rows, L) > 256) throw new Error(`attention: ${rows} rows of ${L} lanes a workgroup is over 256 threads: set fewer rows or lanes (ATTENTION)`);
-  const key = `attention.${part}/h${hd}/q${rows}/s${ATTENTION.stagedFloats}/l${L}`;
+  if (attentionThreads(rows, L, R) > 256) throw new Error(`attention: ${rows} rows, ${R} a thread, of ${L} lanes a workgroup is over 256 threads: set fewer rows or lanes (ATTENTION)`);
+  const key = `attention.${part}/h${hd}/q${rows}/s${ATTENTION.stagedFloats}/l${L}${R > 1 ? `/r${R}` : ''}`;
   return memoKernel(key, () => makeKernel({
     name: `attention.${part}`, key, params, bindings,
     directives: L > 1 ? ['enable subgroups;', 'diagnostic(off, subgroup_uniformity);'] : [],
-    body: `${header(hd, L, rows)}${decls}
-@compute @workgroup_size(${attentionThreads(rows, L)})
+    body: `${header(hd, L, rows, R)}${decls}
+@compute @workgroup_size(${attentionThreads(rows, L, R)})
 fn main(${MAIN_ARGS}) {
-  ${prologue(L)}
-${main}
+  ${prologue(L, R)}
+${main(R)}
 }`,
   }));
 }
@@ -215,13 +281,12 @@ ${main}
 const read = (name: string): BindingSpec => ({ name, access: 'read' });
 const rw = (name: string): BindingSpec => ({ name, access: 'rw' });
 
-function forwardKernel(hd: number, rows: number): Kernel {
-  return attentionKernel('forward', hd, rows, [read('Q'), read('K'), read('V'), rw('O'), rw('LSE')], `
-  var q: array<VT, HL>;
-  var o: array<VT, HL>;
-  if (busy) { for (var u = 0u; u < HL; u++) { q[u] = ${vload(hd, 'Q', 'at + c(u, lane)')} * P.scale; } }
-  var mx = -3.0e38;
-  var l = 0.0;
+function forwardKernel(hd: number, rows: number, R: RowsPerThread): Kernel {
+  return attentionKernel('forward', hd, rows, R, [read('Q'), read('K'), read('V'), rw('O'), rw('LSE')], (R) => {
+    const x = shuffleSums(range(R).map((r) => `hsum(d${r})`));
+    return `
+  ${each(R, (r) => `var q${r}: array<VT, HL>; var o${r}: array<VT, HL>; var mx${r} = -3.0e38; var l${r} = 0.0;`, '\n  ')}
+  if (busy) { for (var u = 0u; u < HL; u++) { ${each(R, (r) => `q${r}[u] = ${vload(hd, 'Q', `at${r} + c(u, lane)`)} * P.scale;`)} } }
   for (var j0 = 0u; j0 < P.T; j0 += KB) {
     ${stage(hd, 'K', 'V')}
     if (busy) {
@@ -230,81 +295,86 @@ function forwardKernel(hd: number, rows: number): Kernel {
       // small (H200, 4 lanes, one call); key by key 0.48 and 0.98
       let jn = min(KB, P.T - j0);
       for (var jj = 0u; jj < jn; jj++) {
-        var d = VT(0.0);
-        for (var u = 0u; u < HL; u++) { d = fma(q[u], S1[jj * HV + u * L + lane], d); }
-        let x = lanesum(hsum(d));
+        ${each(R, (r) => `var d${r} = VT(0.0);`)}
+        for (var u = 0u; u < HL; u++) { let kk = S1[jj * HV + u * L + lane]; ${each(R, (r) => `d${r} = fma(q${r}[u], kk, d${r});`)} }
+        let x = ${x.sum};${each(R, (r) => `
         // one exp a key: of exp(mx - top) and exp(x - top) one is exp(0) = 1, so the
         // same floats as taking both; 1 + (v - v) is that 1, or NaN where v is infinite,
         // as exp(inf - inf) was (a blown-up score still makes the output NaN)
-        let e = exp(-abs(x - mx));
-        let up = x > mx;
-        let corr = select(1.0 + (mx - mx), e, up);
-        let p = select(e, 1.0 + (x - x), up);
-        l = l * corr + p;
+        let x${r} = x${x.at(r)};
+        let e${r} = exp(-abs(x${r} - mx${r}));
+        let up${r} = x${r} > mx${r};
+        let corr${r} = select(1.0 + (mx${r} - mx${r}), e${r}, up${r});
+        let p${r} = select(e${r}, 1.0 + (x${r} - x${r}), up${r});
+        l${r} = l${r} * corr${r} + p${r};
         // o is scaled only where the score raised the maximum: elsewhere corr is 1 (o * 1
         // is o, the same floats) or NaN from an infinite maximum, which had already made
         // o NaN when that score came. The forwards of a step 0.331 -> 0.324 ms at tiny
         // b128, 0.800 -> 0.782 on small, 0.171 -> 0.165 at b32 (H200, launches timed one
         // by one, two calls alike); the step within its noise
-        if (up) { for (var u = 0u; u < HL; u++) { o[u] = o[u] * corr; } }
-        for (var u = 0u; u < HL; u++) { o[u] = fma(VT(p), S2[jj * HV + u * L + lane], o[u]); }
-        mx = max(mx, x);
+        if (up${r}) { for (var u = 0u; u < HL; u++) { o${r}[u] = o${r}[u] * corr${r}; } }`, '')}
+        for (var u = 0u; u < HL; u++) { let vv = S2[jj * HV + u * L + lane]; ${each(R, (r) => `o${r}[u] = fma(VT(p${r}), vv, o${r}[u]);`)} }
+        ${each(R, (r) => `mx${r} = max(mx${r}, x${r});`)}
       }
     }
     workgroupBarrier();
-  }
-  if (valid) {
-    let inv = 1.0 / l;
-    for (var u = 0u; u < HL; u++) { let r = o[u] * inv; ${vstore(hd, 'O', 'at + c(u, lane)', 'r')} }
-    if (lane == 0u) { LSE[bh * P.T + i] = mx + log(l); }
-  }`);
+  }${each(R, (r) => `
+  if (valid${r}) {
+    let inv = 1.0 / l${r};
+    for (var u = 0u; u < HL; u++) { let ov = o${r}[u] * inv; ${vstore(hd, 'O', `at${r} + c(u, lane)`, 'ov')} }
+    if (lane == 0u) { LSE[bh * P.T + i${r}] = mx${r} + log(l${r}); }
+  }`, '')}`;
+  });
 }
 
-function queryGradKernel(hd: number, rows: number): Kernel {
-  return attentionKernel('backward-q', hd, rows, [read('Q'), read('K'), read('V'), read('O'), read('DO'), read('LSE'), rw('DQ'), rw('DV')], `
-  var q: array<VT, HL>;
-  var g: array<VT, HL>;
-  var dq: array<VT, HL>;
-  var di = 0.0;
-  var lse = 0.0;
+function queryGradKernel(hd: number, rows: number, R: RowsPerThread): Kernel {
+  const bindings = [read('Q'), read('K'), read('V'), read('O'), read('DO'), read('LSE'), rw('DQ'), rw('DV')];
+  return attentionKernel('backward-q', hd, rows, R, bindings, (R) => {
+    const d = shuffleSums(range(R).map((r) => `hsum(d4${r})`));
+    const x = shuffleSums(range(R).flatMap((r) => [`hsum(s${r})`, `hsum(dp${r})`]));
+    return `
+  ${each(R, (r) => `var q${r}: array<VT, HL>; var g${r}: array<VT, HL>; var dq${r}: array<VT, HL>; var di${r} = 0.0; var lse${r} = 0.0;`, '\n  ')}
   if (busy) {
-    var d4 = VT(0.0);
-    for (var u = 0u; u < HL; u++) {
-      q[u] = ${vload(hd, 'Q', 'at + c(u, lane)')} * P.scale;
-      g[u] = ${vload(hd, 'DO', 'at + c(u, lane)')};
-      d4 = fma(g[u], ${vload(hd, 'O', 'at + c(u, lane)')}, d4);
+    ${each(R, (r) => `var d4${r} = VT(0.0);`)}
+    for (var u = 0u; u < HL; u++) {${each(R, (r) => `
+      q${r}[u] = ${vload(hd, 'Q', `at${r} + c(u, lane)`)} * P.scale;
+      g${r}[u] = ${vload(hd, 'DO', `at${r} + c(u, lane)`)};
+      d4${r} = fma(g${r}[u], ${vload(hd, 'O', `at${r} + c(u, lane)`)}, d4${r});`, '')}
     }
-    di = lanesum(hsum(d4));
-    lse = LSE[bh * P.T + ic];
-    if (valid && lane == 0u) { DV[bh * P.T + i] = di; }
+    let dd = ${d.sum};${each(R, (r) => `
+    di${r} = dd${d.at(r)};
+    lse${r} = LSE[bh * P.T + ic${r}];
+    if (valid${r} && lane == 0u) { DV[bh * P.T + i${r}] = di${r}; }`, '')}
   }
   for (var j0 = 0u; j0 < P.T; j0 += KB) {
     ${stage(hd, 'K', 'V')}
     if (busy) {
       let jn = min(KB, P.T - j0);
       for (var jj = 0u; jj < jn; jj++) {
-        var s = VT(0.0);
-        var dp = VT(0.0);
-        for (var u = 0u; u < HL; u++) { s = fma(q[u], S1[jj * HV + u * L + lane], s); dp = fma(g[u], S2[jj * HV + u * L + lane], dp); }
-        let x = lanesum2(vec2<f32>(hsum(s), hsum(dp)));
-        let ds = exp(x.x - lse) * (x.y - di);
-        for (var u = 0u; u < HL; u++) { dq[u] = fma(VT(ds), S1[jj * HV + u * L + lane], dq[u]); }
+        ${each(R, (r) => `var s${r} = VT(0.0); var dp${r} = VT(0.0);`)}
+        for (var u = 0u; u < HL; u++) {
+          let kk = S1[jj * HV + u * L + lane]; let vv = S2[jj * HV + u * L + lane];
+          ${each(R, (r) => `s${r} = fma(q${r}[u], kk, s${r}); dp${r} = fma(g${r}[u], vv, dp${r});`)}
+        }
+        let x = ${x.sum};
+        ${each(R, (r) => `let ds${r} = exp(x${x.at(2 * r)} - lse${r}) * (x${x.at(2 * r + 1)} - di${r});`)}
+        for (var u = 0u; u < HL; u++) { let kk = S1[jj * HV + u * L + lane]; ${each(R, (r) => `dq${r}[u] = fma(VT(ds${r}), kk, dq${r}[u]);`)} }
       }
     }
     workgroupBarrier();
-  }
-  if (valid) { for (var u = 0u; u < HL; u++) { let r = dq[u] * P.scale; ${vstore(hd, 'DQ', 'at + c(u, lane)', 'r')} } }`);
+  }${each(R, (r) => `
+  if (valid${r}) { for (var u = 0u; u < HL; u++) { let ov = dq${r}[u] * P.scale; ${vstore(hd, 'DQ', `at${r} + c(u, lane)`, 'ov')} } }`, '')}`;
+  });
 }
 
-function keyValueGradKernel(hd: number, rows: number): Kernel {
+function keyValueGradKernel(hd: number, rows: number, R: RowsPerThread): Kernel {
   const kb = keysPerTile(hd);
   const bindings = [read('Q'), read('K'), read('V'), read('DO'), read('LSE'), read('DV'), rw('DK'), rw('DVAL')];
-  return attentionKernel('backward-kv', hd, rows, bindings, `
-  var k: array<VT, HL>;
-  var v: array<VT, HL>;
-  var dk: array<VT, HL>;
-  var dv: array<VT, HL>;
-  if (busy) { for (var u = 0u; u < HL; u++) { k[u] = ${vload(hd, 'K', 'at + c(u, lane)')}; v[u] = ${vload(hd, 'V', 'at + c(u, lane)')}; } }
+  return attentionKernel('backward-kv', hd, rows, R, bindings, (R) => {
+    const x = shuffleSums(range(R).flatMap((r) => [`hsum(s${r})`, `hsum(dp${r})`]));
+    return `
+  ${each(R, (r) => `var k${r}: array<VT, HL>; var v${r}: array<VT, HL>; var dk${r}: array<VT, HL>; var dv${r}: array<VT, HL>;`, '\n  ')}
+  if (busy) { for (var u = 0u; u < HL; u++) { ${each(R, (r) => `k${r}[u] = ${vload(hd, 'K', `at${r} + c(u, lane)`)}; v${r}[u] = ${vload(hd, 'V', `at${r} + c(u, lane)`)};`)} } }
   for (var j0 = 0u; j0 < P.T; j0 += KB) {
     // query rows j0.. (scaled q in S1, dO in S2), their log-sum-exp and D
     for (var e = t; e < KB; e += NTH) {
@@ -316,27 +386,29 @@ function keyValueGradKernel(hd: number, rows: number): Kernel {
     if (busy) {
       let jn = min(KB, P.T - j0);
       for (var jj = 0u; jj < jn; jj++) {
-        var s = VT(0.0);
-        var dp = VT(0.0);
-        for (var u = 0u; u < HL; u++) { s = fma(S1[jj * HV + u * L + lane], k[u], s); dp = fma(S2[jj * HV + u * L + lane], v[u], dp); }
-        let x = lanesum2(vec2<f32>(hsum(s), hsum(dp)));
-        let p = exp(x.x - SL[jj]);
-        let ds = p * (x.y - SD[jj]);
+        ${each(R, (r) => `var s${r} = VT(0.0); var dp${r} = VT(0.0);`)}
         for (var u = 0u; u < HL; u++) {
-          dv[u] = fma(VT(p), S2[jj * HV + u * L + lane], dv[u]);
-          dk[u] = fma(VT(ds), S1[jj * HV + u * L + lane], dk[u]);
+          let qq = S1[jj * HV + u * L + lane]; let oo = S2[jj * HV + u * L + lane];
+          ${each(R, (r) => `s${r} = fma(qq, k${r}[u], s${r}); dp${r} = fma(oo, v${r}[u], dp${r});`)}
+        }
+        let x = ${x.sum};
+        ${each(R, (r) => `let p${r} = exp(x${x.at(2 * r)} - SL[jj]); let ds${r} = p${r} * (x${x.at(2 * r + 1)} - SD[jj]);`)}
+        for (var u = 0u; u < HL; u++) {
+          let qq = S1[jj * HV + u * L + lane]; let oo = S2[jj * HV + u * L + lane];
+          ${each(R, (r) => `dv${r}[u] = fma(VT(p${r}), oo, dv${r}[u]); dk${r}[u] = fma(VT(ds${r}), qq, dk${r}[u]);`)}
         }
       }
     }
     workgroupBarrier();
-  }
-  if (valid) {
+  }${each(R, (r) => `
+  if (valid${r}) {
     for (var u = 0u; u < HL; u++) {
-      let rk = dk[u]; let rv = dv[u];
-      ${vstore(hd, 'DK', 'at + c(u, lane)', 'rk')}
-      ${vstore(hd, 'DVAL', 'at + c(u, lane)', 'rv')}
+      let rk = dk${r}[u]; let rv = dv${r}[u];
+      ${vstore(hd, 'DK', `at${r} + c(u, lane)`, 'rk')}
+      ${vstore(hd, 'DVAL', `at${r} + c(u, lane)`, 'rv')}
     }
-  }`, `
+  }`, '')}`;
+  }, `
 var<workgroup> SL: array<f32, ${kb}>;
 var<workgroup> SD: array<f32, ${kb}>;`);
 }
@@ -348,14 +420,14 @@ export interface AttentionSpec {
   width: number;
 }
 
-function launch(s: AttentionSpec): { params: number[]; workgroups: number } {
+function launch(s: AttentionSpec, rows: number): { params: number[]; workgroups: number } {
   const hd = s.width / s.heads;
-  const bh = s.batch * s.heads;
-  return { params: [s.tokens, s.heads, s.width, bh, 1 / Math.sqrt(hd)], workgroups: Math.ceil(s.tokens / attentionRows(s.tokens)) * bh };
+  return { params: [s.tokens, s.heads, s.width, s.batch * s.heads, 1 / Math.sqrt(hd)], workgroups: workgroupsOf(s, rows) };
 }
 
 export function forwardDispatches<B>(s: AttentionSpec, b: { q: B; k: B; v: B; o: B; lse: B }): Dispatch<B>[] {
-  return [{ kernel: forwardKernel(s.width / s.heads, attentionRows(s.tokens)), buffers: [b.q, b.k, b.v, b.o, b.lse], ...launch(s) }];
+  const f = rowsOf('forward', s);
+  return [{ kernel: forwardKernel(s.width / s.heads, f.rows, f.perThread), buffers: [b.q, b.k, b.v, b.o, b.lse], ...launch(s, f.rows) }];
 }
 
 /** `dvec` is scratch of batch x heads x tokens floats (D_i = dO_i . O_i). */
@@ -363,10 +435,10 @@ export function backwardDispatches<B>(
   s: AttentionSpec, b: { q: B; k: B; v: B; o: B; lse: B; dout: B; dq: B; dk: B; dv: B; dvec: B },
 ): Dispatch<B>[] {
   const hd = s.width / s.heads;
-  const rows = attentionRows(s.tokens);
+  const [q, kv] = [rowsOf('query', s), rowsOf('keyValue', s)];
   return [
-    { kernel: queryGradKernel(hd, rows), buffers: [b.q, b.k, b.v, b.o, b.dout, b.lse, b.dq, b.dvec], ...launch(s) },
-    { kernel: keyValueGradKernel(hd, rows), buffers: [b.q, b.k, b.v, b.dout, b.lse, b.dvec, b.dk, b.dv], ...launch(s) },
+    { kernel: queryGradKernel(hd, q.rows, q.perThread), buffers: [b.q, b.k, b.v, b.o, b.dout, b.lse, b.dq, b.dvec], ...launch(s, q.rows) },
+    { kernel: keyValueGradKernel(hd, kv.rows, kv.perThread), buffers: [b.q, b.k, b.v, b.dout, b.lse, b.dvec, b.dk, b.dv], ...launch(s, kv.rows) },
   ];
 }
 
