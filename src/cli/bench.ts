@@ -11,7 +11,7 @@ import { runBench } from '../engine/bench/run';
 import {
   BUILTIN_DATASETS, formatErrors, makeConfig, orList, validateConfig, type BuiltinDataset, type ConfigError,
 } from '../engine/config';
-import { ATTENTION, parseAttentionTile } from '../engine/ops/webgpu/attention';
+import { ATTENTION, attentionTileKey, parseAttentionTile } from '../engine/ops/webgpu/attention';
 import { GEMM_TILE, GEMM_WIDE, parseGemmTile, parseGemmWide, parseSplitK, SPLIT_K, tileKey } from '../engine/ops/webgpu/gemm';
 import { LAYERNORM, parseLayerNormGroups, parseLayerNormRows } from '../engine/ops/webgpu/layernorm';
 import { LORA_MERGE, MERGE_PLACE_WORDS, parseLoraMerge } from '../engine/ops/webgpu/linear';
@@ -42,7 +42,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--layernorm-groups N', 'tuning: workgroups the LayerNorm backward spreads its rows over (2048)'],
   ['--layernorm-rows F/B', `tuning: rows the LayerNorm forward / backward take at once (${LAYERNORM.forwardRows}/${LAYERNORM.backwardRows})`],
   ['--lora-merge launch|batch|loads', 'tuning: where the compiled step makes the LoRA linears\' merged weights: a launch each, shared launches ahead of the forward, or in the products\' loads (batch)'],
-  ['--attention-tile qROWS/sFLOATS[/lLANES][/rF.Q.K]', 'tuning: query rows per workgroup (fit: fitted to the tokens), keys\' floats staged at once, threads sharing a row where the device has subgroups, and rows a thread of the forward, query and key/value gradients (one figure: all three), in the attention kernels (qfit/s1024/l4/r2.2.1)'],
+  ['--attention-tile qROWS/sFLOATS[/lLANES][/rF.Q.K]', `tuning: query rows per workgroup (fit: fitted to the tokens), keys' floats staged at once, threads sharing a row where the device has subgroups, and rows a thread of the forward, query and key/value gradients (one figure: all three), in the attention kernels (${attentionTileKey()})`],
 ]);
 
 const isOneOf = (xs: readonly string[], v: string | undefined) => xs.includes(v ?? '');
@@ -83,7 +83,7 @@ async function main(): Promise<number> {
   tune('gemm-tile', v['gemm-tile'], parseGemmTile, (tile) => (Object.assign(GEMM_TILE, tile), `GEMM tile ${tileKey()}`));
   tune('gemm-wide', v['gemm-wide'], parseGemmWide, (w) => (Object.assign(GEMM_WIDE, w), (w.minK === Infinity ? 'wide tile off' : `wide tile from K ${w.minK}, ${w.minRows} rows and ${w.minTiles} tiles`)));
   tune('attention-tile', v['attention-tile'], parseAttentionTile,
-    (tile) => (Object.assign(ATTENTION, tile), `attention tile q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}/l${ATTENTION.lanes}/r${Object.values(ATTENTION.rowsPerThread).join('.')}`));
+    (tile) => (Object.assign(ATTENTION, tile), `attention tile ${attentionTileKey()}`));
   tune('split-k', v['split-k'], parseSplitK, (k) => (Object.assign(SPLIT_K, k), `split-K target ${k.targetWorkgroups} workgroups, at least ${k.minRows} rows`));
   tune('thin-grad', v['thin-grad'], parseThinGrad, (g) => (Object.assign(THIN_GRAD, g), `thin gradients: ${g.lanes} lanes a column, ${g.unroll} loads at once`));
   tune('layernorm-groups', v['layernorm-groups'], parseLayerNormGroups, (n) => ((LAYERNORM.backwardWorkgroups = n), `LayerNorm backward over ${n} workgroups`));

@@ -28,6 +28,8 @@ import { LANE_COUNTS, subgroupLanes, subgroupLanesWhy } from './subgroups';
  * 3.11 -> 2.84 at small (the step 8.58 -> 8.32, 3.62 -> 3.57, 33.56 -> 33.30 ms; H200,
  * one call, the same losses). Three of 22 were as fast; one of 65 (2 lanes) had the
  * fastest forward and a slower backward.
+ * Rows a thread per kernel (`rowsPerThread`), and the workgroups a launch must keep to
+ * take two (`twoRowsFrom`): see ROWS_PER_THREAD.
  */
 export const ATTENTION: { rowsPerGroup: number | 'fit'; stagedFloats: number; lanes: number; rowsPerThread: PartRows; twoRowsFrom: number } =
   { rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 1 }, twoRowsFrom: 256 };
@@ -47,9 +49,15 @@ export const ATTENTION: { rowsPerGroup: number | 'fit'; stagedFloats: number; la
  */
 const ROWS_PER_THREAD = [1, 2] as const;
 export type RowsPerThread = (typeof ROWS_PER_THREAD)[number];
-const PARTS = ['forward', 'query', 'keyValue'] as const;
-type Part = (typeof PARTS)[number];
-type PartRows = Record<Part, RowsPerThread>;
+
+/** The attention kernels, each by its setting's name and its kernels' name (`attention.<name>/...` keys). */
+export const ATTENTION_KERNELS = { forward: 'forward', query: 'backward-q', keyValue: 'backward-kv' } as const;
+export type Part = keyof typeof ATTENTION_KERNELS;
+export const PARTS = Object.keys(ATTENTION_KERNELS) as Part[];
+export type PartRows = Record<Part, RowsPerThread>;
+
+/** Fitted rows a workgroup are at most this many at `perThread` rows a thread (attentionRows: under two units). */
+const mostFittedRows = (perThread: RowsPerThread) => 64 * perThread - 1;
 
 /**
  * Query rows a workgroup at `tokens` rows a head, `perThread` rows a thread: as ATTENTION
@@ -94,26 +102,38 @@ export const attentionThreads = (rows: number, lanes: number, perThread = 1) => 
  */
 export function parseAttentionTile(text: string): Omit<typeof ATTENTION, 'twoRowsFrom'> | string {
   const m = /^q(fit|\d{1,3})\/s(\d{1,4})(?:\/l(\d{1,2}))?(?:\/r(\d)(?:\.(\d)\.(\d))?)?$/.exec(text);
-  if (!m) return `--attention-tile: write qROWS/sFLOATS[/lLANES][/rF.Q.K], ROWS a number or fit, e.g. qfit/s1024/l4/r2.2.1 (got "${text.slice(0, 40)}")`;
+  if (!m) return `--attention-tile: write qROWS/sFLOATS[/lLANES][/rF.Q.K], ROWS a number or fit, e.g. ${attentionTileKey()} (got "${text.slice(0, 40)}")`;
   const fit = m[1] === 'fit';
   const given = m[4] === undefined ? null : (m[5] === undefined ? [m[4], m[4], m[4]] : [m[4], m[5], m[6]]).map(Number);
   const bad = given?.find((r) => !(ROWS_PER_THREAD as readonly number[]).includes(r));
-  if (bad !== undefined) return `--attention-tile: rows a thread must be ${ROWS_PER_THREAD.join(' or ')} (got ${bad})`;
+  if (bad !== undefined) return `--attention-tile: rows a thread (rF.Q.K, or one figure) must be ${ROWS_PER_THREAD.join(' or ')} (got ${bad})`;
   const rowsPerThread = given ? Object.fromEntries(PARTS.map((p, i) => [p, given[i]])) as PartRows : { ...ATTENTION.rowsPerThread };
-  // fitted rows are at most 63 at a row a thread, and at two 127 in 64 threads' rows
-  // (attentionRows); a kernel may take one row a thread (rowsOf): 63 is the check for both
-  const rowsPerGroup = fit ? 'fit' as const : Number(m[1]);
-  const rows = fit ? 63 : Number(m[1]);
+  const rows = Number(m[1]);
+  const rowsPerGroup = fit ? 'fit' as const : rows;
   const stagedFloats = Number(m[2]);
-  if (rows < 1 || rows > 256) return `--attention-tile: rows per workgroup must be from 1 to 256, or fit (got ${rows})`;
+  if (!fit && (rows < 1 || rows > 256)) return `--attention-tile: rows per workgroup must be from 1 to 256, or fit (got ${rows})`;
   // two staged arrays of that many floats in 16 KiB of workgroup memory
   if (stagedFloats < 64 || stagedFloats > 2048) return `--attention-tile: staged floats must be from 64 to 2048 (got ${stagedFloats})`;
+  // the threads of every workgroup a kernel can make: at one row a thread (any kernel
+  // takes one where two would leave too few workgroups: rowsOf) and, where asked, two
+  const perThreads = [...new Set<RowsPerThread>([1, ...Object.values(rowsPerThread)])];
+  const most = (r: RowsPerThread) => (fit ? mostFittedRows(r) : rows);
+  const over = (lanes: number) => perThreads.find((r) => attentionThreads(most(r), lanes, r) > 256);
   // unsaid, the default lanes, halved until the workgroup fits 256 threads (q96/s1024 gets 2)
   let lanes = m[3] === undefined ? ATTENTION.lanes : Number(m[3]);
-  if (m[3] === undefined) while (lanes > 1 && rows * lanes > 256) lanes /= 2;
+  if (m[3] === undefined) while (lanes > 1 && over(lanes) !== undefined) lanes /= 2;
   if (!(LANE_COUNTS as readonly number[]).includes(lanes)) return `--attention-tile: lanes per row must be ${LANE_COUNTS.join(', ')} (got ${lanes})`;
-  if (rows * lanes > 256) return `--attention-tile: rows x lanes must be at most 256 threads (got ${fit ? 'fit, up to 63' : rows} x ${lanes})`;
+  const r = over(lanes);
+  if (r !== undefined) {
+    const got = `${fit ? `fit, up to ${most(r)}` : most(r)}${r > 1 ? ` / ${r}` : ''}`;
+    return `--attention-tile: rows${r > 1 ? ' / rows a thread' : ''} x lanes must be at most 256 threads (got ${got} x ${lanes}): set fewer rows or lanes (a kernel takes one row a thread where two would leave too few workgroups)`;
+  }
   return { rowsPerGroup, stagedFloats, lanes, rowsPerThread };
+}
+
+/** The attention settings in the flag's form (`qfit/s1024/l4/r2.2.1`), for reports and help. */
+export function attentionTileKey(): string {
+  return `q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}/l${ATTENTION.lanes}/r${PARTS.map((p) => ATTENTION.rowsPerThread[p]).join('.')}`;
 }
 
 const keysPerTile = (hd: number) => Math.max(1, Math.min(32, Math.floor(ATTENTION.stagedFloats / hd)));
@@ -229,7 +249,7 @@ const header = (hd: number, L: number, rows: number, R: number) => {
   const { W, HV, VT } = vectors(hd);
   return `
 const HD = ${hd}u; const HV = ${HV}u; const W = ${W}u; const QB = ${rows}u; const KB = ${keysPerTile(hd)}u;
-const L = ${L}u; const HL = ${HV / L}u; const NTH = ${attentionThreads(rows, L, R)}u; const R = ${R}u;
+const L = ${L}u; const HL = ${HV / L}u; const NTH = ${attentionThreads(rows, L, R)}u;${R > 1 ? ` const R = ${R}u;` : ''}
 alias VT = ${VT};
 fn hsum(v: VT) -> f32 { return ${W === 4 ? 'dot(v, vec4<f32>(1.0))' : 'v'}; }
 fn c(u: u32, lane: u32) -> u32 { return (u * L + lane) * W; }
@@ -256,24 +276,25 @@ const stage = (hd: number, a: string, b: string, scaleA = '') => `
  * this device's lanes a row and `R` rows a thread: its key (head width, tuning, lanes,
  * rows a thread: the WGSL differs by each), the shared header, the workgroup of rows /
  * R x lanes threads rounded up to 32 (attentionThreads) and `main`'s
- * prologue around `main(R)`. With lanes the module enables subgroups; the shuffles run
+ * prologue around `main`. With lanes the module enables subgroups; the shuffles run
  * under \`if (busy)\`, uniform across each subgroup by construction (subgroupAny), which
  * WGSL's uniformity analysis, by workgroup, cannot see: its subgroup diagnostic is
  * turned off.
  */
-function attentionKernel(part: string, hd: number, rows: number, R: RowsPerThread, bindings: BindingSpec[], main: (R: number) => string, decls = ''): Kernel {
+function attentionKernel(part: Part, hd: number, rows: number, R: RowsPerThread, bindings: BindingSpec[], main: string, decls = ''): Kernel {
   const L = lanesFor(hd);
   // the flag's parser refuses such settings; ATTENTION set in code is checked here
   if (attentionThreads(rows, L, R) > 256) throw new Error(`attention: ${rows} rows, ${R} a thread, of ${L} lanes a workgroup is over 256 threads: set fewer rows or lanes (ATTENTION)`);
-  const key = `attention.${part}/h${hd}/q${rows}/s${ATTENTION.stagedFloats}/l${L}${R > 1 ? `/r${R}` : ''}`;
+  const name = `attention.${ATTENTION_KERNELS[part]}`;
+  const key = `${name}/h${hd}/q${rows}/s${ATTENTION.stagedFloats}/l${L}${R > 1 ? `/r${R}` : ''}`;
   return memoKernel(key, () => makeKernel({
-    name: `attention.${part}`, key, params, bindings,
+    name, key, params, bindings,
     directives: L > 1 ? ['enable subgroups;', 'diagnostic(off, subgroup_uniformity);'] : [],
     body: `${header(hd, L, rows, R)}${decls}
 @compute @workgroup_size(${attentionThreads(rows, L, R)})
 fn main(${MAIN_ARGS}) {
   ${prologue(L, R)}
-${main(R)}
+${main}
 }`,
   }));
 }
@@ -282,36 +303,35 @@ const read = (name: string): BindingSpec => ({ name, access: 'read' });
 const rw = (name: string): BindingSpec => ({ name, access: 'rw' });
 
 function forwardKernel(hd: number, rows: number, R: RowsPerThread): Kernel {
-  return attentionKernel('forward', hd, rows, R, [read('Q'), read('K'), read('V'), rw('O'), rw('LSE')], (R) => {
-    const x = shuffleSums(range(R).map((r) => `hsum(d${r})`));
-    return `
+  const x = shuffleSums(range(R).map((r) => `hsum(d${r})`));
+  // The online softmax key by key: with a staged tile's scores summed first into an
+  // array and their exps after, the forward took 0.50 ms a tiny b128 step and 1.04 at
+  // small (H200, 4 lanes, one call); key by key 0.48 and 0.98.
+  // One exp a key: of exp(mx - top) and exp(x - top) one is exp(0) = 1, so the same
+  // floats as taking both; 1 + (v - v) is that 1, or NaN where v is infinite, as
+  // exp(inf - inf) was (a blown-up score still makes the output NaN).
+  // o is scaled only where the score raised the maximum: elsewhere corr is 1 (o * 1 is
+  // o, the same floats) or NaN from an infinite maximum, which had already made o NaN
+  // when that score came. The forwards of a step 0.331 -> 0.324 ms at tiny b128, 0.800
+  // -> 0.782 on small, 0.171 -> 0.165 at b32 (H200, launches timed one by one, two calls
+  // alike); the step within its noise.
+  return attentionKernel('forward', hd, rows, R, [read('Q'), read('K'), read('V'), rw('O'), rw('LSE')], `
   ${each(R, (r) => `var q${r}: array<VT, HL>; var o${r}: array<VT, HL>; var mx${r} = -3.0e38; var l${r} = 0.0;`, '\n  ')}
   if (busy) { for (var u = 0u; u < HL; u++) { ${each(R, (r) => `q${r}[u] = ${vload(hd, 'Q', `at${r} + c(u, lane)`)} * P.scale;`)} } }
   for (var j0 = 0u; j0 < P.T; j0 += KB) {
     ${stage(hd, 'K', 'V')}
     if (busy) {
-      // the online softmax key by key: with a staged tile's scores summed first into an
-      // array and their exps after, the forward took 0.50 ms a tiny b128 step and 1.04 at
-      // small (H200, 4 lanes, one call); key by key 0.48 and 0.98
       let jn = min(KB, P.T - j0);
       for (var jj = 0u; jj < jn; jj++) {
         ${each(R, (r) => `var d${r} = VT(0.0);`)}
         for (var u = 0u; u < HL; u++) { let kk = S1[jj * HV + u * L + lane]; ${each(R, (r) => `d${r} = fma(q${r}[u], kk, d${r});`)} }
         let x = ${x.sum};${each(R, (r) => `
-        // one exp a key: of exp(mx - top) and exp(x - top) one is exp(0) = 1, so the
-        // same floats as taking both; 1 + (v - v) is that 1, or NaN where v is infinite,
-        // as exp(inf - inf) was (a blown-up score still makes the output NaN)
         let x${r} = x${x.at(r)};
         let e${r} = exp(-abs(x${r} - mx${r}));
         let up${r} = x${r} > mx${r};
         let corr${r} = select(1.0 + (mx${r} - mx${r}), e${r}, up${r});
         let p${r} = select(e${r}, 1.0 + (x${r} - x${r}), up${r});
         l${r} = l${r} * corr${r} + p${r};
-        // o is scaled only where the score raised the maximum: elsewhere corr is 1 (o * 1
-        // is o, the same floats) or NaN from an infinite maximum, which had already made
-        // o NaN when that score came. The forwards of a step 0.331 -> 0.324 ms at tiny
-        // b128, 0.800 -> 0.782 on small, 0.171 -> 0.165 at b32 (H200, launches timed one
-        // by one, two calls alike); the step within its noise
         if (up${r}) { for (var u = 0u; u < HL; u++) { o${r}[u] = o${r}[u] * corr${r}; } }`, '')}
         for (var u = 0u; u < HL; u++) { let vv = S2[jj * HV + u * L + lane]; ${each(R, (r) => `o${r}[u] = fma(VT(p${r}), vv, o${r}[u]);`)} }
         ${each(R, (r) => `mx${r} = max(mx${r}, x${r});`)}
@@ -323,16 +343,14 @@ function forwardKernel(hd: number, rows: number, R: RowsPerThread): Kernel {
     let inv = 1.0 / l${r};
     for (var u = 0u; u < HL; u++) { let ov = o${r}[u] * inv; ${vstore(hd, 'O', `at${r} + c(u, lane)`, 'ov')} }
     if (lane == 0u) { LSE[bh * P.T + i${r}] = mx${r} + log(l${r}); }
-  }`, '')}`;
-  });
+  }`, '')}`);
 }
 
 function queryGradKernel(hd: number, rows: number, R: RowsPerThread): Kernel {
   const bindings = [read('Q'), read('K'), read('V'), read('O'), read('DO'), read('LSE'), rw('DQ'), rw('DV')];
-  return attentionKernel('backward-q', hd, rows, R, bindings, (R) => {
-    const d = shuffleSums(range(R).map((r) => `hsum(d4${r})`));
-    const x = shuffleSums(range(R).flatMap((r) => [`hsum(s${r})`, `hsum(dp${r})`]));
-    return `
+  const d = shuffleSums(range(R).map((r) => `hsum(d4${r})`));
+  const x = shuffleSums(range(R).flatMap((r) => [`hsum(s${r})`, `hsum(dp${r})`]));
+  return attentionKernel('query', hd, rows, R, bindings, `
   ${each(R, (r) => `var q${r}: array<VT, HL>; var g${r}: array<VT, HL>; var dq${r}: array<VT, HL>; var di${r} = 0.0; var lse${r} = 0.0;`, '\n  ')}
   if (busy) {
     ${each(R, (r) => `var d4${r} = VT(0.0);`)}
@@ -363,16 +381,14 @@ function queryGradKernel(hd: number, rows: number, R: RowsPerThread): Kernel {
     }
     workgroupBarrier();
   }${each(R, (r) => `
-  if (valid${r}) { for (var u = 0u; u < HL; u++) { let ov = dq${r}[u] * P.scale; ${vstore(hd, 'DQ', `at${r} + c(u, lane)`, 'ov')} } }`, '')}`;
-  });
+  if (valid${r}) { for (var u = 0u; u < HL; u++) { let ov = dq${r}[u] * P.scale; ${vstore(hd, 'DQ', `at${r} + c(u, lane)`, 'ov')} } }`, '')}`);
 }
 
 function keyValueGradKernel(hd: number, rows: number, R: RowsPerThread): Kernel {
   const kb = keysPerTile(hd);
   const bindings = [read('Q'), read('K'), read('V'), read('DO'), read('LSE'), read('DV'), rw('DK'), rw('DVAL')];
-  return attentionKernel('backward-kv', hd, rows, R, bindings, (R) => {
-    const x = shuffleSums(range(R).flatMap((r) => [`hsum(s${r})`, `hsum(dp${r})`]));
-    return `
+  const x = shuffleSums(range(R).flatMap((r) => [`hsum(s${r})`, `hsum(dp${r})`]));
+  return attentionKernel('keyValue', hd, rows, R, bindings, `
   ${each(R, (r) => `var k${r}: array<VT, HL>; var v${r}: array<VT, HL>; var dk${r}: array<VT, HL>; var dv${r}: array<VT, HL>;`, '\n  ')}
   if (busy) { for (var u = 0u; u < HL; u++) { ${each(R, (r) => `k${r}[u] = ${vload(hd, 'K', `at${r} + c(u, lane)`)}; v${r}[u] = ${vload(hd, 'V', `at${r} + c(u, lane)`)};`)} } }
   for (var j0 = 0u; j0 < P.T; j0 += KB) {
@@ -407,8 +423,7 @@ function keyValueGradKernel(hd: number, rows: number, R: RowsPerThread): Kernel 
       ${vstore(hd, 'DK', `at${r} + c(u, lane)`, 'rk')}
       ${vstore(hd, 'DVAL', `at${r} + c(u, lane)`, 'rv')}
     }
-  }`, '')}`;
-  }, `
+  }`, '')}`, `
 var<workgroup> SL: array<f32, ${kb}>;
 var<workgroup> SD: array<f32, ${kb}>;`);
 }

@@ -13,8 +13,8 @@ export const MAX_LANES: number = LANE_COUNTS[LANE_COUNTS.length - 1]!;
 
 /**
  * The workgroup sizes the probe checks: every size an attention kernel with lanes can
- * have (rows x lanes rounded up to 32, at most 256 threads: attentionThreads; a unit
- * test holds the two together).
+ * have (rows / rows a thread x lanes rounded up to 32, at most 256 threads:
+ * attentionThreads; a unit test holds the two together).
  */
 export const PROBED_WORKGROUP_SIZES = [32, 64, 96, 128, 160, 192, 224, 256];
 
