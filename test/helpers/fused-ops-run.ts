@@ -540,7 +540,7 @@ function attentionCase(batch: number, tokens: number, heads: number, width: numb
 
 /** Each attention kernel's rows a workgroup and a thread on `spec`, for a case's name: `rows 65/65/33, 2/2/1 a thread`. */
 function perKernel(spec: att.AttentionSpec): string {
-  const parts = (['forward', 'query', 'keyValue'] as const).map((p) => att.rowsOf(p, spec));
+  const parts = att.PARTS.map((p) => att.rowsOf(p, spec));
   return `rows ${parts.map((p) => p.rows).join('/')}, ${parts.map((p) => p.perThread).join('/')} a thread`;
 }
 
@@ -550,12 +550,13 @@ function perKernel(spec: att.AttentionSpec): string {
  * backward launches (each row sums in the same order either way), with rows fitted to
  * the tokens (65 tokens: one block of 65 at two rows a thread, two of 33 at one) and a
  * set odd count (5 rows: the last thread's second row idle); head widths 64 and 24 on
- * lanes where the device has subgroups, 18 on floats. Each launch's key must say its rows
- * a thread, and its workgroup count and threads must be those rows'.
+ * lanes where the device has subgroups, 18 on floats. Each launch's key, workgroup count
+ * and threads must be those rows' (written out here from the rule, not asked of
+ * attentionRows and attentionThreads: the check is a second way to the same figures).
  */
 function attentionRowsCase(seed: number, rowsPerThread: typeof ATTENTION.rowsPerThread) {
   const shapes = [[2, 65, 3, 192, 'fit'], [3, 17, 2, 48, 5], [2, 19, 2, 36, 'fit']] as const;
-  const heads = shapes.map(([batch, tokens, h, width, rows], i) => {
+  const cases = shapes.map(([batch, tokens, h, width, rows], i) => {
     const [q, k, v, dout] = [0, 1, 2, 3].map((j) => seededNormal([batch * tokens, width], seed + 10 * i + j, 2));
     return { spec: { batch, tokens, heads: h, width }, rows, q: q!, k: k!, v: v!, dout: dout! };
   });
@@ -563,7 +564,7 @@ function attentionRowsCase(seed: number, rowsPerThread: typeof ATTENTION.rowsPer
   const run2 = (on: boolean) => withSettings(ATTENTION, { rowsPerThread: on ? rowsPerThread : one, twoRowsFrom: 1 }, async (): Promise<Ran> => {
     const out: Float32Array[] = [];
     const keys: string[] = [];
-    for (const { spec, rows, q, k, v, dout } of heads) {
+    for (const { spec, rows, q, k, v, dout } of cases) {
       await withSettings(ATTENTION, { rowsPerGroup: rows }, async () => {
         const n = spec.batch * spec.heads * spec.tokens;
         const [o, dq, dk, dv] = [0, 1, 2, 3].map(() => alloc(q.shape)) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
@@ -581,15 +582,19 @@ function attentionRowsCase(seed: number, rowsPerThread: typeof ATTENTION.rowsPer
     return { out, keys };
   });
   const names = shapes.flatMap(([b, t, h, w]) => ['o', 'log-sum-exp', 'dq', 'dk', 'dv', 'dO . O'].map((x) => `${x}, b${b} t${t} h${h} d${w}`));
-  // each launch's kernel, workgroups and threads: blocks of the fitted or set rows a head, rows / 2 (or 1) x lanes threads rounded up to 32
-  const expected = (on: boolean) => shapes.flatMap(([b, t, h, w, rows]) => (['forward', 'query', 'keyValue'] as const).map((part, i) => {
+  // each launch's whole key, workgroups and threads: blocks of the fitted or set rows a
+  // head (a block for every whole 32 x rows a thread tokens), rows / 2 (or 1) x lanes
+  // threads rounded up to 32
+  const expected = (on: boolean) => shapes.flatMap(([b, t, h, w, rows]) => att.PARTS.map((part) => {
     const per = on ? rowsPerThread[part] : 1;
     const qb = rows === 'fit' ? (t <= 32 * per ? t : Math.ceil(t / Math.floor(t / (32 * per)))) : rows;
-    return [`attention.${['forward', 'backward-q', 'backward-kv'][i]}/`, `${per > 1 ? '/r2' : ''} x${Math.ceil(t / qb) * b * h} t${32 * Math.ceil((Math.ceil(qb / per) * lanesFor(w / h)) / 32)}`];
+    const lanes = lanesFor(w / h);
+    const key = `attention.${att.ATTENTION_KERNELS[part]}/h${w / h}/q${qb}/s${ATTENTION.stagedFloats}/l${lanes}${per > 1 ? '/r2' : ''}`;
+    return `${key} x${Math.ceil(t / qb) * b * h} t${32 * Math.ceil((Math.ceil(qb / per) * lanes) / 32)}`;
   }));
   const label = `${Object.values(rowsPerThread).join('/')} rows a thread`;
   return () => onAndOff(`attention: ${label} and one`, names, 'two rows - one', run2, (keys, on) => ({
-    [`the launches not made for ${on ? label : 'a row a thread'}`]: keys.length === 9 && keys.every((k, i) => k.startsWith(expected(on)[i]![0]!) && k.endsWith(expected(on)[i]![1]!)) ? 0 : 1,
+    [`the launches not made for ${on ? label : 'a row a thread'}`]: keys.length === 9 && keys.every((k, i) => k === expected(on)[i]) ? 0 : 1,
   }));
 }
 

@@ -7,17 +7,17 @@ import { lanesFromBits, MAX_LANES, PROBED_WORKGROUP_SIZES } from '../../src/engi
 
 describe('the attention tile flag', () => {
   it('takes settings the kernels can run', () => {
-    expect(parseAttentionTile('q32/s1024')).toEqual({ rowsPerGroup: 32, stagedFloats: 1024, lanes: 4, rowsPerThread: ATTENTION.rowsPerThread });
-    expect(parseAttentionTile('q96/s2048/l2')).toEqual({ rowsPerGroup: 96, stagedFloats: 2048, lanes: 2, rowsPerThread: ATTENTION.rowsPerThread });
+    expect(parseAttentionTile('q32/s1024')).toEqual({ rowsPerGroup: 32, stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
+    expect(parseAttentionTile('q96/s2048/l2')).toEqual({ rowsPerGroup: 96, stagedFloats: 2048, lanes: 2, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
     // unsaid, the default lanes halved until the workgroup fits 256 threads: older settings still run
-    expect(parseAttentionTile('q96/s2048')).toEqual({ rowsPerGroup: 96, stagedFloats: 2048, lanes: 2, rowsPerThread: ATTENTION.rowsPerThread });
-    expect(parseAttentionTile('q256/s1024')).toEqual({ rowsPerGroup: 256, stagedFloats: 1024, lanes: 1, rowsPerThread: ATTENTION.rowsPerThread });
-    expect(parseAttentionTile('q32/s1024/l8')).toEqual({ rowsPerGroup: 32, stagedFloats: 1024, lanes: 8, rowsPerThread: ATTENTION.rowsPerThread });
-    expect(parseAttentionTile('q256/s64/l1')).toEqual({ rowsPerGroup: 256, stagedFloats: 64, lanes: 1, rowsPerThread: ATTENTION.rowsPerThread });
+    expect(parseAttentionTile('q96/s2048')).toEqual({ rowsPerGroup: 96, stagedFloats: 2048, lanes: 2, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
+    expect(parseAttentionTile('q256/s1024')).toEqual({ rowsPerGroup: 256, stagedFloats: 1024, lanes: 1, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
+    expect(parseAttentionTile('q32/s1024/l8')).toEqual({ rowsPerGroup: 32, stagedFloats: 1024, lanes: 8, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
+    expect(parseAttentionTile('q256/s64/l1')).toEqual({ rowsPerGroup: 256, stagedFloats: 64, lanes: 1, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
     // rows fitted to the tokens (the default), and any count that fits 256 threads
-    expect(parseAttentionTile('qfit/s1024')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4, rowsPerThread: ATTENTION.rowsPerThread });
-    expect(parseAttentionTile('qfit/s1024/l2')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 2, rowsPerThread: ATTENTION.rowsPerThread });
-    expect(parseAttentionTile('q33/s1024')).toEqual({ rowsPerGroup: 33, stagedFloats: 1024, lanes: 4, rowsPerThread: ATTENTION.rowsPerThread });
+    expect(parseAttentionTile('qfit/s1024')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
+    expect(parseAttentionTile('qfit/s1024/l2')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 2, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
+    expect(parseAttentionTile('q33/s1024')).toEqual({ rowsPerGroup: 33, stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
     // rows a thread: one figure for every kernel, or the forward's, query gradient's and key/value gradient's
     expect(parseAttentionTile('qfit/s1024/l4/r2')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 2 } });
     expect(parseAttentionTile('qfit/s1024/l4/r1')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 1, query: 1, keyValue: 1 } });
@@ -35,8 +35,8 @@ describe('the attention tile flag', () => {
     ['qfit/s1024/l8', /at most 256 threads \(got fit, up to 63 x 8\)/],
     // a kernel may fall back to a row a thread (too few workgroups): its threads are checked
     ['q65/s1024/l4/r2', /at most 256 threads \(got 65 x 4\)/],
-    ['q32/s1024/l4/r3', /rows a thread must be 1 or 2 \(got 3\)/],
-    ['q32/s1024/l4/r2.2.0', /rows a thread must be 1 or 2 \(got 0\)/],
+    ['q32/s1024/l4/r3', /rows a thread \(rF.Q.K, or one figure\) must be 1 or 2 \(got 3\)/],
+    ['q32/s1024/l4/r2.2.0', /must be 1 or 2 \(got 0\)/],
     ['q32/s1024/l4/r2.2', /write qROWS\/sFLOATS\[\/lLANES\]\[\/rF.Q.K\]/],
     ['qall/s1024', /ROWS a number or fit/],
     ['q32/s4096', /from 64 to 2048 \(got 4096\)/],
@@ -77,21 +77,6 @@ describe('the subgroup probe', () => {
     for (let tokens = 1; tokens <= 1025; tokens++) expect(PROBED_WORKGROUP_SIZES).toContain(attentionThreads(attentionRows(tokens, 2), 4, 2));
   });
 
-  it('takes two rows a thread only where the launch keeps enough workgroups', () => {
-    // tiny at batch 128 (3 heads, 65 tokens): one block of 65 a head, 384 workgroups
-    const tiny = (batch: number) => ({ batch, tokens: 65, heads: 3, width: 192 });
-    expect(rowsOf('forward', tiny(128))).toEqual({ perThread: 2, rows: 65 });
-    expect(rowsOf('query', tiny(128))).toEqual({ perThread: 2, rows: 65 });
-    // the key/value gradient keeps one (twice the registers a thread lost there)
-    expect(rowsOf('keyValue', tiny(128))).toEqual({ perThread: 1, rows: 33 });
-    // batch 32: 96 workgroups at two rows, under the floor (every kernel lost there)
-    expect(rowsOf('forward', tiny(32))).toEqual({ perThread: 1, rows: 33 });
-    // small at batch 32 (6 heads): 192, still under; at 64, 384
-    expect(rowsOf('forward', { batch: 32, tokens: 65, heads: 6, width: 384 }).perThread).toBe(1);
-    expect(rowsOf('forward', { batch: 64, tokens: 65, heads: 6, width: 384 }).perThread).toBe(2);
-    expect(ATTENTION.twoRowsFrom).toBe(256);
-  });
-
   it('fits rows to the tokens within the threads the probe checks', () => {
     // 65 tokens (32 x 32 images, 4 x 4 patches, and the class token) in two blocks of 33
     expect([65, 197, 17, 64, 50, 1].map((t) => attentionRows(t))).toEqual([33, 33, 17, 32, 50, 1]);
@@ -114,5 +99,25 @@ describe('the subgroup probe', () => {
     [0b101, 2], [0b110, 1], [0b010, 1],
   ])('reads bits %i as %i lanes', (bits, lanes) => {
     expect(lanesFromBits(bits)).toBe(lanes);
+  });
+});
+
+describe('rows a thread', () => {
+  it('takes two rows a thread only where the launch keeps enough workgroups', () => {
+    // tiny at batch 128 (3 heads, 65 tokens): one block of 65 a head, 384 workgroups
+    const tiny = (batch: number) => ({ batch, tokens: 65, heads: 3, width: 192 });
+    expect(rowsOf('forward', tiny(128))).toEqual({ perThread: 2, rows: 65 });
+    expect(rowsOf('query', tiny(128))).toEqual({ perThread: 2, rows: 65 });
+    // the key/value gradient keeps one (twice the registers a thread lost there)
+    expect(rowsOf('keyValue', tiny(128))).toEqual({ perThread: 1, rows: 33 });
+    // batch 32: 96 workgroups at two rows, under the floor (every kernel lost there)
+    expect(rowsOf('forward', tiny(32))).toEqual({ perThread: 1, rows: 33 });
+    // small at batch 32 (6 heads): 192, still under; at 64, 384
+    expect(rowsOf('forward', { batch: 32, tokens: 65, heads: 6, width: 384 }).perThread).toBe(1);
+    expect(rowsOf('forward', { batch: 64, tokens: 65, heads: 6, width: 384 }).perThread).toBe(2);
+    // the floor itself: 255 workgroups one row a thread, 256 two
+    expect(ATTENTION.twoRowsFrom).toBe(256);
+    expect(rowsOf('query', { batch: 85, tokens: 65, heads: 3, width: 192 })).toEqual({ perThread: 1, rows: 33 });
+    expect(rowsOf('query', { batch: 128, tokens: 65, heads: 2, width: 128 })).toEqual({ perThread: 2, rows: 65 });
   });
 });
