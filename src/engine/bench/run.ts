@@ -10,7 +10,8 @@ import { flopsPerStep } from '../flops';
 import { countKernels, deviceMs, deviceMsByLaunch, msByKind } from '../kernels';
 import { lastCompiledSubmits } from '../compiled/step';
 import { stepPath } from '../kernel-path';
-import { lanesNote } from '../ops/webgpu/attention';
+import { attentionNote } from '../ops/webgpu/attention';
+import { modelDims } from '../size';
 import type { Rule } from '../policy';
 import { prepareRun } from '../prepare';
 import { summarize } from '../summary';
@@ -238,11 +239,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 }
 
 /**
- * The device, and where our kernels ran, the threads sharing an attention row: more
- * than one only where the device has subgroups (a device without them runs attention
- * ~1.7x slower on the H200), so a report says which it measured.
+ * The device, and where our kernels ran, how attention ran: the threads sharing a row
+ * (more than one only where the device has subgroups; a device without them runs
+ * attention ~1.7x slower on the H200) and each kernel's rows a thread (two only at
+ * batches that keep enough workgroups), so a report says which it measured.
  */
 function deviceNote(device: string, base: RunConfig): string {
   if (stepPath() === 'composite') return device;
-  return `${device}${device ? '; ' : ''}attention rows on ${lanesNote(base.model.width / base.model.heads)}`;
+  const spec = { batch: base.optim.batchSize, tokens: modelDims(base.model).tokens, heads: base.model.heads, width: base.model.width };
+  return `${device}${device ? '; ' : ''}attention rows on ${attentionNote(spec)}`;
 }

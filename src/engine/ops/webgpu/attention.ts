@@ -165,7 +165,7 @@ export function lanesFor(hd: number): number {
 }
 
 /** How attention rows run at head width `hd` on this device, for reports: `4 lanes`, `1 lane (no subgroups)`. */
-export function lanesNote(hd: number): string {
+function lanesNote(hd: number): string {
   const lanes = lanesFor(hd);
   if (lanes > 1) return `${lanes} lanes`;
   const device = webgpu().device;
@@ -173,6 +173,14 @@ export function lanesNote(hd: number): string {
     : ATTENTION.lanes === 1 ? 'lanes set to 1'
     : subgroupLanes(device) === 1 ? subgroupLanesWhy(device) : `head width ${hd}: its vec4s do not divide among lanes`;
   return `1 lane (${why})`;
+}
+
+/**
+ * How attention runs on `s` on this device, for reports: its lanes a row and each
+ * kernel's rows a thread (forward / query / key-value gradient), `4 lanes, 2/2/1 rows a thread`.
+ */
+export function attentionNote(s: AttentionSpec): string {
+  return `${lanesNote(s.width / s.heads)}, ${PARTS.map((p) => rowsOf(p, s).perThread).join('/')} rows a thread`;
 }
 
 /** The VT at float index `i` of storage array `a` (a WGSL expression; `i` is evaluated once per float). */
