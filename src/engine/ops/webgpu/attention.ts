@@ -56,8 +56,11 @@ export type Part = keyof typeof ATTENTION_KERNELS;
 export const PARTS = Object.keys(ATTENTION_KERNELS) as Part[];
 export type PartRows = Record<Part, RowsPerThread>;
 
-/** Fitted rows a workgroup are at most this many at `perThread` rows a thread (attentionRows: under two units). */
-const mostFittedRows = (perThread: RowsPerThread) => 64 * perThread - 1;
+/** Tokens a fitted block stands for at `perThread` rows a thread: 32 threads' rows (attentionRows). */
+const fitUnit = (perThread: RowsPerThread) => 32 * perThread;
+
+/** Fitted rows a workgroup are at most this many: a block covers under two units (attentionRows). */
+const mostFittedRows = (perThread: RowsPerThread) => 2 * fitUnit(perThread) - 1;
 
 /**
  * Query rows a workgroup at `tokens` rows a head, `perThread` rows a thread: as ATTENTION
@@ -69,7 +72,7 @@ const mostFittedRows = (perThread: RowsPerThread) => 64 * perThread - 1;
  */
 export function attentionRows(tokens: number, perThread: RowsPerThread = 1): number {
   if (ATTENTION.rowsPerGroup !== 'fit') return ATTENTION.rowsPerGroup;
-  const unit = 32 * perThread;
+  const unit = fitUnit(perThread);
   return tokens <= unit ? Math.max(1, tokens) : Math.ceil(tokens / Math.floor(tokens / unit));
 }
 
