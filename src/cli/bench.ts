@@ -42,7 +42,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--layernorm-groups N', 'tuning: workgroups the LayerNorm backward spreads its rows over (2048)'],
   ['--layernorm-rows F/B', `tuning: rows the LayerNorm forward / backward take at once (${LAYERNORM.forwardRows}/${LAYERNORM.backwardRows})`],
   ['--lora-merge launch|batch|loads', 'tuning: where the compiled step makes the LoRA linears\' merged weights: a launch each, shared launches ahead of the forward, or in the products\' loads (batch)'],
-  ['--attention-tile qROWS/sFLOATS[/lLANES][/rF.Q.K]', `tuning: query rows per workgroup (fit: fitted to the tokens), keys' floats staged at once, threads sharing a row where the device has subgroups, and rows a thread of the forward, query and key/value gradients (one figure: all three), in the attention kernels (${attentionTileKey()})`],
+  ['--attention-tile qROWS/sFLOATS[/lLANES][/rF.Q.K][/kF.Q.K]', `tuning: query rows per workgroup (fit: fitted to the tokens), keys' floats staged at once, threads sharing a row where the device has subgroups, then rows a thread and staged keys a step of the forward, query and key/value gradients (one figure: all three), in the attention kernels (${attentionTileKey()})`],
 ]);
 
 const isOneOf = (xs: readonly string[], v: string | undefined) => xs.includes(v ?? '');

@@ -283,7 +283,7 @@ describe('the playground in Chromium', () => {
     const report = JSON.parse(readFileSync(await download.path(), 'utf8')) as BenchReport;
     // how attention ran: lanes a row, and a row a thread in each kernel (batch 16 keeps
     // too few workgroups for two)
-    expect(report.device).toMatch(/; attention rows on \d lanes?( \(.+\))?, 1\/1\/1 rows a thread$/);
+    expect(report.device).toMatch(/; attention rows on \d lanes?( \(.+\))?, 1\/1\/1 rows a thread, 1\/2\/2 keys a step$/);
     const full = report.runs[0]!.deviceMsByLaunch!.full!;
     const lora = report.runs[1]!.deviceMsByLaunch!.lora!;
     // every launch of the timed step, each with its time: as many as the step's kernels

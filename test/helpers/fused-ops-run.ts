@@ -546,22 +546,24 @@ function perKernel(spec: att.AttentionSpec): string {
 
 /**
  * Attention with `rowsPerThread` rows a thread (two wherever asked: no workgroup floor)
- * against one row a thread everywhere, bit for bit: every output of the forward and both
- * backward launches (each row sums in the same order either way), with rows fitted to
- * the tokens (65 tokens: one block of 65 at two rows a thread, two of 33 at one) and a
- * set odd count (5 rows: the last thread's second row idle); head widths 64 and 24 on
- * lanes where the device has subgroups, 18 on floats. Each launch's key, workgroup count
+ * and `keysPerStep` keys a step against one of each everywhere, bit for bit: every
+ * output of the forward and both backward launches (each row sums in the same order
+ * either way), with rows fitted to the tokens (65 tokens: one block of 65 at two rows a
+ * thread, two of 33 at one) and a set odd count (5 rows: the last thread's second row
+ * idle); head widths 64 and 24 on lanes where the device has subgroups, 18 on floats.
+ * Every staged tile here leaves an odd key for a step of its own at two keys a step (65
+ * keys in tiles of 16 and one; 17 and 19 in one tile). Each launch's key, workgroup count
  * and threads must be those rows' (written out here from the rule, not asked of
  * attentionRows and attentionThreads: the check is a second way to the same figures).
  */
-function attentionRowsCase(seed: number, rowsPerThread: typeof ATTENTION.rowsPerThread) {
+function attentionRowsCase(seed: number, rowsPerThread: typeof ATTENTION.rowsPerThread, keysPerStep: typeof ATTENTION.keysPerStep = { forward: 1, query: 1, keyValue: 1 }) {
   const shapes = [[2, 65, 3, 192, 'fit'], [3, 17, 2, 48, 5], [2, 19, 2, 36, 'fit']] as const;
   const cases = shapes.map(([batch, tokens, h, width, rows], i) => {
     const [q, k, v, dout] = [0, 1, 2, 3].map((j) => seededNormal([batch * tokens, width], seed + 10 * i + j, 2));
     return { spec: { batch, tokens, heads: h, width }, rows, q: q!, k: k!, v: v!, dout: dout! };
   });
   const one = { forward: 1, query: 1, keyValue: 1 } as const;
-  const run2 = (on: boolean) => withSettings(ATTENTION, { rowsPerThread: on ? rowsPerThread : one, twoRowsFrom: 1 }, async (): Promise<Ran> => {
+  const run2 = (on: boolean) => withSettings(ATTENTION, { rowsPerThread: on ? rowsPerThread : one, keysPerStep: on ? keysPerStep : one, twoRowsFrom: 1 }, async (): Promise<Ran> => {
     const out: Float32Array[] = [];
     const keys: string[] = [];
     for (const { spec, rows, q, k, v, dout } of cases) {
@@ -589,12 +591,13 @@ function attentionRowsCase(seed: number, rowsPerThread: typeof ATTENTION.rowsPer
     const per = on ? rowsPerThread[part] : 1;
     const qb = rows === 'fit' ? (t <= 32 * per ? t : Math.ceil(t / Math.floor(t / (32 * per)))) : rows;
     const lanes = lanesFor(w / h);
-    const key = `attention.${att.ATTENTION_KERNELS[part]}/h${w / h}/q${qb}/s${ATTENTION.stagedFloats}/l${lanes}${per > 1 ? '/r2' : ''}`;
+    const keysAStep = on ? keysPerStep[part] : 1;
+    const key = `attention.${att.ATTENTION_KERNELS[part]}/h${w / h}/q${qb}/s${ATTENTION.stagedFloats}/l${lanes}${per > 1 ? '/r2' : ''}${keysAStep > 1 ? '/k2' : ''}`;
     return `${key} x${Math.ceil(t / qb) * b * h} t${32 * Math.ceil((Math.ceil(qb / per) * lanes) / 32)}`;
   }));
-  const label = `${Object.values(rowsPerThread).join('/')} rows a thread`;
-  return () => onAndOff(`attention: ${label} and one`, names, 'two rows - one', run2, (keys, on) => ({
-    [`the launches not made for ${on ? label : 'a row a thread'}`]: keys.length === 9 && keys.every((k, i) => k === expected(on)[i]) ? 0 : 1,
+  const label = `${Object.values(rowsPerThread).join('/')} rows a thread, ${Object.values(keysPerStep).join('/')} keys a step`;
+  return () => onAndOff(`attention: ${label} and one of each`, names, 'these - one', run2, (keys, on) => ({
+    [`the launches not made for ${on ? label : 'a row a thread and a key a step'}`]: keys.length === 9 && keys.every((k, i) => k === expected(on)[i]) ? 0 : 1,
   }));
 }
 
@@ -764,7 +767,10 @@ export const CASES = {
     attentionCase(2, 65, 2, 32, 43, ATTENTION.lanes, 32), attentionCase(2, 65, 2, 32, 47, ATTENTION.lanes, 5),
     // the op-by-op path at two rows a thread everywhere, and the default's rows (two but in the key/value gradient) and one, bit for bit
     attentionCase(2, 65, 3, 192, 49, ATTENTION.lanes, 'fit', { rowsPerThread: { forward: 2, query: 2, keyValue: 2 }, twoRowsFrom: 1 }),
-    attentionRowsCase(51, { forward: 2, query: 2, keyValue: 1 }), attentionRowsCase(53, { forward: 2, query: 2, keyValue: 2 })],
+    attentionRowsCase(51, { forward: 2, query: 2, keyValue: 1 }), attentionRowsCase(53, { forward: 2, query: 2, keyValue: 2 }),
+    // two keys a step at one row a thread and at two (eight sums in two rounds of shuffles in the backward)
+    attentionRowsCase(55, { forward: 1, query: 1, keyValue: 1 }, { forward: 2, query: 2, keyValue: 2 }),
+    attentionRowsCase(57, { forward: 2, query: 2, keyValue: 2 }, { forward: 2, query: 2, keyValue: 2 })],
   subgroups: () => [subgroupProbeCase()],
 };
 

@@ -2,26 +2,37 @@
 // settings the kernels can run are taken, the rest refused with what to change; and the
 // subgroup probe's reading of its bits and its coverage of those settings.
 import { describe, expect, it } from 'vitest';
-import { ATTENTION, attentionRows, attentionThreads, parseAttentionTile, rowsOf } from '../../src/engine/ops/webgpu/attention';
+import { ATTENTION, attentionRows, attentionThreads, attentionTileKey, parseAttentionTile, rowsOf } from '../../src/engine/ops/webgpu/attention';
 import { lanesFromBits, MAX_LANES, PROBED_WORKGROUP_SIZES } from '../../src/engine/ops/webgpu/subgroups';
+
+// the default keys a step, which a setting without /k keeps
+const KEYS = { forward: 1, query: 2, keyValue: 2 };
 
 describe('the attention tile flag', () => {
   it('takes settings the kernels can run', () => {
-    expect(parseAttentionTile('q32/s1024')).toEqual({ rowsPerGroup: 32, stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
-    expect(parseAttentionTile('q96/s2048/l2')).toEqual({ rowsPerGroup: 96, stagedFloats: 2048, lanes: 2, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
+    expect(parseAttentionTile('q32/s1024')).toEqual({ rowsPerGroup: 32, stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 1 }, keysPerStep: KEYS });
+    expect(parseAttentionTile('q96/s2048/l2')).toEqual({ rowsPerGroup: 96, stagedFloats: 2048, lanes: 2, rowsPerThread: { forward: 2, query: 2, keyValue: 1 }, keysPerStep: KEYS });
     // unsaid, the default lanes halved until the workgroup fits 256 threads: older settings still run
-    expect(parseAttentionTile('q96/s2048')).toEqual({ rowsPerGroup: 96, stagedFloats: 2048, lanes: 2, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
-    expect(parseAttentionTile('q256/s1024')).toEqual({ rowsPerGroup: 256, stagedFloats: 1024, lanes: 1, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
-    expect(parseAttentionTile('q32/s1024/l8')).toEqual({ rowsPerGroup: 32, stagedFloats: 1024, lanes: 8, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
-    expect(parseAttentionTile('q256/s64/l1')).toEqual({ rowsPerGroup: 256, stagedFloats: 64, lanes: 1, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
+    expect(parseAttentionTile('q96/s2048')).toEqual({ rowsPerGroup: 96, stagedFloats: 2048, lanes: 2, rowsPerThread: { forward: 2, query: 2, keyValue: 1 }, keysPerStep: KEYS });
+    expect(parseAttentionTile('q256/s1024')).toEqual({ rowsPerGroup: 256, stagedFloats: 1024, lanes: 1, rowsPerThread: { forward: 2, query: 2, keyValue: 1 }, keysPerStep: KEYS });
+    expect(parseAttentionTile('q32/s1024/l8')).toEqual({ rowsPerGroup: 32, stagedFloats: 1024, lanes: 8, rowsPerThread: { forward: 2, query: 2, keyValue: 1 }, keysPerStep: KEYS });
+    expect(parseAttentionTile('q256/s64/l1')).toEqual({ rowsPerGroup: 256, stagedFloats: 64, lanes: 1, rowsPerThread: { forward: 2, query: 2, keyValue: 1 }, keysPerStep: KEYS });
     // rows fitted to the tokens (the default), and any count that fits 256 threads
-    expect(parseAttentionTile('qfit/s1024')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
-    expect(parseAttentionTile('qfit/s1024/l2')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 2, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
-    expect(parseAttentionTile('q33/s1024')).toEqual({ rowsPerGroup: 33, stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 1 } });
+    expect(parseAttentionTile('qfit/s1024')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 1 }, keysPerStep: KEYS });
+    expect(parseAttentionTile('qfit/s1024/l2')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 2, rowsPerThread: { forward: 2, query: 2, keyValue: 1 }, keysPerStep: KEYS });
+    expect(parseAttentionTile('q33/s1024')).toEqual({ rowsPerGroup: 33, stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 1 }, keysPerStep: KEYS });
     // rows a thread: one figure for every kernel, or the forward's, query gradient's and key/value gradient's
-    expect(parseAttentionTile('qfit/s1024/l4/r2')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 2 } });
-    expect(parseAttentionTile('qfit/s1024/l4/r1')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 1, query: 1, keyValue: 1 } });
-    expect(parseAttentionTile('q33/s1024/r2.1.2')).toEqual({ rowsPerGroup: 33, stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 1, keyValue: 2 } });
+    expect(parseAttentionTile('qfit/s1024/l4/r2')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 2 }, keysPerStep: KEYS });
+    expect(parseAttentionTile('qfit/s1024/l4/r1')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 1, query: 1, keyValue: 1 }, keysPerStep: KEYS });
+    expect(parseAttentionTile('q33/s1024/r2.1.2')).toEqual({ rowsPerGroup: 33, stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 1, keyValue: 2 }, keysPerStep: KEYS });
+    // keys a step, after the rows a thread or without them: one figure or each kernel's
+    expect(parseAttentionTile('qfit/s1024/l4/r2.2.1/k1')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 1 }, keysPerStep: { forward: 1, query: 1, keyValue: 1 } });
+    expect(parseAttentionTile('qfit/s1024/k2.1.2')).toEqual({ rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 1 }, keysPerStep: { forward: 2, query: 1, keyValue: 2 } });
+  });
+
+  it('writes the settings in the form it reads', () => {
+    expect(attentionTileKey()).toBe('qfit/s1024/l4/r2.2.1/k1.2.2');
+    expect(parseAttentionTile(attentionTileKey())).toEqual({ rowsPerGroup: ATTENTION.rowsPerGroup, stagedFloats: ATTENTION.stagedFloats, lanes: ATTENTION.lanes, rowsPerThread: ATTENTION.rowsPerThread, keysPerStep: ATTENTION.keysPerStep });
   });
 
   it.each([
@@ -37,7 +48,11 @@ describe('the attention tile flag', () => {
     ['q65/s1024/l4/r2', /at most 256 threads \(got 65 x 4\)/],
     ['q32/s1024/l4/r3', /rows a thread \(rF.Q.K, or one figure\) must be 1 or 2 \(got 3\)/],
     ['q32/s1024/l4/r2.2.0', /must be 1 or 2 \(got 0\)/],
-    ['q32/s1024/l4/r2.2', /write qROWS\/sFLOATS\[\/lLANES\]\[\/rF.Q.K\]/],
+    ['q32/s1024/l4/r2.2', /write qROWS\/sFLOATS\[\/lLANES\]\[\/rF.Q.K\]\[\/kF.Q.K\]/],
+    ['q32/s1024/k3', /keys a step \(kF.Q.K, or one figure\) must be 1 or 2 \(got 3\)/],
+    ['q32/s1024/k2.0.2', /keys a step .* must be 1 or 2 \(got 0\)/],
+    // keys after rows, not before
+    ['q32/s1024/k2/r2', /write qROWS/],
     ['qall/s1024', /ROWS a number or fit/],
     ['q32/s4096', /from 64 to 2048 \(got 4096\)/],
     ['q32/s8', /got 8\)/],

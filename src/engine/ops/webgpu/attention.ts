@@ -31,8 +31,8 @@ import { LANE_COUNTS, subgroupLanes, subgroupLanesWhy } from './subgroups';
  * Rows a thread per kernel (`rowsPerThread`), and the workgroups a launch must keep to
  * take two (`twoRowsFrom`): see ROWS_PER_THREAD.
  */
-export const ATTENTION: { rowsPerGroup: number | 'fit'; stagedFloats: number; lanes: number; rowsPerThread: PartRows; twoRowsFrom: number } =
-  { rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 1 }, twoRowsFrom: 256 };
+export const ATTENTION: { rowsPerGroup: number | 'fit'; stagedFloats: number; lanes: number; rowsPerThread: PartRows; twoRowsFrom: number; keysPerStep: PartKeys } =
+  { rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 1 }, twoRowsFrom: 256, keysPerStep: { forward: 1, query: 2, keyValue: 2 } };
 
 /**
  * Rows a thread (with its lanes) carries, per kernel: with two, each staged key (or
@@ -50,11 +50,28 @@ export const ATTENTION: { rowsPerGroup: number | 'fit'; stagedFloats: number; la
 const ROWS_PER_THREAD = [1, 2] as const;
 export type RowsPerThread = (typeof ROWS_PER_THREAD)[number];
 
+/**
+ * Staged keys (in the key/value gradient, staged queries) a thread takes a step, per
+ * kernel: with two, both keys' dot products are summed before either is used, so one
+ * round of shuffles adds them all and the two chains of FMAs and shuffles overlap. Each
+ * key is then used in the order it was (the softmax, the sums into o, dq, dk, dv), so the
+ * floats are the same; an odd key left in a staged tile takes a step of its own.
+ * Measured on the H200 (Node + Dawn, every launch timed, one call), one key a step -> two,
+ * ms a full step: the query gradients 0.425 -> 0.406 at tiny b128 (0.423 -> 0.408 run
+ * again), 0.905 -> 0.873 on small b128, 0.205 -> 0.189 at tiny b32; the key/value
+ * gradients 0.450 -> 0.428 (0.449 -> 0.428), 1.133 -> 1.088, 0.199 -> 0.198. The
+ * forward, whose two rows a thread already sum two scores a round, lost: 0.249 -> 0.259
+ * (0.247 -> 0.259), 0.625 -> 0.637, 0.165 -> 0.169.
+ */
+const KEYS_PER_STEP = [1, 2] as const;
+export type KeysPerStep = (typeof KEYS_PER_STEP)[number];
+
 /** The attention kernels, each by its setting's name and its kernels' name (`attention.<name>/...` keys). */
 export const ATTENTION_KERNELS = { forward: 'forward', query: 'backward-q', keyValue: 'backward-kv' } as const;
 export type Part = keyof typeof ATTENTION_KERNELS;
 export const PARTS = Object.keys(ATTENTION_KERNELS) as Part[];
 export type PartRows = Record<Part, RowsPerThread>;
+export type PartKeys = Record<Part, KeysPerStep>;
 
 /** Tokens a fitted block stands for at `perThread` rows a thread: 32 threads' rows (attentionRows). */
 const fitUnit = (perThread: RowsPerThread) => 32 * perThread;
@@ -98,19 +115,28 @@ export function rowsOf(part: Part, s: AttentionSpec): { perThread: RowsPerThread
 export const attentionThreads = (rows: number, lanes: number, perThread = 1) => 32 * Math.ceil((Math.ceil(rows / perThread) * lanes) / 32);
 
 /**
- * Attention tuning written `qROWS/sFLOATS[/lLANES][/rF.Q.K]` (the key's form; F, Q, K the
- * rows a thread of the forward, query and key/value gradients, or one figure for all),
- * checked: a tuning run sets it before any kernel is made (`npm run bench --
- * --attention-tile q32/s1024/l8`, `qfit/s1024/l4/r2.2.1`). An error names what to change.
+ * Attention tuning written `qROWS/sFLOATS[/lLANES][/rF.Q.K][/kF.Q.K]` (the key's form; F,
+ * Q, K the rows a thread, then the keys a step, of the forward, query and key/value
+ * gradients, or one figure for all), checked: a tuning run sets it before any kernel is
+ * made (`npm run bench -- --attention-tile q32/s1024/l8`, `qfit/s1024/l4/r2.2.1/k2`). An
+ * error names what to change.
  */
 export function parseAttentionTile(text: string): Omit<typeof ATTENTION, 'twoRowsFrom'> | string {
-  const m = /^q(fit|\d{1,3})\/s(\d{1,4})(?:\/l(\d{1,2}))?(?:\/r(\d)(?:\.(\d)\.(\d))?)?$/.exec(text);
-  if (!m) return `--attention-tile: write qROWS/sFLOATS[/lLANES][/rF.Q.K], ROWS a number or fit, e.g. ${attentionTileKey()} (got "${text.slice(0, 40)}")`;
+  const m = /^q(fit|\d{1,3})\/s(\d{1,4})(?:\/l(\d{1,2}))?(?:\/r(\d)(?:\.(\d)\.(\d))?)?(?:\/k(\d)(?:\.(\d)\.(\d))?)?$/.exec(text);
+  if (!m) return `--attention-tile: write qROWS/sFLOATS[/lLANES][/rF.Q.K][/kF.Q.K], ROWS a number or fit, e.g. ${attentionTileKey()} (got "${text.slice(0, 40)}")`;
   const fit = m[1] === 'fit';
-  const given = m[4] === undefined ? null : (m[5] === undefined ? [m[4], m[4], m[4]] : [m[4], m[5], m[6]]).map(Number);
-  const bad = given?.find((r) => !(ROWS_PER_THREAD as readonly number[]).includes(r));
-  if (bad !== undefined) return `--attention-tile: rows a thread (rF.Q.K, or one figure) must be ${ROWS_PER_THREAD.join(' or ')} (got ${bad})`;
-  const rowsPerThread = given ? Object.fromEntries(PARTS.map((p, i) => [p, given[i]])) as PartRows : { ...ATTENTION.rowsPerThread };
+  // a per-kernel figure (rF.Q.K or kF.Q.K: one figure for all three) from groups `at`.., or the setting's
+  const perPart = <T extends number>(at: number, allowed: readonly T[], what: string, now: Record<Part, T>): Record<Part, T> | string => {
+    if (m[at] === undefined) return { ...now };
+    const given = (m[at + 1] === undefined ? [m[at], m[at], m[at]] : [m[at], m[at + 1], m[at + 2]]).map(Number);
+    const bad = given.find((r) => !(allowed as readonly number[]).includes(r));
+    if (bad !== undefined) return `--attention-tile: ${what} must be ${allowed.join(' or ')} (got ${bad})`;
+    return Object.fromEntries(PARTS.map((p, i) => [p, given[i]])) as Record<Part, T>;
+  };
+  const rowsPerThread = perPart(4, ROWS_PER_THREAD, 'rows a thread (rF.Q.K, or one figure)', ATTENTION.rowsPerThread);
+  if (typeof rowsPerThread === 'string') return rowsPerThread;
+  const keysPerStep = perPart(7, KEYS_PER_STEP, 'keys a step (kF.Q.K, or one figure)', ATTENTION.keysPerStep);
+  if (typeof keysPerStep === 'string') return keysPerStep;
   const rows = Number(m[1]);
   const rowsPerGroup = fit ? 'fit' as const : rows;
   const stagedFloats = Number(m[2]);
@@ -131,12 +157,13 @@ export function parseAttentionTile(text: string): Omit<typeof ATTENTION, 'twoRow
     const got = `${fit ? `fit, up to ${most(r)}` : most(r)}${r > 1 ? ` / ${r}` : ''}`;
     return `--attention-tile: rows${r > 1 ? ' / rows a thread' : ''} x lanes must be at most 256 threads (got ${got} x ${lanes}): set fewer rows or lanes (a kernel takes one row a thread where two would leave too few workgroups)`;
   }
-  return { rowsPerGroup, stagedFloats, lanes, rowsPerThread };
+  return { rowsPerGroup, stagedFloats, lanes, rowsPerThread, keysPerStep };
 }
 
-/** The attention settings in the flag's form (`qfit/s1024/l4/r2.2.1`), for reports and help. */
+/** The attention settings in the flag's form (`qfit/s1024/l4/r2.2.1/k1.1.1`), for reports and help. */
 export function attentionTileKey(): string {
-  return `q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}/l${ATTENTION.lanes}/r${PARTS.map((p) => ATTENTION.rowsPerThread[p]).join('.')}`;
+  const figures = (per: Record<Part, number>) => PARTS.map((p) => per[p]).join('.');
+  return `q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}/l${ATTENTION.lanes}/r${figures(ATTENTION.rowsPerThread)}/k${figures(ATTENTION.keysPerStep)}`;
 }
 
 const keysPerTile = (hd: number) => Math.max(1, Math.min(32, Math.floor(ATTENTION.stagedFloats / hd)));
@@ -179,11 +206,12 @@ function lanesNote(hd: number): string {
 }
 
 /**
- * How attention runs on `s` on this device, for reports: its lanes a row and each
- * kernel's rows a thread (forward / query / key-value gradient), `4 lanes, 2/2/1 rows a thread`.
+ * How attention runs on `s` on this device, for reports: its lanes a row, and each
+ * kernel's rows a thread and keys a step (forward / query / key-value gradient), `4
+ * lanes, 2/2/1 rows a thread, 1/2/2 keys a step`.
  */
 export function attentionNote(s: AttentionSpec): string {
-  return `${lanesNote(s.width / s.heads)}, ${PARTS.map((p) => rowsOf(p, s).perThread).join('/')} rows a thread`;
+  return `${lanesNote(s.width / s.heads)}, ${PARTS.map((p) => rowsOf(p, s).perThread).join('/')} rows a thread, ${PARTS.map((p) => ATTENTION.keysPerStep[p]).join('/')} keys a step`;
 }
 
 /** The VT at float index `i` of storage array `a` (a WGSL expression; `i` is evaluated once per float). */
@@ -247,14 +275,35 @@ fn lanesum4(x: vec4<f32>) -> vec4<f32> { var s = x; ${steps('s')} return s; }`;
 }
 
 /**
- * The sums over the row's lanes of the floats `xs` (one, two or four), in one round of
- * shuffles, as a WGSL expression, and each sum's component of it.
+ * Statements summing the floats `xs` over the row's lanes into \`${name}0\`, \`${name}1\`..,
+ * up to four a round of shuffles (a lane's floats summed apart, each as alone), and each
+ * sum's expression.
  */
-function shuffleSums(xs: string[]): { sum: string; at: (i: number) => string } {
-  if (xs.length === 1) return { sum: `lanesum(${xs[0]})`, at: () => '' };
-  if (xs.length !== 2 && xs.length !== 4) throw new Error(`attention: ${xs.length} sums at once (2 or 4 are written)`);
-  return { sum: `lanesum${xs.length}(vec${xs.length}<f32>(${xs.join(', ')}))`, at: (i) => `.${'xyzw'[i]}` };
+function laneSumsOf(name: string, xs: string[]): { code: string; at: (i: number) => string } {
+  if (xs.length === 1) return { code: `let ${name}0 = lanesum(${xs[0]});`, at: () => `${name}0` };
+  const groups = range(Math.ceil(xs.length / 4)).map((g) => xs.slice(4 * g, 4 * g + 4));
+  const code = groups.map((g, i) => (g.length === 2
+    ? `let ${name}${i} = lanesum2(vec2<f32>(${g.join(', ')}));`
+    : `let ${name}${i} = lanesum4(vec4<f32>(${[...g, '0.0', '0.0'].slice(0, 4).join(', ')}));`)).join(' ');
+  return { code, at: (i) => `${name}${i >> 2}.${'xyzw'[i & 3]}` };
 }
+
+/**
+ * The loop over a staged tile's `jn` keys from `jj`, `K` a step (`step(n)`: the WGSL of a
+ * step of n keys, at jj .. jj + n - 1), an odd key last in a step of its own.
+ */
+function keySteps(K: KeysPerStep, step: (n: number) => string): string {
+  if (K === 1) return `for (var jj = 0u; jj < jn; jj++) {${step(1)}
+      }`;
+  return `var jj = 0u;
+      for (; jj + 1u < jn; jj += 2u) {${step(2)}
+      }
+      if (jj < jn) {${step(1)}
+      }`;
+}
+
+/** Key k of a step (its jj). */
+const keyAt = (k: number) => (k ? `jj + ${k}u` : 'jj');
 
 const header = (hd: number, L: number, rows: number, R: number) => {
   const { W, HV, VT } = vectors(hd);
@@ -284,20 +333,20 @@ const stage = (hd: number, a: string, b: string, scaleA = '') => `
 
 /**
  * One of the attention kernels at head width `hd`, `rows` query rows a workgroup, with
- * this device's lanes a row and `R` rows a thread: its key (head width, tuning, lanes,
- * rows a thread: the WGSL differs by each), the shared header, the workgroup of rows /
+ * this device's lanes a row, `R` rows a thread and `K` keys a step: its key (head width,
+ * tuning, lanes, rows a thread, keys a step: the WGSL differs by each), the shared header, the workgroup of rows /
  * R x lanes threads rounded up to 32 (attentionThreads) and `main`'s
  * prologue around `main`. With lanes the module enables subgroups; the shuffles run
  * under \`if (busy)\`, uniform across each subgroup by construction (subgroupAny), which
  * WGSL's uniformity analysis, by workgroup, cannot see: its subgroup diagnostic is
  * turned off.
  */
-function attentionKernel(part: Part, hd: number, rows: number, R: RowsPerThread, bindings: BindingSpec[], main: string, decls = ''): Kernel {
+function attentionKernel(part: Part, hd: number, rows: number, R: RowsPerThread, K: KeysPerStep, bindings: BindingSpec[], main: string, decls = ''): Kernel {
   const L = lanesFor(hd);
   // the flag's parser refuses such settings; ATTENTION set in code is checked here
   if (attentionThreads(rows, L, R) > 256) throw new Error(`attention: ${rows} rows, ${R} a thread, of ${L} lanes a workgroup is over 256 threads: set fewer rows or lanes (ATTENTION)`);
   const name = `attention.${ATTENTION_KERNELS[part]}`;
-  const key = `${name}/h${hd}/q${rows}/s${ATTENTION.stagedFloats}/l${L}${R > 1 ? `/r${R}` : ''}`;
+  const key = `${name}/h${hd}/q${rows}/s${ATTENTION.stagedFloats}/l${L}${R > 1 ? `/r${R}` : ''}${K > 1 ? `/k${K}` : ''}`;
   return memoKernel(key, () => makeKernel({
     name, key, params, bindings,
     directives: L > 1 ? ['enable subgroups;', 'diagnostic(off, subgroup_uniformity);'] : [],
@@ -313,8 +362,7 @@ ${main}
 const read = (name: string): BindingSpec => ({ name, access: 'read' });
 const rw = (name: string): BindingSpec => ({ name, access: 'rw' });
 
-function forwardKernel(hd: number, rows: number, R: RowsPerThread): Kernel {
-  const x = shuffleSums(range(R).map((r) => `hsum(d${r})`));
+function forwardKernel(hd: number, rows: number, R: RowsPerThread, K: KeysPerStep): Kernel {
   // The online softmax key by key: with a staged tile's scores summed first into an
   // array and their exps after, the forward took 0.50 ms a tiny b128 step and 1.04 at
   // small (H200, 4 lanes, one call); key by key 0.48 and 0.98.
@@ -326,27 +374,31 @@ function forwardKernel(hd: number, rows: number, R: RowsPerThread): Kernel {
   // when that score came. The forwards of a step 0.331 -> 0.324 ms at tiny b128, 0.800
   // -> 0.782 on small, 0.171 -> 0.165 at b32 (H200, launches timed one by one, two calls
   // alike); the step within its noise.
-  return attentionKernel('forward', hd, rows, R, [read('Q'), read('K'), read('V'), rw('O'), rw('LSE')], `
+  const step = (n: number) => {
+    const ks = range(n);
+    const x = laneSumsOf('x', ks.flatMap((k) => range(R).map((r) => `hsum(d${r}_${k})`)));
+    return `
+        ${ks.map((k) => each(R, (r) => `var d${r}_${k} = VT(0.0);`)).join(' ')}
+        for (var u = 0u; u < HL; u++) {${ks.map((k) => ` let kk${k} = S1[(${keyAt(k)}) * HV + u * L + lane]; ${each(R, (r) => `d${r}_${k} = fma(q${r}[u], kk${k}, d${r}_${k});`)}`).join('')} }
+        ${x.code}${ks.map((k) => `${each(R, (r) => `
+        let x${r}_${k} = ${x.at(k * R + r)};
+        let e${r}_${k} = exp(-abs(x${r}_${k} - mx${r}));
+        let up${r}_${k} = x${r}_${k} > mx${r};
+        let corr${r}_${k} = select(1.0 + (mx${r} - mx${r}), e${r}_${k}, up${r}_${k});
+        let p${r}_${k} = select(e${r}_${k}, 1.0 + (x${r}_${k} - x${r}_${k}), up${r}_${k});
+        l${r} = l${r} * corr${r}_${k} + p${r}_${k};
+        if (up${r}_${k}) { for (var u = 0u; u < HL; u++) { o${r}[u] = o${r}[u] * corr${r}_${k}; } }`, '')}
+        for (var u = 0u; u < HL; u++) { let vv = S2[(${keyAt(k)}) * HV + u * L + lane]; ${each(R, (r) => `o${r}[u] = fma(VT(p${r}_${k}), vv, o${r}[u]);`)} }
+        ${each(R, (r) => `mx${r} = max(mx${r}, x${r}_${k});`)}`).join('')}`;
+  };
+  return attentionKernel('forward', hd, rows, R, K, [read('Q'), read('K'), read('V'), rw('O'), rw('LSE')], `
   ${each(R, (r) => `var q${r}: array<VT, HL>; var o${r}: array<VT, HL>; var mx${r} = -3.0e38; var l${r} = 0.0;`, '\n  ')}
   if (busy) { for (var u = 0u; u < HL; u++) { ${each(R, (r) => `q${r}[u] = ${vload(hd, 'Q', `at${r} + c(u, lane)`)} * P.scale;`)} } }
   for (var j0 = 0u; j0 < P.T; j0 += KB) {
     ${stage(hd, 'K', 'V')}
     if (busy) {
       let jn = min(KB, P.T - j0);
-      for (var jj = 0u; jj < jn; jj++) {
-        ${each(R, (r) => `var d${r} = VT(0.0);`)}
-        for (var u = 0u; u < HL; u++) { let kk = S1[jj * HV + u * L + lane]; ${each(R, (r) => `d${r} = fma(q${r}[u], kk, d${r});`)} }
-        let x = ${x.sum};${each(R, (r) => `
-        let x${r} = x${x.at(r)};
-        let e${r} = exp(-abs(x${r} - mx${r}));
-        let up${r} = x${r} > mx${r};
-        let corr${r} = select(1.0 + (mx${r} - mx${r}), e${r}, up${r});
-        let p${r} = select(e${r}, 1.0 + (x${r} - x${r}), up${r});
-        l${r} = l${r} * corr${r} + p${r};
-        if (up${r}) { for (var u = 0u; u < HL; u++) { o${r}[u] = o${r}[u] * corr${r}; } }`, '')}
-        for (var u = 0u; u < HL; u++) { let vv = S2[jj * HV + u * L + lane]; ${each(R, (r) => `o${r}[u] = fma(VT(p${r}), vv, o${r}[u]);`)} }
-        ${each(R, (r) => `mx${r} = max(mx${r}, x${r});`)}
-      }
+      ${keySteps(K, step)}
     }
     workgroupBarrier();
   }${each(R, (r) => `
@@ -357,11 +409,36 @@ function forwardKernel(hd: number, rows: number, R: RowsPerThread): Kernel {
   }`, '')}`);
 }
 
-function queryGradKernel(hd: number, rows: number, R: RowsPerThread): Kernel {
+/**
+ * A backward kernel's step of n staged rows (jj ..): each staged row's S1 and S2 vectors
+ * as `names` (with the key's number), the score s and dp of each of the thread's R rows
+ * against it (`fmas(r, k)`: the statements adding one vector's products), then their sums
+ * over the lanes, each key's rows' s and dp in that order; `at(k, r, 0 | 1)` one sum.
+ */
+function scoreSteps(n: number, R: RowsPerThread, names: [string, string], fmas: (r: number, k: number) => string): { code: string; at: (k: number, r: number, which: 0 | 1) => string } {
+  const ks = range(n);
+  const x = laneSumsOf('x', ks.flatMap((k) => range(R).flatMap((r) => [`hsum(s${r}_${k})`, `hsum(dp${r}_${k})`])));
+  const code = `
+        ${ks.map((k) => each(R, (r) => `var s${r}_${k} = VT(0.0); var dp${r}_${k} = VT(0.0);`)).join(' ')}
+        for (var u = 0u; u < HL; u++) {${ks.map((k) => `
+          let ${names[0]}${k} = S1[(${keyAt(k)}) * HV + u * L + lane]; let ${names[1]}${k} = S2[(${keyAt(k)}) * HV + u * L + lane];
+          ${each(R, (r) => fmas(r, k))}`).join('')}
+        }
+        ${x.code}`;
+  return { code, at: (k, r, which) => x.at(2 * (k * R + r) + which) };
+}
+
+function queryGradKernel(hd: number, rows: number, R: RowsPerThread, K: KeysPerStep): Kernel {
   const bindings = [read('Q'), read('K'), read('V'), read('O'), read('DO'), read('LSE'), rw('DQ'), rw('DV')];
-  const d = shuffleSums(range(R).map((r) => `hsum(d4${r})`));
-  const x = shuffleSums(range(R).flatMap((r) => [`hsum(s${r})`, `hsum(dp${r})`]));
-  return attentionKernel('query', hd, rows, R, bindings, `
+  const d = laneSumsOf('dd', range(R).map((r) => `hsum(d4${r})`));
+  const step = (n: number) => {
+    const ks = range(n);
+    const { code, at } = scoreSteps(n, R, ['kk', 'vv'], (r, k) => `s${r}_${k} = fma(q${r}[u], kk${k}, s${r}_${k}); dp${r}_${k} = fma(g${r}[u], vv${k}, dp${r}_${k});`);
+    return `${code}
+        ${ks.map((k) => each(R, (r) => `let ds${r}_${k} = exp(${at(k, r, 0)} - lse${r}) * (${at(k, r, 1)} - di${r});`)).join(' ')}
+        for (var u = 0u; u < HL; u++) {${ks.map((k) => ` let kk${k} = S1[(${keyAt(k)}) * HV + u * L + lane]; ${each(R, (r) => `dq${r}[u] = fma(VT(ds${r}_${k}), kk${k}, dq${r}[u]);`)}`).join('')} }`;
+  };
+  return attentionKernel('query', hd, rows, R, K, bindings, `
   ${each(R, (r) => `var q${r}: array<VT, HL>; var g${r}: array<VT, HL>; var dq${r}: array<VT, HL>; var di${r} = 0.0; var lse${r} = 0.0;`, '\n  ')}
   if (busy) {
     ${each(R, (r) => `var d4${r} = VT(0.0);`)}
@@ -370,8 +447,8 @@ function queryGradKernel(hd: number, rows: number, R: RowsPerThread): Kernel {
       g${r}[u] = ${vload(hd, 'DO', `at${r} + c(u, lane)`)};
       d4${r} = fma(g${r}[u], ${vload(hd, 'O', `at${r} + c(u, lane)`)}, d4${r});`, '')}
     }
-    let dd = ${d.sum};${each(R, (r) => `
-    di${r} = dd${d.at(r)};
+    ${d.code}${each(R, (r) => `
+    di${r} = ${d.at(r)};
     lse${r} = LSE[bh * P.T + ic${r}];
     if (valid${r} && lane == 0u) { DV[bh * P.T + i${r}] = di${r}; }`, '')}
   }
@@ -379,27 +456,28 @@ function queryGradKernel(hd: number, rows: number, R: RowsPerThread): Kernel {
     ${stage(hd, 'K', 'V')}
     if (busy) {
       let jn = min(KB, P.T - j0);
-      for (var jj = 0u; jj < jn; jj++) {
-        ${each(R, (r) => `var s${r} = VT(0.0); var dp${r} = VT(0.0);`)}
-        for (var u = 0u; u < HL; u++) {
-          let kk = S1[jj * HV + u * L + lane]; let vv = S2[jj * HV + u * L + lane];
-          ${each(R, (r) => `s${r} = fma(q${r}[u], kk, s${r}); dp${r} = fma(g${r}[u], vv, dp${r});`)}
-        }
-        let x = ${x.sum};
-        ${each(R, (r) => `let ds${r} = exp(x${x.at(2 * r)} - lse${r}) * (x${x.at(2 * r + 1)} - di${r});`)}
-        for (var u = 0u; u < HL; u++) { let kk = S1[jj * HV + u * L + lane]; ${each(R, (r) => `dq${r}[u] = fma(VT(ds${r}), kk, dq${r}[u]);`)} }
-      }
+      ${keySteps(K, step)}
     }
     workgroupBarrier();
   }${each(R, (r) => `
   if (valid${r}) { for (var u = 0u; u < HL; u++) { let ov = dq${r}[u] * P.scale; ${vstore(hd, 'DQ', `at${r} + c(u, lane)`, 'ov')} } }`, '')}`);
 }
 
-function keyValueGradKernel(hd: number, rows: number, R: RowsPerThread): Kernel {
+function keyValueGradKernel(hd: number, rows: number, R: RowsPerThread, K: KeysPerStep): Kernel {
   const kb = keysPerTile(hd);
   const bindings = [read('Q'), read('K'), read('V'), read('DO'), read('LSE'), read('DV'), rw('DK'), rw('DVAL')];
-  const x = shuffleSums(range(R).flatMap((r) => [`hsum(s${r})`, `hsum(dp${r})`]));
-  return attentionKernel('keyValue', hd, rows, R, bindings, `
+  // a step's staged query rows (scaled q in S1, dO in S2) against this thread's key rows
+  const step = (n: number) => {
+    const ks = range(n);
+    const { code, at } = scoreSteps(n, R, ['qq', 'oo'], (r, k) => `s${r}_${k} = fma(qq${k}, k${r}[u], s${r}_${k}); dp${r}_${k} = fma(oo${k}, v${r}[u], dp${r}_${k});`);
+    return `${code}
+        ${ks.map((k) => each(R, (r) => `let p${r}_${k} = exp(${at(k, r, 0)} - SL[${keyAt(k)}]); let ds${r}_${k} = p${r}_${k} * (${at(k, r, 1)} - SD[${keyAt(k)}]);`)).join(' ')}
+        for (var u = 0u; u < HL; u++) {${ks.map((k) => `
+          let qq${k} = S1[(${keyAt(k)}) * HV + u * L + lane]; let oo${k} = S2[(${keyAt(k)}) * HV + u * L + lane];
+          ${each(R, (r) => `dv${r}[u] = fma(VT(p${r}_${k}), oo${k}, dv${r}[u]); dk${r}[u] = fma(VT(ds${r}_${k}), qq${k}, dk${r}[u]);`)}`).join('')}
+        }`;
+  };
+  return attentionKernel('keyValue', hd, rows, R, K, bindings, `
   ${each(R, (r) => `var k${r}: array<VT, HL>; var v${r}: array<VT, HL>; var dk${r}: array<VT, HL>; var dv${r}: array<VT, HL>;`, '\n  ')}
   if (busy) { for (var u = 0u; u < HL; u++) { ${each(R, (r) => `k${r}[u] = ${vload(hd, 'K', `at${r} + c(u, lane)`)}; v${r}[u] = ${vload(hd, 'V', `at${r} + c(u, lane)`)};`)} } }
   for (var j0 = 0u; j0 < P.T; j0 += KB) {
@@ -412,19 +490,7 @@ function keyValueGradKernel(hd: number, rows: number, R: RowsPerThread): Kernel 
     ${stage(hd, 'Q', 'DO', ' * P.scale')}
     if (busy) {
       let jn = min(KB, P.T - j0);
-      for (var jj = 0u; jj < jn; jj++) {
-        ${each(R, (r) => `var s${r} = VT(0.0); var dp${r} = VT(0.0);`)}
-        for (var u = 0u; u < HL; u++) {
-          let qq = S1[jj * HV + u * L + lane]; let oo = S2[jj * HV + u * L + lane];
-          ${each(R, (r) => `s${r} = fma(qq, k${r}[u], s${r}); dp${r} = fma(oo, v${r}[u], dp${r});`)}
-        }
-        let x = ${x.sum};
-        ${each(R, (r) => `let p${r} = exp(x${x.at(2 * r)} - SL[jj]); let ds${r} = p${r} * (x${x.at(2 * r + 1)} - SD[jj]);`)}
-        for (var u = 0u; u < HL; u++) {
-          let qq = S1[jj * HV + u * L + lane]; let oo = S2[jj * HV + u * L + lane];
-          ${each(R, (r) => `dv${r}[u] = fma(VT(p${r}), oo, dv${r}[u]); dk${r}[u] = fma(VT(ds${r}), qq, dk${r}[u]);`)}
-        }
-      }
+      ${keySteps(K, step)}
     }
     workgroupBarrier();
   }${each(R, (r) => `
@@ -453,7 +519,7 @@ function launch(s: AttentionSpec, rows: number): { params: number[]; workgroups:
 
 export function forwardDispatches<B>(s: AttentionSpec, b: { q: B; k: B; v: B; o: B; lse: B }): Dispatch<B>[] {
   const f = rowsOf('forward', s);
-  return [{ kernel: forwardKernel(s.width / s.heads, f.rows, f.perThread), buffers: [b.q, b.k, b.v, b.o, b.lse], ...launch(s, f.rows) }];
+  return [{ kernel: forwardKernel(s.width / s.heads, f.rows, f.perThread, ATTENTION.keysPerStep.forward), buffers: [b.q, b.k, b.v, b.o, b.lse], ...launch(s, f.rows) }];
 }
 
 /** `dvec` is scratch of batch x heads x tokens floats (D_i = dO_i . O_i). */
@@ -463,8 +529,8 @@ export function backwardDispatches<B>(
   const hd = s.width / s.heads;
   const [q, kv] = [rowsOf('query', s), rowsOf('keyValue', s)];
   return [
-    { kernel: queryGradKernel(hd, q.rows, q.perThread), buffers: [b.q, b.k, b.v, b.o, b.dout, b.lse, b.dq, b.dvec], ...launch(s, q.rows) },
-    { kernel: keyValueGradKernel(hd, kv.rows, kv.perThread), buffers: [b.q, b.k, b.v, b.dout, b.lse, b.dvec, b.dk, b.dv], ...launch(s, kv.rows) },
+    { kernel: queryGradKernel(hd, q.rows, q.perThread, ATTENTION.keysPerStep.query), buffers: [b.q, b.k, b.v, b.o, b.dout, b.lse, b.dq, b.dvec], ...launch(s, q.rows) },
+    { kernel: keyValueGradKernel(hd, kv.rows, kv.perThread, ATTENTION.keysPerStep.keyValue), buffers: [b.q, b.k, b.v, b.dout, b.lse, b.dvec, b.dk, b.dv], ...launch(s, kv.rows) },
   ];
 }
 
