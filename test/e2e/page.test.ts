@@ -281,8 +281,8 @@ describe('the playground in Chromium', () => {
     expect(await page.getByTestId('bench-title').textContent()).toMatch(/^micro on synthetic, 12 steps at batch 16, 1 seed\(s\), backend webgpu/);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('bench-download').click()]);
     const report = JSON.parse(readFileSync(await download.path(), 'utf8')) as BenchReport;
-    // how attention ran: lanes a row, and a row a thread in each kernel (batch 16 keeps
-    // too few workgroups for two)
+    // how attention ran: lanes a row, a row a thread in each kernel (batch 16 keeps too
+    // few workgroups for two) and the default's staged keys a step
     expect(report.device).toMatch(/; attention rows on \d lanes?( \(.+\))?, 1\/1\/1 rows a thread, 1\/2\/2 keys a step$/);
     const full = report.runs[0]!.deviceMsByLaunch!.full!;
     const lora = report.runs[1]!.deviceMsByLaunch!.lora!;

@@ -544,6 +544,9 @@ function perKernel(spec: att.AttentionSpec): string {
   return `rows ${parts.map((p) => p.rows).join('/')}, ${parts.map((p) => p.perThread).join('/')} a thread`;
 }
 
+/** One row a thread, or one key a step, in each attention kernel. */
+const ONE_EACH = { forward: 1, query: 1, keyValue: 1 } as const;
+
 /**
  * Attention with `rowsPerThread` rows a thread (two wherever asked: no workgroup floor)
  * and `keysPerStep` keys a step against one of each everywhere, bit for bit: every
@@ -556,14 +559,13 @@ function perKernel(spec: att.AttentionSpec): string {
  * and threads must be those rows' (written out here from the rule, not asked of
  * attentionRows and attentionThreads: the check is a second way to the same figures).
  */
-function attentionRowsCase(seed: number, rowsPerThread: typeof ATTENTION.rowsPerThread, keysPerStep: typeof ATTENTION.keysPerStep = { forward: 1, query: 1, keyValue: 1 }) {
+function attentionRowsCase(seed: number, rowsPerThread: typeof ATTENTION.rowsPerThread, keysPerStep: typeof ATTENTION.keysPerStep = ONE_EACH) {
   const shapes = [[2, 65, 3, 192, 'fit'], [3, 17, 2, 48, 5], [2, 19, 2, 36, 'fit']] as const;
   const cases = shapes.map(([batch, tokens, h, width, rows], i) => {
     const [q, k, v, dout] = [0, 1, 2, 3].map((j) => seededNormal([batch * tokens, width], seed + 10 * i + j, 2));
     return { spec: { batch, tokens, heads: h, width }, rows, q: q!, k: k!, v: v!, dout: dout! };
   });
-  const one = { forward: 1, query: 1, keyValue: 1 } as const;
-  const run2 = (on: boolean) => withSettings(ATTENTION, { rowsPerThread: on ? rowsPerThread : one, keysPerStep: on ? keysPerStep : one, twoRowsFrom: 1 }, async (): Promise<Ran> => {
+  const run2 = (on: boolean) => withSettings(ATTENTION, { rowsPerThread: on ? rowsPerThread : ONE_EACH, keysPerStep: on ? keysPerStep : ONE_EACH, twoRowsFrom: 1 }, async (): Promise<Ran> => {
     const out: Float32Array[] = [];
     const keys: string[] = [];
     for (const { spec, rows, q, k, v, dout } of cases) {
@@ -768,7 +770,7 @@ export const CASES = {
     // the op-by-op path at two rows a thread everywhere, and the default's rows (two but in the key/value gradient) and one, bit for bit
     attentionCase(2, 65, 3, 192, 49, ATTENTION.lanes, 'fit', { rowsPerThread: { forward: 2, query: 2, keyValue: 2 }, twoRowsFrom: 1 }),
     attentionRowsCase(51, { forward: 2, query: 2, keyValue: 1 }), attentionRowsCase(53, { forward: 2, query: 2, keyValue: 2 }),
-    // two keys a step at one row a thread and at two (eight sums in two rounds of shuffles in the backward)
+    // two keys a step at one row a thread and at two (the backward's eight sums: two vec4 shuffles a round)
     attentionRowsCase(55, { forward: 1, query: 1, keyValue: 1 }, { forward: 2, query: 2, keyValue: 2 }),
     attentionRowsCase(57, { forward: 2, query: 2, keyValue: 2 }, { forward: 2, query: 2, keyValue: 2 })],
   subgroups: () => [subgroupProbeCase()],

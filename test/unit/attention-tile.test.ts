@@ -51,6 +51,7 @@ describe('the attention tile flag', () => {
     ['q32/s1024/l4/r2.2', /write qROWS\/sFLOATS\[\/lLANES\]\[\/rF.Q.K\]\[\/kF.Q.K\]/],
     ['q32/s1024/k3', /keys a step \(kF.Q.K, or one figure\) must be 1 or 2 \(got 3\)/],
     ['q32/s1024/k2.0.2', /keys a step .* must be 1 or 2 \(got 0\)/],
+    ['q32/s1024/k2.2', /write qROWS\/sFLOATS\[\/lLANES\]\[\/rF.Q.K\]\[\/kF.Q.K\]/],
     // keys after rows, not before
     ['q32/s1024/k2/r2', /write qROWS/],
     ['qall/s1024', /ROWS a number or fit/],

@@ -29,7 +29,8 @@ import { LANE_COUNTS, subgroupLanes, subgroupLanesWhy } from './subgroups';
  * one call, the same losses). Three of 22 were as fast; one of 65 (2 lanes) had the
  * fastest forward and a slower backward.
  * Rows a thread per kernel (`rowsPerThread`), and the workgroups a launch must keep to
- * take two (`twoRowsFrom`): see ROWS_PER_THREAD.
+ * take two (`twoRowsFrom`): see ROWS_PER_THREAD. Staged keys a step per kernel
+ * (`keysPerStep`): see KEYS_PER_STEP.
  */
 export const ATTENTION: { rowsPerGroup: number | 'fit'; stagedFloats: number; lanes: number; rowsPerThread: PartRows; twoRowsFrom: number; keysPerStep: PartKeys } =
   { rowsPerGroup: 'fit', stagedFloats: 1024, lanes: 4, rowsPerThread: { forward: 2, query: 2, keyValue: 1 }, twoRowsFrom: 256, keysPerStep: { forward: 1, query: 2, keyValue: 2 } };
@@ -52,8 +53,9 @@ export type RowsPerThread = (typeof ROWS_PER_THREAD)[number];
 
 /**
  * Staged keys (in the key/value gradient, staged queries) a thread takes a step, per
- * kernel: with two, both keys' dot products are summed before either is used, so one
- * round of shuffles adds them all and the two chains of FMAs and shuffles overlap. Each
+ * kernel: with two, both keys' dot products are summed before either is used, so their
+ * lane sums share one round of shuffles (four floats a shuffle: at two rows a thread the
+ * backward's eight take two shuffles side by side) and the two chains of FMAs overlap. Each
  * key is then used in the order it was (the softmax, the sums into o, dq, dk, dv), so the
  * floats are the same; an odd key left in a staged tile takes a step of its own.
  * Measured on the H200 (Node + Dawn, every launch timed, one call), one key a step -> two,
@@ -125,17 +127,9 @@ export function parseAttentionTile(text: string): Omit<typeof ATTENTION, 'twoRow
   const m = /^q(fit|\d{1,3})\/s(\d{1,4})(?:\/l(\d{1,2}))?(?:\/r(\d)(?:\.(\d)\.(\d))?)?(?:\/k(\d)(?:\.(\d)\.(\d))?)?$/.exec(text);
   if (!m) return `--attention-tile: write qROWS/sFLOATS[/lLANES][/rF.Q.K][/kF.Q.K], ROWS a number or fit, e.g. ${attentionTileKey()} (got "${text.slice(0, 40)}")`;
   const fit = m[1] === 'fit';
-  // a per-kernel figure (rF.Q.K or kF.Q.K: one figure for all three) from groups `at`.., or the setting's
-  const perPart = <T extends number>(at: number, allowed: readonly T[], what: string, now: Record<Part, T>): Record<Part, T> | string => {
-    if (m[at] === undefined) return { ...now };
-    const given = (m[at + 1] === undefined ? [m[at], m[at], m[at]] : [m[at], m[at + 1], m[at + 2]]).map(Number);
-    const bad = given.find((r) => !(allowed as readonly number[]).includes(r));
-    if (bad !== undefined) return `--attention-tile: ${what} must be ${allowed.join(' or ')} (got ${bad})`;
-    return Object.fromEntries(PARTS.map((p, i) => [p, given[i]])) as Record<Part, T>;
-  };
-  const rowsPerThread = perPart(4, ROWS_PER_THREAD, 'rows a thread (rF.Q.K, or one figure)', ATTENTION.rowsPerThread);
+  const rowsPerThread = perPart(m.slice(4, 7), ROWS_PER_THREAD, 'rows a thread (rF.Q.K, or one figure)', ATTENTION.rowsPerThread);
   if (typeof rowsPerThread === 'string') return rowsPerThread;
-  const keysPerStep = perPart(7, KEYS_PER_STEP, 'keys a step (kF.Q.K, or one figure)', ATTENTION.keysPerStep);
+  const keysPerStep = perPart(m.slice(7, 10), KEYS_PER_STEP, 'keys a step (kF.Q.K, or one figure)', ATTENTION.keysPerStep);
   if (typeof keysPerStep === 'string') return keysPerStep;
   const rows = Number(m[1]);
   const rowsPerGroup = fit ? 'fit' as const : rows;
@@ -158,6 +152,19 @@ export function parseAttentionTile(text: string): Omit<typeof ATTENTION, 'twoRow
     return `--attention-tile: rows${r > 1 ? ' / rows a thread' : ''} x lanes must be at most 256 threads (got ${got} x ${lanes}): set fewer rows or lanes (a kernel takes one row a thread where two would leave too few workgroups)`;
   }
   return { rowsPerGroup, stagedFloats, lanes, rowsPerThread, keysPerStep };
+}
+
+/**
+ * A per-kernel figure of the flag (`rF.Q.K` or `kF.Q.K`, or one figure for all three) from
+ * its three matched groups, checked against `allowed`; the setting `now` where absent.
+ */
+function perPart<T extends number>(groups: (string | undefined)[], allowed: readonly T[], what: string, now: Record<Part, T>): Record<Part, T> | string {
+  const [first, ...rest] = groups;
+  if (first === undefined) return { ...now };
+  const given = (rest[0] === undefined ? [first, first, first] : [first, ...rest]).map(Number);
+  const bad = given.find((r) => !(allowed as readonly number[]).includes(r));
+  if (bad !== undefined) return `--attention-tile: ${what} must be ${allowed.join(' or ')} (got ${bad})`;
+  return Object.fromEntries(PARTS.map((p, i) => [p, given[i]])) as Record<Part, T>;
 }
 
 /** The attention settings in the flag's form (`qfit/s1024/l4/r2.2.1/k1.1.1`), for reports and help. */
@@ -282,9 +289,10 @@ fn lanesum4(x: vec4<f32>) -> vec4<f32> { var s = x; ${steps('s')} return s; }`;
 function laneSumsOf(name: string, xs: string[]): { code: string; at: (i: number) => string } {
   if (xs.length === 1) return { code: `let ${name}0 = lanesum(${xs[0]});`, at: () => `${name}0` };
   const groups = range(Math.ceil(xs.length / 4)).map((g) => xs.slice(4 * g, 4 * g + 4));
+  // a group of two as a vec2, else a vec4 padded with zeros
   const code = groups.map((g, i) => (g.length === 2
     ? `let ${name}${i} = lanesum2(vec2<f32>(${g.join(', ')}));`
-    : `let ${name}${i} = lanesum4(vec4<f32>(${[...g, '0.0', '0.0'].slice(0, 4).join(', ')}));`)).join(' ');
+    : `let ${name}${i} = lanesum4(vec4<f32>(${[...g, '0.0', '0.0', '0.0'].slice(0, 4).join(', ')}));`)).join(' ');
   return { code, at: (i) => `${name}${i >> 2}.${'xyzw'[i & 3]}` };
 }
 
@@ -295,8 +303,9 @@ function laneSumsOf(name: string, xs: string[]): { code: string; at: (i: number)
 function keySteps(K: KeysPerStep, step: (n: number) => string): string {
   if (K === 1) return `for (var jj = 0u; jj < jn; jj++) {${step(1)}
       }`;
+  // K is 2: a tile leaves one key at most
   return `var jj = 0u;
-      for (; jj + 1u < jn; jj += 2u) {${step(2)}
+      for (; jj + ${K - 1}u < jn; jj += ${K}u) {${step(K)}
       }
       if (jj < jn) {${step(1)}
       }`;
@@ -334,9 +343,9 @@ const stage = (hd: number, a: string, b: string, scaleA = '') => `
 /**
  * One of the attention kernels at head width `hd`, `rows` query rows a workgroup, with
  * this device's lanes a row, `R` rows a thread and `K` keys a step: its key (head width,
- * tuning, lanes, rows a thread, keys a step: the WGSL differs by each), the shared header, the workgroup of rows /
- * R x lanes threads rounded up to 32 (attentionThreads) and `main`'s
- * prologue around `main`. With lanes the module enables subgroups; the shuffles run
+ * tuning, lanes, rows a thread, keys a step: the WGSL differs by each), the shared
+ * header, the workgroup of rows / R x lanes threads rounded up to 32 (attentionThreads)
+ * and `main`'s prologue around `main`. With lanes the module enables subgroups; the shuffles run
  * under \`if (busy)\`, uniform across each subgroup by construction (subgroupAny), which
  * WGSL's uniformity analysis, by workgroup, cannot see: its subgroup diagnostic is
  * turned off.
