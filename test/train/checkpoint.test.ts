@@ -6,7 +6,7 @@
 // evaluations and final weights are the uninterrupted run's, bit for bit.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { decodeCheckpoint, encodeCheckpoint } from '../../src/engine/checkpoint/format';
+import { decodeCheckpoint, encodeCheckpoint, TENSOR } from '../../src/engine/checkpoint/format';
 import { makeConfig, type DeepPartial, type RunConfig } from '../../src/engine/config';
 import { syntheticDataset } from '../../src/engine/data/synthetic';
 import type { EngineEvent } from '../../src/engine/events';
@@ -108,7 +108,7 @@ describe('a checkpoint resumes a run exactly (wasm)', () => {
     await expectSameRun([...firstEvents, ...restEvents], resumed, straightEvents, straight);
   }, 240_000);
 
-  it('refuses a checkpoint of another model, naming the tensor, and a restore into a trainer that has trained', async () => {
+  it('refuses a checkpoint of another model, naming the tensor, weights, optimiser state or snapshot it does not have (keeping no tensor of it), and a restore into a trainer that has trained', async () => {
     await useBackend('wasm');
     const { config, data } = setup({});
     const t = new Trainer(config, data);
@@ -120,5 +120,20 @@ describe('a checkpoint resumes a run exactly (wasm)', () => {
     const fresh = new Trainer(other, data);
     expect(() => fresh.importState(saved)).toThrow(/tensor "model\/vit\.embeddings\.cls_token" is \[1, 1, 32\] in the checkpoint but \[1, 1, 16\]/);
     fresh.dispose();
+    // what the model does not have, each named; a refused restore keeps no tensor of it
+    const spare = { shape: [4], data: new Float32Array(4) };
+    const refusals: [typeof saved, RegExp][] = [
+      [{ ...saved, tensors: new Map([...saved.tensors, [TENSOR.weight('vit.spare.weight'), spare]]) }, /the checkpoint has weights this run's model does not: model\/vit\.spare\.weight/],
+      [{ ...saved, state: { ...saved.state, optimizer: { ...saved.state.optimizer, params: { ...saved.state.optimizer.params, 'vit.spare.weight': { t: 1, rewarm: null, moments: false } } } } },
+        /the checkpoint's optimiser state names "vit\.spare\.weight", which this run's model does not have/],
+      [{ ...saved, tensors: new Map([...saved.tensors, [TENSOR.snapshot('vit.spare'), spare]]) }, /the checkpoint has a snapshot of module "vit\.spare", which this run's model does not have/],
+    ];
+    for (const [bad, message] of refusals) {
+      const same = new Trainer(config, data);
+      const before = tf.memory().numTensors;
+      expect(() => same.importState(bad)).toThrow(message);
+      expect(tf.memory().numTensors).toBe(before);
+      same.dispose();
+    }
   }, 120_000);
 });
