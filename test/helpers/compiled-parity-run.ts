@@ -44,8 +44,8 @@ export interface CompiledRun {
    * the last recording's launches; fused, the kernels first made during its run (each once)
    */
   productTiles: Record<string, number>;
-  /** compiled only: whether a frozen base's thin gradients rode in an input-gradient launch of the last recording */
-  rode: boolean;
+  /** whether a frozen base's thin gradients rode in an input-gradient launch of the last recording; null op by op (no recording) */
+  rode: boolean | null;
   kernels: Record<string, number> | null;
   tensors: number;
 }
@@ -96,7 +96,7 @@ export async function parityRun(kernels: 'compiled' | 'fused', steps: number, au
   };
   const keys = r ? r.dispatches.map((d) => d.kernel.key) : kernelKeys().filter((k) => !before.has(k));
   const productTiles = productTilesOf(keys);
-  const rode = keys.some((k) => k.startsWith('linear.input-grad/') && k.includes('/ride-'));
+  const rode = r ? keys.some((k) => k.startsWith('linear.input-grad/') && k.includes('/ride-')) : null;
   const kernelsByName = t.compiledKernels();
   t.dispose();
   return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, commit, recordings, productTiles, rode, kernels: kernelsByName, tensors: tf.memory().numTensors };
