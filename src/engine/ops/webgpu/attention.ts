@@ -314,6 +314,9 @@ function keySteps(K: KeysPerStep, step: (n: number) => string): string {
 /** Key k of a step (its jj). */
 const keyAt = (k: number) => (k ? `jj + ${k}u` : 'jj');
 
+/** This lane's u-th vector of key k of a step in staged array `a` (S1 or S2). */
+const stagedAt = (a: 'S1' | 'S2', k: number) => `${a}[(${keyAt(k)}) * HV + u * L + lane]`;
+
 const header = (hd: number, L: number, rows: number, R: number) => {
   const { W, HV, VT } = vectors(hd);
   return `
@@ -388,7 +391,7 @@ function forwardKernel(hd: number, rows: number, R: RowsPerThread, K: KeysPerSte
     const x = laneSumsOf('x', ks.flatMap((k) => range(R).map((r) => `hsum(d${r}_${k})`)));
     return `
         ${ks.map((k) => each(R, (r) => `var d${r}_${k} = VT(0.0);`)).join(' ')}
-        for (var u = 0u; u < HL; u++) {${ks.map((k) => ` let kk${k} = S1[(${keyAt(k)}) * HV + u * L + lane]; ${each(R, (r) => `d${r}_${k} = fma(q${r}[u], kk${k}, d${r}_${k});`)}`).join('')} }
+        for (var u = 0u; u < HL; u++) {${ks.map((k) => ` let kk${k} = ${stagedAt('S1', k)}; ${each(R, (r) => `d${r}_${k} = fma(q${r}[u], kk${k}, d${r}_${k});`)}`).join('')} }
         ${x.code}${ks.map((k) => `${each(R, (r) => `
         let x${r}_${k} = ${x.at(k * R + r)};
         let e${r}_${k} = exp(-abs(x${r}_${k} - mx${r}));
@@ -397,7 +400,7 @@ function forwardKernel(hd: number, rows: number, R: RowsPerThread, K: KeysPerSte
         let p${r}_${k} = select(e${r}_${k}, 1.0 + (x${r}_${k} - x${r}_${k}), up${r}_${k});
         l${r} = l${r} * corr${r}_${k} + p${r}_${k};
         if (up${r}_${k}) { for (var u = 0u; u < HL; u++) { o${r}[u] = o${r}[u] * corr${r}_${k}; } }`, '')}
-        for (var u = 0u; u < HL; u++) { let vv = S2[(${keyAt(k)}) * HV + u * L + lane]; ${each(R, (r) => `o${r}[u] = fma(VT(p${r}_${k}), vv, o${r}[u]);`)} }
+        for (var u = 0u; u < HL; u++) { let vv = ${stagedAt('S2', k)}; ${each(R, (r) => `o${r}[u] = fma(VT(p${r}_${k}), vv, o${r}[u]);`)} }
         ${each(R, (r) => `mx${r} = max(mx${r}, x${r}_${k});`)}`).join('')}`;
   };
   return attentionKernel('forward', hd, rows, R, K, [read('Q'), read('K'), read('V'), rw('O'), rw('LSE')], `
@@ -430,7 +433,7 @@ function scoreSteps(n: number, R: RowsPerThread, names: [string, string], fmas: 
   const code = `
         ${ks.map((k) => each(R, (r) => `var s${r}_${k} = VT(0.0); var dp${r}_${k} = VT(0.0);`)).join(' ')}
         for (var u = 0u; u < HL; u++) {${ks.map((k) => `
-          let ${names[0]}${k} = S1[(${keyAt(k)}) * HV + u * L + lane]; let ${names[1]}${k} = S2[(${keyAt(k)}) * HV + u * L + lane];
+          let ${names[0]}${k} = ${stagedAt('S1', k)}; let ${names[1]}${k} = ${stagedAt('S2', k)};
           ${each(R, (r) => fmas(r, k))}`).join('')}
         }
         ${x.code}`;
@@ -445,7 +448,7 @@ function queryGradKernel(hd: number, rows: number, R: RowsPerThread, K: KeysPerS
     const { code, at } = scoreSteps(n, R, ['kk', 'vv'], (r, k) => `s${r}_${k} = fma(q${r}[u], kk${k}, s${r}_${k}); dp${r}_${k} = fma(g${r}[u], vv${k}, dp${r}_${k});`);
     return `${code}
         ${ks.map((k) => each(R, (r) => `let ds${r}_${k} = exp(${at(k, r, 0)} - lse${r}) * (${at(k, r, 1)} - di${r});`)).join(' ')}
-        for (var u = 0u; u < HL; u++) {${ks.map((k) => ` let kk${k} = S1[(${keyAt(k)}) * HV + u * L + lane]; ${each(R, (r) => `dq${r}[u] = fma(VT(ds${r}_${k}), kk${k}, dq${r}[u]);`)}`).join('')} }`;
+        for (var u = 0u; u < HL; u++) {${ks.map((k) => ` let kk${k} = ${stagedAt('S1', k)}; ${each(R, (r) => `dq${r}[u] = fma(VT(ds${r}_${k}), kk${k}, dq${r}[u]);`)}`).join('')} }`;
   };
   return attentionKernel('query', hd, rows, R, K, bindings, `
   ${each(R, (r) => `var q${r}: array<VT, HL>; var g${r}: array<VT, HL>; var dq${r}: array<VT, HL>; var di${r} = 0.0; var lse${r} = 0.0;`, '\n  ')}
@@ -482,7 +485,7 @@ function keyValueGradKernel(hd: number, rows: number, R: RowsPerThread, K: KeysP
     return `${code}
         ${ks.map((k) => each(R, (r) => `let p${r}_${k} = exp(${at(k, r, 0)} - SL[${keyAt(k)}]); let ds${r}_${k} = p${r}_${k} * (${at(k, r, 1)} - SD[${keyAt(k)}]);`)).join(' ')}
         for (var u = 0u; u < HL; u++) {${ks.map((k) => `
-          let qq${k} = S1[(${keyAt(k)}) * HV + u * L + lane]; let oo${k} = S2[(${keyAt(k)}) * HV + u * L + lane];
+          let qq${k} = ${stagedAt('S1', k)}; let oo${k} = ${stagedAt('S2', k)};
           ${each(R, (r) => `dv${r}[u] = fma(VT(p${r}_${k}), oo${k}, dv${r}[u]); dk${r}[u] = fma(VT(ds${r}_${k}), qq${k}, dk${r}[u]);`)}`).join('')}
         }`;
   };
