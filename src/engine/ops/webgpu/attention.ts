@@ -167,7 +167,7 @@ function perPart<T extends number>(groups: (string | undefined)[], allowed: read
   return Object.fromEntries(PARTS.map((p, i) => [p, given[i]])) as Record<Part, T>;
 }
 
-/** The attention settings in the flag's form (`qfit/s1024/l4/r2.2.1/k1.1.1`), for reports and help. */
+/** The attention settings in the flag's form (`qfit/s1024/l4/r2.2.1/k1.2.2`, the defaults), for reports and help. */
 export function attentionTileKey(): string {
   const figures = (per: Record<Part, number>) => PARTS.map((p) => per[p]).join('.');
   return `q${ATTENTION.rowsPerGroup}/s${ATTENTION.stagedFloats}/l${ATTENTION.lanes}/r${figures(ATTENTION.rowsPerThread)}/k${figures(ATTENTION.keysPerStep)}`;
