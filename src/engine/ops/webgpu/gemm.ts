@@ -227,7 +227,7 @@ fn sget(p: u32) -> f32 { return AB[p / 4u][p % 4u]; }
 fn sset(p: u32, v: f32) { AB[p / 4u][p % 4u] = v; }
 var<private> acc: array<vec4<f32>, ${RM * (RN / 4)}>;
 // the next K slice's tile elements of this thread, loaded while the current one is summed
-${prefetchWgsl('Tiles', 'n0: u32, N: u32', tileParts(l))}
+${prefetchWgsl('Tiles', 'n0: u32, N: u32', tileParts(l), stagesBounded(l))}
 ${l.merged ? mergeWgsl(l.merged.rank, TN) : ''}
 ${l.side ? sideWgsl(l, l.side) : ''}`;
 }
@@ -341,11 +341,33 @@ fn factorAt(j: u32, n: u32) -> f32 { return LF[j * TN + n % TN]; }`;
 interface StagedPart { reg: string; count: string; idx: string; when: string; load: string; at: string; vec4?: boolean }
 
 /**
+ * Whether C's staging function bounds its thread index (prefetchWgsl's `bounded`): in
+ * every product but a forward with its side product on GEMM_TILE. Dawn's robustness
+ * pass clamps every index into workgroup, private and function arrays that its range
+ * analysis cannot bound; it follows the thread's index from the workgroup size, but not
+ * into a function's parameter, so each staged float cost a clamp. With the index
+ * bounded (t % NT, t being below NT) and the floats stored directly, none is clamped.
+ * Measured on the H200 (Node + Dawn, 80 steps, one call, device ms full / LoRA, with
+ * the thin gradients' counted loops, thinGradBlock): tiny b128 7.62 / 6.37 -> 7.52 /
+ * 6.22 (again 7.60 / 6.39 -> 7.52 / 6.22), small b128 28.21 / 21.14 -> 27.71 / 20.86,
+ * tiny b32 3.39 / 2.79 -> 3.38 / 2.78. The exception lost in three calls: a LoRA forward
+ * on GEMM_TILE, its side product's workgroups in the same launch, ran slower bounded
+ * (tiny b128's LoRA forwards 2.41-2.42 -> 2.46-2.48 ms, b32's 1.05-1.07 -> 1.10-1.14),
+ * while on the wide tile it gained (small's 8.72-8.76 -> 8.34-8.45). With Dawn's
+ * robustness off altogether (a toggle a page cannot set; two other calls) the kernels
+ * before this ran tiny b128 in 7.52-7.57 / 6.12-6.15 instead of 7.61-7.64 / 6.39-6.42,
+ * small in 28.06-28.17 / 20.41-20.43 instead of 28.17-28.29 / 21.08-21.21.
+ */
+const stagesBounded = (l: GemmLayout) => !(l.side && l.bAlongN && tileOf(l).TM === GEMM_TILE.TM);
+
+/**
  * `fn fetch<name>(t, m0, k0, kEnd, M, <extra>)`, which loads this thread's elements of
  * the next K slice into registers (0 past the edges), and `fn stage<name>(t)`, which
  * writes them to the staged tiles: split so the loads overlap the current slice's sums.
+ * `bounded`: stage<name> takes t modulo NT and stores without `sset`, so that none of
+ * its indices is clamped (stagesBounded).
  */
-function prefetchWgsl(name: string, extra: string, parts: StagedPart[]): string {
+function prefetchWgsl(name: string, extra: string, parts: StagedPart[], bounded: boolean): string {
   const per = (p: StagedPart) => `${p.reg.toUpperCase()}N`;
   const type = (p: StagedPart) => (p.vec4 ? 'vec4<f32>' : 'f32');
   return `${parts.map((p) => `const ${per(p)} = (${p.count} + NT - 1u) / NT;
@@ -361,10 +383,10 @@ ${parts.map((p) => `  for (var u = 0u; u < ${per(p)}; u++) {
     ${p.reg}[u] = v;
   }`).join('\n')}
 }
-fn stage${name}(t: u32) {
-${parts.map((p) => `  for (var u = 0u; u < ${per(p)}; u++) {
+fn stage${name}(${bounded ? 'tid: u32' : 't: u32'}) {
+${bounded ? '  let t = tid % NT;\n' : ''}${parts.map((p) => `  for (var u = 0u; u < ${per(p)}; u++) {
     let e = t + u * NT;
-    if (e < ${p.count}) { ${p.idx} ${p.vec4 ? `AB[(${p.at}) / 4u] = ${p.reg}[u];` : `sset(${p.at}, ${p.reg}[u]);`} }
+    if (e < ${p.count}) { ${p.idx} ${p.vec4 ? `AB[(${p.at}) / 4u] = ${p.reg}[u];` : bounded ? `AB[(${p.at}) / 4u][(${p.at}) % 4u] = ${p.reg}[u];` : `sset(${p.at}, ${p.reg}[u]);`} }
   }`).join('\n')}
 }`;
 }
@@ -399,7 +421,9 @@ var<private> sacc: array<vec4<f32>, UPT>;
 ${prefetchWgsl('Side', '', [
     { reg: 'spa', count: 'TM * TK', idx: aIdx, when: 'm0 + m < M', load: 'loadA(m0 + m, k0 + k)', at: 'k * SA + m' },
     { reg: 'spl', count: 'TK * RP', idx: lIdx, when: 'j < R', load: 'loadL(k0 + k, j)', at: 'LS + k * RP + j' },
-  ])}
+    // the side product's staging keeps its clamps: bounded, the step timed the same (tiny
+    // b128 6.28-6.31 ms LoRA either way, small 20.87-20.89; H200, one call)
+  ], false)}
 `;
 }
 
