@@ -13,16 +13,9 @@ const run = promisify(execFile);
  * reply is out (seen: SIGSEGV, exit 139, once the reply was written); its reply counts.
  */
 export async function runOnDawn<T>(script: string, args: string[], timeoutMs: number, opts: { crashAtExit?: boolean } = {}): Promise<T> {
-  if (!existsSync(SWIFTSHADER_ENV.VK_ICD_FILENAMES)) {
-    throw new Error(`no Vulkan driver for Dawn: install Chromium's SwiftShader with: apt-get install -y chromium`);
-  }
   let stdout: string;
   try {
-    ({ stdout } = await run(process.execPath, ['--import', 'tsx', script, ...args], {
-      env: { ...process.env, ...SWIFTSHADER_ENV },
-      timeout: timeoutMs,
-      maxBuffer: 256 * 1024 * 1024,
-    }));
+    stdout = await stdoutOnDawn(script, args, timeoutMs);
   } catch (err) {
     const e = err as { code?: number | string; signal?: string | null; stdout?: string };
     const crashed = e.code === 139 || e.signal === 'SIGSEGV';
@@ -30,6 +23,19 @@ export async function runOnDawn<T>(script: string, args: string[], timeoutMs: nu
     stdout = e.stdout;
   }
   return JSON.parse(stdout.trim().split('\n').pop()!) as T;
+}
+
+/** The child's whole stdout: its own lines and whatever Dawn writes there (its shader dumps). */
+export async function stdoutOnDawn(script: string, args: string[], timeoutMs: number): Promise<string> {
+  if (!existsSync(SWIFTSHADER_ENV.VK_ICD_FILENAMES)) {
+    throw new Error(`no Vulkan driver for Dawn: install Chromium's SwiftShader with: apt-get install -y chromium`);
+  }
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', script, ...args], {
+    env: { ...process.env, ...SWIFTSHADER_ENV },
+    timeout: timeoutMs,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return stdout;
 }
 
 /** The child's side: its result as the last line of stdout, written out in full before it exits. */

@@ -1,0 +1,50 @@
+// Compiles the linear layer's kernels through Dawn with its shader dump on, so that a test
+// can read which array indices Dawn's robustness pass clamped (in the SPIR-V it made).
+// Run as a script in a child process: `node --import tsx clamps-run.ts`. Each kernel's
+// dump follows a line `@@kernel NAME` on stdout; Dawn writes its dumps to the same file
+// descriptor, so the markers are written to it synchronously, in order.
+import { writeSync } from 'node:fs';
+import { create, globals } from 'webgpu';
+import { GEMM_TILE, wideTile } from '../../src/engine/ops/webgpu/gemm';
+import { forwardKernel, inputGradKernel, weightGradKernel } from '../../src/engine/ops/webgpu/linear-kernels';
+
+/** The kernels compiled, by name: plain products on both tiles, weight gradients, a LoRA input gradient with a rider. */
+export function clampKernels(): Record<string, string> {
+  const wide = wideTile();
+  if (!wide) throw new Error(`the wide tile cannot run with GEMM_TILE ${JSON.stringify(GEMM_TILE)}`);
+  const tiles = { tile: GEMM_TILE, wide };
+  const kernels: Record<string, string> = {};
+  for (const [t, tile] of Object.entries(tiles)) {
+    kernels[`forward ${t}`] = forwardKernel({ rank: 0, gelu: false, residual: false, tile }).wgsl;
+    kernels[`forward+gelu+residual ${t}`] = forwardKernel({ rank: 0, gelu: true, residual: true, tile }).wgsl;
+    kernels[`input gradient ${t}`] = inputGradKernel({ rank: 0, gelu: false, tile }).wgsl;
+    kernels[`input gradient through gelu ${t}`] = inputGradKernel({ rank: 0, gelu: true, tile }).wgsl;
+    kernels[`lora input gradient with a rider ${t}`] = inputGradKernel({ rank: 8, gelu: false, merged: true, rider: { rank: 8, gelu: true }, tile }).wgsl;
+  }
+  kernels['weight gradient'] = weightGradKernel({ rank: 0, gelu: false, base: true, vec4: false }).wgsl;
+  kernels['weight gradient on vec4s'] = weightGradKernel({ rank: 0, gelu: true, base: true, vec4: true }).wgsl;
+  kernels['lora weight gradient'] = weightGradKernel({ rank: 8, gelu: false, base: false }).wgsl;
+  return kernels;
+}
+
+async function main(): Promise<void> {
+  Object.assign(globalThis, globals);
+  // names kept, so that the test finds each function of the kernel in the dump
+  const gpu = create(['enable-dawn-features=dump_shaders,disable_symbol_renaming']);
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Error('Dawn found no adapter');
+  const device = await adapter.requestDevice({ requiredLimits: { maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage } });
+  const errors: string[] = [];
+  for (const [name, code] of Object.entries(clampKernels())) {
+    writeSync(1, `@@kernel ${name}\n`);
+    device.pushErrorScope('validation');
+    const module = device.createShaderModule({ code });
+    device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    const e = await device.popErrorScope();
+    if (e) errors.push(`${name}: ${e.message.slice(0, 300)}`);
+  }
+  writeSync(1, `@@end\n${JSON.stringify({ errors })}\n`);
+  process.exit(0);
+}
+
+if (process.argv[1]?.endsWith('clamps-run.ts')) void main();
