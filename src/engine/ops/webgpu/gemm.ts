@@ -358,14 +358,15 @@ interface StagedPart { reg: string; count: string; idx: string; when: string; lo
  * before this ran tiny b128 in 7.52-7.57 / 6.12-6.15 instead of 7.61-7.64 / 6.39-6.42,
  * small in 28.06-28.17 / 20.41-20.43 instead of 28.17-28.29 / 21.08-21.21.
  */
-const stagesBounded = (l: GemmLayout) => !(l.side && l.bAlongN && tileOf(l).TM === GEMM_TILE.TM);
+// a side product with B along n is a forward's (x A); an input gradient's B runs along k
+const stagesBounded = (l: GemmLayout) => !(l.side && l.bAlongN && tileKey(tileOf(l)) === tileKey(GEMM_TILE));
 
 /**
  * `fn fetch<name>(t, m0, k0, kEnd, M, <extra>)`, which loads this thread's elements of
  * the next K slice into registers (0 past the edges), and `fn stage<name>(t)`, which
  * writes them to the staged tiles: split so the loads overlap the current slice's sums.
- * `bounded`: stage<name> takes t modulo NT and stores without `sset`, so that none of
- * its indices is clamped (stagesBounded).
+ * `bounded`: `fn stage<name>(tid)` takes t = tid % NT and stores without `sset`, so that
+ * none of its indices is clamped (stagesBounded).
  */
 function prefetchWgsl(name: string, extra: string, parts: StagedPart[], bounded: boolean): string {
   const per = (p: StagedPart) => `${p.reg.toUpperCase()}N`;
@@ -401,7 +402,9 @@ ${bounded ? '  let t = tid % NT;\n' : ''}${parts.map((p) => `  for (var u = 0u; 
  * 8x the FMAs it needs at rank 8. A LoRA step's device ms, H200, against the passenger
  * (one call): small b128 30.9 -> 28.3, tiny b128 8.85 -> 8.78, tiny b32 4.39 -> 4.13;
  * rank 32 36.7 -> 32.6, 10.9 -> 10.4, 5.11 -> 4.65. Without the prefetch the chain of
- * K slices waited on memory: tiny b32 5.24, slower than the passenger.
+ * K slices waited on memory: tiny b32 5.24, slower than the passenger. Its staging keeps
+ * `sset` and its clamps: bounded, it timed the same at batch 128 (tiny b128 6.28-6.31 ms
+ * LoRA, small 20.87-20.89; H200, one call) and slower at b32 (2.86 against 2.79).
  */
 function sideWgsl(l: GemmLayout, side: { rank: number; lAlongJ: boolean }): string {
   const tile = tileOf(l);
@@ -421,8 +424,6 @@ var<private> sacc: array<vec4<f32>, UPT>;
 ${prefetchWgsl('Side', '', [
     { reg: 'spa', count: 'TM * TK', idx: aIdx, when: 'm0 + m < M', load: 'loadA(m0 + m, k0 + k)', at: 'k * SA + m' },
     { reg: 'spl', count: 'TK * RP', idx: lIdx, when: 'j < R', load: 'loadL(k0 + k, j)', at: 'LS + k * RP + j' },
-    // the side product's staging keeps its clamps: bounded, the step timed the same (tiny
-    // b128 6.28-6.31 ms LoRA either way, small 20.87-20.89; H200, one call)
   ], false)}
 `;
 }

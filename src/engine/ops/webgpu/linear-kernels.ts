@@ -422,10 +422,11 @@ function thinGradBlock(R: number, gelu: boolean, pre: string): string {
       // ${TU} rows' loads issued before their FMAs, in the same order of sums: with one
       // load in flight at a time the thread waited on memory (a LoRA step's weight
       // gradients, rank 8, batch 128 on the H200: tiny 1.51 -> 0.79 ms with four, small 3.0 -> 2.4)
-      // counted from 0 by 1 to a constant, so that Dawn's robustness pass can bound the
-      // staged rows' indices and clamps none (stagesBounded): with the staging above
-      // counted too, a LoRA step's input gradients with riders 2.66 -> 2.63 ms at tiny
-      // b128 (H200, one call; the rows and sums as before)
+      // counted from 0 by 1 to a constant, so that Dawn's robustness pass can bound this
+      // loop's staged rows and clamps none of them (the rows left after it, in a partial
+      // chunk only, still are): with the staging above counted too, a LoRA step's input
+      // gradients with riders 2.66 -> 2.63 ms at tiny b128 (H200, one call; the rows and
+      // sums as before)
       var next = lane;
       for (var i = 0u; i < ${Math.ceil(CH / (TU * TL))}u; i++) {
         let kk = lane + i * ${TU * TL}u;
