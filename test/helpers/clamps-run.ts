@@ -1,24 +1,24 @@
-// Compiles the linear layer's kernels through Dawn with its shader dump on, so that a test
-// can read which array indices Dawn's robustness pass clamped (in the SPIR-V it made).
-// Run as a script in a child process: `node --import tsx clamps-run.ts`. Each kernel's
-// dump follows a line `@@kernel NAME` on stdout; Dawn writes its dumps to the same file
-// descriptor, so the markers are written to it synchronously, in order.
+// Compiles the linear layer's kernels through Dawn with its shader dump on, for a test to
+// read which array indices Dawn's robustness pass clamped, in the SPIR-V it made.
+// Run as a script in a child process: `node --import tsx clamps-run.ts`. Dawn echoes each
+// kernel's WGSL, whose first line names it (`// @@kernel NAME`), before its SPIR-V; the
+// result (compile errors) is a line `@@result {...}` anywhere in stdout.
 import { writeSync } from 'node:fs';
 import { create, globals } from 'webgpu';
 import { GEMM_TILE, wideTile } from '../../src/engine/ops/webgpu/gemm';
 import { forwardKernel, inputGradKernel, weightGradKernel } from '../../src/engine/ops/webgpu/linear-kernels';
 
-/** The kernels compiled, by name: plain products on both tiles, weight gradients, a LoRA input gradient with a rider. */
-export function clampKernels(): Record<string, string> {
+/** The kernels compiled, by name: plain products and LoRA ones on both tiles, the weight gradients. */
+function clampKernels(): Record<string, string> {
   const wide = wideTile();
   if (!wide) throw new Error(`the wide tile cannot run with GEMM_TILE ${JSON.stringify(GEMM_TILE)}`);
-  const tiles = { tile: GEMM_TILE, wide };
   const kernels: Record<string, string> = {};
-  for (const [t, tile] of Object.entries(tiles)) {
+  for (const [t, tile] of Object.entries({ tile: GEMM_TILE, wide })) {
     kernels[`forward ${t}`] = forwardKernel({ rank: 0, gelu: false, residual: false, tile }).wgsl;
     kernels[`forward+gelu+residual ${t}`] = forwardKernel({ rank: 0, gelu: true, residual: true, tile }).wgsl;
     kernels[`input gradient ${t}`] = inputGradKernel({ rank: 0, gelu: false, tile }).wgsl;
     kernels[`input gradient through gelu ${t}`] = inputGradKernel({ rank: 0, gelu: true, tile }).wgsl;
+    kernels[`lora forward ${t}`] = forwardKernel({ rank: 8, gelu: false, residual: false, merged: true, tile }).wgsl;
     kernels[`lora input gradient with a rider ${t}`] = inputGradKernel({ rank: 8, gelu: false, merged: true, rider: { rank: 8, gelu: true }, tile }).wgsl;
   }
   kernels['weight gradient'] = weightGradKernel({ rank: 0, gelu: false, base: true, vec4: false }).wgsl;
@@ -35,15 +35,14 @@ async function main(): Promise<void> {
   if (!adapter) throw new Error('Dawn found no adapter');
   const device = await adapter.requestDevice({ requiredLimits: { maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage } });
   const errors: string[] = [];
-  for (const [name, code] of Object.entries(clampKernels())) {
-    writeSync(1, `@@kernel ${name}\n`);
+  for (const [name, wgsl] of Object.entries(clampKernels())) {
     device.pushErrorScope('validation');
-    const module = device.createShaderModule({ code });
+    const module = device.createShaderModule({ code: `// @@kernel ${name}\n${wgsl}` });
     device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
     const e = await device.popErrorScope();
     if (e) errors.push(`${name}: ${e.message.slice(0, 300)}`);
   }
-  writeSync(1, `@@end\n${JSON.stringify({ errors })}\n`);
+  writeSync(1, `\n@@result ${JSON.stringify({ errors, kernels: Object.keys(clampKernels()) })}\n`);
   process.exit(0);
 }
 
