@@ -129,9 +129,11 @@ describe('limits', () => {
     ['seed', { seed: 2 ** 32 }, 'seed must be a whole number in [0, 4294967295] (got 4294967296): seeds are 32-bit'],
     ['data.testSize', { data: { testSize: 0 } }, 'data.testSize must be a whole number in [1, 1000000] (got 0)'],
     ['data.maxDataMB', { data: { maxDataMB: 5000 } }, 'data.maxDataMB must be a whole number in [1, 4096] (got 5000)'],
+    // the compiled step's ring: a longer interval passed the check and failed after 4,096 steps
+    ['schedule.logEvery', { schedule: { logEvery: 4097 } }, "schedule.logEvery must be a whole number in [1, 4096] (got 4097): the GPU keeps at most that many steps' losses between read-backs"],
   ])('bounds %s', (path, overrides, message) => {
     expect(validateConfig(makeConfig('nano', overrides))).toContainEqual({ path, message });
-    expect(validateConfig(makeConfig('nano', { schedule: { steps: 1_000_000 }, seed: 2 ** 32 - 1 }))).toEqual([]);
+    expect(validateConfig(makeConfig('nano', { schedule: { steps: 1_000_000, logEvery: 4096 }, seed: 2 ** 32 - 1 }))).toEqual([]);
   });
 });
 

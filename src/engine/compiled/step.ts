@@ -7,7 +7,7 @@
 // ends. A plan is recorded again whenever what it binds changed: a phase change (an
 // adapter added, a base frozen, moments reset) or a variable given new data.
 import type * as tf from '@tensorflow/tfjs';
-import type { RunConfig } from '../config';
+import { RUN_LIMITS, type RunConfig } from '../config';
 import type { Selection, Split } from '../data/dataset';
 import type { AdamW } from '../optimizer';
 import { adamwTable } from '../ops/webgpu/adamw';
@@ -70,8 +70,8 @@ export function lastCompiledSubmits(): number {
   return submitsLastStep;
 }
 
-/** Steps whose loss and gradient norm are kept on the device between read-backs: far more than a log interval. */
-const RING = 4096;
+/** Steps whose loss and gradient norm are kept on the device between read-backs: the longest log interval a config may set. */
+const RING = RUN_LIMITS.logEvery;
 
 export class CompiledStep {
   private recorded: RecordedStep | null = null;

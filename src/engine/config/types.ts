@@ -102,6 +102,11 @@ export const RUN_LIMITS = {
   seed: 2 ** 32 - 1,
   /** data.maxDataMB: a Uint8Array holds at most 4 GiB in V8 */
   dataMB: 4096,
+  /**
+   * schedule.logEvery: the compiled step keeps each step's loss and gradient norm on the
+   * GPU until a read-back, in a ring of this many steps (8 bytes a step)
+   */
+  logEvery: 4096,
 } as const;
 
 /**

@@ -106,7 +106,7 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
     intAtLeast('schedule.warmupSteps', s.warmupSteps, 0),
     numIn('schedule.minLrRatio', s.minLrRatio, 0, 1),
     intAtLeast('schedule.evalEvery', s.evalEvery, 1),
-    intAtLeast('schedule.logEvery', s.logEvery, 1),
+    intIn('schedule.logEvery', s.logEvery, 1, RUN_LIMITS.logEvery, ': the GPU keeps at most that many steps\' losses between read-backs'),
     intIn('schedule.checkpointEvery', s.checkpointEvery, 0, RUN_LIMITS.steps),
     intAtLeast('prelora.rank', p.rank, 1),
     intAtLeast('prelora.minRank', p.minRank, 1),
