@@ -350,8 +350,8 @@ interface StagedPart { reg: string; count: string; idx: string; when: string; lo
  * Measured on the H200 (Node + Dawn, 80 steps, one call, device ms full / LoRA, with
  * the thin gradients' counted loops, thinGradBlock): tiny b128 7.62 / 6.37 -> 7.52 /
  * 6.22 (again 7.60 / 6.39 -> 7.52 / 6.22), small b128 28.21 / 21.14 -> 27.71 / 20.86,
- * tiny b32 3.39 / 2.79 -> 3.38 / 2.78. The exception lost in three calls: a LoRA forward
- * on GEMM_TILE, its side product's workgroups in the same launch, ran slower bounded
+ * tiny b32 3.39 / 2.79 -> 3.38 / 2.78. The exception: a LoRA forward on GEMM_TILE, its
+ * side product's workgroups in the same launch, ran slower bounded, in three calls
  * (tiny b128's LoRA forwards 2.41-2.42 -> 2.46-2.48 ms, b32's 1.05-1.07 -> 1.10-1.14),
  * while on the wide tile it gained (small's 8.72-8.76 -> 8.34-8.45). With Dawn's
  * robustness off altogether (a toggle a page cannot set; two other calls) the kernels
