@@ -129,6 +129,13 @@ export const tilesOf = (m: number, n: number, tile: GemmTile) => Math.ceil(m / t
 const SHARED_FLOOR = 16384;
 
 /**
+ * The staged float at index `p` (a WGSL expression) of the workgroup array AB, which
+ * holds vec4s: its vec4, then its lane. Written inline where the index must stay
+ * visible to Dawn's range analysis (stagesBounded), and the body of sget / sset.
+ */
+export const stagedAt = (p: string) => `AB[(${p}) / 4u][(${p}) % 4u]`;
+
+/**
  * The tile of a product over `rows` rows with K `k` and N `n` whose staged layout
  * `layout(tile)` gives: the wide tile where GEMM_WIDE says and its workgroup memory is
  * within every device's, else GEMM_TILE. The output's floats are the same on either
@@ -223,8 +230,8 @@ const VM = ${RM / 4}u; const VN = ${RN / 4}u; const SA = ${SA}u; const SB = ${SB
 // the A tile at k * SA + m, the B tile at BS + k * SB + n (floats)
 const BS = ${TK * SA}u;
 var<workgroup> AB: array<vec4<f32>, ${stagedFloats(l) / 4}>;
-fn sget(p: u32) -> f32 { return AB[p / 4u][p % 4u]; }
-fn sset(p: u32, v: f32) { AB[p / 4u][p % 4u] = v; }
+fn sget(p: u32) -> f32 { return ${stagedAt('p')}; }
+fn sset(p: u32, v: f32) { ${stagedAt('p')} = v; }
 var<private> acc: array<vec4<f32>, ${RM * (RN / 4)}>;
 // the next K slice's tile elements of this thread, loaded while the current one is summed
 ${prefetchWgsl('Tiles', 'n0: u32, N: u32', tileParts(l), stagesBounded(l))}
@@ -387,7 +394,7 @@ ${parts.map((p) => `  for (var u = 0u; u < ${per(p)}; u++) {
 fn stage${name}(${bounded ? 'tid: u32' : 't: u32'}) {
 ${bounded ? '  let t = tid % NT;\n' : ''}${parts.map((p) => `  for (var u = 0u; u < ${per(p)}; u++) {
     let e = t + u * NT;
-    if (e < ${p.count}) { ${p.idx} ${p.vec4 ? `AB[(${p.at}) / 4u] = ${p.reg}[u];` : bounded ? `AB[(${p.at}) / 4u][(${p.at}) % 4u] = ${p.reg}[u];` : `sset(${p.at}, ${p.reg}[u]);`} }
+    if (e < ${p.count}) { ${p.idx} ${p.vec4 ? `AB[(${p.at}) / 4u] = ${p.reg}[u];` : bounded ? `${stagedAt(p.at)} = ${p.reg}[u];` : `sset(${p.at}, ${p.reg}[u]);`} }
   }`).join('\n')}
 }`;
 }

@@ -9,7 +9,7 @@
 // side product (x A, or s dy B^T) that the adapter's gradients need. With GELU, the
 // kernels that read dy read dg * gelu'(u) instead, so the pre-activation gradient is
 // never written out.
-import { gemmLoop, gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, sideThenTileMain, stagedFloats, tileKey, tileMainOf, tilesOf, type GemmLayout, type GemmTile } from './gemm';
+import { gemmLoop, gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, sideThenTileMain, stagedAt, stagedFloats, tileKey, tileMainOf, tilesOf, type GemmLayout, type GemmTile } from './gemm';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel, type ParamSpec } from './kernel';
 import type { SharedSum } from './shared-sums';
 import { GELU_WGSL, inOrderSumWgsl } from './wgsl';
@@ -294,7 +294,7 @@ function thinSums(R: number): { decl: string; fma: (y: string, row: string) => s
   if (R % 4) {
     return {
       decl: `var tacc: array<f32, ${R}u>;\n    for (var j = 0u; j < ${R}u; j++) { tacc[j] = 0.0; }`,
-      fma: (y, row) => `for (var j = 0u; j < ${R}u; j++) { let p = (${row}) * ${R}u + j; tacc[j] = fma(${y}, AB[p / 4u][p % 4u], tacc[j]); }`,
+      fma: (y, row) => `for (var j = 0u; j < ${R}u; j++) { let p = (${row}) * ${R}u + j; tacc[j] = fma(${y}, ${stagedAt('p')}, tacc[j]); }`,
       get: 'tacc[j]',
     };
   }
@@ -414,7 +414,7 @@ function thinGradBlock(R: number, gelu: boolean, pre: string): string {
       let e = t + i * NT;
       if (e < kn * ${R}u) {
         let k = k0 + e / ${R}u;
-        if (q == 2u) { AB[e / 4u][e % 4u] = ${pre}DXA[k * ${R}u + e % ${R}u]; } else { AB[e / 4u][e % 4u] = ${pre}XA[k * ${R}u + e % ${R}u]; }
+        if (q == 2u) { ${stagedAt('e')} = ${pre}DXA[k * ${R}u + e % ${R}u]; } else { ${stagedAt('e')} = ${pre}XA[k * ${R}u + e % ${R}u]; }
       }
     }
     workgroupBarrier();
