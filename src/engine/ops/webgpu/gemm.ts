@@ -412,6 +412,14 @@ ${bounded ? '  let t = tid % NT;\n' : ''}${parts.map((p) => `  for (var u = 0u; 
  * K slices waited on memory: tiny b32 5.24, slower than the passenger. Its staging keeps
  * `sset` and its clamps: bounded, it timed the same at batch 128 (tiny b128 6.28-6.31 ms
  * LoRA, small 20.87-20.89; H200, one call) and slower at b32 (2.86 against 2.79).
+ * Its shape and place, each the same floats (H200, Node + Dawn, a LoRA step's device
+ * ms at tiny b128, one call each): on GEMM_TILE 128 rows a workgroup (every thread a
+ * vec4 of the columns at rank 8: 65 workgroups, not 130) 6.25 -> 6.46, the input
+ * gradients' launches 2.52 -> 2.73 ms (small 20.89 -> 20.87), or 32 k a slice (half the
+ * barriers) 6.31; after C's tiles, not ahead of them, 6.26 -> 6.49. With no side workgroups at
+ * all (a diagnostic: the adapters' gradients wrong) the forwards' launches took 2.41
+ * -> 2.12 ms and the input gradients' 2.52 -> 2.76, the step 6.19 (small 20.81 ->
+ * 19.66): at tiny the side products cost the step little; their launches' order does.
  */
 function sideWgsl(l: GemmLayout, side: { rank: number; lAlongJ: boolean }): string {
   const tile = tileOf(l);
