@@ -2,7 +2,9 @@
 // logic with saved runs (fake-indexeddb): a micro run on the compiled step saves every
 // 10 steps; at step 15 its device is destroyed. The engine reports the loss, the worker
 // makes a new device and names the checkpoint to resume from; the run is restored from
-// it on the new device and trained to the end.
+// it on the new device and trained to the end. Then the Trainer API, which the worker
+// no longer reaches once it lets a lost run go: a trainer on the new device trains a few
+// steps, that device is destroyed, and the trainer is asked for a checkpoint and an export.
 // Run as a script in a child process (Dawn's driver is chosen by environment):
 //   node --import tsx device-loss-run.ts
 // prints one JSON line with what the worker said and both lives' losses by step.
@@ -14,6 +16,7 @@ import { initNodeBackend } from '../../src/engine/backend-node';
 import { makeConfig } from '../../src/engine/config';
 import type { DeviceLoss } from '../../src/engine/events';
 import { TrainingHost } from '../../src/worker/host';
+import { microConfig, microTrainer } from './export-run';
 import type { WorkerEvent } from '../../src/worker/protocol';
 import { SavedRuns } from '../../src/worker/saved-runs';
 import { reply } from './dawn';
@@ -35,12 +38,33 @@ export interface DeviceLossRun {
   tensorsLeft: number;
   /** tensors the lost run left behind once the worker let it go */
   tensorsAfterLoss: number;
+  /** a trainer whose device was lost: the loss it reports, and what a checkpoint and an export said */
+  trainer: { loss: DeviceLoss | null; checkpoint: string; export: string };
 }
 
 const STEPS = 30;
 const LOSE_AT = 15;
 
 const device = () => (tf.backend() as unknown as { device: GPUDevice }).device;
+
+/**
+ * A trainer of the micro run on the current device, 7 steps (a read-back every 5), then
+ * the device destroyed and steps taken until the trainer finds it lost; then asked for
+ * its state (a checkpoint) and settled for an export: each refusal's message, or 'given'.
+ */
+async function lostTrainer(): Promise<DeviceLossRun['trainer']> {
+  const t = microTrainer(microConfig()).trainer;
+  for (let i = 0; i < 7; i++) await t.step();
+  device().destroy();
+  for (let i = 0; i < 100 && !t.deviceLoss; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    await t.step();
+  }
+  const said = (p: Promise<unknown>) => p.then(() => 'given', (e: Error) => e.message);
+  const out = { loss: t.deviceLoss, checkpoint: await said(t.exportState()), export: await said(t.settledFor('export')) };
+  t.dispose();
+  return out;
+}
 
 if (process.argv[1]?.endsWith('device-loss-run.ts')) {
   const config = makeConfig('micro', {
@@ -93,12 +117,14 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
   const done = await waitFor(state('b', 'done'));
   await waitFor((e): e is Extract<WorkerEvent, { type: 'saved' }> => e.type === 'saved' && e.runId === 'b' && e.info.step === STEPS);
   await host.receive({ type: 'reset', runId: 'b' });
+  const tensorsLeft = tf.memory().numTensors - before;
   reply({
     loss: lossEvent, message: error.message, failed: failed.state === 'failed',
     backend: tf.getBackend(), newDevice: first !== null && device() !== first,
     resumedAt: saved.step, endedAt: done.step,
     before: losses('a'), after: losses('b'),
-    tensorsLeft: tf.memory().numTensors - before,
+    tensorsLeft,
     tensorsAfterLoss: afterLoss,
+    trainer: await lostTrainer(),
   } satisfies DeviceLossRun);
 }

@@ -2,7 +2,8 @@
 // process), under the worker's logic with saved runs: the engine reports the loss as an
 // event and stops, the worker makes a new device and says which checkpoint the run goes
 // back to; restored from it on the new device, the run retrains the lost steps with the
-// same losses and finishes.
+// same losses and finishes. A trainer whose device was lost, asked directly (the worker
+// lets such a run go), refuses a checkpoint and an export.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runOnDawn } from '../helpers/dawn';
 import type { DeviceLossRun } from '../helpers/device-loss-run';
@@ -31,5 +32,12 @@ describe('a lost GPU device', () => {
     expect(maxRelError(again, r.before.slice(10).map(([, l]) => l))).toBeLessThan(1e-6);
     expect(r.endedAt).toBe(30);
     expect([r.tensorsAfterLoss, r.tensorsLeft]).toEqual([0, 0]);
+  });
+
+  it('through the Trainer API, a trainer whose device was lost refuses a checkpoint and an export, naming its last read-back step', () => {
+    const lost = 'the GPU device was lost (destroyed: device was destroyed) after step 5: its weights went with it, so it has no newer';
+    expect(r.trainer.loss).toEqual({ step: 5, message: 'the GPU device was lost (destroyed: device was destroyed)' });
+    expect(r.trainer.checkpoint).toBe(`${lost} checkpoint`);
+    expect(r.trainer.export).toBe(`${lost} export`);
   });
 });
