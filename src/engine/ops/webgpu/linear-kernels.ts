@@ -163,7 +163,7 @@ fn main(${MAIN_ARGS}) {
  * `rider`: another linear's frozen-base thin gradients (weightGradKernel's dA and dB
  * partials, the same block: thinGradBlock) in workgroups after this launch's own, from `ride_first`;
  * its bindings and params follow these, prefixed `ride_` (weightGradBindings). Ahead of
- * them instead, a LoRA step at tiny b128 took 6.25 -> 6.65 ms, its input gradients'
+ * the launch's own workgroups instead, a LoRA step at tiny b128 took 6.25 -> 6.65 ms, its input gradients'
  * launches 2.54 -> 2.87 (small 20.91 -> 21.65; H200, Node + Dawn, one call, the same floats).
  */
 export function inputGradKernel(v: LinearVariant & { geluOut?: boolean; merged?: boolean; accumulate?: boolean; rider?: ThinRider; tile?: GemmTile }): Kernel {
