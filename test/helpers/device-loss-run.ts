@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { initNodeBackend } from '../../src/engine/backend-node';
 import { makeConfig } from '../../src/engine/config';
 import type { DeviceLoss } from '../../src/engine/events';
+import { exportRun } from '../../src/engine/io/export';
 import { TrainingHost } from '../../src/worker/host';
 import { microConfig, microTrainer } from './export-run';
 import type { WorkerEvent } from '../../src/worker/protocol';
@@ -50,7 +51,8 @@ const device = () => (tf.backend() as unknown as { device: GPUDevice }).device;
 /**
  * A trainer of the micro run on the current device, 7 steps (a read-back every 5), then
  * the device destroyed and steps taken until the trainer finds it lost; then asked for
- * its state (a checkpoint) and settled for an export: each refusal's message, or 'given'.
+ * its state (a checkpoint) and exported (exportRun, as the CLI does): each refusal's
+ * message, or 'given'.
  */
 async function lostTrainer(): Promise<DeviceLossRun['trainer']> {
   const t = microTrainer(microConfig()).trainer;
@@ -61,7 +63,8 @@ async function lostTrainer(): Promise<DeviceLossRun['trainer']> {
     await t.step();
   }
   const said = (p: Promise<unknown>) => p.then(() => 'given', (e: Error) => e.message);
-  const out = { loss: t.deviceLoss, checkpoint: await said(t.exportState()), export: await said(t.settledFor('export')) };
+  const checkpoint = await said(t.exportState());
+  const out = { loss: t.deviceLoss, checkpoint, export: await said(exportRun(t, [], { naming: 'transformers5', backend: 'webgpu' })) };
   t.dispose();
   return out;
 }
