@@ -129,13 +129,6 @@ export const tilesOf = (m: number, n: number, tile: GemmTile) => Math.ceil(m / t
 const SHARED_FLOOR = 16384;
 
 /**
- * The staged float at index `p` (a WGSL expression) of the workgroup array AB, which
- * holds vec4s: its vec4, then its lane. Written inline where the index must stay
- * visible to Dawn's range analysis (stagesBounded), and the body of sget / sset.
- */
-export const stagedAt = (p: string) => `AB[(${p}) / 4u][(${p}) % 4u]`;
-
-/**
  * The tile of a product over `rows` rows with K `k` and N `n` whose staged layout
  * `layout(tile)` gives: the wide tile where GEMM_WIDE says and its workgroup memory is
  * within every device's, else GEMM_TILE. The output's floats are the same on either
@@ -206,6 +199,13 @@ export function stagedFloats(l: GemmLayout): number {
 export function gemmSharedBytes(l: GemmLayout): number {
   return 4 * (stagedFloats(l) + (l.merged ? l.merged.rank * tileOf(l).TN : 0));
 }
+
+/**
+ * The staged float at index `p` (a WGSL expression) of the workgroup array AB, which
+ * holds vec4s: its vec4, then its lane. Written inline where the index must stay
+ * visible to Dawn's range analysis (stagesBounded), and the body of sget / sset.
+ */
+export const stagedAt = (p: string) => `AB[(${p}) / 4u][(${p}) % 4u]`;
 
 /**
  * Constants, workgroup arrays and the staging functions of C's K loop (gemmLoop), which
