@@ -209,14 +209,14 @@ export const stagedAt = (p: string) => `AB[(${p}) / 4u][(${p}) % 4u]`;
 
 /**
  * Constants, workgroup arrays and the staging functions of C's K loop (gemmLoop), which
- * fills `acc`. Thread (tx, ty) holds rows ty RM .. ty RM + RM - 1 and columns tx RN .. tx RN +
- * RN - 1 of the tile, so it reads its A and B values from the staged tiles as vec4s: 2
- * shared loads per 16 FMAs instead of 8 (with one load per float the step's full-phase
- * device time was 7% longer: the loads were not the bound). Each thread loads the next
- * K slice's elements into registers before it sums the current one, so global latency
- * overlaps the FMAs. `sget` / `sset` read and write the staged floats one at a time.
- * With a side product, also its staging functions (sideWgsl; its loop is written into
- * `main` by sideThenTileMain).
+ * fills `acc`. Thread (tx, ty) (threadXY) holds rows ty RM .. ty RM + RM - 1 and
+ * columns tx RN .. tx RN + RN - 1 of the tile, so it reads its A and B values from the
+ * staged tiles as vec4s: 2 shared loads per 16 FMAs instead of 8 (with one load per
+ * float the step's full-phase device time was 7% longer: the loads were not the bound).
+ * Each thread loads the next K slice's elements into registers before it sums the
+ * current one, so global latency overlaps the FMAs. `sget` / `sset` read and write the
+ * staged floats one at a time. With a side product, also its staging functions
+ * (sideWgsl; its loop is written into `main` by sideThenTileMain).
  */
 export function gemmWgsl(l: GemmLayout): string {
   const tile = tileOf(l);
@@ -237,6 +237,31 @@ var<private> acc: array<vec4<f32>, ${RM * (RN / 4)}>;
 ${prefetchWgsl('Tiles', 'n0: u32, N: u32', tileParts(l), stagesBounded(l))}
 ${l.merged ? mergeWgsl(l.merged.rank, TN) : ''}
 ${l.side ? sideWgsl(l, l.side) : ''}`;
+}
+
+/**
+ * Thread t's column and row in the tile's grid of threads (tx, ty), as WGSL lets.
+ * Row-major (tx = t % TX) puts a warp of 32 on 2 rows of 16 threads, whose reads of
+ * the staged B row span 16 vec4s (256 bytes) a k. A weight gradient's threads go in
+ * warp tiles of 4 rows of 8 instead, where the grid allows (TX a multiple of 8 and more,
+ * TY of 4): a warp then reads 8 vec4s of B and 4 of A a k. Each output sums the same
+ * k in the same order either way, so the floats are the same (the fused kernels' errors
+ * to the last digit; CI's parity report on the H200 byte for byte). Measured on the
+ * H200 (Node + Dawn, every launch timed, device ms a step, two runs each, one call): the
+ * weight gradients on small b128 9.27-9.29 -> 8.84-8.86, the full step 27.68-27.69 ->
+ * 27.27-27.28; tiny b128's 2.34 -> 2.30 (the step 7.53 -> 7.48), tiny b32's step 3.38 ->
+ * 3.32. Every product so laid lost at tiny (its forwards 2.11 -> 2.29 ms a full step),
+ * and warp tiles of 8 rows of 4 lost more; the input gradients without a side product
+ * laid so too gained nothing in the step (small 27.27 -> 27.24, tiny 7.48 -> 7.51).
+ */
+export function threadXY(l: GemmLayout): string {
+  const { TM, TN, RM, RN } = tileOf(l);
+  const TX = TN / RN, TY = TM / RM;
+  const [rows, cols] = [4, 8];
+  if (l.aAlongK || TX % cols !== 0 || TX === cols || TY % rows !== 0) return 'let tx = t % TX;\n    let ty = t / TX;';
+  return `let wq = t / 32u; let wl = t % 32u;
+    let tx = (wq % ${TX / cols}u) * ${cols}u + wl % ${cols}u;
+    let ty = (wq / ${TX / cols}u) * ${rows}u + wl / ${cols}u;`;
 }
 
 /** The A and B tiles' staged parts: a float an element, or with `vec4` four m or n an element. */
@@ -267,8 +292,7 @@ function tileParts(l: GemmLayout): StagedPart[] {
 export function gemmLoop(l: GemmLayout, kBegin: string, kEnd: string): string {
   const { RM, RN } = tileOf(l);
   return stagedLoop('Tiles', `for (var i = 0u; i < RM * VN; i++) { acc[i] = vec4<f32>(0.0); }
-    let tx = t % TX;
-    let ty = t / TX;
+    ${threadXY(l)}
     ${l.merged ? 'stageFactor(t, n0, N);' : ''}`, kBegin, kEnd, ', n0, N', sliceSums(RM, RN));
 }
 
@@ -500,11 +524,10 @@ export function sideThenTileMain(store: string, l: GemmLayout): string {
   ${tileMain('tw', l)}`;
 }
 
-/** The loop over a thread's outputs of the tile: `body` sees m, n (global), i (row slot) and v (the sum). */
-export function forEachOutput(body: string): string {
+/** The loop over a thread's outputs of the tile laid out as `l`: `body` sees m, n (global), i (row slot) and v (the sum). */
+export function forEachOutput(body: string, l: GemmLayout): string {
   return `
-  let tx = t % TX;
-  let ty = t / TX;
+  ${threadXY(l)}
   for (var i = 0u; i < RM; i++) {
     let m = m0 + ty * RM + i;
     if (m >= M) { continue; }

@@ -140,7 +140,7 @@ fn main(${MAIN_ARGS}) {
   ${R ? sideThenTileMain('XA[m * R + j] = v;', layout) : tileMainOf(layout)}
   ${forEachOutput(`var o = v + Bias[n];
       ${v.residual ? 'o = o + RES[m * N + n];' : ''}
-      ${store}`)}
+      ${store}`, layout)}
 }`;
     return makeKernel({
       name: 'linear.forward', key, bindings, body,
@@ -205,7 +205,7 @@ fn main(${MAIN_ARGS}) {
     }
   }` : ''}
   ${R ? sideThenTileMain('DXA[m * R + j] = P.s * v;', layout) : tileMainOf(layout)}
-  ${forEachOutput(v.geluOut ? 'DX[m * N + n] = v * geluGrad(GU[m * N + n]);' : v.accumulate ? 'DX[m * N + n] = DX[m * N + n] + v;' : 'DX[m * N + n] = v;')}
+  ${forEachOutput(v.geluOut ? 'DX[m * N + n] = v * geluGrad(GU[m * N + n]);' : v.accumulate ? 'DX[m * N + n] = DX[m * N + n] + v;' : 'DX[m * N + n] = v;', layout)}
 }`;
     const params: ParamSpec[] = [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }, { name: 's', type: 'f32' }];
     if (ride) params.push({ name: `${RIDE}first`, type: 'u32' }, ...WEIGHT_GRAD_PARAMS.map((name) => ({ name: `${RIDE}${name}`, type: 'u32' as const })));
@@ -541,7 +541,7 @@ fn main(${MAIN_ARGS}) {
     return;
   }` : ''}
   ${gemmLoop(layout, 'kBegin', 'kEnd')}
-  ${forEachOutput('PART[base + m * N + n] = v;')}
+  ${forEachOutput('PART[base + m * N + n] = v;', layout)}
 }`;
     return makeKernel({
       name: 'linear.weight-grad', key, bindings: weightGradBindings(v), body,
