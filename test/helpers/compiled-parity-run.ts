@@ -9,8 +9,9 @@
 // thresholds at 1), which the micro model's small products otherwise never take; the
 // fused path runs first there, so the kernels it makes are its own.
 // Run as a script in a child process (Dawn's driver is chosen by environment):
-//   node --import tsx compiled-parity-run.ts STEPS [plain|policy|wide]   (plain: no augmentation)
-// prints one JSON line with each path's losses, weights, recordings and kernels per step.
+//   node --import tsx compiled-parity-run.ts SPEC...   (SPEC: STEPS[:plain|policy|wide]; plain: no augmentation)
+// prints one JSON line: each spec's runs, with each path's losses, weights, recordings
+// and kernels per step.
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../../src/engine/backend-node';
 import { setKernels } from '../../src/engine/kernel-path';
@@ -129,21 +130,45 @@ async function trainAlone(t: Trainer, steps: number, drive: Drive): Promise<{ we
   return { weights, frozen };
 }
 
+/** The runs of one spec, `STEPS[:plain|policy|wide]`: compiled and fused, and with `policy` the paused and live compiled runs. */
+export interface SpecRuns { compiled: CompiledRun; fused: CompiledRun; paused: CompiledRun | null; live: CompiledRun | null }
+
+/**
+ * One spec's runs. `wide` lowers GEMM_WIDE's thresholds to 1 for its runs only, and
+ * runs the fused path first, so that the product kernels it makes (wide tiles, which no
+ * other spec makes) are its own.
+ */
+export async function specRuns(spec: string): Promise<SpecRuns> {
+  const m = /^(\d+)(?::(plain|policy|wide))?$/.exec(spec);
+  if (!m) throw new Error(`spec "${spec}": write STEPS or STEPS:plain, STEPS:policy, STEPS:wide`);
+  const steps = Number(m[1]);
+  const augment = m[2] === 'plain' ? false : undefined;
+  const policy = m[2] === 'policy';
+  const wide = m[2] === 'wide';
+  const thresholds = { ...GEMM_WIDE };
+  if (wide) Object.assign(GEMM_WIDE, { minK: 1, minRows: 1, minTiles: 1 });
+  try {
+    const batch = wide ? 8 : undefined;
+    const fusedFirst = wide ? await parityRun('fused', steps, augment, false, undefined, batch) : null;
+    const compiled = await parityRun('compiled', steps, augment, policy, undefined, batch);
+    const fused = fusedFirst ?? await parityRun('fused', steps, augment, policy);
+    // the compiled run paused at the switching window's end, and stepped to it with a live
+    // change after it (policy only)
+    const paused = policy ? await parityRun('compiled', steps, augment, true, { pauseAt: 20, live: false }) : null;
+    const live = policy ? await parityRun('compiled', steps, augment, true, { pauseAt: 20, live: true }) : null;
+    return { compiled, fused, paused, live };
+  } finally {
+    Object.assign(GEMM_WIDE, thresholds);
+  }
+}
+
+// every spec in one process, on one device: the kernels are compiled once for all of
+// them (on SwiftShader a process's first run spends about 40 s making pipelines)
 if (process.argv[1]?.endsWith('compiled-parity-run.ts')) {
   const info = await initNodeBackend('webgpu');
   if (info.name !== 'webgpu') throw new Error(`wanted webgpu, got ${info.name}`);
-  const steps = Number(process.argv[2] ?? 40);
-  const augment = process.argv[3] === 'plain' ? false : undefined;
-  const policy = process.argv[3] === 'policy';
-  const wide = process.argv[3] === 'wide';
-  if (wide) Object.assign(GEMM_WIDE, { minK: 1, minRows: 1, minTiles: 1 });
-  const batch = wide ? 8 : undefined;
-  const fusedFirst = wide ? await parityRun('fused', steps, augment, false, undefined, batch) : null;
-  const compiled = await parityRun('compiled', steps, augment, policy, undefined, batch);
-  const fused = fusedFirst ?? await parityRun('fused', steps, augment, policy);
-  // the compiled run paused at the switching window's end, and stepped to it with a live
-  // change after it (policy only)
-  const paused = policy ? await parityRun('compiled', steps, augment, true, { pauseAt: 20, live: false }) : null;
-  const live = policy ? await parityRun('compiled', steps, augment, true, { pauseAt: 20, live: true }) : null;
-  reply({ compiled, fused, paused, live });
+  const specs = process.argv.slice(2);
+  const out: Record<string, SpecRuns> = {};
+  for (const spec of specs.length ? specs : ['40']) out[spec] = await specRuns(spec);
+  reply(out);
 }

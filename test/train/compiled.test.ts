@@ -7,7 +7,7 @@
 // whose forwards and input gradients all run on the wide tile; and its kernels per step
 // of tiny's structure are few and fixed.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { weightErrors, type CompiledRun } from '../helpers/compiled-parity-run';
+import { weightErrors, type CompiledRun, type SpecRuns } from '../helpers/compiled-parity-run';
 import { runOnDawn } from '../helpers/dawn';
 import { estimateRatios, type CountResult } from '../helpers/kernel-count-run';
 import { SWITCHED } from '../helpers/path-parity-run';
@@ -22,13 +22,23 @@ import { tileKey, wideTile } from '../../src/engine/ops/webgpu/gemm';
 // the issue's 100 steps: a switch at 12 and a freeze at 22 leave 78 steps of the LoRA
 // phase, so a drift that grows with steps has room to show
 const STEPS = 100;
+// the policy's switch at a window's end (POLICY_STEPS) and the wide tile (WIDE_STEPS)
+const POLICY_STEPS = 40;
+const WIDE_STEPS = 40;
+
+// the three describes' runs in one child process, whose kernels are made once for all
+// (on SwiftShader a process's first run spends about 40 s making pipelines)
+let runs: Record<string, SpecRuns>;
+beforeAll(async () => {
+  runs = await runOnDawn<Record<string, SpecRuns>>('test/helpers/compiled-parity-run.ts', [String(STEPS), `${POLICY_STEPS}:policy`, `${WIDE_STEPS}:wide`], 2_400_000);
+}, 2_400_000);
 
 describe('compiled step against the fused ops, whole run', () => {
   let compiled: CompiledRun;
   let fused: CompiledRun;
-  beforeAll(async () => {
-    ({ compiled, fused } = await runOnDawn<{ compiled: CompiledRun; fused: CompiledRun }>('test/helpers/compiled-parity-run.ts', [String(STEPS)], 1_200_000));
-  }, 1_200_000);
+  beforeAll(() => {
+    ({ compiled, fused } = runs[String(STEPS)]!);
+  });
 
   it('records once per phase: full, joint, LoRA', () => {
     expect(compiled.recordings).toBe(3);
@@ -70,15 +80,15 @@ describe('compiled step against the fused ops, whole run', () => {
 describe('compiled step against the fused ops, the policy switching at a window\'s end', () => {
   // the compiled path queues step 21 before window 20's numbers are back; the decision
   // switches every module, so that step is taken back and taken again in the joint phase
-  const POLICY_STEPS = 40;
   let compiled: CompiledRun;
   let fused: CompiledRun;
   let paused: CompiledRun;
   let live: CompiledRun;
-  beforeAll(async () => {
-    ({ compiled, fused, paused, live } = await runOnDawn<{ compiled: CompiledRun; fused: CompiledRun; paused: CompiledRun; live: CompiledRun }>(
-      'test/helpers/compiled-parity-run.ts', [String(POLICY_STEPS), 'policy'], 600_000));
-  }, 600_000);
+  beforeAll(() => {
+    const r = runs[`${POLICY_STEPS}:policy`]!;
+    ({ compiled, fused } = r);
+    [paused, live] = [r.paused!, r.live!];
+  });
 
   it('switches and freezes at the same steps, the step queued ahead taken back', () => {
     expect(compiled.phases.length).toBeGreaterThan(0);
@@ -115,12 +125,11 @@ describe('compiled step against the fused ops, every forward and input gradient 
   // rows; the micro model's never would, so this run lowers the rule's thresholds to 1
   // (at batch 8: 136 rows, two rows of wide tiles): the replay, with its riders and
   // merged weights, on that tile against the op-by-op path on it
-  const WIDE_STEPS = 40;
   let compiled: CompiledRun;
   let fused: CompiledRun;
-  beforeAll(async () => {
-    ({ compiled, fused } = await runOnDawn<{ compiled: CompiledRun; fused: CompiledRun }>('test/helpers/compiled-parity-run.ts', [String(WIDE_STEPS), 'wide'], 600_000));
-  }, 600_000);
+  beforeAll(() => {
+    ({ compiled, fused } = runs[`${WIDE_STEPS}:wide`]!);
+  });
 
   it('runs them on the wide tile on both paths, a frozen base\'s thin gradients riding in the replay', () => {
     const wide = tileKey(wideTile()!);
