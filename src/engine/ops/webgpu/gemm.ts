@@ -243,22 +243,24 @@ ${l.side ? sideWgsl(l, l.side) : ''}`;
  * Thread t's column and row in the tile's grid of threads (tx, ty), as WGSL lets.
  * Row-major (tx = t % TX) puts a warp of 32 on 2 rows of 16 threads, whose reads of
  * the staged B row span 16 vec4s (256 bytes) a k. A weight gradient's threads go in
- * warp tiles of 4 rows of 8 instead, where the grid allows (TX a multiple of 8 and more,
- * TY of 4): a warp then reads 8 vec4s of B and 4 of A a k. Each output sums the same
- * k in the same order either way, so the floats are the same (the fused kernels' errors
- * to the last digit; CI's parity report on the H200 byte for byte). Measured on the
- * H200 (Node + Dawn, every launch timed, device ms a step, two runs each, one call): the
- * weight gradients on small b128 9.27-9.29 -> 8.84-8.86, the full step 27.68-27.69 ->
- * 27.27-27.28; tiny b128's 2.34 -> 2.30 (the step 7.53 -> 7.48), tiny b32's step 3.38 ->
- * 3.32. Every product so laid lost at tiny (its forwards 2.11 -> 2.29 ms a full step),
- * and warp tiles of 8 rows of 4 lost more; the input gradients without a side product
- * laid so too gained nothing in the step (small 27.27 -> 27.24, tiny 7.48 -> 7.51).
+ * warp tiles of 4 rows of 8 instead, where the grid allows (TX a multiple of 8, TY of
+ * 4; at TX 8 the two layouts are one): a warp then reads 8 vec4s of B and 4 of A a k.
+ * Each output sums the same k in the same order either way, so the floats are the same
+ * (the fused kernels' errors to the last digit; CI's parity report on the H200 byte for
+ * byte). Measured on the H200 (Node + Dawn, every launch timed, device ms a step, two
+ * runs each, one call): the weight gradients on small b128 9.27-9.29 -> 8.84-8.86, the
+ * full step 27.68-27.69 -> 27.27-27.28; tiny b128's 2.34 -> 2.30 (the step 7.53 ->
+ * 7.48), tiny b32's step 3.38 -> 3.32. Every product so laid lost at tiny (its forwards
+ * 2.11 -> 2.29 ms a full step); every product in warp tiles of 8 rows of 4 lost on small
+ * (27.77 -> 28.41 ms) and in every LoRA phase, and was level with 4 x 8 at tiny b128;
+ * the input gradients without a side product laid 4 x 8 too gained nothing in the step
+ * (small 27.27 -> 27.24, tiny 7.48 -> 7.51).
  */
-export function threadXY(l: GemmLayout): string {
+function threadXY(l: GemmLayout): string {
   const { TM, TN, RM, RN } = tileOf(l);
   const TX = TN / RN, TY = TM / RM;
   const [rows, cols] = [4, 8];
-  if (l.aAlongK || TX % cols !== 0 || TX === cols || TY % rows !== 0) return 'let tx = t % TX;\n    let ty = t / TX;';
+  if (l.aAlongK || TX % cols !== 0 || TY % rows !== 0) return 'let tx = t % TX;\n    let ty = t / TX;';
   return `let wq = t / 32u; let wl = t % 32u;
     let tx = (wq % ${TX / cols}u) * ${cols}u + wl % ${cols}u;
     let ty = (wq / ${TX / cols}u) * ${rows}u + wl / ${cols}u;`;
