@@ -135,8 +135,8 @@ export interface SpecRuns { compiled: CompiledRun; fused: CompiledRun; paused: C
 
 /**
  * One spec's runs. `wide` lowers GEMM_WIDE's thresholds to 1 for its runs only, and
- * runs the fused path first, so that the product kernels it makes (wide tiles, which no
- * other spec makes) are its own.
+ * runs the fused path first, so that the product kernels it makes are its own: its
+ * spec must come first in the process, or kernels an earlier spec made go uncounted.
  */
 export async function specRuns(spec: string): Promise<SpecRuns> {
   const m = /^(\d+)(?::(plain|policy|wide))?$/.exec(spec);
