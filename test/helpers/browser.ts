@@ -2,20 +2,9 @@
 // preview` on 127.0.0.1, drive Debian's Chromium with playwright-core.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export interface Served {
   url: string;
@@ -34,21 +23,54 @@ export function buildPage(): void {
     { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
 }
 
+/**
+ * The build served by `vite preview` on a port it binds itself (port 0), at the URL it
+ * prints. The e2e files run two at a time, each with a server of its own: a free port
+ * found first and asked for after could be taken in between by the other file's server,
+ * whose answer the readiness check would then take for ours (and lose when that file
+ * ends). A server that exits before it serves is started again, twice at most.
+ */
 export async function buildAndServe(): Promise<Served> {
   buildPage();
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath,
-    ['node_modules/vite/bin/vite.js', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
-    { stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}/`;
-  for (let i = 0; i < 100; i++) {
+  for (let attempt = 1; ; attempt++) {
     try {
-      if ((await fetch(url)).ok) return { url, stop: () => child.kill() };
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
+      return await servePreview();
+    } catch (e) {
+      if (attempt >= 3) throw e;
+    }
   }
-  child.kill();
-  throw new Error(`vite preview did not answer on ${url}`);
+}
+
+function servePreview(): Promise<Served> {
+  const child: ChildProcess = spawn(process.execPath,
+    ['node_modules/vite/bin/vite.js', 'preview', '--host', '127.0.0.1', '--port', '0', '--strictPort'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let said = '';
+    let settled = false;
+    const fail = (why: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.kill();
+      reject(new Error(`vite preview ${why}: ${said.slice(-400)}`));
+    };
+    const timer = setTimeout(() => fail('printed no URL in 20 s'), 20_000);
+    // read to the end (a full pipe would stop the server); the URL once it is listening
+    const hear = (chunk: Buffer) => {
+      if (settled) return;
+      said += chunk.toString();
+      const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(said)?.[0];
+      if (!url) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ url, stop: () => child.kill() });
+    };
+    child.stdout!.on('data', hear);
+    child.stderr!.on('data', hear);
+    child.on('exit', (code) => fail(`exited (${code}) before it served`));
+    child.on('error', (e) => fail(`did not start (${e.message})`));
+  });
 }
 
 export async function launchChromium(): Promise<Browser> {
