@@ -29,18 +29,18 @@ const WIDE_STEPS = 40;
 // the three describes' runs in one child process, whose kernels are made once for all
 // (on SwiftShader a process's first run spends about 40 s making pipelines); the wide
 // run first, so that its fused run makes every product kernel it uses: one on GEMM_TILE
-// would be counted, not already made by the others
-let runs: Record<string, SpecRuns>;
-beforeAll(async () => {
-  runs = await runOnDawn<Record<string, SpecRuns>>('test/helpers/compiled-parity-run.ts', [`${WIDE_STEPS}:wide`, String(STEPS), `${POLICY_STEPS}:policy`], 2_400_000);
-}, 2_400_000);
+// would be counted, not already made by the others. Started by the first describe that
+// needs it, so that a failed child fails those three, not the kernel counts below.
+let runs: Promise<Record<string, SpecRuns>> | undefined;
+const specRuns = async (spec: string): Promise<SpecRuns> =>
+  (await (runs ??= runOnDawn<Record<string, SpecRuns>>('test/helpers/compiled-parity-run.ts', [`${WIDE_STEPS}:wide`, String(STEPS), `${POLICY_STEPS}:policy`], 2_400_000)))[spec]!;
 
 describe('compiled step against the fused ops, whole run', () => {
   let compiled: CompiledRun;
   let fused: CompiledRun;
-  beforeAll(() => {
-    ({ compiled, fused } = runs[String(STEPS)]!);
-  });
+  beforeAll(async () => {
+    ({ compiled, fused } = await specRuns(String(STEPS)));
+  }, 2_400_000);
 
   it('records once per phase: full, joint, LoRA', () => {
     expect(compiled.recordings).toBe(3);
@@ -86,11 +86,11 @@ describe('compiled step against the fused ops, the policy switching at a window\
   let fused: CompiledRun;
   let paused: CompiledRun;
   let live: CompiledRun;
-  beforeAll(() => {
-    const r = runs[`${POLICY_STEPS}:policy`]!;
+  beforeAll(async () => {
+    const r = await specRuns(`${POLICY_STEPS}:policy`);
     ({ compiled, fused } = r);
     [paused, live] = [r.paused!, r.live!];
-  });
+  }, 2_400_000);
 
   it('switches and freezes at the same steps, the step queued ahead taken back', () => {
     expect(compiled.phases.length).toBeGreaterThan(0);
@@ -129,9 +129,9 @@ describe('compiled step against the fused ops, every forward and input gradient 
   // merged weights, on that tile against the op-by-op path on it
   let compiled: CompiledRun;
   let fused: CompiledRun;
-  beforeAll(() => {
-    ({ compiled, fused } = runs[`${WIDE_STEPS}:wide`]!);
-  });
+  beforeAll(async () => {
+    ({ compiled, fused } = await specRuns(`${WIDE_STEPS}:wide`));
+  }, 2_400_000);
 
   it('runs them on the wide tile on both paths, a frozen base\'s thin gradients riding in the replay', () => {
     const wide = tileKey(wideTile()!);
