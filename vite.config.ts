@@ -28,6 +28,8 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // every file's temporary folders removed when it ends
+    setupFiles: ['test/helpers/setup-temp.ts'],
     // unit: no training, seconds (`npm run test:fast`); train: training steps, CLI
     // processes and whole-model numerics, minutes; e2e: the production build in
     // Chromium, built once (globalSetup) and served to two files at a time, each on a

@@ -6,14 +6,14 @@
 // export.
 import { decode } from 'fast-png';
 import { unzipSync } from 'fflate';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/engine/io/safetensors';
 import type { RunRecord } from '../../src/engine/run-record';
 import { openPlayground, type Playground } from '../helpers/browser';
+import { tempDir } from '../helpers/temp';
 
 const stepCount = (page: Page) => page.getByTestId('step-count').textContent().then(Number);
 const runState = (page: Page, row: number) => page.getByTestId('run-row').nth(row).locator('td').nth(2).textContent();
@@ -32,7 +32,7 @@ describe('keep and take away in the page', () => {
   let page: Page;
   let consoleErrors: string[];
   let base: string;
-  const dir = mkdtempSync(join(tmpdir(), 'prelora-keep-'));
+  const dir = tempDir('prelora-keep-');
   /** run 1's final evaluation loss, from its JSON */
   let finalLoss = 0;
 

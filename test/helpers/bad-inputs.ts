@@ -3,11 +3,12 @@
 // and message. Bombs are concatenated gzip members of zeros, so none is ever inflated
 // here; tar headers and zip directories are written by hand so that they can lie.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync, zipSync } from 'fflate';
 import { cifarBatch } from './cifar';
+import { tempDir } from './temp';
 
 export const MB = 2 ** 20;
 
@@ -283,4 +284,4 @@ export const DIVERGING_RUN: BadInput = {
 };
 
 /** A fresh folder for one case. */
-export const freshDir = (prefix = 'bad-input-') => mkdtempSync(join(tmpdir(), prefix));
+export const freshDir = (prefix = 'bad-input-') => tempDir(prefix);

@@ -1,8 +1,8 @@
 // A CIFAR-10 binary batch made in code: `count` records of label i % 10 whose pixels
 // are a function of the label and the byte's position, written to a fresh folder.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './temp';
 
 export function cifarBatch(count: number): Uint8Array {
   const records = new Uint8Array(count * 3073);
@@ -15,7 +15,7 @@ export function cifarBatch(count: number): Uint8Array {
 
 /** Writes files into a new temporary folder and returns it. */
 export function writeFixtures(prefix: string, files: Record<string, Uint8Array>): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = tempDir(prefix);
   for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
   return dir;
 }

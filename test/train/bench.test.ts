@@ -2,8 +2,7 @@
 // comparison with a PyTorch reference, an A/B of reports and a merge, as processes.
 import * as tf from '@tensorflow/tfjs';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import { makeConfig, type RunConfig } from '../../src/engine/config';
 import { loadBuiltin } from '../../src/engine/data/builtin';
 import { flopsPerStep } from '../../src/engine/flops';
 import { useBackend } from '../helpers/tf';
+import { tempDir } from '../helpers/temp';
 
 describe('the warm-up run before a benchmark', () => {
   it('ends a monitor window, so the measured runs meet no first-time work there', async () => {
@@ -92,7 +92,7 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
   const tsx = (script: string, args: string[]) => exec(process.execPath, ['--import', 'tsx', script, ...args], { timeout: 240_000 });
 
   it('prints the table, ends stdout with the JSON report, and compares it with a PyTorch reference', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'prelora-bench-'));
+    const dir = tempDir('prelora-bench-');
     const out = join(dir, 'tfjs.json');
     const { stdout } = await tsx('src/cli/bench.ts', [
       '--preset', 'micro', '--dataset', 'synthetic', '--steps', '12', '--json', '--out', out, '--set', 'data.trainSize=64', '--set', 'data.testSize=32',

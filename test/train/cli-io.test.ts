@@ -1,18 +1,18 @@
 // `npm run train -- --export DIR` and `--init FILE|DIR` as a user runs them: real
 // processes, real files; bad folders and files are refused before training, exit code 2.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp';
 
 const exec = promisify(execFile);
 const train = (args: string[]) => exec(process.execPath, ['--import', 'tsx', 'src/cli/train.ts', ...args], { timeout: 240_000 });
 const small = ['--preset', 'micro', '--set', 'data.trainSize=128', '--set', 'data.testSize=16', '--seed', '2'];
 
 describe('npm run train -- --export / --init', () => {
-  const root = mkdtempSync(join(tmpdir(), 'prelora-cli-io-'));
+  const root = tempDir('prelora-cli-io-');
   const dir = join(root, 'export');
   let stderr = '';
 

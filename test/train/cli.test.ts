@@ -1,12 +1,12 @@
 // `npm run train` as a user runs it: a real process, its JSON summary, its errors.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { SWIFTSHADER_ENV } from '../../src/engine/backend-node';
 import type { RunSummary } from '../../src/engine/summary';
+import { tempDir } from '../helpers/temp';
 
 const exec = promisify(execFile);
 const train = (args: string[], env?: Record<string, string>) =>
@@ -14,7 +14,7 @@ const train = (args: string[], env?: Record<string, string>) =>
 
 describe('npm run train', () => {
   it('trains headless and ends stdout with the JSON summary; --out writes the run log', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'prelora-')), 'run.json');
+    const out = join(tempDir('prelora-'), 'run.json');
     const { stdout, stderr } = await train([
       '--preset', 'nano', '--mode', 'prelora', '--rule', 'module', '--steps', '40', '--seed', '3', '--json', '--out', out,
       '--set', 'model.imageSize=16', '--set', 'prelora.windowSteps=10', '--set', 'prelora.jointSteps=0',

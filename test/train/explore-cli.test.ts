@@ -2,14 +2,14 @@
 // format (built from the recorded nano runs of test/fixtures/replay-nano.json), its
 // tables, its exactness note and its errors.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeConfig, type PreLoRAConfig } from '../../src/engine/config';
 import type { EngineEvent } from '../../src/engine/events';
 import type { WindowRecord } from '../../src/engine/policy';
+import { tempDir } from '../helpers/temp';
 
 const exec = promisify(execFile);
 const explore = (args: string[]) => exec(process.execPath, ['--import', 'tsx', 'src/cli/explore.ts', ...args], { timeout: 60_000 });
@@ -33,7 +33,7 @@ let dir: string;
 const file = (name: string) => join(dir, name);
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'explore-'));
+  dir = tempDir('explore-');
   writeFileSync(file('global.json'), JSON.stringify(runLog(fixture.global)));
   writeFileSync(file('module.json'), JSON.stringify(runLog(fixture.module)));
   writeFileSync(file('broken.json'), '{"config": ');

@@ -3,8 +3,7 @@
 // engine's logits through an independent forward written from the HF layout; frozen
 // bases are exported as they were when they froze; the plan and the interop bundle.
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkWritableDir, writeExport } from '../../src/cli/export-dir';
@@ -13,6 +12,7 @@ import { hubParameters } from '../../src/engine/io/hf-layout';
 import { hfVitLogits, peftAdapters, type HostT, type VitJson } from '../helpers/hf-reference';
 import { microConfig, microTrainer, readExport, type MicroRun } from '../helpers/export-run';
 import { maxAbsError, useBackend } from '../helpers/tf';
+import { tempDir } from '../helpers/temp';
 
 const maxDiff = (a: number[][], b: HostT) => maxAbsError(a.flat(), b.data);
 
@@ -35,7 +35,7 @@ describe('export', () => {
     const tensors = tf.memory().numTensors;
     files = await exportRun(run.trainer, run.changes, { naming: 'transformers5', backend: 'wasm' });
     expect(tf.memory().numTensors).toBe(tensors); // the read-back leaves nothing behind
-    dir = mkdtempSync(join(tmpdir(), 'prelora-export-'));
+    dir = tempDir('prelora-export-');
     await writeExport(dir, files);
   });
 
@@ -118,7 +118,7 @@ describe('export', () => {
     expect(adapter.get('base_model.model.vit.layers.0.mlp.fc2.lora_B.weight')!.shape).toEqual([32, states.get('blocks.0.fc2')!.rank]);
     expect(readFileSync(join(dir, 'adapter/README.md'), 'utf8')).toContain('**Module names: transformers 5.x');
 
-    const v4 = mkdtempSync(join(tmpdir(), 'prelora-export4-'));
+    const v4 = tempDir('prelora-export4-');
     await writeExport(v4, await exportRun(run.trainer, run.changes, { naming: 'transformers4', backend: 'wasm' }));
     const four = readExport(v4);
     const cfg4 = four.json('adapter/adapter_config.json');
