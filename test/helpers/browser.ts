@@ -24,11 +24,13 @@ export function buildPage(): void {
 }
 
 /**
- * The build served by `vite preview` on a port it binds itself (port 0), at the URL it
- * prints. The e2e files run two at a time, each with a server of its own: a free port
- * found first and asked for after could be taken in between by the other file's server,
- * whose answer the readiness check would then take for ours (and lose when that file
- * ends). A server that exits before it serves is started again, twice at most.
+ * The build served by `vite preview` on a port it picks (port 0), at the URL it prints
+ * once it listens. The e2e files run two at a time, each with a server of its own:
+ * with a free port found here and then asked for, the other file's server could take it
+ * in between, and the readiness check would have taken that server's answer for ours
+ * (and lost it when that file ended). Vite also finds its port first and binds it after,
+ * but then fails rather than answer for another; a server that fails, prints no URL in
+ * 20 s or does not start is started again, twice at most.
  */
 export async function buildAndServe(): Promise<Served> {
   buildPage();
@@ -42,9 +44,10 @@ export async function buildAndServe(): Promise<Served> {
 }
 
 function servePreview(): Promise<Served> {
+  // NO_COLOR: with CI or FORCE_COLOR set, vite colours the URL and puts the port in bold
   const child: ChildProcess = spawn(process.execPath,
-    ['node_modules/vite/bin/vite.js', 'preview', '--host', '127.0.0.1', '--port', '0', '--strictPort'],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+    ['node_modules/vite/bin/vite.js', 'preview', '--host', '127.0.0.1', '--port', '0'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   return new Promise((resolve, reject) => {
     let said = '';
     let settled = false;
@@ -60,7 +63,8 @@ function servePreview(): Promise<Served> {
     const hear = (chunk: Buffer) => {
       if (settled) return;
       said += chunk.toString();
-      const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(said)?.[0];
+      // eslint-disable-next-line no-control-regex -- colour codes, should any remain
+      const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(said.replace(/\x1b\[[0-9;]*m/g, ''))?.[0];
       if (!url) return;
       settled = true;
       clearTimeout(timer);
@@ -68,7 +72,8 @@ function servePreview(): Promise<Served> {
     };
     child.stdout!.on('data', hear);
     child.stderr!.on('data', hear);
-    child.on('exit', (code) => fail(`exited (${code}) before it served`));
+    // 'close', not 'exit': by then what it printed has been read
+    child.on('close', (code, signal) => fail(`ended (${signal ?? `exit code ${code}`}) before it served`));
     child.on('error', (e) => fail(`did not start (${e.message})`));
   });
 }
@@ -96,14 +101,23 @@ export interface Playground {
 /** The production build served, Chromium launched, the page opened (after `beforeGoto`, e.g. an init script). */
 export async function openPlayground(beforeGoto?: (page: Page) => Promise<unknown>): Promise<Playground> {
   const served = await buildAndServe();
-  const browser = await launchChromium();
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const consoleErrors: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
-  await beforeGoto?.(page);
-  await page.goto(served.url);
-  return { page, consoleErrors, close: async () => { await browser.close(); served.stop(); } };
+  let browser: Browser | undefined;
+  try {
+    browser = await launchChromium();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const consoleErrors: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    await beforeGoto?.(page);
+    await page.goto(served.url);
+    const opened = browser;
+    return { page, consoleErrors, close: async () => { await opened.close(); served.stop(); } };
+  } catch (e) {
+    // the caller gets no close: what was started goes here
+    await browser?.close();
+    served.stop();
+    throw e;
+  }
 }
 
 /** Type into a field found by its test id and press Enter, as a user commits a setting. */
