@@ -63,8 +63,7 @@ function servePreview(): Promise<Served> {
     const hear = (chunk: Buffer) => {
       if (settled) return;
       said += chunk.toString();
-      // eslint-disable-next-line no-control-regex -- colour codes, should any remain
-      const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(said.replace(/\x1b\[[0-9;]*m/g, ''))?.[0];
+      const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(said)?.[0];
       if (!url) return;
       settled = true;
       clearTimeout(timer);
