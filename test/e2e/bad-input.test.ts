@@ -8,7 +8,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gzipSync } from 'fflate';
 import { openPlayground, type Playground } from '../helpers/browser';
-import { freshDir, gzipThenZeros, idxFile, idxPair, MB, mnistFiles, tarHeader, zipDeclaring } from '../helpers/bad-inputs';
+import { gzipThenZeros, idxFile, idxPair, MB, mnistFiles, tarHeader, zipDeclaring } from '../helpers/bad-inputs';
+import { tempDir } from '../helpers/temp';
 import { cifarBatch } from '../helpers/cifar';
 
 /** Three bombs and a cut one in a row raise no Chromium process's peak memory by more than this. */
@@ -38,7 +39,7 @@ const statusKB = (pid: number, key: 'VmHWM' | 'VmRSS') => {
 };
 
 async function upload(page: Page, files: Record<string, Uint8Array>): Promise<void> {
-  const dir = freshDir('page-upload-');
+  const dir = tempDir('page-upload-');
   for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
   await page.getByTestId('upload').setInputFiles(Object.keys(files).map((n) => join(dir, n)));
 }

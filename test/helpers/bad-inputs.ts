@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync, zipSync } from 'fflate';
 import { cifarBatch } from './cifar';
-import { tempDir } from './temp';
 
 export const MB = 2 ** 20;
 
@@ -283,5 +282,3 @@ export const DIVERGING_RUN: BadInput = {
     'Start again with optim.lr=1 (now 10), optim.clipNorm=1 (now 0: no clipping), optim.beta2=0.999 (now 0)',
 };
 
-/** A fresh folder for one case. */
-export const freshDir = (prefix = 'bad-input-') => tempDir(prefix);

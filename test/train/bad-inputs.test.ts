@@ -4,14 +4,15 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { BOMBS, DIVERGING_RUN, FILES, FLAGS, FOLDERS, freshDir, type BadInput } from '../helpers/bad-inputs';
+import { BOMBS, DIVERGING_RUN, FILES, FLAGS, FOLDERS, type BadInput } from '../helpers/bad-inputs';
+import { tempDir } from '../helpers/temp';
 
 const exec = promisify(execFile);
 
 interface Outcome { code: number; stderr: string; stdout: string; peakMB: number }
 
 async function train(c: BadInput): Promise<Outcome> {
-  const args = ['--import', 'tsx', '--import', './test/helpers/peak-rss.mjs', 'src/cli/train.ts', '--dataset', c.make(freshDir()), ...(c.flags ?? [])];
+  const args = ['--import', 'tsx', '--import', './test/helpers/peak-rss.mjs', 'src/cli/train.ts', '--dataset', c.make(tempDir('bad-input-')), ...(c.flags ?? [])];
   const [file, argv] = c.maxOpenFiles
     ? ['/bin/sh', ['-c', `ulimit -n ${c.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...args]]
     : [process.execPath, args];

@@ -13,7 +13,8 @@ import { configDataLimit, pageDataLimit, uploadProblem } from '../../src/engine/
 import { printable } from '../../src/engine/data/names';
 import { TarReader, untar } from '../../src/engine/data/tar';
 import { datasetFromFiles } from '../../src/engine/data/upload';
-import { freshDir, gzipThenZeros, idxFile, MB, tarEntry, tarHeader, zipDeclaring } from '../helpers/bad-inputs';
+import { gzipThenZeros, idxFile, MB, tarEntry, tarHeader, zipDeclaring } from '../helpers/bad-inputs';
+import { tempDir } from '../helpers/temp';
 
 const budget = (mb: number) => new DataBudget(configDataLimit(mb));
 const SLICE_OUT = 17 * MB; // what one 16 KB slice of gzip can inflate to, at most
@@ -163,7 +164,7 @@ describe('names', () => {
 
 describe('--dataset PATH on disk', () => {
   it('reads regular files in sorted order and follows a link that stays inside the folder', async () => {
-    const dir = freshDir();
+    const dir = tempDir('bad-input-');
     mkdirSync(join(dir, 'b'));
     writeFileSync(join(dir, 'b', 'z.bin'), 'zz');
     writeFileSync(join(dir, 'a.bin'), 'a');
