@@ -31,16 +31,17 @@ const WIDE_STEPS = 40;
 // run first, so that its fused run makes every product kernel it uses: one on GEMM_TILE
 // would be counted, not already made by the others. Started by the first describe that
 // needs it, so that a failed child fails those three, not the kernel counts below.
+const PARITY_MS = 2_400_000;
 let runs: Promise<Record<string, SpecRuns>> | undefined;
 const specRuns = async (spec: string): Promise<SpecRuns> =>
-  (await (runs ??= runOnDawn<Record<string, SpecRuns>>('test/helpers/compiled-parity-run.ts', [`${WIDE_STEPS}:wide`, String(STEPS), `${POLICY_STEPS}:policy`], 2_400_000)))[spec]!;
+  (await (runs ??= runOnDawn<Record<string, SpecRuns>>('test/helpers/compiled-parity-run.ts', [`${WIDE_STEPS}:wide`, String(STEPS), `${POLICY_STEPS}:policy`], PARITY_MS)))[spec]!;
 
 describe('compiled step against the fused ops, whole run', () => {
   let compiled: CompiledRun;
   let fused: CompiledRun;
   beforeAll(async () => {
     ({ compiled, fused } = await specRuns(String(STEPS)));
-  }, 2_400_000);
+  }, PARITY_MS);
 
   it('records once per phase: full, joint, LoRA', () => {
     expect(compiled.recordings).toBe(3);
@@ -90,7 +91,7 @@ describe('compiled step against the fused ops, the policy switching at a window\
     const r = await specRuns(`${POLICY_STEPS}:policy`);
     ({ compiled, fused } = r);
     [paused, live] = [r.paused!, r.live!];
-  }, 2_400_000);
+  }, PARITY_MS);
 
   it('switches and freezes at the same steps, the step queued ahead taken back', () => {
     expect(compiled.phases.length).toBeGreaterThan(0);
@@ -131,7 +132,7 @@ describe('compiled step against the fused ops, every forward and input gradient 
   let fused: CompiledRun;
   beforeAll(async () => {
     ({ compiled, fused } = await specRuns(`${WIDE_STEPS}:wide`));
-  }, 2_400_000);
+  }, PARITY_MS);
 
   it('runs them on the wide tile on both paths, a frozen base\'s thin gradients riding in the replay', () => {
     const wide = tileKey(wideTile()!);
