@@ -118,7 +118,7 @@ async function main(): Promise<number> {
     onProgress: (p) => {
       const secs = ((performance.now() - started) / 1000).toFixed(0);
       if (p.result) console.error(`  [${secs} s] ${p.label}: accuracy ${(100 * p.result.accuracy).toFixed(1)}%, ${p.result.wallSeconds.toFixed(0)} s`);
-      else if (p.label === 'warm-up') console.error(`  [${secs} s] warm-up run`);
+      else if (p.label === 'warm-up') console.error(`  [${secs} s] warm-up runs (full, static LoRA)`);
     },
   });
   console.log(benchTable(report));

@@ -15,9 +15,11 @@ import { makeConfig, type RunConfig } from '../../src/engine/config';
 import { loadBuiltin } from '../../src/engine/data/builtin';
 import { flopsPerStep } from '../../src/engine/flops';
 import { useBackend } from '../helpers/tf';
+import { runOnDawn } from '../helpers/dawn';
+import type { WarmUpKernels } from '../helpers/bench-warm-run';
 import { tempDir } from '../helpers/temp';
 
-describe('the warm-up run before a benchmark', () => {
+describe('the warm-up runs before a benchmark', () => {
   it('ends a monitor window, so the measured runs meet no first-time work there', async () => {
     await useBackend('cpu');
     const base = makeConfig('micro', { data: { dataset: 'synthetic', trainSize: 64, testSize: 32 } });
@@ -36,6 +38,18 @@ describe('the warm-up run before a benchmark', () => {
     // and the window it ends on is no longer than the run's own
     expect(warmUpConfig({ ...base, prelora: { ...base.prelora, windowSteps: 2 } }).prelora.windowSteps).toBe(2);
   });
+});
+
+describe('the warm-up runs before a benchmark, on WebGPU (Dawn)', () => {
+  it('make every kernel of the full and the static-LoRA runs, so that none compiles in a measured run', async () => {
+    const r = await runOnDawn<WarmUpKernels>('test/helpers/bench-warm-run.ts', [], 900_000);
+    expect(r.kernels).toBe('compiled');
+    expect(r.measured).toEqual(['full/global', 'lora/global']);
+    expect(r.afterLora).toEqual(r.afterWarmUp);
+    // and the LoRA phase's kernels are among them: its merged weights, its adapters' sums
+    expect(r.afterWarmUp.filter((k) => k.startsWith('linear.lora-merge/')).length).toBeGreaterThan(0);
+    expect(r.afterWarmUp.filter((k) => k.startsWith('linear.adapter-grad-sum/')).length).toBeGreaterThan(0);
+  }, 900_000);
 });
 
 describe('one benchmark run, for real (cpu, micro, 14 steps)', () => {

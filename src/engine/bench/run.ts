@@ -175,8 +175,11 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
   }
 }
 
+/** The warm-up runs' modes: between them they make every kernel of the full and the static-LoRA runs. */
+export const WARM_UP_MODES: readonly Mode[] = ['full', 'lora'];
+
 /**
- * The warm-up run's config: the fewest steps, with windows short enough that one ends in
+ * The warm-up runs' config: the fewest steps, with windows short enough that one ends in
  * them, so that every kernel the measured runs launch has compiled before them. With the
  * preset's window of 50 the first run's statistics were read and reduced for the first
  * time at step 50, in its timed steps: the page on the H200 took 0.33 s for steps 41-50
@@ -214,8 +217,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     // on the first seed's data, so that the first measured run does not wait for its data
     // with the device idle: on seed 0's, the seed-1 data made between them let the H200's
     // clocks fall, and the first run's early steps took up to 3x their device time (its
-    // full phase at tiny batch 32: 1,716 samples/s against 3,565-3,588 in the other runs)
-    await run(warmUpConfig(base), 'full', 'global', firstSeed);
+    // full phase at tiny batch 32: 1,716 samples/s against 3,565-3,588 in the other runs).
+    // Full, then static LoRA: the LoRA phase's kernels compile here, not in the measured
+    // LoRA run, whose first step otherwise left the device idle for them (about 2 s at tiny
+    // b128 in the page on the H200); after that idle its next interval ran slow in two of
+    // the page runs (9,901 and 14,751 samples/s against 19,000-20,500 in its later ones), and
+    // only ever in the first seed's LoRA run, the one that compiled them.
+    for (const mode of WARM_UP_MODES) await run(warmUpConfig(base), mode, 'global', firstSeed);
   }
   const results: SeedResult[] = [];
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {

@@ -103,7 +103,7 @@ export function BenchmarkPanel() {
         </span>
       </div>
       <small>Uses the page&apos;s dataset and seed, and its live PreLoRA settings when the preset is the page&apos;s. Each
-        run is {steps} steps: {BENCH_VARIANTS.length * seeds} runs in all, after a short warm-up run. On a software GPU pick micro.</small>
+        run is {steps} steps: {BENCH_VARIANTS.length * seeds} runs in all, after two short warm-up runs (full, static LoRA). On a software GPU pick micro.</small>
       {report && <Report report={report} />}
     </section>
   );
