@@ -18,6 +18,7 @@ import { layerNorm } from '../../src/engine/ops/layernorm';
 import { gelu } from '../../src/engine/ops/gelu';
 import { linear } from '../../src/engine/ops/linear';
 import { alloc, run, webgpu } from '../../src/engine/ops/webgpu/dispatch';
+import { embedBackwardDispatch } from '../../src/engine/compiled/kernels';
 import { MAX_LANES, probeSubgroupLanes, subgroupLanes } from '../../src/engine/ops/webgpu/subgroups';
 import { adapterSumDispatches, backwardDispatches, forwardDispatches, mergeDispatches, weightGradScratch, type LoraMergePlace } from '../../src/engine/ops/webgpu/linear';
 import { GEMM_WIDE, tileFor, tileKey, wideTile } from '../../src/engine/ops/webgpu/gemm';
@@ -518,6 +519,39 @@ function sumOrderCase(seed: number) {
   };
 }
 
+/**
+ * The compiled step's embedding backward against tfjs's own ops on the same device: the
+ * positions' gradient (dh summed over the batch), the class token's (its row 0) and the
+ * patch tokens' (dh without the class rows), bit for bit, at batches on each of tfjs's
+ * sum widths (batchSumThreads: 64 threads under 4,096, 256 from it, 512 from 32,768
+ * where the device allows; SwiftShader's workgroups are at most 256 wide, so 33,000 runs
+ * on 256 here). With 64 threads at every batch, as before, the sums from 4,096 differed
+ * from tfjs's by up to 2e-4.
+ */
+function embedBackwardCase(seed: number) {
+  const [T, D] = [3, 5];
+  const batches = [37, 4095, 4096, 5000, 33000];
+  return async (): Promise<CaseResult> => {
+    const start = ranSoFar();
+    const maxX = webgpu().device.limits.maxComputeWorkgroupSizeX;
+    const got: Float32Array[] = [];
+    const want: Float32Array[] = [];
+    for (const [i, batch] of batches.entries()) {
+      const dh = seededNormal([batch, T, D], seed + i);
+      const [dpos, dcls, dtokens] = [alloc([T, D]), alloc([D]), alloc([batch, T - 1, D])];
+      run(embedBackwardDispatch({ batch, tokens: T, width: D }, maxX, { dh, dpos, dcls, dtokens }));
+      const ref = tf.tidy(() => [tf.sum(dh, 0), tf.sum(tf.slice(dh, [0, 0, 0], [batch, 1, D]), 0), tf.slice(dh, [0, 1, 0], [batch, T - 1, D])]);
+      for (const [a, b] of [[ref[0]!, dpos], [ref[1]!, dcls], [ref[2]!, dtokens]] as const) {
+        want.push((await a.data()) as Float32Array);
+        got.push((await b.data()) as Float32Array);
+      }
+      tf.dispose([dh, dpos, dcls, dtokens, ...ref]);
+    }
+    const names = batches.flatMap((b) => [`positions, batch ${b}`, `class token, batch ${b}`, `patch tokens, batch ${b}`]);
+    return bitForBit(`embedding backward (compiled step), batches ${batches.join(', ')}`, names, want, got, ranSoFar() - start, 'GPU - tfjs');
+  };
+}
+
 function layerNormCase(rows: number, D: number, seed: number) {
   const x = seededNormal([rows, D], seed, 2);
   const g = seededNormal([D], seed + 1);
@@ -774,6 +808,7 @@ export const CASES = {
     attentionRowsCase(55, { forward: 1, query: 1, keyValue: 1 }, { forward: 2, query: 2, keyValue: 2 }),
     attentionRowsCase(57, { forward: 2, query: 2, keyValue: 2 }, { forward: 2, query: 2, keyValue: 2 })],
   subgroups: () => [subgroupProbeCase()],
+  embedding: () => [embedBackwardCase(61)],
 };
 
 export async function fusedOpCases(only?: string): Promise<CaseResult[]> {

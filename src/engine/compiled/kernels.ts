@@ -80,29 +80,45 @@ const embedKernel = perElement('embed.forward', [read('TOK'), read('POS'), read(
   H[e] = tok + cp;`);
 
 /**
+ * Threads of the embedding backward's sums over the batch, as tfjs-webgpu's
+ * ReduceProgram picks them for a sum of `batch` elements: 64 under 4,096, 256 from
+ * 4,096, 512 from 32,768 where the device takes a workgroup 512 wide (else 256).
+ * The same threads stride the same elements and halve in the same tree, so the sum
+ * equals the eager step's at every batch (a batch of 4,096 or more was refused before:
+ * its 64 threads summed in another order than tfjs's 256).
+ */
+export function batchSumThreads(batch: number, maxWorkgroupX: number): number {
+  if (batch >= 32768 && maxWorkgroupX >= 512) return 512;
+  return batch >= 4096 ? 256 : 64;
+}
+
+/**
  * The embedding's backward: the positions' gradient is dh summed over the batch, in
- * the order of tfjs-webgpu's sum over an axis of fewer than 4,096 elements (64 threads
- * striding, then a halving tree), so it equals the eager step's; the class token's is
+ * the order of tfjs-webgpu's sum over the batch axis (`threads` striding, then a
+ * halving tree: batchSumThreads), so it equals the eager step's; the class token's is
  * its row 0; the patch tokens' gradient is dh without the class rows. Workgroups
  * [0, T * D) sum, the rest copy.
  */
-const REDUCE = 64;
-const embedBackwardKernel = makeKernel({
-  name: 'embed.backward', key: 'embed.backward',
-  bindings: [read('DH'), rw('DPOS'), rw('DCLS'), rw('DTOK')],
-  params: u32s('B', 'T', 'D'),
-  body: `
-var<workgroup> best: array<f32, ${REDUCE}>;
-@compute @workgroup_size(${REDUCE})
+const embedBackwardKernels = new Map<number, Kernel>();
+function embedBackwardKernel(threads: number): Kernel {
+  const made = embedBackwardKernels.get(threads);
+  if (made) return made;
+  const k = makeKernel({
+    name: 'embed.backward', key: `embed.backward/${threads}`,
+    bindings: [read('DH'), rw('DPOS'), rw('DCLS'), rw('DTOK')],
+    params: u32s('B', 'T', 'D'),
+    body: `
+var<workgroup> best: array<f32, ${threads}>;
+@compute @workgroup_size(${threads})
 fn main(${MAIN_ARGS}) {
   ${WID}
   let outputs = P.T * P.D;
   if (wid < outputs) {
     var s = 0.0;
-    for (var k = t; k < P.B; k += ${REDUCE}u) { s = s + DH[k * outputs + wid]; }
+    for (var k = t; k < P.B; k += ${threads}u) { s = s + DH[k * outputs + wid]; }
     best[t] = s;
     workgroupBarrier();
-    var size = min(P.B, ${REDUCE}u);
+    var size = min(P.B, ${threads}u);
     for (var half = size / 2u; size > 1u; half = size / 2u) {
       let interval = (size - 1u) / 2u + 1u;
       if (t < half) { best[t] = best[t] + best[t + interval]; }
@@ -115,14 +131,17 @@ fn main(${MAIN_ARGS}) {
     }
     return;
   }
-  let e = (wid - outputs) * ${REDUCE}u + t;
+  let e = (wid - outputs) * ${threads}u + t;
   let tokens = P.T - 1u;
   if (e >= P.B * tokens * P.D) { return; }
   let d = e % P.D;
   let row = e / P.D;
   DTOK[e] = DH[((row / tokens) * P.T + row % tokens + 1u) * P.D + d];
 }`,
-});
+  });
+  embedBackwardKernels.set(threads, k);
+  return k;
+}
 
 /** The class token's row of each image: [B * T, D] -> [B, D]. */
 const clsRowsKernel = perElement('rows.cls', [read('H'), rw('OUT')], ['B', 'T', 'D'], 'P.B * P.D',
@@ -178,10 +197,11 @@ export function embedDispatch<B>(s: TokenShape, b: { tokens: B; positions: B; cl
   return { kernel: embedKernel, buffers: [b.tokens, b.positions, b.cls, b.h], params: shapeParams(s), workgroups: flat(s.batch * s.tokens * s.width) };
 }
 
-export function embedBackwardDispatch<B>(s: TokenShape, b: { dh: B; dpos: B; dcls: B; dtokens: B }): Dispatch<B> {
-  if (s.batch >= 4096) throw new Error(`batch ${s.batch}: the embedding's backward follows tfjs's sum for batches under 4,096`);
-  const copies = Math.ceil((s.batch * (s.tokens - 1) * s.width) / REDUCE);
-  return { kernel: embedBackwardKernel, buffers: [b.dh, b.dpos, b.dcls, b.dtokens], params: shapeParams(s), workgroups: s.tokens * s.width + copies };
+/** The embedding's backward at `s`, its sums over the batch on as many threads as tfjs's on a device of `maxWorkgroupX`. */
+export function embedBackwardDispatch<B>(s: TokenShape, maxWorkgroupX: number, b: { dh: B; dpos: B; dcls: B; dtokens: B }): Dispatch<B> {
+  const threads = batchSumThreads(s.batch, maxWorkgroupX);
+  const copies = Math.ceil((s.batch * (s.tokens - 1) * s.width) / threads);
+  return { kernel: embedBackwardKernel(threads), buffers: [b.dh, b.dpos, b.dcls, b.dtokens], params: shapeParams(s), workgroups: s.tokens * s.width + copies };
 }
 
 export function clsRowsDispatch<B>(s: TokenShape, b: { h: B; out: B }): Dispatch<B> {

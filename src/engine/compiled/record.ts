@@ -353,7 +353,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     lnBackward(r.ln1, da, dh, true);
   }
   const dtokens = arena.floats(B * patches * D, 'patch tokens gradient');
-  emit(embedBackwardDispatch(shape, { dh, dpos: gradOf(m.positions), dcls: gradOf(m.clsToken), dtokens }));
+  emit(embedBackwardDispatch(shape, device.limits.maxComputeWorkgroupSizeX, { dh, dpos: gradOf(m.positions), dcls: gradOf(m.clsToken), dtokens }));
   linBackward(embed, dtokens, undefined);
   release();
   adapterSums.flush();
