@@ -1,19 +1,21 @@
-// The benchmark's warm-up on WebGPU through Dawn: the kernels made by the warm-up runs
-// and those the measured full and static-LoRA runs make after them. Run as a script in
-// a child process (node --import tsx bench-warm-run.ts), it prints one JSON line.
+// The benchmark's warm-up on WebGPU through Dawn: the pipelines made by the warm-up runs
+// (our kernels' and tfjs's own programs') and those the measured full and static-LoRA
+// runs make after them. Run as a script in a child process (node --import tsx
+// bench-warm-run.ts), it prints one JSON line.
+import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../../src/engine/backend-node';
 import { BenchStopped, runBench } from '../../src/engine/bench/run';
 import { makeConfig, type RunConfig } from '../../src/engine/config';
 import { loadBuiltin } from '../../src/engine/data/builtin';
-import { kernelKeys } from '../../src/engine/ops/webgpu/kernel';
+import { pipelineKeys } from '../../src/engine/ops/webgpu/dispatch';
 import { BENCH_MIN_STEPS } from '../../src/engine/bench/report';
 import { reply } from './dawn';
 
 export interface WarmUpKernels {
   kernels: string;
-  /** the kernels made when the first measured run starts */
+  /** the pipelines made when the first measured run starts: ours, then tfjs's (`tfjs:` and its shader key) */
   afterWarmUp: string[];
-  /** the kernels made when the static-LoRA run has ended */
+  /** the pipelines made when the static-LoRA run has ended */
   afterLora: string[];
   /** the runs measured before the benchmark was stopped */
   measured: string[];
@@ -22,6 +24,10 @@ export interface WarmUpKernels {
 const info = await initNodeBackend('webgpu');
 const base = makeConfig('micro', { data: { dataset: 'synthetic', trainSize: 64, testSize: 32 } });
 base.schedule = { ...base.schedule, steps: BENCH_MIN_STEPS, warmupSteps: 2 };
+// windows that end in the measured runs too, as the page's do (its 60 steps, windows of 50)
+base.prelora = { ...base.prelora, windowSteps: 5 };
+const tfjsPrograms = () => Object.keys((tf.backend() as unknown as { pipelineCache: Record<string, unknown> }).pipelineCache).map((k) => `tfjs:${k}`);
+const made = () => [...pipelineKeys(), ...tfjsPrograms()];
 const load = (cfg: RunConfig) => loadBuiltin(cfg, () => Promise.reject(new Error('the synthetic set reads no files')));
 let afterWarmUp: string[] | null = null;
 let afterLora: string[] | null = null;
@@ -30,12 +36,12 @@ try {
   await runBench({
     base, preset: 'micro', seeds: 1, backend: info.name, kernels: info.kernels, load,
     onProgress: (p) => {
-      if (p.label !== 'warm-up') afterWarmUp ??= kernelKeys();
+      if (p.label !== 'warm-up') afterWarmUp ??= made();
       if (!p.result) return;
       measured.push(`${p.result.mode}/${p.result.rule}`);
-      if (p.result.mode === 'lora') afterLora = kernelKeys();
+      if (p.result.mode === 'lora') afterLora = made();
     },
-    // the PreLoRA runs after it would not leave the full phase in so few steps
+    // not the PreLoRA runs: the ranks they switch to follow the run, and the warm-up cannot know them
     shouldStop: () => afterLora !== null,
   });
 } catch (err) {

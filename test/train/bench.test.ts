@@ -42,7 +42,7 @@ describe('the warm-up runs before a benchmark', () => {
 
 describe('the warm-up runs before a benchmark, on WebGPU (Dawn)', () => {
   it('make every kernel of the full and the static-LoRA runs, so that none compiles in a measured run', async () => {
-    const r = await runOnDawn<WarmUpKernels>('test/helpers/bench-warm-run.ts', [], 900_000);
+    const r = await runOnDawn<WarmUpKernels>('test/helpers/bench-warm-run.ts', [], 900_000, { crashAtExit: true });
     expect(r.kernels).toBe('compiled');
     expect(r.measured).toEqual(['full/global', 'lora/global']);
     expect(r.afterLora).toEqual(r.afterWarmUp);

@@ -187,6 +187,11 @@ function bind(b: Backend, d: Dispatch<Ref>): Compiled & { entries: GPUBindGroupE
   return { ...compiled, entries };
 }
 
+/** The keys of our kernels' pipelines made so far on the active device, in the order they were made. */
+export function pipelineKeys(): string[] {
+  return [...cacheOf(webgpu().device).pipelines.keys()];
+}
+
 /** The compiler's complaint about a kernel that did not compile, once the device has said (null if none). */
 export function compileError(kernel: Kernel): string | null {
   return failed.get(kernel.key) ?? null;
