@@ -5,7 +5,7 @@
 // made by the kernels that make the gradients: linear and LayerNorm backward). Each
 // computes exactly what the tfjs ops of the eager step compute, in the same order of
 // float additions, so a replayed step gives the eager step's numbers.
-import { MAIN_ARGS, WID, makeKernel, type BindingSpec, type Dispatch, type Kernel, type ParamType } from '../ops/webgpu/kernel';
+import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Dispatch, type Kernel, type ParamType } from '../ops/webgpu/kernel';
 
 const read = (name: string, type?: string): BindingSpec => ({ name, access: 'read', type });
 const rw = (name: string, type?: string): BindingSpec => ({ name, access: 'rw', type });
@@ -99,15 +99,11 @@ export function batchSumThreads(batch: number, maxWorkgroupX: number): number {
  * its row 0; the patch tokens' gradient is dh without the class rows. Workgroups
  * [0, T * D) sum, the rest copy.
  */
-const embedBackwardKernels = new Map<number, Kernel>();
-function embedBackwardKernel(threads: number): Kernel {
-  const made = embedBackwardKernels.get(threads);
-  if (made) return made;
-  const k = makeKernel({
-    name: 'embed.backward', key: `embed.backward/${threads}`,
-    bindings: [read('DH'), rw('DPOS'), rw('DCLS'), rw('DTOK')],
-    params: u32s('B', 'T', 'D'),
-    body: `
+const embedBackwardKernel = (threads: number): Kernel => memoKernel(`embed.backward/${threads}`, () => makeKernel({
+  name: 'embed.backward', key: `embed.backward/${threads}`,
+  bindings: [read('DH'), rw('DPOS'), rw('DCLS'), rw('DTOK')],
+  params: u32s('B', 'T', 'D'),
+  body: `
 var<workgroup> best: array<f32, ${threads}>;
 @compute @workgroup_size(${threads})
 fn main(${MAIN_ARGS}) {
@@ -138,10 +134,7 @@ fn main(${MAIN_ARGS}) {
   let row = e / P.D;
   DTOK[e] = DH[((row / tokens) * P.T + row % tokens + 1u) * P.D + d];
 }`,
-  });
-  embedBackwardKernels.set(threads, k);
-  return k;
-}
+}));
 
 /** The class token's row of each image: [B * T, D] -> [B, D]. */
 const clsRowsKernel = perElement('rows.cls', [read('H'), rw('OUT')], ['B', 'T', 'D'], 'P.B * P.D',
