@@ -33,7 +33,7 @@ export interface BenchOptions {
   load: (cfg: RunConfig) => Promise<Dataset>;
   /** memory a model may use on this backend, when known */
   memoryBudgetBytes?: number;
-  /** a short run first, so that JIT and kernel compilation do not fall on the first measured run */
+  /** two short runs first (WARM_UP_MODES), so that JIT and kernel compilation do not fall on the measured full and static-LoRA runs */
   warmUp?: boolean;
   onProgress?: (p: BenchProgress) => void;
   /** checked between steps and runs: true ends the benchmark early (it throws BenchStopped) */
@@ -180,7 +180,8 @@ export const WARM_UP_MODES: readonly Mode[] = ['full', 'lora'];
 
 /**
  * The warm-up runs' config: the fewest steps, with windows short enough that one ends in
- * them, so that every kernel the measured runs launch has compiled before them. With the
+ * them, so that every kernel the measured full and static-LoRA runs launch has compiled
+ * before them (a PreLoRA run's adapters take the ranks its windows give them). With the
  * preset's window of 50 the first run's statistics were read and reduced for the first
  * time at step 50, in its timed steps: the page on the H200 took 0.33 s for steps 41-50
  * of the first run against 0.09-0.11 s in the later ones (tiny b128), 28% of their pace,
@@ -221,7 +222,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     // Full, then static LoRA: the LoRA phase's kernels compile here, not in the measured
     // LoRA run, whose first step otherwise left the device idle for them (about 2 s at tiny
     // b128 in the page on the H200); after that idle its next interval ran slow in two of
-    // the page runs (9,901 and 14,751 samples/s against 19,000-20,500 in its later ones), and
+    // the page runs (9,901 and 14,751 samples/s against 18,500-20,500 in its later ones), and
     // only ever in the first seed's LoRA run, the one that compiled them.
     for (const mode of WARM_UP_MODES) await run(warmUpConfig(base), mode, 'global', firstSeed);
   }
