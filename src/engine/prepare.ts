@@ -41,5 +41,13 @@ export async function prepareRun(requested: RunConfig, o: PrepareOptions): Promi
   }
   const config = fitModelToData(requested, dataset);
   const fitted = validateConfig(config, here);
-  return fitted.length ? refused(fitted) : { config, dataset, errors: [] };
+  if (fitted.length) return refused(fitted);
+  // data.trainSize sizes the synthetic set (validateConfig checks the batch against it);
+  // a loaded set has its own count. A larger batch stopped the compiled step at its first
+  // step (its plan holds a whole batch) and made the other paths' batches silently smaller.
+  const images = dataset.train.count;
+  if (config.optim.batchSize > images) {
+    return refused([{ path: 'optim.batchSize', message: `batch ${config.optim.batchSize} is larger than the ${images} training images of ${dataset.name}: lower it to ${images} or fewer` }]);
+  }
+  return { config, dataset, errors: [] };
 }

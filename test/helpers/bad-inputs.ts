@@ -233,6 +233,13 @@ export const FILES: BadInput[] = [
     message: '--dataset: data_batch_1.bin: holds 1 record: without a separate test batch a sixth is held out for testing, so at least 2 are needed',
   },
   {
+    name: 'a set of 12 training images for a batch of 16',
+    make: (dir) => write(dir, mnistFiles({}, 12)),
+    flags: ['--set', 'optim.batchSize=16'],
+    code: 2,
+    message: /optim\.batchSize: batch 16 is larger than the 12 training images of .+: lower it to 12 or fewer/,
+  },
+  {
     name: 'a file of zeros named *.bin',
     make: (dir) => write(dir, { 'zeros.bin': new Uint8Array(3073 * 20) }),
     code: 2,
