@@ -86,7 +86,9 @@ describe('validation', () => {
     ['PreLoRA maxRank 32 within 38', { prelora: { mode: 'prelora', maxRank: 32 } }, 38, []],
     ['static LoRA rank 40 over 38', { prelora: { mode: 'lora', rank: 40 } }, 38, ['prelora.rank']],
     ['static LoRA rank 38 within 38', { prelora: { mode: 'lora', rank: 38 } }, 38, []],
-    ['full training: no adapter, no limit', { prelora: { mode: 'full', maxRank: 64, rank: 64 } }, 38, []],
+    // a module switched by hand in a full run takes a rank up to maxRank; rank is static LoRA's
+    ['full training: maxRank 64 over 38 (a switch by hand)', { prelora: { mode: 'full', maxRank: 64, rank: 64 } }, 38, ['prelora.maxRank']],
+    ['full training: maxRank 32 within 38', { prelora: { mode: 'full', maxRank: 32, rank: 64 } }, 38, []],
     ['tfjs\'s kernels: no limit', { prelora: { mode: 'prelora', maxRank: 256 } }, undefined, []],
   ])('adapter rank: %s', (_, overrides, limit, expected) => {
     expect(validateConfig(makeConfig('nano', overrides), { maxLoraRank: limit }).map((e) => e.path)).toEqual(expected);

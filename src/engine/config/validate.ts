@@ -182,8 +182,9 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
   if (ok('prelora.minRank', 'prelora.maxRank') && p.minRank > p.maxRank) {
     e.push({ path: 'prelora.maxRank', message: `maxRank ${p.maxRank} is below minRank ${p.minRank}: raise maxRank or lower minRank` });
   }
-  const rankField = p.mode === 'lora' ? 'rank' : p.mode === 'prelora' ? 'maxRank' : null;
-  if (maxLoraRank !== undefined && rankField && ok(`prelora.${rankField}`) && p[rankField] > maxLoraRank) {
+  // full training too: a module the user switches by hand (the layer panel) takes a rank up to maxRank
+  const rankField = p.mode === 'lora' ? 'rank' : 'maxRank';
+  if (maxLoraRank !== undefined && ok(`prelora.${rankField}`) && p[rankField] > maxLoraRank) {
     // maxRank is a power of two: name the largest one that fits
     const fits = rankField === 'maxRank' ? 2 ** Math.floor(Math.log2(Math.max(1, maxLoraRank))) : maxLoraRank;
     e.push({
