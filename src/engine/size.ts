@@ -38,6 +38,15 @@ export function countParams(m: RunConfig['model']): number {
 }
 
 /**
+ * Variables `createViT` makes: 8 outside the blocks (class token, positions, the patch
+ * embedding's two, the final LayerNorm's two, the classifier's two) and 16 a block;
+ * with `adapters` LoRA adapters, their A and B too.
+ */
+export function countTensors(m: RunConfig['model'], adapters = 0): number {
+  return 8 + 16 * m.depth + 2 * adapters;
+}
+
+/**
  * Floats per image per block at the peak of a training step (end of the forward pass,
  * start of the backward one), where tfjs's tape still holds every intermediate and the
  * first gradients exist. Fitted to the peak `tf.profile` reports for this engine on

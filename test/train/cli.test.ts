@@ -71,4 +71,15 @@ describe('npm run train', () => {
     expect(fits <= limit && fits * 2 > limit).toBe(true);
     expect(err.stderr).not.toMatch(/step \d+/); // nothing trained
   }, 120_000);
+
+  it('refuses a model deeper than the WebGPU optimiser\'s table holds, before training, naming the deepest that fits', async () => {
+    // the table is a uniform binding (64 KiB on this device: 4,096 rows); past it every
+    // step's bind groups were invalid and the run trained nothing, silently
+    const err = await train(['--preset', 'micro', '--backend', 'webgpu', '--steps', '20', '--set', 'model.depth=256'], SWIFTSHADER_ENV)
+      .catch((e) => e);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain('model.depth: depth 256 makes up to 7176 tensors to update a step (6 adapted linears a block), ' +
+      'more than this device\'s WebGPU optimiser holds (4096): lower model.depth to 146 or fewer, or use backend webgpu-composite');
+    expect(err.stderr).not.toMatch(/step \d+/);
+  }, 120_000);
 });

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { PRESETS, type PresetName } from '../../src/engine/config';
-import { countParams, estimateMemory } from '../../src/engine/size';
+import { countParams, countTensors, estimateMemory } from '../../src/engine/size';
 import { FAMILIES, ViT } from '../../src/engine/vit';
 import { seededNormal, useBackend } from '../helpers/tf';
 
@@ -22,9 +22,11 @@ describe('ViT', () => {
     const total = vit.namedVariables().reduce((n, [, v]) => n + v.size, 0);
     expect(total).toBe(countParams(m));
     expect(vit.modules().size).toBe(6 * m.depth);
+    expect(vit.trainableVariables()).toHaveLength(countTensors(m));
     tf.dispose([x, logits]);
     const adapter = vit.modules().get('blocks.0.query')!.addAdapter(4);
     expect(adapter.A.shape).toEqual([m.width, 4]);
+    expect(vit.trainableVariables()).toHaveLength(countTensors(m, 1)); // the base trains beside A and B (joint)
     vit.dispose();
     expect(tf.memory().numTensors).toBe(before.numTensors); // adapters included
     expect(tf.memory().numBytes).toBe(before.numBytes);

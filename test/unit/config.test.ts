@@ -94,6 +94,22 @@ describe('validation', () => {
     expect(validateConfig(makeConfig('nano', overrides), { maxLoraRank: limit }).map((e) => e.path)).toEqual(expected);
   });
 
+  it.each<[string, Parameters<typeof makeConfig>[1], string[]]>([
+    // 8 tensors outside the blocks, 16 a block and 2 an adapted linear: 8 + 28 x 146 = 4,096
+    ['depth 146, six adapted linears a block: 4,096 tensors', { model: { depth: 146 } }, []],
+    ['depth 147: 4,124', { model: { depth: 147 } }, ['model.depth']],
+    ['depth 204, two adapted linears a block: 4,088', { model: { depth: 204 }, prelora: { targets: ['query', 'value'] } }, []],
+    ['depth 205 of them: 4,108', { model: { depth: 205 }, prelora: { targets: ['query', 'value'] } }, ['model.depth']],
+  ])('optimiser table of 4,096 rows: %s', (_, overrides, expected) => {
+    expect(validateConfig(makeConfig('micro', overrides), { maxTrainableTensors: 4096 }).map((e) => e.path)).toEqual(expected);
+  });
+
+  it('names the deepest model the optimiser table takes, and the backend that has no table', () => {
+    const [depth] = validateConfig(makeConfig('micro', { model: { depth: 256 } }), { maxTrainableTensors: 4096 });
+    expect(depth!.message).toBe('depth 256 makes up to 7176 tensors to update a step (6 adapted linears a block), ' +
+      'more than this device\'s WebGPU optimiser holds (4096): lower model.depth to 146 or fewer, or use backend webgpu-composite');
+  });
+
   it('names the largest rank that fits: a power of two for maxRank, the limit itself for a static rank', () => {
     const [prelora] = validateConfig(makeConfig('nano', { prelora: { mode: 'prelora', maxRank: 128 } }), { maxLoraRank: 89 });
     expect(prelora!.message).toBe('prelora.maxRank 128 is more than this device\'s WebGPU kernels take (LoRA ranks up to 89, set by its workgroup memory): use 64 or lower');

@@ -2,7 +2,7 @@
 // and the one way such problems become text for a person (CLI, page, worker, bench).
 import type { KernelPath } from '../backend';
 import { LAYER_WEIGHTINGS, METRICS, RANK_METRICS, RANK_SCOPES, RULES } from '../policy';
-import { estimateMemory } from '../size';
+import { countTensors, estimateMemory } from '../size';
 import { FAMILIES } from '../vit-families';
 import { formatBytes, formatCount, orList } from './format';
 import {
@@ -64,6 +64,8 @@ export interface RunContext {
   kernels?: KernelPath;
   /** the largest LoRA rank our WebGPU kernels take on this device (its workgroup memory sets it) */
   maxLoraRank?: number;
+  /** the most variables our WebGPU kernels' optimiser updates in a step on this device (its AdamW table) */
+  maxTrainableTensors?: number;
 }
 
 /**
@@ -72,7 +74,7 @@ export interface RunContext {
  * `here`, when given, also refuses what this machine cannot run (RunContext).
  */
 export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigError[] {
-  const { memoryBudgetBytes, kernels, maxLoraRank } = here;
+  const { memoryBudgetBytes, kernels, maxLoraRank, maxTrainableTensors } = here;
   const e: ConfigError[] = [];
   const m = cfg.model ?? ({} as ModelConfig);
   const d = cfg.data ?? ({} as DataConfig);
@@ -191,6 +193,18 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
       path: `prelora.${rankField}`,
       message: `prelora.${rankField} ${p[rankField]} is more than this device's WebGPU kernels take (LoRA ranks up to ${maxLoraRank}, ` +
         `set by its workgroup memory): use ${fits} or lower`,
+    });
+  }
+  // every targeted linear of every block may train beside its adapter (the joint phase)
+  const targeted = Array.isArray(p.targets) ? p.targets.length : 0;
+  const most = ok('model.depth') ? countTensors(m, targeted * m.depth) : 0;
+  if (maxTrainableTensors !== undefined && most > maxTrainableTensors) {
+    const outside = countTensors({ ...m, depth: 0 });
+    const fits = Math.floor((maxTrainableTensors - outside) / (countTensors({ ...m, depth: 1 }, targeted) - outside));
+    e.push({
+      path: 'model.depth',
+      message: `depth ${m.depth} makes up to ${most} tensors to update a step (${targeted} adapted linears a block), ` +
+        `more than this device's WebGPU optimiser holds (${maxTrainableTensors}): lower model.depth to ${fits} or fewer, or use backend webgpu-composite`,
     });
   }
   if (e.length === 0 && memoryBudgetBytes !== undefined) {

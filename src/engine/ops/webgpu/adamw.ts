@@ -5,7 +5,7 @@
 // parameter, decay) comes from one small table written once per step; the gradient
 // clip factor is read on the device. No scalar is uploaded per parameter.
 import * as tf from '@tensorflow/tfjs';
-import { copyOf, isExclusive, run, stepUniform, storageBufferLimit, type Ref } from './dispatch';
+import { copyOf, isExclusive, run, stepUniform, storageBufferLimit, webgpu, type Ref } from './dispatch';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel } from './kernel';
 
 const THREADS = 256;
@@ -85,6 +85,16 @@ export interface AdamWConstants {
 /** Parameters per launch on this device: 3 storage buffers each, plus the clip factor. */
 export function paramsPerLaunch(storageBuffers: number): number {
   return Math.max(1, Math.floor((storageBuffers - 1) / 3));
+}
+
+/**
+ * The most parameters one step's table holds on this device: it is a uniform binding,
+ * at most maxUniformBufferBindingSize bytes (WebGPU's default, 64 KiB: 4,096 rows).
+ * Past it every bind group of the step is invalid and the step does nothing, silently
+ * (micro at depth 256, 4,104 parameters, on Dawn); the config check refuses that.
+ */
+export function deviceTableCapacity(): number {
+  return Math.floor(webgpu().device.limits.maxUniformBufferBindingSize / 16 / ROW_BLOCK) * ROW_BLOCK;
 }
 
 export function tableRows(params: number): number {
