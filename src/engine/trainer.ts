@@ -14,6 +14,7 @@ import { readTensors, takeTensor } from './checkpoint/tensors';
 import { validateConfig, type ConfigError, type PreLoRAConfig, type RunConfig } from './config';
 import { Batcher, toBatch, type Batch, type Dataset, type Selection } from './data/dataset';
 import { CompiledStep, type StepArgs } from './compiled/step';
+import { watchDeviceErrors, type DeviceErrorWatch } from './device-errors';
 import { settleLoss, watchDevice } from './device-loss';
 import { describeDivergence, finiteWindow, firstNonFinite } from './divergence';
 import type { DeviceLoss, Divergence, EngineEvent, Evaluation, MemoryReading, RunPhase, StepRecord } from './events';
@@ -74,6 +75,8 @@ export class Trainer {
   private disposed = false;
   /** why the WebGPU device was lost, once it was (never off WebGPU) */
   private readonly deviceLost = watchDevice();
+  /** work the device refused (made last in the constructor, which may throw before it) */
+  private readonly deviceErrors: DeviceErrorWatch;
   /** set when a step finds the device lost; the run stops */
   private lost: DeviceLoss | null = null;
 
@@ -106,6 +109,7 @@ export class Trainer {
     this.controller = new PreLoRAController(config.prelora, config.schedule.steps, this.model.modules(), config.seed, this.host());
     this.controller.startStatic();
     this.emitParams();
+    this.deviceErrors = watchDeviceErrors();
   }
 
   private host(): ControllerHost {
@@ -175,6 +179,19 @@ export class Trainer {
     for (const p of this.pending) if (typeof p.loss !== 'number') tf.dispose([p.loss, p.gradNorm!]);
     this.pending = [];
     this.emit({ type: 'deviceLost', loss: this.lost });
+  }
+
+  /**
+   * Stops the run where the device refused some of its work (device-errors.ts): the
+   * numbers of the steps read back now may come from launches that never ran, so none is
+   * reported. Measured: micro at depth 256, past the optimiser's table (a config check
+   * refuses it now), read back losses of 0 for steps whose every launch was dropped.
+   */
+  private checkRefused(step: number): void {
+    const refused = this.deviceErrors.first();
+    if (!refused) return;
+    throw new Error(`the GPU refused part of the work of the steps up to ${step} ("${refused}"), so their numbers cannot be trusted and the run stops: ` +
+      'a setting past this device\'s limits is the usual cause; lower model.width, model.depth or optim.batchSize, or use backend webgpu-composite');
   }
 
   /** Why the run stopped, if a step's loss or gradients were not finite. */
@@ -465,6 +482,7 @@ export class Trainer {
     const values = await read.values;
     // a run that lost its device or was let go meanwhile reports nothing more
     if (this.lost || this.disposed) return [];
+    this.checkRefused(read.step);
     const bad = this.diverged ? -1 : firstNonFinite(values.subarray(0, n), values.subarray(n));
     const kept = this.diverged ? 0 : bad < 0 ? n : bad;
     const records = batch.slice(0, kept).map((p, i) => ({ step: p.step, epoch: p.epoch, lr: p.lr, loss: values[i]! }));
@@ -681,6 +699,7 @@ export class Trainer {
 
   dispose(): void {
     this.disposed = true;
+    this.deviceErrors.stop();
     this.reading = null;
     this.dropAhead();
     for (const p of this.pending) if (typeof p.loss !== 'number') tf.dispose([p.loss, p.gradNorm!]);

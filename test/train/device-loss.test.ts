@@ -3,10 +3,12 @@
 // event and stops, the worker makes a new device and says which checkpoint the run goes
 // back to; restored from it on the new device, the run retrains the lost steps with the
 // same losses and finishes. A trainer whose device was lost, asked directly (the worker
-// lets such a run go), refuses a checkpoint and an export.
+// lets such a run go), refuses a checkpoint and an export. Work the device refuses (a
+// binding past a device limit) stops the run at its next read-back, with no numbers.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runOnDawn } from '../helpers/dawn';
 import type { DeviceLossRun } from '../helpers/device-loss-run';
+import type { DeviceRefusalRun } from '../helpers/device-refusal-run';
 import { maxRelError } from '../helpers/tf';
 
 describe('a lost GPU device', () => {
@@ -40,4 +42,18 @@ describe('a lost GPU device', () => {
     expect(r.trainer.checkpoint).toBe(`${lost} checkpoint`);
     expect(r.trainer.export).toBe(`${lost} export`);
   });
+});
+
+describe('work the GPU device refuses', () => {
+  it('stops the run at the next read-back with the device\'s words and no numbers, where before it read back losses of 0', async () => {
+    const r = await runOnDawn<DeviceRefusalRun>('test/helpers/device-refusal-run.ts', [], 600_000, { crashAtExit: true });
+    expect(r.kernels).toBe('compiled');
+    expect(r.records).toBe(0);
+    expect(r.error).toBe('the GPU refused part of the work of the steps up to 2 ("Binding size (66560) of [Buffer "adamw table"] is larger than the maximum uniform ' +
+      'buffer binding size (65536)."), so their numbers cannot be trusted and the run stops: a setting past this device\'s limits is the usual cause; ' +
+      'lower model.width, model.depth or optim.batchSize, or use backend webgpu-composite');
+    // the next trainer on the same device watches for itself: a healthy run trains
+    expect(r.healthyLosses).toHaveLength(2);
+    for (const l of r.healthyLosses) expect(l).toBeGreaterThan(1);
+  }, 600_000);
 });

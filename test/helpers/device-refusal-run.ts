@@ -1,0 +1,46 @@
+// Work the WebGPU device refuses, for real (Dawn on SwiftShader, in a child process):
+// micro at depth 256 has more parameters (4,104) than the optimiser's table holds on a
+// device's default 64 KiB uniform binding (4,096), so every step's AdamW bind groups are
+// invalid and the device drops each step's command buffer. The config check refuses
+// that model (prepareRun); a Trainer made without the check shows what the engine does
+// when a device refuses work no check foresaw. Prints one JSON line.
+import * as tf from '@tensorflow/tfjs';
+import { initNodeBackend } from '../../src/engine/backend-node';
+import { makeConfig } from '../../src/engine/config';
+import { syntheticDataset } from '../../src/engine/data/synthetic';
+import { Trainer } from '../../src/engine/trainer';
+import { reply } from './dawn';
+
+export interface DeviceRefusalRun {
+  kernels: string;
+  /** what the first read-back threw, or null */
+  error: string | null;
+  /** records the steps read back before it (none: the first read-back holds refused steps) */
+  records: number;
+  /** a healthy run on the same device afterwards: its losses, finite and not 0 */
+  healthyLosses: number[];
+}
+
+const info = await initNodeBackend(process.argv[2] === 'fused' ? 'webgpu-fused' : 'webgpu');
+const data = syntheticDataset({ trainSize: 8, testSize: 4, imageSize: 8, channels: 3, numClasses: 10, difficulty: 0.3, seed: 1 });
+const deep = makeConfig('micro', { model: { imageSize: 8, depth: 256 }, optim: { batchSize: 2 }, schedule: { steps: 4, warmupSteps: 1, logEvery: 2, evalEvery: 1000 } });
+let error: string | null = null;
+let records = 0;
+const t = new Trainer(deep, data);
+try {
+  await t.step();
+  await t.step();
+  records = (await t.flush()).length;
+} catch (err) {
+  error = (err as Error).message;
+} finally {
+  t.dispose();
+}
+// a model within the table on the same device trains: the watch belongs to its trainer
+const shallow = new Trainer({ ...deep, model: { ...deep.model, depth: 2 } }, data);
+await shallow.step();
+await shallow.step();
+const healthyLosses = (await shallow.flush()).map((r) => r.loss);
+shallow.dispose();
+tf.disposeVariables();
+reply({ kernels: info.kernels, error, records, healthyLosses } satisfies DeviceRefusalRun);
