@@ -80,6 +80,11 @@ describe('validation', () => {
     expect(paths(makeConfig('nano', overrides))).toEqual([path]);
   });
 
+  it('checks the batch against data.trainSize on the synthetic set only: a loaded set has its own count', () => {
+    expect(paths(makeConfig('nano', { optim: { batchSize: 4096 }, data: { trainSize: 4000 } }))).toEqual(['optim.batchSize']);
+    expect(paths(makeConfig('nano', { optim: { batchSize: 4096 }, data: { dataset: 'mnist', trainSize: 4000 } }))).toEqual([]);
+  });
+
   it.each<[string, Parameters<typeof makeConfig>[1], number | undefined, string[]]>([
     // the limit is what our WebGPU kernels take on the device (say 38); undefined on tfjs's kernels
     ['PreLoRA maxRank 64 over a limit of 38', { prelora: { mode: 'prelora', maxRank: 64 } }, 38, ['prelora.maxRank']],

@@ -151,7 +151,8 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
   if (!DATASETS.includes(d.dataset)) {
     e.push({ path: 'data.dataset', message: `unknown dataset "${String(d.dataset)}": use ${orList(BUILTIN_DATASETS)}, or give files to upload` });
   }
-  if (ok('optim.batchSize', 'data.trainSize') && o.batchSize > d.trainSize) {
+  // data.trainSize sizes the synthetic set only; prepare checks a loaded set's own count
+  if (d.dataset === 'synthetic' && ok('optim.batchSize', 'data.trainSize') && o.batchSize > d.trainSize) {
     e.push({ path: 'optim.batchSize', message: `batch ${o.batchSize} is larger than the ${d.trainSize} training images: lower it` });
   }
   if (d.dataset === 'synthetic' && ok('data.trainSize', 'data.testSize', 'data.maxDataMB', 'model.imageSize', 'model.channels')) {
