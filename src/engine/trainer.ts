@@ -139,6 +139,7 @@ export class Trainer {
         this.aheadSteps.withdrawn++;
       },
       onWindow: (record) => {
+        this.checkRefused(record.step); // statistics of launches the device dropped are not reported either
         if (finiteWindow(record)) this.emit({ type: 'window', window: record });
         else this.suspect = true;
       },
@@ -222,6 +223,7 @@ export class Trainer {
    */
   async step<T>(measure?: (enqueue: () => void) => Promise<T>): Promise<T | undefined> {
     if (this.diverged || this.lost) return undefined; // a diverged run, or one whose device is gone, takes no more steps
+    this.deviceErrors.claim();
     const lost = this.deviceLost();
     if (lost) {
       this.stopLost(lost);
@@ -420,6 +422,7 @@ export class Trainer {
   }
 
   async flush(): Promise<StepRecord[]> {
+    this.deviceErrors.claim();
     // a window closed a step ago: its record first, as at a boundary, and its decision
     // (at its end: no step was queued since), which a diverged run refuses
     try {
@@ -476,7 +479,10 @@ export class Trainer {
 
   /** A started read-back ended: its records and events; the interval's time runs to when its numbers came back. */
   private async readBack(read: Reading | null): Promise<StepRecord[]> {
-    if (!read) return [];
+    if (!read) {
+      this.checkRefused(this.completed); // nothing pending: a switch's or an evaluation's work may still have been dropped
+      return [];
+    }
     const { batch } = read;
     const n = batch.length;
     const values = await read.values;
@@ -511,12 +517,14 @@ export class Trainer {
     const { x, y } = this.tensors(this.probe);
     const loss = tf.tidy(() => crossEntropy(this.model.forward(x), y, this.config.optim.labelSmoothing));
     const value = (await loss.data().finally(() => tf.dispose([x, y, loss])))[0]!;
+    this.checkRefused(this.completed); // a switch decided on a loss the device never computed would stand
     this.restartClock(); // probing is not training time
     return value;
   }
 
   /** Loss (no label smoothing) and accuracy on the held-out split, read back once; null once diverged. */
   async evaluate(): Promise<Evaluation | null> {
+    this.deviceErrors.claim();
     await this.flush(); // so the evaluation's time never counts as training time
     if (this.diverged) return null; // its weights are not finite: the last evaluation stands
     const split = this.dataset.test;
@@ -534,6 +542,7 @@ export class Trainer {
       totals = next;
     }
     const [correct, lossSum] = await totals.data().finally(() => totals.dispose());
+    this.checkRefused(this.completed);
     const evaluation = { step: this.completed, loss: lossSum! / split.count, accuracy: correct! / split.count, count: split.count };
     this.restartClock();
     this.emit({ type: 'evaluation', evaluation });
@@ -577,6 +586,7 @@ export class Trainer {
 
   /** Apply forced switches now; only between steps (a paused run). */
   applyForced(): Promise<void> {
+    this.deviceErrors.claim();
     return this.controller.applyForced();
   }
 

@@ -3,7 +3,9 @@
 // device's default 64 KiB uniform binding (4,096), so every step's AdamW bind groups are
 // invalid and the device drops each step's command buffer. The config check refuses
 // that model (prepareRun); a Trainer made without the check shows what the engine does
-// when a device refuses work no check foresaw. Prints one JSON line.
+// when a device refuses work no check foresaw. Then a paused run and a benchmark on one
+// device, and a refusal made on purpose (a buffer of a usage WebGPU forbids): it is the
+// trainer's at work, and one made between steps stops an evaluation. Prints one JSON line.
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../../src/engine/backend-node';
 import { makeConfig } from '../../src/engine/config';
@@ -19,7 +21,17 @@ export interface DeviceRefusalRun {
   records: number;
   /** a healthy run on the same device afterwards: its losses, finite and not 0 */
   healthyLosses: number[];
+  /** a benchmark's trainer made beside a paused run: what its read-back threw after a refusal */
+  benchError: string | null;
+  /** the paused run's steps after the benchmark: their losses (the refusal was not its) */
+  pausedLosses: number[];
+  /** what its evaluation threw after a refusal made between its steps */
+  evaluationError: string | null;
 }
+
+const messageOf = (run: () => Promise<unknown>) => run().then(() => null, (err: unknown) => (err as Error).message);
+/** A real validation error on the device: MAP_READ with STORAGE is a usage WebGPU refuses. */
+const refuse = () => (tf.backend() as unknown as { device: GPUDevice }).device.createBuffer({ size: 16, usage: 0x1 | 0x80 });
 
 const info = await initNodeBackend(process.argv[2] === 'fused' ? 'webgpu-fused' : 'webgpu');
 const data = syntheticDataset({ trainSize: 8, testSize: 4, imageSize: 8, channels: 3, numClasses: 10, difficulty: 0.3, seed: 1 });
@@ -37,10 +49,24 @@ try {
   t.dispose();
 }
 // a model within the table on the same device trains: the watch belongs to its trainer
-const shallow = new Trainer({ ...deep, model: { ...deep.model, depth: 2 } }, data);
+const read: { step: number; loss: number }[] = [];
+const shallow = new Trainer({ ...deep, model: { ...deep.model, depth: 2 } }, data, (e) => { if (e.type === 'progress') read.push(...e.records); });
 await shallow.step();
 await shallow.step();
 const healthyLosses = (await shallow.flush()).map((r) => r.loss);
+// the same trainer, paused, and a benchmark's trainer on the device meanwhile (the worker's case)
+await shallow.step();
+await shallow.flush();
+const bench = new Trainer({ ...deep, model: { ...deep.model, depth: 2 } }, data);
+await bench.step();
+refuse();
+const benchError = await messageOf(() => bench.flush());
+bench.dispose();
+await shallow.step(); // a log boundary: its read-back is reported as an event
+await shallow.flush();
+const pausedLosses = read.filter((r) => r.step === 4).map((r) => r.loss);
+refuse(); // between steps, nothing pending
+const evaluationError = await messageOf(() => shallow.evaluate());
 shallow.dispose();
 tf.disposeVariables();
-reply({ kernels: info.kernels, error, records, healthyLosses } satisfies DeviceRefusalRun);
+reply({ kernels: info.kernels, error, records, healthyLosses, benchError, pausedLosses, evaluationError } satisfies DeviceRefusalRun);

@@ -55,5 +55,11 @@ describe('work the GPU device refuses', () => {
     // the next trainer on the same device watches for itself: a healthy run trains
     expect(r.healthyLosses).toHaveLength(2);
     for (const l of r.healthyLosses) expect(l).toBeGreaterThan(1);
+    // a benchmark beside a paused run: the refusal stops the benchmark, not the paused run
+    expect(r.benchError).toMatch(/^the GPU refused part of the work of the steps up to 1 \("[^"]+"\), so their numbers cannot be trusted/);
+    expect(r.pausedLosses).toHaveLength(1);
+    expect(r.pausedLosses[0]).toBeGreaterThan(1);
+    // a refusal between steps, with nothing pending, stops the evaluation that follows
+    expect(r.evaluationError).toMatch(/^the GPU refused part of the work of the steps up to 4 \("[^"]+"\)/);
   }, 600_000);
 });
