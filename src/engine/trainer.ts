@@ -191,8 +191,9 @@ export class Trainer {
   private checkRefused(step: number): void {
     const refused = this.deviceErrors.first();
     if (!refused) return;
+    const otherPath = stepPath() === 'composite' ? '' : ', or use backend webgpu-composite';
     throw new Error(`the GPU refused part of the work of the steps up to ${step} ("${refused}"), so their numbers cannot be trusted and the run stops: ` +
-      'a setting past this device\'s limits is the usual cause; lower model.width, model.depth or optim.batchSize, or use backend webgpu-composite');
+      `a setting past this device's limits is the usual cause; lower model.width, model.depth or optim.batchSize${otherPath}`);
   }
 
   /** Why the run stopped, if a step's loss or gradients were not finite. */
