@@ -120,6 +120,13 @@ export class PreLoRAController {
   forceSwitch(id: string): void {
     const s = this.states.get(id);
     if (!s) throw new Error(`no module "${id}": use blocks.<layer>.<query|key|value|output|fc1|fc2>`);
+    // a family outside the targets trains fully to the end: the config's checks (the
+    // optimiser's table, the device's LoRA ranks) count adapters in the targets only
+    const { family } = parseModuleId(id);
+    const { targets } = this.settings;
+    if (!targets.includes(family as Family)) {
+      throw new Error(`${id} is not in prelora.targets (${targets.join(', ')}), so it trains fully to the end: add ${family} to prelora.targets to switch it`);
+    }
     if (s.phase === 'full') this.forced.add(id);
   }
 

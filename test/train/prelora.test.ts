@@ -129,6 +129,7 @@ describe('PreLoRA on nano (wasm)', () => {
     expect(phases(events)).toEqual([]); // nothing settles at 1e-9
     trainer.forceSwitch('blocks.1.value');
     expect(() => trainer.forceSwitch('blocks.9.value')).toThrow('no module "blocks.9.value"');
+
     await trainer.run(1);
     expect(phases(events).map((c) => [c.module, c.to, c.decidedBy, c.step])).toEqual([
       ['blocks.1.value', 'joint', 'forced', 21], ['blocks.1.value', 'lora', 'joint-done', 21],
@@ -138,6 +139,19 @@ describe('PreLoRA on nano (wasm)', () => {
     const later = phases(events).slice(2).filter((c) => c.to === 'joint');
     expect(later).toHaveLength(23);
     expect(later.every((c) => c.step === 30 && typeof c.decidedBy === 'object')).toBe(true);
+    trainer.dispose();
+  }, 60_000);
+
+  it('a forced switch takes a targeted module only: the config\'s checks count adapters in prelora.targets', async () => {
+    await useBackend('wasm');
+    const { trainer, events } = setup({ prelora: { mode: 'prelora', targets: ['query', 'value'], weightThreshold: 1e-9, lossThreshold: 1e-9 } });
+    await trainer.run(2);
+    expect(() => trainer.forceSwitch('blocks.1.fc1')).toThrow(
+      'blocks.1.fc1 is not in prelora.targets (query, value), so it trains fully to the end: add fc1 to prelora.targets to switch it');
+    trainer.forceSwitch('blocks.1.query');
+    await trainer.run(1);
+    expect(phases(events).map((c) => [c.module, c.to])).toEqual([['blocks.1.query', 'joint']]);
+    expect(trainer.modules.get('blocks.1.fc1')!.phase).toBe('full');
     trainer.dispose();
   }, 60_000);
 
