@@ -105,6 +105,9 @@ describe('validation', () => {
     ['depth 147: 4,124', { model: { depth: 147 } }, ['model.depth']],
     ['depth 204, two adapted linears a block: 4,088', { model: { depth: 204 }, prelora: { targets: ['query', 'value'] } }, []],
     ['depth 205 of them: 4,108', { model: { depth: 205 }, prelora: { targets: ['query', 'value'] } }, ['model.depth']],
+    // static LoRA: each adapted linear's frozen base (two tensors) leaves as its adapter (two) comes
+    ['static LoRA at depth 255: 8 + 16 x 255 = 4,088', { model: { depth: 255 }, prelora: { mode: 'lora' } }, []],
+    ['static LoRA at depth 256: 4,104', { model: { depth: 256 }, prelora: { mode: 'lora' } }, ['model.depth']],
   ])('optimiser table of 4,096 rows: %s', (_, overrides, expected) => {
     expect(validateConfig(makeConfig('micro', overrides), { maxTrainableTensors: 4096 }).map((e) => e.path)).toEqual(expected);
   });

@@ -196,15 +196,18 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
         `set by its workgroup memory): use ${fits} or lower`,
     });
   }
-  // every targeted linear of every block may train beside its adapter (the joint phase)
+  // every targeted linear of every block may train beside its adapter (the joint phase; a
+  // hand switch takes targeted modules only); static LoRA freezes each targeted base, its
+  // two tensors leaving as its adapter's two come
   const targeted = Array.isArray(p.targets) ? p.targets.length : 0;
-  const most = ok('model.depth') ? countTensors(m, targeted * m.depth) : 0;
+  const beside = p.mode === 'lora' ? 0 : targeted;
+  const most = ok('model.depth') ? countTensors(m, beside * m.depth) : 0;
   if (maxTrainableTensors !== undefined && most > maxTrainableTensors) {
     const outside = countTensors({ ...m, depth: 0 });
-    const fits = Math.floor((maxTrainableTensors - outside) / (countTensors({ ...m, depth: 1 }, targeted) - outside));
+    const fits = Math.floor((maxTrainableTensors - outside) / (countTensors({ ...m, depth: 1 }, beside) - outside));
     e.push({
       path: 'model.depth',
-      message: `depth ${m.depth} makes up to ${most} tensors to update a step (${targeted} adapted linears a block), ` +
+      message: `depth ${m.depth} makes up to ${most} tensors to update a step (${targeted} adapted linears a block${beside ? '' : ', their bases frozen'}), ` +
         `more than this device's WebGPU optimiser holds (${maxTrainableTensors}): lower model.depth to ${fits} or fewer, or use backend webgpu-composite`,
     });
   }
