@@ -17,7 +17,7 @@ import { LAYERNORM, parseLayerNormGroups, parseLayerNormRows } from '../engine/o
 import { LORA_MERGE, MERGE_PLACE_WORDS, parseLoraMerge } from '../engine/ops/webgpu/linear';
 import { parseThinGrad, THIN_GRAD } from '../engine/ops/webgpu/linear-kernels';
 import { setField } from '../engine/overrides';
-import { loraRankLimit } from '../engine/rank-limit';
+import { deviceLimits } from '../engine/device-limits';
 import { proportionalWarmup } from '../engine/schedule';
 import { applySetFlags } from './args';
 import { outProblem } from './output';
@@ -107,7 +107,7 @@ async function main(): Promise<number> {
   if (badOut) { console.error(badOut); return 2; }
 
   const backend = await initNodeBackend(v.backend as BackendChoice);
-  const problems = validateConfig(base, { memoryBudgetBytes: backend.memoryBudgetBytes, kernels: backend.kernels, maxLoraRank: loraRankLimit() });
+  const problems = validateConfig(base, { memoryBudgetBytes: backend.memoryBudgetBytes, kernels: backend.kernels, ...deviceLimits() });
   if (problems.length) { console.error(formatErrors(problems)); return 2; }
   const device = backend.adapter?.description ?? '';
   console.error(`bench: ${preset} on ${dataset}, ${base.schedule.steps} steps at batch ${base.optim.batchSize}, ${seeds} seed(s), backend ${backend.name}, ${backend.kernels} kernels (${backend.reason})`);

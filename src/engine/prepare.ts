@@ -7,8 +7,7 @@ import { validateConfig, type ConfigError, type RunConfig } from './config';
 import { fitModelToData } from './data/builtin';
 import type { Dataset } from './data/dataset';
 import { DatasetError } from './data/errors';
-import { deviceTableCapacity } from './ops/webgpu/adamw';
-import { loraRankLimit } from './rank-limit';
+import { deviceLimits } from './device-limits';
 
 export interface PrepareOptions {
   /** the data a config names: a built-in set, or the user's files */
@@ -29,12 +28,8 @@ const refused = (errors: ConfigError[]): Prepared => ({ config: null, dataset: n
 
 /** The config that will really run (the model follows the data) and its data, or every problem. */
 export async function prepareRun(requested: RunConfig, o: PrepareOptions): Promise<Prepared> {
-  // the largest adapter rank the device's kernels take, read from the live backend
-  const ours = o.kernels !== undefined && o.kernels !== 'composite';
-  const here = {
-    memoryBudgetBytes: o.memoryBudgetBytes, kernels: o.kernels, maxLoraRank: loraRankLimit(),
-    maxTrainableTensors: ours ? deviceTableCapacity() : undefined,
-  };
+  // what the device's kernels take (adapter ranks, tensors a step), read from the live backend
+  const here = { memoryBudgetBytes: o.memoryBudgetBytes, kernels: o.kernels, ...deviceLimits() };
   const early = validateConfig(requested, here);
   if (early.length) return refused(early);
   let dataset: Dataset;

@@ -24,7 +24,7 @@ import { crossEntropy } from './ops/cross-entropy';
 import { AdamW, clipByGlobalNorm } from './optimizer';
 import { PreLoRAController, type ControllerHost, type ModuleState } from './prelora';
 import type { WindowRecord } from './policy';
-import { loraRankLimit } from './rank-limit';
+import { deviceLimits } from './device-limits';
 import { learningRate } from './schedule';
 import { ViT } from './vit';
 
@@ -574,7 +574,7 @@ export class Trainer {
    */
   setPolicy(update: PolicyUpdate): { applied: PolicyUpdate; errors: [] } | { applied: null; errors: ConfigError[] } {
     const applied = resolveUpdate(update);
-    const errors = validateConfig({ ...this.config, prelora: { ...this.controller.settings, ...applied } }, { maxLoraRank: loraRankLimit() });
+    const errors = validateConfig({ ...this.config, prelora: { ...this.controller.settings, ...applied } }, deviceLimits());
     if (errors.length) return { applied: null, errors };
     this.controller.setPolicy(applied);
     return { applied, errors: [] };

@@ -13,6 +13,7 @@ import { prepareRun } from '../../src/engine/prepare';
 import { Trainer } from '../../src/engine/trainer';
 import { makeConfig, type RunConfig } from '../../src/engine/config';
 import { loadBuiltin } from '../../src/engine/data/builtin';
+import { SWIFTSHADER_ENV } from '../../src/engine/backend-node';
 import { flopsPerStep } from '../../src/engine/flops';
 import { useBackend } from '../helpers/tf';
 import { runOnDawn } from '../helpers/dawn';
@@ -187,4 +188,13 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     const seed = await tsx('src/cli/bench.ts', ['--first-seed', 'two']).catch((e: { code: number; stderr: string }) => e);
     expect((seed as { stderr: string }).stderr).toMatch(/--first-seed takes a whole number >= 0 \(got "two"\)/);
   }, 60_000);
+
+  it('refuses a model deeper than the WebGPU optimiser\'s table holds before its warm-up, as the trainer does', async () => {
+    const deep = await exec(process.execPath, ['--import', 'tsx', 'src/cli/bench.ts', '--preset', 'micro', '--backend', 'webgpu', '--steps', '12', '--set', 'model.depth=256'],
+      { timeout: 120_000, env: { ...process.env, ...SWIFTSHADER_ENV } }).catch((e: { code: number; stderr: string }) => e);
+    expect(deep).toMatchObject({ code: 2 });
+    expect((deep as { stderr: string }).stderr).toContain('model.depth: depth 256 makes up to 7176 tensors to update a step (6 adapted linears a block), ' +
+      'more than this device\'s WebGPU optimiser holds (4096)');
+    expect((deep as { stderr: string }).stderr).not.toMatch(/^bench: micro/m); // refused before it began
+  }, 120_000);
 });

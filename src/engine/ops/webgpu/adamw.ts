@@ -90,8 +90,9 @@ export function paramsPerLaunch(storageBuffers: number): number {
 /**
  * The most parameters one step's table holds on this device: it is a uniform binding,
  * at most maxUniformBufferBindingSize bytes (WebGPU's default, 64 KiB: 4,096 rows).
- * Past it every bind group of the step is invalid and the step does nothing, silently
- * (micro at depth 256, 4,104 parameters, on Dawn); the config check refuses that.
+ * Past it every bind group of the step is invalid and the device drops the step (micro
+ * at depth 256, 4,104 parameters, on Dawn): the config check refuses that model
+ * (device-limits.ts), and the trainer stops a run whose work the device refused.
  */
 export function deviceTableCapacity(): number {
   return Math.floor(webgpu().device.limits.maxUniformBufferBindingSize / 16 / ROW_BLOCK) * ROW_BLOCK;
