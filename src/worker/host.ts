@@ -527,7 +527,18 @@ export class TrainingHost {
       return this.error(run.id, messageOf(err));
     }
     // paused: the run is at a step boundary, so the switch happens now; else at the next step
-    if (!this.looping) await this.exclusive(() => (this.run === run ? run.trainer.applyForced() : Promise.resolve()));
+    if (this.looping) return;
+    await this.exclusive(async () => {
+      if (this.run !== run) return;
+      try {
+        await run.trainer.applyForced();
+      } catch (err) {
+        // as a throw mid-step: the switch stopped half-way (adapters added, the phase not
+        // recorded), so this run cannot go on; its last checkpoint still resumes it
+        this.error(run.id, `the run failed at step ${run.trainer.stepsDone}, switching ${cmd.module} by hand: ${messageOf(err)}`);
+        this.release('failed');
+      }
+    });
   }
 
   private async loadDataset(cmd: CommandOf<'loadDataset'>): Promise<void> {

@@ -220,6 +220,39 @@ describe('the worker host (Node, wasm)', () => {
     await host.receive({ type: 'reset', runId: 'g' });
   }, 60_000);
 
+  it('a switch by hand that fails half-way while paused fails that run with the reason; the worker takes the next run', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    // a real trainer whose loss probe after the new adapters throws, as a device that refuses work would
+    const createTrainer: HostDeps['createTrainer'] = (...args) => {
+      const t = new Trainer(...args);
+      const probes = t as unknown as { probeLoss: () => Promise<number> };
+      const probe = probes.probeLoss.bind(t);
+      let calls = 0;
+      probes.probeLoss = async () => {
+        if (t.config.seed === 67 && ++calls === 2) throw new Error('the GPU device refused work');
+        return probe();
+      };
+      return t;
+    };
+    const { host, events, waitFor, stateOf } = harness({ createTrainer });
+    await host.receive({ type: 'start', runId: 's', config: micro(400, { seed: 67 }) });
+    await waitFor(stateOf('s', 'running'));
+    await host.receive({ type: 'pause', runId: 's' });
+    const paused = await waitFor(stateOf('s', 'paused'));
+    await host.receive({ type: 'forceSwitch', runId: 's', module: 'blocks.1.fc2' });
+    // adapters were added and the phase never recorded: the run is not left paused half-switched
+    expect(events.slice(-3)).toEqual([
+      { type: 'error', runId: 's', message: `the run failed at step ${paused.step}, switching blocks.1.fc2 by hand: the GPU device refused work` },
+      { type: 'state', runId: 's', state: 'failed', step: paused.step },
+      { type: 'held', run: null },
+    ]);
+    await host.receive({ type: 'resume', runId: 's' }); // it is gone: nothing happens
+    expect(events.at(-1)).toEqual({ type: 'held', run: null });
+    await host.receive({ type: 'start', runId: 't', config: micro(8) });
+    expect((await waitFor(stateOf('t', 'done'))).step).toBe(8);
+    await host.receive({ type: 'reset', runId: 't' });
+  }, 60_000);
+
   it('refuses a start it cannot run, naming the field, and keeps the paused run', async () => {
     tensorsBefore = tf.memory().numTensors;
     const { host, events, waitFor, stateOf } = harness();
