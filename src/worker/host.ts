@@ -585,13 +585,21 @@ export class TrainingHost {
     }
   }
 
-  /** The benchmark, on this worker's backend. A paused run stays as it is. */
+  /**
+   * The benchmark, on this worker's backend. A paused run stays as it is. It is trainer
+   * work like the rest: it waits for what a pause set going (the paused run's save, an
+   * export, a switch by hand), so that no two trainers share the device's step at once.
+   */
   private async runBench(cmd: CommandOf<'bench'>): Promise<void> {
     const failed = (message: string) => this.post({ type: 'bench', status: { state: 'failed', message } });
     if (this.bench) return failed('a benchmark is running already');
     if (cmd.config.data.dataset === 'upload') return failed('the benchmark runs on the built-in sets: pick synthetic or mnist');
     if (this.looping) return failed('a run is training: pause it first, the benchmark needs the device to itself');
-    const bench = (this.bench = { stop: false });
+    const bench = (this.bench = { stop: false }); // from now on a start, resume or step is refused
+    return this.exclusive(() => this.benchmark(cmd, bench, failed));
+  }
+
+  private async benchmark(cmd: CommandOf<'bench'>, bench: { stop: boolean }, failed: (message: string) => void): Promise<void> {
     try {
       const info = await this.ready('auto');
       this.post({ type: 'bench', status: { state: 'running', done: 0, total: BENCH_VARIANTS.length * cmd.seeds, label: 'starting' } });

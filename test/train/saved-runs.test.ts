@@ -28,9 +28,10 @@ import { cifarBatch } from '../helpers/cifar';
 const readPublic = async (p: string) => new Uint8Array(await readFile(join('public', p)));
 
 /** A worker as the page has it: a host that saves to this process's IndexedDB. */
-function worker(keepDataUpTo?: number) {
+function worker(keepDataUpTo?: number, onEvent?: (e: WorkerEvent, host: TrainingHost) => void) {
   const events: WorkerEvent[] = [];
-  const host = new TrainingHost({ post: (e) => events.push(e), initBackend: (c) => initNodeBackend(c), readPublic, openSaved: () => SavedRuns.open(), keepDataUpTo });
+  const post = (e: WorkerEvent) => { events.push(e); onEvent?.(e, host); };
+  const host: TrainingHost = new TrainingHost({ post, initBackend: (c) => initNodeBackend(c), readPublic, openSaved: () => SavedRuns.open(), keepDataUpTo });
   const waitFor = async <T extends WorkerEvent>(pred: (e: WorkerEvent) => e is T, from = 0): Promise<T> => {
     const end = Date.now() + 90_000;
     for (;;) {
@@ -107,6 +108,36 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
     expect(tf.memory().numTensors).toBe(tensorsBefore);
     await store.remove(atPause.info.id);
     expect(await store.list()).toEqual([]);
+    store.close();
+  }, 240_000);
+
+  it('a benchmark asked for the moment a run pauses waits for the pause\'s save, and the run resumes as the run that never stopped', async () => {
+    const tensorsBefore = tf.memory().numTensors;
+    const bench = { ...config, schedule: { ...config.schedule, steps: 12, checkpointEvery: 0 } };
+    let benching: Promise<void> | null = null;
+    // the page's benchmark button pressed as the pause lands, while the pause's save is under way
+    const w = worker(undefined, (e, host) => {
+      if (!benching && e.type === 'state' && e.runId === 'q' && e.state === 'paused') benching = host.receive({ type: 'bench', config: bench, preset: 'micro', seeds: 1 });
+    });
+    await w.host.receive({ type: 'start', runId: 'q', config, name: 'paused for a benchmark' });
+    await w.waitFor(w.saved('q', 8));
+    await w.host.receive({ type: 'pause', runId: 'q' });
+    const paused = await w.waitFor(w.stateOf('q', 'paused'));
+    const atPause = await w.waitFor(w.saved('q', paused.step));
+    await w.waitFor((e): e is WorkerEvent => e.type === 'bench' && (e.status.state === 'done' || e.status.state === 'failed'));
+    await benching;
+    const benchStarted = w.events.findIndex((e) => e.type === 'bench' && e.status.state === 'running');
+    expect(w.events.at(-1)).toMatchObject({ type: 'bench', status: { state: 'done' } });
+    expect(w.events.indexOf(atPause)).toBeLessThan(benchStarted); // the save ended before the benchmark began
+    await w.host.receive({ type: 'resume', runId: 'q' });
+    await w.waitFor(w.stateOf('q', 'done'));
+    expect(losses(w.engine('q'))).toEqual(losses(straight));
+    expect(plain(w.engine('q'))).toEqual(plain(straight));
+    expect(w.events.filter((e) => e.type === 'error')).toEqual([]);
+    await w.host.receive({ type: 'reset', runId: 'q' });
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    const store = await SavedRuns.open();
+    await store.remove(atPause.info.id);
     store.close();
   }, 240_000);
 
