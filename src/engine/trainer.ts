@@ -10,8 +10,9 @@
 // Hosts (the CLI, the worker, the benchmark) drive it through `step()` or `run()`.
 import * as tf from '@tensorflow/tfjs';
 import { TENSOR, type HostArray, type TrainingState } from './checkpoint/format';
+import { restoredMisfit } from './checkpoint/fits';
 import { readTensors, takeTensor } from './checkpoint/tensors';
-import { validateConfig, type ConfigError, type PreLoRAConfig, type RunConfig } from './config';
+import { formatErrors, validateConfig, type ConfigError, type PreLoRAConfig, type RunConfig } from './config';
 import { Batcher, toBatch, type Batch, type Dataset, type Selection } from './data/dataset';
 import { CompiledStep, type StepArgs } from './compiled/step';
 import { watchDeviceErrors, type DeviceErrorWatch } from './device-errors';
@@ -674,6 +675,7 @@ export class Trainer {
     };
     try {
       this.controller.importState(state.controller);
+      this.checkRestored();
       const variables = this.model.namedVariables();
       const byName = new Map(variables);
       const values = variables.map(([n, v]) => [v, take(TENSOR.weight(n), v.shape)] as const);
@@ -706,6 +708,16 @@ export class Trainer {
     this.completed = state.step;
     this.lastFlush = { time: 0, step: this.completed, phase: state.phase };
     this.emitParams();
+  }
+
+  /** The restored settings (as changed live) and modules, against this device: a refusal names what does not run here. */
+  private checkRestored(): void {
+    const limits = deviceLimits();
+    const settings = this.controller.settings;
+    const errors = validateConfig({ ...this.config, prelora: settings }, limits);
+    if (errors.length) throw new Error(`its settings as changed live do not run here: ${formatErrors(errors)}`);
+    const misfit = restoredMisfit(this.config.model, settings.targets, [...this.controller.states.values()], limits);
+    if (misfit) throw new Error(misfit);
   }
 
   dispose(): void {

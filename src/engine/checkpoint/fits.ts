@@ -1,0 +1,36 @@
+// Whether a restored run's phases run on this device: its adapters' ranks and the most
+// tensors a step of it may update, checked as a new run's config is (validateConfig), but
+// on the modules as saved. A checkpoint may hold what its config alone does not say: an
+// adapter outside prelora.targets (a switch by hand before such switches were limited to
+// the targets), a rank a larger device took. Refused here with the reason, not at the
+// device mid-run; the run as saved stays saved.
+import type { ModelConfig } from '../config';
+import type { deviceLimits } from '../device-limits';
+import type { Phase } from '../events';
+import { parseModuleId } from '../policy';
+import { countTensors } from '../size';
+
+interface SavedModule {
+  id: string;
+  phase: Phase;
+  rank: number | null;
+}
+
+/** The first reason the saved modules do not run here, or null. */
+export function restoredMisfit(model: ModelConfig, targets: readonly string[], modules: readonly SavedModule[], limits: ReturnType<typeof deviceLimits>): string | null {
+  const { maxLoraRank, maxTrainableTensors } = limits;
+  const over = maxLoraRank === undefined ? undefined : modules.find((m) => m.rank !== null && m.rank > maxLoraRank);
+  if (over) {
+    return `${over.id} has a rank-${over.rank} adapter, more than this device's WebGPU kernels take (LoRA ranks up to ${maxLoraRank}, ` +
+      'set by its workgroup memory): resume it with backend webgpu-composite, or on the device it trained on';
+  }
+  // an adapter beside a trained base adds two tensors: every joint module, and every
+  // targeted module still full (it may switch); a frozen base's two leave as its adapter's come
+  const beside = modules.filter((m) => m.phase === 'joint' || (m.phase === 'full' && targets.includes(parseModuleId(m.id).family))).length;
+  const most = countTensors(model, beside);
+  if (maxTrainableTensors !== undefined && most > maxTrainableTensors) {
+    return `its modules make up to ${most} tensors to update a step, more than this device's WebGPU optimiser holds (${maxTrainableTensors}): ` +
+      'resume it with backend webgpu-composite';
+  }
+  return null;
+}

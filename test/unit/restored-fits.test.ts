@@ -1,0 +1,35 @@
+// A restored run's modules against a device's limits, table by table: the ranks its
+// adapters have, and the tensors a step may update, counted on the modules as saved
+// (an adapter outside the targets included), at the edge of each limit.
+import { describe, expect, it } from 'vitest';
+import { restoredMisfit } from '../../src/engine/checkpoint/fits';
+import { makeConfig } from '../../src/engine/config';
+import type { Phase } from '../../src/engine/events';
+import { countTensors } from '../../src/engine/size';
+
+const model = makeConfig('micro').model; // depth 2
+const targets = ['query', 'value'];
+const mod = (id: string, phase: Phase, rank: number | null = phase === 'full' ? null : 8) => ({ id, phase, rank });
+// two targeted modules a block, one of them joint, the other still full; a base frozen outside the targets
+const saved = [
+  mod('blocks.0.query', 'joint'), mod('blocks.0.value', 'full'), mod('blocks.0.fc1', 'full'),
+  mod('blocks.1.query', 'lora'), mod('blocks.1.value', 'full'), mod('blocks.1.fc1', 'lora', 16),
+];
+const beside = 3; // blocks.0.query (joint), blocks.0.value and blocks.1.value (full and targeted: they may switch)
+
+describe('restoredMisfit', () => {
+  it.each([
+    ['no limits (tfjs kernels and optimiser)', saved, {}, null],
+    ['every rank fits, the count at the edge', saved, { maxLoraRank: 16, maxTrainableTensors: countTensors(model, beside) }, null],
+    ['one tensor short', saved, { maxTrainableTensors: countTensors(model, beside) - 1 },
+      `its modules make up to ${countTensors(model, beside)} tensors to update a step, more than this device's WebGPU optimiser holds (${countTensors(model, beside) - 1}): resume it with backend webgpu-composite`],
+    // a joint module outside the targets (a switch by hand of an older page) counts: the config alone would pass
+    ['an untargeted joint module', [...saved, mod('blocks.1.fc2', 'joint')], { maxTrainableTensors: countTensors(model, beside) }, /^its modules make up to \d+ tensors/],
+    ['a rank a larger device took', saved, { maxLoraRank: 8 },
+      'blocks.1.fc1 has a rank-16 adapter, more than this device\'s WebGPU kernels take (LoRA ranks up to 8, set by its workgroup memory): resume it with backend webgpu-composite, or on the device it trained on'],
+  ] as const)('%s', (_, modules, limits, want) => {
+    const got = restoredMisfit(model, targets, modules, { maxLoraRank: undefined, maxTrainableTensors: undefined, ...limits });
+    if (want instanceof RegExp) expect(got).toMatch(want);
+    else expect(got).toBe(want);
+  });
+});
