@@ -296,7 +296,10 @@ export class PreLoRAController {
     for (const m of s.modules) this.states.set(m.id, { id: m.id, phase: m.phase, rank: m.rank, switchedAt: m.switchedAt });
     this.history.splice(0, this.history.length, ...structuredClone(s.history));
     this.forced.clear();
-    for (const id of s.forced) this.forced.add(id);
+    // a switch by hand is taken in the targets only (forceSwitch): one pending in an older
+    // checkpoint outside them, or naming no module of this model, is dropped as it would be refused now
+    const targets = new Set<string>(this.settings.targets);
+    for (const id of s.forced) if (this.states.has(id) && targets.has(parseModuleId(id).family)) this.forced.add(id);
   }
 
   /** `full` until the first module leaves full training, `lora` once every targeted module is frozen. */

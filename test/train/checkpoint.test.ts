@@ -140,4 +140,21 @@ describe('a checkpoint resumes a run exactly (wasm)', () => {
     }
   }, 120_000);
 
+  it('drops a pending switch by hand outside prelora.targets (an older checkpoint\'s) or of no module, and keeps one inside', async () => {
+    await useBackend('wasm');
+    const { config, data } = setup({ targets: ['query', 'value'] });
+    const t = new Trainer(config, data);
+    await t.run(3);
+    const saved = await t.exportState();
+    t.dispose();
+    const forced = ['blocks.0.fc1', 'blocks.9.value', 'blocks.1.query'];
+    const resumed = new Trainer(config, data);
+    resumed.importState({ ...saved, state: { ...saved.state, controller: { ...saved.state.controller, forced } } });
+    expect((await resumed.exportState()).state.controller.forced).toEqual(['blocks.1.query']);
+    // and the one kept switches at the next step, ranked as any switch by hand
+    await resumed.step();
+    expect(resumed.modules.get('blocks.1.query')!.phase).toBe('joint');
+    expect(resumed.modules.get('blocks.0.fc1')!.phase).toBe('full');
+    resumed.dispose();
+  }, 120_000);
 });
