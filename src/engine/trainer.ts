@@ -94,13 +94,18 @@ export class Trainer {
       throw new Error(`dataset images are ${h}x${w}x${c} but the model expects ${m.imageSize}x${m.imageSize}x${m.channels}`);
     }
     this.pixels = h * w * c;
-    this.model = new ViT(config.model, config.seed);
+    // first: the model's uploads and static LoRA's adapters are this run's device work too
+    this.deviceErrors = watchDeviceErrors();
+    let model: ViT | null = null;
     try {
-      prepareModel?.(this.model);
+      model = new ViT(config.model, config.seed);
+      prepareModel?.(model);
     } catch (err) {
-      this.model.dispose();
+      model?.dispose();
+      this.deviceErrors.stop();
       throw err;
     }
+    this.model = model;
     this.optimizer = new AdamW(config.optim, (v) => v.rank === 2); // decay for 2-D weights only (linears, adapters)
     this.batcher = new Batcher(dataset.train, this.pixels, config.optim.batchSize, config.seed,
       config.data.augment ? { shape: dataset.shape, aug: dataset.augment } : null);
@@ -110,7 +115,6 @@ export class Trainer {
     this.controller = new PreLoRAController(config.prelora, config.schedule.steps, this.model.modules(), config.seed, this.host());
     this.controller.startStatic();
     this.emitParams();
-    this.deviceErrors = watchDeviceErrors();
   }
 
   private host(): ControllerHost {
