@@ -3,7 +3,7 @@
 // controls; a finished run's metrics (JSON, CSV tables), plan, every chart (SVG, PNG)
 // and its model (zip) download and parse; the model loads back into a new run, which
 // starts where the first ended; older and diverged runs say why their model does not
-// export.
+// export; a link's prelora.targets greys the families it leaves out in the layer panel.
 import { decode } from 'fast-png';
 import { unzipSync } from 'fflate';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -199,4 +199,22 @@ describe('keep and take away in the page', () => {
     expect(record.summary.diverged).not.toBeNull();
     expect(await stepCount(page)).toBeGreaterThan(0);
   }, 240_000);
+
+  it('a link\'s prelora.targets greys the other families in the layer panel: they take no click, a targeted one switches', async () => {
+    await open('v=1&preset=micro&backend=wasm&prelora.targets=query,value&schedule.steps=2000');
+    await page.getByTestId('start').click();
+    await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThan(0);
+    await page.getByTestId('pause').click();
+    await expect.poll(() => runState(page, 0), { timeout: 30_000 }).toBe('paused');
+    const cells = await page.locator('[data-testid="module-cell"]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-module')!, e.classList.contains('untargeted')] as const));
+    expect(cells).toHaveLength(12);
+    for (const [id, greyed] of cells) expect(greyed).toBe(!/\.(query|value)$/.test(id));
+    expect(await page.locator('[data-module="blocks.0.fc1"]').getAttribute('title')).toBe('blocks.0.fc1: full, not in prelora.targets: it trains fully');
+    const phaseOf = (id: string) => page.locator(`[data-module="${id}"]`).getAttribute('data-phase');
+    await page.locator('[data-module="blocks.0.fc1"]').click();
+    await page.locator('[data-module="blocks.1.value"]').click();
+    await expect.poll(() => phaseOf('blocks.1.value'), { timeout: 30_000 }).not.toBe('full');
+    expect(await phaseOf('blocks.0.fc1')).toBe('full'); // clicked first: its switch would have come with the other
+    expect(consoleErrors).toEqual([]);
+  }, 120_000);
 });
