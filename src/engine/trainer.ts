@@ -76,7 +76,7 @@ export class Trainer {
   private disposed = false;
   /** why the WebGPU device was lost, once it was (never off WebGPU) */
   private readonly deviceLost = watchDevice();
-  /** work the device refused (made last in the constructor, which may throw before it) */
+  /** work the device refused (made first in the constructor, stopped if the rest of it throws) */
   private readonly deviceErrors: DeviceErrorWatch;
   /** set when a step finds the device lost; the run stops */
   private lost: DeviceLoss | null = null;
@@ -96,25 +96,27 @@ export class Trainer {
     this.pixels = h * w * c;
     // first: the model's uploads and static LoRA's adapters are this run's device work too
     this.deviceErrors = watchDeviceErrors();
-    let model: ViT | null = null;
+    const built: { dispose(): void }[] = []; // let go, newest first, if the rest throws
     try {
-      model = new ViT(config.model, config.seed);
-      prepareModel?.(model);
+      this.model = new ViT(config.model, config.seed);
+      built.push(this.model);
+      prepareModel?.(this.model);
+      this.optimizer = new AdamW(config.optim, (v) => v.rank === 2); // decay for 2-D weights only (linears, adapters)
+      built.push(this.optimizer);
+      this.batcher = new Batcher(dataset.train, this.pixels, config.optim.batchSize, config.seed,
+        config.data.augment ? { shape: dataset.shape, aug: dataset.augment } : null);
+      // a fixed batch on which each switch is checked to leave the loss unchanged
+      const probeSize = Math.min(config.optim.batchSize, dataset.train.count);
+      this.probe = toBatch(dataset.train, Array.from({ length: probeSize }, (_, i) => i), this.pixels);
+      this.controller = new PreLoRAController(config.prelora, config.schedule.steps, this.model.modules(), config.seed, this.host());
+      built.push(this.controller);
+      this.controller.startStatic();
+      this.emitParams();
     } catch (err) {
-      model?.dispose();
+      for (const b of built.reverse()) b.dispose();
       this.deviceErrors.stop();
       throw err;
     }
-    this.model = model;
-    this.optimizer = new AdamW(config.optim, (v) => v.rank === 2); // decay for 2-D weights only (linears, adapters)
-    this.batcher = new Batcher(dataset.train, this.pixels, config.optim.batchSize, config.seed,
-      config.data.augment ? { shape: dataset.shape, aug: dataset.augment } : null);
-    // a fixed batch on which each switch is checked to leave the loss unchanged
-    const probeSize = Math.min(config.optim.batchSize, dataset.train.count);
-    this.probe = toBatch(dataset.train, Array.from({ length: probeSize }, (_, i) => i), this.pixels);
-    this.controller = new PreLoRAController(config.prelora, config.schedule.steps, this.model.modules(), config.seed, this.host());
-    this.controller.startStatic();
-    this.emitParams();
   }
 
   private host(): ControllerHost {

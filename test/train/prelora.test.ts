@@ -103,6 +103,17 @@ describe('PreLoRA on nano (wasm)', () => {
     trainer.dispose();
   }, 60_000);
 
+  it('a trainer whose construction throws late (static LoRA\'s first phase events) keeps no tensor of its model or adapters', async () => {
+    await useBackend('wasm');
+    const { cfg, trainer } = setup({ prelora: { mode: 'lora', rank: 4 } });
+    trainer.dispose();
+    const before = tf.memory().numTensors;
+    const data = syntheticDataset({ trainSize: 320, testSize: 64, imageSize: 16, channels: 3, numClasses: 10, difficulty: 0.3, seed: 1 });
+    const refusing = (e: EngineEvent) => { if (e.type === 'phase') throw new Error('the host refused the event'); };
+    expect(() => new Trainer(cfg, data, refusing)).toThrow('the host refused the event');
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('static LoRA trains only adapters, norms, embeddings and the head; the bases never move', async () => {
     await useBackend('wasm');
     const { trainer, events } = setup({ prelora: { mode: 'lora', rank: 4 } });
