@@ -296,6 +296,8 @@ export class TrainingHost {
     } else {
       this.state(run, 'paused');
       await this.save(run, 'pause');
+      // the device went under the pause's save: the run goes as when the device goes mid-run
+      if (t.deviceLoss && this.run === run) await this.afterDeviceLoss(run, t.deviceLoss);
     }
   }
 
@@ -361,6 +363,8 @@ export class TrainingHost {
     } catch (err) {
       // the read-back the save ended may have found the run diverged: its `diverged` event says so, no save was due
       if (run.trainer.divergence) return;
+      // a device lost under it: the run is let go with a message that says so (a finished run's save says it here)
+      if (run.trainer.deviceLoss && reason !== 'done') return;
       this.error(run.id, err instanceof StorageFullError ? err.message : `could not save the run at step ${run.trainer.stepsDone}: ${messageOf(err)}`);
     }
   }
@@ -532,6 +536,8 @@ export class TrainingHost {
       if (this.run !== run) return;
       try {
         await run.trainer.applyForced();
+        // the device went while it switched: the run goes, a new device comes, as when it goes mid-run
+        if (run.trainer.deviceLoss) await this.afterDeviceLoss(run, run.trainer.deviceLoss);
       } catch (err) {
         // as a throw mid-step: the switch stopped half-way (adapters added, the phase not
         // recorded), so this run cannot go on; its last checkpoint still resumes it
