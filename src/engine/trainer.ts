@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { TENSOR, type HostArray, type TrainingState } from './checkpoint/format';
 import { restoredMisfit } from './checkpoint/fits';
 import { readTensors, takeTensor } from './checkpoint/tensors';
-import { formatErrors, validateConfig, type ConfigError, type PreLoRAConfig, type RunConfig } from './config';
+import { validateConfig, type ConfigError, type PreLoRAConfig, type RunConfig } from './config';
 import { Batcher, toBatch, type Batch, type Dataset, type Selection } from './data/dataset';
 import { CompiledStep, type StepArgs } from './compiled/step';
 import { watchDeviceErrors, type DeviceErrorWatch } from './device-errors';
@@ -722,13 +722,13 @@ export class Trainer {
     this.emitParams();
   }
 
-  /** The restored settings (as changed live) and modules, against this device: a refusal names what does not run here. */
+  /**
+   * The restored modules against this device: a refusal names what does not run here. Its
+   * settings are checked by whoever restores (the worker, before it lets go of its run,
+   * with a branch's change that may be what makes them fit: restoreProblem).
+   */
   private checkRestored(): void {
-    const limits = deviceLimits();
-    const settings = this.controller.settings;
-    const errors = validateConfig({ ...this.config, prelora: settings }, limits);
-    if (errors.length) throw new Error(`its settings as changed live do not run here: ${formatErrors(errors)}`);
-    const misfit = restoredMisfit(this.config.model, settings.targets, [...this.controller.states.values()], limits);
+    const misfit = restoredMisfit(this.config.model, this.controller.settings.targets, [...this.controller.states.values()], deviceLimits());
     if (misfit) throw new Error(misfit);
   }
 

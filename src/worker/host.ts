@@ -23,6 +23,8 @@ import { exportRun } from '../engine/io/export';
 import { checkInitWeights, initModel, readInitWeights, type InitWeights } from '../engine/io/init-weights';
 import { decodeCheckpoint, encodeCheckpoint, type RunLog } from '../engine/checkpoint/format';
 import { branchSettings } from '../engine/checkpoint/branch';
+import { restoreProblem } from '../engine/checkpoint/fits';
+import { deviceLimits } from '../engine/device-limits';
 import { datasetFromFiles } from '../engine/data/upload';
 import { prepareRun } from '../engine/prepare';
 import { Trainer } from '../engine/trainer';
@@ -443,6 +445,8 @@ export class TrainingHost {
     const load = (c: RunConfig) => (uploaded ? Promise.resolve(uploaded) : this.datasetFor(c));
     const { config, dataset, errors } = await prepareRun(checkpoint.config, { load, memoryBudgetBytes: hw.memoryBudgetBytes, kernels: hw.kernels });
     if (!config) return this.error(cmd.runId, `saved run "${info.name}" cannot run here: ${formatErrors(errors)}`);
+    const problem = restoreProblem(config, checkpoint.state.controller, deviceLimits(), branch?.update);
+    if (problem) return this.error(cmd.runId, `saved run "${info.name}" cannot run here: ${problem}; the other saved runs are not affected`);
     this.want = 'stop';
     await this.exclusive(async () => {
       this.release('stopped');

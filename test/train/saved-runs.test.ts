@@ -20,6 +20,7 @@ import { Trainer } from '../../src/engine/trainer';
 import { TrainingHost } from '../../src/worker/host';
 import type { RunState, WorkerEvent } from '../../src/worker/protocol';
 import { SAVED_RUNS_DB, SavedRuns, type SavedRunInfo } from '../../src/worker/saved-runs';
+import { decodeCheckpoint, encodeCheckpoint } from '../../src/engine/checkpoint/format';
 import { branchPoint, firstDifference } from '../../src/engine/explore/branch';
 import { recordedRun } from '../../src/engine/explore/recorded';
 import { replay, runSettings } from '../../src/engine/explore/replay';
@@ -138,6 +139,37 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
     expect(tf.memory().numTensors).toBe(tensorsBefore);
     const store = await SavedRuns.open();
     await store.remove(atPause.info.id);
+    store.close();
+  }, 240_000);
+
+  it('refuses a saved run whose settings as changed live do not run here before it lets go of the paused run, which goes on', async () => {
+    const a = worker();
+    await a.host.receive({ type: 'start', runId: 'x', config: { ...config, schedule: { ...config.schedule, steps: 3 } }, name: 'changed' });
+    await a.waitFor(a.saved('x', 3));
+    await a.host.receive({ type: 'reset', runId: 'x' });
+    const store = await SavedRuns.open();
+    const id = (await store.list()).find((r) => r.name === 'changed')!.id;
+    // its settings as a live change left them, here a maxRank no device takes
+    const checkpoint = decodeCheckpoint((await store.read(id))!, 'changed');
+    checkpoint.state.controller.settings.maxRank = 6;
+    const db = await openDB(SAVED_RUNS_DB);
+    await db.put('files', { id, bytes: encodeCheckpoint(checkpoint) });
+    db.close();
+
+    const b = worker();
+    await b.host.receive({ type: 'start', runId: 'p', config });
+    await b.waitFor(b.stateOf('p', 'running'));
+    await b.host.receive({ type: 'pause', runId: 'p' });
+    const paused = await b.waitFor(b.stateOf('p', 'paused'));
+    await b.waitFor(b.saved('p', paused.step));
+    await b.host.receive({ type: 'restore', runId: 'r', savedId: id });
+    expect(b.events.at(-1)).toEqual({ type: 'error', runId: 'r', message: 'saved run "changed" cannot run here: its settings as changed live do not run here: ' +
+      'prelora.maxRank must be a power of two, e.g. 4, 8, 16 (got 6); the other saved runs are not affected' });
+    expect(b.events.filter((e) => e.type === 'state' && e.runId === 'p').map((e) => (e as { state: string }).state)).toEqual(['running', 'paused']);
+    await b.host.receive({ type: 'resume', runId: 'p' });
+    expect((await b.waitFor(b.stateOf('p', 'done'))).step).toBe(30);
+    await b.host.receive({ type: 'reset', runId: 'p' });
+    for (const r of await store.list()) await store.remove(r.id);
     store.close();
   }, 240_000);
 

@@ -1,8 +1,9 @@
 // A restored run's modules against a device's limits, table by table: the ranks its
 // adapters have, and the tensors a step may update, counted on the modules as saved
-// (an adapter outside the targets included), at the edge of each limit.
+// (an adapter outside the targets included), at the edge of each limit; and its
+// settings as changed live, which a branch's change may make fit.
 import { describe, expect, it } from 'vitest';
-import { restoredMisfit } from '../../src/engine/checkpoint/fits';
+import { restoredMisfit, restoreProblem } from '../../src/engine/checkpoint/fits';
 import { makeConfig } from '../../src/engine/config';
 import type { Phase } from '../../src/engine/events';
 import { countTensors } from '../../src/engine/size';
@@ -31,5 +32,18 @@ describe('restoredMisfit', () => {
     const got = restoredMisfit(model, targets, modules, { maxLoraRank: undefined, maxTrainableTensors: undefined, ...limits });
     if (want instanceof RegExp) expect(got).toMatch(want);
     else expect(got).toBe(want);
+  });
+
+  it('restoreProblem: the settings as changed live, a branch\'s change applied first, then the modules', () => {
+    const config = makeConfig('micro', { prelora: { mode: 'prelora', targets: ['query', 'value'], minRank: 2, maxRank: 16 } });
+    const saved = { settings: config.prelora, modules: [mod('blocks.0.query', 'joint', 16)], history: [], forced: [] };
+    const small = { maxLoraRank: 8, maxTrainableTensors: undefined };
+    expect(restoreProblem(config, saved, { maxLoraRank: 16, maxTrainableTensors: undefined })).toBeNull();
+    expect(restoreProblem(config, saved, small)).toBe('its settings as changed live do not run here: ' +
+      'prelora.maxRank 16 is more than this device\'s WebGPU kernels take (LoRA ranks up to 8, set by its workgroup memory): use 8 or lower');
+    // a branch that lowers maxRank fits the settings; the adapter it already has does not
+    expect(restoreProblem(config, saved, small, { maxRank: 8 })).toMatch(/^blocks\.0\.query has a rank-16 adapter/);
+    expect(restoreProblem(config, { ...saved, modules: [mod('blocks.0.query', 'joint', 8)] }, small, { maxRank: 8 })).toBeNull();
+    expect(restoreProblem(config, saved, { maxLoraRank: undefined, maxTrainableTensors: undefined }, { maxRank: 3 })).toMatch(/^its settings as changed live with the branch's do not run here: prelora\.maxRank must be a power of two/);
   });
 });

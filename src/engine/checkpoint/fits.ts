@@ -1,11 +1,14 @@
-// Whether a restored run's phases run on this device: its adapters' ranks and the most
-// tensors a step of it may update, checked as a new run's config is (validateConfig), but
-// on the modules as saved. A checkpoint may hold what its config alone does not say: an
+// Whether a restored run runs on this device: its settings as changed live (and a
+// branch's change), its adapters' ranks and the most tensors a step of it may update,
+// checked as a new run's config is (validateConfig), but on the modules as saved. A checkpoint may hold what its config alone does not say: an
 // adapter outside prelora.targets (a switch by hand before such switches were limited to
 // the targets), a rank a larger device took. Refused here with the reason, not at the
-// device mid-run; the run as saved stays saved.
-import type { ModelConfig } from '../config';
+// device mid-run, and before the worker lets go of its current run; the run as saved
+// stays saved.
+import { formatErrors, validateConfig, type ModelConfig, type RunConfig } from '../config';
 import type { deviceLimits } from '../device-limits';
+import { resolveUpdate, type PolicyUpdate } from '../live';
+import type { TrainingState } from './format';
 import type { Phase } from '../events';
 import { parseModuleId } from '../policy';
 import { countTensors } from '../size';
@@ -33,4 +36,15 @@ export function restoredMisfit(model: ModelConfig, targets: readonly string[], m
       'resume it with backend webgpu-composite';
   }
   return null;
+}
+
+/**
+ * The first reason a checkpoint's run (with a branch's `update`, which may be what makes
+ * it fit) does not run here, or null: from its plain data, before any trainer is made.
+ */
+export function restoreProblem(config: RunConfig, saved: Pick<TrainingState['controller'], 'settings'> & { modules: readonly SavedModule[] }, limits: ReturnType<typeof deviceLimits>, update?: PolicyUpdate): string | null {
+  const settings = { ...saved.settings, ...(update ? resolveUpdate(update) : {}) };
+  const errors = validateConfig({ ...config, prelora: settings }, limits);
+  if (errors.length) return `its settings as changed live${update ? ' with the branch\'s' : ''} do not run here: ${formatErrors(errors)}`;
+  return restoredMisfit(config.model, settings.targets, saved.modules, limits);
 }
