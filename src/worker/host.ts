@@ -81,9 +81,9 @@ export class TrainingHost {
   /** what the loop does at the next step boundary */
   private want: 'run' | 'pause' | 'stop' = 'pause';
   private looping = false;
-  /** trainer work that awaits (the loop, a forced switch while paused, a swap of runs), one at a time */
+  /** trainer work that awaits (the loop, a forced switch while paused, a swap of runs, a save, an export, the benchmark), one at a time */
   private chain: Promise<void> = Promise.resolve();
-  /** a benchmark is running (it owns the device until it ends) */
+  /** a benchmark is running or waits its turn in `chain` (it owns the device until it ends) */
   private bench: { stop: boolean } | null = null;
   /** the user's dataset: replaced only by a successful upload; `uploadedFrom` names its files */
   private uploaded: Dataset | null = null;
@@ -232,6 +232,11 @@ export class TrainingHost {
     }
     this.want = 'stop'; // a run still training stops at its next step boundary
     const run = await this.exclusive(async (): Promise<Run | null> => {
+      // a benchmark asked for while this start was prepared has the device: this run does not take it
+      if (this.bench) {
+        this.error(cmd.runId, BENCH_BUSY);
+        return null;
+      }
       this.release('stopped');
       this.dropKept();
       this.post({ type: 'started', runId: cmd.runId, config, init: weights?.file ?? null });
@@ -449,6 +454,7 @@ export class TrainingHost {
     if (problem) return this.error(cmd.runId, `saved run "${info.name}" cannot run here: ${problem}; the other saved runs are not affected`);
     this.want = 'stop';
     await this.exclusive(async () => {
+      if (this.bench) return this.error(cmd.runId, BENCH_BUSY); // as a start's
       this.release('stopped');
       this.dropKept();
       const changes = checkpoint.log.events.flatMap((e) => (e.type === 'phase' ? [e.change] : []));
@@ -611,6 +617,7 @@ export class TrainingHost {
 
   private async benchmark(cmd: CommandOf<'bench'>, bench: { stop: boolean }, failed: (message: string) => void): Promise<void> {
     try {
+      if (bench.stop) throw new BenchStopped(); // stopped while it waited its turn
       const info = await this.ready('auto');
       this.post({ type: 'bench', status: { state: 'running', done: 0, total: BENCH_VARIANTS.length * cmd.seeds, label: 'starting' } });
       const report = await runBench({

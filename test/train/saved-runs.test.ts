@@ -142,6 +142,27 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
     store.close();
   }, 240_000);
 
+  it('a start waiting behind a pause\'s save when a benchmark is asked for is refused, and the paused run stays', async () => {
+    const bench = { ...config, schedule: { ...config.schedule, steps: 12, checkpointEvery: 0 } };
+    // the start is asked for as the pause lands (it waits for the save); the benchmark as the save ends, before the start's turn
+    const w = worker(undefined, (e, host) => {
+      if (e.type === 'state' && e.runId === 'q' && e.state === 'paused') void host.receive({ type: 'start', runId: 'n', config: bench });
+      if (e.type === 'saved' && e.runId === 'q' && e.info.reason === 'pause') void host.receive({ type: 'bench', config: bench, preset: 'micro', seeds: 1 });
+    });
+    await w.host.receive({ type: 'start', runId: 'q', config, name: 'paused for a start' });
+    await w.waitFor(w.saved('q', 8));
+    await w.host.receive({ type: 'pause', runId: 'q' });
+    await w.waitFor((e): e is WorkerEvent => e.type === 'bench' && (e.status.state === 'done' || e.status.state === 'failed'));
+    expect(w.events.filter((e) => e.type === 'error')).toEqual([{ type: 'error', runId: 'n', message: 'a benchmark is running: stop it (or let it finish) first' }]);
+    expect(w.events.filter((e) => e.type === 'bench').at(-1)).toMatchObject({ status: { state: 'done' } });
+    expect(w.events.some((e) => 'runId' in e && e.runId === 'n' && e.type !== 'error')).toBe(false);
+    expect(w.events.filter((e) => e.type === 'state').map((e) => (e as { state: string }).state)).toEqual(['running', 'paused']);
+    await w.host.receive({ type: 'reset', runId: 'q' });
+    const store = await SavedRuns.open();
+    for (const r of await store.list()) await store.remove(r.id);
+    store.close();
+  }, 240_000);
+
   it('refuses a saved run whose settings as changed live do not run here before it lets go of the paused run, which goes on', async () => {
     const a = worker();
     await a.host.receive({ type: 'start', runId: 'x', config: { ...config, schedule: { ...config.schedule, steps: 3 } }, name: 'changed' });
