@@ -2,7 +2,8 @@
 // logic with saved runs (fake-indexeddb): a micro run on the compiled step saves every
 // 10 steps; at step 15 its device is destroyed. The engine reports the loss, the worker
 // makes a new device and names the checkpoint to resume from; the run is restored from
-// it on the new device and trained to the end. Then the Trainer API, which the worker
+// it on the new device and trained to the end. A paused run whose device goes under its
+// pause's save, or before a switch by hand, is let go the same way; the next run trains. Then the Trainer API, which the worker
 // no longer reaches once it lets a lost run go: a trainer on the new device trains a few
 // steps, that device is destroyed, and the trainer is asked for a checkpoint and an export.
 // Run as a script in a child process (Dawn's driver is chosen by environment):
@@ -39,6 +40,10 @@ export interface DeviceLossRun {
   tensorsLeft: number;
   /** tensors the lost run left behind once the worker let it go */
   tensorsAfterLoss: number;
+  /** a paused run whose device is lost under its pause's save, or before a switch by hand: what the worker said, the run's states, a new device, whether any module switched by itself */
+  pausedLoss: Record<'saving' | 'switching', { message: string; states: string[]; newDevice: boolean; selfSwitched: boolean }>;
+  /** the step the run after them ended at */
+  nextEndedAt: number;
   /** a trainer whose device was lost: the loss it reports, and what a checkpoint and an export said */
   trainer: { loss: DeviceLoss | null; checkpoint: string; export: string };
 }
@@ -80,6 +85,8 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
   const events: WorkerEvent[] = [];
   let lost = false;
   let first: GPUDevice | null = null;
+  /** the device is destroyed from inside the post of the event this matches (then it is cleared) */
+  let destroyOn: ((e: WorkerEvent) => boolean) | null = null;
   const host = new TrainingHost({
     post: (e) => {
       events.push(e);
@@ -90,6 +97,10 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
         first = device();
         first.destroy();
       }
+      if (destroyOn?.(e)) {
+        destroyOn = null;
+        device().destroy();
+      }
     },
     initBackend: (c) => initNodeBackend(c),
     readPublic: async (p) => new Uint8Array(await readFile(join('public', p))),
@@ -97,7 +108,7 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
   });
   const waitFor = async <T extends WorkerEvent>(pred: (e: WorkerEvent) => e is T): Promise<T> => {
     for (let waited = 0; ; waited += 20) {
-      if (waited > 1_000_000) throw new Error(`no such event; got ${events.map((e) => e.type).join(', ')}`);
+      if (waited > 300_000) throw new Error(`no such event in 5 minutes; the last events: ${JSON.stringify(events.slice(-6)).slice(0, 2000)}`);
       const hit = events.find(pred);
       if (hit) return hit;
       await new Promise((r) => setTimeout(r, 20));
@@ -121,6 +132,40 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
   await waitFor((e): e is Extract<WorkerEvent, { type: 'saved' }> => e.type === 'saved' && e.runId === 'b' && e.info.step === STEPS);
   await host.receive({ type: 'reset', runId: 'b' });
   const tensorsLeft = tf.memory().numTensors - before;
+
+  // a paused run loses its device: under the pause's save (c), or before a switch by hand (d), whose read-back finds it
+  // no module switches by itself (no window's change falls under thresholds of 1e-9), so
+  // the one switched by hand is still full wherever the pause lands (a module that had
+  // switched already took no switch, so nothing read the device back: once, that hung)
+  const cut = {
+    ...config,
+    schedule: { ...config.schedule, steps: 400, checkpointEvery: 0 },
+    prelora: { ...config.prelora, weightThreshold: 1e-9, lossThreshold: 1e-9 },
+  };
+  const lostWhilePaused = async (runId: string, when: 'saving' | 'switching') => {
+    await host.receive({ type: 'start', runId, config: cut, name: `lost while ${when}` });
+    await waitFor((e): e is WorkerEvent => e.type === 'engine' && e.runId === runId && e.event.type === 'progress');
+    const gone = device();
+    // as the pause is posted, before its save reads the run back
+    if (when === 'saving') destroyOn = (e) => e.type === 'state' && e.runId === runId && e.state === 'paused';
+    await host.receive({ type: 'pause', runId });
+    const paused = await waitFor(state(runId, 'paused'));
+    if (when === 'switching') {
+      await waitFor((e): e is WorkerEvent => e.type === 'saved' && e.runId === runId && e.info.step === paused.step);
+      gone.destroy();
+      await host.receive({ type: 'forceSwitch', runId, module: 'blocks.0.query' });
+    }
+    const error = await waitFor((e): e is Extract<WorkerEvent, { type: 'error' }> => e.type === 'error' && e.runId === runId);
+    await waitFor(state(runId, 'failed'));
+    const selfSwitched = events.some((e) => e.type === 'engine' && e.runId === runId && e.event.type === 'phase' && typeof e.event.change.decidedBy === 'object');
+    const states = events.filter((e): e is Extract<WorkerEvent, { type: 'state' }> => e.type === 'state' && e.runId === runId).map((e) => e.state);
+    return { message: error.message, states, newDevice: device() !== gone, selfSwitched };
+  };
+  const pausedLoss = { saving: await lostWhilePaused('c', 'saving'), switching: await lostWhilePaused('d', 'switching') };
+  await host.receive({ type: 'start', runId: 'e', config: { ...cut, schedule: { ...cut.schedule, steps: 6 } }, name: 'after' });
+  const nextEndedAt = (await waitFor(state('e', 'done'))).step;
+  await host.receive({ type: 'reset', runId: 'e' });
+
   reply({
     loss: lossEvent, message: error.message, failed: failed.state === 'failed',
     backend: tf.getBackend(), newDevice: first !== null && device() !== first,
@@ -128,6 +173,7 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
     before: losses('a'), after: losses('b'),
     tensorsLeft,
     tensorsAfterLoss: afterLoss,
+    pausedLoss, nextEndedAt,
     trainer: await lostTrainer(),
   } satisfies DeviceLossRun);
 }

@@ -36,6 +36,18 @@ describe('a lost GPU device', () => {
     expect([r.tensorsAfterLoss, r.tensorsLeft]).toEqual([0, 0]);
   });
 
+  it('on a paused run, under its pause\'s save or found by a switch by hand: the run is let go and a new device made, as mid-run; the next run trains', () => {
+    const lost = 'the GPU device was lost \\(destroyed: device was destroyed\\) after step \\d+; a new webgpu device is ready: ';
+    expect(r.pausedLoss.saving.message).toMatch(new RegExp(`^${lost}it had no checkpoint yet: start it again$`));
+    expect(r.pausedLoss.switching.message).toMatch(new RegExp(`^${lost}resume it from its checkpoint at step \\d+ \\(saved runs: "lost while switching"\\); the steps after it are trained again$`));
+    for (const paused of Object.values(r.pausedLoss)) {
+      expect(paused.states).toEqual(['running', 'paused', 'failed']);
+      expect(paused.newDevice).toBe(true);
+      expect(paused.selfSwitched).toBe(false);
+    }
+    expect(r.nextEndedAt).toBe(6);
+  });
+
   it('through the Trainer API, a trainer whose device was lost refuses a checkpoint and an export, naming its last read-back step', () => {
     const lost = 'the GPU device was lost (destroyed: device was destroyed) after step 5: its weights went with it, so it has no newer';
     expect(r.trainer.loss).toEqual({ step: 5, message: 'the GPU device was lost (destroyed: device was destroyed)' });
