@@ -300,6 +300,8 @@ export class TrainingHost {
       this.kept = run; // the held run still: its model can be exported
       this.state(run, 'done');
       await this.save(run, 'done');
+      // the device went under its last save: its weights went with it, so it is let go too
+      if (t.deviceLoss && this.kept === run) await this.afterDeviceLoss(run, t.deviceLoss);
     } else {
       this.state(run, 'paused');
       await this.save(run, 'pause');
@@ -309,8 +311,8 @@ export class TrainingHost {
   }
 
   /**
-   * The GPU device was lost under the run: the run is let go (its tensors went with the
-   * device), a new device is made as the first one was (the backend registered again;
+   * The GPU device was lost under the run (or a finished run's last save): the run is
+   * let go, failed (its tensors went with the device), a new device is made as the first one was (the backend registered again;
    * wasm if no WebGPU adapter is left), and the page is told what happened and which
    * step its last checkpoint resumes from; the page offers that checkpoint (a failed
    * run's), and a `restore` brings it back on the new device.
@@ -318,7 +320,10 @@ export class TrainingHost {
   private async afterDeviceLoss(run: Run, loss: DeviceLoss): Promise<void> {
     const opening = this.saved();
     const saved = opening ? (await (await opening).list()).find((r) => r.id === run.saved.id) : undefined;
-    this.release('failed');
+    if (this.kept === run) {
+      this.state(run, 'failed');
+      this.dropKept();
+    } else this.release('failed');
     forgetLostDevice();
     this.backend = null;
     let now: string;
@@ -370,8 +375,8 @@ export class TrainingHost {
     } catch (err) {
       // the read-back the save ended may have found the run diverged: its `diverged` event says so, no save was due
       if (run.trainer.divergence) return;
-      // a device lost under it: the run is let go with a message that says so (a finished run's save says it here)
-      if (run.trainer.deviceLoss && reason !== 'done') return;
+      // a device lost under it: the run is let go with a message that says so (afterDeviceLoss)
+      if (run.trainer.deviceLoss) return;
       this.error(run.id, err instanceof StorageFullError ? err.message : `could not save the run at step ${run.trainer.stepsDone}: ${messageOf(err)}`);
     }
   }

@@ -48,6 +48,14 @@ describe('a lost GPU device', () => {
     expect(r.nextEndedAt).toBe(6);
   });
 
+  it('under a finished run\'s last save: the run is let go, failed, and a new device made; its last checkpoint is named', () => {
+    expect(r.finishedLoss.message).toBe('the GPU device was lost (destroyed: device was destroyed) after step 10; a new webgpu device is ready: ' +
+      'resume it from its checkpoint at step 5 (saved runs: "lost while finishing"); the steps after it are trained again');
+    expect(r.finishedLoss.states).toEqual(['running', 'done', 'failed']);
+    expect(r.finishedLoss.newDevice).toBe(true);
+    expect(r.finishedLoss.held).toBeNull();
+  });
+
   it('through the Trainer API, a trainer whose device was lost refuses a checkpoint and an export, naming its last read-back step', () => {
     const lost = 'the GPU device was lost (destroyed: device was destroyed) after step 5: its weights went with it, so it has no newer';
     expect(r.trainer.loss).toEqual({ step: 5, message: 'the GPU device was lost (destroyed: device was destroyed)' });
