@@ -626,6 +626,18 @@ export class Trainer {
     this.refuseFor(what);
   }
 
+  /**
+   * A read of the weights for a `what` (an export's snapshot) on this run's device: a
+   * device lost under it is the run's loss (its `deviceLost` event, `deviceLoss`) and
+   * refuses the `what` by name, not a bare mapping error the host cannot tell apart.
+   */
+  async readFor<T>(what: string, read: () => Promise<T>): Promise<T> {
+    this.refuseFor(what);
+    const out = await this.onDevice(read);
+    this.refuseFor(what);
+    return out as T;
+  }
+
   private refuseFor(what: string): void {
     if (this.diverged) throw new Error(`the run diverged at step ${this.diverged.step}: its weights are not finite, so it has no ${what}`);
     if (this.lost) throw this.lostFor(what);

@@ -85,8 +85,7 @@ export async function exportRun(trainer: Trainer, changes: PhaseChange[], opts: 
   const { dataset } = trainer;
   const batch = interopBatch(dataset.test, dataset.shape);
   const x = tf.tensor4d(batch.images, [batch.size, ...dataset.shape]);
-  const snapshot = await snapshotModel(trainer.model, x);
-  x.dispose();
+  const snapshot = await trainer.readFor('export', () => snapshotModel(trainer.model, x)).finally(() => x.dispose());
   const plan: PlanInput = {
     settings: trainer.settings, totalSteps: trainer.config.schedule.steps, step: trainer.stepsDone,
     states: [...trainer.modules.values()], changes, history: trainer.history,
