@@ -333,8 +333,9 @@ export class TrainingHost {
     } catch (err) {
       now = `no new device could be made (${messageOf(err)}): reload the page`;
     }
+    const after = saved && saved.step >= loss.step ? 'it holds every step trained' : 'the steps after it are trained again';
     const back = saved
-      ? `resume it from its checkpoint at step ${saved.step} (saved runs: "${saved.name}"); the steps after it are trained again`
+      ? `resume it from its checkpoint at step ${saved.step} (saved runs: "${saved.name}"); ${after}`
       : 'it had no checkpoint yet: start it again';
     this.error(run.id, `${loss.message} after step ${loss.step}; ${now}: ${back}`);
   }
