@@ -587,7 +587,18 @@ export class TrainingHost {
     if (this.bench) return this.error(run.id, BENCH_BUSY);
     if (this.looping) return this.error(run.id, 'the run is training: pause it to export its model (the export reads it between two steps)');
     const info = await this.ready('auto');
-    const files = await this.exclusive(() => exportRun(run.trainer, run.changes, { naming: cmd.naming, backend: info.name }));
+    const files = await this.exclusive(async () => {
+      try {
+        return await exportRun(run.trainer, run.changes, { naming: cmd.naming, backend: info.name });
+      } catch (err) {
+        // the export found the device lost: the run (paused or finished) goes, a new device comes, as mid-run
+        const loss = run.trainer.deviceLoss;
+        if (!loss || (this.run !== run && this.kept !== run)) throw err;
+        await this.afterDeviceLoss(run, loss);
+        return null;
+      }
+    });
+    if (!files) return;
     const zip = zipExport(files);
     this.post({ type: 'model', runId: run.id, zip: zip.buffer as ArrayBuffer, files: files.map((f) => f.path) }, [zip.buffer as ArrayBuffer]);
   }

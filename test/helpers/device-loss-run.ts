@@ -4,7 +4,7 @@
 // makes a new device and names the checkpoint to resume from; the run is restored from
 // it on the new device and trained to the end. A paused run whose device goes under its
 // pause's save, or before a switch by hand, and a finished run whose device goes under its
-// last save, are let go the same way; the next run trains. Then the Trainer API, which the worker
+// last save or before its export, are let go the same way; the next run trains. Then the Trainer API, which the worker
 // no longer reaches once it lets a lost run go: a trainer on the new device trains a few
 // steps, that device is destroyed, and the trainer is asked for a checkpoint and an export.
 // Run as a script in a child process (Dawn's driver is chosen by environment):
@@ -45,6 +45,8 @@ export interface DeviceLossRun {
   pausedLoss: Record<'saving' | 'switching', { message: string; states: string[]; newDevice: boolean; selfSwitched: boolean }>;
   /** a finished run whose device is lost under its last save: what the worker said, the run's states, a new device, the run it holds after */
   finishedLoss: { message: string; states: string[]; newDevice: boolean; held: string | null };
+  /** a finished run whose device is lost before its model is exported: the same */
+  exportLoss: DeviceLossRun['finishedLoss'];
   /** the step the run after them ended at */
   nextEndedAt: number;
   /** a trainer whose device was lost: the loss it reports, and what a checkpoint and an export said */
@@ -167,17 +169,24 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
   const pausedLoss = { saving: await lostWhilePaused('c', 'saving'), switching: await lostWhilePaused('d', 'switching') };
 
   // a finished run (f, saved at step 5) loses its device as its end is posted, before its last save reads it back
-  const lostWhileFinishing = async (runId: string): Promise<DeviceLossRun['finishedLoss']> => {
+  // and a finished run (g), saved whole, loses it before its model is exported
+  const lostAtTheEnd = async (runId: string, when: 'finishing' | 'exporting'): Promise<DeviceLossRun['finishedLoss']> => {
     const gone = device();
-    destroyOn = (e) => e.type === 'state' && e.runId === runId && e.state === 'done';
-    await host.receive({ type: 'start', runId, config: { ...cut, schedule: { ...cut.schedule, steps: 10, checkpointEvery: 5 } }, name: 'lost while finishing' });
+    if (when === 'finishing') destroyOn = (e) => e.type === 'state' && e.runId === runId && e.state === 'done';
+    await host.receive({ type: 'start', runId, config: { ...cut, schedule: { ...cut.schedule, steps: 10, checkpointEvery: 5 } }, name: `lost while ${when}` });
+    if (when === 'exporting') {
+      await waitFor((e): e is WorkerEvent => e.type === 'saved' && e.runId === runId && e.info.reason === 'done');
+      gone.destroy();
+      await host.receive({ type: 'exportModel', runId, naming: 'transformers5' });
+    }
     const error = await waitFor((e): e is Extract<WorkerEvent, { type: 'error' }> => e.type === 'error' && e.runId === runId);
     await waitFor(state(runId, 'failed'));
     const states = events.filter((e): e is Extract<WorkerEvent, { type: 'state' }> => e.type === 'state' && e.runId === runId).map((e) => e.state);
     const held = events.filter((e): e is Extract<WorkerEvent, { type: 'held' }> => e.type === 'held').at(-1)!.run;
     return { message: error.message, states, newDevice: device() !== gone, held };
   };
-  const finishedLoss = await lostWhileFinishing('f');
+  const finishedLoss = await lostAtTheEnd('f', 'finishing');
+  const exportLoss = await lostAtTheEnd('g', 'exporting');
   await host.receive({ type: 'start', runId: 'e', config: { ...cut, schedule: { ...cut.schedule, steps: 6 } }, name: 'after' });
   const nextEndedAt = (await waitFor(state('e', 'done'))).step;
   await host.receive({ type: 'reset', runId: 'e' });
@@ -189,7 +198,7 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
     before: losses('a'), after: losses('b'),
     tensorsLeft,
     tensorsAfterLoss: afterLoss,
-    pausedLoss, finishedLoss, nextEndedAt,
+    pausedLoss, finishedLoss, exportLoss, nextEndedAt,
     trainer: await lostTrainer(),
   } satisfies DeviceLossRun);
 }

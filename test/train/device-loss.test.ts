@@ -57,6 +57,14 @@ describe('a lost GPU device', () => {
     expect(r.finishedLoss.held).toBeNull();
   });
 
+  it('found by the export of a finished run, saved whole: the same, its checkpoint at its end named', () => {
+    expect(r.exportLoss.message).toBe('the GPU device was lost (destroyed: device was destroyed) after step 10; a new webgpu device is ready: ' +
+      'resume it from its checkpoint at step 10 (saved runs: "lost while exporting"); it holds every step trained');
+    expect(r.exportLoss.states).toEqual(['running', 'done', 'failed']);
+    expect(r.exportLoss.newDevice).toBe(true);
+    expect(r.exportLoss.held).toBeNull();
+  });
+
   it('through the Trainer API, a trainer whose device was lost refuses a checkpoint and an export, naming its last read-back step', () => {
     const lost = 'the GPU device was lost (destroyed: device was destroyed) after step 5: its weights went with it, so it has no newer';
     expect(r.trainer.loss).toEqual({ step: 5, message: 'the GPU device was lost (destroyed: device was destroyed)' });
