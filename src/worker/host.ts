@@ -521,7 +521,12 @@ export class TrainingHost {
   }
 
   private async reset(runId: string): Promise<void> {
-    if (this.kept?.id === runId) return this.dropKept();
+    if (this.kept?.id === runId) {
+      // its last save (or an export) may be reading it still: it goes once they end
+      return this.exclusive(async () => {
+        if (this.kept?.id === runId) this.dropKept();
+      });
+    }
     if (!this.current(runId)) return;
     this.want = 'stop';
     await this.exclusive(async () => {

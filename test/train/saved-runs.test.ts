@@ -163,6 +163,23 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
     store.close();
   }, 240_000);
 
+  it('a reset of a finished run asked for as its end is posted lets it go once its last save has read it', async () => {
+    const short = { ...config, schedule: { ...config.schedule, steps: 6, checkpointEvery: 0 } };
+    const w = worker(undefined, (e, host) => {
+      if (e.type === 'state' && e.runId === 'r' && e.state === 'done') void host.receive({ type: 'reset', runId: 'r' });
+    });
+    await w.host.receive({ type: 'start', runId: 'r', config: short, name: 'reset at its end' });
+    await w.waitFor((e): e is WorkerEvent => e.type === 'held' && e.run === null);
+    // before, the reset let go of the trainer while the save was reading it, and the run's last save was lost without a word
+    expect(w.events.filter((e) => e.type === 'error')).toEqual([]);
+    const savedAt = w.events.findIndex(w.saved('r', 6));
+    expect(savedAt).toBeGreaterThan(-1);
+    expect(savedAt).toBeLessThan(w.events.findIndex((e) => e.type === 'held' && e.run === null));
+    const store = await SavedRuns.open();
+    for (const r of await store.list()) await store.remove(r.id);
+    store.close();
+  }, 240_000);
+
   it('refuses a saved run whose settings as changed live do not run here before it lets go of the paused run, which goes on', async () => {
     const a = worker();
     await a.host.receive({ type: 'start', runId: 'x', config: { ...config, schedule: { ...config.schedule, steps: 3 } }, name: 'changed' });
