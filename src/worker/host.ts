@@ -323,7 +323,7 @@ export class TrainingHost {
     if (this.kept === run) {
       this.state(run, 'failed');
       this.dropKept();
-    } else this.release('failed');
+    } else if (this.run === run) this.release('failed');
     forgetLostDevice();
     this.backend = null;
     let now: string;
