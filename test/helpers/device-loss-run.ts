@@ -41,8 +41,8 @@ export interface DeviceLossRun {
   tensorsLeft: number;
   /** tensors the lost run left behind once the worker let it go */
   tensorsAfterLoss: number;
-  /** a paused run whose device is lost under its pause's save, or before a switch by hand: what the worker said, the run's states, a new device, whether any module switched by itself */
-  pausedLoss: Record<'saving' | 'switching', { message: string; states: string[]; newDevice: boolean; selfSwitched: boolean }>;
+  /** a paused run whose device is lost under its pause's save, or before a switch by hand: what the worker said, the run's states, a new device */
+  pausedLoss: Record<'saving' | 'switching', { message: string; states: string[]; newDevice: boolean }>;
   /** a finished run whose device is lost under its last save: what the worker said, the run's states, a new device, the run it holds after */
   finishedLoss: { message: string; states: string[]; newDevice: boolean; held: string | null };
   /** a finished run whose device is lost before its model is exported: the same */
@@ -139,13 +139,13 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
   const tensorsLeft = tf.memory().numTensors - before;
 
   // a paused run loses its device: under the pause's save (c), or before a switch by hand (d), whose read-back finds it
-  // no module switches by itself (no window's change falls under thresholds of 1e-9), so
-  // the one switched by hand is still full wherever the pause lands (a module that had
+  // no module switches by itself (the per-module rule switches none before minFullSteps),
+  // so the one switched by hand is still full wherever the pause lands (a module that had
   // switched already took no switch, so nothing read the device back: once, that hung)
   const cut = {
     ...config,
     schedule: { ...config.schedule, steps: 400, checkpointEvery: 0 },
-    prelora: { ...config.prelora, weightThreshold: 1e-9, lossThreshold: 1e-9 },
+    prelora: { ...config.prelora, minFullSteps: 1000 },
   };
   const lostWhilePaused = async (runId: string, when: 'saving' | 'switching') => {
     await host.receive({ type: 'start', runId, config: cut, name: `lost while ${when}` });
@@ -155,6 +155,8 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
     if (when === 'saving') destroyOn = (e) => e.type === 'state' && e.runId === runId && e.state === 'paused';
     await host.receive({ type: 'pause', runId });
     const paused = await waitFor(state(runId, 'paused'));
+    const selfSwitched = events.some((e) => e.type === 'engine' && e.runId === runId && e.event.type === 'phase');
+    if (selfSwitched) throw new Error(`run ${runId} switched a module by itself before its pause: the switch by hand would be no switch`);
     if (when === 'switching') {
       await waitFor((e): e is WorkerEvent => e.type === 'saved' && e.runId === runId && e.info.step === paused.step);
       gone.destroy();
@@ -162,9 +164,8 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
     }
     const error = await waitFor((e): e is Extract<WorkerEvent, { type: 'error' }> => e.type === 'error' && e.runId === runId);
     await waitFor(state(runId, 'failed'));
-    const selfSwitched = events.some((e) => e.type === 'engine' && e.runId === runId && e.event.type === 'phase' && typeof e.event.change.decidedBy === 'object');
     const states = events.filter((e): e is Extract<WorkerEvent, { type: 'state' }> => e.type === 'state' && e.runId === runId).map((e) => e.state);
-    return { message: error.message, states, newDevice: device() !== gone, selfSwitched };
+    return { message: error.message, states, newDevice: device() !== gone };
   };
   const pausedLoss = { saving: await lostWhilePaused('c', 'saving'), switching: await lostWhilePaused('d', 'switching') };
 

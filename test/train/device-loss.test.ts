@@ -44,7 +44,6 @@ describe('a lost GPU device', () => {
     for (const paused of Object.values(r.pausedLoss)) {
       expect(paused.states).toEqual(['running', 'paused', 'failed']);
       expect(paused.newDevice).toBe(true);
-      expect(paused.selfSwitched).toBe(false);
     }
     expect(r.nextEndedAt).toBe(6);
   });
