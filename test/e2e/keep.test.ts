@@ -209,11 +209,13 @@ describe('keep and take away in the page', () => {
     const cells = await page.locator('[data-testid="module-cell"]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-module')!, e.classList.contains('untargeted')] as const));
     expect(cells).toHaveLength(12);
     for (const [id, greyed] of cells) expect(greyed).toBe(!/\.(query|value)$/.test(id));
-    expect(await page.locator('[data-module="blocks.0.fc1"]').getAttribute('title')).toBe('blocks.0.fc1: full, not in prelora.targets: it trains fully');
-    const phaseOf = (id: string) => page.locator(`[data-module="${id}"]`).getAttribute('data-phase');
+    // the layer panel's cell (the explorer's sweep cells carry data-module too once a window closed)
+    const cell = (id: string) => page.locator(`[data-testid="module-cell"][data-module="${id}"]`);
+    expect(await cell('blocks.0.fc1').getAttribute('title')).toBe('blocks.0.fc1: full, not in prelora.targets: it trains fully');
+    const phaseOf = (id: string) => cell(id).getAttribute('data-phase');
     expect(await phaseOf('blocks.1.value')).toBe('full'); // its switch below is the click's
-    await page.locator('[data-module="blocks.0.fc1"]').click();
-    await page.locator('[data-module="blocks.1.value"]').click();
+    await cell('blocks.0.fc1').click();
+    await cell('blocks.1.value').click();
     await expect.poll(() => phaseOf('blocks.1.value'), { timeout: 30_000 }).not.toBe('full');
     expect(await phaseOf('blocks.0.fc1')).toBe('full'); // clicked first: its switch would have come with the other
     // and the page sent nothing for it: the worker, which refuses such a switch, said nothing
