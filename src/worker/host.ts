@@ -17,7 +17,7 @@ import type { ImageDecoder } from '../engine/data/folder';
 import { pageDataLimit } from '../engine/data/limits';
 import { describeDataset } from '../engine/data/preview';
 import { forgetLostDevice } from '../engine/device-loss';
-import type { DeviceLoss, EngineEvent, PhaseChange } from '../engine/events';
+import type { EngineEvent, PhaseChange } from '../engine/events';
 import { ModelFileError } from '../engine/io/errors';
 import { exportRun } from '../engine/io/export';
 import { checkInitWeights, initModel, readInitWeights, type InitWeights } from '../engine/io/init-weights';
@@ -293,31 +293,33 @@ export class TrainingHost {
     }
     this.looping = false;
     if (this.run !== run || this.want === 'stop') return; // whoever stopped it lets go of it
-    if (t.deviceLoss) await this.afterDeviceLoss(run, t.deviceLoss);
-    else if (t.divergence) this.release('stopped'); // the engine's `diverged` event, forwarded, says why
+    if (await this.letGoIfLost(run)) return;
+    if (t.divergence) this.release('stopped'); // the engine's `diverged` event, forwarded, says why
     else if (t.stepsDone >= total) {
       this.run = null;
       this.kept = run; // the held run still: its model can be exported
       this.state(run, 'done');
       await this.save(run, 'done');
-      // the device went under its last save: its weights went with it, so it is let go too
-      if (t.deviceLoss && this.kept === run) await this.afterDeviceLoss(run, t.deviceLoss);
+      await this.letGoIfLost(run); // the device went under its last save: its weights went with it
     } else {
       this.state(run, 'paused');
       await this.save(run, 'pause');
-      // the device went under the pause's save: the run goes as when the device goes mid-run
-      if (t.deviceLoss && this.run === run) await this.afterDeviceLoss(run, t.deviceLoss);
+      await this.letGoIfLost(run); // the device went under the pause's save
     }
   }
 
   /**
-   * The GPU device was lost under the run (or a finished run's last save): the run is
-   * let go, failed (its tensors went with the device), a new device is made as the first one was (the backend registered again;
-   * wasm if no WebGPU adapter is left), and the page is told what happened and which
-   * step its last checkpoint resumes from; the page offers that checkpoint (a failed
-   * run's), and a `restore` brings it back on the new device.
+   * If the GPU device of a run the worker holds was lost (mid-run, under a save, a switch
+   * by hand or an export, paused or finished): the run is let go, failed (its tensors
+   * went with the device), a new device is made as the first one was (the backend
+   * registered again; wasm if no WebGPU adapter is left), and the page is told what
+   * happened and which step its last checkpoint resumes from; the page offers that
+   * checkpoint (a failed run's), and a `restore` brings it back on the new device.
+   * Whether it let the run go.
    */
-  private async afterDeviceLoss(run: Run, loss: DeviceLoss): Promise<void> {
+  private async letGoIfLost(run: Run): Promise<boolean> {
+    const loss = run.trainer.deviceLoss;
+    if (!loss || (this.run !== run && this.kept !== run)) return false;
     const opening = this.saved();
     const saved = opening ? (await (await opening).list()).find((r) => r.id === run.saved.id) : undefined;
     if (this.kept === run) {
@@ -338,6 +340,7 @@ export class TrainingHost {
       ? `resume it from its checkpoint at step ${saved.step} (saved runs: "${saved.name}"); ${after}`
       : 'it had no checkpoint yet: start it again';
     this.error(run.id, `${loss.message} after step ${loss.step}; ${now}: ${back}`);
+    return true;
   }
 
   /** Each event of a run: to the page, into its log (and its phase changes). */
@@ -376,7 +379,7 @@ export class TrainingHost {
     } catch (err) {
       // the read-back the save ended may have found the run diverged: its `diverged` event says so, no save was due
       if (run.trainer.divergence) return;
-      // a device lost under it: the run is let go with a message that says so (afterDeviceLoss)
+      // a device lost under it: the run is let go with a message that says so (letGoIfLost)
       if (run.trainer.deviceLoss) return;
       this.error(run.id, err instanceof StorageFullError ? err.message : `could not save the run at step ${run.trainer.stepsDone}: ${messageOf(err)}`);
     }
@@ -557,8 +560,7 @@ export class TrainingHost {
       if (this.run !== run) return;
       try {
         await run.trainer.applyForced();
-        // the device went while it switched: the run goes, a new device comes, as when it goes mid-run
-        if (run.trainer.deviceLoss) await this.afterDeviceLoss(run, run.trainer.deviceLoss);
+        await this.letGoIfLost(run); // the device went while it switched
       } catch (err) {
         // as a throw mid-step: the switch stopped half-way (adapters added, the phase not
         // recorded), so this run cannot go on; its last checkpoint still resumes it
@@ -596,11 +598,8 @@ export class TrainingHost {
       try {
         return await exportRun(run.trainer, run.changes, { naming: cmd.naming, backend: info.name });
       } catch (err) {
-        // the export found the device lost: the run (paused or finished) goes, a new device comes, as mid-run
-        const loss = run.trainer.deviceLoss;
-        if (!loss || (this.run !== run && this.kept !== run)) throw err;
-        await this.afterDeviceLoss(run, loss);
-        return null;
+        if (await this.letGoIfLost(run)) return null; // the export found the device lost
+        throw err;
       }
     });
     if (!files) return;
