@@ -621,13 +621,11 @@ export class Trainer {
    * found so by that read-back, and for one whose device was lost.
    */
   async settledFor(what: string): Promise<void> {
-    this.refuseFor(what);
-    await this.onDevice(() => this.flush()); // a device lost under the read-back is named below, not a bare mapping error
-    this.refuseFor(what);
+    await this.readFor(what, () => this.flush());
   }
 
   /**
-   * A read of the weights for a `what` (an export's snapshot) on this run's device: a
+   * A read of the weights for a `what` (a checkpoint, an export) on this run's device: a
    * device lost under it is the run's loss (its `deviceLost` event, `deviceLoss`) and
    * refuses the `what` by name, not a bare mapping error the host cannot tell apart.
    */
@@ -640,11 +638,7 @@ export class Trainer {
 
   private refuseFor(what: string): void {
     if (this.diverged) throw new Error(`the run diverged at step ${this.diverged.step}: its weights are not finite, so it has no ${what}`);
-    if (this.lost) throw this.lostFor(what);
-  }
-
-  private lostFor(what: string): Error {
-    return new Error(`${this.lost?.message} after step ${this.lost?.step}: its weights went with it, so it has no newer ${what}`);
+    if (this.lost) throw new Error(`${this.lost.message} after step ${this.lost.step}: its weights went with it, so it has no newer ${what}`);
   }
 
   /**
@@ -668,10 +662,9 @@ export class Trainer {
     for (const [id, t] of Object.entries(monitor.snapshots)) named.push([TENSOR.snapshot(id), t]);
     if (monitor.gradSum) named.push([TENSOR.gradSum, monitor.gradSum]);
     if (monitor.lossSum) named.push([TENSOR.lossSum, monitor.lossSum]);
-    const tensors = await this.onDevice(() => readTensors(named)).finally(() => {
+    const tensors = await this.readFor('checkpoint', () => readTensors(named)).finally(() => {
       for (const p of Object.values(optim.params)) tf.dispose([p.m, p.v].filter((t): t is tf.Tensor => t !== null));
     });
-    if (!tensors) throw this.lostFor('checkpoint'); // the device went during the read-back
     const params = Object.fromEntries(Object.entries(optim.params).map(([n, p]) => [n, { t: p.t, rewarm: p.rewarm, moments: p.m !== null }]));
     const state: TrainingState = {
       step: this.completed, batcher: this.batcher.exportState(), phase: this.lastFlush.phase,
