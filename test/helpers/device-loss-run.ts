@@ -147,6 +147,13 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
     schedule: { ...config.schedule, steps: 400, checkpointEvery: 0 },
     prelora: { ...config.prelora, minFullSteps: 1000 },
   };
+  /** a run whose device went (`gone`): what the worker said once it failed, its states, and whether a new device came */
+  const failedRun = async (runId: string, gone: GPUDevice) => {
+    const error = await waitFor((e): e is Extract<WorkerEvent, { type: 'error' }> => e.type === 'error' && e.runId === runId);
+    await waitFor(state(runId, 'failed'));
+    const states = events.filter((e): e is Extract<WorkerEvent, { type: 'state' }> => e.type === 'state' && e.runId === runId).map((e) => e.state);
+    return { message: error.message, states, newDevice: device() !== gone };
+  };
   const lostWhilePaused = async (runId: string, when: 'saving' | 'switching') => {
     await host.receive({ type: 'start', runId, config: cut, name: `lost while ${when}` });
     await waitFor((e): e is WorkerEvent => e.type === 'engine' && e.runId === runId && e.event.type === 'progress');
@@ -162,10 +169,7 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
       gone.destroy();
       await host.receive({ type: 'forceSwitch', runId, module: 'blocks.0.query' });
     }
-    const error = await waitFor((e): e is Extract<WorkerEvent, { type: 'error' }> => e.type === 'error' && e.runId === runId);
-    await waitFor(state(runId, 'failed'));
-    const states = events.filter((e): e is Extract<WorkerEvent, { type: 'state' }> => e.type === 'state' && e.runId === runId).map((e) => e.state);
-    return { message: error.message, states, newDevice: device() !== gone };
+    return failedRun(runId, gone);
   };
   const pausedLoss = { saving: await lostWhilePaused('c', 'saving'), switching: await lostWhilePaused('d', 'switching') };
 
@@ -180,11 +184,8 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
       gone.destroy();
       await host.receive({ type: 'exportModel', runId, naming: 'transformers5' });
     }
-    const error = await waitFor((e): e is Extract<WorkerEvent, { type: 'error' }> => e.type === 'error' && e.runId === runId);
-    await waitFor(state(runId, 'failed'));
-    const states = events.filter((e): e is Extract<WorkerEvent, { type: 'state' }> => e.type === 'state' && e.runId === runId).map((e) => e.state);
-    const held = events.filter((e): e is Extract<WorkerEvent, { type: 'held' }> => e.type === 'held').at(-1)!.run;
-    return { message: error.message, states, newDevice: device() !== gone, held };
+    const failed = await failedRun(runId, gone);
+    return { ...failed, held: events.filter((e): e is Extract<WorkerEvent, { type: 'held' }> => e.type === 'held').at(-1)!.run };
   };
   const finishedLoss = await lostAtTheEnd('f', 'finishing');
   const exportLoss = await lostAtTheEnd('g', 'exporting');

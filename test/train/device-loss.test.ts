@@ -48,20 +48,14 @@ describe('a lost GPU device', () => {
     expect(r.nextEndedAt).toBe(6);
   });
 
-  it('under a finished run\'s last save: the run is let go, failed, and a new device made; its last checkpoint is named', () => {
-    expect(r.finishedLoss.message).toBe('the GPU device was lost (destroyed: device was destroyed) after step 10; a new webgpu device is ready: ' +
-      'resume it from its checkpoint at step 5 (saved runs: "lost while finishing"); the steps after it are trained again');
-    expect(r.finishedLoss.states).toEqual(['running', 'done', 'failed']);
-    expect(r.finishedLoss.newDevice).toBe(true);
-    expect(r.finishedLoss.held).toBeNull();
-  });
-
-  it('found by the export of a finished run, saved whole: the same, its checkpoint at its end named', () => {
-    expect(r.exportLoss.message).toBe('the GPU device was lost (destroyed: device was destroyed) after step 10; a new webgpu device is ready: ' +
-      'resume it from its checkpoint at step 10 (saved runs: "lost while exporting"); it holds every step trained');
-    expect(r.exportLoss.states).toEqual(['running', 'done', 'failed']);
-    expect(r.exportLoss.newDevice).toBe(true);
-    expect(r.exportLoss.held).toBeNull();
+  it('on a finished run, under its last save or found by its export: the run is let go, failed, a new device made, and its last checkpoint named', () => {
+    const ended = (at: number, name: string, after: string) => ({
+      message: 'the GPU device was lost (destroyed: device was destroyed) after step 10; a new webgpu device is ready: ' +
+        `resume it from its checkpoint at step ${at} (saved runs: "${name}"); ${after}`,
+      states: ['running', 'done', 'failed'], newDevice: true, held: null,
+    });
+    expect(r.finishedLoss).toEqual(ended(5, 'lost while finishing', 'the steps after it are trained again'));
+    expect(r.exportLoss).toEqual(ended(10, 'lost while exporting', 'it holds every step trained')); // saved whole, at its end
   });
 
   it('through the Trainer API, a trainer whose device was lost refuses a checkpoint and an export, naming its last read-back step', () => {
