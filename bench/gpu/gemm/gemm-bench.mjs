@@ -8,7 +8,7 @@
 // node_modules: copy this folder into bench/gpu/carry/, `source setup.sh`, then
 // `../node gemm-bench.mjs` inside it; torch_gemm.py times cuBLAS on the same shapes.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { gen, workgroupsOf, threadsOf, sharedOf } from './gen.mjs';
+import { gen, genNamed, workgroupsOf, threadsOf, sharedOf } from './gen.mjs';
 import { buf, device, limits as l, pipeline, rand, readBack, timeIt } from './gpu.mjs';
 
 const base = JSON.parse(readFileSync(new URL('./base.json', import.meta.url)));
@@ -34,7 +34,7 @@ for (const [M, K, N] of SHAPES) {
       else if (v.raw) { code = fwd ? v.raw.forward : v.raw.inputGrad; groups = Math.ceil(M / 64) * Math.ceil(N / 64); }
       else {
         if (sharedOf(o) > l.maxComputeWorkgroupStorageSize) { rows.push({ name: v.name, skipped: 'needs more workgroup memory than the device has' }); continue; }
-        code = gen(o); groups = workgroupsOf(o, M, N);
+        code = v.named ? genNamed(o) : gen(o); groups = workgroupsOf(o, M, N);
       }
       let p;
       try { p = await pipeline(code); } catch (e) { rows.push({ name: v.name, skipped: `does not compile: ${e.message.slice(0, 400)}` }); continue; }

@@ -112,15 +112,7 @@ ${o.gemmFn ? `fn gemm(t: u32, m0: u32, n0: u32, kBegin: u32, kEnd: u32, M: u32, 
   fetch(t, m0, n0, kBegin, M, N, P.K);
   ${loopText}
 }` : ''}
-@compute @workgroup_size(${NT})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-  let wid = wg.x + wg.y * nwg.x;
-  let M = P.M; let N = P.N; let K = P.K;
-  let tilesN = (N + TN - 1u) / TN;
-  if (wid >= ((M + TM - 1u) / TM) * tilesN) { return; }
-  let m0 = (wid / tilesN) * TM;
-  let n0 = (wid % tilesN) * TN;
-  let tx = t % TX; let ty = t / TX;
+${mainHead(NT)}
   ${o.gemmFn ? 'gemm(t, m0, n0, 0u, P.K, M, N);' : `for (var i = 0u; i < ${RM * VN}u; i++) { acc[i] = vec4<f32>(0.0); }
   fetch(t, m0, n0, 0u, M, N, K);
   ${loopText}`}
@@ -179,3 +171,133 @@ export function kLoop(dbuf, compute, kBegin, kEnd, fetchNext) {
 export const workgroupsOf = (o, M, N) => Math.ceil(M / o.TM) * Math.ceil(N / o.TN);
 export const threadsOf = (o) => (o.TM / o.RM) * (o.TN / o.RN);
 export const sharedOf = (o) => 16 * ((o.TM / 4 + (o.apad ?? 1)) + (o.TN / 4 + (o.fwd === false ? (o.bpad ?? 1) : 0))) * o.TK * (o.dbuf ? 2 : 1);
+/** A product's entry point up to its tile: m0, n0 (one tile a workgroup), tx, ty, M, N and K. */
+const mainHead = (NT) => `@compute @workgroup_size(${NT})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let wid = wg.x + wg.y * nwg.x;
+  let M = P.M; let N = P.N; let K = P.K;
+  let tilesN = (N + TN - 1u) / TN;
+  if (wid >= ((M + TM - 1u) / TM) * tilesN) { return; }
+  let m0 = (wid / tilesN) * TM;
+  let n0 = (wid % tilesN) * TN;
+  let tx = t % TX; let ty = t / TX;`;
+
+/**
+ * The named-register variants' shared parts: a thread's outputs c{i}_{h} and loads in
+ * flight ra{u} / rb{u} declared (`decl`), and the epilogue (`epi`) storing each output
+ * vec4 through `store(m, n, reg)` where m and n are in range.
+ */
+export function namedRegisters({ RM, RN, LA, LB, strided }, store) {
+  const VN = RN / 4;
+  const acc = (i, h) => `c${i}_${h}`;
+  const decl = [], epi = [];
+  for (let i = 0; i < RM; i++) for (let h = 0; h < VN; h++) decl.push(`var ${acc(i, h)} = vec4<f32>(0.0);`);
+  for (let u = 0; u < LA; u++) decl.push(`var ra${u}: vec4<f32>;`);
+  for (let u = 0; u < LB; u++) decl.push(`var rb${u}: vec4<f32>;`);
+  for (let i = 0; i < RM; i++) {
+    const g = i >> 2, r = i & 3;
+    const row = strided ? `m0 + 4u * (${g}u * TY + ty) + ${r}u` : `m0 + 4u * (ty * VM + ${g}u) + ${r}u`;
+    for (let h = 0; h < VN; h++) {
+      const col = strided ? `n0 + 4u * (${h}u * TX + tx)` : `n0 + 4u * (tx * VN + ${h}u)`;
+      epi.push(`{ let m = ${row}; let n = ${col}; if (m < M && n < N) { ${store('m', 'n', acc(i, h))} } }`);
+    }
+  }
+  return { acc, decl: decl.join('\n  '), epi: epi.join('\n  ') };
+}
+
+/**
+ * The named variants' K loop from kBegin to kEnd: one staged slice (stage, barrier, fetch
+ * the next, sum, barrier) or with `dbuf` two (fetch the next, sum, stage it, one barrier),
+ * the staged slice picked as cur = 1 - cur or with `bounded` as (it % 2) (which Dawn's
+ * range analysis bounds); `barriers: false` leaves the barriers out (a diagnostic).
+ */
+export function namedLoop({ dbuf, bounded, barriers = true }, { stage, fetch, compute }, kBegin, kEnd) {
+  const bar = barriers ? 'workgroupBarrier();' : '';
+  const cur = bounded ? '(it % 2u)' : 'cur', next = bounded ? '((it + 1u) % 2u)' : '(1u - cur)';
+  return dbuf
+    ? `${stage('0u')}
+  ${bar}
+  var cur = 0u; var it = 0u;
+  for (var k0 = ${kBegin}; k0 < ${kEnd}; k0 += TK) {
+    let more = k0 + TK < ${kEnd};
+    if (more) { ${fetch('(k0 + TK)')} }
+    let base = ${cur} * TK;
+    ${compute}
+    if (more) { ${stage(`${next} * TK`)} }
+    ${bar}
+    cur = 1u - cur; it += 1u;
+  }`
+    : `for (var k0 = ${kBegin}; k0 < ${kEnd}; k0 += TK) {
+    ${stage('0u')}
+    ${bar}
+    if (k0 + TK < ${kEnd}) { ${fetch('(k0 + TK)')} }
+    let base = 0u;
+    ${compute}
+    ${bar}
+  }`;
+}
+
+/**
+ * gen's product with no array in a thread's registers (`named` variants): the outputs and
+ * the loads in flight are `var`s in main named by constants, the fetch, the staging and a
+ * slice's k loop written out; the staged tiles are flat arrays (idx1d) with apad / bpad
+ * vec4s of padding a row. Options as gen's (vec4 loads and stores only).
+ */
+export function genNamed(o) {
+  const { TM, TN, TK, RM, RN, strided = false, dbuf = false, fwd = true, bpad = 1, apad = 1 } = o;
+  const TX = TN / RN, TY = TM / RM, NT = TX * TY, VM = RM / 4, VN = RN / 4;
+  const AW = TM / 4 + apad, BW = TN / 4 + (fwd ? 0 : bpad), NB = dbuf ? 2 : 1;
+  const LA = Math.ceil((TM * TK) / 4 / NT), LB = Math.ceil((TK * TN) / 4 / NT);
+  const aIdx = (g) => (strided ? `${g}u * TY + ty` : `ty * VM + ${g}u`);
+  const bIdx = (h) => (strided ? `${h}u * TX + tx` : `tx * VN + ${h}u`);
+  const acc = (i, h) => `c${i}_${h}`; // as namedRegisters names them
+  const kstep = (k) => {
+    const s = [];
+    for (let g = 0; g < VM; g++) s.push(`let a${g} = As[(base + ${k}u) * ${AW}u + ${aIdx(g)}];`);
+    for (let h = 0; h < VN; h++) s.push(`let b${h} = Bs[(base + ${k}u) * ${BW}u + ${bIdx(h)}];`);
+    for (let i = 0; i < RM; i++) for (let h = 0; h < VN; h++) s.push(`${acc(i, h)} = fma(vec4<f32>(a${i >> 2}.${'xyzw'[i & 3]}), b${h}, ${acc(i, h)});`);
+    return `{ ${s.join(' ')} }`;
+  };
+  const compute = Array.from({ length: TK }, (_, k) => kstep(k)).join('\n    ');
+  const guard = (u, total) => ((u + 1) * NT > total ? `e < ${total}u && ` : '');
+  const fetch = (k0) => {
+    const s = [];
+    for (let u = 0; u < LA; u++) s.push(`{ let e = t + ${u}u * NT; let m = e / ${TK / 4}u; let kq = e % ${TK / 4}u; ra${u} = vec4<f32>(0.0);
+      if (${guard(u, (TM * TK) / 4)}m0 + m < M) { ra${u} = A[((m0 + m) * K + ${k0} + 4u * kq) / 4u]; } }`);
+    for (let u = 0; u < LB; u++) s.push(fwd
+      ? `{ let e = t + ${u}u * NT; let k = e / ${TN / 4}u; let nq = e % ${TN / 4}u; rb${u} = vec4<f32>(0.0);
+      if (${guard(u, (TK * TN) / 4)}${k0} + k < K) { rb${u} = B[((${k0} + k) * N + n0 + 4u * nq) / 4u]; } }`
+      : `{ let e = t + ${u}u * NT; let n = e / ${TK / 4}u; let kq = e % ${TK / 4}u; rb${u} = vec4<f32>(0.0);
+      if (${guard(u, (TK * TN) / 4)}n0 + n < N) { rb${u} = B[((n0 + n) * K + ${k0} + 4u * kq) / 4u]; } }`);
+    return s.join('\n    ');
+  };
+  const scatter = (S, W, r, row, q, lane) => ['x', 'y', 'z', 'w'].map((c, j) => `${S}[(${row} + ${j}u) * ${W}u + ${q}][${lane}] = ${r}.${c};`).join(' ');
+  const stage = (base) => {
+    const s = [];
+    for (let u = 0; u < LA; u++) s.push(`{ let e = t + ${u}u * NT; ${(u + 1) * NT > (TM * TK) / 4 ? `if (e < ${(TM * TK) / 4}u) ` : ''}{ let m = e / ${TK / 4}u; let kq = e % ${TK / 4}u; ${scatter('As', AW, `ra${u}`, `${base} + 4u * kq`, 'm / 4u', 'm % 4u')} } }`);
+    for (let u = 0; u < LB; u++) s.push(`{ let e = t + ${u}u * NT; ${(u + 1) * NT > (TK * TN) / 4 ? `if (e < ${(TK * TN) / 4}u) ` : ''}{ ${fwd
+      ? `let k = e / ${TN / 4}u; let nq = e % ${TN / 4}u; Bs[(${base} + k) * ${BW}u + nq] = rb${u};`
+      : `let n = e / ${TK / 4}u; let kq = e % ${TK / 4}u; ${scatter('Bs', BW, `rb${u}`, `${base} + 4u * kq`, 'n / 4u', 'n % 4u')}`} } }`);
+    return s.join('\n    ');
+  };
+  const loop = namedLoop(o, { stage, fetch, compute }, '0u', 'K');
+  const { decl, epi } = namedRegisters({ RM, RN, LA, LB, strided }, (m, n, r) => `C[(${m} * N + ${n}) / 4u] = ${r}${fwd ? ` + Bias[${n} / 4u]` : ''};`);
+  return `struct Params { M: u32, N: u32, K: u32, s: f32, }
+@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
+${fwd ? `@group(0) @binding(2) var<storage, read> Bias: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> C: array<vec4<f32>>;
+@group(0) @binding(4) var<uniform> P: Params;` : `@group(0) @binding(2) var<storage, read_write> C: array<vec4<f32>>;
+@group(0) @binding(3) var<uniform> P: Params;`}
+const TM = ${TM}u; const TN = ${TN}u; const TK = ${TK}u; const TX = ${TX}u; const TY = ${TY}u; const NT = ${NT}u;
+const VM = ${VM}u; const VN = ${VN}u;
+var<workgroup> As: array<vec4<f32>, ${AW * TK * NB}>;
+var<workgroup> Bs: array<vec4<f32>, ${BW * TK * NB}>;
+${mainHead(NT)}
+  ${decl}
+  ${fetch('0u')}
+  ${loop}
+  ${epi}
+}
+`;
+}

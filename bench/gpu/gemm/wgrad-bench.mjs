@@ -11,7 +11,7 @@
 // in float64. Run as gemm-bench.mjs is;
 // torch_gemm.py times cuBLAS on the same shapes (its `wg` rows).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { genWg, wgTilesOf, wgThreadsOf, wgSharedOf, wgSplit } from './gen-wg.mjs';
+import { genWg, genWgNamed, wgTilesOf, wgThreadsOf, wgSharedOf, wgSplit } from './gen-wg.mjs';
 import { buf, device, limits as l, pipeline, rand, readBack, timeIt } from './gpu.mjs';
 
 const baseJson = JSON.parse(readFileSync(new URL('./base.json', import.meta.url)));
@@ -75,7 +75,7 @@ for (const [K, M, N] of SHAPES) {
       const sp = wgSplit(K, tiles, v.target ?? 528, v.minRows ?? 64);
       splits = sp.splits; stride = M * N;
       params = new Uint32Array([M, N, K, splits, sp.rps, 0, 0, 0]);
-      code = genWg(v); groups = splits * tiles;
+      code = v.named ? genWgNamed(v) : genWg(v); groups = splits * tiles;
     }
     let p;
     try { p = await pipeline(code); } catch (e) { rows.push({ name: v.name, skipped: `does not compile: ${e.message.slice(0, 400)}` }); continue; }
