@@ -21,7 +21,12 @@ import { WID } from './kernel';
  * 4-5% on small and 25% on tiny; 128x64/8x4 lost 11% on the LoRA phases (the 2026-11-30
  * gemm-tiles results). Since the K loop is written into main, 128x64/8x4 wins small's
  * forwards and input gradients (GEMM_WIDE); 8x8 a thread still spills (128x128x8/8x8:
- * small's step 3.2x as long).
+ * small's step 3.2-3.7x as long): forEachOutput reads `acc` by its loop counters. With
+ * the epilogue written out, 8x8 lost 1.4x (small b128 27.15 -> 38.88 ms full) and 4x4
+ * 8% (29.39): not kept. A 4x4 tile's FMAs alone (values in registers, no load, no
+ * barrier) ran at 29.5 TFLOP/s on small's fc shapes, what our kernels reach with
+ * everything; 8x8's at 54-57 (the thirty-second session's microbenchmarks): the
+ * headroom is in more outputs a thread, not in this tile's loads.
  */
 export const GEMM_TILE = { TM: 64, TN: 64, TK: 16, RM: 4, RN: 4 };
 
