@@ -595,6 +595,13 @@ export class TrainingHost {
     if (this.looping) return this.error(run.id, 'the run is training: pause it to export its model (the export reads it between two steps)');
     const info = await this.ready('auto');
     const files = await this.exclusive(async () => {
+      // let go while the export waited its turn (behind a finished run's last save): by a
+      // reset or a new run, or by a device lost under that save, which the page was told
+      // of with the checkpoint to go back to (the export's refusal would have replaced that line)
+      if (this.run !== run && this.kept !== run) {
+        if (!run.trainer.deviceLoss) this.error(run.id, 'the run was let go (reset, or a new run) before its export could read it: nothing was exported');
+        return null;
+      }
       try {
         return await exportRun(run.trainer, run.changes, { naming: cmd.naming, backend: info.name });
       } catch (err) {

@@ -43,10 +43,15 @@ export interface DeviceLossRun {
   tensorsAfterLoss: number;
   /** a paused run whose device is lost under its pause's save, or before a switch by hand: what the worker said, the run's states, a new device */
   pausedLoss: Record<'saving' | 'switching', { message: string; states: string[]; newDevice: boolean }>;
-  /** a finished run whose device is lost under its last save: what the worker said, the run's states, a new device, the run it holds after */
-  finishedLoss: { message: string; states: string[]; newDevice: boolean; held: string | null };
+  /**
+   * a finished run whose device is lost under its last save: what the worker said, the
+   * run's states, a new device, the run it holds after, and every error the worker said
+   * from its start until the next run's (an export asked for as its end was posted waited
+   * behind that save)
+   */
+  finishedLoss: { message: string; states: string[]; newDevice: boolean; held: string | null; errors: string[] };
   /** a finished run whose device is lost before its model is exported: the same */
-  exportLoss: DeviceLossRun['finishedLoss'];
+  exportLoss: Omit<DeviceLossRun['finishedLoss'], 'errors'>;
   /** the step the run after them ended at */
   nextEndedAt: number;
   /** a trainer whose device was lost: the loss it reports, and what a checkpoint and an export said */
@@ -92,6 +97,8 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
   let first: GPUDevice | null = null;
   /** the device is destroyed from inside the post of the event this matches (then it is cleared) */
   let destroyOn: ((e: WorkerEvent) => boolean) | null = null;
+  /** the run's model is asked for from inside the post of the event this matches (then it is cleared) */
+  let exportOn: ((e: WorkerEvent) => boolean) | null = null;
   const host = new TrainingHost({
     post: (e) => {
       events.push(e);
@@ -105,6 +112,10 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
       if (destroyOn?.(e)) {
         destroyOn = null;
         device().destroy();
+      }
+      if (exportOn?.(e)) {
+        exportOn = null;
+        if ('runId' in e && e.runId) void host.receive({ type: 'exportModel', runId: e.runId, naming: 'transformers5' });
       }
     },
     initBackend: (c) => initNodeBackend(c),
@@ -174,10 +185,11 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
   const pausedLoss = { saving: await lostWhilePaused('c', 'saving'), switching: await lostWhilePaused('d', 'switching') };
 
   // a finished run (f, saved at step 5) loses its device as its end is posted, before its last save reads it back
-  // and a finished run (g), saved whole, loses it before its model is exported
-  const lostAtTheEnd = async (runId: string, when: 'finishing' | 'exporting'): Promise<DeviceLossRun['finishedLoss']> => {
+  // (its model asked for in that moment: the export waits behind the save); and a finished run (g), saved whole,
+  // loses it before its model is exported
+  const lostAtTheEnd = async (runId: string, when: 'finishing' | 'exporting'): Promise<Omit<DeviceLossRun['finishedLoss'], 'errors'>> => {
     const gone = device();
-    if (when === 'finishing') destroyOn = (e) => e.type === 'state' && e.runId === runId && e.state === 'done';
+    if (when === 'finishing') destroyOn = exportOn = (e) => e.type === 'state' && e.runId === runId && e.state === 'done';
     await host.receive({ type: 'start', runId, config: { ...cut, schedule: { ...cut.schedule, steps: 10, checkpointEvery: 5 } }, name: `lost while ${when}` });
     if (when === 'exporting') {
       await waitFor((e): e is WorkerEvent => e.type === 'saved' && e.runId === runId && e.info.reason === 'done');
@@ -187,7 +199,14 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
     const failed = await failedRun(runId, gone);
     return { ...failed, held: events.filter((e): e is Extract<WorkerEvent, { type: 'held' }> => e.type === 'held').at(-1)!.run };
   };
+  const fFrom = events.length;
   const finishedLoss = await lostAtTheEnd('f', 'finishing');
+  // every error from f's start until g's (one of the page's, whatever run it names)
+  const waitedOn = async () => {
+    await new Promise((r) => setTimeout(r, 2000)); // the export's turn, behind the save
+    return events.slice(fFrom).flatMap((e) => (e.type === 'error' ? [e.message] : []));
+  };
+  const fErrors = await waitedOn();
   const exportLoss = await lostAtTheEnd('g', 'exporting');
   await host.receive({ type: 'start', runId: 'e', config: { ...cut, schedule: { ...cut.schedule, steps: 6 } }, name: 'after' });
   const nextEndedAt = (await waitFor(state('e', 'done'))).step;
@@ -200,7 +219,7 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
     before: losses('a'), after: losses('b'),
     tensorsLeft,
     tensorsAfterLoss: afterLoss,
-    pausedLoss, finishedLoss, exportLoss, nextEndedAt,
+    pausedLoss, finishedLoss: { ...finishedLoss, errors: fErrors }, exportLoss, nextEndedAt,
     trainer: await lostTrainer(),
   } satisfies DeviceLossRun);
 }

@@ -180,6 +180,25 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
     store.close();
   }, 240_000);
 
+  it('an export that waited behind a finished run\'s last save and a reset says the run was let go, and exports nothing', async () => {
+    const short = { ...config, schedule: { ...config.schedule, steps: 6, checkpointEvery: 0 } };
+    const w = worker(undefined, (e, host) => {
+      // both wait their turn behind the last save: the reset first
+      if (e.type === 'state' && e.runId === 'r' && e.state === 'done') {
+        void host.receive({ type: 'reset', runId: 'r' });
+        void host.receive({ type: 'exportModel', runId: 'r', naming: 'transformers5' });
+      }
+    });
+    await w.host.receive({ type: 'start', runId: 'r', config: short, name: 'reset, then exported' });
+    const error = await w.waitFor((e): e is Extract<WorkerEvent, { type: 'error' }> => e.type === 'error');
+    expect(error).toEqual({ type: 'error', runId: 'r', message: 'the run was let go (reset, or a new run) before its export could read it: nothing was exported' });
+    expect(w.events.some((e) => e.type === 'model')).toBe(false);
+    expect(w.events.findIndex(w.saved('r', 6))).toBeGreaterThan(-1);
+    const store = await SavedRuns.open();
+    for (const r of await store.list()) await store.remove(r.id);
+    store.close();
+  }, 240_000);
+
   it('refuses a saved run whose settings as changed live do not run here before it lets go of the paused run, which goes on', async () => {
     const a = worker();
     await a.host.receive({ type: 'start', runId: 'x', config: { ...config, schedule: { ...config.schedule, steps: 3 } }, name: 'changed' });
