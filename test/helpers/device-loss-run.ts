@@ -41,8 +41,8 @@ export interface DeviceLossRun {
   tensorsLeft: number;
   /** tensors the lost run left behind once the worker let it go */
   tensorsAfterLoss: number;
-  /** a paused run whose device is lost under its pause's save, or before a switch by hand: what the worker said, the run's states, a new device */
-  pausedLoss: Record<'saving' | 'switching', { message: string; states: string[]; newDevice: boolean }>;
+  /** a paused run whose device is lost under its pause's save, or before a switch by hand or an export: what the worker said, the run's states, a new device */
+  pausedLoss: Record<'saving' | 'switching' | 'exporting', { message: string; states: string[]; newDevice: boolean }>;
   /**
    * a finished run whose device is lost under its last save: what the worker said, the
    * run's states, a new device, the run it holds after, and every error the worker said
@@ -149,7 +149,7 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
   await host.receive({ type: 'reset', runId: 'b' });
   const tensorsLeft = tf.memory().numTensors - before;
 
-  // a paused run loses its device: under the pause's save (c), or before a switch by hand (d), whose read-back finds it
+  // a paused run loses its device: under the pause's save (c), or before a switch by hand (d) or an export (h), whose read-back finds it
   // no module switches by itself (the per-module rule switches none before minFullSteps),
   // so the one switched by hand is still full wherever the pause lands (a module that had
   // switched already took no switch, so nothing read the device back: once, that hung)
@@ -165,7 +165,7 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
     const states = events.filter((e): e is Extract<WorkerEvent, { type: 'state' }> => e.type === 'state' && e.runId === runId).map((e) => e.state);
     return { message: error.message, states, newDevice: device() !== gone };
   };
-  const lostWhilePaused = async (runId: string, when: 'saving' | 'switching') => {
+  const lostWhilePaused = async (runId: string, when: 'saving' | 'switching' | 'exporting') => {
     await host.receive({ type: 'start', runId, config: cut, name: `lost while ${when}` });
     await waitFor((e): e is WorkerEvent => e.type === 'engine' && e.runId === runId && e.event.type === 'progress');
     const gone = device();
@@ -175,14 +175,14 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
     const paused = await waitFor(state(runId, 'paused'));
     const selfSwitched = events.some((e) => e.type === 'engine' && e.runId === runId && e.event.type === 'phase');
     if (selfSwitched) throw new Error(`run ${runId} switched a module by itself before its pause: the switch by hand would be no switch`);
-    if (when === 'switching') {
+    if (when !== 'saving') {
       await waitFor((e): e is WorkerEvent => e.type === 'saved' && e.runId === runId && e.info.step === paused.step);
       gone.destroy();
-      await host.receive({ type: 'forceSwitch', runId, module: 'blocks.0.query' });
+      await host.receive(when === 'switching' ? { type: 'forceSwitch', runId, module: 'blocks.0.query' } : { type: 'exportModel', runId, naming: 'transformers5' });
     }
     return failedRun(runId, gone);
   };
-  const pausedLoss = { saving: await lostWhilePaused('c', 'saving'), switching: await lostWhilePaused('d', 'switching') };
+  const pausedLoss = { saving: await lostWhilePaused('c', 'saving'), switching: await lostWhilePaused('d', 'switching'), exporting: await lostWhilePaused('h', 'exporting') };
 
   // a finished run (f, saved at step 5) loses its device as its end is posted, before its last save reads it back
   // (its model asked for in that moment: the export waits behind the save); and a finished run (g), saved whole,

@@ -36,11 +36,16 @@ describe('a lost GPU device', () => {
     expect([r.tensorsAfterLoss, r.tensorsLeft]).toEqual([0, 0]);
   });
 
-  it('on a paused run, under its pause\'s save or found by a switch by hand: the run is let go and a new device made, as mid-run; the next run trains', () => {
+  it('on a paused run, under its pause\'s save or found by a switch by hand or an export: the run is let go and a new device made, as mid-run; the next run trains', () => {
     const lost = 'the GPU device was lost \\(destroyed: device was destroyed\\) after step \\d+; a new webgpu device is ready: ';
     expect(r.pausedLoss.saving.message).toMatch(new RegExp(`^${lost}it had no checkpoint yet: start it again$`));
     // the pause's save holds the step the device was lost after: nothing is trained again
-    expect(r.pausedLoss.switching.message).toMatch(/^the GPU device was lost \(destroyed: device was destroyed\) after step (\d+); a new webgpu device is ready: resume it from its checkpoint at step \1 \(saved runs: "lost while switching"\); it holds every step trained$/);
+    for (const when of ['switching', 'exporting'] as const) {
+      expect(r.pausedLoss[when].message).toMatch(new RegExp(`^${lost}resume it from its checkpoint at step (\\d+) \\(saved runs: "lost while ${when}"\\); it holds every step trained$`));
+      // the step the device was lost after is the pause's save's
+      const [, after, at] = /after step (\d+);.* at step (\d+) /.exec(r.pausedLoss[when].message)!;
+      expect(at).toBe(after);
+    }
     for (const paused of Object.values(r.pausedLoss)) {
       expect(paused.states).toEqual(['running', 'paused', 'failed']);
       expect(paused.newDevice).toBe(true);
