@@ -123,8 +123,8 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
     openSaved: () => SavedRuns.open(),
   });
   const waitFor = async <T extends WorkerEvent>(pred: (e: WorkerEvent) => e is T): Promise<T> => {
-    for (let waited = 0; ; waited += 20) {
-      if (waited > 300_000) throw new Error(`no such event in 5 minutes; the last events: ${JSON.stringify(events.slice(-6)).slice(0, 2000)}`);
+    for (const end = Date.now() + 300_000; ;) {
+      if (Date.now() > end) throw new Error(`no such event in 5 minutes; the last events: ${JSON.stringify(events.slice(-6)).slice(0, 2000)}`);
       const hit = events.find(pred);
       if (hit) return hit;
       await new Promise((r) => setTimeout(r, 20));
