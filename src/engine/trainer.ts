@@ -633,7 +633,7 @@ export class Trainer {
     this.refuseFor(what);
     const out = await this.onDevice(read);
     this.refuseFor(what);
-    return out as T;
+    return out as T; // undefined only where the device was lost under the read, which refuseFor has just refused
   }
 
   private refuseFor(what: string): void {
