@@ -24,9 +24,10 @@ import { WID } from './kernel';
  * small's step 3.2-3.7x as long): forEachOutput reads `acc` by its loop counters. With
  * the epilogue written out, 8x8 lost 1.4x (small b128 27.15 -> 38.88 ms full) and 4x4
  * 8% (29.39): not kept. A 4x4 tile's FMAs alone (values in registers, no load, no
- * barrier) ran at 29.5 TFLOP/s on small's fc shapes, what our kernels reach with
- * everything; 8x8's at 54-57 (the thirty-second session's microbenchmarks): the
- * headroom is in more outputs a thread, not in this tile's loads.
+ * barrier) ran at 29.5-31.6 TFLOP/s on small's fc shapes (33.0 with the staged reads
+ * left in), about what our kernels reach with everything; 8x8's at 54-57 (the
+ * thirty-second session's microbenchmarks): the headroom is in more outputs a thread,
+ * not in this tile's loads.
  */
 export const GEMM_TILE = { TM: 64, TN: 64, TK: 16, RM: 4, RN: 4 };
 
