@@ -28,7 +28,7 @@ for (const [M, K, N] of SHAPES) {
     const rows = [];
     const prepared = [];
     for (const v of [{ name: 'base' }, ...EXTRAS.map((x) => ({ name: x.name, raw: x })), ...VARIANTS]) {
-      const o = { ...v, fwd };
+      const o = { ...v, fwd, geluWgsl: base.gelu };
       let code, groups;
       if (v.name === 'base') { code = fwd ? base.forward : base.inputGrad; groups = Math.ceil(M / 64) * Math.ceil(N / 64); }
       else if (v.raw) { code = fwd ? v.raw.forward : v.raw.inputGrad; groups = Math.ceil(M / 64) * Math.ceil(N / 64); }

@@ -281,7 +281,14 @@ export function genNamed(o) {
     return s.join('\n    ');
   };
   const loop = namedLoop(o, { stage, fetch, compute }, '0u', 'K');
-  const { decl, epi } = namedRegisters({ RM, RN, LA, LB, strided }, (m, n, r) => `C[(${m} * N + ${n}) / 4u] = ${r}${fwd ? ` + Bias[${n} / 4u]` : ''};`);
+  // epi (a forward's): 'gelu' stores gelu(C + bias) a float at a time (geluWgsl: src's gelu, from base.json), 'gelu-res' adds what C held (as a residual would be read)
+  const store = (m, n, r) => {
+    const at = `(${m} * N + ${n}) / 4u`;
+    if (!fwd || !o.epi) return `C[${at}] = ${r}${fwd ? ` + Bias[${n} / 4u]` : ''};`;
+    const z = `(${r} + Bias[${n} / 4u])`;
+    return `{ let z = ${z}; let g = vec4<f32>(gelu(z.x), gelu(z.y), gelu(z.z), gelu(z.w)); C[${at}] = g${o.epi === 'gelu-res' ? ` + C[${at}]` : ''}; }`;
+  };
+  const { decl, epi } = namedRegisters({ RM, RN, LA, LB, strided }, store);
   return `struct Params { M: u32, N: u32, K: u32, s: f32, }
 @group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
@@ -291,6 +298,7 @@ ${fwd ? `@group(0) @binding(2) var<storage, read> Bias: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> P: Params;`}
 const TM = ${TM}u; const TN = ${TN}u; const TK = ${TK}u; const TX = ${TX}u; const TY = ${TY}u; const NT = ${NT}u;
 const VM = ${VM}u; const VN = ${VN}u;
+${o.epi ? o.geluWgsl : ''}
 var<workgroup> As: array<vec4<f32>, ${AW * TK * NB}>;
 var<workgroup> Bs: array<vec4<f32>, ${BW * TK * NB}>;
 ${mainHead(NT)}

@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { forwardKernel, inputGradKernel, weightGradKernel } from '../../../src/engine/ops/webgpu/linear-kernels';
 import { GEMM_TILE, SPLIT_K } from '../../../src/engine/ops/webgpu/gemm';
+import { GELU_WGSL } from '../../../src/engine/ops/webgpu/wgsl';
 
 const [name, out] = process.argv.slice(2);
 if (!name || !out) throw new Error('usage: npx tsx bench/gpu/gemm/kernels.ts NAME OUT.json');
@@ -15,4 +16,5 @@ const dW = (vec4: boolean) => {
   const k = weightGradKernel({ rank: 0, gelu: false, base: true, vec4 });
   return { wgsl: k.wgsl, params: k.params.map((p) => p.name), tile: GEMM_TILE, splitK: SPLIT_K };
 };
-writeFileSync(out, JSON.stringify({ name, forward, inputGrad, weightGrad: dW(false), weightGradVec4: dW(true) }));
+// src's gelu, for the written-out forwards with an epilogue (gen.mjs's `epi`)
+writeFileSync(out, JSON.stringify({ name, forward, inputGrad, weightGrad: dW(false), weightGradVec4: dW(true), gelu: GELU_WGSL }));
