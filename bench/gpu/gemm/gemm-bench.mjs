@@ -31,7 +31,7 @@ for (const [M, K, N] of SHAPES) {
       const o = { ...v, fwd, geluWgsl: base.gelu };
       let code, groups;
       if (v.name === 'base') { code = fwd ? base.forward : base.inputGrad; groups = Math.ceil(M / 64) * Math.ceil(N / 64); }
-      else if (v.raw) { code = fwd ? v.raw.forward : v.raw.inputGrad; groups = Math.ceil(M / 64) * Math.ceil(N / 64); }
+      else if (v.raw) { code = fwd ? v.raw.forward : v.raw.inputGrad; const t = v.raw.productTile ?? { TM: 64, TN: 64 }; groups = Math.ceil(M / t.TM) * Math.ceil(N / t.TN); }
       else {
         if (sharedOf(o) > l.maxComputeWorkgroupStorageSize) { rows.push({ name: v.name, skipped: 'needs more workgroup memory than the device has' }); continue; }
         code = v.named ? genNamed(o) : gen(o); groups = workgroupsOf(o, M, N);
