@@ -308,6 +308,11 @@ export class TrainingHost {
     }
   }
 
+  /** Whether the worker still holds `run` (training or paused, or finished and kept for its export). */
+  private holds(run: Run): boolean {
+    return this.run === run || this.kept === run;
+  }
+
   /**
    * If the GPU device of a run the worker holds was lost (mid-run, under a save, a switch
    * by hand or an export, paused or finished): the run is let go, failed (its tensors
@@ -319,13 +324,13 @@ export class TrainingHost {
    */
   private async letGoIfLost(run: Run): Promise<boolean> {
     const loss = run.trainer.deviceLoss;
-    if (!loss || (this.run !== run && this.kept !== run)) return false;
+    if (!loss || !this.holds(run)) return false;
     const opening = this.saved();
     const saved = opening ? (await (await opening).list()).find((r) => r.id === run.saved.id) : undefined;
     if (this.kept === run) {
       this.state(run, 'failed');
       this.dropKept();
-    } else if (this.run === run) this.release('failed');
+    } else this.release('failed'); // the run it holds (holds)
     forgetLostDevice();
     this.backend = null;
     let now: string;
@@ -598,7 +603,7 @@ export class TrainingHost {
       // let go while the export waited its turn (behind a finished run's last save): by a
       // reset or a new run, or by a device lost under that save, which the page was told
       // of with the checkpoint to go back to (the export's refusal would have replaced that line)
-      if (this.run !== run && this.kept !== run) {
+      if (!this.holds(run)) {
         if (!run.trainer.deviceLoss) this.error(run.id, 'the run was let go (reset, or a new run) before its export could read it: nothing was exported');
         return null;
       }
