@@ -18,7 +18,7 @@ import type { EngineEvent } from '../../src/engine/events';
 import { prepareRun } from '../../src/engine/prepare';
 import { Trainer } from '../../src/engine/trainer';
 import { TrainingHost } from '../../src/worker/host';
-import type { RunState, WorkerEvent } from '../../src/worker/protocol';
+import type { Command, RunState, WorkerEvent } from '../../src/worker/protocol';
 import { SAVED_RUNS_DB, SavedRuns, type SavedRunInfo } from '../../src/worker/saved-runs';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/engine/checkpoint/format';
 import { branchPoint, firstDifference } from '../../src/engine/explore/branch';
@@ -55,6 +55,22 @@ const config: RunConfig = makeConfig('micro', {
   schedule: { steps: 30, warmupSteps: 2, evalEvery: 10, logEvery: 4, checkpointEvery: 8 },
   prelora: { mode: 'prelora', rule: 'module', windowSteps: 4, jointSteps: 4, patience: 2, weightThreshold: 1e3, lossThreshold: 1e3, minFullSteps: 8 },
 });
+
+/** Every saved run removed, for the next test. */
+async function removeSaved(): Promise<void> {
+  const store = await SavedRuns.open();
+  for (const r of await store.list()) await store.remove(r.id);
+  store.close();
+}
+
+/** A 6-step run started as `name` on a worker that sends `commands` for it as its end (state done) is posted: they wait behind its last save. */
+async function atItsEnd(name: string, commands: Command[]) {
+  const w = worker(undefined, (e, host) => {
+    if (e.type === 'state' && e.runId === 'r' && e.state === 'done') for (const c of commands) void host.receive(c);
+  });
+  await w.host.receive({ type: 'start', runId: 'r', config: { ...config, schedule: { ...config.schedule, steps: 6, checkpointEvery: 0 } }, name });
+  return w;
+}
 
 const losses = (es: EngineEvent[]) => es.flatMap((e) => (e.type === 'progress' ? e.records.map((r) => [r.step, r.loss]) : []));
 const plain = (es: EngineEvent[]) => es.filter((e) => e.type === 'window' || e.type === 'phase' || e.type === 'evaluation');
@@ -158,45 +174,28 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
     expect(w.events.some((e) => 'runId' in e && e.runId === 'n' && e.type !== 'error')).toBe(false);
     expect(w.events.filter((e) => e.type === 'state').map((e) => (e as { state: string }).state)).toEqual(['running', 'paused']);
     await w.host.receive({ type: 'reset', runId: 'q' });
-    const store = await SavedRuns.open();
-    for (const r of await store.list()) await store.remove(r.id);
-    store.close();
+    await removeSaved();
   }, 240_000);
 
   it('a reset of a finished run asked for as its end is posted lets it go once its last save has read it', async () => {
-    const short = { ...config, schedule: { ...config.schedule, steps: 6, checkpointEvery: 0 } };
-    const w = worker(undefined, (e, host) => {
-      if (e.type === 'state' && e.runId === 'r' && e.state === 'done') void host.receive({ type: 'reset', runId: 'r' });
-    });
-    await w.host.receive({ type: 'start', runId: 'r', config: short, name: 'reset at its end' });
+    const w = await atItsEnd('reset at its end', [{ type: 'reset', runId: 'r' }]);
     await w.waitFor((e): e is WorkerEvent => e.type === 'held' && e.run === null);
     // before, the reset let go of the trainer while the save was reading it, and the run's last save was lost without a word
     expect(w.events.filter((e) => e.type === 'error')).toEqual([]);
     const savedAt = w.events.findIndex(w.saved('r', 6));
     expect(savedAt).toBeGreaterThan(-1);
     expect(savedAt).toBeLessThan(w.events.findIndex((e) => e.type === 'held' && e.run === null));
-    const store = await SavedRuns.open();
-    for (const r of await store.list()) await store.remove(r.id);
-    store.close();
+    await removeSaved();
   }, 240_000);
 
   it('an export that waited behind a finished run\'s last save and a reset says the run was let go, and exports nothing', async () => {
-    const short = { ...config, schedule: { ...config.schedule, steps: 6, checkpointEvery: 0 } };
-    const w = worker(undefined, (e, host) => {
-      // both wait their turn behind the last save: the reset first
-      if (e.type === 'state' && e.runId === 'r' && e.state === 'done') {
-        void host.receive({ type: 'reset', runId: 'r' });
-        void host.receive({ type: 'exportModel', runId: 'r', naming: 'transformers5' });
-      }
-    });
-    await w.host.receive({ type: 'start', runId: 'r', config: short, name: 'reset, then exported' });
+    // both wait their turn behind the last save: the reset first
+    const w = await atItsEnd('reset, then exported', [{ type: 'reset', runId: 'r' }, { type: 'exportModel', runId: 'r', naming: 'transformers5' }]);
     const error = await w.waitFor((e): e is Extract<WorkerEvent, { type: 'error' }> => e.type === 'error');
     expect(error).toEqual({ type: 'error', runId: 'r', message: 'the run was let go (reset, or a new run) before its export could read it: nothing was exported' });
     expect(w.events.some((e) => e.type === 'model')).toBe(false);
     expect(w.events.findIndex(w.saved('r', 6))).toBeGreaterThan(-1);
-    const store = await SavedRuns.open();
-    for (const r of await store.list()) await store.remove(r.id);
-    store.close();
+    await removeSaved();
   }, 240_000);
 
   it('refuses a saved run whose settings as changed live do not run here before it lets go of the paused run, which goes on', async () => {
