@@ -201,13 +201,11 @@ if (process.argv[1]?.endsWith('device-loss-run.ts')) {
   };
   const fFrom = events.length;
   const finishedLoss = await lostAtTheEnd('f', 'finishing');
-  // every error from f's start until g's (one of the page's, whatever run it names)
-  const waitedOn = async () => {
-    await new Promise((r) => setTimeout(r, 2000)); // the export's turn, behind the save
-    return events.slice(fFrom).flatMap((e) => (e.type === 'error' ? [e.message] : []));
-  };
-  const fErrors = await waitedOn();
   const exportLoss = await lostAtTheEnd('g', 'exporting');
+  // every error (whatever run it names) from f's start until g's: g starts in the worker's
+  // turn after f's export, which waited behind f's last save, so whatever that export said is in it
+  const gStarted = events.findIndex((e) => e.type === 'started' && e.runId === 'g');
+  const fErrors = events.slice(fFrom, gStarted).flatMap((e) => (e.type === 'error' ? [e.message] : []));
   await host.receive({ type: 'start', runId: 'e', config: { ...cut, schedule: { ...cut.schedule, steps: 6 } }, name: 'after' });
   const nextEndedAt = (await waitFor(state('e', 'done'))).step;
   await host.receive({ type: 'reset', runId: 'e' });
