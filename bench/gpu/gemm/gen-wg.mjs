@@ -5,7 +5,7 @@
 // TMxTNxTK and RMxRN outputs a thread; strided (a thread's rows and columns four at a
 // time, TY and TX apart, as classic 8x8 SGEMMs hold them); dbuf (two staged slices, one
 // barrier a slice). M and N must be multiples of 4.
-import { kLoop, namedLoop, namedRegisters } from './gen.mjs';
+import { kLoop, namedAcc, namedLoop, namedRegisters } from './gen.mjs';
 /** A split's entry point up to its tile: m0, n0, its rows kBegin .. kEnd and its partial's offset cbase. */
 const wgMainHead = (NT) => `@compute @workgroup_size(${NT})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
@@ -111,7 +111,7 @@ export function wgSplit(rows, tiles, target = 528, minRows = 64) {
 export function genWgNamed(o) {
   // warp: [wx, wy], a warp's 32 threads as wx columns by wy rows of the threads' grid (else two rows of TX)
   const { TM, TN, TK, RM, RN, strided, dbuf, TX, TY, NT, VM, VN, AW, BW, NB, LA, LB, aIdx, bIdx } = wgDims(o);
-  const acc = (i, h) => `c${i}_${h}`; // as namedRegisters names them
+  const acc = namedAcc;
   const kstep = (k) => {
     const s = [];
     // diag 'regs': the FMA loop on values in registers (no workgroup memory read)

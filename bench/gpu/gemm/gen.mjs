@@ -187,9 +187,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
  * flight ra{u} / rb{u} declared (`decl`), and the epilogue (`epi`) storing each output
  * vec4 through `store(m, n, reg)` where m and n are in range.
  */
+/** The named variants' output register of a thread's row i and column vec4 h. */
+export const namedAcc = (i, h) => `c${i}_${h}`;
+
 export function namedRegisters({ RM, RN, LA, LB, strided }, store) {
   const VN = RN / 4;
-  const acc = (i, h) => `c${i}_${h}`;
+  const acc = namedAcc;
   const decl = [], epi = [];
   for (let i = 0; i < RM; i++) for (let h = 0; h < VN; h++) decl.push(`var ${acc(i, h)} = vec4<f32>(0.0);`);
   for (let u = 0; u < LA; u++) decl.push(`var ra${u}: vec4<f32>;`);
@@ -202,7 +205,7 @@ export function namedRegisters({ RM, RN, LA, LB, strided }, store) {
       epi.push(`{ let m = ${row}; let n = ${col}; if (m < M && n < N) { ${store('m', 'n', acc(i, h))} } }`);
     }
   }
-  return { acc, decl: decl.join('\n  '), epi: epi.join('\n  ') };
+  return { decl: decl.join('\n  '), epi: epi.join('\n  ') };
 }
 
 /**
@@ -250,7 +253,7 @@ export function genNamed(o) {
   const LA = Math.ceil((TM * TK) / 4 / NT), LB = Math.ceil((TK * TN) / 4 / NT);
   const aIdx = (g) => (strided ? `${g}u * TY + ty` : `ty * VM + ${g}u`);
   const bIdx = (h) => (strided ? `${h}u * TX + tx` : `tx * VN + ${h}u`);
-  const acc = (i, h) => `c${i}_${h}`; // as namedRegisters names them
+  const acc = namedAcc;
   const kstep = (k) => {
     const s = [];
     for (let g = 0; g < VM; g++) s.push(`let a${g} = As[(base + ${k}u) * ${AW}u + ${aIdx(g)}];`);
