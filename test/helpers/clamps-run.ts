@@ -7,6 +7,7 @@ import { writeSync } from 'node:fs';
 import { create, globals } from 'webgpu';
 import { GEMM_TILE, wideTile } from '../../src/engine/ops/webgpu/gemm';
 import { forwardKernel, inputGradKernel, weightGradKernel } from '../../src/engine/ops/webgpu/linear-kernels';
+import { namedWgradKernel, namedWgradTile } from '../../src/engine/ops/webgpu/named-wgrad';
 
 /** The kernels compiled, by name: plain products and LoRA ones on both tiles, the weight gradients. */
 function clampKernels(): Record<string, string> {
@@ -24,6 +25,11 @@ function clampKernels(): Record<string, string> {
   kernels['weight gradient'] = weightGradKernel({ rank: 0, gelu: false, base: true, vec4: false }).wgsl;
   kernels['weight gradient on vec4s'] = weightGradKernel({ rank: 0, gelu: true, base: true, vec4: true }).wgsl;
   kernels['lora weight gradient'] = weightGradKernel({ rank: 8, gelu: false, base: false }).wgsl;
+  // small's fc1 (8 x 8, behind its GELU) and attention linears (8 x 4), tiny's fc1 (4 x 8)
+  for (const [dIn, dOut, gelu] of [[384, 1536, true], [384, 384, false], [192, 768, true]] as const) {
+    const tile = namedWgradTile(dIn, dOut)!;
+    kernels[`named weight gradient ${tile.RM}x${tile.RN}${gelu ? ' behind a gelu' : ''}`] = namedWgradKernel(gelu, tile).wgsl;
+  }
   return kernels;
 }
 

@@ -5,9 +5,11 @@
 // compiled path decides after queueing the next step ahead of the decision (and twice
 // more, compiled: paused at that window's end, and stepped to it with a live change
 // made while its decision waits); or (`wide`) the hand switch at batch 8 (136 rows: two
-// rows of wide tiles) with every forward and input gradient on the wide tile (GEMM_WIDE's
-// thresholds at 1), which the micro model's small products otherwise never take; the
-// fused path runs first there, so the kernels it makes are its own.
+// rows of wide tiles) on small's kernels: every forward and input gradient on the wide
+// tile (GEMM_WIDE's thresholds at 1), every trained base's weight gradient on a named
+// tile (NAMED_WGRAD's sides lowered: fc1 and fc2 on 8 x 8), which the micro model's small
+// products otherwise never take; the fused path runs first there, so the kernels it
+// makes are its own.
 // Run as a script in a child process (Dawn's driver is chosen by environment):
 //   node --import tsx compiled-parity-run.ts SPEC...   (SPEC: STEPS[:plain|policy|wide]; plain: no augmentation)
 // prints one JSON line: each spec's runs, with each path's losses, weights, recordings
@@ -18,6 +20,7 @@ import { setKernels } from '../../src/engine/kernel-path';
 import type { RecordedStep } from '../../src/engine/compiled/record';
 import { GEMM_WIDE } from '../../src/engine/ops/webgpu/gemm';
 import { kernelKeys } from '../../src/engine/ops/webgpu/kernel';
+import { NAMED_WGRAD } from '../../src/engine/ops/webgpu/named-wgrad';
 import { Trainer } from '../../src/engine/trainer';
 import { reply } from './dawn';
 import { microRun, trainWithSwitch } from './path-parity-run';
@@ -45,6 +48,8 @@ export interface CompiledRun {
    * the last recording's launches; fused, the kernels first made during its run (each once)
    */
   productTiles: Record<string, number>;
+  /** Weight-gradient kernels by named tile (the key's TMxTNxTK/RMxRN), counted as productTiles are; none on weightGradKernel */
+  wgradTiles: Record<string, number>;
   /** whether a frozen base's thin gradients rode in an input-gradient launch of the last recording; null op by op (no recording) */
   rode: boolean | null;
   kernels: Record<string, number> | null;
@@ -96,21 +101,22 @@ export async function parityRun(kernels: 'compiled' | 'fused', steps: number, au
     scratch: { table: r.arena.isScratch(r.table), loss: r.arena.isScratch(r.loss) },
   };
   const keys = r ? r.dispatches.map((d) => d.kernel.key) : kernelKeys().filter((k) => !before.has(k));
-  const productTiles = productTilesOf(keys);
+  const productTiles = tilesOf(keys, ['linear.forward', 'linear.input-grad']);
+  const wgradTiles = tilesOf(keys, ['linear.weight-grad-named']);
   const rode = r ? keys.some((k) => k.startsWith('linear.input-grad/') && k.includes('/ride-')) : null;
   const kernelsByName = t.compiledKernels();
   t.dispose();
-  return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, commit, recordings, productTiles, rode, kernels: kernelsByName, tensors: tf.memory().numTensors };
+  return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, commit, recordings, productTiles, wgradTiles, rode, kernels: kernelsByName, tensors: tf.memory().numTensors };
 }
 
-/** Forward and input-gradient kernel keys counted by the tile in them. */
-function productTilesOf(keys: string[]): Record<string, number> {
+/** The keys of kernels `names` counted by the tile in them. */
+function tilesOf(keys: string[], names: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const key of keys) {
     // the key: name/TMxTNxTK/RMxRN/...
     const [name, shape, thread] = key.split('/');
     const tile = `${shape}/${thread}`;
-    if (name === 'linear.forward' || name === 'linear.input-grad') out[tile] = (out[tile] ?? 0) + 1;
+    if (names.includes(name!)) out[tile] = (out[tile] ?? 0) + 1;
   }
   return out;
 }
@@ -134,7 +140,8 @@ async function trainAlone(t: Trainer, steps: number, drive: Drive): Promise<{ we
 export interface SpecRuns { compiled: CompiledRun; fused: CompiledRun; paused: CompiledRun | null; live: CompiledRun | null }
 
 /**
- * One spec's runs. `wide` lowers GEMM_WIDE's thresholds to 1 for its runs only, and
+ * One spec's runs. `wide` lowers GEMM_WIDE's thresholds to 1 and NAMED_WGRAD's sides
+ * (every side from 4, 8 x 8 from 32 by 128) for its runs only, and
  * runs the fused path first, so that the product kernels it makes are its own: its
  * spec must come first in the process, or kernels an earlier spec made go uncounted.
  */
@@ -146,7 +153,11 @@ export async function specRuns(spec: string): Promise<SpecRuns> {
   const policy = m[2] === 'policy';
   const wide = m[2] === 'wide';
   const thresholds = { ...GEMM_WIDE };
-  if (wide) Object.assign(GEMM_WIDE, { minK: 1, minRows: 1, minTiles: 1 });
+  const named = { ...NAMED_WGRAD };
+  if (wide) {
+    Object.assign(GEMM_WIDE, { minK: 1, minRows: 1, minTiles: 1 });
+    Object.assign(NAMED_WGRAD, { minSide: 4, squareMin: 32, squareMax: 128 });
+  }
   try {
     const batch = wide ? 8 : undefined;
     const fusedFirst = wide ? await parityRun('fused', steps, augment, false, undefined, batch) : null;
@@ -159,6 +170,7 @@ export async function specRuns(spec: string): Promise<SpecRuns> {
     return { compiled, fused, paused, live };
   } finally {
     Object.assign(GEMM_WIDE, thresholds);
+    Object.assign(NAMED_WGRAD, named);
   }
 }
 

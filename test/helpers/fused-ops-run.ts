@@ -24,6 +24,8 @@ import { adapterSumDispatches, backwardDispatches, forwardDispatches, mergeDispa
 import { GEMM_WIDE, tileFor, tileKey, wideTile } from '../../src/engine/ops/webgpu/gemm';
 import { forwardLayout, inputGradLayout, WGRAD_VEC4 } from '../../src/engine/ops/webgpu/linear-kernels';
 import { sumLanes } from '../../src/engine/ops/webgpu/shared-sums';
+import { kernelKeys } from '../../src/engine/ops/webgpu/kernel';
+import { NAMED_WGRAD, namedWgradTile } from '../../src/engine/ops/webgpu/named-wgrad';
 import * as ln from '../../src/engine/ops/webgpu/layernorm';
 import * as att from '../../src/engine/ops/webgpu/attention';
 import { adamwScenario, SHAPES, type ScenarioResult } from './adamw-scenario';
@@ -287,6 +289,25 @@ const vec4Cases = (rows: number, dIn: number, dOut: number, seed: number) => lin
   const r = await c();
   return { ...r, name: `${r.name} (vec4 weight gradient)` };
 }));
+
+/**
+ * linearCases without an adapter whose weight gradients take a named tile
+ * (named-wgrad.ts): 8 x 4 where din is the larger, 4 x 8 where dout is, and 8 x 8 with
+ * its sizes lowered to these shapes. 300 rows split 4 ways of 75 rows: partial tiles,
+ * K slices and splits. Each group checks that its tile's kernel was made (by its first
+ * case: kernels are made once).
+ */
+function namedCases(seed: number) {
+  const group = (rows: number, dIn: number, dOut: number, square: boolean, at: number) => linearCases(rows, dIn, dOut, 4, at, false).map((c) => () =>
+    withSettings(NAMED_WGRAD, square ? { squareMin: 128, squareMax: 128 } : {}, async () => {
+      const tile = namedWgradTile(dIn, dOut);
+      const r = await c();
+      const want = tile ? `linear.weight-grad-named/${tile.TM}x${tile.TN}x${tile.TK}/${tile.RM}x${tile.RN}/` : 'no named tile';
+      const made = kernelKeys().filter((k) => k.startsWith(want)).length;
+      return { ...r, name: `${r.name} (named ${tile ? `${tile.RM}x${tile.RN}` : 'none'} weight gradient)`, exact: { ...r.exact, [`no kernel ${want}* made`]: made ? 0 : 1 } };
+    }));
+  return [...group(300, 260, 132, false, seed), ...group(300, 132, 260, false, seed + 1), ...group(300, 260, 200, true, seed + 2)];
+}
 
 /**
  * A LoRA linear's forward and backward on the wide tile and on GEMM_TILE, with another
@@ -790,7 +811,8 @@ export const CASES = {
   crossEntropy: () => [crossEntropyCase(37, 11, 0.1, 41), crossEntropyCase(300, 10, 0, 42)],
   optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
   linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...wideCases(300, 70, 130, 8, 13), ...manySplitCases(15), highRankCase(17),
-    geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29), adapterSumCase(31), wideTileCase(33), vec4Case(35), ...vec4Cases(300, 68, 132, 37)],
+    geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29), adapterSumCase(31), wideTileCase(33), vec4Case(35), ...vec4Cases(300, 68, 132, 37),
+    ...namedCases(39)],
   // 4,500 rows: more than the backward's 2,048 workgroups, so each sums several rows
   layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26), layerNormSumCase(27), layerNormRowsCase(28, 4, 2), layerNormRowsCase(38, 2, 1), sumOrderCase(29)],
   // head widths 16, 8 and 64 run on vec4s (rows shared by as many lanes as the device

@@ -123,11 +123,13 @@ describe('compiled step against the fused ops, the policy switching at a window\
   });
 });
 
-describe('compiled step against the fused ops, every forward and input gradient on the wide tile', () => {
+describe('compiled step against the fused ops on small\'s kernels: the wide tile, the named weight-gradient tiles', () => {
   // small's blocks' forwards and input gradients at batch 128 run on the tile of twice the
-  // rows; the micro model's never would, so this run lowers the rule's thresholds to 1
-  // (at batch 8: 136 rows, two rows of wide tiles): the replay, with its riders and
-  // merged weights, on that tile against the op-by-op path on it
+  // rows, its trained bases' weight gradients on named tiles; the micro model's never
+  // would, so this run lowers both rules' thresholds (at batch 8: 136 rows, two rows of
+  // wide tiles; fc1 and fc2 on 8 x 8, the attention linears and the patch embedding on
+  // 8 x 4): the replay, with its riders and merged weights, on those tiles against the
+  // op-by-op path on them
   let compiled: CompiledRun;
   let fused: CompiledRun;
   beforeAll(async () => {
@@ -142,6 +144,14 @@ describe('compiled step against the fused ops, every forward and input gradient 
     expect(compiled.rode).toBe(true);
     expect(Object.keys(fused.productTiles)).toEqual([wide]);
     expect(fused.productTiles[wide]).toBeGreaterThan(4);
+  });
+
+  it('runs the trained bases\' weight gradients on the named tiles on both paths, the switched ones\' left out', () => {
+    const named = ['128x128x16/8x8', '128x64x16/8x4'];
+    // the LoRA phase's recording: blocks.0.fc2 and blocks.1.fc1 (8 x 8) and six attention linears and the patch embedding (8 x 4) still train their bases
+    expect(compiled.wgradTiles).toEqual({ [named[0]!]: 2, [named[1]!]: 7 });
+    // op by op, each kernel once: plain and behind fc1's GELU on 8 x 8, plain on 8 x 4
+    expect(fused.wgradTiles).toEqual({ [named[0]!]: 2, [named[1]!]: 1 });
   });
 
   it('gives the same losses and weights (1e-6 relative)', () => {

@@ -13,6 +13,7 @@ import type { AdapterTensors } from '../linear';
 import { conflicts, type Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
 import { sharedSumDispatches, sharedSumsPerLaunch } from './shared-sums';
+import { namedWgradKernel, namedWgradLaunch, namedWgradTile } from './named-wgrad';
 import { ADAPTER_SUMS, forwardKernel, forwardLayout, inputGradKernel, inputGradLayout, mergeKernel, weightGradCounts, weightGradKernel, weightGradLayout, weightGradParts, weightGradSums, weightGradVec4, weightGradWorkgroups } from './linear-kernels';
 
 export interface LinearSpec {
@@ -127,11 +128,15 @@ export interface BackwardSpec extends LinearSpec {
   base: boolean;
 }
 
+/** The named tile of a spec's weight gradient (a trained base without an adapter, named-wgrad.ts), or null. */
+const namedTileOf = (s: BackwardSpec) => (s.base && !s.rank ? namedWgradTile(s.dIn, s.dOut) : null);
+
 /** Floats of the split-K scratch, and the split, for a backward pass. */
 export function weightGradScratch(s: BackwardSpec): { floats: number; splits: number; rowsPerSplit: number; total: number } {
   const parts = weightGradParts({ rank: s.rank, gelu: s.gelu, base: s.base }, s.dIn, s.dOut);
   const total = parts.reduce((n, p) => n + p.m * p.n, 0);
-  const { splits, rowsPerSplit } = splitK(s.rows, weightGradWorkgroups(parts));
+  const named = namedTileOf(s);
+  const { splits, rowsPerSplit } = named ? namedWgradLaunch(s.rows, s.dIn, s.dOut, named) : splitK(s.rows, weightGradWorkgroups(parts));
   return { floats: splits * total, splits, rowsPerSplit, total };
 }
 
@@ -170,15 +175,21 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>, ri
     out.push(rider ? rideAlong(d, v, rider) : d);
   }
   if (!s.base && !s.rank) return out;
-  const v = { rank: s.rank, gelu: s.gelu, base: s.base, vec4: weightGradVec4(s, s.dIn, s.dOut) };
   const sc = weightGradScratch(s);
-  const parts = weightGradParts(v, s.dIn, s.dOut);
-  const counts = weightGradCounts(parts);
-  const perSplit = weightGradWorkgroups(parts);
-  const wg = [g.x, ...dyBufs];
-  if (s.rank) wg.push(g.xa!, g.dxa!);
-  wg.push(g.part!);
-  out.push({ kernel: weightGradKernel(v), buffers: wg, params: [s.rows, s.dIn, s.dOut, sc.splits, sc.rowsPerSplit, sc.total, ...counts], workgroups: perSplit * sc.splits });
+  const named = namedTileOf(s);
+  if (named) {
+    const { workgroups } = namedWgradLaunch(s.rows, s.dIn, s.dOut, named);
+    out.push({ kernel: namedWgradKernel(s.gelu, named), buffers: [g.x, ...dyBufs, g.part!], params: [s.rows, s.dIn, s.dOut, sc.splits, sc.rowsPerSplit, sc.total], workgroups });
+  } else {
+    const v = { rank: s.rank, gelu: s.gelu, base: s.base, vec4: weightGradVec4(s, s.dIn, s.dOut) };
+    const parts = weightGradParts(v, s.dIn, s.dOut);
+    const counts = weightGradCounts(parts);
+    const perSplit = weightGradWorkgroups(parts);
+    const wg = [g.x, ...dyBufs];
+    if (s.rank) wg.push(g.xa!, g.dxa!);
+    wg.push(g.part!);
+    out.push({ kernel: weightGradKernel(v), buffers: wg, params: [s.rows, s.dIn, s.dOut, sc.splits, sc.rowsPerSplit, sc.total, ...counts], workgroups: perSplit * sc.splits });
+  }
   if (g.deferSum) {
     if (s.base || !s.rank) throw new Error('linear: only a frozen base\'s adapter leaves its gradient sums to the caller');
     return out;

@@ -1,0 +1,181 @@
+// A trained base's weight gradients dW = x^T dy and db = sum(dy) as split-K partials, on
+// tiles of 8 x 8 or 8 x 4 outputs a thread whose every register is a named variable and
+// whose K slice is written out: no array in a thread's registers, no loop counter
+// indexing one. The 4 x 4 tile the other linear kernels use is capped near 30 TFLOP/s by
+// its FMAs alone (values in registers, no load: 29.5-31.6 on small's fc shapes, H200),
+// and the engine's own 8 x 8 (GEMM_TILE's flag) spilled its accumulators: these run
+// small's fc weight gradients at 36.6 (the thirty-second session's microbenchmarks).
+// Same layout of partials as weightGradKernel's (dW then db, a split after another), so
+// the same sum launch follows.
+import { GELU_WGSL } from './wgsl';
+import { SPLIT_K, type GemmTile } from './gemm';
+import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel } from './kernel';
+
+/**
+ * Which weight gradients take a named tile, and their split. A trained base without an
+ * adapter whose din and dout are multiples of 4 (x and dy load as vec4s) and at least
+ * `minSide`: 128 x 128 with 8 x 8 a thread where the smaller side is at least
+ * `squareMin` and the larger at least `squareMax`, else 128 rows by 64 with 8 x 4 along
+ * the larger side. Timed alone (H200, Node + Dawn, M 8,320, us a launch, against the
+ * GEMM_TILE kernel the step ran them on): small's fc1 and fc2 333.6 -> 266.5 and 268.7
+ * on 128 x 128 (275.9 and 279.2 on 128 x 64), its attention linears' 384 x 384 96.4 ->
+ * 74.9 on 128 x 64 (78.0 on 128 x 128); tiny's fc1 (192 x 768) 82.5 -> 77.0 on 64 x 128,
+ * fc2 83.8 -> 76.0 on 128 x 64, 192 x 192 level (27.7 against 27.5).
+ * Split-K for at most `targetWorkgroups` tiles and `maxSplits` splits. In the step (H200,
+ * Node + Dawn, one call, us a launch with its sum launch after, batch 128): at most 792
+ * tiles (three waves of two workgroups on each of the 132 SMs), small's fc 269 + 24,
+ * its attention linears 86 + 15, tiny's fc 86 + 15; at most 264, 278 + 11, 97 + 9.5, 96
+ * + 9; but tiny's attention linears (six tiles) 38 + 21 at 792 (130 splits, the sum a
+ * pass over 130 partials) against 36 + 9 at 264 (44 splits).
+ */
+export const NAMED_WGRAD = { on: true, minSide: 128, squareMin: 384, squareMax: 1536, targetWorkgroups: 792, maxSplits: 44 };
+
+/**
+ * The named-tile setting a tuning run may set, written `WORKGROUPS[/MAXSPLITS]` (the
+ * split-K bounds) or `off` (every weight gradient on weightGradKernel), checked.
+ */
+export function parseNamedWgrad(text: string): Pick<typeof NAMED_WGRAD, 'on' | 'targetWorkgroups' | 'maxSplits'> | string {
+  if (text === 'off') return { on: false, targetWorkgroups: NAMED_WGRAD.targetWorkgroups, maxSplits: NAMED_WGRAD.maxSplits };
+  const m = /^(\d{1,5})(?:\/(\d{1,4}))?$/.exec(text);
+  const n = m ? Number(m[1]) : NaN;
+  const most = m?.[2] === undefined ? NAMED_WGRAD.maxSplits : Number(m[2]);
+  if (!(n >= 1 && n <= 8192)) return `--wgrad-named: the tiles a launch holds at most, a whole number from 1 to 8192, then optionally /MAXSPLITS; or off (got "${text.slice(0, 40)}")`;
+  if (!(most >= 1 && most <= 4096)) return `--wgrad-named: splits at most, from 1 to 4096 (got ${most})`;
+  return { on: true, targetWorkgroups: n, maxSplits: most };
+}
+
+/** The named tile of a trained base's weight gradient without an adapter (din x dout), or null where it takes weightGradKernel. */
+export function namedWgradTile(dIn: number, dOut: number): GemmTile | null {
+  const { on, minSide, squareMin, squareMax } = NAMED_WGRAD;
+  const [lo, hi] = [Math.min(dIn, dOut), Math.max(dIn, dOut)];
+  if (!on || dIn % 4 || dOut % 4 || lo < minSide) return null;
+  if (lo >= squareMin && hi >= squareMax) return { TM: 128, TN: 128, TK: 16, RM: 8, RN: 8 };
+  return dIn >= dOut ? { TM: 128, TN: 64, TK: 16, RM: 8, RN: 4 } : { TM: 64, TN: 128, TK: 16, RM: 4, RN: 8 };
+}
+
+/**
+ * The launch of a named-tile weight gradient over `rows` rows: its split (as many as
+ * NAMED_WGRAD allows, each of at least SPLIT_K.minRows rows; the tiles at most
+ * targetWorkgroups: a wave more for a few tiles is a wave's time more) and its
+ * workgroups, the tiles of every split.
+ */
+export function namedWgradLaunch(rows: number, dIn: number, dOut: number, tile: GemmTile) {
+  const tiles = Math.ceil(dIn / tile.TM) * Math.ceil(dOut / tile.TN);
+  const most = Math.max(1, Math.min(NAMED_WGRAD.maxSplits, Math.floor(rows / SPLIT_K.minRows)));
+  const want = Math.max(1, Math.min(most, Math.floor(NAMED_WGRAD.targetWorkgroups / tiles)));
+  const rowsPerSplit = Math.ceil(rows / want);
+  const splits = Math.ceil(rows / rowsPerSplit);
+  return { splits, rowsPerSplit, workgroups: splits * tiles };
+}
+
+const read = (name: string): BindingSpec => ({ name, access: 'read', type: 'vec4<f32>' });
+
+/**
+ * The kernel: bindings X, DY | (DG, U), PART, all as vec4s; params rows, din, dout,
+ * splits, rowsPerSplit, total (floats of one split's partials: din dout + dout).
+ * Workgroup w is split w / tiles's tile (m0, n0) of dW. Thread (tx, ty) holds rows 4
+ * (g TY + ty) + r and columns 4 (h TX + tx) + c (four at a time, TY and TX apart, as
+ * classic 8 x 8 SGEMMs do: a warp reads adjacent vec4s). One staged K slice of 16: two
+ * staged slices, each read clamped by Dawn (their index `1 - cur` unbounded), ran 31.2
+ * TFLOP/s against 36.6. The tiles of the first row (m0 0) also sum db from the staged
+ * dy slices, a thread a vec4 column's every G-th row, their sums added in row order at
+ * the end. Behind a GELU, dg and u are loaded as they are and dy = dg gelu'(u) made as
+ * the slice is staged, so the loads stay in flight while the slice before is summed.
+ */
+export function namedWgradKernel(gelu: boolean, tile: GemmTile): Kernel {
+  const { TM, TN, TK, RM, RN } = tile;
+  const key = `linear.weight-grad-named/${TM}x${TN}x${TK}/${RM}x${RN}/${gelu ? 'gelu' : 'id'}`;
+  return memoKernel(key, () => {
+    const NT = (TM / RM) * (TN / RN), TX = TN / RN, TY = TM / RM, VM = RM / 4, VN = RN / 4;
+    const AW = TM / 4, BW = TN / 4;
+    // vec4s of A and B a thread loads a slice; rows of a bias column a thread sums
+    const LA = Math.ceil((AW * TK) / NT), LB = Math.ceil((BW * TK) / NT), G = NT / BW;
+    if (NT !== 256 || TK % G || RM % 4 || RN % 4 || AW * TK < NT) throw new Error(`named weight gradient: no kernel for tile ${key}`);
+    const acc = (i: number, h: number) => `c${i}_${h}`;
+    const bRegs = gelu ? ['rg', 'ru'] : ['rb'];
+    const decl: string[] = [];
+    for (let i = 0; i < RM; i++) for (let h = 0; h < VN; h++) decl.push(`var ${acc(i, h)} = vec4<f32>(0.0);`);
+    for (let u = 0; u < LA; u++) decl.push(`var ra${u}: vec4<f32>;`);
+    for (const r of bRegs) for (let u = 0; u < LB; u++) decl.push(`var ${r}${u}: vec4<f32>;`);
+    // element e of a slice's A or B as its row k and vec4 q; past the slice only where the threads outnumber its vec4s
+    const part = (u: number, W: number) => `let e = t + ${u}u * NT; let k = e / ${W}u; let q = e % ${W}u;${(u + 1) * NT > W * TK ? ` if (e < ${W}u * TK)` : ''}`;
+    // this thread's vec4s of the slice from row k0: 0 past the rows and columns
+    const fetch = (k0: string) => [
+      ...Array.from({ length: LA }, (_, u) => `{ ${part(u, AW)} { ra${u} = vec4<f32>(0.0);
+      if (${k0} + k < kEnd && m0 + 4u * q < M) { ra${u} = X[((${k0} + k) * M + m0 + 4u * q) / 4u]; } } }`),
+      ...Array.from({ length: LB }, (_, u) => `{ ${part(u, BW)} { let i = ((${k0} + k) * N + n0 + 4u * q) / 4u; ${bRegs.map((r) => `${r}${u} = vec4<f32>(0.0);`).join(' ')}
+      if (${k0} + k < kEnd && n0 + 4u * q < N) { ${gelu ? `rg${u} = DG[i]; ru${u} = U[i];` : `rb${u} = DY[i];`} } } }`),
+    ].join('\n    ');
+    const stage = [
+      ...Array.from({ length: LA }, (_, u) => `{ ${part(u, AW)} { As[e] = ra${u}; } }`),
+      ...Array.from({ length: LB }, (_, u) => `{ ${part(u, BW)} { Bs[e] = ${gelu ? `rg${u} * vec4<f32>(geluGrad(ru${u}.x), geluGrad(ru${u}.y), geluGrad(ru${u}.z), geluGrad(ru${u}.w))` : `rb${u}`}; } }`),
+    ].join('\n    ');
+    const sums = Array.from({ length: TK }, (_, k) => {
+      const s: string[] = [];
+      for (let g = 0; g < VM; g++) s.push(`let a${g} = As[${k * AW}u + ${g}u * TY + ty];`);
+      for (let h = 0; h < VN; h++) s.push(`let b${h} = Bs[${k * BW}u + ${h}u * TX + tx];`);
+      for (let i = 0; i < RM; i++) for (let h = 0; h < VN; h++) s.push(`${acc(i, h)} = fma(vec4<f32>(a${i >> 2}.${'xyzw'[i & 3]}), b${h}, ${acc(i, h)});`);
+      return `{ ${s.join(' ')} }`;
+    }).join('\n    ');
+    const biasSums = Array.from({ length: TK / G }, (_, j) => `bsum += Bs[(${j * G}u + br) * ${BW}u + bc];`).join(' ');
+    const stores: string[] = [];
+    for (let i = 0; i < RM; i++) {
+      for (let h = 0; h < VN; h++) {
+        stores.push(`{ let m = m0 + 4u * (${i >> 2}u * TY + ty) + ${i & 3}u; let n = n0 + 4u * (${h}u * TX + tx);
+    if (m < M && n < N) { PART[(cbase + m * N + n) / 4u] = ${acc(i, h)}; } }`);
+      }
+    }
+    const body = `${gelu ? GELU_WGSL : ''}
+const TM = ${TM}u; const TN = ${TN}u; const TK = ${TK}u; const TX = ${TX}u; const TY = ${TY}u; const NT = ${NT}u;
+var<workgroup> As: array<vec4<f32>, ${AW * TK}>;
+var<workgroup> Bs: array<vec4<f32>, ${BW * TK}>;
+@compute @workgroup_size(${NT})
+fn main(${MAIN_ARGS}) {
+  ${WID}
+  let M = P.din; let N = P.dout;
+  let tilesN = (N + TN - 1u) / TN;
+  let perSplit = ((M + TM - 1u) / TM) * tilesN;
+  if (wid >= perSplit * P.splits) { return; }
+  let split = wid / perSplit;
+  let w = wid % perSplit;
+  let m0 = (w / tilesN) * TM;
+  let n0 = (w % tilesN) * TN;
+  let kBegin = split * P.rowsPerSplit;
+  let kEnd = min(P.rows, kBegin + P.rowsPerSplit);
+  let cbase = split * P.total;
+  let tx = t % TX; let ty = t / TX;
+  // db, in the first row of tiles: vec4 column bc of the tile, rows br, br + ${G}, ... of each slice
+  let bc = t % ${BW}u; let br = t / ${BW}u;
+  var bsum = vec4<f32>(0.0);
+  ${decl.join('\n  ')}
+  ${fetch('kBegin')}
+  for (var k0 = kBegin; k0 < kEnd; k0 += TK) {
+    ${stage}
+    workgroupBarrier();
+    if (k0 + TK < kEnd) {
+    ${fetch('(k0 + TK)')}
+    }
+    ${sums}
+    if (m0 == 0u) { ${biasSums} }
+    workgroupBarrier();
+  }
+  ${stores.join('\n  ')}
+  if (m0 == 0u) {
+    As[t] = bsum;
+    workgroupBarrier();
+    // bc, not t: an index the robustness pass can bound (t's spans past a 64-row tile's As)
+    if (t < ${BW}u && n0 + 4u * bc < N) {
+      var s = As[bc];
+      ${Array.from({ length: G - 1 }, (_, r) => `s += As[${(r + 1) * BW}u + bc];`).join(' ')}
+      PART[(cbase + M * N + n0) / 4u + bc] = s;
+    }
+  }
+}`;
+    return makeKernel({
+      name: 'linear.weight-grad', key,
+      bindings: [read('X'), ...(gelu ? [read('DG'), read('U')] : [read('DY')]), { name: 'PART', access: 'rw', type: 'vec4<f32>' }],
+      params: ['rows', 'din', 'dout', 'splits', 'rowsPerSplit', 'total'].map((name) => ({ name, type: 'u32' as const })),
+      body,
+    });
+  });
+}

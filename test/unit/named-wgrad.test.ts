@@ -1,0 +1,103 @@
+// Which weight gradients take a named tile (named-wgrad.ts), how they split, the launch
+// and scratch the linear's backward makes for them, and the tuning flag that sets them.
+// The kernels' floats are checked on Dawn (fused-ops, compiled); these are the rules.
+import { describe, expect, it } from 'vitest';
+import { backwardDispatches, weightGradScratch, type BackwardSpec } from '../../src/engine/ops/webgpu/linear';
+import { NAMED_WGRAD, namedWgradLaunch, namedWgradTile, parseNamedWgrad } from '../../src/engine/ops/webgpu/named-wgrad';
+
+const T88 = { TM: 128, TN: 128, TK: 16, RM: 8, RN: 8 };
+const T84 = { TM: 128, TN: 64, TK: 16, RM: 8, RN: 4 };
+const T48 = { TM: 64, TN: 128, TK: 16, RM: 4, RN: 8 };
+const b128 = 8320, b32 = 2080; // rows: batch x 65 tokens
+
+describe('the named tile of a trained base\'s weight gradient', () => {
+  it.each([
+    ['small fc1 (384 x 1,536)', 384, 1536, T88],
+    ['small fc2 (1,536 x 384)', 1536, 384, T88],
+    ['small attention (384 x 384)', 384, 384, T84],
+    ['tiny fc1 (192 x 768): the tile\'s 128 along dout', 192, 768, T48],
+    ['tiny fc2 (768 x 192)', 768, 192, T84],
+    ['tiny attention (192 x 192)', 192, 192, T84],
+    ['a patch embedding of 48 inputs (a side under 128)', 48, 192, null],
+    ['a head of 10 classes (not a multiple of 4)', 192, 10, null],
+    ['din not a multiple of 4', 130, 260, null],
+  ])('%s', (_, dIn, dOut, tile) => {
+    expect(namedWgradTile(dIn, dOut)).toEqual(tile);
+  });
+
+  it('is none with the setting off', () => {
+    const saved = { ...NAMED_WGRAD };
+    try {
+      NAMED_WGRAD.on = false;
+      expect(namedWgradTile(384, 1536)).toBeNull();
+    } finally {
+      Object.assign(NAMED_WGRAD, saved);
+    }
+  });
+});
+
+describe('the split of a named-tile weight gradient', () => {
+  it.each([
+    // 36 tiles: 22 splits hold 792
+    ['small fc at batch 128', b128, 384, 1536, T88, 22, 792],
+    // 18 tiles: 44 splits, both bounds
+    ['small attention at batch 128', b128, 384, 384, T84, 44, 792],
+    // 6 tiles: 132 splits would fit 792 tiles; the sum's pass over the partials caps them at 44
+    ['tiny attention at batch 128', b128, 192, 192, T84, 44, 264],
+    // 2,080 rows: 32 splits of 65 rows (at least 64 a split)
+    ['tiny attention at batch 32', b32, 192, 192, T84, 32, 192],
+    ['100 rows: one split', 100, 384, 1536, T88, 1, 36],
+  ])('%s', (_, rows, dIn, dOut, tile, splits, workgroups) => {
+    const l = namedWgradLaunch(rows, dIn, dOut, tile);
+    expect([l.splits, l.workgroups]).toEqual([splits, workgroups]);
+    // every row in one split, none left over
+    expect((l.splits - 1) * l.rowsPerSplit).toBeLessThan(rows);
+    expect(l.splits * l.rowsPerSplit).toBeGreaterThanOrEqual(rows);
+  });
+});
+
+describe('the backward\'s weight-gradient launch', () => {
+  const spec = (over: Partial<BackwardSpec>): BackwardSpec => ({
+    rows: b128, dIn: 384, dOut: 1536, rank: 0, scale: 0, gelu: true, residual: false, inputGrad: true, base: true, ...over,
+  });
+  // buffers as names: the launches are data
+  const bufs = { x: 'x', dg: 'dg', u: 'u', dy: 'dy', w: 'w', wm: 'wm', loraA: 'A', loraB: 'B', xa: 'xa', dx: 'dx', dxa: 'dxa', part: 'part', dw: 'dw', db: 'db', da: 'da', dB: 'dB' };
+  const weightGrad = (s: BackwardSpec) => backwardDispatches<string>(s, bufs).find((d) => d.kernel.name === 'linear.weight-grad')!;
+
+  it('runs a trained base without an adapter on its named tile, over x, dg and u into the partials, its scratch the split\'s', () => {
+    const s = spec({});
+    const d = weightGrad(s);
+    expect(d.kernel.key).toBe('linear.weight-grad-named/128x128x16/8x8/gelu');
+    expect(d.buffers).toEqual(['x', 'dg', 'u', 'part']);
+    expect(d.params).toEqual([b128, 384, 1536, 22, 379, 384 * 1536 + 1536]);
+    expect(d.workgroups).toBe(792);
+    expect(weightGradScratch(s)).toEqual({ floats: 22 * (384 * 1536 + 1536), splits: 22, rowsPerSplit: 379, total: 384 * 1536 + 1536 });
+  });
+
+  it.each([
+    ['with an adapter', { rank: 8 }],
+    ['a frozen base\'s adapter', { rank: 8, base: false }],
+    ['a side under 128', { dIn: 48 }],
+  ])('keeps the GEMM tile\'s kernel %s', (_, over) => {
+    expect(weightGrad(spec(over)).kernel.key).toMatch(/^linear\.weight-grad\/64x64x16\/4x4\//);
+  });
+});
+
+describe('the named-tile flag', () => {
+  it.each([
+    ['off', { on: false, targetWorkgroups: 792, maxSplits: 44 }],
+    ['264', { on: true, targetWorkgroups: 264, maxSplits: 44 }],
+    ['1056/32', { on: true, targetWorkgroups: 1056, maxSplits: 32 }],
+  ])('takes %s', (text, want) => {
+    expect(parseNamedWgrad(text)).toEqual(want);
+  });
+
+  it.each([
+    ['0', /--wgrad-named: .*from 1 to 8192.*\(got "0"\)/],
+    ['792/0', /--wgrad-named: splits at most, from 1 to 4096 \(got 0\)/],
+    ['on', /or off \(got "on"\)/],
+    ['<script>', /\(got "<script>"\)/],
+  ])('refuses %s', (text, message) => {
+    expect(parseNamedWgrad(text)).toMatch(message);
+  });
+});
