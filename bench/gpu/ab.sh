@@ -13,7 +13,8 @@
 # every run (80, PreLoRA's windows shortened to switch within them). Writes
 # OUTDIR/TAG-NAME-REP.{json,log}, gpu.txt and times.txt (each run's exit code and wall
 # seconds; the JSON is written before the process ends: on SwiftShader Dawn's teardown
-# has been seen to crash after it, exit 139).
+# has been seen to crash after it, exit 139). `python3 ab-summary.py OUTDIR` prints each
+# run's figures in a line or two.
 set -uo pipefail
 cd "$(dirname "$0")"
 OUT=${1:?usage: VARIANTS=... CONFIGS=... bash ab.sh OUTDIR}

@@ -10,7 +10,8 @@
 //                      loader, and NVIDIA's Vulkan ICD (libGLX_nvidia.so.0) needs libglvnd's
 //                      dispatch; GPU containers often ship the driver without either
 //   torch_reference.py the PyTorch reference, run.sh the script that runs both there, ab.sh
-//                      an A/B of kernel variants (bundles, tuning flags) in one call
+//                      an A/B of kernel variants (bundles, tuning flags) in one call, and
+//                      ab-summary.py its figures in a few lines
 //   quality.sh         the quality benchmark (nano, MNIST, one process per seed); setup.sh
 //                      the set-up both share; public/data/mnist the bundled MNIST
 // Usage: node bench/gpu/build.mjs   (then copy bench/gpu/carry to the machine, run run.sh)
@@ -55,7 +56,7 @@ for (const [input, file] of [['src/cli/bench.ts', 'bench.mjs'], ['bench/gpu/pari
 }
 
 const scripts = () => {
-  for (const f of ['run.sh', 'ab.sh', 'setup.sh', 'quality.sh', 'probe.mjs']) copyFileSync(join(here, f), join(carry, f));
+  for (const f of ['run.sh', 'ab.sh', 'ab-summary.py', 'setup.sh', 'quality.sh', 'probe.mjs']) copyFileSync(join(here, f), join(carry, f));
   copyFileSync(join(root, 'bench/torch_reference.py'), join(carry, 'torch_reference.py'));
 };
 if (bundleOnly) {
