@@ -72,7 +72,9 @@ export interface MemoryEstimate {
  * fc2's outputs (8 token-by-width), fc1's pre-activation and output (2 token-by-MLP-width)
  * and the attention's log-sum-exp (heads by tokens); shared by the blocks, the backward's
  * ~13 token-by-width and one token-by-MLP-width gradient buffers. Measured on the H200
- * (batch 128): tiny 790 MB held against 766 MB estimated, small 2,161 MB against 2,083.
+ * (batch 128): tiny 790 MB held against 766 MB estimated, small 2,161 MB against 2,083;
+ * since the weight gradients on named tiles (their split-K partials, not counted here:
+ * 26 MB at tiny, 52 at small, up to 44 splits of one dW), 799 and 2,182.
  */
 function compiledPerImage(m: RunConfig['model'], T: number, D: number, F: number): number {
   return m.depth * (8 * T * D + 2 * T * F + m.heads * T) + 13 * T * D + T * F;
