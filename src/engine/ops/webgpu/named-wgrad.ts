@@ -10,6 +10,7 @@
 import { GELU_WGSL } from './wgsl';
 import { SPLIT_K, type GemmTile } from './gemm';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel } from './kernel';
+import { namedAccumulators, namedDims, namedSliceSums, namedStores, namedTileKey } from './named-tile';
 
 /**
  * Which weight gradients take a named tile, and their split. A trained base without an
@@ -84,17 +85,15 @@ const read = (name: string): BindingSpec => ({ name, access: 'read', type: 'vec4
  */
 export function namedWgradKernel(gelu: boolean, tile: GemmTile): Kernel {
   const { TM, TN, TK, RM, RN } = tile;
-  const key = `linear.weight-grad-named/${TM}x${TN}x${TK}/${RM}x${RN}/${gelu ? 'gelu' : 'id'}`;
+  const key = `linear.weight-grad-named/${namedTileKey(tile)}/${gelu ? 'gelu' : 'id'}`;
   return memoKernel(key, () => {
-    const NT = (TM / RM) * (TN / RN), TX = TN / RN, TY = TM / RM, VM = RM / 4, VN = RN / 4;
+    const { NT, TX, TY } = namedDims(tile);
     const AW = TM / 4, BW = TN / 4;
     // vec4s of A and B a thread loads a slice; rows of a bias column a thread sums
     const LA = Math.ceil((AW * TK) / NT), LB = Math.ceil((BW * TK) / NT), G = NT / BW;
     if (NT !== 256 || TK % G || RM % 4 || RN % 4 || AW * TK < NT) throw new Error(`named weight gradient: no kernel for tile ${key}`);
-    const acc = (i: number, h: number) => `c${i}_${h}`;
     const bRegs = gelu ? ['rg', 'ru'] : ['rb'];
-    const decl: string[] = [];
-    for (let i = 0; i < RM; i++) for (let h = 0; h < VN; h++) decl.push(`var ${acc(i, h)} = vec4<f32>(0.0);`);
+    const decl = [namedAccumulators(tile)];
     for (let u = 0; u < LA; u++) decl.push(`var ra${u}: vec4<f32>;`);
     for (const r of bRegs) for (let u = 0; u < LB; u++) decl.push(`var ${r}${u}: vec4<f32>;`);
     // element e of a slice's A or B as its row k and vec4 q; past the slice only where the threads outnumber its vec4s
@@ -110,21 +109,9 @@ export function namedWgradKernel(gelu: boolean, tile: GemmTile): Kernel {
       ...Array.from({ length: LA }, (_, u) => `{ ${part(u, AW)} { As[e] = ra${u}; } }`),
       ...Array.from({ length: LB }, (_, u) => `{ ${part(u, BW)} { Bs[e] = ${gelu ? `rg${u} * vec4<f32>(geluGrad(ru${u}.x), geluGrad(ru${u}.y), geluGrad(ru${u}.z), geluGrad(ru${u}.w))` : `rb${u}`}; } }`),
     ].join('\n    ');
-    const sums = Array.from({ length: TK }, (_, k) => {
-      const s: string[] = [];
-      for (let g = 0; g < VM; g++) s.push(`let a${g} = As[${k * AW}u + ${g}u * TY + ty];`);
-      for (let h = 0; h < VN; h++) s.push(`let b${h} = Bs[${k * BW}u + ${h}u * TX + tx];`);
-      for (let i = 0; i < RM; i++) for (let h = 0; h < VN; h++) s.push(`${acc(i, h)} = fma(vec4<f32>(a${i >> 2}.${'xyzw'[i & 3]}), b${h}, ${acc(i, h)});`);
-      return `{ ${s.join(' ')} }`;
-    }).join('\n    ');
+    const sums = namedSliceSums(tile, AW, BW);
     const biasSums = Array.from({ length: TK / G }, (_, j) => `bsum += Bs[(${j * G}u + br) * ${BW}u + bc];`).join(' ');
-    const stores: string[] = [];
-    for (let i = 0; i < RM; i++) {
-      for (let h = 0; h < VN; h++) {
-        stores.push(`{ let m = m0 + 4u * (${i >> 2}u * TY + ty) + ${i & 3}u; let n = n0 + 4u * (${h}u * TX + tx);
-    if (m < M && n < N) { PART[(cbase + m * N + n) / 4u] = ${acc(i, h)}; } }`);
-      }
-    }
+    const stores = namedStores(tile, (m, n, v) => `PART[(cbase + ${m} * N + ${n}) / 4u] = ${v};`);
     const body = `${gelu ? GELU_WGSL : ''}
 const TM = ${TM}u; const TN = ${TN}u; const TK = ${TK}u; const TX = ${TX}u; const TY = ${TY}u; const NT = ${NT}u;
 var<workgroup> As: array<vec4<f32>, ${AW * TK}>;
@@ -159,7 +146,7 @@ fn main(${MAIN_ARGS}) {
     if (m0 == 0u) { ${biasSums} }
     workgroupBarrier();
   }
-  ${stores.join('\n  ')}
+  ${stores}
   if (m0 == 0u) {
     As[t] = bsum;
     workgroupBarrier();
