@@ -8,6 +8,7 @@ import { create, globals } from 'webgpu';
 import { GEMM_TILE, wideTile } from '../../src/engine/ops/webgpu/gemm';
 import { forwardKernel, inputGradKernel, weightGradKernel } from '../../src/engine/ops/webgpu/linear-kernels';
 import { namedWgradKernel, namedWgradTile } from '../../src/engine/ops/webgpu/named-wgrad';
+import { namedForwardKernel } from '../../src/engine/ops/webgpu/named-forward';
 
 /** The kernels compiled, by name: plain products and LoRA ones on both tiles, the weight gradients. */
 function clampKernels(): Record<string, string> {
@@ -30,6 +31,8 @@ function clampKernels(): Record<string, string> {
     const tile = namedWgradTile(dIn, dOut)!;
     kernels[`named weight gradient ${tile.RM}x${tile.RN}${gelu ? ' behind a gelu' : ''}`] = namedWgradKernel(gelu, tile).wgsl;
   }
+  kernels['named forward'] = namedForwardKernel({ gelu: false, residual: false }).wgsl;
+  kernels['named forward+gelu+residual'] = namedForwardKernel({ gelu: true, residual: true }).wgsl;
   return kernels;
 }
 

@@ -26,6 +26,7 @@ import { forwardLayout, inputGradLayout, WGRAD_VEC4 } from '../../src/engine/ops
 import { sumLanes } from '../../src/engine/ops/webgpu/shared-sums';
 import { kernelKeys } from '../../src/engine/ops/webgpu/kernel';
 import { NAMED_WGRAD, namedWgradTile } from '../../src/engine/ops/webgpu/named-wgrad';
+import { NAMED_FORWARD } from '../../src/engine/ops/webgpu/named-forward';
 import * as ln from '../../src/engine/ops/webgpu/layernorm';
 import * as att from '../../src/engine/ops/webgpu/attention';
 import { adamwScenario, SHAPES, type ScenarioResult } from './adamw-scenario';
@@ -293,20 +294,52 @@ const vec4Cases = (rows: number, dIn: number, dOut: number, seed: number) => lin
 /**
  * linearCases without an adapter whose weight gradients take a named tile
  * (named-wgrad.ts): 8 x 4 where din is the larger, 4 x 8 where dout is, and 8 x 8 with
- * its sizes lowered to these shapes. 300 rows split 4 ways of 75 rows: partial tiles,
- * K slices and splits. Each group checks that its tile's kernel was made (by its first
- * case: kernels are made once).
+ * its sizes lowered to these shapes; the forwards on the named tile (named-forward.ts,
+ * its thresholds lowered). 300 rows split 4 ways of 75 rows: partial tiles, K slices and
+ * splits. Each group checks that its tiles' kernels were made (by its first case:
+ * kernels are made once).
  */
 function namedCases(seed: number) {
   const group = (rows: number, dIn: number, dOut: number, square: boolean, at: number) => linearCases(rows, dIn, dOut, 4, at, false).map((c) => () =>
-    withSettings(NAMED_WGRAD, square ? { squareMin: 128, squareMax: 128 } : {}, async () => {
+    withSettings(NAMED_FORWARD, { minN: 4, minTiles: 1 }, () => withSettings(NAMED_WGRAD, square ? { squareMin: 128, squareMax: 128 } : {}, async () => {
       const tile = namedWgradTile(dIn, dOut);
       const r = await c();
-      const want = tile ? `linear.weight-grad-named/${tile.TM}x${tile.TN}x${tile.TK}/${tile.RM}x${tile.RN}/` : 'no named tile';
-      const made = kernelKeys().filter((k) => k.startsWith(want)).length;
-      return { ...r, name: `${r.name} (named ${tile ? `${tile.RM}x${tile.RN}` : 'none'} weight gradient)`, exact: { ...r.exact, [`no kernel ${want}* made`]: made ? 0 : 1 } };
-    }));
+      const want = [tile ? `linear.weight-grad-named/${tile.TM}x${tile.TN}x${tile.TK}/${tile.RM}x${tile.RN}/` : 'no named tile', 'linear.forward-named/'];
+      const made = Object.fromEntries(want.map((w) => [`no kernel ${w}* made`, kernelKeys().some((k) => k.startsWith(w)) ? 0 : 1]));
+      return { ...r, name: `${r.name} (named ${tile ? `${tile.RM}x${tile.RN}` : 'none'} weight gradient, named forward)`, exact: { ...r.exact, ...made } };
+    })));
   return [...group(300, 260, 132, false, seed), ...group(300, 132, 260, false, seed + 1), ...group(300, 260, 200, true, seed + 2)];
+}
+
+/**
+ * A linear's forward without an adapter on the named tile and on the GEMM tile, plain,
+ * behind a GELU, with a residual and with both, at partial tiles and K slices: the same
+ * floats, bit for bit (each output sums its k in the same order, then the bias, the
+ * residual and the GELU), and each launch made on the tile asked for.
+ */
+function namedForwardCase(seed: number) {
+  const [rows, dIn, dOut] = [300, 132, 260];
+  const { x, w, b } = linearInputs(rows, dIn, dOut, 4, seed);
+  const res = seededNormal([rows, dOut], seed + 5) as tf.Tensor2D;
+  const variants = [[false, false], [true, false], [false, true], [true, true]] as const;
+  const run2 = (named: boolean) => withSettings(NAMED_FORWARD, named ? { minN: 4, minTiles: 1 } : { on: false }, async () => {
+    const out: Float32Array[] = [];
+    const keys: string[] = [];
+    for (const [gelu, residual] of variants) {
+      const spec = { rows, dIn, dOut, rank: 0, scale: 0, gelu, residual };
+      const outs = allocEach(...(gelu ? [[rows, dOut], [rows, dOut]] : [[rows, dOut]]));
+      const launches = forwardDispatches(spec, { x, w, b, ...(residual ? { res } : {}), ...(gelu ? { u: outs[0], g: outs[1] } : { y: outs[0] }) });
+      launches.forEach(run);
+      keys.push(...launches.map((d) => d.kernel.key));
+      out.push(...(await Promise.all(outs.map(async (t) => (await t.data()) as Float32Array))));
+      tf.dispose(outs);
+    }
+    return { out, keys };
+  });
+  const names = ['y', 'u behind a GELU', 'gelu(u)', 'y with a residual', 'u with a residual, behind a GELU', 'gelu(u) with a residual'];
+  return () => onAndOff('linear: the forward on the named tile and the GEMM tile', names, 'named - GEMM tile', run2, (keys, named) => ({
+    [`a forward not on ${named ? 'the named tile' : 'the GEMM tile'}`]: keys.length === 4 && keys.every((k) => k.startsWith('linear.forward-named/') === named) ? 0 : 1,
+  }));
 }
 
 /**
@@ -812,7 +845,7 @@ export const CASES = {
   optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
   linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...wideCases(300, 70, 130, 8, 13), ...manySplitCases(15), highRankCase(17),
     geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29), adapterSumCase(31), wideTileCase(33), vec4Case(35), ...vec4Cases(300, 68, 132, 37),
-    ...namedCases(39)],
+    ...namedCases(39), namedForwardCase(43)],
   // 4,500 rows: more than the backward's 2,048 workgroups, so each sums several rows
   layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26), layerNormSumCase(27), layerNormRowsCase(28, 4, 2), layerNormRowsCase(38, 2, 1), sumOrderCase(29)],
   // head widths 16, 8 and 64 run on vec4s (rows shared by as many lanes as the device

@@ -1,8 +1,10 @@
-// Which weight gradients take a named tile (named-wgrad.ts), how they split, the launch
-// and scratch the linear's backward makes for them, and the tuning flag that sets them.
-// The kernels' floats are checked on Dawn (fused-ops, compiled); these are the rules.
+// Which weight gradients and forwards take a named tile (named-wgrad.ts,
+// named-forward.ts), how the weight gradients split, the launches and scratch the
+// linear makes for them, and the tuning flags that set them. The kernels' floats are
+// checked on Dawn (fused-ops, compiled); these are the rules.
 import { describe, expect, it } from 'vitest';
-import { backwardDispatches, weightGradScratch, type BackwardSpec } from '../../src/engine/ops/webgpu/linear';
+import { backwardDispatches, forwardDispatches, weightGradScratch, type BackwardSpec } from '../../src/engine/ops/webgpu/linear';
+import { parseNamedForward, takesNamedForward } from '../../src/engine/ops/webgpu/named-forward';
 import { NAMED_WGRAD, namedWgradLaunch, namedWgradTile, parseNamedWgrad } from '../../src/engine/ops/webgpu/named-wgrad';
 
 const T88 = { TM: 128, TN: 128, TK: 16, RM: 8, RN: 8 };
@@ -99,5 +101,40 @@ describe('the named-tile flag', () => {
     ['<script>', /\(got "<script>"\)/],
   ])('refuses %s', (text, message) => {
     expect(parseNamedWgrad(text)).toMatch(message);
+  });
+});
+
+describe('the named forward', () => {
+  it.each([
+    ['small attention (K and N 384)', b128, 384, 384, true],
+    ['small fc1 (N 1,536)', b128, 384, 1536, true],
+    ['small fc2 (N 384)', b128, 1536, 384, true],
+    ['tiny fc1 (N 768)', b128, 192, 768, true],
+    ['tiny fc2 (N 192: it lost there)', b128, 768, 192, false],
+    ['tiny attention (N 192)', b128, 192, 192, false],
+    ['tiny fc1 at batch 32 (198 tiles)', b32, 192, 768, false],
+    ['small fc1 at batch 32 (396 tiles)', b32, 384, 1536, true],
+    ['K not a multiple of 4', b128, 390, 384, false],
+  ])('%s', (_, rows, k, n, named) => {
+    expect(takesNamedForward(rows, k, n)).toBe(named);
+  });
+
+  it('is the forward\'s launch without an adapter, over the buffers the GEMM tile\'s binds; with an adapter the GEMM tile\'s', () => {
+    const spec = { rows: b128, dIn: 384, dOut: 1536, rank: 0, scale: 0, gelu: true, residual: false };
+    const [d] = forwardDispatches<string>(spec, { x: 'x', w: 'w', b: 'b', u: 'u', g: 'g' });
+    expect([d!.kernel.key, d!.buffers, d!.params, d!.workgroups]).toEqual(['linear.forward-named/64x128x16/4x8/gelu/nores', ['x', 'w', 'b', 'u', 'g'], [b128, 1536, 384], 130 * 12]);
+    const lora = forwardDispatches<string>({ ...spec, rank: 8, scale: 1, merge: 'batch' }, { x: 'x', w: 'w', b: 'b', u: 'u', g: 'g', loraA: 'A', loraB: 'B', wm: 'wm', xa: 'xa' });
+    expect(lora.at(-1)!.kernel.key).toMatch(/^linear\.forward\/128x64x16\/8x4\/r8\//);
+  });
+
+  it.each([
+    ['off', { on: false }],
+    ['768/100', { on: true, minN: 768, minTiles: 100 }],
+  ])('takes the flag %s', (text, want) => {
+    expect(parseNamedForward(text)).toMatchObject(want);
+  });
+
+  it.each([['384', /write MINN\/MINTILES/], ['<b>/1', /\(got "<b>\/1"\)/]])('refuses the flag %s', (text, message) => {
+    expect(parseNamedForward(text)).toMatch(message);
   });
 });

@@ -14,6 +14,7 @@ import { conflicts, type Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
 import { sharedSumDispatches, sharedSumsPerLaunch } from './shared-sums';
 import { namedWgradKernel, namedWgradLaunch, namedWgradTile } from './named-wgrad';
+import { namedForwardKernel, namedForwardWorkgroups, takesNamedForward } from './named-forward';
 import { ADAPTER_SUMS, forwardKernel, forwardLayout, inputGradKernel, inputGradLayout, mergeKernel, weightGradCounts, weightGradKernel, weightGradLayout, weightGradParts, weightGradSums, weightGradVec4, weightGradWorkgroups } from './linear-kernels';
 
 export interface LinearSpec {
@@ -55,8 +56,9 @@ export function forwardDispatches<B>(s: LinearSpec, f: ForwardBuffers<B>): Dispa
   if (placeOf(s) === 'launch') {
     out.push(...mergeDispatches([{ w: f.w, loraA: f.loraA!, loraB: f.loraB!, wm: f.wm!, dIn: s.dIn, dOut: s.dOut, rank: s.rank, scale: s.scale }], 1));
   }
+  const named = !s.rank && takesNamedForward(s.rows, s.dIn, s.dOut);
   const tile = forwardTile(s);
-  const kernel = forwardKernel({ rank: s.rank, gelu: s.gelu, residual: s.residual, merged, tile });
+  const kernel = named ? namedForwardKernel({ gelu: s.gelu, residual: s.residual }) : forwardKernel({ rank: s.rank, gelu: s.gelu, residual: s.residual, merged, tile });
   const buffers = [f.x, s.rank && !merged ? f.wm! : f.w, f.b];
   if (s.residual) buffers.push(f.res!);
   if (s.rank) buffers.push(f.loraA!);
@@ -64,7 +66,8 @@ export function forwardDispatches<B>(s: LinearSpec, f: ForwardBuffers<B>): Dispa
   buffers.push(...(s.gelu ? [f.u!, f.g!] : [f.y!]));
   if (s.rank) buffers.push(f.xa!);
   const params = [s.rows, s.dOut, s.dIn, ...(merged ? [s.scale] : [])];
-  out.push({ kernel, buffers, params, workgroups: tilesOf(s.rows, s.dOut, tile) + (s.rank ? sideWorkgroups(s.rows, tile) : 0) });
+  const workgroups = named ? namedForwardWorkgroups(s.rows, s.dOut) : tilesOf(s.rows, s.dOut, tile) + (s.rank ? sideWorkgroups(s.rows, tile) : 0);
+  out.push({ kernel, buffers, params, workgroups });
   return out;
 }
 
