@@ -1,12 +1,7 @@
 // A trained base's weight gradients dW = x^T dy and db = sum(dy) as split-K partials, on
 // tiles of 8 x 8 or 8 x 4 outputs a thread whose every register is a named variable and
-// whose K slice is written out: no array in a thread's registers, no loop counter
-// indexing one. The 4 x 4 tile the other linear kernels use is capped near 30 TFLOP/s by
-// its FMAs alone (values in registers, no load: 29.5-31.6 on small's fc shapes, H200),
-// and the engine's own 8 x 8 (GEMM_TILE's flag) spilled its accumulators: these run
-// small's fc weight gradients at 36.6 (the thirty-second session's microbenchmarks).
-// Same layout of partials as weightGradKernel's (dW then db, a split after another), so
-// the same sum launch follows.
+// whose K slice is written out (named-tile.ts). The same layout of partials as
+// weightGradKernel's (dW then db, a split after another), so the same sum launch follows.
 import { GELU_WGSL } from './wgsl';
 import { SPLIT_K, type GemmTile } from './gemm';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel } from './kernel';
@@ -74,11 +69,9 @@ const read = (name: string): BindingSpec => ({ name, access: 'read', type: 'vec4
 /**
  * The kernel: bindings X, DY | (DG, U), PART, all as vec4s; params rows, din, dout,
  * splits, rowsPerSplit, total (floats of one split's partials: din dout + dout).
- * Workgroup w is split w / tiles's tile (m0, n0) of dW. Thread (tx, ty) holds rows 4
- * (g TY + ty) + r and columns 4 (h TX + tx) + c (four at a time, TY and TX apart, as
- * classic 8 x 8 SGEMMs do: a warp reads adjacent vec4s). One staged K slice of 16: two
- * staged slices, each read clamped by Dawn (their index `1 - cur` unbounded), ran 31.2
- * TFLOP/s against 36.6. The tiles of the first row (m0 0) also sum db from the staged
+ * Workgroup w is split w / tiles's tile (m0, n0) of dW, its threads' outputs laid out as
+ * named-tile.ts says. One staged K slice of 16: two staged slices, each read clamped by
+ * Dawn (their index `1 - cur` unbounded), ran 31.2 TFLOP/s against 36.6. The tiles of the first row (m0 0) also sum db from the staged
  * dy slices, a thread a vec4 column's every G-th row, their sums added in row order at
  * the end. Behind a GELU, dg and u are loaded as they are and dy = dg gelu'(u) made as
  * the slice is staged, so the loads stay in flight while the slice before is summed.
