@@ -5,10 +5,11 @@
 // compiled path decides after queueing the next step ahead of the decision (and twice
 // more, compiled: paused at that window's end, and stepped to it with a live change
 // made while its decision waits); or (`wide`) the hand switch at batch 8 (136 rows: two
-// rows of wide tiles) on small's kernels: every forward and input gradient on the wide
-// tile (GEMM_WIDE's thresholds at 1), every trained base's weight gradient on a named
-// tile (NAMED_WGRAD's sides lowered: fc1 and fc2 on 8 x 8), which the micro model's small
-// products otherwise never take; the fused path runs first there, so the kernels it
+// rows of wide tiles) on small's kernels: every forward without an adapter on the named
+// tile (NAMED_FORWARD's thresholds lowered), every other forward and every input
+// gradient on the wide tile (GEMM_WIDE's thresholds at 1), every trained base's weight
+// gradient on a named tile (NAMED_WGRAD's sides lowered: fc1 and fc2 on 8 x 8), which
+// the micro model's small products otherwise never take; the fused path runs first there, so the kernels it
 // makes are its own.
 // Run as a script in a child process (Dawn's driver is chosen by environment):
 //   node --import tsx compiled-parity-run.ts SPEC...   (SPEC: STEPS[:plain|policy|wide]; plain: no augmentation)
@@ -21,6 +22,7 @@ import type { RecordedStep } from '../../src/engine/compiled/record';
 import { GEMM_WIDE } from '../../src/engine/ops/webgpu/gemm';
 import { kernelKeys } from '../../src/engine/ops/webgpu/kernel';
 import { NAMED_WGRAD } from '../../src/engine/ops/webgpu/named-wgrad';
+import { NAMED_FORWARD } from '../../src/engine/ops/webgpu/named-forward';
 import { Trainer } from '../../src/engine/trainer';
 import { reply } from './dawn';
 import { microRun, trainWithSwitch } from './path-parity-run';
@@ -48,8 +50,8 @@ export interface CompiledRun {
    * the last recording's launches; fused, the kernels first made during its run (each once)
    */
   productTiles: Record<string, number>;
-  /** Weight-gradient kernels by named tile (the key's TMxTNxTK/RMxRN), counted as productTiles are; none on weightGradKernel */
-  wgradTiles: Record<string, number>;
+  /** Named-tile kernels (weight gradients, forwards) by name and tile (`NAME TMxTNxTK/RMxRN`), counted as productTiles are */
+  namedTiles: Record<string, number>;
   /** whether a frozen base's thin gradients rode in an input-gradient launch of the last recording; null op by op (no recording) */
   rode: boolean | null;
   kernels: Record<string, number> | null;
@@ -102,20 +104,20 @@ export async function parityRun(kernels: 'compiled' | 'fused', steps: number, au
   };
   const keys = r ? r.dispatches.map((d) => d.kernel.key) : kernelKeys().filter((k) => !before.has(k));
   const productTiles = tilesOf(keys, ['linear.forward', 'linear.input-grad']);
-  const wgradTiles = tilesOf(keys, ['linear.weight-grad-named']);
+  const namedTiles = tilesOf(keys, ['linear.weight-grad-named', 'linear.forward-named'], true);
   const rode = r ? keys.some((k) => k.startsWith('linear.input-grad/') && k.includes('/ride-')) : null;
   const kernelsByName = t.compiledKernels();
   t.dispose();
-  return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, commit, recordings, productTiles, wgradTiles, rode, kernels: kernelsByName, tensors: tf.memory().numTensors };
+  return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, commit, recordings, productTiles, namedTiles, rode, kernels: kernelsByName, tensors: tf.memory().numTensors };
 }
 
-/** The keys of kernels `names` counted by the tile in them. */
-function tilesOf(keys: string[], names: string[]): Record<string, number> {
+/** The keys of kernels `names` counted by the tile in them (with `byName`, by `NAME TILE`). */
+function tilesOf(keys: string[], names: string[], byName = false): Record<string, number> {
   const out: Record<string, number> = {};
   for (const key of keys) {
     // the key: name/TMxTNxTK/RMxRN/...
     const [name, shape, thread] = key.split('/');
-    const tile = `${shape}/${thread}`;
+    const tile = `${byName ? `${name} ` : ''}${shape}/${thread}`;
     if (names.includes(name!)) out[tile] = (out[tile] ?? 0) + 1;
   }
   return out;
@@ -140,8 +142,9 @@ async function trainAlone(t: Trainer, steps: number, drive: Drive): Promise<{ we
 export interface SpecRuns { compiled: CompiledRun; fused: CompiledRun; paused: CompiledRun | null; live: CompiledRun | null }
 
 /**
- * One spec's runs. `wide` lowers GEMM_WIDE's thresholds to 1 and NAMED_WGRAD's sides
- * (every side from 4, 8 x 8 from 32 by 128) for its runs only, and
+ * One spec's runs. `wide` lowers GEMM_WIDE's thresholds to 1, NAMED_FORWARD's to 4 and
+ * 1, and NAMED_WGRAD's sides (every side from 4, 8 x 8 from 32 by 128) for its runs
+ * only, and
  * runs the fused path first, so that the product kernels it makes are its own: its
  * spec must come first in the process, or kernels an earlier spec made go uncounted.
  */
@@ -154,9 +157,11 @@ export async function specRuns(spec: string): Promise<SpecRuns> {
   const wide = m[2] === 'wide';
   const thresholds = { ...GEMM_WIDE };
   const named = { ...NAMED_WGRAD };
+  const forwards = { ...NAMED_FORWARD };
   if (wide) {
     Object.assign(GEMM_WIDE, { minK: 1, minRows: 1, minTiles: 1 });
     Object.assign(NAMED_WGRAD, { minSide: 4, squareMin: 32, squareMax: 128 });
+    Object.assign(NAMED_FORWARD, { minN: 4, minTiles: 1 });
   }
   try {
     const batch = wide ? 8 : undefined;
@@ -171,6 +176,7 @@ export async function specRuns(spec: string): Promise<SpecRuns> {
   } finally {
     Object.assign(GEMM_WIDE, thresholds);
     Object.assign(NAMED_WGRAD, named);
+    Object.assign(NAMED_FORWARD, forwards);
   }
 }
 
