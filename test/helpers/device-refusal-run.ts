@@ -5,7 +5,10 @@
 // that model (prepareRun); a Trainer made without the check shows what the engine does
 // when a device refuses work no check foresaw. Then a paused run and a benchmark on one
 // device, and a refusal made on purpose (a buffer of a usage WebGPU forbids): it is the
-// trainer's at work, and one made between steps stops an evaluation. Prints one JSON line.
+// trainer's at work, and one made between steps stops an evaluation; in a run with no log
+// read-back, one made before a window's statistics are read keeps that window from being
+// reported, and one made as a switch probes the loss keeps the switch from standing.
+// Prints one JSON line.
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../../src/engine/backend-node';
 import { makeConfig } from '../../src/engine/config';
@@ -27,6 +30,10 @@ export interface DeviceRefusalRun {
   pausedLosses: number[];
   /** what its evaluation threw after a refusal made between its steps */
   evaluationError: string | null;
+  /** a run whose only read-backs are its windows': the windows it reported before and after a refusal, and what it threw */
+  windows: { before: number; after: number; error: string | null };
+  /** a run whose policy switches every module at its first window, the refusal made as the switch probes the loss: what it threw, the phase events, and its modules still full */
+  probe: { error: string | null; phaseEvents: number; allFull: boolean };
 }
 
 const messageOf = (run: () => Promise<unknown>) => run().then(() => null, (err: unknown) => (err as Error).message);
@@ -68,5 +75,29 @@ const pausedLosses = read.filter((r) => r.step === 4).map((r) => r.loss);
 refuse(); // between steps, nothing pending
 const evaluationError = await messageOf(() => shallow.evaluate());
 shallow.dispose();
+// no log read-back in 1,000 steps: a window's statistics are the first numbers read after the refusal
+const quiet = {
+  ...deep, model: { ...deep.model, depth: 2 }, schedule: { ...deep.schedule, steps: 40, logEvery: 1000 },
+  prelora: { ...deep.prelora, mode: 'prelora' as const, windowSteps: 2, jointSteps: 2, weightThreshold: 0 },
+};
+let reported = 0;
+const w = new Trainer(quiet, data, (e) => { if (e.type === 'window') reported++; });
+const stepUntil = async (t: Trainer, done: () => boolean) => { for (let i = 0; i < 8 && !done(); i++) await t.step(); };
+await stepUntil(w, () => reported > 0);
+const before = reported;
+refuse();
+const windowError = await messageOf(() => stepUntil(w, () => reported > before));
+const windows = { before, after: reported, error: windowError };
+w.dispose();
+// the policy switches every module at its first decision; the refusal made as the switch
+// probes the loss (the probe is private: wrapped here to time the refusal, the check is the trainer's own)
+let phaseEvents = 0;
+const s = new Trainer({ ...quiet, prelora: { ...quiet.prelora, patience: 2, weightThreshold: 1e6, lossThreshold: 1e6 } }, data, (e) => { if (e.type === 'phase') phaseEvents++; });
+const host = s as unknown as { probeLoss: () => Promise<number> };
+const probeLoss = host.probeLoss.bind(s);
+host.probeLoss = () => { refuse(); return probeLoss(); };
+const probeError = await messageOf(() => stepUntil(s, () => phaseEvents > 0));
+const probe = { error: probeError, phaseEvents, allFull: [...s.modules.values()].every((m) => m.phase === 'full') };
+s.dispose();
 tf.disposeVariables();
-reply({ kernels: info.kernels, error, records, healthyLosses, benchError, pausedLosses, evaluationError } satisfies DeviceRefusalRun);
+reply({ kernels: info.kernels, error, records, healthyLosses, benchError, pausedLosses, evaluationError, windows, probe } satisfies DeviceRefusalRun);

@@ -4,7 +4,8 @@
 // back to; restored from it on the new device, the run retrains the lost steps with the
 // same losses and finishes. A trainer whose device was lost, asked directly (the worker
 // lets such a run go), refuses a checkpoint and an export. Work the device refuses (a
-// binding past a device limit) stops the run at its next read-back, with no numbers.
+// binding past a device limit) stops the run at its next read-back, with no numbers: a
+// window's statistics and a switch's probe loss are such read-backs too.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runOnDawn } from '../helpers/dawn';
 import type { DeviceLossRun } from '../helpers/device-loss-run';
@@ -93,5 +94,13 @@ describe('work the GPU device refuses', () => {
     expect(r.pausedLosses[0]).toBeGreaterThan(1);
     // a refusal between steps, with nothing pending, stops the evaluation that follows
     expect(r.evaluationError).toMatch(/^the GPU refused part of the work of the steps up to 4 \("[^"]+"\)/);
+    // with no log read-back, the window read after a refusal is not reported: the run stops at its step
+    expect(r.windows.before).toBe(1);
+    expect(r.windows.after).toBe(1);
+    expect(r.windows.error).toMatch(/^the GPU refused part of the work of the steps up to 4 \("[^"]+"\)/);
+    // a refusal as a switch probes the loss: the switch does not stand, every module stays full
+    expect(r.probe.error).toMatch(/^the GPU refused part of the work of the steps up to 4 \("[^"]+"\)/);
+    expect(r.probe.phaseEvents).toBe(0);
+    expect(r.probe.allFull).toBe(true);
   }, 600_000);
 });
