@@ -27,7 +27,9 @@ import { WID } from './kernel';
  * barrier) ran at 29.5-31.6 TFLOP/s on small's fc shapes (33.0 with the staged reads
  * left in), about what our kernels reach with everything; 8x8's at 54-57 (the
  * thirty-second session's microbenchmarks): the headroom is in more outputs a thread,
- * not in this tile's loads.
+ * not in this tile's loads. The trained bases' weight gradients and the forwards
+ * without an adapter where N is 384 or more now take such tiles, every register named
+ * (named-tile.ts).
  */
 export const GEMM_TILE = { TM: 64, TN: 64, TK: 16, RM: 4, RN: 4 };
 
@@ -110,6 +112,8 @@ export const tileKey = (t: GemmTile = GEMM_TILE) => `${t.TM}x${t.TN}x${t.TK}/${t
  * (fc1's forward 107 -> 127 us, fc2's input gradient 105 -> 125; the step 10.36-10.37 ->
  * 10.65-10.74 ms): hence the rows.
  */
+// (A forward without an adapter where N is 384 or more now runs on the named tile,
+// named-forward.ts: this rule serves the input gradients and the adapters' forwards.)
 export const GEMM_WIDE = { minK: 384, minRows: 4096, minTiles: 256 };
 
 /**
