@@ -1,4 +1,4 @@
-# Summarises an ab.sh folder in a few lines (the device returns few files a call): for each
+# Summarises an ab.sh folder in a few lines (a GPU machine may hand back only a few files): for each
 # run's JSON, the full and LoRA runs' device and host ms a step, samples/s, peak MB and the
 # linear kernels' device ms a step by kind (wg: weight gradients, wgs: their sums, fwd,
 # ig: input gradients); then the first block's weight gradients and sums, us a launch.
