@@ -325,10 +325,10 @@ export const weightGradLayout = (rank: number, vec4 = false): GemmLayout => ({ a
  * attention linears (36 tiles) went 113 -> 118, tiny's fc2 (36) 111 -> 114 and its
  * projection and value (9) 41 -> 43. Timed alone, most of those shapes ran 1.06-1.15x
  * faster on vec4s (384 x 384 0.94x): x and dy left in the L2 cache by the launch
- * before, we think, where in the step they come from memory.
+ * before, we think, where in the step they come from memory. A trained base's weight
+ * gradient with sides of 128 and more now runs on a named tile (named-wgrad.ts): this
+ * rule serves the rest.
  */
-// (Since the thirty-third session a trained base's weight gradient with sides of 128 and
-// more runs on a named tile, named-wgrad.ts: this rule serves the rest.)
 export const WGRAD_VEC4 = { gelu: true, minTiles: 144 };
 
 /** Whether a linear's weight-gradient launch loads as vec4s (WGRAD_VEC4; a trained base without an adapter, din and dout multiples of 4). */
