@@ -4,9 +4,9 @@
 // tile's forward (each output sums its k in order, then the bias, the residual, the
 // GELU), so the same floats, in less time where N is wide enough.
 import { GELU_WGSL } from './wgsl';
-import { type GemmTile } from './gemm';
-import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel } from './kernel';
-import { namedAccumulators, namedDims, namedSliceSums, namedStores, namedTileKey } from './named-tile';
+import { tileKey, tilesOf, type GemmTile } from './gemm';
+import { MAIN_ARGS, WID, makeKernel, memoKernel, type Kernel } from './kernel';
+import { namedAccumulators, namedDims, namedKLoop, namedSliceSums, namedStores, vec4Binding as vec4 } from './named-tile';
 
 /**
  * Which forwards take the named tile: no adapter, K and N multiples of 4 (x, W, the bias
@@ -37,12 +37,12 @@ export const NAMED_FORWARD_TILE: GemmTile = { TM: 64, TN: 128, TK: 16, RM: 4, RN
 
 /** Whether a forward over `rows` rows with K `k` and N `n`, without an adapter, takes the named tile. */
 export function takesNamedForward(rows: number, k: number, n: number): boolean {
-  const { TM, TN } = NAMED_FORWARD_TILE;
   const { on, minN, minTiles } = NAMED_FORWARD;
-  return on && k % 4 === 0 && n % 4 === 0 && n >= minN && Math.ceil(rows / TM) * Math.ceil(n / TN) >= minTiles;
+  return on && k % 4 === 0 && n % 4 === 0 && n >= minN && namedForwardWorkgroups(rows, n) >= minTiles;
 }
 
-const vec4 = (name: string, access: 'read' | 'rw'): BindingSpec => ({ name, access, type: 'vec4<f32>' });
+/** Workgroups of a named forward over `rows` rows and N `n`: its tiles. */
+export const namedForwardWorkgroups = (rows: number, n: number) => tilesOf(rows, n, NAMED_FORWARD_TILE);
 
 /**
  * The kernel: bindings X, W, Bias, [RES], then Y or (U, G), as the GEMM tile's forward
@@ -54,7 +54,7 @@ const vec4 = (name: string, access: 'read' | 'rw'): BindingSpec => ({ name, acce
 export function namedForwardKernel(v: { gelu: boolean; residual: boolean }): Kernel {
   const tile = NAMED_FORWARD_TILE;
   const { TM, TN, TK } = tile;
-  const key = `linear.forward-named/${namedTileKey(tile)}/${v.gelu ? 'gelu' : 'id'}/${v.residual ? 'res' : 'nores'}`;
+  const key = `linear.forward-named/${tileKey(tile)}/${v.gelu ? 'gelu' : 'id'}/${v.residual ? 'res' : 'nores'}`;
   return memoKernel(key, () => {
     const { NT, TX, TY } = namedDims(tile);
     // vec4s a staged row: A's TM rows (and one of padding), B's TN columns
@@ -93,16 +93,7 @@ fn main(${MAIN_ARGS}) {
   let n0 = (wid % tilesN) * ${TN}u;
   let tx = t % TX; let ty = t / TX;
   ${decl.join('\n  ')}
-  ${fetch('0u')}
-  for (var k0 = 0u; k0 < K; k0 += ${TK}u) {
-    ${stage}
-    workgroupBarrier();
-    if (k0 + ${TK}u < K) {
-    ${fetch('(k0 + ' + TK + 'u)')}
-    }
-    ${namedSliceSums(tile, AW, BW)}
-    workgroupBarrier();
-  }
+  ${namedKLoop(tile, '0u', 'K', { fetch, stage, sums: namedSliceSums(tile, AW, BW) })}
   ${stores}
 }`;
     const bindings = [vec4('X', 'read'), vec4('W', 'read'), vec4('Bias', 'read')];
@@ -114,6 +105,3 @@ fn main(${MAIN_ARGS}) {
     });
   });
 }
-
-/** Workgroups of a named forward over `rows` rows and N `n`. */
-export const namedForwardWorkgroups = (rows: number, n: number) => Math.ceil(rows / NAMED_FORWARD_TILE.TM) * Math.ceil(n / NAMED_FORWARD_TILE.TN);

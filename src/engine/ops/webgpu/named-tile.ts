@@ -5,13 +5,17 @@
 // counters in the epilogue, ran small's step 3.7x as long (spilled); so named, 8 x 8 a
 // thread ran small's fc weight gradient at 36.6 TFLOP/s, the 4 x 4 tile's FMAs alone at
 // 29.5-31.6 (the thirty-second session's microbenchmarks, H200).
-import type { GemmTile } from './gemm';
+import { gemmThreads, type GemmTile } from './gemm';
+import type { BindingSpec } from './kernel';
 
 /** A named tile's threads (256 for every tile the kernels take), its grid TX x TY and a thread's vec4s of rows VM and columns VN. */
 export function namedDims(tile: GemmTile) {
   const { TM, TN, RM, RN } = tile;
-  return { NT: (TM / RM) * (TN / RN), TX: TN / RN, TY: TM / RM, VM: RM / 4, VN: RN / 4 };
+  return { NT: gemmThreads(tile), TX: TN / RN, TY: TM / RM, VM: RM / 4, VN: RN / 4 };
 }
+
+/** A storage binding of vec4s: every named kernel loads and stores four floats at a time. */
+export const vec4Binding = (name: string, access: 'read' | 'rw'): BindingSpec => ({ name, access, type: 'vec4<f32>' });
 
 /** The output register of a thread's row i (0 .. RM - 1) and vec4 of columns h. */
 const acc = (i: number, h: number) => `c${i}_${h}`;
@@ -42,6 +46,26 @@ export function namedSliceSums(tile: GemmTile, AW: number, BW: number): string {
   }).join('\n    ');
 }
 
+/**
+ * The K loop over rows `first` .. `end` (WGSL expressions), for `main`: `fetch(k0)` loads
+ * this thread's part of the slice from row k0 into registers, `stage` writes it to the
+ * staged tiles, and `sums` adds the staged slice into the outputs while the next slice's
+ * loads are in flight.
+ */
+export function namedKLoop(tile: GemmTile, first: string, end: string, parts: { fetch: (k0: string) => string; stage: string; sums: string }): string {
+  const TK = `${tile.TK}u`;
+  return `${parts.fetch(first)}
+  for (var k0 = ${first}; k0 < ${end}; k0 += ${TK}) {
+    ${parts.stage}
+    workgroupBarrier();
+    if (k0 + ${TK} < ${end}) {
+    ${parts.fetch(`(k0 + ${TK})`)}
+    }
+    ${parts.sums}
+    workgroupBarrier();
+  }`;
+}
+
 /** Statements storing a thread's outputs inside M x N: `store(m, n, v)` for each vec4 v of row m from column n. */
 export function namedStores(tile: GemmTile, store: (m: string, n: string, v: string) => string): string {
   const { VN } = namedDims(tile);
@@ -54,6 +78,3 @@ export function namedStores(tile: GemmTile, store: (m: string, n: string, v: str
   }
   return out.join('\n  ');
 }
-
-/** A tile's key part: TMxTNxTK/RMxRN. */
-export const namedTileKey = (t: GemmTile) => `${t.TM}x${t.TN}x${t.TK}/${t.RM}x${t.RN}`;

@@ -3,9 +3,9 @@
 // whose K slice is written out (named-tile.ts). The same layout of partials as
 // weightGradKernel's (dW then db, a split after another), so the same sum launch follows.
 import { GELU_WGSL } from './wgsl';
-import { SPLIT_K, type GemmTile } from './gemm';
-import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel } from './kernel';
-import { namedAccumulators, namedDims, namedSliceSums, namedStores, namedTileKey } from './named-tile';
+import { SPLIT_K, tileKey, tilesOf, type GemmTile } from './gemm';
+import { MAIN_ARGS, WID, makeKernel, memoKernel, type Kernel } from './kernel';
+import { namedAccumulators, namedDims, namedKLoop, namedSliceSums, namedStores, vec4Binding } from './named-tile';
 
 /**
  * Which weight gradients take a named tile, and their split. A trained base without an
@@ -56,7 +56,7 @@ export function namedWgradTile(dIn: number, dOut: number): GemmTile | null {
  * workgroups, the tiles of every split.
  */
 export function namedWgradLaunch(rows: number, dIn: number, dOut: number, tile: GemmTile) {
-  const tiles = Math.ceil(dIn / tile.TM) * Math.ceil(dOut / tile.TN);
+  const tiles = tilesOf(dIn, dOut, tile);
   const most = Math.max(1, Math.min(NAMED_WGRAD.maxSplits, Math.floor(rows / SPLIT_K.minRows)));
   const want = Math.max(1, Math.min(most, Math.floor(NAMED_WGRAD.targetWorkgroups / tiles)));
   const rowsPerSplit = Math.ceil(rows / want);
@@ -64,21 +64,19 @@ export function namedWgradLaunch(rows: number, dIn: number, dOut: number, tile: 
   return { splits, rowsPerSplit, workgroups: splits * tiles };
 }
 
-const read = (name: string): BindingSpec => ({ name, access: 'read', type: 'vec4<f32>' });
-
 /**
  * The kernel: bindings X, DY | (DG, U), PART, all as vec4s; params rows, din, dout,
  * splits, rowsPerSplit, total (floats of one split's partials: din dout + dout).
  * Workgroup w is split w / tiles's tile (m0, n0) of dW, its threads' outputs laid out as
  * named-tile.ts says. One staged K slice of 16: two staged slices, each read clamped by
- * Dawn (their index `1 - cur` unbounded), ran 31.2 TFLOP/s against 36.6. The tiles of the first row (m0 0) also sum db from the staged
- * dy slices, a thread a vec4 column's every G-th row, their sums added in row order at
- * the end. Behind a GELU, dg and u are loaded as they are and dy = dg gelu'(u) made as
+ * Dawn (their index `1 - cur` unbounded), ran 31.2 TFLOP/s against 36.6. The tiles of
+ * the first row (m0 0) also sum db from the staged dy slices, a thread a vec4 column's
+ * every G-th row, their sums added in row order at the end. Behind a GELU, dg and u are loaded as they are and dy = dg gelu'(u) made as
  * the slice is staged, so the loads stay in flight while the slice before is summed.
  */
 export function namedWgradKernel(gelu: boolean, tile: GemmTile): Kernel {
   const { TM, TN, TK, RM, RN } = tile;
-  const key = `linear.weight-grad-named/${namedTileKey(tile)}/${gelu ? 'gelu' : 'id'}`;
+  const key = `linear.weight-grad-named/${tileKey(tile)}/${gelu ? 'gelu' : 'id'}`;
   return memoKernel(key, () => {
     const { NT, TX, TY } = namedDims(tile);
     const AW = TM / 4, BW = TN / 4;
@@ -102,8 +100,8 @@ export function namedWgradKernel(gelu: boolean, tile: GemmTile): Kernel {
       ...Array.from({ length: LA }, (_, u) => `{ ${part(u, AW)} { As[e] = ra${u}; } }`),
       ...Array.from({ length: LB }, (_, u) => `{ ${part(u, BW)} { Bs[e] = ${gelu ? `rg${u} * vec4<f32>(geluGrad(ru${u}.x), geluGrad(ru${u}.y), geluGrad(ru${u}.z), geluGrad(ru${u}.w))` : `rb${u}`}; } }`),
     ].join('\n    ');
-    const sums = namedSliceSums(tile, AW, BW);
-    const biasSums = Array.from({ length: TK / G }, (_, j) => `bsum += Bs[(${j * G}u + br) * ${BW}u + bc];`).join(' ');
+    const sums = `${namedSliceSums(tile, AW, BW)}
+    if (m0 == 0u) { ${Array.from({ length: TK / G }, (_, j) => `bsum += Bs[(${j * G}u + br) * ${BW}u + bc];`).join(' ')} }`;
     const stores = namedStores(tile, (m, n, v) => `PART[(cbase + ${m} * N + ${n}) / 4u] = ${v};`);
     const body = `${gelu ? GELU_WGSL : ''}
 const TM = ${TM}u; const TN = ${TN}u; const TK = ${TK}u; const TX = ${TX}u; const TY = ${TY}u; const NT = ${NT}u;
@@ -128,17 +126,7 @@ fn main(${MAIN_ARGS}) {
   let bc = t % ${BW}u; let br = t / ${BW}u;
   var bsum = vec4<f32>(0.0);
   ${decl.join('\n  ')}
-  ${fetch('kBegin')}
-  for (var k0 = kBegin; k0 < kEnd; k0 += TK) {
-    ${stage}
-    workgroupBarrier();
-    if (k0 + TK < kEnd) {
-    ${fetch('(k0 + TK)')}
-    }
-    ${sums}
-    if (m0 == 0u) { ${biasSums} }
-    workgroupBarrier();
-  }
+  ${namedKLoop(tile, 'kBegin', 'kEnd', { fetch, stage, sums })}
   ${stores}
   if (m0 == 0u) {
     As[t] = bsum;
@@ -153,7 +141,7 @@ fn main(${MAIN_ARGS}) {
 }`;
     return makeKernel({
       name: 'linear.weight-grad', key,
-      bindings: [read('X'), ...(gelu ? [read('DG'), read('U')] : [read('DY')]), { name: 'PART', access: 'rw', type: 'vec4<f32>' }],
+      bindings: [vec4Binding('X', 'read'), ...(gelu ? [vec4Binding('DG', 'read'), vec4Binding('U', 'read')] : [vec4Binding('DY', 'read')]), vec4Binding('PART', 'rw')],
       params: ['rows', 'din', 'dout', 'splits', 'rowsPerSplit', 'total'].map((name) => ({ name, type: 'u32' as const })),
       body,
     });
