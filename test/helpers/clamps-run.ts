@@ -33,6 +33,9 @@ function clampKernels(): Record<string, string> {
   }
   kernels['named forward'] = namedForwardKernel({ gelu: false, residual: false }).wgsl;
   kernels['named forward+gelu+residual'] = namedForwardKernel({ gelu: true, residual: true }).wgsl;
+  // with an adapter: its side product's workgroups ahead of the tiles (rank 8: two vec4s of columns; 64: four a thread)
+  kernels['named lora forward'] = namedForwardKernel({ gelu: false, residual: false, rank: 8 }).wgsl;
+  kernels['named lora forward+gelu+residual r64'] = namedForwardKernel({ gelu: true, residual: true, rank: 64 }).wgsl;
   return kernels;
 }
 

@@ -312,33 +312,39 @@ function namedCases(seed: number) {
 }
 
 /**
- * A linear's forward without an adapter on the named tile and on the GEMM tile, plain,
- * behind a GELU, with a residual and with both, at partial tiles and K slices: the same
- * floats, bit for bit (each output sums its k in the same order, then the bias, the
- * residual and the GELU), and each launch made on the tile asked for.
+ * A linear's forward on the named tile and on the GEMM tile, plain, behind a GELU, with a
+ * residual and with both, and with adapters of ranks 1, 8 and 64 (merged by a launch
+ * ahead; x A from the side workgroups), at partial tiles and K slices: the same floats,
+ * bit for bit (each output sums its k in the same order, then the bias, the residual and
+ * the GELU; x A its k in order from 0), and each launch made on the tile asked for.
  */
 function namedForwardCase(seed: number) {
   const [rows, dIn, dOut] = [300, 132, 260];
   const { x, w, b } = linearInputs(rows, dIn, dOut, 4, seed);
   const res = seededNormal([rows, dOut], seed + 5) as tf.Tensor2D;
-  const variants = [[false, false], [true, false], [false, true], [true, true]] as const;
+  const variants = [[false, false, 0], [true, false, 0], [false, true, 0], [true, true, 0], [false, false, 8], [true, false, 1], [true, true, 64]] as const;
+  const factors = new Map(variants.filter(([, , r]) => r).map(([, , r]) => [r, linearInputs(rows, dIn, dOut, r, seed + 10 * r)] as const));
   const run2 = (named: boolean) => withSettings(NAMED_FORWARD, named ? { minN: 4, minTiles: 1 } : { on: false }, async () => {
     const out: Float32Array[] = [];
     const keys: string[] = [];
-    for (const [gelu, residual] of variants) {
-      const spec = { rows, dIn, dOut, rank: 0, scale: 0, gelu, residual };
-      const outs = allocEach(...(gelu ? [[rows, dOut], [rows, dOut]] : [[rows, dOut]]));
-      const launches = forwardDispatches(spec, { x, w, b, ...(residual ? { res } : {}), ...(gelu ? { u: outs[0], g: outs[1] } : { y: outs[0] }) });
+    for (const [gelu, residual, rank] of variants) {
+      const spec = { rows, dIn, dOut, rank, scale: rank ? 0.7 : 0, gelu, residual, merge: 'launch' as const };
+      const outs = allocEach(...(gelu ? [[rows, dOut], [rows, dOut]] : [[rows, dOut]]), ...(rank ? [[rows, rank]] : []));
+      const ad = rank ? { loraA: factors.get(rank)!.A, loraB: factors.get(rank)!.B, wm: alloc([dIn, dOut]), xa: outs[outs.length - 1]! } : {};
+      const launches = forwardDispatches(spec, { x, w, b, ...(residual ? { res } : {}), ...(gelu ? { u: outs[0], g: outs[1] } : { y: outs[0] }), ...ad });
       launches.forEach(run);
-      keys.push(...launches.map((d) => d.kernel.key));
+      keys.push(...launches.filter((d) => d.kernel.name === 'linear.forward').map((d) => d.kernel.key));
       out.push(...(await Promise.all(outs.map(async (t) => (await t.data()) as Float32Array))));
-      tf.dispose(outs);
+      tf.dispose([...outs, ...(ad.wm ? [ad.wm] : [])]);
     }
     return { out, keys };
   });
-  const names = ['y', 'u behind a GELU', 'gelu(u)', 'y with a residual', 'u with a residual, behind a GELU', 'gelu(u) with a residual'];
+  const names = variants.flatMap(([gelu, residual, rank]) => {
+    const at = (what: string) => [what, rank ? `at rank ${rank}` : '', residual ? 'with a residual' : '', gelu ? 'behind a GELU' : ''].filter(Boolean).join(' ');
+    return [...(gelu ? [at('u'), at('gelu(u)')] : [at('y')]), ...(rank ? [at('x A')] : [])];
+  });
   return () => onAndOff('linear: the forward on the named tile and the GEMM tile', names, 'named - GEMM tile', run2, (keys, named) => ({
-    [`a forward not on ${named ? 'the named tile' : 'the GEMM tile'}`]: keys.length === 4 && keys.every((k) => k.startsWith('linear.forward-named/') === named) ? 0 : 1,
+    [`a forward not on ${named ? 'the named tile' : 'the GEMM tile'}`]: keys.length === variants.length && keys.every((k) => k.startsWith('linear.forward-named/') === named) ? 0 : 1,
   }));
 }
 

@@ -124,8 +124,8 @@ describe('compiled step against the fused ops, the policy switching at a window\
 });
 
 describe('compiled step against the fused ops on small\'s kernels: the wide tile, the named tiles', () => {
-  // small's blocks' forwards without an adapter at batch 128 run on the named tile, its
-  // other forwards and input gradients on the tile of twice the rows, its trained bases'
+  // small's blocks' forwards at batch 128 run on the named tile (an adapter's on its merged
+  // weight), its input gradients on the tile of twice the rows, its trained bases'
   // weight gradients on named tiles; the micro model's never would, so this run lowers
   // the rules' thresholds (at batch 8: 136 rows, two rows of wide tiles; fc1 and fc2's
   // weight gradients on 8 x 8, the attention linears' and the patch embedding's on 8 x
@@ -137,7 +137,7 @@ describe('compiled step against the fused ops on small\'s kernels: the wide tile
     ({ compiled, fused } = await specRuns(`${WIDE_STEPS}:wide`));
   }, PARITY_MS);
 
-  it('runs the adapters\' forwards and the input gradients on the wide tile on both paths, a frozen base\'s thin gradients riding in the replay', () => {
+  it('runs the input gradients on the wide tile on both paths (the adapters\' forwards too op by op, merged in the loads), a frozen base\'s thin gradients riding in the replay', () => {
     const wide = tileKey(wideTile()!);
     expect(compiled.recordings).toBe(3);
     expect(Object.keys(compiled.productTiles)).toEqual([wide]);
@@ -147,12 +147,13 @@ describe('compiled step against the fused ops on small\'s kernels: the wide tile
     expect(fused.productTiles[wide]).toBeGreaterThan(4);
   });
 
-  it('runs the forwards without an adapter and the trained bases\' weight gradients on the named tiles on both paths, the switched ones\' left out', () => {
+  it('runs the forwards (with an adapter, on its merged weight made ahead) and the trained bases\' weight gradients on the named tiles, the switched ones\' left out', () => {
     const [forward, square, wide] = ['linear.forward-named 64x128x16/4x8', 'linear.weight-grad-named 128x128x16/8x8', 'linear.weight-grad-named 128x64x16/8x4'];
     // the LoRA phase's recording: the patch embedding, blocks.0.fc2, blocks.1.fc1 and six
     // attention linears still train their bases (the classifier's 10 outputs are not a
-    // multiple of 4): their forwards, and their weight gradients (fc1 and fc2 on 8 x 8)
-    expect(compiled.namedTiles).toEqual({ [forward]: 9, [square]: 2, [wide]: 7 });
+    // multiple of 4): their forwards, and their weight gradients (fc1 and fc2 on 8 x 8);
+    // the four switched linears' forwards on their merged weights, with x A beside them
+    expect(compiled.namedTiles).toEqual({ [forward]: 13, [square]: 2, [wide]: 7 });
     // op by op, each kernel once: the forward plain, with a residual and behind fc1's
     // GELU; the weight gradient plain and behind the GELU on 8 x 8, plain on 8 x 4
     expect(fused.namedTiles).toEqual({ [forward]: 3, [square]: 2, [wide]: 1 });

@@ -119,12 +119,24 @@ describe('the named forward', () => {
     expect(takesNamedForward(rows, k, n)).toBe(named);
   });
 
-  it('is the forward\'s launch without an adapter, over the buffers the GEMM tile\'s binds; with an adapter the GEMM tile\'s', () => {
+  it.each([
+    ['rank 1', 1, true],
+    ['rank 64 (a K slice of A: 256 vec4s, one a thread)', 64, true],
+    ['rank 128 (512 vec4s: more than the threads)', 128, false],
+  ])('with an adapter of %s', (_, rank, named) => {
+    expect(takesNamedForward(b128, 192, 768, rank)).toBe(named);
+  });
+
+  it('is the forward\'s launch, over the buffers the GEMM tile\'s binds; with an adapter on its merged weight, a side workgroup per 64 rows ahead of the tiles; merged in the loads, the GEMM tile\'s', () => {
     const spec = { rows: b128, dIn: 384, dOut: 1536, rank: 0, scale: 0, gelu: true, residual: false };
     const [d] = forwardDispatches<string>(spec, { x: 'x', w: 'w', b: 'b', u: 'u', g: 'g' });
-    expect([d!.kernel.key, d!.buffers, d!.params, d!.workgroups]).toEqual(['linear.forward-named/64x128x16/4x8/gelu/nores', ['x', 'w', 'b', 'u', 'g'], [b128, 1536, 384], 130 * 12]);
-    const lora = forwardDispatches<string>({ ...spec, rank: 8, scale: 1, merge: 'batch' }, { x: 'x', w: 'w', b: 'b', u: 'u', g: 'g', loraA: 'A', loraB: 'B', wm: 'wm', xa: 'xa' });
-    expect(lora.at(-1)!.kernel.key).toMatch(/^linear\.forward\/128x64x16\/8x4\/r8\//);
+    expect([d!.kernel.key, d!.buffers, d!.params, d!.workgroups]).toEqual(['linear.forward-named/64x128x16/4x8/r0/gelu/nores', ['x', 'w', 'b', 'u', 'g'], [b128, 1536, 384], 130 * 12]);
+    const ad = { x: 'x', w: 'w', b: 'b', u: 'u', g: 'g', loraA: 'A', loraB: 'B', wm: 'wm', xa: 'xa' };
+    const lora = forwardDispatches<string>({ ...spec, rank: 8, scale: 1, merge: 'batch' }, ad);
+    expect(lora).toHaveLength(1);
+    expect([lora[0]!.kernel.key, lora[0]!.buffers, lora[0]!.params, lora[0]!.workgroups]).toEqual(['linear.forward-named/64x128x16/4x8/r8/gelu/nores', ['x', 'wm', 'b', 'A', 'u', 'g', 'xa'], [b128, 1536, 384], 130 + 130 * 12]);
+    const loads = forwardDispatches<string>({ ...spec, rank: 8, scale: 1, merge: 'loads' }, ad);
+    expect(loads.at(-1)!.kernel.key).toMatch(/^linear\.forward\/128x64x16\/8x4\/r8\/gelu\/nores\/merged$/);
   });
 
   it.each([

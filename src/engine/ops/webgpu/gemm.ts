@@ -110,9 +110,9 @@ export const tileKey = (t: GemmTile = GEMM_TILE) => `${t.TM}x${t.TN}x${t.TK}/${t
  * tile lost five of small's six, all but fc2's, 404 -> 345 us, and tiny's six). At M
  * 2,080 (small, batch 32) it lost the two products with N 1,536 and 408 wide tiles
  * (fc1's forward 107 -> 127 us, fc2's input gradient 105 -> 125; the step 10.36-10.37 ->
- * 10.65-10.74 ms): hence the rows. A forward without an adapter where N is 384 or more
- * now runs on the named tile (named-forward.ts): this rule serves the input gradients
- * and the adapters' forwards.
+ * 10.65-10.74 ms): hence the rows. A forward where N is 384 or more now runs on the
+ * named tile (named-forward.ts; with an adapter where its merged weight is made ahead):
+ * this rule serves the input gradients and the forwards merged in the loads (op by op).
  */
 export const GEMM_WIDE = { minK: 384, minRows: 4096, minTiles: 256 };
 

@@ -56,9 +56,9 @@ export function forwardDispatches<B>(s: LinearSpec, f: ForwardBuffers<B>): Dispa
   if (placeOf(s) === 'launch') {
     out.push(...mergeDispatches([{ w: f.w, loraA: f.loraA!, loraB: f.loraB!, wm: f.wm!, dIn: s.dIn, dOut: s.dOut, rank: s.rank, scale: s.scale }], 1));
   }
-  const named = !s.rank && takesNamedForward(s.rows, s.dIn, s.dOut);
+  const named = !merged && takesNamedForward(s.rows, s.dIn, s.dOut, s.rank);
   const tile = forwardTile(s);
-  const kernel = named ? namedForwardKernel({ gelu: s.gelu, residual: s.residual }) : forwardKernel({ rank: s.rank, gelu: s.gelu, residual: s.residual, merged, tile });
+  const kernel = named ? namedForwardKernel({ gelu: s.gelu, residual: s.residual, rank: s.rank }) : forwardKernel({ rank: s.rank, gelu: s.gelu, residual: s.residual, merged, tile });
   const buffers = [f.x, s.rank && !merged ? f.wm! : f.w, f.b];
   if (s.residual) buffers.push(f.res!);
   if (s.rank) buffers.push(f.loraA!);
@@ -66,7 +66,7 @@ export function forwardDispatches<B>(s: LinearSpec, f: ForwardBuffers<B>): Dispa
   buffers.push(...(s.gelu ? [f.u!, f.g!] : [f.y!]));
   if (s.rank) buffers.push(f.xa!);
   const params = [s.rows, s.dOut, s.dIn, ...(merged ? [s.scale] : [])];
-  const workgroups = named ? namedForwardWorkgroups(s.rows, s.dOut) : tilesOf(s.rows, s.dOut, tile) + (s.rank ? sideWorkgroups(s.rows, tile) : 0);
+  const workgroups = named ? namedForwardWorkgroups(s.rows, s.dOut, s.rank) : tilesOf(s.rows, s.dOut, tile) + (s.rank ? sideWorkgroups(s.rows, tile) : 0);
   out.push({ kernel, buffers, params, workgroups });
   return out;
 }
