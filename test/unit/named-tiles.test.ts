@@ -112,7 +112,8 @@ describe('the named forward', () => {
     ['tiny fc1 (N 768)', b128, 192, 768, true],
     ['tiny fc2 (N 192: it lost there)', b128, 768, 192, false],
     ['tiny attention (N 192)', b128, 192, 192, false],
-    ['tiny fc1 at batch 32 (198 tiles)', b32, 192, 768, false],
+    ['tiny fc1 at batch 32 (198 tiles)', b32, 192, 768, true],
+    ['small attention at batch 32 (99 tiles)', b32, 384, 384, false],
     ['small fc1 at batch 32 (396 tiles)', b32, 384, 1536, true],
     ['K not a multiple of 4', b128, 390, 384, false],
   ])('%s', (_, rows, k, n, named) => {

@@ -28,16 +28,18 @@ import { namedAccumulators, namedDims, namedKLoop, namedSliceSums, namedStores, 
  * 192, N 768) 90.3 -> 69.7. Not where N is 192: tiny's fc2 (K 768) 117.9 -> 124.7, its
  * attention linears about level (27.2 -> 26.0). 128 x 128 tiles of 8 x 8 ran fc1 2%
  * faster, but with the staged A tile's padding they need more than the 16 KiB of
- * workgroup memory every device offers. At 2,080 rows (batch 32) the 4 x 4 tile keeps
- * products of fewer tiles, as the wide tile does (GEMM_WIDE).
+ * workgroup memory every device offers. At 2,080 rows (batch 32) tiny's fc1 (198 tiles)
+ * took 40.2 -> 34.1 us on the named tile, 45.6 -> 35.0 with its adapter, the step 3.32 ->
+ * 3.27 ms, LoRA 2.75 -> 2.71 (in the step, one call; at 256 tiles it kept the 4 x 4 tile).
+ * Where N is 192 an adapter's forward lost too (tiny b128's LoRA step 6.05 -> 6.29 ms).
  */
-export const NAMED_FORWARD = { on: true, minN: 384, minTiles: 256 };
+export const NAMED_FORWARD = { on: true, minN: 384, minTiles: 128 };
 
 /** The named forwards' setting a tuning run may set, written `MINN/MINTILES` or `off`, checked. */
 export function parseNamedForward(text: string): typeof NAMED_FORWARD | string {
   if (text === 'off') return { ...NAMED_FORWARD, on: false };
   const m = /^(\d{1,5})\/(\d{1,6})$/.exec(text);
-  if (!m) return `--forward-named: write MINN/MINTILES (e.g. 384/256) or off (got "${text.slice(0, 40)}")`;
+  if (!m) return `--forward-named: write MINN/MINTILES (e.g. 384/128) or off (got "${text.slice(0, 40)}")`;
   return { on: true, minN: Number(m[1]), minTiles: Number(m[2]) };
 }
 
