@@ -38,7 +38,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--out FILE', 'write the report as JSON'],
   ['--print-config', 'print the resolved config as JSON and stop (for the PyTorch reference)'],
   ['--gemm-tile TMxTNxTK/RMxRN', 'tuning: the fused kernels\' matmul tile (64x64x16/4x4)'],
-  ['--gemm-wide MINK/MINROWS/MINTILES|off', 'tuning: when a forward or input gradient takes the tile of twice the rows (384/4096/256)'],
+  ['--gemm-wide MINK/MINROWS/MINTILES[/SIDEMINTILES]|off', `tuning: when a forward or input gradient takes the tile of twice the rows, an adapter's forward from SIDEMINTILES (${GEMM_WIDE.minK}/${GEMM_WIDE.minRows}/${GEMM_WIDE.minTiles}/${GEMM_WIDE.sideMinTiles})`],
   ['--split-k WORKGROUPS[/MINROWS]', 'tuning: workgroups a weight gradient\'s K splits aim for, and the rows a split keeps at least (528/64)'],
   ['--wgrad-named TILES[/MAXSPLITS]|off', `tuning: the tiles and splits at most of a trained base's weight gradient on a named tile, or off (every one on the GEMM tile) (${NAMED_WGRAD.targetWorkgroups}/${NAMED_WGRAD.maxSplits})`],
   ['--forward-named MINN/MINTILES|off', `tuning: the least N and tiles of a forward without an adapter on the named tile, or off (${NAMED_FORWARD.minN}/${NAMED_FORWARD.minTiles})`],
@@ -85,7 +85,7 @@ async function main(): Promise<number> {
     else console.error(apply(value));
   };
   tune('gemm-tile', v['gemm-tile'], parseGemmTile, (tile) => (Object.assign(GEMM_TILE, tile), `GEMM tile ${tileKey()}`));
-  tune('gemm-wide', v['gemm-wide'], parseGemmWide, (w) => (Object.assign(GEMM_WIDE, w), (w.minK === Infinity ? 'wide tile off' : `wide tile from K ${w.minK}, ${w.minRows} rows and ${w.minTiles} tiles`)));
+  tune('gemm-wide', v['gemm-wide'], parseGemmWide, (w) => (Object.assign(GEMM_WIDE, w), (w.minK === Infinity ? 'wide tile off' : `wide tile from K ${w.minK}, ${w.minRows} rows and ${w.minTiles} tiles (an adapter's forward ${w.sideMinTiles})`)));
   tune('attention-tile', v['attention-tile'], parseAttentionTile,
     (tile) => (Object.assign(ATTENTION, tile), `attention tile ${attentionTileKey()}`));
   tune('split-k', v['split-k'], parseSplitK, (k) => (Object.assign(SPLIT_K, k), `split-K target ${k.targetWorkgroups} workgroups, at least ${k.minRows} rows`));

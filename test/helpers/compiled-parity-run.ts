@@ -159,7 +159,7 @@ export async function specRuns(spec: string): Promise<SpecRuns> {
   const named = { ...NAMED_WGRAD };
   const forwards = { ...NAMED_FORWARD };
   if (wide) {
-    Object.assign(GEMM_WIDE, { minK: 1, minRows: 1, minTiles: 1 });
+    Object.assign(GEMM_WIDE, { minK: 1, minRows: 1, minTiles: 1, sideMinTiles: 1 });
     Object.assign(NAMED_WGRAD, { minSide: 4, squareMin: 32, squareMax: 128 });
     Object.assign(NAMED_FORWARD, { minN: 4, minTiles: 1 });
   }

@@ -235,7 +235,7 @@ async function withSettings<O extends object, T>(target: O, settings: Partial<O>
 
 /** `work` run with every forward and input gradient on the wide tile (or none on it). */
 const onWideTile = <T>(wide: boolean, work: () => Promise<T>) =>
-  withSettings(GEMM_WIDE, wide ? { minK: 1, minRows: 1, minTiles: 1 } : { minK: Infinity, minRows: Infinity, minTiles: Infinity }, work);
+  withSettings(GEMM_WIDE, wide ? { minK: 1, minRows: 1, minTiles: 1, sideMinTiles: 1 } : { minK: Infinity, minRows: Infinity, minTiles: Infinity, sideMinTiles: Infinity }, work);
 
 /**
  * linearCases on the wide tile, named so, each checking that its forward and input

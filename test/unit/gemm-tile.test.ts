@@ -2,9 +2,9 @@
 // `--thin-grad`, `--layernorm-groups`, `--layernorm-rows`): settings the kernels can run are taken, the rest refused
 // with what to change; which products take the wide tile, and which weight gradients load vec4s.
 import { describe, expect, it } from 'vitest';
-import { GEMM_TILE, GEMM_WIDE, parseGemmTile, parseGemmWide, parseSplitK, tileFor, wideTile } from '../../src/engine/ops/webgpu/gemm';
+import { GEMM_TILE, GEMM_WIDE, parseGemmTile, parseGemmWide, parseSplitK, tileFor, tileKey, wideTile } from '../../src/engine/ops/webgpu/gemm';
 import { parseLayerNormGroups, parseLayerNormRows } from '../../src/engine/ops/webgpu/layernorm';
-import { largestLoraRank, LORA_MERGE_PLACES, loraSharedBytes, parseLoraMerge } from '../../src/engine/ops/webgpu/linear';
+import { forwardDispatches, largestLoraRank, LORA_MERGE_PLACES, loraSharedBytes, parseLoraMerge } from '../../src/engine/ops/webgpu/linear';
 import { forwardLayout, inputGradLayout, weightGradVec4, parseThinGrad } from '../../src/engine/ops/webgpu/linear-kernels';
 
 describe('the GEMM tile flag', () => {
@@ -53,6 +53,24 @@ describe('the wide tile of a forward or input gradient', () => {
     expect(tileFor(rows, k, n, (t) => inputGradLayout(8, false, 8, t))).toEqual(tile);
   });
 
+  // a forward with an adapter's side product from 128 wide tiles: tiny's fc2 (195) takes
+  // it, its input gradient (K 192) and the query's forward (K 192) do not
+  it.each([
+    ['tiny fc2 forward with its side product (195 wide tiles)', b128, 768, 192, WIDE],
+    ['tiny query forward with its side product (K 192)', b128, 192, 192, GEMM_TILE],
+    ['small fc2 forward with its side product at batch 32 (2,080 rows)', b32, 1536, 384, GEMM_TILE],
+  ])('%s', (_, rows, k, n, tile) => {
+    expect(tileFor(rows, k, n, (t) => forwardLayout(8, false, t), true)).toEqual(tile);
+  });
+
+  it('takes an adapter\'s forward on the wide tile in the step: tiny fc2 at batch 128, merged ahead', () => {
+    const spec = { rows: b128, dIn: 768, dOut: 192, rank: 8, scale: 1, gelu: false, residual: true, merge: 'batch' as const };
+    const [d] = forwardDispatches<string>(spec, { x: 'x', w: 'w', b: 'b', res: 'r', y: 'y', loraA: 'A', loraB: 'B', wm: 'wm', xa: 'xa' });
+    expect([d!.kernel.key, d!.workgroups]).toEqual([`linear.forward/${tileKey(WIDE)}/r8/id/res`, 65 + 65 * 3]);
+    const [plain] = forwardDispatches<string>({ ...spec, rank: 0 }, { x: 'x', w: 'w', b: 'b', res: 'r', y: 'y' });
+    expect(plain!.kernel.key).toBe(`linear.forward/${tileKey(GEMM_TILE)}/r0/id/res`);
+  });
+
   it('stays on GEMM_TILE where the wide tile would need more than 16 KiB of workgroup memory (a merged weight of rank 16)', () => {
     expect(tileFor(b128, 384, 384, (t) => forwardLayout(14, true, t))).toEqual(WIDE);
     expect(tileFor(b128, 384, 384, (t) => forwardLayout(16, true, t))).toEqual(GEMM_TILE);
@@ -66,8 +84,9 @@ describe('the wide tile of a forward or input gradient', () => {
     } finally {
       Object.assign(GEMM_WIDE, saved);
     }
-    expect(parseGemmWide('512/2048/300')).toEqual({ minK: 512, minRows: 2048, minTiles: 300 });
-    expect(parseGemmWide('512/300')).toMatch(/--gemm-wide: write MINK\/MINROWS\/MINTILES \(e.g. 384\/4096\/256\) or off \(got "512\/300"\)/);
+    expect(parseGemmWide('512/2048/300')).toEqual({ minK: 512, minRows: 2048, minTiles: 300, sideMinTiles: 300 });
+    expect(parseGemmWide('512/2048/300/100')).toEqual({ minK: 512, minRows: 2048, minTiles: 300, sideMinTiles: 100 });
+    expect(parseGemmWide('512/300')).toMatch(/--gemm-wide: write MINK\/MINROWS\/MINTILES\[\/SIDEMINTILES\] \(e.g. 384\/4096\/256\/128\) or off \(got "512\/300"\)/);
   });
 });
 
