@@ -113,8 +113,9 @@ export const tileKey = (t: GemmTile = GEMM_TILE) => `${t.TM}x${t.TN}x${t.TK}/${t
  * 10.65-10.74 ms): hence the rows. A forward where N is 384 or more now runs on the
  * named tile (named-forward.ts; with an adapter where its merged weight is made ahead):
  * this rule serves the input gradients and the forwards merged in the loads (op by op).
- * A forward with an adapter's side product takes the wide tile from `sideMinTiles` (its
- * side workgroups halve with the tile's rows): tiny's fc2 at batch 128 (195 wide tiles)
+ * A forward with an adapter's side product, its merged weight made ahead (the compiled
+ * step's), takes the wide tile from `sideMinTiles` (its side workgroups halve with the
+ * tile's rows): tiny's fc2 at batch 128 (195 wide tiles)
  * 122.0 -> 110.1 us with its adapter, while without one it lost (97.2 -> 109.1), and so
  * did fc1's input gradient with its side product and rider (124.4 -> 138.2); the LoRA
  * forwards 2.22 -> 2.15 ms a step (H200, one call, two runs each).
