@@ -140,6 +140,8 @@ function sideMain(R: number, x: { AW: number; LA: number; fetchX: (k0: string) =
   const { TM, TK } = NAMED_FORWARD_TILE;
   const NT = namedDims(NAMED_FORWARD_TILE).NT;
   const RV = Math.ceil(R / 4), GP = NT / TM, UPT = Math.ceil(RV / GP);
+  // the x slice's loads and stores (fetchX, stageX) are the tiles': they name ra0.., t, m0, M and K as main does, and k0 as namedKLoop does
+  if (!Number.isInteger(GP) || TK * RV > NT) throw new Error(`named forward: no side product of rank ${R} for ${NT} threads and ${TM} rows`);
   const sacc = Array.from({ length: UPT }, (_, u) => `var s${u} = vec4<f32>(0.0);`);
   // the vectors' components written out: no index into a vector for the robustness pass to clamp
   const fetchL = (k0: string) => `{ rl = vec4<f32>(0.0);
