@@ -313,8 +313,9 @@ function namedCases(seed: number) {
 
 /**
  * A linear's forward on the named tile and on the GEMM tile, plain, behind a GELU, with a
- * residual and with both, and with adapters of ranks 1, 8 and 64 (merged by a launch
- * ahead; x A from the side workgroups), at partial tiles and K slices: the same floats,
+ * residual and with both, and with adapters of ranks 1, 8, 33 (nine vec4s of columns:
+ * three a thread, some threads with fewer) and 64 (merged by a launch ahead; x A from
+ * the side workgroups), at partial tiles and K slices: the same floats,
  * bit for bit (each output sums its k in the same order, then the bias, the residual and
  * the GELU; x A its k in order from 0), and each launch made on the tile asked for.
  */
@@ -322,7 +323,7 @@ function namedForwardCase(seed: number) {
   const [rows, dIn, dOut] = [300, 132, 260];
   const { x, w, b } = linearInputs(rows, dIn, dOut, 4, seed);
   const res = seededNormal([rows, dOut], seed + 5) as tf.Tensor2D;
-  const variants = [[false, false, 0], [true, false, 0], [false, true, 0], [true, true, 0], [false, false, 8], [true, false, 1], [true, true, 64]] as const;
+  const variants = [[false, false, 0], [true, false, 0], [false, true, 0], [true, true, 0], [false, false, 8], [true, false, 1], [false, true, 33], [true, true, 64]] as const;
   const factors = new Map(variants.filter(([, , r]) => r).map(([, , r]) => [r, linearInputs(rows, dIn, dOut, r, seed + 10 * r)] as const));
   const run2 = (named: boolean) => withSettings(NAMED_FORWARD, named ? { minN: 4, minTiles: 1 } : { on: false }, async () => {
     const out: Float32Array[] = [];
