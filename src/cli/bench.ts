@@ -41,7 +41,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--gemm-wide MINK/MINROWS/MINTILES[/SIDEMINTILES]|off', `tuning: when a forward or input gradient takes the tile of twice the rows, an adapter's forward from SIDEMINTILES (${GEMM_WIDE.minK}/${GEMM_WIDE.minRows}/${GEMM_WIDE.minTiles}/${GEMM_WIDE.sideMinTiles})`],
   ['--split-k WORKGROUPS[/MINROWS]', 'tuning: workgroups a weight gradient\'s K splits aim for, and the rows a split keeps at least (528/64)'],
   ['--wgrad-named TILES[/MAXSPLITS]|off', `tuning: the tiles and splits at most of a trained base's weight gradient on a named tile, or off (every one on the GEMM tile) (${NAMED_WGRAD.targetWorkgroups}/${NAMED_WGRAD.maxSplits})`],
-  ['--forward-named MINN/MINTILES|off', `tuning: the least N and tiles of a forward without an adapter on the named tile, or off (${NAMED_FORWARD.minN}/${NAMED_FORWARD.minTiles})`],
+  ['--forward-named MINN/MINTILES|off', `tuning: the least N and tiles of a forward on the named tile (an adapter's where its merged weight is made ahead), or off (${NAMED_FORWARD.minN}/${NAMED_FORWARD.minTiles})`],
   ['--thin-grad LANES/UNROLL', `tuning: threads a column of a LoRA adapter's thin gradients, and rows whose loads a thread issues at once (${THIN_GRAD.lanes}/${THIN_GRAD.unroll})`],
   ['--layernorm-groups N', 'tuning: workgroups the LayerNorm backward spreads its rows over (2048)'],
   ['--layernorm-rows F/B', `tuning: rows the LayerNorm forward / backward take at once (${LAYERNORM.forwardRows}/${LAYERNORM.backwardRows})`],
