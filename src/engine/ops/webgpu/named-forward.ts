@@ -6,7 +6,7 @@
 // launch ahead) and workgroups ahead of the tiles write the side product x A, summed in
 // the same order as the GEMM tile's side workgroups sum it.
 import { GELU_WGSL } from './wgsl';
-import { gemmThreads, tileKey, tilesOf, type GemmTile } from './gemm';
+import { gemmThreads, sideWorkgroups, tileKey, tilesOf, type GemmTile } from './gemm';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type Kernel } from './kernel';
 import { namedAccumulators, namedDims, namedKLoop, namedSliceSums, namedStores, vec4Binding as vec4 } from './named-tile';
 
@@ -60,9 +60,9 @@ export function takesNamedForward(rows: number, k: number, n: number, rank = 0):
   return on && k % 4 === 0 && n % 4 === 0 && n >= minN && tilesOf(rows, n, NAMED_FORWARD_TILE) >= minTiles && sliceFits(rank);
 }
 
-/** Workgroups of a named forward over `rows` rows and N `n`: with an adapter, a side workgroup per 64 rows, then the tiles. */
+/** Workgroups of a named forward over `rows` rows and N `n`: with an adapter, a side workgroup per 64 rows (gemm.ts's count), then the tiles. */
 export const namedForwardWorkgroups = (rows: number, n: number, rank = 0) =>
-  (rank ? Math.ceil(rows / NAMED_FORWARD_TILE.TM) : 0) + tilesOf(rows, n, NAMED_FORWARD_TILE);
+  (rank ? sideWorkgroups(rows, NAMED_FORWARD_TILE) : 0) + tilesOf(rows, n, NAMED_FORWARD_TILE);
 
 /**
  * The kernel: bindings X, W (with an adapter its merged weight), Bias, [RES], [LA], then Y
@@ -140,8 +140,9 @@ function sideMain(R: number, x: { AW: number; LA: number; fetchX: (k0: string) =
   const { TM, TK } = NAMED_FORWARD_TILE;
   const NT = namedDims(NAMED_FORWARD_TILE).NT;
   const RV = Math.ceil(R / 4), GP = NT / TM, UPT = Math.ceil(RV / GP);
-  // the x slice's loads and stores (fetchX, stageX) are the tiles': they name ra0.., t, m0, M and K as main does, and k0 as namedKLoop does
-  if (!Number.isInteger(GP) || TK * RV > NT) throw new Error(`named forward: no side product of rank ${R} for ${NT} threads and ${TM} rows`);
+  // the x slice's loads and stores (fetchX, stageX) are the tiles': they name ra0.., t, m0, M and K as main does, and k0 as namedKLoop does;
+  // A's slice fits (sliceFits, checked by the kernel)
+  if (!Number.isInteger(GP)) throw new Error(`named forward: no side product for ${NT} threads and ${TM} rows`);
   const sacc = Array.from({ length: UPT }, (_, u) => `var s${u} = vec4<f32>(0.0);`);
   // the vectors' components written out: no index into a vector for the robustness pass to clamp
   const fetchL = (k0: string) => `{ rl = vec4<f32>(0.0);
