@@ -49,18 +49,20 @@ describe('the wide tile of a forward or input gradient', () => {
     ['small query forward at batch 32', b32, 384, 384, GEMM_TILE],
     ['small fc1 forward at batch 32 (408 wide tiles, 2,080 rows)', b32, 384, 1536, GEMM_TILE],
   ])('%s', (_, rows, k, n, tile) => {
-    expect(tileFor(rows, k, n, (t) => forwardLayout(8, false, t))).toEqual(tile);
+    expect(tileFor(rows, k, n, (t) => forwardLayout(0, false, t))).toEqual(tile);
     expect(tileFor(rows, k, n, (t) => inputGradLayout(8, false, 8, t))).toEqual(tile);
+    // merged in the loads (op by op), an adapter's forward keeps the plain rule
+    expect(tileFor(rows, k, n, (t) => forwardLayout(8, true, t))).toEqual(tile);
   });
 
-  // a forward with an adapter's side product from 128 wide tiles: tiny's fc2 (195) takes
-  // it, its input gradient (K 192) and the query's forward (K 192) do not
+  // a forward with an adapter's side product over a weight merged ahead, from 128 wide
+  // tiles: tiny's fc2 (195) takes it, the query's forward (K 192) does not
   it.each([
     ['tiny fc2 forward with its side product (195 wide tiles)', b128, 768, 192, WIDE],
     ['tiny query forward with its side product (K 192)', b128, 192, 192, GEMM_TILE],
     ['small fc2 forward with its side product at batch 32 (2,080 rows)', b32, 1536, 384, GEMM_TILE],
   ])('%s', (_, rows, k, n, tile) => {
-    expect(tileFor(rows, k, n, (t) => forwardLayout(8, false, t), true)).toEqual(tile);
+    expect(tileFor(rows, k, n, (t) => forwardLayout(8, false, t))).toEqual(tile);
   });
 
   it('takes an adapter\'s forward on the wide tile in the step: tiny fc2 at batch 128, merged ahead', () => {

@@ -112,13 +112,14 @@ export const tileKey = (t: GemmTile = GEMM_TILE) => `${t.TM}x${t.TN}x${t.TK}/${t
  * (fc1's forward 107 -> 127 us, fc2's input gradient 105 -> 125; the step 10.36-10.37 ->
  * 10.65-10.74 ms): hence the rows. A forward where N is 384 or more now runs on the
  * named tile (named-forward.ts; with an adapter where its merged weight is made ahead):
- * this rule serves the input gradients and the forwards merged in the loads (op by op).
- * A forward with an adapter's side product, its merged weight made ahead (the compiled
- * step's), takes the wide tile from `sideMinTiles` (its side workgroups halve with the
- * tile's rows): tiny's fc2 at batch 128 (195 wide tiles)
- * 122.0 -> 110.1 us with its adapter, while without one it lost (97.2 -> 109.1), and so
- * did fc1's input gradient with its side product and rider (124.4 -> 138.2); the LoRA
- * forwards 2.22 -> 2.15 ms a step (H200, one call, two runs each).
+ * this rule serves the input gradients and the forwards the named tile does not take
+ * (N under 384, or merged in the loads op by op). A forward with an adapter's side
+ * product, its merged weight made ahead (the compiled step's), takes the wide tile from
+ * `sideMinTiles` (its side workgroups halve with the tile's rows): tiny's fc2 at batch
+ * 128 (195 wide tiles) 122.0 -> 110.1 us with its adapter, while without one it lost
+ * (97.2 -> 109.1), and so did fc1's input gradient with its side product and rider
+ * (124.4 -> 138.2); the LoRA forwards 2.22 -> 2.15 ms a step (H200, one call, two runs
+ * each).
  */
 export const GEMM_WIDE = { minK: 384, minRows: 4096, minTiles: 256, sideMinTiles: 128 };
 
@@ -147,15 +148,19 @@ const SHARED_FLOOR = 16384;
 
 /**
  * The tile of a product over `rows` rows with K `k` and N `n` whose staged layout
- * `layout(tile)` gives (`side`: a forward with an adapter's side product): the wide tile
- * where GEMM_WIDE says and its workgroup memory is within every device's, else
- * GEMM_TILE. The output's floats are the same on either (each sums its k in the same
- * order).
+ * `layout(tile)` gives: the wide tile where GEMM_WIDE says (for a forward with a side
+ * product over a weight merged ahead, its `sideMinTiles`) and its workgroup memory is
+ * within every device's, else GEMM_TILE. The output's floats are the same on either
+ * (each sums its k in the same order).
  */
-export function tileFor(rows: number, k: number, n: number, layout: (tile: GemmTile) => GemmLayout, side = false): GemmTile {
+export function tileFor(rows: number, k: number, n: number, layout: (tile: GemmTile) => GemmLayout): GemmTile {
   const wide = wideTile();
-  if (!wide || k < GEMM_WIDE.minK || rows < GEMM_WIDE.minRows || tilesOf(rows, n, wide) < (side ? GEMM_WIDE.sideMinTiles : GEMM_WIDE.minTiles)) return GEMM_TILE;
-  return gemmSharedBytes(layout(wide)) <= SHARED_FLOOR ? wide : GEMM_TILE;
+  if (!wide) return GEMM_TILE;
+  const l = layout(wide);
+  // a side product with B along n is a forward's (x A); merged in the loads, the plain rule (measured only merged ahead)
+  const minTiles = l.side && l.bAlongN && !l.merged ? GEMM_WIDE.sideMinTiles : GEMM_WIDE.minTiles;
+  if (k < GEMM_WIDE.minK || rows < GEMM_WIDE.minRows || tilesOf(rows, n, wide) < minTiles) return GEMM_TILE;
+  return gemmSharedBytes(l) <= SHARED_FLOOR ? wide : GEMM_TILE;
 }
 
 export interface GemmLayout {

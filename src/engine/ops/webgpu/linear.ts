@@ -34,12 +34,8 @@ export interface LinearSpec {
 /** Where a spec's merged weight is made: null without an adapter. */
 const placeOf = (s: LinearSpec): LoraMergePlace | null => (s.rank ? s.merge ?? 'launch' : null);
 
-/**
- * The tile of a spec's forward, whose K is dIn and N dOut (gemm.ts's tileFor); with an
- * adapter whose merged weight is made ahead, its side product's threshold (measured
- * there; merged in the loads, op by op, the plain one).
- */
-const forwardTile = (s: LinearSpec) => tileFor(s.rows, s.dIn, s.dOut, (t) => forwardLayout(s.rank, placeOf(s) === 'loads', t), s.rank > 0 && placeOf(s) !== 'loads');
+/** The tile of a spec's forward, whose K is dIn and N dOut (gemm.ts's tileFor). */
+const forwardTile = (s: LinearSpec) => tileFor(s.rows, s.dIn, s.dOut, (t) => forwardLayout(s.rank, placeOf(s) === 'loads', t));
 
 /** The tile of a spec's input gradient, whose K is dOut and N dIn (a rider keeps its host's). */
 const inputGradTile = (s: LinearSpec) => tileFor(s.rows, s.dOut, s.dIn, (t) => inputGradLayout(s.rank, placeOf(s) === 'loads', 0, t));
