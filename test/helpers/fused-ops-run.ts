@@ -350,6 +350,35 @@ function namedForwardCase(seed: number) {
 }
 
 /**
+ * An adapter's forward on the named tile (its merged weight made by a launch ahead, x A
+ * by the side workgroups), behind a GELU with a residual, at partial tiles and K slices,
+ * against tfjs's composite u = x (W + s A B) + b + res, gelu(u) and x A.
+ */
+function namedLoraForwardCase(seed: number) {
+  const [rows, dIn, dOut, rank, scale] = [300, 132, 260, 8, 0.7];
+  const { x, w, b, A, B } = linearInputs(rows, dIn, dOut, rank, seed);
+  const res = seededNormal([rows, dOut], seed + 5) as tf.Tensor2D;
+  return () => withSettings(NAMED_FORWARD, { minN: 4, minTiles: 1 }, () => compareValues(`linear: an adapter's forward on the named tile r${rank} ${rows}x${dIn}->${dOut}`, async () => {
+    let outs: tf.Tensor[];
+    if (kernelPath() === 'fused') {
+      outs = allocEach([rows, dOut], [rows, dOut], [rows, rank]);
+      const wm = alloc([dIn, dOut]);
+      const spec = { rows, dIn, dOut, rank, scale, gelu: true, residual: true, merge: 'launch' as const };
+      const launches = forwardDispatches(spec, { x, w, b, res, loraA: A, loraB: B, wm, u: outs[0], g: outs[1], xa: outs[2] });
+      if (!launches.at(-1)!.kernel.key.startsWith('linear.forward-named/')) throw new Error(`the forward ran on ${launches.at(-1)!.kernel.key}, not the named tile`);
+      launches.forEach(run);
+      outs.push(wm);
+    } else {
+      const u = tf.add(tf.add(tf.matMul(x, tf.add(w, tf.mul(scale, tf.matMul(A, B)))), b), res);
+      outs = [u, gelu(u as tf.Tensor2D), tf.matMul(x, A)];
+    }
+    const out = await Promise.all(outs.slice(0, 3).map(async (t) => (await t.data()) as Float32Array));
+    tf.dispose(outs);
+    return out;
+  }));
+}
+
+/**
  * A LoRA linear's forward and backward on the wide tile and on GEMM_TILE, with another
  * frozen base's thin gradients riding in its input gradient: the same floats, bit for
  * bit (each output sums its k in the same order on either tile), and the launches were
@@ -852,7 +881,7 @@ export const CASES = {
   optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
   linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...wideCases(300, 70, 130, 8, 13), ...manySplitCases(15), highRankCase(17),
     geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29), adapterSumCase(31), wideTileCase(33), vec4Case(35), ...vec4Cases(300, 68, 132, 37),
-    ...namedCases(39), namedForwardCase(43)],
+    ...namedCases(39), namedForwardCase(43), namedLoraForwardCase(45)],
   // 4,500 rows: more than the backward's 2,048 workgroups, so each sums several rows
   layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26), layerNormSumCase(27), layerNormRowsCase(28, 4, 2), layerNormRowsCase(38, 2, 1), sumOrderCase(29)],
   // head widths 16, 8 and 64 run on vec4s (rows shared by as many lanes as the device
