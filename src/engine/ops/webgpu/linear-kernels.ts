@@ -230,6 +230,11 @@ export function weightGradParts(v: LinearVariant & { base: boolean }, dIn: numbe
  * ms a LoRA step (the step 3.45 -> 3.29 ms); at batch 128, where 260 workgroups already
  * ran, 0.764 -> 0.780 on tiny and 1.403 -> 1.386 on small, within the noise; 4/8, 4/4,
  * 8/8 and 4/16 no better anywhere (H200, one call: the twelfth session's thin-grad results).
+ * Riding four columns a thread on vec4 loads (the same sums in the same order, a quarter
+ * of the loads and staged reads), fewer and longer workgroups ended their hosts' launches
+ * later at batch 128: a LoRA step at tiny b128 5.97 -> 6.15-6.32 ms (6.06-6.17 split for
+ * as many workgroups as now), small level, tiny b32 2.67-2.71 -> 2.60-2.69 (H200, the
+ * thirty-fifth session's results).
  */
 export const THIN_GRAD = { lanes: 2, unroll: 8 };
 
