@@ -97,7 +97,8 @@ export function batchSumThreads(batch: number, maxWorkgroupX: number): number {
  * the order of tfjs-webgpu's sum over the batch axis (`threads` striding, then a
  * halving tree: batchSumThreads), so it equals the eager step's; the class token's is
  * its row 0; the patch tokens' gradient is dh without the class rows. Workgroups
- * [0, T * D) sum, the rest copy.
+ * [0, T * D) sum, the rest copy. Serves a batch of 4,096 and more (256 or 512 threads);
+ * under it embedRowsKernel sums the same way a thread an output.
  */
 const embedBackwardKernel = (threads: number): Kernel => memoKernel(`embed.backward/${threads}`, () => makeKernel({
   name: 'embed.backward', key: `embed.backward/${threads}`,
