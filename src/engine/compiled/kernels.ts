@@ -92,6 +92,16 @@ export function batchSumThreads(batch: number, maxWorkgroupX: number): number {
   return batch >= 4096 ? 256 : 64;
 }
 
+/** The patch tokens' gradient: float e of dh without the class rows, if e is one; false past the last. */
+const COPY_TOKEN_WGSL = `
+fn copyToken(e: u32) -> bool {
+  let tokens = P.T - 1u;
+  if (e >= P.B * tokens * P.D) { return false; }
+  let row = e / P.D;
+  DTOK[e] = DH[((row / tokens) * P.T + row % tokens + 1u) * P.D + e % P.D];
+  return true;
+}`;
+
 /**
  * The embedding's backward: the positions' gradient is dh summed over the batch, in
  * the order of tfjs-webgpu's sum over the batch axis (`threads` striding, then a
@@ -104,7 +114,7 @@ const embedBackwardKernel = (threads: number): Kernel => memoKernel(`embed.backw
   name: 'embed.backward', key: `embed.backward/${threads}`,
   bindings: [read('DH'), rw('DPOS'), rw('DCLS'), rw('DTOK')],
   params: u32s('B', 'T', 'D'),
-  body: `
+  body: `${COPY_TOKEN_WGSL}
 var<workgroup> best: array<f32, ${threads}>;
 @compute @workgroup_size(${threads})
 fn main(${MAIN_ARGS}) {
@@ -128,12 +138,7 @@ fn main(${MAIN_ARGS}) {
     }
     return;
   }
-  let e = (wid - outputs) * ${threads}u + t;
-  let tokens = P.T - 1u;
-  if (e >= P.B * tokens * P.D) { return; }
-  let d = e % P.D;
-  let row = e / P.D;
-  DTOK[e] = DH[((row / tokens) * P.T + row % tokens + 1u) * P.D + d];
+  copyToken((wid - outputs) * ${threads}u + t);
 }`,
 }));
 
@@ -170,7 +175,7 @@ const embedRowsKernel = (size: number): Kernel => memoKernel(`embed.backward/row
     name: 'embed.backward', key: `embed.backward/rows/s${size}`,
     bindings: [read('DH'), rw('DPOS'), rw('DCLS'), rw('DTOK')],
     params: u32s('B', 'T', 'D'),
-    body: `
+    body: `${COPY_TOKEN_WGSL}
 @compute @workgroup_size(64)
 fn main(${MAIN_ARGS}) {
   ${WID}
@@ -188,14 +193,9 @@ fn main(${MAIN_ARGS}) {
     if (o < P.D) { DCLS[o] = b0; }
     return;
   }
-  let tokens = P.T - 1u;
   let first = (wid - sumGroups) * ${64 * COPY_PER_THREAD}u + t;
   for (var i = 0u; i < ${COPY_PER_THREAD}u; i++) {
-    let e = first + i * 64u;
-    if (e >= P.B * tokens * P.D) { return; }
-    let d = e % P.D;
-    let row = e / P.D;
-    DTOK[e] = DH[((row / tokens) * P.T + row % tokens + 1u) * P.D + d];
+    if (!copyToken(first + i * 64u)) { return; }
   }
 }`,
   });
@@ -258,12 +258,13 @@ export function embedDispatch<B>(s: TokenShape, b: { tokens: B; positions: B; cl
 /** The embedding's backward at `s`, its sums over the batch on as many threads as tfjs's on a device of `maxWorkgroupX`. */
 export function embedBackwardDispatch<B>(s: TokenShape, maxWorkgroupX: number, b: { dh: B; dpos: B; dcls: B; dtokens: B }): Dispatch<B> {
   const threads = batchSumThreads(s.batch, maxWorkgroupX);
-  if (threads === 64) {
-    const copies = Math.ceil((s.batch * (s.tokens - 1) * s.width) / (64 * COPY_PER_THREAD));
-    return { kernel: embedRowsKernel(Math.min(s.batch, 64)), buffers: [b.dh, b.dpos, b.dcls, b.dtokens], params: shapeParams(s), workgroups: Math.ceil((s.tokens * s.width) / 64) + copies };
-  }
-  const copies = Math.ceil((s.batch * (s.tokens - 1) * s.width) / threads);
-  return { kernel: embedBackwardKernel(threads), buffers: [b.dh, b.dpos, b.dcls, b.dtokens], params: shapeParams(s), workgroups: s.tokens * s.width + copies };
+  const outputs = s.tokens * s.width;
+  // a thread an output and COPY_PER_THREAD floats copied, or a workgroup an output and a float
+  const [kernel, sumGroups, copiedPerGroup] = threads === 64
+    ? [embedRowsKernel(Math.min(s.batch, 64)), Math.ceil(outputs / 64), 64 * COPY_PER_THREAD]
+    : [embedBackwardKernel(threads), outputs, threads];
+  const copies = Math.ceil((s.batch * (s.tokens - 1) * s.width) / copiedPerGroup);
+  return { kernel, buffers: [b.dh, b.dpos, b.dcls, b.dtokens], params: shapeParams(s), workgroups: sumGroups + copies };
 }
 
 export function clsRowsDispatch<B>(s: TokenShape, b: { h: B; out: B }): Dispatch<B> {
