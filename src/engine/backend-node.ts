@@ -18,17 +18,19 @@ export const SWIFTSHADER_ENV = {
 const DAWN_FLAGS = ['disable-dawn-features=timestamp_quantization'];
 
 /**
- * On SwiftShader (no GPU) only: no zero-fill of workgroup memory. SwiftShader's compile
- * time grows with the workgroup memory to fill: the monitor's window sums took 601 ms with
- * 4 KB of it, 67 ms with 1 KB, 25 ms with 64 bytes, and 58 ms with 4 KB unfilled; a 64x64
- * GEMM tile 1,269 -> 67 ms. Compiling was about 70% of a Dawn test's time (the device-loss
- * script 224 -> 61 s). Our kernels write their workgroup memory before they read it; were
- * one not to, it would read what the last workgroup left there, and its parity test here
- * would fail, so leaving the fill out hides no fault. GPUs and the browser keep the fill.
+ * On SwiftShader (no GPU) only, unless asked to keep it: no zero-fill of workgroup memory.
+ * SwiftShader's compile time grows with the workgroup memory to fill: the monitor's
+ * window statistics took 601 ms with 4 KB of it, 67 ms with 1 KB, 25 ms with 64 bytes,
+ * and 58 ms with 4 KB unfilled; a 64x64 GEMM tile 1,269 -> 67 ms. Compiling was 161.5 of
+ * the device-loss script's 224 s (224 -> 61 s without the fill). What this gives up: a
+ * kernel reading workgroup memory it never wrote would read what an earlier workgroup
+ * left there, which can look right on SwiftShader, where zeros show the fault. No kernel
+ * of ours does (each `var<workgroup>` audited), and the kernels' parity cases
+ * (fused-ops-run.ts) keep the fill so that a new one that did fails them. GPUs keep it.
  */
 const SWIFTSHADER_FLAGS = ['enable-dawn-features=disable_workgroup_init'];
 
-async function setUpDawn(limits: DeviceLimits): Promise<string> {
+async function setUpDawn(limits: DeviceLimits, keepWorkgroupFill: boolean): Promise<string> {
   const g = globalThis as unknown as { navigator?: { gpu?: GPU } };
   if (!g.navigator?.gpu) {
     const { create, globals } = await import('webgpu');
@@ -38,7 +40,8 @@ async function setUpDawn(limits: DeviceLimits): Promise<string> {
     // step to within 65.5 us. This process times only its own work.
     let gpu = create(DAWN_FLAGS);
     const probe = await gpu.requestAdapter();
-    if (probe && /swiftshader/i.test(probe.info.vendor + probe.info.architecture + probe.info.device)) gpu = create([...DAWN_FLAGS, ...SWIFTSHADER_FLAGS]);
+    const software = probe && /swiftshader/i.test(probe.info.vendor + probe.info.architecture + probe.info.device);
+    if (software && !keepWorkgroupFill) gpu = create([...DAWN_FLAGS, ...SWIFTSHADER_FLAGS]);
     // Node 21+ has a read-only global navigator; Node 20 has none.
     Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   }
@@ -59,6 +62,8 @@ async function setUpDawn(limits: DeviceLimits): Promise<string> {
 export interface NodeBackendOptions {
   /** WebGPU: the adapter's limits (default), or the default device tfjs makes (8 storage buffers per stage) */
   deviceLimits?: DeviceLimits;
+  /** WebGPU on SwiftShader: keep the zero-fill of workgroup memory (SWIFTSHADER_FLAGS) */
+  keepWorkgroupFill?: boolean;
 }
 
 export async function initNodeBackend(choice: BackendChoice = 'auto', opts: NodeBackendOptions = {}): Promise<BackendInfo> {
@@ -66,7 +71,7 @@ export async function initNodeBackend(choice: BackendChoice = 'auto', opts: Node
   tf.enableProdMode();
   if (choice === 'webgl') throw new Error('webgl is browser-only: use --backend wasm, cpu or webgpu in Node');
   if (choice === 'webgpu' || choice === 'webgpu-fused' || choice === 'webgpu-composite') {
-    const description = await setUpDawn(opts.deviceLimits ?? 'adapter');
+    const description = await setUpDawn(opts.deviceLimits ?? 'adapter', opts.keepWorkgroupFill ?? false);
     const composite = choice === 'webgpu' ? {} : { kernels: choice === 'webgpu-fused' ? 'fused' as const : 'composite' as const };
     const info = await activate([{ name: 'webgpu', reason: `${choice} through Dawn on ${description}`, ...composite }]);
     return { ...info, adapter: { description, isFallback: /swiftshader/i.test(description) } };
