@@ -6,7 +6,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { browserCandidates, WASM_HEAP_BYTES, type AdapterProbe, type BackendChoice, type BackendInfo } from './backend';
+import { adapterDescription, browserCandidates, isSwiftShader, WASM_HEAP_BYTES, type AdapterProbe, type BackendChoice, type BackendInfo } from './backend';
 import { activate } from './backend-activate';
 import { registerWebGPU } from './ops/webgpu/device';
 
@@ -23,10 +23,10 @@ async function probeAdapter(): Promise<AdapterProbe | null> {
     const adapter = await gpu.requestAdapter();
     if (!adapter) return null;
     const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-    const description = [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'unknown adapter';
+    const description = adapterDescription(info);
     // `isFallbackAdapter` moved from the adapter to its info; SwiftShader is software either way
     const legacy = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
-    const isFallback = Boolean(info.isFallbackAdapter ?? legacy) || /swiftshader/i.test(description);
+    const isFallback = Boolean(info.isFallbackAdapter ?? legacy) || isSwiftShader(description);
     return { description, isFallback };
   } catch {
     return null;

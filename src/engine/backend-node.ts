@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import os from 'node:os';
-import { nodeCandidates, WASM_HEAP_BYTES, type BackendChoice, type BackendInfo } from './backend';
+import { adapterDescription, isSwiftShader, nodeCandidates, WASM_HEAP_BYTES, type BackendChoice, type BackendInfo } from './backend';
 import { activate } from './backend-activate';
 import type { DeviceLimits } from './ops/webgpu/device';
 
@@ -40,8 +40,7 @@ async function setUpDawn(limits: DeviceLimits, keepWorkgroupFill: boolean): Prom
     // step to within 65.5 us. This process times only its own work.
     let gpu = create(DAWN_FLAGS);
     const probe = await gpu.requestAdapter();
-    const software = probe && /swiftshader/i.test(probe.info.vendor + probe.info.architecture + probe.info.device);
-    if (software && !keepWorkgroupFill) gpu = create([...DAWN_FLAGS, ...SWIFTSHADER_FLAGS]);
+    if (probe && isSwiftShader(adapterDescription(probe.info)) && !keepWorkgroupFill) gpu = create([...DAWN_FLAGS, ...SWIFTSHADER_FLAGS]);
     // Node 21+ has a read-only global navigator; Node 20 has none.
     Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   }
@@ -55,8 +54,7 @@ async function setUpDawn(limits: DeviceLimits, keepWorkgroupFill: boolean): Prom
   }
   await import('@tensorflow/tfjs-backend-webgpu');
   (await import('./ops/webgpu/device')).registerWebGPU(limits);
-  const info = adapter.info;
-  return [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'unknown adapter';
+  return adapterDescription(adapter.info);
 }
 
 export interface NodeBackendOptions {
@@ -74,7 +72,7 @@ export async function initNodeBackend(choice: BackendChoice = 'auto', opts: Node
     const description = await setUpDawn(opts.deviceLimits ?? 'adapter', opts.keepWorkgroupFill ?? false);
     const composite = choice === 'webgpu' ? {} : { kernels: choice === 'webgpu-fused' ? 'fused' as const : 'composite' as const };
     const info = await activate([{ name: 'webgpu', reason: `${choice} through Dawn on ${description}`, ...composite }]);
-    return { ...info, adapter: { description, isFallback: /swiftshader/i.test(description) } };
+    return { ...info, adapter: { description, isFallback: isSwiftShader(description) } };
   }
   const info = await activate(nodeCandidates(choice));
   // cpu tensors live in ordinary memory; half of it is a fair ceiling

@@ -34,6 +34,14 @@ export interface AdapterProbe {
   isFallback: boolean;
 }
 
+/** An adapter's words for people: its vendor, architecture and device, as many as it gives. */
+export function adapterDescription(info: { vendor?: string; architecture?: string; device?: string }): string {
+  return [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'unknown adapter';
+}
+
+/** SwiftShader (Chromium's Vulkan on the CPU) is software, whatever the adapter says of itself. */
+export const isSwiftShader = (description: string): boolean => /swiftshader/i.test(description);
+
 export interface BackendInfo {
   name: BackendName;
   reason: string;

@@ -1,7 +1,7 @@
 // Backend choice: the order and the reasons (pure), and real activation in Node.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { browserCandidates, nodeCandidates } from '../../src/engine/backend';
+import { adapterDescription, browserCandidates, isSwiftShader, nodeCandidates } from '../../src/engine/backend';
 import { activate } from '../../src/engine/backend-activate';
 import { initNodeBackend } from '../../src/engine/backend-node';
 
@@ -43,6 +43,18 @@ describe('browser candidates', () => {
   it('Node defaults to wasm, then cpu', () => {
     expect(nodeCandidates('auto').map((x) => x.name)).toEqual(['wasm', 'cpu']);
     expect(nodeCandidates('cpu').map((x) => x.name)).toEqual(['cpu', 'wasm']);
+  });
+});
+
+describe('an adapter\'s description', () => {
+  it.each([
+    [{ vendor: 'google', architecture: 'swiftshader', device: 'swiftshader-device-subzero-' }, 'google swiftshader swiftshader-device-subzero-', true],
+    [{ vendor: 'nvidia', architecture: '', device: '' }, 'nvidia', false],
+    [{ vendor: 'Google', architecture: 'SwiftShader' }, 'Google SwiftShader', true],
+    [{}, 'unknown adapter', false],
+  ])('%j reads "%s", software: %s', (info, description, software) => {
+    expect(adapterDescription(info)).toBe(description);
+    expect(isSwiftShader(adapterDescription(info))).toBe(software);
   });
 });
 
