@@ -26,7 +26,8 @@ const DAWN_FLAGS = ['disable-dawn-features=timestamp_quantization'];
  * kernel reading workgroup memory it never wrote would read what an earlier workgroup
  * left there, which can look right on SwiftShader, where zeros show the fault. No kernel
  * of ours does (each `var<workgroup>` audited), and the kernels' parity cases
- * (fused-ops-run.ts) keep the fill so that a new one that did fails them. GPUs keep it.
+ * (fused-ops-run.ts) keep the fill, so they run every kernel as WebGPU specifies. GPUs
+ * keep it.
  */
 const SWIFTSHADER_FLAGS = ['enable-dawn-features=disable_workgroup_init'];
 

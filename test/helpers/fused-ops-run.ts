@@ -916,7 +916,7 @@ export async function fusedOpCases(only?: string): Promise<CaseResult[]> {
 
 if (process.argv[1]?.endsWith('fused-ops-run.ts')) {
   // with WebGPU's zero-fill of workgroup memory, which the other Dawn tests leave out on
-  // SwiftShader: a kernel reading workgroup memory it never wrote reads zeros here and fails
+  // SwiftShader: every kernel runs here as WebGPU specifies (unwritten memory reads zeros)
   const info = await initNodeBackend('webgpu', { keepWorkgroupFill: true });
   if (info.name !== 'webgpu') throw new Error(`wanted webgpu, got ${info.name}`);
   reply(await fusedOpCases(process.argv[2]));
