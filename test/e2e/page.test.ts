@@ -57,7 +57,10 @@ describe('the playground in Chromium', () => {
     for (const c of cells.filter((x) => x.phase !== 'full')) expect(['4', '8', '16']).toContain(c.rank);
   }, 180_000);
 
-  it('keeps the page responsive while training: frames keep coming and clicks are handled within 200 ms', async () => {
+  // one retry: on 2 cores beside another file's Chromium training, a fresh clone's run
+  // once read a median click of 232 ms, and passed when the browser tests ran again; a
+  // page whose main thread trains fails both tries
+  it('keeps the page responsive while training: frames keep coming and clicks are handled within 200 ms', { retry: 1, timeout: 60_000 }, async () => {
     // 90th percentile of frame gaps over 3 s: one GC pause must not fail the run
     const gaps = await page.evaluate(() => new Promise<number[]>((resolve) => {
       const seen: number[] = [];
@@ -87,7 +90,7 @@ describe('the playground in Chromium', () => {
     latencies.sort((a, b) => a - b);
     expect(latencies[2]).toBeLessThan(200);
     expect(await page.locator('select[aria-label="family"]').inputValue()).toBe('fc1');
-  }, 60_000);
+  });
 
   it('pause stops the step count and resume continues it', async () => {
     await page.getByTestId('pause').click();
