@@ -607,12 +607,29 @@ export class Trainer {
    */
   async run(steps = this.config.schedule.steps - this.completed, yieldBetween?: () => Promise<boolean>): Promise<void> {
     const end = this.completed + steps;
-    if (this.lastFlush.time === 0) this.restartClock();
+    // a pause (or a single step's wait for the next) between two runs is not training
+    // time: the last run ended with a flush, so nothing on its way loses its time
+    this.restartClock();
     while (this.completed < end && !this.diverged && !this.lost) {
       await this.step();
       if (this.lost || (yieldBetween && !(await yieldBetween()))) break;
     }
     if (!this.lost) await this.onDevice(() => this.flush());
+  }
+
+  /**
+   * `fn` (a save between steps: its read-back, encoding and storage) run outside the
+   * training clock: everything on its way is read back first (settledFor: its steps keep
+   * their time), and the clock starts again after `fn`, so the next interval's samples/s
+   * and the run's time leave it out.
+   */
+  async untimed<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    await this.settledFor(what);
+    try {
+      return await fn();
+    } finally {
+      this.restartClock();
+    }
   }
 
   /**

@@ -372,15 +372,18 @@ export class TrainingHost {
     const opening = this.saved();
     if (!opening || run.trainer.divergence || run.trainer.deviceLoss) return;
     try {
-      const store = await opening;
-      const { config, state, tensors } = await run.trainer.exportState();
-      const bytes = encodeCheckpoint({ config, state, tensors, log: run.log });
-      const backend = (await this.ready('auto')).name;
-      // every checkpoint but the last is also a branch point (a what-if branch starts from one)
-      const data = await this.keepData(store, run);
-      const info = await store.save({ ...run.saved, step: state.step, reason, savedAt: Date.now(), backend, config, data }, bytes, reason !== 'done');
-      run.saved.name = info.name; // renamed on the page: keep its name
-      this.post({ type: 'saved', runId: run.id, info });
+      // the save's read-back, encoding and storage are not the run's training time
+      await run.trainer.untimed('checkpoint', async () => {
+        const store = await opening;
+        const { config, state, tensors } = await run.trainer.exportState();
+        const bytes = encodeCheckpoint({ config, state, tensors, log: run.log });
+        const backend = (await this.ready('auto')).name;
+        // every checkpoint but the last is also a branch point (a what-if branch starts from one)
+        const data = await this.keepData(store, run);
+        const info = await store.save({ ...run.saved, step: state.step, reason, savedAt: Date.now(), backend, config, data }, bytes, reason !== 'done');
+        run.saved.name = info.name; // renamed on the page: keep its name
+        this.post({ type: 'saved', runId: run.id, info });
+      });
     } catch (err) {
       // the read-back the save ended may have found the run diverged: its `diverged` event says so, no save was due
       if (run.trainer.divergence) return;

@@ -229,6 +229,59 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
     store.close();
   }, 240_000);
 
+  it("leaves a pause and the saves out of the run's training time (its intervals' seconds, and so samples/s)", async () => {
+    // every save made a little slower, so that its time would show in an interval
+    const untimed: [number, number][] = [];
+    const openSaved = async () => {
+      const store = await SavedRuns.open();
+      const save = store.save.bind(store);
+      store.save = async (...args: Parameters<SavedRuns['save']>) => {
+        const from = performance.now();
+        await new Promise((r) => setTimeout(r, 300));
+        return save(...args).finally(() => untimed.push([from, performance.now()]));
+      };
+      return store;
+    };
+    const events: WorkerEvent[] = [];
+    let pausedAt = 0;
+    const host = new TrainingHost({
+      post: (e) => {
+        events.push(e);
+        if (e.type === 'state' && e.state === 'paused') pausedAt = performance.now();
+      },
+      initBackend: (c) => initNodeBackend(c), readPublic, openSaved,
+    });
+    const until = async (pred: (e: WorkerEvent) => boolean) => {
+      while (!events.some(pred)) await new Promise((r) => setTimeout(r, 5));
+    };
+    const short = { ...config, schedule: { ...config.schedule, steps: 16, checkpointEvery: 4 } };
+    await host.receive({ type: 'start', runId: 't', config: short });
+    await until((e) => e.type === 'started');
+    const from = performance.now();
+    await until((e) => e.type === 'saved' && e.info.step === 8);
+    await host.receive({ type: 'pause', runId: 't' });
+    await until((e) => e.type === 'saved' && e.info.reason === 'pause');
+    await new Promise((r) => setTimeout(r, 600));
+    untimed.push([pausedAt, performance.now()]);
+    await host.receive({ type: 'resume', runId: 't' });
+    await until((e) => e.type === 'saved' && e.info.reason === 'done'); // posted after the state 'done'
+    const wall = performance.now() - from;
+    const seconds = events.flatMap((e) => (e.type === 'engine' && e.event.type === 'progress' ? [e.event.seconds] : []));
+    expect(seconds.length).toBeGreaterThan(2);
+    // the intervals lie between the untimed stretches: their sum fits in what is left of the wall time
+    const merged = untimed.sort((a, b) => a[0] - b[0]).reduce<[number, number][]>((out, [a, b]) => {
+      const last = out.at(-1);
+      if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+      else out.push([a, b]);
+      return out;
+    }, []);
+    const left = wall - merged.reduce((n, [a, b]) => n + (b - a), 0);
+    expect(merged.length).toBeGreaterThan(2);
+    expect(seconds.reduce((a, b) => a + b, 0) * 1000).toBeLessThanOrEqual(left + 1);
+    await host.receive({ type: 'reset', runId: 't' });
+    await removeSaved();
+  }, 120_000);
+
   it('refuses a corrupted checkpoint and an old version with their messages, and still resumes the others', async () => {
     const a = worker();
     for (const [runId, name] of [['x', 'good'], ['y', 'bitrot'], ['z', 'old']] as const) {
