@@ -14,7 +14,7 @@ import { loadBuiltin, type PublicReader } from '../engine/data/builtin';
 import type { Dataset } from '../engine/data/dataset';
 import { DatasetError } from '../engine/data/errors';
 import type { ImageDecoder } from '../engine/data/folder';
-import { pageDataLimit } from '../engine/data/limits';
+import { pageDataLimit, type DataLimit } from '../engine/data/limits';
 import { describeDataset } from '../engine/data/preview';
 import { forgetLostDevice } from '../engine/device-loss';
 import type { EngineEvent, PhaseChange } from '../engine/events';
@@ -201,6 +201,12 @@ export class TrainingHost {
     this.held();
   }
 
+  /** The page's data limit, for an upload and a built-in set alike: a quarter of the device's memory at most (navigator.deviceMemory, where the browser tells it). */
+  private dataLimit(): DataLimit {
+    const deviceMemory = (globalThis.navigator as { deviceMemory?: number } | undefined)?.deviceMemory;
+    return pageDataLimit(deviceMemory);
+  }
+
   private datasetFor(config: RunConfig): Promise<Dataset> {
     if (config.data.dataset === 'upload') {
       if (!this.uploaded) return Promise.reject(new DatasetError('no dataset uploaded yet: upload one, or pick synthetic or mnist'));
@@ -209,7 +215,7 @@ export class TrainingHost {
     const { data, seed, model } = config;
     const key = JSON.stringify([data, seed, model.imageSize, model.channels, model.numClasses]);
     if (this.builtin?.key !== key) {
-      const dataset = loadBuiltin(config, this.deps.readPublic);
+      const dataset = loadBuiltin(config, this.deps.readPublic, this.dataLimit());
       dataset.catch(() => { if (this.builtin?.key === key) this.builtin = null; }); // a failure is not kept
       this.builtin = { key, dataset };
     }
@@ -581,10 +587,7 @@ export class TrainingHost {
   private async loadDataset(cmd: CommandOf<'loadDataset'>): Promise<void> {
     try {
       const files = cmd.files.map((f) => ({ name: f.name, path: f.path, bytes: new Uint8Array(f.bytes) }));
-      // a quarter of the device's memory at most (navigator.deviceMemory, where the browser tells it)
-      const deviceMemory = (globalThis.navigator as { deviceMemory?: number } | undefined)?.deviceMemory;
-      const limit = pageDataLimit(deviceMemory);
-      this.uploaded = await datasetFromFiles(files, { imageSize: cmd.imageSize, seed: cmd.seed, limit, decode: this.deps.decode });
+      this.uploaded = await datasetFromFiles(files, { imageSize: cmd.imageSize, seed: cmd.seed, limit: this.dataLimit(), decode: this.deps.decode });
       this.uploadedFrom = describeFiles(files);
       this.post({ type: 'dataset', source: 'upload', info: describeDataset(this.uploaded) });
     } catch (err) {

@@ -156,7 +156,7 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
     e.push({ path: 'optim.batchSize', message: `batch ${o.batchSize} is larger than the ${d.trainSize} training images: lower it` });
   }
   if (d.dataset === 'synthetic' && ok('data.trainSize', 'data.testSize', 'data.maxDataMB', 'model.imageSize', 'model.channels')) {
-    const bytes = (d.trainSize + d.testSize) * m.imageSize ** 2 * m.channels;
+    const bytes = syntheticBytes(d, m);
     if (bytes > d.maxDataMB * 2 ** 20) {
       e.push({
         path: 'data.trainSize',
@@ -224,4 +224,9 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
     }
   }
   return e;
+}
+
+/** Bytes of the synthetic set's images, train and test: what the config's and the page's data limits hold it to. */
+export function syntheticBytes(d: Pick<RunConfig['data'], 'trainSize' | 'testSize'>, m: Pick<RunConfig['model'], 'imageSize' | 'channels'>): number {
+  return (d.trainSize + d.testSize) * m.imageSize ** 2 * m.channels;
 }

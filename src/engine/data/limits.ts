@@ -43,7 +43,7 @@ export function pageDataLimit(deviceMemoryGB?: number): DataLimit {
   const device = deviceMemoryGB && deviceMemoryGB > 0 ? (deviceMemoryGB * 2 ** 30) / 4 : cap;
   return {
     bytes: Math.min(cap, device),
-    raise: 'the page takes at most a quarter of this device\'s memory: upload fewer files, or train on larger sets with the CLI (--set data.maxDataMB)',
+    raise: 'the page takes at most a quarter of this device\'s memory: use a smaller set (fewer files, or a smaller synthetic one), or train on larger sets with the CLI (--set data.maxDataMB)',
   };
 }
 
