@@ -94,6 +94,8 @@ export class TrainingHost {
   private builtin: { key: string; dataset: Promise<Dataset> } | null = null;
   private readonly nextTask: () => Promise<void>;
   private savedRuns: Promise<SavedRuns> | null = null;
+  /** runs being prepared (preparing), by id */
+  private readonly starting = new Map<string, { reset: boolean }>();
 
   constructor(private readonly deps: HostDeps) {
     this.nextTask = deps.nextTask ?? (() => new Promise((resolve) => setTimeout(resolve, 0)));
@@ -130,8 +132,8 @@ export class TrainingHost {
   private async handle(cmd: Command): Promise<void> {
     switch (cmd.type) {
       case 'init': await this.ready(cmd.backend); return;
-      case 'start': return this.start(cmd);
-      case 'restore': case 'branch': return this.restore(cmd);
+      case 'start': return this.preparing(cmd.runId, () => this.start(cmd));
+      case 'restore': case 'branch': return this.preparing(cmd.runId, () => this.restore(cmd));
       case 'pause': if (this.current(cmd.runId)) this.want = 'pause'; return;
       case 'resume': return this.resume(cmd.runId);
       case 'step': return this.step(cmd.runId);
@@ -169,6 +171,27 @@ export class TrainingHost {
   }
 
   /** The worker's run, if it is the one named. */
+  /**
+   * `work` (a start, a restore or a branch) with its run id among those being prepared,
+   * so that a reset the page sends meanwhile (it drops the run at once) is not lost: a run
+   * reset before it was made went on training unseen, its saves listed on the page, and
+   * a benchmark was refused until it ended.
+   */
+  private async preparing(runId: string, work: () => Promise<void>): Promise<void> {
+    const entry = { reset: false };
+    this.starting.set(runId, entry);
+    try {
+      await work();
+    } finally {
+      if (this.starting.get(runId) === entry) this.starting.delete(runId);
+    }
+  }
+
+  /** Whether the run being prepared as `runId` may be made: not if the page has reset it meanwhile. */
+  private startsNow(runId: string): boolean {
+    return !this.starting.get(runId)?.reset;
+  }
+
   private current(runId: string): Run | null {
     return this.run?.id === runId ? this.run : null;
   }
@@ -245,6 +268,7 @@ export class TrainingHost {
       }
       this.release('stopped');
       this.dropKept();
+      if (!this.startsNow(cmd.runId)) return null; // the run it replaces stops all the same, as the page was told
       this.post({ type: 'started', runId: cmd.runId, config, init: weights?.file ?? null });
       let trainer: Trainer;
       const changes: PhaseChange[] = [];
@@ -480,6 +504,7 @@ export class TrainingHost {
       if (this.bench) return this.error(cmd.runId, BENCH_BUSY); // as a start's
       this.release('stopped');
       this.dropKept();
+      if (!this.startsNow(cmd.runId)) return;
       const changes = checkpoint.log.events.flatMap((e) => (e.type === 'phase' ? [e.change] : []));
       const log: RunLog = { events: [...checkpoint.log.events], policyChanges: [...checkpoint.log.policyChanges] };
       const emit = this.emitter(cmd.runId, changes, log);
@@ -538,6 +563,8 @@ export class TrainingHost {
   }
 
   private async reset(runId: string): Promise<void> {
+    const prepared = this.starting.get(runId);
+    if (prepared) prepared.reset = true; // the page dropped it while its data loaded: it is never made (startsNow)
     if (this.kept?.id === runId) {
       // its last save (or an export) may be reading it still: it goes once they end
       return this.exclusive(async () => {

@@ -134,6 +134,28 @@ describe('the worker host (Node, wasm)', () => {
     expect(events.some(stateOf('b', 'stopped'))).toBe(false); // the page dropped it: no state to report
   }, 60_000);
 
+  it('a run reset while its start is prepared is never made; the run it replaces stops; the next start and the benchmark go ahead', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    const { host, events, waitFor, stateOf } = harness();
+    await host.receive({ type: 'start', runId: 'a', config: micro(400) });
+    await waitFor(stateOf('a', 'running'));
+    // the page starts b and drops it at once (its reset arrives while b's data loads)
+    const starting = host.receive({ type: 'start', runId: 'b', config: micro(400, { data: { trainSize: 240 } }) });
+    await host.receive({ type: 'reset', runId: 'b' });
+    await starting;
+    await waitFor(stateOf('a', 'stopped'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events.filter((e) => 'runId' in e && e.runId === 'b')).toEqual([]); // nothing of b, ever
+    expect(events.filter(isType('held')).at(-1)).toEqual({ type: 'held', run: null });
+    // nothing trains: the benchmark has the device, and then a start is taken
+    await host.receive({ type: 'bench', config: micro(12, { prelora: { weightThreshold: 1e3, lossThreshold: 1e3 } }), preset: 'micro', seeds: 1 });
+    await waitFor((e): e is WorkerEvent => e.type === 'bench' && (e.status.state === 'done' || e.status.state === 'failed'));
+    expect(events.filter((e) => e.type === 'bench').at(-1)).toMatchObject({ status: { state: 'done' } });
+    await host.receive({ type: 'start', runId: 'c', config: micro(4) });
+    await waitFor(stateOf('c', 'done'));
+    await host.receive({ type: 'reset', runId: 'c' });
+  }, 60_000);
+
   it('takes live settings as the engine applies them, refuses bad ones by field, and keeps training', async () => {
     tensorsBefore = tf.memory().numTensors;
     const { host, events, waitFor, stateOf } = harness();
