@@ -49,6 +49,19 @@ class RunDiverged extends Error {}
 
 const EVAL_BATCH = 250;
 
+/**
+ * After a throw inside tf.variableGrads (out of memory, the device's refusal): the tensors
+ * its tape saved for the backward pass, which tfjs keeps out of every tidy and frees only
+ * when a backward pass completes, freed (a micro step that threw in its forward left 106
+ * tensors behind, past the trainer's dispose, for the worker's next run to carry).
+ */
+function freeTape(): void {
+  const state = tf.engine().state;
+  if (state.gradientDepth !== 0 || !state.activeTape) return;
+  for (const node of state.activeTape) tf.dispose(node.saved ?? []);
+  state.activeTape = [];
+}
+
 export class Trainer {
   readonly model: ViT;
   private readonly controller: PreLoRAController;
@@ -356,15 +369,22 @@ export class Trainer {
     const { x, y } = this.tensors(this.batcher.next());
     const variables = this.model.trainableVariables();
     const smoothing = this.config.optim.labelSmoothing;
-    const [loss, gradNorm] = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => crossEntropy(this.model.forward(x), y, smoothing), variables);
-      this.controller.observe(grads, value);
-      const clipped = clipByGlobalNorm(grads, this.config.optim.clipNorm);
-      this.optimizer.apply(clipped.grads, variables, scheduled, clipped.scale);
-      return [value, clipped.norm];
-    }) as [tf.Scalar, tf.Scalar];
-    x.dispose();
-    y.dispose();
+    let loss: tf.Scalar, gradNorm: tf.Scalar;
+    try {
+      [loss, gradNorm] = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => crossEntropy(this.model.forward(x), y, smoothing), variables);
+        this.controller.observe(grads, value);
+        const clipped = clipByGlobalNorm(grads, this.config.optim.clipNorm);
+        this.optimizer.apply(clipped.grads, variables, scheduled, clipped.scale);
+        return [value, clipped.norm];
+      }) as [tf.Scalar, tf.Scalar];
+    } catch (err) {
+      freeTape();
+      throw err;
+    } finally {
+      x.dispose();
+      y.dispose();
+    }
     this.completed++;
     this.pending.push({ step: this.completed, epoch: this.batcher.epoch, lr, loss, gradNorm });
   }
@@ -523,7 +543,13 @@ export class Trainer {
 
   private async probeLoss(): Promise<number> {
     const { x, y } = this.tensors(this.probe);
-    const loss = tf.tidy(() => crossEntropy(this.model.forward(x), y, this.config.optim.labelSmoothing));
+    let loss: tf.Tensor;
+    try {
+      loss = tf.tidy(() => crossEntropy(this.model.forward(x), y, this.config.optim.labelSmoothing));
+    } catch (err) {
+      tf.dispose([x, y]);
+      throw err;
+    }
     const value = (await loss.data().finally(() => tf.dispose([x, y, loss])))[0]!;
     this.checkRefused(this.completed); // a switch decided on a loss the device never computed would stand
     this.restartClock(); // probing is not training time
@@ -537,19 +563,29 @@ export class Trainer {
     if (this.diverged) return null; // its weights are not finite: the last evaluation stands
     const split = this.dataset.test;
     let totals = tf.zeros([2]); // [correct, summed loss]
-    for (let start = 0; start < split.count; start += EVAL_BATCH) {
-      const idx = Array.from({ length: Math.min(EVAL_BATCH, split.count - start) }, (_, i) => start + i);
-      const { x, y } = this.tensors(toBatch(split, idx, this.pixels));
-      const next = tf.tidy(() => {
-        const logits = this.model.forward(x);
-        const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
-        const lossSum = tf.mul(crossEntropy(logits, y, 0), idx.length);
-        return tf.add(totals, tf.stack([correct, lossSum]));
-      });
-      tf.dispose([totals, x, y]);
-      totals = next;
+    let read: Awaited<ReturnType<tf.Tensor['data']>>;
+    try {
+      for (let start = 0; start < split.count; start += EVAL_BATCH) {
+        const idx = Array.from({ length: Math.min(EVAL_BATCH, split.count - start) }, (_, i) => start + i);
+        const { x, y } = this.tensors(toBatch(split, idx, this.pixels));
+        try {
+          const next = tf.tidy(() => {
+            const logits = this.model.forward(x);
+            const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
+            const lossSum = tf.mul(crossEntropy(logits, y, 0), idx.length);
+            return tf.add(totals, tf.stack([correct, lossSum]));
+          });
+          totals.dispose();
+          totals = next;
+        } finally {
+          tf.dispose([x, y]);
+        }
+      }
+      read = await totals.data();
+    } finally {
+      totals.dispose(); // a throw mid-way (the device's refusal, out of memory) leaks no batch
     }
-    const [correct, lossSum] = await totals.data().finally(() => totals.dispose());
+    const [correct, lossSum] = read as Float32Array;
     this.checkRefused(this.completed);
     const evaluation = { step: this.completed, loss: lossSum! / split.count, accuracy: correct! / split.count, count: split.count };
     this.restartClock();

@@ -220,15 +220,23 @@ describe('the worker host (Node, wasm)', () => {
     await host.receive({ type: 'reset', runId: 'p' });
   }, 60_000);
 
-  it('a throw mid-step fails that run with the step and the reason; the worker takes the next run', async () => {
+  it('a throw mid-step or mid-evaluation fails that run with the step and the reason, leaking no tensor; the worker takes the next run', async () => {
     tensorsBefore = tf.memory().numTensors;
-    // a real trainer with a fault injected at step 6, as a lost device would throw
+    // a real trainer whose forward throws once it is done (the tape has saved its tensors), as
+    // a device out of memory would: at step 6 (seed 66), or in the evaluation at step 8 (seed 67)
     const createTrainer: HostDeps['createTrainer'] = (...args) => {
       const t = new Trainer(...args);
-      const enqueue = t.trainStep.bind(t);
-      t.trainStep = () => {
-        if (t.stepsDone === 5 && t.config.seed === 66) throw new Error('device lost');
-        enqueue();
+      const forward = t.model.forward.bind(t.model);
+      let evaluating = false;
+      t.model.forward = (x) => {
+        const out = forward(x);
+        if ((t.stepsDone === 5 && t.config.seed === 66) || (evaluating && t.config.seed === 67)) throw new Error('device lost');
+        return out;
+      };
+      const evaluate = t.evaluate.bind(t);
+      t.evaluate = async () => {
+        evaluating = true;
+        return evaluate().finally(() => { evaluating = false; });
       };
       return t;
     };
@@ -237,6 +245,11 @@ describe('the worker host (Node, wasm)', () => {
     const failed = await waitFor(stateOf('f', 'failed'));
     expect(failed.step).toBe(5);
     expect(events).toContainEqual({ type: 'error', runId: 'f', message: 'the run failed at step 5: device lost' });
+    expect(tf.memory().numTensors).toBe(tensorsBefore); // the step's batch and its tape's saved tensors too
+    await host.receive({ type: 'start', runId: 'e', config: micro(8, { seed: 67 }) });
+    expect((await waitFor(stateOf('e', 'failed'))).step).toBe(8);
+    expect(events).toContainEqual({ type: 'error', runId: 'e', message: 'the run failed at step 8: device lost' });
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
     await host.receive({ type: 'start', runId: 'g', config: micro(8) });
     expect((await waitFor(stateOf('g', 'done'))).step).toBe(8);
     await host.receive({ type: 'reset', runId: 'g' });
