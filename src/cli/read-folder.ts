@@ -10,7 +10,7 @@ import { formatBytes } from '../engine/config';
 import { DatasetError } from '../engine/data/errors';
 import { pastLimit } from '../engine/data/inflate';
 import { MAX_FILES, READ_CONCURRENCY, type DataLimit } from '../engine/data/limits';
-import type { UploadFile } from '../engine/data/upload';
+import { comparePaths, type UploadFile } from '../engine/data/upload';
 
 interface Found {
   /** as the user will recognise it: under the path they gave */
@@ -125,7 +125,7 @@ export async function readDatasetPath(path: string, limit: DataLimit): Promise<U
   if (top.isFile()) found = [{ shown: path, real: await realpath(path), size: top.size }];
   else if (top.isDirectory()) found = await walk(path);
   else throw new DatasetError(`${path}: ${kind(top)}: give a dataset file or a folder of them`);
-  found.sort((a, b) => (a.shown < b.shown ? -1 : a.shown > b.shown ? 1 : 0)); // the same order on every file system
+  found.sort((a, b) => comparePaths(a.shown, b.shown)); // the same order on every file system
   await pooled(found.filter((f) => f.size < 0), READ_CONCURRENCY, async (f) => {
     f.size = (await lstat(f.real).catch((err) => { throw named(f.shown, err); })).size;
   });

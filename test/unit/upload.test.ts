@@ -113,6 +113,27 @@ describe('CIFAR-10 binary', () => {
   });
 });
 
+describe('the order files come in', () => {
+  it('makes no difference: the same files picked or dropped in any order give the same data', async () => {
+    const cifar = [
+      { name: 'data_batch_1.bin', bytes: cifarRecords([1, 2, 3]) },
+      { name: 'data_batch_2.bin', bytes: cifarRecords([4, 5, 6]) },
+      { name: 'test_batch.bin', bytes: cifarRecords([7, 8]) },
+    ];
+    const a = await datasetFromFiles(cifar, { imageSize: 32, seed: 1, limit });
+    const b = await datasetFromFiles([cifar[2]!, cifar[1]!, cifar[0]!], { imageSize: 32, seed: 1, limit });
+    expect(Array.from(a.train.labels)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect([b.train.images, b.train.labels, b.test.images]).toEqual([a.train.images, a.train.labels, a.test.images]);
+    // a folder's images, in a zip whose entries come in another order
+    const images = { 'pets/cats/a.png': png(2, 2, [200, 0, 0, 255]), 'pets/cats/b.png': png(2, 2, [100, 0, 0, 255]), 'pets/dogs/c.png': png(2, 2, [0, 0, 50, 255]), 'pets/dogs/d.png': png(2, 2, [0, 0, 150, 255]) };
+    const zipOf = (names: string[]) => zipSync(Object.fromEntries(names.map((n) => [n, images[n as keyof typeof images]])));
+    const names = Object.keys(images);
+    const f = await datasetFromFiles([{ name: 'pets.zip', bytes: zipOf(names) }], { imageSize: 2, seed: 1, limit, decode: pngDecoder });
+    const g = await datasetFromFiles([{ name: 'pets.zip', bytes: zipOf([...names].reverse()) }], { imageSize: 2, seed: 1, limit, decode: pngDecoder });
+    expect([g.train.images, g.test.images]).toEqual([f.train.images, f.test.images]);
+  });
+});
+
 describe('image folders and zips', () => {
   it('reads one subfolder per class, resizes, skips (and counts) an unreadable image', async () => {
     const zip = zipSync({

@@ -26,6 +26,12 @@ export interface UploadOptions {
   decode?: ImageDecoder;
 }
 
+/**
+ * Paths in code-unit order, the same on every system and in every browser (not the
+ * locale's): the order a dataset's files are parsed in, and so its images' order.
+ */
+export const comparePaths = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 /** Archives opened, other files as they are; all of it counted against `budget`. */
 function unpack(files: UploadFile[], budget: DataBudget): UploadFile[] {
   const out: UploadFile[] = [];
@@ -45,7 +51,9 @@ export async function datasetFromFiles(files: UploadFile[], o: UploadOptions): P
   if (files.length === 0) throw new DatasetError('no files given');
   if (files.length > MAX_FILES) throw new DatasetError(`${files.length} files are more than the ${MAX_FILES} a dataset may have: pick the folder of one dataset`);
   const budget = new DataBudget(o.limit);
-  const all = unpack(files, budget);
+  // in path order, not the order given: the same files picked or dropped in another
+  // order made other data (another CRC-32: not the same run again, nor resumable by it)
+  const all = unpack(files, budget).sort((a, b) => comparePaths(a.path ?? a.name, b.path ?? b.name));
   const cifar = all.filter((f) => /(data|test)_batch.*\.bin$/i.test(f.name));
   if (cifar.length) return cifarDataset(cifar, o.seed);
   const idx = all.filter((f) => /idx[13]-ubyte/i.test(f.name));
