@@ -160,6 +160,21 @@ describe('image folders and zips', () => {
     await expect(folderDataset(entries.slice(0, 1), 4, 1, pngDecoder)).rejects.toThrow('found 1 class folder(s)');
   });
 
+  it("passes over dot-files, macOS's __MACOSX/ and other files beside the class folders; a folder of other files among them is a class with no images", async () => {
+    const red = png(2, 2, [255, 0, 0, 255]), blue = png(2, 2, [0, 0, 255, 255]);
+    const entries = [
+      { path: 'pets/cats/a.png', bytes: red }, { path: 'pets/cats/b.png', bytes: red }, { path: 'pets/dogs/c.png', bytes: blue },
+      { path: 'pets/.DS_Store', bytes: new Uint8Array(8) }, { path: 'pets/README.md', bytes: new Uint8Array(3) },
+      { path: 'pets/cats/.hidden.png', bytes: Uint8Array.from([1, 2]) }, { path: '__MACOSX/pets/cats/._a.png', bytes: Uint8Array.from([1, 2]) },
+      { path: 'pets/.thumbnails/cats/d.png', bytes: red },
+    ];
+    const d = await folderDataset(entries, 2, 1, pngDecoder);
+    expect(d.classes).toEqual(['cats', 'dogs']);
+    expect([d.train.count + d.test.count, d.skipped]).toEqual([3, []]);
+    await expect(folderDataset([...entries, { path: 'pets/frogs/e.tiff', bytes: new Uint8Array(4) }], 2, 1, pngDecoder))
+      .rejects.toThrow('class folder frogs has no images (png, jpg, gif, bmp or webp)');
+  });
+
   it('says which formats it reads when given something else', async () => {
     await expect(datasetFromFiles([{ name: 'notes.csv', bytes: new Uint8Array(3) }], { imageSize: 32, seed: 1, limit }))
       .rejects.toThrow(/notes.csv: not a dataset this page reads: use CIFAR-10 binary/);

@@ -17,6 +17,9 @@ export type ImageDecoder = (bytes: Uint8Array, name: string) => Promise<DecodedI
 
 export const IMAGE_EXT = /\.(png|jpe?g|gif|bmp|webp)$/i;
 
+/** A path part no dataset is in: dot-files and folders (.DS_Store, .git) and the resource forks a macOS zip keeps in __MACOSX/. */
+const hidden = (part: string) => part.startsWith('.') || part === '__MACOSX';
+
 /** Bilinear resize of RGBA to size x size RGB. */
 export function resizeToRGB(img: DecodedImage, size: number): Uint8Array {
   const out = new Uint8Array(size * size * 3);
@@ -39,13 +42,27 @@ export async function folderDataset(
   entries: { path: string; bytes: Uint8Array }[], size: number, seed: number, decode: ImageDecoder,
 ): Promise<Dataset & { skipped: string[] }> {
   const byClass = new Map<string, { path: string; bytes: Uint8Array }[]>();
+  // a folder is a class where it holds an image; one of other files only is a class with
+  // no images where it sits beside class folders (images in a format not read), and is
+  // passed over elsewhere: a README or .DS_Store beside the class folders made their
+  // parent a class, and the upload was refused as "class folder pets has no images"
+  const imageParents = new Set<string>();
+  const others: { cls: string; parent: string }[] = [];
   for (const e of entries) {
     const parts = e.path.split('/').filter(Boolean);
     if (parts.length < 2) continue; // files at the top level belong to no class
+    if (parts.some(hidden)) continue;
     const cls = printable(parts[parts.length - 2]!); // shown on the page
-    if (!byClass.has(cls)) byClass.set(cls, []);
-    if (IMAGE_EXT.test(e.path)) byClass.get(cls)!.push(e);
+    const parent = parts.slice(0, -2).join('/');
+    if (IMAGE_EXT.test(e.path)) {
+      if (!byClass.has(cls)) byClass.set(cls, []);
+      byClass.get(cls)!.push(e);
+      imageParents.add(parent);
+    } else {
+      others.push({ cls, parent });
+    }
   }
+  for (const o of others) if (imageParents.has(o.parent) && !byClass.has(o.cls)) byClass.set(o.cls, []);
   const classes = [...byClass.keys()].sort();
   if (classes.length < 2) {
     throw new DatasetError(`found ${classes.length} class folder(s): put the images in one subfolder per class, at least two (e.g. cats/, dogs/)`);
