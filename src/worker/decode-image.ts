@@ -1,8 +1,14 @@
 // Image decoding in the worker: createImageBitmap, then an OffscreenCanvas for RGBA.
 import type { DecodedImage } from '../engine/data/folder';
+import { MAX_IMAGE_PIXELS } from '../engine/data/limits';
 
 export async function decodeImage(bytes: Uint8Array): Promise<DecodedImage> {
   const bitmap = await createImageBitmap(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+  // a header the size check could not read (folder.ts) still gets no full-size RGBA copy past the bound
+  if (bitmap.width * bitmap.height > MAX_IMAGE_PIXELS) {
+    bitmap.close();
+    throw new Error(`${bitmap.width}x${bitmap.height} is more than ${MAX_IMAGE_PIXELS / 2 ** 20} megapixels`);
+  }
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const ctx = canvas.getContext('2d');
   if (!ctx) throw new Error('no 2d canvas in this worker');

@@ -156,8 +156,8 @@ describe('image folders and zips', () => {
 
   it('refuses an empty class folder, and a single class', async () => {
     const entries = [{ path: 'cats/a.png', bytes: png(2, 2, [1, 2, 3, 255]) }, { path: 'dogs/readme.txt', bytes: new Uint8Array(1) }];
-    await expect(folderDataset(entries, 4, 1, pngDecoder)).rejects.toThrow('class folder dogs has no images (png, jpg, gif, bmp or webp)');
-    await expect(folderDataset(entries.slice(0, 1), 4, 1, pngDecoder)).rejects.toThrow('found 1 class folder(s)');
+    await expect(folderDataset(entries, 4, 1, pngDecoder, budget())).rejects.toThrow('class folder dogs has no images (png, jpg, gif, bmp or webp)');
+    await expect(folderDataset(entries.slice(0, 1), 4, 1, pngDecoder, budget())).rejects.toThrow('found 1 class folder(s)');
   });
 
   it("passes over dot-files, macOS's __MACOSX/ and other files beside the class folders; a folder of other files among them is a class with no images", async () => {
@@ -168,11 +168,32 @@ describe('image folders and zips', () => {
       { path: 'pets/cats/.hidden.png', bytes: Uint8Array.from([1, 2]) }, { path: '__MACOSX/pets/cats/._a.png', bytes: Uint8Array.from([1, 2]) },
       { path: 'pets/.thumbnails/cats/d.png', bytes: red },
     ];
-    const d = await folderDataset(entries, 2, 1, pngDecoder);
+    const d = await folderDataset(entries, 2, 1, pngDecoder, budget());
     expect(d.classes).toEqual(['cats', 'dogs']);
     expect([d.train.count + d.test.count, d.skipped]).toEqual([3, []]);
-    await expect(folderDataset([...entries, { path: 'pets/frogs/e.tiff', bytes: new Uint8Array(4) }], 2, 1, pngDecoder))
+    await expect(folderDataset([...entries, { path: 'pets/frogs/e.tiff', bytes: new Uint8Array(4) }], 2, 1, pngDecoder, budget()))
       .rejects.toThrow('class folder frogs has no images (png, jpg, gif, bmp or webp)');
+  });
+
+  it('counts every image at the model\'s size against the data limit before decoding it, and skips unread an image whose header declares over 64 megapixels', async () => {
+    const entries = Array.from({ length: 6 }, (_, i) => ({ path: `${i % 2 ? 'cats' : 'dogs'}/${i}.png`, bytes: png(2, 2, [i * 40, 0, 0, 255]) }));
+    // room for four images at 32 x 32 x 3 (3 KiB each): the fifth (cats' three, then dogs' in order) is refused, by name
+    const small = new DataBudget({ bytes: 4 * 32 * 32 * 3, raise: 'use fewer or smaller images' });
+    await expect(folderDataset(entries, 32, 1, pngDecoder, small))
+      .rejects.toThrow('dogs/2.png resized to 32x32x3 takes 3.0 KB (after 12 KB unpacked), past the 12 KB limit on a dataset\'s unpacked data: use fewer or smaller images');
+    // a PNG of 33 bytes whose header declares 16384 x 16384 (a 1 GB bitmap to decode): never decoded
+    const ihdr = new DataView(new ArrayBuffer(33));
+    [137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82].forEach((b, i) => ihdr.setUint8(i, b));
+    ihdr.setUint32(16, 16384);
+    ihdr.setUint32(20, 16384);
+    ihdr.setUint8(24, 8);
+    ihdr.setUint8(25, 6);
+    const decoded: string[] = [];
+    const watching: ImageDecoder = async (bytes, name) => { decoded.push(name); return pngDecoder(bytes, name); };
+    const d = await folderDataset([...entries, { path: 'cats/huge.png', bytes: new Uint8Array(ihdr.buffer) }], 2, 1, watching, budget());
+    expect([d.tooLarge, d.skipped, d.train.count + d.test.count]).toEqual([['cats/huge.png'], [], 6]);
+    expect(decoded).not.toContain('cats/huge.png');
+    expect(d.name).toBe('image folder (2 classes, 1 over 64 megapixels skipped)');
   });
 
   it('says which formats it reads when given something else', async () => {

@@ -1,9 +1,12 @@
 // A folder (or zip) of images with one subfolder per class, e.g. `cats/1.png`. Images
 // are decoded by the host (the browser's createImageBitmap in the worker), resized
 // to the model's input with bilinear sampling, and split 5:1 train/test, seeded.
+import { imageSize } from 'image-size';
 import { deriveSeed, mulberry32, permutation } from '../random';
 import type { Dataset } from './dataset';
 import { DatasetError } from './errors';
+import type { DataBudget } from './inflate';
+import { MAX_IMAGE_PIXELS } from './limits';
 import { printable } from './names';
 
 export interface DecodedImage {
@@ -38,9 +41,26 @@ export function resizeToRGB(img: DecodedImage, size: number): Uint8Array {
   return out;
 }
 
+/** The width and height an image's header declares, or null where it cannot be read (the decoder then says). */
+function declaredSize(bytes: Uint8Array): { width: number; height: number } | null {
+  try {
+    const { width, height } = imageSize(bytes);
+    return width && height ? { width, height } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The dataset of `entries`, each image resized to `size` x `size`, its pixels counted
+ * against `budget` before it is decoded (100,000 images at 224 x 224 take 15 GB; a 42 KB
+ * zip of 400 tiny images made 57 MB), and an image whose header declares more than
+ * MAX_IMAGE_PIXELS skipped unread (a 1 MB PNG may declare 16384 x 16384: a 1 GB bitmap
+ * and a 1 GB copy of it to decode).
+ */
 export async function folderDataset(
-  entries: { path: string; bytes: Uint8Array }[], size: number, seed: number, decode: ImageDecoder,
-): Promise<Dataset & { skipped: string[] }> {
+  entries: { path: string; bytes: Uint8Array }[], size: number, seed: number, decode: ImageDecoder, budget: DataBudget,
+): Promise<Dataset & { skipped: string[]; tooLarge: string[] }> {
   const byClass = new Map<string, { path: string; bytes: Uint8Array }[]>();
   // a folder is a class where it holds an image; one of other files only is a class with
   // no images where it sits beside class folders (images in a format not read), and is
@@ -72,8 +92,15 @@ export async function folderDataset(
   const pixels: Uint8Array[] = [];
   const labels: number[] = [];
   const skipped: string[] = [];
+  const tooLarge: string[] = [];
   for (const [label, cls] of classes.entries()) {
     for (const e of byClass.get(cls)!) {
+      const declared = declaredSize(e.bytes);
+      if (declared && declared.width * declared.height > MAX_IMAGE_PIXELS) {
+        tooLarge.push(e.path);
+        continue;
+      }
+      budget.take(size * size * 3, `${printable(e.path)} resized to ${size}x${size}x3 takes`);
       try {
         pixels.push(resizeToRGB(await decode(e.bytes, e.path), size));
         labels.push(label);
@@ -82,7 +109,10 @@ export async function folderDataset(
       }
     }
   }
-  if (pixels.length < 2) throw new DatasetError(`none of the ${skipped.length} images could be read`);
+  if (pixels.length < 2) {
+    throw new DatasetError(`fewer than 2 of the ${pixels.length + skipped.length + tooLarge.length} images could be read` +
+      `${tooLarge.length ? ` (${tooLarge.length} larger than ${MAX_IMAGE_PIXELS / 2 ** 20} megapixels: resize them)` : ''}`);
+  }
   const order = permutation(pixels.length, mulberry32(deriveSeed(seed, 'folder-split')));
   const held = Math.max(1, Math.floor(pixels.length / 6));
   const pick = (idx: Int32Array) => {
@@ -91,8 +121,9 @@ export async function folderDataset(
     return { images, labels: Uint8Array.from(idx, (i) => labels[i]!), count: idx.length };
   };
   return {
-    name: `image folder (${classes.length} classes${skipped.length ? `, ${skipped.length} unreadable skipped` : ''})`,
+    name: `image folder (${[`${classes.length} classes`, ...(skipped.length ? [`${skipped.length} unreadable skipped`] : []),
+      ...(tooLarge.length ? [`${tooLarge.length} over ${MAX_IMAGE_PIXELS / 2 ** 20} megapixels skipped`] : [])].join(', ')})`,
     classes, shape: [size, size, 3], train: pick(order.subarray(held)), test: pick(order.subarray(0, held)),
-    augment: { crop: Math.round(size / 8), flip: true }, skipped,
+    augment: { crop: Math.round(size / 8), flip: true }, skipped, tooLarge,
   };
 }

@@ -13,6 +13,13 @@ export const MAX_UPLOAD_BYTES = 512 * 1024 ** 2;
  */
 export const MAX_FILES = 100_000;
 
+/**
+ * Pixels an uploaded image may declare (its header's width x height), checked before it
+ * is decoded: decoding makes a bitmap and an RGBA copy of the whole image (a 1 MB PNG
+ * may declare 16384 x 16384, 1 GB each). 64 megapixels holds any camera's photo.
+ */
+export const MAX_IMAGE_PIXELS = 64 * 2 ** 20;
+
 /** Files read at once from a folder: 25,000 opened together ran out of descriptors (EMFILE). */
 export const READ_CONCURRENCY = 16;
 

@@ -61,7 +61,7 @@ export async function datasetFromFiles(files: UploadFile[], o: UploadOptions): P
   const images = all.filter((f) => IMAGE_EXT.test(f.name));
   if (images.length) {
     if (!o.decode) throw new DatasetError('image folders are decoded in the browser: upload them in the page, or use CIFAR-10 or IDX files here');
-    return folderDataset(all.map((f) => ({ path: f.path ?? f.name, bytes: f.bytes })), o.imageSize, o.seed, o.decode);
+    return folderDataset(all.map((f) => ({ path: f.path ?? f.name, bytes: f.bytes })), o.imageSize, o.seed, o.decode, budget);
   }
   const bin = all.find((f) => /\.bin$/i.test(f.name));
   if (bin) return cifarDataset([bin], o.seed); // a CIFAR-style batch under another name: the parser says if it is not
