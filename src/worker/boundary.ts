@@ -6,14 +6,31 @@ import { COMMAND_SCHEMAS, COMMAND_TYPES, type Command, type CommandType } from '
 
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** The dotted path of the first own key, at any depth, that names a prototype, e.g. `update.__proto__`. */
-function prototypeKey(value: unknown, path: string[] = []): string | null {
-  if (value === null || typeof value !== 'object' || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return null;
-  for (const key of Object.keys(value)) {
-    const here = [...path, key];
-    if (PROTOTYPE_KEYS.has(key)) return here.join('.');
-    const inner = prototypeKey((value as Record<string, unknown>)[key], here);
-    if (inner) return inner;
+/** Levels of nesting a message may have: a command's deepest field (a config's) is 3 down; far more is no command. */
+export const MAX_MESSAGE_DEPTH = 32;
+
+/**
+ * What is wrong with a message's shape, at any depth, before its schema is read: a key
+ * that names a prototype (e.g. `update.__proto__`), or nesting past MAX_MESSAGE_DEPTH.
+ * Walked with a stack and each object once (structured clone delivers cycles, and one
+ * object in many places), so no message can overflow the call stack (one nested 100,000
+ * deep did, and `receive` rejected instead of answering) or make the walk endless; the
+ * schemas then read a finite depth.
+ */
+function shapeProblem(raw: object): string | null {
+  const seen = new Set<object>();
+  const stack: { value: unknown; path: string[] }[] = [{ value: raw, path: [] }];
+  while (stack.length) {
+    const { value, path } = stack.pop()!;
+    if (value === null || typeof value !== 'object' || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) continue;
+    if (seen.has(value)) continue; // checked where first met (a cycle, or one object in two places)
+    if (path.length > MAX_MESSAGE_DEPTH) return `"${path.slice(0, 3).join('.')}..." nests more than ${MAX_MESSAGE_DEPTH} levels: no message does`;
+    seen.add(value);
+    for (const key of Object.keys(value)) {
+      const here = [...path, key];
+      if (PROTOTYPE_KEYS.has(key)) return `"${here.join('.')}" is refused: no message has it, and it could reach an object's prototype`;
+      stack.push({ value: (value as Record<string, unknown>)[key], path: here });
+    }
   }
   return null;
 }
@@ -41,8 +58,8 @@ export function checkCommand(raw: unknown): Checked {
   if (typeof type !== 'string' || !Object.hasOwn(COMMAND_SCHEMAS, type)) {
     return refuse(`unknown command ${shown(type)}: the worker takes ${COMMAND_TYPES.join(', ')}`);
   }
-  const hostile = prototypeKey(raw);
-  if (hostile) return refuse(`${type}: "${hostile}" is refused: no message has it, and it could reach an object's prototype`);
+  const problem = shapeProblem(raw);
+  if (problem) return refuse(`${type}: ${problem}`);
   const result = v.safeParse(COMMAND_SCHEMAS[type as CommandType], raw);
   if (!result.success) return refuse(`${type}: ${result.issues.slice(0, 5).map(issueText).join('; ')}`);
   return { command: result.output as Command, error: null };

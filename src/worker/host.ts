@@ -103,7 +103,13 @@ export class TrainingHost {
 
   /** One message from the page: checked, then handled. Never throws; resolves once the command is taken (not when a run ends). */
   async receive(raw: unknown): Promise<void> {
-    const { command, error } = checkCommand(raw);
+    let checked: ReturnType<typeof checkCommand>;
+    try {
+      checked = checkCommand(raw);
+    } catch (err) {
+      return this.error(null, `a message the worker could not read: ${messageOf(err)}`);
+    }
+    const { command, error } = checked;
     if (!command) return this.error(null, error);
     try {
       await this.handle(command);

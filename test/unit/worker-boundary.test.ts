@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { makeConfig } from '../../src/engine/config';
 import { LIVE_KEYS } from '../../src/engine/live';
 import { METRICS } from '../../src/engine/policy';
-import { checkCommand } from '../../src/worker/boundary';
+import { checkCommand, MAX_MESSAGE_DEPTH } from '../../src/worker/boundary';
 import { COMMAND_TYPES } from '../../src/worker/protocol';
 
 const config = makeConfig('micro');
@@ -46,6 +46,19 @@ describe('the worker boundary', () => {
     const nested = JSON.parse('{"type": "start", "runId": "a", "config": {"model": {"constructor": {"prototype": {"x": 1}}}}}');
     expect(error(nested)).toBe('start: "config.model.constructor" is refused: no message has it, and it could reach an object\'s prototype');
     expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
+  it('answers a message nested 100,000 deep, or one that refers to itself, with a line, not a stack overflow', () => {
+    let inner: Record<string, unknown> = {};
+    const update = inner;
+    for (let i = 0; i < 100_000; i++) inner = (inner.a = {}) as Record<string, unknown>;
+    expect(error({ type: 'setPolicy', runId: 'r', update })).toBe(`setPolicy: "update.a.a..." nests more than ${MAX_MESSAGE_DEPTH} levels: no message does`);
+    const cyclic: Record<string, unknown> = { type: 'setPolicy', runId: 'r', update: {} };
+    (cyclic.update as Record<string, unknown>).self = cyclic.update;
+    expect(error(cyclic)).toBe('setPolicy: update.self: not a field of this command');
+    // one object in two places (structured clone keeps it so) is read as it is
+    const file = { name: 'x.bin', path: 'x.bin', bytes: new ArrayBuffer(8) };
+    expect(error({ type: 'loadDataset', files: [file, file], imageSize: 32, seed: 1 })).toBeNull();
   });
 
   it('says what a message that is no command is', () => {
