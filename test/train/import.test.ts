@@ -136,6 +136,12 @@ describe('import', () => {
       'it has 2 labels but the data has 10 classes (model.numClasses follows the data)',
     ]);
     expect(compareVitConfig([], m)).toEqual(['it is not a JSON object']);
+    // a value nested 200,000 deep (JSON.parse reads it) is named by its kind, not written out
+    const deep = JSON.parse(`{"hidden_size": ${'['.repeat(200_000)}${']'.repeat(200_000)}, "model_type": "${'x'.repeat(100)}"}`);
+    expect(compareVitConfig({ ...vitConfigJson(m, Array.from({ length: 10 }, (_, i) => `c${i}`)), ...deep }, m)).toEqual([
+      `model_type is "${'x'.repeat(40)}...", not "vit"`,
+      `hidden_size is an array of 1 but this run has ${m.width} (model.width)`,
+    ]);
   });
 });
 

@@ -58,6 +58,18 @@ export function preprocessorJson(m: ModelConfig): Record<string, unknown> {
 }
 
 /**
+ * A config.json value as a message shows it: a number, boolean or (cut) string as JSON,
+ * an array or object by its kind and size, never written out (a deeply nested one made
+ * JSON.stringify overflow the stack, and the page said only "Maximum call stack size
+ * exceeded", naming no file).
+ */
+function shownValue(x: unknown): string {
+  if (Array.isArray(x)) return `an array of ${x.length}`;
+  if (x !== null && typeof x === 'object') return `an object of ${Object.keys(x).length} keys`;
+  return typeof x === 'string' ? JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}...` : x) : String(JSON.stringify(x));
+}
+
+/**
  * The differences between a config.json and our model config, each naming the HF key,
  * both values and the field to set; empty when they agree. `num_labels` is checked
  * through id2label, as HF derives it.
@@ -66,11 +78,11 @@ export function compareVitConfig(json: unknown, m: ModelConfig): string[] {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) return ['it is not a JSON object'];
   const c = json as Record<string, unknown>;
   const out: string[] = [];
-  if (c.model_type !== undefined && c.model_type !== 'vit') out.push(`model_type is ${JSON.stringify(c.model_type)}, not "vit"`);
+  if (c.model_type !== undefined && c.model_type !== 'vit') out.push(`model_type is ${shownValue(c.model_type)}, not "vit"`);
   for (const [key, field, ours] of vitFields(m)) {
     const theirs = c[key] ?? (key === 'qkv_bias' ? true : undefined); // HF's default
     const same = typeof ours === 'number' && typeof theirs === 'number' ? Math.abs(theirs - ours) <= 1e-12 * Math.max(1, Math.abs(ours)) : theirs === ours;
-    if (!same) out.push(`${key} is ${JSON.stringify(theirs)} but this run has ${JSON.stringify(ours)} (${field})`);
+    if (!same) out.push(`${key} is ${shownValue(theirs)} but this run has ${JSON.stringify(ours)} (${field})`);
   }
   const labels = c.id2label && typeof c.id2label === 'object' ? Object.keys(c.id2label).length : undefined;
   if (labels !== undefined && labels !== m.numClasses) {
