@@ -85,9 +85,14 @@ export class TrainingHost {
   private chain: Promise<void> = Promise.resolve();
   /** a benchmark is running or waits its turn in `chain` (it owns the device until it ends) */
   private bench: { stop: boolean } | null = null;
-  /** the user's dataset: replaced only by a successful upload; `uploadedFrom` names its files */
+  /** the user's dataset: replaced only by a successful upload */
   private uploaded: Dataset | null = null;
-  private uploadedFrom = '';
+  /**
+   * The files each uploaded dataset was made from, by name (an upload's, or a saved run's
+   * kept data's): a run's saves name its own data's files, not those of an upload made
+   * since it started (which its resume would then have asked for).
+   */
+  private readonly filesOf = new WeakMap<Dataset, string>();
   /** the weights the next runs start from: replaced only by a successful load */
   private weights: InitWeights | null = null;
   /** the last built-in set: the picker's preview and the next start share it */
@@ -440,7 +445,7 @@ export class TrainingHost {
     if (run.data) return run.data;
     const size = keptBytes(dataset);
     const kept = size <= (this.deps.keepDataUpTo ?? MAX_KEPT_DATA_BYTES);
-    const id = identify(dataset, this.uploadedFrom);
+    const id = identify(dataset, this.filesOf.get(dataset) ?? '');
     if (kept) await store.saveData(run.saved.id, run.saved.name, encodeDataset(dataset, id.crc32));
     run.data = { ...id, kept, bytes: kept ? size : 0 };
     return run.data;
@@ -457,11 +462,15 @@ export class TrainingHost {
     const data = info.data;
     if (data?.kept) {
       const bytes = await store.readData(info.id);
-      if (bytes) return decodeDataset(bytes, what);
+      if (bytes) {
+        const kept = decodeDataset(bytes, what);
+        this.filesOf.set(kept, data.name); // a branch's saves name its parent's files
+        return kept;
+      }
     }
     const again = data ? `upload ${data.name} again (${data.images} images)` : 'upload them again';
     if (!this.uploaded) throw new DatasetError(`${what} trained on uploaded files${data ? ' too large to keep with it' : ''}: ${again}, then resume it`);
-    const now = identify(this.uploaded, this.uploadedFrom);
+    const now = identify(this.uploaded, this.filesOf.get(this.uploaded) ?? '');
     if (data && now.crc32 !== data.crc32) {
       throw new DatasetError(`${what} trained on other data than the upload there is now (${now.name}, ${now.images} images, CRC-32 ${now.crc32}; it trained on CRC-32 ${data.crc32}): ${again}, then resume it`);
     }
@@ -621,7 +630,7 @@ export class TrainingHost {
     try {
       const files = cmd.files.map((f) => ({ name: f.name, path: f.path, bytes: new Uint8Array(f.bytes) }));
       this.uploaded = await datasetFromFiles(files, { imageSize: cmd.imageSize, seed: cmd.seed, limit: this.dataLimit(), decode: this.deps.decode });
-      this.uploadedFrom = describeFiles(files);
+      this.filesOf.set(this.uploaded, describeFiles(files));
       this.post({ type: 'dataset', source: 'upload', info: describeDataset(this.uploaded) });
     } catch (err) {
       this.error(null, err instanceof DatasetError ? err.message : `could not read the upload: ${messageOf(err)}`);

@@ -382,13 +382,14 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
   }, 240_000);
 
   it('resumes a run on uploaded data without an upload; data too large to keep is asked for and must be the same', async () => {
-    const upload = (count: number) => ({ type: 'loadDataset', files: [{ name: 'data_batch_1.bin', path: 'data_batch_1.bin', bytes: cifarBatch(count).slice().buffer }], imageSize: 16, seed: 1 });
+    const upload = (count: number, name = 'data_batch_1.bin') => ({ type: 'loadDataset', files: [{ name, path: name, bytes: cifarBatch(count).slice().buffer }], imageSize: 16, seed: 1 });
     const onUpload = { ...config, data: { ...config.data, dataset: 'upload' as const }, schedule: { ...config.schedule, steps: 12 } };
     const store = await SavedRuns.open();
     for (const [name, limit] of [['kept', undefined], ['too large', 0]] as const) {
       const a = worker(limit);
       await a.host.receive(upload(120));
       await a.host.receive({ type: 'start', runId: 'u', config: onUpload, name });
+      await a.host.receive(upload(30, 'data_batch_2.bin')); // the next run's data, before this one's first save: not this run's
       const first = await a.waitFor(a.saved('u', 8));
       await a.host.receive({ type: 'reset', runId: 'u' });
       expect(first.info.data).toMatchObject({ name: 'data_batch_1.bin', images: 120, kept: limit === undefined });
