@@ -1,7 +1,6 @@
 // `npm run explore -- RUN.json [--sweep key=from:to:step] [--set key=value]`: replay a
 // run saved with `npm run train -- --out` under other PreLoRA settings (no training):
 // where each module would switch, at what rank, and the shares that would give.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ConfigError } from '../engine/config';
 import { realShares, replay, REPLAY_KEYS, type ReplaySettings } from '../engine/explore/replay';
@@ -9,6 +8,7 @@ import { parseRunLog } from '../engine/explore/run-log';
 import { checkSettings, parseSweep, sweep } from '../engine/explore/sweep';
 import { setField } from '../engine/overrides';
 import { boundaryNote, replayTable, sweepTable } from './explore-table';
+import { readJsonFile } from './read-report';
 
 export const USAGE = `usage: npm run explore -- RUN.json [flags]
   RUN.json                      a run log: npm run train -- --out RUN.json (a full-training run replays exactly)
@@ -54,13 +54,14 @@ function main(): number {
   }
   if (positionals.length !== 1) return fail(`give one run log (got ${positionals.length})\n${USAGE}`);
   const file = positionals[0]!;
-  let text: string;
+  let json: unknown;
   try {
-    text = readFileSync(file, 'utf8');
+    // a regular file within a bound: a pipe or /dev/zero hung or grew the process
+    json = readJsonFile(file, `write one with npm run train -- --out ${file}`);
   } catch (err) {
-    return fail(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): write one with npm run train -- --out ${file}`);
+    return fail((err as Error).message);
   }
-  const { log, error } = parseRunLog(text, file);
+  const { log, error } = parseRunLog(json, file);
   if (!log) return fail(error);
   const { run, config } = log;
 

@@ -4,7 +4,8 @@
 import type { WindowRecord } from './policy';
 
 /** A module's phase: full training, base and adapter together, adapter only (base frozen). */
-export type Phase = 'full' | 'joint' | 'lora';
+export const PHASES = ['full', 'joint', 'lora'] as const;
+export type Phase = (typeof PHASES)[number];
 
 export interface PhaseChange {
   module: string;

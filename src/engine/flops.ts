@@ -4,6 +4,7 @@
 // a LoRA adapter adds x A and (x A) B forward and four thin matmuls backward. The
 // patch embedding needs no input gradient (the images are not trained).
 import type { ModelConfig } from './config';
+import type { Phase } from './events';
 import { moduleId } from './policy';
 import { modelDims } from './size';
 import { FAMILIES, type Family } from './vit-families';
@@ -49,7 +50,7 @@ export function flopsPerStep(m: ModelConfig, s: StepShape): number {
 /** A module's phase change as the run's events report it (`step`: steps completed when it happened). */
 export interface ShapeChange {
   module: string;
-  to: 'full' | 'joint' | 'lora';
+  to: Phase;
   step: number;
   rank: number | null;
 }

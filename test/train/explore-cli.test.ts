@@ -1,7 +1,7 @@
 // `npm run explore` as a user runs it: a real process on a run log in the `--out`
 // format (built from the recorded nano runs of test/fixtures/replay-nano.json), its
 // tables, its exactness note and its errors.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -38,6 +38,15 @@ beforeAll(() => {
   writeFileSync(file('module.json'), JSON.stringify(runLog(fixture.module)));
   writeFileSync(file('broken.json'), '{"config": ');
   writeFileSync(file('short.json'), JSON.stringify({ ...runLog(fixture.global), events: [] }));
+  const good = runLog(fixture.global);
+  writeFileSync(file('null-event.json'), JSON.stringify({ ...good, events: [null] }));
+  writeFileSync(file('null-window.json'), JSON.stringify({ ...good, events: [good.events[0], { type: 'window', window: null }] }));
+  const modules = (good.events[0] as Extract<EngineEvent, { type: 'window' }>).window.modules;
+  const fewer = { ...good.events[0], window: { ...(good.events[0] as Extract<EngineEvent, { type: 'window' }>).window, modules: { 'blocks.0.query': modules['blocks.0.query'] } } };
+  writeFileSync(file('fewer-modules.json'), JSON.stringify({ ...good, events: [good.events[0], fewer] }));
+  writeFileSync(file('bad-config.json'), JSON.stringify({ ...good, config: { ...good.config, model: { ...good.config.model, width: -4 } } }));
+  writeFileSync(file('odd-config.json'), JSON.stringify({ ...good, config: { ...good.config, prelora: 'x' } }));
+  execFileSync('mkfifo', [file('pipe.json')]);
 });
 
 describe('npm run explore', () => {
@@ -71,7 +80,13 @@ describe('npm run explore', () => {
 
   it.each([
     [['missing.json'], /missing\.json: cannot read it \(ENOENT\): write one with npm run train -- --out/],
-    [['broken.json'], /broken\.json: not JSON/],
+    [['broken.json'], /broken\.json is not JSON/],
+    [['pipe.json'], /pipe\.json is not a file: write one with npm run train -- --out/],
+    [['null-event.json'], /null-event\.json: events\[0\] is not an event \(an object with a "type"\): write one with npm run train -- --out RUN\.json/],
+    [['null-window.json'], /null-window\.json: events\[1\] \(a window event\) window: expected Object \(got null\)/],
+    [['fewer-modules.json'], /fewer-modules\.json: events\[1\] \(a window event\) has other modules than the first window's/],
+    [['bad-config.json'], /bad-config\.json: its config does not check \(model\.width must be a whole number >= 1 \(got -4\)\)/],
+    [['odd-config.json'], /odd-config\.json: its config is not a run's config \(config\.prelora: expected Object \(got "x"\)\)/],
     [['short.json'], /short\.json: the run has no window statistics/],
     [['global.json', '--sweep', 'prelora.optimLr=1:2:1'], /--sweep: cannot sweep "prelora.optimLr": use one of prelora.weightThreshold/],
     [['global.json', '--set', 'prelora.patience=1'], /prelora.patience: prelora.patience must be a whole number >= 2 \(got 1\)/],

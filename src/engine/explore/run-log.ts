@@ -1,8 +1,12 @@
 // A run log as `npm run train -- --out FILE` writes it ({ config, backend, summary,
-// events }) read back for a replay, with errors as values that name the file and say
-// how to make a good one.
-import type { RunConfig } from '../config';
-import type { EngineEvent } from '../events';
+// events }) read back for a replay, checked before anything reads it: its config by the
+// config's own schema and validation, the events a replay reads (windows, phase changes)
+// by their shapes; errors are values that name the file, the place and how to make a
+// good one.
+import * as v from 'valibot';
+import { formatErrors, validateConfig, type RunConfig } from '../config';
+import { RUN_CONFIG_SCHEMA } from '../config/schema';
+import { PHASES, type EngineEvent } from '../events';
 import type { RunSummary } from '../summary';
 import { recordedRun, type RecordedRun } from './recorded';
 
@@ -14,20 +18,63 @@ export interface RunLog {
 
 const HOW = 'write one with npm run train -- --out RUN.json';
 
-export function parseRunLog(text: string, file: string): { log: RunLog; error: null } | { log: null; error: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return { log: null, error: `${file}: not JSON (${(err as Error).message}): ${HOW}` };
+const change = v.nullable(v.number());
+const MODULE_WINDOW = v.object({ norm: v.number(), 'normChange%': change, 'update%': change, gradNorm: v.number(), 'gradChange%': change });
+/** The events a replay reads, as the engine emits them (events.ts); others are passed over. */
+const READ_EVENTS = {
+  window: v.object({
+    type: v.literal('window'),
+    window: v.object({ step: v.number(), loss: v.number(), 'lossChange%': change, modules: v.record(v.string(), MODULE_WINDOW) }),
+  }),
+  phase: v.object({
+    type: v.literal('phase'),
+    change: v.object({
+      module: v.string(), from: v.picklist(PHASES), to: v.picklist(PHASES), step: v.number(), rank: v.nullable(v.number()),
+      decidedBy: v.union([v.object({ metric: v.string(), value: v.number() }), v.string()]),
+    }),
+  }),
+};
+
+const issueAt = (issues: readonly v.BaseIssue<unknown>[]) => {
+  const first = issues[0]!;
+  return `${v.getDotPath(first) ?? ''}: expected ${first.expected} (got ${first.received})`;
+};
+
+/** The events, checked where a replay reads them; the first problem names its place. */
+function checkEvents(events: unknown[]): string | null {
+  let modules: string | null = null;
+  for (const [i, e] of events.entries()) {
+    const type = e !== null && typeof e === 'object' ? (e as { type?: unknown }).type : undefined;
+    if (typeof type !== 'string') return `events[${i}] is not an event (an object with a "type")`;
+    if (type !== 'window' && type !== 'phase') continue;
+    const read = v.safeParse(READ_EVENTS[type], e);
+    if (!read.success) return `events[${i}] (a ${type} event) ${issueAt(read.issues)}`;
+    if (type === 'window') {
+      // every window has the same modules: the replay reads each module in each
+      const ids = Object.keys((e as { window: { modules: object } }).window.modules).sort().join(',');
+      if (modules !== null && ids !== modules) return `events[${i}] (a window event) has other modules than the first window's`;
+      modules = ids;
+    }
   }
-  const o = json as { config?: RunConfig; events?: EngineEvent[]; summary?: RunSummary };
-  if (!o || typeof o !== 'object' || !o.config?.prelora || !o.config.model || !Array.isArray(o.events)) {
-    return { log: null, error: `${file}: not a run log (it needs config and events): ${HOW}` };
+  return null;
+}
+
+export function parseRunLog(json: unknown, file: string): { log: RunLog; error: null } | { log: null; error: string } {
+  const refuse = (why: string) => ({ log: null, error: `${file}: ${why}: ${HOW}` });
+  const o = json as { config?: unknown; events?: unknown; summary?: RunSummary };
+  if (!o || typeof o !== 'object' || Array.isArray(o) || o.config === undefined || !Array.isArray(o.events)) {
+    return refuse('not a run log (it needs config and events)');
   }
-  const run = recordedRun(o.config, o.events);
+  const shaped = v.safeParse(RUN_CONFIG_SCHEMA, o.config);
+  if (!shaped.success) return refuse(`its config is not a run's config (config.${issueAt(shaped.issues).replace(/^: /, ': ')})`);
+  const config = shaped.output as RunConfig;
+  const invalid = validateConfig(config);
+  if (invalid.length) return refuse(`its config does not check (${formatErrors(invalid)})`);
+  const bad = checkEvents(o.events);
+  if (bad) return refuse(bad);
+  const run = recordedRun(config, o.events as EngineEvent[]);
   if (run.windows.length === 0) {
-    return { log: null, error: `${file}: the run has no window statistics (it ended before its first window of ${o.config.prelora.windowSteps} steps): train longer or lower prelora.windowSteps` };
+    return { log: null, error: `${file}: the run has no window statistics (it ended before its first window of ${config.prelora.windowSteps} steps): train longer or lower prelora.windowSteps` };
   }
-  return { log: { config: o.config, summary: o.summary ?? null, run }, error: null };
+  return { log: { config, summary: o.summary ?? null, run }, error: null };
 }
