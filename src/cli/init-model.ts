@@ -10,6 +10,9 @@ import { ModelFileError } from '../engine/io/errors';
 import { checkConfigJson, checkModelFile, loadIntoModel } from '../engine/io/import';
 import { headerLength, parseHeader, readSafetensors } from '../engine/io/safetensors';
 import type { ViT } from '../engine/vit';
+import { readJsonFile } from './read-report';
+
+const CONFIG_HOW = 'give the config.json written beside the model.safetensors (an export\'s, or the Hub\'s), or remove it';
 
 /** Node reads a file into one buffer: far more than any model this engine can train. */
 export const MAX_INIT_BYTES = 2 ** 31 - 1;
@@ -43,13 +46,19 @@ export async function readInitModel(path: string, model: ModelConfig): Promise<I
   const size = (await stat(file).catch(() => null))?.size;
   if (size === undefined) throw new ModelFileError(`${file}: no such file: give a model.safetensors or the folder that holds it`);
   const configPath = join(dirname(file), 'config.json');
-  const configText = await readFile(configPath, 'utf8').catch(() => null);
-  if (configText !== null) {
+  // absent, it is not checked; there but unreadable (a folder, no permission, a pipe, too
+  // large, not JSON), it is refused by name: a read error used to count as absent, and
+  // the heads and epsilon went unchecked
+  const present = await stat(configPath).then(() => true, (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return false;
+    throw new ModelFileError(`${configPath}: cannot read it (${err.code ?? err.message}): ${CONFIG_HOW}`);
+  });
+  if (present) {
     let json: unknown;
     try {
-      json = JSON.parse(configText);
+      json = readJsonFile(configPath, CONFIG_HOW);
     } catch (err) {
-      throw new ModelFileError(`${configPath}: not valid JSON (${(err as Error).message})`);
+      throw new ModelFileError((err as Error).message);
     }
     checkConfigJson(json, model, configPath);
   }

@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { formatErrors } from '../engine/config';
 import type { Dataset } from '../engine/data/dataset';
 import { DatasetError } from '../engine/data/errors';
+import { printable } from '../engine/data/names';
 import type { EngineEvent } from '../engine/events';
 import { ModelFileError } from '../engine/io/errors';
 import { summarize } from '../engine/summary';
@@ -68,7 +69,7 @@ async function main(): Promise<number> {
     return EXIT.user;
   }
   console.error(`backend ${backend.name} (${backend.kernels} kernels): ${backend.reason}`);
-  if (init) console.error(`init: ${init.file}${init.ignored.length ? ` (ignored: ${init.ignored.join(', ')})` : ''}`);
+  if (init) console.error(`init: ${printable(init.file)}${init.ignored.length ? ` (ignored: ${printable(init.ignored.join(', '))})` : ''}`);
   console.error(`dataset ${dataset.name}: ${dataset.train.count} train / ${dataset.test.count} test images of ${dataset.shape.join('x')}`);
   const { seed } = config;
   const events: EngineEvent[] = [];

@@ -52,6 +52,14 @@ describe('npm run train -- --export / --init', () => {
     const truncated = await train([...small, '--steps', '1', '--init', join(cut, 'model.safetensors')]).catch((e) => e);
     expect(truncated.code).toBe(2);
     expect(truncated.stderr).toMatch(/--init: .*cut\/model.safetensors: tensor "[^"]+": data_offsets \[\d+, \d+\] run past the end of the data \(\d+ bytes\): the file is truncated/);
+
+    // a config.json there that cannot be read is refused, not taken as absent (its heads went unchecked)
+    const odd = join(root, 'odd');
+    mkdirSync(join(odd, 'config.json'), { recursive: true });
+    writeFileSync(join(odd, 'model.safetensors'), bytes);
+    const unread = await train(['--preset', 'micro', '--set', 'model.heads=4', '--steps', '1', '--init', odd]).catch((e) => e);
+    expect(unread.code).toBe(2);
+    expect(unread.stderr).toContain(`--init: ${join(odd, 'config.json')} is not a file: give the config.json written beside the model.safetensors`);
   }, 240_000);
 
   it('refuses an export folder it cannot write before training, and a bad --peft-names', async () => {
