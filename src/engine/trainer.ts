@@ -644,8 +644,10 @@ export class Trainer {
   async run(steps = this.config.schedule.steps - this.completed, yieldBetween?: () => Promise<boolean>): Promise<void> {
     const end = this.completed + steps;
     // a pause (or a single step's wait for the next) between two runs is not training
-    // time: the last run ended with a flush, so nothing on its way loses its time
-    this.restartClock();
+    // time: the last run ended with a flush. Steps taken one by one before it and not yet
+    // read back, or on their way back (the bench's first ones), keep the clock they
+    // started, as their records do
+    if (this.lastFlush.time === 0 || (this.pending.length === 0 && !this.reading)) this.restartClock();
     while (this.completed < end && !this.diverged && !this.lost) {
       await this.step();
       if (this.lost || (yieldBetween && !(await yieldBetween()))) break;
