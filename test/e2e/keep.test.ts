@@ -59,7 +59,7 @@ describe('keep and take away in the page', () => {
     expect(await page.getByLabel('backend').inputValue()).toBe('wasm');
     expect(await page.getByTestId('weight-threshold').inputValue()).toBe('100');
     expect(await page.getByLabel('window (steps)').inputValue()).toBe('5');
-    expect(await page.getByRole('spinbutton', { name: 'steps', exact: true }).inputValue()).toBe('30');
+    expect(await page.getByTestId('steps').inputValue()).toBe('30');
     expect(await page.getByTestId('link-extra').textContent()).toBe('from the link: optim.lr = 0.002×');
     const problems = await page.getByTestId('link-problems').textContent();
     expect(problems?.split('\n')).toEqual([
@@ -79,10 +79,10 @@ describe('keep and take away in the page', () => {
     });
     // a control changed: the address follows, in place (no history entry)
     const entries = await page.evaluate(() => history.length);
-    await page.getByRole('spinbutton', { name: 'seed', exact: true }).fill('7');
+    await page.getByTestId('seed').fill('7');
     await expect.poll(() => new URLSearchParams(new URL(page.url()).hash.slice(1)).get('seed')).toBe('7');
     expect(await page.evaluate(() => history.length)).toBe(entries);
-    await page.getByRole('spinbutton', { name: 'seed', exact: true }).fill('1');
+    await page.getByTestId('seed').fill('1');
     await expect.poll(() => new URLSearchParams(new URL(page.url()).hash.slice(1)).has('seed')).toBe(false);
     await page.getByTestId('link-problems').click(); // dismissed
     expect(await page.getByTestId('link-problems').count()).toBe(0);

@@ -344,3 +344,48 @@ describe('the playground in Chromium', () => {
     await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThan(0);
   }, 180_000);
 });
+
+describe('a first-time user\'s page', () => {
+  let playground: Playground;
+  let page: Page;
+
+  beforeAll(async () => {
+    playground = await openPlayground();
+    ({ page } = playground);
+  }, 180_000);
+
+  afterAll(() => playground?.close());
+
+  const linked = (key: string) => new URLSearchParams(new URL(page.url()).hash.slice(1)).get(key);
+  const control = (name: string) => page.locator('section.controls').getByLabel(name, { exact: true });
+  const errorText = () => page.getByTestId('error').textContent({ timeout: 1000 }).catch(() => null);
+
+  it('the seed and steps fields keep what is typed; a bad value is named with its range and reaches neither the config nor the link', async () => {
+    const steps = control('steps');
+    await steps.click();
+    await steps.press('ControlOrMeta+a');
+    await steps.press('Backspace');
+    expect(await steps.inputValue()).toBe('');
+    await steps.pressSequentially('1000');
+    expect(await steps.inputValue()).toBe('1000');
+    await expect.poll(() => linked('schedule.steps')).toBe('1000');
+    for (const [field, typed, message] of [
+      [steps, '1e12', 'schedule.steps must be a whole number in [1, 1000000] (got 1000000000000)'],
+      [control('seed'), '-5', 'seed must be a whole number in [0, 4294967295] (got -5): seeds are 32-bit'],
+      [control('seed'), '12.5', 'seed must be a whole number in [0, 4294967295] (got 12.5): seeds are 32-bit'],
+    ] as const) {
+      await field.fill(typed);
+      expect(await field.inputValue()).toBe(typed);
+      await expect.poll(errorText).toBe(message);
+      expect(await page.getByTestId('start').isDisabled()).toBe(true);
+    }
+    expect(linked('schedule.steps')).toBe('1000');
+    expect(linked('seed')).toBe(null);
+    await control('seed').fill('7');
+    await steps.fill('300');
+    await expect.poll(() => linked('seed')).toBe('7');
+    await expect.poll(() => linked('schedule.steps')).toBe(null);
+    expect(await errorText()).toBe(null);
+    expect(await page.getByTestId('start').isEnabled()).toBe(true);
+  });
+});

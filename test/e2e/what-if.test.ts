@@ -50,7 +50,7 @@ describe('the what-if view in Chromium', () => {
   it('replays a finished full run: exact for its whole length, and says so', async () => {
     await page.getByTestId('preset').selectOption('micro');
     await page.getByRole('combobox', { name: 'mode', exact: true }).selectOption('full');
-    await page.getByRole('spinbutton', { name: 'steps', exact: true }).fill('100');
+    await page.getByTestId('steps').fill('100');
     await page.getByLabel('window (steps)').fill('10');
     await page.getByLabel('window (steps)').press('Enter');
     await page.getByTestId('start').click();

@@ -142,6 +142,29 @@ describe('playground store', () => {
     expect(useStore.getState().fieldErrors.patience).toBeUndefined();
   });
 
+  it('refuses a typed seed or steps the config would refuse, with its range, and keeps the last good value', () => {
+    useStore.setState({ seed: 1, steps: 300 });
+    const s = useStore.getState();
+    for (const [typed, message] of [
+      ['', 'schedule.steps must be a whole number in [1, 1000000] (got "")'],
+      ['3001000', 'schedule.steps must be a whole number in [1, 1000000] (got 3001000)'],
+      ['12.5', 'schedule.steps must be a whole number in [1, 1000000] (got 12.5)'],
+    ]) {
+      s.setControl('steps', typed!);
+      expect(useStore.getState().fieldErrors.steps).toBe(message);
+      expect(useStore.getState().steps).toBe(300);
+    }
+    s.setControl('seed', '1e12');
+    expect(useStore.getState().fieldErrors.seed).toBe('seed must be a whole number in [0, 4294967295] (got 1000000000000): seeds are 32-bit');
+    useStore.getState().start(); // not with the last good values while the fields say otherwise
+    expect(useStore.getState().runs).toEqual([]);
+    expect(useStore.getState().error).toMatch(/^seed must be .*\nschedule\.steps must be/);
+    useStore.getState().setControl('steps', '1000');
+    useStore.getState().setControl('seed', '7');
+    expect(useStore.getState()).toMatchObject({ steps: 1000, seed: 7, fieldErrors: {} });
+    expect(buildConfig(useStore.getState()).schedule.steps).toBe(1000);
+  });
+
   it('keeps at most MAX_POINTS loss points, thinning the old ones', async () => {
     const { MAX_POINTS } = await import('../../src/ui/store/runs');
     const s = useStore.getState();

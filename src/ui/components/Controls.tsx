@@ -1,19 +1,39 @@
 // What the next run is, and the buttons that drive the worker's run.
+import { useState } from 'react';
 import { BACKEND_CHOICES, type BackendChoice } from '../../engine/backend';
 import { PRESET_NAMES, type Mode, type PresetName } from '../../engine/config';
 import type { Rule } from '../../engine/policy';
 import { keysOf, MODE_LABELS, RULE_LABELS } from '../labels';
 import { useStore } from '../store';
+import type { TypedControl } from '../store/config';
 import { useActiveRun, useLiveRun } from '../store/hooks';
+
+/**
+ * The seed or the steps as typed: the text stays as it is (a number input dropped what it
+ * could not parse, so clearing it snapped back and typing then appended), and the store
+ * takes it only when the config would.
+ */
+function TypedField({ k, disabled }: { k: TypedControl; disabled: boolean }) {
+  const value = useStore((s) => s[k]);
+  const error = useStore((s) => s.fieldErrors[k]);
+  const setControl = useStore((s) => s.setControl);
+  const [text, setText] = useState(String(value));
+  return (
+    <label className={error ? 'invalid' : ''} title={error}>{k} <input data-testid={k} value={text} inputMode="numeric" disabled={disabled}
+      onChange={(e) => { setText(e.target.value); setControl(k, e.target.value); }} /></label>
+  );
+}
 
 export function Controls() {
   const preset = useStore((s) => s.preset);
   const mode = useStore((s) => s.mode);
   const rule = useStore((s) => s.rule);
-  const seed = useStore((s) => s.seed);
   const steps = useStore((s) => s.steps);
   const backendChoice = useStore((s) => s.backendChoice);
   const setConfig = useStore((s) => s.setConfig);
+  // a new preset or link sets the typed fields anew: remount them with its values
+  const revision = useStore((s) => `${s.preset}:${s.linkRevision}`);
+  const typedError = useStore((s) => s.fieldErrors.seed ?? s.fieldErrors.steps);
   const setBackend = useStore((s) => s.setBackend);
   const { start, pause, resume, step, reset } = useStore.getState();
   const live = useLiveRun();
@@ -21,7 +41,6 @@ export function Controls() {
   const run = live ?? active; // the buttons drive the worker's run; without one, show the selected run
   const benching = useStore((s) => s.benchStatus.state === 'running');
   const busy = run?.state === 'running' || run?.state === 'starting' || benching;
-  const whole = (raw: string, min: number) => (Number.isInteger(Number(raw)) && Number(raw) >= min ? Number(raw) : null);
   return (
     <section className="controls">
       <label>preset <select data-testid="preset" value={preset} disabled={busy} onChange={(e) => setConfig({ preset: e.target.value as PresetName })}>
@@ -30,14 +49,12 @@ export function Controls() {
         {keysOf(MODE_LABELS).map((m) => <option key={m} value={m}>{MODE_LABELS[m]}</option>)}</select></label>
       <label>rule <select value={rule} disabled={busy || mode !== 'prelora'} onChange={(e) => setConfig({ rule: e.target.value as Rule })}>
         {keysOf(RULE_LABELS).map((r) => <option key={r} value={r}>{RULE_LABELS[r]}</option>)}</select></label>
-      <label>seed <input type="number" value={seed} min={0} disabled={busy}
-        onChange={(e) => { const v = whole(e.target.value, 0); if (v !== null) setConfig({ seed: v }); }} /></label>
-      <label>steps <input type="number" value={steps} min={1} step={50} disabled={busy}
-        onChange={(e) => { const v = whole(e.target.value, 1); if (v !== null) setConfig({ steps: v }); }} /></label>
+      <TypedField key={`seed:${revision}`} k="seed" disabled={busy} />
+      <TypedField key={`steps:${revision}`} k="steps" disabled={busy} />
       <label>backend <select value={backendChoice} disabled={busy} onChange={(e) => setBackend(e.target.value as BackendChoice)}>
         {BACKEND_CHOICES.map((b) => <option key={b}>{b}</option>)}</select></label>
       <span className="buttons">
-        <button data-testid="start" disabled={busy} onClick={start}>{run ? 'Start another run' : 'Start'}</button>
+        <button data-testid="start" disabled={busy || typedError !== undefined} title={typedError} onClick={start}>{run ? 'Start another run' : 'Start'}</button>
         <button data-testid="pause" disabled={live?.state !== 'running'} onClick={pause}>Pause</button>
         <button data-testid="resume" disabled={live?.state !== 'paused' || benching} onClick={resume}>Resume</button>
         <button data-testid="step" disabled={live?.state !== 'paused' || benching} onClick={step}>Step</button>

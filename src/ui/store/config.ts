@@ -4,7 +4,7 @@
 // these only shape the next one.
 import type { StateCreator } from 'zustand';
 import type { BackendChoice } from '../../engine/backend';
-import { makeConfig, PRESETS, type DatasetSource, type Mode, type PresetName, type RunConfig } from '../../engine/config';
+import { makeConfig, PRESETS, validateConfig, type DatasetSource, type Mode, type PresetName, type RunConfig } from '../../engine/config';
 import { applyLive, resolveUpdate } from '../../engine/live';
 import { assignField, setField } from '../../engine/overrides';
 import type { Rule } from '../../engine/policy';
@@ -66,6 +66,24 @@ export function buildConfig(s: NextRun): RunConfig {
   return cfg;
 }
 
+/** The run controls typed as text: a whole number each. */
+export type TypedControl = 'seed' | 'steps';
+
+/**
+ * Typed text as the next run's seed or steps, or what to type instead: the config's own
+ * check of that field (its range, in its words). Never a value the config would refuse,
+ * so neither the config nor the link ever holds one.
+ */
+export function checkControl(next: NextRun, key: TypedControl, raw: string): { value: number; error: null } | { value: null; error: string } {
+  const path = CONTROL_FIELDS[key];
+  const numeric = raw.trim() !== '' && Number.isFinite(Number(raw));
+  const cfg = buildConfig(numeric ? { ...next, [key]: Number(raw) } : next);
+  // text that is no number goes in as itself, quoted, so the check names what was typed
+  if (!numeric) assignField(cfg, path, `"${raw}"`);
+  const problems = validateConfig(cfg).filter((p) => p.path === path);
+  return problems.length ? { value: null, error: problems.map((p) => p.message).join('; ') } : { value: Number(raw), error: null };
+}
+
 export const createConfigSlice: StateCreator<PlaygroundState, [], [], ConfigSlice> = (set) => ({
   ...pageDefaults(DEFAULT_PRESET),
   backendChoice: DEFAULT_BACKEND,
@@ -73,7 +91,8 @@ export const createConfigSlice: StateCreator<PlaygroundState, [], [], ConfigSlic
   setConfig: (patch) => set((s) => ({
     ...patch,
     ...(patch.preset && patch.preset !== s.preset
-      ? { policy: presetPolicy(patch.preset), steps: PRESETS[patch.preset].schedule.steps }
+      // every typed field shows the preset's values again: what was refused in them goes
+      ? { policy: presetPolicy(patch.preset), steps: PRESETS[patch.preset].schedule.steps, fieldErrors: {} }
       : {}),
   })),
 });

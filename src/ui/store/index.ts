@@ -10,7 +10,7 @@ import { uploadProblem } from '../../engine/data/limits';
 import { WorkerClient } from '../../worker/client';
 import type { ClientEvent, Command } from '../../worker/protocol';
 import { createBenchSlice, type BenchSlice } from './bench';
-import { buildConfig, createConfigSlice, presetPolicy, type ConfigSlice } from './config';
+import { buildConfig, checkControl, createConfigSlice, presetPolicy, type ConfigSlice, type TypedControl } from './config';
 import { createKeepSlice, type KeepSlice } from './keep';
 import { createLinkSlice, type LinkSlice } from './link';
 import { parseField, type PageLiveKey } from './live-fields';
@@ -25,11 +25,12 @@ export interface LiveSlice {
   datasets: Partial<Record<DatasetSource, DatasetInfo>>;
   uploading: boolean;
   error: string | null;
-  /** the message for a live setting typed wrong, by field */
-  fieldErrors: Partial<Record<PageLiveKey, string>>;
+  /** the message for a live setting, the seed or the steps typed wrong, by field */
+  fieldErrors: Partial<Record<PageLiveKey | TypedControl, string>>;
 }
 
 export interface Actions {
+  /** start the next run; refused while its seed or steps field holds a bad value */
   start: () => void;
   /** start the selected run again as PreLoRA with the what-if settings (same data, seed, steps); they become the next run's */
   applyWhatIf: () => void;
@@ -40,6 +41,8 @@ export interface Actions {
   reset: () => void;
   forceSwitch: (module: string) => void;
   setBackend: (b: BackendChoice) => void;
+  /** parse and check the typed seed or steps: a good value becomes the next run's, a bad one is refused with its message */
+  setControl: (key: TypedControl, raw: string) => void;
   /** parse and check a live setting for the next run; a good one also goes to the worker's run */
   setPolicyField: (key: PageLiveKey, raw: string) => void;
   onWorkerEvent: (e: ClientEvent) => void;
@@ -122,6 +125,12 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
   },
 
   start: () => {
+    // the field shows what was typed, not the last good value: that is not what to run
+    const typed = (['seed', 'steps'] as const).map((k) => get().fieldErrors[k]).filter((m) => m !== undefined);
+    if (typed.length) {
+      set({ error: typed.join('\n') });
+      return;
+    }
     const config = buildConfig(get());
     const run = get().addRun(config, get().preset);
     set({ error: null });
@@ -154,6 +163,16 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
     if (b === get().backendChoice) return;
     worker().setBackend(b);
     set({ backendChoice: b, ...workerGone(get(), 'stopped', `the backend is now ${b}: a new worker starts with the next command`) });
+  },
+  setControl: (key, raw) => {
+    const s = get();
+    const checked = checkControl(s, key, raw);
+    const rest = { ...s.fieldErrors };
+    delete rest[key];
+    // the banner shows this field's message until the field is good again; another message stays
+    const ours = s.error !== null && s.error === s.fieldErrors[key];
+    if (checked.error !== null) set({ fieldErrors: { ...rest, [key]: checked.error }, error: checked.error });
+    else set({ [key]: checked.value, fieldErrors: rest, ...(ours ? { error: null } : {}) });
   },
   setPolicyField: (key, raw) => {
     const s = get();
