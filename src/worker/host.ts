@@ -15,6 +15,7 @@ import type { Dataset } from '../engine/data/dataset';
 import { DatasetError } from '../engine/data/errors';
 import type { ImageDecoder } from '../engine/data/folder';
 import { pageDataLimit, type DataLimit } from '../engine/data/limits';
+import { builtinDataKey } from '../engine/data/key';
 import { describeDataset } from '../engine/data/preview';
 import { forgetLostDevice } from '../engine/device-loss';
 import type { EngineEvent, PhaseChange } from '../engine/events';
@@ -246,8 +247,7 @@ export class TrainingHost {
       if (!this.uploaded) return Promise.reject(new DatasetError('no dataset uploaded yet: upload one, or pick synthetic or mnist'));
       return Promise.resolve(this.uploaded);
     }
-    const { data, seed, model } = config;
-    const key = JSON.stringify([data, seed, model.imageSize, model.channels, model.numClasses]);
+    const key = builtinDataKey(config);
     if (this.builtin?.key !== key) {
       const dataset = loadBuiltin(config, this.deps.readPublic, this.dataLimit());
       dataset.catch(() => { if (this.builtin?.key === key) this.builtin = null; }); // a failure is not kept

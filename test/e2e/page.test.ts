@@ -360,6 +360,13 @@ describe('a first-time user\'s page', () => {
   const control = (name: string) => page.locator('section.controls').getByLabel(name, { exact: true });
   const errorText = () => page.getByTestId('error').textContent({ timeout: 1000 }).catch(() => null);
 
+  it('the data panel describes what the next run loads: another preset brings its own set', async () => {
+    const about = page.getByTestId('dataset-info');
+    await expect.poll(() => about.textContent(), { timeout: 60_000 }).toMatch(/: 4000 train \/ 1000 test, 32x32x3,/);
+    await page.getByTestId('preset').selectOption('micro');
+    await expect.poll(() => about.textContent(), { timeout: 30_000 }).toMatch(/: 1000 train \/ 200 test, 16x16x3,/);
+  }, 120_000);
+
   it('the seed and steps fields keep what is typed; a bad value is named with its range and reaches neither the config nor the link', async () => {
     const steps = control('steps');
     await steps.click();

@@ -1,7 +1,8 @@
 // The page's store, driven by worker events as the worker sends them: a reset run's
 // late events are dropped, a refused start leaves nothing, a crash keeps the charts,
 // each run's settings come from the worker (started, confirmed live changes).
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { RunConfig } from '../../src/engine/config';
 import type { EngineEvent, RunPhase } from '../../src/engine/events';
 import { summarize } from '../../src/engine/summary';
 import { samplesPerSec } from '../../src/engine/throughput';
@@ -163,6 +164,31 @@ describe('playground store', () => {
     useStore.getState().setControl('seed', '7');
     expect(useStore.getState()).toMatchObject({ steps: 1000, seed: 7, fieldErrors: {} });
     expect(buildConfig(useStore.getState()).schedule.steps).toBe(1000);
+  });
+
+  it('asks the worker for a new data preview when what shapes the built-in set changes, and only then', () => {
+    const sent: { type: string; config?: RunConfig }[] = [];
+    vi.stubGlobal('Worker', class { postMessage(m: { type: string }) { sent.push(m); } terminate() {} });
+    try {
+      useStore.setState({ preset: 'nano', previewed: {} });
+      const previews = () => sent.filter((m) => m.type === 'previewDataset').map((m) => m.config!);
+      useStore.getState().previewDataset();
+      expect(previews().map((c) => c.data.trainSize)).toEqual([4000]);
+      const nano = { name: 'synthetic', classes: [], shape: [32, 32, 3], train: 4000, test: 1000, balance: [], samples: [] } as DatasetInfo;
+      useStore.getState().onWorkerEvent({ type: 'dataset', source: 'synthetic', info: nano });
+      useStore.getState().previewDataset(); // the same set, described: nothing to ask
+      expect(previews()).toHaveLength(1);
+      useStore.getState().setConfig({ preset: 'micro' });
+      useStore.getState().previewDataset();
+      expect(previews().map((c) => [c.data.trainSize, c.data.testSize, c.model.imageSize])).toEqual([[4000, 1000, 32], [1000, 200, 16]]);
+      expect(useStore.getState().datasets.synthetic).toBeUndefined(); // nano's description is not micro's
+      useStore.getState().setConfig({ seed: 9 }); // another seed draws other images
+      useStore.getState().previewDataset();
+      expect(previews().at(-1)!.seed).toBe(9);
+    } finally {
+      vi.unstubAllGlobals();
+      useStore.setState({ preset: 'nano', seed: 1 });
+    }
   });
 
   it('keeps at most MAX_POINTS loss points, thinning the old ones', async () => {

@@ -51,10 +51,15 @@ export function DatasetPicker() {
   const info = useStore((s) => s.datasets[s.dataset]);
   const uploadedName = useStore((s) => s.datasets.upload?.name);
   const uploading = useStore((s) => s.uploading);
-  const { chooseDataset, uploadFiles } = useStore.getState();
-  // again with each new backend (a new worker): a preview the old one had not sent yet went with it (a link with a backend)
+  const { chooseDataset, previewDataset, uploadFiles } = useStore.getState();
+  // the panel describes what the next run loads: asked again when what shapes the set may
+  // have changed (the preset, the seed, a link's fields; the store asks only if it did),
+  // and with each new backend (a new worker): a preview the old one had not sent yet went with it
   const backend = useStore((s) => s.backendChoice);
-  useEffect(() => { chooseDataset(useStore.getState().dataset); }, [chooseDataset, backend]);
+  const preset = useStore((s) => s.preset);
+  const seed = useStore((s) => s.seed);
+  const extra = useStore((s) => s.extra);
+  useEffect(() => { previewDataset(); }, [previewDataset, backend, preset, seed, extra]);
   const onFiles = (list: FileList | null) => { if (list?.length) void uploadFiles([...list].map(fromFile)); };
   return (
     <section className="panel dataset">

@@ -5,6 +5,7 @@ import { create } from 'zustand';
 import type { BackendChoice, BackendInfo } from '../../engine/backend';
 import { BENCH_VARIANTS } from '../../engine/bench/report';
 import { formatErrors, validateConfig, type DatasetSource } from '../../engine/config';
+import { builtinDataKey } from '../../engine/data/key';
 import type { DatasetInfo } from '../../engine/data/preview';
 import { uploadProblem } from '../../engine/data/limits';
 import { WorkerClient } from '../../worker/client';
@@ -23,6 +24,8 @@ export interface LiveSlice {
   backend: BackendInfo | null;
   /** what the worker said of each dataset: sizes, balance, samples */
   datasets: Partial<Record<DatasetSource, DatasetInfo>>;
+  /** what each built-in set's preview was last asked for (builtinDataKey of the next run) */
+  previewed: Partial<Record<DatasetSource, string>>;
   uploading: boolean;
   error: string | null;
   /** the message for a live setting, the seed or the steps typed wrong, by field */
@@ -48,6 +51,11 @@ export interface Actions {
   onWorkerEvent: (e: ClientEvent) => void;
   dismissError: () => void;
   chooseDataset: (d: DatasetSource) => void;
+  /**
+   * ask the worker to describe the built-in set the next run would load, unless it was
+   * asked for that set already and answered (a new preset, seed or link field shapes another)
+   */
+  previewDataset: () => void;
   /** read the user's files (refusing ones too large first) and hand them to the worker */
   uploadFiles: (files: { name: string; path: string; size: number; read: () => Promise<ArrayBuffer> }[]) => Promise<void>;
   /** run the benchmark in the worker: the bench preset and steps, the page's dataset, seed and (same preset) live policy */
@@ -102,11 +110,25 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
   error: null,
   fieldErrors: {},
   datasets: {},
+  previewed: {},
   uploading: false,
 
   chooseDataset: (d) => {
     set({ dataset: d });
-    if (d !== 'upload' && !get().datasets[d]) worker().send({ type: 'previewDataset', config: buildConfig({ ...get(), dataset: d }) });
+    get().previewDataset();
+  },
+  previewDataset: () => {
+    const s = get();
+    const d = s.dataset;
+    if (d === 'upload') return;
+    const config = buildConfig(s);
+    const key = builtinDataKey(config);
+    // asked again without an answer: the worker that was asked may have gone (a new backend)
+    if (s.previewed[d] === key && s.datasets[d]) return;
+    // what the panel showed was another set's: it goes until the answer comes
+    const datasets = s.previewed[d] === key ? s.datasets : Object.fromEntries(Object.entries(s.datasets).filter(([k]) => k !== d));
+    set({ previewed: { ...s.previewed, [d]: key }, datasets });
+    worker().send({ type: 'previewDataset', config });
   },
   uploadFiles: async (files) => {
     const problem = uploadProblem(files);
