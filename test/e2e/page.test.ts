@@ -395,4 +395,13 @@ describe('a first-time user\'s page', () => {
     expect(await errorText()).toBe(null);
     expect(await page.getByTestId('start').isEnabled()).toBe(true);
   });
+
+  it('the benchmark waits for its fields to be valid, and says why', async () => {
+    const run = page.getByTestId('bench-run');
+    await page.getByTestId('bench-steps').fill('abc');
+    expect(await run.isDisabled()).toBe(true);
+    expect(await run.getAttribute('title')).toBe('benchmark steps takes a whole number >= 12 (got "abc")');
+    await page.getByTestId('bench-steps').fill('40');
+    expect(await run.isEnabled()).toBe(true);
+  });
 });

@@ -203,7 +203,7 @@ describe('playground store', () => {
 });
 
 describe('benchmark slice', () => {
-  beforeEach(() => useStore.setState({ benchStatus: { state: 'idle' }, benchReport: null, benchPreset: 'nano', benchSteps: 99, error: null }));
+  beforeEach(() => useStore.setState({ benchStatus: { state: 'idle' }, benchReport: null, benchPreset: 'nano', benchSteps: 99, benchErrors: {}, error: null }));
 
   it('a preset brings its step budget; steps and seeds are checked with the fix in the message', () => {
     const s = useStore.getState();
@@ -215,6 +215,22 @@ describe('benchmark slice', () => {
     expect(checkBenchNumber('steps', '11')).toBe('benchmark steps takes a whole number >= 12 (got "11")');
     expect(checkBenchNumber('seeds', '1.5')).toBe('benchmark seeds takes a whole number >= 1 (got "1.5")');
     expect(checkBenchNumber('seeds', ' ')).toMatch(/whole number >= 1/);
+  });
+
+  it('a bad steps or seeds is refused and holds the benchmark back until it is good; a new preset brings good steps', () => {
+    useStore.setState({ benchErrors: {} });
+    const s = useStore.getState();
+    s.setBenchField('steps', 'abc');
+    expect(useStore.getState().benchErrors).toEqual({ steps: 'benchmark steps takes a whole number >= 12 (got "abc")' });
+    expect(useStore.getState().benchSteps).toBe(99); // the last good value stays
+    useStore.getState().startBench(); // not with 99 while the field says "abc"
+    expect(useStore.getState().benchStatus).toEqual({ state: 'idle' });
+    expect(useStore.getState().error).toBe('benchmark steps takes a whole number >= 12 (got "abc")');
+    useStore.getState().setBenchField('steps', '40');
+    expect(useStore.getState()).toMatchObject({ benchSteps: 40, benchErrors: {} });
+    useStore.getState().setBenchField('steps', '5');
+    useStore.getState().setBench({ benchPreset: 'micro' });
+    expect(useStore.getState()).toMatchObject({ benchSteps: 300, benchErrors: {} });
   });
 
   it('keeps the last report through a stopped, failed or crashed benchmark', () => {

@@ -5,23 +5,18 @@ import { useState } from 'react';
 import { BENCH_PRESETS, BENCH_VARIANTS, benchRows, benchSwitchOrder, benchTable, benchTitle, kernelRows, LAUNCH_GROUPS_NOTE, launchGroupRows, type BenchPreset, type BenchReport } from '../../engine/bench/report';
 import { JSON_TYPE, saveFile } from '../export/download';
 import { useStore } from '../store';
-import { checkBenchNumber } from '../store/bench';
+import type { BenchNumber } from '../store/bench';
 
-function NumberField({ name, value, disabled }: { name: 'steps' | 'seeds'; value: number; disabled: boolean }) {
-  const setBench = useStore((s) => s.setBench);
-  const [raw, setRaw] = useState<string | null>(null);
-  const checked = raw === null ? value : checkBenchNumber(name, raw);
-  const commit = (text: string) => {
-    const v = checkBenchNumber(name, text);
-    if (typeof v === 'number') {
-      setBench(name === 'steps' ? { benchSteps: v } : { benchSeeds: v });
-      setRaw(null);
-    }
-  };
+/** Steps or seeds as typed: the text stays (a bad one too, marked), the store takes it when good. */
+function NumberField({ name, disabled }: { name: BenchNumber; disabled: boolean }) {
+  const value = useStore((s) => (name === 'steps' ? s.benchSteps : s.benchSeeds));
+  const error = useStore((s) => s.benchErrors[name]);
+  const setBenchField = useStore((s) => s.setBenchField);
+  const [text, setText] = useState(String(value));
   return (
-    <label className={typeof checked === 'string' ? 'invalid' : ''} title={typeof checked === 'string' ? checked : undefined}>
-      {name} <input data-testid={`bench-${name}`} value={raw ?? String(value)} disabled={disabled} inputMode="numeric"
-        onChange={(e) => { setRaw(e.target.value); commit(e.target.value); }} onBlur={() => setRaw(null)} />
+    <label className={error ? 'invalid' : ''} title={error}>
+      {name} <input data-testid={`bench-${name}`} value={text} disabled={disabled} inputMode="numeric"
+        onChange={(e) => { setText(e.target.value); setBenchField(name, e.target.value); }} />
     </label>
   );
 }
@@ -77,6 +72,7 @@ export function BenchmarkPanel() {
   const seeds = useStore((s) => s.benchSeeds);
   const status = useStore((s) => s.benchStatus);
   const report = useStore((s) => s.benchReport);
+  const invalid = useStore((s) => s.benchErrors.steps ?? s.benchErrors.seeds);
   const training = useStore((s) => s.runs.some((r) => r.state === 'running' || r.state === 'starting'));
   const { setBench, startBench, stopBench } = useStore.getState();
   const running = status.state === 'running';
@@ -87,10 +83,12 @@ export function BenchmarkPanel() {
         <label>preset <select data-testid="bench-preset" value={preset} disabled={running}
           onChange={(e) => setBench({ benchPreset: e.target.value as BenchPreset })}>
           {BENCH_PRESETS.map((p) => <option key={p}>{p}</option>)}</select></label>
-        <NumberField name="steps" value={steps} disabled={running} />
-        <NumberField name="seeds" value={seeds} disabled={running} />
+        {/* a new preset brings its steps: the field shows them */}
+        <NumberField key={`steps:${preset}`} name="steps" disabled={running} />
+        <NumberField name="seeds" disabled={running} />
         <span className="buttons">
-          <button data-testid="bench-run" disabled={running || training} title={training ? 'pause or stop the run first' : undefined}
+          <button data-testid="bench-run" disabled={running || training || invalid !== undefined}
+            title={training ? 'pause or stop the run first' : invalid}
             onClick={startBench}>Run benchmark</button>
           {training && !running ? <small className="bench-wait" data-testid="bench-wait">a run is training: pause it or let it finish, then run the benchmark</small> : null}
           <button data-testid="bench-stop" disabled={!running} onClick={stopBench}>Stop</button>

@@ -14,12 +14,18 @@ export interface BenchSlice {
   benchStatus: BenchStatus | { state: 'idle' };
   /** the last finished report: kept while the next one runs, so nothing measured is lost */
   benchReport: BenchReport | null;
+  /** the message for a steps or seeds field typed wrong: the benchmark waits until it is good */
+  benchErrors: Partial<Record<BenchNumber, string>>;
+  /** parse and check a typed steps or seeds: a good value is taken, a bad one refused with its message */
+  setBenchField: (name: BenchNumber, raw: string) => void;
   setBench: (patch: Partial<Pick<BenchSlice, 'benchPreset' | 'benchSteps' | 'benchSeeds'>>) => void;
   applyBenchStatus: (s: BenchStatus) => void;
 }
 
+export type BenchNumber = 'steps' | 'seeds';
+
 /** A whole number within bounds, or the reason it is not one. */
-export function checkBenchNumber(name: 'steps' | 'seeds', raw: string): number | string {
+export function checkBenchNumber(name: BenchNumber, raw: string): number | string {
   const v = Number(raw);
   const min = name === 'steps' ? BENCH_MIN_STEPS : 1;
   if (raw.trim() === '' || !Number.isInteger(v) || v < min) return `benchmark ${name} takes a whole number >= ${min} (got "${raw}")`;
@@ -32,11 +38,19 @@ export const createBenchSlice: StateCreator<PlaygroundState, [], [], BenchSlice>
   benchSeeds: 1,
   benchStatus: { state: 'idle' },
   benchReport: null,
+  benchErrors: {},
+  setBenchField: (name, raw) => set((s) => {
+    const v = checkBenchNumber(name, raw);
+    const errors = { ...s.benchErrors };
+    delete errors[name];
+    if (typeof v === 'string') return { benchErrors: { ...errors, [name]: v } };
+    return { benchErrors: errors, ...(name === 'steps' ? { benchSteps: v } : { benchSeeds: v }) };
+  }),
   setBench: (patch) => set((s) => ({
     ...patch,
-    // a new preset brings its own step budget unless steps are set in the same patch
+    // a new preset brings its own step budget (and its field shows it) unless steps are set in the same patch
     ...(patch.benchPreset && patch.benchPreset !== s.benchPreset && patch.benchSteps === undefined
-      ? { benchSteps: PRESETS[patch.benchPreset].schedule.steps } : {}),
+      ? { benchSteps: PRESETS[patch.benchPreset].schedule.steps, benchErrors: s.benchErrors.seeds === undefined ? {} : { seeds: s.benchErrors.seeds } } : {}),
   })),
   applyBenchStatus: (status) => set(status.state === 'done' ? { benchStatus: status, benchReport: status.report } : { benchStatus: status }),
 });

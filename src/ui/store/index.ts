@@ -217,6 +217,12 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
   dismissError: () => set({ error: null }),
   startBench: () => {
     const s = get();
+    // the fields show what was typed, not the last good values: that is not what to run
+    const typed = Object.values(s.benchErrors);
+    if (typed.length) {
+      set({ error: typed.join('\n') });
+      return;
+    }
     if (s.dataset === 'upload') {
       set({ error: 'the benchmark runs on the built-in sets: pick synthetic or mnist above' });
       return;
