@@ -4,6 +4,7 @@ import type { Predicted, Replay } from '../engine/explore/replay';
 import type { RecordedRun } from '../engine/explore/recorded';
 import type { PredictedShares } from '../engine/explore/shares';
 import type { SweepResult } from '../engine/explore/sweep';
+import { TRAINABLE_SHARE_LABEL } from '../engine/trainable-share';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const pad = (s: string, n: number) => s.padStart(n);
@@ -15,8 +16,8 @@ export function cell(p: Predicted | undefined, withRank = true): string {
 }
 
 export const SHARE_ROWS: [keyof PredictedShares, string][] = [
-  ['trainableMean', 'trainable (mean)'],
-  ['trainableEnd', 'trainable (end)'],
+  ['trainableMean', `${TRAINABLE_SHARE_LABEL} (mean)`],
+  ['trainableEnd', `${TRAINABLE_SHARE_LABEL} (end)`],
   ['loraSteps', 'steps all in LoRA'],
   ['moduleLora', 'module-steps in LoRA'],
   ['flopsSaved', 'matmul FLOPs saved'],

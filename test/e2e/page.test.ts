@@ -404,4 +404,24 @@ describe('a first-time user\'s page', () => {
     await page.getByTestId('bench-steps').fill('40');
     expect(await run.isEnabled()).toBe(true);
   });
+
+  it('a finished PreLoRA run: one trainable share in the run table, the strip and the what-if view, named the same', async () => {
+    const link = 'v=1&preset=micro&backend=wasm&schedule.steps=40&prelora.weightThreshold=100&prelora.lossThreshold=1000' +
+      '&prelora.patience=2&prelora.windowSteps=5';
+    await page.goto(`${page.url().replace(/#.*$/, '')}#${link}`);
+    await expect.poll(() => page.getByTestId('preset').inputValue()).toBe('micro');
+    await page.getByTestId('start').click();
+    const row = page.getByTestId('run-row').first();
+    await expect.poll(() => row.textContent(), { timeout: 180_000, interval: 1000 }).toMatch(/done/);
+    // the run table's last cell, the what-if view's real share at the end (its second row), the strip's title
+    const share = await row.locator('td').last().textContent();
+    expect(share).toMatch(/^\d+\.\d%$/);
+    const shares = page.getByTestId('what-if').locator('table.shares tbody tr');
+    expect(await shares.nth(1).locator('td').first().textContent()).toBe(share);
+    expect(await page.locator('[data-chart="trainable"] h3').textContent()).toContain(share);
+    // and each names it the same way
+    expect(await shares.nth(1).locator('th').textContent()).toBe('trainable / base params (end)');
+    expect(await page.getByTestId('run-table').locator('th').last().textContent()).toBe('trainable / base params');
+    expect(await page.locator('[data-chart="trainable"] h3').textContent()).toContain(`trainable / base params: ${share}`);
+  }, 240_000);
 });

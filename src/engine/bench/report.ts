@@ -5,6 +5,7 @@ import { PRESET_NAMES, type Mode } from '../config';
 import type { RunPhase } from '../events';
 import type { LaunchTime } from '../ops/webgpu/counts';
 import type { Rule } from '../policy';
+import { formatShare, TRAINABLE_SHARE_LABEL } from '../trainable-share';
 import { FAMILIES, HUB_PATH, MODULE_PATH, pathInBlock } from '../vit-families';
 
 export interface PerPhase {
@@ -187,7 +188,7 @@ export function benchRows(r: BenchReport): string[][] {
   const ms = (p: PerPhase, d: PerPhase, k: 'full' | 'lora') => (p[k] === null ? '–' : `${n(p[k])} / ${n(d[k])}`);
   const header = [
     'run', 'first switch', 'samples/s full', 'samples/s LoRA', 'LoRA / full', 'ms/step full host / device',
-    'ms/step LoRA host / device', 'wall s (vs full)', 'MB full / LoRA / peak', 'trainable', 'test acc %',
+    'ms/step LoRA host / device', 'wall s (vs full)', 'MB full / LoRA / peak', TRAINABLE_SHARE_LABEL, 'test acc %',
     'kernels/step full / LoRA', 'GFLOP/step full / LoRA', 'enqueue ms/step full / LoRA', 'submits/step full / LoRA',
     'steps full / mixed / LoRA %', 'FLOPs saved',
   ];
@@ -197,7 +198,7 @@ export function benchRows(r: BenchReport): string[][] {
     ms(x.hostMsPerStep, x.deviceMsPerStep, 'full'), ms(x.hostMsPerStep, x.deviceMsPerStep, 'lora'),
     `${x.wallSeconds.toFixed(0)} (${times(ratio(x.wallSeconds, full?.wallSeconds))})`,
     `${mb(x.memoryBytes.full)} / ${mb(x.memoryBytes.lora)} / ${mb(x.memoryBytes.peak)}`,
-    `${(100 * x.trainableShare).toFixed(1)}%`,
+    formatShare(x.trainableShare),
     `${(100 * x.accuracy.mean).toFixed(1)} ± ${(100 * x.accuracy.spread).toFixed(1)}`,
     `${n(x.dispatchesPerStep.full, 0)} / ${n(x.dispatchesPerStep.lora, 0)}`,
     `${gf(x.flopsPerStep.full)} / ${gf(x.flopsPerStep.lora)}`,

@@ -15,6 +15,7 @@ import { modelDims } from '../size';
 import type { Rule } from '../policy';
 import { prepareRun } from '../prepare';
 import { summarize } from '../summary';
+import { trainableShare } from '../trainable-share';
 import { Trainer } from '../trainer';
 import { BENCH_MIN_STEPS, BENCH_VARIANTS, combineVariants, type BenchReport, type SeedResult } from './report';
 
@@ -152,7 +153,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
       deviceMsPerStep: { full: startsFull ? fullDeviceMs : null, lora: endsInLora ? lastDevice.ms : null },
       wallSeconds: s.wallSeconds,
       memoryBytes: { full: s.memory.fullPhaseBytes, lora: s.memory.loraPhaseBytes, peak: Math.max(first.peakBytes + firstOwn, last.peakBytes + lastOwn) },
-      trainableShare: s.params.trainableEnd / (s.params.total || 1),
+      trainableShare: trainableShare(cfg.model, s.params.trainableEnd),
       accuracy: s.accuracy.test ?? 0,
       dispatchesPerStep: { full: startsFull ? first.total : null, lora: endsInLora ? last.total : null },
       kernelsByKind: { full: startsFull ? first.byName : null, lora: endsInLora ? last.byName : null },

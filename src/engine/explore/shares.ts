@@ -6,10 +6,11 @@ import type { ModelConfig } from '../config';
 import { flopsPerStep, moduleShape, runFlops, type ShapeChange } from '../flops';
 import { parseModuleId } from '../policy';
 import { countParams } from '../size';
+import { trainableShare } from '../trainable-share';
 import type { Family } from '../vit-families';
 
 export interface PredictedShares {
-  /** trainable parameters / the model's parameters, averaged over the run's steps */
+  /** trainable parameters / the base model's (trainableShare), averaged over the run's steps */
   trainableMean: number;
   /** ... after the run's last step */
   trainableEnd: number;
@@ -40,9 +41,8 @@ export function predictShares(
   model: ModelConfig, batchSize: number, steps: number, targeted: number,
   switches: readonly PlannedSwitch[], jointSteps: number,
 ): PredictedShares {
-  const total = countParams(model);
   const changes = shapeChanges(switches, jointSteps, steps).sort((a, b) => a.step - b.step);
-  let trainable = total, done = 0, area = 0;
+  let trainable = countParams(model), done = 0, area = 0;
   const frozenAt: number[] = [];
   for (const c of changes) {
     area += (c.step - done) * trainable;
@@ -58,8 +58,8 @@ export function predictShares(
   const full = steps * flopsPerStep(model, { batchSize });
   const allFrozen = targeted > 0 && frozenAt.length === targeted ? Math.max(...frozenAt) : steps;
   return {
-    trainableMean: steps > 0 ? area / (steps * total) : 1,
-    trainableEnd: trainable / total,
+    trainableMean: steps > 0 ? trainableShare(model, area / steps) : 1,
+    trainableEnd: trainableShare(model, trainable),
     loraSteps: steps > 0 ? (steps - allFrozen) / steps : 0,
     moduleLora: steps > 0 && targeted > 0 ? frozenAt.reduce((a, s) => a + steps - s, 0) / (steps * targeted) : 0,
     flopsSaved: full > 0 ? 1 - runFlops(model, batchSize, steps, changes) / full : 0,

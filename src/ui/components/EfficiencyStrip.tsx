@@ -4,6 +4,7 @@
 import { useMemo } from 'react';
 import { LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatBytes, formatCount } from '../../engine/config';
+import { formatShare, trainableShare, TRAINABLE_SHARE_LABEL } from '../../engine/trainable-share';
 import { useActiveRun } from '../store/hooks';
 import { ChartDownloads } from './ChartDownloads';
 import { niceTicks } from '../charts/ticks';
@@ -50,7 +51,7 @@ export function EfficiencyStrip() {
     <section className="panel strip">
       {run ? null : <p className="hint strip-hint">Samples per second, trainable parameters and tensor memory of the selected run appear here once it trains.</p>}
       <Spark name="samples-per-sec" title="samples/s" points={series.speed} format={(v) => v.toFixed(0)} marks={marks} noisy />
-      <Spark name="trainable" title={`trainable parameters${last ? ` (${((100 * last.trainable) / last.total).toFixed(1)}%)` : ''}`} points={series.trainable} format={formatCount} marks={marks}
+      <Spark name="trainable" title={`trainable parameters${last && run ? ` (${TRAINABLE_SHARE_LABEL}: ${formatShare(trainableShare(run.config.model, last.trainable))})` : ''}`} points={series.trainable} format={formatCount} marks={marks}
         note="rises at a switch (base and new adapter train together in the joint phase), falls when the base freezes" />
       <Spark name="tensor-memory" title="tensor memory" points={series.bytes} format={formatBytes} marks={marks} />
     </section>

@@ -1,8 +1,10 @@
 // Every run side by side: state, final accuracy, time, samples/s by phase (the same
-// rule as the CLI's summary), its weight threshold now, trainable share. A row selects
+// rule as the CLI's summary), its weight threshold now, trainable share (of the base
+// model's parameters, as every view counts it). A row selects
 // the run the charts and the layer panel show.
 import type { RunPhase } from '../../engine/events';
 import { samplesPerSec } from '../../engine/throughput';
+import { formatShare, trainableShare, TRAINABLE_SHARE_LABEL } from '../../engine/trainable-share';
 import { useStore } from '../store';
 import type { RunView } from '../store/runs';
 
@@ -23,7 +25,7 @@ export function RunTable() {
       <h2>Runs <small>click a row to show that run</small></h2>
       <table className="runs" data-testid="run-table">
         <thead><tr><th /><th>run</th><th>state</th><th>step</th><th>test accuracy</th><th>time</th>
-          {PHASES.map(([p, name]) => <th key={p}>samples/s {name}</th>)}<th>weight threshold</th><th>trainable</th></tr></thead>
+          {PHASES.map(([p, name]) => <th key={p}>samples/s {name}</th>)}<th>weight threshold</th><th>{TRAINABLE_SHARE_LABEL}</th></tr></thead>
         <tbody>
           {runs.map((r) => {
             const acc = r.evaluations.at(-1);
@@ -40,7 +42,7 @@ export function RunTable() {
                 <td>{r.seconds.toFixed(0)} s</td>
                 {PHASES.map(([phase]) => <td key={phase}>{rate(r, phase)}</td>)}
                 <td data-testid="run-threshold">{r.config.prelora.weightThreshold}</td>
-                <td>{p ? `${((100 * p.trainable) / p.total).toFixed(1)}%` : '–'}</td>
+                <td>{p ? formatShare(trainableShare(r.config.model, p.trainable)) : '–'}</td>
               </tr>
             );
           })}

@@ -3,6 +3,7 @@
 // column gives. A click takes that column's value into the what-if settings.
 import { useMemo } from 'react';
 import { sweep, type SweepAxis } from '../../engine/explore/sweep';
+import { TRAINABLE_SHARE_LABEL } from '../../engine/trainable-share';
 import { useStore } from '../store';
 import { SWEEP_AXES, type SweepAxisKey } from '../store/what-if';
 import { useWhatIf } from './use-replay';
@@ -77,7 +78,7 @@ export function SweepHeatmap() {
           </tbody>
           <tfoot>
             <tr><th>FLOPs saved</th>{result.cells.map((c, i) => <td key={i}>{Math.round(100 * c.shares.flopsSaved)}%</td>)}</tr>
-            <tr><th>trainable (mean)</th>{result.cells.map((c, i) => <td key={i}>{Math.round(100 * c.shares.trainableMean)}%</td>)}</tr>
+            <tr><th>{TRAINABLE_SHARE_LABEL} (mean)</th>{result.cells.map((c, i) => <td key={i}>{Math.round(100 * c.shares.trainableMean)}%</td>)}</tr>
             <tr><th>steps in LoRA</th>{result.cells.map((c, i) => <td key={i}>{Math.round(100 * c.shares.loraSteps)}%</td>)}</tr>
           </tfoot>
         </table>

@@ -3,6 +3,7 @@
 // predicted shares beside the real ones, where the replay is exact, a branch of the run
 // from a checkpoint with them, and a button that trains a run with these settings.
 import type { PredictedShares } from '../../engine/explore/shares';
+import { TRAINABLE_SHARE_LABEL } from '../../engine/trainable-share';
 import { useStore } from '../store';
 import { WHAT_IF_FIELDS, type WhatIfKey } from '../store/what-if';
 import { BranchOffer } from './BranchOffer';
@@ -10,8 +11,8 @@ import { ExactNote } from './ExactNote';
 import { useWhatIf, type WhatIf } from './use-replay';
 
 const SHARES: [keyof PredictedShares, string][] = [
-  ['trainableMean', 'trainable params (mean)'],
-  ['trainableEnd', 'trainable params (end)'],
+  ['trainableMean', `${TRAINABLE_SHARE_LABEL} (mean)`],
+  ['trainableEnd', `${TRAINABLE_SHARE_LABEL} (end)`],
   ['loraSteps', 'steps with all in LoRA'],
   ['flopsSaved', 'matmul FLOPs saved'],
 ];
