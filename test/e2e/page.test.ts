@@ -424,4 +424,13 @@ describe('a first-time user\'s page', () => {
     expect(await page.getByTestId('run-table').locator('th').last().textContent()).toBe('trainable / base params');
     expect(await page.locator('[data-chart="trainable"] h3').textContent()).toContain(`trainable / base params: ${share}`);
   }, 240_000);
+
+  it('a finished static-LoRA run: the what-if view says it cannot be replayed, and why', async () => {
+    await page.getByRole('combobox', { name: 'mode', exact: true }).selectOption('lora');
+    await page.getByTestId('start').click();
+    const row = page.getByTestId('run-row').nth(1);
+    await expect.poll(() => row.textContent(), { timeout: 180_000, interval: 1000 }).toMatch(/done/);
+    expect(await page.getByTestId('what-if').textContent()).toMatch(/A static-LoRA run cannot be replayed: its mode is fixed at its start/);
+  }, 240_000);
 });
+

@@ -47,12 +47,17 @@ export function WhatIfPanel() {
   const reset = useStore((s) => s.resetWhatIf);
   const apply = useStore((s) => s.applyWhatIf);
   const busy = useStore((s) => s.runs.some((r) => r.state === 'running' || r.state === 'starting') || s.benchStatus.state === 'running');
+  // a static-LoRA run has windows too, but no decision to replay: waiting for one would not help
+  const staticLora = useStore((s) => s.runs.find((r) => r.id === s.activeId)?.config.prelora.mode === 'lora');
   if (!w) {
     return (
       <section className="panel what-if" data-testid="what-if">
         <h2>What if?</h2>
-        <p className="hint">Once a run has closed its first window, move its thresholds here and see at once where each layer would
-          have switched: a replay of the statistics the run recorded, without training again.</p>
+        {staticLora
+          ? <p className="hint">A static-LoRA run cannot be replayed: its mode is fixed at its start (every targeted module in LoRA from
+            step 0), so no threshold decides anything. Only PreLoRA runs and full runs replay.</p>
+          : <p className="hint">Once a run has closed its first window, move its thresholds here and see at once where each layer would
+            have switched: a replay of the statistics the run recorded, without training again.</p>}
       </section>
     );
   }
