@@ -2,7 +2,9 @@
 // the worker, its charts and layer panel, pause/resume, live thresholds (each run keeps
 // its own), bad input, responsiveness, two runs side by side, the backend badge, the
 // in-page benchmark, WebGPU when forced (training, and the benchmark of the compiled
-// step with its launch-by-launch fold), and a worker crash.
+// step with its launch-by-launch fold), and a worker crash. And what a first-time user
+// met: the seed and steps typed, the data preview after a preset, the benchmark's
+// fields, one trainable share, the strip's x range, a static-LoRA run in the what-if view.
 import { decode } from 'fast-png';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -424,6 +426,13 @@ describe('a first-time user\'s page', () => {
     expect(await page.getByTestId('run-table').locator('th').last().textContent()).toBe('trainable / base params');
     expect(await page.locator('[data-chart="trainable"] h3').textContent()).toContain(`trainable / base params: ${share}`);
   }, 240_000);
+
+  it('the trainable-parameter and tensor-memory charts span the run, as samples/s does', async () => {
+    const lastTick = (chart: string) => page.locator(`[data-chart="${chart}"] .recharts-xAxis-tick-labels .recharts-cartesian-axis-tick-value`).last().textContent();
+    expect(await lastTick('samples-per-sec')).toBe('40');
+    expect(await lastTick('trainable')).toBe('40');
+    expect(await lastTick('tensor-memory')).toBe('40');
+  });
 
   it('a finished static-LoRA run: the what-if view says it cannot be replayed, and why', async () => {
     await page.getByRole('combobox', { name: 'mode', exact: true }).selectOption('lora');

@@ -13,8 +13,9 @@ import { mergeSeries, smoothed, type Point } from '../charts/smooth';
 
 const COLOR = '#3b6fd8';
 
-function Spark({ name, title, points, format, marks, note, noisy = false }: {
-  name: string; title: string; points: Point[]; format: (v: number) => string; marks: number[]; note?: string; noisy?: boolean;
+function Spark({ name, title, points, to, format, marks, note, noisy = false }: {
+  /** the x axis ends here, the run's latest step, on every chart alike */
+  name: string; title: string; points: Point[]; to: number; format: (v: number) => string; marks: number[]; note?: string; noisy?: boolean;
 }) {
   const scale = useChartScale(noisy ? 0.6 : 0);
   const rows = useMemo(() => mergeSeries(noisy ? smoothed(name, points, scale.smoothing) : [{ key: name, points }]), [name, points, noisy, scale.smoothing]);
@@ -25,7 +26,7 @@ function Spark({ name, title, points, format, marks, note, noisy = false }: {
       {note ? <small className="spark-note">{note}</small> : null}
       <ResponsiveContainer width="100%" height={104}>
         <LineChart data={rows} margin={{ top: 4, right: 8, bottom: 0, left: 4 }}>
-          <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} ticks={niceTicks(points.at(-1)?.step ?? 0).filter((t) => t >= first)} tick={{ fontSize: 10 }} height={18} />
+          <XAxis dataKey="step" type="number" domain={['dataMin', Math.max(to, points.at(-1)?.step ?? 0)]} ticks={niceTicks(Math.max(to, points.at(-1)?.step ?? 0)).filter((t) => t >= first)} tick={{ fontSize: 10 }} height={18} />
           <YAxis width={64} tickFormatter={format} domain={['auto', 'auto']} tick={{ fontSize: 10 }} />
           <Tooltip content={(p) => <ReadOut {...p} format={format} smoothing={noisy ? scale.smoothing : 0} />} />
           {marks.map((s) => <ReferenceLine key={s} x={s} stroke="#888" strokeDasharray="2 2" />)}
@@ -42,6 +43,9 @@ export function EfficiencyStrip() {
   const params = run?.params;
   const efficiency = run?.efficiency;
   const last = params?.at(-1);
+  // trainable parameters and memory are read at change points only: their axes would end
+  // at the last switch (175 of a 300-step run) beside a samples/s axis that runs on
+  const to = run?.step ?? 0;
   const series = useMemo(() => ({
     speed: (efficiency ?? []).map((p) => ({ step: p.step, value: p.samplesPerSec })),
     trainable: (params ?? []).map((p) => ({ step: p.step, value: p.trainable })),
@@ -50,10 +54,10 @@ export function EfficiencyStrip() {
   return (
     <section className="panel strip">
       {run ? null : <p className="hint strip-hint">Samples per second, trainable parameters and tensor memory of the selected run appear here once it trains.</p>}
-      <Spark name="samples-per-sec" title="samples/s" points={series.speed} format={(v) => v.toFixed(0)} marks={marks} noisy />
-      <Spark name="trainable" title={`trainable parameters${last && run ? ` (${TRAINABLE_SHARE_LABEL}: ${formatShare(trainableShare(run.config.model, last.trainable))})` : ''}`} points={series.trainable} format={formatCount} marks={marks}
+      <Spark name="samples-per-sec" title="samples/s" points={series.speed} to={to} format={(v) => v.toFixed(0)} marks={marks} noisy />
+      <Spark name="trainable" title={`trainable parameters${last && run ? ` (${TRAINABLE_SHARE_LABEL}: ${formatShare(trainableShare(run.config.model, last.trainable))})` : ''}`} points={series.trainable} to={to} format={formatCount} marks={marks}
         note="rises at a switch (base and new adapter train together in the joint phase), falls when the base freezes" />
-      <Spark name="tensor-memory" title="tensor memory" points={series.bytes} format={formatBytes} marks={marks} />
+      <Spark name="tensor-memory" title="tensor memory" points={series.bytes} to={to} format={formatBytes} marks={marks} />
     </section>
   );
 }
