@@ -120,6 +120,8 @@ def measure(cfg, phase, dev, steps, warm):
     torch.manual_seed(cfg['seed'])
     m, o, pl = cfg['model'], cfg['optim'], cfg['prelora']
     model = ViT(m).to(dev)
+    # the trainable share's denominator: the base model, before any adapter (the engine's trainable-share.ts)
+    base_params = sum(p.numel() for p in model.parameters())
     if phase == 'lora':
         rank = pl['rank']
         alpha = pl['alpha'] if pl['alpha'] is not None else rank
@@ -173,10 +175,9 @@ def measure(cfg, phase, dev, steps, warm):
         for e in prof.key_averages():
             total_us += getattr(e, 'self_device_time_total', None) or getattr(e, 'self_cuda_time_total', 0)
         device_ms = total_us / 1000
-    total = sum(p.numel() for p in model.parameters())
     return dict(samplesPerSec=B * 1000 / host_ms, hostMsPerStep=host_ms, deviceMsPerStep=device_ms,
                 peakBytes=torch.cuda.max_memory_allocated() if dev == 'cuda' else None,
-                trainableShare=sum(p.numel() for p in params) / total, lossLast=loss.item())
+                trainableShare=sum(p.numel() for p in params) / base_params, lossLast=loss.item())
 
 
 def main():
