@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { makeConfig } from '../../src/engine/config';
-import { fitModelToData, loadBuiltin } from '../../src/engine/data/builtin';
+import { fitModelToData, loadBuiltin, previewBuiltin } from '../../src/engine/data/builtin';
 import { Batcher, classBalance } from '../../src/engine/data/dataset';
+import { describeDataset } from '../../src/engine/data/preview';
 import type { EngineEvent } from '../../src/engine/events';
 import type { RunSummary } from '../../src/engine/summary';
 import { Trainer } from '../../src/engine/trainer';
@@ -17,6 +18,24 @@ import { useBackend } from '../helpers/tf';
 
 const readPublic = async (p: string) => new Uint8Array(await readFile(join('public', p)));
 const exec = promisify(execFile);
+
+describe("a built-in set's description", () => {
+  it.each([
+    ['micro', {}], ['nano', {}], ['nano, 1,003 images and 7 classes', { data: { trainSize: 1003, testSize: 11 }, model: { numClasses: 7 } }],
+    ['nano, 5 images', { data: { trainSize: 5, testSize: 2 } }],
+  ] as const)('of a synthetic set, made from its first images only, is that of the whole set (%s)', async (preset, more) => {
+    const cfg = makeConfig(preset.startsWith('micro') ? 'micro' : 'nano', more);
+    expect(await previewBuiltin(cfg, readPublic)).toEqual(describeDataset(await loadBuiltin(cfg, readPublic)));
+  });
+
+  it("of vit-l16's 5,000 synthetic images of 224 px comes without making them", async () => {
+    const started = performance.now();
+    const info = await previewBuiltin(makeConfig('vit-l16'), readPublic);
+    expect([info.train, info.test, info.shape, info.samples.length]).toEqual([4000, 1000, [224, 224, 3], 16]);
+    // 16 images of 5,000: made whole it took minutes on this machine's core
+    expect(performance.now() - started).toBeLessThan(20_000);
+  });
+});
 
 describe('bundled MNIST', () => {
   it('loads in Node: 8,000 / 2,000 digits of 28x28x1, every digit present in both splits', async () => {

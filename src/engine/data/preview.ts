@@ -14,11 +14,14 @@ export interface DatasetInfo {
   samples: { label: number; pixels: Uint8Array }[];
 }
 
+/** Sample images a description shows at most. */
+export const PREVIEW_SAMPLES = 16;
+
 export function describeDataset(d: Dataset): DatasetInfo {
   const size = d.shape[0] * d.shape[1] * d.shape[2];
   const samples: DatasetInfo['samples'] = [];
   const seen = new Set<number>();
-  for (let i = 0; i < d.train.count && samples.length < 16; i++) {
+  for (let i = 0; i < d.train.count && samples.length < PREVIEW_SAMPLES; i++) {
     const label = d.train.labels[i]!;
     if (seen.has(label) && seen.size < d.classes.length) continue;
     seen.add(label);
