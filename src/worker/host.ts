@@ -33,7 +33,7 @@ import { checkCommand } from './boundary';
 import { zipExport } from './export-zip';
 import type { Command, CommandOf, RunState, WorkerEvent } from './protocol';
 import { decodeDataset, describeFiles, encodeDataset, identify, keptBytes, MAX_KEPT_DATA_BYTES } from './saved-data';
-import { StorageFullError, type SavedRunInfo, type SavedRuns } from './saved-runs';
+import { StorageFullError, type SavedRunInfo, type SavedRuns, type UserStop } from './saved-runs';
 
 export interface HostDeps {
   /** `transfer`: buffers the event hands over (a model export's zip) */
@@ -233,6 +233,30 @@ export class TrainingHost {
     this.held();
   }
 
+  /** Make way for a new run (a start, a restore, a branch): the current run stops, as the user's doing; the finished one goes. */
+  private async replace(): Promise<void> {
+    const run = this.run;
+    this.release('stopped');
+    this.dropKept();
+    if (run) await this.stoppedByUser(run, 'replaced');
+  }
+
+  /**
+   * The user stopped `run` (after `release`): its saved run records it, so that the page
+   * lists it as stopped (still resumable), not as interrupted by a reload or a crash (a
+   * reset run was offered after a reload as "interrupted"). None if it was never saved.
+   */
+  private async stoppedByUser(run: Run, by: UserStop['by']): Promise<void> {
+    const opening = this.saved();
+    if (!opening) return;
+    try {
+      const info = await (await opening).markStopped(run.saved.id, { step: run.trainer.stepsDone, by });
+      if (info) this.post({ type: 'saved', runId: run.id, info });
+    } catch (err) {
+      this.error(null, `could not record that "${run.saved.name}" was stopped (a reload will call it interrupted; it still resumes): ${messageOf(err)}`);
+    }
+  }
+
   /** Let go of the finished run kept for its export. */
   private dropKept(): void {
     this.kept?.trainer.dispose();
@@ -281,8 +305,7 @@ export class TrainingHost {
         this.error(cmd.runId, BENCH_BUSY);
         return null;
       }
-      this.release('stopped');
-      this.dropKept();
+      await this.replace();
       if (!this.startsNow(cmd.runId)) return null; // the run it replaces stops all the same, as the page was told
       this.post({ type: 'started', runId: cmd.runId, config, init: weights?.file ?? null });
       let trainer: Trainer;
@@ -521,8 +544,7 @@ export class TrainingHost {
     this.want = 'stop';
     await this.exclusive(async () => {
       if (this.bench) return this.error(cmd.runId, BENCH_BUSY); // as a start's
-      this.release('stopped');
-      this.dropKept();
+      await this.replace();
       if (!this.startsNow(cmd.runId)) return;
       const changes = checkpoint.log.events.flatMap((e) => (e.type === 'phase' ? [e.change] : []));
       const log: RunLog = { events: [...checkpoint.log.events], policyChanges: [...checkpoint.log.policyChanges] };
@@ -593,7 +615,10 @@ export class TrainingHost {
     if (!this.current(runId)) return;
     this.want = 'stop';
     await this.exclusive(async () => {
-      if (this.current(runId)) this.release(null); // the page has dropped it already
+      const run = this.current(runId);
+      if (!run) return;
+      this.release(null); // the page has dropped it already
+      await this.stoppedByUser(run, 'reset'); // its checkpoints stay: nothing trained goes without a word
     });
   }
 

@@ -33,7 +33,24 @@ export interface SavedRunInfo {
   points: { step: number; bytes: number }[];
   /** the uploaded data it trained on, and the bytes it takes when kept with it (absent: saved before data was kept, or none uploaded) */
   data?: (DataIdentity & { bytes: number }) | null;
+  /**
+   * the user stopped it after this save, at `step` (a reset, or another run started in its
+   * place): it was not interrupted, and still resumes from its checkpoint; the next save clears it
+   */
+  stopped?: UserStop;
 }
+
+/** How the user stopped a run: Reset, or another run started (or opened) in its place. */
+export interface UserStop {
+  step: number;
+  by: 'reset' | 'replaced';
+}
+
+/**
+ * Whether a saved run was interrupted (the page went, the worker crashed, the device was
+ * lost) rather than finished or stopped by the user: what the page offers to resume on opening.
+ */
+export const wasInterrupted = (r: Pick<SavedRunInfo, 'reason' | 'stopped'>) => r.reason !== 'done' && !r.stopped;
 
 /** The bytes a saved run takes: its latest checkpoint, its branch points and the data kept with it. */
 export const savedBytes = (r: Pick<SavedRunInfo, 'bytes' | 'points' | 'data'>) => r.points.reduce((n, p) => n + p.bytes, r.bytes + (r.data?.bytes ?? 0));
@@ -161,6 +178,16 @@ export class SavedRuns {
     const info = await tx.store.get(id);
     if (info) await tx.store.put({ ...info, name });
     await tx.done;
+  }
+
+  /** Record that the user stopped a saved run (see `stopped`); its listing as it is now, or null when it has none. */
+  async markStopped(id: string, stopped: UserStop): Promise<SavedRunInfo | null> {
+    const tx = this.db.transaction('runs', 'readwrite');
+    const info = await tx.store.get(id);
+    const marked = info ? { ...info, points: info.points ?? [], stopped } : null;
+    if (marked) await tx.store.put(marked);
+    await tx.done;
+    return marked;
   }
 
   async remove(id: string): Promise<void> {

@@ -19,7 +19,7 @@ import { prepareRun } from '../../src/engine/prepare';
 import { Trainer } from '../../src/engine/trainer';
 import { TrainingHost } from '../../src/worker/host';
 import type { Command, RunState, WorkerEvent } from '../../src/worker/protocol';
-import { SAVED_RUNS_DB, SavedRuns, type SavedRunInfo } from '../../src/worker/saved-runs';
+import { SAVED_RUNS_DB, SavedRuns, wasInterrupted, type SavedRunInfo } from '../../src/worker/saved-runs';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/engine/checkpoint/format';
 import { branchPoint, firstDifference } from '../../src/engine/explore/branch';
 import { recordedRun } from '../../src/engine/explore/recorded';
@@ -174,6 +174,35 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
     expect(w.events.some((e) => 'runId' in e && e.runId === 'n' && e.type !== 'error')).toBe(false);
     expect(w.events.filter((e) => e.type === 'state').map((e) => (e as { state: string }).state)).toEqual(['running', 'paused']);
     await w.host.receive({ type: 'reset', runId: 'q' });
+    await removeSaved();
+  }, 240_000);
+
+  it('a run the user reset, or replaced by another, is listed as stopped at its step, not interrupted, and still resumes from its checkpoint', async () => {
+    const w = worker();
+    await w.host.receive({ type: 'start', runId: 'x', config, name: 'reset me' });
+    const atEight = await w.waitFor(w.saved('x', 8));
+    await w.waitFor((e): e is WorkerEvent => e.type === 'engine' && e.runId === 'x' && e.event.type === 'progress' && e.event.records.some((r) => r.step >= 10));
+    const from = w.events.length;
+    await w.host.receive({ type: 'reset', runId: 'x' });
+    const store = await SavedRuns.open();
+    const [reset] = await store.list();
+    // before: the record still said 'interval', and after a reload the page offered it as "interrupted (a reload, a crash or a lost GPU)"
+    expect(reset!.stopped?.by).toBe('reset');
+    expect(reset!.stopped!.step).toBeGreaterThanOrEqual(10);
+    expect(reset!.step).toBe(8); // its checkpoint stays
+    expect([wasInterrupted(atEight.info), wasInterrupted(reset!)]).toEqual([true, false]); // had the page gone at step 8, interrupted
+    expect(w.events.slice(from).find((e) => e.type === 'saved')).toEqual({ type: 'saved', runId: 'x', info: reset }); // the list says so at once
+
+    // resumed, paused and then replaced by a new start: stopped too; its next save (the resume's) would clear it
+    await w.host.receive({ type: 'restore', runId: 'y', savedId: reset!.id });
+    await w.waitFor(w.stateOf('y', 'paused'));
+    await w.host.receive({ type: 'start', runId: 'z', config: { ...config, schedule: { ...config.schedule, checkpointEvery: 0 } }, name: 'next' });
+    await w.waitFor(w.stateOf('y', 'stopped'));
+    const replaced = (await store.list()).find((r) => r.id === reset!.id)!;
+    expect(replaced.stopped).toEqual({ step: 8, by: 'replaced' });
+    expect(wasInterrupted(replaced)).toBe(false);
+    await w.host.receive({ type: 'reset', runId: 'z' });
+    store.close();
     await removeSaved();
   }, 240_000);
 

@@ -1,13 +1,17 @@
 // The runs this browser keeps: each with its step, why and when it was last saved, its
 // backend and size; Resume brings it back paused where it was (after a reload, a crash
-// or a lost GPU the page says which were interrupted); names can be changed; Delete
-// frees the space. Problems reading them are shown, never swallowed.
+// or a lost GPU the page says which were interrupted; one the user reset or replaced
+// says so instead); names can be changed; Delete frees the space. Problems reading
+// them are shown, never swallowed.
 import { useState } from 'react';
 import { formatBytes } from '../../engine/config';
 import { useStore } from '../store';
 import { savedBytes, type SavedRunInfo } from '../../worker/saved-runs';
 
 const REASONS: Record<SavedRunInfo['reason'], string> = { interval: 'while training', pause: 'paused', done: 'finished' };
+/** A run the user stopped is said to be so (it is not offered as interrupted): Resume still brings it back from its checkpoint. */
+const STOPPED: Record<NonNullable<SavedRunInfo['stopped']>['by'], string> = { reset: 'reset', replaced: 'stopped for another run' };
+const saidWhy = (r: SavedRunInfo) => `${REASONS[r.reason]}, ${new Date(r.savedAt).toLocaleString()}${r.stopped ? `; ${STOPPED[r.stopped.by]} at step ${r.stopped.step}` : ''}`;
 
 function Name({ info }: { info: SavedRunInfo }) {
   const rename = useStore((s) => s.renameSaved);
@@ -48,7 +52,7 @@ export function SavedRunsPanel() {
             <tr key={r.id} data-testid="saved-row" data-saved={r.id}>
               <td><Name info={r} /></td>
               <td>{r.step} / {r.config.schedule.steps}</td>
-              <td>{REASONS[r.reason]}, {new Date(r.savedAt).toLocaleString()}</td>
+              <td data-testid="saved-why">{saidWhy(r)}</td>
               <td>{r.backend}</td>
               <td data-testid="saved-size" data-points={r.points.map((p) => p.step).join(',')}
                 title={[

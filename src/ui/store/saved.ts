@@ -5,14 +5,14 @@ import type { StateCreator } from 'zustand';
 import type { EngineEvent } from '../../engine/events';
 import type { PresetName } from '../../engine/config';
 import type { PolicyChange } from '../../engine/run-record';
-import { SavedRuns, type SavedRunInfo } from '../../worker/saved-runs';
+import { SavedRuns, wasInterrupted, type SavedRunInfo } from '../../worker/saved-runs';
 import type { PlaygroundState } from './index';
 
 export interface SavedSlice {
   savedRuns: SavedRunInfo[];
   /** what went wrong reading or changing the saved runs (not a run's own error) */
   savedProblem: string | null;
-  /** saved runs the worker was training when the page went (unfinished), as the page found them on opening */
+  /** saved runs the worker was training when the page went (unfinished, not stopped by the user), as the page found them on opening */
   interrupted: string[];
   refreshSaved: (opening?: boolean) => Promise<void>;
   renameSaved: (id: string, name: string) => Promise<void>;
@@ -48,7 +48,7 @@ export const createSavedSlice: StateCreator<PlaygroundState, [], [], SavedSlice>
     savedProblem: null,
     interrupted: [],
     refreshSaved: (opening = false) => act('read the saved runs', async (s) => {
-      if (opening) set({ interrupted: (await s.list()).filter((r) => r.reason !== 'done').map((r) => r.id) });
+      if (opening) set({ interrupted: (await s.list()).filter(wasInterrupted).map((r) => r.id) });
     }),
     renameSaved: (id, name) => act('rename the saved run', (s) => s.rename(id, name.trim() || 'unnamed run')),
     deleteSaved: (id) => act('delete the saved run', async (s) => {
