@@ -31,7 +31,7 @@ import { prepareRun } from '../engine/prepare';
 import { Trainer } from '../engine/trainer';
 import { checkCommand } from './boundary';
 import { zipExport } from './export-zip';
-import type { Command, CommandOf, RunState, WorkerEvent } from './protocol';
+import { AWAITED_COMMANDS, type AwaitedCommand, type Command, type CommandOf, type RunState, type WorkerEvent } from './protocol';
 import { decodeDataset, describeFiles, encodeDataset, identify, keptBytes, MAX_KEPT_DATA_BYTES } from './saved-data';
 import { StorageFullError, type SavedRunInfo, type SavedRuns, type UserStop } from './saved-runs';
 
@@ -68,6 +68,11 @@ interface Run {
 
 const BENCH_BUSY = 'a benchmark is running: stop it (or let it finish) first';
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+/** The awaited command a message is (or claims to be), for its error to say so: a refused upload still ends the page's wait. */
+const awaited = (raw: unknown): AwaitedCommand | undefined => {
+  const type = (raw as { type?: unknown } | null)?.type;
+  return AWAITED_COMMANDS.find((c) => c === type);
+};
 
 export class TrainingHost {
   private backend: Promise<BackendInfo> | null = null;
@@ -113,15 +118,15 @@ export class TrainingHost {
     try {
       checked = checkCommand(raw);
     } catch (err) {
-      return this.error(null, `a message the worker could not read: ${messageOf(err)}`);
+      return this.error(null, `a message the worker could not read: ${messageOf(err)}`, awaited(raw));
     }
     const { command, error } = checked;
-    if (!command) return this.error(null, error);
+    if (!command) return this.error(null, error, awaited(raw));
     try {
       await this.handle(command);
     } catch (err) {
       // a start that throws is a refused start; any other surprise names no run
-      this.error(command.type === 'start' ? command.runId : null, messageOf(err));
+      this.error(command.type === 'start' ? command.runId : null, messageOf(err), awaited(command));
     }
   }
 
@@ -137,8 +142,9 @@ export class TrainingHost {
     this.post({ type: 'held', run: id });
   }
 
-  private error(runId: string | null, message: string): void {
-    this.post({ type: 'error', runId, message });
+  /** `about`: the awaited command this error answers in place of its answer (the page ends that wait, and only that one). */
+  private error(runId: string | null, message: string, about?: AwaitedCommand): void {
+    this.post({ type: 'error', runId, message, ...(about ? { about } : {}) });
   }
 
   private async handle(cmd: Command): Promise<void> {
@@ -662,7 +668,7 @@ export class TrainingHost {
       this.filesOf.set(this.uploaded, describeFiles(files));
       this.post({ type: 'dataset', source: 'upload', info: describeDataset(this.uploaded) });
     } catch (err) {
-      this.error(null, err instanceof DatasetError ? err.message : `could not read the upload: ${messageOf(err)}`);
+      this.error(null, err instanceof DatasetError ? err.message : `could not read the upload: ${messageOf(err)}`, 'loadDataset');
     }
   }
 
@@ -671,17 +677,18 @@ export class TrainingHost {
     const run = this.run?.id === cmd.runId ? this.run : this.kept?.id === cmd.runId ? this.kept : null;
     if (!run) {
       return this.error(null, 'the worker holds only the latest run\'s model (and none after a crash, a reset or a divergence): ' +
-        'this run\'s metrics and plan still export from the page');
+        'this run\'s metrics and plan still export from the page', 'exportModel');
     }
-    if (this.bench) return this.error(run.id, BENCH_BUSY);
-    if (this.looping) return this.error(run.id, 'the run is training: pause it to export its model (the export reads it between two steps)');
+    if (this.bench) return this.error(run.id, BENCH_BUSY, 'exportModel');
+    if (this.looping) return this.error(run.id, 'the run is training: pause it to export its model (the export reads it between two steps)', 'exportModel');
     const info = await this.ready('auto');
     const files = await this.exclusive(async () => {
       // let go while the export waited its turn (behind a finished run's last save): by a
       // reset or a new run, or by a device lost under that save, which the page was told
       // of with the checkpoint to go back to (the export's refusal would have replaced that line)
       if (!this.holds(run)) {
-        if (!run.trainer.deviceLoss) this.error(run.id, 'the run was let go (reset, or a new run) before its export could read it: nothing was exported');
+        // (let go, the worker posted `held` without it: that ends the page's wait too)
+        if (!run.trainer.deviceLoss) this.error(run.id, 'the run was let go (reset, or a new run) before its export could read it: nothing was exported', 'exportModel');
         return null;
       }
       try {
@@ -693,7 +700,7 @@ export class TrainingHost {
     });
     if (!files) return;
     const zip = zipExport(files);
-    this.post({ type: 'model', runId: run.id, zip: zip.buffer as ArrayBuffer, files: files.map((f) => f.path) }, [zip.buffer as ArrayBuffer]);
+    this.post({ type: 'model', runId: run.id, zip: zip.buffer as ArrayBuffer, files: files.map((f) => f.path), naming: cmd.naming }, [zip.buffer as ArrayBuffer]);
   }
 
   /** Weights for the next runs: read and checked whole, and against the next run's model when it can be prepared; a bad file keeps the previous weights. */
@@ -707,7 +714,7 @@ export class TrainingHost {
       const { file, bytes, tensors, config } = weights;
       this.post({ type: 'weights', weights: { file, bytes, tensors: tensors.size, config: config?.file ?? null, ignored } });
     } catch (err) {
-      this.error(null, err instanceof ModelFileError ? err.message : `could not read the weights: ${messageOf(err)}`);
+      this.error(null, err instanceof ModelFileError ? err.message : `could not read the weights: ${messageOf(err)}`, 'loadWeights');
     }
   }
 

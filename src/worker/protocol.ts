@@ -10,7 +10,7 @@ import { PRELORA_SCHEMA, RUN_CONFIG_SCHEMA } from '../engine/config/schema';
 import type { DatasetInfo } from '../engine/data/preview';
 import type { EngineEvent } from '../engine/events';
 import type { PolicyChange } from '../engine/run-record';
-import { PEFT_NAMINGS } from '../engine/io/hf-names';
+import { PEFT_NAMINGS, type PeftNaming } from '../engine/io/hf-names';
 import { LIVE_KEYS, type PolicyUpdate } from '../engine/live';
 import type { SavedRunInfo } from './saved-runs';
 
@@ -68,6 +68,13 @@ export const COMMAND_SCHEMAS = {
 
 export type CommandType = keyof typeof COMMAND_SCHEMAS;
 export const COMMAND_TYPES = Object.keys(COMMAND_SCHEMAS) as CommandType[];
+/**
+ * Commands the page waits on for their answer (an upload's `dataset`, weights' `weights`,
+ * an export's `model`), showing it meanwhile: an error in their place says which it
+ * answers, so that the page ends that wait only, not another one still on its way.
+ */
+export const AWAITED_COMMANDS = ['loadDataset', 'loadWeights', 'exportModel'] as const satisfies readonly CommandType[];
+export type AwaitedCommand = (typeof AWAITED_COMMANDS)[number];
 export type Command = { [K in CommandType]: v.InferOutput<(typeof COMMAND_SCHEMAS)[K]> }[CommandType];
 export type CommandOf<K extends CommandType> = Extract<Command, { type: K }>;
 
@@ -103,16 +110,16 @@ export type WorkerEvent =
   | { type: 'bench'; status: BenchStatus }
   /** the run whose model the worker holds (training, paused or finished: the latest), or null */
   | { type: 'held'; run: string | null }
-  /** a run's model export, zipped; `files` as in the zip */
-  | { type: 'model'; runId: string; zip: ArrayBuffer; files: string[] }
+  /** a run's model export, zipped; `files` as in the zip; `naming`: the adapter's, as asked (the file is named for it) */
+  | { type: 'model'; runId: string; zip: ArrayBuffer; files: string[]; naming: PeftNaming }
   /** the weights the next runs start from, or null for a fresh model */
   | { type: 'weights'; weights: WeightsInfo | null }
   /** a run's checkpoint saved (IndexedDB), as the saved-runs list shows it */
   | { type: 'saved'; runId: string; info: SavedRunInfo }
   /** a saved run brought back (after its `started`): everything it reported before, for the charts to go on from */
   | { type: 'restored'; runId: string; events: EngineEvent[]; policyChanges: PolicyChange[] }
-  /** `runId`: the run it concerns (a refused start, a run that failed), else null */
-  | { type: 'error'; runId: string | null; message: string };
+  /** `runId`: the run it concerns (a refused start, a run that failed), else null; `about`: the awaited command it answers, if any */
+  | { type: 'error'; runId: string | null; message: string; about?: AwaitedCommand };
 
 /** What the page hears: the worker's events, and the client's word that the worker died. */
 export type ClientEvent = WorkerEvent | { type: 'crashed'; message: string };

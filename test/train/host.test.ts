@@ -373,12 +373,13 @@ describe('the worker host (Node, wasm)', () => {
     await host.receive({ type: 'start', runId: 'e', config: micro(400, { prelora: { weightThreshold: 1e3, lossThreshold: 1e3 } }) });
     await waitFor((e): e is WorkerEvent => e.type === 'engine' && e.event.type === 'phase'); // adapters exist
     await host.receive({ type: 'exportModel', runId: 'e', naming: 'transformers5' });
-    expect(errors().at(-1)).toEqual({ type: 'error', runId: 'e', message: 'the run is training: pause it to export its model (the export reads it between two steps)' });
+    expect(errors().at(-1)).toEqual({ type: 'error', runId: 'e', message: 'the run is training: pause it to export its model (the export reads it between two steps)', about: 'exportModel' });
     await host.receive({ type: 'pause', runId: 'e' });
     const paused = await waitFor(stateOf('e', 'paused'));
     await host.receive({ type: 'exportModel', runId: 'e', naming: 'transformers4' });
     const exported = events.at(-1);
     if (exported?.type !== 'model') throw new Error(`expected a model export, got ${JSON.stringify(exported)}`);
+    expect(exported.naming).toBe('transformers4'); // the answer names its naming: the page names the file by it
     const zip = unzipSync(new Uint8Array(exported.zip));
     expect(Object.keys(zip).sort()).toEqual([...exported.files].sort());
     expect(exported.files).toEqual(expect.arrayContaining(['model/model.safetensors', 'model/config.json', 'base/model.safetensors',

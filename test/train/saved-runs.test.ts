@@ -221,7 +221,7 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
     // both wait their turn behind the last save: the reset first
     const w = await atItsEnd('reset, then exported', [{ type: 'reset', runId: 'r' }, { type: 'exportModel', runId: 'r', naming: 'transformers5' }]);
     const error = await w.waitFor((e): e is Extract<WorkerEvent, { type: 'error' }> => e.type === 'error');
-    expect(error).toEqual({ type: 'error', runId: 'r', message: 'the run was let go (reset, or a new run) before its export could read it: nothing was exported' });
+    expect(error).toEqual({ type: 'error', runId: 'r', message: 'the run was let go (reset, or a new run) before its export could read it: nothing was exported', about: 'exportModel' });
     expect(w.events.some((e) => e.type === 'model')).toBe(false);
     expect(w.events.findIndex(w.saved('r', 6))).toBeGreaterThan(-1);
     await removeSaved();

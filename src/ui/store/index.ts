@@ -9,7 +9,7 @@ import { builtinDataKey } from '../../engine/data/key';
 import type { DatasetInfo } from '../../engine/data/preview';
 import { uploadProblem } from '../../engine/data/limits';
 import { WorkerClient } from '../../worker/client';
-import type { ClientEvent, Command } from '../../worker/protocol';
+import type { AwaitedCommand, ClientEvent, Command } from '../../worker/protocol';
 import { createBenchSlice, type BenchSlice } from './bench';
 import { buildConfig, checkControl, createConfigSlice, presetPolicy, type ConfigSlice, type TypedControl } from './config';
 import { createKeepSlice, type KeepSlice } from './keep';
@@ -97,6 +97,13 @@ function workerGone(s: PlaygroundState, runEnds: 'failed' | 'stopped', message: 
     error: gone.length ? `${message}. ${gone.join(' ')}` : message,
   };
 }
+
+/** What the page shows while it waits on each awaited command: an error in its place ends it. */
+const WAIT_ENDS: Record<AwaitedCommand, Partial<PlaygroundState>> = {
+  loadDataset: { uploading: false },
+  loadWeights: { loadingWeights: false },
+  exportModel: { exporting: null },
+};
 
 export const useStore = create<PlaygroundState>()((set, get, api) => ({
   ...createConfigSlice(set, get, api),
@@ -264,7 +271,9 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
       case 'error': {
         const run = e.runId === null ? undefined : s.runs.find((r) => r.id === e.runId);
         if (run?.state === 'starting') s.removeRun(run.id); // refused before it began: nothing to keep
-        set({ error: e.message, uploading: false, loadingWeights: false, exporting: null });
+        // only the wait it answers ends: a save's full quota while an export waits its turn
+        // behind that save, or an upload decodes, is no answer to either
+        set({ error: e.message, ...(e.about ? WAIT_ENDS[e.about] : {}) });
         return;
       }
       case 'crashed': {

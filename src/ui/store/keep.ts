@@ -65,15 +65,16 @@ export const createKeepSlice: StateCreator<PlaygroundState, [], [], KeepSlice> =
   clearWeights: () => get().send({ type: 'clearWeights' }),
   applyKeepEvent: (e) => {
     switch (e.type) {
-      case 'held': return set({ heldRunId: e.run });
+      // an export of a run the worker let go (reset, replaced, its device lost) never comes
+      case 'held': return set((s) => ({ heldRunId: e.run, ...(s.exporting && s.exporting.runId !== e.run ? { exporting: null } : {}) }));
       case 'weights': return set({ weights: e.weights, loadingWeights: false, ...(e.weights ? { error: null } : {}) });
       case 'model': {
         const s = get();
         const run = s.runs.find((r) => r.id === e.runId);
-        const naming = s.exporting?.runId === e.runId ? s.exporting.naming : 'transformers5';
         const stem = run ? runStem(run) : `prelora-run-${dateStamp(Date.now())}`;
-        saveFile(`${stem}-model${NAMING_SUFFIX[naming]}.zip`, e.zip, 'application/zip');
-        return set({ exporting: null });
+        // named by the answer itself: what the page last asked for may have been cleared (or be another run's)
+        saveFile(`${stem}-model${NAMING_SUFFIX[e.naming]}.zip`, e.zip, 'application/zip');
+        return set(s.exporting?.runId === e.runId ? { exporting: null } : {});
       }
     }
   },
