@@ -9,8 +9,9 @@ import { samplesPerSec } from '../../src/engine/throughput';
 import { useStore } from '../../src/ui/store';
 import { checkBenchNumber } from '../../src/ui/store/bench';
 import { buildConfig } from '../../src/ui/store/config';
-import { latestMetric, selectLive } from '../../src/ui/store/selectors';
+import { latestMetric, selectLive, selectOpenBlocked, selectOpenNote } from '../../src/ui/store/selectors';
 import type { DatasetInfo } from '../../src/engine/data/preview';
+import type { SavedRunInfo } from '../../src/worker/saved-runs';
 
 const progress = (step: number): EngineEvent => ({
   type: 'progress', phase: 'full', samplesPerSec: 50, seconds: 1, records: [{ step, epoch: 0, loss: 2, lr: 1e-3 }],
@@ -189,6 +190,26 @@ describe('playground store', () => {
       vi.unstubAllGlobals();
       useStore.setState({ preset: 'nano', seed: 1 });
     }
+  });
+
+  it('a saved run\'s Resume or Open names the paused run it would stop, and waits while a run trains', () => {
+    const s = useStore.getState();
+    expect([selectOpenNote(useStore.getState()), selectOpenBlocked(useStore.getState())]).toEqual([null, false]);
+    const a = s.addRun(buildConfig(s));
+    s.onWorkerEvent({ type: 'state', runId: a.id, state: 'running', step: 0 });
+    // before: Open replaced a training run without a word; now it waits, as Start does
+    expect(selectOpenBlocked(useStore.getState())).toBe(true);
+    expect(selectOpenNote(useStore.getState())).toBe(`${a.label} is running: pause it first (this would stop it)`);
+    const info = { id: 'saved-1', name: 'old', step: 300, reason: 'done', config: buildConfig(s), preset: null } as unknown as SavedRunInfo;
+    useStore.setState({ savedRuns: [info] });
+    useStore.getState().resumeSaved('saved-1'); // the action holds back too
+    expect(useStore.getState().runs).toHaveLength(1);
+    expect(useStore.getState().error).toBe(`${a.label} is running: pause it first (this would stop it)`);
+    s.onWorkerEvent({ type: 'state', runId: a.id, state: 'paused', step: 130 });
+    expect(selectOpenBlocked(useStore.getState())).toBe(false);
+    expect(selectOpenNote(useStore.getState())).toBe(`stops ${a.label}, paused now, to bring this one back (its saved checkpoint stays listed here, to resume)`);
+    s.onWorkerEvent({ type: 'state', runId: a.id, state: 'done', step: 300 });
+    expect(selectOpenNote(useStore.getState())).toBeNull(); // a finished run is not stopped by it
   });
 
   it('keeps at most MAX_POINTS loss points, thinning the old ones', async () => {

@@ -6,6 +6,7 @@
 import { useState } from 'react';
 import { formatBytes } from '../../engine/config';
 import { useStore } from '../store';
+import { selectOpenBlocked, selectOpenNote } from '../store/selectors';
 import { savedBytes, type SavedRunInfo } from '../../worker/saved-runs';
 
 const REASONS: Record<SavedRunInfo['reason'], string> = { interval: 'while training', pause: 'paused', done: 'finished' };
@@ -31,6 +32,9 @@ export function SavedRunsPanel() {
   // the run the worker holds now is the one being saved: resuming it would replace it with its own past
   // (a string, not the runs: this panel does not re-render at every step)
   const held = useStore((s) => s.runs.find((r) => r.id === s.heldRunId)?.savedAs ?? null);
+  // what Resume or Open does to the run the worker holds, said before it happens
+  const note = useStore(selectOpenNote);
+  const blocked = useStore(selectOpenBlocked);
   const { resumeSaved, deleteSaved } = useStore.getState();
   if (!saved.length && !problem) return null;
   const total = saved.reduce((n, r) => n + savedBytes(r), 0);
@@ -62,7 +66,7 @@ export function SavedRunsPanel() {
                 {formatBytes(savedBytes(r))}{r.data ? (r.data.kept ? ' with data' : ' (data not kept)') : ''}
               </td>
               <td>
-                <button data-testid="saved-resume" disabled={held === r.id} title={held === r.id ? 'this is the run training now' : undefined}
+                <button data-testid="saved-resume" disabled={held === r.id || blocked} title={held === r.id ? 'this is the run training now' : (note ?? undefined)}
                   onClick={() => resumeSaved(r.id)}>{r.reason === 'done' ? 'Open' : 'Resume'}</button>
                 <button data-testid="saved-delete" onClick={() => void deleteSaved(r.id)}>Delete</button>
               </td>

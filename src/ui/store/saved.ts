@@ -7,6 +7,7 @@ import type { PresetName } from '../../engine/config';
 import type { PolicyChange } from '../../engine/run-record';
 import { SavedRuns, wasInterrupted, type SavedRunInfo } from '../../worker/saved-runs';
 import type { PlaygroundState } from './index';
+import { selectOpenBlocked, selectOpenNote } from './selectors';
 
 export interface SavedSlice {
   savedRuns: SavedRunInfo[];
@@ -58,6 +59,8 @@ export const createSavedSlice: StateCreator<PlaygroundState, [], [], SavedSlice>
     resumeSaved: (id) => {
       const info = get().savedRuns.find((r) => r.id === id);
       if (!info) return;
+      // a run training would stop mid-way: it waits to be paused, as a start does (the button says so)
+      if (selectOpenBlocked(get())) return set({ error: selectOpenNote(get()) });
       const run = get().addRun(info.config, (info.preset as PresetName | null) ?? undefined, info.name);
       set((st) => ({
         error: null, interrupted: st.interrupted.filter((i) => i !== id),
