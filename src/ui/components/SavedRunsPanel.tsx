@@ -1,8 +1,8 @@
 // The runs this browser keeps: each with its step, why and when it was last saved, its
 // backend and size; Resume brings it back paused where it was (after a reload, a crash
 // or a lost GPU the page says which were interrupted; one the user reset or replaced
-// says so instead); names can be changed; Delete frees the space. Problems reading
-// them are shown, never swallowed.
+// says so instead); names can be changed (double-click, or Rename from the keyboard);
+// Delete frees the space. Problems reading them are shown, never swallowed.
 import { useState } from 'react';
 import { formatBytes } from '../../engine/config';
 import { useStore } from '../store';
@@ -17,7 +17,15 @@ const saidWhy = (r: SavedRunInfo) => `${REASONS[r.reason]}, ${new Date(r.savedAt
 function Name({ info }: { info: SavedRunInfo }) {
   const rename = useStore((s) => s.renameSaved);
   const [text, setText] = useState<string | null>(null);
-  if (text === null) return <span data-testid="saved-name" onDoubleClick={() => setText(info.name)} title="double-click to rename">{info.name}</span>;
+  if (text === null) {
+    // double-click for the mouse; the button for the keyboard (and screen readers), named for the run
+    return (
+      <>
+        <span data-testid="saved-name" onDoubleClick={() => setText(info.name)} title="double-click to rename">{info.name}</span>{' '}
+        <button data-testid="saved-rename-start" aria-label={`rename "${info.name}"`} onClick={() => setText(info.name)}>Rename</button>
+      </>
+    );
+  }
   const done = () => { void rename(info.id, text); setText(null); };
   return (
     <input aria-label="saved run name" data-testid="saved-rename" value={text} autoFocus maxLength={200}
