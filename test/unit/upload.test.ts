@@ -157,7 +157,20 @@ describe('image folders and zips', () => {
   it('refuses an empty class folder, and a single class', async () => {
     const entries = [{ path: 'cats/a.png', bytes: png(2, 2, [1, 2, 3, 255]) }, { path: 'dogs/readme.txt', bytes: new Uint8Array(1) }];
     await expect(folderDataset(entries, 4, 1, pngDecoder, budget())).rejects.toThrow('class folder dogs has no images (png, jpg, gif, bmp or webp)');
-    await expect(folderDataset(entries.slice(0, 1), 4, 1, pngDecoder, budget())).rejects.toThrow('found 1 class folder(s)');
+    await expect(folderDataset(entries.slice(0, 1), 4, 1, pngDecoder, budget())).rejects
+      .toThrow('cats/a.png is in one class folder, cats/, the only one: put the images in one subfolder per class, at least two (e.g. cats/, dogs/)');
+  });
+
+  it('names the images in no class folder (a few, then how many more) and says where they go', async () => {
+    const image = (path: string) => ({ path, bytes: png(2, 2, [1, 2, 3, 255]) });
+    // before: "found 0 class folder(s): …", naming no file
+    await expect(folderDataset([image('photo.png')], 4, 1, pngDecoder, budget())).rejects
+      .toThrow('photo.png is in no class folder: put the images in one subfolder per class, at least two (e.g. cats/, dogs/)');
+    const many = ['a.png', 'b.png', 'c.png', 'd.png', 'e.png'].map(image);
+    await expect(folderDataset([...many, image('cats/x.png')], 4, 1, pngDecoder, budget())).rejects
+      .toThrow('a.png, b.png, c.png and 2 more are in no class folder (the only one is cats/): put the images in one subfolder per class');
+    await expect(datasetFromFiles([{ name: 'photo.png', path: 'photo.png', bytes: png(2, 2, [1, 2, 3, 255]) }], { imageSize: 4, seed: 1, limit, decode: pngDecoder }))
+      .rejects.toThrow(/^photo\.png is in no class folder: /);
   });
 
   it("passes over dot-files, macOS's __MACOSX/ and other files beside the class folders; a folder of other files among them is a class with no images", async () => {

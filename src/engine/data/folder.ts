@@ -51,6 +51,22 @@ function declaredSize(bytes: Uint8Array): { width: number; height: number } | nu
   }
 }
 
+/** A few names, then how many more: a message names the files it is about without listing thousands. */
+const listed = (names: string[]) => (names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`);
+
+/**
+ * Why fewer than two classes were found, naming the files: the images in no class folder
+ * (a lone photo.png got "found 0 class folder(s)", which named nothing), else those all
+ * in the one class folder; and the fix.
+ */
+function fewClasses(loose: string[], only: string | undefined, inOnly: string[]): string {
+  const fix = 'put the images in one subfolder per class, at least two (e.g. cats/, dogs/)';
+  const are = (n: number) => (n === 1 ? 'is' : 'are');
+  if (loose.length) return `${listed(loose)} ${are(loose.length)} in no class folder${only ? ` (the only one is ${only}/)` : ''}: ${fix}`;
+  if (only) return `${listed(inOnly)} ${inOnly.length === 1 ? 'is' : 'are all'} in one class folder, ${only}/, the only one: ${fix}`;
+  return `no class folder found: ${fix}`;
+}
+
 /**
  * The dataset of `entries`, each image resized to `size` x `size`, its pixels counted
  * against `budget` before it is decoded (100,000 images at 224 x 224 take 15 GB; a 42 KB
@@ -68,10 +84,14 @@ export async function folderDataset(
   // parent a class, and the upload was refused as "class folder pets has no images"
   const imageParents = new Set<string>();
   const others: { cls: string; parent: string }[] = [];
+  const loose: string[] = []; // images at the top level: named if no two classes are found
   for (const e of entries) {
     const parts = e.path.split('/').filter(Boolean);
-    if (parts.length < 2) continue; // files at the top level belong to no class
     if (parts.some(hidden)) continue;
+    if (parts.length < 2) { // files at the top level belong to no class
+      if (IMAGE_EXT.test(e.path)) loose.push(printable(e.path));
+      continue;
+    }
     const cls = printable(parts[parts.length - 2]!); // shown on the page
     const parent = parts.slice(0, -2).join('/');
     if (IMAGE_EXT.test(e.path)) {
@@ -84,9 +104,7 @@ export async function folderDataset(
   }
   for (const o of others) if (imageParents.has(o.parent) && !byClass.has(o.cls)) byClass.set(o.cls, []);
   const classes = [...byClass.keys()].sort();
-  if (classes.length < 2) {
-    throw new DatasetError(`found ${classes.length} class folder(s): put the images in one subfolder per class, at least two (e.g. cats/, dogs/)`);
-  }
+  if (classes.length < 2) throw new DatasetError(fewClasses(loose, classes[0], byClass.get(classes[0]!)?.map((e) => printable(e.path)) ?? []));
   const empty = classes.filter((c) => byClass.get(c)!.length === 0);
   if (empty.length) throw new DatasetError(`class folder${empty.length > 1 ? 's' : ''} ${empty.join(', ')} ha${empty.length > 1 ? 've' : 's'} no images (png, jpg, gif, bmp or webp)`);
   const pixels: Uint8Array[] = [];
