@@ -144,6 +144,20 @@ describe('playground store', () => {
     expect(useStore.getState().fieldErrors.patience).toBeUndefined();
   });
 
+  it('a bad window reports the window only, not the joint steps that follow it', () => {
+    const s = useStore.getState();
+    const before = s.policy.windowSteps;
+    s.setPolicyField('windowSteps', '-1');
+    // before: "prelora.windowSteps must be … (got -1); prelora.jointSteps must be … (got -1)"
+    expect(useStore.getState().fieldErrors.windowSteps).toMatch(/^prelora\.windowSteps must be a whole number >= 1 \(got -1\)$/);
+    expect(useStore.getState().error).not.toContain('jointSteps');
+    expect(useStore.getState().policy.windowSteps).toBe(before);
+    useStore.getState().setPolicyField('windowSteps', '10');
+    expect(useStore.getState()).toMatchObject({ fieldErrors: {}, error: null });
+    expect(buildConfig(useStore.getState()).prelora).toMatchObject({ windowSteps: 10, jointSteps: 10 }); // it still follows
+    useStore.getState().setPolicyField('windowSteps', String(before));
+  });
+
   it('refuses a typed seed or steps the config would refuse, with its range, and keeps the last good value', () => {
     useStore.setState({ seed: 1, steps: 300 });
     const s = useStore.getState();

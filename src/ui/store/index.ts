@@ -3,8 +3,9 @@
 // worker's events are its only input about runs.
 import { create } from 'zustand';
 import type { BackendChoice, BackendInfo } from '../../engine/backend';
+import { resolveUpdate } from '../../engine/live';
 import { BENCH_VARIANTS } from '../../engine/bench/report';
-import { formatErrors, validateConfig, type DatasetSource } from '../../engine/config';
+import { formatErrors, validateConfig, type ConfigError, type DatasetSource } from '../../engine/config';
 import { builtinDataKey } from '../../engine/data/key';
 import type { DatasetInfo } from '../../engine/data/preview';
 import { uploadProblem } from '../../engine/data/limits';
@@ -96,6 +97,20 @@ function workerGone(s: PlaygroundState, runEnds: 'failed' | 'stopped', message: 
     dataset: s.dataset === 'upload' ? 'synthetic' : s.dataset,
     error: gone.length ? `${message}. ${gone.join(' ')}` : message,
   };
+}
+
+/**
+ * The PreLoRA settings' problems a typed field is refused with: a field that follows it
+ * (jointSteps follows the window, resolveUpdate) has its problem only through it, so where
+ * the typed field has one of its own, the follower's is left out: a window of -1 also
+ * reported "prelora.jointSteps must be … (got -1)", a field no one typed.
+ */
+function typedProblems(key: PageLiveKey, problems: ConfigError[]): ConfigError[] {
+  const prelora = problems.filter((p) => p.path.startsWith('prelora.'));
+  const own = `prelora.${key}`;
+  if (!prelora.some((p) => p.path === own)) return prelora;
+  const followers = new Set(Object.keys(resolveUpdate({ [key]: 1 })).filter((k) => k !== key).map((k) => `prelora.${k}`));
+  return prelora.filter((p) => !followers.has(p.path));
 }
 
 /** What the page shows while it waits on each awaited command: an error in its place ends it. */
@@ -209,7 +224,7 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
     const policy = parsed.error === null ? { ...s.policy, [key]: parsed.value } : s.policy;
     const problems = parsed.error !== null
       ? [{ path: `prelora.${key}`, message: parsed.error }]
-      : validateConfig(buildConfig({ ...s, policy })).filter((p) => p.path.startsWith('prelora.'));
+      : typedProblems(key, validateConfig(buildConfig({ ...s, policy })));
     if (problems.length) {
       set({ fieldErrors: { ...s.fieldErrors, [key]: problems.map((p) => p.message).join('; ') }, error: formatErrors(problems) });
       return;
