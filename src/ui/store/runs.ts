@@ -71,6 +71,8 @@ export interface RunsSlice {
   applyStarted: (runId: string, config: RunConfig, about?: Pick<RunView, 'backend' | 'kernels' | 'init'>) => void;
   applyPolicy: (runId: string, step: number, update: PolicyUpdate) => void;
   applyEngineEvent: (runId: string, e: EngineEvent) => void;
+  /** many events at once (a restored run's history): one store update, one copy of the run's arrays */
+  applyEngineEvents: (runId: string, events: readonly EngineEvent[]) => void;
   setRunState: (runId: string, state: RunState | 'starting', step?: number) => void;
   removeRun: (runId: string) => void;
 }
@@ -81,33 +83,64 @@ function thin<T>(points: T[]): T[] {
 
 let counter = 0;
 
-function reduce(run: RunView, e: EngineEvent): RunView {
+/**
+ * The run with fresh copies of the arrays (and modules) events append to: the one copy an
+ * update makes. One event copies what it touches; a restore's events share one copy of
+ * all (one copy per event made a long run's restore quadratic: 2.4 s for 20,000 windows).
+ */
+function owned(run: RunView, e?: EngineEvent): RunView {
+  const all = e === undefined;
+  const t = e?.type;
+  return {
+    ...run,
+    ...(all || t === 'progress' ? { losses: [...run.losses], efficiency: [...run.efficiency] } : {}),
+    ...(all || t === 'evaluation' ? { evaluations: [...run.evaluations] } : {}),
+    ...(all || t === 'window' ? { windows: [...run.windows] } : {}),
+    ...(all || t === 'phase' ? { changes: [...run.changes], modules: { ...run.modules } } : {}),
+    ...(all || t === 'params' ? { params: [...run.params] } : {}),
+  };
+}
+
+/** Apply one event to a run whose arrays this update owns (owned), in place. */
+function applyOwned(r: RunView, e: EngineEvent): void {
   switch (e.type) {
     case 'progress': {
       const last = e.records.at(-1);
-      return {
-        ...run,
-        step: last?.step ?? run.step,
-        seconds: run.seconds + e.seconds,
-        losses: thin([...run.losses, ...e.records.map((r) => ({ step: r.step, loss: r.loss }))]),
-        efficiency: e.samplesPerSec > 0 && last ? thin([...run.efficiency, { step: last.step, samplesPerSec: e.samplesPerSec, phase: e.phase }]) : run.efficiency,
-        throughput: tally(run.throughput, e.phase, e.records.length, e.seconds),
-      };
+      r.step = last?.step ?? r.step;
+      r.seconds += e.seconds;
+      for (const rec of e.records) r.losses.push({ step: rec.step, loss: rec.loss });
+      r.losses = thin(r.losses);
+      if (e.samplesPerSec > 0 && last) {
+        r.efficiency.push({ step: last.step, samplesPerSec: e.samplesPerSec, phase: e.phase });
+        r.efficiency = thin(r.efficiency);
+      }
+      r.throughput = tally(r.throughput, e.phase, e.records.length, e.seconds);
+      return;
     }
-    case 'evaluation': return { ...run, evaluations: [...run.evaluations, e.evaluation] };
-    case 'window': return { ...run, windows: [...run.windows, e.window] };
+    case 'evaluation': r.evaluations.push(e.evaluation); return;
+    case 'window': r.windows.push(e.window); return;
     case 'phase': {
       const c = e.change;
-      const cell = run.modules[c.module] ?? { phase: 'full', rank: null, switchedAt: null };
+      const cell = r.modules[c.module] ?? { phase: 'full', rank: null, switchedAt: null };
       const switchedAt = c.from === 'full' ? c.step : cell.switchedAt;
-      return { ...run, changes: [...run.changes, c], modules: { ...run.modules, [c.module]: { phase: c.to, rank: c.rank, switchedAt } } };
+      r.changes.push(c);
+      r.modules[c.module] = { phase: c.to, rank: c.rank, switchedAt };
+      return;
     }
-    case 'params':
-      return { ...run, params: [...run.params, { step: e.step, total: e.total, trainable: e.trainable, bytes: e.memory.numBytes }] };
-    case 'memory': return run;
-    case 'diverged': return { ...run, diverged: e.divergence };
-    case 'deviceLost': return run; // the worker's message says what happened and which checkpoint resumes it
+    case 'params': r.params.push({ step: e.step, total: e.total, trainable: e.trainable, bytes: e.memory.numBytes }); return;
+    case 'memory': return;
+    case 'diverged': r.diverged = e.divergence; return;
+    case 'deviceLost': return; // the worker's message says what happened and which checkpoint resumes it
   }
+}
+
+/** The run after `events`, as a new object (the store's views compare by reference); one copy of its arrays for them all. */
+function reduce(run: RunView, events: readonly EngineEvent[]): RunView {
+  // nothing the page draws: the run stays the same object, and no view re-renders
+  if (events.every((e) => e.type === 'memory' || e.type === 'deviceLost')) return run;
+  const r = owned(run, events.length === 1 ? events[0] : undefined);
+  for (const e of events) applyOwned(r, e);
+  return r;
 }
 
 function withPolicy(run: RunView, step: number, update: PolicyUpdate): RunView {
@@ -147,7 +180,11 @@ export const createRunsSlice: StateCreator<PlaygroundState, [], [], RunsSlice> =
     }),
     applyEngineEvent: (runId, e) => update(runId, (r) => {
       runLog.event(runId, e);
-      return reduce(r, e);
+      return reduce(r, [e]);
+    }),
+    applyEngineEvents: (runId, events) => update(runId, (r) => {
+      for (const e of events) runLog.event(runId, e);
+      return reduce(r, events);
     }),
     setRunState: (runId, state, step) => update(runId, (r) => ({ ...r, state, step: step ?? r.step })),
     removeRun: (runId) => set((s) => {

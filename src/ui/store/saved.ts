@@ -78,7 +78,7 @@ export const createSavedSlice: StateCreator<PlaygroundState, [], [], SavedSlice>
     })),
     applyRestored: (runId, events, policyChanges) => {
       const s = get();
-      for (const e of events) s.applyEngineEvent(runId, e);
+      s.applyEngineEvents(runId, events); // one update: one at a time, a long run's restore took time quadratic in its length
       for (const c of policyChanges) s.applyPolicy(runId, c.step, c.update);
     },
   };
