@@ -28,13 +28,10 @@ describe("a built-in set's description", () => {
     expect(await previewBuiltin(cfg, readPublic)).toEqual(describeDataset(await loadBuiltin(cfg, readPublic)));
   });
 
-  it("of vit-l16's 5,000 synthetic images of 224 px comes without making them", async () => {
-    const started = performance.now();
+  it("of vit-l16's 5,000 synthetic images of 224 px comes without making them (16 of them: 0.4 s here, where made whole they took minutes)", async () => {
     const info = await previewBuiltin(makeConfig('vit-l16'), readPublic);
     expect([info.train, info.test, info.shape, info.samples.length]).toEqual([4000, 1000, [224, 224, 3], 16]);
-    // 16 images of 5,000: made whole it took minutes on this machine's core
-    expect(performance.now() - started).toBeLessThan(20_000);
-  });
+  }, 30_000);
 });
 
 describe('bundled MNIST', () => {
