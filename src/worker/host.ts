@@ -192,7 +192,6 @@ export class TrainingHost {
     return this.backend;
   }
 
-  /** The worker's run, if it is the one named. */
   /**
    * `work` (a start, a restore or a branch) with its run id among those being prepared,
    * so that a reset the page sends meanwhile (it drops the run at once) is not lost: a run
@@ -214,6 +213,7 @@ export class TrainingHost {
     return !this.starting.get(runId)?.reset;
   }
 
+  /** The worker's run, if it is the one named. */
   private current(runId: string): Run | null {
     return this.run?.id === runId ? this.run : null;
   }
