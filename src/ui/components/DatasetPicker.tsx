@@ -1,5 +1,6 @@
 // The data: the built-in sets, an upload area (file picker, folder picker, drag and
-// drop), a grid of sample images and the class balance of what is loaded.
+// drop), a grid of sample images and the class balance of what is loaded. The pickers
+// are file inputs hidden from sight only: Tab reaches them and Enter or Space opens them.
 import { useEffect, useRef } from 'react';
 import type { DatasetSource } from '../../engine/config';
 import type { DatasetInfo } from '../../engine/data/preview';
@@ -73,8 +74,8 @@ export function DatasetPicker() {
           onDragOver={(e) => e.preventDefault()}
           onDrop={(e) => { e.preventDefault(); onFiles(e.dataTransfer.files); }}>
           Drop CIFAR-10 binary (.bin, .tar.gz), MNIST/Fashion-MNIST IDX (.gz or not) or a zip of class folders here, or
-          <label className="file">choose files<input type="file" multiple data-testid="upload" onChange={(e) => { onFiles(e.target.files); e.target.value = ''; }} /></label>
-          <label className="file">choose a folder<input type="file" {...{ webkitdirectory: '' }} onChange={(e) => { onFiles(e.target.files); e.target.value = ''; }} /></label>
+          <label className="file">choose files<input type="file" className="visually-hidden" multiple data-testid="upload" onChange={(e) => { onFiles(e.target.files); e.target.value = ''; }} /></label>
+          <label className="file">choose a folder<input type="file" className="visually-hidden" {...{ webkitdirectory: '' }} onChange={(e) => { onFiles(e.target.files); e.target.value = ''; }} /></label>
           {uploading && <span> · reading…</span>}
         </div>
       </div>

@@ -1,6 +1,7 @@
 // Every module of every layer of the selected run: its phase by colour, its rank, when
-// it switched, or its latest value of the run's metric. A click forces that module's
-// switch, on the worker's run; a family outside prelora.targets trains fully and takes no click.
+// it switched, or its latest value of the run's metric. A full module of the worker's
+// live run is a button that forces its switch (click, or Tab and Enter); a family outside
+// prelora.targets trains fully and is no button.
 import { moduleId } from '../../engine/policy';
 import { FAMILIES } from '../../engine/vit-families';
 import { useStore } from '../store';
@@ -32,13 +33,18 @@ export function LayerPanel() {
                 const latest = run ? latestMetric(run, id) : null;
                 const p = whatIf?.replay.byModule[id];
                 const targeted = run?.config.prelora.targets.includes(f) ?? true;
+                const offered = clickable && targeted && phase === 'full';
+                const content = <>
+                  <b>{cell?.rank ? `r${cell.rank}` : phase === 'full' ? '' : '–'}</b>
+                  <span>{cell?.switchedAt != null ? `@${cell.switchedAt}` : latest != null ? latest.toFixed(2) : ''}</span>
+                  {whatIf ? <i className={`if${p && !p.exact ? ' estimate' : ''}`} data-testid="predicted">{p ? `if ${p.exact ? '' : '~'}@${p.step} r${p.rank}` : 'if –'}</i> : null}
+                </>;
                 return (
                   <td key={f} data-testid="module-cell" data-module={id} data-phase={phase} data-rank={cell?.rank ?? ''} data-latest={latest ?? ''} data-predicted={p?.step ?? ''}
-                    className={`cell ${phase}${targeted ? '' : ' untargeted'}`} onClick={() => clickable && targeted && phase === 'full' && forceSwitch(id)}
+                    className={`cell ${phase}${targeted ? '' : ' untargeted'}`}
                     title={`${id}: ${phase}${cell?.switchedAt != null ? `, switched at step ${cell.switchedAt}` : ''}${targeted ? '' : ', not in prelora.targets: it trains fully'}`}>
-                    <b>{cell?.rank ? `r${cell.rank}` : phase === 'full' ? '' : '–'}</b>
-                    <span>{cell?.switchedAt != null ? `@${cell.switchedAt}` : latest != null ? latest.toFixed(2) : ''}</span>
-                    {whatIf ? <i className={`if${p && !p.exact ? ' estimate' : ''}`} data-testid="predicted">{p ? `if ${p.exact ? '' : '~'}@${p.step} r${p.rank}` : 'if –'}</i> : null}
+                    {/* a button only where a switch can happen, so the keyboard (and a screen reader) is offered exactly those */}
+                    {offered ? <button type="button" className="plain" aria-label={`switch ${id} to LoRA now`} onClick={() => forceSwitch(id)}>{content}</button> : content}
                   </td>
                 );
               })}

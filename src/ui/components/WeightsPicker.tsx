@@ -15,7 +15,7 @@ export function WeightsPicker() {
   return (
     <section className="weights" data-testid="weights-panel">
       <label className="file" title="a model.safetensors, and the config.json beside it">Load weights
-        <input type="file" multiple accept=".safetensors,.json" data-testid="load-weights" onChange={(e) => { onFiles(e.target.files); e.target.value = ''; }} />
+        <input type="file" className="visually-hidden" multiple accept=".safetensors,.json" data-testid="load-weights" onChange={(e) => { onFiles(e.target.files); e.target.value = ''; }} />
       </label>
       <span data-testid="weights">
         {loading ? 'reading…'

@@ -1,6 +1,7 @@
 // The sweep heat map: each module's predicted switch step (rows) against the weight
 // or the loss threshold (columns, around the what-if value), and under it what each
-// column gives. A click takes that column's value into the what-if settings.
+// column gives. A click on a cell, or its column's value (a button), takes that
+// value into the what-if settings.
 import { useMemo } from 'react';
 import { sweep, type SweepAxis } from '../../engine/explore/sweep';
 import { TRAINABLE_SHARE_LABEL } from '../../engine/trainable-share';
@@ -55,7 +56,13 @@ export function SweepHeatmap() {
       </select> <small>switch step per module · click a column to take its value</small></h2>
       <div className="scroll">
         <table className="heatmap" data-testid="sweep-heatmap" data-axis={axisKey}>
-          <thead><tr><th>{AXIS_LABELS[axisKey]}</th>{result.axis.values.map((v) => <th key={v} className={v === current ? 'current' : ''}>{v}</th>)}</tr></thead>
+          {/* each column's value a button (Tab, Enter): one stop a column, not one a cell, and a cell's click does the same */}
+          <thead><tr><th>{AXIS_LABELS[axisKey]}</th>{result.axis.values.map((v) => (
+            <th key={v} className={v === current ? 'current' : ''}>
+              <button type="button" className="plain" data-testid="sweep-take" data-value={v} aria-pressed={v === current}
+                aria-label={`take ${AXIS_LABELS[axisKey]} ${v}`} onClick={() => setWhatIf(axisKey, String(v))}>{v}</button>
+            </th>
+          ))}</tr></thead>
           <tbody>
             {w.recorded.moduleIds.map((id) => (
               <tr key={id}>

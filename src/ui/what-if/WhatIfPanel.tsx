@@ -31,7 +31,8 @@ function Field({ k, w }: { k: WhatIfKey; w: WhatIf }) {
         ? <>
           <input type="range" data-testid={`what-if-${k}`} min={field.slider[0]} max={Math.max(field.slider[1], Number(own))} step={field.slider[2]}
             value={Number(value)} onChange={(e) => setWhatIf(k, e.target.value)} />
-          <input className="num" data-testid={`what-if-${k}-text`} key={String(value)} defaultValue={String(value)} inputMode="decimal"
+          {/* the label names the slider (its first control) only: the text box needs a name of its own */}
+          <input className="num" data-testid={`what-if-${k}-text`} aria-label={`${field.label}, typed`} key={String(value)} defaultValue={String(value)} inputMode="decimal"
             onBlur={(e) => setWhatIf(k, e.target.value)} onKeyDown={(e) => { if (e.key === 'Enter') setWhatIf(k, e.currentTarget.value); }} />
         </>
         : <select data-testid={`what-if-${k}`} value={String(value)} onChange={(e) => setWhatIf(k, e.target.value)}>

@@ -1,0 +1,107 @@
+// The page by keyboard, in Chromium against the production build (micro, wasm, a few
+// steps): every core action reached with Tab and done with Enter, each control named.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPlayground, type Playground } from '../helpers/browser';
+import { tempDir } from '../helpers/temp';
+
+const runState = (page: Page, row: number) => page.getByTestId('run-row').nth(row).locator('td').nth(2).textContent();
+const stepCount = (page: Page) => page.getByTestId('step-count').textContent().then(Number);
+
+/** Press Tab from where the focus is until `target` has it: false if it never comes (not in the tab order). */
+async function tabTo(page: Page, target: Locator, presses = 400): Promise<boolean> {
+  const handle = await target.elementHandle({ timeout: 10_000 });
+  for (let i = 0; i < presses; i++) {
+    await page.keyboard.press('Tab');
+    if (await handle!.evaluate((el) => el === document.activeElement)) return true;
+  }
+  return false;
+}
+
+/** From the top of the page: the first Tab goes to its first control. */
+const fromTop = (page: Page) => page.evaluate(() => { (document.activeElement as HTMLElement | null)?.blur(); window.scrollTo(0, 0); });
+
+let playground: Playground;
+let page: Page;
+let base: string;
+const dir = tempDir('prelora-a11y-');
+
+beforeAll(async () => {
+  playground = await openPlayground();
+  page = playground.page;
+  base = page.url().replace(/#.*$/, '');
+}, 180_000);
+
+afterAll(() => playground?.close());
+
+/** The page anew (no run) with a link's settings. */
+async function open(hash: string): Promise<void> {
+  await page.goto('about:blank');
+  await page.goto(`${base}#v=1&preset=micro&backend=wasm&${hash}`);
+  await expect.poll(() => page.getByTestId('preset').inputValue()).toBe('micro');
+}
+
+describe('keyboard access', () => {
+  it('reaches the layer cells, the sweep, the what-if text boxes and the run rows with Tab, and acts on Enter', async () => {
+    // a threshold no module meets: every cell stays full, to switch by hand
+    await open('prelora.windowSteps=5&prelora.weightThreshold=0.01&schedule.steps=2000');
+    await page.getByTestId('start').click();
+    await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThanOrEqual(12);
+    await page.getByTestId('pause').click();
+    await expect.poll(() => runState(page, 0), { timeout: 30_000 }).toBe('paused');
+
+    // the what-if text boxes have names: one per slider
+    for (const name of ['weight threshold %', 'loss threshold %', 'patience (windows)']) {
+      expect(await page.getByRole('textbox', { name: `${name}, typed`, exact: true }).count(), name).toBe(1);
+    }
+
+    // a sweep column taken by keyboard: its value goes into the what-if settings
+    const column = page.getByTestId('sweep-take').nth(2);
+    const value = await column.getAttribute('data-value');
+    await fromTop(page);
+    expect(await tabTo(page, column)).toBe(true);
+    expect(await column.getAttribute('aria-pressed')).toBe('false');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('what-if-weightThreshold-text').inputValue()).toBe(value);
+    expect(await column.getAttribute('aria-pressed')).toBe('true');
+
+    // a full module switched by keyboard
+    const cell = page.locator('[data-testid="module-cell"][data-module="blocks.1.value"]');
+    expect(await cell.getAttribute('data-phase')).toBe('full');
+    const switcher = page.getByRole('button', { name: 'switch blocks.1.value to LoRA now', exact: true });
+    await fromTop(page);
+    expect(await tabTo(page, switcher)).toBe(true);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => cell.getAttribute('data-phase'), { timeout: 30_000 }).not.toBe('full');
+
+    // a second run, short (a long one would slow every key press after it); the first selected again by keyboard
+    await page.getByTestId('steps').fill('6');
+    await page.getByTestId('start').click();
+    await expect.poll(() => page.getByTestId('run-row').count(), { timeout: 30_000 }).toBe(2);
+    const first = page.getByTestId('run-table').getByRole('button', { name: /^#1 / });
+    await expect.poll(() => first.getAttribute('aria-pressed')).toBe('false');
+    await fromTop(page);
+    expect(await tabTo(page, first)).toBe(true);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => first.getAttribute('aria-pressed')).toBe('true');
+    expect(await page.getByTestId('run-row').nth(0).getAttribute('class')).toBe('active');
+  }, 180_000);
+
+  it('opens the file pickers (data files, a data folder, weights) from the keyboard', async () => {
+    await open('schedule.steps=6');
+    writeFileSync(join(dir, 'notes.bin'), new Uint8Array(100));
+    for (const name of ['choose files', 'choose a folder', 'Load weights']) {
+      const input = page.getByLabel(name, { exact: true });
+      await fromTop(page);
+      expect(await tabTo(page, input), name).toBe(true);
+      const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 10_000 }), page.keyboard.press('Enter')]);
+      if (name === 'choose files') {
+        await chooser.setFiles(join(dir, 'notes.bin'));
+        await expect.poll(() => page.getByTestId('error').textContent(), { timeout: 30_000 }).toContain('notes.bin');
+        await page.getByTestId('error').click(); // dismissed
+      }
+    }
+  }, 120_000);
+});
