@@ -1,5 +1,6 @@
-// The page by keyboard, in Chromium against the production build (micro, wasm, a few
-// steps): every core action reached with Tab and done with Enter, each control named.
+// The page by keyboard and at a small window, in Chromium against the production build
+// (micro, wasm, a few steps): every core action reached with Tab and done with Enter,
+// each control named; no sideways scroll at 800x600.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
@@ -104,4 +105,30 @@ describe('keyboard access', () => {
       }
     }
   }, 120_000);
+});
+
+describe('at an 800x600 window', () => {
+  afterAll(() => page.setViewportSize({ width: 1280, height: 800 }));
+
+  it('does not scroll sideways: the wide tables scroll in their own panels', async () => {
+    await page.setViewportSize({ width: 800, height: 600 });
+    await open('prelora.windowSteps=5&schedule.steps=20');
+    await page.getByTestId('start').click();
+    await expect.poll(() => runState(page, 0), { timeout: 120_000 }).toBe('done');
+    await expect.poll(() => page.getByTestId('sweep-cell').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    const widths = await page.evaluate(() => {
+      // what sticks out past the window, for the message
+      const wide = [...document.querySelectorAll('section, table')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+        .map((e) => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`);
+      return { page: document.documentElement.scrollWidth, window: window.innerWidth, wide };
+    });
+    expect(widths.page, widths.wide.join('; ')).toBeLessThanOrEqual(widths.window);
+    // the sweep's table is whole inside its scroll box, which stays inside its panel
+    const sweep = await page.getByTestId('sweep').evaluate((panel) => {
+      const box = panel.querySelector('.scroll')!;
+      return { panel: panel.getBoundingClientRect().right, box: box.getBoundingClientRect().right, scrolls: box.scrollWidth >= box.querySelector('table')!.scrollWidth };
+    });
+    expect(sweep.box).toBeLessThanOrEqual(sweep.panel);
+    expect(sweep.scrolls).toBe(true);
+  }, 180_000);
 });

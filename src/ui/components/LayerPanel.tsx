@@ -20,38 +20,41 @@ export function LayerPanel() {
     <section className="panel">
       <h2>Layers <small><i className="swatch full" /> full <i className="swatch joint" /> joint <i className="swatch lora" /> LoRA · rank, @switch step or latest {run?.config.prelora.metric ?? 'change'} · click a full cell to switch it now{whatIf ? ' · if: the what-if replay' : ''}</small></h2>
       {run ? null : <p className="hint" data-testid="layers-hint">Press Start: every linear layer of every block appears here, blue while it trains fully, then yellow (joint) and green (LoRA) as it switches, with its rank.</p>}
-      <table className="layers" data-testid="layer-panel" data-metric={run?.config.prelora.metric}>
-        <thead><tr><th>layer</th>{FAMILIES.map((f) => <th key={f}>{f}</th>)}</tr></thead>
-        <tbody>
-          {Array.from({ length: depth }, (_, l) => (
-            <tr key={l}>
-              <th>{l}</th>
-              {FAMILIES.map((f) => {
-                const id = moduleId(l, f);
-                const cell = run?.modules[id];
-                const phase = cell?.phase ?? 'full';
-                const latest = run ? latestMetric(run, id) : null;
-                const p = whatIf?.replay.byModule[id];
-                const targeted = run?.config.prelora.targets.includes(f) ?? true;
-                const offered = clickable && targeted && phase === 'full';
-                const content = <>
-                  <b>{cell?.rank ? `r${cell.rank}` : phase === 'full' ? '' : '–'}</b>
-                  <span>{cell?.switchedAt != null ? `@${cell.switchedAt}` : latest != null ? latest.toFixed(2) : ''}</span>
-                  {whatIf ? <i className={`if${p && !p.exact ? ' estimate' : ''}`} data-testid="predicted">{p ? `if ${p.exact ? '' : '~'}@${p.step} r${p.rank}` : 'if –'}</i> : null}
-                </>;
-                return (
-                  <td key={f} data-testid="module-cell" data-module={id} data-phase={phase} data-rank={cell?.rank ?? ''} data-latest={latest ?? ''} data-predicted={p?.step ?? ''}
-                    className={`cell ${phase}${targeted ? '' : ' untargeted'}`}
-                    title={`${id}: ${phase}${cell?.switchedAt != null ? `, switched at step ${cell.switchedAt}` : ''}${targeted ? '' : ', not in prelora.targets: it trains fully'}`}>
-                    {/* a button only where a switch can happen, so the keyboard (and a screen reader) is offered exactly those */}
-                    {offered ? <button type="button" className="plain" aria-label={`switch ${id} to LoRA now`} onClick={() => forceSwitch(id)}>{content}</button> : content}
-                  </td>
-                );
-              })}
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      {/* a narrow window scrolls the table here, not the page */}
+      <div className="scroll">
+        <table className="layers" data-testid="layer-panel" data-metric={run?.config.prelora.metric}>
+          <thead><tr><th>layer</th>{FAMILIES.map((f) => <th key={f}>{f}</th>)}</tr></thead>
+          <tbody>
+            {Array.from({ length: depth }, (_, l) => (
+              <tr key={l}>
+                <th>{l}</th>
+                {FAMILIES.map((f) => {
+                  const id = moduleId(l, f);
+                  const cell = run?.modules[id];
+                  const phase = cell?.phase ?? 'full';
+                  const latest = run ? latestMetric(run, id) : null;
+                  const p = whatIf?.replay.byModule[id];
+                  const targeted = run?.config.prelora.targets.includes(f) ?? true;
+                  const offered = clickable && targeted && phase === 'full';
+                  const content = <>
+                    <b>{cell?.rank ? `r${cell.rank}` : phase === 'full' ? '' : '–'}</b>
+                    <span>{cell?.switchedAt != null ? `@${cell.switchedAt}` : latest != null ? latest.toFixed(2) : ''}</span>
+                    {whatIf ? <i className={`if${p && !p.exact ? ' estimate' : ''}`} data-testid="predicted">{p ? `if ${p.exact ? '' : '~'}@${p.step} r${p.rank}` : 'if –'}</i> : null}
+                  </>;
+                  return (
+                    <td key={f} data-testid="module-cell" data-module={id} data-phase={phase} data-rank={cell?.rank ?? ''} data-latest={latest ?? ''} data-predicted={p?.step ?? ''}
+                      className={`cell ${phase}${targeted ? '' : ' untargeted'}`}
+                      title={`${id}: ${phase}${cell?.switchedAt != null ? `, switched at step ${cell.switchedAt}` : ''}${targeted ? '' : ', not in prelora.targets: it trains fully'}`}>
+                      {/* a button only where a switch can happen, so the keyboard (and a screen reader) is offered exactly those */}
+                      {offered ? <button type="button" className="plain" aria-label={`switch ${id} to LoRA now`} onClick={() => forceSwitch(id)}>{content}</button> : content}
+                    </td>
+                  );
+                })}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }
