@@ -1,10 +1,15 @@
-// The page by keyboard and at a small window, in Chromium against the production build
-// (micro, wasm, a few steps): every core action reached with Tab and done with Enter,
-// each control named; no sideways scroll at 800x600.
+// The page by keyboard, at a small window and in what a run's row says, in Chromium
+// against the production build (micro, wasm, a few steps): every core action reached
+// with Tab and done with Enter, each control named; no sideways scroll at 800x600; a
+// run from loaded weights says so on its row.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PRESETS } from '../../src/engine/config';
+import { hubParameters } from '../../src/engine/io/hf-layout';
+import { writeSafetensors } from '../../src/engine/io/safetensors';
+import { mulberry32 } from '../../src/engine/random';
 import { openPlayground, type Playground } from '../helpers/browser';
 import { tempDir } from '../helpers/temp';
 
@@ -130,5 +135,27 @@ describe('at an 800x600 window', () => {
     });
     expect(sweep.box).toBeLessThanOrEqual(sweep.panel);
     expect(sweep.scrolls).toBe(true);
+  }, 180_000);
+});
+
+describe('a run from loaded weights', () => {
+  it('says on its row which file it started from', async () => {
+    // micro's every parameter, seeded small values, as a Hub model file
+    const rand = mulberry32(7);
+    const tensors = hubParameters(PRESETS.micro.model).map(([name, shape]): [string, { shape: number[]; data: Float32Array }] =>
+      [name, { shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => 0.04 * (rand() - 0.5)) }]);
+    writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(tensors, { format: 'pt' }));
+    await open('schedule.steps=6');
+    await page.getByTestId('load-weights').setInputFiles(join(dir, 'model.safetensors'));
+    await expect.poll(() => page.getByTestId('weights').textContent(), { timeout: 30_000 }).toMatch(/^next runs start from model\.safetensors/);
+    await page.getByTestId('start').click();
+    await expect.poll(() => runState(page, 0), { timeout: 120_000 }).toBe('done');
+    expect(await page.getByTestId('run-row').nth(0).getByTestId('run-init').textContent()).toBe('started from model.safetensors');
+    // a run from a fresh model says nothing of the kind
+    await page.getByTestId('clear-weights').click();
+    await expect.poll(() => page.getByTestId('weights').textContent()).toBe('next runs start from a fresh model');
+    await page.getByTestId('start').click();
+    await expect.poll(() => runState(page, 1), { timeout: 120_000 }).toBe('done');
+    expect(await page.getByTestId('run-row').nth(1).getByTestId('run-init').count()).toBe(0);
   }, 180_000);
 });

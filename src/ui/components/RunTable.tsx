@@ -1,8 +1,8 @@
-// Every run side by side: state, final accuracy, time, samples/s by phase (the same
-// rule as the CLI's summary), its weight threshold now, trainable share (of the base
-// model's parameters, as every view counts it). A row selects
-// the run the charts and the layer panel show: a click anywhere on it, or its name, a
-// button, for the keyboard.
+// Every run side by side: its name (and the weights file it started from, if any),
+// state, final accuracy, time, samples/s by phase (the same rule as the CLI's summary),
+// its weight threshold now, trainable share (of the base model's parameters, as every
+// view counts it). A row selects the run the charts and the layer panel show: a click
+// anywhere on it, or its name, a button, for the keyboard.
 import type { RunPhase } from '../../engine/events';
 import { samplesPerSec } from '../../engine/throughput';
 import { formatShare, trainableShare, TRAINABLE_SHARE_LABEL } from '../../engine/trainable-share';
@@ -35,7 +35,8 @@ export function RunTable() {
               <tr key={r.id} data-testid="run-row" data-run={r.id} className={r.id === activeId ? 'active' : ''} onClick={() => selectRun(r.id)}>
                 <td><i className="swatch" style={{ background: r.color }} /></td>
                 {/* a real button, so Tab reaches it and Enter or Space selects: its click bubbles to the row's */}
-                <td><button type="button" className="plain" aria-pressed={r.id === activeId}>{r.label}</button></td>
+                <td><button type="button" className="plain" aria-pressed={r.id === activeId}>{r.label}</button>
+                  {r.init ? <small className="init" data-testid="run-init">started from {r.init}</small> : null}</td>
                 <td>{r.diverged
                   ? <span className="diverged" data-testid="diverged" title={r.diverged.message}>diverged at step {r.diverged.step}</span>
                   : r.state}</td>
