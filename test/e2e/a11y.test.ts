@@ -1,7 +1,8 @@
 // The page by keyboard, at a small window and in what a run's row says, in Chromium
 // against the production build (micro, wasm, a few steps): every core action reached
 // with Tab and done with Enter, each control named; no sideways scroll at 800x600; a
-// run from loaded weights says so on its row.
+// run from loaded weights says so on its row; a finished run's layer cells say that
+// switching by hand needs a live run, and offer no switch.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
@@ -157,5 +158,18 @@ describe('a run from loaded weights', () => {
     await page.getByTestId('start').click();
     await expect.poll(() => runState(page, 1), { timeout: 120_000 }).toBe('done');
     expect(await page.getByTestId('run-row').nth(1).getByTestId('run-init').count()).toBe(0);
+  }, 180_000);
+});
+
+describe('a finished run\'s layer panel', () => {
+  it('says that switching by hand needs a live run, and offers no switch', async () => {
+    await open('schedule.steps=6');
+    await page.getByTestId('start').click();
+    await expect.poll(() => runState(page, 0), { timeout: 120_000 }).toBe('done');
+    const hint = page.getByTestId('layer-panel-hint');
+    expect(await hint.textContent()).toContain('switching by hand needs a live run');
+    expect(await hint.textContent()).not.toContain('click a full cell');
+    expect(await page.getByTestId('module-cell').count()).toBe(12);
+    expect(await page.getByTestId('layer-panel').getByRole('button').count()).toBe(0);
   }, 180_000);
 });

@@ -16,9 +16,12 @@ export function LayerPanel() {
   const depth = run?.config.model.depth ?? 0;
   const whatIf = useWhatIf(); // the replay's prediction under each cell
   const clickable = run !== undefined && run === live && (run.state === 'running' || run.state === 'paused');
+  // a finished, stopped or failed run has no trainer to switch a module on: say so rather than offer cells that do nothing
+  const switchHint = !run || run.state === 'running' || run.state === 'paused' || run.state === 'starting' ? 'click a full cell to switch it now'
+    : `switching by hand needs a live run (running or paused); this one is ${run.state}`;
   return (
     <section className="panel">
-      <h2>Layers <small><i className="swatch full" /> full <i className="swatch joint" /> joint <i className="swatch lora" /> LoRA · rank, @switch step or latest {run?.config.prelora.metric ?? 'change'} · click a full cell to switch it now{whatIf ? ' · if: the what-if replay' : ''}</small></h2>
+      <h2>Layers <small><i className="swatch full" /> full <i className="swatch joint" /> joint <i className="swatch lora" /> LoRA · rank, @switch step or latest {run?.config.prelora.metric ?? 'change'} · <span data-testid="layer-panel-hint">{switchHint}</span>{whatIf ? ' · if: the what-if replay' : ''}</small></h2>
       {run ? null : <p className="hint" data-testid="layers-hint">Press Start: every linear layer of every block appears here, blue while it trains fully, then yellow (joint) and green (LoRA) as it switches, with its rank.</p>}
       {/* a narrow window scrolls the table here, not the page */}
       <div className="scroll">
