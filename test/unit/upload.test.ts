@@ -209,6 +209,14 @@ describe('image folders and zips', () => {
     expect(d.name).toBe('image folder (2 classes, 1 over 64 megapixels skipped)');
   });
 
+  it("reads a tar made of a folder's contents (`./cats/1.png`: tar czf pets.tgz .) as the classes it holds", async () => {
+    const red = png(2, 2, [255, 0, 0, 255]), blue = png(2, 2, [0, 0, 255, 255]);
+    const d = await folderDataset([
+      { path: './cats/a.png', bytes: red }, { path: './cats/b.png', bytes: red }, { path: './dogs/c.png', bytes: blue }, { path: './.DS_Store', bytes: new Uint8Array(2) },
+    ], 2, 1, pngDecoder, budget());
+    expect([d.classes, d.train.count + d.test.count]).toEqual([['cats', 'dogs'], 3]);
+  });
+
   it('says which formats it reads when given something else', async () => {
     await expect(datasetFromFiles([{ name: 'notes.csv', bytes: new Uint8Array(3) }], { imageSize: 32, seed: 1, limit }))
       .rejects.toThrow(/notes.csv: not a dataset this page reads: use CIFAR-10 binary/);

@@ -86,7 +86,8 @@ export async function folderDataset(
   const others: { cls: string; parent: string }[] = [];
   const loose: string[] = []; // images at the top level: named if no two classes are found
   for (const e of entries) {
-    const parts = e.path.split('/').filter(Boolean);
+    // `./cats/1.png` (tar czf x.tgz .) is `cats/1.png`: `.` and `..` are no folder of the set
+    const parts = e.path.split('/').filter((p) => p && p !== '.' && p !== '..');
     if (parts.some(hidden)) continue;
     if (parts.length < 2) { // files at the top level belong to no class
       if (IMAGE_EXT.test(e.path)) loose.push(printable(e.path));
