@@ -6,6 +6,8 @@
 // a saved run too large to keep its data names it, and a new upload must match it.
 import { crc32 } from '../engine/checkpoint/format';
 import type { Dataset, Split } from '../engine/data/dataset';
+import { fewNames } from '../engine/data/names';
+import { comparePaths } from '../engine/data/upload';
 
 /**
  * The largest decoded dataset kept with a saved run: all of CIFAR-10 is 184 MB decoded,
@@ -44,10 +46,9 @@ export function identify(d: Dataset, files: string): Omit<DataIdentity, 'kept'> 
   return { name: files, images: d.train.count + d.test.count, crc32: hex(crc32(...parts(d))) };
 }
 
-/** The files of an upload by name: a few, then how many more. */
-export function describeFiles(files: { name: string }[]): string {
-  const names = files.slice(0, 3).map((f) => f.name).join(', ');
-  return files.length > 3 ? `${names} and ${files.length - 3} more` : names;
+/** The files of an upload by name, in the order the data is read (path order): a few, then how many more. */
+export function describeFiles(files: { name: string; path?: string }[]): string {
+  return fewNames([...files].sort((a, b) => comparePaths(a.path ?? a.name, b.path ?? b.name)).map((f) => f.name));
 }
 
 /** The bytes the kept file takes, before it is made. */

@@ -7,7 +7,7 @@ import type { Dataset } from './dataset';
 import { DatasetError } from './errors';
 import type { DataBudget } from './inflate';
 import { MAX_IMAGE_PIXELS } from './limits';
-import { printable } from './names';
+import { fewNames as listed, printable } from './names';
 
 export interface DecodedImage {
   width: number;
@@ -51,8 +51,6 @@ function declaredSize(bytes: Uint8Array): { width: number; height: number } | nu
   }
 }
 
-/** A few names, then how many more: a message names the files it is about without listing thousands. */
-const listed = (names: string[]) => (names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`);
 
 /**
  * Why fewer than two classes were found, naming the files: the images in no class folder

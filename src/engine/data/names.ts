@@ -1,6 +1,7 @@
 // Text from a user's files (file and archive-entry names, folder names) made safe to
 // print on a terminal or show on the page: control characters and the invisible
-// direction overrides are written as escapes, and a runaway length is cut.
+// direction overrides are written as escapes, and a runaway length is cut; a list of
+// them is shortened to a few.
 
 // C0 and C1 controls, DEL, line/paragraph separators and the bidirectional overrides
 // (a name with U+202E can show "gnp.exe" as "exe.png")
@@ -21,4 +22,9 @@ export function printable(text: string): string {
   if (safe.length <= MAX_SHOWN_CHARS) return safe;
   const keep = MAX_SHOWN_CHARS / 2;
   return `${safe.slice(0, keep)} … (${safe.length - 2 * keep} characters) … ${safe.slice(-keep)}`;
+}
+
+/** A few names, then how many more: a message names the files it is about without listing thousands. */
+export function fewNames(names: readonly string[]): string {
+  return names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
 }
