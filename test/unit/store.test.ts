@@ -181,6 +181,21 @@ describe('playground store', () => {
     expect(buildConfig(useStore.getState()).schedule.steps).toBe(1000);
   });
 
+  it("a refused seed holds the benchmark back too (it runs the page's seed); a preset that replaces it takes its banner with it", () => {
+    useStore.setState({ seed: 1, steps: 300, benchStatus: { state: 'idle' }, benchErrors: {}, dataset: 'synthetic' });
+    useStore.getState().setControl('seed', '-3');
+    const refused = useStore.getState().fieldErrors.seed!;
+    useStore.getState().startBench(); // not with seed 1 while the field says -3
+    expect(useStore.getState().benchStatus).toEqual({ state: 'idle' });
+    expect(useStore.getState().error).toBe(refused);
+    useStore.getState().setConfig({ preset: useStore.getState().preset === 'micro' ? 'nano' : 'micro' });
+    expect(useStore.getState()).toMatchObject({ fieldErrors: {}, error: null });
+    // a banner about something else stays
+    useStore.setState({ error: 'the worker says no' });
+    useStore.getState().setConfig({ preset: useStore.getState().preset === 'micro' ? 'nano' : 'micro' });
+    expect(useStore.getState().error).toBe('the worker says no');
+  });
+
   it('asks the worker for a new data preview when what shapes the built-in set changes, and only then', () => {
     const sent: { type: string; config?: RunConfig }[] = [];
     vi.stubGlobal('Worker', class { postMessage(m: { type: string }) { sent.push(m); } terminate() {} });

@@ -72,7 +72,7 @@ export function BenchmarkPanel() {
   const seeds = useStore((s) => s.benchSeeds);
   const status = useStore((s) => s.benchStatus);
   const report = useStore((s) => s.benchReport);
-  const invalid = useStore((s) => s.benchErrors.steps ?? s.benchErrors.seeds);
+  const invalid = useStore((s) => s.benchErrors.steps ?? s.benchErrors.seeds ?? s.fieldErrors.seed);
   const training = useStore((s) => s.runs.some((r) => r.state === 'running' || r.state === 'starting'));
   const { setBench, startBench, stopBench } = useStore.getState();
   const running = status.state === 'running';

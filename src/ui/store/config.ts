@@ -66,13 +66,24 @@ export function buildConfig(s: NextRun): RunConfig {
   return cfg;
 }
 
+/**
+ * Every field's refusal dropped (its field shows a good value again), and the banner with
+ * it where it showed one of them: a preset or a link replaced a refused seed, and the
+ * banner still said "seed must be ..." beside a good seed.
+ */
+export function dropFieldErrors(s: Pick<PlaygroundState, 'fieldErrors' | 'error'>): Pick<PlaygroundState, 'fieldErrors' | 'error'> {
+  const stale = s.error !== null && Object.values(s.fieldErrors).some((m) => m !== undefined && s.error!.includes(m));
+  return { fieldErrors: {}, error: stale ? null : s.error };
+}
+
 /** The run controls typed as text: a whole number each. */
 export type TypedControl = 'seed' | 'steps';
 
 /**
  * Typed text as the next run's seed or steps, or what to type instead: the config's own
- * check of that field (its range, in its words). Never a value the config would refuse,
- * so neither the config nor the link ever holds one.
+ * check of that field (its range, in its words). Never a value the config refuses on that
+ * field's own path, so neither the config nor the link holds one (a problem between
+ * fields, as a warm-up longer than the typed steps, is Start's to name).
  */
 export function checkControl(next: NextRun, key: TypedControl, raw: string): { value: number; error: null } | { value: null; error: string } {
   const path = CONTROL_FIELDS[key];
@@ -92,7 +103,7 @@ export const createConfigSlice: StateCreator<PlaygroundState, [], [], ConfigSlic
     ...patch,
     ...(patch.preset && patch.preset !== s.preset
       // every typed field shows the preset's values again: what was refused in them goes
-      ? { policy: presetPolicy(patch.preset), steps: PRESETS[patch.preset].schedule.steps, fieldErrors: {} }
+      ? { policy: presetPolicy(patch.preset), steps: PRESETS[patch.preset].schedule.steps, ...dropFieldErrors(s) }
       : {}),
   })),
 });

@@ -240,7 +240,8 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
   startBench: () => {
     const s = get();
     // the fields show what was typed, not the last good values: that is not what to run
-    const typed = Object.values(s.benchErrors);
+    // (the page's seed, which the benchmark takes, included)
+    const typed = [...Object.values(s.benchErrors), ...(s.fieldErrors.seed ? [s.fieldErrors.seed] : [])];
     if (typed.length) {
       set({ error: typed.join('\n') });
       return;

@@ -3,6 +3,7 @@
 import type { StateCreator } from 'zustand';
 import type { ConfigError } from '../../engine/config';
 import { decodeLink } from '../link/codec';
+import { dropFieldErrors } from './config';
 import type { PlaygroundState } from './index';
 
 export interface LinkSlice {
@@ -22,7 +23,7 @@ export const createLinkSlice: StateCreator<PlaygroundState, [], [], LinkSlice> =
   linkRevision: 0,
   applyLink: (hash) => {
     const { state: { backendChoice, ...next }, problems } = decodeLink(hash);
-    set((s) => ({ ...next, linkProblems: problems, linkRevision: s.linkRevision + 1, fieldErrors: {} }));
+    set((s) => ({ ...next, linkProblems: problems, linkRevision: s.linkRevision + 1, ...dropFieldErrors(s) }));
     get().setBackend(backendChoice);
   },
   dropExtra: (path) => set((s) => ({ extra: Object.fromEntries(Object.entries(s.extra).filter(([p]) => p !== path)) })),
