@@ -196,6 +196,15 @@ describe('playground store', () => {
     expect(useStore.getState().error).toBe('the worker says no');
   });
 
+  it("a built-in set's preview answered while an upload decodes leaves the upload's reading indicator", () => {
+    const info = { name: 'synthetic', classes: [], shape: [16, 16, 3], train: 1000, test: 200, balance: [], samples: [] } as DatasetInfo;
+    useStore.setState({ uploading: true });
+    useStore.getState().onWorkerEvent({ type: 'dataset', source: 'synthetic', info });
+    expect(useStore.getState().uploading).toBe(true);
+    useStore.getState().onWorkerEvent({ type: 'dataset', source: 'upload', info: { ...info, name: 'CIFAR-10' } });
+    expect(useStore.getState()).toMatchObject({ uploading: false, dataset: 'upload' });
+  });
+
   it('asks the worker for a new data preview when what shapes the built-in set changes, and only then', () => {
     const sent: { type: string; config?: RunConfig }[] = [];
     vi.stubGlobal('Worker', class { postMessage(m: { type: string }) { sent.push(m); } terminate() {} });

@@ -86,7 +86,7 @@ function workerGone(s: PlaygroundState, runEnds: 'failed' | 'stopped', message: 
   if (live) s.setRunState(live.id, runEnds);
   if (s.benchStatus.state === 'running') s.applyBenchStatus({ state: 'failed', message });
   const { upload: lost, ...datasets } = s.datasets;
-  const held = { backend: null, heldRunId: null, exporting: null, weights: null, loadingWeights: false };
+  const held = { backend: null, heldRunId: null, exporting: null, weights: null, loadingWeights: false, uploading: false };
   if (!lost && !live && !s.weights && runEnds === 'stopped') return held; // nothing was lost
   const gone = [
     lost && `Your uploaded dataset (${lost.name}) went with it: upload the files again (synthetic until then).`,
@@ -282,7 +282,8 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
       case 'saved': s.applySaved(e.runId, e.info); return;
       case 'restored': s.applyRestored(e.runId, e.events, e.policyChanges); return;
       case 'dataset':
-        set({ datasets: { ...s.datasets, [e.source]: e.info }, uploading: false, ...(e.source === 'upload' ? { dataset: 'upload' as const, error: null } : {}) });
+        // a built-in set's preview (asked at every preset, seed or link) is no answer to an upload still decoding
+        set({ datasets: { ...s.datasets, [e.source]: e.info }, ...(e.source === 'upload' ? { dataset: 'upload' as const, error: null, uploading: false } : {}) });
         return;
       case 'error': {
         const run = e.runId === null ? undefined : s.runs.find((r) => r.id === e.runId);
