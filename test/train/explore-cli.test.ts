@@ -46,6 +46,7 @@ beforeAll(() => {
   writeFileSync(file('fewer-modules.json'), JSON.stringify({ ...good, events: [good.events[0], fewer] }));
   writeFileSync(file('bad-config.json'), JSON.stringify({ ...good, config: { ...good.config, model: { ...good.config.model, width: -4 } } }));
   writeFileSync(file('odd-config.json'), JSON.stringify({ ...good, config: { ...good.config, prelora: 'x' } }));
+  writeFileSync(file('null-config.json'), JSON.stringify({ ...good, config: null }));
   execFileSync('mkfifo', [file('pipe.json')]);
 });
 
@@ -87,6 +88,7 @@ describe('npm run explore', () => {
     [['fewer-modules.json'], /fewer-modules\.json: events\[1\] \(a window event\) has other modules than the first window's/],
     [['bad-config.json'], /bad-config\.json: its config does not check \(model\.width must be a whole number >= 1 \(got -4\)\)/],
     [['odd-config.json'], /odd-config\.json: its config is not a run's config \(config\.prelora: expected Object \(got "x"\)\)/],
+    [['null-config.json'], /null-config\.json: its config is not a run's config \(config: expected Object \(got null\)\)/],
     [['short.json'], /short\.json: the run has no window statistics/],
     [['global.json', '--sweep', 'prelora.optimLr=1:2:1'], /--sweep: cannot sweep "prelora.optimLr": use one of prelora.weightThreshold/],
     [['global.json', '--set', 'prelora.patience=1'], /prelora.patience: prelora.patience must be a whole number >= 2 \(got 1\)/],

@@ -35,9 +35,11 @@ const READ_EVENTS = {
   }),
 };
 
-const issueAt = (issues: readonly v.BaseIssue<unknown>[]) => {
+/** The first issue, at its dotted path under `under` (the path's root where it has none). */
+const issueAt = (issues: readonly v.BaseIssue<unknown>[], under: string) => {
   const first = issues[0]!;
-  return `${v.getDotPath(first) ?? ''}: expected ${first.expected} (got ${first.received})`;
+  const path = v.getDotPath(first);
+  return `${under && path ? `${under}.${path}` : under || path || '(it)'}: expected ${first.expected} (got ${first.received})`;
 };
 
 /** The events, checked where a replay reads them; the first problem names its place. */
@@ -48,7 +50,7 @@ function checkEvents(events: unknown[]): string | null {
     if (typeof type !== 'string') return `events[${i}] is not an event (an object with a "type")`;
     if (type !== 'window' && type !== 'phase') continue;
     const read = v.safeParse(READ_EVENTS[type], e);
-    if (!read.success) return `events[${i}] (a ${type} event) ${issueAt(read.issues)}`;
+    if (!read.success) return `events[${i}] (a ${type} event) ${issueAt(read.issues, '')}`;
     if (type === 'window') {
       // every window has the same modules: the replay reads each module in each
       const ids = Object.keys((e as { window: { modules: object } }).window.modules).sort().join(',');
@@ -66,7 +68,7 @@ export function parseRunLog(json: unknown, file: string): { log: RunLog; error: 
     return refuse('not a run log (it needs config and events)');
   }
   const shaped = v.safeParse(RUN_CONFIG_SCHEMA, o.config);
-  if (!shaped.success) return refuse(`its config is not a run's config (config.${issueAt(shaped.issues).replace(/^: /, ': ')})`);
+  if (!shaped.success) return refuse(`its config is not a run's config (${issueAt(shaped.issues, 'config')})`);
   const config = shaped.output as RunConfig;
   const invalid = validateConfig(config);
   if (invalid.length) return refuse(`its config does not check (${formatErrors(invalid)})`);
