@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { Batcher, toBatch } from '../../src/engine/data/dataset';
 import { SYNTHETIC_CLASSES, syntheticDataset, type SyntheticOptions } from '../../src/engine/data/synthetic';
+import { makeConfig, type DeepPartial, type RunConfig } from '../../src/engine/config';
+import { builtinDataKey } from '../../src/engine/data/key';
 
 const opts: SyntheticOptions = { trainSize: 200, testSize: 50, imageSize: 16, channels: 3, numClasses: 10, difficulty: 0.5, seed: 7 };
 
@@ -78,5 +80,16 @@ describe('batches', () => {
     expect(epochCounts(10)).toEqual(new Array(10).fill(20));
     expect(a.slice(0, 10).map((x) => Array.from(x.labels))).not.toEqual(a.slice(10, 20).map((x) => Array.from(x.labels)));
     expect(seen(2, 1)[0]!.labels).not.toEqual(a[0]!.labels);
+  });
+});
+
+describe('the key a built-in set is kept and previewed by', () => {
+  it("changes with what draws the synthetic set, and with nothing MNIST's files ignore", () => {
+    const key = (preset: 'micro' | 'nano', more: DeepPartial<RunConfig>) => builtinDataKey(makeConfig(preset, more));
+    expect(key('nano', { seed: 2 })).not.toBe(key('nano', { seed: 3 }));
+    expect(key('nano', {})).not.toBe(key('micro', {}));
+    const mnist = { data: { dataset: 'mnist' as const } };
+    expect(key('nano', { ...mnist, seed: 2 })).toBe(key('micro', { ...mnist, seed: 3 }));
+    expect(key('nano', { data: { dataset: 'mnist', maxDataMB: 8 } })).not.toBe(key('nano', mnist));
   });
 });
