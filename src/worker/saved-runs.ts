@@ -92,6 +92,9 @@ function isQuota(err: unknown): boolean {
   return name === 'QuotaExceededError' || (name === 'AbortError' && /quota/i.test(String((err as Error).message)));
 }
 
+/** The saved runs' order, in the store and on the page: the latest saved first. */
+export const latestFirst = (a: Pick<SavedRunInfo, 'savedAt'>, b: Pick<SavedRunInfo, 'savedAt'>) => b.savedAt - a.savedAt;
+
 export class SavedRuns {
   private constructor(private readonly db: IDBPDatabase<Schema>) {}
 
@@ -108,10 +111,10 @@ export class SavedRuns {
     return new SavedRuns(db);
   }
 
-  /** Every saved run, the latest saved first. */
+  /** Every saved run, the latest saved first (latestFirst). */
   async list(): Promise<SavedRunInfo[]> {
     // a run saved before branch points were kept has none
-    return (await this.db.getAll('runs')).map((r) => ({ ...r, points: r.points ?? [] })).sort((a, b) => b.savedAt - a.savedAt);
+    return (await this.db.getAll('runs')).map((r) => ({ ...r, points: r.points ?? [] })).sort(latestFirst);
   }
 
   /**

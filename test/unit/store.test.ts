@@ -205,6 +205,15 @@ describe('playground store', () => {
     expect(useStore.getState()).toMatchObject({ uploading: false, dataset: 'upload' });
   });
 
+  it('keeps the saved runs in the store\'s order, latest saved first: a run marked stopped stays in its place, a new save goes on top', () => {
+    const saved = (id: string, savedAt: number) => ({ id, name: id, step: 10, reason: 'interval', savedAt, preset: null }) as unknown as SavedRunInfo;
+    useStore.setState({ savedRuns: [saved('new', 200), saved('old', 100)] });
+    useStore.getState().applySaved('r', { ...saved('old', 100), stopped: { step: 12, by: 'reset' } } as SavedRunInfo);
+    expect(useStore.getState().savedRuns.map((r) => r.id)).toEqual(['new', 'old']);
+    useStore.getState().applySaved('r', saved('old', 300));
+    expect(useStore.getState().savedRuns.map((r) => r.id)).toEqual(['old', 'new']);
+  });
+
   it('asks the worker for a new data preview when what shapes the built-in set changes, and only then', () => {
     const sent: { type: string; config?: RunConfig }[] = [];
     vi.stubGlobal('Worker', class { postMessage(m: { type: string }) { sent.push(m); } terminate() {} });

@@ -5,7 +5,7 @@ import type { StateCreator } from 'zustand';
 import type { EngineEvent } from '../../engine/events';
 import type { PresetName } from '../../engine/config';
 import type { PolicyChange } from '../../engine/run-record';
-import { SavedRuns, wasInterrupted, type SavedRunInfo } from '../../worker/saved-runs';
+import { latestFirst, SavedRuns, wasInterrupted, type SavedRunInfo } from '../../worker/saved-runs';
 import type { PlaygroundState } from './index';
 import { selectOpenBlocked, selectOpenNote } from './selectors';
 
@@ -73,7 +73,8 @@ export const createSavedSlice: StateCreator<PlaygroundState, [], [], SavedSlice>
       return id && !st.interrupted.includes(id) ? { interrupted: [...st.interrupted, id] } : {};
     }),
     applySaved: (runId, info) => set((st) => ({
-      savedRuns: [info, ...st.savedRuns.filter((r) => r.id !== info.id)],
+      // in the store's order: a run marked stopped (its savedAt as it was) stays in its place
+      savedRuns: [info, ...st.savedRuns.filter((r) => r.id !== info.id)].sort(latestFirst),
       runs: st.runs.map((r) => (r.id === runId ? { ...r, savedAs: info.id } : r)),
     })),
     applyRestored: (runId, events, policyChanges) => {
