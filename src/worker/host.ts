@@ -166,7 +166,7 @@ export class TrainingHost {
           const info = source === 'synthetic'
             ? await previewBuiltin(cmd.config, this.deps.readPublic, this.dataLimit())
             : describeDataset(await this.datasetFor(cmd.config));
-          this.post({ type: 'dataset', source, info });
+          this.post({ type: 'dataset', source, info, key: builtinDataKey(cmd.config) });
         } catch (err) {
           this.error(null, messageOf(err));
         }

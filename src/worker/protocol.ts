@@ -106,7 +106,8 @@ export type WorkerEvent =
   | { type: 'state'; runId: string; state: RunState; step: number }
   /** a live change, as it applied to the run (from the decision after `step`) */
   | { type: 'policy'; runId: string; step: number; update: PolicyUpdate }
-  | { type: 'dataset'; source: DatasetSource; info: DatasetInfo }
+  /** `key`: a built-in set's preview names the set it describes (builtinDataKey), so the page drops an answer to an older request */
+  | { type: 'dataset'; source: DatasetSource; info: DatasetInfo; key?: string }
   | { type: 'bench'; status: BenchStatus }
   /** the run whose model the worker holds (training, paused or finished: the latest), or null */
   | { type: 'held'; run: string | null }

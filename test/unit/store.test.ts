@@ -9,6 +9,7 @@ import { samplesPerSec } from '../../src/engine/throughput';
 import { useStore } from '../../src/ui/store';
 import { checkBenchNumber } from '../../src/ui/store/bench';
 import { buildConfig } from '../../src/ui/store/config';
+import { builtinDataKey } from '../../src/engine/data/key';
 import { latestMetric, selectLive, selectOpenBlocked, selectOpenNote } from '../../src/ui/store/selectors';
 import type { DatasetInfo } from '../../src/engine/data/preview';
 import type { SavedRunInfo } from '../../src/worker/saved-runs';
@@ -233,6 +234,25 @@ describe('playground store', () => {
       useStore.getState().setConfig({ seed: 9 }); // another seed draws other images
       useStore.getState().previewDataset();
       expect(previews().at(-1)!.seed).toBe(9);
+    } finally {
+      vi.unstubAllGlobals();
+      useStore.setState({ preset: 'nano', seed: 1 });
+    }
+  });
+
+  it("drops a preview answering an older request: micro asked after nano, nano's answer coming last is not shown", () => {
+    vi.stubGlobal('Worker', class { postMessage() {} terminate() {} });
+    try {
+      useStore.setState({ preset: 'nano', seed: 1, previewed: {}, datasets: {}, dataset: 'synthetic' });
+      useStore.getState().previewDataset();
+      const nanoKey = builtinDataKey(buildConfig(useStore.getState()));
+      useStore.getState().setConfig({ preset: 'micro' });
+      useStore.getState().previewDataset();
+      const microKey = builtinDataKey(buildConfig(useStore.getState()));
+      const info = (train: number) => ({ name: 'synthetic', classes: [], shape: [16, 16, 3], train, test: 0, balance: [], samples: [] }) as DatasetInfo;
+      useStore.getState().onWorkerEvent({ type: 'dataset', source: 'synthetic', info: info(1000), key: microKey });
+      useStore.getState().onWorkerEvent({ type: 'dataset', source: 'synthetic', info: info(4000), key: nanoKey }); // late, from nano's request
+      expect(useStore.getState().datasets.synthetic!.train).toBe(1000);
     } finally {
       vi.unstubAllGlobals();
       useStore.setState({ preset: 'nano', seed: 1 });

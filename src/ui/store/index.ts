@@ -282,6 +282,8 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
       case 'saved': s.applySaved(e.runId, e.info); return;
       case 'restored': s.applyRestored(e.runId, e.events, e.policyChanges); return;
       case 'dataset':
+        // an answer to an older preview (another preset's, asked before this one) is not what the next run loads
+        if (e.source !== 'upload' && e.key !== undefined && e.key !== s.previewed[e.source]) return;
         // a built-in set's preview (asked at every preset, seed or link) is no answer to an upload still decoding
         set({ datasets: { ...s.datasets, [e.source]: e.info }, ...(e.source === 'upload' ? { dataset: 'upload' as const, error: null, uploading: false } : {}) });
         return;
