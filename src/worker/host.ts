@@ -10,7 +10,7 @@ import type { BackendChoice, BackendInfo } from '../engine/backend';
 import { BENCH_VARIANTS } from '../engine/bench/report';
 import { BenchStopped, runBench } from '../engine/bench/run';
 import { formatErrors, type RunConfig } from '../engine/config';
-import { loadBuiltin, previewBuiltin, type PublicReader } from '../engine/data/builtin';
+import { loadBuiltin, previewSynthetic, type PublicReader } from '../engine/data/builtin';
 import type { Dataset } from '../engine/data/dataset';
 import { DatasetError } from '../engine/data/errors';
 import type { ImageDecoder } from '../engine/data/folder';
@@ -162,9 +162,9 @@ export class TrainingHost {
       case 'previewDataset': {
         const source = cmd.config.data.dataset;
         try {
-          // a synthetic set is described without being made (previewBuiltin)
+          // a synthetic set is described without being made (previewSynthetic)
           const info = source === 'synthetic'
-            ? await previewBuiltin(cmd.config, this.deps.readPublic, this.dataLimit())
+            ? previewSynthetic(cmd.config, this.dataLimit())
             : describeDataset(await this.datasetFor(cmd.config));
           this.post({ type: 'dataset', source, info, key: builtinDataKey(cmd.config) });
         } catch (err) {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { makeConfig } from '../../src/engine/config';
-import { fitModelToData, loadBuiltin, previewBuiltin } from '../../src/engine/data/builtin';
+import { fitModelToData, loadBuiltin, previewSynthetic } from '../../src/engine/data/builtin';
 import { Batcher, classBalance } from '../../src/engine/data/dataset';
 import { describeDataset } from '../../src/engine/data/preview';
 import type { EngineEvent } from '../../src/engine/events';
@@ -25,11 +25,11 @@ describe("a built-in set's description", () => {
     ['nano, 5 images', { data: { trainSize: 5, testSize: 2 } }],
   ] as const)('of a synthetic set, made from its first images only, is that of the whole set (%s)', async (preset, more) => {
     const cfg = makeConfig(preset.startsWith('micro') ? 'micro' : 'nano', more);
-    expect(await previewBuiltin(cfg, readPublic)).toEqual(describeDataset(await loadBuiltin(cfg, readPublic)));
+    expect(previewSynthetic(cfg)).toEqual(describeDataset(await loadBuiltin(cfg, readPublic)));
   });
 
   it("of vit-l16's 5,000 synthetic images of 224 px comes without making them (16 of them: 0.4 s here, where made whole they took minutes)", async () => {
-    const info = await previewBuiltin(makeConfig('vit-l16'), readPublic);
+    const info = previewSynthetic(makeConfig('vit-l16'));
     expect([info.train, info.test, info.shape, info.samples.length]).toEqual([4000, 1000, [224, 224, 3], 16]);
   }, 30_000);
 });

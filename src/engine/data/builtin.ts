@@ -46,13 +46,12 @@ function syntheticOptions(cfg: RunConfig, limit: DataLimit): SyntheticOptions {
 }
 
 /**
- * A built-in set's description for the page. A synthetic one is not made for it: its
- * first images (the samples: the generator draws them first, whatever the set's size)
- * and its sizes and balance from the config. Made whole, vit-l16's 5,000 images of 224
- * px took the worker minutes when the preset was only picked, and a run's start waited.
+ * The synthetic set's description for the page, without making the set: its first
+ * images (the samples: the generator draws them first, whatever the set's size) and its
+ * sizes and balance from the config. Made whole, vit-l16's 5,000 images of 224 px took
+ * the worker minutes when the preset was only picked, and a run's start waited.
  */
-export async function previewBuiltin(cfg: RunConfig, read: PublicReader, limit: DataLimit = configDataLimit(cfg.data.maxDataMB)): Promise<DatasetInfo> {
-  if (cfg.data.dataset !== 'synthetic') return describeDataset(await loadBuiltin(cfg, read, limit));
+export function previewSynthetic(cfg: RunConfig, limit: DataLimit = configDataLimit(cfg.data.maxDataMB)): DatasetInfo {
   const o = syntheticOptions(cfg, limit);
   const head = syntheticDataset({ ...o, trainSize: Math.min(o.trainSize, PREVIEW_SAMPLES), testSize: 0 });
   const balance = Array.from({ length: o.numClasses }, (_, c) => Math.floor(o.trainSize / o.numClasses) + (c < o.trainSize % o.numClasses ? 1 : 0));
