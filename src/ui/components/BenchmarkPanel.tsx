@@ -6,19 +6,14 @@ import { BENCH_PRESETS, BENCH_VARIANTS, benchRows, benchSwitchOrder, benchTable,
 import { JSON_TYPE, saveFile } from '../export/download';
 import { useStore } from '../store';
 import type { BenchNumber } from '../store/bench';
+import { TypedNumber } from './TypedNumber';
 
-/** Steps or seeds as typed: the text stays (a bad one too, marked), the store takes it when good. */
+/** Steps or seeds as typed (TypedNumber), checked as the store takes it. */
 function NumberField({ name, disabled }: { name: BenchNumber; disabled: boolean }) {
   const value = useStore((s) => (name === 'steps' ? s.benchSteps : s.benchSeeds));
   const error = useStore((s) => s.benchErrors[name]);
   const setBenchField = useStore((s) => s.setBenchField);
-  const [text, setText] = useState(String(value));
-  return (
-    <label className={error ? 'invalid' : ''} title={error}>
-      {name} <input data-testid={`bench-${name}`} value={text} disabled={disabled} inputMode="numeric"
-        onChange={(e) => { setText(e.target.value); setBenchField(name, e.target.value); }} />
-    </label>
-  );
+  return <TypedNumber label={name} testId={`bench-${name}`} value={value} error={error} disabled={disabled} onText={(t) => setBenchField(name, t)} />;
 }
 
 function download(report: BenchReport): void {

@@ -1,5 +1,4 @@
 // What the next run is, and the buttons that drive the worker's run.
-import { useState } from 'react';
 import { BACKEND_CHOICES, type BackendChoice } from '../../engine/backend';
 import { PRESET_NAMES, type Mode, type PresetName } from '../../engine/config';
 import type { Rule } from '../../engine/policy';
@@ -7,21 +6,14 @@ import { keysOf, MODE_LABELS, RULE_LABELS } from '../labels';
 import { useStore } from '../store';
 import type { TypedControl } from '../store/config';
 import { useActiveRun, useLiveRun } from '../store/hooks';
+import { TypedNumber } from './TypedNumber';
 
-/**
- * The seed or the steps as typed: the text stays as it is (a number input dropped what it
- * could not parse, so clearing it snapped back and typing then appended), and the store
- * takes it only when the config would.
- */
+/** The seed or the steps as typed (TypedNumber), checked by the config as the store takes it. */
 function TypedField({ k, disabled }: { k: TypedControl; disabled: boolean }) {
   const value = useStore((s) => s[k]);
   const error = useStore((s) => s.fieldErrors[k]);
   const setControl = useStore((s) => s.setControl);
-  const [text, setText] = useState(String(value));
-  return (
-    <label className={error ? 'invalid' : ''} title={error}>{k} <input data-testid={k} value={text} inputMode="numeric" disabled={disabled}
-      onChange={(e) => { setText(e.target.value); setControl(k, e.target.value); }} /></label>
-  );
+  return <TypedNumber label={k} testId={k} value={value} error={error} disabled={disabled} onText={(t) => setControl(k, t)} />;
 }
 
 export function Controls() {
