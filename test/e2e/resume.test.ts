@@ -76,9 +76,19 @@ describe('saved runs in the page', () => {
     expect(await savedRows(page).nth(0).getByTestId('saved-resume').isDisabled()).toBe(true);
     const fresh = savedRows(page).nth(0);
     await fresh.getByTestId('saved-name').dblclick();
-    await fresh.getByTestId('saved-rename').fill('kept <b>for later</b>');
+    await fresh.getByTestId('saved-rename').fill('by mouse');
     await fresh.getByTestId('saved-rename').press('Enter');
+    await expect.poll(() => page.getByTestId('saved-name').allTextContents()).toContain('by mouse');
+    // and from the keyboard: a Rename button named for the run, Enter to keep the new name
+    await page.getByRole('button', { name: 'rename "by mouse"' }).focus();
+    await page.keyboard.press('Enter');
+    const input = page.getByRole('textbox', { name: 'saved run name' });
+    await expect.poll(() => input.evaluate((el) => el === document.activeElement)).toBe(true);
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.type('kept <b>for later</b>');
+    await page.keyboard.press('Enter');
     await expect.poll(() => page.getByTestId('saved-name').allTextContents()).toContain('kept <b>for later</b>'); // text, not HTML
+    expect(await page.getByRole('button', { name: 'rename "kept <b>for later</b>"' }).count()).toBe(1);
     // flip one byte of the other's file, as a failing disk would
     const id = await savedRows(page).nth(1).getAttribute('data-saved');
     await page.evaluate(async (savedId) => {
