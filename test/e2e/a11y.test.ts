@@ -12,10 +12,9 @@ import { hubParameters } from '../../src/engine/io/hf-layout';
 import { writeSafetensors } from '../../src/engine/io/safetensors';
 import { mulberry32 } from '../../src/engine/random';
 import { openPlayground, type Playground } from '../helpers/browser';
+import { runState, startThenPause } from '../helpers/page-reads';
 import { tempDir } from '../helpers/temp';
 
-const runState = (page: Page, row: number) => page.getByTestId('run-row').nth(row).locator('td').nth(2).textContent();
-const stepCount = (page: Page) => page.getByTestId('step-count').textContent().then(Number);
 
 /** Press Tab from where the focus is until `target` has it: false if it never comes (not in the tab order). */
 async function tabTo(page: Page, target: Locator, presses = 400): Promise<boolean> {
@@ -54,10 +53,7 @@ describe('keyboard access', () => {
   it('reaches the layer cells, the sweep, the what-if text boxes and the run rows with Tab, and acts on Enter', async () => {
     // a threshold no module meets: every cell stays full, to switch by hand
     await open('prelora.windowSteps=5&prelora.weightThreshold=0.01&schedule.steps=2000');
-    await page.getByTestId('start').click();
-    await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThanOrEqual(12);
-    await page.getByTestId('pause').click();
-    await expect.poll(() => runState(page, 0), { timeout: 30_000 }).toBe('paused');
+    await startThenPause(page, 12);
 
     // the what-if text boxes have names: one per slider
     for (const name of ['weight threshold %', 'loss threshold %', 'patience (windows)']) {

@@ -13,10 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/engine/io/safetensors';
 import type { RunRecord } from '../../src/engine/run-record';
 import { openPlayground, type Playground } from '../helpers/browser';
+import { runState, startThenPause, stepCount } from '../helpers/page-reads';
 import { tempDir } from '../helpers/temp';
 
-const stepCount = (page: Page) => page.getByTestId('step-count').textContent().then(Number);
-const runState = (page: Page, row: number) => page.getByTestId('run-row').nth(row).locator('td').nth(2).textContent();
 
 /** Click, and the file it downloads: its name and bytes. */
 async function download(page: Page, testid: string): Promise<{ name: string; bytes: Buffer }> {
@@ -202,10 +201,7 @@ describe('keep and take away in the page', () => {
 
   it('a link\'s prelora.targets greys the other families in the layer panel: they take no click, a targeted one switches', async () => {
     await open('v=1&preset=micro&backend=wasm&prelora.targets=query,value&schedule.steps=2000');
-    await page.getByTestId('start').click();
-    await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThan(0);
-    await page.getByTestId('pause').click();
-    await expect.poll(() => runState(page, 0), { timeout: 30_000 }).toBe('paused');
+    await startThenPause(page, 1);
     const cells = await page.locator('[data-testid="module-cell"]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-module')!, e.classList.contains('untargeted')] as const));
     expect(cells).toHaveLength(12);
     for (const [id, greyed] of cells) expect(greyed).toBe(!/\.(query|value)$/.test(id));

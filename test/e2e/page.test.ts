@@ -12,9 +12,9 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../src/engine/bench/report';
 import { openPlayground, setField, type Playground } from '../helpers/browser';
+import { stepCount } from '../helpers/page-reads';
 import { cifarBatch, writeFixtures } from '../helpers/cifar';
 
-const stepCount = (page: Page) => page.getByTestId('step-count').textContent().then(Number);
 const phases = (page: Page) => page.locator('[data-testid="module-cell"]').evaluateAll(
   (cells) => cells.map((c) => ({ module: c.getAttribute('data-module'), phase: c.getAttribute('data-phase'), rank: c.getAttribute('data-rank') })));
 

@@ -1,17 +1,17 @@
 // Saved runs in Chromium against the production build (micro, wasm): a run saves every
 // N steps; the page is reloaded mid-run; the page offers to resume it; it comes back
 // paused at its last checkpoint with its charts, and runs to the end with the losses of
-// a run that never stopped. Saved runs are renamed and deleted; a corrupted one is
+// a run that never stopped. Saved runs are renamed (by mouse and from the keyboard) and deleted; a corrupted one is
 // refused with its message and the others stay; a full quota is shown with what to delete.
 import type { Download, Page } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../src/engine/run-record';
 import { openPlayground, type Playground } from '../helpers/browser';
+import { runState } from '../helpers/page-reads';
 
 const LINK = 'v=1&preset=micro&backend=wasm&schedule.steps=300&schedule.checkpointEvery=10&prelora.weightThreshold=100&prelora.patience=2&prelora.windowSteps=5';
 
-const runState = (page: Page, row: number) => page.getByTestId('run-row').nth(row).locator('td').nth(2).textContent();
 const lastState = (page: Page) => page.getByTestId('run-row').last().locator('td').nth(2).textContent();
 const savedRows = (page: Page) => page.getByTestId('saved-row');
 

@@ -1,0 +1,17 @@
+// What the e2e tests read off the playground page (the step counter, a run row's state),
+// and the one way they start a run and pause it once it has trained a few steps.
+import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+export const stepCount = (page: Page) => page.getByTestId('step-count').textContent().then(Number);
+
+/** The state cell of the run table's row `row`. */
+export const runState = (page: Page, row: number) => page.getByTestId('run-row').nth(row).locator('td').nth(2).textContent();
+
+/** Start the next run, let it pass `steps` steps, pause it and wait until it is paused (it is the table's first row). */
+export async function startThenPause(page: Page, steps: number): Promise<void> {
+  await page.getByTestId('start').click();
+  await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThanOrEqual(steps);
+  await page.getByTestId('pause').click();
+  await expect.poll(() => runState(page, 0), { timeout: 30_000 }).toBe('paused');
+}
