@@ -239,6 +239,27 @@ export class TrainingHost {
     this.held();
   }
 
+  /** The run the worker holds paused (not training, not finished), if any: what a start asked for now would replace. */
+  private pausedRun(): Run | null {
+    return this.looping ? null : this.run;
+  }
+
+  /**
+   * Inside `exclusive`, before run `runId` (a start, a restore, a branch) is made: whether
+   * it is to be made. The current run is replaced, unless the page took `runId` back (its
+   * Reset came while its data loaded) and the current run was `paused` when it was asked
+   * for: that run stays paused, as the user left it (it was marked "replaced" by a run that
+   * never came). A run that was training had stopped for it already: it is replaced all the same.
+   */
+  private async makeWay(runId: string, paused: Run | null): Promise<boolean> {
+    if (!this.startsNow(runId) && paused && this.run === paused) {
+      this.want = 'pause';
+      return false;
+    }
+    await this.replace();
+    return this.startsNow(runId);
+  }
+
   /** Make way for a new run (a start, a restore, a branch): the current run stops, as the user's doing; the finished one goes. */
   private async replace(): Promise<void> {
     const run = this.run;
@@ -304,6 +325,7 @@ export class TrainingHost {
         return this.error(cmd.runId, `the loaded weights do not fit this run: ${err.message}; or clear the weights to start from a fresh model`);
       }
     }
+    const paused = this.pausedRun();
     this.want = 'stop'; // a run still training stops at its next step boundary
     const run = await this.exclusive(async (): Promise<Run | null> => {
       // a benchmark asked for while this start was prepared has the device: this run does not take it
@@ -311,8 +333,7 @@ export class TrainingHost {
         this.error(cmd.runId, BENCH_BUSY);
         return null;
       }
-      await this.replace();
-      if (!this.startsNow(cmd.runId)) return null; // the run it replaces stops all the same, as the page was told
+      if (!(await this.makeWay(cmd.runId, paused))) return null;
       this.post({ type: 'started', runId: cmd.runId, config, init: weights?.file ?? null });
       let trainer: Trainer;
       const changes: PhaseChange[] = [];
@@ -547,11 +568,11 @@ export class TrainingHost {
     if (!config) return this.error(cmd.runId, `saved run "${info.name}" cannot run here: ${formatErrors(errors)}`);
     const problem = restoreProblem(config, checkpoint.state.controller, deviceLimits(), branch?.update);
     if (problem) return this.error(cmd.runId, `saved run "${info.name}" cannot run here: ${problem}; the other saved runs are not affected`);
+    const paused = this.pausedRun();
     this.want = 'stop';
     await this.exclusive(async () => {
       if (this.bench) return this.error(cmd.runId, BENCH_BUSY); // as a start's
-      await this.replace();
-      if (!this.startsNow(cmd.runId)) return;
+      if (!(await this.makeWay(cmd.runId, paused))) return;
       const changes = checkpoint.log.events.flatMap((e) => (e.type === 'phase' ? [e.change] : []));
       const log: RunLog = { events: [...checkpoint.log.events], policyChanges: [...checkpoint.log.policyChanges] };
       const emit = this.emitter(cmd.runId, changes, log);

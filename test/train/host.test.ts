@@ -37,7 +37,14 @@ function harness(more: Partial<HostDeps> = {}) {
     e.type === 'state' && e.runId === runId && e.state === state;
   const errors = () => events.filter((e): e is Extract<WorkerEvent, { type: 'error' }> => e.type === 'error');
   const steps = (runId: string) => events.flatMap((e) => (e.type === 'engine' && e.runId === runId && e.event.type === 'progress' ? e.event.records.map((r) => r.step) : []));
-  return { host, events, waitFor, stateOf, errors, steps };
+  /** Start run `runId`, let it train, and pause it: its paused state. */
+  const startPaused = async (runId: string, config: RunConfig) => {
+    await host.receive({ type: 'start', runId, config });
+    await waitFor(stateOf(runId, 'running'));
+    await host.receive({ type: 'pause', runId });
+    return waitFor(stateOf(runId, 'paused'));
+  };
+  return { host, events, waitFor, stateOf, errors, steps, startPaused };
 }
 
 const micro = (steps: number, more: DeepPartial<RunConfig> = {}): RunConfig => makeConfig('micro', {
@@ -156,13 +163,29 @@ describe('the worker host (Node, wasm)', () => {
     await host.receive({ type: 'reset', runId: 'c' });
   }, 60_000);
 
+  it('a start taken back while its data loads leaves the paused run it was to replace paused, and it trains on', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    const { host, events, waitFor, stateOf, startPaused } = harness();
+    const paused = await startPaused('a', micro(40));
+    const starting = host.receive({ type: 'start', runId: 'b', config: micro(400, { data: { trainSize: 240 } }) });
+    await host.receive({ type: 'reset', runId: 'b' });
+    await starting;
+    await new Promise((r) => setTimeout(r, 100));
+    // before, the paused run was stopped (and saved as "replaced") for a run that never came
+    expect(events.filter((e) => 'runId' in e && e.runId === 'b')).toEqual([]);
+    expect(events.some(stateOf('a', 'stopped'))).toBe(false);
+    expect(events.filter(isType('held')).at(-1)).toEqual({ type: 'held', run: 'a' });
+    await host.receive({ type: 'resume', runId: 'a' });
+    const done = await waitFor(stateOf('a', 'done'));
+    expect(done.step).toBe(40);
+    expect(done.step).toBeGreaterThan(paused.step);
+    await host.receive({ type: 'reset', runId: 'a' });
+  }, 60_000);
+
   it('takes live settings as the engine applies them, refuses bad ones by field, and keeps training', async () => {
     tensorsBefore = tf.memory().numTensors;
-    const { host, events, waitFor, stateOf } = harness();
-    await host.receive({ type: 'start', runId: 'c', config: micro(400, { prelora: { weightThreshold: 1e-9, lossThreshold: 1e-9 } }) });
-    await waitFor(stateOf('c', 'running'));
-    await host.receive({ type: 'pause', runId: 'c' });
-    const paused = await waitFor(stateOf('c', 'paused'));
+    const { host, events, waitFor, startPaused } = harness();
+    const paused = await startPaused('c', micro(400, { prelora: { weightThreshold: 1e-9, lossThreshold: 1e-9 } }));
     await host.receive({ type: 'setPolicy', runId: 'c', update: { windowSteps: 8, metric: 'gradChange%' } });
     // a new window length brings the joint phase along: the engine's rule
     expect(events.at(-1)).toEqual({ type: 'policy', runId: 'c', step: paused.step, update: { metric: 'gradChange%', windowSteps: 8, jointSteps: 8 } });
@@ -182,13 +205,10 @@ describe('the worker host (Node, wasm)', () => {
 
   it('answers unknown, malformed and hostile messages with a named error, and no run changes', async () => {
     tensorsBefore = tf.memory().numTensors;
-    const { host, events, waitFor, stateOf, errors } = harness();
+    const { host, events, waitFor, stateOf, errors, startPaused } = harness();
     await host.receive({ type: 'start', runId: 'done', config: micro(4) });
     await waitFor(stateOf('done', 'done'));
-    await host.receive({ type: 'start', runId: 'p', config: micro(400) });
-    await waitFor(stateOf('p', 'running'));
-    await host.receive({ type: 'pause', runId: 'p' });
-    const paused = await waitFor(stateOf('p', 'paused'));
+    const paused = await startPaused('p', micro(400));
     const mark = events.length;
     const bad: [unknown, string][] = [
       [null, 'a message to the worker is an object with a "type" (got null)'],
@@ -269,11 +289,8 @@ describe('the worker host (Node, wasm)', () => {
       };
       return t;
     };
-    const { host, events, waitFor, stateOf } = harness({ createTrainer });
-    await host.receive({ type: 'start', runId: 's', config: micro(400, { seed: 67 }) });
-    await waitFor(stateOf('s', 'running'));
-    await host.receive({ type: 'pause', runId: 's' });
-    const paused = await waitFor(stateOf('s', 'paused'));
+    const { host, events, waitFor, stateOf, startPaused } = harness({ createTrainer });
+    const paused = await startPaused('s', micro(400, { seed: 67 }));
     await host.receive({ type: 'forceSwitch', runId: 's', module: 'blocks.1.fc2' });
     // adapters were added and the phase never recorded: the run is not left paused half-switched
     expect(events.slice(-3)).toEqual([
@@ -290,11 +307,8 @@ describe('the worker host (Node, wasm)', () => {
 
   it('refuses a start it cannot run, naming the field, and keeps the paused run', async () => {
     tensorsBefore = tf.memory().numTensors;
-    const { host, events, waitFor, stateOf } = harness();
-    await host.receive({ type: 'start', runId: 'h', config: micro(400) });
-    await waitFor(stateOf('h', 'running'));
-    await host.receive({ type: 'pause', runId: 'h' });
-    await waitFor(stateOf('h', 'paused'));
+    const { host, events, waitFor, stateOf, startPaused } = harness();
+    await startPaused('h', micro(400));
     await host.receive({ type: 'start', runId: 'i', config: micro(10, { model: { patchSize: 5 } }) });
     expect(events.at(-1)).toEqual({ type: 'error', runId: 'i', message: 'model.patchSize: patch 5 does not divide image size 16: pick a divisor of 16' });
     await host.receive({ type: 'start', runId: 'j', config: micro(10, { data: { dataset: 'upload' } }) });
