@@ -34,16 +34,16 @@ export interface SavedRunInfo {
   /** the uploaded data it trained on, and the bytes it takes when kept with it (absent: saved before data was kept, or none uploaded) */
   data?: (DataIdentity & { bytes: number }) | null;
   /**
-   * the user stopped it after this save, at `step` (a reset, or another run started in its
-   * place): it was not interrupted, and still resumes from its checkpoint; the next save clears it
+   * the user stopped it after this save, at `step` (a reset, another run started in its
+   * place, a new backend chosen): it was not interrupted, and still resumes from its checkpoint; the next save clears it
    */
   stopped?: UserStop;
 }
 
-/** How the user stopped a run: Reset, or another run started (or opened) in its place. */
+/** How the user stopped a run: Reset, another run started (or opened) in its place, or another backend (its worker went with it). */
 export interface UserStop {
   step: number;
-  by: 'reset' | 'replaced';
+  by: 'reset' | 'replaced' | 'backend';
 }
 
 /**

@@ -1,6 +1,7 @@
 // The page's store, driven by worker events as the worker sends them: a reset run's
 // late events are dropped, a refused start leaves nothing, a crash keeps the charts,
 // each run's settings come from the worker (started, confirmed live changes).
+import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RunConfig } from '../../src/engine/config';
 import type { EngineEvent, RunPhase } from '../../src/engine/events';
@@ -12,7 +13,7 @@ import { buildConfig } from '../../src/ui/store/config';
 import { builtinDataKey } from '../../src/engine/data/key';
 import { latestMetric, selectLive, selectOpenBlocked, selectOpenNote } from '../../src/ui/store/selectors';
 import type { DatasetInfo } from '../../src/engine/data/preview';
-import type { SavedRunInfo } from '../../src/worker/saved-runs';
+import { SavedRuns, wasInterrupted, type SavedRunInfo } from '../../src/worker/saved-runs';
 
 const progress = (step: number): EngineEvent => ({
   type: 'progress', phase: 'full', samplesPerSec: 50, seconds: 1, records: [{ step, epoch: 0, loss: 2, lr: 1e-3 }],
@@ -65,17 +66,27 @@ describe('playground store', () => {
       'Your uploaded dataset (CIFAR-10) went with it: upload the files again (synthetic until then).');
   });
 
-  it('a new backend means a new worker: the paused run stops and the upload must be loaded again', () => {
+  it('a new backend means a new worker: the paused run stops (its saved run says so) and the upload must be loaded again', async () => {
     const s = useStore.getState();
     const upload = { name: 'MNIST', classes: [], shape: [28, 28, 1], train: 10, test: 2, balance: [], samples: [] } as DatasetInfo;
     useStore.setState({ datasets: { upload }, dataset: 'upload', backendChoice: 'auto' });
     const a = s.addRun(buildConfig(s));
+    // the worker saved it at its pause (the page lists the saved run and knows it as a's)
+    const db = await SavedRuns.open();
+    const info = await db.save({ id: 'saved-a', name: 'a', step: 20, reason: 'pause', savedAt: 1000, preset: null, backend: 'wasm', config: a.config }, new Uint8Array(8));
     s.onWorkerEvent({ type: 'state', runId: a.id, state: 'paused', step: 20 });
+    s.onWorkerEvent({ type: 'saved', runId: a.id, info });
     s.setBackend('cpu');
     expect(useStore.getState().runs[0]!.state).toBe('stopped');
     expect(useStore.getState().dataset).toBe('synthetic');
     expect(useStore.getState().error).toBe('the backend is now cpu: a new worker starts with the next command. ' +
       'Your uploaded dataset (MNIST) went with it: upload the files again (synthetic until then).');
+    // before, it stayed unmarked, and the next visit offered it as interrupted
+    await vi.waitFor(() => expect(useStore.getState().savedRuns.find((r) => r.id === 'saved-a')?.stopped).toEqual({ step: 20, by: 'backend' }));
+    const [stored] = await db.list();
+    expect(wasInterrupted(stored!)).toBe(false);
+    await db.remove('saved-a');
+    db.close();
     useStore.getState().setBackend('auto');
   });
 

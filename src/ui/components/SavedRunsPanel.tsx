@@ -1,7 +1,7 @@
 // The runs this browser keeps: each with its step, why and when it was last saved, its
 // backend and size; Resume brings it back paused where it was (after a reload, a crash
-// or a lost GPU the page says which were interrupted; one the user reset or replaced
-// says so instead); names can be changed (double-click, or Rename from the keyboard);
+// or a lost GPU the page says which were interrupted; one the user reset, replaced or
+// stopped by choosing another backend says so instead); names can be changed (double-click, or Rename from the keyboard);
 // Delete frees the space. Problems reading them are shown, never swallowed.
 import { useState } from 'react';
 import { formatBytes } from '../../engine/config';
@@ -11,7 +11,7 @@ import { savedBytes, type SavedRunInfo } from '../../worker/saved-runs';
 
 const REASONS: Record<SavedRunInfo['reason'], string> = { interval: 'while training', pause: 'paused', done: 'finished' };
 /** A run the user stopped is said to be so (it is not offered as interrupted): Resume still brings it back from its checkpoint. */
-const STOPPED: Record<NonNullable<SavedRunInfo['stopped']>['by'], string> = { reset: 'reset', replaced: 'stopped for another run' };
+const STOPPED: Record<NonNullable<SavedRunInfo['stopped']>['by'], string> = { reset: 'reset', replaced: 'stopped for another run', backend: 'stopped for another backend' };
 const saidWhy = (r: SavedRunInfo) => `${REASONS[r.reason]}, ${new Date(r.savedAt).toLocaleString()}${r.stopped ? `; ${STOPPED[r.stopped.by]} at step ${r.stopped.step}` : ''}`;
 
 function Name({ info }: { info: SavedRunInfo }) {

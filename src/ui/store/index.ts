@@ -205,8 +205,11 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
   forceSwitch: (module) => { const run = liveRun(get()); if (run) worker().send({ type: 'forceSwitch', runId: run.id, module }); },
   setBackend: (b) => {
     if (b === get().backendChoice) return;
+    const live = selectLive(get());
     worker().setBackend(b);
     set({ backendChoice: b, ...workerGone(get(), 'stopped', `the backend is now ${b}: a new worker starts with the next command`) });
+    // the worker that would record it went: its saved run says it was stopped, not interrupted (a reload offered it as interrupted)
+    if (live?.savedAs) void get().markSavedStopped(live.savedAs, { step: live.step, by: 'backend' });
   },
   setControl: (key, raw) => {
     const s = get();

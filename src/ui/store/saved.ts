@@ -5,7 +5,7 @@ import type { StateCreator } from 'zustand';
 import type { EngineEvent } from '../../engine/events';
 import type { PresetName } from '../../engine/config';
 import type { PolicyChange } from '../../engine/run-record';
-import { latestFirst, SavedRuns, wasInterrupted, type SavedRunInfo } from '../../worker/saved-runs';
+import { latestFirst, SavedRuns, wasInterrupted, type SavedRunInfo, type UserStop } from '../../worker/saved-runs';
 import type { PlaygroundState } from './index';
 import { selectOpenBlocked, selectOpenNote } from './selectors';
 
@@ -22,6 +22,8 @@ export interface SavedSlice {
   resumeSaved: (id: string) => void;
   /** run `runId` stopped where it cannot go on (a crash, a failed step): offer its last checkpoint */
   markInterrupted: (runId: string) => void;
+  /** the user stopped the run saved as `id` where the worker cannot record it (a new backend ends the worker): listed as stopped, not interrupted */
+  markSavedStopped: (id: string, stopped: UserStop) => Promise<void>;
   /** the worker saved run `runId` */
   applySaved: (runId: string, info: SavedRunInfo) => void;
   /** a restored run's earlier events and live changes, into its charts */
@@ -72,6 +74,7 @@ export const createSavedSlice: StateCreator<PlaygroundState, [], [], SavedSlice>
       const id = st.runs.find((r) => r.id === runId)?.savedAs;
       return id && !st.interrupted.includes(id) ? { interrupted: [...st.interrupted, id] } : {};
     }),
+    markSavedStopped: (id, stopped) => act('record that the run was stopped (a reload will call it interrupted; it still resumes)', (s) => s.markStopped(id, stopped)),
     applySaved: (runId, info) => set((st) => ({
       // in the store's order: a run marked stopped (its savedAt as it was) stays in its place
       savedRuns: [info, ...st.savedRuns.filter((r) => r.id !== info.id)].sort(latestFirst),
