@@ -66,6 +66,14 @@ interface Run {
   data?: SavedRunInfo['data'];
 }
 
+/**
+ * How long a run trains without word before the page is told its step (`tick`): small on
+ * wasm takes seconds a step, and its progress comes every logEvery (10) steps, so the
+ * step count stood still for tens of seconds. On a GPU progress comes more often, and no
+ * tick is sent; on wasm a step is done when it is counted, on a GPU it is on its way.
+ */
+export const TICK_MS = 1000;
+
 const BENCH_BUSY = 'a benchmark is running: stop it (or let it finish) first';
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 /** The awaited command a message is (or claims to be), for its error to say so: a refused upload still ends the page's wait. */
@@ -104,6 +112,8 @@ export class TrainingHost {
   /** the last built-in set: the picker's preview and the next start share it */
   private builtin: { key: string; dataset: Promise<Dataset> } | null = null;
   private readonly nextTask: () => Promise<void>;
+  /** when the page last heard the training run's step (a progress event or a tick) */
+  private stepShownAt = 0;
   private savedRuns: Promise<SavedRuns> | null = null;
   /** runs being prepared (preparing), by id */
   private readonly starting = new Map<string, { reset: boolean }>();
@@ -361,6 +371,7 @@ export class TrainingHost {
   private train(run: Run, steps?: number): void {
     if (this.looping) return;
     this.looping = true;
+    this.stepShownAt = Date.now(); // its state said where it starts
     void this.exclusive(() => this.loop(run, steps));
   }
 
@@ -371,6 +382,7 @@ export class TrainingHost {
       for (let bound = steps; ; bound = undefined) {
         await t.run(bound ?? total - t.stepsDone, async () => {
           await this.nextTask();
+          this.tick(run);
           const every = t.config.schedule.checkpointEvery;
           if (every > 0 && t.stepsDone % every === 0 && t.stepsDone < total && this.run === run) await this.save(run, 'interval');
           return this.want === 'run' && this.run === run;
@@ -401,6 +413,14 @@ export class TrainingHost {
       await this.save(run, 'pause');
       await this.letGoIfLost(run); // the device went under the pause's save
     }
+  }
+
+  /** The run's step to the page, if neither its progress nor a tick said it for TICK_MS. */
+  private tick(run: Run): void {
+    const now = Date.now();
+    if (now - this.stepShownAt < TICK_MS) return;
+    this.stepShownAt = now;
+    this.post({ type: 'tick', runId: run.id, step: run.trainer.stepsDone });
   }
 
   /** Whether the worker still holds `run` (training or paused, or finished and kept for its export). */
@@ -447,6 +467,7 @@ export class TrainingHost {
   private emitter(runId: string, changes: PhaseChange[], log: RunLog): (event: EngineEvent) => void {
     return (event) => {
       if (event.type === 'phase') changes.push(event.change);
+      if (event.type === 'progress') this.stepShownAt = Date.now();
       log.events.push(event);
       this.post({ type: 'engine', runId, event });
     };

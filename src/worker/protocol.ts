@@ -104,6 +104,8 @@ export type WorkerEvent =
   | { type: 'started'; runId: string; config: RunConfig; init: string | null }
   | { type: 'engine'; runId: string; event: EngineEvent }
   | { type: 'state'; runId: string; state: RunState; step: number }
+  /** the step a run has reached, when its progress has not said so for a while (TICK_MS): a slow step still moves the page's count */
+  | { type: 'tick'; runId: string; step: number }
   /** a live change, as it applied to the run (from the decision after `step`) */
   | { type: 'policy'; runId: string; step: number; update: PolicyUpdate }
   /** `key`: a built-in set's preview names the set it describes (builtinDataKey), so the page drops an answer to an older request */

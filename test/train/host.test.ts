@@ -163,6 +163,33 @@ describe('the worker host (Node, wasm)', () => {
     await host.receive({ type: 'reset', runId: 'c' });
   }, 60_000);
 
+  it('a run whose progress is slow to come tells its step at most once a second (a tick), in step order; none where progress comes first', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    // a slow step, as small's on wasm: 300 ms between steps, progress every 100 steps (and windows of 100)
+    const { host, events, waitFor, stateOf } = harness({ nextTask: () => new Promise((r) => setTimeout(r, 300)) });
+    const isTick = (e: WorkerEvent): e is Extract<WorkerEvent, { type: 'tick' }> => e.type === 'tick';
+    await host.receive({ type: 'start', runId: 't', config: micro(400, { schedule: { logEvery: 100 }, prelora: { windowSteps: 100, jointSteps: 100 } }) });
+    const started = Date.now();
+    await waitFor(stateOf('t', 'running'));
+    const third = await waitFor((e): e is WorkerEvent => isTick(e) && events.filter(isTick)[2] === e, 20_000);
+    const elapsed = Date.now() - started;
+    const ticks = events.slice(0, events.indexOf(third) + 1).filter(isTick);
+    await host.receive({ type: 'reset', runId: 't' });
+    expect(events.slice(0, events.indexOf(third)).some((e) => e.type === 'engine' && e.event.type === 'progress')).toBe(false);
+    expect(ticks.every((e) => e.runId === 't')).toBe(true);
+    const steps = ticks.map((e) => e.step);
+    expect(steps[0]).toBeGreaterThanOrEqual(3); // not at once: a second of steps first
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    expect(new Set(steps).size).toBe(steps.length);
+    expect(ticks.length).toBeLessThanOrEqual(elapsed / 1000 + 1);
+    // a fast run's progress comes first: no tick
+    const { host: fast, events: fastEvents, waitFor: fastWait, stateOf: fastState } = harness();
+    await fast.receive({ type: 'start', runId: 'f', config: micro(12) });
+    await fastWait(fastState('f', 'done'));
+    expect(fastEvents.some((e) => e.type === 'tick')).toBe(false);
+    await fast.receive({ type: 'reset', runId: 'f' });
+  }, 60_000);
+
   it('a start taken back while its data loads leaves the paused run it was to replace paused, and it trains on', async () => {
     tensorsBefore = tf.memory().numTensors;
     const { host, events, waitFor, stateOf, startPaused } = harness();

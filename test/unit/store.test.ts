@@ -90,6 +90,21 @@ describe('playground store', () => {
     useStore.getState().setBackend('auto');
   });
 
+  it('a slow run\'s tick moves its step count on; its progress, read back later, never moves it back', () => {
+    const s = useStore.getState();
+    const a = s.addRun(buildConfig(s));
+    s.onWorkerEvent({ type: 'state', runId: a.id, state: 'running', step: 0 });
+    s.onWorkerEvent({ type: 'tick', runId: a.id, step: 3 });
+    expect(useStore.getState().runs[0]!.step).toBe(3);
+    s.onWorkerEvent({ type: 'engine', runId: a.id, event: progress(2) }); // steps 1-2, read back after step 3 was counted
+    expect(useStore.getState().runs[0]!.step).toBe(3);
+    expect(useStore.getState().runs[0]!.losses).toEqual([{ step: 2, loss: 2 }]);
+    s.onWorkerEvent({ type: 'engine', runId: a.id, event: progress(10) });
+    expect(useStore.getState().runs[0]!.step).toBe(10);
+    s.onWorkerEvent({ type: 'tick', runId: a.id, step: 7 }); // late: the count stays
+    expect(useStore.getState().runs[0]!.step).toBe(10);
+  });
+
   it('an error that names no run (a malformed message, a late change) touches no run', () => {
     const s = useStore.getState();
     const done = s.addRun(buildConfig(s));

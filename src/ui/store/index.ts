@@ -279,6 +279,7 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
         s.setRunState(e.runId, e.state, e.step);
         if (e.state === 'failed') s.markInterrupted(e.runId); // its last checkpoint is offered
         return;
+      case 'tick': s.applyTick(e.runId, e.step); return;
       case 'policy': s.applyPolicy(e.runId, e.step, e.update); return;
       case 'bench': s.applyBenchStatus(e.status); return;
       case 'held': case 'model': case 'weights': s.applyKeepEvent(e); return;

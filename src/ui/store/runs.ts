@@ -74,6 +74,8 @@ export interface RunsSlice {
   /** many events at once (a restored run's history): one store update, one copy of the run's arrays */
   applyEngineEvents: (runId: string, events: readonly EngineEvent[]) => void;
   setRunState: (runId: string, state: RunState | 'starting', step?: number) => void;
+  /** the worker's word that run `runId` reached `step` (a slow step's tick): the count moves on, never back */
+  applyTick: (runId: string, step: number) => void;
   removeRun: (runId: string) => void;
 }
 
@@ -106,7 +108,7 @@ function applyOwned(r: RunView, e: EngineEvent): void {
   switch (e.type) {
     case 'progress': {
       const last = e.records.at(-1);
-      r.step = last?.step ?? r.step;
+      r.step = Math.max(r.step, last?.step ?? 0); // a tick may have counted a step still on its way back
       r.seconds += e.seconds;
       for (const rec of e.records) r.losses.push({ step: rec.step, loss: rec.loss });
       r.losses = thin(r.losses);
@@ -187,6 +189,7 @@ export const createRunsSlice: StateCreator<PlaygroundState, [], [], RunsSlice> =
       return reduce(r, events);
     }),
     setRunState: (runId, state, step) => update(runId, (r) => ({ ...r, state, step: step ?? r.step })),
+    applyTick: (runId, step) => update(runId, (r) => (step > r.step ? { ...r, step } : r)),
     removeRun: (runId) => set((s) => {
       runLog.drop(runId);
       return {
