@@ -175,12 +175,14 @@ describe('a run from loaded weights', () => {
   }, 180_000);
 });
 
-describe('a finished run\'s layer panel', () => {
-  it('says that switching by hand needs a live run, and offers no switch', async () => {
+describe('a starting, then finished run\'s layer panel', () => {
+  it('says while it starts that its cells come once it runs; finished, that switching by hand needs a live run, and offers no switch', async () => {
     await open('schedule.steps=6');
-    await page.getByTestId('start').click();
-    await expect.poll(() => runState(page, 0), { timeout: 120_000 }).toBe('done');
     const hint = page.getByTestId('layer-panel-hint');
+    await page.getByTestId('start').click();
+    // while it starts (a new worker, its backend and data: seconds here) it has no cells to click yet
+    await expect.poll(() => hint.textContent(), { interval: 10 }).toBe('once the run starts, click a full cell to switch it now');
+    await expect.poll(() => runState(page, 0), { timeout: 120_000 }).toBe('done');
     expect(await hint.textContent()).toContain('switching by hand needs a live run');
     expect(await hint.textContent()).not.toContain('click a full cell');
     expect(await page.getByTestId('module-cell').count()).toBe(12);

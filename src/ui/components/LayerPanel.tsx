@@ -17,7 +17,9 @@ export function LayerPanel() {
   const whatIf = useWhatIf(); // the replay's prediction under each cell
   const clickable = run !== undefined && run === live && (run.state === 'running' || run.state === 'paused');
   // a finished, stopped or failed run has no trainer to switch a module on: say so rather than offer cells that do nothing
-  const switchHint = !run || run.state === 'running' || run.state === 'paused' || run.state === 'starting' ? 'click a full cell to switch it now'
+  // a starting run has no cells to click yet: they come (as buttons) once it trains
+  const switchHint = run?.state === 'starting' ? 'once the run starts, click a full cell to switch it now'
+    : !run || run.state === 'running' || run.state === 'paused' ? 'click a full cell to switch it now'
     : `switching by hand needs a live run (running or paused); this one is ${run.state}`;
   return (
     <section className="panel">
