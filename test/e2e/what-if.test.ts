@@ -132,6 +132,13 @@ describe('the what-if view in Chromium', () => {
     // the new run is selected; its own settings are the applied ones
     await expect.poll(() => page.getByTestId('what-if-weightThreshold-text').inputValue(), { timeout: 60_000 }).toBe(value);
     expect(await page.getByTestId('weight-change-chart').getAttribute('data-threshold')).toBe(value);
+    // the live settings show it too, and a click in and out sends nothing (it sent the field's stale value to the run)
+    const field = page.getByTestId('weight-threshold');
+    expect(await field.inputValue()).toBe(value);
+    await field.click();
+    await page.keyboard.press('Tab');
+    await page.waitForTimeout(1000); // a live change is confirmed at once (the worker's policy event)
+    expect(await page.getByTestId('weight-change-chart').getAttribute('data-threshold')).toBe(value);
   }, 180_000);
 });
 

@@ -8,14 +8,22 @@ function Field({ k, label, testid, hint }: { k: PageLiveKey; label: string; test
   const value = useStore((s) => s.policy[k]);
   const error = useStore((s) => s.fieldErrors[k]);
   const setPolicyField = useStore((s) => s.setPolicyField);
-  const [text, setText] = useState(String(value));
+  // what is typed and not taken yet; null: the field shows the setting, whoever set it last
+  // (a run of the what-if settings sets them without a remount: the field showed the old
+  // value, and a click in and out sent that as a live change to the new run)
+  const [draft, setDraft] = useState<string | null>(null);
+  const commit = () => {
+    if (draft === null) return; // nothing typed: nothing to send
+    setPolicyField(k, draft);
+    if (useStore.getState().fieldErrors[k] === undefined) setDraft(null); // a refused value stays, marked, to mend
+  };
   return (
     <label title={hint} className={error ? 'invalid' : ''}>
       {label}
-      <input data-testid={testid} value={text} inputMode="decimal"
-        onChange={(e) => setText(e.target.value)}
-        onBlur={() => setPolicyField(k, text)}
-        onKeyDown={(e) => { if (e.key === 'Enter') setPolicyField(k, text); }} />
+      <input data-testid={testid} value={draft ?? String(value)} inputMode="decimal"
+        onChange={(e) => setDraft(e.target.value)}
+        onBlur={commit}
+        onKeyDown={(e) => { if (e.key === 'Enter') commit(); }} />
     </label>
   );
 }
