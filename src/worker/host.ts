@@ -544,7 +544,9 @@ export class TrainingHost {
       }
     }
     const again = data ? `upload ${data.name} again (${data.images} images)` : 'upload them again';
-    if (!this.uploaded) throw new DatasetError(`${what} trained on uploaded files${data ? ' too large to keep with it' : ''}: ${again}, then resume it`);
+    // kept, and gone since: deleted (in another tab, say) or cleared by the browser, not too large
+    const why = !data ? '' : data.kept ? ' kept with it, now gone from this browser' : ' too large to keep with it';
+    if (!this.uploaded) throw new DatasetError(`${what} trained on uploaded files${why}: ${again}, then resume it`);
     const now = identify(this.uploaded, this.filesOf.get(this.uploaded) ?? '');
     if (data && now.crc32 !== data.crc32) {
       throw new DatasetError(`${what} trained on other data than the upload there is now (${now.name}, ${now.images} images, CRC-32 ${now.crc32}; it trained on CRC-32 ${data.crc32}): ${again}, then resume it`);

@@ -434,6 +434,13 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
     expect((await b.waitFor(b.stateOf('k', 'done'))).step).toBe(12);
     await b.host.receive({ type: 'reset', runId: 'k' });
     expect(b.events.filter((e) => e.type === 'error')).toEqual([]);
+    // its kept data gone since (another tab, the browser): said so, not "too large to keep"
+    const db = await openDB(SAVED_RUNS_DB);
+    await db.delete('files', `${byName.kept.id}/data`);
+    db.close();
+    const gone = worker();
+    await gone.host.receive({ type: 'restore', runId: 'g', savedId: byName.kept.id });
+    expect(gone.events.at(-1)).toEqual({ type: 'error', runId: 'g', message: 'saved run "kept" trained on uploaded files kept with it, now gone from this browser: upload data_batch_1.bin again (120 images), then resume it' });
 
     // too large to keep: named, and a different upload is refused before anything runs
     const c = worker();
