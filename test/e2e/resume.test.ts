@@ -54,6 +54,8 @@ describe('saved runs in the page', () => {
     await expect.poll(() => runState(page, 0), { timeout: 60_000 }).toBe('paused');
     expect(await page.getByTestId('resume-offer').count()).toBe(0);
     expect(await page.getByTestId('step-count').textContent()).toBe(String(saved));
+    // it saves on into its entry: no Delete while it is live (one came back at its next save)
+    expect(await row.getByTestId('saved-delete').isDisabled()).toBe(true);
     // its charts are back: the loss curve has its points up to the checkpoint
     expect(await page.getByTestId('loss-chart').locator('.recharts-line-curve, .recharts-curve').count()).toBeGreaterThan(0);
     const restored = await runJson(page);

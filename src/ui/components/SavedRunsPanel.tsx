@@ -6,7 +6,7 @@
 import { useState } from 'react';
 import { formatBytes } from '../../engine/config';
 import { useStore } from '../store';
-import { selectOpenBlocked, selectOpenNote } from '../store/selectors';
+import { selectLive, selectOpenBlocked, selectOpenNote } from '../store/selectors';
 import { savedBytes, type SavedRunInfo } from '../../worker/saved-runs';
 
 const REASONS: Record<SavedRunInfo['reason'], string> = { interval: 'while training', pause: 'paused', done: 'finished' };
@@ -40,6 +40,8 @@ export function SavedRunsPanel() {
   // the run the worker holds now is the one being saved: resuming it would replace it with its own past
   // (a string, not the runs: this panel does not re-render at every step)
   const held = useStore((s) => s.runs.find((r) => r.id === s.heldRunId)?.savedAs ?? null);
+  // the live run (training or paused) saves on into its entry: a Delete came back at its next save, without its data
+  const saving = useStore((s) => selectLive(s)?.savedAs ?? null);
   // what Resume or Open does to the run the worker holds, said before it happens
   const note = useStore(selectOpenNote);
   const blocked = useStore(selectOpenBlocked);
@@ -76,7 +78,8 @@ export function SavedRunsPanel() {
               <td>
                 <button data-testid="saved-resume" disabled={held === r.id || blocked} title={held === r.id ? 'this is the run training now' : (note ?? undefined)}
                   onClick={() => resumeSaved(r.id)}>{r.reason === 'done' ? 'Open' : 'Resume'}</button>
-                <button data-testid="saved-delete" onClick={() => void deleteSaved(r.id)}>Delete</button>
+                <button data-testid="saved-delete" disabled={saving === r.id} title={saving === r.id ? 'this run saves here as it trains: Reset it first (its checkpoints stay until you delete them)' : undefined}
+                  onClick={() => void deleteSaved(r.id)}>Delete</button>
               </td>
             </tr>
           ))}
