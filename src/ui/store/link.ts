@@ -4,6 +4,7 @@ import type { StateCreator } from 'zustand';
 import type { ConfigError } from '../../engine/config';
 import { decodeLink } from '../link/codec';
 import { dropFieldErrors } from './config';
+import { selectLive } from './selectors';
 import type { PlaygroundState } from './index';
 
 export interface LinkSlice {
@@ -23,8 +24,15 @@ export const createLinkSlice: StateCreator<PlaygroundState, [], [], LinkSlice> =
   linkRevision: 0,
   applyLink: (hash) => {
     const { state: { backendChoice, ...next }, problems } = decodeLink(hash);
-    set((s) => ({ ...next, linkProblems: problems, linkRevision: s.linkRevision + 1, ...dropFieldErrors(s) }));
-    get().setBackend(backendChoice);
+    // a new backend is a new worker: it would stop the live run or benchmark (a link pasted
+    // into this tab while a run trained stopped it, losing the steps since its checkpoint)
+    const now = get().backendChoice;
+    const busy = selectLive(get()) !== undefined || get().benchStatus.state === 'running';
+    const kept = backendChoice !== now && busy
+      ? [{ path: 'backend', message: `backend stays ${now} while a run or benchmark is live (a new backend stops it): choose ${backendChoice} in the controls once it is done or reset` }]
+      : [];
+    set((s) => ({ ...next, linkProblems: [...problems, ...kept], linkRevision: s.linkRevision + 1, ...dropFieldErrors(s) }));
+    if (!kept.length) get().setBackend(backendChoice);
   },
   dropExtra: (path) => set((s) => ({ extra: Object.fromEntries(Object.entries(s.extra).filter(([p]) => p !== path)) })),
   dismissLinkProblems: () => set({ linkProblems: [] }),
