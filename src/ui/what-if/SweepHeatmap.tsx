@@ -3,22 +3,15 @@
 // column gives. A click on a cell, or its column's value (a button), takes that
 // value into the what-if settings.
 import { useMemo } from 'react';
-import { sweep, type SweepAxis } from '../../engine/explore/sweep';
+import { formatErrors } from '../../engine/config';
+import { sweep } from '../../engine/explore/sweep';
 import { TRAINABLE_SHARE_LABEL } from '../../engine/trainable-share';
 import { useStore } from '../store';
 import { SWEEP_AXES, type SweepAxisKey } from '../store/what-if';
+import { sweepColumns } from './sweep-columns';
 import { useWhatIf } from './use-replay';
 
 const AXIS_LABELS: Record<SweepAxisKey, string> = { weightThreshold: 'weight threshold %', lossThreshold: 'loss threshold %' };
-const COLUMNS = 13;
-
-/** COLUMNS values from x/4 to 4x, evenly on a log scale, to two significant digits (x itself in the middle). */
-export function axisValues(x: number): number[] {
-  const out = Array.from({ length: COLUMNS }, (_, i) => Number((x * 4 ** ((2 * i) / (COLUMNS - 1) - 1)).toPrecision(2)));
-  out[(COLUMNS - 1) / 2] = x;
-  return [...new Set(out)];
-}
-
 /** Early switches dark, late ones light: the step's place in the run, as a colour (and a text colour that reads on it). */
 function colour(step: number, total: number): { background: string; color: string } {
   const t = Math.min(1, step / Math.max(1, total));
@@ -33,17 +26,18 @@ export function SweepHeatmap() {
   // 13 replays and 13 x modules cells: not on every window of a training run, where the
   // page must stay responsive; the map fills in when the run pauses or finishes
   const running = useStore((s) => s.runs.some((r) => r.id === s.activeId && (r.state === 'running' || r.state === 'starting')));
-  const result = useMemo(() => {
+  const swept = useMemo(() => {
     if (!w || running) return null;
-    // around the run's own value, so the columns stay put while the what-if value moves
-    const axis: SweepAxis = { key: axisKey, values: axisValues(w.run.config.prelora[axisKey]) };
-    return sweep(w.run.config, w.recorded, w.settings, axis).result;
+    const { values, errors } = sweepColumns(w.run.config, w.settings, axisKey);
+    return values.length ? sweep(w.run.config, w.recorded, w.settings, { key: axisKey, values }) : { result: null, errors };
   }, [w, axisKey, running]);
+  const result = swept?.result;
   if (!w || !result) {
+    const why = swept?.errors.length ? `The sweep cannot run on these settings: ${formatErrors(swept.errors)}` : null;
     return (
       <section className="panel sweep" data-testid="sweep"><h2>Sweep</h2>
-        <p className="hint">{running ? 'The heat map of every module\'s switch step against a threshold fills in when the run pauses or finishes.'
-          : 'The switch step of every module against a threshold, once a run has windows.'}</p>
+        <p className="hint" data-testid="sweep-hint">{running ? 'The heat map of every module\'s switch step against a threshold fills in when the run pauses or finishes.'
+          : why ?? 'The switch step of every module against a threshold, once a run has windows.'}</p>
       </section>
     );
   }
