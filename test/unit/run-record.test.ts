@@ -123,7 +123,9 @@ describe('a run\'s record', () => {
   it('names files for the run: its label, preset and start', () => {
     const startedAt = new Date(2026, 10, 30, 14, 5).getTime();
     expect(dateStamp(startedAt)).toBe('2026-11-30-1405');
-    expect(runStem({ label: '#3 PreLoRA (module)', preset: 'nano', startedAt })).toBe('prelora-3-prelora-module-nano-2026-11-30-1405');
-    expect(runStem({ label: '#12 LoRA r8', preset: null, startedAt })).toBe('prelora-12-lora-r8-2026-11-30-1405');
+    expect(runStem({ label: '#3 PreLoRA (module)', named: false, preset: 'nano', startedAt })).toBe('prelora-3-prelora-module-nano-2026-11-30-1405');
+    expect(runStem({ label: '#12 LoRA r8', named: false, preset: null, startedAt })).toBe('prelora-12-lora-r8-2026-11-30-1405');
+    // a resumed run's saved name says its preset and start already (they came twice, the start as the resume's)
+    expect(runStem({ label: '#1 PreLoRA (module), micro, 12/5/2026, 12:39:42 AM', named: true, preset: 'micro', startedAt })).toBe('prelora-1-prelora-module-micro-12-5-2026-12-39-42-am');
   });
 });

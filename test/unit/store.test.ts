@@ -305,6 +305,26 @@ describe('playground store', () => {
     expect(selectOpenNote(useStore.getState())).toBeNull(); // a finished run is not stopped by it
   });
 
+  it('numbers a new run after every run shown and saved (a reload started again at #1 beside a saved #1); a resumed run keeps its name and start', () => {
+    vi.stubGlobal('Worker', class { postMessage() {} terminate() {} });
+    try {
+      const s = useStore.getState();
+      const info = { id: 'saved-4', name: '#400 PreLoRA (module), micro, 12/5/2026, 12:39:42 AM', step: 30, reason: 'pause', createdAt: 1_000, savedAt: 2_000, config: buildConfig(s), preset: 'micro', points: [] } as unknown as SavedRunInfo;
+      useStore.setState({ savedRuns: [info] });
+      const fresh = s.addRun(buildConfig(s));
+      expect(fresh.label).toMatch(/^#401 /); // the runs before it in this file took fewer numbers
+      expect(fresh.named).toBe(false);
+      useStore.getState().onWorkerEvent({ type: 'state', runId: fresh.id, state: 'done', step: 300 });
+      useStore.getState().resumeSaved('saved-4');
+      const resumed = useStore.getState().runs.at(-1)!;
+      expect([resumed.label, resumed.named, resumed.startedAt]).toEqual([info.name, true, 1_000]);
+      expect(useStore.getState().addRun(buildConfig(s)).label).toMatch(/^#402 /);
+    } finally {
+      vi.unstubAllGlobals();
+      useStore.setState({ savedRuns: [] });
+    }
+  });
+
   it('keeps at most MAX_POINTS loss points, thinning the old ones', async () => {
     const { MAX_POINTS } = await import('../../src/ui/store/runs');
     const s = useStore.getState();

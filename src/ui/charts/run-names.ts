@@ -1,7 +1,9 @@
 // Names for runs side by side, by what differs in their configs (as TensorBoard and
 // W&B legends do): `#2 prelora, w=3, module` beside `#1 prelora, w=2.5, module`, not
-// only `#1` and `#2`. The mode always shows; other fields only where runs differ.
+// only `#1` and `#2`. The mode always shows; other fields only where runs differ. The
+// number is the run's own (its row's), not its place on the page.
 import type { RunConfig } from '../../engine/config';
+import { runHandle } from '../store/runs';
 
 type Field = [prefix: string, get: (c: RunConfig) => string | number];
 
@@ -28,12 +30,14 @@ const RUN: Field[] = [
 const mode = (c: RunConfig) => (c.prelora.mode === 'lora' ? `lora r${c.prelora.rank}` : c.prelora.mode);
 const differ = (fields: Field[], pool: RunConfig[]) => fields.filter(([, get]) => new Set(pool.map((c) => String(get(c)))).size > 1);
 
-/** Each run's name: its number, its mode (and rule), and every field in which the runs differ. */
-export function runNames(configs: RunConfig[]): string[] {
+/** Each run's name: its handle (runHandle: `#3`, or a renamed run's name), its mode (and rule), and every field in which the runs differ. */
+export function runNames(runs: { label: string; config: RunConfig }[]): string[] {
+  const configs = runs.map((r) => r.config);
   const policy = differ(POLICY, configs.filter((c) => c.prelora.mode === 'prelora'));
   const run = differ(RUN, configs);
-  return configs.map((c, n) => {
+  return runs.map(({ label, config: c }) => {
     const fields = c.prelora.mode === 'prelora' ? [['', (x: RunConfig) => x.prelora.rule] as Field, ...policy, ...run] : run;
-    return [`#${n + 1} ${mode(c)}`, ...fields.map(([prefix, get]) => `${prefix}${get(c)}`)].join(', ');
+    const handle = runHandle(label);
+    return [`${handle}${handle.startsWith('#') ? ' ' : ': '}${mode(c)}`, ...fields.map(([prefix, get]) => `${prefix}${get(c)}`)].join(', ');
   });
 }

@@ -13,7 +13,7 @@ const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 
 export function TrainingCharts() {
   const runs = useStore((s) => s.runs);
-  const names = runNames(runs.map((r) => r.config));
+  const names = runNames(runs);
   const loss = useChartScale(0.6);
   const rows = useMemo(() => mergeSeries(runs.flatMap((r) => smoothed(r.id, r.losses.map((p) => ({ step: p.step, value: p.loss })), loss.smoothing))),
     [runs, loss.smoothing]);

@@ -12,8 +12,9 @@ export function dateStamp(ms: number): string {
   return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}-${two(d.getHours())}${two(d.getMinutes())}`;
 }
 
-export function runStem(run: Pick<RunView, 'label' | 'preset' | 'startedAt'>): string {
-  return ['prelora', slug(run.label), run.preset, dateStamp(run.startedAt)].filter(Boolean).join('-');
+/** A run's file stem; a saved run's name already says its preset and start (or is what the user called it): it alone. */
+export function runStem(run: Pick<RunView, 'label' | 'named' | 'preset' | 'startedAt'>): string {
+  return (run.named ? ['prelora', slug(run.label)] : ['prelora', slug(run.label), run.preset, dateStamp(run.startedAt)]).filter(Boolean).join('-');
 }
 
 export const allRunsStem = (now = Date.now()) => `prelora-all-runs-${dateStamp(now)}`;

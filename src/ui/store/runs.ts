@@ -30,11 +30,14 @@ export interface EfficiencyPoint {
 
 export interface RunView {
   id: string;
+  /** `#3 PreLoRA (module)` as the page names it, or a saved run's name (`named`) */
   label: string;
+  /** the label is a saved run's name (it says its preset and start, or what the user called it) */
+  named: boolean;
   color: string;
   /** the preset the page started it from (null when not known) */
   preset: PresetName | null;
-  /** when the page started it (ms since the epoch) */
+  /** when it started (ms since the epoch): a resumed run's first save */
   startedAt: number;
   /** the backend the worker ran it on, and the weights it started from: as the worker reported at `started` */
   backend: string | null;
@@ -84,6 +87,14 @@ function thin<T>(points: T[]): T[] {
 }
 
 let counter = 0;
+/** the last number a run was given (`#N`): numbers go up within a page's life, past every saved run's */
+let numbered = 0;
+
+/** A run's short handle, for legends and branch names: its `#N`, or its whole name where it has none (a renamed saved run). */
+export const runHandle = (label: string) => label.match(/^#\d+/)?.[0] ?? label;
+
+/** The highest `#N` among names: a new run's number comes after it (a reload started again at #1 beside a saved #1). */
+const highestNumber = (names: string[]) => Math.max(0, ...names.map((l) => Number(l.match(/^#(\d+)/)?.[1] ?? 0)));
 
 /**
  * The run with fresh copies of the arrays (and modules) events append to: the one copy an
@@ -152,7 +163,7 @@ function withPolicy(run: RunView, step: number, update: PolicyUpdate): RunView {
   return { ...run, config: { ...run.config, prelora }, thresholds };
 }
 
-export const createRunsSlice: StateCreator<PlaygroundState, [], [], RunsSlice> = (set) => {
+export const createRunsSlice: StateCreator<PlaygroundState, [], [], RunsSlice> = (set, get) => {
   const update = (runId: string, f: (r: RunView) => RunView) => set((s) => {
     if (!s.runs.some((r) => r.id === runId)) return {}; // a reset run: drop what it still sends
     return { runs: s.runs.map((r) => (r.id === runId ? f(r) : r)) };
@@ -163,10 +174,15 @@ export const createRunsSlice: StateCreator<PlaygroundState, [], [], RunsSlice> =
     addRun: (config, preset, named) => {
       const n = counter++;
       const p = config.prelora;
-      const label = named ?? `#${n + 1} ${p.mode === 'prelora' ? `PreLoRA (${p.rule})` : p.mode === 'lora' ? `LoRA r${p.rank}` : 'full'}`;
+      let label = named;
+      if (label === undefined) {
+        const s = get();
+        numbered = Math.max(numbered, highestNumber([...s.runs.map((r) => r.label), ...s.savedRuns.map((r) => r.name)])) + 1;
+        label = `#${numbered} ${p.mode === 'prelora' ? `PreLoRA (${p.rule})` : p.mode === 'lora' ? `LoRA r${p.rank}` : 'full'}`;
+      }
       const startedAt = Date.now();
       const run: RunView = {
-        id: `run-${startedAt}-${n}`, label, color: COLORS[n % COLORS.length]!, preset: preset ?? null, startedAt, backend: null, kernels: null, init: null,
+        id: `run-${startedAt}-${n}`, label, named: named !== undefined, color: COLORS[n % COLORS.length]!, preset: preset ?? null, startedAt, backend: null, kernels: null, init: null,
         config, state: 'starting', step: 0,
         losses: [], evaluations: [], windows: [], modules: {}, changes: [], efficiency: [], throughput: {},
         thresholds: [{ step: 0, value: p.weightThreshold }], params: [], seconds: 0, diverged: null, savedAs: null,

@@ -66,7 +66,8 @@ export const createSavedSlice: StateCreator<PlaygroundState, [], [], SavedSlice>
       const run = get().addRun(info.config, (info.preset as PresetName | null) ?? undefined, info.name);
       set((st) => ({
         error: null, interrupted: st.interrupted.filter((i) => i !== id),
-        runs: st.runs.map((r) => (r.id === run.id ? { ...r, savedAs: id } : r)),
+        // it started when it was first saved, not now (its files were stamped with the resume)
+        runs: st.runs.map((r) => (r.id === run.id ? { ...r, savedAs: id, startedAt: info.createdAt } : r)),
       }));
       get().send({ type: 'restore', runId: run.id, savedId: id });
     },

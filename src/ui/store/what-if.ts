@@ -8,7 +8,7 @@ import { applyLive } from '../../engine/live';
 import { checkSettings } from '../../engine/explore/sweep';
 import { LAYER_WEIGHTING_LABELS, METRIC_LABELS, RULE_LABELS } from '../labels';
 import type { PlaygroundState } from './index';
-import type { RunView } from './runs';
+import { runHandle, type RunView } from './runs';
 import { selectActive } from './selectors';
 
 const RANKS = { 1: '1', 2: '2', 4: '4', 8: '8', 16: '16', 32: '32', 64: '64' } as const;
@@ -89,7 +89,7 @@ export const createWhatIfSlice: StateCreator<PlaygroundState, [], [], WhatIfSlic
     const config = structuredClone(from.config);
     applyLive(config.prelora, update);
     const run = s.addRun(config, from.preset ?? undefined);
-    const label = `${run.label.split(' ')[0]} branch of ${from.label.split(' ')[0]} @${step}`;
+    const label = `${runHandle(run.label)} branch of ${runHandle(from.label)} @${step}`; // a renamed parent by its whole name
     set((st) => ({ runs: st.runs.map((r) => (r.id === run.id ? { ...r, label } : r)), whatIf: {}, whatIfErrors: {}, error: null }));
     s.send({ type: 'branch', runId: run.id, savedId: from.savedAs, step, update, name: `${label}, ${from.preset ?? 'custom'}, ${new Date(run.startedAt).toLocaleString()}` });
   },
