@@ -33,6 +33,7 @@ import { checkCommand } from './boundary';
 import { zipExport } from './export-zip';
 import { AWAITED_COMMANDS, type AwaitedCommand, type Command, type CommandOf, type RunState, type WorkerEvent } from './protocol';
 import { decodeDataset, describeFiles, encodeDataset, identify, keptBytes, MAX_KEPT_DATA_BYTES } from './saved-data';
+import { savedRunLock } from './run-locks';
 import { StorageFullError, type SavedRunInfo, type SavedRuns, type UserStop } from './saved-runs';
 
 export interface HostDeps {
@@ -49,6 +50,10 @@ export interface HostDeps {
   createTrainer?: (...args: ConstructorParameters<typeof Trainer>) => Trainer;
   /** where runs are saved (IndexedDB); without it nothing is saved */
   openSaved?: () => Promise<SavedRuns>;
+  /** hold a lock other tabs see until the function returned is called (run-locks.ts): the live run's saved entry is in use here */
+  holdLock?: (name: string) => () => void;
+  /** whether a lock is held, in this tab or another */
+  lockHeld?: (name: string) => Promise<boolean>;
   /** the largest uploaded dataset (decoded bytes) kept with a saved run; default MAX_KEPT_DATA_BYTES */
   keepDataUpTo?: number;
 }
@@ -112,6 +117,8 @@ export class TrainingHost {
   /** the last built-in set: the picker's preview and the next start share it */
   private builtin: { key: string; dataset: Promise<Dataset> } | null = null;
   private readonly nextTask: () => Promise<void>;
+  /** the lock held on the live run's saved entry (lockLive) */
+  private locked: { id: string; release: () => void } | null = null;
   /** when the page last heard the training run's step (a progress event or a tick) */
   private stepShownAt = 0;
   private savedRuns: Promise<SavedRuns> | null = null;
@@ -146,10 +153,23 @@ export class TrainingHost {
 
   /** Tell the page which run's model the worker holds, when that changes. */
   private held(): void {
+    this.lockLive();
     const id = this.run?.id ?? this.kept?.id ?? null;
     if (id === this.heldId) return;
     this.heldId = id;
     this.post({ type: 'held', run: id });
+  }
+
+  /**
+   * Hold the lock on the live run's saved entry (training or paused; not a finished one),
+   * and only it: another tab then neither offers it as interrupted nor resumes it into the
+   * same entry (both saved into it). The browser lets it go with the worker.
+   */
+  private lockLive(): void {
+    const id = this.run?.saved.id ?? null;
+    if (this.locked?.id === id) return;
+    this.locked?.release();
+    this.locked = id !== null && this.deps.holdLock ? { id, release: this.deps.holdLock(savedRunLock(id)) } : null;
   }
 
   /** `about`: the awaited command this error answers in place of its answer (the page ends that wait, and only that one). */
@@ -405,6 +425,7 @@ export class TrainingHost {
     else if (t.stepsDone >= total) {
       this.run = null;
       this.kept = run; // the held run still: its model can be exported
+      this.lockLive(); // finished: nothing more is saved into it
       this.state(run, 'done');
       await this.save(run, 'done');
       await this.letGoIfLost(run); // the device went under its last save: its weights went with it
@@ -572,6 +593,10 @@ export class TrainingHost {
     const info = (await store.list()).find((r) => r.id === cmd.savedId);
     const bytes = info ? await (branch ? store.readPoint(cmd.savedId, branch.step) : store.read(cmd.savedId)) : null;
     if (!info) return this.error(cmd.runId, `saved run "${cmd.savedId}" is gone (deleted in another tab?)`);
+    // live in another tab (its worker holds its lock): both would save into one entry. A branch is a saved run of its own
+    if (!branch && this.locked?.id !== info.id && await this.deps.lockHeld?.(savedRunLock(info.id))) {
+      return this.error(cmd.runId, `saved run "${info.name}" is live in another tab of this page: reset it there (or close that tab) to resume it here`);
+    }
     if (!bytes) return this.error(cmd.runId, `saved run "${info.name}" has no checkpoint at step ${branch?.step ?? info.step} (deleted in another tab?)`);
     let checkpoint: ReturnType<typeof decodeCheckpoint>;
     try {

@@ -1,10 +1,11 @@
 // The training worker: wiring only. The logic lives in host.ts (tested in Node); here
-// it gets the browser's backend, the served files, image decoding and IndexedDB.
+// it gets the browser's backend, the served files, image decoding, IndexedDB and Web Locks.
 import { initBrowserBackend } from '../engine/backend-browser';
 import { DatasetError } from '../engine/data/errors';
 import { decodeImage } from './decode-image';
 import { TrainingHost } from './host';
 import type { WorkerEvent } from './protocol';
+import { heldLocks, holdLock } from './run-locks';
 import { SavedRuns } from './saved-runs';
 
 // files under the served public/ folder (the bundled MNIST)
@@ -20,6 +21,8 @@ const host = new TrainingHost({
   readPublic,
   decode: decodeImage,
   openSaved: () => SavedRuns.open(),
+  holdLock,
+  lockHeld: async (name) => (await heldLocks()).has(name),
 });
 
 self.onmessage = (msg: MessageEvent<unknown>) => void host.receive(msg.data);

@@ -2,7 +2,8 @@
 // N steps; the page is reloaded mid-run; the page offers to resume it; it comes back
 // paused at its last checkpoint with its charts, and runs to the end with the losses of
 // a run that never stopped. Saved runs are renamed (by mouse and from the keyboard) and deleted; a corrupted one is
-// refused with its message and the others stay; a full quota is shown with what to delete.
+// refused with its message and the others stay; a full quota is shown with what to delete;
+// a second tab leaves a run the first trains alone.
 import type { Download, Page } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -146,5 +147,30 @@ describe('saved runs in the page', () => {
       .toMatch(/^could not save "#\d+ PreLoRA \(module\), micro, .*" at step \d+ \(.* MB\): the browser's storage for this page is full; delete saved runs to make room: "kept <b>for later<\/b>" \(.* MB\)$/);
     await expect.poll(() => lastState(page), { timeout: 120_000 }).toBe('done');
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(base).origin });
+  }, 240_000);
+
+  it('a second tab neither offers a run the first trains as interrupted nor resumes it into the same entry', async () => {
+    // a run long enough to be training still while the second tab looks
+    await page.goto(`${base}#${LINK.replace('schedule.steps=300', 'schedule.steps=20000')}`);
+    await expect.poll(() => page.url()).toContain('schedule.steps=20000');
+    await page.getByTestId('start').click();
+    await expect.poll(async () => Number(await page.getByTestId('step-count').textContent()), { timeout: 120_000 }).toBeGreaterThanOrEqual(12);
+    const live = await savedRows(page).first().getAttribute('data-saved'); // saved at step 10, training on
+    const other = await page.context().newPage();
+    try {
+      await other.goto(`${base}#${LINK}`);
+      await expect.poll(() => other.locator(`[data-testid="saved-row"][data-saved="${live}"]`).count(), { timeout: 30_000 }).toBe(1);
+      // before, it said the run "was interrupted (a reload, a crash or a lost GPU)"
+      expect(await other.getByTestId('resume-offer').count()).toBe(0);
+      await other.locator(`[data-testid="saved-row"][data-saved="${live}"]`).getByTestId('saved-resume').click();
+      await expect.poll(() => other.getByTestId('error').textContent(), { timeout: 60_000 })
+        .toMatch(/^saved run "#\d+ PreLoRA \(module\), micro, .*" is live in another tab of this page: reset it there \(or close that tab\) to resume it here$/);
+      expect(await other.getByTestId('run-row').count()).toBe(0);
+    } finally {
+      await other.close();
+    }
+    // the first tab's run goes on (read, not clicked: headless Chromium may draw no more
+    // frames in a tab after another closed, and a click waits for one; the browser closes next)
+    expect(await lastState(page)).toBe('running');
   }, 240_000);
 });

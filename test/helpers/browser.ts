@@ -109,7 +109,8 @@ export async function openPlayground(beforeGoto?: (page: Page) => Promise<unknow
   let browser: Browser | undefined;
   try {
     browser = await launchChromium();
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // a context of its own, so that a test can open a second tab of the page in it
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     const consoleErrors: string[] = [];
     page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
     page.on('pageerror', (e) => consoleErrors.push(e.message));

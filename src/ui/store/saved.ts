@@ -5,6 +5,7 @@ import type { StateCreator } from 'zustand';
 import type { EngineEvent } from '../../engine/events';
 import type { PresetName } from '../../engine/config';
 import type { PolicyChange } from '../../engine/run-record';
+import { heldLocks, savedRunLock } from '../../worker/run-locks';
 import { latestFirst, SavedRuns, wasInterrupted, type SavedRunInfo, type UserStop } from '../../worker/saved-runs';
 import type { PlaygroundState } from './index';
 import { selectOpenBlocked, selectOpenNote } from './selectors';
@@ -51,7 +52,9 @@ export const createSavedSlice: StateCreator<PlaygroundState, [], [], SavedSlice>
     savedProblem: null,
     interrupted: [],
     refreshSaved: (opening = false) => act('read the saved runs', async (s) => {
-      if (opening) set({ interrupted: (await s.list()).filter(wasInterrupted).map((r) => r.id) });
+      // a run another tab trains (its worker holds its lock) was not interrupted
+      const live = opening ? await heldLocks() : new Set<string>();
+      if (opening) set({ interrupted: (await s.list()).filter((r) => wasInterrupted(r) && !live.has(savedRunLock(r.id))).map((r) => r.id) });
     }),
     renameSaved: (id, name) => act('rename the saved run', (s) => s.rename(id, name.trim() || 'unnamed run')),
     deleteSaved: (id) => act('delete the saved run', async (s) => {
