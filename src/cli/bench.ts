@@ -9,7 +9,7 @@ import { initNodeBackend } from '../engine/backend-node';
 import { BENCH_MIN_STEPS, BENCH_PRESETS, benchTable, type BenchPreset } from '../engine/bench/report';
 import { runBench } from '../engine/bench/run';
 import {
-  BUILTIN_DATASETS, formatErrors, makeConfig, orList, validateConfig, type BuiltinDataset, type ConfigError,
+  BUILTIN_DATASETS, formatErrors, makeConfig, orList, readNumber, validateConfig, type BuiltinDataset, type ConfigError,
 } from '../engine/config';
 import { ATTENTION, attentionTileKey, parseAttentionTile } from '../engine/ops/webgpu/attention';
 import { GEMM_TILE, GEMM_WIDE, parseGemmTile, parseGemmWide, parseSplitK, SPLIT_K, tileKey } from '../engine/ops/webgpu/gemm';
@@ -73,9 +73,9 @@ async function main(): Promise<number> {
   if (!isOneOf(BENCH_PRESETS, v.preset)) errors.push({ path: '--preset', message: `use ${orList(BENCH_PRESETS)} (got "${v.preset}")` });
   if (!isOneOf(BUILTIN_DATASETS, v.dataset)) errors.push({ path: '--dataset', message: `use ${orList(BUILTIN_DATASETS)} (got "${v.dataset}")` });
   if (!isOneOf(NODE_BACKEND_CHOICES, v.backend)) errors.push({ path: '--backend', message: `use ${orList(NODE_BACKEND_CHOICES)} (got "${v.backend}")` });
-  const seeds = Number(v.seeds);
+  const seeds = readNumber(v.seeds);
   if (!Number.isInteger(seeds) || seeds < 1) errors.push({ path: '--seeds', message: `--seeds takes a whole number >= 1 (got "${v.seeds}")` });
-  const firstSeed = Number(v['first-seed']);
+  const firstSeed = readNumber(v['first-seed']);
   if (!Number.isInteger(firstSeed) || firstSeed < 0) errors.push({ path: '--first-seed', message: `--first-seed takes a whole number >= 0 (got "${v['first-seed']}")` });
   // tuning flags: each checked, then set before any kernel is made
   const tune = <T>(flag: string, text: string | undefined, parse: (t: string) => T | string, apply: (value: T) => string) => {

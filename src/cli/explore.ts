@@ -2,7 +2,7 @@
 // run saved with `npm run train -- --out` under other PreLoRA settings (no training):
 // where each module would switch, at what rank, and the shares that would give.
 import { parseArgs } from 'node:util';
-import type { ConfigError } from '../engine/config';
+import { readNumber, type ConfigError } from '../engine/config';
 import { realShares, replay, REPLAY_KEYS, type ReplaySettings } from '../engine/explore/replay';
 import { parseRunLog } from '../engine/explore/run-log';
 import { checkSettings, parseSweep, sweep } from '../engine/explore/sweep';
@@ -83,7 +83,7 @@ function main(): number {
   errors.push(...checkSettings(config, settings));
   if (errors.length) return fail(errors);
 
-  const repeats = v.bench === undefined ? 0 : Number(v.bench);
+  const repeats = v.bench === undefined ? 0 : readNumber(v.bench);
   if (!Number.isInteger(repeats) || repeats < 0 || repeats > 10_000) return fail([{ path: '--bench', message: `--bench takes a whole number of repeats, 0 to 10000 (got "${v.bench}")` }]);
 
   const t0 = performance.now();

@@ -1,6 +1,6 @@
 // `key=value` overrides of a config (CLI `--set`, the page's link), typed by the field
 // they replace. A bad key or value is a ConfigError that says what to write instead.
-import type { ConfigError, RunConfig } from './config';
+import { readNumber, type ConfigError, type RunConfig } from './config';
 
 /** Every settable dotted path of a config, e.g. `optim.lr`. */
 export function fieldPaths(cfg: RunConfig): string[] {
@@ -49,8 +49,8 @@ export function setField(cfg: RunConfig, path: string, raw: string): ConfigError
   } else if (typeof current === 'number' || current === null) {
     if (current === null && raw === 'null') value = null;
     else {
-      value = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(value)) return { path, message: `${path} takes a number (got "${raw}")` };
+      value = readNumber(raw);
+      if (!Number.isFinite(value)) return { path, message: `${path} takes a number (got "${raw}")` };
     }
   } else value = raw;
   assignField(cfg, path, value);

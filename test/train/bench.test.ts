@@ -185,8 +185,9 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     expect((err as { stderr: string }).stderr).toMatch(/--preset: use micro, nano, tiny or small \(got "huge"\)/);
     const few = await tsx('src/cli/bench.ts', ['--steps', '5']).catch((e: { code: number; stderr: string }) => e);
     expect((few as { stderr: string }).stderr).toMatch(/--steps: a benchmark needs at least 12 steps/);
-    const seed = await tsx('src/cli/bench.ts', ['--first-seed', 'two']).catch((e: { code: number; stderr: string }) => e);
-    expect((seed as { stderr: string }).stderr).toMatch(/--first-seed takes a whole number >= 0 \(got "two"\)/);
+    // a decimal, as every typed number (0x2 was read as 2)
+    const seed = await tsx('src/cli/bench.ts', ['--first-seed', '0x2']).catch((e: { code: number; stderr: string }) => e);
+    expect((seed as { stderr: string }).stderr).toMatch(/--first-seed takes a whole number >= 0 \(got "0x2"\)/);
   }, 60_000);
 
   it('refuses a model deeper than the WebGPU optimiser\'s table holds before its warm-up, as the trainer does', async () => {

@@ -5,3 +5,4 @@ export * from './presets';
 export * from './merge';
 export * from './validate';
 export * from './format';
+export * from './number';

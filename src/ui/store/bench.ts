@@ -2,7 +2,7 @@
 // own backend): what to run, its progress, and the report the worker sends back.
 import type { StateCreator } from 'zustand';
 import { BENCH_MIN_STEPS, type BenchPreset, type BenchReport } from '../../engine/bench/report';
-import { PRESETS } from '../../engine/config';
+import { PRESETS, readNumber } from '../../engine/config';
 import type { BenchStatus } from '../../worker/protocol';
 import type { PlaygroundState } from './index';
 
@@ -26,9 +26,9 @@ export type BenchNumber = 'steps' | 'seeds';
 
 /** A whole number within bounds, or the reason it is not one. */
 export function checkBenchNumber(name: BenchNumber, raw: string): number | string {
-  const v = Number(raw);
+  const v = readNumber(raw);
   const min = name === 'steps' ? BENCH_MIN_STEPS : 1;
-  if (raw.trim() === '' || !Number.isInteger(v) || v < min) return `benchmark ${name} takes a whole number >= ${min} (got "${raw}")`;
+  if (!Number.isInteger(v) || v < min) return `benchmark ${name} takes a whole number >= ${min} (got "${raw}")`;
   return v;
 }
 

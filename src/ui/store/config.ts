@@ -4,7 +4,7 @@
 // these only shape the next one.
 import type { StateCreator } from 'zustand';
 import type { BackendChoice } from '../../engine/backend';
-import { makeConfig, PRESETS, validateConfig, type DatasetSource, type Mode, type PresetName, type RunConfig } from '../../engine/config';
+import { makeConfig, PRESETS, readNumber, validateConfig, type DatasetSource, type Mode, type PresetName, type RunConfig } from '../../engine/config';
 import { applyLive, resolveUpdate } from '../../engine/live';
 import { assignField, setField } from '../../engine/overrides';
 import type { Rule } from '../../engine/policy';
@@ -87,12 +87,13 @@ export type TypedControl = 'seed' | 'steps';
  */
 export function checkControl(next: NextRun, key: TypedControl, raw: string): { value: number; error: null } | { value: null; error: string } {
   const path = CONTROL_FIELDS[key];
-  const numeric = raw.trim() !== '' && Number.isFinite(Number(raw));
-  const cfg = buildConfig(numeric ? { ...next, [key]: Number(raw) } : next);
+  const value = readNumber(raw);
+  const numeric = Number.isFinite(value);
+  const cfg = buildConfig(numeric ? { ...next, [key]: value } : next);
   // text that is no number goes in as itself, quoted, so the check names what was typed
   if (!numeric) assignField(cfg, path, `"${raw}"`);
   const problems = validateConfig(cfg).filter((p) => p.path === path);
-  return problems.length ? { value: null, error: problems.map((p) => p.message).join('; ') } : { value: Number(raw), error: null };
+  return problems.length ? { value: null, error: problems.map((p) => p.message).join('; ') } : { value, error: null };
 }
 
 export const createConfigSlice: StateCreator<PlaygroundState, [], [], ConfigSlice> = (set) => ({

@@ -1,6 +1,7 @@
 // The live PreLoRA settings the page shows, declared once: the defaults the page keeps
 // for the next run, how typed text becomes a value, and the settings panel all derive
 // from this list. (Which settings a run takes live is the engine's: live.ts.)
+import { readNumber } from '../../engine/config';
 import type { LiveKey, LiveSettings } from '../../engine/live';
 import { LAYER_WEIGHTING_LABELS, METRIC_LABELS } from '../labels';
 
@@ -35,7 +36,7 @@ export function parseField(key: PageLiveKey, raw: string): { value: PagePolicy[P
       ? { value: raw as PagePolicy[PageLiveKey], error: null }
       : { value: null, error: `prelora.${key} takes one of ${Object.keys(field.choices).join(', ')} (got "${raw}")` };
   }
-  const value = raw.trim() === '' ? Number.NaN : Number(raw);
+  const value = readNumber(raw);
   return Number.isNaN(value) ? { value: null, error: `prelora.${key} takes a number (got "${raw}")` } : { value, error: null };
 }
 

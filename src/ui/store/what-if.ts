@@ -2,7 +2,7 @@
 // problems of what was typed (the live settings' messages), and the heat map's axis.
 // The replay itself is a pure function of the run and these (src/ui/what-if/).
 import type { StateCreator } from 'zustand';
-import type { RunConfig } from '../../engine/config';
+import { readNumber, type RunConfig } from '../../engine/config';
 import { runSettings, type ReplaySettings } from '../../engine/explore/replay';
 import { applyLive } from '../../engine/live';
 import { checkSettings } from '../../engine/explore/sweep';
@@ -58,7 +58,7 @@ export function checkWhatIf(config: RunConfig, settings: ReplaySettings, key: Wh
     if (!Object.hasOwn(field.choices, raw)) return { value: null, error: `prelora.${key} takes one of ${Object.keys(field.choices).join(', ')} (got "${raw}")` };
     value = key === 'minRank' || key === 'maxRank' ? Number(raw) : raw;
   } else {
-    value = raw.trim() === '' ? Number.NaN : Number(raw);
+    value = readNumber(raw);
     if (Number.isNaN(value)) return { value: null, error: `prelora.${key} takes a number (got "${raw}")` };
   }
   const problems = checkSettings(config, { ...settings, [key]: value });
