@@ -220,6 +220,10 @@ describe('image folders and zips', () => {
   it('says which formats it reads when given something else', async () => {
     await expect(datasetFromFiles([{ name: 'notes.csv', bytes: new Uint8Array(3) }], { imageSize: 32, seed: 1, limit }))
       .rejects.toThrow(/notes.csv: not a dataset this page reads: use CIFAR-10 binary/);
+    // an archive by its own name, then what it held; the page's model export said where it goes
+    const zip = zipSync({ 'README.md': new Uint8Array(2), 'adapter/adapter_config.json': new Uint8Array(2), 'model/model.safetensors': new Uint8Array(2), 'plan.json': new Uint8Array(2) });
+    await expect(datasetFromFiles([{ name: 'prelora-1-model.zip', bytes: zip }], { imageSize: 32, seed: 1, limit }))
+      .rejects.toThrow(/^prelora-1-model\.zip \(holding README\.md, adapter_config\.json, model\.safetensors and 1 more\): not a dataset this page reads; it is a model: load it under Load weights \(an export's model\/ folder\): use CIFAR-10/);
   });
 });
 

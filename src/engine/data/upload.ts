@@ -32,11 +32,14 @@ export interface UploadOptions {
  */
 export const comparePaths = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+const TAR = /\.(tar\.gz|tgz|tar)$/i;
+const ARCHIVE = /\.(tar\.gz|tgz|tar|zip)$/i;
+
 /** Archives opened, other files as they are; all of it counted against `budget`. */
 function unpack(files: UploadFile[], budget: DataBudget): UploadFile[] {
   const out: UploadFile[] = [];
   for (const f of files) {
-    if (/\.(tar\.gz|tgz|tar)$/i.test(f.name)) out.push(...untar(f.bytes, f.name, budget));
+    if (TAR.test(f.name)) out.push(...untar(f.bytes, f.name, budget));
     else if (/\.zip$/i.test(f.name)) out.push(...unzipBounded(f.bytes, f.name, budget));
     else {
       if (!isGzip(f.bytes)) budget.take(f.bytes.length, `${f.name} takes`); // a gzipped IDX counts as it inflates
@@ -65,7 +68,12 @@ export async function datasetFromFiles(files: UploadFile[], o: UploadOptions): P
   }
   const bin = all.find((f) => /\.bin$/i.test(f.name));
   if (bin) return cifarDataset([bin], o.seed); // a CIFAR-style batch under another name: the parser says if it is not
-  const names = (all.length ? all : files).map((f) => f.name).slice(0, 3).join(', ');
-  throw new DatasetError(`${names}: not a dataset this page reads: ` +
+  // the files as given (an archive by its own name: its entries alone named the wrong file), then what an archive held
+  const list = (names: string[]) => `${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`;
+  const archives = files.some((f) => ARCHIVE.test(f.name));
+  const held = archives && all.length ? ` (holding ${list(all.map((f) => f.name))})` : '';
+  // the page's own model export, given as data: say where it goes
+  const model = all.some((f) => /(\.safetensors|adapter_config\.json)$/i.test(f.name)) ? '; it is a model: load it under Load weights (an export\'s model/ folder)' : '';
+  throw new DatasetError(`${list(files.map((f) => f.name))}${held}: not a dataset this page reads${model}: ` +
     'use CIFAR-10 binary (data_batch_*.bin, test_batch.bin or cifar-10-binary.tar.gz), MNIST IDX (*-idx3-ubyte, *-idx1-ubyte, .gz or not), or a zip/folder of images with one subfolder per class');
 }
