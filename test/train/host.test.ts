@@ -463,6 +463,13 @@ describe('the worker host (Node, wasm)', () => {
       'train with the model config the file was made with (see its config.json), or give a file made for this one');
     await host.receive({ type: 'loadWeights', files: [model, file('notes.txt', 'README.md')], config: next });
     expect(errors().at(-1)!.message).toBe('model.safetensors, notes.txt: give one model.safetensors, and the config.json beside it if you have it');
+    // the export itself, zipped: said to unzip it
+    await host.receive({ type: 'loadWeights', files: [{ name: 'prelora-1-model.zip', bytes: exported.zip.slice(0) }], config: next });
+    expect(errors().at(-1)!.message).toBe('prelora-1-model.zip is an archive: unzip it and give its model/model.safetensors (and model/config.json beside it)');
+    // a second download of config.json, as the browser names it, is the config (it was refused as "other")
+    await host.receive({ type: 'loadWeights', files: [model, file('config (1).json', 'model/config.json')], config: next });
+    expect(events.at(-1)).toMatchObject({ type: 'weights', weights: { file: 'model.safetensors', config: 'config (1).json' } });
+    await host.receive({ type: 'loadWeights', files: [model, file('config.json', 'model/config.json')], config: next });
     // a run of another model is refused before anything else changes: A is still held
     await host.receive({ type: 'start', runId: 'x', config: micro(4, { model: { width: 64 } }) });
     expect(errors().at(-1)).toEqual({ type: 'error', runId: 'x', message: expect.stringMatching(/^the loaded weights do not fit this run: config\.json does not match this run's model: hidden_size is 32 but this run has 64/) });

@@ -18,7 +18,8 @@ export interface InitWeights {
 }
 
 const isWeights = (name: string) => name.toLowerCase().endsWith('.safetensors');
-const isConfig = (name: string) => name === 'config.json';
+// config.json as a browser saves a second copy too: "config (1).json", "config-1.json"
+const isConfig = (name: string) => /^config\b[^/]*\.json$/i.test(name);
 
 /** A model.safetensors (and its config.json, if given) read and checked; a ModelFileError names what is wrong. */
 export function readInitWeights(files: { name: string; bytes: Uint8Array }[]): InitWeights {
@@ -26,6 +27,8 @@ export function readInitWeights(files: { name: string; bytes: Uint8Array }[]): I
   const configs = files.filter((f) => isConfig(f.name));
   const other = files.find((f) => !isWeights(f.name) && !isConfig(f.name));
   const names = files.map((f) => f.name).join(', ');
+  const archive = files.find((f) => /\.(zip|tar|tgz|tar\.gz)$/i.test(f.name));
+  if (archive) throw new ModelFileError(`${archive.name} is an archive: unzip it and give its model/model.safetensors (and model/config.json beside it)`);
   if (weights.length !== 1 || configs.length > 1 || other) {
     throw new ModelFileError(`${names || 'no files'}: give one model.safetensors, and the config.json beside it if you have it`);
   }
