@@ -66,7 +66,7 @@ interface Run {
   /** everything it reported, and its live changes: a checkpoint keeps them for the charts */
   log: RunLog;
   /** what its checkpoints are saved and listed under */
-  saved: { id: string; name: string; preset: string | null };
+  saved: { id: string; name: string; preset: string | null; init: string | null };
   /** the uploaded data it trains on, once kept with its saved run (or found too large to keep) */
   data?: SavedRunInfo['data'];
 }
@@ -378,7 +378,7 @@ export class TrainingHost {
         return null;
       }
       const startedAt = Date.now();
-      this.run = { id: cmd.runId, trainer, changes, log, saved: { id: `${startedAt}-${cmd.runId}`, name: cmd.name ?? `run of ${new Date(startedAt).toISOString()}`, preset: cmd.preset ?? null } };
+      this.run = { id: cmd.runId, trainer, changes, log, saved: { id: `${startedAt}-${cmd.runId}`, name: cmd.name ?? `run of ${new Date(startedAt).toISOString()}`, preset: cmd.preset ?? null, init: weights?.file ?? null } };
       this.want = 'run';
       this.state(this.run, 'running');
       this.held();
@@ -638,10 +638,12 @@ export class TrainingHost {
         return;
       }
       restoring = false;
-      const saved = branch ? { id: `${Date.now()}-${cmd.runId}`, name: branch.name, preset: info.preset } : { id: info.id, name: info.name, preset: info.preset };
+      // the weights it started from stay said (a resumed run's row lost "started from model.safetensors")
+      const init = info.init ?? null;
+      const saved = branch ? { id: `${Date.now()}-${cmd.runId}`, name: branch.name, preset: info.preset, init } : { id: info.id, name: info.name, preset: info.preset, init };
       // a branch is a saved run of its own: its data is written again under its id at its first save
       const run: Run = { id: cmd.runId, trainer, changes, log, saved, data: branch ? undefined : info.data };
-      this.post({ type: 'started', runId: run.id, config: checkpoint.config, init: null });
+      this.post({ type: 'started', runId: run.id, config: checkpoint.config, init });
       this.post({ type: 'restored', runId: run.id, events: checkpoint.log.events, policyChanges: checkpoint.log.policyChanges });
       if (branch) {
         this.post({ type: 'policy', runId: run.id, ...log.policyChanges.at(-1)! });

@@ -31,6 +31,8 @@ export interface SavedRunInfo {
   bytes: number;
   /** its branch points (checkpoints kept from while it trained), by step, with each file's size */
   points: { step: number; bytes: number }[];
+  /** the weights file its model started from (Load weights), null for a fresh model; absent: saved before this was kept */
+  init?: string | null;
   /** the uploaded data it trained on, and the bytes it takes when kept with it (absent: saved before data was kept, or none uploaded) */
   data?: (DataIdentity & { bytes: number }) | null;
   /**

@@ -7,6 +7,7 @@
 // to keep is asked for by name and checked to be the same before the run goes on.
 import 'fake-indexeddb/auto';
 import * as tf from '@tensorflow/tfjs';
+import { unzipSync } from 'fflate';
 import { openDB } from 'idb';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -458,4 +459,23 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
     expect(await store.readData(byName.kept.id)).toBeNull(); // deleting a saved run frees its data too
     store.close();
   }, 240_000);
+
+  it('a run started from loaded weights says so again when resumed (its row lost "started from model.safetensors")', async () => {
+    const a = atItsEnd('source', [{ type: 'exportModel', runId: 'r', naming: 'transformers5' }]);
+    const w = await a;
+    const exported = await w.waitFor((e): e is Extract<WorkerEvent, { type: 'model' }> => e.type === 'model');
+    const model = unzipSync(new Uint8Array(exported.zip))['model/model.safetensors']!;
+    await w.host.receive({ type: 'loadWeights', files: [{ name: 'model.safetensors', bytes: model.slice().buffer }], config });
+    await w.host.receive({ type: 'start', runId: 'f', config, name: 'from weights' });
+    expect(w.events.find((e) => e.type === 'started' && e.runId === 'f')).toMatchObject({ init: 'model.safetensors' });
+    const first = await w.waitFor(w.saved('f', 8));
+    await w.host.receive({ type: 'reset', runId: 'f' });
+    expect(first.info.init).toBe('model.safetensors');
+    const b = worker();
+    await b.host.receive({ type: 'restore', runId: 'g', savedId: first.info.id });
+    await b.waitFor(b.stateOf('g', 'paused'));
+    expect(b.events.find((e) => e.type === 'started' && e.runId === 'g')).toMatchObject({ init: 'model.safetensors' });
+    await b.host.receive({ type: 'reset', runId: 'g' });
+    await removeSaved();
+  }, 120_000);
 });
