@@ -156,13 +156,14 @@ describe('the link in the store', () => {
   });
 
   it('does not stop a live run for the backend a link names: it says so, and applies the rest', () => {
+    useStore.setState({ runs: [], activeId: null }); // the unit files share one store
     useStore.getState().applyLink('#v=1&backend=wasm');
     const s = useStore.getState();
     const run = s.addRun(buildConfig(s));
     s.onWorkerEvent({ type: 'state', runId: run.id, state: 'paused', step: 20 });
     useStore.getState().applyLink('#v=1&preset=micro'); // no backend: auto
     const after = useStore.getState();
-    expect([after.backendChoice, after.preset, after.runs[0]!.state]).toEqual(['wasm', 'micro', 'paused']);
+    expect([after.backendChoice, after.preset, after.runs.find((r) => r.id === run.id)!.state]).toEqual(['wasm', 'micro', 'paused']);
     expect(after.linkProblems).toEqual([{ path: 'backend', message: 'backend stays wasm while a run or benchmark is live (a new backend stops it): choose auto in the controls once it is done or reset' }]);
     // once the run is done, a link's backend is taken
     after.onWorkerEvent({ type: 'state', runId: run.id, state: 'done', step: 300 });

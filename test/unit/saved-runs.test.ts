@@ -3,7 +3,8 @@
 // kept), the listing is the latest first with each file's size and never reads the
 // files, and renames and deletes touch only the run named.
 import 'fake-indexeddb/auto';
-import { describe, expect, it } from 'vitest';
+import { IDBFactory } from 'fake-indexeddb';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { makeConfig } from '../../src/engine/config';
 import { openDB } from 'idb';
 import { MAX_POINTS, SAVED_RUNS_DB, SavedRuns, savedBytes, thinPoints } from '../../src/worker/saved-runs';
@@ -13,6 +14,9 @@ const info = (id: string, step: number, savedAt: number) =>
   ({ id, name: `run ${id}`, step, reason: 'interval' as const, savedAt, preset: 'micro', backend: 'wasm', config });
 
 describe('saved runs in IndexedDB', () => {
+  // an IndexedDB of its own: the unit files share one process, and another's database (the store's test) is of the latest version
+  beforeAll(() => { globalThis.indexedDB = new IDBFactory(); });
+
   it('opens a store of the first version (no branch points) and keeps its runs, listed with none', async () => {
     const v1 = await openDB(SAVED_RUNS_DB, 1, { upgrade(d) { d.createObjectStore('runs', { keyPath: 'id' }); d.createObjectStore('files', { keyPath: 'id' }); } });
     await v1.put('runs', { ...info('old', 30, 500), createdAt: 500, bytes: 3 });
