@@ -43,8 +43,11 @@ export async function readInitModel(path: string, model: ModelConfig): Promise<I
   const s = await stat(path).catch(() => null);
   if (!s) throw new ModelFileError(`${path}: no such file or folder`);
   const file = s.isDirectory() ? join(path, 'model.safetensors') : path;
-  const size = (await stat(file).catch(() => null))?.size;
-  if (size === undefined) throw new ModelFileError(`${file}: no such file: give a model.safetensors or the folder that holds it`);
+  const found = await stat(file).catch(() => null);
+  if (!found) throw new ModelFileError(`${file}: no such file: give a model.safetensors or the folder that holds it`);
+  // a pipe, a device or a folder named model.safetensors: its open waited for a writer forever
+  if (!found.isFile()) throw new ModelFileError(`${file}: not a regular file (a pipe, a device or a folder): give a model.safetensors or the folder that holds it`);
+  const { size } = found;
   const configPath = join(dirname(file), 'config.json');
   // absent, it is not checked; there but unreadable (a folder, no permission, a pipe, too
   // large, not JSON), it is refused by name: a read error used to count as absent, and

@@ -1,10 +1,12 @@
 // `npm run train -- --export DIR` and `--init FILE|DIR` as a user runs them: real
 // processes, real files; bad folders and files are refused before training, exit code 2.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readInitModel } from '../../src/cli/init-model';
+import { makeConfig } from '../../src/engine/config';
 import { tempDir } from '../helpers/temp';
 
 const exec = promisify(execFile);
@@ -60,6 +62,15 @@ describe('npm run train -- --export / --init', () => {
     const unread = await train(['--preset', 'micro', '--set', 'model.heads=4', '--steps', '1', '--init', odd]).catch((e) => e);
     expect(unread.code).toBe(2);
     expect(unread.stderr).toContain(`--init: ${join(odd, 'config.json')} is not a file: give the config.json written beside the model.safetensors`);
+
+    // a pipe named model.safetensors (given, or in the folder given) is refused at once: its open waited for a writer forever
+    const piped = join(root, 'piped');
+    mkdirSync(piped);
+    execFileSync('mkfifo', [join(piped, 'model.safetensors')]);
+    for (const given of [piped, join(piped, 'model.safetensors')]) {
+      await expect(readInitModel(given, makeConfig('micro').model)).rejects.toThrow(
+        `${join(piped, 'model.safetensors')}: not a regular file (a pipe, a device or a folder): give a model.safetensors or the folder that holds it`);
+    }
   }, 240_000);
 
   it('refuses an export folder it cannot write before training, and a bad --peft-names', async () => {
