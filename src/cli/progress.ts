@@ -25,3 +25,34 @@ export function progressLine(e: EngineEvent, totalSteps: number): string | null 
   if (e.type === 'diverged') return `step ${e.divergence.step}: diverged (loss ${e.divergence.loss}, gradient norm ${e.divergence.gradNorm})`;
   return null;
 }
+
+const CLEAR_LINE = '\r\x1b[2K';
+
+/**
+ * What train writes to stderr, event by event. Not on a terminal: one line each. On a
+ * terminal the progress bar redraws itself in place, and every other line (a switch, an
+ * evaluation) is written above it and stays: it was written as the bar was, without a
+ * newline, so the next bar erased it (a run's 24 switches and its evaluations were gone).
+ */
+export class ProgressOutput {
+  private bar: string | null = null;
+
+  constructor(private readonly tty: boolean, private readonly totalSteps: number) {}
+
+  /** The text to write for `e` ('' for none). */
+  text(e: EngineEvent): string {
+    const line = progressLine(e, this.totalSteps);
+    if (line === null) return '';
+    if (!this.tty) return `${line}\n`;
+    if (e.type === 'progress') {
+      this.bar = line;
+      return `${CLEAR_LINE}${line}`;
+    }
+    return `${CLEAR_LINE}${line}\n${this.bar ?? ''}`;
+  }
+
+  /** The text that ends the output: the bar's line closed. */
+  end(): string {
+    return this.tty && this.bar !== null ? '\n' : '';
+  }
+}

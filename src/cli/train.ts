@@ -12,7 +12,7 @@ import { parseTrainArgs, USAGE } from './args';
 import { checkWritableDir, writeExport } from './export-dir';
 import { loadBuiltinFromDisk, loadPath } from './load-path';
 import { EXIT, outProblem, say } from './output';
-import { progressLine } from './progress';
+import { ProgressOutput } from './progress';
 
 async function main(): Promise<number> {
   const { args, errors, help } = parseTrainArgs(process.argv.slice(2));
@@ -73,16 +73,16 @@ async function main(): Promise<number> {
   console.error(`dataset ${dataset.name}: ${dataset.train.count} train / ${dataset.test.count} test images of ${dataset.shape.join('x')}`);
   const { seed } = config;
   const events: EngineEvent[] = [];
-  const tty = process.stderr.isTTY === true;
+  const output = new ProgressOutput(process.stderr.isTTY === true, config.schedule.steps);
   const started = performance.now();
   const { Trainer } = await import('../engine/trainer');
   const trainer = new Trainer(config, dataset, (e) => {
     events.push(e);
-    const line = progressLine(e, config.schedule.steps);
-    if (line) process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+    const text = output.text(e);
+    if (text) process.stderr.write(text);
   }, init?.prepare);
   await trainer.run();
-  if (tty) process.stderr.write('\n');
+  process.stderr.write(output.end());
   const lost = trainer.deviceLoss;
   if (lost) {
     trainer.dispose();
