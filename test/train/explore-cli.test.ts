@@ -85,7 +85,7 @@ describe('npm run explore', () => {
     [['pipe.json'], /pipe\.json is not a file: write one with npm run train -- --out/],
     [['null-event.json'], /null-event\.json: events\[0\] is not an event \(an object with a "type"\): write one with npm run train -- --out RUN\.json/],
     [['null-window.json'], /null-window\.json: events\[1\] \(a window event\) window: expected Object \(got null\)/],
-    [['fewer-modules.json'], /fewer-modules\.json: events\[1\] \(a window event\) has other modules than the first window's/],
+    [['fewer-modules.json'], /fewer-modules\.json: events\[1\] \(a window event\) has 1 modules where the config's model \(depth 4\) has 24/],
     [['bad-config.json'], /bad-config\.json: its config does not check \(model\.width must be a whole number >= 1 \(got -4\)\)/],
     [['odd-config.json'], /odd-config\.json: its config is not a run's config \(config\.prelora: expected Object \(got "x"\)\)/],
     [['null-config.json'], /null-config\.json: its config is not a run's config \(config: expected Object \(got null\)\)/],

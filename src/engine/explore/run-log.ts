@@ -7,6 +7,8 @@ import * as v from 'valibot';
 import { formatErrors, validateConfig, type RunConfig } from '../config';
 import { RUN_CONFIG_SCHEMA } from '../config/schema';
 import { PHASES, type EngineEvent } from '../events';
+import { moduleId } from '../policy';
+import { FAMILIES } from '../vit-families';
 import type { RunSummary } from '../summary';
 import { recordedRun, type RecordedRun } from './recorded';
 
@@ -42,9 +44,17 @@ const issueAt = (issues: readonly v.BaseIssue<unknown>[], under: string) => {
   return `${under && path ? `${under}.${path}` : under || path || '(it)'}: expected ${first.expected} (got ${first.received})`;
 };
 
-/** The events, checked where a replay reads them; the first problem names its place. */
-function checkEvents(events: unknown[]): string | null {
-  let modules: string | null = null;
+/**
+ * The events, checked where a replay reads them; the first problem names its place. Every
+ * window holds the model's modules, each block's linears as the config has them (a replay
+ * read ids that were none with a stack trace, and windows of 2 layers under a config of 24
+ * as shares of the wrong model), at steps that go up; a phase change names one of them.
+ */
+function checkEvents(events: unknown[], config: RunConfig): string | null {
+  const model = Array.from({ length: config.model.depth }, (_, l) => FAMILIES.map((f) => moduleId(l, f))).flat();
+  const known = new Set(model);
+  const expected = [...model].sort().join(',');
+  let lastStep = -Infinity;
   for (const [i, e] of events.entries()) {
     const type = e !== null && typeof e === 'object' ? (e as { type?: unknown }).type : undefined;
     if (typeof type !== 'string') return `events[${i}] is not an event (an object with a "type")`;
@@ -52,10 +62,17 @@ function checkEvents(events: unknown[]): string | null {
     const read = v.safeParse(READ_EVENTS[type], e);
     if (!read.success) return `events[${i}] (a ${type} event) ${issueAt(read.issues, '')}`;
     if (type === 'window') {
-      // every window has the same modules: the replay reads each module in each
-      const ids = Object.keys((e as { window: { modules: object } }).window.modules).sort().join(',');
-      if (modules !== null && ids !== modules) return `events[${i}] (a window event) has other modules than the first window's`;
-      modules = ids;
+      const { step, modules } = (e as { window: { step: number; modules: object } }).window;
+      if (Object.keys(modules).sort().join(',') !== expected) {
+        const stray = Object.keys(modules).find((id) => !known.has(id));
+        return `events[${i}] (a window event) ${stray !== undefined ? `has module "${stray}", which the config's model has not`
+          : `has ${Object.keys(modules).length} modules where the config's model (depth ${config.model.depth}) has ${model.length}`}`;
+      }
+      if (step <= lastStep) return `events[${i}] (a window event) is at step ${step}, not after the window before it (step ${lastStep})`;
+      lastStep = step;
+    } else {
+      const { module } = (e as { change: { module: string } }).change;
+      if (!known.has(module)) return `events[${i}] (a phase event) names module "${module}", which the config's model has not`;
     }
   }
   return null;
@@ -72,7 +89,7 @@ export function parseRunLog(json: unknown, file: string): { log: RunLog; error: 
   const config = shaped.output as RunConfig;
   const invalid = validateConfig(config);
   if (invalid.length) return refuse(`its config does not check (${formatErrors(invalid)})`);
-  const bad = checkEvents(o.events);
+  const bad = checkEvents(o.events, config);
   if (bad) return refuse(bad);
   const run = recordedRun(config, o.events as EngineEvent[]);
   if (run.windows.length === 0) {

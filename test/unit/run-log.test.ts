@@ -1,0 +1,42 @@
+// A run log read back for a replay holds the model's modules, as its config has them,
+// in windows that go forward: ids that are none (a replay threw with a stack trace),
+// windows of another depth (shares of the wrong model), steps that go back and a switch
+// of a module the model has not are each refused, naming the event.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { makeConfig, type PreLoRAConfig } from '../../src/engine/config';
+import type { EngineEvent } from '../../src/engine/events';
+import { parseRunLog } from '../../src/engine/explore/run-log';
+import type { WindowRecord } from '../../src/engine/policy';
+
+interface Recorded { steps: number; prelora: PreLoRAConfig; windows: WindowRecord[] }
+const nano = (JSON.parse(readFileSync(new URL('../fixtures/replay-nano.json', import.meta.url), 'utf8')) as Record<'global', Recorded>).global;
+const config = makeConfig('nano', { prelora: nano.prelora, schedule: { steps: nano.steps } });
+const windows = (ws: WindowRecord[]): EngineEvent[] => ws.map((w) => ({ type: 'window', window: w }));
+const read = (events: EngineEvent[], cfg = config) => parseRunLog(JSON.parse(JSON.stringify({ config: cfg, events })), 'run.json').error;
+const renamed = (w: WindowRecord, from: string, to: string): WindowRecord => {
+  const { [from]: moved, ...rest } = w.modules;
+  return { ...w, modules: { ...rest, [to]: moved! } };
+};
+const HOW = ': write one with npm run train -- --out RUN.json';
+
+describe('a run log for a replay', () => {
+  it('is read as it was written', () => {
+    expect(read(windows(nano.windows))).toBeNull();
+  });
+
+  it.each([
+    ['a module id that is none', () => read(windows([renamed(nano.windows[0]!, 'blocks.0.query', 'zz.0.query'), ...nano.windows.slice(1)])),
+      'run.json: events[0] (a window event) has module "zz.0.query", which the config\'s model has not'],
+    ['windows of another depth than the config\'s', () => read(windows(nano.windows), makeConfig('nano', { model: { depth: 6 }, prelora: nano.prelora, schedule: { steps: nano.steps } })),
+      'run.json: events[0] (a window event) has 24 modules where the config\'s model (depth 6) has 36'],
+    ['no modules', () => read(windows([{ ...nano.windows[0]!, modules: {} }])),
+      'run.json: events[0] (a window event) has 0 modules where the config\'s model (depth 4) has 24'],
+    ['windows going back', () => read(windows([nano.windows[1]!, nano.windows[0]!])),
+      `run.json: events[1] (a window event) is at step ${nano.windows[0]!.step}, not after the window before it (step ${nano.windows[1]!.step})`],
+    ['a switch of a module the model has not', () => read([...windows(nano.windows.slice(0, 1)), { type: 'phase', change: { module: 'blocks.9.query', from: 'full', to: 'joint', step: 1, rank: 4, decidedBy: 'forced' } }]),
+      'run.json: events[1] (a phase event) names module "blocks.9.query", which the config\'s model has not'],
+  ])('with %s is refused, naming the event', (_, error, want) => {
+    expect(error()).toBe(`${want}${HOW}`);
+  });
+});
