@@ -130,7 +130,7 @@ export async function readDatasetPath(path: string, limit: DataLimit): Promise<U
     f.size = (await lstat(f.real).catch((err) => { throw named(f.shown, err); })).size;
   });
   const total = found.reduce((n, f) => n + f.size, 0);
-  if (total > limit.bytes) throw pastLimit(`${path}: ${formatBytes(total)} in ${found.length} file(s)`, limit);
+  if (total > limit.bytes) throw pastLimit(`${path}: ${formatBytes(total)} in ${found.length} file(s)`, limit, total);
   const files = await pooled(found, READ_CONCURRENCY, async (f) => ({ name: f.shown.split(sep).pop()!, path: f.shown, bytes: await readRegular(f) }));
   return files;
 }

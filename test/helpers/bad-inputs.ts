@@ -108,7 +108,7 @@ export const BOMBS: BadInput[] = [
     name: 'a gzipped IDX whose header promises 4,000,000 images (2.9 GB)',
     make: (dir) => write(dir, mnistFiles({ 'train-images-idx3-ubyte.gz': gzipThenZeros(idxFile(0x803, [4_000_000, 28, 28]), 256 * MB) })),
     code: 2,
-    message: /train-images-idx3-ubyte\.gz: its header promises 4\.0M images of 28x28, that is 2\.9 GB( \(after .* unpacked\))?, past the 1\.0 GB limit on a dataset's unpacked data: raise it with --set data\.maxDataMB=2048/,
+    message: /train-images-idx3-ubyte\.gz: its header promises 4\.0M images of 28x28, that is 2\.9 GB( \(after .* unpacked\))?, past the 1\.0 GB limit on a dataset's unpacked data: raise it with --set data\.maxDataMB=2991 or more/,
   },
   {
     name: 'a tar.gz whose entry header promises 2 GB',

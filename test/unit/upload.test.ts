@@ -191,7 +191,7 @@ describe('image folders and zips', () => {
   it('counts every image at the model\'s size against the data limit before decoding it, and skips unread an image whose header declares over 64 megapixels', async () => {
     const entries = Array.from({ length: 6 }, (_, i) => ({ path: `${i % 2 ? 'cats' : 'dogs'}/${i}.png`, bytes: png(2, 2, [i * 40, 0, 0, 255]) }));
     // room for four images at 32 x 32 x 3 (3 KiB each): the fifth (cats' three, then dogs' in order) is refused, by name
-    const small = new DataBudget({ bytes: 4 * 32 * 32 * 3, raise: 'use fewer or smaller images' });
+    const small = new DataBudget({ bytes: 4 * 32 * 32 * 3, raise: () => 'use fewer or smaller images' });
     await expect(folderDataset(entries, 32, 1, pngDecoder, small))
       .rejects.toThrow('dogs/2.png resized to 32x32x3 takes 3.0 KB (after 12 KB unpacked), past the 12 KB limit on a dataset\'s unpacked data: use fewer or smaller images');
     // a PNG of 33 bytes whose header declares 16384 x 16384 (a 1 GB bitmap to decode): never decoded

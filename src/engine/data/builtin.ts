@@ -37,7 +37,7 @@ function syntheticOptions(cfg: RunConfig, limit: DataLimit): SyntheticOptions {
   const bytes = syntheticBytes(data, model);
   if (bytes > limit.bytes) {
     throw new DatasetError(`${data.trainSize} + ${data.testSize} synthetic images (data.trainSize + data.testSize) of ${model.imageSize}x${model.imageSize}x${model.channels} ` +
-      `would take ${formatBytes(bytes)}, more than the ${formatBytes(limit.bytes)} a dataset may take here: lower data.trainSize or data.testSize (${limit.raise})`);
+      `would take ${formatBytes(bytes)}, more than the ${formatBytes(limit.bytes)} a dataset may take here: lower data.trainSize or data.testSize (${limit.raise(bytes)})`);
   }
   return {
     trainSize: data.trainSize, testSize: data.testSize, imageSize: model.imageSize, channels: model.channels,

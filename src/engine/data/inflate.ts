@@ -13,8 +13,9 @@ const SLICE = 16 * 1024;
 
 export const isGzip = (bytes: Uint8Array) => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 
-export function pastLimit(what: string, limit: DataLimit): DatasetError {
-  return new DatasetError(`${what}, past the ${formatBytes(limit.bytes)} limit on a dataset's unpacked data: ${limit.raise}`);
+/** `need`: the bytes the data takes with the part refused, where known (the fix names a limit that holds them). */
+export function pastLimit(what: string, limit: DataLimit, need?: number): DatasetError {
+  return new DatasetError(`${what}, past the ${formatBytes(limit.bytes)} limit on a dataset's unpacked data: ${limit.raise(need)}`);
 }
 
 /** The bytes a dataset's files take once unpacked, counted against its limit. */
@@ -29,7 +30,7 @@ export class DataBudget {
   /** Count `bytes` more of `what` (e.g. "x.zip: a.bin inflates to"), or refuse them before they are made. */
   take(bytes: number, what: string): void {
     if (this.used + bytes > this.limit.bytes) {
-      throw pastLimit(`${what} ${formatBytes(bytes)}${this.used ? ` (after ${formatBytes(this.used)} unpacked)` : ''}`, this.limit);
+      throw pastLimit(`${what} ${formatBytes(bytes)}${this.used ? ` (after ${formatBytes(this.used)} unpacked)` : ''}`, this.limit, this.used + bytes);
     }
     this.used += bytes;
   }
