@@ -219,11 +219,14 @@ describe('image folders and zips', () => {
 
   it('says which formats it reads when given something else', async () => {
     await expect(datasetFromFiles([{ name: 'notes.csv', bytes: new Uint8Array(3) }], { imageSize: 32, seed: 1, limit }))
-      .rejects.toThrow(/notes.csv: not a dataset this page reads: use CIFAR-10 binary/);
+      .rejects.toThrow('notes.csv: not a dataset the playground reads: use CIFAR-10 binary (data_batch_*.bin, test_batch.bin or cifar-10-binary.tar.gz), MNIST IDX (*-idx3-ubyte, *-idx1-ubyte, .gz or not) (image folders: in the page)');
+    // where images are decoded (the page), image folders are offered
+    await expect(datasetFromFiles([{ name: 'notes.csv', bytes: new Uint8Array(3) }], { imageSize: 32, seed: 1, limit, decode: pngDecoder }))
+      .rejects.toThrow(/\.gz or not\), or a zip\/folder of images with one subfolder per class$/);
     // an archive by its own name, then what it held; the page's model export said where it goes
     const zip = zipSync({ 'README.md': new Uint8Array(2), 'adapter/adapter_config.json': new Uint8Array(2), 'model/model.safetensors': new Uint8Array(2), 'plan.json': new Uint8Array(2) });
     await expect(datasetFromFiles([{ name: 'prelora-1-model.zip', bytes: zip }], { imageSize: 32, seed: 1, limit }))
-      .rejects.toThrow(/^prelora-1-model\.zip \(holding README\.md, adapter_config\.json, model\.safetensors and 1 more\): not a dataset this page reads; it is a model: load it under Load weights \(an export's model\/ folder\): use CIFAR-10/);
+      .rejects.toThrow(/^prelora-1-model\.zip \(holding README\.md, adapter_config\.json, model\.safetensors and 1 more\): not a dataset the playground reads; it is a model: start runs from it with Load weights in the page or --init in the CLI \(an export's model\/ folder\): use CIFAR-10/);
   });
 });
 

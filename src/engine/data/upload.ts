@@ -73,7 +73,10 @@ export async function datasetFromFiles(files: UploadFile[], o: UploadOptions): P
   const archives = files.some((f) => ARCHIVE.test(f.name));
   const held = archives && all.length ? ` (holding ${list(all.map((f) => f.name))})` : '';
   // the page's own model export, given as data: say where it goes
-  const model = all.some((f) => /(\.safetensors|adapter_config\.json)$/i.test(f.name)) ? '; it is a model: load it under Load weights (an export\'s model/ folder)' : '';
-  throw new DatasetError(`${list(files.map((f) => f.name))}${held}: not a dataset this page reads${model}: ` +
-    'use CIFAR-10 binary (data_batch_*.bin, test_batch.bin or cifar-10-binary.tar.gz), MNIST IDX (*-idx3-ubyte, *-idx1-ubyte, .gz or not), or a zip/folder of images with one subfolder per class');
+  const model = all.some((f) => /(\.safetensors|adapter_config\.json)$/i.test(f.name))
+    ? '; it is a model: start runs from it with Load weights in the page or --init in the CLI (an export\'s model/ folder)' : '';
+  // image folders only where images can be decoded (the page): the CLI offered them too
+  const folders = o.decode ? ', or a zip/folder of images with one subfolder per class' : ' (image folders: in the page)';
+  throw new DatasetError(`${list(files.map((f) => f.name))}${held}: not a dataset the playground reads${model}: ` +
+    `use CIFAR-10 binary (data_batch_*.bin, test_batch.bin or cifar-10-binary.tar.gz), MNIST IDX (*-idx3-ubyte, *-idx1-ubyte, .gz or not)${folders}`);
 }
