@@ -100,6 +100,12 @@ export function parseTrainArgs(argv: string[]): { args: TrainArgs | null; errors
     if (err) errors.push(err);
   }
   errors.push(...applySetFlags(config, v.set));
+  // the page's word for its uploads: here the files come with --dataset (it said "no dataset uploaded yet: upload one")
+  if (builtin && config.data.dataset === 'upload') errors.push({ path: 'data.dataset', message: 'data.dataset=upload is the page\'s uploads: here give the files with --dataset PATH' });
+  // an empty path ("--out ''") was taken as none: no log was written, without a word
+  for (const flag of ['out', 'export', 'init', 'dataset'] as const) {
+    if (v[flag] === '') errors.push({ path: `--${flag}`, message: `--${flag} takes a path (got "")` });
+  }
   // MNIST needs more steps than the synthetic set: nano reaches 92.7% test accuracy
   // in 1,000 (83.5% in 300), measured on wasm
   if (v.dataset === 'mnist' && v.steps === undefined && !v.set.some((s) => s.startsWith('schedule.steps='))) {

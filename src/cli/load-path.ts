@@ -7,12 +7,16 @@ import type { RunConfig } from '../engine/config';
 import { loadBuiltin } from '../engine/data/builtin';
 import type { Dataset } from '../engine/data/dataset';
 import { configDataLimit } from '../engine/data/limits';
+import { DatasetError } from '../engine/data/errors';
+import { printable } from '../engine/data/names';
 import { datasetFromFiles } from '../engine/data/upload';
 import { readDatasetPath } from './read-folder';
 
 export async function loadPath(path: string, cfg: RunConfig): Promise<Dataset> {
   const limit = configDataLimit(cfg.data.maxDataMB);
   const files = await readDatasetPath(path, limit);
+  // an empty folder was "no files given", which named no folder
+  if (files.length === 0) throw new DatasetError(`${printable(path)}: no files in it: give CIFAR-10 binary batches or MNIST IDX files, or the folder that holds them`);
   return datasetFromFiles(files, { imageSize: cfg.model.imageSize, seed: cfg.seed, limit });
 }
 
