@@ -42,7 +42,7 @@ export const USAGE = usageText('npm run train', [
   ['--export DIR', 'at the end, write the model (Hugging Face), base + PEFT adapter, plan, interop bundle'],
   ['--peft-names 5|4', "the adapter's module names: transformers 5 (default) or 4"],
   ['--init FILE|DIR', "start from a model.safetensors (an export's model/ folder, or a Hub ViT of this config)"],
-]) + '\nexit codes: 0 trained, 2 a bad flag, field, file or --out path (named), 3 the run diverged (the step is named)';
+]) + '\nexit codes: 0 trained, 2 a bad flag, field, file or --out path (named), 3 the run diverged (the step is named), 1 anything else (a lost GPU device, a failure the message names)';
 
 const options = {
   preset: { type: 'string', default: 'nano' },
