@@ -149,7 +149,7 @@ describe('saved runs in the page', () => {
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(base).origin });
   }, 240_000);
 
-  it('a second tab neither offers a run the first trains as interrupted nor resumes it into the same entry', async () => {
+  it('a second tab neither offers a run the first trains as interrupted nor resumes or deletes it', async () => {
     // a run long enough to be training still while the second tab looks
     await page.goto(`${base}#${LINK.replace('schedule.steps=300', 'schedule.steps=20000')}`);
     await expect.poll(() => page.url()).toContain('schedule.steps=20000');
@@ -166,6 +166,11 @@ describe('saved runs in the page', () => {
       await expect.poll(() => other.getByTestId('error').textContent(), { timeout: 60_000 })
         .toMatch(/^saved run "#\d+ PreLoRA \(module\), micro, .*" is live in another tab of this page: reset it there \(or close that tab\) to resume it here$/);
       expect(await other.getByTestId('run-row').count()).toBe(0);
+      // nor deleted there (it came back at the first tab's next save, without its branch points)
+      await other.locator(`[data-testid="saved-row"][data-saved="${live}"]`).getByTestId('saved-delete').click();
+      await expect.poll(() => other.getByTestId('saved-problem').textContent(), { timeout: 30_000 })
+        .toBe('could not delete the saved run: it is live in a tab of this page (training or paused there): reset it there first');
+      expect(await other.locator(`[data-testid="saved-row"][data-saved="${live}"]`).count()).toBe(1);
     } finally {
       await other.close();
     }

@@ -58,6 +58,8 @@ export const createSavedSlice: StateCreator<PlaygroundState, [], [], SavedSlice>
     }),
     renameSaved: (id, name) => act('rename the saved run', (s) => s.rename(id, name.trim() || 'unnamed run')),
     deleteSaved: (id) => act('delete the saved run', async (s) => {
+      // live in a tab (another's, where this one's button cannot know): it saves on into its entry, and a Delete came back at its next save
+      if ((await heldLocks()).has(savedRunLock(id))) throw new Error('it is live in a tab of this page (training or paused there): reset it there first');
       await s.remove(id);
       set((st) => ({ interrupted: st.interrupted.filter((i) => i !== id) }));
     }),
