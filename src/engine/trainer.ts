@@ -182,6 +182,11 @@ export class Trainer {
     return this.controller.states;
   }
 
+  /** The run's phase now: full, mixed (some targeted module left full training), or lora (every targeted module frozen). */
+  get runPhase(): RunPhase {
+    return this.controller.runPhase();
+  }
+
   /** Every window's statistics so far, oldest first. */
   get history(): readonly WindowRecord[] {
     return this.controller.history;

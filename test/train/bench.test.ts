@@ -87,6 +87,16 @@ describe('one benchmark run, for real (cpu, micro, 14 steps)', () => {
     expect(lora.dispatchesPerStep.lora).not.toBe(full.dispatchesPerStep.full);
     expect(lora.memoryBytes.peak).toBeGreaterThan(0);
 
+    // a PreLoRA run that ends mixed (some modules frozen, some not): no LoRA-phase figure,
+    // nor a full-phase one from its last steps (they filled the LoRA columns before). At a
+    // constant learning rate, seven modules freeze at step 16 and the rest train fully past 30
+    const mixedBase = { ...base, schedule: { ...base.schedule, steps: 30, minLrRatio: 1 }, prelora: { ...base.prelora, windowSteps: 4, jointSteps: 4, patience: 2, weightThreshold: 1, lossThreshold: 1e3 } };
+    const mixed = await benchOneRun(mixedBase, 'prelora', 'module', 1, { backend: 'cpu', kernels: 'composite', load });
+    expect(mixed.phaseShare.lora).toBe(0);
+    expect(mixed.phaseShare.mixed).toBeGreaterThan(0);
+    expect([mixed.dispatchesPerStep.lora, mixed.kernelsByKind.lora, mixed.enqueueMsPerStep?.lora, mixed.flopsPerStep.lora, mixed.samplesPerSec.lora]).toEqual([null, null, null, null, null]);
+    expect(mixed.dispatchesPerStep.full).toBe(full.dispatchesPerStep.full); // from its first steps, full ones
+
     // every read-back interval of the run, in order: they cover its 14 steps, each in its
     // phase, and a timed one's samples per second is its steps over its seconds
     for (const [r, phase] of [[full, 'full'], [lora, 'lora']] as const) {

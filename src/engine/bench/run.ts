@@ -126,6 +126,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
       ? [{ step: e.records.at(-1)!.step, phase: e.phase, steps: e.records.length, seconds: e.seconds, samplesPerSec: e.samplesPerSec }]
       : []));
     // More steps after the run, outside its figures: the final phase's kernels, device and host time.
+    const ended = t.runPhase;
     const last = await countKernels(() => t.trainStep());
     const lastOwn = t.compiledBytes();
     const lastDevice = await timeStep(() => t.trainStep());
@@ -138,12 +139,16 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
       if (st.rank) ranks[id] = st.rank;
       if (st.phase === 'lora') frozen.add(id);
     }
-    const endsInLora = frozen.size > 0;
+    // the steps after the run count for a phase where the run ended in it and they stayed in
+    // it: LoRA where every targeted module is frozen, full where none left full training (a
+    // run ending mixed, some modules frozen, filled the LoRA columns with mixed steps)
+    const endsInLora = ended === 'lora' && t.runPhase === 'lora';
+    const endsFull = ended === 'full' && t.runPhase === 'full';
     const startsFull = mode !== 'lora';
-    const fullDeviceMs = [deviceEarly.ms, deviceLater.ms, endsInLora ? null : lastDevice.ms].reduce(minOf, null);
+    const fullDeviceMs = [deviceEarly.ms, deviceLater.ms, endsFull ? lastDevice.ms : null].reduce(minOf, null);
     // the launches of the step after the run where it is a full-phase step (see fullDeviceMs)
     const launches = {
-      full: startsFull ? ((endsInLora ? firstLaunches : lastLaunches) ?? null) : null,
+      full: startsFull ? ((endsFull ? lastLaunches : firstLaunches) ?? null) : null,
       lora: endsInLora ? lastLaunches : null,
     };
     const batch = cfg.optim.batchSize;
