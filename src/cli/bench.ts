@@ -9,7 +9,7 @@ import { initNodeBackend } from '../engine/backend-node';
 import { BENCH_MIN_STEPS, BENCH_PRESETS, benchTable, type BenchPreset } from '../engine/bench/report';
 import { runBench } from '../engine/bench/run';
 import {
-  BUILTIN_DATASETS, formatErrors, makeConfig, orList, readNumber, validateConfig, type BuiltinDataset, type ConfigError,
+  BUILTIN_DATASETS, formatErrors, makeConfig, orList, readNumber, RUN_LIMITS, validateConfig, type BuiltinDataset, type ConfigError,
 } from '../engine/config';
 import { ATTENTION, attentionTileKey, parseAttentionTile } from '../engine/ops/webgpu/attention';
 import { GEMM_TILE, GEMM_WIDE, parseGemmTile, parseGemmWide, parseSplitK, SPLIT_K, tileKey } from '../engine/ops/webgpu/gemm';
@@ -77,6 +77,10 @@ async function main(): Promise<number> {
   if (!Number.isInteger(seeds) || seeds < 1) errors.push({ path: '--seeds', message: `--seeds takes a whole number >= 1 (got "${v.seeds}")` });
   const firstSeed = readNumber(v['first-seed']);
   if (!Number.isInteger(firstSeed) || firstSeed < 0) errors.push({ path: '--first-seed', message: `--first-seed takes a whole number >= 0 (got "${v['first-seed']}")` });
+  // every seed a run takes, checked before the warm-ups (it failed after them, naming "seed", exit 1)
+  else if (Number.isInteger(seeds) && firstSeed + seeds - 1 > RUN_LIMITS.seed) {
+    errors.push({ path: '--first-seed', message: `--first-seed ${firstSeed} with --seeds ${seeds} runs seeds past ${RUN_LIMITS.seed}, the largest seed: lower either` });
+  }
   // tuning flags: each checked, then set before any kernel is made
   const tune = <T>(flag: string, text: string | undefined, parse: (t: string) => T | string, apply: (value: T) => string) => {
     if (text === undefined) return;

@@ -198,6 +198,10 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     // a decimal, as every typed number (0x2 was read as 2)
     const seed = await tsx('src/cli/bench.ts', ['--first-seed', '0x2']).catch((e: { code: number; stderr: string }) => e);
     expect((seed as { stderr: string }).stderr).toMatch(/--first-seed takes a whole number >= 0 \(got "0x2"\)/);
+    // seeds past the largest, refused before the warm-ups (they ran first, then it failed naming "seed", exit 1)
+    const past = await tsx('src/cli/bench.ts', ['--first-seed', '4294967295', '--seeds', '2']).catch((e: { code: number; stderr: string }) => e);
+    expect(past).toMatchObject({ code: 2 });
+    expect((past as { stderr: string }).stderr).toContain('--first-seed 4294967295 with --seeds 2 runs seeds past 4294967295, the largest seed: lower either');
   }, 60_000);
 
   it('refuses a model deeper than the WebGPU optimiser\'s table holds before its warm-up, as the trainer does', async () => {
