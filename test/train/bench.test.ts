@@ -67,6 +67,7 @@ describe('one benchmark run, for real (cpu, micro, 14 steps)', () => {
     expect(full.samplesPerSec.full).toBeGreaterThan(0);
     expect(full.samplesPerSec.lora).toBeNull();
     expect(full.deviceMsPerStep).toEqual({ full: null, lora: null }); // cpu cannot time kernels apart from the host
+    expect(full.enqueueMsPerStep).toEqual({ full: null, lora: null }); // nor enqueue a step apart from running it
     expect(full.trainableShare).toBe(1);
     expect(full.flopsPerStep.full).toBe(flopsPerStep(base.model, { batchSize: 16 }));
 
