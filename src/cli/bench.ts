@@ -6,11 +6,13 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { NODE_BACKEND_CHOICES, type BackendChoice } from '../engine/backend';
 import { initNodeBackend } from '../engine/backend-node';
+import { benchConfig } from '../engine/bench/config';
 import { BENCH_MIN_STEPS, BENCH_PRESETS, benchTable, type BenchPreset } from '../engine/bench/report';
 import { runBench } from '../engine/bench/run';
 import {
   BUILTIN_DATASETS, formatErrors, makeConfig, orList, readNumber, RUN_LIMITS, validateConfig, type BuiltinDataset, type ConfigError,
 } from '../engine/config';
+import { DatasetError } from '../engine/data/errors';
 import { ATTENTION, attentionTileKey, parseAttentionTile } from '../engine/ops/webgpu/attention';
 import { GEMM_TILE, GEMM_WIDE, parseGemmTile, parseGemmWide, parseSplitK, SPLIT_K, tileKey } from '../engine/ops/webgpu/gemm';
 import { LAYERNORM, parseLayerNormGroups, parseLayerNormRows } from '../engine/ops/webgpu/layernorm';
@@ -36,7 +38,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--set key=value', 'any config field, e.g. --set optim.batchSize=128 (repeatable)'],
   ['--json', 'the last line of stdout is the report as JSON'],
   ['--out FILE', 'write the report as JSON'],
-  ['--print-config', 'print the resolved config as JSON and stop (for the PyTorch reference)'],
+  ['--print-config', 'print the config as it runs on the data (their image size, channels, classes and counts) as JSON and stop (for the PyTorch reference)'],
   ['--gemm-tile TMxTNxTK/RMxRN', 'tuning: the fused kernels\' matmul tile (64x64x16/4x4)'],
   ['--gemm-wide MINK/MINROWS/MINTILES[/SIDEMINTILES]|off', `tuning: when a forward or input gradient takes the tile of twice the rows, an adapter's forward from SIDEMINTILES (${GEMM_WIDE.minK}/${GEMM_WIDE.minRows}/${GEMM_WIDE.minTiles}/${GEMM_WIDE.sideMinTiles})`],
   ['--split-k WORKGROUPS[/MINROWS]', 'tuning: workgroups a weight gradient\'s K splits aim for, and the rows a split keeps at least (528/64)'],
@@ -112,7 +114,16 @@ async function main(): Promise<number> {
   errors.push(...applySetFlags(base, v.set));
   if (base.schedule.steps < BENCH_MIN_STEPS) errors.push({ path: '--steps', message: `a benchmark needs at least ${BENCH_MIN_STEPS} steps` });
   if (errors.length) { console.error(formatErrors(errors)); return 2; }
-  if (v['print-config']) { console.log(JSON.stringify(base)); return 0; }
+  // as the data make it (the run fits the model to them): the preset's config is not what runs on MNIST
+  if (v['print-config']) {
+    const data = await loadBuiltinFromDisk(base).catch((err: unknown) => {
+      if (err instanceof DatasetError) return err;
+      throw err;
+    });
+    if (data instanceof DatasetError) { console.error(formatErrors([{ path: '--dataset', message: data.message }])); return 2; }
+    console.log(JSON.stringify(benchConfig(base, data)));
+    return 0;
+  }
   const badOut = v.out ? await outProblem(v.out) : null;
   if (badOut) { console.error(badOut); return 2; }
 

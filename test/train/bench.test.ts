@@ -205,6 +205,16 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     expect((past as { stderr: string }).stderr).toContain('--first-seed 4294967295 with --seeds 2 runs seeds past 4294967295, the largest seed: lower either');
   }, 60_000);
 
+  it('prints the config as it runs on its data, for the PyTorch reference', async () => {
+    // MNIST by default: the model fitted to its 28x28x1 images, its own counts (the preset's
+    // config said 32x32x3 and 4,000 images)
+    const { stdout } = await tsx('src/cli/bench.ts', ['--print-config']);
+    const cfg = JSON.parse(stdout) as RunConfig;
+    expect([cfg.model.imageSize, cfg.model.channels, cfg.model.numClasses]).toEqual([28, 1, 10]);
+    expect([cfg.data.dataset, cfg.data.trainSize, cfg.data.testSize]).toEqual(['mnist', 8000, 2000]);
+    expect(cfg.model.width).toBe(makeConfig('nano').model.width); // the rest is the preset's
+  }, 60_000);
+
   it('refuses a model deeper than the WebGPU optimiser\'s table holds before its warm-up, as the trainer does', async () => {
     const deep = await exec(process.execPath, ['--import', 'tsx', 'src/cli/bench.ts', '--preset', 'micro', '--backend', 'webgpu', '--steps', '12', '--set', 'model.depth=256'],
       { timeout: 120_000, env: { ...process.env, ...SWIFTSHADER_ENV } }).catch((e: { code: number; stderr: string }) => e);
