@@ -14,7 +14,7 @@ if (files.length === 0 || (outAt >= 0 && !out)) {
   process.exit(2);
 }
 try {
-  const merged = mergeReports(files.map((f) => readReport(f, { perSeed: true })));
+  const merged = mergeReports(files.map((f) => readReport(f, { perSeed: true })), files);
   console.log(benchTable(merged));
   if (out) writeFileSync(out, JSON.stringify(merged, null, 1));
 } catch (err) {

@@ -84,11 +84,16 @@ async function main(): Promise<number> {
     errors.push({ path: '--first-seed', message: `--first-seed ${firstSeed} with --seeds ${seeds} runs seeds past ${RUN_LIMITS.seed}, the largest seed: lower either` });
   }
   // tuning flags: each checked, then set before any kernel is made
+  // and kept as given: the report carries them, and bench:merge refuses reports that differ in them
+  const tuning: Record<string, string> = {};
   const tune = <T>(flag: string, text: string | undefined, parse: (t: string) => T | string, apply: (value: T) => string) => {
     if (text === undefined) return;
     const value = parse(text);
     if (typeof value === 'string') errors.push({ path: `--${flag}`, message: value });
-    else console.error(apply(value));
+    else {
+      tuning[flag] = text;
+      console.error(apply(value));
+    }
   };
   tune('gemm-tile', v['gemm-tile'], parseGemmTile, (tile) => (Object.assign(GEMM_TILE, tile), `GEMM tile ${tileKey()}`));
   tune('gemm-wide', v['gemm-wide'], parseGemmWide, (w) => (Object.assign(GEMM_WIDE, w), (w.minK === Infinity ? 'wide tile off' : `wide tile from K ${w.minK}, ${w.minRows} rows and ${w.minTiles} tiles (an adapter's forward ${w.sideMinTiles})`)));
@@ -134,7 +139,7 @@ async function main(): Promise<number> {
   console.error(`bench: ${preset} on ${dataset}, ${base.schedule.steps} steps at batch ${base.optim.batchSize}, ${seeds} seed(s), backend ${backend.name}, ${backend.kernels} kernels (${backend.reason})`);
   const started = performance.now();
   const report = await runBench({
-    base, preset, seeds, firstSeed, backend: backend.name, kernels: backend.kernels, device, memoryBudgetBytes: backend.memoryBudgetBytes,
+    base, preset, seeds, firstSeed, tuning, backend: backend.name, kernels: backend.kernels, device, memoryBudgetBytes: backend.memoryBudgetBytes,
     load: loadBuiltinFromDisk,
     onProgress: (p) => {
       const secs = ((performance.now() - started) / 1000).toFixed(0);

@@ -134,6 +134,9 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
       expect(Object.keys(run.memoryBytes).sort()).toEqual(['full', 'lora', 'peak']);
       expect(Object.keys(run.accuracy).sort()).toEqual(['mean', 'spread']);
     }
+    // the config its runs shared, --set included, and the tuning flags given (none)
+    expect(report.config).toMatchObject({ model: { imageSize: 16, channels: 3 }, data: { dataset: 'synthetic', trainSize: 64, testSize: 32 } });
+    expect(report.tuning).toEqual({});
 
     // a reference as torch_reference.py writes it, at half tfjs's full-phase speed
     const full = report.runs[0]!.samplesPerSec.full!;
@@ -182,6 +185,12 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     const twice = await tsx('src/cli/bench-merge.ts', [out, out]).catch((e: { code: number; stderr: string }) => e);
     expect(twice).toMatchObject({ code: 1 });
     expect((twice as { stderr: string }).stderr).toMatch(/a seed appears in more than one report/);
+    // another seed's report of another config (another --set) is refused, naming both files and the field
+    const otherSet = join(dir, 'other-set.json');
+    writeFileSync(otherSet, JSON.stringify({ ...report, perSeed: report.perSeed.map((x) => ({ ...x, seed: 2 })), config: { ...report.config, data: { ...report.config!.data, trainSize: 128 } } }));
+    const differ = await tsx('src/cli/bench-merge.ts', [out, otherSet]).catch((e: { code: number; stderr: string }) => e);
+    expect(differ).toMatchObject({ code: 1 });
+    expect((differ as { stderr: string }).stderr).toContain(`${out} and ${otherSet} differ in config.data.trainSize (64 vs 128): merge runs of one benchmark only`);
     // an early report (its runs but no per-seed results) is refused by name
     const early = join(dir, 'early.json');
     writeFileSync(early, JSON.stringify({ ...report, perSeed: undefined }));

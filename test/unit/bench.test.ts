@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import {
-  BENCH_VARIANTS, benchRows, benchTable, combineSeeds, combineVariants, kernelRows, launchGroupRows, mergeReports,
+  BENCH_VARIANTS, benchRows, benchTable, combineSeeds, combineVariants, kernelRows, launchGroupRows, mergeReports, sharedConfig,
   type BenchReport, type BenchRun, type PerPhase, type SeedResult,
 } from '../../src/engine/bench/report';
 import { compareWithTorch } from '../../src/engine/bench/compare';
@@ -116,6 +116,32 @@ describe('seed combining', () => {
     expect(() => mergeReports([report([1], 0.9), report([1], 0.8)])).toThrow(/a seed appears in more than one report/);
     expect(() => mergeReports([report([1], 0.9), { ...report([2], 0.9), steps: 300 }])).toThrow(/differ in steps \(1000 vs 300\)/);
     expect(mergeReports([report([1], 0.9), report([2], 0.9, 'h200')]).device).toBe('cpu / h200');
+  });
+
+  it('refuses reports whose runs shared another config or other tuning flags, naming the files and the field', () => {
+    const config = sharedConfig(makeConfig('nano', { data: { dataset: 'mnist' } }));
+    const report = (seed: number, more: Partial<BenchReport> = {}): BenchReport => {
+      const perSeed = BENCH_VARIANTS.map((v) => r(seed, 0.9, 150, v.mode, v.rule));
+      return {
+        date: '2026-12-05', preset: 'nano', dataset: 'mnist', backend: 'wasm', kernels: 'composite', device: 'cpu', steps: 1000, batchSize: 32, seeds: 1,
+        runs: combineVariants(perSeed, 32), perSeed, config, tuning: {}, ...more,
+      };
+    };
+    // what each run sets (seed, mode, rule) is no part of it: the seeds may differ
+    expect(Object.keys(config)).not.toContain('seed');
+    expect(Object.keys(config.prelora)).not.toContain('mode');
+    expect(mergeReports([report(1), report(2)]).config).toEqual(config);
+    // another --set (they were averaged before)
+    const otherLr = { ...config, optim: { ...config.optim, lr: 0.5 } };
+    expect(() => mergeReports([report(1), report(2, { config: otherLr })], ['a.json', 'b.json']))
+      .toThrow(`a.json and b.json differ in config.optim.lr (${config.optim.lr} vs 0.5): merge runs of one benchmark only`);
+    // a tuning flag one gave and the other did not
+    expect(() => mergeReports([report(1), report(2), report(3, { tuning: { 'gemm-tile': '128x64x16/8x4' } })], ['a.json', 'b.json', 'c.json']))
+      .toThrow('a.json and c.json differ in tuning.gemm-tile (none vs "128x64x16/8x4")');
+    // reports written before the config was carried merge only among themselves
+    const early = (seed: number) => ({ ...report(seed), config: undefined, tuning: undefined });
+    expect(mergeReports([early(1), early(2)]).seeds).toBe(2);
+    expect(() => mergeReports([report(1), early(2)], ['new.json', 'old.json'])).toThrow(/^old\.json carries no config \(written before reports carried one\)/);
   });
 });
 

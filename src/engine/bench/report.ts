@@ -1,7 +1,7 @@
 // What a benchmark runs (variants, presets, the fewest steps), combining its seeds and
 // printing its tables (pure, no tfjs: the CLI prints them, the page shows the same rows).
 import type { KernelPath } from '../backend';
-import { PRESET_NAMES, type Mode } from '../config';
+import { PRESET_NAMES, type Mode, type RunConfig } from '../config';
 import type { RunPhase } from '../events';
 import type { LaunchTime } from '../ops/webgpu/counts';
 import type { Rule } from '../policy';
@@ -82,6 +82,19 @@ export interface BenchReport {
   runs: BenchRun[];
   /** every run of every seed, as measured: what `runs` combines, and what merging reports needs */
   perSeed: SeedResult[];
+  /** the config its runs shared, as its data made it (benchConfig); absent in reports written before it was carried */
+  config?: BenchConfig;
+  /** the tuning flags given (`gemm-tile`: its text, ...); absent in reports written before they were carried */
+  tuning?: Record<string, string>;
+}
+
+/** A benchmark's config without what each of its runs sets: the seed, PreLoRA's mode and rule. */
+export type BenchConfig = Omit<RunConfig, 'seed' | 'prelora'> & { prelora: Omit<RunConfig['prelora'], 'mode' | 'rule'> };
+
+/** What a report carries of the config its runs shared. */
+export function sharedConfig(config: RunConfig): BenchConfig {
+  const without = (o: object, keys: string[]) => Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
+  return { ...without(config, ['seed']), prelora: without(config.prelora, ['mode', 'rule']) } as BenchConfig;
 }
 
 /** The presets a benchmark takes: all but vit-l16, which does not fit a tab or the wasm heap. */
@@ -142,18 +155,51 @@ export function combineVariants(results: SeedResult[], batchSize: number): Bench
   return BENCH_VARIANTS.map((x) => combineSeeds(results.filter((r) => r.mode === x.mode && r.rule === x.rule), batchSize));
 }
 
+/** Where two values first differ: a dot path below `path` and both values there (undefined where one has no such key), or null where they are equal. */
+export function firstDifference(a: unknown, b: unknown, path: string): { path: string; a: unknown; b: unknown } | null {
+  if (Object.is(a, b)) return null;
+  const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
+  if (!isRecord(a) || !isRecord(b) || Array.isArray(a) !== Array.isArray(b)) return { path, a, b };
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const d = firstDifference(a[k], b[k], `${path}.${k}`);
+    if (d) return d;
+  }
+  return null;
+}
+
+/** A value in a merge's refusal: as JSON, cut short, `none` where a report has none. */
+const shown = (x: unknown) => {
+  const text = x === undefined ? 'none' : JSON.stringify(x);
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+};
+
 /**
  * One report from reports of the same benchmark run on different seeds (e.g. split
  * over processes with --first-seed): their seeds combined anew. Throws, naming the
- * field, when they are not the same benchmark or share a seed. Each must have its
- * per-seed results (the CLI checks them as it reads each file, naming it).
+ * reports (`names`, their files) and the field, when they are not the same benchmark
+ * (the header, the config its runs shared, the tuning flags) or share a seed. Reports
+ * written before they carried a config merge only with others that carry none (their
+ * header alone is checked); one with a config and one without are refused, as nothing
+ * says they ran the same. Each must have its per-seed results (the CLI checks them as
+ * it reads each file, naming it).
  */
-export function mergeReports(reports: BenchReport[]): BenchReport {
+export function mergeReports(reports: BenchReport[], names: string[] = reports.map((_, i) => `report ${i + 1}`)): BenchReport {
   const [first, ...rest] = reports;
   if (!first) throw new Error('no reports to merge');
+  const refuse = (i: number, what: string) => new Error(`${names[0]} and ${names[i + 1]} differ in ${what}: merge runs of one benchmark only`);
   for (const key of ['preset', 'dataset', 'backend', 'kernels', 'steps', 'batchSize'] as const) {
-    const other = rest.find((r) => r[key] !== first[key]);
-    if (other) throw new Error(`the reports differ in ${key} (${first[key]} vs ${other[key]}): merge runs of one benchmark only`);
+    const i = rest.findIndex((r) => r[key] !== first[key]);
+    if (i >= 0) throw refuse(i, `${key} (${first[key]} vs ${rest[i]![key]})`);
+  }
+  const bare = reports.findIndex((r) => r.config === undefined);
+  if (bare >= 0 && reports.some((r) => r.config !== undefined)) {
+    throw new Error(`${names[bare]} carries no config (written before reports carried one), so nothing says it ran the others' settings: merge it only with reports that carry none, or run its seeds again`);
+  }
+  for (const key of ['config', 'tuning'] as const) {
+    for (const [i, r] of rest.entries()) {
+      const d = firstDifference(first[key], r[key], key);
+      if (d) throw refuse(i, `${d.path} (${shown(d.a)} vs ${shown(d.b)})`);
+    }
   }
   const perSeed = reports.flatMap((r) => r.perSeed).sort((a, b) => a.seed - b.seed);
   const seeds = [...new Set(perSeed.map((r) => r.seed))];

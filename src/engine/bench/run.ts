@@ -17,7 +17,8 @@ import { prepareRun } from '../prepare';
 import { summarize } from '../summary';
 import { trainableShare } from '../trainable-share';
 import { Trainer } from '../trainer';
-import { BENCH_MIN_STEPS, BENCH_VARIANTS, combineVariants, type BenchReport, type SeedResult } from './report';
+import { benchConfig } from './config';
+import { BENCH_MIN_STEPS, BENCH_VARIANTS, combineVariants, sharedConfig, type BenchConfig, type BenchReport, type SeedResult } from './report';
 
 export interface BenchOptions {
   /** the config every run starts from; its mode and rule are set per run */
@@ -34,6 +35,8 @@ export interface BenchOptions {
   load: (cfg: RunConfig) => Promise<Dataset>;
   /** memory a model may use on this backend, when known */
   memoryBudgetBytes?: number;
+  /** the tuning flags given, as the report carries them (bench:merge refuses reports that differ in them) */
+  tuning?: Record<string, string>;
   /** two short runs first (WARM_UP_MODES), so that JIT and kernel compilation do not fall on the measured full and static-LoRA runs */
   warmUp?: boolean;
   onProgress?: (p: BenchProgress) => void;
@@ -235,6 +238,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     for (const mode of WARM_UP_MODES) await run(warmUpConfig(base), mode, 'global', firstSeed);
   }
   const results: SeedResult[] = [];
+  let config: BenchConfig | undefined;
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     for (const v of BENCH_VARIANTS) { // interleaved: every variant of a seed before the next seed
       stopIfAsked();
@@ -244,6 +248,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       done++;
       o.onProgress?.({ done, total, label: `seed ${seed} ${v.mode}/${v.rule}`, result: r });
     }
+    // the config the runs shared, as their data made it: from the first seed's data, still loaded
+    if (seed === firstSeed) config = sharedConfig(benchConfig(base, await load({ ...base, seed })));
     loaded.delete(seed);
   }
   return {
@@ -252,6 +258,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     steps: base.schedule.steps, batchSize: base.optim.batchSize, seeds,
     runs: combineVariants(results, base.optim.batchSize),
     perSeed: results,
+    config, tuning: o.tuning ?? {},
   };
 }
 
