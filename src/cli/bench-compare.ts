@@ -1,6 +1,6 @@
 // `npm run bench:compare -- TFJS.json TORCH.json`: the tfjs bench report (bench --out)
 // against the PyTorch reference (torch_reference.py --out), per phase, as markdown.
-import { comparisonTable, type TorchReference } from '../engine/bench/compare';
+import { comparisonTable, readTorchReference } from '../engine/bench/compare';
 import { readJsonFile, readReport } from './read-report';
 
 const [tfjsPath, torchPath] = process.argv.slice(2);
@@ -10,9 +10,8 @@ if (!tfjsPath || !torchPath) {
 }
 try {
   const report = readReport(tfjsPath);
-  const torch = readJsonFile(torchPath, 'give a reference that torch_reference.py --out FILE wrote') as TorchReference | null;
-  if (!torch?.phases?.full || !torch.phases.lora) throw new Error(`${torchPath} is not a PyTorch reference with both phases (torch_reference.py --out FILE)`);
-  console.log(comparisonTable(report, torch));
+  const torch = readTorchReference(readJsonFile(torchPath, 'give a reference that torch_reference.py --out FILE wrote'), torchPath);
+  console.log(comparisonTable(report, torch, { tfjs: tfjsPath, torch: torchPath }));
 } catch (err) {
   console.error((err as Error).message);
   process.exit(1);

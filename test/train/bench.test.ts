@@ -142,7 +142,7 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     const full = report.runs[0]!.samplesPerSec.full!;
     const torchPath = join(dir, 'torch.json');
     const phase = (sps: number) => ({ samplesPerSec: sps, hostMsPerStep: 16000 / sps, deviceMsPerStep: 1, peakBytes: 1e6, trainableShare: 1 });
-    writeFileSync(torchPath, JSON.stringify({ torch: '2.x', cuda: null, device: 'cpu', batchSize: 16, rank: 8, phases: { full: phase(2 * full), lora: phase(1000) } }));
+    writeFileSync(torchPath, JSON.stringify({ torch: '2.x', cuda: null, device: 'cpu', batchSize: 16, rank: 8, model: report.config!.model, phases: { full: phase(2 * full), lora: phase(1000) } }));
     const cmp = await tsx('src/cli/bench-compare.ts', [out, torchPath]);
     const fullRow = cmp.stdout.split('\n').find((l) => l.startsWith('| micro | full |'))!;
     expect(fullRow.split('|')[5]!.trim()).toBe('50.0%');
@@ -150,6 +150,9 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     const bad = await tsx('src/cli/bench-compare.ts', [torchPath, out]).catch((e: { code: number; stderr: string }) => e);
     expect(bad).toMatchObject({ code: 1 });
     expect((bad as { stderr: string }).stderr).toMatch(/is not a bench report/);
+    // the reference is checked to be one (a report given in its place)
+    const notTorch = await tsx('src/cli/bench-compare.ts', [out, out]).catch((e: { code: number; stderr: string }) => e);
+    expect((notTorch as { stderr: string }).stderr).toContain(`${out} is not a PyTorch reference (torch: missing)`);
 
     // bench:ab: reports side by side under the names given (the file's by default); a
     // file that is not a report, not JSON, not there or not a file, a run that is not

@@ -7,7 +7,7 @@ import {
   BENCH_VARIANTS, benchRows, benchTable, combineSeeds, combineVariants, kernelRows, launchGroupRows, mergeReports, sharedConfig,
   type BenchReport, type BenchRun, type PerPhase, type SeedResult,
 } from '../../src/engine/bench/report';
-import { compareWithTorch } from '../../src/engine/bench/compare';
+import { comparisonTable, compareWithTorch, readTorchReference } from '../../src/engine/bench/compare';
 import { abGroupRows, abRows, abTable } from '../../src/engine/bench/ab';
 import { makeConfig } from '../../src/engine/config';
 import { flopsPerStep, runFlops } from '../../src/engine/flops';
@@ -274,24 +274,58 @@ describe('an A/B of reports', () => {
 });
 
 describe('tfjs against PyTorch', () => {
+  const run = (mode: string, sps: PerPhase): BenchRun => ({
+    mode, rule: 'global', seeds: 1, samplesPerSec: sps, hostMsPerStep: { full: null, lora: null }, deviceMsPerStep: { full: null, lora: null },
+    wallSeconds: 1, memoryBytes: { full: null, lora: null, peak: 0 }, trainableShare: 1, accuracy: { mean: 0, spread: 0 },
+    dispatchesPerStep: { full: null, lora: null }, flopsPerStep: { full: null, lora: null }, switchedAt: null,
+    kernelsByKind: { full: null, lora: null },
+    phaseShare: { full: 1, mixed: 0, lora: 0 }, flopsSaved: 0, familySwitchSteps: {},
+  });
+  const config = makeConfig('tiny', { optim: { batchSize: 128 } });
+  const report: BenchReport = {
+    date: '', preset: 'tiny', dataset: 'synthetic', backend: 'webgpu', kernels: 'fused', device: '', steps: 80, batchSize: 128, seeds: 1,
+    runs: [run('full', { full: 200, lora: null }), run('lora', { full: null, lora: 100 }), run('prelora', { full: 190, lora: 400 })],
+    perSeed: [], config: sharedConfig(config), tuning: {},
+  };
+  const phase = (sps: number) => ({ samplesPerSec: sps, hostMsPerStep: 1, deviceMsPerStep: null, peakBytes: null, trainableShare: 1 });
+  // as torch_reference.py writes it: the config's model and static rank
+  const torch = { torch: '2', cuda: '13', device: 'H200', batchSize: 128, rank: config.prelora.rank, model: config.model, phases: { full: phase(8000), lora: phase(4000) } };
+  const files = { tfjs: 'tfjs.json', torch: 'torch.json' };
+
   it('compares the full run with full training and static LoRA with LoRA, and refuses different batches', () => {
-    const run = (mode: string, sps: PerPhase): BenchRun => ({
-      mode, rule: 'global', seeds: 1, samplesPerSec: sps, hostMsPerStep: { full: null, lora: null }, deviceMsPerStep: { full: null, lora: null },
-      wallSeconds: 1, memoryBytes: { full: null, lora: null, peak: 0 }, trainableShare: 1, accuracy: { mean: 0, spread: 0 },
-      dispatchesPerStep: { full: null, lora: null }, flopsPerStep: { full: null, lora: null }, switchedAt: null,
-      kernelsByKind: { full: null, lora: null },
-      phaseShare: { full: 1, mixed: 0, lora: 0 }, flopsSaved: 0, familySwitchSteps: {},
-    });
-    const report: BenchReport = {
-      date: '', preset: 'tiny', dataset: 'synthetic', backend: 'webgpu', kernels: 'fused', device: '', steps: 80, batchSize: 128, seeds: 1,
-      runs: [run('full', { full: 200, lora: null }), run('lora', { full: null, lora: 100 }), run('prelora', { full: 190, lora: 400 })],
-      perSeed: [],
-    };
-    const phase = (sps: number) => ({ samplesPerSec: sps, hostMsPerStep: 1, deviceMsPerStep: null, peakBytes: null, trainableShare: 1 });
-    const torch = { torch: '2', cuda: '13', device: 'H200', batchSize: 128, rank: 8, phases: { full: phase(8000), lora: phase(4000) } };
     const [full, lora] = compareWithTorch(report, torch);
     expect(full!.fraction).toBeCloseTo(0.025, 12);
     expect(lora!.fraction).toBeCloseTo(0.025, 12); // static LoRA's 100, not PreLoRA's 400
     expect(() => compareWithTorch({ ...report, batchSize: 32 }, torch)).toThrow(/different batches \(tfjs 32, PyTorch 128\)/);
+  });
+
+  it('refuses another model or LoRA rank, naming both files and the field (it checked the batch alone)', () => {
+    expect(() => compareWithTorch(report, { ...torch, model: { ...config.model, depth: 12 } }, files))
+      .toThrow('tfjs.json and torch.json ran different models (model.depth: tfjs 6, PyTorch 12): run both from one --print-config');
+    expect(() => compareWithTorch(report, { ...torch, model: { ...config.model, imageSize: 28, channels: 1 } }, files)).toThrow(/\(model\.imageSize: tfjs 32, PyTorch 28\)/);
+    expect(() => compareWithTorch(report, { ...torch, rank: 32 }, files)).toThrow(`ran different LoRA ranks (prelora.rank: tfjs ${config.prelora.rank}, PyTorch 32)`);
+    // a report's config that is not one is named by its field
+    const bad = { ...report, config: { ...report.config!, model: { ...config.model, depth: 'six' } } } as unknown as BenchReport;
+    expect(() => compareWithTorch(bad, torch, files)).toThrow(/^tfjs\.json: config\.model\.depth: expected number \(got "six"\)/);
+    // a report written before it carried its config: its batch alone is checked, and the table says so
+    const early = { ...report, config: undefined };
+    expect(compareWithTorch(early, { ...torch, rank: 32 })).toHaveLength(2);
+    expect(comparisonTable(early, torch, files).split('\n')[0]).toMatch(/\(tfjs\.json carries no config, .*: its model and rank are not checked against PyTorch's\)$/);
+    expect(comparisonTable(report, torch, files).split('\n')[0]).not.toMatch(/carries no config/);
+  });
+
+  it('reads a PyTorch reference only when it is one, naming the file and the first field that is not', () => {
+    expect(readTorchReference(JSON.parse(JSON.stringify(torch)), 'torch.json')).toEqual(torch);
+    const noModel: Record<string, unknown> = { ...torch };
+    delete noModel.model;
+    for (const [json, why] of [
+      [noModel, 'model: missing'],
+      [{ ...torch, phases: { ...torch.phases, lora: { ...phase(1), samplesPerSec: '4000' } } }, 'phases.lora.samplesPerSec: expected number (got "4000")'],
+      [{ ...torch, model: { ...config.model, heads: null } }, 'model.heads: expected number (got null)'],
+      [report, 'torch: missing'], // a tfjs report given in its place
+      [null, 'expected Object (got null)'],
+    ] as const) {
+      expect(() => readTorchReference(json, 'torch.json')).toThrow(`torch.json is not a PyTorch reference (${why}): give a reference that torch_reference.py --out FILE wrote`);
+    }
   });
 });

@@ -1,7 +1,35 @@
 // tfjs against the PyTorch reference (bench/torch_reference.py), phase by phase: the
 // full phase of the `full` run against PyTorch's full training, and the LoRA phase of
 // the static `lora` run (the same rank on every block linear) against PyTorch's LoRA.
+// Both must have run one model, batch and rank (from one `bench --print-config`): the
+// reference's file is checked to be one, and a report that carries its config is checked
+// against it field by field.
+import * as v from 'valibot';
 import { figure, ratio, runOf, type BenchReport } from './report';
+
+/** The model's fields that set its shape, and so what a step costs: both sides must agree on each. */
+export const MODEL_SHAPE = ['imageSize', 'patchSize', 'channels', 'width', 'depth', 'heads', 'mlpRatio', 'numClasses'] as const;
+
+const SHAPE = v.looseObject(Object.fromEntries(MODEL_SHAPE.map((k) => [k, v.number()])) as Record<(typeof MODEL_SHAPE)[number], v.NumberSchema<undefined>>);
+
+const PHASE = v.looseObject({
+  samplesPerSec: v.number(),
+  hostMsPerStep: v.number(),
+  deviceMsPerStep: v.nullable(v.number()),
+  peakBytes: v.nullable(v.number()),
+  trainableShare: v.number(),
+});
+
+/** What torch_reference.py writes with --out, as far as the comparison reads it. */
+const TORCH_REFERENCE = v.looseObject({
+  torch: v.string(),
+  cuda: v.nullable(v.string()),
+  device: v.string(),
+  batchSize: v.number(),
+  rank: v.number(),
+  model: SHAPE,
+  phases: v.looseObject({ full: PHASE, lora: PHASE }),
+});
 
 export interface TorchPhase {
   samplesPerSec: number;
@@ -12,14 +40,58 @@ export interface TorchPhase {
   trainableShare: number;
 }
 
-/** What torch_reference.py writes with --out. */
+/** What torch_reference.py writes with --out: the config's model among it. */
 export interface TorchReference {
   torch: string;
   cuda: string | null;
   device: string;
   batchSize: number;
   rank: number;
+  model: Record<(typeof MODEL_SHAPE)[number], number>;
   phases: { full: TorchPhase; lora: TorchPhase };
+}
+
+/** The part of a report's config the comparison reads (a report written before it carried one has none). */
+const REPORT_CONFIG = v.looseObject({ model: SHAPE, prelora: v.looseObject({ rank: v.number() }) });
+
+/** valibot's first issue as `path: expected X (got Y)`, what was received cut short. */
+function firstIssue(issues: readonly v.BaseIssue<unknown>[], root: string): string {
+  const i = issues[0]!;
+  const got = i.received.length > 40 ? `${i.received.slice(0, 40)}...` : i.received;
+  const path = [root, v.getDotPath(i)].filter(Boolean).join('.');
+  return `${path ? `${path}: ` : ''}${i.received === 'undefined' ? 'missing' : `expected ${i.expected} (got ${got})`}`;
+}
+
+const REFERENCE = 'give a reference that torch_reference.py --out FILE wrote';
+
+/** `json` as a PyTorch reference, or a throw naming `file` and the first field that is not one. */
+export function readTorchReference(json: unknown, file: string): TorchReference {
+  const r = v.safeParse(TORCH_REFERENCE, json);
+  if (!r.success) throw new Error(`${file} is not a PyTorch reference (${firstIssue(r.issues, '')}): ${REFERENCE}`);
+  return r.output;
+}
+
+/** The files compared, for the refusals (a test gives none). */
+export interface ComparedFiles { tfjs: string; torch: string }
+const UNNAMED: ComparedFiles = { tfjs: 'the tfjs report', torch: 'the PyTorch reference' };
+
+/**
+ * Throws, naming the files and the field, where the two did not run one model, batch and
+ * rank. Returns whether the model and rank were checked: a report written before it
+ * carried its config has its batch alone.
+ */
+export function checkSameRun(report: BenchReport, torch: TorchReference, files: ComparedFiles = UNNAMED): boolean {
+  const differ = (what: string, field: string | null, ours: unknown, theirs: unknown) => new Error(
+    `${files.tfjs} and ${files.torch} ran different ${what} (${field ? `${field}: ` : ''}tfjs ${ours}, PyTorch ${theirs}): run both from one --print-config`);
+  if (report.batchSize !== torch.batchSize) throw differ('batches', null, report.batchSize, torch.batchSize);
+  if (report.config === undefined) return false;
+  const cfg = v.safeParse(REPORT_CONFIG, report.config);
+  if (!cfg.success) throw new Error(`${files.tfjs}: ${firstIssue(cfg.issues, 'config')}: give a report that npm run bench -- --out FILE wrote`);
+  const { model, prelora } = cfg.output;
+  const key = MODEL_SHAPE.find((k) => model[k] !== torch.model[k]);
+  if (key) throw differ('models', `model.${key}`, model[key], torch.model[key]);
+  if (prelora.rank !== torch.rank) throw differ('LoRA ranks', 'prelora.rank', prelora.rank, torch.rank);
+  return true;
 }
 
 export interface PhaseComparison {
@@ -30,10 +102,9 @@ export interface PhaseComparison {
   fraction: number | null;
 }
 
-export function compareWithTorch(report: BenchReport, torch: TorchReference): PhaseComparison[] {
-  if (report.batchSize !== torch.batchSize) {
-    throw new Error(`the two ran different batches (tfjs ${report.batchSize}, PyTorch ${torch.batchSize}): run both from one --print-config`);
-  }
+/** Both phases side by side; throws where the two did not run one model, batch and rank (checkSameRun). */
+export function compareWithTorch(report: BenchReport, torch: TorchReference, files: ComparedFiles = UNNAMED): PhaseComparison[] {
+  checkSameRun(report, torch, files);
   const full = runOf(report, 'full');
   const lora = runOf(report, 'lora');
   const side = (run: typeof full, phase: 'full' | 'lora') => ({
@@ -48,14 +119,16 @@ export function compareWithTorch(report: BenchReport, torch: TorchReference): Ph
   });
 }
 
-export function comparisonTable(report: BenchReport, torch: TorchReference): string {
+export function comparisonTable(report: BenchReport, torch: TorchReference, files: ComparedFiles = UNNAMED): string {
   const n = (x: number | null, d = 1) => figure(x, d);
-  const rows = compareWithTorch(report, torch).map((c) =>
+  const checked = checkSameRun(report, torch, files);
+  const rows = compareWithTorch(report, torch, files).map((c) =>
     `| ${report.preset} | ${c.phase === 'full' ? 'full' : `LoRA (rank ${torch.rank})`} | ${n(c.tfjs.samplesPerSec, 0)} | ${n(c.torch.samplesPerSec, 0)} | ` +
     `${figure(c.fraction && 100 * c.fraction, 1, '%')} | ${n(c.tfjs.hostMsPerStep)} / ${n(c.tfjs.deviceMsPerStep)} | ` +
     `${n(c.torch.hostMsPerStep)} / ${n(c.torch.deviceMsPerStep)} |`);
   return [
-    `tfjs (${report.backend}, ${report.device || 'unknown device'}) against PyTorch ${torch.torch} eager fp32 (${torch.device}), batch ${report.batchSize}`,
+    `tfjs (${report.backend}, ${report.device || 'unknown device'}) against PyTorch ${torch.torch} eager fp32 (${torch.device}), batch ${report.batchSize}` +
+      (checked ? '' : ` (${files.tfjs} carries no config, written before reports carried one: its model and rank are not checked against PyTorch's)`),
     '',
     '| preset | phase | tfjs samples/s | PyTorch samples/s | tfjs / PyTorch | tfjs ms/step host / device | PyTorch ms/step host / device |',
     '| --- | --- | --- | --- | --- | --- | --- |',
