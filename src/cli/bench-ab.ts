@@ -3,14 +3,17 @@
 // device ms a step, their ratio, launches, peak memory and samples/s, then, where the
 // steps were timed launch by launch, the device ms by what the launches work on.
 import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
 import { abTable } from '../engine/bench/ab';
+import { EXIT, say } from './output';
 import { readReport } from './read-report';
 
-const args = process.argv.slice(2);
-if (args.length === 0) {
-  console.error('usage: npm run bench:ab -- [NAME=]REPORT.json [NAME=]REPORT.json ...  (NAME: the variant\'s name, the file\'s by default; write ./a=b.json for a file whose name holds an =)');
-  process.exit(2);
-}
+export const AB_USAGE = `usage: npm run bench:ab -- [NAME=]REPORT.json [NAME=]REPORT.json ... [flags]
+  [NAME=]REPORT.json    a variant's report (npm run bench -- --out FILE); NAME its name, the file's by default
+                        (write ./a=b.json for a file whose name holds an =)
+  --help                this text
+exit codes: 0 printed, 2 a bad flag, name or file (named), 1 anything else`;
+
 /**
  * A variant from `NAME=FILE`, or `FILE` named after the file: an `=` names only where
  * what comes before it is no path (a path may hold an `=`).
@@ -25,12 +28,36 @@ function variant(arg: string): { name: string; path: string } {
   return v;
 }
 
-try {
-  const named = args.map(variant);
-  const twice = named.find((v, i) => named.findIndex((w) => w.name === v.name) !== i);
-  if (twice) throw new Error(`two reports are named ${twice.name}: name each, NAME=FILE`);
-  console.log(abTable(named.map(({ name, path }) => ({ name, report: readReport(path) }))));
-} catch (err) {
-  console.error((err as Error).message);
-  process.exit(1);
+function main(): number {
+  let parsed;
+  try {
+    // strict: an unknown flag (--bogus) was read as a report's file name
+    parsed = parseArgs({ args: process.argv.slice(2), allowPositionals: true, strict: true, options: { help: { type: 'boolean', default: false } } });
+  } catch (err) {
+    say(`${(err as Error).message}\n${AB_USAGE}`);
+    return EXIT.user;
+  }
+  if (parsed.values.help) {
+    console.log(AB_USAGE);
+    return EXIT.ok;
+  }
+  const args = parsed.positionals;
+  if (args.length === 0) {
+    say(`give the variants' reports\n${AB_USAGE}`);
+    return EXIT.user;
+  }
+  let table;
+  try {
+    const named = args.map(variant);
+    const twice = named.find((v, i) => named.findIndex((w) => w.name === v.name) !== i);
+    if (twice) throw new Error(`two reports are named ${twice.name}: name each, NAME=FILE`);
+    table = abTable(named.map(({ name, path }) => ({ name, report: readReport(path) })));
+  } catch (err) {
+    say((err as Error).message);
+    return EXIT.user;
+  }
+  console.log(table);
+  return EXIT.ok;
 }
+
+process.exit(main());

@@ -2,22 +2,71 @@
 // benchmark run on different seeds (bench --first-seed, e.g. in parallel processes)
 // as one report: the table, and the merged JSON with --out.
 import { writeFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
 import { benchTable, mergeReports } from '../engine/bench/report';
+import { EXIT, outProblem, say } from './output';
 import { readReport } from './read-report';
 
-const args = process.argv.slice(2);
-const outAt = args.indexOf('--out');
-const out = outAt >= 0 ? args[outAt + 1] : undefined;
-const files = args.filter((_, i) => outAt < 0 || (i !== outAt && i !== outAt + 1));
-if (files.length === 0 || (outAt >= 0 && !out)) {
-  console.error('usage: npm run bench:merge -- REPORT.json REPORT.json ... [--out MERGED.json]');
-  process.exit(2);
+export const MERGE_USAGE = `usage: npm run bench:merge -- REPORT.json REPORT.json ... [flags]
+  REPORT.json    a report of one benchmark on other seeds: npm run bench -- --first-seed N --out FILE
+  --out FILE     write the merged report as JSON (a new file, or one that is none of the reports)
+  --help         this text
+exit codes: 0 merged, 2 a bad flag, file or --out path, or reports of different benchmarks (named), 1 anything else`;
+
+/** The report among `files` that `out` is (by the file itself: another path to it counts too), or null. */
+async function inputAt(out: string, files: string[]): Promise<string | null> {
+  const o = await stat(out).catch(() => null);
+  if (!o) return null;
+  for (const f of files) {
+    const s = await stat(f).catch(() => null);
+    if (s && s.dev === o.dev && s.ino === o.ino) return f;
+  }
+  return null;
 }
-try {
-  const merged = mergeReports(files.map((f) => readReport(f, { perSeed: true })), files);
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    // strict: an unknown flag (--bogus, --out= misspelt) was read as a report's file name
+    parsed = parseArgs({ args: process.argv.slice(2), allowPositionals: true, strict: true, options: { out: { type: 'string' }, help: { type: 'boolean', default: false } } });
+  } catch (err) {
+    say(`${(err as Error).message}\n${MERGE_USAGE}`);
+    return EXIT.user;
+  }
+  const { values: v, positionals: files } = parsed;
+  if (v.help) {
+    console.log(MERGE_USAGE);
+    return EXIT.ok;
+  }
+  if (files.length === 0) {
+    say(`give the reports to merge\n${MERGE_USAGE}`);
+    return EXIT.user;
+  }
+  // checked before any report is read: a bad path found at the end lost the merge
+  if (v.out !== undefined) {
+    const input = v.out === '' ? null : await inputAt(v.out, files);
+    const bad = v.out === '' ? '--out takes a path (got "")'
+      : input ? `--out: ${v.out} is the report ${input}: writing there would replace it; give another file`
+        : await outProblem(v.out);
+    if (bad) {
+      say(bad);
+      return EXIT.user;
+    }
+  }
+  let merged;
+  try {
+    merged = mergeReports(files.map((f) => readReport(f, { perSeed: true })), files);
+  } catch (err) {
+    say((err as Error).message);
+    return EXIT.user;
+  }
   console.log(benchTable(merged));
-  if (out) writeFileSync(out, JSON.stringify(merged, null, 1));
-} catch (err) {
-  console.error((err as Error).message);
-  process.exit(1);
+  if (v.out) writeFileSync(v.out, JSON.stringify(merged, null, 1));
+  return EXIT.ok;
 }
+
+main().then((code) => process.exit(code), (err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(EXIT.crash);
+});

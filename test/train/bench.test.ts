@@ -148,7 +148,7 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     expect(fullRow.split('|')[5]!.trim()).toBe('50.0%');
 
     const bad = await tsx('src/cli/bench-compare.ts', [torchPath, out]).catch((e: { code: number; stderr: string }) => e);
-    expect(bad).toMatchObject({ code: 1 });
+    expect(bad).toMatchObject({ code: 2 });
     expect((bad as { stderr: string }).stderr).toMatch(/is not a bench report/);
     // the reference is checked to be one (a report given in its place)
     const notTorch = await tsx('src/cli/bench-compare.ts', [out, out]).catch((e: { code: number; stderr: string }) => e);
@@ -177,7 +177,7 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
       [longField, /long-field\.json: run 1 is not a bench run \(.*; samplesPerSec: expected Object \(got "x{39}\.\.\.\)\): give a report/],
       ['x=', /^x=: give a report file after x=/]] as const) {
       const e = await tsx('src/cli/bench-ab.ts', [out, arg]).catch((x: { code: number; stderr: string }) => x);
-      expect(e).toMatchObject({ code: 1 });
+      expect(e).toMatchObject({ code: 2 });
       expect((e as { stderr: string }).stderr).toMatch(message);
     }
 
@@ -186,21 +186,49 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     await tsx('src/cli/bench-merge.ts', [out, '--out', merged]);
     expect(JSON.parse(readFileSync(merged, 'utf8'))).toEqual(report);
     const twice = await tsx('src/cli/bench-merge.ts', [out, out]).catch((e: { code: number; stderr: string }) => e);
-    expect(twice).toMatchObject({ code: 1 });
+    expect(twice).toMatchObject({ code: 2 });
     expect((twice as { stderr: string }).stderr).toMatch(/a seed appears in more than one report/);
     // another seed's report of another config (another --set) is refused, naming both files and the field
     const otherSet = join(dir, 'other-set.json');
     writeFileSync(otherSet, JSON.stringify({ ...report, perSeed: report.perSeed.map((x) => ({ ...x, seed: 2 })), config: { ...report.config, data: { ...report.config!.data, trainSize: 128 } } }));
     const differ = await tsx('src/cli/bench-merge.ts', [out, otherSet]).catch((e: { code: number; stderr: string }) => e);
-    expect(differ).toMatchObject({ code: 1 });
+    expect(differ).toMatchObject({ code: 2 });
     expect((differ as { stderr: string }).stderr).toContain(`${out} and ${otherSet} differ in config.data.trainSize (64 vs 128): merge runs of one benchmark only`);
     // an early report (its runs but no per-seed results) is refused by name
     const early = join(dir, 'early.json');
     writeFileSync(early, JSON.stringify({ ...report, perSeed: undefined }));
     const old = await tsx('src/cli/bench-merge.ts', [out, early]).catch((e: { code: number; stderr: string }) => e);
-    expect(old).toMatchObject({ code: 1 });
+    expect(old).toMatchObject({ code: 2 });
     expect((old as { stderr: string }).stderr).toMatch(/early\.json has no per-seed results to merge/);
+
+    // --out is checked before a report is read: empty, a folder, or one of the reports
+    // (here by another path to it) would be replaced by the merge
+    const again = `${dir}/./tfjs.json`;
+    for (const [flags, msg] of [[['--out='], '--out takes a path (got "")'], [['--out', dir], `--out: ${dir} is a folder`],
+      [['--out', again], `--out: ${again} is the report ${out}: writing there would replace it`]] as const) {
+      const e = await tsx('src/cli/bench-merge.ts', [out, ...flags]).catch((x: { code: number; stderr: string }) => x);
+      expect(e).toMatchObject({ code: 2 });
+      expect((e as { stderr: string }).stderr).toContain(msg);
+    }
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(report);
   }, 240_000);
+
+  it('bench:merge, bench:ab and bench:compare: --help, and an unknown flag refused, not read as a file', async () => {
+    const runs = ['merge', 'ab', 'compare'].flatMap((tool) => [
+      tsx(`src/cli/bench-${tool}.ts`, ['--help']).then((r) => ({ tool, flag: '--help', code: 0, ...r })),
+      tsx(`src/cli/bench-${tool}.ts`, ['--bogus', 'a.json']).then((r) => ({ tool, flag: '--bogus', code: 0, ...r }), (e: { code: number; stdout: string; stderr: string }) => ({ tool, flag: '--bogus', ...e })),
+    ]);
+    for (const r of await Promise.all(runs)) {
+      const text = r.flag === '--help' ? r.stdout : r.stderr;
+      expect(text).toContain(`usage: npm run bench:${r.tool} -- `);
+      if (r.flag === '--help') expect(r.code).toBe(0);
+      else {
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(/^Unknown option '--bogus'/);
+        expect(r.stderr).not.toMatch(/a\.json/); // no file was read
+      }
+    }
+  }, 120_000);
 
   it('refuses flags it cannot use, with the fix', async () => {
     const err = await tsx('src/cli/bench.ts', ['--preset', 'huge', '--steps', '5']).catch((e: { code: number; stderr: string }) => e);
