@@ -3,10 +3,10 @@
 // device ms a step, their ratio, launches, peak memory and samples/s, then, where the
 // steps were timed launch by launch, the device ms by what the launches work on.
 import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
 import { abTable } from '../engine/bench/ab';
 import { EXIT, say } from './output';
 import { readReport } from './read-report';
+import { toolArgs } from './tool-args';
 
 export const AB_USAGE = `usage: npm run bench:ab -- [NAME=]REPORT.json [NAME=]REPORT.json ... [flags]
   [NAME=]REPORT.json    a variant's report (npm run bench -- --out FILE); NAME its name, the file's by default
@@ -29,26 +29,15 @@ function variant(arg: string): { name: string; path: string } {
 }
 
 function main(): number {
-  let parsed;
-  try {
-    // strict: an unknown flag (--bogus) was read as a report's file name
-    parsed = parseArgs({ args: process.argv.slice(2), allowPositionals: true, strict: true, options: { help: { type: 'boolean', default: false } } });
-  } catch (err) {
-    say(`${(err as Error).message}\n${AB_USAGE}`);
-    return EXIT.user;
-  }
-  if (parsed.values.help) {
-    console.log(AB_USAGE);
-    return EXIT.ok;
-  }
-  const args = parsed.positionals;
-  if (args.length === 0) {
+  const args = toolArgs(process.argv.slice(2), AB_USAGE);
+  if (typeof args === 'number') return args;
+  if (args.files.length === 0) {
     say(`give the variants' reports\n${AB_USAGE}`);
     return EXIT.user;
   }
   let table;
   try {
-    const named = args.map(variant);
+    const named = args.files.map(variant);
     const twice = named.find((v, i) => named.findIndex((w) => w.name === v.name) !== i);
     if (twice) throw new Error(`two reports are named ${twice.name}: name each, NAME=FILE`);
     table = abTable(named.map(({ name, path }) => ({ name, report: readReport(path) })));

@@ -1,9 +1,9 @@
 // `npm run bench:compare -- TFJS.json TORCH.json`: the tfjs bench report (bench --out)
 // against the PyTorch reference (torch_reference.py --out), per phase, as markdown.
-import { parseArgs } from 'node:util';
-import { comparisonTable, readTorchReference } from '../engine/bench/compare';
+import { comparisonTable, readTorchReference, REFERENCE_FIX } from '../engine/bench/compare';
 import { EXIT, say } from './output';
 import { readJsonFile, readReport } from './read-report';
+import { toolArgs } from './tool-args';
 
 export const COMPARE_USAGE = `usage: npm run bench:compare -- TFJS_REPORT.json TORCH_REFERENCE.json [flags]
   TFJS_REPORT.json         the tfjs report: npm run bench -- --out FILE
@@ -13,27 +13,17 @@ export const COMPARE_USAGE = `usage: npm run bench:compare -- TFJS_REPORT.json T
 exit codes: 0 printed, 2 a bad flag or file, or the two ran different models, batches or ranks (named), 1 anything else`;
 
 function main(): number {
-  let parsed;
-  try {
-    // strict: an unknown flag (--bogus) was read as a file name
-    parsed = parseArgs({ args: process.argv.slice(2), allowPositionals: true, strict: true, options: { help: { type: 'boolean', default: false } } });
-  } catch (err) {
-    say(`${(err as Error).message}\n${COMPARE_USAGE}`);
+  const args = toolArgs(process.argv.slice(2), COMPARE_USAGE);
+  if (typeof args === 'number') return args;
+  if (args.files.length !== 2) {
+    say(`give the tfjs report and the PyTorch reference, two files (got ${args.files.length})\n${COMPARE_USAGE}`);
     return EXIT.user;
   }
-  if (parsed.values.help) {
-    console.log(COMPARE_USAGE);
-    return EXIT.ok;
-  }
-  if (parsed.positionals.length !== 2) {
-    say(`give the tfjs report and the PyTorch reference, two files (got ${parsed.positionals.length})\n${COMPARE_USAGE}`);
-    return EXIT.user;
-  }
-  const [tfjsPath, torchPath] = parsed.positionals as [string, string];
+  const [tfjsPath, torchPath] = args.files as [string, string];
   let table;
   try {
     const report = readReport(tfjsPath);
-    const torch = readTorchReference(readJsonFile(torchPath, 'give a reference that torch_reference.py --out FILE wrote'), torchPath);
+    const torch = readTorchReference(readJsonFile(torchPath, REFERENCE_FIX), torchPath);
     table = comparisonTable(report, torch, { tfjs: tfjsPath, torch: torchPath });
   } catch (err) {
     say((err as Error).message);

@@ -3,10 +3,10 @@
 // as one report: the table, and the merged JSON with --out.
 import { writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { benchTable, mergeReports } from '../engine/bench/report';
 import { EXIT, outProblem, say } from './output';
 import { readReport } from './read-report';
+import { toolArgs } from './tool-args';
 
 export const MERGE_USAGE = `usage: npm run bench:merge -- REPORT.json REPORT.json ... [flags]
   REPORT.json    a report of one benchmark on other seeds: npm run bench -- --first-seed N --out FILE
@@ -26,29 +26,19 @@ async function inputAt(out: string, files: string[]): Promise<string | null> {
 }
 
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    // strict: an unknown flag (--bogus, --out= misspelt) was read as a report's file name
-    parsed = parseArgs({ args: process.argv.slice(2), allowPositionals: true, strict: true, options: { out: { type: 'string' }, help: { type: 'boolean', default: false } } });
-  } catch (err) {
-    say(`${(err as Error).message}\n${MERGE_USAGE}`);
-    return EXIT.user;
-  }
-  const { values: v, positionals: files } = parsed;
-  if (v.help) {
-    console.log(MERGE_USAGE);
-    return EXIT.ok;
-  }
+  const args = toolArgs(process.argv.slice(2), MERGE_USAGE, true);
+  if (typeof args === 'number') return args;
+  const { files, out } = args;
   if (files.length === 0) {
     say(`give the reports to merge\n${MERGE_USAGE}`);
     return EXIT.user;
   }
   // checked before any report is read: a bad path found at the end lost the merge
-  if (v.out !== undefined) {
-    const input = v.out === '' ? null : await inputAt(v.out, files);
-    const bad = v.out === '' ? '--out takes a path (got "")'
-      : input ? `--out: ${v.out} is the report ${input}: writing there would replace it; give another file`
-        : await outProblem(v.out);
+  if (out !== undefined) {
+    const input = out === '' ? null : await inputAt(out, files);
+    const bad = out === '' ? '--out takes a path (got "")'
+      : input ? `--out: ${out} is the report ${input}: writing there would replace it; give another file`
+        : await outProblem(out);
     if (bad) {
       say(bad);
       return EXIT.user;
@@ -62,7 +52,7 @@ async function main(): Promise<number> {
     return EXIT.user;
   }
   console.log(benchTable(merged));
-  if (v.out) writeFileSync(v.out, JSON.stringify(merged, null, 1));
+  if (out) writeFileSync(out, JSON.stringify(merged, null, 1));
   return EXIT.ok;
 }
 

@@ -62,12 +62,12 @@ function firstIssue(issues: readonly v.BaseIssue<unknown>[], root: string): stri
   return `${path ? `${path}: ` : ''}${i.received === 'undefined' ? 'missing' : `expected ${i.expected} (got ${got})`}`;
 }
 
-const REFERENCE = 'give a reference that torch_reference.py --out FILE wrote';
+export const REFERENCE_FIX = 'give a reference that torch_reference.py --out FILE wrote';
 
 /** `json` as a PyTorch reference, or a throw naming `file` and the first field that is not one. */
 export function readTorchReference(json: unknown, file: string): TorchReference {
   const r = v.safeParse(TORCH_REFERENCE, json);
-  if (!r.success) throw new Error(`${file} is not a PyTorch reference (${firstIssue(r.issues, '')}): ${REFERENCE}`);
+  if (!r.success) throw new Error(`${file} is not a PyTorch reference (${firstIssue(r.issues, '')}): ${REFERENCE_FIX}`);
   return r.output;
 }
 
