@@ -38,7 +38,7 @@ async function main(): Promise<number> {
     const input = out === '' ? null : await inputAt(out, files);
     const bad = out === '' ? '--out takes a path (got "")'
       : input ? `--out: ${out} is the report ${input}: writing there would replace it; give another file`
-        : await outProblem(out);
+        : await outProblem(out, 'the merged report');
     if (bad) {
       say(bad);
       return EXIT.user;

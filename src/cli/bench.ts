@@ -129,7 +129,7 @@ async function main(): Promise<number> {
     console.log(JSON.stringify(benchConfig(base, data)));
     return 0;
   }
-  const badOut = v.out ? await outProblem(v.out) : null;
+  const badOut = v.out ? await outProblem(v.out, 'the report') : null;
   if (badOut) { console.error(badOut); return 2; }
 
   const backend = await initNodeBackend(v.backend as BackendChoice);

@@ -9,16 +9,16 @@ import { printable } from '../engine/data/names';
 /** Exit codes: 2 is a user error (a flag, a field, a file), 3 a run that diverged. */
 export const EXIT = { ok: 0, crash: 1, user: 2, diverged: 3 } as const;
 
-/** Why `path` cannot take the run log, or null when it can. */
-export async function outProblem(path: string): Promise<string | null> {
+/** Why `path` cannot take what --out writes (`what`: train's log, a report), or null when it can. */
+export async function outProblem(path: string, what = 'the log'): Promise<string | null> {
   const s = await stat(path).catch(() => null);
   if (s?.isDirectory()) return `--out: ${path} is a folder: give a file name, e.g. ${resolve(path, 'run.json')}`;
   if (s && !s.isFile()) return `--out: ${path} is not a regular file: give a file name`;
   const target = s ? path : dirname(resolve(path));
   const folder = s ? null : await stat(target).catch(() => null);
-  if (!s && !folder?.isDirectory()) return `--out: ${target} is not a folder: create it first, or write the log elsewhere`;
+  if (!s && !folder?.isDirectory()) return `--out: ${target} is not a folder: create it first, or write ${what} elsewhere`;
   const writable = await access(target, constants.W_OK).then(() => true, () => false);
-  return writable ? null : `--out: ${s ? path : target} is not writable: write the log elsewhere`;
+  return writable ? null : `--out: ${s ? path : target} is not writable: write ${what} elsewhere`;
 }
 
 /** Print to stderr, each line made printable (a name with ESC or U+202E stays visible as text). */

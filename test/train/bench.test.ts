@@ -205,7 +205,8 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     // (here by another path to it) would be replaced by the merge
     const again = `${dir}/./tfjs.json`;
     for (const [flags, msg] of [[['--out='], '--out takes a path (got "")'], [['--out', dir], `--out: ${dir} is a folder`],
-      [['--out', again], `--out: ${again} is the report ${out}: writing there would replace it`]] as const) {
+      [['--out', again], `--out: ${again} is the report ${out}: writing there would replace it`],
+      [['--out', join(dir, 'none', 'merged.json')], `--out: ${join(dir, 'none')} is not a folder: create it first, or write the merged report elsewhere`]] as const) {
       const e = await tsx('src/cli/bench-merge.ts', [out, ...flags]).catch((x: { code: number; stderr: string }) => x);
       expect(e).toMatchObject({ code: 2 });
       expect((e as { stderr: string }).stderr).toContain(msg);
