@@ -3,7 +3,8 @@
 // controls; a finished run's metrics (JSON, CSV tables), plan, every chart (SVG, PNG)
 // and its model (zip) download and parse; the model loads back into a new run, which
 // starts where the first ended; older and diverged runs say why their model does not
-// export; a link's prelora.targets greys the families it leaves out in the layer panel.
+// export; a link's prelora.targets greys the families it leaves out in the layer panel;
+// a reload names the loaded weights it dropped.
 import { decode } from 'fast-png';
 import { unzipSync } from 'fflate';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -216,6 +217,25 @@ describe('keep and take away in the page', () => {
     expect(await phaseOf('blocks.0.fc1')).toBe('full'); // clicked first: its switch would have come with the other
     // and the page sent nothing for it: the worker, which refuses such a switch, said nothing
     expect(await page.getByTestId('error').count()).toBe(0);
+    expect(consoleErrors).toEqual([]);
+  }, 120_000);
+
+  it('after a reload, names the weights it no longer holds until weights are loaded again; cleared ones leave no note', async () => {
+    const weightsLine = () => page.getByTestId('weights').textContent();
+    const load = async () => {
+      await page.getByTestId('load-weights').setInputFiles([join(dir, 'model.safetensors'), join(dir, 'config.json')]);
+      await expect.poll(weightsLine, { timeout: 30_000 }).toMatch(/^next runs start from model\.safetensors \(/);
+    };
+    await load();
+    await page.reload();
+    await expect.poll(weightsLine, { timeout: 30_000 })
+      .toBe('next runs start from a fresh model: model.safetensors, loaded before the page reloaded, is not kept over a reload (load it again)');
+    await load();
+    await page.getByTestId('clear-weights').click();
+    await expect.poll(weightsLine, { timeout: 30_000 }).toBe('next runs start from a fresh model');
+    await page.reload();
+    await expect.poll(() => page.getByTestId('preset').inputValue()).not.toBe('');
+    expect(await weightsLine()).toBe('next runs start from a fresh model');
     expect(consoleErrors).toEqual([]);
   }, 120_000);
 });

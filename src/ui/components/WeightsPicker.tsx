@@ -3,11 +3,13 @@
 // The worker checks it whole and against the next run's model; a bad file is named by
 // its first bad entry and the weights loaded before stay.
 import { formatBytes } from '../../engine/config';
+import { printable } from '../../engine/data/names';
 import { useStore } from '../store';
 
 export function WeightsPicker() {
   const weights = useStore((s) => s.weights);
   const loading = useStore((s) => s.loadingWeights);
+  const before = useStore((s) => s.weightsBeforeReload);
   const { loadWeights, clearWeights } = useStore.getState();
   const onFiles = (list: FileList | null) => {
     if (list?.length) void loadWeights([...list].map((f) => ({ name: f.name, path: f.name, size: f.size, read: () => f.arrayBuffer() })));
@@ -22,7 +24,8 @@ export function WeightsPicker() {
           : weights ? <>next runs start from <b>{weights.file}</b> ({weights.tensors} tensors, {formatBytes(weights.bytes)}
             {weights.config ? `, ${weights.config} checked` : ''}{weights.ignored.length ? `; unused: ${weights.ignored.join(', ')}` : ''})
             {' '}<button data-testid="clear-weights" onClick={clearWeights}>Clear</button></>
-            : 'next runs start from a fresh model'}
+            : before ? <>next runs start from a fresh model: <b>{printable(before)}</b>, loaded before the page reloaded, is not kept over a reload (load it again)</>
+              : 'next runs start from a fresh model'}
       </span>
     </section>
   );

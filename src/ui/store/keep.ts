@@ -29,6 +29,8 @@ export interface KeepSlice {
   exporting: { runId: string; naming: PeftNaming } | null;
   /** the weights the next runs start from, as the worker confirmed them */
   weights: WeightsInfo | null;
+  /** the file loaded before the page reloaded (the new worker holds none), until weights are loaded again */
+  weightsBeforeReload: string | null;
   loadingWeights: boolean;
   exportModel: (runId: string, naming: PeftNaming) => void;
   /** a model.safetensors (and its config.json) for the next runs; the worker checks it */
@@ -43,6 +45,7 @@ export const createKeepSlice: StateCreator<PlaygroundState, [], [], KeepSlice> =
   heldRunId: null,
   exporting: null,
   weights: null,
+  weightsBeforeReload: null,
   loadingWeights: false,
   exportModel: (runId, naming) => {
     set({ exporting: { runId, naming }, error: null });
@@ -67,7 +70,7 @@ export const createKeepSlice: StateCreator<PlaygroundState, [], [], KeepSlice> =
     switch (e.type) {
       // an export of a run the worker let go (reset, replaced, its device lost) never comes
       case 'held': return set((s) => ({ heldRunId: e.run, ...(s.exporting && s.exporting.runId !== e.run ? { exporting: null } : {}) }));
-      case 'weights': return set({ weights: e.weights, loadingWeights: false, ...(e.weights ? { error: null } : {}) });
+      case 'weights': return set({ weights: e.weights, loadingWeights: false, ...(e.weights ? { error: null, weightsBeforeReload: null } : {}) });
       case 'model': {
         const s = get();
         const run = s.runs.find((r) => r.id === e.runId);
