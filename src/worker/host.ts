@@ -809,7 +809,7 @@ export class TrainingHost {
       const info = await this.ready('auto');
       this.post({ type: 'bench', status: { state: 'running', done: 0, total: BENCH_VARIANTS.length * cmd.seeds, label: 'starting' } });
       const report = await runBench({
-        base: cmd.config, preset: cmd.preset, seeds: cmd.seeds, backend: info.name, kernels: info.kernels, device: info.adapter?.description ?? '',
+        base: cmd.config, preset: cmd.preset, seeds: cmd.seeds, firstSeed: cmd.config.seed, backend: info.name, kernels: info.kernels, device: info.adapter?.description ?? '',
         memoryBudgetBytes: info.memoryBudgetBytes, load: (c) => this.datasetFor(c), shouldStop: () => bench.stop, yieldBetween: this.nextTask,
         onProgress: (p) => this.post({ type: 'bench', status: { state: 'running', done: p.done, total: p.total, label: p.label } }),
       });

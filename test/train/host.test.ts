@@ -389,7 +389,8 @@ describe('the worker host (Node, wasm)', () => {
     expect(events.at(-1)).toEqual({ type: 'bench', status: { state: 'failed', message: 'a run is training: pause it first, the benchmark needs the device to itself' } });
     await host.receive({ type: 'pause', runId: 'r' });
     await waitFor(stateOf('r', 'paused'));
-    const benching = host.receive({ type: 'bench', config: micro(12, { prelora: { weightThreshold: 1e3, lossThreshold: 1e3 } }), preset: 'micro', seeds: 1 });
+    // at the page's seed (7): the panel says it uses it, and it ran seed 1 whatever the page's
+    const benching = host.receive({ type: 'bench', config: micro(12, { seed: 7, prelora: { weightThreshold: 1e3, lossThreshold: 1e3 } }), preset: 'micro', seeds: 1 });
     await waitFor((e): e is WorkerEvent => e.type === 'bench' && e.status.state === 'running');
     await host.receive({ type: 'resume', runId: 'r' });
     expect(events.at(-1)).toEqual({ type: 'error', runId: 'r', message: 'a benchmark is running: stop it (or let it finish) first' });
@@ -398,12 +399,16 @@ describe('the worker host (Node, wasm)', () => {
     if (done?.type !== 'bench' || done.status.state !== 'done') throw new Error(`expected a finished benchmark, got ${JSON.stringify(done)}`);
     expect(done.status.report.runs.map((r) => `${r.mode}/${r.rule}`)).toEqual(['full/global', 'lora/global', 'prelora/global', 'prelora/module']);
     expect(done.status.report).toMatchObject({ preset: 'micro', backend: 'wasm', steps: 12, seeds: 1 });
+    expect(new Set(done.status.report.perSeed.map((r) => r.seed))).toEqual(new Set([7]));
     // a long one, stopped: it ends between two steps, and the device is free again
     const long = host.receive({ type: 'bench', config: micro(400), preset: 'micro', seeds: 2 });
     await waitFor((e): e is WorkerEvent => e.type === 'bench' && e.status.state === 'running' && e.status.label.startsWith('seed 1'));
     await host.receive({ type: 'stopBench' });
     await long;
     expect(events.at(-1)).toEqual({ type: 'bench', status: { state: 'stopped' } });
+    // seeds from the page's that run past the largest: refused before any warm-up
+    await host.receive({ type: 'bench', config: micro(12, { seed: 2 ** 32 - 1 }), preset: 'micro', seeds: 2 });
+    expect(events.at(-1)).toEqual({ type: 'bench', status: { state: 'failed', message: 'seed 4294967295 with 2 seeds runs seeds past 4294967295, the largest seed: lower either' } });
     await host.receive({ type: 'resume', runId: 'r' });
     expect(events.at(-1)).toMatchObject({ type: 'state', runId: 'r', state: 'running' });
     await host.receive({ type: 'reset', runId: 'r' });

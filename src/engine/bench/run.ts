@@ -3,7 +3,7 @@
 // data and backend, with the same seeds, interleaved seed by seed in one process so
 // machine noise falls on all of them alike.
 import type { KernelPath } from '../backend';
-import { formatErrors, type Mode, type RunConfig } from '../config';
+import { formatErrors, RUN_LIMITS, type Mode, type RunConfig } from '../config';
 import type { Dataset } from '../data/dataset';
 import type { EngineEvent } from '../events';
 import { flopsPerStep } from '../flops';
@@ -212,6 +212,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const { base, seeds } = o;
   const firstSeed = o.firstSeed ?? 1;
   if (base.schedule.steps < BENCH_MIN_STEPS) throw new Error(`a benchmark needs at least ${BENCH_MIN_STEPS} steps (got ${base.schedule.steps})`);
+  // before the warm-ups: a seed past the largest failed after them, naming "seed"
+  if (firstSeed + seeds - 1 > RUN_LIMITS.seed) throw new Error(`seed ${firstSeed} with ${seeds} seeds runs seeds past ${RUN_LIMITS.seed}, the largest seed: lower either`);
   const total = seeds * BENCH_VARIANTS.length;
   let done = 0;
   // the four runs of a seed train on the same data: load it once

@@ -65,6 +65,7 @@ export function BenchmarkPanel() {
   const preset = useStore((s) => s.benchPreset);
   const steps = useStore((s) => s.benchSteps);
   const seeds = useStore((s) => s.benchSeeds);
+  const seed = useStore((s) => s.seed);
   const status = useStore((s) => s.benchStatus);
   const report = useStore((s) => s.benchReport);
   const invalid = useStore((s) => s.benchErrors.steps ?? s.benchErrors.seeds ?? s.fieldErrors.seed);
@@ -95,7 +96,7 @@ export function BenchmarkPanel() {
           {status.state === 'failed' && <span className="bad">{status.message}</span>}
         </span>
       </div>
-      <small>Uses the page&apos;s dataset and seed, and its live PreLoRA settings when the preset is the page&apos;s. Each
+      <small>Uses the page&apos;s dataset and seed ({seeds > 1 ? `seeds ${seed} to ${seed + seeds - 1}` : `seed ${seed}`}), and its live PreLoRA settings when the preset is the page&apos;s. Each
         run is {steps} steps: {BENCH_VARIANTS.length * seeds} runs in all, after two short warm-up runs (full, static LoRA). On a software GPU pick micro.</small>
       {report && <Report report={report} />}
     </section>
