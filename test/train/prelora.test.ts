@@ -1,7 +1,7 @@
 // PreLoRA end to end on real tfjs (wasm): modules switch with ranks from the rank set,
 // the loss is unchanged by a switch, frozen bases stay bit-identical, trainable
-// parameters and memory fall; full never switches; static LoRA trains only adapters
-// and the always-trainable parts; forced switches and live thresholds work; a window
+// parameters and memory fall (and the page's memory chart shows it); full never
+// switches; static LoRA trains only adapters and the always-trainable parts; forced switches and live thresholds work; a window
 // that cannot switch anything is recorded a step later.
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import type { EngineEvent } from '../../src/engine/events';
 import { learningRate } from '../../src/engine/schedule';
 import { summarize } from '../../src/engine/summary';
 import { Trainer } from '../../src/engine/trainer';
+import { useStore } from '../../src/ui/store';
 import { useBackend } from '../helpers/tf';
 
 function setup(overrides: DeepPartial<RunConfig>, imageSize = 16) {
@@ -72,6 +73,14 @@ describe('PreLoRA on nano (wasm)', () => {
 
     const summary = summarize(events, { backend: 'wasm', kernels: 'composite', mode: 'prelora', rule: 'module', seed: cfg.seed, batchSize: 16, model: cfg.model, windowSteps: 10, wallSeconds: 1 });
     expect(summary.memory.loraPhaseBytes!).toBeLessThan(summary.memory.fullPhaseBytes!);
+    // the page's tensor-memory chart draws those read-backs: it drew the change points,
+    // taken before any moment existed and just after a switch reset them (LoRA above full)
+    useStore.setState({ runs: [], activeId: null });
+    const view = useStore.getState().addRun(cfg);
+    useStore.getState().applyEngineEvents(view.id, events);
+    const drawn = useStore.getState().runs[0]!.memory;
+    expect(drawn.filter((m) => m.step <= 20).at(-1)!.bytes).toBe(summary.memory.fullPhaseBytes);
+    expect(drawn.at(-1)!.bytes).toBe(summary.memory.loraPhaseBytes);
     expect(summary.phases.full!.steps).toBe(20);
     expect(summary.phases.lora!.steps).toBe(70);
     expect(summary.tensorsGrowth).toBe(0);

@@ -41,16 +41,17 @@ export function EfficiencyStrip() {
   const run = useActiveRun();
   const marks = [...new Set((run?.changes ?? []).map((c) => c.step))];
   const params = run?.params;
+  const memory = run?.memory;
   const efficiency = run?.efficiency;
   const last = params?.at(-1);
-  // trainable parameters and memory are read at change points only: their axes would end
+  // trainable parameters are read at change points only: their axis would end
   // at the last switch (175 of a 300-step run) beside a samples/s axis that runs on
   const to = run?.step ?? 0;
   const series = useMemo(() => ({
     speed: (efficiency ?? []).map((p) => ({ step: p.step, value: p.samplesPerSec })),
     trainable: (params ?? []).map((p) => ({ step: p.step, value: p.trainable })),
-    bytes: (params ?? []).map((p) => ({ step: p.step, value: p.bytes })),
-  }), [efficiency, params]);
+    bytes: (memory ?? []).map((p) => ({ step: p.step, value: p.bytes })),
+  }), [efficiency, params, memory]);
   return (
     <section className="panel strip">
       {run ? null : <p className="hint strip-hint">Samples per second, trainable parameters and tensor memory of the selected run appear here once it trains.</p>}
