@@ -72,6 +72,8 @@ export class Trainer {
   private pending: Pending[] = [];
   private completed = 0;
   private lastFlush = { time: 0, step: 0, phase: 'full' as RunPhase };
+  /** the last parameter event's step and counts (emitParams) */
+  private paramsAt: string | null = null;
   /** the recorded step, on the compiled path (made at the first step) */
   private compiled: CompiledStep | null = null;
   /** set by the read-back that finds a non-finite loss or gradient; the run stops */
@@ -612,6 +614,11 @@ export class Trainer {
   private emitParams(): void {
     const all = this.model.namedVariables().reduce((n, [, v]) => n + v.size, 0);
     const trainable = this.model.trainableVariables().reduce((n, v) => n + v.size, 0);
+    // once per change: static LoRA's start (its adapters made at step 0) told it twice, a
+    // repeated row in params.csv
+    const at = `${this.completed}:${all}:${trainable}`;
+    if (at === this.paramsAt) return;
+    this.paramsAt = at;
     this.emit({ type: 'params', step: this.completed, total: all, trainable, optimizerBytes: this.optimizer.slotBytes(), memory: this.memory() });
   }
 
