@@ -6,6 +6,7 @@ import type { ModelConfig } from './config';
 import type { Divergence, EngineEvent, RunPhase, StepRecord } from './events';
 import { flopsPerStep, runFlops, type ShapeChange } from './flops';
 import { parseModuleId } from './policy';
+import { countParams } from './size';
 import { samplesPerSec, tally, type Tallies } from './throughput';
 
 export interface PhaseFigures {
@@ -32,6 +33,7 @@ export interface RunSummary {
   rule: string;
   seed: number;
   steps: number;
+  /** total: the base model's parameters, adapters not counted (the trainable share's denominator) */
   params: { total: number; trainableStart: number; trainableEnd: number };
   switches: { module: string; step: number; rank: number | null }[];
   /** the families by the mean step at which their modules switched: which settle first */
@@ -111,7 +113,9 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
     seed: meta.seed,
     steps: records.length,
     params: {
-      total: params[0]?.total ?? 0,
+      // the base model's, in every mode: the first event's count held static LoRA's adapters
+      // (37,162 on micro against PreLoRA's 27,946 for the same model)
+      total: countParams(meta.model),
       trainableStart: params[0]?.trainable ?? 0,
       trainableEnd: params.at(-1)?.trainable ?? 0,
     },

@@ -9,6 +9,7 @@ import { makeConfig, type DeepPartial, type RunConfig } from '../../src/engine/c
 import { syntheticDataset } from '../../src/engine/data/synthetic';
 import type { EngineEvent } from '../../src/engine/events';
 import { learningRate } from '../../src/engine/schedule';
+import { countParams } from '../../src/engine/size';
 import { summarize } from '../../src/engine/summary';
 import { Trainer } from '../../src/engine/trainer';
 import { useStore } from '../../src/ui/store';
@@ -137,8 +138,12 @@ describe('PreLoRA on nano (wasm)', () => {
     await trainer.run(10);
     expect(Buffer.from((await fc1.weight.data()).buffer).equals(Buffer.from(before.buffer))).toBe(true);
     expect(phases(events).every((c) => c.step === 0 && c.to === 'lora' && c.rank === 4)).toBe(true);
-    // one parameter event at the start (it came twice: a repeated row in params.csv)
+    // one parameter event at the start (it came twice: a repeated row in params.csv), and the
+    // summary's total is the base model's, as a PreLoRA run's of this model (it held the adapters)
     expect(params(events).map((p) => p.step)).toEqual([0]);
+    const summary = summarize(events, { backend: 'wasm', kernels: 'composite', mode: 'lora', rule: 'global', seed: 1, batchSize: 16, model: trainer.model.config, windowSteps: 10, wallSeconds: 1 });
+    expect(summary.params.total).toBe(countParams(trainer.model.config));
+    expect(summary.params.total).toBeLessThan(params(events)[0]!.total); // the adapters are variables, not the base
     trainer.dispose();
   }, 60_000);
 
