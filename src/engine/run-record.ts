@@ -94,8 +94,10 @@ export function runTables(events: readonly EngineEvent[], policyChanges: readonl
         return [c.step, ...moduleCells(c.module), c.from, c.to, c.rank, typeof d === 'object' ? 'policy' : d,
           typeof d === 'object' ? d.metric : null, typeof d === 'object' ? d.value : null, c.lossBefore, c.lossAfter];
       })),
-    'params.csv': toCsv(['step', 'total', 'trainable', 'optimizerBytes', 'tensorBytes', 'tensors'],
-      of('params').map((e) => [e.step, e.total, e.trainable, e.optimizerBytes, e.memory.numBytes, e.memory.numTensors])),
+    // counts at each change point; no memory there: read at the change, before any optimizer
+    // moment (the start) or just after a switch reset them, it read 0 optimizer bytes at every
+    // row of a global-rule run (memory.csv has the read-backs of each log interval)
+    'params.csv': toCsv(['step', 'total', 'trainable'], of('params').map((e) => [e.step, e.total, e.trainable])),
     'memory.csv': toCsv(['step', 'phase', 'tensors', 'bytes', 'bytesInGPU'],
       of('memory').map((e) => [e.step, e.phase, e.memory.numTensors, e.memory.numBytes, e.memory.numBytesInGPU])),
     'settings.csv': toCsv(['step', 'setting', 'value'],

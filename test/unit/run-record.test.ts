@@ -77,6 +77,9 @@ describe('a run\'s tables', () => {
     expect(table(t['evaluations.csv']!)).toEqual([{ step: '4', loss: '1.7', accuracy: '0.4', count: '200' }]);
     expect(table(t['settings.csv']!)).toEqual([{ step: '3', setting: 'prelora.weightThreshold', value: '2.5' }, { step: '3', setting: 'prelora.metric', value: 'gradChange%' }]);
     expect(table(t['memory.csv']!)).toEqual([{ step: '2', phase: 'full', tensors: '40', bytes: '4096', bytesInGPU: '' }]);
+    // counts only: memory at a change point (before any moment, or just after a reset) is no
+    // figure of the run's memory, memory.csv's read-backs are
+    expect(table(t['params.csv']!)).toEqual([{ step: '0', total: '1000', trainable: '1000' }]);
   });
 
   it('quotes what needs it', () => {
