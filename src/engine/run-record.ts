@@ -31,8 +31,8 @@ export interface RunAbout {
   state: string;
   /** the weights it started from (a model.safetensors), or null for a fresh model */
   init: string | null;
-  /** wall seconds spent training, pauses excluded */
-  wallSeconds: number;
+  /** seconds spent training: pauses, evaluations and saves left out (the run table's time) */
+  trainingSeconds: number;
 }
 
 export interface RunRecord {
@@ -49,7 +49,7 @@ export interface RunRecord {
 export function runRecord(about: RunAbout, config: RunConfig, events: EngineEvent[], policyChanges: PolicyChange[]): RunRecord {
   const summary = summarize(events, {
     backend: about.backend ?? 'unknown', kernels: about.kernels, mode: config.prelora.mode, rule: config.prelora.rule, seed: config.seed,
-    batchSize: config.optim.batchSize, model: config.model, windowSteps: config.prelora.windowSteps, wallSeconds: about.wallSeconds,
+    batchSize: config.optim.batchSize, model: config.model, windowSteps: config.prelora.windowSteps, wallSeconds: null,
   });
   return { format: RUN_RECORD_FORMAT, version: RUN_RECORD_VERSION, run: about, config, policyChanges, summary, events };
 }

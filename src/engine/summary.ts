@@ -48,7 +48,14 @@ export interface RunSummary {
   flops: { total: number; fullTraining: number; saved: number };
   /** tensors alive at the last window end minus at the first one of the final phase: 0 means no leak */
   tensorsGrowth: number;
-  wallSeconds: number;
+  /** the read-back intervals' seconds summed: training time, pauses, evaluations and saves left out (the page's run table's time) */
+  trainingSeconds: number;
+  /**
+   * the host's elapsed seconds from the run's start to its end, evaluations included (the
+   * CLI's); null where none was kept (the page: its runs pause, and it showed its training
+   * time here, under this name, where the CLI showed its wall time)
+   */
+  wallSeconds: number | null;
   /** the step whose loss or gradients were not finite (the run stopped there), or null */
   diverged: Divergence | null;
 }
@@ -64,7 +71,7 @@ export interface RunMeta {
   model: ModelConfig;
   /** readings at window ends are comparable: the window's accumulators are gone then */
   windowSteps: number;
-  wallSeconds: number;
+  wallSeconds: number | null;
 }
 
 const mean = (xs: StepRecord[]) => (xs.length ? xs.reduce((s, r) => s + r.loss, 0) / xs.length : Number.NaN);
@@ -72,6 +79,7 @@ const mean = (xs: StepRecord[]) => (xs.length ? xs.reduce((s, r) => s + r.loss, 
 export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
   const records: StepRecord[] = [];
   let tallies: Tallies = {};
+  let trainingSeconds = 0;
   const memory: { step: number; phase: RunPhase; numBytes: number; numTensors: number }[] = [];
   const params = events.filter((e) => e.type === 'params');
   const switches: RunSummary['switches'] = [];
@@ -82,6 +90,7 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
     if (e.type === 'progress') {
       records.push(...e.records);
       tallies = tally(tallies, e.phase, e.records.length, e.seconds);
+      trainingSeconds += e.seconds;
     } else if (e.type === 'memory') {
       memory.push({ step: e.step, phase: e.phase, numBytes: e.memory.numBytes, numTensors: e.memory.numTensors });
     } else if (e.type === 'evaluation') {
@@ -127,6 +136,7 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
     memory: { fullPhaseBytes: lastOf('full'), loraPhaseBytes: lastOf('lora') },
     flops: { total, fullTraining, saved: fullTraining > 0 ? 1 - total / fullTraining : 0 },
     tensorsGrowth: inFinal.length ? inFinal.at(-1)!.numTensors - inFinal[0]!.numTensors : 0,
+    trainingSeconds,
     wallSeconds: meta.wallSeconds,
     diverged,
   };

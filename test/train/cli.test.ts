@@ -29,6 +29,9 @@ describe('npm run train', () => {
     expect(summary.params.trainableEnd).toBeLessThan(summary.params.trainableStart);
     expect(summary.phases.full.steps).toBe(20);
     expect(summary.phases.lora.steps).toBe(20);
+    // the process's wall time holds the training time (the intervals), and its evaluations
+    expect(summary.trainingSeconds).toBeGreaterThan(0);
+    expect(summary.wallSeconds).toBeGreaterThan(summary.trainingSeconds);
     expect(summary.phases.lora.samplesPerSec).toBeGreaterThan(0);
     expect(summary.memory.loraPhaseBytes).toBeLessThan(summary.memory.fullPhaseBytes!);
     expect(Number.isFinite(summary.loss.first) && Number.isFinite(summary.loss.last)).toBe(true);

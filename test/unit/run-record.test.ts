@@ -114,9 +114,14 @@ describe('a run\'s record', () => {
     expect(record.run).toMatchObject({ label: view.label, preset: 'nano', backend: 'wasm', init: 'model.safetensors', state: 'starting' });
     expect(record.summary).toEqual(summarize([...sent, ...extra], {
       backend: 'wasm', kernels: null, mode: config.prelora.mode, rule: config.prelora.rule, seed: config.seed, batchSize: config.optim.batchSize,
-      model: config.model, windowSteps: config.prelora.windowSteps, wallSeconds: view.seconds,
+      model: config.model, windowSteps: config.prelora.windowSteps, wallSeconds: null,
     }));
     expect(record.summary.steps).toBe(4 + MAX_POINTS);
+    // its time is the run table's, training time, by that name: the page keeps no wall clock
+    // through pauses, and gave its training time as wallSeconds, which the CLI's is
+    expect(record.summary.trainingSeconds).toBeCloseTo(view.seconds, 9);
+    expect(record.run.trainingSeconds).toBe(view.seconds);
+    expect(record.summary.wallSeconds).toBeNull();
     expect(JSON.parse(JSON.stringify(runRecord(record.run, record.config, record.events, record.policyChanges)))).toEqual(JSON.parse(JSON.stringify(record)));
     // a run dropped from the page takes its log with it
     useStore.getState().removeRun(run.id);

@@ -121,9 +121,10 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     await t.run(cfg.schedule.steps - 5 - ENQUEUE_STEPS, between && (async () => { await between(); return !o.shouldStop?.(); }));
     if (o.shouldStop?.()) throw new BenchStopped(); // else the run has evaluated at its last step
     if (t.divergence) throw new Error(`${mode} (${rule}), seed ${seed}: ${t.divergence.message}`);
+    const wallSeconds = (performance.now() - started) / 1000;
     const s = summarize(events, {
       backend: o.backend, kernels: o.kernels, mode, rule, seed, batchSize: cfg.optim.batchSize, model: cfg.model,
-      windowSteps: cfg.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
+      windowSteps: cfg.prelora.windowSteps, wallSeconds,
     });
     const intervals = events.flatMap((e) => (e.type === 'progress'
       ? [{ step: e.records.at(-1)!.step, phase: e.phase, steps: e.records.length, seconds: e.seconds, samplesPerSec: e.samplesPerSec }]
@@ -159,7 +160,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
       mode, rule, seed,
       samplesPerSec: { full: s.phases.full.samplesPerSec, lora: s.phases.lora.samplesPerSec },
       deviceMsPerStep: { full: startsFull ? fullDeviceMs : null, lora: endsInLora ? lastDevice.ms : null },
-      wallSeconds: s.wallSeconds,
+      wallSeconds,
       memoryBytes: { full: s.memory.fullPhaseBytes, lora: s.memory.loraPhaseBytes, peak: Math.max(first.peakBytes + firstOwn, last.peakBytes + lastOwn) },
       trainableShare: trainableShare(cfg.model, s.params.trainableEnd),
       accuracy: s.accuracy.test ?? 0,

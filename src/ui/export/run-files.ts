@@ -13,7 +13,7 @@ export function runJson(run: RunView): RunRecord {
   const { events, policyChanges } = runLog.read(run.id);
   const about = {
     label: run.label, preset: run.preset, startedAt: new Date(run.startedAt).toISOString(), backend: run.backend, kernels: run.kernels,
-    state: run.diverged ? 'diverged' : run.state, init: run.init, wallSeconds: run.seconds,
+    state: run.diverged ? 'diverged' : run.state, init: run.init, trainingSeconds: run.seconds,
   };
   return runRecord(about, run.config, events, policyChanges);
 }
