@@ -17,10 +17,14 @@ const explore = (args: string[]) => exec(process.execPath, ['--import', 'tsx', '
 interface Recorded { steps: number; prelora: PreLoRAConfig; windows: WindowRecord[]; switches: { module: string; step: number; rank: number }[] }
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/replay-nano.json', import.meta.url), 'utf8')) as Record<'global' | 'module', Recorded>;
 
-/** The run log `npm run train -- --out` writes, with the events a replay reads: windows and switches, in order. */
+/** The run log `npm run train -- --out` writes, with the events a replay reads: windows, switches and freezes, in order. */
 function runLog(rec: Recorded) {
   const config = makeConfig('nano', { prelora: rec.prelora, schedule: { steps: rec.steps } });
+  const joint = rec.prelora.jointSteps; // a multiple of the window: each freeze comes at a window's step
   const events: EngineEvent[] = rec.windows.flatMap((w): EngineEvent[] => [
+    ...rec.switches.filter((s) => s.step + joint === w.step).map((s): EngineEvent => ({
+      type: 'phase', change: { module: s.module, from: 'joint', to: 'lora', step: w.step, rank: s.rank, decidedBy: 'joint-done' },
+    })),
     { type: 'window', window: w },
     ...rec.switches.filter((s) => s.step === w.step).map((s): EngineEvent => ({
       type: 'phase', change: { module: s.module, from: 'full', to: 'joint', step: s.step, rank: s.rank, decidedBy: { metric: 'update%', value: 0 } },

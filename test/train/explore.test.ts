@@ -2,13 +2,14 @@
 // run with other settings gives exactly what a fresh run with those settings does up to
 // its first switch; replaying a PreLoRA run with its own settings gives all of its
 // switches, and the predicted shares are the ones its summary and parameter counts
-// report. Then the sweep: its ranges, its errors, and a threshold that orders switches.
+// report, as are the real ones after a live change. Then the sweep: its ranges, its
+// errors, and a threshold that orders switches.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeConfig, type PreLoRAConfig, type RunConfig } from '../../src/engine/config';
 import { syntheticDataset } from '../../src/engine/data/synthetic';
 import type { EngineEvent } from '../../src/engine/events';
 import { exactUntil, recordedRun, type RecordedRun } from '../../src/engine/explore/recorded';
-import { replay, runSettings } from '../../src/engine/explore/replay';
+import { realShares, replay, runSettings } from '../../src/engine/explore/replay';
 import { parseSweep, sweep } from '../../src/engine/explore/sweep';
 import { summarize } from '../../src/engine/summary';
 import { Trainer } from '../../src/engine/trainer';
@@ -69,6 +70,35 @@ describe('replay against fresh runs on micro (wasm)', () => {
     expect(own.shares.flopsSaved).toBeCloseTo(summary.flops.saved, 12);
     expect(own.shares.trainableEnd * summary.params.trainableStart).toBeCloseTo(summary.params.trainableEnd, 6);
     expect(own.shares.loraSteps).toBeCloseTo(summary.phases.lora.share, 12);
+  }, 120_000);
+
+  it('the real column is the run as it went: its freezes as recorded, after a live change of the window (and so of jointSteps)', async () => {
+    const config = makeConfig('micro', {
+      schedule: { steps: 120, warmupSteps: 10 },
+      prelora: { mode: 'prelora', rule: 'module', windowSteps: 10, jointSteps: 25, weightThreshold: 50, lossThreshold: 100 },
+    });
+    const d = config.data;
+    const data = syntheticDataset({ trainSize: d.trainSize, testSize: d.testSize, imageSize: 16, channels: 3, numClasses: 10, difficulty: d.difficulty, seed: config.seed });
+    const events: EngineEvent[] = [];
+    const trainer = new Trainer(config, data, (e) => events.push(e));
+    await trainer.run(60);
+    expect(trainer.setPolicy({ windowSteps: 20 }).applied).toEqual({ windowSteps: 20, jointSteps: 20 });
+    await trainer.run();
+    trainer.dispose();
+    const frozen = events.flatMap((e) => (e.type === 'phase' && e.change.to === 'lora' ? [e.change.step] : []));
+    expect(frozen.length).toBeGreaterThan(0);
+    expect(Math.max(...frozen)).toBeLessThanOrEqual(60); // frozen before the change, jointSteps 25 after their switch
+    const run = recordedRun({ ...config, prelora: { ...config.prelora, windowSteps: 20, jointSteps: 20 } }, events);
+    const real = realShares(run)!;
+    const summary = summarize(events, {
+      backend: 'wasm', kernels: 'composite', mode: 'prelora', rule: 'module', seed: 1, model: config.model,
+      batchSize: config.optim.batchSize, windowSteps: 20, wallSeconds: 1,
+    });
+    // it put each freeze at its switch + the current jointSteps (20): steps all in LoRA and
+    // FLOPs saved off the summary's
+    expect(real.loraSteps).toBeCloseTo(summary.phases.lora.share, 12);
+    expect(real.flopsSaved).toBeCloseTo(summary.flops.saved, 12);
+    expect(real.trainableEnd * summary.params.trainableStart).toBeCloseTo(summary.params.trainableEnd, 6);
   }, 120_000);
 
   it('a sweep of the weight threshold: a higher threshold never switches a module later', () => {

@@ -14,6 +14,12 @@ export interface RealSwitch {
   cause: 'policy' | 'forced' | 'static';
   /** windows closed before it came: a forced switch applies between two windows */
   afterWindows: number;
+  /**
+   * the step its base froze, as recorded, or null while it trains jointly: the real
+   * column's shares read it (switch + the current jointSteps, after a live change of the
+   * window, put freezes where none came)
+   */
+  frozenAt: number | null;
 }
 
 export interface RecordedRun {
@@ -39,8 +45,17 @@ export interface RecordedConfig {
 
 const realSwitch = (c: PhaseChange, afterWindows: number): RealSwitch => {
   const cause = c.decidedBy === 'forced' ? 'forced' : c.decidedBy === 'static' ? 'static' : 'policy';
-  return { module: c.module, step: c.step, rank: c.rank, cause, afterWindows };
+  return { module: c.module, step: c.step, rank: c.rank, cause, afterWindows, frozenAt: null };
 };
+
+/** Each switch's freeze, from the run's phase changes in order: the module's latest switch froze at it. */
+function markFreezes(real: RealSwitch[], changes: Iterable<PhaseChange>): void {
+  for (const c of changes) {
+    if (c.from !== 'joint' || c.to !== 'lora') continue;
+    const s = [...real].reverse().find((r) => r.module === c.module && r.step <= c.step);
+    if (s) s.frozenAt = c.step;
+  }
+}
 
 /** From a run's event log, in order (the CLI's `--out` file). */
 export function recordedRun(config: RecordedConfig, events: readonly EngineEvent[]): RecordedRun {
@@ -50,6 +65,7 @@ export function recordedRun(config: RecordedConfig, events: readonly EngineEvent
     if (e.type === 'window') windows.push(e.window);
     else if (e.type === 'phase' && e.change.from === 'full') real.push(realSwitch(e.change, windows.length));
   }
+  markFreezes(real, events.flatMap((e) => (e.type === 'phase' ? [e.change] : [])));
   return build(config, windows, real);
 }
 
@@ -63,6 +79,7 @@ export function recordedFromParts(config: RecordedConfig, windows: readonly Wind
     const policy = typeof c.decidedBy === 'object';
     return realSwitch(c, windows.filter((w) => (policy ? w.step <= c.step : w.step < c.step)).length);
   });
+  markFreezes(real, changes);
   return build(config, [...windows], real);
 }
 

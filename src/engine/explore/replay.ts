@@ -5,7 +5,8 @@ import type { PreLoRAConfig } from '../config';
 import { parseModuleId } from '../policy';
 import { initialState, stepForced, stepWindow, type StepperSettings, type Switch } from '../stepper';
 import { exactUntil, type RecordedRun } from './recorded';
-import { predictShares, type PredictedShares } from './shares';
+import type { ShapeChange } from '../flops';
+import { predictShares, sharesOf, type PredictedShares } from './shares';
 
 /** The settings a replay can change: the policy, the targets and the joint phase (windows are the run's). */
 export const REPLAY_KEYS = [
@@ -75,8 +76,13 @@ export function replay(run: RecordedRun, settings: ReplaySettings): Replay {
 /** What the run's real switches gave, counted as a replay counts (null for static LoRA, which has no joint phase). */
 export function realShares(run: RecordedRun): PredictedShares | null {
   if (run.prelora.mode === 'lora') return null;
-  const switches = run.real.map((s) => ({ module: s.module, step: s.step, rank: s.rank ?? 0 }));
-  return predictShares(run.model, run.batchSize, recordedSteps(run), targetedCount(run, run.prelora.targets), switches, run.prelora.jointSteps);
+  // its switches and freezes as they came: a live window change also set jointSteps, and
+  // switch + that put the freezes at other steps than the run's
+  const changes = run.real.flatMap((s): ShapeChange[] => [
+    { module: s.module, to: 'joint', step: s.step, rank: s.rank ?? 0 },
+    ...(s.frozenAt === null ? [] : [{ module: s.module, to: 'lora' as const, step: s.frozenAt, rank: s.rank ?? 0 }]),
+  ]);
+  return sharesOf(run.model, run.batchSize, recordedSteps(run), targetedCount(run, run.prelora.targets), changes);
 }
 
 function targetedCount(run: RecordedRun, targets: readonly string[]): number {

@@ -37,11 +37,17 @@ export function shapeChanges(switches: readonly PlannedSwitch[], jointSteps: num
   });
 }
 
+/** The shares of planned switches, each freezing `jointSteps` after it. */
 export function predictShares(
   model: ModelConfig, batchSize: number, steps: number, targeted: number,
   switches: readonly PlannedSwitch[], jointSteps: number,
 ): PredictedShares {
-  const changes = shapeChanges(switches, jointSteps, steps).sort((a, b) => a.step - b.step);
+  return sharesOf(model, batchSize, steps, targeted, shapeChanges(switches, jointSteps, steps));
+}
+
+/** The shares of these phase changes over `steps` steps (a plan's, or a run's as recorded). */
+export function sharesOf(model: ModelConfig, batchSize: number, steps: number, targeted: number, shape: readonly ShapeChange[]): PredictedShares {
+  const changes = shape.filter((c) => c.step <= steps).sort((a, b) => a.step - b.step);
   let trainable = countParams(model), done = 0, area = 0;
   const frozenAt: number[] = [];
   for (const c of changes) {
