@@ -1,6 +1,6 @@
 // The text tables of `npm run explore`: one replay beside the real run, or a sweep
 // (modules by value: the step each would switch at), with the predicted shares.
-import type { Predicted, Replay } from '../engine/explore/replay';
+import { recordedSteps, type Predicted, type Replay } from '../engine/explore/replay';
 import type { RecordedRun } from '../engine/explore/recorded';
 import type { PredictedShares } from '../engine/explore/shares';
 import type { SweepResult } from '../engine/explore/sweep';
@@ -38,7 +38,7 @@ export function replayTable(run: RecordedRun, r: Replay, real: PredictedShares |
     const s = realBy.get(id);
     lines.push(`${id.padEnd(w)} ${pad(s ? `${s.step} r${s.rank}` : '-', 10)} ${pad(cell(r.byModule[id]), 10)}`);
   }
-  lines.push('');
+  lines.push('', `shares over steps 1 to ${recordedSteps(run)}, those its windows cover`);
   for (const [k, label] of SHARE_ROWS) lines.push(`${label.padEnd(w)} ${pad(real ? pct(real[k]) : '', 10)} ${pad(pct(r.shares[k]), 10)}`);
   return lines.join('\n');
 }
@@ -49,7 +49,7 @@ export function sweepTable(run: RecordedRun, s: SweepResult): string {
   const row = (label: string, cells: string[]) => `${label.padEnd(w)}${cells.map((c) => pad(c, col)).join('')}`;
   const lines = [row(s.axis.key, s.axis.values.map(String))];
   for (const id of run.moduleIds) lines.push(row(id, s.cells.map((c) => cell(c.byModule[id], false))));
-  lines.push('');
+  lines.push('', `shares over steps 1 to ${recordedSteps(run)}, those its windows cover`);
   for (const [k, label] of SHARE_ROWS) lines.push(row(label, s.cells.map((c) => pct(c.shares[k]))));
   return lines.join('\n');
 }

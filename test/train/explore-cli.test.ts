@@ -66,6 +66,9 @@ describe('npm run explore', () => {
     const first = Math.min(...fixture.module.switches.map((s) => s.step));
     expect(stdout).toContain(`exact up to step ${first}, the run's first real switch`);
     expect(stdout).toMatch(/matmul FLOPs saved\s+[\d.]+%\s+[\d.]+%/);
+    // over the steps the windows cover, which a run's summary may not end at
+    const lastWindow = runLog(fixture.module).events.flatMap((e) => (e.type === 'window' ? [e.window.step] : [])).at(-1);
+    expect(stdout).toContain(`shares over steps 1 to ${lastWindow}, those its windows cover`);
   });
 
   it('sweeps the weight threshold: modules by value, the switch steps, the shares; --json has every cell', async () => {

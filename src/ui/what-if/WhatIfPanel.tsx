@@ -2,6 +2,7 @@
 // once the predicted switches (in the layer panel and the weight chart too), the
 // predicted shares beside the real ones, where the replay is exact, a branch of the run
 // from a checkpoint with them, and a button that trains a run with these settings.
+import { recordedSteps } from '../../engine/explore/replay';
 import type { PredictedShares } from '../../engine/explore/shares';
 import { TRAINABLE_SHARE_LABEL } from '../../engine/trainable-share';
 import { useStore } from '../store';
@@ -76,6 +77,7 @@ export function WhatIfPanel() {
         really: {real.length}{real.length ? `, the first at step ${Math.min(...real.map((s) => s.step))}` : ''}.
       </p>
       <table className="shares">
+        <caption data-testid="shares-horizon">over steps 1 to {recordedSteps(recorded)}, those its windows cover</caption>
         <thead><tr><th /><th>real</th><th>predicted</th></tr></thead>
         <tbody>{SHARES.map(([k, label]) => <tr key={k}><th>{label}</th><td>{w.real ? pct(w.real[k]) : '–'}</td><td>{pct(r.shares[k])}</td></tr>)}</tbody>
       </table>
