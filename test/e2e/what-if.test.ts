@@ -57,6 +57,7 @@ describe('the what-if view in Chromium', () => {
     await expect.poll(() => page.getByTestId('run-row').first().textContent(), { timeout: 240_000, interval: 1000 }).toMatch(/done/);
     expect(await page.getByTestId('exact-note').getAttribute('data-exact-until')).toBe('');
     expect(await page.getByTestId('exact-note').textContent()).toMatch(/^Exact for the whole run: a full-training run made no switch/);
+    expect(await page.getByTestId('shares-horizon').textContent()).toBe('over steps 1 to 100, those its windows cover');
     expect(await page.locator('[data-testid="module-cell"]').count()).toBe(12);
   }, 300_000);
 
