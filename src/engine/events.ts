@@ -62,7 +62,8 @@ export type RunPhase = 'full' | 'mixed' | 'lora';
 
 export type EngineEvent =
   /** steps since the last read-back; `seconds` of wall time they took, all in `phase` */
-  | { type: 'progress'; records: StepRecord[]; phase: RunPhase; samplesPerSec: number; seconds: number }
+  /** cold: the first interval after a restore (a resume or branch: a new worker compiles its kernels again), left out of the steady figure as a phase's first is */
+  | { type: 'progress'; records: StepRecord[]; phase: RunPhase; samplesPerSec: number; seconds: number; cold?: true }
   | { type: 'memory'; step: number; phase: RunPhase; memory: MemoryReading }
   | { type: 'evaluation'; evaluation: Evaluation }
   | { type: 'window'; window: WindowRecord }

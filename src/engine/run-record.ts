@@ -81,8 +81,9 @@ export function runTables(events: readonly EngineEvent[], policyChanges: readonl
   return {
     'losses.csv': toCsv(['step', 'epoch', 'loss', 'lr'],
       of('progress').flatMap((e) => e.records.map((r) => [r.step, r.epoch, r.loss, r.lr]))),
-    'throughput.csv': toCsv(['step', 'steps', 'seconds', 'samplesPerSec', 'phase'],
-      of('progress').map((e) => [e.records.at(-1)?.step, e.records.length, e.seconds, e.samplesPerSec, e.phase])),
+    // cold: the first interval after a restore, which the summary leaves out as a phase's first
+    'throughput.csv': toCsv(['step', 'steps', 'seconds', 'samplesPerSec', 'phase', 'cold'],
+      of('progress').map((e) => [e.records.at(-1)?.step, e.records.length, e.seconds, e.samplesPerSec, e.phase, e.cold ?? false])),
     'evaluations.csv': toCsv(['step', 'loss', 'accuracy', 'count'],
       of('evaluation').map(({ evaluation: v }) => [v.step, v.loss, v.accuracy, v.count])),
     'windows.csv': toCsv(['step', 'loss', 'lossChange%'], windows.map((w) => [w.step, w.loss, w['lossChange%']])),

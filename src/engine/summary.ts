@@ -89,7 +89,7 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
   for (const e of events) {
     if (e.type === 'progress') {
       records.push(...e.records);
-      tallies = tally(tallies, e.phase, e.records.length, e.seconds);
+      tallies = tally(tallies, e.phase, e.records.length, e.seconds, e.cold);
       trainingSeconds += e.seconds;
     } else if (e.type === 'memory') {
       memory.push({ step: e.step, phase: e.phase, numBytes: e.memory.numBytes, numTensors: e.memory.numTensors });

@@ -1,6 +1,7 @@
 // The one throughput rule, for the run summary (CLI, bench) and the page's run table:
 // per run phase, samples over seconds of the timed read-back intervals, leaving out
-// the phase's first interval (shader compilation, new shapes) when it has others.
+// the phase's first interval (shader compilation, new shapes) and the first after a
+// restore (a new worker compiles again) when it has others.
 import type { RunPhase } from './events';
 
 /** Seconds and steps of timed intervals (an interval with 0 seconds was not timed). */
@@ -21,14 +22,19 @@ export type Tallies = Partial<Record<RunPhase, PhaseTally>>;
 const timed = (t: Timed, steps: number, seconds: number): Timed =>
   (seconds > 0 ? { steps: t.steps + steps, seconds: t.seconds + seconds } : t);
 
-/** Add one read-back interval (a `progress` event's steps and seconds) to its phase. */
-export function tally(tallies: Tallies, phase: RunPhase, steps: number, seconds: number): Tallies {
+/**
+ * Add one read-back interval (a `progress` event's steps and seconds) to its phase. A
+ * cold one (the first after a restore) joins the phase's first: a resumed run's first
+ * interval, its kernels compiled again in a new worker, counted as steady before.
+ */
+export function tally(tallies: Tallies, phase: RunPhase, steps: number, seconds: number, cold = false): Tallies {
   const t = tallies[phase] ?? { intervals: 0, steps: 0, first: { steps: 0, seconds: 0 }, rest: { steps: 0, seconds: 0 } };
+  const early = t.intervals === 0 || cold;
   const next: PhaseTally = {
     intervals: t.intervals + 1,
     steps: t.steps + steps,
-    first: t.intervals === 0 ? timed(t.first, steps, seconds) : t.first,
-    rest: t.intervals === 0 ? t.rest : timed(t.rest, steps, seconds),
+    first: early ? timed(t.first, steps, seconds) : t.first,
+    rest: early ? t.rest : timed(t.rest, steps, seconds),
   };
   return { ...tallies, [phase]: next };
 }
@@ -36,6 +42,6 @@ export function tally(tallies: Tallies, phase: RunPhase, steps: number, seconds:
 /** Samples per second of a phase, or null when none of its steps were timed. */
 export function samplesPerSec(t: PhaseTally | undefined, batchSize: number): number | null {
   if (!t) return null;
-  const steady = t.intervals > 1 ? t.rest : t.first;
+  const steady = t.rest.seconds > 0 ? t.rest : t.first;
   return steady.seconds > 0 ? (steady.steps * batchSize) / steady.seconds : null;
 }

@@ -81,6 +81,8 @@ export class Trainer {
   private pending: Pending[] = [];
   private completed = 0;
   private lastFlush = { time: 0, step: 0, phase: 'full' as RunPhase };
+  /** the next interval is the first after a restore (importState): its progress event says so */
+  private cold = false;
   /** the last parameter event's step and counts (emitParams) */
   private paramsAt: string | null = null;
   /** the recorded step, on the compiled path (made at the first step) */
@@ -545,7 +547,9 @@ export class Trainer {
       this.emit({
         type: 'progress', records, phase: this.lastFlush.phase,
         samplesPerSec: timed ? (steps * this.config.optim.batchSize) / seconds : 0, seconds: timed ? seconds : 0,
+        ...(this.cold ? { cold: true as const } : {}),
       });
+      this.cold = false;
     }
     this.emit({ type: 'memory', step: read.step, phase: this.lastFlush.phase, memory: read.memory });
     this.lastFlush = { time: now, step: read.step, phase: read.phase };
@@ -795,6 +799,7 @@ export class Trainer {
       this.optimizer.importState({ updates: state.optimizer.updates, modelRewarm: state.optimizer.modelRewarm, params }, byName.values());
       this.controller.monitor.importState(monitor);
       this.batcher.importState(state.batcher);
+      this.cold = true;
     } finally {
       tf.dispose(temps);
     }

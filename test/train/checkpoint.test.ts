@@ -81,6 +81,11 @@ describe('a checkpoint resumes a run exactly (wasm)', () => {
       expect(resumed.stepsDone).toBe(k);
       await resumed.run(N - k);
 
+      // the first interval after the restore is cold (a new worker compiles its kernels
+      // again): the steady samples/s leaves it out, as a phase's first
+      const cold = (es: EngineEvent[]) => es.flatMap((e) => (e.type === 'progress' ? [e.cold === true] : []));
+      expect(cold(restEvents)).toEqual(cold(restEvents).map((_, i) => i === 0));
+      expect([...cold(firstEvents), ...cold(straightEvents)]).not.toContain(true);
       await expectSameRun([...firstEvents, ...restEvents], resumed, straightEvents, straight);
       expect(tf.memory().numTensors).toBe(tensorsBefore); // nothing of the restore stays behind
     }, 240_000);

@@ -63,8 +63,8 @@ describe('a run\'s tables', () => {
     expect(losses.map((r) => Number(r.lr))).toEqual([1e-3, 2e-3, 3e-3, 4e-3]);
     expect(losses.map((r) => Number(r.loss))).toEqual([1.9, 1.8, 2 - 0.1 * 3, 1.6]);
     expect(table(t['throughput.csv']!)).toEqual([
-      { step: '2', steps: '2', seconds: '0.64', samplesPerSec: '50', phase: 'full' },
-      { step: '4', steps: '2', seconds: '0.5', samplesPerSec: '60', phase: 'full' },
+      { step: '2', steps: '2', seconds: '0.64', samplesPerSec: '50', phase: 'full', cold: 'false' },
+      { step: '4', steps: '2', seconds: '0.5', samplesPerSec: '60', phase: 'full', cold: 'false' },
     ]);
     expect(table(t['windows.csv']!)).toEqual([{ step: '2', loss: '1.8', 'lossChange%': '' }, { step: '4', loss: '1.6', 'lossChange%': '1.5' }]);
     const modules = table(t['module-windows.csv']!);

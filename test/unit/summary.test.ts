@@ -46,6 +46,18 @@ describe('run summary', () => {
     expect(s.switchOrder.map((f) => f.family)).toEqual(['fc2', 'value']);
   });
 
+  it('leaves each phase\'s first interval out of its samples/s, and the first after a restore (a resume compiles its kernels again)', () => {
+    const timed = (from: number, seconds: number, cold = false): EngineEvent => {
+      const { records } = progress(from, 10, 'full') as Extract<EngineEvent, { type: 'progress' }>;
+      return { type: 'progress', records, phase: 'full', seconds, samplesPerSec: 40 / seconds, ...(cold ? { cold: true as const } : {}) };
+    };
+    // 10 steps of batch 4 a second when warm; the first and the resumed one slow
+    const s = summarize([timed(1, 5), timed(11, 1), timed(21, 1), timed(31, 9, true), timed(41, 1)], meta);
+    expect(s.phases.full.samplesPerSec).toBe(40);
+    // a phase of a first and a cold interval only: what it has
+    expect(summarize([timed(1, 5), timed(11, 9, true)], meta).phases.full.samplesPerSec).toBe(80 / 14);
+  });
+
   it('orders families by the mean step of their switches, then the first', () => {
     const sw = (module: string, step: number) => ({ module, step, rank: 4 });
     const order = switchOrder([sw('blocks.0.fc1', 50), sw('blocks.1.fc1', 150), sw('blocks.0.key', 75), sw('blocks.1.key', 100), sw('blocks.2.query', 60), sw('blocks.3.query', 140)]);

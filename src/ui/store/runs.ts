@@ -137,7 +137,7 @@ function applyOwned(r: RunView, e: EngineEvent): void {
         r.efficiency.push({ step: last.step, samplesPerSec: e.samplesPerSec, phase: e.phase });
         r.efficiency = thin(r.efficiency);
       }
-      r.throughput = tally(r.throughput, e.phase, e.records.length, e.seconds);
+      r.throughput = tally(r.throughput, e.phase, e.records.length, e.seconds, e.cold);
       return;
     }
     case 'evaluation': r.evaluations.push(e.evaluation); return;
