@@ -1,9 +1,9 @@
 // Bounded unpacking in Node, with real archives made here: what each reader returns is
 // exact, and a bomb is stopped with the bytes actually inflated measured (never more
 // than the limit or one 17 MB slice past a header). Names and limits, table-tested.
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'fflate';
+import { gunzipSync, gzipSync, zipSync } from 'fflate';
 import { createTar } from 'nanotar';
 import { describe, expect, it } from 'vitest';
 import { readDatasetPath } from '../../src/cli/read-folder';
@@ -13,6 +13,7 @@ import { configDataLimit, pageDataLimit, uploadProblem } from '../../src/engine/
 import { printable } from '../../src/engine/data/names';
 import { TarReader, untar } from '../../src/engine/data/tar';
 import { datasetFromFiles } from '../../src/engine/data/upload';
+import { MNIST_FILES } from '../../src/engine/data/builtin';
 import { gzipThenZeros, idxFile, MB, tarEntry, tarHeader, zipDeclaring } from '../helpers/bad-inputs';
 import { tempDir } from '../helpers/temp';
 
@@ -103,6 +104,28 @@ describe('zip, bounded', () => {
     const zip = zipDeclaring('a.bin', new Uint8Array(10 * MB).fill(1), 1000);
     const [f] = unzipBounded(zip, 'z.zip', budget(1));
     expect(f!.bytes.length).toBe(1000);
+  });
+});
+
+describe('the data limit counts each byte once', () => {
+  // the bundled MNIST unpacked: 7.5 MB, which a file, a tar or a zip entry counted again
+  // in the IDX reader made 15 MB ("train-images-idx3-ubyte takes 6.0 MB (after 9.0 MB
+  // unpacked), past the 10 MB limit")
+  const raw = MNIST_FILES.map((gz) => ({ name: gz.replace(/\.gz$/, ''), bytes: gunzipSync(readFileSync(join('public/data/mnist', gz))) }));
+  const load = (files: { name: string; bytes: Uint8Array }[], mb: number) => datasetFromFiles(files, { imageSize: 28, seed: 1, limit: configDataLimit(mb) });
+
+  it.each([
+    ['as loose files', raw],
+    ['in a tar', [{ name: 'mnist.tar', bytes: createTar(raw.map((f) => ({ name: `mnist/${f.name}`, data: f.bytes }))) }]],
+    ['in a zip', [{ name: 'mnist.zip', bytes: zipSync(Object.fromEntries(raw.map((f) => [`mnist/${f.name}`, f.bytes]))) }]],
+    ['gzipped', MNIST_FILES.map((name) => ({ name, bytes: new Uint8Array(readFileSync(join('public/data/mnist', name))) }))],
+  ])('loads the unpacked MNIST (7.5 MB) within 8 MB %s', async (_, files) => {
+    expect((await load(files, 8)).train.count).toBe(8000);
+  });
+
+  it('names the true size where the limit is passed', async () => {
+    await expect(load(raw, 7)).rejects.toThrow('t10k-images-idx3-ubyte takes 1.5 MB (after 6.0 MB unpacked), past the 7.0 MB limit on a dataset\'s unpacked data: ' +
+      'raise it with --set data.maxDataMB=14 or more');
   });
 });
 
