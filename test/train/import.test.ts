@@ -14,6 +14,7 @@ import { hubTensors } from '../../src/engine/io/export-model';
 import { compareVitConfig, vitConfigJson } from '../../src/engine/io/hf-config';
 import { hubParameters, hubShape } from '../../src/engine/io/hf-layout';
 import { checkModelFile, loadIntoModel } from '../../src/engine/io/import';
+import { readInitWeights } from '../../src/engine/io/init-weights';
 import { snapshotModel } from '../../src/engine/io/snapshot';
 import { readSafetensors, toFloat32, writeSafetensors } from '../../src/engine/io/safetensors';
 import { ViT } from '../../src/engine/vit';
@@ -97,6 +98,21 @@ describe('import', () => {
     expect(checkModelFile([...entries, { name: 'vit.pooler.dense.weight', dtype: 'F16', shape: [32, 32] }], micro.config, FILE).ignored)
       .toEqual(['vit.pooler.dense.weight']);
     [nano, micro, three].forEach((v) => v.dispose());
+  });
+
+  it('escapes the file\'s and its tensors\' names in its messages, and cuts a long one short', () => {
+    // they came out raw: a terminal cleared by a file's name, a tensor's shown backwards
+    expect(() => readInitWeights([{ name: 'a\x1b[2J.zip', bytes: new Uint8Array(4) }]))
+      .toThrow(new ModelFileError('a\\x1b[2J.zip is an archive: unzip it and give its model/model.safetensors (and model/config.json beside it)'));
+    expect(() => checkModelFile([{ name: '\x1b[31mvit.x\u202e', dtype: 'F32', shape: [1] }], PRESETS.micro.model, 'm\u202e.safetensors'))
+      .toThrow(new ModelFileError('m\\u202e.safetensors: tensor "vit.embeddings.cls_token" (expected shape [1, 1, 32]) is missing; the file has 1 tensors ' +
+        '("\\x1b[31mvit.x\\u202e", ...): give a ViTForImageClassification checkpoint with the Hub\'s names'));
+    const long = () => checkModelFile([{ name: 'x'.repeat(100_000), dtype: 'F32', shape: [1] }], PRESETS.micro.model, FILE);
+    expect(long).toThrow(/^model\.safetensors: tensor "vit\.embeddings\.cls_token" .* give a ViTForImageClassification checkpoint with the Hub's names$/);
+    expect(long).toThrow(/^.{0,1100}$/s); // not the 100,000 characters
+    // many files given: a few named, not every one
+    const many = Array.from({ length: 5000 }, (_, i) => ({ name: `${i}.bin`, bytes: new Uint8Array(1) }));
+    expect(() => readInitWeights(many)).toThrow(new ModelFileError('0.bin, 1.bin, 2.bin and 4997 more: give one model.safetensors, and the config.json beside it if you have it'));
   });
 
   it('imports checkpoints that transformers 5.17 wrote (float32 and bfloat16): our forward gives PyTorch\'s logits', async () => {

@@ -8,6 +8,7 @@
 // taken from it.
 import { validateConfig, formatErrors, type PreLoRAConfig, type RunConfig } from '../config';
 import type { BatcherState } from '../data/dataset';
+import { printable } from '../data/names';
 import type { EngineEvent, Phase, RunPhase } from '../events';
 import { ModelFileError } from '../io/errors';
 import { parseHeader, readSafetensors, toFloat32, writeSafetensors } from '../io/safetensors';
@@ -135,7 +136,7 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
   try {
     read = readSafetensors(bytes, file);
   } catch (err) {
-    return refuse(`not a readable checkpoint (${(err as Error).message.replace(`${file}: `, '')})`);
+    return refuse(`not a readable checkpoint (${(err as Error).message.replace(`${printable(file)}: `, '')})`); // its message is printable
   }
   const meta = read.metadata ?? {};
   if (meta.format !== CHECKPOINT_FORMAT) return refuse(`not a PreLoRA checkpoint (its format is ${JSON.stringify(meta.format ?? null)})`);
@@ -156,7 +157,8 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
   };
   const config = parse<RunConfig>('config');
   const errors = validateConfig(config);
-  if (errors.length) refuse(`its config is not valid here: ${formatErrors(errors)}`);
+  // on one line: a ModelFileError's message is printable, a line break shown as \x0a
+  if (errors.length) refuse(`its config is not valid here: ${formatErrors(errors).split('\n').join('; ')}`);
   const state = parse<TrainingState>('state');
   if (!Number.isInteger(state?.step) || !Array.isArray(state.controller?.modules) || typeof state.optimizer?.params !== 'object') {
     refuse('its state is incomplete: the file is corrupted; delete it');

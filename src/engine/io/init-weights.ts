@@ -4,6 +4,7 @@
 // (a truncated or corrupted file is named with its first bad entry), and checked again
 // against each run's model before it starts; nothing is assigned unless all of it fits.
 import type { ModelConfig } from '../config';
+import { fewNames } from '../data/names';
 import type { ViT } from '../vit';
 import { ModelFileError } from './errors';
 import { checkConfigJson, checkModelFile, loadIntoModel } from './import';
@@ -26,7 +27,7 @@ export function readInitWeights(files: { name: string; bytes: Uint8Array }[]): I
   const weights = files.filter((f) => isWeights(f.name));
   const configs = files.filter((f) => isConfig(f.name));
   const other = files.find((f) => !isWeights(f.name) && !isConfig(f.name));
-  const names = files.map((f) => f.name).join(', ');
+  const names = fewNames(files.map((f) => f.name)); // a folder's thousands of files: a few named
   const archive = files.find((f) => /\.(zip|tar|tgz|tar\.gz)$/i.test(f.name));
   if (archive) throw new ModelFileError(`${archive.name} is an archive: unzip it and give its model/model.safetensors (and model/config.json beside it)`);
   if (weights.length !== 1 || configs.length > 1 || other) {
