@@ -19,8 +19,8 @@ export const MAX_INIT_BYTES = 2 ** 31 - 1;
 
 export interface InitModel {
   file: string;
-  /** tensors of the file the model has no use for (e.g. a pooler) */
-  ignored: string[];
+  /** tensors of the file the model has no use for (e.g. a pooler): a few named, then how many more; '' for none */
+  ignored: string;
   /** loads the weights into a fresh model: the Trainer's `prepareModel` */
   prepare: (model: ViT) => void;
 }

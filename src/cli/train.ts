@@ -69,7 +69,7 @@ async function main(): Promise<number> {
     return EXIT.user;
   }
   console.error(`backend ${backend.name} (${backend.kernels} kernels): ${backend.reason}`);
-  if (init) console.error(`init: ${printable(init.file)}${init.ignored.length ? ` (ignored: ${printable(init.ignored.join(', '))})` : ''}`);
+  if (init) console.error(`init: ${printable(init.file)}${init.ignored ? ` (ignored: ${init.ignored})` : ''}`);
   console.error(`dataset ${dataset.name}: ${dataset.train.count} train / ${dataset.test.count} test images of ${dataset.shape.join('x')}`);
   const { seed } = config;
   const events: EngineEvent[] = [];

@@ -780,7 +780,7 @@ export class TrainingHost {
       const weights = readInitWeights(cmd.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })));
       // the model follows the data: check against the config as it would run, if it can be prepared now
       const prepared = await prepareRun(cmd.config, { load: (c) => this.datasetFor(c) }).catch(() => null);
-      const { ignored } = prepared?.config ? checkInitWeights(weights, prepared.config.model) : { ignored: [] };
+      const { ignored } = prepared?.config ? checkInitWeights(weights, prepared.config.model) : { ignored: '' };
       this.weights = weights;
       const { file, bytes, tensors, config } = weights;
       this.post({ type: 'weights', weights: { file, bytes, tensors: tensors.size, config: config?.file ?? null, ignored } });

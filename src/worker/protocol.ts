@@ -91,8 +91,8 @@ export interface WeightsInfo {
   tensors: number;
   /** the config.json that came with it, if one did */
   config: string | null;
-  /** tensors the next run's model has no use for (e.g. a pooler) */
-  ignored: string[];
+  /** tensors the next run's model has no use for (e.g. a pooler): a few named, then how many more; '' for none */
+  ignored: string;
 }
 
 /** `failed`: the engine threw mid-run; the run is gone from the worker. */

@@ -12,7 +12,8 @@ import { initNodeBackend } from '../../src/engine/backend-node';
 import { makeConfig, type DeepPartial, type RunConfig } from '../../src/engine/config';
 import { loadBuiltin } from '../../src/engine/data/builtin';
 import type { EngineEvent } from '../../src/engine/events';
-import { readSafetensors } from '../../src/engine/io/safetensors';
+import { hubParameters } from '../../src/engine/io/hf-layout';
+import { readSafetensors, writeSafetensors, type WritableTensor } from '../../src/engine/io/safetensors';
 import { prepareRun } from '../../src/engine/prepare';
 import { Trainer } from '../../src/engine/trainer';
 import { TrainingHost, type HostDeps } from '../../src/worker/host';
@@ -459,7 +460,7 @@ describe('the worker host (Node, wasm)', () => {
     const next = micro(4, { prelora: { mode: 'full' }, optim: { lr: 1e-9 } }); // all but frozen: it starts where A ended
     await host.receive({ type: 'loadWeights', files: [model, file('config.json', 'model/config.json')], config: next });
     const tensorCount = readSafetensors(zip['model/model.safetensors']!, 'm').tensors.size;
-    expect(events.at(-1)).toEqual({ type: 'weights', weights: { file: 'model.safetensors', bytes: model.bytes.byteLength, tensors: tensorCount, config: 'config.json', ignored: [] } });
+    expect(events.at(-1)).toEqual({ type: 'weights', weights: { file: 'model.safetensors', bytes: model.bytes.byteLength, tensors: tensorCount, config: 'config.json', ignored: '' } });
     // refused, each by its first bad entry; the weights loaded before stay
     await host.receive({ type: 'loadWeights', files: [{ name: 'cut.safetensors', bytes: model.bytes.slice(0, 5000) }], config: next });
     expect(errors().at(-1)!.message).toMatch(/^cut\.safetensors: .*(truncated|past the end)/);
@@ -493,4 +494,19 @@ describe('the worker host (Node, wasm)', () => {
     expect(Math.abs(evaluation('c').loss - evaluation('a').loss)).toBeGreaterThan(0.05);
     await host.receive({ type: 'reset', runId: 'c' });
   }, 90_000);
+
+  it('names a few of a weights file\'s unused tensors, escaped, and how many more', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    const { host, events } = harness();
+    const next = micro(4);
+    const { config } = await prepareRun(next, { load: (c) => loadBuiltin(c, readPublic) });
+    const weights = hubParameters(config!.model).map(([name, shape]): [string, WritableTensor] => [name, { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }]);
+    // 500,000 empty tensors the model has no use for (34 MB): the page rendered every name, 7.9 million characters
+    const unused = Array.from({ length: 500_000 }, (_, i): [string, WritableTensor] => [`x\u202e${i}`, { shape: [0], data: new Float32Array(0) }]);
+    const bytes = writeSafetensors([...weights, ...unused]);
+    await host.receive({ type: 'loadWeights', files: [{ name: 'model.safetensors', bytes: bytes.buffer as ArrayBuffer }], config: next });
+    const loaded = events.at(-1) as Extract<WorkerEvent, { type: 'weights' }>;
+    expect(loaded.weights!.tensors).toBe(weights.length + unused.length);
+    expect(loaded.weights!.ignored).toMatch(/^x\\u202e\d+, x\\u202e\d+, x\\u202e\d+ and 499997 more$/);
+  }, 60_000);
 });

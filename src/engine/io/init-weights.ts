@@ -47,8 +47,8 @@ export function readInitWeights(files: { name: string; bytes: Uint8Array }[]): I
   return { file: model.name, bytes: model.bytes.byteLength, tensors, config };
 }
 
-/** Check loaded weights against a run's model (its config.json first, then every tensor's shape); returns the file's unused tensors. */
-export function checkInitWeights(w: InitWeights, m: ModelConfig): { ignored: string[] } {
+/** Check loaded weights against a run's model (its config.json first, then every tensor's shape); returns the file's unused tensors, a few named. */
+export function checkInitWeights(w: InitWeights, m: ModelConfig): { ignored: string } {
   if (w.config) checkConfigJson(w.config.json, m, w.config.file);
   return checkModelFile([...w.tensors].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })), m, w.file);
 }

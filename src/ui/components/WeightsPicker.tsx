@@ -22,7 +22,7 @@ export function WeightsPicker() {
       <span data-testid="weights">
         {loading ? 'reading…'
           : weights ? <>next runs start from <b>{weights.file}</b> ({weights.tensors} tensors, {formatBytes(weights.bytes)}
-            {weights.config ? `, ${weights.config} checked` : ''}{weights.ignored.length ? `; unused: ${weights.ignored.join(', ')}` : ''})
+            {weights.config ? `, ${weights.config} checked` : ''}{weights.ignored ? `; unused: ${weights.ignored}` : ''})
             {' '}<button data-testid="clear-weights" onClick={clearWeights}>Clear</button></>
             : before ? <>next runs start from a fresh model: <b>{printable(before)}</b>, loaded before the page reloaded, is not kept over a reload (load it again)</>
               : 'next runs start from a fresh model'}
