@@ -86,10 +86,11 @@ export type BenchStatus =
 
 /** Weights the next runs start from, as the page shows them. */
 export interface WeightsInfo {
+  /** the file's name, printable (escaped by the engine) */
   file: string;
   bytes: number;
   tensors: number;
-  /** the config.json that came with it, if one did */
+  /** the config.json that came with it (printable), if one did */
   config: string | null;
   /** tensors the next run's model has no use for (e.g. a pooler): a few named, then how many more; '' for none */
   ignored: string;

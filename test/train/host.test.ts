@@ -55,6 +55,12 @@ const micro = (steps: number, more: DeepPartial<RunConfig> = {}): RunConfig => m
   prelora: { mode: 'prelora', rule: 'module', windowSteps: 4, jointSteps: 4, patience: 2, ...more.prelora },
 });
 
+/** A Hub checkpoint of zeros for the model `config` runs (the model follows its data). */
+async function zeroWeights(config: RunConfig): Promise<[string, WritableTensor][]> {
+  const prepared = await prepareRun(config, { load: (c) => loadBuiltin(c, readPublic) });
+  return hubParameters(prepared.config!.model).map(([name, shape]) => [name, { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }]);
+}
+
 const isType = <K extends WorkerEvent['type']>(type: K) => (e: WorkerEvent): e is Extract<WorkerEvent, { type: K }> => e.type === type;
 
 describe('the worker host (Node, wasm)', () => {
@@ -499,8 +505,7 @@ describe('the worker host (Node, wasm)', () => {
     tensorsBefore = tf.memory().numTensors;
     const { host, events } = harness();
     const next = micro(4);
-    const { config } = await prepareRun(next, { load: (c) => loadBuiltin(c, readPublic) });
-    const weights = hubParameters(config!.model).map(([name, shape]): [string, WritableTensor] => [name, { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }]);
+    const weights = await zeroWeights(next);
     // 500,000 empty tensors the model has no use for (34 MB): the page rendered every name, 7.9 million characters
     const unused = Array.from({ length: 500_000 }, (_, i): [string, WritableTensor] => [`x\u202e${i}`, { shape: [0], data: new Float32Array(0) }]);
     const bytes = writeSafetensors([...weights, ...unused]);
@@ -508,5 +513,19 @@ describe('the worker host (Node, wasm)', () => {
     const loaded = events.at(-1) as Extract<WorkerEvent, { type: 'weights' }>;
     expect(loaded.weights!.tensors).toBe(weights.length + unused.length);
     expect(loaded.weights!.ignored).toMatch(/^x\\u202e\d+, x\\u202e\d+, x\\u202e\d+ and 499997 more$/);
+  }, 60_000);
+
+  it('gives a weights file\'s name escaped, in its info and in the runs started from it', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    const { host, events, waitFor, stateOf } = harness();
+    const next = micro(2);
+    const bytes = writeSafetensors(await zeroWeights(next));
+    // the page showed it raw (<b>{weights.file}</b>, the run's "started from"): a name could read backwards
+    await host.receive({ type: 'loadWeights', files: [{ name: 'm\x1b[2J\u202e.safetensors', bytes: bytes.buffer as ArrayBuffer }], config: next });
+    expect(events.at(-1)).toMatchObject({ type: 'weights', weights: { file: 'm\\x1b[2J\\u202e.safetensors', config: null, ignored: '' } });
+    await host.receive({ type: 'start', runId: 'n', config: next });
+    expect(await waitFor(isType('started'))).toMatchObject({ init: 'm\\x1b[2J\\u202e.safetensors' });
+    await waitFor(stateOf('n', 'done'));
+    await host.receive({ type: 'reset', runId: 'n' });
   }, 60_000);
 });

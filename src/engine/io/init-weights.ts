@@ -4,17 +4,18 @@
 // (a truncated or corrupted file is named with its first bad entry), and checked again
 // against each run's model before it starts; nothing is assigned unless all of it fits.
 import type { ModelConfig } from '../config';
-import { fewNames } from '../data/names';
+import { fewNames, printable } from '../data/names';
 import type { ViT } from '../vit';
 import { ModelFileError } from './errors';
 import { checkConfigJson, checkModelFile, loadIntoModel } from './import';
 import { readSafetensors, type StoredTensor } from './safetensors';
 
 export interface InitWeights {
+  /** the file's name as shown (printable): the page, a run's row and its saved record show it */
   file: string;
   bytes: number;
   tensors: Map<string, StoredTensor>;
-  /** the config.json given with it, parsed, and its name */
+  /** the config.json given with it, parsed, and its name (printable) */
   config: { file: string; json: unknown } | null;
 }
 
@@ -38,13 +39,14 @@ export function readInitWeights(files: { name: string; bytes: Uint8Array }[]): I
   if (configs[0]) {
     const text = new TextDecoder().decode(configs[0].bytes);
     try {
-      config = { file: configs[0].name, json: JSON.parse(text) };
+      config = { file: printable(configs[0].name), json: JSON.parse(text) };
     } catch (err) {
       throw new ModelFileError(`${configs[0].name}: not valid JSON (${(err as Error).message})`);
     }
   }
   const { tensors } = readSafetensors(model.bytes, model.name);
-  return { file: model.name, bytes: model.bytes.byteLength, tensors, config };
+  // escaped once, here: it went raw into the page's weights line, each run's "started from" and its saved record
+  return { file: printable(model.name), bytes: model.bytes.byteLength, tensors, config };
 }
 
 /** Check loaded weights against a run's model (its config.json first, then every tensor's shape); returns the file's unused tensors, a few named. */
