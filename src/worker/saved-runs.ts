@@ -87,7 +87,7 @@ export class StorageFullError extends Error {
   override name = 'StorageFullError';
 }
 
-const MB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 2 : 1)} MB`;
+const MB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 2 : 1)} MiB`;
 
 function isQuota(err: unknown): boolean {
   const name = (err as { name?: string } | null)?.name;

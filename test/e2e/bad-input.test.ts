@@ -79,11 +79,11 @@ describe('bad input in the page', () => {
 
     const bombs: [string, Record<string, Uint8Array>, RegExp][] = [
       ['IDX promising 4,000,000 images', mnistFiles({ 'train-images-idx3-ubyte.gz': gzipThenZeros(idxFile(0x803, [4_000_000, 28, 28]), 256 * MB) }),
-        /train-images-idx3-ubyte\.gz: its header promises 4\.0M images of 28x28, that is 2\.9 GB.*, past the .* limit on a dataset's unpacked data: the page takes at most a quarter of this device's memory/],
-      ['a tar.gz entry promising 2 GB', { 'cifar-10-binary.tar.gz': gzipThenZeros(tarHeader('b/data_batch_1.bin', 2048 * MB), 512 * MB) },
-        /^cifar-10-binary\.tar\.gz: b\/data_batch_1\.bin takes 2\.0 GB, past the/],
-      ['a zip declaring 3 GB', { 'batches.zip': zipDeclaring('data_batch_1.bin', cifarBatch(10), 3072 * MB) },
-        /^batches\.zip: data_batch_1\.bin inflates to 3\.0 GB, past the/],
+        /train-images-idx3-ubyte\.gz: its header promises 4\.0M images of 28x28, that is 2\.9 GiB.*, past the .* limit on a dataset's unpacked data: the page takes at most a quarter of this device's memory/],
+      ['a tar.gz entry promising 2 GiB', { 'cifar-10-binary.tar.gz': gzipThenZeros(tarHeader('b/data_batch_1.bin', 2048 * MB), 512 * MB) },
+        /^cifar-10-binary\.tar\.gz: b\/data_batch_1\.bin takes 2\.0 GiB, past the/],
+      ['a zip declaring 3 GiB', { 'batches.zip': zipDeclaring('data_batch_1.bin', cifarBatch(10), 3072 * MB) },
+        /^batches\.zip: data_batch_1\.bin inflates to 3\.0 GiB, past the/],
     ];
     for (const [, files, message] of bombs) {
       await upload(page, files);

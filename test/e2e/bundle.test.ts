@@ -6,7 +6,7 @@ import { MAIN_CHUNK_LIMIT_BYTES, mainChunkProblems, type ChunkReport } from '../
 import { buildPage } from '../helpers/browser';
 
 describe('the production build', () => {
-  it('has a main chunk without tfjs, under 800 KB', () => {
+  it('has a main chunk without tfjs, under 800 KiB', () => {
     buildPage();
     const chunks = JSON.parse(readFileSync('dist/.vite/chunks.json', 'utf8')) as ChunkReport[];
     const main = chunks.find((c) => c.isEntry)!;

@@ -105,16 +105,16 @@ const write = (dir: string, files: Record<string, Uint8Array>) => {
 /** The bombs: each stays far under its size in memory (the tests measure peak RSS). */
 export const BOMBS: BadInput[] = [
   {
-    name: 'a gzipped IDX whose header promises 4,000,000 images (2.9 GB)',
+    name: 'a gzipped IDX whose header promises 4,000,000 images (2.9 GiB)',
     make: (dir) => write(dir, mnistFiles({ 'train-images-idx3-ubyte.gz': gzipThenZeros(idxFile(0x803, [4_000_000, 28, 28]), 256 * MB) })),
     code: 2,
-    message: /train-images-idx3-ubyte\.gz: its header promises 4\.0M images of 28x28, that is 2\.9 GB( \(after .* unpacked\))?, past the 1\.0 GB limit on a dataset's unpacked data: raise it with --set data\.maxDataMB=2991 or more/,
+    message: /train-images-idx3-ubyte\.gz: its header promises 4\.0M images of 28x28, that is 2\.9 GiB( \(after .* unpacked\))?, past the 1\.0 GiB limit on a dataset's unpacked data: raise it with --set data\.maxDataMB=2991 or more/,
   },
   {
-    name: 'a tar.gz whose entry header promises 2 GB',
+    name: 'a tar.gz whose entry header promises 2 GiB',
     make: (dir) => write(dir, { 'cifar-10-binary.tar.gz': gzipThenZeros(tarHeader('cifar-10-batches-bin/data_batch_1.bin', 2 * 1024 * MB), 256 * MB) }),
     code: 2,
-    message: 'cifar-10-binary.tar.gz: cifar-10-batches-bin/data_batch_1.bin takes 2.0 GB, past the 1.0 GB limit',
+    message: 'cifar-10-binary.tar.gz: cifar-10-batches-bin/data_batch_1.bin takes 2.0 GiB, past the 1.0 GiB limit',
   },
   {
     name: 'a tar.gz of entries that pass the limit together (data.maxDataMB=64)',
@@ -126,21 +126,21 @@ export const BOMBS: BadInput[] = [
     },
     flags: ['--set', 'data.maxDataMB=64'],
     code: 2,
-    message: 'many.tar.gz: b/data_batch_3.bin takes 16 MB (after 48 MB unpacked), past the 64 MB limit on a dataset\'s unpacked data: raise it with --set data.maxDataMB=128',
+    message: 'many.tar.gz: b/data_batch_3.bin takes 16 MiB (after 48 MiB unpacked), past the 64 MiB limit on a dataset\'s unpacked data: raise it with --set data.maxDataMB=128',
   },
   {
-    name: 'a tar.gz whose link entry, passed over, promises 200 MB (data.maxDataMB=64)',
+    name: 'a tar.gz whose link entry, passed over, promises 200 MiB (data.maxDataMB=64)',
     make: (dir) => write(dir, { 'links.tar.gz': gzipThenZeros(tarHeader('b/huge-link', 200 * MB, '2'), 200 * MB) }),
     flags: ['--set', 'data.maxDataMB=64'],
     code: 2,
-    message: 'links.tar.gz: b/huge-link takes 200 MB, past the 64 MB limit',
+    message: 'links.tar.gz: b/huge-link takes 200 MiB, past the 64 MiB limit',
   },
   {
-    name: 'a zip whose directory declares a 900 MB entry (data.maxDataMB=512)',
+    name: 'a zip whose directory declares a 900 MiB entry (data.maxDataMB=512)',
     make: (dir) => write(dir, { 'batches.zip': zipDeclaring('data_batch_1.bin', cifarBatch(10), 900 * MB) }),
     flags: ['--set', 'data.maxDataMB=512'],
     code: 2,
-    message: 'batches.zip: data_batch_1.bin inflates to 900 MB, past the 512 MB limit',
+    message: 'batches.zip: data_batch_1.bin inflates to 900 MiB, past the 512 MiB limit',
   },
   {
     // (a zip cannot: past 65,535 entries it needs zip64, which fflate's writer lacks)
@@ -202,7 +202,7 @@ export const FOLDERS: BadInput[] = [
     make: (dir) => write(dir, { 'data_batch_1.bin': cifarBatch(400) }),
     flags: ['--set', 'data.maxDataMB=1'],
     code: 2,
-    message: /: 1\.2 MB in 1 file\(s\), past the 1\.0 MB limit on a dataset's unpacked data: raise it with --set data\.maxDataMB=2/,
+    message: /: 1\.2 MiB in 1 file\(s\), past the 1\.0 MiB limit on a dataset's unpacked data: raise it with --set data\.maxDataMB=2/,
   },
 ];
 
@@ -272,7 +272,7 @@ export const FLAGS: BadInput[] = [
   { name: 'data.trainSize past its bound', make: () => 'synthetic', flags: ['--set', 'data.trainSize=100000000'], code: 2, message: 'data.trainSize must be a whole number in [1, 1000000] (got 100000000)' },
   {
     name: 'a synthetic set larger than data.maxDataMB', make: () => 'synthetic', flags: ['--set', 'data.trainSize=1000000'], code: 2,
-    message: 'data.trainSize: 1000000 + 1000 synthetic images of 32x32x3 take 2.9 GB, more than data.maxDataMB (1024 MB): lower data.trainSize or data.testSize, or raise data.maxDataMB',
+    message: 'data.trainSize: 1000000 + 1000 synthetic images of 32x32x3 take 2.9 GiB, more than data.maxDataMB (1024 MiB): lower data.trainSize or data.testSize, or raise data.maxDataMB',
   },
   { name: '--out in a folder that does not exist', make: () => 'synthetic', flags: ['--out', '/nonexistent-folder/run.json'], code: 2, message: '--out: /nonexistent-folder is not a folder: create it first, or write the log elsewhere' },
   { name: '--out naming a folder', make: () => 'synthetic', flags: ['--out', tmpdir()], code: 2, message: `--out: ${tmpdir()} is a folder: give a file name` },

@@ -371,12 +371,12 @@ describe('the worker host (Node, wasm)', () => {
     expect(events.at(-1)).toMatchObject({ type: 'dataset', source: 'mnist', info: { name: 'MNIST', train: 8000, test: 2000 } });
   }, 60_000);
 
-  it("refuses a synthetic set past the page's data limit before making any of it (a link's 4 GB), in a preview and a start, and goes on", async () => {
+  it("refuses a synthetic set past the page's data limit before making any of it (a link's 4 GiB), in a preview and a start, and goes on", async () => {
     tensorsBefore = tf.memory().numTensors;
     const { host, events, waitFor, stateOf } = harness();
     // valid for the CLI (data.maxDataMB 4096 holds 1.5 GB); Node tells no device memory, so the page's limit is its 1 GB cap
     const huge = micro(4, { data: { dataset: 'synthetic', trainSize: 1_000_000, testSize: 1_000_000, maxDataMB: 4096 } });
-    const message = /^1000000 \+ 1000000 synthetic images \(data\.trainSize \+ data\.testSize\) of 16x16x3 would take 1\.4 GB, more than the 1\.0 GB a dataset may take here: lower data\.trainSize or data\.testSize \(the page takes at most a quarter of this device's memory/;
+    const message = /^1000000 \+ 1000000 synthetic images \(data\.trainSize \+ data\.testSize\) of 16x16x3 would take 1\.4 GiB, more than the 1\.0 GiB a dataset may take here: lower data\.trainSize or data\.testSize \(the page takes at most a quarter of this device's memory/;
     await host.receive({ type: 'previewDataset', config: huge });
     expect(events.at(-1)).toMatchObject({ type: 'error', runId: null, message: expect.stringMatching(message) });
     await host.receive({ type: 'start', runId: 'h', config: huge });

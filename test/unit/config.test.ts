@@ -49,7 +49,7 @@ describe('presets', () => {
     const errors = validateConfig(PRESETS['vit-l16'], { memoryBudgetBytes: WASM_HEAP_BYTES });
     expect(errors).toHaveLength(1);
     expect(errors[0]!.path).toBe('model');
-    expect(errors[0]!.message).toMatch(/needs about .* GB .* only 4\.0 GB .* smaller preset/);
+    expect(errors[0]!.message).toMatch(/needs about .* GiB .* only 4\.0 GiB .* smaller preset/);
     expect(validateConfig(PRESETS.nano, { memoryBudgetBytes: WASM_HEAP_BYTES })).toEqual([]);
   });
 });

@@ -32,7 +32,7 @@ describe('gzip, bounded', () => {
   it('stops a stream at the limit, and never trusts the size in the gzip trailer', () => {
     const b = budget(64);
     expect(() => gunzipStream(gzipThenZeros(new Uint8Array(1), 512 * MB), 'zeros.gz', b, () => true))
-      .toThrow('zeros.gz: inflates to more than 64 MB, past the 64 MB limit on a dataset\'s unpacked data: raise it with --set data.maxDataMB=128');
+      .toThrow('zeros.gz: inflates to more than 64 MiB, past the 64 MiB limit on a dataset\'s unpacked data: raise it with --set data.maxDataMB=128');
     expect(b.inflated).toBeLessThan(64 * MB + SLICE_OUT);
     // a 30-byte gzip whose trailer claims 4 GB: fflate's gunzipSync would allocate that
     const lying = gzipSync(Uint8Array.from([1, 2, 3]));
@@ -80,7 +80,7 @@ describe('tar, streamed', () => {
   it('refuses an entry past the limit at its header, before its bytes are inflated', () => {
     const b = budget(1024);
     expect(() => untar(gzipThenZeros(tarHeader('big.bin', 2048 * MB), 1024 * MB), 'x.tar.gz', b))
-      .toThrow('x.tar.gz: big.bin takes 2.0 GB, past the 1.0 GB limit');
+      .toThrow('x.tar.gz: big.bin takes 2.0 GiB, past the 1.0 GiB limit');
     expect(b.inflated).toBeLessThan(SLICE_OUT);
   });
 
@@ -96,7 +96,7 @@ describe('tar, streamed', () => {
 describe('zip, bounded', () => {
   it('refuses an entry whose declared size is past the limit without inflating it', () => {
     const b = budget(512);
-    expect(() => unzipBounded(zipDeclaring('a.bin', new Uint8Array(1000), 900 * MB), 'z.zip', b)).toThrow('z.zip: a.bin inflates to 900 MB, past the 512 MB limit');
+    expect(() => unzipBounded(zipDeclaring('a.bin', new Uint8Array(1000), 900 * MB), 'z.zip', b)).toThrow('z.zip: a.bin inflates to 900 MiB, past the 512 MiB limit');
     expect(b.used).toBe(0);
   });
 
@@ -119,12 +119,12 @@ describe('the data limit counts each byte once', () => {
     ['in a tar', [{ name: 'mnist.tar', bytes: createTar(raw.map((f) => ({ name: `mnist/${f.name}`, data: f.bytes }))) }]],
     ['in a zip', [{ name: 'mnist.zip', bytes: zipSync(Object.fromEntries(raw.map((f) => [`mnist/${f.name}`, f.bytes]))) }]],
     ['gzipped', MNIST_FILES.map((name) => ({ name, bytes: new Uint8Array(readFileSync(join('public/data/mnist', name))) }))],
-  ])('loads the unpacked MNIST (7.5 MB) within 8 MB %s', async (_, files) => {
+  ])('loads the unpacked MNIST (7.5 MiB) within 8 MiB %s', async (_, files) => {
     expect((await load(files, 8)).train.count).toBe(8000);
   });
 
   it('names the true size where the limit is passed', async () => {
-    await expect(load(raw, 7)).rejects.toThrow('t10k-images-idx3-ubyte takes 1.5 MB (after 6.0 MB unpacked), past the 7.0 MB limit on a dataset\'s unpacked data: ' +
+    await expect(load(raw, 7)).rejects.toThrow('t10k-images-idx3-ubyte takes 1.5 MiB (after 6.0 MiB unpacked), past the 7.0 MiB limit on a dataset\'s unpacked data: ' +
       'raise it with --set data.maxDataMB=14 or more');
   });
 });
@@ -134,10 +134,10 @@ describe('limits', () => {
     // the need unknown (a gzip inflating past the limit): twice the limit, or more
     [1024, undefined, 'raise it with --set data.maxDataMB=2048 or more (at most 4096), or use fewer or smaller files'],
     [3000, undefined, 'raise it with --set data.maxDataMB=4096 or more (at most 4096), or use fewer or smaller files'],
-    [4096, undefined, '4096 MB is the most a dataset may take: use fewer or smaller files'],
+    [4096, undefined, '4096 MiB is the most a dataset may take: use fewer or smaller files'],
     // known (a header's promise, a folder's size): a limit that holds it, not twice the old one (1 -> 2 -> 4 -> 8 for MNIST)
     [1, 7.5 * MB, 'raise it with --set data.maxDataMB=8 or more (at most 4096), or use fewer or smaller files'],
-    [1024, 5000 * MB, '4096 MB is the most a dataset may take: use fewer or smaller files'],
+    [1024, 5000 * MB, '4096 MiB is the most a dataset may take: use fewer or smaller files'],
     // and twice at least: files not read yet may need more
     [64, 65 * MB, 'raise it with --set data.maxDataMB=128 or more (at most 4096), or use fewer or smaller files'],
   ])('configDataLimit(%i), needing %s bytes', (mb, need, raise) => {
@@ -150,7 +150,7 @@ describe('limits', () => {
   });
 
   it('refuses a page upload over the bytes or files it may have, before reading it', () => {
-    expect(uploadProblem([{ name: 'big.tar.gz', size: 600 * MB }])).toBe('big.tar.gz: 600 MB is more than the 512 MB an upload may have: upload fewer batches or a smaller set');
+    expect(uploadProblem([{ name: 'big.tar.gz', size: 600 * MB }])).toBe('big.tar.gz: 600 MiB is more than the 512 MiB an upload may have: upload fewer batches or a smaller set');
     expect(uploadProblem(Array.from({ length: 100_001 }, (_, i) => ({ name: `${i}.png`, size: 1 })))).toMatch(/^100001 files are more than the 100000/);
     expect(uploadProblem([{ name: 'a.bin', size: 10 }])).toBeNull();
   });

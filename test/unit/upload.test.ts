@@ -193,7 +193,7 @@ describe('image folders and zips', () => {
     // room for four images at 32 x 32 x 3 (3 KiB each): the fifth (cats' three, then dogs' in order) is refused, by name
     const small = new DataBudget({ bytes: 4 * 32 * 32 * 3, raise: () => 'use fewer or smaller images' });
     await expect(folderDataset(entries, 32, 1, pngDecoder, small))
-      .rejects.toThrow('dogs/2.png resized to 32x32x3 takes 3.0 KB (after 12 KB unpacked), past the 12 KB limit on a dataset\'s unpacked data: use fewer or smaller images');
+      .rejects.toThrow('dogs/2.png resized to 32x32x3 takes 3.0 KiB (after 12 KiB unpacked), past the 12 KiB limit on a dataset\'s unpacked data: use fewer or smaller images');
     // a PNG of 33 bytes whose header declares 16384 x 16384 (a 1 GB bitmap to decode): never decoded
     const ihdr = new DataView(new ArrayBuffer(33));
     [137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82].forEach((b, i) => ihdr.setUint8(i, b));

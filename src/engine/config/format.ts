@@ -1,7 +1,7 @@
-// How numbers and value sets read in messages and views: bytes (1.5 MB), counts
+// How numbers and value sets read in messages and views: bytes (1.5 MiB), counts
 // (304.3M), choices (a, b or c).
 export function formatBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']; // binary, so named: the bench's MB are 10^6 bytes
   let i = 0;
   while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
   return `${n.toFixed(n < 10 && i > 0 ? 1 : 0)} ${units[i]}`;

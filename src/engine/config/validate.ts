@@ -161,7 +161,7 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
       e.push({
         path: 'data.trainSize',
         message: `${d.trainSize} + ${d.testSize} synthetic images of ${m.imageSize}x${m.imageSize}x${m.channels} take ${formatBytes(bytes)}, ` +
-          `more than data.maxDataMB (${d.maxDataMB} MB): lower data.trainSize or data.testSize, or raise data.maxDataMB`,
+          `more than data.maxDataMB (${d.maxDataMB} MiB): lower data.trainSize or data.testSize, or raise data.maxDataMB`,
       });
     }
   }

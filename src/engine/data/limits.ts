@@ -42,7 +42,7 @@ export function configDataLimit(maxDataMB: number): DataLimit {
     raise: (need) => {
       const twice = Math.min(RUN_LIMITS.dataMB, 2 * maxDataMB);
       const more = need === undefined ? twice : Math.max(twice, Math.ceil(need / 2 ** 20));
-      if (maxDataMB >= RUN_LIMITS.dataMB || more > RUN_LIMITS.dataMB) return `${RUN_LIMITS.dataMB} MB is the most a dataset may take: use fewer or smaller files`;
+      if (maxDataMB >= RUN_LIMITS.dataMB || more > RUN_LIMITS.dataMB) return `${RUN_LIMITS.dataMB} MiB is the most a dataset may take: use fewer or smaller files`;
       return `raise it with --set data.maxDataMB=${more} or more (at most ${RUN_LIMITS.dataMB}), or use fewer or smaller files`;
     },
   };
