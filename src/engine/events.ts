@@ -1,11 +1,24 @@
 // What the engine reports, as plain data: the worker forwards these as they are, the
 // CLI writes them to the run log, the page's store turns them into charts. No tfjs:
 // the page imports this vocabulary.
-import type { WindowRecord } from './policy';
+import type { RankMetric, RankScope, WindowRecord } from './policy';
 
 /** A module's phase: full training, base and adapter together, adapter only (base frozen). */
 export const PHASES = ['full', 'joint', 'lora'] as const;
 export type Phase = (typeof PHASES)[number];
+
+/**
+ * A policy switch: the metric's value at the last window that decided it, and the
+ * settings it was decided under (live changes may set others later): the threshold the
+ * metric was under and the windows the rule looked at. Events recorded before these
+ * were kept have neither.
+ */
+export interface PolicyDecision {
+  metric: string;
+  value: number;
+  threshold?: number;
+  patience?: number;
+}
 
 export interface PhaseChange {
   module: string;
@@ -13,8 +26,10 @@ export interface PhaseChange {
   to: Phase;
   step: number;
   rank: number | null;
-  /** the policy metric at the last window that decided it; `forced` by the user; `static` LoRA; `joint-done` */
-  decidedBy: { metric: string; value: number } | 'forced' | 'static' | 'joint-done';
+  /** the policy's decision; `forced` by the user; `static` LoRA; `joint-done` */
+  decidedBy: PolicyDecision | 'forced' | 'static' | 'joint-done';
+  /** what set `rank` at a policy or forced switch, as the settings were then (absent in events recorded before it was kept) */
+  rankedBy?: { metric: RankMetric; scope: RankScope };
   /** loss on a fixed probe batch just before and just after the adapter was added */
   lossBefore?: number;
   lossAfter?: number;

@@ -212,11 +212,15 @@ export class PreLoRAController {
 
   /**
    * Add the switching modules' adapters (joint phase, or straight to LoRA without one);
-   * nothing when none switches. `settings`: the decision's; `why` defaults to the policy's metric.
+   * nothing when none switches. `settings`: the decision's; `why` defaults to the policy's
+   * metric. Each change records the settings it was decided and ranked under: a live
+   * change may set others before the run ends, and the plan labels each switch with its own.
    */
   private async switchModules(
     switches: Switch[], settings: PreLoRAConfig,
-    why: (sw: Switch) => PhaseChange['decidedBy'] = (sw) => ({ metric: settings.metric, value: sw.statistic! }),
+    why: (sw: Switch) => PhaseChange['decidedBy'] = (sw) => ({
+      metric: settings.metric, value: sw.statistic!, threshold: settings.weightThreshold, patience: settings.patience,
+    }),
   ): Promise<void> {
     if (switches.length === 0) return;
     await this.host.flush();
@@ -225,9 +229,10 @@ export class PreLoRAController {
     const lossBefore = await this.host.probeLoss();
     for (const sw of switches) this.addAdapter(sw.module, sw.rank);
     const lossAfter = await this.host.probeLoss();
+    const rankedBy = { metric: settings.rankMetric, scope: settings.rankScope };
     for (const sw of switches) {
       Object.assign(this.states.get(sw.module)!, { phase: 'joint', rank: sw.rank, switchedAt: step });
-      this.host.onPhaseChange({ module: sw.module, from: 'full', to: 'joint', step, rank: sw.rank, decidedBy: why(sw), lossBefore, lossAfter });
+      this.host.onPhaseChange({ module: sw.module, from: 'full', to: 'joint', step, rank: sw.rank, decidedBy: why(sw), rankedBy: { ...rankedBy }, lossBefore, lossAfter });
     }
     this.host.phaseChanged({ released: [], changed: this.scope(ids, settings), froze: false });
     if (settings.jointSteps === 0) await this.freeze(ids, settings);

@@ -7,13 +7,15 @@ import type { EngineEvent } from '../../src/engine/events';
 import { exportRun } from '../../src/engine/io/export';
 import { Trainer } from '../../src/engine/trainer';
 import { runPlan } from '../../src/ui/export/run-files';
-import { useStore } from '../../src/ui/store';
+import type { RunView } from '../../src/ui/store/runs';
 import { microConfig, microData } from '../helpers/export-run';
+import { pageRun } from '../helpers/page-run';
 import { useBackend } from '../helpers/tf';
 
 describe('the page\'s plan of a run', () => {
   let trainer: Trainer;
   const events: EngineEvent[] = [];
+  let view: RunView;
 
   beforeAll(async () => {
     await useBackend('wasm');
@@ -21,20 +23,12 @@ describe('the page\'s plan of a run', () => {
       prelora: { mode: 'prelora', rule: 'module', windowSteps: 5, jointSteps: 5, patience: 2, weightThreshold: 1e-9, lossThreshold: 1e3, alpha: 16, minRank: 4, maxRank: 16 },
     });
     trainer = new Trainer(config, microData(config), (e) => events.push(e));
-    const s = useStore.getState();
-    const run = s.addRun(config, 'micro');
-    s.onWorkerEvent({ type: 'started', runId: run.id, config, init: null });
     trainer.forceSwitch('blocks.1.fc1');
     await trainer.run(12);
     // a live change, as the worker applies and confirms it: modules settle from here on
     const { applied } = trainer.setPolicy({ weightThreshold: 1e3, metric: 'gradChange%' });
     await trainer.run(18);
-    const at = events.findIndex((e) => e.type === 'progress' && e.records.at(-1)!.step >= 12) + 1;
-    const send = (e: EngineEvent) => useStore.getState().onWorkerEvent({ type: 'engine', runId: run.id, event: e });
-    events.slice(0, at).forEach(send);
-    useStore.getState().onWorkerEvent({ type: 'policy', runId: run.id, step: 12, update: applied! });
-    events.slice(at).forEach(send);
-    useStore.getState().onWorkerEvent({ type: 'state', runId: run.id, state: 'done', step: trainer.stepsDone });
+    view = pageRun(config, events, { step: 12, update: applied! }, trainer.stepsDone);
   });
 
   afterAll(() => trainer.dispose());
@@ -45,7 +39,6 @@ describe('the page\'s plan of a run', () => {
     expect(changes.some((c) => typeof c.decidedBy === 'object')).toBe(true); // and the policy switched some
     const files = await exportRun(trainer, changes, { naming: 'transformers5', backend: 'wasm' });
     const exported = JSON.parse(files.find((f) => f.path === 'plan.json')!.contents as string) as Record<string, unknown>;
-    const view = useStore.getState().runs.at(-1)!;
     expect(view.config.prelora.metric).toBe('gradChange%');
     expect(JSON.parse(JSON.stringify(runPlan(view)))).toEqual(exported);
   });

@@ -1,6 +1,7 @@
 // The PreLoRA plan from plain data (no tfjs): a policy switch carries the statistic that
-// decided it, the windows the rule saw and the rank metric; static LoRA's modules are
-// planned at step 0; the PEFT arguments follow the plan.
+// decided it, the windows the rule saw and the rank metric, under the settings of the
+// switch (an event recorded before those were kept: the run's); static LoRA's modules
+// are planned at step 0; the PEFT arguments follow the plan.
 import { describe, expect, it } from 'vitest';
 import { makeConfig } from '../../src/engine/config';
 import { buildPlan, type PlanInput } from '../../src/engine/io/plan';
@@ -51,6 +52,35 @@ describe('PreLoRA plan', () => {
       r: 8, lora_alpha: 8, target_modules: ['layers.0.attention.q_proj'], rank_pattern: { 'layers.0.attention.q_proj': 8 },
       alpha_pattern: { 'layers.0.attention.q_proj': 8 }, lora_dropout: 0, bias: 'none',
     });
+  });
+
+  it('a switch is labelled with the settings that decided it, not those of the run\'s end; an event recorded before they were kept takes the end\'s', () => {
+    // switched at 30 under weightThreshold 50, patience 2, ranks by gradChange% per family;
+    // then changed live to 0.5, patience 5, update% over all modules
+    const end = { ...settings, weightThreshold: 0.5, patience: 5, rankMetric: 'update%' as const, rankScope: 'all' as const };
+    const history = [window(10, null, 9, 9), window(20, 4, 2.5, 8), window(30, 1, 1.48, 7), window(40, 1, 0.2, 6), window(50, 1, 0.1, 5)];
+    const decided: PhaseChange = {
+      module: 'blocks.0.query', from: 'full', to: 'joint', step: 30, rank: 8, decidedBy: { metric: 'update%', value: 1.48, threshold: 50, patience: 2 },
+      rankedBy: { metric: 'gradChange%', scope: 'family' }, lossBefore: 2.5, lossAfter: 2.5,
+    };
+    const forced: PhaseChange = { module: 'blocks.0.key', from: 'full', to: 'joint', step: 33, rank: 4, decidedBy: 'forced', rankedBy: { metric: 'gradChange%', scope: 'family' } };
+    const states: ModuleState[] = [{ id: 'blocks.0.query', phase: 'joint', rank: 8, switchedAt: 30 }, { id: 'blocks.0.key', phase: 'joint', rank: 4, switchedAt: 33 }];
+    type Entry = { statistic: unknown; windows: { step: number }[]; rankFrom: unknown };
+    const plan = (changes: PhaseChange[]) => (buildPlan({ settings: end, totalSteps: 100, step: 50, states, changes, history }) as { modules: Entry[]; run: Record<string, unknown> });
+    const [query, key] = plan([decided, forced]).modules;
+    expect(query!.statistic).toEqual({ metric: 'update%', value: 1.48, threshold: 50 });
+    expect(query!.windows.map((w) => w.step)).toEqual([20, 30]);
+    expect(query!.rankFrom).toEqual({ metric: 'gradChange%', value: 40, scope: 'family' });
+    expect(key!.rankFrom).toEqual({ metric: 'gradChange%', value: 10, scope: 'family' });
+    // the run block holds the end's
+    expect(plan([decided, forced]).run).toMatchObject({ weightThreshold: 0.5, patience: 5, rankMetric: 'update%', rankScope: 'all' });
+
+    const before: PhaseChange = { ...decided, decidedBy: { metric: 'update%', value: 1.48 } };
+    delete before.rankedBy;
+    const [old] = plan([before, forced]).modules;
+    expect(old!.statistic).toEqual({ metric: 'update%', value: 1.48, threshold: 0.5 });
+    expect(old!.windows.map((w) => w.step)).toEqual([10, 20, 30]); // only 3 windows up to 30
+    expect(old!.rankFrom).toEqual({ metric: 'update%', value: 1.48, scope: 'all' });
   });
 
   it('static LoRA: every module planned at step 0, decided "static"; a full run: no switch, no PEFT config', () => {

@@ -1,7 +1,8 @@
 // A run log read back for a replay holds the model's modules, as its config has them,
 // in windows that go forward: ids that are none (a replay threw with a stack trace),
 // windows of another depth (shares of the wrong model), steps that go back and a switch
-// of a module the model has not are each refused, naming the event.
+// of a module the model has not are each refused, naming the event; switches recorded
+// with the settings that decided them, or before those were kept, are both read.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { makeConfig, type PreLoRAConfig } from '../../src/engine/config';
@@ -23,6 +24,18 @@ const HOW = ': write one with npm run train -- --out RUN.json';
 describe('a run log for a replay', () => {
   it('is read as it was written', () => {
     expect(read(windows(nano.windows))).toBeNull();
+  });
+
+  it('holds policy switches as recorded before their settings were kept and with them', () => {
+    const at = nano.windows[1]!.step;
+    const change = (module: string, extra: object) => ({ type: 'phase', change: { module, from: 'full', to: 'joint', step: at, rank: 4, ...extra } }) as EngineEvent;
+    const old = change('blocks.0.query', { decidedBy: { metric: 'update%', value: 1 } });
+    const kept = change('blocks.0.key', { decidedBy: { metric: 'update%', value: 1, threshold: 2.5, patience: 3 }, rankedBy: { metric: 'gradChange%', scope: 'family' } });
+    const forced = change('blocks.0.value', { decidedBy: 'forced', rankedBy: { metric: 'update%', scope: 'all' } });
+    const json = { config, events: [...windows(nano.windows.slice(0, 2)), old, kept, forced] };
+    const parsed = parseRunLog(JSON.parse(JSON.stringify(json)), 'run.json');
+    expect(parsed.error).toBeNull();
+    expect(parsed.log!.run.real.map((r) => r.cause)).toEqual(['policy', 'policy', 'forced']);
   });
 
   it.each([

@@ -1,8 +1,9 @@
 // The PreLoRA plan of a run as JSON (pure, no tfjs: the page builds it from a run's
 // events, the export from the trainer): per module when it switched, what decided it
-// (the policy's statistic at that window, the windows the rule looked at, the rank
-// metric), its rank and alpha; the switches grouped by step; and the PEFT
-// `LoraConfig` keyword arguments that apply the same adapters with `get_peft_model`.
+// (the policy's statistic at that window and its threshold, the windows the rule looked
+// at, the rank metric, all as they were at the switch), its rank and alpha; the switches
+// grouped by step; and the PEFT `LoraConfig` keyword arguments that apply the same
+// adapters with `get_peft_model`.
 import type { PreLoRAConfig } from '../config';
 import type { Metric, WindowRecord } from '../policy';
 import type { Phase, PhaseChange } from '../events';
@@ -18,7 +19,10 @@ export interface PlanModule {
 }
 
 export interface PlanInput {
-  /** the policy settings as the run ended (live changes included) */
+  /**
+   * the policy settings as the run ended (live changes included): a switch takes those
+   * its change recorded, these only where an event recorded before they were kept has none
+   */
   settings: PreLoRAConfig;
   /** the run's planned length and the steps completed */
   totalSteps: number;
@@ -49,9 +53,14 @@ function moduleEntry(s: PlanModule, input: PlanInput) {
   const frozen = changes.find((c) => c.module === s.id && c.to === 'lora');
   const d = switched.decidedBy;
   const why: Why = d === 'forced' || d === 'static' ? d : 'policy';
-  const metric = (typeof d === 'object' ? d.metric : settings.metric) as Metric;
+  const policy = typeof d === 'object' ? d : null;
+  const metric = (policy?.metric ?? settings.metric) as Metric;
+  // the settings at the switch, not the run's end (a live change may have set others since)
+  const threshold = policy?.threshold ?? settings.weightThreshold;
+  const patience = policy?.patience ?? settings.patience;
+  const rankedBy = switched.rankedBy ?? { metric: settings.rankMetric, scope: settings.rankScope };
   // the windows the rule looked at: the last `patience` up to the switch
-  const seen = history.filter((w) => w.step <= step).slice(-settings.patience);
+  const seen = history.filter((w) => w.step <= step).slice(-patience);
   const last = seen.at(-1);
   return {
     ...base,
@@ -61,9 +70,9 @@ function moduleEntry(s: PlanModule, input: PlanInput) {
     rank: s.rank,
     alpha: settings.alpha ?? s.rank,
     decidedBy: why,
-    statistic: typeof d === 'object' ? { metric: d.metric, value: d.value, threshold: settings.weightThreshold } : null,
+    statistic: policy ? { metric: policy.metric, value: policy.value, threshold } : null,
     windows: seen.map((w) => ({ step: w.step, [metric]: w.modules[s.id]?.[metric] ?? null, 'lossChange%': w['lossChange%'] })),
-    rankFrom: last ? { metric: settings.rankMetric, value: last.modules[s.id]?.[settings.rankMetric] ?? null, scope: settings.rankScope } : null,
+    rankFrom: last ? { metric: rankedBy.metric, value: last.modules[s.id]?.[rankedBy.metric] ?? null, scope: rankedBy.scope } : null,
     probeLoss: switched.lossBefore !== undefined ? { before: switched.lossBefore, after: switched.lossAfter ?? null } : null,
   };
 }
