@@ -69,8 +69,8 @@ describe('the plan of a run changed live', () => {
     expect(forced).toMatchObject({ decidedBy: 'forced', switchStep: 8, statistic: null, rankFrom: { metric: 'gradChange%', scope: 'family' } });
   });
 
-  it('states the run\'s end settings, and the page\'s plan is the export\'s', () => {
-    expect(exported.run).toMatchObject({ weightThreshold: 1e-9, patience: 5, metric: 'gradChange%', rankMetric: 'update%', rankScope: 'all' });
+  it('states the run\'s end settings as such, and the page\'s plan is the export\'s', () => {
+    expect(exported.run).toMatchObject({ settingsAt: 'end', weightThreshold: 1e-9, patience: 5, metric: 'gradChange%', rankMetric: 'update%', rankScope: 'all' });
     expect(page).toEqual(exported);
   });
 });

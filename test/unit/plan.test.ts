@@ -72,8 +72,8 @@ describe('PreLoRA plan', () => {
     expect(query!.windows.map((w) => w.step)).toEqual([20, 30]);
     expect(query!.rankFrom).toEqual({ metric: 'gradChange%', value: 40, scope: 'family' });
     expect(key!.rankFrom).toEqual({ metric: 'gradChange%', value: 10, scope: 'family' });
-    // the run block holds the end's
-    expect(plan([decided, forced]).run).toMatchObject({ weightThreshold: 0.5, patience: 5, rankMetric: 'update%', rankScope: 'all' });
+    // the run block holds the end's, and says so
+    expect(plan([decided, forced]).run).toMatchObject({ settingsAt: 'end', weightThreshold: 0.5, patience: 5, rankMetric: 'update%', rankScope: 'all' });
 
     const before: PhaseChange = { ...decided, decidedBy: { metric: 'update%', value: 1.48 } };
     delete before.rankedBy;

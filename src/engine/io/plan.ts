@@ -91,8 +91,10 @@ export function buildPlan(input: PlanInput): Record<string, unknown> {
   return {
     format: PLAN_FORMAT,
     version: PLAN_VERSION,
+    // the settings as the run ended, live changes included (a module's switch names those
+    // it was decided under): said in the block, since a reader would take them for the start's
     run: {
-      steps: input.totalSteps, completed: input.step, mode: p.mode, rule: p.rule, metric: p.metric,
+      steps: input.totalSteps, completed: input.step, settingsAt: 'end', mode: p.mode, rule: p.rule, metric: p.metric,
       weightThreshold: p.weightThreshold, lossThreshold: p.lossThreshold, useLossTest: p.useLossTest, patience: p.patience,
       minFullSteps: p.minFullSteps, layerWeights: p.layerWeights, windowSteps: p.windowSteps, jointSteps: p.jointSteps,
       rankMetric: p.rankMetric, rankScope: p.rankScope, minRank: p.minRank, maxRank: p.maxRank, alpha: p.alpha,
