@@ -90,7 +90,7 @@ async function main(): Promise<number> {
   }
   const summary = summarize(events, {
     backend: backend.name, kernels: backend.kernels, mode: config.prelora.mode, rule: config.prelora.rule, seed, model: config.model,
-    batchSize: config.optim.batchSize, windowSteps: config.prelora.windowSteps, wallSeconds: (performance.now() - started) / 1000,
+    batchSize: config.optim.batchSize, wallSeconds: (performance.now() - started) / 1000,
   });
   const diverged = trainer.divergence;
   if (args.exportDir !== null && !diverged) {

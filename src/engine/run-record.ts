@@ -49,7 +49,7 @@ export interface RunRecord {
 export function runRecord(about: RunAbout, config: RunConfig, events: EngineEvent[], policyChanges: PolicyChange[]): RunRecord {
   const summary = summarize(events, {
     backend: about.backend ?? 'unknown', kernels: about.kernels, mode: config.prelora.mode, rule: config.prelora.rule, seed: config.seed,
-    batchSize: config.optim.batchSize, model: config.model, windowSteps: config.prelora.windowSteps, wallSeconds: null,
+    batchSize: config.optim.batchSize, model: config.model, wallSeconds: null,
   });
   return { format: RUN_RECORD_FORMAT, version: RUN_RECORD_VERSION, run: about, config, policyChanges, summary, events };
 }

@@ -69,8 +69,6 @@ export interface RunMeta {
   batchSize: number;
   /** for the FLOP count */
   model: ModelConfig;
-  /** readings at window ends are comparable: the window's accumulators are gone then */
-  windowSteps: number;
   wallSeconds: number | null;
 }
 
@@ -110,7 +108,9 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
   const lastOf = (phase: RunPhase) => memory.filter((m) => m.phase === phase).at(-1)?.numBytes ?? null;
   const finalPhase = memory.at(-1)?.phase;
   const final = memory.filter((m) => m.phase === finalPhase);
-  const atWindowEnds = final.filter((m) => m.step % meta.windowSteps === 0);
+  // the window ends the run had (a live change of the window moves them off the config's multiples)
+  const ends = new Set(events.flatMap((e) => (e.type === 'window' ? [e.window.step] : [])));
+  const atWindowEnds = final.filter((m) => ends.has(m.step));
   const inFinal = atWindowEnds.length > 1 ? atWindowEnds : final;
   const fullTraining = records.length * flopsPerStep(meta.model, { batchSize: meta.batchSize });
   const total = runFlops(meta.model, meta.batchSize, records.length, changes);

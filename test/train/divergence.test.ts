@@ -70,7 +70,7 @@ describe('a diverging run (wasm)', () => {
     expect(await trainer.evaluate()).toBeNull();
     await trainer.run(); // a diverged run does not go on
     expect(trainer.stepsDone).toBe(15);
-    const summary = summarize(events, { backend: 'wasm', kernels: 'composite', mode: 'full', rule: 'global', seed: 1, batchSize: cfg.optim.batchSize, model: cfg.model, windowSteps: 25, wallSeconds: 1 });
+    const summary = summarize(events, { backend: 'wasm', kernels: 'composite', mode: 'full', rule: 'global', seed: 1, batchSize: cfg.optim.batchSize, model: cfg.model, wallSeconds: 1 });
     expect(summary).toMatchObject({ steps: 10, diverged: { step: 11 } });
     expect(summary.accuracy.test).toBeGreaterThan(0);
     trainer.dispose();

@@ -72,7 +72,7 @@ describe('PreLoRA on nano (wasm)', () => {
     const lrOf = (step: number) => events.flatMap((e) => (e.type === 'progress' ? e.records : [])).find((r) => r.step === step)!.lr;
     for (const step of [31, 35, 41]) expect(lrOf(step)).toBe(learningRate(step - 1, cfg));
 
-    const summary = summarize(events, { backend: 'wasm', kernels: 'composite', mode: 'prelora', rule: 'module', seed: cfg.seed, batchSize: 16, model: cfg.model, windowSteps: 10, wallSeconds: 1 });
+    const summary = summarize(events, { backend: 'wasm', kernels: 'composite', mode: 'prelora', rule: 'module', seed: cfg.seed, batchSize: 16, model: cfg.model, wallSeconds: 1 });
     expect(summary.memory.loraPhaseBytes!).toBeLessThan(summary.memory.fullPhaseBytes!);
     // the page's tensor-memory chart draws those read-backs: it drew the change points,
     // taken before any moment existed and just after a switch reset them (LoRA above full)
@@ -141,7 +141,7 @@ describe('PreLoRA on nano (wasm)', () => {
     // one parameter event at the start (it came twice: a repeated row in params.csv), and the
     // summary's total is the base model's, as a PreLoRA run's of this model (it held the adapters)
     expect(params(events).map((p) => p.step)).toEqual([0]);
-    const summary = summarize(events, { backend: 'wasm', kernels: 'composite', mode: 'lora', rule: 'global', seed: 1, batchSize: 16, model: trainer.model.config, windowSteps: 10, wallSeconds: 1 });
+    const summary = summarize(events, { backend: 'wasm', kernels: 'composite', mode: 'lora', rule: 'global', seed: 1, batchSize: 16, model: trainer.model.config, wallSeconds: 1 });
     expect(summary.params.total).toBe(countParams(trainer.model.config));
     expect(summary.params.total).toBeLessThan(params(events)[0]!.total); // the adapters are variables, not the base
     trainer.dispose();

@@ -114,7 +114,7 @@ describe('a run\'s record', () => {
     expect(record.run).toMatchObject({ label: view.label, preset: 'nano', backend: 'wasm', init: 'model.safetensors', state: 'starting' });
     expect(record.summary).toEqual(summarize([...sent, ...extra], {
       backend: 'wasm', kernels: null, mode: config.prelora.mode, rule: config.prelora.rule, seed: config.seed, batchSize: config.optim.batchSize,
-      model: config.model, windowSteps: config.prelora.windowSteps, wallSeconds: null,
+      model: config.model, wallSeconds: null,
     }));
     expect(record.summary.steps).toBe(4 + MAX_POINTS);
     // its time is the run table's, training time, by that name: the page keeps no wall clock

@@ -149,7 +149,7 @@ describe('playground store', () => {
     }));
     for (const e of events) s.onWorkerEvent({ type: 'engine', runId: a.id, event: e });
     const batchSize = a.config.optim.batchSize;
-    const summary = summarize(events, { backend: 'wasm', kernels: 'composite', mode: 'prelora', rule: 'module', seed: 1, batchSize, model: a.config.model, windowSteps: 25, wallSeconds: 1 });
+    const summary = summarize(events, { backend: 'wasm', kernels: 'composite', mode: 'prelora', rule: 'module', seed: 1, batchSize, model: a.config.model, wallSeconds: 1 });
     const run = useStore.getState().runs[0]!;
     for (const phase of ['full', 'mixed', 'lora'] as const) {
       expect(samplesPerSec(run.throughput[phase], batchSize)).toBe(summary.phases[phase]!.samplesPerSec);

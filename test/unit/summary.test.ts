@@ -7,7 +7,7 @@ import { flopsPerStep } from '../../src/engine/flops';
 import { summarize, switchOrder } from '../../src/engine/summary';
 
 const model = makeConfig('nano').model;
-const meta = { backend: 'cpu', kernels: 'composite' as const, mode: 'prelora', rule: 'module', seed: 1, batchSize: 4, model, windowSteps: 10, wallSeconds: 1 };
+const meta = { backend: 'cpu', kernels: 'composite' as const, mode: 'prelora', rule: 'module', seed: 1, batchSize: 4, model, wallSeconds: 1 };
 
 /** `n` steps from `from` in one read-back interval of the given phase. */
 function progress(from: number, n: number, phase: RunPhase): EngineEvent {
@@ -56,6 +56,16 @@ describe('run summary', () => {
     expect(s.phases.full.samplesPerSec).toBe(40);
     // a phase of a first and a cold interval only: what it has
     expect(summarize([timed(1, 5), timed(11, 9, true)], meta).phases.full.samplesPerSec).toBe(80 / 14);
+  });
+
+  it('measures tensor growth at the window ends the run had, after a live change of the window too', () => {
+    const memory = (step: number, numTensors: number): EngineEvent => ({ type: 'memory', step, phase: 'lora', memory: { numTensors, numBytes: 4 * numTensors } });
+    const window = (step: number): EngineEvent => ({ type: 'window', window: { step, loss: 1, 'lossChange%': null, modules: {} } });
+    // windows of 10 to step 30, then of 25 (a live change): they end at 55 and 80; the
+    // readings between them hold the window's accumulators (10 tensors more)
+    const events = [window(10), window(20), window(30), memory(45, 100), window(55), memory(55, 90), memory(65, 100), window(80), memory(80, 90)];
+    // by the config's multiples it found one end at most, and compared every reading: -10
+    expect(summarize(events, meta).tensorsGrowth).toBe(0);
   });
 
   it('orders families by the mean step of their switches, then the first', () => {

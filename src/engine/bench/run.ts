@@ -124,7 +124,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     const wallSeconds = (performance.now() - started) / 1000;
     const s = summarize(events, {
       backend: o.backend, kernels: o.kernels, mode, rule, seed, batchSize: cfg.optim.batchSize, model: cfg.model,
-      windowSteps: cfg.prelora.windowSteps, wallSeconds,
+      wallSeconds,
     });
     const intervals = events.flatMap((e) => (e.type === 'progress'
       ? [{ step: e.records.at(-1)!.step, phase: e.phase, steps: e.records.length, seconds: e.seconds, samplesPerSec: e.samplesPerSec }]
