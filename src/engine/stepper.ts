@@ -12,7 +12,7 @@ export interface StepperSettings extends PolicySettings {
 }
 
 export interface StepperState {
-  /** modules whose base still trains alone (any family), in the model's order: the rank pool */
+  /** modules whose base still trains alone (any family), in the model's order: those in prelora.targets are the rank pool */
   readonly full: readonly string[];
 }
 
@@ -55,7 +55,9 @@ export function stepWindow(state: StepperState, history: readonly WindowRecord[]
   if (!last || last.step + s.windowSteps > totalSteps) return { state, switches: [] };
   const decision = decide(history as WindowRecord[], activeModules(state, s.targets), s);
   if (decision.switching.length === 0) return { state, switches: [] };
-  const ranks = allocateRanks(last, decision.switching, [...state.full], s);
+  // the rank pool: targeted modules still in full training (one outside the targets trains
+  // fully to the end and is no candidate: with scope all its statistic set others' ranks)
+  const ranks = allocateRanks(last, decision.switching, activeModules(state, s.targets), s);
   const switches = decision.switching.map((id) => ({ module: id, step: last.step, rank: ranks[id]!, statistic: decision.statistic[id] ?? null }));
   return { state: without(state, decision.switching), switches };
 }
@@ -84,6 +86,6 @@ export function stepForced(state: StepperState, ids: string[], last: WindowRecor
   const inFull = new Set(state.full);
   const mine = ids.filter((id) => inFull.has(id));
   if (mine.length === 0) return { state, switches: [] };
-  const ranks = last ? allocateRanks(last, mine, [...state.full], s) : Object.fromEntries(mine.map((id) => [id, s.minRank]));
+  const ranks = last ? allocateRanks(last, mine, activeModules(state, s.targets), s) : Object.fromEntries(mine.map((id) => [id, s.minRank]));
   return { state: without(state, mine), switches: mine.map((id) => ({ module: id, step, rank: ranks[id]!, statistic: null })) };
 }

@@ -42,6 +42,12 @@ describe('stepWindow', () => {
     ['per module: the settled ones, ranked in their family', settled, base, 100, [['blocks.0.query', 4], ['blocks.1.query', 16], ['blocks.1.fc1', 16]]],
     ['a higher threshold takes 0.fc1 too', settled, { ...base, weightThreshold: 3 }, 100, [['blocks.0.query', 4], ['blocks.1.query', 16], ['blocks.0.fc1', 4], ['blocks.1.fc1', 16]]],
     ['targets: only fc1 may switch', settled, { ...base, targets: ['fc1'] }, 100, [['blocks.1.fc1', 16]]],
+    // scope all over the targets: the query modules, full to the end, take no part (their
+    // gradChange of 30 put 1.fc1's 10 at a third of the range: rank 4)
+    ['targets fc1, scope all: the pool is the targeted modules still full', windows(
+      { 'blocks.0.query': [5, 0.5, 0.5], 'blocks.1.query': [5, 0.5, 0.9], 'blocks.0.fc1': [5, 0.5, 2], 'blocks.1.fc1': [5, 0.2, 0.2] },
+      { 'blocks.0.query': 30, 'blocks.1.query': 30, 'blocks.0.fc1': 0, 'blocks.1.fc1': 10 },
+    ), { ...base, targets: ['fc1'], rankScope: 'all' }, 100, [['blocks.1.fc1', 16]]],
     // global: family means 0.7 (query) and 1.1 (fc1) in the last window: fc1 fails at 1
     ['global: one family above the threshold holds everything', settled, { ...base, rule: 'global' }, 100, []],
     ['global: all at once', settled, { ...base, rule: 'global', weightThreshold: 1.2 }, 100, [['blocks.0.query', 4], ['blocks.1.query', 16], ['blocks.0.fc1', 4], ['blocks.1.fc1', 16]]],
