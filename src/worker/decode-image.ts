@@ -4,7 +4,7 @@ import { MAX_IMAGE_PIXELS } from '../engine/data/limits';
 
 export async function decodeImage(bytes: Uint8Array): Promise<DecodedImage> {
   const bitmap = await createImageBitmap(new Blob([bytes as Uint8Array<ArrayBuffer>]));
-  // a header the size check could not read (folder.ts) still gets no full-size RGBA copy past the bound
+  // a second bound (folder.ts decodes only images whose header declares a size within it): no full-size RGBA copy past it
   if (bitmap.width * bitmap.height > MAX_IMAGE_PIXELS) {
     bitmap.close();
     throw new Error(`${bitmap.width}x${bitmap.height} is more than ${MAX_IMAGE_PIXELS / 2 ** 20} megapixels`);

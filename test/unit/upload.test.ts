@@ -143,7 +143,12 @@ describe('image folders and zips', () => {
       'pets/dogs/broken.png': Uint8Array.from([1, 2, 3]),
       'pets/dogs/notes.txt': Uint8Array.from([65]),
     });
-    const d = await datasetFromFiles([{ name: 'pets.zip', bytes: zip }], { imageSize: 4, seed: 1, limit, decode: pngDecoder });
+    // one whose header declares no size is skipped undecoded: the decoder's own bound
+    // comes only after a whole bitmap of whatever size it finds
+    const decoded: string[] = [];
+    const watching: ImageDecoder = async (bytes, name) => { decoded.push(name); return pngDecoder(bytes, name); };
+    const d = await datasetFromFiles([{ name: 'pets.zip', bytes: zip }], { imageSize: 4, seed: 1, limit, decode: watching });
+    expect(decoded).not.toContain('pets/dogs/broken.png');
     expect(d.classes).toEqual(['cats', 'dogs']);
     expect(d.shape).toEqual([4, 4, 3]);
     expect(d.train.count + d.test.count).toBe(3);

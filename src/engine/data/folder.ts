@@ -41,7 +41,7 @@ export function resizeToRGB(img: DecodedImage, size: number): Uint8Array {
   return out;
 }
 
-/** The width and height an image's header declares, or null where it cannot be read (the decoder then says). */
+/** The width and height an image's header declares, or null where it cannot be read (the image is skipped as unreadable). */
 function declaredSize(bytes: Uint8Array): { width: number; height: number } | null {
   try {
     const { width, height } = imageSize(bytes);
@@ -113,7 +113,13 @@ export async function folderDataset(
   for (const [label, cls] of classes.entries()) {
     for (const e of byClass.get(cls)!) {
       const declared = declaredSize(e.bytes);
-      if (declared && declared.width * declared.height > MAX_IMAGE_PIXELS) {
+      // no declared size, no decode: the decoder's own bound comes after a whole bitmap of
+      // whatever size it finds (every format taken here declares one in its header)
+      if (!declared) {
+        skipped.push(e.path);
+        continue;
+      }
+      if (declared.width * declared.height > MAX_IMAGE_PIXELS) {
         tooLarge.push(e.path);
         continue;
       }
