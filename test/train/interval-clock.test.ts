@@ -3,7 +3,8 @@
 // its steps' time exactly. Its clock ended when the read-back resolved, after the next
 // step had run there: each interval took the next one's first step, and the interval
 // before a phase change or the run's end, with no next step, lost one (on micro, the
-// mixed phase read 12% fast, the full phase 5.6%).
+// mixed phase read 12% fast, the full phase 5.6%). An interval whose first steps came
+// before the clock started (the bench's) is untimed, not its steps over a part's seconds.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeConfig } from '../../src/engine/config';
 import { syntheticDataset } from '../../src/engine/data/synthetic';
@@ -39,6 +40,31 @@ describe('a read-back interval\'s time (wasm)', () => {
     expect(intervals.map((e) => e.phase)).toEqual(expect.arrayContaining(['full', 'mixed', 'lora']));
     for (const e of intervals) {
       expect(e.seconds, `steps ${e.records[0]!.step}-${e.records.at(-1)!.step} (${e.phase})`).toBeCloseTo(e.records.length / 1000, 9);
+    }
+  }, 60_000);
+});
+
+describe('a read-back interval taken partly before the clock started (wasm)', () => {
+  it('is untimed: its seconds are no figure for all its steps', async () => {
+    await useBackend('wasm');
+    const cfg = makeConfig('micro', {
+      model: { imageSize: 16 },
+      data: { trainSize: 200, testSize: 40 },
+      schedule: { steps: 24, warmupSteps: 2, evalEvery: 1000, logEvery: 8 },
+      prelora: { mode: 'full', windowSteps: 8 },
+    });
+    const data = syntheticDataset({ trainSize: 200, testSize: 40, imageSize: 16, channels: 3, numClasses: 10, difficulty: 0.3, seed: 1 });
+    const events: EngineEvent[] = [];
+    const trainer = new Trainer(cfg, data, (e) => events.push(e));
+    // as the bench takes its first steps (timed one by one), then run()
+    for (let i = 0; i < 3; i++) await trainer.step();
+    await trainer.run();
+    trainer.dispose();
+    const intervals = events.flatMap((e) => (e.type === 'progress' ? [e] : []));
+    expect(intervals[0]!.records).toHaveLength(8);
+    for (const e of intervals) {
+      if (e.seconds === 0) expect(e.samplesPerSec).toBe(0);
+      else expect(e.samplesPerSec * e.seconds).toBeCloseTo(e.records.length * cfg.optim.batchSize, 6);
     }
   }, 60_000);
 });
