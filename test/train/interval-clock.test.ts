@@ -6,26 +6,31 @@
 // mixed phase read 12% fast, the full phase 5.6%). An interval whose first steps came
 // before the clock started (the bench's) is untimed, not its steps over a part's seconds.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { makeConfig } from '../../src/engine/config';
+import { makeConfig, type DeepPartial, type RunConfig } from '../../src/engine/config';
 import { syntheticDataset } from '../../src/engine/data/synthetic';
 import type { EngineEvent } from '../../src/engine/events';
 import { Trainer } from '../../src/engine/trainer';
 import { useBackend } from '../helpers/tf';
 
+/** A micro trainer on 16 px synthetic images, its events collected. */
+async function micro(steps: number, prelora: DeepPartial<RunConfig>['prelora']) {
+  await useBackend('wasm');
+  const cfg = makeConfig('micro', {
+    model: { imageSize: 16 },
+    data: { trainSize: 200, testSize: 40 },
+    schedule: { steps, warmupSteps: 2, evalEvery: 1000, logEvery: 8 },
+    prelora,
+  });
+  const data = syntheticDataset({ trainSize: 200, testSize: 40, imageSize: 16, channels: 3, numClasses: 10, difficulty: 0.3, seed: 1 });
+  const events: EngineEvent[] = [];
+  return { cfg, events, trainer: new Trainer(cfg, data, (e) => events.push(e)) };
+}
+
 afterEach(() => { vi.restoreAllMocks(); });
 
 describe('a read-back interval\'s time (wasm)', () => {
   it('is its own steps\', across a switch, a freeze and the run\'s end', async () => {
-    await useBackend('wasm');
-    const cfg = makeConfig('micro', {
-      model: { imageSize: 16 },
-      data: { trainSize: 200, testSize: 40 },
-      schedule: { steps: 60, warmupSteps: 2, evalEvery: 1000, logEvery: 8 },
-      prelora: { mode: 'prelora', rule: 'global', windowSteps: 5, jointSteps: 7, patience: 2, weightThreshold: 1e3, lossThreshold: 1e3 },
-    });
-    const data = syntheticDataset({ trainSize: 200, testSize: 40, imageSize: 16, channels: 3, numClasses: 10, difficulty: 0.3, seed: 1 });
-    const events: EngineEvent[] = [];
-    const trainer = new Trainer(cfg, data, (e) => events.push(e));
+    const { events, trainer } = await micro(60, { mode: 'prelora', rule: 'global', windowSteps: 5, jointSteps: 7, patience: 2, weightThreshold: 1e3, lossThreshold: 1e3 });
     // a clock only the steps move: each step takes exactly 1 ms of it
     let clock = 1000;
     vi.spyOn(performance, 'now').mockImplementation(() => clock);
@@ -46,16 +51,7 @@ describe('a read-back interval\'s time (wasm)', () => {
 
 describe('a read-back interval taken partly before the clock started (wasm)', () => {
   it('is untimed: its seconds are no figure for all its steps', async () => {
-    await useBackend('wasm');
-    const cfg = makeConfig('micro', {
-      model: { imageSize: 16 },
-      data: { trainSize: 200, testSize: 40 },
-      schedule: { steps: 24, warmupSteps: 2, evalEvery: 1000, logEvery: 8 },
-      prelora: { mode: 'full', windowSteps: 8 },
-    });
-    const data = syntheticDataset({ trainSize: 200, testSize: 40, imageSize: 16, channels: 3, numClasses: 10, difficulty: 0.3, seed: 1 });
-    const events: EngineEvent[] = [];
-    const trainer = new Trainer(cfg, data, (e) => events.push(e));
+    const { cfg, events, trainer } = await micro(24, { mode: 'full', windowSteps: 8 });
     // as the bench takes its first steps (timed one by one), then run()
     for (let i = 0; i < 3; i++) await trainer.step();
     await trainer.run();
