@@ -52,6 +52,11 @@ beforeAll(() => {
   writeFileSync(file('odd-config.json'), JSON.stringify({ ...good, config: { ...good.config, prelora: 'x' } }));
   writeFileSync(file('null-config.json'), JSON.stringify({ ...good, config: null }));
   execFileSync('mkfifo', [file('pipe.json')]);
+  // a model of 300 million blocks, with no window or with the nano run's: its module ids
+  // (1.8 billion) were listed before an event was read, 4 GB, and the process died of it
+  const deep = { ...good.config, model: { ...good.config.model, depth: 300_000_000 } };
+  writeFileSync(file('deep-empty.json'), JSON.stringify({ config: deep, events: [] }));
+  writeFileSync(file('deep.json'), JSON.stringify({ ...good, config: deep }));
 });
 
 describe('npm run explore', () => {
@@ -105,5 +110,15 @@ describe('npm run explore', () => {
     const err = await explore(args.map((a) => (a.endsWith('.json') ? file(a) : a))).catch((e) => e);
     expect(err.code).toBe(2);
     expect(err.stderr).toMatch(message);
+  });
+
+  it.each([
+    ['deep-empty.json', /deep-empty\.json: the run has no window statistics/],
+    ['deep.json', /deep\.json: events\[0\] \(a window event\) has 24 modules where the config's model \(depth 300000000\) has 1800000000: write one/],
+  ])('%s, a config of a model far deeper than its windows, is refused without a heap in proportion to it', async (name, message) => {
+    // a heap of 256 MB: the ids of such a model took 4 GB, and the process died of it (exit 134)
+    const err = await exec(process.execPath, ['--max-old-space-size=256', '--import', 'tsx', 'src/cli/explore.ts', file(name)], { timeout: 60_000 }).catch((e) => e);
+    expect(err.stderr).toMatch(message);
+    expect(err.code).toBe(2);
   });
 });

@@ -41,6 +41,10 @@ describe('a run log for a replay', () => {
   it.each([
     ['a module id that is none', () => read(windows([renamed(nano.windows[0]!, 'blocks.0.query', 'zz.0.query'), ...nano.windows.slice(1)])),
       'run.json: events[0] (a window event) has module "zz.0.query", which the config\'s model has not'],
+    ['an id of the model written another way', () => read(windows([renamed(nano.windows[0]!, 'blocks.0.query', 'blocks.00.query'), ...nano.windows.slice(1)])),
+      'run.json: events[0] (a window event) has module "blocks.00.query", which the config\'s model has not'],
+    ['a block past the config\'s depth', () => read(windows([renamed(nano.windows[0]!, 'blocks.0.query', 'blocks.4.query'), ...nano.windows.slice(1)])),
+      'run.json: events[0] (a window event) has module "blocks.4.query", which the config\'s model has not'],
     ['windows of another depth than the config\'s', () => read(windows(nano.windows), makeConfig('nano', { model: { depth: 6 }, prelora: nano.prelora, schedule: { steps: nano.steps } })),
       'run.json: events[0] (a window event) has 24 modules where the config\'s model (depth 6) has 36'],
     ['no modules', () => read(windows([{ ...nano.windows[0]!, modules: {} }])),

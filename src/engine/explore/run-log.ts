@@ -7,7 +7,7 @@ import * as v from 'valibot';
 import { formatErrors, validateConfig, type RunConfig } from '../config';
 import { RUN_CONFIG_SCHEMA } from '../config/schema';
 import { PHASES, type EngineEvent } from '../events';
-import { moduleId } from '../policy';
+import { moduleId, parseModuleId } from '../policy';
 import { FAMILIES } from '../vit-families';
 import type { RunSummary } from '../summary';
 import { recordedRun, type RecordedRun } from './recorded';
@@ -49,11 +49,23 @@ const issueAt = (issues: readonly v.BaseIssue<unknown>[], under: string) => {
  * window holds the model's modules, each block's linears as the config has them (a replay
  * read ids that were none with a stack trace, and windows of 2 layers under a config of 24
  * as shares of the wrong model), at steps that go up; a phase change names one of them.
+ * The model's modules are counted and each id checked by its parts, never listed: a config
+ * of depth 300,000,000 had its 1.8 billion ids listed (4 GB) before an event was read, and
+ * the process died of it; what this allocates is in proportion to the log, not the config.
  */
 function checkEvents(events: unknown[], config: RunConfig): string | null {
-  const model = Array.from({ length: config.model.depth }, (_, l) => FAMILIES.map((f) => moduleId(l, f))).flat();
-  const known = new Set(model);
-  const expected = [...model].sort().join(',');
+  const { depth } = config.model;
+  const count = depth * FAMILIES.length;
+  const known = (id: string) => {
+    let ref;
+    try {
+      ref = parseModuleId(id);
+    } catch {
+      return false; // not blocks.<layer>.<family>
+    }
+    // written back as the model writes it: "blocks.01.query" is none of its ids
+    return ref.layer < depth && (FAMILIES as readonly string[]).includes(ref.family) && moduleId(ref.layer, ref.family) === id;
+  };
   let lastStep = -Infinity;
   for (const [i, e] of events.entries()) {
     const type = e !== null && typeof e === 'object' ? (e as { type?: unknown }).type : undefined;
@@ -63,16 +75,16 @@ function checkEvents(events: unknown[], config: RunConfig): string | null {
     if (!read.success) return `events[${i}] (a ${type} event) ${issueAt(read.issues, '')}`;
     if (type === 'window') {
       const { step, modules } = (e as { window: { step: number; modules: object } }).window;
-      if (Object.keys(modules).sort().join(',') !== expected) {
-        const stray = Object.keys(modules).find((id) => !known.has(id));
-        return `events[${i}] (a window event) ${stray !== undefined ? `has module "${stray}", which the config's model has not`
-          : `has ${Object.keys(modules).length} modules where the config's model (depth ${config.model.depth}) has ${model.length}`}`;
-      }
+      // ids are an object's keys, so none twice: all known and as many as the model's are the model's
+      const ids = Object.keys(modules);
+      const stray = ids.find((id) => !known(id));
+      if (stray !== undefined) return `events[${i}] (a window event) has module "${stray}", which the config's model has not`;
+      if (ids.length !== count) return `events[${i}] (a window event) has ${ids.length} modules where the config's model (depth ${depth}) has ${count}`;
       if (step <= lastStep) return `events[${i}] (a window event) is at step ${step}, not after the window before it (step ${lastStep})`;
       lastStep = step;
     } else {
       const { module } = (e as { change: { module: string } }).change;
-      if (!known.has(module)) return `events[${i}] (a phase event) names module "${module}", which the config's model has not`;
+      if (!known(module)) return `events[${i}] (a phase event) names module "${module}", which the config's model has not`;
     }
   }
   return null;
