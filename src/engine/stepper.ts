@@ -3,7 +3,7 @@
 // the switches with their ranks and the new state out. The engine's controller runs
 // it, and so do the replay (what-if view, sweeps, `npm run explore`) and the tests, so
 // what a replay predicts and what the engine does cannot drift apart.
-import { allocateRanks, decide, parseModuleId, type PolicySettings, type WindowRecord } from './policy';
+import { allocateRanks, decide, decisionWindows, parseModuleId, type PolicySettings, type WindowRecord } from './policy';
 
 /** What a decision reads: the policy, the families that may switch, the window length. */
 export interface StepperSettings extends PolicySettings {
@@ -46,14 +46,15 @@ const without = (state: StepperState, ids: string[]): StepperState => {
 };
 
 /**
- * The decision at the window that ends `history` (the windows so far, oldest first).
- * No policy switch in the run's last window (`step + windowSteps > totalSteps`), where
- * it could not pay off.
+ * The decision at the window that ends the first `end` of `windows` (oldest first; all of
+ * them by default). No policy switch in the run's last window (`step + windowSteps >
+ * totalSteps`), where it could not pay off.
  */
-export function stepWindow(state: StepperState, history: readonly WindowRecord[], s: StepperSettings, totalSteps: number): StepResult {
+export function stepWindow(state: StepperState, windows: readonly WindowRecord[], s: StepperSettings, totalSteps: number, end = windows.length): StepResult {
+  const history = decisionWindows(windows, end, s.patience);
   const last = history.at(-1);
   if (!last || last.step + s.windowSteps > totalSteps) return { state, switches: [] };
-  const decision = decide(history as WindowRecord[], activeModules(state, s.targets), s);
+  const decision = decide(history, activeModules(state, s.targets), s);
   if (decision.switching.length === 0) return { state, switches: [] };
   // the rank pool: targeted modules still in full training (one outside the targets trains
   // fully to the end and is no candidate: with scope all its statistic set others' ranks)

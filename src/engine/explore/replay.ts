@@ -58,7 +58,7 @@ export function replay(run: RecordedRun, settings: ReplaySettings): Replay {
   };
   for (let i = 0; i < run.windows.length; i++) {
     applyForcedBefore(i);
-    const r = stepWindow(state, run.windows.slice(0, i + 1), s, run.totalSteps);
+    const r = stepWindow(state, run.windows, s, run.totalSteps, i + 1);
     state = r.state;
     out.push(...r.switches);
   }
