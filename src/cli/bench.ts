@@ -24,7 +24,7 @@ import { setField } from '../engine/overrides';
 import { deviceLimits } from '../engine/device-limits';
 import { proportionalWarmup } from '../engine/schedule';
 import { applySetFlags } from './args';
-import { outProblem } from './output';
+import { outProblem, say } from './output';
 import { loadBuiltinFromDisk } from './load-path';
 import { choices, usageText } from './usage';
 
@@ -67,7 +67,7 @@ async function main(): Promise<number> {
       },
     }).values;
   } catch (err) {
-    console.error(`${(err as Error).message}\n${BENCH_USAGE}`);
+    say(`${(err as Error).message}\n${BENCH_USAGE}`);
     return 2;
   }
   if (v.help) { console.log(BENCH_USAGE); return 0; }
@@ -106,7 +106,8 @@ async function main(): Promise<number> {
   tune('layernorm-groups', v['layernorm-groups'], parseLayerNormGroups, (n) => ((LAYERNORM.backwardWorkgroups = n), `LayerNorm backward over ${n} workgroups`));
   tune('layernorm-rows', v['layernorm-rows'], parseLayerNormRows, (r) => (Object.assign(LAYERNORM, r), `LayerNorm rows at once: ${r.forwardRows} forward, ${r.backwardRows} backward`));
   tune('lora-merge', v['lora-merge'], parseLoraMerge, (m) => (Object.assign(LORA_MERGE, m), `the compiled step's LoRA merged weights made ${MERGE_PLACE_WORDS[m.compiled]}`));
-  if (errors.length) { console.error(formatErrors(errors)); return 2; }
+  // errors through say: they echo the user's text (--preset with ESC reached the terminal raw)
+  if (errors.length) { say(formatErrors(errors)); return 2; }
   const preset = v.preset as BenchPreset;
   const dataset = v.dataset as BuiltinDataset;
 
@@ -118,23 +119,23 @@ async function main(): Promise<number> {
   }
   errors.push(...applySetFlags(base, v.set));
   if (base.schedule.steps < BENCH_MIN_STEPS) errors.push({ path: '--steps', message: `a benchmark needs at least ${BENCH_MIN_STEPS} steps` });
-  if (errors.length) { console.error(formatErrors(errors)); return 2; }
+  if (errors.length) { say(formatErrors(errors)); return 2; }
   // as the data make it (the run fits the model to them): the preset's config is not what runs on MNIST
   if (v['print-config']) {
     const data = await loadBuiltinFromDisk(base).catch((err: unknown) => {
       if (err instanceof DatasetError) return err;
       throw err;
     });
-    if (data instanceof DatasetError) { console.error(formatErrors([{ path: '--dataset', message: data.message }])); return 2; }
+    if (data instanceof DatasetError) { say(formatErrors([{ path: '--dataset', message: data.message }])); return 2; }
     console.log(JSON.stringify(benchConfig(base, data)));
     return 0;
   }
   const badOut = v.out ? await outProblem(v.out, 'the report') : null;
-  if (badOut) { console.error(badOut); return 2; }
+  if (badOut) { say(badOut); return 2; }
 
   const backend = await initNodeBackend(v.backend as BackendChoice);
   const problems = validateConfig(base, { memoryBudgetBytes: backend.memoryBudgetBytes, kernels: backend.kernels, ...deviceLimits() });
-  if (problems.length) { console.error(formatErrors(problems)); return 2; }
+  if (problems.length) { say(formatErrors(problems)); return 2; }
   const device = backend.adapter?.description ?? '';
   console.error(`bench: ${preset} on ${dataset}, ${base.schedule.steps} steps at batch ${base.optim.batchSize}, ${seeds} seed(s), backend ${backend.name}, ${backend.kernels} kernels (${backend.reason})`);
   const started = performance.now();
@@ -154,6 +155,6 @@ async function main(): Promise<number> {
 }
 
 main().then((code) => process.exit(code), (err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
+  say(err instanceof Error ? err.message : String(err));
   process.exit(1);
 });

@@ -8,6 +8,7 @@ import { parseRunLog } from '../engine/explore/run-log';
 import { checkSettings, parseSweep, sweep } from '../engine/explore/sweep';
 import { setField } from '../engine/overrides';
 import { boundaryNote, replayTable, sweepTable } from './explore-table';
+import { EXIT, say } from './output';
 import { readJsonFile } from './read-report';
 
 export const USAGE = `usage: npm run explore -- RUN.json [flags]
@@ -17,9 +18,10 @@ export const USAGE = `usage: npm run explore -- RUN.json [flags]
   --json                        the result as JSON on the last line of stdout
   --bench N                     time N more replays (or sweeps) after the first: first, median and p95 ms`;
 
+// made printable: a log's module names and a flag's text are the user's (ESC and U+202E reached the terminal raw)
 function fail(errors: ConfigError[] | string): number {
-  for (const e of typeof errors === 'string' ? [{ path: '', message: errors }] : errors) console.error(e.path ? `${e.path}: ${e.message}` : e.message);
-  return 2;
+  for (const e of typeof errors === 'string' ? [{ path: '', message: errors }] : errors) say(e.path ? `${e.path}: ${e.message}` : e.message);
+  return EXIT.user;
 }
 
 /** First call (cold code), then `n` more: median and p95 wall ms, and CPU ms per call. */

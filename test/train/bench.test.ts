@@ -246,6 +246,14 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     expect((past as { stderr: string }).stderr).toContain('--first-seed 4294967295 with --seeds 2 runs seeds past 4294967295, the largest seed: lower either');
   }, 60_000);
 
+  it('prints a flag\'s value with its control characters escaped', async () => {
+    // printed raw, ESC recoloured the terminal
+    const err = await tsx('src/cli/bench.ts', ['--preset', 'nano\x1b[31m']).catch((e: { code: number; stderr: string }) => e);
+    expect(err).toMatchObject({ code: 2 });
+    expect((err as { stderr: string }).stderr).toContain('--preset: use micro, nano, tiny or small (got "nano\\x1b[31m")');
+    expect((err as { stderr: string }).stderr).not.toContain('\x1b');
+  }, 60_000);
+
   it('prints the config as it runs on its data, for the PyTorch reference', async () => {
     // MNIST by default: the model fitted to its 28x28x1 images, its own counts (the preset's
     // config said 32x32x3 and 4,000 images)

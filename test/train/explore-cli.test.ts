@@ -57,6 +57,10 @@ beforeAll(() => {
   const deep = { ...good.config, model: { ...good.config.model, depth: 300_000_000 } };
   writeFileSync(file('deep-empty.json'), JSON.stringify({ config: deep, events: [] }));
   writeFileSync(file('deep.json'), JSON.stringify({ ...good, config: deep }));
+  // a module named with ESC and U+202E: printed raw, they recoloured the terminal and reversed the text after them
+  const window0 = (good.events[0] as Extract<EngineEvent, { type: 'window' }>).window;
+  const { 'blocks.0.query': moved, ...others } = window0.modules;
+  writeFileSync(file('escapes.json'), JSON.stringify({ ...good, events: [{ type: 'window', window: { ...window0, modules: { ...others, 'blocks.0.\x1b[31mEVIL\u202e': moved } } }] }));
 });
 
 describe('npm run explore', () => {
@@ -110,6 +114,16 @@ describe('npm run explore', () => {
     const err = await explore(args.map((a) => (a.endsWith('.json') ? file(a) : a))).catch((e) => e);
     expect(err.code).toBe(2);
     expect(err.stderr).toMatch(message);
+  });
+
+  it('prints what a log or a flag names with its control characters escaped', async () => {
+    for (const args of [[file('escapes.json')], [file('global.json'), '--set', 'prelora.\x1b[31mrule=x']]) {
+      const err = await explore(args).catch((e) => e);
+      expect(err.code).toBe(2);
+      expect(err.stderr).toContain('\\x1b[31m');
+      expect(err.stderr).not.toContain('\x1b');
+      expect(err.stderr).not.toContain('\u202e');
+    }
   });
 
   it.each([
