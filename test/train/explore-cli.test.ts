@@ -109,6 +109,7 @@ describe('npm run explore', () => {
     [['global.json', '--sweep', 'prelora.optimLr=1:2:1'], /--sweep: cannot sweep "prelora.optimLr": use one of prelora.weightThreshold/],
     [['global.json', '--set', 'prelora.patience=1'], /prelora.patience: prelora.patience must be a whole number >= 2 \(got 1\)/],
     [['global.json', '--set', 'prelora.windowSteps=10'], /prelora.windowSteps: a replay can change prelora.rule/],
+    [['global.json', '--sweep', 'prelora.patience=2,0x10'], /--sweep patience: "2,0x10" is not a list of numbers \("0x10" is not a decimal number\)/],
     [['global.json', '--sweep', 'prelora.maxRank=4:12:4'], /prelora.maxRank must be a power of two, e.g. 4, 8, 16 \(got 12\)/],
   ])('%s is refused with exit code 2, naming the file or field', async (args, message) => {
     const err = await explore(args.map((a) => (a.endsWith('.json') ? file(a) : a))).catch((e) => e);

@@ -134,6 +134,10 @@ describe('sweep ranges and their errors', () => {
     ['prelora.weightThreshold=10:1:1', /from <= to and a step > 0/],
     ['prelora.weightThreshold=1:1000:0.001', /at most 200/],
     ['prelora.patience=2,x', /not a list of numbers/],
+    // decimals, as every typed number: Number() read 0x10 as 16, 1e400 as Infinity
+    ['prelora.patience=2,0x10', /^--sweep patience: "2,0x10" is not a list of numbers \("0x10" is not a decimal number\), e\.g\. /],
+    ['prelora.weightThreshold=0x1:4:1', /^--sweep weightThreshold: "0x1:4:1" is not from:to:step \("0x1" is not a decimal number\), e\.g\. /],
+    ['prelora.weightThreshold=1:Infinity:1', /^--sweep weightThreshold: "1:Infinity:1" is not from:to:step \("Infinity" is not a decimal number\)/],
   ])('%s is refused, saying what to write', (spec, message) => {
     const { axis, error } = parseSweep(spec);
     expect(axis).toBeNull();

@@ -2,7 +2,7 @@
 // switch step and the predicted shares per value (the heat map, `npm run explore
 // --sweep`). The range is parsed and each value checked by the config's own
 // validation, so a bad one gets the message a live setting would.
-import { validateConfig, type ConfigError, type RunConfig } from '../config';
+import { readNumber, validateConfig, type ConfigError, type RunConfig } from '../config';
 import { replay, type Replay, type ReplaySettings } from './replay';
 
 /** The numeric settings a sweep can vary. */
@@ -35,11 +35,19 @@ export function parseSweep(spec: string): { axis: SweepAxis; error: null } | { a
     return err(`cannot sweep "${spec.slice(0, eq)}": use one of ${SWEEP_KEYS.map((k) => `prelora.${k}`).join(', ')}`);
   }
   const raw = spec.slice(eq + 1);
-  const nums = (parts: string[]) => parts.map((p) => (p.trim() === '' ? Number.NaN : Number(p)));
+  // decimals, as every typed number: Number() read "0x10" as 16 and "1e400" as Infinity
+  /** The first part that is no decimal number, named: ` ("0x10" is not a decimal number)`, or '' where all are. */
+  const notDecimal = (parts: string[]) => {
+    const bad = parts.find((p) => !Number.isFinite(readNumber(p)));
+    return bad === undefined ? '' : ` ("${bad}" is not a decimal number)`;
+  };
   let values: number[];
   if (raw.includes(':')) {
-    const [from, to, step] = nums(raw.split(':'));
-    if (raw.split(':').length !== 3 || ![from, to, step].every((v) => Number.isFinite(v))) return err(`--sweep ${key}: "${raw}" is not from:to:step, ${example}`);
+    const parts = raw.split(':');
+    const [from, to, step] = parts.map(readNumber);
+    if (parts.length !== 3 || ![from, to, step].every((v) => Number.isFinite(v))) {
+      return err(`--sweep ${key}: "${raw}" is not from:to:step${parts.length === 3 ? notDecimal(parts) : ''}, ${example}`);
+    }
     if (step! <= 0 || to! < from!) return err(`--sweep ${key}: "${raw}" needs from <= to and a step > 0`);
     const n = Math.floor((to! - from!) / step! + 1e-9) + 1;
     if (n > MAX_SWEEP_VALUES) return err(`--sweep ${key}: ${n} values, at most ${MAX_SWEEP_VALUES}: take a larger step`);
@@ -47,8 +55,8 @@ export function parseSweep(spec: string): { axis: SweepAxis; error: null } | { a
     const decimals = Math.max(0, ...[from, step].map((v) => (String(v).split('.')[1] ?? '').length));
     values = Array.from({ length: n }, (_, i) => Number((from! + i * step!).toFixed(decimals)));
   } else {
-    values = nums(raw.split(','));
-    if (!values.every(Number.isFinite)) return err(`--sweep ${key}: "${raw}" is not a list of numbers, ${example}`);
+    values = raw.split(',').map(readNumber);
+    if (!values.every(Number.isFinite)) return err(`--sweep ${key}: "${raw}" is not a list of numbers${notDecimal(raw.split(','))}, ${example}`);
     if (values.length > MAX_SWEEP_VALUES) return err(`--sweep ${key}: ${values.length} values, at most ${MAX_SWEEP_VALUES}`);
   }
   return { axis: { key: key as SweepKey, values }, error: null };
