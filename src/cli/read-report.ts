@@ -50,18 +50,31 @@ const PHASE_FIGURES = ['samplesPerSec', 'hostMsPerStep', 'deviceMsPerStep', 'dis
 /** A launch list as the compiled step's timing writes it: absent, null, or launches with a module (or null) and ms. */
 const LAUNCHES = v.nullish(v.array(v.looseObject({ module: v.nullable(v.string()), ms: v.number() })));
 
+/**
+ * A figure's value by phase, each a number or null (not measured): checked inside, as an
+ * object alone let "x" through, to a table of NaN ± NaN or a dash where a speed was.
+ */
+const PER_PHASE = v.looseObject({ full: v.nullable(v.number()), lora: v.nullable(v.number()) });
+/** The memory figure, with the run's peak besides. */
+const MEMORY = v.looseObject({ ...PER_PHASE.entries, peak: v.number() });
+
 /** A run (or a seed's result) with `figures`: a mode, each figure, and (where timed so) its launches. */
 const runSchema = (figures: readonly string[], extra: v.ObjectEntries = {}) => v.looseObject({
   mode: v.string(),
-  ...Object.fromEntries(figures.map((k) => [k, v.looseObject({})])),
+  ...Object.fromEntries(figures.map((k) => [k, k === 'memoryBytes' ? MEMORY : PER_PHASE])),
   deviceMsByLaunch: v.nullish(v.looseObject({ full: LAUNCHES, lora: LAUNCHES })),
   ...extra,
 });
 const RUN = runSchema(PHASE_FIGURES);
 /** A report as far as it is read before its runs are checked one by one: its runs, and its per-seed results if any. */
 const REPORT_SHAPE = v.looseObject({ runs: v.array(v.unknown()), perSeed: v.optional(v.unknown()) });
-// a seed's result keeps no host ms (the merge makes it anew from the intervals)
-const SEED_RESULT = runSchema(PHASE_FIGURES.filter((k) => k !== 'hostMsPerStep'), { seed: v.number() });
+// a seed's result keeps no host ms (the merge makes it anew from the intervals); besides
+// the figures, what a merge averages over the seeds (combineSeeds), each a number
+const SEED_RESULT = runSchema(PHASE_FIGURES.filter((k) => k !== 'hostMsPerStep'), {
+  seed: v.number(), rule: v.string(), accuracy: v.number(), wallSeconds: v.number(), trainableShare: v.number(), flopsSaved: v.number(),
+  switchedAt: v.nullable(v.number()), flopsPerStep: PER_PHASE, enqueueMsPerStep: v.optional(PER_PHASE), submitsPerStep: v.optional(PER_PHASE),
+  phaseShare: v.looseObject({ full: v.number(), mixed: v.number(), lora: v.number() }), familySwitchSteps: v.record(v.string(), v.number()),
+});
 
 /** The first problem valibot found, as `path: expected X (got Y)`. */
 function firstIssue(issues: readonly v.BaseIssue<unknown>[]): string {
@@ -97,7 +110,7 @@ export function readReport(path: string, need: { perSeed?: boolean } = {}): Benc
   if (need.perSeed) {
     if (!Array.isArray(perSeed) || perSeed.length === 0) throw new Error(`${path} has no per-seed results to merge: merge reports that npm run bench -- --out FILE writes now`);
     const seed = firstBad(perSeed, SEED_RESULT);
-    if (seed) throw new Error(`${path}: per-seed result ${seed.index + 1} is not one (a mode, a seed, its per-phase figures; ${seed.why}): ${REPORT}`);
+    if (seed) throw new Error(`${path}: per-seed result ${seed.index + 1} is not one (a mode, a seed, its figures as numbers; ${seed.why}): ${REPORT}`);
   }
   return r as BenchReport;
 }

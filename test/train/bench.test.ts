@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { BenchReport } from '../../src/engine/bench/report';
+import { BENCH_VARIANTS, combineVariants, type BenchReport, type SeedResult } from '../../src/engine/bench/report';
 import { benchOneRun, warmUpConfig } from '../../src/engine/bench/run';
 import type { EngineEvent } from '../../src/engine/events';
 import { prepareRun } from '../../src/engine/prepare';
@@ -244,6 +244,42 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     const past = await tsx('src/cli/bench.ts', ['--first-seed', '4294967295', '--seeds', '2']).catch((e: { code: number; stderr: string }) => e);
     expect(past).toMatchObject({ code: 2 });
     expect((past as { stderr: string }).stderr).toContain('--first-seed 4294967295 with --seeds 2 runs seeds past 4294967295, the largest seed: lower either');
+  }, 60_000);
+
+  it('bench:merge refuses a per-seed result whose figures are not numbers, naming the file and the field', async () => {
+    // a report as bench writes it, made here: 2 seeds of each variant, their runs combined
+    const result = (mode: string, rule: string, seed: number): SeedResult => ({
+      mode, rule, seed, accuracy: 0.9, wallSeconds: 10, trainableShare: 0.5, switchedAt: mode === 'full' ? null : 100,
+      samplesPerSec: { full: 100, lora: 150 }, deviceMsPerStep: { full: null, lora: null }, memoryBytes: { full: 10, lora: 5, peak: 20 },
+      dispatchesPerStep: { full: 1000, lora: 800 }, flopsPerStep: { full: 2e9, lora: 1e9 },
+      phaseShare: { full: 0.2, mixed: 0.1, lora: 0.7 }, flopsSaved: 0.3, familySwitchSteps: { fc2: 100 },
+      kernelsByKind: { full: { MatMul: 600 }, lora: { MatMul: 500 } },
+    });
+    const perSeed = [1, 2].flatMap((seed) => BENCH_VARIANTS.map((v) => result(v.mode, v.rule, seed)));
+    const report: BenchReport = {
+      date: '2026-12-05', preset: 'nano', dataset: 'mnist', backend: 'wasm', kernels: 'composite', device: 'cpu', steps: 1000, batchSize: 32, seeds: 2,
+      runs: combineVariants(perSeed, 32), perSeed,
+    };
+    const dir = tempDir('prelora-merge-');
+    const write = (name: string, r: unknown) => {
+      writeFileSync(join(dir, name), JSON.stringify(r));
+      return join(dir, name);
+    };
+    const good = write('good.json', report);
+    expect((await tsx('src/cli/bench-merge.ts', [good])).stdout).not.toContain('NaN');
+    // each was merged: "x" as an accuracy made a table of NaN ± NaN, as a speed a dash, exit 0
+    const bad = (i: number, field: Partial<Record<keyof SeedResult, unknown>>) => ({ ...report, perSeed: perSeed.map((x, j) => (j === i ? { ...x, ...field } : x)) });
+    for (const [name, r, message] of [
+      ['accuracy.json', bad(0, { accuracy: 'x' }), /accuracy\.json: per-seed result 1 is not one \(.*; accuracy: expected number \(got "x"\)\): give a report/],
+      ['speed.json', bad(1, { samplesPerSec: { full: 'x', lora: null } }), /speed\.json: per-seed result 2 is not one \(.*; samplesPerSec\.full: expected .*number.* \(got "x"\)\): give a report/],
+      ['peak.json', bad(2, { memoryBytes: { full: 1, lora: 1 } }), /peak\.json: per-seed result 3 is not one \(.*; memoryBytes\.peak: missing\)/],
+      ['share.json', bad(3, { phaseShare: { full: 1, mixed: null, lora: 0 } }), /share\.json: per-seed result 4 is not one \(.*; phaseShare\.mixed: expected number \(got null\)\)/],
+    ] as const) {
+      const e = await tsx('src/cli/bench-merge.ts', [write(name, r)]).then((x) => ({ code: 0, ...x }), (x: { code: number; stdout: string; stderr: string }) => x);
+      expect(e.stderr).toMatch(message);
+      expect(e.code).toBe(2);
+      expect(e.stdout).not.toContain('NaN');
+    }
   }, 60_000);
 
   it('prints a flag\'s value with its control characters escaped', async () => {
