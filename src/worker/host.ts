@@ -9,7 +9,7 @@
 import type { BackendChoice, BackendInfo } from '../engine/backend';
 import { BENCH_VARIANTS } from '../engine/bench/report';
 import { BenchStopped, runBench } from '../engine/bench/run';
-import { formatErrors, type RunConfig } from '../engine/config';
+import { formatErrors, validateConfig, type RunConfig } from '../engine/config';
 import { loadBuiltin, previewSynthetic, type PublicReader } from '../engine/data/builtin';
 import type { Dataset } from '../engine/data/dataset';
 import { DatasetError } from '../engine/data/errors';
@@ -191,6 +191,10 @@ export class TrainingHost {
       case 'loadDataset': return this.loadDataset(cmd);
       case 'previewDataset': {
         const source = cmd.config.data.dataset;
+        // checked as a start checks it: the message's were only types, and a synthetic
+        // set of -1 channels threw a RangeError, one of 1e-9 drew 10^10 pixels (the worker hung)
+        const errors = validateConfig(cmd.config);
+        if (errors.length) return this.error(null, formatErrors(errors));
         try {
           // a synthetic set is described without being made (previewSynthetic)
           const info = source === 'synthetic'
