@@ -58,6 +58,8 @@ function issueText(issue: v.BaseIssue<unknown>): string {
   const path = v.getDotPath(issue) ?? '(the message)';
   if (issue.kind === 'schema' && issue.expected === 'never') return `${path}: not a field of this command`;
   if (issue.received === 'undefined') return `${path}: missing`;
+  // the schemas cap strings only (ids, names, files' names)
+  if (issue.type === 'max_length') return `${path}: ${issue.received} characters, more than the ${String(issue.requirement)} it may have`;
   const got = typeof issue.input === 'string' ? `"${quoted(issue.input)}"` : quoted(issue.received);
   return `${path}: expected ${issue.expected} (got ${got})`;
 }

@@ -14,9 +14,15 @@ import { PEFT_NAMINGS, type PeftNaming } from '../engine/io/hf-names';
 import { LIVE_KEYS, type PolicyUpdate } from '../engine/live';
 import type { SavedRunInfo } from './saved-runs';
 
-const runId = v.pipe(v.string(), v.minLength(1));
+/** Characters of an id or a name the page makes (a run's, a module's): far more is no id. */
+const MAX_ID_CHARS = 200;
+/** Characters of a file's name or path: the longest path a file system takes. */
+const MAX_PATH_CHARS = 4096;
+
+const runId = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ID_CHARS));
 const count = v.pipe(v.number(), v.integer(), v.minValue(1));
-const name = v.pipe(v.string(), v.maxLength(200));
+const name = v.pipe(v.string(), v.maxLength(MAX_ID_CHARS));
+const fileName = v.pipe(v.string(), v.maxLength(MAX_PATH_CHARS));
 
 export const COMMAND_SCHEMAS = {
   /** start the backend (the first choice stands: a new choice is a new worker) */
@@ -41,11 +47,11 @@ export const COMMAND_SCHEMAS = {
   reset: v.strictObject({ type: v.literal('reset'), runId }),
   /** live PreLoRA settings: any of the live keys, nothing else */
   setPolicy: v.strictObject({ type: v.literal('setPolicy'), runId, update: v.partial(v.pick(PRELORA_SCHEMA, LIVE_KEYS)) }),
-  forceSwitch: v.strictObject({ type: v.literal('forceSwitch'), runId, module: v.string() }),
+  forceSwitch: v.strictObject({ type: v.literal('forceSwitch'), runId, module: name }),
   /** parse the user's files into the `upload` dataset; a failure keeps the previous one */
   loadDataset: v.strictObject({
     type: v.literal('loadDataset'),
-    files: v.array(v.strictObject({ name: v.string(), path: v.string(), bytes: v.instance(ArrayBuffer) })),
+    files: v.array(v.strictObject({ name: fileName, path: fileName, bytes: v.instance(ArrayBuffer) })),
     imageSize: count,
     seed: v.pipe(v.number(), v.integer(), v.minValue(0)),
   }),
@@ -59,7 +65,7 @@ export const COMMAND_SCHEMAS = {
   /** weights for the next runs to start from (a model.safetensors, and its config.json if given), checked against `config` */
   loadWeights: v.strictObject({
     type: v.literal('loadWeights'),
-    files: v.array(v.strictObject({ name: v.string(), bytes: v.instance(ArrayBuffer) })),
+    files: v.array(v.strictObject({ name: fileName, bytes: v.instance(ArrayBuffer) })),
     config: RUN_CONFIG_SCHEMA,
   }),
   /** start the next runs from a fresh model again */

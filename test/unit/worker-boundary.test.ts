@@ -74,6 +74,20 @@ describe('the worker boundary', () => {
       .toBe('loadDataset: files: 100001 items, more than the 100000 a message may have');
   });
 
+  it('caps the length of ids and names, naming the field', () => {
+    const huge = 'x'.repeat(5_000_000);
+    expect(error({ type: 'start', runId: huge, config })).toBe('start: runId: 5000000 characters, more than the 200 it may have');
+    expect(error({ type: 'restore', runId: 'a', savedId: huge })).toBe('restore: savedId: 5000000 characters, more than the 200 it may have');
+    expect(error({ type: 'forceSwitch', runId: 'a', module: huge })).toBe('forceSwitch: module: 5000000 characters, more than the 200 it may have');
+    const file = { name: 'x.bin', path: 'x.bin', bytes: new ArrayBuffer(8) };
+    expect(error({ type: 'loadDataset', files: [{ ...file, name: huge }], imageSize: 32, seed: 1 }))
+      .toBe('loadDataset: files.0.name: 5000000 characters, more than the 4096 it may have');
+    expect(error({ type: 'loadDataset', files: [{ ...file, path: huge }], imageSize: 32, seed: 1 }))
+      .toBe('loadDataset: files.0.path: 5000000 characters, more than the 4096 it may have');
+    expect(error({ type: 'loadWeights', files: [{ name: huge, bytes: file.bytes }], config }))
+      .toBe('loadWeights: files.0.name: 5000000 characters, more than the 4096 it may have');
+  });
+
   it('says what a message that is no command is', () => {
     expect(error(undefined)).toBe('a message to the worker is an object with a "type" (got undefined)');
     expect(error([1])).toBe('a message to the worker is an object with a "type" (got an array)');
