@@ -98,6 +98,7 @@ describe('a checkpoint file', () => {
     ['a config that does not validate', resealed(bytes, (m) => { m.config = JSON.stringify({ ...config, seed: -1 }); }),
       /^run\.ckpt: its config is not valid here: seed/],
     ['no event log', resealed(bytes, (m) => { delete m.log; }), /^run\.ckpt: its log is not valid JSON/],
+    ['a config that is null', resealed(bytes, (m) => { m.config = 'null'; }), /^run\.ckpt: its config is not valid here: config must be an object .* \(got null\)$/],
   ];
   for (const [what, file, message] of cases) {
     it(`refuses ${what}, naming the file`, () => {

@@ -145,6 +145,13 @@ describe('validation', () => {
       for (const e of errors) expect(e.message.length).toBeGreaterThan(10);
     }
   });
+
+  it('never throws on what is no config at all: null, an array, a number, a string', () => {
+    const sections = 'an object of model, data, optim, schedule and prelora settings and a seed';
+    for (const [cfg, got] of [[null, 'null'], [undefined, 'undefined'], [[1, 2], 'an array'], [7, 'number'], ['nano', 'string']] as const) {
+      expect(validateConfig(cfg as unknown as RunConfig)).toEqual([{ path: 'config', message: `config must be ${sections} (got ${got})` }]);
+    }
+  });
 });
 
 describe('merging overrides', () => {

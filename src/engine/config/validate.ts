@@ -74,6 +74,13 @@ export interface RunContext {
  * `here`, when given, also refuses what this machine cannot run (RunContext).
  */
 export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigError[] {
+  // a section that is no object reads as missing (each field then named); the whole config must be one
+  // (a checkpoint's config of JSON null threw "Cannot read properties of null")
+  const raw: unknown = cfg;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    const got = raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw;
+    return [{ path: 'config', message: `config must be an object of model, data, optim, schedule and prelora settings and a seed (got ${got})` }];
+  }
   const { memoryBudgetBytes, kernels, maxLoraRank, maxTrainableTensors } = here;
   const e: ConfigError[] = [];
   const m = cfg.model ?? ({} as ModelConfig);
