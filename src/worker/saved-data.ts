@@ -74,6 +74,27 @@ export function encodeDataset(d: Dataset, crc32 = identify(d, '').crc32): Uint8A
   return out;
 }
 
+/** The largest label, read in a loop: a spread of 60,000 arguments may overflow the call stack. */
+const largest = (labels: Uint8Array) => labels.reduce((a, b) => (b > a ? b : a), 0);
+const isCount = (n: unknown, min: number) => Number.isSafeInteger(n) && (n as number) >= min;
+
+/**
+ * What is wrong with a header of the right format, read before any field is used: a
+ * header of JSON null threw "Cannot read properties of null", one without its shape
+ * "(reading '0')", and the page showed that TypeError on restore.
+ */
+function headerProblem(h: Partial<Record<keyof Header, unknown>>): string | null {
+  if (!Array.isArray(h.shape) || h.shape.length !== 3 || !h.shape.every((n) => isCount(n, 1))) return "its header's shape is not 3 whole numbers of 1 or more";
+  for (const split of ['train', 'test'] as const) {
+    if (!isCount(h[split], 1)) return `its header's ${split} is not a whole number of 1 or more`;
+  }
+  if (!Array.isArray(h.classes) || h.classes.length < 2 || !h.classes.every((c) => typeof c === 'string')) return "its header's classes are not a list of 2 or more names";
+  if (typeof h.name !== 'string') return "its header's name is not text";
+  const augment = h.augment as Partial<Record<keyof Dataset['augment'], unknown>> | null | undefined;
+  if (!isCount(augment?.crop, 0) || typeof augment?.flip !== 'boolean') return "its header's augment is not a crop of 0 or more and a flip";
+  return null;
+}
+
 /** Read a kept dataset back whole; refused with a message naming `what` when it is truncated or corrupted. */
 export function decodeDataset(bytes: Uint8Array, what: string): Dataset {
   const refuse = (why: string): never => {
@@ -88,7 +109,10 @@ export function decodeDataset(bytes: Uint8Array, what: string): Dataset {
   } catch {
     return refuse('has an unreadable header');
   }
+  if (h === null || typeof h !== 'object' || Array.isArray(h)) return refuse('is corrupted (its header is not an object)');
   if (h.format !== 'prelora-dataset' || h.version !== 1) refuse(`is of another format (${JSON.stringify(h.format)} version ${JSON.stringify(h.version)})`);
+  const problem = headerProblem(h);
+  if (problem) refuse(`is corrupted (${problem})`);
   const pixels = h.shape[0] * h.shape[1] * h.shape[2];
   const sizes = [h.train * pixels, h.train, h.test * pixels, h.test];
   if (4 + length + sizes.reduce((a, b) => a + b, 0) !== bytes.length) refuse('is truncated');
@@ -104,5 +128,8 @@ export function decodeDataset(bytes: Uint8Array, what: string): Dataset {
     train: split(trainImages, trainLabels, h.train), test: split(testImages, testLabels, h.test),
   };
   if (identify(d, '').crc32 !== h.crc32) refuse('is corrupted (its CRC-32 does not match)');
+  // the CRC-32 covers no class names: a label past them would train on a class that is not there
+  const top = Math.max(largest(trainLabels), largest(testLabels));
+  if (top >= h.classes.length) refuse(`is corrupted (a label of ${top}, and ${h.classes.length} classes)`);
   return d;
 }

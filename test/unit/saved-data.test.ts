@@ -38,4 +38,32 @@ describe('kept data', () => {
     expect(() => decodeDataset(flipped, what)).toThrow(`${what}: the uploaded data kept with it is corrupted (its CRC-32 does not match)${fix}`);
     expect(() => decodeDataset(foreign, what)).toThrow(`${what}: the uploaded data kept with it is of another format ("xrelora-dataset" version 1)${fix}`);
   });
+
+  it('refuses a header that is whole and sealed but wrong, naming the field, never with a TypeError', () => {
+    const bytes = encodeDataset(data);
+    const length = new DataView(bytes.buffer).getUint32(0, true);
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + length))) as Record<string, unknown>;
+    /** The file with its header made `json` (the images, labels and CRC-32 kept). */
+    const withHeader = (json: string) => {
+      const text = new TextEncoder().encode(json);
+      const out = new Uint8Array(4 + text.length + bytes.length - 4 - length);
+      new DataView(out.buffer).setUint32(0, text.length, true);
+      out.set(text, 4);
+      out.set(bytes.subarray(4 + length), 4 + text.length);
+      return out;
+    };
+    const changed = (change: Record<string, unknown>) => withHeader(JSON.stringify({ ...header, ...change }));
+    const fix = '; delete it, or upload the data again';
+    const refused = (why: string) => `${what}: the uploaded data kept with it is corrupted (${why})${fix}`;
+    expect(() => decodeDataset(withHeader('null'), what)).toThrow(refused('its header is not an object'));
+    expect(() => decodeDataset(changed({ shape: undefined }), what)).toThrow(refused('its header\'s shape is not 3 whole numbers of 1 or more'));
+    expect(() => decodeDataset(changed({ shape: [8, 8, -3] }), what)).toThrow(refused('its header\'s shape is not 3 whole numbers of 1 or more'));
+    expect(() => decodeDataset(changed({ train: -1 }), what)).toThrow(refused('its header\'s train is not a whole number of 1 or more'));
+    expect(() => decodeDataset(changed({ test: 'six' }), what)).toThrow(refused('its header\'s test is not a whole number of 1 or more'));
+    expect(() => decodeDataset(changed({ classes: null }), what)).toThrow(refused('its header\'s classes are not a list of 2 or more names'));
+    expect(() => decodeDataset(changed({ name: 7 }), what)).toThrow(refused('its header\'s name is not text'));
+    expect(() => decodeDataset(changed({ augment: { crop: 'x' } }), what)).toThrow(refused('its header\'s augment is not a crop of 0 or more and a flip'));
+    // the labels pass the CRC-32, which covers no class names: each must name one of them
+    expect(() => decodeDataset(changed({ classes: ['a', 'b'] }), what)).toThrow(refused('a label of 3, and 2 classes'));
+  });
 });
