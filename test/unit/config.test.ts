@@ -105,11 +105,18 @@ describe('validation', () => {
     ['depth 147: 4,124', { model: { depth: 147 } }, ['model.depth']],
     ['depth 204, two adapted linears a block: 4,088', { model: { depth: 204 }, prelora: { targets: ['query', 'value'] } }, []],
     ['depth 205 of them: 4,108', { model: { depth: 205 }, prelora: { targets: ['query', 'value'] } }, ['model.depth']],
+    // a family named twice is one family: it counted twice (a link's query,query,... of 30 took depth 146 as 30 a block)
+    ['depth 204, query and value each named twice: 4,088', { model: { depth: 204 }, prelora: { targets: ['query', 'value', 'query', 'value'] } }, ['prelora.targets']],
     // static LoRA: each adapted linear's frozen base (two tensors) leaves as its adapter (two) comes
     ['static LoRA at depth 255: 8 + 16 x 255 = 4,088', { model: { depth: 255 }, prelora: { mode: 'lora' } }, []],
     ['static LoRA at depth 256: 4,104', { model: { depth: 256 }, prelora: { mode: 'lora' } }, ['model.depth']],
   ])('optimiser table of 4,096 rows: %s', (_, overrides, expected) => {
     expect(validateConfig(makeConfig('micro', overrides), { maxTrainableTensors: 4096 }).map((e) => e.path)).toEqual(expected);
+  });
+
+  it('refuses a family named twice in prelora.targets, naming it', () => {
+    const [twice] = validateConfig(makeConfig('micro', { prelora: { targets: ['query', 'fc1', 'query'] } }));
+    expect(twice).toEqual({ path: 'prelora.targets', message: 'prelora.targets names query twice: list each family once' });
   });
 
   it('names the deepest model the optimiser table takes, and the backend that has no table', () => {

@@ -180,6 +180,10 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
   }
   if (!Array.isArray(p.targets) || p.targets.length === 0 || !p.targets.every((t) => FAMILIES.includes(t))) {
     e.push({ path: 'prelora.targets', message: `prelora.targets must list one or more of ${FAMILIES.join(', ')} (got ${String(p.targets)})` });
+  } else {
+    // once each: a link's query,query,... passed, and each counted again in the optimiser's table
+    const twice = p.targets.find((t, i) => p.targets.indexOf(t) !== i);
+    if (twice) e.push({ path: 'prelora.targets', message: `prelora.targets names ${twice} twice: list each family once` });
   }
   if (p.alpha !== null && !(isNum(p.alpha) && p.alpha > 0)) {
     e.push({ path: 'prelora.alpha', message: `prelora.alpha must be a positive number, or null for alpha = rank (got ${String(p.alpha)})` });
@@ -206,7 +210,7 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
   // every targeted linear of every block may train beside its adapter (the joint phase; a
   // hand switch takes targeted modules only); static LoRA freezes each targeted base, its
   // two tensors leaving as its adapter's two come
-  const targeted = Array.isArray(p.targets) ? p.targets.length : 0;
+  const targeted = Array.isArray(p.targets) ? new Set(p.targets).size : 0;
   const beside = p.mode === 'lora' ? 0 : targeted;
   const most = ok('model.depth') ? countTensors(m, beside * m.depth) : 0;
   if (maxTrainableTensors !== undefined && most > maxTrainableTensors) {
