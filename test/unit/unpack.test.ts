@@ -100,6 +100,23 @@ describe('zip, bounded', () => {
     expect(b.used).toBe(0);
   });
 
+  it('refuses an entry named twice, or named __proto__, naming it: either went missing without a word', () => {
+    // a zip of two entries whose names are then written over, in its local headers and its directory
+    const renamed = (names: [string, string], as: [string, string]) => {
+      const zip = zipSync({ [names[0]]: new Uint8Array([1, 2, 3]), [names[1]]: new Uint8Array([4]) });
+      const enc = (t: string) => new TextEncoder().encode(t);
+      names.forEach((n, k) => {
+        const from = enc(n), to = enc(as[k]!);
+        for (let i = 0; i + from.length <= zip.length; i++) if (from.every((x, j) => zip[i + j] === x)) zip.set(to, i);
+      });
+      return zip;
+    };
+    expect(() => unzipBounded(renamed(['data_1.bin', 'data_2.bin'], ['data_1.bin', 'data_1.bin']), 'z.zip', budget(1)))
+      .toThrow('z.zip holds data_1.bin twice: give an archive whose entries are named once');
+    expect(() => unzipBounded(renamed(['XXproto__', 'a.bin'], ['__proto__', 'a.bin']), 'z.zip', budget(1)))
+      .toThrow('z.zip: an entry is named __proto__, which no dataset file is: rename or remove it');
+  });
+
   it('cuts an entry that inflates past its declared size at that size', () => {
     const zip = zipDeclaring('a.bin', new Uint8Array(10 * MB).fill(1), 1000);
     const [f] = unzipBounded(zip, 'z.zip', budget(1));

@@ -93,11 +93,17 @@ export function gunzipExpecting(
 export function unzipBounded(bytes: Uint8Array, archive: string, budget: DataBudget): { name: string; path: string; bytes: Uint8Array }[] {
   let entries = 0;
   let files: Record<string, Uint8Array>;
+  // fflate keeps entries by name in a plain object: a name given twice kept the last, and
+  // "__proto__" set the object's prototype, each entry gone without a word
+  const names = new Set<string>();
   try {
     files = unzipSync(bytes, {
       filter: (f) => {
         if (++entries > MAX_FILES) throw new DatasetError(`${archive}: more than ${MAX_FILES} entries: a dataset has fewer files`);
         if (f.name.endsWith('/')) return false;
+        if (f.name === '__proto__') throw new DatasetError(`${archive}: an entry is named __proto__, which no dataset file is: rename or remove it`);
+        if (names.has(f.name)) throw new DatasetError(`${archive} holds ${f.name} twice: give an archive whose entries are named once`);
+        names.add(f.name);
         // a stored entry is copied (its compressed size), a deflated one inflates into
         // a buffer of its declared size (longer data is cut there, never grown)
         budget.take(f.compression === 0 ? f.size : f.originalSize, `${archive}: ${f.name} inflates to`);
