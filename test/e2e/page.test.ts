@@ -34,7 +34,7 @@ describe('the playground in Chromium', () => {
     await page.getByTestId('preset').selectOption('vit-l16');
     await page.getByTestId('start').click();
     await expect.poll(() => page.getByTestId('error').textContent(), { timeout: 60_000 })
-      .toMatch(/^model: training this model needs about .* GB .* choose a smaller preset/);
+      .toMatch(/^model: training this model needs about .* GiB .* choose a smaller preset/);
     await expect.poll(() => page.getByTestId('start').isEnabled()).toBe(true);
     expect(await page.getByTestId('run-table').count()).toBe(0); // a refused run leaves nothing behind
     await page.getByTestId('preset').selectOption('nano');

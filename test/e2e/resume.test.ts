@@ -50,7 +50,7 @@ describe('saved runs in the page', () => {
     const saved = Number((await row.locator('td').nth(1).textContent())!.split(' / ')[0]);
     expect(saved % 10).toBe(0);
     expect(saved).toBeGreaterThanOrEqual(20);
-    expect(await row.getByTestId('saved-size').textContent()).toMatch(/ (KB|MB)$/);
+    expect(await row.getByTestId('saved-size').textContent()).toMatch(/ (KiB|MiB)$/);
     await row.getByTestId('saved-resume').click();
     await expect.poll(() => runState(page, 0), { timeout: 60_000 }).toBe('paused');
     expect(await page.getByTestId('resume-offer').count()).toBe(0);
@@ -144,7 +144,7 @@ describe('saved runs in the page', () => {
     await expect.poll(probe, { timeout: 30_000 }).toBe('QuotaExceededError');
     await page.getByTestId('start').click();
     await expect.poll(() => page.getByTestId('error').textContent(), { timeout: 120_000 })
-      .toMatch(/^could not save "#\d+ PreLoRA \(module\), micro, .*" at step \d+ \(.* MB\): the browser's storage for this page is full; delete saved runs to make room: "kept <b>for later<\/b>" \(.* MB\)$/);
+      .toMatch(/^could not save "#\d+ PreLoRA \(module\), micro, .*" at step \d+ \(.* MiB\): the browser's storage for this page is full; delete saved runs to make room: "kept <b>for later<\/b>" \(.* MiB\)$/);
     await expect.poll(() => lastState(page), { timeout: 120_000 }).toBe('done');
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(base).origin });
   }, 240_000);
