@@ -4,6 +4,7 @@
 // window history; the trainer hosts it and rebuilds its optimiser when told to.
 import type * as tf from '@tensorflow/tfjs';
 import type { PreLoRAConfig } from './config';
+import { finiteWindow } from './divergence';
 import type { Phase, PhaseChange, RunPhase } from './events';
 import type { Linear } from './linear';
 import { applyLive, type PolicyUpdate } from './live';
@@ -186,8 +187,15 @@ export class PreLoRAController {
     await this.switchModules(switches, settings);
   }
 
-  /** The policy's switches on the last window, under `settings`. */
+  /**
+   * The policy's switches on the last window, under `settings`; none on a window whose
+   * statistics are not finite (the host reads back at once and finds the run diverged):
+   * per module, the modules whose own numbers were still finite switched on it, their
+   * probe losses NaN, on a window the charts never showed.
+   */
   private policySwitches(settings: PreLoRAConfig): Switch[] {
+    const last = this.history.at(-1);
+    if (last && !finiteWindow(last)) return [];
     return stepWindow(this.stepperState(), this.history, settings, this.totalSteps).switches;
   }
 

@@ -123,9 +123,10 @@ describe('a diverging run (wasm)', () => {
     expect(tf.memory().numTensors).toBe(before);
   }, 120_000);
 
-  it('a non-finite window that could switch a module is read back at once, not charted, and no module switches on it', async () => {
+  it.each(['global', 'module'] as const)('%s rule: a non-finite window that could switch a module is read back at once, not charted, and no module switches on it', async (rule) => {
     await useBackend('wasm');
-    const { events, trainer } = divergingRun({ logEvery: 1000, evalEvery: 1000 }, { mode: 'prelora', windowSteps: 5, weightThreshold: 1e6, lossThreshold: 1e6, patience: 2 });
+    // per module, six modules whose statistics were finite switched on it, their probe losses NaN
+    const { events, trainer } = divergingRun({ logEvery: 1000, evalEvery: 1000 }, { mode: 'prelora', rule, windowSteps: 5, weightThreshold: 1e6, lossThreshold: 1e6, patience: 2 });
     await trainer.run();
     expect(trainer.divergence).toMatchObject({ step: 11 });
     expect(trainer.stepsDone).toBe(15); // the window at 15 saw NaN; the loss read-back was due only at 60
