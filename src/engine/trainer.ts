@@ -535,8 +535,11 @@ export class Trainer {
     // a run that lost its device or was let go meanwhile reports nothing more
     if (this.lost || this.disposed) return [];
     this.checkRefused(read.step);
-    const bad = this.diverged ? -1 : firstNonFinite(values.subarray(0, n), values.subarray(n));
-    const kept = this.diverged ? 0 : bad < 0 ? n : bad;
+    // steps queued before an earlier read-back found the run diverged report nothing: run()'s
+    // last flush read one back, and its memory event came after the divergence's
+    if (this.diverged) return [];
+    const bad = firstNonFinite(values.subarray(0, n), values.subarray(n));
+    const kept = bad < 0 ? n : bad;
     const records = batch.slice(0, kept).map((p, i) => ({ step: p.step, epoch: p.epoch, lr: p.lr, loss: values[i]! }));
     if (bad >= 0) this.diverged = describeDivergence(batch[bad]!.step, values[bad]!, values[n + bad]!, this.config);
     const now = QUEUED_BACKENDS.has(tf.getBackend()) ? performance.now() : read.at;

@@ -141,6 +141,18 @@ describe('a diverging run (wasm)', () => {
     trainer.dispose();
   }, 120_000);
 
+  it('run() after it: the step queued before it was found is read back into nothing, no event after it', async () => {
+    await useBackend('wasm');
+    // the CLI's way: run() queues step N+1 before step N's read-back finds it; its final
+    // flush read that step back and logged its memory after the divergence
+    const { events, trainer } = divergingRun({ logEvery: 3, evalEvery: 7 }, { mode: 'full', windowSteps: 25 });
+    await trainer.run();
+    expect(trainer.divergence).not.toBeNull();
+    const at = events.findIndex((e) => e.type === 'diverged');
+    expect(events.slice(at + 1).map((e) => e.type)).toEqual([]);
+    trainer.dispose();
+  }, 120_000);
+
   it('a non-finite window that cannot switch anything is found a step later, when it is recorded', async () => {
     await useBackend('wasm');
     // mode full decides nothing: every window is recorded at the next step boundary
