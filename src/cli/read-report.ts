@@ -55,8 +55,8 @@ const LAUNCHES = v.nullish(v.array(v.looseObject({ module: v.nullable(v.string()
  * object alone let "x" through, to a table of NaN ± NaN or a dash where a speed was.
  */
 const PER_PHASE = v.looseObject({ full: v.nullable(v.number()), lora: v.nullable(v.number()) });
-/** The memory figure, with the run's peak besides. */
-const MEMORY = v.looseObject({ ...PER_PHASE.entries, peak: v.number() });
+/** The memory figure, with the run's peak besides (null where no step was profiled: reports of 2026-11-29 hold such). */
+const MEMORY = v.looseObject({ ...PER_PHASE.entries, peak: v.nullable(v.number()) });
 
 /** A run (or a seed's result) with `figures`: a mode, each figure, and (where timed so) its launches. */
 const runSchema = (figures: readonly string[], extra: v.ObjectEntries = {}) => v.looseObject({

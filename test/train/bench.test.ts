@@ -2,7 +2,7 @@
 // comparison with a PyTorch reference, an A/B of reports and a merge, as processes.
 import * as tf from '@tensorflow/tfjs';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import { useBackend } from '../helpers/tf';
 import { runOnDawn } from '../helpers/dawn';
 import type { WarmUpKernels } from '../helpers/bench-warm-run';
 import { tempDir } from '../helpers/temp';
+import { readReport } from '../../src/cli/read-report';
 
 describe('the warm-up runs before a benchmark', () => {
   it('ends a monitor window, so the measured runs meet no first-time work there', async () => {
@@ -308,4 +309,29 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
       'more than this device\'s WebGPU optimiser holds (4096)');
     expect((deep as { stderr: string }).stderr).not.toMatch(/^bench: micro/m); // refused before it began
   }, 120_000);
+});
+
+describe('the reports kept in docs/results', () => {
+  it('every one reads as a bench report (bench:merge, bench:ab and bench:compare take them): a stricter check refused three of 2026-11-29 for a null peak', () => {
+    const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.json') ? [join(dir, e.name)] : []));
+    const reports = walk('docs/results').filter((f) => {
+      try {
+        const j = JSON.parse(readFileSync(f, 'utf8')) as { runs?: unknown; preset?: unknown };
+        return Array.isArray(j.runs) && typeof j.preset === 'string';
+      } catch {
+        return false; // a log or a JSON-lines file, no report
+      }
+    });
+    expect(reports.length).toBeGreaterThan(1000);
+    const refused = reports.flatMap((f) => {
+      try {
+        readReport(f);
+        return [];
+      } catch (err) {
+        return [(err as Error).message];
+      }
+    });
+    expect(refused).toEqual([]);
+  }, 60_000);
 });

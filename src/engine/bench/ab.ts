@@ -8,6 +8,9 @@ import {
   figure, LAUNCH_GROUPS, LAUNCH_GROUPS_TITLE, launchGroupSums, launchGroupTotal, markdownTable, ratio, runOf, type BenchReport, type LaunchGroup,
 } from './report';
 
+/** Bytes as the bench's MB (10^6), null where not measured. */
+const mb = (bytes: number | null | undefined) => (bytes == null ? null : bytes / 1e6);
+
 /** A report under the name an A/B gives its variant. */
 export interface Variant { name: string; report: BenchReport }
 
@@ -20,7 +23,7 @@ export function abRows(vs: Variant[]): string[][] {
     return [
       name, figure(f?.deviceMsPerStep.full, 3), figure(l?.deviceMsPerStep.lora, 3), figure(ratio(f?.deviceMsPerStep.full, l?.deviceMsPerStep.lora), 3, 'x'),
       `${figure(f?.dispatchesPerStep.full, 0)} / ${figure(l?.dispatchesPerStep.lora, 0)}`,
-      `${figure(f && f.memoryBytes.peak / 1e6, 0)} / ${figure(l && l.memoryBytes.peak / 1e6, 0)}`,
+      `${figure(mb(f?.memoryBytes.peak), 0)} / ${figure(mb(l?.memoryBytes.peak), 0)}`,
       `${figure(f?.samplesPerSec.full, 0)} / ${figure(l?.samplesPerSec.lora, 0)}`,
     ];
   })];

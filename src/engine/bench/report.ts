@@ -21,7 +21,8 @@ export interface SeedResult {
   /** the kernels' own time on the device (WebGPU timestamp queries); null where the backend cannot time them */
   deviceMsPerStep: PerPhase;
   wallSeconds: number;
-  memoryBytes: PerPhase & { peak: number };
+  /** peak: null where no step could be profiled (reports of 2026-11-29 hold such) */
+  memoryBytes: PerPhase & { peak: number | null };
   trainableShare: number;
   accuracy: number;
   dispatchesPerStep: PerPhase;
@@ -104,6 +105,12 @@ export type BenchPreset = (typeof BENCH_PRESETS)[number];
 /** The fewest steps a benchmark run takes: a warm-up step and two measured steps, then steps that are timed. */
 export const BENCH_MIN_STEPS = 12;
 
+/** The largest of the seeds' peaks, null where none was measured (Math.max read a null as 0). */
+const peakOf = (peaks: (number | null)[]): number | null => {
+  const known = peaks.filter((p): p is number => p !== null);
+  return known.length ? Math.max(...known) : null;
+};
+
 /** The runs of a benchmark, in the order they are run for each seed. */
 export const BENCH_VARIANTS = [
   { mode: 'full', rule: 'global' },
@@ -132,7 +139,7 @@ export function combineSeeds(rs: SeedResult[], batchSize: number): BenchRun {
     hostMsPerStep: { full: hostMs(samplesPerSec.full), lora: hostMs(samplesPerSec.lora) },
     deviceMsPerStep: phase((r) => r.deviceMsPerStep),
     wallSeconds: mean(rs.map((r) => r.wallSeconds)),
-    memoryBytes: { ...phase((r) => r.memoryBytes), peak: Math.max(...rs.map((r) => r.memoryBytes.peak)) },
+    memoryBytes: { ...phase((r) => r.memoryBytes), peak: peakOf(rs.map((r) => r.memoryBytes.peak)) },
     trainableShare: mean(rs.map((r) => r.trainableShare)),
     accuracy: { mean: m, spread },
     dispatchesPerStep: phase((r) => r.dispatchesPerStep),
