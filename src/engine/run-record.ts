@@ -10,7 +10,12 @@ import { parseModuleId } from './policy';
 import { summarize, type RunSummary } from './summary';
 
 export const RUN_RECORD_FORMAT = 'prelora-run';
-export const RUN_RECORD_VERSION = 1;
+/**
+ * 2: the run's time is `run.trainingSeconds` (1 called it wallSeconds), the summary has
+ * trainingSeconds and a wallSeconds that a page record leaves null, and params.total is
+ * the base model's
+ */
+export const RUN_RECORD_VERSION = 2;
 
 /** A live change as the worker confirmed it: it counts from the decision after `step`. */
 export interface PolicyChange {

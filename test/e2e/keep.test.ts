@@ -95,7 +95,7 @@ describe('keep and take away in the page', () => {
     const json = await download(page, 'export-json');
     expect(json.name).toMatch(new RegExp(`${STEM.source}-run\\.json$`));
     const record = JSON.parse(text(json.bytes)) as RunRecord;
-    expect(record).toMatchObject({ format: 'prelora-run', version: 1, run: { preset: 'micro', backend: 'wasm', state: 'done', init: null } });
+    expect(record).toMatchObject({ format: 'prelora-run', version: 2, run: { preset: 'micro', backend: 'wasm', state: 'done', init: null } });
     expect(record.config.optim.lr).toBe(0.002); // the link's field ran
     const steps = record.events.flatMap((e) => (e.type === 'progress' ? e.records.map((r) => r.step) : []));
     expect(steps).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));

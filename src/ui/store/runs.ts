@@ -67,7 +67,7 @@ export interface RunView {
    * put it at 0.63x (272 against 434 KB).
    */
   memory: { step: number; bytes: number }[];
-  /** wall seconds spent running, pauses excluded */
+  /** seconds spent training (the read-back intervals summed): pauses, evaluations and saves left out */
   seconds: number;
   /** the run stopped on a non-finite loss or gradient */
   diverged: Divergence | null;
