@@ -238,6 +238,10 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     expect((err as { stderr: string }).stderr).toMatch(/--preset: use micro, nano, tiny or small \(got "huge"\)/);
     const few = await tsx('src/cli/bench.ts', ['--steps', '5']).catch((e: { code: number; stderr: string }) => e);
     expect((few as { stderr: string }).stderr).toMatch(/--steps: a benchmark needs at least 12 steps/);
+    // an empty --out, as train's and bench:merge's: the report was written nowhere, without a word
+    const noOut = await tsx('src/cli/bench.ts', ['--preset', 'micro', '--steps', '12', '--out=']).catch((e: { code: number; stderr: string }) => e);
+    expect(noOut).toMatchObject({ code: 2 });
+    expect((noOut as { stderr: string }).stderr).toContain('--out takes a path (got "")');
     // a decimal, as every typed number (0x2 was read as 2)
     const seed = await tsx('src/cli/bench.ts', ['--first-seed', '0x2']).catch((e: { code: number; stderr: string }) => e);
     expect((seed as { stderr: string }).stderr).toMatch(/--first-seed takes a whole number >= 0 \(got "0x2"\)/);
