@@ -194,7 +194,7 @@ def main():
     report = dict(
         torch=torch.__version__, cuda=torch.version.cuda,
         device=torch.cuda.get_device_name(0) if a.device == 'cuda' else 'cpu',
-        batchSize=cfg['optim']['batchSize'], model=cfg['model'], rank=cfg['prelora']['rank'],
+        batchSize=cfg['optim']['batchSize'], model=cfg['model'], rank=cfg['prelora']['rank'], targets=cfg['prelora']['targets'],
         steps=a.steps, warm=a.warm,
         phases={phase: measure(cfg, phase, a.device, a.steps, a.warm) for phase in ('full', 'lora')},
     )

@@ -304,6 +304,10 @@ describe('tfjs against PyTorch', () => {
       .toThrow('tfjs.json and torch.json ran different models (model.depth: tfjs 6, PyTorch 12): run both from one --print-config');
     expect(() => compareWithTorch(report, { ...torch, model: { ...config.model, imageSize: 28, channels: 1 } }, files)).toThrow(/\(model\.imageSize: tfjs 32, PyTorch 28\)/);
     expect(() => compareWithTorch(report, { ...torch, rank: 32 }, files)).toThrow(`ran different LoRA ranks (prelora.rank: tfjs ${config.prelora.rank}, PyTorch 32)`);
+    // other targets are other LoRA work (the reference adapts its targets only); a reference without them is not checked on them
+    expect(() => compareWithTorch(report, { ...torch, targets: ['query', 'value'] }, files))
+      .toThrow(`ran different LoRA targets (prelora.targets: tfjs ${[...config.prelora.targets].sort().join(',')}, PyTorch query,value)`);
+    expect(compareWithTorch(report, { ...torch, targets: [...config.prelora.targets].reverse() }, files)).toHaveLength(2);
     // a report's config that is not one is named by its field
     const bad = { ...report, config: { ...report.config!, model: { ...config.model, depth: 'six' } } } as unknown as BenchReport;
     expect(() => compareWithTorch(bad, torch, files)).toThrow(/^tfjs\.json: config\.model\.depth: expected number \(got "six"\)/);

@@ -27,6 +27,8 @@ const TORCH_REFERENCE = v.looseObject({
   device: v.string(),
   batchSize: v.number(),
   rank: v.number(),
+  /** the families given adapters (references written before it was kept have none) */
+  targets: v.optional(v.array(v.string())),
   model: SHAPE,
   phases: v.looseObject({ full: PHASE, lora: PHASE }),
 });
@@ -47,12 +49,14 @@ export interface TorchReference {
   device: string;
   batchSize: number;
   rank: number;
+  /** the families given adapters; absent in references written before it was kept */
+  targets?: string[];
   model: Record<(typeof MODEL_SHAPE)[number], number>;
   phases: { full: TorchPhase; lora: TorchPhase };
 }
 
 /** The part of a report's config the comparison reads (a report written before it carried one has none). */
-const REPORT_CONFIG = v.looseObject({ model: SHAPE, prelora: v.looseObject({ rank: v.number() }) });
+const REPORT_CONFIG = v.looseObject({ model: SHAPE, prelora: v.looseObject({ rank: v.number(), targets: v.array(v.string()) }) });
 
 /** valibot's first issue as `path: expected X (got Y)`, what was received cut short. */
 function firstIssue(issues: readonly v.BaseIssue<unknown>[], root: string): string {
@@ -91,6 +95,11 @@ export function checkSameRun(report: BenchReport, torch: TorchReference, files: 
   const key = MODEL_SHAPE.find((k) => model[k] !== torch.model[k]);
   if (key) throw differ('models', `model.${key}`, model[key], torch.model[key]);
   if (prelora.rank !== torch.rank) throw differ('LoRA ranks', 'prelora.rank', prelora.rank, torch.rank);
+  // the LoRA phase adapts these families only on both sides: other targets, other work
+  const families = (ts: readonly string[]) => [...ts].sort().join(',');
+  if (torch.targets && families(prelora.targets) !== families(torch.targets)) {
+    throw differ('LoRA targets', 'prelora.targets', families(prelora.targets), families(torch.targets));
+  }
   return true;
 }
 
