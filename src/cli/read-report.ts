@@ -4,6 +4,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import * as v from 'valibot';
 import type { BenchReport } from '../engine/bench/report';
+import { firstIssue } from '../engine/issue';
 
 /** The largest file read: a report with every launch of a step timed is a few hundred KB a seed. */
 export const MAX_REPORT_BYTES = 64 * 2 ** 20;
@@ -75,16 +76,6 @@ const SEED_RESULT = runSchema(PHASE_FIGURES.filter((k) => k !== 'hostMsPerStep')
   switchedAt: v.nullable(v.number()), flopsPerStep: PER_PHASE, enqueueMsPerStep: v.optional(PER_PHASE), submitsPerStep: v.optional(PER_PHASE),
   phaseShare: v.looseObject({ full: v.number(), mixed: v.number(), lora: v.number() }), familySwitchSteps: v.record(v.string(), v.number()),
 });
-
-/** The first problem valibot found, as `path: expected X (got Y)`. */
-function firstIssue(issues: readonly v.BaseIssue<unknown>[]): string {
-  const i = issues[0]!;
-  // what was received is shown cut short: a report's string field may be megabytes long
-  const got = i.received.length > 40 ? `${i.received.slice(0, 40)}...` : i.received;
-  const what = i.received === 'undefined' ? 'missing' : `expected ${i.expected} (got ${got})`;
-  const path = v.getDotPath(i);
-  return path ? `${path}: ${what}` : what;
-}
 
 /** Why each item of `items` fails `schema`, the first that does, or null. */
 function firstBad(items: unknown[], schema: typeof RUN | typeof SEED_RESULT): { index: number; why: string } | null {

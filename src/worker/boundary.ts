@@ -4,6 +4,7 @@
 import * as v from 'valibot';
 import { MAX_FILES } from '../engine/data/limits';
 import { printable } from '../engine/data/names';
+import { QUOTED_CHARS } from '../engine/issue';
 import { COMMAND_SCHEMAS, COMMAND_TYPES, type Command, type CommandType } from './protocol';
 
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -11,8 +12,6 @@ const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** Items an array of a message may have: a dataset's files, at most (MAX_FILES). */
 export const MAX_MESSAGE_ITEMS = MAX_FILES;
 
-/** Characters of a key or a value a refusal quotes: a 5 MB key came back as a 5 MB line. */
-const QUOTED_CHARS = 40;
 
 /** `text` fit to quote in a line: escaped, and cut past QUOTED_CHARS with its length. */
 const quoted = (text: string) => printable(text.length > QUOTED_CHARS ? `${text.slice(0, QUOTED_CHARS)}… (${text.length} characters)` : text);
@@ -52,7 +51,7 @@ function shapeProblem(raw: object, schema: Shape): string | null {
   return null;
 }
 
-const shown = (x: unknown) => (typeof x === 'string' ? JSON.stringify(x.slice(0, 40)) : x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x);
+const shown = (x: unknown) => (typeof x === 'string' ? JSON.stringify(x.slice(0, QUOTED_CHARS)) : x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x);
 
 function issueText(issue: v.BaseIssue<unknown>): string {
   const path = v.getDotPath(issue) ?? '(the message)';

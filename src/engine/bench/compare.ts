@@ -5,6 +5,7 @@
 // reference's file is checked to be one, and a report that carries its config is checked
 // against it field by field.
 import * as v from 'valibot';
+import { firstIssue } from '../issue';
 import { figure, ratio, runOf, type BenchReport } from './report';
 
 /** The model's fields that set its shape, and so what a step costs: both sides must agree on each. */
@@ -58,20 +59,12 @@ export interface TorchReference {
 /** The part of a report's config the comparison reads (a report written before it carried one has none). */
 const REPORT_CONFIG = v.looseObject({ model: SHAPE, prelora: v.looseObject({ rank: v.number(), targets: v.array(v.string()) }) });
 
-/** valibot's first issue as `path: expected X (got Y)`, what was received cut short. */
-function firstIssue(issues: readonly v.BaseIssue<unknown>[], root: string): string {
-  const i = issues[0]!;
-  const got = i.received.length > 40 ? `${i.received.slice(0, 40)}...` : i.received;
-  const path = [root, v.getDotPath(i)].filter(Boolean).join('.');
-  return `${path ? `${path}: ` : ''}${i.received === 'undefined' ? 'missing' : `expected ${i.expected} (got ${got})`}`;
-}
-
 export const REFERENCE_FIX = 'give a reference that torch_reference.py --out FILE wrote';
 
 /** `json` as a PyTorch reference, or a throw naming `file` and the first field that is not one. */
 export function readTorchReference(json: unknown, file: string): TorchReference {
   const r = v.safeParse(TORCH_REFERENCE, json);
-  if (!r.success) throw new Error(`${file} is not a PyTorch reference (${firstIssue(r.issues, '')}): ${REFERENCE_FIX}`);
+  if (!r.success) throw new Error(`${file} is not a PyTorch reference (${firstIssue(r.issues)}): ${REFERENCE_FIX}`);
   return r.output;
 }
 

@@ -5,6 +5,7 @@ import { PRESET_NAMES, type Mode, type RunConfig } from '../config';
 import type { RunPhase } from '../events';
 import type { LaunchTime } from '../ops/webgpu/counts';
 import type { Rule } from '../policy';
+import { cutShort } from '../issue';
 import { formatShare, TRAINABLE_SHARE_LABEL } from '../trainable-share';
 import { FAMILIES, HUB_PATH, MODULE_PATH, pathInBlock } from '../vit-families';
 
@@ -175,10 +176,7 @@ export function firstDifference(a: unknown, b: unknown, path: string): { path: s
 }
 
 /** A value in a merge's refusal: as JSON, cut short, `none` where a report has none. */
-const shown = (x: unknown) => {
-  const text = x === undefined ? 'none' : JSON.stringify(x);
-  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
-};
+const shown = (x: unknown) => (x === undefined ? 'none' : cutShort(JSON.stringify(x)));
 
 /**
  * One report from reports of the same benchmark run on different seeds (e.g. split
