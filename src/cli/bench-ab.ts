@@ -4,9 +4,10 @@
 // steps were timed launch by launch, the device ms by what the launches work on.
 import { basename } from 'node:path';
 import { abTable } from '../engine/bench/ab';
+import { ReportError } from '../engine/bench/report';
 import { EXIT, say } from './output';
 import { readReport } from './read-report';
-import { toolArgs } from './tool-args';
+import { runTool, toolArgs } from './tool-args';
 
 export const AB_USAGE = `usage: npm run bench:ab -- [NAME=]REPORT.json [NAME=]REPORT.json ... [flags]
   [NAME=]REPORT.json    a variant's report (npm run bench -- --out FILE); NAME its name, the file's by default
@@ -21,10 +22,10 @@ exit codes: 0 printed, 2 a bad flag, name or file (named), 1 anything else`;
 function variant(arg: string): { name: string; path: string } {
   const eq = arg.indexOf('=');
   const named = eq > 0 && !/[/\\]/.test(arg.slice(0, eq));
-  if (named && eq === arg.length - 1) throw new Error(`${arg}: give a report file after ${arg} (or write ./${arg} for a file of that name)`);
+  if (named && eq === arg.length - 1) throw new ReportError(`${arg}: give a report file after ${arg} (or write ./${arg} for a file of that name)`);
   const v = named ? { name: arg.slice(0, eq), path: arg.slice(eq + 1) } : { name: basename(arg, '.json'), path: arg };
   // a name is a table cell
-  if (v.name.includes('|')) throw new Error(`${arg}: a variant's name cannot hold |: name it, NAME=FILE, without one`);
+  if (v.name.includes('|')) throw new ReportError(`${arg}: a variant's name cannot hold |: name it, NAME=FILE, without one`);
   return v;
 }
 
@@ -35,18 +36,11 @@ function main(): number {
     say(`give the variants' reports\n${AB_USAGE}`);
     return EXIT.user;
   }
-  let table;
-  try {
-    const named = args.files.map(variant);
-    const twice = named.find((v, i) => named.findIndex((w) => w.name === v.name) !== i);
-    if (twice) throw new Error(`two reports are named ${twice.name}: name each, NAME=FILE`);
-    table = abTable(named.map(({ name, path }) => ({ name, report: readReport(path) })));
-  } catch (err) {
-    say((err as Error).message);
-    return EXIT.user;
-  }
-  console.log(table);
+  const named = args.files.map(variant);
+  const twice = named.find((v, i) => named.findIndex((w) => w.name === v.name) !== i);
+  if (twice) throw new ReportError(`two reports are named ${twice.name}: name each, NAME=FILE`);
+  console.log(abTable(named.map(({ name, path }) => ({ name, report: readReport(path) }))));
   return EXIT.ok;
 }
 
-process.exit(main());
+runTool(main);

@@ -3,7 +3,7 @@
 import { comparisonTable, readTorchReference, REFERENCE_FIX } from '../engine/bench/compare';
 import { EXIT, say } from './output';
 import { readJsonFile, readReport } from './read-report';
-import { toolArgs } from './tool-args';
+import { runTool, toolArgs } from './tool-args';
 
 export const COMPARE_USAGE = `usage: npm run bench:compare -- TFJS_REPORT.json TORCH_REFERENCE.json [flags]
   TFJS_REPORT.json         the tfjs report: npm run bench -- --out FILE
@@ -20,17 +20,10 @@ function main(): number {
     return EXIT.user;
   }
   const [tfjsPath, torchPath] = args.files as [string, string];
-  let table;
-  try {
-    const report = readReport(tfjsPath);
-    const torch = readTorchReference(readJsonFile(torchPath, REFERENCE_FIX), torchPath);
-    table = comparisonTable(report, torch, { tfjs: tfjsPath, torch: torchPath });
-  } catch (err) {
-    say((err as Error).message);
-    return EXIT.user;
-  }
-  console.log(table);
+  const report = readReport(tfjsPath);
+  const torch = readTorchReference(readJsonFile(torchPath, REFERENCE_FIX), torchPath);
+  console.log(comparisonTable(report, torch, { tfjs: tfjsPath, torch: torchPath }));
   return EXIT.ok;
 }
 
-process.exit(main());
+runTool(main);

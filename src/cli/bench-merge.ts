@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { benchTable, mergeReports } from '../engine/bench/report';
 import { EXIT, outProblem, say } from './output';
 import { readReport } from './read-report';
-import { toolArgs } from './tool-args';
+import { runTool, toolArgs } from './tool-args';
 
 export const MERGE_USAGE = `usage: npm run bench:merge -- REPORT.json REPORT.json ... [flags]
   REPORT.json    a report of one benchmark on other seeds: npm run bench -- --first-seed N --out FILE
@@ -44,19 +44,10 @@ async function main(): Promise<number> {
       return EXIT.user;
     }
   }
-  let merged;
-  try {
-    merged = mergeReports(files.map((f) => readReport(f, { perSeed: true })), files);
-  } catch (err) {
-    say((err as Error).message);
-    return EXIT.user;
-  }
+  const merged = mergeReports(files.map((f) => readReport(f, { perSeed: true })), files);
   console.log(benchTable(merged));
   if (out) writeFileSync(out, JSON.stringify(merged, null, 1));
   return EXIT.ok;
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exit(EXIT.crash);
-});
+runTool(main);

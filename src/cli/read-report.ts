@@ -3,7 +3,7 @@
 // and checked to be what it should; an error names the file and what to give instead.
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import * as v from 'valibot';
-import type { BenchReport } from '../engine/bench/report';
+import { ReportError, type BenchReport } from '../engine/bench/report';
 import { firstIssue } from '../engine/issue';
 
 /** The largest file read: a report with every launch of a step timed is a few hundred KB a seed. */
@@ -22,12 +22,12 @@ export function readJsonFile(path: string, wanted: string): unknown {
     // non-blocking: opening a named pipe with no writer would wait for one
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    throw new Error(`${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ${wanted}`, { cause: err });
+    throw new ReportError(`${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ${wanted}`, { cause: err });
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new Error(`${path} is not a file: ${wanted}`);
-    if (st.size > MAX_REPORT_BYTES) throw new Error(`${path} is ${(st.size / 2 ** 20).toFixed(1)} MiB, more than the ${MAX_REPORT_BYTES / 2 ** 20} MiB read: ${wanted}`);
+    if (!st.isFile()) throw new ReportError(`${path} is not a file: ${wanted}`);
+    if (st.size > MAX_REPORT_BYTES) throw new ReportError(`${path} is ${(st.size / 2 ** 20).toFixed(1)} MiB, more than the ${MAX_REPORT_BYTES / 2 ** 20} MiB read: ${wanted}`);
     const buf = Buffer.alloc(st.size);
     let got = 0;
     while (got < buf.length) {
@@ -38,7 +38,7 @@ export function readJsonFile(path: string, wanted: string): unknown {
     try {
       return JSON.parse(buf.subarray(0, got).toString('utf8'));
     } catch (err) {
-      throw new Error(`${path} is not JSON (${(err as Error).message.slice(0, 80)}): ${wanted}`, { cause: err });
+      throw new ReportError(`${path} is not JSON (${(err as Error).message.slice(0, 80)}): ${wanted}`, { cause: err });
     }
   } finally {
     closeSync(fd);
@@ -94,14 +94,14 @@ function firstBad(items: unknown[], schema: typeof RUN | typeof SEED_RESULT): { 
 export function readReport(path: string, need: { perSeed?: boolean } = {}): BenchReport {
   const r = readJsonFile(path, REPORT);
   const shape = v.safeParse(REPORT_SHAPE, r);
-  if (!shape.success) throw new Error(`${path} is not a bench report: ${REPORT}`);
+  if (!shape.success) throw new ReportError(`${path} is not a bench report: ${REPORT}`);
   const { runs, perSeed } = shape.output;
   const bad = firstBad(runs, RUN);
-  if (bad) throw new Error(`${path}: run ${bad.index + 1} is not a bench run (a mode, its per-phase figures, its launches; ${bad.why}): ${REPORT}`);
+  if (bad) throw new ReportError(`${path}: run ${bad.index + 1} is not a bench run (a mode, its per-phase figures, its launches; ${bad.why}): ${REPORT}`);
   if (need.perSeed) {
-    if (!Array.isArray(perSeed) || perSeed.length === 0) throw new Error(`${path} has no per-seed results to merge: merge reports that npm run bench -- --out FILE writes now`);
+    if (!Array.isArray(perSeed) || perSeed.length === 0) throw new ReportError(`${path} has no per-seed results to merge: merge reports that npm run bench -- --out FILE writes now`);
     const seed = firstBad(perSeed, SEED_RESULT);
-    if (seed) throw new Error(`${path}: per-seed result ${seed.index + 1} is not one (a mode, a seed, its figures as numbers; ${seed.why}): ${REPORT}`);
+    if (seed) throw new ReportError(`${path}: per-seed result ${seed.index + 1} is not one (a mode, a seed, its figures as numbers; ${seed.why}): ${REPORT}`);
   }
   return r as BenchReport;
 }

@@ -1,7 +1,8 @@
 // The bench tools' flags (bench:merge, bench:ab, bench:compare), parsed one way: strict,
 // so a flag a tool does not know is refused by name (it was read as a report's file
-// name), and --help prints the tool's usage.
+// name), and --help prints the tool's usage; and how they exit (runTool).
 import { parseArgs } from 'node:util';
+import { ReportError } from '../engine/bench/report';
 import { EXIT, say } from './output';
 
 const WITH_OUT = { out: { type: 'string' }, help: { type: 'boolean', default: false } } as const;
@@ -11,6 +12,18 @@ const parse = <O extends typeof WITH_OUT | typeof HELP_ONLY>(argv: string[], opt
   parseArgs({ args: argv, allowPositionals: true, strict: true, options });
 
 export interface ToolArgs { files: string[]; out?: string }
+
+/**
+ * Runs a tool's main and exits with its code: a ReportError (a report the user gave,
+ * named with the fix) exits 2, anything else, a fault of ours, 1, each said escaped.
+ * Every throw exited 2, a bug's too, where the usage promises 1.
+ */
+export function runTool(main: () => number | Promise<number>): void {
+  Promise.resolve().then(main).then((code) => process.exit(code), (err: unknown) => {
+    say(err instanceof Error ? err.message : String(err));
+    process.exit(err instanceof ReportError ? EXIT.user : EXIT.crash);
+  });
+}
 
 /** The tool's files (and --out where it takes one), or the exit code where it is done: --help printed, or a flag refused with the usage. */
 export function toolArgs(argv: string[], usage: string, takesOut = false): ToolArgs | number {

@@ -6,7 +6,7 @@
 // against it field by field.
 import * as v from 'valibot';
 import { firstIssue } from '../issue';
-import { figure, ratio, runOf, type BenchReport } from './report';
+import { figure, ratio, ReportError, runOf, type BenchReport } from './report';
 
 /** The model's fields that set its shape, and so what a step costs: both sides must agree on each. */
 export const MODEL_SHAPE = ['imageSize', 'patchSize', 'channels', 'width', 'depth', 'heads', 'mlpRatio', 'numClasses'] as const;
@@ -64,7 +64,7 @@ export const REFERENCE_FIX = 'give a reference that torch_reference.py --out FIL
 /** `json` as a PyTorch reference, or a throw naming `file` and the first field that is not one. */
 export function readTorchReference(json: unknown, file: string): TorchReference {
   const r = v.safeParse(TORCH_REFERENCE, json);
-  if (!r.success) throw new Error(`${file} is not a PyTorch reference (${firstIssue(r.issues)}): ${REFERENCE_FIX}`);
+  if (!r.success) throw new ReportError(`${file} is not a PyTorch reference (${firstIssue(r.issues)}): ${REFERENCE_FIX}`);
   return r.output;
 }
 
@@ -78,12 +78,12 @@ const UNNAMED: ComparedFiles = { tfjs: 'the tfjs report', torch: 'the PyTorch re
  * carried its config has its batch alone.
  */
 export function checkSameRun(report: BenchReport, torch: TorchReference, files: ComparedFiles = UNNAMED): boolean {
-  const differ = (what: string, field: string | null, ours: unknown, theirs: unknown) => new Error(
+  const differ = (what: string, field: string | null, ours: unknown, theirs: unknown) => new ReportError(
     `${files.tfjs} and ${files.torch} ran different ${what} (${field ? `${field}: ` : ''}tfjs ${ours}, PyTorch ${theirs}): run both from one --print-config`);
   if (report.batchSize !== torch.batchSize) throw differ('batches', null, report.batchSize, torch.batchSize);
   if (report.config === undefined) return false;
   const cfg = v.safeParse(REPORT_CONFIG, report.config);
-  if (!cfg.success) throw new Error(`${files.tfjs}: ${firstIssue(cfg.issues, 'config')}: give a report that npm run bench -- --out FILE wrote`);
+  if (!cfg.success) throw new ReportError(`${files.tfjs}: ${firstIssue(cfg.issues, 'config')}: give a report that npm run bench -- --out FILE wrote`);
   const { model, prelora } = cfg.output;
   const key = MODEL_SHAPE.find((k) => model[k] !== torch.model[k]);
   if (key) throw differ('models', `model.${key}`, model[key], torch.model[key]);

@@ -99,6 +99,14 @@ export function sharedConfig(config: RunConfig): BenchConfig {
   return { ...without(config, ['seed']), prelora: without(config.prelora, ['mode', 'rule']) } as BenchConfig;
 }
 
+/**
+ * A report the user gave that cannot be read, merged or compared (the file and the field
+ * named): the bench tools exit 2 on it, and 1 on anything else, a fault of ours.
+ */
+export class ReportError extends Error {
+  override name = 'ReportError';
+}
+
 /** The presets a benchmark takes: all but vit-l16, which does not fit a tab or the wasm heap. */
 export const BENCH_PRESETS = PRESET_NAMES.filter((p): p is Exclude<typeof p, 'vit-l16'> => p !== 'vit-l16');
 export type BenchPreset = (typeof BENCH_PRESETS)[number];
@@ -190,15 +198,15 @@ const shown = (x: unknown) => (x === undefined ? 'none' : cutShort(JSON.stringif
  */
 export function mergeReports(reports: BenchReport[], names: string[] = reports.map((_, i) => `report ${i + 1}`)): BenchReport {
   const [first, ...rest] = reports;
-  if (!first) throw new Error('no reports to merge');
-  const refuse = (i: number, what: string) => new Error(`${names[0]} and ${names[i + 1]} differ in ${what}: merge runs of one benchmark only`);
+  if (!first) throw new ReportError('no reports to merge');
+  const refuse = (i: number, what: string) => new ReportError(`${names[0]} and ${names[i + 1]} differ in ${what}: merge runs of one benchmark only`);
   for (const key of ['preset', 'dataset', 'backend', 'kernels', 'steps', 'batchSize'] as const) {
     const i = rest.findIndex((r) => r[key] !== first[key]);
     if (i >= 0) throw refuse(i, `${key} (${first[key]} vs ${rest[i]![key]})`);
   }
   const bare = reports.findIndex((r) => r.config === undefined);
   if (bare >= 0 && reports.some((r) => r.config !== undefined)) {
-    throw new Error(`${names[bare]} carries no config (written before reports carried one), so nothing says it ran the others' settings: merge it only with reports that carry none, or run its seeds again`);
+    throw new ReportError(`${names[bare]} carries no config (written before reports carried one), so nothing says it ran the others' settings: merge it only with reports that carry none, or run its seeds again`);
   }
   for (const key of ['config', 'tuning'] as const) {
     for (const [i, r] of rest.entries()) {
@@ -208,7 +216,7 @@ export function mergeReports(reports: BenchReport[], names: string[] = reports.m
   }
   const perSeed = reports.flatMap((r) => r.perSeed).sort((a, b) => a.seed - b.seed);
   const seeds = [...new Set(perSeed.map((r) => r.seed))];
-  if (seeds.length * BENCH_VARIANTS.length !== perSeed.length) throw new Error(`a seed appears in more than one report (seeds ${perSeed.map((r) => r.seed).join(', ')})`);
+  if (seeds.length * BENCH_VARIANTS.length !== perSeed.length) throw new ReportError(`a seed appears in more than one report (seeds ${perSeed.map((r) => r.seed).join(', ')})`);
   return { ...first, device: [...new Set(reports.map((r) => r.device))].join(' / '), seeds: seeds.length, runs: combineVariants(perSeed, first.batchSize), perSeed };
 }
 
