@@ -13,7 +13,7 @@ import { configDataLimit, pageDataLimit, uploadProblem } from '../../src/engine/
 import { printable } from '../../src/engine/data/names';
 import { TarReader, untar } from '../../src/engine/data/tar';
 import { datasetFromFiles } from '../../src/engine/data/upload';
-import { MNIST_FILES } from '../../src/engine/data/builtin';
+import { loadBuiltin, MNIST_FILES, type PublicReader } from '../../src/engine/data/builtin';
 import { gzipThenZeros, idxFile, MB, tarEntry, tarHeader, zipDeclaring } from '../helpers/bad-inputs';
 import { tempDir } from '../helpers/temp';
 
@@ -143,6 +143,13 @@ describe('the data limit counts each byte once', () => {
   it('names the true size where the limit is passed', async () => {
     await expect(load(raw, 7)).rejects.toThrow('t10k-images-idx3-ubyte takes 1.5 MiB (after 6.0 MiB unpacked), past the 7.0 MiB limit on a dataset\'s unpacked data: ' +
       'raise it with --set data.maxDataMB=14 or more');
+  });
+
+  it('counts the built-in MNIST served inflated (a server may send the .gz files so): it went uncounted', async () => {
+    const inflated: PublicReader = async (path) => raw.find((f) => path.endsWith(`${f.name}.gz`))!.bytes;
+    const mnist = (mb: number) => loadBuiltin(makeConfig('nano', { data: { dataset: 'mnist', maxDataMB: mb } }), inflated);
+    expect((await mnist(8)).train.count).toBe(8000);
+    await expect(mnist(7)).rejects.toThrow(/takes .* past the 7\.0 MiB limit/);
   });
 });
 

@@ -4,7 +4,7 @@ import { formatBytes, syntheticBytes, type RunConfig } from '../config';
 import type { Dataset } from './dataset';
 import { DatasetError } from './errors';
 import { idxDataset } from './idx';
-import { DataBudget } from './inflate';
+import { DataBudget, isGzip } from './inflate';
 import { configDataLimit, type DataLimit } from './limits';
 import { describeDataset, PREVIEW_SAMPLES, type DatasetInfo } from './preview';
 import { SYNTHETIC_CLASSES, syntheticDataset, type SyntheticOptions } from './synthetic';
@@ -26,7 +26,11 @@ export async function loadBuiltin(cfg: RunConfig, read: PublicReader, limit: Dat
   if (data.dataset === 'synthetic') return syntheticDataset(syntheticOptions(cfg, limit));
   if (data.dataset === 'mnist') {
     const files = await Promise.all(MNIST_FILES.map(async (name) => ({ name, bytes: await read(`data/mnist/${name}`) })));
-    return idxDataset(files, 'MNIST', new DataBudget(limit));
+    // counted as an upload's files are where read: the IDX reader counts only what it
+    // inflates (a server that sends the .gz files inflated went uncounted)
+    const budget = new DataBudget(limit);
+    for (const f of files) if (!isGzip(f.bytes)) budget.take(f.bytes.length, `${f.name} takes`);
+    return idxDataset(files, 'MNIST', budget);
   }
   throw new DatasetError('no dataset uploaded yet: upload one, or pick synthetic or mnist');
 }
