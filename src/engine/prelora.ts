@@ -95,9 +95,13 @@ export class PreLoRAController {
     return { full: [...this.states.values()].filter((s) => s.phase === 'full').map((s) => s.id) };
   }
 
-  /** Mode `lora`: every targeted module gets an adapter of the static rank and a frozen base at step 0. */
-  startStatic(): void {
-    if (this.settings.mode !== 'lora') return;
+  /**
+   * Mode `lora`: every targeted module gets an adapter of the static rank and a frozen base
+   * at step 0. Whether it did: its phase change told the host (phaseChanged), which says the
+   * parameter counts then.
+   */
+  startStatic(): boolean {
+    if (this.settings.mode !== 'lora') return false;
     const released: tf.Variable[] = [];
     for (const id of this.active()) {
       this.addAdapter(id, this.settings.rank);
@@ -106,6 +110,7 @@ export class PreLoRAController {
       this.host.onPhaseChange({ module: id, from: 'full', to: 'lora', step: 0, rank: this.settings.rank, decidedBy: 'static' });
     }
     this.host.phaseChanged({ released, changed: 'all', froze: false });
+    return true;
   }
 
   observe(grads: tf.NamedTensorMap, loss: tf.Scalar): void {

@@ -83,8 +83,6 @@ export class Trainer {
   private lastFlush = { time: 0, step: 0, phase: 'full' as RunPhase };
   /** the next interval is the first after a restore (importState): its progress event says so */
   private cold = false;
-  /** the last parameter event's step and counts (emitParams) */
-  private paramsAt: string | null = null;
   /** the recorded step, on the compiled path (made at the first step) */
   private compiled: CompiledStep | null = null;
   /** set by the read-back that finds a non-finite loss or gradient; the run stops */
@@ -136,8 +134,8 @@ export class Trainer {
       this.probe = toBatch(dataset.train, Array.from({ length: probeSize }, (_, i) => i), this.pixels);
       this.controller = new PreLoRAController(config.prelora, config.schedule.steps, this.model.modules(), config.seed, this.host());
       built.push(this.controller);
-      this.controller.startStatic();
-      this.emitParams();
+      // static LoRA's start told its counts through phaseChanged: told here too, params.csv repeated a row
+      if (!this.controller.startStatic()) this.emitParams();
     } catch (err) {
       for (const b of built.reverse()) b.dispose();
       this.deviceErrors.stop();
@@ -633,11 +631,6 @@ export class Trainer {
   private emitParams(): void {
     const all = this.model.namedVariables().reduce((n, [, v]) => n + v.size, 0);
     const trainable = this.model.trainableVariables().reduce((n, v) => n + v.size, 0);
-    // once per change: static LoRA's start (its adapters made at step 0) told it twice, a
-    // repeated row in params.csv
-    const at = `${this.completed}:${all}:${trainable}`;
-    if (at === this.paramsAt) return;
-    this.paramsAt = at;
     this.emit({ type: 'params', step: this.completed, total: all, trainable, optimizerBytes: this.optimizer.slotBytes(), memory: this.memory() });
   }
 
