@@ -3,6 +3,13 @@
 
 export const BACKEND_NAMES = ['webgpu', 'wasm', 'webgl', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/**
+ * Whether a backend runs a step as it is enqueued (wasm, the CPU) rather than queueing it
+ * on a device (WebGPU, WebGL): there a step is done when its enqueueing returns, so a
+ * read-back interval ends at its boundary and an "enqueue" time is the whole step.
+ */
+export const runsAsEnqueued = (name: string): boolean => name !== 'webgpu' && name !== 'webgl';
 /**
  * `webgpu-fused`: WebGPU running the fused kernels op by op through tfjs's tape instead of
  * a recorded step; `webgpu-composite`: WebGPU running tfjs's own kernels (the reference).

@@ -17,6 +17,7 @@ import { Batcher, toBatch, type Batch, type Dataset, type Selection } from './da
 import { CompiledStep, type StepArgs } from './compiled/step';
 import { watchDeviceErrors, type DeviceErrorWatch } from './device-errors';
 import { settleLoss, watchDevice } from './device-loss';
+import { runsAsEnqueued } from './backend';
 import { describeDivergence, finiteWindow, firstNonFinite } from './divergence';
 import type { DeviceLoss, Divergence, EngineEvent, Evaluation, MemoryReading, RunPhase, StepRecord } from './events';
 import { resolveUpdate, type PolicyUpdate } from './live';
@@ -44,14 +45,6 @@ interface Pending {
 /** A read-back under way: its steps, their numbers to come, and the step, phase, memory and time of the boundary that started it. */
 interface Reading { batch: Pending[]; values: Promise<Float32Array>; step: number; phase: RunPhase; memory: MemoryReading; at: number }
 
-/**
- * Backends that run a step as it is enqueued (wasm, the CPU): their steps are done at
- * the boundary, so an interval ends there. Its read-back resolved after the next step had
- * run, so each interval took that step's time, and the one before a phase change or the
- * end, with no next step, lost one (micro on wasm: the mixed phase read 12% fast, the full
- * 5.6%). On a GPU an interval ends when its numbers come back, the device's work done.
- */
-const QUEUED_BACKENDS = new Set(['webgpu', 'webgl']);
 
 /** Thrown through the controller when a read-back it asked for finds the run diverged. */
 class RunDiverged extends Error {}
@@ -540,7 +533,12 @@ export class Trainer {
     const kept = bad < 0 ? n : bad;
     const records = batch.slice(0, kept).map((p, i) => ({ step: p.step, epoch: p.epoch, lr: p.lr, loss: values[i]! }));
     if (bad >= 0) this.diverged = describeDivergence(batch[bad]!.step, values[bad]!, values[n + bad]!, this.config);
-    const now = QUEUED_BACKENDS.has(tf.getBackend()) ? performance.now() : read.at;
+    // where a step runs as it is enqueued, its interval ends at the boundary that started
+    // this read-back: when the read-back resolved the next step had run, so each interval
+    // took that step's time and the one before a phase change or the end lost one (micro on
+    // wasm: the mixed phase read 12% fast, the full 5.6%). On a GPU it ends as the numbers
+    // come back, the device's work done.
+    const now = runsAsEnqueued(tf.getBackend()) ? read.at : performance.now();
     const steps = read.step - this.lastFlush.step;
     const seconds = (now - this.lastFlush.time) / 1000;
     // timed only where the clock ran over all its steps: a bench's first steps, taken before

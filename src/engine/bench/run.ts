@@ -2,7 +2,7 @@
 // full training, static LoRA and PreLoRA (global and per-module rule) on one config,
 // data and backend, with the same seeds, interleaved seed by seed in one process so
 // machine noise falls on all of them alike.
-import type { KernelPath } from '../backend';
+import { runsAsEnqueued, type KernelPath } from '../backend';
 import { formatErrors, RUN_LIMITS, type Mode, type RunConfig } from '../config';
 import type { Dataset } from '../data/dataset';
 import type { EngineEvent } from '../events';
@@ -176,9 +176,9 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
       phaseShare: { full: s.phases.full.share, mixed: s.phases.mixed?.share ?? 0, lora: s.phases.lora.share },
       flopsSaved: s.flops.saved,
       familySwitchSteps: Object.fromEntries(s.switchOrder.map((f) => [f.family, f.mean])),
-      // on wasm and the CPU a step runs as it is enqueued: its "enqueue" time is the whole
-      // step (271 ms against a 137 ms step on nano, the early steps unwarmed), no host cost
-      enqueueMsPerStep: o.backend === 'webgpu' ? { full: startsFull ? firstEnqueue : null, lora: endsInLora ? lastEnqueue : null } : { full: null, lora: null },
+      // where a step runs as it is enqueued, its "enqueue" time is the whole step (271 ms
+      // against a 137 ms step on nano, the early steps unwarmed), no host cost
+      enqueueMsPerStep: runsAsEnqueued(o.backend) ? { full: null, lora: null } : { full: startsFull ? firstEnqueue : null, lora: endsInLora ? lastEnqueue : null },
       submitsPerStep: { full: startsFull ? deviceEarly.submits : null, lora: endsInLora ? lastDevice.submits : null },
       intervals,
     };
