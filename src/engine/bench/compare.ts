@@ -107,6 +107,11 @@ export interface PhaseComparison {
 /** Both phases side by side; throws where the two did not run one model, batch and rank (checkSameRun). */
 export function compareWithTorch(report: BenchReport, torch: TorchReference, files: ComparedFiles = UNNAMED): PhaseComparison[] {
   checkSameRun(report, torch, files);
+  return sideBySide(report, torch);
+}
+
+/** Both phases side by side, the runs already checked to match. */
+function sideBySide(report: BenchReport, torch: TorchReference): PhaseComparison[] {
   const full = runOf(report, 'full');
   const lora = runOf(report, 'lora');
   const side = (run: typeof full, phase: 'full' | 'lora') => ({
@@ -124,7 +129,7 @@ export function compareWithTorch(report: BenchReport, torch: TorchReference, fil
 export function comparisonTable(report: BenchReport, torch: TorchReference, files: ComparedFiles = UNNAMED): string {
   const n = (x: number | null, d = 1) => figure(x, d);
   const checked = checkSameRun(report, torch, files);
-  const rows = compareWithTorch(report, torch, files).map((c) =>
+  const rows = sideBySide(report, torch).map((c) =>
     `| ${report.preset} | ${c.phase === 'full' ? 'full' : `LoRA (rank ${torch.rank})`} | ${n(c.tfjs.samplesPerSec, 0)} | ${n(c.torch.samplesPerSec, 0)} | ` +
     `${figure(c.fraction && 100 * c.fraction, 1, '%')} | ${n(c.tfjs.hostMsPerStep)} / ${n(c.tfjs.deviceMsPerStep)} | ` +
     `${n(c.torch.hostMsPerStep)} / ${n(c.torch.deviceMsPerStep)} |`);
