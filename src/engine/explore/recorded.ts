@@ -50,10 +50,11 @@ const realSwitch = (c: PhaseChange, afterWindows: number): RealSwitch => {
 
 /** Each switch's freeze, from the run's phase changes in order: the module's latest switch froze at it. */
 function markFreezes(real: RealSwitch[], changes: Iterable<PhaseChange>): void {
+  const latest = new Map<string, RealSwitch>(); // `real` is in step order: the last one kept per module
+  for (const s of real) latest.set(s.module, s);
   for (const c of changes) {
-    if (c.from !== 'joint' || c.to !== 'lora') continue;
-    const s = [...real].reverse().find((r) => r.module === c.module && r.step <= c.step);
-    if (s) s.frozenAt = c.step;
+    const s = c.from === 'joint' && c.to === 'lora' ? latest.get(c.module) : undefined;
+    if (s && s.step <= c.step) s.frozenAt = c.step;
   }
 }
 
