@@ -24,7 +24,8 @@ export function printable(text: string): string {
   return `${safe.slice(0, keep)} … (${safe.length - 2 * keep} characters) … ${safe.slice(-keep)}`;
 }
 
-/** A few names, then how many more: a message names the files it is about without listing thousands. */
-export function fewNames(names: readonly string[]): string {
-  return names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
+/** A few names (each as `show` makes it), then how many more: a message names the files it is about without listing thousands. */
+export function fewNames(names: readonly string[], show: (name: string) => string = (n) => n): string {
+  const shown = names.slice(0, 3).map(show).join(', ');
+  return names.length <= 3 ? shown : `${shown} and ${names.length - 3} more`;
 }

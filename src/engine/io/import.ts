@@ -52,7 +52,7 @@ export function checkModelFile(entries: Pick<TensorEntry, 'name' | 'dtype' | 'sh
   }
   const known = new Set(expected.map(([n]) => n));
   const ignored = entries.map((e) => e.name).filter((n) => !known.has(n));
-  return { ignored: fewNames(ignored.map((n, i) => (i < 3 ? printable(n) : n))) }; // only the names shown are escaped
+  return { ignored: fewNames(ignored, printable) };
 }
 
 /** Assign a checked file's tensors to the model's variables (its adapters, if any, are left as they are). */
