@@ -35,10 +35,9 @@ async function main(): Promise<number> {
   }
   // checked before any report is read: a bad path found at the end lost the merge
   if (out !== undefined) {
-    const input = out === '' ? null : await inputAt(out, files);
-    const bad = out === '' ? '--out takes a path (got "")'
-      : input ? `--out: ${out} is the report ${input}: writing there would replace it; give another file`
-        : await outProblem(out, 'the merged report');
+    const input = await inputAt(out, files);
+    const bad = input ? `--out: ${out} is the report ${input}: writing there would replace it; give another file`
+      : await outProblem(out, 'the merged report');
     if (bad) {
       say(bad);
       return EXIT.user;

@@ -130,8 +130,7 @@ async function main(): Promise<number> {
     console.log(JSON.stringify(benchConfig(base, data)));
     return 0;
   }
-  // an empty one refused as train's and bench:merge's are: the report was written nowhere
-  const badOut = v.out === undefined ? null : v.out === '' ? '--out takes a path (got "")' : await outProblem(v.out, 'the report');
+  const badOut = v.out === undefined ? null : await outProblem(v.out, 'the report');
   if (badOut) { say(badOut); return 2; }
 
   const backend = await initNodeBackend(v.backend as BackendChoice);

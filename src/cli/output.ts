@@ -11,6 +11,7 @@ export const EXIT = { ok: 0, crash: 1, user: 2, diverged: 3 } as const;
 
 /** Why `path` cannot take what --out writes (`what`: train's log, a report), or null when it can. */
 export async function outProblem(path: string, what = 'the log'): Promise<string | null> {
+  if (path === '') return '--out takes a path (got "")'; // it wrote nowhere, without a word
   const s = await stat(path).catch(() => null);
   if (s?.isDirectory()) return `--out: ${path} is a folder: give a file name, e.g. ${resolve(path, 'run.json')}`;
   if (s && !s.isFile()) return `--out: ${path} is not a regular file: give a file name`;
