@@ -10,14 +10,16 @@ export type Phase = (typeof PHASES)[number];
 /**
  * A policy switch: the metric's value at the last window that decided it, and the
  * settings it was decided under (live changes may set others later): the threshold the
- * metric was under and the windows the rule looked at. Events recorded before these
- * were kept have neither.
+ * metric was under, the windows the rule looked at and the loss threshold their loss
+ * changes were under (null: the per-module rule with its loss test off). Events recorded
+ * before these were kept have none of them (the loss threshold came last).
  */
 export interface PolicyDecision {
   metric: string;
   value: number;
   threshold?: number;
   patience?: number;
+  lossThreshold?: number | null;
 }
 
 export interface PhaseChange {

@@ -120,6 +120,9 @@ function keptChanges(history: WindowRecord[], patience: number, value: (w: Windo
   return values.every((v): v is number => v !== null && Number.isFinite(v)) ? values : null;
 }
 
+/** Whether a decision holds the loss test: the global rule always does (the paper's); the per-module rule unless `useLossTest` is off. */
+export const lossTestApplies = (s: Pick<PolicySettings, 'rule' | 'useLossTest'>): boolean => s.rule === 'global' || s.useLossTest;
+
 /** Every kept pair's loss change is within the threshold. */
 export function lossTestHolds(history: WindowRecord[], s: Pick<PolicySettings, 'patience' | 'lossThreshold'>): boolean {
   const changes = keptChanges(history, s.patience, (w) => w['lossChange%']);
@@ -164,7 +167,7 @@ export function globalRule(history: WindowRecord[], active: string[], s: PolicyS
 export function moduleRule(history: WindowRecord[], active: string[], s: PolicySettings): Decision {
   const last = history.at(-1);
   if (!last || last.step < s.minFullSteps) return none;
-  if (s.useLossTest && !lossTestHolds(history, s)) return none;
+  if (lossTestApplies(s) && !lossTestHolds(history, s)) return none;
   const switching = active.filter((id) => {
     const values = keptChanges(history, s.patience, (w) => w.modules[id]?.[s.metric] ?? null);
     return values !== null && values.every((v) => v < s.weightThreshold);

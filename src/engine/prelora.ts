@@ -9,7 +9,7 @@ import type { Phase, PhaseChange, RunPhase } from './events';
 import type { Linear } from './linear';
 import { applyLive, type PolicyUpdate } from './live';
 import { Monitor } from './monitor';
-import { parseModuleId, type WindowRecord } from './policy';
+import { lossTestApplies, parseModuleId, type WindowRecord } from './policy';
 import { deriveSeed } from './random';
 import { activeModules, stepForced, stepWindow, windowCouldSwitch, type StepperState, type Switch } from './stepper';
 import type { Family } from './vit-families';
@@ -233,6 +233,7 @@ export class PreLoRAController {
     switches: Switch[], settings: PreLoRAConfig,
     why: (sw: Switch) => PhaseChange['decidedBy'] = (sw) => ({
       metric: settings.metric, value: sw.statistic!, threshold: settings.weightThreshold, patience: settings.patience,
+      lossThreshold: lossTestApplies(settings) ? settings.lossThreshold : null,
     }),
   ): Promise<void> {
     if (switches.length === 0) return;

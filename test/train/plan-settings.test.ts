@@ -15,7 +15,7 @@ interface Entry {
   module: string;
   switchStep: number | null;
   decidedBy: string;
-  statistic: { metric: string; value: number; threshold: number } | null;
+  statistic: { metric: string; value: number; threshold: number; lossThreshold: number | null } | null;
   windows: { step: number }[];
   rankFrom: { metric: string; scope: string } | null;
 }
@@ -41,7 +41,7 @@ describe('the plan of a run changed live', () => {
     await trainer.run(8);
     // every other module switched at step 10 (patience 2: the windows of 5 and 10); now
     // settings under which none of those switches would have been made
-    const { applied } = trainer.setPolicy({ weightThreshold: 1e-9, patience: 5, metric: 'gradChange%', rankMetric: 'update%', rankScope: 'all' });
+    const { applied } = trainer.setPolicy({ weightThreshold: 1e-9, lossThreshold: 1e-9, patience: 5, metric: 'gradChange%', rankMetric: 'update%', rankScope: 'all' });
     expect(applied).not.toBeNull();
     await trainer.run(15);
     const view = pageRun(config, events, { step: 15, update: applied! }, trainer.stepsDone);
@@ -61,6 +61,7 @@ describe('the plan of a run changed live', () => {
       expect(m.switchStep).toBe(10);
       expect(m.statistic!.metric).toBe('update%');
       expect(m.statistic!.threshold).toBe(1e3);
+      expect(m.statistic!.lossThreshold).toBe(1e3);
       expect(m.statistic!.value).toBeLessThan(m.statistic!.threshold);
       expect(m.windows.map((w) => w.step)).toEqual([5, 10]);
       expect(m.rankFrom).toMatchObject({ metric: 'gradChange%', scope: 'family' });
@@ -70,7 +71,7 @@ describe('the plan of a run changed live', () => {
   });
 
   it('states the run\'s end settings as such, and the page\'s plan is the export\'s', () => {
-    expect(exported.run).toMatchObject({ settingsAt: 'end', weightThreshold: 1e-9, patience: 5, metric: 'gradChange%', rankMetric: 'update%', rankScope: 'all' });
+    expect(exported.run).toMatchObject({ settingsAt: 'end', weightThreshold: 1e-9, lossThreshold: 1e-9, patience: 5, metric: 'gradChange%', rankMetric: 'update%', rankScope: 'all' });
     expect(page).toEqual(exported);
   });
 });

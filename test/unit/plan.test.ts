@@ -33,7 +33,7 @@ describe('PreLoRA plan', () => {
       module: 'blocks.0.query', hub: 'vit.encoder.layer.0.attention.attention.query',
       peft: { transformers5: 'layers.0.attention.q_proj', transformers4: 'encoder.layer.0.attention.attention.query' },
       phase: 'lora', switchStep: 30, switchFraction: 0.3, frozenStep: 40, rank: 8, alpha: 8, decidedBy: 'policy',
-      statistic: { metric: 'update%', value: 1.2, threshold: 3 },
+      statistic: { metric: 'update%', value: 1.2, threshold: 3, lossThreshold: settings.lossThreshold },
       windows: [
         { step: 10, 'update%': 9, 'lossChange%': null },
         { step: 20, 'update%': 2.5, 'lossChange%': 4 },
@@ -55,12 +55,13 @@ describe('PreLoRA plan', () => {
   });
 
   it('a switch is labelled with the settings that decided it, not those of the run\'s end; an event recorded before they were kept takes the end\'s', () => {
-    // switched at 30 under weightThreshold 50, patience 2, ranks by gradChange% per family;
-    // then changed live to 0.5, patience 5, update% over all modules
-    const end = { ...settings, weightThreshold: 0.5, patience: 5, rankMetric: 'update%' as const, rankScope: 'all' as const };
+    // switched at 30 under weightThreshold 50, patience 2, loss threshold 7, ranks by
+    // gradChange% per family; then changed live to 0.5, patience 5, the per-module rule
+    // without its loss test, update% over all modules
+    const end = { ...settings, weightThreshold: 0.5, patience: 5, rule: 'module' as const, useLossTest: false, rankMetric: 'update%' as const, rankScope: 'all' as const };
     const history = [window(10, null, 9, 9), window(20, 4, 2.5, 8), window(30, 1, 1.48, 7), window(40, 1, 0.2, 6), window(50, 1, 0.1, 5)];
     const decided: PhaseChange = {
-      module: 'blocks.0.query', from: 'full', to: 'joint', step: 30, rank: 8, decidedBy: { metric: 'update%', value: 1.48, threshold: 50, patience: 2 },
+      module: 'blocks.0.query', from: 'full', to: 'joint', step: 30, rank: 8, decidedBy: { metric: 'update%', value: 1.48, threshold: 50, patience: 2, lossThreshold: 7 },
       rankedBy: { metric: 'gradChange%', scope: 'family' }, lossBefore: 2.5, lossAfter: 2.5,
     };
     const forced: PhaseChange = { module: 'blocks.0.key', from: 'full', to: 'joint', step: 33, rank: 4, decidedBy: 'forced', rankedBy: { metric: 'gradChange%', scope: 'family' } };
@@ -68,7 +69,7 @@ describe('PreLoRA plan', () => {
     type Entry = { statistic: unknown; windows: { step: number }[]; rankFrom: unknown };
     const plan = (changes: PhaseChange[]) => (buildPlan({ settings: end, totalSteps: 100, step: 50, states, changes, history }) as { modules: Entry[]; run: Record<string, unknown> });
     const [query, key] = plan([decided, forced]).modules;
-    expect(query!.statistic).toEqual({ metric: 'update%', value: 1.48, threshold: 50 });
+    expect(query!.statistic).toEqual({ metric: 'update%', value: 1.48, threshold: 50, lossThreshold: 7 });
     expect(query!.windows.map((w) => w.step)).toEqual([20, 30]);
     expect(query!.rankFrom).toEqual({ metric: 'gradChange%', value: 40, scope: 'family' });
     expect(key!.rankFrom).toEqual({ metric: 'gradChange%', value: 10, scope: 'family' });
@@ -78,7 +79,7 @@ describe('PreLoRA plan', () => {
     const before: PhaseChange = { ...decided, decidedBy: { metric: 'update%', value: 1.48 } };
     delete before.rankedBy;
     const [old] = plan([before, forced]).modules;
-    expect(old!.statistic).toEqual({ metric: 'update%', value: 1.48, threshold: 0.5 });
+    expect(old!.statistic).toEqual({ metric: 'update%', value: 1.48, threshold: 0.5, lossThreshold: null }); // the end's rule: no loss test
     expect(old!.windows.map((w) => w.step)).toEqual([10, 20, 30]); // only 3 windows up to 30
     expect(old!.rankFrom).toEqual({ metric: 'update%', value: 1.48, scope: 'all' });
   });

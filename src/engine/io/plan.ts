@@ -5,7 +5,7 @@
 // grouped by step; and the PEFT `LoraConfig` keyword arguments that apply the same
 // adapters with `get_peft_model`.
 import type { PreLoRAConfig } from '../config';
-import type { Metric, WindowRecord } from '../policy';
+import { lossTestApplies, type Metric, type WindowRecord } from '../policy';
 import type { Phase, PhaseChange } from '../events';
 import { hubModule, PEFT_NAMINGS, patternKey } from './hf-names';
 import { loraKwargs, type AdapterSpec } from './peft';
@@ -58,6 +58,7 @@ function moduleEntry(s: PlanModule, input: PlanInput) {
   // the settings at the switch, not the run's end (a live change may have set others since)
   const threshold = policy?.threshold ?? settings.weightThreshold;
   const patience = policy?.patience ?? settings.patience;
+  const lossThreshold = policy?.lossThreshold !== undefined ? policy.lossThreshold : lossTestApplies(settings) ? settings.lossThreshold : null;
   const rankedBy = switched.rankedBy ?? { metric: settings.rankMetric, scope: settings.rankScope };
   // the windows the rule looked at: the last `patience` up to the switch
   const seen = history.filter((w) => w.step <= step).slice(-patience);
@@ -70,7 +71,7 @@ function moduleEntry(s: PlanModule, input: PlanInput) {
     rank: s.rank,
     alpha: settings.alpha ?? s.rank,
     decidedBy: why,
-    statistic: policy ? { metric: policy.metric, value: policy.value, threshold } : null,
+    statistic: policy ? { metric: policy.metric, value: policy.value, threshold, lossThreshold } : null,
     windows: seen.map((w) => ({ step: w.step, [metric]: w.modules[s.id]?.[metric] ?? null, 'lossChange%': w['lossChange%'] })),
     rankFrom: last ? { metric: rankedBy.metric, value: last.modules[s.id]?.[rankedBy.metric] ?? null, scope: rankedBy.scope } : null,
     probeLoss: switched.lossBefore !== undefined ? { before: switched.lossBefore, after: switched.lossAfter ?? null } : null,
