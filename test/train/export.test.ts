@@ -148,7 +148,7 @@ describe('export', () => {
       phase: 'lora', switchStep: 1, frozenStep: 11, rank: 4, alpha: 16, decidedBy: 'forced', statistic: null,
     });
     expect(byId['blocks.1.fc1']).toMatchObject({ phase: 'joint', switchStep: 23, frozenStep: null, decidedBy: 'forced' });
-    expect(byId['blocks.1.fc1'].windows.map((w: { step: number }) => w.step)).toEqual([10, 20]);
+    expect(byId['blocks.1.fc1'].windows.map((w: { step: number }) => w.step)).toEqual([20]); // forced: the window its rank came from
     expect(byId['blocks.1.fc1'].probeLoss.before).toBeCloseTo(byId['blocks.1.fc1'].probeLoss.after, 5); // B = 0 at the switch
     expect(byId['blocks.1.key']).toMatchObject({ phase: 'full', switchStep: null });
     expect(plan.schedule).toEqual([

@@ -72,6 +72,8 @@ describe('PreLoRA plan', () => {
     expect(query!.statistic).toEqual({ metric: 'update%', value: 1.48, threshold: 50, lossThreshold: 7 });
     expect(query!.windows.map((w) => w.step)).toEqual([20, 30]);
     expect(query!.rankFrom).toEqual({ metric: 'gradChange%', value: 40, scope: 'family' });
+    // a forced switch was decided by no window: only the one its rank came from, whatever the patience
+    expect(key!.windows.map((w) => w.step)).toEqual([30]);
     expect(key!.rankFrom).toEqual({ metric: 'gradChange%', value: 10, scope: 'family' });
     // the run block holds the end's, and says so
     expect(plan([decided, forced]).run).toMatchObject({ settingsAt: 'end', weightThreshold: 0.5, patience: 5, rankMetric: 'update%', rankScope: 'all' });
