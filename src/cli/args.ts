@@ -8,7 +8,7 @@ import {
 import type { PeftNaming } from '../engine/io/hf-names';
 import { setField } from '../engine/overrides';
 import { RULES } from '../engine/policy';
-import { proportionalWarmup } from '../engine/schedule';
+import { fitWarmup } from '../engine/schedule';
 import { choices, usageText } from './usage';
 
 /** the CLI's default step budget on the bundled MNIST */
@@ -74,6 +74,9 @@ export function applySetFlags(config: RunConfig, sets: string[]): ConfigError[] 
   return errors;
 }
 
+/** Whether the `--set` flags set this field (split at the first `=`, as applySetFlags splits them). */
+export const setsField = (sets: string[], path: string): boolean => sets.some((kv) => kv.slice(0, kv.indexOf('=')) === path);
+
 /** Parse argv; `errors` is empty when `args` can be used. */
 export function parseTrainArgs(argv: string[]): { args: TrainArgs | null; errors: ConfigError[]; help: boolean } {
   let parsed;
@@ -108,13 +111,10 @@ export function parseTrainArgs(argv: string[]): { args: TrainArgs | null; errors
   }
   // MNIST needs more steps than the synthetic set: nano reaches 92.7% test accuracy
   // in 1,000 (83.5% in 300), measured on wasm
-  if (v.dataset === 'mnist' && v.steps === undefined && !v.set.some((s) => s.startsWith('schedule.steps='))) {
+  if (v.dataset === 'mnist' && v.steps === undefined && !setsField(v.set, 'schedule.steps')) {
     config.schedule.steps = MNIST_STEPS;
   }
-  // a short run keeps the default warm-up in proportion unless the user set it
-  if (v.steps !== undefined && !v.set.some((s) => s.startsWith('schedule.warmupSteps='))) {
-    config.schedule.warmupSteps = proportionalWarmup(config.schedule.warmupSteps, config.schedule.steps);
-  }
+  fitWarmup(config.schedule, setsField(v.set, 'schedule.warmupSteps'));
   if (!(NODE_BACKEND_CHOICES as readonly string[]).includes(v.backend)) {
     errors.push({ path: '--backend', message: `unknown backend "${v.backend}" for Node: use ${orList(NODE_BACKEND_CHOICES)}` });
   }

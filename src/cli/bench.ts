@@ -22,8 +22,8 @@ import { NAMED_WGRAD, parseNamedWgrad } from '../engine/ops/webgpu/named-wgrad';
 import { NAMED_FORWARD, parseNamedForward } from '../engine/ops/webgpu/named-forward';
 import { setField } from '../engine/overrides';
 import { deviceLimits } from '../engine/device-limits';
-import { proportionalWarmup } from '../engine/schedule';
-import { applySetFlags } from './args';
+import { fitWarmup } from '../engine/schedule';
+import { applySetFlags, setsField } from './args';
 import { outProblem, say } from './output';
 import { loadBuiltinFromDisk } from './load-path';
 import { choices, usageText } from './usage';
@@ -115,9 +115,9 @@ async function main(): Promise<number> {
   if (v.steps !== undefined) {
     const e = setField(base, 'schedule.steps', v.steps);
     if (e) errors.push(e);
-    base.schedule.warmupSteps = proportionalWarmup(base.schedule.warmupSteps, base.schedule.steps);
   }
   errors.push(...applySetFlags(base, v.set));
+  fitWarmup(base.schedule, setsField(v.set, 'schedule.warmupSteps'));
   if (base.schedule.steps < BENCH_MIN_STEPS) errors.push({ path: '--steps', message: `a benchmark needs at least ${BENCH_MIN_STEPS} steps` });
   if (errors.length) { say(formatErrors(errors)); return 2; }
   // as the data make it (the run fits the model to them): the preset's config is not what runs on MNIST

@@ -283,7 +283,8 @@ export const FLAGS: BadInput[] = [
 export const DIVERGING_RUN: BadInput = {
   name: 'a run that diverges (optim.lr=10, no clipping, beta2=0)',
   make: () => 'synthetic',
-  flags: ['--json', '--preset', 'micro', '--mode', 'full', '--set', 'schedule.steps=60', '--set', 'optim.lr=10', '--set', 'optim.clipNorm=0', '--set', 'optim.beta2=0'],
+  // the warm-up named: a 60-step run's would be 12 steps (a fifth), and it diverges at step 6
+  flags: ['--json', '--preset', 'micro', '--mode', 'full', '--set', 'schedule.steps=60', '--set', 'schedule.warmupSteps=20', '--set', 'optim.lr=10', '--set', 'optim.clipNorm=0', '--set', 'optim.beta2=0'],
   code: 3,
   message: 'training diverged at step 11: the loss is NaN (gradient norm NaN). The run stopped; what it recorded up to step 10 stands. ' +
     'Start again with optim.lr=1 (now 10), optim.clipNorm=1 (now 0: no clipping), optim.beta2=0.999 (now 0)',

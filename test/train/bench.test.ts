@@ -298,8 +298,10 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
   it('prints the config as it runs on its data, for the PyTorch reference', async () => {
     // MNIST by default: the model fitted to its 28x28x1 images, its own counts (the preset's
     // config said 32x32x3 and 4,000 images)
-    const { stdout } = await tsx('src/cli/bench.ts', ['--print-config']);
+    // and a length set by --set keeps the warm-up within a fifth of it, as --steps does (it kept the preset's 20)
+    const { stdout } = await tsx('src/cli/bench.ts', ['--print-config', '--set', 'schedule.steps=50']);
     const cfg = JSON.parse(stdout) as RunConfig;
+    expect([cfg.schedule.steps, cfg.schedule.warmupSteps]).toEqual([50, 10]);
     expect([cfg.model.imageSize, cfg.model.channels, cfg.model.numClasses]).toEqual([28, 1, 10]);
     expect([cfg.data.dataset, cfg.data.trainSize, cfg.data.testSize]).toEqual(['mnist', 8000, 2000]);
     expect(cfg.model.width).toBe(makeConfig('nano').model.width); // the rest is the preset's

@@ -1,6 +1,6 @@
 // `npm run train` flags read into a config and paths: an empty path is refused by name
 // (--out '' wrote no log, without a word), and the page's data.dataset=upload is refused
-// with the CLI's way to give files.
+// with the CLI's way to give files; the warm-up keeps the one rule of a run's length.
 import { describe, expect, it } from 'vitest';
 import { parseTrainArgs } from '../../src/cli/args';
 import { loadPath } from '../../src/cli/load-path';
@@ -19,6 +19,15 @@ describe('train flags', () => {
       { path: 'data.dataset', message: 'data.dataset=upload is the page\'s uploads: here give the files with --dataset PATH' },
     ]);
     expect(parseTrainArgs(['--dataset', 'cifar']).args?.datasetPath).toBe('cifar'); // a path is an upload of files, as before
+  });
+
+  it('keeps the warm-up within a fifth of a run however its length is set, unless the warm-up is set by name', () => {
+    // --set schedule.steps=50 kept the preset's 20 warm-up steps, --steps 50 made it 10
+    const warmup = (...argv: string[]) => parseTrainArgs(argv).args!.config.schedule.warmupSteps;
+    expect(warmup('--steps', '50')).toBe(10);
+    expect(warmup('--set', 'schedule.steps=50')).toBe(10);
+    expect(warmup('--set', 'schedule.steps=50', '--set', 'schedule.warmupSteps=30')).toBe(30);
+    expect(warmup()).toBe(makeConfig('nano').schedule.warmupSteps); // the preset's, within a fifth of its 300 steps
   });
 
   it('names an empty --dataset folder (it said "no files given")', async () => {

@@ -8,7 +8,7 @@ import { makeConfig, PRESETS, readNumber, validateConfig, type DatasetSource, ty
 import { applyLive, resolveUpdate } from '../../engine/live';
 import { assignField, setField } from '../../engine/overrides';
 import type { Rule } from '../../engine/policy';
-import { proportionalWarmup } from '../../engine/schedule';
+import { fitWarmup } from '../../engine/schedule';
 import type { Family } from '../../engine/vit-families';
 import type { PlaygroundState } from './index';
 import { pagePolicy, type PagePolicy } from './live-fields';
@@ -59,8 +59,8 @@ export function buildConfig(s: NextRun): RunConfig {
   const cfg = makeConfig(s.preset);
   for (const [key, path] of Object.entries(CONTROL_FIELDS)) assignField(cfg, path, s[key as ControlKey]);
   applyLive(cfg.prelora, resolveUpdate(s.policy)); // as a live change would apply
-  // keep the warm-up in proportion on short runs, as the CLI does
-  cfg.schedule.warmupSteps = proportionalWarmup(cfg.schedule.warmupSteps, s.steps);
+  // the warm-up in proportion to the run, as the CLIs keep it (a link's warm-up by name wins below)
+  fitWarmup(cfg.schedule, false);
   // a field set by name is set last, as the CLI's --set: it wins over what the page derives
   for (const [path, raw] of Object.entries(s.extra)) setField(cfg, path, raw);
   return cfg;
