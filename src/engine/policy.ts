@@ -138,7 +138,10 @@ export interface Decision {
 
 const none: Decision = { switching: [], statistic: {} };
 
-/** The paper's rule: the loss test and, per family, the layer-weighted metric below threshold; then all at once. */
+/**
+ * The paper's rule: the loss test and, per family, the layer-weighted metric of its
+ * modules still in full training (`active`) below threshold; then all at once.
+ */
 export function globalRule(history: WindowRecord[], active: string[], s: PolicySettings): Decision {
   if (active.length === 0 || !lossTestHolds(history, s)) return none;
   const refs = active.map(parseModuleId);
@@ -146,7 +149,10 @@ export function globalRule(history: WindowRecord[], active: string[], s: PolicyS
   const weights = layerWeights(depth, s.layerWeights);
   const families = [...new Set(refs.map((r) => r.family))];
   for (const family of families) {
-    const members = Object.keys(history.at(-1)!.modules).map(parseModuleId).filter((r) => r.family === family);
+    // the family's modules still in full training: one already switched (by hand, or before
+    // a live change to this rule) has a null gradChange% once frozen, which held the family
+    // unsettled for good, and a frozen base's update% of 0 pulled its mean down
+    const members = refs.filter((r) => r.family === family);
     const total = members.reduce((a, r) => a + weights[r.layer]!, 0);
     const weighted = keptChanges(history, s.patience, (w) => {
       let acc = 0;

@@ -137,6 +137,17 @@ describe('global rule (paper)', () => {
     expect(d.switching).toEqual(switches ? ['blocks.0.value', 'blocks.1.value'] : []);
   });
 
+  it('a family\'s mean is over its modules still in full training, not one already switched', () => {
+    // blocks.0.value was switched by hand: frozen, its gradChange% is null and its update% 0
+    const h = history([null, 1, 1], two([0, 0], [6, 6]));
+    for (const w of h) w.modules['blocks.0.value']!['gradChange%'] = null;
+    // the mean over both (3) would settle under 5; blocks.1.value's own 6 does not
+    expect(decide(h, ['blocks.1.value'], settings).switching).toEqual([]);
+    expect(decide(h, ['blocks.1.value'], { ...settings, weightThreshold: 6.5 }).switching).toEqual(['blocks.1.value']);
+    // on gradChange% the switched module's null held the family unsettled at any threshold
+    expect(decide(h, ['blocks.1.value'], { ...settings, metric: 'gradChange%', weightThreshold: 1e5 }).switching).toEqual(['blocks.1.value']);
+  });
+
   it('the loss test needs patience windows, and the layer weighting can change the verdict', () => {
     expect(lossTestHolds(history([null, 1], {}), settings)).toBe(false); // 2 windows < patience 3
     expect(lossTestHolds(history([null, 1, 1], {}), settings)).toBe(true);
