@@ -126,6 +126,10 @@ export class PreLoRAController {
   forceSwitch(id: string): void {
     const s = this.states.get(id);
     if (!s) throw new Error(`no module "${id}": use blocks.<layer>.<query|key|value|output|fc1|fc2>`);
+    // the baselines keep their one shape: full training never switches, static LoRA has its adapters from step 0
+    if (this.settings.mode !== 'prelora') {
+      throw new Error(`${id} cannot switch in a ${this.settings.mode === 'full' ? 'full-training' : 'static LoRA'} run (prelora.mode=${this.settings.mode}), the baseline PreLoRA is compared with: start a run with prelora.mode=prelora to switch modules`);
+    }
     // a family outside the targets trains fully to the end: the config's checks (the
     // optimiser's table, the device's LoRA ranks) count adapters in the targets only
     const { family } = parseModuleId(id);

@@ -2,7 +2,7 @@
 // against the production build (micro, wasm, a few steps): every core action reached
 // with Tab and done with Enter, each control named; no sideways scroll at 800x600; a
 // run from loaded weights says so on its row; a finished run's layer cells say that
-// switching by hand needs a live run, and offer no switch.
+// switching by hand needs a live run, and offer no switch; a full-training run's none.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileChooser, Locator, Page } from 'playwright-core';
@@ -187,5 +187,14 @@ describe('a starting, then finished run\'s layer panel', () => {
     expect(await hint.textContent()).not.toContain('click a full cell');
     expect(await page.getByTestId('module-cell').count()).toBe(12);
     expect(await page.getByTestId('layer-panel').getByRole('button').count()).toBe(0);
+  }, 180_000);
+
+  it('offers no switch in a live full-training run: the baseline keeps its one shape', async () => {
+    // its full cells were buttons, and a click switched a module of the baseline
+    await open('prelora.mode=full&schedule.steps=400');
+    await startThenPause(page, 2);
+    expect(await page.getByTestId('layer-panel-hint').textContent()).toBe('a full-training run is a baseline: its modules do not switch');
+    expect(await page.getByTestId('layer-panel').getByRole('button').count()).toBe(0);
+    await page.getByTestId('reset').click();
   }, 180_000);
 });

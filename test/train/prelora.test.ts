@@ -182,6 +182,19 @@ describe('PreLoRA on nano (wasm)', () => {
     trainer.dispose();
   }, 60_000);
 
+  it.each(['full', 'lora'] as const)('a forced switch is refused in the %s baseline: it keeps its one shape', async (mode) => {
+    // the full baseline took a forced switch: full -> joint at step 3, LoRA at 28
+    await useBackend('wasm');
+    const { trainer, events } = setup({ prelora: { mode } });
+    await trainer.run(2);
+    const before = phases(events).length;
+    expect(() => trainer.forceSwitch('blocks.0.fc1')).toThrow(
+      `blocks.0.fc1 cannot switch in a ${mode === 'full' ? 'full-training' : 'static LoRA'} run (prelora.mode=${mode}), the baseline PreLoRA is compared with: start a run with prelora.mode=prelora to switch modules`);
+    await trainer.run(3);
+    expect(phases(events)).toHaveLength(before);
+    trainer.dispose();
+  }, 60_000);
+
   it('under the global rule the whole model re-warms after the freeze, as the paper', async () => {
     await useBackend('wasm');
     const { cfg, trainer, events } = setup({ prelora: { mode: 'prelora', rule: 'global', jointSteps: 0, weightThreshold: 1e-9, rewarmSteps: 10 } });

@@ -1,7 +1,7 @@
 // Every module of every layer of the selected run: its phase by colour, its rank, when
 // it switched, or its latest value of the run's metric. A full module of the worker's
 // live run is a button that forces its switch (click, or Tab and Enter); a family outside
-// prelora.targets trains fully and is no button.
+// prelora.targets trains fully and is no button, nor is any module of a baseline run.
 import { moduleId } from '../../engine/policy';
 import { FAMILIES } from '../../engine/vit-families';
 import { useStore } from '../store';
@@ -15,10 +15,13 @@ export function LayerPanel() {
   const forceSwitch = useStore((s) => s.forceSwitch);
   const depth = run?.config.model.depth ?? 0;
   const whatIf = useWhatIf(); // the replay's prediction under each cell
-  const clickable = run !== undefined && run === live && (run.state === 'running' || run.state === 'paused');
+  // the baselines keep their one shape: full training never switches, static LoRA has its adapters from step 0
+  const baseline = run !== undefined && run.config.prelora.mode !== 'prelora';
+  const clickable = run !== undefined && run === live && !baseline && (run.state === 'running' || run.state === 'paused');
   // a finished, stopped or failed run has no trainer to switch a module on: say so rather than offer cells that do nothing
   // a starting run has no cells to click yet: they come (as buttons) once it trains
-  const switchHint = run?.state === 'starting' ? 'once the run starts, click a full cell to switch it now'
+  const switchHint = baseline ? `a ${run.config.prelora.mode === 'full' ? 'full-training' : 'static LoRA'} run is a baseline: its modules do not switch`
+    : run?.state === 'starting' ? 'once the run starts, click a full cell to switch it now'
     : !run || run.state === 'running' || run.state === 'paused' ? 'click a full cell to switch it now'
     : `switching by hand needs a live run (running or paused); this one is ${run.state}`;
   return (
