@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { NODE_BACKEND_CHOICES, type BackendChoice } from '../engine/backend';
 import { initNodeBackend } from '../engine/backend-node';
 import { benchConfig } from '../engine/bench/config';
-import { BENCH_MIN_STEPS, BENCH_PRESETS, benchTable, type BenchPreset } from '../engine/bench/report';
+import { BENCH_MIN_STEPS, BENCH_PRESETS, BENCH_VARIANTS, benchTable, type BenchPreset } from '../engine/bench/report';
 import { runBench } from '../engine/bench/run';
 import {
   BUILTIN_DATASETS, formatErrors, makeConfig, orList, readNumber, RUN_LIMITS, validateConfig, type BuiltinDataset, type ConfigError,
@@ -134,7 +134,11 @@ async function main(): Promise<number> {
   if (badOut) { say(badOut); return 2; }
 
   const backend = await initNodeBackend(v.backend as BackendChoice);
-  const problems = validateConfig(base, { memoryBudgetBytes: backend.memoryBudgetBytes, kernels: backend.kernels, ...deviceLimits() });
+  // each variant as its run checks it (full training has no adapter; PreLoRA's train beside
+  // their bases, static LoRA's at its rank): refused here, before the first run, not at it
+  const limits = { memoryBudgetBytes: backend.memoryBudgetBytes, kernels: backend.kernels, ...deviceLimits() };
+  const problems = [...new Map(BENCH_VARIANTS.flatMap(({ mode, rule }) => validateConfig({ ...base, prelora: { ...base.prelora, mode, rule } }, limits))
+    .map((p) => [`${p.path}\n${p.message}`, p])).values()];
   if (problems.length) { say(formatErrors(problems)); return 2; }
   const device = backend.adapter?.description ?? '';
   console.error(`bench: ${preset} on ${dataset}, ${base.schedule.steps} steps at batch ${base.optim.batchSize}, ${seeds} seed(s), backend ${backend.name}, ${backend.kernels} kernels (${backend.reason})`);

@@ -91,9 +91,8 @@ describe('validation', () => {
     ['PreLoRA maxRank 32 within 38', { prelora: { mode: 'prelora', maxRank: 32 } }, 38, []],
     ['static LoRA rank 40 over 38', { prelora: { mode: 'lora', rank: 40 } }, 38, ['prelora.rank']],
     ['static LoRA rank 38 within 38', { prelora: { mode: 'lora', rank: 38 } }, 38, []],
-    // a module switched by hand in a full run takes a rank up to maxRank; rank is static LoRA's
-    ['full training: maxRank 64 over 38 (a switch by hand)', { prelora: { mode: 'full', maxRank: 64, rank: 64 } }, 38, ['prelora.maxRank']],
-    ['full training: maxRank 32 within 38', { prelora: { mode: 'full', maxRank: 32, rank: 64 } }, 38, []],
+    // full training has no adapter, nor a switch by hand (it refused a maxRank it never uses)
+    ['full training: maxRank 64 over 38, no adapter', { prelora: { mode: 'full', maxRank: 64, rank: 64 } }, 38, []],
     ['tfjs\'s kernels: no limit', { prelora: { mode: 'prelora', maxRank: 256 } }, undefined, []],
   ])('adapter rank: %s', (_, overrides, limit, expected) => {
     expect(validateConfig(makeConfig('nano', overrides), { maxLoraRank: limit }).map((e) => e.path)).toEqual(expected);
@@ -101,12 +100,15 @@ describe('validation', () => {
 
   it.each<[string, Parameters<typeof makeConfig>[1], string[]]>([
     // 8 tensors outside the blocks, 16 a block and 2 an adapted linear: 8 + 28 x 146 = 4,096
-    ['depth 146, six adapted linears a block: 4,096 tensors', { model: { depth: 146 } }, []],
-    ['depth 147: 4,124', { model: { depth: 147 } }, ['model.depth']],
-    ['depth 204, two adapted linears a block: 4,088', { model: { depth: 204 }, prelora: { targets: ['query', 'value'] } }, []],
-    ['depth 205 of them: 4,108', { model: { depth: 205 }, prelora: { targets: ['query', 'value'] } }, ['model.depth']],
+    ['depth 146, six adapted linears a block: 4,096 tensors', { model: { depth: 146 }, prelora: { mode: 'prelora' } }, []],
+    ['depth 147: 4,124', { model: { depth: 147 }, prelora: { mode: 'prelora' } }, ['model.depth']],
+    ['depth 204, two adapted linears a block: 4,088', { model: { depth: 204 }, prelora: { mode: 'prelora', targets: ['query', 'value'] } }, []],
+    ['depth 205 of them: 4,108', { model: { depth: 205 }, prelora: { mode: 'prelora', targets: ['query', 'value'] } }, ['model.depth']],
     // a family named twice is one family: it counted twice (a link's query,query,... of 30 took depth 146 as 30 a block)
-    ['depth 204, query and value each named twice: 4,088', { model: { depth: 204 }, prelora: { targets: ['query', 'value', 'query', 'value'] } }, ['prelora.targets']],
+    ['depth 204, query and value each named twice: 4,088', { model: { depth: 204 }, prelora: { mode: 'prelora', targets: ['query', 'value', 'query', 'value'] } }, ['prelora.targets']],
+    // full training: no adapter ever (it counted PreLoRA's, for a switch by hand it now refuses)
+    ['full training at depth 255: 8 + 16 x 255 = 4,088', { model: { depth: 255 }, prelora: { mode: 'full' } }, []],
+    ['full training at depth 256: 4,104', { model: { depth: 256 }, prelora: { mode: 'full' } }, ['model.depth']],
     // static LoRA: each adapted linear's frozen base (two tensors) leaves as its adapter (two) comes
     ['static LoRA at depth 255: 8 + 16 x 255 = 4,088', { model: { depth: 255 }, prelora: { mode: 'lora' } }, []],
     ['static LoRA at depth 256: 4,104', { model: { depth: 256 }, prelora: { mode: 'lora' } }, ['model.depth']],
@@ -120,7 +122,7 @@ describe('validation', () => {
   });
 
   it('names the deepest model the optimiser table takes, and the backend that has no table', () => {
-    const [depth] = validateConfig(makeConfig('micro', { model: { depth: 256 } }), { maxTrainableTensors: 4096 });
+    const [depth] = validateConfig(makeConfig('micro', { model: { depth: 256 }, prelora: { mode: 'prelora' } }), { maxTrainableTensors: 4096 });
     expect(depth!.message).toBe('depth 256 makes up to 7176 tensors to update a step (6 adapted linears a block), ' +
       'more than this device\'s WebGPU optimiser holds (4096): lower model.depth to 146 or fewer, or use backend webgpu-composite');
   });

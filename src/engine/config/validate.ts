@@ -196,9 +196,9 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
   if (ok('prelora.minRank', 'prelora.maxRank') && p.minRank > p.maxRank) {
     e.push({ path: 'prelora.maxRank', message: `maxRank ${p.maxRank} is below minRank ${p.minRank}: raise maxRank or lower minRank` });
   }
-  // full training too: a module the user switches by hand (the layer panel) takes a rank up to maxRank
+  // full training has no adapter (it takes no switch by hand either: the baseline keeps its shape)
   const rankField = p.mode === 'lora' ? 'rank' : 'maxRank';
-  if (maxLoraRank !== undefined && ok(`prelora.${rankField}`) && p[rankField] > maxLoraRank) {
+  if (p.mode !== 'full' && maxLoraRank !== undefined && ok(`prelora.${rankField}`) && p[rankField] > maxLoraRank) {
     // maxRank is a power of two: name the largest one that fits
     const fits = rankField === 'maxRank' ? 2 ** Math.floor(Math.log2(Math.max(1, maxLoraRank))) : maxLoraRank;
     e.push({
@@ -207,18 +207,18 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
         `set by its workgroup memory): use ${fits} or lower`,
     });
   }
-  // every targeted linear of every block may train beside its adapter (the joint phase; a
-  // hand switch takes targeted modules only); static LoRA freezes each targeted base, its
-  // two tensors leaving as its adapter's two come
+  // under PreLoRA every targeted linear of every block may train beside its adapter (the
+  // joint phase; a hand switch takes targeted modules only); static LoRA freezes each
+  // targeted base, its two tensors leaving as its adapter's two come; full training has none
   const targeted = Array.isArray(p.targets) ? new Set(p.targets).size : 0;
-  const beside = p.mode === 'lora' ? 0 : targeted;
+  const beside = p.mode === 'prelora' ? targeted : 0;
   const most = ok('model.depth') ? countTensors(m, beside * m.depth) : 0;
   if (maxTrainableTensors !== undefined && most > maxTrainableTensors) {
     const outside = countTensors({ ...m, depth: 0 });
     const fits = Math.floor((maxTrainableTensors - outside) / (countTensors({ ...m, depth: 1 }, beside) - outside));
     e.push({
       path: 'model.depth',
-      message: `depth ${m.depth} makes up to ${most} tensors to update a step (${targeted} adapted linears a block${beside ? '' : ', their bases frozen'}), ` +
+      message: `depth ${m.depth} makes up to ${most} tensors to update a step (${p.mode === 'full' ? 'full training, no adapter' : `${targeted} adapted linears a block${beside ? '' : ', their bases frozen'}`}), ` +
         `more than this device's WebGPU optimiser holds (${maxTrainableTensors}): lower model.depth to ${fits} or fewer, or use backend webgpu-composite`,
     });
   }
