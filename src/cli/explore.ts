@@ -2,7 +2,7 @@
 // run saved with `npm run train -- --out` under other PreLoRA settings (no training):
 // where each module would switch, at what rank, and the shares that would give.
 import { parseArgs } from 'node:util';
-import { readNumber, type ConfigError } from '../engine/config';
+import { formatErrors, readNumber, type ConfigError } from '../engine/config';
 import { realShares, replay, REPLAY_KEYS, type ReplaySettings } from '../engine/explore/replay';
 import { parseRunLog } from '../engine/explore/run-log';
 import { checkSettings, parseSweep, sweep } from '../engine/explore/sweep';
@@ -20,7 +20,8 @@ export const USAGE = `usage: npm run explore -- RUN.json [flags]
 
 // made printable: a log's module names and a flag's text are the user's (ESC and U+202E reached the terminal raw)
 function fail(errors: ConfigError[] | string): number {
-  for (const e of typeof errors === 'string' ? [{ path: '', message: errors }] : errors) say(e.path ? `${e.path}: ${e.message}` : e.message);
+  // formatErrors: a message that names its field already is not prefixed again ("prelora.patience: prelora.patience must be ...")
+  say(typeof errors === 'string' ? errors : formatErrors(errors));
   return EXIT.user;
 }
 
