@@ -158,7 +158,10 @@ export class PreLoRAController {
     const due = [...this.states.values()].filter((s) => s.phase === 'joint' && step - s.switchedAt! >= jointSteps);
     if (due.length) await this.freeze(due.map((s) => s.id));
     await this.applyForced();
-    if (step % windowSteps !== 0 || this.monitor.stepsInWindow === 0) return;
+    // a window is windowSteps steps from the last one's end: cut at multiples of the step, a
+    // live change from 10 to 25 at step 22 closed a window of 5 steps at 25, whose small
+    // change read as settled
+    if (this.monitor.stepsInWindow < windowSteps) return;
     const closing = this.monitor.endWindow(step);
     const decides = mode === 'prelora' && windowCouldSwitch(this.stepperState(), this.history, this.settings, this.totalSteps, step, [...this.states.keys()]);
     // the settings the decision takes: the window end's, whatever a live change does while it waits

@@ -147,6 +147,17 @@ describe('PreLoRA on nano (wasm)', () => {
     trainer.dispose();
   }, 60_000);
 
+  it('a window changed live runs its new length from the last window\'s end', async () => {
+    // cut at multiples of the step, a change from 10 to 25 at step 22 closed a window of 5 steps at 25
+    await useBackend('wasm');
+    const { trainer, events } = setup({ prelora: { mode: 'prelora', windowSteps: 10, weightThreshold: 1e-9, lossThreshold: 1e-9 } });
+    await trainer.run(22);
+    trainer.setPolicy({ windowSteps: 25 });
+    await trainer.run(28); // to step 50
+    expect(events.flatMap((e) => (e.type === 'window' ? [e.window.step] : []))).toEqual([10, 20, 45]);
+    trainer.dispose();
+  }, 60_000);
+
   it('a forced switch takes one module by name; a threshold raised mid-run switches the rest at the next window', async () => {
     await useBackend('wasm');
     const { trainer, events } = setup({
