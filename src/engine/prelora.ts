@@ -20,6 +20,12 @@ export interface ModuleState {
   rank: number | null;
   /** step at which the adapter was added */
   switchedAt: number | null;
+  /**
+   * its joint phase's length as it switched (the decision's jointSteps): a live change sets
+   * the next switches', not this one's (it moved the freezes already due). Absent in
+   * checkpoints saved before it was kept: those take the live setting.
+   */
+  jointSteps?: number;
 }
 
 /** What the controller needs from the trainer that hosts it. */
@@ -155,7 +161,7 @@ export class PreLoRAController {
     await this.settleWindow();
     const step = this.host.currentStep();
     const { jointSteps, windowSteps, mode } = this.settings;
-    const due = [...this.states.values()].filter((s) => s.phase === 'joint' && step - s.switchedAt! >= jointSteps);
+    const due = [...this.states.values()].filter((s) => s.phase === 'joint' && step - s.switchedAt! >= (s.jointSteps ?? jointSteps));
     if (due.length) await this.freeze(due.map((s) => s.id));
     await this.applyForced();
     // a window is windowSteps steps from the last one's end: cut at multiples of the step, a
@@ -252,7 +258,7 @@ export class PreLoRAController {
     const lossAfter = await this.host.probeLoss();
     const rankedBy = { metric: settings.rankMetric, scope: settings.rankScope };
     for (const sw of switches) {
-      Object.assign(this.states.get(sw.module)!, { phase: 'joint', rank: sw.rank, switchedAt: step });
+      Object.assign(this.states.get(sw.module)!, { phase: 'joint', rank: sw.rank, switchedAt: step, jointSteps: settings.jointSteps });
       this.host.onPhaseChange({ module: sw.module, from: 'full', to: 'joint', step, rank: sw.rank, decidedBy: why(sw), rankedBy: { ...rankedBy }, lossBefore, lossAfter });
     }
     this.host.phaseChanged({ released: [], changed: this.scope(ids, settings), froze: false });
@@ -319,7 +325,9 @@ export class PreLoRAController {
       if (m.phase === 'lora' && !lin.baseFrozen) lin.freezeBase();
     }
     Object.assign(this.settings, structuredClone(s.settings));
-    for (const m of s.modules) this.states.set(m.id, { id: m.id, phase: m.phase, rank: m.rank, switchedAt: m.switchedAt });
+    for (const m of s.modules) {
+      this.states.set(m.id, { id: m.id, phase: m.phase, rank: m.rank, switchedAt: m.switchedAt, ...(typeof m.jointSteps === 'number' ? { jointSteps: m.jointSteps } : {}) });
+    }
     this.history.splice(0, this.history.length, ...structuredClone(s.history));
     this.forced.clear();
     // a switch by hand is taken in the targets only (forceSwitch): one pending in an older

@@ -142,6 +142,29 @@ describe('a checkpoint resumes a run exactly (wasm)', () => {
     }
   }, 120_000);
 
+  it('keeps each switch\'s joint length: a live window change after it moves neither its freeze nor, restored, the resumed run\'s', async () => {
+    // it took the live jointSteps: switched at 20 with 10, then a window of 20 at step 22, it froze at 40
+    await useBackend('wasm');
+    const { config, data } = setup({ rule: 'module' });
+    const events: EngineEvent[] = [];
+    const t = new Trainer(config, data, (e) => events.push(e));
+    await t.run(22);
+    const joined = phases(events).filter((c) => c.to === 'joint');
+    expect(joined.length).toBeGreaterThan(0);
+    expect(joined.every((c) => c.step === 20)).toBe(true);
+    expect(t.setPolicy({ windowSteps: 20 }).applied).toEqual({ windowSteps: 20, jointSteps: 20 });
+    const saved = await t.exportState();
+    const resumed = new Trainer(config, data, (e) => events.push(e));
+    resumed.importState(saved);
+    for (const trainer of [t, resumed]) {
+      const before = phases(events).length;
+      await trainer.run(10); // to step 32
+      const frozen = phases(events).slice(before).filter((c) => c.to === 'lora');
+      expect(frozen.map((c) => [c.module, c.step])).toEqual(joined.map((c) => [c.module, 30]));
+      trainer.dispose();
+    }
+  }, 120_000);
+
   it('drops a pending switch by hand outside prelora.targets (an older checkpoint\'s) or of no module, and keeps one inside', async () => {
     await useBackend('wasm');
     const { config, data } = setup({ targets: ['query', 'value'] });

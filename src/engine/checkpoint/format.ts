@@ -39,7 +39,7 @@ export interface TrainingState {
   phase: RunPhase;
   controller: {
     settings: PreLoRAConfig;
-    modules: { id: string; phase: Phase; rank: number | null; switchedAt: number | null; alpha: number | null }[];
+    modules: { id: string; phase: Phase; rank: number | null; switchedAt: number | null; jointSteps?: number; alpha: number | null }[];
     history: WindowRecord[];
     forced: string[];
   };
