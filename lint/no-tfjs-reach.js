@@ -1,7 +1,8 @@
 // ESLint rule: a module may not reach tfjs, directly or through what it imports. Type
 // imports count too: the page's vocabulary (phases, events, settings, value sets)
 // lives in tfjs-free modules, so that the page's main chunk never pulls in the engine.
-// Follows relative imports (.ts, .tsx, index.ts) with TypeScript's own import scanner.
+// Follows relative imports (.ts, .tsx, index.ts; x.js names x.ts) with TypeScript's
+// own import scanner.
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import ts from 'typescript';
@@ -24,11 +25,14 @@ function isFile(p) {
   try { return statSync(p).isFile(); } catch { return false; }
 }
 
-/** The file a relative specifier names, or null (a package, an asset, a `?url` import). */
+/** The file a relative specifier names, or null (a package, an asset, a `?url` import).
+ * As tsc and Vite do, `x.js` (or `.jsx`) names `x.ts` or `x.tsx`. */
 function resolveLocal(from, spec) {
   if (!spec.startsWith('.')) return null;
   const base = resolve(dirname(from), spec);
-  return [base, `${base}.ts`, `${base}.tsx`, `${base}/index.ts`].find((p) => /\.tsx?$/.test(p) && isFile(p)) ?? null;
+  const stem = base.replace(/\.jsx?$/, '');
+  return [base, `${base}.ts`, `${base}.tsx`, `${base}/index.ts`, `${stem}.ts`, `${stem}.tsx`]
+    .find((p) => /\.tsx?$/.test(p) && isFile(p)) ?? null;
 }
 
 /** The chain of imports from `start` to a tfjs package, or null: breadth first, so the shortest. */

@@ -27,6 +27,11 @@ describe('layer boundaries (ESLint)', () => {
     expect(message).toMatch(/^boundaries\/no-tfjs-reach: "..\/..\/engine\/bench\/run" reaches tfjs \(src\/engine\/bench\/run.ts -> src\/engine\/kernels.ts -> @tensorflow\/tfjs\)/);
   });
 
+  it('a .js specifier names the .ts file, as tsc and Vite resolve it', async () => {
+    const [message] = await problems('src/ui/store/bad.ts', "import { Trainer } from '../../engine/trainer.js';\nexport const t = Trainer;\n");
+    expect(message).toMatch(/^boundaries\/no-tfjs-reach: "..\/..\/engine\/trainer.js" reaches tfjs \(src\/engine\/trainer.ts -> /);
+  });
+
   it('type imports count: vocabulary comes from tfjs-free modules', async () => {
     const [message] = await problems('src/ui/store/bad.ts', "import type { ModuleState } from '../../engine/prelora';\nexport type M = ModuleState;\n");
     expect(message).toMatch(/^boundaries\/no-tfjs-reach: "..\/..\/engine\/prelora" reaches tfjs \(src\/engine\/prelora.ts -> @tensorflow\/tfjs\)/);
