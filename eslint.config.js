@@ -34,8 +34,11 @@ export default tseslint.config(
     files: ['src/engine/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
-        paths: ['react', 'react-dom', 'zustand', 'recharts'].map((name) => ({ name, message: 'the engine knows nothing of React or the page' })),
-        patterns: [{ regex: '(^|/)(ui|worker)(/|$)', message: 'the engine knows nothing of the worker or the page: they import it, not the other way' }],
+        patterns: [
+          // the packages and their subpaths ('react-dom/client', 'zustand/vanilla')
+          { regex: '^(react|react-dom|zustand|recharts)(/|$)', message: 'the engine knows nothing of React or the page' },
+          { regex: '(^|/)(ui|worker)(/|$)', message: 'the engine knows nothing of the worker or the page: they import it, not the other way' },
+        ],
       }],
     },
   },

@@ -58,7 +58,15 @@ describe('layer boundaries (ESLint)', () => {
       .toEqual(['no-restricted-imports: \'../ui/store\' import is restricted from being used by a pattern. the engine knows nothing of the worker or the page: they import it, not the other way']);
     expect(await problems('src/engine/data/bad.ts', "import type { Command } from '../../worker/protocol';\nexport type C = Command;\n")).toHaveLength(1);
     expect(await problems('src/engine/bad.ts', "import { useState } from 'react';\nexport const u = useState;\n"))
-      .toEqual(["no-restricted-imports: 'react' import is restricted from being used. the engine knows nothing of React or the page"]);
+      .toEqual(["no-restricted-imports: 'react' import is restricted from being used by a pattern. the engine knows nothing of React or the page"]);
+  });
+
+  it('nor a subpath of React or the page\'s packages', async () => {
+    expect(await problems('src/engine/bad.ts', "import { createRoot } from 'react-dom/client';\nexport const r = createRoot;\n")).toHaveLength(1);
+    expect(await problems('src/engine/bad.ts', "import { createStore } from 'zustand/vanilla';\nexport const c = createStore;\n")).toHaveLength(1);
+    expect(await problems('src/engine/bad.ts', "import { jsx } from 'react/jsx-runtime';\nexport const j = jsx;\n")).toHaveLength(1);
+    // a package whose name only starts like one is not one
+    expect(await problems('src/engine/fine.ts', "import * as v from 'valibot';\nexport const s = v.string;\n")).toEqual([]);
   });
 
   it('policy.ts imports nothing, not even a type', async () => {
