@@ -8,6 +8,20 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 import noTfjsReach from './lint/no-tfjs-reach.js';
 
+/**
+ * Import bans, each a regex on the specifier and why: static imports to
+ * no-restricted-imports, `import('...')` and type `import('...').T` to
+ * no-restricted-syntax, as no-restricted-imports does not look at them.
+ */
+function importBans(...bans) {
+  return {
+    'no-restricted-imports': ['error', { patterns: bans }],
+    'no-restricted-syntax': ['error', ...bans.map(({ regex, message }) => ({
+      selector: `:matches(ImportExpression, TSImportType)[source.value=/${regex.replaceAll('/', '\\/')}/]`, message,
+    }))],
+  };
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'test/artifacts/', 'bench/gpu/carry/'] },
   js.configs.recommended,
@@ -32,15 +46,11 @@ export default tseslint.config(
   {
     // the engine runs the same in the worker, in Node and in tests
     files: ['src/engine/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          // the packages and their subpaths ('react-dom/client', 'zustand/vanilla')
-          { regex: '^(react|react-dom|zustand|recharts)(/|$)', message: 'the engine knows nothing of React or the page' },
-          { regex: '(^|/)(ui|worker)(/|$)', message: 'the engine knows nothing of the worker or the page: they import it, not the other way' },
-        ],
-      }],
-    },
+    rules: importBans(
+      // the packages and their subpaths ('react-dom/client', 'zustand/vanilla')
+      { regex: '^(react|react-dom|zustand|recharts)(/|$)', message: 'the engine knows nothing of React or the page' },
+      { regex: '(^|/)(ui|worker)(/|$)', message: 'the engine knows nothing of the worker or the page: they import it, not the other way' },
+    ),
   },
   {
     // the policy is pure functions over plain numbers, table-tested

@@ -69,6 +69,15 @@ describe('layer boundaries (ESLint)', () => {
     expect(await problems('src/engine/fine.ts', "import * as v from 'valibot';\nexport const s = v.string;\n")).toEqual([]);
   });
 
+  it('nor by a dynamic import, nor by a type import(...)', async () => {
+    expect(await problems('src/engine/bad.ts', "export const load = () => import('../ui/store');\n"))
+      .toEqual(['no-restricted-syntax: the engine knows nothing of the worker or the page: they import it, not the other way']);
+    expect(await problems('src/engine/bad.ts', "export const load = () => import('react-dom/client');\n")).toHaveLength(1);
+    expect(await problems('src/engine/bad.ts', "export type C = import('../worker/protocol').Command;\n")).toHaveLength(1);
+    // the engine's own dynamic imports stay allowed
+    expect(await problems('src/engine/fine.ts', "export const load = () => import('./ops/webgpu/device');\n")).toEqual([]);
+  });
+
   it('policy.ts imports nothing, not even a type', async () => {
     const messages = await problems('src/engine/policy.ts', "import type { RunConfig } from './config';\nexport type R = RunConfig;\n");
     expect(messages).toEqual(['no-restricted-syntax: policy.ts imports nothing: it is pure functions over plain numbers (declare its value sets here)']);
