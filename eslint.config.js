@@ -45,7 +45,7 @@ export default tseslint.config(
   },
   {
     // the engine runs the same in the worker, in Node and in tests
-    files: ['src/engine/**/*.ts'],
+    files: ['src/engine/**/*.{ts,tsx}'],
     rules: importBans(
       // the packages and their subpaths ('react-dom/client', 'zustand/vanilla')
       { regex: '^(react|react-dom|zustand|recharts)(/|$)', message: 'the engine knows nothing of React or the page' },

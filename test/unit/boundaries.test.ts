@@ -78,6 +78,10 @@ describe('layer boundaries (ESLint)', () => {
     expect(await problems('src/engine/fine.ts', "export const load = () => import('./ops/webgpu/device');\n")).toEqual([]);
   });
 
+  it('a .tsx file in the engine is held to the same', async () => {
+    expect(await problems('src/engine/bad.tsx', "import { useStore } from '../ui/store';\nexport const s = useStore;\n")).toHaveLength(1);
+  });
+
   it('policy.ts imports nothing, not even a type', async () => {
     const messages = await problems('src/engine/policy.ts', "import type { RunConfig } from './config';\nexport type R = RunConfig;\n");
     expect(messages).toEqual(['no-restricted-syntax: policy.ts imports nothing: it is pure functions over plain numbers (declare its value sets here)']);
