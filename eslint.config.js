@@ -1,8 +1,9 @@
 // Lint: eslint's and typescript-eslint's recommended rules, React hooks rules for the
 // UI, and the layers' boundaries as rules (tested in test/unit/boundaries.test.ts):
-// the page never reaches tfjs, the engine knows no worker, page or React, and the
-// policy imports nothing.
+// the page never reaches tfjs, the engine knows no worker, page, React or CLI (and
+// Node only in its Node set-up), and the policy imports nothing.
 import js from '@eslint/js';
+import { builtinModules } from 'node:module';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
@@ -21,6 +22,16 @@ function importBans(...bans) {
     }))],
   };
 }
+
+// what the engine may not import, anywhere in it
+const ENGINE_BANS = [
+  // the packages and their subpaths ('react-dom/client', 'zustand/vanilla')
+  { regex: '^(react|react-dom|zustand|recharts)(/|$)', message: 'the engine knows nothing of React or the page' },
+  { regex: '(^|/)(ui|worker)(/|$)', message: 'the engine knows nothing of the worker or the page: they import it, not the other way' },
+  { regex: '(^|/)cli(/|$)', message: 'the engine knows nothing of the CLIs: they import it, not the other way' },
+];
+// Node's own modules, with or without `node:`
+const NODE_BUILTINS = `^(node:|(${builtinModules.filter((m) => !m.startsWith('node:')).join('|')})(/|$))`;
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'test/artifacts/', 'bench/gpu/carry/'] },
@@ -46,11 +57,13 @@ export default tseslint.config(
   {
     // the engine runs the same in the worker, in Node and in tests
     files: ['src/engine/**/*.{ts,tsx}'],
-    rules: importBans(
-      // the packages and their subpaths ('react-dom/client', 'zustand/vanilla')
-      { regex: '^(react|react-dom|zustand|recharts)(/|$)', message: 'the engine knows nothing of React or the page' },
-      { regex: '(^|/)(ui|worker)(/|$)', message: 'the engine knows nothing of the worker or the page: they import it, not the other way' },
-    ),
+    rules: importBans(...ENGINE_BANS,
+      { regex: NODE_BUILTINS, message: "the engine runs in the browser too: Node's modules only in backend-node.ts" }),
+  },
+  {
+    // the engine's Node set-up, the one engine file that may import Node's modules
+    files: ['src/engine/backend-node.ts'],
+    rules: importBans(...ENGINE_BANS),
   },
   {
     // the policy is pure functions over plain numbers, table-tested

@@ -82,6 +82,16 @@ describe('layer boundaries (ESLint)', () => {
     expect(await problems('src/engine/bad.tsx', "import { useStore } from '../ui/store';\nexport const s = useStore;\n")).toHaveLength(1);
   });
 
+  it('nor the CLIs, nor Node\'s modules but in its Node set-up', async () => {
+    expect(await problems('src/engine/bad.ts', "import { parseArgs } from '../cli/args';\nexport const p = parseArgs;\n")).toHaveLength(1);
+    expect(await problems('src/engine/io/bad.ts', "import { readFile } from 'node:fs/promises';\nexport const r = readFile;\n")).toHaveLength(1);
+    expect(await problems('src/engine/bad.ts', "import { readFileSync } from 'fs';\nexport const r = readFileSync;\n")).toHaveLength(1);
+    expect(await problems('src/engine/bad.ts', "export const load = () => import('node:os');\n")).toHaveLength(1);
+    expect(await problems('src/engine/backend-node.ts', "import os from 'node:os';\nexport const n = os.cpus().length;\n")).toEqual([]);
+    // the other bans still hold there
+    expect(await problems('src/engine/backend-node.ts', "import { useStore } from '../ui/store';\nexport const s = useStore;\n")).toHaveLength(1);
+  });
+
   it('policy.ts imports nothing, not even a type', async () => {
     const messages = await problems('src/engine/policy.ts', "import type { RunConfig } from './config';\nexport type R = RunConfig;\n");
     expect(messages).toEqual(['no-restricted-syntax: policy.ts imports nothing: it is pure functions over plain numbers (declare its value sets here)']);
