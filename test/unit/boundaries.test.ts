@@ -95,6 +95,7 @@ describe('layer boundaries (ESLint)', () => {
   it('policy.ts imports nothing, not even a type', async () => {
     const messages = await problems('src/engine/policy.ts', "import type { RunConfig } from './config';\nexport type R = RunConfig;\n");
     expect(messages).toEqual(['no-restricted-syntax: policy.ts imports nothing: it is pure functions over plain numbers (declare its value sets here)']);
+    expect(await problems('src/engine/policy.ts', "export type R = import('./config').RunConfig;\n")).toEqual(messages);
     expect(await problems('src/engine/policy.ts', 'export const RULES = [\'global\', \'module\'] as const;\n')).toEqual([]);
   });
 });
