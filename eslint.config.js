@@ -1,7 +1,8 @@
 // Lint: eslint's and typescript-eslint's recommended rules, React hooks rules for the
 // UI, and the layers' boundaries as rules (tested in test/unit/boundaries.test.ts):
 // the page never reaches tfjs, the engine knows no worker, page, React or CLI (and
-// Node only in its Node set-up), and the policy imports nothing.
+// Node only in its Node set-up), the worker and the CLIs know no page, and the policy
+// imports nothing.
 import js from '@eslint/js';
 import { builtinModules } from 'node:module';
 import reactHooks from 'eslint-plugin-react-hooks';
@@ -64,6 +65,19 @@ export default tseslint.config(
     // the engine's Node set-up, the one engine file that may import Node's modules
     files: ['src/engine/backend-node.ts'],
     rules: importBans(...ENGINE_BANS),
+  },
+  {
+    // the worker hosts the engine in the browser: the page talks to it by messages
+    files: ['src/worker/**/*.{ts,tsx}'],
+    rules: importBans(
+      { regex: '(^|/)ui(/|$)', message: 'the worker knows nothing of the page: the page imports its client and protocol, not the other way' },
+      { regex: '(^|/)cli(/|$)', message: 'the worker knows nothing of the CLIs: it runs in the browser, they in Node' },
+    ),
+  },
+  {
+    // the CLIs run the engine in Node, with no page
+    files: ['src/cli/**/*.{ts,tsx}'],
+    rules: importBans({ regex: '(^|/)ui(/|$)', message: 'the CLIs know nothing of the page: they run the engine in Node' }),
   },
   {
     // the policy is pure functions over plain numbers, table-tested

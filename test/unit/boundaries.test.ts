@@ -83,13 +83,26 @@ describe('layer boundaries (ESLint)', () => {
   });
 
   it('nor the CLIs, nor Node\'s modules but in its Node set-up', async () => {
-    expect(await problems('src/engine/bad.ts', "import { parseArgs } from '../cli/args';\nexport const p = parseArgs;\n")).toHaveLength(1);
+    expect(await problems('src/engine/bad.ts', "import { USAGE } from '../cli/args';\nexport const u = USAGE;\n")).toHaveLength(1);
     expect(await problems('src/engine/io/bad.ts', "import { readFile } from 'node:fs/promises';\nexport const r = readFile;\n")).toHaveLength(1);
     expect(await problems('src/engine/bad.ts', "import { readFileSync } from 'fs';\nexport const r = readFileSync;\n")).toHaveLength(1);
     expect(await problems('src/engine/bad.ts', "export const load = () => import('node:os');\n")).toHaveLength(1);
     expect(await problems('src/engine/backend-node.ts', "import os from 'node:os';\nexport const n = os.cpus().length;\n")).toEqual([]);
     // the other bans still hold there
     expect(await problems('src/engine/backend-node.ts', "import { useStore } from '../ui/store';\nexport const s = useStore;\n")).toHaveLength(1);
+  });
+
+  it('the worker and the CLIs may not import the page', async () => {
+    expect(await problems('src/worker/bad.ts', "import { useStore } from '../ui/store';\nexport const s = useStore;\n")).toHaveLength(1);
+    expect(await problems('src/worker/bad.ts', "export const load = () => import('../ui/store');\n")).toHaveLength(1);
+    expect(await problems('src/cli/bad.ts', "import { runStem } from '../ui/export/names';\nexport const n = runStem;\n")).toHaveLength(1);
+    // nor the worker a CLI: it runs in the browser, they in Node
+    expect(await problems('src/worker/bad.ts', "import { USAGE } from '../cli/args';\nexport const u = USAGE;\n")).toHaveLength(1);
+    // what they import today: the engine, their own modules, packages, and (the CLIs) Node
+    const worker = "import { makeConfig } from '../engine/config';\nimport { COMMAND_TYPES } from './protocol';\nimport { openDB } from 'idb';\nexport const x: unknown[] = [makeConfig, COMMAND_TYPES, openDB];\n";
+    expect(await problems('src/worker/fine.ts', worker)).toEqual([]);
+    const cli = "import { readFile } from 'node:fs/promises';\nimport { parseTrainArgs } from './args';\nexport const load = () => import('../engine/trainer');\nexport const x: unknown[] = [readFile, parseTrainArgs];\n";
+    expect(await problems('src/cli/fine.ts', cli)).toEqual([]);
   });
 
   it('policy.ts imports nothing, not even a type', async () => {
