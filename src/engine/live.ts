@@ -5,7 +5,7 @@ import type { PreLoRAConfig } from './config';
 
 export const LIVE_KEYS = [
   'rule', 'metric', 'weightThreshold', 'lossThreshold', 'useLossTest', 'patience', 'minFullSteps',
-  'layerWeights', 'rankMetric', 'rankScope', 'minRank', 'maxRank', 'windowSteps', 'jointSteps',
+  'layerWeights', 'rankMetric', 'rankScope', 'minRank', 'maxRank', 'windowSteps', 'jointSteps', 'rewarmSteps',
 ] as const satisfies readonly (keyof PreLoRAConfig)[];
 export type LiveKey = (typeof LIVE_KEYS)[number];
 export type LiveSettings = Pick<PreLoRAConfig, LiveKey>;
@@ -19,13 +19,19 @@ export function applyLive(settings: PolicyUpdate, update: PolicyUpdate): void {
 }
 
 /**
- * An update as it applies: its live keys only, and a new window length brings the
- * joint phase along (a switched module trains base and adapter together for one
- * window, as the presets have it) unless the update sets `jointSteps` itself.
+ * An update as it applies to `current`: its live keys only, and a new window length
+ * brings the joint phase along (a switched module trains base and adapter together for
+ * one window, as the presets have it) and the re-warm in proportion (PRELORA.md: the
+ * re-warm scales with the window; the presets re-warm over one window), unless the
+ * update sets them itself. The re-warm kept the old length: a window of 10 on nano
+ * (25, re-warm 25) re-warmed over two and a half windows.
  */
-export function resolveUpdate(update: PolicyUpdate): PolicyUpdate {
+export function resolveUpdate(update: PolicyUpdate, current: Pick<LiveSettings, 'windowSteps' | 'rewarmSteps'>): PolicyUpdate {
   const out: PolicyUpdate = {};
   applyLive(out, update);
   if (out.windowSteps !== undefined && out.jointSteps === undefined) out.jointSteps = out.windowSteps;
+  if (out.windowSteps !== undefined && out.rewarmSteps === undefined && Number.isFinite(out.windowSteps) && current.windowSteps > 0) {
+    out.rewarmSteps = Math.round((current.rewarmSteps * out.windowSteps) / current.windowSteps);
+  }
   return out;
 }

@@ -141,7 +141,8 @@ export class Trainer {
       currentStep: () => this.completed,
       probeLoss: () => this.probeLoss(),
       phaseChanged: ({ released, changed, froze }) => {
-        const { resetMoments, rewarmSteps } = this.config.prelora;
+        const { resetMoments } = this.config.prelora;
+        const { rewarmSteps } = this.controller.settings; // live: it follows a new window length
         this.optimizer.release(released);
         if (resetMoments) this.optimizer.reset(changed);
         if (froze) this.optimizer.rewarm(changed, rewarmSteps);
@@ -635,10 +636,10 @@ export class Trainer {
   /**
    * Change live PreLoRA settings: checked against the whole config, they count from
    * the next decision on. Returns the update as it applied (a new window length
-   * brings `jointSteps` along), or the problems, in which case nothing changed.
+   * brings `jointSteps` and `rewarmSteps` along), or the problems, in which case nothing changed.
    */
   setPolicy(update: PolicyUpdate): { applied: PolicyUpdate; errors: [] } | { applied: null; errors: ConfigError[] } {
-    const applied = resolveUpdate(update);
+    const applied = resolveUpdate(update, this.controller.settings);
     const errors = validateConfig({ ...this.config, prelora: { ...this.controller.settings, ...applied } }, deviceLimits());
     if (errors.length) return { applied: null, errors };
     this.controller.setPolicy(applied);

@@ -142,7 +142,7 @@ describe('a checkpoint resumes a run exactly (wasm)', () => {
     }
   }, 120_000);
 
-  it('keeps each switch\'s joint length: a live window change after it moves neither its freeze nor, restored, the resumed run\'s', async () => {
+  it('keeps each switch\'s joint length: a live window change after it moves neither its freeze nor, restored, the resumed run\'s; its re-warm follows the window', async () => {
     // it took the live jointSteps: switched at 20 with 10, then a window of 20 at step 22, it froze at 40
     await useBackend('wasm');
     const { config, data } = setup({ rule: 'module' });
@@ -152,7 +152,7 @@ describe('a checkpoint resumes a run exactly (wasm)', () => {
     const joined = phases(events).filter((c) => c.to === 'joint');
     expect(joined.length).toBeGreaterThan(0);
     expect(joined.every((c) => c.step === 20)).toBe(true);
-    expect(t.setPolicy({ windowSteps: 20 }).applied).toEqual({ windowSteps: 20, jointSteps: 20 });
+    expect(t.setPolicy({ windowSteps: 20 }).applied).toEqual({ windowSteps: 20, jointSteps: 20, rewarmSteps: 20 });
     const saved = await t.exportState();
     const resumed = new Trainer(config, data, (e) => events.push(e));
     resumed.importState(saved);
@@ -161,6 +161,10 @@ describe('a checkpoint resumes a run exactly (wasm)', () => {
       await trainer.run(10); // to step 32
       const frozen = phases(events).slice(before).filter((c) => c.to === 'lora');
       expect(frozen.map((c) => [c.module, c.step])).toEqual(joined.map((c) => [c.module, 30]));
+      // and the re-warm after the freeze follows the window, 10 -> 20 (it kept the config's 10)
+      const ramps = Object.values((await trainer.exportState()).state.optimizer.params).flatMap((p) => (p.rewarm ? [p.rewarm] : []));
+      expect(ramps.length).toBeGreaterThan(0);
+      expect(ramps.every((r) => r.from === 30 && r.steps === 20)).toBe(true);
       trainer.dispose();
     }
   }, 120_000);

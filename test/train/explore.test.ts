@@ -82,7 +82,7 @@ describe('replay against fresh runs on micro (wasm)', () => {
     const events: EngineEvent[] = [];
     const trainer = new Trainer(config, data, (e) => events.push(e));
     await trainer.run(60);
-    expect(trainer.setPolicy({ windowSteps: 20 }).applied).toEqual({ windowSteps: 20, jointSteps: 20 });
+    expect(trainer.setPolicy({ windowSteps: 20 }).applied).toEqual({ windowSteps: 20, jointSteps: 20, rewarmSteps: 50 }); // micro's 25 after windows of 10, doubled
     await trainer.run();
     trainer.dispose();
     const frozen = events.flatMap((e) => (e.type === 'phase' && e.change.to === 'lora' ? [e.change.step] : []));

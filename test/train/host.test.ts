@@ -222,7 +222,7 @@ describe('the worker host (Node, wasm)', () => {
     const paused = await startPaused('c', micro(400, { prelora: { weightThreshold: 1e-9, lossThreshold: 1e-9 } }));
     await host.receive({ type: 'setPolicy', runId: 'c', update: { windowSteps: 8, metric: 'gradChange%' } });
     // a new window length brings the joint phase along: the engine's rule
-    expect(events.at(-1)).toEqual({ type: 'policy', runId: 'c', step: paused.step, update: { metric: 'gradChange%', windowSteps: 8, jointSteps: 8 } });
+    expect(events.at(-1)).toEqual({ type: 'policy', runId: 'c', step: paused.step, update: { metric: 'gradChange%', windowSteps: 8, jointSteps: 8, rewarmSteps: 50 } }); // its re-warm of 25 after windows of 4, doubled
     await host.receive({ type: 'setPolicy', runId: 'c', update: { patience: -3 } });
     expect(events.at(-1)).toEqual({ type: 'error', runId: 'c', message: 'prelora.patience must be a whole number >= 2 (got -3)' });
     // a forced switch while paused happens at once, at this step boundary

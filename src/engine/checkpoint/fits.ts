@@ -43,7 +43,7 @@ export function restoredMisfit(model: ModelConfig, targets: readonly string[], m
  * it fit) does not run here, or null: from its plain data, before any trainer is made.
  */
 export function restoreProblem(config: RunConfig, saved: Pick<TrainingState['controller'], 'settings'> & { modules: readonly SavedModule[] }, limits: ReturnType<typeof deviceLimits>, update?: PolicyUpdate): string | null {
-  const settings = { ...saved.settings, ...(update ? resolveUpdate(update) : {}) };
+  const settings = { ...saved.settings, ...(update ? resolveUpdate(update, saved.settings) : {}) };
   const errors = validateConfig({ ...config, prelora: settings }, limits);
   if (errors.length) return `its settings as changed live${update ? ' with the branch\'s' : ''} do not run here: ${formatErrors(errors)}`;
   return restoredMisfit(config.model, settings.targets, saved.modules, limits);

@@ -58,7 +58,7 @@ export function pageDefaults(preset: PresetName): NextRun {
 export function buildConfig(s: NextRun): RunConfig {
   const cfg = makeConfig(s.preset);
   for (const [key, path] of Object.entries(CONTROL_FIELDS)) assignField(cfg, path, s[key as ControlKey]);
-  applyLive(cfg.prelora, resolveUpdate(s.policy)); // as a live change would apply
+  applyLive(cfg.prelora, resolveUpdate(s.policy, cfg.prelora)); // as a live change would apply
   // the warm-up in proportion to the run, as the CLIs keep it (a link's warm-up by name wins below)
   fitWarmup(cfg.schedule, false);
   // a field set by name is set last, as the CLI's --set: it wins over what the page derives

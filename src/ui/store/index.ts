@@ -101,7 +101,7 @@ function workerGone(s: PlaygroundState, runEnds: 'failed' | 'stopped', message: 
 
 /**
  * The PreLoRA settings' problems a typed field is refused with: a field that follows it
- * (jointSteps follows the window, resolveUpdate) has its problem only through it, so where
+ * (jointSteps and rewarmSteps follow the window, resolveUpdate) has its problem only through it, so where
  * the typed field has one of its own, the follower's is left out: a window of -1 also
  * reported "prelora.jointSteps must be … (got -1)", a field no one typed.
  */
@@ -109,7 +109,7 @@ function typedProblems(key: PageLiveKey, problems: ConfigError[]): ConfigError[]
   const prelora = problems.filter((p) => p.path.startsWith('prelora.'));
   const own = `prelora.${key}`;
   if (!prelora.some((p) => p.path === own)) return prelora;
-  const followers = new Set(Object.keys(resolveUpdate({ [key]: 1 })).filter((k) => k !== key).map((k) => `prelora.${k}`));
+  const followers = new Set(Object.keys(resolveUpdate({ [key]: 1 }, { windowSteps: 1, rewarmSteps: 1 })).filter((k) => k !== key).map((k) => `prelora.${k}`));
   return prelora.filter((p) => !followers.has(p.path));
 }
 
