@@ -7,10 +7,11 @@ import { parseArgs } from 'node:util';
 import { NODE_BACKEND_CHOICES, type BackendChoice } from '../engine/backend';
 import { initNodeBackend } from '../engine/backend-node';
 import { benchConfig } from '../engine/bench/config';
-import { BENCH_MIN_STEPS, BENCH_PRESETS, BENCH_VARIANTS, benchTable, type BenchPreset } from '../engine/bench/report';
+import { checkBench, type BenchNames } from '../engine/bench/check';
+import { BENCH_PRESETS, BENCH_VARIANTS, benchTable, type BenchPreset } from '../engine/bench/report';
 import { runBench } from '../engine/bench/run';
 import {
-  BUILTIN_DATASETS, formatErrors, makeConfig, orList, readNumber, RUN_LIMITS, validateConfig, type BuiltinDataset, type ConfigError,
+  BUILTIN_DATASETS, formatErrors, makeConfig, orList, readNumber, validateConfig, type BuiltinDataset, type ConfigError,
 } from '../engine/config';
 import { DatasetError } from '../engine/data/errors';
 import { ATTENTION, attentionTileKey, parseAttentionTile } from '../engine/ops/webgpu/attention';
@@ -53,6 +54,9 @@ export const BENCH_USAGE = usageText('npm run bench', [
 
 const isOneOf = (xs: readonly string[], v: string | undefined) => xs.includes(v ?? '');
 
+/** The flags that set a benchmark's own settings, for checkBench's messages. */
+const FLAG_NAMES: BenchNames = { steps: '--steps', seeds: '--seeds', firstSeed: '--first-seed', dataset: '--dataset' };
+
 async function main(): Promise<number> {
   let v;
   try {
@@ -75,14 +79,10 @@ async function main(): Promise<number> {
   if (!isOneOf(BENCH_PRESETS, v.preset)) errors.push({ path: '--preset', message: `use ${orList(BENCH_PRESETS)} (got "${v.preset}")` });
   if (!isOneOf(BUILTIN_DATASETS, v.dataset)) errors.push({ path: '--dataset', message: `use ${orList(BUILTIN_DATASETS)} (got "${v.dataset}")` });
   if (!isOneOf(NODE_BACKEND_CHOICES, v.backend)) errors.push({ path: '--backend', message: `use ${orList(NODE_BACKEND_CHOICES)} (got "${v.backend}")` });
-  const seeds = readNumber(v.seeds);
-  if (!Number.isInteger(seeds) || seeds < 1) errors.push({ path: '--seeds', message: `--seeds takes a whole number >= 1 (got "${v.seeds}")` });
-  const firstSeed = readNumber(v['first-seed']);
-  if (!Number.isInteger(firstSeed) || firstSeed < 0) errors.push({ path: '--first-seed', message: `--first-seed takes a whole number >= 0 (got "${v['first-seed']}")` });
   // every seed a run takes, checked before the warm-ups (it failed after them, naming "seed", exit 1)
-  else if (Number.isInteger(seeds) && firstSeed + seeds - 1 > RUN_LIMITS.seed) {
-    errors.push({ path: '--first-seed', message: `--first-seed ${firstSeed} with --seeds ${seeds} runs seeds past ${RUN_LIMITS.seed}, the largest seed: lower either` });
-  }
+  errors.push(...checkBench({ seeds: v.seeds, firstSeed: v['first-seed'] }, FLAG_NAMES));
+  const seeds = readNumber(v.seeds);
+  const firstSeed = readNumber(v['first-seed']);
   // tuning flags: each checked, then set before any kernel is made
   // and kept as given: the report carries them, and bench:merge refuses reports that differ in them
   const tuning: Record<string, string> = {};
@@ -113,12 +113,15 @@ async function main(): Promise<number> {
 
   const base = makeConfig(preset, { data: { dataset } });
   if (v.steps !== undefined) {
-    const e = setField(base, 'schedule.steps', v.steps);
-    if (e) errors.push(e);
+    // a benchmark's bounds, under the flag's name (past the most, it was refused as schedule.steps)
+    const bad = checkBench({ steps: v.steps }, FLAG_NAMES);
+    const e = bad.length ? null : setField(base, 'schedule.steps', v.steps);
+    errors.push(...bad, ...(e ? [e] : []));
   }
   errors.push(...applySetFlags(base, v.set));
   fitWarmup(base.schedule, setsField(v.set, 'schedule.warmupSteps'));
-  if (base.schedule.steps < BENCH_MIN_STEPS) errors.push({ path: '--steps', message: `a benchmark needs at least ${BENCH_MIN_STEPS} steps` });
+  // the steps a --set gave, or the preset's
+  if (!errors.length) errors.push(...checkBench({ steps: base.schedule.steps }, FLAG_NAMES));
   if (errors.length) { say(formatErrors(errors)); return 2; }
   // as the data make it (the run fits the model to them): the preset's config is not what runs on MNIST
   if (v['print-config']) {

@@ -7,6 +7,7 @@
 // as an `error` event that names it, and no other run's state changes. The backend's
 // start, the bundled files and image decoding are injected.
 import type { BackendChoice, BackendInfo } from '../engine/backend';
+import { BENCH_PAGE_NAMES, checkBench } from '../engine/bench/check';
 import { BENCH_VARIANTS } from '../engine/bench/report';
 import { BenchStopped, runBench } from '../engine/bench/run';
 import { formatErrors, validateConfig, type RunConfig } from '../engine/config';
@@ -801,7 +802,9 @@ export class TrainingHost {
   private async runBench(cmd: CommandOf<'bench'>): Promise<void> {
     const failed = (message: string) => this.post({ type: 'bench', status: { state: 'failed', message } });
     if (this.bench) return failed('a benchmark is running already');
-    if (cmd.config.data.dataset === 'upload') return failed('the benchmark runs on the built-in sets: pick synthetic or mnist');
+    // the page checked these with the same rule: its names, should a message get past it
+    const refused = checkBench({ steps: cmd.config.schedule.steps, seeds: cmd.seeds, firstSeed: cmd.config.seed, dataset: cmd.config.data.dataset }, BENCH_PAGE_NAMES);
+    if (refused.length) return failed(refused.map((p) => p.message).join('\n'));
     if (this.looping) return failed('a run is training: pause it first, the benchmark needs the device to itself');
     const bench = (this.bench = { stop: false }); // from now on a start, resume or step is refused
     return this.exclusive(() => this.benchmark(cmd, bench, failed));

@@ -237,18 +237,21 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     expect(err).toMatchObject({ code: 2 });
     expect((err as { stderr: string }).stderr).toMatch(/--preset: use micro, nano, tiny or small \(got "huge"\)/);
     const few = await tsx('src/cli/bench.ts', ['--steps', '5']).catch((e: { code: number; stderr: string }) => e);
-    expect((few as { stderr: string }).stderr).toMatch(/--steps: a benchmark needs at least 12 steps/);
+    expect((few as { stderr: string }).stderr).toMatch(/--steps takes a whole number in \[12, 1000000\] \(got "5"\)/);
+    // past the most a run takes: named as the flag, not as the config's schedule.steps
+    const many = await tsx('src/cli/bench.ts', ['--steps', '2000000']).catch((e: { code: number; stderr: string }) => e);
+    expect((many as { stderr: string }).stderr).toMatch(/^--steps takes a whole number in \[12, 1000000\] \(got "2000000"\)$/m);
     // an empty --out, as train's and bench:merge's: the report was written nowhere, without a word
     const noOut = await tsx('src/cli/bench.ts', ['--preset', 'micro', '--steps', '12', '--out=']).catch((e: { code: number; stderr: string }) => e);
     expect(noOut).toMatchObject({ code: 2 });
     expect((noOut as { stderr: string }).stderr).toContain('--out takes a path (got "")');
     // a decimal, as every typed number (0x2 was read as 2)
     const seed = await tsx('src/cli/bench.ts', ['--first-seed', '0x2']).catch((e: { code: number; stderr: string }) => e);
-    expect((seed as { stderr: string }).stderr).toMatch(/--first-seed takes a whole number >= 0 \(got "0x2"\)/);
+    expect((seed as { stderr: string }).stderr).toMatch(/--first-seed takes a whole number in \[0, 4294967295\] \(got "0x2"\)/);
     // seeds past the largest, refused before the warm-ups (they ran first, then it failed naming "seed", exit 1)
     const past = await tsx('src/cli/bench.ts', ['--first-seed', '4294967295', '--seeds', '2']).catch((e: { code: number; stderr: string }) => e);
     expect(past).toMatchObject({ code: 2 });
-    expect((past as { stderr: string }).stderr).toContain('--first-seed 4294967295 with --seeds 2 runs seeds past 4294967295, the largest seed: lower either');
+    expect((past as { stderr: string }).stderr).toContain('--seeds 2 from --first-seed 4294967295 run seeds past 4294967295, the largest seed: lower either');
   }, 60_000);
 
   it('bench:merge refuses a per-seed result whose figures are not numbers, naming the file and the field', async () => {

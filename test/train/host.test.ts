@@ -415,7 +415,10 @@ describe('the worker host (Node, wasm)', () => {
     expect(events.at(-1)).toEqual({ type: 'bench', status: { state: 'stopped' } });
     // seeds from the page's that run past the largest: refused before any warm-up
     await host.receive({ type: 'bench', config: micro(12, { seed: 2 ** 32 - 1 }), preset: 'micro', seeds: 2 });
-    expect(events.at(-1)).toEqual({ type: 'bench', status: { state: 'failed', message: 'seed 4294967295 with 2 seeds runs seeds past 4294967295, the largest seed: lower either' } });
+    expect(events.at(-1)).toEqual({ type: 'bench', status: { state: 'failed', message: 'benchmark seeds 2 from seed 4294967295 run seeds past 4294967295, the largest seed: lower either' } });
+    // an upload, refused in the page's words (the page checks it with the same rule)
+    await host.receive({ type: 'bench', config: micro(12, { data: { dataset: 'upload' } }), preset: 'micro', seeds: 1 });
+    expect(events.at(-1)).toEqual({ type: 'bench', status: { state: 'failed', message: 'dataset must be synthetic or mnist: the benchmark runs on the built-in sets' } });
     await host.receive({ type: 'resume', runId: 'r' });
     expect(events.at(-1)).toMatchObject({ type: 'state', runId: 'r', state: 'running' });
     await host.receive({ type: 'reset', runId: 'r' });

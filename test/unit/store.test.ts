@@ -8,7 +8,7 @@ import type { EngineEvent, RunPhase } from '../../src/engine/events';
 import { summarize } from '../../src/engine/summary';
 import { samplesPerSec } from '../../src/engine/throughput';
 import { useStore } from '../../src/ui/store';
-import { checkBenchNumber } from '../../src/ui/store/bench';
+import { benchFieldError, checkBenchNumber } from '../../src/ui/store/bench';
 import { buildConfig } from '../../src/ui/store/config';
 import { builtinDataKey } from '../../src/engine/data/key';
 import { latestMetric, selectLive, selectOpenBlocked, selectOpenNote } from '../../src/ui/store/selectors';
@@ -346,7 +346,7 @@ describe('benchmark slice', () => {
     s.setBench({ benchPreset: 'tiny', benchSteps: 40 });
     expect(useStore.getState()).toMatchObject({ benchPreset: 'tiny', benchSteps: 40 });
     expect(checkBenchNumber('steps', '40')).toBe(40);
-    expect(checkBenchNumber('steps', '11')).toBe('benchmark steps takes a whole number >= 12 (got "11")');
+    expect(checkBenchNumber('steps', '11')).toBe('benchmark steps takes a whole number in [12, 1000000] (got "11")');
     expect(checkBenchNumber('seeds', '1.5')).toBe('benchmark seeds takes a whole number >= 1 (got "1.5")');
     expect(checkBenchNumber('seeds', ' ')).toMatch(/whole number >= 1/);
   });
@@ -355,16 +355,36 @@ describe('benchmark slice', () => {
     useStore.setState({ benchErrors: {} });
     const s = useStore.getState();
     s.setBenchField('steps', 'abc');
-    expect(useStore.getState().benchErrors).toEqual({ steps: 'benchmark steps takes a whole number >= 12 (got "abc")' });
+    expect(useStore.getState().benchErrors).toEqual({ steps: 'benchmark steps takes a whole number in [12, 1000000] (got "abc")' });
     expect(useStore.getState().benchSteps).toBe(99); // the last good value stays
     useStore.getState().startBench(); // not with 99 while the field says "abc"
     expect(useStore.getState().benchStatus).toEqual({ state: 'idle' });
-    expect(useStore.getState().error).toBe('benchmark steps takes a whole number >= 12 (got "abc")');
+    expect(useStore.getState().error).toBe('benchmark steps takes a whole number in [12, 1000000] (got "abc")');
     useStore.getState().setBenchField('steps', '40');
     expect(useStore.getState()).toMatchObject({ benchSteps: 40, benchErrors: {} });
     useStore.getState().setBenchField('steps', '5');
     useStore.getState().setBench({ benchPreset: 'micro' });
     expect(useStore.getState()).toMatchObject({ benchSteps: 300, benchErrors: {} });
+  });
+
+  it('refuses steps past the most a run takes in the steps field, not later under a name the page does not show', () => {
+    useStore.getState().setBenchField('steps', '2000000');
+    expect(useStore.getState().benchErrors).toEqual({ steps: 'benchmark steps takes a whole number in [12, 1000000] (got "2000000")' });
+    expect(useStore.getState().benchSteps).toBe(99);
+  });
+
+  it('refuses seeds that run past the largest seed before asking the worker, on the seeds field', () => {
+    useStore.setState({ seed: 2 ** 32 - 1, fieldErrors: {}, dataset: 'synthetic' });
+    useStore.getState().setBenchField('seeds', '2');
+    useStore.getState().startBench();
+    const message = 'benchmark seeds 2 from seed 4294967295 run seeds past 4294967295, the largest seed: lower either';
+    expect(useStore.getState().benchStatus).toEqual({ state: 'idle' });
+    expect(useStore.getState().error).toBe(message);
+    // the seeds field shows it (and the button waits) until either is lowered
+    expect(benchFieldError(useStore.getState(), 'seeds')).toBe(message);
+    useStore.getState().setControl('seed', '7');
+    expect(benchFieldError(useStore.getState(), 'seeds')).toBeUndefined();
+    useStore.setState({ seed: 1, benchSeeds: 1, error: null });
   });
 
   it('keeps the last report through a stopped, failed or crashed benchmark', () => {
@@ -383,7 +403,7 @@ describe('benchmark slice', () => {
   it('refuses to benchmark an upload, before asking the worker', () => {
     useStore.setState({ dataset: 'upload' });
     useStore.getState().startBench();
-    expect(useStore.getState().error).toBe('the benchmark runs on the built-in sets: pick synthetic or mnist above');
+    expect(useStore.getState().error).toBe('dataset must be synthetic or mnist: the benchmark runs on the built-in sets');
     expect(useStore.getState().benchStatus).toEqual({ state: 'idle' });
     useStore.setState({ dataset: 'synthetic' });
   });

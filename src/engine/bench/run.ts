@@ -3,7 +3,7 @@
 // data and backend, with the same seeds, interleaved seed by seed in one process so
 // machine noise falls on all of them alike.
 import { runsAsEnqueued, type KernelPath } from '../backend';
-import { formatErrors, RUN_LIMITS, type Mode, type RunConfig } from '../config';
+import { formatErrors, type Mode, type RunConfig } from '../config';
 import type { Dataset } from '../data/dataset';
 import type { EngineEvent } from '../events';
 import { flopsPerStep } from '../flops';
@@ -17,6 +17,7 @@ import { prepareRun } from '../prepare';
 import { summarize } from '../summary';
 import { trainableShare } from '../trainable-share';
 import { Trainer } from '../trainer';
+import { checkBench } from './check';
 import { benchConfig } from './config';
 import { BENCH_MIN_STEPS, BENCH_VARIANTS, combineVariants, sharedConfig, type BenchConfig, type BenchReport, type SeedResult } from './report';
 
@@ -212,9 +213,10 @@ export function warmUpConfig(base: RunConfig): RunConfig {
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const { base, seeds } = o;
   const firstSeed = o.firstSeed ?? 1;
-  if (base.schedule.steps < BENCH_MIN_STEPS) throw new Error(`a benchmark needs at least ${BENCH_MIN_STEPS} steps (got ${base.schedule.steps})`);
-  // before the warm-ups: a seed past the largest failed after them, naming "seed"
-  if (firstSeed + seeds - 1 > RUN_LIMITS.seed) throw new Error(`seed ${firstSeed} with ${seeds} seeds runs seeds past ${RUN_LIMITS.seed}, the largest seed: lower either`);
+  // before the warm-ups: a seed past the largest failed after them, naming "seed". The CLI
+  // and the page check the same under their own names first: this is the last guard
+  const problems = checkBench({ steps: base.schedule.steps, seeds, firstSeed, dataset: base.data.dataset });
+  if (problems.length) throw new Error(formatErrors(problems));
   const total = seeds * BENCH_VARIANTS.length;
   let done = 0;
   // the four runs of a seed train on the same data: load it once

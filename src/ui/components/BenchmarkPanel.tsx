@@ -5,13 +5,13 @@ import { useState } from 'react';
 import { BENCH_PRESETS, BENCH_VARIANTS, benchRows, benchSwitchOrder, benchTable, benchTitle, kernelRows, LAUNCH_GROUPS_NOTE, launchGroupRows, type BenchPreset, type BenchReport } from '../../engine/bench/report';
 import { JSON_TYPE, saveFile } from '../export/download';
 import { useStore } from '../store';
-import type { BenchNumber } from '../store/bench';
+import { benchFieldError, type BenchNumber } from '../store/bench';
 import { TypedNumber } from './TypedNumber';
 
 /** Steps or seeds as typed (TypedNumber), checked as the store takes it. */
 function NumberField({ name, disabled }: { name: BenchNumber; disabled: boolean }) {
   const value = useStore((s) => (name === 'steps' ? s.benchSteps : s.benchSeeds));
-  const error = useStore((s) => s.benchErrors[name]);
+  const error = useStore((s) => benchFieldError(s, name));
   const setBenchField = useStore((s) => s.setBenchField);
   return <TypedNumber label={name} testId={`bench-${name}`} value={value} error={error} disabled={disabled} onText={(t) => setBenchField(name, t)} />;
 }
@@ -68,7 +68,7 @@ export function BenchmarkPanel() {
   const seed = useStore((s) => s.seed);
   const status = useStore((s) => s.benchStatus);
   const report = useStore((s) => s.benchReport);
-  const invalid = useStore((s) => s.benchErrors.steps ?? s.benchErrors.seeds ?? s.fieldErrors.seed);
+  const invalid = useStore((s) => benchFieldError(s, 'steps') ?? benchFieldError(s, 'seeds') ?? s.fieldErrors.seed);
   const training = useStore((s) => s.runs.some((r) => r.state === 'running' || r.state === 'starting'));
   const { setBench, startBench, stopBench } = useStore.getState();
   const running = status.state === 'running';

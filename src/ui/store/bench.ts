@@ -1,7 +1,8 @@
 // Bench slice: the in-page benchmark (full vs static LoRA vs PreLoRA on the person's
 // own backend): what to run, its progress, and the report the worker sends back.
 import type { StateCreator } from 'zustand';
-import { BENCH_MIN_STEPS, type BenchPreset, type BenchReport } from '../../engine/bench/report';
+import { BENCH_PAGE_NAMES, checkBench, type BenchProblem } from '../../engine/bench/check';
+import type { BenchPreset, BenchReport } from '../../engine/bench/report';
 import { PRESETS, readNumber } from '../../engine/config';
 import type { BenchStatus } from '../../worker/protocol';
 import type { PlaygroundState } from './index';
@@ -26,10 +27,18 @@ export type BenchNumber = 'steps' | 'seeds';
 
 /** A whole number within bounds, or the reason it is not one. */
 export function checkBenchNumber(name: BenchNumber, raw: string): number | string {
-  const v = readNumber(raw);
-  const min = name === 'steps' ? BENCH_MIN_STEPS : 1;
-  if (!Number.isInteger(v) || v < min) return `benchmark ${name} takes a whole number >= ${min} (got "${raw}")`;
-  return v;
+  const [problem] = checkBench({ [name]: raw }, BENCH_PAGE_NAMES);
+  return problem ? problem.message : readNumber(raw);
+}
+
+/** What the benchmark would run, checked as a whole: the seeds it runs from the page's seed, on the page's dataset. */
+export function benchProblems(s: PlaygroundState): BenchProblem[] {
+  return checkBench({ steps: s.benchSteps, seeds: s.benchSeeds, firstSeed: s.seed, dataset: s.dataset }, BENCH_PAGE_NAMES);
+}
+
+/** The message each steps or seeds field shows: what was typed wrong, else what is wrong with its value among the rest. */
+export function benchFieldError(s: PlaygroundState, name: BenchNumber): string | undefined {
+  return s.benchErrors[name] ?? benchProblems(s).find((p) => p.field === name)?.message;
 }
 
 export const createBenchSlice: StateCreator<PlaygroundState, [], [], BenchSlice> = (set) => ({

@@ -11,7 +11,7 @@ import type { DatasetInfo } from '../../engine/data/preview';
 import { uploadProblem } from '../../engine/data/limits';
 import { WorkerClient } from '../../worker/client';
 import type { AwaitedCommand, ClientEvent, Command } from '../../worker/protocol';
-import { createBenchSlice, type BenchSlice } from './bench';
+import { benchProblems, createBenchSlice, type BenchSlice } from './bench';
 import { buildConfig, checkControl, createConfigSlice, presetPolicy, type ConfigSlice, type TypedControl } from './config';
 import { createKeepSlice, type KeepSlice } from './keep';
 import { createLinkSlice, type LinkSlice } from './link';
@@ -249,8 +249,10 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
       set({ error: typed.join('\n') });
       return;
     }
-    if (s.dataset === 'upload') {
-      set({ error: 'the benchmark runs on the built-in sets: pick synthetic or mnist above' });
+    // the values the fields took, together: the seeds they run from the page's seed, its dataset
+    const refused = benchProblems(s);
+    if (refused.length) {
+      set({ error: refused.map((p) => p.message).join('\n') });
       return;
     }
     const preset = s.benchPreset;
