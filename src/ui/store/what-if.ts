@@ -5,15 +5,22 @@ import type { StateCreator } from 'zustand';
 import { readNumber, type RunConfig } from '../../engine/config';
 import { runSettings, type ReplaySettings } from '../../engine/explore/replay';
 import { applyLive } from '../../engine/live';
+import { rankSet } from '../../engine/policy';
 import { checkSettings } from '../../engine/explore/sweep';
 import { LAYER_WEIGHTING_LABELS, METRIC_LABELS, RULE_LABELS } from '../labels';
 import type { PlaygroundState } from './index';
 import { runHandle, type RunView } from './runs';
 import { selectActive } from './selectors';
 
-const RANKS = { 1: '1', 2: '2', 4: '4', 8: '8', 16: '16', 32: '32', 64: '64' } as const;
+/** The largest rank the view offers for a run whose own ranks are smaller. */
+const RANKS_UP_TO = 64;
 
-/** The settings the what-if view moves: a slider (min, max, step) or a choice. */
+/** The ranks the view offers for a run: powers of two (the rank rule validation keeps) from 1, up to its own largest at least. */
+export function rankChoices(config: RunConfig): number[] {
+  return rankSet(1, Math.max(RANKS_UP_TO, config.prelora.maxRank));
+}
+
+/** The settings the what-if view moves: a slider (min, max, step), a choice, or a rank (rankChoices). */
 export const WHAT_IF_FIELDS = [
   { key: 'weightThreshold', label: 'weight threshold %', slider: [0.05, 10, 0.05] },
   { key: 'lossThreshold', label: 'loss threshold %', slider: [0.5, 50, 0.5] },
@@ -21,8 +28,8 @@ export const WHAT_IF_FIELDS = [
   { key: 'rule', label: 'rule', choices: RULE_LABELS },
   { key: 'metric', label: 'metric', choices: METRIC_LABELS },
   { key: 'layerWeights', label: 'layer weighting', choices: LAYER_WEIGHTING_LABELS },
-  { key: 'minRank', label: 'min rank', choices: RANKS },
-  { key: 'maxRank', label: 'max rank', choices: RANKS },
+  { key: 'minRank', label: 'min rank', ranks: true },
+  { key: 'maxRank', label: 'max rank', ranks: true },
 ] as const;
 
 export type WhatIfKey = (typeof WHAT_IF_FIELDS)[number]['key'];
@@ -56,8 +63,8 @@ export function checkWhatIf(config: RunConfig, settings: ReplaySettings, key: Wh
   let value: string | number;
   if ('choices' in field) {
     if (!Object.hasOwn(field.choices, raw)) return { value: null, error: `prelora.${key} takes one of ${Object.keys(field.choices).join(', ')} (got "${raw}")` };
-    value = key === 'minRank' || key === 'maxRank' ? Number(raw) : raw;
-  } else {
+    value = raw;
+  } else { // a number: a rank's rule is validation's (checkSettings)
     value = readNumber(raw);
     if (Number.isNaN(value)) return { value: null, error: `prelora.${key} takes a number (got "${raw}")` };
   }

@@ -6,7 +6,7 @@ import { recordedSteps } from '../../engine/explore/replay';
 import type { PredictedShares } from '../../engine/explore/shares';
 import { TRAINABLE_SHARE_LABEL } from '../../engine/trainable-share';
 import { useStore } from '../store';
-import { WHAT_IF_FIELDS, type WhatIfKey } from '../store/what-if';
+import { rankChoices, WHAT_IF_FIELDS, type WhatIfKey } from '../store/what-if';
 import { BranchOffer } from './BranchOffer';
 import { ExactNote } from './ExactNote';
 import { useWhatIf, type WhatIf } from './use-replay';
@@ -37,7 +37,8 @@ function Field({ k, w }: { k: WhatIfKey; w: WhatIf }) {
             onBlur={(e) => setWhatIf(k, e.target.value)} onKeyDown={(e) => { if (e.key === 'Enter') setWhatIf(k, e.currentTarget.value); }} />
         </>
         : <select data-testid={`what-if-${k}`} value={String(value)} onChange={(e) => setWhatIf(k, e.target.value)}>
-          {Object.entries(field.choices).map(([c, name]) => <option key={c} value={c}>{name}</option>)}
+          {('choices' in field ? Object.entries(field.choices) : rankChoices(w.run.config).map((r) => [String(r), String(r)]))
+            .map(([c, name]) => <option key={c} value={c}>{name}</option>)}
         </select>}
       {error ? <em className="bad" data-testid="what-if-error">{error}</em> : null}
     </label>
