@@ -4,7 +4,8 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import os from 'node:os';
-import { adapterDescription, isSwiftShader, nodeCandidates, WASM_HEAP_BYTES, type BackendChoice, type BackendInfo } from './backend';
+import { adapterDescription, isSwiftShader, NODE_BACKEND_CHOICES, nodeCandidates, WASM_HEAP_BYTES, type BackendChoice, type BackendInfo } from './backend';
+import { orList } from './config';
 import { activate } from './backend-activate';
 import type { DeviceLimits } from './ops/webgpu/device';
 
@@ -68,7 +69,7 @@ export interface NodeBackendOptions {
 export async function initNodeBackend(choice: BackendChoice = 'auto', opts: NodeBackendOptions = {}): Promise<BackendInfo> {
   // Silences tfjs's banner urging tfjs-node, which cannot install here (it downloads).
   tf.enableProdMode();
-  if (choice === 'webgl') throw new Error('webgl is browser-only: use --backend wasm, cpu or webgpu in Node');
+  if (choice === 'webgl') throw new Error(`webgl is browser-only: use --backend ${orList(NODE_BACKEND_CHOICES)} in Node`);
   if (choice === 'webgpu' || choice === 'webgpu-fused' || choice === 'webgpu-composite') {
     const description = await setUpDawn(opts.deviceLimits ?? 'adapter', opts.keepWorkgroupFill ?? false);
     const composite = choice === 'webgpu' ? {} : { kernels: choice === 'webgpu-fused' ? 'fused' as const : 'composite' as const };

@@ -75,6 +75,6 @@ describe('activation in Node', () => {
   });
 
   it('refuses webgl in Node with a message naming the alternatives', async () => {
-    await expect(initNodeBackend('webgl')).rejects.toThrow('webgl is browser-only: use --backend wasm, cpu or webgpu in Node');
+    await expect(initNodeBackend('webgl')).rejects.toThrow('webgl is browser-only: use --backend auto, webgpu, webgpu-fused, webgpu-composite, wasm or cpu in Node');
   });
 });
