@@ -12,7 +12,7 @@ import { Monitor } from './monitor';
 import { lossTestApplies, parseModuleId, type WindowRecord } from './policy';
 import { deriveSeed } from './random';
 import { activeModules, stepForced, stepWindow, windowCouldSwitch, type StepperState, type Switch } from './stepper';
-import type { Family } from './vit-families';
+import { FAMILIES, type Family } from './vit-families';
 
 export interface ModuleState {
   id: string;
@@ -131,7 +131,7 @@ export class PreLoRAController {
   /** Switch one module at the next step boundary, whatever the policy says. */
   forceSwitch(id: string): void {
     const s = this.states.get(id);
-    if (!s) throw new Error(`no module "${id}": use blocks.<layer>.<query|key|value|output|fc1|fc2>`);
+    if (!s) throw new Error(`no module "${id}": use blocks.<layer>.<${FAMILIES.join('|')}>`);
     // the baselines keep their one shape: full training never switches, static LoRA has its adapters from step 0
     if (this.settings.mode !== 'prelora') {
       throw new Error(`${id} cannot switch in a ${this.settings.mode === 'full' ? 'full-training' : 'static LoRA'} run (prelora.mode=${this.settings.mode}), the baseline PreLoRA is compared with: start a run with prelora.mode=prelora to switch modules`);
