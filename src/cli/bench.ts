@@ -17,7 +17,7 @@ import { DatasetError } from '../engine/data/errors';
 import { ATTENTION, attentionTileKey, parseAttentionTile } from '../engine/ops/webgpu/attention';
 import { GEMM_TILE, GEMM_WIDE, parseGemmTile, parseGemmWide, parseSplitK, SPLIT_K, tileKey } from '../engine/ops/webgpu/gemm';
 import { LAYERNORM, parseLayerNormGroups, parseLayerNormRows } from '../engine/ops/webgpu/layernorm';
-import { LORA_MERGE, MERGE_PLACE_WORDS, parseLoraMerge } from '../engine/ops/webgpu/linear';
+import { LORA_MERGE, LORA_MERGE_PLACES, MERGE_PLACE_WORDS, parseLoraMerge } from '../engine/ops/webgpu/linear';
 import { parseThinGrad, THIN_GRAD } from '../engine/ops/webgpu/linear-kernels';
 import { NAMED_WGRAD, parseNamedWgrad } from '../engine/ops/webgpu/named-wgrad';
 import { NAMED_FORWARD, parseNamedForward } from '../engine/ops/webgpu/named-forward';
@@ -40,15 +40,15 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--json', 'the last line of stdout is the report as JSON'],
   ['--out FILE', 'write the report as JSON'],
   ['--print-config', 'print the config as it runs on the data (their image size, channels, classes and counts) as JSON and stop (for the PyTorch reference)'],
-  ['--gemm-tile TMxTNxTK/RMxRN', 'tuning: the fused kernels\' matmul tile (64x64x16/4x4)'],
+  ['--gemm-tile TMxTNxTK/RMxRN', `tuning: the fused kernels' matmul tile (${tileKey()})`],
   ['--gemm-wide MINK/MINROWS/MINTILES[/SIDEMINTILES]|off', `tuning: when a forward or input gradient takes the tile of twice the rows, an adapter's forward from SIDEMINTILES (${GEMM_WIDE.minK}/${GEMM_WIDE.minRows}/${GEMM_WIDE.minTiles}/${GEMM_WIDE.sideMinTiles})`],
-  ['--split-k WORKGROUPS[/MINROWS]', 'tuning: workgroups a weight gradient\'s K splits aim for, and the rows a split keeps at least (528/64)'],
+  ['--split-k WORKGROUPS[/MINROWS]', `tuning: workgroups a weight gradient's K splits aim for, and the rows a split keeps at least (${SPLIT_K.targetWorkgroups}/${SPLIT_K.minRows})`],
   ['--wgrad-named TILES[/MAXSPLITS]|off', `tuning: the tiles and splits at most of a trained base's weight gradient on a named tile, or off (every one on the GEMM tile) (${NAMED_WGRAD.targetWorkgroups}/${NAMED_WGRAD.maxSplits})`],
   ['--forward-named MINN/MINTILES|off', `tuning: the least N and tiles of a forward on the named tile (an adapter's where its merged weight is made ahead), or off (${NAMED_FORWARD.minN}/${NAMED_FORWARD.minTiles})`],
   ['--thin-grad LANES/UNROLL', `tuning: threads a column of a LoRA adapter's thin gradients, and rows whose loads a thread issues at once (${THIN_GRAD.lanes}/${THIN_GRAD.unroll})`],
-  ['--layernorm-groups N', 'tuning: workgroups the LayerNorm backward spreads its rows over (2048)'],
+  ['--layernorm-groups N', `tuning: workgroups the LayerNorm backward spreads its rows over (${LAYERNORM.backwardWorkgroups})`],
   ['--layernorm-rows F/B', `tuning: rows the LayerNorm forward / backward take at once (${LAYERNORM.forwardRows}/${LAYERNORM.backwardRows})`],
-  ['--lora-merge launch|batch|loads', 'tuning: where the compiled step makes the LoRA linears\' merged weights: a launch each, shared launches ahead of the forward, or in the products\' loads (batch)'],
+  [`--lora-merge ${choices(LORA_MERGE_PLACES)}`, 'tuning: where the compiled step makes the LoRA linears\' merged weights: a launch each, shared launches ahead of the forward, or in the products\' loads (batch)'],
   ['--attention-tile qROWS/sFLOATS[/lLANES][/rF.Q.K][/kF.Q.K]', `tuning: query rows per workgroup (fit: fitted to the tokens), keys' floats staged at once, threads sharing a row where the device has subgroups, then rows a thread and staged keys a step of the forward, query and key/value gradients (one figure: all three), in the attention kernels (${attentionTileKey()})`],
 ]);
 
