@@ -5,7 +5,7 @@ import { NODE_BACKEND_CHOICES, type BackendChoice } from '../engine/backend';
 import {
   BUILTIN_DATASETS, makeConfig, MODES, orList, PRESET_NAMES, validateConfig, type ConfigError, type PresetName, type RunConfig,
 } from '../engine/config';
-import type { PeftNaming } from '../engine/io/hf-names';
+import { PEFT_NAMING_MAJOR, PEFT_NAMINGS, type PeftNaming } from '../engine/io/hf-names';
 import { setField } from '../engine/overrides';
 import { RULES } from '../engine/policy';
 import { fitWarmup } from '../engine/schedule';
@@ -40,7 +40,7 @@ export const USAGE = usageText('npm run train', [
   ['--out FILE', 'write the whole run log as JSON'],
   ['--json', 'the last line of stdout is the run summary as JSON'],
   ['--export DIR', 'at the end, write the model (Hugging Face), base + PEFT adapter, plan, interop bundle'],
-  ['--peft-names 5|4', "the adapter's module names: transformers 5 (default) or 4"],
+  [`--peft-names ${choices(PEFT_NAMINGS.map((n) => PEFT_NAMING_MAJOR[n]))}`, `the adapter's module names, for that major version of transformers (${PEFT_NAMING_MAJOR.transformers5})`],
   ['--init FILE|DIR', "start from a model.safetensors (an export's model/ folder, or a Hub ViT of this config)"],
 ]) + '\nexit codes: 0 trained, 2 a bad flag, field, file or --out path (named), 3 the run diverged (the step is named), 1 anything else (a lost GPU device, a failure the message names)';
 
@@ -56,7 +56,7 @@ const options = {
   out: { type: 'string' },
   json: { type: 'boolean', default: false },
   export: { type: 'string' },
-  'peft-names': { type: 'string', default: '5' },
+  'peft-names': { type: 'string', default: PEFT_NAMING_MAJOR.transformers5 },
   init: { type: 'string' },
   help: { type: 'boolean', default: false },
 } satisfies ParseArgsConfig['options'];
@@ -118,8 +118,11 @@ export function parseTrainArgs(argv: string[]): { args: TrainArgs | null; errors
   if (!(NODE_BACKEND_CHOICES as readonly string[]).includes(v.backend)) {
     errors.push({ path: '--backend', message: `unknown backend "${v.backend}" for Node: use ${orList(NODE_BACKEND_CHOICES)}` });
   }
-  const naming = ({ 5: 'transformers5', 4: 'transformers4' } as Record<string, PeftNaming>)[v['peft-names']];
-  if (!naming) errors.push({ path: '--peft-names', message: `--peft-names takes 5 (transformers 5.x) or 4 (4.x), not "${v['peft-names']}"` });
+  const naming = PEFT_NAMINGS.find((n) => PEFT_NAMING_MAJOR[n] === v['peft-names']);
+  if (!naming) {
+    const takes = orList(PEFT_NAMINGS.map((n) => `${PEFT_NAMING_MAJOR[n]} (transformers ${PEFT_NAMING_MAJOR[n]}.x)`));
+    errors.push({ path: '--peft-names', message: `--peft-names takes ${takes}, not "${v['peft-names']}"` });
+  }
   errors.push(...validateConfig(config));
   if (errors.length) return { args: null, errors, help: false };
   const datasetPath = builtin ? null : v.dataset;

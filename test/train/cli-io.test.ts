@@ -79,6 +79,6 @@ describe('npm run train -- --export / --init', () => {
     expect(blocked.stderr).toMatch(/^--export: cannot write to .*plan\.json\/sub \(ENOTDIR\): choose a folder you can write to/);
     const naming = await train([...small, '--peft-names', '3']).catch((e) => e);
     expect(naming.code).toBe(2);
-    expect(naming.stderr).toContain('--peft-names takes 5 (transformers 5.x) or 4 (4.x), not "3"');
+    expect(naming.stderr).toContain('--peft-names takes 5 (transformers 5.x) or 4 (transformers 4.x), not "3"');
   }, 60_000);
 });

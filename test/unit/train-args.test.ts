@@ -14,6 +14,14 @@ describe('train flags', () => {
     expect(errors).toContainEqual({ path: flag, message: `${flag} takes a path (got "")` });
   });
 
+  it('--peft-names takes each naming\'s transformers major version, and names them all when refused', () => {
+    expect(parseTrainArgs(['--peft-names', '4']).args?.peftNaming).toBe('transformers4');
+    expect(parseTrainArgs([]).args?.peftNaming).toBe('transformers5');
+    expect(parseTrainArgs(['--peft-names', '3']).errors).toEqual([
+      { path: '--peft-names', message: '--peft-names takes 5 (transformers 5.x) or 4 (transformers 4.x), not "3"' },
+    ]);
+  });
+
   it('refuses the page\'s data.dataset=upload without --dataset PATH, saying how to give files here', () => {
     expect(parseTrainArgs(['--set', 'data.dataset=upload']).errors).toEqual([
       { path: 'data.dataset', message: 'data.dataset=upload is the page\'s uploads: here give the files with --dataset PATH' },

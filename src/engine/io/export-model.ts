@@ -2,7 +2,7 @@
 // (model.safetensors + config.json + preprocessor_config.json), with the LoRA adapters
 // merged or left out, and a PEFT adapter folder (adapter_model.safetensors +
 // adapter_config.json + README.md) that goes on top of the un-merged one.
-import { hubModule, NAMING_LABEL, peftKey, type PeftNaming } from './hf-names';
+import { hubModule, NAMING_LABEL, PEFT_NAMING_MAJOR, PEFT_NAMINGS, peftKey, type PeftNaming } from './hf-names';
 import { mergeLoRA, toHub, transpose } from './hf-layout';
 import { preprocessorJson, vitConfigJson } from './hf-config';
 import { adapterConfigJson } from './peft';
@@ -47,7 +47,7 @@ export function adapterTensors(s: ModelSnapshot, naming: PeftNaming): [string, W
 }
 
 function adapterReadme(s: ModelSnapshot, naming: PeftNaming, baseDir: string): string {
-  const other: PeftNaming = naming === 'transformers5' ? 'transformers4' : 'transformers5';
+  const other = PEFT_NAMINGS.find((n) => n !== naming)!;
   const ranks = [...new Set(s.adapters.map((a) => a.rank))].sort((a, b) => a - b);
   return `# PreLoRA LoRA adapter
 
@@ -58,8 +58,8 @@ and alpha in \`rank_pattern\` / \`alpha_pattern\` of adapter_config.json.
 
 **Module names: ${NAMING_LABEL[naming]}.** PEFT matches an adapter to the modules
 as they exist at run time, and transformers 5 renamed the ViT's run-time modules
-(checkpoints keep the Hub's names). For ${other === 'transformers4' ? 'transformers 4.x' : 'transformers 5.x'}, export again with
-\`--peft-names ${other === 'transformers4' ? '4' : '5'}\`.
+(checkpoints keep the Hub's names). For transformers ${PEFT_NAMING_MAJOR[other]}.x, export again with
+\`--peft-names ${PEFT_NAMING_MAJOR[other]}\`.
 
 \`\`\`python
 from transformers import ViTForImageClassification

@@ -10,6 +10,9 @@ import { HUB_PATH, MODULE_PATH, type Family } from '../vit-families';
 export const PEFT_NAMINGS = ['transformers5', 'transformers4'] as const;
 export type PeftNaming = (typeof PEFT_NAMINGS)[number];
 
+/** Each naming's transformers major version: the CLI's `--peft-names` takes it, an export's README names it. */
+export const PEFT_NAMING_MAJOR: Record<PeftNaming, string> = { transformers5: '5', transformers4: '4' };
+
 /** transformers 5's run-time module path inside a block */
 const V5_PATH: Record<Family, string> = {
   query: 'attention.q_proj',
