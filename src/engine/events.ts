@@ -75,7 +75,8 @@ export interface DeviceLoss {
 }
 
 /** The run as a whole: `full` until a module leaves full training, `lora` once all targeted modules froze. */
-export type RunPhase = 'full' | 'mixed' | 'lora';
+export const RUN_PHASES = ['full', 'mixed', 'lora'] as const;
+export type RunPhase = (typeof RUN_PHASES)[number];
 
 export type EngineEvent =
   /** steps since the last read-back; `seconds` of wall time they took, all in `phase` */

@@ -3,7 +3,7 @@
 // the rule the page's run table uses too.
 import type { KernelPath } from './backend';
 import type { ModelConfig } from './config';
-import type { Divergence, EngineEvent, RunPhase, StepRecord } from './events';
+import { RUN_PHASES, type Divergence, type EngineEvent, type RunPhase, type StepRecord } from './events';
 import { flopsPerStep, runFlops, type ShapeChange } from './flops';
 import { parseModuleId } from './policy';
 import { countParams } from './size';
@@ -101,7 +101,7 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
     }
   }
   const phases: RunSummary['phases'] = { full: { steps: 0, share: 0, samplesPerSec: null }, lora: { steps: 0, share: 0, samplesPerSec: null } };
-  for (const phase of ['full', 'mixed', 'lora'] as const) {
+  for (const phase of RUN_PHASES) {
     const t = tallies[phase];
     if (t) phases[phase] = { steps: t.steps, share: records.length ? t.steps / records.length : 0, samplesPerSec: samplesPerSec(t, meta.batchSize) };
   }

@@ -3,13 +3,13 @@
 // its weight threshold now, trainable share (of the base model's parameters, as every
 // view counts it). A row selects the run the charts and the layer panel show: a click
 // anywhere on it, or its name, a button, for the keyboard.
-import type { RunPhase } from '../../engine/events';
+import { RUN_PHASES, type RunPhase } from '../../engine/events';
 import { samplesPerSec } from '../../engine/throughput';
 import { formatShare, trainableShare, TRAINABLE_SHARE_LABEL } from '../../engine/trainable-share';
 import { useStore } from '../store';
 import type { RunView } from '../store/runs';
 
-const PHASES: [RunPhase, string][] = [['full', 'full'], ['mixed', 'mixed'], ['lora', 'LoRA']];
+const PHASE_LABELS: Record<RunPhase, string> = { full: 'full', mixed: 'mixed', lora: 'LoRA' };
 
 function rate(r: RunView, phase: RunPhase): string {
   const v = samplesPerSec(r.throughput[phase], r.config.optim.batchSize);
@@ -26,7 +26,7 @@ export function RunTable() {
       <h2>Runs <small>click a row to show that run</small></h2>
       <table className="runs" data-testid="run-table">
         <thead><tr><th /><th>run</th><th>state</th><th>step</th><th>test accuracy</th><th>time</th>
-          {PHASES.map(([p, name]) => <th key={p}>samples/s {name}</th>)}<th>weight threshold</th><th>{TRAINABLE_SHARE_LABEL}</th></tr></thead>
+          {RUN_PHASES.map((p) => <th key={p}>samples/s {PHASE_LABELS[p]}</th>)}<th>weight threshold</th><th>{TRAINABLE_SHARE_LABEL}</th></tr></thead>
         <tbody>
           {runs.map((r) => {
             const acc = r.evaluations.at(-1);
@@ -43,7 +43,7 @@ export function RunTable() {
                 <td>{r.step}</td>
                 <td>{acc ? `${(100 * acc.accuracy).toFixed(1)}% @${acc.step}` : '–'}</td>
                 <td>{r.seconds.toFixed(0)} s</td>
-                {PHASES.map(([phase]) => <td key={phase}>{rate(r, phase)}</td>)}
+                {RUN_PHASES.map((phase) => <td key={phase}>{rate(r, phase)}</td>)}
                 <td data-testid="run-threshold">{r.config.prelora.weightThreshold}</td>
                 <td>{p ? formatShare(trainableShare(r.config.model, p.trainable)) : '–'}</td>
               </tr>
