@@ -22,6 +22,14 @@ export interface PolicyDecision {
   lossThreshold?: number | null;
 }
 
+/** Why a module left full training, as a plan and a replay tell it: its policy, the user (`forced`) or static LoRA. */
+export const SWITCH_CAUSES = ['policy', 'forced', 'static'] as const;
+export type SwitchCause = (typeof SWITCH_CAUSES)[number];
+
+/** The cause of the switch a change made (a module leaving full training). */
+export const switchCause = (decidedBy: PhaseChange['decidedBy']): SwitchCause =>
+  (decidedBy === 'forced' || decidedBy === 'static' ? decidedBy : 'policy');
+
 export interface PhaseChange {
   module: string;
   from: Phase;
@@ -29,7 +37,7 @@ export interface PhaseChange {
   step: number;
   rank: number | null;
   /** the policy's decision; `forced` by the user; `static` LoRA; `joint-done` */
-  decidedBy: PolicyDecision | 'forced' | 'static' | 'joint-done';
+  decidedBy: PolicyDecision | Exclude<SwitchCause, 'policy'> | 'joint-done';
   /** what set `rank` at a policy or forced switch, as the settings were then (absent in events recorded before it was kept) */
   rankedBy?: { metric: RankMetric; scope: RankScope };
   /** loss on a fixed probe batch just before and just after the adapter was added */

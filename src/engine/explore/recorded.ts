@@ -2,8 +2,7 @@
 // page's store): the windows' statistics, the run's settings and length, and its real
 // switches in the order they came among the windows. Pure, no tfjs.
 import type { ModelConfig, PreLoRAConfig } from '../config';
-import type { EngineEvent } from '../events';
-import type { PhaseChange } from '../events';
+import { switchCause, type EngineEvent, type PhaseChange, type SwitchCause } from '../events';
 import type { WindowRecord } from '../policy';
 
 /** A module leaving full training in the real run: by the policy, forced by the user, or static LoRA. */
@@ -11,7 +10,7 @@ export interface RealSwitch {
   module: string;
   step: number;
   rank: number | null;
-  cause: 'policy' | 'forced' | 'static';
+  cause: SwitchCause;
   /** windows closed before it came: a forced switch applies between two windows */
   afterWindows: number;
   /**
@@ -43,10 +42,8 @@ export interface RecordedConfig {
   prelora: PreLoRAConfig;
 }
 
-const realSwitch = (c: PhaseChange, afterWindows: number): RealSwitch => {
-  const cause = c.decidedBy === 'forced' ? 'forced' : c.decidedBy === 'static' ? 'static' : 'policy';
-  return { module: c.module, step: c.step, rank: c.rank, cause, afterWindows, frozenAt: null };
-};
+const realSwitch = (c: PhaseChange, afterWindows: number): RealSwitch =>
+  ({ module: c.module, step: c.step, rank: c.rank, cause: switchCause(c.decidedBy), afterWindows, frozenAt: null });
 
 /** Each switch's freeze, from the run's phase changes in order: the module's latest switch froze at it. */
 function markFreezes(real: RealSwitch[], changes: Iterable<PhaseChange>): void {

@@ -6,7 +6,7 @@
 // adapters with `get_peft_model`.
 import type { PreLoRAConfig } from '../config';
 import { lossTestApplies, type Metric, type WindowRecord } from '../policy';
-import type { Phase, PhaseChange } from '../events';
+import { switchCause, type Phase, type PhaseChange } from '../events';
 import { hubModule, PEFT_NAMINGS, patternKey } from './hf-names';
 import { loraKwargs, type AdapterSpec } from './peft';
 
@@ -35,8 +35,6 @@ export interface PlanInput {
 export const PLAN_FORMAT = 'prelora-plan';
 export const PLAN_VERSION = 1;
 
-type Why = 'policy' | 'forced' | 'static';
-
 /** The step a module got its adapter: static LoRA's modules have no `switchedAt`, only their step-0 change. */
 function switchStep(s: PlanModule, changes: PhaseChange[]): number | null {
   if (s.rank === null) return null;
@@ -52,7 +50,7 @@ function moduleEntry(s: PlanModule, input: PlanInput) {
   if (!switched || step === null) return { ...base, switchStep: null };
   const frozen = changes.find((c) => c.module === s.id && c.to === 'lora');
   const d = switched.decidedBy;
-  const why: Why = d === 'forced' || d === 'static' ? d : 'policy';
+  const why = switchCause(d);
   const policy = typeof d === 'object' ? d : null;
   const metric = (policy?.metric ?? settings.metric) as Metric;
   // the settings at the switch, not the run's end (a live change may have set others since)
