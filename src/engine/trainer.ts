@@ -812,7 +812,7 @@ export class Trainer {
    * with a branch's change that may be what makes them fit: restoreProblem).
    */
   private checkRestored(): void {
-    const misfit = restoredMisfit(this.config.model, this.controller.settings.targets, [...this.controller.states.values()], deviceLimits());
+    const misfit = restoredMisfit(this.config.model, this.controller.settings, [...this.controller.states.values()], deviceLimits());
     if (misfit) throw new Error(misfit);
   }
 

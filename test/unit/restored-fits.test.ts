@@ -7,9 +7,10 @@ import { restoredMisfit, restoreProblem } from '../../src/engine/checkpoint/fits
 import { makeConfig } from '../../src/engine/config';
 import type { Phase } from '../../src/engine/events';
 import { countTensors } from '../../src/engine/size';
+import type { Family } from '../../src/engine/vit-families';
 
 const model = makeConfig('micro').model; // depth 2
-const targets = ['query', 'value'];
+const targets: Family[] = ['query', 'value'];
 const mod = (id: string, phase: Phase, rank: number | null = phase === 'full' ? null : 8) => ({ id, phase, rank });
 // two targeted modules a block, one of them joint, the other still full; a base frozen outside the targets
 const saved = [
@@ -29,9 +30,17 @@ describe('restoredMisfit', () => {
     ['a rank a larger device took', saved, { maxLoraRank: 8 },
       'blocks.1.fc1 has a rank-16 adapter, more than this device\'s WebGPU kernels take (LoRA ranks up to 8, set by its workgroup memory): resume it with backend webgpu-composite, or on the device it trained on'],
   ] as const)('%s', (_, modules, limits, want) => {
-    const got = restoredMisfit(model, targets, modules, { maxLoraRank: undefined, maxTrainableTensors: undefined, ...limits });
+    const got = restoredMisfit(model, { mode: 'prelora', targets }, modules, { maxLoraRank: undefined, maxTrainableTensors: undefined, ...limits });
     if (want instanceof RegExp) expect(got).toMatch(want);
     else expect(got).toBe(want);
+  });
+
+  it('a baseline\'s full modules may not switch: they count no adapter (a full run deep enough to start was refused its resume)', () => {
+    const full = model.depth * 6;
+    const modules = Array.from({ length: full }, (_, i) => mod(`blocks.${Math.floor(i / 6)}.${['query', 'key', 'value', 'output', 'fc1', 'fc2'][i % 6]}`, 'full'));
+    const limits = { maxLoraRank: undefined, maxTrainableTensors: countTensors(model, 0) };
+    expect(restoredMisfit(model, { mode: 'full', targets }, modules, limits)).toBeNull();
+    expect(restoredMisfit(model, { mode: 'prelora', targets }, modules, limits)).toMatch(/^its modules make up to \d+ tensors/);
   });
 
   it('restoreProblem: the settings as changed live, a branch\'s change applied first, then the modules', () => {

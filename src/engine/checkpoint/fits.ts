@@ -5,13 +5,14 @@
 // the targets), a rank a larger device took. Refused here with the reason, not at the
 // device mid-run, and before the worker lets go of its current run; the run as saved
 // stays saved.
-import { formatErrors, validateConfig, type ModelConfig, type RunConfig } from '../config';
+import { formatErrors, validateConfig, type ModelConfig, type PreLoRAConfig, type RunConfig } from '../config';
 import type { deviceLimits } from '../device-limits';
 import { resolveUpdate, type PolicyUpdate } from '../live';
 import type { TrainingState } from './format';
 import type { Phase } from '../events';
 import { parseModuleId } from '../policy';
 import { countTensors } from '../size';
+import type { Family } from '../vit-families';
 
 interface SavedModule {
   id: string;
@@ -20,16 +21,19 @@ interface SavedModule {
 }
 
 /** The first reason the saved modules do not run here, or null. */
-export function restoredMisfit(model: ModelConfig, targets: readonly string[], modules: readonly SavedModule[], limits: ReturnType<typeof deviceLimits>): string | null {
+export function restoredMisfit(model: ModelConfig, settings: Pick<PreLoRAConfig, 'mode' | 'targets'>, modules: readonly SavedModule[], limits: ReturnType<typeof deviceLimits>): string | null {
   const { maxLoraRank, maxTrainableTensors } = limits;
   const over = maxLoraRank === undefined ? undefined : modules.find((m) => m.rank !== null && m.rank > maxLoraRank);
   if (over) {
     return `${over.id} has a rank-${over.rank} adapter, more than this device's WebGPU kernels take (LoRA ranks up to ${maxLoraRank}, ` +
       'set by its workgroup memory): resume it with backend webgpu-composite, or on the device it trained on';
   }
-  // an adapter beside a trained base adds two tensors: every joint module, and every
-  // targeted module still full (it may switch); a frozen base's two leave as its adapter's come
-  const beside = modules.filter((m) => m.phase === 'joint' || (m.phase === 'full' && targets.includes(parseModuleId(m.id).family))).length;
+  // an adapter beside a trained base adds two tensors: every joint module, and under
+  // PreLoRA every targeted module still full (it may switch: a baseline's modules do not,
+  // so a full run that started deep enough was refused its resume); a frozen base's two
+  // leave as its adapter's come
+  const mayJoin = (m: SavedModule) => settings.mode === 'prelora' && m.phase === 'full' && settings.targets.includes(parseModuleId(m.id).family as Family);
+  const beside = modules.filter((m) => m.phase === 'joint' || mayJoin(m)).length;
   const most = countTensors(model, beside);
   if (maxTrainableTensors !== undefined && most > maxTrainableTensors) {
     return `its modules make up to ${most} tensors to update a step, more than this device's WebGPU optimiser holds (${maxTrainableTensors}): ` +
@@ -46,5 +50,5 @@ export function restoreProblem(config: RunConfig, saved: Pick<TrainingState['con
   const settings = { ...saved.settings, ...(update ? resolveUpdate(update, saved.settings) : {}) };
   const errors = validateConfig({ ...config, prelora: settings }, limits);
   if (errors.length) return `its settings as changed live${update ? ' with the branch\'s' : ''} do not run here: ${formatErrors(errors)}`;
-  return restoredMisfit(config.model, settings.targets, saved.modules, limits);
+  return restoredMisfit(config.model, settings, saved.modules, limits);
 }
