@@ -330,10 +330,12 @@ export class PreLoRAController {
     }
     this.history.splice(0, this.history.length, ...structuredClone(s.history));
     this.forced.clear();
-    // a switch by hand is taken in the targets only (forceSwitch): one pending in an older
-    // checkpoint outside them, or naming no module of this model, is dropped as it would be refused now
+    // a switch by hand is taken in a PreLoRA run's targets only (forceSwitch): one pending in
+    // an older checkpoint outside them, in a baseline, or naming no module of this model, is
+    // dropped as it would be refused now
     const targets = new Set<string>(this.settings.targets);
-    for (const id of s.forced) if (this.states.has(id) && targets.has(parseModuleId(id).family)) this.forced.add(id);
+    const takes = (id: string) => this.settings.mode === 'prelora' && this.states.has(id) && targets.has(parseModuleId(id).family);
+    for (const id of s.forced) if (takes(id)) this.forced.add(id);
   }
 
   /** `full` until the first module leaves full training, `lora` once every targeted module is frozen. */

@@ -169,7 +169,7 @@ describe('a checkpoint resumes a run exactly (wasm)', () => {
     }
   }, 120_000);
 
-  it('drops a pending switch by hand outside prelora.targets (an older checkpoint\'s) or of no module, and keeps one inside', async () => {
+  it('drops a pending switch by hand outside prelora.targets (an older checkpoint\'s), of no module or in a baseline, and keeps one inside', async () => {
     await useBackend('wasm');
     const { config, data } = setup({ targets: ['query', 'value'] });
     const t = new Trainer(config, data);
@@ -185,5 +185,18 @@ describe('a checkpoint resumes a run exactly (wasm)', () => {
     expect(resumed.modules.get('blocks.1.query')!.phase).toBe('joint');
     expect(resumed.modules.get('blocks.0.fc1')!.phase).toBe('full');
     resumed.dispose();
+
+    // a baseline's pending switch (an older page's, saved before baselines refused them) is dropped too
+    const full = { ...config, prelora: { ...config.prelora, mode: 'full' as const } };
+    const base = new Trainer(full, data);
+    await base.run(3);
+    const fullSaved = await base.exportState();
+    base.dispose();
+    const fullResumed = new Trainer(full, data);
+    fullResumed.importState({ ...fullSaved, state: { ...fullSaved.state, controller: { ...fullSaved.state.controller, forced: ['blocks.1.query'] } } });
+    expect((await fullResumed.exportState()).state.controller.forced).toEqual([]);
+    await fullResumed.step();
+    expect(fullResumed.modules.get('blocks.1.query')!.phase).toBe('full');
+    fullResumed.dispose();
   }, 120_000);
 });
