@@ -38,8 +38,13 @@ export interface PhaseChange {
   rank: number | null;
   /** the policy's decision; `forced` by the user; `static` LoRA; `joint-done` */
   decidedBy: PolicyDecision | Exclude<SwitchCause, 'policy'> | 'joint-done';
-  /** what set `rank` at a policy or forced switch, as the settings were then (absent in events recorded before it was kept) */
-  rankedBy?: { metric: RankMetric; scope: RankScope };
+  /**
+   * what set `rank` at a policy or forced switch, as the settings were then, and the step
+   * of the window whose statistics it read (absent in events recorded before they were
+   * kept): a switch forced at a window's last step is ranked on the window before, since
+   * that step's window closes after it
+   */
+  rankedBy?: { metric: RankMetric; scope: RankScope; window?: number };
   /** loss on a fixed probe batch just before and just after the adapter was added */
   lossBefore?: number;
   lossAfter?: number;

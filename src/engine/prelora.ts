@@ -256,7 +256,9 @@ export class PreLoRAController {
     const lossBefore = await this.host.probeLoss();
     for (const sw of switches) this.addAdapter(sw.module, sw.rank);
     const lossAfter = await this.host.probeLoss();
-    const rankedBy = { metric: settings.rankMetric, scope: settings.rankScope };
+    // the window the ranks read: the last recorded (a decision's own; a forced switch's the one before its step's)
+    const window = this.history.at(-1)?.step;
+    const rankedBy = { metric: settings.rankMetric, scope: settings.rankScope, ...(window !== undefined ? { window } : {}) };
     for (const sw of switches) {
       Object.assign(this.states.get(sw.module)!, { phase: 'joint', rank: sw.rank, switchedAt: step, jointSteps: settings.jointSteps });
       this.host.onPhaseChange({ module: sw.module, from: 'full', to: 'joint', step, rank: sw.rank, decidedBy: why(sw), rankedBy: { ...rankedBy }, lossBefore, lossAfter });

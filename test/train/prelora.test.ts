@@ -147,6 +147,18 @@ describe('PreLoRA on nano (wasm)', () => {
     trainer.dispose();
   }, 60_000);
 
+  it('a switch forced at a window\'s last step is ranked on the window before, and says so', async () => {
+    await useBackend('wasm');
+    const { trainer, events } = setup({ prelora: { mode: 'prelora', windowSteps: 10, weightThreshold: 1e-9, lossThreshold: 1e-9 } });
+    await trainer.run(29);
+    trainer.forceSwitch('blocks.0.fc1');
+    await trainer.run(1); // step 30: the switch, then the window of step 30 closes
+    const [change] = phases(events);
+    expect(change).toMatchObject({ module: 'blocks.0.fc1', step: 30, decidedBy: 'forced', rankedBy: { window: 20 } });
+    expect(events.flatMap((e) => (e.type === 'window' ? [e.window.step] : [])).at(-1)).toBe(30);
+    trainer.dispose();
+  }, 60_000);
+
   it('a window changed live runs its new length from the last window\'s end', async () => {
     // cut at multiples of the step, a change from 10 to 25 at step 22 closed a window of 5 steps at 25
     await useBackend('wasm');

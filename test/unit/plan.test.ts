@@ -74,6 +74,12 @@ describe('PreLoRA plan', () => {
     expect(query!.rankFrom).toEqual({ metric: 'gradChange%', value: 40, scope: 'family' });
     // a forced switch was decided by no window: only the one its rank came from, whatever the patience
     expect(key!.windows.map((w) => w.step)).toEqual([30]);
+    // forced at a window's last step, it read the window before (that step's closes after it)
+    const atEnd: PhaseChange = { ...forced, step: 40, rankedBy: { metric: 'gradChange%', scope: 'family', window: 30 } };
+    const lateStates: ModuleState[] = [states[0]!, { id: 'blocks.0.key', phase: 'joint', rank: 4, switchedAt: 40 }];
+    const [, late] = (buildPlan({ settings: end, totalSteps: 100, step: 50, states: lateStates, changes: [decided, atEnd], history }) as { modules: Entry[] }).modules;
+    expect(late!.windows.map((w) => w.step)).toEqual([30]);
+    expect(late!.rankFrom).toEqual({ metric: 'gradChange%', value: 10, scope: 'family' });
     expect(key!.rankFrom).toEqual({ metric: 'gradChange%', value: 10, scope: 'family' });
     // the run block holds the end's, and says so
     expect(plan([decided, forced]).run).toMatchObject({ settingsAt: 'end', weightThreshold: 0.5, patience: 5, rankMetric: 'update%', rankScope: 'all' });
