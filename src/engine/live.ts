@@ -31,7 +31,9 @@ export function resolveUpdate(update: PolicyUpdate, current: Pick<LiveSettings, 
   applyLive(out, update);
   if (out.windowSteps !== undefined && out.jointSteps === undefined) out.jointSteps = out.windowSteps;
   if (out.windowSteps !== undefined && out.rewarmSteps === undefined && Number.isFinite(out.windowSteps) && current.windowSteps > 0) {
-    out.rewarmSteps = Math.round((current.rewarmSteps * out.windowSteps) / current.windowSteps);
+    // at least one step where there was a re-warm: rounded to 0 on a short window, it stayed 0 on any later one
+    const scaled = Math.round((current.rewarmSteps * out.windowSteps) / current.windowSteps);
+    out.rewarmSteps = current.rewarmSteps > 0 ? Math.max(1, scaled) : 0;
   }
   return out;
 }

@@ -22,6 +22,8 @@ describe('live settings', () => {
     // the paper's ratio: 100 steps of re-warm after 1,000-step windows
     expect(resolveUpdate({ windowSteps: 50 }, { windowSteps: 1000, rewarmSteps: 100 })).toMatchObject({ rewarmSteps: 5 });
     expect(resolveUpdate({ windowSteps: 50 }, { windowSteps: 10, rewarmSteps: 0 })).toMatchObject({ rewarmSteps: 0 }); // none stays none
+    // a short window keeps a step of re-warm: rounded to 0, it stayed 0 on any later window
+    expect(resolveUpdate({ windowSteps: 2 }, { windowSteps: 50, rewarmSteps: 10 })).toMatchObject({ rewarmSteps: 1 });
     expect(resolveUpdate({ patience: 4 }, nano)).toEqual({ patience: 4 });
   });
 
