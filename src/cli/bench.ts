@@ -120,8 +120,9 @@ async function main(): Promise<number> {
   }
   errors.push(...applySetFlags(base, v.set));
   fitWarmup(base.schedule, setsField(v.set, 'schedule.warmupSteps'));
-  // the steps a --set gave, or the preset's
-  if (!errors.length) errors.push(...checkBench({ steps: base.schedule.steps }, FLAG_NAMES));
+  // the steps a --set gave (named so: it said --steps of a --steps 40 that a --set overrode), or the preset's
+  const stepsFrom = setsField(v.set, 'schedule.steps') ? 'schedule.steps' : FLAG_NAMES.steps;
+  if (!errors.length) errors.push(...checkBench({ steps: base.schedule.steps }, { ...FLAG_NAMES, steps: stepsFrom }));
   if (errors.length) { say(formatErrors(errors)); return 2; }
   // as the data make it (the run fits the model to them): the preset's config is not what runs on MNIST
   if (v['print-config']) {

@@ -241,6 +241,9 @@ describe('npm run bench, bench:compare, bench:ab and bench:merge, as processes',
     // past the most a run takes: named as the flag, not as the config's schedule.steps
     const many = await tsx('src/cli/bench.ts', ['--steps', '2000000']).catch((e: { code: number; stderr: string }) => e);
     expect((many as { stderr: string }).stderr).toMatch(/^--steps takes a whole number in \[12, 1000000\] \(got "2000000"\)$/m);
+    // steps a --set gave are named as the --set: it said --steps of a good --steps 40
+    const overridden = await tsx('src/cli/bench.ts', ['--steps', '40', '--set', 'schedule.steps=3']).catch((e: { code: number; stderr: string }) => e);
+    expect((overridden as { stderr: string }).stderr).toMatch(/^schedule.steps takes a whole number in \[12, 1000000\] \(got 3\)$/m);
     // an empty --out, as train's and bench:merge's: the report was written nowhere, without a word
     const noOut = await tsx('src/cli/bench.ts', ['--preset', 'micro', '--steps', '12', '--out=']).catch((e: { code: number; stderr: string }) => e);
     expect(noOut).toMatchObject({ code: 2 });
