@@ -6,6 +6,7 @@ import {
   BUILTIN_DATASETS, makeConfig, MODES, orList, PRESET_NAMES, validateConfig, type ConfigError, type PresetName, type RunConfig,
 } from '../engine/config';
 import { PEFT_NAMING_MAJOR, PEFT_NAMINGS, type PeftNaming } from '../engine/io/hf-names';
+import { resolveUpdate } from '../engine/live';
 import { setField } from '../engine/overrides';
 import { RULES } from '../engine/policy';
 import { fitWarmup } from '../engine/schedule';
@@ -61,9 +62,18 @@ const options = {
   help: { type: 'boolean', default: false },
 } satisfies ParseArgsConfig['options'];
 
-/** `--set key=value` flags (train and bench): set each field, or say what to write instead. */
+/** Whether the `--set` flags set this field (split at the first `=`, as applySetFlags splits them). */
+export const setsField = (sets: string[], path: string): boolean => sets.some((kv) => kv.slice(0, kv.indexOf('=')) === path);
+
+/**
+ * `--set key=value` flags (train and bench): set each field, or say what to write
+ * instead. A window set so brings its joint phase and re-warm along (resolveUpdate), as
+ * the page's window field and a live change do, unless they are set too: on nano
+ * `--set prelora.windowSteps=10` kept the preset's 25 of each, where the page made 10.
+ */
 export function applySetFlags(config: RunConfig, sets: string[]): ConfigError[] {
   const errors: ConfigError[] = [];
+  const before = { ...config.prelora };
   for (const kv of sets) {
     const eq = kv.indexOf('=');
     const err = eq < 1
@@ -71,11 +81,15 @@ export function applySetFlags(config: RunConfig, sets: string[]): ConfigError[] 
       : setField(config, kv.slice(0, eq), kv.slice(eq + 1));
     if (err) errors.push(err);
   }
+  const window = config.prelora.windowSteps;
+  if (setsField(sets, 'prelora.windowSteps') && Number.isInteger(window) && window >= 1) {
+    const follow = resolveUpdate({ windowSteps: window }, before);
+    for (const key of ['jointSteps', 'rewarmSteps'] as const) {
+      if (!setsField(sets, `prelora.${key}`)) config.prelora[key] = follow[key]!;
+    }
+  }
   return errors;
 }
-
-/** Whether the `--set` flags set this field (split at the first `=`, as applySetFlags splits them). */
-export const setsField = (sets: string[], path: string): boolean => sets.some((kv) => kv.slice(0, kv.indexOf('=')) === path);
 
 /** Parse argv; `errors` is empty when `args` can be used. */
 export function parseTrainArgs(argv: string[]): { args: TrainArgs | null; errors: ConfigError[]; help: boolean } {

@@ -38,6 +38,19 @@ describe('train flags', () => {
     expect(warmup()).toBe(makeConfig('nano').schedule.warmupSteps); // the preset's, within a fifth of its 300 steps
   });
 
+  it('a window set by --set brings its joint phase and re-warm along, as the page\'s window field does, unless they are set too', () => {
+    // nano: windows of 25, a joint phase and re-warm of 25; --set prelora.windowSteps=10 kept both at 25
+    const prelora = (...argv: string[]) => {
+      const { config } = parseTrainArgs(argv).args!;
+      return [config.prelora.windowSteps, config.prelora.jointSteps, config.prelora.rewarmSteps];
+    };
+    expect(prelora('--set', 'prelora.windowSteps=10')).toEqual([10, 10, 10]);
+    expect(prelora('--set', 'prelora.windowSteps=10', '--set', 'prelora.jointSteps=0', '--set', 'prelora.rewarmSteps=40')).toEqual([10, 0, 40]);
+    expect(prelora('--set', 'prelora.rewarmSteps=40', '--set', 'prelora.windowSteps=10')).toEqual([10, 10, 40]);
+    // a window refused brings nothing along: its own error alone names it
+    expect(parseTrainArgs(['--set', 'prelora.windowSteps=-1']).errors.map((e) => e.path)).toEqual(['prelora.windowSteps']);
+  });
+
   it('names an empty --dataset folder (it said "no files given")', async () => {
     const empty = tempDir('prelora-empty-');
     await expect(loadPath(empty, makeConfig('micro'))).rejects.toThrow(`${empty}: no files in it: give CIFAR-10 binary batches or MNIST IDX files, or the folder that holds them`);
