@@ -76,6 +76,9 @@ describe('layer boundaries (ESLint)', () => {
     expect(await problems('src/engine/bad.ts', "export type C = import('../worker/protocol').Command;\n")).toHaveLength(1);
     // the engine's own dynamic imports stay allowed
     expect(await problems('src/engine/fine.ts', "export const load = () => import('./ops/webgpu/device');\n")).toEqual([]);
+    // a template's value the bans cannot read: import(`../cli/args`) passed
+    expect(await problems('src/engine/bad.ts', 'export const load = () => import(`../cli/args`);\n'))
+      .toEqual(['no-restricted-syntax: a dynamic import names its module as a plain string here, so that these bans can read it']);
   });
 
   it('a .tsx file in the engine is held to the same', async () => {
