@@ -7,7 +7,7 @@ import { RUN_PHASES, type Divergence, type EngineEvent, type RunPhase, type Step
 import { flopsPerStep, runFlops, type ShapeChange } from './flops';
 import { parseModuleId } from './policy';
 import { countParams } from './size';
-import { samplesPerSec, tally, type Tallies } from './throughput';
+import { NO_TALLIES, samplesPerSec, tally, type Tallies } from './throughput';
 
 export interface PhaseFigures {
   steps: number;
@@ -76,7 +76,7 @@ const mean = (xs: StepRecord[]) => (xs.length ? xs.reduce((s, r) => s + r.loss, 
 
 export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
   const records: StepRecord[] = [];
-  let tallies: Tallies = {};
+  let tallies: Tallies = NO_TALLIES;
   let trainingSeconds = 0;
   const memory: { step: number; phase: RunPhase; numBytes: number; numTensors: number }[] = [];
   const params = events.filter((e) => e.type === 'params');
@@ -87,7 +87,7 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
   for (const e of events) {
     if (e.type === 'progress') {
       records.push(...e.records);
-      tallies = tally(tallies, e.phase, e.records.length, e.seconds, e.cold);
+      tallies = tally(tallies, e.phase, e.records.length, e.seconds, e.cold, e.backend);
       trainingSeconds += e.seconds;
     } else if (e.type === 'memory') {
       memory.push({ step: e.step, phase: e.phase, numBytes: e.memory.numBytes, numTensors: e.memory.numTensors });
@@ -102,7 +102,7 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
   }
   const phases: RunSummary['phases'] = { full: { steps: 0, share: 0, samplesPerSec: null }, lora: { steps: 0, share: 0, samplesPerSec: null } };
   for (const phase of RUN_PHASES) {
-    const t = tallies[phase];
+    const t = tallies.phases[phase];
     if (t) phases[phase] = { steps: t.steps, share: records.length ? t.steps / records.length : 0, samplesPerSec: samplesPerSec(t, meta.batchSize) };
   }
   const lastOf = (phase: RunPhase) => memory.filter((m) => m.phase === phase).at(-1)?.numBytes ?? null;

@@ -17,7 +17,15 @@ export interface PhaseTally {
   rest: Timed;
 }
 
-export type Tallies = Partial<Record<RunPhase, PhaseTally>>;
+/** A run's tallies by phase, and the backend its intervals ran on (null until an interval names it). */
+export interface Tallies {
+  backend: string | null;
+  phases: Partial<Record<RunPhase, PhaseTally>>;
+}
+
+export const NO_TALLIES: Tallies = { backend: null, phases: {} };
+
+const UNTIMED: Timed = { steps: 0, seconds: 0 };
 
 const timed = (t: Timed, steps: number, seconds: number): Timed =>
   (seconds > 0 ? { steps: t.steps + steps, seconds: t.seconds + seconds } : t);
@@ -25,10 +33,17 @@ const timed = (t: Timed, steps: number, seconds: number): Timed =>
 /**
  * Add one read-back interval (a `progress` event's steps and seconds) to its phase. A
  * cold one (the first after a restore) joins the phase's first: a resumed run's first
- * interval, its kernels compiled again in a new worker, counted as steady before.
+ * interval, its kernels compiled again in a new worker, counted as steady before. An
+ * interval that names another backend than the run's so far (a run resumed on another
+ * one) starts every phase's timing afresh, its steps kept: samples/s count one backend's
+ * intervals, where both were summed into one figure before.
  */
-export function tally(tallies: Tallies, phase: RunPhase, steps: number, seconds: number, cold = false): Tallies {
-  const t = tallies[phase] ?? { intervals: 0, steps: 0, first: { steps: 0, seconds: 0 }, rest: { steps: 0, seconds: 0 } };
+export function tally(tallies: Tallies, phase: RunPhase, steps: number, seconds: number, cold = false, backend?: string): Tallies {
+  const moved = backend !== undefined && tallies.backend !== null && backend !== tallies.backend;
+  const phases = moved
+    ? Object.fromEntries(Object.entries(tallies.phases).map(([k, p]) => [k, { ...p, first: UNTIMED, rest: UNTIMED }])) as Tallies['phases']
+    : tallies.phases;
+  const t = phases[phase] ?? { intervals: 0, steps: 0, first: UNTIMED, rest: UNTIMED };
   const early = t.intervals === 0 || cold;
   const next: PhaseTally = {
     intervals: t.intervals + 1,
@@ -36,7 +51,7 @@ export function tally(tallies: Tallies, phase: RunPhase, steps: number, seconds:
     first: early ? timed(t.first, steps, seconds) : t.first,
     rest: early ? t.rest : timed(t.rest, steps, seconds),
   };
-  return { ...tallies, [phase]: next };
+  return { backend: backend ?? tallies.backend, phases: { ...phases, [phase]: next } };
 }
 
 /** Samples per second of a phase, or null when none of its steps were timed. */

@@ -76,6 +76,8 @@ export class Trainer {
   private lastFlush = { time: 0, step: 0, phase: 'full' as RunPhase };
   /** the next interval is the first after a restore (importState): its progress event says so */
   private cold = false;
+  /** whether a progress event named the backend this trainer runs on (its first does) */
+  private backendSaid = false;
   /** the recorded step, on the compiled path (made at the first step) */
   private compiled: CompiledStep | null = null;
   /** set by the read-back that finds a non-finite loss or gradient; the run stops */
@@ -551,8 +553,10 @@ export class Trainer {
         type: 'progress', records, phase: this.lastFlush.phase,
         samplesPerSec: timed ? (steps * this.config.optim.batchSize) / seconds : 0, seconds: timed ? seconds : 0,
         ...(this.cold ? { cold: true as const } : {}),
+        ...(this.backendSaid ? {} : { backend: `${tf.getBackend()}/${stepPath()}` }),
       });
       this.cold = false;
+      this.backendSaid = true;
     }
     this.emit({ type: 'memory', step: read.step, phase: this.lastFlush.phase, memory: read.memory });
     this.lastFlush = { time: now, step: read.step, phase: read.phase };

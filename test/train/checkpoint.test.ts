@@ -167,6 +167,8 @@ describe('a checkpoint resumes a run exactly (wasm)', () => {
       expect(ramps.every((r) => r.from === 30 && r.steps === 20)).toBe(true);
       trainer.dispose();
     }
+    // each trainer names its backend on its first interval: a resume on another one times its intervals apart
+    expect(events.flatMap((e) => (e.type === 'progress' && e.backend ? [e.backend] : []))).toEqual(['wasm/composite', 'wasm/composite']);
   }, 120_000);
 
   it('drops a pending switch by hand outside prelora.targets (an older checkpoint\'s), of no module or in a baseline, and keeps one inside', async () => {

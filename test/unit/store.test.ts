@@ -152,10 +152,30 @@ describe('playground store', () => {
     const summary = summarize(events, { backend: 'wasm', kernels: 'composite', mode: 'prelora', rule: 'module', seed: 1, batchSize, model: a.config.model, wallSeconds: 1 });
     const run = useStore.getState().runs[0]!;
     for (const phase of ['full', 'mixed', 'lora'] as const) {
-      expect(samplesPerSec(run.throughput[phase], batchSize)).toBe(summary.phases[phase]!.samplesPerSec);
+      expect(samplesPerSec(run.throughput.phases[phase], batchSize)).toBe(summary.phases[phase]!.samplesPerSec);
     }
     // the first interval of each phase is left out: full is 20 steps over 0.6 + 0.7 s
     expect(summary.phases.full.samplesPerSec).toBeCloseTo((20 * batchSize) / 1.3, 9);
+  });
+
+  it('a run resumed on another backend counts that backend\'s intervals in its samples/s, and every step in its shares', () => {
+    // wasm's 1 s intervals and the GPU's 0.1 s ones were summed into one figure
+    const s = useStore.getState();
+    const a = s.addRun(buildConfig(s));
+    const interval = (i: number, seconds: number, more: Partial<Extract<EngineEvent, { type: 'progress' }>> = {}): EngineEvent => ({
+      type: 'progress', phase: 'full', samplesPerSec: 0, seconds, ...more,
+      records: Array.from({ length: 10 }, (_, k) => ({ step: 10 * i + k + 1, epoch: 0, loss: 2, lr: 1e-3 })),
+    });
+    const events = [
+      interval(0, 0, { backend: 'wasm/composite' }), interval(1, 1), interval(2, 1),
+      interval(3, 0.3, { cold: true, backend: 'webgpu/compiled' }), interval(4, 0.1), interval(5, 0.1),
+    ];
+    for (const e of events) s.onWorkerEvent({ type: 'engine', runId: a.id, event: e });
+    const batchSize = a.config.optim.batchSize;
+    const summary = summarize(events, { backend: 'webgpu', kernels: 'compiled', mode: 'prelora', rule: 'module', seed: 1, batchSize, model: a.config.model, wallSeconds: 1 });
+    expect(summary.phases.full.samplesPerSec).toBeCloseTo((20 * batchSize) / 0.2, 9);
+    expect(summary.phases.full.steps).toBe(60);
+    expect(samplesPerSec(useStore.getState().runs[0]!.throughput.phases.full, batchSize)).toBe(summary.phases.full.samplesPerSec);
   });
 
   it('refuses a bad live setting with a message naming the fix, and keeps the last good value', () => {

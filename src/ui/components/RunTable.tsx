@@ -12,7 +12,7 @@ import type { RunView } from '../store/runs';
 const PHASE_LABELS: Record<RunPhase, string> = { full: 'full', mixed: 'mixed', lora: 'LoRA' };
 
 function rate(r: RunView, phase: RunPhase): string {
-  const v = samplesPerSec(r.throughput[phase], r.config.optim.batchSize);
+  const v = samplesPerSec(r.throughput.phases[phase], r.config.optim.batchSize);
   return v === null ? '–' : v.toFixed(0);
 }
 

@@ -7,7 +7,7 @@ import type { PresetName, RunConfig } from '../../engine/config';
 import type { Divergence, EngineEvent, Evaluation, Phase, PhaseChange, RunPhase } from '../../engine/events';
 import { applyLive, type PolicyUpdate } from '../../engine/live';
 import type { WindowRecord } from '../../engine/policy';
-import { tally, type Tallies } from '../../engine/throughput';
+import { NO_TALLIES, tally, type Tallies } from '../../engine/throughput';
 import type { RunState } from '../../worker/protocol';
 import type { PlaygroundState } from './index';
 import { runLog } from './run-log';
@@ -137,7 +137,7 @@ function applyOwned(r: RunView, e: EngineEvent): void {
         r.efficiency.push({ step: last.step, samplesPerSec: e.samplesPerSec, phase: e.phase });
         r.efficiency = thin(r.efficiency);
       }
-      r.throughput = tally(r.throughput, e.phase, e.records.length, e.seconds, e.cold);
+      r.throughput = tally(r.throughput, e.phase, e.records.length, e.seconds, e.cold, e.backend);
       return;
     }
     case 'evaluation': r.evaluations.push(e.evaluation); return;
@@ -197,7 +197,7 @@ export const createRunsSlice: StateCreator<PlaygroundState, [], [], RunsSlice> =
       const run: RunView = {
         id: `run-${startedAt}-${n}`, label, named: named !== undefined, color: COLORS[n % COLORS.length]!, preset: preset ?? null, startedAt, backend: null, kernels: null, init: null,
         config, state: 'starting', step: 0,
-        losses: [], evaluations: [], windows: [], modules: {}, changes: [], efficiency: [], throughput: {},
+        losses: [], evaluations: [], windows: [], modules: {}, changes: [], efficiency: [], throughput: NO_TALLIES,
         thresholds: [{ step: 0, value: p.weightThreshold }], params: [], memory: [], seconds: 0, diverged: null, savedAs: null,
       };
       set((s) => ({ runs: [...s.runs, run], activeId: run.id }));
