@@ -11,7 +11,7 @@ import { applyLive, type PolicyUpdate } from './live';
 import { Monitor } from './monitor';
 import { lossTestApplies, parseModuleId, type WindowRecord } from './policy';
 import { deriveSeed } from './random';
-import { activeModules, stepForced, stepWindow, windowCouldSwitch, type StepperState, type Switch } from './stepper';
+import { activeModules, maySwitch, stepForced, stepWindow, windowCouldSwitch, type StepperState, type Switch } from './stepper';
 import { FAMILIES, type Family } from './vit-families';
 
 export interface ModuleState {
@@ -335,9 +335,7 @@ export class PreLoRAController {
     // a switch by hand is taken in a PreLoRA run's targets only (forceSwitch): one pending in
     // an older checkpoint outside them, in a baseline, or naming no module of this model, is
     // dropped as it would be refused now
-    const targets = new Set<string>(this.settings.targets);
-    const takes = (id: string) => this.settings.mode === 'prelora' && this.states.has(id) && targets.has(parseModuleId(id).family);
-    for (const id of s.forced) if (takes(id)) this.forced.add(id);
+    for (const id of s.forced) if (this.states.has(id) && maySwitch(this.settings, id)) this.forced.add(id);
   }
 
   /** `full` until the first module leaves full training, `lora` once every targeted module is frozen. */

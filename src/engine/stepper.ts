@@ -34,6 +34,14 @@ export function initialState(moduleIds: Iterable<string>): StepperState {
   return { full: [...moduleIds] };
 }
 
+/**
+ * Whether a module of a run with these settings may leave full training at all: in a
+ * PreLoRA run, in a targeted family (the baselines keep their one shape; a family outside
+ * the targets trains fully to the end). What a checkpoint's restore keeps and counts.
+ */
+export const maySwitch = (s: { mode: string; targets: readonly string[] }, id: string): boolean =>
+  s.mode === 'prelora' && s.targets.includes(parseModuleId(id).family);
+
 /** Modules that may still switch: in full training, in a targeted family. */
 export function activeModules(state: StepperState, targets: readonly string[]): string[] {
   const t = new Set(targets);

@@ -10,9 +10,8 @@ import type { deviceLimits } from '../device-limits';
 import { resolveUpdate, type PolicyUpdate } from '../live';
 import type { TrainingState } from './format';
 import type { Phase } from '../events';
-import { parseModuleId } from '../policy';
 import { countTensors } from '../size';
-import type { Family } from '../vit-families';
+import { maySwitch } from '../stepper';
 
 interface SavedModule {
   id: string;
@@ -32,8 +31,7 @@ export function restoredMisfit(model: ModelConfig, settings: Pick<PreLoRAConfig,
   // PreLoRA every targeted module still full (it may switch: a baseline's modules do not,
   // so a full run that started deep enough was refused its resume); a frozen base's two
   // leave as its adapter's come
-  const mayJoin = (m: SavedModule) => settings.mode === 'prelora' && m.phase === 'full' && settings.targets.includes(parseModuleId(m.id).family as Family);
-  const beside = modules.filter((m) => m.phase === 'joint' || mayJoin(m)).length;
+  const beside = modules.filter((m) => m.phase === 'joint' || (m.phase === 'full' && maySwitch(settings, m.id))).length;
   const most = countTensors(model, beside);
   if (maxTrainableTensors !== undefined && most > maxTrainableTensors) {
     return `its modules make up to ${most} tensors to update a step, more than this device's WebGPU optimiser holds (${maxTrainableTensors}): ` +
