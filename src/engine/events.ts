@@ -92,13 +92,13 @@ export const RUN_PHASES = ['full', 'mixed', 'lora'] as const;
 export type RunPhase = (typeof RUN_PHASES)[number];
 
 export type EngineEvent =
-  /** steps since the last read-back; `seconds` of wall time they took, all in `phase` */
   /**
- * cold: the first interval after a restore (a resume or branch: a new worker compiles its
- * kernels again), left out of the steady figure as a phase's first is; backend: the
- * backend and kernel path this trainer runs on, on its first interval (a run's first, a
- * restore's), so that a run resumed on another backend times its intervals apart
- */
+   * steps since the last read-back; `seconds` of wall time they took, all in `phase`.
+   * cold: the first interval after a restore (a resume or branch: a new worker compiles
+   * its kernels again), left out of the steady figure as a phase's first is. backend: the
+   * backend and kernel path this trainer runs on, on its first interval (a run's first, a
+   * restore's), so that a run resumed on another backend times its intervals apart
+   */
   | { type: 'progress'; records: StepRecord[]; phase: RunPhase; samplesPerSec: number; seconds: number; cold?: true; backend?: string }
   | { type: 'memory'; step: number; phase: RunPhase; memory: MemoryReading }
   | { type: 'evaluation'; evaluation: Evaluation }

@@ -45,7 +45,6 @@ interface Pending {
 /** A read-back under way: its steps, their numbers to come, and the step, phase, memory and time of the boundary that started it. */
 interface Reading { batch: Pending[]; values: Promise<Float32Array>; step: number; phase: RunPhase; memory: MemoryReading; at: number }
 
-
 /** Thrown through the controller when a read-back it asked for finds the run diverged. */
 class RunDiverged extends Error {}
 
