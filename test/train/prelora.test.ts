@@ -31,6 +31,9 @@ function setup(overrides: DeepPartial<RunConfig>, imageSize = 16) {
 
 const phases = (events: EngineEvent[]) => events.flatMap((e) => (e.type === 'phase' ? [e.change] : []));
 const params = (events: EngineEvent[]) => events.flatMap((e) => (e.type === 'params' ? [e] : []));
+const windowSteps = (events: EngineEvent[]) => events.flatMap((e) => (e.type === 'window' ? [e.window.step] : []));
+/** PreLoRA with windows of 10 whose thresholds nothing meets: only a switch by hand switches */
+const UNSETTLED_WINDOWS_OF_10: DeepPartial<RunConfig> = { prelora: { mode: 'prelora', windowSteps: 10, weightThreshold: 1e-9, lossThreshold: 1e-9 } };
 
 describe('PreLoRA on nano (wasm)', () => {
   it('switches every module, keeps the loss across the switch, freezes bases bit for bit, and saves parameters and memory', async () => {
@@ -102,13 +105,12 @@ describe('PreLoRA on nano (wasm)', () => {
     await useBackend('wasm');
     // patience 2: the first window has no pair of changes yet; the second has, and passes thresholds this high
     const { trainer, events } = setup({ prelora: { mode: 'prelora', rule: 'module', windowSteps: 5, jointSteps: 5, patience: 2, minFullSteps: 0, weightThreshold: 1e6, lossThreshold: 1e6 } });
-    const windowsAt = () => events.flatMap((e) => (e.type === 'window' ? [e.window.step] : []));
     for (let i = 0; i < 5; i++) await trainer.step();
-    expect(windowsAt()).toEqual([]); // closed at step 5: its numbers on their way
+    expect(windowSteps(events)).toEqual([]); // closed at step 5: its numbers on their way
     await trainer.step();
-    expect(windowsAt()).toEqual([5]); // recorded at step 6's boundary
+    expect(windowSteps(events)).toEqual([5]); // recorded at step 6's boundary
     for (let i = 6; i < 10; i++) await trainer.step();
-    expect(windowsAt()).toEqual([5, 10]); // this one could switch: read back and decided at step 10
+    expect(windowSteps(events)).toEqual([5, 10]); // this one could switch: read back and decided at step 10
     expect(new Set(phases(events).map((c) => `${c.to}@${c.step}`))).toEqual(new Set(['joint@10']));
     trainer.dispose();
   }, 60_000);
@@ -149,24 +151,24 @@ describe('PreLoRA on nano (wasm)', () => {
 
   it('a switch forced at a window\'s last step is ranked on the window before, and says so', async () => {
     await useBackend('wasm');
-    const { trainer, events } = setup({ prelora: { mode: 'prelora', windowSteps: 10, weightThreshold: 1e-9, lossThreshold: 1e-9 } });
+    const { trainer, events } = setup(UNSETTLED_WINDOWS_OF_10);
     await trainer.run(29);
     trainer.forceSwitch('blocks.0.fc1');
     await trainer.run(1); // step 30: the switch, then the window of step 30 closes
     const [change] = phases(events);
     expect(change).toMatchObject({ module: 'blocks.0.fc1', step: 30, decidedBy: 'forced', rankedBy: { window: 20 } });
-    expect(events.flatMap((e) => (e.type === 'window' ? [e.window.step] : [])).at(-1)).toBe(30);
+    expect(windowSteps(events).at(-1)).toBe(30);
     trainer.dispose();
   }, 60_000);
 
   it('a window changed live runs its new length from the last window\'s end', async () => {
     // cut at multiples of the step, a change from 10 to 25 at step 22 closed a window of 5 steps at 25
     await useBackend('wasm');
-    const { trainer, events } = setup({ prelora: { mode: 'prelora', windowSteps: 10, weightThreshold: 1e-9, lossThreshold: 1e-9 } });
+    const { trainer, events } = setup(UNSETTLED_WINDOWS_OF_10);
     await trainer.run(22);
     trainer.setPolicy({ windowSteps: 25 });
     await trainer.run(28); // to step 50
-    expect(events.flatMap((e) => (e.type === 'window' ? [e.window.step] : []))).toEqual([10, 20, 45]);
+    expect(windowSteps(events)).toEqual([10, 20, 45]);
     trainer.dispose();
   }, 60_000);
 
