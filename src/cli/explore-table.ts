@@ -1,7 +1,7 @@
 // The text tables of `npm run explore`: one replay beside the real run, or a sweep
 // (modules by value: the step each would switch at), with the predicted shares.
 import { recordedSteps, type Predicted, type Replay } from '../engine/explore/replay';
-import type { RecordedRun } from '../engine/explore/recorded';
+import { exactEnd, exactness, type RecordedRun } from '../engine/explore/recorded';
 import type { PredictedShares } from '../engine/explore/shares';
 import type { SweepResult } from '../engine/explore/sweep';
 import { TRAINABLE_SHARE_LABEL } from '../engine/trainable-share';
@@ -24,10 +24,9 @@ export const SHARE_ROWS: [keyof PredictedShares, string][] = [
 ];
 
 export function boundaryNote(run: RecordedRun): string {
-  const first = run.real.length ? Math.min(...run.real.map((r) => r.step)) : null;
-  if (first === null) return 'exact for the whole run: it made no switch, so every window was measured in full training.';
-  return `exact up to step ${first}, the run's first real switch; ~ marks estimates after it (every module's statistics then depend on that switch). ` +
-    'A full-training run (--mode full) replays exactly for its whole length.';
+  const { until, by } = exactness(run);
+  if (until === null || by === null) return 'exact for the whole run: it made no switch, so every window was measured in full training.';
+  return `${exactEnd(until, by)}. ~ marks estimates after it. A full-training run (--mode full) with one window length replays exactly for its whole length.`;
 }
 
 export function replayTable(run: RecordedRun, r: Replay, real: PredictedShares | null): string {

@@ -100,7 +100,7 @@ function main(): number {
     console.log(`\n${boundaryNote(run)}`);
     console.error(`swept ${axis.values.length} values x ${run.moduleIds.length} modules x ${run.windows.length} windows in ${ms.toFixed(1)} ms (${(ms / axis.values.length).toFixed(2)} ms a replay)`);
     if (repeats) console.error(`sweep ${timing(ms, repeats, () => sweep(config, run, settings, axis))}`);
-    if (v.json) console.log(JSON.stringify({ axis, exactUntil: result.cells[0]?.exactUntil ?? null, cells: result.cells.map((c) => ({ switches: c.switches, shares: c.shares })) }));
+    if (v.json) console.log(JSON.stringify({ axis, exactUntil: result.cells[0]?.exactUntil ?? null, exactBy: result.cells[0]?.exactBy ?? null, cells: result.cells.map((c) => ({ switches: c.switches, shares: c.shares })) }));
     return 0;
   }
   const r = replay(run, settings);
@@ -109,7 +109,7 @@ function main(): number {
   console.log(`\n${boundaryNote(run)}`);
   console.error(`replayed ${run.moduleIds.length} modules x ${run.windows.length} windows in ${ms.toFixed(2)} ms`);
   if (repeats) console.error(`replay ${timing(ms, repeats, () => replay(run, { ...settings, weightThreshold: settings.weightThreshold * 1.01 }))}`);
-  if (v.json) console.log(JSON.stringify({ settings, exactUntil: r.exactUntil, switches: r.switches, shares: r.shares }));
+  if (v.json) console.log(JSON.stringify({ settings, exactUntil: r.exactUntil, exactBy: r.exactBy, switches: r.switches, shares: r.shares }));
   return 0;
 }
 

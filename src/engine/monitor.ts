@@ -133,7 +133,7 @@ export class Monitor {
    * device while the numbers are on their way; the record (against the previous
    * window's) when they are back. Await each window's record before closing the next.
    */
-  async endWindow(step: number): Promise<WindowRecord> {
+  async endWindow(step: number, windowSteps: number): Promise<WindowRecord> {
     this.takeDeviceSums();
     if (this.steps === 0 || !this.gradSum || !this.lossSum) throw new Error('endWindow before any observed step');
     const gradSum = this.gradSum, lossSum = this.lossSum;
@@ -180,7 +180,7 @@ export class Monitor {
       };
     });
     const loss = values[5 * M]!;
-    const record: WindowRecord = { step, loss, 'lossChange%': pct(loss, prev?.loss), modules };
+    const record: WindowRecord = { step, windowSteps, loss, 'lossChange%': pct(loss, prev?.loss), modules };
     this.previous = record;
     return record;
   }

@@ -28,6 +28,11 @@ export interface ModuleWindow {
 export interface WindowRecord {
   /** optimiser steps completed at the snapshot */
   step: number;
+  /**
+   * prelora.windowSteps when it closed (a live change may set another): the replay's
+   * last-window rule reads it. Absent in logs and checkpoints written before it was kept.
+   */
+  windowSteps?: number;
   loss: number;
   'lossChange%': number | null;
   /** by module id `blocks.<l>.<family>` */

@@ -168,7 +168,7 @@ export class PreLoRAController {
     // live change from 10 to 25 at step 22 closed a window of 5 steps at 25, whose small
     // change read as settled
     if (this.monitor.stepsInWindow < windowSteps) return;
-    const closing = this.monitor.endWindow(step);
+    const closing = this.monitor.endWindow(step, windowSteps);
     const decides = mode === 'prelora' && windowCouldSwitch(this.stepperState(), this.history, this.settings, this.totalSteps, step, [...this.states.keys()]);
     // the settings the decision takes: the window end's, whatever a live change does while it waits
     const settings = decides ? structuredClone(this.settings) : null;

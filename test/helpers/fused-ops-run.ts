@@ -837,7 +837,7 @@ function monitorCase() {
         });
       }
       if (win === 1) monitor.release('blocks.0.m1');
-      const w = await monitor.endWindow(2 * (win + 1));
+      const w = await monitor.endWindow(2 * (win + 1), 2);
       for (const id of mods.keys()) {
         const m = w.modules[id]!;
         stats[0]!.push(m.gradNorm);

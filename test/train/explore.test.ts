@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { makeConfig, type PreLoRAConfig, type RunConfig } from '../../src/engine/config';
 import { syntheticDataset } from '../../src/engine/data/synthetic';
 import type { EngineEvent } from '../../src/engine/events';
-import { exactUntil, recordedRun, type RecordedRun } from '../../src/engine/explore/recorded';
+import { exactness, recordedRun, type RecordedRun } from '../../src/engine/explore/recorded';
 import { realShares, replay, runSettings } from '../../src/engine/explore/replay';
 import { parseSweep, sweep } from '../../src/engine/explore/sweep';
 import { summarize } from '../../src/engine/summary';
@@ -41,7 +41,7 @@ describe('replay against fresh runs on micro (wasm)', () => {
 
   it('a full-training run has no switch: all of it is exact', () => {
     expect(full.run.real).toEqual([]);
-    expect(exactUntil(full.run)).toBeNull();
+    expect(exactness(full.run)).toEqual({ until: null, by: null });
     expect(full.run.windows.map((w) => w.step)).toEqual([25, 50, 75, 100, 125, 150, 175, 200]);
   });
 
@@ -99,6 +99,40 @@ describe('replay against fresh runs on micro (wasm)', () => {
     expect(real.loraSteps).toBeCloseTo(summary.phases.lora.share, 12);
     expect(real.flopsSaved).toBeCloseTo(summary.flops.saved, 12);
     expect(real.trainableEnd * summary.params.trainableStart).toBeCloseTo(summary.params.trainableEnd, 6);
+  }, 120_000);
+
+  it('after a live change of the window, the replay\'s last-window rule reads the length each window closed under, and it is exact only up to the change', async () => {
+    // windows of 25 to step 50, then of 10: the windows at 100 and 110 may switch (10 more
+    // steps fit in the run's 120), which the starting 25 forbade; with minFullSteps 100
+    // and thresholds everything passes, every module switches at 100, and the replay
+    // taking the starting 25 predicted none
+    const config = makeConfig('micro', {
+      schedule: { steps: 120, warmupSteps: 10 },
+      prelora: { mode: 'prelora', rule: 'module', windowSteps: 25, patience: 2, minFullSteps: 100, weightThreshold: 1e6, lossThreshold: 1e6 },
+    });
+    const d = config.data;
+    const data = syntheticDataset({ trainSize: d.trainSize, testSize: d.testSize, imageSize: 16, channels: 3, numClasses: 10, difficulty: d.difficulty, seed: config.seed });
+    const events: EngineEvent[] = [];
+    const trainer = new Trainer(config, data, (e) => events.push(e));
+    await trainer.run(50);
+    expect(trainer.setPolicy({ windowSteps: 10 }).errors).toEqual([]);
+    await trainer.run();
+    trainer.dispose();
+    const real = plain(events.flatMap((e) => (e.type === 'phase' && e.change.from === 'full' ? [{ ...e.change, rank: e.change.rank! }] : [])));
+    expect(real.length).toBeGreaterThan(0);
+    expect(new Set(real.map((s) => s.step))).toEqual(new Set([100]));
+    // the CLI's log holds the starting settings, the page's store the live ones: the same replay
+    for (const windowSteps of [25, 10]) {
+      const run = recordedRun({ ...config, prelora: { ...config.prelora, windowSteps } }, events);
+      expect(run.windows.map((w) => w.step)).toEqual([25, 50, 60, 70, 80, 90, 100, 110, 120]);
+      const own = replay(run, runSettings(run));
+      expect(plain(own.switches)).toEqual(real);
+      // a fresh run cuts its windows at multiples of one length: past step 50 none would
+      // have closed where these did
+      expect(own.exactUntil).toBe(50);
+      expect(own.exactBy).toBe('window');
+      expect(own.switches.every((s) => !s.exact)).toBe(true);
+    }
   }, 120_000);
 
   it('a sweep of the weight threshold: a higher threshold never switches a module later', () => {

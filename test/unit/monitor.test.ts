@@ -41,12 +41,12 @@ describe('Monitor (wasm)', () => {
     const w0 = await W();
     const first = await runWindow(1);
     const spy = vi.spyOn(tf.Tensor.prototype, 'data');
-    const r1 = await monitor.endWindow(3);
+    const r1 = await monitor.endWindow(3, 3);
     expect(spy).toHaveBeenCalledTimes(1);
     spy.mockRestore();
     const w1 = await W();
     const second = await runWindow(2);
-    const r2 = await monitor.endWindow(6);
+    const r2 = await monitor.endWindow(6, 3);
     const w2 = await W();
 
     for (const [i, id] of ids.entries()) {
@@ -83,7 +83,7 @@ describe('Monitor (wasm)', () => {
     lin.weight.assign(moved);
     moved.dispose();
     tf.tidy(() => monitor.observe({}, tf.scalar(1)));
-    const got = (await monitor.endWindow(1)).modules['blocks.0.fc1']!['normChange%']!;
+    const got = (await monitor.endWindow(1, 1)).modules['blocks.0.fc1']!['normChange%']!;
     const after = Float32Array.from(await lin.weight.data());
     const want = (100 * Math.abs(norm(after) - norm(init))) / norm(init); // float64 from the float32 values
     if (change === 0) expect(Math.abs(got - want)).toBeLessThan(1e-5); // only the rotation's second-order growth
@@ -107,13 +107,13 @@ describe('Monitor (wasm)', () => {
     moved.dispose();
     const w1 = Float32Array.from(await lin.weight.data());
     monitor.release('blocks.0.fc2'); // the freeze after the window's last step
-    const r1 = (await monitor.endWindow(1)).modules['blocks.0.fc2']!;
+    const r1 = (await monitor.endWindow(1, 1)).modules['blocks.0.fc2']!;
     expect(rel(r1['update%']!, (100 * norm(w1.map((v, k) => v - w0[k]!))) / norm(w0))).toBeLessThan(1e-5);
     expect(r1['update%']).toBeGreaterThan(1);
     expect(rel(r1['normChange%']!, (100 * Math.abs(norm(w1) - norm(w0))) / norm(w0))).toBeLessThan(1e-3);
     expect(tf.memory().numTensors).toBe(start - 1); // the snapshot copy is gone
     tf.tidy(() => monitor.observe({}, tf.scalar(1)));
-    const r2 = (await monitor.endWindow(2)).modules['blocks.0.fc2']!;
+    const r2 = (await monitor.endWindow(2, 1)).modules['blocks.0.fc2']!;
     expect(r2).toMatchObject({ norm: expect.closeTo(norm(w1), 5), 'update%': 0, 'normChange%': 0, gradNorm: 0 });
     monitor.dispose();
     lin.dispose();
@@ -125,13 +125,13 @@ describe('Monitor (wasm)', () => {
     const monitor = new Monitor(new Map([['blocks.1.fc1', lin]]));
     const observe = (g: number[] | null) => tf.tidy(() => monitor.observe(g ? { [lin.weight.name]: tf.tensor2d(g, [3, 2]) } : {}, tf.scalar(1)));
     observe([3, 4, 0, 0, 0, 0]); // ||g|| = 5
-    const r1 = (await monitor.endWindow(1)).modules['blocks.1.fc1']!;
+    const r1 = (await monitor.endWindow(1, 1)).modules['blocks.1.fc1']!;
     observe([0, 0, 0, 0, 6, 8]); // 10
     observe([0, 0, 0, 0, 0, 2]); // 2
     observe(null); // frozen after the window's second step (a forced switch)
-    const r2 = (await monitor.endWindow(4)).modules['blocks.1.fc1']!;
+    const r2 = (await monitor.endWindow(4, 3)).modules['blocks.1.fc1']!;
     observe(null);
-    const r3 = (await monitor.endWindow(5)).modules['blocks.1.fc1']!;
+    const r3 = (await monitor.endWindow(5, 1)).modules['blocks.1.fc1']!;
     expect([r1.gradNorm, r2.gradNorm, r3.gradNorm]).toEqual([5, 6, 0]);
     expect([r1['gradChange%'], r2['gradChange%'], r3['gradChange%']]).toEqual([null, expect.closeTo(20, 5), null]);
     monitor.dispose();

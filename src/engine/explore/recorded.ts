@@ -27,7 +27,10 @@ export interface RecordedRun {
   windows: WindowRecord[];
   /** the schedule's length: no policy switch in its last window */
   totalSteps: number;
-  /** the run's PreLoRA settings at its start (windows were cut at its windowSteps) */
+  /**
+   * the run's PreLoRA settings: as it started in the CLI's log, as they are now on the
+   * page (live changes included); each window records the length it closed under
+   */
   prelora: PreLoRAConfig;
   model: ModelConfig;
   batchSize: number;
@@ -93,12 +96,35 @@ function build(config: RecordedConfig, windows: WindowRecord[], real: RealSwitch
   };
 }
 
+/** The window length in force when window `i` closed: as recorded, or (a log written before it was kept) the run's. */
+export const windowLength = (run: Pick<RecordedRun, 'windows' | 'prelora'>, i: number): number =>
+  run.windows[i]?.windowSteps ?? run.prelora.windowSteps;
+
+/** What ends a replay's exact part: the run's first real switch, or a live change of its window. */
+export type ExactBy = 'switch' | 'window';
+
 /**
- * The last step up to which a replay is exact: the run's first real switch. The windows
- * up to it were measured before any module left full training; after it, every
- * module's statistics depend on that switch (its re-warm, its frozen base). Null when
- * nothing switched: a full-training run replays exactly for its whole length.
+ * The last step up to which a replay is exact, and what ends it (both null when nothing
+ * does: a full-training run with one window length replays exactly for its whole length).
+ * - `switch`: the run's first real switch. The windows up to it were measured before any
+ *   module left full training; after it, every module's statistics depend on that switch
+ *   (its re-warm, its frozen base).
+ * - `window`: the last window before a live change of the window's length. A fresh run
+ *   cuts its windows at multiples of one length, and the windows after the change fall
+ *   where none of its would, over other spans (update% over 10 steps is not over 25).
  */
-export function exactUntil(run: Pick<RecordedRun, 'real'>): number | null {
-  return run.real.length ? Math.min(...run.real.map((r) => r.step)) : null;
+export function exactness(run: Pick<RecordedRun, 'real' | 'windows' | 'prelora'>): { until: number | null; by: ExactBy | null } {
+  const length = windowLength(run, 0);
+  const k = run.windows.findIndex((w, i) => w.step !== (i + 1) * length);
+  const cut = k < 0 ? null : (run.windows[k - 1]?.step ?? 0);
+  const first = run.real.length ? Math.min(...run.real.map((r) => r.step)) : null;
+  if (first !== null && (cut === null || first <= cut)) return { until: first, by: 'switch' };
+  return cut === null ? { until: null, by: null } : { until: cut, by: 'window' };
+}
+
+/** Where a replay stops being exact and why, said the same way by every view (the page's what-if, `npm run explore`). */
+export function exactEnd(until: number, by: ExactBy): string {
+  return by === 'switch'
+    ? `exact up to step ${until}, the run's first real switch: after it every module's statistics depend on that switch (its re-warm, its frozen base)`
+    : `exact up to step ${until}, the last window before the window's length was changed live: a fresh run cuts its windows at multiples of one length, and those after it fall where none of its would, over other spans`;
 }

@@ -1,10 +1,11 @@
 // Replay: the pure stepper run over a recorded run's windows with any settings, to see
 // where every module would have switched and at what rank, and what that would give.
-// Exact up to the run's first real switch (`exactUntil`); an estimate after it.
+// Exact up to the run's first real switch or a live change of its window (`exactUntil`);
+// an estimate after it.
 import type { PreLoRAConfig } from '../config';
 import { parseModuleId } from '../policy';
 import { initialState, stepForced, stepWindow, type StepperSettings, type Switch } from '../stepper';
-import { exactUntil, type RecordedRun } from './recorded';
+import { exactness, windowLength, type ExactBy, type RecordedRun } from './recorded';
 import type { ShapeChange } from '../flops';
 import { predictShares, sharesOf, type PredictedShares } from './shares';
 
@@ -24,8 +25,10 @@ export interface Replay {
   switches: Predicted[];
   /** by module: the predicted switch, or undefined when it stays in full training */
   byModule: Record<string, Predicted | undefined>;
-  /** the last step a prediction is exact at; null: the run had no switch, all of it is exact */
+  /** the last step a prediction is exact at; null: all of it is exact (no switch, one window length) */
   exactUntil: number | null;
+  /** what ends the exact part: the run's first real switch, or a live change of its window */
+  exactBy: ExactBy | null;
   shares: PredictedShares;
 }
 
@@ -42,7 +45,7 @@ export function recordedSteps(run: RecordedRun): number {
 export function replay(run: RecordedRun, settings: ReplaySettings): Replay {
   const s: StepperSettings = { ...settings, windowSteps: run.prelora.windowSteps };
   const forced = run.real.filter((r) => r.cause === 'forced');
-  const boundary = exactUntil(run);
+  const { until: boundary, by } = exactness(run);
   let state = initialState(run.moduleIds);
   const out: Switch[] = [];
   let f = 0;
@@ -58,7 +61,9 @@ export function replay(run: RecordedRun, settings: ReplaySettings): Replay {
   };
   for (let i = 0; i < run.windows.length; i++) {
     applyForcedBefore(i);
-    const r = stepWindow(state, run.windows, s, run.totalSteps, i + 1);
+    // no policy switch where the window then in force would not end within the run: the
+    // length this window closed under (a live change of the window set another than the run's first)
+    const r = stepWindow(state, run.windows, { ...s, windowSteps: windowLength(run, i) }, run.totalSteps, i + 1);
     state = r.state;
     out.push(...r.switches);
   }
@@ -69,6 +74,7 @@ export function replay(run: RecordedRun, settings: ReplaySettings): Replay {
     switches,
     byModule: Object.fromEntries(switches.map((sw) => [sw.module, sw])),
     exactUntil: boundary,
+    exactBy: by,
     shares: predictShares(run.model, run.batchSize, recordedSteps(run), targeted, switches, settings.jointSteps),
   };
 }

@@ -26,7 +26,7 @@ const MODULE_WINDOW = v.object({ norm: v.number(), 'normChange%': change, 'updat
 const READ_EVENTS = {
   window: v.object({
     type: v.literal('window'),
-    window: v.object({ step: v.number(), loss: v.number(), 'lossChange%': change, modules: v.record(v.string(), MODULE_WINDOW) }),
+    window: v.object({ step: v.number(), windowSteps: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))), loss: v.number(), 'lossChange%': change, modules: v.record(v.string(), MODULE_WINDOW) }),
   }),
   phase: v.object({
     type: v.literal('phase'),

@@ -82,7 +82,7 @@ export function WhatIfPanel() {
         <thead><tr><th /><th>real</th><th>predicted</th></tr></thead>
         <tbody>{SHARES.map(([k, label]) => <tr key={k}><th>{label}</th><td>{w.real ? pct(w.real[k]) : '–'}</td><td>{pct(r.shares[k])}</td></tr>)}</tbody>
       </table>
-      <ExactNote exactUntil={r.exactUntil} mode={run.config.prelora.mode} />
+      <ExactNote exactUntil={r.exactUntil} exactBy={r.exactBy} mode={run.config.prelora.mode} />
       <BranchOffer w={w} busy={busy} />
       <div className="buttons">
         <button onClick={reset} disabled={!w.changed}>Back to the run&apos;s settings</button>
