@@ -24,17 +24,19 @@ export function checkConfigJson(json: unknown, m: ModelConfig, file: string): vo
 /**
  * Check a file's tensors (from its header) against a model config. Throws a
  * ModelFileError naming the first tensor that is missing, not floating point or of
- * another shape; returns the tensors the model has no use for (a pooler...), as the page
- * and the CLI show them: a few names, printable, then how many more ('' for none). A
- * file of 500,000 such tensors was listed whole, 7.9 million characters.
+ * another shape; returns the entries the model loads (in its order: what --init reads)
+ * and the tensors it has no use for (a pooler...), as the page and the CLI show them: a
+ * few names, printable, then how many more ('' for none). A file of 500,000 such tensors
+ * was listed whole, 7.9 million characters.
  */
-export function checkModelFile(entries: Pick<TensorEntry, 'name' | 'dtype' | 'shape'>[], m: ModelConfig, file: string): { ignored: string } {
+export function checkModelFile<E extends Pick<TensorEntry, 'name' | 'dtype' | 'shape'>>(entries: E[], m: ModelConfig, file: string): { loaded: E[]; ignored: string } {
   const byName = new Map(entries.map((e) => [e.name, e]));
   const adapterKey = entries.find((e) => /\.lora_[AB](\.weight)?$/.test(e.name));
   if (adapterKey) {
     throw new ModelFileError(`${file}: tensor "${adapterKey.name}" is a LoRA adapter's: import a whole model's model.safetensors (an export's model/ folder), not an adapter`);
   }
   const expected = hubParameters(m);
+  const loaded: E[] = [];
   for (const [name, shape] of expected) {
     const e = byName.get(name);
     if (!e) {
@@ -49,10 +51,11 @@ export function checkModelFile(entries: Pick<TensorEntry, 'name' | 'dtype' | 'sh
         `${file}: tensor "${name}": expected shape ${fmt(shape)} for this run's model, got ${fmt(e.shape)}: ` +
         'train with the model config the file was made with (see its config.json), or give a file made for this one');
     }
+    loaded.push(e);
   }
   const known = new Set(expected.map(([n]) => n));
   const ignored = entries.map((e) => e.name).filter((n) => !known.has(n));
-  return { ignored: fewNames(ignored, printable) };
+  return { loaded, ignored: fewNames(ignored, printable) };
 }
 
 /** Assign a checked file's tensors to the model's variables (its adapters, if any, are left as they are). */
