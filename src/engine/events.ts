@@ -1,6 +1,9 @@
 // What the engine reports, as plain data: the worker forwards these as they are, the
 // CLI writes them to the run log, the page's store turns them into charts. No tfjs:
-// the page imports this vocabulary.
+// the page imports this vocabulary. They come in the order of the engine's step
+// boundaries, not as read-backs land, so every host gets one sequence: a window read
+// back a step later comes out as at its boundary, its event, then the interval's
+// progress and memory, then the phases its decision changed.
 import type { RankMetric, RankScope, WindowRecord } from './policy';
 
 /** A module's phase: full training, base and adapter together, adapter only (base frozen). */

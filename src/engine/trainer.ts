@@ -83,8 +83,8 @@ export class Trainer {
   private diverged: Divergence | null = null;
   /** a window's statistics were not finite: read back now to find the step */
   private suspect = false;
-  /** a read-back started at a log boundary and not yet ended (startReading) */
-  private reading: Promise<StepRecord[]> | null = null;
+  /** a read-back started at a log boundary and not yet ended (startReading): its report, once its numbers landed */
+  private reading: Promise<() => StepRecord[]> | null = null;
   /** a compiled step queued ahead of a window's decision, not yet committed (stepAhead) */
   private ahead: { selection: Selection; lr: number; epoch: number } | null = null;
   /** the batch of a step taken back by a decision that switched: the step is taken again with it */
@@ -470,7 +470,7 @@ export class Trainer {
       if (!(err instanceof RunDiverged)) throw err;
     }
     const earlier = await this.endReading();
-    return [...earlier, ...(await this.readBack(this.beginRead()))];
+    return [...earlier, ...(await this.landed(this.beginRead()))()];
   }
 
   /**
@@ -479,16 +479,22 @@ export class Trainer {
    * idle while the host waited for the map and came back to queue the next step.
    */
   private startReading(): void {
-    const reading = this.readBack(this.beginRead());
+    const reading = this.landed(this.beginRead());
     reading.catch(() => undefined); // its failure is the awaiting step's
     this.reading = reading;
   }
 
-  /** The read-back startReading left running, ended (its events out): its records. */
+  /**
+   * The read-back startReading left running, ended: its events out now, and its records.
+   * Out here, not as its numbers land: its progress follows the window closed at its
+   * boundary (settled just before) however soon they came. Sent as they landed, it went
+   * out during the worker's wait between steps, ahead of that window; the CLI waits for
+   * nothing, and settled the window first.
+   */
   private async endReading(): Promise<StepRecord[]> {
     const reading = this.reading;
     this.reading = null;
-    return reading ? reading : [];
+    return reading ? (await reading)() : [];
   }
 
   /**
@@ -516,15 +522,25 @@ export class Trainer {
     return { batch, values: this.readPending(batch), step: this.completed, phase: this.controller.runPhase(), memory, at: performance.now() };
   }
 
-  /** A started read-back ended: its records and events; the interval's time runs to when its numbers came back. */
-  private async readBack(read: Reading | null): Promise<StepRecord[]> {
+  /**
+   * A started read-back's numbers, landed: its report (its records, its events out),
+   * which the caller makes when its turn comes; the interval's time runs to when the
+   * numbers came back.
+   */
+  private async landed(read: Reading | null): Promise<() => StepRecord[]> {
     if (!read) {
       this.checkRefused(this.completed); // nothing pending: a switch's or an evaluation's work may still have been dropped
-      return [];
+      return () => [];
     }
+    const values = await read.values;
+    const came = performance.now();
+    return () => this.report(read, values, came);
+  }
+
+  /** A read-back's records and events, from the numbers that `came` back. */
+  private report(read: Reading, values: Float32Array, came: number): StepRecord[] {
     const { batch } = read;
     const n = batch.length;
-    const values = await read.values;
     // a run that lost its device or was let go meanwhile reports nothing more
     if (this.lost || this.disposed) return [];
     this.checkRefused(read.step);
@@ -540,7 +556,7 @@ export class Trainer {
     // took that step's time and the one before a phase change or the end lost one (micro on
     // wasm: the mixed phase read 12% fast, the full 5.6%). On a GPU it ends as the numbers
     // come back, the device's work done.
-    const now = runsAsEnqueued(tf.getBackend()) ? read.at : performance.now();
+    const now = runsAsEnqueued(tf.getBackend()) ? read.at : came;
     const steps = read.step - this.lastFlush.step;
     const seconds = (now - this.lastFlush.time) / 1000;
     // timed only where the clock ran over all its steps: a bench's first steps, taken before

@@ -55,10 +55,23 @@ const micro = (steps: number, more: DeepPartial<RunConfig> = {}): RunConfig => m
   prelora: { mode: 'prelora', rule: 'module', windowSteps: 4, jointSteps: 4, patience: 2, ...more.prelora },
 });
 
+/** 24 steps of windows of 4, read back every 4 steps, in which every module switches at 8 (seed 4). */
+const switching = micro(24, { seed: 4, prelora: { weightThreshold: 50, lossThreshold: 50 } });
+
 /** A Hub checkpoint of zeros for the model `config` runs (the model follows its data). */
 async function zeroWeights(config: RunConfig): Promise<[string, WritableTensor][]> {
   const prepared = await prepareRun(config, { load: (c) => loadBuiltin(c, readPublic) });
   return hubParameters(prepared.config!.model).map(([name, shape]) => [name, { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }]);
+}
+
+/** The events of `config` run the CLI's way: prepareRun, then Trainer.run to the end. */
+async function cliEvents(config: RunConfig): Promise<EngineEvent[]> {
+  const { config: ran, dataset } = await prepareRun(config, { load: (c) => loadBuiltin(c, readPublic) });
+  const events: EngineEvent[] = [];
+  const t = new Trainer(ran!, dataset!, (e) => events.push(e));
+  await t.run();
+  t.dispose();
+  return events;
 }
 
 const isType = <K extends WorkerEvent['type']>(type: K) => (e: WorkerEvent): e is Extract<WorkerEvent, { type: K }> => e.type === type;
@@ -100,9 +113,8 @@ describe('the worker host (Node, wasm)', () => {
 
   it('trains exactly what the CLI trains: the same losses and windows, pauses or not', async () => {
     tensorsBefore = tf.memory().numTensors;
-    const config = micro(24, { seed: 4, prelora: { weightThreshold: 50, lossThreshold: 50 } });
     const { host, events, waitFor, stateOf } = harness();
-    await host.receive({ type: 'start', runId: 'w', config });
+    await host.receive({ type: 'start', runId: 'w', config: switching });
     await waitFor(stateOf('w', 'running'));
     await host.receive({ type: 'pause', runId: 'w' }); // a pause and a single step change nothing
     await waitFor(stateOf('w', 'paused'));
@@ -111,12 +123,7 @@ describe('the worker host (Node, wasm)', () => {
     await waitFor(stateOf('w', 'done'));
     expect(events.filter((e) => e.type === 'state').map((e) => (e as { state: string }).state)).toEqual(['running', 'paused', 'running', 'done']);
     const engine = events.flatMap((e) => (e.type === 'engine' ? [e.event] : []));
-    // the CLI's way: prepareRun, then Trainer.run to the end
-    const { config: ran, dataset } = await prepareRun(config, { load: (c) => loadBuiltin(c, readPublic) });
-    const direct: EngineEvent[] = [];
-    const t = new Trainer(ran!, dataset!, (e) => direct.push(e));
-    await t.run();
-    t.dispose();
+    const direct = await cliEvents(switching);
     const losses = (es: EngineEvent[]) => es.flatMap((e) => (e.type === 'progress' ? e.records.map((r) => r.loss) : []));
     const plain = (es: EngineEvent[]) => es.filter((e) => e.type === 'window' || e.type === 'phase' || e.type === 'evaluation');
     expect(losses(engine)).toHaveLength(24);
@@ -124,6 +131,27 @@ describe('the worker host (Node, wasm)', () => {
     expect(plain(engine)).toEqual(plain(direct));
     expect(engine.some((e) => e.type === 'phase')).toBe(true); // modules switched along the way
     await host.receive({ type: 'reset', runId: 'w' });
+  }, 60_000);
+
+  it("posts the CLI's run log event for event, in its order: a window read back a step late comes before its interval's progress in both", async () => {
+    tensorsBefore = tf.memory().numTensors;
+    const { host, events, waitFor, stateOf } = harness(); // every window closes where an interval ends
+    await host.receive({ type: 'start', runId: 'o', config: switching });
+    await waitFor(stateOf('o', 'done'));
+    await host.receive({ type: 'reset', runId: 'o' });
+    // the intervals' times are the only numbers two runs do not share
+    const untimed = (es: EngineEvent[]) => es.map((e) => (e.type === 'progress' ? { ...e, seconds: 0, samplesPerSec: 0 } : e));
+    const posted = untimed(events.flatMap((e) => (e.type === 'engine' ? [e.event] : [])));
+    const logged = untimed(await cliEvents(switching));
+    const boundary = (es: EngineEvent[], step: number) => es.flatMap((e) => (e.type === 'window' && e.window.step === step ? ['window']
+      : e.type === 'progress' && e.records.at(-1)!.step === step ? ['progress'] : []));
+    expect(posted.map((e) => e.type)).toEqual(logged.map((e) => e.type));
+    expect(posted).toEqual(logged);
+    // at a boundary the window, then the interval's progress: the windows at 4, 16, 20 and
+    // 24 can switch nothing and are read back a step later (24's by run()'s last flush),
+    // 8's is decided at its end; at 12 the joint phases end first (their read-back before
+    // their freeze), and the window closes after them
+    for (const step of [4, 8, 16, 20, 24]) expect([step, boundary(posted, step)]).toEqual([step, ['window', 'progress']]);
   }, 60_000);
 
   it('pauses at a step boundary, steps once, resumes, and resets', async () => {

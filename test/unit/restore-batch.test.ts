@@ -6,12 +6,12 @@ import type { EngineEvent } from '../../src/engine/events';
 import { useStore } from '../../src/ui/store';
 import { buildConfig } from '../../src/ui/store/config';
 
-/** One step's events of a windowSteps=1 run: its progress, its window, its parameter count; a switch now and then. */
+/** One step's events of a windowSteps=1 run, in the engine's order: its window, its progress, its parameter count; a switch now and then. */
 function history(steps: number): EngineEvent[] {
   const out: EngineEvent[] = [];
   for (let step = 1; step <= steps; step++) {
-    out.push({ type: 'progress', phase: 'full', samplesPerSec: 50, seconds: 0.01, records: [{ step, epoch: 0, loss: 2 / step, lr: 1e-3 }] });
     out.push({ type: 'window', window: { step, loss: 2 / step, 'lossChange%': null, modules: {} } });
+    out.push({ type: 'progress', phase: 'full', samplesPerSec: 50, seconds: 0.01, records: [{ step, epoch: 0, loss: 2 / step, lr: 1e-3 }] });
     if (step % 1000 === 0) {
       out.push({ type: 'phase', change: { module: `blocks.${step / 1000}.fc1`, from: 'full', to: 'joint', step, rank: 8, decidedBy: 'forced' } });
       out.push({ type: 'params', step, total: 100, trainable: 90, memory: { numBytes: 400, numTensors: 4 } } as EngineEvent);
