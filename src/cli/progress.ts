@@ -14,7 +14,8 @@ export function progressLine(e: EngineEvent, totalSteps: number): string | null 
   }
   if (e.type === 'phase') {
     const c = e.change;
-    const why = typeof c.decidedBy === 'object' ? `${c.decidedBy.metric} ${c.decidedBy.value.toFixed(3)}` : c.decidedBy;
+    const d = c.decidedBy;
+    const why = typeof d === 'object' ? `${d.metric} ${d.rule === 'global' ? 'family mean ' : ''}${d.value.toFixed(3)}` : d;
     return `step ${c.step}: ${c.module} ${c.from} -> ${c.to}${c.rank ? ` rank ${c.rank}` : ''} (${why})`;
   }
   if (e.type === 'evaluation') {

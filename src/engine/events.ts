@@ -4,22 +4,25 @@
 // boundaries, not as read-backs land, so every host gets one sequence: a window read
 // back a step later comes out as at its boundary, its event, then the interval's
 // progress and memory, then the phases its decision changed.
-import type { RankMetric, RankScope, WindowRecord } from './policy';
+import type { RankMetric, RankScope, Rule, WindowRecord } from './policy';
 
 /** A module's phase: full training, base and adapter together, adapter only (base frozen). */
 export const PHASES = ['full', 'joint', 'lora'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /**
- * A policy switch: the metric's value at the last window that decided it, and the
- * settings it was decided under (live changes may set others later): the threshold the
- * metric was under, the windows the rule looked at and the loss threshold their loss
- * changes were under (null: the per-module rule with its loss test off). Events recorded
- * before these were kept have none of them (the loss threshold came last).
+ * A policy switch: the value the rule compared with the threshold at the last window that
+ * decided it, and the settings it was decided under (live changes may set others later):
+ * the rule, the threshold the value was under, the windows the rule looked at and the loss
+ * threshold their loss changes were under (null: the per-module rule with its loss test
+ * off). Events recorded before these were kept have none of them (the loss threshold and
+ * the rule came last; before the rule, a global-rule switch's value was the module's own).
  */
 export interface PolicyDecision {
   metric: string;
+  /** the module's own metric under the per-module rule, its family's layer-weighted mean under the global rule */
   value: number;
+  rule?: Rule;
   threshold?: number;
   patience?: number;
   lossThreshold?: number | null;

@@ -137,7 +137,11 @@ export function lossTestHolds(history: WindowRecord[], s: Pick<PolicySettings, '
 export interface Decision {
   /** modules to switch now */
   switching: string[];
-  /** what decided, per module switched: the metric's latest value */
+  /**
+   * what decided, per module switched: the value the rule compared with the threshold at
+   * the last window (the module's own metric under the per-module rule, its family's
+   * layer-weighted mean under the global rule)
+   */
   statistic: Record<string, number>;
 }
 
@@ -153,6 +157,7 @@ export function globalRule(history: WindowRecord[], active: string[], s: PolicyS
   const depth = 1 + Math.max(...Object.keys(history.at(-1)!.modules).map((id) => parseModuleId(id).layer));
   const weights = layerWeights(depth, s.layerWeights);
   const families = [...new Set(refs.map((r) => r.family))];
+  const statistic: Record<string, number> = {};
   for (const family of families) {
     // the family's modules still in full training: one already switched (by hand, or before
     // a live change to this rule) has a null gradChange% once frozen, which held the family
@@ -169,9 +174,11 @@ export function globalRule(history: WindowRecord[], active: string[], s: PolicyS
       return acc / total;
     });
     if (weighted === null || !weighted.every((v) => v < s.weightThreshold)) return none;
+    // what was compared with the threshold at the last window: the family's mean, not the
+    // module's own (one module at 1.2 in a family at 0.85 read as switched over a threshold of 1)
+    for (const r of members) statistic[r.id] = weighted.at(-1)!;
   }
-  const last = history.at(-1)!;
-  return { switching: [...active], statistic: Object.fromEntries(active.map((id) => [id, last.modules[id]![s.metric] ?? 0])) };
+  return { switching: [...active], statistic };
 }
 
 /** Ours: each module on its own, after minFullSteps, optionally with the loss test. */

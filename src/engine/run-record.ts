@@ -96,11 +96,11 @@ export function runTables(events: readonly EngineEvent[], policyChanges: readonl
       windows.flatMap((w) => Object.entries(w.modules).map(([id, m]) => [w.step, ...moduleCells(id), ...stats.map((k) => m[k as keyof typeof m])]))),
     // threshold, patience, loss threshold and the rank metric (and the window it read) as the switch was decided
     // (empty in events recorded before they were kept, and the loss threshold where the loss test was off)
-    'phases.csv': toCsv(['step', 'module', 'layer', 'family', 'from', 'to', 'rank', 'decidedBy', 'metric', 'value', 'threshold', 'patience', 'lossThreshold', 'rankMetric', 'rankScope', 'rankWindow', 'lossBefore', 'lossAfter'],
+    'phases.csv': toCsv(['step', 'module', 'layer', 'family', 'from', 'to', 'rank', 'decidedBy', 'metric', 'rule', 'value', 'threshold', 'patience', 'lossThreshold', 'rankMetric', 'rankScope', 'rankWindow', 'lossBefore', 'lossAfter'],
       of('phase').map(({ change: c }) => {
         const d = typeof c.decidedBy === 'object' ? c.decidedBy : null;
         return [c.step, ...moduleCells(c.module), c.from, c.to, c.rank, typeof c.decidedBy === 'object' ? 'policy' : c.decidedBy,
-          d?.metric, d?.value, d?.threshold, d?.patience, d?.lossThreshold, c.rankedBy?.metric, c.rankedBy?.scope, c.rankedBy?.window, c.lossBefore, c.lossAfter];
+          d?.metric, d?.rule, d?.value, d?.threshold, d?.patience, d?.lossThreshold, c.rankedBy?.metric, c.rankedBy?.scope, c.rankedBy?.window, c.lossBefore, c.lossAfter];
       })),
     // counts at each change point; no memory there: read at the change, before any optimizer
     // moment (the start) or just after a switch reset them, it read 0 optimizer bytes at every

@@ -21,7 +21,7 @@ export interface Switch {
   /** steps completed when it switched (the window's end) */
   step: number;
   rank: number;
-  /** the policy metric's value at the deciding window; null for a forced switch */
+  /** the value the rule compared with the threshold at the deciding window (policy.ts Decision); null for a forced switch */
   statistic: number | null;
 }
 

@@ -15,7 +15,7 @@ interface Entry {
   module: string;
   switchStep: number | null;
   decidedBy: string;
-  statistic: { metric: string; value: number; threshold: number; lossThreshold: number | null } | null;
+  statistic: { metric: string; value: number; rule: string | null; threshold: number; lossThreshold: number | null } | null;
   windows: { step: number }[];
   rankFrom: { metric: string; scope: string } | null;
 }
@@ -60,6 +60,7 @@ describe('the plan of a run changed live', () => {
     for (const m of policy) {
       expect(m.switchStep).toBe(10);
       expect(m.statistic!.metric).toBe('update%');
+      expect(m.statistic!.rule).toBe('module'); // the value is the module's own
       expect(m.statistic!.threshold).toBe(1e3);
       expect(m.statistic!.lossThreshold).toBe(1e3);
       expect(m.statistic!.value).toBeLessThan(m.statistic!.threshold);

@@ -33,7 +33,8 @@ describe('PreLoRA plan', () => {
       module: 'blocks.0.query', hub: 'vit.encoder.layer.0.attention.attention.query',
       peft: { transformers5: 'layers.0.attention.q_proj', transformers4: 'encoder.layer.0.attention.attention.query' },
       phase: 'lora', switchStep: 30, switchFraction: 0.3, frozenStep: 40, rank: 8, alpha: 8, decidedBy: 'policy',
-      statistic: { metric: 'update%', value: 1.2, threshold: 3, lossThreshold: settings.lossThreshold },
+      // an event recorded before the rule was kept: null (its value is the module's own)
+      statistic: { metric: 'update%', value: 1.2, rule: null, threshold: 3, lossThreshold: settings.lossThreshold },
       windows: [
         { step: 10, 'update%': 9, 'lossChange%': null },
         { step: 20, 'update%': 2.5, 'lossChange%': 4 },
@@ -69,7 +70,7 @@ describe('PreLoRA plan', () => {
     type Entry = { statistic: unknown; windows: { step: number }[]; rankFrom: unknown };
     const plan = (changes: PhaseChange[]) => (buildPlan({ settings: end, totalSteps: 100, step: 50, states, changes, history }) as { modules: Entry[]; run: Record<string, unknown> });
     const [query, key] = plan([decided, forced]).modules;
-    expect(query!.statistic).toEqual({ metric: 'update%', value: 1.48, threshold: 50, lossThreshold: 7 });
+    expect(query!.statistic).toEqual({ metric: 'update%', value: 1.48, rule: null, threshold: 50, lossThreshold: 7 });
     expect(query!.windows.map((w) => w.step)).toEqual([20, 30]);
     expect(query!.rankFrom).toEqual({ metric: 'gradChange%', value: 40, scope: 'family' });
     // a forced switch was decided by no window: only the one its rank came from, whatever the patience
@@ -87,7 +88,7 @@ describe('PreLoRA plan', () => {
     const before: PhaseChange = { ...decided, decidedBy: { metric: 'update%', value: 1.48 } };
     delete before.rankedBy;
     const [old] = plan([before, forced]).modules;
-    expect(old!.statistic).toEqual({ metric: 'update%', value: 1.48, threshold: 0.5, lossThreshold: null }); // the end's rule: no loss test
+    expect(old!.statistic).toEqual({ metric: 'update%', value: 1.48, rule: null, threshold: 0.5, lossThreshold: null }); // the end's rule: no loss test
     expect(old!.windows.map((w) => w.step)).toEqual([10, 20, 30]); // only 3 windows up to 30
     expect(old!.rankFrom).toEqual({ metric: 'update%', value: 1.48, scope: 'all' });
   });

@@ -137,6 +137,20 @@ describe('global rule (paper)', () => {
     expect(d.switching).toEqual(switches ? ['blocks.0.value', 'blocks.1.value'] : []);
   });
 
+  it('its statistic is what it compared with the threshold: each module\'s family\'s layer-weighted mean at the last window', () => {
+    // one module over (1.2), its family's mean under (0.85): each was recorded with its own
+    // value, so blocks.1.value read as switched by a 1.2 against a threshold of 1
+    const h = history([null, 5, 4], { ...two([0.9, 0.5], [0.2, 1.2]), 'blocks.0.fc1': [null, 0.3, 0.3] });
+    const d = decide(h, ['blocks.0.value', 'blocks.1.value', 'blocks.0.fc1'], { ...settings, weightThreshold: 1, lossThreshold: 5 });
+    expect(d.switching).toHaveLength(3);
+    expect(d.statistic['blocks.0.value']).toBeCloseTo(0.85, 12);
+    expect(d.statistic['blocks.1.value']).toBeCloseTo(0.85, 12);
+    expect(d.statistic['blocks.0.fc1']).toBeCloseTo(0.3, 12);
+    // deep weights (depth 2: 1 and 1024 over 1025)
+    const deep = decide(h, ['blocks.0.value', 'blocks.1.value'], { ...settings, weightThreshold: 2, lossThreshold: 5, layerWeights: 'deep' });
+    expect(deep.statistic['blocks.0.value']).toBeCloseTo((0.5 + 1024 * 1.2) / 1025, 12);
+  });
+
   it('a family\'s mean is over its modules still in full training, not one already switched', () => {
     // blocks.0.value was switched by hand: frozen, its gradChange% is null and its update% 0
     const h = history([null, 1, 1], two([0, 0], [6, 6]));

@@ -48,7 +48,7 @@ function events(): EngineEvent[] {
     { type: 'window', window: win(2, null) },
     { type: 'progress', records: records(3), phase: 'full', samplesPerSec: 60, seconds: 0.5 },
     { type: 'window', window: win(4, 1.5) },
-    { type: 'phase', change: { module: 'blocks.0.query', from: 'full', to: 'joint', step: 4, rank: 8, decidedBy: { metric: 'update%', value: 1.5, threshold: 2, patience: 3, lossThreshold: 10 }, rankedBy: { metric: 'gradChange%', scope: 'family', window: 4 }, lossBefore: 1.6, lossAfter: 1.6 } },
+    { type: 'phase', change: { module: 'blocks.0.query', from: 'full', to: 'joint', step: 4, rank: 8, decidedBy: { metric: 'update%', value: 1.5, rule: 'global', threshold: 2, patience: 3, lossThreshold: 10 }, rankedBy: { metric: 'gradChange%', scope: 'family', window: 4 }, lossBefore: 1.6, lossAfter: 1.6 } },
     { type: 'phase', change: { module: 'blocks.1.fc2', from: 'full', to: 'joint', step: 4, rank: 4, decidedBy: 'forced' } },
     { type: 'evaluation', evaluation: { step: 4, loss: 1.7, accuracy: 0.4, count: 200 } },
   ];
@@ -71,8 +71,8 @@ describe('a run\'s tables', () => {
     expect(modules).toHaveLength(4); // 2 windows x 2 modules
     expect(modules[3]).toEqual({ step: '4', module: 'blocks.1.fc2', layer: '1', family: 'fc2', norm: '2', 'normChange%': '1.5', 'update%': '0.75', gradNorm: '0.25', 'gradChange%': '' });
     expect(table(t['phases.csv']!)).toEqual([
-      { step: '4', module: 'blocks.0.query', layer: '0', family: 'query', from: 'full', to: 'joint', rank: '8', decidedBy: 'policy', metric: 'update%', value: '1.5', threshold: '2', patience: '3', lossThreshold: '10', rankMetric: 'gradChange%', rankScope: 'family', rankWindow: '4', lossBefore: '1.6', lossAfter: '1.6' },
-      { step: '4', module: 'blocks.1.fc2', layer: '1', family: 'fc2', from: 'full', to: 'joint', rank: '4', decidedBy: 'forced', metric: '', value: '', threshold: '', patience: '', lossThreshold: '', rankMetric: '', rankScope: '', rankWindow: '', lossBefore: '', lossAfter: '' },
+      { step: '4', module: 'blocks.0.query', layer: '0', family: 'query', from: 'full', to: 'joint', rank: '8', decidedBy: 'policy', metric: 'update%', rule: 'global', value: '1.5', threshold: '2', patience: '3', lossThreshold: '10', rankMetric: 'gradChange%', rankScope: 'family', rankWindow: '4', lossBefore: '1.6', lossAfter: '1.6' },
+      { step: '4', module: 'blocks.1.fc2', layer: '1', family: 'fc2', from: 'full', to: 'joint', rank: '4', decidedBy: 'forced', metric: '', rule: '', value: '', threshold: '', patience: '', lossThreshold: '', rankMetric: '', rankScope: '', rankWindow: '', lossBefore: '', lossAfter: '' },
     ]);
     expect(table(t['evaluations.csv']!)).toEqual([{ step: '4', loss: '1.7', accuracy: '0.4', count: '200' }]);
     expect(table(t['settings.csv']!)).toEqual([{ step: '3', setting: 'prelora.weightThreshold', value: '2.5' }, { step: '3', setting: 'prelora.metric', value: 'gradChange%' }]);

@@ -3,7 +3,7 @@
 // modules switch); forced switches; the run's last window; the targets; which windows
 // could switch anything before their statistics are known.
 import { describe, expect, it } from 'vitest';
-import type { ModuleWindow, WindowRecord } from '../../src/engine/policy';
+import { parseModuleId, type ModuleWindow, type WindowRecord } from '../../src/engine/policy';
 import { activeModules, initialState, stepForced, stepWindow, windowCouldSwitch, type StepperSettings } from '../../src/engine/stepper';
 
 const base: StepperSettings = {
@@ -55,9 +55,13 @@ describe('stepWindow', () => {
     const modules = Object.keys(history[0]!.modules);
     const { state, switches } = stepWindow(initialState(modules), history, s, total);
     expect(switches.map((sw) => [sw.module, sw.rank])).toEqual(expected);
+    const last = history.at(-1)!;
     for (const sw of switches) {
-      expect(sw.step).toBe(history.at(-1)!.step);
-      expect(sw.statistic).toBe(history.at(-1)!.modules[sw.module]![s.metric]);
+      expect(sw.step).toBe(last.step);
+      // what the rule compared: the module's own value, or (global) its family's mean (uniform weights)
+      const family = parseModuleId(sw.module).family;
+      const mates = s.rule === 'global' ? modules.filter((id) => parseModuleId(id).family === family) : [sw.module];
+      expect(sw.statistic).toBeCloseTo(mates.reduce((a, id) => a + last.modules[id]![s.metric]!, 0) / mates.length, 12);
     }
     expect(state.full).toEqual(modules.filter((id) => !expected.some(([m]) => m === id)));
   });

@@ -72,7 +72,7 @@ function moduleEntry(s: PlanModule, input: PlanInput) {
     rank: s.rank,
     alpha: settings.alpha ?? s.rank,
     decidedBy: why,
-    statistic: policy ? { metric: policy.metric, value: policy.value, threshold, lossThreshold } : null,
+    statistic: policy ? { metric: policy.metric, value: policy.value, rule: policy.rule ?? null, threshold, lossThreshold } : null,
     windows: seen.map((w) => ({ step: w.step, [metric]: w.modules[s.id]?.[metric] ?? null, 'lossChange%': w['lossChange%'] })),
     rankFrom: last ? { metric: rankedBy.metric, value: last.modules[s.id]?.[rankedBy.metric] ?? null, scope: rankedBy.scope } : null,
     probeLoss: switched.lossBefore !== undefined ? { before: switched.lossBefore, after: switched.lossAfter ?? null } : null,
