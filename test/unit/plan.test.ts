@@ -1,5 +1,5 @@
 // The PreLoRA plan from plain data (no tfjs): a policy switch carries the statistic that
-// decided it, the windows the rule saw and the rank metric, under the settings of the
+// decided it, the windows whose values the rule tested and the rank metric, under the settings of the
 // switch (an event recorded before those were kept: the run's); static LoRA's modules
 // are planned at step 0; the PEFT arguments follow the plan.
 import { describe, expect, it } from 'vitest';
@@ -35,8 +35,9 @@ describe('PreLoRA plan', () => {
       phase: 'lora', switchStep: 30, switchFraction: 0.3, frozenStep: 40, rank: 8, alpha: 8, decidedBy: 'policy',
       // an event recorded before the rule was kept: null (its value is the module's own)
       statistic: { metric: 'update%', value: 1.2, rule: null, threshold: 3, lossThreshold: settings.lossThreshold },
+      // patience 3: three snapshots, the two changes the rule tested (the window of 10's
+      // value, its change from the start, was tested by none)
       windows: [
-        { step: 10, 'update%': 9, 'lossChange%': null },
         { step: 20, 'update%': 2.5, 'lossChange%': 4 },
         { step: 30, 'update%': 1.2, 'lossChange%': 1 },
       ],
@@ -71,7 +72,7 @@ describe('PreLoRA plan', () => {
     const plan = (changes: PhaseChange[]) => (buildPlan({ settings: end, totalSteps: 100, step: 50, states, changes, history }) as { modules: Entry[]; run: Record<string, unknown> });
     const [query, key] = plan([decided, forced]).modules;
     expect(query!.statistic).toEqual({ metric: 'update%', value: 1.48, rule: null, threshold: 50, lossThreshold: 7 });
-    expect(query!.windows.map((w) => w.step)).toEqual([20, 30]);
+    expect(query!.windows.map((w) => w.step)).toEqual([30]); // patience 2: one change tested
     expect(query!.rankFrom).toEqual({ metric: 'gradChange%', value: 40, scope: 'family' });
     // a forced switch was decided by no window: only the one its rank came from, whatever the patience
     expect(key!.windows.map((w) => w.step)).toEqual([30]);
@@ -89,7 +90,7 @@ describe('PreLoRA plan', () => {
     delete before.rankedBy;
     const [old] = plan([before, forced]).modules;
     expect(old!.statistic).toEqual({ metric: 'update%', value: 1.48, rule: null, threshold: 0.5, lossThreshold: null }); // the end's rule: no loss test
-    expect(old!.windows.map((w) => w.step)).toEqual([10, 20, 30]); // only 3 windows up to 30
+    expect(old!.windows.map((w) => w.step)).toEqual([10, 20, 30]); // the end's patience 5 tests 4: only 3 windows up to 30
     expect(old!.rankFrom).toEqual({ metric: 'update%', value: 1.48, scope: 'all' });
   });
 

@@ -58,11 +58,13 @@ function moduleEntry(s: PlanModule, input: PlanInput) {
   const patience = policy?.patience ?? settings.patience;
   const lossThreshold = policy?.lossThreshold !== undefined ? policy.lossThreshold : lossTestApplies(settings) ? settings.lossThreshold : null;
   const rankedBy = switched.rankedBy ?? { metric: settings.rankMetric, scope: settings.rankScope };
-  // the windows the rule looked at: the last `patience` up to the window it decided on; a
-  // forced switch was decided by none, so only the window its rank came from (recorded
-  // with it: one forced at a window's last step read the window before, not that step's)
+  // the windows whose values the rule tested: `patience` snapshots make `patience - 1`
+  // changes, the last ones up to the window it decided on (the oldest snapshot's own value,
+  // its change from the one before, was listed too, tested by no rule, and could be over the
+  // threshold); a forced switch was decided by none, so only the window its rank came from
+  // (recorded with it: one forced at a window's last step read the window before)
   const upTo = switched.rankedBy?.window ?? step;
-  const seen = history.filter((w) => w.step <= upTo).slice(why === 'policy' ? -patience : -1);
+  const seen = history.filter((w) => w.step <= upTo).slice(why === 'policy' ? -(patience - 1) : -1);
   const last = seen.at(-1);
   return {
     ...base,
