@@ -46,8 +46,12 @@ export interface RunSummary {
   memory: { fullPhaseBytes: number | null; loraPhaseBytes: number | null };
   /** matmul FLOPs of the run's training steps (analytic, src/engine/flops.ts), and the share saved against full training */
   flops: { total: number; fullTraining: number; saved: number };
-  /** tensors alive at the last window end minus at the first one of the final phase: 0 means no leak */
-  tensorsGrowth: number;
+  /**
+   * tensors alive at the final phase's last reading minus its first in the same state (both
+   * at window ends, or both between them, from its first window end on): 0 means no leak;
+   * null where it had no two such readings
+   */
+  tensorsGrowth: number | null;
   /** the read-back intervals' seconds summed: training time, pauses, evaluations and saves left out (the page's run table's time) */
   trainingSeconds: number;
   /**
@@ -106,12 +110,8 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
     if (t) phases[phase] = { steps: t.steps, share: records.length ? t.steps / records.length : 0, samplesPerSec: samplesPerSec(t, meta.batchSize) };
   }
   const lastOf = (phase: RunPhase) => memory.filter((m) => m.phase === phase).at(-1)?.numBytes ?? null;
-  const finalPhase = memory.at(-1)?.phase;
-  const final = memory.filter((m) => m.phase === finalPhase);
   // the window ends the run had (a live change of the window moves them off the config's multiples)
-  const ends = new Set(events.flatMap((e) => (e.type === 'window' ? [e.window.step] : [])));
-  const atWindowEnds = final.filter((m) => ends.has(m.step));
-  const inFinal = atWindowEnds.length > 1 ? atWindowEnds : final;
+  const ends = events.flatMap((e) => (e.type === 'window' ? [e.window.step] : []));
   const fullTraining = records.length * flopsPerStep(meta.model, { batchSize: meta.batchSize });
   const total = runFlops(meta.model, meta.batchSize, records.length, changes);
   return {
@@ -135,11 +135,40 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
     phases,
     memory: { fullPhaseBytes: lastOf('full'), loraPhaseBytes: lastOf('lora') },
     flops: { total, fullTraining, saved: fullTraining > 0 ? 1 - total / fullTraining : 0 },
-    tensorsGrowth: inFinal.length ? inFinal.at(-1)!.numTensors - inFinal[0]!.numTensors : 0,
+    tensorsGrowth: tensorsGrowth(memory, ends, phaseStart(memory.at(-1)?.phase, changes, switches)),
     trainingSeconds,
     wallSeconds: meta.wallSeconds,
     diverged,
   };
+}
+
+type Reading = { step: number; phase: RunPhase; numTensors: number };
+
+/** Where the run's final phase began: its last freeze (lora), its first switch (mixed), the start (full). */
+function phaseStart(phase: RunPhase | undefined, changes: ShapeChange[], switches: { step: number }[]): number {
+  if (phase === 'lora') return Math.max(0, ...changes.filter((c) => c.to === 'lora').map((c) => c.step));
+  if (phase === 'mixed') return Math.min(...switches.map((s) => s.step));
+  return 0;
+}
+
+/**
+ * Tensors alive at the final phase's last reading against its first in the same state, or
+ * null where no two are. A window end's reading has the window's accumulators out (2
+ * fewer at micro), and a module frozen in the phase keeps its snapshot to the next window
+ * end (12 more): so from the phase's first window end on, readings at window ends are
+ * compared with each other, or else those between them. Compared across states, a run
+ * whose read-backs missed its window ends read -12 and hid a leak of as many.
+ */
+function tensorsGrowth(memory: Reading[], ends: number[], start: number): number | null {
+  const phase = memory.at(-1)?.phase;
+  const settled = ends.find((e) => e >= start);
+  if (!phase || settled === undefined) return null;
+  const at = new Set(ends);
+  const kept = memory.filter((m) => m.phase === phase && m.step >= settled);
+  const atEnds = kept.filter((m) => at.has(m.step));
+  const between = kept.filter((m) => !at.has(m.step));
+  const same = atEnds.length > 1 ? atEnds : between.length > 1 ? between : null;
+  return same ? same.at(-1)!.numTensors - same[0]!.numTensors : null;
 }
 
 /** Families ordered by the mean step of their modules' switches (then by the first). */

@@ -68,6 +68,23 @@ describe('run summary', () => {
     expect(summarize(events, meta).tensorsGrowth).toBe(0);
   });
 
+  it('compares readings in the same state: after the final phase\'s first window end, at window ends or between them, and says null where it cannot', () => {
+    const memory = (step: number, numTensors: number, phase: RunPhase = 'lora'): EngineEvent => ({ type: 'memory', step, phase, memory: { numTensors, numBytes: 4 * numTensors } });
+    const window = (step: number): EngineEvent => ({ type: 'window', window: { step, loss: 1, 'lossChange%': null, modules: {} } });
+    // micro, windows of 15, read back every 10 steps, the last freeze at 37: the reading at
+    // 40 still holds the frozen modules' snapshots (they go at the window end of 45, 12
+    // tensors), the one at 60 is a window end's (its accumulators out, 2 fewer). Compared
+    // 40 with 70, it read -12, which hid a leak of as many
+    const run = (last: number) => [
+      window(15), memory(20, 150, 'mixed'), window(30), memory(30, 148, 'mixed'), change('blocks.0.fc1', 'joint', 'lora', 37),
+      memory(40, 159), window(45), memory(50, 147), window(60), memory(60, 145), memory(70, last),
+    ];
+    expect(summarize(run(147), meta).tensorsGrowth).toBe(0);
+    expect(summarize(run(150), meta).tensorsGrowth).toBe(3);
+    // one reading after the first window end: nothing to compare it with
+    expect(summarize(run(147).slice(0, -2), meta).tensorsGrowth).toBeNull();
+  });
+
   it('orders families by the mean step of their switches, then the first', () => {
     const sw = (module: string, step: number) => ({ module, step, rank: 4 });
     const order = switchOrder([sw('blocks.0.fc1', 50), sw('blocks.1.fc1', 150), sw('blocks.0.key', 75), sw('blocks.1.key', 100), sw('blocks.2.query', 60), sw('blocks.3.query', 140)]);
