@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import {
-  BENCH_VARIANTS, benchRows, benchTable, combineSeeds, combineVariants, kernelRows, launchGroupRows, mergeReports, sharedConfig,
+  BENCH_VARIANTS, benchRows, benchSwitchOrder, benchTable, combineSeeds, combineVariants, kernelRows, launchGroupRows, mergeReports, sharedConfig,
   type BenchReport, type BenchRun, type PerPhase, type SeedResult,
 } from '../../src/engine/bench/report';
 import { comparisonTable, compareWithTorch, readTorchReference } from '../../src/engine/bench/compare';
@@ -101,6 +101,24 @@ describe('seed combining', () => {
     expect(c.memoryBytes.peak).toBe(60);
     expect(c.seeds).toBe(3);
     expect(c.deviceMsPerStep).toEqual({ full: null, lora: null });
+  });
+
+  it('says under the table over how many seeds a PreLoRA run\'s first switch and LoRA phase were averaged, where not all', () => {
+    // seed 2 of the module rule never switched, seed 3 never reached the LoRA phase: the
+    // first switch and the LoRA columns are means over the others, the accuracy and phase
+    // shares over all three, and nothing said so
+    const seeds = [1, 2, 3].flatMap((sd) => BENCH_VARIANTS.map((v) => {
+      const x = r(sd, 0.8, v.mode === 'full' || (v.rule === 'module' && sd > 1) ? null : 150, v.mode, v.rule);
+      return v.mode === 'prelora' && v.rule === 'module' && sd === 2 ? { ...x, switchedAt: null, familySwitchSteps: {} } : x;
+    }));
+    const report: BenchReport = {
+      date: '2026-12-05', preset: 'nano', dataset: 'mnist', backend: 'wasm', kernels: 'composite', device: 'cpu', steps: 1000, batchSize: 32, seeds: 3,
+      runs: combineVariants(seeds, 32), perSeed: seeds,
+    };
+    const lines = benchSwitchOrder(report);
+    expect(lines[0]).toBe('prelora (global) switch order (mean step per family): fc2 100 < value 200');
+    expect(lines[1]).toBe('prelora (module) switch order (mean step per family): fc2 100 < value 200; ' +
+      'its first switch is the mean over 2 of 3 seeds (the others made none), its LoRA-phase figures are means over 1 of 3 seeds (the others ended before every targeted module froze)');
   });
 
   it('merges reports of one benchmark split over seeds into the report of all of them', () => {

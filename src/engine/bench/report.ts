@@ -360,11 +360,25 @@ export function launchGroupRows(r: BenchReport): string[][] | null {
   return [['launches of', 'device ms full', 'device ms LoRA', 'LoRA - full'], ...rows, ['total', ms(total(f)), ms(total(l)), delta(total(f), total(l))]];
 }
 
-/** Per PreLoRA run: the families in the order their modules left full training (mean step over modules and seeds). */
+/**
+ * Per PreLoRA run: the families in the order their modules left full training (mean step
+ * over modules and seeds), and over how many seeds its first switch and its LoRA-phase
+ * figures are means where not all: a seed that made no switch, or ended before every
+ * targeted module froze, has none to average, while the accuracy and phase shares count
+ * every seed.
+ */
 export function benchSwitchOrder(r: BenchReport): string[] {
   return r.runs.filter((x) => x.mode === 'prelora').map((x) => {
     const order = Object.entries(x.familySwitchSteps).sort((a, b) => a[1] - b[1]);
-    return `${runLabel(x)} switch order (mean step per family): ${order.length ? order.map(([f, st]) => `${f} ${st.toFixed(0)}`).join(' < ') : 'no switch'}`;
+    const seeds = r.perSeed.filter((s) => s.mode === x.mode && s.rule === x.rule);
+    const switched = seeds.filter((s) => s.switchedAt !== null).length;
+    const lora = seeds.filter((s) => s.samplesPerSec.lora !== null).length;
+    const over = [
+      ...(switched > 0 && switched < seeds.length ? [`its first switch is the mean over ${switched} of ${seeds.length} seeds (the others made none)`] : []),
+      ...(lora > 0 && lora < seeds.length ? [`its LoRA-phase figures are means over ${lora} of ${seeds.length} seeds (the others ended before every targeted module froze)`] : []),
+    ];
+    return `${runLabel(x)} switch order (mean step per family): ${order.length ? order.map(([f, st]) => `${f} ${st.toFixed(0)}`).join(' < ') : 'no switch'}` +
+      (over.length ? `; ${over.join(', ')}` : '');
   });
 }
 
