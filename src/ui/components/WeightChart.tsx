@@ -55,7 +55,8 @@ export function WeightChart() {
     return step === undefined || value === undefined ? null : { step, value };
   });
   const switches = (run?.changes ?? []).filter((c) => c.from === 'full' && parseModuleId(c.module).family === family);
-  // each threshold from the window it first judged to the next one's; the last to the chart's end
+  // each threshold over the steps it was in force: from the step it was set (the next window
+  // to close is the first it judges) to the next one's; the last to the chart's end
   const first = windows?.[0]?.step ?? 0, last = windows?.at(-1)?.step ?? 0;
   const segments = thresholds.map((t, i) => ({ value: t.value, from: Math.max(first, t.step), to: Math.max(first, thresholds[i + 1]?.step ?? last) }));
   const current = thresholds.at(-1)!.value;
