@@ -101,7 +101,8 @@ export type EngineEvent =
   /**
    * steps since the last read-back; `seconds` of wall time they took, all in `phase`.
    * cold: the first interval after a restore (a resume or branch: a new worker compiles
-   * its kernels again), left out of the steady figure as a phase's first is. backend: the
+   * its kernels again), or one that ran a module's new shapes first (a switch or freeze:
+   * they compile in it), left out of the steady figure as a phase's first is. backend: the
    * backend and kernel path this trainer runs on, on its first interval (a run's first, a
    * restore's), so that a run resumed on another backend times its intervals apart
    */

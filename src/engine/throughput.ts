@@ -1,7 +1,8 @@
 // The one throughput rule, for the run summary (CLI, bench) and the page's run table:
 // per run phase, samples over seconds of the timed read-back intervals, leaving out
-// the phase's first interval (shader compilation, new shapes) and the first after a
-// restore (a new worker compiles again) when it has others.
+// the phase's first interval (shader compilation, new shapes), the first after a
+// restore (a new worker compiles again) and any that ran a module's new shapes first (a
+// switch or freeze within the mixed phase) when it has others.
 import type { RunPhase } from './events';
 
 /** Seconds and steps of timed intervals (an interval with 0 seconds was not timed). */
@@ -32,7 +33,7 @@ const timed = (t: Timed, steps: number, seconds: number): Timed =>
 
 /**
  * Add one read-back interval (a `progress` event's steps and seconds) to its phase. A
- * cold one (the first after a restore) joins the phase's first: a resumed run's first
+ * cold one (the first after a restore, or one a switch or freeze reshaped) joins the phase's first: a resumed run's first
  * interval, its kernels compiled again in a new worker, counted as steady before. An
  * interval that names another backend than the run's so far (a run resumed on another
  * one) starts every phase's timing afresh, its steps kept: samples/s count one backend's

@@ -75,6 +75,12 @@ export class Trainer {
   private lastFlush = { time: 0, step: 0, phase: 'full' as RunPhase };
   /** the next interval is the first after a restore (importState): its progress event says so */
   private cold = false;
+  /**
+   * the steps after which a module changed shape, not yet behind a read-back: the interval
+   * that runs the next step is cold too (new shapes compile in it: on WebGPU a pipeline for
+   * each new rank), as a phase's first is; the mixed phase counted later switches' as steady
+   */
+  private reshapedAt: number[] = [];
   /** whether a progress event named the backend this trainer runs on (its first does) */
   private backendSaid = false;
   /** the recorded step, on the compiled path (made at the first step) */
@@ -169,7 +175,10 @@ export class Trainer {
         if (finiteWindow(record)) this.emit({ type: 'window', window: record });
         else this.suspect = true;
       },
-      onPhaseChange: (change) => this.emit({ type: 'phase', change }),
+      onPhaseChange: (change) => {
+        this.reshapedAt.push(change.step);
+        this.emit({ type: 'phase', change });
+      },
     };
   }
 
@@ -563,11 +572,14 @@ export class Trainer {
     // run() started the clock, put 10 steps beside 2 steps' seconds (a tally read 1,860
     // samples/s where 372 ran)
     const timed = this.lastFlush.time > 0 && seconds > 0 && steps === batch.length;
+    // a change after step s first runs its shapes at s + 1: cold where that is one of these steps
+    const reshaped = this.reshapedAt.some((s) => s >= this.lastFlush.step && s < read.step);
+    this.reshapedAt = this.reshapedAt.filter((s) => s >= read.step);
     if (records.length) {
       this.emit({
         type: 'progress', records, phase: this.lastFlush.phase,
         samplesPerSec: timed ? (steps * this.config.optim.batchSize) / seconds : 0, seconds: timed ? seconds : 0,
-        ...(this.cold ? { cold: true as const } : {}),
+        ...(this.cold || reshaped ? { cold: true as const } : {}),
         ...(this.backendSaid ? {} : { backend: `${tf.getBackend()}/${stepPath()}` }),
       });
       this.cold = false;

@@ -64,3 +64,27 @@ describe('a read-back interval taken partly before the clock started (wasm)', ()
     }
   }, 60_000);
 });
+
+describe('an interval in which a module changed shape (wasm)', () => {
+  it('is cold, as a phase\'s first is: its new kernels compile in it, and the phase\'s samples/s leave it out', async () => {
+    // the mixed phase's first interval was left out, and every later switch's or freeze's,
+    // each compiling new shapes (a WebGPU pipeline for every new rank), counted as steady
+    const { events, trainer } = await micro(64, { mode: 'prelora', rule: 'module', windowSteps: 4, jointSteps: 6, patience: 2, weightThreshold: 1e-9, lossThreshold: 1e-9 });
+    await trainer.run(11);
+    trainer.forceSwitch('blocks.0.fc1'); // at 12, frozen at 18
+    await trainer.run(17);
+    trainer.forceSwitch('blocks.1.query'); // at 29, frozen at 35
+    await trainer.run();
+    trainer.dispose();
+    const changes = events.flatMap((e) => (e.type === 'phase' ? [e.change.step] : []));
+    expect(changes).toEqual([12, 18, 29, 35]);
+    const intervals = events.flatMap((e) => (e.type === 'progress' ? [e] : []));
+    const cold = intervals.map((e) => {
+      const from = e.records[0]!.step, to = e.records.at(-1)!.step; // steps from..to: a change after step s shapes s + 1 on
+      return changes.some((s) => s + 1 >= from && s + 1 <= to);
+    });
+    expect(intervals.map((e) => e.cold === true)).toEqual(cold);
+    expect(cold.filter(Boolean)).toHaveLength(4); // steps 13, 19, 30 and 36 fall in four intervals of 8
+    expect(intervals.some((e, i) => e.phase === 'mixed' && !cold[i])).toBe(true);
+  }, 60_000);
+});
