@@ -96,9 +96,17 @@ function build(config: RecordedConfig, windows: WindowRecord[], real: RealSwitch
   };
 }
 
-/** The window length in force when window `i` closed: as recorded, or (a log written before it was kept) the run's. */
-export const windowLength = (run: Pick<RecordedRun, 'windows' | 'prelora'>, i: number): number =>
-  run.windows[i]?.windowSteps ?? run.prelora.windowSteps;
+/**
+ * The window length in force when window `i` closed: as recorded, or (a log or checkpoint
+ * written before it was kept) its span since the window before, the length a fresh run cut
+ * (the run's settings on the page are the live ones: their length put an older run's
+ * first window off its multiples, and the exact part at step 0)
+ */
+export const windowLength = (run: Pick<RecordedRun, 'windows' | 'prelora'>, i: number): number => {
+  const w = run.windows[i];
+  if (!w) return run.prelora.windowSteps;
+  return w.windowSteps ?? w.step - (run.windows[i - 1]?.step ?? 0);
+};
 
 /** What ends a replay's exact part: the run's first real switch, or a live change of its window. */
 export type ExactBy = 'switch' | 'window';
