@@ -48,8 +48,8 @@ export interface RunSummary {
   flops: { total: number; fullTraining: number; saved: number };
   /**
    * tensors alive at the final phase's last reading minus its first in the same state (both
-   * at window ends, or both between them, from its first window end on): 0 means no leak;
-   * null where it had no two such readings
+   * at window ends, or both between them, from the first window end after the last switch
+   * or freeze): 0 means no leak; null where it had no two such readings
    */
   tensorsGrowth: number | null;
   /** the read-back intervals' seconds summed: training time, pauses, evaluations and saves left out (the page's run table's time) */
@@ -82,7 +82,9 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
   const records: StepRecord[] = [];
   let tallies: Tallies = NO_TALLIES;
   let trainingSeconds = 0;
-  const memory: { step: number; phase: RunPhase; numBytes: number; numTensors: number }[] = [];
+  const memory: Reading[] = [];
+  // the window ends so far: a reading at one's step after its event is that window end's (the engine's order)
+  const closed = new Set<number>();
   const params = events.filter((e) => e.type === 'params');
   const switches: RunSummary['switches'] = [];
   const changes: ShapeChange[] = [];
@@ -93,8 +95,10 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
       records.push(...e.records);
       tallies = tally(tallies, e.phase, e.records.length, e.seconds, e.cold, e.backend);
       trainingSeconds += e.seconds;
+    } else if (e.type === 'window') {
+      closed.add(e.window.step);
     } else if (e.type === 'memory') {
-      memory.push({ step: e.step, phase: e.phase, numBytes: e.memory.numBytes, numTensors: e.memory.numTensors });
+      memory.push({ step: e.step, phase: e.phase, numBytes: e.memory.numBytes, numTensors: e.memory.numTensors, atEnd: closed.has(e.step) });
     } else if (e.type === 'evaluation') {
       accuracy = e.evaluation.accuracy;
     } else if (e.type === 'diverged') {
@@ -110,8 +114,6 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
     if (t) phases[phase] = { steps: t.steps, share: records.length ? t.steps / records.length : 0, samplesPerSec: samplesPerSec(t, meta.batchSize) };
   }
   const lastOf = (phase: RunPhase) => memory.filter((m) => m.phase === phase).at(-1)?.numBytes ?? null;
-  // the window ends the run had (a live change of the window moves them off the config's multiples)
-  const ends = events.flatMap((e) => (e.type === 'window' ? [e.window.step] : []));
   const fullTraining = records.length * flopsPerStep(meta.model, { batchSize: meta.batchSize });
   const total = runFlops(meta.model, meta.batchSize, records.length, changes);
   return {
@@ -135,38 +137,35 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
     phases,
     memory: { fullPhaseBytes: lastOf('full'), loraPhaseBytes: lastOf('lora') },
     flops: { total, fullTraining, saved: fullTraining > 0 ? 1 - total / fullTraining : 0 },
-    tensorsGrowth: tensorsGrowth(memory, ends, phaseStart(memory.at(-1)?.phase, changes, switches)),
+    // the last change a reading could see: a run's last freezes may come at its end, after its last read-back
+    tensorsGrowth: tensorsGrowth(memory, [...closed], Math.max(0, ...changes.filter((c) => c.step < (memory.at(-1)?.step ?? 0)).map((c) => c.step))),
     trainingSeconds,
     wallSeconds: meta.wallSeconds,
     diverged,
   };
 }
 
-type Reading = { step: number; phase: RunPhase; numTensors: number };
-
-/** Where the run's final phase began: its last freeze (lora), its first switch (mixed), the start (full). */
-function phaseStart(phase: RunPhase | undefined, changes: ShapeChange[], switches: { step: number }[]): number {
-  if (phase === 'lora') return Math.max(0, ...changes.filter((c) => c.to === 'lora').map((c) => c.step));
-  if (phase === 'mixed') return Math.min(...switches.map((s) => s.step));
-  return 0;
-}
+/** A memory read-back; `atEnd`: taken at a window end, after that window closed (its sums out). */
+type Reading = { step: number; phase: RunPhase; numBytes: number; numTensors: number; atEnd: boolean };
 
 /**
  * Tensors alive at the final phase's last reading against its first in the same state, or
- * null where no two are. A window end's reading has the window's accumulators out (2
- * fewer at micro), and a module frozen in the phase keeps its snapshot to the next window
- * end (12 more): so from the phase's first window end on, readings at window ends are
- * compared with each other, or else those between them. Compared across states, a run
- * whose read-backs missed its window ends read -12 and hid a leak of as many.
+ * null where no two are. The run's shapes last changed at `lastChange` (a switch adds an
+ * adapter, a freeze drops a base's gradients), and a module frozen keeps its snapshot to
+ * the next window end (12 tensors at micro); a window end's reading has the window's sums
+ * out (2 fewer): so from the first window end after the last change, readings at window
+ * ends are compared with each other, or else those between them (a read-back flushed
+ * before its step's window closed is one of those). Compared across states, a run whose
+ * read-backs missed its window ends read -12 and hid a leak of as many, and one ending
+ * mixed, from its first switch on, -14.
  */
-function tensorsGrowth(memory: Reading[], ends: number[], start: number): number | null {
+function tensorsGrowth(memory: Reading[], ends: number[], lastChange: number): number | null {
   const phase = memory.at(-1)?.phase;
-  const settled = ends.find((e) => e >= start);
+  const settled = ends.find((e) => e >= lastChange);
   if (!phase || settled === undefined) return null;
-  const at = new Set(ends);
-  const kept = memory.filter((m) => m.phase === phase && m.step >= settled);
-  const atEnds = kept.filter((m) => at.has(m.step));
-  const between = kept.filter((m) => !at.has(m.step));
+  const kept = memory.filter((m) => m.phase === phase && m.step >= settled && (lastChange === 0 || m.step > lastChange));
+  const atEnds = kept.filter((m) => m.atEnd);
+  const between = kept.filter((m) => !m.atEnd);
   const same = atEnds.length > 1 ? atEnds : between.length > 1 ? between : null;
   return same ? same.at(-1)!.numTensors - same[0]!.numTensors : null;
 }

@@ -85,6 +85,24 @@ describe('run summary', () => {
     expect(summarize(run(147).slice(0, -2), meta).tensorsGrowth).toBeNull();
   });
 
+  it('in a run that ends mixed, compares from its last change, and a reading taken before its step\'s window closed is no window end\'s', () => {
+    const memory = (step: number, numTensors: number): EngineEvent => ({ type: 'memory', step, phase: 'mixed', memory: { numTensors, numBytes: 4 * numTensors } });
+    const window = (step: number): EngineEvent => ({ type: 'window', window: { step, loss: 1, 'lossChange%': null, modules: {} } });
+    // micro, windows of 25, joint phases of 200: switches at 75, then at 250; 8 modules
+    // froze at 275, a read-back flushed before the freeze and that step's window (207, the
+    // window's sums in), 40 tensors fewer after. From the first switch, and the reading at
+    // 275 taken for a window end's, it read -14 with no leak
+    const events = [
+      change('blocks.0.fc1', 'full', 'joint', 75), window(75), memory(75, 190), window(100), memory(100, 181),
+      change('blocks.1.fc1', 'full', 'joint', 250), window(250), memory(250, 205), memory(260, 207), memory(270, 207),
+      memory(275, 207), change('blocks.0.fc1', 'joint', 'lora', 275), window(275), memory(280, 167), window(300), memory(300, 165),
+    ];
+    // and the run's last freezes at its end, after its last read-back, which no reading saw
+    const last = (n: number) => [...events, memory(310, n), change('blocks.1.fc1', 'joint', 'lora', 310), window(310)];
+    expect(summarize(last(167), meta).tensorsGrowth).toBe(0); // 280 against 310, both between window ends
+    expect(summarize(last(170), meta).tensorsGrowth).toBe(3); // a leak of 3 shows
+  });
+
   it('orders families by the mean step of their switches, then the first', () => {
     const sw = (module: string, step: number) => ({ module, step, rank: 4 });
     const order = switchOrder([sw('blocks.0.fc1', 50), sw('blocks.1.fc1', 150), sw('blocks.0.key', 75), sw('blocks.1.key', 100), sw('blocks.2.query', 60), sw('blocks.3.query', 140)]);
