@@ -23,6 +23,8 @@ export interface PolicyDecision {
   /** the module's own metric under the per-module rule, its family's layer-weighted mean under the global rule */
   value: number;
   rule?: Rule;
+  /** each value the rule compared with the threshold, in the windows it tested, oldest first (`value` last) */
+  tested?: number[];
   threshold?: number;
   patience?: number;
   lossThreshold?: number | null;

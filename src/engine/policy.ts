@@ -143,9 +143,11 @@ export interface Decision {
    * layer-weighted mean under the global rule)
    */
   statistic: Record<string, number>;
+  /** per module switched: every value the rule compared with the threshold, in the windows it tested (oldest first; the last is its statistic) */
+  tested: Record<string, number[]>;
 }
 
-const none: Decision = { switching: [], statistic: {} };
+const none: Decision = { switching: [], statistic: {}, tested: {} };
 
 /**
  * The paper's rule: the loss test and, per family, the layer-weighted metric of its
@@ -157,7 +159,7 @@ export function globalRule(history: WindowRecord[], active: string[], s: PolicyS
   const depth = 1 + Math.max(...Object.keys(history.at(-1)!.modules).map((id) => parseModuleId(id).layer));
   const weights = layerWeights(depth, s.layerWeights);
   const families = [...new Set(refs.map((r) => r.family))];
-  const statistic: Record<string, number> = {};
+  const tested: Record<string, number[]> = {};
   for (const family of families) {
     // the family's modules still in full training: one already switched (by hand, or before
     // a live change to this rule) has a null gradChange% once frozen, which held the family
@@ -176,9 +178,9 @@ export function globalRule(history: WindowRecord[], active: string[], s: PolicyS
     if (weighted === null || !weighted.every((v) => v < s.weightThreshold)) return none;
     // what was compared with the threshold at the last window: the family's mean, not the
     // module's own (one module at 1.2 in a family at 0.85 read as switched over a threshold of 1)
-    for (const r of members) statistic[r.id] = weighted.at(-1)!;
+    for (const r of members) tested[r.id] = weighted;
   }
-  return { switching: [...active], statistic };
+  return { switching: [...active], statistic: Object.fromEntries(active.map((id) => [id, tested[id]!.at(-1)!])), tested };
 }
 
 /** Ours: each module on its own, after minFullSteps, optionally with the loss test. */
@@ -186,11 +188,14 @@ export function moduleRule(history: WindowRecord[], active: string[], s: PolicyS
   const last = history.at(-1);
   if (!last || last.step < s.minFullSteps) return none;
   if (lossTestApplies(s) && !lossTestHolds(history, s)) return none;
+  const tested: Record<string, number[]> = {};
   const switching = active.filter((id) => {
     const values = keptChanges(history, s.patience, (w) => w.modules[id]?.[s.metric] ?? null);
-    return values !== null && values.every((v) => v < s.weightThreshold);
+    if (values === null || !values.every((v) => v < s.weightThreshold)) return false;
+    tested[id] = values;
+    return true;
   });
-  return { switching, statistic: Object.fromEntries(switching.map((id) => [id, last.modules[id]![s.metric]!])) };
+  return { switching, statistic: Object.fromEntries(switching.map((id) => [id, tested[id]!.at(-1)!])), tested };
 }
 
 export function decide(history: WindowRecord[], active: string[], s: PolicySettings): Decision {

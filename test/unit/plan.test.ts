@@ -94,6 +94,20 @@ describe('PreLoRA plan', () => {
     expect(old!.rankFrom).toEqual({ metric: 'update%', value: 1.48, scope: 'all' });
   });
 
+  it('a global-rule switch lists the values the rule compared, its family\'s mean, not the module\'s own', () => {
+    // the module's own 2.5 and 1.2 beside a threshold of 1.61 read as over it, where the
+    // rule compared its family's means, 1.5 and 1.1
+    const decided: PhaseChange = {
+      module: 'blocks.0.query', from: 'full', to: 'joint', step: 30, rank: 8,
+      decidedBy: { metric: 'update%', value: 1.1, rule: 'global', tested: [1.5, 1.1], threshold: 1.61, patience: 3, lossThreshold: 10 },
+    };
+    const history = [window(10, null, 9, 9), window(20, 4, 2.5, 8), window(30, 1, 1.2, 7)];
+    const states: ModuleState[] = [{ id: 'blocks.0.query', phase: 'joint', rank: 8, switchedAt: 30 }, full('blocks.0.key')];
+    const [entry] = (buildPlan({ settings, totalSteps: 100, step: 30, states, changes: [decided], history }) as { modules: { statistic: unknown; windows: unknown[] }[] }).modules;
+    expect(entry!.statistic).toEqual({ metric: 'update%', value: 1.1, rule: 'global', threshold: 1.61, lossThreshold: 10 });
+    expect(entry!.windows).toEqual([{ step: 20, 'update%': 1.5, 'lossChange%': 4 }, { step: 30, 'update%': 1.1, 'lossChange%': 1 }]);
+  });
+
   it('static LoRA: every module planned at step 0, decided "static"; a full run: no switch, no PEFT config', () => {
     const changes: PhaseChange[] = ids.map((id) => ({ module: id, from: 'full', to: 'lora', step: 0, rank: 4, decidedBy: 'static' }));
     const states: ModuleState[] = ids.map((id) => ({ id, phase: 'lora', rank: 4, switchedAt: null }));

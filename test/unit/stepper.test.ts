@@ -83,9 +83,9 @@ describe('stepForced', () => {
   it('ranks like the policy at the last window, at minRank before any, and skips modules already switched', () => {
     const s0 = initialState(ids);
     const early = stepForced(s0, ['blocks.1.fc1'], undefined, base, 3);
-    expect(early.switches).toEqual([{ module: 'blocks.1.fc1', step: 3, rank: 4, statistic: null }]);
+    expect(early.switches).toEqual([{ module: 'blocks.1.fc1', step: 3, rank: 4, statistic: null, tested: null }]);
     const late = stepForced(early.state, ['blocks.1.fc1', 'blocks.1.query'], settled.at(-1), base, 31);
-    expect(late.switches).toEqual([{ module: 'blocks.1.query', step: 31, rank: 16, statistic: null }]);
+    expect(late.switches).toEqual([{ module: 'blocks.1.query', step: 31, rank: 16, statistic: null, tested: null }]);
     expect(late.state.full).toEqual(['blocks.0.query', 'blocks.0.fc1']);
   });
 });

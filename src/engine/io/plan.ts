@@ -66,6 +66,10 @@ function moduleEntry(s: PlanModule, input: PlanInput) {
   const upTo = switched.rankedBy?.window ?? step;
   const seen = history.filter((w) => w.step <= upTo).slice(why === 'policy' ? -(patience - 1) : -1);
   const last = seen.at(-1);
+  // the values the rule compared, as it recorded them (the global rule's are the family's
+  // means: the module's own read as over a threshold its family was under); an event
+  // recorded before them lists the module's own
+  const tested = policy?.tested?.length === seen.length ? policy.tested : null;
   return {
     ...base,
     switchStep: step,
@@ -75,7 +79,7 @@ function moduleEntry(s: PlanModule, input: PlanInput) {
     alpha: settings.alpha ?? s.rank,
     decidedBy: why,
     statistic: policy ? { metric: policy.metric, value: policy.value, rule: policy.rule ?? null, threshold, lossThreshold } : null,
-    windows: seen.map((w) => ({ step: w.step, [metric]: w.modules[s.id]?.[metric] ?? null, 'lossChange%': w['lossChange%'] })),
+    windows: seen.map((w, i) => ({ step: w.step, [metric]: tested ? tested[i] : (w.modules[s.id]?.[metric] ?? null), 'lossChange%': w['lossChange%'] })),
     rankFrom: last ? { metric: rankedBy.metric, value: last.modules[s.id]?.[rankedBy.metric] ?? null, scope: rankedBy.scope } : null,
     probeLoss: switched.lossBefore !== undefined ? { before: switched.lossBefore, after: switched.lossAfter ?? null } : null,
   };
