@@ -118,10 +118,13 @@ export function decisionWindows(windows: readonly WindowRecord[], end: number, p
   return windows.slice(Math.max(0, end - Math.max(1, patience)), end);
 }
 
+/** The windows whose values a rule tests, the last of `upTo`: `patience` snapshots make `patience - 1` changes. */
+export const testedWindows = (upTo: readonly WindowRecord[], patience: number): WindowRecord[] => upTo.slice(-(patience - 1));
+
 /** The kept windows' change values, or null while fewer than `patience` windows exist. */
 function keptChanges(history: WindowRecord[], patience: number, value: (w: WindowRecord) => number | null): number[] | null {
   if (patience < 2 || history.length < patience) return null;
-  const values = history.slice(-(patience - 1)).map(value);
+  const values = testedWindows(history, patience).map(value);
   return values.every((v): v is number => v !== null && Number.isFinite(v)) ? values : null;
 }
 

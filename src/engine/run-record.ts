@@ -86,7 +86,8 @@ export function runTables(events: readonly EngineEvent[], policyChanges: readonl
   return {
     'losses.csv': toCsv(['step', 'epoch', 'loss', 'lr'],
       of('progress').flatMap((e) => e.records.map((r) => [r.step, r.epoch, r.loss, r.lr]))),
-    // cold: the first interval after a restore, which the summary leaves out as a phase's first
+    // cold: the first interval after a restore, or one that ran a module's new shapes first,
+    // which the summary leaves out as a phase's first
     'throughput.csv': toCsv(['step', 'steps', 'seconds', 'samplesPerSec', 'phase', 'cold'],
       of('progress').map((e) => [e.records.at(-1)?.step, e.records.length, e.seconds, e.samplesPerSec, e.phase, e.cold ?? false])),
     'evaluations.csv': toCsv(['step', 'loss', 'accuracy', 'count'],

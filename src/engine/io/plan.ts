@@ -5,7 +5,7 @@
 // grouped by step; and the PEFT `LoraConfig` keyword arguments that apply the same
 // adapters with `get_peft_model`.
 import type { PreLoRAConfig } from '../config';
-import { lossTestApplies, type Metric, type WindowRecord } from '../policy';
+import { lossTestApplies, testedWindows, type Metric, type WindowRecord } from '../policy';
 import { switchCause, type Phase, type PhaseChange } from '../events';
 import { hubModule, PEFT_NAMINGS, patternKey } from './hf-names';
 import { loraKwargs, type AdapterSpec } from './peft';
@@ -64,7 +64,8 @@ function moduleEntry(s: PlanModule, input: PlanInput) {
   // threshold); a forced switch was decided by none, so only the window its rank came from
   // (recorded with it: one forced at a window's last step read the window before)
   const upTo = switched.rankedBy?.window ?? step;
-  const seen = history.filter((w) => w.step <= upTo).slice(why === 'policy' ? -(patience - 1) : -1);
+  const upToWindows = history.filter((w) => w.step <= upTo);
+  const seen = why === 'policy' ? testedWindows(upToWindows, patience) : upToWindows.slice(-1);
   const last = seen.at(-1);
   // the values the rule compared, as it recorded them (the global rule's are the family's
   // means: the module's own read as over a threshold its family was under); an event
