@@ -15,6 +15,8 @@ import { makeConfig, type PreLoRAConfig } from '../../src/engine/config';
 import type { RecordedRun } from '../../src/engine/explore/recorded';
 import { replay as replayRun, runSettings } from '../../src/engine/explore/replay';
 import type { WindowRecord } from '../../src/engine/policy';
+import { boundaryNote } from '../../src/cli/explore-table';
+import { exactText } from '../../src/ui/what-if/ExactNote';
 
 interface Recorded {
   command: string;
@@ -90,5 +92,22 @@ describe('a replay of a long run', () => {
       return reads.n;
     });
     expect(counts[1]!).toBeLessThan(2.2 * counts[0]!);
+  });
+});
+
+describe('where a replay stops being exact, said the same way by the page and the CLI', () => {
+  it('names a live change of the window as the end, at the last window before it', () => {
+    const { model, optim } = makeConfig('nano');
+    const w = fixture.module.windows[0]!;
+    // windows of 25 to step 50, then of 10
+    const windows = [[25, 25], [50, 25], [60, 10], [70, 10]].map(([step, windowSteps]) => ({ ...w, step: step!, windowSteps }));
+    const run: RecordedRun = { moduleIds: Object.keys(w.modules), windows, totalSteps: 100, prelora: fixture.module.prelora, model, batchSize: optim.batchSize, real: [] };
+    const r = replayRun(run, { ...runSettings(run), weightThreshold: 1e-9 });
+    expect([r.exactUntil, r.exactBy]).toEqual([50, 'window']);
+    expect(boundaryNote(run)).toMatch(/^exact up to step 50, the last window before the window's length was changed live: a fresh run cuts its windows at multiples of one length/);
+    expect(exactText(r.exactUntil, r.exactBy, 'prelora')).toMatch(/^Exact up to step 50, the last window before the window's length was changed live: .*\. So later predictions \(~, hatched\) are estimates\./);
+    // one length throughout: exact for the whole run
+    const even = { ...run, windows: windows.map((x, i) => ({ ...x, step: 25 * (i + 1), windowSteps: 25 })) };
+    expect(replayRun(even, runSettings(even)).exactBy).toBeNull();
   });
 });
