@@ -377,7 +377,12 @@ export function benchSwitchOrder(r: BenchReport): string[] {
       ...(switched > 0 && switched < seeds.length ? [`its first switch is the mean over ${switched} of ${seeds.length} seeds (the others made none)`] : []),
       ...(lora > 0 && lora < seeds.length ? [`its LoRA-phase figures are means over ${lora} of ${seeds.length} seeds (the others ended before every targeted module froze)`] : []),
     ];
-    return `${runLabel(x)} switch order (mean step per family): ${order.length ? order.map(([f, st]) => `${f} ${st.toFixed(0)}`).join(' < ') : 'no switch'}` +
+    // a family's mean is over the seeds in which it switched
+    const family = (f: string, st: number) => {
+      const k = seeds.filter((s) => s.familySwitchSteps[f] !== undefined).length;
+      return `${f} ${st.toFixed(0)}${k > 0 && k < seeds.length ? ` (${k} of ${seeds.length} seeds)` : ''}`;
+    };
+    return `${runLabel(x)} switch order (mean step per family): ${order.length ? order.map(([f, st]) => family(f, st)).join(' < ') : 'no switch'}` +
       (over.length ? `; ${over.join(', ')}` : '');
   });
 }
