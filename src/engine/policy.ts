@@ -141,16 +141,15 @@ export interface Decision {
   /** modules to switch now */
   switching: string[];
   /**
-   * what decided, per module switched: the value the rule compared with the threshold at
-   * the last window (the module's own metric under the per-module rule, its family's
-   * layer-weighted mean under the global rule)
+   * what decided, per module switched: every value the rule compared with the threshold,
+   * in the windows it tested, oldest first (the module's own metric under the per-module
+   * rule, its family's layer-weighted mean under the global rule); the last is the switch's
+   * statistic
    */
-  statistic: Record<string, number>;
-  /** per module switched: every value the rule compared with the threshold, in the windows it tested (oldest first; the last is its statistic) */
   tested: Record<string, number[]>;
 }
 
-const none: Decision = { switching: [], statistic: {}, tested: {} };
+const none: Decision = { switching: [], tested: {} };
 
 /**
  * The paper's rule: the loss test and, per family, the layer-weighted metric of its
@@ -183,7 +182,7 @@ export function globalRule(history: WindowRecord[], active: string[], s: PolicyS
     // module's own (one module at 1.2 in a family at 0.85 read as switched over a threshold of 1)
     for (const r of members) tested[r.id] = weighted;
   }
-  return { switching: [...active], statistic: Object.fromEntries(active.map((id) => [id, tested[id]!.at(-1)!])), tested };
+  return { switching: [...active], tested };
 }
 
 /** Ours: each module on its own, after minFullSteps, optionally with the loss test. */
@@ -198,7 +197,7 @@ export function moduleRule(history: WindowRecord[], active: string[], s: PolicyS
     tested[id] = values;
     return true;
   });
-  return { switching, statistic: Object.fromEntries(switching.map((id) => [id, tested[id]!.at(-1)!])), tested };
+  return { switching, tested };
 }
 
 export function decide(history: WindowRecord[], active: string[], s: PolicySettings): Decision {

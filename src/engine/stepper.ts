@@ -69,7 +69,7 @@ export function stepWindow(state: StepperState, windows: readonly WindowRecord[]
   // the rank pool: targeted modules still in full training (one outside the targets trains
   // fully to the end and is no candidate: with scope all its statistic set others' ranks)
   const ranks = allocateRanks(last, decision.switching, activeModules(state, s.targets), s);
-  const switches = decision.switching.map((id) => ({ module: id, step: last.step, rank: ranks[id]!, statistic: decision.statistic[id] ?? null, tested: decision.tested[id] ?? null }));
+  const switches = decision.switching.map((id) => ({ module: id, step: last.step, rank: ranks[id]!, statistic: decision.tested[id]?.at(-1) ?? null, tested: decision.tested[id] ?? null }));
   return { state: without(state, decision.switching), switches };
 }
 

@@ -143,12 +143,12 @@ describe('global rule (paper)', () => {
     const h = history([null, 5, 4], { ...two([0.9, 0.5], [0.2, 1.2]), 'blocks.0.fc1': [null, 0.3, 0.3] });
     const d = decide(h, ['blocks.0.value', 'blocks.1.value', 'blocks.0.fc1'], { ...settings, weightThreshold: 1, lossThreshold: 5 });
     expect(d.switching).toHaveLength(3);
-    expect(d.statistic['blocks.0.value']).toBeCloseTo(0.85, 12);
-    expect(d.statistic['blocks.1.value']).toBeCloseTo(0.85, 12);
-    expect(d.statistic['blocks.0.fc1']).toBeCloseTo(0.3, 12);
+    expect(d.tested['blocks.0.value']!.at(-1)).toBeCloseTo(0.85, 12);
+    expect(d.tested['blocks.1.value']!.at(-1)).toBeCloseTo(0.85, 12);
+    expect(d.tested['blocks.0.fc1']!.at(-1)).toBeCloseTo(0.3, 12);
     // deep weights (depth 2: 1 and 1024 over 1025)
     const deep = decide(h, ['blocks.0.value', 'blocks.1.value'], { ...settings, weightThreshold: 2, lossThreshold: 5, layerWeights: 'deep' });
-    expect(deep.statistic['blocks.0.value']).toBeCloseTo((0.5 + 1024 * 1.2) / 1025, 12);
+    expect(deep.tested['blocks.0.value']!.at(-1)).toBeCloseTo((0.5 + 1024 * 1.2) / 1025, 12);
   });
 
   it('a family\'s mean is over its modules still in full training, not one already switched', () => {
@@ -185,7 +185,7 @@ describe('per-module rule', () => {
   it('switches each module on its own metric', () => {
     const d = decide(h, active, s);
     expect(d.switching).toEqual(['blocks.0.fc1', 'blocks.0.fc2']);
-    expect(d.statistic).toEqual({ 'blocks.0.fc1': 0.5, 'blocks.0.fc2': 0.5 });
+    expect(d.tested).toEqual({ 'blocks.0.fc1': [0.5, 0.5], 'blocks.0.fc2': [0.5, 0.5] });
   });
 
   it('never switches a module that never settles, whatever the patience', () => {
