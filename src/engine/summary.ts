@@ -163,7 +163,7 @@ function tensorsGrowth(memory: Reading[], ends: number[], lastChange: number): n
   const phase = memory.at(-1)?.phase;
   const settled = ends.find((e) => e >= lastChange);
   if (!phase || settled === undefined) return null;
-  const kept = memory.filter((m) => m.phase === phase && m.step >= settled && (lastChange === 0 || m.step > lastChange));
+  const kept = memory.filter((m) => m.phase === phase && m.step >= settled && m.step > lastChange);
   const atEnds = kept.filter((m) => m.atEnd);
   const between = kept.filter((m) => !m.atEnd);
   const same = atEnds.length > 1 ? atEnds : between.length > 1 ? between : null;
