@@ -68,53 +68,26 @@ export const namedForwardWorkgroups = (rows: number, n: number, rank = 0) =>
  * The kernel: bindings X, W (with an adapter its merged weight), Bias, [RES], [LA], then Y
  * or (U, G), [XA], as the GEMM tile's forward binds them; params M (rows), N (out), K
  * (in). X, W, the bias and the outputs are vec4s; A and x A, [K, rank] and [M, rank],
- * floats. A thread loads four k of a row of x as a vec4 and stages them across four rows
- * of the A tile (k-major, a vec4 of padding a row: the four stores of a warp's threads
- * spread over the banks), and four n of a row of W as they are.
+ * floats; the product is namedProduct's.
  */
 export function namedForwardKernel(v: { gelu: boolean; residual: boolean; rank?: number }): Kernel {
   const tile = NAMED_FORWARD_TILE;
-  const { TM, TN, TK } = tile;
   const R = v.rank ?? 0;
   const key = `linear.forward-named/${tileKey(tile)}/r${R}/${v.gelu ? 'gelu' : 'id'}/${v.residual ? 'res' : 'nores'}`;
   return memoKernel(key, () => {
-    const { NT, TX, TY } = namedDims(tile);
-    // vec4s a staged row: A's TM rows (and one of padding), B's TN columns
-    const AW = TM / 4 + 1, BW = TN / 4, KQ = TK / 4;
-    const LA = (TM * KQ) / NT, LB = (BW * TK) / NT;
-    if (!Number.isInteger(LA) || !Number.isInteger(LB) || !sliceFits(R)) throw new Error(`named forward: no kernel for tile ${key}`);
-    const decl = [namedAccumulators(tile)];
-    for (let u = 0; u < LA; u++) decl.push(`var ra${u}: vec4<f32>;`);
-    for (let u = 0; u < LB; u++) decl.push(`var rb${u}: vec4<f32>;`);
-    // this thread's vec4s of the slice from k0: row m's k 4 kq .. 4 kq + 3 of x, row k's columns 4 q .. of W; 0 past the edges
-    const fetchX = (k0: string) => Array.from({ length: LA }, (_, u) => `{ let e = t + ${u * NT}u; let m = e / ${KQ}u; let kq = e % ${KQ}u; ra${u} = vec4<f32>(0.0);
-      if (m0 + m < M && ${k0} + 4u * kq < K) { ra${u} = X[((m0 + m) * K + ${k0} + 4u * kq) / 4u]; } }`);
-    const fetch = (k0: string) => [...fetchX(k0),
-      ...Array.from({ length: LB }, (_, u) => `{ let e = t + ${u * NT}u; let k = e / ${BW}u; let q = e % ${BW}u; rb${u} = vec4<f32>(0.0);
-      if (${k0} + k < K && n0 + 4u * q < N) { rb${u} = W[((${k0} + k) * N + n0 + 4u * q) / 4u]; } }`),
-    ].join('\n    ');
-    const stageX = Array.from({ length: LA }, (_, u) => `{ let e = t + ${u * NT}u; let m = e / ${KQ}u; let kq = e % ${KQ}u;
-      ${['x', 'y', 'z', 'w'].map((c, j) => `As[(4u * kq + ${j}u) * ${AW}u + m / 4u][m % 4u] = ra${u}.${c};`).join(' ')} }`);
-    const stage = [...stageX, ...Array.from({ length: LB }, (_, u) => `Bs[t + ${u * NT}u] = rb${u};`)].join('\n    ');
+    if (!sliceFits(R)) throw new Error(`named forward: no kernel for tile ${key}`);
+    const p = namedProduct('X', 'W');
     const at = (m: string, n: string) => `(${m} * N + ${n}) / 4u`;
     const stores = namedStores(tile, (m, n, acc) => `var o = ${acc} + Bias[${n} / 4u];${v.residual ? ` o = o + RES[${at(m, n)}];` : ''}
       ${v.gelu ? `U[${at(m, n)}] = o; G[${at(m, n)}] = vec4<f32>(gelu(o.x), gelu(o.y), gelu(o.z), gelu(o.w));` : `Y[${at(m, n)}] = o;`}`);
     const body = `${v.gelu ? GELU_WGSL : ''}
-const TX = ${TX}u; const TY = ${TY}u;
-var<workgroup> As: array<vec4<f32>, ${AW * TK}>;
-var<workgroup> Bs: array<vec4<f32>, ${BW * TK}>;
-@compute @workgroup_size(${NT})
+${p.shared}
+@compute @workgroup_size(${p.threads})
 fn main(${MAIN_ARGS}) {
   ${WID}
   let M = P.M; let N = P.N; let K = P.K;
-  ${R ? sideMain(R, { AW, LA, fetchX, stageX }) : 'let tw = wid;'}
-  let tilesN = (N + ${TN - 1}u) / ${TN}u;
-  if (tw >= ((M + ${TM - 1}u) / ${TM}u) * tilesN) { return; }
-  let m0 = (tw / tilesN) * ${TM}u;
-  let n0 = (tw % tilesN) * ${TN}u;
-  let tx = t % TX; let ty = t / TX;
-  ${decl.join('\n  ')}
-  ${namedKLoop(tile, '0u', 'K', { fetch, stage, sums: namedSliceSums(tile, AW, BW) })}
+  ${R ? sideMain(R, p) : 'let tw = wid;'}
+  ${p.tile('tw')}
   ${stores}
 }`;
     const bindings = [vec4('X', 'read'), vec4('W', 'read'), vec4('Bias', 'read')];
@@ -127,6 +100,50 @@ fn main(${MAIN_ARGS}) {
       params: [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }],
     });
   });
+}
+
+/**
+ * The named tile's product of vec4 bindings `a` [M, K] and `b` [K, N] (K and N multiples
+ * of 4), for a `main` that has named M, N, K and its tile `tw`: its workgroup arrays
+ * (`shared`), and (`tile`) the tile's origin m0, n0, the thread's outputs and the K loop
+ * that sums them (stored by namedStores). A thread loads four k of a row of `a` as a vec4
+ * and stages them across four rows of the A tile (k-major, a vec4 of padding a row: the
+ * four stores of a warp's threads spread over the banks), and four n of a row of `b` as
+ * they are. The forward's x W and the input gradient's dy W^T over W's transposed copy
+ * (named-input-grad.ts) are this product.
+ */
+export function namedProduct(a: string, b: string) {
+  const tile = NAMED_FORWARD_TILE;
+  const { TM, TN, TK } = tile;
+  const { NT, TX, TY } = namedDims(tile);
+  // vec4s a staged row: A's TM rows (and one of padding), B's TN columns
+  const AW = TM / 4 + 1, BW = TN / 4, KQ = TK / 4;
+  const LA = (TM * KQ) / NT, LB = (BW * TK) / NT;
+  if (!Number.isInteger(LA) || !Number.isInteger(LB)) throw new Error(`named product: no kernel for tile ${tileKey(tile)}`);
+  const decl = [namedAccumulators(tile)];
+  for (let u = 0; u < LA; u++) decl.push(`var ra${u}: vec4<f32>;`);
+  for (let u = 0; u < LB; u++) decl.push(`var rb${u}: vec4<f32>;`);
+  // this thread's vec4s of the slice from k0: row m's k 4 kq .. 4 kq + 3 of a, row k's columns 4 q .. of b; 0 past the edges
+  const fetchX = (k0: string) => Array.from({ length: LA }, (_, u) => `{ let e = t + ${u * NT}u; let m = e / ${KQ}u; let kq = e % ${KQ}u; ra${u} = vec4<f32>(0.0);
+      if (m0 + m < M && ${k0} + 4u * kq < K) { ra${u} = ${a}[((m0 + m) * K + ${k0} + 4u * kq) / 4u]; } }`);
+  const fetch = (k0: string) => [...fetchX(k0),
+    ...Array.from({ length: LB }, (_, u) => `{ let e = t + ${u * NT}u; let k = e / ${BW}u; let q = e % ${BW}u; rb${u} = vec4<f32>(0.0);
+      if (${k0} + k < K && n0 + 4u * q < N) { rb${u} = ${b}[((${k0} + k) * N + n0 + 4u * q) / 4u]; } }`),
+  ].join('\n    ');
+  const stageX = Array.from({ length: LA }, (_, u) => `{ let e = t + ${u * NT}u; let m = e / ${KQ}u; let kq = e % ${KQ}u;
+      ${['x', 'y', 'z', 'w'].map((c, j) => `As[(4u * kq + ${j}u) * ${AW}u + m / 4u][m % 4u] = ra${u}.${c};`).join(' ')} }`);
+  const stage = [...stageX, ...Array.from({ length: LB }, (_, u) => `Bs[t + ${u * NT}u] = rb${u};`)].join('\n    ');
+  const shared = `const TX = ${TX}u; const TY = ${TY}u;
+var<workgroup> As: array<vec4<f32>, ${AW * TK}>;
+var<workgroup> Bs: array<vec4<f32>, ${BW * TK}>;`;
+  const tileOf = (tw: string) => `let tilesN = (N + ${TN - 1}u) / ${TN}u;
+  if (${tw} >= ((M + ${TM - 1}u) / ${TM}u) * tilesN) { return; }
+  let m0 = (${tw} / tilesN) * ${TM}u;
+  let n0 = (${tw} % tilesN) * ${TN}u;
+  let tx = t % TX; let ty = t / TX;
+  ${decl.join('\n  ')}
+  ${namedKLoop(tile, '0u', 'K', { fetch, stage, sums: namedSliceSums(tile, AW, BW) })}`;
+  return { threads: NT, AW, LA, fetchX, stageX, shared, tile: tileOf };
 }
 
 /**
