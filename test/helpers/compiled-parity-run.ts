@@ -6,8 +6,9 @@
 // more, compiled: paused at that window's end, and stepped to it with a live change
 // made while its decision waits); or (`wide`) the hand switch at batch 8 (136 rows: two
 // rows of wide tiles) on small's kernels: every forward without an adapter on the named
-// tile (NAMED_FORWARD's thresholds lowered), every other forward and every input
-// gradient on the wide tile (GEMM_WIDE's thresholds at 1), every trained base's weight
+// tile (NAMED_FORWARD's thresholds lowered), every trained base's input gradient there
+// too in the replay (over its weight transposed, NAMED_INPUT_GRAD's lowered), every
+// other forward and input gradient on the wide tile (GEMM_WIDE's thresholds at 1), every trained base's weight
 // gradient on a named tile (NAMED_WGRAD's sides lowered: fc1 and fc2 on 8 x 8), which
 // the micro model's small products otherwise never take; the fused path runs first there, so the kernels it
 // makes are its own.
@@ -23,6 +24,7 @@ import { GEMM_WIDE } from '../../src/engine/ops/webgpu/gemm';
 import { kernelKeys } from '../../src/engine/ops/webgpu/kernel';
 import { NAMED_WGRAD } from '../../src/engine/ops/webgpu/named-wgrad';
 import { NAMED_FORWARD } from '../../src/engine/ops/webgpu/named-forward';
+import { NAMED_INPUT_GRAD } from '../../src/engine/ops/webgpu/named-input-grad';
 import { Trainer } from '../../src/engine/trainer';
 import { reply } from './dawn';
 import { microRun, trainWithSwitch } from './path-parity-run';
@@ -50,7 +52,7 @@ export interface CompiledRun {
    * the last recording's launches; fused, the kernels first made during its run (each once)
    */
   productTiles: Record<string, number>;
-  /** Named-tile kernels (weight gradients, forwards) by name and tile (`NAME TMxTNxTK/RMxRN`), counted as productTiles are */
+  /** Named-tile kernels (weight gradients, forwards, input gradients) by name and tile (`NAME TMxTNxTK/RMxRN`), counted as productTiles are */
   namedTiles: Record<string, number>;
   /** whether a frozen base's thin gradients rode in an input-gradient launch of the last recording; null op by op (no recording) */
   rode: boolean | null;
@@ -104,7 +106,7 @@ export async function parityRun(kernels: 'compiled' | 'fused', steps: number, au
   };
   const keys = r ? r.dispatches.map((d) => d.kernel.key) : kernelKeys().filter((k) => !before.has(k));
   const productTiles = tilesOf(keys, ['linear.forward', 'linear.input-grad']);
-  const namedTiles = tilesOf(keys, ['linear.weight-grad-named', 'linear.forward-named'], true);
+  const namedTiles = tilesOf(keys, ['linear.weight-grad-named', 'linear.forward-named', 'linear.input-grad-named'], true);
   const rode = r ? keys.some((k) => k.startsWith('linear.input-grad/') && k.includes('/ride-')) : null;
   const kernelsByName = t.compiledKernels();
   t.dispose();
@@ -158,10 +160,12 @@ export async function specRuns(spec: string): Promise<SpecRuns> {
   const thresholds = { ...GEMM_WIDE };
   const named = { ...NAMED_WGRAD };
   const forwards = { ...NAMED_FORWARD };
+  const inputGrads = { ...NAMED_INPUT_GRAD };
   if (wide) {
     Object.assign(GEMM_WIDE, { minK: 1, minRows: 1, minTiles: 1, sideMinTiles: 1 });
     Object.assign(NAMED_WGRAD, { minSide: 4, squareMin: 32, squareMax: 128 });
     Object.assign(NAMED_FORWARD, { minN: 4, minTiles: 1 });
+    Object.assign(NAMED_INPUT_GRAD, { minN: 4, minTiles: 1 });
   }
   try {
     const batch = wide ? 8 : undefined;
@@ -177,6 +181,7 @@ export async function specRuns(spec: string): Promise<SpecRuns> {
     Object.assign(GEMM_WIDE, thresholds);
     Object.assign(NAMED_WGRAD, named);
     Object.assign(NAMED_FORWARD, forwards);
+    Object.assign(NAMED_INPUT_GRAD, inputGrads);
   }
 }
 

@@ -27,6 +27,7 @@ import { sumLanes } from '../../src/engine/ops/webgpu/shared-sums';
 import { kernelKeys } from '../../src/engine/ops/webgpu/kernel';
 import { NAMED_WGRAD, namedWgradTile } from '../../src/engine/ops/webgpu/named-wgrad';
 import { NAMED_FORWARD } from '../../src/engine/ops/webgpu/named-forward';
+import { NAMED_INPUT_GRAD, transposeDispatches } from '../../src/engine/ops/webgpu/named-input-grad';
 import * as ln from '../../src/engine/ops/webgpu/layernorm';
 import * as att from '../../src/engine/ops/webgpu/attention';
 import { adamwScenario, SHAPES, type ScenarioResult } from './adamw-scenario';
@@ -346,6 +347,53 @@ function namedForwardCase(seed: number) {
   });
   return () => onAndOff('linear: the forward on the named tile and the GEMM tile', names, 'named - GEMM tile', run2, (keys, named) => ({
     [`a forward not on ${named ? 'the named tile' : 'the GEMM tile'}`]: keys.length === variants.length && keys.every((k) => k.startsWith('linear.forward-named/') === named) ? 0 : 1,
+  }));
+}
+
+/**
+ * A trained linear's input gradient on the named tile over W's transposed copy (the
+ * compiled step's) and on the GEMM tile over W (op by op): written, added to what dx
+ * holds, and taken through the GELU of the input's pre-activation (fc2's), at partial
+ * tiles and K slices: the same floats, bit for bit (each output sums its k in order from
+ * 0 either way). The copies, two weights in one launch, are W^T exactly.
+ */
+function namedInputGradCase(seed: number) {
+  const [rows, dIn, dOut] = [300, 132, 260];
+  const { x, w } = linearInputs(rows, dIn, dOut, 0, seed);
+  const other = linearInputs(rows, 68, 36, 0, seed + 1).w;
+  const dy = seededNormal([rows, dOut], seed + 9) as tf.Tensor2D;
+  const dx0 = seededNormal([rows, dIn], seed + 10) as tf.Tensor2D;
+  const gu = seededNormal([rows, dIn], seed + 11) as tf.Tensor2D;
+  const stores = [['write', {}], ['add', { accumulateDx: true }], ['gelu', { dxGeluOf: gu }]] as const;
+  const spec = { rows, dIn, dOut, rank: 0, scale: 0, gelu: false, residual: false, inputGrad: true, base: true };
+  let copies = 1;
+  const run2 = (named: boolean) => withSettings(NAMED_INPUT_GRAD, { minN: 4, minTiles: 1 }, async () => {
+    const [wt, otherT] = allocEach([dOut, dIn], [36, 68]);
+    if (named) {
+      transposeDispatches([{ w, wt, dIn, dOut }, { w: other, wt: otherT, dIn: 68, dOut: 36 }], 2).forEach(run);
+      const want = [tf.transpose(w), tf.transpose(other)];
+      const pairs = await Promise.all([wt, otherT].map(async (t, i) => [await t!.data(), await want[i]!.data()] as const));
+      copies = pairs.every(([a, c]) => a.length === c.length && a.every((v, i) => Object.is(v, c[i]))) ? 0 : 1;
+      tf.dispose(want);
+    }
+    const out: Float32Array[] = [];
+    const keys: string[] = [];
+    for (const [, extra] of stores) {
+      const dx = tf.mul(dx0, 1) as tf.Tensor2D;
+      const [dw, db, part] = allocEach([dIn, dOut], [dOut], [weightGradScratch(spec).floats]);
+      const launch = backwardDispatches(spec, { x, dy, ...(named ? { wt } : { w }), dx, part, dw, db, ...extra })[0]!;
+      run(launch);
+      keys.push(launch.kernel.key);
+      out.push((await dx.data()) as Float32Array);
+      tf.dispose([dx, dw, db, part]);
+    }
+    tf.dispose([wt, otherT]);
+    return { out, keys };
+  });
+  const names = stores.map(([store]) => `dx (${store})`);
+  return () => onAndOff('linear: a trained input gradient on the named tile over W transposed and on the GEMM tile', names, 'named - GEMM tile', run2, (keys, named) => ({
+    [`an input gradient not on ${named ? 'the named tile' : 'the GEMM tile'}`]: keys.length === stores.length && keys.every((k) => k.startsWith(named ? 'linear.input-grad-named/' : `linear.input-grad/${tileKey()}/`)) ? 0 : 1,
+    'the transposed copies differ from W^T': copies,
   }));
 }
 
@@ -883,7 +931,7 @@ export const CASES = {
   optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
   linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...wideCases(300, 70, 130, 8, 13), ...manySplitCases(15), highRankCase(17),
     geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29), adapterSumCase(31), wideTileCase(33), vec4Case(35), ...vec4Cases(300, 68, 132, 37),
-    ...namedCases(39), namedForwardCase(43), namedLoraForwardCase(45)],
+    ...namedCases(39), namedForwardCase(43), namedLoraForwardCase(45), namedInputGradCase(47)],
   // 4,500 rows: more than the backward's 2,048 workgroups, so each sums several rows
   layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26), layerNormSumCase(27), layerNormRowsCase(28, 4, 2), layerNormRowsCase(38, 2, 1), sumOrderCase(29)],
   // head widths 16, 8 and 64 run on vec4s (rows shared by as many lanes as the device

@@ -5,8 +5,10 @@
 // launch, or several adapters' ahead of the forward in the compiled step; run eagerly,
 // made in the products' loads instead), and the forward keeps x A for the backward.
 // Backward: the input gradient through the merged weight (one launch, the adapter's dxa
-// as its side product), then every weight gradient as split-K partials (one launch) and
-// their sum (one launch). A frozen base gets no weight gradient.
+// as its side product; a trained base's, in the compiled step, over its weight
+// transposed ahead of the forward, on the named tile), then every weight gradient as
+// split-K partials (one launch) and their sum (one launch). A frozen base gets no
+// weight gradient.
 import * as tf from '@tensorflow/tfjs';
 import { gemmSharedBytes, sideWorkgroups, splitK, tileFor, tilesOf } from './gemm';
 import type { AdapterTensors } from '../linear';
@@ -15,6 +17,7 @@ import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
 import { sharedSumDispatches, sharedSumsPerLaunch } from './shared-sums';
 import { namedWgradKernel, namedWgradLaunch, namedWgradTile } from './named-wgrad';
 import { namedForwardKernel, namedForwardWorkgroups, takesNamedForward } from './named-forward';
+import { namedInputGradKernel, namedInputGradWorkgroups, takesNamedInputGrad } from './named-input-grad';
 import { ADAPTER_SUMS, forwardKernel, forwardLayout, inputGradKernel, inputGradLayout, mergeKernel, weightGradCounts, weightGradKernel, weightGradLayout, weightGradParts, weightGradSums, weightGradVec4, weightGradWorkgroups } from './linear-kernels';
 
 export interface LinearSpec {
@@ -110,6 +113,11 @@ export interface BackwardBuffers<B> {
   xa?: B;
   /** outputs: dx (also computed, and may be scratch, when only the adapter needs it) and dxa = s dy B^T */
   dx?: B; dxa?: B;
+  /**
+   * W transposed [dout, din], made by the caller (the compiled step, ahead of its
+   * forward) where namedInputGradFor: the input gradient is then dy WT on the named tile
+   */
+  wt?: B;
   /** the pre-activation u of a GELU whose output is this layer's input: dx is then taken through it */
   dxGeluOf?: B;
   /** dx is added to what `dx` holds (not with dxGeluOf) */
@@ -130,6 +138,14 @@ export interface BackwardSpec extends LinearSpec {
   /** W and b train (false once the base is frozen) */
   base: boolean;
 }
+
+/**
+ * Whether a backward's input gradient takes the named tile given W's transposed copy: a
+ * trained base without an adapter (with one, the merged weight and the side product keep
+ * the input-gradient kernel), read without a GELU (the compiled step takes fc2's input
+ * gradient through fc1's, so fc1's reads a plain dy).
+ */
+export const namedInputGradFor = (s: BackwardSpec) => s.inputGrad && s.base && !s.rank && takesNamedInputGrad(s.rows, s.dOut, s.dIn);
 
 /** The named tile of a spec's weight gradient (a trained base without an adapter, named-wgrad.ts), or null. */
 const namedTileOf = (s: BackwardSpec) => (s.base && !s.rank ? namedWgradTile(s.dIn, s.dOut) : null);
@@ -166,7 +182,11 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>, ri
   const out: Dispatch<B>[] = [];
   const dyBufs = s.gelu ? [g.dg!, g.u!] : [g.dy!];
   if (g.accumulateDx && g.dxGeluOf) throw new Error('linear: an input gradient taken through a GELU is written, not added to');
-  if (s.inputGrad || s.rank) {
+  if (g.wt) {
+    if (s.gelu || !namedInputGradFor(s)) throw new Error('linear: W\'s transposed copy serves only an input gradient namedInputGradFor takes, read without a GELU');
+    const store = g.dxGeluOf ? 'gelu' : g.accumulateDx ? 'add' : 'write';
+    out.push({ kernel: namedInputGradKernel(store), buffers: [g.dy!, g.wt, ...(g.dxGeluOf ? [g.dxGeluOf] : []), g.dx!], params: [s.rows, s.dIn, s.dOut], workgroups: namedInputGradWorkgroups(s.rows, s.dIn) });
+  } else if (s.inputGrad || s.rank) {
     const merged = placeOf(s) === 'loads';
     const buffers = [...dyBufs, s.rank && !merged ? g.wm! : g.w!];
     if (merged) buffers.push(g.loraA!);
@@ -223,7 +243,8 @@ function rideAlong<B>(host: Dispatch<B>, v: Parameters<typeof inputGradKernel>[0
  * writes, and the launch's bindings and workgroup memory fit the device.
  */
 export function canRide<B>(hostSpec: BackwardSpec, host: Dispatch<B>, rider: Rider<B>, limits: { storageBuffers: number; sharedBytes: number }): boolean {
-  if (host.kernel.name !== 'linear.input-grad' || conflicts(host, rider.dispatch)) return false;
+  // a named host (named-input-grad.ts) has no rider's workgroups
+  if (host.kernel.name !== 'linear.input-grad' || host.kernel.key.startsWith('linear.input-grad-named/') || conflicts(host, rider.dispatch)) return false;
   const storage = host.kernel.bindings.length + rider.dispatch.kernel.bindings.length;
   const shared = gemmSharedBytes(inputGradLayout(hostSpec.rank, placeOf(hostSpec) === 'loads', rider.spec.rank, inputGradTile(hostSpec)));
   return storage <= limits.storageBuffers && shared <= limits.sharedBytes;
