@@ -46,7 +46,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--split-k WORKGROUPS[/MINROWS]', `tuning: workgroups a weight gradient's K splits aim for, and the rows a split keeps at least (${SPLIT_K.targetWorkgroups}/${SPLIT_K.minRows})`],
   ['--wgrad-named TILES[/MAXSPLITS]|off', `tuning: the tiles and splits at most of a trained base's weight gradient on a named tile, or off (every one on the GEMM tile) (${NAMED_WGRAD.targetWorkgroups}/${NAMED_WGRAD.maxSplits})`],
   ['--forward-named MINN/MINTILES|off', `tuning: the least N and tiles of a forward on the named tile (an adapter's where its merged weight is made ahead), or off (${NAMED_FORWARD.minN}/${NAMED_FORWARD.minTiles})`],
-  ['--input-grad-named MINN/MINTILES|off', `tuning: the least N and tiles of a trained base's input gradient on the named tile over its weight transposed (the compiled step), or off (${NAMED_INPUT_GRAD.minN}/${NAMED_INPUT_GRAD.minTiles})`],
+  ['--input-grad-named MINN/MINTILES/MAXK|off', `tuning: the least N and tiles and the most K of a trained base's input gradient on the named tile over its weight transposed (the compiled step), or off (${NAMED_INPUT_GRAD.minN}/${NAMED_INPUT_GRAD.minTiles}/${NAMED_INPUT_GRAD.maxK})`],
   ['--thin-grad LANES/UNROLL', `tuning: threads a column of a LoRA adapter's thin gradients, and rows whose loads a thread issues at once (${THIN_GRAD.lanes}/${THIN_GRAD.unroll})`],
   ['--layernorm-groups N', `tuning: workgroups the LayerNorm backward spreads its rows over (${LAYERNORM.backwardWorkgroups})`],
   ['--layernorm-rows F/B', `tuning: rows the LayerNorm forward / backward take at once (${LAYERNORM.forwardRows}/${LAYERNORM.backwardRows})`],
@@ -104,7 +104,7 @@ async function main(): Promise<number> {
   tune('split-k', v['split-k'], parseSplitK, (k) => (Object.assign(SPLIT_K, k), `split-K target ${k.targetWorkgroups} workgroups, at least ${k.minRows} rows`));
   tune('wgrad-named', v['wgrad-named'], parseNamedWgrad, (n) => (Object.assign(NAMED_WGRAD, n), (n.on ? `named-tile weight gradients split for at most ${n.targetWorkgroups} tiles and ${n.maxSplits} splits` : 'named-tile weight gradients off')));
   tune('forward-named', v['forward-named'], parseNamedForward, (f) => (Object.assign(NAMED_FORWARD, f), (f.on ? `named forwards from N ${f.minN} and ${f.minTiles} tiles` : 'named forwards off')));
-  tune('input-grad-named', v['input-grad-named'], parseNamedInputGrad, (f) => (Object.assign(NAMED_INPUT_GRAD, f), (f.on ? `named input gradients from N ${f.minN} and ${f.minTiles} tiles` : 'named input gradients off')));
+  tune('input-grad-named', v['input-grad-named'], parseNamedInputGrad, (f) => (Object.assign(NAMED_INPUT_GRAD, f), (f.on ? `named input gradients from N ${f.minN} and ${f.minTiles} tiles, K to ${f.maxK}` : 'named input gradients off')));
   tune('thin-grad', v['thin-grad'], parseThinGrad, (g) => (Object.assign(THIN_GRAD, g), `thin gradients: ${g.lanes} lanes a column, ${g.unroll} loads at once`));
   tune('layernorm-groups', v['layernorm-groups'], parseLayerNormGroups, (n) => ((LAYERNORM.backwardWorkgroups = n), `LayerNorm backward over ${n} workgroups`));
   tune('layernorm-rows', v['layernorm-rows'], parseLayerNormRows, (r) => (Object.assign(LAYERNORM, r), `LayerNorm rows at once: ${r.forwardRows} forward, ${r.backwardRows} backward`));

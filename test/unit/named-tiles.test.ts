@@ -1,10 +1,11 @@
-// Which weight gradients and forwards take a named tile (named-wgrad.ts,
-// named-forward.ts), how the weight gradients split, the launches and scratch the
+// Which weight gradients, forwards and input gradients take a named tile (named-wgrad.ts,
+// named-forward.ts, named-input-grad.ts), how the weight gradients split, the launches and scratch the
 // linear makes for them, and the tuning flags that set them. The kernels' floats are
 // checked on Dawn (fused-ops, compiled); these are the rules.
 import { describe, expect, it } from 'vitest';
-import { backwardDispatches, forwardDispatches, weightGradScratch, type BackwardSpec } from '../../src/engine/ops/webgpu/linear';
+import { backwardDispatches, forwardDispatches, namedInputGradFor, weightGradScratch, type BackwardSpec } from '../../src/engine/ops/webgpu/linear';
 import { parseNamedForward, takesNamedForward } from '../../src/engine/ops/webgpu/named-forward';
+import { parseNamedInputGrad, transposeDispatches } from '../../src/engine/ops/webgpu/named-input-grad';
 import { NAMED_WGRAD, namedWgradLaunch, namedWgradTile, parseNamedWgrad } from '../../src/engine/ops/webgpu/named-wgrad';
 
 const T88 = { TM: 128, TN: 128, TK: 16, RM: 8, RN: 8 };
@@ -149,5 +150,55 @@ describe('the named forward', () => {
 
   it.each([['384', /write MINN\/MINTILES/], ['<b>/1', /\(got "<b>\/1"\)/]])('refuses the flag %s', (text, message) => {
     expect(parseNamedForward(text)).toMatch(message);
+  });
+});
+
+describe('a trained base\'s input gradient on the named tile, over its weight transposed', () => {
+  const spec = (rows: number, dIn: number, dOut: number, o: Partial<BackwardSpec> = {}): BackwardSpec =>
+    ({ rows, dIn, dOut, rank: 0, scale: 0, gelu: false, residual: false, inputGrad: true, base: true, ...o });
+
+  it.each([
+    ['small q, k, v, o (K 384, N 384: 390 tiles)', b128, 384, 384, true],
+    ['small fc2 (K 384, N 1,536)', b128, 1536, 384, true],
+    ['small fc1 (K 1,536, N 384): K over 768', b128, 384, 1536, false],
+    ['tiny fc2 (K 192, N 768: 780 tiles)', b128, 768, 192, true],
+    ['tiny fc2 at batch 32 (198 tiles)', b32, 768, 192, false],
+    ['tiny attention (N 192)', b128, 192, 192, false],
+    ['din not a multiple of 4', b128, 390, 384, false],
+  ])('%s', (_, rows, dIn, dOut, named) => {
+    expect(namedInputGradFor(spec(rows, dIn, dOut))).toBe(named);
+  });
+
+  it.each([
+    ['with an adapter', { rank: 8 }],
+    ['with its base frozen', { base: false }],
+    ['without an input gradient (the patch embedding)', { inputGrad: false }],
+  ])('is none %s', (_, o) => {
+    expect(namedInputGradFor(spec(b128, 384, 384, o))).toBe(false);
+  });
+
+  it('is dy WT\'s launch over the copy (written, added to, or through the GELU of the input), and the copies\' launch takes several weights', () => {
+    const s = spec(b128, 1536, 384);
+    const g = { x: 'x', dy: 'dy', wt: 'wt', dx: 'dx', part: 'p', dw: 'dw', db: 'db' };
+    const keys = [{}, { accumulateDx: true }, { dxGeluOf: 'gu' }].map((o) => backwardDispatches<string>(s, { ...g, ...o })[0]!);
+    expect(keys.map((d) => d.kernel.key)).toEqual(['write', 'add', 'gelu'].map((k) => `linear.input-grad-named/64x128x16/4x8/${k}`));
+    expect([keys[2]!.buffers, keys[2]!.params, keys[2]!.workgroups]).toEqual([['dy', 'wt', 'gu', 'dx'], [b128, 1536, 384], 130 * 12]);
+    expect(() => backwardDispatches<string>({ ...s, gelu: true }, { ...g, dg: 'dg', u: 'u' })).toThrow(/without a GELU/);
+    const launches = transposeDispatches<string>([{ w: 'a', wt: 'at', dIn: 384, dOut: 1536 }, { w: 'b', wt: 'bt', dIn: 100, dOut: 40 }, { w: 'c', wt: 'ct', dIn: 384, dOut: 384 }], 2);
+    expect(launches.map((d) => [d.kernel.key, d.buffers, d.params, d.workgroups])).toEqual([
+      ['linear.transpose/x2', ['a', 'at', 'b', 'bt'], [0, 384, 1536, 576, 100, 40], 576 + 8],
+      ['linear.transpose/x1', ['c', 'ct'], [0, 384, 384], 144],
+    ]);
+  });
+
+  it.each([
+    ['384/256/768', { on: true, minN: 384, minTiles: 256, maxK: 768 }],
+    ['off', { on: false }],
+  ])('reads the flag %s', (text, want) => {
+    expect(parseNamedInputGrad(text)).toMatchObject(want);
+  });
+
+  it.each([['384/256', /write MINN\/MINTILES\/MAXK/], ['<b>/1/2', /\(got "<b>\/1\/2"\)/]])('refuses the flag %s', (text, message) => {
+    expect(parseNamedInputGrad(text)).toMatch(message);
   });
 });

@@ -12,24 +12,30 @@ import { namedStores, vec4Binding as vec4 } from './named-tile';
 
 /**
  * Which input gradients take the named tile in the compiled step: a trained base's
- * without an adapter, K (dout) and N (din) multiples of 4, N at least `minN` and at
- * least `minTiles` tiles (`--input-grad-named MINN/MINTILES|off`); the forward's rule,
- * whose shapes the input gradients share (named-forward.ts).
+ * without an adapter, K (dout) and N (din) multiples of 4, N at least `minN`, at least
+ * `minTiles` tiles and K at most `maxK` (`--input-grad-named MINN/MINTILES/MAXK|off`).
+ * In the step (H100, Node + Dawn, one call, us a launch against the tiles they had): at
+ * small b128 the query's and key's (K 384, adding to dx) 116 -> 82, the value's and
+ * output projection's 90-91 -> 86-87, fc2's (K 384, N 1,536) 320 -> 284, but fc1's (K
+ * 1,536, N 384) 292 -> 312 (as the thirty-second session's microbenchmarks had it: the
+ * wide tile stays); tiny b128's fc2 (780 tiles) 109 -> 90, at b32 (198 tiles) 39.8 ->
+ * 40.2 with the copies' launch to pay. The copies: 0.13 ms of launches at small, 0.016
+ * at tiny.
  */
-export const NAMED_INPUT_GRAD = { on: true, minN: 384, minTiles: 128 };
+export const NAMED_INPUT_GRAD = { on: true, minN: 384, minTiles: 256, maxK: 768 };
 
-/** The named input gradients' setting a tuning run may set, written `MINN/MINTILES` or `off`, checked. */
+/** The named input gradients' setting a tuning run may set, written `MINN/MINTILES/MAXK` or `off`, checked. */
 export function parseNamedInputGrad(text: string): typeof NAMED_INPUT_GRAD | string {
   if (text === 'off') return { ...NAMED_INPUT_GRAD, on: false };
-  const m = /^(\d{1,5})\/(\d{1,6})$/.exec(text);
-  if (!m) return `--input-grad-named: write MINN/MINTILES (e.g. 384/128) or off (got "${text.slice(0, 40)}")`;
-  return { on: true, minN: Number(m[1]), minTiles: Number(m[2]) };
+  const m = /^(\d{1,5})\/(\d{1,6})\/(\d{1,6})$/.exec(text);
+  if (!m) return `--input-grad-named: write MINN/MINTILES/MAXK (e.g. 384/256/768) or off (got "${text.slice(0, 40)}")`;
+  return { on: true, minN: Number(m[1]), minTiles: Number(m[2]), maxK: Number(m[3]) };
 }
 
 /** Whether an input gradient over `rows` rows with K `dOut` and N `dIn` takes the named tile (given W's transposed copy). */
 export function takesNamedInputGrad(rows: number, dOut: number, dIn: number): boolean {
-  const { on, minN, minTiles } = NAMED_INPUT_GRAD;
-  return on && dOut % 4 === 0 && dIn % 4 === 0 && dIn >= minN && tilesOf(rows, dIn, NAMED_FORWARD_TILE) >= minTiles;
+  const { on, minN, minTiles, maxK } = NAMED_INPUT_GRAD;
+  return on && dOut % 4 === 0 && dIn % 4 === 0 && dIn >= minN && dOut <= maxK && tilesOf(rows, dIn, NAMED_FORWARD_TILE) >= minTiles;
 }
 
 /** How dx is stored: written, added to what DX holds, or taken through the GELU of GU (fc2's input is fc1's output). */
