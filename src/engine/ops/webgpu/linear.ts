@@ -5,8 +5,9 @@
 // launch, or several adapters' ahead of the forward in the compiled step; run eagerly,
 // made in the products' loads instead), and the forward keeps x A for the backward.
 // Backward: the input gradient through the merged weight (one launch, the adapter's dxa
-// as its side product; a trained base's, in the compiled step, over its weight
-// transposed ahead of the forward, on the named tile), then every weight gradient as
+// as its side product; in the compiled step, a trained base's of a shape that pays
+// (namedInputGradFor) over its weight transposed ahead of the forward, on the named
+// tile), then every weight gradient as
 // split-K partials (one launch) and their sum (one launch). A frozen base gets no
 // weight gradient.
 import * as tf from '@tensorflow/tfjs';
@@ -142,8 +143,9 @@ export interface BackwardSpec extends LinearSpec {
 /**
  * Whether a backward's input gradient takes the named tile given W's transposed copy: a
  * trained base without an adapter (with one, the merged weight and the side product keep
- * the input-gradient kernel), read without a GELU (the compiled step takes fc2's input
- * gradient through fc1's, so fc1's reads a plain dy).
+ * the input-gradient kernel) of a shape takesNamedInputGrad names. Its dy must be read
+ * without a GELU, which backwardDispatches checks (the compiled step takes fc2's input
+ * gradient through fc1's GELU, so fc1's reads a plain dy).
  */
 export const namedInputGradFor = (s: BackwardSpec) => s.inputGrad && s.base && !s.rank && takesNamedInputGrad(s.rows, s.dOut, s.dIn);
 
@@ -184,6 +186,7 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>, ri
   if (g.accumulateDx && g.dxGeluOf) throw new Error('linear: an input gradient taken through a GELU is written, not added to');
   if (g.wt) {
     if (s.gelu || !namedInputGradFor(s)) throw new Error('linear: W\'s transposed copy serves only an input gradient namedInputGradFor takes, read without a GELU');
+    if (rider) throw new Error('linear: a named input gradient has no rider\'s workgroups (canRide refuses it)');
     const store = g.dxGeluOf ? 'gelu' : g.accumulateDx ? 'add' : 'write';
     out.push({ kernel: namedInputGradKernel(store), buffers: [g.dy!, g.wt, ...(g.dxGeluOf ? [g.dxGeluOf] : []), g.dx!], params: [s.rows, s.dIn, s.dOut], workgroups: namedInputGradWorkgroups(s.rows, s.dIn) });
   } else if (s.inputGrad || s.rank) {
