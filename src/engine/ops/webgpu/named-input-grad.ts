@@ -18,9 +18,9 @@ import { namedStores, vec4Binding as vec4 } from './named-tile';
  * small b128 the query's and key's (K 384, adding to dx) 116 -> 82, the value's and
  * output projection's 90-91 -> 86-87, fc2's (K 384, N 1,536) 320 -> 284, but fc1's (K
  * 1,536, N 384) 292 -> 312 (as the thirty-second session's microbenchmarks had it: the
- * wide tile stays); tiny b128's fc2 (780 tiles) 109 -> 90, at b32 (198 tiles) 39.8 ->
- * 40.2 with the copies' launch to pay. The copies: 0.13 ms of launches at small, 0.016
- * at tiny.
+ * wide tile stays); tiny b128's fc2 (780 tiles) 109 -> 90, at b32 (198 tiles) 40.3-40.5
+ * -> 40.4-40.7 (two calls, the mean over the blocks) with the copies' launch to pay. The
+ * copies: 0.10 ms of launches for small's 40 kept weights (0.13 for all 48), 0.016 at tiny.
  */
 export const NAMED_INPUT_GRAD = { on: true, minN: 384, minTiles: 256, maxK: 768 };
 

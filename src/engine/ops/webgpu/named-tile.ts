@@ -1,4 +1,4 @@
-// The parts every named-tile kernel shares (named-wgrad.ts, named-forward.ts): a thread's
+// The parts every named-tile kernel shares (named-wgrad.ts, named-forward.ts, named-input-grad.ts): a thread's
 // RM x RN outputs as named vec4 variables, the K slice's FMAs written out against the
 // staged tiles, and the outputs' stores. No array in a thread's registers and no loop
 // counter indexing one: the engine's 8 x 8 tile, its accumulators an array read by loop
