@@ -4,7 +4,8 @@
 // or (`policy`) the policy switches every module itself at a window's end, which the
 // compiled path decides after queueing the next step ahead of the decision (and twice
 // more, compiled: paused at that window's end, and stepped to it with a live change
-// made while its decision waits); or (`wide`) the hand switch at batch 8 (136 rows: two
+// made while its decision waits; the trained input gradients on the named tile, as in
+// `wide`); or (`wide`) the hand switch at batch 8 (136 rows: two
 // rows of wide tiles) on small's kernels: every forward without an adapter on the named
 // tile (NAMED_FORWARD's thresholds lowered), every trained base's input gradient there
 // too in the replay (over its weight transposed, NAMED_INPUT_GRAD's lowered), every
@@ -165,8 +166,9 @@ export async function specRuns(spec: string): Promise<SpecRuns> {
     Object.assign(GEMM_WIDE, { minK: 1, minRows: 1, minTiles: 1, sideMinTiles: 1 });
     Object.assign(NAMED_WGRAD, { minSide: 4, squareMin: 32, squareMax: 128 });
     Object.assign(NAMED_FORWARD, { minN: 4, minTiles: 1 });
-    Object.assign(NAMED_INPUT_GRAD, { minN: 4, minTiles: 1 });
   }
+  // the policy's runs too: a step queued ahead and withdrawn has made the transposed copies
+  if (wide || policy) Object.assign(NAMED_INPUT_GRAD, { minN: 4, minTiles: 1 });
   try {
     const batch = wide ? 8 : undefined;
     const fusedFirst = wide ? await parityRun('fused', steps, augment, false, undefined, batch) : null;

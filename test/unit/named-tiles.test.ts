@@ -3,7 +3,7 @@
 // linear makes for them, and the tuning flags that set them. The kernels' floats are
 // checked on Dawn (fused-ops, compiled); these are the rules.
 import { describe, expect, it } from 'vitest';
-import { backwardDispatches, forwardDispatches, namedInputGradFor, weightGradScratch, type BackwardSpec } from '../../src/engine/ops/webgpu/linear';
+import { backwardDispatches, canRide, forwardDispatches, namedInputGradFor, weightGradScratch, type BackwardSpec } from '../../src/engine/ops/webgpu/linear';
 import { parseNamedForward, takesNamedForward } from '../../src/engine/ops/webgpu/named-forward';
 import { parseNamedInputGrad, transposeDispatches } from '../../src/engine/ops/webgpu/named-input-grad';
 import { NAMED_WGRAD, namedWgradLaunch, namedWgradTile, parseNamedWgrad } from '../../src/engine/ops/webgpu/named-wgrad';
@@ -164,9 +164,26 @@ describe('a trained base\'s input gradient on the named tile, over its weight tr
     ['tiny fc2 (K 192, N 768: 780 tiles)', b128, 768, 192, true],
     ['tiny fc2 at batch 32 (198 tiles)', b32, 768, 192, false],
     ['tiny attention (N 192)', b128, 192, 192, false],
+    ['K 768, the most', b128, 384, 768, true],
+    ['K 772', b128, 384, 772, false],
+    ['256 tiles, the least (4,096 rows, N 512)', 4096, 512, 384, true],
+    ['252 tiles (4,032 rows)', 4032, 512, 384, false],
     ['din not a multiple of 4', b128, 390, 384, false],
+    ['dout not a multiple of 4', b128, 384, 382, false],
   ])('%s', (_, rows, dIn, dOut, named) => {
     expect(namedInputGradFor(spec(rows, dIn, dOut))).toBe(named);
+  });
+
+  it('takes no rider: a frozen base\'s thin gradients wait for another host', () => {
+    const frozen = spec(b128, 384, 384, { rank: 8, scale: 1, base: false, inputGrad: false });
+    const riders = backwardDispatches<string>(frozen, { x: 'rx', dy: 'rdy', wm: 'rwm', loraB: 'rB', xa: 'rxa', dx: 'rdx', dxa: 'rdxa', da: 'rda', dB: 'rdB', part: 'rp', deferSum: true });
+    const rider = { spec: frozen, dispatch: riders.at(-1)! };
+    const limits = { storageBuffers: 16, sharedBytes: 32768 };
+    const host = spec(b128, 384, 384);
+    const g = { x: 'x', dy: 'dy', dx: 'dx', part: 'p', dw: 'dw', db: 'db' };
+    expect(canRide(host, backwardDispatches<string>(host, { ...g, w: 'w' })[0]!, rider, limits)).toBe(true);
+    expect(canRide(host, backwardDispatches<string>(host, { ...g, wt: 'wt' })[0]!, rider, limits)).toBe(false);
+    expect(() => backwardDispatches<string>(host, { ...g, wt: 'wt' }, rider)).toThrow(/no rider/);
   });
 
   it.each([
