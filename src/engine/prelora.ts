@@ -245,7 +245,7 @@ export class PreLoRAController {
   private async switchModules(
     switches: Switch[], settings: PreLoRAConfig,
     why: (sw: Switch) => PhaseChange['decidedBy'] = (sw) => ({
-      metric: settings.metric, value: sw.statistic!, rule: settings.rule, tested: sw.tested ?? undefined, threshold: settings.weightThreshold, patience: settings.patience,
+      metric: settings.metric, value: sw.tested!.at(-1)!, rule: settings.rule, tested: sw.tested!, threshold: settings.weightThreshold, patience: settings.patience,
       lossThreshold: lossTestApplies(settings) ? settings.lossThreshold : null,
     }),
   ): Promise<void> {

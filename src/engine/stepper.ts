@@ -21,9 +21,10 @@ export interface Switch {
   /** steps completed when it switched (the window's end) */
   step: number;
   rank: number;
-  /** the value the rule compared with the threshold at the deciding window (policy.ts Decision); null for a forced switch */
-  statistic: number | null;
-  /** every value the rule compared with the threshold, in the windows it tested (oldest first); null for a forced switch */
+  /**
+   * every value the rule compared with the threshold, in the windows it tested (oldest
+   * first; the last is the switch's statistic, policy.ts Decision); null for a forced switch
+   */
   tested: number[] | null;
 }
 
@@ -69,7 +70,7 @@ export function stepWindow(state: StepperState, windows: readonly WindowRecord[]
   // the rank pool: targeted modules still in full training (one outside the targets trains
   // fully to the end and is no candidate: with scope all its statistic set others' ranks)
   const ranks = allocateRanks(last, decision.switching, activeModules(state, s.targets), s);
-  const switches = decision.switching.map((id) => ({ module: id, step: last.step, rank: ranks[id]!, statistic: decision.tested[id]?.at(-1) ?? null, tested: decision.tested[id] ?? null }));
+  const switches = decision.switching.map((id) => ({ module: id, step: last.step, rank: ranks[id]!, tested: decision.tested[id] ?? null }));
   return { state: without(state, decision.switching), switches };
 }
 
@@ -98,5 +99,5 @@ export function stepForced(state: StepperState, ids: string[], last: WindowRecor
   const mine = ids.filter((id) => inFull.has(id));
   if (mine.length === 0) return { state, switches: [] };
   const ranks = last ? allocateRanks(last, mine, activeModules(state, s.targets), s) : Object.fromEntries(mine.map((id) => [id, s.minRank]));
-  return { state: without(state, mine), switches: mine.map((id) => ({ module: id, step, rank: ranks[id]!, statistic: null, tested: null })) };
+  return { state: without(state, mine), switches: mine.map((id) => ({ module: id, step, rank: ranks[id]!, tested: null })) };
 }

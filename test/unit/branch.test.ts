@@ -6,7 +6,7 @@ import { branchPoint, firstDifference } from '../../src/engine/explore/branch';
 import type { RealSwitch } from '../../src/engine/explore/recorded';
 
 const real = (module: string, step: number, rank: number): RealSwitch => ({ module, step, rank, cause: 'policy', afterWindows: step / 10, frozenAt: null });
-const sw = (module: string, step: number, rank: number) => ({ module, step, rank, statistic: 0.1, tested: [0.1] });
+const sw = (module: string, step: number, rank: number) => ({ module, step, rank, tested: [0.1] });
 
 describe('firstDifference', () => {
   it('is null when every decision agrees, whatever the order within a window', () => {

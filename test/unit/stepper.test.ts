@@ -61,7 +61,7 @@ describe('stepWindow', () => {
       // what the rule compared: the module's own value, or (global) its family's mean (uniform weights)
       const family = parseModuleId(sw.module).family;
       const mates = s.rule === 'global' ? modules.filter((id) => parseModuleId(id).family === family) : [sw.module];
-      expect(sw.statistic).toBeCloseTo(mates.reduce((a, id) => a + last.modules[id]![s.metric]!, 0) / mates.length, 12);
+      expect(sw.tested!.at(-1)).toBeCloseTo(mates.reduce((a, id) => a + last.modules[id]![s.metric]!, 0) / mates.length, 12);
     }
     expect(state.full).toEqual(modules.filter((id) => !expected.some(([m]) => m === id)));
   });
@@ -83,9 +83,9 @@ describe('stepForced', () => {
   it('ranks like the policy at the last window, at minRank before any, and skips modules already switched', () => {
     const s0 = initialState(ids);
     const early = stepForced(s0, ['blocks.1.fc1'], undefined, base, 3);
-    expect(early.switches).toEqual([{ module: 'blocks.1.fc1', step: 3, rank: 4, statistic: null, tested: null }]);
+    expect(early.switches).toEqual([{ module: 'blocks.1.fc1', step: 3, rank: 4, tested: null }]);
     const late = stepForced(early.state, ['blocks.1.fc1', 'blocks.1.query'], settled.at(-1), base, 31);
-    expect(late.switches).toEqual([{ module: 'blocks.1.query', step: 31, rank: 16, statistic: null, tested: null }]);
+    expect(late.switches).toEqual([{ module: 'blocks.1.query', step: 31, rank: 16, tested: null }]);
     expect(late.state.full).toEqual(['blocks.0.query', 'blocks.0.fc1']);
   });
 });
