@@ -110,6 +110,30 @@ export const MAIN_ARGS =
   '@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32';
 export const WID = 'let wid = wg.x + wg.y * nwg.x;';
 
+/**
+ * Several jobs in one launch, each from its first workgroup (merges, transposes, shared
+ * sums): `main`'s statements sending a workgroup to the last job whose first it has
+ * reached, `call(i, w)` job i's statement for its own workgroup index w, the jobs'
+ * firsts in params `first0`, `first1`, ... (jobParams).
+ */
+export const jobBranches = (count: number, call: (i: number, w: string) => string): string =>
+  Array.from({ length: count }, (_, k) => count - 1 - k).map((i) => `if (wid >= P.first${i}) { ${call(i, `wid - P.first${i}`)} return; }`).join('\n  ');
+
+/** The params of a launch of `jobs` (jobBranches): each job's first workgroup then `own(j)`; and the launch's workgroups, `workgroups(j)` each. */
+export function jobParams<J>(jobs: readonly J[], workgroups: (j: J, i: number) => number, own: (j: J, i: number) => number[]): { params: number[]; workgroups: number } {
+  const params: number[] = [];
+  let first = 0;
+  jobs.forEach((j, i) => {
+    params.push(first, ...own(j, i));
+    first += workgroups(j, i);
+  });
+  return { params, workgroups: first };
+}
+
+/** `jobs` in order, `perLaunch` at most a launch. */
+export const inLaunches = <J>(jobs: readonly J[], perLaunch: number): J[][] =>
+  Array.from({ length: Math.ceil(jobs.length / perLaunch) }, (_, k) => jobs.slice(k * perLaunch, (k + 1) * perLaunch));
+
 /** The buffers a dispatch writes (its read-write bindings). */
 const written = <B>(d: Dispatch<B>): B[] => d.buffers.filter((_, i) => d.kernel.bindings[i]?.access === 'rw');
 

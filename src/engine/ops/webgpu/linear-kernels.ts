@@ -10,7 +10,7 @@
 // kernels that read dy read dg * gelu'(u) instead, so the pre-activation gradient is
 // never written out.
 import { gemmLoop, gemmThreads, GEMM_TILE, forEachOutput, gemmWgsl, sideThenTileMain, stagedAt, stagedFloats, tileKey, tileMainOf, tilesOf, type GemmLayout, type GemmTile } from './gemm';
-import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Kernel, type ParamSpec } from './kernel';
+import { MAIN_ARGS, WID, jobBranches, makeKernel, memoKernel, type BindingSpec, type Kernel, type ParamSpec } from './kernel';
 import type { SharedSum } from './shared-sums';
 import { GELU_WGSL, inOrderSumWgsl } from './wgsl';
 
@@ -69,7 +69,7 @@ const R = ${rank}u;
 @compute @workgroup_size(256)
 fn main(${MAIN_ARGS}) {
   ${WID}
-  ${[...each].reverse().map((i) => `if (wid >= P.first${i}) { merge${i}((wid - P.first${i}) * 256u + t); return; }`).join('\n  ')}
+  ${jobBranches(count, (i, w) => `merge${i}((${w}) * 256u + t);`)}
 }
 ${each.map((i) => `fn merge${i}(e: u32) {
   if (e >= P.din${i} * P.dout${i}) { return; }

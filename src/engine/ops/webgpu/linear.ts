@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gemmSharedBytes, sideWorkgroups, splitK, tileFor, tilesOf } from './gemm';
 import type { AdapterTensors } from '../linear';
-import { conflicts, type Dispatch } from './kernel';
+import { conflicts, inLaunches, jobParams, type Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
 import { sharedSumDispatches, sharedSumsPerLaunch } from './shared-sums';
 import { namedWgradKernel, namedWgradLaunch, namedWgradTile } from './named-wgrad';
@@ -91,15 +91,11 @@ export function mergeDispatches<B>(jobs: MergeJob<B>[], perLaunch: number): Disp
   const ranks = [...new Set(jobs.map((j) => j.rank))];
   for (const rank of ranks) {
     const same = jobs.filter((j) => j.rank === rank);
-    for (let i = 0; i < same.length; i += perLaunch) {
-      const group = same.slice(i, i + perLaunch);
-      const params: number[] = [];
-      let first = 0;
-      for (const j of group) {
-        params.push(first, j.dIn, j.dOut, j.scale);
-        first += Math.ceil((j.dIn * j.dOut) / 256);
-      }
-      out.push({ kernel: mergeKernel(rank, group.length), buffers: group.flatMap((j) => [j.w, j.loraA, j.loraB, j.wm]), params, workgroups: first });
+    for (const group of inLaunches(same, perLaunch)) {
+      out.push({
+        kernel: mergeKernel(rank, group.length), buffers: group.flatMap((j) => [j.w, j.loraA, j.loraB, j.wm]),
+        ...jobParams(group, (j) => Math.ceil((j.dIn * j.dOut) / 256), (j) => [j.dIn, j.dOut, j.scale]),
+      });
     }
   }
   return out;

@@ -6,7 +6,7 @@
 // op by op there is no copy and the input gradient keeps its tile.
 import { GELU_WGSL } from './wgsl';
 import { tileKey, tilesOf } from './gemm';
-import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel } from './kernel';
+import { MAIN_ARGS, WID, inLaunches, jobBranches, jobParams, makeKernel, memoKernel, type Dispatch, type Kernel } from './kernel';
 import { NAMED_FORWARD_TILE, namedProduct } from './named-forward';
 import { namedStores, vec4Binding as vec4 } from './named-tile';
 
@@ -95,7 +95,7 @@ var<workgroup> S: array<f32, ${T * (T + 1)}>;
 @compute @workgroup_size(256)
 fn main(${MAIN_ARGS}) {
   ${WID}
-  ${[...each].reverse().map((i) => `if (wid >= P.first${i}) { transpose${i}(wid - P.first${i}, t); return; }`).join('\n  ')}
+  ${jobBranches(count, (i, w) => `transpose${i}(${w}, t);`)}
 }
 ${each.map((i) => `fn transpose${i}(b: u32, t: u32) {
   let rows = P.din${i}; let cols = P.dout${i};
@@ -121,16 +121,8 @@ export const transposesPerLaunch = (storageBuffers: number) => Math.max(1, Math.
 
 /** The transposed copies of `jobs`, up to `perLaunch` weights a launch, in their order. */
 export function transposeDispatches<B>(jobs: TransposeJob<B>[], perLaunch: number): Dispatch<B>[] {
-  const out: Dispatch<B>[] = [];
-  for (let i = 0; i < jobs.length; i += perLaunch) {
-    const group = jobs.slice(i, i + perLaunch);
-    const params: number[] = [];
-    let first = 0;
-    for (const j of group) {
-      params.push(first, j.dIn, j.dOut);
-      first += tilesOfWeight(j.dIn, j.dOut);
-    }
-    out.push({ kernel: transposeKernel(group.length), buffers: group.flatMap((j) => [j.w, j.wt]), params, workgroups: first });
-  }
-  return out;
+  return inLaunches(jobs, perLaunch).map((group) => ({
+    kernel: transposeKernel(group.length), buffers: group.flatMap((j) => [j.w, j.wt]),
+    ...jobParams(group, (j) => tilesOfWeight(j.dIn, j.dOut), (j) => [j.dIn, j.dOut]),
+  }));
 }

@@ -3,7 +3,7 @@
 // floats do not depend on which tensors share the launch. Every split sum of the
 // linears and LayerNorms is this kernel; the compiled step gathers the LoRA adapters'
 // and the LayerNorms' so: their cost was the launches (~8 us each on the H200), not the adds.
-import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel, type ParamSpec } from './kernel';
+import { MAIN_ARGS, WID, jobBranches, jobParams, makeKernel, memoKernel, type Dispatch, type Kernel, type ParamSpec } from './kernel';
 import { inOrderSumWgsl } from './wgsl';
 
 /**
@@ -75,7 +75,7 @@ var<workgroup> sumScratch: array<f32, 256>;
 @compute @workgroup_size(256)
 fn main(${MAIN_ARGS}) {
   ${WID}
-  ${[...each].reverse().map((i) => `if (wid >= P.first${i}) { sum${i}(wid - P.first${i}, t); return; }`).join('\n  ')}
+  ${jobBranches(count, (i, w) => `sum${i}(${w}, t);`)}
 }
 ${each.map((i) => `fn sum${i}(w: u32, t: u32) {
   let SL = ${lanes ? `${lanes}u` : `P.lanes${i}`};
@@ -103,15 +103,12 @@ export interface SharedSumJob<B> { buffers: B[]; outputs: number; parts: number;
 /** One launch of `jobs` (the caller keeps them within the storage buffers a stage). */
 export function sharedSumDispatches<B>(s: SharedSum, jobs: SharedSumJob<B>[]): Dispatch<B>[] {
   if (!jobs.length) return [];
-  const params: number[] = [];
-  let first = 0;
   const lanes = jobs.map((j) => sumLanes(j.parts));
-  jobs.forEach((j, i) => {
-    params.push(first, j.outputs, j.parts, lanes[i]!, ...j.extra);
-    first += Math.ceil(j.outputs / sumOutputsPerGroup(lanes[i]!));
-  });
   const same = lanes.every((l) => l === lanes[0]) ? lanes[0] : undefined;
-  return [{ kernel: sharedSumKernel(s, jobs.length, same), buffers: jobs.flatMap((j) => j.buffers), params, workgroups: first }];
+  return [{
+    kernel: sharedSumKernel(s, jobs.length, same), buffers: jobs.flatMap((j) => j.buffers),
+    ...jobParams(jobs, (j, i) => Math.ceil(j.outputs / sumOutputsPerGroup(lanes[i]!)), (j, i) => [j.outputs, j.parts, lanes[i]!, ...j.extra]),
+  }];
 }
 
 /** Tensors a shared-sum launch of `s` takes on a device with `storageBuffers` storage buffers a stage. */
