@@ -355,7 +355,8 @@ function namedForwardCase(seed: number) {
  * compiled step's) and on the GEMM tile over W (op by op): written, added to what dx
  * holds, and taken through the GELU of the input's pre-activation (fc2's), at partial
  * tiles and K slices: the same floats, bit for bit (each output sums its k in order from
- * 0 either way). The copies, two weights in one launch, are W^T exactly.
+ * 0 either way), and the named ones against tfjs's composite dy W^T (dx + dy W^T,
+ * dy W^T * gelu'(u)). The copies, two weights in one launch, are W^T exactly.
  */
 function namedInputGradCase(seed: number) {
   const [rows, dIn, dOut] = [300, 132, 260];
@@ -367,6 +368,7 @@ function namedInputGradCase(seed: number) {
   const stores = [['write', {}], ['add', { accumulateDx: true }], ['gelu', { dxGeluOf: gu }]] as const;
   const spec = { rows, dIn, dOut, rank: 0, scale: 0, gelu: false, residual: false, inputGrad: true, base: true };
   let copies = 1;
+  let namedOut: Float32Array[] = [];
   const run2 = (named: boolean) => withSettings(NAMED_INPUT_GRAD, { minN: 4, minTiles: 1 }, async () => {
     const [wt, otherT] = allocEach([dOut, dIn], [36, 68]);
     if (named) {
@@ -388,13 +390,29 @@ function namedInputGradCase(seed: number) {
       tf.dispose([dx, dw, db, part]);
     }
     tf.dispose([wt, otherT]);
+    if (named) namedOut = out;
     return { out, keys };
   });
+  // tfjs's composite: dy W^T, added to dx, or times d gelu(u) / du = Phi(u) + u phi(u)
+  const composite = async () => {
+    const refs = tf.tidy(() => {
+      const p = tf.matMul(dy, w, false, true);
+      const geluGrad = tf.add(tf.mul(0.5, tf.add(1, tf.erf(tf.mul(gu, Math.SQRT1_2)))), tf.mul(tf.mul(gu, 0.3989422804014327), tf.exp(tf.mul(-0.5, tf.square(gu)))));
+      return [p, tf.add(dx0, p), tf.mul(p, geluGrad)];
+    });
+    const out = await Promise.all(refs.map(async (t) => (await t.data()) as Float32Array));
+    tf.dispose(refs);
+    return out;
+  };
   const names = stores.map(([store]) => `dx (${store})`);
-  return () => onAndOff('linear: a trained input gradient on the named tile over W transposed and on the GEMM tile', names, 'named - GEMM tile', run2, (keys, named) => ({
-    [`an input gradient not on ${named ? 'the named tile' : 'the GEMM tile'}`]: keys.length === stores.length && keys.every((k) => k.startsWith(named ? 'linear.input-grad-named/' : `linear.input-grad/${tileKey()}/`)) ? 0 : 1,
-    'the transposed copies differ from W^T': copies,
-  }));
+  return async () => {
+    const r = await onAndOff('linear: a trained input gradient on the named tile over W transposed and on the GEMM tile', names, 'named - GEMM tile', run2, (keys, named) => ({
+      [`an input gradient not on ${named ? 'the named tile' : 'the GEMM tile'}`]: keys.length === stores.length && keys.every((k) => k.startsWith(named ? 'linear.input-grad-named/' : `linear.input-grad/${tileKey()}/`)) ? 0 : 1,
+      'the transposed copies differ from W^T': copies,
+    }));
+    const refs = await composite();
+    return { ...r, errors: namedOut.map((o, i) => scaledError(o, refs[i]!)) };
+  };
 }
 
 /**
