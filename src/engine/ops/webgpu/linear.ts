@@ -7,9 +7,8 @@
 // Backward: the input gradient through the merged weight (one launch, the adapter's dxa
 // as its side product; in the compiled step, a trained base's of a shape that pays
 // (namedInputGradFor) over its weight transposed ahead of the forward, on the named
-// tile), then every weight gradient as
-// split-K partials (one launch) and their sum (one launch). A frozen base gets no
-// weight gradient.
+// tile), then every weight gradient as split-K partials (one launch) and their sum (one
+// launch). A frozen base gets no weight gradient.
 import * as tf from '@tensorflow/tfjs';
 import { gemmSharedBytes, sideWorkgroups, splitK, tileFor, tilesOf } from './gemm';
 import type { AdapterTensors } from '../linear';
@@ -242,8 +241,9 @@ function rideAlong<B>(host: Dispatch<B>, v: Parameters<typeof inputGradKernel>[0
  * writes, and the launch's bindings and workgroup memory fit the device.
  */
 export function canRide<B>(hostSpec: BackwardSpec, host: Dispatch<B>, rider: Rider<B>, limits: { storageBuffers: number; sharedBytes: number }): boolean {
-  // a named host (named-input-grad.ts) has no rider's workgroups
-  if (host.kernel.name !== 'linear.input-grad' || host.kernel.key.startsWith('linear.input-grad-named/') || conflicts(host, rider.dispatch)) return false;
+  // only inputGradKernel's launches run a rider's workgroups (a named one, of the same
+  // kind, has none): its key says which kernel made it
+  if (!host.kernel.key.startsWith('linear.input-grad/') || conflicts(host, rider.dispatch)) return false;
   const storage = host.kernel.bindings.length + rider.dispatch.kernel.bindings.length;
   const shared = gemmSharedBytes(inputGradLayout(hostSpec.rank, placeOf(hostSpec) === 'loads', rider.spec.rank, inputGradTile(hostSpec)));
   return storage <= limits.storageBuffers && shared <= limits.sharedBytes;
