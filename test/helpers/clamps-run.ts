@@ -7,7 +7,7 @@ import { writeSync } from 'node:fs';
 import { create, globals } from 'webgpu';
 import { GEMM_TILE, wideTile } from '../../src/engine/ops/webgpu/gemm';
 import { forwardKernel, inputGradKernel, weightGradKernel } from '../../src/engine/ops/webgpu/linear-kernels';
-import { namedWgradKernel, namedWgradTile } from '../../src/engine/ops/webgpu/named-wgrad';
+import { namedWgradGroupKernel, namedWgradKernel, namedWgradTile } from '../../src/engine/ops/webgpu/named-wgrad';
 import { namedForwardKernel } from '../../src/engine/ops/webgpu/named-forward';
 
 /** The kernels compiled, by name: plain products and LoRA ones on both tiles, the weight gradients. */
@@ -31,6 +31,8 @@ function clampKernels(): Record<string, string> {
     const tile = namedWgradTile(dIn, dOut)!;
     kernels[`named weight gradient ${tile.RM}x${tile.RN}${gelu ? ' behind a gelu' : ''}`] = namedWgradKernel(gelu, tile).wgsl;
   }
+  // the query's, key's and value's in one launch, each job's statements in main
+  kernels['named weight gradients of three 8x4'] = namedWgradGroupKernel(3, false, namedWgradTile(384, 384)!).wgsl;
   kernels['named forward'] = namedForwardKernel({ gelu: false, residual: false }).wgsl;
   kernels['named forward+gelu+residual'] = namedForwardKernel({ gelu: true, residual: true }).wgsl;
   // with an adapter: its side product's workgroups ahead of the tiles (rank 8: two vec4s of columns; 64: four a thread)

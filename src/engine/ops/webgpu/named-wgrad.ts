@@ -4,7 +4,7 @@
 // weightGradKernel's (dW then db, a split after another), so the same sum launch follows.
 import { GELU_WGSL } from './wgsl';
 import { SPLIT_K, tileKey, tilesOf, type GemmTile } from './gemm';
-import { MAIN_ARGS, WID, makeKernel, memoKernel, type Kernel } from './kernel';
+import { MAIN_ARGS, WID, jobBranches, makeKernel, memoKernel, type Kernel } from './kernel';
 import { namedAccumulators, namedDims, namedKLoop, namedSliceSums, namedStores, vec4Binding } from './named-tile';
 
 /**
@@ -50,15 +50,15 @@ export function namedWgradTile(dIn: number, dOut: number): GemmTile | null {
 }
 
 /**
- * The launch of a named-tile weight gradient over `rows` rows: its split (as many as
+ * The launch of a named-tile weight gradient over `rows` rows (one of `jobs` alike in a launch: their tiles count together): its split (as many as
  * NAMED_WGRAD allows, each of at least SPLIT_K.minRows rows; the tiles at most
  * targetWorkgroups: a wave more for a few tiles is a wave's time more) and its
  * workgroups, the tiles of every split.
  */
-export function namedWgradLaunch(rows: number, dIn: number, dOut: number, tile: GemmTile) {
+export function namedWgradLaunch(rows: number, dIn: number, dOut: number, tile: GemmTile, jobs = 1) {
   const tiles = tilesOf(dIn, dOut, tile);
   const most = Math.max(1, Math.min(NAMED_WGRAD.maxSplits, Math.floor(rows / SPLIT_K.minRows)));
-  const want = Math.max(1, Math.min(most, Math.floor(NAMED_WGRAD.targetWorkgroups / tiles)));
+  const want = Math.max(1, Math.min(most, Math.floor(NAMED_WGRAD.targetWorkgroups / (jobs * tiles))));
   const rowsPerSplit = Math.ceil(rows / want);
   const splits = Math.ceil(rows / rowsPerSplit);
   return { splits, rowsPerSplit, workgroups: splits * tiles };
@@ -75,47 +75,76 @@ export function namedWgradLaunch(rows: number, dIn: number, dOut: number, tile: 
  * the slice is staged, so the loads stay in flight while the slice before is summed.
  */
 export function namedWgradKernel(gelu: boolean, tile: GemmTile): Kernel {
-  const { TM, TN, TK, RM, RN } = tile;
   const key = `linear.weight-grad-named/${tileKey(tile)}/${gelu ? 'gelu' : 'id'}`;
   return memoKernel(key, () => {
-    const { NT, TX, TY } = namedDims(tile);
-    const AW = TM / 4, BW = TN / 4;
-    // vec4s of A and B a thread loads a slice; rows of a bias column a thread sums
-    const LA = Math.ceil((AW * TK) / NT), LB = Math.ceil((BW * TK) / NT), G = NT / BW;
-    if (NT !== 256 || TK % G || RM % 4 || RN % 4 || AW * TK < NT) throw new Error(`named weight gradient: no kernel for tile ${key}`);
-    const bRegs = gelu ? ['rg', 'ru'] : ['rb'];
-    const decl = [namedAccumulators(tile)];
-    for (let u = 0; u < LA; u++) decl.push(`var ra${u}: vec4<f32>;`);
-    for (const r of bRegs) for (let u = 0; u < LB; u++) decl.push(`var ${r}${u}: vec4<f32>;`);
-    // element e of a slice's A or B as its row k and vec4 q; past the slice only where the threads outnumber its vec4s
-    const part = (u: number, W: number) => `let e = t + ${u}u * NT; let k = e / ${W}u; let q = e % ${W}u;${(u + 1) * NT > W * TK ? ` if (e < ${W}u * TK)` : ''}`;
-    // this thread's vec4s of the slice from row k0: 0 past the rows and columns
-    const fetch = (k0: string) => [
-      ...Array.from({ length: LA }, (_, u) => `{ ${part(u, AW)} { ra${u} = vec4<f32>(0.0);
-      if (${k0} + k < kEnd && m0 + 4u * q < M) { ra${u} = X[((${k0} + k) * M + m0 + 4u * q) / 4u]; } } }`),
-      ...Array.from({ length: LB }, (_, u) => `{ ${part(u, BW)} { let i = ((${k0} + k) * N + n0 + 4u * q) / 4u; ${bRegs.map((r) => `${r}${u} = vec4<f32>(0.0);`).join(' ')}
-      if (${k0} + k < kEnd && n0 + 4u * q < N) { ${gelu ? `rg${u} = DG[i]; ru${u} = U[i];` : `rb${u} = DY[i];`} } } }`),
-    ].join('\n    ');
-    const stage = [
-      ...Array.from({ length: LA }, (_, u) => `{ ${part(u, AW)} { As[e] = ra${u}; } }`),
-      ...Array.from({ length: LB }, (_, u) => `{ ${part(u, BW)} { Bs[e] = ${gelu ? `rg${u} * vec4<f32>(geluGrad(ru${u}.x), geluGrad(ru${u}.y), geluGrad(ru${u}.z), geluGrad(ru${u}.w))` : `rb${u}`}; } }`),
-    ].join('\n    ');
-    const sums = `${namedSliceSums(tile, AW, BW)}
-    if (m0 == 0u) { ${Array.from({ length: TK / G }, (_, j) => `bsum += Bs[(${j * G}u + br) * ${BW}u + bc];`).join(' ')} }`;
-    const stores = namedStores(tile, (m, n, v) => `PART[(cbase + ${m} * N + ${n}) / 4u] = ${v};`);
     const body = `${gelu ? GELU_WGSL : ''}
-const TM = ${TM}u; const TN = ${TN}u; const TK = ${TK}u; const TX = ${TX}u; const TY = ${TY}u; const NT = ${NT}u;
-var<workgroup> As: array<vec4<f32>, ${AW * TK}>;
-var<workgroup> Bs: array<vec4<f32>, ${BW * TK}>;
-@compute @workgroup_size(${NT})
+${wgradShared(tile)}
 fn main(${MAIN_ARGS}) {
   ${WID}
-  let M = P.din; let N = P.dout;
+  ${wgradTile(gelu, tile, { wid: 'wid', dy: 'DY', dg: 'DG', u: 'U', part: 'PART' })}
+}`;
+    return makeKernel({
+      name: 'linear.weight-grad', key,
+      bindings: [vec4Binding('X', 'read'), ...dyBindings(gelu, ''), vec4Binding('PART', 'rw')],
+      params: WGRAD_PARAMS.map((name) => ({ name, type: 'u32' as const })),
+      body,
+    });
+  });
+}
+
+/** The params of a named weight gradient (and of each job of a launch of several). */
+const WGRAD_PARAMS = ['rows', 'din', 'dout', 'splits', 'rowsPerSplit', 'total'] as const;
+
+/** The output-gradient bindings of a job (DY, or DG and U behind a GELU), suffixed. */
+const dyBindings = (gelu: boolean, suffix: string) => (gelu ? [vec4Binding(`DG${suffix}`, 'read'), vec4Binding(`U${suffix}`, 'read')] : [vec4Binding(`DY${suffix}`, 'read')]);
+
+/** The tile's constants, staged arrays and the workgroup size (the line before `fn main`). */
+function wgradShared(tile: GemmTile): string {
+  const { TM, TN, TK } = tile;
+  const { NT, TX, TY } = namedDims(tile);
+  return `const TM = ${TM}u; const TN = ${TN}u; const TK = ${TK}u; const TX = ${TX}u; const TY = ${TY}u; const NT = ${NT}u;
+var<workgroup> As: array<vec4<f32>, ${(TM / 4) * TK}>;
+var<workgroup> Bs: array<vec4<f32>, ${(TN / 4) * TK}>;
+@compute @workgroup_size(${NT})`;
+}
+
+/**
+ * The statements of workgroup `wid`'s tile of one weight gradient, reading X and the
+ * bindings `names` names, its params P.rows ... P.total.
+ */
+function wgradTile(gelu: boolean, tile: GemmTile, names: { wid: string; dy: string; dg: string; u: string; part: string }): string {
+  const { TM, TN, TK, RM, RN } = tile;
+  const { NT } = namedDims(tile);
+  const AW = TM / 4, BW = TN / 4;
+  // vec4s of A and B a thread loads a slice; rows of a bias column a thread sums
+  const LA = Math.ceil((AW * TK) / NT), LB = Math.ceil((BW * TK) / NT), G = NT / BW;
+  if (NT !== 256 || TK % G || RM % 4 || RN % 4 || AW * TK < NT) throw new Error(`named weight gradient: no kernel for tile ${tileKey(tile)}`);
+  const bRegs = gelu ? ['rg', 'ru'] : ['rb'];
+  const decl = [namedAccumulators(tile)];
+  for (let u = 0; u < LA; u++) decl.push(`var ra${u}: vec4<f32>;`);
+  for (const r of bRegs) for (let u = 0; u < LB; u++) decl.push(`var ${r}${u}: vec4<f32>;`);
+  // element e of a slice's A or B as its row k and vec4 q; past the slice only where the threads outnumber its vec4s
+  const part = (u: number, W: number) => `let e = t + ${u}u * NT; let k = e / ${W}u; let q = e % ${W}u;${(u + 1) * NT > W * TK ? ` if (e < ${W}u * TK)` : ''}`;
+  // this thread's vec4s of the slice from row k0: 0 past the rows and columns
+  const fetch = (k0: string) => [
+    ...Array.from({ length: LA }, (_, u) => `{ ${part(u, AW)} { ra${u} = vec4<f32>(0.0);
+      if (${k0} + k < kEnd && m0 + 4u * q < M) { ra${u} = X[((${k0} + k) * M + m0 + 4u * q) / 4u]; } } }`),
+    ...Array.from({ length: LB }, (_, u) => `{ ${part(u, BW)} { let i = ((${k0} + k) * N + n0 + 4u * q) / 4u; ${bRegs.map((r) => `${r}${u} = vec4<f32>(0.0);`).join(' ')}
+      if (${k0} + k < kEnd && n0 + 4u * q < N) { ${gelu ? `rg${u} = ${names.dg}[i]; ru${u} = ${names.u}[i];` : `rb${u} = ${names.dy}[i];`} } } }`),
+  ].join('\n    ');
+  const stage = [
+    ...Array.from({ length: LA }, (_, u) => `{ ${part(u, AW)} { As[e] = ra${u}; } }`),
+    ...Array.from({ length: LB }, (_, u) => `{ ${part(u, BW)} { Bs[e] = ${gelu ? `rg${u} * vec4<f32>(geluGrad(ru${u}.x), geluGrad(ru${u}.y), geluGrad(ru${u}.z), geluGrad(ru${u}.w))` : `rb${u}`}; } }`),
+  ].join('\n    ');
+  const sums = `${namedSliceSums(tile, AW, BW)}
+    if (m0 == 0u) { ${Array.from({ length: TK / G }, (_, j) => `bsum += Bs[(${j * G}u + br) * ${BW}u + bc];`).join(' ')} }`;
+  const stores = namedStores(tile, (m, n, v) => `${names.part}[(cbase + ${m} * N + ${n}) / 4u] = ${v};`);
+  return `let M = P.din; let N = P.dout;
   let tilesN = (N + TN - 1u) / TN;
   let perSplit = ((M + TM - 1u) / TM) * tilesN;
-  if (wid >= perSplit * P.splits) { return; }
-  let split = wid / perSplit;
-  let w = wid % perSplit;
+  if (${names.wid} >= perSplit * P.splits) { return; }
+  let split = ${names.wid} / perSplit;
+  let w = ${names.wid} % perSplit;
   let m0 = (w / tilesN) * TM;
   let n0 = (w % tilesN) * TN;
   let kBegin = split * P.rowsPerSplit;
@@ -135,15 +164,33 @@ fn main(${MAIN_ARGS}) {
     if (t < ${BW}u && n0 + 4u * bc < N) {
       var s = As[bc];
       ${Array.from({ length: G - 1 }, (_, r) => `s += As[${(r + 1) * BW}u + bc];`).join(' ')}
-      PART[(cbase + M * N + n0) / 4u + bc] = s;
+      ${names.part}[(cbase + M * N + n0) / 4u + bc] = s;
     }
-  }
-}`;
-    return makeKernel({
-      name: 'linear.weight-grad', key,
-      bindings: [vec4Binding('X', 'read'), ...(gelu ? [vec4Binding('DG', 'read'), vec4Binding('U', 'read')] : [vec4Binding('DY', 'read')]), vec4Binding('PART', 'rw')],
-      params: ['rows', 'din', 'dout', 'splits', 'rowsPerSplit', 'total'].map((name) => ({ name, type: 'u32' as const })),
-      body,
-    });
-  });
+  }`;
+}
+
+/**
+ * `count` weight gradients of one shape (din x dout over the same rows and the same X:
+ * the query's, key's and value's in the compiled step) in one launch, job j from
+ * workgroup P.first_j: bindings X, then DY_j (or DG_j, U_j) of each job, then PART_j of
+ * each; params first_j of each, then rows ... total as one job's. Each job's workgroups
+ * run namedWgradKernel's statements, its partials the same floats; written into main, not
+ * a function a job (the thread's index a parameter there, which Dawn's robustness pass
+ * cannot bound: it clamps the staged tiles' indices).
+ */
+export function namedWgradGroupKernel(count: number, gelu: boolean, tile: GemmTile): Kernel {
+  const key = `linear.weight-grad-named/${tileKey(tile)}/${gelu ? 'gelu' : 'id'}/x${count}`;
+  const each = Array.from({ length: count }, (_, i) => i);
+  return memoKernel(key, () => makeKernel({
+    name: 'linear.weight-grad', key,
+    bindings: [vec4Binding('X', 'read'), ...each.flatMap((i) => dyBindings(gelu, `${i}`)), ...each.map((i) => vec4Binding(`PART${i}`, 'rw'))],
+    params: [...each.map((i) => `first${i}`), ...WGRAD_PARAMS].map((name) => ({ name, type: 'u32' as const })),
+    body: `${gelu ? GELU_WGSL : ''}
+${wgradShared(tile)}
+fn main(${MAIN_ARGS}) {
+  ${WID}
+  ${jobBranches(count, (i, w) => `let jw = ${w};
+  ${wgradTile(gelu, tile, { wid: 'jw', dy: `DY${i}`, dg: `DG${i}`, u: `U${i}`, part: `PART${i}` })}`)}
+}`,
+  }));
 }
