@@ -17,6 +17,13 @@ import { modelDims, type ModelDims } from './size';
 
 import { FAMILIES, HUB_PATH, MODULE_PATH, type Family } from './vit-families';
 
+/**
+ * The query's, key's and value's options: they read one input, so their weight gradients
+ * share a launch in the compiled step, each split as one of three (LinearSpec.splitAmong)
+ * on every path.
+ */
+export const QKV = { splitAmong: 3 } as const;
+
 export { FAMILIES, type Family };
 
 export interface Norm {
@@ -128,7 +135,7 @@ export class ViT {
     for (const { layernormBefore: n1, layernormAfter: n2, linears: m } of this.blocks) {
       // the residual adds and fc1's GELU ride in the linears' epilogues (fused path)
       const a = layerNorm(h, n1.gamma, n1.beta, eps);
-      h = m.output.apply(attention(m.query.apply(a), m.key.apply(a), m.value.apply(a), shape), { residual: h });
+      h = m.output.apply(attention(m.query.apply(a, QKV), m.key.apply(a, QKV), m.value.apply(a, QKV), shape), { residual: h });
       h = m.fc2.apply(m.fc1.apply(layerNorm(h, n2.gamma, n2.beta, eps), { activation: 'gelu' }), { residual: h });
     }
     // LayerNorm is per token, so normalising only the class token gives HF's logits.

@@ -55,6 +55,8 @@ export interface CompiledRun {
   productTiles: Record<string, number>;
   /** Named-tile kernels (weight gradients, forwards, input gradients) by name and tile (`NAME TMxTNxTK/RMxRN`), counted as productTiles are */
   namedTiles: Record<string, number>;
+  /** the weight gradients each launch of several ran (its key's `/xN`), in the last recording's order; empty op by op */
+  groupedWgrads: number[];
   /** whether a frozen base's thin gradients rode in an input-gradient launch of the last recording; null op by op (no recording) */
   rode: boolean | null;
   kernels: Record<string, number> | null;
@@ -108,10 +110,11 @@ export async function parityRun(kernels: 'compiled' | 'fused', steps: number, au
   const keys = r ? r.dispatches.map((d) => d.kernel.key) : kernelKeys().filter((k) => !before.has(k));
   const productTiles = tilesOf(keys, ['linear.forward', 'linear.input-grad']);
   const namedTiles = tilesOf(keys, ['linear.weight-grad-named', 'linear.forward-named', 'linear.input-grad-named'], true);
+  const groupedWgrads = r ? keys.flatMap((k) => (k.startsWith('linear.weight-grad-named/') && /\/x\d+$/.test(k) ? [Number(k.split('/x').pop())] : [])) : [];
   const rode = r ? keys.some((k) => k.startsWith('linear.input-grad/') && k.includes('/ride-')) : null;
   const kernelsByName = t.compiledKernels();
   t.dispose();
-  return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, commit, recordings, productTiles, namedTiles, rode, kernels: kernelsByName, tensors: tf.memory().numTensors };
+  return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, commit, recordings, productTiles, namedTiles, groupedWgrads, rode, kernels: kernelsByName, tensors: tf.memory().numTensors };
 }
 
 /** The keys of kernels `names` counted by the tile in them (with `byName`, by `NAME TILE`). */

@@ -156,8 +156,12 @@ describe('compiled step against the fused ops on small\'s kernels: the wide tile
     // attention linears still train their bases (the classifier's 10 outputs are not a
     // multiple of 4): their forwards, and their weight gradients (fc1 and fc2 on 8 x 8);
     // the four switched linears' forwards on their merged weights, with x A beside them;
-    // the input gradients of the eight trained bases that have one (not the patch embedding)
-    expect(compiled.namedTiles).toEqual({ [forward]: 13, [square]: 2, [wide]: 7, [input]: 8 });
+    // the input gradients of the eight trained bases that have one (not the patch embedding);
+    // of each block the two attention linears still trained among the query, key and
+    // value share their weight gradients' launch: 7 weight gradients on 8 x 4 in 5 launches
+    expect(compiled.namedTiles).toEqual({ [forward]: 13, [square]: 2, [wide]: 5, [input]: 8 });
+    expect(compiled.groupedWgrads).toEqual([2, 2]);
+    expect(fused.groupedWgrads).toEqual([]);
     // op by op, each kernel once: the forward plain, with a residual and behind fc1's
     // GELU; the weight gradient plain and behind the GELU on 8 x 8, plain on 8 x 4
     expect(fused.namedTiles).toEqual({ [forward]: 3, [square]: 2, [wide]: 1 });

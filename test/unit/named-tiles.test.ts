@@ -3,7 +3,7 @@
 // linear makes for them, and the tuning flags that set them. The kernels' floats are
 // checked on Dawn (fused-ops, compiled); these are the rules.
 import { describe, expect, it } from 'vitest';
-import { backwardDispatches, canRide, forwardDispatches, namedInputGradFor, weightGradScratch, type BackwardSpec } from '../../src/engine/ops/webgpu/linear';
+import { backwardDispatches, canRide, forwardDispatches, groupsWeightGrad, namedInputGradFor, parseWgradGroup, weightGradGroupDispatches, weightGradScratch, WGRAD_GROUP, type BackwardSpec } from '../../src/engine/ops/webgpu/linear';
 import { parseNamedForward, takesNamedForward } from '../../src/engine/ops/webgpu/named-forward';
 import { parseNamedInputGrad, transposeDispatches } from '../../src/engine/ops/webgpu/named-input-grad';
 import { NAMED_WGRAD, namedWgradLaunch, namedWgradTile, parseNamedWgrad } from '../../src/engine/ops/webgpu/named-wgrad';
@@ -50,8 +50,12 @@ describe('the split of a named-tile weight gradient', () => {
     // 2,080 rows: 32 splits of 65 rows (at least 64 a split)
     ['tiny attention at batch 32', b32, 192, 192, T84, 32, 192],
     ['100 rows: one split', 100, 384, 1536, T88, 1, 36],
-  ])('%s', (_, rows, dIn, dOut, tile, splits, workgroups) => {
-    const l = namedWgradLaunch(rows, dIn, dOut, tile);
+    // one of three in a launch: 54 tiles, 14 splits hold 792 (each job's 252 workgroups)
+    ['small attention among three at batch 128', b128, 384, 384, T84, 14, 252, 3],
+    // 18 tiles: still 44
+    ['tiny attention among three at batch 128', b128, 192, 192, T84, 44, 264, 3],
+  ])('%s', (_, rows, dIn, dOut, tile, splits, workgroups, among = 1) => {
+    const l = namedWgradLaunch(rows, dIn, dOut, tile, among);
     expect([l.splits, l.workgroups]).toEqual([splits, workgroups]);
     // every row in one split, none left over
     expect((l.splits - 1) * l.rowsPerSplit).toBeLessThan(rows);
@@ -83,6 +87,59 @@ describe('the backward\'s weight-gradient launch', () => {
     ['a side under 128', { dIn: 48 }],
   ])('keeps the GEMM tile\'s kernel %s', (_, over) => {
     expect(weightGrad(spec(over)).kernel.key).toMatch(/^linear\.weight-grad\/64x64x16\/4x4\//);
+  });
+});
+
+describe('the weight gradients of one shape and input in one launch (the query\'s, key\'s and value\'s)', () => {
+  const attention = (over: Partial<BackwardSpec> = {}): BackwardSpec => ({
+    rows: b128, dIn: 384, dOut: 384, rank: 0, scale: 0, gelu: false, residual: false, inputGrad: true, base: true, splitAmong: 3, ...over,
+  });
+  const jobs = (n: number) => Array.from({ length: n }, (_, i) => ({ dy: `dy${i}`, dg: `dg${i}`, u: `u${i}`, part: `part${i}`, dw: `dw${i}`, db: `db${i}` }));
+  const keyOf = (d: { kernel: { key: string } }) => d.kernel.key;
+
+  it('runs them in one launch over x, each job\'s dy and partials, each split as splitAmong says (as op by op), then their sums in one', () => {
+    const [w, sum, ...rest] = weightGradGroupDispatches<string>(attention(), 'x', jobs(3), 16);
+    expect(rest).toEqual([]);
+    expect(w!.kernel.key).toBe('linear.weight-grad-named/128x64x16/8x4/id/x3');
+    expect(w!.buffers).toEqual(['x', 'dy0', 'dy1', 'dy2', 'part0', 'part1', 'part2']);
+    // each job's first workgroup, then one job's params: its split is the one its own launch takes
+    const own = weightGradScratch(attention());
+    expect(own.splits).toBe(14);
+    expect(w!.params).toEqual([0, 252, 504, b128, 384, 384, 14, own.rowsPerSplit, own.total]);
+    expect(w!.workgroups).toBe(3 * 252);
+    expect(sum!.kernel.name).toBe('linear.weight-grad-sum');
+    expect(sum!.buffers).toEqual(['part0', 'dw0', 'db0', 'part1', 'dw1', 'db1', 'part2', 'dw2', 'db2']);
+  });
+
+  it('splits them over launches the device binds: 8 storage buffers a stage, three without a GELU (seven buffers) but two sums; behind a GELU two a launch', () => {
+    expect(weightGradGroupDispatches<string>(attention(), 'x', jobs(3), 8).map(keyOf)).toEqual([
+      'linear.weight-grad-named/128x64x16/8x4/id/x3', 'linear.weight-grad-sum/base/shared-x2/l2', 'linear.weight-grad-sum/base/shared-x1/l2']);
+    const gelu = weightGradGroupDispatches<string>(attention({ gelu: true }), 'x', jobs(3), 8);
+    expect(gelu.map(keyOf).slice(0, 2)).toEqual(['linear.weight-grad-named/128x64x16/8x4/gelu/x2', 'linear.weight-grad-named/128x64x16/8x4/gelu/x1']);
+    expect(gelu[0]!.buffers).toEqual(['x', 'dg0', 'u0', 'dg1', 'u1', 'part0', 'part1']);
+  });
+
+  it('leaves a grouped linear\'s backward its input gradient alone, and groups only a trained base on a named tile split among several', () => {
+    const bufs = { x: 'x', dy: 'dy', w: 'w', dx: 'dx', part: 'part', dw: 'dw', db: 'db', leaveWeightGrad: true };
+    expect(backwardDispatches<string>(attention(), bufs).map((d) => d.kernel.name)).toEqual(['linear.input-grad']);
+    expect(groupsWeightGrad(attention())).toBe(true);
+    for (const over of [{ splitAmong: undefined }, { splitAmong: 1 }, { rank: 8 }, { base: false, rank: 8 }, { dIn: 48 }]) {
+      expect(groupsWeightGrad(attention(over))).toBe(false);
+      expect(() => backwardDispatches<string>(attention(over), { ...bufs, loraB: 'B', wm: 'wm', xa: 'xa', dxa: 'dxa', da: 'da', dB: 'dB' })).toThrow(/left to a launch of several/);
+    }
+  });
+
+  it('is off with its flag: each split as alone, none grouped; the flag takes on or off', () => {
+    try {
+      WGRAD_GROUP.on = false;
+      expect(groupsWeightGrad(attention())).toBe(false);
+      expect(weightGradScratch(attention()).splits).toBe(44);
+    } finally {
+      WGRAD_GROUP.on = true;
+    }
+    expect(parseWgradGroup('off')).toEqual({ on: false });
+    expect(parseWgradGroup('on')).toEqual({ on: true });
+    expect(parseWgradGroup('shared')).toMatch(/--wgrad-group: write on or off \(got "shared"\)/);
   });
 });
 

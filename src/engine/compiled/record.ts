@@ -16,7 +16,7 @@ import { conflicts, type Dispatch } from '../ops/webgpu/kernel';
 import * as layerNorm from '../ops/webgpu/layernorm';
 import * as linear from '../ops/webgpu/linear';
 import { transposeDispatches, transposesPerLaunch, type TransposeJob } from '../ops/webgpu/named-input-grad';
-import type { Norm, ViT } from '../vit';
+import { QKV, type Norm, type ViT } from '../vit';
 import { MODULE_PATH } from '../vit-families';
 import { Arena } from './arena';
 import type { DeviceData } from './device-data';
@@ -80,6 +80,7 @@ interface LinearOptions {
   gelu?: boolean;
   residual?: GPUBuffer;
   inputGrad?: boolean;
+  splitAmong?: number;
 }
 
 /**
@@ -104,7 +105,7 @@ function specOf(l: Linear, rows: number, o: LinearOptions): linear.BackwardSpec 
   return {
     rows, dIn: l.dIn, dOut: l.dOut, rank: a?.rank ?? 0, scale: a ? a.alpha / a.rank : 0,
     gelu: !!o.gelu, residual: !!o.residual, inputGrad: o.inputGrad !== false, base: !l.baseFrozen,
-    merge: a ? linear.mergePlaceFor(a.rank, linear.LORA_MERGE.compiled) : undefined,
+    merge: a ? linear.mergePlaceFor(a.rank, linear.LORA_MERGE.compiled) : undefined, splitAmong: o.splitAmong,
   };
 }
 
@@ -176,7 +177,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const linears: [Linear, number, LinearOptions][] = [[m.patchEmbed, B * patches, { inputGrad: false }]];
   for (const b of m.blocks) {
     const l = b.linears;
-    linears.push([l.query, rows, {}], [l.key, rows, {}], [l.value, rows, {}], [l.output, rows, {}], [l.fc1, rows, { gelu: true }], [l.fc2, rows, {}]);
+    linears.push([l.query, rows, QKV], [l.key, rows, QKV], [l.value, rows, QKV], [l.output, rows, {}], [l.fc1, rows, { gelu: true }], [l.fc2, rows, {}]);
   }
   linears.push([m.classifier, B, {}]);
   const specs = linears.map(([l, n, o]) => specOf(l, n, o));
@@ -195,6 +196,15 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const thin = scratch(true);
   const adapterSums = sumRing<linear.AdapterSumJob<GPUBuffer>>(deferred.size ? Math.max(1, Math.min(linear.adapterSumsPerLaunch(s.storageBuffers), Math.floor(fullScratch / thin))) : 0,
     (i) => arena.floats(thin, `adapter partials ${i}`), linear.adapterSumDispatches, emit, true);
+  // a grouped weight gradient's partials: the first job's in `part`, the others' each in
+  // a buffer of their own (every group is of one shape: the attention linears')
+  const groupFloats = Math.max(0, ...specs.flatMap((sp) => (linear.groupsWeightGrad(sp) ? [linear.weightGradScratch(sp).floats] : [])));
+  const extraParts: GPUBuffer[] = [];
+  const groupParts = (j: number): GPUBuffer => {
+    if (j === 0) return part;
+    while (extraParts.length < j) extraParts.push(arena.floats(groupFloats, `grouped partials ${extraParts.length + 1}`));
+    return extraParts[j - 1]!;
+  };
   const maxRank = Math.max(0, ...specs.map((sp) => sp.rank));
   // two, in turn: a held thin-gradient launch reads its linear's while the next writes its own
   const dxas = [0, 1].map((i) => arena.floats(rows * maxRank, `adapter input gradient ${i}`));
@@ -247,11 +257,11 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
    * `geluOf`: the pre-activation of the GELU that made this layer's input (dx is taken
    * through it); `accumulate`: dx is added to what the buffer holds.
    */
-  const linBackward = (r: LinearRecord, dy: GPUBuffer, dx: GPUBuffer | undefined, geluOf?: GPUBuffer, accumulate = false): void => {
+  const linBackward = (r: LinearRecord, dy: GPUBuffer, dx: GPUBuffer | undefined, geluOf?: GPUBuffer, accumulate = false, leaveWeightGrad = false): void => {
     const { lin: l, spec } = r;
     const a = l.adapter;
     const defer = deferred.has(l);
-    const b: linear.BackwardBuffers<GPUBuffer> = { x: r.x, dx, part: defer ? adapterSums.next() : part, dxGeluOf: geluOf, accumulateDx: accumulate, deferSum: defer };
+    const b: linear.BackwardBuffers<GPUBuffer> = { x: r.x, dx, part: defer ? adapterSums.next() : part, dxGeluOf: geluOf, accumulateDx: accumulate, deferSum: defer, leaveWeightGrad };
     if (spec.base) Object.assign(b, { dw: gradOf(l.weight), db: gradOf(l.bias) });
     if (a) Object.assign(b, { loraB: T(a.B), xa: r.xa, dxa: dxas[dxaTurn++ % 2], da: gradOf(a.A), dB: gradOf(a.B) });
     // the input gradient reads the weight (or its transposed copy), or with an adapter
@@ -310,9 +320,9 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     const l = blk.linears;
     const hIn = h;
     const ln1 = lnForward(blk.layernormBefore, hIn, rows);
-    const q = linForward(l.query, ln1.y, rows, {});
-    const k = linForward(l.key, ln1.y, rows, {});
-    const v = linForward(l.value, ln1.y, rows, {});
+    const q = linForward(l.query, ln1.y, rows, QKV);
+    const k = linForward(l.key, ln1.y, rows, QKV);
+    const v = linForward(l.value, ln1.y, rows, QKV);
     const o = arena.floats(rows * D, 'attention out');
     const lse = arena.floats(B * cfg.heads * tokens, 'attention lse');
     emit(...labelled(attentionName(layer), attention.forwardDispatches(attn, { q: q.y, k: k.y, v: v.y, o, lse })));
@@ -361,9 +371,18 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     lnBackward(r.ln2, dln, dh, true);
     linBackward(r.proj, dh, dattn);
     emit(...labelled(attentionName(i), attention.backwardDispatches(attn, { q: r.q.y, k: r.k.y, v: r.v.y, o: r.o, lse: r.lse, dout: dattn, dq: dq, dk: dk, dv: dv, dvec })));
-    linBackward(r.v, dv, da);
-    linBackward(r.k, dk, da, undefined, true);
-    linBackward(r.q, dq, da, undefined, true);
+    // the query's, key's and value's weight gradients (one shape, one input) share a
+    // launch and their sums one, where two or three train on a named tile (WGRAD_GROUP)
+    const qkv: [LinearRecord, GPUBuffer][] = [[r.v, dv], [r.k, dk], [r.q, dq]];
+    const group = qkv.filter(([x]) => linear.groupsWeightGrad(x.spec));
+    const grouped = group.length > 1 ? new Set(group.map(([x]) => x)) : new Set<LinearRecord>();
+    linBackward(r.v, dv, da, undefined, false, grouped.has(r.v));
+    linBackward(r.k, dk, da, undefined, true, grouped.has(r.k));
+    linBackward(r.q, dq, da, undefined, true, grouped.has(r.q));
+    if (grouped.size) {
+      const jobs = group.map(([x, dy], j) => ({ dy, part: groupParts(j), dw: gradOf(x.lin.weight), db: gradOf(x.lin.bias) }));
+      emit(...linear.weightGradGroupDispatches(group[0]![0].spec, r.ln1.y, jobs, s.storageBuffers));
+    }
     lnBackward(r.ln1, da, dh, true);
   }
   const dtokens = arena.floats(B * patches * D, 'patch tokens gradient');

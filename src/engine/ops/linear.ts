@@ -72,6 +72,8 @@ export interface LinearOptions {
   residual?: tf.Tensor2D;
   /** false when nothing needs dx (the patch embedding: images are not trained) */
   inputGrad?: boolean;
+  /** the fused path's weight-gradient split (its LinearSpec.splitAmong) */
+  splitAmong?: number;
 }
 
 /** act(x W + b + s (x A) B) + residual; on the fused path one kernel forward, three backward. */
@@ -79,7 +81,7 @@ export function linear(
   x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D, adapter?: AdapterTensors, baseFrozen = false, opts: LinearOptions = {},
 ): tf.Tensor2D {
   if (kernelPath() === 'fused') {
-    return linearFused(x, weight, bias, adapter, baseFrozen, { gelu: opts.activation === 'gelu', residual: opts.residual, inputGrad: opts.inputGrad });
+    return linearFused(x, weight, bias, adapter, baseFrozen, { gelu: opts.activation === 'gelu', residual: opts.residual, inputGrad: opts.inputGrad, splitAmong: opts.splitAmong });
   }
   const y0 = baseFrozen ? denseFrozen(x, weight, bias) : dense(x, weight, bias);
   const y1: tf.Tensor2D = adapter ? tf.add(y0, loraDelta(x, adapter.A, adapter.B, adapter.scale)) : y0;

@@ -8,14 +8,15 @@
 // as its side product; in the compiled step, a trained base's of a shape that pays
 // (namedInputGradFor) over its weight transposed ahead of the forward, on the named
 // tile), then every weight gradient as split-K partials (one launch) and their sum (one
-// launch). A frozen base gets no weight gradient.
+// launch; in the compiled step the query's, key's and value's share both). A frozen
+// base gets no weight gradient.
 import * as tf from '@tensorflow/tfjs';
 import { gemmSharedBytes, sideWorkgroups, splitK, tileFor, tilesOf } from './gemm';
 import type { AdapterTensors } from '../linear';
 import { conflicts, inLaunches, jobParams, type Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
 import { sharedSumDispatches, sharedSumsPerLaunch } from './shared-sums';
-import { namedWgradKernel, namedWgradLaunch, namedWgradTile } from './named-wgrad';
+import { namedWgradGroupKernel, namedWgradKernel, namedWgradLaunch, namedWgradTile } from './named-wgrad';
 import { namedForwardKernel, namedForwardWorkgroups, takesNamedForward } from './named-forward';
 import { namedInputGradKernel, namedInputGradWorkgroups, takesNamedInputGrad } from './named-input-grad';
 import { ADAPTER_SUMS, forwardKernel, forwardLayout, inputGradKernel, inputGradLayout, mergeKernel, weightGradCounts, weightGradKernel, weightGradLayout, weightGradParts, weightGradSums, weightGradVec4, weightGradWorkgroups } from './linear-kernels';
@@ -32,6 +33,12 @@ export interface LinearSpec {
   residual: boolean;
   /** With an adapter: where its merged weight W + s A B is made (LORA_MERGE_PLACES; a launch of its own where absent). */
   merge?: LoraMergePlace;
+  /**
+   * A trained base's weight gradient on a named tile is split as one of this many alike
+   * (one shape, one input) whose launch it shares in the compiled step (WGRAD_GROUP: the
+   * query's, key's and value's); op by op too, so both paths sum the same partials.
+   */
+  splitAmong?: number;
 }
 
 /** Where a spec's merged weight is made: null without an adapter. */
@@ -121,6 +128,11 @@ export interface BackwardBuffers<B> {
   /** scratch for the split-K partial sums: `weightGradScratch` floats */
   part?: B;
   /**
+   * A trained base's weight gradient is left to the caller, who runs it with others of
+   * its shape in one launch (weightGradGroupDispatches): only the input gradient is made.
+   */
+  leaveWeightGrad?: boolean;
+  /**
    * A frozen base's adapter: its partials are left in `part` for the caller to sum with
    * other adapters' (adapterSumDispatches), not summed by a launch of its own.
    */
@@ -152,8 +164,63 @@ export function weightGradScratch(s: BackwardSpec): { floats: number; splits: nu
   const parts = weightGradParts({ rank: s.rank, gelu: s.gelu, base: s.base }, s.dIn, s.dOut);
   const total = parts.reduce((n, p) => n + p.m * p.n, 0);
   const named = namedTileOf(s);
-  const { splits, rowsPerSplit } = named ? namedWgradLaunch(s.rows, s.dIn, s.dOut, named) : splitK(s.rows, weightGradWorkgroups(parts));
+  const { splits, rowsPerSplit } = named ? namedWgradLaunch(s.rows, s.dIn, s.dOut, named, WGRAD_GROUP.on ? s.splitAmong ?? 1 : 1) : splitK(s.rows, weightGradWorkgroups(parts));
   return { floats: splits * total, splits, rowsPerSplit, total };
+}
+
+/** Whether a spec's weight gradient shares a launch with others alike (weightGradGroupDispatches): a trained base's on a named tile, split among several. */
+export const groupsWeightGrad = (s: BackwardSpec) => WGRAD_GROUP.on && (s.splitAmong ?? 1) > 1 && namedTileOf(s) !== null;
+
+/**
+ * Whether the compiled step runs the weight gradients of trained bases that read one
+ * input, are of one shape and are split among as many (LinearSpec.splitAmong: the query's,
+ * key's and value's), in one launch and their sums in one (`--wgrad-group on|off`).
+ * A 384 x 384 weight gradient alone filled the GPU by splitting its K (small's rows)
+ * 44 ways: its 18 tiles, 792 workgroups, then a sum over 44 partials. Three in one
+ * launch fill it split 14 ways: small b128's full phase 24.77 -> 24.60 ms in one call,
+ * 24.70 -> 24.66 in another, noisier (H100, Node + Dawn, the mean of six runs' full
+ * phases a variant), its weight gradients and sums 8.22-8.29 -> 7.78-7.85 ms of launches
+ * timed one by one; each split 44 ways as alone, three in a launch, 24.72. Tiny's (192 x
+ * 192: 6 tiles, 44 splits either way) level, 7.00-7.11 -> 6.99-7.09 ms at b128. The two
+ * more partial buffers: small's peak 2,219 -> 2,236 MB, tiny b128's 802 -> 815.
+ */
+export const WGRAD_GROUP = { on: true };
+
+/** The grouped weight gradients' setting a tuning run may set, on or off, checked. */
+export function parseWgradGroup(text: string): typeof WGRAD_GROUP | string {
+  if (text === 'on' || text === 'off') return { on: text === 'on' };
+  return `--wgrad-group: write on or off (got "${text.slice(0, 40)}")`;
+}
+
+/** One weight gradient of a group: its output gradient (or dg and u behind a GELU), partials and outputs. */
+export interface WeightGradJob<B> { dy?: B; dg?: B; u?: B; part: B; dw: B; db: B }
+
+/** Weight gradients a group launch takes on a device with `storageBuffers` storage buffers a stage (x, then a dy and partials each). */
+export const weightGradsPerLaunch = (s: BackwardSpec, storageBuffers: number) => Math.max(1, Math.floor((storageBuffers - 1) / (s.gelu ? 3 : 2)));
+
+/**
+ * The weight gradients of `jobs`, all of spec `s` over input `x` (groupsWeightGrad), in
+ * launches of up to `perLaunch`, then their sums, as many a launch as the device binds:
+ * each job's partials and sums those its own launches would make (the same split,
+ * splitAmong's, the same floats), in fewer launches.
+ */
+export function weightGradGroupDispatches<B>(s: BackwardSpec, x: B, jobs: WeightGradJob<B>[], storageBuffers: number): Dispatch<B>[] {
+  const tile = namedTileOf(s);
+  if (!tile || !groupsWeightGrad(s)) throw new Error('linear: only trained bases\' weight gradients on a named tile share a launch');
+  const sc = weightGradScratch(s);
+  const workgroups = sc.splits * tilesOf(s.dIn, s.dOut, tile);
+  const out: Dispatch<B>[] = inLaunches(jobs, weightGradsPerLaunch(s, storageBuffers)).map((group) => {
+    const firsts = group.map((_, i) => i * workgroups);
+    return {
+      kernel: namedWgradGroupKernel(group.length, s.gelu, tile),
+      buffers: [x, ...group.flatMap((j) => (s.gelu ? [j.dg!, j.u!] : [j.dy!])), ...group.map((j) => j.part)],
+      params: [...firsts, s.rows, s.dIn, s.dOut, sc.splits, sc.rowsPerSplit, sc.total],
+      workgroups: group.length * workgroups,
+    };
+  });
+  const sums = jobs.map((j) => ({ buffers: [j.part, j.dw, j.db], outputs: sc.total, parts: sc.splits, extra: [s.dIn, s.dOut, s.rank, s.scale] }));
+  for (const group of inLaunches(sums, sharedSumsPerLaunch(weightGradSums(s), storageBuffers))) out.push(...sharedSumDispatches(weightGradSums(s), group));
+  return out;
 }
 
 /**
@@ -199,11 +266,14 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>, ri
     out.push(rider ? rideAlong(d, v, rider) : d);
   }
   if (!s.base && !s.rank) return out;
+  if (g.leaveWeightGrad) {
+    if (!groupsWeightGrad(s)) throw new Error('linear: only a trained base\'s weight gradient on a named tile, without an adapter, is left to a launch of several');
+    return out;
+  }
   const sc = weightGradScratch(s);
   const named = namedTileOf(s);
   if (named) {
-    const { workgroups } = namedWgradLaunch(s.rows, s.dIn, s.dOut, named);
-    out.push({ kernel: namedWgradKernel(s.gelu, named), buffers: [g.x, ...dyBufs, g.part!], params: [s.rows, s.dIn, s.dOut, sc.splits, sc.rowsPerSplit, sc.total], workgroups });
+    out.push({ kernel: namedWgradKernel(s.gelu, named), buffers: [g.x, ...dyBufs, g.part!], params: [s.rows, s.dIn, s.dOut, sc.splits, sc.rowsPerSplit, sc.total], workgroups: sc.splits * tilesOf(s.dIn, s.dOut, named) });
   } else {
     const v = { rank: s.rank, gelu: s.gelu, base: s.base, vec4: weightGradVec4(s, s.dIn, s.dOut) };
     const parts = weightGradParts(v, s.dIn, s.dOut);
@@ -274,6 +344,8 @@ export interface FusedLinearOptions {
   gelu?: boolean;
   residual?: tf.Tensor2D;
   inputGrad?: boolean;
+  /** LinearSpec.splitAmong */
+  splitAmong?: number;
 }
 
 /**
@@ -360,7 +432,7 @@ export function linearFused(
   if (o.gelu && o.residual) throw new Error('linear: GELU and a residual together are not supported');
   const spec: BackwardSpec = {
     rows, dIn, dOut, rank, scale: adapter?.scale ?? 0, gelu: !!o.gelu, residual: !!o.residual,
-    inputGrad: o.inputGrad !== false, base: !frozen, merge: rank > 0 ? mergePlaceFor(rank, 'loads') : undefined,
+    inputGrad: o.inputGrad !== false, base: !frozen, merge: rank > 0 ? mergePlaceFor(rank, 'loads') : undefined, splitAmong: o.splitAmong,
   };
   // the op's differentiable inputs, in order; the rest are constants of the closure
   const inputs: tf.Tensor[] = [];
