@@ -18,11 +18,14 @@ import { modelDims, type ModelDims } from './size';
 import { FAMILIES, HUB_PATH, MODULE_PATH, type Family } from './vit-families';
 
 /**
- * The query's, key's and value's options: they read one input, so their weight gradients
- * share a launch in the compiled step, each split as one of three (LinearSpec.splitAmong)
- * on every path.
+ * The query's, key's and value's options: they read one input, so the compiled step runs
+ * the weight gradients of those whose bases train without an adapter in one launch, each
+ * split as one of that many (LinearSpec.splitAmong); op by op each is split alike, so the
+ * two paths sum the same partials.
  */
-export const QKV = { splitAmong: 3 } as const;
+export function qkvOptions(l: Pick<Record<Family, Linear>, 'query' | 'key' | 'value'>): { splitAmong: number } {
+  return { splitAmong: [l.query, l.key, l.value].filter((x) => !x.baseFrozen && !x.adapter).length };
+}
 
 export { FAMILIES, type Family };
 
@@ -135,7 +138,8 @@ export class ViT {
     for (const { layernormBefore: n1, layernormAfter: n2, linears: m } of this.blocks) {
       // the residual adds and fc1's GELU ride in the linears' epilogues (fused path)
       const a = layerNorm(h, n1.gamma, n1.beta, eps);
-      h = m.output.apply(attention(m.query.apply(a, QKV), m.key.apply(a, QKV), m.value.apply(a, QKV), shape), { residual: h });
+      const qkv = qkvOptions(m);
+      h = m.output.apply(attention(m.query.apply(a, qkv), m.key.apply(a, qkv), m.value.apply(a, qkv), shape), { residual: h });
       h = m.fc2.apply(m.fc1.apply(layerNorm(h, n2.gamma, n2.beta, eps), { activation: 'gelu' }), { residual: h });
     }
     // LayerNorm is per token, so normalising only the class token gives HF's logits.

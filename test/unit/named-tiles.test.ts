@@ -3,6 +3,9 @@
 // linear makes for them, and the tuning flags that set them. The kernels' floats are
 // checked on Dawn (fused-ops, compiled); these are the rules.
 import { describe, expect, it } from 'vitest';
+import { Linear } from '../../src/engine/linear';
+import { qkvOptions } from '../../src/engine/vit';
+import { useBackend } from '../helpers/tf';
 import { backwardDispatches, canRide, forwardDispatches, groupsWeightGrad, namedInputGradFor, parseWgradGroup, weightGradGroupDispatches, weightGradScratch, WGRAD_GROUP, type BackwardSpec } from '../../src/engine/ops/webgpu/linear';
 import { parseNamedForward, takesNamedForward } from '../../src/engine/ops/webgpu/named-forward';
 import { parseNamedInputGrad, transposeDispatches } from '../../src/engine/ops/webgpu/named-input-grad';
@@ -52,6 +55,8 @@ describe('the split of a named-tile weight gradient', () => {
     ['100 rows: one split', 100, 384, 1536, T88, 1, 36],
     // one of three in a launch: 54 tiles, 14 splits hold 792 (each job's 252 workgroups)
     ['small attention among three at batch 128', b128, 384, 384, T84, 14, 252, 3],
+    // 36 tiles: 22 splits
+    ['small attention among two at batch 128', b128, 384, 384, T84, 22, 396, 2],
     // 18 tiles: still 44
     ['tiny attention among three at batch 128', b128, 192, 192, T84, 44, 264, 3],
   ])('%s', (_, rows, dIn, dOut, tile, splits, workgroups, among = 1) => {
@@ -94,11 +99,11 @@ describe('the weight gradients of one shape and input in one launch (the query\'
   const attention = (over: Partial<BackwardSpec> = {}): BackwardSpec => ({
     rows: b128, dIn: 384, dOut: 384, rank: 0, scale: 0, gelu: false, residual: false, inputGrad: true, base: true, splitAmong: 3, ...over,
   });
-  const jobs = (n: number) => Array.from({ length: n }, (_, i) => ({ dy: `dy${i}`, dg: `dg${i}`, u: `u${i}`, part: `part${i}`, dw: `dw${i}`, db: `db${i}` }));
+  const jobs = (n: number, spec = attention()) => Array.from({ length: n }, (_, i) => ({ spec, dy: `dy${i}`, dg: `dg${i}`, u: `u${i}`, part: `part${i}`, dw: `dw${i}`, db: `db${i}` }));
   const keyOf = (d: { kernel: { key: string } }) => d.kernel.key;
 
   it('runs them in one launch over x, each job\'s dy and partials, each split as splitAmong says (as op by op), then their sums in one', () => {
-    const [w, sum, ...rest] = weightGradGroupDispatches<string>(attention(), 'x', jobs(3), 16);
+    const [w, sum, ...rest] = weightGradGroupDispatches<string>('x', jobs(3), 16);
     expect(rest).toEqual([]);
     expect(w!.kernel.key).toBe('linear.weight-grad-named/128x64x16/8x4/id/x3');
     expect(w!.buffers).toEqual(['x', 'dy0', 'dy1', 'dy2', 'part0', 'part1', 'part2']);
@@ -112,11 +117,40 @@ describe('the weight gradients of one shape and input in one launch (the query\'
   });
 
   it('splits them over launches the device binds: 8 storage buffers a stage, three without a GELU (seven buffers) but two sums; behind a GELU two a launch', () => {
-    expect(weightGradGroupDispatches<string>(attention(), 'x', jobs(3), 8).map(keyOf)).toEqual([
+    expect(weightGradGroupDispatches<string>('x', jobs(3), 8).map(keyOf)).toEqual([
       'linear.weight-grad-named/128x64x16/8x4/id/x3', 'linear.weight-grad-sum/base/shared-x2/l2', 'linear.weight-grad-sum/base/shared-x1/l2']);
-    const gelu = weightGradGroupDispatches<string>(attention({ gelu: true }), 'x', jobs(3), 8);
+    const gelu = weightGradGroupDispatches<string>('x', jobs(3, attention({ gelu: true })), 8);
     expect(gelu.map(keyOf).slice(0, 2)).toEqual(['linear.weight-grad-named/128x64x16/8x4/gelu/x2', 'linear.weight-grad-named/128x64x16/8x4/gelu/x1']);
     expect(gelu[0]!.buffers).toEqual(['x', 'dg0', 'u0', 'dg1', 'u1', 'part0', 'part1']);
+  });
+
+  it('splits the query\'s, key\'s and value\'s among those whose bases train without an adapter (qkvOptions, both paths\' rule)', async () => {
+    await useBackend('wasm');
+    const init = new Float32Array(8 * 8);
+    const [query, key, value] = ['q', 'k', 'v'].map((n) => new Linear(n, 8, 8, init, 'qkv/'));
+    const among = () => qkvOptions({ query: query!, key: key!, value: value! }).splitAmong;
+    try {
+      expect(among()).toBe(3);
+      // PreLoRA's switch: the adapter trains beside the base a while (its joint steps), then the base freezes
+      key!.addAdapter(2);
+      expect(among()).toBe(2);
+      key!.freezeBase();
+      value!.addAdapter(2);
+      value!.freezeBase();
+      expect(among()).toBe(1);
+      expect(groupsWeightGrad(attention({ splitAmong: among() }))).toBe(false);
+    } finally {
+      for (const l of [query, key, value]) l!.dispose();
+    }
+  });
+
+  it('refuses jobs of other shapes, splits or GELUs in one launch, and a job that groups none', () => {
+    for (const over of [{ dOut: 388 }, { rows: 4160 }, { gelu: true }, { splitAmong: 2 }]) {
+      const mixed = [...jobs(2), { ...jobs(1)[0]!, spec: attention(over) }];
+      expect(() => weightGradGroupDispatches<string>('x', mixed, 16), JSON.stringify(over)).toThrow(/other shapes in one launch/);
+    }
+    expect(() => weightGradGroupDispatches<string>('x', jobs(2, attention({ rank: 8 })), 16)).toThrow(/only trained bases/);
+    expect(() => weightGradGroupDispatches<string>('x', [], 16)).toThrow(/only trained bases/);
   });
 
   it('leaves a grouped linear\'s backward its input gradient alone, and groups only a trained base on a named tile split among several', () => {

@@ -16,7 +16,7 @@ import { conflicts, type Dispatch } from '../ops/webgpu/kernel';
 import * as layerNorm from '../ops/webgpu/layernorm';
 import * as linear from '../ops/webgpu/linear';
 import { transposeDispatches, transposesPerLaunch, type TransposeJob } from '../ops/webgpu/named-input-grad';
-import { QKV, type Norm, type ViT } from '../vit';
+import { qkvOptions, type Norm, type ViT } from '../vit';
 import { MODULE_PATH } from '../vit-families';
 import { Arena } from './arena';
 import type { DeviceData } from './device-data';
@@ -177,7 +177,8 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const linears: [Linear, number, LinearOptions][] = [[m.patchEmbed, B * patches, { inputGrad: false }]];
   for (const b of m.blocks) {
     const l = b.linears;
-    linears.push([l.query, rows, QKV], [l.key, rows, QKV], [l.value, rows, QKV], [l.output, rows, {}], [l.fc1, rows, { gelu: true }], [l.fc2, rows, {}]);
+    const qkv = qkvOptions(l);
+    linears.push([l.query, rows, qkv], [l.key, rows, qkv], [l.value, rows, qkv], [l.output, rows, {}], [l.fc1, rows, { gelu: true }], [l.fc2, rows, {}]);
   }
   linears.push([m.classifier, B, {}]);
   const specs = linears.map(([l, n, o]) => specOf(l, n, o));
@@ -320,9 +321,10 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     const l = blk.linears;
     const hIn = h;
     const ln1 = lnForward(blk.layernormBefore, hIn, rows);
-    const q = linForward(l.query, ln1.y, rows, QKV);
-    const k = linForward(l.key, ln1.y, rows, QKV);
-    const v = linForward(l.value, ln1.y, rows, QKV);
+    const qkv = qkvOptions(l);
+    const q = linForward(l.query, ln1.y, rows, qkv);
+    const k = linForward(l.key, ln1.y, rows, qkv);
+    const v = linForward(l.value, ln1.y, rows, qkv);
     const o = arena.floats(rows * D, 'attention out');
     const lse = arena.floats(B * cfg.heads * tokens, 'attention lse');
     emit(...labelled(attentionName(layer), attention.forwardDispatches(attn, { q: q.y, k: k.y, v: v.y, o, lse })));
@@ -372,7 +374,8 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     linBackward(r.proj, dh, dattn);
     emit(...labelled(attentionName(i), attention.backwardDispatches(attn, { q: r.q.y, k: r.k.y, v: r.v.y, o: r.o, lse: r.lse, dout: dattn, dq: dq, dk: dk, dv: dv, dvec })));
     // the query's, key's and value's weight gradients (one shape, one input) share a
-    // launch and their sums one, where two or three train on a named tile (WGRAD_GROUP)
+    // launch and their sums one, where two or three train on a named tile (WGRAD_GROUP;
+    // unlabelled, the by-group timing counts them as shared)
     const qkv: [LinearRecord, GPUBuffer][] = [[r.v, dv], [r.k, dk], [r.q, dq]];
     const group = qkv.filter(([x]) => linear.groupsWeightGrad(x.spec));
     const grouped = group.length > 1 ? new Set(group.map(([x]) => x)) : new Set<LinearRecord>();
@@ -380,8 +383,8 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     linBackward(r.k, dk, da, undefined, true, grouped.has(r.k));
     linBackward(r.q, dq, da, undefined, true, grouped.has(r.q));
     if (grouped.size) {
-      const jobs = group.map(([x, dy], j) => ({ dy, part: groupParts(j), dw: gradOf(x.lin.weight), db: gradOf(x.lin.bias) }));
-      emit(...linear.weightGradGroupDispatches(group[0]![0].spec, r.ln1.y, jobs, s.storageBuffers));
+      const jobs = group.map(([x, dy], j) => ({ spec: x.spec, dy, part: groupParts(j), dw: gradOf(x.lin.weight), db: gradOf(x.lin.bias) }));
+      emit(...linear.weightGradGroupDispatches(r.ln1.y, jobs, s.storageBuffers));
     }
     lnBackward(r.ln1, da, dh, true);
   }

@@ -36,7 +36,8 @@ export interface LinearSpec {
   /**
    * A trained base's weight gradient on a named tile is split as one of this many alike
    * (one shape, one input) whose launch it shares in the compiled step (WGRAD_GROUP: the
-   * query's, key's and value's); op by op too, so both paths sum the same partials.
+   * query's, key's and value's that train their bases); op by op too, where each runs
+   * alone, so both paths sum the same partials. One, or absent: split as alone.
    */
   splitAmong?: number;
 }
@@ -192,21 +193,26 @@ export function parseWgradGroup(text: string): typeof WGRAD_GROUP | string {
   return `--wgrad-group: write on or off (got "${text.slice(0, 40)}")`;
 }
 
-/** One weight gradient of a group: its output gradient (or dg and u behind a GELU), partials and outputs. */
-export interface WeightGradJob<B> { dy?: B; dg?: B; u?: B; part: B; dw: B; db: B }
+/** One weight gradient of a group: its spec, output gradient (or dg and u behind a GELU), partials and outputs. */
+export interface WeightGradJob<B> { spec: BackwardSpec; dy?: B; dg?: B; u?: B; part: B; dw: B; db: B }
 
 /** Weight gradients a group launch takes on a device with `storageBuffers` storage buffers a stage (x, then a dy and partials each). */
 export const weightGradsPerLaunch = (s: BackwardSpec, storageBuffers: number) => Math.max(1, Math.floor((storageBuffers - 1) / (s.gelu ? 3 : 2)));
 
+/** What the weight gradients sharing a launch must have alike: their rows, shape, GELU and split. */
+const groupShape = (s: BackwardSpec) => [s.rows, s.dIn, s.dOut, s.gelu, s.splitAmong].join(' ');
+
 /**
- * The weight gradients of `jobs`, all of spec `s` over input `x` (groupsWeightGrad), in
- * launches of up to `perLaunch`, then their sums, as many a launch as the device binds:
- * each job's partials and sums those its own launches would make (the same split,
- * splitAmong's, the same floats), in fewer launches.
+ * The weight gradients of `jobs` over input `x`, all of one spec's shape (groupsWeightGrad),
+ * as many a launch as the device binds, then their sums likewise: each job's partials and
+ * sums those its own launches would make (the same split, splitAmong's, the same floats),
+ * in fewer launches.
  */
-export function weightGradGroupDispatches<B>(s: BackwardSpec, x: B, jobs: WeightGradJob<B>[], storageBuffers: number): Dispatch<B>[] {
-  const tile = namedTileOf(s);
-  if (!tile || !groupsWeightGrad(s)) throw new Error('linear: only trained bases\' weight gradients on a named tile share a launch');
+export function weightGradGroupDispatches<B>(x: B, jobs: WeightGradJob<B>[], storageBuffers: number): Dispatch<B>[] {
+  const s = jobs[0]?.spec;
+  const tile = s && namedTileOf(s);
+  if (!s || !tile || !jobs.every((j) => groupsWeightGrad(j.spec))) throw new Error('linear: only trained bases\' weight gradients on a named tile share a launch');
+  if (jobs.some((j) => groupShape(j.spec) !== groupShape(s))) throw new Error(`linear: weight gradients of other shapes in one launch (${jobs.map((j) => groupShape(j.spec)).join('; ')})`);
   const sc = weightGradScratch(s);
   const workgroups = sc.splits * tilesOf(s.dIn, s.dOut, tile);
   const out: Dispatch<B>[] = inLaunches(jobs, weightGradsPerLaunch(s, storageBuffers)).map((group) => {
