@@ -17,10 +17,10 @@ import { Linear } from '../../src/engine/linear';
 import { layerNorm } from '../../src/engine/ops/layernorm';
 import { gelu } from '../../src/engine/ops/gelu';
 import { linear } from '../../src/engine/ops/linear';
-import { alloc, run, webgpu } from '../../src/engine/ops/webgpu/dispatch';
+import { alloc, run, storageBufferLimit, webgpu } from '../../src/engine/ops/webgpu/dispatch';
 import { embedBackwardDispatch } from '../../src/engine/compiled/kernels';
 import { MAX_LANES, probeSubgroupLanes, subgroupLanes } from '../../src/engine/ops/webgpu/subgroups';
-import { adapterSumDispatches, backwardDispatches, forwardDispatches, mergeDispatches, weightGradScratch, type LoraMergePlace } from '../../src/engine/ops/webgpu/linear';
+import { adapterSumDispatches, backwardDispatches, forwardDispatches, mergeDispatches, weightGradGroupDispatches, weightGradScratch, type LoraMergePlace } from '../../src/engine/ops/webgpu/linear';
 import { GEMM_WIDE, tileFor, tileKey, wideTile } from '../../src/engine/ops/webgpu/gemm';
 import { forwardLayout, inputGradLayout, WGRAD_VEC4 } from '../../src/engine/ops/webgpu/linear-kernels';
 import { sumLanes } from '../../src/engine/ops/webgpu/shared-sums';
@@ -545,6 +545,41 @@ function adapterSumCase(seed: number) {
   };
 }
 
+/**
+ * Three trained bases' weight gradients of one shape over one input in shared launches
+ * (the compiled step's query, key and value: weightGradGroupDispatches) and each by its
+ * own backward (op by op), split alike (one of three: 29 ways of 2,100 rows, where one
+ * alone splits 32): the same partials, so the same dW and db, bit for bit. Plain, three
+ * in a launch and their sums in one; behind a GELU on a device of 7 storage buffers, two
+ * then one, and so their sums.
+ */
+function groupedWgradCase(seed: number) {
+  const [rows, dIn, dOut] = [2100, 132, 260];
+  const x = seededNormal([rows, dIn], seed) as tf.Tensor2D;
+  const ys = [0, 1, 2].map((i) => [seededNormal([rows, dOut], seed + 1 + i), seededNormal([rows, dOut], seed + 4 + i)] as const);
+  const grads = async (gelu: boolean, grouped: boolean) => {
+    const spec = { rows, dIn, dOut, rank: 0, scale: 0, gelu, residual: false, inputGrad: false, base: true, splitAmong: 3 };
+    const jobs = ys.map(([dy, u]) => ({ spec, ...(gelu ? { dg: dy, u } : { dy }), part: alloc([weightGradScratch(spec).floats]), dw: alloc([dIn, dOut]), db: alloc([dOut]) }));
+    const launches = grouped ? weightGradGroupDispatches(x, jobs, gelu ? 7 : storageBufferLimit()) : jobs.flatMap((j) => backwardDispatches(spec, { x, ...j }));
+    launches.forEach(run);
+    const out = await Promise.all(jobs.flatMap((j) => [j.dw, j.db]).map(async (t) => (await t.data()) as Float32Array));
+    tf.dispose(jobs.flatMap((j) => [j.part, j.dw, j.db]));
+    return { out, keys: launches.map((d) => d.kernel.key), splits: weightGradScratch(spec).splits };
+  };
+  return async (): Promise<CaseResult> => {
+    const start = ranSoFar();
+    const [own, ownGelu, shared, sharedGelu] = await Promise.all([[false, false], [true, false], [false, true], [true, true]].map(([g, s]) => grads(g!, s!)));
+    const names = [0, 1, 2].flatMap((i) => [`dW ${i}`, `db ${i}`]);
+    const r = bitForBit('linear: trained bases\' weight gradients of one shape, three a launch and each its own', [...names, ...names.map((n) => `${n} behind a GELU`)],
+      [...own!.out, ...ownGelu!.out], [...shared!.out, ...sharedGelu!.out], ranSoFar() - start);
+    const groups = (keys: string[]) => keys.filter((k) => k.startsWith('linear.weight-grad-named/')).map((k) => k.split('/').pop()).join(' ');
+    return { ...r, exact: { ...r.exact,
+      'the split is not one of three\'s (29)': own!.splits === 29 ? 0 : 1,
+      'the plain three not in one launch': groups(shared!.keys) === 'x3' ? 0 : 1,
+      'those behind a GELU not two then one': groups(sharedGelu!.keys) === 'x2 x1' ? 0 : 1 } };
+  };
+}
+
 /** Rank 20: the right factor is staged for the epilogue in two chunks, 16 ranks and 4. */
 function highRankCase(seed: number) {
   const [rows, dIn, dOut, rank] = [150, 40, 70, 20];
@@ -949,7 +984,7 @@ export const CASES = {
   optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
   linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...wideCases(300, 70, 130, 8, 13), ...manySplitCases(15), highRankCase(17),
     geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29), adapterSumCase(31), wideTileCase(33), vec4Case(35), ...vec4Cases(300, 68, 132, 37),
-    ...namedCases(39), namedForwardCase(43), namedLoraForwardCase(45), namedInputGradCase(47)],
+    ...namedCases(39), namedForwardCase(43), namedLoraForwardCase(45), namedInputGradCase(47), groupedWgradCase(49)],
   // 4,500 rows: more than the backward's 2,048 workgroups, so each sums several rows
   layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26), layerNormSumCase(27), layerNormRowsCase(28, 4, 2), layerNormRowsCase(38, 2, 1), sumOrderCase(29)],
   // head widths 16, 8 and 64 run on vec4s (rows shared by as many lanes as the device
