@@ -74,7 +74,10 @@ export interface MemoryEstimate {
  * ~13 token-by-width and one token-by-MLP-width gradient buffers. Measured on the H200
  * (batch 128): tiny 790 MB held against 766 MB estimated, small 2,161 MB against 2,083;
  * since the weight gradients on named tiles (their split-K partials, not counted here:
- * 26 MB at tiny, 52 at small, up to 44 splits of one dW), 799 and 2,182.
+ * 26 MB at tiny, 52 at small, up to 44 splits of one dW), 799 and 2,182; with the
+ * trained input gradients' transposed weights (the forty-second session) 802 and 2,219
+ * on an H100; with two more partial buffers for the query's, key's and value's weight
+ * gradients in one launch (13 MB at tiny, 17 at small) 815 and 2,236.
  */
 function compiledPerImage(m: RunConfig['model'], T: number, D: number, F: number): number {
   return m.depth * (8 * T * D + 2 * T * F + m.heads * T) + 13 * T * D + T * F;

@@ -333,7 +333,8 @@ export function launchGroupSums(launches: LaunchTime[] | null | undefined): Map<
 
 /** How the by-group table's figures were taken, for its caption. */
 export const LAUNCH_GROUPS_NOTE = 'one seed\'s step, each launch timed in its own pass: the totals run above the step\'s device ms; '
-  + 'a launch carrying another linear\'s adapter gradients counts for its host, the adapters\' and LayerNorms\' sums and merges for shared';
+  + 'a launch carrying another linear\'s adapter gradients counts for its host; the adapters\' and LayerNorms\' sums and merges, '
+  + 'and the query\'s, key\'s and value\'s weight gradients where they share a launch (and their sums), for shared';
 
 /** The by-group table's title line in markdown (the bench table's and an A/B's). */
 export const LAUNCH_GROUPS_TITLE = `Device ms per step by what the launches work on (${LAUNCH_GROUPS_NOTE})`;

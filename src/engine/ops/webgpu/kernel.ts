@@ -112,7 +112,7 @@ export const WID = 'let wid = wg.x + wg.y * nwg.x;';
 
 /**
  * Several jobs in one launch, each from its first workgroup (merges, transposes, shared
- * sums): `main`'s statements sending a workgroup to the last job whose first it has
+ * sums, weight gradients of one shape): `main`'s statements sending a workgroup to the last job whose first it has
  * reached, `call(i, w)` job i's statement for its own workgroup index w, the jobs'
  * firsts in params `first0`, `first1`, ... (jobParams).
  */

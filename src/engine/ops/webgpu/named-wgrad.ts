@@ -1,6 +1,7 @@
 // A trained base's weight gradients dW = x^T dy and db = sum(dy) as split-K partials, on
 // tiles of 8 x 8 or 8 x 4 outputs a thread whose every register is a named variable and
-// whose K slice is written out (named-tile.ts). The same layout of partials as
+// whose K slice is written out (named-tile.ts), one a launch or several of one shape and
+// input (the compiled step's query, key and value). The same layout of partials as
 // weightGradKernel's (dW then db, a split after another), so the same sum launch follows.
 import { GELU_WGSL } from './wgsl';
 import { SPLIT_K, tileKey, tilesOf, type GemmTile } from './gemm';
@@ -50,10 +51,10 @@ export function namedWgradTile(dIn: number, dOut: number): GemmTile | null {
 }
 
 /**
- * The launch of a named-tile weight gradient over `rows` rows (one of `jobs` alike in a launch: their tiles count together): its split (as many as
- * NAMED_WGRAD allows, each of at least SPLIT_K.minRows rows; the tiles at most
- * targetWorkgroups: a wave more for a few tiles is a wave's time more) and its
- * workgroups, the tiles of every split.
+ * The launch of a named-tile weight gradient over `rows` rows, one of `jobs` alike in a
+ * launch (their tiles count together): its split (as many as NAMED_WGRAD allows, each of
+ * at least SPLIT_K.minRows rows; the tiles at most targetWorkgroups: a wave more for a
+ * few tiles is a wave's time more) and its workgroups, the tiles of every split.
  */
 export function namedWgradLaunch(rows: number, dIn: number, dOut: number, tile: GemmTile, jobs = 1) {
   const tiles = tilesOf(dIn, dOut, tile);
