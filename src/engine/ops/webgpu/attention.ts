@@ -311,6 +311,21 @@ function keySteps(K: KeysPerStep, step: (n: number) => string): string {
       }`;
 }
 
+/**
+ * The forward's and the query gradient's loop over the keys: each tile of KB keys and
+ * their values staged, then the busy threads' rows stepped through its keys (keySteps).
+ */
+function keyTiles(hd: number, K: KeysPerStep, step: (n: number) => string): string {
+  return `for (var j0 = 0u; j0 < P.T; j0 += KB) {
+    ${stage(hd, 'K', 'V')}
+    if (busy) {
+      let jn = min(KB, P.T - j0);
+      ${keySteps(K, step)}
+    }
+    workgroupBarrier();
+  }`;
+}
+
 /** Key k of a step (its jj). */
 const keyAt = (k: number) => (k ? `jj + ${k}u` : 'jj');
 
@@ -406,14 +421,7 @@ function forwardKernel(hd: number, rows: number, R: RowsPerThread, K: KeysPerSte
   return attentionKernel('forward', hd, rows, R, K, [read('Q'), read('K'), read('V'), rw('O'), rw('LSE')], `
   ${each(R, (r) => `var q${r}: array<VT, HL>; var o${r}: array<VT, HL>; var mx${r} = -3.0e38; var l${r} = 0.0;`, '\n  ')}
   if (busy) { for (var u = 0u; u < HL; u++) { ${each(R, (r) => `q${r}[u] = ${vload(hd, 'Q', `at${r} + c(u, lane)`)} * P.scale;`)} } }
-  for (var j0 = 0u; j0 < P.T; j0 += KB) {
-    ${stage(hd, 'K', 'V')}
-    if (busy) {
-      let jn = min(KB, P.T - j0);
-      ${keySteps(K, step)}
-    }
-    workgroupBarrier();
-  }${each(R, (r) => `
+  ${keyTiles(hd, K, step)}${each(R, (r) => `
   if (valid${r}) {
     let inv = 1.0 / l${r};
     for (var u = 0u; u < HL; u++) { let ov = o${r}[u] * inv; ${vstore(hd, 'O', `at${r} + c(u, lane)`, 'ov')} }
@@ -464,14 +472,7 @@ function queryGradKernel(hd: number, rows: number, R: RowsPerThread, K: KeysPerS
     lse${r} = LSE[bh * P.T + ic${r}];
     if (valid${r} && lane == 0u) { DV[bh * P.T + i${r}] = di${r}; }`, '')}
   }
-  for (var j0 = 0u; j0 < P.T; j0 += KB) {
-    ${stage(hd, 'K', 'V')}
-    if (busy) {
-      let jn = min(KB, P.T - j0);
-      ${keySteps(K, step)}
-    }
-    workgroupBarrier();
-  }${each(R, (r) => `
+  ${keyTiles(hd, K, step)}${each(R, (r) => `
   if (valid${r}) { for (var u = 0u; u < HL; u++) { let ov = dq${r}[u] * P.scale; ${vstore(hd, 'DQ', `at${r} + c(u, lane)`, 'ov')} } }`, '')}`);
 }
 
