@@ -15,7 +15,7 @@ import { gemmSharedBytes, sideWorkgroups, splitK, tileFor, tilesOf } from './gem
 import type { AdapterTensors } from '../linear';
 import { conflicts, inLaunches, jobParams, type Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
-import { sharedSumDispatches, sharedSumsPerLaunch } from './shared-sums';
+import { sharedSumDispatches, sharedSumsPerLaunch, type SharedSumJob } from './shared-sums';
 import { namedWgradGroupKernel, namedWgradKernel, namedWgradLaunch, namedWgradTile } from './named-wgrad';
 import { namedForwardKernel, namedForwardWorkgroups, takesNamedForward } from './named-forward';
 import { namedInputGradKernel, namedInputGradWorkgroups, takesNamedInputGrad } from './named-input-grad';
@@ -169,6 +169,12 @@ export function weightGradScratch(s: BackwardSpec): { floats: number; splits: nu
   return { floats: splits * total, splits, rowsPerSplit, total };
 }
 
+/** A spec's weight-gradient sum (shared-sums.ts) over its split partials, the first of `buffers`, into the rest (linearSums' outputs). */
+function splitSumJob<B>(s: BackwardSpec, buffers: B[]): SharedSumJob<B> {
+  const sc = weightGradScratch(s);
+  return { buffers, outputs: sc.total, parts: sc.splits, extra: [s.dIn, s.dOut, s.rank, s.scale] };
+}
+
 /** Whether a spec's weight gradient shares a launch with others alike (weightGradGroupDispatches): a trained base's on a named tile, split among several. */
 export const groupsWeightGrad = (s: BackwardSpec) => WGRAD_GROUP.on && (s.splitAmong ?? 1) > 1 && namedTileOf(s) !== null;
 
@@ -197,7 +203,7 @@ export function parseWgradGroup(text: string): typeof WGRAD_GROUP | string {
 export interface WeightGradJob<B> { spec: BackwardSpec; dy?: B; dg?: B; u?: B; part: B; dw: B; db: B }
 
 /** Weight gradients a group launch takes on a device with `storageBuffers` storage buffers a stage (x, then a dy and partials each). */
-export const weightGradsPerLaunch = (s: BackwardSpec, storageBuffers: number) => Math.max(1, Math.floor((storageBuffers - 1) / (s.gelu ? 3 : 2)));
+const weightGradsPerLaunch = (s: BackwardSpec, storageBuffers: number) => Math.max(1, Math.floor((storageBuffers - 1) / (s.gelu ? 3 : 2)));
 
 /** What the weight gradients sharing a launch must have alike: their rows, shape, GELU and split. */
 const groupShape = (s: BackwardSpec) => [s.rows, s.dIn, s.dOut, s.gelu, s.splitAmong].join(' ');
@@ -214,17 +220,18 @@ export function weightGradGroupDispatches<B>(x: B, jobs: WeightGradJob<B>[], sto
   if (!s || !tile || !jobs.every((j) => groupsWeightGrad(j.spec))) throw new Error('linear: only trained bases\' weight gradients on a named tile share a launch');
   if (jobs.some((j) => groupShape(j.spec) !== groupShape(s))) throw new Error(`linear: weight gradients of other shapes in one launch (${jobs.map((j) => groupShape(j.spec)).join('; ')})`);
   const sc = weightGradScratch(s);
-  const workgroups = sc.splits * tilesOf(s.dIn, s.dOut, tile);
+  const each = sc.splits * tilesOf(s.dIn, s.dOut, tile);
   const out: Dispatch<B>[] = inLaunches(jobs, weightGradsPerLaunch(s, storageBuffers)).map((group) => {
-    const firsts = group.map((_, i) => i * workgroups);
+    // each job's first workgroup, then one job's params (namedWgradGroupKernel)
+    const { params, workgroups } = jobParams(group, () => each, () => []);
     return {
       kernel: namedWgradGroupKernel(group.length, s.gelu, tile),
       buffers: [x, ...group.flatMap((j) => (s.gelu ? [j.dg!, j.u!] : [j.dy!])), ...group.map((j) => j.part)],
-      params: [...firsts, s.rows, s.dIn, s.dOut, sc.splits, sc.rowsPerSplit, sc.total],
-      workgroups: group.length * workgroups,
+      params: [...params, s.rows, s.dIn, s.dOut, sc.splits, sc.rowsPerSplit, sc.total],
+      workgroups,
     };
   });
-  const sums = jobs.map((j) => ({ buffers: [j.part, j.dw, j.db], outputs: sc.total, parts: sc.splits, extra: [s.dIn, s.dOut, s.rank, s.scale] }));
+  const sums = jobs.map((j) => splitSumJob(j.spec, [j.part, j.dw, j.db]));
   for (const group of inLaunches(sums, sharedSumsPerLaunch(weightGradSums(s), storageBuffers))) out.push(...sharedSumDispatches(weightGradSums(s), group));
   return out;
 }
@@ -295,7 +302,7 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>, ri
     return out;
   }
   const outs = [...(s.base ? [g.dw!, g.db!] : []), ...(s.rank ? [g.da!, g.dB!] : [])];
-  out.push(...sharedSumDispatches(weightGradSums(s), [{ buffers: [g.part!, ...outs], outputs: sc.total, parts: sc.splits, extra: [s.dIn, s.dOut, s.rank, s.scale] }]));
+  out.push(...sharedSumDispatches(weightGradSums(s), [splitSumJob(s, [g.part!, ...outs])]));
   return out;
 }
 
@@ -340,10 +347,7 @@ export const adapterSumsPerLaunch = (storageBuffers: number) => sharedSumsPerLau
  * 3.18, 25.13 -> 25.07 (H200, two runs each in one call).
  */
 export function adapterSumDispatches<B>(jobs: AdapterSumJob<B>[]): Dispatch<B>[] {
-  return sharedSumDispatches(ADAPTER_SUMS, jobs.map((j) => {
-    const sc = weightGradScratch(j.spec);
-    return { buffers: [j.part, j.da, j.dB], outputs: sc.total, parts: sc.splits, extra: [j.spec.dIn, j.spec.dOut, j.spec.rank, j.spec.scale] };
-  }));
+  return sharedSumDispatches(ADAPTER_SUMS, jobs.map((j) => splitSumJob(j.spec, [j.part, j.da, j.dB])));
 }
 
 export interface FusedLinearOptions {
