@@ -197,15 +197,11 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const thin = scratch(true);
   const adapterSums = sumRing<linear.AdapterSumJob<GPUBuffer>>(deferred.size ? Math.max(1, Math.min(linear.adapterSumsPerLaunch(s.storageBuffers), Math.floor(fullScratch / thin))) : 0,
     (i) => arena.floats(thin, `adapter partials ${i}`), linear.adapterSumDispatches, emit, true);
-  // a grouped weight gradient's partials: the first job's in `part`, the others' each in
-  // a buffer of their own (every group is of one shape: the attention linears')
-  const groupFloats = Math.max(0, ...specs.flatMap((sp) => (linear.groupsWeightGrad(sp) ? [linear.weightGradScratch(sp).floats] : [])));
-  const extraParts: GPUBuffer[] = [];
-  const groupParts = (j: number): GPUBuffer => {
-    if (j === 0) return part;
-    while (extraParts.length < j) extraParts.push(arena.floats(groupFloats, `grouped partials ${extraParts.length + 1}`));
-    return extraParts[j - 1]!;
-  };
+  // a grouped weight gradient's partials (a group is as large as its splitAmong): the
+  // first job's in `part`, the others' each in a buffer of their own
+  const grouping = specs.filter((sp) => linear.groupsWeightGrad(sp));
+  const groupFloats = Math.max(0, ...grouping.map((sp) => linear.weightGradScratch(sp).floats));
+  const groupParts = [part, ...Array.from({ length: Math.max(0, ...grouping.map((sp) => sp.splitAmong! - 1)) }, (_, j) => arena.floats(groupFloats, `grouped partials ${j + 1}`))];
   const maxRank = Math.max(0, ...specs.map((sp) => sp.rank));
   // two, in turn: a held thin-gradient launch reads its linear's while the next writes its own
   const dxas = [0, 1].map((i) => arena.floats(rows * maxRank, `adapter input gradient ${i}`));
@@ -376,14 +372,13 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     // the query's, key's and value's weight gradients (one shape, one input) share a
     // launch and their sums one, where two or three train on a named tile (WGRAD_GROUP;
     // unlabelled, the by-group timing counts them as shared)
-    const qkv: [LinearRecord, GPUBuffer][] = [[r.v, dv], [r.k, dk], [r.q, dq]];
-    const group = qkv.filter(([x]) => linear.groupsWeightGrad(x.spec));
-    const grouped = group.length > 1 ? new Set(group.map(([x]) => x)) : new Set<LinearRecord>();
-    linBackward(r.v, dv, da, undefined, false, grouped.has(r.v));
-    linBackward(r.k, dk, da, undefined, true, grouped.has(r.k));
-    linBackward(r.q, dq, da, undefined, true, grouped.has(r.q));
-    if (grouped.size) {
-      const jobs = group.map(([x, dy], j) => ({ spec: x.spec, dy, part: groupParts(j), dw: gradOf(x.lin.weight), db: gradOf(x.lin.bias) }));
+    const group = ([[r.v, dv], [r.k, dk], [r.q, dq]] as const).filter(([x]) => linear.groupsWeightGrad(x.spec));
+    const grouped = (x: LinearRecord) => group.some(([g]) => g === x);
+    linBackward(r.v, dv, da, undefined, false, grouped(r.v));
+    linBackward(r.k, dk, da, undefined, true, grouped(r.k));
+    linBackward(r.q, dq, da, undefined, true, grouped(r.q));
+    if (group.length) {
+      const jobs = group.map(([x, dy], j) => ({ spec: x.spec, dy, part: groupParts[j]!, dw: gradOf(x.lin.weight), db: gradOf(x.lin.bias) }));
       emit(...linear.weightGradGroupDispatches(r.ln1.y, jobs, s.storageBuffers));
     }
     lnBackward(r.ln1, da, dh, true);
