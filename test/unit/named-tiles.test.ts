@@ -144,13 +144,14 @@ describe('the weight gradients of one shape and input in one launch (the query\'
     }
   });
 
-  it('refuses jobs of other shapes, splits or GELUs in one launch, and a job that groups none', () => {
+  it('refuses jobs of other shapes, splits or GELUs in one launch, a job that groups none, and as many jobs as they are not split among', () => {
     for (const over of [{ dOut: 388 }, { rows: 4160 }, { gelu: true }, { splitAmong: 2 }]) {
       const mixed = [...jobs(2), { ...jobs(1)[0]!, spec: attention(over) }];
       expect(() => weightGradGroupDispatches<string>('x', mixed, 16), JSON.stringify(over)).toThrow(/other shapes in one launch/);
     }
     expect(() => weightGradGroupDispatches<string>('x', jobs(2, attention({ rank: 8 })), 16)).toThrow(/only trained bases/);
     expect(() => weightGradGroupDispatches<string>('x', [], 16)).toThrow(/only trained bases/);
+    expect(() => weightGradGroupDispatches<string>('x', jobs(2), 16)).toThrow(/2 weight gradients split as 3 sharing a launch/);
   });
 
   it('leaves a grouped linear\'s backward its input gradient alone, and groups only a trained base on a named tile split among several', () => {

@@ -219,6 +219,7 @@ export function weightGradGroupDispatches<B>(x: B, jobs: WeightGradJob<B>[], sto
   const tile = s && namedTileOf(s);
   if (!s || !tile || !jobs.every((j) => groupsWeightGrad(j.spec))) throw new Error('linear: only trained bases\' weight gradients on a named tile share a launch');
   if (jobs.some((j) => groupShape(j.spec) !== groupShape(s))) throw new Error(`linear: weight gradients of other shapes in one launch (${jobs.map((j) => groupShape(j.spec)).join('; ')})`);
+  if (jobs.length !== s.splitAmong) throw new Error(`linear: ${jobs.length} weight gradients split as ${s.splitAmong} sharing a launch`);
   const sc = weightGradScratch(s);
   const each = sc.splits * tilesOf(s.dIn, s.dOut, tile);
   const out: Dispatch<B>[] = inLaunches(jobs, weightGradsPerLaunch(s, storageBuffers)).map((group) => {
