@@ -397,8 +397,7 @@ function namedInputGradCase(seed: number) {
   const composite = async () => {
     const refs = tf.tidy(() => {
       const p = tf.matMul(dy, w, false, true);
-      const geluGrad = tf.add(tf.mul(0.5, tf.add(1, tf.erf(tf.mul(gu, Math.SQRT1_2)))), tf.mul(tf.mul(gu, 0.3989422804014327), tf.exp(tf.mul(-0.5, tf.square(gu)))));
-      return [p, tf.add(dx0, p), tf.mul(p, geluGrad)];
+      return [p, tf.add(dx0, p), tf.mul(p, geluGradOf(gu))];
     });
     const out = await Promise.all(refs.map(async (t) => (await t.data()) as Float32Array));
     tf.dispose(refs);
@@ -545,13 +544,17 @@ function adapterSumCase(seed: number) {
   };
 }
 
+/** tfjs's composite d gelu(u) / du = Phi(u) + u phi(u), the references' (inside a tidy). */
+const geluGradOf = (u: tf.Tensor) => tf.add(tf.mul(0.5, tf.add(1, tf.erf(tf.mul(u, Math.SQRT1_2)))), tf.mul(tf.mul(u, 0.3989422804014327), tf.exp(tf.mul(-0.5, tf.square(u)))));
+
 /**
  * Three trained bases' weight gradients of one shape over one input in shared launches
  * (the compiled step's query, key and value: weightGradGroupDispatches) and each by its
  * own backward (op by op), split alike (one of three: 29 ways of 2,100 rows, where one
  * alone splits 32): the same partials, so the same dW and db, bit for bit. Plain, three
  * in a launch and their sums in one; behind a GELU on a device of 7 storage buffers, two
- * then one, and so their sums.
+ * then one, and so their sums. And the grouped ones against tfjs's composite x^T dy and
+ * the sum of dy over the rows (dy = dg gelu'(u) behind the GELU).
  */
 function groupedWgradCase(seed: number) {
   const [rows, dIn, dOut] = [2100, 132, 260];
@@ -566,14 +569,24 @@ function groupedWgradCase(seed: number) {
     tf.dispose(jobs.flatMap((j) => [j.part, j.dw, j.db]));
     return { out, keys: launches.map((d) => d.kernel.key), splits: weightGradScratch(spec).splits };
   };
+  const composite = async () => {
+    const refs = tf.tidy(() => [false, true].flatMap((gelu) => ys.flatMap(([dg, u]) => {
+      const dy = gelu ? tf.mul(dg, geluGradOf(u)) : dg;
+      return [tf.matMul(x, dy, true, false), tf.sum(dy, 0)];
+    })));
+    const out = await Promise.all(refs.map(async (t) => (await t.data()) as Float32Array));
+    tf.dispose(refs);
+    return out;
+  };
   return async (): Promise<CaseResult> => {
     const start = ranSoFar();
     const [own, ownGelu, shared, sharedGelu] = await Promise.all([[false, false], [true, false], [false, true], [true, true]].map(([g, s]) => grads(g!, s!)));
+    const refs = await composite();
     const names = [0, 1, 2].flatMap((i) => [`dW ${i}`, `db ${i}`]);
     const r = bitForBit('linear: trained bases\' weight gradients of one shape, three a launch and each its own', [...names, ...names.map((n) => `${n} behind a GELU`)],
       [...own!.out, ...ownGelu!.out], [...shared!.out, ...sharedGelu!.out], ranSoFar() - start);
     const groups = (keys: string[]) => keys.filter((k) => k.startsWith('linear.weight-grad-named/')).map((k) => k.split('/').pop()).join(' ');
-    return { ...r, exact: { ...r.exact,
+    return { ...r, errors: [...shared!.out, ...sharedGelu!.out].map((o, i) => scaledError(o, refs[i]!)), exact: { ...r.exact,
       'the split is not one of three\'s (29)': own!.splits === 29 ? 0 : 1,
       'the plain three not in one launch': groups(shared!.keys) === 'x3' ? 0 : 1,
       'those behind a GELU not two then one': groups(sharedGelu!.keys) === 'x2 x1' ? 0 : 1 } };
