@@ -190,7 +190,8 @@ describe('kernels per compiled step of tiny\'s structure', () => {
       // 36 adapters, W + s A B each, made ahead of the forward four a launch on the
       // H200's 16 storage buffers (9 launches: the LoRA phase 183-186 at tiny b128, the
       // full phase 236, 237 with the launch that transposes fc2's weights for their named
-      // input gradients, which these widths do not take), three on SwiftShader's 12 (12
+      // input gradients, 213 with each block's query, key and value weight gradients and
+      // their sums a launch each: these widths take neither), three on SwiftShader's 12 (12
       // launches: the LoRA phase 231 here and the full 254, AdamW, the norms and the
       // shared sums binding fewer tensors a launch too)
       const merges = Math.ceil(36 / mergesPerLaunch(c.storageBuffers));

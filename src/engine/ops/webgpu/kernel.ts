@@ -112,9 +112,9 @@ export const WID = 'let wid = wg.x + wg.y * nwg.x;';
 
 /**
  * Several jobs in one launch, each from its first workgroup (merges, transposes, shared
- * sums, weight gradients of one shape): `main`'s statements sending a workgroup to the last job whose first it has
- * reached, `call(i, w)` job i's statement for its own workgroup index w, the jobs'
- * firsts in params `first0`, `first1`, ... (jobParams).
+ * sums, weight gradients of one shape): `main`'s statements sending a workgroup to the
+ * last job whose first it has reached, `call(i, w)` job i's statement for its own
+ * workgroup index w, the jobs' firsts in params `first0`, `first1`, ... (jobParams).
  */
 export const jobBranches = (count: number, call: (i: number, w: string) => string): string =>
   Array.from({ length: count }, (_, k) => count - 1 - k).map((i) => `if (wid >= P.first${i}) { ${call(i, `wid - P.first${i}`)} return; }`).join('\n  ');

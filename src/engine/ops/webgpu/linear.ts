@@ -184,9 +184,9 @@ export const groupsWeightGrad = (s: BackwardSpec) => WGRAD_GROUP.on && (s.splitA
  * key's and value's), in one launch and their sums in one (`--wgrad-group on|off`).
  * A 384 x 384 weight gradient alone filled the GPU by splitting its K (small's rows)
  * 44 ways: its 18 tiles, 792 workgroups, then a sum over 44 partials. Three in one
- * launch fill it split 14 ways: small b128's full phase 24.77 -> 24.60 ms in one call,
- * 24.70 -> 24.66 in another, noisier (H100, Node + Dawn, the mean of six runs' full
- * phases a variant), its weight gradients and sums 8.22-8.29 -> 7.78-7.85 ms of launches
+ * launch fill it split 14 ways: small b128's full phase 24.77 -> 24.60 ms in one call
+ * (each job a function then, its indices clamped), 24.70 -> 24.66 in another, noisier,
+ * with this kernel (H100, Node + Dawn, the mean of six runs' full phases a variant), its weight gradients and sums 8.22-8.29 -> 7.78-7.85 ms of launches
  * timed one by one; each split 44 ways as alone, three in a launch, 24.72. Tiny's (192 x
  * 192: 6 tiles, 44 splits either way) level, 7.00-7.11 -> 6.99-7.09 ms at b128. The two
  * more partial buffers: small's peak 2,219 -> 2,236 MB, tiny b128's 802 -> 815.
