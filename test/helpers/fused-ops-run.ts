@@ -9,6 +9,7 @@ import { kernelPath, setFusedKernels } from '../../src/engine/kernel-path';
 import { dispatchCounts } from '../../src/engine/ops/webgpu/counts';
 import { makeConfig } from '../../src/engine/config';
 import { Monitor } from '../../src/engine/monitor';
+import { CHUNK as WINDOW_CHUNK } from '../../src/engine/ops/webgpu/window-stats';
 import { attention } from '../../src/engine/ops/attention';
 import { ATTENTION, lanesFor } from '../../src/engine/ops/webgpu/attention';
 import { crossEntropy } from '../../src/engine/ops/cross-entropy';
@@ -924,7 +925,8 @@ function optimizerCase(clipNorm: number) {
 
 /**
  * Three monitor windows over eleven modules (more than one launch of the window
- * statistics takes on any device: at most 8 a launch; one module of 4,200 elements):
+ * statistics takes on any device: at most 8 a launch; one module of 4,200 elements,
+ * over two of the first pass's chunks, the others' partials 0 past their one):
  * the gradient norms (from the shared reduction on the fused path), the loss, and the
  * weights' norm, update% and normChange% against the snapshots, with weights moved
  * between windows and module 1 released (frozen: no gradient after the first window) in
@@ -935,6 +937,7 @@ function monitorCase() {
   return () => compareValues('monitor windows (gradient norms, loss, weight norms, update% and normChange% against snapshots, 11 modules)', async () => {
     const outs = [5, 6, 700, 3, 9, 1, 4, 2, 8, 7, 3];
     const mods = new Map(outs.map((o, i) => [`blocks.0.m${i}`, new Linear(`m${i}`, 6, o, seededNormal([6 * o], 70 + i).dataSync() as Float32Array, `mon${Math.random()}/`)]));
+    if (6 * Math.max(...outs) <= WINDOW_CHUNK) throw new Error('the monitor case: no module spans two chunks of the window statistics');
     const monitor = new Monitor(mods);
     const stats: number[][] = [[], [], [], [], []];
     for (let win = 0; win < 3; win++) {
