@@ -4,7 +4,7 @@
 // counted with tf.profile): every window end took 12-28 ms more than a window's other
 // steps in the page on the H200 (tiny, batch 128 and 32). Fused with a workgroup per
 // module, it was 1-5 ms there, and the page's interval holding a window end still ran
-// 2.6 ms (tiny) and 8-9 ms (small) longer than the others on the H100: 48 workgroups
+// about 3 ms (tiny) and 8-9 ms (small) longer than the others on the H100: 48 workgroups
 // (small) streamed 57 MB of weights and as much of snapshots, one SM each. Now in two
 // passes: each module's elements in chunks of CHUNK, a workgroup a chunk (the modules of
 // a launch as many as the device's storage buffers bind), their partial sums then added
@@ -30,8 +30,8 @@ function chunkKernel(count: number): Kernel {
   return memoKernel(key, () => makeKernel({
     name: 'monitor.window-stats', key,
     bindings: [{ name: 'PART', access: 'rw', type: 'vec4<f32>' }, ...ids.flatMap((i) => [{ name: `W${i}`, access: 'read' as const }, { name: `S${i}`, access: 'read' as const }])],
-    // this launch's modules start at module `first`; each has `chunks` slots of partials
-    params: [{ name: 'first', type: 'u32' }, { name: 'chunks', type: 'u32' }, ...ids.map((i) => ({ name: `n${i}`, type: 'u32' as const }))],
+    // this launch's `mods` modules start at module `first`; each has `chunks` slots of partials
+    params: [{ name: 'first', type: 'u32' }, { name: 'mods', type: 'u32' }, { name: 'chunks', type: 'u32' }, ...ids.map((i) => ({ name: `n${i}`, type: 'u32' as const }))],
     body: `
 ${reduceSumWgsl(THREADS, 'reduceSum', 'vec4<f32>')}
 // w^2, (w - s)^2, s^2 and (w - s)(w + s) of element i of module g
@@ -54,7 +54,8 @@ fn main(${MAIN_ARGS}) {
   var acc = vec4<f32>(0.0);
   for (var i = c * ${CHUNK}u + t; i < end; i += ${THREADS}u) { acc += terms(g, i); }
   let r = reduceSum(t, acc);
-  if (t == 0u && wid < ${count}u * P.chunks) { PART[(P.first + g) * P.chunks + c] = r; }
+  // a launch folded past 65,535 workgroups has more than its modules' (none writes past them)
+  if (t == 0u && wid < P.mods * P.chunks) { PART[(P.first + g) * P.chunks + c] = r; }
 }`,
   }));
 }
@@ -103,7 +104,7 @@ export function windowStatsDispatches<B>(mods: { w: B; s: B; size: number }[], o
     const padded = [...group, ...Array.from({ length: per - group.length }, () => group.at(-1)!)];
     launches.push({
       kernel: chunkKernel(per), buffers: [part, ...padded.flatMap((m) => [m.w, m.s])],
-      params: [first, chunks, ...padded.map((m, i) => (i < group.length ? m.size : 0))],
+      params: [first, group.length, chunks, ...padded.map((m, i) => (i < group.length ? m.size : 0))],
       workgroups: group.length * chunks,
     });
   }
