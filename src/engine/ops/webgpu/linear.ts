@@ -11,7 +11,7 @@
 // launch; in the compiled step the query's, key's and value's share both). A frozen
 // base gets no weight gradient.
 import * as tf from '@tensorflow/tfjs';
-import { gemmSharedBytes, sideWorkgroups, splitK, tileFor, tilesOf } from './gemm';
+import { gemmSharedBytes, sideWorkgroups, splitK, tileFor, tilesOf, type GemmTile } from './gemm';
 import type { AdapterTensors } from '../linear';
 import { conflicts, inLaunches, jobParams, type Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
@@ -165,9 +165,12 @@ export function weightGradScratch(s: BackwardSpec): { floats: number; splits: nu
   const parts = weightGradParts({ rank: s.rank, gelu: s.gelu, base: s.base }, s.dIn, s.dOut);
   const total = parts.reduce((n, p) => n + p.m * p.n, 0);
   const named = namedTileOf(s);
-  const { splits, rowsPerSplit } = named ? namedWgradLaunch(s.rows, s.dIn, s.dOut, named, WGRAD_GROUP.on ? s.splitAmong ?? 1 : 1) : splitK(s.rows, weightGradWorkgroups(parts));
+  const { splits, rowsPerSplit } = named ? namedLaunchOf(s, named) : splitK(s.rows, weightGradWorkgroups(parts));
   return { floats: splits * total, splits, rowsPerSplit, total };
 }
+
+/** A named-tile weight gradient's launch (its split, and its own workgroups): one of its splitAmong where they share launches. */
+const namedLaunchOf = (s: BackwardSpec, tile: GemmTile) => namedWgradLaunch(s.rows, s.dIn, s.dOut, tile, WGRAD_GROUP.on ? s.splitAmong ?? 1 : 1);
 
 /** A spec's weight-gradient sum (shared-sums.ts) over its split partials, the first of `buffers`, into the rest (linearSums' outputs). */
 function splitSumJob<B>(s: BackwardSpec, buffers: B[]): SharedSumJob<B> {
@@ -221,7 +224,7 @@ export function weightGradGroupDispatches<B>(x: B, jobs: WeightGradJob<B>[], sto
   if (jobs.some((j) => groupShape(j.spec) !== groupShape(s))) throw new Error(`linear: weight gradients of other shapes in one launch (${jobs.map((j) => groupShape(j.spec)).join('; ')})`);
   if (jobs.length !== s.splitAmong) throw new Error(`linear: ${jobs.length} weight gradients split as ${s.splitAmong} sharing a launch`);
   const sc = weightGradScratch(s);
-  const each = sc.splits * tilesOf(s.dIn, s.dOut, tile);
+  const each = namedLaunchOf(s, tile).workgroups;
   const out: Dispatch<B>[] = inLaunches(jobs, weightGradsPerLaunch(s, storageBuffers)).map((group) => {
     // each job's first workgroup, then one job's params (namedWgradGroupKernel)
     const { params, workgroups } = jobParams(group, () => each, () => []);
@@ -287,7 +290,7 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>, ri
   const sc = weightGradScratch(s);
   const named = namedTileOf(s);
   if (named) {
-    out.push({ kernel: namedWgradKernel(s.gelu, named), buffers: [g.x, ...dyBufs, g.part!], params: [s.rows, s.dIn, s.dOut, sc.splits, sc.rowsPerSplit, sc.total], workgroups: sc.splits * tilesOf(s.dIn, s.dOut, named) });
+    out.push({ kernel: namedWgradKernel(s.gelu, named), buffers: [g.x, ...dyBufs, g.part!], params: [s.rows, s.dIn, s.dOut, sc.splits, sc.rowsPerSplit, sc.total], workgroups: namedLaunchOf(s, named).workgroups });
   } else {
     const v = { rank: s.rank, gelu: s.gelu, base: s.base, vec4: weightGradVec4(s, s.dIn, s.dOut) };
     const parts = weightGradParts(v, s.dIn, s.dOut);
