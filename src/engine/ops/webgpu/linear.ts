@@ -89,7 +89,7 @@ export function forwardDispatches<B>(s: LinearSpec, f: ForwardBuffers<B>): Dispa
  * transposed (`--qkv-group F/I`, each on or off). Each job's floats are its own launch's
  * (tested bit for bit). On, small's step at batch 128 has 32 launches fewer, but took 24.44-
  * 24.51 -> 25.79-25.80 ms of device time (H100, Node + Dawn, one call, two runs each): the
- * input gradients' launches 7.26 -> 8.21 ms (a tile's three products in turn, 390
+ * input gradients' launches 7.26 -> 8.21 ms (likely: a tile's three products in turn, 390
  * workgroups a wave at a time, where three launches overlap one's drain with the
  * next one's start), the forwards' 6.97 -> 7.01-7.03. Off.
  */
