@@ -17,7 +17,7 @@ import { DatasetError } from '../engine/data/errors';
 import { ATTENTION, attentionTileKey, parseAttentionTile } from '../engine/ops/webgpu/attention';
 import { GEMM_TILE, GEMM_WIDE, parseGemmTile, parseGemmWide, parseSplitK, SPLIT_K, tileKey } from '../engine/ops/webgpu/gemm';
 import { LAYERNORM, parseLayerNormGroups, parseLayerNormRows } from '../engine/ops/webgpu/layernorm';
-import { LORA_MERGE, LORA_MERGE_PLACES, MERGE_PLACE_WORDS, parseLoraMerge, parseQkvGroup, parseWgradGroup, QKV_GROUP, WGRAD_GROUP } from '../engine/ops/webgpu/linear';
+import { LORA_MERGE, LORA_MERGE_PLACES, MERGE_PLACE_WORDS, parseLoraMerge, parseWgradGroup, WGRAD_GROUP } from '../engine/ops/webgpu/linear';
 import { parseThinGrad, THIN_GRAD } from '../engine/ops/webgpu/linear-kernels';
 import { NAMED_WGRAD, parseNamedWgrad } from '../engine/ops/webgpu/named-wgrad';
 import { NAMED_FORWARD, parseNamedForward } from '../engine/ops/webgpu/named-forward';
@@ -46,7 +46,6 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--split-k WORKGROUPS[/MINROWS]', `tuning: workgroups a weight gradient's K splits aim for, and the rows a split keeps at least (${SPLIT_K.targetWorkgroups}/${SPLIT_K.minRows})`],
   ['--wgrad-named TILES[/MAXSPLITS]|off', `tuning: the tiles and splits at most of a trained base's weight gradient on a named tile, or off (every one on the GEMM tile) (${NAMED_WGRAD.targetWorkgroups}/${NAMED_WGRAD.maxSplits})`],
   ['--wgrad-group on|off', `tuning: the query's, key's and value's weight gradients in one launch, split for the three, and their sums in one; or each alone (${WGRAD_GROUP.on ? 'on' : 'off'})`],
-  ['--qkv-group F/I', `tuning: the query's, key's and value's forwards in one launch, and their input gradients in one, each on or off (${QKV_GROUP.forward ? 'on' : 'off'}/${QKV_GROUP.inputGrad ? 'on' : 'off'})`],
   ['--forward-named MINN/MINTILES|off', `tuning: the least N and tiles of a forward on the named tile (an adapter's where its merged weight is made ahead), or off (${NAMED_FORWARD.minN}/${NAMED_FORWARD.minTiles})`],
   ['--input-grad-named MINN/MINTILES/MAXK|off', `tuning: the least N and tiles and the most K of a trained base's input gradient on the named tile over its weight transposed (the compiled step), or off (${NAMED_INPUT_GRAD.minN}/${NAMED_INPUT_GRAD.minTiles}/${NAMED_INPUT_GRAD.maxK})`],
   ['--thin-grad LANES/UNROLL', `tuning: threads a column of a LoRA adapter's thin gradients, and rows whose loads a thread issues at once (${THIN_GRAD.lanes}/${THIN_GRAD.unroll})`],
@@ -71,7 +70,7 @@ async function main(): Promise<number> {
         'first-seed': { type: 'string', default: '1' },
         set: { type: 'string', multiple: true, default: [] }, json: { type: 'boolean', default: false }, out: { type: 'string' },
         help: { type: 'boolean', default: false }, 'print-config': { type: 'boolean', default: false },
-        'gemm-tile': { type: 'string' }, 'gemm-wide': { type: 'string' }, 'attention-tile': { type: 'string' }, 'split-k': { type: 'string' }, 'wgrad-named': { type: 'string' }, 'wgrad-group': { type: 'string' }, 'qkv-group': { type: 'string' }, 'forward-named': { type: 'string' }, 'input-grad-named': { type: 'string' }, 'thin-grad': { type: 'string' }, 'layernorm-groups': { type: 'string' }, 'layernorm-rows': { type: 'string' }, 'lora-merge': { type: 'string' },
+        'gemm-tile': { type: 'string' }, 'gemm-wide': { type: 'string' }, 'attention-tile': { type: 'string' }, 'split-k': { type: 'string' }, 'wgrad-named': { type: 'string' }, 'wgrad-group': { type: 'string' }, 'forward-named': { type: 'string' }, 'input-grad-named': { type: 'string' }, 'thin-grad': { type: 'string' }, 'layernorm-groups': { type: 'string' }, 'layernorm-rows': { type: 'string' }, 'lora-merge': { type: 'string' },
       },
     }).values;
   } catch (err) {
@@ -106,7 +105,6 @@ async function main(): Promise<number> {
   tune('split-k', v['split-k'], parseSplitK, (k) => (Object.assign(SPLIT_K, k), `split-K target ${k.targetWorkgroups} workgroups, at least ${k.minRows} rows`));
   tune('wgrad-named', v['wgrad-named'], parseNamedWgrad, (n) => (Object.assign(NAMED_WGRAD, n), (n.on ? `named-tile weight gradients split for at most ${n.targetWorkgroups} tiles and ${n.maxSplits} splits` : 'named-tile weight gradients off')));
   tune('wgrad-group', v['wgrad-group'], parseWgradGroup, (g) => (Object.assign(WGRAD_GROUP, g), (g.on ? 'the query\'s, key\'s and value\'s weight gradients in one launch' : 'every weight gradient in a launch of its own')));
-  tune('qkv-group', v['qkv-group'], parseQkvGroup, (g) => (Object.assign(QKV_GROUP, g), `the query's, key's and value's forwards ${g.forward ? 'in one launch' : 'each alone'}, input gradients ${g.inputGrad ? 'in one launch' : 'each alone'}`));
   tune('forward-named', v['forward-named'], parseNamedForward, (f) => (Object.assign(NAMED_FORWARD, f), (f.on ? `named forwards from N ${f.minN} and ${f.minTiles} tiles` : 'named forwards off')));
   tune('input-grad-named', v['input-grad-named'], parseNamedInputGrad, (f) => (Object.assign(NAMED_INPUT_GRAD, f), (f.on ? `named input gradients from N ${f.minN} and ${f.minTiles} tiles, K to ${f.maxK}` : 'named input gradients off')));
   tune('thin-grad', v['thin-grad'], parseThinGrad, (g) => (Object.assign(THIN_GRAD, g), `thin gradients: ${g.lanes} lanes a column, ${g.unroll} loads at once`));

@@ -26,7 +26,6 @@ import { kernelKeys } from '../../src/engine/ops/webgpu/kernel';
 import { NAMED_WGRAD } from '../../src/engine/ops/webgpu/named-wgrad';
 import { NAMED_FORWARD } from '../../src/engine/ops/webgpu/named-forward';
 import { NAMED_INPUT_GRAD } from '../../src/engine/ops/webgpu/named-input-grad';
-import { QKV_GROUP } from '../../src/engine/ops/webgpu/linear';
 import { Trainer } from '../../src/engine/trainer';
 import { reply } from './dawn';
 import { microRun, trainWithSwitch } from './path-parity-run';
@@ -58,8 +57,6 @@ export interface CompiledRun {
   namedTiles: Record<string, number>;
   /** the weight gradients each launch of several ran (its key's `/xN`), in the last recording's order; empty op by op */
   groupedWgrads: number[];
-  /** the kernels made during the run that take the query's, key's and value's forwards or input gradients in one launch (`/x3`), sorted */
-  qkvGroups: string[];
   /** whether a frozen base's thin gradients rode in an input-gradient launch of the last recording; null op by op (no recording) */
   rode: boolean | null;
   kernels: Record<string, number> | null;
@@ -114,11 +111,10 @@ export async function parityRun(kernels: 'compiled' | 'fused', steps: number, au
   const productTiles = tilesOf(keys, ['linear.forward', 'linear.input-grad']);
   const namedTiles = tilesOf(keys, ['linear.weight-grad-named', 'linear.forward-named', 'linear.input-grad-named'], true);
   const groupedWgrads = r ? keys.flatMap((k) => (k.startsWith('linear.weight-grad-named/') && /\/x\d+$/.test(k) ? [Number(k.split('/x').pop())] : [])) : [];
-  const qkvGroups = kernelKeys().filter((k) => !before.has(k) && /^linear\.(forward|input-grad)-named\/.*\/x3(\/|$)/.test(k)).sort();
   const rode = r ? keys.some((k) => k.startsWith('linear.input-grad/') && k.includes('/ride-')) : null;
   const kernelsByName = t.compiledKernels();
   t.dispose();
-  return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, commit, recordings, productTiles, namedTiles, groupedWgrads, qkvGroups, rode, kernels: kernelsByName, tensors: tf.memory().numTensors };
+  return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, commit, recordings, productTiles, namedTiles, groupedWgrads, rode, kernels: kernelsByName, tensors: tf.memory().numTensors };
 }
 
 /** The keys of kernels `names` counted by the tile in them (with `byName`, by `NAME TILE`). */
@@ -153,8 +149,8 @@ export interface SpecRuns { compiled: CompiledRun; fused: CompiledRun; paused: C
 
 /**
  * One spec's runs. `wide` lowers GEMM_WIDE's thresholds to 1, NAMED_FORWARD's to 4 and
- * 1, and NAMED_WGRAD's sides (every side from 4, 8 x 8 from 32 by 128), and turns
- * QKV_GROUP on, for its runs only, and
+ * 1, and NAMED_WGRAD's sides (every side from 4, 8 x 8 from 32 by 128) for its runs
+ * only, and
  * runs the fused path first, so that the product kernels it makes are its own: its
  * spec must come first in the process, or kernels an earlier spec made go uncounted.
  */
@@ -169,10 +165,7 @@ export async function specRuns(spec: string): Promise<SpecRuns> {
   const named = { ...NAMED_WGRAD };
   const forwards = { ...NAMED_FORWARD };
   const inputGrads = { ...NAMED_INPUT_GRAD };
-  const qkv = { ...QKV_GROUP };
   if (wide) {
-    // the query's, key's and value's forwards and input gradients in a launch each (off by default: untimed)
-    Object.assign(QKV_GROUP, { forward: true, inputGrad: true });
     Object.assign(GEMM_WIDE, { minK: 1, minRows: 1, minTiles: 1, sideMinTiles: 1 });
     Object.assign(NAMED_WGRAD, { minSide: 4, squareMin: 32, squareMax: 128 });
     Object.assign(NAMED_FORWARD, { minN: 4, minTiles: 1 });
@@ -194,7 +187,6 @@ export async function specRuns(spec: string): Promise<SpecRuns> {
     Object.assign(NAMED_WGRAD, named);
     Object.assign(NAMED_FORWARD, forwards);
     Object.assign(NAMED_INPUT_GRAD, inputGrads);
-    Object.assign(QKV_GROUP, qkv);
   }
 }
 

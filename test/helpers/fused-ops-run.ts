@@ -21,7 +21,7 @@ import { linear } from '../../src/engine/ops/linear';
 import { alloc, run, storageBufferLimit, webgpu } from '../../src/engine/ops/webgpu/dispatch';
 import { embedBackwardDispatch } from '../../src/engine/compiled/kernels';
 import { MAX_LANES, probeSubgroupLanes, subgroupLanes } from '../../src/engine/ops/webgpu/subgroups';
-import { adapterSumDispatches, backwardDispatches, forwardDispatches, forwardGroupDispatch, groupsForward, groupsInputGrad, inputGradGroupDispatch, mergeDispatches, QKV_GROUP, weightGradGroupDispatches, weightGradScratch, type LoraMergePlace } from '../../src/engine/ops/webgpu/linear';
+import { adapterSumDispatches, backwardDispatches, forwardDispatches, mergeDispatches, weightGradGroupDispatches, weightGradScratch, type LoraMergePlace } from '../../src/engine/ops/webgpu/linear';
 import { GEMM_WIDE, tileFor, tileKey, wideTile } from '../../src/engine/ops/webgpu/gemm';
 import { forwardLayout, inputGradLayout, WGRAD_VEC4 } from '../../src/engine/ops/webgpu/linear-kernels';
 import { sumLanes } from '../../src/engine/ops/webgpu/shared-sums';
@@ -413,57 +413,6 @@ function namedInputGradCase(seed: number) {
     const refs = await composite();
     return { ...r, errors: namedOut.map((o, i) => scaledError(o, refs[i]!)) };
   };
-}
-
-/**
- * Three linears of one shape over one input (the compiled step's query, key and value):
- * their forwards in one launch and their input gradients into one dx in one (written,
- * then added to what dx holds) against a launch each (written, added, added; or all
- * added), at partial tiles and K slices: the same floats, bit for bit.
- */
-function qkvGroupCase(seed: number) {
-  const [rows, dIn, dOut] = [300, 132, 260];
-  const jobs = [0, 1, 2].map((i) => linearInputs(rows, dIn, dOut, 0, seed + 100 * i));
-  const x = jobs[0]!.x;
-  const dys = [0, 1, 2].map((i) => seededNormal([rows, dOut], seed + 10 + i) as tf.Tensor2D);
-  const dx0 = seededNormal([rows, dIn], seed + 20) as tf.Tensor2D;
-  const spec = { rows, dIn, dOut, rank: 0, scale: 0, gelu: false, residual: false, inputGrad: true, base: true };
-  const settings = { minN: 4, minTiles: 1 };
-  const run2 = (together: boolean) => withSettings(QKV_GROUP, { forward: true, inputGrad: true }, () => withSettings(NAMED_FORWARD, settings, () => withSettings(NAMED_INPUT_GRAD, settings, async () => {
-    if (together && !(groupsForward([spec, spec, spec], storageBufferLimit()) && groupsInputGrad([spec, spec, spec], storageBufferLimit()))) {
-      throw new Error('the compiled step would not group these three linears\' launches');
-    }
-    const ys = jobs.map(() => alloc([rows, dOut]));
-    const keys: string[] = [];
-    const launches = together
-      ? [forwardGroupDispatch(spec, x, jobs.map((j, i) => ({ w: j.w, b: j.b, y: ys[i]! })))]
-      : jobs.flatMap((j, i) => forwardDispatches(spec, { x, w: j.w, b: j.b, y: ys[i]! }));
-    launches.forEach(run);
-    keys.push(...launches.map((d) => d.kernel.key));
-    const wts = jobs.map(() => alloc([dOut, dIn]));
-    transposeDispatches(jobs.map((j, i) => ({ w: j.w, wt: wts[i]!, dIn, dOut })), 1).forEach(run);
-    const dxs: tf.Tensor[] = [];
-    for (const accumulate of [false, true]) {
-      const dx = tf.mul(dx0, 1) as tf.Tensor2D;
-      const [dw, db, part] = allocEach([dIn, dOut], [dOut], [weightGradScratch(spec).floats]);
-      const grads = together
-        ? [inputGradGroupDispatch(spec, jobs.map((_, i) => ({ dy: dys[i]!, wt: wts[i]! })), dx, accumulate)]
-        : jobs.map((_, i) => backwardDispatches({ ...spec }, { x, dy: dys[i]!, wt: wts[i]!, dx, part, dw, db, accumulateDx: accumulate || i > 0 })[0]!);
-      grads.forEach(run);
-      keys.push(...grads.map((d) => d.kernel.key));
-      dxs.push(dx);
-      tf.dispose([dw, db, part]);
-    }
-    const out = await Promise.all([...ys, ...dxs].map(async (t) => (await t.data()) as Float32Array));
-    tf.dispose([...ys, ...wts, ...dxs]);
-    return { out, keys };
-  })));
-  const names = ['query y', 'key y', 'value y', 'dx (written, then added)', 'dx (added)'];
-  return () => onAndOff('linear: three forwards and input gradients of one shape in a launch each and in one', names, 'one launch - three', run2, (keys, together) => ({
-    [together ? 'not one grouped forward and two grouped input gradients' : 'not a launch each']: together
-      ? keys.length === 3 && keys[0]!.startsWith('linear.forward-named/') && keys[0]!.endsWith('/x3') && keys.slice(1).every((k) => k.startsWith('linear.input-grad-named/') && k.includes('/x3/')) ? 0 : 1
-      : keys.length === 9 && keys.every((k) => !k.includes('/x3')) ? 0 : 1,
-  }));
 }
 
 /**
@@ -1051,7 +1000,7 @@ export const CASES = {
   optimizer: () => [optimizerCase(1), optimizerCase(0), adamwStateCase(), monitorCase()],
   linear: () => [...linearCases(37, 29, 23, 3, 1), ...linearCases(300, 70, 130, 8, 11), ...wideCases(300, 70, 130, 8, 13), ...manySplitCases(15), highRankCase(17),
     geluOutCase(37, 29, 23, 19), geluOutCase(150, 70, 130, 21), mergeCase(23), mergePlacesCase(29), adapterSumCase(31), wideTileCase(33), vec4Case(35), ...vec4Cases(300, 68, 132, 37),
-    ...namedCases(39), namedForwardCase(43), namedLoraForwardCase(45), namedInputGradCase(47), groupedWgradCase(49), qkvGroupCase(51)],
+    ...namedCases(39), namedForwardCase(43), namedLoraForwardCase(45), namedInputGradCase(47), groupedWgradCase(49)],
   // 4,500 rows: more than the backward's 2,048 workgroups, so each sums several rows
   layerNorm: () => [layerNormCase(37, 29, 21), layerNormCase(130, 200, 24), layerNormCase(4500, 20, 26), layerNormSumCase(27), layerNormRowsCase(28, 4, 2), layerNormRowsCase(38, 2, 1), sumOrderCase(29)],
   // head widths 16, 8 and 64 run on vec4s (rows shared by as many lanes as the device

@@ -161,10 +161,6 @@ describe('compiled step against the fused ops on small\'s kernels: the wide tile
     // value share their weight gradients' launch: 7 weight gradients on 8 x 4 in 5 launches
     expect(compiled.namedTiles).toEqual({ [forward]: 13, [square]: 2, [wide]: 5, [input]: 8 });
     expect(compiled.groupedWgrads).toEqual([2, 2]);
-    // the full phase's recordings: each block's query, key and value forwards in one
-    // launch, and their input gradients into one dx (written) in one; op by op, none
-    expect(compiled.qkvGroups).toEqual(['linear.forward-named/64x128x16/4x8/x3', 'linear.input-grad-named/64x128x16/4x8/x3/write']);
-    expect(fused.qkvGroups).toEqual([]);
     // op by op, each kernel once: the forward plain, with a residual and behind fc1's
     // GELU; the weight gradient plain and behind the GELU on 8 x 8, plain on 8 x 4
     expect(fused.namedTiles).toEqual({ [forward]: 3, [square]: 2, [wide]: 1 });

@@ -235,8 +235,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   });
   emit(...transposeDispatches(copies, transposesPerLaunch(s.storageBuffers)));
 
-  /** A linear's forward buffers, and its launch where `alone` (else the caller's, shared: forwardGroupDispatch) */
-  const linForward = (l: Linear, x: GPUBuffer, n: number, o: LinearOptions, alone = true): LinearRecord & { f: linear.ForwardBuffers<GPUBuffer> } => {
+  const linForward = (l: Linear, x: GPUBuffer, n: number, o: LinearOptions): LinearRecord => {
     const spec = specOf(l, n, o);
     const a = l.adapter;
     const y = arena.floats(n * l.dOut, `${l.name} out`);
@@ -248,8 +247,8 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     if (a) Object.assign(f, { loraA: T(a.A), loraB: T(a.B) });
     if (u) Object.assign(f, { u, g: y });
     else f.y = y;
-    if (alone) emit(...labelled(l.name, linear.forwardDispatches(spec, f)));
-    return { lin: l, spec, x, y, u, xa, wm, f };
+    emit(...labelled(l.name, linear.forwardDispatches(spec, f)));
+    return { lin: l, spec, x, y, u, xa, wm };
   };
   /**
    * `geluOf`: the pre-activation of the GELU that made this layer's input (dx is taken
@@ -266,7 +265,7 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     // merged by a launch the merged weight the forward made, or merged in its loads the
     // weight and A too
     if (a && spec.merge !== 'loads') b.wm = r.wm;
-    else if (transposed.has(l) && spec.inputGrad) b.wt = transposed.get(l);
+    else if (transposed.has(l)) b.wt = transposed.get(l);
     else b.w = T(l.weight);
     if (a && spec.merge === 'loads') b.loraA = T(a.A);
     if (spec.rank && !dx) b.dx = arena.floats(spec.rows * spec.dIn, 'unused input gradient');
@@ -319,13 +318,9 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     const hIn = h;
     const ln1 = lnForward(blk.layernormBefore, hIn, rows);
     const qkv = qkvOptions(l);
-    // the query's, key's and value's forwards share a launch where they can (QKV_GROUP;
-    // unlabelled, the by-group timing counts it as shared)
-    const together = linear.groupsForward([l.query, l.key, l.value].map((x) => specOf(x, rows, qkv)), s.storageBuffers);
-    const q = linForward(l.query, ln1.y, rows, qkv, !together);
-    const k = linForward(l.key, ln1.y, rows, qkv, !together);
-    const v = linForward(l.value, ln1.y, rows, qkv, !together);
-    if (together) emit(linear.forwardGroupDispatch(q.spec, ln1.y, [q, k, v].map((r) => ({ w: r.f.w, b: r.f.b, y: r.y }))));
+    const q = linForward(l.query, ln1.y, rows, qkv);
+    const k = linForward(l.key, ln1.y, rows, qkv);
+    const v = linForward(l.value, ln1.y, rows, qkv);
     const o = arena.floats(rows * D, 'attention out');
     const lse = arena.floats(B * cfg.heads * tokens, 'attention lse');
     emit(...labelled(attentionName(layer), attention.forwardDispatches(attn, { q: q.y, k: k.y, v: v.y, o, lse })));
@@ -379,17 +374,9 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     // unlabelled, the by-group timing counts them as shared)
     const group = ([[r.v, dv], [r.k, dk], [r.q, dq]] as const).filter(([x]) => linear.groupsWeightGrad(x.spec));
     const grouped = (x: LinearRecord) => group.some(([g]) => g === x);
-    // their input gradients share a launch too where they can (QKV_GROUP): each linear's
-    // backward is then its weight gradient alone
-    const inputs = [[r.v, dv], [r.k, dk], [r.q, dq]] as const;
-    if (linear.groupsInputGrad(inputs.map(([x]) => x.spec), s.storageBuffers)) {
-      emit(linear.inputGradGroupDispatch(r.v.spec, inputs.map(([x, dy]) => ({ dy, wt: transposed.get(x.lin)! })), da, false));
-      for (const [x, dy] of inputs) linBackward({ ...x, spec: { ...x.spec, inputGrad: false } }, dy, undefined, undefined, false, grouped(x));
-    } else {
-      linBackward(r.v, dv, da, undefined, false, grouped(r.v));
-      linBackward(r.k, dk, da, undefined, true, grouped(r.k));
-      linBackward(r.q, dq, da, undefined, true, grouped(r.q));
-    }
+    linBackward(r.v, dv, da, undefined, false, grouped(r.v));
+    linBackward(r.k, dk, da, undefined, true, grouped(r.k));
+    linBackward(r.q, dq, da, undefined, true, grouped(r.q));
     if (group.length) {
       const jobs = group.map(([x, dy], j) => ({ spec: x.spec, dy, part: groupParts[j]!, dw: gradOf(x.lin.weight), db: gradOf(x.lin.bias) }));
       emit(...linear.weightGradGroupDispatches(r.ln1.y, jobs, s.storageBuffers));

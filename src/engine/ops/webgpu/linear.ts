@@ -17,8 +17,8 @@ import { conflicts, inLaunches, jobParams, type Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
 import { sharedSumDispatches, sharedSumsPerLaunch, type SharedSumJob } from './shared-sums';
 import { namedWgradGroupKernel, namedWgradKernel, namedWgradLaunch, namedWgradTile } from './named-wgrad';
-import { namedForwardGroupKernel, namedForwardKernel, namedForwardWorkgroups, takesNamedForward } from './named-forward';
-import { namedInputGradGroupKernel, namedInputGradKernel, namedInputGradWorkgroups, takesNamedInputGrad } from './named-input-grad';
+import { namedForwardKernel, namedForwardWorkgroups, takesNamedForward } from './named-forward';
+import { namedInputGradKernel, namedInputGradWorkgroups, takesNamedInputGrad } from './named-input-grad';
 import { ADAPTER_SUMS, forwardKernel, forwardLayout, inputGradKernel, inputGradLayout, mergeKernel, weightGradCounts, weightGradKernel, weightGradLayout, weightGradParts, weightGradSums, weightGradVec4, weightGradWorkgroups } from './linear-kernels';
 
 export interface LinearSpec {
@@ -80,58 +80,6 @@ export function forwardDispatches<B>(s: LinearSpec, f: ForwardBuffers<B>): Dispa
   const workgroups = named ? namedForwardWorkgroups(s.rows, s.dOut, s.rank) : tilesOf(s.rows, s.dOut, tile) + (s.rank ? sideWorkgroups(s.rows, tile) : 0);
   out.push({ kernel, buffers, params, workgroups });
   return out;
-}
-
-/**
- * Whether the compiled step runs the query's, key's and value's forwards (one input, one
- * shape) in one launch where all three take the named tile without an adapter, and their
- * input gradients (into one dx) in one where all three take it over their weights
- * transposed (`--qkv-group F/I`, each on or off). Each job's floats are its own launch's
- * (tested bit for bit). On, small's step at batch 128 has 32 launches fewer, but took 24.44-
- * 24.51 -> 25.79-25.80 ms of device time (H100, Node + Dawn, one call, two runs each): the
- * input gradients' launches 7.26 -> 8.21 ms (likely: a tile's three products in turn, 390
- * workgroups a wave at a time, where three launches overlap one's drain with the
- * next one's start), the forwards' 6.97 -> 7.01-7.03. Off.
- */
-export const QKV_GROUP = { forward: false, inputGrad: false };
-
-/** The grouped query/key/value setting a tuning run may set, written `F/I` (the forwards', then the input gradients': on or off), checked. */
-export function parseQkvGroup(text: string): typeof QKV_GROUP | string {
-  const m = /^(on|off)\/(on|off)$/.exec(text);
-  if (!m) return `--qkv-group: write F/I, the forwards' and the input gradients' grouping each on or off, e.g. on/off (got "${text.slice(0, 40)}")`;
-  return { forward: m[1] === 'on', inputGrad: m[2] === 'on' };
-}
-
-const sameShape = (specs: LinearSpec[]) => specs.every((x) => x.rows === specs[0]!.rows && x.dIn === specs[0]!.dIn && x.dOut === specs[0]!.dOut);
-
-/** Whether the forwards of `specs` (over one input) share a launch on a device with `storageBuffers` storage buffers a stage (x, then a weight, bias and output each). */
-export function groupsForward(specs: LinearSpec[], storageBuffers: number): boolean {
-  return QKV_GROUP.forward && specs.length > 1 && 1 + 3 * specs.length <= storageBuffers && sameShape(specs)
-    && specs.every((x) => !x.rank && !x.gelu && !x.residual && takesNamedForward(x.rows, x.dIn, x.dOut));
-}
-
-/** The one launch of the forwards of `jobs` over `x`, all of `s`'s shape (groupsForward). */
-export function forwardGroupDispatch<B>(s: LinearSpec, x: B, jobs: { w: B; b: B; y: B }[]): Dispatch<B> {
-  const { params, workgroups } = jobParams(jobs, () => namedForwardWorkgroups(s.rows, s.dOut), () => []);
-  return { kernel: namedForwardGroupKernel(jobs.length), buffers: [x, ...jobs.flatMap((j) => [j.w, j.b, j.y])], params: [...params, s.rows, s.dOut, s.dIn], workgroups };
-}
-
-/** Whether the input gradients of `specs` (into one dx) share a launch on a device with `storageBuffers` storage buffers a stage (a dy and a transposed weight each, then dx). */
-export function groupsInputGrad(specs: BackwardSpec[], storageBuffers: number): boolean {
-  return QKV_GROUP.inputGrad && specs.length > 1 && 2 * specs.length + 1 <= storageBuffers && sameShape(specs) && specs.every((x) => !x.gelu && namedInputGradFor(x));
-}
-
-/**
- * The one launch of the input gradients of `jobs` (each its dy and W's transposed copy),
- * all of `s`'s shape (groupsInputGrad), into `dx`: written by the first, or added to what
- * it holds (`accumulate`), then the others added in order.
- */
-export function inputGradGroupDispatch<B>(s: BackwardSpec, jobs: { dy: B; wt: B }[], dx: B, accumulate: boolean): Dispatch<B> {
-  return {
-    kernel: namedInputGradGroupKernel(jobs.length, accumulate ? 'add' : 'write'),
-    buffers: [...jobs.map((j) => j.dy), ...jobs.map((j) => j.wt), dx],
-    params: [s.rows, s.dIn, s.dOut], workgroups: namedInputGradWorkgroups(s.rows, s.dIn),
-  };
 }
 
 /** One adapter's merge: its base weight, factors and the merged weight's buffer. */

@@ -8,7 +8,7 @@
 import { GELU_WGSL } from './wgsl';
 import { gemmThreads, sideWorkgroups, tileKey, tilesOf, type GemmTile } from './gemm';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type Kernel } from './kernel';
-import { namedAccumulators, namedDims, namedKLoop, namedSliceSums, namedStores, pickWgsl, vec4Binding as vec4 } from './named-tile';
+import { namedAccumulators, namedDims, namedKLoop, namedSliceSums, namedStores, vec4Binding as vec4 } from './named-tile';
 
 /**
  * Which forwards take the named tile: without an adapter, or with one whose merged weight
@@ -103,52 +103,16 @@ fn main(${MAIN_ARGS}) {
 }
 
 /**
- * The forwards of `count` linears over one input, alike in shape, on the named tile
- * without an adapter, GELU or residual (the compiled step's query, key and value), in one
- * launch: bindings X, then W, Bias and Y of each; params first0, first1, ... (each job's
- * first workgroup), M, N, K. A job's tiles are namedForwardKernel's (the same loads,
- * FMAs and stores, its buffers picked by the job's index): the same floats.
- */
-export function namedForwardGroupKernel(count: number): Kernel {
-  const tile = NAMED_FORWARD_TILE;
-  const key = `linear.forward-named/${tileKey(tile)}/x${count}`;
-  return memoKernel(key, () => {
-    const ids = Array.from({ length: count }, (_, i) => i);
-    const p = namedProduct('X', (i) => `weightOf(j, ${i})`);
-    const stores = namedStores(tile, (m, n, acc) => `storeY(j, (${m} * N + ${n}) / 4u, ${acc} + biasOf(j, ${n} / 4u));`);
-    const body = `${pickWgsl('weightOf', 'W', count)}
-${pickWgsl('biasOf', 'Bias', count)}
-${pickWgsl('storeY', 'Y', count, true)}
-${p.shared}
-@compute @workgroup_size(${p.threads})
-fn main(${MAIN_ARGS}) {
-  ${WID}
-  let M = P.M; let N = P.N; let K = P.K;
-  var j = 0u; var tw = wid;
-  ${ids.slice(1).map((i) => `if (wid >= P.first${i}) { j = ${i}u; tw = wid - P.first${i}; }`).join('\n  ')}
-  ${p.tile('tw')}
-  ${stores}
-}`;
-    return makeKernel({
-      name: 'linear.forward', key, body,
-      bindings: [vec4('X', 'read'), ...ids.flatMap((i) => [vec4(`W${i}`, 'read'), vec4(`Bias${i}`, 'read'), vec4(`Y${i}`, 'rw')])],
-      params: [...ids.map((i) => ({ name: `first${i}`, type: 'u32' as const })), { name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }],
-    });
-  });
-}
-
-/**
  * The named tile's product of vec4 bindings `a` [M, K] and `b` [K, N] (K and N multiples
  * of 4), for a `main` that has named M, N, K and its tile `tw`: its workgroup arrays
  * (`shared`), and (`tile`) the tile's origin m0, n0, the thread's outputs and the K loop
- * that sums them (stored by namedStores); or the two apart (`origin`, then `loop`), for a
- * launch that sums several products into one tile. A thread loads four k of a row of `a` as a vec4
+ * that sums them (stored by namedStores). A thread loads four k of a row of `a` as a vec4
  * and stages them across four rows of the A tile (k-major, a vec4 of padding a row: the
  * four stores of a warp's threads spread over the banks), and four n of a row of `b` as
  * they are. The forward's x W and the input gradient's dy W^T over W's transposed copy
  * (named-input-grad.ts) are this product.
  */
-export function namedProduct(a: Operand, b: Operand) {
+export function namedProduct(a: string, b: string) {
   const tile = NAMED_FORWARD_TILE;
   const { TM, TN, TK } = tile;
   const { NT, TX, TY } = namedDims(tile);
@@ -161,10 +125,10 @@ export function namedProduct(a: Operand, b: Operand) {
   for (let u = 0; u < LB; u++) decl.push(`var rb${u}: vec4<f32>;`);
   // this thread's vec4s of the slice from k0: row m's k 4 kq .. 4 kq + 3 of a, row k's columns 4 q .. of b; 0 past the edges
   const fetchX = (k0: string) => Array.from({ length: LA }, (_, u) => `{ let e = t + ${u * NT}u; let m = e / ${KQ}u; let kq = e % ${KQ}u; ra${u} = vec4<f32>(0.0);
-      if (m0 + m < M && ${k0} + 4u * kq < K) { ra${u} = ${read(a, `((m0 + m) * K + ${k0} + 4u * kq) / 4u`)}; } }`);
+      if (m0 + m < M && ${k0} + 4u * kq < K) { ra${u} = ${a}[((m0 + m) * K + ${k0} + 4u * kq) / 4u]; } }`);
   const fetch = (k0: string) => [...fetchX(k0),
     ...Array.from({ length: LB }, (_, u) => `{ let e = t + ${u * NT}u; let k = e / ${BW}u; let q = e % ${BW}u; rb${u} = vec4<f32>(0.0);
-      if (${k0} + k < K && n0 + 4u * q < N) { rb${u} = ${read(b, `((${k0} + k) * N + n0 + 4u * q) / 4u`)}; } }`),
+      if (${k0} + k < K && n0 + 4u * q < N) { rb${u} = ${b}[((${k0} + k) * N + n0 + 4u * q) / 4u]; } }`),
   ].join('\n    ');
   const stageX = Array.from({ length: LA }, (_, u) => `{ let e = t + ${u * NT}u; let m = e / ${KQ}u; let kq = e % ${KQ}u;
       ${['x', 'y', 'z', 'w'].map((c, j) => `As[(4u * kq + ${j}u) * ${AW}u + m / 4u][m % 4u] = ra${u}.${c};`).join(' ')} }`);
@@ -172,19 +136,15 @@ export function namedProduct(a: Operand, b: Operand) {
   const shared = `const TX = ${TX}u; const TY = ${TY}u;
 var<workgroup> As: array<vec4<f32>, ${AW * TK}>;
 var<workgroup> Bs: array<vec4<f32>, ${BW * TK}>;`;
-  const origin = (tw: string) => `let tilesN = (N + ${TN - 1}u) / ${TN}u;
+  const tileOf = (tw: string) => `let tilesN = (N + ${TN - 1}u) / ${TN}u;
   if (${tw} >= ((M + ${TM - 1}u) / ${TM}u) * tilesN) { return; }
   let m0 = (${tw} / tilesN) * ${TM}u;
   let n0 = (${tw} % tilesN) * ${TN}u;
   let tx = t % TX; let ty = t / TX;
-  ${decl.join('\n  ')}`;
-  const loop = namedKLoop(tile, '0u', 'K', { fetch, stage, sums: namedSliceSums(tile, AW, BW) });
-  return { threads: NT, AW, LA, fetchX, stageX, shared, origin, loop, tile: (tw: string) => `${origin(tw)}\n  ${loop}` };
+  ${decl.join('\n  ')}
+  ${namedKLoop(tile, '0u', 'K', { fetch, stage, sums: namedSliceSums(tile, AW, BW) })}`;
+  return { threads: NT, AW, LA, fetchX, stageX, shared, tile: tileOf };
 }
-
-/** A product's operand: a vec4 binding's name, or how to read its vec4 at an index (a WGSL expression) where the operand is one of several. */
-export type Operand = string | ((index: string) => string);
-const read = (o: Operand, index: string) => (typeof o === 'string' ? `${o}[${index}]` : o(index));
 
 /**
  * `main`'s start with an adapter of rank R: the first ceil(M / TM) workgroups each sum x A

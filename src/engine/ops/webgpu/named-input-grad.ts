@@ -8,7 +8,7 @@ import { GELU_WGSL } from './wgsl';
 import { tileKey, tilesOf } from './gemm';
 import { MAIN_ARGS, WID, inLaunches, jobBranches, jobParams, makeKernel, memoKernel, type Dispatch, type Kernel } from './kernel';
 import { NAMED_FORWARD_TILE, namedProduct } from './named-forward';
-import { namedStores, namedZero, pickWgsl, vec4Binding as vec4 } from './named-tile';
+import { namedStores, vec4Binding as vec4 } from './named-tile';
 
 /**
  * Which input gradients take the named tile in the compiled step: a trained base's
@@ -67,45 +67,6 @@ fn main(${MAIN_ARGS}) {
   ${stores}
 }`;
     const bindings = [vec4('DY', 'read'), vec4('WT', 'read'), ...(store === 'gelu' ? [vec4('GU', 'read')] : []), vec4('DX', 'rw')];
-    return makeKernel({ name: 'linear.input-grad', key, bindings, body, params: [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }] });
-  });
-}
-
-/**
- * The input gradients of `count` linears into one dx, alike in shape (the compiled step's
- * value, key and query, in that order), in one launch: bindings DY0, DY1, ..., WT0, WT1,
- * ..., DX, all vec4s; params M, N, K. Each tile sums dy_j WT_j for one job after another,
- * storing each as namedInputGradKernel's launch of it would (the first as `first`, the
- * rest added to DX), so dx is ((dy_0 WT_0) + dy_1 WT_1) + ..., the same floats as the
- * launches one by one.
- */
-export function namedInputGradGroupKernel(count: number, first: 'write' | 'add'): Kernel {
-  const key = `linear.input-grad-named/${tileKey(NAMED_FORWARD_TILE)}/x${count}/${first}`;
-  return memoKernel(key, () => {
-    const ids = Array.from({ length: count }, (_, i) => i);
-    const p = namedProduct((i) => `dyOf(j, ${i})`, (i) => `wtOf(j, ${i})`);
-    const at = (m: string, n: string) => `DX[(${m} * N + ${n}) / 4u]`;
-    const added = namedStores(NAMED_FORWARD_TILE, (m, n, acc) => `${at(m, n)} = ${at(m, n)} + ${acc};`);
-    const firstStores = first === 'add' ? added : namedStores(NAMED_FORWARD_TILE, (m, n, acc) => `${at(m, n)} = ${acc};`);
-    const body = `${pickWgsl('dyOf', 'DY', count)}
-${pickWgsl('wtOf', 'WT', count)}
-${p.shared}
-@compute @workgroup_size(${p.threads})
-fn main(${MAIN_ARGS}) {
-  ${WID}
-  let M = P.M; let N = P.N; let K = P.K;
-  ${p.origin('wid')}
-  for (var j = 0u; j < ${count}u; j++) {
-    ${namedZero(NAMED_FORWARD_TILE)}
-    ${p.loop}
-    if (j == 0u) {
-    ${firstStores}
-    } else {
-    ${added}
-    }
-  }
-}`;
-    const bindings = [...ids.map((i) => vec4(`DY${i}`, 'read')), ...ids.map((i) => vec4(`WT${i}`, 'read')), vec4('DX', 'rw')];
     return makeKernel({ name: 'linear.input-grad', key, bindings, body, params: [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }] });
   });
 }

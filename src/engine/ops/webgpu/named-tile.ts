@@ -28,28 +28,6 @@ export function namedAccumulators(tile: GemmTile): string {
   return out.join('\n  ');
 }
 
-/** Statements zeroing a thread's outputs (declared by namedAccumulators), for a product after another in one launch. */
-export function namedZero(tile: GemmTile): string {
-  const { VN } = namedDims(tile);
-  const out: string[] = [];
-  for (let i = 0; i < tile.RM; i++) for (let h = 0; h < VN; h++) out.push(`${acc(i, h)} = vec4<f32>(0.0);`);
-  return out.join(' ');
-}
-
-/**
- * A WGSL function `fn name(j: u32, i: u32) -> vec4<f32>` reading vec4 i of binding
- * `${prefix}j` (one of `count`), or with `store` one `fn name(j, i, v)` writing it: a job
- * of a launch of several picks its buffers by its index, the same for every thread of a
- * workgroup.
- */
-export function pickWgsl(name: string, prefix: string, count: number, store = false): string {
-  const at = (j: number) => (store ? `${prefix}${j}[i] = v;` : `return ${prefix}${j}[i];`);
-  const cases = Array.from({ length: count - 1 }, (_, j) => `case ${j}u: { ${at(j)} }`);
-  return `fn ${name}(j: u32, i: u32${store ? ', v: vec4<f32>' : ''})${store ? '' : ' -> vec4<f32>'} {
-  switch j { ${[...cases, `default: { ${at(count - 1)} }`].join(' ')} }
-}`;
-}
-
 /**
  * The staged slice's TK k summed into a thread's outputs, in k order: row k of the A tile
  * at `As[k AW + ..]` (vec4s of four rows m), of the B tile at `Bs[k BW + ..]` (four
