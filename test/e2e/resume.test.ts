@@ -175,7 +175,10 @@ describe('saved runs in the page', () => {
       await other.close();
     }
     // the first tab's run goes on (read, not clicked: headless Chromium may draw no more
-    // frames in a tab after another closed, and a click waits for one; the browser closes next)
+    // frames in a tab after another closed, and a click waits for one; the browser closes
+    // next). Shown again first: hidden behind the second, its page once left the read
+    // waiting 30 s (once, in one of the forty-fifth session's full runs)
+    await page.bringToFront();
     expect(await lastState(page)).toBe('running');
   }, 240_000);
 });
