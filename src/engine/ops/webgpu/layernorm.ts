@@ -120,7 +120,7 @@ fn main(${MAIN_ARGS}) {
  * everywhere. DX's old values are loaded with DY and X, before the row's reduction (the
  * same floats: a thread reads and writes only its own elements): loaded after it, each
  * pass waited on a second round of loads. H100, one call, two runs each: the step's
- * LayerNorm backwards 0.674-0.679 -> 0.506-0.510 ms at small b128 (the full step
+ * LayerNorm backwards 0.674-0.679 -> 0.506-0.510 ms at small b128 (the full runs' step
  * 24.60-24.62 -> 24.42-24.44), 0.339-0.342 -> 0.277-0.279 at tiny b128.
  */
 function backwardKernel(D: number, accumulate: boolean, R: BackwardRows): Kernel {
