@@ -15,6 +15,7 @@ import {
 } from '../engine/config';
 import { DatasetError } from '../engine/data/errors';
 import { ATTENTION, attentionTileKey, parseAttentionTile } from '../engine/ops/webgpu/attention';
+import { ATTENTION_TILED, parseAttentionTiled } from '../engine/ops/webgpu/attention-tiled';
 import { GEMM_TILE, GEMM_WIDE, parseGemmTile, parseGemmWide, parseSplitK, SPLIT_K, tileKey } from '../engine/ops/webgpu/gemm';
 import { LAYERNORM, parseLayerNormGroups, parseLayerNormRows } from '../engine/ops/webgpu/layernorm';
 import { LORA_MERGE, LORA_MERGE_PLACES, MERGE_PLACE_WORDS, parseLoraMerge, parseWgradGroup, WGRAD_GROUP } from '../engine/ops/webgpu/linear';
@@ -52,6 +53,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--layernorm-groups N', `tuning: workgroups the LayerNorm backward spreads its rows over (${LAYERNORM.backwardWorkgroups})`],
   ['--layernorm-rows F/B', `tuning: rows the LayerNorm forward / backward take at once (${LAYERNORM.forwardRows}/${LAYERNORM.backwardRows})`],
   [`--lora-merge ${choices(LORA_MERGE_PLACES)}`, 'tuning: where the compiled step makes the LoRA linears\' merged weights: a launch each, shared launches ahead of the forward, or in the products\' loads (batch)'],
+  ['--attention-tiled on|off', `tuning: attention's forward on register tiles a head a workgroup where the head is 64 wide and the tokens at most 79, or row by row (${ATTENTION_TILED.forward ? 'on' : 'off'})`],
   ['--attention-tile qROWS/sFLOATS[/lLANES][/rF.Q.K][/kF.Q.K]', `tuning: query rows per workgroup (fit: fitted to the tokens), keys' floats staged at once, threads sharing a row where the device has subgroups, then rows a thread and staged keys a step of the forward, query and key/value gradients (one figure: all three), in the attention kernels (${attentionTileKey()})`],
 ]);
 
@@ -70,7 +72,7 @@ async function main(): Promise<number> {
         'first-seed': { type: 'string', default: '1' },
         set: { type: 'string', multiple: true, default: [] }, json: { type: 'boolean', default: false }, out: { type: 'string' },
         help: { type: 'boolean', default: false }, 'print-config': { type: 'boolean', default: false },
-        'gemm-tile': { type: 'string' }, 'gemm-wide': { type: 'string' }, 'attention-tile': { type: 'string' }, 'split-k': { type: 'string' }, 'wgrad-named': { type: 'string' }, 'wgrad-group': { type: 'string' }, 'forward-named': { type: 'string' }, 'input-grad-named': { type: 'string' }, 'thin-grad': { type: 'string' }, 'layernorm-groups': { type: 'string' }, 'layernorm-rows': { type: 'string' }, 'lora-merge': { type: 'string' },
+        'gemm-tile': { type: 'string' }, 'gemm-wide': { type: 'string' }, 'attention-tile': { type: 'string' }, 'attention-tiled': { type: 'string' }, 'split-k': { type: 'string' }, 'wgrad-named': { type: 'string' }, 'wgrad-group': { type: 'string' }, 'forward-named': { type: 'string' }, 'input-grad-named': { type: 'string' }, 'thin-grad': { type: 'string' }, 'layernorm-groups': { type: 'string' }, 'layernorm-rows': { type: 'string' }, 'lora-merge': { type: 'string' },
       },
     }).values;
   } catch (err) {
@@ -102,6 +104,7 @@ async function main(): Promise<number> {
   tune('gemm-wide', v['gemm-wide'], parseGemmWide, (w) => (Object.assign(GEMM_WIDE, w), (w.minK === Infinity ? 'wide tile off' : `wide tile from K ${w.minK}, ${w.minRows} rows and ${w.minTiles} tiles (an adapter's forward ${w.sideMinTiles})`)));
   tune('attention-tile', v['attention-tile'], parseAttentionTile,
     (tile) => (Object.assign(ATTENTION, tile), `attention tile ${attentionTileKey()}`));
+  tune('attention-tiled', v['attention-tiled'], parseAttentionTiled, (a) => (Object.assign(ATTENTION_TILED, a), `attention's forward ${a.forward ? 'on register tiles where it fits' : 'row by row'}`));
   tune('split-k', v['split-k'], parseSplitK, (k) => (Object.assign(SPLIT_K, k), `split-K target ${k.targetWorkgroups} workgroups, at least ${k.minRows} rows`));
   tune('wgrad-named', v['wgrad-named'], parseNamedWgrad, (n) => (Object.assign(NAMED_WGRAD, n), (n.on ? `named-tile weight gradients split for at most ${n.targetWorkgroups} tiles and ${n.maxSplits} splits` : 'named-tile weight gradients off')));
   tune('wgrad-group', v['wgrad-group'], parseWgradGroup, (g) => (Object.assign(WGRAD_GROUP, g), (g.on ? 'the query\'s, key\'s and value\'s weight gradients in one launch' : 'every weight gradient in a launch of its own')));

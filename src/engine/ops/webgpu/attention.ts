@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { alloc, run, webgpu, type Ref } from './dispatch';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Dispatch, type Kernel } from './kernel';
 import { LANE_COUNTS, subgroupLanes, subgroupLanesWhy } from './subgroups';
+import { tiledForwardFits, tiledForwardKernel } from './attention-tiled';
 
 /**
  * Rows per workgroup ('fit': attentionRows), the most keys staged at once, and the
@@ -215,10 +216,11 @@ function lanesNote(hd: number): string {
 /**
  * How attention runs on `s` on this device, for reports: its lanes a row, and each
  * kernel's rows a thread and keys a step (forward / query / key-value gradient), `4
- * lanes, 2/2/1 rows a thread, 1/2/2 keys a step`.
+ * lanes, 2/2/1 rows a thread, 1/2/2 keys a step`, and where the forward is tiled, so.
  */
 export function attentionNote(s: AttentionSpec): string {
-  return `${lanesNote(s.width / s.heads)}, ${PARTS.map((p) => rowsOf(p, s).perThread).join('/')} rows a thread, ${PARTS.map((p) => ATTENTION.keysPerStep[p]).join('/')} keys a step`;
+  const rows = `${lanesNote(s.width / s.heads)}, ${PARTS.map((p) => rowsOf(p, s).perThread).join('/')} rows a thread, ${PARTS.map((p) => ATTENTION.keysPerStep[p]).join('/')} keys a step`;
+  return tiledForward(s) ? `${rows} (the forward's figures unused: it runs on register tiles)` : rows;
 }
 
 /** The VT at float index `i` of storage array `a` (a WGSL expression; `i` is evaluated once per float). */
@@ -518,6 +520,9 @@ var<workgroup> SL: array<f32, ${kb}>;
 var<workgroup> SD: array<f32, ${kb}>;`);
 }
 
+/** Whether the forward on `s` takes the tiled kernel (attention-tiled.ts) on this device. */
+export const tiledForward = (s: AttentionSpec) => tiledForwardFits(s.width / s.heads, s.tokens, webgpu().device.limits.maxComputeWorkgroupStorageSize);
+
 export interface AttentionSpec {
   batch: number;
   tokens: number;
@@ -531,8 +536,10 @@ function launch(s: AttentionSpec, rows: number): { params: number[]; workgroups:
 }
 
 export function forwardDispatches<B>(s: AttentionSpec, b: { q: B; k: B; v: B; o: B; lse: B }): Dispatch<B>[] {
+  const buffers = [b.q, b.k, b.v, b.o, b.lse];
+  if (tiledForward(s)) return [{ kernel: tiledForwardKernel(s.tokens), buffers, params: launch(s, s.tokens).params, workgroups: s.batch * s.heads }];
   const f = rowsOf('forward', s);
-  return [{ kernel: forwardKernel(s.width / s.heads, f.rows, f.perThread, ATTENTION.keysPerStep.forward), buffers: [b.q, b.k, b.v, b.o, b.lse], ...launch(s, f.rows) }];
+  return [{ kernel: forwardKernel(s.width / s.heads, f.rows, f.perThread, ATTENTION.keysPerStep.forward), buffers, ...launch(s, f.rows) }];
 }
 
 /** `dvec` is scratch of batch x heads x tokens floats (D_i = dO_i . O_i). */
