@@ -2,7 +2,8 @@
 # run's JSON, the full and LoRA runs' device and host ms a step, samples/s, peak MB and the
 # linear kernels' device ms a step by kind (wg: weight gradients, wgs: their sums, fwd,
 # ig: input gradients), the LayerNorms' (lnf: forwards, lnb: backwards, lnp: their
-# parameter sums) and attention's (af: forwards, aq: query gradients, akv: key/value gradients); then every run's full phase (the full run's and the PreLoRA runs'),
+# parameter sums) and attention's (af: forwards, aq: query gradients, akv: key/value gradients,
+# ab: the tiled backward's, all three in one launch); then every run's full phase (the full run's and the PreLoRA runs'),
 # their mean and each run's test accuracy; then the first block's weight gradients and
 # sums, us a launch.
 #   python3 ab-summary.py OUTDIR
@@ -10,7 +11,7 @@ import glob, json, os, sys
 
 KINDS = [('wg', 'linear.weight-grad'), ('wgs', 'linear.weight-grad-sum'), ('fwd', 'linear.forward'), ('ig', 'linear.input-grad'),
          ('lnf', 'layernorm.forward'), ('lnb', 'layernorm.backward'), ('lnp', 'layernorm.param-grad-sum'),
-         ('af', 'attention.forward'), ('aq', 'attention.backward-q'), ('akv', 'attention.backward-kv')]
+         ('af', 'attention.forward'), ('aq', 'attention.backward-q'), ('akv', 'attention.backward-kv'), ('ab', 'attention.backward')]
 
 for f in sorted(glob.glob(os.path.join(sys.argv[1], '*.json'))):
     try:

@@ -53,7 +53,7 @@ export const BENCH_USAGE = usageText('npm run bench', [
   ['--layernorm-groups N', `tuning: workgroups the LayerNorm backward spreads its rows over (${LAYERNORM.backwardWorkgroups})`],
   ['--layernorm-rows F/B', `tuning: rows the LayerNorm forward / backward take at once (${LAYERNORM.forwardRows}/${LAYERNORM.backwardRows})`],
   [`--lora-merge ${choices(LORA_MERGE_PLACES)}`, 'tuning: where the compiled step makes the LoRA linears\' merged weights: a launch each, shared launches ahead of the forward, or in the products\' loads (batch)'],
-  ['--attention-tiled on|off', `tuning: attention's forward on register tiles a head a workgroup where the head is 64 wide and the tokens at most 79, or row by row (${ATTENTION_TILED.forward ? 'on' : 'off'})`],
+  ['--attention-tiled on|off|forward|backward', `tuning: attention's forward and backward (or only the one named) on register tiles, a workgroup a head, where heads are 64 wide and tokens at most 65; else row by row (forward ${ATTENTION_TILED.forward ? 'on' : 'off'}, backward ${ATTENTION_TILED.backward ? 'on' : 'off'})`],
   ['--attention-tile qROWS/sFLOATS[/lLANES][/rF.Q.K][/kF.Q.K]', `tuning: query rows per workgroup (fit: fitted to the tokens), keys' floats staged at once, threads sharing a row where the device has subgroups, then rows a thread and staged keys a step of the forward, query and key/value gradients (one figure: all three), in the attention kernels (${attentionTileKey()})`],
 ]);
 
@@ -104,7 +104,7 @@ async function main(): Promise<number> {
   tune('gemm-wide', v['gemm-wide'], parseGemmWide, (w) => (Object.assign(GEMM_WIDE, w), (w.minK === Infinity ? 'wide tile off' : `wide tile from K ${w.minK}, ${w.minRows} rows and ${w.minTiles} tiles (an adapter's forward ${w.sideMinTiles})`)));
   tune('attention-tile', v['attention-tile'], parseAttentionTile,
     (tile) => (Object.assign(ATTENTION, tile), `attention tile ${attentionTileKey()}`));
-  tune('attention-tiled', v['attention-tiled'], parseAttentionTiled, (a) => (Object.assign(ATTENTION_TILED, a), `attention's forward ${a.forward ? 'on register tiles where it fits' : 'row by row'}`));
+  tune('attention-tiled', v['attention-tiled'], parseAttentionTiled, (a) => (Object.assign(ATTENTION_TILED, a), `attention's forward ${a.forward ? 'on register tiles where it fits' : 'row by row'}, its backward ${a.backward ? 'on register tiles where it fits' : 'row by row'}`));
   tune('split-k', v['split-k'], parseSplitK, (k) => (Object.assign(SPLIT_K, k), `split-K target ${k.targetWorkgroups} workgroups, at least ${k.minRows} rows`));
   tune('wgrad-named', v['wgrad-named'], parseNamedWgrad, (n) => (Object.assign(NAMED_WGRAD, n), (n.on ? `named-tile weight gradients split for at most ${n.targetWorkgroups} tiles and ${n.maxSplits} splits` : 'named-tile weight gradients off')));
   tune('wgrad-group', v['wgrad-group'], parseWgradGroup, (g) => (Object.assign(WGRAD_GROUP, g), (g.on ? 'the query\'s, key\'s and value\'s weight gradients in one launch' : 'every weight gradient in a launch of its own')));

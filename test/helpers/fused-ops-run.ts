@@ -807,8 +807,8 @@ function attentionRowsCase(seed: number, rowsPerThread: typeof ATTENTION.rowsPer
     const [q, k, v, dout] = [0, 1, 2, 3].map((j) => seededNormal([batch * tokens, width], seed + 10 * i + j, 2));
     return { spec: { batch, tokens, heads: h, width }, rows, q: q!, k: k!, v: v!, dout: dout! };
   });
-  // the row-by-row forward (a head 64 wide would take the tiled one: attentionTiledCase)
-  const run2 = (on: boolean) => withSettings(ATTENTION_TILED, { forward: false }, () => withSettings(ATTENTION, { rowsPerThread: on ? rowsPerThread : ONE_EACH, keysPerStep: on ? keysPerStep : ONE_EACH, twoRowsFrom: 1 }, async (): Promise<Ran> => {
+  // the row-by-row kernels (a head 64 wide would take the tiled ones: attentionTiledCase)
+  const run2 = (on: boolean) => withSettings(ATTENTION_TILED, { forward: false, backward: false }, () => withSettings(ATTENTION, { rowsPerThread: on ? rowsPerThread : ONE_EACH, keysPerStep: on ? keysPerStep : ONE_EACH, twoRowsFrom: 1 }, async (): Promise<Ran> => {
     const out: Float32Array[] = [];
     const keys: string[] = [];
     for (const { spec, rows, q, k, v, dout } of cases) {
@@ -847,12 +847,13 @@ function attentionRowsCase(seed: number, rowsPerThread: typeof ATTENTION.rowsPer
 }
 
 /**
- * The forward on register tiles (attention-tiled.ts) against the row-by-row kernel, on
- * heads 64 wide: 65 tokens (the 64 of the tiles and a class token's apart), 64 (no token
- * apart), 33 and 17 (keys past the tokens masked, rows past them not stored). Each
- * output and log-sum-exp within float rounding of the other (their sums run in other
- * orders), each way's launch the one asked for: a workgroup a head on the tiled kernel.
- * The composite reference checks the tiled forward in attentionCase (heads of 64).
+ * The forward and backward on register tiles (attention-tiled.ts, attention-tiled-backward.ts)
+ * against the row-by-row kernels, on heads 64 wide: 65 tokens (the 64 of the tiles and a
+ * class token's apart), 64 (no token apart), 33 and 17 (keys past the tokens masked, rows
+ * past them not stored). Each output, log-sum-exp and gradient within float rounding of
+ * the other's (their sums run in other orders), each way's launches the ones asked for: a
+ * workgroup a head on each tiled kernel, the backward one launch. The composite reference
+ * checks the tiled kernels in attentionCase (heads of 64).
  */
 function attentionTiledCase(seed: number) {
   const shapes = [[2, 65, 3, 192], [2, 64, 2, 128], [3, 33, 1, 64], [2, 17, 2, 128]] as const;
@@ -862,27 +863,31 @@ function attentionTiledCase(seed: number) {
     const exact: Record<string, number> = {};
     for (const [i, [batch, tokens, heads, width]] of shapes.entries()) {
       const spec = { batch, tokens, heads, width };
-      const [q, k, v] = [0, 1, 2].map((j) => seededNormal([batch * tokens, width], seed + 10 * i + j, 2));
-      const ways: { out: Float32Array[]; key: string }[] = [];
-      for (const on of [true, false]) ways.push(await withSettings(ATTENTION_TILED, { forward: on }, async () => {
-        const [o, lse] = [alloc(q!.shape), alloc([batch * heads * tokens])];
-        const launches = att.forwardDispatches(spec, { q: q!, k: k!, v: v!, o, lse });
-        launches.forEach(run);
-        const out = await Promise.all([o, lse].map(async (t) => (await t.data()) as Float32Array));
-        tf.dispose([o, lse]);
-        return { out, key: launches.length === 1 ? `${launches[0]!.kernel.key} x${launches[0]!.workgroups}` : `${launches.length} launches` };
+      const [q, k, v, dout] = [0, 1, 2, 3].map((j) => seededNormal([batch * tokens, width], seed + 10 * i + j, 2)) as tf.Tensor[];
+      const ways: { out: Float32Array[]; keys: string[] }[] = [];
+      for (const on of [true, false]) ways.push(await withSettings(ATTENTION_TILED, { forward: on, backward: on }, async () => {
+        const n = batch * heads * tokens;
+        const [o, dq, dk, dv] = [0, 1, 2, 3].map(() => alloc(q!.shape)) as tf.Tensor[];
+        const [lse, dvec] = [alloc([n]), alloc([n])];
+        const forward = att.forwardDispatches(spec, { q: q!, k: k!, v: v!, o: o!, lse });
+        const backward = att.backwardDispatches(spec, { q: q!, k: k!, v: v!, o: o!, lse, dout: dout!, dq: dq!, dk: dk!, dv: dv!, dvec });
+        [...forward, ...backward].forEach(run);
+        const out = await Promise.all([o!, lse, dq!, dk!, dv!].map(async (t) => (await t.data()) as Float32Array));
+        tf.dispose([o!, dq!, dk!, dv!, lse, dvec]);
+        return { out, keys: [...forward, ...backward].map((d) => `${d.kernel.key} x${d.workgroups}`) };
       }));
-      const [tiled, rows] = ways as [{ out: Float32Array[]; key: string }, { out: Float32Array[]; key: string }];
+      const [tiled, rows] = ways as [{ out: Float32Array[]; keys: string[] }, { out: Float32Array[]; keys: string[] }];
       for (const [j, ref] of rows.out.entries()) {
         const scale = ref.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
         errors.push(tiled.out[j]!.reduce((m, x, e) => Math.max(m, Math.abs(x - ref[e]!)), 0) / scale);
       }
       const name = `b${batch} t${tokens} h${heads} d${width}`;
-      exact[`${name}: the tiled launch not made (${tiled.key})`] = tiled.key === `attention.forward/tiled/t${tokens} x${batch * heads}` ? 0 : 1;
-      exact[`${name}: the row-by-row launch not made off (${rows.key})`] = rows.key.includes('/tiled/') ? 1 : 0;
-      tf.dispose([q!, k!, v!]);
+      const want = [`attention.forward/tiled/t${tokens} x${batch * heads}`, `attention.backward/tiled/t${tokens} x${batch * heads}`];
+      exact[`${name}: the tiled launches not made (${tiled.keys.join(', ')})`] = tiled.keys.join() === want.join() ? 0 : 1;
+      exact[`${name}: the row-by-row launches not made off (${rows.keys.join(', ')})`] = rows.keys.length === 3 && !rows.keys.some((x) => x.includes('/tiled/')) ? 0 : 1;
+      tf.dispose([q!, k!, v!, dout!]);
     }
-    return { name: `attention: the forward on register tiles against row by row, ${shapes.map(([, t]) => t).join(', ')} tokens`, errors, fusedKernels: ranSoFar() - start, exact };
+    return { name: `attention: the forward and backward on register tiles against row by row, ${shapes.map(([, t]) => t).join(', ')} tokens`, errors, fusedKernels: ranSoFar() - start, exact };
   };
 }
 
@@ -1059,7 +1064,7 @@ export const CASES = {
     // two keys a step at one row a thread and at two (the backward's eight sums: two vec4 shuffles a round)
     attentionRowsCase(55, { forward: 1, query: 1, keyValue: 1 }, { forward: 2, query: 2, keyValue: 2 }),
     attentionRowsCase(57, { forward: 2, query: 2, keyValue: 2 }, { forward: 2, query: 2, keyValue: 2 }),
-    // heads 64 wide: the forward on register tiles (also in the cases above at width 64 and 192) against row by row
+    // heads 64 wide: the forward and backward on register tiles (also in the cases above at width 64 and 192) against row by row
     attentionTiledCase(59)],
   subgroups: () => [subgroupProbeCase()],
   embedding: () => [embedBackwardCase(61)],

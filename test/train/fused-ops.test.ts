@@ -16,7 +16,7 @@ describe('fused WebGPU kernels match their composite references within 1e-4 of s
   it.each([
     ['linear (bias, GELU, residual, LoRA ranks 3 to 20, frozen base, no input gradient, many K splits, the input gradient through GELU, merged weights several a launch, merged in the loads and by a launch alike, adapters\' gradient sums shared or each its own alike, on the wide tile and on GEMM_TILE alike, weight gradients loaded as vec4s and a float at a time alike, trained bases\' weight gradients on each named tile, forwards on the named tile and on the GEMM tile alike, an adapter\'s forward on the named tile, trained input gradients on the named tile over W transposed and on the GEMM tile alike, trained bases\' weight gradients of one shape three a launch and each its own alike, and against the composite)', 'linear', 54],
     ['layerNorm (rows of one and of several per workgroup; parameter-gradient sums shared or each its own alike; rows at once and one at a time alike; split sums in lane order)', 'layerNorm', 7],
-    ['attention (head widths on vec4s shared by 4, 2 or 1 lanes, and on floats; rows set and fitted; two rows a thread and one alike, two keys a step and one alike; the forward on register tiles and row by row alike)', 'attention', 13],
+    ['attention (head widths on vec4s shared by 4, 2 or 1 lanes, and on floats; rows set and fitted; two rows a thread and one alike, two keys a step and one alike; the forward and backward on register tiles and row by row alike)', 'attention', 13],
     ['crossEntropy with label smoothing', 'crossEntropy', 2],
     ['clipping, AdamW and the monitor', 'clip', 2],
     ['AdamW state per variable (t, re-warm, reset) and a checkpoint restored', 'AdamW state', 1],

@@ -8,33 +8,38 @@
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type Kernel } from './kernel';
 
 /** Head width the tiled kernel takes (16 threads of vec4 columns). */
-const HD = 64;
+export const HD = 64;
 /** Rows and keys in the 4 x 4 tiles (16 x 16 threads); a 65th token (the class token's) is worked apart. */
-const MAIN = 64;
+export const MAIN = 64;
 /** Head dimensions staged at a time (q and k slices), and keys a chunk of P V. */
-const SLICE = 16;
-const THREADS = 256;
+export const SLICE = 16;
+export const THREADS = 256;
 /** The most tokens the tiled kernel takes: 64 in the tiles and one apart. */
 export const TILED_MOST_TOKENS = MAIN + 1;
 
 /**
- * Where the forward takes the tiled kernel (tunable: `npm run bench -- --attention-tiled
- * off`): at head width 64 and at most 65 tokens, where its workgroup memory fits. Against
+ * Where the forward and the backward (attention-tiled-backward.ts) take the tiled kernels
+ * (tunable: `npm run bench -- --attention-tiled off|forward|backward`): at head width 64
+ * and at most 65 tokens, where their workgroup memory fits. The forward against
  * the row-by-row kernel (H100, Node + Dawn, one call, two runs each, launches timed one by
  * one): the forwards of a step 0.659 -> 0.522 ms at small b128 (the step's device time
  * 24.37-24.43 -> 24.26), 0.257 -> 0.212 at tiny b128 (6.92-6.93 -> 6.86-6.88), 0.173 ->
  * 0.163 at tiny b32 (3.24-3.25 -> 3.20-3.23, 96 workgroups for 132 SMs); the same accuracy.
  */
-export const ATTENTION_TILED = { forward: true };
+export const ATTENTION_TILED = { forward: true, backward: true };
 
 /** The setting `--attention-tiled on|off` gives, checked. */
 export function parseAttentionTiled(text: string): typeof ATTENTION_TILED | string {
-  if (text === 'on' || text === 'off') return { forward: text === 'on' };
-  return `--attention-tiled: use on or off (got "${text.slice(0, 40)}")`;
+  const ways = { on: [true, true], off: [false, false], forward: [true, false], backward: [false, true] } as const;
+  if (Object.hasOwn(ways, text)) {
+    const [forward, backward] = ways[text as keyof typeof ways];
+    return { forward, backward };
+  }
+  return `--attention-tiled: use on, off, forward or backward (the kernels on register tiles; got "${text.slice(0, 40)}")`;
 }
 
 /** Staged vec4s a slice row (rows 4 g .. 4 g + 3 a vec4): 16, or 17 with the 65th row. */
-const rowVecs = (tokens: number) => (tokens > MAIN ? MAIN / 4 + 1 : MAIN / 4);
+export const rowVecs = (tokens: number) => (tokens > MAIN ? MAIN / 4 + 1 : MAIN / 4);
 
 /** Workgroup memory of the tiled forward at `tokens`, bytes: q and k slices (vec4s), then the row sums and the 65th row's scratch. */
 export function tiledSharedBytes(tokens: number): number {
@@ -57,8 +62,61 @@ export function tiledForwardFits(hd: number, tokens: number, sharedBytes: number
   return ATTENTION_TILED.forward && hd === HD && tokens >= 1 && tokens <= TILED_MOST_TOKENS && tiledSharedBytes(tokens) <= sharedBytes;
 }
 
-const range = (n: number) => [...Array(n).keys()];
-const C = ['x', 'y', 'z', 'w'];
+export const range = (n: number) => [...Array(n).keys()];
+export const C = ['x', 'y', 'z', 'w'];
+
+/**
+ * A tiled kernel's figures at `tokens` tokens: whether a 65th token is worked apart
+ * (XE), the staged vec4s a slice row (TP4), the chunks of 16 keys or rows of the output
+ * products (KC), the four rows (or keys) of a thread's tile.
+ */
+export function tileFigures(tokens: number) {
+  return { T: tokens, XE: tokens > MAIN, TP4: rowVecs(tokens), KC: Math.min(MAIN / SLICE, Math.ceil(tokens / SLICE)), rows: range(4) };
+}
+
+/**
+ * The head's place and the thread's (tx, ty), and the staging tasks of a slice pair
+ * (threads 0.. a task of the first tensor, 128.. of the second: 4 rows' vec4s at one
+ * slice column, in registers n0..n3).
+ */
+const TILE_PROLOGUE = `
+  ${WID}
+  if (wid >= P.BH) { return; }
+  let bh = wid;
+  let row0 = (bh / P.H) * T;
+  let D4 = P.D / 4u;
+  let col4 = (bh % P.H) * ${HD / 4}u;
+  let tx = t % 16u;
+  let ty = t / 16u;
+  let isQ = t < 4u * TP4;
+  let isK = t >= 128u && t < 128u + 4u * TP4;
+  let st = select(t - 128u, t, isQ);
+  let sg = st / 4u;
+  let sd4 = st % 4u;
+  var n0 = vec4<f32>(0.0); var n1 = vec4<f32>(0.0); var n2 = vec4<f32>(0.0); var n3 = vec4<f32>(0.0);`;
+
+/**
+ * A tiled kernel's opening up to its own statements: the figures as constants, the
+ * workgroup memory (vec4s SV: the slice pair [dimension][rows / 4] of four rows or keys,
+ * then an output product's chunk of P or dS and of its operand; `sfFloats` floats SF of
+ * scratch), `main` and its prologue.
+ */
+export const tileMain = (f: { T: number; TP4: number }, sfFloats: number) => `
+const T = ${f.T}u; const TP4 = ${f.TP4}u; const KOFF = ${SLICE * f.TP4}u;
+var<workgroup> SV: array<vec4<f32>, ${2 * SLICE * f.TP4}>;
+var<workgroup> SF: array<f32, ${sfFloats}>;
+@compute @workgroup_size(${THREADS})
+fn main(${MAIN_ARGS}) {${TILE_PROLOGUE}`;
+
+/** Statements loading slice `s` (WGSL) of tensors `a` (the rows' side) and `b` (the keys') into the staging registers. */
+export const sliceLoad = (a: string, b: string, s: string) => `
+    if (isQ) { ${range(4).map((c) => `n${c} = vec4<f32>(0.0); if (4u * sg + ${c}u < T) { n${c} = ${a}[(row0 + 4u * sg + ${c}u) * D4 + col4 + ${s} * 4u + sd4]; }`).join(' ')} }
+    else if (isK) { ${range(4).map((c) => `n${c} = vec4<f32>(0.0); if (4u * sg + ${c}u < T) { n${c} = ${b}[(row0 + 4u * sg + ${c}u) * D4 + col4 + ${s} * 4u + sd4]; }`).join(' ')} }`;
+
+/** Statements writing the staging registers to the slice pair, [dimension][rows / 4] vec4s (the first side times `scaleA`). */
+export const stageSlice = (scaleA: string) => `
+    if (isQ) { ${range(4).map((z) => `SV[(4u * sd4 + ${z}u) * TP4 + sg] = vec4<f32>(${range(4).map((c) => `n${c}.${C[z]}`).join(', ')})${scaleA};`).join(' ')} }
+    else if (isK) { ${range(4).map((z) => `SV[KOFF + (4u * sd4 + ${z}u) * TP4 + sg] = vec4<f32>(${range(4).map((c) => `n${c}.${C[z]}`).join(', ')});`).join(' ')} }`;
 
 /**
  * The kernel at `tokens` tokens. Bindings Q, K, V, O as vec4s of [B*T, D] rows (a head's
@@ -75,44 +133,18 @@ const C = ['x', 'y', 'z', 'w'];
  * Every slice's and chunk's loads are issued before the products of the one before.
  */
 export function tiledForwardKernel(tokens: number): Kernel {
-  const T = tokens;
-  const XE = T > MAIN;
-  const TP4 = rowVecs(T);
-  const KC = Math.min(MAIN / SLICE, Math.ceil(T / SLICE));
+  const f = tileFigures(tokens);
+  const { T, XE, KC, rows } = f;
   const key = `attention.forward/tiled/t${T}`;
-  const rows = range(4);
-  const qkLoad = (s: string) => `
-    if (isQ) { ${range(4).map((c) => `n${c} = vec4<f32>(0.0); if (4u * sg + ${c}u < T) { n${c} = Q[(row0 + 4u * sg + ${c}u) * D4 + col4 + ${s} * 4u + sd4]; }`).join(' ')} }
-    else if (isK) { ${range(4).map((c) => `n${c} = vec4<f32>(0.0); if (4u * sg + ${c}u < T) { n${c} = K[(row0 + 4u * sg + ${c}u) * D4 + col4 + ${s} * 4u + sd4]; }`).join(' ')} }`;
+  const qkLoad = (s: string) => sliceLoad('Q', 'K', s);
   const vLoad = (ch: string) => `{ let kr = ${ch} * 16u + t / 16u; vn = vec4<f32>(0.0); if (kr < T) { vn = V[(row0 + kr) * D4 + col4 + tx]; } }`;
-  const body = `
-const T = ${T}u; const TP4 = ${TP4}u; const KOFF = ${SLICE * TP4}u;
-// q (scaled) then k slices, [dimension][rows / 4] as vec4s of four rows or keys; then P's chunk [key][rows / 4] and V's [key][columns / 4]
-var<workgroup> SV: array<vec4<f32>, ${2 * SLICE * TP4}>;
-var<workgroup> SF: array<f32, ${SF_FLOATS}>;
-@compute @workgroup_size(${THREADS})
-fn main(${MAIN_ARGS}) {
-  ${WID}
-  if (wid >= P.BH) { return; }
-  let bh = wid;
-  let row0 = (bh / P.H) * T;
-  let D4 = P.D / 4u;
-  let col4 = (bh % P.H) * ${HD / 4}u;
-  let tx = t % 16u;
-  let ty = t / 16u;
-  // staging: threads 0.. a q task, 128.. a k task (4 rows' vec4s at one slice column)
-  let isQ = t < 4u * TP4;
-  let isK = t >= 128u && t < 128u + 4u * TP4;
-  let st = select(t - 128u, t, isQ);
-  let sg = st / 4u;
-  let sd4 = st % 4u;
-  var n0 = vec4<f32>(0.0); var n1 = vec4<f32>(0.0); var n2 = vec4<f32>(0.0); var n3 = vec4<f32>(0.0);
+  // q (scaled) then k slices; then P's chunks [key][rows / 4] and V's [key][columns / 4]
+  const body = `${tileMain(f, SF_FLOATS)}
   ${rows.map((i) => `var a${i} = vec4<f32>(0.0);`).join(' ')}
   var xk = 0.0; var xr = 0.0;
   ${qkLoad('0u')}
   for (var s = 0u; s < ${HD / SLICE}u; s++) {
-    if (isQ) { ${range(4).map((z) => `SV[(4u * sd4 + ${z}u) * TP4 + sg] = vec4<f32>(${range(4).map((c) => `n${c}.${C[z]}`).join(', ')}) * P.scale;`).join(' ')} }
-    else if (isK) { ${range(4).map((z) => `SV[KOFF + (4u * sd4 + ${z}u) * TP4 + sg] = vec4<f32>(${range(4).map((c) => `n${c}.${C[z]}`).join(', ')});`).join(' ')} }
+    ${stageSlice(' * P.scale')}
     workgroupBarrier();
     if (s + 1u < ${HD / SLICE}u) { ${qkLoad('(s + 1u)')} }
     for (var dd = 0u; dd < ${SLICE}u; dd++) {

@@ -11,6 +11,7 @@ import { alloc, run, webgpu, type Ref } from './dispatch';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Dispatch, type Kernel } from './kernel';
 import { LANE_COUNTS, subgroupLanes, subgroupLanesWhy } from './subgroups';
 import { tiledForwardFits, tiledForwardKernel } from './attention-tiled';
+import { tiledBackwardFits, tiledBackwardKernel } from './attention-tiled-backward';
 
 /**
  * Rows per workgroup ('fit': attentionRows), the most keys staged at once, and the
@@ -523,6 +524,9 @@ var<workgroup> SD: array<f32, ${kb}>;`);
 /** Whether the forward on `s` takes the tiled kernel (attention-tiled.ts) on this device. */
 export const tiledForward = (s: AttentionSpec) => tiledForwardFits(s.width / s.heads, s.tokens, webgpu().device.limits.maxComputeWorkgroupStorageSize);
 
+/** Whether the backward on `s` takes the tiled kernel (attention-tiled-backward.ts, one launch for dq, dk and dv) on this device. */
+export const tiledBackward = (s: AttentionSpec) => tiledBackwardFits(s.width / s.heads, s.tokens, webgpu().device.limits.maxComputeWorkgroupStorageSize);
+
 export interface AttentionSpec {
   batch: number;
   tokens: number;
@@ -547,6 +551,7 @@ export function backwardDispatches<B>(
   s: AttentionSpec, b: { q: B; k: B; v: B; o: B; lse: B; dout: B; dq: B; dk: B; dv: B; dvec: B },
 ): Dispatch<B>[] {
   const hd = s.width / s.heads;
+  if (tiledBackward(s)) return [{ kernel: tiledBackwardKernel(s.tokens), buffers: [b.q, b.k, b.v, b.dout, b.lse, b.dq, b.dk, b.dv], params: launch(s, s.tokens).params, workgroups: s.batch * s.heads }];
   const [q, kv] = [rowsOf('query', s), rowsOf('keyValue', s)];
   return [
     { kernel: queryGradKernel(hd, q.rows, q.perThread, ATTENTION.keysPerStep.query), buffers: [b.q, b.k, b.v, b.o, b.dout, b.lse, b.dq, b.dvec], ...launch(s, q.rows) },
