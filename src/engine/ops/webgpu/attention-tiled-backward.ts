@@ -6,7 +6,7 @@
 // of 16 keys or rows staged beside the chunk of dS or P its owners write. A 65th token
 // (the class token's) is worked apart, as in the forward (attention-tiled.ts).
 // Against the row-by-row kernels' two launches (H100, Node + Dawn, one call, two runs
-// each, launches timed one by one): a small b128 step's backwards 2.00 -> 1.12 ms (the
+// each, launches timed one by one): a small b128 step's backwards 2.02-2.03 -> 1.13-1.14 ms (the
 // step's device time 24.10-24.11 -> 23.28-23.43, with the tiled forward both ways), tiny
 // b128 0.88 -> 0.60 (6.84 -> 6.63-6.65), tiny b32 0.405 -> 0.31 (3.20-3.23 -> 3.16-3.17);
 // the same accuracy.
