@@ -865,7 +865,9 @@ function attentionTiledCase(seed: number) {
       const spec = { batch, tokens, heads, width };
       const [q, k, v, dout] = [0, 1, 2, 3].map((j) => seededNormal([batch * tokens, width], seed + 10 * i + j, 2)) as tf.Tensor[];
       const ways: { out: Float32Array[]; keys: string[] }[] = [];
+      const notes: string[] = [];
       for (const on of [true, false]) ways.push(await withSettings(ATTENTION_TILED, { forward: on, backward: on }, async () => {
+        notes.push(att.attentionNote(spec));
         const n = batch * heads * tokens;
         const [o, dq, dk, dv] = [0, 1, 2, 3].map(() => alloc(q!.shape)) as tf.Tensor[];
         const [lse, dvec] = [alloc([n]), alloc([n])];
@@ -885,6 +887,8 @@ function attentionTiledCase(seed: number) {
       const want = [`attention.forward/tiled/t${tokens} x${batch * heads}`, `attention.backward/tiled/t${tokens} x${batch * heads}`];
       exact[`${name}: the tiled launches not made (${tiled.keys.join(', ')})`] = tiled.keys.join() === want.join() ? 0 : 1;
       exact[`${name}: the row-by-row launches not made off (${rows.keys.join(', ')})`] = rows.keys.length === 3 && !rows.keys.some((x) => x.includes('/tiled/')) ? 0 : 1;
+      // what a report says of how attention ran
+      exact[`${name}: the report's note (${notes.join(' | ')})`] = notes[0] === 'register tiles, a workgroup a head (forward and backward)' && / rows a thread, /.test(notes[1]!) ? 0 : 1;
       tf.dispose([q!, k!, v!, dout!]);
     }
     return { name: `attention: the forward and backward on register tiles against row by row, ${shapes.map(([, t]) => t).join(', ')} tokens`, errors, fusedKernels: ranSoFar() - start, exact };

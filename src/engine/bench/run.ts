@@ -268,10 +268,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 }
 
 /**
- * The device, and where our kernels ran, how attention ran: the threads sharing a row
- * (more than one only where the device has subgroups; a device without them runs
- * attention ~1.7x slower on the H200) and each kernel's rows a thread (two only at
- * batches that keep enough workgroups), so a report says which it measured.
+ * The device, and where our kernels ran, how attention ran: on register tiles (heads 64
+ * wide, at most 65 tokens), or the threads sharing a row (more than one only where the
+ * device has subgroups; a device without them runs attention ~1.7x slower on the H200)
+ * and each kernel's rows a thread (two only at batches that keep enough workgroups), so
+ * a report says which it measured.
  */
 function deviceNote(device: string, base: RunConfig): string {
   if (stepPath() === 'composite') return device;

@@ -217,11 +217,15 @@ function lanesNote(hd: number): string {
 /**
  * How attention runs on `s` on this device, for reports: its lanes a row, and each
  * kernel's rows a thread and keys a step (forward / query / key-value gradient), `4
- * lanes, 2/2/1 rows a thread, 1/2/2 keys a step`, and where the forward is tiled, so.
+ * lanes, 2/2/1 rows a thread, 1/2/2 keys a step`; where the forward or the backward
+ * runs on register tiles, so (`register tiles, a workgroup a head (forward and backward)`).
  */
 export function attentionNote(s: AttentionSpec): string {
+  const [forward, backward] = [tiledForward(s), tiledBackward(s)];
+  if (forward && backward) return 'register tiles, a workgroup a head (forward and backward)';
   const rows = `${lanesNote(s.width / s.heads)}, ${PARTS.map((p) => rowsOf(p, s).perThread).join('/')} rows a thread, ${PARTS.map((p) => ATTENTION.keysPerStep[p]).join('/')} keys a step`;
-  return tiledForward(s) ? `${rows} (the forward's figures unused: it runs on register tiles)` : rows;
+  if (forward || backward) return `${rows} (the ${forward ? "forward's figures unused: it runs" : "gradients' figures unused: they run"} on register tiles)`;
+  return rows;
 }
 
 /** The VT at float index `i` of storage array `a` (a WGSL expression; `i` is evaluated once per float). */
