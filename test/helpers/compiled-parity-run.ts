@@ -12,9 +12,10 @@
 // other forward and input gradient on the wide tile (GEMM_WIDE's thresholds at 1), every trained base's weight
 // gradient on a named tile (NAMED_WGRAD's sides lowered: fc1 and fc2 on 8 x 8), which
 // the micro model's small products otherwise never take; the fused path runs first there, so the kernels it
-// makes are its own.
+// makes are its own; or (`tiled`) the hand switch on micro's blocks at head width 64 and
+// 65 tokens (32 x 32 images, one head of 64), whose attention runs on register tiles.
 // Run as a script in a child process (Dawn's driver is chosen by environment):
-//   node --import tsx compiled-parity-run.ts SPEC...   (SPEC: STEPS[:plain|policy|wide]; plain: no augmentation)
+//   node --import tsx compiled-parity-run.ts SPEC...   (SPEC: STEPS[:plain|policy|wide|tiled]; plain: no augmentation)
 // prints one JSON line: each spec's runs, with each path's losses, weights, recordings
 // and kernels per step.
 import * as tf from '@tensorflow/tfjs';
@@ -29,6 +30,7 @@ import { NAMED_INPUT_GRAD } from '../../src/engine/ops/webgpu/named-input-grad';
 import { Trainer } from '../../src/engine/trainer';
 import { reply } from './dawn';
 import { microRun, trainWithSwitch } from './path-parity-run';
+import type { RunConfig } from '../../src/engine/config';
 
 export interface CompiledRun {
   losses: number[];
@@ -59,6 +61,8 @@ export interface CompiledRun {
   groupedWgrads: number[];
   /** whether a frozen base's thin gradients rode in an input-gradient launch of the last recording; null op by op (no recording) */
   rode: boolean | null;
+  /** the attention kernels' keys of the last recording (op by op: those this run made) */
+  attention: string[];
   kernels: Record<string, number> | null;
   tensors: number;
 }
@@ -81,10 +85,10 @@ export type Drive = { pauseAt: number; live: boolean };
  * and then takes a live change that no window passes, which must not reach the decision
  * on that window's statistics.
  */
-export async function parityRun(kernels: 'compiled' | 'fused', steps: number, augment: boolean | undefined, policy = false, drive: Drive = { pauseAt: 0, live: false }, batch?: number): Promise<CompiledRun> {
+export async function parityRun(kernels: 'compiled' | 'fused', steps: number, augment: boolean | undefined, policy = false, drive: Drive = { pauseAt: 0, live: false }, batch?: number, model?: Partial<RunConfig['model']>): Promise<CompiledRun> {
   setKernels(kernels);
   const before = new Set(kernelKeys());
-  const { cfg, data } = microRun(steps, augment);
+  const { cfg, data } = microRun(steps, augment, model);
   if (batch) cfg.optim.batchSize = batch;
   // patience 2: from the second window on every window could switch (only its own
   // statistics are still unknown at its end), so the compiled path queues the next step
@@ -112,9 +116,10 @@ export async function parityRun(kernels: 'compiled' | 'fused', steps: number, au
   const namedTiles = tilesOf(keys, ['linear.weight-grad-named', 'linear.forward-named', 'linear.input-grad-named'], true);
   const groupedWgrads = r ? keys.flatMap((k) => (k.startsWith('linear.weight-grad-named/') && /\/x\d+$/.test(k) ? [Number(k.split('/x').pop())] : [])) : [];
   const rode = r ? keys.some((k) => k.startsWith('linear.input-grad/') && k.includes('/ride-')) : null;
+  const attention = [...new Set(keys.filter((k) => k.startsWith('attention.')))];
   const kernelsByName = t.compiledKernels();
   t.dispose();
-  return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, commit, recordings, productTiles, namedTiles, groupedWgrads, rode, kernels: kernelsByName, tensors: tf.memory().numTensors };
+  return { losses, weights, frozen, windows, phases, ahead: { ...t.aheadSteps }, commit, recordings, productTiles, namedTiles, groupedWgrads, rode, attention, kernels: kernelsByName, tensors: tf.memory().numTensors };
 }
 
 /** The keys of kernels `names` counted by the tile in them (with `byName`, by `NAME TILE`). */
@@ -144,7 +149,10 @@ async function trainAlone(t: Trainer, steps: number, drive: Drive): Promise<{ we
   return { weights, frozen };
 }
 
-/** The runs of one spec, `STEPS[:plain|policy|wide]`: compiled and fused, and with `policy` the paused and live compiled runs. */
+/** Micro's blocks with one head 64 wide over 65 tokens: attention on register tiles (`tiled`). */
+export const TILED_MODEL = { imageSize: 32, width: 64, heads: 1 };
+
+/** The runs of one spec, `STEPS[:plain|policy|wide|tiled]`: compiled and fused, and with `policy` the paused and live compiled runs. */
 export interface SpecRuns { compiled: CompiledRun; fused: CompiledRun; paused: CompiledRun | null; live: CompiledRun | null }
 
 /**
@@ -155,8 +163,15 @@ export interface SpecRuns { compiled: CompiledRun; fused: CompiledRun; paused: C
  * spec must come first in the process, or kernels an earlier spec made go uncounted.
  */
 export async function specRuns(spec: string): Promise<SpecRuns> {
-  const m = /^(\d+)(?::(plain|policy|wide))?$/.exec(spec);
-  if (!m) throw new Error(`spec "${spec}": write STEPS or STEPS:plain, STEPS:policy, STEPS:wide`);
+  const m = /^(\d+)(?::(plain|policy|wide|tiled))?$/.exec(spec);
+  if (!m) throw new Error(`spec "${spec}": write STEPS or STEPS:plain, STEPS:policy, STEPS:wide, STEPS:tiled`);
+  if (m[2] === 'tiled') {
+    const steps = Number(m[1]);
+    // op by op first, so that the attention kernels it lists are the ones it made
+    const fused = await parityRun('fused', steps, undefined, false, undefined, undefined, TILED_MODEL);
+    const compiled = await parityRun('compiled', steps, undefined, false, undefined, undefined, TILED_MODEL);
+    return { compiled, fused, paused: null, live: null };
+  }
   const steps = Number(m[1]);
   const augment = m[2] === 'plain' ? false : undefined;
   const policy = m[2] === 'policy';

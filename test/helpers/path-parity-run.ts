@@ -31,15 +31,16 @@ export interface PathRun {
  * grows with the workgroups a step launches, and at batch 8 a compiled step took 3.0 s
  * here against 2.0 s at 4 (the fused eager one 2.9 / 2.0, tfjs's composite 4.2 / 3.3).
  */
-export function microRun(steps: number, augment?: boolean): { cfg: RunConfig; data: Dataset } {
+export function microRun(steps: number, augment?: boolean, model?: Partial<RunConfig['model']>): { cfg: RunConfig; data: Dataset } {
   const cfg = makeConfig('micro', {
+    ...(model ? { model } : {}),
     optim: { batchSize: 4 },
     data: { trainSize: 128, testSize: 16, ...(augment === undefined ? {} : { augment }) },
     schedule: { steps, warmupSteps: 5, evalEvery: 1000, logEvery: 10 },
     seed: 5,
   });
   cfg.prelora = { ...cfg.prelora, mode: 'prelora', weightThreshold: 0, windowSteps: 10, jointSteps: 10, rewarmSteps: 5, minRank: 2, maxRank: 4 };
-  const data = syntheticDataset({ trainSize: 128, testSize: 16, imageSize: 16, channels: 3, numClasses: 10, difficulty: 0.3, seed: 5 });
+  const data = syntheticDataset({ trainSize: 128, testSize: 16, imageSize: cfg.model.imageSize, channels: 3, numClasses: 10, difficulty: 0.3, seed: 5 });
   return { cfg, data };
 }
 

@@ -26,6 +26,8 @@ const STEPS = 100;
 // the policy's switch at a window's end (POLICY_STEPS) and the wide tile (WIDE_STEPS)
 const POLICY_STEPS = 40;
 const WIDE_STEPS = 40;
+// attention on register tiles (heads 64 wide, 65 tokens), with the hand switch at 12
+const TILED_STEPS = 30;
 
 // the three describes' runs in one child process, whose kernels are made once for all
 // (on SwiftShader a process's first run spends about 40 s making pipelines); the wide
@@ -35,7 +37,7 @@ const WIDE_STEPS = 40;
 const PARITY_MS = 2_400_000;
 let runs: Promise<Record<string, SpecRuns>> | undefined;
 const specRuns = async (spec: string): Promise<SpecRuns> =>
-  (await (runs ??= runOnDawn<Record<string, SpecRuns>>('test/helpers/compiled-parity-run.ts', [`${WIDE_STEPS}:wide`, String(STEPS), `${POLICY_STEPS}:policy`], PARITY_MS)))[spec]!;
+  (await (runs ??= runOnDawn<Record<string, SpecRuns>>('test/helpers/compiled-parity-run.ts', [`${WIDE_STEPS}:wide`, String(STEPS), `${POLICY_STEPS}:policy`, `${TILED_STEPS}:tiled`], PARITY_MS)))[spec]!;
 
 describe('compiled step against the fused ops, whole run', () => {
   let compiled: CompiledRun;
@@ -168,6 +170,29 @@ describe('compiled step against the fused ops on small\'s kernels: the wide tile
 
   it('gives the same losses and weights (1e-6 relative)', () => {
     expect(compiled.losses).toHaveLength(WIDE_STEPS);
+    expect(maxRelError(compiled.losses, fused.losses)).toBeLessThan(1e-6);
+    for (const [name, e] of Object.entries(weightErrors(fused, compiled))) expect(e, name).toBeLessThan(1e-6);
+  });
+});
+
+describe('compiled step against the fused ops with attention on register tiles', () => {
+  // micro's blocks with one head 64 wide over 65 tokens (32 x 32 images): tiny's and
+  // small's attention kernels, the class token's row and key worked apart
+  let compiled: CompiledRun;
+  let fused: CompiledRun;
+  beforeAll(async () => {
+    ({ compiled, fused } = await specRuns(`${TILED_STEPS}:tiled`));
+  }, PARITY_MS);
+
+  it('runs attention\'s forward and backward on the tiled kernels on both paths', () => {
+    const tiled = ['attention.forward/tiled/t65', 'attention.backward/tiled/t65'];
+    expect(compiled.attention).toEqual(tiled);
+    expect([...fused.attention].sort()).toEqual([...tiled].sort());
+    expect(compiled.recordings).toBe(3);
+  });
+
+  it('gives the same losses and weights (1e-6 relative)', () => {
+    expect(compiled.losses).toHaveLength(TILED_STEPS);
     expect(maxRelError(compiled.losses, fused.losses)).toBeLessThan(1e-6);
     for (const [name, e] of Object.entries(weightErrors(fused, compiled))) expect(e, name).toBeLessThan(1e-6);
   });
