@@ -2,9 +2,9 @@
 // an example: the scores S = q k^T of up to 64 rows and keys in 4 x 4 tiles a thread, a
 // 65th token (the class token's) as dot products of its own, the softmax over each row's
 // 16 threads through workgroup memory, then O = P V in 4-row x vec4 tiles over the keys
-// in chunks of 16. The row-by-row kernel
-// (attention.ts) shares each row among subgroup lanes and adds their dot products by
-// shuffles, key by key; here a thread's dot products need no shuffle.
+// in chunks of 16; and what the backward (attention-tiled-backward.ts) shares with it.
+// The row-by-row kernels (attention.ts) share each row among subgroup lanes and add their
+// dot products by shuffles, key by key; here a thread's dot products need no shuffle.
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type Kernel } from './kernel';
 
 /** Head width the tiled kernel takes (16 threads of vec4 columns). */
@@ -28,7 +28,7 @@ export const TILED_MOST_TOKENS = MAIN + 1;
  */
 export const ATTENTION_TILED = { forward: true, backward: true };
 
-/** The setting `--attention-tiled on|off` gives, checked. */
+/** The setting `--attention-tiled on|off|forward|backward` gives (both kernels tiled, neither, or the one named), checked. */
 export function parseAttentionTiled(text: string): typeof ATTENTION_TILED | string {
   const ways = { on: [true, true], off: [false, false], forward: [true, false], backward: [false, true] } as const;
   if (Object.hasOwn(ways, text)) {
