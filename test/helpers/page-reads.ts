@@ -12,6 +12,9 @@ export const runState = (page: Page, row: number) => page.getByTestId('run-row')
 export async function startThenPause(page: Page, steps: number): Promise<void> {
   await page.getByTestId('start').click();
   await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThanOrEqual(steps);
-  await page.getByTestId('pause').click();
+  // a page training on wasm beside another test file's, on two cores, once took its
+  // click past Playwright's 30 s (the keyboard test, in a fresh clone's full run; alone it
+  // passed twice in a row)
+  await page.getByTestId('pause').click({ timeout: 90_000 });
   await expect.poll(() => runState(page, 0), { timeout: 30_000 }).toBe('paused');
 }
