@@ -11,7 +11,7 @@
 // b128 0.88 -> 0.60 (6.84 -> 6.63-6.65), tiny b32 0.405 -> 0.31 (3.20-3.23 -> 3.16-3.17);
 // the same accuracy.
 import { makeKernel, memoKernel, type Kernel } from './kernel';
-import { ATTENTION_TILED, C, HD, MAIN, SLICE, TILED_MOST_TOKENS, range, rowVecs, sliceLoad, stageSlice, tileFigures, tileMain } from './attention-tiled';
+import { ATTENTION_TILED, C, MAIN, TILED_MOST_TOKENS, TILE_PARAMS, byKey, chunkLoad, chunkPass, range, sliceLoop, sliceProduct, tileFigures, tileFits, tileMain, type Figures } from './attention-tiled';
 
 // scalar scratch: each main row's 16 partial sums of P dP; the 65th key's P, dP and dS
 // against the main rows (KP, KD, KS); the 65th row's P, dP and dS against every key (RP,
@@ -26,15 +26,8 @@ const RS = RD + TILED_MOST_TOKENS + 3;
 const RM = RS + TILED_MOST_TOKENS + 3;
 const SF_FLOATS = RM + 16;
 
-/** Workgroup memory of the tiled backward at `tokens`, bytes. */
-export function tiledBackwardSharedBytes(tokens: number): number {
-  return 16 * 2 * SLICE * rowVecs(tokens) + 4 * SF_FLOATS;
-}
-
 /** Whether the backward of heads `hd` wide over `tokens` tokens takes the tiled kernel on a device of `sharedBytes` workgroup memory. */
-export function tiledBackwardFits(hd: number, tokens: number, sharedBytes: number): boolean {
-  return ATTENTION_TILED.backward && hd === HD && tokens >= 1 && tokens <= TILED_MOST_TOKENS && tiledBackwardSharedBytes(tokens) <= sharedBytes;
-}
+export const tiledBackwardFits = (hd: number, tokens: number, sharedBytes: number) => ATTENTION_TILED.backward && tileFits(hd, tokens, SF_FLOATS, sharedBytes);
 
 /**
  * The kernel at `tokens` tokens. Bindings Q, K, V, DO as vec4s of [B*T, D] rows, LSE per
@@ -42,43 +35,22 @@ export function tiledBackwardFits(hd: number, tokens: number, sharedBytes: numbe
  * D is summed from P dP, not read from O.
  */
 export function tiledBackwardKernel(tokens: number): Kernel {
-  const f = tileFigures(tokens);
-  const { T, XE, KC, rows } = f;
-  const key = `attention.backward/tiled/t${T}`;
-  // the products of a pair of slices: acc (a: S, g: dP), the 65th key's (xk) and row's (xr) dot products
-  const product = (acc: string, xk: string, xr: string) => `
-    for (var dd = 0u; dd < ${SLICE}u; dd++) {
-      let qa = SV[dd * TP4 + ty];
-      let kb = SV[KOFF + dd * TP4 + tx];
-      ${rows.map((i) => `${acc}${i} = fma(vec4<f32>(qa.${C[i]}), kb, ${acc}${i});`).join(' ')}
-      ${XE ? `if (t < ${MAIN}u) { ${xk} = fma(SV[dd * TP4 + t / 4u][t % 4u], SV[KOFF + dd * TP4 + ${MAIN / 4}u].x, ${xk}); }
-      else if (t < ${MAIN}u + T) { let k = t - ${MAIN}u; ${xr} = fma(SV[dd * TP4 + ${MAIN / 4}u].x, SV[KOFF + dd * TP4 + k / 4u][k % 4u], ${xr}); }` : ''}
-    }`;
-  // a chunk of 16 rows or keys of a [B*T, D] tensor at this thread's column, scaled or not
-  const chunkLoad = (src: string, ch: string, scale: string) => `{ let kr = ${ch} * 16u + t / 16u; vn = vec4<f32>(0.0); if (kr < T) { vn = ${src}[(row0 + kr) * D4 + col4 + tx]${scale}; } }`;
-  /**
-   * One output product over KC chunks: `own` the statement writing this chunk's dS or P
-   * (as [chunk index][the other side / 4] vec4s at SV[0..256)), the staged operand in vn
-   * (SV[256..512)), `next` the load of the chunk after (or the next pass's first);
-   * `extra(ch, kk)` the 65th row's or key's scratch value the first 16 threads add.
-   */
-  const pass = (own: string, next: (ch: string) => string, extra: (ch: string, kk: string) => string) => `
-  ${rows.map((i) => `c${i} = vec4<f32>(0.0);`).join(' ')} xo = vec4<f32>(0.0);
-  for (var ch = 0u; ch < ${KC}u; ch++) {
-    ${own}
-    SV[256u + t] = vn;
-    workgroupBarrier();
-    if (ch + 1u < ${KC}u) ${next('(ch + 1u)')} else ${next('first')}
-    for (var kk = 0u; kk < 16u; kk++) {
-      let v = SV[256u + kk * 16u + tx];
-      let p = SV[kk * 16u + ty];
-      ${rows.map((i) => `c${i} = fma(vec4<f32>(p.${C[i]}), v, c${i});`).join(' ')}
-      ${XE ? `if (t < 16u) { xo = fma(vec4<f32>(${extra('ch', 'kk')}), v, xo); }` : ''}
-    }
-    workgroupBarrier();
-  }`;
-  // chunk ch's dS or P by key (its owners tx / 4 == ch, for dQ) or by row (ty / 4 == ch, for dK and dV)
-  const byKey = (m: string) => `if (tx / 4u == ch) { let k0 = (tx % 4u) * 4u; ${range(4).map((z) => `SV[(k0 + ${z}u) * 16u + ty] = vec4<f32>(${rows.map((i) => `${m}${i}.${C[z]}`).join(', ')});`).join(' ')} }`;
+  const key = `attention.backward/tiled/t${tokens}`;
+  return memoKernel(key, () => makeKernel({
+    name: 'attention.backward', key,
+    bindings: [
+      ...['Q', 'K', 'V', 'DO'].map((name) => ({ name, access: 'read' as const, type: 'vec4<f32>' })), { name: 'LSE', access: 'read' as const },
+      ...['DQ', 'DK', 'DVAL'].map((name) => ({ name, access: 'rw' as const, type: 'vec4<f32>' })),
+    ],
+    params: TILE_PARAMS,
+    body: backwardBody(tileFigures(tokens)),
+  }));
+}
+
+/** The backward's WGSL. */
+function backwardBody(f: Figures): string {
+  const { T, XE, rows } = f;
+  // chunk ch's dS or P by row (its owners ty / 4 == ch, for dK and dV; byKey for dQ)
   const byRow = (m: string) => `if (ty / 4u == ch) { ${rows.map((i) => `SV[(4u * (ty % 4u) + ${i}u) * 16u + tx] = ${m}${i};`).join(' ')} }`;
   const store = (out: string, scale: string) => rows.map((i) => `if (4u * ty + ${i}u < T) { ${out}[(row0 + 4u * ty + ${i}u) * D4 + col4 + tx] = c${i}${scale}; }`).join('\n  ');
   // the 65th row's or key's own term and its store: its source row, the main rows' (or keys') scratch, its own scratch
@@ -87,27 +59,14 @@ export function tiledBackwardKernel(tokens: number): Kernel {
     ${rows.map((i) => `c${i} = fma(vec4<f32>(SF[${mine}u + 4u * ty + ${i}u]), v, c${i});`).join(' ')}
     if (t < 16u) { xo = fma(vec4<f32>(SF[${its}u + ${MAIN}u]), v, xo); ${out}[(row0 + ${MAIN}u) * D4 + col4 + tx] = xo${outScale}; }
   }` : '');
-  const body = `${tileMain(f, SF_FLOATS)}
+  return `${tileMain(f, SF_FLOATS)}
   ${rows.map((i) => `var a${i} = vec4<f32>(0.0); var g${i} = vec4<f32>(0.0); var c${i} = vec4<f32>(0.0);`).join(' ')}
   var xo = vec4<f32>(0.0);
   var xks = 0.0; var xkd = 0.0; var xrs = 0.0; var xrd = 0.0;
   ${rows.map((i) => `var lse${i} = 0.0; if (4u * ty + ${i}u < T) { lse${i} = LSE[bh * T + 4u * ty + ${i}u]; }`).join(' ')}
   // S = (q scale) k^T, then dP = dO v^T, each slice's loads issued before the slice before is used
-  ${sliceLoad('Q', 'K', '0u')}
-  for (var s = 0u; s < ${HD / SLICE}u; s++) {
-    ${stageSlice(' * P.scale')}
-    workgroupBarrier();
-    if (s + 1u < ${HD / SLICE}u) { ${sliceLoad('Q', 'K', '(s + 1u)')} } else { ${sliceLoad('DO', 'V', '0u')} }
-    ${product('a', 'xks', 'xrs')}
-    workgroupBarrier();
-  }
-  for (var s = 0u; s < ${HD / SLICE}u; s++) {
-    ${stageSlice('')}
-    workgroupBarrier();
-    if (s + 1u < ${HD / SLICE}u) { ${sliceLoad('DO', 'V', '(s + 1u)')} }
-    ${product('g', 'xkd', 'xrd')}
-    workgroupBarrier();
-  }
+  ${sliceLoop('Q', 'K', ' * P.scale', sliceProduct(f, 'a', 'xks', 'xrs'), { first: true, then: ['DO', 'V'] })}
+  ${sliceLoop('DO', 'V', '', sliceProduct(f, 'g', 'xkd', 'xrd'), { first: false })}
   // P (none past the tokens), each row's partial sums of P dP
   ${rows.map((i) => `a${i} = exp(a${i} - vec4<f32>(lse${i}));${T < MAIN ? ` if (4u * ty + ${i}u >= T) { a${i} = vec4<f32>(0.0); } ${range(4).map((c) => `if (4u * tx + ${c}u >= T) { a${i}.${C[c]} = 0.0; }`).join(' ')}` : ''}
   SF[${RED}u + (4u * ty + ${i}u) * 16u + tx] = (a${i}.x * g${i}.x + a${i}.y * g${i}.y) + (a${i}.z * g${i}.z + a${i}.w * g${i}.w);`).join('\n  ')}
@@ -130,25 +89,16 @@ export function tiledBackwardKernel(tokens: number): Kernel {
   // dQ = dS k (scaled), over chunks of keys
   var vn = vec4<f32>(0.0);
   ${chunkLoad('K', '0u', '')}
-  ${pass(byKey('g'), (ch) => (ch === 'first' ? chunkLoad('Q', '0u', ' * P.scale') : chunkLoad('K', ch, '')), (ch, kk) => `SF[${RS}u + ${ch} * 16u + ${kk}]`)}
+  ${chunkPass(f, byKey(f, 'g'), (ch) => (ch === 'first' ? chunkLoad('Q', '0u', ' * P.scale') : chunkLoad('K', ch, '')), (ch, kk) => `SF[${RS}u + ${ch} * 16u + ${kk}]`)}
   ${extraTail('K', '', KS.toString(), RS.toString(), 'DQ', ' * P.scale')}
   ${store('DQ', ' * P.scale')}
   // dK = dS^T (q scale), over chunks of rows
-  ${pass(byRow('g'), (ch) => (ch === 'first' ? chunkLoad('DO', '0u', '') : chunkLoad('Q', ch, ' * P.scale')), (ch, kk) => `SF[${KS}u + ${ch} * 16u + ${kk}]`)}
+  ${chunkPass(f, byRow('g'), (ch) => (ch === 'first' ? chunkLoad('DO', '0u', '') : chunkLoad('Q', ch, ' * P.scale')), (ch, kk) => `SF[${KS}u + ${ch} * 16u + ${kk}]`)}
   ${extraTail('Q', ' * P.scale', RS.toString(), RS.toString(), 'DK', '')}
   ${store('DK', '')}
   // dV = P^T dO, over chunks of rows
-  ${pass(byRow('a'), (ch) => (ch === 'first' ? '{}' : chunkLoad('DO', ch, '')), (ch, kk) => `SF[${KP}u + ${ch} * 16u + ${kk}]`)}
+  ${chunkPass(f, byRow('a'), (ch) => (ch === 'first' ? '' : chunkLoad('DO', ch, '')), (ch, kk) => `SF[${KP}u + ${ch} * 16u + ${kk}]`)}
   ${extraTail('DO', '', RP.toString(), RP.toString(), 'DVAL', '')}
   ${store('DVAL', '')}
 }`;
-  return memoKernel(key, () => makeKernel({
-    name: 'attention.backward', key,
-    bindings: [
-      ...['Q', 'K', 'V', 'DO'].map((name) => ({ name, access: 'read' as const, type: 'vec4<f32>' })), { name: 'LSE', access: 'read' as const },
-      ...['DQ', 'DK', 'DVAL'].map((name) => ({ name, access: 'rw' as const, type: 'vec4<f32>' })),
-    ],
-    params: [...['T', 'H', 'D', 'BH'].map((name) => ({ name, type: 'u32' as const })), { name: 'scale', type: 'f32' as const }],
-    body,
-  }));
 }

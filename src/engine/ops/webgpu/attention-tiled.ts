@@ -5,7 +5,7 @@
 // in chunks of 16; and what the backward (attention-tiled-backward.ts) shares with it.
 // The row-by-row kernels (attention.ts) share each row among subgroup lanes and add their
 // dot products by shuffles, key by key; here a thread's dot products need no shuffle.
-import { MAIN_ARGS, WID, makeKernel, memoKernel, type Kernel } from './kernel';
+import { MAIN_ARGS, WID, makeKernel, memoKernel, type Kernel, type ParamSpec } from './kernel';
 
 /** Head width the tiled kernel takes (16 threads of vec4 columns). */
 export const HD = 64;
@@ -13,7 +13,7 @@ export const HD = 64;
 export const MAIN = 64;
 /** Head dimensions staged at a time (q and k slices), and keys a chunk of P V. */
 export const SLICE = 16;
-export const THREADS = 256;
+const THREADS = 256;
 /** The most tokens the tiled kernel takes: 64 in the tiles and one apart. */
 export const TILED_MOST_TOKENS = MAIN + 1;
 
@@ -39,12 +39,19 @@ export function parseAttentionTiled(text: string): typeof ATTENTION_TILED | stri
 }
 
 /** Staged vec4s a slice row (rows 4 g .. 4 g + 3 a vec4): 16, or 17 with the 65th row. */
-export const rowVecs = (tokens: number) => (tokens > MAIN ? MAIN / 4 + 1 : MAIN / 4);
+const rowVecs = (tokens: number) => (tokens > MAIN ? MAIN / 4 + 1 : MAIN / 4);
 
-/** Workgroup memory of the tiled forward at `tokens`, bytes: q and k slices (vec4s), then the row sums and the 65th row's scratch. */
-export function tiledSharedBytes(tokens: number): number {
-  return 16 * 2 * SLICE * rowVecs(tokens) + 4 * SF_FLOATS;
+/**
+ * Whether a tiled kernel with `sfFloats` floats of scratch takes heads `hd` wide over
+ * `tokens` tokens on a device of `sharedBytes` workgroup memory: its slice pair (vec4s)
+ * and scratch must fit.
+ */
+export function tileFits(hd: number, tokens: number, sfFloats: number, sharedBytes: number): boolean {
+  return hd === HD && tokens >= 1 && tokens <= TILED_MOST_TOKENS && 16 * 2 * SLICE * rowVecs(tokens) + 4 * sfFloats <= sharedBytes;
 }
+
+/** The tiled kernels' params: tokens, heads, width, heads of the batch (workgroups), the scores' scale. */
+export const TILE_PARAMS: ParamSpec[] = [...['T', 'H', 'D', 'BH'].map((name) => ({ name, type: 'u32' as const })), { name: 'scale', type: 'f32' as const }];
 
 // scalar scratch: each main row's 16 partial maxima or sums, then the 65th token's
 // scores against the main rows (XK) and its row's scores (XR), that row's partial maxima
@@ -58,9 +65,7 @@ const XP = XS + 16;
 const SF_FLOATS = XP + TILED_MOST_TOKENS + 3;
 
 /** Whether the forward of heads `hd` wide over `tokens` tokens takes the tiled kernel on a device of `sharedBytes` workgroup memory. */
-export function tiledForwardFits(hd: number, tokens: number, sharedBytes: number): boolean {
-  return ATTENTION_TILED.forward && hd === HD && tokens >= 1 && tokens <= TILED_MOST_TOKENS && tiledSharedBytes(tokens) <= sharedBytes;
-}
+export const tiledForwardFits = (hd: number, tokens: number, sharedBytes: number) => ATTENTION_TILED.forward && tileFits(hd, tokens, SF_FLOATS, sharedBytes);
 
 export const range = (n: number) => [...Array(n).keys()];
 export const C = ['x', 'y', 'z', 'w'];
@@ -109,14 +114,75 @@ var<workgroup> SF: array<f32, ${sfFloats}>;
 fn main(${MAIN_ARGS}) {${TILE_PROLOGUE}`;
 
 /** Statements loading slice `s` (WGSL) of tensors `a` (the rows' side) and `b` (the keys') into the staging registers. */
-export const sliceLoad = (a: string, b: string, s: string) => `
+const sliceLoad = (a: string, b: string, s: string) => `
     if (isQ) { ${range(4).map((c) => `n${c} = vec4<f32>(0.0); if (4u * sg + ${c}u < T) { n${c} = ${a}[(row0 + 4u * sg + ${c}u) * D4 + col4 + ${s} * 4u + sd4]; }`).join(' ')} }
     else if (isK) { ${range(4).map((c) => `n${c} = vec4<f32>(0.0); if (4u * sg + ${c}u < T) { n${c} = ${b}[(row0 + 4u * sg + ${c}u) * D4 + col4 + ${s} * 4u + sd4]; }`).join(' ')} }`;
 
 /** Statements writing the staging registers to the slice pair, [dimension][rows / 4] vec4s (the first side times `scaleA`). */
-export const stageSlice = (scaleA: string) => `
+const stageSlice = (scaleA: string) => `
     if (isQ) { ${range(4).map((z) => `SV[(4u * sd4 + ${z}u) * TP4 + sg] = vec4<f32>(${range(4).map((c) => `n${c}.${C[z]}`).join(', ')})${scaleA};`).join(' ')} }
     else if (isK) { ${range(4).map((z) => `SV[KOFF + (4u * sd4 + ${z}u) * TP4 + sg] = vec4<f32>(${range(4).map((c) => `n${c}.${C[z]}`).join(', ')});`).join(' ')} }`;
+
+/**
+ * The loop over the head's slices of tensors `a` (the rows' side, times `scaleA`) and `b`,
+ * `product` the statements using each staged pair: each slice's loads issued before the
+ * slice before is used, the first before the loop where `first`, the last pass loading
+ * `then`'s first slice.
+ */
+export const sliceLoop = (a: string, b: string, scaleA: string, product: string, o: { first: boolean; then?: [string, string] }) => `${o.first ? sliceLoad(a, b, '0u') : ''}
+  for (var s = 0u; s < ${HD / SLICE}u; s++) {${stageSlice(scaleA)}
+    workgroupBarrier();
+    if (s + 1u < ${HD / SLICE}u) { ${sliceLoad(a, b, '(s + 1u)')} }${o.then ? ` else { ${sliceLoad(o.then[0], o.then[1], '0u')} }` : ''}${product}
+    workgroupBarrier();
+  }`;
+
+/** The figures tileFigures gives. */
+export type Figures = ReturnType<typeof tileFigures>;
+
+/**
+ * The products of a staged slice pair into `acc`0..3 (a row's four keys a vec4), and the
+ * 65th token's: its key against row t by threads 0..63 (`xk`), its row against key t - 64
+ * by threads 64.. (`xr`).
+ */
+export const sliceProduct = (f: Figures, acc: string, xk: string, xr: string) => `
+    for (var dd = 0u; dd < ${SLICE}u; dd++) {
+      let qa = SV[dd * TP4 + ty];
+      let kb = SV[KOFF + dd * TP4 + tx];
+      ${f.rows.map((i) => `${acc}${i} = fma(vec4<f32>(qa.${C[i]}), kb, ${acc}${i});`).join(' ')}
+      ${f.XE ? `if (t < ${MAIN}u) { ${xk} = fma(SV[dd * TP4 + t / 4u][t % 4u], SV[KOFF + dd * TP4 + ${MAIN / 4}u].x, ${xk}); }
+      else if (t < ${MAIN}u + T) { let k = t - ${MAIN}u; ${xr} = fma(SV[dd * TP4 + ${MAIN / 4}u].x, SV[KOFF + dd * TP4 + k / 4u][k % 4u], ${xr}); }` : ''}
+    }`;
+
+/** Statements loading into vn chunk `ch` (WGSL) of 16 rows of [B*T, D] tensor `src` at this thread's column, times `scale`. */
+export const chunkLoad = (src: string, ch: string, scale: string) =>
+  `{ let kr = ${ch} * 16u + t / 16u; vn = vec4<f32>(0.0); if (kr < T) { vn = ${src}[(row0 + kr) * D4 + col4 + tx]${scale}; } }`;
+
+/** Chunk ch of `m`0..3 by key: its owners (tx / 4 == ch) write it as [key][rows / 4] vec4s. */
+export const byKey = (f: Figures, m: string) => `if (tx / 4u == ch) { let k0 = (tx % 4u) * 4u; ${range(4).map((z) => `SV[(k0 + ${z}u) * 16u + ty] = vec4<f32>(${f.rows.map((i) => `${m}${i}.${C[z]}`).join(', ')});`).join(' ')} }`;
+
+/**
+ * An output product over KC chunks into c0..3 (this thread's rows 4 ty .. at columns 4 tx
+ * ..) and, for the 65th row or key, xo (the first 16 threads): `own` writes the chunk of
+ * P or dS (SV[0..256): [chunk index][the other side / 4]), vn the staged operand
+ * (SV[256..512)); `next(ch)` loads the chunk after, `next('first')` after the last chunk
+ * (the next product's first, or '' for none); `extra(ch, kk)` the 65th row's or key's scratch
+ * value xo takes.
+ */
+export const chunkPass = (f: Figures, own: string, next: (ch: string) => string, extra: (ch: string, kk: string) => string) => `
+  ${f.rows.map((i) => `c${i} = vec4<f32>(0.0);`).join(' ')} xo = vec4<f32>(0.0);
+  for (var ch = 0u; ch < ${f.KC}u; ch++) {
+    ${own}
+    SV[256u + t] = vn;
+    workgroupBarrier();
+    if (ch + 1u < ${f.KC}u) ${next('(ch + 1u)')}${next('first') ? ` else ${next('first')}` : ''}
+    for (var kk = 0u; kk < 16u; kk++) {
+      let v = SV[256u + kk * 16u + tx];
+      let p = SV[kk * 16u + ty];
+      ${f.rows.map((i) => `c${i} = fma(vec4<f32>(p.${C[i]}), v, c${i});`).join(' ')}
+      ${f.XE ? `if (t < 16u) { xo = fma(vec4<f32>(${extra('ch', 'kk')}), v, xo); }` : ''}
+    }
+    workgroupBarrier();
+  }`;
 
 /**
  * The kernel at `tokens` tokens. Bindings Q, K, V, O as vec4s of [B*T, D] rows (a head's
@@ -133,34 +199,27 @@ export const stageSlice = (scaleA: string) => `
  * Every slice's and chunk's loads are issued before the products of the one before.
  */
 export function tiledForwardKernel(tokens: number): Kernel {
-  const f = tileFigures(tokens);
-  const { T, XE, KC, rows } = f;
-  const key = `attention.forward/tiled/t${T}`;
-  const qkLoad = (s: string) => sliceLoad('Q', 'K', s);
-  const vLoad = (ch: string) => `{ let kr = ${ch} * 16u + t / 16u; vn = vec4<f32>(0.0); if (kr < T) { vn = V[(row0 + kr) * D4 + col4 + tx]; } }`;
-  // q (scaled) then k slices; then P's chunks [key][rows / 4] and V's [key][columns / 4]
-  const body = `${tileMain(f, SF_FLOATS)}
-  ${rows.map((i) => `var a${i} = vec4<f32>(0.0);`).join(' ')}
-  var xk = 0.0; var xr = 0.0;
-  ${qkLoad('0u')}
-  for (var s = 0u; s < ${HD / SLICE}u; s++) {
-    ${stageSlice(' * P.scale')}
-    workgroupBarrier();
-    if (s + 1u < ${HD / SLICE}u) { ${qkLoad('(s + 1u)')} }
-    for (var dd = 0u; dd < ${SLICE}u; dd++) {
-      let qa = SV[dd * TP4 + ty];
-      let kb = SV[KOFF + dd * TP4 + tx];
-      ${rows.map((i) => `a${i} = fma(vec4<f32>(qa.${C[i]}), kb, a${i});`).join(' ')}
-      ${XE ? `if (t < ${MAIN}u) { xk = fma(SV[dd * TP4 + t / 4u][t % 4u], SV[KOFF + dd * TP4 + ${MAIN / 4}u].x, xk); }
-      else if (t < ${MAIN}u + T) { let k = t - ${MAIN}u; xr = fma(SV[dd * TP4 + ${MAIN / 4}u].x, SV[KOFF + dd * TP4 + k / 4u][k % 4u], xr); }` : ''}
-    }
-    workgroupBarrier();
-  }
+  const key = `attention.forward/tiled/t${tokens}`;
+  return memoKernel(key, () => makeKernel({
+    name: 'attention.forward', key,
+    bindings: [{ name: 'Q', access: 'read', type: 'vec4<f32>' }, { name: 'K', access: 'read', type: 'vec4<f32>' }, { name: 'V', access: 'read', type: 'vec4<f32>' }, { name: 'O', access: 'rw', type: 'vec4<f32>' }, { name: 'LSE', access: 'rw' }],
+    params: TILE_PARAMS,
+    body: forwardBody(tileFigures(tokens)),
+  }));
+}
+
+/** The forward's WGSL: q (scaled) then k slices; then P's chunks [key][rows / 4] and V's [key][columns / 4]. */
+function forwardBody(f: Figures): string {
+  const { T, XE, rows } = f;
+  return `${tileMain(f, SF_FLOATS)}
+  ${rows.map((i) => `var a${i} = vec4<f32>(0.0); var c${i} = vec4<f32>(0.0);`).join(' ')}
+  var xk = 0.0; var xr = 0.0; var xo = vec4<f32>(0.0);
+  ${sliceLoop('Q', 'K', ' * P.scale', sliceProduct(f, 'a', 'xk', 'xr'), { first: true })}
   ${XE ? `if (t < ${MAIN}u) { SF[${XK}u + t] = xk; } else if (t < ${MAIN}u + T) { SF[${XR}u + t - ${MAIN}u] = xr; }` : ''}
   ${T < MAIN ? rows.map((i) => range(4).map((c) => `if (4u * tx + ${c}u >= T) { a${i}.${C[c]} = -3.0e38; }`).join(' ')).join('\n  ') : ''}
   // each row's maximum: its 16 threads' maxima in order, then the 65th key's
   ${rows.map((i) => `SF[${RED}u + (4u * ty + ${i}u) * 16u + tx] = max(max(a${i}.x, a${i}.y), max(a${i}.z, a${i}.w));`).join('\n  ')}
-  var mxr = 0.0; var lr = 1.0; var orow = vec4<f32>(0.0);
+  var mxr = 0.0; var lr = 1.0;
   workgroupBarrier();
   ${rows.map((i) => `var mx${i} = SF[${RED}u + (4u * ty + ${i}u) * 16u];`).join(' ')}
   for (var c = 1u; c < 16u; c++) { ${rows.map((i) => `mx${i} = max(mx${i}, SF[${RED}u + (4u * ty + ${i}u) * 16u + c]);`).join(' ')} }
@@ -180,45 +239,23 @@ export function tiledForwardKernel(tokens: number): Kernel {
   for (var c = 1u; c < 16u; c++) { ${rows.map((i) => `l${i} += SF[${RED}u + (4u * ty + ${i}u) * 16u + c];`).join(' ')} }
   ${XE ? `${rows.map((i) => `l${i} += exp(SF[${XK}u + 4u * ty + ${i}u] - mx${i});`).join(' ')}
   if (t < 16u) { lr = SF[${XS}u]; for (var c = 1u; c < 16u; c++) { lr += SF[${XS}u + c]; } }` : ''}
-  ${rows.map((i) => `var o${i} = vec4<f32>(0.0);`).join(' ')}
   // O = P V over the main keys, a chunk of 16 at a time: P's chunk from the 4 threads a row holding it, V's staged
   var vn = vec4<f32>(0.0);
-  ${vLoad('0u')}
-  for (var ch = 0u; ch < ${KC}u; ch++) {
-    if (tx / 4u == ch) {
-      let k0 = (tx % 4u) * 4u;
-      ${range(4).map((z) => `SV[(k0 + ${z}u) * 16u + ty] = vec4<f32>(${rows.map((i) => `a${i}.${C[z]}`).join(', ')});`).join(' ')}
-    }
-    SV[256u + t] = vn;
-    workgroupBarrier();
-    if (ch + 1u < ${KC}u) ${vLoad('(ch + 1u)')}
-    for (var kk = 0u; kk < 16u; kk++) {
-      let v = SV[256u + kk * 16u + tx];
-      let p = SV[kk * 16u + ty];
-      ${rows.map((i) => `o${i} = fma(vec4<f32>(p.${C[i]}), v, o${i});`).join(' ')}
-      ${XE ? `if (t < 16u) { orow = fma(vec4<f32>(SF[${XP}u + ch * 16u + kk]), v, orow); }` : ''}
-    }
-    workgroupBarrier();
-  }
+  ${chunkLoad('V', '0u', '')}
+  ${chunkPass(f, byKey(f, 'a'), (ch) => (ch === 'first' ? '' : chunkLoad('V', ch, '')), (ch, kk) => `SF[${XP}u + ${ch} * 16u + ${kk}]`)}
   ${XE ? `{
     let v = V[(row0 + ${MAIN}u) * D4 + col4 + tx];
-    ${rows.map((i) => `o${i} = fma(vec4<f32>(exp(SF[${XK}u + 4u * ty + ${i}u] - mx${i})), v, o${i});`).join(' ')}
+    ${rows.map((i) => `c${i} = fma(vec4<f32>(exp(SF[${XK}u + 4u * ty + ${i}u] - mx${i})), v, c${i});`).join(' ')}
     if (t < 16u) {
-      orow = fma(vec4<f32>(SF[${XP}u + ${MAIN}u]), v, orow);
-      O[(row0 + ${MAIN}u) * D4 + col4 + tx] = orow * (1.0 / lr);
+      xo = fma(vec4<f32>(SF[${XP}u + ${MAIN}u]), v, xo);
+      O[(row0 + ${MAIN}u) * D4 + col4 + tx] = xo * (1.0 / lr);
       if (t == 0u) { LSE[bh * T + ${MAIN}u] = mxr + log(lr); }
     }
   }` : ''}
   ${rows.map((i) => `if (4u * ty + ${i}u < T) {
     let r = 4u * ty + ${i}u;
-    O[(row0 + r) * D4 + col4 + tx] = o${i} * (1.0 / l${i});
+    O[(row0 + r) * D4 + col4 + tx] = c${i} * (1.0 / l${i});
     if (tx == 0u) { LSE[bh * T + r] = mx${i} + log(l${i}); }
   }`).join('\n  ')}
 }`;
-  return memoKernel(key, () => makeKernel({
-    name: 'attention.forward', key,
-    bindings: [{ name: 'Q', access: 'read', type: 'vec4<f32>' }, { name: 'K', access: 'read', type: 'vec4<f32>' }, { name: 'V', access: 'read', type: 'vec4<f32>' }, { name: 'O', access: 'rw', type: 'vec4<f32>' }, { name: 'LSE', access: 'rw' }],
-    params: [...['T', 'H', 'D', 'BH'].map((name) => ({ name, type: 'u32' as const })), { name: 'scale', type: 'f32' as const }],
-    body,
-  }));
 }
