@@ -3,8 +3,8 @@
 // device (an NVIDIA GPU's subgroups are 32 wide, 16 storage buffers): every fused
 // kernel against its composite reference (test/helpers/fused-ops-run.ts), and the
 // compiled step against the fused ops op by op over 100 steps with a switch and a freeze,
-// and over 30 with attention on register tiles (test/helpers/compiled-parity-run.ts). Prints one JSON line: each check's worst figure,
-// its bound, and whether it held.
+// and over 30 with attention on register tiles (test/helpers/compiled-parity-run.ts).
+// Prints one JSON line: each check's worst figure, its bound, and whether it held.
 import { initNodeBackend } from '../../src/engine/backend-node';
 import { parityRun, TILED_MODEL, weightErrors } from '../../test/helpers/compiled-parity-run';
 import { fusedOpCases } from '../../test/helpers/fused-ops-run';

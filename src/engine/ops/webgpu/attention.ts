@@ -545,17 +545,21 @@ function launch(s: AttentionSpec, rows: number): { params: number[]; workgroups:
 
 export function forwardDispatches<B>(s: AttentionSpec, b: { q: B; k: B; v: B; o: B; lse: B }): Dispatch<B>[] {
   const buffers = [b.q, b.k, b.v, b.o, b.lse];
-  if (tiledForward(s)) return [{ kernel: tiledForwardKernel(s.tokens), buffers, params: launch(s, s.tokens).params, workgroups: s.batch * s.heads }];
+  // a workgroup a head: one block of all the tokens
+  if (tiledForward(s)) return [{ kernel: tiledForwardKernel(s.tokens), buffers, ...launch(s, s.tokens) }];
   const f = rowsOf('forward', s);
   return [{ kernel: forwardKernel(s.width / s.heads, f.rows, f.perThread, ATTENTION.keysPerStep.forward), buffers, ...launch(s, f.rows) }];
 }
 
-/** `dvec` is scratch of batch x heads x tokens floats (D_i = dO_i . O_i). */
+/**
+ * `dvec` is scratch of batch x heads x tokens floats (D_i = dO_i . O_i) for the row-by-row
+ * kernels; the tiled backward sums D itself and leaves `dvec` and `o` unread.
+ */
 export function backwardDispatches<B>(
   s: AttentionSpec, b: { q: B; k: B; v: B; o: B; lse: B; dout: B; dq: B; dk: B; dv: B; dvec: B },
 ): Dispatch<B>[] {
   const hd = s.width / s.heads;
-  if (tiledBackward(s)) return [{ kernel: tiledBackwardKernel(s.tokens), buffers: [b.q, b.k, b.v, b.dout, b.lse, b.dq, b.dk, b.dv], params: launch(s, s.tokens).params, workgroups: s.batch * s.heads }];
+  if (tiledBackward(s)) return [{ kernel: tiledBackwardKernel(s.tokens), buffers: [b.q, b.k, b.v, b.dout, b.lse, b.dq, b.dk, b.dv], ...launch(s, s.tokens) }];
   const [q, kv] = [rowsOf('query', s), rowsOf('keyValue', s)];
   return [
     { kernel: queryGradKernel(hd, q.rows, q.perThread, ATTENTION.keysPerStep.query), buffers: [b.q, b.k, b.v, b.o, b.dout, b.lse, b.dq, b.dvec], ...launch(s, q.rows) },
