@@ -852,8 +852,9 @@ function attentionRowsCase(seed: number, rowsPerThread: typeof ATTENTION.rowsPer
  * class token's apart), 64 (no token apart), 33 and 17 (keys past the tokens masked, rows
  * past them not stored). Each output, log-sum-exp and gradient within float rounding of
  * the other's (their sums run in other orders), each way's launches the ones asked for: a
- * workgroup a head on each tiled kernel, the backward one launch. The composite reference
- * checks the tiled kernels in attentionCase (heads of 64).
+ * workgroup a head on each tiled kernel, the backward one launch; and the op on the tiled
+ * kernels against its composite reference (tfjs's own ops and gradients): the output and
+ * the gradients of q, k and v.
  */
 function attentionTiledCase(seed: number) {
   const shapes = [[2, 65, 3, 192], [2, 64, 2, 128], [3, 33, 1, 64], [2, 17, 2, 128]] as const;
@@ -864,6 +865,9 @@ function attentionTiledCase(seed: number) {
     for (const [i, [batch, tokens, heads, width]] of shapes.entries()) {
       const spec = { batch, tokens, heads, width };
       const [q, k, v, dout] = [0, 1, 2, 3].map((j) => seededNormal([batch * tokens, width], seed + 10 * i + j, 2)) as tf.Tensor[];
+      const composite = await withSettings(ATTENTION_TILED, { forward: true, backward: true }, () =>
+        compare('', (qq, kk, vv) => attention(qq as tf.Tensor2D, kk as tf.Tensor2D, vv as tf.Tensor2D, { batch, tokens, heads }), [q!, k!, v!]));
+      errors.push(...composite.errors);
       const ways: { out: Float32Array[]; keys: string[] }[] = [];
       const notes: string[] = [];
       for (const on of [true, false]) ways.push(await withSettings(ATTENTION_TILED, { forward: on, backward: on }, async () => {
@@ -891,7 +895,7 @@ function attentionTiledCase(seed: number) {
       exact[`${name}: the report's note (${notes.join(' | ')})`] = notes[0] === 'register tiles, a workgroup a head (forward and backward)' && / rows a thread, /.test(notes[1]!) ? 0 : 1;
       tf.dispose([q!, k!, v!, dout!]);
     }
-    return { name: `attention: the forward and backward on register tiles against row by row, ${shapes.map(([, t]) => t).join(', ')} tokens`, errors, fusedKernels: ranSoFar() - start, exact };
+    return { name: `attention: the forward and backward on register tiles against the composite and row by row, ${shapes.map(([, t]) => t).join(', ')} tokens`, errors, fusedKernels: ranSoFar() - start, exact };
   };
 }
 
