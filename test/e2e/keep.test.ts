@@ -201,7 +201,9 @@ describe('keep and take away in the page', () => {
   }, 240_000);
 
   it('a link\'s prelora.targets greys the other families in the layer panel: they take no click, a targeted one switches', async () => {
-    await open('v=1&preset=micro&backend=wasm&prelora.targets=query,value&schedule.steps=2000');
+    // no window closes before step 1000, so no switch but the click's: under a fresh
+    // clone's load the pause once landed after micro's 25-step windows had switched value
+    await open('v=1&preset=micro&backend=wasm&prelora.targets=query,value&schedule.steps=2000&prelora.windowSteps=1000');
     await startThenPause(page, 1);
     const cells = await page.locator('[data-testid="module-cell"]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-module')!, e.classList.contains('untargeted')] as const));
     expect(cells).toHaveLength(12);
