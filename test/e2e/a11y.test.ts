@@ -191,7 +191,7 @@ describe('a starting, then finished run\'s layer panel', () => {
 
   it('offers no switch in a live full-training run: the baseline keeps its one shape', async () => {
     // its full cells were buttons, and a click switched a module of the baseline
-    await open('prelora.mode=full&schedule.steps=400');
+    await open('prelora.mode=full&schedule.steps=2000'); // long enough that a late pause still finds it live
     await startThenPause(page, 2);
     expect(await page.getByTestId('layer-panel-hint').textContent()).toBe('a full-training run is a baseline: its modules do not switch');
     expect(await page.getByTestId('layer-panel').getByRole('button').count()).toBe(0);
