@@ -5,8 +5,9 @@
 // device), gives the same losses, weights and monitor windows, and so does one whose
 // policy switches at a window's end (the compiled path decides a step ahead), and one
 // on small's kernels (the wide tile, the named tiles: the replay's trained input
-// gradients over their weights transposed); and its kernels per step
-// of tiny's structure are few and fixed.
+// gradients over their weights transposed), and one whose attention runs on register
+// tiles (heads 64 wide over 65 tokens); and its kernels per step of tiny's structure are
+// few and fixed.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { weightErrors, type CompiledRun, type SpecRuns } from '../helpers/compiled-parity-run';
 import { runOnDawn } from '../helpers/dawn';
@@ -39,6 +40,14 @@ let runs: Promise<Record<string, SpecRuns>> | undefined;
 const specRuns = async (spec: string): Promise<SpecRuns> =>
   (await (runs ??= runOnDawn<Record<string, SpecRuns>>('test/helpers/compiled-parity-run.ts', [`${WIDE_STEPS}:wide`, String(STEPS), `${POLICY_STEPS}:policy`, `${TILED_STEPS}:tiled`], PARITY_MS)))[spec]!;
 
+/** The replay's run against the op-by-op one: `steps` losses and the same weights, each within 1e-6 relative. */
+function expectSameRun(compiled: CompiledRun, fused: CompiledRun, steps: number): void {
+  expect(compiled.losses).toHaveLength(steps);
+  expect(maxRelError(compiled.losses, fused.losses)).toBeLessThan(1e-6);
+  expect(Object.keys(compiled.weights).sort()).toEqual(Object.keys(fused.weights).sort());
+  for (const [name, e] of Object.entries(weightErrors(fused, compiled))) expect(e, name).toBeLessThan(1e-6);
+}
+
 describe('compiled step against the fused ops, whole run', () => {
   let compiled: CompiledRun;
   let fused: CompiledRun;
@@ -53,12 +62,7 @@ describe('compiled step against the fused ops, whole run', () => {
     expect(fused.frozen.sort()).toEqual([...SWITCHED].sort());
   });
 
-  it('gives the same losses and weights (1e-6 relative)', () => {
-    expect(compiled.losses).toHaveLength(STEPS);
-    expect(maxRelError(compiled.losses, fused.losses)).toBeLessThan(1e-6);
-    expect(Object.keys(compiled.weights).sort()).toEqual(Object.keys(fused.weights).sort());
-    for (const [name, e] of Object.entries(weightErrors(fused, compiled))) expect(e, name).toBeLessThan(1e-6);
-  });
+  it('gives the same losses and weights (1e-6 relative)', () => expectSameRun(compiled, fused, STEPS));
 
   it('queues the step after each window that could switch ahead of its decision, and keeps it', () => {
     // patience 2: windows 20 to 90 could switch (the last, at 100, cannot pay off); none does
@@ -104,11 +108,7 @@ describe('compiled step against the fused ops, the policy switching at a window\
     expect(compiled.recordings).toBe(3);
   });
 
-  it('gives the same losses and weights (1e-6 relative)', () => {
-    expect(compiled.losses).toHaveLength(POLICY_STEPS);
-    expect(maxRelError(compiled.losses, fused.losses)).toBeLessThan(1e-6);
-    for (const [name, e] of Object.entries(weightErrors(fused, compiled))) expect(e, name).toBeLessThan(1e-6);
-  });
+  it('gives the same losses and weights (1e-6 relative)', () => expectSameRun(compiled, fused, POLICY_STEPS));
 
   it('decides at the window\'s end when the run stops there, with no step queued ahead: the same run', () => {
     expect(paused.ahead).toEqual({ committed: 0, withdrawn: 0 });
@@ -168,11 +168,7 @@ describe('compiled step against the fused ops on small\'s kernels: the wide tile
     expect(fused.namedTiles).toEqual({ [forward]: 3, [square]: 2, [wide]: 1 });
   });
 
-  it('gives the same losses and weights (1e-6 relative)', () => {
-    expect(compiled.losses).toHaveLength(WIDE_STEPS);
-    expect(maxRelError(compiled.losses, fused.losses)).toBeLessThan(1e-6);
-    for (const [name, e] of Object.entries(weightErrors(fused, compiled))) expect(e, name).toBeLessThan(1e-6);
-  });
+  it('gives the same losses and weights (1e-6 relative)', () => expectSameRun(compiled, fused, WIDE_STEPS));
 });
 
 describe('compiled step against the fused ops with attention on register tiles', () => {
@@ -191,11 +187,7 @@ describe('compiled step against the fused ops with attention on register tiles',
     expect(compiled.recordings).toBe(3);
   });
 
-  it('gives the same losses and weights (1e-6 relative)', () => {
-    expect(compiled.losses).toHaveLength(TILED_STEPS);
-    expect(maxRelError(compiled.losses, fused.losses)).toBeLessThan(1e-6);
-    for (const [name, e] of Object.entries(weightErrors(fused, compiled))) expect(e, name).toBeLessThan(1e-6);
-  });
+  it('gives the same losses and weights (1e-6 relative)', () => expectSameRun(compiled, fused, TILED_STEPS));
 });
 
 describe('kernels per compiled step of tiny\'s structure', () => {
