@@ -868,21 +868,24 @@ function attentionTiledCase(seed: number) {
       const composite = await withSettings(ATTENTION_TILED, { forward: true, backward: true }, () =>
         compare('', (qq, kk, vv) => attention(qq as tf.Tensor2D, kk as tf.Tensor2D, vv as tf.Tensor2D, { batch, tokens, heads }), [q!, k!, v!]));
       errors.push(...composite.errors);
-      const ways: { out: Float32Array[]; keys: string[] }[] = [];
+      const ways: { out: Float32Array[]; keys: string[]; scratch: number }[] = [];
       const notes: string[] = [];
       for (const on of [true, false]) ways.push(await withSettings(ATTENTION_TILED, { forward: on, backward: on }, async () => {
         notes.push(att.attentionNote(spec));
         const n = batch * heads * tokens;
         const [o, dq, dk, dv] = [0, 1, 2, 3].map(() => alloc(q!.shape)) as tf.Tensor[];
-        const [lse, dvec] = [alloc([n]), alloc([n])];
+        const lse = alloc([n]);
+        // the scratch the backward asks for (none tiled): given null, the row kernels throw
+        const scratch = att.backwardScratchFloats(spec);
+        const dvec = scratch ? alloc([scratch]) : null;
         const forward = att.forwardDispatches(spec, { q: q!, k: k!, v: v!, o: o!, lse });
         const backward = att.backwardDispatches(spec, { q: q!, k: k!, v: v!, o: o!, lse, dout: dout!, dq: dq!, dk: dk!, dv: dv!, dvec });
         [...forward, ...backward].forEach(run);
         const out = await Promise.all([o!, lse, dq!, dk!, dv!].map(async (t) => (await t.data()) as Float32Array));
-        tf.dispose([o!, dq!, dk!, dv!, lse, dvec]);
-        return { out, keys: [...forward, ...backward].map((d) => `${d.kernel.key} x${d.workgroups}`) };
+        tf.dispose([o!, dq!, dk!, dv!, lse, ...(dvec ? [dvec] : [])]);
+        return { out, keys: [...forward, ...backward].map((d) => `${d.kernel.key} x${d.workgroups}`), scratch };
       }));
-      const [tiled, rows] = ways as [{ out: Float32Array[]; keys: string[] }, { out: Float32Array[]; keys: string[] }];
+      const [tiled, rows] = ways as [(typeof ways)[number], (typeof ways)[number]];
       for (const [j, ref] of rows.out.entries()) {
         const scale = ref.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
         errors.push(tiled.out[j]!.reduce((m, x, e) => Math.max(m, Math.abs(x - ref[e]!)), 0) / scale);
@@ -891,6 +894,7 @@ function attentionTiledCase(seed: number) {
       const want = [`attention.forward/tiled/t${tokens} x${batch * heads}`, `attention.backward/tiled/t${tokens} x${batch * heads}`];
       exact[`${name}: the tiled launches not made (${tiled.keys.join(', ')})`] = tiled.keys.join() === want.join() ? 0 : 1;
       exact[`${name}: the row-by-row launches not made off (${rows.keys.join(', ')})`] = rows.keys.length === 3 && !rows.keys.some((x) => x.includes('/tiled/')) ? 0 : 1;
+      exact[`${name}: the backward's scratch not none tiled and D's floats row by row (${tiled.scratch}, ${rows.scratch})`] = tiled.scratch === 0 && rows.scratch === batch * heads * tokens ? 0 : 1;
       // what a report says of how attention ran
       exact[`${name}: the report's note (${notes.join(' | ')})`] = notes[0] === 'register tiles, a workgroup a head (forward and backward)' && / rows a thread, /.test(notes[1]!) ? 0 : 1;
       tf.dispose([q!, k!, v!, dout!]);

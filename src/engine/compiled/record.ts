@@ -354,7 +354,8 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   const blockGrad = (name: string) => arena.floats(rows * D, name);
   const [dln, dattn, dq, dk, dv, da] = ['ln2 dy', 'attention dout', 'dq', 'dk', 'dv', 'ln1 dy'].map(blockGrad) as
     [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer];
-  const dvec = arena.floats(B * cfg.heads * tokens, 'attention D');
+  const dScratch = attention.backwardScratchFloats(attn);
+  const dvec = dScratch ? arena.floats(dScratch, 'attention D') : null;
   for (let i = m.blocks.length - 1; i >= 0; i--) {
     const r = saved[i]!;
     // dh holds the gradient of the block's output; the residual passes it on unchanged

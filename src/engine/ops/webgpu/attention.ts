@@ -552,18 +552,26 @@ export function forwardDispatches<B>(s: AttentionSpec, b: { q: B; k: B; v: B; o:
 }
 
 /**
- * `dvec` is scratch of batch x heads x tokens floats (D_i = dO_i . O_i) for the row-by-row
- * kernels; the tiled backward sums D itself and leaves `dvec` and `o` unread.
+ * Floats of scratch the backward on `s` needs as `dvec`: batch x heads x tokens (D_i =
+ * dO_i . O_i) for the row-by-row kernels; none for the tiled one, which sums D itself.
+ */
+export const backwardScratchFloats = (s: AttentionSpec) => (tiledBackward(s) ? 0 : s.batch * s.heads * s.tokens);
+
+/**
+ * `dvec`: backwardScratchFloats(s) floats of scratch, null where that is none (the tiled
+ * backward, which leaves `dvec` and `o` unread).
  */
 export function backwardDispatches<B>(
-  s: AttentionSpec, b: { q: B; k: B; v: B; o: B; lse: B; dout: B; dq: B; dk: B; dv: B; dvec: B },
+  s: AttentionSpec, b: { q: B; k: B; v: B; o: B; lse: B; dout: B; dq: B; dk: B; dv: B; dvec: B | null },
 ): Dispatch<B>[] {
   const hd = s.width / s.heads;
   if (tiledBackward(s)) return [{ kernel: tiledBackwardKernel(s.tokens), buffers: [b.q, b.k, b.v, b.dout, b.lse, b.dq, b.dk, b.dv], ...launch(s, s.tokens) }];
+  const dvec = b.dvec;
+  if (dvec === null) throw new Error('attention: the row-by-row backward needs dvec, backwardScratchFloats(spec) floats of scratch');
   const [q, kv] = [rowsOf('query', s), rowsOf('keyValue', s)];
   return [
-    { kernel: queryGradKernel(hd, q.rows, q.perThread, ATTENTION.keysPerStep.query), buffers: [b.q, b.k, b.v, b.o, b.dout, b.lse, b.dq, b.dvec], ...launch(s, q.rows) },
-    { kernel: keyValueGradKernel(hd, kv.rows, kv.perThread, ATTENTION.keysPerStep.keyValue), buffers: [b.q, b.k, b.v, b.dout, b.lse, b.dvec, b.dk, b.dv], ...launch(s, kv.rows) },
+    { kernel: queryGradKernel(hd, q.rows, q.perThread, ATTENTION.keysPerStep.query), buffers: [b.q, b.k, b.v, b.o, b.dout, b.lse, b.dq, dvec], ...launch(s, q.rows) },
+    { kernel: keyValueGradKernel(hd, kv.rows, kv.perThread, ATTENTION.keysPerStep.keyValue), buffers: [b.q, b.k, b.v, b.dout, b.lse, dvec, b.dk, b.dv], ...launch(s, kv.rows) },
   ];
 }
 
@@ -582,9 +590,10 @@ export function attentionFused(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, s
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sq, sk, sv, so, sl] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
         const [dq, dk, dv] = [alloc(sq.shape), alloc(sq.shape), alloc(sq.shape)];
-        const dvec = alloc([spec.batch * spec.heads * spec.tokens]);
+        const scratch = backwardScratchFloats(spec);
+        const dvec = scratch ? alloc([scratch]) : null;
         backwardDispatches<Ref>(spec, { q: sq, k: sk, v: sv, o: so, lse: sl, dout: dy, dq, dk, dv, dvec }).forEach(run);
-        dvec.dispose();
+        dvec?.dispose();
         return [dq, dk, dv];
       },
     };
