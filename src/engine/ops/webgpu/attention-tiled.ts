@@ -67,6 +67,7 @@ const SF_FLOATS = XP + TILED_MOST_TOKENS + 3;
 /** Whether the forward of heads `hd` wide over `tokens` tokens takes the tiled kernel on a device of `sharedBytes` workgroup memory. */
 export const tiledForwardFits = (hd: number, tokens: number, sharedBytes: number) => ATTENTION_TILED.forward && tileFits(hd, tokens, SF_FLOATS, sharedBytes);
 
+/** 0 .. n - 1 (the row kernels' per-row WGSL uses it too). */
 export const range = (n: number) => [...Array(n).keys()];
 export const C = ['x', 'y', 'z', 'w'];
 

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { alloc, run, webgpu, type Ref } from './dispatch';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type BindingSpec, type Dispatch, type Kernel } from './kernel';
 import { LANE_COUNTS, subgroupLanes, subgroupLanesWhy } from './subgroups';
-import { tiledForwardFits, tiledForwardKernel } from './attention-tiled';
+import { range, tiledForwardFits, tiledForwardKernel } from './attention-tiled';
 import { tiledBackwardFits, tiledBackwardKernel } from './attention-tiled-backward';
 
 /**
@@ -269,9 +269,6 @@ function prologue(lanes: number, R: number): string {
   let at${r} = (row0 + ic${r}) * P.D + col;`, '')}
   let busy = ${lanes > 1 ? `subgroupAny(${each(R, (r) => `valid${r}`, ' || ')})` : each(R, (r) => `valid${r}`, ' || ')};`;
 }
-
-/** 0 .. n - 1. */
-const range = (n: number) => [...Array(n).keys()];
 
 /** `f(r)` for each of a thread's R rows, joined by `sep`: per-row WGSL. */
 const each = (R: number, f: (r: number) => string, sep = ' ') => range(R).map(f).join(sep);
