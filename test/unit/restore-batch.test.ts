@@ -21,12 +21,12 @@ function history(steps: number): EngineEvent[] {
 }
 
 describe('restoring a saved run into the page', () => {
-  it('is the run the events make one at a time', () => {
+  it('is the run the events make one at a time, as they came live', () => {
     useStore.setState({ runs: [], activeId: null });
     const s = useStore.getState();
     const events = history(3000);
     const one = s.addRun(buildConfig(s));
-    for (const e of events) useStore.getState().applyEngineEvent(one.id, e);
+    for (const e of events) useStore.getState().onWorkerEvent({ type: 'engine', runId: one.id, event: e });
     const all = useStore.getState().addRun(buildConfig(s));
     useStore.getState().applyRestored(all.id, events, []);
     const [a, b] = useStore.getState().runs;

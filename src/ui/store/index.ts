@@ -8,6 +8,7 @@ import { BENCH_VARIANTS } from '../../engine/bench/report';
 import { formatErrors, validateConfig, type ConfigError, type DatasetSource } from '../../engine/config';
 import { builtinDataKey } from '../../engine/data/key';
 import type { DatasetInfo } from '../../engine/data/preview';
+import type { EngineEvent } from '../../engine/events';
 import { uploadProblem } from '../../engine/data/limits';
 import { WorkerClient } from '../../worker/client';
 import type { AwaitedCommand, ClientEvent, Command } from '../../worker/protocol';
@@ -16,6 +17,7 @@ import { buildConfig, checkControl, createConfigSlice, presetPolicy, type Config
 import { createKeepSlice, type KeepSlice } from './keep';
 import { createLinkSlice, type LinkSlice } from './link';
 import { parseField, type PageLiveKey } from './live-fields';
+import { EventCoalescer } from './event-coalescer';
 import { createRunsSlice, type RunsSlice } from './runs';
 import { createSavedSlice, type SavedSlice } from './saved';
 import { selectActive, selectLive } from './selectors';
@@ -50,6 +52,8 @@ export interface Actions {
   /** parse and check a live setting for the next run; a good one also goes to the worker's run */
   setPolicyField: (key: PageLiveKey, raw: string) => void;
   onWorkerEvent: (e: ClientEvent) => void;
+  /** the worker's events in the order they came: a run's consecutive engine events are one store update */
+  onWorkerEvents: (events: readonly ClientEvent[]) => void;
   dismissError: () => void;
   chooseDataset: (d: DatasetSource) => void;
   /**
@@ -69,7 +73,8 @@ export interface Actions {
 export type PlaygroundState = ConfigSlice & RunsSlice & BenchSlice & LinkSlice & KeepSlice & SavedSlice & WhatIfSlice & LiveSlice & Actions;
 
 let client: WorkerClient | null = null;
-const worker = () => (client ??= new WorkerClient((e) => useStore.getState().onWorkerEvent(e), useStore.getState().backendChoice));
+const coalescer = new EventCoalescer((events) => useStore.getState().onWorkerEvents(events));
+const worker = () => (client ??= new WorkerClient((e) => coalescer.push(e), useStore.getState().backendChoice));
 
 /** The run the worker holds, when it is running or paused (not while it starts). */
 const liveRun = (s: PlaygroundState) => {
@@ -268,15 +273,27 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
   stopBench: () => worker().send({ type: 'stopBench' }),
   send: (cmd, transfer) => worker().send(cmd, transfer),
 
+  onWorkerEvents: (events) => {
+    for (let i = 0; i < events.length;) {
+      const e = events[i]!;
+      if (e.type !== 'engine') {
+        get().onWorkerEvent(e);
+        i += 1;
+        continue;
+      }
+      const batch: EngineEvent[] = [];
+      for (let n = e as ClientEvent | undefined; n?.type === 'engine' && n.runId === e.runId; n = events[++i]) batch.push(n.event);
+      get().applyEngineEvents(e.runId, batch);
+      const diverged = batch.find((d) => d.type === 'diverged');
+      if (diverged && get().runs.some((r) => r.id === e.runId)) set({ error: diverged.divergence.message });
+    }
+  },
   onWorkerEvent: (e) => {
     const s = get();
     switch (e.type) {
       case 'ready': set({ backend: e.backend }); return;
       case 'started': s.applyStarted(e.runId, e.config, { backend: s.backend?.name ?? null, kernels: s.backend?.kernels ?? null, init: e.init }); return;
-      case 'engine':
-        s.applyEngineEvent(e.runId, e.event);
-        if (e.event.type === 'diverged' && s.runs.some((r) => r.id === e.runId)) set({ error: e.event.divergence.message });
-        return;
+      case 'engine': s.onWorkerEvents([e]); return;
       case 'state':
         s.setRunState(e.runId, e.state, e.step);
         if (e.state === 'failed') s.markInterrupted(e.runId); // its last checkpoint is offered

@@ -82,8 +82,7 @@ export interface RunsSlice {
   selectRun: (runId: string) => void;
   applyStarted: (runId: string, config: RunConfig, about?: Pick<RunView, 'backend' | 'kernels' | 'init'>) => void;
   applyPolicy: (runId: string, step: number, update: PolicyUpdate) => void;
-  applyEngineEvent: (runId: string, e: EngineEvent) => void;
-  /** many events at once (a restored run's history): one store update, one copy of the run's arrays */
+  /** a run's events in order (a batch from the worker, a restored run's history): one store update, one copy of the run's arrays */
   applyEngineEvents: (runId: string, events: readonly EngineEvent[]) => void;
   setRunState: (runId: string, state: RunState | 'starting', step?: number) => void;
   /** the worker's word that run `runId` reached `step` (a slow step's tick): the count moves on, never back */
@@ -208,10 +207,6 @@ export const createRunsSlice: StateCreator<PlaygroundState, [], [], RunsSlice> =
     applyPolicy: (runId, step, change) => update(runId, (r) => {
       runLog.policy(runId, { step, update: change });
       return withPolicy(r, step, change);
-    }),
-    applyEngineEvent: (runId, e) => update(runId, (r) => {
-      runLog.event(runId, e);
-      return reduce(r, [e]);
     }),
     applyEngineEvents: (runId, events) => update(runId, (r) => {
       for (const e of events) runLog.event(runId, e);

@@ -1,0 +1,88 @@
+// The worker's events reach the store in batches: a batch makes the store the events make
+// one at a time, a run's engine events in it are one update, and the coalescer holds only
+// what feeds the charts (a state, an error flushes at once, after what came before it).
+import 'fake-indexeddb/auto';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { EngineEvent } from '../../src/engine/events';
+import { useStore } from '../../src/ui/store';
+import { buildConfig } from '../../src/ui/store/config';
+import { EventCoalescer, FLUSH_SHARE, MIN_FLUSH_MS } from '../../src/ui/store/event-coalescer';
+import type { ClientEvent } from '../../src/worker/protocol';
+
+const progress = (step: number): EngineEvent => ({ type: 'progress', phase: 'full', samplesPerSec: 50, seconds: 0.1, records: [{ step, epoch: 0, loss: 2 / step, lr: 1e-3 }] });
+const window = (step: number): EngineEvent => ({ type: 'window', window: { step, loss: 2 / step, 'lossChange%': null, modules: {} } });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Two runs' events as a worker interleaves them: engine events, ticks, a save, a switch, a divergence, states. */
+function stream(a: string, b: string): ClientEvent[] {
+  const out: ClientEvent[] = [{ type: 'state', runId: a, state: 'running', step: 0 }];
+  for (let step = 1; step <= 40; step++) {
+    out.push({ type: 'engine', runId: a, event: window(step) }, { type: 'engine', runId: a, event: progress(step) });
+    if (step % 7 === 0) out.push({ type: 'tick', runId: a, step: step + 1 });
+    if (step === 20) out.push({ type: 'engine', runId: a, event: { type: 'phase', change: { module: 'blocks.0.fc1', from: 'full', to: 'joint', step, rank: 8, decidedBy: 'forced' } } });
+    if (step === 30) out.push({ type: 'engine', runId: b, event: progress(1) });
+  }
+  out.push({ type: 'engine', runId: b, event: { type: 'diverged', divergence: { step: 2, loss: Infinity, gradNorm: 3, message: 'diverged at step 2: lower optim.lr' } } });
+  out.push({ type: 'state', runId: a, state: 'paused', step: 40 });
+  return out;
+}
+
+describe('the worker\'s events in batches', () => {
+  beforeEach(() => useStore.setState({ runs: [], activeId: null, error: null }));
+
+  it('make the store the events make one at a time, in one update per run\'s engine events', () => {
+    const drawn = () => useStore.getState().runs.map((r) => ({ ...r, id: '', label: '', color: '', startedAt: 0 }));
+    const twoRuns = () => {
+      useStore.setState({ runs: [], activeId: null, error: null });
+      const s = useStore.getState();
+      return [s.addRun(buildConfig(s)).id, useStore.getState().addRun(buildConfig(s)).id] as const;
+    };
+    const [a1, b1] = twoRuns();
+    for (const e of stream(a1, b1)) useStore.getState().onWorkerEvent(e);
+    const one = { runs: drawn(), error: useStore.getState().error };
+    const [a2, b2] = twoRuns();
+    const events = stream(a2, b2);
+    let updates = 0;
+    const stop = useStore.subscribe(() => { updates++; });
+    useStore.getState().onWorkerEvents(events);
+    stop();
+    expect({ runs: drawn(), error: useStore.getState().error }).toEqual(one);
+    expect(one.runs[0]!.windows).toHaveLength(40);
+    expect(one.runs[0]!.state).toBe('paused');
+    expect(one.error).toBe('diverged at step 2: lower optim.lr');
+    // one update per stretch of one run's engine events, one per other event: the stream's 90 events are 16
+    const stretches = events.filter((e, i) => e.type !== 'engine' || events[i - 1]?.type !== 'engine' || (events[i - 1] as { runId: string }).runId !== e.runId).length;
+    expect([events.length, stretches]).toEqual([90, 16]);
+    expect(updates).toBe(stretches + 1); // and the divergence's message
+  });
+
+  it('holds a run\'s engine events, ticks and saves until the next flush; anything else flushes them at once, in order', async () => {
+    const batches: ClientEvent['type'][][] = [];
+    const c = new EventCoalescer((events) => batches.push(events.map((e) => e.type)));
+    c.push({ type: 'engine', runId: 'a', event: progress(1) });
+    c.push({ type: 'tick', runId: 'a', step: 2 });
+    expect(batches).toEqual([]);
+    c.push({ type: 'state', runId: 'a', state: 'paused', step: 2 });
+    expect(batches).toEqual([['engine', 'tick', 'state']]);
+    const start = performance.now();
+    c.push({ type: 'engine', runId: 'a', event: progress(3) });
+    while (batches.length < 2) await sleep(5);
+    expect(performance.now() - start).toBeGreaterThanOrEqual(MIN_FLUSH_MS - 1);
+    expect(batches[1]).toEqual(['engine']);
+  });
+
+  it('waits longer after a flush that took long: the page draws less often rather than doing nothing else', async () => {
+    const took = 60;
+    const at: number[] = [];
+    const c = new EventCoalescer(() => {
+      at.push(performance.now());
+      const end = performance.now() + took;
+      while (performance.now() < end); // a render this long
+    });
+    c.push({ type: 'state', runId: 'a', state: 'running', step: 0 }); // flushed at once: it took 60 ms
+    await sleep(0);
+    c.push({ type: 'engine', runId: 'a', event: progress(1) });
+    while (at.length < 2) await sleep(5);
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(took + took * (1 / FLUSH_SHARE - 1) - 1);
+  });
+});
