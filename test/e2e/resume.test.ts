@@ -21,6 +21,18 @@ async function runJson(page: Page): Promise<RunRecord> {
   return JSON.parse(readFileSync(await d.path(), 'utf8')) as RunRecord;
 }
 
+/** The id of the saved entry of the run labelled `label` (named for it: "label, preset, date"), once it is listed; else an error with what the page says (its error, the saved runs' problem). */
+async function savedIdOf(page: Page, label: string, timeout: number): Promise<string> {
+  const find = () => savedRows(page).evaluateAll((rows, l) => rows.find((r) => r.querySelector('[data-testid="saved-name"]')?.textContent?.startsWith(`${l}, `))?.getAttribute('data-saved') ?? null, label);
+  try {
+    await expect.poll(find, { timeout }).not.toBeNull();
+  } catch (err) {
+    const said = await page.locator('[data-testid="error"], [data-testid="saved-problem"]').allTextContents();
+    throw new Error(`no saved run of "${label}" in ${timeout / 1000} s; the saved runs: ${JSON.stringify(await page.getByTestId('saved-name').allTextContents())}; the page says: ${JSON.stringify(said)}`, { cause: err });
+  }
+  return (await find())!;
+}
+
 const losses = (r: RunRecord) => r.events.flatMap((e) => (e.type === 'progress' ? e.records.map((x) => [x.step, x.loss] as const) : []));
 
 describe('saved runs in the page', () => {
@@ -155,7 +167,12 @@ describe('saved runs in the page', () => {
     await expect.poll(() => page.url()).toContain('schedule.steps=20000');
     await page.getByTestId('start').click();
     await expect.poll(async () => Number(await page.getByTestId('step-count').textContent()), { timeout: 120_000 }).toBeGreaterThanOrEqual(12);
-    const live = await savedRows(page).first().getAttribute('data-saved'); // saved at step 10, training on
+    // its entry, found by its name, not as the first row (the list holds an older run).
+    // In one full CI run no row came in 30 s: the page's main thread was 90% busy drawing
+    // this fast run's events one by one (a read of the step count took 5-26 s), which the
+    // page now applies in batches; should it fail again, the error says what the page said
+    const label = (await page.getByTestId('run-row').last().locator('td').nth(1).getByRole('button').textContent())!;
+    const live = await savedIdOf(page, label, 60_000);
     const other = await page.context().newPage();
     try {
       await other.goto(`${base}#${LINK}`);
