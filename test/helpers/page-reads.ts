@@ -18,3 +18,12 @@ export async function startThenPause(page: Page, steps: number): Promise<void> {
   await page.getByTestId('pause').click({ timeout: 90_000 });
   await expect.poll(() => runState(page, 0), { timeout: 30_000 }).toBe('paused');
 }
+
+/** The share of the next `ms` the page's main thread spent in long tasks (over 50 ms each). */
+export const longTaskShare = (page: Page, ms: number) => page.evaluate((span) => new Promise<number>((resolve) => {
+  let busy = 0;
+  const seen = new PerformanceObserver((list) => { for (const e of list.getEntries()) busy += e.duration; });
+  seen.observe({ type: 'longtask' });
+  const start = performance.now();
+  setTimeout(() => { seen.disconnect(); resolve(busy / (performance.now() - start)); }, span);
+}), ms);
