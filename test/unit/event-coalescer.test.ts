@@ -4,7 +4,8 @@
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../src/engine/events';
-import { useStore } from '../../src/ui/store';
+import { receiveWorkerEvent, useStore } from '../../src/ui/store';
+import { SavedRuns } from '../../src/worker/saved-runs';
 import { buildConfig } from '../../src/ui/store/config';
 import { EventCoalescer, FLUSH_SHARE, MIN_FLUSH_MS } from '../../src/ui/store/event-coalescer';
 import type { ClientEvent } from '../../src/worker/protocol';
@@ -69,6 +70,22 @@ describe('the worker\'s events in batches', () => {
     while (batches.length < 2) await sleep(5);
     expect(performance.now() - start).toBeGreaterThanOrEqual(MIN_FLUSH_MS - 1);
     expect(batches[1]).toEqual(['engine']);
+  });
+
+  it('a rename is not undone by a save that came before it, its event still waiting for its batch', async () => {
+    const s = useStore.getState();
+    const a = s.addRun(buildConfig(s));
+    const db = await SavedRuns.open();
+    const info = await db.save({ id: 'saved-r', name: 'as saved', step: 20, reason: 'interval', savedAt: 1000, preset: null, backend: 'wasm', config: a.config }, new Uint8Array(8));
+    receiveWorkerEvent({ type: 'saved', runId: a.id, info }); // waits for the next flush
+    await useStore.getState().renameSaved('saved-r', 'renamed');
+    const name = () => useStore.getState().savedRuns.find((r) => r.id === 'saved-r')?.name;
+    expect(name()).toBe('renamed');
+    await sleep(2 * MIN_FLUSH_MS); // before, the save's event landed here, and the page said "as saved" again
+    expect(name()).toBe('renamed');
+    expect(useStore.getState().runs[0]!.savedAs).toBe('saved-r'); // the event itself was applied
+    await db.remove('saved-r');
+    db.close();
   });
 
   it('waits longer after a flush that took long: the page draws less often rather than doing nothing else', async () => {

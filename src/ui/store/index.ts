@@ -54,6 +54,8 @@ export interface Actions {
   onWorkerEvent: (e: ClientEvent) => void;
   /** the worker's events in the order they came: a run's consecutive engine events are one store update */
   onWorkerEvents: (events: readonly ClientEvent[]) => void;
+  /** apply the worker's events still waiting for their batch, now (what the page reads next must not be older) */
+  flushWorkerEvents: () => void;
   dismissError: () => void;
   chooseDataset: (d: DatasetSource) => void;
   /**
@@ -74,7 +76,9 @@ export type PlaygroundState = ConfigSlice & RunsSlice & BenchSlice & LinkSlice &
 
 let client: WorkerClient | null = null;
 const coalescer = new EventCoalescer((events) => useStore.getState().onWorkerEvents(events));
-const worker = () => (client ??= new WorkerClient((e) => coalescer.push(e), useStore.getState().backendChoice));
+/** Where the worker's events come in: batched (EventCoalescer), then onWorkerEvents. */
+export const receiveWorkerEvent = (e: ClientEvent) => coalescer.push(e);
+const worker = () => (client ??= new WorkerClient(receiveWorkerEvent, useStore.getState().backendChoice));
 
 /** The run the worker holds, when it is running or paused (not while it starts). */
 const liveRun = (s: PlaygroundState) => {
@@ -273,6 +277,7 @@ export const useStore = create<PlaygroundState>()((set, get, api) => ({
   stopBench: () => worker().send({ type: 'stopBench' }),
   send: (cmd, transfer) => worker().send(cmd, transfer),
 
+  flushWorkerEvents: () => coalescer.flush(),
   onWorkerEvents: (events) => {
     for (let i = 0; i < events.length;) {
       const e = events[i]!;

@@ -42,7 +42,11 @@ export const createSavedSlice: StateCreator<PlaygroundState, [], [], SavedSlice>
   const act = async (what: string, f: (s: SavedRuns) => Promise<unknown>) => {
     try {
       await f(await savedRuns());
-      set({ savedRuns: await (await savedRuns()).list(), savedProblem: null });
+      const list = await (await savedRuns()).list();
+      // a save that came before this change, its event still waiting for its batch, would
+      // otherwise land after this list and undo it (a rename went back to the saved name)
+      get().flushWorkerEvents();
+      set({ savedRuns: list, savedProblem: null });
     } catch (err) {
       set({ savedProblem: `could not ${what}: ${(err as Error).message}` });
     }
