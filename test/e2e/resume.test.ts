@@ -139,26 +139,30 @@ describe('saved runs in the page', () => {
   it('shows a full quota with what to delete, and the run goes on', async () => {
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(base).origin, quotaSize: 1 });
-    // the override is in force once a 1 MB write fails: in one full `npm test` the run saved
-    // for two minutes without an error after it, as if Chromium had not applied it yet
-    const probe = () => page.evaluate(() => new Promise<string>((resolve) => {
-      const open = indexedDB.open('quota-probe', 1);
-      open.onupgradeneeded = () => open.result.createObjectStore('p');
-      open.onerror = () => resolve(open.error?.name ?? 'open failed');
-      open.onsuccess = () => {
-        const db = open.result;
-        const tx = db.transaction('p', 'readwrite');
-        tx.objectStore('p').put(new Uint8Array(1 << 20), 'x');
-        tx.oncomplete = () => { db.close(); resolve('written'); };
-        tx.onabort = () => { db.close(); resolve(tx.error?.name ?? 'aborted'); };
-      };
-    }));
-    await expect.poll(probe, { timeout: 30_000 }).toBe('QuotaExceededError');
-    await page.getByTestId('start').click();
-    await expect.poll(() => page.getByTestId('error').textContent(), { timeout: 120_000 })
-      .toMatch(/^could not save "#\d+ PreLoRA \(module\), micro, .*" at step \d+ \(.* MiB\): the browser's storage for this page is full; delete saved runs to make room: "kept <b>for later<\/b>" \(.* MiB\)$/);
-    await expect.poll(() => lastState(page), { timeout: 120_000 }).toBe('done');
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(base).origin });
+    try {
+      // the override is in force once a 1 MB write fails: in one full `npm test` the run saved
+      // for two minutes without an error after it, as if Chromium had not applied it yet
+      const probe = () => page.evaluate(() => new Promise<string>((resolve) => {
+        const open = indexedDB.open('quota-probe', 1);
+        open.onupgradeneeded = () => open.result.createObjectStore('p');
+        open.onerror = () => resolve(open.error?.name ?? 'open failed');
+        open.onsuccess = () => {
+          const db = open.result;
+          const tx = db.transaction('p', 'readwrite');
+          tx.objectStore('p').put(new Uint8Array(1 << 20), 'x');
+          tx.oncomplete = () => { db.close(); resolve('written'); };
+          tx.onabort = () => { db.close(); resolve(tx.error?.name ?? 'aborted'); };
+        };
+      }));
+      await expect.poll(probe, { timeout: 30_000 }).toBe('QuotaExceededError');
+      await page.getByTestId('start').click();
+      await expect.poll(() => page.getByTestId('error').textContent(), { timeout: 120_000 })
+        .toMatch(/^could not save "#\d+ PreLoRA \(module\), micro, .*" at step \d+ \(.* MiB\): the browser's storage for this page is full; delete saved runs to make room: "kept <b>for later<\/b>" \(.* MiB\)$/);
+      await expect.poll(() => lastState(page), { timeout: 120_000 }).toBe('done');
+    } finally {
+      // given back whatever happened: left at one byte, the next test's saves failed too
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(base).origin });
+    }
   }, 240_000);
 
   it('a fast run leaves the main thread mostly free; a second tab neither offers it as interrupted nor resumes or deletes it', async () => {
