@@ -44,8 +44,9 @@ export class EventCoalescer {
     this.queue = [];
     const start = performance.now();
     this.apply(events);
-    // React renders a store update in a microtask queued by the update: one queued
-    // after it runs once that render is done
+    // taken in a microtask queued after the update, so that a render React does in a
+    // microtask counts too (not checked inside React; the whole page measured 23-25% in
+    // long tasks with it, the share this wait aims at)
     queueMicrotask(() => { this.lastMs = performance.now() - start; });
   }
 }
