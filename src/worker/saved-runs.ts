@@ -40,6 +40,11 @@ export interface SavedRunInfo {
    * place, a new backend chosen): it was not interrupted, and still resumes from its checkpoint; the next save clears it
    */
   stopped?: UserStop;
+  /**
+   * when the page last renamed it (ms since the epoch; absent: never), kept by every save
+   * after it: a save's listing that reaches the page after a later rename's is older
+   */
+  renamedAt?: number;
 }
 
 /** How the user stopped a run: Reset, another run started (or opened) in its place, or another backend (its worker went with it). */
@@ -129,7 +134,9 @@ export class SavedRuns {
     const had = (before?.points ?? []).filter((p) => p.step !== info.step);
     const points = point ? thinPoints([...had, { step: info.step, bytes: bytes.byteLength }]) : had;
     const gone = had.filter((p) => !points.includes(p));
-    const record: SavedRunInfo = { ...info, name: before?.name ?? info.name, createdAt: before?.createdAt ?? info.savedAt, bytes: bytes.byteLength, points };
+    const record: SavedRunInfo = {
+      ...info, name: before?.name ?? info.name, renamedAt: before?.renamedAt, createdAt: before?.createdAt ?? info.savedAt, bytes: bytes.byteLength, points,
+    };
     const pointStore = tx.objectStore('points');
     try {
       await Promise.all([
@@ -181,7 +188,7 @@ export class SavedRuns {
   async rename(id: string, name: string): Promise<void> {
     const tx = this.db.transaction('runs', 'readwrite');
     const info = await tx.store.get(id);
-    if (info) await tx.store.put({ ...info, name });
+    if (info) await tx.store.put({ ...info, name, renamedAt: Date.now() });
     await tx.done;
   }
 

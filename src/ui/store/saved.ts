@@ -85,11 +85,16 @@ export const createSavedSlice: StateCreator<PlaygroundState, [], [], SavedSlice>
       return id && !st.interrupted.includes(id) ? { interrupted: [...st.interrupted, id] } : {};
     }),
     markSavedStopped: (id, stopped) => act('record that the run was stopped (a reload will call it interrupted; it still resumes)', (s) => s.markStopped(id, stopped)),
-    applySaved: (runId, info) => set((st) => ({
-      // in the store's order: a run marked stopped (its savedAt as it was) stays in its place
-      savedRuns: [info, ...st.savedRuns.filter((r) => r.id !== info.id)].sort(latestFirst),
-      runs: st.runs.map((r) => (r.id === runId ? { ...r, savedAs: info.id } : r)),
-    })),
+    applySaved: (runId, saved) => set((st) => {
+      // a save made before a rename can reach the page after the rename's listing: its name is the older one
+      const listed = st.savedRuns.find((r) => r.id === saved.id);
+      const info = listed && (listed.renamedAt ?? 0) > (saved.renamedAt ?? 0) ? { ...saved, name: listed.name, renamedAt: listed.renamedAt } : saved;
+      return {
+        // in the store's order: a run marked stopped (its savedAt as it was) stays in its place
+        savedRuns: [info, ...st.savedRuns.filter((r) => r.id !== info.id)].sort(latestFirst),
+        runs: st.runs.map((r) => (r.id === runId ? { ...r, savedAs: info.id } : r)),
+      };
+    }),
     applyRestored: (runId, events, policyChanges) => {
       const s = get();
       s.applyEngineEvents(runId, events); // one update: one at a time, a long run's restore took time quadratic in its length
