@@ -94,19 +94,20 @@ describe('the worker\'s events in batches', () => {
     const db = await SavedRuns.open();
     const entry = { id: 'saved-late', step: 20, reason: 'interval', preset: null, backend: 'wasm', config: a.config } as const;
     const early = await db.save({ ...entry, name: 'as saved', savedAt: 1000 }, new Uint8Array(8));
+    await db.save({ ...entry, name: 'as saved', step: 25, savedAt: 1500 }, new Uint8Array(8)); // its event is not sent here
     await useStore.getState().renameSaved('saved-late', 'renamed');
-    const name = () => useStore.getState().savedRuns.find((r) => r.id === 'saved-late')?.name;
-    expect(name()).toBe('renamed');
+    const listed = () => useStore.getState().savedRuns.find((r) => r.id === 'saved-late');
+    expect(listed()).toMatchObject({ name: 'renamed', step: 25 });
     receiveWorkerEvent({ type: 'saved', runId: a.id, info: early }); // posted before the rename, read after it
     useStore.getState().flushWorkerEvents();
-    expect(name()).toBe('renamed'); // before, the page said "as saved" again
+    expect(listed()).toMatchObject({ name: 'renamed', step: 25 }); // before, the page said "as saved" again, at step 20
     expect(useStore.getState().runs[0]!.savedAs).toBe('saved-late');
     // a save after the rename keeps the new name, and its event is shown as it is
     const later = await db.save({ ...entry, name: 'as saved', step: 30, savedAt: 2000 }, new Uint8Array(8));
     expect(later.name).toBe('renamed');
     receiveWorkerEvent({ type: 'saved', runId: a.id, info: later });
     useStore.getState().flushWorkerEvents();
-    expect(useStore.getState().savedRuns.find((r) => r.id === 'saved-late')).toMatchObject({ name: 'renamed', step: 30 });
+    expect(listed()).toMatchObject({ name: 'renamed', step: 30 });
     await db.remove('saved-late');
     db.close();
   });

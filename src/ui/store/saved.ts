@@ -86,9 +86,10 @@ export const createSavedSlice: StateCreator<PlaygroundState, [], [], SavedSlice>
     }),
     markSavedStopped: (id, stopped) => act('record that the run was stopped (a reload will call it interrupted; it still resumes)', (s) => s.markStopped(id, stopped)),
     applySaved: (runId, saved) => set((st) => {
-      // a save made before a rename can reach the page after the rename's listing: its name is the older one
+      // a save made before a rename can reach the page after the rename's listing, which
+      // already holds it (or a later one): the listing stays
       const listed = st.savedRuns.find((r) => r.id === saved.id);
-      const info = listed && (listed.renamedAt ?? 0) > (saved.renamedAt ?? 0) ? { ...saved, name: listed.name, renamedAt: listed.renamedAt } : saved;
+      const info = listed && (listed.renamedAt ?? 0) > (saved.renamedAt ?? 0) ? listed : saved;
       return {
         // in the store's order: a run marked stopped (its savedAt as it was) stays in its place
         savedRuns: [info, ...st.savedRuns.filter((r) => r.id !== info.id)].sort(latestFirst),
