@@ -44,7 +44,8 @@ export const createSavedSlice: StateCreator<PlaygroundState, [], [], SavedSlice>
       await f(await savedRuns());
       const list = await (await savedRuns()).list();
       // a save that came before this change, its event still waiting for its batch, would
-      // otherwise land after this list and undo it (a rename went back to the saved name)
+      // otherwise land after this list and undo it (a deleted run's row came back); a save
+      // event that reaches the page after this list is older than a rename (applySaved)
       get().flushWorkerEvents();
       set({ savedRuns: list, savedProblem: null });
     } catch (err) {
