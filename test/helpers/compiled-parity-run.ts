@@ -59,8 +59,8 @@ export interface CompiledRun {
   namedTiles: Record<string, number>;
   /** the weight gradients each launch of several ran (its key's `/xN`), in the last recording's order; empty op by op */
   groupedWgrads: number[];
-  /** the last recording's input-gradient launches that carried a frozen base's thin gradients, on the GEMM tiles and on the named tile; null op by op (no recording) */
-  rode: { tile: number; named: number } | null;
+  /** whether a frozen base's thin gradients rode in an input-gradient launch of the last recording; null op by op (no recording) */
+  rode: boolean | null;
   /** the attention kernels' keys of the last recording (op by op: those this run made) */
   attention: string[];
   kernels: Record<string, number> | null;
@@ -115,8 +115,7 @@ export async function parityRun(kernels: 'compiled' | 'fused', steps: number, au
   const productTiles = tilesOf(keys, ['linear.forward', 'linear.input-grad']);
   const namedTiles = tilesOf(keys, ['linear.weight-grad-named', 'linear.forward-named', 'linear.input-grad-named'], true);
   const groupedWgrads = r ? keys.flatMap((k) => (k.startsWith('linear.weight-grad-named/') && /\/x\d+$/.test(k) ? [Number(k.split('/x').pop())] : [])) : [];
-  const riding = (prefix: string) => keys.filter((k) => k.startsWith(prefix) && k.includes('/ride-')).length;
-  const rode = r ? { tile: riding('linear.input-grad/'), named: riding('linear.input-grad-named/') } : null;
+  const rode = r ? keys.some((k) => k.startsWith('linear.input-grad/') && k.includes('/ride-')) : null;
   const attention = [...new Set(keys.filter((k) => k.startsWith('attention.')))];
   const kernelsByName = t.compiledKernels();
   t.dispose();

@@ -223,18 +223,15 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     jobs.push({ w: T(l.weight), loraA: T(a.A), loraB: T(a.B), wm, dIn: l.dIn, dOut: l.dOut, rank: a.rank, scale: specs[i]!.scale });
   });
   emit(...linear.mergeDispatches(jobs, linear.mergesPerLaunch(s.storageBuffers)));
-  // the trained bases' weights, and the adapters' merged weights once made, transposed
-  // ahead of the forward, several a launch: their input gradients take the named tile
-  // over the copies (named-input-grad.ts)
+  // the trained bases' weights transposed ahead of the forward, several a launch: their
+  // input gradients take the named tile over the copies (named-input-grad.ts)
   const transposed = new Map<Linear, GPUBuffer>();
   const copies: TransposeJob<GPUBuffer>[] = [];
   linears.forEach(([l], i) => {
     if (!linear.namedInputGradFor(specs[i]!)) return;
     const wt = arena.floats(l.dIn * l.dOut, `${l.name} transposed weight`);
     transposed.set(l, wt);
-    const w = l.adapter ? merged.get(l) : T(l.weight);
-    if (!w) throw new Error(`${l.name}: its merged weight was not made ahead of the forward`);
-    copies.push({ w, wt, dIn: l.dIn, dOut: l.dOut });
+    copies.push({ w: T(l.weight), wt, dIn: l.dIn, dOut: l.dOut });
   });
   emit(...transposeDispatches(copies, transposesPerLaunch(s.storageBuffers)));
 
@@ -264,11 +261,11 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
     const b: linear.BackwardBuffers<GPUBuffer> = { x: r.x, dx, part: defer ? adapterSums.next() : part, dxGeluOf: geluOf, accumulateDx: accumulate, deferSum: defer, leaveWeightGrad };
     if (spec.base) Object.assign(b, { dw: gradOf(l.weight), db: gradOf(l.bias) });
     if (a) Object.assign(b, { loraB: T(a.B), xa: r.xa, dxa: dxas[dxaTurn++ % 2], da: gradOf(a.A), dB: gradOf(a.B) });
-    // the input gradient reads the weight's (or merged weight's) transposed copy, or the
-    // weight, or with an adapter merged by a launch the merged weight the forward made,
-    // or merged in its loads the weight and A too
-    if (transposed.has(l)) b.wt = transposed.get(l);
-    else if (a && spec.merge !== 'loads') b.wm = r.wm;
+    // the input gradient reads the weight (or its transposed copy), or with an adapter
+    // merged by a launch the merged weight the forward made, or merged in its loads the
+    // weight and A too
+    if (a && spec.merge !== 'loads') b.wm = r.wm;
+    else if (transposed.has(l)) b.wt = transposed.get(l);
     else b.w = T(l.weight);
     if (a && spec.merge === 'loads') b.loraA = T(a.A);
     if (spec.rank && !dx) b.dx = arena.floats(spec.rows * spec.dIn, 'unused input gradient');

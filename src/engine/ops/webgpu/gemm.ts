@@ -224,11 +224,11 @@ export function gemmSharedBytes(l: GemmLayout): number {
 }
 
 /**
- * The staged float at index `p` (a WGSL expression) of the workgroup array AB (or
- * `array`), which holds vec4s: its vec4, then its lane. Written inline where the index
- * must stay visible to Dawn's range analysis (stagesBounded), and the body of sget / sset.
+ * The staged float at index `p` (a WGSL expression) of the workgroup array AB, which
+ * holds vec4s: its vec4, then its lane. Written inline where the index must stay
+ * visible to Dawn's range analysis (stagesBounded), and the body of sget / sset.
  */
-export const stagedAt = (p: string, array = 'AB') => `${array}[(${p}) / 4u][(${p}) % 4u]`;
+export const stagedAt = (p: string) => `AB[(${p}) / 4u][(${p}) % 4u]`;
 
 /**
  * Constants, workgroup arrays and the staging functions of C's K loop (gemmLoop), which

@@ -171,7 +171,7 @@ export function inputGradKernel(v: LinearVariant & { geluOut?: boolean; merged?:
   const ride = v.rider;
   const tile = v.tile ?? GEMM_TILE;
   if (ride && gemmThreads(tile) !== gemmThreads()) throw new Error('linear: a rider\'s thin gradients need a host of GEMM_TILE\'s threads');
-  const key = `linear.input-grad/${tileKey(tile)}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}${v.geluOut ? '/gelu-out' : ''}${merged ? '/merged' : ''}${v.accumulate ? '/acc' : ''}${ride ? riderKey(ride) : ''}`;
+  const key = `linear.input-grad/${tileKey(tile)}/r${v.rank}/${v.gelu ? 'gelu' : 'id'}${v.geluOut ? '/gelu-out' : ''}${merged ? '/merged' : ''}${v.accumulate ? '/acc' : ''}${ride ? `/ride-r${ride.rank}-${ride.gelu ? 'gelu' : 'id'}-t${THIN_GRAD.lanes}x${THIN_GRAD.unroll}` : ''}`;
   return memoKernel(key, () => {
     const R = v.rank;
     const bindings = [...dyBindings(v.gelu), read('W')];
@@ -180,7 +180,7 @@ export function inputGradKernel(v: LinearVariant & { geluOut?: boolean; merged?:
     if (v.geluOut) bindings.push(read('GU'));
     bindings.push(rw('DX'));
     if (R) bindings.push(rw('DXA'));
-    if (ride) bindings.push(...riderBindings(ride));
+    if (ride) bindings.push(...weightGradBindings(ride, RIDE));
     const layout = inputGradLayout(R, merged, ride?.rank, tile);
     const body = `${v.gelu || v.geluOut || ride?.gelu ? GELU_WGSL : ''}
 ${gemmWgsl(layout)}
@@ -194,12 +194,21 @@ fn loadB(k: u32, n: u32) -> f32 {
 ${R ? 'fn loadL(k: u32, j: u32) -> f32 { return LB[j * P.K + k]; }' : ''}
 @compute @workgroup_size(${gemmThreads(tile)})
 fn main(${MAIN_ARGS}) {
-  ${ride ? riderMain(ride) : ''}
+  ${ride ? `{
+    // the rider's workgroups come after this launch's own
+    let rid = wg.x + wg.y * nwg.x;
+    if (rid >= P.${RIDE}first) {
+      let rw = rid - P.${RIDE}first;
+      ${partMappingWgsl(ride.rank, false, RIDE, 'rw')}
+      if (q >= 2u) ${thinGradBlock(ride.rank, ride.gelu, RIDE)}
+      return;
+    }
+  }` : ''}
   ${R ? sideThenTileMain('DXA[m * R + j] = P.s * v;', layout) : tileMainOf(layout)}
   ${forEachOutput(v.geluOut ? 'DX[m * N + n] = v * geluGrad(GU[m * N + n]);' : v.accumulate ? 'DX[m * N + n] = DX[m * N + n] + v;' : 'DX[m * N + n] = v;', layout)}
 }`;
     const params: ParamSpec[] = [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }, { name: 's', type: 'f32' }];
-    if (ride) params.push(...riderParams());
+    if (ride) params.push({ name: `${RIDE}first`, type: 'u32' }, ...WEIGHT_GRAD_PARAMS.map((name) => ({ name: `${RIDE}${name}`, type: 'u32' as const })));
     return makeKernel({ name: 'linear.input-grad', key, bindings, body, params });
   });
 }
@@ -288,18 +297,18 @@ export function weightGradWorkgroups(parts: WeightGradPart[]): number {
  * tiny batch 128 on the H200). A LoRA step at batch 128, H200, one call: rank 32 13.6 ->
  * 12.0 ms on tiny, 45.6 -> 41.2 on small; rank 8 9.63 -> 9.44 and 34.2 -> 33.3.
  */
-function thinSums(R: number, array: string): { decl: string; fma: (y: string, row: string) => string; get: string } {
+function thinSums(R: number): { decl: string; fma: (y: string, row: string) => string; get: string } {
   if (R % 4) {
     return {
       decl: `var tacc: array<f32, ${R}u>;\n    for (var j = 0u; j < ${R}u; j++) { tacc[j] = 0.0; }`,
-      fma: (y, row) => `for (var j = 0u; j < ${R}u; j++) { let p = (${row}) * ${R}u + j; tacc[j] = fma(${y}, ${stagedAt('p', array)}, tacc[j]); }`,
+      fma: (y, row) => `for (var j = 0u; j < ${R}u; j++) { let p = (${row}) * ${R}u + j; tacc[j] = fma(${y}, ${stagedAt('p')}, tacc[j]); }`,
       get: 'tacc[j]',
     };
   }
   const RV = R / 4;
   return {
     decl: `var tacc: array<vec4<f32>, ${RV}u>;\n    for (var j = 0u; j < ${RV}u; j++) { tacc[j] = vec4<f32>(0.0); }`,
-    fma: (y, row) => `for (var j = 0u; j < ${RV}u; j++) { tacc[j] = fma(vec4<f32>(${y}), ${array}[(${row}) * ${RV}u + j], tacc[j]); }`,
+    fma: (y, row) => `for (var j = 0u; j < ${RV}u; j++) { tacc[j] = fma(vec4<f32>(${y}), AB[(${row}) * ${RV}u + j], tacc[j]); }`,
     get: 'tacc[j / 4u][j % 4u]',
   };
 }
@@ -350,37 +359,6 @@ function weightGradBindings(v: LinearVariant & { vec4?: boolean }, pre = ''): Bi
   return bindings;
 }
 
-/** A rider's part of its host kernel's key: its rank, GELU and the thin-gradient setting its block was written for. */
-export const riderKey = (ride: ThinRider) => `/ride-r${ride.rank}-${ride.gelu ? 'gelu' : 'id'}-t${THIN_GRAD.lanes}x${THIN_GRAD.unroll}`;
-
-/** A rider's bindings in its host's launch, after the host's own. */
-export const riderBindings = (ride: ThinRider) => weightGradBindings(ride, RIDE);
-
-/** A rider's params in its host's launch, after the host's own: its first workgroup, then the weight gradient's. */
-export const riderParams = (): ParamSpec[] => [{ name: `${RIDE}first`, type: 'u32' }, ...WEIGHT_GRAD_PARAMS.map((name) => ({ name: `${RIDE}${name}`, type: 'u32' as const }))];
-
-/** Floats a rider of rank `rank` stages (its host must hold at least as many in the array it names). */
-export const riderStagedFloats = (rank: number) => stagedFloats(weightGradLayout(rank));
-
-/**
- * The start of a host kernel's `main` (after WID's wid and before the host's own lets)
- * for a rider's workgroups, which come after the launch's own: each maps to its thin
- * gradient's sub-problem and returns. `staged`: the host's vec4 workgroup array the
- * block stages in (at least riderStagedFloats floats), with the host's sget / sset over it.
- */
-export function riderMain(ride: ThinRider, staged = 'AB'): string {
-  return `{
-    // the rider's workgroups come after this launch's own
-    let rid = wg.x + wg.y * nwg.x;
-    if (rid >= P.${RIDE}first) {
-      let rw = rid - P.${RIDE}first;
-      ${partMappingWgsl(ride.rank, false, RIDE, 'rw')}
-      if (q >= 2u) ${thinGradBlock(ride.rank, ride.gelu, RIDE, staged)}
-      return;
-    }
-  }`;
-}
-
 /**
  * Statements that map workgroup `wid` of a weight-gradient launch to its sub-problem `q`
  * (0 dW, 1 db, 2 dA, 3 dB), its workgroup `w` within it, its split's rows `kBegin` ..
@@ -417,11 +395,9 @@ function partMappingWgsl(R: number, base: boolean, pre: string, wid: string): st
  * at PART[base ..] as [rank, columns]. Bindings and params are read under the prefix, so
  * the same block runs in the weight-gradient launch and riding in another launch. Its
  * staged area is the weight-gradient kernel's (a host kernel must stage at least as
- * much), in the vec4 workgroup array `array`, read and written by index and through the
- * host's sget / sset. Written into \`main\`, as C's K loop is (gemmLoop), not called as a
- * function.
+ * much). Written into \`main\`, as C's K loop is (gemmLoop), not called as a function.
  */
-function thinGradBlock(R: number, gelu: boolean, pre: string, array = 'AB'): string {
+function thinGradBlock(R: number, gelu: boolean, pre: string): string {
   const p = (name: string) => `P.${pre}${name}`;
   const staged = stagedFloats(weightGradLayout(R));
   // rows of the thin factor (dxa or x A) staged at a time for dA and dB
@@ -431,7 +407,7 @@ function thinGradBlock(R: number, gelu: boolean, pre: string, array = 'AB'): str
   const JC = Math.max(1, Math.floor(staged / gemmThreads()));
   const CW = gemmThreads() / TL;
   const dy = dyLoad(gelu, `k * ${p('dout')} + n`, (a, i) => `${pre}${a}[${i}]`);
-  const thin = thinSums(R, array);
+  const thin = thinSums(R);
   return `
 {
   // dA[c, j] = sum_k x[k, c] dxa[k, j], or dB[j, c] = sum_k (x A)[k, j] dy[k, c]: the
@@ -447,7 +423,7 @@ function thinGradBlock(R: number, gelu: boolean, pre: string, array = 'AB'): str
       let e = t + i * NT;
       if (e < kn * ${R}u) {
         let k = k0 + e / ${R}u;
-        if (q == 2u) { ${stagedAt('e', array)} = ${pre}DXA[k * ${R}u + e % ${R}u]; } else { ${stagedAt('e', array)} = ${pre}XA[k * ${R}u + e % ${R}u]; }
+        if (q == 2u) { ${stagedAt('e')} = ${pre}DXA[k * ${R}u + e % ${R}u]; } else { ${stagedAt('e')} = ${pre}XA[k * ${R}u + e % ${R}u]; }
       }
     }
     workgroupBarrier();

@@ -5,21 +5,21 @@
 // launch, or several adapters' ahead of the forward in the compiled step; run eagerly,
 // made in the products' loads instead), and the forward keeps x A for the backward.
 // Backward: the input gradient through the merged weight (one launch, the adapter's dxa
-// as its side product; in the compiled step, of a shape that pays (namedInputGradFor),
-// over the weight, or the merged weight, transposed ahead of the forward, on the named
+// as its side product; in the compiled step, a trained base's of a shape that pays
+// (namedInputGradFor) over its weight transposed ahead of the forward, on the named
 // tile), then every weight gradient as split-K partials (one launch) and their sum (one
 // launch; in the compiled step the query's, key's and value's share both). A frozen
 // base gets no weight gradient.
 import * as tf from '@tensorflow/tfjs';
 import { gemmSharedBytes, sideWorkgroups, splitK, tileFor, tilesOf, type GemmTile } from './gemm';
 import type { AdapterTensors } from '../linear';
-import { conflicts, inLaunches, jobParams, type Dispatch, type Kernel } from './kernel';
+import { conflicts, inLaunches, jobParams, type Dispatch } from './kernel';
 import { alloc, run, saveForBackward, webgpu, type Ref } from './dispatch';
 import { sharedSumDispatches, sharedSumsPerLaunch, type SharedSumJob } from './shared-sums';
 import { namedWgradGroupKernel, namedWgradKernel, namedWgradLaunch, namedWgradTile } from './named-wgrad';
-import { namedForwardKernel, namedForwardWorkgroups, sliceFits, takesNamedForward } from './named-forward';
-import { namedInputGradKernel, namedInputGradWorkgroups, riderFitsNamed, takesNamedInputGrad } from './named-input-grad';
-import { ADAPTER_SUMS, forwardKernel, forwardLayout, inputGradKernel, inputGradLayout, mergeKernel, weightGradCounts, weightGradKernel, weightGradLayout, weightGradParts, weightGradSums, weightGradVec4, weightGradWorkgroups, type ThinRider } from './linear-kernels';
+import { namedForwardKernel, namedForwardWorkgroups, takesNamedForward } from './named-forward';
+import { namedInputGradKernel, namedInputGradWorkgroups, takesNamedInputGrad } from './named-input-grad';
+import { ADAPTER_SUMS, forwardKernel, forwardLayout, inputGradKernel, inputGradLayout, mergeKernel, weightGradCounts, weightGradKernel, weightGradLayout, weightGradParts, weightGradSums, weightGradVec4, weightGradWorkgroups } from './linear-kernels';
 
 export interface LinearSpec {
   rows: number;
@@ -149,15 +149,13 @@ export interface BackwardSpec extends LinearSpec {
 }
 
 /**
- * Whether a backward's input gradient takes the named tile given W's transposed copy, of
- * a shape takesNamedInputGrad names: a trained base's without an adapter, or an adapter's
- * whose merged weight is made ahead of the forward ('batch': the caller transposes it
- * after the merges), with its side product s dy B^T (a rank whose K slice fits the B
- * tile). Its dy must be read without a GELU, which backwardDispatches checks (the
- * compiled step takes fc2's input gradient through fc1's GELU, so fc1's reads a plain dy).
+ * Whether a backward's input gradient takes the named tile given W's transposed copy: a
+ * trained base without an adapter (with one, the merged weight and the side product keep
+ * the input-gradient kernel) of a shape takesNamedInputGrad names. Its dy must be read
+ * without a GELU, which backwardDispatches checks (the compiled step takes fc2's input
+ * gradient through fc1's GELU, so fc1's reads a plain dy).
  */
-export const namedInputGradFor = (s: BackwardSpec) => s.inputGrad && takesNamedInputGrad(s.rows, s.dOut, s.dIn) &&
-  (s.rank ? placeOf(s) === 'batch' && sliceFits(s.rank) : s.base);
+export const namedInputGradFor = (s: BackwardSpec) => s.inputGrad && s.base && !s.rank && takesNamedInputGrad(s.rows, s.dOut, s.dIn);
 
 /** The named tile of a spec's weight gradient (a trained base without an adapter, named-wgrad.ts), or null. */
 const namedTileOf = (s: BackwardSpec) => (s.base && !s.rank ? namedWgradTile(s.dIn, s.dOut) : null);
@@ -267,11 +265,9 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>, ri
   if (g.accumulateDx && g.dxGeluOf) throw new Error('linear: an input gradient taken through a GELU is written, not added to');
   if (g.wt) {
     if (s.gelu || !namedInputGradFor(s)) throw new Error('linear: W\'s transposed copy serves only an input gradient namedInputGradFor takes, read without a GELU');
+    if (rider) throw new Error('linear: a named input gradient has no rider\'s workgroups (canRide refuses it)');
     const store = g.dxGeluOf ? 'gelu' : g.accumulateDx ? 'add' : 'write';
-    const buffers = [g.dy!, g.wt, ...(g.dxGeluOf ? [g.dxGeluOf] : []), g.dx!];
-    if (s.rank) buffers.push(g.loraB!, g.dxa!);
-    const d: Dispatch<B> = { kernel: namedInputGradKernel(store, s.rank), buffers, params: [s.rows, s.dIn, s.dOut, ...(s.rank ? [s.scale] : [])], workgroups: namedInputGradWorkgroups(s.rows, s.dIn, s.rank) };
-    out.push(rider ? rideAlong(d, (ride) => namedInputGradKernel(store, s.rank, ride), rider) : d);
+    out.push({ kernel: namedInputGradKernel(store), buffers: [g.dy!, g.wt, ...(g.dxGeluOf ? [g.dxGeluOf] : []), g.dx!], params: [s.rows, s.dIn, s.dOut], workgroups: namedInputGradWorkgroups(s.rows, s.dIn) });
   } else if (s.inputGrad || s.rank) {
     const merged = placeOf(s) === 'loads';
     const buffers = [...dyBufs, s.rank && !merged ? g.wm! : g.w!];
@@ -284,7 +280,7 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>, ri
     const v = { rank: s.rank, gelu: s.gelu, geluOut: !!g.dxGeluOf, merged, accumulate: !!g.accumulateDx, tile };
     const own = tilesOf(s.rows, s.dIn, tile) + (s.rank ? sideWorkgroups(s.rows, tile) : 0);
     const d: Dispatch<B> = { kernel: inputGradKernel(v), buffers, params: [s.rows, s.dIn, s.dOut, s.scale], workgroups: own };
-    out.push(rider ? rideAlong(d, (ride) => inputGradKernel({ ...v, rider: ride }), rider) : d);
+    out.push(rider ? rideAlong(d, v, rider) : d);
   }
   if (!s.base && !s.rank) return out;
   if (g.leaveWeightGrad) {
@@ -314,12 +310,12 @@ export function backwardDispatches<B>(s: BackwardSpec, g: BackwardBuffers<B>, ri
   return out;
 }
 
-/** The input-gradient launch `host` with `rider`'s workgroups after its own, on the host's kernel `withRider` makes for it. */
-function rideAlong<B>(host: Dispatch<B>, withRider: (ride: ThinRider) => Kernel, rider: Rider<B>): Dispatch<B> {
+/** The input-gradient launch `host` (of variant `v`) with `rider`'s workgroups after its own. */
+function rideAlong<B>(host: Dispatch<B>, v: Parameters<typeof inputGradKernel>[0], rider: Rider<B>): Dispatch<B> {
   const r = rider.dispatch;
   if (rider.spec.base || !rider.spec.rank || r.kernel.name !== 'linear.weight-grad') throw new Error('linear: only a frozen base\'s thin-gradient launch rides in another');
   return {
-    kernel: withRider({ rank: rider.spec.rank, gelu: rider.spec.gelu }),
+    kernel: inputGradKernel({ ...v, rider: { rank: rider.spec.rank, gelu: rider.spec.gelu } }),
     buffers: [...host.buffers, ...r.buffers],
     params: [...host.params, host.workgroups, ...r.params],
     workgroups: host.workgroups + r.workgroups,
@@ -332,12 +328,10 @@ function rideAlong<B>(host: Dispatch<B>, withRider: (ride: ThinRider) => Kernel,
  * writes, and the launch's bindings and workgroup memory fit the device.
  */
 export function canRide<B>(hostSpec: BackwardSpec, host: Dispatch<B>, rider: Rider<B>, limits: { storageBuffers: number; sharedBytes: number }): boolean {
-  // only the input-gradient kernels' launches run a rider's workgroups: the key says which kernel made it
-  const named = host.kernel.key.startsWith('linear.input-grad-named/');
-  if (!(named || host.kernel.key.startsWith('linear.input-grad/')) || conflicts(host, rider.dispatch)) return false;
+  // only inputGradKernel's launches run a rider's workgroups (a named one, of the same
+  // kind, has none): its key says which kernel made it
+  if (!host.kernel.key.startsWith('linear.input-grad/') || conflicts(host, rider.dispatch)) return false;
   const storage = host.kernel.bindings.length + rider.dispatch.kernel.bindings.length;
-  // a named host stages the rider in its B tile's array: no more workgroup memory than its own
-  if (named) return storage <= limits.storageBuffers && riderFitsNamed(rider.spec.rank);
   const shared = gemmSharedBytes(inputGradLayout(hostSpec.rank, placeOf(hostSpec) === 'loads', rider.spec.rank, inputGradTile(hostSpec)));
   return storage <= limits.storageBuffers && shared <= limits.sharedBytes;
 }

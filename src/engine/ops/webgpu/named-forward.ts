@@ -48,8 +48,7 @@ export const NAMED_FORWARD_TILE: GemmTile = { TM: 64, TN: 128, TK: 16, RM: 4, RN
 
 /** vec4s of a K slice of an adapter's A of rank `rank` (its columns rounded up to vec4s): a thread loads one, into the B tile's place. */
 const sliceOfA = (rank: number) => NAMED_FORWARD_TILE.TK * Math.ceil(rank / 4);
-/** Whether a side product of rank `rank` fits the named tile: a K slice of its factor in the staged B tile's place, a vec4 a thread. */
-export const sliceFits = (rank: number) => sliceOfA(rank) <= Math.min(gemmThreads(NAMED_FORWARD_TILE), (NAMED_FORWARD_TILE.TN / 4) * NAMED_FORWARD_TILE.TK);
+const sliceFits = (rank: number) => sliceOfA(rank) <= Math.min(gemmThreads(NAMED_FORWARD_TILE), (NAMED_FORWARD_TILE.TN / 4) * NAMED_FORWARD_TILE.TK);
 
 /**
  * Whether a forward over `rows` rows with K `k` and N `n` takes the named tile; with an
@@ -87,7 +86,7 @@ ${p.shared}
 fn main(${MAIN_ARGS}) {
   ${WID}
   let M = P.M; let N = P.N; let K = P.K;
-  ${R ? namedSideMain(R, p, { at: (k0) => `(${k0} + k) * ${R}u + j`, load: (i) => `LA[at + ${i}u]`, store: (i, v) => `XA[m * ${R}u + j + ${i}u] = ${v};` }) : 'let tw = wid;'}
+  ${R ? sideMain(R, p) : 'let tw = wid;'}
   ${p.tile('tw')}
   ${stores}
 }`;
@@ -148,17 +147,13 @@ var<workgroup> Bs: array<vec4<f32>, ${BW * TK}>;`;
 }
 
 /**
- * `main`'s start with an adapter of rank R: the first ceil(M / TM) workgroups each sum a
- * side product S = A L ([M, R]: the forward's x A, the input gradient's s dy B^T) for TM
- * rows over all of K and return; the rest go on as tile `tw`. A K slice of the product's
- * A operand is staged as the tiles stage it, L's slice (rounded up to vec4s of columns)
- * in the B tile's place; thread t sums row t % TM's vec4s of columns t / TM, t / TM + 4,
- * ... over k in order from 0, as the GEMM tile's side workgroups do (sideWgsl): the same
- * floats. L's element [k0 + k, j + i] is `load(i)` given `at`, the index `at(k0)` names
- * (WGSL expressions that see k and j); `store(i, v)` stores S's [m, j + i] as v.
+ * `main`'s start with an adapter of rank R: the first ceil(M / TM) workgroups each sum x A
+ * for TM rows over all of K and return; the rest go on as tile `tw`. A K slice of x is
+ * staged as the tiles stage it, A's slice (rounded up to vec4s of columns) in the B
+ * tile's place; thread t sums row t % TM's vec4s of columns t / TM, t / TM + 4, ...
+ * over k in order from 0, as the GEMM tile's side workgroups do (sideWgsl): the same x A.
  */
-export function namedSideMain(R: number, x: { AW: number; LA: number; fetchX: (k0: string) => string[]; stageX: string[] },
-  side: { at: (k0: string) => string; load: (i: number) => string; store: (i: number, v: string) => string }): string {
+function sideMain(R: number, x: { AW: number; LA: number; fetchX: (k0: string) => string[]; stageX: string[] }): string {
   const { TM, TK } = NAMED_FORWARD_TILE;
   const NT = namedDims(NAMED_FORWARD_TILE).NT;
   const RV = Math.ceil(R / 4), GP = NT / TM, UPT = Math.ceil(RV / GP);
@@ -169,12 +164,12 @@ export function namedSideMain(R: number, x: { AW: number; LA: number; fetchX: (k
   // the vectors' components written out: no index into a vector for the robustness pass to clamp
   const fetchL = (k0: string) => `{ rl = vec4<f32>(0.0);
       if (t < ${TK * RV}u) { let k = t / ${RV}u; let j = 4u * (t % ${RV}u);
-        if (${k0} + k < K) { let at = ${side.at(k0)};
-          ${['x', 'y', 'z', 'w'].map((c, i) => `if (j + ${i}u < ${R}u) { rl.${c} = ${side.load(i)}; }`).join(' ')} } } }`;
+        if (${k0} + k < K) { let at = (${k0} + k) * ${R}u + j;
+          ${['x', 'y', 'z', 'w'].map((c, i) => `if (j + ${i}u < ${R}u) { rl.${c} = LA[at + ${i}u]; }`).join(' ')} } } }`;
   const sums = Array.from({ length: UPT }, (_, u) => `if (g0 + ${u * GP}u < ${RV}u) {
       for (var k = 0u; k < ${TK}u; k++) { s${u} = fma(vec4<f32>(As[k * ${x.AW}u + mi / 4u][mi % 4u]), Bs[k * ${RV}u + g0 + ${u * GP}u], s${u}); } }`);
   const stores = Array.from({ length: UPT }, (_, u) => `{ let j = 4u * (g0 + ${u * GP}u);
-      ${['x', 'y', 'z', 'w'].map((c, i) => `if (m < M && j + ${i}u < ${R}u) { ${side.store(i, `s${u}.${c}`)} }`).join(' ')} }`);
+      ${['x', 'y', 'z', 'w'].map((c, i) => `if (m < M && j + ${i}u < ${R}u) { XA[m * ${R}u + j + ${i}u] = s${u}.${c}; }`).join(' ')} }`);
   return `let sideCount = (M + ${TM - 1}u) / ${TM}u;
   if (wid < sideCount) {
     let m0 = wid * ${TM}u;

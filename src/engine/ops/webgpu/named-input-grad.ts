@@ -1,16 +1,13 @@
-// A linear's input gradient, dx = dy W^T, on the named forward's tile over W's transposed
-// copy (with an adapter, its merged weight's, and s dy B^T as the side product): dy
-// [M, dout] times WT [dout, din] is the forward's product (namedProduct, each output's k
-// summed in order from 0, as every input-gradient kernel sums them, so the same floats),
-// where the input-gradient kernels read W across its rows. The compiled step makes the
-// copies ahead of its forward, several weights a launch (transposeKernel), the merged
-// weights' once they are made; op by op there is no copy and the input gradient keeps
-// its tile. A frozen base's thin gradients may ride in its launch, as in the GEMM tile's.
+// A trained linear's input gradient, dx = dy W^T, on the named forward's tile over W's
+// transposed copy: dy [M, dout] times WT [dout, din] is the forward's product (namedProduct,
+// each output's k summed in order from 0, as every input-gradient kernel sums them, so
+// the same floats), where the input-gradient kernels read W across its rows. The compiled
+// step makes the copies ahead of its forward, several weights a launch (transposeKernel);
+// op by op there is no copy and the input gradient keeps its tile.
 import { GELU_WGSL } from './wgsl';
-import { stagedAt, tileKey, tilesOf } from './gemm';
-import { MAIN_ARGS, WID, inLaunches, jobBranches, jobParams, makeKernel, memoKernel, type Dispatch, type Kernel, type ParamSpec } from './kernel';
-import { riderBindings, riderKey, riderMain, riderParams, riderStagedFloats, type ThinRider } from './linear-kernels';
-import { NAMED_FORWARD_TILE, namedForwardWorkgroups, namedProduct, namedSideMain, sliceFits } from './named-forward';
+import { tileKey, tilesOf } from './gemm';
+import { MAIN_ARGS, WID, inLaunches, jobBranches, jobParams, makeKernel, memoKernel, type Dispatch, type Kernel } from './kernel';
+import { NAMED_FORWARD_TILE, namedProduct } from './named-forward';
 import { namedStores, vec4Binding as vec4 } from './named-tile';
 
 /**
@@ -48,19 +45,10 @@ export type NamedInputGradStore = 'write' | 'add' | 'gelu';
  * dx = dy W^T on the named tile: bindings DY [M, K], WT [K, N] (W transposed), [GU
  * [M, N] with 'gelu'], DX [M, N], all vec4s; params M (rows), N (din), K (dout). The
  * stores are the input-gradient kernel's (linear-kernels.ts), four floats at a time.
- * With an adapter of rank `rank` (WT its merged weight transposed), bindings LB [rank, K]
- * and DXA [M, rank] (floats) follow and a param s: workgroups ahead of the tiles write
- * dxa = s dy B^T, each float summed over k in order from 0 as the GEMM tile's side
- * workgroups sum it (namedSideMain), so the same floats. With `ride`, another adapter's
- * thin gradients run in workgroups after the launch's own (riderMain), staged in the B
- * tile's array: the rider's bindings and params follow these.
  */
-export function namedInputGradKernel(store: NamedInputGradStore, rank = 0, ride?: ThinRider): Kernel {
-  const R = rank;
-  const key = `linear.input-grad-named/${tileKey(NAMED_FORWARD_TILE)}/${store}${R ? `/r${R}` : ''}${ride ? riderKey(ride) : ''}`;
+export function namedInputGradKernel(store: NamedInputGradStore): Kernel {
+  const key = `linear.input-grad-named/${tileKey(NAMED_FORWARD_TILE)}/${store}`;
   return memoKernel(key, () => {
-    if (R && !sliceFits(R)) throw new Error(`named input gradient: no side product of rank ${R} (${key})`);
-    if (ride && !riderFitsNamed(ride.rank)) throw new Error(`named input gradient: a rider of rank ${ride.rank} stages more than the B tile holds (${key})`);
     const p = namedProduct('DY', 'WT');
     const at = (m: string, n: string) => `DX[(${m} * N + ${n}) / 4u]`;
     const gu = (m: string, n: string) => `GU[(${m} * N + ${n}) / 4u]`;
@@ -69,37 +57,22 @@ export function namedInputGradKernel(store: NamedInputGradStore, rank = 0, ride?
       if (store === 'write') return `${at(m, n)} = ${acc};`;
       return `let g = ${gu(m, n)}; ${at(m, n)} = ${acc} * vec4<f32>(geluGrad(g.x), geluGrad(g.y), geluGrad(g.z), geluGrad(g.w));`;
     });
-    // B^T's element [k, j] is B's [j, k]: a thread's four columns j .. j + 3 are K apart
-    const side = () => namedSideMain(R, p, { at: (k0) => `j * K + ${k0} + k`, load: (i) => `LB[at + ${i}u * K]`, store: (i, v) => `DXA[m * ${R}u + j + ${i}u] = P.s * ${v};` });
-    const body = `${store === 'gelu' || ride?.gelu ? GELU_WGSL : ''}
-${p.shared}${ride ? `
-const NT = ${p.threads}u;
-fn sget(p: u32) -> f32 { return ${stagedAt('p', 'Bs')}; }
-fn sset(p: u32, v: f32) { ${stagedAt('p', 'Bs')} = v; }` : ''}
+    const body = `${store === 'gelu' ? GELU_WGSL : ''}
+${p.shared}
 @compute @workgroup_size(${p.threads})
 fn main(${MAIN_ARGS}) {
-  ${WID}${ride ? `
-  ${riderMain(ride, 'Bs')}` : ''}
+  ${WID}
   let M = P.M; let N = P.N; let K = P.K;
-  ${R ? `${side()}
-  ${p.tile('tw')}` : p.tile('wid')}
+  ${p.tile('wid')}
   ${stores}
 }`;
     const bindings = [vec4('DY', 'read'), vec4('WT', 'read'), ...(store === 'gelu' ? [vec4('GU', 'read')] : []), vec4('DX', 'rw')];
-    if (R) bindings.push({ name: 'LB', access: 'read' }, { name: 'DXA', access: 'rw' });
-    if (ride) bindings.push(...riderBindings(ride));
-    const params: ParamSpec[] = [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }];
-    if (R) params.push({ name: 's', type: 'f32' });
-    if (ride) params.push(...riderParams());
-    return makeKernel({ name: 'linear.input-grad', key, bindings, body, params });
+    return makeKernel({ name: 'linear.input-grad', key, bindings, body, params: [{ name: 'M', type: 'u32' }, { name: 'N', type: 'u32' }, { name: 'K', type: 'u32' }] });
   });
 }
 
-/** Whether a rider of rank `rank` fits a named input gradient: the floats it stages within the B tile's array. */
-export const riderFitsNamed = (rank: number) => riderStagedFloats(rank) <= 4 * (NAMED_FORWARD_TILE.TN / 4) * NAMED_FORWARD_TILE.TK;
-
-/** Workgroups of a named input gradient over `rows` rows and N `dIn`: with an adapter, its side workgroups (namedForwardWorkgroups' count) too. */
-export const namedInputGradWorkgroups = (rows: number, dIn: number, rank = 0) => namedForwardWorkgroups(rows, dIn, rank);
+/** Workgroups of a named input gradient over `rows` rows and N `dIn`. */
+export const namedInputGradWorkgroups = (rows: number, dIn: number) => tilesOf(rows, dIn, NAMED_FORWARD_TILE);
 
 /** A transpose's side: 32 x 32 elements a workgroup of 256 threads, staged with a float of padding a row. */
 const T = 32;
