@@ -97,9 +97,11 @@ describe('the worker\'s events in batches', () => {
     await useStore.getState().renameSaved('saved-late', 'renamed');
     const listed = () => useStore.getState().savedRuns.find((r) => r.id === 'saved-late');
     expect(listed()).toMatchObject({ name: 'renamed', step: 25 });
+    const before = useStore.getState().savedRuns;
     receiveWorkerEvent({ type: 'saved', runId: a.id, info: early }); // posted before the rename, read after it
     useStore.getState().flushWorkerEvents();
     expect(listed()).toMatchObject({ name: 'renamed', step: 25 }); // before, the page said "as saved" again, at step 20
+    expect(useStore.getState().savedRuns).toBe(before); // the listing untouched: nothing that shows it redraws
     expect(useStore.getState().runs[0]!.savedAs).toBe('saved-late');
     // a save after the rename keeps the new name, and its event is shown as it is
     const later = await db.save({ ...entry, name: 'as saved', step: 30, savedAt: 2000 }, new Uint8Array(8));

@@ -88,13 +88,13 @@ export const createSavedSlice: StateCreator<PlaygroundState, [], [], SavedSlice>
     markSavedStopped: (id, stopped) => act('record that the run was stopped (a reload will call it interrupted; it still resumes)', (s) => s.markStopped(id, stopped)),
     applySaved: (runId, saved) => set((st) => {
       // a save made before a rename can reach the page after the rename's listing, which
-      // already holds it (or a later one): the listing stays
+      // already holds it (or a later one): the listing stays as it is
       const listed = st.savedRuns.find((r) => r.id === saved.id);
-      const info = listed && (listed.renamedAt ?? 0) > (saved.renamedAt ?? 0) ? listed : saved;
+      const older = listed && (listed.renamedAt ?? 0) > (saved.renamedAt ?? 0);
       return {
         // in the store's order: a run marked stopped (its savedAt as it was) stays in its place
-        savedRuns: [info, ...st.savedRuns.filter((r) => r.id !== info.id)].sort(latestFirst),
-        runs: st.runs.map((r) => (r.id === runId ? { ...r, savedAs: info.id } : r)),
+        ...(older ? {} : { savedRuns: [saved, ...st.savedRuns.filter((r) => r.id !== saved.id)].sort(latestFirst) }),
+        runs: st.runs.map((r) => (r.id === runId ? { ...r, savedAs: saved.id } : r)),
       };
     }),
     applyRestored: (runId, events, policyChanges) => {
