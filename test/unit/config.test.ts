@@ -93,7 +93,15 @@ describe('validation', () => {
     ['static LoRA rank 38 within 38', { prelora: { mode: 'lora', rank: 38 } }, 38, []],
     // full training has no adapter, nor a switch by hand (it refused a maxRank it never uses)
     ['full training: maxRank 64 over 38, no adapter', { prelora: { mode: 'full', maxRank: 64, rank: 64 } }, 38, []],
-    ['tfjs\'s kernels: no limit', { prelora: { mode: 'prelora', maxRank: 256 } }, undefined, []],
+    ['tfjs\'s kernels: no limit', { prelora: { mode: 'prelora', maxRank: 64 } }, undefined, []],
+    // nano is 64 wide: past that a rank gains nothing (a link's 2^28 threw at the first switch)
+    ['PreLoRA maxRank 128 past nano\'s width, tfjs\'s kernels', { prelora: { mode: 'prelora', maxRank: 128 } }, undefined, ['prelora.maxRank']],
+    ['static LoRA rank 65 past the width', { prelora: { mode: 'lora', rank: 65 } }, undefined, ['prelora.rank']],
+    ['static LoRA rank 64, the width', { prelora: { mode: 'lora', rank: 64 } }, undefined, []],
+    ['static LoRA rank 2^28, over both (named once)', { prelora: { mode: 'lora', rank: 2 ** 28 } }, 38, ['prelora.rank']],
+    ['full training: maxRank 2^28 unused', { prelora: { mode: 'full', maxRank: 2 ** 28 } }, undefined, []],
+    // 32-bit arithmetic took 2^32 + 4 for a power of two
+    ['maxRank 2^32 + 4, no power of two', { prelora: { mode: 'prelora', maxRank: 2 ** 32 + 4 } }, undefined, ['prelora.maxRank']],
   ])('adapter rank: %s', (_, overrides, limit, expected) => {
     expect(validateConfig(makeConfig('nano', overrides), { maxLoraRank: limit }).map((e) => e.path)).toEqual(expected);
   });
@@ -128,10 +136,17 @@ describe('validation', () => {
   });
 
   it('names the largest rank that fits: a power of two for maxRank, the limit itself for a static rank', () => {
-    const [prelora] = validateConfig(makeConfig('nano', { prelora: { mode: 'prelora', maxRank: 128 } }), { maxLoraRank: 89 });
+    const [prelora] = validateConfig(makeConfig('tiny', { prelora: { mode: 'prelora', maxRank: 128 } }), { maxLoraRank: 89 });
     expect(prelora!.message).toBe('prelora.maxRank 128 is more than this device\'s WebGPU kernels take (LoRA ranks up to 89, set by its workgroup memory): use 64 or lower');
-    const [lora] = validateConfig(makeConfig('nano', { prelora: { mode: 'lora', rank: 90 } }), { maxLoraRank: 89 });
+    const [lora] = validateConfig(makeConfig('tiny', { prelora: { mode: 'lora', rank: 90 } }), { maxLoraRank: 89 });
     expect(lora!.message).toMatch(/use 89 or lower$/);
+  });
+
+  it('names the widest rank a model takes: a power of two for maxRank, the width itself for a static rank', () => {
+    const [prelora] = validateConfig(makeConfig('tiny', { prelora: { mode: 'prelora', maxRank: 256 } }));
+    expect(prelora!.message).toBe('prelora.maxRank 256 is more than model.width (192): an adapter\'s rank past its weight\'s width adds nothing; use 128 or lower');
+    const [lora] = validateConfig(makeConfig('tiny', { prelora: { mode: 'lora', rank: 193 } }));
+    expect(lora!.message).toMatch(/use 192 or lower$/);
   });
 
   it('reports every problem at once, each message naming its field', () => {

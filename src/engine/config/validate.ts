@@ -54,7 +54,11 @@ function oneOf(path: string, v: unknown, options: readonly unknown[]): Check {
   };
 }
 
-const isPow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
+// not `n & (n - 1)`: that works on the low 32 bits, and took 2^32 + 4 for a power of two
+const isPow2 = (n: number) => n > 0 && 2 ** Math.round(Math.log2(n)) === n;
+
+/** The largest LoRA rank a model of `width` takes: past the width an adapter's product gains no rank. */
+export const widestRank = (width: number) => width;
 
 /** What a config is checked against beyond itself: the machine and kernels that will run it (each unchecked when absent). */
 export interface RunContext {
@@ -198,7 +202,20 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
   }
   // full training has no adapter (it takes no switch by hand either: the baseline keeps its shape)
   const rankField = p.mode === 'lora' ? 'rank' : 'maxRank';
-  if (p.mode !== 'full' && maxLoraRank !== undefined && ok(`prelora.${rankField}`) && p[rankField] > maxLoraRank) {
+  // every adapted linear has model.width on one side, so a rank past it gains nothing; unchecked,
+  // a link's rank of 2^28 passed and the first switch threw "Invalid typed array length"
+  // (the run lost, the field not named), and 2^20 asked some 12 GB of a nano model
+  // (one message a field: not after its power-of-two one)
+  const named = e.some((x) => x.path === `prelora.${rankField}`);
+  const widest = p.mode !== 'full' && !named && ok(`prelora.${rankField}`, 'model.width') && p[rankField] > widestRank(m.width);
+  if (widest) {
+    const fits = rankField === 'maxRank' ? 2 ** Math.floor(Math.log2(widestRank(m.width))) : widestRank(m.width);
+    e.push({
+      path: `prelora.${rankField}`,
+      message: `prelora.${rankField} ${p[rankField]} is more than model.width (${m.width}): an adapter's rank past its weight's width adds nothing; use ${fits} or lower`,
+    });
+  }
+  if (!widest && p.mode !== 'full' && maxLoraRank !== undefined && ok(`prelora.${rankField}`) && p[rankField] > maxLoraRank) {
     // maxRank is a power of two: name the largest one that fits
     const fits = rankField === 'maxRank' ? 2 ** Math.floor(Math.log2(Math.max(1, maxLoraRank))) : maxLoraRank;
     e.push({

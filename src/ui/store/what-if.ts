@@ -2,7 +2,7 @@
 // problems of what was typed (the live settings' messages), and the heat map's axis.
 // The replay itself is a pure function of the run and these (src/ui/what-if/).
 import type { StateCreator } from 'zustand';
-import { readNumber, type RunConfig } from '../../engine/config';
+import { readNumber, widestRank, type RunConfig } from '../../engine/config';
 import { runSettings, type ReplaySettings } from '../../engine/explore/replay';
 import { applyLive } from '../../engine/live';
 import { rankSet } from '../../engine/policy';
@@ -15,9 +15,10 @@ import { selectActive } from './selectors';
 /** The largest rank the view offers for a run whose own ranks are smaller. */
 const RANKS_UP_TO = 64;
 
-/** The ranks the view offers for a run: powers of two (the rank rule validation keeps) from 1, up to its own largest at least. */
+/** The ranks the view offers for a run: powers of two (the rank rule validation keeps) from 1, up to its own largest at least, and at most the model's width. */
 export function rankChoices(config: RunConfig): number[] {
-  return rankSet(1, Math.max(RANKS_UP_TO, config.prelora.maxRank));
+  const widest = 2 ** Math.floor(Math.log2(widestRank(config.model.width)));
+  return rankSet(1, Math.min(widest, Math.max(RANKS_UP_TO, config.prelora.maxRank)));
 }
 
 /** The settings the what-if view moves: a slider (min, max, step), a choice, or a rank (rankChoices). */
