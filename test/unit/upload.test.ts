@@ -113,6 +113,33 @@ describe('CIFAR-10 binary', () => {
   });
 });
 
+describe('files in no dataset', () => {
+  // a Finder zip keeps each file's resource fork as __MACOSX/<folder>/._<name> (4,096 bytes
+  // here); an exFAT drive keeps ._<name> beside the file: the fork was parsed as a batch
+  const fork = new Uint8Array(4096).fill(7);
+  it('passes over macOS resource forks in a zip and beside the files, CIFAR-10 and IDX alike', async () => {
+    const zip = zipSync({
+      'cifar-10-batches-bin/data_batch_1.bin': cifarRecords([0, 1, 2]), '__MACOSX/cifar-10-batches-bin/._data_batch_1.bin': fork,
+      'cifar-10-batches-bin/test_batch.bin': cifarRecords([3, 4]), '__MACOSX/cifar-10-batches-bin/._test_batch.bin': fork,
+    });
+    const c = await datasetFromFiles([{ name: 'cifar.zip', bytes: zip }], { imageSize: 32, seed: 1, limit });
+    expect([Array.from(c.train.labels), Array.from(c.test.labels)]).toEqual([[0, 1, 2], [3, 4]]);
+    const a = mnistLike(12, false), b = mnistLike(4, false);
+    const idx = [['train-images-idx3-ubyte', a.images], ['train-labels-idx1-ubyte', a.labels], ['t10k-images-idx3-ubyte', b.images], ['t10k-labels-idx1-ubyte', b.labels]] as const;
+    const files = idx.flatMap(([n, bytes]) => [{ name: n, path: `mnist/${n}`, bytes }, { name: `._${n}`, path: `mnist/._${n}`, bytes: fork }]);
+    const m = await datasetFromFiles(files, { imageSize: 4, seed: 1, limit });
+    expect(Array.from(m.train.images)).toEqual(Array.from(a.pix));
+  });
+
+  it("reads files under a hidden folder of the user's own path (the CLI's ~/.cache/...)", async () => {
+    const c = await datasetFromFiles([
+      { name: 'data_batch_1.bin', path: '/home/u/.cache/cifar/data_batch_1.bin', bytes: cifarRecords([5, 6]) },
+      { name: 'test_batch.bin', path: '/home/u/.cache/cifar/test_batch.bin', bytes: cifarRecords([7]) },
+    ], { imageSize: 32, seed: 1, limit });
+    expect([c.train.count, c.test.count]).toEqual([2, 1]);
+  });
+});
+
 describe('the order files come in', () => {
   it('makes no difference: the same files picked or dropped in any order give the same data', async () => {
     const cifar = [

@@ -23,6 +23,19 @@ export const IMAGE_EXT = /\.(png|jpe?g|gif|bmp|webp)$/i;
 /** A path part no dataset is in: dot-files and folders (.DS_Store, .git) and the resource forks a macOS zip keeps in __MACOSX/. */
 const hidden = (part: string) => part.startsWith('.') || part === '__MACOSX';
 
+/** A path's folders and name, `.` and `..` dropped (`./cats/1.png`, as `tar czf x.tgz .` writes it, is `cats/1.png`). */
+const pathParts = (path: string) => path.split('/').filter((p) => p && p !== '.' && p !== '..');
+
+/**
+ * Whether a file is in no dataset wherever it sits: a dot-file (macOS's `._data_batch_1.bin`
+ * resource fork) or one under `__MACOSX/`. Not every hidden folder: the CLI's paths are
+ * the user's own (`~/.cache/cifar/...`).
+ */
+export const isNoDataFile = (path: string) => {
+  const parts = pathParts(path);
+  return (parts[parts.length - 1] ?? '').startsWith('.') || parts.includes('__MACOSX');
+};
+
 /** Bilinear resize of RGBA to size x size RGB. */
 export function resizeToRGB(img: DecodedImage, size: number): Uint8Array {
   const out = new Uint8Array(size * size * 3);
@@ -84,8 +97,7 @@ export async function folderDataset(
   const others: { cls: string; parent: string }[] = [];
   const loose: string[] = []; // images at the top level: named if no two classes are found
   for (const e of entries) {
-    // `./cats/1.png` (tar czf x.tgz .) is `cats/1.png`: `.` and `..` are no folder of the set
-    const parts = e.path.split('/').filter((p) => p && p !== '.' && p !== '..');
+    const parts = pathParts(e.path);
     if (parts.some(hidden)) continue;
     if (parts.length < 2) { // files at the top level belong to no class
       if (IMAGE_EXT.test(e.path)) loose.push(printable(e.path));

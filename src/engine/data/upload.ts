@@ -5,7 +5,7 @@
 import { cifarDataset } from './cifar10';
 import type { Dataset } from './dataset';
 import { DatasetError } from './errors';
-import { folderDataset, IMAGE_EXT, type ImageDecoder } from './folder';
+import { folderDataset, IMAGE_EXT, isNoDataFile, type ImageDecoder } from './folder';
 import { idxDataset } from './idx';
 import { DataBudget, isGzip, unzipBounded } from './inflate';
 import { MAX_FILES, type DataLimit } from './limits';
@@ -56,7 +56,11 @@ export async function datasetFromFiles(files: UploadFile[], o: UploadOptions): P
   const budget = new DataBudget(o.limit);
   // in path order, not the order given: the same files picked or dropped in another
   // order made other data (another CRC-32: not the same run again, nor resumable by it)
-  const all = unpack(files, budget).sort((a, b) => comparePaths(a.path ?? a.name, b.path ?? b.name));
+  const unpacked = unpack(files, budget).sort((a, b) => comparePaths(a.path ?? a.name, b.path ?? b.name));
+  // no dataset file is hidden: a Finder zip's __MACOSX/._data_batch_1.bin (4,096 bytes of
+  // resource fork) was parsed as a batch and refused as "truncated", naming a file Finder
+  // does not show; an exFAT drive's folders carry the same ._ files
+  const all = unpacked.filter((f) => !isNoDataFile(f.path ?? f.name));
   const cifar = all.filter((f) => /(data|test)_batch.*\.bin$/i.test(f.name));
   if (cifar.length) return cifarDataset(cifar, o.seed);
   const idx = all.filter((f) => /idx[13]-ubyte/i.test(f.name));
@@ -71,7 +75,7 @@ export async function datasetFromFiles(files: UploadFile[], o: UploadOptions): P
   // the files as given (an archive by its own name: its entries alone named the wrong file), then what an archive held
   const list = (names: string[]) => `${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`;
   const archives = files.some((f) => ARCHIVE.test(f.name));
-  const held = archives && all.length ? ` (holding ${list(all.map((f) => f.name))})` : '';
+  const held = archives && unpacked.length ? ` (holding ${list(unpacked.map((f) => f.name))})` : '';
   // the page's own model export, given as data: say where it goes
   const model = all.some((f) => /(\.safetensors|adapter_config\.json)$/i.test(f.name))
     ? '; it is a model: start runs from it with Load weights in the page or --init in the CLI (an export\'s model/ folder)' : '';
