@@ -80,6 +80,25 @@ describe('MNIST IDX', () => {
   });
 });
 
+describe('MNIST IDX, one role twice', () => {
+  const set = (folder: string, n: number, gz = false) => {
+    const m = mnistLike(n, gz), t = mnistLike(2, gz);
+    const z = gz ? '.gz' : '';
+    return [['train-images-idx3-ubyte', m.images], ['train-labels-idx1-ubyte', m.labels], ['t10k-images-idx3-ubyte', t.images], ['t10k-labels-idx1-ubyte', t.labels]]
+      .map(([name, bytes]) => ({ name: `${name as string}${z}`, path: `${folder}/${name as string}${z}`, bytes: bytes as Uint8Array }));
+  };
+
+  it('refuses two datasets in one upload, naming both files (a parent of mnist/ and fashion/ trained on the digits as Fashion-MNIST)', async () => {
+    await expect(datasetFromFiles([...set('datasets/fashion', 6), ...set('datasets/mnist', 8)], { imageSize: 4, seed: 1, limit }))
+      .rejects.toThrow('train-images given twice, with different data (datasets/fashion/train-images-idx3-ubyte, datasets/mnist/train-images-idx3-ubyte): upload the four files of one dataset');
+  });
+
+  it('takes the same data twice as once: a .gz beside what it unpacks to', async () => {
+    const d = await datasetFromFiles([...set('mnist', 6, true), ...set('mnist', 6)], { imageSize: 4, seed: 1, limit });
+    expect([d.train.count, d.test.count, d.name]).toEqual([6, 2, 'MNIST']);
+  });
+});
+
 describe('CIFAR-10 binary', () => {
   it('turns planar records into interleaved RGB, exactly', () => {
     const s = parseCifarBatch(cifarRecords([3, 9]), 'data_batch_1.bin');

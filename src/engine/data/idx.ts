@@ -89,9 +89,12 @@ function pair(images: IdxFile & { file: string }, labels: IdxFile, what: 'train'
   return split;
 }
 
+const sameIdx = (a: IdxFile, b: IdxFile) =>
+  a.kind === b.kind && a.count === b.count && a.rows === b.rows && a.cols === b.cols && a.data.length === b.data.length && a.data.every((v, i) => v === b.data[i]);
+
 /** Four IDX files (train/test images/labels, names as published) -> a Dataset, within `budget` (gzipped ones counted here). */
-export async function idxDataset(files: { name: string; bytes: Uint8Array }[], name: string, budget: DataBudget): Promise<Dataset> {
-  const found: Record<string, IdxFile & { file: string }> = {};
+export async function idxDataset(files: { name: string; path?: string; bytes: Uint8Array }[], name: string, budget: DataBudget): Promise<Dataset> {
+  const found: Record<string, IdxFile & { file: string; path: string }> = {};
   for (const f of files) {
     const r = role(f.name);
     if (!r) throw new DatasetError(`${f.name}: not an MNIST file name (expected train-/t10k- and images-idx3 / labels-idx1)`);
@@ -99,7 +102,14 @@ export async function idxDataset(files: { name: string; bytes: Uint8Array }[], n
     if (parsed.kind === 'images' && (parsed.rows !== parsed.cols || parsed.rows < MIN_SIDE)) {
       throw new DatasetError(`${f.name}: images of ${parsed.rows}x${parsed.cols}: the model takes square images of at least ${MIN_SIDE}x${MIN_SIDE}`);
     }
-    found[r] = { ...parsed, file: f.name };
+    // two files of one role: the same data twice (a .gz beside what it unpacks to) is one;
+    // other data is refused (a folder holding mnist/ and fashion/ trained on the digits,
+    // named and labelled as Fashion-MNIST)
+    const had = found[r];
+    if (had && !sameIdx(had, parsed)) {
+      throw new DatasetError(`${r} given twice, with different data (${had.path}, ${f.path ?? f.name}): upload the four files of one dataset`);
+    }
+    found[r] = { ...parsed, file: f.name, path: f.path ?? f.name };
   }
   const missing = ['train-images', 'train-labels', 'test-images', 'test-labels'].filter((r) => !found[r]);
   if (missing.length) throw new DatasetError(`missing ${missing.join(', ')}: upload all four files (train-images, train-labels, t10k-images, t10k-labels)`);
