@@ -11,6 +11,17 @@ import tseslint from 'typescript-eslint';
 import noTfjsReach from './lint/no-tfjs-reach.js';
 
 /**
+ * `Math.min(...xs)` / `Math.max(...xs)` pass every element as an argument: past about
+ * 125,000 (a run log's phase events, a deep config's module ids) V8 threw "Maximum call
+ * stack size exceeded" and `npm run explore` died with a stack trace. In every source
+ * file, beside each set of bans below (a later no-restricted-syntax replaces an earlier).
+ */
+const SPREAD_BAN = {
+  selector: "CallExpression[callee.object.name='Math'][callee.property.name=/^(min|max)$/] > SpreadElement",
+  message: 'Math.min/max over a spread overflows the call stack on a long list: reduce with Math.min/max instead',
+};
+
+/**
  * Import bans, each a regex on the specifier and why: static imports to
  * no-restricted-imports, `import('...')` and type `import('...').T` to
  * no-restricted-syntax, as no-restricted-imports does not look at them.
@@ -23,7 +34,7 @@ function importBans(...bans) {
     })), {
       // import(`../cli/args`) passed: the bans read a string's value only
       selector: "ImportExpression[source.type!='Literal']", message: "a dynamic import names its module as a plain string here, so that these bans can read it",
-    }],
+    }, SPREAD_BAN],
   };
 }
 
@@ -46,6 +57,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
+  },
+  {
+    files: ['src/**/*.{ts,tsx}'],
+    rules: { 'no-restricted-syntax': ['error', SPREAD_BAN] },
   },
   {
     files: ['src/ui/**/*.tsx', 'src/ui/**/*.ts'],
@@ -90,7 +105,7 @@ export default tseslint.config(
         // TSImportType: a type's `import('./config').RunConfig`
         ...['ImportDeclaration', 'ImportExpression', 'TSImportType', 'ExportAllDeclaration', 'ExportNamedDeclaration[source]'].map((selector) => ({
           selector, message: 'policy.ts imports nothing: it is pure functions over plain numbers (declare its value sets here)',
-        }))],
+        })), SPREAD_BAN],
     },
   },
 );

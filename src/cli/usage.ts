@@ -3,6 +3,6 @@
 export const choices = (xs: readonly string[]) => xs.join('|');
 
 export function usageText(command: string, flags: [flag: string, help: string][]): string {
-  const width = Math.max(...flags.map(([f]) => f.length)) + 2;
+  const width = flags.reduce((a, [f]) => Math.max(a, f.length), -Infinity) + 2;
   return [`usage: ${command} -- [flags]`, ...flags.map(([f, help]) => `  ${f.padEnd(width)} ${help}`)].join('\n');
 }

@@ -87,7 +87,7 @@ export function rankFor(x: number, ranks: number[]): number {
 
 /** Min-max to [0, 1]; all equal -> all 0. */
 export function minMaxNormalise(values: number[]): number[] {
-  const lo = Math.min(...values), hi = Math.max(...values);
+  const lo = values.reduce((a, b) => Math.min(a, b), Infinity), hi = values.reduce((a, b) => Math.max(a, b), -Infinity);
   return values.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 0));
 }
 
@@ -158,7 +158,7 @@ const none: Decision = { switching: [], tested: {} };
 export function globalRule(history: WindowRecord[], active: string[], s: PolicySettings): Decision {
   if (active.length === 0 || !lossTestHolds(history, s)) return none;
   const refs = active.map(parseModuleId);
-  const depth = 1 + Math.max(...Object.keys(history.at(-1)!.modules).map((id) => parseModuleId(id).layer));
+  const depth = 1 + Object.keys(history.at(-1)!.modules).reduce((a, id) => Math.max(a, parseModuleId(id).layer), -Infinity);
   const weights = layerWeights(depth, s.layerWeights);
   const families = [...new Set(refs.map((r) => r.family))];
   const tested: Record<string, number[]> = {};

@@ -138,7 +138,7 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
     memory: { fullPhaseBytes: lastOf('full'), loraPhaseBytes: lastOf('lora') },
     flops: { total, fullTraining, saved: fullTraining > 0 ? 1 - total / fullTraining : 0 },
     // the last change a reading could see: a run's last freezes may come at its end, after its last read-back
-    tensorsGrowth: tensorsGrowth(memory, [...closed], Math.max(0, ...changes.filter((c) => c.step < (memory.at(-1)?.step ?? 0)).map((c) => c.step))),
+    tensorsGrowth: tensorsGrowth(memory, [...closed], changes.filter((c) => c.step < (memory.at(-1)?.step ?? 0)).reduce((a, c) => Math.max(a, c.step), 0)),
     trainingSeconds,
     wallSeconds: meta.wallSeconds,
     diverged,
@@ -178,6 +178,6 @@ export function switchOrder(switches: RunSummary['switches']): FamilySwitch[] {
     steps.set(family, [...(steps.get(family) ?? []), sw.step]);
   }
   return [...steps].map(([family, xs]) => ({
-    family, modules: xs.length, first: Math.min(...xs), mean: xs.reduce((a, b) => a + b, 0) / xs.length, last: Math.max(...xs),
+    family, modules: xs.length, first: xs.reduce((a, b) => Math.min(a, b), Infinity), mean: xs.reduce((a, b) => a + b, 0) / xs.length, last: xs.reduce((a, b) => Math.max(a, b), -Infinity),
   })).sort((a, b) => a.mean - b.mean || a.first - b.first);
 }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { makeConfig, type PreLoRAConfig } from '../../src/engine/config';
 import type { EngineEvent } from '../../src/engine/events';
+import { exactness } from '../../src/engine/explore/recorded';
 import { parseRunLog } from '../../src/engine/explore/run-log';
 import type { WindowRecord } from '../../src/engine/policy';
 
@@ -24,6 +25,14 @@ const HOW = ': write one with npm run train -- --out RUN.json';
 describe('a run log for a replay', () => {
   it('is read as it was written', () => {
     expect(read(windows(nano.windows))).toBeNull();
+  });
+
+  it('is read however long: 200,000 switch events (the spread of their steps into Math.min overflowed the call stack)', () => {
+    const at = nano.windows[0]!.step;
+    const many = Array.from({ length: 200_000 }, (_, i): EngineEvent => ({ type: 'phase', change: { module: 'blocks.0.query', from: 'full', to: 'lora', step: at + 1 + i, rank: 4, decidedBy: 'forced' } }));
+    const parsed = parseRunLog({ config, events: [...windows(nano.windows.slice(0, 1)), ...many] }, 'run.json');
+    expect(parsed.error).toBeNull();
+    expect(exactness(parsed.log!.run)).toEqual({ until: at + 1, by: 'switch' });
   });
 
   it('holds policy switches as recorded before their settings were kept and with them', () => {

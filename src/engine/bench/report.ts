@@ -117,7 +117,7 @@ export const BENCH_MIN_STEPS = 12;
 /** The largest of the seeds' peaks, null where none was measured (Math.max read a null as 0). */
 const peakOf = (peaks: (number | null)[]): number | null => {
   const known = peaks.filter((p): p is number => p !== null);
-  return known.length ? Math.max(...known) : null;
+  return known.length ? known.reduce((a, b) => Math.max(a, b), -Infinity) : null;
 };
 
 /** The runs of a benchmark, in the order they are run for each seed. */

@@ -173,7 +173,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
         full: startsFull ? flopsPerStep(cfg.model, { batchSize: batch }) : null,
         lora: endsInLora ? flopsPerStep(cfg.model, { batchSize: batch, ranks, frozen }) : null,
       },
-      switchedAt: s.switches.length ? Math.min(...s.switches.map((x) => x.step)) : null,
+      switchedAt: s.switches.length ? s.switches.reduce((a, x) => Math.min(a, x.step), Infinity) : null,
       phaseShare: { full: s.phases.full.share, mixed: s.phases.mixed?.share ?? 0, lora: s.phases.lora.share },
       flopsSaved: s.flops.saved,
       familySwitchSteps: Object.fromEntries(s.switchOrder.map((f) => [f.family, f.mean])),

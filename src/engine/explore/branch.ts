@@ -25,5 +25,5 @@ export function firstDifference(real: readonly RealSwitch[], predicted: readonly
  */
 export function branchPoint(points: readonly number[], differsAt: number): number | null {
   const early = points.filter((p) => p < differsAt);
-  return early.length ? Math.max(...early) : null;
+  return early.length ? early.reduce((a, b) => Math.max(a, b), -Infinity) : null;
 }

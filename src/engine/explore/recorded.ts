@@ -125,7 +125,7 @@ export function exactness(run: Pick<RecordedRun, 'real' | 'windows' | 'prelora'>
   const length = windowLength(run, 0);
   const k = run.windows.findIndex((w, i) => w.step !== (i + 1) * length);
   const cut = k < 0 ? null : (run.windows[k - 1]?.step ?? 0);
-  const first = run.real.length ? Math.min(...run.real.map((r) => r.step)) : null;
+  const first = run.real.length ? run.real.reduce((a, r) => Math.min(a, r.step), Infinity) : null;
   if (first !== null && (cut === null || first <= cut)) return { until: first, by: 'switch' };
   return cut === null ? { until: null, by: null } : { until: cut, by: 'window' };
 }

@@ -62,7 +62,7 @@ export function sharesOf(model: ModelConfig, batchSize: number, steps: number, t
   }
   area += (steps - done) * trainable;
   const full = steps * flopsPerStep(model, { batchSize });
-  const allFrozen = targeted > 0 && frozenAt.length === targeted ? Math.max(...frozenAt) : steps;
+  const allFrozen = targeted > 0 && frozenAt.length === targeted ? frozenAt.reduce((a, b) => Math.max(a, b), -Infinity) : steps;
   return {
     trainableMean: steps > 0 ? trainableShare(model, area / steps) : 1,
     trainableEnd: trainableShare(model, trainable),

@@ -32,7 +32,7 @@ function SampleGrid({ info }: { info: DatasetInfo }) {
  * 26 px bars: names like `diagonal-stripes` or `automobile` overlapped and were cut.
  */
 function Balance({ info }: { info: DatasetInfo }) {
-  const max = Math.max(...info.balance, 1);
+  const max = info.balance.reduce((a, b) => Math.max(a, b), 1);
   return (
     <div className="balance" data-testid="dataset-balance" title="training images per class">
       {info.balance.map((n, i) => (

@@ -19,7 +19,7 @@ export function TrainingCharts() {
     [runs, loss.smoothing]);
   // one row per evaluation step, every run's accuracy in it: the hover reads them all
   const accuracy = useMemo(() => mergeSeries(runs.map((r) => ({ key: r.id, points: r.evaluations.map((e) => ({ step: e.step, value: e.accuracy })) }))), [runs]);
-  const ticks = niceTicks(Math.max(0, ...runs.map((r) => r.losses.at(-1)?.step ?? 0)));
+  const ticks = niceTicks(runs.reduce((a, r) => Math.max(a, r.losses.at(-1)?.step ?? 0), 0));
   return (
     <section className="panel two">
       <div data-chart="loss">

@@ -102,7 +102,7 @@ let numbered = 0;
 export const runHandle = (label: string) => label.match(/^#\d+/)?.[0] ?? label;
 
 /** The highest `#N` among names: a new run's number comes after it (a reload started again at #1 beside a saved #1). */
-const highestNumber = (names: string[]) => Math.max(0, ...names.map((l) => Number(l.match(/^#(\d+)/)?.[1] ?? 0)));
+const highestNumber = (names: string[]) => names.reduce((a, l) => Math.max(a, Number(l.match(/^#(\d+)/)?.[1] ?? 0)), 0);
 
 /**
  * The run with fresh copies of the arrays (and modules) events append to: the one copy an

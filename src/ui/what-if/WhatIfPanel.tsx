@@ -66,7 +66,7 @@ export function WhatIfPanel() {
   }
   const { replay: r, run, recorded } = w;
   const real = recorded.real;
-  const predictedFirst = r.switches.length ? Math.min(...r.switches.map((s) => s.step)) : null;
+  const predictedFirst = r.switches.length ? r.switches.reduce((a, s) => Math.min(a, s.step), Infinity) : null;
   return (
     <section className="panel what-if" data-testid="what-if" data-run={run.id}>
       <h2>What if? <small>{run.label} replayed with these settings (a window&apos;s statistics decide)</small></h2>
@@ -75,7 +75,7 @@ export function WhatIfPanel() {
       </div>
       <p data-testid="what-if-summary" data-switches={r.switches.length} data-first={predictedFirst ?? ''}>
         Predicted: <b>{r.switches.length}</b> of {recorded.moduleIds.length} modules switch{predictedFirst !== null ? <>, the first at step <b>{predictedFirst}</b></> : ''};
-        really: {real.length}{real.length ? `, the first at step ${Math.min(...real.map((s) => s.step))}` : ''}.
+        really: {real.length}{real.length ? `, the first at step ${real.reduce((a, s) => Math.min(a, s.step), Infinity)}` : ''}.
       </p>
       <table className="shares">
         <caption data-testid="shares-horizon">over steps 1 to {recordedSteps(recorded)}, those its windows cover</caption>

@@ -368,7 +368,7 @@ export interface FusedLinearOptions {
  * and the weight gradient's (16 rows of the factor).
  */
 export function loraSharedBytes(rank: number): number {
-  return Math.max(...[forwardLayout, inputGradLayout, weightGradLayout].map((layout) => gemmSharedBytes(layout(rank))));
+  return [forwardLayout, inputGradLayout, weightGradLayout].reduce((a, layout) => Math.max(a, gemmSharedBytes(layout(rank))), 0);
 }
 
 /**

@@ -87,7 +87,7 @@ fn main(${MAIN_ARGS}) {
 }
 
 /** The partials' chunks a module has: the largest module's (every module has as many slots). */
-const windowStatsChunks = (sizes: number[]): number => Math.max(1, ...sizes.map((n) => Math.ceil(n / CHUNK)));
+const windowStatsChunks = (sizes: number[]): number => sizes.reduce((a, n) => Math.max(a, Math.ceil(n / CHUNK)), 1);
 
 /**
  * The launches for modules (W, S) into OUT [4M]: rows ||W||, ||W - S||, ||S||, <W - S, W + S>,
