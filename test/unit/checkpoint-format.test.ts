@@ -70,6 +70,13 @@ describe('a checkpoint file', () => {
     expect(tensors.get('model/vit.embeddings.cls_token')!.dtype).toBe('F32');
   });
 
+  it('is not written past the header limit a reader refuses, and says what to change (a long run\'s record was saved whole and refused at its resume)', () => {
+    // 1.3 million evaluation events: some 110 MB of log in the header
+    const event = checkpoint.log.events[0]!;
+    const long: Checkpoint = { ...checkpoint, log: { events: Array.from({ length: 1_300_000 }, () => event), policyChanges: [] } };
+    expect(() => encodeCheckpoint(long)).toThrow(/^the run's record \(its events and window history, 1\d\d MiB\) is more than a checkpoint holds \(95 MiB\): the saved run stays as it was last saved; a longer prelora\.windowSteps or schedule\.logEvery records less a step$/);
+  });
+
   it('uses the zip CRC-32', () => {
     expect(crc32(new TextEncoder().encode('123456789')).toString(16)).toBe('cbf43926');
     expect(crc32(new TextEncoder().encode('1234'), new TextEncoder().encode('56789'))).toBe(0xcbf43926);

@@ -6,12 +6,12 @@
 // event log, with a CRC-32 of the tensor bytes. A file that is not one, of another
 // version, truncated or corrupted is refused with a message that names it; nothing is
 // taken from it.
-import { validateConfig, formatErrors, type PreLoRAConfig, type RunConfig } from '../config';
+import { validateConfig, formatBytes, formatErrors, type PreLoRAConfig, type RunConfig } from '../config';
 import type { BatcherState } from '../data/dataset';
 import { printable } from '../data/names';
 import type { EngineEvent, Phase, RunPhase } from '../events';
 import { ModelFileError } from '../io/errors';
-import { parseHeader, readSafetensors, toFloat32, writeSafetensors } from '../io/safetensors';
+import { HeaderTooLargeError, MAX_HEADER_BYTES, parseHeader, readSafetensors, toFloat32, writeSafetensors } from '../io/safetensors';
 import type { WindowRecord } from '../policy';
 import type { PolicyChange } from '../run-record';
 
@@ -124,7 +124,15 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const sorted = byName([...c.tensors]);
   const json = { config: JSON.stringify(c.config), state: JSON.stringify(c.state), log: JSON.stringify(c.log) };
   const sum = checksum(json, sorted.map(([n, t]) => [n, t.shape]), sorted.map(([, t]) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)));
-  return writeSafetensors(c.tensors, { format: CHECKPOINT_FORMAT, version: String(CHECKPOINT_VERSION), crc32: sum, ...json });
+  try {
+    return writeSafetensors(c.tensors, { format: CHECKPOINT_FORMAT, version: String(CHECKPOINT_VERSION), crc32: sum, ...json });
+  } catch (err) {
+    if (!(err instanceof HeaderTooLargeError)) throw err;
+    // the state and the log ride in the header: a nano run with a window every step filled
+    // it near step 11,000 (about 8 KB a window), the default window of 25 near 240,000
+    throw new Error(`the run's record (its events and window history, ${formatBytes(err.bytes)}) is more than a checkpoint holds ` +
+      `(${formatBytes(MAX_HEADER_BYTES)}): the saved run stays as it was last saved; a longer prelora.windowSteps or schedule.logEvery records less a step`, { cause: err });
+  }
 }
 
 /** Read a checkpoint file whole; refused with a CheckpointError (it names `file`) when it is not one this version can resume. */

@@ -19,6 +19,15 @@ export type Dtype = keyof typeof DTYPE_BYTES;
 /** The reference implementation refuses larger headers (100 MB) as a denial-of-service guard. */
 export const MAX_HEADER_BYTES = 100_000_000;
 
+/** A header the writer will not write: over MAX_HEADER_BYTES, which every reader (ours, the reference) refuses. */
+export class HeaderTooLargeError extends Error {
+  override name = 'HeaderTooLargeError';
+
+  constructor(readonly bytes: number) {
+    super(`safetensors: a header of ${bytes} bytes is over the format's limit of ${MAX_HEADER_BYTES} bytes`);
+  }
+}
+
 export interface TensorEntry {
   name: string;
   dtype: Dtype;
@@ -235,6 +244,9 @@ export function writeSafetensors(tensors: Iterable<[string, WritableTensor]>, me
     header[name] = { dtype: WRITE_DTYPE(t.data), shape: t.shape, data_offsets: [begin, offset] };
   }
   let json = new TextEncoder().encode(JSON.stringify(header));
+  // what is written can be read back: a checkpoint of a long run was written whole and
+  // then refused at its resume ("header length ... is over the format's limit")
+  if (Math.ceil(json.length / 8) * 8 > MAX_HEADER_BYTES) throw new HeaderTooLargeError(Math.ceil(json.length / 8) * 8);
   const padded = Math.ceil(json.length / 8) * 8;
   if (padded !== json.length) {
     const p = new Uint8Array(padded).fill(0x20);
