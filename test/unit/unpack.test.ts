@@ -90,6 +90,8 @@ describe('tar, streamed', () => {
     broken[10] = broken[10]! ^ 0xff;
     expect(() => untar(broken, 'b.tar', budget(1))).toThrow('b.tar: not a readable tar archive (entry 1 has a broken header)');
     expect(() => untar(tar.subarray(0, 2000), 'c.tar', budget(1))).toThrow('c.tar: the archive is cut short in a/data_batch_1.bin: download it again');
+    // a gzip of something else, named as a tar.gz: no tar, not one cut short
+    expect(() => untar(gzipSync(new TextEncoder().encode('hello, not a tar')), 'd.tgz', budget(1))).toThrow('d.tgz: not a readable tar archive (no entries)');
   });
 });
 

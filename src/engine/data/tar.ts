@@ -67,10 +67,12 @@ export class TarReader {
 
   /** After the last piece: an entry cut short is an error, as is no entry at all. */
   end(): void {
+    // no header read whole: what it holds is no tar (a gzip of something else named .tgz),
+    // not an archive cut short (it said "download it again")
+    if (this.entries === 0 && !this.body) throw new DatasetError(`${this.archive}: not a readable tar archive (no entries)`);
     if (this.body || this.headFill > 0) {
       throw new DatasetError(`${this.archive}: the archive is cut short${this.body ? ` in ${this.body.name}` : ''}: download it again`);
     }
-    if (this.entries === 0) throw new DatasetError(`${this.archive}: not a readable tar archive (no entries)`);
   }
 
   private fill(body: Body, chunk: Uint8Array, at: number): number {
