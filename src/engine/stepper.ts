@@ -87,7 +87,11 @@ export function windowCouldSwitch(state: StepperState, history: readonly WindowR
   const low = -Number.MAX_VALUE / 4;
   const modules = Object.fromEntries(ids.map((id) => [id, { norm: 0, 'normChange%': low, 'update%': low, gradNorm: 0, 'gradChange%': low }]));
   const best: WindowRecord = { step, loss: 0, 'lossChange%': low, modules };
-  return decide([...history, best], activeModules(state, s.targets), s).switching.length > 0;
+  // the windows the decision reads (decisionWindows), not a copy of every window so far:
+  // at every window of a run that made each window's time grow with the run (100,000
+  // windows, a window a step: 6 ms a step, more than a tiny step on the GPU)
+  const upTo = [...history.slice(Math.max(0, history.length - Math.max(1, s.patience))), best];
+  return decide(decisionWindows(upTo, upTo.length, s.patience), activeModules(state, s.targets), s).switching.length > 0;
 }
 
 /**

@@ -90,6 +90,12 @@ describe('stepForced', () => {
   });
 });
 
+/** Ten windows where every module moved, then `last`: eleven windows, steps 10 to 110. */
+const longRun = (last: WindowRecord): WindowRecord[] => {
+  const tenMoved = windows(Object.fromEntries(Object.keys(last.modules).map((id) => [id, Array.from({ length: 10 }, () => 5)])));
+  return [...tenMoved, { ...last, step: 110 }];
+};
+
 describe('windowCouldSwitch', () => {
   const all = ['blocks.0.query', 'blocks.1.query', 'blocks.0.fc1', 'blocks.1.fc1'];
   const moved = windows({ 'blocks.0.query': [5, 5], 'blocks.1.query': [5, 5], 'blocks.0.fc1': [5, 5], 'blocks.1.fc1': [5, 5] });
@@ -105,6 +111,9 @@ describe('windowCouldSwitch', () => {
     ['global: a family above the threshold in the window before holds everything', settled.slice(0, 2).map((w, i) => (i ? { ...w, modules: { ...w.modules, 'blocks.0.fc1': { ...w.modules['blocks.0.fc1']!, 'update%': 9 } } } : w)), { ...base, rule: 'global' }, 100, false],
     ['global: both families below it', settled.slice(0, 2), { ...base, rule: 'global' }, 100, true],
     ['no family targeted', settled.slice(0, 2), { ...base, targets: [] }, 100, false],
+    // a long run: only the last windows count (the decision reads its last `patience`)
+    ['the twelfth window after a settled eleventh, ten that moved before it', longRun(settled[1]!), base, 200, true],
+    ['the twelfth after an eleventh where everything moved', longRun(moved[1]!), base, 200, false],
   ] as [string, WindowRecord[], StepperSettings, number, boolean][])('%s', (_, history, s, total, could) => {
     const step = 10 * (history.length + 1);
     expect(windowCouldSwitch(initialState(all), history, s, total, step, all)).toBe(could);
