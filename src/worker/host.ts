@@ -23,7 +23,7 @@ import type { EngineEvent, PhaseChange } from '../engine/events';
 import { ModelFileError } from '../engine/io/errors';
 import { exportRun } from '../engine/io/export';
 import { checkInitWeights, initModel, readInitWeights, type InitWeights } from '../engine/io/init-weights';
-import { decodeCheckpoint, encodeCheckpoint, type RunLog } from '../engine/checkpoint/format';
+import { decodeCheckpoint, encodeCheckpoint, RecordTooLargeError, type RunLog } from '../engine/checkpoint/format';
 import { branchSettings } from '../engine/checkpoint/branch';
 import { restoreProblem } from '../engine/checkpoint/fits';
 import { deviceLimits } from '../engine/device-limits';
@@ -57,6 +57,8 @@ export interface HostDeps {
   lockHeld?: (name: string) => Promise<boolean>;
   /** the largest uploaded dataset (decoded bytes) kept with a saved run; default MAX_KEPT_DATA_BYTES */
   keepDataUpTo?: number;
+  /** the largest checkpoint header (tests only: a run's record outgrows it sooner); default the format's */
+  checkpointHeaderBytes?: number;
 }
 
 interface Run {
@@ -70,6 +72,8 @@ interface Run {
   saved: { id: string; name: string; preset: string | null; init: string | null };
   /** the uploaded data it trains on, once kept with its saved run (or found too large to keep) */
   data?: SavedRunInfo['data'];
+  /** its record outgrew a checkpoint: it only grows, so no later save is tried */
+  outgrown?: boolean;
 }
 
 /**
@@ -512,13 +516,15 @@ export class TrainingHost {
    */
   private async save(run: Run, reason: SavedRunInfo['reason']): Promise<void> {
     const opening = this.saved();
-    if (!opening || run.trainer.divergence || run.trainer.deviceLoss) return;
+    // past a refusal for its size every save was refused again, each after seconds of
+    // encoding (a nano run at a window a step: 3.4 s at step 11,000), with the same message
+    if (!opening || run.trainer.divergence || run.trainer.deviceLoss || run.outgrown) return;
     try {
       // the save's read-back, encoding and storage are not the run's training time
       await run.trainer.untimed('checkpoint', async () => {
         const store = await opening;
         const { config, state, tensors } = await run.trainer.exportState();
-        const bytes = encodeCheckpoint({ config, state, tensors, log: run.log });
+        const bytes = encodeCheckpoint({ config, state, tensors, log: run.log }, this.deps.checkpointHeaderBytes);
         const backend = (await this.ready('auto')).name;
         // every checkpoint but the last is also a branch point (a what-if branch starts from one)
         const data = await this.keepData(store, run);
@@ -531,7 +537,9 @@ export class TrainingHost {
       if (run.trainer.divergence) return;
       // a device lost under it: the run is let go with a message that says so (letGoIfLost)
       if (run.trainer.deviceLoss) return;
-      this.error(run.id, err instanceof StorageFullError ? err.message : `could not save the run at step ${run.trainer.stepsDone}: ${messageOf(err)}`);
+      if (err instanceof RecordTooLargeError) run.outgrown = true;
+      const later = run.outgrown ? ' (no later save of this run is tried: its record only grows)' : '';
+      this.error(run.id, err instanceof StorageFullError ? err.message : `could not save the run at step ${run.trainer.stepsDone}: ${messageOf(err)}${later}`);
     }
   }
 

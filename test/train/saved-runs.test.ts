@@ -30,10 +30,10 @@ import { cifarBatch } from '../helpers/cifar';
 const readPublic = async (p: string) => new Uint8Array(await readFile(join('public', p)));
 
 /** A worker as the page has it: a host that saves to this process's IndexedDB. */
-function worker(keepDataUpTo?: number, onEvent?: (e: WorkerEvent, host: TrainingHost) => void) {
+function worker(keepDataUpTo?: number, onEvent?: (e: WorkerEvent, host: TrainingHost) => void, checkpointHeaderBytes?: number) {
   const events: WorkerEvent[] = [];
   const post = (e: WorkerEvent) => { events.push(e); onEvent?.(e, host); };
-  const host: TrainingHost = new TrainingHost({ post, initBackend: (c) => initNodeBackend(c), readPublic, openSaved: () => SavedRuns.open(), keepDataUpTo });
+  const host: TrainingHost = new TrainingHost({ post, initBackend: (c) => initNodeBackend(c), readPublic, openSaved: () => SavedRuns.open(), keepDataUpTo, checkpointHeaderBytes });
   const waitFor = async <T extends WorkerEvent>(pred: (e: WorkerEvent) => e is T, from = 0): Promise<T> => {
     const end = Date.now() + 90_000;
     for (;;) {
@@ -85,6 +85,23 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
     await t.run();
     t.dispose();
   }, 120_000);
+
+  it('says once that a run\'s record outgrew a checkpoint, and trains on: no later save is tried (each was refused again, after seconds of encoding)', async () => {
+    // a header limit of 4 KiB: the first save's (step 8) is over it
+    const w = worker(undefined, undefined, 4096);
+    await w.host.receive({ type: 'start', runId: 'o', config, name: 'outgrown' });
+    const done = await w.waitFor(w.stateOf('o', 'done'));
+    expect(done.step).toBe(30);
+    const errors = w.events.filter((e) => e.type === 'error').map((e) => e.message);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^could not save the run at step 8: the run's record \(its events and window history, [\d.]+ KiB\) is more than a checkpoint holds \(4\.0 KiB\): the saved run stays as it was last saved; .* \(no later save of this run is tried: its record only grows\)$/);
+    expect(w.events.filter((e) => e.type === 'saved')).toEqual([]);
+    const store = await SavedRuns.open();
+    expect((await store.list()).filter((r) => r.name === 'outgrown')).toEqual([]);
+    store.close();
+    await w.host.receive({ type: 'reset', runId: 'o' });
+    await removeSaved();
+  });
 
   it('saves every N steps and at a pause; a new worker resumes it where it was saved, and it ends as the run that never stopped', async () => {
     const tensorsBefore = tf.memory().numTensors;

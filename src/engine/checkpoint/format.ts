@@ -120,18 +120,24 @@ export function checksum(json: Record<(typeof JSON_PARTS)[number], string>, entr
 
 const byName = <T>(list: [string, T][]) => list.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
-export function encodeCheckpoint(c: Checkpoint): Uint8Array {
+/** A checkpoint whose run's record is more than the file's header holds: its message says what to change. */
+export class RecordTooLargeError extends Error {
+  override name = 'RecordTooLargeError';
+}
+
+/** The checkpoint file of `c`; `maxHeaderBytes` (tests only) lowers the header's limit. */
+export function encodeCheckpoint(c: Checkpoint, maxHeaderBytes = MAX_HEADER_BYTES): Uint8Array {
   const sorted = byName([...c.tensors]);
   const json = { config: JSON.stringify(c.config), state: JSON.stringify(c.state), log: JSON.stringify(c.log) };
   const sum = checksum(json, sorted.map(([n, t]) => [n, t.shape]), sorted.map(([, t]) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)));
   try {
-    return writeSafetensors(c.tensors, { format: CHECKPOINT_FORMAT, version: String(CHECKPOINT_VERSION), crc32: sum, ...json });
+    return writeSafetensors(c.tensors, { format: CHECKPOINT_FORMAT, version: String(CHECKPOINT_VERSION), crc32: sum, ...json }, maxHeaderBytes);
   } catch (err) {
     if (!(err instanceof HeaderTooLargeError)) throw err;
     // the state and the log ride in the header: a nano run with a window every step filled
     // it near step 11,000 (about 8 KB a window), the default window of 25 near 240,000
-    throw new Error(`the run's record (its events and window history, ${formatBytes(err.bytes)}) is more than a checkpoint holds ` +
-      `(${formatBytes(MAX_HEADER_BYTES)}): the saved run stays as it was last saved; a longer prelora.windowSteps or schedule.logEvery records less a step`, { cause: err });
+    throw new RecordTooLargeError(`the run's record (its events and window history, ${formatBytes(err.bytes)}) is more than a checkpoint holds ` +
+      `(${formatBytes(err.limit)}): the saved run stays as it was last saved; a longer prelora.windowSteps or schedule.logEvery records less a step`, { cause: err });
   }
 }
 

@@ -23,8 +23,8 @@ export const MAX_HEADER_BYTES = 100_000_000;
 export class HeaderTooLargeError extends Error {
   override name = 'HeaderTooLargeError';
 
-  constructor(readonly bytes: number) {
-    super(`safetensors: a header of ${bytes} bytes is over the format's limit of ${MAX_HEADER_BYTES} bytes`);
+  constructor(readonly bytes: number, readonly limit = MAX_HEADER_BYTES) {
+    super(`safetensors: a header of ${bytes} bytes is over the format's limit of ${limit} bytes`);
   }
 }
 
@@ -222,7 +222,7 @@ const ALIGNMENT_RANK = { F32: 2, I32: 1, U8: 0 } as const;
  * metadata, as the reference writer does: tensors ordered by alignment then name, the
  * header padded with spaces to a multiple of 8 so every tensor is aligned.
  */
-export function writeSafetensors(tensors: Iterable<[string, WritableTensor]>, metadata?: Record<string, string>): Uint8Array {
+export function writeSafetensors(tensors: Iterable<[string, WritableTensor]>, metadata?: Record<string, string>, maxHeaderBytes = MAX_HEADER_BYTES): Uint8Array {
   const list = [...tensors];
   const names = new Set<string>();
   for (const [name, t] of list) {
@@ -246,7 +246,7 @@ export function writeSafetensors(tensors: Iterable<[string, WritableTensor]>, me
   let json = new TextEncoder().encode(JSON.stringify(header));
   // what is written can be read back: a checkpoint of a long run was written whole and
   // then refused at its resume ("header length ... is over the format's limit")
-  if (Math.ceil(json.length / 8) * 8 > MAX_HEADER_BYTES) throw new HeaderTooLargeError(Math.ceil(json.length / 8) * 8);
+  if (Math.ceil(json.length / 8) * 8 > maxHeaderBytes) throw new HeaderTooLargeError(Math.ceil(json.length / 8) * 8, maxHeaderBytes);
   const padded = Math.ceil(json.length / 8) * 8;
   if (padded !== json.length) {
     const p = new Uint8Array(padded).fill(0x20);
