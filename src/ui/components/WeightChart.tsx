@@ -13,6 +13,7 @@ import { niceTicks } from '../charts/ticks';
 import { layerLabel, layerStyle } from '../charts/layers';
 import { ChartControls, ReadOut, seriesLines, useChartScale } from '../charts/conventions';
 import { mergeSeries, smoothed, type Point, type Row } from '../charts/smooth';
+import { thinRows } from '../charts/thin-rows';
 
 const formatChange = (v: number) => (v >= 10 ? String(Math.round(v)) : v.toPrecision(2));
 
@@ -54,6 +55,9 @@ export function WeightChart() {
     const value = rows.find((r) => r.step === step)?.[`layer ${l}`];
     return step === undefined || value === undefined ? null : { step, value };
   });
+  // a long run's windows thinned for drawing, each line's labelled end kept
+  const endSteps = ends.map((e) => e?.step ?? -1).join(',');
+  const drawn = useMemo(() => thinRows(rows, new Set(endSteps.split(',').map(Number))), [rows, endSteps]);
   const switches = (run?.changes ?? []).filter((c) => c.from === 'full' && parseModuleId(c.module).family === family);
   // each threshold over the steps it was in force: from the step it was set (the next window
   // to close is the first it judges) to the next one's; the last to the chart's end
@@ -76,16 +80,17 @@ export function WeightChart() {
         <ChartControls name="weight-change" scale={scale} />
         <ChartDownloads name={`weight-change-${family}`} title={`Weight change (${metric}) per window, ${family}`} scope="run" />
       </h2>
+      {drawn.every > 1 ? <p className="hint" data-testid="weight-change-thinned">{windows?.length ?? 0} windows: one in {drawn.every} drawn, and each line's end</p> : null}
       <div data-testid="weight-change-chart" data-points={windows?.length ?? 0} data-predicted={predictedSteps.join(',')} data-metric={metric} data-threshold={current}
         data-scale={scale.log ? 'log' : 'linear'} data-last={windows?.length ? JSON.stringify(lastRaw) : '{}'}>
         <ResponsiveContainer width="100%" height={240}>
-          <LineChart data={rows} margin={{ top: 8, right: 28, bottom: 4, left: 0 }}>
+          <LineChart data={drawn.rows} margin={{ top: 8, right: 28, bottom: 4, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" />
             <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} ticks={niceTicks(last).filter((t) => t >= first)} />
             <YAxis scale={scale.log ? 'log' : 'linear'} domain={scale.log ? ['auto', 'auto'] : [0, 'auto']} allowDataOverflow={scale.log} width={56} tickFormatter={formatChange} />
             <Tooltip content={(p) => <ReadOut {...p} format={(v) => v.toFixed(3)} smoothing={scale.smoothing} />} />
             <Legend />
-            {rows.length > 1
+            {drawn.rows.length > 1
               ? segments.map((s, i) => (
                 <ReferenceLine key={`t${i}`} segment={[{ x: s.from, y: s.value }, { x: s.to, y: s.value }]} ifOverflow="extendDomain"
                   stroke="#c00" strokeDasharray="6 3" label={i === segments.length - 1 ? thresholdLabel : undefined} />))
