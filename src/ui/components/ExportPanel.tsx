@@ -3,6 +3,7 @@
 // bundle) while the worker still holds it; each file named for the run.
 import { useState } from 'react';
 import { PEFT_NAMINGS, type PeftNaming } from '../../engine/io/hf-names';
+import { attempt } from '../export/attempt';
 import { JSON_TYPE, saveFile } from '../export/download';
 import { runStem } from '../export/names';
 import { useStore } from '../store';
@@ -30,9 +31,14 @@ export function ExportPanel() {
   const exporting = useStore((s) => s.exporting);
   const exportModel = useStore((s) => s.exportModel);
   const [naming, setNaming] = useState<PeftNaming>('transformers5');
+  const [problem, setProblem] = useState<{ runId: string; message: string } | null>(null);
   if (!run) return null;
   const stem = runStem(run);
   const json = (name: string, value: unknown) => saveFile(`${stem}-${name}.json`, `${JSON.stringify(value, null, 1)}\n`, JSON_TYPE);
+  const take = (what: string, make: (f: Awaited<ReturnType<typeof runFiles>>) => unknown) => {
+    const runId = run.id;
+    void attempt(what, async () => make(await runFiles())).then((message) => setProblem(message === null ? null : { runId, message }));
+  };
   const unavailable = modelUnavailable(run, heldRunId);
   const busy = exporting?.runId === run.id;
   return (
@@ -40,11 +46,11 @@ export function ExportPanel() {
       <h2>Take away <small>{run.label}{run.preset ? `, ${run.preset}` : ''}{run.init ? `, started from ${run.init}` : ''}</small></h2>
       <div className="controls">
         <span>metrics and events
-          <button data-testid="export-json" onClick={() => void runFiles().then((f) => json('run', f.runJson(run)))}>JSON</button>
-          <button data-testid="export-csv" onClick={() => void runFiles().then((f) => saveFile(`${stem}-tables.zip`, f.runCsvZip(run), 'application/zip'))}>
+          <button data-testid="export-json" onClick={() => take('the metrics and events (JSON)', (f) => json('run', f.runJson(run)))}>JSON</button>
+          <button data-testid="export-csv" onClick={() => take('the CSV tables', (f) => saveFile(`${stem}-tables.zip`, f.runCsvZip(run), 'application/zip'))}>
             CSV tables (.zip)</button>
         </span>
-        <span>PreLoRA plan <button data-testid="export-plan" onClick={() => void runFiles().then((f) => json('plan', f.runPlan(run)))}>plan.json</button></span>
+        <span>PreLoRA plan <button data-testid="export-plan" onClick={() => take('the plan', (f) => json('plan', f.runPlan(run)))}>plan.json</button></span>
         <span>model
           <select aria-label="adapter names" data-testid="export-naming" value={naming} onChange={(e) => setNaming(e.target.value as PeftNaming)}>
             {PEFT_NAMINGS.map((n) => <option key={n} value={n}>{`adapter for ${NAMING_LABELS[n]}`}</option>)}
@@ -53,6 +59,7 @@ export function ExportPanel() {
             onClick={() => exportModel(run.id, naming)}>{busy ? 'exporting…' : 'Hugging Face + PEFT (.zip)'}</button>
         </span>
         {unavailable && <small className="why" data-testid="export-model-why">{unavailable}</small>}
+        {problem?.runId === run.id && <small className="bad" data-testid="export-problem">{problem.message}</small>}
       </div>
     </section>
   );
