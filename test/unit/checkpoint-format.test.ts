@@ -64,6 +64,11 @@ describe('a checkpoint file', () => {
     }
   });
 
+  it('reads back a run whose own maxRank is past the width, as an older page ran it (micro is 32 wide)', () => {
+    const older = makeConfig('micro', { prelora: { mode: 'prelora', maxRank: 64 } });
+    expect(decodeCheckpoint(encodeCheckpoint({ ...checkpoint, config: older }), 'old.ckpt').config).toEqual(older);
+  });
+
   it('is a safetensors file: its tensors load anywhere, its state is in the metadata', () => {
     const { tensors, metadata } = readSafetensors(encodeCheckpoint(checkpoint), 'run.ckpt');
     expect(metadata).toMatchObject({ format: 'prelora-checkpoint', version: String(CHECKPOINT_VERSION) });

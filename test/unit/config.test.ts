@@ -142,6 +142,12 @@ describe('validation', () => {
     expect(lora!.message).toMatch(/use 89 or lower$/);
   });
 
+  it('holds a run\'s own ranks, as it ran, to no width: a saved run of a page that did not ask stays resumable', () => {
+    const older = makeConfig('nano', { prelora: { mode: 'prelora', maxRank: 128 } });
+    expect(validateConfig(older).map((e) => e.path)).toEqual(['prelora.maxRank']);
+    expect(validateConfig(older, { ranksAsRun: true })).toEqual([]);
+  });
+
   it('names the widest rank a model takes: a power of two for maxRank, the width itself for a static rank', () => {
     const [prelora] = validateConfig(makeConfig('tiny', { prelora: { mode: 'prelora', maxRank: 256 } }));
     expect(prelora!.message).toBe('prelora.maxRank 256 is more than model.width (192): an adapter\'s rank past its weight\'s width adds nothing; use 128 or lower');

@@ -43,6 +43,16 @@ describe('restoredMisfit', () => {
     expect(restoredMisfit(model, { mode: 'prelora', targets }, modules, limits)).toMatch(/^its modules make up to \d+ tensors/);
   });
 
+  it('restoreProblem: a run\'s own maxRank past the width (an older page took it) resumes; a branch that raises it there does not', () => {
+    const config = makeConfig('micro', { prelora: { mode: 'prelora', minRank: 4, maxRank: 64 } }); // micro is 32 wide
+    const saved = { settings: config.prelora, modules: [mod('blocks.0.query', 'joint', 64)], history: [], forced: [] };
+    const none = { maxLoraRank: undefined, maxTrainableTensors: undefined };
+    expect(restoreProblem(config, saved, none)).toBeNull();
+    expect(restoreProblem(config, saved, none, { patience: 4 })).toBeNull();
+    expect(restoreProblem(config, saved, none, { maxRank: 128 })).toBe('its settings as changed live with the branch\'s do not run here: ' +
+      'prelora.maxRank 128 is more than model.width (32): an adapter\'s rank past its weight\'s width adds nothing; use 32 or lower');
+  });
+
   it('restoreProblem: the settings as changed live, a branch\'s change applied first, then the modules', () => {
     const config = makeConfig('micro', { prelora: { mode: 'prelora', targets: ['query', 'value'], minRank: 2, maxRank: 16 } });
     const saved = { settings: config.prelora, modules: [mod('blocks.0.query', 'joint', 16)], history: [], forced: [] };

@@ -27,6 +27,10 @@ describe('a run log for a replay', () => {
     expect(read(windows(nano.windows))).toBeNull();
   });
 
+  it('is read with its own maxRank past the width, as an older page ran it (nano is 64 wide)', () => {
+    expect(read(windows(nano.windows), makeConfig('nano', { prelora: { ...nano.prelora, maxRank: 128 }, schedule: { steps: nano.steps } }))).toBeNull();
+  });
+
   it('is read however long: 200,000 switch events (the spread of their steps into Math.min overflowed the call stack)', () => {
     const at = nano.windows[0]!.step;
     const many = Array.from({ length: 200_000 }, (_, i): EngineEvent => ({ type: 'phase', change: { module: 'blocks.0.query', from: 'full', to: 'lora', step: at + 1 + i, rank: 4, decidedBy: 'forced' } }));

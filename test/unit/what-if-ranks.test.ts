@@ -26,7 +26,12 @@ describe('what-if ranks', () => {
     expect(rankChoices(makeConfig('nano', { prelora: { minRank: 2, maxRank: 8 } }))).toEqual([1, 2, 4, 8, 16, 32, 64]);
   });
 
-  it("stops at the model's width: micro is 32 wide", () => {
+  it("stops at the model's width (micro is 32 wide), or at the run's own largest past it (an older page's run)", () => {
     expect(rankChoices(makeConfig('micro', { prelora: { minRank: 2, maxRank: 8 } }))).toEqual([1, 2, 4, 8, 16, 32]);
+    const older = makeConfig('micro', { prelora: { mode: 'prelora', minRank: 4, maxRank: 128 } });
+    expect(rankChoices(older)).toEqual([1, 2, 4, 8, 16, 32, 64, 128]);
+    // its own maxRank stays a setting it replays with; a new one past the width does not
+    expect(checkWhatIf(older, runSettings(older), 'patience', '4').error).toBeNull();
+    expect(checkWhatIf(older, runSettings(older), 'maxRank', '64').error).toMatch(/^prelora\.maxRank 64 is more than model\.width \(32\)/);
   });
 });

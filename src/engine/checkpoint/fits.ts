@@ -46,7 +46,8 @@ export function restoredMisfit(model: ModelConfig, settings: Pick<PreLoRAConfig,
  */
 export function restoreProblem(config: RunConfig, saved: Pick<TrainingState['controller'], 'settings'> & { modules: readonly SavedModule[] }, limits: ReturnType<typeof deviceLimits>, update?: PolicyUpdate): string | null {
   const settings = { ...saved.settings, ...(update ? resolveUpdate(update, saved.settings) : {}) };
-  const errors = validateConfig({ ...config, prelora: settings }, limits);
+  // a branch's new maxRank is held to the width; the run's own is as it ran
+  const errors = validateConfig({ ...config, prelora: settings }, { ...limits, ranksAsRun: settings.maxRank === saved.settings.maxRank });
   if (errors.length) return `its settings as changed live${update ? ' with the branch\'s' : ''} do not run here: ${formatErrors(errors)}`;
   return restoredMisfit(config.model, settings, saved.modules, limits);
 }

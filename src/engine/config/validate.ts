@@ -70,6 +70,12 @@ export interface RunContext {
   maxLoraRank?: number;
   /** the most variables our WebGPU kernels' optimiser updates in a step on this device (its AdamW table) */
   maxTrainableTensors?: number;
+  /**
+   * the ranks are a run's own, as it ran (a checkpoint's, a run log's, a live change that
+   * leaves them): not held to model.width, which pages before 6c0cac3 did not ask, so a
+   * saved run of those stays resumable; a rank newly set is held to it
+   */
+  ranksAsRun?: boolean;
 }
 
 /**
@@ -85,7 +91,7 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
     const got = raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw;
     return [{ path: 'config', message: `config must be an object of model, data, optim, schedule and prelora settings and a seed (got ${got})` }];
   }
-  const { memoryBudgetBytes, kernels, maxLoraRank, maxTrainableTensors } = here;
+  const { memoryBudgetBytes, kernels, maxLoraRank, maxTrainableTensors, ranksAsRun = false } = here;
   const e: ConfigError[] = [];
   const m = cfg.model ?? ({} as ModelConfig);
   const d = cfg.data ?? ({} as DataConfig);
@@ -207,7 +213,7 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
   // (the run lost, the field not named), and 2^20 asked some 12 GB of a nano model
   // (one message a field: not after its power-of-two one)
   const named = e.some((x) => x.path === `prelora.${rankField}`);
-  const widest = p.mode !== 'full' && !named && ok(`prelora.${rankField}`, 'model.width') && p[rankField] > widestRank(m.width);
+  const widest = !ranksAsRun && p.mode !== 'full' && !named && ok(`prelora.${rankField}`, 'model.width') && p[rankField] > widestRank(m.width);
   if (widest) {
     const fits = rankField === 'maxRank' ? 2 ** Math.floor(Math.log2(widestRank(m.width))) : widestRank(m.width);
     e.push({

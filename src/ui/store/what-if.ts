@@ -15,10 +15,10 @@ import { selectActive } from './selectors';
 /** The largest rank the view offers for a run whose own ranks are smaller. */
 const RANKS_UP_TO = 64;
 
-/** The ranks the view offers for a run: powers of two (the rank rule validation keeps) from 1, up to its own largest at least, and at most the model's width. */
+/** The ranks the view offers for a run: powers of two (the rank rule validation keeps) from 1, up to 64 within the model's width, and up to the run's own largest. */
 export function rankChoices(config: RunConfig): number[] {
   const widest = 2 ** Math.floor(Math.log2(widestRank(config.model.width)));
-  return rankSet(1, Math.min(widest, Math.max(RANKS_UP_TO, config.prelora.maxRank)));
+  return rankSet(1, Math.max(config.prelora.maxRank, Math.min(widest, RANKS_UP_TO)));
 }
 
 /** The settings the what-if view moves: a slider (min, max, step), a choice, or a rank (rankChoices). */
