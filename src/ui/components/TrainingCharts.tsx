@@ -8,7 +8,7 @@ import { runNames } from '../charts/run-names';
 import { ChartControls, ReadOut, seriesLines, useChartScale } from '../charts/conventions';
 import { mergeSeries, smoothed } from '../charts/smooth';
 import { niceTicks } from '../charts/ticks';
-import { thinRows } from '../charts/thin-rows';
+import { thinEach } from '../charts/thin-rows';
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 
@@ -19,8 +19,8 @@ export function TrainingCharts() {
   const rows = useMemo(() => mergeSeries(runs.flatMap((r) => smoothed(r.id, r.losses.map((p) => ({ step: p.step, value: p.loss })), loss.smoothing))),
     [runs, loss.smoothing]);
   // one row per evaluation step, every run's accuracy in it: the hover reads them all
-  // (a long run's evaluations thinned for drawing: at evalEvery 1 a row a step, a dot on each)
-  const accuracy = useMemo(() => thinRows(mergeSeries(runs.map((r) => ({ key: r.id, points: r.evaluations.map((e) => ({ step: e.step, value: e.accuracy })) })))).rows, [runs]);
+  // (each run's evaluations thinned for drawing, on its own: at evalEvery 1 a row a step, a dot on each)
+  const accuracy = useMemo(() => mergeSeries(thinEach(runs.map((r) => ({ key: r.id, points: r.evaluations.map((e) => ({ step: e.step, value: e.accuracy })) })))), [runs]);
   const ticks = niceTicks(runs.reduce((a, r) => Math.max(a, r.losses.at(-1)?.step ?? 0), 0));
   return (
     <section className="panel two">
