@@ -79,7 +79,14 @@ describe('a checkpoint file', () => {
     // 1.3 million evaluation events: some 110 MB of log in the header
     const event = checkpoint.log.events[0]!;
     const long: Checkpoint = { ...checkpoint, log: { events: Array.from({ length: 1_300_000 }, () => event), policyChanges: [] } };
-    expect(() => encodeCheckpoint(long)).toThrow(/^the run's record \(its events and window history, 1\d\d MiB\) is more than a checkpoint holds \(95 MiB\): the saved run stays as it was last saved; a longer prelora\.windowSteps or schedule\.logEvery records less a step$/);
+    expect(() => encodeCheckpoint(long)).toThrow(/^the run's record \(its events and window history, 1\d\d MiB\) is more than a checkpoint holds \(95 MiB\): its saved run, if it has one, stays as it was last saved; a longer prelora\.windowSteps or schedule\.logEvery records less a step$/);
+  });
+
+  it('says the same where the record passes the longest text JavaScript makes (its JSON threw "Invalid string length", the field unnamed)', () => {
+    // an event whose text V8 refuses to make: the RangeError a record past 2^29 characters meets
+    const huge = { ...checkpoint.log.events[0]!, toJSON: () => 'x'.repeat(2 ** 30) };
+    const long: Checkpoint = { ...checkpoint, log: { events: [huge], policyChanges: [] } };
+    expect(() => encodeCheckpoint(long)).toThrow(/^the run's record \(its events and window history, longer than the longest text JavaScript makes\) is more than a checkpoint holds \(95 MiB\): its saved run, if it has one, stays as it was last saved; a longer prelora\.windowSteps/);
   });
 
   it('uses the zip CRC-32', () => {

@@ -128,16 +128,24 @@ export class RecordTooLargeError extends Error {
 /** The checkpoint file of `c`; `maxHeaderBytes` (tests only) lowers the header's limit. */
 export function encodeCheckpoint(c: Checkpoint, maxHeaderBytes = MAX_HEADER_BYTES): Uint8Array {
   const sorted = byName([...c.tensors]);
-  const json = { config: JSON.stringify(c.config), state: JSON.stringify(c.state), log: JSON.stringify(c.log) };
+  // the state and the log ride in the header: a nano run with a window every step filled
+  // it near step 11,000 (about 8 KB a window), the default window of 25 near 240,000
+  const tooLarge = (size: string, err: unknown) => new RecordTooLargeError(`the run's record (its events and window history, ${size}) is more than a checkpoint holds ` +
+    `(${formatBytes(maxHeaderBytes)}): its saved run, if it has one, stays as it was last saved; a longer prelora.windowSteps or schedule.logEvery records less a step`, { cause: err });
+  let json: Record<(typeof JSON_PARTS)[number], string>;
+  try {
+    json = { config: JSON.stringify(c.config), state: JSON.stringify(c.state), log: JSON.stringify(c.log) };
+  } catch (err) {
+    // past the longest string V8 makes (about 2^29 characters): "Invalid string length"
+    if (err instanceof RangeError) throw tooLarge('longer than the longest text JavaScript makes', err);
+    throw err;
+  }
   const sum = checksum(json, sorted.map(([n, t]) => [n, t.shape]), sorted.map(([, t]) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)));
   try {
     return writeSafetensors(c.tensors, { format: CHECKPOINT_FORMAT, version: String(CHECKPOINT_VERSION), crc32: sum, ...json }, maxHeaderBytes);
   } catch (err) {
-    if (!(err instanceof HeaderTooLargeError)) throw err;
-    // the state and the log ride in the header: a nano run with a window every step filled
-    // it near step 11,000 (about 8 KB a window), the default window of 25 near 240,000
-    throw new RecordTooLargeError(`the run's record (its events and window history, ${formatBytes(err.bytes)}) is more than a checkpoint holds ` +
-      `(${formatBytes(err.limit)}): the saved run stays as it was last saved; a longer prelora.windowSteps or schedule.logEvery records less a step`, { cause: err });
+    if (err instanceof HeaderTooLargeError) throw tooLarge(formatBytes(err.bytes), err);
+    throw err;
   }
 }
 
