@@ -672,7 +672,7 @@ export class Trainer {
   setPolicy(update: PolicyUpdate): { applied: PolicyUpdate; errors: [] } | { applied: null; errors: ConfigError[] } {
     const applied = resolveUpdate(update, this.controller.settings);
     const errors = validateConfig({ ...this.config, prelora: { ...this.controller.settings, ...applied } },
-      { ...deviceLimits(), ranksAsRun: (applied.maxRank ?? this.controller.settings.maxRank) === this.controller.settings.maxRank });
+      { ...deviceLimits(), ranWith: this.controller.settings });
     if (errors.length) return { applied: null, errors };
     this.controller.setPolicy(applied);
     return { applied, errors: [] };

@@ -145,7 +145,9 @@ describe('validation', () => {
   it('holds a run\'s own ranks, as it ran, to no width: a saved run of a page that did not ask stays resumable', () => {
     const older = makeConfig('nano', { prelora: { mode: 'prelora', maxRank: 128 } });
     expect(validateConfig(older).map((e) => e.path)).toEqual(['prelora.maxRank']);
-    expect(validateConfig(older, { ranksAsRun: true })).toEqual([]);
+    expect(validateConfig(older, { ranWith: older.prelora })).toEqual([]);
+    // a new maxRank on it is held to the width
+    expect(validateConfig({ ...older, prelora: { ...older.prelora, maxRank: 256 } }, { ranWith: older.prelora }).map((e) => e.path)).toEqual(['prelora.maxRank']);
   });
 
   it('names the widest rank a model takes: a power of two for maxRank, the width itself for a static rank', () => {

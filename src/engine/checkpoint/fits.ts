@@ -47,7 +47,7 @@ export function restoredMisfit(model: ModelConfig, settings: Pick<PreLoRAConfig,
 export function restoreProblem(config: RunConfig, saved: Pick<TrainingState['controller'], 'settings'> & { modules: readonly SavedModule[] }, limits: ReturnType<typeof deviceLimits>, update?: PolicyUpdate): string | null {
   const settings = { ...saved.settings, ...(update ? resolveUpdate(update, saved.settings) : {}) };
   // a branch's new maxRank is held to the width; the run's own is as it ran
-  const errors = validateConfig({ ...config, prelora: settings }, { ...limits, ranksAsRun: settings.maxRank === saved.settings.maxRank });
+  const errors = validateConfig({ ...config, prelora: settings }, { ...limits, ranWith: saved.settings });
   if (errors.length) return `its settings as changed live${update ? ' with the branch\'s' : ''} do not run here: ${formatErrors(errors)}`;
   return restoredMisfit(config.model, settings, saved.modules, limits);
 }

@@ -57,8 +57,8 @@ function oneOf(path: string, v: unknown, options: readonly unknown[]): Check {
 // not `n & (n - 1)`: that works on the low 32 bits, and took 2^32 + 4 for a power of two
 const isPow2 = (n: number) => n > 0 && 2 ** Math.round(Math.log2(n)) === n;
 
-/** The largest LoRA rank a model of `width` takes: past the width an adapter's product gains no rank. */
-export const widestRank = (width: number) => width;
+/** The largest power of two at most `n` (1 below 2): the largest maxRank a limit of `n` takes. */
+export const pow2AtMost = (n: number) => 2 ** Math.floor(Math.log2(Math.max(1, n)));
 
 /** What a config is checked against beyond itself: the machine and kernels that will run it (each unchecked when absent). */
 export interface RunContext {
@@ -71,11 +71,11 @@ export interface RunContext {
   /** the most variables our WebGPU kernels' optimiser updates in a step on this device (its AdamW table) */
   maxTrainableTensors?: number;
   /**
-   * the ranks are a run's own, as it ran (a checkpoint's, a run log's, a live change that
-   * leaves them): not held to model.width, which pages before 6c0cac3 did not ask, so a
-   * saved run of those stays resumable; a rank newly set is held to it
+   * the settings the run ran with (a checkpoint's, a run log's, a live run's): a rank
+   * equal to the one it ran with is not held to model.width, which pages before 6c0cac3
+   * did not ask, so a saved run of those stays resumable; a rank newly set is
    */
-  ranksAsRun?: boolean;
+  ranWith?: Pick<PreLoRAConfig, 'rank' | 'maxRank'>;
 }
 
 /**
@@ -91,7 +91,7 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
     const got = raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw;
     return [{ path: 'config', message: `config must be an object of model, data, optim, schedule and prelora settings and a seed (got ${got})` }];
   }
-  const { memoryBudgetBytes, kernels, maxLoraRank, maxTrainableTensors, ranksAsRun = false } = here;
+  const { memoryBudgetBytes, kernels, maxLoraRank, maxTrainableTensors, ranWith } = here;
   const e: ConfigError[] = [];
   const m = cfg.model ?? ({} as ModelConfig);
   const d = cfg.data ?? ({} as DataConfig);
@@ -213,9 +213,10 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
   // (the run lost, the field not named), and 2^20 asked some 12 GB of a nano model
   // (one message a field: not after its power-of-two one)
   const named = e.some((x) => x.path === `prelora.${rankField}`);
-  const widest = !ranksAsRun && p.mode !== 'full' && !named && ok(`prelora.${rankField}`, 'model.width') && p[rankField] > widestRank(m.width);
+  const asRan = ranWith?.[rankField] === p[rankField];
+  const widest = !asRan && p.mode !== 'full' && !named && ok(`prelora.${rankField}`, 'model.width') && p[rankField] > m.width;
   if (widest) {
-    const fits = rankField === 'maxRank' ? 2 ** Math.floor(Math.log2(widestRank(m.width))) : widestRank(m.width);
+    const fits = rankField === 'maxRank' ? pow2AtMost(m.width) : m.width;
     e.push({
       path: `prelora.${rankField}`,
       message: `prelora.${rankField} ${p[rankField]} is more than model.width (${m.width}): an adapter's rank past its weight's width adds nothing; use ${fits} or lower`,
@@ -223,7 +224,7 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
   }
   if (!widest && p.mode !== 'full' && maxLoraRank !== undefined && ok(`prelora.${rankField}`) && p[rankField] > maxLoraRank) {
     // maxRank is a power of two: name the largest one that fits
-    const fits = rankField === 'maxRank' ? 2 ** Math.floor(Math.log2(Math.max(1, maxLoraRank))) : maxLoraRank;
+    const fits = rankField === 'maxRank' ? pow2AtMost(maxLoraRank) : maxLoraRank;
     e.push({
       path: `prelora.${rankField}`,
       message: `prelora.${rankField} ${p[rankField]} is more than this device's WebGPU kernels take (LoRA ranks up to ${maxLoraRank}, ` +

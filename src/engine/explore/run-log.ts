@@ -99,7 +99,7 @@ export function parseRunLog(json: unknown, file: string): { log: RunLog; error: 
   const shaped = v.safeParse(RUN_CONFIG_SCHEMA, o.config);
   if (!shaped.success) return refuse(`its config is not a run's config (${issueAt(shaped.issues, 'config')})`);
   const config = shaped.output as RunConfig;
-  const invalid = validateConfig(config, { ranksAsRun: true });
+  const invalid = validateConfig(config, { ranWith: config.prelora });
   if (invalid.length) return refuse(`its config does not check (${formatErrors(invalid)})`);
   const bad = checkEvents(o.events, config);
   if (bad) return refuse(bad);

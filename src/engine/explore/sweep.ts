@@ -66,7 +66,7 @@ export function parseSweep(spec: string): { axis: SweepAxis; error: null } | { a
 export function checkSettings(config: RunConfig, settings: ReplaySettings): ConfigError[] {
   const cfg = structuredClone(config);
   Object.assign(cfg.prelora, settings);
-  return validateConfig(cfg, { ranksAsRun: cfg.prelora.maxRank === config.prelora.maxRank }).filter((e) => e.path.startsWith('prelora.'));
+  return validateConfig(cfg, { ranWith: config.prelora }).filter((e) => e.path.startsWith('prelora.'));
 }
 
 /** Every value's problems first (none: the sweep ran). */

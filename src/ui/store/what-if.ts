@@ -2,7 +2,7 @@
 // problems of what was typed (the live settings' messages), and the heat map's axis.
 // The replay itself is a pure function of the run and these (src/ui/what-if/).
 import type { StateCreator } from 'zustand';
-import { readNumber, widestRank, type RunConfig } from '../../engine/config';
+import { pow2AtMost, readNumber, type RunConfig } from '../../engine/config';
 import { runSettings, type ReplaySettings } from '../../engine/explore/replay';
 import { applyLive } from '../../engine/live';
 import { rankSet } from '../../engine/policy';
@@ -17,8 +17,7 @@ const RANKS_UP_TO = 64;
 
 /** The ranks the view offers for a run: powers of two (the rank rule validation keeps) from 1, up to 64 within the model's width, and up to the run's own largest. */
 export function rankChoices(config: RunConfig): number[] {
-  const widest = 2 ** Math.floor(Math.log2(widestRank(config.model.width)));
-  return rankSet(1, Math.max(config.prelora.maxRank, Math.min(widest, RANKS_UP_TO)));
+  return rankSet(1, Math.max(config.prelora.maxRank, Math.min(pow2AtMost(config.model.width), RANKS_UP_TO)));
 }
 
 /** The settings the what-if view moves: a slider (min, max, step), a choice, or a rank (rankChoices). */
