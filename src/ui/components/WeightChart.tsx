@@ -55,9 +55,8 @@ export function WeightChart() {
     const value = rows.find((r) => r.step === step)?.[`layer ${l}`];
     return step === undefined || value === undefined ? null : { step, value };
   });
-  // a long run's windows thinned for drawing, each line's labelled end kept
-  const endSteps = ends.map((e) => e?.step ?? -1).join(',');
-  const drawn = useMemo(() => thinRows(rows, new Set(endSteps.split(',').map(Number))), [rows, endSteps]);
+  // a long run's windows thinned for drawing, each line's labelled end (its last point) kept
+  const drawn = useMemo(() => thinRows(rows, new Set(layers.flatMap((points) => points.at(-1)?.step ?? []))), [rows, layers]);
   const switches = (run?.changes ?? []).filter((c) => c.from === 'full' && parseModuleId(c.module).family === family);
   // each threshold over the steps it was in force: from the step it was set (the next window
   // to close is the first it judges) to the next one's; the last to the chart's end
