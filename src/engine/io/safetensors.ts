@@ -244,10 +244,10 @@ export function writeSafetensors(tensors: Iterable<[string, WritableTensor]>, me
     header[name] = { dtype: WRITE_DTYPE(t.data), shape: t.shape, data_offsets: [begin, offset] };
   }
   let json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil(json.length / 8) * 8;
   // what is written can be read back: a checkpoint of a long run was written whole and
   // then refused at its resume ("header length ... is over the format's limit")
-  if (Math.ceil(json.length / 8) * 8 > maxHeaderBytes) throw new HeaderTooLargeError(Math.ceil(json.length / 8) * 8, maxHeaderBytes);
-  const padded = Math.ceil(json.length / 8) * 8;
+  if (padded > maxHeaderBytes) throw new HeaderTooLargeError(padded, maxHeaderBytes);
   if (padded !== json.length) {
     const p = new Uint8Array(padded).fill(0x20);
     p.set(json);
