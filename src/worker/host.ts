@@ -517,7 +517,8 @@ export class TrainingHost {
   private async save(run: Run, reason: SavedRunInfo['reason']): Promise<void> {
     const opening = this.saved();
     // past a refusal for its size every save was refused again, each after seconds of
-    // encoding (a nano run at a window a step: 3.4 s at step 11,000), with the same message
+    // encoding (a nano run at a window a step: 3.8-3.9 s at step 11,000 in Node on a 2-core
+    // VM, the encode alone), with the same message
     if (!opening || run.trainer.divergence || run.trainer.deviceLoss || run.outgrown) return;
     try {
       // the save's read-back, encoding and storage are not the run's training time
