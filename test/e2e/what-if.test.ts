@@ -70,10 +70,15 @@ describe('the what-if view in Chromium', () => {
     await page.getByTestId('weight-change-smoothing').fill('0.5');
     // smoothing draws each layer's raw line faint behind it: two curves per layer
     await expect.poll(() => chart.locator('path.recharts-curve').count()).toBe(4);
-    const box = (await chart.locator('.recharts-wrapper').boundingBox())!;
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 3);
+    // hovered where the chart is at each try: the saved-runs panel above it appears when
+    // the finished run's save lands, moving the chart down 102 px after a box read earlier
+    const wrapper = chart.locator('.recharts-wrapper');
+    const box = (await wrapper.boundingBox())!;
     const readOut = chart.getByTestId('read-out');
-    await expect.poll(() => readOut.textContent({ timeout: 5_000 })).toMatch(/^step \d+layer \d: [\d.]+ \(raw [\d.]+\)layer \d: [\d.]+ \(raw [\d.]+\)$/);
+    await expect.poll(async () => {
+      await wrapper.hover({ position: { x: box.width / 2, y: box.height / 3 } });
+      return readOut.textContent({ timeout: 1_000 }).catch(() => '');
+    }, { timeout: 15_000 }).toMatch(/^step \d+layer \d: [\d.]+ \(raw [\d.]+\)layer \d: [\d.]+ \(raw [\d.]+\)$/);
     await page.getByTestId('weight-change-smoothing').fill('0');
     await page.getByTestId('weight-change-log').check();
     // the efficiency strip's samples/s is smoothed too, its hover reads the run
