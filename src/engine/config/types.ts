@@ -94,7 +94,11 @@ export interface PreLoRAConfig extends PolicySettings {
  * hostile input, not a plan, and would fail late (a typed array too long) or silently.
  */
 export const RUN_LIMITS = {
-  /** 5 days of `tiny` on an H200 (2.2 steps/s); the CLI keeps one record per step */
+  /**
+   * 5 days of `tiny` on an H200 (2.2 steps/s): past it a typo. A run keeps every step's
+   * loss, so the record's bound (record-size.ts) stops each run below it, at its window
+   * and read-back: nano's defaults near 166,000 steps, the longest windows near 949,000
+   */
   steps: 1_000_000,
   /** images in a synthetic split (data.trainSize, data.testSize) */
   splitImages: 1_000_000,

@@ -2,6 +2,7 @@
 // and the one way such problems become text for a person (CLI, page, worker, bench).
 import type { KernelPath } from '../backend';
 import { LAYER_WEIGHTINGS, METRICS, RANK_METRICS, RANK_SCOPES, RULES } from '../policy';
+import { RECORD_LIMIT, recordOverflow } from '../record-size';
 import { countTensors, estimateMemory } from '../size';
 import { FAMILIES } from '../vit-families';
 import { formatBytes, formatCount, orList } from './format';
@@ -73,9 +74,11 @@ export interface RunContext {
   /**
    * the settings the run ran with (a checkpoint's, a run log's, a live run's): a rank
    * equal to the one it ran with is not held to model.width, which pages before 6c0cac3
-   * did not ask, so a saved run of those stays resumable; a rank newly set is
+   * did not ask, so a saved run of those stays resumable; a rank newly set is. Its
+   * window length, too, is not held to the record's bound (a run too long for it
+   * refuses its save, named, as before the bound); a window newly set is
    */
-  ranWith?: Pick<PreLoRAConfig, 'rank' | 'maxRank'>;
+  ranWith?: Pick<PreLoRAConfig, 'rank' | 'maxRank' | 'windowSteps'>;
 }
 
 /**
@@ -246,6 +249,11 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
         `more than this device's WebGPU optimiser holds (${maxTrainableTensors}): lower model.depth to ${fits} or fewer, or use backend webgpu-composite`,
     });
   }
+  const recordFields = ['schedule.steps', 'schedule.logEvery', 'schedule.evalEvery', 'prelora.windowSteps', 'prelora.patience', 'model.depth'];
+  if (ranWith?.windowSteps !== p.windowSteps && ok(...recordFields)) {
+    const over = recordOverflow({ steps: s.steps, windowSteps: p.windowSteps, logEvery: s.logEvery, evalEvery: s.evalEvery, depth: m.depth, patience: p.patience }, RUN_LIMITS.logEvery);
+    if (over) e.push(recordError(over, s.steps, p.windowSteps, s.logEvery));
+  }
   if (e.length === 0 && memoryBudgetBytes !== undefined) {
     const est = estimateMemory(cfg, kernels);
     if (est.totalBytes > memoryBudgetBytes) {
@@ -259,6 +267,25 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
     }
   }
   return e;
+}
+
+/**
+ * A run whose record (its events and window history) would outgrow what a checkpoint
+ * holds: named on the change that alone brings it under, the longer window first (the
+ * read-back's and the steps' the same way), with every such change.
+ */
+function recordError(over: NonNullable<ReturnType<typeof recordOverflow>>, steps: number, windowSteps: number, logEvery: number): ConfigError {
+  const fixes: [string, string][] = [
+    ...(over.windowSteps !== null ? [['prelora.windowSteps', `a prelora.windowSteps of ${over.windowSteps} or more`] as [string, string]] : []),
+    ...(over.logEvery !== null ? [['schedule.logEvery', `a schedule.logEvery of ${over.logEvery} or more`] as [string, string]] : []),
+    over.steps >= 1 ? ['schedule.steps', `schedule.steps of ${over.steps} or fewer`] : ['model.depth', 'a lower model.depth'],
+  ];
+  return {
+    path: fixes[0]![0],
+    message: `a run of ${steps} steps, a window every ${windowSteps} and a read-back every ${logEvery}, records up to ${formatBytes(over.bytes)} ` +
+      `(${over.windows} windows of ${over.modules} modules, each kept twice, and every step's loss), more than a run may keep ` +
+      `(${formatBytes(RECORD_LIMIT)}, what its checkpoint holds): use ${orList(fixes.map(([, fix]) => fix))}`,
+  };
 }
 
 /** Bytes of the synthetic set's images, train and test: what the config's and the page's data limits hold it to. */

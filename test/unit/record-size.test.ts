@@ -1,0 +1,58 @@
+// The record's bound in the config check: a run whose events and window history would
+// outgrow its checkpoint is refused before it starts, on the field whose change alone
+// brings it under, and the values it names are exact (one less, or more, is refused).
+// What a real run records against the bound: test/train/record-size.test.ts.
+import { describe, expect, it } from 'vitest';
+import { makeConfig, PRESETS, validateConfig, type DeepPartial, type RunConfig } from '../../src/engine/config';
+import { RECORD_LIMIT, recordBytes } from '../../src/engine/record-size';
+
+const nano = (o: DeepPartial<RunConfig>) => makeConfig('nano', o);
+const recordErrors = (cfg: RunConfig, ranWith?: RunConfig['prelora']) =>
+  validateConfig(cfg, ranWith ? { ranWith } : {}).filter((e) => e.message.includes('more than a run may keep'));
+
+describe('a run\'s record', () => {
+  it.each(Object.keys(PRESETS) as (keyof typeof PRESETS)[])('%s at its defaults fits, with room', (name) => {
+    const c = PRESETS[name];
+    expect(recordBytes({ ...c.schedule, ...c.prelora, depth: c.model.depth }).bytes).toBeLessThan(RECORD_LIMIT / 50);
+    expect(recordErrors(makeConfig(name))).toEqual([]);
+  });
+
+  it('a million nano steps: refused on schedule.steps (no window holds every step\'s loss), and the most it names is exact', () => {
+    const [error, ...more] = recordErrors(nano({ schedule: { steps: 1_000_000 } }));
+    expect(more).toEqual([]);
+    expect(error!.path).toBe('schedule.steps');
+    expect(error!.message).toMatch(/^a run of 1000000 steps, a window every 25 and a read-back every 10, records up to 5\d\d MiB \(40000 windows of 24 modules, each kept twice, and every step's loss\), more than a run may keep \(92 MiB, what its checkpoint holds\): use schedule.steps of (\d+) or fewer$/);
+    const most = Number(/of (\d+) or fewer/.exec(error!.message)![1]);
+    expect(recordErrors(nano({ schedule: { steps: most } }))).toEqual([]);
+    expect(recordErrors(nano({ schedule: { steps: most + 1 } }))).toHaveLength(1);
+  });
+
+  it('a window every step of a long run: refused on prelora.windowSteps, naming the window and the steps that fit', () => {
+    const [error] = recordErrors(nano({ schedule: { steps: 200_000 }, prelora: { windowSteps: 1 } }));
+    expect(error!.path).toBe('prelora.windowSteps');
+    const [, window, steps] = /use a prelora.windowSteps of (\d+) or more or schedule.steps of (\d+) or fewer$/.exec(error!.message)!.map(Number);
+    expect(recordErrors(nano({ schedule: { steps: 200_000 }, prelora: { windowSteps: window } }))).toEqual([]);
+    expect(recordErrors(nano({ schedule: { steps: 200_000 }, prelora: { windowSteps: window! - 1 } }))).toHaveLength(1);
+    expect(recordErrors(nano({ schedule: { steps: steps }, prelora: { windowSteps: 1 } }))).toEqual([]);
+  });
+
+  it('a read-back every step can be the change that fits, named after the window', () => {
+    const [error] = recordErrors(nano({ schedule: { steps: 120_000, logEvery: 1 } }));
+    expect(error!.path).toBe('prelora.windowSteps');
+    const logEvery = Number(/a schedule.logEvery of (\d+) or more/.exec(error!.message)![1]);
+    expect(recordErrors(nano({ schedule: { steps: 120_000, logEvery } }))).toEqual([]);
+    expect(recordErrors(nano({ schedule: { steps: 120_000, logEvery: logEvery - 1 } }))).toHaveLength(1);
+  });
+
+  it('the window a run ran with is as it ran (an older saved run stays resumable); a window newly set is held to the bound', () => {
+    const long = nano({ schedule: { steps: 200_000 }, prelora: { windowSteps: 1 } });
+    expect(recordErrors(long, long.prelora)).toEqual([]);
+    expect(recordErrors(long, { ...long.prelora, windowSteps: 25 })).toHaveLength(1);
+  });
+
+  it('a model of a billion layers is sized, not built: refused on model.depth at once', () => {
+    const [error] = recordErrors(nano({ model: { depth: 1e9 } }));
+    expect(error!.path).toBe('model.depth');
+    expect(error!.message).toMatch(/6000000000 modules.*: use a lower model.depth$/);
+  });
+});
