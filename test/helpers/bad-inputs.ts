@@ -274,6 +274,10 @@ export const FLAGS: BadInput[] = [
     name: 'a synthetic set larger than data.maxDataMB', make: () => 'synthetic', flags: ['--set', 'data.trainSize=1000000'], code: 2,
     message: 'data.trainSize: 1000000 + 1000 synthetic images of 32x32x3 take 2.9 GiB, more than data.maxDataMB (1024 MiB): lower data.trainSize or data.testSize, or raise data.maxDataMB',
   },
+  {
+    name: 'a run whose record would outgrow its checkpoint', make: () => 'synthetic', flags: ['--steps', '200000', '--set', 'prelora.windowSteps=1'], code: 2,
+    message: 'prelora.windowSteps: a run of 200000 steps, a window every 1 and a read-back every 10, records up to',
+  },
   { name: '--out in a folder that does not exist', make: () => 'synthetic', flags: ['--out', '/nonexistent-folder/run.json'], code: 2, message: '--out: /nonexistent-folder is not a folder: create it first, or write the log elsewhere' },
   { name: '--out naming a folder', make: () => 'synthetic', flags: ['--out', tmpdir()], code: 2, message: `--out: ${tmpdir()} is a folder: give a file name` },
   { name: 'a control character in a --set key', make: () => 'synthetic', flags: ['--set', 'optim.\x1b[31mlr=1'], code: 2, message: 'optim.\\x1b[31mlr: unknown config field' },

@@ -228,6 +228,23 @@ describe('playground store', () => {
     expect(buildConfig(useStore.getState()).schedule.steps).toBe(1000);
   });
 
+  it('refuses steps or a window whose record would outgrow the run\'s checkpoint, at the field typed, naming what fits', () => {
+    useStore.setState({ seed: 1, steps: 300, preset: 'nano' });
+    const s = useStore.getState();
+    const window = s.policy.windowSteps;
+    s.setControl('steps', '1000000'); // no window holds every step's loss: the steps field's own
+    expect(useStore.getState().fieldErrors.steps).toMatch(/^a run of 1000000 steps, .* more than a run may keep .*: use schedule\.steps of \d+ or fewer$/);
+    expect(useStore.getState().steps).toBe(300);
+    s.setControl('steps', '100000');
+    expect(useStore.getState()).toMatchObject({ steps: 100000, fieldErrors: {} });
+    useStore.getState().setPolicyField('windowSteps', '1');
+    expect(useStore.getState().fieldErrors.windowSteps).toMatch(/^a run of 100000 steps, a window every 1 .*: use a prelora\.windowSteps of \d+ or more/);
+    expect(useStore.getState().policy.windowSteps).toBe(window);
+    useStore.getState().setPolicyField('windowSteps', String(window));
+    useStore.getState().setControl('steps', '300');
+    expect(useStore.getState()).toMatchObject({ steps: 300, fieldErrors: {}, error: null });
+  });
+
   it("a refused seed holds the benchmark back too (it runs the page's seed); a preset that replaces it takes its banner with it", () => {
     useStore.setState({ seed: 1, steps: 300, benchStatus: { state: 'idle' }, benchErrors: {}, dataset: 'synthetic' });
     useStore.getState().setControl('seed', '-3');
