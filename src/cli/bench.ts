@@ -30,6 +30,7 @@ import { applySetFlags, setsField } from './args';
 import { outProblem, say } from './output';
 import { loadBuiltinFromDisk } from './load-path';
 import { choices, usageText } from './usage';
+import { messageOf } from '../engine/message-of';
 
 export const BENCH_USAGE = usageText('npm run bench', [
   [`--preset ${choices(BENCH_PRESETS)}`, 'model and defaults (nano)'],
@@ -171,6 +172,6 @@ async function main(): Promise<number> {
 }
 
 main().then((code) => process.exit(code), (err: unknown) => {
-  say(err instanceof Error ? err.message : String(err));
+  say(messageOf(err));
   process.exit(1);
 });

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { ReportError } from '../engine/bench/report';
 import { EXIT, say } from './output';
+import { messageOf } from '../engine/message-of';
 
 const WITH_OUT = { out: { type: 'string' }, help: { type: 'boolean', default: false } } as const;
 const HELP_ONLY = { help: { type: 'boolean', default: false } } as const;
@@ -20,7 +21,7 @@ export interface ToolArgs { files: string[]; out?: string }
  */
 export function runTool(main: () => number | Promise<number>): void {
   Promise.resolve().then(main).then((code) => process.exit(code), (err: unknown) => {
-    say(err instanceof Error ? err.message : String(err));
+    say(messageOf(err));
     process.exit(err instanceof ReportError ? EXIT.user : EXIT.crash);
   });
 }

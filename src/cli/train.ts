@@ -13,6 +13,7 @@ import { checkWritableDir, writeExport } from './export-dir';
 import { loadBuiltinFromDisk, loadPath } from './load-path';
 import { EXIT, outProblem, say } from './output';
 import { ProgressOutput } from './progress';
+import { messageOf } from '../engine/message-of';
 
 async function main(): Promise<number> {
   const { args, errors, help } = parseTrainArgs(process.argv.slice(2));
@@ -116,6 +117,6 @@ async function main(): Promise<number> {
 }
 
 main().then((code) => process.exit(code), (err: unknown) => {
-  say(err instanceof Error ? err.message : String(err));
+  say(messageOf(err));
   process.exit(EXIT.crash);
 });

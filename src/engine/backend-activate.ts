@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo, Candidate } from './backend';
 import { setKernels, stepPath } from './kernel-path';
+import { messageOf } from './message-of';
 
 /**
  * Activate the first candidate that starts. `tf.setBackend` throws for a name that
@@ -15,7 +16,7 @@ export async function activate(candidates: Candidate[]): Promise<BackendInfo> {
     try {
       ok = await tf.setBackend(c.name);
     } catch (err) {
-      failures.push(`${c.name}: ${err instanceof Error ? err.message : String(err)}`);
+      failures.push(`${c.name}: ${messageOf(err)}`);
       continue;
     }
     if (ok) {

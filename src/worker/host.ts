@@ -36,6 +36,7 @@ import { AWAITED_COMMANDS, type AwaitedCommand, type Command, type CommandOf, ty
 import { decodeDataset, describeFiles, encodeDataset, identify, keptBytes, MAX_KEPT_DATA_BYTES } from './saved-data';
 import { savedRunLock } from './run-locks';
 import { StorageFullError, type SavedRunInfo, type SavedRuns, type UserStop } from './saved-runs';
+import { messageOf } from '../engine/message-of';
 
 export interface HostDeps {
   /** `transfer`: buffers the event hands over (a model export's zip) */
@@ -85,7 +86,6 @@ interface Run {
 export const TICK_MS = 1000;
 
 const BENCH_BUSY = 'a benchmark is running: stop it (or let it finish) first';
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 /** The awaited command a message is (or claims to be), for its error to say so: a refused upload still ends the page's wait. */
 const awaited = (raw: unknown): AwaitedCommand | undefined => {
   const type = (raw as { type?: unknown } | null)?.type;
