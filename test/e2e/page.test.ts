@@ -325,13 +325,17 @@ describe('the playground in Chromium', () => {
   }, 540_000);
 
   it('after a worker crash the page says what went with it, and the next run gets a fresh worker', async () => {
+    // the worker the backend's change brings, not the one it let go: page.workers() may list
+    // that one until its close is heard, and an evaluate in it never returned (under load,
+    // the test ran out its 180 s at no step of its own)
+    const spawned = page.waitForEvent('worker', { predicate: (w) => w.url().includes('train.worker'), timeout: 60_000 });
     await page.getByLabel('backend').selectOption('wasm'); // a new worker, a fast one
     const dir = writeFixtures('cifar-crash-', { 'data_batch_1.bin': cifarBatch(120) });
     await page.getByTestId('upload').setInputFiles(join(dir, 'data_batch_1.bin'));
     await expect.poll(() => page.getByTestId('dataset').inputValue(), { timeout: 60_000 }).toBe('upload');
     await page.getByTestId('start').click();
     await expect.poll(() => stepCount(page), { timeout: 60_000 }).toBeGreaterThan(0);
-    const worker = page.workers().find((w) => w.url().includes('train.worker'))!;
+    const worker = await spawned;
     await worker.evaluate(() => { setTimeout(() => { throw new Error('test crash'); }); });
     await expect.poll(() => page.getByTestId('error').textContent(), { timeout: 30_000 }).toMatch(
       /^the training worker crashed \(.*test crash\); a new one starts with the next command\. Your uploaded dataset \(CIFAR-10.*\) went with it: upload the files again \(synthetic until then\)\.$/);
