@@ -81,9 +81,12 @@ export type TypedControl = 'seed' | 'steps';
 
 /**
  * Typed text as the next run's seed or steps, or what to type instead: the config's own
- * check of that field (its range, in its words). Never a value the config refuses on that
- * field's own path, so neither the config nor the link holds one (a problem between
- * fields, as a warm-up longer than the typed steps, is Start's to name).
+ * check of that field (its range, in its words), and any problem the typed value brings
+ * on another field (steps whose record would outgrow a checkpoint at this window, named
+ * on prelora.windowSteps: typed here, the steps were taken and the data panel's next
+ * preview, at a seed or backend change, refused the whole config). Never a value the
+ * config refuses so, so neither the config nor the link holds one; a problem the other
+ * fields had before is theirs to name.
  */
 export function checkControl(next: NextRun, key: TypedControl, raw: string): { value: number; error: null } | { value: null; error: string } {
   const path = CONTROL_FIELDS[key];
@@ -92,7 +95,8 @@ export function checkControl(next: NextRun, key: TypedControl, raw: string): { v
   const cfg = buildConfig(numeric ? { ...next, [key]: value } : next);
   // text that is no number goes in as itself, quoted, so the check names what was typed
   if (!numeric) assignField(cfg, path, `"${raw}"`);
-  const problems = validateConfig(cfg).filter((p) => p.path === path);
+  const before = new Set(validateConfig(buildConfig(next)).map((p) => p.path));
+  const problems = validateConfig(cfg).filter((p) => p.path === path || !before.has(p.path));
   return problems.length ? { value: null, error: problems.map((p) => p.message).join('; ') } : { value, error: null };
 }
 
