@@ -130,7 +130,9 @@ export function encodeCheckpoint(c: Checkpoint, maxHeaderBytes = MAX_HEADER_BYTE
   const sorted = byName([...c.tensors]);
   // the state and the log ride in the header: a nano run's record takes 9.0 KB of it a
   // step with a window every step (full near step 11,000), 460 B a step at nano's
-  // defaults (a window every 25 steps, a read-back every 10: full near 217,000)
+  // defaults (a window every 25 steps, a read-back every 10: full near 217,000). A run
+  // that would outgrow it is refused before it starts (record-size.ts); a saved run of
+  // an older page, which keeps the window it ran with, may still, and is refused here
   const tooLarge = (size: string, err: unknown) => new RecordTooLargeError(`the run's record (its events and window history, ${size}) is more than a checkpoint holds ` +
     `(${formatBytes(maxHeaderBytes)}): its saved run, if it has one, stays as it was last saved; a longer prelora.windowSteps or schedule.logEvery records less a step`, { cause: err });
   let json: Record<(typeof JSON_PARTS)[number], string>;
