@@ -3,7 +3,7 @@
 // data, fit the model's input and head to it, check again. A problem a user can cause
 // comes back as ConfigErrors (see formatErrors), never as a throw.
 import type { KernelPath } from './backend';
-import { validateConfig, type ConfigError, type RunConfig } from './config';
+import { validateConfig, type ConfigError, type RunConfig, type RunContext } from './config';
 import { fitModelToData } from './data/builtin';
 import type { Dataset } from './data/dataset';
 import { DatasetError } from './data/errors';
@@ -18,6 +18,11 @@ export interface PrepareOptions {
   kernels?: KernelPath;
   /** the name a data problem goes by: `--dataset` in the CLI, `data.dataset` by default */
   dataField?: string;
+  /**
+   * a saved run's settings as it ran (its checkpoint's config): its ranks and window are
+   * as it ran, not held to the width and the record's bound a new run is (validateConfig)
+   */
+  ranWith?: RunContext['ranWith'];
 }
 
 export type Prepared =
@@ -29,7 +34,7 @@ const refused = (errors: ConfigError[]): Prepared => ({ config: null, dataset: n
 /** The config that will really run (the model follows the data) and its data, or every problem. */
 export async function prepareRun(requested: RunConfig, o: PrepareOptions): Promise<Prepared> {
   // what the device's kernels take (adapter ranks, tensors a step), read from the live backend
-  const here = { memoryBudgetBytes: o.memoryBudgetBytes, kernels: o.kernels, ...deviceLimits() };
+  const here: RunContext = { memoryBudgetBytes: o.memoryBudgetBytes, kernels: o.kernels, ...deviceLimits(), ranWith: o.ranWith };
   const early = validateConfig(requested, here);
   if (early.length) return refused(early);
   let dataset: Dataset;

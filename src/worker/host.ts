@@ -626,7 +626,9 @@ export class TrainingHost {
     }
     const hw = await this.ready('auto');
     const load = (c: RunConfig) => (uploaded ? Promise.resolve(uploaded) : this.datasetFor(c));
-    const { config, dataset, errors } = await prepareRun(checkpoint.config, { load, memoryBudgetBytes: hw.memoryBudgetBytes, kernels: hw.kernels });
+    // its ranks and window as it ran: a run of an older page is not held to a bound that came
+    // later (a rank past the width, a record past a checkpoint's), which refused its resume
+    const { config, dataset, errors } = await prepareRun(checkpoint.config, { load, memoryBudgetBytes: hw.memoryBudgetBytes, kernels: hw.kernels, ranWith: checkpoint.config.prelora });
     if (!config) return this.error(cmd.runId, `saved run "${info.name}" cannot run here: ${formatErrors(errors)}`);
     const problem = restoreProblem(config, checkpoint.state.controller, deviceLimits(), branch?.update);
     if (problem) return this.error(cmd.runId, `saved run "${info.name}" cannot run here: ${problem}; the other saved runs are not affected`);

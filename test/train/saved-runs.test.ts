@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../src/engine/backend-node';
-import { makeConfig, type RunConfig } from '../../src/engine/config';
+import { makeConfig, validateConfig, type RunConfig } from '../../src/engine/config';
 import { loadBuiltin } from '../../src/engine/data/builtin';
 import type { EngineEvent } from '../../src/engine/events';
 import { prepareRun } from '../../src/engine/prepare';
@@ -361,6 +361,31 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
     expect(b.events.at(-1)).toEqual({ type: 'error', runId: 'r4', message: 'saved run "no-such-run" is gone (deleted in another tab?)' });
     await b.host.receive({ type: 'reset', runId: 'r3' });
     for (const id of Object.values(byName)) await store.remove(id);
+    store.close();
+  }, 240_000);
+
+  it('resumes a run of an older page that a new run\'s bounds refuse: its rank past the width, steps whose record outgrows a checkpoint', async () => {
+    const a = worker();
+    await a.host.receive({ type: 'start', runId: 'o', config: { ...config, schedule: { ...config.schedule, steps: 3 } }, name: 'older' });
+    await a.waitFor(a.saved('o', 3));
+    await a.host.receive({ type: 'reset', runId: 'o' });
+    const store = await SavedRuns.open();
+    const id = (await store.list()).find((r) => r.name === 'older')!.id;
+    // as an older page saved it: a million steps (its record past what a checkpoint holds at
+    // any window) and a maxRank past the model's width, both refused to a new run
+    const saved = decodeCheckpoint((await store.read(id))!, 'older');
+    const older = { ...saved.config, schedule: { ...saved.config.schedule, steps: 1_000_000 }, prelora: { ...saved.config.prelora, maxRank: 4 * saved.config.model.width } };
+    expect(validateConfig(older).map((e) => e.path)).toEqual(['prelora.maxRank', 'schedule.steps']);
+    const db = await openDB(SAVED_RUNS_DB);
+    await db.put('files', { id, bytes: encodeCheckpoint({ ...saved, config: older }) });
+    db.close();
+    const b = worker();
+    await b.host.receive({ type: 'restore', runId: 'o2', savedId: id });
+    // it was refused: "saved run "older" cannot run here: prelora.maxRank ...; schedule.steps ..."
+    const came = await b.waitFor((e): e is WorkerEvent => (e.type === 'state' && e.runId === 'o2' && e.state === 'paused') || e.type === 'error');
+    expect(came).toMatchObject({ type: 'state', state: 'paused' });
+    await b.host.receive({ type: 'reset', runId: 'o2' });
+    await store.remove(id);
     store.close();
   }, 240_000);
 

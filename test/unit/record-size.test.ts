@@ -44,7 +44,7 @@ describe('a run\'s record', () => {
     expect(recordErrors(nano({ schedule: { steps: 120_000, logEvery: logEvery - 1 } }))).toHaveLength(1);
   });
 
-  it('the window a run ran with is as it ran (an older saved run stays resumable); a window newly set is held to the bound', () => {
+  it('the window a run ran with is as it ran (a saved run\'s resume: saved-runs.test.ts); a window newly set is held to the bound', () => {
     const long = nano({ schedule: { steps: 200_000 }, prelora: { windowSteps: 1 } });
     expect(recordErrors(long, long.prelora)).toEqual([]);
     expect(recordErrors(long, { ...long.prelora, windowSteps: 25 })).toHaveLength(1);
