@@ -4,24 +4,25 @@
 // What a real run records against the bound: test/train/record-size.test.ts.
 import { describe, expect, it } from 'vitest';
 import { makeConfig, PRESETS, validateConfig, type DeepPartial, type RunConfig } from '../../src/engine/config';
-import { RECORD_LIMIT, recordBytes } from '../../src/engine/record-size';
+import { RECORD_LIMIT, recordBytes, recordShape } from '../../src/engine/record-size';
 
 const nano = (o: DeepPartial<RunConfig>) => makeConfig('nano', o);
 const recordErrors = (cfg: RunConfig, ranWith?: RunConfig['prelora']) =>
-  validateConfig(cfg, ranWith ? { ranWith } : {}).filter((e) => e.message.includes('more than a run may keep'));
+  validateConfig(cfg, ranWith ? { ranWith } : {}).filter((e) => e.message.includes('more than a checkpoint\'s header holds'));
 
 describe('a run\'s record', () => {
-  it.each(Object.keys(PRESETS) as (keyof typeof PRESETS)[])('%s at its defaults fits, with room', (name) => {
+  it.each(Object.keys(PRESETS) as (keyof typeof PRESETS)[])('%s at its defaults fits, and at ten times its steps', (name) => {
     const c = PRESETS[name];
-    expect(recordBytes({ ...c.schedule, ...c.prelora, depth: c.model.depth }).bytes).toBeLessThan(RECORD_LIMIT / 50);
+    expect(recordBytes(recordShape(c)).bytes).toBeLessThan(RECORD_LIMIT / 50);
     expect(recordErrors(makeConfig(name))).toEqual([]);
+    expect(recordErrors(makeConfig(name, { schedule: { steps: 10 * c.schedule.steps } }))).toEqual([]);
   });
 
   it('a million nano steps: refused on schedule.steps (no window holds every step\'s loss), and the most it names is exact', () => {
     const [error, ...more] = recordErrors(nano({ schedule: { steps: 1_000_000 } }));
     expect(more).toEqual([]);
     expect(error!.path).toBe('schedule.steps');
-    expect(error!.message).toMatch(/^a run of 1000000 steps, a window every 25 and a read-back every 10, records up to 5\d\d MiB \(40000 windows of 24 modules, each kept twice, and every step's loss\), more than a run may keep \(92 MiB, what its checkpoint holds\): use schedule.steps of (\d+) or fewer$/);
+    expect(error!.message).toMatch(/^a run of 1000000 steps, a window every 25 and a read-back every 10, records up to 5\d\d MiB in its checkpoint \(40000 windows of 24 modules, each kept twice, and every step's loss\), more than a checkpoint's header holds \(95 MiB\): use schedule.steps of (\d+) or fewer$/);
     const most = Number(/of (\d+) or fewer/.exec(error!.message)![1]);
     expect(recordErrors(nano({ schedule: { steps: most } }))).toEqual([]);
     expect(recordErrors(nano({ schedule: { steps: most + 1 } }))).toHaveLength(1);
@@ -34,6 +35,7 @@ describe('a run\'s record', () => {
     expect(recordErrors(nano({ schedule: { steps: 200_000 }, prelora: { windowSteps: window } }))).toEqual([]);
     expect(recordErrors(nano({ schedule: { steps: 200_000 }, prelora: { windowSteps: window! - 1 } }))).toHaveLength(1);
     expect(recordErrors(nano({ schedule: { steps: steps }, prelora: { windowSteps: 1 } }))).toEqual([]);
+    expect(recordErrors(nano({ schedule: { steps: steps! + 1 }, prelora: { windowSteps: 1 } }))).toHaveLength(1);
   });
 
   it('a read-back every step can be the change that fits, named after the window', () => {
@@ -48,6 +50,11 @@ describe('a run\'s record', () => {
     const long = nano({ schedule: { steps: 200_000 }, prelora: { windowSteps: 1 } });
     expect(recordErrors(long, long.prelora)).toEqual([]);
     expect(recordErrors(long, { ...long.prelora, windowSteps: 25 })).toHaveLength(1);
+  });
+
+  it('a patience sizes only the decisions it can make: a patience longer than the run asks nothing, and a billion is sized, not built', () => {
+    expect(recordErrors(nano({ schedule: { steps: 100_000 }, prelora: { windowSteps: 100, patience: 50_000 } }))).toEqual([]);
+    expect(recordErrors(nano({ prelora: { patience: 1e9 } }))).toEqual([]);
   });
 
   it('a model of a billion layers is sized, not built: refused on model.depth at once', () => {

@@ -233,7 +233,7 @@ describe('playground store', () => {
     const s = useStore.getState();
     const window = s.policy.windowSteps;
     s.setControl('steps', '1000000'); // no window holds every step's loss: named on schedule.steps
-    expect(useStore.getState().fieldErrors.steps).toMatch(/^a run of 1000000 steps, .* more than a run may keep .*: use schedule\.steps of \d+ or fewer$/);
+    expect(useStore.getState().fieldErrors.steps).toMatch(/^a run of 1000000 steps, .* more than a checkpoint's header holds .*: use schedule\.steps of \d+ or fewer$/);
     expect(useStore.getState().steps).toBe(300);
     s.setControl('steps', '200000'); // a longer window would hold it: named, at the steps typed
     expect(useStore.getState().fieldErrors.steps).toMatch(/^a run of 200000 steps, a window every 25 .*: use a prelora\.windowSteps of \d+ or more or schedule\.steps of \d+ or fewer$/);

@@ -97,7 +97,7 @@ export const RUN_LIMITS = {
   /**
    * 5 days of `tiny` on an H200 (2.2 steps/s): past it a typo. A run keeps every step's
    * loss, so the record's bound (record-size.ts) stops each run below it, at its window
-   * and read-back: nano's defaults near 166,000 steps, the longest windows near 949,000
+   * and read-back: nano's defaults near 172,000 steps, the longest windows near 988,000
    */
   steps: 1_000_000,
   /** images in a synthetic split (data.trainSize, data.testSize) */

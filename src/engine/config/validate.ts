@@ -2,7 +2,7 @@
 // and the one way such problems become text for a person (CLI, page, worker, bench).
 import type { KernelPath } from '../backend';
 import { LAYER_WEIGHTINGS, METRICS, RANK_METRICS, RANK_SCOPES, RULES } from '../policy';
-import { RECORD_LIMIT, recordOverflow } from '../record-size';
+import { RECORD_LIMIT, recordOverflow, recordShape } from '../record-size';
 import { countTensors, estimateMemory } from '../size';
 import { FAMILIES } from '../vit-families';
 import { formatBytes, formatCount, orList } from './format';
@@ -249,9 +249,9 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
         `more than this device's WebGPU optimiser holds (${maxTrainableTensors}): lower model.depth to ${fits} or fewer, or use backend webgpu-composite`,
     });
   }
-  const recordFields = ['schedule.steps', 'schedule.logEvery', 'schedule.evalEvery', 'prelora.windowSteps', 'prelora.patience', 'model.depth'];
+  const recordFields = ['schedule.steps', 'schedule.logEvery', 'schedule.evalEvery', 'schedule.checkpointEvery', 'prelora.windowSteps', 'prelora.patience', 'model.depth'];
   if (ranWith?.windowSteps !== p.windowSteps && ok(...recordFields)) {
-    const over = recordOverflow({ steps: s.steps, windowSteps: p.windowSteps, logEvery: s.logEvery, evalEvery: s.evalEvery, depth: m.depth, patience: p.patience }, RUN_LIMITS.logEvery);
+    const over = recordOverflow(recordShape(cfg), RUN_LIMITS.logEvery);
     if (over) e.push(recordError(over, s.steps, p.windowSteps, s.logEvery));
   }
   if (e.length === 0 && memoryBudgetBytes !== undefined) {
@@ -283,8 +283,8 @@ function recordError(over: NonNullable<ReturnType<typeof recordOverflow>>, steps
   return {
     path: fixes[0]![0],
     message: `a run of ${steps} steps, a window every ${windowSteps} and a read-back every ${logEvery}, records up to ${formatBytes(over.bytes)} ` +
-      `(${over.windows} windows of ${over.modules} modules, each kept twice, and every step's loss), more than a run may keep ` +
-      `(${formatBytes(RECORD_LIMIT)}, what its checkpoint holds): use ${orList(fixes.map(([, fix]) => fix))}`,
+      `in its checkpoint (${over.windows} windows of ${over.modules} modules, each kept twice, and every step's loss), more than a checkpoint's header ` +
+      `holds (${formatBytes(RECORD_LIMIT)}): use ${orList(fixes.map(([, fix]) => fix))}`,
   };
 }
 
