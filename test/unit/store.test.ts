@@ -246,6 +246,11 @@ describe('playground store', () => {
     useStore.getState().setPolicyField('windowSteps', String(window));
     useStore.getState().setControl('steps', '300');
     expect(useStore.getState()).toMatchObject({ steps: 300, fieldErrors: {}, error: null });
+    // a problem the steps cannot mend is Start's: a link's warm-up (no field of the page's) past them
+    useStore.setState({ extra: { 'schedule.warmupSteps': '250' } });
+    useStore.getState().setControl('steps', '200');
+    expect(useStore.getState()).toMatchObject({ steps: 200, fieldErrors: {} });
+    useStore.setState({ extra: {}, steps: 300 });
   });
 
   it("a refused seed holds the benchmark back too (it runs the page's seed); a preset that replaces it takes its banner with it", () => {
