@@ -106,7 +106,8 @@ export function recordBytes(s: RecordShape): { bytes: number; windows: number } 
   // each save (and the last), each freeze or switch by hand; a step's loss comes back once
   const saves = (s.checkpointEvery > 0 ? Math.ceil(s.steps / s.checkpointEvery) : 0) + 1;
   const readBacks = Math.ceil(s.steps / s.logEvery) + windows + evaluations + saves + changes;
-  const bytes = windows * (b.window + b.history) + s.steps * b.step + Math.min(s.steps, readBacks) * b.progress + readBacks * b.memory
+  // each window's event and its place in the rule's history, and the monitor's last window beside them
+  const bytes = windows * b.window + (windows + 1) * b.history + s.steps * b.step + Math.min(s.steps, readBacks) * b.progress + readBacks * b.memory
     + evaluations * b.evaluation + changes * b.phase + (changes + 1) * b.params + s.tensors * TENSOR_BYTES + CONFIG_BYTES;
   return { bytes, windows };
 }
@@ -124,10 +125,12 @@ function least(lo: number, hi: number, fits: (v: number) => boolean): number | n
 
 /**
  * A run whose record would pass RECORD_LIMIT, with each change that alone brings it
- * under: a longer window, a rarer read-back (up to `maxLogEvery`), fewer steps (0: none
- * does, the model's depth alone is too much); null when it fits.
+ * under: a longer window, a rarer read-back (up to `maxLogEvery`), rarer saves, fewer
+ * steps (0: none does, the model's depth alone is too much); null when it fits.
  */
-export function recordOverflow(s: RecordShape, maxLogEvery: number): { bytes: number; windows: number; modules: number; windowSteps: number | null; logEvery: number | null; steps: number } | null {
+export function recordOverflow(s: RecordShape, maxLogEvery: number): {
+  bytes: number; windows: number; modules: number; windowSteps: number | null; logEvery: number | null; checkpointEvery: number | null; steps: number;
+} | null {
   const { bytes, windows } = recordBytes(s);
   if (bytes <= RECORD_LIMIT) return null;
   const fits = (change: Partial<RecordShape>) => recordBytes({ ...s, ...change }).bytes <= RECORD_LIMIT;
@@ -135,6 +138,8 @@ export function recordOverflow(s: RecordShape, maxLogEvery: number): { bytes: nu
     bytes, windows, modules: s.depth * FAMILIES.length,
     windowSteps: least(s.windowSteps + 1, s.steps, (windowSteps) => fits({ windowSteps })),
     logEvery: least(s.logEvery + 1, maxLogEvery, (logEvery) => fits({ logEvery })),
+    // a save reads back the steps since the last read-back: rarer saves, or none between (0), read back less
+    checkpointEvery: s.checkpointEvery === 0 ? null : least(s.checkpointEvery + 1, s.steps, (checkpointEvery) => fits({ checkpointEvery })),
     // fewer steps fit up to some count: one less than the least that does not (s.steps does not)
     steps: least(1, s.steps, (steps) => !fits({ steps }))! - 1,
   };

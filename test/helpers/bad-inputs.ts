@@ -276,7 +276,7 @@ export const FLAGS: BadInput[] = [
   },
   {
     name: 'a run whose record would outgrow its checkpoint', make: () => 'synthetic', flags: ['--steps', '200000', '--set', 'prelora.windowSteps=1'], code: 2,
-    message: 'prelora.windowSteps: a run of 200000 steps, a window every 1 and a read-back every 10, records up to',
+    message: 'prelora.windowSteps: a run of 200000 steps, a window every 1, a read-back every 10 and a save every 100, records up to',
   },
   { name: '--out in a folder that does not exist', make: () => 'synthetic', flags: ['--out', '/nonexistent-folder/run.json'], code: 2, message: '--out: /nonexistent-folder is not a folder: create it first, or write the log elsewhere' },
   { name: '--out naming a folder', make: () => 'synthetic', flags: ['--out', tmpdir()], code: 2, message: `--out: ${tmpdir()} is a folder: give a file name` },

@@ -62,7 +62,7 @@ describe('a run\'s record (wasm)', () => {
     const refused = trainer.setPolicy({ windowSteps: 1 });
     expect(refused.applied).toBeNull();
     expect(refused.errors.map((e) => e.path)).toEqual(['prelora.windowSteps']);
-    expect(refused.errors[0]!.message).toMatch(/^a run of 200000 steps, a window every 1 .*: use a prelora\.windowSteps of \d+ or more/);
+    expect(refused.errors[0]!.message).toMatch(/^a run of 200000 steps, a window every 1, .*: use a prelora\.windowSteps of \d+ or more/);
     expect(trainer.settings.windowSteps).toBe(config.prelora.windowSteps);
     expect(trainer.setPolicy({ windowSteps: 50 }).errors).toEqual([]);
     trainer.dispose();

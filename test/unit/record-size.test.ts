@@ -22,7 +22,7 @@ describe('a run\'s record', () => {
     const [error, ...more] = recordErrors(nano({ schedule: { steps: 1_000_000 } }));
     expect(more).toEqual([]);
     expect(error!.path).toBe('schedule.steps');
-    expect(error!.message).toMatch(/^a run of 1000000 steps, a window every 25 and a read-back every 10, records up to 5\d\d MiB in its checkpoint \(40000 windows of 24 modules, each kept twice, and every step's loss\), more than a checkpoint's header holds \(95 MiB\): use schedule.steps of (\d+) or fewer$/);
+    expect(error!.message).toMatch(/^a run of 1000000 steps, a window every 25, a read-back every 10 and a save every 100, records up to 5\d\d MiB in its checkpoint \(40000 windows of 24 modules, each kept twice, and every step's loss\), more than a checkpoint's header holds \(95 MiB\): use schedule.steps of (\d+) or fewer$/);
     const most = Number(/of (\d+) or fewer/.exec(error!.message)![1]);
     expect(recordErrors(nano({ schedule: { steps: most } }))).toEqual([]);
     expect(recordErrors(nano({ schedule: { steps: most + 1 } }))).toHaveLength(1);
@@ -52,9 +52,23 @@ describe('a run\'s record', () => {
     expect(recordErrors(long, { ...long.prelora, windowSteps: 25 })).toHaveLength(1);
   });
 
-  it('a patience sizes only the decisions it can make: a patience longer than the run asks nothing, and a billion is sized, not built', () => {
+  it('a patience sizes only the values a decision can list (patience - 1, no more than the windows), counted, not built', () => {
+    const bytes = (patience: number) => recordBytes(recordShape(nano({ schedule: { steps: 100_000 }, prelora: { windowSteps: 100, patience } }))).bytes;
+    expect(bytes(50)).toBeGreaterThan(bytes(3));
+    // 1,000 windows: a decision lists 1,000 values at most (patiences of as many digits compared)
+    expect(bytes(5000)).toBe(bytes(1001));
+    expect(bytes(1001)).toBeGreaterThan(bytes(1000));
+    expect(bytes(2e9)).toBe(bytes(1e9 + 1)); // counted, not built: built, a patience of 10^6 took 1.6 s to check
     expect(recordErrors(nano({ schedule: { steps: 100_000 }, prelora: { windowSteps: 100, patience: 50_000 } }))).toEqual([]);
-    expect(recordErrors(nano({ prelora: { patience: 1e9 } }))).toEqual([]);
+  });
+
+  it('saves between read-backs are read-backs: a save every step is refused where none is not, and rarer saves are named', () => {
+    const [error] = recordErrors(nano({ schedule: { steps: 120_000, checkpointEvery: 1 } }));
+    expect(error!.message).toMatch(/^a run of 120000 steps, a window every 25, a read-back every 10 and a save every 1, records up to/);
+    const every = Number(/a schedule.checkpointEvery of (\d+) or more/.exec(error!.message)![1]);
+    expect(recordErrors(nano({ schedule: { steps: 120_000, checkpointEvery: every } }))).toEqual([]);
+    expect(recordErrors(nano({ schedule: { steps: 120_000, checkpointEvery: every - 1 } }))).toHaveLength(1);
+    expect(recordErrors(nano({ schedule: { steps: 120_000, checkpointEvery: 0 } }))).toEqual([]);
   });
 
   it('a model of a billion layers is sized, not built: refused on model.depth at once', () => {

@@ -252,7 +252,7 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
   const recordFields = ['schedule.steps', 'schedule.logEvery', 'schedule.evalEvery', 'schedule.checkpointEvery', 'prelora.windowSteps', 'prelora.patience', 'model.depth'];
   if (ranWith?.windowSteps !== p.windowSteps && ok(...recordFields)) {
     const over = recordOverflow(recordShape(cfg), RUN_LIMITS.logEvery);
-    if (over) e.push(recordError(over, s.steps, p.windowSteps, s.logEvery));
+    if (over) e.push(recordError(over, s, p.windowSteps));
   }
   if (e.length === 0 && memoryBudgetBytes !== undefined) {
     const est = estimateMemory(cfg, kernels);
@@ -274,15 +274,17 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
  * holds: named on the change that alone brings it under, the longer window first (the
  * read-back's and the steps' the same way), with every such change.
  */
-function recordError(over: NonNullable<ReturnType<typeof recordOverflow>>, steps: number, windowSteps: number, logEvery: number): ConfigError {
+function recordError(over: NonNullable<ReturnType<typeof recordOverflow>>, s: ScheduleConfig, windowSteps: number): ConfigError {
   const fixes: [string, string][] = [
     ...(over.windowSteps !== null ? [['prelora.windowSteps', `a prelora.windowSteps of ${over.windowSteps} or more`] as [string, string]] : []),
     ...(over.logEvery !== null ? [['schedule.logEvery', `a schedule.logEvery of ${over.logEvery} or more`] as [string, string]] : []),
+    ...(over.checkpointEvery !== null ? [['schedule.checkpointEvery', `a schedule.checkpointEvery of ${over.checkpointEvery} or more`] as [string, string]] : []),
     over.steps >= 1 ? ['schedule.steps', `schedule.steps of ${over.steps} or fewer`] : ['model.depth', 'a lower model.depth'],
   ];
   return {
     path: fixes[0]![0],
-    message: `a run of ${steps} steps, a window every ${windowSteps} and a read-back every ${logEvery}, records up to ${formatBytes(over.bytes)} ` +
+    message: `a run of ${s.steps} steps, a window every ${windowSteps}, a read-back every ${s.logEvery} and ${s.checkpointEvery ? `a save every ${s.checkpointEvery}` : 'no saves between'}, ` +
+      `records up to ${formatBytes(over.bytes)} ` +
       `in its checkpoint (${over.windows} windows of ${over.modules} modules, each kept twice, and every step's loss), more than a checkpoint's header ` +
       `holds (${formatBytes(RECORD_LIMIT)}): use ${orList(fixes.map(([, fix]) => fix))}`,
   };
