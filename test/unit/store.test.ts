@@ -20,7 +20,7 @@ const progress = (step: number): EngineEvent => ({
 });
 
 describe('playground store', () => {
-  beforeEach(() => useStore.setState({ runs: [], activeId: null, error: null, fieldErrors: {}, datasets: {}, dataset: 'synthetic' }));
+  beforeEach(() => useStore.setState({ runs: [], activeId: null, error: null, fieldErrors: {}, datasets: {}, dataset: 'synthetic', extra: {} }));
 
   it('fills a run from its events and drops the events of a run that was reset', () => {
     const s = useStore.getState();
@@ -201,6 +201,7 @@ describe('playground store', () => {
     expect(useStore.getState().policy.windowSteps).toBe(before);
     useStore.getState().setPolicyField('windowSteps', '10');
     expect(useStore.getState()).toMatchObject({ fieldErrors: {}, error: null });
+    expect(useStore.getState().fieldErrors).toEqual({}); // toMatchObject's {} matches any object
     expect(buildConfig(useStore.getState()).prelora).toMatchObject({ windowSteps: 10, jointSteps: 10 }); // it still follows
     useStore.getState().setPolicyField('windowSteps', String(before));
   });
@@ -225,6 +226,7 @@ describe('playground store', () => {
     useStore.getState().setControl('steps', '1000');
     useStore.getState().setControl('seed', '7');
     expect(useStore.getState()).toMatchObject({ steps: 1000, seed: 7, fieldErrors: {} });
+    expect(useStore.getState().fieldErrors).toEqual({}); // toMatchObject's {} matches any object
     expect(buildConfig(useStore.getState()).schedule.steps).toBe(1000);
   });
 
@@ -240,16 +242,19 @@ describe('playground store', () => {
     expect(useStore.getState().steps).toBe(300);
     s.setControl('steps', '100000');
     expect(useStore.getState()).toMatchObject({ steps: 100000, fieldErrors: {} });
+    expect(useStore.getState().fieldErrors).toEqual({}); // toMatchObject's {} matches any object
     useStore.getState().setPolicyField('windowSteps', '1');
     expect(useStore.getState().fieldErrors.windowSteps).toMatch(/^a run of 100000 steps, a window every 1, .*: use a prelora\.windowSteps of \d+ or more/);
     expect(useStore.getState().policy.windowSteps).toBe(window);
     useStore.getState().setPolicyField('windowSteps', String(window));
     useStore.getState().setControl('steps', '300');
     expect(useStore.getState()).toMatchObject({ steps: 300, fieldErrors: {}, error: null });
+    expect(useStore.getState().fieldErrors).toEqual({}); // toMatchObject's {} matches any object
     // a problem the steps cannot mend is Start's: a link's warm-up (no field of the page's) past them
     useStore.setState({ extra: { 'schedule.warmupSteps': '250' } });
     useStore.getState().setControl('steps', '200');
     expect(useStore.getState()).toMatchObject({ steps: 200, fieldErrors: {} });
+    expect(useStore.getState().fieldErrors).toEqual({}); // toMatchObject's {} matches any object
     useStore.setState({ extra: {}, steps: 300 });
   });
 
@@ -262,6 +267,7 @@ describe('playground store', () => {
     expect(useStore.getState().error).toBe(refused);
     useStore.getState().setConfig({ preset: useStore.getState().preset === 'micro' ? 'nano' : 'micro' });
     expect(useStore.getState()).toMatchObject({ fieldErrors: {}, error: null });
+    expect(useStore.getState().fieldErrors).toEqual({}); // toMatchObject's {} matches any object
     // a banner about something else stays
     useStore.setState({ error: 'the worker says no' });
     useStore.getState().setConfig({ preset: useStore.getState().preset === 'micro' ? 'nano' : 'micro' });
