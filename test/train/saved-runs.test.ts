@@ -374,10 +374,13 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
     // as an older page saved it: a million steps (its record past what a checkpoint holds at
     // any window) and a maxRank past the model's width, both refused to a new run
     const saved = decodeCheckpoint((await store.read(id))!, 'older');
-    const older = { ...saved.config, schedule: { ...saved.config.schedule, steps: 1_000_000 }, prelora: { ...saved.config.prelora, maxRank: 4 * saved.config.model.width } };
+    const maxRank = 4 * saved.config.model.width;
+    const older = { ...saved.config, schedule: { ...saved.config.schedule, steps: 1_000_000 }, prelora: { ...saved.config.prelora, maxRank } };
     expect(validateConfig(older).map((e) => e.path)).toEqual(['prelora.maxRank', 'schedule.steps']);
+    // its live settings as it ran too (what the resume checks a branch's change against)
+    const state = { ...saved.state, controller: { ...saved.state.controller, settings: { ...saved.state.controller.settings, maxRank } } };
     const db = await openDB(SAVED_RUNS_DB);
-    await db.put('files', { id, bytes: encodeCheckpoint({ ...saved, config: older }) });
+    await db.put('files', { id, bytes: encodeCheckpoint({ ...saved, config: older, state }) });
     db.close();
     const b = worker();
     await b.host.receive({ type: 'restore', runId: 'o2', savedId: id });
