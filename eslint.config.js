@@ -18,7 +18,7 @@ import noTfjsReach from './lint/no-tfjs-reach.js';
  */
 const SPREAD_BAN = {
   selector: "CallExpression[callee.object.name='Math'][callee.property.name=/^(min|max)$/] > SpreadElement",
-  message: 'Math.min/max over a spread overflows the call stack on a long list: reduce with Math.min/max instead',
+  message: 'Math.min/max over a spread overflows the call stack on a long list: maxOf/minOf (src/engine/extremes.ts) loop instead',
 };
 
 /**

@@ -5,6 +5,7 @@ import { exactEnd, exactness, type RecordedRun } from '../engine/explore/recorde
 import type { PredictedShares } from '../engine/explore/shares';
 import type { SweepResult } from '../engine/explore/sweep';
 import { TRAINABLE_SHARE_LABEL } from '../engine/trainable-share';
+import { maxOf } from '../engine/extremes';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const pad = (s: string, n: number) => s.padStart(n);
@@ -31,7 +32,7 @@ export function boundaryNote(run: RecordedRun): string {
 
 export function replayTable(run: RecordedRun, r: Replay, real: PredictedShares | null): string {
   const realBy = new Map(run.real.map((s) => [s.module, s]));
-  const w = run.moduleIds.reduce((a, id) => Math.max(a, id.length), 20);
+  const w = maxOf(run.moduleIds.map((id) => id.length), 20);
   const lines = [`${'module'.padEnd(w)} ${pad('real', 10)} ${pad('predicted', 10)}`];
   for (const id of run.moduleIds) {
     const s = realBy.get(id);
@@ -43,8 +44,8 @@ export function replayTable(run: RecordedRun, r: Replay, real: PredictedShares |
 }
 
 export function sweepTable(run: RecordedRun, s: SweepResult): string {
-  const w = run.moduleIds.reduce((a, id) => Math.max(a, id.length), 20);
-  const col = s.axis.values.reduce((a, v) => Math.max(a, String(v).length + 1), 7);
+  const w = maxOf(run.moduleIds.map((id) => id.length), 20);
+  const col = maxOf(s.axis.values.map((v) => String(v).length + 1), 7);
   const row = (label: string, cells: string[]) => `${label.padEnd(w)}${cells.map((c) => pad(c, col)).join('')}`;
   const lines = [row(s.axis.key, s.axis.values.map(String))];
   for (const id of run.moduleIds) lines.push(row(id, s.cells.map((c) => cell(c.byModule[id], false))));

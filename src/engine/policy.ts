@@ -87,6 +87,7 @@ export function rankFor(x: number, ranks: number[]): number {
 
 /** Min-max to [0, 1]; all equal -> all 0. */
 export function minMaxNormalise(values: number[]): number[] {
+  // a loop, not a spread (extremes.ts is the shared one; policy.ts imports nothing)
   const lo = values.reduce((a, b) => Math.min(a, b), Infinity), hi = values.reduce((a, b) => Math.max(a, b), -Infinity);
   return values.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 0));
 }

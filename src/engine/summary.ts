@@ -8,6 +8,7 @@ import { flopsPerStep, runFlops, type ShapeChange } from './flops';
 import { parseModuleId } from './policy';
 import { countParams } from './size';
 import { NO_TALLIES, samplesPerSec, tally, type Tallies } from './throughput';
+import { maxOf, minOf } from './extremes';
 
 export interface PhaseFigures {
   steps: number;
@@ -138,7 +139,7 @@ export function summarize(events: EngineEvent[], meta: RunMeta): RunSummary {
     memory: { fullPhaseBytes: lastOf('full'), loraPhaseBytes: lastOf('lora') },
     flops: { total, fullTraining, saved: fullTraining > 0 ? 1 - total / fullTraining : 0 },
     // the last change a reading could see: a run's last freezes may come at its end, after its last read-back
-    tensorsGrowth: tensorsGrowth(memory, [...closed], changes.filter((c) => c.step < (memory.at(-1)?.step ?? 0)).reduce((a, c) => Math.max(a, c.step), 0)),
+    tensorsGrowth: tensorsGrowth(memory, [...closed], maxOf(changes.filter((c) => c.step < (memory.at(-1)?.step ?? 0)).map((c) => c.step), 0)),
     trainingSeconds,
     wallSeconds: meta.wallSeconds,
     diverged,
@@ -178,6 +179,6 @@ export function switchOrder(switches: RunSummary['switches']): FamilySwitch[] {
     steps.set(family, [...(steps.get(family) ?? []), sw.step]);
   }
   return [...steps].map(([family, xs]) => ({
-    family, modules: xs.length, first: xs.reduce((a, b) => Math.min(a, b), Infinity), mean: xs.reduce((a, b) => a + b, 0) / xs.length, last: xs.reduce((a, b) => Math.max(a, b), -Infinity),
+    family, modules: xs.length, first: minOf(xs), mean: xs.reduce((a, b) => a + b, 0) / xs.length, last: maxOf(xs),
   })).sort((a, b) => a.mean - b.mean || a.first - b.first);
 }

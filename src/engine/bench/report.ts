@@ -8,6 +8,7 @@ import type { Rule } from '../policy';
 import { cutShort } from '../issue';
 import { formatShare, TRAINABLE_SHARE_LABEL } from '../trainable-share';
 import { FAMILIES, HUB_PATH, MODULE_PATH, pathInBlock } from '../vit-families';
+import { maxOf } from '../extremes';
 
 export interface PerPhase {
   full: number | null;
@@ -117,7 +118,7 @@ export const BENCH_MIN_STEPS = 12;
 /** The largest of the seeds' peaks, null where none was measured (Math.max read a null as 0). */
 const peakOf = (peaks: (number | null)[]): number | null => {
   const known = peaks.filter((p): p is number => p !== null);
-  return known.length ? known.reduce((a, b) => Math.max(a, b), -Infinity) : null;
+  return known.length ? maxOf(known) : null;
 };
 
 /** The runs of a benchmark, in the order they are run for each seed. */

@@ -20,6 +20,7 @@ import { Trainer } from '../trainer';
 import { checkBench } from './check';
 import { benchConfig } from './config';
 import { BENCH_MIN_STEPS, BENCH_VARIANTS, combineVariants, sharedConfig, type BenchConfig, type BenchReport, type SeedResult } from './report';
+import { minOf } from '../extremes';
 
 export interface BenchOptions {
   /** the config every run starts from; its mode and rule are set per run */
@@ -73,7 +74,7 @@ async function timeStep(enqueue: () => void): Promise<{ ms: number | null; submi
 }
 
 /** The lesser of two device times, either of which may be missing (null: not timed). */
-function minOf(a: number | null, b: number | null): number | null {
+function lesserMs(a: number | null, b: number | null): number | null {
   if (a === null) return b;
   return b === null ? a : Math.min(a, b);
 }
@@ -150,7 +151,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
     const endsInLora = ended === 'lora' && t.runPhase === 'lora';
     const endsFull = ended === 'full' && t.runPhase === 'full';
     const startsFull = mode !== 'lora';
-    const fullDeviceMs = [deviceEarly.ms, deviceLater.ms, endsFull ? lastDevice.ms : null].reduce(minOf, null);
+    const fullDeviceMs = [deviceEarly.ms, deviceLater.ms, endsFull ? lastDevice.ms : null].reduce(lesserMs, null);
     // the launches of the step after the run where it is a full-phase step (see fullDeviceMs)
     const launches = {
       full: startsFull ? ((endsFull ? lastLaunches : firstLaunches) ?? null) : null,
@@ -173,7 +174,7 @@ export async function benchOneRun(base: RunConfig, mode: Mode, rule: Rule, seed:
         full: startsFull ? flopsPerStep(cfg.model, { batchSize: batch }) : null,
         lora: endsInLora ? flopsPerStep(cfg.model, { batchSize: batch, ranks, frozen }) : null,
       },
-      switchedAt: s.switches.length ? s.switches.reduce((a, x) => Math.min(a, x.step), Infinity) : null,
+      switchedAt: s.switches.length ? minOf(s.switches.map((x) => x.step)) : null,
       phaseShare: { full: s.phases.full.share, mixed: s.phases.mixed?.share ?? 0, lora: s.phases.lora.share },
       flopsSaved: s.flops.saved,
       familySwitchSteps: Object.fromEntries(s.switchOrder.map((f) => [f.family, f.mean])),

@@ -24,6 +24,7 @@ import {
   clsRowsBackwardDispatch, clsRowsDispatch, embedBackwardDispatch, embedDispatch, gatherDispatch,
   windowSumsDispatch,
 } from './kernels';
+import { maxOf } from '../extremes';
 
 export interface StepInputs {
   model: ViT;
@@ -191,18 +192,18 @@ export function recordStep(device: GPUDevice, s: StepInputs): RecordedStep {
   // adapter's thin gradients ride (each runs alone, then its sum)
   const deferred = new Set(linears.flatMap(([l], i) => (!specs[i]!.base && l.adapter && grads.has(l.adapter.A) && grads.has(l.adapter.B) ? [l] : [])));
   const scratch = (ofDeferred: boolean) =>
-    specs.reduce((a, sp, i) => Math.max(a, deferred.has(linears[i]![0]) === ofDeferred && (sp.base || sp.rank) ? linear.weightGradScratch(sp).floats : 0), 1);
+    maxOf(specs.map((sp, i) => (deferred.has(linears[i]![0]) === ofDeferred && (sp.base || sp.rank) ? linear.weightGradScratch(sp).floats : 0)), 1);
   const part = arena.floats(scratch(false), 'split-K partials');
-  const fullScratch = specs.reduce((a, sp) => Math.max(a, linear.weightGradScratch({ ...sp, rank: 0, base: true }).floats), -Infinity);
+  const fullScratch = maxOf(specs.map((sp) => linear.weightGradScratch({ ...sp, rank: 0, base: true }).floats));
   const thin = scratch(true);
   const adapterSums = sumRing<linear.AdapterSumJob<GPUBuffer>>(deferred.size ? Math.max(1, Math.min(linear.adapterSumsPerLaunch(s.storageBuffers), Math.floor(fullScratch / thin))) : 0,
     (i) => arena.floats(thin, `adapter partials ${i}`), linear.adapterSumDispatches, emit, true);
   // a grouped weight gradient's partials (a group is as large as its splitAmong): the
   // first job's in `part`, the others' each in a buffer of their own
   const grouping = specs.filter((sp) => linear.groupsWeightGrad(sp));
-  const groupFloats = grouping.reduce((a, sp) => Math.max(a, linear.weightGradScratch(sp).floats), 0);
-  const groupParts = [part, ...Array.from({ length: grouping.reduce((a, sp) => Math.max(a, sp.splitAmong! - 1), 0) }, (_, j) => arena.floats(groupFloats, `grouped partials ${j + 1}`))];
-  const maxRank = specs.reduce((a, sp) => Math.max(a, sp.rank), 0);
+  const groupFloats = maxOf(grouping.map((sp) => linear.weightGradScratch(sp).floats), 0);
+  const groupParts = [part, ...Array.from({ length: maxOf(grouping.map((sp) => sp.splitAmong! - 1), 0) }, (_, j) => arena.floats(groupFloats, `grouped partials ${j + 1}`))];
+  const maxRank = maxOf(specs.map((sp) => sp.rank), 0);
   // two, in turn: a held thin-gradient launch reads its linear's while the next writes its own
   const dxas = [0, 1].map((i) => arena.floats(rows * maxRank, `adapter input gradient ${i}`));
   let dxaTurn = 0;

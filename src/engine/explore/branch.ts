@@ -4,6 +4,7 @@
 // settings are the same run, so a branch from there loses nothing. Pure, no tfjs.
 import type { Switch } from '../stepper';
 import type { RealSwitch } from './recorded';
+import { maxOf } from '../extremes';
 
 const byStep = (switches: readonly { step: number; module: string; rank: number | null }[]) => {
   const out = new Map<number, string[]>();
@@ -25,5 +26,5 @@ export function firstDifference(real: readonly RealSwitch[], predicted: readonly
  */
 export function branchPoint(points: readonly number[], differsAt: number): number | null {
   const early = points.filter((p) => p < differsAt);
-  return early.length ? early.reduce((a, b) => Math.max(a, b), -Infinity) : null;
+  return early.length ? maxOf(early) : null;
 }

@@ -4,6 +4,7 @@
 import type { ModelConfig, PreLoRAConfig } from '../config';
 import { switchCause, type EngineEvent, type PhaseChange, type SwitchCause } from '../events';
 import type { WindowRecord } from '../policy';
+import { minOf } from '../extremes';
 
 /** A module leaving full training in the real run: by the policy, forced by the user, or static LoRA. */
 export interface RealSwitch {
@@ -125,7 +126,7 @@ export function exactness(run: Pick<RecordedRun, 'real' | 'windows' | 'prelora'>
   const length = windowLength(run, 0);
   const k = run.windows.findIndex((w, i) => w.step !== (i + 1) * length);
   const cut = k < 0 ? null : (run.windows[k - 1]?.step ?? 0);
-  const first = run.real.length ? run.real.reduce((a, r) => Math.min(a, r.step), Infinity) : null;
+  const first = run.real.length ? minOf(run.real.map((r) => r.step)) : null;
   if (first !== null && (cut === null || first <= cut)) return { until: first, by: 'switch' };
   return cut === null ? { until: null, by: null } : { until: cut, by: 'window' };
 }

@@ -8,6 +8,7 @@ import { parseModuleId } from '../policy';
 import { countParams } from '../size';
 import { trainableShare } from '../trainable-share';
 import type { Family } from '../vit-families';
+import { maxOf } from '../extremes';
 
 export interface PredictedShares {
   /** trainable parameters / the base model's (trainableShare), averaged over the run's steps */
@@ -62,7 +63,7 @@ export function sharesOf(model: ModelConfig, batchSize: number, steps: number, t
   }
   area += (steps - done) * trainable;
   const full = steps * flopsPerStep(model, { batchSize });
-  const allFrozen = targeted > 0 && frozenAt.length === targeted ? frozenAt.reduce((a, b) => Math.max(a, b), -Infinity) : steps;
+  const allFrozen = targeted > 0 && frozenAt.length === targeted ? maxOf(frozenAt) : steps;
   return {
     trainableMean: steps > 0 ? trainableShare(model, area / steps) : 1,
     trainableEnd: trainableShare(model, trainable),

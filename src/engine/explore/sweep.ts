@@ -4,6 +4,7 @@
 // validation, so a bad one gets the message a live setting would.
 import { readNumber, validateConfig, type ConfigError, type RunConfig } from '../config';
 import { replay, type Replay, type ReplaySettings } from './replay';
+import { maxOf } from '../extremes';
 
 /** The numeric settings a sweep can vary. */
 export const SWEEP_KEYS = ['weightThreshold', 'lossThreshold', 'patience', 'minFullSteps', 'minRank', 'maxRank', 'jointSteps'] as const;
@@ -52,7 +53,7 @@ export function parseSweep(spec: string): { axis: SweepAxis; error: null } | { a
     const n = Math.floor((to! - from!) / step! + 1e-9) + 1;
     if (n > MAX_SWEEP_VALUES) return err(`--sweep ${key}: ${n} values, at most ${MAX_SWEEP_VALUES}: take a larger step`);
     // round to the step's decimals, so 0.1 steps print as 0.3, not 0.30000000000000004
-    const decimals = [from!, step!].reduce((a, v) => Math.max(a, (String(v).split('.')[1] ?? '').length), 0);
+    const decimals = maxOf([from!, step!].map((v) => (String(v).split('.')[1] ?? '').length), 0);
     values = Array.from({ length: n }, (_, i) => Number((from! + i * step!).toFixed(decimals)));
   } else {
     values = raw.split(',').map(readNumber);

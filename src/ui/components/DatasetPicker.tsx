@@ -6,6 +6,7 @@ import type { DatasetSource } from '../../engine/config';
 import type { DatasetInfo } from '../../engine/data/preview';
 import { DATASET_LABELS, keysOf } from '../labels';
 import { useStore } from '../store';
+import { maxOf } from '../../engine/extremes';
 
 function SampleGrid({ info }: { info: DatasetInfo }) {
   const ref = useRef<HTMLCanvasElement>(null);
@@ -32,7 +33,7 @@ function SampleGrid({ info }: { info: DatasetInfo }) {
  * 26 px bars: names like `diagonal-stripes` or `automobile` overlapped and were cut.
  */
 function Balance({ info }: { info: DatasetInfo }) {
-  const max = info.balance.reduce((a, b) => Math.max(a, b), 1);
+  const max = maxOf(info.balance, 1);
   return (
     <div className="balance" data-testid="dataset-balance" title="training images per class">
       {info.balance.map((n, i) => (

@@ -9,6 +9,7 @@ import { ChartControls, ReadOut, seriesLines, useChartScale } from '../charts/co
 import { mergeSeries, smoothed } from '../charts/smooth';
 import { niceTicks } from '../charts/ticks';
 import { thinEach } from '../charts/thin-rows';
+import { maxOf } from '../../engine/extremes';
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 
@@ -21,7 +22,7 @@ export function TrainingCharts() {
   // one row per evaluation step, every run's accuracy in it: the hover reads them all
   // (each run's evaluations thinned for drawing, on its own: at evalEvery 1 a row a step, a dot on each)
   const accuracy = useMemo(() => mergeSeries(thinEach(runs.map((r) => ({ key: r.id, points: r.evaluations.map((e) => ({ step: e.step, value: e.accuracy })) })))), [runs]);
-  const ticks = niceTicks(runs.reduce((a, r) => Math.max(a, r.losses.at(-1)?.step ?? 0), 0));
+  const ticks = niceTicks(maxOf(runs.map((r) => r.losses.at(-1)?.step ?? 0), 0));
   return (
     <section className="panel two">
       <div data-chart="loss">

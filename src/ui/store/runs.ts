@@ -11,6 +11,7 @@ import { NO_TALLIES, tally, type Tallies } from '../../engine/throughput';
 import type { RunState } from '../../worker/protocol';
 import type { PlaygroundState } from './index';
 import { runLog } from './run-log';
+import { maxOf } from '../../engine/extremes';
 
 /** Loss points kept per run; older ones are thinned so long runs stay smooth. */
 export const MAX_POINTS = 400;
@@ -102,7 +103,7 @@ let numbered = 0;
 export const runHandle = (label: string) => label.match(/^#\d+/)?.[0] ?? label;
 
 /** The highest `#N` among names: a new run's number comes after it (a reload started again at #1 beside a saved #1). */
-const highestNumber = (names: string[]) => names.reduce((a, l) => Math.max(a, Number(l.match(/^#(\d+)/)?.[1] ?? 0)), 0);
+const highestNumber = (names: string[]) => maxOf(names.map((l) => Number(l.match(/^#(\d+)/)?.[1] ?? 0)), 0);
 
 /**
  * The run with fresh copies of the arrays (and modules) events append to: the one copy an

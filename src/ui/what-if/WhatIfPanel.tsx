@@ -10,6 +10,7 @@ import { rankChoices, WHAT_IF_FIELDS, type WhatIfKey } from '../store/what-if';
 import { BranchOffer } from './BranchOffer';
 import { ExactNote } from './ExactNote';
 import { useWhatIf, type WhatIf } from './use-replay';
+import { minOf } from '../../engine/extremes';
 
 const SHARES: [keyof PredictedShares, string][] = [
   ['trainableMean', `${TRAINABLE_SHARE_LABEL} (mean)`],
@@ -66,7 +67,7 @@ export function WhatIfPanel() {
   }
   const { replay: r, run, recorded } = w;
   const real = recorded.real;
-  const predictedFirst = r.switches.length ? r.switches.reduce((a, s) => Math.min(a, s.step), Infinity) : null;
+  const predictedFirst = r.switches.length ? minOf(r.switches.map((s) => s.step)) : null;
   return (
     <section className="panel what-if" data-testid="what-if" data-run={run.id}>
       <h2>What if? <small>{run.label} replayed with these settings (a window&apos;s statistics decide)</small></h2>
@@ -75,7 +76,7 @@ export function WhatIfPanel() {
       </div>
       <p data-testid="what-if-summary" data-switches={r.switches.length} data-first={predictedFirst ?? ''}>
         Predicted: <b>{r.switches.length}</b> of {recorded.moduleIds.length} modules switch{predictedFirst !== null ? <>, the first at step <b>{predictedFirst}</b></> : ''};
-        really: {real.length}{real.length ? `, the first at step ${real.reduce((a, s) => Math.min(a, s.step), Infinity)}` : ''}.
+        really: {real.length}{real.length ? `, the first at step ${minOf(real.map((s) => s.step))}` : ''}.
       </p>
       <table className="shares">
         <caption data-testid="shares-horizon">over steps 1 to {recordedSteps(recorded)}, those its windows cover</caption>

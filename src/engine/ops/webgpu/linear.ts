@@ -20,6 +20,7 @@ import { namedWgradGroupKernel, namedWgradKernel, namedWgradLaunch, namedWgradTi
 import { namedForwardKernel, namedForwardWorkgroups, takesNamedForward } from './named-forward';
 import { namedInputGradKernel, namedInputGradWorkgroups, takesNamedInputGrad } from './named-input-grad';
 import { ADAPTER_SUMS, forwardKernel, forwardLayout, inputGradKernel, inputGradLayout, mergeKernel, weightGradCounts, weightGradKernel, weightGradLayout, weightGradParts, weightGradSums, weightGradVec4, weightGradWorkgroups } from './linear-kernels';
+import { maxOf } from '../../extremes';
 
 export interface LinearSpec {
   rows: number;
@@ -368,7 +369,7 @@ export interface FusedLinearOptions {
  * and the weight gradient's (16 rows of the factor).
  */
 export function loraSharedBytes(rank: number): number {
-  return [forwardLayout, inputGradLayout, weightGradLayout].reduce((a, layout) => Math.max(a, gemmSharedBytes(layout(rank))), 0);
+  return maxOf([forwardLayout, inputGradLayout, weightGradLayout].map((layout) => gemmSharedBytes(layout(rank))));
 }
 
 /**

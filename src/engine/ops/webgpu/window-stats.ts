@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { alloc, run, storageBufferLimit, type Ref } from './dispatch';
 import { MAIN_ARGS, WID, makeKernel, memoKernel, type Dispatch, type Kernel } from './kernel';
 import { reduceSumWgsl } from './wgsl';
+import { maxOf } from '../../extremes';
 
 const THREADS = 256;
 /** Elements a workgroup of the first pass sums: 16 a thread (small's fc1 weight is 144 chunks). */
@@ -87,7 +88,7 @@ fn main(${MAIN_ARGS}) {
 }
 
 /** The partials' chunks a module has: the largest module's (every module has as many slots). */
-const windowStatsChunks = (sizes: number[]): number => sizes.reduce((a, n) => Math.max(a, Math.ceil(n / CHUNK)), 1);
+const windowStatsChunks = (sizes: number[]): number => maxOf(sizes.map((n) => Math.ceil(n / CHUNK)), 1);
 
 /**
  * The launches for modules (W, S) into OUT [4M]: rows ||W||, ||W - S||, ||S||, <W - S, W + S>,
