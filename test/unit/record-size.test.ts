@@ -31,6 +31,7 @@ describe('a run\'s record', () => {
   it('a window every step of a long run: refused on prelora.windowSteps, naming the window and the steps that fit', () => {
     const [error] = recordErrors(nano({ schedule: { steps: 200_000 }, prelora: { windowSteps: 1 } }));
     expect(error!.path).toBe('prelora.windowSteps');
+    expect(error!.fixedBy).toEqual(['schedule.steps']); // the page names it at the steps field too
     const [, window, steps] = /use a prelora.windowSteps of (\d+) or more or schedule.steps of (\d+) or fewer$/.exec(error!.message)!.map(Number);
     expect(recordErrors(nano({ schedule: { steps: 200_000 }, prelora: { windowSteps: window } }))).toEqual([]);
     expect(recordErrors(nano({ schedule: { steps: 200_000 }, prelora: { windowSteps: window! - 1 } }))).toHaveLength(1);

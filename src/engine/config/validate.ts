@@ -15,6 +15,8 @@ export interface ConfigError {
   /** dotted field path, e.g. `model.patchSize`, or what the user named it by (`--dataset`) */
   path: string;
   message: string;
+  /** the other fields whose change alone mends it, where the message names some (the page names it at each) */
+  fixedBy?: string[];
 }
 
 /** One line per problem: `path: message`, unless the message already starts with its path. */
@@ -275,18 +277,20 @@ export function validateConfig(cfg: RunConfig, here: RunContext = {}): ConfigErr
  * read-back's and the steps' the same way), with every such change.
  */
 function recordError(over: NonNullable<ReturnType<typeof recordOverflow>>, s: ScheduleConfig, windowSteps: number): ConfigError {
-  const fixes: [string, string][] = [
-    ...(over.windowSteps !== null ? [['prelora.windowSteps', `a prelora.windowSteps of ${over.windowSteps} or more`] as [string, string]] : []),
-    ...(over.logEvery !== null ? [['schedule.logEvery', `a schedule.logEvery of ${over.logEvery} or more`] as [string, string]] : []),
-    ...(over.checkpointEvery !== null ? [['schedule.checkpointEvery', `a schedule.checkpointEvery of ${over.checkpointEvery} or more`] as [string, string]] : []),
-    over.steps >= 1 ? ['schedule.steps', `schedule.steps of ${over.steps} or fewer`] : ['model.depth', 'a lower model.depth'],
+  const fix = (path: string, value: number | null, text: string): [string, string][] => (value === null ? [] : [[path, text]]);
+  const fixes = [
+    ...fix('prelora.windowSteps', over.windowSteps, `a prelora.windowSteps of ${over.windowSteps} or more`),
+    ...fix('schedule.logEvery', over.logEvery, `a schedule.logEvery of ${over.logEvery} or more`),
+    ...fix('schedule.checkpointEvery', over.checkpointEvery, `a schedule.checkpointEvery of ${over.checkpointEvery} or more`),
+    ...(over.steps >= 1 ? fix('schedule.steps', over.steps, `schedule.steps of ${over.steps} or fewer`) : fix('model.depth', 0, 'a lower model.depth')),
   ];
   return {
     path: fixes[0]![0],
     message: `a run of ${s.steps} steps, a window every ${windowSteps}, a read-back every ${s.logEvery} and ${s.checkpointEvery ? `a save every ${s.checkpointEvery}` : 'no saves between'}, ` +
       `records up to ${formatBytes(over.bytes)} ` +
       `in its checkpoint (${over.windows} windows of ${over.modules} modules, each kept twice, and every step's loss), more than a checkpoint's header ` +
-      `holds (${formatBytes(RECORD_LIMIT)}): use ${orList(fixes.map(([, fix]) => fix))}`,
+      `holds (${formatBytes(RECORD_LIMIT)}): use ${orList(fixes.map(([, text]) => text))}`,
+    fixedBy: fixes.slice(1).map(([path]) => path),
   };
 }
 

@@ -81,13 +81,13 @@ export type TypedControl = 'seed' | 'steps';
 
 /**
  * Typed text as the next run's seed or steps, or what to type instead: the config's own
- * check of that field (its range, in its words), and a problem on another field whose fix
- * names this one ("schedule.steps of N or fewer": steps whose record would outgrow a
- * checkpoint at this window, named on prelora.windowSteps; typed here, the steps were
- * taken and the data panel's next preview, at a seed or backend change, refused the whole
- * config). Never a value the config refuses so, so neither the config nor the link holds
- * one. A problem this field cannot mend (a link's warm-up longer than the typed steps:
- * the page has no warm-up field) is Start's to name.
+ * check of that field (its range, in its words), and a problem on another field this one
+ * alone mends (its fixedBy: steps whose record would outgrow a checkpoint at this
+ * window, named on prelora.windowSteps; typed here, the steps were taken and the data
+ * panel's next preview, at a seed or backend change, refused the whole config). Never a
+ * value the config refuses so, so neither the config nor the link holds one. A problem
+ * this field cannot mend (a link's warm-up longer than the typed steps: the page has no
+ * warm-up field) is Start's to name.
  */
 export function checkControl(next: NextRun, key: TypedControl, raw: string): { value: number; error: null } | { value: null; error: string } {
   const path = CONTROL_FIELDS[key];
@@ -96,7 +96,7 @@ export function checkControl(next: NextRun, key: TypedControl, raw: string): { v
   const cfg = buildConfig(numeric ? { ...next, [key]: value } : next);
   // text that is no number goes in as itself, quoted, so the check names what was typed
   if (!numeric) assignField(cfg, path, `"${raw}"`);
-  const problems = validateConfig(cfg).filter((p) => p.path === path || p.message.includes(`${path} of `));
+  const problems = validateConfig(cfg).filter((p) => p.path === path || p.fixedBy?.includes(path));
   return problems.length ? { value: null, error: problems.map((p) => p.message).join('; ') } : { value, error: null };
 }
 
