@@ -181,7 +181,8 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     }
   };
   const config = parse<RunConfig>('config');
-  const errors = validateConfig(config, { ranWith: (config as RunConfig | null)?.prelora }) // a config of null is named there;
+  // its ranks and window as it ran (a config of null is named there, not here)
+  const errors = validateConfig(config, { ranWith: (config as RunConfig | null)?.prelora });
   // on one line: a ModelFileError's message is printable, a line break shown as \x0a
   if (errors.length) refuse(`its config is not valid here: ${formatErrors(errors).split('\n').join('; ')}`);
   const state = parse<TrainingState>('state');
