@@ -21,7 +21,7 @@ import { Trainer } from '../../src/engine/trainer';
 import { TrainingHost } from '../../src/worker/host';
 import type { Command, RunState, WorkerEvent } from '../../src/worker/protocol';
 import { SAVED_RUNS_DB, SavedRuns, wasInterrupted, type SavedRunInfo } from '../../src/worker/saved-runs';
-import { decodeCheckpoint, encodeCheckpoint } from '../../src/engine/checkpoint/format';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../../src/engine/checkpoint/format';
 import { branchPoint, firstDifference } from '../../src/engine/explore/branch';
 import { recordedRun } from '../../src/engine/explore/recorded';
 import { replay, runSettings } from '../../src/engine/explore/replay';
@@ -62,6 +62,20 @@ async function removeSaved(): Promise<void> {
   const store = await SavedRuns.open();
   for (const r of await store.list()) await store.remove(r.id);
   store.close();
+}
+
+/** A 3-step run saved as `name`, let go, and its checkpoint rewritten by `rewrite` (as another page or a live change left it): its saved id and the store. */
+async function savedAs(name: string, rewrite: (c: Checkpoint) => Checkpoint): Promise<{ id: string; store: SavedRuns }> {
+  const a = worker();
+  await a.host.receive({ type: 'start', runId: name, config: { ...config, schedule: { ...config.schedule, steps: 3 } }, name });
+  await a.waitFor(a.saved(name, 3));
+  await a.host.receive({ type: 'reset', runId: name });
+  const store = await SavedRuns.open();
+  const id = (await store.list()).find((r) => r.name === name)!.id;
+  const db = await openDB(SAVED_RUNS_DB);
+  await db.put('files', { id, bytes: encodeCheckpoint(rewrite(decodeCheckpoint((await store.read(id))!, name))) });
+  db.close();
+  return { id, store };
 }
 
 /** A 6-step run started as `name` on a worker that sends `commands` for it as its end (state done) is posted: they wait behind its last save. */
@@ -246,18 +260,11 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
   }, 240_000);
 
   it('refuses a saved run whose settings as changed live do not run here before it lets go of the paused run, which goes on', async () => {
-    const a = worker();
-    await a.host.receive({ type: 'start', runId: 'x', config: { ...config, schedule: { ...config.schedule, steps: 3 } }, name: 'changed' });
-    await a.waitFor(a.saved('x', 3));
-    await a.host.receive({ type: 'reset', runId: 'x' });
-    const store = await SavedRuns.open();
-    const id = (await store.list()).find((r) => r.name === 'changed')!.id;
     // its settings as a live change left them, here a maxRank no device takes
-    const checkpoint = decodeCheckpoint((await store.read(id))!, 'changed');
-    checkpoint.state.controller.settings.maxRank = 6;
-    const db = await openDB(SAVED_RUNS_DB);
-    await db.put('files', { id, bytes: encodeCheckpoint(checkpoint) });
-    db.close();
+    const { id, store } = await savedAs('changed', (c) => {
+      c.state.controller.settings.maxRank = 6;
+      return c;
+    });
 
     const b = worker();
     await b.host.receive({ type: 'start', runId: 'p', config });
@@ -365,23 +372,16 @@ describe('saved runs (Node, wasm, fake-indexeddb)', () => {
   }, 240_000);
 
   it('resumes a run of an older page that a new run\'s bounds refuse: its rank past the width, steps whose record outgrows a checkpoint', async () => {
-    const a = worker();
-    await a.host.receive({ type: 'start', runId: 'o', config: { ...config, schedule: { ...config.schedule, steps: 3 } }, name: 'older' });
-    await a.waitFor(a.saved('o', 3));
-    await a.host.receive({ type: 'reset', runId: 'o' });
-    const store = await SavedRuns.open();
-    const id = (await store.list()).find((r) => r.name === 'older')!.id;
     // as an older page saved it: a million steps (its record past what a checkpoint holds at
-    // any window) and a maxRank past the model's width, both refused to a new run
-    const saved = decodeCheckpoint((await store.read(id))!, 'older');
-    const maxRank = 4 * saved.config.model.width;
-    const older = { ...saved.config, schedule: { ...saved.config.schedule, steps: 1_000_000 }, prelora: { ...saved.config.prelora, maxRank } };
-    expect(validateConfig(older).map((e) => e.path)).toEqual(['prelora.maxRank', 'schedule.steps']);
-    // its live settings as it ran too (what the resume checks a branch's change against)
-    const state = { ...saved.state, controller: { ...saved.state.controller, settings: { ...saved.state.controller.settings, maxRank } } };
-    const db = await openDB(SAVED_RUNS_DB);
-    await db.put('files', { id, bytes: encodeCheckpoint({ ...saved, config: older, state }) });
-    db.close();
+    // any window) and a maxRank past the model's width, both refused to a new run, in its
+    // config and its live settings as it ran (what the resume checks a branch's change against)
+    const { id, store } = await savedAs('older', (c) => {
+      const maxRank = 4 * c.config.model.width;
+      c.config = { ...c.config, schedule: { ...c.config.schedule, steps: 1_000_000 }, prelora: { ...c.config.prelora, maxRank } };
+      c.state.controller.settings.maxRank = maxRank;
+      expect(validateConfig(c.config).map((e) => e.path)).toEqual(['prelora.maxRank', 'schedule.steps']);
+      return c;
+    });
     const b = worker();
     await b.host.receive({ type: 'restore', runId: 'o2', savedId: id });
     // it was refused: "saved run "older" cannot run here: prelora.maxRank ...; schedule.steps ..."
