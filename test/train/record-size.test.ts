@@ -3,8 +3,8 @@
 // less (a bound that said 10x would refuse runs that fit). Windows every step and every
 // few, switching modules and full training, a read-back every step and every few, saves
 // between read-backs. The bound takes every number at its longest, and every module
-// adapted: these runs came to 52-70% of it (measured; leaving out the saves' read-backs,
-// the one whose read-backs are its saves went 5% past it).
+// adapted: these runs came to 51-69% of it (measured; leaving out the saves' read-backs,
+// the one whose read-backs are its saves went 2.5% past it).
 import { describe, expect, it } from 'vitest';
 import { encodeCheckpoint } from '../../src/engine/checkpoint/format';
 import { makeConfig, type DeepPartial, type RunConfig } from '../../src/engine/config';
